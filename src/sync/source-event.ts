@@ -1,0 +1,238 @@
+/**
+ * The one shape every inbound change takes once it has crossed the edge:
+ * webhooks, portal activity and (later) resync snapshots all become
+ * SourceEvents, are validated again when a worker reads them from the queue,
+ * and carry `v: 1` so that a rolling deploy can still read older jobs.
+ *
+ * This module imports no SDK: connectors depend on it, never the reverse.
+ */
+import { z } from 'zod';
+
+export const SOURCES = ['stripe', 'salesforce', 'zendesk', 'portal'] as const;
+export const SourceSchema = z.enum(SOURCES);
+export type Source = z.infer<typeof SourceSchema>;
+
+const isoDate = z.iso.datetime({ offset: true });
+const money = z.number().int(); // minor units (cents), as Stripe sends them
+
+/** Everything an event knows about whose data it is; identity resolution reads these. */
+export const CustomerRefsSchema = z
+  .object({
+    stripeCustomerId: z.string().min(1),
+    salesforceAccountId: z.string().min(1),
+    salesforceContactId: z.string().min(1),
+    zendeskOrganizationId: z.string().min(1),
+    zendeskUserId: z.string().min(1),
+    /** Normalized: trimmed and lower-cased. */
+    email: z.string().min(3),
+  })
+  .partial()
+  .strict();
+export type CustomerRefs = z.infer<typeof CustomerRefsSchema>;
+
+// ---- normalized partial data, one schema per object kind -------------------
+
+export const StripeCustomerData = z.object({
+  kind: z.literal('stripe.customer'),
+  name: z.string().nullable(),
+  email: z.string().nullable(),
+  currency: z.string().nullable(),
+  balance: money,
+  delinquent: z.boolean().nullable(),
+  defaultPaymentMethodId: z.string().nullable(),
+  /** Cross-system ids found in metadata (e.g. salesforce_account_id). */
+  metadata: z.record(z.string(), z.string()),
+});
+
+export const StripeSubscriptionData = z.object({
+  kind: z.literal('stripe.subscription'),
+  id: z.string(),
+  status: z.string(),
+  planName: z.string().nullable(),
+  priceId: z.string().nullable(),
+  currency: z.string(),
+  /** Monthly recurring revenue in minor units, normalized from every item's interval. */
+  mrr: money,
+  currentPeriodEnd: isoDate.nullable(),
+  cancelAtPeriodEnd: z.boolean(),
+});
+
+export const StripeInvoiceData = z.object({
+  kind: z.literal('stripe.invoice'),
+  id: z.string(),
+  number: z.string().nullable(),
+  status: z.string().nullable(),
+  currency: z.string(),
+  total: money,
+  amountDue: money,
+  amountPaid: money,
+  amountRemaining: money,
+  dueDate: isoDate.nullable(),
+  createdAt: isoDate,
+  hostedInvoiceUrl: z.string().nullable(),
+  invoicePdf: z.string().nullable(),
+  subscriptionId: z.string().nullable(),
+  /** Set by charge.refunded: how much of this invoice's payment went back. */
+  amountRefunded: money.optional(),
+});
+
+export const StripePaymentMethodData = z.object({
+  kind: z.literal('stripe.payment_method'),
+  id: z.string(),
+  type: z.string(),
+  attached: z.boolean(),
+  brand: z.string().nullable(),
+  last4: z.string().nullable(),
+});
+
+export const StripeChargeData = z.object({
+  kind: z.literal('stripe.charge'),
+  id: z.string(),
+  invoiceId: z.string().nullable(),
+  amount: money,
+  amountRefunded: money,
+  refunded: z.boolean(),
+  currency: z.string(),
+});
+
+export const SalesforceAccountData = z.object({
+  kind: z.literal('salesforce.account'),
+  /** Every field the message carried, by Salesforce API name; mapping is config. */
+  fields: z.record(z.string(), z.string().nullable()),
+});
+
+export const SalesforceContactData = z.object({
+  kind: z.literal('salesforce.contact'),
+  accountId: z.string().nullable(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  fields: z.record(z.string(), z.string().nullable()),
+});
+
+export const ZendeskOrganizationData = z.object({
+  kind: z.literal('zendesk.organization'),
+  id: z.string(),
+  name: z.string().nullable(),
+  externalId: z.string().nullable(),
+  tags: z.array(z.string()).nullable(),
+});
+
+export const ZendeskUserData = z.object({
+  kind: z.literal('zendesk.user'),
+  id: z.string(),
+  name: z.string().nullable(),
+  email: z.string().nullable(),
+  externalId: z.string().nullable(),
+  organizationId: z.string().nullable(),
+  role: z.string().nullable(),
+});
+
+export const ZendeskTicketData = z.object({
+  kind: z.literal('zendesk.ticket'),
+  id: z.string(),
+  subject: z.string().nullable(),
+  description: z.string().nullable(),
+  status: z.string().nullable(),
+  priority: z.string().nullable(),
+  formId: z.string().nullable(),
+  tags: z.array(z.string()),
+  requesterId: z.string().nullable(),
+  organizationId: z.string().nullable(),
+  createdAt: isoDate.nullable(),
+  updatedAt: isoDate.nullable(),
+});
+
+export const PORTAL_ACTIVITY_TYPES = [
+  'session_start',
+  'search',
+  'article_view',
+  'invoice_view',
+  'invoice_download',
+  'ticket_status_view',
+  'account_update',
+  'ticket_form_opened',
+  'case_deflection',
+] as const;
+
+export const PortalActivityData = z.object({
+  kind: z.literal('portal.activity'),
+  activity: z.enum(PORTAL_ACTIVITY_TYPES),
+  sessionId: z.string().nullable(),
+  query: z.string().nullable(),
+  resultCount: z.number().int().nonnegative().nullable(),
+  articleId: z.string().nullable(),
+  invoiceId: z.string().nullable(),
+  ticketId: z.string().nullable(),
+  /** Free-form, flat, small: the portal's own extra properties. */
+  properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+
+export const EventDataSchema = z.discriminatedUnion('kind', [
+  StripeCustomerData,
+  StripeSubscriptionData,
+  StripeInvoiceData,
+  StripePaymentMethodData,
+  StripeChargeData,
+  SalesforceAccountData,
+  SalesforceContactData,
+  ZendeskOrganizationData,
+  ZendeskUserData,
+  ZendeskTicketData,
+  PortalActivityData,
+]);
+export type EventData = z.infer<typeof EventDataSchema>;
+export type EventDataKind = EventData['kind'];
+export type EventDataOf<K extends EventDataKind> = Extract<EventData, { kind: K }>;
+
+export const SourceEventSchema = z
+  .object({
+    v: z.literal(1),
+    source: SourceSchema,
+    /** The provider's own id for this delivery's event; the dedupe key together with `source`. */
+    eventId: z.string().min(1).max(200),
+    /** The provider's event name as it arrived, e.g. `customer.subscription.updated`. */
+    type: z.string().min(1),
+    /** Id of the object the event is about, in the provider's namespace. */
+    objectId: z.string().min(1),
+    /**
+     * The SOURCE version of the object, in ms since the epoch: Stripe event
+     * `created`, Salesforce SystemModstamp, Zendesk updated_at. Merge orders by it.
+     */
+    version: z.number().int().nonnegative(),
+    /** `webhook` or `snapshot` (resync); a snapshot never overwrites newer data. */
+    origin: z.enum(['webhook', 'snapshot']),
+    deleted: z.boolean(),
+    refs: CustomerRefsSchema,
+    data: EventDataSchema,
+  })
+  .strict();
+export type SourceEvent = z.infer<typeof SourceEventSchema>;
+
+/**
+ * What a pure parser says about one verified wire payload. Only src/webhooks
+ * turns these into HTTP status codes.
+ */
+export type ParseResult =
+  | { kind: 'events'; events: SourceEvent[] }
+  /** A well-formed event of a type we do not use: 200, counted, nothing kept. */
+  | { kind: 'ignored'; reason: string; eventId?: string }
+  /** A known event type whose payload fails its schema: 202, quarantined. */
+  | { kind: 'invalid'; reason: string; eventId?: string };
+
+/** Deterministic BullMQ job id (BullMQ rejects ':' in custom ids). */
+export function jobIdFor(source: Source, eventId: string): string {
+  return `${source}-${eventId}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+export function normalizeEmail(email: string | null | undefined): string | undefined {
+  const e = email?.trim().toLowerCase();
+  return e && e.includes('@') ? e : undefined;
+}
+
+/** Render a zod error as one line a person can act on. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
