@@ -1,0 +1,170 @@
+/**
+ * bench/ingest — requests/s and p99 latency of the signed Stripe ingest path
+ * (verify + parse + dedupe + enqueue into BullMQ on real Redis) against a bare
+ * express route answering 200, measured in the same run on the same machine.
+ * Prints one JSON object; the figure to watch is `ratio.requestsPerSecond`.
+ *
+ *   npm run bench:ingest            (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 to change)
+ */
+import { fork } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config.js';
+import { signStripePayload } from '../src/connectors/stripe/webhook.js';
+import { startDaemon } from '../src/daemon.js';
+import { createLogger } from '../src/log.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const secret = 'whsec_bench_secret_not_real';
+const prefix = process.env.BENCH_PREFIX ?? `bench-${process.pid}`;
+
+/** A realistic customer.subscription.updated, a new event id per request so that dedupe never short-circuits. */
+function subscriptionEvent(i: number): string {
+  const now = Math.floor(Date.now() / 1000);
+  return JSON.stringify({
+    id: `evt_bench_${process.pid}_${i}`,
+    object: 'event',
+    api_version: '2025-10-29.clover',
+    created: now,
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type: 'customer.subscription.updated',
+    data: {
+      object: {
+        id: `sub_bench_${i % 5000}`,
+        object: 'subscription',
+        customer: `cus_bench_${i % 5000}`,
+        status: i % 7 === 0 ? 'past_due' : 'active',
+        currency: 'usd',
+        cancel_at_period_end: false,
+        created: now - 86_400,
+        metadata: {},
+        items: {
+          object: 'list',
+          data: [
+            {
+              id: `si_bench_${i % 5000}`,
+              object: 'subscription_item',
+              quantity: 3,
+              current_period_start: now - 86_400,
+              current_period_end: now + 29 * 86_400,
+              price: { id: 'price_bench_pro', object: 'price', nickname: 'Pro', product: 'prod_bench', unit_amount: 4900, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } },
+            },
+          ],
+          has_more: false,
+          url: '/v1/subscription_items',
+        },
+      },
+      previous_attributes: { status: 'trialing' },
+    },
+  });
+}
+
+interface Figures {
+  requestsPerSecond: number;
+  p99Ms: number;
+  p50Ms: number;
+  non2xx: number;
+  errors: number;
+  requests: number;
+}
+
+async function measure(url: string, bodyFor: (i: number) => { body: string; headers: Record<string, string> }): Promise<Figures> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => {
+          const { body, headers } = bodyFor(i++);
+          return { ...req, body, headers: { ...req.headers, ...headers } };
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p99Ms: result.latency.p99,
+    p50Ms: result.latency.p50,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    requests: result.requests.total,
+  };
+}
+
+/** Child process: the two servers, so that the load generator does not share their event loop. */
+async function serve(): Promise<void> {
+  const bare = express();
+  // Baseline: the same express, a raw body of the same size, no verification, no Redis.
+  bare.post('/webhooks/stripe', express.raw({ type: () => true, limit: 1024 * 1024 }), (_req, res) => {
+    res.status(200).json({ received: true });
+  });
+  const bareServer = bare.listen(0, '127.0.0.1');
+  await new Promise((r) => bareServer.once('listening', r));
+  const loaded = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: secret, LOG_LEVEL: 'silent' });
+  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+  const daemon = await startDaemon(loaded.config, createLogger('silent'), { defaultMetrics: false });
+  process.send?.({ bareUrl: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/webhooks/stripe`, ingestUrl: `${daemon.url}/webhooks/stripe` });
+  process.on('message', async (msg: string) => {
+    if (msg !== 'stop') return;
+    const jobs = await daemon.queue.getJobCounts('waiting');
+    await daemon.close();
+    bareServer.close();
+    process.send?.({ jobsEnqueued: jobs.waiting ?? 0 }, () => process.exit(0));
+  });
+}
+
+async function main(): Promise<void> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix }, execArgv: process.execArgv });
+  const urls = await new Promise<{ bareUrl: string; ingestUrl: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string }));
+    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+  });
+  const signed = (i: number) => {
+    const body = subscriptionEvent(i);
+    return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(body, secret) } };
+  };
+  // Warm-up, then the two measurements one after the other with the same client work per request.
+  await measure(urls.bareUrl, signed);
+  const baseline = await measure(urls.bareUrl, signed);
+  const ingest = await measure(urls.ingestUrl, (i) => signed(i + 10_000_000));
+  const done = new Promise<{ jobsEnqueued: number }>((resolve) => child.once('message', (m) => resolve(m as { jobsEnqueued: number })));
+  child.send('stop');
+  const { jobsEnqueued } = await done;
+
+  const redis = new Redis(redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+
+  const out = {
+    bench: 'ingest',
+    node: process.version,
+    seconds,
+    connections,
+    baseline: { route: 'bare express 200', ...baseline },
+    ingest: { route: 'POST /webhooks/stripe (verify + parse + dedupe + enqueue)', ...ingest, jobsEnqueued },
+    ratio: {
+      requestsPerSecond: Number((ingest.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+      p99: Number((baseline.p99Ms / Math.max(ingest.p99Ms, 0.001)).toFixed(3)),
+    },
+    goal: { requestsPerSecondRatio: 0.5 },
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await main();

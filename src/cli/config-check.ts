@@ -1,0 +1,29 @@
+/** `portal-sync config check` — every problem at once, by variable or key name. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+
+export function registerConfigCommand(program: Command): void {
+  const config = program.command('config').description('configuration tools');
+  config
+    .command('check')
+    .description('validate environment variables and YAML config; print every problem at once (exit 2 if any)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync config check\n  $ PORTAL_SYNC_CONFIG=./prod.yaml portal-sync config check --json\n')
+    .action((opts: { json?: boolean }) => {
+      const result = loadConfig(process.env);
+      if (opts.json) {
+        const out = result.ok
+          ? { ok: true, warnings: result.warnings, files: result.config.configFiles }
+          : { ok: false, problems: result.problems, warnings: result.warnings };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      } else if (result.ok) {
+        process.stdout.write(`config ok (${result.config.configFiles.join(', ')})\n`);
+        for (const w of result.warnings) process.stdout.write(`  note: ${w}\n`);
+      } else {
+        process.stderr.write(`config has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:\n`);
+        for (const p of result.problems) process.stderr.write(`  - ${p}\n`);
+        for (const w of result.warnings) process.stderr.write(`  note: ${w}\n`);
+      }
+      process.exitCode = result.ok ? 0 : 2;
+    });
+}

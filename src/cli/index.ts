@@ -1,0 +1,51 @@
+/**
+ * `portal-sync` — the command line. Exit codes: 0 ok, 1 failure, 2 bad usage
+ * or configuration. Errors are one line (what, and what to do); a stack trace
+ * only with --verbose.
+ */
+import { existsSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommand } from './config-check.js';
+import { UsageError } from './errors.js';
+import { registerStartCommand } from './start.js';
+
+
+export function buildProgram(): Command {
+  const program = new Command('portal-sync')
+    .description(
+      'Sync daemon: Stripe, Salesforce and Zendesk webhooks into one normalized customer record,\n' +
+        'pushed into a Zendesk Help Center or Salesforce Experience Cloud portal.',
+    )
+    .option('--verbose', 'print stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nConfiguration: environment variables (see config/example.env; a .env file in the\n' +
+        'working directory is read first) and config/default.yaml (override with PORTAL_SYNC_CONFIG).\n' +
+        '\nExamples:\n  $ portal-sync start\n  $ portal-sync config check\n',
+    );
+  registerStartCommand(program);
+  registerConfigCommand(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with code 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const verbose = argv.includes('--verbose');
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`portal-sync: ${message}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}

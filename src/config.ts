@@ -1,0 +1,243 @@
+/**
+ * Configuration, parsed once at start-up: secrets and endpoints from the
+ * environment, mappings and limits from YAML (config/default.yaml, optionally
+ * overridden by the file named in PORTAL_SYNC_CONFIG). Every problem is
+ * collected and reported at once, by variable or key name, so an operator
+ * fixes a broken deploy in one pass instead of one restart per typo.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_CONFIG_FILE = resolve(PACKAGE_ROOT, 'config/default.yaml');
+
+const optional = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s === '' ? undefined : s));
+const url = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), `expected an http(s) URL of ${what}`);
+const secret = (minLength: number) =>
+  optional.refine((s) => s === undefined || s.length >= minLength, `expected a secret of at least ${minLength} characters`);
+/** Several secrets, comma-separated: one per webhook registration, or old and new while rotating. */
+const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const PORTAL_TARGETS = ['zendesk', 'salesforce'] as const;
+export type PortalTargetName = (typeof PORTAL_TARGETS)[number];
+
+const EnvSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .trim()
+    .default('redis://127.0.0.1:6379')
+    .refine((s) => URL.canParse(s) && /^rediss?:$/.test(new URL(s).protocol), 'expected redis://host:port or rediss://…'),
+  REDIS_PREFIX: z
+    .string()
+    .default('portal-sync')
+    .refine((s) => /^[A-Za-z0-9_.{}-]+$/.test(s), "expected letters, digits, '-', '_', '.', '{}' (no ':')"),
+  PORT: port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORTAL_SYNC_CONFIG: optional,
+
+  STRIPE_SECRET_KEY: optional.refine((s) => s === undefined || /^(sk|rk)_(test|live)_/.test(s), 'expected sk_test_…, sk_live_… or a restricted rk_… key'),
+  STRIPE_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.startsWith('whsec_')), 'expected the endpoint signing secret, whsec_… (several comma-separated)'),
+  STRIPE_API_HOST: optional,
+  STRIPE_API_PORT: port.optional(),
+  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+
+  ZENDESK_SUBDOMAIN: optional.refine((s) => s === undefined || /^[a-z0-9][a-z0-9-]*$/i.test(s), 'expected the subdomain only, e.g. acme for acme.zendesk.com'),
+  ZENDESK_BASE_URL: url('the Zendesk API, e.g. https://acme.zendesk.com/api/v2').optional(),
+  ZENDESK_EMAIL: optional,
+  ZENDESK_API_TOKEN: optional,
+  ZENDESK_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.length >= 16), 'expected signing secrets of at least 16 characters, comma-separated (one per Zendesk webhook)'),
+
+  SALESFORCE_LOGIN_URL: url('the Salesforce login host').default('https://login.salesforce.com'),
+  SALESFORCE_INSTANCE_URL: url('your My Domain, e.g. https://acme.my.salesforce.com').optional(),
+  SALESFORCE_CLIENT_ID: optional,
+  SALESFORCE_CLIENT_SECRET: optional,
+  SALESFORCE_ACCESS_TOKEN: optional,
+  SALESFORCE_ORG_ID: optional.refine((s) => s === undefined || /^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(s), 'expected a 15- or 18-character organization id starting with 00D'),
+  SALESFORCE_OUTBOUND_TOKEN: secret(16),
+  SALESFORCE_WEBHOOK_SECRET: secret(16),
+
+  PORTAL_EVENTS_SECRET: secret(16),
+  ADMIN_TOKEN: secret(16),
+  PORTAL_TARGET: optional.refine(
+    (s) => s === undefined || s.split(',').every((t) => (PORTAL_TARGETS as readonly string[]).includes(t.trim())),
+    `expected ${PORTAL_TARGETS.join(', ')} or both, comma-separated`,
+  ),
+});
+
+const FileSchema = z.strictObject({
+  server: z.strictObject({
+    bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024),
+    shutdownGraceMs: z.number().int().min(0).max(600_000),
+    enqueueTimeoutMs: z.number().int().min(50).max(60_000),
+  }),
+  webhooks: z.strictObject({
+    stripeToleranceSeconds: z.number().int().min(1),
+    zendeskToleranceSeconds: z.number().int().min(1),
+    hmacToleranceSeconds: z.number().int().min(1),
+    dedupeTtlSeconds: z.number().int().min(3600),
+  }),
+  quarantine: z.strictObject({ maxEntries: z.number().int().min(1) }),
+  identity: z.strictObject({
+    stripeMetadataKeys: z.strictObject({ salesforceAccountId: z.string().min(1), zendeskOrganizationId: z.string().min(1) }),
+    zendeskOrganizationExternalIdIs: z.enum(['salesforceAccountId', 'none']),
+  }),
+  salesforce: z.strictObject({
+    apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
+    clientId: z.string().min(1),
+  }),
+});
+export type FileConfig = z.infer<typeof FileSchema>;
+
+export interface Config extends FileConfig {
+  redis: { url: string; prefix: string };
+  http: { port: number; host: string };
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  stripe: { secretKey?: string; webhookSecrets: string[]; host?: string; port?: number; protocol?: 'http' | 'https' };
+  zendesk: { baseUrl?: string; email?: string; apiToken?: string; webhookSecrets: string[] };
+  salesforceAuth: {
+    loginUrl: string;
+    instanceUrl?: string;
+    clientId?: string;
+    clientSecret?: string;
+    accessToken?: string;
+    orgId?: string;
+    outboundToken?: string;
+    webhookSecret?: string;
+  };
+  portal: { eventsSecret?: string; targets: PortalTargetName[] };
+  adminToken?: string;
+  configFiles: string[];
+}
+
+export type ConfigResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; problems: string[]; warnings: string[] };
+
+/** Deep merge of plain objects; arrays and scalars from `over` replace. */
+function merge(base: unknown, over: unknown): unknown {
+  if (isPlainObject(base) && isPlainObject(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readYaml(file: string, problems: string[]): unknown {
+  if (!existsSync(file)) {
+    problems.push(`${file}: file not found`);
+    return {};
+  }
+  try {
+    return parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    problems.push(`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    return {};
+  }
+}
+
+const issuePath = (path: readonly PropertyKey[]) => path.map(String).join('.');
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = DEFAULT_CONFIG_FILE): ConfigResult {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const envResult = EnvSchema.safeParse(env);
+  if (!envResult.success) {
+    for (const issue of envResult.error.issues) problems.push(`${issuePath(issue.path)}: ${issue.message}`);
+  }
+
+  const configFiles = [defaultFile];
+  let raw = readYaml(defaultFile, problems);
+  const overrideFile = env.PORTAL_SYNC_CONFIG?.trim();
+  if (overrideFile) {
+    configFiles.push(resolve(overrideFile));
+    raw = merge(raw, readYaml(resolve(overrideFile), problems));
+  }
+  const fileResult = FileSchema.safeParse(raw);
+  if (!fileResult.success) {
+    for (const issue of fileResult.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+      problems.push(`config ${issuePath(issue.path) || '(root)'}: ${issue.message}${keys}`);
+    }
+  }
+  if (!envResult.success || !fileResult.success) return { ok: false, problems, warnings };
+
+  const e = envResult.data;
+  const targets = e.PORTAL_TARGET ? [...new Set(e.PORTAL_TARGET.split(',').map((t) => t.trim() as PortalTargetName))] : [];
+  const zendeskBaseUrl = e.ZENDESK_BASE_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com/api/v2` : undefined);
+
+  checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings);
+  if (problems.length > 0) return { ok: false, problems, warnings };
+
+  const config: Config = {
+    ...fileResult.data,
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    http: { port: e.PORT, host: e.HOST },
+    logLevel: e.LOG_LEVEL,
+    stripe: defined({ secretKey: e.STRIPE_SECRET_KEY, webhookSecrets: list(e.STRIPE_WEBHOOK_SECRET ?? ''), host: e.STRIPE_API_HOST, port: e.STRIPE_API_PORT, protocol: e.STRIPE_API_PROTOCOL }),
+    zendesk: defined({ baseUrl: zendeskBaseUrl, email: e.ZENDESK_EMAIL, apiToken: e.ZENDESK_API_TOKEN, webhookSecrets: list(e.ZENDESK_WEBHOOK_SECRET ?? '') }),
+    salesforceAuth: defined({
+      loginUrl: e.SALESFORCE_LOGIN_URL,
+      instanceUrl: e.SALESFORCE_INSTANCE_URL,
+      clientId: e.SALESFORCE_CLIENT_ID,
+      clientSecret: e.SALESFORCE_CLIENT_SECRET,
+      accessToken: e.SALESFORCE_ACCESS_TOKEN,
+      orgId: e.SALESFORCE_ORG_ID,
+      outboundToken: e.SALESFORCE_OUTBOUND_TOKEN,
+      webhookSecret: e.SALESFORCE_WEBHOOK_SECRET,
+    }),
+    portal: defined({ eventsSecret: e.PORTAL_EVENTS_SECRET, targets }),
+    ...defined({ adminToken: e.ADMIN_TOKEN }),
+    configFiles,
+  };
+  return { ok: true, config, warnings };
+}
+
+type Env = z.infer<typeof EnvSchema>;
+
+/** Settings that only make sense together: a half-configured source is an error, an absent one a warning. */
+function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: string | undefined, problems: string[], warnings: string[]): void {
+  const need = (names: Array<keyof Env>, why: string) => {
+    for (const name of names) if (e[name] === undefined) problems.push(`${name}: required ${why}`);
+  };
+  if (e.ZENDESK_SUBDOMAIN && e.ZENDESK_BASE_URL) problems.push('ZENDESK_SUBDOMAIN: set either ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL, not both');
+  if (e.SALESFORCE_ORG_ID && !e.SALESFORCE_OUTBOUND_TOKEN) need(['SALESFORCE_OUTBOUND_TOKEN'], 'with SALESFORCE_ORG_ID: Outbound Messages carry no signature, so the endpoint URL carries this token');
+  if (e.SALESFORCE_OUTBOUND_TOKEN && !e.SALESFORCE_ORG_ID) need(['SALESFORCE_ORG_ID'], 'with SALESFORCE_OUTBOUND_TOKEN: every Outbound Message is checked against it');
+  if (targets.includes('zendesk')) {
+    if (!zendeskBaseUrl) problems.push('ZENDESK_SUBDOMAIN: required when PORTAL_TARGET includes zendesk (or set ZENDESK_BASE_URL)');
+    need(['ZENDESK_EMAIL', 'ZENDESK_API_TOKEN'], 'when PORTAL_TARGET includes zendesk');
+  }
+  if (targets.includes('salesforce') && !e.SALESFORCE_ACCESS_TOKEN) {
+    need(['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'], 'when PORTAL_TARGET includes salesforce (OAuth client credentials), unless SALESFORCE_ACCESS_TOKEN is set');
+  }
+  if (e.SALESFORCE_ACCESS_TOKEN && !e.SALESFORCE_INSTANCE_URL) need(['SALESFORCE_INSTANCE_URL'], 'with SALESFORCE_ACCESS_TOKEN');
+  if (!e.STRIPE_WEBHOOK_SECRET) warnings.push('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is disabled');
+  if (!e.ZENDESK_WEBHOOK_SECRET) warnings.push('ZENDESK_WEBHOOK_SECRET is not set: POST /webhooks/zendesk is disabled');
+  if (!e.SALESFORCE_ORG_ID && !e.SALESFORCE_WEBHOOK_SECRET) {
+    warnings.push('SALESFORCE_ORG_ID and SALESFORCE_WEBHOOK_SECRET are not set: POST /webhooks/salesforce is disabled');
+  }
+  if (!e.PORTAL_EVENTS_SECRET) warnings.push('PORTAL_EVENTS_SECRET is not set: POST /events/portal is disabled');
+  if (targets.length === 0) warnings.push('PORTAL_TARGET is not set: records are kept but nothing is pushed to a portal');
+}
+
+/** Drops undefined values so optional properties stay absent (exactOptionalPropertyTypes-friendly). */
+function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

@@ -1,0 +1,92 @@
+/**
+ * The daemon's life cycle: connect, listen, and on SIGTERM stop accepting,
+ * finish what is in flight, close the queues, exit — within the grace period.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { Ingestor } from './sync/ingest.js';
+import { createEventsQueue, type EventsQueue } from './sync/queues.js';
+import { createProducerRedis, type Redis } from './sync/redis.js';
+import { createApp } from './webhooks/app.js';
+import { createEdgeMetrics, type EdgeMetrics } from './webhooks/metrics.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** redis://user:password@host → redis://user:***@host, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}
+
+export interface RunningDaemon {
+  server: Server;
+  url: string;
+  redis: Redis;
+  queue: EventsQueue;
+  ingestor: Ingestor;
+  metrics: EdgeMetrics;
+  /** Stop accepting, wait for in-flight requests (up to the grace period), close connections. */
+  close(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, logger: Logger, opts: { defaultMetrics?: boolean } = {}): Promise<RunningDaemon> {
+  const redis = createProducerRedis(config.redis.url);
+  // Connection errors are expected while Redis restarts; readiness and 503s report them, the log says it once per change.
+  let lastRedisError = '';
+  redis.on('error', (err: Error) => {
+    if (err.message !== lastRedisError) logger.warn({ err: err.message }, 'redis connection error');
+    lastRedisError = err.message;
+  });
+  redis.on('ready', () => {
+    if (lastRedisError) logger.info('redis connection restored');
+    lastRedisError = '';
+  });
+  const queue = createEventsQueue(redis, config.redis.prefix);
+  queue.on('error', () => undefined); // surfaced through the connection's own listener above
+  const ingestor = new Ingestor({
+    redis,
+    queue,
+    prefix: config.redis.prefix,
+    dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
+    quarantineMax: config.quarantine.maxEntries,
+    timeoutMs: config.server.enqueueTimeoutMs,
+  });
+  // Give Redis a moment so the first webhook does not meet a half-open connection; a Redis that
+  // stays away does not stop the daemon (/readyz and 503s say so, and it reconnects by itself).
+  const ready = await Promise.race([queue.waitUntilReady().then(() => true), sleep(config.server.enqueueTimeoutMs).then(() => false)]).catch(() => false);
+  if (!ready) logger.warn({ redis: redactUrl(config.redis.url) }, 'redis not reachable yet: webhooks get 503 until it is');
+  const metrics = createEdgeMetrics(opts.defaultMetrics === undefined ? {} : { defaultMetrics: opts.defaultMetrics });
+  const app = createApp({ config, logger, ingestor, redis, metrics });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  // Longer than a typical load balancer's idle timeout, so the balancer closes first and never hits a closed socket.
+  server.keepAliveTimeout = 65_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs, 'timeout').unref());
+      if ((await Promise.race([closed, grace])) === 'timeout') {
+        logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace period over: closing remaining connections');
+        server.closeAllConnections();
+      }
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+    })());
+
+  return { server, url, redis, queue, ingestor, metrics, close };
+}

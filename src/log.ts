@@ -1,0 +1,60 @@
+/**
+ * JSON logs with pino. Secrets, tokens and signatures are censored wherever
+ * they appear under a known key; customer emails are masked (the domain stays,
+ * which is what an operator needs to tell tenants apart).
+ */
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+const SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'stripe-signature',
+  'x-zendesk-webhook-signature',
+  'x-portal-sync-signature',
+  'signature',
+  'token',
+  'accessToken',
+  'access_token',
+  'apiToken',
+  'secret',
+  'secretKey',
+  'webhookSecret',
+  'webhookSecrets',
+  'password',
+  'clientSecret',
+];
+const EMAIL_KEYS = ['email', 'primaryEmail', 'requesterEmail', 'customerEmail'];
+
+/** `jane.doe@example.com` → `j***@example.com`. Not reversible, still useful for tenant triage. */
+export function maskEmail(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const at = value.lastIndexOf('@');
+  if (at < 1) return '[redacted]';
+  return `${value[0]}***${value.slice(at)}`;
+}
+
+function redactPaths(keys: string[]): string[] {
+  // pino's redaction matches exact paths; cover the key at the top, one and two levels down, and in request headers.
+  return keys.flatMap((k) => {
+    const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+    const dot = key.startsWith('[') ? '' : '.';
+    return [key, `*${dot}${key}`, `*.*${dot}${key}`, `req.headers${dot}${key}`, `res.headers${dot}${key}`];
+  });
+}
+
+export function createLogger(level: LoggerOptions['level'] = 'info', destination?: pino.DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level,
+    base: { service: 'portal-sync' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: [...redactPaths(SECRET_KEYS), ...redactPaths(EMAIL_KEYS)],
+      censor: (value, path) => (EMAIL_KEYS.includes(path[path.length - 1] ?? '') ? maskEmail(value) : '[redacted]'),
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}

@@ -1,0 +1,27 @@
+/**
+ * Queue names and job defaults, in one place so that the web role (producer)
+ * and the worker role agree on them.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { SourceEvent } from './source-event.js';
+
+export const QUEUES = { events: 'events' } as const;
+
+/** Completed jobs are kept a while (for `status` and debugging); dedupe does not rely on them. */
+export const EVENT_JOB_DEFAULTS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: false,
+};
+
+export type EventsQueue = Queue<SourceEvent, unknown, string>;
+
+export function createEventsQueue(connection: Redis, prefix: string): EventsQueue {
+  return new Queue<SourceEvent, unknown, string>(QUEUES.events, {
+    connection,
+    prefix,
+    defaultJobOptions: EVENT_JOB_DEFAULTS,
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * The one express app: webhook receivers, portal events, health and metrics.
+ * Bodies are captured raw (signatures are over bytes), limited in size, and
+ * only then verified and parsed by each receiver.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Ingestor } from '../sync/ingest.js';
+import { pingRedis, type Redis } from '../sync/redis.js';
+import type { Source } from '../sync/source-event.js';
+import type { EdgeMetrics } from './metrics.js';
+import { portalReceiver } from './portal.js';
+import type { ReceiverDeps } from './receive.js';
+import { salesforceReceiver } from './salesforce.js';
+import { stripeReceiver } from './stripe.js';
+import { zendeskReceiver } from './zendesk.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  ingestor: Ingestor;
+  redis: Redis;
+  metrics: EdgeMetrics;
+}
+
+const ROUTES: Record<Source, string> = {
+  stripe: '/webhooks/stripe',
+  zendesk: '/webhooks/zendesk',
+  salesforce: '/webhooks/salesforce',
+  portal: '/events/portal',
+};
+
+function notConfigured(source: Source, variables: string): RequestHandler {
+  return (_req, res) => {
+    res.status(404).json({ error: `${source} events are not configured here: set ${variables}`, reason: 'not_configured' });
+  };
+}
+
+/** Which receivers this configuration enables; the rest answer 404 with what to set. */
+export function enabledReceivers(config: Config, deps: ReceiverDeps): Record<Source, RequestHandler> {
+  const w = config.webhooks;
+  const sf = config.salesforceAuth;
+  return {
+    stripe: config.stripe.webhookSecrets.length
+      ? stripeReceiver(deps, {
+          webhookSecrets: config.stripe.webhookSecrets,
+          toleranceSeconds: w.stripeToleranceSeconds,
+          crossIdKeys: config.identity.stripeMetadataKeys,
+        })
+      : notConfigured('stripe', 'STRIPE_WEBHOOK_SECRET'),
+    zendesk: config.zendesk.webhookSecrets.length
+      ? zendeskReceiver(deps, { webhookSecrets: config.zendesk.webhookSecrets, toleranceSeconds: w.zendeskToleranceSeconds })
+      : notConfigured('zendesk', 'ZENDESK_WEBHOOK_SECRET'),
+    salesforce:
+      sf.orgId || sf.webhookSecret
+        ? salesforceReceiver(deps, {
+            ...(sf.orgId ? { orgId: sf.orgId } : {}),
+            ...(sf.outboundToken ? { outboundToken: sf.outboundToken } : {}),
+            ...(sf.webhookSecret ? { webhookSecret: sf.webhookSecret } : {}),
+            toleranceSeconds: w.hmacToleranceSeconds,
+            clientId: config.salesforce.clientId,
+          })
+        : notConfigured('salesforce', 'SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_TOKEN, or SALESFORCE_WEBHOOK_SECRET'),
+    portal: config.portal.eventsSecret
+      ? portalReceiver(deps, { secret: config.portal.eventsSecret, toleranceSeconds: w.hmacToleranceSeconds })
+      : notConfigured('portal', 'PORTAL_EVENTS_SECRET'),
+  };
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, metrics, redis } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      // The query string can hold the Salesforce endpoint token: log the path only, and only safe headers.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+          userAgent: req.headers['user-agent'],
+          contentLength: req.headers['content-length'],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await pingRedis(redis);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'redis unreachable', redis: ok });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
+  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger });
+  for (const [source, path] of Object.entries(ROUTES) as Array<[Source, string]>) {
+    app.post(path, raw, receivers[source]);
+  }
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use(errorHandler(deps));
+  return app;
+}
+
+/** Body-parser failures become the documented 4xx; anything else a 500 without a stack trace. */
+function errorHandler({ logger, metrics }: AppDeps): ErrorRequestHandler {
+  return (err: { type?: string; status?: number; message?: string }, req, res, _next) => {
+    const source = (Object.entries(ROUTES).find(([, p]) => p === req.path)?.[0] ?? 'other') as Source;
+    if (err.type === 'entity.too.large') {
+      metrics.rejections.inc({ source, reason: 'too_large' });
+      logger.warn({ source, reason: 'too_large' }, 'webhook rejected');
+      res.status(413).json({ error: 'body is larger than the configured limit (server.bodyLimitBytes)', reason: 'too_large' });
+      return;
+    }
+    if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+      metrics.rejections.inc({ source, reason: 'bad_request' });
+      res.status(err.status).json({ error: err.message ?? 'bad request', reason: 'bad_request' });
+      return;
+    }
+    logger.error({ err, path: req.path }, 'unhandled error');
+    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * What every receiver does once a payload is verified and parsed: enqueue the
+ * events, quarantine what failed its schema, count what was ignored, and map
+ * the outcome to an HTTP status. Receivers differ only in how they verify,
+ * parse and phrase the answer (JSON, or SOAP for Salesforce).
+ */
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import type { Logger } from '../log.js';
+import { StoreUnavailableError, type Ingestor } from '../sync/ingest.js';
+import type { ParseResult, Source, SourceEvent } from '../sync/source-event.js';
+import type { EdgeMetrics } from './metrics.js';
+
+export interface ReceiverDeps {
+  ingestor: Ingestor;
+  metrics: EdgeMetrics;
+  logger: Logger;
+}
+
+export interface DeliveryCounts {
+  accepted: number;
+  duplicate: number;
+  ignored: number;
+  quarantined: number;
+  in_flight: number;
+}
+
+export interface Delivery {
+  /** 200: all done; 202: something was quarantined; 503: part of it must be retried. */
+  status: 200 | 202 | 503;
+  counts: DeliveryCounts;
+}
+
+export async function deliver(
+  deps: ReceiverDeps,
+  source: Source,
+  results: ParseResult[],
+  raw: { body: Buffer; contentType: string | undefined },
+): Promise<Delivery> {
+  const counts: DeliveryCounts = { accepted: 0, duplicate: 0, ignored: 0, quarantined: 0, in_flight: 0 };
+  const events: SourceEvent[] = [];
+  for (const r of results) {
+    if (r.kind === 'events') events.push(...r.events);
+    else if (r.kind === 'ignored') counts.ignored += 1;
+  }
+  // Events first: if quarantining then fails, the retry finds them deduplicated, not lost.
+  if (events.length > 0) {
+    const outcome = await deps.ingestor.enqueue(events);
+    counts.accepted = outcome.accepted.length;
+    counts.duplicate = outcome.duplicates.length;
+    counts.in_flight = outcome.inFlight.length;
+  }
+  for (const r of results) {
+    if (r.kind !== 'invalid') continue;
+    const entry = await deps.ingestor.quarantine({
+      source,
+      eventId: r.eventId ?? null,
+      reason: r.reason,
+      contentType: raw.contentType ?? null,
+      body: raw.body.toString('utf8'),
+    });
+    counts.quarantined += 1;
+    deps.logger.warn({ source, eventId: r.eventId, quarantineId: entry.id, reason: r.reason }, 'payload failed its schema: quarantined');
+  }
+  for (const [outcome, n] of Object.entries(counts)) if (n > 0) deps.metrics.events.inc({ source, outcome }, n);
+  const status = counts.in_flight > 0 ? 503 : counts.quarantined > 0 ? 202 : 200;
+  return { status, counts };
+}
+
+export type Rejection = { status: number; reason: string; message: string };
+
+/**
+ * Wraps a receiver: counts the request, times it, turns a Redis outage into
+ * 503 + Retry-After (the provider retries; nothing is lost), and never lets an
+ * unexpected error escape as an HTML stack trace.
+ */
+export function receiver(
+  deps: ReceiverDeps,
+  source: Source,
+  handler: (req: Request, res: Response) => Promise<void>,
+  onUnavailable: (res: Response, message: string) => void = (res, message) => res.status(503).json({ error: message }),
+): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const end = deps.metrics.ingestSeconds.startTimer({ source });
+    deps.metrics.requests.inc({ source });
+    res.on('finish', () => end({ status: String(res.statusCode) }));
+    handler(req, res).catch((err: unknown) => {
+      if (err instanceof StoreUnavailableError) {
+        deps.metrics.rejections.inc({ source, reason: 'redis_unavailable' });
+        deps.logger.error({ source, err: err.message }, 'event store unavailable: answered 503 so the provider retries');
+        res.setHeader('Retry-After', '5');
+        onUnavailable(res, 'event store temporarily unavailable; retry later');
+        return;
+      }
+      next(err);
+    });
+  };
+}
+
+export function reject(deps: ReceiverDeps, res: Response, source: Source, r: Rejection): void {
+  deps.metrics.rejections.inc({ source, reason: r.reason });
+  // Never the body, never the signature: only what was wrong.
+  deps.logger.warn({ source, reason: r.reason, status: r.status }, 'webhook rejected');
+  res.status(r.status).json({ error: r.message, reason: r.reason });
+}
+
+/** The raw body as captured by express.raw; an absent body is an empty buffer. */
+export function rawBody(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+export function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(body.toString('utf8')) };
+  } catch {
+    return { ok: false };
+  }
+}

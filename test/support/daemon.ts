@@ -1,0 +1,55 @@
+/**
+ * Starts the real daemon (express app + BullMQ producer on real Redis) on an
+ * ephemeral port with a test configuration, and captures its logs so that
+ * tests can assert what is — and is never — logged.
+ */
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/log.js';
+import { deleteByPrefix, redisUrl, uniquePrefix } from './redis.js';
+
+export const TEST_SECRETS = {
+  STRIPE_WEBHOOK_SECRET: 'whsec_test_portal_sync_fixture_secret',
+  ZENDESK_WEBHOOK_SECRET: 'zendesk_test_signing_secret_0123456789',
+  SALESFORCE_ORG_ID: '00D5e000000TestAAA',
+  SALESFORCE_OUTBOUND_TOKEN: 'sf_outbound_token_0123456789abcdef',
+  SALESFORCE_WEBHOOK_SECRET: 'sf_json_hmac_secret_0123456789abcdef',
+  PORTAL_EVENTS_SECRET: 'portal_events_secret_0123456789abcdef',
+} as const;
+
+export interface TestDaemon extends RunningDaemon {
+  config: Config;
+  logs: string[];
+  prefix: string;
+  stop(): Promise<void>;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  const result = loadConfig({ REDIS_URL: redisUrl(), REDIS_PREFIX: uniquePrefix(), PORT: '0', HOST: '127.0.0.1', ...TEST_SECRETS, ...env });
+  if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
+  return result.config;
+}
+
+export async function startTestDaemon(env: Record<string, string> = {}, tweak: (c: Config) => void = () => undefined): Promise<TestDaemon> {
+  const config = testConfig(env);
+  tweak(config);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const daemon = await startDaemon(config, createLogger('debug', sink), { defaultMetrics: false });
+  return {
+    ...daemon,
+    config,
+    logs,
+    prefix: config.redis.prefix,
+    async stop() {
+      await daemon.close();
+      await deleteByPrefix(config.redis.url, config.redis.prefix);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** Real Redis for tests, under a unique prefix per test file, cleaned up through SCAN + DEL. */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+export function uniquePrefix(): string {
+  return `test-${randomUUID().slice(0, 12)}`;
+}
+
+export async function deleteByPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

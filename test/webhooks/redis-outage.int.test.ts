@@ -1,0 +1,95 @@
+/**
+ * A private redis-server, stopped and started again under the daemon: the
+ * webhook that arrives during the outage gets 503 (the provider retries), and
+ * the retry after Redis is back is accepted — nothing is lost.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisAnswers } from '../../src/cli/private-redis.js';
+import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
+import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { fixtureJson, post, queuedJobs } from '../support/http.js';
+
+let port: number;
+let dir: string;
+let server: ChildProcess | undefined;
+let daemon: TestDaemon;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function startRedis(): Promise<void> {
+  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  await until('redis-server', () => redisAnswers(`redis://127.0.0.1:${port}`, 200));
+}
+
+async function stopRedis(): Promise<void> {
+  const s = server;
+  server = undefined;
+  if (!s || s.exitCode !== null) return;
+  await new Promise((r) => {
+    s.once('exit', r);
+    s.kill('SIGKILL');
+  });
+}
+
+function signedEvent(id: string) {
+  const event = fixtureJson<any>('stripe/customer.subscription.updated.json');
+  event.id = id;
+  const body = JSON.stringify(event);
+  return { body, headers: () => ({ 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) }) };
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  dir = mkdtempSync(join(tmpdir(), 'portal-sync-outage-'));
+  await startRedis();
+  daemon = await startTestDaemon({ REDIS_URL: `redis://127.0.0.1:${port}` });
+});
+
+afterAll(async () => {
+  await daemon?.close();
+  await stopRedis();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('when Redis goes away', () => {
+  it('answers 503 with Retry-After, reports not ready, and accepts the retry once Redis is back', async () => {
+    expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200);
+    await stopRedis();
+    await until('the daemon to notice', async () => (await fetch(`${daemon.url}/readyz`)).status === 503);
+
+    const { body, headers } = signedEvent('evt_during_outage');
+    const during = await post(daemon, '/webhooks/stripe', body, headers());
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('5');
+    expect((await fetch(`${daemon.url}/healthz`)).status).toBe(200); // alive, just not ready
+
+    await startRedis(); // an empty Redis on the same port: nothing from the outage was kept
+    await until('the daemon to reconnect', async () => (await fetch(`${daemon.url}/readyz`)).status === 200);
+    const retry = await post(daemon, '/webhooks/stripe', body, headers());
+    expect(retry.status).toBe(200);
+    expect(retry.json()).toMatchObject({ accepted: 1 });
+    const jobs = await queuedJobs(daemon);
+    expect(jobs.map((j) => j.id)).toEqual(['stripe-evt_during_outage']);
+  });
+});
