@@ -124,7 +124,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix }, execArgv: process.execArgv });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix }, execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])] });
   const urls = await new Promise<{ bareUrl: string; ingestUrl: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string }));
     child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));

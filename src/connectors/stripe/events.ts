@@ -41,7 +41,8 @@ const envelopeSchema = z.looseObject({
   livemode: z.boolean().optional(),
   data: z.looseObject({ object: z.looseObject({}), previous_attributes: z.looseObject({}).optional() }),
 });
-type Envelope = z.infer<typeof envelopeSchema>;
+/** The envelope as validated; `data.object` is checked per event type by its handler. */
+export type StripeEventEnvelope = z.infer<typeof envelopeSchema>;
 
 const customerSchema = z.looseObject({
   id: objectId,
@@ -141,8 +142,8 @@ interface Mapped {
   refs: CustomerRefs;
   data: EventData;
 }
-type Mapper<T> = (object: T, event: Envelope, keys: StripeCrossIdKeys) => Mapped;
-export type StripeEventHandler = (event: Envelope, keys: StripeCrossIdKeys) => ParseResult;
+type Mapper<T> = (object: T, event: StripeEventEnvelope, keys: StripeCrossIdKeys) => Mapped;
+export type StripeEventHandler = (event: StripeEventEnvelope, keys: StripeCrossIdKeys) => ParseResult;
 
 const DELETING_TYPES = new Set(['customer.deleted', 'customer.subscription.deleted', 'invoice.deleted']);
 

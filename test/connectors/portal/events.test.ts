@@ -115,7 +115,7 @@ describe('portal activity events', () => {
       {
         id: mostly(fc.string({ minLength: 1, maxLength: 200 })),
         type: mostly(fc.constantFrom(...PORTAL_ACTIVITY_TYPES)),
-        occurred_at: mostly(fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+        occurred_at: mostly(fc.date({ noInvalidDate: true, min: new Date(0), max: new Date('2100-01-01T00:00:00Z') }).map((d) => d.toISOString())),
         contact: mostly(
           fc.record(
             { email: fc.emailAddress(), zendesk_user_id: fc.oneof(fc.nat(), fc.string({ minLength: 1 })), salesforce_contact_id: fc.string({ minLength: 1 }) },

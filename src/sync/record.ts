@@ -1,0 +1,210 @@
+/**
+ * The stored customer record. Per source it keeps the ENTITIES that source
+ * owns, each with last-writer-wins metadata (a Stamp), and it stores the
+ * groups the portal shows (`derived`) only as a projection of those
+ * entities. Because every entity is resolved on its own by a total order,
+ * the record is the same whatever order the events arrived in.
+ *
+ * Nothing here reads the clock: the same events must give a byte-identical
+ * record, so a stamp only holds what the event itself says.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  SalesforceAccountData,
+  SalesforceContactData,
+  StripeChargeData,
+  StripeCustomerData,
+  StripeInvoiceData,
+  StripePaymentMethodData,
+  StripeSubscriptionData,
+  ZendeskOrganizationData,
+  ZendeskTicketData,
+  ZendeskUserData,
+} from './source-event.js';
+
+const isoDate = z.iso.datetime({ offset: true });
+const money = z.number().int();
+
+export const StampSchema = z.strictObject({
+  /** The entity's id in its source; part of the hash, so equal hashes mean the same object too. */
+  objectId: z.string().min(1),
+  /** Source version in ms (never arrival time). */
+  version: z.number().int().nonnegative(),
+  /** 1 = an authoritative refetch from the source API: it beats webhooks and snapshots of the same version. */
+  rank: z.union([z.literal(0), z.literal(1)]),
+  /** sha256 of the canonical JSON of { objectId, data, deleted }: the last tie-break, and "same content". */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  eventId: z.string().min(1),
+  type: z.string().min(1),
+  origin: z.enum(['webhook', 'snapshot', 'refetch']),
+  deleted: z.boolean(),
+});
+export type Stamp = z.infer<typeof StampSchema>;
+
+/** The part of a stamp that orders writes; kept per attribute for sources that send partial objects. */
+export const FieldStampSchema = StampSchema.pick({ version: true, rank: true, hash: true });
+export type FieldStamp = z.infer<typeof FieldStampSchema>;
+
+export function entrySchema<T extends z.ZodType>(data: T) {
+  return z.strictObject({
+    data,
+    stamp: StampSchema,
+    /**
+     * Only for kinds whose events carry part of the object (Salesforce CDC
+     * updates, some Zendesk events): which write each attribute came from.
+     */
+    fieldStamps: z.record(z.string(), FieldStampSchema).optional(),
+  });
+}
+export type Entry<T> = { data: T; stamp: Stamp; fieldStamps?: Record<string, FieldStamp> | undefined };
+const entries = <T extends z.ZodType>(data: T) => z.record(z.string(), entrySchema(data));
+
+// ---- derived views (computed by project.ts; defined here so the record schema has no import cycle) ----
+
+export const ContactLinkSchema = z.strictObject({
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  salesforceContactId: z.string().nullable(),
+  zendeskUserId: z.string().nullable(),
+});
+export const InvoiceViewSchema = z.strictObject({
+  id: z.string(),
+  number: z.string().nullable(),
+  status: z.string().nullable(),
+  currency: z.string(),
+  total: money,
+  amountDue: money,
+  amountPaid: money,
+  amountRemaining: money,
+  amountRefunded: money,
+  dueDate: isoDate.nullable(),
+  createdAt: isoDate,
+  hostedInvoiceUrl: z.string().nullable(),
+  invoicePdf: z.string().nullable(),
+});
+export const TicketViewSchema = z.strictObject({
+  id: z.string(),
+  subject: z.string().nullable(),
+  status: z.string().nullable(),
+  priority: z.string().nullable(),
+  category: z.string().nullable(),
+  updatedAt: isoDate.nullable(),
+});
+export const BillingViewSchema = z.strictObject({
+  status: z.string().nullable(),
+  plan: z.string().nullable(),
+  currency: z.string().nullable(),
+  mrr: money,
+  balance: money.nullable(),
+  nextInvoiceDate: isoDate.nullable(),
+  delinquent: z.boolean(),
+  paymentMethodOnFile: z.boolean(),
+  customerDeleted: z.boolean(),
+});
+export const DerivedSchema = z.strictObject({
+  links: z.strictObject({
+    stripeCustomerId: z.string().nullable(),
+    salesforceAccountId: z.string().nullable(),
+    zendeskOrganizationId: z.string().nullable(),
+    contacts: z.array(ContactLinkSchema),
+  }),
+  profile: z
+    .strictObject({
+      name: z.string().nullable(),
+      primaryEmail: z.string().nullable(),
+      ownerId: z.string().nullable(),
+      tier: z.string().nullable(),
+    })
+    .nullable(),
+  billing: BillingViewSchema.nullable(),
+  invoices: z.array(InvoiceViewSchema),
+  support: z.strictObject({ openTicketCount: z.number().int().nonnegative(), tickets: z.array(TicketViewSchema) }).nullable(),
+  selfService: z.strictObject({ lastActivityAt: isoDate.nullable() }),
+});
+export type Derived = z.infer<typeof DerivedSchema>;
+export type ContactLink = z.infer<typeof ContactLinkSchema>;
+export type InvoiceView = z.infer<typeof InvoiceViewSchema>;
+export type TicketView = z.infer<typeof TicketViewSchema>;
+export type BillingView = z.infer<typeof BillingViewSchema>;
+
+// ---- the record ----------------------------------------------------------------
+
+export const CustomerRecordSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string().min(1),
+  stripe: z.strictObject({
+    customer: entrySchema(StripeCustomerData).nullable(),
+    subscriptions: entries(StripeSubscriptionData),
+    invoices: entries(StripeInvoiceData),
+    paymentMethods: entries(StripePaymentMethodData),
+    charges: entries(StripeChargeData),
+  }),
+  salesforce: z.strictObject({
+    account: entrySchema(SalesforceAccountData).nullable(),
+    contacts: entries(SalesforceContactData),
+  }),
+  zendesk: z.strictObject({
+    organization: entrySchema(ZendeskOrganizationData).nullable(),
+    users: entries(ZendeskUserData),
+    tickets: entries(ZendeskTicketData),
+  }),
+  /** Only the newest activity; portal activity is a stream, not an entity. */
+  portal: z.strictObject({ lastActivityAt: isoDate.nullable(), lastActivityEventId: z.string().nullable() }),
+  /** project(record), stored so that readers do not recompute it. */
+  derived: DerivedSchema,
+});
+export type CustomerRecord = z.infer<typeof CustomerRecordSchema>;
+
+/** What project() returns for a record with no entities (kept literal here to avoid an import cycle; a test checks it). */
+const EMPTY_DERIVED: Derived = {
+  links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null, contacts: [] },
+  profile: null,
+  billing: null,
+  invoices: [],
+  support: null,
+  selfService: { lastActivityAt: null },
+};
+
+export function emptyRecord(id: string): CustomerRecord {
+  return {
+    v: 1,
+    id,
+    stripe: { customer: null, subscriptions: {}, invoices: {}, paymentMethods: {}, charges: {} },
+    salesforce: { account: null, contacts: {} },
+    zendesk: { organization: null, users: {}, tickets: {} },
+    portal: { lastActivityAt: null, lastActivityEventId: null },
+    derived: structuredClone(EMPTY_DERIVED),
+  };
+}
+
+// ---- canonical JSON ----------------------------------------------------------------
+
+/**
+ * A deep copy with object keys sorted and undefined properties dropped, so
+ * that equal content serializes to equal bytes whatever order it was built
+ * in. Keys are defined with Object.fromEntries, so an id like `__proto__`
+ * stays an ordinary own property.
+ */
+export function canonical<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => canonical(v)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value).sort();
+  const source = value as Record<string, unknown>;
+  return Object.fromEntries(
+    keys.filter((k) => source[k] !== undefined).map((k) => [k, canonical(source[k])]),
+  ) as T;
+}
+
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(canonical(value));
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Reads an own property only: a map keyed by outside ids must not see Object.prototype. */
+export function own<V>(map: Record<string, V> | undefined, key: string): V | undefined {
+  return map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
+}
