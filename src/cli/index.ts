@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-check.js';
 import { UsageError } from './errors.js';
+import { registerInspectCommand } from './inspect.js';
 import { registerStartCommand } from './start.js';
 
 
@@ -22,10 +23,11 @@ export function buildProgram(): Command {
       'after',
       '\nConfiguration: environment variables (see config/example.env; a .env file in the\n' +
         'working directory is read first) and config/default.yaml (override with PORTAL_SYNC_CONFIG).\n' +
-        '\nExamples:\n  $ portal-sync start\n  $ portal-sync config check\n',
+        '\nExamples:\n  $ portal-sync start\n  $ portal-sync config check\n  $ portal-sync inspect ann@example.com --explain\n',
     );
   registerStartCommand(program);
   registerConfigCommand(program);
+  registerInspectCommand(program);
   return program;
 }
 

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { startDaemon } from '../daemon.js';
+import { startWorker } from '../worker-role.js';
 import { createLogger } from '../log.js';
 import { UsageError } from './errors.js';
 import { ensureRedis } from './private-redis.js';
@@ -9,14 +10,17 @@ import { ensureRedis } from './private-redis.js';
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('run the daemon: webhook receivers, portal events, /healthz, /readyz, /metrics')
+    .description('run the daemon: webhook receivers, portal events, /healthz, /readyz, /metrics, and the events worker')
+    .option('--role <role>', 'all (web and worker in one process), web (HTTP only) or worker (queues only)', 'all')
     .addHelpText(
       'after',
       '\nRedis: REDIS_URL (default redis://127.0.0.1:6379). If nothing answers there and\n' +
         'redis-server is on PATH, a private in-memory Redis is started and stopped on exit.\n' +
-        '\nExamples:\n  $ portal-sync start\n  $ PORT=8080 REDIS_URL=redis://redis:6379 portal-sync start\n',
+        '\nExamples:\n  $ portal-sync start\n  $ PORT=8080 REDIS_URL=redis://redis:6379 portal-sync start --role web\n' +
+        '  $ REDIS_URL=redis://redis:6379 portal-sync start --role worker\n',
     )
-    .action(async () => {
+    .action(async (opts: { role: string }) => {
+      if (!['all', 'web', 'worker'].includes(opts.role)) throw new UsageError(`--role must be all, web or worker (got ${opts.role})`);
       const loaded = loadConfig(process.env);
       if (!loaded.ok) {
         throw new UsageError(`configuration has problems (run \`portal-sync config check\`):\n  - ${loaded.problems.join('\n  - ')}`);
@@ -26,15 +30,18 @@ export function registerStartCommand(program: Command): void {
       for (const w of loaded.warnings) logger.warn(w);
       const redis = await ensureRedis(config.redis.url, (msg) => logger.warn(msg));
       config.redis.url = redis.url;
-      const daemon = await startDaemon(config, logger);
-      logger.info({ url: daemon.url, prefix: config.redis.prefix }, 'portal-sync listening');
+      const daemon = opts.role === 'worker' ? null : await startDaemon(config, logger);
+      if (daemon) logger.info({ url: daemon.url, prefix: config.redis.prefix }, 'portal-sync listening');
+      const worker = opts.role === 'web' ? null : await startWorker(config, logger);
 
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           logger.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
           process.off('SIGTERM', stop).off('SIGINT', stop);
-          daemon
-            .close()
+          // Web first (no new work comes in), then the worker finishes what it holds.
+          Promise.resolve()
+            .then(() => daemon?.close())
+            .then(() => worker?.close())
             .catch((err: unknown) => logger.error({ err }, 'error during shutdown'))
             .finally(() => {
               redis.stop?.();

@@ -95,7 +95,7 @@ const statusRank = (status: string): number => {
 function stripeAsOf(record: CustomerRecord): number {
   const { customer, subscriptions, invoices, paymentMethods, charges } = record.stripe;
   const all = [customer, ...Object.values(subscriptions), ...Object.values(invoices), ...Object.values(paymentMethods), ...Object.values(charges)];
-  return Math.max(Number.NEGATIVE_INFINITY, ...all.map((e) => e?.stamp.version ?? Number.NEGATIVE_INFINITY));
+  return all.reduce((max, e) => Math.max(max, e?.stamp.version ?? max), Number.NEGATIVE_INFINITY);
 }
 
 function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView | null {

@@ -1,0 +1,81 @@
+/** `portal-sync inspect REF` — one normalized record, and with --explain where each part came from. */
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../config.js';
+import type { CustomerRecord, Stamp } from '../sync/record.js';
+import { parseCustomerRef } from '../sync/refs.js';
+import { RecordStore } from '../sync/store.js';
+import { UsageError } from './errors.js';
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+/** Every entity's stamp: which event (source, id, type, version) set it. */
+export function lineage(record: CustomerRecord): Array<{ entity: string } & Stamp> {
+  const rows: Array<{ entity: string } & Stamp> = [];
+  const add = (entity: string, e: { stamp: Stamp } | null | undefined) => void (e && rows.push({ entity, ...e.stamp }));
+  add('stripe.customer', record.stripe.customer);
+  for (const [group, map] of [
+    ['stripe.subscription', record.stripe.subscriptions],
+    ['stripe.invoice', record.stripe.invoices],
+    ['stripe.payment_method', record.stripe.paymentMethods],
+    ['stripe.charge', record.stripe.charges],
+    ['salesforce.contact', record.salesforce.contacts],
+    ['zendesk.user', record.zendesk.users],
+    ['zendesk.ticket', record.zendesk.tickets],
+  ] as const) {
+    for (const [id, e] of Object.entries(map)) add(`${group} ${id}`, e);
+  }
+  add('salesforce.account', record.salesforce.account);
+  add('zendesk.organization', record.zendesk.organization);
+  return rows.sort((a, b) => a.entity.localeCompare(b.entity));
+}
+
+export async function inspectRecord(store: RecordStore, ref: string): Promise<{ record: CustomerRecord; keys: string[] }> {
+  const parsed = parseCustomerRef(ref);
+  if ('error' in parsed) throw new UsageError(parsed.error);
+  const record = parsed.kind === 'id' ? await store.get(parsed.id) : await store.findByKey(parsed.key);
+  if (!record) throw new NotFoundError(`no customer record for ${ref}: check the reference, or run \`portal-sync resync --customer ${ref}\``);
+  return { record, keys: await store.ownedKeys(record.id) };
+}
+
+function printHuman(record: CustomerRecord, keys: string[], explain: boolean): void {
+  const d = record.derived;
+  const out: string[] = [`customer ${record.id}`, `  linked ids: ${keys.join(', ') || '(none)'}`];
+  if (d.profile) out.push(`  profile: ${d.profile.name ?? '(no name)'}, tier ${d.profile.tier ?? '-'}, owner ${d.profile.ownerId ?? '-'}`);
+  if (d.billing) out.push(`  billing: ${d.billing.status ?? '-'} on ${d.billing.plan ?? '-'}, MRR ${d.billing.mrr} ${d.billing.currency ?? ''}, balance ${d.billing.balance ?? '-'}, next invoice ${d.billing.nextInvoiceDate ?? '-'}${d.billing.delinquent ? ', DELINQUENT' : ''}`);
+  for (const i of d.invoices) out.push(`  invoice ${i.number ?? i.id}: ${i.status}, due ${i.amountDue} ${i.currency}, ${i.hostedInvoiceUrl ?? ''}`);
+  if (d.support) out.push(`  support: ${d.support.openTicketCount} open ticket(s)`);
+  for (const t of d.support?.tickets ?? []) out.push(`  ticket ${t.id}: ${t.status} (${t.priority ?? '-'}) ${t.subject ?? ''}`);
+  if (explain) {
+    out.push('  lineage:');
+    for (const l of lineage(record)) out.push(`    ${l.entity}: ${l.origin} ${l.type} ${l.eventId} version ${new Date(l.version).toISOString()}${l.deleted ? ' (deleted)' : ''}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+export function registerInspectCommand(program: Command): void {
+  program
+    .command('inspect')
+    .description('show one normalized customer record')
+    .argument('<ref>', 'cust_… id, email, Stripe cus_…, Salesforce 001…/003… id, zendesk:org:ID or zendesk:user:ID')
+    .option('--json', 'print the record as JSON')
+    .option('--explain', 'show which event (source, id, version) set each part of the record')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync inspect cus_NffrFeUfNV2Hib\n  $ portal-sync inspect ann@example.com --explain\n  $ portal-sync inspect zendesk:org:360001 --json\n')
+    .action(async (ref: string, opts: { json?: boolean; explain?: boolean }) => {
+      const loaded = loadConfig(process.env);
+      if (!loaded.ok) throw new UsageError(`configuration has problems (run \`portal-sync config check\`): ${loaded.problems.join('; ')}`);
+      const redis = new Redis(loaded.config.redis.url, { maxRetriesPerRequest: 1, connectTimeout: 3000 });
+      redis.on('error', () => undefined);
+      try {
+        const { record, keys } = await inspectRecord(new RecordStore(redis, loaded.config.redis.prefix), ref);
+        if (opts.json) {
+          const out = { id: record.id, keys, ...record.derived, ...(opts.explain ? { lineage: lineage(record) } : {}) };
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else printHuman(record, keys, opts.explain ?? false);
+      } finally {
+        redis.disconnect();
+      }
+    });
+}

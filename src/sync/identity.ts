@@ -1,0 +1,141 @@
+/**
+ * Identity resolution, as a pure planner: given an event, who owns each of
+ * its identity keys now, and those records, decide which record the event
+ * lands in, which records it proves to be one customer (merge), and which
+ * links it would make that must not be made (conflicts).
+ *
+ * Identity keys: `stripe:cus_…`, `sfacct:001…`, `zdorg:…` are SYSTEM keys —
+ * a customer has at most one of each system, so two different ones of the
+ * same system can never be merged (that is a conflict, recorded, never
+ * guessed). Contact keys (`sfcontact:`, `zduser:`) and `email:` link records
+ * but are not exclusive.
+ */
+import type { CustomerRefs, SourceEvent } from './source-event.js';
+
+export const SYSTEM_FAMILIES = ['stripe', 'sfacct', 'zdorg'] as const;
+export type SystemFamily = (typeof SYSTEM_FAMILIES)[number];
+export type IdentityKey = string;
+
+const REF_FAMILIES: Array<[keyof CustomerRefs, string]> = [
+  ['stripeCustomerId', 'stripe'],
+  ['salesforceAccountId', 'sfacct'],
+  ['zendeskOrganizationId', 'zdorg'],
+  ['salesforceContactId', 'sfcontact'],
+  ['zendeskUserId', 'zduser'],
+  ['email', 'email'],
+];
+
+export function familyOf(key: IdentityKey): string {
+  return key.slice(0, key.indexOf(':'));
+}
+
+export function isSystemKey(key: IdentityKey): boolean {
+  return (SYSTEM_FAMILIES as readonly string[]).includes(familyOf(key));
+}
+
+/** The event's identity keys, strongest first: its own object's key, then system keys, contacts, email. */
+export function eventIdentityKeys(event: Pick<SourceEvent, 'refs' | 'data'>): IdentityKey[] {
+  const all = REF_FAMILIES.flatMap(([ref, family]) => (event.refs[ref] ? [`${family}:${event.refs[ref]}`] : []));
+  const own = ownFamily(event.data.kind, event.refs);
+  const rank = (k: IdentityKey) => (familyOf(k) === own ? 0 : isSystemKey(k) ? 1 : familyOf(k) === 'email' ? 3 : 2);
+  return [...new Set(all)].sort((a, b) => rank(a) - rank(b));
+}
+
+function ownFamily(kind: SourceEvent['data']['kind'], refs: CustomerRefs): string {
+  if (kind.startsWith('stripe.')) return 'stripe';
+  if (kind === 'salesforce.account') return 'sfacct';
+  if (kind === 'salesforce.contact') return 'sfcontact';
+  if (kind === 'zendesk.organization') return 'zdorg';
+  if (kind === 'zendesk.user') return 'zduser';
+  if (kind === 'zendesk.ticket') return refs.zendeskOrganizationId ? 'zdorg' : 'zduser';
+  return refs.zendeskUserId ? 'zduser' : refs.salesforceContactId ? 'sfcontact' : 'email';
+}
+
+/** A system key of `keys` whose family `owned` already holds with another value, if any. */
+export function clashingKey(owned: Iterable<IdentityKey>, keys: Iterable<IdentityKey>): { ours: IdentityKey; theirs: IdentityKey } | null {
+  const bySystem = new Map<string, IdentityKey>();
+  for (const k of owned) if (isSystemKey(k)) bySystem.set(familyOf(k), k);
+  for (const k of keys) {
+    if (!isSystemKey(k)) continue;
+    const held = bySystem.get(familyOf(k));
+    if (held !== undefined && held !== k) return { ours: held, theirs: k };
+  }
+  return null;
+}
+
+export interface IdentityConflict {
+  /** Deterministic, so a retried job records the same conflict once. */
+  id: string;
+  recordIds: [string, string];
+  system: string;
+  keys: [IdentityKey, IdentityKey];
+  evidence: { source: string; eventId: string; type: string; via: IdentityKey };
+}
+
+export interface IdentityPlan {
+  /** The record the event is applied to (existing, or `newId`). */
+  targetId: string;
+  /** Existing records proven to be the same customer: merged into the target, then deleted. */
+  mergeIds: string[];
+  conflicts: IdentityConflict[];
+  /** Keys to point at the target (its own, the event's, and the merged records'). */
+  claimKeys: IdentityKey[];
+}
+
+/**
+ * @param owners  for each event key, the id of the record it points at now (or null)
+ * @param ownedKeys  for each record id in `owners`, the identity keys it owns
+ */
+export function planIdentity(
+  event: Pick<SourceEvent, 'refs' | 'data' | 'source' | 'eventId' | 'type'>,
+  owners: ReadonlyMap<IdentityKey, string | null>,
+  ownedKeys: ReadonlyMap<string, ReadonlySet<IdentityKey>>,
+  newId: string,
+): IdentityPlan {
+  const keys = eventIdentityKeys(event);
+  const candidates = [...new Set(keys.map((k) => owners.get(k)).filter((id): id is string => !!id))];
+  const conflicts: IdentityConflict[] = [];
+  const conflict = (a: string, b: string, clash: { ours: IdentityKey; theirs: IdentityKey }, via: IdentityKey) => {
+    const [x, y] = [a, b].sort() as [string, string];
+    conflicts.push({
+      id: `${x}|${y}|${[clash.ours, clash.theirs].sort().join('|')}`,
+      recordIds: [a, b],
+      system: familyOf(clash.ours),
+      keys: [clash.ours, clash.theirs],
+      evidence: { source: event.source, eventId: event.eventId, type: event.type, via },
+    });
+  };
+
+  // The target: the first candidate (strongest key first) whose system ids agree with the event's.
+  let targetId = newId;
+  for (const id of candidates) {
+    const clash = clashingKey(ownedKeys.get(id) ?? [], keys);
+    if (clash === null) {
+      targetId = id;
+      break;
+    }
+  }
+  const owned = new Set<IdentityKey>([...(ownedKeys.get(targetId) ?? []), ...keys]);
+
+  // Every other record the event's keys reach is the same customer — unless its system ids disagree.
+  const mergeIds: string[] = [];
+  for (const id of candidates) {
+    if (id === targetId) continue;
+    const via = keys.find((k) => owners.get(k) === id) ?? '';
+    const theirs = ownedKeys.get(id) ?? new Set<IdentityKey>();
+    const clash = clashingKey(owned, theirs) ?? clashingKey(theirs, keys);
+    if (clash) {
+      conflict(targetId, id, clash, via);
+      continue;
+    }
+    mergeIds.push(id);
+    for (const k of theirs) owned.add(k);
+  }
+
+  // Keys already held by a record we could not merge with stay where they are: nothing is taken by guessing.
+  const claimKeys = [...owned].filter((k) => {
+    const owner = owners.get(k);
+    return !owner || owner === targetId || mergeIds.includes(owner);
+  });
+  return { targetId, mergeIds, conflicts, claimKeys };
+}

@@ -1,0 +1,24 @@
+/**
+ * What an admin types to name a customer, turned into a record id or an
+ * identity key: `cust_…` (internal id), an email, Stripe `cus_…`, a
+ * Salesforce Account (`001…`) or Contact (`003…`) id, `zendesk:org:ID`,
+ * `zendesk:user:ID`.
+ */
+import { normalizeEmail } from './source-event.js';
+
+export type CustomerRef = { kind: 'id'; id: string } | { kind: 'key'; key: string };
+
+export function parseCustomerRef(input: string): CustomerRef | { error: string } {
+  const ref = input.trim();
+  if (/^cust_[A-Za-z0-9]+$/.test(ref)) return { kind: 'id', id: ref };
+  if (/^cus_[A-Za-z0-9]+$/.test(ref)) return { kind: 'key', key: `stripe:${ref}` };
+  if (/^001[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfacct:${ref}` };
+  if (/^003[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfcontact:${ref}` };
+  const zd = /^zendesk:(org|user):(\d+)$/.exec(ref);
+  if (zd) return { kind: 'key', key: `${zd[1] === 'org' ? 'zdorg' : 'zduser'}:${zd[2]}` };
+  const email = ref.includes('@') ? normalizeEmail(ref) : undefined;
+  if (email) return { kind: 'key', key: `email:${email}` };
+  return {
+    error: `cannot tell what "${ref}" is: use an internal id (cust_…), an email, a Stripe customer (cus_…), a Salesforce Account (001…) or Contact (003…) id, zendesk:org:ID or zendesk:user:ID`,
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The record store in Redis: one key per record, one index key per identity
+ * key, and per record the set of identity keys it owns. Every change is one
+ * optimistic transaction (WATCH the index and record keys, compute with the
+ * pure planner and merge, MULTI/EXEC; retry when another worker got there
+ * first), so two workers updating one customer never lose an update and a
+ * merge of two records moves their indexes atomically.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { planIdentity, eventIdentityKeys, type IdentityConflict, type IdentityKey } from './identity.js';
+import { applyEvent, mergeRecords } from './merge.js';
+import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
+import type { SourceEvent } from './source-event.js';
+
+export interface ApplyOutcome {
+  recordId: string;
+  changed: boolean;
+  record: CustomerRecord;
+  previous: CustomerRecord | null;
+  mergedIds: string[];
+  conflicts: IdentityConflict[];
+  tie: ReturnType<typeof applyEvent>['tie'];
+  attempts: number;
+}
+
+export class ContentionError extends Error {
+  override name = 'ContentionError';
+}
+
+const MAX_ATTEMPTS = 100;
+
+export class RecordStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  recordKey(id: string): string {
+    return `${this.prefix}:rec:${id}`;
+  }
+  private ownedKey(id: string): string {
+    return `${this.prefix}:rec:${id}:keys`;
+  }
+  indexKey(key: IdentityKey): string {
+    return `${this.prefix}:idx:${key}`;
+  }
+  get conflictsKey(): string {
+    return `${this.prefix}:conflicts`;
+  }
+
+  async get(id: string): Promise<CustomerRecord | null> {
+    const raw = await this.redis.get(this.recordKey(id));
+    return raw === null ? null : CustomerRecordSchema.parse(JSON.parse(raw));
+  }
+
+  /** The record an identity key points at (`stripe:cus_…`, `email:…`, `zdorg:…`…). */
+  async findByKey(key: IdentityKey): Promise<CustomerRecord | null> {
+    const id = await this.redis.get(this.indexKey(key));
+    return id === null ? null : this.get(id);
+  }
+
+  async ownedKeys(id: string): Promise<string[]> {
+    return (await this.redis.smembers(this.ownedKey(id))).sort();
+  }
+
+  async listConflicts(): Promise<IdentityConflict[]> {
+    const all = await this.redis.hvals(this.conflictsKey);
+    return all.map((c) => JSON.parse(c) as IdentityConflict).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async apply(event: SourceEvent, opts: { rank?: 0 | 1 } = {}): Promise<ApplyOutcome> {
+    // A connection of its own: WATCH state belongs to a connection, and the shared one serves other callers.
+    const conn = this.free.pop() ?? this.redis.duplicate();
+    try {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const outcome = await this.tryApply(conn, event, opts, attempt);
+        if (outcome) return outcome;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+      }
+      throw new ContentionError(`record for ${event.source} event ${event.eventId} changed under us ${MAX_ATTEMPTS} times`);
+    } finally {
+      if (this.closed) conn.disconnect();
+      else this.free.push(conn);
+    }
+  }
+
+  private readonly free: Redis[] = [];
+  private closed = false;
+
+  /** Closes the transaction connections (the shared one belongs to the caller). */
+  close(): void {
+    this.closed = true;
+    for (const c of this.free.splice(0)) c.disconnect();
+  }
+
+  private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
+    const keys = eventIdentityKeys(event);
+    const indexKeys = keys.map((k) => this.indexKey(k));
+    if (indexKeys.length > 0) await conn.watch(...indexKeys);
+    const ownerIds = indexKeys.length > 0 ? await conn.mget(...indexKeys) : [];
+    const owners = new Map(keys.map((k, i) => [k, ownerIds[i] ?? null]));
+    const candidateIds = [...new Set(ownerIds.filter((id): id is string => !!id))];
+    if (candidateIds.length > 0) await conn.watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id)]));
+    const loaded = new Map<string, CustomerRecord>();
+    const owned = new Map<string, Set<IdentityKey>>();
+    for (const id of candidateIds) {
+      const [raw, members] = await Promise.all([conn.get(this.recordKey(id)), conn.smembers(this.ownedKey(id))]);
+      if (raw !== null) loaded.set(id, CustomerRecordSchema.parse(JSON.parse(raw)));
+      owned.set(id, new Set(members));
+    }
+
+    const plan = planIdentity(event, owners, owned, `cust_${randomUUID().replaceAll('-', '').slice(0, 20)}`);
+    const previous = loaded.get(plan.targetId) ?? null;
+    let record = previous ?? emptyRecord(plan.targetId);
+    for (const id of plan.mergeIds) {
+      const other = loaded.get(id);
+      if (other) record = mergeRecords(record, other, plan.targetId);
+    }
+    const applied = applyEvent(record, event, opts);
+    record = applied.record;
+    const known = new Set([...(owned.get(plan.targetId) ?? [])]);
+    const newKeys = plan.claimKeys.filter((k) => !known.has(k));
+    const newConflicts = plan.conflicts;
+    const changed = applied.changed || plan.mergeIds.length > 0 || previous === null;
+
+    if (!changed && newKeys.length === 0 && newConflicts.length === 0) {
+      await conn.unwatch();
+      return { recordId: plan.targetId, changed: false, record, previous, mergedIds: [], conflicts: [], tie: applied.tie, attempts: attempt };
+    }
+    const tx = conn.multi();
+    tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
+    if (plan.claimKeys.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...plan.claimKeys);
+    for (const k of plan.claimKeys) tx.set(this.indexKey(k), plan.targetId);
+    for (const id of plan.mergeIds) {
+      for (const k of owned.get(id) ?? []) {
+        tx.set(this.indexKey(k), plan.targetId);
+        tx.sadd(this.ownedKey(plan.targetId), k);
+      }
+      tx.del(this.recordKey(id), this.ownedKey(id));
+    }
+    for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
+    const result = await tx.exec();
+    if (result === null) return null; // a watched key changed: recompute from fresh state
+    return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The events worker: validate the job (a rolling deploy may hand us old or
+ * foreign data), resolve identity, merge, store — one optimistic transaction
+ * per event. A job that no retry can fix fails at once and stays in the
+ * queue's failed set with its reason: that set is the dead-letter list that
+ * `status` counts and that can be replayed once the cause is fixed.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { QUEUES } from './queues.js';
+import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
+import type { ApplyOutcome, RecordStore } from './store.js';
+
+export interface EventsWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  store: RecordStore;
+  logger: Logger;
+  concurrency?: number;
+  /** Called after each stored change (push planning hooks in here). */
+  onApplied?: (event: SourceEvent, outcome: ApplyOutcome) => Promise<void>;
+}
+
+export interface EventJobResult {
+  recordId: string;
+  changed: boolean;
+  merged: string[];
+  conflicts: number;
+}
+
+export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, EventJobResult> {
+  const log = opts.logger.child({ module: 'events-worker' });
+  const worker = new Worker<unknown, EventJobResult>(
+    QUEUES.events,
+    async (job: Job<unknown, EventJobResult>) => {
+      const parsed = SourceEventSchema.safeParse(job.data);
+      if (!parsed.success) {
+        throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
+      }
+      const event = parsed.data;
+      const outcome = await opts.store.apply(event);
+      if (outcome.conflicts.length > 0) {
+        log.warn({ source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) }, 'identity conflict: records kept apart');
+      }
+      if (outcome.tie) {
+        // Resolved deterministically already; the refetch from the source API that settles it for good is planned work.
+        log.info({ source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId }, 'equal source versions with different data');
+      }
+      if (outcome.changed) await opts.onApplied?.(event, outcome);
+      log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
+      return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
+    },
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true },
+  );
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    log[final ? 'error' : 'warn']({ jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final }, final ? 'event dead-lettered' : 'event failed; will retry');
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
+  return worker;
+}

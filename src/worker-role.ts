@@ -1,0 +1,42 @@
+/**
+ * The worker role: consumes the `events` queue into the record store. Runs
+ * beside the web role in one process (`--role all`, the default) or alone,
+ * scaled out on its own (`--role worker`).
+ */
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { createWorkerRedis } from './sync/redis.js';
+import { RecordStore } from './sync/store.js';
+import { createEventsWorker } from './sync/worker.js';
+
+export interface RunningWorker {
+  store: RecordStore;
+  /** Stops taking jobs and waits for the ones in flight (they finish, or go back to the queue). */
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: Config, logger: Logger, opts: { concurrency?: number } = {}): Promise<RunningWorker> {
+  const connection = createWorkerRedis(config.redis.url);
+  const storeConnection = createWorkerRedis(config.redis.url);
+  connection.on('error', () => undefined); // reported by the worker's own listener
+  storeConnection.on('error', () => undefined);
+  const store = new RecordStore(storeConnection, config.redis.prefix);
+  const worker = createEventsWorker({
+    connection,
+    prefix: config.redis.prefix,
+    store,
+    logger,
+    ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+  });
+  await worker.waitUntilReady();
+  logger.info({ queue: 'events', concurrency: worker.opts.concurrency }, 'events worker running');
+  return {
+    store,
+    async close() {
+      await worker.close();
+      store.close();
+      storeConnection.disconnect();
+      connection.disconnect();
+    },
+  };
+}
