@@ -158,9 +158,20 @@ function readEntry(record: CustomerRecord, path: EntityPathNoPortal): AnyEntry |
   return own(slot as Record<string, AnyEntry>, path[2]);
 }
 
+/**
+ * A new record with one entry replaced. Only the entry is put in canonical form, and its map is
+ * rebuilt in sorted key order, so the record serializes to the same bytes whatever the order of
+ * writes — without re-sorting every other entry of a large record on each event.
+ */
 function withEntry(record: CustomerRecord, path: EntityPathNoPortal, entry: AnyEntry): CustomerRecord {
   const group = record[path[0]] as unknown as LooseGroup;
-  const slot = path.length === 2 ? entry : { ...(group[path[1]] as Record<string, AnyEntry>), [path[2]]: entry };
+  const fresh = canonical(entry);
+  let slot: AnyEntry | Record<string, AnyEntry> = fresh;
+  if (path.length === 3) {
+    const map = group[path[1]] as Record<string, AnyEntry>;
+    const ids = Object.keys(map).includes(path[2]) ? Object.keys(map) : [...Object.keys(map), path[2]].sort();
+    slot = Object.fromEntries(ids.map((id) => [id, id === path[2] ? fresh : map[id]!]));
+  }
   return { ...record, [path[0]]: { ...group, [path[1]]: slot } };
 }
 
@@ -175,7 +186,7 @@ function newerActivity(a: Portal, b: Portal): Portal {
 const isoFromMs = (ms: number): string => new Date(Math.min(ms, 8.64e15)).toISOString();
 
 /** Stores a record: canonical key order and fresh derived views, never sharing objects with the inputs. */
-const finish = (record: CustomerRecord): CustomerRecord => canonical({ ...record, derived: project(record) });
+const finish = (record: CustomerRecord): CustomerRecord => ({ ...record, derived: canonical(project(record)) });
 
 export type ApplyResult = {
   record: CustomerRecord;

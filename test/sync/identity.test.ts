@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { eventIdentityKeys, planIdentity } from '../../src/sync/identity.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
+import { customer, event } from './merge-events.js';
+
+const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });
+const account = (id: string, version = 1_000) =>
+  withRefs(event(id, { kind: 'salesforce.account', fields: { Id: id, Name: 'Acme' } }, { version }), { salesforceAccountId: id });
+const owners = (o: Record<string, string>) => new Map(Object.entries(o));
+const owned = (o: Record<string, string[]>) => new Map(Object.entries(o).map(([k, v]) => [k, new Set(v)]));
+
+describe('identity planning', () => {
+  it('orders an event\'s keys from its own object to the weakest link, the email', () => {
+    const e = withRefs(customer({ version: 1 }), { stripeCustomerId: 'cus_1', salesforceAccountId: '001A', email: 'a@x.example' });
+    expect(eventIdentityKeys(e)).toEqual(['stripe:cus_1', 'sfacct:001A', 'email:a@x.example']);
+  });
+
+  it('puts a Salesforce account into the record of the Stripe customer that names it', () => {
+    const plan = planIdentity(account('001A'), owners({ 'sfacct:001A': 'R1' }), owned({ R1: ['stripe:cus_1', 'sfacct:001A'] }), 'NEW');
+    expect(plan).toMatchObject({ targetId: 'R1', mergeIds: [], conflicts: [] });
+  });
+
+  it('merges a Stripe-only record and a Salesforce-only record once an event proves they are one customer', () => {
+    const e = withRefs(customer({ version: 2 }), { stripeCustomerId: 'cus_1', salesforceAccountId: '001A' });
+    const plan = planIdentity(e, owners({ 'stripe:cus_1': 'R1', 'sfacct:001A': 'R2' }), owned({ R1: ['stripe:cus_1'], R2: ['sfacct:001A'] }), 'NEW');
+    expect(plan.targetId).toBe('R1');
+    expect(plan.mergeIds).toEqual(['R2']);
+    expect(plan.conflicts).toEqual([]);
+    expect(plan.claimKeys.sort()).toEqual(['sfacct:001A', 'stripe:cus_1']);
+  });
+
+  it('never merges two records that carry different ids of one system: it records a conflict instead', () => {
+    // A second Stripe customer shares the first one's email but names another Salesforce account.
+    const e = withRefs(customer({ version: 3 }), { stripeCustomerId: 'cus_2', salesforceAccountId: '001B', email: 'shared@x.example' });
+    const plan = planIdentity(e, owners({ 'email:shared@x.example': 'R1' }), owned({ R1: ['stripe:cus_1', 'sfacct:001A', 'email:shared@x.example'] }), 'NEW');
+    expect(plan.targetId).toBe('NEW');
+    expect(plan.mergeIds).toEqual([]);
+    expect(plan.conflicts).toHaveLength(1);
+    expect(plan.conflicts[0]).toMatchObject({ recordIds: ['NEW', 'R1'], system: 'stripe', evidence: { via: 'email:shared@x.example' } });
+    // The email stays with the record that had it: nothing is taken by guessing.
+    expect(plan.claimKeys.sort()).toEqual(['sfacct:001B', 'stripe:cus_2']);
+  });
+
+  it('gives the same conflict id whichever side reports it, so a retried job records it once', () => {
+    const e = withRefs(customer({ version: 3 }), { stripeCustomerId: 'cus_2', email: 'shared@x.example' });
+    const a = planIdentity(e, owners({ 'email:shared@x.example': 'R1' }), owned({ R1: ['stripe:cus_1'] }), 'R2');
+    const b = planIdentity(e, owners({ 'email:shared@x.example': 'R1', 'stripe:cus_2': 'R2' }), owned({ R1: ['stripe:cus_1'], R2: ['stripe:cus_2'] }), 'NEW');
+    expect(a.conflicts[0]?.id).toBe(b.conflicts[0]?.id);
+  });
+});
