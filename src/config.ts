@@ -94,6 +94,8 @@ const FileSchema = z.strictObject({
     stripeMetadataKeys: z.strictObject({ salesforceAccountId: z.string().min(1), zendeskOrganizationId: z.string().min(1) }),
     zendeskOrganizationExternalIdIs: z.enum(['salesforceAccountId', 'none']),
   }),
+  worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
+  push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000) }),
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
     clientId: z.string().min(1),

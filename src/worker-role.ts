@@ -5,12 +5,14 @@
  */
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createWorkerRedis } from './sync/redis.js';
+import { PushPlanner } from './sync/push-planner.js';
+import { createProducerRedis, createWorkerRedis } from './sync/redis.js';
 import { RecordStore } from './sync/store.js';
 import { createEventsWorker } from './sync/worker.js';
 
 export interface RunningWorker {
   store: RecordStore;
+  planner: PushPlanner;
   /** Stops taking jobs and waits for the ones in flight (they finish, or go back to the queue). */
   close(): Promise<void>;
 }
@@ -20,20 +22,29 @@ export async function startWorker(config: Config, logger: Logger, opts: { concur
   const storeConnection = createWorkerRedis(config.redis.url);
   connection.on('error', () => undefined); // reported by the worker's own listener
   storeConnection.on('error', () => undefined);
+  const pushConnection = createProducerRedis(config.redis.url, { enableOfflineQueue: true });
+  pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
+  const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs);
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
     store,
     logger,
-    ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+    concurrency: opts.concurrency ?? config.worker.concurrency,
+    onApplied: async (_event, outcome, { retry }) => {
+      await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds);
+    },
   });
   await worker.waitUntilReady();
   logger.info({ queue: 'events', concurrency: worker.opts.concurrency }, 'events worker running');
   return {
     store,
+    planner,
     async close() {
       await worker.close();
+      await planner.close();
+      pushConnection.disconnect();
       store.close();
       storeConnection.disconnect();
       connection.disconnect();

@@ -7,8 +7,10 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-check.js';
 import { UsageError } from './errors.js';
+import { registerDlqCommand } from './dlq.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerStartCommand } from './start.js';
+import { registerStatusCommand } from './status.js';
 
 
 export function buildProgram(): Command {
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerConfigCommand(program);
   registerInspectCommand(program);
+  registerStatusCommand(program);
+  registerDlqCommand(program);
   return program;
 }
 

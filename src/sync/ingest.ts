@@ -141,9 +141,20 @@ export class Ingestor {
     return full;
   }
 
-  async listQuarantine(limit = 100): Promise<QuarantineEntry[]> {
+  async listQuarantine(limit = 1000): Promise<QuarantineEntry[]> {
     const rows = await this.opts.redis.lrange(this.quarantineKey, 0, limit - 1);
     return rows.map((r) => JSON.parse(r) as QuarantineEntry);
+  }
+
+  /** Removes one entry (after a successful replay, or a purge). */
+  async removeQuarantined(entry: QuarantineEntry): Promise<boolean> {
+    return (await this.opts.redis.lrem(this.quarantineKey, 1, JSON.stringify(entry))) > 0;
+  }
+
+  async purgeQuarantine(): Promise<number> {
+    const n = await this.opts.redis.llen(this.quarantineKey);
+    await this.opts.redis.del(this.quarantineKey);
+    return n;
   }
 
   private assertReady(): void {

@@ -19,7 +19,7 @@ export interface EventsWorkerOptions {
   logger: Logger;
   concurrency?: number;
   /** Called after each stored change (push planning hooks in here). */
-  onApplied?: (event: SourceEvent, outcome: ApplyOutcome) => Promise<void>;
+  onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean }) => Promise<void>;
 }
 
 export interface EventJobResult {
@@ -47,7 +47,9 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         // Resolved deterministically already; the refetch from the source API that settles it for good is planned work.
         log.info({ source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId }, 'equal source versions with different data');
       }
-      if (outcome.changed) await opts.onApplied?.(event, outcome);
+      // A retry may follow a failure after the record was stored: the hooks run again rather than never.
+      const retry = job.attemptsMade > 0;
+      if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry });
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
     },

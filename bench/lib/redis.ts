@@ -1,0 +1,33 @@
+/** Redis housekeeping for benchmarks: every run works under prefixes of its own and removes them at the end. */
+import { Redis } from 'ioredis';
+
+/** SCAN MATCH `<prefix>:*` + DEL, for each prefix; returns how many keys went. */
+export async function deleteByPrefixes(url: string, prefixes: readonly string[]): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  let deleted = 0;
+  try {
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) deleted += await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/** Keys under `<prefix>:<pattern>` (SCAN, so it never blocks Redis), e.g. the stored records. */
+export async function countKeys(redis: Redis, match: string, keep: (key: string) => boolean = () => true): Promise<number> {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    n += keys.filter(keep).length;
+  } while (cursor !== '0');
+  return n;
+}

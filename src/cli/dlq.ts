@@ -1,0 +1,137 @@
+/**
+ * `portal-sync dlq list | replay | purge` — the dead letters: jobs that failed
+ * for good (their reason kept by BullMQ) and payloads quarantined at the edge
+ * because they failed their schema. Replay puts a job back in its queue, or
+ * parses a quarantined payload again with today's parsers and enqueues it.
+ */
+import { Queue, type Job } from 'bullmq';
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { Ingestor, type QuarantineEntry } from '../sync/ingest.js';
+import { PUSH_QUEUE } from '../sync/push-planner.js';
+import { createEventsQueue, QUEUES } from '../sync/queues.js';
+import { reparseQuarantined } from '../webhooks/reparse.js';
+import { printJson, requireConfig, withRedis } from './connect.js';
+import { UsageError } from './errors.js';
+
+export interface DeadLetter {
+  kind: 'job' | 'quarantine';
+  id: string;
+  queue: string;
+  reason: string;
+  attempts: number;
+  at: string;
+  source?: string;
+  eventId?: string | null;
+}
+
+interface Dlq {
+  queues: Array<Queue>;
+  ingestor: Ingestor;
+  close(): Promise<void>;
+}
+
+function open(redis: Redis, config: Config): Dlq {
+  const events = createEventsQueue(redis, config.redis.prefix);
+  const push = new Queue(PUSH_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const ingestor = new Ingestor({ redis, queue: events, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineMax: config.quarantine.maxEntries, timeoutMs: 10_000 });
+  return { queues: [events, push], ingestor, close: async () => void (await Promise.all([events.close(), push.close()])) };
+}
+
+const jobLetter = (queue: string, job: Job): DeadLetter => ({
+  kind: 'job',
+  id: job.id ?? '',
+  queue,
+  reason: job.failedReason ?? 'unknown',
+  attempts: job.attemptsMade,
+  at: new Date(job.finishedOn ?? job.timestamp).toISOString(),
+});
+const quarantineLetter = (q: QuarantineEntry): DeadLetter => ({ kind: 'quarantine', id: q.id, queue: 'quarantine', reason: q.reason, attempts: 0, at: q.receivedAt, source: q.source, eventId: q.eventId });
+
+export async function listDeadLetters(dlq: Dlq): Promise<DeadLetter[]> {
+  const out: DeadLetter[] = [];
+  for (const q of dlq.queues) for (const job of await q.getFailed(0, 999)) out.push(jobLetter(q.name, job));
+  for (const entry of await dlq.ingestor.listQuarantine()) out.push(quarantineLetter(entry));
+  return out.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** Replays the named dead letters (or all); returns one line of outcome per letter. */
+export async function replayDeadLetters(dlq: Dlq, config: Config, ids: Set<string> | 'all'): Promise<Array<{ id: string; outcome: string }>> {
+  const results: Array<{ id: string; outcome: string }> = [];
+  const wanted = (id: string) => ids === 'all' || ids.has(id);
+  for (const q of dlq.queues) {
+    for (const job of await q.getFailed(0, 999)) {
+      if (!job.id || !wanted(job.id)) continue;
+      await job.retry('failed');
+      results.push({ id: job.id, outcome: `back in the ${q.name} queue` });
+    }
+  }
+  for (const entry of await dlq.ingestor.listQuarantine()) {
+    if (!wanted(entry.id)) continue;
+    const parsed = reparseQuarantined(entry, config);
+    const events = parsed.flatMap((r) => (r.kind === 'events' ? r.events : []));
+    const still = parsed.find((r) => r.kind === 'invalid');
+    if (events.length === 0) {
+      results.push({ id: entry.id, outcome: still ? `still invalid: ${still.reason}` : 'nothing to apply (ignored type); removed' });
+      if (!still) await dlq.ingestor.removeQuarantined(entry);
+      continue;
+    }
+    const outcome = await dlq.ingestor.enqueue(events);
+    await dlq.ingestor.removeQuarantined(entry);
+    results.push({ id: entry.id, outcome: `enqueued ${outcome.accepted.length} event(s), ${outcome.duplicates.length} already seen` });
+  }
+  if (ids !== 'all') for (const id of ids) if (!results.some((r) => r.id === id)) results.push({ id, outcome: 'not found among dead letters' });
+  return results;
+}
+
+export function registerDlqCommand(program: Command): void {
+  const dlq = program.command('dlq').description('dead letters: failed jobs and quarantined payloads');
+  const run = <T>(work: (d: Dlq, config: Config) => Promise<T>) => {
+    const config = requireConfig();
+    return withRedis(config, async (redis) => {
+      const d = open(redis, config);
+      try {
+        return await work(d, config);
+      } finally {
+        await d.close();
+      }
+    });
+  };
+  dlq
+    .command('list')
+    .description('list dead-lettered jobs and quarantined payloads with their reasons')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const letters = await run((d) => listDeadLetters(d));
+      if (opts.json) return printJson(letters);
+      if (letters.length === 0) return void process.stdout.write('no dead letters\n');
+      for (const l of letters) process.stdout.write(`${l.at}  ${l.queue.padEnd(10)} ${l.id}  ${l.reason}\n`);
+    });
+  dlq
+    .command('replay')
+    .description('put dead-lettered jobs back in their queue; parse quarantined payloads again and enqueue them')
+    .option('--id <id...>', 'the dead letters to replay (ids from `dlq list`)')
+    .option('--all', 'replay every dead letter')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync dlq replay --id stripe-evt_1NG8Du2eZvKYlo2C\n  $ portal-sync dlq replay --all\n')
+    .action(async (opts: { id?: string[]; all?: boolean; json?: boolean }) => {
+      if (!opts.all && !opts.id?.length) throw new UsageError('say which dead letters to replay: --id ID [ID…] or --all');
+      const results = await run((d, config) => replayDeadLetters(d, config, opts.all ? 'all' : new Set(opts.id)));
+      if (opts.json) return printJson(results);
+      for (const r of results) process.stdout.write(`${r.id}: ${r.outcome}\n`);
+      if (results.some((r) => r.outcome.startsWith('not found') || r.outcome.startsWith('still invalid'))) process.exitCode = 1;
+    });
+  dlq
+    .command('purge')
+    .description('delete every dead letter (failed jobs and quarantined payloads) for good')
+    .requiredOption('--yes', 'confirm: this cannot be undone')
+    .action(async () => {
+      const n = await run(async (d) => {
+        let count = 0;
+        for (const q of d.queues) count += (await q.clean(0, 100_000, 'failed')).length;
+        return count + (await d.ingestor.purgeQuarantine());
+      });
+      process.stdout.write(`purged ${n} dead letter(s)\n`);
+    });
+}

@@ -1,0 +1,45 @@
+/** Push planning on the real Redis: only projection changes, and one push per burst. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SourceEvent } from '../../src/sync/source-event.js';
+import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { invoice, subscription } from './merge-events.js';
+
+let p: TestPipeline;
+const refs = { stripeCustomerId: 'cus_push' };
+const jobsOf = async () => p.worker.planner.queue.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed']);
+
+beforeAll(async () => {
+  // A long debounce so the test sees the scheduled jobs before they would run.
+  p = await startTestPipeline({ PORTAL_TARGET: 'zendesk,salesforce', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token', SALESFORCE_ACCESS_TOKEN: 'sf_token', SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com' }, (c) => {
+    c.push.debounceMs = 60_000;
+  });
+});
+afterAll(async () => {
+  await p.stop();
+});
+
+describe('push planning', () => {
+  it('turns a burst of 50 changes for one customer into one scheduled push per target', async () => {
+    const events: SourceEvent[] = [];
+    for (let i = 0; i < 50; i++) events.push({ ...invoice(`in_push_${i}`, 'open', { version: 1_000 + i }), refs });
+    await p.daemon.ingestor.enqueue(events);
+    await p.drain();
+    const jobs = await jobsOf();
+    expect(jobs.map((j) => j.data.target).sort()).toEqual(['salesforce', 'zendesk']);
+    const record = await p.worker.store.findByKey('stripe:cus_push');
+    expect(jobs.every((j) => j.data.customerId === record!.id)).toBe(true);
+    expect(record!.derived.invoices).toHaveLength(50);
+  });
+
+  it('schedules nothing new for a change the portal does not show', async () => {
+    await p.worker.planner.queue.obliterate({ force: true });
+    // The same subscription state again under a new event id: stored entities do not change what the portal shows.
+    const sub = { ...subscription('sub_push', 'active', { version: 10_000 }), refs };
+    await p.daemon.ingestor.enqueue([sub]);
+    await p.drain();
+    await p.worker.planner.queue.obliterate({ force: true });
+    await p.daemon.ingestor.enqueue([{ ...sub, eventId: 'evt_same_state_again', version: 10_000 }]);
+    await p.drain();
+    expect(await jobsOf()).toHaveLength(0);
+  });
+});
