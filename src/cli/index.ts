@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-check.js';
 import { UsageError } from './errors.js';
 import { registerDlqCommand } from './dlq.js';
+import { registerIdentityCommand } from './identity.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
@@ -20,6 +21,9 @@ export function buildProgram(): Command {
         'pushed into a Zendesk Help Center or Salesforce Experience Cloud portal.',
     )
     .option('--verbose', 'print stack traces of errors')
+    // Set before the subcommands are added: commander copies these settings into each of them.
+    .exitOverride()
+    .configureOutput({ writeErr: (str) => process.stderr.write(str) })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -32,14 +36,13 @@ export function buildProgram(): Command {
   registerInspectCommand(program);
   registerStatusCommand(program);
   registerDlqCommand(program);
+  registerIdentityCommand(program);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

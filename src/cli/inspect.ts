@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
 import type { CustomerRecord, Stamp } from '../sync/record.js';
+import { IdentityAdmin, type AuditEntry } from '../sync/identity-admin.js';
 import { parseCustomerRef } from '../sync/refs.js';
 import { RecordStore } from '../sync/store.js';
 import { UsageError } from './errors.js';
@@ -36,11 +37,11 @@ export async function inspectRecord(store: RecordStore, ref: string): Promise<{ 
   const parsed = parseCustomerRef(ref);
   if ('error' in parsed) throw new UsageError(parsed.error);
   const record = parsed.kind === 'id' ? await store.get(parsed.id) : await store.findByKey(parsed.key);
-  if (!record) throw new NotFoundError(`no customer record for ${ref}: check the reference, or run \`portal-sync resync --customer ${ref}\``);
+  if (!record) throw new NotFoundError(`no customer record for ${ref}: no event has named it yet; check the reference`);
   return { record, keys: await store.ownedKeys(record.id) };
 }
 
-function printHuman(record: CustomerRecord, keys: string[], explain: boolean): void {
+function printHuman(record: CustomerRecord, keys: string[], explain: boolean, audit: AuditEntry[]): void {
   const d = record.derived;
   const out: string[] = [`customer ${record.id}`, `  linked ids: ${keys.join(', ') || '(none)'}`];
   if (d.profile) out.push(`  profile: ${d.profile.name ?? '(no name)'}, tier ${d.profile.tier ?? '-'}, owner ${d.profile.ownerId ?? '-'}`);
@@ -51,6 +52,8 @@ function printHuman(record: CustomerRecord, keys: string[], explain: boolean): v
   if (explain) {
     out.push('  lineage:');
     for (const l of lineage(record)) out.push(`    ${l.entity}: ${l.origin} ${l.type} ${l.eventId} version ${new Date(l.version).toISOString()}${l.deleted ? ' (deleted)' : ''}`);
+    out.push(audit.length ? '  manual identity changes:' : '  manual identity changes: none');
+    for (const a of audit) out.push(`    ${a.at} ${a.action} ${a.keys.join(', ')} by ${a.by}: ${a.reason}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -69,11 +72,13 @@ export function registerInspectCommand(program: Command): void {
       const redis = new Redis(loaded.config.redis.url, { maxRetriesPerRequest: 1, connectTimeout: 3000 });
       redis.on('error', () => undefined);
       try {
-        const { record, keys } = await inspectRecord(new RecordStore(redis, loaded.config.redis.prefix), ref);
+        const store = new RecordStore(redis, loaded.config.redis.prefix);
+        const { record, keys } = await inspectRecord(store, ref);
+        const audit = opts.explain ? await new IdentityAdmin(store, redis).audit(record.id) : [];
         if (opts.json) {
-          const out = { id: record.id, keys, ...record.derived, ...(opts.explain ? { lineage: lineage(record) } : {}) };
+          const out = { id: record.id, keys, ...record.derived, ...(opts.explain ? { lineage: lineage(record), audit } : {}) };
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        } else printHuman(record, keys, opts.explain ?? false);
+        } else printHuman(record, keys, opts.explain ?? false, audit);
       } finally {
         redis.disconnect();
       }

@@ -63,6 +63,18 @@ export function clashingKey(owned: Iterable<IdentityKey>, keys: Iterable<Identit
   return null;
 }
 
+/** The pair key under which an admin's unlink is remembered. */
+export function apartPair(a: IdentityKey, b: IdentityKey): string {
+  return [a, b].sort().join('|');
+}
+
+export function keptApart(apart: ReadonlySet<string>, a: Iterable<IdentityKey>, b: Iterable<IdentityKey>): boolean {
+  if (apart.size === 0) return false;
+  const bs = [...b];
+  for (const x of a) for (const y of bs) if (apart.has(apartPair(x, y))) return true;
+  return false;
+}
+
 export interface IdentityConflict {
   /** Deterministic, so a retried job records the same conflict once. */
   id: string;
@@ -91,8 +103,10 @@ export function planIdentity(
   owners: ReadonlyMap<IdentityKey, string | null>,
   ownedKeys: ReadonlyMap<string, ReadonlySet<IdentityKey>>,
   newId: string,
+  apart: ReadonlySet<string> = new Set(),
 ): IdentityPlan {
   const keys = eventIdentityKeys(event);
+  const separated = (id: string, ours: Iterable<IdentityKey>) => keptApart(apart, ours, ownedKeys.get(id) ?? []);
   const candidates = [...new Set(keys.map((k) => owners.get(k)).filter((id): id is string => !!id))];
   const conflicts: IdentityConflict[] = [];
   const conflict = (a: string, b: string, clash: { ours: IdentityKey; theirs: IdentityKey }, via: IdentityKey) => {
@@ -123,6 +137,8 @@ export function planIdentity(
     if (id === targetId) continue;
     const via = keys.find((k) => owners.get(k) === id) ?? '';
     const theirs = ownedKeys.get(id) ?? new Set<IdentityKey>();
+    // An admin unlinked these two: keep them apart without calling it a conflict again.
+    if (separated(id, owned)) continue;
     const clash = clashingKey(owned, theirs) ?? clashingKey(theirs, keys);
     if (clash) {
       conflict(targetId, id, clash, via);
@@ -135,7 +151,7 @@ export function planIdentity(
   // Keys already held by a record we could not merge with stay where they are: nothing is taken by guessing.
   const claimKeys = [...owned].filter((k) => {
     const owner = owners.get(k);
-    return !owner || owner === targetId || mergeIds.includes(owner);
+    return (!owner || owner === targetId || mergeIds.includes(owner)) && !keptApart(apart, [k], ownedKeys.get(targetId) ?? []);
   });
   return { targetId, mergeIds, conflicts, claimKeys };
 }

@@ -30,6 +30,10 @@ export class ContentionError extends Error {
 
 const MAX_ATTEMPTS = 100;
 
+export function newRecordId(): string {
+  return `cust_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+}
+
 export class RecordStore {
   constructor(
     private readonly redis: Redis,
@@ -39,7 +43,7 @@ export class RecordStore {
   recordKey(id: string): string {
     return `${this.prefix}:rec:${id}`;
   }
-  private ownedKey(id: string): string {
+  ownedKey(id: string): string {
     return `${this.prefix}:rec:${id}:keys`;
   }
   indexKey(key: IdentityKey): string {
@@ -47,6 +51,13 @@ export class RecordStore {
   }
   get conflictsKey(): string {
     return `${this.prefix}:conflicts`;
+  }
+  /** Pairs of identity keys an admin unlinked: never merged again by an event. */
+  get apartKey(): string {
+    return `${this.prefix}:identity:apart`;
+  }
+  auditKey(id: string): string {
+    return `${this.prefix}:rec:${id}:audit`;
   }
 
   async get(id: string): Promise<CustomerRecord | null> {
@@ -97,7 +108,8 @@ export class RecordStore {
   private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
     const indexKeys = keys.map((k) => this.indexKey(k));
-    if (indexKeys.length > 0) await conn.watch(...indexKeys);
+    await conn.watch(...indexKeys, this.apartKey);
+    const apart = new Set(await conn.smembers(this.apartKey));
     const ownerIds = indexKeys.length > 0 ? await conn.mget(...indexKeys) : [];
     const owners = new Map(keys.map((k, i) => [k, ownerIds[i] ?? null]));
     const candidateIds = [...new Set(ownerIds.filter((id): id is string => !!id))];
@@ -111,7 +123,7 @@ export class RecordStore {
       owned.set(id, new Set(members));
     }
 
-    const plan = planIdentity(event, owners, owned, `cust_${randomUUID().replaceAll('-', '').slice(0, 20)}`);
+    const plan = planIdentity(event, owners, owned, newRecordId(), apart);
     const previous = loaded.get(plan.targetId) ?? null;
     let record = previous ?? emptyRecord(plan.targetId);
     for (const id of plan.mergeIds) {

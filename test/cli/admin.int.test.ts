@@ -26,6 +26,25 @@ afterAll(async () => {
   await p.stop();
 });
 
+describe('identity commands', () => {
+  it('links two records from the command line, and inspect --explain shows who did it and why', async () => {
+    const stripeEvent = fixtureJson<any>('stripe/customer.created.json');
+    stripeEvent.id = 'evt_cli_link';
+    stripeEvent.data.object.id = 'cus_CliLink01';
+    stripeEvent.data.object.metadata = {};
+    const body = JSON.stringify(stripeEvent);
+    await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    await p.drain();
+    expect(cli('identity', 'link', 'cus_CliLink01', 'cus_Nobody', '--reason', 'x').err).toMatch(/no customer record for cus_Nobody/);
+    expect(cli('identity', 'link', 'cus_CliLink01', 'billing@example.com').code).toBe(2); // --reason is required
+    expect(JSON.parse(cli('identity', 'conflicts', '--json').out)).toEqual([]);
+    const unlink = cli('identity', 'unlink', 'cus_CliLink01', 'billing@example.com', '--reason', 'shared inbox', '--by', 'ann');
+    expect(unlink.out).toMatch(/unlinked: email:billing@example.com no longer points at cust_/);
+    const explain = cli('inspect', 'cus_CliLink01', '--explain');
+    expect(explain.out).toMatch(/unlink email:billing@example.com by ann: shared inbox/);
+  });
+});
+
 describe('dead letters and status', () => {
   it('dead-letters a job no retry can fix, with its reason, and status counts it', async () => {
     await p.daemon.queue.add('legacy', { v: 0, what: 'a job written by an older release' } as never, { jobId: 'legacy-1' });

@@ -1,0 +1,106 @@
+/**
+ * A jsforce Connection, configured from Config, and the ONE function that
+ * decides whether a failed Salesforce call is worth retrying.
+ *
+ * Auth: a configured access token (with its instance URL) is used as is;
+ * otherwise the OAuth 2.0 client credentials flow, through jsforce's own
+ * `authorize({ grant_type: 'client_credentials' })`. With a client id and
+ * secret the connection also renews an expired token that way: jsforce's
+ * default refresh wants a refresh token, which this flow never issues.
+ */
+import { Connection } from 'jsforce';
+import type { TokenResponse } from 'jsforce';
+import type { Config } from '../../config.js';
+
+export interface SalesforceErrorVerdict {
+  retryable: boolean;
+  retryAfterSeconds?: number;
+  status?: number;
+  message: string;
+}
+
+/** Salesforce rejects the client credentials flow on the generic login hosts; it wants the org's My Domain. */
+const GENERIC_LOGIN = /^https:\/\/(login|test)\.salesforce\.com\/?$/i;
+
+function tokenHost(auth: Config['salesforceAuth']): string {
+  if (!GENERIC_LOGIN.test(auth.loginUrl)) return auth.loginUrl;
+  if (auth.instanceUrl) return auth.instanceUrl;
+  throw new Error(
+    'SALESFORCE_LOGIN_URL: the client credentials flow does not work on login.salesforce.com or test.salesforce.com; ' +
+      'set it (or SALESFORCE_INSTANCE_URL) to your My Domain, e.g. https://acme.my.salesforce.com',
+  );
+}
+
+type Refresh = (conn: Connection, callback: (err: Error | null | undefined, accessToken?: string, res?: TokenResponse) => void) => void;
+
+function clientCredentials(auth: Config['salesforceAuth'], clientId: string, clientSecret: string) {
+  const refreshFn: Refresh = (conn, callback) => {
+    conn.oauth2.requestToken({ grant_type: 'client_credentials' }).then(
+      (res) => callback(null, res.access_token, res),
+      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+  return { oauth2: { loginUrl: tokenHost(auth), clientId, clientSecret }, refreshFn };
+}
+
+/** `apiVersion` like "62.0": jsforce would otherwise default to an old one. */
+export async function createSalesforceConnection(auth: Config['salesforceAuth'], apiVersion: string): Promise<Connection> {
+  const { instanceUrl, accessToken, clientId, clientSecret } = auth;
+  const renew = clientId && clientSecret ? clientCredentials(auth, clientId, clientSecret) : undefined;
+  if (accessToken && instanceUrl) {
+    return new Connection({ instanceUrl, accessToken, version: apiVersion, ...renew });
+  }
+  if (!renew) {
+    throw new Error(
+      'SALESFORCE_ACCESS_TOKEN with SALESFORCE_INSTANCE_URL, or SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET, ' +
+        'must be set: the Salesforce API cannot be called',
+    );
+  }
+  const conn = new Connection({ version: apiVersion, ...renew });
+  // POST <token host>/services/oauth2/token; the answer names the instance URL.
+  await conn.authorize({ grant_type: 'client_credentials' });
+  return conn;
+}
+
+/**
+ * Transient by Salesforce's own codes: the API request limit (403
+ * REQUEST_LIMIT_EXCEEDED), an unavailable server, row-lock contention.
+ * jsforce names errors whose body it cannot read ERROR_HTTP_<status>.
+ */
+const RETRYABLE_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'SERVER_UNAVAILABLE', 'UNABLE_TO_LOCK_ROW']);
+const HTTP_CODE = /^ERROR_HTTP_(\d{3})$/;
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** undici's "fetch failed" with a coded cause, a bare coded socket error, or a deadline. */
+function isNetworkError(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e.name === 'TimeoutError' || (e instanceof TypeError && e.message === 'fetch failed')) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * REQUEST_LIMIT_EXCEEDED, 429, 5xx and network errors retry; anything else
+ * (NOT_FOUND, INVALID_SESSION_ID, invalid_client from the token endpoint…) is
+ * permanent. jsforce keeps no status code on its errors, only the code.
+ */
+export function classifySalesforceError(err: unknown): SalesforceErrorVerdict {
+  if (!(err instanceof Error)) return { retryable: false, message: String(err) };
+  const errorCode = (err as { errorCode?: unknown }).errorCode;
+  // OAuth token-endpoint errors carry their code (invalid_client, ERROR_HTTP_503…) as the error name.
+  const code = typeof errorCode === 'string' ? errorCode : err.name;
+  const httpStatus = HTTP_CODE.exec(code)?.[1];
+  const status = httpStatus === undefined ? undefined : Number(httpStatus);
+  const message = `Salesforce ${code}: ${err.message.slice(0, 300)}`;
+  if (RETRYABLE_CODES.has(code) || status === 429 || (status !== undefined && status >= 500)) {
+    return { retryable: true, message, ...(status !== undefined && { status }) };
+  }
+  if (status === undefined && isNetworkError(err)) return { retryable: true, message: `Salesforce unreachable: ${err.message}` };
+  return { retryable: false, message, ...(status !== undefined && { status }) };
+}

@@ -1,0 +1,67 @@
+/**
+ * The Stripe SDK, configured from Config. Host, port and protocol are only
+ * passed when set, so production talks to api.stripe.com and tests or a
+ * stand-in point the very same SDK at a loopback address.
+ *
+ * classifyStripeError is the ONE place that decides whether a failed Stripe
+ * call is worth retrying; it follows stripe-node's own _shouldRetry.
+ */
+import Stripe from 'stripe';
+import type { Config } from '../../config.js';
+
+export type StripeClient = Stripe;
+
+/** What a caller needs to know about a failed call: retry or not, and when. */
+export interface StripeErrorVerdict {
+  retryable: boolean;
+  retryAfterSeconds?: number;
+  status?: number;
+  message: string;
+}
+
+export function createStripeClient(cfg: Config['stripe']): Stripe {
+  if (!cfg.secretKey) throw new Error('STRIPE_SECRET_KEY is not set: the Stripe API cannot be called');
+  return new Stripe(cfg.secretKey, {
+    // The SDK retries connection errors, 409 and 5xx itself, with backoff and idempotency keys.
+    maxNetworkRetries: 2,
+    timeout: 20_000,
+    appInfo: { name: 'portal-sync' },
+    ...(cfg.host !== undefined && { host: cfg.host }),
+    ...(cfg.port !== undefined && { port: cfg.port }),
+    ...(cfg.protocol !== undefined && { protocol: cfg.protocol }),
+  });
+}
+
+/** Retry-After is seconds or an HTTP date; anything else is ignored. */
+function retryAfterSeconds(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/**
+ * 429, 409 (lock and idempotency conflicts, which stripe-node retries too),
+ * 5xx and connection failures retry; every other 4xx is permanent. Stripe's
+ * `Stripe-Should-Retry` header, when sent, overrides the status code.
+ */
+export function classifyStripeError(err: unknown): StripeErrorVerdict {
+  if (!(err instanceof Stripe.errors.StripeError)) {
+    return { retryable: false, message: err instanceof Error ? err.message : String(err) };
+  }
+  const status = err.statusCode;
+  const headers = err.headers ?? {};
+  const after = retryAfterSeconds(headers['retry-after']);
+  const verdict = (retryable: boolean): StripeErrorVerdict => ({
+    retryable,
+    message: `Stripe ${status ?? 'connection'} ${err.code ?? err.type}: ${err.message}`,
+    ...(status !== undefined && { status }),
+    ...(retryable && after !== undefined && { retryAfterSeconds: after }),
+  });
+  if (err instanceof Stripe.errors.StripeConnectionError) return verdict(true);
+  if (status === undefined) return verdict(false);
+  if (headers['stripe-should-retry'] === 'true') return verdict(true);
+  if (headers['stripe-should-retry'] === 'false') return verdict(false);
+  return verdict(status === 429 || status === 409 || status >= 500);
+}

@@ -1,0 +1,101 @@
+/**
+ * Reads one Zendesk ticket, user or organization through node-zendesk when
+ * two writes of it carry the same version with different data (trigger
+ * timestamps have 1-minute resolution).
+ *
+ * The API object is handed to parseZendeskWebhook as the `detail` of a
+ * synthetic `zen:event-type:*` envelope, so status, priority, id and refs
+ * normalization stays in events.ts. Two attributes event details never
+ * carry, and the parser therefore leaves unknown (null), are filled in from
+ * the API object: a user's name and an organization's tags.
+ */
+import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
+import type { EventData, SourceEvent } from '../../sync/source-event.js';
+import { zendeskResult } from './client.js';
+import type { ZendeskClient } from './client.js';
+import { parseZendeskWebhook } from './events.js';
+
+export const ZENDESK_REFETCH_KINDS = ['zendesk.ticket', 'zendesk.user', 'zendesk.organization'] as const;
+export type ZendeskRefetchKind = (typeof ZENDESK_REFETCH_KINDS)[number];
+
+export function isZendeskRefetchKind(kind: string): kind is ZendeskRefetchKind {
+  return (ZENDESK_REFETCH_KINDS as readonly string[]).includes(kind);
+}
+
+type ApiObject = Record<string, unknown>;
+const isRecord = (v: unknown): v is ApiObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const pick = (o: ApiObject, keys: readonly string[]): ApiObject => Object.fromEntries(keys.filter((k) => Object.hasOwn(o, k)).map((k) => [k, o[k]]));
+const textOrNull = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
+
+/** How one kind is read, and how its API object becomes an event detail (the envelope's event name decides `deleted`). */
+interface Reader {
+  show(client: ZendeskClient, id: number): Promise<{ response: unknown; result: unknown }>;
+  toDetail(o: ApiObject): { event: string; detail: ApiObject };
+  /** Attributes the API object has and event details lack. */
+  fill(data: EventData, o: ApiObject): EventData;
+}
+
+const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
+  'zendesk.ticket': {
+    show: (client, id) => client.tickets.show(id),
+    toDetail: (t) => ({
+      // tickets.show answers 404 for a deleted ticket; a `deleted` status can still show up in exports and stand-ins.
+      event: t['status'] === 'deleted' ? 'ticket.soft_deleted' : 'ticket.created',
+      detail: {
+        ...pick(t, ['id', 'subject', 'description', 'status', 'priority', 'tags', 'requester_id', 'organization_id', 'created_at', 'updated_at']),
+        form_id: t['ticket_form_id'],
+      },
+    }),
+    fill: (data) => data,
+  },
+  'zendesk.user': {
+    show: (client, id) => client.users.show(id),
+    // A deleted user keeps answering show with active: false, which the parser reads as a deletion too.
+    toDetail: (u) => ({
+      event: u['active'] === false ? 'user.deleted' : 'user.created',
+      detail: pick(u, ['id', 'email', 'external_id', 'organization_id', 'role', 'updated_at']),
+    }),
+    fill: (data, u) => (data.kind === 'zendesk.user' ? { ...data, name: textOrNull(u['name']) } : data),
+  },
+  'zendesk.organization': {
+    show: (client, id) => client.organizations.show(id),
+    toDetail: (o) => ({ event: 'organization.created', detail: pick(o, ['id', 'name', 'external_id', 'updated_at']) }),
+    fill: (data, o) => {
+      const tags = o['tags'];
+      const known = Array.isArray(tags) && tags.every((t) => typeof t === 'string');
+      return data.kind === 'zendesk.organization' && known ? { ...data, tags } : data;
+    },
+  },
+};
+
+/**
+ * Reads `kind` `id` and returns it as a SourceEvent at `version` (the tied
+ * version, in ms). Failed calls throw (node-zendesk's error, or a
+ * ZendeskApiError for the failures it resolves); see classifyZendeskError.
+ */
+export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number): Promise<SourceEvent> {
+  if (!/^[1-9]\d{0,15}$/.test(id)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
+  const reader = READERS[kind];
+  const object = zendeskResult(await reader.show(client, Number(id)));
+  if (!isRecord(object)) throw new Error(`Zendesk returned no ${kind} object for ${id}`);
+
+  const eventId = `refetch-${id}-${version}`;
+  const { event, detail } = reader.toDetail(object);
+  // `time` only versions the parse; the tied version replaces it below.
+  const envelope = { type: `zen:event-type:${event}`, id: eventId, time: new Date(version).toISOString(), detail };
+  const result = parseZendeskWebhook(envelope, {});
+  const parsed = result.kind === 'events' ? result.events[0] : undefined;
+  if (parsed === undefined) {
+    throw new Error(`Zendesk returned ${kind} ${id} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
+  }
+  const checked = SourceEventSchema.safeParse({
+    ...parsed,
+    eventId,
+    type: `refetch:${kind}`,
+    version,
+    origin: 'snapshot',
+    data: reader.fill(parsed.data, object),
+  });
+  if (!checked.success) throw new Error(`refetched ${kind} ${id}: ${describeZodError(checked.error)}`);
+  return checked.data;
+}

@@ -1,0 +1,116 @@
+/**
+ * Manual identity fixes: an admin links two records that are one customer,
+ * or unlinks an identity key from a record that should not hold it. Both are
+ * atomic (WATCH/MULTI), both are written to the record's audit trail (who,
+ * when, why), and an unlink is remembered so that the next webhook does not
+ * merge the two halves again.
+ */
+import type { Redis } from 'ioredis';
+import { apartPair, clashingKey, type IdentityKey } from './identity.js';
+import { mergeRecords } from './merge.js';
+import type { CustomerRecord } from './record.js';
+import { splitRecord } from './split.js';
+import { newRecordId, type RecordStore } from './store.js';
+
+export interface AuditEntry {
+  at: string;
+  action: 'link' | 'unlink';
+  by: string;
+  reason: string;
+  recordIds: string[];
+  keys: IdentityKey[];
+}
+
+function hasEntities(r: CustomerRecord): boolean {
+  const { stripe, salesforce, zendesk } = r;
+  return (
+    stripe.customer !== null ||
+    salesforce.account !== null ||
+    zendesk.organization !== null ||
+    [stripe.subscriptions, stripe.invoices, stripe.paymentMethods, stripe.charges, salesforce.contacts, zendesk.users, zendesk.tickets].some((m) => Object.keys(m).length > 0)
+  );
+}
+
+export class IdentityAdminError extends Error {
+  override name = 'IdentityAdminError';
+}
+
+export class IdentityAdmin {
+  constructor(
+    private readonly store: RecordStore,
+    private readonly redis: Redis,
+  ) {}
+
+  async audit(recordId: string): Promise<AuditEntry[]> {
+    return (await this.redis.lrange(this.store.auditKey(recordId), 0, -1)).map((e) => JSON.parse(e) as AuditEntry);
+  }
+
+  /** Merges record `b` into record `a`; refuses when they hold different ids of one system. */
+  async link(aId: string, bId: string, who: { by: string; reason: string }): Promise<CustomerRecord> {
+    if (aId === bId) throw new IdentityAdminError(`both references name the same record ${aId}: nothing to link`);
+    return this.transaction([aId, bId], async (conn) => {
+      const [a, b] = await Promise.all([this.load(conn, aId), this.load(conn, bId)]);
+      const [aKeys, bKeys] = await Promise.all([conn.smembers(this.store.ownedKey(aId)), conn.smembers(this.store.ownedKey(bId))]);
+      const clash = clashingKey(aKeys, bKeys);
+      if (clash) {
+        throw new IdentityAdminError(`${aId} holds ${clash.ours} and ${bId} holds ${clash.theirs}: one customer cannot have two; unlink one of them first`);
+      }
+      const merged = mergeRecords(a, b, aId);
+      const entry: AuditEntry = { at: new Date().toISOString(), action: 'link', ...who, recordIds: [aId, bId], keys: bKeys.sort() };
+      const tx = conn.multi().set(this.store.recordKey(aId), JSON.stringify(merged));
+      for (const k of bKeys) tx.set(this.store.indexKey(k), aId).sadd(this.store.ownedKey(aId), k);
+      // The link overrides earlier unlinks between these keys, and settles their conflicts.
+      for (const x of aKeys) for (const y of bKeys) tx.srem(this.store.apartKey, apartPair(x, y));
+      for (const c of await this.store.listConflicts()) if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) tx.hdel(this.store.conflictsKey, c.id);
+      tx.rpush(this.store.auditKey(aId), JSON.stringify(entry), ...(await conn.lrange(this.store.auditKey(bId), 0, -1)));
+      tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId));
+      return { tx, result: merged };
+    });
+  }
+
+  /** Moves what came with `key` out of the record into a new one (an email link is simply dropped). */
+  async unlink(recordId: string, key: IdentityKey, who: { by: string; reason: string }): Promise<{ kept: CustomerRecord; moved: CustomerRecord | null }> {
+    return this.transaction([recordId], async (conn) => {
+      const record = await this.load(conn, recordId);
+      const owned = await conn.smembers(this.store.ownedKey(recordId));
+      if (!owned.includes(key)) throw new IdentityAdminError(`${recordId} does not hold ${key}; it holds ${owned.sort().join(', ') || 'nothing'}`);
+      if (owned.length === 1) throw new IdentityAdminError(`${key} is the only identity of ${recordId}: there is nothing to split it from`);
+      const split = splitRecord(record, key, newRecordId(), owned);
+      const keepsEntities = hasEntities(split.moved);
+      const tx = conn.multi().set(this.store.recordKey(recordId), JSON.stringify(split.kept));
+      for (const k of split.movedKeys) tx.srem(this.store.ownedKey(recordId), k);
+      if (keepsEntities) {
+        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(split.moved));
+        for (const k of split.movedKeys) tx.set(this.store.indexKey(k), split.moved.id).sadd(this.store.ownedKey(split.moved.id), k);
+      } else {
+        for (const k of split.movedKeys) tx.del(this.store.indexKey(k));
+      }
+      const remaining = owned.filter((k) => !split.movedKeys.includes(k));
+      for (const k of remaining) tx.sadd(this.store.apartKey, apartPair(k, key));
+      const entry: AuditEntry = { at: new Date().toISOString(), action: 'unlink', ...who, recordIds: keepsEntities ? [recordId, split.moved.id] : [recordId], keys: split.movedKeys };
+      tx.rpush(this.store.auditKey(recordId), JSON.stringify(entry));
+      if (keepsEntities) tx.rpush(this.store.auditKey(split.moved.id), JSON.stringify(entry));
+      return { tx, result: { kept: split.kept, moved: keepsEntities ? split.moved : null } };
+    });
+  }
+
+  private async load(conn: Redis, id: string): Promise<CustomerRecord> {
+    const raw = await conn.get(this.store.recordKey(id));
+    if (raw === null) throw new IdentityAdminError(`no record ${id}`);
+    return JSON.parse(raw) as CustomerRecord;
+  }
+
+  private async transaction<T>(ids: string[], build: (conn: Redis) => Promise<{ tx: ReturnType<Redis['multi']>; result: T }>): Promise<T> {
+    const conn = this.redis.duplicate();
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        await conn.watch(...ids.flatMap((id) => [this.store.recordKey(id), this.store.ownedKey(id)]), this.store.apartKey);
+        const { tx, result } = await build(conn);
+        if ((await tx.exec()) !== null) return result;
+      }
+      throw new IdentityAdminError('the records kept changing under us; try again');
+    } finally {
+      conn.disconnect();
+    }
+  }
+}
