@@ -31,12 +31,12 @@ import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { Ingestor } from '../src/sync/ingest.js';
 import { createEventsQueue, EVENT_JOB_DEFAULTS, QUEUES } from '../src/sync/queues.js';
-import { createProducerRedis, createWorkerRedis } from '../src/sync/redis.js';
+import { createProducerRedis, createWorkerRedis, type Redis } from '../src/sync/redis.js';
 import { jobIdFor, type SourceEvent } from '../src/sync/source-event.js';
 import type { ApplyOutcome } from '../src/sync/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
-import { countKeys, deleteByPrefixes } from './lib/redis.js';
+import { countKeys, deleteByPrefixes, serverCounters } from './lib/redis.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -105,6 +105,27 @@ interface Throughput {
   eventsPerSecond: number;
   seconds: number;
   failed: number;
+  /** Per event, over the measurement: Redis commands and Redis CPU (server-wide counters), and this process's CPU. */
+  perEvent: { redisCommands: number; redisCpuMs: number; nodeCpuMs: number };
+}
+
+interface Meter {
+  stop(events: number): Promise<Throughput['perEvent']>;
+}
+async function meter(redis: Redis): Promise<Meter> {
+  const before = await serverCounters(redis);
+  const cpu = process.cpuUsage();
+  return {
+    async stop(events) {
+      const used = process.cpuUsage(cpu);
+      const after = await serverCounters(redis);
+      return {
+        redisCommands: round((after.commands - before.commands) / events, 1),
+        redisCpuMs: round(((after.cpuSeconds - before.cpuSeconds) * 1000) / events, 3),
+        nodeCpuMs: round((used.user + used.system) / 1000 / events, 3),
+      };
+    },
+  };
 }
 
 // ---- 1. baseline: plain BullMQ -------------------------------------------------------
@@ -119,14 +140,16 @@ async function runBaseline(prefix: string, sizes: number[]): Promise<Throughput>
   // `{"pad":""}` is 10 bytes: each job's data serializes to exactly the size of its SourceEvent.
   const jobs = sizes.map((size, i) => ({ name: 'bench', data: { pad: 'x'.repeat(Math.max(0, size - 10)) }, opts: { jobId: `base-${i}` } satisfies JobsOptions }));
   try {
+    const m = await meter(producer);
     const t0 = performance.now();
     await pump(jobs.length, async (from, to) => {
       await queue.addBulk(jobs.slice(from, to));
     });
     await drained(queue as Queue<unknown, unknown, string>);
     const seconds = (performance.now() - t0) / 1000;
+    const perEvent = await m.stop(jobs.length);
     const failed = (await queue.getJobCounts('failed')).failed ?? 0;
-    return { eventsPerSecond: Math.round(jobs.length / seconds), seconds: round(seconds, 2), failed };
+    return { eventsPerSecond: Math.round(jobs.length / seconds), seconds: round(seconds, 2), failed, perEvent };
   } finally {
     await worker.close();
     await queue.close();
@@ -174,6 +197,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
   };
   let accepted = 0;
   try {
+    const m = await meter(producer);
     const t0 = performance.now();
     // One single-event request per SourceEvent, as webhooks arrive: the Ingestor batches them per flush.
     await pump(sourceEvents.length, async (from, to) => {
@@ -182,12 +206,14 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
     });
     await drained(queue as Queue<unknown, unknown, string>);
     const seconds = (performance.now() - t0) / 1000;
+    const perEvent = await m.stop(sourceEvents.length);
     const failed = (await queue.getJobCounts('failed')).failed ?? 0;
     const records = await countKeys(producer, `${prefix}:rec:*`, (k) => !k.endsWith(':keys'));
     return {
       eventsPerSecond: Math.round(sourceEvents.length / seconds),
       seconds: round(seconds, 2),
       failed,
+      perEvent,
       accepted,
       merges: tally.merges,
       conflicts: tally.conflicts,

@@ -31,3 +31,17 @@ export async function countKeys(redis: Redis, match: string, keep: (key: string)
   } while (cursor !== '0');
   return n;
 }
+
+export interface ServerCounters {
+  /** total_commands_processed: every command, those that Lua scripts (BullMQ's) run included. */
+  commands: number;
+  /** used_cpu_user + used_cpu_sys of the Redis server, in seconds. */
+  cpuSeconds: number;
+}
+
+/** Server-wide counters, to take the difference over a measurement (the server is shared: a rough figure). */
+export async function serverCounters(redis: Redis): Promise<ServerCounters> {
+  const info = await redis.info();
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return { commands: field('total_commands_processed'), cpuSeconds: field('used_cpu_user') + field('used_cpu_sys') };
+}

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { startDaemon } from '../daemon.js';
-import { startWorker } from '../worker-role.js';
+import { startProbeServer, startWorker } from '../worker-role.js';
 import { createLogger } from '../log.js';
 import { UsageError } from './errors.js';
 import { ensureRedis } from './private-redis.js';
@@ -32,7 +32,10 @@ export function registerStartCommand(program: Command): void {
       config.redis.url = redis.url;
       const daemon = opts.role === 'worker' ? null : await startDaemon(config, logger);
       if (daemon) logger.info({ url: daemon.url, prefix: config.redis.prefix }, 'portal-sync listening');
-      const worker = opts.role === 'web' ? null : await startWorker(config, logger);
+      // The worker alone still answers /healthz and /metrics on PORT, for orchestrators and Prometheus.
+      const probe = opts.role === 'worker' ? await startProbeServer(config, logger) : null;
+      const registry = daemon?.metrics.registry ?? probe?.registry;
+      const worker = opts.role === 'web' ? null : await startWorker(config, logger, registry ? { registry } : {});
 
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
@@ -42,6 +45,7 @@ export function registerStartCommand(program: Command): void {
           Promise.resolve()
             .then(() => daemon?.close())
             .then(() => worker?.close())
+            .then(() => probe?.close())
             .catch((err: unknown) => logger.error({ err }, 'error during shutdown'))
             .finally(() => {
               redis.stop?.();

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { QUEUES } from './queues.js';
 import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
+import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
 
 export interface EventsWorkerOptions {
@@ -18,6 +19,7 @@ export interface EventsWorkerOptions {
   store: RecordStore;
   logger: Logger;
   concurrency?: number;
+  metrics?: SyncMetrics;
   /** Called after each stored change (push planning hooks in here). */
   onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean }) => Promise<void>;
 }
@@ -39,7 +41,15 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
       }
       const event = parsed.data;
+      const started = performance.now();
       const outcome = await opts.store.apply(event);
+      const m = opts.metrics;
+      m?.applySeconds.observe({ source: event.source }, (performance.now() - started) / 1000);
+      m?.lagSeconds.observe({ source: event.source }, Math.max(0, Date.now() - job.timestamp) / 1000);
+      m?.applied.inc({ source: event.source, outcome: outcome.changed ? 'changed' : 'unchanged' });
+      if (outcome.mergedIds.length > 0) m?.merges.inc(outcome.mergedIds.length);
+      for (const c of outcome.conflicts) m?.conflicts.inc({ system: c.system });
+      if (outcome.tie) m?.ties.inc({ source: event.source });
       if (outcome.conflicts.length > 0) {
         log.warn({ source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) }, 'identity conflict: records kept apart');
       }

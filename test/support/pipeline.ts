@@ -14,7 +14,7 @@ export interface TestPipeline {
 
 export async function startTestPipeline(env: Record<string, string> = {}, tweak: (c: Config) => void = () => undefined): Promise<TestPipeline> {
   const daemon = await startTestDaemon(env, tweak);
-  const worker = await startWorker(daemon.config, createLogger('silent'), { concurrency: 4 });
+  const worker = await startWorker(daemon.config, createLogger('silent'), { concurrency: 4, registry: daemon.metrics.registry });
   return {
     daemon,
     worker,

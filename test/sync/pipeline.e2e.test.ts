@@ -80,6 +80,14 @@ describe('one customer across Stripe, Salesforce and Zendesk', () => {
     }
   });
 
+  it('reports what the worker did and how deep the queues are on /metrics', async () => {
+    const text = await (await fetch(`${p.daemon.url}/metrics`)).text();
+    expect(text).toMatch(/portal_sync_events_applied_total\{source="stripe",outcome="changed"\} [1-9]/);
+    expect(text).toMatch(/portal_sync_events_applied_total\{source="zendesk",outcome="changed"\} 2/);
+    expect(text).toContain('portal_sync_queue_jobs{queue="events",state="waiting"} 0');
+    expect(text).toMatch(/portal_sync_event_lag_seconds_count\{source="salesforce"\} 1/);
+  });
+
   it('keeps the newest subscription status when updates arrive out of order', async () => {
     const base = fixtureJson<any>('stripe/customer.subscription.updated.json').created as number;
     await stripe('customer.subscription.updated.json', (e) => {

@@ -43,8 +43,8 @@ function retryAfterSeconds(value: string | undefined, now = Date.now()): number 
 
 /**
  * 429, 409 (lock and idempotency conflicts, which stripe-node retries too),
- * 5xx and connection failures retry; every other 4xx is permanent. Stripe's
- * `Stripe-Should-Retry` header, when sent, overrides the status code.
+ * 5xx and connection failures retry, and so does anything Stripe marks
+ * `Stripe-Should-Retry: true`; every other 4xx is permanent.
  */
 export function classifyStripeError(err: unknown): StripeErrorVerdict {
   if (!(err instanceof Stripe.errors.StripeError)) {
@@ -61,7 +61,8 @@ export function classifyStripeError(err: unknown): StripeErrorVerdict {
   });
   if (err instanceof Stripe.errors.StripeConnectionError) return verdict(true);
   if (status === undefined) return verdict(false);
-  if (headers['stripe-should-retry'] === 'true') return verdict(true);
-  if (headers['stripe-should-retry'] === 'false') return verdict(false);
-  return verdict(status === 429 || status === 409 || status >= 500);
+  // `Stripe-Should-Retry: false` (common on 500s) is about replaying the same idempotent request at once,
+  // which the SDK has already honoured; a job retried minutes later is a new attempt, so only `true` counts.
+  const hinted = headers['stripe-should-retry'] === 'true';
+  return verdict(hinted || status === 429 || status === 409 || status >= 500);
 }

@@ -1,0 +1,55 @@
+/** Prometheus metrics of the core: what the worker applied, merged, kept apart and scheduled. */
+import type { Queue } from 'bullmq';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface SyncMetrics {
+  applied: Counter<'source' | 'outcome'>;
+  merges: Counter;
+  conflicts: Counter<'system'>;
+  applySeconds: Histogram<'source'>;
+  lagSeconds: Histogram<'source'>;
+  pushesScheduled: Counter<'target'>;
+  ties: Counter<'source'>;
+}
+
+export function createSyncMetrics(registry: Registry): SyncMetrics {
+  const registers = [registry];
+  return {
+    applied: new Counter({ name: 'portal_sync_events_applied_total', help: 'Events applied to customer records, by source and outcome (changed, unchanged).', labelNames: ['source', 'outcome'], registers }),
+    merges: new Counter({ name: 'portal_sync_identity_merges_total', help: 'Records merged because an event proved they are one customer.', registers }),
+    conflicts: new Counter({ name: 'portal_sync_identity_conflicts_total', help: 'Identity conflicts recorded (records kept apart), by system.', labelNames: ['system'], registers }),
+    applySeconds: new Histogram({ name: 'portal_sync_apply_duration_seconds', help: 'Time to resolve identity, merge and store one event.', labelNames: ['source'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers }),
+    lagSeconds: new Histogram({ name: 'portal_sync_event_lag_seconds', help: 'Time from webhook accepted (job enqueued) to record stored.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers }),
+    pushesScheduled: new Counter({ name: 'portal_sync_pushes_scheduled_total', help: 'Portal pushes scheduled after a change of what the portal shows, by target.', labelNames: ['target'], registers }),
+    ties: new Counter({ name: 'portal_sync_version_ties_total', help: 'Writes of one object with equal source versions and different data.', labelNames: ['source'], registers }),
+  };
+}
+
+/** Queue depth by state and the age of the oldest waiting job, read from Redis at scrape time. */
+export function registerQueueGauges(registry: Registry, queues: ReadonlyArray<Pick<Queue, 'name' | 'getJobCounts' | 'getJobs'>>): void {
+  new Gauge({
+    name: 'portal_sync_queue_jobs',
+    help: 'Jobs per queue and state (waiting, active, delayed, failed = dead letters).',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      for (const q of queues) {
+        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized').catch(() => null);
+        if (!counts) continue;
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'portal_sync_queue_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting to run: how far the queue is behind real time.',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      for (const q of queues) {
+        const [oldest] = await q.getJobs(['waiting', 'prioritized'], -1, -1, true).catch(() => []);
+        this.set({ queue: q.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+      }
+    },
+  });
+}
