@@ -90,7 +90,7 @@ async function pump(total: number, send: (from: number, to: number) => Promise<v
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
 }
 
-/** Called once everything is added: nothing waiting, delayed or active any more (20 ms polls, as the tests drain). */
+/** Called once everything is added: nothing waiting, delayed or active any more (polled every 20 ms). */
 async function drained(queue: Queue<unknown, unknown, string>): Promise<void> {
   const end = Date.now() + DRAIN_TIMEOUT_MS;
   while (Date.now() < end) {
@@ -229,7 +229,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
 
 // ---- 3. latency at a fixed rate: the whole daemon in a child process --------------------
 
-type FromChild = { url: string } | { stopped: true; failed: number };
+type FromChild = { url: string } | { stopped: true; failed: number; cpuMs: number };
 
 /** Child process: web role and events worker together, as `portal-sync start --role all` runs them. */
 async function serve(): Promise<void> {
@@ -238,12 +238,14 @@ async function serve(): Promise<void> {
   const daemon = await startDaemon(config, logger, { defaultMetrics: false });
   const worker = await startWorker(config, logger, { concurrency });
   process.on('disconnect', () => process.exit(1)); // the parent went away
+  const cpu = process.cpuUsage();
   process.on('message', async (msg: unknown) => {
     if (msg !== 'stop') return;
+    const used = process.cpuUsage(cpu);
     const failed = (await daemon.queue.getJobCounts('failed')).failed ?? 0;
     await daemon.close();
     await worker.close();
-    process.send?.({ stopped: true, failed } satisfies FromChild, () => process.exit(0));
+    process.send?.({ stopped: true, failed, cpuMs: (used.user + used.system) / 1000 } satisfies FromChild, () => process.exit(0));
   });
   process.send?.({ url: `${daemon.url}/webhooks/stripe` } satisfies FromChild);
 }
@@ -286,6 +288,8 @@ interface LatencyFigures {
   breakdown: { waiting: Distribution; processing: Distribution; notification: Distribution; webhookRoundTrip: Distribution };
   /** How far the paced sender fell behind its schedule, at worst. */
   senderMaxLagMs: number;
+  /** CPU of the daemon process (web role + worker) per webhook, warm-up included: 1000/rate ms is one core. */
+  daemonCpuMsPerEvent: number;
   warmupEvents: number;
   failed: number;
 }
@@ -413,13 +417,13 @@ async function runLatency(): Promise<LatencyFigures> {
       notification.push(d.completedWall - job.finishedOn);
     }
 
-    const stopped = new Promise<{ failed: number }>((resolve) =>
+    const stopped = new Promise<{ failed: number; cpuMs: number }>((resolve) =>
       child.on('message', (m: FromChild) => {
         if ('stopped' in m) resolve(m);
       }),
     );
     child.send('stop');
-    const { failed } = await Promise.race([stopped, exited.then(() => ({ failed: Number.NaN }))]);
+    const { failed, cpuMs } = await Promise.race([stopped, exited.then(() => ({ failed: Number.NaN, cpuMs: Number.NaN }))]);
     return {
       ratePerSecond: rate,
       seconds: round(sendSeconds, 2),
@@ -440,6 +444,7 @@ async function runLatency(): Promise<LatencyFigures> {
         webhookRoundTrip: distribution(done.map((d) => d.answeredAt! - d.sentAt)),
       },
       senderMaxLagMs: round(senderMaxLagMs),
+      daemonCpuMsPerEvent: round(cpuMs / bodies.length, 3),
       warmupEvents: warmup,
       failed,
     };

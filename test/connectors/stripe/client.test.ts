@@ -44,10 +44,10 @@ describe('the Stripe client', () => {
   });
 
   it('5xx and connection failures are retryable; authentication and other 4xx are not', () => {
-    const raw = (statusCode: number, type: string) => ({ type, message: 'x', statusCode, headers: {} });
+    const raw = (statusCode: number, type: 'api_error' | 'authentication_error') => ({ type, message: 'x', statusCode, headers: {} });
     expect(classifyStripeError(new Stripe.errors.StripeAPIError(raw(500, 'api_error')))).toMatchObject({ retryable: true, status: 500 });
-    expect(classifyStripeError(new Stripe.errors.StripeConnectionError({ message: 'socket hang up', type: 'StripeConnectionError' }))).toMatchObject({ retryable: true });
-    expect(classifyStripeError(new Stripe.errors.StripeAuthenticationError(raw(401, 'invalid_request_error')))).toMatchObject({ retryable: false, status: 401 });
+    expect(classifyStripeError(new Stripe.errors.StripeConnectionError({ message: 'socket hang up' }))).toMatchObject({ retryable: true });
+    expect(classifyStripeError(new Stripe.errors.StripeAuthenticationError(raw(401, 'authentication_error')))).toMatchObject({ retryable: false, status: 401 });
     expect(classifyStripeError(new Error('not from Stripe'))).toEqual({ retryable: false, message: 'not from Stripe' });
   });
 });
