@@ -83,7 +83,44 @@ describe('portal-sync config check', () => {
   });
 });
 
+async function startCli(args: string[], env: Record<string, string>, readyLine: string) {
+  const child = spawn(tsx, [cliMain, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const line = await new Promise<Record<string, string>>((resolveLine, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not started: ${out}`)), 20_000);
+    child.stdout.on('data', () => {
+      const found = out.split('\n').find((l) => l.includes(readyLine));
+      if (found) {
+        clearTimeout(timer);
+        resolveLine(JSON.parse(found));
+      }
+    });
+  });
+  const stop = () => new Promise<number | null>((r) => {
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
+  return { line, stop, output: () => out };
+}
+
 describe('portal-sync start', () => {
+  it('runs the worker alone with --role worker, answering /healthz and /metrics', async () => {
+    const prefix = uniquePrefix();
+    const w = await startCli(['start', '--role', 'worker'], { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1' }, 'worker probe listening');
+    expect(await (await fetch(`${w.line.url}/healthz`)).json()).toEqual({ status: 'ok', role: 'worker' });
+    expect(await (await fetch(`${w.line.url}/metrics`)).text()).toContain('portal_sync_events_applied_total');
+    expect(w.output()).toContain('events worker running');
+    expect(await w.stop()).toBe(0);
+    await deleteByPrefix(redisUrl(), prefix);
+  });
+
+  it('refuses an unknown role with exit 2', () => {
+    const r = runCli(['start', '--role', 'both']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--role must be all, web or worker/);
+  });
+
   it('serves /healthz and exits 0 on SIGTERM', async () => {
     const prefix = uniquePrefix();
     const child = spawn(tsx, [cliMain, 'start'], {
