@@ -77,6 +77,32 @@ const EnvSchema = z.object({
   ),
 });
 
+const names = <K extends string>(keys: readonly K[]) => z.strictObject(Object.fromEntries(keys.map((k) => [k, z.string().min(1)])) as Record<K, z.ZodString>);
+const apiName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected an API name like Portal_Invoice__c');
+const rate = z.strictObject({ max: z.number().int().min(1), perMs: z.number().int().min(100) });
+
+const TargetsSchema = z.strictObject({
+  zendesk: z.strictObject({
+    rate,
+    concurrency: z.number().int().min(1).max(64),
+    fields: names(['status', 'plan', 'mrr', 'balance', 'nextInvoiceDate', 'delinquent', 'openInvoices']),
+    invoiceObject: z.strictObject({
+      key: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a custom object key like portal_invoice'),
+      fields: names(['number', 'status', 'total', 'amountDue', 'amountPaid', 'currency', 'dueDate', 'hostedUrl', 'pdfUrl', 'organization', 'user']),
+    }),
+    profileEventSource: z.string().min(1),
+  }),
+  salesforce: z.strictObject({
+    rate,
+    concurrency: z.number().int().min(1).max(64),
+    accountFields: names(['status', 'plan', 'mrr', 'balance', 'nextInvoiceDate', 'delinquent', 'openTickets']),
+    invoice: z.strictObject({ object: apiName, externalId: apiName, fields: names(['account', 'number', 'status', 'total', 'amountDue', 'amountPaid', 'currency', 'dueDate', 'hostedUrl', 'pdfUrl']) }),
+    ticket: z.strictObject({ object: apiName, externalId: apiName, fields: names(['account', 'subject', 'status', 'priority', 'category', 'updatedAt']) }),
+    deflection: z.strictObject({ object: apiName, externalId: apiName }),
+  }),
+});
+export type TargetsConfig = z.infer<typeof TargetsSchema>;
+
 const FileSchema = z.strictObject({
   server: z.strictObject({
     bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024),
@@ -96,6 +122,7 @@ const FileSchema = z.strictObject({
   }),
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
   push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000) }),
+  targets: TargetsSchema,
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
     clientId: z.string().min(1),

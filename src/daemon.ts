@@ -9,7 +9,7 @@ import type { Logger } from './log.js';
 import { Queue } from 'bullmq';
 import { Ingestor } from './sync/ingest.js';
 import { registerQueueGauges } from './sync/metrics.js';
-import { PUSH_QUEUE } from './sync/push-planner.js';
+import { PUSH_QUEUES } from './sync/push-planner.js';
 import { createEventsQueue, type EventsQueue } from './sync/queues.js';
 import { createProducerRedis, type Redis } from './sync/redis.js';
 import { createApp } from './webhooks/app.js';
@@ -66,9 +66,9 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   const ready = await Promise.race([queue.waitUntilReady().then(() => true), sleep(config.server.enqueueTimeoutMs).then(() => false)]).catch(() => false);
   if (!ready) logger.warn({ redis: redactUrl(config.redis.url) }, 'redis not reachable yet: webhooks get 503 until it is');
   const metrics = createEdgeMetrics(opts.defaultMetrics === undefined ? {} : { defaultMetrics: opts.defaultMetrics });
-  const pushQueue = new Queue(PUSH_QUEUE, { connection: redis, prefix: config.redis.prefix });
-  pushQueue.on('error', () => undefined);
-  registerQueueGauges(metrics.registry, [queue, pushQueue]);
+  const pushQueues = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
+  for (const q of pushQueues) q.on('error', () => undefined);
+  registerQueueGauges(metrics.registry, [queue, ...pushQueues]);
   const app = createApp({ config, logger, ingestor, redis, metrics });
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -91,7 +91,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
         server.closeAllConnections();
       }
       await queue.close().catch(() => undefined);
-      await pushQueue.close().catch(() => undefined);
+      await Promise.all(pushQueues.map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
     })());
 

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { Ingestor, type QuarantineEntry } from '../sync/ingest.js';
-import { PUSH_QUEUE } from '../sync/push-planner.js';
+import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { createEventsQueue, QUEUES } from '../sync/queues.js';
 import { reparseQuarantined } from '../webhooks/reparse.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
@@ -34,9 +34,10 @@ interface Dlq {
 
 function open(redis: Redis, config: Config): Dlq {
   const events = createEventsQueue(redis, config.redis.prefix);
-  const push = new Queue(PUSH_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const push = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   const ingestor = new Ingestor({ redis, queue: events, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineMax: config.quarantine.maxEntries, timeoutMs: 10_000 });
-  return { queues: [events, push], ingestor, close: async () => void (await Promise.all([events.close(), push.close()])) };
+  const queues = [events, ...push];
+  return { queues, ingestor, close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
 }
 
 const jobLetter = (queue: string, job: Job): DeadLetter => ({

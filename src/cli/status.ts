@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { PUSH_QUEUE } from '../sync/push-planner.js';
+import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { QUEUES } from '../sync/queues.js';
 import { RecordStore } from '../sync/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
@@ -40,7 +40,7 @@ async function queueStatus(redis: Redis, prefix: string, name: string): Promise<
 export async function readStatus(redis: Redis, config: Config): Promise<Status> {
   const prefix = config.redis.prefix;
   const queues: Record<string, QueueStatus> = {};
-  for (const name of [QUEUES.events, PUSH_QUEUE]) queues[name] = await queueStatus(redis, prefix, name);
+  for (const name of [QUEUES.events, ...PUSH_QUEUES]) queues[name] = await queueStatus(redis, prefix, name);
   const store = new RecordStore(redis, prefix);
   return {
     queues,
@@ -61,7 +61,7 @@ export function registerStatusCommand(program: Command): void {
       const status = await withRedis(config, (redis) => readStatus(redis, config));
       if (opts.json) return printJson(status);
       const lines = Object.entries(status.queues).map(
-        ([name, q]) => `  ${name.padEnd(8)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s`,
+        ([name, q]) => `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s`,
       );
       lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
       lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);

@@ -16,7 +16,16 @@ import type { PortalTargetName } from '../config.js';
 import { portalProjection, projectionHash } from './project.js';
 import type { CustomerRecord } from './record.js';
 
-export const PUSH_QUEUE = 'push';
+/** One queue per target, so that each gets its own global rate limit (BullMQ's limiter is per queue). */
+export const pushQueueName = (target: PortalTargetName): string => `push-${target}`;
+export const PUSH_QUEUES = (['zendesk', 'salesforce'] as const).map(pushQueueName);
+
+export const PUSH_JOB_OPTIONS = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: false,
+} as const;
 
 export const PushJobSchema = z.strictObject({
   v: z.literal(1),
@@ -30,7 +39,7 @@ export function portalHash(record: CustomerRecord | null): string | null {
 }
 
 export class PushPlanner {
-  readonly queue: Queue<PushJob>;
+  readonly queues: ReadonlyMap<PortalTargetName, Queue<PushJob>>;
 
   constructor(
     connection: Redis,
@@ -38,16 +47,7 @@ export class PushPlanner {
     private readonly targets: readonly PortalTargetName[],
     private readonly debounceMs: number,
   ) {
-    this.queue = new Queue<PushJob>(PUSH_QUEUE, {
-      connection,
-      prefix,
-      defaultJobOptions: {
-        attempts: 20,
-        backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-        removeOnComplete: { age: 24 * 3600, count: 10_000 },
-        removeOnFail: false,
-      },
-    });
+    this.queues = new Map(targets.map((t) => [t, new Queue<PushJob>(pushQueueName(t), { connection, prefix, defaultJobOptions: PUSH_JOB_OPTIONS })]));
   }
 
   /** Schedules pushes for a stored change; returns the targets it scheduled for. */
@@ -55,17 +55,15 @@ export class PushPlanner {
     if (this.targets.length === 0) return [];
     // A merge always pushes: the portal may still show the merged-away record's ids.
     if (mergedIds.length === 0 && portalHash(previous) === portalHash(next)) return [];
-    await this.queue.addBulk(
-      this.targets.map((target) => ({
-        name: `push-${target}`,
-        data: { v: 1 as const, customerId: next.id, target },
-        opts: { delay: this.debounceMs, deduplication: { id: `${next.id}-${target}`, keepLastIfActive: true } },
-      })),
+    await Promise.all(
+      [...this.queues].map(([target, queue]) =>
+        queue.add(`push-${target}`, { v: 1, customerId: next.id, target }, { delay: this.debounceMs, deduplication: { id: `${next.id}-${target}`, keepLastIfActive: true } }),
+      ),
     );
     return [...this.targets];
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

@@ -108,19 +108,29 @@ export class RecordStore {
   private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
     const indexKeys = keys.map((k) => this.indexKey(k));
-    await conn.watch(...indexKeys, this.apartKey);
-    const apart = new Set(await conn.smembers(this.apartKey));
-    const ownerIds = indexKeys.length > 0 ? await conn.mget(...indexKeys) : [];
+    // Round trip 1: watch the index keys and read them (a pipeline runs WATCH before the reads).
+    const first = (await conn.pipeline().watch(...indexKeys, this.apartKey).smembers(this.apartKey).mget(...indexKeys).exec()) ?? [];
+    const failed = first.find(([err]) => err);
+    if (failed) throw failed[0];
+    const apart = new Set((first[1]?.[1] as string[] | undefined) ?? []);
+    const ownerIds = (first[2]?.[1] as Array<string | null> | undefined) ?? [];
     const owners = new Map(keys.map((k, i) => [k, ownerIds[i] ?? null]));
     const candidateIds = [...new Set(ownerIds.filter((id): id is string => !!id))];
-    if (candidateIds.length > 0) await conn.watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id)]));
+    // Round trip 2: watch the candidate records and read them all at once.
     const loaded = new Map<string, CustomerRecord>();
     const owned = new Map<string, Set<IdentityKey>>();
-    for (const id of candidateIds) {
-      const [raw, members] = await Promise.all([conn.get(this.recordKey(id)), conn.smembers(this.ownedKey(id))]);
-      // Written only by this store: parsed without re-validation, which costs more than the merge on large records.
-      if (raw !== null) loaded.set(id, JSON.parse(raw) as CustomerRecord);
-      owned.set(id, new Set(members));
+    if (candidateIds.length > 0) {
+      const read = conn.pipeline().watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id)]));
+      for (const id of candidateIds) read.get(this.recordKey(id)).smembers(this.ownedKey(id));
+      const replies = (await read.exec()) ?? [];
+      const readFailed = replies.find(([err]) => err);
+      if (readFailed) throw readFailed[0];
+      candidateIds.forEach((id, i) => {
+        const raw = replies[1 + 2 * i]?.[1] as string | null | undefined;
+        // Written only by this store: parsed without re-validation, which costs more than the merge on large records.
+        if (raw) loaded.set(id, JSON.parse(raw) as CustomerRecord);
+        owned.set(id, new Set((replies[2 + 2 * i]?.[1] as string[] | undefined) ?? []));
+      });
     }
 
     const plan = planIdentity(event, owners, owned, newRecordId(), apart);

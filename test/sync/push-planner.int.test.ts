@@ -6,7 +6,8 @@ import { invoice, subscription } from './merge-events.js';
 
 let p: TestPipeline;
 const refs = { stripeCustomerId: 'cus_push' };
-const jobsOf = async () => p.worker.planner.queue.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed']);
+const jobsOf = async () => (await Promise.all([...p.worker.planner.queues.values()].map((q) => q.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed'])))).flat();
+const obliterateAll = () => Promise.all([...p.worker.planner.queues.values()].map((q) => q.obliterate({ force: true })));
 
 beforeAll(async () => {
   // A long debounce so the test sees the scheduled jobs before they would run.
@@ -32,12 +33,12 @@ describe('push planning', () => {
   });
 
   it('schedules nothing new for a change the portal does not show', async () => {
-    await p.worker.planner.queue.obliterate({ force: true });
+    await obliterateAll();
     // The same subscription state again under a new event id: stored entities do not change what the portal shows.
     const sub = { ...subscription('sub_push', 'active', { version: 10_000 }), refs };
     await p.daemon.ingestor.enqueue([sub]);
     await p.drain();
-    await p.worker.planner.queue.obliterate({ force: true });
+    await obliterateAll();
     await p.daemon.ingestor.enqueue([{ ...sub, eventId: 'evt_same_state_again', version: 10_000 }]);
     await p.drain();
     expect(await jobsOf()).toHaveLength(0);

@@ -91,13 +91,21 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
-/** Zendesk error bodies: {error, description}, {error: {title, message}}, or plain text (then `{}` here). */
+const joined = (...parts: unknown[]): string | undefined =>
+  parts.filter((s): s is string => typeof s === 'string' && s !== '').join(': ') || undefined;
+
+/**
+ * Zendesk error bodies: {error, description} (Support), {error: {title, message}},
+ * {errors: [{code, title, detail}]} (newer APIs such as custom objects), or
+ * plain text, which node-zendesk does not read (the body is then `{}`).
+ */
 function describeBody(body: unknown): string | undefined {
   if (!isRecord(body)) return typeof body === 'string' && body !== '' ? body.slice(0, 200) : undefined;
-  const { error, description } = body;
-  if (isRecord(error)) return [error['title'], error['message']].filter((s) => typeof s === 'string' && s !== '').join(': ') || undefined;
-  if (typeof error === 'string') return typeof description === 'string' ? `${error}: ${description}` : error;
-  return undefined;
+  const { error, description, errors } = body;
+  if (isRecord(error)) return joined(error['title'], error['message']);
+  if (typeof error === 'string') return joined(error, description);
+  const first: unknown = Array.isArray(errors) ? errors[0] : undefined;
+  return isRecord(first) ? joined(first['code'], first['title'], first['detail']) : undefined;
 }
 
 /** The ZendeskApiError for a failed `{ response, result }`, or null when the call succeeded. */

@@ -8,8 +8,9 @@ const json = { 'content-type': 'application/json', 'request-id': 'req_TestClient
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
+  const pending = nock.pendingMocks();
   nock.cleanAll();
+  expect(pending).toEqual([]); // every faked request was made
 });
 afterAll(() => nock.enableNetConnect());
 

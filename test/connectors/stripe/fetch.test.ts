@@ -30,8 +30,9 @@ function asRefetch(webhook: Json, kind: string): SourceEvent {
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
+  const pending = nock.pendingMocks();
   nock.cleanAll();
+  expect(pending).toEqual([]); // every faked request was made
 });
 afterAll(() => nock.enableNetConnect());
 

@@ -47,8 +47,9 @@ const ORGANIZATION = {
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
+  const pending = nock.pendingMocks();
   nock.cleanAll();
+  expect(pending).toEqual([]); // every faked request was made
 });
 afterAll(() => nock.enableNetConnect());
 
