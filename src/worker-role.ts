@@ -3,10 +3,13 @@
  * beside the web role in one process (`--role all`, the default) or alone,
  * scaled out on its own (`--role worker`).
  */
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
 import type { Server } from 'node:http';
+import type { Worker } from 'bullmq';
 import express from 'express';
+import type { Config, PortalTargetName } from './config.js';
+import type { Logger } from './log.js';
+import type { PortalTarget } from './sync/portal-target.js';
+import { createPushWorker } from './sync/push-worker.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createSyncMetrics } from './sync/metrics.js';
 import { PushPlanner } from './sync/push-planner.js';
@@ -14,14 +17,25 @@ import { createProducerRedis, createWorkerRedis } from './sync/redis.js';
 import { RecordStore } from './sync/store.js';
 import { createEventsWorker } from './sync/worker.js';
 
+/** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
+export type TargetFactory = (name: PortalTargetName, config: Config) => PortalTarget;
+
 export interface RunningWorker {
   store: RecordStore;
   planner: PushPlanner;
+  pushWorkers: Worker[];
   /** Stops taking jobs and waits for the ones in flight (they finish, or go back to the queue). */
   close(): Promise<void>;
 }
 
-export async function startWorker(config: Config, logger: Logger, opts: { concurrency?: number; registry?: Registry } = {}): Promise<RunningWorker> {
+export interface WorkerOptions {
+  concurrency?: number;
+  registry?: Registry;
+  /** Without one, records are kept and push jobs wait in their queues for a worker that has one. */
+  targets?: TargetFactory;
+}
+
+export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const metrics = opts.registry ? createSyncMetrics(opts.registry) : undefined;
   const connection = createWorkerRedis(config.redis.url);
   const storeConnection = createWorkerRedis(config.redis.url);
@@ -43,13 +57,30 @@ export async function startWorker(config: Config, logger: Logger, opts: { concur
       for (const target of targets) metrics?.pushesScheduled.inc({ target });
     },
   });
-  await worker.waitUntilReady();
-  logger.info({ queue: 'events', concurrency: worker.opts.concurrency }, 'events worker running');
+  const pushWorkers = opts.targets
+    ? config.portal.targets.map((name) =>
+        createPushWorker({
+          connection,
+          redis: pushConnection,
+          prefix: config.redis.prefix,
+          store,
+          target: opts.targets!(name, config),
+          rate: config.targets[name].rate,
+          concurrency: config.targets[name].concurrency,
+          logger,
+          ...(metrics ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) } : {}),
+        }),
+      )
+    : [];
+  await Promise.all([worker.waitUntilReady(), ...pushWorkers.map((w) => w.waitUntilReady())]);
+  logger.info({ queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] }, 'events worker running');
   return {
     store,
     planner,
+    pushWorkers,
     async close() {
       await worker.close();
+      await Promise.all(pushWorkers.map((w) => w.close()));
       await planner.close();
       pushConnection.disconnect();
       store.close();

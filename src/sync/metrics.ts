@@ -9,6 +9,7 @@ export interface SyncMetrics {
   applySeconds: Histogram<'source'>;
   lagSeconds: Histogram<'source'>;
   pushesScheduled: Counter<'target'>;
+  pushes: Counter<'target' | 'outcome'>;
   ties: Counter<'source'>;
 }
 
@@ -21,6 +22,7 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     applySeconds: new Histogram({ name: 'portal_sync_apply_duration_seconds', help: 'Time to resolve identity, merge and store one event.', labelNames: ['source'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers }),
     lagSeconds: new Histogram({ name: 'portal_sync_event_lag_seconds', help: 'Time from webhook accepted (job enqueued) to record stored.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers }),
     pushesScheduled: new Counter({ name: 'portal_sync_pushes_scheduled_total', help: 'Portal pushes scheduled after a change of what the portal shows, by target.', labelNames: ['target'], registers }),
+    pushes: new Counter({ name: 'portal_sync_pushes_total', help: 'Push jobs done, by target and outcome (written, skipped: nothing changed or nowhere to write).', labelNames: ['target', 'outcome'], registers }),
     ties: new Counter({ name: 'portal_sync_version_ties_total', help: 'Writes of one object with equal source versions and different data.', labelNames: ['source'], registers }),
   };
 }

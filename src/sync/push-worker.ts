@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { PermanentError, RateLimitedError, type PortalTarget, type PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
 import { pushQueueName, PushJobSchema } from './push-planner.js';
-import { sha256Hex, stableStringify } from './record.js';
+import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from './record.js';
 import type { RecordStore } from './store.js';
 
 export interface PushWorkerOptions {
@@ -35,6 +35,26 @@ interface Accepted {
   at: string;
 }
 
+/**
+ * Where the customer lives on each platform. The identity keys are the truth here: a Zendesk
+ * organization named by a ticket is known before its own organization event ever arrives.
+ */
+export function linksFor(record: CustomerRecord, ownedKeys: readonly string[]): Derived['links'] {
+  const one = (family: string) => ownedKeys.find((k) => k.startsWith(`${family}:`))?.slice(family.length + 1) ?? null;
+  const d = record.derived.links;
+  const contacts = [...d.contacts];
+  for (const key of ownedKeys.filter((k) => k.startsWith('zduser:'))) {
+    const id = key.slice('zduser:'.length);
+    if (!contacts.some((c) => c.zendeskUserId === id)) contacts.push({ email: null, name: null, salesforceContactId: null, zendeskUserId: id });
+  }
+  return {
+    stripeCustomerId: d.stripeCustomerId ?? one('stripe'),
+    salesforceAccountId: d.salesforceAccountId ?? one('sfacct'),
+    zendeskOrganizationId: d.zendeskOrganizationId ?? one('zdorg'),
+    contacts,
+  };
+}
+
 export function acceptedKey(prefix: string, target: string, customerId: string): string {
   return `${prefix}:pushed:${target}:${customerId}`;
 }
@@ -54,7 +74,8 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
         return { calls: 0, wrote: [], skipped: 'record no longer exists' };
       }
       const projection = portalProjection(record.derived);
-      const hash = sha256Hex(stableStringify({ links: record.derived.links, projection }));
+      const links = linksFor(record, await opts.store.ownedKeys(customerId));
+      const hash = sha256Hex(stableStringify({ links, projection }));
       const key = acceptedKey(prefix, target.name, customerId);
       const raw = await opts.redis.get(key);
       const accepted = raw === null ? null : (JSON.parse(raw) as Accepted);
@@ -65,7 +86,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       }
       let result: PushResult;
       try {
-        result = await target.push({ customerId, links: record.derived.links, profile: record.derived.profile, projection, previous: accepted?.projection ?? null });
+        result = await target.push({ customerId, links, profile: record.derived.profile, projection, previous: accepted?.projection ?? null });
       } catch (err) {
         if (err instanceof RateLimitedError) {
           log.warn({ customerId, retryAfterMs: err.retryAfterMs }, 'rate limited by the platform: pausing the queue');

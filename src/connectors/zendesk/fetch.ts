@@ -74,9 +74,10 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
  * ZendeskApiError for the failures it resolves); see classifyZendeskError.
  */
 export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number): Promise<SourceEvent> {
-  if (!/^[1-9]\d{0,15}$/.test(id)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
+  const numeric = Number(id);
+  if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(numeric)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
   const reader = READERS[kind];
-  const object = zendeskResult(await reader.show(client, Number(id)));
+  const object = zendeskResult(await reader.show(client, numeric));
   if (!isRecord(object)) throw new Error(`Zendesk returned no ${kind} object for ${id}`);
 
   const eventId = `refetch-${id}-${version}`;

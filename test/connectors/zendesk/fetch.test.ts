@@ -112,6 +112,14 @@ describe('refetching Zendesk objects to settle a tie', () => {
     expect(classifyZendeskError(err)).toMatchObject({ retryable: true, retryAfterSeconds: 7, status: 429 });
   });
 
+  it('a 502, which node-zendesk resolves as if its body were the ticket, is a retryable error', async () => {
+    nock(ORIGIN).get('/api/v2/tickets/5301.json').reply(502, { error: 'BadGateway' }, json);
+
+    const err = await fetchZendeskObject(client, 'zendesk.ticket', '5301', VERSION).catch((e: unknown) => e);
+
+    expect(classifyZendeskError(err)).toMatchObject({ retryable: true, status: 502 });
+  });
+
   it('a 404 is a permanent error carrying Zendesk\'s message', async () => {
     nock(ORIGIN).get('/api/v2/tickets/404404.json').reply(404, { error: 'RecordNotFound', description: 'Not found' }, json);
 

@@ -1,0 +1,96 @@
+/**
+ * The push worker on the real Redis, against a recording target that answers
+ * like a platform would (success, 429 with Retry-After, a validation 400).
+ * The targets themselves are tested against the platforms' wire formats in
+ * test/connectors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentError, RateLimitedError, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
+import type { SourceEvent } from '../../src/sync/source-event.js';
+import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { invoice, subscription } from './merge-events.js';
+
+class RecordingTarget implements PortalTarget {
+  readonly name = 'zendesk' as const;
+  readonly pushes: Array<{ at: number; push: PortalPush }> = [];
+  readonly attempts: number[] = [];
+  next: Array<'ok' | '429' | '400'> = [];
+  async push(p: PortalPush): Promise<PushResult> {
+    this.attempts.push(Date.now());
+    const answer = this.next.shift() ?? 'ok';
+    if (answer === '429') throw new RateLimitedError('429 Too Many Requests', 400);
+    if (answer === '400') throw new PermanentError('RecordInvalid: billing_mrr must be a number', 422);
+    this.pushes.push({ at: Date.now(), push: p });
+    return { calls: 1, wrote: ['organization_fields'] };
+  }
+}
+
+const target = new RecordingTarget();
+let p: TestPipeline;
+const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token' };
+const withRefs = (e: SourceEvent, id: string): SourceEvent => ({ ...e, refs: { stripeCustomerId: id, zendeskOrganizationId: `org-${id}` } });
+
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('timed out');
+}
+
+beforeAll(async () => {
+  p = await startTestPipeline(ZD, (c) => {
+    c.push.debounceMs = 50;
+  }, () => target);
+});
+afterAll(async () => {
+  await p.stop();
+});
+
+describe('push worker', () => {
+  it('pushes a change once, and makes no call for a push of the same state', async () => {
+    await p.daemon.ingestor.enqueue([withRefs(subscription('sub_pw1', 'active', { version: 1_000 }), 'cus_pw1')]);
+    await until(() => target.pushes.length === 1);
+    const first = target.pushes[0]!.push;
+    expect(first.projection.billing?.status).toBe('active');
+    expect(first.previous).toBeNull();
+    expect(first.links.stripeCustomerId).toBe('cus_pw1');
+    // Replan the same record (as a retry would): nothing new reaches the platform.
+    const record = await p.worker.store.findByKey('stripe:cus_pw1');
+    await p.worker.planner.plan(null, record!);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(target.pushes).toHaveLength(1);
+    // A real change goes out, with what was accepted before.
+    await p.daemon.ingestor.enqueue([withRefs(subscription('sub_pw1', 'past_due', { version: 2_000 }), 'cus_pw1')]);
+    await until(() => target.pushes.length === 2);
+    expect(target.pushes[1]!.push.previous?.billing?.status).toBe('active');
+    expect(target.pushes[1]!.push.projection.billing?.status).toBe('past_due');
+  });
+
+  it('waits out a 429 for Retry-After, pausing the queue, and never counts it as pushed', async () => {
+    target.next = ['429'];
+    const before = target.pushes.length;
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw2', 'open', { version: 1_000 }), 'cus_pw2')]);
+    await until(() => target.pushes.length === before + 1);
+    const [rejected, accepted] = target.attempts.slice(-2);
+    expect(accepted! - rejected!).toBeGreaterThanOrEqual(350);
+    const text = await (await fetch(`${p.daemon.url}/metrics`)).text();
+    expect(text).toMatch(/portal_sync_pushes_total\{target="zendesk",outcome="written"\} 3/);
+  });
+
+  it('dead-letters a push the platform refuses, with its message, and delivers it on replay', async () => {
+    target.next = ['400'];
+    const before = target.pushes.length;
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw3', 'open', { version: 1_000 }), 'cus_pw3')]);
+    const queue = p.worker.planner.queues.get('zendesk')!;
+    await until(async () => (await queue.getFailedCount()) === 1);
+    const [failed] = await queue.getFailed();
+    expect(failed!.failedReason).toBe('zendesk refused the push: RecordInvalid: billing_mrr must be a number');
+    expect(failed!.attemptsMade).toBe(1);
+    expect(target.pushes).toHaveLength(before);
+    await failed!.retry('failed'); // what `dlq replay` does
+    await until(() => target.pushes.length === before + 1);
+    expect(target.pushes.at(-1)!.push.links.stripeCustomerId).toBe('cus_pw3');
+  });
+});
