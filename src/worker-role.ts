@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import express from 'express';
 import type { Config, PortalTargetName } from './config.js';
+import { createRefetcher, type Refetcher } from './connectors/refetch.js';
 import type { Logger } from './log.js';
 import type { PortalTarget } from './sync/portal-target.js';
 import { createPushWorker } from './sync/push-worker.js';
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   registry?: Registry;
   /** Without one, records are kept and push jobs wait in their queues for a worker that has one. */
   targets?: TargetFactory;
+  /** Defaults to the SDK-backed refetcher of src/connectors (null for unconfigured sources). */
+  refetch?: Refetcher;
 }
 
 export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
@@ -52,6 +55,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     logger,
     concurrency: opts.concurrency ?? config.worker.concurrency,
     ...(metrics ? { metrics } : {}),
+    refetch: opts.refetch ?? createRefetcher(config),
     onApplied: async (_event, outcome, { retry }) => {
       const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds);
       for (const target of targets) metrics?.pushesScheduled.inc({ target });

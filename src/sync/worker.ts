@@ -20,6 +20,11 @@ export interface EventsWorkerOptions {
   logger: Logger;
   concurrency?: number;
   metrics?: SyncMetrics;
+  /**
+   * Reads an object from its source API, for equal-version writes with different data. Returns
+   * null when that source's API is not configured. Throws an error with `retryable` on failure.
+   */
+  refetch?: (tie: { source: SourceEvent['source']; kind: SourceEvent['data']['kind']; objectId: string; version: number }) => Promise<SourceEvent | null>;
   /** Called after each stored change (push planning hooks in here). */
   onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean }) => Promise<void>;
 }
@@ -33,6 +38,37 @@ export interface EventJobResult {
 
 export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, EventJobResult> {
   const log = opts.logger.child({ module: 'events-worker' });
+
+  /**
+   * Two writes of one version with different data (Stripe counts in seconds, Zendesk triggers in
+   * minutes) are already resolved deterministically; the source API's current object then settles
+   * them for good, applied with rank 1 so it wins over both. A refetched object never triggers
+   * another refetch. If the API cannot be reached the job retries; if it will never answer (e.g. the
+   * object is gone), the deterministic result stands.
+   */
+  const settleTie = async (event: SourceEvent, outcome: ApplyOutcome): Promise<ApplyOutcome> => {
+    let fresh: SourceEvent | null;
+    try {
+      fresh = await opts.refetch!({ source: event.source, kind: event.data.kind, objectId: event.objectId, version: event.version });
+    } catch (err) {
+      if ((err as { retryable?: boolean }).retryable === false) {
+        log.warn({ source: event.source, objectId: event.objectId, reason: (err as Error).message }, 'could not refetch a tied object; the deterministic result stands');
+        return outcome;
+      }
+      throw err;
+    }
+    if (fresh === null) return outcome;
+    const settled = await opts.store.apply(fresh, { rank: 1 });
+    log.info({ source: event.source, objectId: event.objectId, version: event.version }, 'equal-version tie settled from the source API');
+    return {
+      ...settled,
+      previous: outcome.previous,
+      changed: outcome.changed || settled.changed,
+      mergedIds: [...outcome.mergedIds, ...settled.mergedIds],
+      conflicts: [...outcome.conflicts, ...settled.conflicts],
+      tie: outcome.tie,
+    };
+  };
   const worker = new Worker<unknown, EventJobResult>(
     QUEUES.events,
     async (job: Job<unknown, EventJobResult>) => {
@@ -42,7 +78,8 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       }
       const event = parsed.data;
       const started = performance.now();
-      const outcome = await opts.store.apply(event);
+      let outcome = await opts.store.apply(event);
+      if (outcome.tie && opts.refetch) outcome = await settleTie(event, outcome);
       const m = opts.metrics;
       m?.applySeconds.observe({ source: event.source }, (performance.now() - started) / 1000);
       m?.lagSeconds.observe({ source: event.source }, Math.max(0, Date.now() - job.timestamp) / 1000);
@@ -53,10 +90,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       if (outcome.conflicts.length > 0) {
         log.warn({ source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) }, 'identity conflict: records kept apart');
       }
-      if (outcome.tie) {
-        // Resolved deterministically already; the refetch from the source API that settles it for good is planned work.
-        log.info({ source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId }, 'equal source versions with different data');
-      }
+      if (outcome.tie) log.info({ source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId }, 'equal source versions with different data');
       // A retry may follow a failure after the record was stored: the hooks run again rather than never.
       const retry = job.attemptsMade > 0;
       if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry });

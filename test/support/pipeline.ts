@@ -1,5 +1,6 @@
 /** The daemon's web role and its events worker in one test process, on real Redis. */
 import type { Config } from '../../src/config.js';
+import type { Refetcher } from '../../src/connectors/refetch.js';
 import { createLogger } from '../../src/log.js';
 import { startWorker, type RunningWorker, type TargetFactory } from '../../src/worker-role.js';
 import { startTestDaemon, type TestDaemon } from './daemon.js';
@@ -12,9 +13,19 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
-export async function startTestPipeline(env: Record<string, string> = {}, tweak: (c: Config) => void = () => undefined, targets?: TargetFactory): Promise<TestPipeline> {
+export async function startTestPipeline(
+  env: Record<string, string> = {},
+  tweak: (c: Config) => void = () => undefined,
+  targets?: TargetFactory,
+  refetch?: Refetcher,
+): Promise<TestPipeline> {
   const daemon = await startTestDaemon(env, tweak);
-  const worker = await startWorker(daemon.config, createLogger('silent'), { concurrency: 4, registry: daemon.metrics.registry, ...(targets ? { targets } : {}) });
+  const worker = await startWorker(daemon.config, createLogger('silent'), {
+    concurrency: 4,
+    registry: daemon.metrics.registry,
+    ...(targets ? { targets } : {}),
+    ...(refetch ? { refetch } : {}),
+  });
   return {
     daemon,
     worker,
