@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RefetchError, createRefetcher } from '../../src/connectors/refetch.js';
 import type { RefetchTie } from '../../src/connectors/refetch.js';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
+import { useStrictNock } from '../support/nock.js';
 
 function configFrom(env: NodeJS.ProcessEnv): Config {
   const result = loadConfig(env);
@@ -31,13 +32,7 @@ const json = { 'content-type': 'application/json' };
 
 const tie = (source: RefetchTie['source'], kind: RefetchTie['kind'], objectId: string, version = 1_795_689_200_000): RefetchTie => ({ source, kind, objectId, version });
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('settling a tie by refetching from the source API', () => {
   it('a source whose API credentials are not configured settles nothing: null, no request, no throw', async () => {

@@ -11,6 +11,7 @@
 import { Connection } from 'jsforce';
 import type { TokenResponse } from 'jsforce';
 import type { Config } from '../../config.js';
+import { isNetworkError } from '../network.js';
 
 export interface SalesforceErrorVerdict {
   retryable: boolean;
@@ -70,20 +71,6 @@ export async function createSalesforceConnection(auth: Config['salesforceAuth'],
 const RETRYABLE_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'SERVER_UNAVAILABLE', 'UNABLE_TO_LOCK_ROW']);
 const HTTP_CODE = /^ERROR_HTTP_(\d{3})$/;
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
-]);
-
-/** undici's "fetch failed" with a coded cause, a bare coded socket error, or a deadline. */
-function isNetworkError(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (e.name === 'TimeoutError' || (e instanceof TypeError && e.message === 'fetch failed')) return true;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-  }
-  return false;
-}
 
 /**
  * REQUEST_LIMIT_EXCEEDED, 429, 5xx and network errors retry; anything else

@@ -11,6 +11,7 @@
  */
 import zendesk from 'node-zendesk';
 import type { Config } from '../../config.js';
+import { isNetworkError } from '../network.js';
 
 export type ZendeskClient = ReturnType<typeof zendesk.createClient>;
 export type ZendeskMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -139,20 +140,6 @@ export async function zendeskRequest(client: ZendeskClient, method: ZendeskMetho
   return zendeskResult(call);
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
-]);
-
-/** fetch failures ("fetch failed" with a coded cause) and our own deadline. */
-function isNetworkError(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (e.name === 'TimeoutError' || (e instanceof TypeError && e.message === 'fetch failed')) return true;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-  }
-  return false;
-}
 
 const byStatus = (status: number, message: string, retryAfterSeconds?: number): ZendeskErrorVerdict => {
   const retryable = status === 429 || status >= 500;

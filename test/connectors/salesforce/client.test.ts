@@ -1,6 +1,7 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifySalesforceError, createSalesforceConnection } from '../../../src/connectors/salesforce/client.js';
+import { useStrictNock } from '../../support/nock.js';
 
 const MY_DOMAIN = 'https://acme-logistics.my.salesforce.com';
 const ACCOUNT_PATH = '/services/data/v62.0/sobjects/Account/0018d00000QxZ7pAAF';
@@ -20,13 +21,7 @@ const tokenResponse = (accessToken: string) => ({
 });
 const grant = { grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret };
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('the Salesforce connection', () => {
   it('without an access token, gets one with client credentials at <loginUrl>/services/oauth2/token and uses it', async () => {

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifySalesforceError, createSalesforceConnection } from '../../../src/connectors/salesforce/client.js';
 import { fetchSalesforceObject } from '../../../src/connectors/salesforce/fetch.js';
 import { parseOutboundMessage } from '../../../src/connectors/salesforce/outbound.js';
+import { useStrictNock } from '../../support/nock.js';
 
 const INSTANCE = 'https://acme-logistics.my.salesforce.com';
 const TOKEN = '00D8d000004PqRs!AQ0AQTestAccessToken';
@@ -34,13 +35,7 @@ const CONTACT = {
 
 const connection = () => createSalesforceConnection({ loginUrl: 'https://login.salesforce.com', instanceUrl: INSTANCE, accessToken: TOKEN }, '62.0');
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('refetching Salesforce records to settle a tie', () => {
   it('an account is read from GET /services/data/v62.0/sobjects/Account/:id and reads like its Outbound Message', async () => {

@@ -1,18 +1,13 @@
 import nock from 'nock';
 import Stripe from 'stripe';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifyStripeError, createStripeClient } from '../../../src/connectors/stripe/client.js';
+import { useStrictNock } from '../../support/nock.js';
 
 const KEY = 'sk_test_portalSyncClient0001';
 const json = { 'content-type': 'application/json', 'request-id': 'req_TestClient01' };
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('the Stripe client', () => {
   it('refuses to start without a key, and says which variable to set', () => {

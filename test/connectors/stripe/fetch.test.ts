@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifyStripeError, createStripeClient } from '../../../src/connectors/stripe/client.js';
 import { parseStripeEvent } from '../../../src/connectors/stripe/events.js';
 import { fetchStripeObject } from '../../../src/connectors/stripe/fetch.js';
 import type { ParseResult, SourceEvent } from '../../../src/sync/source-event.js';
+import { useStrictNock } from '../../support/nock.js';
 
 // Webhook fixtures carry the objects in Stripe's wire shape; the API returns the same objects.
 type Json = Record<string, any>;
@@ -28,13 +29,7 @@ function asRefetch(webhook: Json, kind: string): SourceEvent {
   return { ...parsed, eventId: `refetch-${parsed.objectId}-${version}`, type: `refetch:${kind}`, version, origin: 'snapshot' };
 }
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('refetching Stripe objects to settle a tie', () => {
   it('a subscription is read from GET /v1/subscriptions/:id on the configured host and normalized like its webhook', async () => {

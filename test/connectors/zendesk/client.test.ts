@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ZendeskApiError,
   classifyZendeskError,
@@ -7,6 +7,7 @@ import {
   parseRetryAfter,
   zendeskRequest,
 } from '../../../src/connectors/zendesk/client.js';
+import { useStrictNock } from '../../support/nock.js';
 
 const ORIGIN = 'http://127.0.0.1:4011';
 const EMAIL = 'sync-agent@acme.example';
@@ -17,13 +18,7 @@ const auth = { authorization: `Basic ${Buffer.from(`${EMAIL}/token:${TOKEN}`).to
 const json = { 'content-type': 'application/json; charset=utf-8' };
 const tooMany = 'Number of allowed API requests per minute exceeded';
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('the Zendesk client', () => {
   it('refuses to start half-configured, naming every missing variable', () => {

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZendeskApiError, classifyZendeskError, createZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { parseZendeskWebhook } from '../../../src/connectors/zendesk/events.js';
 import { fetchZendeskObject } from '../../../src/connectors/zendesk/fetch.js';
 import type { SourceEvent } from '../../../src/sync/source-event.js';
+import { useStrictNock } from '../../support/nock.js';
 
 const ORIGIN = 'http://127.0.0.1:4010';
 const EMAIL = 'sync-agent@acme.example';
@@ -45,13 +46,7 @@ const ORGANIZATION = {
   tags: ['enterprise', 'priority_support'], organization_fields: {},
 };
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]); // every faked request was made
-});
-afterAll(() => nock.enableNetConnect());
+useStrictNock();
 
 describe('refetching Zendesk objects to settle a tie', () => {
   it('a ticket is read from GET /api/v2/tickets/{id}.json on the configured base URL and normalized like its webhook', async () => {
