@@ -56,8 +56,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     concurrency: opts.concurrency ?? config.worker.concurrency,
     ...(metrics ? { metrics } : {}),
     refetch: opts.refetch ?? createRefetcher(config),
-    onApplied: async (_event, outcome, { retry }) => {
-      const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds);
+    onApplied: async (event, outcome, { retry }) => {
+      const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync: event.origin === 'snapshot' });
       for (const target of targets) metrics?.pushesScheduled.inc({ target });
     },
   });

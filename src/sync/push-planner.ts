@@ -38,6 +38,8 @@ export function portalHash(record: CustomerRecord | null): string | null {
   return record === null ? null : projectionHash(portalProjection(record.derived));
 }
 
+const RESYNC_PRIORITY = 10;
+
 export class PushPlanner {
   readonly queues: ReadonlyMap<PortalTargetName, Queue<PushJob>>;
 
@@ -50,14 +52,21 @@ export class PushPlanner {
     this.queues = new Map(targets.map((t) => [t, new Queue<PushJob>(pushQueueName(t), { connection, prefix, defaultJobOptions: PUSH_JOB_OPTIONS })]));
   }
 
-  /** Schedules pushes for a stored change; returns the targets it scheduled for. */
-  async plan(previous: CustomerRecord | null, next: CustomerRecord, mergedIds: readonly string[] = []): Promise<PortalTargetName[]> {
+  /**
+   * Schedules pushes for a stored change; returns the targets it scheduled for. Resync pushes go
+   * behind real-time ones (BullMQ runs un-prioritized jobs before prioritized ones).
+   */
+  async plan(previous: CustomerRecord | null, next: CustomerRecord, mergedIds: readonly string[] = [], opts: { resync?: boolean } = {}): Promise<PortalTargetName[]> {
     if (this.targets.length === 0) return [];
     // A merge always pushes: the portal may still show the merged-away record's ids.
     if (mergedIds.length === 0 && portalHash(previous) === portalHash(next)) return [];
     await Promise.all(
       [...this.queues].map(([target, queue]) =>
-        queue.add(`push-${target}`, { v: 1, customerId: next.id, target }, { delay: this.debounceMs, deduplication: { id: `${next.id}-${target}`, keepLastIfActive: true } }),
+        queue.add(
+          `push-${target}`,
+          { v: 1, customerId: next.id, target },
+          { delay: this.debounceMs, deduplication: { id: `${next.id}-${target}`, keepLastIfActive: true }, ...(opts.resync ? { priority: RESYNC_PRIORITY } : {}) },
+        ),
       ),
     );
     return [...this.targets];

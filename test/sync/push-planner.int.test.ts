@@ -43,4 +43,16 @@ describe('push planning', () => {
     await p.drain();
     expect(await jobsOf()).toHaveLength(0);
   });
+
+  it('puts resync pushes behind real-time ones', async () => {
+    await obliterateAll();
+    const record = await p.worker.store.findByKey('stripe:cus_push');
+    await p.worker.planner.plan(null, record!, [], { resync: true });
+    const [resync] = await p.worker.planner.queues.get('zendesk')!.getJobs(['delayed']);
+    expect(resync?.opts.priority).toBe(10);
+    await obliterateAll();
+    await p.worker.planner.plan(null, record!);
+    const [realtime] = await p.worker.planner.queues.get('zendesk')!.getJobs(['delayed']);
+    expect(realtime?.opts.priority ?? 0).toBe(0);
+  });
 });

@@ -1,0 +1,130 @@
+/**
+ * What the Zendesk target writes, as values: the organization/user field set
+ * of one customer and one custom object record per invoice, both in the
+ * forms Zendesk's field types take. Pure; the diff against what Zendesk last
+ * accepted decides which keys and which records are sent at all.
+ *
+ * Value formats (Zendesk custom field types):
+ * - money (mrr, balance, invoice amounts): `decimal` fields, a number in MAJOR
+ *   units (14700 cents → 147, 14999 → 149.99). Stripe amounts are in the
+ *   currency's minor unit, so JPY 5000 stays 5000 and KWD 5124 becomes 5.124.
+ *   A negative balance is a credit, as in Stripe.
+ * - dates (next invoice, due date): `date` fields, `YYYY-MM-DD`, the UTC day.
+ * - delinquent: `checkbox`, a boolean. Open invoices: `integer`.
+ * - status, plan, number, currency (upper-case ISO 4217), URLs: text.
+ */
+import type { Config } from '../../config.js';
+import type { PortalProjection } from '../../sync/project.js';
+import type { InvoiceView } from '../../sync/record.js';
+
+export type ZendeskTargetConfig = Config['targets']['zendesk'];
+export type FieldValue = string | number | boolean | null;
+export type FieldSet = Record<string, FieldValue>;
+
+/** Stripe's zero-decimal currencies: API amounts are whole units. */
+const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+/** Stripe's three-decimal currencies. */
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+function minorUnitDigits(currency: string | null | undefined): number {
+  const c = currency?.toLowerCase();
+  if (c === undefined) return 2;
+  return ZERO_DECIMAL.has(c) ? 0 : THREE_DECIMAL.has(c) ? 3 : 2;
+}
+
+/** An amount in the currency's minor unit as a decimal in major units (no currency: two decimals). */
+export function toMajorUnits(amount: number, currency: string | null | undefined): number {
+  return amount / 10 ** minorUnitDigits(currency);
+}
+
+/** An ISO timestamp as the `YYYY-MM-DD` a Zendesk date field takes (UTC day). */
+export function toZendeskDate(iso: string | null): string | null {
+  if (iso === null) return null;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * The billing fields of a projection, keyed by the configured Zendesk field
+ * keys, or null when the customer has no billing data. The billing view has
+ * no currency, so MRR and balance take the newest invoice's (customers bill
+ * in one currency in Stripe); without invoices they count as two-decimal.
+ */
+export function billingFields(p: PortalProjection, cfg: ZendeskTargetConfig): FieldSet | null {
+  const b = p.billing;
+  if (b === null) return null;
+  const currency = p.invoices[0]?.currency;
+  const f = cfg.fields;
+  return {
+    [f.status]: b.status,
+    [f.plan]: b.plan,
+    [f.mrr]: toMajorUnits(b.mrr, currency),
+    [f.balance]: b.balance === null ? null : toMajorUnits(b.balance, currency),
+    [f.nextInvoiceDate]: toZendeskDate(b.nextInvoiceDate),
+    [f.delinquent]: b.delinquent,
+    [f.openInvoices]: p.openInvoiceCount,
+  };
+}
+
+/**
+ * The keys to write and their values: everything on a first write, the
+ * changed keys after that, and nulls for what was shown when billing data
+ * disappears. Empty when nothing changed.
+ */
+export function changedFields(current: FieldSet | null, previous: FieldSet | null): FieldSet {
+  if (current === null) {
+    if (previous === null) return {};
+    return Object.fromEntries(Object.entries(previous).filter(([, v]) => v !== null).map(([k]) => [k, null]));
+  }
+  if (previous === null) return { ...current };
+  return Object.fromEntries(Object.entries(current).filter(([k, v]) => !Object.hasOwn(previous, k) || previous[k] !== v));
+}
+
+/** Where an invoice record points: the customer's organization, else its user. */
+export type Owner = { kind: 'organization' | 'user'; id: string };
+
+export interface InvoiceRecord {
+  name: string;
+  external_id: string;
+  custom_object_fields: FieldSet;
+}
+
+/** One invoice as a custom object record, upserted by external id = the Stripe invoice id. */
+export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord {
+  const f = cfg.invoiceObject.fields;
+  return {
+    name: i.number ?? i.id,
+    external_id: i.id,
+    custom_object_fields: {
+      [f.number]: i.number,
+      [f.status]: i.status,
+      [f.total]: toMajorUnits(i.total, i.currency),
+      [f.amountDue]: toMajorUnits(i.amountDue, i.currency),
+      [f.amountPaid]: toMajorUnits(i.amountPaid, i.currency),
+      [f.currency]: i.currency.toUpperCase(),
+      [f.dueDate]: toZendeskDate(i.dueDate),
+      [f.hostedUrl]: i.hostedInvoiceUrl,
+      [f.pdfUrl]: i.invoicePdf,
+      // Lookup relationship fields take the target record's id as a string.
+      [owner.kind === 'organization' ? f.organization : f.user]: owner.id,
+    },
+  };
+}
+
+const sameRecord = (a: InvoiceRecord, b: InvoiceRecord): boolean =>
+  a.name === b.name && Object.entries(a.custom_object_fields).every(([k, v]) => b.custom_object_fields[k] === v);
+
+/**
+ * The invoice records to upsert: new invoices, and those whose record would
+ * differ from the one written for the same id last time. Changes that show
+ * nowhere in the record (e.g. amountRemaining) write nothing.
+ */
+export function changedInvoices(current: PortalProjection, previous: PortalProjection | null, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord[] {
+  const before = new Map((previous?.invoices ?? []).map((i) => [i.id, invoiceRecord(i, owner, cfg)]));
+  return current.invoices
+    .map((i) => invoiceRecord(i, owner, cfg))
+    .filter((r) => {
+      const old = before.get(r.external_id);
+      return old === undefined || !sameRecord(r, old);
+    });
+}
