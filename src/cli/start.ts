@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { startDaemon } from '../daemon.js';
+import { createPortalTarget } from '../connectors/targets.js';
 import { startProbeServer, startWorker } from '../worker-role.js';
 import { createLogger } from '../log.js';
 import { UsageError } from './errors.js';
@@ -35,7 +36,7 @@ export function registerStartCommand(program: Command): void {
       // The worker alone still answers /healthz and /metrics on PORT, for orchestrators and Prometheus.
       const probe = opts.role === 'worker' ? await startProbeServer(config, logger) : null;
       const registry = daemon?.metrics.registry ?? probe?.registry;
-      const worker = opts.role === 'web' ? null : await startWorker(config, logger, registry ? { registry } : {});
+      const worker = opts.role === 'web' ? null : await startWorker(config, logger, { ...(registry ? { registry } : {}), targets: createPortalTarget });
 
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

@@ -172,7 +172,7 @@ export function project(record: CustomerRecord): Derived {
 
 /** What a portal target shows; the push planner compares its hash to push only what changed. */
 export type PortalProjection = {
-  billing: Pick<BillingView, 'status' | 'plan' | 'mrr' | 'balance' | 'nextInvoiceDate' | 'delinquent'> | null;
+  billing: Pick<BillingView, 'status' | 'plan' | 'currency' | 'mrr' | 'balance' | 'nextInvoiceDate' | 'delinquent'> | null;
   openInvoiceCount: number;
   invoices: InvoiceView[];
   support: { openTicketCount: number; tickets: TicketView[] } | null;
@@ -181,7 +181,7 @@ export type PortalProjection = {
 export function portalProjection(derived: Derived): PortalProjection {
   const b = derived.billing;
   return {
-    billing: b && { status: b.status, plan: b.plan, mrr: b.mrr, balance: b.balance, nextInvoiceDate: b.nextInvoiceDate, delinquent: b.delinquent },
+    billing: b && { status: b.status, plan: b.plan, currency: b.currency, mrr: b.mrr, balance: b.balance, nextInvoiceDate: b.nextInvoiceDate, delinquent: b.delinquent },
     openInvoiceCount: derived.invoices.filter((i) => i.status === 'open').length,
     invoices: derived.invoices,
     support: derived.support && { openTicketCount: derived.support.openTicketCount, tickets: derived.support.tickets },

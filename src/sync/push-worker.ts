@@ -32,6 +32,7 @@ export interface PushWorkerOptions {
 interface Accepted {
   hash: string;
   projection: PortalProjection;
+  links?: Derived['links'];
   at: string;
 }
 
@@ -86,7 +87,9 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       }
       let result: PushResult;
       try {
-        result = await target.push({ customerId, links, profile: record.derived.profile, projection, previous: accepted?.projection ?? null });
+        // Moved to another organization or Account: write everything there, not just the difference.
+        const sameLinks = accepted?.links !== undefined && stableStringify(accepted.links) === stableStringify(links);
+        result = await target.push({ customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null });
       } catch (err) {
         if (err instanceof RateLimitedError) {
           log.warn({ customerId, retryAfterMs: err.retryAfterMs }, 'rate limited by the platform: pausing the queue');
@@ -96,7 +99,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
         if (err instanceof PermanentError) throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
         throw err; // retryable: exponential backoff with jitter
       }
-      await opts.redis.set(key, JSON.stringify({ hash, projection, at: new Date().toISOString() } satisfies Accepted));
+      await opts.redis.set(key, JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted));
       opts.onPushed?.(target.name, result);
       log.debug({ customerId, calls: result.calls, wrote: result.wrote, skipped: result.skipped }, 'pushed');
       return result;

@@ -16,26 +16,13 @@
 import type { Config } from '../../config.js';
 import type { PortalProjection } from '../../sync/project.js';
 import type { InvoiceView } from '../../sync/record.js';
+import { toMajorUnits } from '../money.js';
+
+export { toMajorUnits };
 
 export type ZendeskTargetConfig = Config['targets']['zendesk'];
 export type FieldValue = string | number | boolean | null;
 export type FieldSet = Record<string, FieldValue>;
-
-/** Stripe's zero-decimal currencies: API amounts are whole units. */
-const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
-/** Stripe's three-decimal currencies. */
-const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
-
-function minorUnitDigits(currency: string | null | undefined): number {
-  const c = currency?.toLowerCase();
-  if (c === undefined) return 2;
-  return ZERO_DECIMAL.has(c) ? 0 : THREE_DECIMAL.has(c) ? 3 : 2;
-}
-
-/** An amount in the currency's minor unit as a decimal in major units (no currency: two decimals). */
-export function toMajorUnits(amount: number, currency: string | null | undefined): number {
-  return amount / 10 ** minorUnitDigits(currency);
-}
 
 /** An ISO timestamp as the `YYYY-MM-DD` a Zendesk date field takes (UTC day). */
 export function toZendeskDate(iso: string | null): string | null {
@@ -47,13 +34,13 @@ export function toZendeskDate(iso: string | null): string | null {
 /**
  * The billing fields of a projection, keyed by the configured Zendesk field
  * keys, or null when the customer has no billing data. The billing view has
- * no currency, so MRR and balance take the newest invoice's (customers bill
- * in one currency in Stripe); without invoices they count as two-decimal.
+ * currency, else the newest invoice's (customers bill in one currency in
+ * Stripe); with neither they count as two-decimal.
  */
 export function billingFields(p: PortalProjection, cfg: ZendeskTargetConfig): FieldSet | null {
   const b = p.billing;
   if (b === null) return null;
-  const currency = p.invoices[0]?.currency;
+  const currency = b.currency ?? p.invoices[0]?.currency;
   const f = cfg.fields;
   return {
     [f.status]: b.status,

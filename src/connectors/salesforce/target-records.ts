@@ -1,0 +1,120 @@
+/**
+ * What the Salesforce target writes, as sObject field maps built from the
+ * portal projection, and which of them changed since the projection the
+ * target last accepted. Pure: no SDK, no clock.
+ *
+ * Value formats: Stripe amounts (minor units) become major units for
+ * Salesforce currency fields; dates become YYYY-MM-DD (UTC) for Date fields;
+ * timestamps become ISO 8601 UTC with milliseconds for DateTime fields;
+ * currencies are upper-case ISO 4217 codes. A value the record no longer has
+ * is written as null, which clears the field.
+ */
+import type { TargetsConfig } from '../../config.js';
+import type { PortalPush } from '../../sync/portal-target.js';
+import type { PortalProjection } from '../../sync/project.js';
+import { stableStringify, type InvoiceView, type TicketView } from '../../sync/record.js';
+import { toMajorUnits } from '../money.js';
+
+export { toMajorUnits };
+
+export type SalesforceTargetConfig = TargetsConfig['salesforce'];
+export type FieldValue = string | number | boolean | null;
+export type SObjectFields = Record<string, FieldValue>;
+
+/** One record to upsert, with the label it is reported under in PushResult.wrote (`invoice:in_…`). */
+export interface LabelledRecord {
+  label: string;
+  record: SObjectFields;
+}
+
+export interface SalesforceWrites {
+  /** Only the Account fields whose value changed; null when none did. */
+  account: SObjectFields | null;
+  invoices: LabelledRecord[];
+  tickets: LabelledRecord[];
+}
+
+/** For a Date field: the UTC calendar day of an ISO date-time. */
+export function toSalesforceDate(iso: string | null): string | null {
+  return iso === null ? null : new Date(iso).toISOString().slice(0, 10);
+}
+
+/** For a DateTime field: the same instant in UTC, e.g. 2026-11-23T09:15:00.000Z. */
+export function toSalesforceDateTime(iso: string | null): string | null {
+  return iso === null ? null : new Date(iso).toISOString();
+}
+
+/**
+ * The Account fields the portal shows. The projection's billing view has no
+ * currency, so MRR and balance are converted with the currency of the newest
+ * invoice (two decimals when there is none yet).
+ */
+export function accountFieldValues(p: PortalProjection, f: SalesforceTargetConfig['accountFields']): SObjectFields {
+  const b = p.billing;
+  const currency = p.billing?.currency ?? p.invoices[0]?.currency ?? null;
+  return {
+    [f.status]: b?.status ?? null,
+    [f.plan]: b?.plan ?? null,
+    [f.mrr]: b ? toMajorUnits(b.mrr, currency) : null,
+    [f.balance]: b?.balance == null ? null : toMajorUnits(b.balance, currency),
+    [f.nextInvoiceDate]: toSalesforceDate(b?.nextInvoiceDate ?? null),
+    // A checkbox has no "unknown": no billing data means not delinquent.
+    [f.delinquent]: b?.delinquent ?? false,
+    [f.openTickets]: p.support?.openTicketCount ?? 0,
+  };
+}
+
+export function invoiceRecord(i: InvoiceView, accountId: string, c: SalesforceTargetConfig['invoice']): SObjectFields {
+  const f = c.fields;
+  return {
+    [c.externalId]: i.id,
+    [f.account]: accountId,
+    [f.number]: i.number,
+    [f.status]: i.status,
+    [f.total]: toMajorUnits(i.total, i.currency),
+    [f.amountDue]: toMajorUnits(i.amountDue, i.currency),
+    [f.amountPaid]: toMajorUnits(i.amountPaid, i.currency),
+    [f.currency]: i.currency.toUpperCase(),
+    [f.dueDate]: toSalesforceDate(i.dueDate),
+    [f.hostedUrl]: i.hostedInvoiceUrl,
+    [f.pdfUrl]: i.invoicePdf,
+  };
+}
+
+export function ticketRecord(t: TicketView, accountId: string, c: SalesforceTargetConfig['ticket']): SObjectFields {
+  const f = c.fields;
+  return {
+    [c.externalId]: t.id,
+    [f.account]: accountId,
+    [f.subject]: t.subject,
+    [f.status]: t.status,
+    [f.priority]: t.priority,
+    [f.category]: t.category,
+    [f.updatedAt]: toSalesforceDateTime(t.updatedAt),
+  };
+}
+
+/**
+ * Items whose record differs from the one built from the previous
+ * projection (or that are new). Records are compared, not views, so a change
+ * in a field the portal does not show writes nothing.
+ */
+function changed<T extends { id: string }>(kind: string, current: readonly T[], previous: readonly T[], build: (item: T) => SObjectFields): LabelledRecord[] {
+  const before = new Map(previous.map((item) => [item.id, stableStringify(build(item))]));
+  return current
+    .map((item) => ({ label: `${kind}:${item.id}`, record: build(item), id: item.id }))
+    .filter(({ id, record }) => before.get(id) !== stableStringify(record))
+    .map(({ label, record }) => ({ label, record }));
+}
+
+/** Everything `p` asks Salesforce to change on `accountId`, against what it last accepted. */
+export function planSalesforceWrites(p: PortalPush, accountId: string, c: SalesforceTargetConfig): SalesforceWrites {
+  const now = accountFieldValues(p.projection, c.accountFields);
+  const before = p.previous && accountFieldValues(p.previous, c.accountFields);
+  const diff = Object.entries(now).filter(([name, value]) => before === null || !Object.is(before[name], value));
+  return {
+    account: diff.length > 0 ? Object.fromEntries(diff) : null,
+    invoices: changed('invoice', p.projection.invoices, p.previous?.invoices ?? [], (i) => invoiceRecord(i, accountId, c.invoice)),
+    tickets: changed('ticket', p.projection.support?.tickets ?? [], p.previous?.support?.tickets ?? [], (t) => ticketRecord(t, accountId, c.ticket)),
+  };
+}

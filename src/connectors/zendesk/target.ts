@@ -1,0 +1,143 @@
+/**
+ * The Zendesk portal target: billing fields on the customer's organization
+ * (or, without one, on its user) and invoices as custom object records, all
+ * through the node-zendesk client. It writes only to the ids in the push's
+ * links, and only what differs from what Zendesk last accepted.
+ *
+ * Every failure leaves as one of the three contract errors, decided by
+ * classifyZendeskError: 429 → RateLimitedError (Retry-After, else 60 s),
+ * 5xx/network → RetryableError, other 4xx → PermanentError with Zendesk's
+ * own message. node-zendesk RESOLVES a 429 that carries Retry-After, so every
+ * SDK call goes through zendeskResult to be counted as the failure it is.
+ */
+import type { Config } from '../../config.js';
+import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
+import { normalizeEmail } from '../../sync/source-event.js';
+import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
+import { billingFields, changedFields, changedInvoices, type FieldSet, type Owner } from './target-format.js';
+import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
+
+export { BULK_ABOVE, type JobPolling } from './target-invoices.js';
+
+export const NO_ZENDESK_OWNER = 'no Zendesk organization or user for this customer yet';
+const DEFAULT_RETRY_AFTER_SECONDS = 60;
+const DEFAULT_POLLING: JobPolling = { intervalMs: 1_000, maxPolls: 10 };
+
+export interface ZendeskTargetOptions {
+  /** Defaults to createZendeskClient(config.zendesk). */
+  client?: ZendeskClient;
+  /** How bulk invoice jobs are waited for (tests shorten the interval). */
+  jobPolling?: Partial<JobPolling>;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Zendesk's `details` of a RecordInvalid, `{field: [{description}]}`, as one line. */
+function validationDetails(err: unknown): string | undefined {
+  // A ZendeskApiError keeps the body; node-zendesk's own thrown errors keep it in `result`.
+  const body = err instanceof ZendeskApiError ? err.body : isRecord(err) ? err['result'] : undefined;
+  const details = isRecord(body) ? body['details'] : undefined;
+  if (!isRecord(details)) return undefined;
+  const lines = Object.entries(details).flatMap(([field, list]) =>
+    (Array.isArray(list) ? list : [list]).map((d) => `${field}: ${isRecord(d) && typeof d['description'] === 'string' ? d['description'] : JSON.stringify(d)}`),
+  );
+  return lines.length > 0 ? lines.join('; ') : undefined;
+}
+
+/** Any failure of a Zendesk call as the contract error the push worker acts on. */
+export function toPushError(err: unknown): RateLimitedError | RetryableError | PermanentError {
+  if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof PermanentError) return err;
+  const verdict = classifyZendeskError(err);
+  if (verdict.status === 429) {
+    const seconds = Math.max(1, verdict.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
+    return new RateLimitedError(verdict.message, seconds * 1_000);
+  }
+  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err });
+  const details = validationDetails(err);
+  return new PermanentError(details ? `${verdict.message} (${details})` : verdict.message, verdict.status);
+}
+
+/** A Zendesk id from the links as the number node-zendesk takes; anything else is a data error. */
+function zendeskId(kind: Owner['kind'], id: string): number {
+  const n = Number(id);
+  if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(n)) throw new PermanentError(`not a Zendesk ${kind} id: ${id.slice(0, 40)}`);
+  return n;
+}
+
+/** The one place the push may write: the linked organization, else the first linked user. */
+function ownerOf(links: PortalPush['links']): Owner | null {
+  if (links.zendeskOrganizationId !== null) return { kind: 'organization', id: links.zendeskOrganizationId };
+  const userId = links.contacts.find((c) => c.zendeskUserId !== null)?.zendeskUserId;
+  return userId ? { kind: 'user', id: userId } : null;
+}
+
+async function writeFields(client: ZendeskClient, owner: Owner, fields: FieldSet, calls: CallCounter): Promise<string> {
+  const id = zendeskId(owner.kind, owner.id);
+  calls.n++;
+  if (owner.kind === 'organization') {
+    zendeskResult(await client.organizations.update(id, { organization: { organization_fields: fields } }));
+    return 'organization_fields';
+  }
+  zendeskResult(await client.users.update(id, { user: { user_fields: fields } }));
+  return 'user_fields';
+}
+
+export function createZendeskTarget(config: Config, options: ZendeskTargetOptions = {}): PortalTarget {
+  const cfg = config.targets.zendesk;
+  const client = options.client ?? createZendeskClient(config.zendesk);
+  const polling: JobPolling = { ...DEFAULT_POLLING, ...options.jobPolling };
+  return {
+    name: 'zendesk',
+    async push(p: PortalPush): Promise<PushResult> {
+      const owner = ownerOf(p.links);
+      if (owner === null) return { calls: 0, wrote: [], skipped: NO_ZENDESK_OWNER };
+      const calls: CallCounter = { n: 0 };
+      const wrote: string[] = [];
+      try {
+        zendeskId(owner.kind, owner.id); // a malformed id must reach neither a path nor a lookup field
+        const fields = changedFields(billingFields(p.projection, cfg), p.previous && billingFields(p.previous, cfg));
+        if (Object.keys(fields).length > 0) wrote.push(await writeFields(client, owner, fields, calls));
+        const records = changedInvoices(p.projection, p.previous, owner, cfg);
+        if (records.length > 0) wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls)));
+      } catch (err) {
+        throw toPushError(err);
+      }
+      return { calls: calls.n, wrote };
+    },
+  };
+}
+
+export interface DeflectionEvent {
+  /** The customer who was helped; matches (or creates) their Zendesk profile. */
+  email: string;
+  /** e.g. `invoice_downloaded`, `article_viewed`. */
+  type: string;
+  description: string;
+  properties: Record<string, unknown>;
+  /** ISO 8601. */
+  occurredAt: string;
+}
+
+/** The profile type our events are filed under (with `profileEventSource` as their source). */
+export const DEFLECTION_PROFILE_TYPE = 'customer';
+
+/**
+ * Records a self-service moment on the customer's Zendesk profile
+ * (`POST /user_profiles/events`, answered 202 `{status: "received"}`).
+ * Fails with the same contract errors as a push.
+ */
+export async function recordZendeskDeflection(client: ZendeskClient, config: Config, event: DeflectionEvent): Promise<{ status: string }> {
+  const email = normalizeEmail(event.email);
+  if (email === undefined) throw new PermanentError('a deflection event needs the customer\'s email');
+  const source = config.targets.zendesk.profileEventSource;
+  const body = {
+    profile: { source, type: DEFLECTION_PROFILE_TYPE, identifiers: [{ type: 'email', value: email }] },
+    event: { source, type: event.type, description: event.description, properties: event.properties, created_at: event.occurredAt },
+  };
+  try {
+    const result = await zendeskRequest(client, 'POST', ['user_profiles', 'events'], body);
+    return { status: isRecord(result) && typeof result['status'] === 'string' ? result['status'] : 'received' };
+  } catch (err) {
+    throw toPushError(err);
+  }
+}
