@@ -33,9 +33,9 @@ export function toZendeskDate(iso: string | null): string | null {
 
 /**
  * The billing fields of a projection, keyed by the configured Zendesk field
- * keys, or null when the customer has no billing data. The billing view has
- * currency, else the newest invoice's (customers bill in one currency in
- * Stripe); with neither they count as two-decimal.
+ * keys, or null when the customer has no billing data. MRR and balance take
+ * the billing view's currency, else the newest invoice's (customers bill in
+ * one currency in Stripe); with neither they count as two-decimal.
  */
 export function billingFields(p: PortalProjection, cfg: ZendeskTargetConfig): FieldSet | null {
   const b = p.billing;
