@@ -1,0 +1,130 @@
+/**
+ * End to end over HTTP on the real Redis, with the real node-zendesk SDK
+ * against the local Zendesk stand-in: signed webhooks in, portal data out.
+ */
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPortalTarget } from '../../src/connectors/targets.js';
+import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
+import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../fakes/zendesk.js';
+import { TEST_SECRETS } from '../support/daemon.js';
+import { fixtureJson, post } from '../support/http.js';
+import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+
+const ACCOUNT = '0015e00000AcmeZD1A';
+let zd: ZendeskStandIn;
+let p: TestPipeline;
+let orgId: number;
+let seq = 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, read: () => T | undefined | null | false, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = read();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function stripe(file: string, edit: (e: any) => void = () => undefined): Promise<any> {
+  const event = fixtureJson<any>(`stripe/${file}`);
+  event.id = `evt_zd_e2e_${seq++}`;
+  if (event.data.object.metadata?.salesforce_account_id) event.data.object.metadata.salesforce_account_id = ACCOUNT;
+  edit(event);
+  const body = JSON.stringify(event);
+  const res = await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+  expect(res.status).toBe(200);
+  return event;
+}
+
+const writes = () => zd.calls.filter((c) => c.method !== 'GET').length;
+
+beforeAll(async () => {
+  const port = await freePort();
+  zd = await startZendeskStandIn({ webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } });
+  orgId = zd.seedOrganization({ name: 'Acme Logistics', external_id: ACCOUNT }).id;
+  // What `portal-sync setup zendesk` provisions: the organization fields and the invoice object.
+  for (const key of ['billing_status', 'billing_plan', 'billing_mrr', 'billing_balance', 'billing_next_invoice_date', 'billing_delinquent', 'portal_open_invoices']) {
+    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
+  }
+  zd.seedCustomObject('portal_invoice', {
+    fields: ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id'].map((key) => ({ key, type: 'text' })),
+  });
+  p = await startTestPipeline(
+    { PORT: String(port), PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token },
+    (c) => {
+      c.push.debounceMs = 50;
+    },
+    createPortalTarget,
+  );
+  // Zendesk tells us about the organization (as its event webhook would): external_id = the Salesforce Account.
+  const envelope = fixtureJson<any>('zendesk/organization.created.json');
+  envelope.detail.id = String(orgId);
+  envelope.detail.external_id = ACCOUNT;
+  const body = JSON.stringify(envelope);
+  const ts = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await post(p.daemon, '/webhooks/zendesk', body, {
+    'x-zendesk-webhook-signature': signZendeskPayload(body, TEST_SECRETS.ZENDESK_WEBHOOK_SECRET, ts),
+    'x-zendesk-webhook-signature-timestamp': ts,
+  });
+  // The fixture's metadata also names another Zendesk organization; this customer names only its Account.
+  await stripe('customer.created.json', (e) => (e.data.object.metadata = { salesforce_account_id: ACCOUNT }));
+  await p.drain();
+});
+
+afterAll(async () => {
+  await p?.stop();
+  await zd?.close();
+});
+
+describe('pushing to a Zendesk Help Center', () => {
+  it('puts a paid invoice and the billing status on the customer\'s organization within a second', async () => {
+    const acked = Date.now();
+    const invoice = await stripe('invoice.paid.json');
+    const record = await until('the portal_invoice record', () => zd.state.customObjectRecords.get('portal_invoice')?.get(invoice.data.object.id));
+    expect(Date.now() - acked).toBeLessThan(1_000);
+    expect(record.custom_object_fields).toMatchObject({ hosted_invoice_url: invoice.data.object.hosted_invoice_url, invoice_pdf_url: invoice.data.object.invoice_pdf, invoice_status: 'paid', organization_id: String(orgId) });
+    await stripe('customer.subscription.updated.json');
+    const org = await until('billing_status', () => (zd.state.organizations.get(orgId)?.organization_fields.billing_status ? zd.state.organizations.get(orgId) : undefined));
+    expect(org.organization_fields).toMatchObject({ billing_status: 'active', billing_delinquent: false });
+  });
+
+  it('does not answer its own writes: the webhooks Zendesk sends back for them push nothing', async () => {
+    await zd.flushWebhooks();
+    expect(zd.webhookDeliveries.length).toBeGreaterThan(0);
+    expect(zd.webhookDeliveries.every((d) => d.status === 200)).toBe(true);
+    await p.drain();
+    await new Promise((r) => setTimeout(r, 300));
+    const before = writes();
+    await zd.flushWebhooks();
+    await p.drain();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(writes()).toBe(before);
+  });
+
+  it('dead-letters a push Zendesk refuses, and delivers it once replayed', async () => {
+    zd.failNext(1, 422);
+    const failed = await stripe('invoice.payment_failed.json', (e) => (e.data.object.id = 'in_TestAcme422'));
+    const queue = p.worker.planner.queues.get('zendesk')!;
+    let job;
+    for (let i = 0; i < 200 && !job; i++) {
+      [job] = await queue.getFailed();
+      if (!job) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(job?.failedReason).toMatch(/^zendesk refused the push: Zendesk 422/);
+    expect(zd.state.customObjectRecords.get('portal_invoice')?.get(failed.data.object.id)).toBeUndefined();
+    await job!.retry('failed');
+    await until('the replayed invoice', () => zd.state.customObjectRecords.get('portal_invoice')?.get(failed.data.object.id));
+  });
+});

@@ -1,0 +1,1561 @@
+/**
+ * A local stand-in for the Zendesk Support REST API (`https://{sub}.zendesk.com/api/v2`),
+ * for end-to-end tests, `portal-sync demo` and benchmarks. Point node-zendesk at it with
+ * `createClient({ username, token, endpointUri: standIn.baseUrl })` (or ZENDESK_BASE_URL).
+ *
+ * What it keeps faithful, because the daemon's behaviour depends on it:
+ * - paths with and without node-zendesk's `.json` suffix; `email/token:apitoken` basic auth;
+ * - response envelopes (`{organization}`, `{job_status}`, `{custom_object_record}`…) and
+ *   Zendesk's error bodies (`RecordInvalid` with `details`, `RecordNotFound`, the plain-text 429);
+ * - bulk endpoints answer with a queued job_status that a later poll reports completed;
+ * - rate-limit headers on every answer and, past `opts.rate`, 429 + Retry-After (which
+ *   node-zendesk 6 RESOLVES with an Error instead of throwing);
+ * - incremental exports leave out the last minute and page by cursor or time;
+ * - writes to organizations and users echo back as signed event-subscribed webhooks, and
+ *   only for what actually changed (writing the same value again sends nothing).
+ *
+ * Writes apply to `state` when the request is handled, jobs included (the job only reports
+ * its progress lazily). Seeding helpers change `state` without echoing.
+ */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
+import {
+  ArmedFailures,
+  FaultInjector,
+  FixedWindowRateLimiter,
+  listenOnLoopback,
+  type FaultKind,
+  type FaultOptions,
+  type RateDecision,
+  type RateWindow,
+} from './common.js';
+
+export type { FaultKind, FaultOptions, RateWindow } from './common.js';
+
+// ---------------------------------------------------------------------------------------------
+// Wire shapes
+// ---------------------------------------------------------------------------------------------
+
+export type FieldValues = Record<string, unknown>;
+
+export interface ZendeskOrganization {
+  url: string;
+  id: number;
+  name: string;
+  external_id: string | null;
+  shared_tickets: boolean;
+  shared_comments: boolean;
+  domain_names: string[];
+  details: string | null;
+  notes: string | null;
+  group_id: number | null;
+  tags: string[];
+  /** Only the values ever set; API answers also list defined fields that are unset, as null. */
+  organization_fields: FieldValues;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ZendeskUser {
+  url: string;
+  id: number;
+  name: string;
+  email: string | null;
+  external_id: string | null;
+  organization_id: number | null;
+  role: string;
+  active: boolean;
+  verified: boolean;
+  suspended: boolean;
+  locale: string;
+  time_zone: string;
+  phone: string | null;
+  details: string | null;
+  notes: string | null;
+  default_group_id: number | null;
+  tags: string[];
+  /** Only the values ever set; API answers also list defined fields that are unset, as null. */
+  user_fields: FieldValues;
+  created_at: string;
+  updated_at: string;
+}
+
+export type ZendeskTicketStatus = 'new' | 'open' | 'pending' | 'hold' | 'solved' | 'closed' | 'deleted';
+
+export interface ZendeskTicket {
+  url: string;
+  id: number;
+  external_id: string | null;
+  subject: string;
+  raw_subject: string;
+  description: string;
+  status: ZendeskTicketStatus;
+  priority: string | null;
+  type: string | null;
+  requester_id: number | null;
+  submitter_id: number | null;
+  assignee_id: number | null;
+  organization_id: number | null;
+  group_id: number | null;
+  ticket_form_id: number | null;
+  brand_id: number | null;
+  tags: string[];
+  custom_fields: { id: number; value: unknown }[];
+  via: { channel: string };
+  is_public: boolean;
+  created_at: string;
+  updated_at: string;
+  /** Unix seconds of the last change, what the incremental ticket export orders by. */
+  generated_timestamp: number;
+}
+
+export interface ZendeskFieldDefinition {
+  url: string;
+  id: number;
+  key: string;
+  type: string;
+  title: string;
+  raw_title: string;
+  description: string;
+  raw_description: string;
+  position: number;
+  active: boolean;
+  system: boolean;
+  regexp_for_validation: string | null;
+  custom_field_options?: { id: number; name: string; raw_name: string; value: string }[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ZendeskCustomObject {
+  url: string;
+  key: string;
+  title: string;
+  raw_title: string;
+  title_pluralized: string;
+  raw_title_pluralized: string;
+  description: string | null;
+  raw_description: string | null;
+  include_in_list_view: boolean;
+  allows_photos: boolean;
+  created_by_user_id: string;
+  updated_by_user_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type ZendeskCustomObjectField = ZendeskFieldDefinition;
+
+export interface ZendeskCustomObjectRecord {
+  url: string;
+  id: string;
+  name: string;
+  external_id: string | null;
+  custom_object_key: string;
+  custom_object_fields: FieldValues;
+  created_by_user_id: string;
+  updated_by_user_id: string;
+  created_at: string;
+  updated_at: string;
+  photo: null;
+}
+
+export interface ZendeskProfileIdentifier {
+  type: string;
+  value: string;
+}
+
+/** One POST /user_profiles/events, as sent, plus what Zendesk assigns. */
+export interface ZendeskProfileEvent {
+  id: string;
+  /** The Zendesk user the profile resolved to (created when no user matched, as Zendesk does). */
+  user_id: number;
+  received_at: string;
+  profile: { source: string; type: string; identifiers: ZendeskProfileIdentifier[]; [k: string]: unknown };
+  event: { source: string; type: string; description?: string; properties: Record<string, unknown>; created_at: string; [k: string]: unknown };
+}
+
+export interface ZendeskJobResult {
+  id?: number | string;
+  index: number;
+  action: string;
+  status: 'Created' | 'Updated' | 'Deleted' | 'Failed';
+  success: boolean;
+  email?: string;
+  external_id?: string;
+  error?: string;
+  details?: string;
+}
+
+export interface ZendeskJobStatus {
+  id: string;
+  url: string;
+  job_type: string;
+  total: number;
+  progress: number | null;
+  status: 'queued' | 'working' | 'completed' | 'failed' | 'killed';
+  message: string | null;
+  results: ZendeskJobResult[] | null;
+}
+
+export interface ZendeskState {
+  organizations: Map<number, ZendeskOrganization>;
+  users: Map<number, ZendeskUser>;
+  tickets: Map<number, ZendeskTicket>;
+  organizationFields: ZendeskFieldDefinition[];
+  userFields: ZendeskFieldDefinition[];
+  customObjects: Map<string, ZendeskCustomObject>;
+  customObjectFields: Map<string, ZendeskCustomObjectField[]>;
+  /** custom object key → (external_id, or the record id when it has none) → record. */
+  customObjectRecords: Map<string, Map<string, ZendeskCustomObjectRecord>>;
+  profileEvents: ZendeskProfileEvent[];
+  /** What the last poll (or the submission) reported for each job. */
+  jobStatuses: Map<string, ZendeskJobStatus>;
+}
+
+export interface ZendeskCall {
+  method: string;
+  /** Under the API root, `.json` and query removed: `/organizations/update_many`. */
+  path: string;
+  /** The raw query string, without `?`. */
+  query: string;
+  /** 0 while pending, and for a reset or hung call. */
+  status: number;
+  at: number;
+  fault?: FaultKind | 'failNext';
+}
+
+export interface ZendeskWebhookDelivery {
+  id: string;
+  type: string;
+  subject: string;
+  body: string;
+  /** The receiver's HTTP status; undefined if it could not be reached (see error). */
+  status?: number;
+  error?: string;
+}
+
+export type ZendeskEchoEvent =
+  | 'organization.created'
+  | 'organization.custom_field_changed'
+  | 'organization.name_changed'
+  | 'organization.external_id_changed'
+  | 'organization.tags_changed'
+  | 'user.created'
+  | 'user.custom_field_changed'
+  | 'user.name_changed'
+  | 'user.external_id_changed'
+  | 'user.tags_changed'
+  | 'user.role_changed';
+
+export interface ZendeskStandInOptions {
+  /** Enforced account rate limit. Without it, headers report 700/min and nothing is refused. */
+  rate?: RateWindow;
+  /** That fraction of calls (seeded, so reproducible) answer 500/503, reset the socket, or hang. */
+  faults?: FaultOptions;
+  /** Echo every organization/user write as the event-subscribed webhook Zendesk would send. */
+  webhook?: {
+    url: string;
+    secret: string;
+    /** Event types the webhook subscribes to (without `zen:event-type:`); default: all echoed types. */
+    subscriptions?: ZendeskEchoEvent[];
+    webhookId?: string;
+  };
+  /** Only these credentials pass; by default any `email/token:apitoken` pair does. */
+  auth?: { email: string; token: string };
+  /** Poll of GET /job_statuses/{id} that first reports `completed` (default 1: the first; 2 shows `working` once). */
+  jobPollsUntilComplete?: number;
+  /** Incremental exports leave out changes younger than this (default 60 s, as Zendesk does; 0 for none). */
+  exportLagSeconds?: number;
+  accountId?: number;
+  /** Clock for timestamps, exports and the rate window (default Date.now). */
+  now?: () => number;
+}
+
+export interface ZendeskStandIn {
+  /** `http://127.0.0.1:PORT/api/v2`: ZENDESK_BASE_URL, node-zendesk's endpointUri. */
+  baseUrl: string;
+  origin: string;
+  /** Credentials that pass auth (the configured ones, or a default pair). */
+  credentials: { email: string; token: string };
+  state: ZendeskState;
+  calls: ZendeskCall[];
+  webhookDeliveries: ZendeskWebhookDelivery[];
+  setFaults(faults: FaultOptions | null): void;
+  /** The next n write calls (POST/PUT/PATCH/DELETE) answer `status` with `body` (default: Zendesk's body for it). */
+  failNext(n: number, status: number, body?: unknown): void;
+  seedOrganization(input?: Partial<ZendeskOrganization>): ZendeskOrganization;
+  seedUser(input?: Partial<ZendeskUser>): ZendeskUser;
+  seedTicket(input?: Partial<ZendeskTicket>): ZendeskTicket;
+  seedField(scope: 'organization' | 'user', input: { key: string; type: string; title?: string }): ZendeskFieldDefinition;
+  seedCustomObject(key: string, input?: { title?: string; fields?: { key: string; type: string; title?: string }[] }): ZendeskCustomObject;
+  /** Resolves once every echo webhook queued so far has been delivered (or failed). */
+  flushWebhooks(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zendesk's error bodies
+// ---------------------------------------------------------------------------------------------
+
+/** The 429 body is plain text (Content-Type text/plain), so node-zendesk reads it as `{}`. */
+export const ZENDESK_TOO_MANY_REQUESTS = 'Number of allowed API requests per minute exceeded';
+
+type Details = Record<string, { description: string; error: string }[]>;
+
+export const zendeskErrors = {
+  unauthenticated: () => ({ error: "Couldn't authenticate you" }),
+  notFound: () => ({ error: 'RecordNotFound', description: 'Not found' }),
+  invalidEndpoint: () => ({ error: 'InvalidEndpoint', description: 'Not found' }),
+  recordInvalid: (details: Details) => ({ error: 'RecordInvalid', description: 'Record validation errors', details }),
+  invalidValue: (description: string) => ({ error: 'InvalidValue', description }),
+  forbidden: () => ({
+    error: 'Forbidden',
+    description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.',
+  }),
+  /** Newer APIs (custom objects, profiles) answer a JSON:API-style `errors` list. */
+  errorsList: (status: number, code: string, detail: string) => ({
+    errors: [{ code, status: String(status), title: STATUS_CODES[status] ?? 'Error', detail }],
+  }),
+};
+
+/** What failNext answers when no body is given. */
+function defaultFailureBody(status: number): unknown {
+  switch (status) {
+    case 401:
+      return zendeskErrors.unauthenticated();
+    case 403:
+      return zendeskErrors.forbidden();
+    case 404:
+      return zendeskErrors.notFound();
+    case 422:
+      return zendeskErrors.recordInvalid({ base: [{ description: 'Record validation errors', error: 'InvalidValue' }] });
+    case 429:
+      return ZENDESK_TOO_MANY_REQUESTS;
+    default:
+      return { error: (STATUS_CODES[status] ?? 'Error').replace(/\s+/g, ''), description: STATUS_CODES[status] ?? 'Error' };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const DEFAULT_CREDENTIALS = { email: 'portal-sync@standin.example', token: 'zdStandInApiToken000000000000000000000000' };
+const UNENFORCED_RATE: RateWindow = { max: 700, perMs: 60_000 };
+const BULK_LIMIT = 100;
+const EXPORT_PAGE = 1000;
+const FIELD_TYPES = new Set(['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'regexp', 'dropdown', 'tagger', 'multiselect', 'lookup']);
+const ECHO_EVENTS: ZendeskEchoEvent[] = [
+  'organization.created', 'organization.custom_field_changed', 'organization.name_changed', 'organization.external_id_changed',
+  'organization.tags_changed', 'user.created', 'user.custom_field_changed', 'user.name_changed', 'user.external_id_changed',
+  'user.tags_changed', 'user.role_changed',
+];
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Zendesk timestamps: ISO-8601 to the second. */
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const unixOf = (timestamp: string): number => Math.floor(Date.parse(timestamp) / 1000);
+/** Field values are JSON; an absent value and null mean the same thing. */
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const lower = (s: string | null | undefined): string | undefined => (typeof s === 'string' ? s.toLowerCase() : undefined);
+const positiveInt = (v: unknown): number | undefined => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+const csv = (v: string | null): string[] => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const encodeCursor = (parts: (string | number)[]): string => Buffer.from(parts.join('|')).toString('base64url');
+const decodeCursor = (cursor: string): string[] | undefined => {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  return parts.length >= 2 ? parts : undefined;
+};
+const blank = (field: string, label: string): Details => ({ [field]: [{ description: `${label}: cannot be blank`, error: 'BlankValue' }] });
+const taken = (field: string, label: string): Details => ({ [field]: [{ description: `${label}: has already been taken`, error: 'DuplicateValue' }] });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${status}: ${JSON.stringify(body)}`);
+  }
+}
+const invalid = (details: Details) => new HttpError(422, zendeskErrors.recordInvalid(details));
+
+function send(res: Response, status: number, body: unknown): void {
+  if (body === undefined || status === 204) {
+    res.status(status).end();
+  } else if (typeof body === 'string') {
+    res.status(status).type('text/plain').send(body);
+  } else {
+    res.status(status).json(body);
+  }
+}
+
+/** Pages by (timestamp, id) position; `after` is exclusive. */
+function byPosition<T extends { id: number }>(items: Iterable<T>, ts: (t: T) => number) {
+  return [...items].map((item) => ({ item, ts: ts(item) })).sort((a, b) => a.ts - b.ts || a.item.id - b.item.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stand-in
+// ---------------------------------------------------------------------------------------------
+
+export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Promise<ZendeskStandIn> {
+  const now = opts.now ?? Date.now;
+  const accountId = opts.accountId ?? 10000001;
+  const pollsUntilComplete = Math.max(1, opts.jobPollsUntilComplete ?? 1);
+  const exportLagSeconds = Math.max(0, opts.exportLagSeconds ?? 60);
+  const credentials = opts.auth ?? DEFAULT_CREDENTIALS;
+  const enforced = opts.rate ? new FixedWindowRateLimiter(opts.rate, now) : undefined;
+  const reported = enforced ?? new FixedWindowRateLimiter(UNENFORCED_RATE, now);
+  const faults = new FaultInjector(opts.faults ?? null);
+  const failures = new ArmedFailures<unknown>();
+  const subscriptions = new Set<string>(opts.webhook?.subscriptions ?? ECHO_EVENTS);
+
+  const state: ZendeskState = {
+    organizations: new Map(),
+    users: new Map(),
+    tickets: new Map(),
+    organizationFields: [],
+    userFields: [],
+    customObjects: new Map(),
+    customObjectFields: new Map(),
+    customObjectRecords: new Map(),
+    profileEvents: [],
+    jobStatuses: new Map(),
+  };
+  const calls: ZendeskCall[] = [];
+  const webhookDeliveries: ZendeskWebhookDelivery[] = [];
+  const jobs = new Map<string, { final: ZendeskJobStatus; polls: number }>();
+
+  // Ids look like Zendesk's: large for organizations/users/fields, small for tickets.
+  const sequences = { organization: 7000000000000, user: 8000000000000, ticket: 0, field: 360000000000, record: 0, event: 0, audit: 0 };
+  const nextId = (kind: 'organization' | 'user' | 'ticket' | 'field', wanted?: number): number => {
+    const id = wanted ?? sequences[kind] + 1;
+    sequences[kind] = Math.max(sequences[kind], id);
+    return id;
+  };
+  const stamp = () => iso(now());
+
+  let baseUrl = ''; // known once listening; urls inside objects use it
+
+  // --- echo webhooks -----------------------------------------------------------------------
+
+  interface Echo {
+    type: string;
+    subject: string;
+    detail: Json;
+    event: Json;
+  }
+  // The echoes of the request being handled (handlers are synchronous); seeding has no sink, so it never echoes.
+  let sink: Echo[] | undefined;
+  const abort = new AbortController();
+  let deliveryChain: Promise<void> = Promise.resolve();
+  let invocation = 0;
+
+  const stage = (type: string, subject: string, detail: Json, event: Json) => {
+    if (opts.webhook && subscriptions.has(type)) sink?.push({ type, subject, detail, event });
+  };
+
+  const deliver = async (hook: NonNullable<ZendeskStandInOptions['webhook']>, item: Echo) => {
+    const id = randomUUID();
+    const timestamp = stamp();
+    const body = JSON.stringify({
+      type: `zen:event-type:${item.type}`,
+      account_id: accountId,
+      id,
+      time: timestamp,
+      zendesk_event_version: '2022-06-20',
+      subject: item.subject,
+      detail: item.detail,
+      event: item.event,
+    });
+    const record: ZendeskWebhookDelivery = { id, type: `zen:event-type:${item.type}`, subject: item.subject, body };
+    webhookDeliveries.push(record);
+    try {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        body,
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(12_000)]),
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'user-agent': 'Zendesk Webhook',
+          'x-zendesk-account-id': String(accountId),
+          'x-zendesk-webhook-id': hook.webhookId ?? '01STANDINWEBHOOK0000000000',
+          'x-zendesk-webhook-invocation-id': String(9000000000 + ++invocation),
+          'x-zendesk-webhook-signature-timestamp': timestamp,
+          'x-zendesk-webhook-signature': signZendeskPayload(body, hook.secret, timestamp),
+        },
+      });
+      record.status = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+    } catch (err) {
+      record.error = err instanceof Error ? err.message : String(err);
+    }
+  };
+
+  /** Sends what a request changed, after its response went out, one delivery at a time. */
+  const releaseEchoes = (batch: Echo[]) => {
+    const hook = opts.webhook;
+    if (!hook) return;
+    for (const item of batch) deliveryChain = deliveryChain.then(() => deliver(hook, item));
+  };
+
+  const organizationDetail = (o: ZendeskOrganization): Json => ({
+    created_at: o.created_at,
+    external_id: o.external_id,
+    group_id: o.group_id === null ? null : String(o.group_id),
+    id: String(o.id),
+    name: o.name,
+    shared_comments: o.shared_comments,
+    shared_tickets: o.shared_tickets,
+    updated_at: o.updated_at,
+  });
+  const userDetail = (u: ZendeskUser): Json => ({
+    created_at: u.created_at,
+    email: u.email,
+    external_id: u.external_id,
+    default_group_id: String(u.default_group_id ?? 0),
+    id: String(u.id),
+    organization_id: String(u.organization_id ?? 0),
+    role: u.role,
+    updated_at: u.updated_at,
+  });
+  const customField = (defs: ZendeskFieldDefinition[], key: string) => {
+    const def = defs.find((d) => d.key === key);
+    return { id: def ? String(def.id) : null, title: def?.title ?? key, field_type: def?.type ?? 'text' };
+  };
+
+  /** One event per attribute that changed, as Zendesk sends them; nothing when nothing changed. */
+  const echoOrganization = (before: ZendeskOrganization | null, after: ZendeskOrganization) => {
+    const subject = `zen:organization:${after.id}`;
+    const detail = organizationDetail(after);
+    if (!before) return stage('organization.created', subject, detail, {});
+    if (before.name !== after.name) stage('organization.name_changed', subject, detail, { current: after.name, previous: before.name });
+    if (before.external_id !== after.external_id) {
+      stage('organization.external_id_changed', subject, detail, { current: after.external_id, previous: before.external_id });
+    }
+    if (!same(before.tags, after.tags)) stage('organization.tags_changed', subject, detail, tagChange(before.tags, after.tags));
+    for (const key of new Set([...Object.keys(before.organization_fields), ...Object.keys(after.organization_fields)])) {
+      const previous = before.organization_fields[key] ?? null;
+      const current = after.organization_fields[key] ?? null;
+      if (same(previous, current)) continue;
+      stage('organization.custom_field_changed', subject, detail, { current, previous, custom_field: customField(state.organizationFields, key) });
+    }
+  };
+  const echoUser = (before: ZendeskUser | null, after: ZendeskUser) => {
+    const subject = `zen:user:${after.id}`;
+    const detail = userDetail(after);
+    if (!before) return stage('user.created', subject, detail, {});
+    if (before.name !== after.name) stage('user.name_changed', subject, detail, { current: after.name, previous: before.name });
+    if (before.external_id !== after.external_id) stage('user.external_id_changed', subject, detail, { current: after.external_id, previous: before.external_id });
+    if (before.role !== after.role) stage('user.role_changed', subject, detail, { current: after.role, previous: before.role });
+    if (!same(before.tags, after.tags)) stage('user.tags_changed', subject, detail, tagChange(before.tags, after.tags));
+    for (const key of new Set([...Object.keys(before.user_fields), ...Object.keys(after.user_fields)])) {
+      const previous = before.user_fields[key] ?? null;
+      const current = after.user_fields[key] ?? null;
+      if (same(previous, current)) continue;
+      stage('user.custom_field_changed', subject, detail, { current, previous, custom_field: customField(state.userFields, key) });
+    }
+  };
+  const tagChange = (before: string[], after: string[]) => ({
+    tags_added: after.filter((t) => !before.includes(t)),
+    tags_removed: before.filter((t) => !after.includes(t)),
+  });
+
+  // --- organizations ---------------------------------------------------------------------
+
+  const organizationByExternalId = (externalId: string) => {
+    const wanted = externalId.toLowerCase(); // Zendesk: external ids are case-insensitive
+    return [...state.organizations.values()].find((o) => lower(o.external_id) === wanted);
+  };
+  const presentOrganization = (o: ZendeskOrganization) => ({
+    ...o,
+    organization_fields: { ...Object.fromEntries(state.organizationFields.map((f) => [f.key, null])), ...o.organization_fields },
+  });
+
+  /** Applies a write to a copy, validates it, then commits; returns whether anything changed. */
+  const writeOrganization = (existing: ZendeskOrganization | undefined, input: Json): { org: ZendeskOrganization; created: boolean; changed: boolean } => {
+    const time = stamp();
+    const draft: ZendeskOrganization = existing
+      ? structuredClone(existing)
+      : {
+          url: '', id: 0, name: '', external_id: null, shared_tickets: false, shared_comments: false, domain_names: [], details: null,
+          notes: null, group_id: null, tags: [], organization_fields: {}, created_at: time, updated_at: time,
+        };
+    if ('name' in input) draft.name = typeof input.name === 'string' ? input.name.trim() : '';
+    if ('external_id' in input) draft.external_id = input.external_id === null || input.external_id === '' ? null : String(input.external_id);
+    for (const key of ['details', 'notes'] as const) if (key in input) draft[key] = input[key] === null ? null : String(input[key]);
+    if ('group_id' in input) draft.group_id = positiveInt(input.group_id) ?? null;
+    if ('shared_tickets' in input) draft.shared_tickets = input.shared_tickets === true;
+    if ('shared_comments' in input) draft.shared_comments = input.shared_comments === true;
+    if (Array.isArray(input.domain_names)) draft.domain_names = input.domain_names.map(String);
+    if (Array.isArray(input.tags)) draft.tags = [...new Set(input.tags.map((t) => String(t).toLowerCase()))];
+    if ('organization_fields' in input) {
+      if (!isRecord(input.organization_fields)) throw invalid({ organization_fields: [{ description: 'Organization fields: is invalid', error: 'InvalidValue' }] });
+      Object.assign(draft.organization_fields, input.organization_fields);
+    }
+    if (!draft.name) throw invalid(blank('name', 'Name'));
+    const others = [...state.organizations.values()].filter((o) => o.id !== existing?.id);
+    if (others.some((o) => o.name.toLowerCase() === draft.name.toLowerCase())) throw invalid(taken('name', 'Name'));
+    if (draft.external_id && others.some((o) => lower(o.external_id) === lower(draft.external_id))) throw invalid(taken('external_id', 'External'));
+
+    if (existing) {
+      const changed = !same(existing, draft);
+      if (changed) {
+        const before = structuredClone(existing);
+        Object.assign(existing, draft, { updated_at: time });
+        echoOrganization(before, existing);
+      }
+      return { org: existing, created: false, changed };
+    }
+    draft.id = nextId('organization');
+    draft.url = `${baseUrl}/organizations/${draft.id}.json`;
+    state.organizations.set(draft.id, draft);
+    echoOrganization(null, draft);
+    return { org: draft, created: true, changed: true };
+  };
+
+  // --- users -----------------------------------------------------------------------------
+
+  const userByEmail = (email: string) => [...state.users.values()].find((u) => lower(u.email) === email.toLowerCase());
+  const userByExternalId = (externalId: string) => [...state.users.values()].find((u) => lower(u.external_id) === externalId.toLowerCase());
+  const presentUser = (u: ZendeskUser) => ({
+    ...u,
+    user_fields: { ...Object.fromEntries(state.userFields.map((f) => [f.key, null])), ...u.user_fields },
+  });
+  /** create_or_update matches on id, then external_id, then email. */
+  const matchUser = (input: Json): ZendeskUser | undefined => {
+    const id = positiveInt(input.id);
+    if (id !== undefined) return state.users.get(id);
+    const byExternal = typeof input.external_id === 'string' && input.external_id ? userByExternalId(input.external_id) : undefined;
+    return byExternal ?? (typeof input.email === 'string' && input.email ? userByEmail(input.email) : undefined);
+  };
+
+  const writeUser = (existing: ZendeskUser | undefined, input: Json): { user: ZendeskUser; created: boolean; changed: boolean } => {
+    const time = stamp();
+    const draft: ZendeskUser = existing
+      ? structuredClone(existing)
+      : {
+          url: '', id: 0, name: '', email: null, external_id: null, organization_id: null, role: 'end-user', active: true, verified: false,
+          suspended: false, locale: 'en-US', time_zone: 'Eastern Time (US & Canada)', phone: null, details: null, notes: null,
+          default_group_id: null, tags: [], user_fields: {}, created_at: time, updated_at: time,
+        };
+    if ('name' in input) draft.name = typeof input.name === 'string' ? input.name.trim() : '';
+    if ('email' in input) draft.email = typeof input.email === 'string' && input.email.trim() ? input.email.trim() : null;
+    if ('external_id' in input) draft.external_id = input.external_id === null || input.external_id === '' ? null : String(input.external_id);
+    if ('organization_id' in input) draft.organization_id = positiveInt(input.organization_id) ?? null;
+    if (typeof input.role === 'string') draft.role = input.role;
+    for (const key of ['phone', 'details', 'notes'] as const) if (key in input) draft[key] = input[key] === null ? null : String(input[key]);
+    for (const key of ['verified', 'suspended', 'active'] as const) if (typeof input[key] === 'boolean') draft[key] = input[key];
+    for (const key of ['locale', 'time_zone'] as const) if (typeof input[key] === 'string') draft[key] = input[key];
+    if (Array.isArray(input.tags)) draft.tags = [...new Set(input.tags.map((t) => String(t).toLowerCase()))];
+    if ('user_fields' in input) {
+      if (!isRecord(input.user_fields)) throw invalid({ user_fields: [{ description: 'User fields: is invalid', error: 'InvalidValue' }] });
+      Object.assign(draft.user_fields, input.user_fields);
+    }
+    if (!draft.name) throw invalid({ name: [{ description: 'Name: is too short (minimum is 1 character)', error: 'InvalidValue' }] });
+    if (draft.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(draft.email)) {
+      throw invalid({ email: [{ description: `Email: ${draft.email} is not properly formatted`, error: 'InvalidFormat' }] });
+    }
+    if (draft.organization_id !== null && !state.organizations.has(draft.organization_id)) {
+      throw invalid({ organization_id: [{ description: 'Organization: is invalid', error: 'InvalidValue' }] });
+    }
+    const others = [...state.users.values()].filter((u) => u.id !== existing?.id);
+    if (draft.email && others.some((u) => lower(u.email) === lower(draft.email))) throw invalid(taken('email', 'Email'));
+    if (draft.external_id && others.some((u) => lower(u.external_id) === lower(draft.external_id))) throw invalid(taken('external_id', 'External'));
+
+    if (existing) {
+      const changed = !same(existing, draft);
+      if (changed) {
+        const before = structuredClone(existing);
+        Object.assign(existing, draft, { updated_at: time });
+        echoUser(before, existing);
+      }
+      return { user: existing, created: false, changed };
+    }
+    draft.id = nextId('user');
+    draft.url = `${baseUrl}/users/${draft.id}.json`;
+    state.users.set(draft.id, draft);
+    echoUser(null, draft);
+    return { user: draft, created: true, changed: true };
+  };
+
+  // --- jobs --------------------------------------------------------------------------------
+
+  const startJob = (jobType: string, results: ZendeskJobResult[]): ZendeskJobStatus => {
+    const id = randomUUID().replace(/-/g, '');
+    const base = { id, url: `${baseUrl}/job_statuses/${id}.json`, job_type: jobType, total: results.length };
+    const queued: ZendeskJobStatus = { ...base, progress: null, status: 'queued', message: null, results: null };
+    jobs.set(id, { final: { ...base, progress: results.length, status: 'completed', message: `Completed at ${stamp()}`, results }, polls: 0 });
+    state.jobStatuses.set(id, queued);
+    return queued;
+  };
+  const pollJob = (id: string): ZendeskJobStatus | undefined => {
+    const job = jobs.get(id);
+    if (!job) return undefined;
+    job.polls += 1;
+    const view: ZendeskJobStatus =
+      job.polls >= pollsUntilComplete
+        ? job.final
+        : { ...job.final, status: 'working', progress: Math.floor(job.final.total / 2), message: null, results: null };
+    state.jobStatuses.set(id, view);
+    return view;
+  };
+  const bulkItems = (value: unknown, what: string): Json[] => {
+    if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, zendeskErrors.invalidValue(`${what} must be a non-empty array`));
+    if (value.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many ${what}: at most ${BULK_LIMIT} per request`));
+    return value.map((v) => (isRecord(v) ? v : {}));
+  };
+  /** A failed item inside a job: the job itself still completes. */
+  const failedItem = (index: number, action: string, err: unknown, id?: number | string): ZendeskJobResult => {
+    const body = err instanceof HttpError && isRecord(err.body) ? err.body : {};
+    const details = isRecord(body.details)
+      ? Object.values(body.details).flat().map((d) => (isRecord(d) ? String(d.description) : '')).join(' ')
+      : String(body.description ?? 'Not found');
+    return { ...(id !== undefined && { id }), index, action, status: 'Failed', success: false, error: String(body.error ?? 'RecordInvalid'), details };
+  };
+
+  // --- fields --------------------------------------------------------------------------------
+
+  const createField = (defs: ZendeskFieldDefinition[], urlBase: string, input: unknown): ZendeskFieldDefinition => {
+    const f = isRecord(input) ? input : {};
+    const key = typeof f.key === 'string' ? f.key.trim() : '';
+    const type = typeof f.type === 'string' ? f.type : '';
+    const title = typeof f.title === 'string' ? f.title.trim() : '';
+    const details: Details = {
+      ...(!key && blank('key', 'Key')),
+      ...(!title && blank('title', 'Title')),
+      ...(!FIELD_TYPES.has(type) && { type: [{ description: `Type: ${type || 'blank'} is not a valid field type`, error: 'InvalidValue' }] }),
+      ...(key && defs.some((d) => d.key === key) && taken('key', 'Key')),
+    };
+    if (Object.keys(details).length > 0) throw invalid(details);
+    const time = stamp();
+    const id = nextId('field');
+    const description = typeof f.description === 'string' ? f.description : '';
+    const field: ZendeskFieldDefinition = {
+      url: `${baseUrl}/${urlBase}/${id}.json`, id, key, type, title, raw_title: title, description, raw_description: description,
+      position: defs.length, active: f.active !== false, system: false,
+      regexp_for_validation: typeof f.regexp_for_validation === 'string' ? f.regexp_for_validation : null,
+      ...(Array.isArray(f.custom_field_options) && {
+        custom_field_options: f.custom_field_options.filter(isRecord).map((o, i) => ({
+          id: id * 100 + i, name: String(o.name ?? ''), raw_name: String(o.name ?? ''), value: String(o.value ?? ''),
+        })),
+      }),
+      created_at: time, updated_at: time,
+    };
+    defs.push(field);
+    return field;
+  };
+
+  // --- custom objects --------------------------------------------------------------------
+
+  const objectOr404 = (key: string): ZendeskCustomObject => {
+    const object = state.customObjects.get(key);
+    if (!object) throw new HttpError(404, zendeskErrors.errorsList(404, 'NotFound', 'Custom object not found'));
+    return object;
+  };
+  const recordsOf = (key: string): Map<string, ZendeskCustomObjectRecord> => {
+    let records = state.customObjectRecords.get(key);
+    if (!records) state.customObjectRecords.set(key, (records = new Map()));
+    return records;
+  };
+  const recordBy = (key: string, by: { id?: string; externalId?: string }) =>
+    [...recordsOf(key).values()].find((r) => (by.id !== undefined ? r.id === by.id : r.external_id === by.externalId));
+  const recordNotFound = () => new HttpError(404, zendeskErrors.errorsList(404, 'RecordNotFound', 'Custom object record not found'));
+  const recordInvalid = (detail: string) => new HttpError(422, zendeskErrors.errorsList(422, 'RecordInvalid', detail));
+
+  const createCustomObject = (input: unknown): ZendeskCustomObject => {
+    const o = isRecord(input) ? input : {};
+    const key = typeof o.key === 'string' ? o.key.trim() : '';
+    const title = typeof o.title === 'string' ? o.title.trim() : '';
+    const plural = typeof o.title_pluralized === 'string' ? o.title_pluralized.trim() : '';
+    if (!key || !title || !plural) throw recordInvalid('key, title and title_pluralized are required');
+    if (state.customObjects.has(key)) throw recordInvalid(`Key ${key} has already been taken`);
+    const time = stamp();
+    const description = typeof o.description === 'string' ? o.description : null;
+    const object: ZendeskCustomObject = {
+      url: `${baseUrl}/custom_objects/${key}.json`, key, title, raw_title: title, title_pluralized: plural, raw_title_pluralized: plural,
+      description, raw_description: description, include_in_list_view: o.include_in_list_view === true, allows_photos: o.allows_photos === true,
+      created_by_user_id: '1', updated_by_user_id: '1', created_at: time, updated_at: time,
+    };
+    state.customObjects.set(key, object);
+    state.customObjectFields.set(key, []);
+    recordsOf(key);
+    return object;
+  };
+
+  const writeRecord = (key: string, existing: ZendeskCustomObjectRecord | undefined, input: unknown, externalId?: string) => {
+    const r = isRecord(input) ? input : {};
+    if ('custom_object_fields' in r && !isRecord(r.custom_object_fields)) throw recordInvalid('custom_object_fields must be an object');
+    const fields = isRecord(r.custom_object_fields) ? r.custom_object_fields : {};
+    const name = typeof r.name === 'string' ? r.name.trim() : undefined;
+    const records = recordsOf(key);
+    const time = stamp();
+    if (existing) {
+      const next = { ...existing, custom_object_fields: { ...existing.custom_object_fields, ...fields }, ...(name && { name }) };
+      const changed = !same(existing, next);
+      if (changed) Object.assign(existing, next, { updated_at: time });
+      return { record: existing, created: false, changed };
+    }
+    // The display name is mandatory when a record is created (unless the object autonumbers names).
+    if (!name) throw recordInvalid('Name is required');
+    const ext = externalId ?? (typeof r.external_id === 'string' && r.external_id ? r.external_id : null);
+    if (ext !== null && recordBy(key, { externalId: ext })) throw recordInvalid(`External id ${ext} has already been taken`);
+    const id = `01STANDIN${String(++sequences.record).padStart(17, '0')}`;
+    const record: ZendeskCustomObjectRecord = {
+      url: `${baseUrl}/custom_objects/${key}/records/${id}.json`, id, name, external_id: ext, custom_object_key: key,
+      custom_object_fields: { ...fields }, created_by_user_id: '1', updated_by_user_id: '1', created_at: time, updated_at: time, photo: null,
+    };
+    records.set(ext ?? id, record);
+    return { record, created: true, changed: true };
+  };
+  const deleteRecord = (key: string, record: ZendeskCustomObjectRecord) => recordsOf(key).delete(record.external_id ?? record.id);
+
+  // --- profile events ----------------------------------------------------------------------
+
+  /** `email:x` or `source:type:email:x` (Zendesk's identifier query). */
+  const parseIdentifierQuery = (query: string) => {
+    const parts = query.split(':');
+    if (parts.length >= 4) return { source: parts[0], type: parts[1], idType: parts[2] ?? '', value: parts.slice(3).join(':') };
+    if (parts.length >= 2) return { idType: parts[0] ?? '', value: parts.slice(1).join(':') };
+    return undefined;
+  };
+  const presentEvent = (e: ZendeskProfileEvent) => ({
+    id: e.id, user_id: String(e.user_id), source: e.event.source, type: e.event.type, description: e.event.description ?? '',
+    properties: e.event.properties, created_at: e.event.created_at, received_at: e.received_at,
+  });
+
+  // --- exports ---------------------------------------------------------------------------
+
+  const exportCutoff = () => Math.floor(now() / 1000) - exportLagSeconds;
+
+  /** Cursor-based export (tickets, users): `start_time` then `cursor`, ≤1000 per page. */
+  const cursorExport = <T extends { id: number }>(res: Response, query: URLSearchParams, path: string, key: string, items: Iterable<T>, ts: (t: T) => number, present: (t: T) => unknown) => {
+    // node-zendesk 6's exportCursor(start_time) sends `cursor=undefined` on the first page.
+    const rawCursor = query.get('cursor');
+    const cursor = rawCursor && rawCursor !== 'undefined' ? rawCursor : undefined;
+    let after: [number, number];
+    if (cursor !== undefined) {
+      const parts = decodeCursor(cursor);
+      const [t, id] = (parts ?? []).map(Number);
+      if (t === undefined || id === undefined || !Number.isFinite(t) || !Number.isFinite(id)) {
+        throw new HttpError(400, zendeskErrors.invalidValue('cursor is invalid'));
+      }
+      after = [t, id];
+    } else {
+      const start = Number(query.get('start_time'));
+      if (query.get('start_time') === null || !Number.isInteger(start) || start < 0) {
+        throw new HttpError(400, zendeskErrors.invalidValue('start_time or cursor is required'));
+      }
+      after = [start, 0]; // strictly after (start, 0) means at or after start
+    }
+    const perPage = Math.min(EXPORT_PAGE, positiveInt(query.get('per_page')) ?? EXPORT_PAGE);
+    const cutoff = exportCutoff();
+    const eligible = byPosition(items, ts).filter(({ item, ts: t }) => (t > after[0] || (t === after[0] && item.id > after[1])) && t <= cutoff);
+    const page = eligible.slice(0, perPage);
+    const first = page[0];
+    const last = page.at(-1);
+    const afterCursor = last ? encodeCursor([last.ts, last.item.id]) : encodeCursor(after);
+    const beforeCursor = first ? encodeCursor([first.ts, first.item.id - 1]) : null;
+    send(res, 200, {
+      [key]: page.map(({ item }) => present(item)),
+      after_url: `${baseUrl}/${path}.json?cursor=${afterCursor}`,
+      after_cursor: afterCursor,
+      before_url: beforeCursor ? `${baseUrl}/${path}.json?cursor=${beforeCursor}` : null,
+      before_cursor: beforeCursor,
+      end_of_stream: eligible.length <= perPage,
+    });
+  };
+
+  /** Time-based export (organizations, users): items changed at or after start_time; end_time feeds the next page. */
+  const timeExport = <T extends { id: number; updated_at: string }>(res: Response, query: URLSearchParams, path: string, key: string, items: Iterable<T>, present: (t: T) => unknown) => {
+    const start = Number(query.get('start_time'));
+    if (query.get('start_time') === null || !Number.isInteger(start) || start < 0) throw new HttpError(400, zendeskErrors.invalidValue('start_time is required'));
+    const perPage = Math.min(EXPORT_PAGE, positiveInt(query.get('per_page')) ?? EXPORT_PAGE);
+    const cutoff = exportCutoff();
+    const eligible = byPosition(items, (i) => unixOf(i.updated_at)).filter(({ ts }) => ts >= start && ts <= cutoff);
+    const page = eligible.slice(0, perPage);
+    const endTime = page.at(-1)?.ts ?? start;
+    send(res, 200, {
+      [key]: page.map(({ item }) => present(item)),
+      next_page: `${baseUrl}/${path}.json?start_time=${endTime}`,
+      previous_page: null,
+      count: page.length,
+      end_time: endTime,
+      end_of_stream: eligible.length <= perPage,
+    });
+  };
+
+  /** Cursor pagination of a list endpoint (`page[size]` ≤100, `page[after]`), in creation order. */
+  const cursorPage = <T>(res: Response, q: URLSearchParams, path: string, key: string, all: T[], idOf: (t: T) => string, present: (t: T) => unknown) => {
+    const size = Math.min(100, positiveInt(q.get('page[size]')) ?? 100);
+    let start = 0;
+    const afterCursor = q.get('page[after]');
+    if (afterCursor) {
+      const index = all.findIndex((item) => encodeCursor(['p', idOf(item)]) === afterCursor);
+      if (index < 0) throw new HttpError(400, zendeskErrors.invalidValue('page[after] is not a valid cursor'));
+      start = index + 1;
+    }
+    const page = all.slice(start, start + size);
+    const hasMore = start + size < all.length;
+    const first = page[0];
+    const last = page.at(-1);
+    const after = last === undefined ? null : encodeCursor(['p', idOf(last)]);
+    const before = first === undefined ? null : encodeCursor(['p', idOf(first)]);
+    const kept = [...q.entries()].filter(([k]) => !k.startsWith('page['));
+    const link = (cursorKey: string, cursor: string) => {
+      const params = new URLSearchParams([...kept, ['page[size]', String(size)], [cursorKey, cursor]]);
+      return `${baseUrl}/${path}?${params.toString().replace(/%5B/g, '[').replace(/%5D/g, ']')}`;
+    };
+    send(res, 200, {
+      [key]: page.map(present),
+      meta: { has_more: hasMore, after_cursor: after, before_cursor: before },
+      links: { next: hasMore && after ? link('page[after]', after) : null, prev: start > 0 && before ? link('page[before]', before) : null },
+    });
+  };
+
+  // --- tickets ------------------------------------------------------------------------------
+
+  const newTicket = (input: Partial<ZendeskTicket>): ZendeskTicket => {
+    const time = input.updated_at ?? input.created_at ?? stamp();
+    const id = nextId('ticket', input.id);
+    const subject = input.subject ?? `Ticket ${id}`;
+    return {
+      url: `${baseUrl}/tickets/${id}.json`, external_id: null, raw_subject: input.raw_subject ?? subject, description: '', status: 'open',
+      priority: null, type: null, requester_id: null, submitter_id: input.requester_id ?? null, assignee_id: null, organization_id: null,
+      group_id: null, ticket_form_id: null, brand_id: null, tags: [], custom_fields: [], via: { channel: 'web' }, is_public: true,
+      created_at: input.created_at ?? time, generated_timestamp: unixOf(time),
+      ...input, id, subject, updated_at: time,
+    };
+  };
+  const updateTicket = (ticket: ZendeskTicket, input: Json) => {
+    const draft = structuredClone(ticket);
+    for (const key of ['subject', 'description', 'priority', 'type', 'external_id'] as const) {
+      if (key in input) (draft as unknown as Json)[key] = input[key] === null ? null : String(input[key]);
+    }
+    if ('subject' in input) draft.raw_subject = draft.subject;
+    if (typeof input.status === 'string') {
+      if (!['new', 'open', 'pending', 'hold', 'solved', 'closed'].includes(input.status)) {
+        throw invalid({ status: [{ description: `Status: ${input.status} is not valid`, error: 'InvalidValue' }] });
+      }
+      if (ticket.status === 'closed') throw invalid({ status: [{ description: 'Status: closed prevents ticket update', error: 'ClosedPreventsUpdate' }] });
+      draft.status = input.status as ZendeskTicketStatus;
+    }
+    for (const key of ['requester_id', 'assignee_id', 'organization_id', 'group_id', 'ticket_form_id', 'brand_id'] as const) {
+      if (key in input) draft[key] = positiveInt(input[key]) ?? null;
+    }
+    if (Array.isArray(input.tags)) draft.tags = [...new Set(input.tags.map(String))];
+    if (Array.isArray(input.custom_fields)) {
+      for (const cf of input.custom_fields.filter(isRecord)) {
+        const id = positiveInt(cf.id);
+        if (id === undefined) continue;
+        const slot = draft.custom_fields.find((f) => f.id === id);
+        if (slot) slot.value = cf.value ?? null;
+        else draft.custom_fields.push({ id, value: cf.value ?? null });
+      }
+    }
+    // A comment alone is a change too (it adds an audit), so it bumps updated_at.
+    const changed = !same(ticket, draft) || isRecord(input.comment);
+    if (changed) {
+      const time = now();
+      Object.assign(ticket, draft, { updated_at: iso(time), generated_timestamp: Math.floor(time / 1000) });
+    }
+    return changed;
+  };
+
+  // ---------------------------------------------------------------------------------------
+  // HTTP
+  // ---------------------------------------------------------------------------------------
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const hung = new Set<Response>();
+
+  const setRateHeaders = (res: Response, d: RateDecision) => {
+    const reset = String(Math.ceil(d.resetInMs / 1000));
+    res.setHeader('X-Rate-Limit', String(d.limit));
+    res.setHeader('X-Rate-Limit-Remaining', String(d.remaining));
+    res.setHeader('ratelimit-limit', String(d.limit));
+    res.setHeader('ratelimit-remaining', String(d.remaining));
+    res.setHeader('ratelimit-reset', reset);
+  };
+
+  const authorized = (header: string | undefined): boolean => {
+    const match = /^Basic\s+(.+)$/i.exec(header ?? '');
+    if (!match?.[1]) return false;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const sep = decoded.indexOf('/token:');
+    if (sep <= 0) return false;
+    const email = decoded.slice(0, sep);
+    const token = decoded.slice(sep + '/token:'.length);
+    return opts.auth ? email === opts.auth.email && token === opts.auth.token : email.includes('@') && token.length > 0;
+  };
+
+  // Gatekeeping: suffix, call log, auth, rate limit, failNext, faults; before any body is read.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const q = req.url.indexOf('?');
+    const rawPath = q < 0 ? req.url : req.url.slice(0, q);
+    const query = q < 0 ? '' : req.url.slice(q + 1);
+    const path = rawPath.replace(/\.json$/, '');
+    req.url = query ? `${path}?${query}` : path;
+    res.locals.query = new URLSearchParams(query);
+
+    const call: ZendeskCall = { method: req.method, path: path.replace(/^\/api\/v2(?=\/|$)/, '') || '/', query, status: 0, at: now() };
+    calls.push(call);
+    res.once('finish', () => {
+      call.status = res.statusCode;
+    });
+    if (!path.startsWith('/api/v2/')) return send(res, 404, zendeskErrors.invalidEndpoint());
+
+    if (!authorized(req.get('authorization'))) {
+      setRateHeaders(res, (enforced ?? reported).peek());
+      return send(res, 401, zendeskErrors.unauthenticated());
+    }
+    const decision = enforced ? enforced.take() : { ...reported.take(), allowed: true };
+    setRateHeaders(res, decision);
+    if (!decision.allowed) {
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(decision.resetInMs / 1000))));
+      return send(res, 429, ZENDESK_TOO_MANY_REQUESTS);
+    }
+
+    // Both are drawn on every call, so the fault sequence does not depend on failNext.
+    const fault = faults.draw();
+    const armed = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method) ? failures.take() : undefined;
+    if (armed) {
+      call.fault = 'failNext';
+      if (armed.status === 429) res.setHeader('Retry-After', '1');
+      return send(res, armed.status, armed.body);
+    }
+    if (fault) {
+      call.fault = fault;
+      if (fault === '500') return send(res, 500, { error: 'InternalError', description: 'Internal Server Error' });
+      if (fault === '503') return send(res, 503, { error: 'ServiceUnavailable', description: 'Service Unavailable' });
+      if (fault === 'reset') return void req.socket.destroy();
+      hung.add(res); // 'timeout': never answered; close() destroys the socket
+      res.once('close', () => hung.delete(res));
+      return;
+    }
+    next();
+  });
+  app.use(express.json({ limit: '20mb' }));
+
+  const api = express.Router();
+  app.use('/api/v2', api);
+  type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Registers a (synchronous) handler whose writes echo once its response has gone out. */
+  const on = (method: Method, path: string, handler: (req: Request, res: Response) => void) => {
+    api[method](path, (req: Request, res: Response) => {
+      const echoes: Echo[] = [];
+      res.once('finish', () => releaseEchoes(echoes));
+      sink = echoes;
+      try {
+        handler(req, res);
+      } finally {
+        sink = undefined;
+      }
+    });
+  };
+  const param = (req: Request, name: string): string => {
+    const value = req.params[name];
+    if (typeof value !== 'string' || value === '') throw new HttpError(404, zendeskErrors.notFound());
+    return value;
+  };
+
+  const query = (res: Response): URLSearchParams => res.locals.query as URLSearchParams;
+  const body = (req: Request): Json => (isRecord(req.body) ? (req.body as Json) : {});
+  const idParam = (req: Request): number => {
+    const id = positiveInt(param(req, 'id'));
+    if (id === undefined) throw new HttpError(404, zendeskErrors.notFound());
+    return id;
+  };
+  const jobOf = (queued: ZendeskJobStatus) => ({ job_status: queued });
+  const listOf = <T>(key: string, items: T[]) => ({ [key]: items, next_page: null, previous_page: null, count: items.length });
+
+  // organizations
+  on('get', '/organizations/show_many', (_req, res) => {
+    const ids = csv(query(res).get('ids')).map(Number);
+    const externalIds = csv(query(res).get('external_ids'));
+    const found = [
+      ...ids.map((id) => state.organizations.get(id)),
+      ...externalIds.map((e) => organizationByExternalId(e)),
+    ].filter((o): o is ZendeskOrganization => o !== undefined);
+    send(res, 200, listOf('organizations', found.map(presentOrganization)));
+  });
+  on('post', '/organizations/create_or_update', (req, res) => {
+    const input = body(req).organization;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('organization is required'));
+    const id = positiveInt(input.id);
+    const existing = id !== undefined ? state.organizations.get(id) : typeof input.external_id === 'string' && input.external_id ? organizationByExternalId(input.external_id) : undefined;
+    if (id !== undefined && !existing) throw new HttpError(404, zendeskErrors.notFound());
+    const { org, created } = writeOrganization(existing, input);
+    send(res, created ? 201 : 200, { organization: presentOrganization(org) });
+  });
+  on('post', '/organizations/create_many', (req, res) => {
+    const items = bulkItems(body(req).organizations, 'organizations');
+    const results = items.map((item, index): ZendeskJobResult => {
+      try {
+        const { id: _ignored, ...attrs } = item;
+        const { org } = writeOrganization(undefined, attrs);
+        return { id: org.id, index, action: 'create', status: 'Created', success: true };
+      } catch (err) {
+        return failedItem(index, 'create', err);
+      }
+    });
+    send(res, 200, jobOf(startJob('Bulk Create Organizations', results)));
+  });
+  on('put', '/organizations/update_many', (req, res) => {
+    const b = body(req);
+    const q = query(res);
+    // Either {organizations: [{id, ...}]}, or ?ids= / ?external_ids= with one {organization} for all.
+    const targets: { id?: number; externalId?: string; input: Json }[] = Array.isArray(b.organizations)
+      ? bulkItems(b.organizations, 'organizations').map((o) => ({ ...(positiveInt(o.id) !== undefined && { id: positiveInt(o.id) }), input: o }))
+      : [
+          ...csv(q.get('ids')).map((id) => ({ id: Number(id), input: isRecord(b.organization) ? b.organization : {} })),
+          ...csv(q.get('external_ids')).map((e) => ({ externalId: e, input: isRecord(b.organization) ? b.organization : {} })),
+        ];
+    if (targets.length === 0) throw new HttpError(400, zendeskErrors.invalidValue('organizations, ids or external_ids are required'));
+    if (targets.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many organizations: at most ${BULK_LIMIT} per request`));
+    const results = targets.map(({ id, externalId, input }, index): ZendeskJobResult => {
+      const existing = id !== undefined ? state.organizations.get(id) : externalId !== undefined ? organizationByExternalId(externalId) : undefined;
+      if (!existing) return failedItem(index, 'update', new HttpError(404, zendeskErrors.notFound()), id ?? externalId);
+      try {
+        const { id: _ignored, ...attrs } = input;
+        writeOrganization(existing, attrs);
+        return { id: existing.id, index, action: 'update', status: 'Updated', success: true };
+      } catch (err) {
+        return failedItem(index, 'update', err, existing.id);
+      }
+    });
+    send(res, 200, jobOf(startJob('Bulk Update Organizations', results)));
+  });
+  on('get', '/organizations', (_req, res) =>
+    cursorPage(res, query(res), 'organizations', 'organizations', [...state.organizations.values()], (o) => String(o.id), presentOrganization),
+  );
+  on('get', '/organizations/:id', (req, res) => {
+    const org = state.organizations.get(idParam(req));
+    if (!org) throw new HttpError(404, zendeskErrors.notFound());
+    send(res, 200, { organization: presentOrganization(org) });
+  });
+  on('put', '/organizations/:id', (req, res) => {
+    const org = state.organizations.get(idParam(req));
+    if (!org) throw new HttpError(404, zendeskErrors.notFound());
+    const input = body(req).organization;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('organization is required'));
+    const { id: _ignored, ...attrs } = input;
+    writeOrganization(org, attrs);
+    send(res, 200, { organization: presentOrganization(org) });
+  });
+  on('post', '/organizations', (req, res) => {
+    const input = body(req).organization;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('organization is required'));
+    const { id: _ignored, ...attrs } = input;
+    const { org } = writeOrganization(undefined, attrs);
+    send(res, 201, { organization: presentOrganization(org) });
+  });
+
+  // users
+  on('get', '/users/show_many', (_req, res) => {
+    const q = query(res);
+    const found = [
+      ...csv(q.get('ids')).map((id) => state.users.get(Number(id))),
+      ...csv(q.get('external_ids')).map((e) => userByExternalId(e)),
+    ].filter((u): u is ZendeskUser => u !== undefined);
+    send(res, 200, listOf('users', found.map(presentUser)));
+  });
+  on('post', '/users/create_or_update', (req, res) => {
+    const input = body(req).user;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('user is required'));
+    const existing = matchUser(input);
+    if (positiveInt(input.id) !== undefined && !existing) throw new HttpError(404, zendeskErrors.notFound());
+    const { id: _ignored, ...attrs } = input;
+    const { user, created } = writeUser(existing, attrs);
+    send(res, created ? 201 : 200, { user: presentUser(user) });
+  });
+  on('post', '/users/create_or_update_many', (req, res) => {
+    const items = bulkItems(body(req).users, 'users');
+    const results = items.map((item, index): ZendeskJobResult => {
+      const existing = matchUser(item);
+      const echoKeys = {
+        ...(typeof item.email === 'string' && { email: item.email }),
+        ...(typeof item.external_id === 'string' && { external_id: item.external_id }),
+      };
+      try {
+        const { id: _ignored, ...attrs } = item;
+        const { user, created } = writeUser(existing, attrs);
+        return created
+          ? { id: user.id, index, action: 'create', status: 'Created', success: true, ...echoKeys }
+          : { id: user.id, index, action: 'update', status: 'Updated', success: true, ...echoKeys };
+      } catch (err) {
+        return { ...failedItem(index, existing ? 'update' : 'create', err, existing?.id), ...echoKeys, error: existing ? 'UserUpdateError' : 'UserCreateError' };
+      }
+    });
+    send(res, 200, jobOf(startJob('Bulk Create Or Update Users', results)));
+  });
+  on('put', '/users/update_many', (req, res) => {
+    const b = body(req);
+    const q = query(res);
+    const targets: { id?: number; externalId?: string; input: Json }[] = Array.isArray(b.users)
+      ? bulkItems(b.users, 'users').map((u) => ({ ...(positiveInt(u.id) !== undefined && { id: positiveInt(u.id) }), input: u }))
+      : [
+          ...csv(q.get('ids')).map((id) => ({ id: Number(id), input: isRecord(b.user) ? b.user : {} })),
+          ...csv(q.get('external_ids')).map((e) => ({ externalId: e, input: isRecord(b.user) ? b.user : {} })),
+        ];
+    if (targets.length === 0) throw new HttpError(400, zendeskErrors.invalidValue('users, ids or external_ids are required'));
+    if (targets.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many users: at most ${BULK_LIMIT} per request`));
+    const results = targets.map(({ id, externalId, input }, index): ZendeskJobResult => {
+      const existing = id !== undefined ? state.users.get(id) : externalId !== undefined ? userByExternalId(externalId) : undefined;
+      if (!existing) return failedItem(index, 'update', new HttpError(404, zendeskErrors.notFound()), id ?? externalId);
+      try {
+        const { id: _ignored, ...attrs } = input;
+        writeUser(existing, attrs);
+        return { id: existing.id, index, action: 'update', status: 'Updated', success: true };
+      } catch (err) {
+        return failedItem(index, 'update', err, existing.id);
+      }
+    });
+    send(res, 200, jobOf(startJob('Bulk Update Users', results)));
+  });
+  on('get', '/users/:id/events', (req, res) => {
+    const id = idParam(req);
+    if (!state.users.has(id)) throw new HttpError(404, zendeskErrors.notFound());
+    const events = state.profileEvents.filter((e) => e.user_id === id).map(presentEvent);
+    send(res, 200, { data: events, meta: { has_more: false, after_cursor: null, before_cursor: null }, links: { next: null, prev: null } });
+  });
+  on('get', '/users', (_req, res) =>
+    cursorPage(res, query(res), 'users', 'users', [...state.users.values()], (u) => String(u.id), presentUser),
+  );
+  on('get', '/users/:id', (req, res) => {
+    const user = state.users.get(idParam(req));
+    if (!user) throw new HttpError(404, zendeskErrors.notFound());
+    send(res, 200, { user: presentUser(user) });
+  });
+  on('put', '/users/:id', (req, res) => {
+    const user = state.users.get(idParam(req));
+    if (!user) throw new HttpError(404, zendeskErrors.notFound());
+    const input = body(req).user;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('user is required'));
+    const { id: _ignored, ...attrs } = input;
+    writeUser(user, attrs);
+    send(res, 200, { user: presentUser(user) });
+  });
+  on('post', '/users', (req, res) => {
+    const input = body(req).user;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('user is required'));
+    const { id: _ignored, ...attrs } = input;
+    const { user } = writeUser(undefined, attrs);
+    send(res, 201, { user: presentUser(user) });
+  });
+
+  // jobs
+  on('get', '/job_statuses/:id', (req, res) => {
+    const job = pollJob(param(req, 'id'));
+    if (!job) throw new HttpError(404, zendeskErrors.notFound());
+    send(res, 200, { job_status: job });
+  });
+
+  // organization and user fields
+  for (const [path, single, defs] of [
+    ['organization_fields', 'organization_field', state.organizationFields],
+    ['user_fields', 'user_field', state.userFields],
+  ] as const) {
+    on('get', `/${path}`, (_req, res) => send(res, 200, listOf(path, defs)));
+    on('post', `/${path}`, (req, res) => send(res, 201, { [single]: createField(defs, path, body(req)[single]) }));
+    on('get', `/${path}/:id`, (req, res) => {
+      const field = defs.find((d) => d.id === positiveInt(param(req, 'id')));
+      if (!field) throw new HttpError(404, zendeskErrors.notFound());
+      send(res, 200, { [single]: field });
+    });
+  }
+
+  // custom objects
+  on('get', '/custom_objects', (_req, res) => send(res, 200, { custom_objects: [...state.customObjects.values()] }));
+  on('post', '/custom_objects', (req, res) => send(res, 201, { custom_object: createCustomObject(body(req).custom_object) }));
+  on('get', '/custom_objects/:key', (req, res) => send(res, 200, { custom_object: objectOr404(param(req, 'key')) }));
+  on('get', '/custom_objects/:key/fields', (req, res) => {
+    objectOr404(param(req, 'key'));
+    send(res, 200, { custom_object_fields: state.customObjectFields.get(param(req, 'key')) ?? [] });
+  });
+  on('post', '/custom_objects/:key/fields', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    let defs = state.customObjectFields.get(key);
+    if (!defs) state.customObjectFields.set(key, (defs = []));
+    try {
+      send(res, 201, { custom_object_field: createField(defs, `custom_objects/${key}/fields`, body(req).custom_object_field) });
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 422) throw err;
+      const body422 = err.body as { details?: Details };
+      const detail = Object.values(body422.details ?? {}).flat().map((d) => d.description).join('; ');
+      throw recordInvalid(detail || 'Record validation errors');
+    }
+  });
+  on('get', '/custom_objects/:key/records', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const q = query(res);
+    // The API filters with filter[external_ids]/filter[ids]; a plain external_id is accepted as a one-item filter.
+    const externalIds = new Set([...csv(q.get('filter[external_ids]')), ...csv(q.get('external_id'))]);
+    const ids = new Set(csv(q.get('filter[ids]')));
+    const all = [...recordsOf(key).values()].filter(
+      (r) => (externalIds.size === 0 || (r.external_id !== null && externalIds.has(r.external_id))) && (ids.size === 0 || ids.has(r.id)),
+    );
+    cursorPage(res, q, `custom_objects/${key}/records`, 'custom_object_records', all, (r) => r.id, (r) => r);
+  });
+  on('get', '/custom_objects/:key/records/:id', (req, res) => {
+    objectOr404(param(req, 'key'));
+    const record = recordBy(param(req, 'key'), { id: param(req, 'id') });
+    if (!record) throw recordNotFound();
+    send(res, 200, { custom_object_record: record });
+  });
+  on('post', '/custom_objects/:key/records', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const { record } = writeRecord(key, undefined, body(req).custom_object_record);
+    send(res, 201, { custom_object_record: record });
+  });
+  on('patch', '/custom_objects/:key/records', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const externalId = query(res).get('external_id');
+    if (!externalId) throw new HttpError(400, zendeskErrors.errorsList(400, 'InvalidParameter', 'external_id is required'));
+    const { record, created } = writeRecord(key, recordBy(key, { externalId }), body(req).custom_object_record, externalId);
+    send(res, created ? 201 : 200, { custom_object_record: record });
+  });
+  on('patch', '/custom_objects/:key/records/:id', (req, res) => {
+    const key = param(req, 'key');
+    const id = param(req, 'id');
+    objectOr404(key);
+    const existing = recordBy(key, { id });
+    if (!existing) throw recordNotFound();
+    send(res, 200, { custom_object_record: writeRecord(key, existing, body(req).custom_object_record).record });
+  });
+  on('delete', '/custom_objects/:key/records', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const externalId = query(res).get('external_id');
+    const record = externalId ? recordBy(key, { externalId }) : undefined;
+    if (!record) throw recordNotFound();
+    deleteRecord(key, record);
+    send(res, 204, undefined);
+  });
+  on('delete', '/custom_objects/:key/records/:id', (req, res) => {
+    const key = param(req, 'key');
+    const id = param(req, 'id');
+    objectOr404(key);
+    const record = recordBy(key, { id });
+    if (!record) throw recordNotFound();
+    deleteRecord(key, record);
+    send(res, 204, undefined);
+  });
+  on('post', '/custom_objects/:key/jobs', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const job = body(req).job;
+    const action = isRecord(job) ? job.action : undefined;
+    const items = isRecord(job) ? job.items : undefined;
+    if (!Array.isArray(items) || items.length === 0) throw recordInvalid('job.items must be a non-empty array');
+    if (items.length > BULK_LIMIT) throw recordInvalid(`job.items: at most ${BULK_LIMIT} per job`);
+    const one = (item: unknown, index: number): ZendeskJobResult => {
+      const r = isRecord(item) ? item : {};
+      try {
+        switch (action) {
+          case 'create': {
+            const { record } = writeRecord(key, undefined, r);
+            return { id: record.id, index, action: 'create', status: 'Created', success: true, ...(record.external_id && { external_id: record.external_id }) };
+          }
+          case 'update': {
+            const existing = typeof r.id === 'string' ? recordBy(key, { id: r.id }) : undefined;
+            if (!existing) throw recordNotFound();
+            writeRecord(key, existing, r);
+            return { id: existing.id, index, action: 'update', status: 'Updated', success: true };
+          }
+          case 'create_or_update_by_external_id': {
+            const externalId = typeof r.external_id === 'string' && r.external_id ? r.external_id : undefined;
+            if (!externalId) throw recordInvalid('external_id is required');
+            const { record, created } = writeRecord(key, recordBy(key, { externalId }), r, externalId);
+            return { id: record.id, index, action: created ? 'create' : 'update', status: created ? 'Created' : 'Updated', success: true, external_id: externalId };
+          }
+          case 'delete':
+          case 'delete_by_external_id': {
+            const ref = typeof item === 'string' ? item : String(r.id ?? r.external_id ?? '');
+            const existing = action === 'delete' ? recordBy(key, { id: ref }) : recordBy(key, { externalId: ref });
+            if (!existing) throw recordNotFound();
+            deleteRecord(key, existing);
+            return { id: existing.id, index, action: 'delete', status: 'Deleted', success: true };
+          }
+          default:
+            throw recordInvalid(`job.action ${String(action)} is not supported`);
+        }
+      } catch (err) {
+        const detail = err instanceof HttpError && isRecord(err.body) && Array.isArray(err.body.errors) && isRecord(err.body.errors[0]) ? String(err.body.errors[0].detail) : String(err);
+        const code = err instanceof HttpError && isRecord(err.body) && Array.isArray(err.body.errors) && isRecord(err.body.errors[0]) ? String(err.body.errors[0].code) : 'RecordInvalid';
+        return { index, action: String(action), status: 'Failed', success: false, error: code, details: detail, ...(typeof r.external_id === 'string' && { external_id: r.external_id }) };
+      }
+    };
+    const knownActions = ['create', 'update', 'create_or_update_by_external_id', 'delete', 'delete_by_external_id'];
+    if (typeof action !== 'string' || !knownActions.includes(action)) throw recordInvalid(`job.action must be one of ${knownActions.join(', ')}`);
+    send(res, 200, jobOf(startJob('Custom Object Record Bulk Job', items.map(one))));
+  });
+
+  // user profile events
+  on('post', '/user_profiles/events', (req, res) => {
+    const { profile, event } = body(req);
+    const identifiers = isRecord(profile) && Array.isArray(profile.identifiers) ? profile.identifiers.filter(isRecord) : [];
+    const problems = [
+      !isRecord(profile) && 'profile is required',
+      isRecord(profile) && (typeof profile.source !== 'string' || !profile.source) && 'profile.source is required',
+      isRecord(profile) && (typeof profile.type !== 'string' || !profile.type) && 'profile.type is required',
+      isRecord(profile) && identifiers.length === 0 && 'profile.identifiers must have at least one identifier',
+      !isRecord(event) && 'event is required',
+      isRecord(event) && (typeof event.source !== 'string' || !event.source) && 'event.source is required',
+      isRecord(event) && (typeof event.type !== 'string' || !event.type) && 'event.type is required',
+      isRecord(event) && !isRecord(event.properties) && 'event.properties must be an object',
+    ].filter((p): p is string => typeof p === 'string');
+    if (problems.length > 0 || !isRecord(profile) || !isRecord(event)) {
+      throw new HttpError(400, zendeskErrors.errorsList(400, 'InvalidRequest', problems.join('; ')));
+    }
+    // A profile belongs to a Zendesk user: matched by email or external_id, or created (as Zendesk does).
+    const ids = identifiers.map((i) => ({ type: String(i.type ?? ''), value: String(i.value ?? '') }));
+    const email = ids.find((i) => i.type === 'email')?.value;
+    const externalId = ids.find((i) => i.type === 'external_id')?.value;
+    let user = (email ? userByEmail(email) : undefined) ?? (externalId ? userByExternalId(externalId) : undefined);
+    if (!user) {
+      const name = typeof profile.name === 'string' && profile.name ? profile.name : (email ?? externalId ?? `${profile.source} user`);
+      user = writeUser(undefined, { name, ...(email && { email }), ...(!email && externalId && { external_id: externalId }) }).user;
+    }
+    const receivedAt = stamp();
+    state.profileEvents.push({
+      id: `01STANDINEVT${String(++sequences.event).padStart(14, '0')}`,
+      user_id: user.id,
+      received_at: receivedAt,
+      profile: { ...profile, source: String(profile.source), type: String(profile.type), identifiers: ids },
+      event: { ...event, source: String(event.source), type: String(event.type), properties: event.properties as Json, created_at: typeof event.created_at === 'string' ? event.created_at : receivedAt },
+    });
+    send(res, 202, { status: 'received' });
+  });
+  on('get', '/user_profiles/events', (_req, res) => {
+    const parsed = parseIdentifierQuery(query(res).get('identifier') ?? '');
+    if (!parsed) throw new HttpError(400, zendeskErrors.errorsList(400, 'InvalidRequest', 'identifier is required, e.g. email:jane@example.com'));
+    const wanted = parsed.idType === 'email' ? parsed.value.toLowerCase() : parsed.value;
+    const events = state.profileEvents.filter(
+      (e) =>
+        (parsed.source === undefined || e.profile.source === parsed.source) &&
+        (parsed.type === undefined || e.profile.type === parsed.type) &&
+        e.profile.identifiers.some((i) => i.type === parsed.idType && (i.type === 'email' ? i.value.toLowerCase() : i.value) === wanted),
+    );
+    send(res, 200, { data: events.map(presentEvent), meta: { has_more: false, after_cursor: null, before_cursor: null }, links: { next: null, prev: null } });
+  });
+
+  // tickets
+  on('get', '/tickets/show_many', (_req, res) => {
+    const found = csv(query(res).get('ids'))
+      .map((id) => state.tickets.get(Number(id)))
+      .filter((t): t is ZendeskTicket => t !== undefined && t.status !== 'deleted');
+    send(res, 200, listOf('tickets', found));
+  });
+  on('get', '/tickets/:id', (req, res) => {
+    const ticket = state.tickets.get(idParam(req));
+    if (!ticket || ticket.status === 'deleted') throw new HttpError(404, zendeskErrors.notFound());
+    send(res, 200, { ticket });
+  });
+  on('put', '/tickets/:id', (req, res) => {
+    const ticket = state.tickets.get(idParam(req));
+    if (!ticket || ticket.status === 'deleted') throw new HttpError(404, zendeskErrors.notFound());
+    const input = body(req).ticket;
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('ticket is required'));
+    updateTicket(ticket, input);
+    send(res, 200, { ticket, audit: { id: ++sequences.audit, ticket_id: ticket.id, created_at: ticket.updated_at, author_id: 1, events: [] } });
+  });
+
+  // incremental exports
+  on('get', '/incremental/tickets/cursor', (_req, res) =>
+    cursorExport(res, query(res), 'incremental/tickets/cursor', 'tickets', state.tickets.values(), (t) => t.generated_timestamp, (t) => t),
+  );
+  on('get', '/incremental/users/cursor', (_req, res) =>
+    cursorExport(res, query(res), 'incremental/users/cursor', 'users', state.users.values(), (u) => unixOf(u.updated_at), presentUser),
+  );
+  on('get', '/incremental/users', (_req, res) => timeExport(res, query(res), 'incremental/users', 'users', state.users.values(), presentUser));
+  on('get', '/incremental/organizations', (_req, res) =>
+    timeExport(res, query(res), 'incremental/organizations', 'organizations', state.organizations.values(), presentOrganization),
+  );
+
+  app.use((_req: Request, res: Response) => send(res, 404, zendeskErrors.invalidEndpoint()));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) return send(res, err.status, err.body);
+    if (isRecord(err) && err.type === 'entity.parse.failed') return send(res, 400, zendeskErrors.invalidValue('Request body is not valid JSON'));
+    send(res, 500, { error: 'InternalError', description: err instanceof Error ? err.message : String(err) });
+  });
+
+  const listening = await listenOnLoopback(app);
+  baseUrl = `${listening.origin}/api/v2`;
+
+  return {
+    baseUrl,
+    origin: listening.origin,
+    credentials,
+    state,
+    calls,
+    webhookDeliveries,
+    setFaults: (next) => faults.set(next),
+    failNext: (n, status, failureBody) => failures.arm(n, status, failureBody === undefined ? defaultFailureBody(status) : failureBody),
+    seedOrganization: (input = {}) => {
+      const time = input.updated_at ?? input.created_at ?? stamp();
+      const id = nextId('organization', input.id);
+      const org: ZendeskOrganization = {
+        url: `${baseUrl}/organizations/${id}.json`, name: `Organization ${id}`, external_id: null, shared_tickets: false, shared_comments: false,
+        domain_names: [], details: null, notes: null, group_id: null, tags: [], created_at: input.created_at ?? time,
+        ...structuredClone(input), organization_fields: { ...input.organization_fields }, id, updated_at: time,
+      };
+      state.organizations.set(id, org);
+      return org;
+    },
+    seedUser: (input = {}) => {
+      const time = input.updated_at ?? input.created_at ?? stamp();
+      const id = nextId('user', input.id);
+      const user: ZendeskUser = {
+        url: `${baseUrl}/users/${id}.json`, name: `User ${id}`, email: null, external_id: null, organization_id: null, role: 'end-user',
+        active: true, verified: true, suspended: false, locale: 'en-US', time_zone: 'Eastern Time (US & Canada)', phone: null, details: null,
+        notes: null, default_group_id: null, tags: [], created_at: input.created_at ?? time,
+        ...structuredClone(input), user_fields: { ...input.user_fields }, id, updated_at: time,
+      };
+      state.users.set(id, user);
+      return user;
+    },
+    seedTicket: (input = {}) => {
+      const ticket = newTicket(structuredClone(input));
+      state.tickets.set(ticket.id, ticket);
+      return ticket;
+    },
+    seedField: (scope, input) => createField(scope === 'organization' ? state.organizationFields : state.userFields, `${scope}_fields`, input.title ? input : { ...input, title: input.key }),
+    seedCustomObject: (key, input = {}) => {
+      const title = input.title ?? key;
+      const object = state.customObjects.get(key) ?? createCustomObject({ key, title, title_pluralized: `${title}s` });
+      const defs = state.customObjectFields.get(key) ?? [];
+      for (const f of input.fields ?? []) createField(defs, `custom_objects/${key}/fields`, { ...f, title: f.title ?? f.key });
+      state.customObjectFields.set(key, defs);
+      return object;
+    },
+    flushWebhooks: async () => {
+      // Echoes are queued when a response finishes; let those events fire, then wait until the chain is still.
+      for (;;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const chain = deliveryChain;
+        await chain;
+        if (chain === deliveryChain) return;
+      }
+    },
+    close: async () => {
+      for (const res of hung) res.socket?.destroy();
+      abort.abort();
+      await listening.close();
+      await deliveryChain;
+    },
+  };
+}
