@@ -121,7 +121,7 @@ const FileSchema = z.strictObject({
     zendeskOrganizationExternalIdIs: z.enum(['salesforceAccountId', 'none']),
   }),
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
-  push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000) }),
+  push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000), backoffMs: z.number().int().min(10).max(600_000) }),
   targets: TargetsSchema,
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),

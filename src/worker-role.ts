@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import type { PortalTarget } from './sync/portal-target.js';
 import { createPushWorker } from './sync/push-worker.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createCallGate, type CallGate } from './sync/call-gate.js';
 import { createSyncMetrics } from './sync/metrics.js';
 import { PushPlanner } from './sync/push-planner.js';
 import { createProducerRedis, createWorkerRedis } from './sync/redis.js';
@@ -19,7 +20,7 @@ import { RecordStore } from './sync/store.js';
 import { createEventsWorker } from './sync/worker.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
-export type TargetFactory = (name: PortalTargetName, config: Config) => PortalTarget;
+export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate }) => PortalTarget;
 
 export interface RunningWorker {
   store: RecordStore;
@@ -47,7 +48,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const pushConnection = createProducerRedis(config.redis.url, { enableOfflineQueue: true });
   pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
-  const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs);
+  const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs);
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
@@ -68,7 +69,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
           redis: pushConnection,
           prefix: config.redis.prefix,
           store,
-          target: opts.targets!(name, config),
+          target: opts.targets!(name, config, { gate: createCallGate(pushConnection, `${config.redis.prefix}:rate:${name}`, config.targets[name].rate) }),
           rate: config.targets[name].rate,
           concurrency: config.targets[name].concurrency,
           logger,

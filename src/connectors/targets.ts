@@ -2,13 +2,21 @@
 import type { Config, PortalTargetName } from '../config.js';
 import type { PortalTarget } from '../sync/portal-target.js';
 import { createSalesforceTarget } from './salesforce/target.js';
+import { createZendeskClient } from './zendesk/client.js';
 import { createZendeskTarget } from './zendesk/target.js';
 
-const FACTORIES: Record<PortalTargetName, (config: Config) => PortalTarget> = {
-  zendesk: (config) => createZendeskTarget(config),
+export interface TargetDeps {
+  /** Called before every API call; throws a RateLimitedError instead of letting a call exceed the platform's limit. */
+  gate?: () => Promise<void>;
+}
+
+const FACTORIES: Record<PortalTargetName, (config: Config, deps: TargetDeps) => PortalTarget> = {
+  // Zendesk counts requests per minute: every HTTP call of its SDK passes the gate.
+  zendesk: (config, deps) => createZendeskTarget(config, { client: createZendeskClient(config.zendesk, deps.gate ? { beforeRequest: deps.gate } : {}) }),
+  // Salesforce counts API calls per day and limits concurrent requests: the queue's job limiter and concurrency bound it.
   salesforce: (config) => createSalesforceTarget(config),
 };
 
-export function createPortalTarget(name: PortalTargetName, config: Config): PortalTarget {
-  return FACTORIES[name](config);
+export function createPortalTarget(name: PortalTargetName, config: Config, deps: TargetDeps = {}): PortalTarget {
+  return FACTORIES[name](config, deps);
 }

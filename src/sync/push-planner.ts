@@ -20,12 +20,13 @@ import type { CustomerRecord } from './record.js';
 export const pushQueueName = (target: PortalTargetName): string => `push-${target}`;
 export const PUSH_QUEUES = (['zendesk', 'salesforce'] as const).map(pushQueueName);
 
-export const PUSH_JOB_OPTIONS = {
-  attempts: 20,
-  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: false,
-} as const;
+export const pushJobOptions = (backoffMs: number) =>
+  ({
+    attempts: 20,
+    backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: false,
+  }) as const;
 
 export const PushJobSchema = z.strictObject({
   v: z.literal(1),
@@ -48,8 +49,9 @@ export class PushPlanner {
     prefix: string,
     private readonly targets: readonly PortalTargetName[],
     private readonly debounceMs: number,
+    backoffMs = 2000,
   ) {
-    this.queues = new Map(targets.map((t) => [t, new Queue<PushJob>(pushQueueName(t), { connection, prefix, defaultJobOptions: PUSH_JOB_OPTIONS })]));
+    this.queues = new Map(targets.map((t) => [t, new Queue<PushJob>(pushQueueName(t), { connection, prefix, defaultJobOptions: pushJobOptions(backoffMs) })]));
   }
 
   /**

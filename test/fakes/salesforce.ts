@@ -130,7 +130,8 @@ export interface SalesforceStandIn {
   /**
    * The next n data API calls (those matching `match`, tested on "METHOD /path?query")
    * answer `status` — or are reset or left hanging. Default bodies are Salesforce's for
-   * 401, 403, 404, 500 and 503; a string body is sent as text/html, like the edge's pages.
+   * 401, 403, 404, 5xx and 503 (other statuses get a placeholder: pass a body); a string
+   * body is sent as text/html, like the edge's error pages.
    */
   failNext(n: number, status: number | 'reset' | 'timeout', body?: unknown, match?: RegExp): void;
   /** Every issued token stops working (401 INVALID_SESSION_ID), as when a session expires. */
@@ -396,6 +397,11 @@ export class SalesforceState {
   /** The one record with this external id value, if any. */
   byExternalId(sobject: string, field: string, value: unknown): SalesforceRecord | undefined {
     return this.findByExternalId(sobject, field, value)[0];
+  }
+
+  /** The fields describe reports for this sObject, in order. */
+  fieldsOf(sobject: string): SalesforceField[] {
+    return [...this.object(sobject).fields];
   }
 
   count(sobject: string): number {
@@ -997,6 +1003,7 @@ type Ctx = {
 
 const JSON_TYPE = 'application/json;charset=UTF-8';
 const MAX_COLLECTION = 200;
+const MAX_OPEN_CURSORS = 10;
 
 function send(res: Response, status: number, body: unknown): void {
   res.status(status);
@@ -1139,6 +1146,11 @@ function queryPage(ctx: Ctx, version: string, cursorId: string | null, records: 
   if (!done && !id) {
     id = ctx.state.newId('01g');
     ctx.cursors.set(id, { records, batch });
+    // A user holds at most 10 open cursors; opening another releases the oldest.
+    for (const oldest of ctx.cursors.keys()) {
+      if (ctx.cursors.size <= MAX_OPEN_CURSORS) break;
+      ctx.cursors.delete(oldest);
+    }
   }
   return {
     totalSize: records.length,

@@ -68,7 +68,8 @@ export async function createSalesforceConnection(auth: Config['salesforceAuth'],
  * REQUEST_LIMIT_EXCEEDED), an unavailable server, row-lock contention.
  * jsforce names errors whose body it cannot read ERROR_HTTP_<status>.
  */
-const RETRYABLE_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'SERVER_UNAVAILABLE', 'UNABLE_TO_LOCK_ROW']);
+// UNKNOWN_EXCEPTION is how jsforce reports Salesforce's own 500 (the status code is lost): a 5xx, so retried.
+const RETRYABLE_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'SERVER_UNAVAILABLE', 'UNABLE_TO_LOCK_ROW', 'UNKNOWN_EXCEPTION']);
 const HTTP_CODE = /^ERROR_HTTP_(\d{3})$/;
 
 

@@ -46,18 +46,24 @@ const TIMEOUT_MS = 20_000;
  * call would hold a worker forever; this is the same fetch-and-adapt pair
  * with a deadline, through the SDK's documented transportConfig seam.
  */
-const transportConfig = {
-  transportFn: (uri: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
-    fetch(uri, { method: init.method, headers: init.headers, body: init.body ?? null, signal: AbortSignal.timeout(TIMEOUT_MS) }),
+const transportConfig = (beforeRequest?: () => Promise<void>) => ({
+  transportFn: async (uri: string, init: { method: string; headers: Record<string, string>; body?: string }) => {
+    await beforeRequest?.();
+    return fetch(uri, { method: init.method, headers: init.headers, body: init.body ?? null, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  },
   responseAdapter: (res: Response) => ({
     json: () => res.json(),
     status: res.status,
     headers: { get: (name: string) => res.headers.get(name) },
     statusText: res.statusText,
   }),
-};
+});
 
-export function createZendeskClient(cfg: Config['zendesk']): ZendeskClient {
+/**
+ * @param opts.beforeRequest runs before every HTTP call (the push worker's rate gate); what it
+ *   throws reaches the caller unchanged, and no request is sent.
+ */
+export function createZendeskClient(cfg: Config['zendesk'], opts: { beforeRequest?: () => Promise<void> } = {}): ZendeskClient {
   const { baseUrl, email, apiToken } = cfg;
   if (!baseUrl || !email || !apiToken) {
     const missing = [!baseUrl && 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)', !email && 'ZENDESK_EMAIL', !apiToken && 'ZENDESK_API_TOKEN'];
@@ -70,7 +76,7 @@ export function createZendeskClient(cfg: Config['zendesk']): ZendeskClient {
     endpointUri: baseUrl.replace(/\/+$/, ''),
     // Keep statusCode and the response body on errors instead of a rewrapped message.
     throwOriginalException: true,
-    transportConfig,
+    transportConfig: transportConfig(opts.beforeRequest),
   });
 }
 
