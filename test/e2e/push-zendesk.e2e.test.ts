@@ -9,7 +9,7 @@ import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../fakes/zendesk.js';
 import { TEST_SECRETS } from '../support/daemon.js';
-import { fixtureJson, post } from '../support/http.js';
+import { fixtureJson, metricValue, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const ACCOUNT = '0015e00000AcmeZD1A';
@@ -64,7 +64,7 @@ beforeAll(async () => {
   p = await startTestPipeline(
     { PORT: String(port), PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token },
     (c) => {
-      c.push.debounceMs = 50;
+      c.push.debounceMs = 300;
     },
     createPortalTarget,
   );
@@ -98,6 +98,28 @@ describe('pushing to a Zendesk Help Center', () => {
     await stripe('customer.subscription.updated.json');
     const org = await until('billing_status', () => (zd.state.organizations.get(orgId)?.organization_fields.billing_status ? zd.state.organizations.get(orgId) : undefined));
     expect(org.organization_fields).toMatchObject({ billing_status: 'active', billing_delinquent: false });
+  });
+
+  it('turns a burst of 50 events for one customer within a second into at most 2 pushes', async () => {
+    await p.drainAll();
+    const pushCount = async () =>
+      (await metricValue(p.daemon, 'portal_sync_pushes_total', { target: 'zendesk', outcome: 'written' })) +
+      (await metricValue(p.daemon, 'portal_sync_pushes_total', { target: 'zendesk', outcome: 'skipped' }));
+    const before = await pushCount();
+    const sent = Date.now();
+    for (let i = 0; i < 50; i++) {
+      await stripe('invoice.finalized.json', (e) => {
+        e.data.object.id = `in_burst_${i}`;
+        e.data.object.number = `B-${i}`;
+      });
+    }
+    expect(Date.now() - sent).toBeLessThan(1_000);
+    await until('all 50 invoices', () => (zd.state.customObjectRecords.get('portal_invoice')?.has('in_burst_49') ? true : undefined));
+    await p.drainAll();
+    const pushes = (await pushCount()) - before;
+    expect(pushes).toBeGreaterThanOrEqual(1);
+    expect(pushes).toBeLessThanOrEqual(2);
+    expect([...zd.state.customObjectRecords.get('portal_invoice')!.keys()].filter((k) => k.startsWith('in_burst_'))).toHaveLength(50);
   });
 
   it('does not answer its own writes: the webhooks Zendesk sends back for them push nothing', async () => {

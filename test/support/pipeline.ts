@@ -10,6 +10,8 @@ export interface TestPipeline {
   worker: RunningWorker;
   /** Waits until the events queue has nothing waiting, delayed or active. */
   drain(timeoutMs?: number): Promise<void>;
+  /** Then until every push queue has nothing waiting, delayed or active either. */
+  drainAll(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,17 +28,30 @@ export async function startTestPipeline(
     ...(targets ? { targets } : {}),
     ...(refetch ? { refetch } : {}),
   });
+  const drain = async (timeoutMs = 15_000) => {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const c = await daemon.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+      if (Object.values(c).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('events queue did not drain');
+  };
   return {
     daemon,
     worker,
-    async drain(timeoutMs = 15_000) {
+    drain,
+    async drainAll(timeoutMs = 30_000) {
       const end = Date.now() + timeoutMs;
-      while (Date.now() < end) {
-        const c = await daemon.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-        if (Object.values(c).every((n) => n === 0)) return;
-        await new Promise((r) => setTimeout(r, 25));
+      await drain(timeoutMs);
+      for (const q of worker.planner.queues.values()) {
+        while (Date.now() < end) {
+          const c = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+          if (Object.values(c).every((n) => n === 0)) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
       }
-      throw new Error('events queue did not drain');
+      if (Date.now() >= end) throw new Error('push queues did not drain');
     },
     async stop() {
       await worker.close();
