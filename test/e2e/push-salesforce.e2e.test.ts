@@ -3,62 +3,24 @@
  * the local Salesforce stand-in: an Experience Cloud portal gets the Account's
  * billing status, its invoices and its Zendesk tickets.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
-import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../fakes/salesforce.js';
 import { TEST_SECRETS } from '../support/daemon.js';
-import { fixtureJson, post } from '../support/http.js';
+import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const ORG = '7000000000555';
 let sf: SalesforceStandIn;
 let p: TestPipeline;
 let accountId: string;
-let seq = 0;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+const stripe = (file: string, edit: (e: any) => void = () => undefined) =>
+  sendStripe(p.daemon, file, (e) => {
+    if (e.data.object.metadata) e.data.object.metadata = { salesforce_account_id: accountId };
+    edit(e);
   });
-}
-
-async function until<T>(what: string, read: () => T | undefined | null, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = read();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function stripe(file: string, edit: (e: any) => void = () => undefined): Promise<any> {
-  const event = fixtureJson<any>(`stripe/${file}`);
-  event.id = `evt_sf_e2e_${seq++}`;
-  if (event.data.object.metadata) event.data.object.metadata = { salesforce_account_id: accountId };
-  edit(event);
-  const body = JSON.stringify(event);
-  expect((await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) })).status).toBe(200);
-  return event;
-}
-
-async function zendesk(file: string, edit: (e: any) => void): Promise<void> {
-  const event = fixtureJson<any>(`zendesk/${file}`);
-  edit(event);
-  const body = JSON.stringify(event);
-  const ts = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const res = await post(p.daemon, '/webhooks/zendesk', body, {
-    'x-zendesk-webhook-signature': signZendeskPayload(body, TEST_SECRETS.ZENDESK_WEBHOOK_SECRET, ts),
-    'x-zendesk-webhook-signature-timestamp': ts,
-  });
-  expect(res.status).toBe(200);
-}
+const zendesk = (file: string, edit: (e: any) => void) => sendZendesk(p.daemon, file, edit);
 
 const cfgFields = (names: Record<string, string>) => Object.values(names);
 

@@ -2,51 +2,24 @@
  * End to end over HTTP on the real Redis, with the real node-zendesk SDK
  * against the local Zendesk stand-in: signed webhooks in, portal data out.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
-import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../fakes/zendesk.js';
 import { TEST_SECRETS } from '../support/daemon.js';
-import { fixtureJson, metricValue, post } from '../support/http.js';
+import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
+import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const ACCOUNT = '0015e00000AcmeZD1A';
 let zd: ZendeskStandIn;
 let p: TestPipeline;
 let orgId: number;
-let seq = 0;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+const stripe = (file: string, edit: (e: any) => void = () => undefined) =>
+  sendStripe(p.daemon, file, (e) => {
+    if (e.data.object.metadata?.salesforce_account_id) e.data.object.metadata.salesforce_account_id = ACCOUNT;
+    edit(e);
   });
-}
-
-async function until<T>(what: string, read: () => T | undefined | null | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = read();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function stripe(file: string, edit: (e: any) => void = () => undefined): Promise<any> {
-  const event = fixtureJson<any>(`stripe/${file}`);
-  event.id = `evt_zd_e2e_${seq++}`;
-  if (event.data.object.metadata?.salesforce_account_id) event.data.object.metadata.salesforce_account_id = ACCOUNT;
-  edit(event);
-  const body = JSON.stringify(event);
-  const res = await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
-  expect(res.status).toBe(200);
-  return event;
-}
 
 const writes = () => zd.calls.filter((c) => c.method !== 'GET').length;
 
@@ -69,14 +42,9 @@ beforeAll(async () => {
     createPortalTarget,
   );
   // Zendesk tells us about the organization (as its event webhook would): external_id = the Salesforce Account.
-  const envelope = fixtureJson<any>('zendesk/organization.created.json');
-  envelope.detail.id = String(orgId);
-  envelope.detail.external_id = ACCOUNT;
-  const body = JSON.stringify(envelope);
-  const ts = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  await post(p.daemon, '/webhooks/zendesk', body, {
-    'x-zendesk-webhook-signature': signZendeskPayload(body, TEST_SECRETS.ZENDESK_WEBHOOK_SECRET, ts),
-    'x-zendesk-webhook-signature-timestamp': ts,
+  await sendZendesk(p.daemon, 'organization.created.json', (e) => {
+    e.detail.id = String(orgId);
+    e.detail.external_id = ACCOUNT;
   });
   // The fixture's metadata also names another Zendesk organization; this customer names only its Account.
   await stripe('customer.created.json', (e) => (e.data.object.metadata = { salesforce_account_id: ACCOUNT }));

@@ -7,39 +7,22 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectRecord } from '../../src/cli/inspect.js';
 import { buildOutboundMessage } from '../../src/connectors/salesforce/outbound-builder.js';
-import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
 import { TEST_SECRETS } from '../support/daemon.js';
+import { sendStripe, sendZendesk } from '../support/e2e.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const ACCOUNT = '0015e00000AcmeE2EA';
 const ORG = '7000000000101';
 let p: TestPipeline;
-let seq = 0;
 
-async function stripe(file: string, edit: (e: any) => void = () => undefined) {
-  const event = fixtureJson<any>(`stripe/${file}`);
-  event.id = `evt_e2e_${seq++}`;
-  // The fixtures name another Salesforce account in their metadata; this customer's is ACCOUNT.
-  if (event.data.object.metadata?.salesforce_account_id) event.data.object.metadata.salesforce_account_id = ACCOUNT;
-  edit(event);
-  const body = JSON.stringify(event);
-  const res = await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
-  expect(res.status).toBe(200);
-}
-
-async function zendesk(file: string, edit: (e: any) => void) {
-  const event = fixtureJson<any>(`zendesk/${file}`);
-  edit(event);
-  const body = JSON.stringify(event);
-  const ts = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const res = await post(p.daemon, '/webhooks/zendesk', body, {
-    'x-zendesk-webhook-signature': signZendeskPayload(body, TEST_SECRETS.ZENDESK_WEBHOOK_SECRET, ts),
-    'x-zendesk-webhook-signature-timestamp': ts,
+// The fixtures name another Salesforce account in their metadata; this customer's is ACCOUNT.
+const stripe = (file: string, edit: (e: any) => void = () => undefined) =>
+  sendStripe(p.daemon, file, (e) => {
+    if (e.data.object.metadata?.salesforce_account_id) e.data.object.metadata.salesforce_account_id = ACCOUNT;
+    edit(e);
   });
-  expect(res.status).toBe(200);
-}
+const zendesk = (file: string, edit: (e: any) => void) => sendZendesk(p.daemon, file, edit);
 
 beforeAll(async () => {
   p = await startTestPipeline();

@@ -13,7 +13,7 @@ import type { TargetsConfig } from '../../config.js';
 import type { PortalPush } from '../../sync/portal-target.js';
 import type { PortalProjection } from '../../sync/project.js';
 import { stableStringify, type InvoiceView, type TicketView } from '../../sync/record.js';
-import { toMajorUnits } from '../money.js';
+import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 
 export { toMajorUnits };
 
@@ -35,9 +35,7 @@ export interface SalesforceWrites {
 }
 
 /** For a Date field: the UTC calendar day of an ISO date-time. */
-export function toSalesforceDate(iso: string | null): string | null {
-  return iso === null ? null : new Date(iso).toISOString().slice(0, 10);
-}
+export const toSalesforceDate = toIsoDay;
 
 /** For a DateTime field: the same instant in UTC, e.g. 2026-11-23T09:15:00.000Z. */
 export function toSalesforceDateTime(iso: string | null): string | null {
@@ -69,15 +67,7 @@ export function invoiceRecord(i: InvoiceView, accountId: string, c: SalesforceTa
   return {
     [c.externalId]: i.id,
     [f.account]: accountId,
-    [f.number]: i.number,
-    [f.status]: i.status,
-    [f.total]: toMajorUnits(i.total, i.currency),
-    [f.amountDue]: toMajorUnits(i.amountDue, i.currency),
-    [f.amountPaid]: toMajorUnits(i.amountPaid, i.currency),
-    [f.currency]: i.currency.toUpperCase(),
-    [f.dueDate]: toSalesforceDate(i.dueDate),
-    [f.hostedUrl]: i.hostedInvoiceUrl,
-    [f.pdfUrl]: i.invoicePdf,
+    ...invoiceValues(i, f),
   };
 }
 

@@ -16,7 +16,7 @@
 import type { Config } from '../../config.js';
 import type { PortalProjection } from '../../sync/project.js';
 import type { InvoiceView } from '../../sync/record.js';
-import { toMajorUnits } from '../money.js';
+import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 
 export { toMajorUnits };
 
@@ -25,11 +25,7 @@ export type FieldValue = string | number | boolean | null;
 export type FieldSet = Record<string, FieldValue>;
 
 /** An ISO timestamp as the `YYYY-MM-DD` a Zendesk date field takes (UTC day). */
-export function toZendeskDate(iso: string | null): string | null {
-  if (iso === null) return null;
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString().slice(0, 10);
-}
+export const toZendeskDate = toIsoDay;
 
 /**
  * The billing fields of a projection, keyed by the configured Zendesk field
@@ -83,15 +79,7 @@ export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetCo
     name: i.number ?? i.id,
     external_id: i.id,
     custom_object_fields: {
-      [f.number]: i.number,
-      [f.status]: i.status,
-      [f.total]: toMajorUnits(i.total, i.currency),
-      [f.amountDue]: toMajorUnits(i.amountDue, i.currency),
-      [f.amountPaid]: toMajorUnits(i.amountPaid, i.currency),
-      [f.currency]: i.currency.toUpperCase(),
-      [f.dueDate]: toZendeskDate(i.dueDate),
-      [f.hostedUrl]: i.hostedInvoiceUrl,
-      [f.pdfUrl]: i.invoicePdf,
+      ...invoiceValues(i, f),
       // Lookup relationship fields take the target record's id as a string.
       [owner.kind === 'organization' ? f.organization : f.user]: owner.id,
     },
