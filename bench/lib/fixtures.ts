@@ -10,6 +10,7 @@ import { parseSalesforceJson } from '../../src/connectors/salesforce/cdc.js';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import type { ParseResult, SourceEvent } from '../../src/sync/source-event.js';
+import { seededRandom } from '../../test/fakes/common.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const texts = new Map<string, string>();
@@ -239,17 +240,8 @@ export function customerSteps(n: number, count: number, customers: number, confl
   return steps;
 }
 
-/** Small, seeded PRNG (mulberry32): the same stream on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small, seeded PRNG: the same stream on every run (the stand-ins' own). */
+export const prng = seededRandom;
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -68,21 +68,10 @@ export const ContactLinkSchema = z.strictObject({
   salesforceContactId: z.string().nullable(),
   zendeskUserId: z.string().nullable(),
 });
-export const InvoiceViewSchema = z.strictObject({
-  id: z.string(),
-  number: z.string().nullable(),
-  status: z.string().nullable(),
-  currency: z.string(),
-  total: money,
-  amountDue: money,
-  amountPaid: money,
-  amountRemaining: money,
-  amountRefunded: money,
-  dueDate: isoDate.nullable(),
-  createdAt: isoDate,
-  hostedInvoiceUrl: z.string().nullable(),
-  invoicePdf: z.string().nullable(),
-});
+/** The invoice as the portal shows it: Stripe's invoice data with the refunds of its charges summed in. */
+export const InvoiceViewSchema = StripeInvoiceData.omit({ kind: true, subscriptionId: true, amountRefunded: true })
+  .extend({ amountRefunded: money })
+  .strict();
 export const TicketViewSchema = z.strictObject({
   id: z.string(),
   subject: z.string().nullable(),
