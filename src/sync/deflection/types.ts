@@ -1,0 +1,67 @@
+/**
+ * The contract between the deflection tracker (which writes) and the report
+ * (which reads). No I/O here.
+ */
+export const TICKET_CATEGORIES = ['billing', 'documents', 'account', 'status', 'onboarding', 'other'] as const;
+export type TicketCategory = (typeof TICKET_CATEGORIES)[number];
+
+export type DeflectionOutcome = 'deflected' | 'escalated';
+
+/** What the customer did last before the outcome, e.g. the search that found nothing. */
+export interface ActivitySummary {
+  type: string;
+  at: string;
+  query?: string | null;
+  resultCount?: number | null;
+  articleId?: string | null;
+  invoiceId?: string | null;
+  ticketId?: string | null;
+}
+
+/** One classified self-service session: the unit every measure counts. */
+export interface DeflectionEvent {
+  /** Stable: `defl-<sessionId>`; also the external id on the portal target. */
+  id: string;
+  customerId: string;
+  sessionId: string;
+  /** Who was active (normalized email, or a platform user id as `zendesk:user:ID` / `salesforce:contact:ID`). */
+  contact: string;
+  outcome: DeflectionOutcome;
+  category: TicketCategory;
+  sessionStartedAt: string;
+  /** When the outcome was decided: the ticket's creation (escalated) or the window's end (deflected). */
+  decidedAt: string;
+  lastActivity: ActivitySummary | null;
+  /** Escalated only: the ticket that was opened. */
+  ticketId?: string;
+}
+
+/** A self-service session as first seen (counted for adoption even before it is classified). */
+export interface SessionStart {
+  sessionId: string;
+  customerId: string;
+  startedAt: string;
+}
+
+export interface NoResultSearch {
+  query: string;
+  at: string;
+  customerId: string;
+}
+
+export interface TicketOpened {
+  ticketId: string;
+  customerId: string;
+  category: TicketCategory;
+  createdAt: string;
+}
+
+/** What the report reads, for a period [from, to). Implemented on Redis by the tracker's store. */
+export interface DeflectionData {
+  events(from: Date, to: Date): Promise<DeflectionEvent[]>;
+  sessions(from: Date, to: Date): Promise<SessionStart[]>;
+  noResultSearches(from: Date, to: Date): Promise<NoResultSearch[]>;
+  ticketsOpened(from: Date, to: Date): Promise<TicketOpened[]>;
+  /** Customers known to portal-sync (records), the denominator of portal adoption and tickets per customer. */
+  customerCount(): Promise<number>;
+}
