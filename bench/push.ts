@@ -27,14 +27,17 @@
  * ≥ 0.9), throughput.busiestWindowCalls (≤ the ceiling), latencyAt200[].p99Ms
  * (goal < 1000).
  *
- *   npm run bench:push   (BENCH_CUSTOMERS=6000 BENCH_RATE_PER_SECOND=400
+ *   npm run bench:push   (BENCH_CUSTOMERS=8000 BENCH_RATE_PER_SECOND=400
  *                         BENCH_LATENCY_RATE=200 BENCH_LATENCY_SECONDS=10
- *                         BENCH_LATENCY_CUSTOMERS=2000 BENCH_LATENCY_TARGET_RATE=2000)
+ *                         BENCH_LATENCY_CUSTOMERS=2000 BENCH_LATENCY_TARGET_RATE=1000)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../src/config.js';
 import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { createPortalTarget } from '../src/connectors/targets.js';
@@ -63,20 +66,23 @@ const num = (name: string, fallback: number) => {
  * the defaults are scaled down (fewer customers, a higher ceiling); the figure is the ratio.
  */
 const SPEC = { customers: 20_000, ratePerSecond: 200 };
-const customers = Math.max(1, Math.round(num('BENCH_CUSTOMERS', 6_000)));
+const customers = Math.max(1, Math.round(num('BENCH_CUSTOMERS', 8_000)));
 const ratePerSecond = Math.max(1, Math.round(num('BENCH_RATE_PER_SECOND', 400)));
 const latencyRate = num('BENCH_LATENCY_RATE', 200);
 const latencySeconds = num('BENCH_LATENCY_SECONDS', 10);
 const latencyCustomers = Math.max(1, Math.round(num('BENCH_LATENCY_CUSTOMERS', 2_000)));
-const latencyTargetRate = Math.max(1, Math.round(num('BENCH_LATENCY_TARGET_RATE', 2_000)));
+const latencyTargetRate = Math.max(1, Math.round(num('BENCH_LATENCY_TARGET_RATE', 1_000)));
 const DEBOUNCE_FAST_MS = 100;
 /** The stand-in's own limit, as a multiple of ours: high enough that it never refuses a call. */
 const STAND_IN_HEADROOM = 10;
 const FRACTION_GOAL = 0.9;
 const P99_GOAL_MS = 1_000;
-/** Seconds a measured webhook's invoice may take to reach the stand-in before it counts as missing. */
+/** How long after the last answer a measured webhook's invoice may still reach the stand-in before it counts as missing. */
 const LAND_TIMEOUT_MS = 15_000;
 const SAMPLE_EVERY_MS = 250;
+const IDLE_GAP_MS = 200;
+/** createCallGate's default margin: its window is the platform's widened by this much. */
+const GATE_MARGIN_MS = 100;
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const secret = 'whsec_bench_push_secret_not_real';
@@ -113,14 +119,21 @@ interface ChildStats {
   pushCalls: number;
   /** Pushes stopped by the call gate (or a 429): the queue pauses, the job runs again from the start. */
   rateLimitedPushes: number;
-  /** Calls the gate refused (each stops its push). */
+  /** Calls the gate refused (each stops its push and pauses the queue for the wait it names). */
   gateRefusals: number;
+  gateRefusalWaitMs: { p50: number; max: number };
   otherPushErrors: number;
   failedPushJobs: number;
+  /** Of the child's event loop (web role, events worker and push worker share it). */
+  eventLoopDelayMs: { p99: number; max: number };
   cpuMs: number;
 }
 
-type FromChild = { ready: true; url: string | null } | { stopped: true; stats: ChildStats };
+/** A gate refusal: when (Date.now(), the machine clock the stand-in stamps calls with) and the wait it named. */
+type Refusal = [at: number, waitMs: number];
+/** Also when each call the gate let through was admitted (Date.now(), right after the gate answered). */
+type Stopped = { stats: ChildStats; refusals: Refusal[]; admitted: number[] };
+type FromChild = { ready: true; url: string | null } | ({ stopped: true } & Stopped);
 
 async function serve(spec: ChildSpec): Promise<void> {
   const config = configFor(spec.prefix, {
@@ -133,14 +146,20 @@ async function serve(spec: ChildSpec): Promise<void> {
   config.targets.zendesk.rate = spec.rate;
   config.push.debounceMs = spec.debounceMs;
   const logger = createLogger('silent');
-  const stats: Omit<ChildStats, 'failedPushJobs' | 'cpuMs'> = { pushes: 0, pushCalls: 0, rateLimitedPushes: 0, gateRefusals: 0, otherPushErrors: 0 };
+  const refusals: Refusal[] = [];
+  const admitted: number[] = [];
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const stats: Omit<ChildStats, 'failedPushJobs' | 'cpuMs' | 'gateRefusalWaitMs' | 'eventLoopDelayMs'> = { pushes: 0, pushCalls: 0, rateLimitedPushes: 0, gateRefusals: 0, otherPushErrors: 0 };
   // The real target; the wrappers only count what happens to its calls and pushes.
   const targets: TargetFactory = (name, cfg, deps) => {
     const gate: CallGate = async () => {
       try {
         await deps.gate();
+        admitted.push(Date.now());
       } catch (err) {
         stats.gateRefusals += 1;
+        if (err instanceof RateLimitedError) refusals.push([Date.now(), err.retryAfterMs]);
         throw err;
       }
     };
@@ -172,7 +191,11 @@ async function serve(spec: ChildSpec): Promise<void> {
     const failedPushJobs = (await worker.planner.queues.get('zendesk')?.getJobCounts('failed'))?.failed ?? 0;
     await daemon?.close();
     await worker.close();
-    const reply: FromChild = { stopped: true, stats: { ...stats, failedPushJobs, cpuMs: round((used.user + used.system) / 1000, 0) } };
+    const waits = refusals.map(([, w]) => w).sort((a, b) => a - b);
+    const gateRefusalWaitMs = { p50: percentile(waits, 0.5), max: waits.at(-1) ?? Number.NaN };
+    loopDelay.disable();
+    const eventLoopDelayMs = { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) };
+    const reply: FromChild = { stopped: true, refusals, admitted, stats: { ...stats, gateRefusalWaitMs, failedPushJobs, eventLoopDelayMs, cpuMs: round((used.user + used.system) / 1000, 0) } };
     process.send?.(reply, () => process.exit(0));
   });
   process.send?.({ ready: true, url: daemon ? `${daemon.url}/webhooks/stripe` : null } satisfies FromChild);
@@ -180,7 +203,7 @@ async function serve(spec: ChildSpec): Promise<void> {
 
 interface Child {
   url: string | null;
-  stop(): Promise<ChildStats | null>;
+  stop(): Promise<Stopped | null>;
 }
 
 async function startChild(spec: ChildSpec): Promise<Child> {
@@ -204,11 +227,11 @@ async function startChild(spec: ChildSpec): Promise<Child> {
     url,
     async stop() {
       if (gone()) return null;
-      const stopped = new Promise<ChildStats>((resolve) => child.on('message', (m: FromChild) => 'stopped' in m && resolve(m.stats)));
+      const stopped = new Promise<Stopped>((resolve) => child.on('message', (m: FromChild) => 'stopped' in m && resolve({ stats: m.stats, refusals: m.refusals, admitted: m.admitted })));
       child.send('stop');
-      const stats = await Promise.race([stopped, exited.then(() => null), sleep(30_000).then(() => null)]);
+      const result = await Promise.race([stopped, exited.then(() => null), sleep(30_000).then(() => null)]);
       if (!gone() && !(await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]))) child.kill('SIGKILL');
-      return stats;
+      return result;
     },
   };
 }
@@ -321,11 +344,28 @@ interface ThroughputFigures {
   fractionOfCeiling: number;
   callsPerCustomer: number;
   busiestWindowCalls: number;
+  /**
+   * The same, by the times the gate admitted the calls (in the child): the gate itself keeps max per
+   * (perMs + 100 ms); calls admitted apart but delivered together (scheduling, transit, the stand-in's
+   * event loop) are what can still crowd one of the platform's windows.
+   */
+  busiestWindowAtGate: number;
+  /** This process's event loop (the stand-in stamps each call's arrival on it) over the run. */
+  standInEventLoopDelayMs: { p99: number; max: number };
   ceiling: { max: number; perMs: number };
   /** While the push queue had at least 2 × its concurrency jobs waiting, by the stand-in's clock. */
   steadyPhase: { fromSecond: number; seconds: number; calls: number };
   /** Calls the stand-in received in each whole second of the steady phase. */
   callsBySecond: number[];
+  /**
+   * Silences of ≥ 200 ms between calls in the steady phase (the push queue backlogged all along):
+   * the part a gate refusal asked for (the queue paused until a slot frees), and the rest, where
+   * nothing was refused and nothing was fetched either.
+   */
+  idle: { pausedForGateSeconds: number; stalledSeconds: number; stalls: number; longestStallMs: number };
+  /** The most the gate admits, sustained: max per (perMs + its 100 ms margin); and the run's share of it. */
+  gateMaximumPerSecond: number;
+  fractionOfGateMaximum: number;
   totalSeconds: number;
   /** From the worker's start until every event was applied (the push backlog is built by then). */
   eventsAppliedAfterSeconds: number | null;
@@ -362,7 +402,9 @@ async function runThroughput(): Promise<ThroughputFigures> {
     });
     const eventsAccepted = await enqueue(prefix, requests);
 
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     child = await startChild({ role: 'worker', prefix, zendesk: standInFor(zd), rate: ceiling, debounceMs: defaults.push.debounceMs });
+    loopDelay.enable();
     const started = Date.now();
     const samples: Array<{ at: number; backlog: number }> = [];
     let eventsAppliedAt: number | null = null;
@@ -371,9 +413,10 @@ async function runThroughput(): Promise<ThroughputFigures> {
       samples.push({ at: Date.now(), backlog: c.pushWaiting });
       if (eventsAppliedAt === null && c.events === 0) eventsAppliedAt = Date.now();
     });
+    loopDelay.disable();
     if (!settled) throw new Error('the throughput run did not finish in time');
     const totalSeconds = (Date.now() - started) / 1000;
-    const stats = await child.stop();
+    const stopped = await child.stop();
     child = undefined;
 
     const calls = [...zd.calls];
@@ -390,6 +433,20 @@ async function runThroughput(): Promise<ThroughputFigures> {
       const s = Math.floor((t - from) / 1000);
       if (s >= 0 && s < bySecond.length) bySecond[s]! += 1;
     }
+    const steadyTimes = times.filter((t) => t >= from && t < to).sort((a, b) => a - b);
+    const refusals = [...(stopped?.refusals ?? [])].sort((a, b) => a[0] - b[0]);
+    let pausedMs = 0;
+    const stalls: number[] = [];
+    for (let i = 1; i < steadyTimes.length; i++) {
+      const [start, end] = [steadyTimes[i - 1]!, steadyTimes[i]!];
+      if (end - start < IDLE_GAP_MS) continue;
+      // The queue is paused until the latest slot a refusal in this silence named (its call was not made).
+      let pauseEnd = start;
+      for (const [at, wait] of refusals) if (at >= start - IDLE_GAP_MS && at <= end) pauseEnd = Math.max(pauseEnd, Math.min(end, at + wait));
+      pausedMs += pauseEnd - start;
+      if (end - pauseEnd >= IDLE_GAP_MS) stalls.push(end - pauseEnd);
+    }
+    const gateMaximumPerSecond = (ceiling.max * 1000) / (ceiling.perMs + GATE_MARGIN_MS);
     const seen = new Set<string>();
     let repeatedCalls = 0;
     for (const c of calls) {
@@ -409,9 +466,19 @@ async function runThroughput(): Promise<ThroughputFigures> {
       fractionOfCeiling: round(callsPerSecond / ((ceiling.max * 1000) / ceiling.perMs), 3),
       callsPerCustomer: round(calls.length / customers, 3),
       busiestWindowCalls: busiestWindow(times, ceiling.perMs),
+      busiestWindowAtGate: busiestWindow(stopped?.admitted ?? [], ceiling.perMs),
+      standInEventLoopDelayMs: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
       ceiling,
       steadyPhase: { fromSecond: round((from - started) / 1000, 2), seconds: round(steadyMs / 1000, 2), calls: steadyCalls },
       callsBySecond: bySecond,
+      idle: {
+        pausedForGateSeconds: round(pausedMs / 1000, 2),
+        stalledSeconds: round(stalls.reduce((a, b) => a + b, 0) / 1000, 2),
+        stalls: stalls.length,
+        longestStallMs: Math.round(Math.max(0, ...stalls)),
+      },
+      gateMaximumPerSecond: round(gateMaximumPerSecond, 1),
+      fractionOfGateMaximum: round(callsPerSecond / gateMaximumPerSecond, 3),
       totalSeconds: round(totalSeconds, 2),
       eventsAppliedAfterSeconds: eventsAppliedAt === null ? null : round((eventsAppliedAt - started) / 1000, 2),
       calls: calls.length,
@@ -419,7 +486,7 @@ async function runThroughput(): Promise<ThroughputFigures> {
       repeatedCalls,
       standIn429s: calls.filter((c) => c.status === 429).length,
       pushConcurrency,
-      child: stats,
+      child: stopped?.stats ?? null,
       delivered: { invoices, organizations },
       eventsAccepted,
     };
@@ -453,6 +520,7 @@ interface LatencyFigures {
   callsPerWebhook: number;
   targetRatePerSecond: number;
   warmupWebhooks: number;
+  /** Over the daemon's whole life: the set-up pushes (each customer linked and pushed once) included. */
   child: ChildStats | null;
 }
 
@@ -570,7 +638,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
     while (done().length < answered && performance.now() < deadline) await sleep(20);
     await settle(watch, 10_000);
     stopWatching();
-    const stats = await child.stop();
+    const stopped = await child.stop();
     child = undefined;
 
     const landed = done();
@@ -601,7 +669,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
       callsPerWebhook: round((zd.calls.length - callsBefore) / bodies.length, 3),
       targetRatePerSecond: latencyTargetRate,
       warmupWebhooks: warmup,
-      child: stats,
+      child: stopped?.stats ?? null,
     };
   } finally {
     stopWatching();
@@ -616,6 +684,8 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
 
 async function main(): Promise<void> {
   let out: Record<string, unknown>;
+  // The machine is shared: other work running at the same time takes CPU from all three processes.
+  const loadAtStart = round(loadavg()[0]!, 2);
   try {
     const throughput = await runThroughput();
     const latency: LatencyFigures[] = [];
@@ -628,6 +698,7 @@ async function main(): Promise<void> {
     out = {
       bench: 'push',
       node: process.version,
+      machine: { cpus: availableParallelism(), loadAverage1m: { atStart: loadAtStart, atEnd: round(loadavg()[0]!, 2) } },
       customers,
       ratePerSecond,
       ...(scaled && {
@@ -645,7 +716,7 @@ async function main(): Promise<void> {
   } finally {
     await deleteByPrefixes(redisUrl, Object.values(prefixes));
   }
-  const check = createProducerRedis(redisUrl);
+  const check = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const leftover = await countKeys(check, `${runId}-*`);
   check.disconnect();
   process.stdout.write(`${JSON.stringify({ ...out, redisKeysLeft: leftover }, null, 2)}\n`);

@@ -10,6 +10,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { TICKET_CATEGORIES } from './sync/deflection/types.js';
+import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_CONFIG_FILE = resolve(PACKAGE_ROOT, 'config/default.yaml');
@@ -103,6 +105,31 @@ const TargetsSchema = z.strictObject({
 });
 export type TargetsConfig = z.infer<typeof TargetsSchema>;
 
+const category = z.enum(TICKET_CATEGORIES);
+const HOUR_MS = 3_600_000;
+
+const DeflectionSchema = z.strictObject({
+  sessionIdleMs: z.number().int().min(1_000).max(24 * HOUR_MS),
+  windowMs: z.number().int().min(1_000).max(90 * 24 * HOUR_MS),
+  lateTicketGraceMs: z.number().int().min(0).max(24 * HOUR_MS),
+  sweepEveryMs: z.number().int().min(1_000).max(24 * HOUR_MS),
+  activityCategories: z.partialRecord(z.enum(PORTAL_ACTIVITY_TYPES), category),
+});
+
+const TicketCategoriesSchema = z.strictObject({
+  default: category,
+  rules: z.array(
+    z
+      .strictObject({
+        category,
+        formIds: z.array(z.coerce.string().min(1)).optional(),
+        tags: z.array(z.string().min(1)).optional(),
+        keywords: z.array(z.string().trim().min(1)).optional(),
+      })
+      .refine((r) => (r.formIds?.length ?? 0) + (r.tags?.length ?? 0) + (r.keywords?.length ?? 0) > 0, 'a rule needs formIds, tags or keywords'),
+  ),
+});
+
 const FileSchema = z.strictObject({
   server: z.strictObject({
     bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024),
@@ -123,6 +150,8 @@ const FileSchema = z.strictObject({
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
   push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000), backoffMs: z.number().int().min(10).max(600_000) }),
   targets: TargetsSchema,
+  deflection: DeflectionSchema,
+  ticketCategories: TicketCategoriesSchema,
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
     clientId: z.string().min(1),

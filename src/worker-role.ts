@@ -18,6 +18,11 @@ import { PushPlanner } from './sync/push-planner.js';
 import { createProducerRedis, createWorkerRedis } from './sync/redis.js';
 import { RecordStore } from './sync/store.js';
 import { createEventsWorker } from './sync/worker.js';
+import { createTicketClassifier } from './sync/deflection/categories.js';
+import { reconcileCustomers } from './sync/deflection/customers.js';
+import { createDeflectionFeed } from './sync/deflection/feed.js';
+import { closeScheduler, createDeflectionQueue, createDeflectionWorker, scheduleSweeps } from './sync/deflection/queue.js';
+import { DeflectionTracker } from './sync/deflection/tracker.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
 export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate }) => PortalTarget;
@@ -26,6 +31,7 @@ export interface RunningWorker {
   store: RecordStore;
   planner: PushPlanner;
   pushWorkers: Worker[];
+  tracker: DeflectionTracker;
   /** Stops taking jobs and waits for the ones in flight (they finish, or go back to the queue). */
   close(): Promise<void>;
 }
@@ -37,6 +43,8 @@ export interface WorkerOptions {
   targets?: TargetFactory;
   /** Defaults to the SDK-backed refetcher of src/connectors (null for unconfigured sources). */
   refetch?: Refetcher;
+  /** The clock deflection windows end by (tests move it on; the delayed jobs still run on real time). */
+  now?: () => number;
 }
 
 export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
@@ -49,6 +57,20 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
   const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs);
+  const now = opts.now ?? Date.now;
+  const classifier = createTicketClassifier(config.ticketCategories);
+  const deflectionQueue = createDeflectionQueue(pushConnection, config.redis.prefix);
+  deflectionQueue.on('error', () => undefined); // reported by the connection's users
+  const tracker = new DeflectionTracker({
+    redis: storeConnection,
+    prefix: config.redis.prefix,
+    settings: config.deflection,
+    now,
+    schedule: closeScheduler(deflectionQueue, now),
+    publish: async (event) => void (await planner.planDeflection(event)),
+    logger: logger.child({ module: 'deflection' }),
+  });
+  const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories });
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
@@ -57,6 +79,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     concurrency: opts.concurrency ?? config.worker.concurrency,
     ...(metrics ? { metrics } : {}),
     refetch: opts.refetch ?? createRefetcher(config),
+    classifier,
+    onStored: feed,
     onApplied: async (event, outcome, { retry }) => {
       const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync: event.origin === 'snapshot' });
       for (const target of targets) metrics?.pushesScheduled.inc({ target });
@@ -77,16 +101,27 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
         }),
       )
     : [];
-  await Promise.all([worker.waitUntilReady(), ...pushWorkers.map((w) => w.waitUntilReady())]);
+  const deflectionWorker = createDeflectionWorker({ connection, prefix: config.redis.prefix, tracker, logger });
+  await Promise.all([worker.waitUntilReady(), deflectionWorker.waitUntilReady(), ...pushWorkers.map((w) => w.waitUntilReady())]);
+  await scheduleSweeps(deflectionQueue, config.deflection.sweepEveryMs);
+  // Counting customers for the report: bring records the store's set does not know yet in, in the background.
+  const reconciling = reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
+    logger.warn({ err: (err as Error).message }, 'could not reconcile the customer count; the report counts records by SCAN meanwhile'),
+  );
   logger.info({ queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] }, 'events worker running');
   return {
     store,
     planner,
     pushWorkers,
+    tracker,
     async close() {
       await worker.close();
+      await deflectionWorker.close();
+      await reconciling;
       await Promise.all(pushWorkers.map((w) => w.close()));
+      await deflectionQueue.close();
       await planner.close();
+      tracker.close();
       pushConnection.disconnect();
       store.close();
       storeConnection.disconnect();

@@ -10,6 +10,7 @@ import { UsageError } from './errors.js';
 import { registerDlqCommand } from './dlq.js';
 import { registerIdentityCommand } from './identity.js';
 import { registerInspectCommand } from './inspect.js';
+import { registerReportCommand } from './report.js';
 import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerDlqCommand(program);
   registerIdentityCommand(program);
+  registerReportCommand(program);
   return program;
 }
 

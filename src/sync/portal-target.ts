@@ -9,6 +9,7 @@
 import type { PortalTargetName } from '../config.js';
 import type { PortalProjection } from './project.js';
 import type { Derived } from './record.js';
+import type { DeflectionEvent } from './deflection/types.js';
 
 export interface PortalPush {
   customerId: string;
@@ -32,6 +33,12 @@ export interface PushResult {
 export interface PortalTarget {
   readonly name: PortalTargetName;
   push(p: PortalPush): Promise<PushResult>;
+  /**
+   * Records a decided self-service session on the platform (Zendesk: an event on the contact's
+   * profile; Salesforce: a deflection record on the Account). `links` are the customer's current
+   * ones. A target without it records none; one that cannot place the event says so in `skipped`.
+   */
+  recordDeflection?(event: DeflectionEvent, links: Derived['links']): Promise<PushResult>;
 }
 
 /** 429: wait at least this long, then try again; never counted as success. */

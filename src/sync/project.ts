@@ -146,7 +146,7 @@ function supportOf(record: CustomerRecord): Derived['support'] {
   const { organization, users, tickets } = record.zendesk;
   if (organization === null && Object.keys(users).length === 0 && Object.keys(tickets).length === 0) return null;
   const views = live(tickets)
-    .map(([, t]): TicketView => ({ id: t.id, subject: t.subject, status: t.status, priority: t.priority, category: null, updatedAt: t.updatedAt }))
+    .map(([, t]): TicketView => ({ id: t.id, subject: t.subject, status: t.status, priority: t.priority, category: t.category ?? null, updatedAt: t.updatedAt }))
     .sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || cmp(a.id, b.id));
   const openTicketCount = views.filter((t) => t.status !== null && OPEN_TICKET_STATUSES.has(t.status)).length;
   return { openTicketCount, tickets: views };

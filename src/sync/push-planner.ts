@@ -8,11 +8,17 @@
  * while it waits are absorbed by BullMQ's deduplication; a change while it
  * runs leaves exactly one follow-up job. So a burst of 50 events for one
  * customer makes at most two pushes per target.
+ *
+ * Deflection pushes are the one exception: a decided self-service session is
+ * a fact, not state, so its job carries the event itself and is keyed by the
+ * event's id (queued once however often it is handed over).
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PortalTargetName } from '../config.js';
+import { DeflectionEventSchema } from './deflection/schema.js';
+import type { DeflectionEvent } from './deflection/types.js';
 import { portalProjection, projectionHash } from './project.js';
 import type { CustomerRecord } from './record.js';
 
@@ -28,11 +34,23 @@ export const pushJobOptions = (backoffMs: number) =>
     removeOnFail: false,
   }) as const;
 
-export const PushJobSchema = z.strictObject({
+const target = z.enum(['zendesk', 'salesforce']);
+/** Push the customer's current projection. Jobs written before deflection pushes existed have no `kind`. */
+export const ProjectionPushJobSchema = z.strictObject({
   v: z.literal(1),
+  kind: z.literal('projection').optional(),
   customerId: z.string().min(1),
-  target: z.enum(['zendesk', 'salesforce']),
+  target,
 });
+/** Record one decided self-service session on the target (upserted there by the event's id). */
+export const DeflectionPushJobSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('deflection'),
+  customerId: z.string().min(1),
+  target,
+  event: DeflectionEventSchema,
+});
+export const PushJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema]);
 export type PushJob = z.infer<typeof PushJobSchema>;
 
 export function portalHash(record: CustomerRecord | null): string | null {
@@ -69,6 +87,19 @@ export class PushPlanner {
           { v: 1, customerId: next.id, target },
           { delay: this.debounceMs, deduplication: { id: `${next.id}-${target}`, keepLastIfActive: true }, ...(opts.resync ? { priority: RESYNC_PRIORITY } : {}) },
         ),
+      ),
+    );
+    return [...this.targets];
+  }
+
+  /**
+   * Queues a decided deflection event for every target. The job id is the event's id, so the
+   * tracker's outbox handing the same event over twice queues it once.
+   */
+  async planDeflection(event: DeflectionEvent): Promise<PortalTargetName[]> {
+    await Promise.all(
+      [...this.queues].map(([target, queue]) =>
+        queue.add(`deflection-${target}`, { v: 1, kind: 'deflection', customerId: event.customerId, target, event }, { jobId: event.id }),
       ),
     );
     return [...this.targets];

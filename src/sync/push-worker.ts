@@ -15,6 +15,8 @@ import { portalProjection, type PortalProjection } from './project.js';
 import { pushQueueName, PushJobSchema } from './push-planner.js';
 import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from './record.js';
 import type { RecordStore } from './store.js';
+import { contactIdentityKey } from './deflection/contact.js';
+import type { DeflectionEvent } from './deflection/types.js';
 
 export interface PushWorkerOptions {
   connection: Redis;
@@ -63,45 +65,67 @@ export function acceptedKey(prefix: string, target: string, customerId: string):
 export function createPushWorker(opts: PushWorkerOptions): Worker {
   const { target, prefix } = opts;
   const log = opts.logger.child({ module: 'push-worker', target: target.name });
+  /** A target call, its failure turned into what BullMQ acts on. */
+  const call = async (customerId: string, write: () => Promise<PushResult>): Promise<PushResult> => {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof RateLimitedError) {
+        log.warn({ customerId, retryAfterMs: err.retryAfterMs }, 'rate limited by the platform: pausing the queue');
+        await worker.rateLimit(err.retryAfterMs);
+        throw Worker.RateLimitError();
+      }
+      if (err instanceof PermanentError) throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
+      throw err; // retryable: exponential backoff with jitter
+    }
+  };
+
+  const pushProjection = async (customerId: string): Promise<PushResult> => {
+    const record = await opts.store.get(customerId);
+    if (record === null) {
+      // Merged into another record (which has its own push) or removed by an admin.
+      return { calls: 0, wrote: [], skipped: 'record no longer exists' };
+    }
+    const projection = portalProjection(record.derived);
+    const links = linksFor(record, await opts.store.ownedKeys(customerId));
+    const hash = sha256Hex(stableStringify({ links, projection }));
+    const key = acceptedKey(prefix, target.name, customerId);
+    const raw = await opts.redis.get(key);
+    const accepted = raw === null ? null : (JSON.parse(raw) as Accepted);
+    if (accepted?.hash === hash) {
+      const skipped = { calls: 0 as const, wrote: [] as [], skipped: 'unchanged since the last accepted push' };
+      opts.onPushed?.(target.name, skipped);
+      return skipped;
+    }
+    // Moved to another organization or Account: write everything there, not just the difference.
+    const sameLinks = accepted?.links !== undefined && stableStringify(accepted.links) === stableStringify(links);
+    const result = await call(customerId, () =>
+      target.push({ customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null }),
+    );
+    await opts.redis.set(key, JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted));
+    opts.onPushed?.(target.name, result);
+    return result;
+  };
+
+  /** Written where the customer lives NOW: a record merged since the decision is found again through its contact. */
+  const pushDeflection = async (event: DeflectionEvent): Promise<PushResult> => {
+    if (!target.recordDeflection) return { calls: 0, wrote: [], skipped: `${target.name} records no deflection events` };
+    const record = (await opts.store.get(event.customerId)) ?? (await opts.store.findByKey(contactIdentityKey(event.contact)));
+    if (record === null) return { calls: 0, wrote: [], skipped: 'record no longer exists' };
+    const links = linksFor(record, await opts.store.ownedKeys(record.id));
+    const result = await call(event.customerId, () => target.recordDeflection!(event, links));
+    opts.onPushed?.(target.name, result);
+    return result;
+  };
+
   const worker: Worker = new Worker(
     pushQueueName(target.name),
     async (job: Job) => {
       const parsed = PushJobSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError('push job data is not a v1 push job');
-      const { customerId } = parsed.data;
-      const record = await opts.store.get(customerId);
-      if (record === null) {
-        // Merged into another record (which has its own push) or removed by an admin.
-        return { calls: 0, wrote: [], skipped: 'record no longer exists' };
-      }
-      const projection = portalProjection(record.derived);
-      const links = linksFor(record, await opts.store.ownedKeys(customerId));
-      const hash = sha256Hex(stableStringify({ links, projection }));
-      const key = acceptedKey(prefix, target.name, customerId);
-      const raw = await opts.redis.get(key);
-      const accepted = raw === null ? null : (JSON.parse(raw) as Accepted);
-      if (accepted?.hash === hash) {
-        const skipped = { calls: 0 as const, wrote: [] as [], skipped: 'unchanged since the last accepted push' };
-        opts.onPushed?.(target.name, skipped);
-        return skipped;
-      }
-      let result: PushResult;
-      try {
-        // Moved to another organization or Account: write everything there, not just the difference.
-        const sameLinks = accepted?.links !== undefined && stableStringify(accepted.links) === stableStringify(links);
-        result = await target.push({ customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null });
-      } catch (err) {
-        if (err instanceof RateLimitedError) {
-          log.warn({ customerId, retryAfterMs: err.retryAfterMs }, 'rate limited by the platform: pausing the queue');
-          await worker.rateLimit(err.retryAfterMs);
-          throw Worker.RateLimitError();
-        }
-        if (err instanceof PermanentError) throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
-        throw err; // retryable: exponential backoff with jitter
-      }
-      await opts.redis.set(key, JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted));
-      opts.onPushed?.(target.name, result);
-      log.debug({ customerId, calls: result.calls, wrote: result.wrote, skipped: result.skipped }, 'pushed');
+      const data = parsed.data;
+      const result = data.kind === 'deflection' ? await pushDeflection(data.event) : await pushProjection(data.customerId);
+      log.debug({ customerId: data.customerId, kind: data.kind ?? 'projection', calls: result.calls, wrote: result.wrote, skipped: result.skipped }, 'pushed');
       return result;
     },
     {

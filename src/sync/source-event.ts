@@ -7,6 +7,7 @@
  * This module imports no SDK: connectors depend on it, never the reverse.
  */
 import { z } from 'zod';
+import { TICKET_CATEGORIES } from './deflection/types.js';
 
 export const SOURCES = ['stripe', 'salesforce', 'zendesk', 'portal'] as const;
 export const SourceSchema = z.enum(SOURCES);
@@ -140,6 +141,11 @@ export const ZendeskTicketData = z.object({
   organizationId: z.string().nullable(),
   createdAt: isoDate.nullable(),
   updatedAt: isoDate.nullable(),
+  /**
+   * Set by the events worker from the `ticketCategories` rules before the event is stored (never by
+   * a parser): absent on events stored before classification existed.
+   */
+  category: z.enum(TICKET_CATEGORIES).optional(),
 });
 
 export const PORTAL_ACTIVITY_TYPES = [

@@ -59,6 +59,10 @@ export class RecordStore {
   auditKey(id: string): string {
     return `${this.prefix}:rec:${id}:audit`;
   }
+  /** Every record id, kept with the records so that counting customers costs one SCARD. */
+  get customersKey(): string {
+    return `${this.prefix}:customers`;
+  }
 
   async get(id: string): Promise<CustomerRecord | null> {
     const raw = await this.redis.get(this.recordKey(id));
@@ -162,6 +166,8 @@ export class RecordStore {
       }
       tx.del(this.recordKey(id), this.ownedKey(id));
     }
+    if (previous === null) tx.sadd(this.customersKey, plan.targetId);
+    if (plan.mergeIds.length > 0) tx.srem(this.customersKey, ...plan.mergeIds);
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
     const result = await tx.exec();
     if (result === null) return null; // a watched key changed: recompute from fresh state

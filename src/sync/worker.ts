@@ -12,6 +12,7 @@ import { QUEUES } from './queues.js';
 import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
 import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
+import { withTicketCategory, type TicketClassifier } from './deflection/categories.js';
 
 export interface EventsWorkerOptions {
   connection: Redis;
@@ -27,6 +28,10 @@ export interface EventsWorkerOptions {
   refetch?: (tie: { source: SourceEvent['source']; kind: SourceEvent['data']['kind']; objectId: string; version: number }) => Promise<SourceEvent | null>;
   /** Called after each stored change (push planning hooks in here). */
   onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean }) => Promise<void>;
+  /** Sets each Zendesk ticket's category before it is stored (refetched ones too). */
+  classifier?: TicketClassifier;
+  /** Called after EVERY apply, changed or not (deflection tracking: an older activity changes no record but still happened). */
+  onStored?: (event: SourceEvent, outcome: ApplyOutcome) => Promise<void>;
 }
 
 export interface EventJobResult {
@@ -58,7 +63,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       throw err;
     }
     if (fresh === null) return outcome;
-    const settled = await opts.store.apply(fresh, { rank: 1 });
+    const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), { rank: 1 });
     log.info({ source: event.source, objectId: event.objectId, version: event.version }, 'equal-version tie settled from the source API');
     return {
       ...settled,
@@ -76,7 +81,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       if (!parsed.success) {
         throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
       }
-      const event = parsed.data;
+      const event = withTicketCategory(parsed.data, opts.classifier);
       const started = performance.now();
       let outcome = await opts.store.apply(event);
       if (outcome.tie && opts.refetch) outcome = await settleTie(event, outcome);
@@ -94,6 +99,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       // A retry may follow a failure after the record was stored: the hooks run again rather than never.
       const retry = job.attemptsMade > 0;
       if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry });
+      await opts.onStored?.(event, outcome);
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
     },

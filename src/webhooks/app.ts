@@ -1,5 +1,6 @@
 /**
- * The one express app: webhook receivers, portal events, health and metrics.
+ * The one express app: webhook receivers, portal events, health and metrics,
+ * and the admin area (off unless ADMIN_TOKEN is set).
  * Bodies are captured raw (signatures are over bytes), limited in size, and
  * only then verified and parsed by each receiver.
  */
@@ -8,9 +9,11 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { createDeflectionData } from '../sync/deflection/store.js';
 import type { Ingestor } from '../sync/ingest.js';
 import { pingRedis, type Redis } from '../sync/redis.js';
 import type { Source } from '../sync/source-event.js';
+import { adminRouter } from './admin.js';
 import type { EdgeMetrics } from './metrics.js';
 import { portalReceiver } from './portal.js';
 import type { ReceiverDeps } from './receive.js';
@@ -116,6 +119,8 @@ export function createApp(deps: AppDeps): Express {
   for (const [source, path] of Object.entries(ROUTES) as Array<[Source, string]>) {
     app.post(path, raw, receivers[source]);
   }
+
+  app.use('/admin', adminRouter({ adminToken: config.adminToken, deflection: createDeflectionData(redis, config.redis.prefix), logger }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { describeZodError } from '../../sync/source-event.js';
 import type { ParseResult } from '../../sync/source-event.js';
+import { isCaseDeflectionMessage, parseCaseDeflectionMessage } from './case-deflection.js';
 import { API_NAME, recordEvent } from './outbound.js';
 
 export const MAX_CDC_EVENTS = 100;
@@ -82,6 +83,8 @@ function unwrap(item: unknown): { event: unknown; replayId: string | undefined }
 }
 
 function parseEvent(item: unknown, opts: CdcOptions): ParseResult[] {
+  // A relayed platform event, not a change event: it has no ChangeEventHeader (case-deflection.ts).
+  if (isCaseDeflectionMessage(item)) return [parseCaseDeflectionMessage(item)];
   const { event, replayId } = unwrap(item);
   if (!isObject(event)) return [{ kind: 'invalid', reason: 'not a change event object' }];
   const parsed = HeaderSchema.safeParse(event['ChangeEventHeader']);

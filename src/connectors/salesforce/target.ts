@@ -18,6 +18,7 @@ import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/portal-target.js';
 import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-target.js';
+import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { classifySalesforceError, createSalesforceConnection } from './client.js';
 import { planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
 import type { LabelledRecord, SObjectFields } from './target-records.js';
@@ -150,6 +151,17 @@ export function createSalesforceTarget(config: Config): PortalTarget {
       } catch (err) {
         throw toTargetError(err);
       }
+    },
+    async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
+      const accountId = links.salesforceAccountId;
+      if (!accountId) return { calls: 0, wrote: [], skipped: NO_ACCOUNT };
+      let conn: Connection;
+      try {
+        conn = await connect();
+      } catch (err) {
+        throw toTargetError(err);
+      }
+      return recordSalesforceDeflection(conn, config, { id: session.id, accountId, type: session.outcome, category: session.category, occurredAt: session.decidedAt });
     },
   };
 }

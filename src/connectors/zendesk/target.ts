@@ -13,6 +13,7 @@
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
 import { normalizeEmail } from '../../sync/source-event.js';
+import type { DeflectionEvent as DecidedSession } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import { billingFields, changedFields, changedInvoices, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
@@ -104,6 +105,45 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       }
       return { calls: calls.n, wrote };
     },
+    async recordDeflection(session: DecidedSession, links: PortalPush['links']): Promise<PushResult> {
+      const email = deflectionEmail(session, links);
+      if (email === null) return { calls: 0, wrote: [], skipped: NO_DEFLECTION_EMAIL };
+      await recordZendeskDeflection(client, config, profileEventOf(session, email));
+      return { calls: 1, wrote: [`deflection:${session.id}`] };
+    },
+  };
+}
+
+export const NO_DEFLECTION_EMAIL = 'no email for this contact: Zendesk profiles are matched by email';
+
+/** The contact's email: the session's own contact, or the linked contact with its platform id. */
+function deflectionEmail(session: DecidedSession, links: PortalPush['links']): string | null {
+  const own = normalizeEmail(session.contact);
+  if (own !== undefined) return own;
+  const [platform, , id] = session.contact.split(':');
+  const contact = links.contacts.find((c) => (platform === 'zendesk' ? c.zendeskUserId === id : c.salesforceContactId === id));
+  return normalizeEmail(contact?.email) ?? null;
+}
+
+/** A decided session as a profile event: `self_service_deflected` or `self_service_escalated`. */
+function profileEventOf(session: DecidedSession, email: string): DeflectionEvent {
+  const last = session.lastActivity;
+  const what = session.outcome === 'deflected' ? 'Solved in the portal without a ticket' : `Opened ticket ${session.ticketId ?? '(unknown)'} after using the portal`;
+  return {
+    email,
+    type: `self_service_${session.outcome}`,
+    description: `${what} (${session.category})`,
+    properties: {
+      deflection_id: session.id,
+      session_id: session.sessionId,
+      outcome: session.outcome,
+      category: session.category,
+      session_started_at: session.sessionStartedAt,
+      ticket_id: session.ticketId ?? null,
+      last_activity: last?.type ?? null,
+      last_query: last?.query ?? null,
+    },
+    occurredAt: session.decidedAt,
   };
 }
 

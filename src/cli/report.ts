@@ -1,0 +1,65 @@
+/** `portal-sync report deflection` — what self-service achieved: text, JSON or a self-contained HTML page. */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { DeflectionData } from '../sync/deflection/types.js';
+import { createDeflectionData } from '../sync/deflection/store.js';
+import { computeDeflectionReport } from '../sync/deflection/report.js';
+import { renderDeflectionHtml } from '../sync/deflection/report-html.js';
+import { parseSince, SinceError, type ReportPeriod } from '../sync/deflection/report-period.js';
+import { renderDeflectionText } from '../sync/deflection/report-text.js';
+import { requireConfig, withRedis } from './connect.js';
+import { UsageError } from './errors.js';
+
+export interface DeflectionOptions {
+  since: string;
+  json?: boolean;
+  html?: string;
+}
+
+export function periodFromSince(since: string, now = new Date()): ReportPeriod {
+  try {
+    return parseSince(since, now);
+  } catch (err) {
+    if (err instanceof SinceError) throw new UsageError(`--${err.message}`);
+    throw err;
+  }
+}
+
+/** The report over DeflectionData as the command prints it; with --html the page is written to its file. */
+export async function reportDeflection(data: DeflectionData, opts: DeflectionOptions, now = new Date()): Promise<string> {
+  if (opts.json && opts.html) throw new UsageError('choose one output: --json or --html FILE');
+  const result = await computeDeflectionReport(data, periodFromSince(opts.since, now));
+  if (opts.json) return `${JSON.stringify(result, null, 2)}\n`;
+  if (opts.html) {
+    try {
+      writeFileSync(opts.html, renderDeflectionHtml(result, { generatedAt: now }));
+    } catch (err) {
+      throw new Error(`cannot write ${opts.html}: ${(err as Error).message}`);
+    }
+    return `wrote ${opts.html}\n`;
+  }
+  return renderDeflectionText(result);
+}
+
+export function registerReportCommand(program: Command): void {
+  const report = program.command('report').description('reports over what portal-sync has recorded');
+  report
+    .command('deflection')
+    .description('self-service sessions deflected or escalated, rates by category, portal adoption, searches with no result, the weekly trend')
+    .option('--since <when>', 'start of the period: Nd, Nw or an ISO date (until now)', '30d')
+    .option('--json', 'print as JSON')
+    .option('--html <file>', 'write a self-contained HTML page (charts included) to FILE')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ portal-sync report deflection\n  $ portal-sync report deflection --since 12w --html deflection.html\n' +
+        '  $ portal-sync report deflection --since 2026-10-01 --json | jq .selfServiceResolutionRate\n',
+    )
+    .action(async (opts: DeflectionOptions) => {
+      // Bad usage is refused before connecting: no Redis wait for a typo.
+      if (opts.json && opts.html) throw new UsageError('choose one output: --json or --html FILE');
+      periodFromSince(opts.since);
+      const config = requireConfig();
+      const out = await withRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts));
+      process.stdout.write(out);
+    });
+}

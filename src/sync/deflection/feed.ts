@@ -1,0 +1,83 @@
+/**
+ * What the events worker tells the tracker after each stored event: portal
+ * activity files into its contact's session, a Zendesk ticket counts as
+ * opened (once per ticket id) and escalates the customer's sessions it falls
+ * in, and a merge moves the merged records' open sessions along.
+ *
+ * It runs after EVERY apply, not only after a change: an older activity
+ * changes nothing on the record (the record keeps the newest), yet it is
+ * still part of a session. The tracker makes repeats harmless.
+ */
+import type { EventDataOf, SourceEvent } from '../source-event.js';
+import type { ApplyOutcome } from '../store.js';
+import { isTicketCategory, type TicketClassifier } from './categories.js';
+import { contactOf } from './contact.js';
+import type { TrackedActivity } from './session.js';
+import type { DeflectionTracker } from './tracker.js';
+import type { ActivitySummary, TicketCategory } from './types.js';
+
+type PortalActivity = EventDataOf<'portal.activity'>;
+
+export interface DeflectionFeedOptions {
+  tracker: DeflectionTracker;
+  classifier: TicketClassifier;
+  /** What viewing a thing says about the topic, from config: invoice views → billing, … */
+  activityCategories: Partial<Record<PortalActivity['activity'], TicketCategory>>;
+}
+
+export type DeflectionFeed = (event: SourceEvent, outcome: Pick<ApplyOutcome, 'recordId' | 'record' | 'mergedIds'>) => Promise<void>;
+
+const textOf = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : null);
+
+/**
+ * The topic an activity points to: a category the portal declares, the configured one for its
+ * type, the ticket form the customer opened, or the words they typed or read.
+ */
+export function activityHint(d: PortalActivity, opts: Pick<DeflectionFeedOptions, 'classifier' | 'activityCategories'>): TicketCategory | null {
+  const declared = d.properties['category'];
+  if (isTicketCategory(declared)) return declared;
+  const configured = opts.activityCategories[d.activity];
+  if (configured) return configured;
+  const formId = textOf(d.properties['form_id'] ?? d.properties['ticket_form_id']);
+  const byForm = formId !== null ? opts.classifier.form(formId) : null;
+  if (byForm) return byForm;
+  const words = [d.query, textOf(d.properties['title'])].filter((s): s is string => !!s).join('\n');
+  return words !== '' ? opts.classifier.text(words) : null;
+}
+
+export function activitySummary(event: SourceEvent & { data: PortalActivity }): ActivitySummary {
+  const d = event.data;
+  return {
+    type: d.activity,
+    at: new Date(event.version).toISOString(),
+    query: d.query,
+    resultCount: d.resultCount,
+    articleId: d.articleId,
+    invoiceId: d.invoiceId,
+    ticketId: d.ticketId,
+  };
+}
+
+const isActivity = (e: SourceEvent): e is SourceEvent & { data: PortalActivity } => e.data.kind === 'portal.activity';
+
+export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFeed {
+  const { tracker } = opts;
+  return async (event, outcome) => {
+    const customerId = outcome.recordId;
+    if (outcome.mergedIds.length > 0) await tracker.onMerged(customerId, outcome.mergedIds);
+    if (isActivity(event)) {
+      const contact = contactOf(event.refs, outcome.record);
+      if (contact === null) return;
+      const d = event.data;
+      const activity: TrackedActivity = { eventId: event.eventId, atMs: event.version, summary: activitySummary(event), hint: activityHint(d, opts) };
+      const noResult = d.activity === 'search' && d.resultCount === 0 && d.query !== null && d.query.trim() !== '';
+      await tracker.onActivity({ customerId, contact, activity, noResultQuery: noResult ? d.query : null });
+      return;
+    }
+    const t = event.data;
+    // Only a ticket that says when it was opened can fall inside a window; a deletion (spam, say) opens nothing.
+    if (t.kind === 'zendesk.ticket' && !event.deleted && t.createdAt !== null) {
+      await tracker.onTicket({ customerId, ticketId: t.id, category: t.category ?? opts.classifier.ticket(t), createdAt: Date.parse(t.createdAt) });
+    }
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The deflection report: what self-service achieved over a period. The math
+ * is one pure function over plain arrays (`buildDeflectionReport`); the only
+ * I/O is reading them through DeflectionData (`computeDeflectionReport`).
+ *
+ * Counting rules, so that every figure can be checked by hand:
+ * - each item counts in the period its own time falls in, [from, to): a
+ *   session when it started, an outcome when it was decided, a search or a
+ *   ticket when it happened; items the store returns outside it are ignored;
+ * - duplicates (same session id, event id or ticket id) count once; every
+ *   no-result search counts (the same query twice is demand twice);
+ * - a rate without a denominator is null, never 0 or NaN.
+ */
+import { TICKET_CATEGORIES, type DeflectionData, type DeflectionEvent, type NoResultSearch, type SessionStart, type TicketCategory, type TicketOpened } from './types.js';
+import { inPeriod, isoDate, isoWeekLabel, isoWeekStart, isoWeeksOf, periodDays, priorPeriod, WEEK_LENGTH_MS, type ReportPeriod } from './report-period.js';
+
+export interface CategoryFigures {
+  category: TicketCategory;
+  deflected: number;
+  escalated: number;
+  /** deflected / (deflected + escalated) in this category. */
+  rate: number | null;
+}
+
+export interface TicketFigures {
+  from: string;
+  to: string;
+  tickets: number;
+  perCustomer: number | null;
+}
+
+export interface WeekFigures {
+  /** ISO week, e.g. `2026-W48`. */
+  week: string;
+  /** Its Monday (UTC), `YYYY-MM-DD`. */
+  start: string;
+  /** The period covers only part of this week (its first or last). */
+  partial: boolean;
+  sessions: number;
+  deflected: number;
+  escalated: number;
+}
+
+export interface DeflectionReport {
+  period: { from: string; to: string; days: number };
+  sessions: number;
+  deflected: number;
+  escalated: number;
+  /** deflected / (deflected + escalated). */
+  selfServiceResolutionRate: number | null;
+  byCategory: CategoryFigures[];
+  portalAdoption: { customersWithSession: number; customers: number; rate: number | null };
+  noResultSearches: { total: number; distinctQueries: number; top: Array<{ query: string; count: number }> };
+  /** 1 − (tickets per customer now / tickets per customer in the equally long prior period). */
+  ticketDeflection: { current: TicketFigures; prior: TicketFigures; rate: number | null };
+  trend: WeekFigures[];
+}
+
+/** Everything the report reads, as plain arrays. */
+export interface DeflectionReportInput {
+  events: DeflectionEvent[];
+  sessions: SessionStart[];
+  noResultSearches: NoResultSearch[];
+  ticketsOpened: TicketOpened[];
+  priorTicketsOpened: TicketOpened[];
+  customerCount: number;
+}
+
+export interface DeflectionReportOptions {
+  /** How many no-result queries to list (default 10). */
+  topSearches?: number;
+}
+
+const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
+
+/** Case, surrounding and repeated spaces (or control characters) do not make a different search. */
+export function normalizeQuery(query: string): string {
+  return query.normalize('NFKC').replace(/[\p{Cc}\s]+/gu, ' ').trim().toLowerCase();
+}
+
+function topQueries(searches: NoResultSearch[], limit: number): DeflectionReport['noResultSearches'] {
+  const counts = new Map<string, number>();
+  for (const s of searches) {
+    const q = normalizeQuery(s.query);
+    if (q !== '') counts.set(q, (counts.get(q) ?? 0) + 1);
+  }
+  const ranked = [...counts].map(([query, count]) => ({ query, count }));
+  ranked.sort((a, b) => b.count - a.count || (a.query < b.query ? -1 : a.query > b.query ? 1 : 0));
+  return { total: [...counts.values()].reduce((n, c) => n + c, 0), distinctQueries: counts.size, top: ranked.slice(0, limit) };
+}
+
+function ticketFigures(tickets: TicketOpened[], period: ReportPeriod, customers: number): TicketFigures {
+  const n = uniqueBy(tickets.filter((t) => inPeriod(t.createdAt, period)), (t) => t.ticketId).length;
+  return { from: period.from.toISOString(), to: period.to.toISOString(), tickets: n, perCustomer: ratio(n, customers) };
+}
+
+function weeklyTrend(period: ReportPeriod, sessions: SessionStart[], events: DeflectionEvent[]): WeekFigures[] {
+  const weeks = new Map<number, WeekFigures>();
+  for (const start of isoWeeksOf(period)) {
+    const partial = start < period.from.getTime() || start + WEEK_LENGTH_MS > period.to.getTime();
+    weeks.set(start, { week: isoWeekLabel(start), start: isoDate(start), partial, sessions: 0, deflected: 0, escalated: 0 });
+  }
+  for (const s of sessions) {
+    const w = weeks.get(isoWeekStart(Date.parse(s.startedAt)));
+    if (w) w.sessions += 1;
+  }
+  for (const e of events) {
+    const w = weeks.get(isoWeekStart(Date.parse(e.decidedAt)));
+    if (w) w[e.outcome] += 1;
+  }
+  return [...weeks.values()];
+}
+
+/** The report over `period` from plain arrays. Pure: same input, same report. */
+export function buildDeflectionReport(input: DeflectionReportInput, period: ReportPeriod, opts: DeflectionReportOptions = {}): DeflectionReport {
+  const sessions = uniqueBy(input.sessions.filter((s) => inPeriod(s.startedAt, period)), (s) => s.sessionId);
+  const events = uniqueBy(input.events.filter((e) => inPeriod(e.decidedAt, period)), (e) => e.id);
+  const searches = input.noResultSearches.filter((s) => inPeriod(s.at, period));
+  const customers = Math.max(0, input.customerCount);
+
+  const deflected = events.filter((e) => e.outcome === 'deflected').length;
+  const escalated = events.length - deflected;
+  const byCategory = TICKET_CATEGORIES.map((category): CategoryFigures => {
+    const inCategory = events.filter((e) => e.category === category);
+    const d = inCategory.filter((e) => e.outcome === 'deflected').length;
+    return { category, deflected: d, escalated: inCategory.length - d, rate: ratio(d, inCategory.length) };
+  });
+  const customersWithSession = new Set(sessions.map((s) => s.customerId)).size;
+
+  const current = ticketFigures(input.ticketsOpened, period, customers);
+  const prior = ticketFigures(input.priorTicketsOpened, priorPeriod(period), customers);
+  const change = current.perCustomer !== null && prior.perCustomer ? current.perCustomer / prior.perCustomer : null;
+
+  return {
+    period: { from: period.from.toISOString(), to: period.to.toISOString(), days: periodDays(period) },
+    sessions: sessions.length,
+    deflected,
+    escalated,
+    selfServiceResolutionRate: ratio(deflected, events.length),
+    byCategory,
+    portalAdoption: { customersWithSession, customers, rate: ratio(customersWithSession, customers) },
+    noResultSearches: topQueries(searches, opts.topSearches ?? 10),
+    ticketDeflection: { current, prior, rate: change === null ? null : 1 - change },
+    trend: weeklyTrend(period, sessions, events),
+  };
+}
+
+/** Reads the period (and the prior one, for tickets) through DeflectionData and builds the report. */
+export async function computeDeflectionReport(data: DeflectionData, period: ReportPeriod, opts: DeflectionReportOptions = {}): Promise<DeflectionReport> {
+  const prior = priorPeriod(period);
+  const [events, sessions, noResultSearches, ticketsOpened, priorTicketsOpened, customerCount] = await Promise.all([
+    data.events(period.from, period.to),
+    data.sessions(period.from, period.to),
+    data.noResultSearches(period.from, period.to),
+    data.ticketsOpened(period.from, period.to),
+    data.ticketsOpened(prior.from, prior.to),
+    data.customerCount(),
+  ]);
+  return buildDeflectionReport({ events, sessions, noResultSearches, ticketsOpened, priorTicketsOpened, customerCount }, period, opts);
+}

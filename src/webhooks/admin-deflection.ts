@@ -1,0 +1,39 @@
+/** GET /admin/deflection?since=30d — the deflection report page, the same HTML as `portal-sync report deflection --html`. */
+import type { RequestHandler, Response } from 'express';
+import type { Logger } from '../log.js';
+import { computeDeflectionReport } from '../sync/deflection/report.js';
+import { renderDeflectionHtml } from '../sync/deflection/report-html.js';
+import { parseSince, SinceError, type ReportPeriod } from '../sync/deflection/report-period.js';
+import type { DeflectionData } from '../sync/deflection/types.js';
+
+/** The page needs nothing but its own inline styles: no script runs, nothing loads, no one frames it. */
+const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function sendText(res: Response, status: number, text: string): void {
+  res.status(status).type('text/plain; charset=utf-8').send(`${text}\n`);
+}
+
+export function deflectionPage(data: DeflectionData, logger: Logger): RequestHandler {
+  return async (req, res) => {
+    const since = req.query.since ?? '30d';
+    if (typeof since !== 'string') return sendText(res, 400, 'since: give it once, e.g. ?since=30d');
+    let period: ReportPeriod;
+    try {
+      period = parseSince(since);
+    } catch (err) {
+      if (err instanceof SinceError) return sendText(res, 400, err.message);
+      throw err;
+    }
+    let html: string;
+    try {
+      html = renderDeflectionHtml(await computeDeflectionReport(data, period), { generatedAt: new Date() });
+    } catch (err) {
+      logger.error({ err }, 'deflection report failed');
+      return sendText(res, 503, 'deflection report unavailable: its data could not be read (is Redis reachable?); try again');
+    }
+    res.setHeader('Content-Security-Policy', PAGE_POLICY);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.status(200).type('text/html; charset=utf-8').send(html);
+  };
+}
