@@ -69,4 +69,18 @@ export function registerIdentityCommand(program: Command): void {
       const out = await withAdmin(async (store, admin) => admin.unlink((await inspectRecord(store, ref)).record.id, key, whoOf(opts)));
       process.stdout.write(out.moved ? `unlinked: ${key} is now record ${out.moved.id}; ${out.kept.id} keeps the rest\n` : `unlinked: ${key} no longer points at ${out.kept.id}\n`);
     });
+  identity
+    .command('forget')
+    .description('delete a customer record for good (e.g. gone from every source, or an erasure request); audited')
+    .argument('<ref>', 'the record')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .requiredOption('--yes', 'confirm: the record cannot be brought back except by a resync')
+    .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
+    .action(async (ref: string, opts: { reason: string; by?: string }) => {
+      const out = await withAdmin(async (store, admin) => {
+        const id = (await inspectRecord(store, ref)).record.id;
+        return { id, ...(await admin.forget(id, whoOf(opts))) };
+      });
+      process.stdout.write(`forgot ${out.id}; released ${out.keys.join(', ') || 'no identity keys'}\n`);
+    });
 }

@@ -14,7 +14,7 @@ import { newRecordId, type RecordStore } from './store.js';
 
 export interface AuditEntry {
   at: string;
-  action: 'link' | 'unlink';
+  action: 'link' | 'unlink' | 'forget';
   by: string;
   reason: string;
   recordIds: string[];
@@ -64,6 +64,7 @@ export class IdentityAdmin {
       for (const c of await this.store.listConflicts()) if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) tx.hdel(this.store.conflictsKey, c.id);
       tx.rpush(this.store.auditKey(aId), JSON.stringify(entry), ...(await conn.lrange(this.store.auditKey(bId), 0, -1)));
       tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId));
+      tx.srem(this.store.customersKey, bId);
       return { tx, result: merged };
     });
   }
@@ -80,7 +81,7 @@ export class IdentityAdmin {
       const tx = conn.multi().set(this.store.recordKey(recordId), JSON.stringify(split.kept));
       for (const k of split.movedKeys) tx.srem(this.store.ownedKey(recordId), k);
       if (keepsEntities) {
-        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(split.moved));
+        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(split.moved)).sadd(this.store.customersKey, split.moved.id);
         for (const k of split.movedKeys) tx.set(this.store.indexKey(k), split.moved.id).sadd(this.store.ownedKey(split.moved.id), k);
       } else {
         for (const k of split.movedKeys) tx.del(this.store.indexKey(k));
@@ -91,6 +92,26 @@ export class IdentityAdmin {
       tx.rpush(this.store.auditKey(recordId), JSON.stringify(entry));
       if (keepsEntities) tx.rpush(this.store.auditKey(split.moved.id), JSON.stringify(entry));
       return { tx, result: { kept: split.kept, moved: keepsEntities ? split.moved : null } };
+    });
+  }
+
+  /**
+   * Removes a record for good — for a customer gone from every source, or data that must be erased.
+   * Nothing else ever deletes a record. Its identity keys are released (a later event about them
+   * starts a new record), and the removal is kept in the global audit trail.
+   */
+  async forget(recordId: string, who: { by: string; reason: string }): Promise<{ keys: IdentityKey[] }> {
+    return this.transaction([recordId], async (conn) => {
+      await this.load(conn, recordId);
+      const owned = (await conn.smembers(this.store.ownedKey(recordId))).sort();
+      const owners = owned.length > 0 ? await conn.mget(...owned.map((k) => this.store.indexKey(k))) : [];
+      const entry: AuditEntry = { at: new Date().toISOString(), action: 'forget', ...who, recordIds: [recordId], keys: owned };
+      const tx = conn.multi().del(this.store.recordKey(recordId), this.store.ownedKey(recordId), this.store.auditKey(recordId));
+      owned.forEach((k, i) => {
+        if (owners[i] === recordId) tx.del(this.store.indexKey(k));
+      });
+      tx.srem(this.store.customersKey, recordId).rpush(this.store.globalAuditKey, JSON.stringify(entry));
+      return { tx, result: { keys: owned } };
     });
   }
 

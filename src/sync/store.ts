@@ -56,6 +56,10 @@ export class RecordStore {
   get apartKey(): string {
     return `${this.prefix}:identity:apart`;
   }
+  /** Audit entries that outlive their record (`identity forget`). */
+  get globalAuditKey(): string {
+    return `${this.prefix}:audit`;
+  }
   auditKey(id: string): string {
     return `${this.prefix}:rec:${id}:audit`;
   }

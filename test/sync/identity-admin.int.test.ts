@@ -84,4 +84,19 @@ describe('identity link and unlink', () => {
     await store.apply(stripeCustomer('cus_mail', 2_000, { email: 'shared-inbox@x.example' }));
     expect(await store.findByKey('email:shared-inbox@x.example')).toBeNull();
   });
+
+  it('forgets a record only when told to: record, links and count gone, the removal audited', async () => {
+    const r = await store.apply(stripeCustomer('cus_gone', 1_000, { email: 'gone@x.example' }));
+    const before = await redis.scard(store.customersKey);
+    const { keys } = await admin.forget(r.recordId, { by: 'dpo', reason: 'erasure request #7' });
+    expect(keys).toEqual(['email:gone@x.example', 'stripe:cus_gone']);
+    expect(await store.get(r.recordId)).toBeNull();
+    expect(await store.findByKey('stripe:cus_gone')).toBeNull();
+    expect(await redis.scard(store.customersKey)).toBe(before - 1);
+    const audit = (await redis.lrange(store.globalAuditKey, 0, -1)).map((e) => JSON.parse(e));
+    expect(audit.at(-1)).toMatchObject({ action: 'forget', by: 'dpo', reason: 'erasure request #7', recordIds: [r.recordId] });
+    // A later event starts afresh rather than reviving the forgotten record.
+    const again = await store.apply(stripeCustomer('cus_gone', 2_000));
+    expect(again.recordId).not.toBe(r.recordId);
+  });
 });

@@ -171,13 +171,21 @@ function organizationDraft(detail: z.infer<typeof OrganizationDetail>): Pick<Dra
   };
 }
 
+/**
+ * Cross-id convention for users, as Zendesk's Salesforce integration sets it: a user's external_id
+ * is their Salesforce Contact Id. Only a value shaped like one (003…, 15 or 18 characters) links.
+ */
+function contactIdFrom(externalId: string | null | undefined): string | null {
+  return externalId && /^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/.test(externalId) ? externalId : null;
+}
+
 function userDraft(detail: z.infer<typeof UserDetail>, action: string, event: unknown): Pick<Draft, 'objectId' | 'refs' | 'data'> {
   const email = normalizeEmail(detail.email) ?? null;
   // The detail snapshot has no name; only a name change carries one.
   const name = action === 'name_changed' && isRecord(event) && typeof event.current === 'string' ? event.current : null;
   return {
     objectId: detail.id,
-    refs: compactRefs({ zendeskUserId: detail.id, zendeskOrganizationId: detail.organization_id, email }),
+    refs: compactRefs({ zendeskUserId: detail.id, zendeskOrganizationId: detail.organization_id, email, salesforceContactId: contactIdFrom(detail.external_id) }),
     data: { kind: 'zendesk.user', id: detail.id, name, email, externalId: detail.external_id, organizationId: detail.organization_id, role: detail.role },
   };
 }
