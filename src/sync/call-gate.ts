@@ -31,7 +31,7 @@ return math.max(1, tonumber(oldest[2]) + window - now)
  * @param rate the platform's limit; the window is widened by `marginMs` so that network jitter
  *   never lands two windows' worth of calls in one of the platform's own windows.
  */
-export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = 100): CallGate {
+export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = 25): CallGate {
   const window = rate.perMs + marginMs;
   return async () => {
     const wait = Number(await redis.eval(SLIDING_LOG, 1, key, window, rate.max, randomUUID()));
