@@ -31,10 +31,16 @@ return math.max(1, tonumber(oldest[2]) + window - now)
  * @param rate the platform's limit; the window is widened by `marginMs` so that network jitter
  *   never lands two windows' worth of calls in one of the platform's own windows.
  */
-export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = 25): CallGate {
+export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = 25, inlineWaitMs = 250): CallGate {
   const window = rate.perMs + marginMs;
   return async () => {
-    const wait = Number(await redis.eval(SLIDING_LOG, 1, key, window, rate.max, randomUUID()));
-    if (wait > 0) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait);
+    // A slot that frees within moments is waited for here: pausing the whole queue costs more than the wait.
+    for (let waited = 0; ; ) {
+      const wait = Number(await redis.eval(SLIDING_LOG, 1, key, window, rate.max, randomUUID()));
+      if (wait <= 0) return;
+      if (waited + wait > inlineWaitMs) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait);
+      await new Promise((r) => setTimeout(r, wait));
+      waited += wait;
+    }
   };
 }
