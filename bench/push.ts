@@ -55,6 +55,7 @@ import { startZendeskStandIn, type ZendeskCall, type ZendeskStandIn } from '../t
 import { customer, stripePayload, toSourceEvent } from './lib/fixtures.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { busiestWindow, onAnswered, provisionZendesk, seedCustomerOrganizations } from './lib/zendesk-stand-in.js';
+import { GATE_MARGIN_MS } from '../src/sync/call-gate.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -81,8 +82,6 @@ const P99_GOAL_MS = 1_000;
 const LAND_TIMEOUT_MS = 15_000;
 const SAMPLE_EVERY_MS = 250;
 const IDLE_GAP_MS = 200;
-/** createCallGate's default margin: its window is the platform's widened by this much. */
-const GATE_MARGIN_MS = 100;
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const secret = 'whsec_bench_push_secret_not_real';

@@ -31,7 +31,10 @@ return math.max(1, tonumber(oldest[2]) + window - now)
  * @param rate the platform's limit; the window is widened by `marginMs` so that network jitter
  *   never lands two windows' worth of calls in one of the platform's own windows.
  */
-export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = 25, inlineWaitMs = 250): CallGate {
+/** How much wider than the platform's window ours is, so network jitter never lands a call in the wrong window. */
+export const GATE_MARGIN_MS = 25;
+
+export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = GATE_MARGIN_MS, inlineWaitMs = 250): CallGate {
   const window = rate.perMs + marginMs;
   return async () => {
     // A slot that frees within moments is waited for here: pausing the whole queue costs more than the wait.
