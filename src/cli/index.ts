@@ -11,6 +11,7 @@ import { registerDlqCommand } from './dlq.js';
 import { registerIdentityCommand } from './identity.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerReportCommand } from './report.js';
+import { registerSetupCommand } from './setup.js';
 import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDlqCommand(program);
   registerIdentityCommand(program);
   registerReportCommand(program);
+  registerSetupCommand(program);
   return program;
 }
 

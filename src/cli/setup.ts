@@ -1,0 +1,125 @@
+/**
+ * `portal-sync setup zendesk|salesforce` — provisions the portal side: the
+ * fields and objects the targets write to, under the names in
+ * `targets.zendesk` / `targets.salesforce`.
+ */
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { createSalesforceConnection } from '../connectors/salesforce/client.js';
+import {
+  SALESFORCE_PROJECT_DIR,
+  SALESFORCE_SOURCE_DIR,
+  packageGaps,
+  readSalesforcePackage,
+  salesforceSchema,
+  verificationPassed,
+  verifySalesforceSchema,
+} from '../connectors/salesforce/setup.js';
+import { createZendeskClient } from '../connectors/zendesk/client.js';
+import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
+import { printJson, requireConfig } from './connect.js';
+import { UsageError } from './errors.js';
+
+function zendeskClientOf(config: Config) {
+  try {
+    return createZendeskClient(config.zendesk);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const describeStep = (s: ZendeskSetupStep) =>
+  `${s.kind} ${s.key}${s.type ? ` (${s.type})` : ''}${s.actualType ? `: exists as ${s.actualType}, expected ${s.type}; change it by hand` : ''}`;
+
+async function setupZendesk(opts: { dryRun?: boolean; json?: boolean }): Promise<void> {
+  const config = requireConfig();
+  const client = zendeskClientOf(config);
+  const plan = await planZendeskSetup(client, config.targets.zendesk);
+  const missing = plan.filter((s) => s.state === 'missing');
+  const steps = opts.dryRun || missing.length === 0 ? plan : await applyZendeskSetup(client, config.targets.zendesk, plan);
+  const mismatched = steps.filter((s) => s.actualType !== undefined);
+  if (mismatched.length > 0) process.exitCode = 1;
+  if (opts.json) return printJson({ dryRun: opts.dryRun === true, steps, created: steps.filter((s) => s.state === 'created').length });
+
+  const mark = { exists: 'exists ', missing: opts.dryRun ? 'create ' : 'missing', created: 'created' } as const;
+  const lines = steps.map((s) => `  ${mark[s.state]}  ${describeStep(s)}`);
+  const summary =
+    missing.length === 0
+      ? 'nothing to do: every field and the custom object exist'
+      : opts.dryRun
+        ? `dry run: would create ${missing.length}; nothing was created`
+        : `created ${missing.length}`;
+  process.stdout.write(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n`);
+  if (mismatched.length > 0) process.stderr.write(`portal-sync: ${mismatched.length} field(s) have another type than the target writes\n`);
+}
+
+/** The source dir as the deploy command should name it: relative when run from inside the package. */
+const shown = (dir: string) => {
+  const rel = relative(process.cwd(), dir);
+  return rel === '' || rel.startsWith('..') ? dir : rel;
+};
+
+function describePackage(config: Config, json: boolean | undefined): void {
+  const pkg = readSalesforcePackage();
+  const gaps = packageGaps(salesforceSchema(config.targets.salesforce), pkg);
+  // `sf project deploy start` must run inside the project (the folder with sfdx-project.json).
+  const deploy = `cd ${shown(SALESFORCE_PROJECT_DIR)} && sf project deploy start --source-dir ${relative(SALESFORCE_PROJECT_DIR, SALESFORCE_SOURCE_DIR)} --target-org <alias>`;
+  const assign = 'sf org assign permset --name Portal_Sync --on-behalf-of <integration user> --target-org <alias>';
+  if (gaps.length > 0) process.exitCode = 1;
+  if (json) return printJson({ sourceDir: SALESFORCE_SOURCE_DIR, deploy, assign, objects: pkg, notInPackage: gaps });
+  const lines = pkg.map((p) => `  ${p.object}${p.definesObject ? ' (custom object)' : ''}: ${p.fields.join(', ')}`);
+  process.stdout.write(
+    `Salesforce metadata package (Salesforce DX source format): ${shown(SALESFORCE_SOURCE_DIR)}\n${lines.join('\n')}\n` +
+      '  permission set Portal_Sync: read/edit on all of the above\n\n' +
+      `Deploy it, then give the integration user access:\n  ${deploy}\n  ${assign}\n` +
+      'Then check the org: portal-sync setup salesforce --verify\n',
+  );
+  if (gaps.length > 0) {
+    process.stderr.write(`portal-sync: configured in targets.salesforce but not in the package (add metadata files for them): ${gaps.join(', ')}\n`);
+  }
+}
+
+async function verifySalesforce(config: Config, json: boolean | undefined): Promise<void> {
+  let conn;
+  try {
+    conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
+  } catch (err) {
+    // Missing credentials are a configuration problem (2); a refused login is a failure (1).
+    if ((err as Error).message.includes('must be set') || (err as Error).message.startsWith('SALESFORCE_LOGIN_URL')) throw new UsageError((err as Error).message);
+    throw err;
+  }
+  const results = await verifySalesforceSchema(conn, salesforceSchema(config.targets.salesforce));
+  const ok = verificationPassed(results);
+  if (!ok) process.exitCode = 1;
+  if (json) return printJson({ ok, objects: results });
+  const lines = results.map((r) => {
+    if (!r.exists) return `  ${r.object}: object missing (${r.missing.join(', ')})`;
+    const parts = [r.missing.length === 0 ? `all ${r.present.length} fields present` : `missing ${r.missing.join(', ')}`];
+    if (r.notExternalId) parts.push(`${r.notExternalId} is not an External ID field`);
+    return `  ${r.object}: ${parts.join('; ')}`;
+  });
+  process.stdout.write(`Salesforce at ${conn.instanceUrl}:\n${lines.join('\n')}\n${ok ? 'all configured fields exist' : 'deploy the package: portal-sync setup salesforce'}\n`);
+}
+
+export function registerSetupCommand(program: Command): void {
+  const setup = program.command('setup').description('provision the portal side: the fields and objects the targets write to');
+  setup
+    .command('zendesk')
+    .description('create the organization and user fields and the invoice custom object that are missing')
+    .option('--dry-run', 'list what would be created; create nothing')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync setup zendesk --dry-run\n  $ portal-sync setup zendesk\n')
+    .action((opts: { dryRun?: boolean; json?: boolean }) => setupZendesk(opts));
+  setup
+    .command('salesforce')
+    .description('show the metadata package and how to deploy it; --verify checks a live org')
+    .option('--verify', 'describe Account and the custom objects; exit 1 when a configured field is missing')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync setup salesforce\n  $ portal-sync setup salesforce --verify\n')
+    .action(async (opts: { verify?: boolean; json?: boolean }) => {
+      const config = requireConfig();
+      if (opts.verify) return verifySalesforce(config, opts.json);
+      describePackage(config, opts.json);
+    });
+}
