@@ -35,48 +35,48 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const PORTAL_TARGETS = ['zendesk', 'salesforce'] as const;
 export type PortalTargetName = (typeof PORTAL_TARGETS)[number];
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   REDIS_URL: z
     .string()
     .trim()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => URL.canParse(s) && /^rediss?:$/.test(new URL(s).protocol), 'expected redis://host:port or rediss://…'),
+    .refine((s) => URL.canParse(s) && /^rediss?:$/.test(new URL(s).protocol), 'expected redis://host:port or rediss://…').describe('Redis for the BullMQ queues and the record store'),
   REDIS_PREFIX: z
     .string()
     .default('portal-sync')
-    .refine((s) => /^[A-Za-z0-9_.{}-]+$/.test(s), "expected letters, digits, '-', '_', '.', '{}' (no ':')"),
-  PORT: port.default(3000),
-  HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PORTAL_SYNC_CONFIG: optional,
+    .refine((s) => /^[A-Za-z0-9_.{}-]+$/.test(s), "expected letters, digits, '-', '_', '.', '{}' (no ':')").describe('key prefix of every key portal-sync writes (queues, dedupe set, quarantine, records)'),
+  PORT: port.default(3000).describe('HTTP listener port'),
+  HOST: z.string().default('0.0.0.0').describe('HTTP listener address'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  PORTAL_SYNC_CONFIG: optional.describe('a YAML file merged over config/default.yaml (unknown keys are errors)'),
 
-  STRIPE_SECRET_KEY: optional.refine((s) => s === undefined || /^(sk|rk)_(test|live)_/.test(s), 'expected sk_test_…, sk_live_… or a restricted rk_… key'),
-  STRIPE_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.startsWith('whsec_')), 'expected the endpoint signing secret, whsec_… (several comma-separated)'),
-  STRIPE_API_HOST: optional,
-  STRIPE_API_PORT: port.optional(),
-  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+  STRIPE_SECRET_KEY: optional.refine((s) => s === undefined || /^(sk|rk)_(test|live)_/.test(s), 'expected sk_test_…, sk_live_… or a restricted rk_… key').describe('Stripe API key'),
+  STRIPE_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.startsWith('whsec_')), 'expected the endpoint signing secret, whsec_… (several comma-separated)').describe('the Stripe endpoint\'s signing secret, several comma-separated (several endpoints, or old and new while rotating); enables POST /webhooks/stripe'),
+  STRIPE_API_HOST: optional.describe('Stripe API host override (proxy, sandbox, local stand-in)'),
+  STRIPE_API_PORT: port.optional().describe('Stripe API port override'),
+  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional().describe('Stripe API protocol override'),
 
-  ZENDESK_SUBDOMAIN: optional.refine((s) => s === undefined || /^[a-z0-9][a-z0-9-]*$/i.test(s), 'expected the subdomain only, e.g. acme for acme.zendesk.com'),
-  ZENDESK_BASE_URL: url('the Zendesk API, e.g. https://acme.zendesk.com/api/v2').optional(),
-  ZENDESK_EMAIL: optional,
-  ZENDESK_API_TOKEN: optional,
-  ZENDESK_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.length >= 16), 'expected signing secrets of at least 16 characters, comma-separated (one per Zendesk webhook)'),
+  ZENDESK_SUBDOMAIN: optional.refine((s) => s === undefined || /^[a-z0-9][a-z0-9-]*$/i.test(s), 'expected the subdomain only, e.g. acme for acme.zendesk.com').describe('Zendesk account subdomain (or set ZENDESK_BASE_URL, not both)'),
+  ZENDESK_BASE_URL: url('the Zendesk API, e.g. https://acme.zendesk.com/api/v2').optional().describe('Zendesk API base URL, instead of ZENDESK_SUBDOMAIN (proxy, sandbox, local stand-in)'),
+  ZENDESK_EMAIL: optional.describe('Zendesk API user (required when PORTAL_TARGET includes zendesk)'),
+  ZENDESK_API_TOKEN: optional.describe('Zendesk API token (required when PORTAL_TARGET includes zendesk)'),
+  ZENDESK_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.length >= 16), 'expected signing secrets of at least 16 characters, comma-separated (one per Zendesk webhook)').describe('the Zendesk webhooks\' signing secrets, comma-separated (one per webhook, or old and new while rotating); enables POST /webhooks/zendesk'),
 
-  SALESFORCE_LOGIN_URL: url('the Salesforce login host').default('https://login.salesforce.com'),
-  SALESFORCE_INSTANCE_URL: url('your My Domain, e.g. https://acme.my.salesforce.com').optional(),
-  SALESFORCE_CLIENT_ID: optional,
-  SALESFORCE_CLIENT_SECRET: optional,
-  SALESFORCE_ACCESS_TOKEN: optional,
-  SALESFORCE_ORG_ID: optional.refine((s) => s === undefined || /^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(s), 'expected a 15- or 18-character organization id starting with 00D'),
-  SALESFORCE_OUTBOUND_TOKEN: secret(16),
-  SALESFORCE_WEBHOOK_SECRET: secret(16),
+  SALESFORCE_LOGIN_URL: url('the Salesforce login host').default('https://login.salesforce.com').describe('Salesforce OAuth login host'),
+  SALESFORCE_INSTANCE_URL: url('your My Domain, e.g. https://acme.my.salesforce.com').optional().describe('your Salesforce My Domain (required with SALESFORCE_ACCESS_TOKEN)'),
+  SALESFORCE_CLIENT_ID: optional.describe('connected app client id (OAuth client credentials; required when PORTAL_TARGET includes salesforce, unless SALESFORCE_ACCESS_TOKEN is set)'),
+  SALESFORCE_CLIENT_SECRET: optional.describe('connected app client secret (see SALESFORCE_CLIENT_ID)'),
+  SALESFORCE_ACCESS_TOKEN: optional.describe('a ready-made Salesforce access token, instead of the client credentials'),
+  SALESFORCE_ORG_ID: optional.refine((s) => s === undefined || /^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(s), 'expected a 15- or 18-character organization id starting with 00D').describe('the org id every Outbound Message must carry; with SALESFORCE_OUTBOUND_TOKEN enables Outbound Messages'),
+  SALESFORCE_OUTBOUND_TOKEN: secret(16).describe('the token in the Outbound Message endpoint URL (?token=…); exactly one value is accepted'),
+  SALESFORCE_WEBHOOK_SECRET: secret(16).describe('HMAC secret of the signed JSON events; enables them on POST /webhooks/salesforce'),
 
-  PORTAL_EVENTS_SECRET: secret(16),
-  ADMIN_TOKEN: secret(16),
+  PORTAL_EVENTS_SECRET: secret(16).describe('HMAC secret of portal activity events; enables POST /events/portal'),
+  ADMIN_TOKEN: secret(16).describe('bearer token of the admin area (/admin); unset means the area is off'),
   PORTAL_TARGET: optional.refine(
     (s) => s === undefined || s.split(',').every((t) => (PORTAL_TARGETS as readonly string[]).includes(t.trim())),
     `expected ${PORTAL_TARGETS.join(', ')} or both, comma-separated`,
-  ),
+  ).describe('where to push: zendesk, salesforce, or both comma-separated (unset: nothing is pushed)'),
 });
 
 const names = <K extends string>(keys: readonly K[]) => z.strictObject(Object.fromEntries(keys.map((k) => [k, z.string().min(1)])) as Record<K, z.ZodString>);
@@ -130,7 +130,7 @@ const TicketCategoriesSchema = z.strictObject({
   ),
 });
 
-const FileSchema = z.strictObject({
+export const FileSchema = z.strictObject({
   server: z.strictObject({
     bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024),
     shutdownGraceMs: z.number().int().min(0).max(600_000),

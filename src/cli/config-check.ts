@@ -1,6 +1,8 @@
-/** `portal-sync config check` — every problem at once, by variable or key name. */
+/** `portal-sync config check` and `config reference`.
+ * `config check` — every problem at once, by variable or key name. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { buildReference, REGENERATE_COMMAND, renderMarkdown, renderText } from '../config-reference.js';
 
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('configuration tools');
@@ -25,5 +27,19 @@ export function registerConfigCommand(program: Command): void {
         for (const w of result.warnings) process.stderr.write(`  note: ${w}\n`);
       }
       process.exitCode = result.ok ? 0 : 2;
+    });
+  registerConfigReferenceCommand(config);
+}
+
+/** `portal-sync config reference` — every env variable and YAML key, generated from the schemas. */
+export function registerConfigReferenceCommand(config: Command): void {
+  config
+    .command('reference')
+    .description('print the configuration reference generated from the schemas: every env variable and YAML key, with defaults and constraints')
+    .option('--markdown', 'print Markdown (the content of docs/configuration.md)')
+    .addHelpText('after', `\nExamples:\n  $ portal-sync config reference\n  $ ${REGENERATE_COMMAND}\n`)
+    .action((opts: { markdown?: boolean }) => {
+      const ref = buildReference();
+      process.stdout.write(opts.markdown ? renderMarkdown(ref) : renderText(ref));
     });
 }
