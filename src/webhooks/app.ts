@@ -13,6 +13,7 @@ import { createDeflectionData } from '../sync/deflection/store.js';
 import type { Ingestor } from '../sync/ingest.js';
 import { pingRedis, type Redis } from '../sync/redis.js';
 import type { Source } from '../sync/source-event.js';
+import { adminDashboardRouter } from './admin-dashboard.js';
 import { adminRouter } from './admin.js';
 import type { EdgeMetrics } from './metrics.js';
 import { portalReceiver } from './portal.js';
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps): Express {
     app.post(path, raw, receivers[source]);
   }
 
+  app.use('/admin', adminDashboardRouter({ adminToken: config.adminToken, config, redis, ingestor: deps.ingestor, metrics, logger }));
   app.use('/admin', adminRouter({ adminToken: config.adminToken, deflection: createDeflectionData(redis, config.redis.prefix), logger }));
 
   app.use((_req, res) => {

@@ -1,0 +1,239 @@
+/**
+ * GET /admin — the operator's dashboard: sync lag and queue depths, events per
+ * minute by source, dead letters with their reasons, identity conflicts, and
+ * links to the deflection report and the queue board. Server-rendered, inline
+ * styles only, no script; readable on a phone.
+ *
+ * Mounted at /admin ahead of `adminRouter`, so that a browser session
+ * (admin-dashboard-auth.ts) works here too; requests with the bearer header
+ * go on to `adminRouter` for anything this router does not serve.
+ */
+import { Queue } from 'bullmq';
+import { Router, type RequestHandler } from 'express';
+import { listDeadLetters, type DeadLetter } from '../cli/dlq.js';
+import { readStatus, type QueueStatus } from '../cli/status.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createDeflectionQueue } from '../sync/deflection/queue.js';
+import { createDeflectionData } from '../sync/deflection/store.js';
+import type { IdentityConflict } from '../sync/identity.js';
+import type { Ingestor } from '../sync/ingest.js';
+import { PUSH_QUEUES } from '../sync/push-planner.js';
+import { createEventsQueue } from '../sync/queues.js';
+import type { Redis } from '../sync/redis.js';
+import { RecordStore } from '../sync/store.js';
+import { boardHandler } from './admin-board.js';
+import { escapeHtml, hasAdminSession, loginRoutes, requireAdmin } from './admin-dashboard-auth.js';
+import { deflectionPage } from './admin-deflection.js';
+import type { EdgeMetrics } from './metrics.js';
+
+const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const DEAD_LETTERS_SHOWN = 20;
+const CONFLICTS_SHOWN = 5;
+const RATE_WINDOW_MS = 60_000;
+const SAMPLES_KEPT_MS = 15 * 60_000;
+
+export interface EventRateRow {
+  source: string;
+  total: number;
+  accepted: number;
+  quarantined: number;
+  /** Events (any outcome) per minute over `windowSeconds`. */
+  perMinute: number;
+}
+
+/**
+ * Per-minute rates from the edge's event counter. Each reading is kept (for 15
+ * minutes) and compared with the newest one at least a minute old; until one
+ * exists, with the counters' start (zero) when the router was made, and the
+ * events so far count as one minute's.
+ */
+export class EventRates {
+  private samples: Array<{ at: number; totals: Map<string, number> }>;
+
+  constructor(startedAt = Date.now()) {
+    this.samples = [{ at: startedAt, totals: new Map() }];
+  }
+
+  observe(values: ReadonlyArray<{ labels: Partial<Record<string, string | number>>; value: number }>, now = Date.now()): { rows: EventRateRow[]; windowSeconds: number } {
+    const bySource = new Map<string, EventRateRow>();
+    for (const { labels, value } of values) {
+      const source = String(labels.source ?? 'unknown');
+      const row = bySource.get(source) ?? { source, total: 0, accepted: 0, quarantined: 0, perMinute: 0 };
+      row.total += value;
+      if (labels.outcome === 'accepted') row.accepted += value;
+      if (labels.outcome === 'quarantined') row.quarantined += value;
+      bySource.set(source, row);
+    }
+    const base = this.samples.filter((s) => now - s.at >= RATE_WINDOW_MS).at(-1) ?? this.samples[0]!;
+    const elapsed = Math.max(1, now - base.at);
+    // Under a minute of history, the events so far count as this minute's: no extrapolation from a few seconds.
+    for (const row of bySource.values()) row.perMinute = ((row.total - (base.totals.get(row.source) ?? 0)) * 60_000) / Math.max(elapsed, RATE_WINDOW_MS);
+    this.samples.push({ at: now, totals: new Map([...bySource.values()].map((r) => [r.source, r.total])) });
+    const keep = this.samples.filter((s) => now - s.at <= SAMPLES_KEPT_MS);
+    this.samples = keep.length ? keep : this.samples.slice(-1);
+    return { rows: [...bySource.values()].sort((a, b) => a.source.localeCompare(b.source)), windowSeconds: Math.round(elapsed / 1000) };
+  }
+}
+
+export interface DashboardData {
+  generatedAt: Date;
+  queues: Array<QueueStatus & { name: string }>;
+  deadLetters: { total: number; first: DeadLetter[] };
+  quarantined: number;
+  conflicts: { total: number; first: IdentityConflict[] };
+  events: { rows: EventRateRow[]; windowSeconds: number };
+  /** No reconciler exists yet: always null, and the page says so. */
+  lastReconcile: null;
+}
+
+async function queueStatus(queue: Queue): Promise<QueueStatus> {
+  const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+  const [oldest] = await queue.getJobs(['waiting', 'prioritized'], -1, -1, true);
+  const lagSeconds = oldest ? Math.max(0, Math.round((Date.now() - oldest.timestamp) / 1000)) : 0;
+  return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0, lagSeconds };
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+const fmtAge = (s: number) => (s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
+const h = escapeHtml;
+
+export function renderDashboardHtml(d: DashboardData): string {
+  const maxLag = Math.max(0, ...d.queues.map((q) => q.lagSeconds));
+  const queueRows = d.queues
+    .map(
+      (q) =>
+        `<tr><th scope="row">${h(q.name)}</th><td class="${q.lagSeconds > 60 ? 'warn' : ''}">${fmtAge(q.lagSeconds)}</td><td>${fmtInt(q.waiting)}</td><td>${fmtInt(q.active)}</td><td>${fmtInt(q.delayed)}</td><td class="${q.failed ? 'warn' : ''}">${fmtInt(q.failed)}</td><td>${fmtInt(q.completed)}</td></tr>`,
+    )
+    .join('\n');
+  const eventRows = d.events.rows.length
+    ? d.events.rows
+        .map((r) => `<tr><th scope="row">${h(r.source)}</th><td>${r.perMinute.toFixed(1)}</td><td>${fmtInt(r.total)}</td><td>${fmtInt(r.accepted)}</td><td>${fmtInt(r.quarantined)}</td></tr>`)
+        .join('\n')
+    : '<tr><td colspan="5">no events received since this process started</td></tr>';
+  const letters = d.deadLetters.first.length
+    ? `<ul class="list">${d.deadLetters.first
+        .map(
+          (l) =>
+            `<li><span class="tag">${h(l.queue)}</span> <code>${h(l.id)}</code>${l.source ? ` <span class="muted">${h(l.source)}</span>` : ''} <span class="muted">${h(l.at)}</span><div class="reason">${h(l.reason)}</div></li>`,
+        )
+        .join('\n')}</ul>${d.deadLetters.total > d.deadLetters.first.length ? `<p class="muted">…and ${fmtInt(d.deadLetters.total - d.deadLetters.first.length)} more (<code>portal-sync dlq list</code>)</p>` : ''}`
+    : '<p>No dead letters.</p>';
+  const conflicts = d.conflicts.first.length
+    ? `<ul class="list">${d.conflicts.first
+        .map(
+          (c) =>
+            `<li><span class="tag">${h(c.system)}</span> records <code>${h(c.recordIds[0])}</code> and <code>${h(c.recordIds[1])}</code> kept apart<div class="muted">from ${h(c.evidence.source)} event <code>${h(c.evidence.eventId)}</code> (${h(c.evidence.type)})</div></li>`,
+        )
+        .join('\n')}</ul>${d.conflicts.total > d.conflicts.first.length ? `<p class="muted">…and ${fmtInt(d.conflicts.total - d.conflicts.first.length)} more (<code>portal-sync identity conflicts</code>)</p>` : ''}`
+    : '<p>No identity conflicts.</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>portal-sync admin</title>
+<style>
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.75rem 1rem;background:#1d2733;color:#fff}
+header h1{font-size:1.1rem;margin:0}header nav{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center}header a{color:#cfe0ff}
+header form{margin:0}header button{font:inherit;background:none;border:1px solid #cfe0ff;color:#cfe0ff;border-radius:4px;padding:.1rem .5rem;cursor:pointer}
+main{max-width:70rem;margin:0 auto;padding:1rem;display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(min(100%,30rem),1fr))}
+section{background:#fff;border-radius:8px;padding:1rem;box-shadow:0 1px 3px #0002;min-width:0}section.wide{grid-column:1/-1}
+h2{font-size:1rem;margin:0 0 .75rem}.figures{display:flex;flex-wrap:wrap;gap:1rem;margin:0 0 .75rem}.figure b{display:block;font-size:1.6rem}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:.3rem .5rem;text-align:right;border-bottom:1px solid #e3e8ee;white-space:nowrap}
+th[scope=row],thead th:first-child{text-align:left}.warn{color:#a11;font-weight:600}.muted{color:#5d6b7a;font-size:.9em}
+.list{list-style:none;margin:0;padding:0}.list li{padding:.4rem 0;border-bottom:1px solid #e3e8ee;overflow-wrap:anywhere}.reason{font-family:ui-monospace,monospace;font-size:.85em;color:#7a1010}
+.tag{display:inline-block;background:#e8eef7;border-radius:4px;padding:0 .35rem;font-size:.85em}code{font-size:.85em;overflow-wrap:anywhere}
+</style></head>
+<body><header><h1>portal-sync admin</h1><nav><a href="/admin/queues">Queue board</a><a href="/admin/deflection">Deflection report</a><form method="post" action="/admin/logout"><button type="submit">Log out</button></form></nav></header>
+<main>
+<section class="wide" aria-labelledby="q"><h2 id="q">Sync lag and queues</h2>
+<div class="figures"><div class="figure"><b>${fmtAge(maxLag)}</b>sync lag (oldest waiting job)</div><div class="figure"><b>${fmtInt(d.deadLetters.total)}</b>dead letters</div><div class="figure"><b>${fmtInt(d.quarantined)}</b>quarantined payloads</div><div class="figure"><b>${fmtInt(d.conflicts.total)}</b>identity conflicts</div></div>
+<div class="scroll"><table><thead><tr><th>queue</th><th>lag</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody>
+${queueRows}
+</tbody></table></div></section>
+<section aria-labelledby="e"><h2 id="e">Events by source</h2>
+<div class="scroll"><table><thead><tr><th>source</th><th>per min</th><th>total</th><th>accepted</th><th>quarantined</th></tr></thead><tbody>
+${eventRows}
+</tbody></table></div><p class="muted">${d.events.windowSeconds >= 60 ? `Per minute over the last ${d.events.windowSeconds}s` : `Per minute: this process is ${d.events.windowSeconds}s old, and its events so far count as one minute's`}; totals since this process started.</p></section>
+<section aria-labelledby="r"><h2 id="r">Last reconcile and drift</h2><p>No reconcile has run: there is no reconciler yet, so drift is not measured.</p></section>
+<section class="wide" aria-labelledby="d"><h2 id="d">Dead letters (${fmtInt(d.deadLetters.total)})</h2>${letters}</section>
+<section class="wide" aria-labelledby="c"><h2 id="c">Identity conflicts (${fmtInt(d.conflicts.total)})</h2>${conflicts}</section>
+</main>
+<footer class="muted" style="padding:0 1rem 1rem;text-align:center">Generated ${h(d.generatedAt.toISOString())}</footer>
+</body></html>
+`;
+}
+
+export interface AdminDashboardDeps {
+  adminToken: string | undefined;
+  config: Config;
+  redis: Redis;
+  ingestor: Ingestor;
+  metrics: EdgeMetrics;
+  logger: Logger;
+}
+
+/** Mounted at /admin before `adminRouter`; without ADMIN_TOKEN it serves nothing, and adminRouter answers 404. */
+export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
+  const router = Router();
+  const token = deps.adminToken;
+  if (!token) return router;
+  const { config, redis, logger } = deps;
+  const prefix = config.redis.prefix;
+  const rates = new EventRates();
+  // Made on first use, on the shared producer connection, and kept for the app's life.
+  let queues: Queue[] | undefined;
+  const openQueues = (): Queue[] => {
+    if (!queues) {
+      queues = [createEventsQueue(redis, prefix), ...PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix })), createDeflectionQueue(redis, prefix)] as Queue[];
+      for (const q of queues) q.on('error', (err: Error) => logger.warn({ err: err.message, queue: q.name }, 'admin queue error'));
+    }
+    return queues;
+  };
+  let board: RequestHandler | undefined;
+
+  const readDashboard = async (): Promise<DashboardData> => {
+    const all = openQueues();
+    const deflection = all.at(-1)!;
+    const [status, deflectionStatus, letters, conflicts, counter] = await Promise.all([
+      readStatus(redis, config),
+      queueStatus(deflection),
+      listDeadLetters({ queues: all, ingestor: deps.ingestor, close: async () => undefined }),
+      new RecordStore(redis, prefix).listConflicts(),
+      deps.metrics.events.get(),
+    ]);
+    return {
+      generatedAt: new Date(),
+      queues: [...Object.entries(status.queues), [deflection.name, deflectionStatus] as const].map(([name, q]) => ({ name, ...q })),
+      deadLetters: { total: letters.length, first: letters.slice(-DEAD_LETTERS_SHOWN).reverse() },
+      quarantined: status.quarantined,
+      conflicts: { total: conflicts.length, first: conflicts.slice(0, CONFLICTS_SHOWN) },
+      events: rates.observe(counter.values),
+      lastReconcile: null,
+    };
+  };
+
+  router.use(loginRoutes(token, logger));
+  router.use(requireAdmin(token, logger));
+  router.get('/', async (_req, res) => {
+    let html: string;
+    try {
+      html = renderDashboardHtml(await readDashboard());
+    } catch (err) {
+      logger.error({ err }, 'admin dashboard failed');
+      res.status(503).type('text/plain; charset=utf-8').send('dashboard unavailable: its data could not be read (is Redis reachable?); try again\n');
+      return;
+    }
+    res.setHeader('Content-Security-Policy', PAGE_POLICY);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.status(200).type('text/html; charset=utf-8').send(html);
+  });
+  router.use('/queues', (req, res, next) => {
+    board ??= boardHandler(openQueues());
+    board(req, res, next);
+  });
+  // With the bearer header, adminRouter serves the report; with a browser session, this does.
+  const deflection = deflectionPage(createDeflectionData(redis, prefix), logger);
+  router.get('/deflection', (req, res, next) => (hasAdminSession(req, token) ? deflection(req, res, next) : next('route')));
+  return router;
+}
