@@ -16,11 +16,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `read` until it gives a truthy value. */
-export async function until<T>(what: string, read: () => T | undefined | null | false, ms = 10_000): Promise<T> {
+/** Polls `read` (sync or async) until it gives a truthy value. */
+export async function until<T>(what: string, read: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    const v = read();
+    const v = await read();
     if (v) return v;
     await new Promise((r) => setTimeout(r, 20));
   }

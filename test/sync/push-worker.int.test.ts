@@ -9,6 +9,7 @@ import { PermanentError, RateLimitedError, type PortalPush, type PortalTarget, t
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { invoice, subscription } from './merge-events.js';
+import { until } from '../support/e2e.js';
 
 class RecordingTarget implements PortalTarget {
   readonly name = 'zendesk' as const;
@@ -30,14 +31,6 @@ let p: TestPipeline;
 const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token' };
 const withRefs = (e: SourceEvent, id: string): SourceEvent => ({ ...e, refs: { stripeCustomerId: id, zendeskOrganizationId: `org-${id}` } });
 
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('timed out');
-}
 
 beforeAll(async () => {
   p = await startTestPipeline(ZD, (c) => {
@@ -51,7 +44,7 @@ afterAll(async () => {
 describe('push worker', () => {
   it('pushes a change once, and makes no call for a push of the same state', async () => {
     await p.daemon.ingestor.enqueue([withRefs(subscription('sub_pw1', 'active', { version: 1_000 }), 'cus_pw1')]);
-    await until(() => target.pushes.length === 1);
+    await until('the push to reach the target', () => target.pushes.length === 1);
     const first = target.pushes[0]!.push;
     expect(first.projection.billing?.status).toBe('active');
     expect(first.previous).toBeNull();
@@ -63,7 +56,7 @@ describe('push worker', () => {
     expect(target.pushes).toHaveLength(1);
     // A real change goes out, with what was accepted before.
     await p.daemon.ingestor.enqueue([withRefs(subscription('sub_pw1', 'past_due', { version: 2_000 }), 'cus_pw1')]);
-    await until(() => target.pushes.length === 2);
+    await until('the push to reach the target', () => target.pushes.length === 2);
     expect(target.pushes[1]!.push.previous?.billing?.status).toBe('active');
     expect(target.pushes[1]!.push.projection.billing?.status).toBe('past_due');
   });
@@ -72,7 +65,7 @@ describe('push worker', () => {
     target.next = ['429'];
     const before = target.pushes.length;
     await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw2', 'open', { version: 1_000 }), 'cus_pw2')]);
-    await until(() => target.pushes.length === before + 1);
+    await until('the push to reach the target', () => target.pushes.length === before + 1);
     const [rejected, accepted] = target.attempts.slice(-2);
     expect(accepted! - rejected!).toBeGreaterThanOrEqual(350);
     const text = await (await fetch(`${p.daemon.url}/metrics`)).text();
@@ -84,13 +77,13 @@ describe('push worker', () => {
     const before = target.pushes.length;
     await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw3', 'open', { version: 1_000 }), 'cus_pw3')]);
     const queue = p.worker.planner.queues.get('zendesk')!;
-    await until(async () => (await queue.getFailedCount()) === 1);
+    await until('the dead letter', async () => (await queue.getFailedCount()) === 1);
     const [failed] = await queue.getFailed();
     expect(failed!.failedReason).toBe('zendesk refused the push: RecordInvalid: billing_mrr must be a number');
     expect(failed!.attemptsMade).toBe(1);
     expect(target.pushes).toHaveLength(before);
     await failed!.retry('failed'); // what `dlq replay` does
-    await until(() => target.pushes.length === before + 1);
+    await until('the push to reach the target', () => target.pushes.length === before + 1);
     expect(target.pushes.at(-1)!.push.links.stripeCustomerId).toBe('cus_pw3');
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisAnswers } from '../../src/cli/private-redis.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
-import { freePort } from '../support/e2e.js';
+import { freePort, until } from '../support/e2e.js';
 import { fixtureJson, post, queuedJobs } from '../support/http.js';
 
 let port: number;
@@ -19,14 +19,6 @@ let dir: string;
 let server: ChildProcess | undefined;
 let daemon: TestDaemon;
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function startRedis(): Promise<void> {
   server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });

@@ -9,6 +9,7 @@ import type { DeflectionEvent } from '../../../src/sync/deflection/types.js';
 import type { SourceEvent } from '../../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js';
 import { subscription, user } from '../merge-events.js';
+import { until } from '../../support/e2e.js';
 
 class RecordingTarget implements PortalTarget {
   readonly name = 'zendesk' as const;
@@ -33,14 +34,6 @@ const target = new RecordingTarget();
 let p: TestPipeline;
 const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token' };
 
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('timed out');
-}
 
 function decided(customerId: string, contact: string, n: number): DeflectionEvent {
   return {
@@ -71,7 +64,7 @@ describe('deflection push jobs', () => {
     await p.drain();
     const record = await p.worker.store.findByKey('stripe:cus_dp1');
     await p.worker.planner.planDeflection(decided(record!.id, 'ann@dp.example', 1));
-    await until(() => target.deflections.length === 1);
+    await until('the deflection to reach the target', () => target.deflections.length === 1);
     expect(target.deflections[0]).toMatchObject({ event: { id: 'defl-push1' }, links: { stripeCustomerId: 'cus_dp1', zendeskOrganizationId: '701' } });
   });
 
@@ -84,7 +77,7 @@ describe('deflection push jobs', () => {
     expect(gone).toBeDefined();
     expect(await p.worker.store.get(gone!)).toBeNull();
     await p.worker.planner.planDeflection(decided(gone!, 'bea@dp.example', 2));
-    await until(() => target.deflections.length === 2);
+    await until('the deflection to reach the target', () => target.deflections.length === 2);
     expect(target.deflections[1]!.links).toMatchObject({ stripeCustomerId: 'cus_dp2', zendeskOrganizationId: '702' });
   });
 
@@ -93,7 +86,7 @@ describe('deflection push jobs', () => {
     const record = await p.worker.store.findByKey('stripe:cus_dp1');
     await p.worker.planner.planDeflection(decided(record!.id, 'ann@dp.example', 3));
     const queue = p.worker.planner.queues.get('zendesk')!;
-    await until(async () => (await queue.getFailed()).some((j) => j.id === 'defl-push3'));
+    await until('the dead letter', async () => (await queue.getFailed()).some((j) => j.id === 'defl-push3'));
     const [job] = (await queue.getFailed()).filter((j) => j.id === 'defl-push3');
     expect(job?.failedReason).toBe('zendesk refused the push: InvalidRequest: event.properties must be an object');
   });
@@ -104,7 +97,7 @@ describe('deflection push jobs', () => {
     const before = target.pushes.length;
     await p.daemon.redis.del(`${p.daemon.prefix}:pushed:zendesk:${record!.id}`);
     await queue.add('push-zendesk', { v: 1, customerId: record!.id, target: 'zendesk' });
-    await until(() => target.pushes.length === before + 1);
+    await until('the push to reach the target', () => target.pushes.length === before + 1);
     expect(target.pushes.at(-1)!.customerId).toBe(record!.id);
   });
 });
