@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TICKET_CATEGORIES } from './sync/deflection/types.js';
 import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
+import { OutboundSettingsSchema, resolveSubscriptionSecrets, SubscriptionsSchema } from './sync/outbound/settings.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_CONFIG_FILE = resolve(PACKAGE_ROOT, 'config/default.yaml');
@@ -149,9 +150,23 @@ export const FileSchema = z.strictObject({
   }),
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
   push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000), backoffMs: z.number().int().min(10).max(600_000) }),
+  resync: z.strictObject({
+    maxBacklog: z.number().int().min(100).max(1_000_000),
+    stripeReadsPerSecond: z.number().int().min(1).max(1000),
+    zendeskExportsPerMinute: z.number().int().min(1).max(6000),
+    zendeskPageSize: z.number().int().min(100).max(1000),
+    salesforcePageSize: z.number().int().min(200).max(2000),
+  }),
+  reconcile: z.strictObject({
+    everyMs: z.number().int().min(0).max(7 * 24 * 3600_000),
+    overlapMs: z.number().int().min(0).max(24 * 3600_000),
+    firstLookbackMs: z.number().int().min(60_000).max(30 * 24 * 3600_000),
+  }),
   targets: TargetsSchema,
   deflection: DeflectionSchema,
   ticketCategories: TicketCategoriesSchema,
+  outbound: OutboundSettingsSchema,
+  subscriptions: SubscriptionsSchema,
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
     clientId: z.string().min(1),
@@ -177,6 +192,8 @@ export interface Config extends FileConfig {
   };
   portal: { eventsSecret?: string; targets: PortalTargetName[] };
   adminToken?: string;
+  /** Outbound webhook secrets by subscription id, read from the variables the subscriptions name. */
+  outboundSecrets: Record<string, string[]>;
   configFiles: string[];
 }
 
@@ -242,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
   const zendeskBaseUrl = e.ZENDESK_BASE_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com/api/v2` : undefined);
 
   checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings);
+  const outboundSecrets = resolveSubscriptionSecrets(fileResult.data.subscriptions, env, problems);
   if (problems.length > 0) return { ok: false, problems, warnings };
 
   const config: Config = {
@@ -264,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
     portal: defined({ eventsSecret: e.PORTAL_EVENTS_SECRET, targets }),
     ...defined({ adminToken: e.ADMIN_TOKEN }),
     configFiles,
+    outboundSecrets,
   };
   return { ok: true, config, warnings };
 }

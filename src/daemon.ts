@@ -81,6 +81,11 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
 
   let closing: Promise<void> | undefined;
+  // Once shutting down, every answer closes its connection: a keep-alive client (a load balancer, a provider)
+  // would otherwise keep sending on it, and server.close() would wait out the whole grace period for it.
+  server.prependListener('request', (_req, res) => {
+    if (closing) res.setHeader('Connection', 'close');
+  });
   const close = () =>
     (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -36,6 +36,21 @@ export function maskEmail(value: unknown): unknown {
   return `${value[0]}***${value.slice(at)}`;
 }
 
+const EMAIL_IN_TEXT = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+
+/**
+ * Emails inside free text are masked too: a platform's error message quotes the value it refused
+ * ("Email: jane@example.com is not properly formatted"), and such messages are logged as `reason`.
+ * Plain objects and arrays are walked a few levels down; anything else is left to pino.
+ */
+function maskEmailsIn(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.includes('@') ? value.replace(EMAIL_IN_TEXT, (m) => String(maskEmail(m))) : value;
+  if (depth >= 3 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => maskEmailsIn(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskEmailsIn(v, depth + 1)]));
+}
+
 function redactPaths(keys: string[]): string[] {
   // pino's redaction matches exact paths; cover the key at the top, one and two levels down, and in request headers.
   return keys.flatMap((k) => {
@@ -50,7 +65,7 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
     level,
     base: { service: 'portal-sync' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: (object) => maskEmailsIn(object) as Record<string, unknown> },
     redact: {
       paths: [...redactPaths(SECRET_KEYS), ...redactPaths(EMAIL_KEYS)],
       censor: (value, path) => (EMAIL_KEYS.includes(path[path.length - 1] ?? '') ? maskEmail(value) : '[redacted]'),

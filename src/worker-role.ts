@@ -4,7 +4,7 @@
  * scaled out on its own (`--role worker`).
  */
 import type { Server } from 'node:http';
-import type { Worker } from 'bullmq';
+import { UnrecoverableError, type Worker } from 'bullmq';
 import express from 'express';
 import type { Config, PortalTargetName } from './config.js';
 import { createRefetcher, type Refetcher } from './connectors/refetch.js';
@@ -13,16 +13,27 @@ import type { PortalTarget } from './sync/portal-target.js';
 import { createPushWorker } from './sync/push-worker.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createCallGate, type CallGate } from './sync/call-gate.js';
-import { createSyncMetrics } from './sync/metrics.js';
+import { createSyncMetrics, type SyncMetrics } from './sync/metrics.js';
 import { PushPlanner } from './sync/push-planner.js';
 import { createProducerRedis, createWorkerRedis } from './sync/redis.js';
 import { RecordStore } from './sync/store.js';
+import { configuredSources, createSnapshotStreams } from './connectors/resync.js';
+import { Ingestor } from './sync/ingest.js';
+import { createEventsQueue, type EventsQueue } from './sync/queues.js';
+import type { Redis } from 'ioredis';
+import { createReconcileWorker, Reconciler, RECONCILE_QUEUE, scheduleReconcile } from './sync/reconcile.js';
+import type { SnapshotStream } from './sync/resync/snapshot.js';
+import type { Source, SourceEvent } from './sync/source-event.js';
+import { Queue } from 'bullmq';
+import { tallyResync } from './sync/resync/runs.js';
 import { createEventsWorker } from './sync/worker.js';
-import { createTicketClassifier } from './sync/deflection/categories.js';
+import { createTicketClassifier, withTicketCategory } from './sync/deflection/categories.js';
 import { reconcileCustomers } from './sync/deflection/customers.js';
 import { createDeflectionFeed } from './sync/deflection/feed.js';
 import { closeScheduler, createDeflectionQueue, createDeflectionWorker, scheduleSweeps } from './sync/deflection/queue.js';
 import { DeflectionTracker } from './sync/deflection/tracker.js';
+import { createSubscriberTransport } from './connectors/subscribers/transport.js';
+import { customerOfJob, startOutbound, type OutboundService } from './sync/outbound/service.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
 export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate }) => PortalTarget;
@@ -32,6 +43,8 @@ export interface RunningWorker {
   planner: PushPlanner;
   pushWorkers: Worker[];
   tracker: DeflectionTracker;
+  reconciler: Reconciler;
+  outbound: OutboundService;
   /** Stops taking jobs and waits for the ones in flight (they finish, or go back to the queue). */
   close(): Promise<void>;
 }
@@ -43,6 +56,8 @@ export interface WorkerOptions {
   targets?: TargetFactory;
   /** Defaults to the SDK-backed refetcher of src/connectors (null for unconfigured sources). */
   refetch?: Refetcher;
+  /** What the reconciler reads per source (default: the SDK streams of every configured source). */
+  reconcileStreams?: Partial<Record<Source, (since: Date) => Promise<SnapshotStream[]>>>;
   /** The clock deflection windows end by (tests move it on; the delayed jobs still run on real time). */
   now?: () => number;
 }
@@ -61,13 +76,18 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const classifier = createTicketClassifier(config.ticketCategories);
   const deflectionQueue = createDeflectionQueue(pushConnection, config.redis.prefix);
   deflectionQueue.on('error', () => undefined); // reported by the connection's users
+  // Outbound webhooks: recorded from the hooks below, delivered by their own workers and queues.
+  const outbound = await startOutbound({ connection, redis: pushConnection, records: store, config, transport: createSubscriberTransport(), logger, registry: opts.registry });
   const tracker = new DeflectionTracker({
     redis: storeConnection,
     prefix: config.redis.prefix,
     settings: config.deflection,
     now,
     schedule: closeScheduler(deflectionQueue, now),
-    publish: async (event) => void (await planner.planDeflection(event)),
+    publish: async (event) => {
+      await planner.planDeflection(event);
+      await outbound.emitter.onDeflection(event);
+    },
     logger: logger.child({ module: 'deflection' }),
   });
   const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories });
@@ -80,29 +100,49 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     ...(metrics ? { metrics } : {}),
     refetch: opts.refetch ?? createRefetcher(config),
     classifier,
-    onStored: feed,
+    onStored: async (event, outcome, { jobId }) => {
+      await feed(event, outcome);
+      await tallyResync(storeConnection, config.redis.prefix, jobId, outcome);
+    },
     onApplied: async (event, outcome, { retry }) => {
       const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync: event.origin === 'snapshot' });
       for (const target of targets) metrics?.pushesScheduled.inc({ target });
+      await outbound.emitter.onApplied(outcome, { retry });
     },
   });
+  worker.on('failed', (job, err) => {
+    if (!job || !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))) return;
+    void tallyResync(storeConnection, config.redis.prefix, job.id, 'failed').catch(() => undefined);
+  });
   const pushWorkers = opts.targets
-    ? config.portal.targets.map((name) =>
-        createPushWorker({
+    ? config.portal.targets.map((name) => {
+        // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
+        const gate = createCallGate(pushConnection, `${config.redis.prefix}:rate:${name}`, config.targets[name].rate);
+        return createPushWorker({
           connection,
           redis: pushConnection,
           prefix: config.redis.prefix,
           store,
-          target: opts.targets!(name, config, { gate: createCallGate(pushConnection, `${config.redis.prefix}:rate:${name}`, config.targets[name].rate) }),
+          target: opts.targets!(name, config, { gate }),
+          gate,
           rate: config.targets[name].rate,
           concurrency: config.targets[name].concurrency,
           logger,
           ...(metrics ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) } : {}),
-        }),
-      )
+        });
+      })
     : [];
+  outbound.watchDeadLetters(worker, () => null);
+  for (const w of pushWorkers) outbound.watchDeadLetters(w, customerOfJob);
   const deflectionWorker = createDeflectionWorker({ connection, prefix: config.redis.prefix, tracker, logger });
-  await Promise.all([worker.waitUntilReady(), deflectionWorker.waitUntilReady(), ...pushWorkers.map((w) => w.waitUntilReady())]);
+  const eventsQueue = createEventsQueue(pushConnection, config.redis.prefix);
+  eventsQueue.on('error', () => undefined); // reported by the connection's users; unheard, BullMQ prints it outside the JSON log
+  const reconciler = buildReconciler(config, { redis: pushConnection, store, queue: eventsQueue, logger, ...(metrics && { metrics }), ...(opts.reconcileStreams && { streams: opts.reconcileStreams }) });
+  const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: pushConnection, prefix: config.redis.prefix });
+  reconcileQueue.on('error', () => undefined);
+  const reconcileWorker = createReconcileWorker({ connection, prefix: config.redis.prefix, reconciler, logger });
+  await Promise.all([worker.waitUntilReady(), deflectionWorker.waitUntilReady(), reconcileWorker.waitUntilReady(), ...pushWorkers.map((w) => w.waitUntilReady())]);
+  await scheduleReconcile(reconcileQueue, reconciler.sources.length > 0 ? config.reconcile.everyMs : 0);
   await scheduleSweeps(deflectionQueue, config.deflection.sweepEveryMs);
   // Counting customers for the report: bring records the store's set does not know yet in, in the background.
   const reconciling = reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
@@ -114,11 +154,17 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     planner,
     pushWorkers,
     tracker,
+    reconciler,
+    outbound,
     async close() {
       await worker.close();
       await deflectionWorker.close();
+      await reconcileWorker.close();
+      await reconcileQueue.close();
+      await eventsQueue.close();
       await reconciling;
       await Promise.all(pushWorkers.map((w) => w.close()));
+      await outbound.close();
       await deflectionQueue.close();
       await planner.close();
       tracker.close();
@@ -128,6 +174,43 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
       connection.disconnect();
     },
   };
+}
+
+/**
+ * The reconciler over every configured source's SDK streams (or `deps.streams`); the worker role
+ * runs it on a schedule, `portal-sync reconcile` once.
+ */
+export function buildReconciler(
+  config: Config,
+  deps: { redis: Redis; store: RecordStore; queue: EventsQueue; logger: Logger; metrics?: SyncMetrics; streams?: Partial<Record<Source, (since: Date) => Promise<SnapshotStream[]>>> },
+): Reconciler {
+  const { redis, queue, metrics } = deps;
+  const classifier = createTicketClassifier(config.ticketCategories);
+  return new Reconciler({
+    redis,
+    prefix: config.redis.prefix,
+    store: deps.store,
+    queue,
+    ingestor: new Ingestor({ redis, queue, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineMax: config.quarantine.maxEntries, timeoutMs: config.server.enqueueTimeoutMs }),
+    streams:
+      deps.streams ??
+      Object.fromEntries(
+        configuredSources(config).map((source) => [
+          source,
+          (since: Date) => createSnapshotStreams(config, { sources: [source], since, zendeskGate: createCallGate(redis, `${config.redis.prefix}:rate:zendesk`, config.targets.zendesk.rate) }),
+        ]),
+      ),
+    settings: config.reconcile,
+    logger: deps.logger,
+    prepare: (event: SourceEvent) => withTicketCategory(event, classifier),
+    ...(metrics && {
+      onDrift: (source: Source, n: number) => metrics.reconcileDrift.inc({ source }, n),
+      onPass: (r: { finishedAt: string; drift: number }) => {
+        metrics.reconcileLastPass.set(Date.parse(r.finishedAt) / 1000);
+        metrics.reconcileLastDrift.set(r.drift);
+      },
+    }),
+  });
 }
 
 /** For `--role worker`: liveness and metrics on PORT, nothing else. */

@@ -10,7 +10,7 @@ import { parseSalesforceJson } from '../../src/connectors/salesforce/cdc.js';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import type { ParseResult, SourceEvent } from '../../src/sync/source-event.js';
-import { seededRandom } from '../../test/fakes/common.js';
+import { seededRandom } from '../../src/standins/common.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const texts = new Map<string, string>();

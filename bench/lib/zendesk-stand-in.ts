@@ -1,11 +1,11 @@
 /**
- * The Zendesk stand-in (test/fakes/zendesk.ts) as a benchmark's portal: set
+ * The Zendesk stand-in (src/standins/zendesk.ts) as a benchmark's portal: set
  * up the way `portal-sync setup zendesk` leaves an account, one organization
  * per synthetic customer, and read back what reached it (call rates, the
  * moment a write was answered).
  */
 import type { Config } from '../../src/config.js';
-import type { ZendeskCall, ZendeskStandIn } from '../../test/fakes/zendesk.js';
+import type { ZendeskCall, ZendeskStandIn } from '../../src/standins/zendesk.js';
 import { customer } from './fixtures.js';
 
 type ZendeskTargetConfig = Config['targets']['zendesk'];

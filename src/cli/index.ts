@@ -6,14 +6,18 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-check.js';
+import { registerDemoCommand } from './demo.js';
 import { UsageError } from './errors.js';
 import { registerDlqCommand } from './dlq.js';
 import { registerIdentityCommand } from './identity.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerReportCommand } from './report.js';
+import { registerResyncCommand } from './resync.js';
+import { registerReconcileCommand } from './reconcile.js';
 import { registerSetupCommand } from './setup.js';
 import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
+import { registerWebhooksCommand } from './webhooks.js';
 
 
 export function buildProgram(): Command {
@@ -31,16 +35,20 @@ export function buildProgram(): Command {
       'after',
       '\nConfiguration: environment variables (see config/example.env; a .env file in the\n' +
         'working directory is read first) and config/default.yaml (override with PORTAL_SYNC_CONFIG).\n' +
-        '\nExamples:\n  $ portal-sync start\n  $ portal-sync config check\n  $ portal-sync inspect ann@example.com --explain\n',
+        '\nExamples:\n  $ portal-sync demo\n  $ portal-sync start\n  $ portal-sync config check\n  $ portal-sync inspect ann@example.com --explain\n',
     );
   registerStartCommand(program);
   registerConfigCommand(program);
   registerInspectCommand(program);
   registerStatusCommand(program);
+  registerResyncCommand(program);
+  registerReconcileCommand(program);
   registerDlqCommand(program);
   registerIdentityCommand(program);
   registerReportCommand(program);
   registerSetupCommand(program);
+  registerWebhooksCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

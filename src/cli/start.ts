@@ -42,6 +42,13 @@ export function registerStartCommand(program: Command): void {
         const stop = (signal: NodeJS.Signals) => {
           logger.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
           process.off('SIGTERM', stop).off('SIGINT', stop);
+          // The grace period bounds the whole shutdown, not only the HTTP part: a job still running then (a long
+          // reconcile pass, a hung call) is left to BullMQ's stalled-job recovery, which hands it to another worker.
+          setTimeout(() => {
+            logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace period over: exiting with work still in flight (it goes back to its queue)');
+            redis.stop?.();
+            process.exit(0);
+          }, config.server.shutdownGraceMs).unref();
           // Web first (no new work comes in), then the worker finishes what it holds.
           Promise.resolve()
             .then(() => daemon?.close())

@@ -3,9 +3,13 @@ import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { outboundQueueName } from '../sync/outbound/queue.js';
+import { OutboundStore, type SubscriptionState } from '../sync/outbound/store.js';
 import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { QUEUES } from '../sync/queues.js';
 import { RecordStore } from '../sync/store.js';
+import type { ReconcileReport } from '../sync/reconcile.js';
+import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 
 export interface QueueStatus {
@@ -16,6 +20,10 @@ export interface QueueStatus {
   completed: number;
   /** Age of the oldest job waiting to run, in seconds: how far behind real time the queue is. */
   lagSeconds: number;
+  /** Jobs completed per minute, averaged over the last 15 minutes (BullMQ's worker metrics). */
+  completedPerMinute: number;
+  /** Jobs failed per minute (each attempt), same window. */
+  failedPerMinute: number;
 }
 
 export interface Status {
@@ -23,30 +31,66 @@ export interface Status {
   deadLettered: number;
   quarantined: number;
   identityConflicts: number;
+  /** Outbound webhook subscriptions: events pending, failure streaks, pauses. */
+  subscriptions: SubscriptionState[];
+  /** The last reconcile pass, with the drift it found (null: none has run yet). */
+  reconcile: ReconcileReport | null;
+  /** The newest resync run, if any. */
+  resync: ResyncRunInfo | null;
 }
+
+const RATE_WINDOW_MINUTES = 15;
 
 async function queueStatus(redis: Redis, prefix: string, name: string): Promise<QueueStatus> {
   const queue = new Queue(name, { connection: redis, prefix });
   try {
-    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-    const [oldest] = await queue.getJobs(['waiting', 'prioritized'], -1, -1, true);
-    const lagSeconds = oldest ? Math.max(0, Math.round((Date.now() - oldest.timestamp) / 1000)) : 0;
-    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0, lagSeconds };
+    return await queueStatusOf(queue);
   } finally {
     await queue.close();
   }
 }
 
+/** One queue's depths, lag and processing rates (the dashboard reads its queues through this too). */
+export async function queueStatusOf(queue: Queue): Promise<QueueStatus> {
+  const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+  const [oldest] = await queue.getJobs(['waiting', 'prioritized'], -1, -1, true);
+  const lagSeconds = oldest ? Math.max(0, Math.round((Date.now() - oldest.timestamp) / 1000)) : 0;
+  const perMinute = async (type: 'completed' | 'failed') => {
+    // Full minutes newest first, plus the minute in progress (not yet a data point).
+    const m = await queue.getMetrics(type, 0, RATE_WINDOW_MINUTES - 2);
+    const current = Math.max(0, Number(m.meta.count) - Number(m.meta.prevCount) || 0);
+    return Math.round(((m.data.reduce((n, x) => n + (Number(x) || 0), 0) + current) / RATE_WINDOW_MINUTES) * 10) / 10;
+  };
+  return {
+    waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+    active: c.active ?? 0,
+    delayed: c.delayed ?? 0,
+    failed: c.failed ?? 0,
+    completed: c.completed ?? 0,
+    lagSeconds,
+    completedPerMinute: await perMinute('completed'),
+    failedPerMinute: await perMinute('failed'),
+  };
+}
+
+async function lastReconcile(redis: Redis, prefix: string): Promise<ReconcileReport | null> {
+  const raw = await redis.get(`${prefix}:reconcile:last`);
+  return raw === null ? null : (JSON.parse(raw) as ReconcileReport);
+}
+
 export async function readStatus(redis: Redis, config: Config): Promise<Status> {
   const prefix = config.redis.prefix;
   const queues: Record<string, QueueStatus> = {};
-  for (const name of [QUEUES.events, ...PUSH_QUEUES]) queues[name] = await queueStatus(redis, prefix, name);
+  for (const name of [QUEUES.events, ...PUSH_QUEUES, ...config.subscriptions.map((s) => outboundQueueName(s.id))]) queues[name] = await queueStatus(redis, prefix, name);
   const store = new RecordStore(redis, prefix);
   return {
     queues,
     deadLettered: Object.values(queues).reduce((n, q) => n + q.failed, 0),
     quarantined: await redis.llen(`${prefix}:quarantine`),
     identityConflicts: (await store.listConflicts()).length,
+    subscriptions: await Promise.all(config.subscriptions.map((s) => new OutboundStore(redis, prefix, config.outbound).state(s.id))),
+    reconcile: await lastReconcile(redis, prefix),
+    resync: await new ResyncRuns(redis, prefix).latest(),
   };
 }
 
@@ -61,11 +105,21 @@ export function registerStatusCommand(program: Command): void {
       const status = await withRedis(config, (redis) => readStatus(redis, config));
       if (opts.json) return printJson(status);
       const lines = Object.entries(status.queues).map(
-        ([name, q]) => `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s`,
+        ([name, q]) =>
+          `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s, ` +
+          `${q.completedPerMinute}/min done, ${q.failedPerMinute}/min failed (last ${RATE_WINDOW_MINUTES} min)`,
       );
       lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
       lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);
       lines.push(`  identity conflicts: ${status.identityConflicts}${status.identityConflicts ? ' (portal-sync identity conflicts)' : ''}`);
+      for (const w of status.subscriptions) {
+        const health = w.paused ? `PAUSED since ${w.pausedAt} (portal-sync webhooks replay ${w.id} --since ${w.failingSince ?? w.pausedAt})` : w.failingSince ? `failing since ${w.failingSince}` : 'ok';
+        lines.push(`  webhooks ${w.id}: ${w.pending} pending, ${health}`);
+      }
+      const r = status.reconcile;
+      lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${Object.values(r.sources).some((s) => s.error) ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
+      const rs = status.resync;
+      if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
       process.stdout.write(`queues (prefix ${config.redis.prefix}):\n${lines.join('\n')}\n`);
     });
 }

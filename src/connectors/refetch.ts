@@ -106,6 +106,11 @@ const SOURCES: Partial<Record<Source, SourceRefetch>> = {
   },
 };
 
+/** Whether `source`'s API credentials are configured (a source without them cannot be read). */
+export function sourceConfigured(config: RefetchConfig, source: Source): boolean {
+  return SOURCES[source]?.configured(config) ?? false;
+}
+
 export function createRefetcher(config: RefetchConfig): Refetcher {
   const connections = new Map<Source, Promise<Fetch>>();
   const connect = (source: Source, entry: SourceRefetch): Promise<Fetch> => {

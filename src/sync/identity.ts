@@ -51,16 +51,22 @@ function ownFamily(kind: SourceEvent['data']['kind'], refs: CustomerRefs): strin
   return refs.zendeskUserId ? 'zduser' : refs.salesforceContactId ? 'sfcontact' : 'email';
 }
 
-/** A system key of `keys` whose family `owned` already holds with another value, if any. */
+/**
+ * A system key of `keys` whose family `owned` already holds with another value, if any. When
+ * several families clash, the first in SYSTEM_FAMILIES order is reported, whatever order the
+ * inputs come in (owned keys come from a Redis set, whose order is not defined).
+ */
 export function clashingKey(owned: Iterable<IdentityKey>, keys: Iterable<IdentityKey>): { ours: IdentityKey; theirs: IdentityKey } | null {
   const bySystem = new Map<string, IdentityKey>();
   for (const k of owned) if (isSystemKey(k)) bySystem.set(familyOf(k), k);
+  let found: { ours: IdentityKey; theirs: IdentityKey; rank: number } | null = null;
   for (const k of keys) {
     if (!isSystemKey(k)) continue;
     const held = bySystem.get(familyOf(k));
-    if (held !== undefined && held !== k) return { ours: held, theirs: k };
+    const rank = (SYSTEM_FAMILIES as readonly string[]).indexOf(familyOf(k));
+    if (held !== undefined && held !== k && (found === null || rank < found.rank)) found = { ours: held, theirs: k, rank };
   }
-  return null;
+  return found && { ours: found.ours, theirs: found.theirs };
 }
 
 /** The pair key under which an admin's unlink is remembered. */

@@ -11,6 +11,9 @@ export interface SyncMetrics {
   pushesScheduled: Counter<'target'>;
   pushes: Counter<'target' | 'outcome'>;
   ties: Counter<'source'>;
+  reconcileDrift: Counter<'source'>;
+  reconcileLastPass: Gauge;
+  reconcileLastDrift: Gauge;
 }
 
 export function createSyncMetrics(registry: Registry): SyncMetrics {
@@ -23,6 +26,9 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     lagSeconds: new Histogram({ name: 'portal_sync_event_lag_seconds', help: 'Time from webhook accepted (job enqueued) to record stored.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers }),
     pushesScheduled: new Counter({ name: 'portal_sync_pushes_scheduled_total', help: 'Portal pushes scheduled after a change of what the portal shows, by target.', labelNames: ['target'], registers }),
     pushes: new Counter({ name: 'portal_sync_pushes_total', help: 'Push jobs done, by target and outcome (written, skipped: nothing changed or nowhere to write).', labelNames: ['target', 'outcome'], registers }),
+    reconcileDrift: new Counter({ name: 'portal_sync_reconcile_drift_total', help: 'Objects the reconciler found missing or stale in the records (lost webhooks), by source; each was fed through the pipeline.', labelNames: ['source'], registers }),
+    reconcileLastPass: new Gauge({ name: 'portal_sync_reconcile_last_pass_timestamp_seconds', help: 'When the last reconcile pass finished (Unix seconds).', registers }),
+    reconcileLastDrift: new Gauge({ name: 'portal_sync_reconcile_last_drift', help: 'Objects the last reconcile pass found drifted.', registers }),
     ties: new Counter({ name: 'portal_sync_version_ties_total', help: 'Writes of one object with equal source versions and different data.', labelNames: ['source'], registers }),
   };
 }

@@ -34,11 +34,59 @@ export interface PortalTarget {
   readonly name: PortalTargetName;
   push(p: PortalPush): Promise<PushResult>;
   /**
+   * Many customers at once in the platform's bulk shapes (resync pushes): Zendesk update_many and
+   * custom object jobs, Salesforce sObject Collections. A record the platform refuses inside a bulk
+   * answer comes back as that customer's error, the others are written; a failure of a whole call
+   * throws one of the contract errors, and then nothing of the batch counts as accepted.
+   */
+  pushMany?(pushes: readonly PortalPush[], ctx: BulkContext): Promise<BulkPushResult>;
+  /** Customers per pushMany batch. */
+  readonly bulkSize?: number;
+  /**
    * Records a decided self-service session on the platform (Zendesk: an event on the contact's
    * profile; Salesforce: a deflection record on the Account). `links` are the customer's current
    * ones. A target without it records none; one that cannot place the event says so in `skipped`.
    */
   recordDeflection?(event: DeflectionEvent, links: Derived['links']): Promise<PushResult>;
+}
+
+export interface BulkContext {
+  /**
+   * The target's call gate, for targets whose SDK client does not already pass every call through
+   * it: the Zendesk client is built with the gate (every HTTP call), jsforce has no per-request hook,
+   * so the Salesforce target calls this before each collection call.
+   */
+  gate: () => Promise<void>;
+}
+
+/** One customer's part of a bulk answer, in the order of the pushes given. */
+export type BulkItem = { ok: true; result: PushResult } | { ok: false; error: RetryableError | PermanentError };
+
+export interface BulkPushResult {
+  items: BulkItem[];
+  /** API calls made for the whole batch, job polls and failed calls included. */
+  calls: number;
+}
+
+/** How long a bulk call waits out a rate limit in place (the batch keeps what it has written) before the queue pauses instead. */
+export const BULK_PATIENCE_MS = 5_000;
+
+/**
+ * Runs one call of a bulk batch; a RateLimitedError asking for at most `patienceMs` is waited out
+ * and the call made again (a refused call wrote nothing), so that a half-written batch is not thrown
+ * away for a short wait. A longer wait leaves as the RateLimitedError it is.
+ */
+export async function waitingOutShortLimits<T>(call: () => Promise<T>, patienceMs = BULK_PATIENCE_MS): Promise<T> {
+  let waited = 0;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof RateLimitedError) || waited + err.retryAfterMs > patienceMs) throw err;
+      await new Promise((r) => setTimeout(r, err.retryAfterMs));
+      waited += err.retryAfterMs;
+    }
+  }
 }
 
 /** 429: wait at least this long, then try again; never counted as success. */

@@ -17,6 +17,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PortalTargetName } from '../config.js';
+import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk-push.js';
 import { DeflectionEventSchema } from './deflection/schema.js';
 import type { DeflectionEvent } from './deflection/types.js';
 import { portalProjection, projectionHash } from './project.js';
@@ -52,6 +53,14 @@ export const DeflectionPushJobSchema = z.strictObject({
 });
 export const PushJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema]);
 export type PushJob = z.infer<typeof PushJobSchema>;
+/** Everything on a push queue: customers' pushes, and drains of the target's resync pushes (bulk-push.ts), which name no customer. */
+export const PushQueueJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema, BulkDrainJobSchema]);
+
+/** Adds a drain job to a target's push queue (typed for customers' pushes; the worker parses PushQueueJobSchema). */
+export function addDrainJob(queue: Queue<PushJob>, target: PortalTargetName, slot: number, delayMs: number): Promise<unknown> {
+  const d = drainJob(target, slot, delayMs);
+  return (queue as unknown as Queue<BulkDrainJob>).add(d.name, d.data, d.opts);
+}
 
 export function portalHash(record: CustomerRecord | null): string | null {
   return record === null ? null : projectionHash(portalProjection(record.derived));
@@ -59,35 +68,52 @@ export function portalHash(record: CustomerRecord | null): string | null {
 
 const RESYNC_PRIORITY = 10;
 
+/** One customer's projection push: debounced per customer and target; resync ones behind real-time ones. */
+export function projectionJob(customerId: string, target: PortalTargetName, opts: { delayMs?: number; resync?: boolean } = {}) {
+  return {
+    name: `push-${target}`,
+    data: { v: 1, customerId, target } satisfies PushJob,
+    opts: {
+      ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+      deduplication: { id: `${customerId}-${target}`, keepLastIfActive: true },
+      ...(opts.resync ? { priority: RESYNC_PRIORITY } : {}),
+    },
+  } as const;
+}
+
 export class PushPlanner {
   readonly queues: ReadonlyMap<PortalTargetName, Queue<PushJob>>;
 
   constructor(
-    connection: Redis,
-    prefix: string,
+    private readonly connection: Redis,
+    private readonly prefix: string,
     private readonly targets: readonly PortalTargetName[],
     private readonly debounceMs: number,
     backoffMs = 2000,
   ) {
     this.queues = new Map(targets.map((t) => [t, new Queue<PushJob>(pushQueueName(t), { connection, prefix, defaultJobOptions: pushJobOptions(backoffMs) })]));
+    // Connection errors reach the caller through add(); without a listener BullMQ would console.error each one, outside the JSON log.
+    for (const q of this.queues.values()) q.on('error', () => undefined);
   }
 
   /**
    * Schedules pushes for a stored change; returns the targets it scheduled for. Resync pushes go
-   * behind real-time ones (BullMQ runs un-prioritized jobs before prioritized ones).
+   * behind real-time ones (BullMQ runs un-prioritized jobs before prioritized ones), and in bulk:
+   * the customer joins the target's pending set and a drain job takes many customers per call.
    */
   async plan(previous: CustomerRecord | null, next: CustomerRecord, mergedIds: readonly string[] = [], opts: { resync?: boolean } = {}): Promise<PortalTargetName[]> {
     if (this.targets.length === 0) return [];
     // A merge always pushes: the portal may still show the merged-away record's ids.
     if (mergedIds.length === 0 && portalHash(previous) === portalHash(next)) return [];
     await Promise.all(
-      [...this.queues].map(([target, queue]) =>
-        queue.add(
-          `push-${target}`,
-          { v: 1, customerId: next.id, target },
-          { delay: this.debounceMs, deduplication: { id: `${next.id}-${target}`, keepLastIfActive: true }, ...(opts.resync ? { priority: RESYNC_PRIORITY } : {}) },
-        ),
-      ),
+      [...this.queues].map(async ([target, queue]) => {
+        if (opts.resync) {
+          const added = await queueForBulk(this.connection, this.prefix, target, [next.id], mergedIds);
+          return added > 0 ? addDrainJob(queue, target, 0, this.debounceMs) : undefined;
+        }
+        const j = projectionJob(next.id, target, { delayMs: this.debounceMs });
+        return queue.add(j.name, j.data, j.opts);
+      }),
     );
     return [...this.targets];
   }

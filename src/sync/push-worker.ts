@@ -7,12 +7,13 @@
  * of sleeping in a job; 5xx back off; other 4xx are dead-lettered with the
  * platform's message.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { PermanentError, RateLimitedError, type PortalTarget, type PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
-import { pushQueueName, PushJobSchema } from './push-planner.js';
+import { projectionJob, pushQueueName, PushQueueJobSchema } from './push-planner.js';
+import { createBulkDrainer, type PreparedPush } from './bulk-push.js';
 import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from './record.js';
 import type { RecordStore } from './store.js';
 import { contactIdentityKey } from './deflection/contact.js';
@@ -29,6 +30,10 @@ export interface PushWorkerOptions {
   concurrency: number;
   logger: Logger;
   onPushed?: (target: string, result: PushResult | { skipped: string; calls: 0; wrote: [] }) => void;
+  /** The target's call gate, handed to bulk pushes of targets whose client does not call it itself (BulkContext). */
+  gate?: () => Promise<void>;
+  /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
+  bulkHoldMaxMs?: number;
 }
 
 interface Accepted {
@@ -80,11 +85,12 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     }
   };
 
-  const pushProjection = async (customerId: string): Promise<PushResult> => {
+  /** The customer's current projection against what the target accepted last: what to send, or why nothing. */
+  const prepare = async (customerId: string): Promise<PreparedPush> => {
     const record = await opts.store.get(customerId);
     if (record === null) {
       // Merged into another record (which has its own push) or removed by an admin.
-      return { calls: 0, wrote: [], skipped: 'record no longer exists' };
+      return { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'record no longer exists' }, counted: false };
     }
     const projection = portalProjection(record.derived);
     const links = linksFor(record, await opts.store.ownedKeys(customerId));
@@ -93,19 +99,50 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     const raw = await opts.redis.get(key);
     const accepted = raw === null ? null : (JSON.parse(raw) as Accepted);
     if (accepted?.hash === hash) {
-      const skipped = { calls: 0 as const, wrote: [] as [], skipped: 'unchanged since the last accepted push' };
-      opts.onPushed?.(target.name, skipped);
-      return skipped;
+      return { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' }, counted: true };
     }
     // Moved to another organization or Account: write everything there, not just the difference.
     const sameLinks = accepted?.links !== undefined && stableStringify(accepted.links) === stableStringify(links);
-    const result = await call(customerId, () =>
-      target.push({ customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null }),
-    );
-    await opts.redis.set(key, JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted));
+    return {
+      kind: 'push',
+      push: { customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null },
+      accept: async () => {
+        await opts.redis.set(key, JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted));
+      },
+    };
+  };
+
+  const pushProjection = async (customerId: string): Promise<PushResult> => {
+    const prepared = await prepare(customerId);
+    if (prepared.kind === 'skip') {
+      if (prepared.counted) opts.onPushed?.(target.name, prepared.result);
+      return prepared.result;
+    }
+    const result = await call(customerId, () => target.push(prepared.push));
+    await prepared.accept();
     opts.onPushed?.(target.name, result);
     return result;
   };
+
+  // Resync pushes: many customers per call (bulk-push.ts), on the same queue, behind real-time pushes.
+  const queue = new Queue(pushQueueName(target.name), { connection: opts.redis, prefix });
+  queue.on('error', () => undefined); // reported by the connection's users
+  const bulk = createBulkDrainer({
+    redis: opts.redis,
+    prefix,
+    target,
+    queue,
+    slots: opts.concurrency,
+    gate: opts.gate ?? (async () => undefined),
+    prepare,
+    pushAlone: async (customerId) => {
+      const j = projectionJob(customerId, target.name, { resync: true });
+      await queue.add(j.name, j.data, j.opts);
+    },
+    ...(opts.onPushed ? { onPushed: (r: PushResult) => opts.onPushed!(target.name, r) } : {}),
+    logger: opts.logger,
+    ...(opts.bulkHoldMaxMs !== undefined ? { holdMaxMs: opts.bulkHoldMaxMs } : {}),
+  });
 
   /** Written where the customer lives NOW: a record merged since the decision is found again through its contact. */
   const pushDeflection = async (event: DeflectionEvent): Promise<PushResult> => {
@@ -120,10 +157,15 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
 
   const worker: Worker = new Worker(
     pushQueueName(target.name),
-    async (job: Job) => {
-      const parsed = PushJobSchema.safeParse(job.data);
+    async (job: Job, token?: string) => {
+      const parsed = PushQueueJobSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError('push job data is not a v1 push job');
       const data = parsed.data;
+      if (data.kind === 'bulk') {
+        const drained = await call(`bulk:${job.id}`, async () => ({ ...(await bulk.drain(job, token)), wrote: [] }));
+        log.debug({ jobId: job.id, ...drained }, 'bulk drain');
+        return drained;
+      }
       const result = data.kind === 'deflection' ? await pushDeflection(data.event) : await pushProjection(data.customerId);
       log.debug({ customerId: data.customerId, kind: data.kind ?? 'projection', calls: result.calls, wrote: result.wrote, skipped: result.skipped }, 'pushed');
       return result;
@@ -132,6 +174,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       connection: opts.connection,
       prefix,
       concurrency: opts.concurrency,
+      metrics: { maxDataPoints: MetricsTime.TWO_WEEKS },
       limiter: { max: opts.rate.max, duration: opts.rate.perMs },
     },
   );
@@ -141,5 +184,10 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     log[final ? 'error' : 'warn']({ jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final }, final ? 'push dead-lettered' : 'push failed; will retry');
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'push worker connection error'));
+  worker.on('closed', () => void queue.close().catch(() => undefined));
+  void worker
+    .waitUntilReady()
+    .then(() => bulk.kick())
+    .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not look for resync pushes left over by a stopped worker'));
   return worker;
 }

@@ -90,7 +90,7 @@ export class RecordStore {
 
   async apply(event: SourceEvent, opts: { rank?: 0 | 1 } = {}): Promise<ApplyOutcome> {
     // A connection of its own: WATCH state belongs to a connection, and the shared one serves other callers.
-    const conn = this.free.pop() ?? this.redis.duplicate();
+    const conn = this.free.pop() ?? this.duplicate();
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const outcome = await this.tryApply(conn, event, opts, attempt);
@@ -106,6 +106,13 @@ export class RecordStore {
 
   private readonly free: Redis[] = [];
   private closed = false;
+
+  /** Its failures reach the caller as rejected commands; without a listener ioredis would also print each one to stderr, outside the JSON log. */
+  private duplicate(): Redis {
+    const conn = this.redis.duplicate();
+    conn.on('error', () => undefined);
+    return conn;
+  }
 
   /** Closes the transaction connections (the shared one belongs to the caller). */
   close(): void {

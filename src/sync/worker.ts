@@ -5,7 +5,7 @@
  * queue's failed set with its reason: that set is the dead-letter list that
  * `status` counts and that can be replayed once the cause is fixed.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { QUEUES } from './queues.js';
@@ -31,7 +31,7 @@ export interface EventsWorkerOptions {
   /** Sets each Zendesk ticket's category before it is stored (refetched ones too). */
   classifier?: TicketClassifier;
   /** Called after EVERY apply, changed or not (deflection tracking: an older activity changes no record but still happened). */
-  onStored?: (event: SourceEvent, outcome: ApplyOutcome) => Promise<void>;
+  onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { jobId: string | undefined }) => Promise<void>;
 }
 
 export interface EventJobResult {
@@ -96,14 +96,16 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         log.warn({ source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) }, 'identity conflict: records kept apart');
       }
       if (outcome.tie) log.info({ source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId }, 'equal source versions with different data');
-      // A retry may follow a failure after the record was stored: the hooks run again rather than never.
-      const retry = job.attemptsMade > 0;
+      // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
+      // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
+      const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
       if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry });
-      await opts.onStored?.(event, outcome);
+      await opts.onStored?.(event, outcome, { jobId: job.id });
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true },
+    // BullMQ's per-minute metrics feed `status` (processing rates); two weeks of points, ~1 KB a day.
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true, metrics: { maxDataPoints: MetricsTime.TWO_WEEKS } },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;

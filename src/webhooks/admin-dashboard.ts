@@ -11,13 +11,15 @@
 import { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { listDeadLetters, type DeadLetter } from '../cli/dlq.js';
-import { readStatus, type QueueStatus } from '../cli/status.js';
+import { queueStatusOf, readStatus, type QueueStatus } from '../cli/status.js';
+import type { ReconcileReport } from '../sync/reconcile.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createDeflectionQueue } from '../sync/deflection/queue.js';
 import { createDeflectionData } from '../sync/deflection/store.js';
 import type { IdentityConflict } from '../sync/identity.js';
 import type { Ingestor } from '../sync/ingest.js';
+import type { SubscriptionState } from '../sync/outbound/store.js';
 import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { createEventsQueue } from '../sync/queues.js';
 import type { Redis } from '../sync/redis.js';
@@ -83,15 +85,10 @@ export interface DashboardData {
   quarantined: number;
   conflicts: { total: number; first: IdentityConflict[] };
   events: { rows: EventRateRow[]; windowSeconds: number };
-  /** No reconciler exists yet: always null, and the page says so. */
-  lastReconcile: null;
-}
-
-async function queueStatus(queue: Queue): Promise<QueueStatus> {
-  const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-  const [oldest] = await queue.getJobs(['waiting', 'prioritized'], -1, -1, true);
-  const lagSeconds = oldest ? Math.max(0, Math.round((Date.now() - oldest.timestamp) / 1000)) : 0;
-  return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0, lagSeconds };
+  /** The last reconcile pass (null: none has run yet). */
+  lastReconcile: ReconcileReport | null;
+  /** Outbound webhook subscriptions (ids only: their URLs may carry tokens). */
+  subscriptions: SubscriptionState[];
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
@@ -154,13 +151,36 @@ ${queueRows}
 <div class="scroll"><table><thead><tr><th>source</th><th>per min</th><th>total</th><th>accepted</th><th>quarantined</th></tr></thead><tbody>
 ${eventRows}
 </tbody></table></div><p class="muted">${d.events.windowSeconds >= 60 ? `Per minute over the last ${d.events.windowSeconds}s` : `Per minute: this process is ${d.events.windowSeconds}s old, and its events so far count as one minute's`}; totals since this process started.</p></section>
-<section aria-labelledby="r"><h2 id="r">Last reconcile and drift</h2><p>No reconcile has run: there is no reconciler yet, so drift is not measured.</p></section>
+<section aria-labelledby="r"><h2 id="r">Last reconcile and drift</h2>${renderReconcile(d.lastReconcile)}</section>
 <section class="wide" aria-labelledby="d"><h2 id="d">Dead letters (${fmtInt(d.deadLetters.total)})</h2>${letters}</section>
 <section class="wide" aria-labelledby="c"><h2 id="c">Identity conflicts (${fmtInt(d.conflicts.total)})</h2>${conflicts}</section>
+<section class="wide" aria-labelledby="w"><h2 id="w">Outbound webhooks (${fmtInt(d.subscriptions.length)})</h2>${renderSubscriptions(d.subscriptions)}</section>
 </main>
 <footer class="muted" style="padding:0 1rem 1rem;text-align:center">Generated ${h(d.generatedAt.toISOString())}</footer>
 </body></html>
 `;
+}
+
+function renderReconcile(r: ReconcileReport | null): string {
+  if (!r) return '<p>No reconcile has run yet: the worker runs one every <code>reconcile.everyMs</code>, or run <code>portal-sync reconcile</code>.</p>';
+  const rows = Object.entries(r.sources)
+    .map(([s, x]) => `<tr><th scope="row">${h(s)}</th><td>${fmtInt(x.read)}</td><td class="${x.drift ? 'warn' : ''}">${fmtInt(x.drift)}</td><td>${x.error ? `<span class="warn">failed</span> ${h(x.error)}` : 'ok'}</td></tr>`)
+    .join('\n');
+  const ids = r.driftIds.length ? `<div class="muted">drifted: ${r.driftIds.slice(0, 10).map((id) => `<code>${h(id)}</code>`).join(', ')}${r.drift > 10 ? ' …' : ''}</div>` : '';
+  return `<p><b class="${r.drift ? 'warn' : ''}">${fmtInt(r.drift)}</b> drifted object(s) repaired by the pass of ${h(r.finishedAt)}</p><div class="scroll"><table><thead><tr><th>source</th><th>read</th><th>drift</th><th>status</th></tr></thead><tbody>${rows}</tbody></table></div>${ids}`;
+}
+
+function renderSubscriptions(subs: readonly SubscriptionState[]): string {
+  if (subs.length === 0) return '<p>No subscriptions configured.</p>';
+  const row = (w: SubscriptionState) => {
+    const health = w.paused
+      ? `<span class="warn">paused</span> since ${h(w.pausedAt ?? '')}<div class="reason">${h(w.pausedReason ?? '')}</div><div class="muted">resume: <code>portal-sync webhooks replay ${h(w.id)} --since ${h(w.failingSince ?? w.pausedAt ?? '')}</code></div>`
+      : w.failingSince
+        ? `<span class="warn">failing</span> since ${h(w.failingSince)}<div class="reason">${h(w.lastError ?? '')}</div>`
+        : `ok${w.lastSuccessAt ? ` <span class="muted">last delivery ${h(w.lastSuccessAt)}</span>` : ''}`;
+    return `<li><span class="tag">${h(w.id)}</span> ${fmtInt(w.pending)} pending for ${fmtInt(w.customersWaiting)} customer(s) — ${health}</li>`;
+  };
+  return `<ul class="list">${subs.map(row).join('\n')}</ul>`;
 }
 
 export interface AdminDashboardDeps {
@@ -196,7 +216,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     const deflection = all.at(-1)!;
     const [status, deflectionStatus, letters, conflicts, counter] = await Promise.all([
       readStatus(redis, config),
-      queueStatus(deflection),
+      queueStatusOf(deflection),
       listDeadLetters({ queues: all, ingestor: deps.ingestor, close: async () => undefined }),
       new RecordStore(redis, prefix).listConflicts(),
       deps.metrics.events.get(),
@@ -208,7 +228,8 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
       quarantined: status.quarantined,
       conflicts: { total: conflicts.length, first: conflicts.slice(0, CONFLICTS_SHOWN) },
       events: rates.observe(counter.values),
-      lastReconcile: null,
+      lastReconcile: status.reconcile,
+      subscriptions: status.subscriptions,
     };
   };
 

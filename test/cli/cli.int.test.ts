@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ZENDESK_TICKET_TRIGGER_TEMPLATE } from '../../src/connectors/zendesk/events.js';
+import { until } from '../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -20,12 +21,13 @@ function runCli(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('README', () => {
-  it('shows one command that runs the daemon and one that runs the tests, both real npm scripts', () => {
+  it('shows one command that runs the daemon (in its demo) and one that runs the tests, both real npm scripts', () => {
     const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
     const quickstart = /## Quickstart[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
     const commands = quickstart.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
-    expect(commands).toEqual(['npm install && npm start', 'npm test']);
+    expect(commands).toEqual(['npm install && npm run demo', 'npm test']);
     const scripts = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')).scripts;
+    expect(scripts.demo).toContain('portal-sync.js demo');
     expect(scripts.start).toContain('portal-sync.js start');
     expect(scripts.test).toContain('vitest run');
     expect(readFileSync(resolve(root, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
@@ -110,7 +112,8 @@ describe('portal-sync start', () => {
     const w = await startCli(['start', '--role', 'worker'], { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1' }, 'worker probe listening');
     expect(await (await fetch(`${w.line.url}/healthz`)).json()).toEqual({ status: 'ok', role: 'worker' });
     expect(await (await fetch(`${w.line.url}/metrics`)).text()).toContain('portal_sync_events_applied_total');
-    expect(w.output()).toContain('events worker running');
+    // The probe may answer before the worker's own start-up line is written.
+    await until('the worker running', () => w.output().includes('events worker running'), 20_000);
     expect(await w.stop()).toBe(0);
     await deleteByPrefix(redisUrl(), prefix);
   });

@@ -7,8 +7,8 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { salesforceSchema } from '../../src/connectors/salesforce/setup.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../fakes/salesforce.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../fakes/zendesk.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');

@@ -173,15 +173,14 @@ describe('the runtime stage layout, without Docker', () => {
   const minimalEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production' });
 
   beforeAll(() => {
-    if (!existsSync(resolve(root, 'dist/cli/main.js'))) {
-      const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-      if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
-    }
     // What the runtime stage copies: package.json, dist, bin, config, and production node_modules only
-    // (the lockfile's non-dev top-level packages, linked from this checkout for speed).
+    // (the lockfile's non-dev top-level packages, linked from this checkout for speed). dist is built
+    // afresh into the copy (the build stage's `npm run build`), never taken from a possibly stale one.
     app = mkdtempSync(join(tmpdir(), 'portal-sync-image-'));
+    const build = spawnSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', resolve(root, 'tsconfig.json'), '--outDir', join(app, 'dist')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
     cpSync(resolve(root, 'package.json'), join(app, 'package.json'));
-    for (const dir of ['dist', 'bin', 'config', 'salesforce']) cpSync(resolve(root, dir), join(app, dir), { recursive: true });
+    for (const dir of ['bin', 'config', 'salesforce']) cpSync(resolve(root, dir), join(app, dir), { recursive: true });
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
     mkdirSync(join(app, 'node_modules'));
     for (const [key, meta] of Object.entries(lock.packages)) {

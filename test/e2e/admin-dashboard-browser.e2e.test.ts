@@ -97,7 +97,7 @@ describe('the admin dashboard in a browser', () => {
     expect(text).toMatch(/Dead letters \(1\)/);
     expect(text).toContain('quarantine');
     expect(text).toMatch(/items/); // the schema failure's reason
-    expect(text).toMatch(/No reconcile has run/);
+    expect(text).toMatch(/No reconcile has run yet/);
     // The fixture customers share an email: identity keeps them apart and says so.
     expect(text).toMatch(/Identity conflicts \(3\)/);
     expect(text).toMatch(/stripe records cust_\w+ and cust_\w+ kept apart/);

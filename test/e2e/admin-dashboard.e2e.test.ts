@@ -77,7 +77,7 @@ describe('the admin dashboard and board over HTTP', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'unsafe-inline'/);
     const html = await res.text();
-    for (const s of ['events', 'push-zendesk', 'push-salesforce', 'deflection', 'sync lag', 'stripe', 'No reconcile has run', 'href="/admin/queues"', 'href="/admin/deflection"'])
+    for (const s of ['events', 'push-zendesk', 'push-salesforce', 'deflection', 'sync lag', 'stripe', 'No reconcile has run yet', 'href="/admin/queues"', 'href="/admin/deflection"'])
       expect(html, s).toContain(s);
     expect(html).toMatch(/Dead letters \(1\)/);
     expect(html).toContain('<span class="tag">quarantine</span>');

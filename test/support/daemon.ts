@@ -33,6 +33,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export async function startTestDaemon(env: Record<string, string> = {}, tweak: (c: Config) => void = () => undefined): Promise<TestDaemon> {
   const config = testConfig(env);
+  // No scheduled reconcile passes in tests (they would read the stand-ins at a time of BullMQ's
+  // choosing); tests that want one call reconciler.pass() or set reconcile.everyMs themselves.
+  config.reconcile.everyMs = 0;
   tweak(config);
   const logs: string[] = [];
   const sink = new Writable({

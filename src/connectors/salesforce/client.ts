@@ -10,8 +10,19 @@
  */
 import { Connection } from 'jsforce';
 import type { TokenResponse } from 'jsforce';
+import { setDispatcher } from 'jsforce/lib/request.js';
+import { Agent } from 'undici';
 import type { Config } from '../../config.js';
 import { isNetworkError } from '../network.js';
+
+/**
+ * jsforce waits up to 30 minutes for an answer, and its undici pool 5 minutes for headers: a hung
+ * Salesforce call would hold a push worker (and a graceful shutdown) that long. With a deadline the
+ * call fails as a network error ("fetch failed"), which is retried with backoff like a 5xx. The same
+ * deadline as the Zendesk client's.
+ */
+const TIMEOUT_MS = 20_000;
+setDispatcher(new Agent({ connect: { allowH2: false }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS }));
 
 export interface SalesforceErrorVerdict {
   retryable: boolean;

@@ -48,27 +48,39 @@ function fieldsOf(record: Record<string, unknown>): Record<string, string | null
  */
 export async function fetchSalesforceObject(conn: Connection, kind: SalesforceRefetchKind, id: string, version: number): Promise<SourceEvent> {
   if (!RECORD_ID.test(id)) throw new Error(`not a Salesforce record id: ${id.slice(0, 40)}`);
-  const entity = SOBJECT[kind];
-  const record: unknown = await conn.sobject(entity).retrieve(id);
+  const record: unknown = await conn.sobject(SOBJECT[kind]).retrieve(id);
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    throw new Error(`Salesforce returned no ${entity} record for ${id}`);
+    throw new Error(`Salesforce returned no ${SOBJECT[kind]} record for ${id}`);
   }
-  const fields = fieldsOf(record as Record<string, unknown>);
-  const eventId = `refetch-${id}-${version}`;
+  return salesforceSnapshotEvent(kind, record as Record<string, unknown>, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version });
+}
+
+/**
+ * A REST record (from retrieve or a query) as a snapshot SourceEvent. Without `version`, the
+ * record's own SystemModstamp/LastModifiedDate versions it (what a resync wants).
+ */
+export function salesforceSnapshotEvent(
+  kind: SalesforceRefetchKind,
+  record: Record<string, unknown>,
+  at: { eventId: string; type: string; version?: number },
+): SourceEvent {
+  const entity = SOBJECT[kind];
+  const fields = fieldsOf(record);
+  const id = typeof record['Id'] === 'string' ? record['Id'] : '';
   const result = recordEvent({
     entity,
-    eventId,
-    type: `refetch:${kind}`,
+    eventId: at.eventId,
+    type: at.type,
     objectId: id,
     deleted: fields['IsDeleted'] === 'true',
     fields,
-    fallbackVersion: version,
+    ...(at.version !== undefined && { fallbackVersion: at.version }),
   });
   const event = result.kind === 'events' ? result.events[0] : undefined;
   if (event === undefined) {
     throw new Error(`Salesforce returned ${entity} ${id} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
   }
-  const checked = SourceEventSchema.safeParse({ ...event, version, origin: 'snapshot' });
-  if (!checked.success) throw new Error(`refetched ${kind} ${id}: ${describeZodError(checked.error)}`);
+  const checked = SourceEventSchema.safeParse({ ...event, ...(at.version !== undefined && { version: at.version }), origin: 'snapshot' });
+  if (!checked.success) throw new Error(`${kind} ${id}: ${describeZodError(checked.error)}`);
   return checked.data;
 }

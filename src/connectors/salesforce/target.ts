@@ -21,6 +21,7 @@ import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-tar
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { classifySalesforceError, createSalesforceConnection } from './client.js';
 import { planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
+import { pushSalesforceMany } from './target-bulk.js';
 import type { LabelledRecord, SObjectFields } from './target-records.js';
 
 /** Salesforce sends no Retry-After with REQUEST_LIMIT_EXCEEDED, so the queue pauses this long. */
@@ -30,6 +31,8 @@ const COLLECTION_SIZE = 200;
 /** Account ids start with 001; checked before one goes into a URL path. */
 const ACCOUNT_ID = /^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
 const NO_ACCOUNT = 'no Salesforce Account for this customer yet';
+/** Customers per bulk batch: one collection call of each kind (Accounts, invoices, tickets) when each has a record or so. */
+export const SALESFORCE_BULK_SIZE = 200;
 
 /** Deflection field API names. TODO(config): config has only the object and external id; move these into the mapping. */
 export const DEFLECTION_FIELDS = { account: 'Account__c', type: 'Event_Type__c', category: 'Category__c', occurredAt: 'Occurred_At__c' } as const;
@@ -151,6 +154,24 @@ export function createSalesforceTarget(config: Config): PortalTarget {
       } catch (err) {
         throw toTargetError(err);
       }
+    },
+    bulkSize: SALESFORCE_BULK_SIZE,
+    async pushMany(pushes, ctx) {
+      let conn: Connection;
+      try {
+        conn = await connect();
+      } catch (err) {
+        throw toTargetError(err);
+      }
+      return pushSalesforceMany(conn, pushes, {
+        config,
+        headers: callOptions(config),
+        gate: ctx.gate,
+        isAccountId: (id) => ACCOUNT_ID.test(id),
+        noAccount: NO_ACCOUNT,
+        toTargetError,
+        failuresError,
+      });
     },
     async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const accountId = links.salesforceAccountId;

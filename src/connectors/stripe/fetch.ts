@@ -69,14 +69,28 @@ export async function fetchStripeObject(
   keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS,
 ): Promise<SourceEvent> {
   const { eventType, object } = await RETRIEVE[kind](stripe, id);
-  const eventId = `refetch-${id}-${version}`;
-  const envelope = { id: eventId, object: 'event', type: eventType, created: Math.floor(version / 1000), data: { object } };
+  return stripeSnapshotEvent(kind, eventType, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version }, keys);
+}
+
+/**
+ * An API object (retrieved or listed) as a snapshot SourceEvent: wrapped in a synthetic event of
+ * `eventType` and normalized by the webhook parser. Throws when the parser rejects the shape.
+ */
+export function stripeSnapshotEvent(
+  kind: string,
+  eventType: string,
+  object: unknown,
+  at: { eventId: string; type: string; version: number },
+  keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS,
+): SourceEvent {
+  const id = (object as { id?: unknown }).id;
+  const envelope = { id: at.eventId, object: 'event', type: eventType, created: Math.floor(at.version / 1000), data: { object } };
   const result = parseStripeEvent(envelope, keys);
   const event = result.kind === 'events' ? result.events[0] : undefined;
   if (event === undefined) {
-    throw new Error(`Stripe returned ${kind} ${id} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
+    throw new Error(`Stripe returned ${kind} ${String(id)} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
   }
-  const checked = SourceEventSchema.safeParse({ ...event, eventId, type: `refetch:${kind}`, version, origin: 'snapshot' });
-  if (!checked.success) throw new Error(`refetched ${kind} ${id}: ${describeZodError(checked.error)}`);
+  const checked = SourceEventSchema.safeParse({ ...event, eventId: at.eventId, type: at.type, version: at.version, origin: 'snapshot' });
+  if (!checked.success) throw new Error(`${kind} ${String(id)}: ${describeZodError(checked.error)}`);
   return checked.data;
 }

@@ -20,9 +20,19 @@ export function verifyStripeWebhook(rawBody: Buffer, header: string | undefined,
   return result;
 }
 
+/** The signed `t=` of a Stripe-Signature header, in unix seconds. */
+function signedAt(header: string): number | undefined {
+  const t = /(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(header)?.[1];
+  return t === undefined ? undefined : Number(t);
+}
+
 function verifyWithSecret(rawBody: Buffer, header: string, secret: string, toleranceSeconds: number): StripeVerifyResult {
   try {
     const event = Stripe.webhooks.constructEvent(rawBody, header, secret, toleranceSeconds);
+    // The SDK only refuses timestamps too far in the past; one far in the future is outside the window too (as for
+    // Zendesk and our HMAC endpoints), or a signature made with a skewed clock could be replayed for that long.
+    const t = signedAt(header);
+    if (t !== undefined && t - Math.floor(Date.now() / 1000) > toleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
     return { ok: true, event };
   } catch (err) {
     if (err instanceof Stripe.errors.StripeSignatureVerificationError) {

@@ -76,27 +76,26 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
 export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number): Promise<SourceEvent> {
   const numeric = Number(id);
   if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(numeric)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
-  const reader = READERS[kind];
-  const object = zendeskResult(await reader.show(client, numeric));
+  const object = zendeskResult(await READERS[kind].show(client, numeric));
   if (!isRecord(object)) throw new Error(`Zendesk returned no ${kind} object for ${id}`);
+  return zendeskSnapshotEvent(kind, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version });
+}
 
-  const eventId = `refetch-${id}-${version}`;
+/**
+ * An API object (from show, a list or an incremental export) as a snapshot SourceEvent, normalized
+ * by the webhook parser. Throws when the object has a shape the parser rejects.
+ */
+export function zendeskSnapshotEvent(kind: ZendeskRefetchKind, object: Record<string, unknown>, at: { eventId: string; type: string; version: number }): SourceEvent {
+  const reader = READERS[kind];
   const { event, detail } = reader.toDetail(object);
-  // `time` only versions the parse; the tied version replaces it below.
-  const envelope = { type: `zen:event-type:${event}`, id: eventId, time: new Date(version).toISOString(), detail };
+  // `time` only versions the parse; the given version replaces it below.
+  const envelope = { type: `zen:event-type:${event}`, id: at.eventId, time: new Date(at.version).toISOString(), detail };
   const result = parseZendeskWebhook(envelope, {});
   const parsed = result.kind === 'events' ? result.events[0] : undefined;
   if (parsed === undefined) {
-    throw new Error(`Zendesk returned ${kind} ${id} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
+    throw new Error(`Zendesk returned ${kind} ${String(object['id'])} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
   }
-  const checked = SourceEventSchema.safeParse({
-    ...parsed,
-    eventId,
-    type: `refetch:${kind}`,
-    version,
-    origin: 'snapshot',
-    data: reader.fill(parsed.data, object),
-  });
-  if (!checked.success) throw new Error(`refetched ${kind} ${id}: ${describeZodError(checked.error)}`);
+  const checked = SourceEventSchema.safeParse({ ...parsed, eventId: at.eventId, type: at.type, version: at.version, origin: 'snapshot', data: reader.fill(parsed.data, object) });
+  if (!checked.success) throw new Error(`${kind} ${String(object['id'])}: ${describeZodError(checked.error)}`);
   return checked.data;
 }

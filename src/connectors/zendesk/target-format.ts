@@ -66,6 +66,15 @@ export function changedFields(current: FieldSet | null, previous: FieldSet | nul
 /** Where an invoice record points: the customer's organization, else its user. */
 export type Owner = { kind: 'organization' | 'user'; id: string };
 
+export const NO_ZENDESK_OWNER = 'no Zendesk organization or user for this customer yet';
+
+/** The one place a push may write: the linked organization, else the first linked user. */
+export function ownerOf(links: { zendeskOrganizationId: string | null; contacts: ReadonlyArray<{ zendeskUserId: string | null }> }): Owner | null {
+  if (links.zendeskOrganizationId !== null) return { kind: 'organization', id: links.zendeskOrganizationId };
+  const userId = links.contacts.find((c) => c.zendeskUserId !== null)?.zendeskUserId;
+  return userId ? { kind: 'user', id: userId } : null;
+}
+
 export interface InvoiceRecord {
   name: string;
   external_id: string;

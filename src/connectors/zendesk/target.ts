@@ -15,12 +15,15 @@ import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type
 import { normalizeEmail } from '../../sync/source-event.js';
 import type { DeflectionEvent as DecidedSession } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
-import { billingFields, changedFields, changedInvoices, type FieldSet, type Owner } from './target-format.js';
+import { billingFields, changedFields, changedInvoices, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
+import { pushZendeskMany } from './target-bulk.js';
 
 export { BULK_ABOVE, type JobPolling } from './target-invoices.js';
 
-export const NO_ZENDESK_OWNER = 'no Zendesk organization or user for this customer yet';
+export { NO_ZENDESK_OWNER };
+/** Customers per bulk batch: a few update_many and job calls of 100, and one show_many poll for all their jobs. */
+export const ZENDESK_BULK_SIZE = 500;
 const DEFAULT_RETRY_AFTER_SECONDS = 60;
 const DEFAULT_POLLING: JobPolling = { intervalMs: 1_000, maxPolls: 10 };
 
@@ -65,13 +68,6 @@ function zendeskId(kind: Owner['kind'], id: string): number {
   return n;
 }
 
-/** The one place the push may write: the linked organization, else the first linked user. */
-function ownerOf(links: PortalPush['links']): Owner | null {
-  if (links.zendeskOrganizationId !== null) return { kind: 'organization', id: links.zendeskOrganizationId };
-  const userId = links.contacts.find((c) => c.zendeskUserId !== null)?.zendeskUserId;
-  return userId ? { kind: 'user', id: userId } : null;
-}
-
 async function writeFields(client: ZendeskClient, owner: Owner, fields: FieldSet, calls: CallCounter): Promise<string> {
   const id = zendeskId(owner.kind, owner.id);
   calls.n++;
@@ -105,6 +101,9 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       }
       return { calls: calls.n, wrote };
     },
+    bulkSize: ZENDESK_BULK_SIZE,
+    // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
+    pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),
     async recordDeflection(session: DecidedSession, links: PortalPush['links']): Promise<PushResult> {
       const email = deflectionEmail(session, links);
       if (email === null) return { calls: 0, wrote: [], skipped: NO_DEFLECTION_EMAIL };

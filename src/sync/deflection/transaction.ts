@@ -25,7 +25,7 @@ export class WatchPool {
 
   /** Runs `step` until it returns a value; `undefined` means "a watched key changed: again". */
   async atomically<T>(step: (conn: Redis) => Promise<T | undefined>): Promise<T> {
-    const conn = this.free.pop() ?? this.redis.duplicate();
+    const conn = this.free.pop() ?? this.redis.duplicate().on('error', () => undefined); // failures surface as rejected commands, not as stderr noise
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const result = await step(conn);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createZendeskClient, type ZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup, zendeskSchema } from '../../../src/connectors/zendesk/setup.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../fakes/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/standins/zendesk.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;

@@ -139,7 +139,8 @@ describe('deflection report edge cases', () => {
     const at = fc.integer({ min: Date.parse('2026-10-01T00:00:00Z'), max: Date.parse('2026-12-31T00:00:00Z') }).map((t) => new Date(t).toISOString());
     const event = fc.record({ n: fc.integer({ min: 0, max: 40 }), outcome: fc.constantFrom('deflected' as const, 'escalated' as const), category: fc.constantFrom(...TICKET_CATEGORIES), at });
     fc.assert(
-      fc.property(fc.array(event, { maxLength: 60 }), (raw) => {
+      // One decision per session (the tracker decides each session once): session numbers are unique.
+      fc.property(fc.uniqueArray(event, { maxLength: 60, selector: (e) => e.n }), (raw) => {
         const events: DeflectionEvent[] = raw.map((e) => ({ id: `defl-s${e.n}`, customerId: 'c', sessionId: `s${e.n}`, contact: 'a@example.com', outcome: e.outcome, category: e.category, sessionStartedAt: e.at, decidedAt: e.at, lastActivity: null }));
         const r = buildDeflectionReport({ ...empty, events }, period);
         const sum = (k: 'deflected' | 'escalated') => r.trend.reduce((n, w) => n + w[k], 0);

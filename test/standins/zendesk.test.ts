@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest } from '../../src/connectors/zendesk/client.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { verifyZendeskSignature } from '../../src/connectors/zendesk/signature.js';
-import { listenOnLoopback } from './common.js';
+import { listenOnLoopback } from '../../src/standins/common.js';
 import {
   startZendeskStandIn,
   ZENDESK_TOO_MANY_REQUESTS,
@@ -19,7 +19,7 @@ import {
   type ZendeskStandInOptions,
   type ZendeskTicket,
   type ZendeskUser,
-} from './zendesk.js';
+} from '../../src/standins/zendesk.js';
 
 const EMAIL = 'sync-agent@acme.example';
 const TOKEN = 'zdTestApiToken1111111111111111111111111';

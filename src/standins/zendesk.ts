@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
+import { signZendeskPayload } from '../connectors/zendesk/signature.js';
 import {
   ArmedFailures,
   FaultInjector,
@@ -601,9 +601,12 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       Object.assign(draft.organization_fields, input.organization_fields);
     }
     if (!draft.name) throw invalid(blank('name', 'Name'));
-    const others = [...state.organizations.values()].filter((o) => o.id !== existing?.id);
-    if (others.some((o) => o.name.toLowerCase() === draft.name.toLowerCase())) throw invalid(taken('name', 'Name'));
-    if (draft.external_id && others.some((o) => lower(o.external_id) === lower(draft.external_id))) throw invalid(taken('external_id', 'External'));
+    // Checked when set or changed (a scan of every organization): a fields-only update of one of 100,000 stays cheap.
+    const others = () => [...state.organizations.values()].filter((o) => o.id !== existing?.id);
+    if (draft.name !== existing?.name && others().some((o) => o.name.toLowerCase() === draft.name.toLowerCase())) throw invalid(taken('name', 'Name'));
+    if (draft.external_id && draft.external_id !== existing?.external_id && others().some((o) => lower(o.external_id) === lower(draft.external_id))) {
+      throw invalid(taken('external_id', 'External'));
+    }
 
     if (existing) {
       const changed = !same(existing, draft);
@@ -666,9 +669,11 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (draft.organization_id !== null && !state.organizations.has(draft.organization_id)) {
       throw invalid({ organization_id: [{ description: 'Organization: is invalid', error: 'InvalidValue' }] });
     }
-    const others = [...state.users.values()].filter((u) => u.id !== existing?.id);
-    if (draft.email && others.some((u) => lower(u.email) === lower(draft.email))) throw invalid(taken('email', 'Email'));
-    if (draft.external_id && others.some((u) => lower(u.external_id) === lower(draft.external_id))) throw invalid(taken('external_id', 'External'));
+    const others = () => [...state.users.values()].filter((u) => u.id !== existing?.id);
+    if (draft.email && draft.email !== existing?.email && others().some((u) => lower(u.email) === lower(draft.email))) throw invalid(taken('email', 'Email'));
+    if (draft.external_id && draft.external_id !== existing?.external_id && others().some((u) => lower(u.external_id) === lower(draft.external_id))) {
+      throw invalid(taken('external_id', 'External'));
+    }
 
     if (existing) {
       const changed = !same(existing, draft);
@@ -765,8 +770,14 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (!records) state.customObjectRecords.set(key, (records = new Map()));
     return records;
   };
-  const recordBy = (key: string, by: { id?: string; externalId?: string }) =>
-    [...recordsOf(key).values()].find((r) => (by.id !== undefined ? r.id === by.id : r.external_id === by.externalId));
+  /** Records are kept under their external id (their id when they have none), and an external id never changes. */
+  const recordBy = (key: string, by: { id?: string; externalId?: string }) => {
+    if (by.id === undefined) {
+      const record = by.externalId === undefined ? undefined : recordsOf(key).get(by.externalId);
+      return record?.external_id === by.externalId ? record : undefined;
+    }
+    return [...recordsOf(key).values()].find((r) => r.id === by.id);
+  };
   const recordNotFound = () => new HttpError(404, zendeskErrors.errorsList(404, 'RecordNotFound', 'Custom object record not found'));
   const recordInvalid = (detail: string) => new HttpError(422, zendeskErrors.errorsList(422, 'RecordInvalid', detail));
 
@@ -835,8 +846,47 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
 
   const exportCutoff = () => Math.floor(now() / 1000) - exportLagSeconds;
 
+  // Exports page through up to 100,000s of objects: each keeps its objects sorted by (timestamp, id), checked
+  // against the collection on every call (tests change objects in place) and sorted again only when one moved.
+  const indexes = new Map<string, { ts: Map<object, number>; sorted: Array<{ item: { id: number }; ts: number }> }>();
+  const parsed = new WeakMap<object, { raw: string; ts: number }>();
+  const updatedTs = (o: { updated_at: string }): number => {
+    const hit = parsed.get(o);
+    if (hit?.raw === o.updated_at) return hit.ts;
+    const ts = unixOf(o.updated_at);
+    parsed.set(o, { raw: o.updated_at, ts });
+    return ts;
+  };
+  const positions = <T extends { id: number }>(name: string, items: Map<number, T>, ts: (t: T) => number): Array<{ item: T; ts: number }> => {
+    const cached = indexes.get(name);
+    let valid = cached !== undefined && cached.ts.size === items.size;
+    if (valid) {
+      for (const item of items.values()) {
+        if (cached!.ts.get(item) !== ts(item)) {
+          valid = false;
+          break;
+        }
+      }
+    }
+    if (valid) return cached!.sorted as Array<{ item: T; ts: number }>;
+    const sorted = byPosition(items.values(), ts);
+    indexes.set(name, { ts: new Map(sorted.map((e) => [e.item, e.ts])), sorted });
+    return sorted;
+  };
+  /** The first position whose entry is not `before` the boundary (entries before it come first). */
+  const firstIndex = <E>(entries: readonly E[], before: (e: E) => boolean): number => {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(entries[mid]!)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+
   /** Cursor-based export (tickets, users): `start_time` then `cursor`, ≤1000 per page. */
-  const cursorExport = <T extends { id: number }>(res: Response, query: URLSearchParams, path: string, key: string, items: Iterable<T>, ts: (t: T) => number, present: (t: T) => unknown) => {
+  const cursorExport = <T extends { id: number }>(res: Response, query: URLSearchParams, path: string, key: string, items: Map<number, T>, ts: (t: T) => number, present: (t: T) => unknown) => {
     // node-zendesk 6's exportCursor(start_time) sends `cursor=undefined` on the first page.
     const rawCursor = query.get('cursor');
     const cursor = rawCursor && rawCursor !== 'undefined' ? rawCursor : undefined;
@@ -857,7 +907,9 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     }
     const perPage = Math.min(EXPORT_PAGE, positiveInt(query.get('per_page')) ?? EXPORT_PAGE);
     const cutoff = exportCutoff();
-    const eligible = byPosition(items, ts).filter(({ item, ts: t }) => (t > after[0] || (t === after[0] && item.id > after[1])) && t <= cutoff);
+    const sorted = positions(key, items, ts);
+    const from = firstIndex(sorted, (e) => e.ts < after[0] || (e.ts === after[0] && e.item.id <= after[1]));
+    const eligible = sorted.slice(from, Math.max(from, firstIndex(sorted, (e) => e.ts <= cutoff)));
     const page = eligible.slice(0, perPage);
     const first = page[0];
     const last = page.at(-1);
@@ -874,12 +926,14 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   };
 
   /** Time-based export (organizations, users): items changed at or after start_time; end_time feeds the next page. */
-  const timeExport = <T extends { id: number; updated_at: string }>(res: Response, query: URLSearchParams, path: string, key: string, items: Iterable<T>, present: (t: T) => unknown) => {
+  const timeExport = <T extends { id: number; updated_at: string }>(res: Response, query: URLSearchParams, path: string, key: string, items: Map<number, T>, present: (t: T) => unknown) => {
     const start = Number(query.get('start_time'));
     if (query.get('start_time') === null || !Number.isInteger(start) || start < 0) throw new HttpError(400, zendeskErrors.invalidValue('start_time is required'));
     const perPage = Math.min(EXPORT_PAGE, positiveInt(query.get('per_page')) ?? EXPORT_PAGE);
     const cutoff = exportCutoff();
-    const eligible = byPosition(items, (i) => unixOf(i.updated_at)).filter(({ ts }) => ts >= start && ts <= cutoff);
+    const sorted = positions(key, items, updatedTs);
+    const from = firstIndex(sorted, (e) => e.ts < start);
+    const eligible = sorted.slice(from, Math.max(from, firstIndex(sorted, (e) => e.ts <= cutoff)));
     const page = eligible.slice(0, perPage);
     const endTime = page.at(-1)?.ts ?? start;
     send(res, 200, {
@@ -1110,31 +1164,45 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     });
     send(res, 200, jobOf(startJob('Bulk Create Organizations', results)));
   });
-  on('put', '/organizations/update_many', (req, res) => {
-    const b = body(req);
-    const q = query(res);
-    // Either {organizations: [{id, ...}]}, or ?ids= / ?external_ids= with one {organization} for all.
-    const targets: { id?: number; externalId?: string; input: Json }[] = Array.isArray(b.organizations)
-      ? bulkItems(b.organizations, 'organizations').map((o) => ({ ...(positiveInt(o.id) !== undefined && { id: positiveInt(o.id) }), input: o }))
-      : [
-          ...csv(q.get('ids')).map((id) => ({ id: Number(id), input: isRecord(b.organization) ? b.organization : {} })),
-          ...csv(q.get('external_ids')).map((e) => ({ externalId: e, input: isRecord(b.organization) ? b.organization : {} })),
-        ];
-    if (targets.length === 0) throw new HttpError(400, zendeskErrors.invalidValue('organizations, ids or external_ids are required'));
-    if (targets.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many organizations: at most ${BULK_LIMIT} per request`));
-    const results = targets.map(({ id, externalId, input }, index): ZendeskJobResult => {
-      const existing = id !== undefined ? state.organizations.get(id) : externalId !== undefined ? organizationByExternalId(externalId) : undefined;
-      if (!existing) return failedItem(index, 'update', new HttpError(404, zendeskErrors.notFound()), id ?? externalId);
-      try {
-        const { id: _ignored, ...attrs } = input;
-        writeOrganization(existing, attrs);
-        return { id: existing.id, index, action: 'update', status: 'Updated', success: true };
-      } catch (err) {
-        return failedItem(index, 'update', err, existing.id);
-      }
-    });
-    send(res, 200, jobOf(startJob('Bulk Update Organizations', results)));
-  });
+  /**
+   * PUT /{organizations,users}/update_many: either `{<plural>: [{id, ...}]}`, or `?ids=` / `?external_ids=`
+   * with one `{<singular>}` for all; at most BULK_LIMIT; answered with a queued job_status.
+   */
+  const updateMany = <T extends { id: number }>(spec: {
+    plural: 'organizations' | 'users';
+    singular: 'organization' | 'user';
+    byId: (id: number) => T | undefined;
+    byExternalId: (externalId: string) => T | undefined;
+    write: (existing: T, attrs: Json) => void;
+    title: string;
+  }) =>
+    (req: Request, res: Response) => {
+      const b = body(req);
+      const q = query(res);
+      const one = isRecord(b[spec.singular]) ? (b[spec.singular] as Json) : {};
+      const targets: { id?: number; externalId?: string; input: Json }[] = Array.isArray(b[spec.plural])
+        ? bulkItems(b[spec.plural], spec.plural).map((o) => ({ ...(positiveInt(o.id) !== undefined && { id: positiveInt(o.id) }), input: o }))
+        : [...csv(q.get('ids')).map((id) => ({ id: Number(id), input: one })), ...csv(q.get('external_ids')).map((e) => ({ externalId: e, input: one }))];
+      if (targets.length === 0) throw new HttpError(400, zendeskErrors.invalidValue(`${spec.plural}, ids or external_ids are required`));
+      if (targets.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many ${spec.plural}: at most ${BULK_LIMIT} per request`));
+      const results = targets.map(({ id, externalId, input }, index): ZendeskJobResult => {
+        const existing = id !== undefined ? spec.byId(id) : externalId !== undefined ? spec.byExternalId(externalId) : undefined;
+        if (!existing) return failedItem(index, 'update', new HttpError(404, zendeskErrors.notFound()), id ?? externalId);
+        try {
+          const { id: _ignored, ...attrs } = input;
+          spec.write(existing, attrs);
+          return { id: existing.id, index, action: 'update', status: 'Updated', success: true };
+        } catch (err) {
+          return failedItem(index, 'update', err, existing.id);
+        }
+      });
+      send(res, 200, jobOf(startJob(spec.title, results)));
+    };
+  on(
+    'put',
+    '/organizations/update_many',
+    updateMany({ plural: 'organizations', singular: 'organization', byId: (id) => state.organizations.get(id), byExternalId: organizationByExternalId, write: writeOrganization, title: 'Bulk Update Organizations' }),
+  );
   on('get', '/organizations', (_req, res) =>
     cursorPage(res, query(res), 'organizations', 'organizations', [...state.organizations.values()], (o) => String(o.id), presentOrganization),
   );
@@ -1143,23 +1211,34 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (!org) throw new HttpError(404, zendeskErrors.notFound());
     send(res, 200, { organization: presentOrganization(org) });
   });
-  on('put', '/organizations/:id', (req, res) => {
-    const org = state.organizations.get(idParam(req));
-    if (!org) throw new HttpError(404, zendeskErrors.notFound());
-    const input = body(req).organization;
-    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('organization is required'));
-    const { id: _ignored, ...attrs } = input;
-    writeOrganization(org, attrs);
-    send(res, 200, { organization: presentOrganization(org) });
+  // An organization's users and tickets (cursor-paged like other lists); 404 for an unknown organization.
+  on('get', '/organizations/:id/users', (req, res) => {
+    const id = idParam(req);
+    if (!state.organizations.has(id)) throw new HttpError(404, zendeskErrors.notFound());
+    const users = [...state.users.values()].filter((u) => u.organization_id === id);
+    cursorPage(res, query(res), `organizations/${id}/users`, 'users', users, (u) => String(u.id), presentUser);
   });
-  on('post', '/organizations', (req, res) => {
-    const input = body(req).organization;
-    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('organization is required'));
-    const { id: _ignored, ...attrs } = input;
-    const { org } = writeOrganization(undefined, attrs);
-    send(res, 201, { organization: presentOrganization(org) });
+  on('get', '/organizations/:id/tickets', (req, res) => {
+    const id = idParam(req);
+    if (!state.organizations.has(id)) throw new HttpError(404, zendeskErrors.notFound());
+    const tickets = [...state.tickets.values()].filter((t) => t.organization_id === id);
+    cursorPage(res, query(res), `organizations/${id}/tickets`, 'tickets', tickets, (t) => String(t.id), (t) => t);
   });
-
+  /** PUT /{kind}s/:id and POST /{kind}s with one `{kind}` object: the id in the body is ignored, as Zendesk does. */
+  const writeOne = <T>(kind: 'organization' | 'user', write: (existing: T | undefined, attrs: Json) => T, present: (t: T) => unknown, byId: (id: number) => T | undefined) => {
+    on('put', `/${kind}s/:id`, (req, res) => {
+      const existing = byId(idParam(req));
+      if (!existing) throw new HttpError(404, zendeskErrors.notFound());
+      send(res, 200, { [kind]: present(write(existing, attrsOf(body(req)[kind], kind))) });
+    });
+    on('post', `/${kind}s`, (req, res) => void send(res, 201, { [kind]: present(write(undefined, attrsOf(body(req)[kind], kind))) }));
+  };
+  const attrsOf = (input: unknown, kind: string): Json => {
+    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue(`${kind} is required`));
+    const { id: _ignored, ...attrs } = input as Json;
+    return attrs;
+  };
+  writeOne<ZendeskOrganization>('organization', (e, a) => writeOrganization(e, a).org, presentOrganization, (id) => state.organizations.get(id));
   // users
   on('get', '/users/show_many', (_req, res) => {
     const q = query(res);
@@ -1198,30 +1277,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     });
     send(res, 200, jobOf(startJob('Bulk Create Or Update Users', results)));
   });
-  on('put', '/users/update_many', (req, res) => {
-    const b = body(req);
-    const q = query(res);
-    const targets: { id?: number; externalId?: string; input: Json }[] = Array.isArray(b.users)
-      ? bulkItems(b.users, 'users').map((u) => ({ ...(positiveInt(u.id) !== undefined && { id: positiveInt(u.id) }), input: u }))
-      : [
-          ...csv(q.get('ids')).map((id) => ({ id: Number(id), input: isRecord(b.user) ? b.user : {} })),
-          ...csv(q.get('external_ids')).map((e) => ({ externalId: e, input: isRecord(b.user) ? b.user : {} })),
-        ];
-    if (targets.length === 0) throw new HttpError(400, zendeskErrors.invalidValue('users, ids or external_ids are required'));
-    if (targets.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many users: at most ${BULK_LIMIT} per request`));
-    const results = targets.map(({ id, externalId, input }, index): ZendeskJobResult => {
-      const existing = id !== undefined ? state.users.get(id) : externalId !== undefined ? userByExternalId(externalId) : undefined;
-      if (!existing) return failedItem(index, 'update', new HttpError(404, zendeskErrors.notFound()), id ?? externalId);
-      try {
-        const { id: _ignored, ...attrs } = input;
-        writeUser(existing, attrs);
-        return { id: existing.id, index, action: 'update', status: 'Updated', success: true };
-      } catch (err) {
-        return failedItem(index, 'update', err, existing.id);
-      }
-    });
-    send(res, 200, jobOf(startJob('Bulk Update Users', results)));
-  });
+  on('put', '/users/update_many', updateMany({ plural: 'users', singular: 'user', byId: (id) => state.users.get(id), byExternalId: userByExternalId, write: writeUser, title: 'Bulk Update Users' }));
   on('get', '/users/:id/events', (req, res) => {
     const id = idParam(req);
     if (!state.users.has(id)) throw new HttpError(404, zendeskErrors.notFound());
@@ -1236,24 +1292,15 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (!user) throw new HttpError(404, zendeskErrors.notFound());
     send(res, 200, { user: presentUser(user) });
   });
-  on('put', '/users/:id', (req, res) => {
-    const user = state.users.get(idParam(req));
-    if (!user) throw new HttpError(404, zendeskErrors.notFound());
-    const input = body(req).user;
-    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('user is required'));
-    const { id: _ignored, ...attrs } = input;
-    writeUser(user, attrs);
-    send(res, 200, { user: presentUser(user) });
-  });
-  on('post', '/users', (req, res) => {
-    const input = body(req).user;
-    if (!isRecord(input)) throw new HttpError(400, zendeskErrors.invalidValue('user is required'));
-    const { id: _ignored, ...attrs } = input;
-    const { user } = writeUser(undefined, attrs);
-    send(res, 201, { user: presentUser(user) });
-  });
-
+  writeOne<ZendeskUser>('user', (e, a) => writeUser(e, a).user, presentUser, (id) => state.users.get(id));
   // jobs
+  on('get', '/job_statuses/show_many', (_req, res) => {
+    const ids = csv(query(res).get('ids'));
+    if (ids.length === 0) throw new HttpError(400, zendeskErrors.invalidValue('ids is required'));
+    if (ids.length > BULK_LIMIT) throw new HttpError(400, zendeskErrors.invalidValue(`Too many ids: at most ${BULK_LIMIT} per request`));
+    // Unknown (or expired) ids are left out, as Zendesk does.
+    send(res, 200, { job_statuses: ids.map(pollJob).filter((j): j is ZendeskJobStatus => j !== undefined) });
+  });
   on('get', '/job_statuses/:id', (req, res) => {
     const job = pollJob(param(req, 'id'));
     if (!job) throw new HttpError(404, zendeskErrors.notFound());
@@ -1476,14 +1523,14 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
 
   // incremental exports
   on('get', '/incremental/tickets/cursor', (_req, res) =>
-    cursorExport(res, query(res), 'incremental/tickets/cursor', 'tickets', state.tickets.values(), (t) => t.generated_timestamp, (t) => t),
+    cursorExport(res, query(res), 'incremental/tickets/cursor', 'tickets', state.tickets, (t) => t.generated_timestamp, (t) => t),
   );
   on('get', '/incremental/users/cursor', (_req, res) =>
-    cursorExport(res, query(res), 'incremental/users/cursor', 'users', state.users.values(), (u) => unixOf(u.updated_at), presentUser),
+    cursorExport(res, query(res), 'incremental/users/cursor', 'users', state.users, updatedTs, presentUser),
   );
-  on('get', '/incremental/users', (_req, res) => timeExport(res, query(res), 'incremental/users', 'users', state.users.values(), presentUser));
+  on('get', '/incremental/users', (_req, res) => timeExport(res, query(res), 'incremental/users', 'users', state.users, presentUser));
   on('get', '/incremental/organizations', (_req, res) =>
-    timeExport(res, query(res), 'incremental/organizations', 'organizations', state.organizations.values(), presentOrganization),
+    timeExport(res, query(res), 'incremental/organizations', 'organizations', state.organizations, presentOrganization),
   );
 
   app.use((_req: Request, res: Response) => send(res, 404, zendeskErrors.invalidEndpoint()));

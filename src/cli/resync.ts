@@ -1,0 +1,239 @@
+/**
+ * `portal-sync resync` — read the sources again and feed what they hold
+ * through the same queue and merge as webhooks, behind real-time work.
+ *
+ * Safe during an incident: snapshots never overwrite newer webhook data
+ * (the merge orders by the objects' own versions), reading pauses while the
+ * queue is busy, `--dry-run` stores and pushes nothing, and a run that is
+ * killed continues from its last finished page with `--resume`.
+ */
+import { MultiBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { createCustomerStreams, createSnapshotStreams, RESYNC_SOURCES, type ResyncSource } from '../connectors/resync.js';
+import { createLogger, type Logger } from '../log.js';
+import { createEventsQueue } from '../sync/queues.js';
+import { DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
+import { createTicketClassifier, withTicketCategory } from '../sync/deflection/categories.js';
+import { runResync, type ResyncProgress, type ResyncSummary } from '../sync/resync/runner.js';
+import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
+import type { SnapshotStream } from '../sync/resync/snapshot.js';
+import { RecordStore } from '../sync/store.js';
+import { createCallGate } from '../sync/call-gate.js';
+import { UsageError } from './errors.js';
+import { inspectRecord } from './inspect.js';
+import { printJson, requireConfig, withRedis } from './connect.js';
+
+interface ResyncOptions {
+  source?: string;
+  since?: string;
+  customer?: string;
+  dryRun?: boolean;
+  resume?: boolean;
+  wait: boolean;
+  json?: boolean;
+  progress: boolean;
+}
+
+const once = (f: () => void) => {
+  let done = false;
+  return () => {
+    if (!done) f();
+    done = true;
+  };
+};
+
+function parseSources(value: string | undefined): ResyncSource[] {
+  if (value === undefined) return [...RESYNC_SOURCES];
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(RESYNC_SOURCES as readonly string[]).includes(n));
+  if (bad.length > 0 || names.length === 0) throw new UsageError(`--source: expected ${RESYNC_SOURCES.join(', ')} (comma-separated), got "${value}"`);
+  return [...new Set(names)] as ResyncSource[];
+}
+
+function parseSince(value: string | undefined, now = Date.now()): Date | null {
+  if (value === undefined) return null;
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new UsageError(`--since: not an ISO date or time: "${value}" (e.g. 2026-11-01 or 2026-11-01T08:00:00Z)`);
+  if (at.getTime() > now) throw new UsageError(`--since: ${value} is in the future`);
+  return at;
+}
+
+/** A TTY gets bars with counts and ETA; anything else a log line every few seconds. */
+function progressReporter(enabled: boolean, log: (line: string) => void): { update(p: ResyncProgress): void; stop(): void } {
+  if (!enabled) return { update: () => undefined, stop: () => undefined };
+  if (process.stderr.isTTY) {
+    const bars = new MultiBar(
+      { format: ' {stream} |{bar}| {value}/{total} {unit} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+      Presets.shades_classic,
+    );
+    const byStream = new Map<string, ReturnType<MultiBar['create']>>();
+    let applied: ReturnType<MultiBar['create']> | null = null;
+    return {
+      update(p) {
+        for (const s of p.streams) {
+          let bar = byStream.get(s.stream);
+          const total = s.total ?? Math.max(s.read, 1);
+          if (!bar) byStream.set(s.stream, (bar = bars.create(total, 0, { stream: s.stream.padEnd(24), unit: 'read' })));
+          bar.setTotal(s.done ? Math.max(s.read, 1) : Math.max(total, s.read));
+          bar.update(s.read);
+        }
+        applied ??= bars.create(1, 0, { stream: 'applied by the worker'.padEnd(24), unit: 'events' });
+        applied.setTotal(Math.max(p.counts.enqueued, 1));
+        applied.update(p.counts.applied + p.counts.failed);
+      },
+      stop: () => bars.stop(),
+    };
+  }
+  let last = 0;
+  return {
+    update(p) {
+      if (Date.now() - last < 5000) return;
+      last = Date.now();
+      const read = p.streams.map((s) => `${s.stream} ${s.read}${s.done ? ' (done)' : ''}`).join(', ');
+      log(`resync: read ${read}; applied ${p.counts.applied + p.counts.failed}/${p.counts.enqueued}`);
+    },
+    stop: () => undefined,
+  };
+}
+
+function summaryLine(s: ResyncSummary): string {
+  const c = s.counts;
+  return (
+    `resync ${s.runId}: read ${c.read}, queued ${c.enqueued}, changed ${c.changed}, unchanged ${c.unchanged}, ` +
+    `conflicts ${c.conflicts}, failed ${c.failed}, rejected ${c.rejected} in ${s.seconds.toFixed(1)} s` +
+    (s.complete ? '' : ` — the worker has not applied ${c.enqueued - c.applied - c.failed} yet (is the daemon running? see portal-sync status)`)
+  );
+}
+
+/** Zendesk reads pass the Zendesk target's rate gate in Redis: the account has one API budget for reads and pushes. */
+async function streamsFor(config: Config, redis: Redis, store: RecordStore, params: ResyncParams, warn: (m: string) => void): Promise<SnapshotStream[]> {
+  const sources = params.sources as ResyncSource[];
+  const gate = createCallGate(redis, `${config.redis.prefix}:rate:zendesk`, config.targets.zendesk.rate);
+  if (params.customer !== null) {
+    const { record } = await inspectRecord(store, params.customer);
+    const links = record.derived.links;
+    const streams = await createCustomerStreams(config, links, { sources, zendeskGate: gate });
+    if (streams.length === 0) throw new UsageError(`customer ${record.id} has no id in a configured source among ${sources.join(', ')}: nothing to read`);
+    return streams;
+  }
+  return createSnapshotStreams(config, { sources, since: params.since ? new Date(params.since) : null, warn, zendeskGate: gate });
+}
+
+async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger: Logger, json: boolean, signal: AbortSignal): Promise<void> {
+  const store = new RecordStore(redis, config.redis.prefix);
+  const streams = await streamsFor(config, redis, store, params, (m) => logger.warn(m));
+  const classifier = createTicketClassifier(config.ticketCategories);
+  const preview = new DryRun(store, (e) => withTicketCategory(e, classifier));
+  const diffs = new Map<string, CustomerDiff>();
+  let read = 0;
+  for (const stream of streams) {
+    let cursor: string | null = null;
+    do {
+      if (signal.aborted) throw new Error('dry run interrupted');
+      const page = await stream.page(cursor);
+      read += page.read;
+      for (const event of page.events) {
+        const diff = await preview.preview(event);
+        if (diff && diff.changes.length > 0) diffs.set(diff.customerId ?? diff.ref, diff);
+      }
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+  const rows = [...diffs.values()].sort((a, b) => (a.customerId ?? a.ref).localeCompare(b.customerId ?? b.ref));
+  if (json) return printJson({ dryRun: true, read, customers: rows });
+  const out = rows.map((d) => `${d.customerId ?? `new customer (${d.ref})`}:\n${d.changes.map((c) => `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`).join('\n')}`);
+  out.push(`dry run: read ${read} object(s); ${rows.length} customer(s) would change on the portal; nothing was stored or pushed`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function resync(opts: ResyncOptions): Promise<void> {
+  const config = requireConfig();
+  const logger = createLogger(opts.json ? 'warn' : config.logLevel === 'silent' ? 'silent' : 'warn');
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await withRedis(config, async (redis) => {
+      const runs = new ResyncRuns(redis, config.redis.prefix);
+      let runId: string;
+      let params: ResyncParams;
+      if (opts.resume) {
+        if (opts.source || opts.since || opts.customer || opts.dryRun) throw new UsageError('--resume continues the last run with its own options: give no other selection');
+        const last = await runs.latest();
+        if (!last || last.status !== 'running') throw new UsageError('no unfinished resync to resume (portal-sync resync starts a new one)');
+        runId = last.id;
+        params = last.params;
+        say(`resync: resuming ${runId} (${params.sources.join(', ')}${params.since ? ` since ${params.since}` : ''}); finished pages are not read again`);
+      } else {
+        const since = parseSince(opts.since);
+        params = { sources: parseSources(opts.source), since: since?.toISOString() ?? null, customer: opts.customer ?? null, dryRun: Boolean(opts.dryRun) };
+        if (params.dryRun) return dryRun(config, redis, params, logger, Boolean(opts.json), abort.signal);
+        runId = await runs.create(params);
+      }
+      const queue = createEventsQueue(redis, config.redis.prefix);
+      try {
+        if (opts.wait && (await queue.getWorkersCount()) === 0) {
+          say('resync: no worker is consuming the events queue yet; snapshots wait in the queue until one runs (portal-sync start)');
+        }
+        const store = new RecordStore(redis, config.redis.prefix);
+        const streams = await streamsFor(config, redis, store, params, say);
+        const bars = progressReporter(opts.progress, say);
+        let summary: ResyncSummary;
+        try {
+          summary = await runResync({
+            runs,
+            runId,
+            queue,
+            streams,
+            logger,
+            maxBacklog: config.resync.maxBacklog,
+            waitForApply: opts.wait,
+            onProgress: (p) => bars.update(p),
+            signal: abort.signal,
+            onWaitingForLease: once(() => say(`resync: run ${runId} is held by another process (or one killed moments ago); waiting for its lease to lapse`)),
+          });
+        } finally {
+          bars.stop();
+        }
+        if (opts.json) printJson(summary);
+        else process.stdout.write(`${summaryLine(summary)}\n`);
+        if (!summary.complete) process.exitCode = 1;
+      } finally {
+        await queue.close();
+      }
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function registerResyncCommand(program: Command): void {
+  program
+    .command('resync')
+    .description('read Stripe, Salesforce and Zendesk again and apply what they hold (behind real-time webhooks)')
+    .option('--source <names>', `only these sources, comma-separated (${RESYNC_SOURCES.join(', ')})`)
+    .option('--since <iso>', 'only objects changed since then (Stripe: its Events API, 30 days)')
+    .option('--customer <ref>', 'one customer, fetched fresh from every source that holds an id of it (REF as for inspect)')
+    .option('--dry-run', 'print, per customer, the portal fields that would change; store and push nothing')
+    .option('--resume', 'continue the last unfinished resync from its checkpoints')
+    .option('--no-wait', 'return once everything is queued instead of waiting for the worker to apply it')
+    .option('--no-progress', 'no progress bars or progress lines')
+    .option('--json', 'print the summary (or the dry run) as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ portal-sync resync                                   # everything, every configured source\n' +
+        '  $ portal-sync resync --source zendesk --since 2026-11-20T00:00:00Z\n' +
+        '  $ portal-sync resync --customer ann@example.com       # one customer, fresh\n' +
+        '  $ portal-sync resync --since 2026-11-22 --dry-run      # what would change, per customer\n' +
+        '  $ portal-sync resync --resume                          # after an interrupted run\n' +
+        '\nThe daemon\'s worker applies the snapshots (start it first); the summary counts\n' +
+        'what it changed. Exit 1 when reading failed or the worker did not finish.\n',
+    )
+    .action(async (opts: ResyncOptions) => resync(opts));
+}

@@ -1,0 +1,218 @@
+/**
+ * `portal-sync webhooks list | test ID | deliveries ID | replay ID --since … |
+ * pause ID | resume ID` — the outbound webhook subscriptions of the config,
+ * their state in Redis, and the admin's levers on them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { createSubscriberTransport } from '../connectors/subscribers/transport.js';
+import { createOutboundQueue, outboundQueueName, type OutboundQueue } from '../sync/outbound/queue.js';
+import { replaySubscription, resumeSubscription } from '../sync/outbound/replay.js';
+import { subscriptionsOf } from '../sync/outbound/service.js';
+import { OutboundStore, type DeliveryAttempt, type SubscriptionState } from '../sync/outbound/store.js';
+import { TEST_EVENT_TYPE, type Subscription } from '../sync/outbound/types.js';
+import { printJson, requireConfig, withRedis } from './connect.js';
+import { UsageError } from './errors.js';
+
+export interface SubscriptionListing {
+  id: string;
+  url: string;
+  events: readonly string[];
+  requires: readonly string[];
+  timeoutMs: number;
+  queue: string;
+  state: SubscriptionState;
+}
+
+/** The URL without credentials or query values: it may carry a token. */
+export function redactSubscriberUrl(url: string): string {
+  const u = new URL(url);
+  if (u.username || u.password) [u.username, u.password] = ['***', ''];
+  for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, '***');
+  return u.toString();
+}
+
+interface Ctx {
+  config: Config;
+  store: OutboundStore;
+  sub: (id: string) => Subscription;
+  queue: (id: string) => OutboundQueue;
+}
+
+/** @param named subscription ids the command names: checked before Redis is reached, so a typo is a usage error even when Redis is away. */
+async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx, redis: Redis) => Promise<T>): Promise<T> {
+  const config = requireConfig();
+  const subs = new Map(subscriptionsOf(config).map((s) => [s.id, s]));
+  const sub = (id: string): Subscription => {
+    const found = subs.get(id);
+    if (found) return found;
+    throw new UsageError(`no subscription "${id}" in the configuration; \`portal-sync webhooks list\` shows them${subs.size === 0 ? ' (there are none: add them under subscriptions: in your YAML)' : ''}`);
+  };
+  for (const id of named) sub(id);
+  return withRedis(config, async (redis) => {
+    const queues: OutboundQueue[] = [];
+    try {
+      return await work(
+        {
+          config,
+          store: new OutboundStore(redis, config.redis.prefix, config.outbound),
+          sub,
+          queue: (id) => {
+            const q = createOutboundQueue(redis, config.redis.prefix, id);
+            queues.push(q);
+            return q;
+          },
+        },
+        redis,
+      );
+    } finally {
+      await Promise.all(queues.map((q) => q.close()));
+    }
+  });
+}
+
+export async function listSubscriptions(store: OutboundStore, subs: readonly Subscription[]): Promise<SubscriptionListing[]> {
+  return Promise.all(
+    subs.map(async (s) => ({ id: s.id, url: redactSubscriberUrl(s.url), events: s.events, requires: s.requires ?? [], timeoutMs: s.timeoutMs, queue: outboundQueueName(s.id), state: await store.state(s.id) })),
+  );
+}
+
+/** Sends one signed `webhook.test` event now, outside the queue, and records the attempt. */
+export async function testSubscription(store: OutboundStore, sub: Subscription, now = new Date()): Promise<{ subscription: string; eventId: string } & Pick<DeliveryAttempt, 'status' | 'latencyMs' | 'error'> & { ok: boolean }> {
+  const id = `evt_test_${randomUUID().replaceAll('-', '')}`;
+  const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, timestamp: now.toISOString(), data: { customer: null, subscription: sub.id } });
+  const result = await createSubscriberTransport()(sub, { id, body });
+  await store.recordAttempt(sub.id, {
+    at: now.toISOString(),
+    eventId: id,
+    type: TEST_EVENT_TYPE,
+    customerId: null,
+    outcome: result.ok ? 'delivered' : 'failed',
+    status: result.status,
+    latencyMs: result.latencyMs,
+    ...(result.error ? { error: result.error } : {}),
+  });
+  return { subscription: sub.id, eventId: id, ok: result.ok, status: result.status, latencyMs: result.latencyMs, ...(result.error ? { error: result.error } : {}) };
+}
+
+/** `--since`: an ISO 8601 date or date-time, or a span back from now (`90m`, `24h`, `7d`). */
+export function parseReplaySince(since: string, now = Date.now()): Date {
+  const span = /^(\d+)([mhd])$/.exec(since.trim());
+  if (span) return new Date(now - Number(span[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm' | 'h' | 'd']);
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since.trim()) && !Number.isNaN(Date.parse(since))) return new Date(since);
+  throw new UsageError(`--since must be an ISO date or date-time (2026-11-23, 2026-11-23T10:00:00Z) or a span like 24h or 7d (got ${since})`);
+}
+
+const stateLine = (s: SubscriptionState): string =>
+  s.paused
+    ? `PAUSED since ${s.pausedAt} (${s.pausedReason ?? 'no reason'}); resume with \`portal-sync webhooks replay ${s.id} --since ${s.failingSince ?? s.pausedAt}\``
+    : s.failingSince
+      ? `failing since ${s.failingSince} (${s.lastError ?? 'unknown error'})`
+      : s.lastSuccessAt
+        ? `ok, last delivery ${s.lastSuccessAt}`
+        : 'nothing delivered yet';
+
+export function registerWebhooksCommand(program: Command): void {
+  const webhooks = program
+    .command('webhooks')
+    .description('outbound webhooks: subscriptions, delivery attempts, replay, pause and resume')
+    .addHelpText(
+      'after',
+      '\nSubscriptions are declared under subscriptions: in your YAML (PORTAL_SYNC_CONFIG); each names the\n' +
+        'environment variable that holds its whsec_… secret. See docs/outbound-webhooks.md.\n' +
+        '\nExamples:\n  $ portal-sync webhooks list\n  $ portal-sync webhooks test billing-service\n' +
+        '  $ portal-sync webhooks deliveries billing-service --failed\n  $ portal-sync webhooks replay billing-service --since 2026-11-23T08:00:00Z\n',
+    );
+  webhooks
+    .command('list')
+    .description('the subscriptions, with pending events, failures and pauses')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks list\n  $ portal-sync webhooks list --json | jq \'.[] | select(.state.paused)\'\n')
+    .action(async (opts: { json?: boolean }) => {
+      const listing = await withOutbound([], ({ config, store }) => listSubscriptions(store, subscriptionsOf(config)));
+      if (opts.json) return printJson(listing);
+      if (listing.length === 0) return void process.stdout.write('no subscriptions (add them under subscriptions: in your YAML; see docs/outbound-webhooks.md)\n');
+      for (const l of listing) {
+        process.stdout.write(`${l.id}  ${l.url}\n  events: ${l.events.join(', ')}${l.requires.length ? `; requires ${l.requires.join(', ')}` : ''}; timeout ${l.timeoutMs} ms\n`);
+        process.stdout.write(`  ${l.state.pending} pending for ${l.state.customersWaiting} customer(s); ${stateLine(l.state)}\n`);
+      }
+    });
+  webhooks
+    .command('test')
+    .description('send a signed webhook.test event to a subscription now; exit 1 unless it answers 2xx in time')
+    .argument('<id>', 'subscription id')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks test billing-service\n  $ portal-sync webhooks test billing-service --json\n')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const result = await withOutbound([id], ({ store, sub }) => testSubscription(store, sub(id)));
+      if (opts.json) printJson(result);
+      else process.stdout.write(result.ok ? `${id}: answered ${result.status} in ${result.latencyMs} ms\n` : `${id}: failed after ${result.latencyMs} ms: ${result.error}\n`);
+      if (!result.ok) process.exitCode = 1;
+    });
+  webhooks
+    .command('deliveries')
+    .description('the newest delivery attempts of a subscription: status, latency, error')
+    .argument('<id>', 'subscription id')
+    .option('--failed', 'only failed (and expired) attempts')
+    .option('--limit <n>', 'at most this many, newest first', '50')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks deliveries billing-service\n  $ portal-sync webhooks deliveries billing-service --failed --limit 200 --json\n')
+    .action(async (id: string, opts: { failed?: boolean; limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1 (got ${opts.limit})`);
+      const attempts = await withOutbound([id], ({ store, sub }) => store.attempts(sub(id).id, { failedOnly: opts.failed === true, limit }));
+      if (opts.json) return printJson(attempts);
+      if (attempts.length === 0) return void process.stdout.write(`no ${opts.failed ? 'failed ' : ''}delivery attempts recorded for ${id}\n`);
+      for (const a of attempts) {
+        process.stdout.write(`${a.at}  ${a.outcome.padEnd(9)} ${String(a.status ?? '-').padEnd(4)} ${String(a.latencyMs).padStart(6)} ms  ${a.type.padEnd(26)} ${a.eventId}${a.customerId ? `  ${a.customerId}` : ''}${a.error ? `  ${a.error}` : ''}\n`);
+      }
+    });
+  webhooks
+    .command('replay')
+    .description('send again, in order, every recorded event since a time that the subscription takes; resumes it if paused')
+    .argument('<id>', 'subscription id')
+    .requiredOption('--since <when>', 'an ISO date or date-time, or a span back from now (24h, 7d)')
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nEvents are kept for outbound.retentionMs (7 days by default). Events still waiting are not sent twice;\n' +
+        'an event already delivered is sent again (consumers drop repeats by webhook-id).\n' +
+        '\nExamples:\n  $ portal-sync webhooks replay billing-service --since 2026-11-23T08:00:00Z\n  $ portal-sync webhooks replay billing-service --since 24h --json\n',
+    )
+    .action(async (id: string, opts: { since: string; json?: boolean }) => {
+      const since = parseReplaySince(opts.since);
+      const result = await withOutbound([id], ({ store, sub, queue }) => replaySubscription(store, queue(id), sub(id), since));
+      if (opts.json) return printJson(result);
+      process.stdout.write(
+        `${id}: ${result.matched} event(s) since ${result.since}, ${result.queued} queued again for ${result.customers} customer(s)${result.resumed ? '; resumed' : ''}\n`,
+      );
+    });
+  webhooks
+    .command('pause')
+    .description('stop delivering to a subscription; new events are still recorded, for replay')
+    .argument('<id>', 'subscription id')
+    .option('--reason <text>', 'why (shown by list and status)', 'paused by an admin')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ portal-sync webhooks pause billing-service --reason "consumer migration until 14:00"\n')
+    .action(async (id: string, opts: { reason: string; json?: boolean }) => {
+      const state = await withOutbound([id], async ({ store, sub }) => {
+        await store.pause(sub(id).id, opts.reason);
+        return store.state(id);
+      });
+      if (opts.json) return printJson(state);
+      process.stdout.write(`${id}: paused; \`portal-sync webhooks replay ${id} --since ${state.pausedAt}\` sends what it misses meanwhile\n`);
+    });
+  webhooks
+    .command('resume')
+    .description('deliver to a paused subscription again (what waited before the pause; replay for what came since)')
+    .argument('<id>', 'subscription id')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ portal-sync webhooks resume billing-service\n')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const result = await withOutbound([id], ({ store, sub, queue }) => resumeSubscription(store, queue(id), sub(id)));
+      if (opts.json) return printJson(result);
+      process.stdout.write(`${id}: ${result.resumed ? 'resumed' : 'was not paused'}; ${result.customersWaiting} customer(s) with events waiting\n`);
+    });
+}

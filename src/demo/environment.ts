@@ -1,0 +1,221 @@
+/**
+ * The demo's world: Redis (a private redis-server when none answers, as `start` does), the
+ * three platform stand-ins on loopback ports, and the real daemon in this process (web and
+ * worker roles, both portal targets) configured through loadConfig like any deployment,
+ * with secrets generated for this run only. Nothing here is a credential of anything real.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../config.js';
+import { createPortalTarget } from '../connectors/targets.js';
+import { createZendeskClient } from '../connectors/zendesk/client.js';
+import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
+import { ensureRedis, freePort } from '../cli/private-redis.js';
+import { startDaemon, type RunningDaemon } from '../daemon.js';
+import { createLogger, type Logger } from '../log.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../standins/salesforce.js';
+import { startStripeStandIn, type StripeStandIn } from '../standins/stripe.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../standins/zendesk.js';
+import { startWorker, type RunningWorker } from '../worker-role.js';
+import { provisionedSalesforceFields } from './salesforce-fields.js';
+
+export const DEFAULT_DEMO_PORT = 3000;
+
+export interface DemoEnvironmentOptions {
+  /** The daemon's port. Unset: 3000, or a free port when 3000 is taken. 0: a free port. */
+  port?: number;
+  /** Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  redisUrl?: string;
+  /** The daemon's own log level; its JSON logs go to stderr (default warn). */
+  logLevel?: Config['logLevel'];
+  /** Notices for the person running the demo (a private Redis was started, another port was taken…). */
+  say?: (message: string) => void;
+}
+
+/** Secrets made for this run: what an operator would copy from each platform's settings. */
+export interface DemoSecrets {
+  stripeWebhook: string;
+  zendeskWebhook: string;
+  salesforceOutboundToken: string;
+  salesforceWebhook: string;
+  portalEvents: string;
+  adminToken: string;
+}
+
+export interface DemoEnvironment {
+  config: Config;
+  daemonUrl: string;
+  secrets: DemoSecrets;
+  stripe: StripeStandIn;
+  zendesk: ZendeskStandIn;
+  salesforce: SalesforceStandIn;
+  daemon: RunningDaemon;
+  worker: RunningWorker;
+  /** What `setup zendesk` did against the Zendesk stand-in. */
+  zendeskSetup: ZendeskSetupStep[];
+  logger: Logger;
+  /** Until every webhook the stand-ins owe is delivered and every queue the daemon feeds is idle, echoes included. */
+  settle(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const secret = (bytes = 24) => randomBytes(bytes).toString('base64url');
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function choosePort(wanted: number | undefined, say: (m: string) => void): Promise<number> {
+  if (wanted === 0) return freePort();
+  if (wanted !== undefined) {
+    if (!(await portFree(wanted))) throw new Error(`port ${wanted} is taken on 127.0.0.1: choose another with --port (0: any free port)`);
+    return wanted;
+  }
+  if (await portFree(DEFAULT_DEMO_PORT)) return DEFAULT_DEMO_PORT;
+  const port = await freePort();
+  say(`port ${DEFAULT_DEMO_PORT} is taken: the demo daemon listens on ${port} instead (choose one with --port)`);
+  return port;
+}
+
+/** Deletes every key this run wrote, so a shared Redis is left as it was found. */
+async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Short deflection windows, so a scripted day completes in seconds: a session ends after 2 s
+ * without activity, and counts as deflected 4 s after its last activity without a ticket.
+ */
+export function demoTweaks(config: Config): void {
+  config.deflection.sessionIdleMs = 2_000;
+  config.deflection.windowMs = 4_000;
+  config.deflection.lateTicketGraceMs = 500;
+  config.deflection.sweepEveryMs = 1_000;
+  config.push.debounceMs = 150;
+  config.push.backoffMs = 500;
+  config.server.shutdownGraceMs = 2_000;
+  // Every webhook of the scripted day is delivered; the hourly reconciler would only add noise here.
+  config.reconcile.everyMs = 0;
+}
+
+export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): Promise<DemoEnvironment> {
+  const say = opts.say ?? (() => undefined);
+  const logger = createLogger(opts.logLevel ?? 'warn', process.stderr);
+  const secrets: DemoSecrets = {
+    stripeWebhook: `whsec_${secret()}`,
+    zendeskWebhook: secret(),
+    salesforceOutboundToken: secret(),
+    salesforceWebhook: secret(),
+    portalEvents: secret(),
+    adminToken: secret(),
+  };
+  const port = await choosePort(opts.port, say);
+  const redis = await ensureRedis(opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', say);
+  const prefix = `portal-sync-demo-${randomBytes(4).toString('hex')}`;
+  const daemonUrl = `http://127.0.0.1:${port}`;
+
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'demo: error while stopping'));
+  };
+  closers.push(() => redis.stop?.());
+  // A private redis-server is thrown away whole; a shared one keeps nothing of this run.
+  if (!redis.stop) closers.push(() => deletePrefix(redis.url, prefix));
+
+  try {
+    const stripe = await startStripeStandIn({ webhookUrl: `${daemonUrl}/webhooks/stripe`, webhookSecret: secrets.stripeWebhook, seed: Date.now() & 0xffff });
+    closers.push(() => stripe.close());
+    const zendeskAuth = { email: 'portal-sync@demo.example', token: secret(30) };
+    const zendesk = await startZendeskStandIn({ auth: zendeskAuth, webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: secrets.zendeskWebhook } });
+    closers.push(() => zendesk.close());
+    const salesforce = await startSalesforceStandIn({
+      outbound: { url: `${daemonUrl}/webhooks/salesforce?token=${secrets.salesforceOutboundToken}`, orgId: '00D5e000000DemoAAA' },
+    });
+    closers.push(() => salesforce.close());
+
+    const loaded = loadConfig({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: opts.logLevel ?? 'warn',
+      STRIPE_WEBHOOK_SECRET: secrets.stripeWebhook,
+      ...stripe.env,
+      ZENDESK_BASE_URL: zendesk.baseUrl,
+      ZENDESK_EMAIL: zendeskAuth.email,
+      ZENDESK_API_TOKEN: zendeskAuth.token,
+      ZENDESK_WEBHOOK_SECRET: secrets.zendeskWebhook,
+      SALESFORCE_LOGIN_URL: salesforce.loginUrl,
+      SALESFORCE_CLIENT_ID: salesforce.clientId,
+      SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+      SALESFORCE_ORG_ID: salesforce.orgId,
+      SALESFORCE_OUTBOUND_TOKEN: secrets.salesforceOutboundToken,
+      SALESFORCE_WEBHOOK_SECRET: secrets.salesforceWebhook,
+      PORTAL_EVENTS_SECRET: secrets.portalEvents,
+      ADMIN_TOKEN: secrets.adminToken,
+      PORTAL_TARGET: 'zendesk,salesforce',
+    });
+    if (!loaded.ok) throw new Error(`demo configuration is invalid (a bug in the demo): ${loaded.problems.join('; ')}`);
+    const config = loaded.config;
+    demoTweaks(config);
+
+    // The portal side, provisioned as an operator would: `setup zendesk` against Zendesk, the
+    // metadata package deployed to Salesforce.
+    for (const [sobject, fields] of Object.entries(provisionedSalesforceFields(config.targets.salesforce))) {
+      for (const field of fields) salesforce.state.defineField(sobject, field);
+    }
+    const zendeskClient = createZendeskClient(config.zendesk);
+    const zendeskSetup = await applyZendeskSetup(zendeskClient, config.targets.zendesk, await planZendeskSetup(zendeskClient, config.targets.zendesk));
+
+    const daemon = await startDaemon(config, logger);
+    closers.push(() => daemon.close());
+    const worker = await startWorker(config, logger, { registry: daemon.metrics.registry, targets: createPortalTarget });
+    closers.push(() => worker.close());
+
+    const queues = () => [daemon.queue, ...worker.planner.queues.values()];
+    const activity = () =>
+      stripe.webhookDeliveries.length + zendesk.webhookDeliveries.length + salesforce.outbound.length + zendesk.calls.length + salesforce.calls.length;
+    const idle = async () => {
+      for (const q of queues()) {
+        const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        if (Object.values(counts).some((n) => n > 0)) return false;
+      }
+      return true;
+    };
+    const settle = async (timeoutMs = 30_000) => {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const before = activity();
+        await Promise.all([stripe.flushWebhooks(), zendesk.flushWebhooks(), salesforce.flushOutbound()]);
+        while (!(await idle())) {
+          if (Date.now() > end) throw new Error('the daemon did not catch up within 30 s (see its log on stderr)');
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        // Our pushes come back as platform webhooks (echoes): settled once a pass changes nothing.
+        if (activity() === before) return;
+      }
+    };
+
+    return { config, daemonUrl, secrets, stripe, zendesk, salesforce, daemon, worker, zendeskSetup, logger, settle, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Resync pushes in bulk: many customers per API call instead of one push job
+ * each. The planner puts a resync-changed customer into the target's pending
+ * set and schedules a drain job on the target's push queue (behind real-time
+ * pushes, like every resync job); a drain claims a batch, reads each
+ * customer's current record, skips those the target already accepted as
+ * they are, and hands the rest to the target's pushMany.
+ *
+ * Crash safety: a claim moves a customer from `pending` to `claimed` (with a
+ * lease) and into the drain job's own set, in one script. A customer leaves
+ * `claimed` only after its accepted state is stored or after it was handed to
+ * a per-customer push job; a failure that stops the batch puts the batch back
+ * in `pending`. A drain job that dies with its worker is re-run by BullMQ's
+ * stalled-job recovery under the same job id, and takes its own claims back
+ * first; claims whose lease ran out go back to `pending` on the next claim,
+ * and a worker starting up schedules a drain when anything is left over.
+ *
+ * While a resync is still being read and applied, drains wait (at most
+ * `holdMaxMs` from the first queued customer): the objects of one customer
+ * arrive from three sources at different times, and a customer pushed once
+ * its record is complete costs one write instead of three.
+ *
+ * Keys (prefix p, target t):
+ *   p:bulk:t:pending        zset customerId → when it was queued (ms)
+ *   p:bulk:t:claimed        zset customerId → lease expiry (ms, Redis time)
+ *   p:bulk:t:by:<jobId>     set of the customers a drain job holds
+ */
+import { DelayedError, type Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { PortalTargetName } from '../config.js';
+import type { Logger } from '../log.js';
+import { PermanentError, type PortalPush, type PortalTarget, type PushResult } from './portal-target.js';
+import { createEventsQueue } from './queues.js';
+import { RESYNC_PRIORITY } from './resync/runner.js';
+import { ResyncRuns } from './resync/runs.js';
+
+export const BulkDrainJobSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('bulk'),
+  target: z.enum(['zendesk', 'salesforce']),
+  /** Which of the target's concurrent drains this is (its deduplication id). */
+  slot: z.number().int().min(0),
+});
+export type BulkDrainJob = z.infer<typeof BulkDrainJobSchema>;
+
+export const bulkKeys = (prefix: string, target: string) => ({
+  pending: `${prefix}:bulk:${target}:pending`,
+  claimed: `${prefix}:bulk:${target}:claimed`,
+  byJob: (jobId: string) => `${prefix}:bulk:${target}:by:${jobId}`,
+});
+
+/** A drain job: deduplicated per slot, and while one runs, a single follow-up is kept. */
+export function drainJob(target: PortalTargetName, slot: number, delayMs: number) {
+  return {
+    name: `bulk-${target}`,
+    data: { v: 1, kind: 'bulk', target, slot } satisfies BulkDrainJob,
+    opts: { delay: delayMs, priority: RESYNC_PRIORITY, deduplication: { id: `bulk-${target}-${slot}`, keepLastIfActive: true } },
+  } as const;
+}
+
+/**
+ * Queues customers for the target's next drains (the time of the first queueing is kept), and drops
+ * records merged into them (gone: their data is pushed with the record they joined); returns how many
+ * were not pending yet. While anything is pending a drain job exists (each drain schedules the next
+ * while customers wait), so a customer already pending needs no new drain job.
+ */
+export async function queueForBulk(redis: Redis, prefix: string, target: PortalTargetName, customerIds: readonly string[], mergedIds: readonly string[] = [], now = Date.now()): Promise<number> {
+  if (customerIds.length === 0) return 0;
+  const pending = bulkKeys(prefix, target).pending;
+  const tx = redis.multi().zadd(pending, 'NX', ...customerIds.flatMap((id) => [String(now), id]));
+  if (mergedIds.length > 0) tx.zrem(pending, ...mergedIds);
+  const [[err, added] = [null, 0]] = (await tx.exec()) ?? [];
+  if (err) throw err;
+  return Number(added);
+}
+
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+// KEYS: pending, claimed, byJob. ARGV: n, leaseMs. Expired claims go back to pending first; a customer
+// another drain still holds is left in pending (one customer is never pushed by two drains at once).
+const CLAIM = `${NOW}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], 'NX', 0, id)
+end
+local n = tonumber(ARGV[1])
+local expiry = now + tonumber(ARGV[2])
+local out = {}
+local offset = 0
+while #out < n do
+  local batch = redis.call('ZRANGE', KEYS[1], offset, offset + n - 1)
+  if #batch == 0 then break end
+  for _, id in ipairs(batch) do
+    if #out >= n then break end
+    if redis.call('ZSCORE', KEYS[2], id) then
+      offset = offset + 1
+    else
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('ZADD', KEYS[2], expiry, id)
+      redis.call('SADD', KEYS[3], id)
+      out[#out + 1] = id
+    end
+  end
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return out`;
+
+// KEYS: pending, claimed, byJob. ARGV: leaseMs, ids…: a dead run's claims, taken over by its re-run.
+const RECLAIM = `${NOW}
+local expiry = now + tonumber(ARGV[1])
+local out = {}
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    redis.call('ZADD', KEYS[2], expiry, ARGV[i])
+    out[#out + 1] = ARGV[i]
+  else
+    redis.call('SREM', KEYS[3], ARGV[i])
+  end
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return out`;
+
+// KEYS: pending, claimed, byJob. ARGV: back (1: return to pending), ids…
+const RELEASE = `for i = 2, #ARGV do
+  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 and ARGV[1] == '1' then redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[i]) end
+  redis.call('SREM', KEYS[3], ARGV[i])
+end
+return 0`;
+
+/** What pushing a customer now would send, or why nothing needs to be sent. */
+export type PreparedPush =
+  | { kind: 'skip'; result: PushResult & { calls: 0; skipped: string }; counted: boolean }
+  | { kind: 'push'; push: PortalPush; accept: () => Promise<void> };
+
+export interface BulkDrainerOptions {
+  redis: Redis;
+  prefix: string;
+  target: PortalTarget;
+  /** The target's push queue: follow-up drains. */
+  queue: Queue;
+  /** Drains of this target that may run at once (the push worker's concurrency). */
+  slots: number;
+  /** The target's call gate (see BulkContext). */
+  gate: () => Promise<void>;
+  prepare(customerId: string): Promise<PreparedPush>;
+  /** Hands one customer to a per-customer push job, which retries it alone and dead-letters it with the platform's message. */
+  pushAlone(customerId: string): Promise<void>;
+  onPushed?: (result: PushResult) => void;
+  logger: Logger;
+  /** Longest wait for a running resync before its pushes go out anyway (default 60 min; 0: never wait). */
+  holdMaxMs?: number;
+  /** Whether snapshots are still being read or applied (default: the latest resync run, and resync jobs in the events queue). */
+  resyncActive?: () => Promise<boolean>;
+  leaseMs?: number;
+}
+
+export interface DrainOutcome {
+  claimed: number;
+  pushed: number;
+  unchanged: number;
+  /** Handed to per-customer push jobs (refused in the bulk answer, or pushed alone by a target without pushMany). */
+  alone: number;
+  calls: number;
+}
+
+/** A safety net: a resync still reading after this long gets its pushes going anyway (the wait ends with the run, normally). */
+export const BULK_HOLD_MAX_MS = 60 * 60_000;
+const HOLD_RECHECK_MS = 1_000;
+/** Records read and compared at once within a batch: memory stays flat however large the batch. */
+const PREPARE_AT_ONCE = 50;
+const LEASE_MS = 5 * 60_000;
+
+/**
+ * Resync activity as the runner leaves it in Redis: the latest run still being read (marked running,
+ * and its lease held by a live process: a killed one's lapses within seconds), or snapshots waiting
+ * in the events queue (a run started with --no-wait, the reconciler).
+ */
+export function resyncActivity(redis: Redis, prefix: string): () => Promise<boolean> {
+  const runs = new ResyncRuns(redis, prefix);
+  const events = createEventsQueue(redis, prefix);
+  events.on('error', () => undefined); // failures reach the caller through getJobCounts; unheard, BullMQ prints them outside the JSON log
+  return async () => {
+    const latest = await runs.latest();
+    if (latest?.status === 'running' && !latest.params.dryRun && (await redis.exists(`${prefix}:resync:run:${latest.id}:lease`)) === 1) return true;
+    return ((await events.getJobCounts('prioritized')).prioritized ?? 0) > 0;
+  };
+}
+
+export function createBulkDrainer(opts: BulkDrainerOptions) {
+  const { redis, target } = opts;
+  const keys = bulkKeys(opts.prefix, target.name);
+  const log = opts.logger.child({ module: 'bulk-push', target: target.name });
+  const holdMaxMs = opts.holdMaxMs ?? BULK_HOLD_MAX_MS;
+  const resyncActive = opts.resyncActive ?? resyncActivity(redis, opts.prefix);
+  const leaseMs = opts.leaseMs ?? LEASE_MS;
+  const size = Math.max(1, target.bulkSize ?? 100);
+
+  const release = (jobId: string, ids: readonly string[], back: boolean) =>
+    ids.length === 0 ? Promise.resolve() : redis.eval(RELEASE, 3, keys.pending, keys.claimed, keys.byJob(jobId), back ? '1' : '0', ...ids).then(() => undefined);
+
+  const claim = async (jobId: string): Promise<string[]> => {
+    const mine = await redis.smembers(keys.byJob(jobId));
+    const taken = mine.length > 0 ? ((await redis.eval(RECLAIM, 3, keys.pending, keys.claimed, keys.byJob(jobId), String(leaseMs), ...mine)) as string[]) : [];
+    if (taken.length > 0) {
+      log.warn({ jobId, customers: taken.length }, 'a drain of this job died mid-batch: pushing its customers again');
+      return taken;
+    }
+    return (await redis.eval(CLAIM, 3, keys.pending, keys.claimed, keys.byJob(jobId), String(size), String(leaseMs))) as string[];
+  };
+
+  /** How long to wait before draining: while a resync is running, up to holdMaxMs after the first queued customer. */
+  const holdFor = async (): Promise<number> => {
+    if (holdMaxMs <= 0) return 0;
+    const [, score] = await redis.zrange(keys.pending, '0', '0', 'WITHSCORES');
+    if (score === undefined) return 0;
+    const left = Number(score) + holdMaxMs - Date.now();
+    if (left <= 0 || !(await resyncActive())) return 0;
+    return Math.min(HOLD_RECHECK_MS, left);
+  };
+
+  const schedule = async (slots: readonly number[], delayMs = 0) => {
+    for (const slot of slots) {
+      const d = drainJob(target.name, slot, delayMs);
+      await opts.queue.add(d.name, d.data, d.opts);
+    }
+  };
+  const allSlots = Array.from({ length: Math.max(1, opts.slots) }, (_, i) => i);
+
+  /** Runs one batch. Throws a RateLimitedError (the batch is back in pending) for the worker to pause the queue. */
+  async function drain(job: Job, token: string | undefined): Promise<DrainOutcome> {
+    const jobId = job.id!;
+    const outcome: DrainOutcome = { claimed: 0, pushed: 0, unchanged: 0, alone: 0, calls: 0 };
+    const hold = await holdFor();
+    if (hold > 0) {
+      await job.moveToDelayed(Date.now() + hold, token);
+      throw new DelayedError();
+    }
+    const ids = await claim(jobId);
+    outcome.claimed = ids.length;
+    if (ids.length === 0) return outcome;
+    // More waiting than this batch: the other slots start now, not after it.
+    if ((await redis.zcard(keys.pending)) > 0) await schedule(allSlots);
+    let open = [...ids];
+    try {
+      const prepared: Array<{ id: string; p: PreparedPush }> = [];
+      for (let i = 0; i < ids.length; i += PREPARE_AT_ONCE) {
+        prepared.push(...(await Promise.all(ids.slice(i, i + PREPARE_AT_ONCE).map(async (id) => ({ id, p: await opts.prepare(id) })))));
+      }
+      const pushes = prepared.flatMap(({ id, p }) => (p.kind === 'push' ? [{ id, p }] : []));
+      for (const { p } of prepared) if (p.kind === 'skip' && p.counted) opts.onPushed?.(p.result);
+      outcome.unchanged = prepared.length - pushes.length;
+      if (pushes.length > 0) {
+        const alone = async (which: typeof pushes, why: string | null) => {
+          for (const { id } of which) await opts.pushAlone(id);
+          outcome.alone += which.length;
+          if (why !== null && which.length > 0) log.warn({ customers: which.length, reason: why }, 'bulk push refused; pushing these customers one by one');
+        };
+        if (!target.pushMany) {
+          await alone(pushes, null);
+        } else {
+          let answer;
+          try {
+            answer = await target.pushMany(
+              pushes.map(({ p }) => p.push),
+              { gate: opts.gate },
+            );
+          } catch (err) {
+            // A whole call refused: the batch goes out customer by customer, each with its own answer.
+            if (!(err instanceof PermanentError)) throw err;
+            await alone(pushes, err.message);
+            answer = null;
+          }
+          if (answer) {
+            outcome.calls = answer.calls;
+            const refused: typeof pushes = [];
+            await Promise.all(
+              pushes.map(async (entry, n) => {
+                const item = answer.items[n];
+                if (!item?.ok) {
+                  refused.push(entry);
+                  if (item) log.warn({ customerId: entry.id, reason: item.error.message }, 'refused in a bulk answer');
+                  return;
+                }
+                await entry.p.accept();
+                outcome.pushed += 1;
+                opts.onPushed?.(item.result);
+              }),
+            );
+            await alone(refused, null);
+          }
+        }
+      }
+      await release(jobId, ids, false);
+      open = [];
+    } finally {
+      // Stopped half-way (rate limit, a 5xx, a lost connection): what is not done goes back to pending.
+      if (open.length > 0) await release(jobId, open, true).catch(() => undefined);
+    }
+    // Keep every slot busy while customers are waiting.
+    if ((await redis.zcard(keys.pending)) > 0) await schedule(allSlots);
+    return outcome;
+  }
+
+  /** After a start: a drain for whatever a stopped worker left pending or claimed. */
+  async function kick(): Promise<void> {
+    const [pending, first] = await Promise.all([redis.zcard(keys.pending), redis.zrange(keys.claimed, '0', '0', 'WITHSCORES')]);
+    if (pending > 0) return schedule([0]);
+    if (first[1] !== undefined) {
+      const [seconds, micros] = await redis.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      await schedule([0], Math.max(0, Number(first[1]) - now) + 100);
+    }
+  }
+
+  return { drain, kick, keys };
+}

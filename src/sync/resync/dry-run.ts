@@ -1,0 +1,105 @@
+/**
+ * `resync --dry-run`: what a resync WOULD change on the portal, per
+ * customer, without storing or pushing anything. Each snapshot is merged in
+ * memory into the stored record it resolves to (the same merge the worker
+ * runs), and the portal projections before and after are compared field by
+ * field.
+ *
+ * Records touched by several snapshots are kept in a bounded working set
+ * (least recently used out), so memory stays flat however many customers
+ * the sources hold.
+ */
+import { eventIdentityKeys } from '../identity.js';
+import { applyEvent } from '../merge.js';
+import { portalProjection, type PortalProjection } from '../project.js';
+import { emptyRecord, type CustomerRecord } from '../record.js';
+import type { SourceEvent } from '../source-event.js';
+import type { RecordStore } from '../store.js';
+
+export interface FieldChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+export interface CustomerDiff {
+  /** The stored record's id, or null for a customer the store does not know yet. */
+  customerId: string | null;
+  /** An identity key of the customer (e.g. stripe:cus_123): the first one a snapshot named it by. */
+  ref: string;
+  changes: FieldChange[];
+}
+
+/** The portal projection as flat `group.field` (invoices and tickets by id) → value. */
+export function flattenProjection(p: PortalProjection): Map<string, unknown> {
+  const flat = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(p.billing ?? {})) flat.set(`billing.${k}`, v);
+  flat.set('openInvoiceCount', p.openInvoiceCount);
+  for (const invoice of p.invoices) for (const [k, v] of Object.entries(invoice)) if (k !== 'id') flat.set(`invoices[${invoice.id}].${k}`, v);
+  if (p.support) {
+    flat.set('support.openTicketCount', p.support.openTicketCount);
+    for (const t of p.support.tickets) for (const [k, v] of Object.entries(t)) if (k !== 'id') flat.set(`tickets[${t.id}].${k}`, v);
+  }
+  return flat;
+}
+
+export function diffProjections(before: PortalProjection, after: PortalProjection): FieldChange[] {
+  const a = flattenProjection(before);
+  const b = flattenProjection(after);
+  const changes: FieldChange[] = [];
+  for (const field of new Set([...a.keys(), ...b.keys()])) {
+    const from = a.has(field) ? a.get(field) : undefined;
+    const to = b.has(field) ? b.get(field) : undefined;
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes.push({ field, from: from ?? null, to: to ?? null });
+  }
+  return changes.sort((x, y) => x.field.localeCompare(y.field));
+}
+
+interface Working {
+  record: CustomerRecord;
+  baseline: PortalProjection;
+  ref: string;
+}
+
+export class DryRun {
+  private readonly working = new Map<string, Working>();
+  private newCount = 0;
+
+  constructor(
+    private readonly store: RecordStore,
+    /** What the events worker does to an event before storing it (ticket categories). */
+    private readonly prepare: (event: SourceEvent) => SourceEvent = (e) => e,
+    private readonly maxWorking = 5_000,
+  ) {}
+
+  /** The portal fields this snapshot would change for its customer (empty: nothing). */
+  async preview(event: SourceEvent): Promise<CustomerDiff | null> {
+    const keys = eventIdentityKeys(event);
+    const ref = keys[0];
+    if (ref === undefined) return null;
+    let entry: Working | undefined;
+    for (const key of keys) {
+      entry = this.working.get(key);
+      if (entry) break;
+    }
+    if (!entry) {
+      let stored: CustomerRecord | null = null;
+      for (const key of keys) {
+        stored = await this.store.findByKey(key);
+        if (stored) break;
+      }
+      const record = stored ?? emptyRecord(`(new ${++this.newCount})`);
+      entry = { record, baseline: portalProjection(record.derived), ref };
+    }
+    const { record, changed } = applyEvent(entry.record, this.prepare(event));
+    const next: Working = { record, baseline: entry.baseline, ref: entry.ref };
+    for (const key of keys) {
+      this.working.delete(key);
+      this.working.set(key, next);
+    }
+    while (this.working.size > this.maxWorking) this.working.delete(this.working.keys().next().value!);
+    if (!changed) return null;
+    const changes = diffProjections(entry.baseline, portalProjection(record.derived));
+    return { customerId: record.id.startsWith('(new') ? null : record.id, ref: entry.ref, changes };
+  }
+}
