@@ -154,8 +154,9 @@ async function serve(spec: ChildSpec): Promise<void> {
   const targets: TargetFactory = (name, cfg, deps) => {
     const gate: CallGate = async () => {
       try {
-        await deps.gate();
+        const release = await deps.gate();
         admitted.push(Date.now());
+        return release;
       } catch (err) {
         stats.gateRefusals += 1;
         if (err instanceof RateLimitedError) refusals.push([Date.now(), err.retryAfterMs]);
@@ -344,8 +345,8 @@ interface ThroughputFigures {
   callsPerCustomer: number;
   busiestWindowCalls: number;
   /**
-   * The same, by the times the gate admitted the calls (in the child): the gate itself keeps max per
-   * (perMs + 100 ms); calls admitted apart but delivered together (scheduling, transit, the stand-in's
+   * The same, by the times the gate admitted the calls (in the child): the gate keeps max per
+   * (perMs + its margin) counted from when each call was answered; calls admitted apart but delivered together (scheduling, transit, the stand-in's
    * event loop) are what can still crowd one of the platform's windows.
    */
   busiestWindowAtGate: number;
@@ -362,7 +363,7 @@ interface ThroughputFigures {
    * nothing was refused and nothing was fetched either.
    */
   idle: { pausedForGateSeconds: number; stalledSeconds: number; stalls: number; longestStallMs: number };
-  /** The most the gate admits, sustained: max per (perMs + its 100 ms margin); and the run's share of it. */
+  /** The most the gate admits, sustained: max per (perMs + its margin), a call's latency aside; and the run's share of it. */
   gateMaximumPerSecond: number;
   fractionOfGateMaximum: number;
   totalSeconds: number;

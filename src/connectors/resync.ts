@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
+import type { CallGate } from '../sync/portal-target.js';
 import { sourceConfigured } from './refetch.js';
 import { createSalesforceConnection } from './salesforce/client.js';
 import { salesforceAccountStream, salesforceSnapshotStreams } from './salesforce/enumerate.js';
@@ -49,7 +50,7 @@ export interface StreamRequest {
    * Runs before every Zendesk API call: the Zendesk target's rate gate, so reads and pushes share the
    * account's one API budget (the export pacing comes on top of it).
    */
-  zendeskGate?: () => Promise<void>;
+  zendeskGate?: CallGate;
 }
 
 /** The Account fields the Salesforce target writes, when it is a target: resyncs do not read them back. */

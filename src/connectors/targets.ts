@@ -1,13 +1,16 @@
 /** The portal targets by name: the SDK-backed implementations the daemon pushes through. */
 import type { Config, PortalTargetName } from '../config.js';
-import type { PortalTarget } from '../sync/portal-target.js';
+import type { CallGate, PortalTarget } from '../sync/portal-target.js';
 import { createSalesforceTarget } from './salesforce/target.js';
 import { createZendeskClient } from './zendesk/client.js';
 import { createZendeskTarget } from './zendesk/target.js';
 
 export interface TargetDeps {
-  /** Called before every API call; throws a RateLimitedError instead of letting a call exceed the platform's limit. */
-  gate?: () => Promise<void>;
+  /**
+   * Passed by every API call: throws a RateLimitedError instead of letting a call exceed the
+   * platform's limit, and holds the call's slot until it has been answered.
+   */
+  gate?: CallGate;
 }
 
 const FACTORIES: Record<PortalTargetName, (config: Config, deps: TargetDeps) => PortalTarget> = {

@@ -30,7 +30,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PortalTargetName } from '../config.js';
 import type { Logger } from '../log.js';
-import { PermanentError, type PortalPush, type PortalTarget, type PushResult } from './portal-target.js';
+import { PermanentError, type CallGate, type PortalPush, type PortalTarget, type PushResult } from './portal-target.js';
 import { createEventsQueue } from './queues.js';
 import { RESYNC_PRIORITY } from './resync/runner.js';
 import { ResyncRuns } from './resync/runs.js';
@@ -143,7 +143,7 @@ export interface BulkDrainerOptions {
   /** Drains of this target that may run at once (the push worker's concurrency). */
   slots: number;
   /** The target's call gate (see BulkContext). */
-  gate: () => Promise<void>;
+  gate: CallGate;
   prepare(customerId: string): Promise<PreparedPush>;
   /** Hands one customer to a per-customer push job, which retries it alone and dead-letters it with the platform's message. */
   pushAlone(customerId: string): Promise<void>;

@@ -5,42 +5,76 @@
  * RateLimitedError saying when a slot frees up, and the push worker pauses
  * that target's queue until then. BullMQ's limiter counts jobs, and a push job
  * can make several calls, so it alone cannot keep a per-request limit.
+ *
+ * The platform counts a call when it ARRIVES, which is some time after our
+ * gate let it go (our event loop, the network) — and that time varies from
+ * call to call. Counting calls by when they were admitted therefore lets a
+ * late call and an early one meet in one of the platform's windows, and a
+ * loaded machine (the reliability suite measured one at the platform's door)
+ * goes over the limit by a call or two. So a call holds its slot while it is
+ * in flight and its window starts when it has been ANSWERED (or failed): the
+ * platform saw it in between. Whatever the jitter, no window of the platform
+ * can then hold more than `max` of our calls; the price is one call latency
+ * per slot (a few ms against windows of a minute in production).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RateLimitedError } from './portal-target.js';
+import { RateLimitedError, type CallGate } from './portal-target.js';
 
-export type CallGate = () => Promise<void>;
+export type { CallGate, ReleaseCall } from './portal-target.js';
 
-// Returns 0 when a slot was taken, else the ms until the oldest call leaves the window.
-const SLIDING_LOG = `
+// Takes a slot: 0 when taken, else the ms until one may free. A slot in flight scores
+// `now + hold` (it counts until released, or until `hold` after a crashed caller took it).
+const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
+local hold = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + hold)
   return 0
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+if oldest > now then return tonumber(ARGV[5]) end
+return math.max(1, oldest + window - now)
 `;
 
-/**
- * @param rate the platform's limit; the window is widened by `marginMs` so that network jitter
- *   never lands two windows' worth of calls in one of the platform's own windows.
- */
-/** How much wider than the platform's window ours is, so network jitter never lands a call in the wrong window. */
-export const GATE_MARGIN_MS = 25;
+// Releases a slot: its window starts now (Redis's clock). A slot already gone stays gone.
+const RELEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+`;
 
-export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, marginMs = GATE_MARGIN_MS, inlineWaitMs = 250): CallGate {
+/** How much wider than the platform's window ours is: clock granularity (ms) between Redis and the platform. */
+export const GATE_MARGIN_MS = 25;
+/** The longest a call can be in flight (the connectors' client deadlines are 20 s). */
+const HOLD_MS = 30_000;
+/** When every slot is held by a call in flight, how soon to ask again: one usually ends within moments. */
+const IN_FLIGHT_RETRY_MS = 20;
+
+export interface CallGateOptions {
+  marginMs?: number;
+  /** A refusal whose wait is at most this is waited out in place instead of thrown. */
+  inlineWaitMs?: number;
+  holdMs?: number;
+}
+
+/** @param rate the platform's limit: at most `max` calls in any `perMs` at its door. */
+export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, opts: CallGateOptions = {}): CallGate {
+  const { marginMs = GATE_MARGIN_MS, inlineWaitMs = 250, holdMs = HOLD_MS } = opts;
   const window = rate.perMs + marginMs;
   return async () => {
     // A slot that frees within moments is waited for here: pausing the whole queue costs more than the wait.
     for (let waited = 0; ; ) {
-      const wait = Number(await redis.eval(SLIDING_LOG, 1, key, window, rate.max, randomUUID()));
-      if (wait <= 0) return;
+      const slot = randomUUID();
+      const wait = Number(await redis.eval(TAKE, 1, key, window, rate.max, slot, holdMs, IN_FLIGHT_RETRY_MS));
+      if (wait <= 0) {
+        // A release that cannot reach Redis leaves the slot held until `holdMs`: slower, never over the limit.
+        return () => void redis.eval(RELEASE, 1, key, slot).catch(() => undefined);
+      }
       if (waited + wait > inlineWaitMs) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait);
       await new Promise((r) => setTimeout(r, wait));
       waited += wait;

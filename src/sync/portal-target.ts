@@ -56,7 +56,25 @@ export interface BulkContext {
    * it: the Zendesk client is built with the gate (every HTTP call), jsforce has no per-request hook,
    * so the Salesforce target calls this before each collection call.
    */
-  gate: () => Promise<void>;
+  gate: CallGate;
+}
+
+/**
+ * Takes one slot of a target's API rate before a call. It throws a RateLimitedError (with the
+ * wait) when the rate is spent; else it returns the function to call once the call has been
+ * answered or has failed (void: nothing to release).
+ */
+export type CallGate = () => Promise<ReleaseCall | void>;
+export type ReleaseCall = () => void;
+
+/** `call` through `gate`: its slot is released once the call has ended, however it ended. */
+export async function throughGate<T>(gate: CallGate | undefined, call: () => Promise<T>): Promise<T> {
+  const release = await gate?.();
+  try {
+    return await call();
+  } finally {
+    release?.();
+  }
 }
 
 /** One customer's part of a bulk answer, in the order of the pushes given. */

@@ -10,7 +10,7 @@
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { PermanentError, RateLimitedError, type PortalTarget, type PushResult } from './portal-target.js';
+import { PermanentError, RateLimitedError, type CallGate, type PortalTarget, type PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
 import { projectionJob, pushQueueName, PushQueueJobSchema } from './push-planner.js';
 import { createBulkDrainer, type PreparedPush } from './bulk-push.js';
@@ -31,7 +31,7 @@ export interface PushWorkerOptions {
   logger: Logger;
   onPushed?: (target: string, result: PushResult | { skipped: string; calls: 0; wrote: [] }) => void;
   /** The target's call gate, handed to bulk pushes of targets whose client does not call it itself (BulkContext). */
-  gate?: () => Promise<void>;
+  gate?: CallGate;
   /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
   bulkHoldMaxMs?: number;
 }

@@ -12,7 +12,7 @@
  */
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
-import { PermanentError, RetryableError, waitingOutShortLimits, type BulkItem, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
+import { PermanentError, RetryableError, waitingOutShortLimits, type BulkItem, type CallGate, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
 import { planSalesforceWrites, type SObjectFields } from './target-records.js';
 
 /** sObject Collections take at most this many records per call. */
@@ -27,7 +27,7 @@ export interface RecordFailure {
 export interface SalesforceBulkOptions {
   config: Config;
   headers: Record<string, string>;
-  gate: () => Promise<void>;
+  gate: CallGate;
   /** Account ids are checked before they are written (target.ts's rule). */
   isAccountId: (id: string) => boolean;
   noAccount: string;
@@ -70,12 +70,14 @@ export async function pushSalesforceMany(conn: Connection, pushes: readonly Port
     for (let i = 0; i < rows.length; i += COLLECTION_SIZE) {
       const part = rows.slice(i, i + COLLECTION_SIZE);
       const results = await waitingOutShortLimits(async () => {
-        await opts.gate();
+        const release = await opts.gate();
         calls++;
         try {
           return (await write(part.map((r) => r.record))) as SaveResult[];
         } catch (err) {
           throw opts.toTargetError(err);
+        } finally {
+          release?.();
         }
       });
       part.forEach((row, n) => {

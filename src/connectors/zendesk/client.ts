@@ -11,6 +11,7 @@
  */
 import zendesk from 'node-zendesk';
 import type { Config } from '../../config.js';
+import { throughGate, type CallGate } from '../../sync/portal-target.js';
 import { isNetworkError } from '../network.js';
 
 export type ZendeskClient = ReturnType<typeof zendesk.createClient>;
@@ -46,11 +47,9 @@ const TIMEOUT_MS = 20_000;
  * call would hold a worker forever; this is the same fetch-and-adapt pair
  * with a deadline, through the SDK's documented transportConfig seam.
  */
-const transportConfig = (beforeRequest?: () => Promise<void>) => ({
-  transportFn: async (uri: string, init: { method: string; headers: Record<string, string>; body?: string }) => {
-    await beforeRequest?.();
-    return fetch(uri, { method: init.method, headers: init.headers, body: init.body ?? null, signal: AbortSignal.timeout(TIMEOUT_MS) });
-  },
+const transportConfig = (gate?: CallGate) => ({
+  transportFn: (uri: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
+    throughGate(gate, () => fetch(uri, { method: init.method, headers: init.headers, body: init.body ?? null, signal: AbortSignal.timeout(TIMEOUT_MS) })),
   responseAdapter: (res: Response) => ({
     json: () => res.json(),
     status: res.status,
@@ -60,10 +59,11 @@ const transportConfig = (beforeRequest?: () => Promise<void>) => ({
 });
 
 /**
- * @param opts.beforeRequest runs before every HTTP call (the push worker's rate gate); what it
- *   throws reaches the caller unchanged, and no request is sent.
+ * @param opts.beforeRequest every HTTP call passes it (the target's rate gate): what it throws
+ *   reaches the caller unchanged and no request is sent; the slot it took is released once the
+ *   response has arrived or the call has failed.
  */
-export function createZendeskClient(cfg: Config['zendesk'], opts: { beforeRequest?: () => Promise<void> } = {}): ZendeskClient {
+export function createZendeskClient(cfg: Config['zendesk'], opts: { beforeRequest?: CallGate } = {}): ZendeskClient {
   const { baseUrl, email, apiToken } = cfg;
   if (!baseUrl || !email || !apiToken) {
     const missing = [!baseUrl && 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)', !email && 'ZENDESK_EMAIL', !apiToken && 'ZENDESK_API_TOKEN'];
