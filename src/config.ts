@@ -149,7 +149,9 @@ export const FileSchema = z.strictObject({
     zendeskOrganizationExternalIdIs: z.enum(['salesforceAccountId', 'none']),
   }),
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
-  push: z.strictObject({ debounceMs: z.number().int().min(0).max(600_000), backoffMs: z.number().int().min(10).max(600_000) }),
+  push: z
+    .strictObject({ debounceMs: z.number().int().min(0).max(600_000), backoffMs: z.number().int().min(10).max(600_000), maxBackoffMs: z.number().int().min(10).max(3_600_000) })
+    .refine((p) => p.maxBackoffMs >= p.backoffMs, { message: 'maxBackoffMs must be at least backoffMs', path: ['maxBackoffMs'] }),
   resync: z.strictObject({
     maxBacklog: z.number().int().min(100).max(1_000_000),
     stripeReadsPerSecond: z.number().int().min(1).max(1000),

@@ -127,6 +127,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
           gate,
           rate: config.targets[name].rate,
           concurrency: config.targets[name].concurrency,
+          backoffMs: config.push.backoffMs,
+          maxBackoffMs: config.push.maxBackoffMs,
           logger,
           ...(metrics ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) } : {}),
         });

@@ -121,6 +121,12 @@ export class RateLimitedError extends Error {
 /** 5xx, timeouts, connection resets: back off and retry. */
 export class RetryableError extends Error {
   override name = 'RetryableError';
+  /** When the platform said when to come back (a 503's Retry-After): not before then. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, opts: ErrorOptions & { retryAfterMs?: number } = {}) {
+    super(message, opts);
+    this.retryAfterMs = opts.retryAfterMs;
+  }
 }
 
 /** Any other 4xx: a retry cannot help; dead-letter with the platform's own message. */

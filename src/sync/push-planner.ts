@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PortalTargetName } from '../config.js';
 import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk-push.js';
+import { cappedBackoff } from './backoff.js';
 import { DeflectionEventSchema } from './deflection/schema.js';
 import type { DeflectionEvent } from './deflection/types.js';
 import { portalProjection, projectionHash } from './project.js';
@@ -30,10 +31,15 @@ export const PUSH_QUEUES = (['zendesk', 'salesforce'] as const).map(pushQueueNam
 export const pushJobOptions = (backoffMs: number) =>
   ({
     attempts: 20,
-    backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+    backoff: cappedBackoff(backoffMs),
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: false,
   }) as const;
+
+/** A target's push queue as producers use it: every job it adds retries by the same rule. */
+export function createPushQueue(connection: Redis, prefix: string, target: PortalTargetName, backoffMs: number): Queue<PushJob> {
+  return new Queue<PushJob>(pushQueueName(target), { connection, prefix, defaultJobOptions: pushJobOptions(backoffMs) });
+}
 
 const target = z.enum(['zendesk', 'salesforce']);
 /** Push the customer's current projection. Jobs written before deflection pushes existed have no `kind`. */
@@ -91,7 +97,7 @@ export class PushPlanner {
     private readonly debounceMs: number,
     backoffMs = 2000,
   ) {
-    this.queues = new Map(targets.map((t) => [t, new Queue<PushJob>(pushQueueName(t), { connection, prefix, defaultJobOptions: pushJobOptions(backoffMs) })]));
+    this.queues = new Map(targets.map((t) => [t, createPushQueue(connection, prefix, t, backoffMs)]));
     // Connection errors reach the caller through add(); without a listener BullMQ would console.error each one, outside the JSON log.
     for (const q of this.queues.values()) q.on('error', () => undefined);
   }

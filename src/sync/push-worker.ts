@@ -12,7 +12,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { PermanentError, RateLimitedError, type CallGate, type PortalTarget, type PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
-import { projectionJob, pushQueueName, PushQueueJobSchema } from './push-planner.js';
+import { cappedBackoffStrategy } from './backoff.js';
+import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema } from './push-planner.js';
 import { createBulkDrainer, type PreparedPush } from './bulk-push.js';
 import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from './record.js';
 import type { RecordStore } from './store.js';
@@ -32,6 +33,9 @@ export interface PushWorkerOptions {
   onPushed?: (target: string, result: PushResult | { skipped: string; calls: 0; wrote: [] }) => void;
   /** The target's call gate, handed to bulk pushes of targets whose client does not call it itself (BulkContext). */
   gate?: CallGate;
+  /** Retries: the first delay and the longest (config push.backoffMs, push.maxBackoffMs). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
   /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
   bulkHoldMaxMs?: number;
 }
@@ -125,7 +129,8 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
   };
 
   // Resync pushes: many customers per call (bulk-push.ts), on the same queue, behind real-time pushes.
-  const queue = new Queue(pushQueueName(target.name), { connection: opts.redis, prefix });
+  // Jobs added here (follow-up drains, customers handed back from a bulk answer) retry and expire like the planner's.
+  const queue = createPushQueue(opts.redis, prefix, target.name, opts.backoffMs ?? 2_000) as unknown as Queue;
   queue.on('error', () => undefined); // reported by the connection's users
   const bulk = createBulkDrainer({
     redis: opts.redis,
@@ -176,6 +181,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       concurrency: opts.concurrency,
       metrics: { maxDataPoints: MetricsTime.TWO_WEEKS },
       limiter: { max: opts.rate.max, duration: opts.rate.perMs },
+      settings: { backoffStrategy: cappedBackoffStrategy(opts.maxBackoffMs ?? 600_000) },
     },
   );
   worker.on('failed', (job, err) => {

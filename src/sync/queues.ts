@@ -4,14 +4,18 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { cappedBackoff } from './backoff.js';
 import type { SourceEvent } from './source-event.js';
+
+/** Longest wait between two tries of an event (12 tries: about 20 minutes in all). */
+export const EVENT_MAX_BACKOFF_MS = 300_000;
 
 export const QUEUES = { events: 'events' } as const;
 
 /** Completed jobs are kept a while (for `status` and debugging); dedupe does not rely on them. */
 export const EVENT_JOB_DEFAULTS: JobsOptions = {
   attempts: 12,
-  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  backoff: cappedBackoff(1_000),
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: false,
 };

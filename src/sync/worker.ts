@@ -8,7 +8,8 @@
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { QUEUES } from './queues.js';
+import { cappedBackoffStrategy } from './backoff.js';
+import { EVENT_MAX_BACKOFF_MS, QUEUES } from './queues.js';
 import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
 import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
@@ -105,7 +106,14 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
     },
     // BullMQ's per-minute metrics feed `status` (processing rates); two weeks of points, ~1 KB a day.
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true, metrics: { maxDataPoints: MetricsTime.TWO_WEEKS } },
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency ?? 8,
+      autorun: true,
+      metrics: { maxDataPoints: MetricsTime.TWO_WEEKS },
+      settings: { backoffStrategy: cappedBackoffStrategy(EVENT_MAX_BACKOFF_MS) },
+    },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;

@@ -5,7 +5,7 @@
  * test/connectors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError, RateLimitedError, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
+import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { invoice, subscription } from './merge-events.js';
@@ -15,12 +15,13 @@ class RecordingTarget implements PortalTarget {
   readonly name = 'zendesk' as const;
   readonly pushes: Array<{ at: number; push: PortalPush }> = [];
   readonly attempts: number[] = [];
-  next: Array<'ok' | '429' | '400'> = [];
+  next: Array<'ok' | '429' | '400' | '503'> = [];
   async push(p: PortalPush): Promise<PushResult> {
     this.attempts.push(Date.now());
     const answer = this.next.shift() ?? 'ok';
     if (answer === '429') throw new RateLimitedError('429 Too Many Requests', 400);
     if (answer === '400') throw new PermanentError('RecordInvalid: billing_mrr must be a number', 422);
+    if (answer === '503') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 1_500 });
     this.pushes.push({ at: Date.now(), push: p });
     return { calls: 1, wrote: ['organization_fields'] };
   }
@@ -35,6 +36,7 @@ const withRefs = (e: SourceEvent, id: string): SourceEvent => ({ ...e, refs: { s
 beforeAll(async () => {
   p = await startTestPipeline(ZD, (c) => {
     c.push.debounceMs = 50;
+    c.push.backoffMs = 100; // exponential would retry after 50–100 ms: a later retry is Retry-After's doing
   }, () => target);
 });
 afterAll(async () => {
@@ -70,6 +72,15 @@ describe('push worker', () => {
     expect(accepted! - rejected!).toBeGreaterThanOrEqual(350);
     const text = await (await fetch(`${p.daemon.url}/metrics`)).text();
     expect(text).toMatch(/portal_sync_pushes_total\{target="zendesk",outcome="written"\} 3/);
+  });
+
+  it('retries a 503 no sooner than its Retry-After', async () => {
+    target.next = ['503'];
+    const before = target.pushes.length;
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw4', 'open', { version: 1_000 }), 'cus_pw4')]);
+    await until('the push to reach the target', () => target.pushes.length === before + 1, 10_000);
+    const [refused, accepted] = target.attempts.slice(-2);
+    expect(accepted! - refused!).toBeGreaterThanOrEqual(1_450);
   });
 
   it('dead-letters a push the platform refuses, with its message, and delivers it on replay', async () => {

@@ -56,7 +56,8 @@ export function toPushError(err: unknown): RateLimitedError | RetryableError | P
     const seconds = Math.max(1, verdict.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
     return new RateLimitedError(verdict.message, seconds * 1_000);
   }
-  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err });
+  // A 503 may say when to come back (Zendesk sends Retry-After during maintenance): the retry waits that long.
+  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterSeconds !== undefined && { retryAfterMs: verdict.retryAfterSeconds * 1_000 }) });
   const details = validationDetails(err);
   return new PermanentError(details ? `${verdict.message} (${details})` : verdict.message, verdict.status);
 }

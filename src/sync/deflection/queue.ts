@@ -7,6 +7,7 @@
  * runs twice, or a job and a sweep racing, decide a session once.
  */
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { cappedBackoff, cappedBackoffStrategy } from '../backoff.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../../log.js';
@@ -28,7 +29,7 @@ export function createDeflectionQueue(connection: Redis, prefix: string): Deflec
     prefix,
     defaultJobOptions: {
       attempts: 10,
-      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      backoff: cappedBackoff(1_000),
       removeOnComplete: { age: 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     },
@@ -76,7 +77,7 @@ export function createDeflectionWorker(opts: DeflectionWorkerOptions): Worker<un
       await job.moveToDelayed(Date.now() + result.waitMs, token);
       throw new DelayedError();
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 4 },
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 4, settings: { backoffStrategy: cappedBackoffStrategy(60_000) } },
   );
   worker.on('failed', (job, err) => {
     if (job) log.warn({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'deflection job failed');

@@ -45,13 +45,5 @@ export async function kickLanes(queue: OutboundQueue, subscriptionId: string, cu
   }
 }
 
-/**
- * The wait before the next try of a lane: exponential from `baseMs` with jitter (between half and
- * all of it, so a subscriber coming back is not hit by every lane at once), capped; a Retry-After
- * the subscriber sent wins, up to a day.
- */
-export function retryDelayMs(failures: number, settings: { backoffMs: number; maxBackoffMs: number }, retryAfterMs?: number, random = Math.random): number {
-  if (retryAfterMs !== undefined && retryAfterMs > 0) return Math.min(retryAfterMs, 86_400_000);
-  const exp = Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
-  return Math.max(1, Math.round(exp * (0.5 + random() * 0.5)));
-}
+/** The wait before the next try of a lane (Retry-After wins, up to a day). */
+export { retryDelayMs } from '../backoff.js';
