@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { outboundQueueName } from '../sync/outbound/queue.js';
+import { bulkBacklog, type BulkBacklog } from '../sync/bulk-push.js';
 import { OutboundStore, type SubscriptionState } from '../sync/outbound/store.js';
 import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { QUEUES } from '../sync/queues.js';
@@ -37,6 +38,8 @@ export interface Status {
   reconcile: ReconcileReport | null;
   /** The newest resync run, if any. */
   resync: ResyncRunInfo | null;
+  /** Per portal target: customers whose resync changes wait for a bulk call, and for how long. */
+  bulk: Record<string, BulkBacklog>;
 }
 
 const RATE_WINDOW_MINUTES = 15;
@@ -91,6 +94,7 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
     subscriptions: await Promise.all(config.subscriptions.map((s) => new OutboundStore(redis, prefix, config.outbound).state(s.id))),
     reconcile: await lastReconcile(redis, prefix),
     resync: await new ResyncRuns(redis, prefix).latest(),
+    bulk: Object.fromEntries(await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const))),
   };
 }
 
@@ -119,6 +123,9 @@ export function registerStatusCommand(program: Command): void {
       const r = status.reconcile;
       lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${Object.values(r.sources).some((s) => s.error) ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
       const rs = status.resync;
+      for (const [target, b] of Object.entries(status.bulk)) {
+        if (b.pending + b.inFlight > 0) lines.push(`  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`);
+      }
       if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
       process.stdout.write(`queues (prefix ${config.redis.prefix}):\n${lines.join('\n')}\n`);
     });

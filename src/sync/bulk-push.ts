@@ -50,6 +50,24 @@ export const bulkKeys = (prefix: string, target: string) => ({
   byJob: (jobId: string) => `${prefix}:bulk:${target}:by:${jobId}`,
 });
 
+export interface BulkBacklog {
+  /** Customers waiting for a bulk call. */
+  pending: number;
+  /** Customers a drain has taken and not finished yet. */
+  inFlight: number;
+  /** How long the customer waiting longest has waited, in seconds. */
+  oldestSeconds: number;
+}
+
+/** What resync pushes still owe a target (for `status` and the dashboard). */
+export async function bulkBacklog(redis: Redis, prefix: string, target: string, now = Date.now()): Promise<BulkBacklog> {
+  const keys = bulkKeys(prefix, target);
+  const [pending, inFlight, oldest] = await Promise.all([redis.zcard(keys.pending), redis.zcard(keys.claimed), redis.zrangebyscore(keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1)]);
+  // A customer put back by a drain that died scores 0 (its first queueing time is lost): the oldest known one counts.
+  const since = Number(oldest[1] ?? 0);
+  return { pending, inFlight, oldestSeconds: since > 0 ? Math.max(0, Math.round((now - since) / 1000)) : 0 };
+}
+
 /** A drain job: deduplicated per slot, and while one runs, a single follow-up is kept. */
 export function drainJob(target: PortalTargetName, slot: number, delayMs: number) {
   return {
@@ -213,7 +231,7 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
   /** How long to wait before draining: while a resync is running, up to holdMaxMs after the first queued customer. */
   const holdFor = async (): Promise<number> => {
     if (holdMaxMs <= 0) return 0;
-    const [, score] = await redis.zrange(keys.pending, '0', '0', 'WITHSCORES');
+    const [, score] = await redis.zrangebyscore(keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
     if (score === undefined) return 0;
     const left = Number(score) + holdMaxMs - Date.now();
     if (left <= 0 || !(await resyncActive())) return 0;

@@ -13,6 +13,7 @@ import { Router, type RequestHandler } from 'express';
 import { listDeadLetters, type DeadLetter } from '../cli/dlq.js';
 import { queueStatusOf, readStatus, type QueueStatus } from '../cli/status.js';
 import type { ReconcileReport } from '../sync/reconcile.js';
+import type { BulkBacklog } from '../sync/bulk-push.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createDeflectionQueue } from '../sync/deflection/queue.js';
@@ -89,11 +90,20 @@ export interface DashboardData {
   lastReconcile: ReconcileReport | null;
   /** Outbound webhook subscriptions (ids only: their URLs may carry tokens). */
   subscriptions: SubscriptionState[];
+  /** Per portal target: customers whose resync changes wait for a bulk call. */
+  bulk?: Record<string, BulkBacklog>;
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 const fmtAge = (s: number) => (s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
 const h = escapeHtml;
+
+function renderBulk(bulk: Record<string, BulkBacklog>): string {
+  const busy = Object.entries(bulk).filter(([, b]) => b.pending + b.inFlight > 0);
+  if (busy.length === 0) return '';
+  const rows = busy.map(([t, b]) => `<li>${h(t)}: ${fmtInt(b.pending)} customers waiting (oldest ${fmtAge(b.oldestSeconds)}), ${fmtInt(b.inFlight)} in flight</li>`).join('');
+  return `<p class="muted">Resync pushes waiting for bulk calls, behind real-time work:</p><ul class="muted">${rows}</ul>`;
+}
 
 export function renderDashboardHtml(d: DashboardData): string {
   const maxLag = Math.max(0, ...d.queues.map((q) => q.lagSeconds));
@@ -146,7 +156,7 @@ th[scope=row],thead th:first-child{text-align:left}.warn{color:#a11;font-weight:
 <div class="figures"><div class="figure"><b>${fmtAge(maxLag)}</b>sync lag (oldest waiting job)</div><div class="figure"><b>${fmtInt(d.deadLetters.total)}</b>dead letters</div><div class="figure"><b>${fmtInt(d.quarantined)}</b>quarantined payloads</div><div class="figure"><b>${fmtInt(d.conflicts.total)}</b>identity conflicts</div></div>
 <div class="scroll"><table><thead><tr><th>queue</th><th>lag</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody>
 ${queueRows}
-</tbody></table></div></section>
+</tbody></table></div>${renderBulk(d.bulk ?? {})}</section>
 <section aria-labelledby="e"><h2 id="e">Events by source</h2>
 <div class="scroll"><table><thead><tr><th>source</th><th>per min</th><th>total</th><th>accepted</th><th>quarantined</th></tr></thead><tbody>
 ${eventRows}
@@ -229,6 +239,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
       conflicts: { total: conflicts.length, first: conflicts.slice(0, CONFLICTS_SHOWN) },
       events: rates.observe(counter.values),
       lastReconcile: status.reconcile,
+      bulk: status.bulk,
       subscriptions: status.subscriptions,
     };
   };

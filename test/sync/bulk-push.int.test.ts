@@ -9,7 +9,7 @@ import { DelayedError, Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { bulkKeys, createBulkDrainer, queueForBulk, type BulkDrainerOptions, type PreparedPush } from '../../src/sync/bulk-push.js';
+import { bulkBacklog, bulkKeys, createBulkDrainer, queueForBulk, type BulkDrainerOptions, type PreparedPush } from '../../src/sync/bulk-push.js';
 import { PermanentError, RateLimitedError, RetryableError, type BulkContext, type BulkPushResult, type PortalPush, type PortalTarget } from '../../src/sync/portal-target.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -113,6 +113,16 @@ describe('bulk drains', () => {
     expect(await pending()).toEqual(['c5', 'c6']);
     // Customers still wait: every slot gets a drain.
     expect((await queue.getJobs(['delayed', 'waiting', 'prioritized'])).map((j) => j.opts.deduplication?.id).sort()).toEqual(['bulk-zendesk-0', 'bulk-zendesk-1']);
+  });
+
+  it('tell `status` how many customers wait, since when, and how many a drain holds', async () => {
+    expect(await bulkBacklog(redis, prefix, 'zendesk')).toEqual({ pending: 0, inFlight: 0, oldestSeconds: 0 });
+    const now = Date.now();
+    await queueForBulk(redis, prefix, 'zendesk', ['c1', 'c2'], [], now - 90_000);
+    await queueForBulk(redis, prefix, 'zendesk', ['c3', 'c4', 'c5', 'c6', 'c7'], [], now - 5_000);
+    // Taken by a drain (its lease runs for another minute).
+    await redis.zadd(keys.claimed, String(now + 60_000), 'c8');
+    expect(await bulkBacklog(redis, prefix, 'zendesk', now)).toEqual({ pending: 7, inFlight: 1, oldestSeconds: 90 });
   });
 
   it('hold a customer once however often it is queued, and drop records merged into another', async () => {
