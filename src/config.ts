@@ -102,6 +102,7 @@ const TargetsSchema = z.strictObject({
     invoice: z.strictObject({ object: apiName, externalId: apiName, fields: names(['account', 'number', 'status', 'total', 'amountDue', 'amountPaid', 'currency', 'dueDate', 'hostedUrl', 'pdfUrl']) }),
     ticket: z.strictObject({ object: apiName, externalId: apiName, fields: names(['account', 'subject', 'status', 'priority', 'category', 'updatedAt']) }),
     deflection: z.strictObject({ object: apiName, externalId: apiName }),
+    apiBudget: z.strictObject({ maxUsage: z.number().gt(0).max(1), pauseMs: z.number().int().min(1_000).max(24 * 3_600_000) }),
   }),
 });
 export type TargetsConfig = z.infer<typeof TargetsSchema>;

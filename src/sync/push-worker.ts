@@ -80,7 +80,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       return await write();
     } catch (err) {
       if (err instanceof RateLimitedError) {
-        log.warn({ customerId, retryAfterMs: err.retryAfterMs }, 'rate limited by the platform: pausing the queue');
+        log.warn({ customerId, retryAfterMs: err.retryAfterMs, reason: err.message }, 'rate limited: pausing the queue');
         await worker.rateLimit(err.retryAfterMs);
         throw Worker.RateLimitError();
       }

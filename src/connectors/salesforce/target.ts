@@ -19,6 +19,7 @@ import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/portal-target.js';
 import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-target.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
+import { ApiBudget } from './api-budget.js';
 import { classifySalesforceError, createSalesforceConnection } from './client.js';
 import { planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
 import { pushSalesforceMany } from './target-bulk.js';
@@ -131,7 +132,23 @@ async function pushWith(conn: Connection, config: Config, accountId: string, wri
   return { calls: done.calls, wrote: done.wrote };
 }
 
-export function createSalesforceTarget(config: Config): PortalTarget {
+export function createSalesforceTarget(config: Config, opts: { now?: () => number } = {}): PortalTarget {
+  const budget = new ApiBudget(config.targets.salesforce.apiBudget, opts.now);
+  /** Writes through the connection unless the org's API budget is spent; reads the usage its answers report. */
+  const withBudget = async <T>(write: (conn: Connection) => Promise<T>): Promise<T> => {
+    let conn: Connection;
+    try {
+      conn = await connect();
+    } catch (err) {
+      throw toTargetError(err);
+    }
+    budget.check();
+    try {
+      return await write(conn);
+    } finally {
+      budget.observe(conn);
+    }
+  };
   let connection: Promise<Connection> | undefined;
   const connect = (): Promise<Connection> => {
     connection ??= createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion).catch((err: unknown) => {
@@ -149,21 +166,17 @@ export function createSalesforceTarget(config: Config): PortalTarget {
       if (!ACCOUNT_ID.test(accountId)) throw new PermanentError(`the linked Salesforce Account id is not an Account id: ${accountId.slice(0, 40)}`);
       const writes = planSalesforceWrites(p, accountId, config.targets.salesforce);
       if (!writes.account && writes.invoices.length === 0 && writes.tickets.length === 0) return { calls: 0, wrote: [] };
-      try {
-        return await pushWith(await connect(), config, accountId, writes);
-      } catch (err) {
-        throw toTargetError(err);
-      }
+      return withBudget(async (conn) => {
+        try {
+          return await pushWith(conn, config, accountId, writes);
+        } catch (err) {
+          throw toTargetError(err);
+        }
+      });
     },
     bulkSize: SALESFORCE_BULK_SIZE,
     async pushMany(pushes, ctx) {
-      let conn: Connection;
-      try {
-        conn = await connect();
-      } catch (err) {
-        throw toTargetError(err);
-      }
-      return pushSalesforceMany(conn, pushes, {
+      return withBudget((conn) => pushSalesforceMany(conn, pushes, {
         config,
         headers: callOptions(config),
         gate: ctx.gate,
@@ -171,18 +184,12 @@ export function createSalesforceTarget(config: Config): PortalTarget {
         noAccount: NO_ACCOUNT,
         toTargetError,
         failuresError,
-      });
+      }));
     },
     async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const accountId = links.salesforceAccountId;
       if (!accountId) return { calls: 0, wrote: [], skipped: NO_ACCOUNT };
-      let conn: Connection;
-      try {
-        conn = await connect();
-      } catch (err) {
-        throw toTargetError(err);
-      }
-      return recordSalesforceDeflection(conn, config, { id: session.id, accountId, type: session.outcome, category: session.category, occurredAt: session.decidedAt });
+      return withBudget((conn) => recordSalesforceDeflection(conn, config, { id: session.id, accountId, type: session.outcome, category: session.category, occurredAt: session.decidedAt }));
     },
   };
 }

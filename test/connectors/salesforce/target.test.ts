@@ -199,6 +199,29 @@ describe('what a failed push tells the push worker', () => {
     expect(err).toMatchObject({ retryAfterMs: 60_000, message: 'Salesforce REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.' });
   });
 
+  it("pauses while the org's API usage is over the share portal-sync may use, then looks again", async () => {
+    let now = Date.parse('2026-11-23T10:00:00Z');
+    const target = createSalesforceTarget(config, { now: () => now });
+    const nearlySpent = { 'content-type': 'application/json;charset=UTF-8', 'sforce-limit-info': 'api-usage=91500/100000' };
+    nock(INSTANCE).patch(INVOICES_PATH).reply(200, saved(2), nearlySpent);
+    await target.push(onlyInvoices()); // written: the usage is read from its answer
+
+    // 91.5% of the org's daily limit: no request at all (strict nock), the queue pauses for apiBudget.pauseMs.
+    const err = await target.push(onlyInvoices()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect(err).toMatchObject({ retryAfterMs: 300_000 });
+    expect((err as Error).message).toBe('Salesforce org API usage 91500/100000 is at or over the 90% portal-sync may use (targets.salesforce.apiBudget.maxUsage)');
+    now += 120_000;
+    expect(await target.push(onlyInvoices()).catch((e: unknown) => e)).toMatchObject({ retryAfterMs: 180_000 });
+
+    // The pause is over: the next push goes out and reads the usage again, which has fallen.
+    now += 180_000;
+    nock(INSTANCE).patch(INVOICES_PATH).reply(200, saved(2), json);
+    await expect(target.push(onlyInvoices())).resolves.toMatchObject({ calls: 1 });
+    nock(INSTANCE).patch(INVOICES_PATH).reply(200, saved(2), json);
+    await expect(target.push(onlyInvoices())).resolves.toMatchObject({ calls: 1 });
+  });
+
   it('a 503 is retryable', async () => {
     nock(INSTANCE).patch(INVOICES_PATH).reply(503, '<html><body>Service Unavailable</body></html>', { 'content-type': 'text/html' });
 
