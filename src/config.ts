@@ -115,6 +115,7 @@ const DeflectionSchema = z.strictObject({
   windowMs: z.number().int().min(1_000).max(90 * 24 * HOUR_MS),
   lateTicketGraceMs: z.number().int().min(0).max(24 * HOUR_MS),
   sweepEveryMs: z.number().int().min(1_000).max(24 * HOUR_MS),
+  historyDays: z.number().int().min(1).max(3_650),
   activityCategories: z.partialRecord(z.enum(PORTAL_ACTIVITY_TYPES), category),
 });
 

@@ -82,6 +82,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     redis: storeConnection,
     prefix: config.redis.prefix,
     settings: config.deflection,
+    historyMs: config.deflection.historyDays * 86_400_000,
     now,
     schedule: closeScheduler(deflectionQueue, now),
     publish: async (event) => {

@@ -32,6 +32,10 @@ export interface DeflectionKeys {
   tickets: string;
   /** Counters of one UTC hour, `YYYY-MM-DDTHH` (hash: deflected, escalated, deflected:<category>, …). */
   counts(hour: string): string;
+  /** The first hour whose counters the history trim has not removed yet (string, ms). */
+  trimmedUntil: string;
+  /** Held while one worker trims the history (string, with a TTL: one trim an hour across workers). */
+  trimLock: string;
   /** Ids of every stored customer record (set), maintained by the record store. */
   customers: string;
   /** Present once `customers` holds every record (written by the worker's reconciliation). */
@@ -54,6 +58,8 @@ export function deflectionKeys(prefix: string): DeflectionKeys {
     noResults: `${k}:nores`,
     tickets: `${k}:tickets`,
     counts: (hour) => `${k}:count:${hour}`,
+    trimmedUntil: `${k}:trimmed-until`,
+    trimLock: `${k}:trim-lock`,
     customers: `${prefix}:customers`,
     customersComplete: `${prefix}:customers:complete`,
   };

@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
-import { deflectionKeys, hourBucket, type DeflectionKeys } from './keys.js';
+import { deflectionKeys, hourBucket, hourBuckets, type DeflectionKeys } from './keys.js';
 import { Outbox } from './outbox.js';
 import { toJson } from './schema.js';
 import { decide, decided, dueAt, planActivity, windowEnd, type DeflectionSettings, type SessionState, type TicketRef, type TrackedActivity } from './session.js';
@@ -46,12 +46,15 @@ export interface DeflectionTrackerOptions {
   publish?: (event: DeflectionEvent) => Promise<void>;
   /** How long decided sessions and tracked activity ids are kept (default 8 days). */
   retainMs?: number;
+  /** How far back the report's history (sessions, events, searches, tickets, hourly counters) is kept (default 400 days). */
+  historyMs?: number;
   logger?: Logger;
 }
 
 export type CloseResult = { status: 'decided'; event: DeflectionEvent } | { status: 'not-open' | 'superseded' } | { status: 'early'; waitMs: number };
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 const TICKET_MARK_MS = 400 * DAY_MS;
 const startJson = (s: SessionState): string => toJson({ sessionId: s.id, customerId: s.customerId, startedAt: new Date(s.startedAt).toISOString() });
 const parseSession = (raw: string | null): SessionState | null => (raw === null ? null : (JSON.parse(raw) as SessionState));
@@ -60,6 +63,7 @@ export class DeflectionTracker {
   readonly keys: DeflectionKeys;
   private readonly now: () => number;
   private readonly retainMs: number;
+  private readonly historyMs: number;
   private readonly pool: WatchPool;
   private readonly outbox: Outbox;
 
@@ -67,6 +71,7 @@ export class DeflectionTracker {
     this.keys = deflectionKeys(opts.prefix);
     this.now = opts.now ?? Date.now;
     this.retainMs = opts.retainMs ?? 8 * DAY_MS;
+    this.historyMs = opts.historyMs ?? 400 * DAY_MS;
     this.pool = new WatchPool(opts.redis);
     this.outbox = new Outbox(opts.redis, this.keys.outbox, opts.publish, opts.logger);
   }
@@ -256,7 +261,33 @@ export class DeflectionTracker {
       if (ids.length < batch) break;
     }
     await this.flushOutbox();
+    await this.trimHistory();
     return decidedCount;
+  }
+
+  /**
+   * Drops what is older than the history the report keeps: entries of the four history sets and
+   * whole hours of counters before the cutoff. One worker an hour does it (the sweep asks every
+   * minute); `force` skips that turn-taking.
+   */
+  async trimHistory(opts: { force?: boolean } = {}): Promise<{ entries: number; hours: number }> {
+    const { keys } = this;
+    const redis = this.opts.redis;
+    if (!opts.force && (await redis.set(keys.trimLock, '1', 'PX', HOUR_MS, 'NX')) === null) return { entries: 0, hours: 0 };
+    const cutoff = Math.floor((this.now() - this.historyMs) / HOUR_MS) * HOUR_MS;
+    const sets = [keys.sessions, keys.events, keys.noResults, keys.tickets];
+    // Where the counters still begin: the trim's own mark, else the oldest history entry.
+    let from = Number(await redis.get(keys.trimmedUntil));
+    if (!from) {
+      const firsts = await Promise.all(sets.map((k) => redis.zrange(k, '0', '0', 'WITHSCORES')));
+      from = Math.min(cutoff, ...firsts.filter((f) => f.length === 2).map((f) => Number(f[1])));
+    }
+    let entries = 0;
+    for (const k of sets) entries += await redis.zremrangebyscore(k, '-inf', `(${cutoff}`);
+    const hours = from < cutoff ? hourBuckets(from, cutoff) : [];
+    for (let i = 0; i < hours.length; i += 500) await redis.unlink(...hours.slice(i, i + 500).map((h) => keys.counts(h)));
+    await redis.set(keys.trimmedUntil, String(Math.max(from || cutoff, cutoff)));
+    return { entries, hours: hours.length };
   }
 
   /** Hands decided events to the push queues; never throws. */

@@ -182,4 +182,39 @@ describe('deflection tracking', () => {
     expect(await t.closeDue(id, secondDue)).toEqual({ status: 'not-open' });
     t.close();
   });
+  it('keeps the history the report reads for historyMs, then the sweep drops it, hour by hour', async () => {
+    const DAY = 24 * HOUR;
+    const t = new DeflectionTracker({ redis, prefix, settings, now: () => clock, historyMs: 30 * DAY, publish: async () => undefined });
+    // Two sessions 20 days apart, one escalated by a ticket, one deflected.
+    await t.onActivity({ customerId: 'cust_old', contact: 'old@example.com', activity: activity(T0, 'search', { query: 'vat invoice', resultCount: 0, hint: 'billing' }), noResultQuery: 'vat invoice' });
+    await t.onTicket({ customerId: 'cust_old', ticketId: '7001', category: 'billing', createdAt: T0 + HOUR });
+    const later = T0 + 20 * DAY;
+    clock = later;
+    await t.onActivity({ customerId: 'cust_new', contact: 'new@example.com', activity: activity(later, 'invoice_view') });
+    clock = later + DAY + 10 * MIN;
+    await t.sweep();
+    const data = createDeflectionData(redis, prefix);
+    const everything = async () => ({
+      events: (await data.events(...ALL)).map((e) => e.customerId).sort(),
+      counts: await data.counts(new Date(T0 - DAY), new Date(later + 2 * DAY)),
+    });
+    const before = await everything();
+    expect(before.events).toEqual(['cust_new', 'cust_old']);
+    expect(before.counts).toMatchObject({ sessions: 2, escalated: 1, deflected: 1, tickets: 1 });
+
+    // 35 days after the first session: it, its ticket, its search and its hours are past the 30 days kept.
+    clock = T0 + 35 * DAY;
+    expect(await t.trimHistory({ force: true })).toMatchObject({ entries: 4 });
+    const after = await everything();
+    expect(after.events).toEqual(['cust_new']);
+    expect(after.counts).toMatchObject({ sessions: 1, deflected: 1 });
+    expect(after.counts).not.toHaveProperty('escalated');
+    expect(after.counts).not.toHaveProperty('tickets');
+    expect(await redis.exists(t.keys.counts(new Date(T0).toISOString().slice(0, 13)))).toBe(0);
+    expect(await redis.exists(t.keys.counts(new Date(later).toISOString().slice(0, 13)))).toBe(1);
+    // Nothing more to drop; and the sweep of another worker within the hour leaves it to the first.
+    expect(await t.trimHistory({ force: true })).toEqual({ entries: 0, hours: 0 });
+    expect(await t.trimHistory()).toEqual({ entries: 0, hours: 0 });
+    t.close();
+  });
 });
