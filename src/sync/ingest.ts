@@ -3,11 +3,15 @@
  * accepted (so redeliveries are dropped for longer than BullMQ keeps jobs),
  * enqueue the new ones, and keep schema-invalid payloads in a quarantine list.
  *
- * Dedupe marks go through two states. `pending` (short TTL) while the job is
- * being added, `done` (long TTL) once it is in the queue. A crash between the
- * two leaves only a short-lived `pending`, so the provider's retry succeeds;
- * a concurrent duplicate that sees `pending` is told to retry rather than
- * being acknowledged for an event that may yet fail to enqueue.
+ * Dedupe marks go through two states. `pending:<claimed at>` while the job is
+ * being added, `done` (long TTL) once it is in the queue. A concurrent
+ * duplicate that sees a fresh `pending` is told to retry rather than being
+ * acknowledged for an event that may yet fail to enqueue. A `pending` older
+ * than the enqueue deadline belongs to a process or a Redis that died
+ * between the two (a Redis restarted from its AOF keeps the claim and may
+ * have lost the job): the next delivery takes the claim over and enqueues
+ * the event — harmless if the job did land, since the job id is the event's
+ * own and BullMQ adds an existing job id once.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -47,6 +51,15 @@ export interface QuarantineEntry {
 }
 
 const PENDING_TTL_SECONDS = 60;
+
+// KEYS: the dedupe mark. ARGV: the claim seen, the new claim, its TTL. Takes over a stale claim
+// only if it is still the one seen (two deliveries racing for it: one wins, the other is in flight).
+const TAKE_OVER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+  return 1
+end
+return 0`;
 /** Past this many waiting requests a batch is flushed at once rather than at the end of the turn. */
 const MAX_BATCH_REQUESTS = 200;
 
@@ -98,21 +111,38 @@ export class Ingestor {
     const { redis, queue, dedupeTtlSeconds } = this.opts;
     // The same event twice in one payload counts once; across requests, the first claim wins.
     const uniqueGroups = groups.map((events) => [...new Map(events.map((e) => [this.seenKey(e), e])).values()]);
+    const now = Date.now();
+    const claim = `pending:${now}`;
     const claims = redis.pipeline();
-    for (const e of uniqueGroups.flat()) claims.set(this.seenKey(e), 'pending', 'EX', PENDING_TTL_SECONDS, 'NX', 'GET');
+    for (const e of uniqueGroups.flat()) claims.set(this.seenKey(e), claim, 'EX', PENDING_TTL_SECONDS, 'NX', 'GET');
     const replies = (await claims.exec()) ?? [];
     let n = 0;
+    const stale: Array<{ e: SourceEvent; previous: string; outcome: EnqueueOutcome }> = [];
     const outcomes = uniqueGroups.map((events) => {
       const outcome: EnqueueOutcome = { accepted: [], duplicates: [], inFlight: [] };
       for (const e of events) {
         const [err, previous] = replies[n++] ?? [new Error('missing reply'), null];
         if (err) throw err;
         if (previous === null) outcome.accepted.push(e);
-        else if (previous === 'pending') outcome.inFlight.push(e);
-        else outcome.duplicates.push(e);
+        else if (typeof previous === 'string' && previous.startsWith('pending')) {
+          // `pending` alone: a claim written before claims carried their time; it expires on its own.
+          const claimedAt = Number(previous.slice('pending:'.length)) || now;
+          if (now - claimedAt > this.opts.timeoutMs) stale.push({ e, previous, outcome });
+          else outcome.inFlight.push(e);
+        } else outcome.duplicates.push(e);
       }
       return outcome;
     });
+    if (stale.length > 0) {
+      const takeovers = redis.pipeline();
+      for (const s of stale) takeovers.eval(TAKE_OVER, 1, this.seenKey(s.e), s.previous, claim, PENDING_TTL_SECONDS);
+      const taken = (await takeovers.exec()) ?? [];
+      stale.forEach((s, i) => {
+        const [err, won] = taken[i] ?? [new Error('missing reply'), 0];
+        if (err) throw err;
+        (Number(won) === 1 ? s.outcome.accepted : s.outcome.inFlight).push(s.e);
+      });
+    }
     const accepted = outcomes.flatMap((o) => o.accepted);
     if (accepted.length === 0) return outcomes;
     try {

@@ -50,6 +50,31 @@ describe('POST /webhooks/stripe', () => {
     expect((await queuedJobs(daemon)).filter((j) => j.data.eventId === event.id)).toHaveLength(0);
   });
 
+  it('answers 503 while another delivery of the same event is being enqueued, so that Stripe comes back', async () => {
+    const { event, body, headers } = stripeEvent();
+    const key = daemon.ingestor.seenKey({ source: 'stripe', eventId: event.id });
+    await daemon.redis.set(key, `pending:${Date.now()}`, 'EX', 60);
+    const res = await post(daemon, '/webhooks/stripe', body, headers);
+    expect(res.status).toBe(503);
+    expect((await queuedJobs(daemon)).filter((j) => j.data.eventId === event.id)).toHaveLength(0);
+  });
+
+  it('takes over a claim left by a process or Redis that died between claim and enqueue, instead of refusing for a minute', async () => {
+    const { event, body, headers } = stripeEvent();
+    const key = daemon.ingestor.seenKey({ source: 'stripe', eventId: event.id });
+    // Older than the enqueue deadline (server.enqueueTimeoutMs): nobody is enqueueing it any more.
+    await daemon.redis.set(key, `pending:${Date.now() - daemon.config.server.enqueueTimeoutMs - 1_000}`, 'EX', 60);
+    const res = await post(daemon, '/webhooks/stripe', body, headers);
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 1 });
+    expect((await queuedJobs(daemon)).filter((j) => j.data.eventId === event.id)).toHaveLength(1);
+    expect(await daemon.redis.get(key)).toBe('done');
+    // The job had landed and only the commit was lost: taking over queues it once all the same.
+    await daemon.redis.set(key, `pending:${Date.now() - daemon.config.server.enqueueTimeoutMs - 1_000}`, 'EX', 60);
+    expect((await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) })).status).toBe(200);
+    expect((await queuedJobs(daemon)).filter((j) => j.data.eventId === event.id)).toHaveLength(1);
+  });
+
   it('refuses a payload whose signature does not match, and keeps nothing', async () => {
     const { event, body } = stripeEvent();
     const forged = signStripePayload(body, 'whsec_some_other_secret');
