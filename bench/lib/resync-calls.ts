@@ -5,6 +5,8 @@
  * and Zendesk's polls), how close the push phase came to the configured
  * ceiling.
  */
+import { busiestWindow } from '../../src/standins/common.js';
+
 export interface Call {
   method: string;
   path: string;
@@ -70,11 +72,7 @@ export function ceilingFigures(times: readonly number[], ceiling: { max: number;
   const last = sorted.at(-1)!;
   const windows = Math.floor((last - first) / ceiling.perMs);
   const inWindows = sorted.filter((t) => t < first + windows * ceiling.perMs).length;
-  let busiest = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= ceiling.perMs) j++;
-    busiest = Math.max(busiest, i - j + 1);
-  }
+  const busiest = busiestWindow(sorted, ceiling.perMs);
   const seconds = (last - first) / 1000;
   return {
     calls: sorted.length,

@@ -37,16 +37,8 @@ export function seedCustomerOrganizations(zd: ZendeskStandIn, from: number, coun
   }
 }
 
-/** Most values of `times` (ms, any order) inside any window of `perMs`: what a platform's limiter would have counted. */
-export function busiestWindow(times: readonly number[], perMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= perMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
+/** Most values of `times` inside any window of `perMs`: what a platform's limiter would have counted. */
+export { busiestWindow } from '../../src/standins/common.js';
 
 /**
  * Calls `listener` when each call to the stand-in has been answered (its status is set on the

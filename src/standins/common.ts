@@ -49,6 +49,20 @@ export interface RateWindow {
   perMs: number;
 }
 
+/**
+ * Most of `times` (ms, any order) inside any window of `perMs`, sliding: what a platform that counts
+ * requests on arrival would have counted at its busiest. For checking clients against a limit.
+ */
+export function busiestWindow(times: readonly number[], perMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= perMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
 export interface RateDecision {
   allowed: boolean;
   limit: number;

@@ -580,6 +580,31 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   });
 
   /** Applies a write to a copy, validates it, then commits; returns whether anything changed. */
+  /** Stores a validated draft: changes `existing` in place (echoing a real change) or files it under a new id. */
+  const commitWrite = <T extends { id: number; url: string; updated_at: string }>(
+    kind: 'organization' | 'user',
+    store: Map<number, T>,
+    echo: (before: T | null, after: T) => void,
+    existing: T | undefined,
+    draft: T,
+    time: string,
+  ): { stored: T; created: boolean; changed: boolean } => {
+    if (existing) {
+      const changed = !same(existing, draft);
+      if (changed) {
+        const before = structuredClone(existing);
+        Object.assign(existing, draft, { updated_at: time });
+        echo(before, existing);
+      }
+      return { stored: existing, created: false, changed };
+    }
+    draft.id = nextId(kind);
+    draft.url = `${baseUrl}/${kind}s/${draft.id}.json`;
+    store.set(draft.id, draft);
+    echo(null, draft);
+    return { stored: draft, created: true, changed: true };
+  };
+
   const writeOrganization = (existing: ZendeskOrganization | undefined, input: Json): { org: ZendeskOrganization; created: boolean; changed: boolean } => {
     const time = stamp();
     const draft: ZendeskOrganization = existing
@@ -608,20 +633,8 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       throw invalid(taken('external_id', 'External'));
     }
 
-    if (existing) {
-      const changed = !same(existing, draft);
-      if (changed) {
-        const before = structuredClone(existing);
-        Object.assign(existing, draft, { updated_at: time });
-        echoOrganization(before, existing);
-      }
-      return { org: existing, created: false, changed };
-    }
-    draft.id = nextId('organization');
-    draft.url = `${baseUrl}/organizations/${draft.id}.json`;
-    state.organizations.set(draft.id, draft);
-    echoOrganization(null, draft);
-    return { org: draft, created: true, changed: true };
+    const { stored, created, changed } = commitWrite('organization', state.organizations, echoOrganization, existing, draft, time);
+    return { org: stored, created, changed };
   };
 
   // --- users -----------------------------------------------------------------------------
@@ -675,20 +688,8 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       throw invalid(taken('external_id', 'External'));
     }
 
-    if (existing) {
-      const changed = !same(existing, draft);
-      if (changed) {
-        const before = structuredClone(existing);
-        Object.assign(existing, draft, { updated_at: time });
-        echoUser(before, existing);
-      }
-      return { user: existing, created: false, changed };
-    }
-    draft.id = nextId('user');
-    draft.url = `${baseUrl}/users/${draft.id}.json`;
-    state.users.set(draft.id, draft);
-    echoUser(null, draft);
-    return { user: draft, created: true, changed: true };
+    const { stored, created, changed } = commitWrite('user', state.users, echoUser, existing, draft, time);
+    return { user: stored, created, changed };
   };
 
   // --- jobs --------------------------------------------------------------------------------

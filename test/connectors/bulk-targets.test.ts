@@ -17,6 +17,7 @@ import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zen
 import { PermanentError, RateLimitedError, RetryableError, type PortalPush } from '../../src/sync/portal-target.js';
 import type { PortalProjection } from '../../src/sync/project.js';
 import type { InvoiceView } from '../../src/sync/record.js';
+import { standInTargetsEnv } from '../support/e2e.js';
 
 let zd: ZendeskStandIn;
 let sf: SalesforceStandIn;
@@ -44,12 +45,7 @@ beforeAll(async () => {
   zd = await startZendeskStandIn({ exportLagSeconds: 0 });
   sf = await startSalesforceStandIn({});
   const loaded = loadConfig({
-    PORTAL_TARGET: 'zendesk,salesforce',
-    ZENDESK_BASE_URL: zd.baseUrl,
-    ZENDESK_EMAIL: zd.credentials.email,
-    ZENDESK_API_TOKEN: zd.credentials.token,
-    SALESFORCE_INSTANCE_URL: sf.instanceUrl,
-    SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+    ...standInTargetsEnv(zd, sf),
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   config = loaded.config;

@@ -9,7 +9,7 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
 import { testConfig } from '../support/daemon.js';
-import { sendZendesk, until } from '../support/e2e.js';
+import { sendZendesk, until, standInTargetsEnv } from '../support/e2e.js';
 import { iso, sendActivity, sendTicket, startDeflectionPipeline, type DeflectionPipeline } from './deflection-support.js';
 
 const HOUR = 3_600_000;
@@ -48,12 +48,7 @@ beforeAll(async () => {
   const user = zd.seedUser({ name: 'Ivy', email: EMAIL, organization_id: org.id });
   p = await startDeflectionPipeline({
     env: {
-      PORTAL_TARGET: 'zendesk,salesforce',
-      ZENDESK_BASE_URL: zd.baseUrl,
-      ZENDESK_EMAIL: zd.credentials.email,
-      ZENDESK_API_TOKEN: zd.credentials.token,
-      SALESFORCE_INSTANCE_URL: sf.instanceUrl,
-      SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+      ...standInTargetsEnv(zd, sf),
     },
     tweak: (c) => (c.push.debounceMs = 50),
     targets: createPortalTarget,

@@ -24,7 +24,7 @@ import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { startWorker } from '../../src/worker-role.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
-import { until } from '../support/e2e.js';
+import { until, standInTargetsEnv } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const N = 300;
@@ -39,12 +39,7 @@ let redis: Redis;
 let customers: SeededCustomer[];
 
 const env = () => ({
-  PORTAL_TARGET: 'zendesk,salesforce',
-  ZENDESK_BASE_URL: zd.baseUrl,
-  ZENDESK_EMAIL: zd.credentials.email,
-  ZENDESK_API_TOKEN: zd.credentials.token,
-  SALESFORCE_INSTANCE_URL: sf.instanceUrl,
-  SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+  ...standInTargetsEnv(zd, sf),
   ...stripe.env,
 });
 const tweak = (c: Config) => {

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { SalesforceStandIn } from '../../src/standins/salesforce.js';
 import type { ZendeskStandIn } from '../../src/standins/zendesk.js';
 import { TEST_SECRETS } from '../support/daemon.js';
-import { freePort } from '../support/e2e.js';
+import { freePort, standInTargetsEnv } from '../support/e2e.js';
 import { announce, scaled, seedFor } from './support/env.js';
 import { startStack, type Stack } from './support/stack.js';
 import { startSalesforce, startZendesk } from './support/standins.js';
@@ -53,12 +53,7 @@ async function run(name: string, echo: boolean): Promise<Run> {
   const stack = await startStack(name, {
     env: {
       PORT: String(port),
-      PORTAL_TARGET: 'zendesk,salesforce',
-      ZENDESK_BASE_URL: zd.baseUrl,
-      ZENDESK_EMAIL: zd.credentials.email,
-      ZENDESK_API_TOKEN: zd.credentials.token,
-      SALESFORCE_INSTANCE_URL: sf.instanceUrl,
-      SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+      ...standInTargetsEnv(zd, sf),
     },
     tweak: (c) => {
       c.push.debounceMs = 200;

@@ -23,6 +23,7 @@ import { testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';
 import { startFaultProxy, type ProxiedCall } from './support/fault-proxy.js';
+import { scanKeys } from './support/records.js';
 import { startStack } from './support/stack.js';
 import { startSalesforce, startZendesk } from './support/standins.js';
 import { customer, portalTraffic, type Customer } from './support/stream.js';
@@ -86,17 +87,6 @@ interface IndexState {
   records: number;
 }
 
-async function scanAll(redis: Redis, match: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
-}
-
 /** Every identity key the property's pools can make: the index can hold no other. */
 const POOL_KEYS = [
   ...STRIPE.map((v) => `stripe:${v}`), ...ACCOUNTS.map((v) => `sfacct:${v}`), ...CONTACTS.map((v) => `sfcontact:${v}`),
@@ -108,7 +98,7 @@ const POOL_KEYS = [
  * identity index (`keys`, or every key when not given), the records it and the customer set name, their key sets.
  */
 async function storeKeys(redis: Redis, prefix: string, keys?: readonly string[]) {
-  const indexKeys = keys ? keys.map((k) => `${prefix}:idx:${k}`) : (await scanAll(redis, `${prefix}:idx:*`));
+  const indexKeys = keys ? keys.map((k) => `${prefix}:idx:${k}`) : (await scanKeys(redis, `${prefix}:idx:*`));
   const owners = indexKeys.length > 0 ? await redis.mget(...indexKeys) : [];
   const ids = [...new Set([...(await redis.smembers(`${prefix}:customers`)), ...owners.filter((o): o is string => o !== null)])];
   const p = redis.pipeline();

@@ -4,6 +4,8 @@ import { expect } from 'vitest';
 import type { RunningDaemon } from '../../src/daemon.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
+import type { SalesforceStandIn } from '../../src/standins/salesforce.js';
+import type { ZendeskStandIn } from '../../src/standins/zendesk.js';
 import { TEST_SECRETS } from './daemon.js';
 import { fixtureJson, post } from './http.js';
 
@@ -51,4 +53,16 @@ export async function sendZendesk(daemon: Pick<RunningDaemon, 'url'>, file: stri
     'x-zendesk-webhook-signature-timestamp': ts,
   });
   expect(res.status).toBe(200);
+}
+
+/** The env that points both portal targets at the stand-ins. */
+export function standInTargetsEnv(zd: ZendeskStandIn, sf: SalesforceStandIn): Record<string, string> {
+  return {
+    PORTAL_TARGET: 'zendesk,salesforce',
+    ZENDESK_BASE_URL: zd.baseUrl,
+    ZENDESK_EMAIL: zd.credentials.email,
+    ZENDESK_API_TOKEN: zd.credentials.token,
+    SALESFORCE_INSTANCE_URL: sf.instanceUrl,
+    SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+  };
 }

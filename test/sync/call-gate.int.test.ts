@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallGate } from '../../src/sync/call-gate.js';
 import { RateLimitedError, throughGate } from '../../src/sync/portal-target.js';
-import { busiestWindow } from '../reliability/support/fault-proxy.js';
+import { busiestWindow } from '../../src/standins/common.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix();

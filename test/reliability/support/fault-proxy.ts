@@ -137,15 +137,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 }
 
 /** Most calls that arrived within any window of `perMs` (sliding, by arrival time). */
-export function busiestWindow(times: number[], perMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= perMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
+export { busiestWindow } from '../../../src/standins/common.js';
 
 /**
  * The most jobs BullMQ's limiter let start in one of its windows, rebuilt from the times the jobs

@@ -12,7 +12,8 @@ import { jobIdFor, type Source } from '../../../src/sync/source-event.js';
 
 export type RecordsSnapshot = Map<string, string>;
 
-async function scanKeys(redis: Redis, match: string): Promise<string[]> {
+/** Every key matching `match` (SCAN, never KEYS). */
+export async function scanKeys(redis: Redis, match: string): Promise<string[]> {
   const out: string[] = [];
   let cursor = '0';
   do {
