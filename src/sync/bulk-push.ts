@@ -201,7 +201,7 @@ export function resyncActivity(redis: Redis, prefix: string): () => Promise<bool
   events.on('error', () => undefined); // failures reach the caller through getJobCounts; unheard, BullMQ prints them outside the JSON log
   return async () => {
     const latest = await runs.latest();
-    if (latest?.status === 'running' && !latest.params.dryRun && (await redis.exists(`${prefix}:resync:run:${latest.id}:lease`)) === 1) return true;
+    if (latest?.status === 'running' && !latest.params.dryRun && (await runs.isHeld(latest.id))) return true;
     return ((await events.getJobCounts('prioritized')).prioritized ?? 0) > 0;
   };
 }

@@ -149,6 +149,11 @@ export class ResyncRuns {
     return renewed === 1;
   }
 
+  /** Whether a live process holds the run's lease (a killed one's lapses after LEASE_MS). */
+  async isHeld(id: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.runKey(id)}:lease`)) === 1;
+  }
+
   async release(id: string, holder: string): Promise<void> {
     await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", 1, `${this.runKey(id)}:lease`, holder);
   }
