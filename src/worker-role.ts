@@ -36,7 +36,7 @@ import { createSubscriberTransport } from './connectors/subscribers/transport.js
 import { customerOfJob, startOutbound, type OutboundService } from './sync/outbound/service.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
-export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate }) => PortalTarget;
+export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate; onApiUsage?: (used: number, limit: number) => void }) => PortalTarget;
 
 export interface RunningWorker {
   store: RecordStore;
@@ -124,7 +124,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
           redis: pushConnection,
           prefix: config.redis.prefix,
           store,
-          target: opts.targets!(name, config, { gate }),
+          target: opts.targets!(name, config, { gate, ...(metrics && { onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit) }) }),
           gate,
           rate: config.targets[name].rate,
           concurrency: config.targets[name].concurrency,

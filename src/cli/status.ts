@@ -25,6 +25,8 @@ export interface QueueStatus {
   completedPerMinute: number;
   /** Jobs failed per minute (each attempt), same window. */
   failedPerMinute: number;
+  /** How long the queue stays paused by a rate limit (a 429, the call gate, the Salesforce API budget), in seconds; 0 when it is not. */
+  rateLimitedForSeconds: number;
 }
 
 export interface Status {
@@ -73,6 +75,9 @@ export async function queueStatusOf(queue: Queue): Promise<QueueStatus> {
     lagSeconds,
     completedPerMinute: await perMinute('completed'),
     failedPerMinute: await perMinute('failed'),
+    // A pause (Worker.rateLimit) sets the limiter counter to MAX_SAFE_INTEGER; asking with that as the maximum
+    // reports pauses only, not the job limiter's ordinary window.
+    rateLimitedForSeconds: Math.max(0, Math.ceil((await queue.getRateLimitTtl(Number.MAX_SAFE_INTEGER)) / 1000)),
   };
 }
 
@@ -101,7 +106,7 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('queue depths and lag, dead-lettered jobs, quarantined payloads, identity conflicts')
+    .description('queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  $ portal-sync status\n  $ portal-sync status --json | jq .queues.events.lagSeconds\n')
     .action(async (opts: { json?: boolean }) => {
@@ -111,7 +116,8 @@ export function registerStatusCommand(program: Command): void {
       const lines = Object.entries(status.queues).map(
         ([name, q]) =>
           `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s, ` +
-          `${q.completedPerMinute}/min done, ${q.failedPerMinute}/min failed (last ${RATE_WINDOW_MINUTES} min)`,
+          `${q.completedPerMinute}/min done, ${q.failedPerMinute}/min failed (last ${RATE_WINDOW_MINUTES} min)` +
+          (q.rateLimitedForSeconds > 0 ? `, PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : ''),
       );
       lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
       lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);

@@ -11,13 +11,15 @@ export interface TargetDeps {
    * platform's limit, and holds the call's slot until it has been answered.
    */
   gate?: CallGate;
+  /** The org's API usage as a platform reported it (Salesforce's Sforce-Limit-Info), after each write. */
+  onApiUsage?: (used: number, limit: number) => void;
 }
 
 const FACTORIES: Record<PortalTargetName, (config: Config, deps: TargetDeps) => PortalTarget> = {
   // Zendesk counts requests per minute: every HTTP call of its SDK passes the gate.
   zendesk: (config, deps) => createZendeskTarget(config, { client: createZendeskClient(config.zendesk, deps.gate ? { beforeRequest: deps.gate } : {}) }),
   // Salesforce counts API calls per day and limits concurrent requests: the queue's job limiter and concurrency bound it.
-  salesforce: (config) => createSalesforceTarget(config),
+  salesforce: (config, deps) => createSalesforceTarget(config, deps.onApiUsage ? { onApiUsage: deps.onApiUsage } : {}),
 };
 
 export function createPortalTarget(name: PortalTargetName, config: Config, deps: TargetDeps = {}): PortalTarget {

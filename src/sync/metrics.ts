@@ -14,6 +14,7 @@ export interface SyncMetrics {
   reconcileDrift: Counter<'source'>;
   reconcileLastPass: Gauge;
   reconcileLastDrift: Gauge;
+  salesforceApiUsage: Gauge;
 }
 
 export function createSyncMetrics(registry: Registry): SyncMetrics {
@@ -29,6 +30,11 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     reconcileDrift: new Counter({ name: 'portal_sync_reconcile_drift_total', help: 'Objects the reconciler found missing or stale in the records (lost webhooks), by source; each was fed through the pipeline.', labelNames: ['source'], registers }),
     reconcileLastPass: new Gauge({ name: 'portal_sync_reconcile_last_pass_timestamp_seconds', help: 'When the last reconcile pass finished (Unix seconds).', registers }),
     reconcileLastDrift: new Gauge({ name: 'portal_sync_reconcile_last_drift', help: 'Objects the last reconcile pass found drifted.', registers }),
+    salesforceApiUsage: new Gauge({
+      name: 'portal_sync_salesforce_api_usage_ratio',
+      help: "The Salesforce org's daily API usage as a share of its limit, as the last push's answer reported it (Sforce-Limit-Info).",
+      registers,
+    }),
     ties: new Counter({ name: 'portal_sync_version_ties_total', help: 'Writes of one object with equal source versions and different data.', labelNames: ['source'], registers }),
   };
 }

@@ -8,6 +8,7 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
+import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const ORG = '7000000000555';
@@ -74,6 +75,10 @@ describe('pushing to a Salesforce Experience Cloud portal', () => {
     expect(account).toMatchObject({ Billing_Status__c: 'active', Billing_Delinquent__c: false, Billing_MRR__c: 345 });
     // Our writes are marked, so that Change Data Capture echoes of them can be told apart.
     expect(sf.calls.filter((c) => c.method !== 'GET').every((c) => c.callOptions === 'client=portal-sync')).toBe(true);
+    // The org's API usage, as Salesforce reported it on the last answer (Sforce-Limit-Info), is a metric to alert on.
+    const usage = await metricValue(p.daemon, 'portal_sync_salesforce_api_usage_ratio', {});
+    expect(usage).toBeGreaterThan(0);
+    expect(usage).toBeLessThanOrEqual(sf.state.apiUsage / 100_000);
   });
 
   it('mirrors a Zendesk ticket update as Support_Ticket__c on the same Account', async () => {

@@ -4,7 +4,9 @@
  * The targets themselves are tested against the platforms' wire formats in
  * test/connectors.
  */
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueStatusOf } from '../../src/cli/status.js';
 import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
@@ -15,11 +17,12 @@ class RecordingTarget implements PortalTarget {
   readonly name = 'zendesk' as const;
   readonly pushes: Array<{ at: number; push: PortalPush }> = [];
   readonly attempts: number[] = [];
-  next: Array<'ok' | '429' | '400' | '503'> = [];
+  next: Array<'ok' | '429' | '429-long' | '400' | '503'> = [];
   async push(p: PortalPush): Promise<PushResult> {
     this.attempts.push(Date.now());
     const answer = this.next.shift() ?? 'ok';
     if (answer === '429') throw new RateLimitedError('429 Too Many Requests', 400);
+    if (answer === '429-long') throw new RateLimitedError('429 Too Many Requests', 3_000);
     if (answer === '400') throw new PermanentError('RecordInvalid: billing_mrr must be a number', 422);
     if (answer === '503') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 1_500 });
     this.pushes.push({ at: Date.now(), push: p });
@@ -96,5 +99,18 @@ describe('push worker', () => {
     await failed!.retry('failed'); // what `dlq replay` does
     await until('the push to reach the target', () => target.pushes.length === before + 1);
     expect(target.pushes.at(-1)!.push.links.stripeCustomerId).toBe('cus_pw3');
+  });
+
+  it('shows in `status` how long a rate limit keeps the queue paused', async () => {
+    target.next = ['429-long'];
+    const before = target.attempts.length;
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw5', 'open', { version: 1_000 }), 'cus_pw5')]);
+    await until('the refused push', () => target.attempts.length > before);
+    const queue = p.worker.planner.queues.get('zendesk')!;
+    const paused = await until('the pause', async () => (await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds || undefined);
+    expect(paused).toBeGreaterThanOrEqual(1);
+    expect(paused).toBeLessThanOrEqual(3);
+    await until('the push after the pause', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw5'), 10_000);
+    expect((await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds).toBe(0);
   });
 });

@@ -132,7 +132,7 @@ async function pushWith(conn: Connection, config: Config, accountId: string, wri
   return { calls: done.calls, wrote: done.wrote };
 }
 
-export function createSalesforceTarget(config: Config, opts: { now?: () => number } = {}): PortalTarget {
+export function createSalesforceTarget(config: Config, opts: { now?: () => number; onApiUsage?: (used: number, limit: number) => void } = {}): PortalTarget {
   const budget = new ApiBudget(config.targets.salesforce.apiBudget, opts.now);
   /** Writes through the connection unless the org's API budget is spent; reads the usage its answers report. */
   const withBudget = async <T>(write: (conn: Connection) => Promise<T>): Promise<T> => {
@@ -147,6 +147,8 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
       return await write(conn);
     } finally {
       budget.observe(conn);
+      const usage = budget.last;
+      if (usage) opts.onApiUsage?.(usage.used, usage.limit);
     }
   };
   let connection: Promise<Connection> | undefined;

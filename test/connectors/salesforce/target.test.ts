@@ -201,10 +201,12 @@ describe('what a failed push tells the push worker', () => {
 
   it("pauses while the org's API usage is over the share portal-sync may use, then looks again", async () => {
     let now = Date.parse('2026-11-23T10:00:00Z');
-    const target = createSalesforceTarget(config, { now: () => now });
+    const reported: Array<[number, number]> = [];
+    const target = createSalesforceTarget(config, { now: () => now, onApiUsage: (used, limit) => void reported.push([used, limit]) });
     const nearlySpent = { 'content-type': 'application/json;charset=UTF-8', 'sforce-limit-info': 'api-usage=91500/100000' };
     nock(INSTANCE).patch(INVOICES_PATH).reply(200, saved(2), nearlySpent);
     await target.push(onlyInvoices()); // written: the usage is read from its answer
+    expect(reported).toEqual([[91_500, 100_000]]);
 
     // 91.5% of the org's daily limit: no request at all (strict nock), the queue pauses for apiBudget.pauseMs.
     const err = await target.push(onlyInvoices()).catch((e: unknown) => e);
