@@ -163,7 +163,8 @@ export const FileSchema = z.strictObject({
   }),
   reconcile: z.strictObject({
     everyMs: z.number().int().min(0).max(7 * 24 * 3600_000),
-    overlapMs: z.number().int().min(0).max(24 * 3600_000),
+    // Zendesk's exports leave out the last minute before each request: less overlap would skip changes.
+    overlapMs: z.number().int().min(120_000).max(24 * 3600_000),
     firstLookbackMs: z.number().int().min(60_000).max(30 * 24 * 3600_000),
   }),
   targets: TargetsSchema,

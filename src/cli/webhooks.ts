@@ -191,7 +191,7 @@ export function registerWebhooksCommand(program: Command): void {
     });
   webhooks
     .command('pause')
-    .description('stop delivering to a subscription; new events are still recorded, for replay')
+    .description('stop delivering to a subscription; new events still join its lanes, in order, for resume')
     .argument('<id>', 'subscription id')
     .option('--reason <text>', 'why (shown by list and status)', 'paused by an admin')
     .option('--json', 'print as JSON')
@@ -202,11 +202,11 @@ export function registerWebhooksCommand(program: Command): void {
         return store.state(id);
       });
       if (opts.json) return printJson(state);
-      process.stdout.write(`${id}: paused; \`portal-sync webhooks replay ${id} --since ${state.pausedAt}\` sends what it misses meanwhile\n`);
+      process.stdout.write(`${id}: paused at ${state.pausedAt}; new events wait in order: \`portal-sync webhooks resume ${id}\` delivers them\n`);
     });
   webhooks
     .command('resume')
-    .description('deliver to a paused subscription again (what waited before the pause; replay for what came since)')
+    .description('deliver to a paused subscription again: everything that waited, in order, including what came during the pause')
     .argument('<id>', 'subscription id')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ portal-sync webhooks resume billing-service\n')

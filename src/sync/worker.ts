@@ -28,7 +28,7 @@ export interface EventsWorkerOptions {
    */
   refetch?: (tie: { source: SourceEvent['source']; kind: SourceEvent['data']['kind']; objectId: string; version: number }) => Promise<SourceEvent | null>;
   /** Called after each stored change (push planning hooks in here). */
-  onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean }) => Promise<void>;
+  onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean; jobId: string | undefined }) => Promise<void>;
   /** Sets each Zendesk ticket's category before it is stored (refetched ones too). */
   classifier?: TicketClassifier;
   /** Called after EVERY apply, changed or not (deflection tracking: an older activity changes no record but still happened). */
@@ -100,7 +100,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
       // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
       const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
-      if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry });
+      if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry, jobId: job.id });
       await opts.onStored?.(event, outcome, { jobId: job.id });
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };

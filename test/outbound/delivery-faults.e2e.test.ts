@@ -98,10 +98,18 @@ describe('a subscriber that is down', () => {
     expect(failed.length).toBeGreaterThan(1);
     expect(failed.every((a) => a.status === null && /network error/.test(a.error ?? ''))).toBe(true);
 
-    // While paused, events are recorded for replay but not queued.
+    // While paused, new events join the lanes in order, and nothing is sent.
     const pendingAtPause = state.pending;
+    const recordedAtPause = (await recorded(p, 'downstream')).length;
+    const attemptsAtPause = (await store.attempts('downstream')).length;
     await customers(p, 'Later', 2);
-    expect((await store.state('downstream')).pending).toBe(pendingAtPause);
+    await until('the later events recorded and queued', async () => {
+      const now = (await recorded(p!, 'downstream')).length;
+      return now === 5 * 5 && (await store.state('downstream')).pending === pendingAtPause + (now - recordedAtPause);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await store.attempts('downstream')).length).toBe(attemptsAtPause);
+    const pendingBeforeReplay = (await store.state('downstream')).pending;
 
     // `status` and the admin dashboard say so.
     const status = await readStatus(p.daemon.redis, p.daemon.config);
@@ -119,7 +127,7 @@ describe('a subscriber that is down', () => {
     const log = await recorded(p, 'downstream');
     expect(log.length).toBe(5 * 5);
     expect(result).toMatchObject({ subscription: 'downstream', matched: log.length, resumed: true, customers: 5 });
-    expect(result.queued).toBe(log.length - pendingAtPause); // what was still queued is not queued twice
+    expect(result.queued).toBe(log.length - pendingBeforeReplay); // what was still queued is not queued twice
     await until('the backlog delivered', () => consumer!.received.length >= log.length, 20_000);
     await new Promise((r) => setTimeout(r, 300));
     expectSameOrderPerCustomer(consumer.received, log);

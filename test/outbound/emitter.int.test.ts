@@ -115,6 +115,22 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
     await h.queue.close();
   });
 
+  it("tells a new customer's first changes whole when a later change's hook runs before the first one's", async () => {
+    const h = harness();
+    const r0 = replay([customer({ version: 1_000 })], 'cust_first');
+    const r1 = replay([customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 })], 'cust_first');
+    const r2 = replay([customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 }), subscription('sub_2', 'past_due', { version: 3_000 })], 'cust_first');
+    // Three jobs stored the customer, then two changes; the hook of the last runs first.
+    await h.commit(r2);
+    await h.emitter.onApplied(h.outcome(r1, r2), { retry: false });
+    await h.emitter.onApplied(h.outcome(null, r0), { retry: false });
+    await h.emitter.onApplied(h.outcome(r0, r1), { retry: false });
+    const lane = await h.lane('cust_first');
+    expect(lane.map((e) => `${e.type}@${e.data.customer!.version}`)).toEqual(['customer.created@1', 'billing.status_changed@1']);
+    expect(lane[1]!.data).toMatchObject({ from: { status: null } });
+    await h.queue.close();
+  });
+
   it('costs nothing without subscriptions', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);

@@ -54,6 +54,7 @@ describe('subscriptions in the configuration', () => {
           { ...sub, secret: newSecret() },
           { ...sub, events: ['invoice.paid', 'custmer.*'] },
           { ...sub, id: 'Bad Id', url: 'ftp://x' },
+          { ...sub, id: 'with-password', url: 'https://hooks:hunter22@billing.internal.example/hooks' },
         ],
         outbound: { pauseAfterMs: 86_400_000, retentionMs: 3_600_000 },
       },
@@ -65,6 +66,8 @@ describe('subscriptions in the configuration', () => {
     expect(all).toMatch(/config subscriptions\.1\.events\.1: expected an event type/);
     expect(all).toMatch(/config subscriptions\.2\.id: expected lower-case letters/);
     expect(all).toMatch(/config subscriptions\.2\.url: expected the http\(s\) URL/);
+    expect(all).toMatch(/config subscriptions\.3\.url: no user:password@ in the URL/);
+    expect(all).not.toContain('hunter22');
     expect(all).toMatch(/config subscriptions: every subscription needs its own id/);
     expect(all).toMatch(/config outbound: retentionMs must be at least pauseAfterMs/);
   });

@@ -6,8 +6,9 @@
  * job waits out a backoff (exponential with jitter, or the subscriber's
  * Retry-After) through job.moveToDelayed, which spends no attempt. When the
  * subscription's deliveries have failed for longer than `pauseAfterMs`
- * without a success, it is paused: its jobs end, new events are only
- * recorded, and `webhooks replay`/`resume` start it again.
+ * without a success, it is paused: its jobs end, new events still join the
+ * lanes (in order, nothing delivered), and `webhooks resume`/`replay` start
+ * it again.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -75,8 +75,9 @@ export class OutboundEmitter {
         if (ctx.retry) await this.kick(customerId, this.opts.subscriptions.map((s) => s.id));
         return 0;
       }
-      // Not told yet: from the record before this change (a retry cannot know it: the customer is new to them).
-      const before = unchanged ? after : (stored?.view ?? (ctx.retry || outcome.previous === null ? null : viewOf(outcome.previous)));
+      // Never told of this customer: it is new to subscribers (customer.created with all it holds now). Not the record
+      // before this job's change: the hook of an earlier change may not have run yet, and what it brought would be lost.
+      const before = unchanged ? after : (stored?.view ?? null);
       const version = unchanged ? stored.version : (stored?.version ?? 0) + 1;
       const events = deriveChangeEvents({ customerId, version, before, after, mergedIds: outcome.mergedIds, conflicts: outcome.conflicts, now: new Date(this.now()) });
       const result = await this.opts.store.emit({
@@ -115,10 +116,13 @@ export class OutboundEmitter {
   }
 
   private async emitOne(event: OutboundEvent, lane: string): Promise<void> {
-    const result = await this.opts.store.emit({ customerId: lane, events: [{ event, subscriptions: this.subscribersOf(event) }], now: this.now() });
+    const subscribers = this.subscribersOf(event);
+    const result = await this.opts.store.emit({ customerId: lane, events: [{ event, subscriptions: subscribers }], now: this.now() });
     if (result.conflict) return; // cannot happen without a view; typed for completeness
     this.count([event], result.recorded);
-    await this.kick(lane, result.queuedFor);
+    // Every subscriber's lane, not only those queued to now: when this is a hand-over again (the deflection outbox
+    // retries), the first try may have recorded the event and died before its kick. A lane job is deduplicated.
+    await this.kick(lane, subscribers);
   }
 
   private subscribersOf(event: OutboundEvent): string[] {

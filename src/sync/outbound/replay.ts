@@ -1,9 +1,11 @@
 /**
  * Replay: puts every recorded event since a time that a subscription takes
  * back into its lanes, in emission order and beside what they still hold
- * (no event twice in a lane), and resumes the subscription. The pause is
- * lifted first, so an event recorded while the replay runs is queued by its
- * emitter and found again here, never lost in between.
+ * (no event twice in a lane), and then resumes the subscription. A paused
+ * subscription's lanes keep filling (the emitter queues to them, nothing is
+ * delivered), so the merge runs while nothing is sent and the pause is
+ * lifted last: no live event can overtake the replayed ones, and a replay
+ * interrupted half-way leaves the subscription paused, to be run again.
  */
 import { NO_CUSTOMER } from './keys.js';
 import { kickLanes, type OutboundQueue } from './queue.js';
@@ -24,15 +26,17 @@ export interface ReplayResult {
 
 export async function replaySubscription(store: OutboundStore, queue: OutboundQueue, sub: Subscription, since: Date): Promise<ReplayResult> {
   const resumed = await store.isPaused(sub.id);
-  await store.resume(sub.id);
   const events = (await store.eventsSince(since.getTime())).filter((e) => subscriptionWants(sub, e));
   const lanes = new Map<string, string[]>();
   for (const e of events) {
     const lane = e.data.customer?.id ?? NO_CUSTOMER;
-    lanes.set(lane, [...(lanes.get(lane) ?? []), e.id]);
+    const ids = lanes.get(lane);
+    if (ids) ids.push(e.id);
+    else lanes.set(lane, [e.id]);
   }
   let queued = 0;
   for (const [customer, ids] of lanes) queued += await store.mergeIntoLane(sub.id, customer, ids);
+  await store.resume(sub.id);
   await kickLanes(queue, sub.id, await store.customersWaiting(sub.id), { now: true });
   return { subscription: sub.id, since: since.toISOString(), matched: events.length, queued, customers: lanes.size, resumed };
 }

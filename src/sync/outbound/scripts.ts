@@ -7,8 +7,9 @@
  */
 
 /**
- * Records a batch of events for one customer and queues each for the subscriptions that take it
- * (unless paused). With mode `cas`, first checks that subscribers' view of the customer is still
+ * Records a batch of events for one customer and queues each for the subscriptions that take it;
+ * a paused subscription's lanes fill too (in order, delivered on resume), but it is not returned
+ * as one to kick. With mode `cas`, first checks that subscribers' view of the customer is still
  * the one the events were derived from, and moves it on; returns {'conflict'} otherwise. An event
  * id already recorded is neither recorded nor queued again. Returns {'ok', <events new>, <subscriptions queued to>…}.
  *
@@ -48,11 +49,11 @@ for e = 1, nEvents do
   for s = 1, nSubs do
     local sub = ARGV[i]; i = i + 1
     local state = base .. ':sub:' .. sub
-    if fresh and redis.call('HGET', state, 'paused') ~= '1' then
+    if fresh then
       redis.call('RPUSH', base .. ':lane:' .. sub .. ':' .. customer, id)
       redis.call('SADD', base .. ':lanes:' .. sub, customer)
       redis.call('HINCRBY', state, 'pending', 1)
-      if not seen[sub] then seen[sub] = true; table.insert(queued, sub) end
+      if not seen[sub] and redis.call('HGET', state, 'paused') ~= '1' then seen[sub] = true; table.insert(queued, sub) end
     end
   end
 end

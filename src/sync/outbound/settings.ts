@@ -31,7 +31,9 @@ export const SubscriptionSchema = z.strictObject({
   url: z
     .string()
     .trim()
-    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'expected the http(s) URL that receives the events'),
+    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'expected the http(s) URL that receives the events')
+    // fetch refuses URLs with credentials, and a password in a URL ends up in error texts: the signature authenticates us.
+    .refine((s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''), 'no user:password@ in the URL: consumers authenticate deliveries by their signature'),
   secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected the NAME of the environment variable that holds the whsec_… secret'),
   events: z.array(eventPattern).min(1),
   requires: z.array(z.enum(LINK_NAMES)).optional(),
