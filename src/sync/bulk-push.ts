@@ -293,6 +293,7 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
           if (answer) {
             outcome.calls = answer.calls;
             const refused: typeof pushes = [];
+            const movedOn: typeof pushes = [];
             await Promise.all(
               pushes.map(async (entry, n) => {
                 const item = answer.items[n];
@@ -304,9 +305,13 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
                 await entry.p.accept();
                 outcome.pushed += 1;
                 opts.onPushed?.(item.result);
+                // The record may have changed while the batch was on its way (a Zendesk job runs later still), and a
+                // real-time push of the newer state may have landed BEFORE this older one: push it again on its own.
+                if ((await opts.prepare(entry.id)).kind === 'push') movedOn.push(entry);
               }),
             );
             await alone(refused, null);
+            await alone(movedOn, null);
           }
         }
       }

@@ -54,6 +54,8 @@ let target: BulkTarget;
 let accepted: string[];
 let alone: string[];
 let unchanged: Set<string>;
+/** Records that change while their bulk call is on its way. */
+let movedOn: Set<string>;
 
 function drainer(overrides: Partial<BulkDrainerOptions> = {}) {
   return createBulkDrainer({
@@ -64,7 +66,7 @@ function drainer(overrides: Partial<BulkDrainerOptions> = {}) {
     slots: 2,
     gate: async () => void (target.gates += 1),
     prepare: async (id): Promise<PreparedPush> =>
-      unchanged.has(id)
+      unchanged.has(id) || (accepted.includes(id) && !movedOn.has(id))
         ? { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' }, counted: true }
         : { kind: 'push', push: push(id), accept: async () => void accepted.push(id) },
     pushAlone: async (id) => void alone.push(id),
@@ -93,6 +95,7 @@ beforeEach(async () => {
   accepted = [];
   alone = [];
   unchanged = new Set();
+  movedOn = new Set();
   await queue.obliterate({ force: true });
   await redis.del(keys.pending, keys.claimed);
 });
@@ -123,6 +126,15 @@ describe('bulk drains', () => {
     // Taken by a drain (its lease runs for another minute).
     await redis.zadd(keys.claimed, String(now + 60_000), 'c8');
     expect(await bulkBacklog(redis, prefix, 'zendesk', now)).toEqual({ pending: 7, inFlight: 1, oldestSeconds: 90 });
+  });
+
+  it('push a customer again on its own when its record changed while the bulk call was on its way', async () => {
+    await queueForBulk(redis, prefix, 'zendesk', ['c1', 'c2', 'c3']);
+    movedOn.add('c2'); // a webhook changed c2 (and its real-time push may already have landed) during the batch
+    const outcome = await drainer().drain(job('d1'), undefined);
+    expect(target.batches).toEqual([['c1', 'c2', 'c3']]);
+    expect(outcome).toMatchObject({ pushed: 3, alone: 1 });
+    expect(alone).toEqual(['c2']);
   });
 
   it('hold a customer once however often it is queued, and drop records merged into another', async () => {
