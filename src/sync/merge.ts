@@ -209,9 +209,11 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
   const incoming = entryFor(event, opts.rank ?? 0);
   const current = readEntry(record, path);
   const merged = current === undefined ? incoming : mergeEntries(current, incoming);
+  // A version coarser than a millisecond (versionPrecisionMs) cannot order writes within its resolution.
+  const precision = event.versionPrecisionMs ?? 1;
   const tie =
     current !== undefined &&
-    current.stamp.version === incoming.stamp.version &&
+    Math.floor(current.stamp.version / precision) === Math.floor(incoming.stamp.version / precision) &&
     current.stamp.rank === incoming.stamp.rank &&
     current.stamp.hash !== incoming.stamp.hash
       ? { path, source: event.source, objectId: event.objectId }

@@ -205,6 +205,12 @@ export const SourceEventSchema = z
      * `created`, Salesforce SystemModstamp, Zendesk updated_at. Merge orders by it.
      */
     version: z.number().int().nonnegative(),
+    /**
+     * How fine `version` is when it is coarser than a millisecond (Zendesk's ticket trigger placeholder
+     * has minute resolution): a write of the same object within that much of the stored one, with other
+     * content, cannot be ordered by version and is settled by reading the object back (a tie).
+     */
+    versionPrecisionMs: z.number().int().min(2).max(3_600_000).optional(),
     /** `webhook` or `snapshot` (resync); a snapshot never overwrites newer data. */
     origin: z.enum(['webhook', 'snapshot']),
     deleted: z.boolean(),

@@ -92,6 +92,23 @@ describe('applying events', () => {
     expect(applyEvent(tied.record, stored).tie).toBeNull();
   });
 
+  it('a Zendesk ticket whose version has minute resolution (the trigger) ties with another write of that minute', () => {
+    const MIN = 60_000;
+    const at = Date.parse('2026-11-23T10:05:00Z');
+    // The trigger for the 10:05:40 update (solved) carries 10:05; a snapshot read at 10:05:20 saw the ticket open at 10:05:12.
+    const trigger: SourceEvent = { ...ticket('5301', 'solved', { version: at, eventId: 'trigger-1' }), versionPrecisionMs: MIN };
+    const snapshot: SourceEvent = { ...ticket('5301', 'open', { version: at + 12_000, eventId: 'snap-5301-1' }), origin: 'snapshot', versionPrecisionMs: MIN };
+    for (const [first, second] of [[trigger, snapshot], [snapshot, trigger]] as const) {
+      const applied = applyEvent(applyEvent(emptyRecord('c'), first).record, second);
+      // Neither version can be trusted to order them: the worker reads the ticket back (rank 1) to settle it.
+      expect(applied.tie).toEqual({ path: ['zendesk', 'tickets', '5301'], source: 'zendesk', objectId: '5301' });
+    }
+    // A write of another minute orders as usual; and the same content again is no tie.
+    const nextMinute: SourceEvent = { ...ticket('5301', 'pending', { version: at + MIN + 5_000, eventId: 'snap-5301-2' }), origin: 'snapshot', versionPrecisionMs: MIN };
+    expect(applyEvent(applyEvent(emptyRecord('c'), trigger).record, nextMinute).tie).toBeNull();
+    expect(applyEvent(applyEvent(emptyRecord('c'), trigger).record, trigger).tie).toBeNull();
+  });
+
   it('a Salesforce CDC update that only changes the tier keeps the account name', () => {
     const [full] = salesforceOutbound('account-outbound.xml');
     const [tierOnly] = salesforceCdc(

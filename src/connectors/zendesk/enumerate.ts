@@ -50,7 +50,10 @@ function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null)
       if (!isRecord(o)) throw new Error('not an object');
       const version = Date.parse(String(o['updated_at']));
       if (Number.isNaN(version)) throw new Error('no updated_at');
-      page.events.push(zendeskSnapshotEvent(kind, o, { eventId: snapshotEventId(id, version), type: `snapshot:${kind}`, version }));
+      // A ticket may also arrive through the ticket trigger, whose version has minute resolution: a snapshot
+      // within the same minute with other content is then a tie, settled by reading the ticket back.
+      const precision = kind === 'zendesk.ticket' ? { versionPrecisionMs: 60_000 } : {};
+      page.events.push(zendeskSnapshotEvent(kind, o, { eventId: snapshotEventId(id, version), type: `snapshot:${kind}`, version, ...precision }));
     } catch (err) {
       page.rejected.push({ objectId: id, reason: (err as Error).message });
     }

@@ -149,6 +149,7 @@ interface Draft {
   type: string;
   objectId: string;
   version: number;
+  versionPrecisionMs?: number;
   deleted: boolean;
   refs: CustomerRefs;
   data: EventData;
@@ -266,6 +267,8 @@ function parseTrigger(body: Record<string, unknown>, meta: { invocationId?: stri
     type: ZENDESK_TRIGGER_EVENT_TYPE,
     objectId: t.id,
     version,
+    // {{ticket.updated_at_with_timestamp}} has minute resolution.
+    versionPrecisionMs: 60_000,
     deleted: status === 'deleted',
     refs: compactRefs({
       zendeskOrganizationId: t.organization_id,

@@ -85,7 +85,7 @@ export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRef
  * An API object (from show, a list or an incremental export) as a snapshot SourceEvent, normalized
  * by the webhook parser. Throws when the object has a shape the parser rejects.
  */
-export function zendeskSnapshotEvent(kind: ZendeskRefetchKind, object: Record<string, unknown>, at: { eventId: string; type: string; version: number }): SourceEvent {
+export function zendeskSnapshotEvent(kind: ZendeskRefetchKind, object: Record<string, unknown>, at: { eventId: string; type: string; version: number; versionPrecisionMs?: number }): SourceEvent {
   const reader = READERS[kind];
   const { event, detail } = reader.toDetail(object);
   // `time` only versions the parse; the given version replaces it below.
@@ -95,7 +95,15 @@ export function zendeskSnapshotEvent(kind: ZendeskRefetchKind, object: Record<st
   if (parsed === undefined) {
     throw new Error(`Zendesk returned ${kind} ${String(object['id'])} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
   }
-  const checked = SourceEventSchema.safeParse({ ...parsed, eventId: at.eventId, type: at.type, version: at.version, origin: 'snapshot', data: reader.fill(parsed.data, object) });
+  const checked = SourceEventSchema.safeParse({
+    ...parsed,
+    eventId: at.eventId,
+    type: at.type,
+    version: at.version,
+    ...(at.versionPrecisionMs !== undefined && { versionPrecisionMs: at.versionPrecisionMs }),
+    origin: 'snapshot',
+    data: reader.fill(parsed.data, object),
+  });
   if (!checked.success) throw new Error(`${kind} ${String(object['id'])}: ${describeZodError(checked.error)}`);
   return checked.data;
 }

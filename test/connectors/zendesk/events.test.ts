@@ -164,6 +164,8 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
       type: ZENDESK_TRIGGER_EVENT_TYPE,
       objectId: '5302',
       version: Date.parse('2026-03-04T09:41:00Z'),
+      // The placeholder's minute resolution travels with the version: a write within that minute is a tie.
+      versionPrecisionMs: 60_000,
       origin: 'webhook',
       deleted: false,
       refs: {
