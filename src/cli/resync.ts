@@ -163,8 +163,8 @@ async function resync(opts: ResyncOptions): Promise<void> {
       let params: ResyncParams;
       if (opts.resume) {
         if (opts.source || opts.since || opts.customer || opts.dryRun) throw new UsageError('--resume continues the last run with its own options: give no other selection');
-        const last = await runs.latest();
-        if (!last || last.status !== 'running') throw new UsageError('no unfinished resync to resume (portal-sync resync starts a new one)');
+        const last = await runs.latestUnfinished();
+        if (!last) throw new UsageError('no unfinished resync to resume (portal-sync resync starts a new one)');
         runId = last.id;
         params = last.params;
         say(`resync: resuming ${runId} (${params.sources.join(', ')}${params.since ? ` since ${params.since}` : ''}); finished pages are not read again`);
@@ -220,7 +220,7 @@ export function registerResyncCommand(program: Command): void {
     .option('--since <iso>', 'only objects changed since then (Stripe: its Events API, 30 days)')
     .option('--customer <ref>', 'one customer, fetched fresh from every source that holds an id of it (REF as for inspect)')
     .option('--dry-run', 'print, per customer, the portal fields that would change; store and push nothing')
-    .option('--resume', 'continue the last unfinished resync from its checkpoints')
+    .option('--resume', 'continue the newest unfinished resync from its checkpoints')
     .option('--no-wait', 'return once everything is queued instead of waiting for the worker to apply it')
     .option('--no-progress', 'no progress bars or progress lines')
     .option('--json', 'print the summary (or the dry run) as JSON')

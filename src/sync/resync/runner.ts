@@ -153,16 +153,18 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
         await sleep(100);
       }
       const page = await readPage(stream, position);
-      if (page.events.length > 0) {
+      // One job per snapshot: the same object at the same version twice in a page is one job (and one count).
+      const events = [...new Map(page.events.map((e) => [e.eventId, e])).values()];
+      if (events.length > 0) {
         await queue.addBulk(
-          page.events.map((e, i) => ({ name: e.type, data: e, opts: { jobId: resyncJobId(runId, { stream: stream.name, cursor: position }, i), priority: RESYNC_PRIORITY } })),
+          events.map((e) => ({ name: e.type, data: e, opts: { jobId: resyncJobId(runId, { stream: stream.name, cursor: position }, e.eventId), priority: RESYNC_PRIORITY } })),
         );
       }
       for (const r of page.rejected) log.warn({ stream: stream.name, objectId: r.objectId, reason: r.reason }, 'object skipped: its shape is rejected');
-      await runs.pageDone(runId, stream.name, page.next, { enqueued: page.events.length, read: page.read, rejected: page.rejected.length });
+      await runs.pageDone(runId, stream.name, page.next, { enqueued: events.length, read: page.read, rejected: page.rejected.length });
       p.pages += 1;
       p.read += page.read;
-      p.enqueued += page.events.length;
+      p.enqueued += events.length;
       report();
       if (page.next === null) break;
       position = page.next;

@@ -80,8 +80,29 @@ export class ResyncRuns {
       .hset(this.countsKey(id), ZERO as unknown as Record<string, number>)
       .expire(this.countsKey(id), RUN_TTL_SECONDS)
       .set(`${this.prefix}:resync:latest`, id, 'EX', RUN_TTL_SECONDS)
+      .zadd(this.indexKey, now.getTime(), id)
+      .zremrangebyscore(this.indexKey, '-inf', now.getTime() - RUN_TTL_SECONDS * 1000)
       .exec();
     return id;
+  }
+
+  /** Run ids by start time (kept as long as the runs themselves). */
+  private get indexKey(): string {
+    return `${this.prefix}:resync:runs`;
+  }
+
+  /**
+   * The newest run that has not finished, for `--resume`: a `--customer` resync started after a big
+   * run was killed must not hide it. Dry runs store no run.
+   */
+  async latestUnfinished(lookBack = 50): Promise<ResyncRunInfo | null> {
+    for (const id of await this.redis.zrevrange(this.indexKey, 0, lookBack - 1)) {
+      const run = await this.get(id);
+      if (run?.status === 'running') return run;
+    }
+    // Runs started before the index existed.
+    const latest = await this.latest();
+    return latest?.status === 'running' ? latest : null;
   }
 
   async latest(): Promise<ResyncRunInfo | null> {
@@ -164,14 +185,18 @@ export class ResyncRuns {
 }
 
 /**
- * A resync job's id: by run, page and position. A later run queues an object again; a page read
- * again after a crash gets the same ids (BullMQ drops the duplicates the crashed attempt queued);
- * an object that two pages both hold (time-based exports repeat their boundary) is queued twice
- * rather than being counted as queued and never applied. The event id stays the object's.
+ * A resync job's id: by run, page and the object's snapshot (its event id: object and version).
+ * A later run queues an object again; a page read again after a crash gets the same ids for the
+ * objects it still holds (BullMQ drops the duplicates the crashed attempt queued), and an object
+ * that has moved into it meanwhile gets an id of its own — by position, it would take the id of
+ * one the crashed attempt queued, be dropped, and never be read in this run. An object that two
+ * pages both hold (time-based exports repeat their boundary) is queued twice rather than being
+ * counted as queued and never applied.
  */
-export function resyncJobId(runId: string, page: { stream: string; cursor: string | null }, index: number): string {
+export function resyncJobId(runId: string, page: { stream: string; cursor: string | null }, eventId: string): string {
   const pageKey = createHash('sha1').update(`${page.stream}|${page.cursor ?? ''}`).digest('hex').slice(0, 12);
-  return `${RESYNC_EVENT_PREFIX}-${runId}-${pageKey}-${index}`;
+  const objectKey = createHash('sha1').update(eventId).digest('hex').slice(0, 16);
+  return `${RESYNC_EVENT_PREFIX}-${runId}-${pageKey}-${objectKey}`;
 }
 
 export function resyncRunOf(jobId: string | undefined): string | null {
