@@ -14,7 +14,7 @@ import type { Config } from '../config.js';
 import { createCustomerStreams, createSnapshotStreams, RESYNC_SOURCES, type ResyncSource } from '../connectors/resync.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEventsQueue } from '../sync/queues.js';
-import { DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
+import { combineDiffs, DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
 import { createTicketClassifier, withTicketCategory } from '../sync/deflection/categories.js';
 import { runResync, type ResyncProgress, type ResyncSummary } from '../sync/resync/runner.js';
 import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
@@ -136,7 +136,10 @@ async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger
       read += page.read;
       for (const event of page.events) {
         const diff = await preview.preview(event);
-        if (diff && diff.changes.length > 0) diffs.set(diff.customerId ?? diff.ref, diff);
+        if (!diff || diff.changes.length === 0) continue;
+        const key = diff.customerId ?? diff.ref;
+        const earlier = diffs.get(key);
+        diffs.set(key, earlier ? combineDiffs(earlier, diff) : diff);
       }
       cursor = page.next;
     } while (cursor !== null);

@@ -30,6 +30,23 @@ export interface CustomerDiff {
   changes: FieldChange[];
 }
 
+/**
+ * Two diffs of one customer as one: per field the first `from` and the last `to` (a field that comes
+ * back to where it was is no change). A customer's earlier snapshot may have left the dry run's
+ * working set before a later one arrives, whose diff then starts from the stored record again and
+ * would hide what the earlier one changed.
+ */
+export function combineDiffs(earlier: CustomerDiff, later: CustomerDiff): CustomerDiff {
+  const byField = new Map(earlier.changes.map((c) => [c.field, { ...c }]));
+  for (const c of later.changes) {
+    const seen = byField.get(c.field);
+    if (seen) seen.to = c.to;
+    else byField.set(c.field, { ...c });
+  }
+  const changes = [...byField.values()].filter((c) => JSON.stringify(c.from) !== JSON.stringify(c.to));
+  return { ...earlier, changes };
+}
+
 /** The portal projection as flat `group.field` (invoices and tickets by id) → value. */
 export function flattenProjection(p: PortalProjection): Map<string, unknown> {
   const flat = new Map<string, unknown>();
