@@ -1,7 +1,12 @@
 /**
  * Stripe as snapshot streams for resync and the reconciler, through the
  * SDK's list methods (100 per page, `starting_after` as the cursor, so a
- * stream resumes after the last object of its last finished page).
+ * stream resumes after the last object of its last finished page). The
+ * cursor also keeps that object's `created` second: when the object is gone
+ * by the time the next page is asked for (a deleted draft invoice, an event
+ * past Stripe's 30 days), Stripe refuses the cursor (`resource_missing`), and
+ * the page is listed by `created[lte]` instead — a few objects of that
+ * second come again, which changes nothing.
  *
  * Stripe objects carry no "updated" time, so a snapshot is versioned by
  * when it was read: one millisecond before the second it was read in.
@@ -33,7 +38,32 @@ export function stripeSnapshotVersion(readAt: number): number {
   return Math.floor(readAt / 1000) * 1000 - 1;
 }
 
-type Listed = { id: string };
+type Listed = { id: string; created?: number };
+type ListParams = { limit: number; starting_after?: string; created?: { lte: number } };
+
+/** `id|created` (a cursor from before `created` was kept is the id alone). */
+const cursorOf = (o: Listed): string => (typeof o.created === 'number' ? `${o.id}|${o.created}` : o.id);
+function parseCursor(cursor: string | null): { id: string | null; created: number | null } {
+  if (cursor === null) return { id: null, created: null };
+  const [id, created] = cursor.split('|');
+  return { id: id ?? cursor, created: created !== undefined && /^\d+$/.test(created) ? Number(created) : null };
+}
+
+const isMissingCursor = (err: unknown): boolean =>
+  (err as { code?: unknown; param?: unknown } | null)?.code === 'resource_missing' && (err as { param?: unknown }).param === 'starting_after';
+
+/** One page after `cursor`; by `created[lte]` when Stripe no longer knows the cursor's object. */
+async function listAfter<T extends { data: Listed[]; has_more: boolean }>(cursor: string | null, list: (params: ListParams) => Promise<T>): Promise<T> {
+  const { id, created } = parseCursor(cursor);
+  return call(async () => {
+    try {
+      return await list({ limit: STRIPE_PAGE_SIZE, ...(id !== null && { starting_after: id }) });
+    } catch (err) {
+      if (id === null || created === null || !isMissingCursor(err)) throw err;
+      return list({ limit: STRIPE_PAGE_SIZE, created: { lte: created } });
+    }
+  });
+}
 type Kind = 'stripe.customer' | 'stripe.subscription' | 'stripe.invoice';
 
 /** The event type under which the webhook parser reads an object of `kind` as it is now. */
@@ -58,7 +88,7 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
 
 function toPage(kind: Kind, objects: readonly Listed[], hasMore: boolean, opts: StripeStreamOptions, readAt: number): SnapshotPage {
   const version = stripeSnapshotVersion(readAt);
-  const page: SnapshotPage = { events: [], next: hasMore && objects.length > 0 ? objects.at(-1)!.id : null, read: objects.length, rejected: [] };
+  const page: SnapshotPage = { events: [], next: hasMore && objects.length > 0 ? cursorOf(objects.at(-1)!) : null, read: objects.length, rejected: [] };
   for (const o of objects) {
     try {
       const object = o as unknown as Record<string, unknown>;
@@ -72,26 +102,24 @@ function toPage(kind: Kind, objects: readonly Listed[], hasMore: boolean, opts: 
   return page;
 }
 
-const cursorParams = (cursor: string | null) => ({ limit: STRIPE_PAGE_SIZE, ...(cursor !== null && { starting_after: cursor }) });
-
 /** Every customer, subscription (of any status) and invoice. */
 export function stripeSnapshotStreams(stripe: Stripe, opts: StripeStreamOptions): SnapshotStream[] {
   const now = opts.now ?? Date.now;
   const pace = opts.pace ?? createPacer((opts.readsPerSecond ?? 20) * 60);
-  const stream = (name: string, kind: Kind, list: (cursor: string | null) => Promise<{ data: Listed[]; has_more: boolean }>): SnapshotStream => ({
+  const stream = (name: string, kind: Kind, list: (params: ListParams) => Promise<{ data: Listed[]; has_more: boolean }>): SnapshotStream => ({
     name,
     source: 'stripe',
     async page(cursor) {
       await pace();
       const readAt = now();
-      const result = await call(() => list(cursor));
+      const result = await listAfter(cursor, list);
       return toPage(kind, result.data, result.has_more, opts, readAt);
     },
   });
   return [
-    stream('stripe.customers', 'stripe.customer', (c) => stripe.customers.list(cursorParams(c))),
-    stream('stripe.subscriptions', 'stripe.subscription', (c) => stripe.subscriptions.list({ ...cursorParams(c), status: 'all' })),
-    stream('stripe.invoices', 'stripe.invoice', (c) => stripe.invoices.list(cursorParams(c))),
+    stream('stripe.customers', 'stripe.customer', (p) => stripe.customers.list(p)),
+    stream('stripe.subscriptions', 'stripe.subscription', (p) => stripe.subscriptions.list({ ...p, status: 'all' })),
+    stream('stripe.invoices', 'stripe.invoice', (p) => stripe.invoices.list(p)),
   ];
 }
 
@@ -108,8 +136,8 @@ export function stripeEventsStream(stripe: Stripe, opts: StripeStreamOptions & {
     source: 'stripe',
     async page(cursor) {
       await pace();
-      const result = await call(() => stripe.events.list({ ...cursorParams(cursor), created: { gte } }));
-      const page: SnapshotPage = { events: [], next: result.has_more && result.data.length > 0 ? result.data.at(-1)!.id : null, read: result.data.length, rejected: [] };
+      const result = await listAfter(cursor, (p) => stripe.events.list({ ...p, created: { gte, ...p.created } }));
+      const page: SnapshotPage = { events: [], next: result.has_more && result.data.length > 0 ? cursorOf(result.data.at(-1)!) : null, read: result.data.length, rejected: [] };
       for (const event of result.data) {
         const parsed = parseStripeEvent(event, opts.keys ?? STRIPE_CROSS_ID_KEYS);
         if (parsed.kind === 'events') {
