@@ -34,6 +34,9 @@ export function newRecordId(): string {
   return `cust_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
 }
 
+/** How long untold identity changes wait for the outbound emitter (it runs at once, or not at all without subscriptions). */
+const UNTOLD_TTL_SECONDS = 7 * 86_400;
+
 export class RecordStore {
   constructor(
     private readonly redis: Redis,
@@ -51,6 +54,15 @@ export class RecordStore {
   }
   get conflictsKey(): string {
     return `${this.prefix}:conflicts`;
+  }
+  /**
+   * Identity changes of a record that outbound subscribers have not been told of yet (set of
+   * `merged:<record id>` and `conflict:<conflict id>`), written in the same transaction as the
+   * change: a job that stores a merge and dies before telling it (its retry finds nothing left to
+   * merge) does not lose `customer.merged`. The outbound emitter empties it as it records the events.
+   */
+  untoldKey(id: string): string {
+    return `${this.prefix}:rec:${id}:untold`;
   }
   /** Pairs of identity keys an admin unlinked: never merged again by an event. */
   get apartKey(): string {
@@ -175,8 +187,11 @@ export class RecordStore {
         tx.set(this.indexKey(k), plan.targetId);
         tx.sadd(this.ownedKey(plan.targetId), k);
       }
-      tx.del(this.recordKey(id), this.ownedKey(id));
+      tx.sunionstore(this.untoldKey(plan.targetId), this.untoldKey(plan.targetId), this.untoldKey(id));
+      tx.del(this.recordKey(id), this.ownedKey(id), this.untoldKey(id));
     }
+    const untold = [...plan.mergeIds.map((id) => `merged:${id}`), ...newConflicts.map((c) => `conflict:${c.id}`)];
+    if (untold.length > 0) tx.sadd(this.untoldKey(plan.targetId), ...untold).expire(this.untoldKey(plan.targetId), UNTOLD_TTL_SECONDS);
     if (previous === null) tx.sadd(this.customersKey, plan.targetId);
     if (plan.mergeIds.length > 0) tx.srem(this.customersKey, ...plan.mergeIds);
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));

@@ -15,7 +15,7 @@ import { OutboundStore } from '../../src/sync/outbound/store.js';
 import type { OutboundEvent } from '../../src/sync/outbound/types.js';
 import { RecordStore, type ApplyOutcome } from '../../src/sync/store.js';
 import type { CustomerRecord } from '../../src/sync/record.js';
-import { customer, replay, subscription } from '../sync/merge-events.js';
+import { customer, replay, subscription, user } from '../sync/merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const SETTINGS = { concurrency: 1, backoffMs: 20, maxBackoffMs: 200, pauseAfterMs: 60_000, retentionMs: 3_600_000, attemptsKept: 100 };
@@ -51,7 +51,7 @@ function harness() {
     const ids = await redis.lrange(store.keys.lane('all', customerId), 0, -1);
     return Promise.all(ids.map(async (id) => JSON.parse((await redis.get(store.keys.event(id)))!) as OutboundEvent));
   };
-  return { store, queue, emitter, commit, outcome, lane };
+  return { store, records, queue, emitter, commit, outcome, lane };
 }
 
 describe('the emitter, when the hooks of one customer\'s changes race', () => {
@@ -128,6 +128,29 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
     const lane = await h.lane('cust_first');
     expect(lane.map((e) => `${e.type}@${e.data.customer!.version}`)).toEqual(['customer.created@1', 'billing.status_changed@1']);
     expect(lane[1]!.data).toMatchObject({ from: { status: null } });
+    await h.queue.close();
+  });
+
+  it('tells a merge whose job died after storing it: the retry finds nothing left to merge, the store kept a note', async () => {
+    const h = harness();
+    const x = await h.records.apply({ ...customer({ version: 1_000 }, { email: 'ann@merge.example' }), refs: { stripeCustomerId: 'cus_1', email: 'ann@merge.example' } });
+    await h.emitter.onApplied(x, { retry: false });
+    const y = await h.records.apply({ ...user('u_merge', 'ann.other@merge.example', { version: 1_000 }), refs: { zendeskUserId: 'u_merge', email: 'ann.other@merge.example' } });
+    await h.emitter.onApplied(y, { retry: false });
+    // The Zendesk user now has the Stripe customer's email: one customer. The job stores the merge and dies.
+    const linked = { ...user('u_merge', 'ann@merge.example', { version: 2_000 }), refs: { zendeskUserId: 'u_merge', email: 'ann@merge.example' } };
+    const merge = await h.records.apply(linked);
+    expect(merge.mergedIds).toHaveLength(1);
+    const retry = await h.records.apply(linked);
+    expect(retry.mergedIds).toEqual([]);
+    await h.emitter.onApplied(retry, { retry: true });
+    const told = (await h.lane(merge.recordId)).filter((e) => e.type === 'customer.merged');
+    expect(told).toHaveLength(1);
+    expect(told[0]!.data).toMatchObject({ mergedIds: merge.mergedIds });
+    expect(await redis.exists(h.records.untoldKey(merge.recordId))).toBe(0);
+    // Told once: the hook running again tells nothing more.
+    await h.emitter.onApplied(retry, { retry: true });
+    expect((await h.lane(merge.recordId)).filter((e) => e.type === 'customer.merged')).toHaveLength(1);
     await h.queue.close();
   });
 

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import type { DeflectionEvent } from '../deflection/types.js';
 import type { CustomerRecord } from '../record.js';
+import type { IdentityConflict } from '../identity.js';
 import type { ApplyOutcome, RecordStore } from '../store.js';
 import { deadLetteredEvent, deflectionRecordedEvent, deriveChangeEvents, viewHash, viewOf, type DeadLetterFacts } from './derive.js';
 import { NO_CUSTOMER } from './keys.js';
@@ -49,15 +50,30 @@ export class OutboundEmitter {
     return this.opts.subscriptions.length > 0;
   }
 
-  /** The record as it is now, with its identity keys; one round trip. */
-  private async readRecord(id: string): Promise<{ record: CustomerRecord; keys: string[] } | null> {
+  /** The record as it is now, with its identity keys and its untold identity changes; one round trip. */
+  private async readRecord(id: string): Promise<{ record: CustomerRecord; keys: string[]; untold: string[] } | null> {
     const { records } = this.opts;
-    const replies = (await this.opts.redis.pipeline().get(records.recordKey(id)).smembers(records.ownedKey(id)).exec()) ?? [];
+    const replies = (await this.opts.redis.pipeline().get(records.recordKey(id)).smembers(records.ownedKey(id)).smembers(records.untoldKey(id)).exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
     const raw = replies[0]?.[1] as string | null;
     // Written only by the record store: not validated again (large records cost more to parse than to diff).
-    return raw === null || raw === undefined ? null : { record: JSON.parse(raw) as CustomerRecord, keys: (replies[1]?.[1] as string[] | undefined) ?? [] };
+    return raw === null || raw === undefined
+      ? null
+      : { record: JSON.parse(raw) as CustomerRecord, keys: (replies[1]?.[1] as string[] | undefined) ?? [], untold: (replies[2]?.[1] as string[] | undefined) ?? [] };
+  }
+
+  /**
+   * The merges and conflicts to tell: this job's, and any an earlier job stored without telling (it died,
+   * or its hook failed and the retry found nothing left to merge).
+   */
+  private async identityChanges(outcome: ApplyOutcome, untold: readonly string[]): Promise<{ mergedIds: string[]; conflicts: IdentityConflict[] }> {
+    const mergedIds = [...new Set([...outcome.mergedIds, ...untold.filter((u) => u.startsWith('merged:')).map((u) => u.slice('merged:'.length))])];
+    const known = new Set(outcome.conflicts.map((c) => c.id));
+    const missing = untold.filter((u) => u.startsWith('conflict:')).map((u) => u.slice('conflict:'.length)).filter((id) => !known.has(id));
+    const stored = missing.length > 0 ? await this.opts.redis.hmget(this.opts.records.conflictsKey, ...missing) : [];
+    const conflicts = [...outcome.conflicts, ...stored.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as IdentityConflict)];
+    return { mergedIds, conflicts };
   }
 
   /** Records what subscribers should hear of a stored change; returns how many events were new. */
@@ -67,10 +83,11 @@ export class OutboundEmitter {
     for (let race = 0; race < MAX_RACES; race++) {
       const [current, stored] = await Promise.all([this.readRecord(customerId), this.opts.store.readView(customerId)]);
       if (current === null) return 0; // merged into another record since: that record's change tells it
+      const { mergedIds, conflicts } = await this.identityChanges(outcome, current.untold);
       const after = viewOf(current.record, current.keys);
       const hash = viewHash(after);
       const unchanged = stored !== null && stored.hash === hash;
-      if (unchanged && outcome.mergedIds.length === 0 && outcome.conflicts.length === 0) {
+      if (unchanged && mergedIds.length === 0 && conflicts.length === 0) {
         // A retried job may follow a crash between recording and queueing: make sure the lanes have jobs.
         if (ctx.retry) await this.kick(customerId, this.opts.subscriptions.map((s) => s.id));
         return 0;
@@ -79,11 +96,12 @@ export class OutboundEmitter {
       // before this job's change: the hook of an earlier change may not have run yet, and what it brought would be lost.
       const before = unchanged ? after : (stored?.view ?? null);
       const version = unchanged ? stored.version : (stored?.version ?? 0) + 1;
-      const events = deriveChangeEvents({ customerId, version, before, after, mergedIds: outcome.mergedIds, conflicts: outcome.conflicts, now: new Date(this.now()) });
+      const events = deriveChangeEvents({ customerId, version, before, after, mergedIds, conflicts, now: new Date(this.now()) });
       const result = await this.opts.store.emit({
         customerId,
         ...(unchanged ? {} : { view: { expectedHash: stored?.hash ?? '', hash, version, view: after } }),
-        dropViews: outcome.mergedIds,
+        dropViews: mergedIds,
+        ...(current.untold.length > 0 && { told: { key: this.opts.records.untoldKey(customerId), members: current.untold } }),
         events: events.map((event) => ({ event, subscriptions: this.subscribersOf(event) })),
         now: this.now(),
       });

@@ -14,7 +14,8 @@
  * id already recorded is neither recorded nor queued again. Returns {'ok', <events new>, <subscriptions queued to>…}.
  *
  * ARGV: base, customer, mode, expectedHash, newHash, newVersion, viewJson, retentionMs, nowMs,
- *   nDrop, <customer ids whose view to drop>…, nEvents, then per event: id, body, timeMs, nSubs, <subs>…
+ *   nDrop, <customer ids whose view to drop>…, the record store's note of untold identity changes
+ *   ('' for none), nTold, <its members these events tell>…, nEvents, then per event: id, body, timeMs, nSubs, <subs>…
  */
 export const EMIT = `
 local base = ARGV[1]
@@ -31,6 +32,11 @@ local i = 10
 local nDrop = tonumber(ARGV[i]); i = i + 1
 for d = 1, nDrop do
   redis.call('DEL', base .. ':view:' .. ARGV[i]); i = i + 1
+end
+local toldKey = ARGV[i]; i = i + 1
+local nTold = tonumber(ARGV[i]); i = i + 1
+for t = 1, nTold do
+  redis.call('SREM', toldKey, ARGV[i]); i = i + 1
 end
 local nEvents = tonumber(ARGV[i]); i = i + 1
 local queued = {}

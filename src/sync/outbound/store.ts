@@ -53,6 +53,8 @@ export interface EmitRequest {
   view?: { expectedHash: string; hash: string; version: number; view: OutboundView };
   /** Customers merged away: their views are dropped. */
   dropViews?: readonly string[];
+  /** The record store's note of identity changes (RecordStore.untoldKey): the entries these events tell leave it with them. */
+  told?: { key: string; members: readonly string[] };
   events: ReadonlyArray<{ event: OutboundEvent; subscriptions: readonly string[] }>;
   now: number;
 }
@@ -99,7 +101,7 @@ export class OutboundStore {
     const args: Array<string | number> = [this.keys.base, req.customerId];
     if (req.view) args.push('cas', req.view.expectedHash, req.view.hash, req.view.version, JSON.stringify(req.view.view));
     else args.push('none', '', '', 0, '');
-    args.push(this.settings.retentionMs, req.now, req.dropViews?.length ?? 0, ...(req.dropViews ?? []), req.events.length);
+    args.push(this.settings.retentionMs, req.now, req.dropViews?.length ?? 0, ...(req.dropViews ?? []), req.told?.key ?? '', req.told?.members.length ?? 0, ...(req.told?.members ?? []), req.events.length);
     for (const { event, subscriptions } of req.events) {
       args.push(event.id, JSON.stringify(event), Date.parse(event.timestamp), subscriptions.length, ...subscriptions);
     }
