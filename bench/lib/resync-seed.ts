@@ -11,6 +11,7 @@ import type { Config } from '../../src/config.js';
 import type { SalesforceStandIn } from '../../src/standins/salesforce.js';
 import type { StripeStandIn } from '../../src/standins/stripe.js';
 import type { ZendeskStandIn, ZendeskTicketStatus } from '../../src/standins/zendesk.js';
+import { ORGANIZATION_FIELD_TYPES } from './zendesk-stand-in.js';
 
 type Targets = Config['targets'];
 
@@ -26,15 +27,6 @@ export interface SeededCustomer {
   invoiceId: string | null;
 }
 
-const ORGANIZATION_FIELD_TYPES: Record<keyof Targets['zendesk']['fields'], string> = {
-  status: 'text',
-  plan: 'text',
-  mrr: 'decimal',
-  balance: 'decimal',
-  nextInvoiceDate: 'date',
-  delinquent: 'checkbox',
-  openInvoices: 'integer',
-};
 
 /** The Zendesk organization and user fields and invoice object, and the Salesforce fields and objects, the targets write. */
 export function provisionPortals(zd: ZendeskStandIn | null, sf: SalesforceStandIn | null, targets: Targets): void {

@@ -11,7 +11,7 @@ import { customer } from './fixtures.js';
 type ZendeskTargetConfig = Config['targets']['zendesk'];
 
 /** Zendesk field types of the billing fields, as the target writes them (see target-format.ts). */
-const ORGANIZATION_FIELD_TYPES: Record<keyof ZendeskTargetConfig['fields'], string> = {
+export const ORGANIZATION_FIELD_TYPES: Record<keyof ZendeskTargetConfig['fields'], string> = {
   status: 'text',
   plan: 'text',
   mrr: 'decimal',
