@@ -188,6 +188,11 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     log[final ? 'error' : 'warn']({ jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final }, final ? 'push dead-lettered' : 'push failed; will retry');
+    // A drain that gave up (a long outage) put its batch back; the customers still waiting need a drain job, or
+    // they would wait for the next resync or worker start. The new one starts its own retries from the first.
+    if (final && (job.data as { kind?: unknown } | undefined)?.kind === 'bulk') {
+      void bulk.kick().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not schedule a drain after one gave up'));
+    }
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'push worker connection error'));
   worker.on('closed', () => void queue.close().catch(() => undefined));

@@ -7,7 +7,7 @@
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStatusOf } from '../../src/cli/status.js';
-import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
+import { PermanentError, RateLimitedError, RetryableError, type BulkPushResult, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { invoice, subscription } from './merge-events.js';
@@ -28,6 +28,14 @@ class RecordingTarget implements PortalTarget {
     this.pushes.push({ at: Date.now(), push: p });
     return { calls: 1, wrote: ['organization_fields'] };
   }
+  /** Resync pushes: down (503) while `bulkDown`. */
+  bulkDown = false;
+  readonly bulkSize = 100;
+  async pushMany(pushes: readonly PortalPush[]): Promise<BulkPushResult> {
+    if (this.bulkDown) throw new RetryableError('Zendesk 503: Service Unavailable');
+    for (const p of pushes) this.pushes.push({ at: Date.now(), push: p });
+    return { calls: 1, items: pushes.map(() => ({ ok: true, result: { calls: 1, wrote: ['organization_fields'] } })) };
+  }
 }
 
 const target = new RecordingTarget();
@@ -40,6 +48,7 @@ beforeAll(async () => {
   p = await startTestPipeline(ZD, (c) => {
     c.push.debounceMs = 50;
     c.push.backoffMs = 100; // exponential would retry after 50–100 ms: a later retry is Retry-After's doing
+    c.push.maxBackoffMs = 100; // 20 tries in a few seconds: a drain can give up within a test
   }, () => target);
 });
 afterAll(async () => {
@@ -112,5 +121,21 @@ describe('push worker', () => {
     expect(paused).toBeLessThanOrEqual(3);
     await until('the push after the pause', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw5'), 10_000);
     expect((await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds).toBe(0);
+  });
+
+  it('follows a resync drain that gave up with a new one: its customers are pushed once the platform is back', async () => {
+    await p.daemon.ingestor.enqueue([withRefs(subscription('sub_pw6', 'active', { version: 1_000 }), 'cus_pw6')]);
+    await until('the real-time push', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw6'));
+    const queue = p.worker.planner.queues.get('zendesk')!;
+    const failedBefore = await queue.getFailedCount();
+    target.bulkDown = true;
+    // A resync found a change: it waits for a bulk call, and Zendesk is down for all of the drain's 20 tries.
+    await p.daemon.ingestor.enqueue([{ ...withRefs(subscription('sub_pw6', 'past_due', { version: 2_000 }), 'cus_pw6'), origin: 'snapshot' }]);
+    await until('the drain to give up', async () => (await queue.getFailedCount()) > failedBefore, 30_000);
+    const [gaveUp] = (await queue.getFailed()).filter((j) => (j.data as { kind?: string }).kind === 'bulk');
+    expect(gaveUp!.failedReason).toMatch(/503/);
+    target.bulkDown = false;
+    const pushed = await until('the change pushed by the next drain', () => target.pushes.find((x) => x.push.links.stripeCustomerId === 'cus_pw6' && x.push.projection.billing?.status === 'past_due'), 15_000);
+    expect(pushed).toBeDefined();
   });
 });
