@@ -12,7 +12,7 @@ import type { RecordStore } from '../store.js';
 import { createDeliveryWorker } from './delivery-worker.js';
 import { OutboundEmitter } from './emitter.js';
 import { createOutboundMetrics } from './metrics.js';
-import { createOutboundQueue, kickLanes, retryDelayMs, type OutboundQueue } from './queue.js';
+import { createOutboundQueue, kickLanes, type OutboundQueue } from './queue.js';
 import type { OutboundSettings, SubscriptionSettings } from './settings.js';
 import { OutboundStore } from './store.js';
 import type { Subscription, SubscriberTransport } from './types.js';
@@ -101,18 +101,7 @@ export async function startOutbound(opts: OutboundServiceOptions): Promise<Outbo
           ...(typeof data?.source === 'string' ? { source: data.source } : {}),
           ...(typeof data?.eventId === 'string' ? { eventId: data.eventId } : {}),
         };
-        // A Redis hiccup must not lose the event: a few tries, backing off (its id is the dead letter's, so a try that
-        // did land before failing is not recorded twice).
-        void (async () => {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              return await emitter.onDeadLettered(facts, customerOf(job.data));
-            } catch (e) {
-              if (attempt >= 5) return log.warn({ jobId: job.id, queue: worker.name, err: (e as Error).message }, 'could not record sync.dead_lettered');
-              await new Promise((r) => setTimeout(r, retryDelayMs(attempt, { backoffMs: 500, maxBackoffMs: 10_000 })));
-            }
-          }
-        })();
+        emitter.onDeadLettered(facts, customerOf(job.data)).catch((e: unknown) => log.warn({ jobId: job.id, queue: worker.name, err: (e as Error).message }, 'could not record sync.dead_lettered'));
       });
     },
     async close() {
