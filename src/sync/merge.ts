@@ -192,8 +192,12 @@ export type ApplyResult = {
   record: CustomerRecord;
   /** False when the event changed nothing; the input record is then returned as it was. */
   changed: boolean;
-  /** Two writes of one version and rank with different content: refetch the object and apply it with rank 1. */
-  tie: null | { path: EntityPath; source: Source; objectId: string };
+  /**
+   * Two writes of one version and rank with different content: refetch the object and apply it with rank 1,
+   * at `version` — the higher of the two (they differ when a version is coarser than a millisecond), so that
+   * the refetch wins over both.
+   */
+  tie: null | { path: EntityPath; source: Source; objectId: string; version: number };
 };
 
 export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { rank?: 0 | 1 } = {}): ApplyResult {
@@ -216,7 +220,7 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
     Math.floor(current.stamp.version / precision) === Math.floor(incoming.stamp.version / precision) &&
     current.stamp.rank === incoming.stamp.rank &&
     current.stamp.hash !== incoming.stamp.hash
-      ? { path, source: event.source, objectId: event.objectId }
+      ? { path, source: event.source, objectId: event.objectId, version: Math.max(current.stamp.version, incoming.stamp.version) }
       : null;
   if (current !== undefined && stableStringify(current) === stableStringify(merged)) return { record, changed: false, tie };
   return { record: finish(withEntry(record, path, merged)), changed: true, tie };

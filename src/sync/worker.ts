@@ -55,7 +55,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
   const settleTie = async (event: SourceEvent, outcome: ApplyOutcome): Promise<ApplyOutcome> => {
     let fresh: SourceEvent | null;
     try {
-      fresh = await opts.refetch!({ source: event.source, kind: event.data.kind, objectId: event.objectId, version: event.version });
+      fresh = await opts.refetch!({ source: event.source, kind: event.data.kind, objectId: event.objectId, version: outcome.tie?.version ?? event.version });
     } catch (err) {
       if ((err as { retryable?: boolean }).retryable === false) {
         log.warn({ source: event.source, objectId: event.objectId, reason: (err as Error).message }, 'could not refetch a tied object; the deterministic result stands');

@@ -73,7 +73,7 @@ describe('applying events', () => {
 
     const first = applyEvent(emptyRecord('c'), a);
     const tied = applyEvent(first.record, b);
-    expect(tied.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a' });
+    expect(tied.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a', version: 1_000 });
     // Resolved by content hash meanwhile, so both orders already agree.
     expect(json(tied.record)).toBe(json(replay([b, a], 'c')));
 
@@ -100,8 +100,11 @@ describe('applying events', () => {
     const snapshot: SourceEvent = { ...ticket('5301', 'open', { version: at + 12_000, eventId: 'snap-5301-1' }), origin: 'snapshot', versionPrecisionMs: MIN };
     for (const [first, second] of [[trigger, snapshot], [snapshot, trigger]] as const) {
       const applied = applyEvent(applyEvent(emptyRecord('c'), first).record, second);
-      // Neither version can be trusted to order them: the worker reads the ticket back (rank 1) to settle it.
-      expect(applied.tie).toEqual({ path: ['zendesk', 'tickets', '5301'], source: 'zendesk', objectId: '5301' });
+      // Neither version can be trusted to order them: the worker reads the ticket back (rank 1) to settle it, at the
+      // higher of the two versions, so that what it reads wins over both.
+      expect(applied.tie).toEqual({ path: ['zendesk', 'tickets', '5301'], source: 'zendesk', objectId: '5301', version: at + 12_000 });
+      const settled = applyEvent(applied.record, { ...ticket('5301', 'solved', { version: applied.tie!.version, eventId: 'refetch-5301' }) }, { rank: 1 });
+      expect(settled.record.derived.support?.tickets[0]).toMatchObject({ id: '5301', status: 'solved' });
     }
     // A write of another minute orders as usual; and the same content again is no tie.
     const nextMinute: SourceEvent = { ...ticket('5301', 'pending', { version: at + MIN + 5_000, eventId: 'snap-5301-2' }), origin: 'snapshot', versionPrecisionMs: MIN };
