@@ -38,6 +38,9 @@ const liveOne = <T>(entry: Entry<T> | null): Entry<T> | null => (entry && !entry
  * Salesforce contacts and Zendesk users joined on normalized email. Several
  * of one side with the same email are paired in id order, so nobody drops out.
  */
+/** An object that names a parent belongs to the record's own one, when the record has one. */
+const belongs = (parent: string | null | undefined, own: string | null): boolean => own === null || parent === null || parent === undefined || parent === own;
+
 function joinContacts(record: CustomerRecord): ContactLink[] {
   type Side = Array<[id: string, name: string | null]>;
   const byEmail = new Map<string | null, { sf: Side; zd: Side }>();
@@ -48,8 +51,12 @@ function joinContacts(record: CustomerRecord): ContactLink[] {
     byEmail.set(email, created);
     return created;
   };
-  for (const [id, c] of live(record.salesforce.contacts)) group(normalizeEmail(c.email) ?? null).sf.push([id, c.name]);
-  for (const [id, u] of live(record.zendesk.users)) group(normalizeEmail(u.email) ?? null).zd.push([id, u.name]);
+  // A contact or user that now belongs to another Account or organization stays in this record (an event only
+  // writes where it lands) but is no longer this customer's: never a place to write this customer's data.
+  const accountId = liveOne(record.salesforce.account)?.stamp.objectId ?? null;
+  const orgId = liveOne(record.zendesk.organization)?.stamp.objectId ?? null;
+  for (const [id, c] of live(record.salesforce.contacts)) if (belongs(c.accountId, accountId)) group(normalizeEmail(c.email) ?? null).sf.push([id, c.name]);
+  for (const [id, u] of live(record.zendesk.users)) if (belongs(u.organizationId, orgId)) group(normalizeEmail(u.email) ?? null).zd.push([id, u.name]);
   const rows: ContactLink[] = [];
   for (const [email, { sf, zd }] of byEmail) {
     if (email === null) {
@@ -145,7 +152,10 @@ function invoicesOf(record: CustomerRecord): InvoiceView[] {
 function supportOf(record: CustomerRecord): Derived['support'] {
   const { organization, users, tickets } = record.zendesk;
   if (organization === null && Object.keys(users).length === 0 && Object.keys(tickets).length === 0) return null;
+  const orgId = liveOne(organization)?.stamp.objectId ?? null;
   const views = live(tickets)
+    // A ticket moved to another organization is that customer's now (see joinContacts).
+    .filter(([, t]) => belongs(t.organizationId, orgId))
     .map(([, t]): TicketView => ({ id: t.id, subject: t.subject, status: t.status, priority: t.priority, category: t.category ?? null, updatedAt: t.updatedAt }))
     .sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || cmp(a.id, b.id));
   const openTicketCount = views.filter((t) => t.status !== null && OPEN_TICKET_STATUSES.has(t.status)).length;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { portalProjection, project, projectionHash } from '../../src/sync/project.js';
 import { DerivedSchema, canonical, emptyRecord } from '../../src/sync/record.js';
 import {
-  ACCOUNT, account, charge, contact, customer, invoice, paymentMethod, replay, salesforceCdc, fixture, stripeFixture,
+  ACCOUNT, account, charge, contact, customer, invoice, ORGANIZATION, organization, paymentMethod, replay, salesforceCdc, fixture, stripeFixture,
   subscription, ticket, user, zendeskFixture,
 } from './merge-events.js';
 
@@ -117,6 +117,24 @@ describe('links and profile', () => {
       user('801', 'ann@acme.example', { version: 1 }),
     ]);
     expect(record.derived.links.contacts).toEqual([{ email: 'ann@acme.example', name: 'Ann', salesforceContactId: '003A', zendeskUserId: '801' }]);
+  });
+
+  it("leaves out a contact, user or ticket that has moved to another Account or organization: never a place for this customer's data", () => {
+    const record = replay([
+      account({ Name: 'Acme' }, { version: 1 }),
+      organization({ version: 1 }),
+      contact('003A', { Email: 'ann@acme.example', Name: 'Ann', AccountId: ACCOUNT }, { version: 1 }),
+      // Moved to another customer's Account / organization after they joined this record.
+      contact('003B', { Email: 'bob@globex.example', Name: 'Bob', AccountId: '001OTHER' }, { version: 2 }),
+      user('802', 'carl@globex.example', { version: 2 }),
+      { ...user('803', 'dora@acme.example', { version: 1 }) },
+      ticket('5301', 'open', { version: 1 }, { organizationId: ORGANIZATION }),
+      ticket('5302', 'open', { version: 2 }, { organizationId: '799' }),
+      ticket('5303', 'open', { version: 1 }, { organizationId: null }),
+    ].map((e) => (e.objectId === '802' && e.data.kind === 'zendesk.user' ? { ...e, data: { ...e.data, organizationId: '799' } } : e)));
+    expect(record.derived.links.contacts.map((c) => c.salesforceContactId ?? c.zendeskUserId)).toEqual(['003A', '803']);
+    expect(record.derived.support?.tickets.map((t) => t.id).sort()).toEqual(['5301', '5303']);
+    expect(record.derived.support?.openTicketCount).toBe(2);
   });
 
   it('takes the profile from the CRM account, with the first CRM contact as primary email', () => {
