@@ -109,7 +109,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
       // Resync and reconcile work (snapshots, and the Stripe events a --since resync or a reconcile pass reads
       // back: their job ids say so) is pushed in bulk behind real-time work, not as real-time pushes.
       const resync = event.origin === 'snapshot' || /^(rs|rc)-/.test(jobId ?? '');
-      const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync });
+      const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync, linked: outcome.linked === true });
       for (const target of targets) metrics?.pushesScheduled.inc({ target });
       await outbound.emitter.onApplied(outcome, { retry });
     },

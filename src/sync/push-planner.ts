@@ -21,8 +21,8 @@ import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from '.
 import { cappedBackoff } from './backoff.js';
 import { DeflectionEventSchema } from './deflection/schema.js';
 import type { DeflectionEvent } from './deflection/types.js';
-import { portalProjection, projectionHash } from './project.js';
-import type { CustomerRecord } from './record.js';
+import { portalProjection } from './project.js';
+import { sha256Hex, stableStringify, type CustomerRecord } from './record.js';
 
 /** One queue per target, so that each gets its own global rate limit (BullMQ's limiter is per queue). */
 export const pushQueueName = (target: PortalTargetName): string => `push-${target}`;
@@ -68,8 +68,12 @@ export function addDrainJob(queue: Queue<PushJob>, target: PortalTargetName, slo
   return (queue as unknown as Queue<BulkDrainJob>).add(d.name, d.data, d.opts);
 }
 
+/** What a push writes and where: the projection, and the ids of the Account, organization and contacts it goes to. */
 export function portalHash(record: CustomerRecord | null): string | null {
-  return record === null ? null : projectionHash(portalProjection(record.derived));
+  if (record === null) return null;
+  const { contacts, ...ids } = record.derived.links;
+  const where = { ...ids, contacts: contacts.map((c) => [c.salesforceContactId, c.zendeskUserId]) };
+  return sha256Hex(stableStringify({ projection: portalProjection(record.derived), where }));
 }
 
 const RESYNC_PRIORITY = 10;
@@ -107,10 +111,11 @@ export class PushPlanner {
    * behind real-time ones (BullMQ runs un-prioritized jobs before prioritized ones), and in bulk:
    * the customer joins the target's pending set and a drain job takes many customers per call.
    */
-  async plan(previous: CustomerRecord | null, next: CustomerRecord, mergedIds: readonly string[] = [], opts: { resync?: boolean } = {}): Promise<PortalTargetName[]> {
+  async plan(previous: CustomerRecord | null, next: CustomerRecord, mergedIds: readonly string[] = [], opts: { resync?: boolean; linked?: boolean } = {}): Promise<PortalTargetName[]> {
     if (this.targets.length === 0) return [];
-    // A merge always pushes: the portal may still show the merged-away record's ids.
-    if (mergedIds.length === 0 && portalHash(previous) === portalHash(next)) return [];
+    // A merge always pushes: the portal may still show the merged-away record's ids. A new system id may be a
+    // new place to write (the push worker writes where the record's ids say) though nothing it shows changed.
+    if (mergedIds.length === 0 && !opts.linked && portalHash(previous) === portalHash(next)) return [];
     await Promise.all(
       [...this.queues].map(async ([target, queue]) => {
         if (opts.resync) {

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { planIdentity, eventIdentityKeys, type IdentityConflict, type IdentityKey } from './identity.js';
+import { isSystemKey, planIdentity, eventIdentityKeys, type IdentityConflict, type IdentityKey } from './identity.js';
 import { applyEvent, mergeRecords } from './merge.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import type { SourceEvent } from './source-event.js';
@@ -22,6 +22,11 @@ export interface ApplyOutcome {
   conflicts: IdentityConflict[];
   tie: ReturnType<typeof applyEvent>['tie'];
   attempts: number;
+  /**
+   * The record now owns a system id it did not (a Stripe customer's metadata naming an Account, a ticket
+   * naming an organization): a place to write to, although what the portal shows may not have changed.
+   */
+  linked?: boolean;
 }
 
 export class ContentionError extends Error {
@@ -197,6 +202,6 @@ export class RecordStore {
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
     const result = await tx.exec();
     if (result === null) return null; // a watched key changed: recompute from fresh state
-    return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt };
+    return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt, linked: newKeys.some(isSystemKey) };
   }
 }

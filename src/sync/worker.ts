@@ -100,7 +100,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
       // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
       const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
-      if (outcome.changed || retry) await opts.onApplied?.(event, outcome, { retry, jobId: job.id });
+      if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, { retry, jobId: job.id });
       await opts.onStored?.(event, outcome, { jobId: job.id });
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };

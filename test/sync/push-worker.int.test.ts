@@ -138,4 +138,15 @@ describe('push worker', () => {
     const pushed = await until('the change pushed by the next drain', () => target.pushes.find((x) => x.push.links.stripeCustomerId === 'cus_pw6' && x.push.projection.billing?.status === 'past_due'), 15_000);
     expect(pushed).toBeDefined();
   });
+
+  it('pushes when a customer gains a place to write (a new Account or organization id) though nothing it shows changed', async () => {
+    const first = subscription('sub_pw7', 'active', { version: 1_000, eventId: 'evt_pw7_a' });
+    await p.daemon.ingestor.enqueue([{ ...first, refs: { stripeCustomerId: 'cus_pw7' } }]);
+    await until('the first push', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw7'));
+    expect(target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw7').at(-1)!.push.links.zendeskOrganizationId).toBeNull();
+    // The same subscription state, now naming the customer's Zendesk organization (e.g. Stripe metadata added later).
+    await p.daemon.ingestor.enqueue([{ ...first, eventId: 'evt_pw7_b', refs: { stripeCustomerId: 'cus_pw7', zendeskOrganizationId: 'org-pw7' } }]);
+    const pushed = await until('the push to the new organization', () => target.pushes.find((x) => x.push.links.stripeCustomerId === 'cus_pw7' && x.push.links.zendeskOrganizationId === 'org-pw7'));
+    expect(pushed.push.projection.billing?.status).toBe('active');
+  });
 });
