@@ -34,7 +34,7 @@ export async function deliver(
   deps: ReceiverDeps,
   source: Source,
   results: ParseResult[],
-  raw: { body: Buffer; contentType: string | undefined },
+  raw: { body: Buffer; contentType: string | undefined; invocationId?: string | undefined },
 ): Promise<Delivery> {
   const counts: DeliveryCounts = { accepted: 0, duplicate: 0, ignored: 0, quarantined: 0, in_flight: 0 };
   const events: SourceEvent[] = [];
@@ -49,17 +49,23 @@ export async function deliver(
     counts.duplicate = outcome.duplicates.length;
     counts.in_flight = outcome.inFlight.length;
   }
-  for (const r of results) {
-    if (r.kind !== 'invalid') continue;
+  // One entry per request, whatever number of its items failed: each entry keeps the whole body (a batch of
+  // 100 invalid items would otherwise store it 100 times). With one invalid item, replay applies just that one.
+  const invalid = results.filter((r): r is Extract<ParseResult, { kind: 'invalid' }> => r.kind === 'invalid');
+  if (invalid.length > 0) {
+    const shown = invalid.slice(0, 5).map((r) => (r.eventId ? `${r.eventId}: ${r.reason}` : r.reason));
+    const reason = invalid.length === 1 ? invalid[0]!.reason : `${invalid.length} items failed their schema: ${shown.join('; ')}${invalid.length > 5 ? '; …' : ''}`;
+    const eventId = invalid.length === 1 ? (invalid[0]!.eventId ?? null) : null;
     const entry = await deps.ingestor.quarantine({
       source,
-      eventId: r.eventId ?? null,
-      reason: r.reason,
+      eventId,
+      reason,
       contentType: raw.contentType ?? null,
       body: raw.body.toString('utf8'),
+      ...(raw.invocationId && { invocationId: raw.invocationId }),
     });
-    counts.quarantined += 1;
-    deps.logger.warn({ source, eventId: r.eventId, quarantineId: entry.id, reason: r.reason }, 'payload failed its schema: quarantined');
+    counts.quarantined = invalid.length;
+    deps.logger.warn({ source, eventId, items: invalid.length, quarantineId: entry.id, reason }, 'payload failed its schema: quarantined');
   }
   for (const [outcome, n] of Object.entries(counts)) if (n > 0) deps.metrics.events.inc({ source, outcome }, n);
   const status = counts.in_flight > 0 ? 503 : counts.quarantined > 0 ? 202 : 200;

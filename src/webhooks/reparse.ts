@@ -12,13 +12,13 @@ import { parseZendeskWebhook } from '../connectors/zendesk/events.js';
 import type { QuarantineEntry } from '../sync/ingest.js';
 import type { ParseResult, Source } from '../sync/source-event.js';
 
-type Reparser = (body: string, config: Config) => ParseResult[];
+type Reparser = (body: string, config: Config, entry: QuarantineEntry) => ParseResult[];
 
 const json = (body: string): unknown => JSON.parse(body);
 
 const REPARSERS: Record<Source, Reparser> = {
   stripe: (body, config) => [parseStripeEvent(json(body), config.identity.stripeMetadataKeys)],
-  zendesk: (body) => [parseZendeskWebhook(json(body), {})],
+  zendesk: (body, _config, entry) => [parseZendeskWebhook(json(body), entry.invocationId ? { invocationId: entry.invocationId } : {})],
   portal: (body) => parsePortalEvents(json(body)),
   salesforce: (body, config) => {
     if (body.trimStart().startsWith('<')) {
@@ -33,10 +33,13 @@ const REPARSERS: Record<Source, Reparser> = {
 export function reparseQuarantined(entry: QuarantineEntry, config: Config): ParseResult[] {
   let results: ParseResult[];
   try {
-    results = REPARSERS[entry.source](entry.body, config);
+    results = REPARSERS[entry.source](entry.body, config, entry);
   } catch (err) {
     return [{ kind: 'invalid', reason: `body no longer parses: ${(err as Error).message}` }];
   }
   if (entry.eventId === null) return results;
-  return results.filter((r) => (r.kind === 'events' ? r.events.some((e) => e.eventId === entry.eventId || e.eventId.startsWith(`${entry.eventId}-`)) : r.eventId === entry.eventId));
+  const mine = results.filter((r) => (r.kind === 'events' ? r.events.some((e) => e.eventId === entry.eventId || e.eventId.startsWith(`${entry.eventId}-`)) : r.eventId === entry.eventId));
+  // The body parses, but to other ids than the quarantined one: keep the entry rather than drop it as "nothing to apply".
+  if (mine.length === 0 && results.some((r) => r.kind !== 'ignored')) return [{ kind: 'invalid', reason: `the body no longer yields event ${entry.eventId}; kept for inspection` }];
+  return mine;
 }

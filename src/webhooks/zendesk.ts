@@ -35,7 +35,7 @@ export function zendeskReceiver(deps: ReceiverDeps, opts: { webhookSecrets: stri
     if (!json.ok) return reject(deps, res, 'zendesk', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
     const invocationId = req.get('x-zendesk-webhook-invocation-id');
     const result = parseZendeskWebhook(json.value, invocationId ? { invocationId } : {});
-    const delivery = await deliver(deps, 'zendesk', [result], { body, contentType: req.get('content-type') });
+    const delivery = await deliver(deps, 'zendesk', [result], { body, contentType: req.get('content-type'), invocationId });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
   });
 }

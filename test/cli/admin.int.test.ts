@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
+import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
+import { signHmac } from '../../src/webhooks/hmac.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
@@ -84,6 +86,41 @@ describe('dead letters and status', () => {
     await p.drain();
     expect(await p.worker.store.findByKey('stripe:cus_TestAcme01')).not.toBeNull();
     expect(await p.daemon.ingestor.listQuarantine()).toHaveLength(0);
+  });
+
+  it('replays a quarantined Zendesk trigger body under the invocation id it arrived with', async () => {
+    const trigger = fixtureJson<any>('zendesk/trigger.ticket.json');
+    trigger.ticket.updated_at = 'yesterday at noon';
+    const body = JSON.stringify(trigger);
+    const ts = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const res = await post(p.daemon, '/webhooks/zendesk', body, {
+      'x-zendesk-webhook-signature': signZendeskPayload(body, TEST_SECRETS.ZENDESK_WEBHOOK_SECRET, ts),
+      'x-zendesk-webhook-signature-timestamp': ts,
+      'x-zendesk-webhook-invocation-id': '01HV000000000000000000QRT1',
+    });
+    expect(res.status).toBe(202);
+    const entry = (await p.daemon.ingestor.listQuarantine()).find((e) => e.source === 'zendesk')!;
+    expect(entry).toMatchObject({ eventId: '01HV000000000000000000QRT1', invocationId: '01HV000000000000000000QRT1' });
+    // As if a parser fix had shipped: the stored body parses, and its event keeps the invocation id.
+    await p.daemon.ingestor.removeQuarantined(entry);
+    const fixed = fixtureJson<any>('zendesk/trigger.ticket.json');
+    await p.daemon.redis.lpush(p.daemon.ingestor.quarantineKey, JSON.stringify({ ...entry, body: JSON.stringify(fixed) }));
+    const replay = cli('dlq', 'replay', '--id', entry.id, '--json');
+    expect(JSON.parse(replay.out)).toEqual([{ id: entry.id, outcome: 'enqueued 1 event(s), 0 already seen' }]);
+    expect(await p.daemon.redis.exists(p.daemon.ingestor.seenKey({ source: 'zendesk', eventId: '01HV000000000000000000QRT1' }))).toBe(1);
+    expect((await p.daemon.ingestor.listQuarantine()).filter((e) => e.source === 'zendesk')).toHaveLength(0);
+  });
+
+  it('keeps one quarantine entry for a batch whatever number of its items fail', async () => {
+    const before = (await p.daemon.ingestor.listQuarantine()).length;
+    const items = Array.from({ length: 3 }, (_, i) => ({ id: `pe-bad-${i}`, type: 'teleport', occurred_at: '2026-11-20T10:02:00Z', contact: { email: 'ann@example.com' } }));
+    const raw = JSON.stringify({ events: items });
+    const res = await post(p.daemon, '/events/portal', raw, { 'x-portal-sync-signature': signHmac(raw, TEST_SECRETS.PORTAL_EVENTS_SECRET) });
+    expect(res.status).toBe(202);
+    expect(res.json()).toMatchObject({ quarantined: 3 });
+    const entries = await p.daemon.ingestor.listQuarantine();
+    expect(entries).toHaveLength(before + 1);
+    expect(entries[0]).toMatchObject({ source: 'portal', eventId: null, reason: expect.stringMatching(/^3 items failed their schema/) });
   });
 
   it('puts a dead-lettered job back in its queue on replay, and refuses a replay without ids', async () => {
