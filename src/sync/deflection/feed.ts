@@ -77,7 +77,9 @@ export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFee
     const t = event.data;
     // Only a ticket that says when it was opened can fall inside a window; a deletion (spam, say) opens nothing.
     if (t.kind === 'zendesk.ticket' && !event.deleted && t.createdAt !== null) {
-      await tracker.onTicket({ customerId, ticketId: t.id, category: t.category ?? opts.classifier.ticket(t), createdAt: Date.parse(t.createdAt) });
+      // A webhook whose version is coarse (the ticket trigger's placeholders go to the minute) has coarse times too.
+      const slack = event.origin === 'webhook' && event.versionPrecisionMs !== undefined ? { slackMs: event.versionPrecisionMs - 1 } : {};
+      await tracker.onTicket({ customerId, ticketId: t.id, category: t.category ?? opts.classifier.ticket(t), createdAt: Date.parse(t.createdAt), ...slack });
     }
   };
 }

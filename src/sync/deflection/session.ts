@@ -52,6 +52,11 @@ export interface TicketRef {
   ticketId: string;
   category: TicketCategory;
   createdAt: number;
+  /**
+   * How much later than `createdAt` the ticket may really have been opened (the ticket trigger's times go to
+   * the minute): a ticket "opened at 10:15" escalates a session that started at 10:15:20.
+   */
+  slackMs?: number;
 }
 
 export const MAX_ACTIVITIES = 50;
@@ -99,7 +104,7 @@ export function decide(s: SessionState, tickets: readonly TicketRef[], now: numb
   if (s.state !== 'open') return null;
   const end = windowEnd(s, settings);
   const first = tickets
-    .filter((t) => t.createdAt >= s.startedAt && t.createdAt <= end)
+    .filter((t) => t.createdAt + (t.slackMs ?? 0) >= s.startedAt && t.createdAt <= end)
     .sort((x, y) => x.createdAt - y.createdAt || (x.ticketId < y.ticketId ? -1 : 1))[0];
   if (first) return { outcome: 'escalated', ticket: first };
   return now >= dueAt(s, settings) ? { outcome: 'deflected' } : null;
@@ -120,7 +125,7 @@ export function inferCategory(activities: readonly TrackedActivity[]): TicketCat
 
 /** The contract's event for a decision, and the session as it is stored from then on. */
 export function decided(s: SessionState, d: NonNullable<Decision>, settings: DeflectionSettings): SessionState & { event: DeflectionEvent } {
-  const before = d.outcome === 'escalated' ? s.activities.filter((a) => a.atMs <= d.ticket.createdAt) : s.activities;
+  const before = d.outcome === 'escalated' ? s.activities.filter((a) => a.atMs <= d.ticket.createdAt + (d.ticket.slackMs ?? 0)) : s.activities;
   const last = before.at(-1);
   const event: DeflectionEvent = {
     id: `defl-${s.id}`,

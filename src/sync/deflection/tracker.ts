@@ -31,6 +31,8 @@ export interface TicketInput {
   ticketId: string;
   category: TicketCategory;
   createdAt: number;
+  /** See TicketRef.slackMs. */
+  slackMs?: number;
 }
 
 export interface DeflectionTrackerOptions {
@@ -150,7 +152,7 @@ export class DeflectionTracker {
         .zadd(keys.tickets, t.createdAt, toJson({ ticketId: t.ticketId, customerId: t.customerId, category: t.category, createdAt }))
         .hincrby(bucket, 'tickets', 1)
         .hincrby(bucket, `tickets:${t.category}`, 1)
-        .zadd(recent, t.createdAt, toJson({ ticketId: t.ticketId, category: t.category }))
+        .zadd(recent, t.createdAt, toJson({ ticketId: t.ticketId, category: t.category, ...(t.slackMs ? { slackMs: t.slackMs } : {}) }))
         .zremrangebyscore(recent, '-inf', `(${t.createdAt - this.ticketMemoryMs}`)
         .pexpire(recent, this.ticketMemoryMs);
       return executed(await tx.exec()) ? true : undefined;

@@ -86,4 +86,11 @@ describe('feeding the tracker', () => {
       ['ticket', { customerId: 'cust_1', ticketId: '5304', category: 'billing', createdAt: Date.parse('2026-11-23T12:00:00.000Z') }],
     ]);
   });
+
+  it('says how much later a ticket whose times go to the minute (the trigger) may have been opened', async () => {
+    const { calls, feed } = recording();
+    const fromTrigger = { ...ticket('5305', 'new', { version: Date.parse('2026-11-23T10:15:00Z') }, { createdAt: '2026-11-23T10:15:00.000Z' }), versionPrecisionMs: 60_000 };
+    await feed(fromTrigger, outcome());
+    expect(calls).toEqual([['ticket', expect.objectContaining({ ticketId: '5305', createdAt: Date.parse('2026-11-23T10:15:00.000Z'), slackMs: 59_999 })]]);
+  });
 });

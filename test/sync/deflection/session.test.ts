@@ -76,6 +76,15 @@ describe('decisions', () => {
     expect(decide(s, tickets, T0 + 30 * 24 * HOUR, settings)).toMatchObject({ outcome: 'escalated', ticket: { ticketId: 'first' } });
   });
 
+  it('counts a ticket whose time goes to the minute (the trigger) as possibly opened at any moment of that minute', () => {
+    // The session starts at 10:15:20; the ticket, opened at 10:15:50, arrives from the trigger as "10:15".
+    const s = open(act(T0 + 15 * MIN + 20_000));
+    const minuteOnly = { ticketId: '5305', category: 'billing' as const, createdAt: T0 + 15 * MIN };
+    expect(decide(s, [{ ...minuteOnly, slackMs: MIN - 1 }], T0 + 15 * MIN + 30_000, settings)).toMatchObject({ outcome: 'escalated', ticket: { ticketId: '5305' } });
+    // Precise times: a ticket opened before the session started does not escalate it.
+    expect(decide(s, [minuteOnly], T0 + 15 * MIN + 30_000, settings)).toBeNull();
+  });
+
   it('an escalation carries the ticket\'s category and the last activity before the ticket', () => {
     const search = act(T0 + 5 * MIN, 'search', 'billing', { query: 'vat invoice', resultCount: 0 });
     const s = open(act(T0, 'session_start'), search, act(T0 + 30 * MIN, 'article_view'));
