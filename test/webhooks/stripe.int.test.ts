@@ -101,6 +101,20 @@ describe('POST /webhooks/stripe', () => {
     expect((await queuedJobs(daemon)).some((j) => j.data.eventId === event.id)).toBe(false);
   });
 
+  it('refuses a signature dated in the future, however its header is written', async () => {
+    const { event, body } = stripeEvent();
+    const future = Math.floor(Date.now() / 1000) + 3_600;
+    const signed = signStripePayload(body, secret, future); // t=<future>,v1=<sig>
+    const v1 = signed.split(',').find((kv) => kv.startsWith('v1='))!;
+    // The SDK reads the last t= with parseInt: a header that shows another time first, or a number with a tail, still verifies.
+    for (const header of [signed, `t=${future - 3_600},t=${future},${v1}`, `t=${future}x,${v1}`]) {
+      const res = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': header });
+      expect(res.status, header.slice(0, 30)).toBe(401);
+      expect(res.json().reason).toBe('stale_timestamp');
+    }
+    expect((await queuedJobs(daemon)).some((j) => j.data.eventId === event.id)).toBe(false);
+  });
+
   it('refuses a replayed delivery signed more than 300 s ago', async () => {
     const { event, body } = stripeEvent();
     const old = signStripePayload(body, secret, Math.floor(Date.now() / 1000) - 301);

@@ -20,10 +20,17 @@ export function verifyStripeWebhook(rawBody: Buffer, header: string | undefined,
   return result;
 }
 
-/** The signed `t=` of a Stripe-Signature header, in unix seconds. */
+/**
+ * The signed `t=` of a Stripe-Signature header, in unix seconds, read as the SDK reads it (the last `t=`,
+ * parseInt), so that `t=<now>,t=<future>` or `t=<future>x` cannot show this check another time than the one signed.
+ */
 function signedAt(header: string): number | undefined {
-  const t = /(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(header)?.[1];
-  return t === undefined ? undefined : Number(t);
+  let t: number | undefined;
+  for (const item of header.split(',')) {
+    const [key, value] = item.split('=');
+    if (key === 't' && value !== undefined) t = Number.parseInt(value, 10);
+  }
+  return t === undefined || Number.isNaN(t) ? undefined : t;
 }
 
 function verifyWithSecret(rawBody: Buffer, header: string, secret: string, toleranceSeconds: number): StripeVerifyResult {
