@@ -62,7 +62,8 @@ export interface DeflectionReportInput {
   sessions: SessionStart[];
   noResultSearches: NoResultSearch[];
   ticketsOpened: TicketOpened[];
-  priorTicketsOpened: TicketOpened[];
+  /** Null when the prior period reaches back past the kept history: no baseline then. */
+  priorTicketsOpened: TicketOpened[] | null;
   customerCount: number;
 }
 
@@ -134,7 +135,10 @@ export function buildDeflectionReport(input: DeflectionReportInput, period: Repo
   const customersWithSession = new Set(sessions.map((s) => s.customerId)).size;
 
   const current = ticketFigures(input.ticketsOpened, period, customers);
-  const prior = ticketFigures(input.priorTicketsOpened, priorPeriod(period), customers);
+  const prior =
+    input.priorTicketsOpened === null
+      ? { ...ticketFigures([], priorPeriod(period), customers), perCustomer: null }
+      : ticketFigures(input.priorTicketsOpened, priorPeriod(period), customers);
   const change = current.perCustomer !== null && prior.perCustomer ? current.perCustomer / prior.perCustomer : null;
 
   return {
@@ -154,12 +158,15 @@ export function buildDeflectionReport(input: DeflectionReportInput, period: Repo
 /** Reads the period (and the prior one, for tickets) through DeflectionData and builds the report. */
 export async function computeDeflectionReport(data: DeflectionData, period: ReportPeriod, opts: DeflectionReportOptions = {}): Promise<DeflectionReport> {
   const prior = priorPeriod(period);
+  // A prior period that reaches back past the trimmed history would count too few tickets: no baseline then.
+  const historyFrom = (await data.historyFrom?.()) ?? null;
+  const priorKept = historyFrom === null || prior.from.getTime() >= historyFrom;
   const [events, sessions, noResultSearches, ticketsOpened, priorTicketsOpened, customerCount] = await Promise.all([
     data.events(period.from, period.to),
     data.sessions(period.from, period.to),
     data.noResultSearches(period.from, period.to),
     data.ticketsOpened(period.from, period.to),
-    data.ticketsOpened(prior.from, prior.to),
+    priorKept ? data.ticketsOpened(prior.from, prior.to) : Promise.resolve(null),
     data.customerCount(),
   ]);
   return buildDeflectionReport({ events, sessions, noResultSearches, ticketsOpened, priorTicketsOpened, customerCount }, period, opts);

@@ -80,6 +80,10 @@ export function createDeflectionData(redis: Redis, prefix: string): DeflectionSt
       return parseAll<TicketOpened>(await membersBetween(redis, keys.tickets, from, to));
     },
     customerCount: () => customerCount(redis, keys, prefix),
+    async historyFrom() {
+      const mark = await redis.get(keys.trimmedUntil);
+      return mark === null ? null : Number(mark);
+    },
     async counts(from, to) {
       const buckets = hourBuckets(from.getTime(), to.getTime());
       const pipeline = redis.pipeline();

@@ -64,4 +64,6 @@ export interface DeflectionData {
   ticketsOpened(from: Date, to: Date): Promise<TicketOpened[]>;
   /** Customers known to portal-sync (records), the denominator of portal adoption and tickets per customer. */
   customerCount(): Promise<number>;
+  /** Where the kept history begins (ms): older data has been trimmed (deflection.historyDays); null while nothing has been. */
+  historyFrom?(): Promise<number | null>;
 }

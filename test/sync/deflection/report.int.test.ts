@@ -88,4 +88,17 @@ describe('deflection report over what the tracker recorded (ISO week 2026-W46)',
     expect(report.ticketDeflection.prior).toMatchObject({ tickets: 1, perCustomer: 0.2 });
     expect(report.ticketDeflection.rate).toBeCloseTo(-1, 12);
   });
+
+  it('gives no baseline when the week before reaches back past the kept history (deflection.historyDays)', async () => {
+    // History trimmed up to the Wednesday of the week before: its tickets are partly gone.
+    await redis.set(tracker.keys.trimmedUntil, String(at('2026-11-04T00:00:00Z')));
+    try {
+      const trimmed = await computeDeflectionReport(createDeflectionData(redis, prefix), { from: new Date('2026-11-09T00:00:00Z'), to: new Date('2026-11-16T00:00:00Z') });
+      expect(trimmed.ticketDeflection.current).toMatchObject({ tickets: 2, perCustomer: 0.4 });
+      expect(trimmed.ticketDeflection.prior).toMatchObject({ tickets: 0, perCustomer: null });
+      expect(trimmed.ticketDeflection.rate).toBeNull();
+    } finally {
+      await redis.del(tracker.keys.trimmedUntil);
+    }
+  });
 });
