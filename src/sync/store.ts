@@ -69,6 +69,28 @@ export class RecordStore {
   untoldKey(id: string): string {
     return `${this.prefix}:rec:${id}:untold`;
   }
+  /**
+   * Ties stored but not settled yet (hash: source|kind|object id → version), written with the write that made
+   * the tie: when the incoming write won, a retry of the job sees nothing tied any more, and a refetch that
+   * failed, or a worker that died before it, would leave the tie's arbitrary winner for good.
+   */
+  get tiesKey(): string {
+    return `${this.prefix}:ties`;
+  }
+  private tieField(event: Pick<SourceEvent, 'source' | 'objectId' | 'data'>): string {
+    return `${event.source}|${event.data.kind}|${event.objectId}`;
+  }
+
+  /** The version of a tie of this event's object that a job stored and has not settled, if any. */
+  async pendingTie(event: SourceEvent): Promise<number | null> {
+    const v = await this.redis.hget(this.tiesKey, this.tieField(event));
+    return v === null ? null : Number(v);
+  }
+
+  /** The tie of this event's object is settled (or can never be). */
+  async settledTie(event: SourceEvent): Promise<void> {
+    await this.redis.hdel(this.tiesKey, this.tieField(event));
+  }
   /** Pairs of identity keys an admin unlinked: never merged again by an event. */
   get apartKey(): string {
     return `${this.prefix}:identity:apart`;
@@ -185,6 +207,7 @@ export class RecordStore {
     }
     const tx = conn.multi();
     tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
+    if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
     if (plan.claimKeys.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...plan.claimKeys);
     for (const k of plan.claimKeys) tx.set(this.indexKey(k), plan.targetId);
     for (const id of plan.mergeIds) {

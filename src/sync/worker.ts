@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { cappedBackoffStrategy } from './backoff.js';
 import { EVENT_MAX_BACKOFF_MS, QUEUES } from './queues.js';
 import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
+import { entityKeyFor } from './merge.js';
 import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
 import { withTicketCategory, type TicketClassifier } from './deflection/categories.js';
@@ -59,12 +60,17 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
     } catch (err) {
       if ((err as { retryable?: boolean }).retryable === false) {
         log.warn({ source: event.source, objectId: event.objectId, reason: (err as Error).message }, 'could not refetch a tied object; the deterministic result stands');
+        await opts.store.settledTie(event);
         return outcome;
       }
       throw err;
     }
-    if (fresh === null) return outcome;
+    if (fresh === null) {
+      await opts.store.settledTie(event);
+      return outcome;
+    }
     const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), { rank: 1 });
+    await opts.store.settledTie(event);
     log.info({ source: event.source, objectId: event.objectId, version: event.version }, 'equal-version tie settled from the source API');
     return {
       ...settled,
@@ -85,6 +91,12 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       const event = withTicketCategory(parsed.data, opts.classifier);
       const started = performance.now();
       let outcome = await opts.store.apply(event);
+      if (!outcome.tie && opts.refetch && (job.attemptsMade > 0 || job.attemptsStarted > 1)) {
+        // A retry: a tie this job stored may not have been settled (the refetch failed, or the worker died first).
+        const version = await opts.store.pendingTie(event);
+        const path = entityKeyFor(event)?.path;
+        if (version !== null && path) outcome = { ...outcome, tie: { path, source: event.source, objectId: event.objectId, version } };
+      }
       if (outcome.tie && opts.refetch) outcome = await settleTie(event, outcome);
       const m = opts.metrics;
       m?.applySeconds.observe({ source: event.source }, (performance.now() - started) / 1000);
