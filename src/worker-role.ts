@@ -91,7 +91,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     },
     logger: logger.child({ module: 'deflection' }),
   });
-  const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories });
+  const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories, merges: store });
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
@@ -101,8 +101,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     ...(metrics ? { metrics } : {}),
     refetch: opts.refetch ?? createRefetcher(config),
     classifier,
-    onStored: async (event, outcome, { jobId }) => {
-      await feed(event, outcome);
+    onStored: async (event, outcome, { jobId, retry }) => {
+      await feed(event, outcome, { retry });
       await tallyResync(storeConnection, config.redis.prefix, jobId, outcome);
     },
     onApplied: async (event, outcome, { retry, jobId }) => {

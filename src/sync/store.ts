@@ -69,6 +69,19 @@ export class RecordStore {
   untoldKey(id: string): string {
     return `${this.prefix}:rec:${id}:untold`;
   }
+  /** Merges into a record that deflection tracking has not moved sessions for yet (set of record ids): see untoldKey. */
+  unmovedKey(id: string): string {
+    return `${this.prefix}:rec:${id}:unmoved`;
+  }
+
+  /** Records merged into `id` whose deflection state may still sit under their own id. */
+  async unmoved(id: string): Promise<string[]> {
+    return this.redis.smembers(this.unmovedKey(id));
+  }
+
+  async moved(id: string, mergedIds: readonly string[]): Promise<void> {
+    if (mergedIds.length > 0) await this.redis.srem(this.unmovedKey(id), ...mergedIds);
+  }
   /**
    * Ties stored but not settled yet (hash: source|kind|object id → version), written with the write that made
    * the tie: when the incoming write won, a retry of the job sees nothing tied any more, and a refetch that
@@ -216,8 +229,10 @@ export class RecordStore {
         tx.sadd(this.ownedKey(plan.targetId), k);
       }
       tx.sunionstore(this.untoldKey(plan.targetId), this.untoldKey(plan.targetId), this.untoldKey(id));
-      tx.del(this.recordKey(id), this.ownedKey(id), this.untoldKey(id));
+      tx.sunionstore(this.unmovedKey(plan.targetId), this.unmovedKey(plan.targetId), this.unmovedKey(id));
+      tx.del(this.recordKey(id), this.ownedKey(id), this.untoldKey(id), this.unmovedKey(id));
     }
+    if (plan.mergeIds.length > 0) tx.sadd(this.unmovedKey(plan.targetId), ...plan.mergeIds).expire(this.unmovedKey(plan.targetId), UNTOLD_TTL_SECONDS);
     const untold = [...plan.mergeIds.map((id) => `merged:${id}`), ...newConflicts.map((c) => `conflict:${c.id}`)];
     if (untold.length > 0) tx.sadd(this.untoldKey(plan.targetId), ...untold).expire(this.untoldKey(plan.targetId), UNTOLD_TTL_SECONDS);
     if (previous === null) tx.sadd(this.customersKey, plan.targetId);

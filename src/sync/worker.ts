@@ -33,7 +33,7 @@ export interface EventsWorkerOptions {
   /** Sets each Zendesk ticket's category before it is stored (refetched ones too). */
   classifier?: TicketClassifier;
   /** Called after EVERY apply, changed or not (deflection tracking: an older activity changes no record but still happened). */
-  onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { jobId: string | undefined }) => Promise<void>;
+  onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { jobId: string | undefined; retry: boolean }) => Promise<void>;
 }
 
 export interface EventJobResult {
@@ -113,7 +113,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
       const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
       if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, { retry, jobId: job.id });
-      await opts.onStored?.(event, outcome, { jobId: job.id });
+      await opts.onStored?.(event, outcome, { jobId: job.id, retry });
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
     },

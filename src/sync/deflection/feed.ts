@@ -23,9 +23,14 @@ export interface DeflectionFeedOptions {
   classifier: TicketClassifier;
   /** What viewing a thing says about the topic, from config: invoice views → billing, … */
   activityCategories: Partial<Record<PortalActivity['activity'], TicketCategory>>;
+  /**
+   * The record store's note of merges whose sessions have not been moved yet (RecordStore.unmoved/moved): a job
+   * that stored a merge and failed before moving them finds nothing to merge on its retry.
+   */
+  merges?: { unmoved(id: string): Promise<string[]>; moved(id: string, mergedIds: readonly string[]): Promise<void> };
 }
 
-export type DeflectionFeed = (event: SourceEvent, outcome: Pick<ApplyOutcome, 'recordId' | 'record' | 'mergedIds'>) => Promise<void>;
+export type DeflectionFeed = (event: SourceEvent, outcome: Pick<ApplyOutcome, 'recordId' | 'record' | 'mergedIds'>, ctx?: { retry: boolean }) => Promise<void>;
 
 const textOf = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : null);
 
@@ -62,9 +67,14 @@ const isActivity = (e: SourceEvent): e is SourceEvent & { data: PortalActivity }
 
 export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFeed {
   const { tracker } = opts;
-  return async (event, outcome) => {
+  return async (event, outcome, ctx = { retry: false }) => {
     const customerId = outcome.recordId;
-    if (outcome.mergedIds.length > 0) await tracker.onMerged(customerId, outcome.mergedIds);
+    const noted = ctx.retry || outcome.mergedIds.length > 0 ? ((await opts.merges?.unmoved(customerId)) ?? []) : [];
+    const merged = [...new Set([...outcome.mergedIds, ...noted])];
+    if (merged.length > 0) {
+      await tracker.onMerged(customerId, merged);
+      await opts.merges?.moved(customerId, merged);
+    }
     if (isActivity(event)) {
       const contact = contactOf(event.refs, outcome.record);
       if (contact === null) return;
