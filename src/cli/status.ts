@@ -103,6 +103,31 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
   };
 }
 
+/** `status` for humans: one line a queue, then what needs an admin's attention. */
+export function statusText(status: Status, prefix: string): string {
+  const lines = Object.entries(status.queues).map(
+    ([name, q]) =>
+      `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s, ` +
+      `${q.completedPerMinute}/min done, ${q.failedPerMinute}/min failed (last ${RATE_WINDOW_MINUTES} min)` +
+      (q.rateLimitedForSeconds > 0 ? `, PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : ''),
+  );
+  lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
+  lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);
+  lines.push(`  identity conflicts: ${status.identityConflicts}${status.identityConflicts ? ' (portal-sync identity conflicts)' : ''}`);
+  for (const w of status.subscriptions) {
+    const health = w.paused ? `PAUSED since ${w.pausedAt} (portal-sync webhooks replay ${w.id} --since ${w.failingSince ?? w.pausedAt})` : w.failingSince ? `failing since ${w.failingSince}` : 'ok';
+    lines.push(`  webhooks ${w.id}: ${w.pending} pending, ${health}`);
+  }
+  const r = status.reconcile;
+  lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${Object.values(r.sources).some((s) => s.error) ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
+  const rs = status.resync;
+  for (const [target, b] of Object.entries(status.bulk)) {
+    if (b.pending + b.inFlight > 0) lines.push(`  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`);
+  }
+  if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
+  return `queues (prefix ${prefix}):\n${lines.join('\n')}\n`;
+}
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
@@ -113,26 +138,6 @@ export function registerStatusCommand(program: Command): void {
       const config = requireConfig();
       const status = await withRedis(config, (redis) => readStatus(redis, config));
       if (opts.json) return printJson(status);
-      const lines = Object.entries(status.queues).map(
-        ([name, q]) =>
-          `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s, ` +
-          `${q.completedPerMinute}/min done, ${q.failedPerMinute}/min failed (last ${RATE_WINDOW_MINUTES} min)` +
-          (q.rateLimitedForSeconds > 0 ? `, PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : ''),
-      );
-      lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
-      lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);
-      lines.push(`  identity conflicts: ${status.identityConflicts}${status.identityConflicts ? ' (portal-sync identity conflicts)' : ''}`);
-      for (const w of status.subscriptions) {
-        const health = w.paused ? `PAUSED since ${w.pausedAt} (portal-sync webhooks replay ${w.id} --since ${w.failingSince ?? w.pausedAt})` : w.failingSince ? `failing since ${w.failingSince}` : 'ok';
-        lines.push(`  webhooks ${w.id}: ${w.pending} pending, ${health}`);
-      }
-      const r = status.reconcile;
-      lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${Object.values(r.sources).some((s) => s.error) ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
-      const rs = status.resync;
-      for (const [target, b] of Object.entries(status.bulk)) {
-        if (b.pending + b.inFlight > 0) lines.push(`  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`);
-      }
-      if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
-      process.stdout.write(`queues (prefix ${config.redis.prefix}):\n${lines.join('\n')}\n`);
+      process.stdout.write(statusText(status, config.redis.prefix));
     });
 }

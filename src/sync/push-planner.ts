@@ -20,6 +20,7 @@ import type { PortalTargetName } from '../config.js';
 import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk-push.js';
 import { cappedBackoff } from './backoff.js';
 import { DeflectionEventSchema } from './deflection/schema.js';
+import { RESYNC_PRIORITY } from './resync/runner.js';
 import type { DeflectionEvent } from './deflection/types.js';
 import { portalProjection } from './project.js';
 import { sha256Hex, stableStringify, type CustomerRecord } from './record.js';
@@ -76,7 +77,6 @@ export function portalHash(record: CustomerRecord | null): string | null {
   return sha256Hex(stableStringify({ projection: portalProjection(record.derived), where }));
 }
 
-const RESYNC_PRIORITY = 10;
 
 /** One customer's projection push: debounced per customer and target; resync ones behind real-time ones. */
 export function projectionJob(customerId: string, target: PortalTargetName, opts: { delayMs?: number; resync?: boolean } = {}) {

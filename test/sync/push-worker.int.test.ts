@@ -7,6 +7,8 @@
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStatusOf } from '../../src/cli/status.js';
+import { createEventsQueue } from '../../src/sync/queues.js';
+import { RESYNC_PRIORITY } from '../../src/sync/resync/runner.js';
 import { PermanentError, RateLimitedError, RetryableError, type BulkPushResult, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
@@ -30,10 +32,13 @@ class RecordingTarget implements PortalTarget {
   }
   /** Resync pushes: down (503) while `bulkDown`. */
   bulkDown = false;
+  /** Customers written by bulk calls. */
+  readonly bulk: string[] = [];
   readonly bulkSize = 100;
   async pushMany(pushes: readonly PortalPush[]): Promise<BulkPushResult> {
     if (this.bulkDown) throw new RetryableError('Zendesk 503: Service Unavailable');
     for (const p of pushes) this.pushes.push({ at: Date.now(), push: p });
+    this.bulk.push(...pushes.map((p) => p.customerId));
     return { calls: 1, items: pushes.map(() => ({ ok: true, result: { calls: 1, wrote: ['organization_fields'] } })) };
   }
 }
@@ -148,5 +153,20 @@ describe('push worker', () => {
     await p.daemon.ingestor.enqueue([{ ...first, eventId: 'evt_pw7_b', refs: { stripeCustomerId: 'cus_pw7', zendeskOrganizationId: 'org-pw7' } }]);
     const pushed = await until('the push to the new organization', () => target.pushes.find((x) => x.push.links.stripeCustomerId === 'cus_pw7' && x.push.links.zendeskOrganizationId === 'org-pw7'));
     expect(pushed.push.projection.billing?.status).toBe('active');
+  });
+
+  it('pushes what a reconcile pass or a --since resync read back from Stripe in bulk, behind real-time work', async () => {
+    // A Stripe event the webhook lost, read back from the Events API: its own id and origin ('webhook'), queued by
+    // the reconciler under an `rc-` job id at resync priority.
+    const missed = { ...subscription('sub_pw9', 'active', { version: 1_000, eventId: 'evt_pw9_missed' }), refs: { stripeCustomerId: 'cus_pw9' } };
+    const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
+    try {
+      await events.add(missed.type, missed, { jobId: 'rc-pass1-stripe-evt_pw9_missed', priority: RESYNC_PRIORITY });
+      const record = await until('the record', () => p.worker.store.findByKey('stripe:cus_pw9'));
+      await until('the bulk push', () => target.bulk.includes(record.id));
+      expect(target.pushes.filter((x) => x.push.customerId === record.id)).toHaveLength(1); // that one bulk write, no real-time push
+    } finally {
+      await events.close();
+    }
   });
 });

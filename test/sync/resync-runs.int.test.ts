@@ -1,7 +1,7 @@
 /** Resync runs on the real Redis: which run `--resume` continues. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
+import { resyncJobId, resyncRunOf, ResyncRuns } from '../../src/sync/resync/runs.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix();
@@ -30,5 +30,17 @@ describe('resync runs', () => {
     expect(unfinished).toMatchObject({ id: big, status: 'running', cursors: { 'zendesk.tickets': 'cursor-2' } });
     await runs.finish(big, 'finished');
     expect(await runs.latestUnfinished()).toBeNull();
+  });
+
+  it('names a resync job by run, page and object snapshot, so a page read again after a crash queues only what is new in it', () => {
+    const page = { stream: 'salesforce.accounts', cursor: '2026-11-20T10:00:00.000Z|001A' };
+    const first = ['snap-001B-1', 'snap-001C-1', 'snap-001D-1'].map((e) => resyncJobId('run1', page, e));
+    // Re-read after a crash: 001C changed meanwhile and moved to a later page; 001E moved in.
+    const again = ['snap-001B-1', 'snap-001D-1', 'snap-001E-1'].map((e) => resyncJobId('run1', page, e));
+    expect(again.filter((id) => first.includes(id))).toEqual([first[0], first[2]]); // deduplicated by BullMQ
+    expect(first).not.toContain(again[2]); // 001E is queued, not taken for a job the crashed attempt added
+    expect(resyncJobId('run1', { ...page, cursor: 'other' }, 'snap-001B-1')).not.toBe(first[0]); // a boundary repeat on another page is its own job
+    expect(resyncJobId('run2', page, 'snap-001B-1')).not.toBe(first[0]);
+    expect(first.every((id) => !id.includes(':') && resyncRunOf(id) === 'run1')).toBe(true); // BullMQ refuses ':' in job ids
   });
 });
