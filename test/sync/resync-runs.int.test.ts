@@ -1,7 +1,12 @@
 /** Resync runs on the real Redis: which run `--resume` continues. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { createEventsQueue } from '../../src/sync/queues.js';
+import { runResync } from '../../src/sync/resync/runner.js';
 import { resyncJobId, resyncRunOf, ResyncRuns } from '../../src/sync/resync/runs.js';
+import type { SnapshotStream } from '../../src/sync/resync/snapshot.js';
+import { ticket } from './merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix();
@@ -42,5 +47,21 @@ describe('resync runs', () => {
     expect(resyncJobId('run1', { ...page, cursor: 'other' }, 'snap-001B-1')).not.toBe(first[0]); // a boundary repeat on another page is its own job
     expect(resyncJobId('run2', page, 'snap-001B-1')).not.toBe(first[0]);
     expect(first.every((id) => !id.includes(':') && resyncRunOf(id) === 'run1')).toBe(true); // BullMQ refuses ':' in job ids
+  });
+
+  it('queues and counts an object a page holds twice once, so the run does not wait for a job that never comes', async () => {
+    const runs = new ResyncRuns(redis, prefix);
+    const runId = await runs.create({ sources: ['zendesk'], since: null, customer: null, dryRun: false });
+    const snap = { ...ticket('5301', 'open', { version: 1_000, eventId: 'snap-5301-1000' }), origin: 'snapshot' as const };
+    const stream: SnapshotStream = { name: 'zendesk.tickets', source: 'zendesk', page: async () => ({ events: [snap, snap], next: null, read: 2, rejected: [] }) };
+    const queue = createEventsQueue(redis, prefix);
+    try {
+      const summary = await runResync({ runs, runId, queue, streams: [stream], logger: createLogger('silent'), waitForApply: false });
+      expect(summary.counts).toMatchObject({ read: 2, enqueued: 1 });
+      expect(await queue.getJobCountByTypes('prioritized', 'waiting')).toBe(1);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 });
