@@ -12,7 +12,7 @@ export function fixtureJson<T = Record<string, unknown>>(path: string): T {
 }
 
 export async function post(daemon: Pick<RunningDaemon, 'url'>, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: () => any; headers: Headers }> {
-  const res = await fetch(`${daemon.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  const res = await fetch(`${daemon.url}${path}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': 'application/json', ...headers } });
   const text = await res.text();
   return { status: res.status, text, json: () => JSON.parse(text), headers: res.headers };
 }
