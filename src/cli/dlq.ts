@@ -14,6 +14,8 @@ import { createEventsQueue, QUEUES } from '../sync/queues.js';
 import { reparseQuarantined } from '../webhooks/reparse.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
+import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
+import { MAX_BACK_DAYS } from '../sync/admin/time-window.js';
 
 export interface DeadLetter {
   kind: 'job' | 'quarantine';
@@ -24,6 +26,7 @@ export interface DeadLetter {
   at: string;
   source?: string;
   eventId?: string | null;
+  customerId?: string;
 }
 
 interface Dlq {
@@ -40,6 +43,16 @@ function open(redis: Redis, config: Config): Dlq {
   return { queues, ingestor, close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
 }
 
+/** Where a failed job's work came from: an event's source and id, or a push's target and customer. */
+function jobOrigin(job: Job): { source?: string; eventId?: string | null; customerId?: string } {
+  const data = (job.data ?? {}) as { source?: unknown; eventId?: unknown; target?: unknown; customerId?: unknown };
+  if (typeof data.source === 'string') return { source: data.source, eventId: typeof data.eventId === 'string' ? data.eventId : null };
+  return {
+    ...(typeof data.target === 'string' ? { source: `push to ${data.target}` } : {}),
+    ...(typeof data.customerId === 'string' ? { customerId: data.customerId } : {}),
+  };
+}
+
 const jobLetter = (queue: string, job: Job): DeadLetter => ({
   kind: 'job',
   id: job.id ?? '',
@@ -47,6 +60,7 @@ const jobLetter = (queue: string, job: Job): DeadLetter => ({
   reason: job.failedReason ?? 'unknown',
   attempts: job.attemptsMade,
   at: new Date(job.finishedOn ?? job.timestamp).toISOString(),
+  ...jobOrigin(job),
 });
 const quarantineLetter = (q: QuarantineEntry): DeadLetter => ({ kind: 'quarantine', id: q.id, queue: 'quarantine', reason: q.reason, attempts: 0, at: q.receivedAt, source: q.source, eventId: q.eventId });
 
@@ -86,6 +100,14 @@ export async function replayDeadLetters(dlq: Dlq, config: Config, ids: Set<strin
   return results;
 }
 
+/** One aligned row a letter: when, queue, source, event id (or customer), the id to replay, why. */
+export function deadLetterTable(letters: DeadLetter[]): string {
+  const rows = [['DEAD-LETTERED', 'QUEUE', 'SOURCE', 'EVENT', 'ID (for dlq replay --id)', 'REASON']];
+  for (const l of letters) rows.push([l.at, l.queue, l.source ?? '-', l.eventId ?? (l.customerId ? `customer ${l.customerId}` : '-'), l.id, l.reason]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: failed jobs and quarantined payloads');
   const run = <T>(work: (d: Dlq, config: Config) => Promise<T>) => {
@@ -101,13 +123,17 @@ export function registerDlqCommand(program: Command): void {
   };
   dlq
     .command('list')
-    .description('list dead-lettered jobs and quarantined payloads with their reasons')
+    .description('list dead-lettered jobs and quarantined payloads with their source, event id and reason')
+    .option('--since <when>', `only those dead-lettered since then: ${TIME_GRAMMAR}`)
+    .option('--until <when>', 'only those dead-lettered before then, in the same grammar')
     .option('--json', 'print as JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const letters = await run((d) => listDeadLetters(d));
+    .addHelpText('after', '\nFailed jobs are kept until replayed or purged; quarantine keeps the newest quarantine.maxEntries payloads.\n\nExamples:\n  $ portal-sync dlq list --since 24h\n  $ portal-sync dlq list --since 2026-11-01 --until 2026-11-08 --json\n')
+    .action(async (opts: { since?: string; until?: string; json?: boolean }) => {
+      const window = opts.since === undefined && opts.until === undefined ? null : timeWindowOption(opts, new Date(), `${MAX_BACK_DAYS}d`);
+      const letters = (await run((d) => listDeadLetters(d))).filter((l) => !window || (Date.parse(l.at) >= window.from.getTime() && Date.parse(l.at) < window.to.getTime()));
       if (opts.json) return printJson(letters);
-      if (letters.length === 0) return void process.stdout.write('no dead letters\n');
-      for (const l of letters) process.stdout.write(`${l.at}  ${l.queue.padEnd(10)} ${l.id}  ${l.reason}\n`);
+      if (letters.length === 0) return void process.stdout.write(window ? `no dead letters between ${window.from.toISOString()} and ${window.to.toISOString()}\n` : 'no dead letters\n');
+      process.stdout.write(deadLetterTable(letters));
     });
   dlq
     .command('replay')

@@ -7,18 +7,22 @@ import { computeDeflectionReport } from '../sync/deflection/report.js';
 import { renderDeflectionHtml } from '../sync/deflection/report-html.js';
 import { parseSince, SinceError, type ReportPeriod } from '../sync/deflection/report-period.js';
 import { renderDeflectionText } from '../sync/deflection/report-text.js';
+import { TIME_GRAMMAR, warnPastRetention } from './time-options.js';
 import { requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 
+const DAY_MS = 86_400_000;
+
 export interface DeflectionOptions {
   since: string;
+  until?: string;
   json?: boolean;
   html?: string;
 }
 
-export function periodFromSince(since: string, now = new Date()): ReportPeriod {
+export function periodFromSince(since: string, now = new Date(), until?: string): ReportPeriod {
   try {
-    return parseSince(since, now);
+    return parseSince(since, now, until);
   } catch (err) {
     if (err instanceof SinceError) throw new UsageError(`--${err.message}`);
     throw err;
@@ -28,7 +32,7 @@ export function periodFromSince(since: string, now = new Date()): ReportPeriod {
 /** The report over DeflectionData as the command prints it; with --html the page is written to its file. */
 export async function reportDeflection(data: DeflectionData, opts: DeflectionOptions, now = new Date()): Promise<string> {
   if (opts.json && opts.html) throw new UsageError('choose one output: --json or --html FILE');
-  const result = await computeDeflectionReport(data, periodFromSince(opts.since, now));
+  const result = await computeDeflectionReport(data, periodFromSince(opts.since, now, opts.until));
   if (opts.json) return `${JSON.stringify(result, null, 2)}\n`;
   if (opts.html) {
     try {
@@ -46,20 +50,23 @@ export function registerReportCommand(program: Command): void {
   report
     .command('deflection')
     .description('self-service sessions deflected or escalated, rates by category, portal adoption, searches with no result, the weekly trend')
-    .option('--since <when>', 'start of the period: Nd, Nw or an ISO date (until now)', '30d')
+    .option('--since <when>', `start of the period: ${TIME_GRAMMAR}`, '30d')
+    .option('--until <when>', 'end of the period, in the same grammar (default: now)')
     .option('--json', 'print as JSON')
     .option('--html <file>', 'write a self-contained HTML page (charts included) to FILE')
     .addHelpText(
       'after',
       '\nExamples:\n  $ portal-sync report deflection\n  $ portal-sync report deflection --since 12w --html deflection.html\n' +
-        '  $ portal-sync report deflection --since 2026-10-01 --json | jq .selfServiceResolutionRate\n',
+        '  $ portal-sync report deflection --since 2026-10-01 --until 2026-11-01 --json | jq .selfServiceResolutionRate\n',
     )
     .action(async (opts: DeflectionOptions) => {
       // Bad usage is refused before connecting: no Redis wait for a typo.
       if (opts.json && opts.html) throw new UsageError('choose one output: --json or --html FILE');
-      periodFromSince(opts.since);
+      const now = new Date();
+      const period = periodFromSince(opts.since, now, opts.until);
       const config = requireConfig();
-      const out = await withRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts));
+      warnPastRetention(period.from, now, config.deflection.historyDays * DAY_MS, 'deflection sessions and tickets', 'deflection.historyDays');
+      const out = await withRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts, now));
       process.stdout.write(out);
     });
 }

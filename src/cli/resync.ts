@@ -22,6 +22,7 @@ import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/store.js';
 import { createCallGate } from '../sync/call-gate.js';
 import { UsageError } from './errors.js';
+import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { inspectRecord } from './inspect.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 
@@ -50,14 +51,6 @@ function parseSources(value: string | undefined): ResyncSource[] {
   const bad = names.filter((n) => !(RESYNC_SOURCES as readonly string[]).includes(n));
   if (bad.length > 0 || names.length === 0) throw new UsageError(`--source: expected ${RESYNC_SOURCES.join(', ')} (comma-separated), got "${value}"`);
   return [...new Set(names)] as ResyncSource[];
-}
-
-function parseSince(value: string | undefined, now = Date.now()): Date | null {
-  if (value === undefined) return null;
-  const at = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new UsageError(`--since: not an ISO date or time: "${value}" (e.g. 2026-11-01 or 2026-11-01T08:00:00Z)`);
-  if (at.getTime() > now) throw new UsageError(`--since: ${value} is in the future`);
-  return at;
 }
 
 /** A TTY gets bars with counts and ETA; anything else a log line every few seconds. */
@@ -172,7 +165,7 @@ async function resync(opts: ResyncOptions): Promise<void> {
         params = last.params;
         say(`resync: resuming ${runId} (${params.sources.join(', ')}${params.since ? ` since ${params.since}` : ''}); finished pages are not read again`);
       } else {
-        const since = parseSince(opts.since);
+        const since = opts.since === undefined ? null : timeWindowOption({ since: opts.since }, new Date(), opts.since).from;
         params = { sources: parseSources(opts.source), since: since?.toISOString() ?? null, customer: opts.customer ?? null, dryRun: Boolean(opts.dryRun) };
         if (params.dryRun) return dryRun(config, redis, params, logger, Boolean(opts.json), abort.signal);
         runId = await runs.create(params);
@@ -220,7 +213,7 @@ export function registerResyncCommand(program: Command): void {
     .command('resync')
     .description('read Stripe, Salesforce and Zendesk again and apply what they hold (behind real-time webhooks)')
     .option('--source <names>', `only these sources, comma-separated (${RESYNC_SOURCES.join(', ')})`)
-    .option('--since <iso>', 'only objects changed since then (Stripe: its Events API, 30 days)')
+    .option('--since <when>', `only objects changed since then: ${TIME_GRAMMAR} (Stripe: its Events API, 30 days)`)
     .option('--customer <ref>', 'one customer, fetched fresh from every source that holds an id of it (REF as for inspect)')
     .option('--dry-run', 'print, per customer, the portal fields that would change; store and push nothing')
     .option('--resume', 'continue the newest unfinished resync from its checkpoints')
@@ -232,6 +225,7 @@ export function registerResyncCommand(program: Command): void {
       '\nExamples:\n' +
         '  $ portal-sync resync                                   # everything, every configured source\n' +
         '  $ portal-sync resync --source zendesk --since 2026-11-20T00:00:00Z\n' +
+        '  $ portal-sync resync --source stripe --since 24h\n' +
         '  $ portal-sync resync --customer ann@example.com       # one customer, fresh\n' +
         '  $ portal-sync resync --since 2026-11-22 --dry-run      # what would change, per customer\n' +
         '  $ portal-sync resync --resume                          # after an interrupted run\n' +

@@ -15,6 +15,7 @@ import { OutboundStore, type DeliveryAttempt, type SubscriptionState } from '../
 import { TEST_EVENT_TYPE, type Subscription } from '../sync/outbound/types.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
+import { TIME_GRAMMAR, timeWindowOption, warnPastRetention } from './time-options.js';
 
 export interface SubscriptionListing {
   id: string;
@@ -97,14 +98,6 @@ export async function testSubscription(store: OutboundStore, sub: Subscription, 
   return { subscription: sub.id, eventId: id, ok: result.ok, status: result.status, latencyMs: result.latencyMs, ...(result.error ? { error: result.error } : {}) };
 }
 
-/** `--since`: an ISO 8601 date or date-time, or a span back from now (`90m`, `24h`, `7d`). */
-export function parseReplaySince(since: string, now = Date.now()): Date {
-  const span = /^(\d+)([mhd])$/.exec(since.trim());
-  if (span) return new Date(now - Number(span[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm' | 'h' | 'd']);
-  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since.trim()) && !Number.isNaN(Date.parse(since))) return new Date(since);
-  throw new UsageError(`--since must be an ISO date or date-time (2026-11-23, 2026-11-23T10:00:00Z) or a span like 24h or 7d (got ${since})`);
-}
-
 const stateLine = (s: SubscriptionState): string =>
   s.paused
     ? `PAUSED since ${s.pausedAt} (${s.pausedReason ?? 'no reason'}); resume with \`portal-sync webhooks replay ${s.id} --since ${s.failingSince ?? s.pausedAt}\``
@@ -173,7 +166,8 @@ export function registerWebhooksCommand(program: Command): void {
     .command('replay')
     .description('send again, in order, every recorded event since a time that the subscription takes; resumes it if paused')
     .argument('<id>', 'subscription id')
-    .requiredOption('--since <when>', 'an ISO date or date-time, or a span back from now (24h, 7d)')
+    .requiredOption('--since <when>', TIME_GRAMMAR)
+    .option('--until <when>', 'only events recorded before then, in the same grammar (default: now)')
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
@@ -181,12 +175,16 @@ export function registerWebhooksCommand(program: Command): void {
         'an event already delivered is sent again (consumers drop repeats by webhook-id).\n' +
         '\nExamples:\n  $ portal-sync webhooks replay billing-service --since 2026-11-23T08:00:00Z\n  $ portal-sync webhooks replay billing-service --since 24h --json\n',
     )
-    .action(async (id: string, opts: { since: string; json?: boolean }) => {
-      const since = parseReplaySince(opts.since);
-      const result = await withOutbound([id], ({ store, sub, queue }) => replaySubscription(store, queue(id), sub(id), since));
+    .action(async (id: string, opts: { since: string; until?: string; json?: boolean }) => {
+      const now = new Date();
+      const window = timeWindowOption(opts, now, opts.since);
+      const result = await withOutbound([id], ({ config, store, sub, queue }) => {
+        warnPastRetention(window.from, now, config.outbound.retentionMs, 'outbound events', 'outbound.retentionMs');
+        return replaySubscription(store, queue(id), sub(id), window.from, opts.until === undefined ? null : window.to);
+      });
       if (opts.json) return printJson(result);
       process.stdout.write(
-        `${id}: ${result.matched} event(s) since ${result.since}, ${result.queued} queued again for ${result.customers} customer(s)${result.resumed ? '; resumed' : ''}\n`,
+        `${id}: ${result.matched} event(s) since ${result.since}${result.until ? ` until ${result.until}` : ''}, ${result.queued} queued again for ${result.customers} customer(s)${result.resumed ? '; resumed' : ''}\n`,
       );
     });
   webhooks

@@ -1,4 +1,4 @@
-/** GET /admin/deflection?since=30d — the deflection report page, the same HTML as `portal-sync report deflection --html`. */
+/** GET /admin/deflection?since=30d[&until=7d] — the deflection report page, the same HTML as `portal-sync report deflection --html`. */
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from '../log.js';
 import { computeDeflectionReport } from '../sync/deflection/report.js';
@@ -16,10 +16,12 @@ function sendText(res: Response, status: number, text: string): void {
 export function deflectionPage(data: DeflectionData, logger: Logger): RequestHandler {
   return async (req, res) => {
     const since = req.query.since ?? '30d';
+    const until = req.query.until;
     if (typeof since !== 'string') return sendText(res, 400, 'since: give it once, e.g. ?since=30d');
+    if (until !== undefined && typeof until !== 'string') return sendText(res, 400, 'until: give it once, e.g. ?until=7d');
     let period: ReportPeriod;
     try {
-      period = parseSince(since);
+      period = parseSince(since, new Date(), until);
     } catch (err) {
       if (err instanceof SinceError) return sendText(res, 400, err.message);
       throw err;

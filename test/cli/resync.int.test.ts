@@ -101,7 +101,7 @@ describe('portal-sync resync', () => {
     expect(badSource.stderr).toContain('--source');
     const badSince = await runCli(['resync', '--since', 'yesterday']);
     expect(badSince.code).toBe(2);
-    expect(badSince.stderr).toMatch(/--since: not an ISO date/);
+    expect(badSince.stderr).toMatch(/--since: expected a span back from now \(24h, 7d, 2w\) or an ISO date/);
     const nothingToResume = await runCli(['resync', '--resume']);
     expect(nothingToResume.code).toBe(2);
     expect(nothingToResume.stderr).toMatch(/no unfinished resync/);

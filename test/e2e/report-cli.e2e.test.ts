@@ -91,7 +91,7 @@ describe('portal-sync report deflection', () => {
   it('refuses bad usage with one line and exit 2, before touching Redis', () => {
     const since = cli('report', 'deflection', '--since', 'last-month');
     expect(since.code).toBe(2);
-    expect(since.err).toBe('portal-sync: --since: expected Nd, Nw or an ISO date (e.g. 30d, 4w, 2026-10-01), got "last-month"\n');
+    expect(since.err).toBe('portal-sync: --since: expected a span back from now (24h, 7d, 2w) or an ISO date (2026-10-01) or date-time (2026-10-01T08:00:00Z), got "last-month"\n');
     const both = cli('report', 'deflection', '--json', '--html', join(dir, 'x.html'));
     expect(both.code).toBe(2);
     expect(both.err).toMatch(/choose one output/);

@@ -133,7 +133,7 @@ describe('portal-sync webhooks', () => {
   it('refuses bad usage with exit 2 and one line', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['test', 'nope'], /^portal-sync: no subscription "nope" in the configuration; `portal-sync webhooks list` shows them$/],
-      [['replay', 'hooks-cli', '--since', 'last tuesday'], /^portal-sync: --since must be an ISO date or date-time/],
+      [['replay', 'hooks-cli', '--since', 'last tuesday'], /^portal-sync: --since: expected a span back from now \(24h, 7d, 2w\) or an ISO date/],
       [['deliveries', 'hooks-cli', '--limit', '0'], /^portal-sync: --limit must be a whole number/],
       [['replay', 'hooks-cli'], /required option '--since <when>' not specified/],
     ];

@@ -1,6 +1,7 @@
 /**
  * Report periods: `--since` / `?since=` parsing and ISO weeks, in UTC. Pure.
  */
+import { MAX_BACK_DAYS, parseTimeWindow, TimeGrammarError } from '../admin/time-window.js';
 
 export interface ReportPeriod {
   from: Date;
@@ -9,34 +10,17 @@ export interface ReportPeriod {
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
-/** Ten years: long enough for any look back, short enough that a typo like 30000d is refused. */
-export const MAX_REPORT_DAYS = 3660;
+export const MAX_REPORT_DAYS = MAX_BACK_DAYS;
 
-/** A value `--since` or `?since=` does not accept; the message says what would be. */
-export class SinceError extends Error {
-  override name = 'SinceError';
-}
+/** A value `--since`/`--until` or `?since=`/`?until=` does not accept; the message says what would be. */
+export const SinceError = TimeGrammarError;
 
 /**
- * `30d`, `4w` or an ISO date (`2026-10-01`, `2026-10-01T08:00:00Z`) → the period from then until `now`.
- * A date without a time is midnight UTC.
+ * The report period in the one time grammar (src/sync/admin/time-window.ts): from `since`
+ * (`30d`, `4w`, `24h`, an ISO date or date-time) until `until` (the same grammar), or now.
  */
-export function parseSince(since: string, now: Date = new Date()): ReportPeriod {
-  const s = since.trim();
-  const relative = /^(\d{1,5})([dw])$/i.exec(s);
-  let from: Date;
-  if (relative) {
-    const n = Number(relative[1]) * (relative[2]?.toLowerCase() === 'w' ? 7 : 1);
-    if (n < 1) throw new SinceError(`since: ${since} is an empty period; use e.g. 30d, 4w or 2026-10-01`);
-    from = new Date(now.getTime() - n * DAY_MS);
-  } else if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s))) {
-    from = new Date(s);
-  } else {
-    throw new SinceError(`since: expected Nd, Nw or an ISO date (e.g. 30d, 4w, 2026-10-01), got "${since}"`);
-  }
-  if (from.getTime() >= now.getTime()) throw new SinceError(`since: ${since} is not in the past`);
-  if (now.getTime() - from.getTime() > MAX_REPORT_DAYS * DAY_MS) throw new SinceError(`since: at most ${MAX_REPORT_DAYS} days back`);
-  return { from, to: now };
+export function parseSince(since: string, now: Date = new Date(), until?: string): ReportPeriod {
+  return parseTimeWindow({ since, until }, now, since);
 }
 
 /** The equally long period just before, [from − length, from): the baseline of the ticket deflection rate. */

@@ -15,6 +15,8 @@ import { subscriptionWants, type Subscription } from './types.js';
 export interface ReplayResult {
   subscription: string;
   since: string;
+  /** The end of the window (exclusive), when one was given (else: until now). */
+  until?: string;
   /** Recorded events since then that the subscription takes. */
   matched: number;
   /** Of those, how many were not already waiting in its lanes. */
@@ -24,9 +26,9 @@ export interface ReplayResult {
   resumed: boolean;
 }
 
-export async function replaySubscription(store: OutboundStore, queue: OutboundQueue, sub: Subscription, since: Date): Promise<ReplayResult> {
+export async function replaySubscription(store: OutboundStore, queue: OutboundQueue, sub: Subscription, since: Date, until: Date | null = null): Promise<ReplayResult> {
   const resumed = await store.isPaused(sub.id);
-  const events = (await store.eventsSince(since.getTime())).filter((e) => subscriptionWants(sub, e));
+  const events = (await store.eventsSince(since.getTime(), until?.getTime())).filter((e) => subscriptionWants(sub, e));
   const lanes = new Map<string, string[]>();
   for (const e of events) {
     const lane = e.data.customer?.id ?? NO_CUSTOMER;
@@ -38,7 +40,7 @@ export async function replaySubscription(store: OutboundStore, queue: OutboundQu
   for (const [customer, ids] of lanes) queued += await store.mergeIntoLane(sub.id, customer, ids);
   await store.resume(sub.id);
   await kickLanes(queue, sub.id, await store.customersWaiting(sub.id), { now: true });
-  return { subscription: sub.id, since: since.toISOString(), matched: events.length, queued, customers: lanes.size, resumed };
+  return { subscription: sub.id, since: since.toISOString(), ...(until ? { until: until.toISOString() } : {}), matched: events.length, queued, customers: lanes.size, resumed };
 }
 
 /** Lifts a pause (the lanes keep what was queued before it) and starts delivering again. */

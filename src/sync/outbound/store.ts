@@ -200,8 +200,9 @@ export class OutboundStore {
   }
 
   /** Every event still in the log recorded at or after `sinceMs`, in emission order. */
-  async eventsSince(sinceMs: number): Promise<OutboundEvent[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.logTime, sinceMs, '+inf');
+  /** Recorded events from `sinceMs` (inclusive) to `untilMs` (exclusive; none: to now), in emission order. */
+  async eventsSince(sinceMs: number, untilMs?: number): Promise<OutboundEvent[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.logTime, sinceMs, untilMs === undefined ? '+inf' : `(${untilMs}`);
     const out: Array<{ seq: number; event: OutboundEvent }> = [];
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);

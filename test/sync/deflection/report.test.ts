@@ -166,7 +166,7 @@ describe('report periods', () => {
   it('refuses what is not a period in the past, saying what it accepts', () => {
     for (const bad of ['30', 'd30', '30m', '0d', '2026-13-01', 'yesterday', '2026-12-01', '99999d', ''])
       expect(() => parseSince(bad, now), bad).toThrow(SinceError);
-    expect(() => parseSince('soon', now)).toThrow(/expected Nd, Nw or an ISO date/);
+    expect(() => parseSince('soon', now)).toThrow(/expected a span back from now \(24h, 7d, 2w\) or an ISO date/);
   });
 
   it('names ISO weeks by the year of their Thursday', () => {
