@@ -4,9 +4,10 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
 import type { CustomerRecord, Stamp } from '../sync/record.js';
 import { IdentityAdmin, type AuditEntry } from '../sync/identity-admin.js';
-import { parseCustomerRef } from '../sync/refs.js';
+import { findCustomer } from '../sync/admin/lookup.js';
 import { RecordStore } from '../sync/store.js';
 import { UsageError } from './errors.js';
+import { billingLine, invoiceLine } from './money-text.js';
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -33,20 +34,23 @@ export function lineage(record: CustomerRecord): Array<{ entity: string } & Stam
   return rows.sort((a, b) => a.entity.localeCompare(b.entity));
 }
 
+/** The one record REF names (src/sync/admin/lookup.ts), or an error that says why not and, when several fit, lists them. */
 export async function inspectRecord(store: RecordStore, ref: string): Promise<{ record: CustomerRecord; keys: string[] }> {
-  const parsed = parseCustomerRef(ref);
-  if ('error' in parsed) throw new UsageError(parsed.error);
-  const record = parsed.kind === 'id' ? await store.get(parsed.id) : await store.findByKey(parsed.key);
-  if (!record) throw new NotFoundError(`no customer record for ${ref}: no event has named it yet; check the reference`);
-  return { record, keys: await store.ownedKeys(record.id) };
+  const found = await findCustomer(store, ref);
+  if (found.kind === 'none') throw new NotFoundError(found.message);
+  if (found.kind === 'several') {
+    const width = Math.max(...found.candidates.map((c) => c.id.length));
+    throw new NotFoundError(`${found.message}:\n${found.candidates.map((c) => `  ${c.id.padEnd(width)}  ${c.name ?? '(no name)'}  (${c.via})`).join('\n')}`);
+  }
+  return { record: found.record, keys: await store.ownedKeys(found.record.id) };
 }
 
 function printHuman(record: CustomerRecord, keys: string[], explain: boolean, audit: AuditEntry[]): void {
   const d = record.derived;
   const out: string[] = [`customer ${record.id}`, `  linked ids: ${keys.join(', ') || '(none)'}`];
   if (d.profile) out.push(`  profile: ${d.profile.name ?? '(no name)'}, tier ${d.profile.tier ?? '-'}, owner ${d.profile.ownerId ?? '-'}`);
-  if (d.billing) out.push(`  billing: ${d.billing.status ?? '-'} on ${d.billing.plan ?? '-'}, MRR ${d.billing.mrr} ${d.billing.currency ?? ''}, balance ${d.billing.balance ?? '-'}, next invoice ${d.billing.nextInvoiceDate ?? '-'}${d.billing.delinquent ? ', DELINQUENT' : ''}`);
-  for (const i of d.invoices) out.push(`  invoice ${i.number ?? i.id}: ${i.status}, due ${i.amountDue} ${i.currency}, ${i.hostedInvoiceUrl ?? ''}`);
+  if (d.billing) out.push(`  ${billingLine(d.billing)}`);
+  for (const i of d.invoices) out.push(`  ${invoiceLine(i)}`);
   if (d.support) out.push(`  support: ${d.support.openTicketCount} open ticket(s)`);
   for (const t of d.support?.tickets ?? []) out.push(`  ticket ${t.id}: ${t.status} (${t.priority ?? '-'}) ${t.subject ?? ''}`);
   if (explain) {
@@ -62,10 +66,10 @@ export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
     .description('show one normalized customer record')
-    .argument('<ref>', 'cust_… id, email, Stripe cus_…, Salesforce 001…/003… id, zendesk:org:ID or zendesk:user:ID')
+    .argument('<ref>', 'cust_… id, email, Stripe cus_…/sub_…/in_… or invoice number, Salesforce 001…/003… id, zendesk:org:ID, zendesk:user:ID, zendesk:ticket:ID, or the start of a name')
     .option('--json', 'print the record as JSON')
     .option('--explain', 'show which event (source, id, version) set each part of the record')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync inspect cus_NffrFeUfNV2Hib\n  $ portal-sync inspect ann@example.com --explain\n  $ portal-sync inspect zendesk:org:360001 --json\n')
+    .addHelpText('after', '\nExamples:\n  $ portal-sync inspect cus_NffrFeUfNV2Hib\n  $ portal-sync inspect "acme"                 # a name, or its start; several matches are listed\n  $ portal-sync inspect in_1MtHbELkdIwHu7ix     # also sub_…, an invoice number, zendesk:ticket:ID\n  $ portal-sync inspect ann@example.com --explain\n  $ portal-sync inspect zendesk:org:360001 --json\n')
     .action(async (ref: string, opts: { json?: boolean; explain?: boolean }) => {
       const loaded = loadConfig(process.env);
       if (!loaded.ok) throw new UsageError(`configuration has problems (run \`portal-sync config check\`): ${loaded.problems.join('; ')}`);

@@ -120,6 +120,17 @@ export class RecordStore {
     return `${this.prefix}:customers`;
   }
 
+  /** Every record, read a batch at a time (admin lookups that have no index: by name, invoice number, ticket). */
+  async *scanRecords(batch = 500): AsyncGenerator<CustomerRecord> {
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.sscan(this.customersKey, cursor, 'COUNT', batch);
+      cursor = next;
+      if (ids.length === 0) continue;
+      for (const raw of await this.redis.mget(...ids.map((id) => this.recordKey(id)))) if (raw !== null) yield JSON.parse(raw) as CustomerRecord;
+    } while (cursor !== '0');
+  }
+
   async get(id: string): Promise<CustomerRecord | null> {
     const raw = await this.redis.get(this.recordKey(id));
     return raw === null ? null : CustomerRecordSchema.parse(JSON.parse(raw));

@@ -28,7 +28,7 @@ const COMMANDS: string[][] = [
   ['dlq', 'list'],
 ];
 
-describe('--since and --until', () => {
+describe('--since and --until', { timeout: 180_000 }, () => {
   it('refuses the same mistake with the same line and exit 2 in every command', async () => {
     const results = await Promise.all(COMMANDS.map((c) => runCli([...c, '--since', 'last tuesday'], env)));
     for (const [i, r] of results.entries()) {

@@ -19,7 +19,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, opts: {
     execFile(
       tsx,
       [cliMain, ...args],
-      { cwd: opts.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: opts.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 170_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return fail(err);
         done({ code: err ? (err.code as number) : 0, stdout, stderr, json: () => JSON.parse(stdout) });
