@@ -1,10 +1,12 @@
 /**
- * `portal-sync` — the command line. Exit codes: 0 ok, 1 failure, 2 bad usage
- * or configuration. Errors are one line (what, and what to do); a stack trace
- * only with --verbose.
+ * `portal-sync` — the command line. Exit codes (README, Commands): 0 ok, 1
+ * failed, 2 bad usage or configuration, 3 not running or nothing there.
+ * Errors are one line (what, and what to do); a stack trace only with --verbose.
  */
-import { existsSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Help, type Option } from 'commander';
+import { PACKAGE_ROOT } from '../config.js';
 import { registerConfigCommand } from './config-check.js';
 import { registerDemoCommand } from './demo.js';
 import { UsageError } from './errors.js';
@@ -20,13 +22,24 @@ import { registerStatusCommand } from './status.js';
 import { registerWebhooksCommand } from './webhooks.js';
 
 
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('portal-sync')
     .description(
       'Sync daemon: Stripe, Salesforce and Zendesk webhooks into one normalized customer record,\n' +
         'pushed into a Zendesk Help Center or Salesforce Experience Cloud portal.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version of portal-sync')
     .option('--verbose', 'print stack traces of errors')
+    // Required options say so in every --help (commander marks them only when they are missing).
+    .configureHelp({
+      optionDescription(this: Help, option: Option) {
+        return `${Help.prototype.optionDescription.call(this, option)}${option.mandatory ? ' (required)' : ''}`;
+      },
+    })
     // Set before the subcommands are added: commander copies these settings into each of them.
     .exitOverride()
     .configureOutput({ writeErr: (str) => process.stderr.write(str) })

@@ -8,6 +8,7 @@ import { bulkBacklog, type BulkBacklog } from '../sync/bulk-push.js';
 import { OutboundStore, type SubscriptionState } from '../sync/outbound/store.js';
 import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { QUEUES } from '../sync/queues.js';
+import { DEFLECTION_QUEUE } from '../sync/deflection/queue.js';
 import { RecordStore } from '../sync/store.js';
 import type { ReconcileReport } from '../sync/reconcile.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
@@ -86,10 +87,15 @@ async function lastReconcile(redis: Redis, prefix: string): Promise<ReconcileRep
   return raw === null ? null : (JSON.parse(raw) as ReconcileReport);
 }
 
+/** Every queue `status` and the dashboard show, in their order: events, pushes, deflection, one outbound queue per subscription. */
+export function statusQueueNames(config: Config): string[] {
+  return [QUEUES.events, ...PUSH_QUEUES, DEFLECTION_QUEUE, ...config.subscriptions.map((s) => outboundQueueName(s.id))];
+}
+
 export async function readStatus(redis: Redis, config: Config): Promise<Status> {
   const prefix = config.redis.prefix;
   const queues: Record<string, QueueStatus> = {};
-  for (const name of [QUEUES.events, ...PUSH_QUEUES, ...config.subscriptions.map((s) => outboundQueueName(s.id))]) queues[name] = await queueStatus(redis, prefix, name);
+  for (const name of statusQueueNames(config)) queues[name] = await queueStatus(redis, prefix, name);
   const store = new RecordStore(redis, prefix);
   return {
     queues,
@@ -103,14 +109,21 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
   };
 }
 
-/** `status` for humans: one line a queue, then what needs an admin's attention. */
+/** The queues as one aligned table: a header row, then one row a queue (a rate-limit pause said at the row's end). */
+export function queueTable(queues: Record<string, QueueStatus>): string[] {
+  const head = ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'FAILED', 'LAG', 'DONE/MIN', 'FAILED/MIN'];
+  const rows = Object.entries(queues).map(([name, q]) => [
+    name, String(q.waiting), String(q.active), String(q.delayed), String(q.failed), `${q.lagSeconds}s`, String(q.completedPerMinute), String(q.failedPerMinute),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const paused = Object.values(queues).map((q) => (q.rateLimitedForSeconds > 0 ? `  PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : ''));
+  return [`  ${line(head)}`, ...rows.map((r, i) => `  ${line(r)}${paused[i]}`), `  (per minute: the last ${RATE_WINDOW_MINUTES} min)`];
+}
+
+/** `status` for humans: the queues as a table, then what needs an admin's attention. */
 export function statusText(status: Status, prefix: string): string {
-  const lines = Object.entries(status.queues).map(
-    ([name, q]) =>
-      `  ${name.padEnd(16)} waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, lag ${q.lagSeconds}s, ` +
-      `${q.completedPerMinute}/min done, ${q.failedPerMinute}/min failed (last ${RATE_WINDOW_MINUTES} min)` +
-      (q.rateLimitedForSeconds > 0 ? `, PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : ''),
-  );
+  const lines = queueTable(status.queues);
   lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
   lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);
   lines.push(`  identity conflicts: ${status.identityConflicts}${status.identityConflicts ? ' (portal-sync identity conflicts)' : ''}`);

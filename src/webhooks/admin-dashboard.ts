@@ -11,7 +11,7 @@
 import { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { listDeadLetters, type DeadLetter } from '../cli/dlq.js';
-import { queueStatusOf, readStatus, type QueueStatus } from '../cli/status.js';
+import { readStatus, type QueueStatus } from '../cli/status.js';
 import type { ReconcileReport } from '../sync/reconcile.js';
 import type { BulkBacklog } from '../sync/bulk-push.js';
 import type { Config } from '../config.js';
@@ -105,6 +105,9 @@ function renderBulk(bulk: Record<string, BulkBacklog>): string {
   return `<p class="muted">Resync pushes waiting for bulk calls, behind real-time work:</p><ul class="muted">${rows}</ul>`;
 }
 
+/** The dashboard reloads itself this often (a meta refresh: no script runs on the page). */
+export const DASHBOARD_REFRESH_SECONDS = 30;
+
 export function renderDashboardHtml(d: DashboardData): string {
   const maxLag = Math.max(0, ...d.queues.map((q) => q.lagSeconds));
   const queueRows = d.queues
@@ -136,7 +139,7 @@ export function renderDashboardHtml(d: DashboardData): string {
     : '<p>No identity conflicts.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>portal-sync admin</title>
+<meta name="robots" content="noindex"><meta http-equiv="refresh" content="${DASHBOARD_REFRESH_SECONDS}"><title>portal-sync admin</title>
 <style>
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.75rem 1rem;background:#1d2733;color:#fff}
@@ -153,6 +156,7 @@ th[scope=row],thead th:first-child{text-align:left}.warn{color:#a11;font-weight:
 <body><header><h1>portal-sync admin</h1><nav><a href="/admin/queues">Queue board</a><a href="/admin/deflection">Deflection report</a><form method="post" action="/admin/logout"><button type="submit">Log out</button></form></nav></header>
 <main>
 <section class="wide" aria-labelledby="q"><h2 id="q">Sync lag and queues</h2>
+<p class="muted" id="read-at">Read at ${h(d.generatedAt.toISOString().slice(11, 19))} UTC; reloads every ${DASHBOARD_REFRESH_SECONDS} s.</p>
 <div class="figures"><div class="figure"><b>${fmtAge(maxLag)}</b>sync lag (oldest waiting job)</div><div class="figure"><b>${fmtInt(d.deadLetters.total)}</b>dead letters</div><div class="figure"><b>${fmtInt(d.quarantined)}</b>quarantined payloads</div><div class="figure"><b>${fmtInt(d.conflicts.total)}</b>identity conflicts</div></div>
 <div class="scroll"><table><thead><tr><th>queue</th><th>lag</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody>
 ${queueRows}
@@ -166,7 +170,7 @@ ${eventRows}
 <section class="wide" aria-labelledby="c"><h2 id="c">Identity conflicts (${fmtInt(d.conflicts.total)})</h2>${conflicts}</section>
 <section class="wide" aria-labelledby="w"><h2 id="w">Outbound webhooks (${fmtInt(d.subscriptions.length)})</h2>${renderSubscriptions(d.subscriptions)}</section>
 </main>
-<footer class="muted" style="padding:0 1rem 1rem;text-align:center">Generated ${h(d.generatedAt.toISOString())}</footer>
+<footer class="muted" style="padding:0 1rem 1rem;text-align:center">Read at ${h(d.generatedAt.toISOString())}; this page reloads itself every ${DASHBOARD_REFRESH_SECONDS} s</footer>
 </body></html>
 `;
 }
@@ -223,17 +227,16 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
 
   const readDashboard = async (): Promise<DashboardData> => {
     const all = openQueues();
-    const deflection = all.at(-1)!;
-    const [status, deflectionStatus, letters, conflicts, counter] = await Promise.all([
+    const [status, letters, conflicts, counter] = await Promise.all([
       readStatus(redis, config),
-      queueStatusOf(deflection),
       listDeadLetters({ queues: all, ingestor: deps.ingestor, close: async () => undefined }),
       new RecordStore(redis, prefix).listConflicts(),
       deps.metrics.events.get(),
     ]);
     return {
       generatedAt: new Date(),
-      queues: [...Object.entries(status.queues), [deflection.name, deflectionStatus] as const].map(([name, q]) => ({ name, ...q })),
+      // The same queues as `portal-sync status`, in its order.
+      queues: Object.entries(status.queues).map(([name, q]) => ({ name, ...q })),
       deadLetters: { total: letters.length, first: letters.slice(-DEAD_LETTERS_SHOWN).reverse() },
       quarantined: status.quarantined,
       conflicts: { total: conflicts.length, first: conflicts.slice(0, CONFLICTS_SHOWN) },
