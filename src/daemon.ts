@@ -39,7 +39,7 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, logger: Logger, opts: { defaultMetrics?: boolean } = {}): Promise<RunningDaemon> {
+export async function startDaemon(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; devRedis?: string } = {}): Promise<RunningDaemon> {
   const redis = createProducerRedis(config.redis.url);
   // Connection errors are expected while Redis restarts; readiness and 503s report them, the log says it once per change.
   let lastRedisError = '';
@@ -69,7 +69,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   const pushQueues = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   for (const q of pushQueues) q.on('error', () => undefined);
   registerQueueGauges(metrics.registry, [queue, ...pushQueues]);
-  const app = createApp({ config, logger, ingestor, redis, metrics });
+  const app = createApp({ config, logger, ingestor, redis, metrics, ...(opts.devRedis && { devRedis: opts.devRedis }) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -117,7 +117,7 @@ export function registerDemoCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nRedis: REDIS_URL (default redis://127.0.0.1:6379); the demo writes under its own key prefix and\n' +
-        'deletes it on exit. If nothing answers and redis-server is on PATH, a private in-memory Redis is used.\n' +
+        'deletes it on exit. If nothing answers and redis-server is on PATH, a private in-memory Redis is used\n(the demo only: `start` waits for REDIS_URL unless given --dev-redis).\n' +
         'No credentials are needed: every secret is generated for the run.\n' +
         '\nExamples:\n  $ portal-sync demo\n  $ portal-sync demo --port 8080\n  $ portal-sync demo --exit-after-script --json --speed 10\n',
     )

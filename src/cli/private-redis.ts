@@ -1,7 +1,7 @@
 /**
- * The Quickstart promise: with no Redis answering at the default local URL
- * and `redis-server` on PATH, `portal-sync start` runs a private, throwaway
- * one (nothing persisted) and says so loudly.
+ * A private, throwaway Redis (nothing persisted) for the demo, the tests and
+ * `start --dev-redis` only, when nothing answers at a local REDIS_URL and
+ * `redis-server` is on PATH. Plain `start` never uses one: it waits.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

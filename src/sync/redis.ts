@@ -28,6 +28,36 @@ export function createWorkerRedis(url: string, extra: RedisOptions = {}): Redis 
   });
 }
 
+/** How often a wait for Redis is said again in the log (the first time at once). */
+export const REDIS_WAIT_LOG_EVERY_MS = 30_000;
+
+/**
+ * Waits until the Redis at `url` answers PING, trying every second and calling `say` at once and then at
+ * most every REDIS_WAIT_LOG_EVERY_MS (the log says what the daemon waits for, not once a retry).
+ * Resolves false when `signal` aborts first.
+ */
+export async function waitForRedis(url: string, say: (waitedSeconds: number) => void, signal?: AbortSignal): Promise<boolean> {
+  const started = Date.now();
+  let saidAt = -Infinity;
+  while (!signal?.aborted) {
+    const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    client.on('error', () => undefined);
+    const answered = await client
+      .connect()
+      .then(() => client.ping())
+      .then((r) => r === 'PONG')
+      .catch(() => false)
+      .finally(() => client.disconnect());
+    if (answered) return true;
+    if (Date.now() - saidAt >= REDIS_WAIT_LOG_EVERY_MS) {
+      saidAt = Date.now();
+      say(Math.round((saidAt - started) / 1000));
+    }
+    await new Promise<void>((r) => setTimeout(r, 1000).unref());
+  }
+  return false;
+}
+
 export function isRedisReady(redis: Redis): boolean {
   return redis.status === 'ready';
 }

@@ -28,6 +28,8 @@ export interface AppDeps {
   ingestor: Ingestor;
   redis: Redis;
   metrics: EdgeMetrics;
+  /** Set when `start --dev-redis` runs a private in-memory Redis: /readyz says so. */
+  devRedis?: string;
 }
 
 const ROUTES: Record<Source, string> = {
@@ -109,7 +111,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const ok = await pingRedis(redis);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'redis unreachable', redis: ok });
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'redis unreachable', redis: ok, ...(deps.devRedis && { devRedis: deps.devRedis }) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
