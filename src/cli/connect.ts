@@ -23,6 +23,28 @@ export async function withRedis<T>(config: Config, work: (redis: Redis) => Promi
   }
 }
 
+/**
+ * Read commands first make sure the prefix holds something, so that a wrong REDIS_PREFIX is named
+ * instead of shown as a healthy, empty deployment (a SCAN: nothing is written).
+ */
+export async function requireData(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) return;
+    cursor = next;
+  } while (cursor !== '0');
+  throw new Error(`no portal-sync data under prefix ${prefix} (is REDIS_PREFIX right?)`);
+}
+
+/** withRedis for a command that only reads: refuses an empty prefix first. */
+export async function withDataRedis<T>(config: Config, work: (redis: Redis) => Promise<T>): Promise<T> {
+  return withRedis(config, async (redis) => {
+    await requireData(redis, config.redis.prefix);
+    return work(redis);
+  });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

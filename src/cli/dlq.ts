@@ -12,7 +12,7 @@ import { Ingestor, type QuarantineEntry } from '../sync/ingest.js';
 import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { createEventsQueue, QUEUES } from '../sync/queues.js';
 import { reparseQuarantined } from '../webhooks/reparse.js';
-import { printJson, requireConfig, withRedis } from './connect.js';
+import { printJson, requireConfig, withDataRedis, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { MAX_BACK_DAYS } from '../sync/admin/time-window.js';
@@ -35,9 +35,10 @@ interface Dlq {
   close(): Promise<void>;
 }
 
-function open(redis: Redis, config: Config): Dlq {
-  const events = createEventsQueue(redis, config.redis.prefix);
-  const push = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
+/** `readOnly` (dlq list): the queues are opened without writing their meta keys. */
+function open(redis: Redis, config: Config, readOnly = false): Dlq {
+  const events = createEventsQueue(redis, config.redis.prefix, { readOnly });
+  const push = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix, skipMetasUpdate: readOnly }));
   const ingestor = new Ingestor({ redis, queue: events, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineMax: config.quarantine.maxEntries, timeoutMs: 10_000 });
   const queues = [events, ...push];
   return { queues, ingestor, close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
@@ -110,10 +111,10 @@ export function deadLetterTable(letters: DeadLetter[]): string {
 
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: failed jobs and quarantined payloads');
-  const run = <T>(work: (d: Dlq, config: Config) => Promise<T>) => {
+  const run = <T>(work: (d: Dlq, config: Config) => Promise<T>, readOnly = false) => {
     const config = requireConfig();
-    return withRedis(config, async (redis) => {
-      const d = open(redis, config);
+    return (readOnly ? withDataRedis : withRedis)(config, async (redis) => {
+      const d = open(redis, config, readOnly);
       try {
         return await work(d, config);
       } finally {
@@ -130,7 +131,7 @@ export function registerDlqCommand(program: Command): void {
     .addHelpText('after', '\nFailed jobs are kept until replayed or purged; quarantine keeps the newest quarantine.maxEntries payloads.\n\nExamples:\n  $ portal-sync dlq list --since 24h\n  $ portal-sync dlq list --since 2026-11-01 --until 2026-11-08 --json\n')
     .action(async (opts: { since?: string; until?: string; json?: boolean }) => {
       const window = opts.since === undefined && opts.until === undefined ? null : timeWindowOption(opts, new Date(), `${MAX_BACK_DAYS}d`);
-      const letters = (await run((d) => listDeadLetters(d))).filter((l) => !window || (Date.parse(l.at) >= window.from.getTime() && Date.parse(l.at) < window.to.getTime()));
+      const letters = (await run((d) => listDeadLetters(d), true)).filter((l) => !window || (Date.parse(l.at) >= window.from.getTime() && Date.parse(l.at) < window.to.getTime()));
       if (opts.json) return printJson(letters);
       if (letters.length === 0) return void process.stdout.write(window ? `no dead letters between ${window.from.toISOString()} and ${window.to.toISOString()}\n` : 'no dead letters\n');
       process.stdout.write(deadLetterTable(letters));

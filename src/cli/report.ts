@@ -8,7 +8,7 @@ import { renderDeflectionHtml } from '../sync/deflection/report-html.js';
 import { parseSince, SinceError, type ReportPeriod } from '../sync/deflection/report-period.js';
 import { renderDeflectionText } from '../sync/deflection/report-text.js';
 import { TIME_GRAMMAR, warnPastRetention } from './time-options.js';
-import { requireConfig, withRedis } from './connect.js';
+import { requireConfig, withDataRedis } from './connect.js';
 import { UsageError } from './errors.js';
 
 const DAY_MS = 86_400_000;
@@ -66,7 +66,7 @@ export function registerReportCommand(program: Command): void {
       const period = periodFromSince(opts.since, now, opts.until);
       const config = requireConfig();
       warnPastRetention(period.from, now, config.deflection.historyDays * DAY_MS, 'deflection sessions and tickets', 'deflection.historyDays');
-      const out = await withRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts, now));
+      const out = await withDataRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts, now));
       process.stdout.write(out);
     });
 }

@@ -12,7 +12,7 @@ import { DEFLECTION_QUEUE } from '../sync/deflection/queue.js';
 import { RecordStore } from '../sync/store.js';
 import type { ReconcileReport } from '../sync/reconcile.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
-import { printJson, requireConfig, withRedis } from './connect.js';
+import { printJson, requireConfig, withDataRedis } from './connect.js';
 
 export interface QueueStatus {
   waiting: number;
@@ -48,7 +48,7 @@ export interface Status {
 const RATE_WINDOW_MINUTES = 15;
 
 async function queueStatus(redis: Redis, prefix: string, name: string): Promise<QueueStatus> {
-  const queue = new Queue(name, { connection: redis, prefix });
+  const queue = new Queue(name, { connection: redis, prefix, skipMetasUpdate: true }); // status only reads
   try {
     return await queueStatusOf(queue);
   } finally {
@@ -149,7 +149,7 @@ export function registerStatusCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ portal-sync status\n  $ portal-sync status --json | jq .queues.events.lagSeconds\n')
     .action(async (opts: { json?: boolean }) => {
       const config = requireConfig();
-      const status = await withRedis(config, (redis) => readStatus(redis, config));
+      const status = await withDataRedis(config, (redis) => readStatus(redis, config));
       if (opts.json) return printJson(status);
       process.stdout.write(statusText(status, config.redis.prefix));
     });

@@ -22,10 +22,12 @@ export const EVENT_JOB_DEFAULTS: JobsOptions = {
 
 export type EventsQueue = Queue<SourceEvent, unknown, string>;
 
-export function createEventsQueue(connection: Redis, prefix: string): EventsQueue {
+/** `readOnly`: for commands that only read (BullMQ otherwise writes the queue's meta key on opening it). */
+export function createEventsQueue(connection: Redis, prefix: string, opts: { readOnly?: boolean } = {}): EventsQueue {
   return new Queue<SourceEvent, unknown, string>(QUEUES.events, {
     connection,
     prefix,
     defaultJobOptions: EVENT_JOB_DEFAULTS,
+    ...(opts.readOnly && { skipMetasUpdate: true }),
   });
 }
