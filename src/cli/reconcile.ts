@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import { createLogger } from '../log.js';
 import { createEventsQueue } from '../sync/queues.js';
-import type { ReconcileReport } from '../sync/reconcile.js';
+import { CREDENTIALS } from '../connectors/resync.js';
+import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/reconcile.js';
 import { RecordStore } from '../sync/store.js';
 import { buildReconciler } from '../worker-role.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 
 export function describeReconcile(r: ReconcileReport): string {
-  const sources = Object.entries(r.sources).map(([s, x]) => `${s} read ${x.read} since ${x.since}, drift ${x.drift}${x.error ? ` (FAILED: ${x.error})` : ''}`);
+  const sources = Object.entries(r.sources).map(([s, x]) => (x.error !== undefined ? `${describeSourceFailure(s, x)} (nothing read since ${x.since})` : `${s} read ${x.read} since ${x.since}, drift ${x.drift}`));
   const ids = r.driftIds.length > 0 ? `\n  drifted: ${r.driftIds.slice(0, 20).join(', ')}${r.drift > 20 ? ` … (${r.drift} in all)` : ''}` : '';
   return `reconcile at ${r.startedAt}: drift ${r.drift} in ${r.seconds.toFixed(1)} s\n  ${sources.join('\n  ') || 'no source configured'}${ids}`;
 }
@@ -22,7 +23,7 @@ export function registerReconcileCommand(program: Command): void {
       'after',
       '\nThe worker role runs a pass every reconcile.everyMs (default hourly); this runs one now.\n' +
         'Drift (objects the records were missing) is fed through the events queue, which the\n' +
-        'daemon\'s worker applies. Exit 1 when a source could not be read.\n' +
+        'daemon\'s worker applies. Exit 1 when a configured source could not be read, or when none is configured.\n' +
         '\nExamples:\n  $ portal-sync reconcile\n  $ portal-sync reconcile --json | jq .drift\n',
     )
     .action(async (opts: { json?: boolean }) => {
@@ -30,7 +31,11 @@ export function registerReconcileCommand(program: Command): void {
       const report = await withRedis(config, async (redis) => {
         const queue = createEventsQueue(redis, config.redis.prefix);
         try {
-          const reconciler = buildReconciler(config, { redis, store: new RecordStore(redis, config.redis.prefix), queue, logger: createLogger('warn') });
+          // The pass's own log would interleave with the report on stdout; the report says what failed.
+          const reconciler = buildReconciler(config, { redis, store: new RecordStore(redis, config.redis.prefix), queue, logger: createLogger('silent') });
+          if (reconciler.sources.length === 0) {
+            throw new Error(`no source to reconcile: configure ${Object.values(CREDENTIALS).join(', or ')}`);
+          }
           return await reconciler.pass();
         } finally {
           await queue.close();
@@ -38,6 +43,6 @@ export function registerReconcileCommand(program: Command): void {
       });
       if (opts.json) printJson(report);
       else process.stdout.write(`${describeReconcile(report)}\n`);
-      if (Object.values(report.sources).some((s) => s.error !== undefined)) process.exitCode = 1;
+      if (failedSources(report).length > 0) process.exitCode = 1;
     });
 }

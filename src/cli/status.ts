@@ -10,7 +10,8 @@ import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { QUEUES } from '../sync/queues.js';
 import { DEFLECTION_QUEUE } from '../sync/deflection/queue.js';
 import { RecordStore } from '../sync/store.js';
-import type { ReconcileReport } from '../sync/reconcile.js';
+import { readLastReconcile } from '../sync/health.js';
+import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/reconcile.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
 
@@ -82,11 +83,6 @@ export async function queueStatusOf(queue: Queue): Promise<QueueStatus> {
   };
 }
 
-async function lastReconcile(redis: Redis, prefix: string): Promise<ReconcileReport | null> {
-  const raw = await redis.get(`${prefix}:reconcile:last`);
-  return raw === null ? null : (JSON.parse(raw) as ReconcileReport);
-}
-
 /** Every queue `status` and the dashboard show, in their order: events, pushes, deflection, one outbound queue per subscription. */
 export function statusQueueNames(config: Config): string[] {
   return [QUEUES.events, ...PUSH_QUEUES, DEFLECTION_QUEUE, ...config.subscriptions.map((s) => outboundQueueName(s.id))];
@@ -103,7 +99,7 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
     quarantined: await redis.llen(`${prefix}:quarantine`),
     identityConflicts: (await store.listConflicts()).length,
     subscriptions: await Promise.all(config.subscriptions.map((s) => new OutboundStore(redis, prefix, config.outbound).state(s.id))),
-    reconcile: await lastReconcile(redis, prefix),
+    reconcile: await readLastReconcile(redis, prefix),
     resync: await new ResyncRuns(redis, prefix).latest(),
     bulk: Object.fromEntries(await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const))),
   };
@@ -132,7 +128,8 @@ export function statusText(status: Status, prefix: string): string {
     lines.push(`  webhooks ${w.id}: ${w.pending} pending, ${health}`);
   }
   const r = status.reconcile;
-  lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${Object.values(r.sources).some((s) => s.error) ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
+  lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${failedSources(r).length ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
+  if (r) for (const [source, s] of failedSources(r)) lines.push(`    ${describeSourceFailure(source, s)}`);
   const rs = status.resync;
   for (const [target, b] of Object.entries(status.bulk)) {
     if (b.pending + b.inFlight > 0) lines.push(`  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`);

@@ -24,7 +24,8 @@ export class SourceNotConfiguredError extends Error {
   override name = 'SourceNotConfiguredError';
 }
 
-const CREDENTIALS: Record<ResyncSource, string> = {
+/** What configures each source's API, as the operator sets it. */
+export const CREDENTIALS: Record<ResyncSource, string> = {
   stripe: 'STRIPE_SECRET_KEY',
   salesforce: 'SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (or SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL)',
   zendesk: 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN',

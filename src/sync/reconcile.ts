@@ -19,6 +19,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { readLastReconcile, reconcileLastKey } from './health.js';
 import { eventIdentityKeys } from './identity.js';
 import type { Ingestor } from './ingest.js';
 import { applyEvent } from './merge.js';
@@ -44,6 +45,20 @@ export interface SourceReport {
   read: number;
   drift: number;
   error?: string;
+  /** The platform's HTTP status of the failure, when it answered with one (401: a refused key). */
+  status?: number;
+}
+
+/** `stripe: FAILED 401 api_key_invalid: …`: one failed source of a pass, as `status` and `reconcile` print it. */
+export function describeSourceFailure(source: string, r: SourceReport): string {
+  let message = (r.error ?? '').replace(new RegExp(`^${source}: `), '');
+  if (r.status !== undefined) message = `${r.status} ${message.replace(new RegExp(`^(Stripe|Zendesk|Salesforce) ${r.status}:? `), '')}`;
+  return `${source}: FAILED ${message}`;
+}
+
+/** The sources of a pass that failed. */
+export function failedSources(report: ReconcileReport): Array<[Source, SourceReport]> {
+  return (Object.entries(report.sources) as Array<[Source, SourceReport]>).filter(([, s]) => s.error !== undefined);
 }
 
 export interface ReconcileReport {
@@ -83,7 +98,7 @@ export class Reconciler {
     return `${this.opts.prefix}:reconcile:checkpoint:${source}`;
   }
   get lastKey(): string {
-    return `${this.opts.prefix}:reconcile:last`;
+    return reconcileLastKey(this.opts.prefix);
   }
   get historyKey(): string {
     return `${this.opts.prefix}:reconcile:history`;
@@ -95,8 +110,7 @@ export class Reconciler {
   }
 
   async last(): Promise<ReconcileReport | null> {
-    const raw = await this.opts.redis.get(this.lastKey);
-    return raw === null ? null : (JSON.parse(raw) as ReconcileReport);
+    return readLastReconcile(this.opts.redis, this.opts.prefix);
   }
 
   /** One pass over every configured source; a source that fails is reported and keeps its checkpoint. */
@@ -114,7 +128,9 @@ export class Reconciler {
         await this.opts.redis.set(this.checkpointKey(source), String(now));
       } catch (err) {
         sourceReport.error = (err as Error).message;
-        this.log.warn({ source, reason: sourceReport.error }, 'reconcile pass of a source failed; its checkpoint stays and the next pass reads it again');
+        const status = (err as { status?: unknown }).status;
+        if (typeof status === 'number') sourceReport.status = status;
+        this.log.error({ source, status, reason: sourceReport.error }, 'reconcile of a source failed: nothing of it was checked; its checkpoint stays and the next pass reads it again');
       }
       if (sourceReport.drift > 0) this.opts.onDrift?.(source, sourceReport.drift);
     }
@@ -123,10 +139,10 @@ export class Reconciler {
     const json = JSON.stringify(report);
     await this.opts.redis.multi().set(this.lastKey, json).lpush(this.historyKey, json).ltrim(this.historyKey, 0, HISTORY - 1).exec();
     this.opts.onPass?.(report);
-    this.log[report.drift > 0 ? 'warn' : 'info'](
-      { drift: report.drift, driftIds: report.driftIds.slice(0, 10), seconds: Math.round(report.seconds * 10) / 10 },
-      report.drift > 0 ? 'reconcile pass repaired drift: events were missing' : 'reconcile pass found no drift',
-    );
+    const fields = { drift: report.drift, driftIds: report.driftIds.slice(0, 10), seconds: Math.round(report.seconds * 10) / 10 };
+    const failed = failedSources(report).map(([source]) => source);
+    if (failed.length > 0) this.log.error({ ...fields, failed }, `reconcile pass incomplete: ${failed.join(', ')} FAILED (drift counts only the sources read)`);
+    else this.log[report.drift > 0 ? 'warn' : 'info'](fields, report.drift > 0 ? 'reconcile pass repaired drift: events were missing' : 'reconcile pass found no drift');
     return report;
   }
 
