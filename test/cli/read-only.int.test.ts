@@ -55,6 +55,7 @@ describe('read commands under a prefix that holds nothing', () => {
       expect(r.stdout).toBe('');
       expect(r.code).toBe(1);
     },
+    60_000,
   );
 });
 
@@ -68,5 +69,5 @@ describe('read commands under a prefix with data', () => {
       expect(r.stderr).toBe('');
       expect(await keysUnder(withData), `after ${args.join(' ')}`).toEqual(before);
     }
-  });
+  }, 180_000);
 });
