@@ -132,6 +132,9 @@ function shapeOf(schema: Schema): Shape {
         if (!input) return;
         core = s;
         type = d.type === 'enum' ? `one of ${(s as unknown as z.ZodEnum).options.map((o) => `\`${String(o)}\``).join(', ')}` : d.type;
+        if (d.type === 'literal') type = (d.values as unknown[]).map((v) => `\`${String(v)}\``).join(' or ');
+        // A union reads as its alternatives, each with its own constraints.
+        if (d.type === 'union') type = (d.options as Schema[]).map((o) => expects(shapeOf(o))).join(', or ');
         if (d.type === 'number' && d.coerce) type = 'number';
     }
   };

@@ -6,6 +6,7 @@
  * fixes a broken deploy in one pass instead of one restart per typo.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -29,6 +30,14 @@ const url = (what: string) =>
     .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), `expected an http(s) URL of ${what}`);
 const secret = (minLength: number) =>
   optional.refine((s) => s === undefined || s.length >= minLength, `expected a secret of at least ${minLength} characters`);
+/** Below this many characters (after any fixed prefix like whsec_) no secret is accepted: a short one can be guessed. */
+export const MIN_SECRET_CHARS = 16;
+/** Every comma-separated secret starts with `prefix` and has at least MIN_SECRET_CHARS after it. */
+const prefixedSecrets = (prefix: RegExp, what: string) =>
+  optional.refine(
+    (s) => s === undefined || (list(s).length > 0 && list(s).every((x) => prefix.test(x) && x.replace(prefix, '').length >= MIN_SECRET_CHARS)),
+    `expected ${what} with at least ${MIN_SECRET_CHARS} characters after the prefix (several comma-separated)`,
+  );
 /** Several secrets, comma-separated: one per webhook registration, or old and new while rotating. */
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 const port = z.coerce.number().int().min(0).max(65535);
@@ -51,8 +60,10 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   PORTAL_SYNC_CONFIG: optional.describe('a YAML file merged over config/default.yaml (unknown keys are errors)'),
 
-  STRIPE_SECRET_KEY: optional.refine((s) => s === undefined || /^(sk|rk)_(test|live)_/.test(s), 'expected sk_test_…, sk_live_… or a restricted rk_… key').describe('Stripe API key'),
-  STRIPE_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.startsWith('whsec_')), 'expected the endpoint signing secret, whsec_… (several comma-separated)').describe('the Stripe endpoint\'s signing secret, several comma-separated (several endpoints, or old and new while rotating); enables POST /webhooks/stripe'),
+  STRIPE_SECRET_KEY: optional
+    .refine((s) => s === undefined || (/^(sk|rk)_(test|live)_/.test(s) && s.replace(/^(sk|rk)_(test|live)_/, '').length >= MIN_SECRET_CHARS), `expected sk_test_…, sk_live_… or a restricted rk_… key, at least ${MIN_SECRET_CHARS} characters after the prefix`)
+    .describe('Stripe API key'),
+  STRIPE_WEBHOOK_SECRET: prefixedSecrets(/^whsec_/, 'the endpoint signing secret, whsec_…').describe('the Stripe endpoint\'s signing secret, several comma-separated (several endpoints, or old and new while rotating); enables POST /webhooks/stripe'),
   STRIPE_API_HOST: optional.describe('Stripe API host override (proxy, sandbox, local stand-in)'),
   STRIPE_API_PORT: port.optional().describe('Stripe API port override'),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional().describe('Stripe API protocol override'),
@@ -60,20 +71,21 @@ export const EnvSchema = z.object({
   ZENDESK_SUBDOMAIN: optional.refine((s) => s === undefined || /^[a-z0-9][a-z0-9-]*$/i.test(s), 'expected the subdomain only, e.g. acme for acme.zendesk.com').describe('Zendesk account subdomain (or set ZENDESK_BASE_URL, not both)'),
   ZENDESK_BASE_URL: url('the Zendesk API, e.g. https://acme.zendesk.com/api/v2').optional().describe('Zendesk API base URL, instead of ZENDESK_SUBDOMAIN (proxy, sandbox, local stand-in)'),
   ZENDESK_EMAIL: optional.describe('Zendesk API user (required when PORTAL_TARGET includes zendesk)'),
-  ZENDESK_API_TOKEN: optional.describe('Zendesk API token (required when PORTAL_TARGET includes zendesk)'),
-  ZENDESK_WEBHOOK_SECRET: optional.refine((s) => s === undefined || list(s).every((x) => x.length >= 16), 'expected signing secrets of at least 16 characters, comma-separated (one per Zendesk webhook)').describe('the Zendesk webhooks\' signing secrets, comma-separated (one per webhook, or old and new while rotating); enables POST /webhooks/zendesk'),
+  ZENDESK_API_TOKEN: secret(MIN_SECRET_CHARS).describe('Zendesk API token (required when PORTAL_TARGET includes zendesk)'),
+  ZENDESK_WEBHOOK_SECRET: optional.refine((s) => s === undefined || (list(s).length > 0 && list(s).every((x) => x.length >= MIN_SECRET_CHARS)), `expected signing secrets of at least ${MIN_SECRET_CHARS} characters, comma-separated (one per Zendesk webhook)`).describe('the Zendesk webhooks\' signing secrets, comma-separated (one per webhook, or old and new while rotating); enables POST /webhooks/zendesk'),
 
   SALESFORCE_LOGIN_URL: url('the Salesforce login host').default('https://login.salesforce.com').describe('Salesforce OAuth login host'),
   SALESFORCE_INSTANCE_URL: url('your My Domain, e.g. https://acme.my.salesforce.com').optional().describe('your Salesforce My Domain (required with SALESFORCE_ACCESS_TOKEN)'),
   SALESFORCE_CLIENT_ID: optional.describe('connected app client id (OAuth client credentials; required when PORTAL_TARGET includes salesforce, unless SALESFORCE_ACCESS_TOKEN is set)'),
-  SALESFORCE_CLIENT_SECRET: optional.describe('connected app client secret (see SALESFORCE_CLIENT_ID)'),
-  SALESFORCE_ACCESS_TOKEN: optional.describe('a ready-made Salesforce access token, instead of the client credentials'),
+  SALESFORCE_CLIENT_SECRET: secret(MIN_SECRET_CHARS).describe('connected app client secret (see SALESFORCE_CLIENT_ID)'),
+  SALESFORCE_ACCESS_TOKEN: secret(MIN_SECRET_CHARS).describe('a ready-made Salesforce access token, instead of the client credentials'),
   SALESFORCE_ORG_ID: optional.refine((s) => s === undefined || /^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(s), 'expected a 15- or 18-character organization id starting with 00D').describe('the org id every Outbound Message must carry; with SALESFORCE_OUTBOUND_TOKEN enables Outbound Messages'),
-  SALESFORCE_OUTBOUND_TOKEN: secret(16).describe('the token in the Outbound Message endpoint URL (?token=…); exactly one value is accepted'),
-  SALESFORCE_WEBHOOK_SECRET: secret(16).describe('HMAC secret of the signed JSON events; enables them on POST /webhooks/salesforce'),
+  SALESFORCE_OUTBOUND_TOKEN: secret(MIN_SECRET_CHARS).describe('the token in the Outbound Message endpoint URL (?token=…); exactly one value is accepted'),
+  SALESFORCE_WEBHOOK_SECRET: secret(MIN_SECRET_CHARS).describe('HMAC secret of the signed JSON events; enables them on POST /webhooks/salesforce'),
 
-  PORTAL_EVENTS_SECRET: secret(16).describe('HMAC secret of portal activity events; enables POST /events/portal'),
-  ADMIN_TOKEN: secret(16).describe('bearer token of the admin area (/admin); unset means the area is off'),
+  PORTAL_EVENTS_SECRET: secret(MIN_SECRET_CHARS).describe('HMAC secret of portal activity events; enables POST /events/portal'),
+  ADMIN_TOKEN: secret(MIN_SECRET_CHARS).describe('bearer token of the admin area (/admin); unset means the area is off'),
+  METRICS_TOKEN: secret(MIN_SECRET_CHARS).describe('bearer token GET /metrics requires (Authorization: Bearer …); unset means /metrics is open to whoever reaches the port'),
   PORTAL_TARGET: optional.refine(
     (s) => s === undefined || s.split(',').every((t) => (PORTAL_TARGETS as readonly string[]).includes(t.trim())),
     `expected ${PORTAL_TARGETS.join(', ')} or both, comma-separated`,
@@ -133,11 +145,42 @@ const TicketCategoriesSchema = z.strictObject({
   ),
 });
 
+/** Express's `trust proxy`: whose X-Forwarded-For/-Proto to believe. */
+const TrustProxySchema = z.union([
+  z.literal('none'),
+  z.number().int().min(1).max(16),
+  z
+    .array(z.string().trim().refine((s) => isTrustedProxyEntry(s), 'expected an IP address, a CIDR like 10.0.0.0/8, or loopback, linklocal, uniquelocal'))
+    .min(1),
+]);
+
+function isTrustedProxyEntry(s: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(s)) return true;
+  const [ip, bits, ...rest] = s.split('/');
+  if (rest.length > 0 || !ip || isIP(ip) === 0) return false;
+  if (bits === undefined) return true;
+  const max = isIP(ip) === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
+
 export const FileSchema = z.strictObject({
-  server: z.strictObject({
+  server: z
+    .strictObject({
     bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024),
     shutdownGraceMs: z.number().int().min(0).max(600_000),
     enqueueTimeoutMs: z.number().int().min(50).max(60_000),
+    trustProxy: TrustProxySchema,
+    requestTimeoutMs: z.number().int().min(100).max(300_000),
+    headersTimeoutMs: z.number().int().min(100).max(300_000),
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000),
+    maxConnections: z.number().int().min(1).max(1_000_000),
+  })
+    .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, { message: 'headersTimeoutMs must be at most requestTimeoutMs', path: ['headersTimeoutMs'] }),
+  admin: z.strictObject({
+    boardWrites: z.boolean(),
+    failedAuthPerIpPerMinute: z.number().int().min(1).max(10_000),
+    failedAuthPerMinute: z.number().int().min(1).max(100_000),
+    sessionTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600),
   }),
   webhooks: z.strictObject({
     stripeToleranceSeconds: z.number().int().min(1),
@@ -197,6 +240,7 @@ export interface Config extends FileConfig {
   };
   portal: { eventsSecret?: string; targets: PortalTargetName[] };
   adminToken?: string;
+  metricsToken?: string;
   /** Outbound webhook secrets by subscription id, read from the variables the subscriptions name. */
   outboundSecrets: Record<string, string[]>;
   configFiles: string[];
@@ -285,7 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
       webhookSecret: e.SALESFORCE_WEBHOOK_SECRET,
     }),
     portal: defined({ eventsSecret: e.PORTAL_EVENTS_SECRET, targets }),
-    ...defined({ adminToken: e.ADMIN_TOKEN }),
+    ...defined({ adminToken: e.ADMIN_TOKEN, metricsToken: e.METRICS_TOKEN }),
     configFiles,
     outboundSecrets,
   };

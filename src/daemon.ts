@@ -2,7 +2,7 @@
  * The daemon's life cycle: connect, listen, and on SIGTERM stop accepting,
  * finish what is in flight, close the queues, exit — within the grace period.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -27,6 +27,20 @@ export function redactUrl(url: string): string {
   } catch {
     return '[unparseable url]';
   }
+}
+
+/**
+ * Socket limits from config: a request (a slow body included) must arrive whole within requestTimeoutMs
+ * (node answers 408 and closes), its headers within headersTimeoutMs. Node checks these deadlines every
+ * connectionsCheckingInterval (30 s by default): a tenth of the shorter one keeps the cut-off near it.
+ */
+export function serverOptions(s: Config['server']): ServerOptions {
+  return {
+    requestTimeout: s.requestTimeoutMs,
+    headersTimeout: s.headersTimeoutMs,
+    keepAliveTimeout: s.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(s.requestTimeoutMs, s.headersTimeoutMs) / 10))),
+  };
 }
 
 export interface RunningDaemon {
@@ -73,11 +87,15 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   registerHealthGauges(metrics.registry, redis, config.redis.prefix);
   const app = createApp({ config, logger, ingestor, redis, metrics, ...(opts.devRedis && { devRedis: opts.devRedis }) });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  const server = createServer(serverOptions(config.server), app);
+  server.maxConnections = config.server.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  // Longer than a typical load balancer's idle timeout, so the balancer closes first and never hits a closed socket.
-  server.keepAliveTimeout = 65_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;

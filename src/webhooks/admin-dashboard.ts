@@ -264,7 +264,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     res.status(200).type('text/html; charset=utf-8').send(html);
   });
   router.use('/queues', (req, res, next) => {
-    board ??= boardHandler(openQueues());
+    board ??= boardHandler(openQueues(), { writes: config.admin.boardWrites });
     board(req, res, next);
   });
   // With the bearer header, adminRouter serves the report; with a browser session, this does.

@@ -3,7 +3,7 @@
  * ADMIN_TOKEN is set, and then only for `Authorization: Bearer <ADMIN_TOKEN>`.
  * Every admin page goes through `requireAdminToken`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { secretsMatch } from './hmac.js';
 import { Router, type RequestHandler } from 'express';
 import type { Logger } from '../log.js';
 import type { DeflectionData } from '../sync/deflection/types.js';
@@ -11,11 +11,8 @@ import { deflectionPage } from './admin-deflection.js';
 
 const REALM = 'portal-sync admin';
 
-/** Constant-time in the token's content and length: both sides are hashed to 32 bytes first. */
-export function adminTokenMatches(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
+/** Constant-time in the token's content and length (`secretsMatch`). */
+export const adminTokenMatches = secretsMatch;
 
 /** `Bearer <token>` → the token; anything else → undefined. The scheme is case-insensitive (RFC 9110). */
 export function bearerToken(header: string | undefined): string | undefined {

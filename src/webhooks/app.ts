@@ -14,7 +14,7 @@ import type { Ingestor } from '../sync/ingest.js';
 import { pingRedis, type Redis } from '../sync/redis.js';
 import type { Source } from '../sync/source-event.js';
 import { adminDashboardRouter } from './admin-dashboard.js';
-import { adminRouter } from './admin.js';
+import { adminRouter, adminTokenMatches, bearerToken } from './admin.js';
 import type { EdgeMetrics } from './metrics.js';
 import { portalReceiver } from './portal.js';
 import type { ReceiverDeps } from './receive.js';
@@ -76,11 +76,27 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps): Record<Sou
   };
 }
 
+/** server.trustProxy → express's `trust proxy` value: none trusts no proxy (the socket's peer is the client). */
+export function trustProxySetting(value: Config['server']['trustProxy']): boolean | number | string[] {
+  return value === 'none' ? false : value;
+}
+
+/** With METRICS_TOKEN set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
+function requireMetricsToken(token: string | undefined): RequestHandler {
+  return (req, res, next) => {
+    if (token === undefined) return next();
+    const given = bearerToken(req.get('authorization'));
+    if (given !== undefined && adminTokenMatches(given, token)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer realm="portal-sync metrics"');
+    res.status(401).json({ error: 'metrics: send Authorization: Bearer <METRICS_TOKEN>' });
+  };
+}
+
 export function createApp(deps: AppDeps): Express {
   const { config, logger, metrics, redis } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  app.set('trust proxy', trustProxySetting(config.server.trustProxy));
 
   app.use(
     pinoHttp({
@@ -113,7 +129,7 @@ export function createApp(deps: AppDeps): Express {
     const ok = await pingRedis(redis);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'redis unreachable', redis: ok, ...(deps.devRedis && { devRedis: deps.devRedis }) });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', requireMetricsToken(config.metricsToken), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

@@ -7,7 +7,7 @@
  *
  * Several v1 values may be sent while a secret is being rotated.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const HMAC_HEADER = 'x-portal-sync-signature';
 
@@ -36,4 +36,16 @@ export function verifyHmac(rawBody: Buffer, header: string | undefined, secrets:
     }
   }
   return { ok: false, reason: 'bad_signature' };
+}
+
+/** Per process: the digests compared below cannot be precomputed by anyone. */
+const COMPARE_KEY = randomBytes(32);
+const compareDigest = (s: string) => createHmac('sha256', COMPARE_KEY).update(s, 'utf8').digest();
+
+/**
+ * A secret sent as-is (a URL token, a bearer token) against the configured one, in constant time in both
+ * content and length: both sides become 32-byte HMACs first, so a wrong length takes as long as a wrong byte.
+ */
+export function secretsMatch(given: string, expected: string): boolean {
+  return timingSafeEqual(compareDigest(given), compareDigest(expected));
 }

@@ -7,11 +7,10 @@
  * - JSON events (Change Data Capture shaped) from Flow HTTP Callouts or Apex,
  *   signed with X-Portal-Sync-Signature.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { parseSalesforceJson } from '../connectors/salesforce/cdc.js';
 import { OUTBOUND_ACK_XML, organizationIdMatches, parseOutboundMessage, soapFault } from '../connectors/salesforce/outbound.js';
-import { HMAC_HEADER, verifyHmac } from './hmac.js';
+import { HMAC_HEADER, secretsMatch, verifyHmac } from './hmac.js';
 import { HMAC_REJECTIONS } from './portal.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
 
@@ -21,12 +20,6 @@ export interface SalesforceReceiverOptions {
   webhookSecret?: string;
   toleranceSeconds: number;
   clientId: string;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function isXml(req: Request, body: Buffer): boolean {
@@ -49,7 +42,7 @@ export function salesforceReceiver(deps: ReceiverDeps, opts: SalesforceReceiverO
     }
     const token = typeof req.query.token === 'string' ? req.query.token : '';
     if (!token) return soap(res, 400, 'missing_signature', 'missing ?token= in the endpoint URL');
-    if (!sameSecret(token, opts.outboundToken)) return soap(res, 401, 'bad_signature', 'endpoint token does not match SALESFORCE_OUTBOUND_TOKEN');
+    if (!secretsMatch(token, opts.outboundToken)) return soap(res, 401, 'bad_signature', 'endpoint token does not match SALESFORCE_OUTBOUND_TOKEN');
     const parsed = parseOutboundMessage(body.toString('utf8'));
     if (!parsed.ok) return soap(res, 400, 'malformed_body', parsed.reason);
     if (!organizationIdMatches(parsed.organizationId, opts.orgId)) {

@@ -73,7 +73,7 @@ beforeAll(async () => {
   const env = {
     ZENDESK_BASE_URL: zd.baseUrl,
     ZENDESK_EMAIL: 'agent@example.com',
-    ZENDESK_API_TOKEN: 'zd-token',
+    ZENDESK_API_TOKEN: 'zd-token-0123456789abcdef',
     SALESFORCE_INSTANCE_URL: sf.instanceUrl,
     SALESFORCE_ACCESS_TOKEN: sf.accessToken,
   };

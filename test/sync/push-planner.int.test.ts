@@ -11,7 +11,7 @@ const obliterateAll = () => Promise.all([...p.worker.planner.queues.values()].ma
 
 beforeAll(async () => {
   // A long debounce so the test sees the scheduled jobs before they would run.
-  p = await startTestPipeline({ PORTAL_TARGET: 'zendesk,salesforce', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token', SALESFORCE_ACCESS_TOKEN: 'sf_token', SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com' }, (c) => {
+  p = await startTestPipeline({ PORTAL_TARGET: 'zendesk,salesforce', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef', SALESFORCE_ACCESS_TOKEN: 'sf_token_0123456789abcdef', SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com' }, (c) => {
     c.push.debounceMs = 60_000;
   });
 });

@@ -32,7 +32,7 @@ class RecordingTarget implements PortalTarget {
 
 const target = new RecordingTarget();
 let p: TestPipeline;
-const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token' };
+const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef' };
 
 
 function decided(customerId: string, contact: string, n: number): DeflectionEvent {
