@@ -1,35 +1,17 @@
 /**
  * A browser session for the admin area. Browsers cannot send a bearer header on
- * navigation, so /admin/login takes the token once and sets a cookie that
- * holds an expiry and an HMAC of it keyed by the token — never the token. The
- * bearer header keeps working for scripts (`requireAdminToken`).
+ * navigation, so /admin/login takes the token once and sets a cookie holding a
+ * random session id kept in Redis (`AdminGuard`): never the token, nothing
+ * derived from it, ended by logout or a new ADMIN_TOKEN. The bearer header keeps
+ * working for scripts (`requireAdminToken`). Wrong tokens in the form count
+ * against the same throttle as wrong bearer tokens.
  */
-import { createHmac } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { Logger } from '../log.js';
 import { adminTokenMatches, requireAdminToken } from './admin.js';
+import type { AdminGuard } from './admin-guard.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
-const SESSION_SECONDS = 12 * 3600;
 const LOGIN_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-const sign = (adminToken: string, expires: number) =>
-  createHmac('sha256', adminToken).update(`portal-sync admin session v1:${expires}`).digest('base64url');
-
-/** `<expires>.<hmac>`: changes with the token, so rotating ADMIN_TOKEN ends every session. */
-export function sessionValue(adminToken: string, now = Date.now()): string {
-  const expires = Math.floor(now / 1000) + SESSION_SECONDS;
-  return `${expires}.${sign(adminToken, expires)}`;
-}
-
-export function sessionValid(value: string | undefined, adminToken: string, now = Date.now()): boolean {
-  const match = value === undefined ? null : /^(\d{1,12})\.([\w-]{1,100})$/.exec(value);
-  if (!match) return false;
-  const expires = Number(match[1]);
-  // Compare first (constant time), then the expiry: the answer's timing says nothing about the MAC.
-  const macOk = adminTokenMatches(match[2]!, sign(adminToken, expires));
-  return macOk && expires * 1000 > now;
-}
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
@@ -39,8 +21,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-export const hasAdminSession = (req: Request, adminToken: string): boolean =>
-  sessionValid(cookieValue(req.get('cookie'), SESSION_COOKIE), adminToken);
+export const hasAdminSession = (req: Request, guard: AdminGuard): Promise<boolean> => guard.sessionValid(cookieValue(req.get('cookie'), SESSION_COOKIE));
 
 function setSessionCookie(req: Request, res: Response, value: string, maxAge: number): void {
   const attrs = [`${SESSION_COOKIE}=${value}`, 'Path=/admin', `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict'];
@@ -79,20 +60,27 @@ function sendLogin(res: Response, status: number, message?: string): void {
 }
 
 /** GET/POST /admin/login and POST /admin/logout. */
-export function loginRoutes(adminToken: string, logger?: Logger): Router {
+export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
   const router = Router();
   router.get('/login', (_req, res) => sendLogin(res, 200));
-  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+    const ip = req.ip ?? 'unknown';
+    const verdict = await guard.mayTry(ip);
+    if (!verdict.ok) {
+      res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+      return sendLogin(res, 429, `Too many wrong tokens: try again in ${verdict.retryAfterSeconds} s.`);
+    }
     const given: unknown = (req.body as Record<string, unknown> | undefined)?.token;
     if (typeof given !== 'string' || !adminTokenMatches(given, adminToken)) {
-      logger?.warn({ reason: 'bad_token', path: '/admin/login', ip: req.ip }, 'admin login refused');
+      await guard.failed(ip, { path: '/admin/login' });
       return sendLogin(res, 401, 'That is not the admin token.');
     }
-    setSessionCookie(req, res, sessionValue(adminToken), SESSION_SECONDS);
+    setSessionCookie(req, res, await guard.createSession(), guard.settings.sessionTtlSeconds);
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(303, '/admin');
   });
-  router.post('/logout', (req, res) => {
+  router.post('/logout', async (req, res) => {
+    await guard.endSession(cookieValue(req.get('cookie'), SESSION_COOKIE));
     setSessionCookie(req, res, '', 0);
     res.redirect(303, '/admin/login');
   });
@@ -103,17 +91,19 @@ export function loginRoutes(adminToken: string, logger?: Logger): Router {
  * A valid session cookie, or else the bearer header (`requireAdminToken`). A
  * browser asking for a page with neither gets the 401 as the login form.
  */
-export function requireAdmin(adminToken: string, logger?: Logger): RequestHandler {
-  const bearer = requireAdminToken(adminToken, logger);
+export function requireAdmin(adminToken: string, guard: AdminGuard): RequestHandler {
+  const bearer = requireAdminToken(adminToken, guard);
   return (req, res, next) => {
-    if (hasAdminSession(req, adminToken)) {
-      res.setHeader('Cache-Control', 'no-store');
-      return next();
-    }
-    if (req.get('authorization') === undefined && req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="portal-sync admin"');
-      return sendLogin(res, 401);
-    }
-    bearer(req, res, next);
+    hasAdminSession(req, guard).then((ok) => {
+      if (ok) {
+        res.setHeader('Cache-Control', 'no-store');
+        return next();
+      }
+      if (req.get('authorization') === undefined && req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="portal-sync admin"');
+        return sendLogin(res, 401);
+      }
+      bearer(req, res, next);
+    }, next);
   };
 }

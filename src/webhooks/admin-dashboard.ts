@@ -28,6 +28,7 @@ import { RecordStore } from '../sync/store.js';
 import { boardHandler } from './admin-board.js';
 import { escapeHtml, hasAdminSession, loginRoutes, requireAdmin } from './admin-dashboard-auth.js';
 import { deflectionPage } from './admin-deflection.js';
+import type { AdminGuard } from './admin-guard.js';
 import type { EdgeMetrics } from './metrics.js';
 
 const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -199,6 +200,7 @@ function renderSubscriptions(subs: readonly SubscriptionState[]): string {
 
 export interface AdminDashboardDeps {
   adminToken: string | undefined;
+  guard: AdminGuard | undefined;
   config: Config;
   redis: Redis;
   ingestor: Ingestor;
@@ -209,8 +211,8 @@ export interface AdminDashboardDeps {
 /** Mounted at /admin before `adminRouter`; without ADMIN_TOKEN it serves nothing, and adminRouter answers 404. */
 export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
   const router = Router();
-  const token = deps.adminToken;
-  if (!token) return router;
+  const { adminToken: token, guard } = deps;
+  if (!token || !guard) return router;
   const { config, redis, logger } = deps;
   const prefix = config.redis.prefix;
   const rates = new EventRates();
@@ -247,8 +249,8 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     };
   };
 
-  router.use(loginRoutes(token, logger));
-  router.use(requireAdmin(token, logger));
+  router.use(loginRoutes(token, guard));
+  router.use(requireAdmin(token, guard));
   router.get('/', async (_req, res) => {
     let html: string;
     try {
@@ -269,6 +271,6 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
   });
   // With the bearer header, adminRouter serves the report; with a browser session, this does.
   const deflection = deflectionPage(createDeflectionData(redis, prefix), logger);
-  router.get('/deflection', (req, res, next) => (hasAdminSession(req, token) ? deflection(req, res, next) : next('route')));
+  router.get('/deflection', async (req, res, next) => ((await hasAdminSession(req, guard)) ? deflection(req, res, next) : next('route')));
   return router;
 }

@@ -4,10 +4,11 @@
  * Every admin page goes through `requireAdminToken`.
  */
 import { secretsMatch } from './hmac.js';
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { DeflectionData } from '../sync/deflection/types.js';
 import { deflectionPage } from './admin-deflection.js';
+import type { AdminGuard } from './admin-guard.js';
 
 const REALM = 'portal-sync admin';
 
@@ -23,28 +24,44 @@ export function bearerToken(header: string | undefined): string | undefined {
 /**
  * Lets a request through only with the admin token. Without a configured
  * token the area does not exist (404), so an unset variable never opens it.
+ * Wrong tokens count against the client's IP and against all clients
+ * (`AdminGuard`); past either limit every token, the right one too, gets 429
+ * until the minute is over, so the token cannot be guessed at speed.
  */
-export function requireAdminToken(adminToken: string | undefined, logger?: Logger): RequestHandler {
+export function requireAdminToken(adminToken: string | undefined, guard: AdminGuard | undefined): RequestHandler {
   return (req, res, next) => {
-    if (!adminToken) {
+    if (!adminToken || !guard) {
       res.status(404).json({ error: 'not found' });
       return;
     }
     res.setHeader('Cache-Control', 'no-store');
     const given = bearerToken(req.get('authorization'));
-    if (given !== undefined && adminTokenMatches(given, adminToken)) {
-      next();
+    const ip = req.ip ?? 'unknown';
+    if (given === undefined) {
+      guard.logRefusal({ reason: 'missing_token', path: req.path, ip });
+      res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}"`);
+      res.status(401).json({ error: 'admin area: send Authorization: Bearer <ADMIN_TOKEN>', reason: 'missing_token' });
       return;
     }
-    const reason = given === undefined ? 'missing_token' : 'bad_token';
-    logger?.warn({ reason, path: req.path, ip: req.ip }, 'admin request refused');
-    res.setHeader('WWW-Authenticate', given === undefined ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="invalid_token"`);
-    res.status(401).json({ error: 'admin area: send Authorization: Bearer <ADMIN_TOKEN>', reason });
+    void (async () => {
+      const verdict = await guard.mayTry(ip);
+      if (!verdict.ok) return tooMany(res, verdict.retryAfterSeconds);
+      if (adminTokenMatches(given, adminToken)) return next();
+      await guard.failed(ip, { path: req.path });
+      res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token"`);
+      res.status(401).json({ error: 'admin area: send Authorization: Bearer <ADMIN_TOKEN>', reason: 'bad_token' });
+    })().catch(next);
   };
+}
+
+export function tooMany(res: Response, retryAfterSeconds: number): void {
+  res.setHeader('Retry-After', String(retryAfterSeconds));
+  res.status(429).json({ error: `too many wrong admin tokens: try again in ${retryAfterSeconds} s`, reason: 'throttled' });
 }
 
 export interface AdminDeps {
   adminToken: string | undefined;
+  guard: AdminGuard | undefined;
   deflection: DeflectionData;
   logger: Logger;
 }
@@ -52,7 +69,7 @@ export interface AdminDeps {
 /** Mounted at /admin. */
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
-  router.use(requireAdminToken(deps.adminToken, deps.logger));
+  router.use(requireAdminToken(deps.adminToken, deps.guard));
   router.get('/deflection', deflectionPage(deps.deflection, deps.logger));
   return router;
 }

@@ -15,6 +15,7 @@ import { pingRedis, type Redis } from '../sync/redis.js';
 import type { Source } from '../sync/source-event.js';
 import { adminDashboardRouter } from './admin-dashboard.js';
 import { adminRouter, adminTokenMatches, bearerToken } from './admin.js';
+import { AdminGuard } from './admin-guard.js';
 import type { EdgeMetrics } from './metrics.js';
 import { portalReceiver } from './portal.js';
 import type { ReceiverDeps } from './receive.js';
@@ -139,8 +140,9 @@ export function createApp(deps: AppDeps): Express {
     app.post(path, raw, receivers[source]);
   }
 
-  app.use('/admin', adminDashboardRouter({ adminToken: config.adminToken, config, redis, ingestor: deps.ingestor, metrics, logger }));
-  app.use('/admin', adminRouter({ adminToken: config.adminToken, deflection: createDeflectionData(redis, config.redis.prefix), logger }));
+  const guard = config.adminToken ? new AdminGuard(redis, config.redis.prefix, config.adminToken, config.admin, logger) : undefined;
+  app.use('/admin', adminDashboardRouter({ adminToken: config.adminToken, guard, config, redis, ingestor: deps.ingestor, metrics, logger }));
+  app.use('/admin', adminRouter({ adminToken: config.adminToken, guard, deflection: createDeflectionData(redis, config.redis.prefix), logger }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { EventRates } from '../../src/webhooks/admin-dashboard.js';
-import { SESSION_COOKIE, sessionValid, sessionValue } from '../../src/webhooks/admin-dashboard-auth.js';
+import { SESSION_COOKIE } from '../../src/webhooks/admin-dashboard-auth.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { sendStripe } from '../support/e2e.js';
 import { fixtureJson, post } from '../support/http.js';
@@ -95,7 +95,7 @@ describe('the admin dashboard and board over HTTP', () => {
     expect(ok.status).toBe(303);
     expect(ok.headers.get('location')).toBe('/admin');
     const setCookie = ok.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(new RegExp(`^${SESSION_COOKIE}=\\d+\\.[\\w-]+; Path=/admin; Max-Age=43200; HttpOnly; SameSite=Strict$`));
+    expect(setCookie).toMatch(new RegExp(`^${SESSION_COOKIE}=[\\w-]{43}; Path=/admin; Max-Age=43200; HttpOnly; SameSite=Strict$`));
     expect(setCookie).not.toContain(ADMIN_TOKEN);
     const cookie = setCookie.split(';')[0]!;
 
@@ -134,17 +134,7 @@ describe('the admin dashboard and board over HTTP', () => {
   });
 });
 
-describe('sessions and rates, in isolation', () => {
-  it('a session value is valid for its token until it expires, and for no other token', () => {
-    const now = Date.now();
-    const v = sessionValue('t0ken', now);
-    expect(sessionValid(v, 't0ken', now)).toBe(true);
-    expect(sessionValid(v, 't0ken2', now)).toBe(false);
-    expect(sessionValid(v, 't0ken', now + 13 * 3600_000)).toBe(false);
-    expect(sessionValid(v.replace(/^\d+/, (n) => String(Number(n) + 3600)), 't0ken', now)).toBe(false);
-    expect(sessionValid(undefined, 't0ken', now)).toBe(false);
-  });
-
+describe('rates, in isolation', () => {
   it('events per minute compare with the newest reading at least a minute old', () => {
     const t0 = 1_000_000;
     const rates = new EventRates(t0);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { DeflectionData } from '../../src/sync/deflection/types.js';
 import { adminRouter, adminTokenMatches, bearerToken } from '../../src/webhooks/admin.js';
+import { AdminGuard } from '../../src/webhooks/admin-guard.js';
 import { loadDeflectionFixture, type DeflectionFixture } from '../fixtures/deflection/fixture.js';
 import { seedDeflectionFixture, shiftDeflectionFixture } from '../fixtures/deflection/seed.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
@@ -85,7 +86,7 @@ describe('when the deflection data cannot be read', () => {
   it('answers 503 with what to check, not a stack trace', async () => {
     const down = () => Promise.reject(new Error('Connection is closed.'));
     const data: DeflectionData = { events: down, sessions: down, noResultSearches: down, ticketsOpened: down, customerCount: down };
-    const app = express().use('/admin', adminRouter({ adminToken: ADMIN_TOKEN, deflection: data, logger: createLogger('silent') }));
+    const app = express().use('/admin', adminRouter({ adminToken: ADMIN_TOKEN, guard: new AdminGuard(on.redis, on.prefix, ADMIN_TOKEN, on.config.admin), deflection: data, logger: createLogger('silent') }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {

@@ -1,0 +1,104 @@
+/**
+ * What stands between a guesser and the admin token: server-side browser
+ * sessions in Redis (a random id the cookie carries — nothing derived from the
+ * token, so a captured cookie tests no guesses offline; revoked on logout, all
+ * void once ADMIN_TOKEN changes) and a throttle on wrong tokens, per client IP
+ * and in all, in one-minute windows shared by every web instance.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Redis } from '../sync/redis.js';
+
+export interface AdminGuardSettings {
+  failedAuthPerIpPerMinute: number;
+  failedAuthPerMinute: number;
+  sessionTtlSeconds: number;
+}
+
+const WINDOW_MS = 60_000;
+/** Refusals logged at most once per this long, with the number left out meanwhile. */
+const LOG_EVERY_MS = 10_000;
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** Every key this module writes, in one place. */
+const keys = (prefix: string) => ({
+  // The id is stored hashed: whoever reads Redis learns no usable cookie.
+  session: (id: string) => `${prefix}:admin:session:${sha256(id)}`,
+  failedByIp: (window: number, ip: string) => `${prefix}:admin:failed:${window}:ip:${ip}`,
+  failedAll: (window: number) => `${prefix}:admin:failed:${window}:all`,
+});
+
+export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+export class AdminGuard {
+  private readonly keys: ReturnType<typeof keys>;
+  /** Which ADMIN_TOKEN a session was made under; a session of another one is void. */
+  private readonly generation: string;
+  private lastLog = 0;
+  private unlogged = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    adminToken: string,
+    readonly settings: AdminGuardSettings,
+    private readonly logger?: Logger,
+  ) {
+    this.keys = keys(prefix);
+    this.generation = sha256(`portal-sync admin token generation v1\0${adminToken}`);
+  }
+
+  /** A new session: its random id goes into the cookie, only its hash into Redis. */
+  async createSession(): Promise<string> {
+    const id = randomBytes(32).toString('base64url');
+    await this.redis.set(this.keys.session(id), this.generation, 'EX', this.settings.sessionTtlSeconds);
+    return id;
+  }
+
+  async sessionValid(id: string | undefined): Promise<boolean> {
+    if (id === undefined || !/^[\w-]{43}$/.test(id)) return false;
+    const stored = await this.redis.get(this.keys.session(id));
+    if (stored === null) return false;
+    if (stored === this.generation) return true;
+    await this.redis.del(this.keys.session(id)); // made under an earlier ADMIN_TOKEN
+    return false;
+  }
+
+  async endSession(id: string | undefined): Promise<void> {
+    if (id !== undefined && /^[\w-]{43}$/.test(id)) await this.redis.del(this.keys.session(id));
+  }
+
+  /** Whether this client may try a token now: not while it, or everyone together, is over the minute's limit. */
+  async mayTry(ip: string, now = Date.now()): Promise<ThrottleVerdict> {
+    const window = Math.floor(now / WINDOW_MS);
+    const [byIp, all] = await this.redis.mget(this.keys.failedByIp(window, ip), this.keys.failedAll(window));
+    if (Number(byIp ?? 0) < this.settings.failedAuthPerIpPerMinute && Number(all ?? 0) < this.settings.failedAuthPerMinute) return { ok: true };
+    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+    this.logRefusal({ reason: 'throttled', ip, retryAfterSeconds }, now);
+    return { ok: false, retryAfterSeconds };
+  }
+
+  /** Counts a wrong token against the client and against the total. */
+  async failed(ip: string, details: Record<string, unknown>, now = Date.now()): Promise<void> {
+    const window = Math.floor(now / WINDOW_MS);
+    await this.redis
+      .multi()
+      .incr(this.keys.failedByIp(window, ip))
+      .pexpire(this.keys.failedByIp(window, ip), 2 * WINDOW_MS)
+      .incr(this.keys.failedAll(window))
+      .pexpire(this.keys.failedAll(window), 2 * WINDOW_MS)
+      .exec();
+    this.logRefusal({ reason: 'bad_token', ip, ...details }, now);
+  }
+
+  /** A flood of refusals must not become a flood of log lines: one per LOG_EVERY_MS, saying how many were left out. */
+  logRefusal(fields: Record<string, unknown>, now = Date.now()): void {
+    if (now - this.lastLog < LOG_EVERY_MS) {
+      this.unlogged += 1;
+      return;
+    }
+    this.logger?.warn({ ...fields, ...(this.unlogged > 0 ? { notLogged: this.unlogged } : {}) }, 'admin request refused');
+    this.lastLog = now;
+    this.unlogged = 0;
+  }
+}
