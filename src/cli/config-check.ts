@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { buildReference, REGENERATE_COMMAND, renderMarkdown, renderText } from '../config-reference.js';
+import { printText } from './terminal.js';
 
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('configuration tools');
@@ -19,8 +20,8 @@ export function registerConfigCommand(program: Command): void {
           : { ok: false, problems: result.problems, warnings: result.warnings };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else if (result.ok) {
-        process.stdout.write(`config ok (${result.config.configFiles.join(', ')})\n`);
-        for (const w of result.warnings) process.stdout.write(`  note: ${w}\n`);
+        printText(`config ok (${result.config.configFiles.join(', ')})\n`);
+        for (const w of result.warnings) printText(`  note: ${w}\n`);
       } else {
         process.stderr.write(`config has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:\n`);
         for (const p of result.problems) process.stderr.write(`  - ${p}\n`);
@@ -40,6 +41,6 @@ export function registerConfigReferenceCommand(config: Command): void {
     .addHelpText('after', `\nExamples:\n  $ portal-sync config reference\n  $ ${REGENERATE_COMMAND}\n`)
     .action((opts: { markdown?: boolean }) => {
       const ref = buildReference();
-      process.stdout.write(opts.markdown ? renderMarkdown(ref) : renderText(ref));
+      printText(opts.markdown ? renderMarkdown(ref) : renderText(ref));
     });
 }

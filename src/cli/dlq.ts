@@ -16,6 +16,7 @@ import { printJson, requireConfig, withDataRedis, withRedis } from './connect.js
 import { UsageError } from './errors.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { MAX_BACK_DAYS } from '../sync/admin/time-window.js';
+import { printText } from './terminal.js';
 
 export interface DeadLetter {
   kind: 'job' | 'quarantine';
@@ -133,8 +134,8 @@ export function registerDlqCommand(program: Command): void {
       const window = opts.since === undefined && opts.until === undefined ? null : timeWindowOption(opts, new Date(), `${MAX_BACK_DAYS}d`);
       const letters = (await run((d) => listDeadLetters(d), true)).filter((l) => !window || (Date.parse(l.at) >= window.from.getTime() && Date.parse(l.at) < window.to.getTime()));
       if (opts.json) return printJson(letters);
-      if (letters.length === 0) return void process.stdout.write(window ? `no dead letters between ${window.from.toISOString()} and ${window.to.toISOString()}\n` : 'no dead letters\n');
-      process.stdout.write(deadLetterTable(letters));
+      if (letters.length === 0) return void printText(window ? `no dead letters between ${window.from.toISOString()} and ${window.to.toISOString()}\n` : 'no dead letters\n');
+      printText(deadLetterTable(letters));
     });
   dlq
     .command('replay')
@@ -147,7 +148,7 @@ export function registerDlqCommand(program: Command): void {
       if (!opts.all && !opts.id?.length) throw new UsageError('say which dead letters to replay: --id ID [ID…] or --all');
       const results = await run((d, config) => replayDeadLetters(d, config, opts.all ? 'all' : new Set(opts.id)));
       if (opts.json) return printJson(results);
-      for (const r of results) process.stdout.write(`${r.id}: ${r.outcome}\n`);
+      for (const r of results) printText(`${r.id}: ${r.outcome}\n`);
       if (results.some((r) => r.outcome.startsWith('not found') || r.outcome.startsWith('still invalid'))) process.exitCode = 1;
     });
   dlq
@@ -160,6 +161,6 @@ export function registerDlqCommand(program: Command): void {
         for (const q of d.queues) count += (await q.clean(0, 100_000, 'failed')).length;
         return count + (await d.ingestor.purgeQuarantine());
       });
-      process.stdout.write(`purged ${n} dead letter(s)\n`);
+      printText(`purged ${n} dead letter(s)\n`);
     });
 }

@@ -8,6 +8,7 @@ import { RecordStore } from '../sync/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { inspectRecord } from './inspect.js';
+import { printText } from './terminal.js';
 
 function identityKey(input: string): string {
   if (/^(stripe|sfacct|sfcontact|zdorg|zduser|email):.+/.test(input)) return input;
@@ -36,9 +37,9 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const conflicts = await withAdmin((store) => store.listConflicts());
       if (opts.json) return printJson(conflicts);
-      if (conflicts.length === 0) return void process.stdout.write('no identity conflicts\n');
+      if (conflicts.length === 0) return void printText('no identity conflicts\n');
       for (const c of conflicts) {
-        process.stdout.write(`${c.recordIds.join(' vs ')}: ${c.keys.join(' vs ')} (event ${c.evidence.source} ${c.evidence.eventId} ${c.evidence.type}, via ${c.evidence.via})\n`);
+        printText(`${c.recordIds.join(' vs ')}: ${c.keys.join(' vs ')} (event ${c.evidence.source} ${c.evidence.eventId} ${c.evidence.type}, via ${c.evidence.via})\n`);
       }
     });
   identity
@@ -54,7 +55,7 @@ export function registerIdentityCommand(program: Command): void {
         const [a, b] = [await inspectRecord(store, ref), await inspectRecord(store, other)];
         return admin.link(a.record.id, b.record.id, whoOf(opts));
       });
-      process.stdout.write(`linked: ${ref} and ${other} are now record ${merged.id}\n`);
+      printText(`linked: ${ref} and ${other} are now record ${merged.id}\n`);
     });
   identity
     .command('unlink')
@@ -67,7 +68,7 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (ref: string, id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
       const out = await withAdmin(async (store, admin) => admin.unlink((await inspectRecord(store, ref)).record.id, key, whoOf(opts)));
-      process.stdout.write(out.moved ? `unlinked: ${key} is now record ${out.moved.id}; ${out.kept.id} keeps the rest\n` : `unlinked: ${key} no longer points at ${out.kept.id}\n`);
+      printText(out.moved ? `unlinked: ${key} is now record ${out.moved.id}; ${out.kept.id} keeps the rest\n` : `unlinked: ${key} no longer points at ${out.kept.id}\n`);
     });
   identity
     .command('forget')
@@ -81,6 +82,6 @@ export function registerIdentityCommand(program: Command): void {
         const id = (await inspectRecord(store, ref)).record.id;
         return { id, ...(await admin.forget(id, whoOf(opts))) };
       });
-      process.stdout.write(`forgot ${out.id}; released ${out.keys.join(', ') || 'no identity keys'}\n`);
+      printText(`forgot ${out.id}; released ${out.keys.join(', ') || 'no identity keys'}\n`);
     });
 }

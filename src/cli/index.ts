@@ -10,6 +10,7 @@ import { PACKAGE_ROOT } from '../config.js';
 import { registerConfigCommand } from './config-check.js';
 import { registerDemoCommand } from './demo.js';
 import { UsageError } from './errors.js';
+import { forTerminal } from './terminal.js';
 import { registerDlqCommand } from './dlq.js';
 import { registerIdentityCommand } from './identity.js';
 import { registerInspectCommand } from './inspect.js';
@@ -78,7 +79,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     }
     const verbose = argv.includes('--verbose');
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`portal-sync: ${message}\n`);
+    process.stderr.write(`portal-sync: ${forTerminal(message)}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return err instanceof UsageError ? 2 : 1;
   }

@@ -8,6 +8,7 @@ import { findCustomer } from '../sync/admin/lookup.js';
 import { RecordStore } from '../sync/store.js';
 import { UsageError } from './errors.js';
 import { billingLine, invoiceLine } from './money-text.js';
+import { printText } from './terminal.js';
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -59,7 +60,7 @@ function printHuman(record: CustomerRecord, keys: string[], explain: boolean, au
     out.push(audit.length ? '  manual identity changes:' : '  manual identity changes: none');
     for (const a of audit) out.push(`    ${a.at} ${a.action} ${a.keys.join(', ')} by ${a.by}: ${a.reason}`);
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  printText(`${out.join('\n')}\n`);
 }
 
 export function registerInspectCommand(program: Command): void {

@@ -7,6 +7,7 @@ import { describeSourceFailure, failedSources, type ReconcileReport } from '../s
 import { RecordStore } from '../sync/store.js';
 import { buildReconciler } from '../worker-role.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
+import { printText } from './terminal.js';
 
 export function describeReconcile(r: ReconcileReport): string {
   const sources = Object.entries(r.sources).map(([s, x]) => (x.error !== undefined ? `${describeSourceFailure(s, x)} (nothing read since ${x.since})` : `${s} read ${x.read} since ${x.since}, drift ${x.drift}`));
@@ -42,7 +43,7 @@ export function registerReconcileCommand(program: Command): void {
         }
       });
       if (opts.json) printJson(report);
-      else process.stdout.write(`${describeReconcile(report)}\n`);
+      else printText(`${describeReconcile(report)}\n`);
       if (failedSources(report).length > 0) process.exitCode = 1;
     });
 }

@@ -10,6 +10,7 @@ import { renderDeflectionText } from '../sync/deflection/report-text.js';
 import { TIME_GRAMMAR, warnPastRetention } from './time-options.js';
 import { requireConfig, withDataRedis } from './connect.js';
 import { UsageError } from './errors.js';
+import { printText } from './terminal.js';
 
 const DAY_MS = 86_400_000;
 
@@ -67,6 +68,7 @@ export function registerReportCommand(program: Command): void {
       const config = requireConfig();
       warnPastRetention(period.from, now, config.deflection.historyDays * DAY_MS, 'deflection sessions and tickets', 'deflection.historyDays');
       const out = await withDataRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts, now));
-      process.stdout.write(out);
+      if (opts.json) process.stdout.write(out); // JSON stays exact
+      else printText(out);
     });
 }

@@ -25,6 +25,7 @@ import { UsageError } from './errors.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { inspectRecord } from './inspect.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
+import { printText } from './terminal.js';
 
 interface ResyncOptions {
   source?: string;
@@ -141,7 +142,7 @@ async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger
   if (json) return printJson({ dryRun: true, read, customers: rows });
   const out = rows.map((d) => `${d.customerId ?? `new customer (${d.ref})`}:\n${d.changes.map((c) => `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`).join('\n')}`);
   out.push(`dry run: read ${read} object(s); ${rows.length} customer(s) would change on the portal; nothing was stored or pushed`);
-  process.stdout.write(`${out.join('\n')}\n`);
+  printText(`${out.join('\n')}\n`);
 }
 
 async function resync(opts: ResyncOptions): Promise<void> {
@@ -196,7 +197,7 @@ async function resync(opts: ResyncOptions): Promise<void> {
           bars.stop();
         }
         if (opts.json) printJson(summary);
-        else process.stdout.write(`${summaryLine(summary)}\n`);
+        else printText(`${summaryLine(summary)}\n`);
         if (!summary.complete) process.exitCode = 1;
       } finally {
         await queue.close();

@@ -20,6 +20,7 @@ import { createZendeskClient } from '../connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
 import { printJson, requireConfig } from './connect.js';
 import { UsageError } from './errors.js';
+import { printText } from './terminal.js';
 
 function zendeskClientOf(config: Config) {
   try {
@@ -50,7 +51,7 @@ async function setupZendesk(opts: { dryRun?: boolean; json?: boolean }): Promise
       : opts.dryRun
         ? `dry run: would create ${missing.length}; nothing was created`
         : `created ${missing.length}`;
-  process.stdout.write(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n`);
+  printText(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n`);
   if (mismatched.length > 0) process.stderr.write(`portal-sync: ${mismatched.length} field(s) have another type than the target writes\n`);
 }
 
@@ -69,7 +70,7 @@ function describePackage(config: Config, json: boolean | undefined): void {
   if (gaps.length > 0) process.exitCode = 1;
   if (json) return printJson({ sourceDir: SALESFORCE_SOURCE_DIR, deploy, assign, objects: pkg, notInPackage: gaps });
   const lines = pkg.map((p) => `  ${p.object}${p.definesObject ? ' (custom object)' : ''}: ${p.fields.join(', ')}`);
-  process.stdout.write(
+  printText(
     `Salesforce metadata package (Salesforce DX source format): ${shown(SALESFORCE_SOURCE_DIR)}\n${lines.join('\n')}\n` +
       '  permission set Portal_Sync: read/edit on all of the above\n\n' +
       `Deploy it, then give the integration user access:\n  ${deploy}\n  ${assign}\n` +
@@ -99,7 +100,7 @@ async function verifySalesforce(config: Config, json: boolean | undefined): Prom
     if (r.notExternalId) parts.push(`${r.notExternalId} is not an External ID field`);
     return `  ${r.object}: ${parts.join('; ')}`;
   });
-  process.stdout.write(`Salesforce at ${conn.instanceUrl}:\n${lines.join('\n')}\n${ok ? 'all configured fields exist' : 'deploy the package: portal-sync setup salesforce'}\n`);
+  printText(`Salesforce at ${conn.instanceUrl}:\n${lines.join('\n')}\n${ok ? 'all configured fields exist' : 'deploy the package: portal-sync setup salesforce'}\n`);
 }
 
 export function registerSetupCommand(program: Command): void {

@@ -14,6 +14,7 @@ import { readLastReconcile } from '../sync/health.js';
 import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/reconcile.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
+import { printText } from './terminal.js';
 
 export interface QueueStatus {
   waiting: number;
@@ -148,6 +149,6 @@ export function registerStatusCommand(program: Command): void {
       const config = requireConfig();
       const status = await withDataRedis(config, (redis) => readStatus(redis, config));
       if (opts.json) return printJson(status);
-      process.stdout.write(statusText(status, config.redis.prefix));
+      printText(statusText(status, config.redis.prefix));
     });
 }

@@ -16,6 +16,7 @@ import { TEST_EVENT_TYPE, type Subscription } from '../sync/outbound/types.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { TIME_GRAMMAR, timeWindowOption, warnPastRetention } from './time-options.js';
+import { printText } from './terminal.js';
 
 export interface SubscriptionListing {
   id: string;
@@ -126,10 +127,10 @@ export function registerWebhooksCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const listing = await withOutbound([], ({ config, store }) => listSubscriptions(store, subscriptionsOf(config)));
       if (opts.json) return printJson(listing);
-      if (listing.length === 0) return void process.stdout.write('no subscriptions (add them under subscriptions: in your YAML; see docs/outbound-webhooks.md)\n');
+      if (listing.length === 0) return void printText('no subscriptions (add them under subscriptions: in your YAML; see docs/outbound-webhooks.md)\n');
       for (const l of listing) {
-        process.stdout.write(`${l.id}  ${l.url}\n  events: ${l.events.join(', ')}${l.requires.length ? `; requires ${l.requires.join(', ')}` : ''}; timeout ${l.timeoutMs} ms\n`);
-        process.stdout.write(`  ${l.state.pending} pending for ${l.state.customersWaiting} customer(s); ${stateLine(l.state)}\n`);
+        printText(`${l.id}  ${l.url}\n  events: ${l.events.join(', ')}${l.requires.length ? `; requires ${l.requires.join(', ')}` : ''}; timeout ${l.timeoutMs} ms\n`);
+        printText(`  ${l.state.pending} pending for ${l.state.customersWaiting} customer(s); ${stateLine(l.state)}\n`);
       }
     });
   webhooks
@@ -141,7 +142,7 @@ export function registerWebhooksCommand(program: Command): void {
     .action(async (id: string, opts: { json?: boolean }) => {
       const result = await withOutbound([id], ({ store, sub }) => testSubscription(store, sub(id)));
       if (opts.json) printJson(result);
-      else process.stdout.write(result.ok ? `${id}: answered ${result.status} in ${result.latencyMs} ms\n` : `${id}: failed after ${result.latencyMs} ms: ${result.error}\n`);
+      else printText(result.ok ? `${id}: answered ${result.status} in ${result.latencyMs} ms\n` : `${id}: failed after ${result.latencyMs} ms: ${result.error}\n`);
       if (!result.ok) process.exitCode = 1;
     });
   webhooks
@@ -157,9 +158,9 @@ export function registerWebhooksCommand(program: Command): void {
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1 (got ${opts.limit})`);
       const attempts = await withOutbound([id], ({ store, sub }) => store.attempts(sub(id).id, { failedOnly: opts.failed === true, limit }));
       if (opts.json) return printJson(attempts);
-      if (attempts.length === 0) return void process.stdout.write(`no ${opts.failed ? 'failed ' : ''}delivery attempts recorded for ${id}\n`);
+      if (attempts.length === 0) return void printText(`no ${opts.failed ? 'failed ' : ''}delivery attempts recorded for ${id}\n`);
       for (const a of attempts) {
-        process.stdout.write(`${a.at}  ${a.outcome.padEnd(9)} ${String(a.status ?? '-').padEnd(4)} ${String(a.latencyMs).padStart(6)} ms  ${a.type.padEnd(26)} ${a.eventId}${a.customerId ? `  ${a.customerId}` : ''}${a.error ? `  ${a.error}` : ''}\n`);
+        printText(`${a.at}  ${a.outcome.padEnd(9)} ${String(a.status ?? '-').padEnd(4)} ${String(a.latencyMs).padStart(6)} ms  ${a.type.padEnd(26)} ${a.eventId}${a.customerId ? `  ${a.customerId}` : ''}${a.error ? `  ${a.error}` : ''}\n`);
       }
     });
   webhooks
@@ -183,7 +184,7 @@ export function registerWebhooksCommand(program: Command): void {
         return replaySubscription(store, queue(id), sub(id), window.from, opts.until === undefined ? null : window.to);
       });
       if (opts.json) return printJson(result);
-      process.stdout.write(
+      printText(
         `${id}: ${result.matched} event(s) since ${result.since}${result.until ? ` until ${result.until}` : ''}, ${result.queued} queued again for ${result.customers} customer(s)${result.resumed ? '; resumed' : ''}\n`,
       );
     });
@@ -200,7 +201,7 @@ export function registerWebhooksCommand(program: Command): void {
         return store.state(id);
       });
       if (opts.json) return printJson(state);
-      process.stdout.write(`${id}: paused at ${state.pausedAt}; new events wait in order: \`portal-sync webhooks resume ${id}\` delivers them\n`);
+      printText(`${id}: paused at ${state.pausedAt}; new events wait in order: \`portal-sync webhooks resume ${id}\` delivers them\n`);
     });
   webhooks
     .command('resume')
@@ -211,6 +212,6 @@ export function registerWebhooksCommand(program: Command): void {
     .action(async (id: string, opts: { json?: boolean }) => {
       const result = await withOutbound([id], ({ store, sub, queue }) => resumeSubscription(store, queue(id), sub(id)));
       if (opts.json) return printJson(result);
-      process.stdout.write(`${id}: ${result.resumed ? 'resumed' : 'was not paused'}; ${result.customersWaiting} customer(s) with events waiting\n`);
+      printText(`${id}: ${result.resumed ? 'resumed' : 'was not paused'}; ${result.customersWaiting} customer(s) with events waiting\n`);
     });
 }

@@ -48,8 +48,8 @@ export interface QuarantineEntry {
   contentType: string | null;
   /** The verified body, kept for inspection and replay (never logged). */
   body: string;
-  /** Zendesk's X-Zendesk-Webhook-Invocation-Id: a trigger body's event id comes from it, so replay needs it. */
-  invocationId?: string;
+  /** The signed timestamp a Zendesk trigger body came with: its event id is made from it, so replay needs it. */
+  signedAt?: string;
 }
 
 const PENDING_TTL_SECONDS = 60;

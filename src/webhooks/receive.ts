@@ -34,7 +34,7 @@ export async function deliver(
   deps: ReceiverDeps,
   source: Source,
   results: ParseResult[],
-  raw: { body: Buffer; contentType: string | undefined; invocationId?: string | undefined },
+  raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined },
 ): Promise<Delivery> {
   const counts: DeliveryCounts = { accepted: 0, duplicate: 0, ignored: 0, quarantined: 0, in_flight: 0 };
   const events: SourceEvent[] = [];
@@ -62,7 +62,7 @@ export async function deliver(
       reason,
       contentType: raw.contentType ?? null,
       body: raw.body.toString('utf8'),
-      ...(raw.invocationId && { invocationId: raw.invocationId }),
+      ...(raw.signedAt && { signedAt: raw.signedAt }),
     });
     counts.quarantined = invalid.length;
     deps.logger.warn({ source, eventId, items: invalid.length, quarantineId: entry.id, reason }, 'payload failed its schema: quarantined');

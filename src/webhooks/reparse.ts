@@ -18,7 +18,7 @@ const json = (body: string): unknown => JSON.parse(body);
 
 const REPARSERS: Record<Source, Reparser> = {
   stripe: (body, config) => [parseStripeEvent(json(body), config.identity.stripeMetadataKeys)],
-  zendesk: (body, _config, entry) => [parseZendeskWebhook(json(body), entry.invocationId ? { invocationId: entry.invocationId } : {})],
+  zendesk: (body, _config, entry) => [parseZendeskWebhook(json(body), entry.signedAt ? { signedAt: entry.signedAt } : {})],
   portal: (body) => parsePortalEvents(json(body)),
   salesforce: (body, config) => {
     if (body.trimStart().startsWith('<')) {

@@ -33,9 +33,10 @@ export function zendeskReceiver(deps: ReceiverDeps, opts: { webhookSecrets: stri
     if (!verified.ok) return reject(deps, res, 'zendesk', { reason: verified.reason, ...REJECTIONS[verified.reason] });
     const json = parseJson(body);
     if (!json.ok) return reject(deps, res, 'zendesk', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
-    const invocationId = req.get('x-zendesk-webhook-invocation-id');
-    const result = parseZendeskWebhook(json.value, invocationId ? { invocationId } : {});
-    const delivery = await deliver(deps, 'zendesk', [result], { body, contentType: req.get('content-type'), invocationId });
+    // Verified above, so it is exactly what was signed.
+    const signedAt = req.get('x-zendesk-webhook-signature-timestamp')!;
+    const result = parseZendeskWebhook(json.value, { signedAt });
+    const delivery = await deliver(deps, 'zendesk', [result], { body, contentType: req.get('content-type'), signedAt });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
   });
 }

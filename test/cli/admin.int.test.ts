@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
+import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
 import { signHmac } from '../../src/webhooks/hmac.js';
 import { TEST_SECRETS } from '../support/daemon.js';
@@ -88,7 +89,7 @@ describe('dead letters and status', () => {
     expect(await p.daemon.ingestor.listQuarantine()).toHaveLength(0);
   });
 
-  it('replays a quarantined Zendesk trigger body under the invocation id it arrived with', async () => {
+  it('replays a quarantined Zendesk trigger body under the id its signed timestamp gave it', async () => {
     const trigger = fixtureJson<any>('zendesk/trigger.ticket.json');
     trigger.ticket.updated_at = 'yesterday at noon';
     const body = JSON.stringify(trigger);
@@ -100,14 +101,16 @@ describe('dead letters and status', () => {
     });
     expect(res.status).toBe(202);
     const entry = (await p.daemon.ingestor.listQuarantine()).find((e) => e.source === 'zendesk')!;
-    expect(entry).toMatchObject({ eventId: '01HV000000000000000000QRT1', invocationId: '01HV000000000000000000QRT1' });
-    // As if a parser fix had shipped: the stored body parses, and its event keeps the invocation id.
+    expect(entry).toMatchObject({ eventId: expect.stringMatching(/^ticket-5302-/), signedAt: ts });
+    // As if a parser fix had shipped: the stored body parses, and its event is named by the same signed timestamp.
     await p.daemon.ingestor.removeQuarantined(entry);
     const fixed = fixtureJson<any>('zendesk/trigger.ticket.json');
-    await p.daemon.redis.lpush(p.daemon.ingestor.quarantineKey, JSON.stringify({ ...entry, body: JSON.stringify(fixed) }));
+    await p.daemon.redis.lpush(p.daemon.ingestor.quarantineKey, JSON.stringify({ ...entry, eventId: null, body: JSON.stringify(fixed) }));
     const replay = cli('dlq', 'replay', '--id', entry.id, '--json');
     expect(JSON.parse(replay.out)).toEqual([{ id: entry.id, outcome: 'enqueued 1 event(s), 0 already seen' }]);
-    expect(await p.daemon.redis.exists(p.daemon.ingestor.seenKey({ source: 'zendesk', eventId: '01HV000000000000000000QRT1' }))).toBe(1);
+    const expected = parseZendeskWebhook(fixed, { signedAt: ts });
+    const eventId = expected.kind === 'events' ? expected.events[0]!.eventId : '';
+    expect(await p.daemon.redis.exists(p.daemon.ingestor.seenKey({ source: 'zendesk', eventId }))).toBe(1);
     expect((await p.daemon.ingestor.listQuarantine()).filter((e) => e.source === 'zendesk')).toHaveLength(0);
   });
 

@@ -603,7 +603,7 @@ describe('Zendesk stand-in: echo webhooks', () => {
       detail: { id: String(org.id), external_id: '001ACME', name: 'Acme' },
       event: { current: 'pro', previous: 'team', custom_field: { title: 'Plan', field_type: 'text' } },
     });
-    const parsed = parseZendeskWebhook(body, { invocationId: header(hit.headers, 'x-zendesk-webhook-invocation-id') ?? '' });
+    const parsed = parseZendeskWebhook(body, { signedAt: header(hit.headers, 'x-zendesk-webhook-signature-timestamp') ?? '' });
     expect(parsed).toMatchObject({ kind: 'events', events: [{ source: 'zendesk', objectId: String(org.id), refs: { zendeskOrganizationId: String(org.id) } }] });
     expect(z.webhookDeliveries).toMatchObject([{ type: 'zen:event-type:organization.custom_field_changed', status: 200 }]);
   });

@@ -249,15 +249,17 @@ function parseEnvelope(body: Record<string, unknown>, type: string): ParseResult
   return finish({ eventId: env.id, type, version, deleted, ...parts });
 }
 
-function parseTrigger(body: Record<string, unknown>, meta: { invocationId?: string }): ParseResult {
-  const invocation = meta.invocationId ? { eventId: meta.invocationId } : {};
+function parseTrigger(body: Record<string, unknown>, meta: TriggerMeta): ParseResult {
   const parsed = TriggerBody.safeParse(body);
-  if (!parsed.success) return { kind: 'invalid', reason: `trigger body: ${describeZodError(parsed.error)}`, ...invocation };
+  if (!parsed.success) return { kind: 'invalid', reason: `trigger body: ${describeZodError(parsed.error)}` };
   const t = parsed.data.ticket;
-  // Without an invocation id, the content itself names the delivery: a retry
-  // renders the same body, a later change renders a different one.
-  const digest = createHash('sha256').update(JSON.stringify(parsed.data)).digest('hex').slice(0, 16);
-  const eventId = meta.invocationId ?? `ticket-${t.id}-${digest}`;
+  // A delivery is named by what its signature covers: the signed timestamp and the body. Zendesk's
+  // X-Zendesk-Webhook-Invocation-Id is not signed, so whoever replays a signed body could pick it, and
+  // mark a later genuine delivery as already seen. Without a timestamp (an old quarantine entry) the
+  // content alone names it: a retry renders the same body, a later change a different one.
+  const signed = meta.signedAt === undefined ? '' : `${meta.signedAt}\n`;
+  const digest = createHash('sha256').update(signed).update(JSON.stringify(parsed.data)).digest('hex').slice(0, 16);
+  const eventId = `ticket-${t.id}-${digest}`;
   const version = isoToMs(t.updated_at);
   if (version === null) return { kind: 'invalid', reason: 'trigger body: ticket.updated_at is not ISO-8601', eventId };
 
@@ -286,7 +288,12 @@ function parseTrigger(body: Record<string, unknown>, meta: { invocationId?: stri
 }
 
 /** One verified Zendesk webhook body → what to do with it. Never throws. */
-export function parseZendeskWebhook(body: unknown, meta: { invocationId?: string }): ParseResult {
+/** What the receiver verified besides the body: the signed `X-Zendesk-Webhook-Signature-Timestamp`. */
+export interface TriggerMeta {
+  signedAt?: string;
+}
+
+export function parseZendeskWebhook(body: unknown, meta: TriggerMeta): ParseResult {
   if (!isRecord(body)) return { kind: 'invalid', reason: 'body is not a JSON object' };
   if ('portal_sync' in body) return parseTrigger(body, meta);
   if (typeof body.type === 'string' && body.type.startsWith(EVENT_PREFIX)) return parseEnvelope(body, body.type);

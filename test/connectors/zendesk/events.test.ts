@@ -156,11 +156,11 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
 });
 
 describe('parseZendeskWebhook: ticket trigger body', () => {
-  it('turns a rendered trigger body into a ticket keyed by the invocation id', () => {
-    expect(onlyEvent(parseZendeskWebhook(fixture('trigger.ticket'), { invocationId: '01HV000000000000000000INV1' }))).toEqual({
+  it('turns a rendered trigger body into a ticket keyed by what its signature covers', () => {
+    expect(onlyEvent(parseZendeskWebhook(fixture('trigger.ticket'), { signedAt: '2026-03-04T09:41:10Z' }))).toEqual({
       v: 1,
       source: 'zendesk',
-      eventId: '01HV000000000000000000INV1',
+      eventId: expect.stringMatching(/^ticket-5302-[0-9a-f]{16}$/),
       type: ZENDESK_TRIGGER_EVENT_TYPE,
       objectId: '5302',
       version: Date.parse('2026-03-04T09:41:00Z'),
@@ -181,7 +181,14 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
     });
   });
 
-  it('without an invocation id, names a delivery by its content: same body same id, changed body new id', () => {
+  it('names a delivery by its signed timestamp and content: same both same id, either changed a new id', () => {
+    const at = (signedAt: string, body = fixture('trigger.ticket')) => onlyEvent(parseZendeskWebhook(body, { signedAt })).eventId;
+    expect(at('2026-03-04T09:41:10Z')).toBe(at('2026-03-04T09:41:10Z'));
+    expect(at('2026-03-04T09:41:11Z')).not.toBe(at('2026-03-04T09:41:10Z'));
+    expect(at('2026-03-04T09:41:10Z', withTicket({ status: 'Pending' }))).not.toBe(at('2026-03-04T09:41:10Z'));
+  });
+
+  it('without a signed timestamp (an old quarantine entry), names a delivery by its content', () => {
     const first = onlyEvent(parseZendeskWebhook(fixture('trigger.ticket'), {}));
     expect(first.eventId).toMatch(/^ticket-5302-[0-9a-f]{16}$/);
     expect(onlyEvent(parseZendeskWebhook(fixture('trigger.ticket'), {})).eventId).toBe(first.eventId);
@@ -200,7 +207,7 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
   });
 
   it('quarantines a body whose updated_at is not an ISO time', () => {
-    expect(parseZendeskWebhook(withTicket({ updated_at: 'March 4, 2026' }), { invocationId: 'inv-1' })).toMatchObject({ kind: 'invalid', eventId: 'inv-1' });
+    expect(parseZendeskWebhook(withTicket({ updated_at: 'March 4, 2026' }), { signedAt: '2026-03-04T09:41:10Z' })).toMatchObject({ kind: 'invalid', eventId: expect.stringMatching(/^ticket-5302-/) });
     expect(parseZendeskWebhook(withTicket({ updated_at: '' }), {}).kind).toBe('invalid');
   });
 
@@ -241,8 +248,8 @@ describe('parseZendeskWebhook: anything else', () => {
     });
     const trigger = fc.record({ portal_sync: fc.constantFrom('ticket.v1', 'x'), ticket: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.anything())) });
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), envelope, trigger), fc.option(fc.string(), { nil: undefined }), (body, invocationId) => {
-        const result = parseZendeskWebhook(body, invocationId === undefined ? {} : { invocationId });
+      fc.property(fc.oneof(fc.anything(), envelope, trigger), fc.option(fc.string(), { nil: undefined }), (body, signedAt) => {
+        const result = parseZendeskWebhook(body, signedAt === undefined ? {} : { signedAt });
         if (result.kind === 'events') for (const event of result.events) SourceEventSchema.parse(event);
       }),
     );
