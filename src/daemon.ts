@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Queue } from 'bullmq';
 import { Ingestor } from './sync/ingest.js';
-import { registerHealthGauges } from './sync/health.js';
+import { configuredWebhookSources, registerHealthGauges } from './sync/health.js';
 import { registerQueueGauges } from './sync/metrics.js';
 import { PUSH_QUEUES } from './sync/push-planner.js';
 import { createEventsQueue, type EventsQueue } from './sync/queues.js';
@@ -84,7 +84,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   const pushQueues = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   for (const q of pushQueues) q.on('error', () => undefined);
   registerQueueGauges(metrics.registry, [queue, ...pushQueues]);
-  registerHealthGauges(metrics.registry, redis, config.redis.prefix);
+  registerHealthGauges(metrics.registry, redis, config.redis.prefix, configuredWebhookSources(config));
   const app = createApp({ config, logger, ingestor, redis, metrics, ...(opts.devRedis && { devRedis: opts.devRedis }) });
 
   const server = createServer(serverOptions(config.server), app);

@@ -27,6 +27,7 @@ import type { Source, SourceEvent } from './sync/source-event.js';
 import { Queue } from 'bullmq';
 import { tallyResync } from './sync/resync/runs.js';
 import { createEventsWorker } from './sync/worker.js';
+import { startHeartbeat } from './sync/health.js';
 import { createTicketClassifier, withTicketCategory } from './sync/deflection/categories.js';
 import { reconcileCustomers } from './sync/deflection/customers.js';
 import { createDeflectionFeed } from './sync/deflection/feed.js';
@@ -60,6 +61,8 @@ export interface WorkerOptions {
   reconcileStreams?: Partial<Record<Source, (since: Date) => Promise<SnapshotStream[]>>>;
   /** The clock deflection windows end by (tests move it on; the delayed jobs still run on real time). */
   now?: () => number;
+  /** What its heartbeat calls this worker (`start --role`): all or worker. */
+  role?: string;
 }
 
 export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
@@ -154,6 +157,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const reconciling = reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
     logger.warn({ err: (err as Error).message }, 'could not reconcile the customer count; the report counts records by SCAN meanwhile'),
   );
+  const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');
   logger.info({ queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] }, 'events worker running');
   return {
     store,
@@ -171,6 +175,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
       await reconciling;
       await Promise.all(pushWorkers.map((w) => w.close()));
       await outbound.close();
+      await heartbeat.stop();
       await deflectionQueue.close();
       await planner.close();
       tracker.close();

@@ -101,7 +101,7 @@ async function runDaemon(config: Config, logger: Logger, role: Role, allowDevRed
   );
   if (answered && !stopping) logger.info({ redis: redactUrl(config.redis.url) }, 'redis answered');
   if (answered && !stopping && role !== 'web') {
-    worker = await startWorker(config, logger, { ...(registry ? { registry } : {}), targets: createPortalTarget });
+    worker = await startWorker(config, logger, { ...(registry ? { registry } : {}), targets: createPortalTarget, role });
     if (stopping) await worker.close();
   }
   await stopped;

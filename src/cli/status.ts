@@ -10,7 +10,8 @@ import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { QUEUES } from '../sync/queues.js';
 import { DEFLECTION_QUEUE } from '../sync/deflection/queue.js';
 import { RecordStore } from '../sync/store.js';
-import { readLastReconcile } from '../sync/health.js';
+import { configuredWebhookSources, readLastReconcile, readLastWebhooks, readWorkers, type WorkerHealth } from '../sync/health.js';
+import { healthLines, NO_LIVE_WORKER_EXIT } from './status-health.js';
 import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/reconcile.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
@@ -45,6 +46,10 @@ export interface Status {
   resync: ResyncRunInfo | null;
   /** Per portal target: customers whose resync changes wait for a bulk call, and for how long. */
   bulk: Record<string, BulkBacklog>;
+  /** Every worker that beat in the last week (role, host, pid, last seen, live); none live: `status` exits 3. */
+  workers: WorkerHealth[];
+  /** Per source whose receiver is configured: when its last verified webhook arrived (null: never). */
+  lastWebhooks: Record<string, string | null>;
 }
 
 const RATE_WINDOW_MINUTES = 15;
@@ -103,6 +108,8 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
     reconcile: await readLastReconcile(redis, prefix),
     resync: await new ResyncRuns(redis, prefix).latest(),
     bulk: Object.fromEntries(await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const))),
+    workers: await readWorkers(redis, prefix),
+    lastWebhooks: await readLastWebhooks(redis, prefix, configuredWebhookSources(config)),
   };
 }
 
@@ -136,6 +143,7 @@ export function statusText(status: Status, prefix: string): string {
     if (b.pending + b.inFlight > 0) lines.push(`  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`);
   }
   if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
+  lines.push(...healthLines(status.workers, status.lastWebhooks));
   return `queues (prefix ${prefix}):\n${lines.join('\n')}\n`;
 }
 
@@ -144,11 +152,12 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync status\n  $ portal-sync status --json | jq .queues.events.lagSeconds\n')
+    .addHelpText('after', `\nExit ${NO_LIVE_WORKER_EXIT} when no worker is live (none beat in the last 30 s): a stopped daemon, not an idle one.\n\nExamples:\n  $ portal-sync status\n  $ portal-sync status --json | jq .queues.events.lagSeconds\n`)
     .action(async (opts: { json?: boolean }) => {
       const config = requireConfig();
       const status = await withDataRedis(config, (redis) => readStatus(redis, config));
-      if (opts.json) return printJson(status);
-      printText(statusText(status, config.redis.prefix));
+      if (opts.json) printJson(status);
+      else printText(statusText(status, config.redis.prefix));
+      if (!status.workers.some((w) => w.live)) process.exitCode = NO_LIVE_WORKER_EXIT;
     });
 }

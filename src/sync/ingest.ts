@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { EventsQueue } from './queues.js';
+import { noteWebhook } from './health.js';
 import { isRedisReady, withTimeout } from './redis.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
 
@@ -70,6 +71,12 @@ export class Ingestor {
 
   seenKey(event: Pick<SourceEvent, 'source' | 'eventId'>): string {
     return `${this.opts.prefix}:seen:${jobIdFor(event.source, event.eventId)}`;
+  }
+
+  /** Notes that a verified webhook of `source` arrived (for `status` and /metrics); never delays or fails the answer. */
+  noteWebhook(source: Source): void {
+    if (!isRedisReady(this.opts.redis)) return;
+    noteWebhook(this.opts.redis, this.opts.prefix, source).catch(() => undefined);
   }
 
   get quarantineKey(): string {

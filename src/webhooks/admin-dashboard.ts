@@ -27,6 +27,7 @@ import type { Redis } from '../sync/redis.js';
 import { RecordStore } from '../sync/store.js';
 import { boardHandler } from './admin-board.js';
 import { escapeHtml, hasAdminSession, loginRoutes, requireAdmin } from './admin-dashboard-auth.js';
+import { renderHealth, type HealthData } from './admin-health.js';
 import { deflectionPage } from './admin-deflection.js';
 import type { AdminGuard } from './admin-guard.js';
 import type { EdgeMetrics } from './metrics.js';
@@ -93,6 +94,8 @@ export interface DashboardData {
   subscriptions: SubscriptionState[];
   /** Per portal target: customers whose resync changes wait for a bulk call. */
   bulk?: Record<string, BulkBacklog>;
+  /** Workers' heartbeats and each configured source's last webhook. */
+  health?: HealthData;
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
@@ -166,7 +169,7 @@ ${queueRows}
 <div class="scroll"><table><thead><tr><th>source</th><th>per min</th><th>total</th><th>accepted</th><th>quarantined</th></tr></thead><tbody>
 ${eventRows}
 </tbody></table></div><p class="muted">${d.events.windowSeconds >= 60 ? `Per minute over the last ${d.events.windowSeconds}s` : `Per minute: this process is ${d.events.windowSeconds}s old, and its events so far count as one minute's`}; totals since this process started.</p></section>
-<section aria-labelledby="r"><h2 id="r">Last reconcile and drift</h2>${renderReconcile(d.lastReconcile)}</section>
+${d.health ? `<section aria-labelledby="hw"><h2 id="hw">Workers and webhooks</h2>${renderHealth(d.health)}</section>\n` : ''}<section aria-labelledby="r"><h2 id="r">Last reconcile and drift</h2>${renderReconcile(d.lastReconcile)}</section>
 <section class="wide" aria-labelledby="d"><h2 id="d">Dead letters (${fmtInt(d.deadLetters.total)})</h2>${letters}</section>
 <section class="wide" aria-labelledby="c"><h2 id="c">Identity conflicts (${fmtInt(d.conflicts.total)})</h2>${conflicts}</section>
 <section class="wide" aria-labelledby="w"><h2 id="w">Outbound webhooks (${fmtInt(d.subscriptions.length)})</h2>${renderSubscriptions(d.subscriptions)}</section>
@@ -246,6 +249,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
       lastReconcile: status.reconcile,
       bulk: status.bulk,
       subscriptions: status.subscriptions,
+      health: { workers: status.workers, lastWebhooks: status.lastWebhooks },
     };
   };
 

@@ -37,6 +37,7 @@ export async function deliver(
   raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined },
 ): Promise<Delivery> {
   const counts: DeliveryCounts = { accepted: 0, duplicate: 0, ignored: 0, quarantined: 0, in_flight: 0 };
+  deps.ingestor.noteWebhook(source); // verified: the source is talking to us, whatever the payload holds
   const events: SourceEvent[] = [];
   for (const r of results) {
     if (r.kind === 'events') events.push(...r.events);
