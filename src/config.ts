@@ -192,6 +192,7 @@ export const FileSchema = z.strictObject({
   identity: z.strictObject({
     stripeMetadataKeys: z.strictObject({ salesforceAccountId: z.string().min(1), zendeskOrganizationId: z.string().min(1) }),
     zendeskOrganizationExternalIdIs: z.enum(['salesforceAccountId', 'none']),
+    forgetTombstoneDays: z.number().int().min(1).max(3_650),
   }),
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
   push: z

@@ -28,6 +28,7 @@ import { Queue } from 'bullmq';
 import { tallyResync } from './sync/resync/runs.js';
 import { createEventsWorker } from './sync/worker.js';
 import { startHeartbeat } from './sync/health.js';
+import { Tombstones } from './sync/admin/tombstones.js';
 import { createTicketClassifier, withTicketCategory } from './sync/deflection/categories.js';
 import { reconcileCustomers } from './sync/deflection/customers.js';
 import { createDeflectionFeed } from './sync/deflection/feed.js';
@@ -104,6 +105,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     ...(metrics ? { metrics } : {}),
     refetch: opts.refetch ?? createRefetcher(config),
     classifier,
+    tombstones: new Tombstones(storeConnection, config.redis.prefix),
     onStored: async (event, outcome, { jobId, retry }) => {
       await feed(event, outcome, { retry });
       await tallyResync(storeConnection, config.redis.prefix, jobId, outcome);

@@ -1,8 +1,14 @@
-/** `portal-sync identity conflicts | link REF REF | unlink REF ID` — manual identity fixes, audited. */
+/** `portal-sync identity conflicts | link REF REF | unlink REF ID | forget REF | restore ID` — manual identity fixes and erasure, audited. */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
+import { createLogger } from '../log.js';
+import { forgetCustomer } from '../sync/admin/forget.js';
+import { Tombstones } from '../sync/admin/tombstones.js';
 import { IdentityAdmin } from '../sync/identity-admin.js';
+import { startOutbound } from '../sync/outbound/service.js';
+import { RECONCILE_QUEUE } from '../sync/reconcile.js';
+import { statusQueueNames } from './status.js';
 import { parseCustomerRef } from '../sync/refs.js';
 import { RecordStore } from '../sync/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
@@ -72,16 +78,72 @@ export function registerIdentityCommand(program: Command): void {
     });
   identity
     .command('forget')
-    .description('delete a customer record for good (e.g. gone from every source, or an erasure request); audited')
-    .argument('<ref>', 'the record')
-    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
-    .requiredOption('--yes', 'confirm: the record cannot be brought back except by a resync')
+    .description('erase a customer for good (an erasure request, or gone from every source): every copy in Redis, a tombstone, customer.deleted to subscribers; audited')
+    .argument('<ref>', 'the record (REF as for inspect)')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail, which keeps only a hashed reference to the customer)')
+    .requiredOption('--yes', 'confirm: the record cannot be brought back except by `identity restore` and a resync')
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
-    .action(async (ref: string, opts: { reason: string; by?: string }) => {
-      const out = await withAdmin(async (store, admin) => {
-        const id = (await inspectRecord(store, ref)).record.id;
-        return { id, ...(await admin.forget(id, whoOf(opts))) };
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      '\nErases, under REDIS_PREFIX: the record, its index and audit trail, deflection sessions, quarantined payloads,\n' +
+        'outbound history and lanes, and BullMQ jobs in any state that name the customer (its emails in any case or\n' +
+        'escaping, its record id, its Stripe and Salesforce ids); audit entries keep a keyed hash instead. Then it\n' +
+        'checks that no email of the customer is left anywhere under the prefix (exit 1 if one is).\n' +
+        'For identity.forgetTombstoneDays (30 days by default) events that name the customer are dropped and counted.\n' +
+        '\nExample:\n  $ portal-sync identity forget ann@example.com --reason "GDPR erasure request #4711" --yes\n',
+    )
+    .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean }) => {
+      const config = requireConfig();
+      const out = await withRedis(config, async (redis) => {
+        const store = new RecordStore(redis, config.redis.prefix);
+        const { record } = await inspectRecord(store, ref);
+        const outbound = config.subscriptions.length > 0 ? await startOutbound({ connection: redis, redis, records: store, config, logger: createLogger('silent') }) : null;
+        try {
+          const deps = { redis, prefix: config.redis.prefix, store, queueNames: [...statusQueueNames(config), RECONCILE_QUEUE], tombstoneDays: config.identity.forgetTombstoneDays, emitter: outbound?.emitter };
+          return await forgetCustomer(deps, record, whoOf(opts));
+        } finally {
+          await outbound?.close();
+        }
       });
-      printText(`forgot ${out.id}; released ${out.keys.join(', ') || 'no identity keys'}\n`);
+      if (opts.json) printJson(out);
+      else {
+        const s = out.sweep;
+        printText(
+          `forgot ${out.recordId}: released ${out.keysReleased} identity key(s); removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies); ` +
+            `${s.pseudonymized} audit entr(ies) keep a hashed reference; events naming it are dropped for ${out.tombstoneDays} days (portal-sync identity restore lifts that)` +
+            `${out.toldSubscribers ? '; customer.deleted sent to subscribers' : ''}\n`,
+        );
+      }
+      if (out.remaining.length > 0) {
+        process.stderr.write(`portal-sync: the customer's email is still found in ${out.remaining.length} key(s) (a job being processed?): ${out.remaining.slice(0, 10).join(', ')}; run forget again\n`);
+        process.exitCode = 1;
+      }
+    });
+  identity
+    .command('restore')
+    .description('lift the tombstone of a forgotten customer, so that its events create a record again (resync to read it back)')
+    .argument('<id>', 'one identity the customer had: an email, cus_…, 001…, 003…, zendesk:org:ID, zendesk:user:ID')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
+    .addHelpText('after', '\nExample:\n  $ portal-sync identity restore ann@example.com --reason "erasure request withdrawn (#4711)"\n')
+    .action(async (id: string, opts: { reason: string; by?: string }) => {
+      const key = identityKey(id);
+      const config = requireConfig();
+      const lifted = await withRedis(config, async (redis) => {
+        const tombstones = new Tombstones(redis, config.redis.prefix);
+        const n = await tombstones.restore(key);
+        if (n > 0) {
+          const entry = { at: new Date().toISOString(), action: 'restore', ...whoOf(opts), recordIds: [], keys: [`forgotten:${await tombstones.hashOf(key.toLowerCase())}`] };
+          await redis.rpush(new RecordStore(redis, config.redis.prefix).globalAuditKey, JSON.stringify(entry));
+        }
+        return n;
+      });
+      if (lifted === 0) {
+        process.stderr.write(`portal-sync: ${id} carries no tombstone (never forgotten here, or its ${config.identity.forgetTombstoneDays} days are over)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      printText(`restored: events naming ${id} are applied again (${lifted} identity key(s) lifted); \`portal-sync resync\` reads the customer back\n`);
     });
 }

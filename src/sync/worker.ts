@@ -15,6 +15,8 @@ import { entityKeyFor } from './merge.js';
 import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
 import { withTicketCategory, type TicketClassifier } from './deflection/categories.js';
+import { eventIdentityKeys } from './identity.js';
+import type { Tombstones } from './admin/tombstones.js';
 
 export interface EventsWorkerOptions {
   connection: Redis;
@@ -34,6 +36,8 @@ export interface EventsWorkerOptions {
   classifier?: TicketClassifier;
   /** Called after EVERY apply, changed or not (deflection tracking: an older activity changes no record but still happened). */
   onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { jobId: string | undefined; retry: boolean }) => Promise<void>;
+  /** Customers erased by `identity forget`: events naming them are dropped (counted), their job data scrubbed. */
+  tombstones?: Tombstones;
 }
 
 export interface EventJobResult {
@@ -87,6 +91,14 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       const parsed = SourceEventSchema.safeParse(job.data);
       if (!parsed.success) {
         throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
+      }
+      if (opts.tombstones && (await opts.tombstones.forgotten(eventIdentityKeys(parsed.data)))) {
+        // Not stored, and not kept in the job either: the payload names a customer who asked to be erased.
+        await job.updateData({ v: 1, forgotten: true });
+        await opts.tombstones.noteDropped();
+        opts.metrics?.applied.inc({ source: parsed.data.source, outcome: 'forgotten' });
+        log.info({ source: parsed.data.source, eventId: parsed.data.eventId }, 'event names a forgotten customer: dropped');
+        return { recordId: '', changed: false, merged: [], conflicts: 0 };
       }
       const event = withTicketCategory(parsed.data, opts.classifier);
       const started = performance.now();

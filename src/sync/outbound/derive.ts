@@ -159,3 +159,13 @@ export function deadLetteredEvent(facts: DeadLetterFacts, customer: CustomerRef 
     data: { customer, ...rest, failedAt: new Date(failedAt).toISOString() },
   };
 }
+
+/** `identity forget` erased the customer: subscribers erase their copy. Only the id they know it by, no data. */
+export function customerDeletedEvent(customer: CustomerRef, reasonRef: string, now: Date): OutboundEvent {
+  return {
+    id: outboundEventId(customer.id, 'customer.deleted', reasonRef),
+    type: 'customer.deleted',
+    timestamp: now.toISOString(),
+    data: { customer, erasure: true },
+  };
+}

@@ -17,7 +17,7 @@ import type { DeflectionEvent } from '../deflection/types.js';
 import type { CustomerRecord } from '../record.js';
 import type { IdentityConflict } from '../identity.js';
 import type { ApplyOutcome, RecordStore } from '../store.js';
-import { deadLetteredEvent, deflectionRecordedEvent, deriveChangeEvents, viewHash, viewOf, type DeadLetterFacts } from './derive.js';
+import { customerDeletedEvent, deadLetteredEvent, deflectionRecordedEvent, deriveChangeEvents, viewHash, viewOf, type DeadLetterFacts } from './derive.js';
 import { NO_CUSTOMER } from './keys.js';
 import type { OutboundMetrics } from './metrics.js';
 import { kickLanes, type OutboundQueue } from './queue.js';
@@ -125,6 +125,12 @@ export class OutboundEmitter {
     if (!this.active) return;
     const customer = customerId === null ? null : await this.refOf(customerId);
     await this.emitOne(deadLetteredEvent(facts, customer, new Date(this.now())), customerId ?? NO_CUSTOMER);
+  }
+
+  /** The customer was erased (`identity forget`); `links` are the ones it had, `ref` makes the event id unique to this erasure. */
+  async onDeleted(customerId: string, links: CustomerRef['links'], ref: string): Promise<void> {
+    if (!this.active) return;
+    await this.emitOne(customerDeletedEvent({ id: customerId, version: null, links }, ref, new Date(this.now())), customerId);
   }
 
   private async refOf(customerId: string): Promise<CustomerRef> {

@@ -9,6 +9,7 @@ export const OUTBOUND_EVENT_TYPES = [
   'customer.created',
   'customer.updated',
   'customer.merged',
+  'customer.deleted',
   'customer.identity_conflict',
   'invoice.available',
   'billing.status_changed',

@@ -1,0 +1,165 @@
+/**
+ * Erasing a customer everywhere portal-sync keeps it in Redis (`identity
+ * forget`). The record and its index go with IdentityAdmin.forget; every
+ * other copy is found by one sweep of the whole key prefix, whatever wrote
+ * it: deflection sessions and events, quarantined payloads, outbound history
+ * and lanes, BullMQ jobs in any state (their payloads, return values, logs
+ * and event streams). What matches the customer's emails (any case, URL- or
+ * JSON-escaped), record id or Stripe/Salesforce ids is deleted, except in
+ * audit trails, where each match is replaced by a keyed hash so that the
+ * entry stays as a pseudonymous reference. A second sweep proves it: the
+ * emails must be found nowhere (`remaining` lists the keys if they are).
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CustomerRecord } from '../record.js';
+import type { RecordStore } from '../store.js';
+
+export interface SweepResult {
+  /** Keys deleted whole. */
+  keysDeleted: number;
+  /** Members, fields, list items and stream entries removed from keys that hold other data too. */
+  itemsRemoved: number;
+  /** BullMQ jobs removed (any state). */
+  jobsRemoved: number;
+  /** Audit entries whose references were replaced by hashes. */
+  pseudonymized: number;
+}
+
+/** What the sweep looks for: the customer's emails, record id and system ids (numeric Zendesk ids are too short to match safely). */
+export function needlesOf(record: CustomerRecord, ownedKeys: readonly string[]): { emails: string[]; all: string[] } {
+  const emails = new Set<string>();
+  const add = (e: string | null | undefined) => void (e && e.includes('@') && emails.add(e.trim().toLowerCase()));
+  for (const c of record.derived.links.contacts) add(c.email);
+  add(record.derived.profile?.primaryEmail);
+  add(record.stripe.customer?.data.email);
+  for (const u of Object.values(record.zendesk.users)) add(u.data.email);
+  for (const c of Object.values(record.salesforce.contacts)) add(c.data.email);
+  for (const k of ownedKeys) if (k.startsWith('email:')) add(k.slice('email:'.length));
+  const variants = [...emails].flatMap((e) => [e, encodeURIComponent(e).toLowerCase(), e.replace('@', '\\u0040')]);
+  const ids = [record.id, ...ownedKeys.filter((k) => /^(stripe|sfacct|sfcontact):/.test(k)).map((k) => k.slice(k.indexOf(':') + 1).toLowerCase())];
+  return { emails: [...new Set(variants)], all: [...new Set([...variants, ...ids])].filter((n) => n.length >= 6) };
+}
+
+const matches = (text: string, needles: readonly string[]): boolean => {
+  const lower = text.toLowerCase();
+  return needles.some((n) => lower.includes(n));
+};
+
+function replaceAll(text: string, needles: readonly string[], hash: (n: string) => string): string {
+  let out = text;
+  for (const n of needles) out = out.replace(new RegExp(n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), hash(n));
+  return out;
+}
+
+export class Eraser {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly store: RecordStore,
+    /** Every BullMQ queue under the prefix, so that a job is removed through BullMQ (its id leaves every state list). */
+    private readonly queueNames: readonly string[],
+  ) {}
+
+  private isAudit(key: string): boolean {
+    return key === this.store.globalAuditKey || (key.startsWith(`${this.prefix}:rec:`) && key.endsWith(':audit'));
+  }
+
+  /** The queue and job id of a BullMQ job hash key, if it is one. */
+  private jobOf(key: string): { queue: string; id: string } | null {
+    for (const q of this.queueNames) {
+      const head = `${this.prefix}:${q}:`;
+      if (key.startsWith(head) && !key.slice(head.length).includes(':')) return { queue: q, id: key.slice(head.length) };
+    }
+    return null;
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) this.queues.set(name, (q = new Queue(name, { connection: this.redis, prefix: this.prefix })));
+    return q;
+  }
+
+  async *keys(): AsyncGenerator<string> {
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      yield* batch;
+    } while (cursor !== '0');
+  }
+
+  /** Removes (or, in audits, pseudonymizes) every copy of the needles under the prefix. */
+  async sweep(needles: readonly string[], hash: (n: string) => string): Promise<SweepResult> {
+    const r: SweepResult = { keysDeleted: 0, itemsRemoved: 0, jobsRemoved: 0, pseudonymized: 0 };
+    for await (const key of this.keys()) {
+      const type = await this.redis.type(key);
+      const fields = type === 'hash' ? await this.redis.hgetall(key) : null;
+      const job = fields && 'timestamp' in fields ? this.jobOf(key) : null;
+      if (job) {
+        if (!matches(JSON.stringify(fields), needles) && !matches(key, needles)) continue;
+        // A job being processed right now is locked: removing it fails, and the proof below says so.
+        if ((await this.queue(job.queue).remove(job.id)) === 1) r.jobsRemoved++;
+        continue;
+      }
+      if (matches(key, needles)) {
+        r.keysDeleted += await this.redis.del(key);
+        continue;
+      }
+      if (type === 'string') {
+        const v = await this.redis.get(key);
+        if (v !== null && matches(v, needles)) r.keysDeleted += await this.redis.del(key);
+      } else if (type === 'list') {
+        const items = await this.redis.lrange(key, 0, -1);
+        for (const [i, item] of items.entries()) {
+          if (!matches(item, needles)) continue;
+          if (this.isAudit(key)) {
+            await this.redis.lset(key, i, replaceAll(item, needles, hash));
+            r.pseudonymized++;
+          } else r.itemsRemoved += await this.redis.lrem(key, 0, item);
+        }
+      } else if (fields) {
+        const bad = Object.entries(fields).filter(([f, v]) => matches(f, needles) || matches(v, needles)).map(([f]) => f);
+        if (bad.length > 0) r.itemsRemoved += await this.redis.hdel(key, ...bad);
+      } else if (type === 'set') {
+        const bad = (await this.redis.smembers(key)).filter((m) => matches(m, needles));
+        if (bad.length > 0) r.itemsRemoved += await this.redis.srem(key, ...bad);
+      } else if (type === 'zset') {
+        const bad = (await this.redis.zrange(key, '0', '-1')).filter((m) => matches(m, needles));
+        if (bad.length > 0) r.itemsRemoved += await this.redis.zrem(key, ...bad);
+      } else if (type === 'stream') {
+        const bad = (await this.redis.xrange(key, '-', '+')).filter(([, f]) => matches(f.join('\n'), needles)).map(([id]) => id);
+        if (bad.length > 0) r.itemsRemoved += await this.redis.xdel(key, ...bad);
+      }
+    }
+    return r;
+  }
+
+  /** The keys under the prefix whose name or content still holds one of the needles: empty is the proof. */
+  async remaining(needles: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for await (const key of this.keys()) {
+      if (matches(key, needles)) {
+        found.push(key);
+        continue;
+      }
+      const type = await this.redis.type(key);
+      const content =
+        type === 'string' ? ((await this.redis.get(key)) ?? '')
+        : type === 'list' ? (await this.redis.lrange(key, 0, -1)).join('\n')
+        : type === 'hash' ? JSON.stringify(await this.redis.hgetall(key))
+        : type === 'set' ? (await this.redis.smembers(key)).join('\n')
+        : type === 'zset' ? (await this.redis.zrange(key, '0', '-1')).join('\n')
+        : type === 'stream' ? (await this.redis.xrange(key, '-', '+')).map(([, f]) => f.join('\n')).join('\n')
+        : '';
+      if (matches(content, needles)) found.push(key);
+    }
+    return found;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `identity forget` made complete: the record and its index (IdentityAdmin),
+ * a tombstone on every identity key of the customer, a sweep that erases every
+ * other copy under the prefix (src/sync/admin/erasure.ts), `customer.deleted`
+ * for outbound subscribers, and the proof that no email of it is left.
+ */
+import type { Redis } from 'ioredis';
+import type { OutboundEmitter } from '../outbound/emitter.js';
+import type { CustomerRecord } from '../record.js';
+import type { RecordStore } from '../store.js';
+import { IdentityAdmin } from '../identity-admin.js';
+import { Eraser, needlesOf, type SweepResult } from './erasure.js';
+import { Tombstones } from './tombstones.js';
+
+export interface ForgetResult {
+  recordId: string;
+  /** How many identity keys were released (and now carry a tombstone). */
+  keysReleased: number;
+  tombstoneDays: number;
+  sweep: SweepResult;
+  /** Keys under the prefix that still hold one of the customer's emails: empty, or the erasure is not complete. */
+  remaining: string[];
+  toldSubscribers: boolean;
+}
+
+export interface ForgetDeps {
+  redis: Redis;
+  prefix: string;
+  store: RecordStore;
+  queueNames: readonly string[];
+  tombstoneDays: number;
+  emitter?: OutboundEmitter | undefined;
+}
+
+export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, who: { by: string; reason: string }): Promise<ForgetResult> {
+  const owned = await deps.store.ownedKeys(record.id);
+  const needles = needlesOf(record, owned);
+  const tombstones = new Tombstones(deps.redis, deps.prefix);
+  const emailKeys = needles.emails.filter((e) => !e.includes('%') && !e.includes('\\')).map((e) => `email:${e}`);
+  // Tombstones first: an event arriving during the sweep is dropped, not made into a new record.
+  await tombstones.add([...new Set([...owned, ...emailKeys])], deps.tombstoneDays);
+  await new IdentityAdmin(deps.store, deps.redis).forget(record.id, who);
+  const hashes = new Map<string, string>();
+  for (const n of needles.all) hashes.set(n, `forgotten:${await tombstones.hashOf(n)}`);
+  const eraser = new Eraser(deps.redis, deps.prefix, deps.store, deps.queueNames);
+  try {
+    const sweep = await eraser.sweep(needles.all, (n) => hashes.get(n.toLowerCase()) ?? 'forgotten');
+    const links = record.derived.links;
+    const ref = (await tombstones.hashOf(`${record.id}:${Date.now()}`)).slice(0, 12);
+    await deps.emitter?.onDeleted(record.id, { stripeCustomerId: links.stripeCustomerId, salesforceAccountId: links.salesforceAccountId, zendeskOrganizationId: links.zendeskOrganizationId }, ref);
+    return {
+      recordId: record.id,
+      keysReleased: owned.length,
+      tombstoneDays: deps.tombstoneDays,
+      sweep,
+      remaining: await eraser.remaining(needles.emails),
+      toldSubscribers: deps.emitter !== undefined,
+    };
+  } finally {
+    await eraser.close();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Tombstones of forgotten customers: for a configured time after `identity
+ * forget`, events that name one of the customer's identity keys are dropped
+ * by the worker (counted, their job data scrubbed) instead of creating the
+ * record again. Keys are kept only as keyed hashes (a random salt kept in
+ * Redis), so a tombstone holds no email or id in the clear. `identity restore`
+ * lifts every tombstone of the same forget.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { IdentityKey } from '../identity.js';
+
+const DAY_MS = 86_400_000;
+
+export class Tombstones {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private get saltKey(): string {
+    return `${this.prefix}:forgotten:salt`;
+  }
+  private tombKey(hash: string): string {
+    return `${this.prefix}:forgotten:key:${hash}`;
+  }
+  private groupKey(group: string): string {
+    return `${this.prefix}:forgotten:group:${group}`;
+  }
+  /** Events dropped because they named a forgotten customer (a counter, for status and metrics). */
+  get droppedKey(): string {
+    return `${this.prefix}:forgotten:dropped`;
+  }
+
+  private async salt(create: boolean): Promise<string | null> {
+    const salt = await this.redis.get(this.saltKey);
+    if (salt !== null || !create) return salt;
+    await this.redis.set(this.saltKey, randomBytes(32).toString('hex'), 'NX');
+    return this.redis.get(this.saltKey);
+  }
+
+  /** The pseudonymous reference of an identity key (or any value): what audits and tombstones keep instead of it. */
+  async hashOf(value: string): Promise<string> {
+    return hashWith((await this.salt(true))!, value);
+  }
+
+  /** Lays tombstones on these keys for `days`; returns the group id that `restore` lifts. */
+  async add(keys: readonly IdentityKey[], days: number): Promise<{ group: string; hashes: string[] }> {
+    const salt = (await this.salt(true))!;
+    const hashes = keys.map((k) => hashWith(salt, k.toLowerCase()));
+    const group = randomBytes(8).toString('hex');
+    const ttl = Math.max(1, Math.round(days * DAY_MS));
+    const tx = this.redis.multi();
+    for (const h of hashes) tx.set(this.tombKey(h), group, 'PX', ttl);
+    if (hashes.length > 0) tx.sadd(this.groupKey(group), ...hashes).pexpire(this.groupKey(group), ttl);
+    await tx.exec();
+    return { group, hashes };
+  }
+
+  /** Whether any of these keys has a tombstone. */
+  async forgotten(keys: readonly IdentityKey[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    const salt = await this.salt(false);
+    if (salt === null) return false; // nothing was ever forgotten here
+    const found = await this.redis.mget(...keys.map((k) => this.tombKey(hashWith(salt, k.toLowerCase()))));
+    return found.some((g) => g !== null);
+  }
+
+  /** Lifts every tombstone laid with the one on `key`; returns how many, 0 when it had none. */
+  async restore(key: IdentityKey): Promise<number> {
+    const salt = await this.salt(false);
+    if (salt === null) return 0;
+    const group = await this.redis.get(this.tombKey(hashWith(salt, key.toLowerCase())));
+    if (group === null) return 0;
+    const hashes = await this.redis.smembers(this.groupKey(group));
+    const all = [...new Set([...hashes, hashWith(salt, key.toLowerCase())])];
+    await this.redis.del(...all.map((h) => this.tombKey(h)), this.groupKey(group));
+    return all.length;
+  }
+
+  async noteDropped(): Promise<void> {
+    await this.redis.incr(this.droppedKey);
+  }
+
+  async dropped(): Promise<number> {
+    return Number((await this.redis.get(this.droppedKey)) ?? 0);
+  }
+}
+
+function hashWith(salt: string, value: string): string {
+  return createHash('sha256').update(salt).update('\0').update(value).digest('hex').slice(0, 32);
+}
