@@ -3,7 +3,9 @@
  * and Zendesk, with a scripted day; needs only Redis (or redis-server on PATH), no credentials.
  * Stays up afterwards so the dashboard can be explored, until Ctrl-C (exit 0).
  */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { envFileText, exportLines, sampleCommands } from '../demo/cli-env.js';
 import { redactUrl } from '../daemon.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
 import { jsonPrinter, textPrinter, type DemoPrinter } from '../demo/render.js';
@@ -20,6 +22,7 @@ interface DemoOptions {
   json?: boolean;
   speed: string;
   logLevel: string;
+  writeEnv?: string;
 }
 
 function parsePort(value: string | undefined): number | undefined {
@@ -42,6 +45,15 @@ function firstSignal(): { signal: Promise<NodeJS.Signals>; dispose(): void } {
   });
   process.on('SIGINT', handler).on('SIGTERM', handler);
   return { signal, dispose: () => void process.off('SIGINT', handler).off('SIGTERM', handler) };
+}
+
+/** Only the user may read it: it holds the run's secrets. Written before the script plays, so a second shell can use it at once. */
+function writeEnvFile(file: string, text: string): void {
+  try {
+    writeFileSync(file, text, { mode: 0o600 });
+  } catch (err) {
+    throw new UsageError(`--write-env: cannot write ${file}: ${(err as Error).message}`);
+  }
 }
 
 async function checkDashboard(env: DemoEnvironment): Promise<number> {
@@ -73,6 +85,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
       return;
     }
     env = started.env;
+    if (opts.writeEnv) writeEnvFile(opts.writeEnv, envFileText(env.env, env.daemonUrl));
     printer.intro({
       daemonUrl: env.daemonUrl,
       redis: redactUrl(env.config.redis.url),
@@ -94,6 +107,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     const status = await checkDashboard(env);
     printer.dashboard({ url: `${env.daemonUrl}/admin`, loginUrl: `${env.daemonUrl}/admin/login`, adminToken: env.secrets.adminToken, status }, !opts.exitAfterScript);
     if (status !== 200) throw new Error(`the dashboard answered ${status} instead of 200`);
+    printer.cli({ exports: exportLines(env.env), commands: sampleCommands(played.facts.accountName), writeEnv: opts.writeEnv ?? null });
     if (opts.exitAfterScript) {
       printer.stopped('end of script');
       return;
@@ -113,13 +127,15 @@ export function registerDemoCommand(program: Command): void {
     .option('--exit-after-script', 'stop after the scripted day instead of staying up (CI)')
     .option('--json', 'print the steps, what reached the portals and the dashboard as JSON lines')
     .option('--speed <factor>', 'pause between steps divided by this (the self-service windows stay a few seconds)', '1')
+    // Not --env-file: Node takes that flag for itself wherever it stands on the command line.
+    .option('--write-env <file>', 'write `export` lines for REDIS_URL, REDIS_PREFIX and the stand-ins\' URLs and keys to FILE, for the CLI in another shell')
     .option('--log-level <level>', `the daemon's own log, JSON on stderr (${LOG_LEVELS.join(', ')})`, 'warn')
     .addHelpText(
       'after',
       '\nRedis: REDIS_URL (default redis://127.0.0.1:6379); the demo writes under its own key prefix and\n' +
         'deletes it on exit. If nothing answers and redis-server is on PATH, a private in-memory Redis is used\n(the demo only: `start` waits for REDIS_URL unless given --dev-redis).\n' +
         'No credentials are needed: every secret is generated for the run.\n' +
-        '\nExamples:\n  $ portal-sync demo\n  $ portal-sync demo --port 8080\n  $ portal-sync demo --exit-after-script --json --speed 10\n',
+        '\nExamples:\n  $ portal-sync demo\n  $ portal-sync demo --write-env demo.env    # then, in another shell: . ./demo.env && portal-sync status\n  $ portal-sync demo --port 8080\n  $ portal-sync demo --exit-after-script --json --speed 10\n',
     )
     .action((opts: DemoOptions) => runDemo(opts));
 }

@@ -45,6 +45,8 @@ export interface DemoSecrets {
 
 export interface DemoEnvironment {
   config: Config;
+  /** The environment the daemon was configured from: what a CLI in another shell needs to reach this demo. */
+  env: Record<string, string>;
   daemonUrl: string;
   secrets: DemoSecrets;
   stripe: StripeStandIn;
@@ -150,7 +152,7 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
     });
     closers.push(() => salesforce.close());
 
-    const loaded = loadConfig({
+    const env: Record<string, string> = {
       REDIS_URL: redis.url,
       REDIS_PREFIX: prefix,
       PORT: String(port),
@@ -171,7 +173,8 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       PORTAL_EVENTS_SECRET: secrets.portalEvents,
       ADMIN_TOKEN: secrets.adminToken,
       PORTAL_TARGET: 'zendesk,salesforce',
-    });
+    };
+    const loaded = loadConfig(env);
     if (!loaded.ok) throw new Error(`demo configuration is invalid (a bug in the demo): ${loaded.problems.join('; ')}`);
     const config = loaded.config;
     demoTweaks(config);
@@ -213,7 +216,7 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       }
     };
 
-    return { config, daemonUrl, secrets, stripe, zendesk, salesforce, daemon, worker, zendeskSetup, logger, settle, close: closeAll };
+    return { config, env, daemonUrl, secrets, stripe, zendesk, salesforce, daemon, worker, zendeskSetup, logger, settle, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

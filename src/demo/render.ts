@@ -21,12 +21,23 @@ export interface DemoDashboard {
   status: number;
 }
 
+/** How to point the CLI at this demo from another shell. */
+export interface DemoCli {
+  /** `export NAME='value'` lines. */
+  exports: string[];
+  /** Commands to try first. */
+  commands: string[];
+  /** Where `--write-env` wrote the export lines, if it was given. */
+  writeEnv: string | null;
+}
+
 export interface DemoPrinter {
   notice(message: string): void;
   intro(intro: DemoIntro): void;
   step(step: DemoStep): void;
   summary(summary: PortalSummary): void;
   dashboard(dashboard: DemoDashboard, staysUp: boolean): void;
+  cli(cli: DemoCli): void;
   stopped(reason: string): void;
 }
 
@@ -40,6 +51,7 @@ export function jsonPrinter(out: Write, err: Write): DemoPrinter {
     step: (step) => line('step', step),
     summary: (summary) => line('summary', summary),
     dashboard: (dashboard) => line('dashboard', dashboard),
+    cli: (cli) => line('cli', cli),
     stopped: (reason) => line('stopped', { reason }),
   };
 }
@@ -107,7 +119,18 @@ export function textPrinter(out: Write): DemoPrinter {
         `Dashboard: ${d.url}  (answered ${d.status})`,
         `  log in at ${d.loginUrl} with the token ${d.adminToken}`,
         `  or: curl -H "Authorization: Bearer ${d.adminToken}" ${d.url}`,
-        staysUp ? '\nThe daemon and the stand-ins stay up (try `portal-sync inspect` with the REDIS_URL and REDIS_PREFIX above); press Ctrl-C to stop.' : '',
+        staysUp ? '\nThe daemon and the stand-ins stay up until Ctrl-C.' : '',
+      ),
+    cli: (c) =>
+      print(
+        '',
+        c.writeEnv
+          ? `Try the CLI against this demo from another shell: \`. ${/^[/.]/.test(c.writeEnv) ? c.writeEnv : `./${c.writeEnv}`}\` (written with these lines), then:`
+          : 'Try the CLI against this demo: paste these lines into another shell (or run the demo with --write-env FILE),',
+        ...(c.writeEnv ? [] : c.exports.map((l) => `  ${l}`)),
+        ...(c.writeEnv ? [] : ['then:']),
+        ...c.commands.map((l) => `  ${l}`),
+        '  (without a global install: npm run --silent portal-sync -- <command>)',
       ),
     stopped: (reason) => print(`stopped (${reason})`),
   };
