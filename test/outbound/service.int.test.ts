@@ -40,7 +40,7 @@ describe('the outbound service at start', () => {
       config: {
         redis: { prefix },
         outbound: FAST_OUTBOUND,
-        subscriptions: [{ id: 'restart', url: consumer.url, secretEnv: 'UNUSED', events: ['*'], timeoutMs: 2_000 }],
+        subscriptions: [{ id: 'restart', url: consumer.url, secretEnv: 'UNUSED', events: ['*'], timeoutMs: 2_000, allowPrivateNetworks: true }],
         outboundSecrets: { restart: [secret] },
       },
       transport: createSubscriberTransport(),

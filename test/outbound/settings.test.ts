@@ -32,12 +32,12 @@ describe('subscriptions in the configuration', () => {
     expect(r.config.outbound.retentionMs).toBeGreaterThanOrEqual(r.config.outbound.pauseAfterMs);
   });
 
-  it('reads each secret from the variable the subscription names, several while rotating; timeout 10 s by default', () => {
+  it('reads each secret from the variable the subscription names, several while rotating; timeout 10 s and no private networks by default', () => {
     const [a, b] = [newSecret(), newSecret()];
     const r = load({ subscriptions: [{ ...sub, requires: ['salesforceAccountId'] }] }, { BILLING_HOOK_SECRET: `${a}, ${b}` });
     expect(problems(r)).toEqual([]);
     if (!r.ok) return;
-    expect(subscriptionsOf(r.config)).toEqual([{ id: 'billing-service', url: sub.url, events: sub.events, requires: ['salesforceAccountId'], timeoutMs: 10_000, secrets: [a, b] }]);
+    expect(subscriptionsOf(r.config)).toEqual([{ id: 'billing-service', url: sub.url, events: sub.events, requires: ['salesforceAccountId'], timeoutMs: 10_000, allowPrivateNetworks: false, secrets: [a, b] }]);
   });
 
   it('names the missing or malformed variable, never its value', () => {

@@ -22,7 +22,7 @@ const signatureHeaders = (r: Received) => ({ 'webhook-id': r.headers['webhook-id
 
 beforeAll(async () => {
   consumer = await startConsumer(secret);
-  sub = { id: 'wire', url: consumer.url, events: ['*'], timeoutMs: 2_000, secrets: [secret] };
+  sub = { id: 'wire', url: consumer.url, events: ['*'], timeoutMs: 2_000, allowPrivateNetworks: true, secrets: [secret] };
   const body = JSON.stringify({ id: 'evt_0123456789abcdef0123456789abcdef', type: 'invoice.available', timestamp: new Date().toISOString(), data: { customer: null, amount: 4900 } });
   const result = await createSubscriberTransport()(sub, { id: 'evt_0123456789abcdef0123456789abcdef', body });
   expect(result).toMatchObject({ ok: true, status: 204 });

@@ -91,7 +91,7 @@ describe('the outbound store', () => {
       prefix,
       store,
       queue,
-      subscription: { id: 'expiry', url: consumer.url, events: ['*'], timeoutMs: 2_000, secrets: [secret] },
+      subscription: { id: 'expiry', url: consumer.url, events: ['*'], timeoutMs: 2_000, allowPrivateNetworks: true, secrets: [secret] },
       transport: createSubscriberTransport(),
       settings: SETTINGS,
       logger: createLogger('silent'),

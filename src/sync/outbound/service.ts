@@ -26,7 +26,15 @@ export interface OutboundConfig {
 
 /** The subscriptions of the config, each with the secrets its variable held. */
 export function subscriptionsOf(config: Pick<OutboundConfig, 'subscriptions' | 'outboundSecrets'>): Subscription[] {
-  return config.subscriptions.map((s) => ({ id: s.id, url: s.url, events: s.events, requires: s.requires, timeoutMs: s.timeoutMs, secrets: config.outboundSecrets[s.id] ?? [] }));
+  return config.subscriptions.map((s) => ({
+    id: s.id,
+    url: s.url,
+    events: s.events,
+    requires: s.requires,
+    timeoutMs: s.timeoutMs,
+    allowPrivateNetworks: s.allowPrivateNetworks,
+    secrets: config.outboundSecrets[s.id] ?? [],
+  }));
 }
 
 /** The customer a push job names, if its data is sound enough to say. */

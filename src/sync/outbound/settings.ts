@@ -38,6 +38,7 @@ export const SubscriptionSchema = z.strictObject({
   events: z.array(eventPattern).min(1),
   requires: z.array(z.enum(LINK_NAMES)).optional(),
   timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  allowPrivateNetworks: z.boolean().default(false),
 });
 export type SubscriptionSettings = z.infer<typeof SubscriptionSchema>;
 

@@ -52,6 +52,8 @@ export interface Subscription {
   /** Only customers whose record carries every one of these links. */
   requires?: readonly LinkName[] | undefined;
   timeoutMs: number;
+  /** Deliver even when the host is (or resolves to) a loopback, private, link-local or metadata address. */
+  allowPrivateNetworks?: boolean | undefined;
   /** `whsec_…` secrets; every delivery is signed with each (several while rotating). */
   secrets: readonly string[];
 }

@@ -25,7 +25,8 @@ export function outboundEnv(subs: TestSubscription[], outbound: Partial<typeof F
     subscriptions: subs.map((s, i) => {
       const secretEnv = `TEST_SUBSCRIBER_SECRET_${i}`;
       env[secretEnv] = s.secret;
-      return { id: s.id, url: s.url, secretEnv, events: s.events ?? ['*'], ...(s.requires ? { requires: s.requires } : {}), ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}) };
+      // The test consumers listen on 127.0.0.1: a private address, which a subscription must allow explicitly.
+      return { id: s.id, url: s.url, secretEnv, events: s.events ?? ['*'], allowPrivateNetworks: true, ...(s.requires ? { requires: s.requires } : {}), ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}) };
     }),
   };
   writeFileSync(file, stringify(yaml));
