@@ -72,7 +72,8 @@ function describePackage(config: Config, json: boolean | undefined): void {
   const lines = pkg.map((p) => `  ${p.object}${p.definesObject ? ' (custom object)' : ''}: ${p.fields.join(', ')}`);
   printText(
     `Salesforce metadata package (Salesforce DX source format): ${shown(SALESFORCE_SOURCE_DIR)}\n${lines.join('\n')}\n` +
-      '  permission set Portal_Sync: read/edit on all of the above\n\n' +
+      '  permission set Portal_Sync (the integration user): read/edit on what the target writes\n' +
+      '  permission set Portal_Customer_View (site members): read on what the portal component shows; see docs/setup-salesforce.md\n\n' +
       `Deploy it, then give the integration user access:\n  ${deploy}\n  ${assign}\n` +
       'Then check the org: portal-sync setup salesforce --verify\n',
   );

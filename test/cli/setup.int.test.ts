@@ -83,6 +83,7 @@ describe('portal-sync setup salesforce', () => {
     expect(r.stdout).toContain('cd salesforce && sf project deploy start --source-dir force-app --target-org <alias>');
     expect(r.stdout).toContain('Portal_Invoice__c (custom object)');
     expect(r.stdout).toContain('Stripe_Invoice_Id__c');
+    expect(r.stdout).toContain('permission set Portal_Customer_View (site members)');
   });
 
   it('--verify with every field defined exits 0', async () => {
