@@ -8,8 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT, loadConfig } from '../../src/config.js';
+import { EnvSchema, PACKAGE_ROOT, loadConfig } from '../../src/config.js';
 import { SALESFORCE_PROJECT_DIR, readSalesforcePackage, salesforceSchema } from '../../src/connectors/salesforce/setup.js';
+import { PORTAL_ACTIVITY_TYPES } from '../../src/sync/source-event.js';
 import { METADATA_DIR, apexImportsOf, filesUnder, grantsOf, readXml, shortName, soqlOf, xmlProblem } from './package-read.js';
 
 const loaded = loadConfig({});
@@ -147,5 +148,30 @@ describe('sharing', () => {
 
   it('does not deploy the component tests', () => {
     expect(readFileSync(join(SALESFORCE_PROJECT_DIR, '.forceignore'), 'utf8')).toMatch(/^\*\*\/__tests__\/\*\*$/m);
+  });
+});
+
+describe('the activity signer', () => {
+  const source = readFileSync(SIGNER, 'utf8');
+  const types = [...(/TYPES = new Set<String>\{([^}]*)\}/.exec(source)?.[1] ?? '').matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
+
+  it('lets a page send only activity types the daemon accepts, and never case_deflection or account_update', () => {
+    expect(types.length).toBeGreaterThanOrEqual(5);
+    expect(types.filter((t) => !(PORTAL_ACTIVITY_TYPES as readonly string[]).includes(t))).toEqual([]);
+    expect(types).not.toContain('case_deflection');
+    expect(types).not.toContain('account_update');
+  });
+
+  it("names its secret records after the daemon's own variables", () => {
+    const names = [...readFileSync(join(PACKAGE_ROOT, 'docs/setup-salesforce.md'), 'utf8').matchAll(/record(?:\*\*)? named `([A-Z_]+)`/g)].map((m) => m[1]!);
+    expect(new Set(names)).toEqual(new Set(['PORTAL_EVENTS_SECRET', 'SALESFORCE_WEBHOOK_SECRET']));
+    expect(source).toContain("EVENTS_SECRET = 'PORTAL_EVENTS_SECRET'");
+    for (const name of names) expect(Object.keys(EnvSchema.shape)).toContain(name);
+  });
+
+  it('signs as the daemon verifies: HMAC-SHA256 of "<t>.<body>" in X-Portal-Sync-Signature, to the PortalSync Named Credential', () => {
+    expect(source).toMatch(/Crypto\.generateMac\('hmacSHA256', Blob\.valueOf\(t \+ '\.' \+ body\), Blob\.valueOf\(secret\)\)/);
+    expect(source).toContain("req.setHeader('X-Portal-Sync-Signature', 't=' + t + ',v1=' + EncodingUtil.convertToHex(mac));");
+    expect(source).toContain("NAMED_CREDENTIAL = 'PortalSync'");
   });
 });
