@@ -98,6 +98,18 @@ const statusRank = (status: string): number => {
   return i < 0 ? STATUS_PRIORITY.length : i;
 };
 
+type SubscriptionData = CustomerRecord['stripe']['subscriptions'][string]['data'];
+
+/**
+ * Which subscription billing shows: one that bills or may still (active, past_due, unpaid, trialing,
+ * incomplete, paused, in that order) over any that ended; among ended ones (canceled, incomplete_expired)
+ * the one that ended last; then by id, so that the order of events never matters.
+ */
+function bySubscriptionRelevance(a: SubscriptionData, b: SubscriptionData): number {
+  const ended = (s: SubscriptionData) => (ENDED_STATUSES.has(s.status) ? 1 : 0);
+  return ended(a) - ended(b) || (ended(a) ? time(b.endedAt ?? null) - time(a.endedAt ?? null) : 0) || statusRank(a.status) - statusRank(b.status) || cmp(a.id, b.id);
+}
+
 /** The newest Stripe version the record holds: "now" as far as billing data can tell. */
 function stripeAsOf(record: CustomerRecord): number {
   const { customer, subscriptions, invoices, paymentMethods, charges } = record.stripe;
@@ -109,8 +121,10 @@ function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView
   const { customer, subscriptions, invoices: invoiceMap, paymentMethods, charges } = record.stripe;
   const any = customer !== null || [subscriptions, invoiceMap, paymentMethods, charges].some((m) => Object.keys(m).length > 0);
   if (!any) return null;
-  const subs = live(subscriptions).map(([, s]) => s);
-  const primary = [...subs].sort((a, b) => statusRank(a.status) - statusRank(b.status) || cmp(a.id, b.id))[0];
+  // Ended subscriptions stay (Stripe's customer.subscription.deleted is a cancellation, not an erasure): a
+  // canceled customer reads as canceled, not as one with no subscription.
+  const subs = Object.values(subscriptions).map((e) => e.data);
+  const primary = [...subs].sort(bySubscriptionRelevance)[0];
   const cust = liveOne(customer)?.data;
   // Past due as of the newest Stripe event, not the wall clock: a stored record must not depend on when it was built.
   const asOf = stripeAsOf(record);
@@ -122,6 +136,7 @@ function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView
   const nextInvoice = primary && !primary.cancelAtPeriodEnd && !ENDED_STATUSES.has(primary.status) ? primary.currentPeriodEnd : null;
   return {
     status: primary?.status ?? null,
+    endedAt: primary && ENDED_STATUSES.has(primary.status) ? (primary.endedAt ?? null) : null,
     plan: primary?.planName ?? null,
     currency: primary?.currency ?? cust?.currency ?? null,
     mrr: subs.filter((s) => MRR_STATUSES.has(s.status)).reduce((sum, s) => sum + s.mrr, 0),
@@ -191,7 +206,7 @@ export type PortalProjection = {
 export function portalProjection(derived: Derived): PortalProjection {
   const b = derived.billing;
   return {
-    billing: b && { status: b.status, plan: b.plan, currency: b.currency, mrr: b.mrr, balance: b.balance, nextInvoiceDate: b.nextInvoiceDate, delinquent: b.delinquent },
+    billing: b && { status: b.endedAt ? `${b.status} (ended on ${b.endedAt.slice(0, 10)})` : b.status, plan: b.plan, currency: b.currency, mrr: b.mrr, balance: b.balance, nextInvoiceDate: b.nextInvoiceDate, delinquent: b.delinquent },
     openInvoiceCount: derived.invoices.filter((i) => i.status === 'open').length,
     invoices: derived.invoices,
     support: derived.support && { openTicketCount: derived.support.openTicketCount, tickets: derived.support.tickets },

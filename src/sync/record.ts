@@ -87,6 +87,8 @@ export const BillingViewSchema = z.strictObject({
   mrr: money,
   balance: money.nullable(),
   nextInvoiceDate: isoDate.nullable(),
+  /** When the subscription shown ended (canceled, incomplete_expired); null while it still bills. */
+  endedAt: isoDate.nullable(),
   delinquent: z.boolean(),
   paymentMethodOnFile: z.boolean(),
   customerDeleted: z.boolean(),

@@ -56,6 +56,8 @@ export const StripeSubscriptionData = z.object({
   mrr: money,
   currentPeriodEnd: isoDate.nullable(),
   cancelAtPeriodEnd: z.boolean(),
+  /** When it ended (Stripe's ended_at), for a canceled or expired subscription; absent in jobs of older releases. */
+  endedAt: isoDate.nullable().optional(),
 });
 
 export const StripeInvoiceData = z.object({

@@ -17,6 +17,28 @@ describe('billing', () => {
     expect(record.derived.billing).toMatchObject({ status: 'active', plan: 'Team' });
   });
 
+  it('a canceled subscription reads as canceled with its end date, not as no subscription (real customer.subscription.deleted)', () => {
+    const ended = new Date(1798886000 * 1000).toISOString();
+    const record = replay([stripeFixture('customer.subscription.deleted')]);
+    expect(record.derived.billing).toMatchObject({ status: 'canceled', endedAt: ended, mrr: 0, nextInvoiceDate: null });
+    expect(record.derived.billing?.plan).not.toBeNull();
+    // What the portal targets write: the status says when it ended.
+    expect(portalProjection(record.derived).billing?.status).toBe(`canceled (ended on ${ended.slice(0, 10)})`);
+  });
+
+  it('the most relevant subscription wins: one that still bills over any that ended, then among ended ones the last to end', () => {
+    const live = replay([
+      subscription('sub_old', 'canceled', { version: 5_000, deleted: true }, { planName: 'Old', endedAt: new Date(5_000).toISOString() }),
+      subscription('sub_new', 'past_due', { version: 1_000 }, { planName: 'Team' }),
+    ]);
+    expect(live.derived.billing).toMatchObject({ status: 'past_due', plan: 'Team', endedAt: null });
+    const ended = replay([
+      subscription('sub_a', 'canceled', { version: 9_000, deleted: true }, { planName: 'First', endedAt: new Date(2_000).toISOString() }),
+      subscription('sub_b', 'incomplete_expired', { version: 3_000 }, { planName: 'Second', endedAt: new Date(3_000).toISOString() }),
+    ]);
+    expect(ended.derived.billing).toMatchObject({ status: 'incomplete_expired', plan: 'Second', endedAt: new Date(3_000).toISOString() });
+  });
+
   it('MRR sums the subscriptions that bill: active, past due and trialing', () => {
     const record = replay([
       subscription('sub_a', 'active', { version: 1_000 }, { mrr: 4_900 }),

@@ -78,6 +78,8 @@ const subscriptionSchema = z.looseObject({
   status: z.string().min(1),
   currency: z.string().min(1),
   cancel_at_period_end: z.boolean(),
+  ended_at: unixSeconds.nullish(),
+  canceled_at: unixSeconds.nullish(),
   // Only API versions before 2025-03-31 send it here; newer ones put it on each item.
   current_period_end: unixSeconds.nullish(),
   items: z.looseObject({
@@ -211,6 +213,7 @@ const mapSubscription: Mapper<z.infer<typeof subscriptionSchema>> = (s, _event, 
       mrr: monthlyRecurringRevenue(s.items.data),
       currentPeriodEnd: periodEnd === undefined || periodEnd === null ? null : isoFromUnix(periodEnd),
       cancelAtPeriodEnd: s.cancel_at_period_end,
+      endedAt: s.ended_at != null ? isoFromUnix(s.ended_at) : s.status === 'canceled' && s.canceled_at != null ? isoFromUnix(s.canceled_at) : null,
     },
   };
 };
