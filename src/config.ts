@@ -205,6 +205,7 @@ export const FileSchema = z.strictObject({
     zendeskPageSize: z.number().int().min(100).max(1000),
     salesforcePageSize: z.number().int().min(200).max(2000),
   }),
+  stripe: z.strictObject({ mode: z.enum(['test', 'live']).nullable() }),
   reconcile: z.strictObject({
     everyMs: z.number().int().min(0).max(7 * 24 * 3600_000),
     // Zendesk's exports leave out the last minute before each request: less overlap would skip changes.
@@ -223,11 +224,12 @@ export const FileSchema = z.strictObject({
 });
 export type FileConfig = z.infer<typeof FileSchema>;
 
-export interface Config extends FileConfig {
+export interface Config extends Omit<FileConfig, 'stripe'> {
   redis: { url: string; prefix: string };
   http: { port: number; host: string };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  stripe: { secretKey?: string; webhookSecrets: string[]; host?: string; port?: number; protocol?: 'http' | 'https' };
+  /** `mode`: stripe.mode, else the secret key's; null when neither says (events of both modes are applied). */
+  stripe: { mode?: 'test' | 'live' | null; secretKey?: string; webhookSecrets: string[]; host?: string; port?: number; protocol?: 'http' | 'https' };
   zendesk: { baseUrl?: string; email?: string; apiToken?: string; webhookSecrets: string[] };
   salesforceAuth: {
     loginUrl: string;
@@ -310,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
 
   checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings);
   const outboundSecrets = resolveSubscriptionSecrets(fileResult.data.subscriptions, env, problems);
+  const stripeMode = resolveStripeMode(fileResult.data.stripe.mode, e.STRIPE_SECRET_KEY, problems, warnings);
   if (problems.length > 0) return { ok: false, problems, warnings };
 
   const config: Config = {
@@ -317,7 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     http: { port: e.PORT, host: e.HOST },
     logLevel: e.LOG_LEVEL,
-    stripe: defined({ secretKey: e.STRIPE_SECRET_KEY, webhookSecrets: list(e.STRIPE_WEBHOOK_SECRET ?? ''), host: e.STRIPE_API_HOST, port: e.STRIPE_API_PORT, protocol: e.STRIPE_API_PROTOCOL }),
+    stripe: defined({ mode: stripeMode, secretKey: e.STRIPE_SECRET_KEY, webhookSecrets: list(e.STRIPE_WEBHOOK_SECRET ?? ''), host: e.STRIPE_API_HOST, port: e.STRIPE_API_PORT, protocol: e.STRIPE_API_PROTOCOL }),
     zendesk: defined({ baseUrl: zendeskBaseUrl, email: e.ZENDESK_EMAIL, apiToken: e.ZENDESK_API_TOKEN, webhookSecrets: list(e.ZENDESK_WEBHOOK_SECRET ?? '') }),
     salesforceAuth: defined({
       loginUrl: e.SALESFORCE_LOGIN_URL,
@@ -362,6 +365,17 @@ function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: 
   }
   if (!e.PORTAL_EVENTS_SECRET) warnings.push('PORTAL_EVENTS_SECRET is not set: POST /events/portal is disabled');
   if (targets.length === 0) warnings.push('PORTAL_TARGET is not set: records are kept but nothing is pushed to a portal');
+}
+
+/** stripe.mode, else the mode of STRIPE_SECRET_KEY; a key of the other mode than the configured one is a problem. */
+function resolveStripeMode(configured: 'test' | 'live' | null, key: string | undefined, problems: string[], warnings: string[]): 'test' | 'live' | null {
+  const ofKey = key === undefined ? null : /^(sk|rk)_live_/.test(key) ? 'live' : 'test';
+  if (configured !== null && ofKey !== null && configured !== ofKey) {
+    problems.push(`STRIPE_SECRET_KEY: a ${ofKey} key, but stripe.mode is ${configured}: resync and reconcile would read the other mode's objects`);
+  }
+  const mode = configured ?? ofKey;
+  if (mode === null) warnings.push('stripe.mode is not set and STRIPE_SECRET_KEY is absent: Stripe events of both test and live mode are applied');
+  return mode;
 }
 
 /** Drops undefined values so optional properties stay absent (exactOptionalPropertyTypes-friendly). */

@@ -56,6 +56,7 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps): Record<Sou
           webhookSecrets: config.stripe.webhookSecrets,
           toleranceSeconds: w.stripeToleranceSeconds,
           crossIdKeys: config.identity.stripeMetadataKeys,
+          mode: config.stripe.mode ?? null,
         })
       : notConfigured('stripe', 'STRIPE_WEBHOOK_SECRET'),
     zendesk: config.zendesk.webhookSecrets.length

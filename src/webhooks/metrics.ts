@@ -12,6 +12,7 @@ export interface EdgeMetrics {
   events: Counter<'source' | 'outcome'>;
   rejections: Counter<'source' | 'reason'>;
   ingestSeconds: Histogram<'source' | 'status'>;
+  stripeOtherMode: Counter<'livemode'>;
 }
 
 export function createEdgeMetrics(opts: { defaultMetrics?: boolean } = {}): EdgeMetrics {
@@ -35,6 +36,12 @@ export function createEdgeMetrics(opts: { defaultMetrics?: boolean } = {}): Edge
       name: 'portal_sync_webhook_rejections_total',
       help: 'Requests rejected before anything was kept, by source and reason (bad_signature, stale_timestamp, too_large, malformed_body, redis_unavailable…).',
       labelNames: ['source', 'reason'],
+      registers: [registry],
+    }),
+    stripeOtherMode: new Counter({
+      name: 'portal_sync_stripe_other_mode_events_total',
+      help: 'Verified Stripe events of the other mode than stripe.mode (test events in a live deployment, or live in a test one): answered 200 ignored, never applied.',
+      labelNames: ['livemode'],
       registers: [registry],
     }),
     ingestSeconds: new Histogram({

@@ -12,11 +12,30 @@ const REJECTIONS = {
   thin_event: { status: 400, message: 'thin (v2) event notifications are not supported: send snapshot events to this endpoint' },
 } as const;
 
-export function stripeReceiver(deps: ReceiverDeps, opts: { webhookSecrets: string[]; toleranceSeconds: number; crossIdKeys: StripeCrossIdKeys }): RequestHandler {
+/** The `livemode` of a verified event, when it says one. */
+function livemodeOf(event: unknown): boolean | undefined {
+  const value = typeof event === 'object' && event !== null ? (event as { livemode?: unknown }).livemode : undefined;
+  return typeof value === 'boolean' ? value : undefined;
+}
+
+export function stripeReceiver(
+  deps: ReceiverDeps,
+  opts: { webhookSecrets: string[]; toleranceSeconds: number; crossIdKeys: StripeCrossIdKeys; mode: 'test' | 'live' | null },
+): RequestHandler {
   return receiver(deps, 'stripe', async (req, res) => {
     const body = rawBody(req);
     const verified = verifyStripeWebhook(body, req.get('stripe-signature'), opts.webhookSecrets, opts.toleranceSeconds);
     if (!verified.ok) return reject(deps, res, 'stripe', { reason: verified.reason, ...REJECTIONS[verified.reason] });
+    // A test event in a live deployment (or the other way round) is never applied: answered, counted, logged.
+    const livemode = livemodeOf(verified.event);
+    if (opts.mode !== null && livemode !== undefined && livemode !== (opts.mode === 'live')) {
+      const eventId = (verified.event as { id?: unknown }).id;
+      deps.metrics.stripeOtherMode.inc({ livemode: String(livemode) });
+      deps.logger.warn({ source: 'stripe', eventId, livemode }, `Stripe event of the other mode ignored (stripe.mode is ${opts.mode})`);
+      const delivery = await deliver(deps, 'stripe', [{ kind: 'ignored', reason: `${livemode ? 'live' : 'test'}-mode event, stripe.mode is ${opts.mode}` }], { body, contentType: req.get('content-type') });
+      res.status(delivery.status).json({ received: true, ...delivery.counts });
+      return;
+    }
     const result = parseStripeEvent(verified.event, opts.crossIdKeys);
     const delivery = await deliver(deps, 'stripe', [result], { body, contentType: req.get('content-type') });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
