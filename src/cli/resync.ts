@@ -7,7 +7,6 @@
  * queue is busy, `--dry-run` stores and pushes nothing, and a run that is
  * killed continues from its last finished page with `--resume`.
  */
-import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -22,6 +21,7 @@ import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/store.js';
 import { createCallGate } from '../sync/call-gate.js';
 import { UsageError } from './errors.js';
+import { progressReporter, type ProgressReporter } from './resync-progress.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { inspectRecord } from './inspect.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
@@ -54,44 +54,6 @@ function parseSources(value: string | undefined): ResyncSource[] {
   return [...new Set(names)] as ResyncSource[];
 }
 
-/** A TTY gets bars with counts and ETA; anything else a log line every few seconds. */
-function progressReporter(enabled: boolean, log: (line: string) => void): { update(p: ResyncProgress): void; stop(): void } {
-  if (!enabled) return { update: () => undefined, stop: () => undefined };
-  if (process.stderr.isTTY) {
-    const bars = new MultiBar(
-      { format: ' {stream} |{bar}| {value}/{total} {unit} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
-      Presets.shades_classic,
-    );
-    const byStream = new Map<string, ReturnType<MultiBar['create']>>();
-    let applied: ReturnType<MultiBar['create']> | null = null;
-    return {
-      update(p) {
-        for (const s of p.streams) {
-          let bar = byStream.get(s.stream);
-          const total = s.total ?? Math.max(s.read, 1);
-          if (!bar) byStream.set(s.stream, (bar = bars.create(total, 0, { stream: s.stream.padEnd(24), unit: 'read' })));
-          bar.setTotal(s.done ? Math.max(s.read, 1) : Math.max(total, s.read));
-          bar.update(s.read);
-        }
-        applied ??= bars.create(1, 0, { stream: 'applied by the worker'.padEnd(24), unit: 'events' });
-        applied.setTotal(Math.max(p.counts.enqueued, 1));
-        applied.update(p.counts.applied + p.counts.failed);
-      },
-      stop: () => bars.stop(),
-    };
-  }
-  let last = 0;
-  return {
-    update(p) {
-      if (Date.now() - last < 5000) return;
-      last = Date.now();
-      const read = p.streams.map((s) => `${s.stream} ${s.read}${s.done ? ' (done)' : ''}`).join(', ');
-      log(`resync: read ${read}; applied ${p.counts.applied + p.counts.failed}/${p.counts.enqueued}`);
-    },
-    stop: () => undefined,
-  };
-}
-
 function summaryLine(s: ResyncSummary): string {
   const c = s.counts;
   return (
@@ -102,7 +64,7 @@ function summaryLine(s: ResyncSummary): string {
 }
 
 /** Zendesk reads pass the Zendesk target's rate gate in Redis: the account has one API budget for reads and pushes. */
-async function streamsFor(config: Config, redis: Redis, store: RecordStore, params: ResyncParams, warn: (m: string) => void): Promise<SnapshotStream[]> {
+async function streamsFor(config: Config, redis: Redis, store: RecordStore, params: ResyncParams, warn: (m: string) => void, bars?: ProgressReporter): Promise<SnapshotStream[]> {
   const sources = params.sources as ResyncSource[];
   const gate = createCallGate(redis, `${config.redis.prefix}:rate:zendesk`, config.targets.zendesk.rate);
   if (params.customer !== null) {
@@ -112,7 +74,7 @@ async function streamsFor(config: Config, redis: Redis, store: RecordStore, para
     if (streams.length === 0) throw new UsageError(`customer ${record.id} has no id in a configured source among ${sources.join(', ')}: nothing to read`);
     return streams;
   }
-  return createSnapshotStreams(config, { sources, since: params.since ? new Date(params.since) : null, warn, zendeskGate: gate });
+  return createSnapshotStreams(config, { sources, since: params.since ? new Date(params.since) : null, warn, zendeskGate: gate, ...(bars && { onWait: (w) => bars.wait(w) }) });
 }
 
 async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger: Logger, json: boolean, signal: AbortSignal): Promise<void> {
@@ -177,8 +139,8 @@ async function resync(opts: ResyncOptions): Promise<void> {
           say('resync: no worker is consuming the events queue yet; snapshots wait in the queue until one runs (portal-sync start)');
         }
         const store = new RecordStore(redis, config.redis.prefix);
-        const streams = await streamsFor(config, redis, store, params, say);
-        const bars = progressReporter(opts.progress, say);
+        const bars = progressReporter(opts.progress, { isTTY: Boolean(process.stderr.isTTY), line: say, now: Date.now });
+        const streams = await streamsFor(config, redis, store, params, say, bars);
         let summary: ResyncSummary;
         try {
           summary = await runResync({
@@ -190,6 +152,7 @@ async function resync(opts: ResyncOptions): Promise<void> {
             maxBacklog: config.resync.maxBacklog,
             waitForApply: opts.wait,
             onProgress: (p) => bars.update(p),
+            onWait: (w) => bars.wait(w),
             signal: abort.signal,
             onWaitingForLease: once(() => say(`resync: run ${runId} is held by another process (or one killed moments ago); waiting for its lease to lapse`)),
           });

@@ -3,6 +3,7 @@
  * one SDK client per source (created once), the streams of every requested
  * source, and a clear error for a source whose API is not configured.
  */
+import { createPacer } from './pacer.js';
 import type { Config } from '../config.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import type { CallGate } from '../sync/portal-target.js';
@@ -52,6 +53,8 @@ export interface StreamRequest {
    * account's one API budget (the export pacing comes on top of it).
    */
   zendeskGate?: CallGate;
+  /** Hears of each wait a source's pacing makes: which source, how long, and why. */
+  onWait?: (wait: { source: ResyncSource; ms: number; reason: string }) => void;
 }
 
 /** The Account fields the Salesforce target writes, when it is a target: resyncs do not read them back. */
@@ -66,7 +69,9 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
     if (source === 'stripe') {
       const stripe = createStripeClient(config.stripe);
       const keys = config.identity.stripeMetadataKeys;
-      const base = { now, keys, readsPerSecond: config.resync.stripeReadsPerSecond };
+      const perSecond = config.resync.stripeReadsPerSecond;
+      const pace = createPacer(perSecond * 60, undefined, (ms) => req.onWait?.({ source: 'stripe', ms, reason: `Stripe read pacing (${perSecond} per second, resync.stripeReadsPerSecond)` }));
+      const base = { now, keys, readsPerSecond: perSecond, pace };
       if (since !== null && now() - since.getTime() <= STRIPE_EVENTS_DAYS * 24 * 3600_000) {
         streams.push(stripeEventsStream(stripe, { ...base, since }));
       } else {
@@ -75,7 +80,9 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
       }
     } else if (source === 'zendesk') {
       const client = createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {});
-      streams.push(...zendeskSnapshotStreams(client, { since, exportsPerMinute: config.resync.zendeskExportsPerMinute, perPage: config.resync.zendeskPageSize }));
+      const perMinute = config.resync.zendeskExportsPerMinute;
+      const onPace = (ms: number) => req.onWait?.({ source: 'zendesk', ms, reason: `Zendesk export pacing (${perMinute} per minute, resync.zendeskExportsPerMinute)` });
+      streams.push(...zendeskSnapshotStreams(client, { since, exportsPerMinute: perMinute, perPage: config.resync.zendeskPageSize, onPace }));
     } else {
       const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
       streams.push(...salesforceSnapshotStreams(conn, { since, pageSize: config.resync.salesforcePageSize, ownAccountFields: ownAccountFields(config) }));

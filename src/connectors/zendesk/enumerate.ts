@@ -24,6 +24,8 @@ export interface ZendeskStreamOptions {
   /** Objects per export page (Zendesk: 1000 at most). */
   perPage?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Hears of each wait the export pacing makes (the operator is told what the resync waits for). */
+  onPace?: (ms: number) => void;
 }
 
 type ApiObject = Record<string, unknown>;
@@ -62,7 +64,7 @@ function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null)
 }
 
 export function zendeskSnapshotStreams(client: ZendeskClient, opts: ZendeskStreamOptions): SnapshotStream[] {
-  const pace = createPacer(opts.exportsPerMinute ?? 10, opts.sleep);
+  const pace = createPacer(opts.exportsPerMinute ?? 10, opts.sleep, opts.onPace);
   const start = opts.since ? Math.floor(opts.since.getTime() / 1000) : 0;
   const perPage = opts.perPage ?? 1000;
 

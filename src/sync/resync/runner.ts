@@ -51,6 +51,14 @@ export interface RunResyncOptions {
   /** How long to wait for another process's lease on the run to lapse (default: a lease's length). */
   leaseWaitMs?: number;
   onWaitingForLease?: () => void;
+  /** Hears of each wait for a platform: a page refused for now (a rate limit with its Retry-After, a 5xx), and how long. */
+  onWait?: (wait: ResyncWait) => void;
+}
+
+export interface ResyncWait {
+  stream: string;
+  ms: number;
+  reason: string;
 }
 
 export interface ResyncSummary {
@@ -69,7 +77,7 @@ export interface ResyncSummary {
 export async function readPageWithRetry(
   stream: SnapshotStream,
   cursor: string | null,
-  opts: { log: Logger; sleep?: (ms: number) => Promise<void>; attempts?: number; beforeWait?: () => void },
+  opts: { log: Logger; sleep?: (ms: number) => Promise<void>; attempts?: number; beforeWait?: (wait: ResyncWait) => void },
 ): Promise<SnapshotPage> {
   const attempts = opts.attempts ?? 20;
   const sleep = opts.sleep ?? realSleep;
@@ -80,7 +88,8 @@ export async function readPageWithRetry(
       if (!isRetryable(err) || attempt >= attempts) throw err;
       const waitMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : Math.min(30_000, 500 * 2 ** (attempt - 1));
       opts.log.warn({ stream: stream.name, attempt, waitMs, reason: err.message }, 'page read failed; retrying');
-      opts.beforeWait?.();
+      const reason = err.retryAfterSeconds !== undefined ? `${stream.source} rate limit (its Retry-After)` : `${stream.source} answered: ${err.message}; retrying`;
+      opts.beforeWait?.({ stream: stream.name, ms: waitMs, reason });
       await sleep(waitMs);
     }
   }
@@ -174,8 +183,12 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
     log.info({ stream: stream.name, pages: p.pages, read: p.read }, 'stream read');
   };
 
+  const beforeWait = (w: ResyncWait) => {
+    checkAbort();
+    opts.onWait?.(w);
+  };
   const readPage = (stream: SnapshotStream, cursor: string | null) =>
-    readPageWithRetry(stream, cursor, { log, sleep, ...(opts.pageAttempts !== undefined && { attempts: opts.pageAttempts }), beforeWait: checkAbort });
+    readPageWithRetry(stream, cursor, { log, sleep, ...(opts.pageAttempts !== undefined && { attempts: opts.pageAttempts }), beforeWait });
 
   const results = await Promise.allSettled(opts.streams.map((s, i) => readStream(s, progress[i]!)));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
