@@ -41,8 +41,8 @@ describe('the CLI surface', { timeout: 400_000 }, () => {
   });
 
   it('marks the options a command cannot do without as (required) in its --help', async () => {
-    const forget = await runCli(['identity', 'forget', '--help']);
-    expect(forget.stdout).toMatch(/--reason <text> +why \(kept in the audit trail\) \(required\)/);
+    const link = await runCli(['identity', 'link', '--help']);
+    expect(link.stdout).toMatch(/--reason <text> +why \(kept in the audit trail\) \(required\)/);
     const replay = await runCli(['webhooks', 'replay', '--help']);
     expect(replay.stdout).toMatch(/--since <when>[\s\S]*?\(required\)/);
     expect(replay.stdout).not.toMatch(/--until <when>[^\n]*\(required\)/);
