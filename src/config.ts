@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { plainIssue, unknownKeyProblems } from './config-problems.js';
 import { z } from 'zod';
 import { TICKET_CATEGORIES } from './sync/deflection/types.js';
 import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
@@ -279,7 +280,6 @@ function readYaml(file: string, problems: string[]): unknown {
   }
 }
 
-const issuePath = (path: readonly PropertyKey[]) => path.map(String).join('.');
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = DEFAULT_CONFIG_FILE): ConfigResult {
   const problems: string[] = [];
@@ -287,11 +287,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
 
   const envResult = EnvSchema.safeParse(env);
   if (!envResult.success) {
-    for (const issue of envResult.error.issues) problems.push(`${issuePath(issue.path)}: ${issue.message}`);
+    for (const issue of envResult.error.issues) problems.push(plainIssue(issue, env));
   }
 
   const configFiles = [defaultFile];
-  let raw = readYaml(defaultFile, problems);
+  const defaults = readYaml(defaultFile, problems);
+  let raw = defaults;
   const overrideFile = env.PORTAL_SYNC_CONFIG?.trim();
   if (overrideFile) {
     configFiles.push(resolve(overrideFile));
@@ -300,17 +301,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
   const fileResult = FileSchema.safeParse(raw);
   if (!fileResult.success) {
     for (const issue of fileResult.error.issues) {
-      const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-      problems.push(`config ${issuePath(issue.path) || '(root)'}: ${issue.message}${keys}`);
+      if (issue.code === 'unrecognized_keys') problems.push(...unknownKeyProblems(issue, defaults, overrideFile ? resolve(overrideFile) : undefined));
+      else problems.push(`config ${plainIssue(issue, raw)}`);
     }
   }
-  if (!envResult.success || !fileResult.success) return { ok: false, problems, warnings };
 
-  const e = envResult.data;
+  // The rules between settings are judged even when some values do not parse, so that one run names every problem:
+  // from the parsed env, or else from the raw one (presence is all they need of a value that failed).
+  const e = envResult.success ? envResult.data : rawEnv(env);
   const targets = e.PORTAL_TARGET ? [...new Set(e.PORTAL_TARGET.split(',').map((t) => t.trim() as PortalTargetName))] : [];
   const zendeskBaseUrl = e.ZENDESK_BASE_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com/api/v2` : undefined);
 
   checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings);
+  if (!envResult.success || !fileResult.success) return { ok: false, problems, warnings };
   const outboundSecrets = resolveSubscriptionSecrets(fileResult.data.subscriptions, env, problems);
   const stripeMode = resolveStripeMode(fileResult.data.stripe.mode, e.STRIPE_SECRET_KEY, problems, warnings);
   if (problems.length > 0) return { ok: false, problems, warnings };
@@ -342,6 +345,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
 
 type Env = z.infer<typeof EnvSchema>;
 
+/** Salesforce rejects the client credentials flow on the generic login hosts; it wants the org's My Domain. */
+export const SALESFORCE_GENERIC_LOGIN = /^https:\/\/(login|test)\.salesforce\.com\/?$/i;
+export const SALESFORCE_GENERIC_LOGIN_PROBLEM =
+  'SALESFORCE_LOGIN_URL: the client credentials flow does not work on login.salesforce.com or test.salesforce.com; ' +
+  'set it (or SALESFORCE_INSTANCE_URL) to your My Domain, e.g. https://acme.my.salesforce.com';
+
+/** The environment as given, for the rules between settings when some value failed to parse (empty means unset). */
+function rawEnv(env: NodeJS.ProcessEnv): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')) as unknown as Env;
+}
+
 /** Settings that only make sense together: a half-configured source is an error, an absent one a warning. */
 function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: string | undefined, problems: string[], warnings: string[]): void {
   const need = (names: Array<keyof Env>, why: string) => {
@@ -358,6 +372,10 @@ function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: 
     need(['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'], 'when PORTAL_TARGET includes salesforce (OAuth client credentials), unless SALESFORCE_ACCESS_TOKEN is set');
   }
   if (e.SALESFORCE_ACCESS_TOKEN && !e.SALESFORCE_INSTANCE_URL) need(['SALESFORCE_INSTANCE_URL'], 'with SALESFORCE_ACCESS_TOKEN');
+  // What the connection would refuse at the first call (src/connectors/salesforce/client.ts), said now.
+  if (e.SALESFORCE_CLIENT_ID && e.SALESFORCE_CLIENT_SECRET && !e.SALESFORCE_ACCESS_TOKEN && !e.SALESFORCE_INSTANCE_URL && SALESFORCE_GENERIC_LOGIN.test(e.SALESFORCE_LOGIN_URL ?? 'https://login.salesforce.com')) {
+    problems.push(SALESFORCE_GENERIC_LOGIN_PROBLEM);
+  }
   if (!e.STRIPE_WEBHOOK_SECRET) warnings.push('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is disabled');
   if (!e.ZENDESK_WEBHOOK_SECRET) warnings.push('ZENDESK_WEBHOOK_SECRET is not set: POST /webhooks/zendesk is disabled');
   if (!e.SALESFORCE_ORG_ID && !e.SALESFORCE_WEBHOOK_SECRET) {

@@ -2,6 +2,7 @@
  * `config check` — every problem at once, by variable or key name. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { problemEntry } from '../config-problems.js';
 import { buildReference, REGENERATE_COMMAND, renderMarkdown, renderText } from '../config-reference.js';
 import { printText } from './terminal.js';
 
@@ -10,14 +11,14 @@ export function registerConfigCommand(program: Command): void {
   config
     .command('check')
     .description('validate environment variables and YAML config; print every problem at once (exit 2 if any)')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result as JSON: {ok, problems: [{key, message}], warnings}')
     .addHelpText('after', '\nExamples:\n  $ portal-sync config check\n  $ PORTAL_SYNC_CONFIG=./prod.yaml portal-sync config check --json\n')
     .action((opts: { json?: boolean }) => {
       const result = loadConfig(process.env);
       if (opts.json) {
         const out = result.ok
           ? { ok: true, warnings: result.warnings, files: result.config.configFiles }
-          : { ok: false, problems: result.problems, warnings: result.warnings };
+          : { ok: false, problems: result.problems.map(problemEntry), warnings: result.warnings };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } else if (result.ok) {
         printText(`config ok (${result.config.configFiles.join(', ')})\n`);

@@ -61,7 +61,7 @@ describe('portal-sync config check', () => {
     const r = runCli(['config', 'check', '--json'], { PORTAL_SYNC_CONFIG: resolve(root, 'test/fixtures/config/unknown-key.yaml') });
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout);
-    expect(out.problems.join('\n')).toMatch(/server.*bodyLimitByte/);
+    expect(out.problems).toContainEqual({ key: 'server.bodyLimitByte', message: expect.stringMatching(/^unknown key/) });
   });
 
   it('passes the example environment, noting what is off', () => {

@@ -12,7 +12,7 @@ import { Connection } from 'jsforce';
 import type { TokenResponse } from 'jsforce';
 import { setDispatcher } from 'jsforce/lib/request.js';
 import { Agent } from 'undici';
-import type { Config } from '../../config.js';
+import { SALESFORCE_GENERIC_LOGIN, SALESFORCE_GENERIC_LOGIN_PROBLEM, type Config } from '../../config.js';
 import { isNetworkError } from '../network.js';
 
 /**
@@ -31,16 +31,11 @@ export interface SalesforceErrorVerdict {
   message: string;
 }
 
-/** Salesforce rejects the client credentials flow on the generic login hosts; it wants the org's My Domain. */
-const GENERIC_LOGIN = /^https:\/\/(login|test)\.salesforce\.com\/?$/i;
-
+/** `config check` and start-up refuse this already (config.ts); a Config built by hand meets it here. */
 function tokenHost(auth: Config['salesforceAuth']): string {
-  if (!GENERIC_LOGIN.test(auth.loginUrl)) return auth.loginUrl;
+  if (!SALESFORCE_GENERIC_LOGIN.test(auth.loginUrl)) return auth.loginUrl;
   if (auth.instanceUrl) return auth.instanceUrl;
-  throw new Error(
-    'SALESFORCE_LOGIN_URL: the client credentials flow does not work on login.salesforce.com or test.salesforce.com; ' +
-      'set it (or SALESFORCE_INSTANCE_URL) to your My Domain, e.g. https://acme.my.salesforce.com',
-  );
+  throw new Error(SALESFORCE_GENERIC_LOGIN_PROBLEM);
 }
 
 type Refresh = (conn: Connection, callback: (err: Error | null | undefined, accessToken?: string, res?: TokenResponse) => void) => void;

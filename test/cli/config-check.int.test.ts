@@ -1,0 +1,59 @@
+/**
+ * `config check` is the whole truth: every check the runtime would make (cross-field rules, target
+ * requirements, the Salesforce flow), all at once, in plain words, with did-you-mean for unknown YAML
+ * keys; and the shipped example env never points a copied .env at the real platforms.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runCli } from '../support/cli.js';
+
+describe('portal-sync config check', { timeout: 120_000 }, () => {
+  it('names every problem of a half-filled env at once, in plain words, including the Salesforce flow the runtime would refuse', async () => {
+    const r = await runCli(['config', 'check'], {
+      PORT: 'eighty',
+      PORTAL_TARGET: 'zendesk,salesforce',
+      SALESFORCE_CLIENT_ID: '3MVG9ExampleConsumerKey',
+      SALESFORCE_CLIENT_SECRET: 'example_connected_app_secret_0123',
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/unknown-key.yaml'),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.split('\n');
+    expect(lines).toContain('  - PORT: must be a whole number (a TCP port), got "eighty"');
+    expect(lines).toContain('  - SALESFORCE_LOGIN_URL: the client credentials flow does not work on login.salesforce.com or test.salesforce.com; set it (or SALESFORCE_INSTANCE_URL) to your My Domain, e.g. https://acme.my.salesforce.com');
+    expect(lines).toContain('  - ZENDESK_EMAIL: required when PORTAL_TARGET includes zendesk');
+    expect(lines).toContain('  - server.bodyLimitByte: unknown key (in test/fixtures/config/unknown-key.yaml); did you mean bodyLimitBytes?');
+    expect(r.stderr).not.toMatch(/NaN|Invalid input|expected number/);
+  });
+
+  it('--json gives each problem as {key, message}', async () => {
+    const r = await runCli(['config', 'check', '--json'], { PORT: 'eighty', PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/unknown-key.yaml') });
+    expect(r.code).toBe(2);
+    const out = r.json();
+    expect(out.ok).toBe(false);
+    expect(out.problems).toEqual(
+      expect.arrayContaining([
+        { key: 'PORT', message: 'must be a whole number (a TCP port), got "eighty"' },
+        { key: 'server.bodyLimitByte', message: 'unknown key (in test/fixtures/config/unknown-key.yaml); did you mean bodyLimitBytes?' },
+      ]),
+    );
+  });
+});
+
+describe('config/example.env', () => {
+  it('points every platform URL at a host that cannot resolve by design (.invalid), so a copied .env never calls the real platforms', () => {
+    const env = Object.fromEntries(
+      readFileSync(resolve(ROOT, 'config/example.env'), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    // Every API key set in it would be sent to whatever host the platform's URL names.
+    expect(env['ZENDESK_SUBDOMAIN']).toBeUndefined();
+    expect(new URL(env['ZENDESK_BASE_URL']!).hostname).toMatch(/\.invalid$/);
+    expect(env['STRIPE_API_HOST']).toMatch(/\.invalid$/);
+    expect(new URL(env['SALESFORCE_LOGIN_URL']!).hostname).toMatch(/\.invalid$/);
+    for (const [name, value] of Object.entries(env)) if (/^https?:\/\//.test(value)) expect(new URL(value).hostname, name).toMatch(/\.invalid$/);
+  });
+});
