@@ -14,6 +14,7 @@ import { plainIssue, unknownKeyProblems } from './config-problems.js';
 import { z } from 'zod';
 import { TICKET_CATEGORIES } from './sync/deflection/types.js';
 import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
+import { ViewSettingsSchema } from './sync/view/settings.js';
 import { OutboundSettingsSchema, resolveSubscriptionSecrets, SubscriptionsSchema } from './sync/outbound/settings.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +42,7 @@ const prefixedSecrets = (prefix: RegExp, what: string) =>
   );
 /** Several secrets, comma-separated: one per webhook registration, or old and new while rotating. */
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const isOrigin = (s: string): boolean => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol) && new URL(s).origin === s.replace(/\/$/, '');
 const port = z.coerce.number().int().min(0).max(65535);
 
 export const PORTAL_TARGETS = ['zendesk', 'salesforce'] as const;
@@ -85,6 +87,13 @@ export const EnvSchema = z.object({
   SALESFORCE_WEBHOOK_SECRET: secret(MIN_SECRET_CHARS).describe('HMAC secret of the signed JSON events; enables them on POST /webhooks/salesforce'),
 
   PORTAL_EVENTS_SECRET: secret(MIN_SECRET_CHARS).describe('HMAC secret of portal activity events; enables POST /events/portal'),
+  ZENDESK_HELP_CENTER_JWKS_URL: url('the help center JSON Web Keys, e.g. https://acme.zendesk.com/api/v2/help_center/integration/keys.json')
+    .optional()
+    .describe('where the help center JWT keys are read (default: derived from ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL); with either, enables GET /portal/v1/me and browser portal events'),
+  ZENDESK_HELP_CENTER_JWT_ISSUER: optional.describe('when set, a help center JWT must carry exactly this `iss` (unset: the account\'s own keys are the only check)'),
+  PORTAL_ORIGINS: optional
+    .refine((s) => s === undefined || list(s).every(isOrigin), 'expected origins like https://help.acme.com, comma-separated (scheme and host, no path)')
+    .describe('Help Center origins allowed to call GET /portal/v1/me and POST /events/portal from the browser (CORS), comma-separated'),
   ADMIN_TOKEN: secret(MIN_SECRET_CHARS).describe('bearer token of the admin area (/admin); unset means the area is off'),
   METRICS_TOKEN: secret(MIN_SECRET_CHARS).describe('bearer token GET /metrics requires (Authorization: Bearer …); unset means /metrics is open to whoever reaches the port'),
   PORTAL_TARGET: optional.refine(
@@ -218,6 +227,7 @@ export const FileSchema = z.strictObject({
   ticketCategories: TicketCategoriesSchema,
   outbound: OutboundSettingsSchema,
   subscriptions: SubscriptionsSchema,
+  view: ViewSettingsSchema,
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
     clientId: z.string().min(1),
@@ -243,6 +253,8 @@ export interface Config extends Omit<FileConfig, 'stripe'> {
     webhookSecret?: string;
   };
   portal: { eventsSecret?: string; targets: PortalTargetName[] };
+  /** Help center JWTs (GET /portal/v1/me, browser portal events): on when a key URL is known. */
+  helpCenter: { jwksUrl?: string; issuer?: string; origins: string[] };
   adminToken?: string;
   metricsToken?: string;
   /** Outbound webhook secrets by subscription id, read from the variables the subscriptions name. */
@@ -336,6 +348,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
       webhookSecret: e.SALESFORCE_WEBHOOK_SECRET,
     }),
     portal: defined({ eventsSecret: e.PORTAL_EVENTS_SECRET, targets }),
+    helpCenter: defined({
+      jwksUrl: e.ZENDESK_HELP_CENTER_JWKS_URL ?? (zendeskBaseUrl ? helpCenterKeysUrl(zendeskBaseUrl) : undefined),
+      issuer: e.ZENDESK_HELP_CENTER_JWT_ISSUER,
+      origins: list(e.PORTAL_ORIGINS ?? '').map((o) => new URL(o).origin),
+    }),
     ...defined({ adminToken: e.ADMIN_TOKEN, metricsToken: e.METRICS_TOKEN }),
     configFiles,
     outboundSecrets,
@@ -354,6 +371,14 @@ export const SALESFORCE_GENERIC_LOGIN_PROBLEM =
 /** The environment as given, for the rules between settings when some value failed to parse (empty means unset). */
 function rawEnv(env: NodeJS.ProcessEnv): Env {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')) as unknown as Env;
+}
+
+/**
+ * Zendesk's "List Public Keys" of help center JWTs: `GET /api/v2/help_center/integration/keys`
+ * (developer.zendesk.com, Help Center JWTs reference; `.json` as in its curl sample), under the account's API root.
+ */
+export function helpCenterKeysUrl(zendeskBaseUrl: string): string {
+  return `${zendeskBaseUrl.replace(/\/+$/, '')}/help_center/integration/keys.json`;
 }
 
 /** Settings that only make sense together: a half-configured source is an error, an absent one a warning. */
@@ -381,7 +406,10 @@ function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: 
   if (!e.SALESFORCE_ORG_ID && !e.SALESFORCE_WEBHOOK_SECRET) {
     warnings.push('SALESFORCE_ORG_ID and SALESFORCE_WEBHOOK_SECRET are not set: POST /webhooks/salesforce is disabled');
   }
-  if (!e.PORTAL_EVENTS_SECRET) warnings.push('PORTAL_EVENTS_SECRET is not set: POST /events/portal is disabled');
+  const helpCenter = Boolean(e.ZENDESK_HELP_CENTER_JWKS_URL ?? zendeskBaseUrl);
+  if (!e.PORTAL_EVENTS_SECRET && !helpCenter) warnings.push('PORTAL_EVENTS_SECRET is not set and no help center keys are known: POST /events/portal is disabled');
+  if (!helpCenter) warnings.push('no help center keys are known (ZENDESK_SUBDOMAIN, ZENDESK_BASE_URL or ZENDESK_HELP_CENTER_JWKS_URL): GET /portal/v1/me is disabled');
+  if (helpCenter && !e.PORTAL_ORIGINS) warnings.push('PORTAL_ORIGINS is not set: browsers on your Help Center cannot call GET /portal/v1/me (no CORS origin is allowed)');
   if (targets.length === 0) warnings.push('PORTAL_TARGET is not set: records are kept but nothing is pushed to a portal');
 }
 

@@ -31,6 +31,7 @@ import {
   type RateDecision,
   type RateWindow,
 } from './common.js';
+import { createHelpCenterStandIn, type HelpCenterStandIn } from './zendesk-help-center.js';
 
 export type { FaultKind, FaultOptions, RateWindow } from './common.js';
 
@@ -278,6 +279,8 @@ export interface ZendeskStandIn {
   /** `http://127.0.0.1:PORT/api/v2`: ZENDESK_BASE_URL, node-zendesk's endpointUri. */
   baseUrl: string;
   origin: string;
+  /** Help center JWTs: the keys and token endpoints, and controls for tests (src/standins/zendesk-help-center.ts). */
+  helpCenter: HelpCenterStandIn;
   /** Credentials that pass auth (the configured ones, or a default pair). */
   credentials: { email: string; token: string };
   state: ZendeskState;
@@ -1032,6 +1035,9 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   app.disable('x-powered-by');
   app.disable('etag');
   const hung = new Set<Response>();
+  // Help center JWTs: anonymous keys and the signed-in end user's token, outside the API's basic auth.
+  const helpCenter = await createHelpCenterStandIn((id) => state.users.get(id), now);
+  app.use(helpCenter.router);
 
   const setRateHeaders = (res: Response, d: RateDecision) => {
     const reset = String(Math.ceil(d.resetInMs / 1000));
@@ -1543,10 +1549,12 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
 
   const listening = await listenOnLoopback(app);
   baseUrl = `${listening.origin}/api/v2`;
+  helpCenter.issuer = listening.origin;
 
   return {
     baseUrl,
     origin: listening.origin,
+    helpCenter,
     credentials,
     state,
     calls,

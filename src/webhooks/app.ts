@@ -18,6 +18,7 @@ import { adminRouter, adminTokenMatches, bearerToken } from './admin.js';
 import { AdminGuard } from './admin-guard.js';
 import type { EdgeMetrics } from './metrics.js';
 import { portalReceiver } from './portal.js';
+import { createHelpCenterAuth, helpCenterCors, portalViewRouter, type HelpCenterAuth } from './portal-view.js';
 import type { ReceiverDeps } from './receive.js';
 import { salesforceReceiver } from './salesforce.js';
 import { stripeReceiver } from './stripe.js';
@@ -47,7 +48,7 @@ function notConfigured(source: Source, variables: string): RequestHandler {
 }
 
 /** Which receivers this configuration enables; the rest answer 404 with what to set. */
-export function enabledReceivers(config: Config, deps: ReceiverDeps): Record<Source, RequestHandler> {
+export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: HelpCenterAuth): Record<Source, RequestHandler> {
   const w = config.webhooks;
   const sf = config.salesforceAuth;
   return {
@@ -72,9 +73,10 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps): Record<Sou
             clientId: config.salesforce.clientId,
           })
         : notConfigured('salesforce', 'SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_TOKEN, or SALESFORCE_WEBHOOK_SECRET'),
-    portal: config.portal.eventsSecret
-      ? portalReceiver(deps, { secret: config.portal.eventsSecret, toleranceSeconds: w.hmacToleranceSeconds })
-      : notConfigured('portal', 'PORTAL_EVENTS_SECRET'),
+    portal:
+      config.portal.eventsSecret || auth
+        ? portalReceiver(deps, { ...(config.portal.eventsSecret ? { secret: config.portal.eventsSecret } : {}), ...(auth ? { auth } : {}), toleranceSeconds: w.hmacToleranceSeconds })
+        : notConfigured('portal', 'PORTAL_EVENTS_SECRET, or ZENDESK_SUBDOMAIN / ZENDESK_HELP_CENTER_JWKS_URL for help center JWTs'),
   };
 }
 
@@ -136,7 +138,11 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
-  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger });
+  const auth = createHelpCenterAuth(config, logger);
+  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger }, auth);
+  // Browsers on the Help Center send portal activity with a help center JWT: preflight and CORS for those origins only.
+  app.use(ROUTES.portal, helpCenterCors(config.helpCenter.origins, 'POST, OPTIONS'));
+  app.use(portalViewRouter({ config, redis, logger, auth }));
   for (const [source, path] of Object.entries(ROUTES) as Array<[Source, string]>) {
     app.post(path, raw, receivers[source]);
   }

@@ -1,7 +1,15 @@
-/** POST /events/portal — activity from the customer portal, HMAC-signed (see hmac.ts and the README). */
-import type { RequestHandler } from 'express';
+/**
+ * POST /events/portal — activity from the customer portal: HMAC-signed by a
+ * server (see hmac.ts and the README), or sent from the browser with
+ * `Authorization: Bearer <help center JWT>`, whose verified user is the
+ * contact of every event (src/connectors/portal/bind.ts; a body naming
+ * another contact is refused with 403).
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { bindPortalContact } from '../connectors/portal/bind.js';
 import { parsePortalEvents } from '../connectors/portal/events.js';
 import { HMAC_HEADER, verifyHmac } from './hmac.js';
+import type { HelpCenterAuth } from './portal-view.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
 
 export const HMAC_REJECTIONS = {
@@ -11,8 +19,21 @@ export const HMAC_REJECTIONS = {
   bad_signature: { status: 401, message: 'X-Portal-Sync-Signature does not match the payload and the shared secret' },
 } as const;
 
-export function portalReceiver(deps: ReceiverDeps, opts: { secret: string; toleranceSeconds: number }): RequestHandler {
+const SALESFORCE_CONTACT_ID = /^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
+
+export interface PortalReceiverOptions {
+  /** HMAC secret of server-side senders; unset: only browser events with a help center JWT. */
+  secret?: string;
+  toleranceSeconds: number;
+  auth?: HelpCenterAuth;
+}
+
+export function portalReceiver(deps: ReceiverDeps, opts: PortalReceiverOptions): RequestHandler {
   return receiver(deps, 'portal', async (req, res) => {
+    if (/^Bearer\s/i.test(req.get('authorization') ?? '')) return fromBrowser(deps, opts, req, res);
+    if (!opts.secret) {
+      return reject(deps, res, 'portal', { status: 401, reason: 'missing_token', message: 'send Authorization: Bearer <help center JWT> (signed server events are not enabled here: PORTAL_EVENTS_SECRET)' });
+    }
     const body = rawBody(req);
     const verified = verifyHmac(body, req.get(HMAC_HEADER), [opts.secret], opts.toleranceSeconds);
     if (!verified.ok) return reject(deps, res, 'portal', { reason: verified.reason, ...HMAC_REJECTIONS[verified.reason] });
@@ -21,4 +42,25 @@ export function portalReceiver(deps: ReceiverDeps, opts: { secret: string; toler
     const delivery = await deliver(deps, 'portal', parsePortalEvents(json.value), { body, contentType: req.get('content-type') });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
   });
+}
+
+async function fromBrowser(deps: ReceiverDeps, opts: PortalReceiverOptions, req: Request, res: Response): Promise<void> {
+  if (!opts.auth) {
+    return reject(deps, res, 'portal', { status: 401, reason: 'invalid_token', message: 'help center tokens are not accepted here: no help center keys are configured' });
+  }
+  const verified = await opts.auth(req);
+  if (!verified.ok) {
+    if (verified.status === 503) res.setHeader('Retry-After', '5');
+    return reject(deps, res, 'portal', { status: verified.status, reason: verified.reason, message: verified.message });
+  }
+  const json = parseJson(rawBody(req));
+  if (!json.ok) return reject(deps, res, 'portal', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
+  const { viewer } = verified;
+  const externalContact = viewer.externalId !== null && SALESFORCE_CONTACT_ID.test(viewer.externalId) ? viewer.externalId : null;
+  const bound = bindPortalContact(json.value, { zendeskUserId: viewer.zendeskUserId, email: viewer.email, salesforceContactId: externalContact });
+  if (!bound.ok) return reject(deps, res, 'portal', { status: 403, reason: 'contact_mismatch', message: bound.reason });
+  // What is stored (and quarantined, for replay without the token) is the body as bound to the token's user.
+  const body = Buffer.from(JSON.stringify(bound.body));
+  const delivery = await deliver(deps, 'portal', parsePortalEvents(bound.body), { body, contentType: 'application/json' });
+  res.status(delivery.status).json({ received: true, ...delivery.counts });
 }

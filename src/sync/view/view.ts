@@ -1,0 +1,150 @@
+/**
+ * The signed-in customer's own view (GET /portal/v1/me), projected from a
+ * stored record. Pure and clock-free: which record a viewer may see is decided
+ * by resolve.ts; this module only says whether a record holds the viewer as
+ * one of its own contacts, and what of the record the viewer is shown.
+ * Internal figures (MRR, balance, owner, tier, internal ids) stay out.
+ */
+import { toMajorUnits } from '../money.js';
+import { own, type CustomerRecord, type InvoiceView } from '../record.js';
+import { normalizeEmail } from '../source-event.js';
+import type { ViewTicketScope } from './settings.js';
+
+/** Who is asking, as a verified help center JWT names them (never anything else in the request). */
+export interface Viewer {
+  zendeskUserId: string;
+  externalId: string | null;
+  email: string | null;
+}
+
+export interface ViewInvoice {
+  id: string;
+  number: string | null;
+  status: string | null;
+  /** ISO 4217, upper case; amounts below are in its major unit (19.99, not 1999). */
+  currency: string;
+  total: number;
+  amountDue: number;
+  amountPaid: number;
+  amountRemaining: number;
+  dueDate: string | null;
+  createdAt: string;
+  hostedInvoiceUrl: string | null;
+  pdfUrl: string | null;
+}
+
+export interface ViewTicket {
+  id: string;
+  subject: string | null;
+  status: string | null;
+  updatedAt: string | null;
+}
+
+export interface CustomerView {
+  v: 1;
+  customer: { name: string | null };
+  billing: {
+    status: string | null;
+    plan: string | null;
+    currency: string | null;
+    nextInvoiceDate: string | null;
+    delinquent: boolean;
+    paymentMethodOnFile: boolean;
+  } | null;
+  invoices: ViewInvoice[];
+  tickets: ViewTicket[];
+  /** The newest source version the record holds (what the view is as current as); null for an empty record. */
+  updatedAt: string | null;
+}
+
+export interface ViewOptions {
+  recentPaidInvoices: number;
+  tickets: ViewTicketScope;
+}
+
+const SALESFORCE_CONTACT_ID = /^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
+
+/** The identity keys a viewer is looked up by, in order: Zendesk user id, then external id (a Salesforce Contact id), then email. */
+export function viewerKeys(viewer: Viewer): string[] {
+  const keys = [`zduser:${viewer.zendeskUserId}`];
+  if (viewer.externalId !== null && SALESFORCE_CONTACT_ID.test(viewer.externalId)) keys.push(`sfcontact:${viewer.externalId}`);
+  const email = normalizeEmail(viewer.email);
+  if (email) keys.push(`email:${email}`);
+  return keys;
+}
+
+/**
+ * Whether the record holds the viewer, by the key it was found under, as one of its own: a live
+ * contact that still belongs to this customer's Account or organization (project.ts leaves out
+ * the ones that moved), or for an email, the billing contact too.
+ */
+export function holdsViewer(record: CustomerRecord, key: string): boolean {
+  const contacts = record.derived.links.contacts;
+  const value = key.slice(key.indexOf(':') + 1);
+  if (key.startsWith('zduser:')) return contacts.some((c) => c.zendeskUserId === value);
+  if (key.startsWith('sfcontact:')) return contacts.some((c) => c.salesforceContactId === value);
+  if (key.startsWith('email:')) {
+    const customer = record.stripe.customer;
+    const billingEmail = customer && !customer.stamp.deleted ? normalizeEmail(customer.data.email) : undefined;
+    return contacts.some((c) => normalizeEmail(c.email) === value) || billingEmail === value;
+  }
+  return false;
+}
+
+function invoiceOf(i: InvoiceView): ViewInvoice {
+  const major = (n: number) => toMajorUnits(n, i.currency);
+  return {
+    id: i.id,
+    number: i.number,
+    status: i.status,
+    currency: i.currency.toUpperCase(),
+    total: major(i.total),
+    amountDue: major(i.amountDue),
+    amountPaid: major(i.amountPaid),
+    amountRemaining: major(i.amountRemaining),
+    dueDate: i.dueDate,
+    createdAt: i.createdAt,
+    hostedInvoiceUrl: i.hostedInvoiceUrl,
+    pdfUrl: i.invoicePdf,
+  };
+}
+
+/** Every live entity's source version, newest first taken: what "last updated" means to the customer. */
+function newestVersion(record: CustomerRecord): number | null {
+  const { stripe, salesforce, zendesk } = record;
+  const maps = [stripe.subscriptions, stripe.invoices, stripe.paymentMethods, stripe.charges, salesforce.contacts, zendesk.users, zendesk.tickets];
+  const singles = [stripe.customer, salesforce.account, zendesk.organization];
+  let newest: number | null = null;
+  for (const e of [...singles, ...maps.flatMap((m) => Object.values(m))]) if (e && (newest === null || e.stamp.version > newest)) newest = e.stamp.version;
+  return newest;
+}
+
+function ticketsOf(record: CustomerRecord, viewer: Viewer, scope: ViewTicketScope): ViewTicket[] {
+  const tickets = record.derived.support?.tickets ?? [];
+  const shown = scope === 'organization' ? tickets : tickets.filter((t) => own(record.zendesk.tickets, t.id)?.data.requesterId === viewer.zendeskUserId);
+  return shown.map((t) => ({ id: t.id, subject: t.subject, status: t.status, updatedAt: t.updatedAt }));
+}
+
+export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewOptions): CustomerView {
+  const d = record.derived;
+  const b = d.billing;
+  // Open invoices all; paid ones, the newest few (derived.invoices is newest first). Drafts and voids are not the customer's business.
+  const open = d.invoices.filter((i) => i.status === 'open');
+  const paid = d.invoices.filter((i) => i.status === 'paid').slice(0, opts.recentPaidInvoices);
+  const version = newestVersion(record);
+  return {
+    v: 1,
+    customer: { name: d.profile?.name ?? (record.zendesk.organization && !record.zendesk.organization.stamp.deleted ? record.zendesk.organization.data.name : null) },
+    billing: b && {
+      status: b.status,
+      plan: b.plan,
+      currency: b.currency === null ? null : b.currency.toUpperCase(),
+      nextInvoiceDate: b.nextInvoiceDate,
+      delinquent: b.delinquent,
+      paymentMethodOnFile: b.paymentMethodOnFile,
+    },
+    invoices: [...open, ...paid].map(invoiceOf),
+    tickets: ticketsOf(record, viewer, opts.tickets),
+    updatedAt: version === null ? null : new Date(version).toISOString(),
+  };
+}

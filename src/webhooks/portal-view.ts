@@ -1,0 +1,109 @@
+/**
+ * GET /portal/v1/me — the signed-in customer's own view, read live from the
+ * record store. The caller is who their verified help center JWT says, and
+ * nothing else in the request: 401 for anything unverified, 503 when the keys
+ * or Redis are unavailable (never a 200 without both), 429 past the per-user
+ * budget, 404 (a JSON body the kit renders) when the user has no customer.
+ * Every answer is `Cache-Control: private, no-store`; CORS only for PORTAL_ORIGINS.
+ */
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Redis } from '../sync/redis.js';
+import { RecordStore } from '../sync/store.js';
+import { ViewRateLimiter } from '../sync/view/rate-limit.js';
+import { resolveViewer } from '../sync/view/resolve.js';
+import { customerView } from '../sync/view/view.js';
+import { bearerToken, verifyHelpCenterToken, type VerifyOutcome } from './help-center-jwt.js';
+import { helpCenterKeySet } from './help-center-keys.js';
+
+export const PORTAL_VIEW_PATH = '/portal/v1/me';
+
+/** Verifies the request's help center JWT; built once per process so that the key cache is shared. */
+export type HelpCenterAuth = (req: Request) => Promise<VerifyOutcome>;
+
+export function createHelpCenterAuth(config: Config, logger: Logger): HelpCenterAuth | undefined {
+  const { jwksUrl, issuer } = config.helpCenter;
+  if (!jwksUrl) return undefined;
+  const { jwks, clockToleranceSeconds, maxTokenAgeSeconds } = config.view;
+  const getKey = helpCenterKeySet({ url: jwksUrl, ...jwks, logger: logger.child({ module: 'help-center-keys' }) });
+  return (req) => verifyHelpCenterToken(bearerToken(req.get('authorization')), { getKey, clockToleranceSeconds, maxTokenAgeSeconds, ...(issuer ? { issuer } : {}) });
+}
+
+/** CORS for the browser-facing routes: only the configured Help Center origins, with the Authorization header. */
+export function helpCenterCors(origins: readonly string[], methods: string): RequestHandler {
+  const allowed = new Set(origins);
+  return (req, res, next) => {
+    res.vary('Origin');
+    const origin = req.get('origin');
+    const ok = origin !== undefined && allowed.has(origin);
+    if (ok) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+      res.setHeader('Access-Control-Allow-Methods', methods);
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    if (req.method === 'OPTIONS') {
+      res.status(ok ? 204 : 403).end();
+      return;
+    }
+    next();
+  };
+}
+
+const unavailable = (res: Response, message: string) => {
+  res.setHeader('Retry-After', '5');
+  res.status(503).json({ error: message, reason: 'unavailable' });
+};
+
+export function portalViewRouter(deps: { config: Config; redis: Redis; logger: Logger; auth: HelpCenterAuth | undefined }): Router {
+  const { config, redis, auth } = deps;
+  const log = deps.logger.child({ module: 'portal-view' });
+  const router = Router();
+  router.use(PORTAL_VIEW_PATH, (_req, res, next) => {
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.vary('Authorization');
+    next();
+  });
+  router.use(PORTAL_VIEW_PATH, helpCenterCors(config.helpCenter.origins, 'GET, OPTIONS'));
+  if (!auth) {
+    router.get(PORTAL_VIEW_PATH, (_req, res) => {
+      res.status(404).json({ error: 'the customer view is not configured here: set ZENDESK_SUBDOMAIN, ZENDESK_BASE_URL or ZENDESK_HELP_CENTER_JWKS_URL', reason: 'not_configured' });
+    });
+    return router;
+  }
+  const store = new RecordStore(redis, config.redis.prefix);
+  const limiter = new ViewRateLimiter(redis, config.redis.prefix, config.view.rateLimit.perMinute);
+  const viewOptions = { recentPaidInvoices: config.view.recentPaidInvoices, tickets: config.view.tickets };
+
+  router.get(PORTAL_VIEW_PATH, async (req, res) => {
+    const verified = await auth(req);
+    if (!verified.ok) {
+      log.warn({ reason: verified.reason, status: verified.status }, 'customer view refused');
+      if (verified.status === 503) return unavailable(res, verified.message);
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      res.status(401).json({ error: verified.message, reason: verified.reason });
+      return;
+    }
+    const { viewer } = verified;
+    try {
+      const verdict = await limiter.take(viewer.zendeskUserId);
+      if (!verdict.allowed) {
+        res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+        res.status(429).json({ error: 'too many requests for this user; retry later', reason: 'rate_limited' });
+        return;
+      }
+      const found = await resolveViewer(store, viewer);
+      if (found.kind === 'none') {
+        log.info({ zendeskUserId: viewer.zendeskUserId, why: found.reason }, 'customer view: no customer for this user');
+        res.status(404).json({ error: 'no customer account is linked to this user yet', reason: 'no_customer' });
+        return;
+      }
+      res.json(customerView(found.record, viewer, viewOptions));
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'customer view: record store unavailable');
+      unavailable(res, 'customer data is temporarily unavailable; retry later');
+    }
+  });
+  return router;
+}

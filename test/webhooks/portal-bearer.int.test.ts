@@ -1,0 +1,72 @@
+/**
+ * POST /events/portal from the browser with a help center JWT: the contact of every event is
+ * the token's user; a body naming anybody else is refused whole (403) and nothing is queued.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
+import { signHmac } from '../../src/webhooks/hmac.js';
+import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { post, queuedJobs } from '../support/http.js';
+
+let zd: ZendeskStandIn;
+let daemon: TestDaemon;
+let bearerOnly: TestDaemon;
+let ann: { id: number; email: string | null; external_id: string | null };
+
+const event = (id: string, extra: Record<string, unknown> = {}) => ({ id, type: 'invoice_view', occurred_at: '2026-11-23T10:15:00Z', invoice_id: 'in_1', ...extra });
+const tokenOf = async (userId: number) =>
+  ((await (await fetch(`${zd.baseUrl}/help_center/integration/token?as=${userId}`)).json()) as { token: string }).token;
+
+beforeAll(async () => {
+  zd = await startZendeskStandIn();
+  ann = zd.seedUser({ name: 'Ann', email: 'Ann@Acme.example', external_id: '0035e00000AnnCt1AA' });
+  daemon = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl });
+  bearerOnly = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_EVENTS_SECRET: '' });
+});
+afterAll(async () => {
+  await daemon?.stop();
+  await bearerOnly?.stop();
+  await zd?.close();
+});
+
+describe('portal activity with a help center JWT', () => {
+  it("files every event under the token's user, whatever contact the body leaves out", async () => {
+    const token = await tokenOf(ann.id);
+    const res = await post(daemon, '/events/portal', JSON.stringify({ events: [event('hc-1'), event('hc-2', { contact: { zendesk_user_id: ann.id } })] }), { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 2 });
+    const jobs = (await queuedJobs(daemon)).filter((j) => String(j.id).startsWith('portal-hc-'));
+    expect(jobs.map((j) => j.data.refs)).toEqual([
+      { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCt1AA' },
+      { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCt1AA' },
+    ]);
+  });
+
+  it('refuses the whole request when an event names another contact, and queues nothing of it', async () => {
+    const token = await tokenOf(ann.id);
+    for (const contact of [{ zendesk_user_id: '42' }, { email: 'bob@bobco.example' }, { zendesk_user_id: ann.id, email: 'bob@bobco.example' }, { salesforce_contact_id: '0035e00000BobCt1AA' }]) {
+      const res = await post(daemon, '/events/portal', JSON.stringify({ events: [event('hc-ok'), event('hc-bad', { contact })] }), { authorization: `Bearer ${token}` });
+      expect(res.status).toBe(403);
+      expect(res.json()).toEqual({ error: expect.any(String), reason: 'contact_mismatch' });
+    }
+    expect((await queuedJobs(daemon)).filter((j) => ['portal-hc-ok', 'portal-hc-bad'].includes(String(j.id)))).toEqual([]);
+  });
+
+  it('answers 401 to a forged or expired token and queues nothing', async () => {
+    const claims = zd.helpCenter.claimsOf(ann);
+    const now = Math.floor(Date.now() / 1000);
+    for (const token of [await zd.helpCenter.sign(claims, { foreign: true }), await zd.helpCenter.sign(claims, { issuedAt: now - 4000, expiresAt: now - 3000 })]) {
+      const res = await post(daemon, '/events/portal', JSON.stringify(event('hc-forged')), { authorization: `Bearer ${token}` });
+      expect(res.status).toBe(401);
+    }
+    expect((await queuedJobs(daemon)).some((j) => j.id === 'portal-hc-forged')).toBe(false);
+  });
+
+  it('keeps the HMAC path for server senders, and without PORTAL_EVENTS_SECRET takes only tokens', async () => {
+    const body = JSON.stringify(event('srv-1', { contact: { email: 'ann@acme.example' } }));
+    expect((await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, 'portal_events_secret_0123456789abcdef') })).status).toBe(200);
+    expect((await post(bearerOnly, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, 'portal_events_secret_0123456789abcdef') })).status).toBe(401);
+    const token = await tokenOf(ann.id);
+    expect((await post(bearerOnly, '/events/portal', JSON.stringify(event('hc-3')), { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+});
