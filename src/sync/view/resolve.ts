@@ -2,29 +2,46 @@
  * Which customer a verified viewer is: the record the identity index names for
  * the viewer's Zendesk user id, else their external id (a Salesforce Contact
  * id), else their email — the first key the index knows decides, and is never
- * skipped for a later one. That record must hold the viewer as its own
- * contact, and no identity conflict may have been raised through that key (a
- * user who moved to another organization leaves the old record holding a
- * stale copy of them until an admin settles the conflict): otherwise the
- * viewer has no customer. Nothing is guessed.
+ * skipped for a later one. That record must hold the viewer as its own contact
+ * (view.ts), and no record it is in an identity conflict with may hold a newer
+ * copy of the viewer's Zendesk user: a user who moved to another organization
+ * lands in that organization's record while the index (and the old record's
+ * stale copy of them) stays with the old customer until an admin settles the
+ * conflict. Conflicts are matched by their system keys, which follow merges.
+ * Otherwise the viewer has no customer. Nothing is guessed.
  */
+import { isSystemKey } from '../identity.js';
+import { own, type CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
-import type { CustomerRecord } from '../record.js';
 import { holdsViewer, viewerKeys, type Viewer } from './view.js';
 
 export type Resolution =
   | { kind: 'customer'; record: CustomerRecord; via: string }
-  /** No key of the viewer is known, or the record it names does not hold them (any more). */
-  | { kind: 'none'; reason: 'unknown_user' | 'not_a_contact' | 'identity_conflict' };
+  /** No key of the viewer is known, the record it names does not hold them (any more), or a newer copy of them is elsewhere. */
+  | { kind: 'none'; reason: 'unknown_user' | 'not_a_contact' | 'moved' };
 
 export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise<Resolution> {
   for (const key of viewerKeys(viewer)) {
     const record = await store.findByKey(key);
     if (record === null) continue;
     if (!holdsViewer(record, key)) return { kind: 'none', reason: 'not_a_contact' };
-    const conflicts = await store.listConflicts();
-    if (conflicts.some((c) => c.evidence.via === key && c.recordIds.includes(record.id))) return { kind: 'none', reason: 'identity_conflict' };
+    if (await newerCopyElsewhere(store, record, viewer.zendeskUserId)) return { kind: 'none', reason: 'moved' };
     return { kind: 'customer', record, via: key };
   }
   return { kind: 'none', reason: 'unknown_user' };
+}
+
+async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string): Promise<boolean> {
+  const conflicts = await store.listConflicts();
+  if (conflicts.length === 0) return false;
+  const ours = new Set((await store.ownedKeys(record.id)).filter(isSystemKey));
+  const others = new Set(conflicts.filter((c) => c.keys.some((k) => ours.has(k))).flatMap((c) => c.keys.filter((k) => !ours.has(k))));
+  const mine = own(record.zendesk.users, zendeskUserId)?.stamp.version ?? Number.NEGATIVE_INFINITY;
+  for (const key of others) {
+    const other = await store.findByKey(key);
+    if (other === null || other.id === record.id) continue;
+    const theirs = own(other.zendesk.users, zendeskUserId);
+    if (theirs && theirs.stamp.version >= mine) return true;
+  }
+  return false;
 }

@@ -76,12 +76,17 @@ export function viewerKeys(viewer: Viewer): string[] {
 /**
  * Whether the record holds the viewer, by the key it was found under, as one of its own: a live
  * contact that still belongs to this customer's Account or organization (project.ts leaves out
- * the ones that moved), or for an email, the billing contact too.
+ * the ones that moved), or for an email, the billing contact too. A Zendesk user must be a member
+ * of the record's organization, when it has one (a user taken out of it is not its customer any more).
  */
 export function holdsViewer(record: CustomerRecord, key: string): boolean {
   const contacts = record.derived.links.contacts;
   const value = key.slice(key.indexOf(':') + 1);
-  if (key.startsWith('zduser:')) return contacts.some((c) => c.zendeskUserId === value);
+  if (key.startsWith('zduser:')) {
+    const org = record.zendesk.organization && !record.zendesk.organization.stamp.deleted ? record.zendesk.organization.stamp.objectId : null;
+    const user = own(record.zendesk.users, value);
+    return contacts.some((c) => c.zendeskUserId === value) && user !== undefined && (org === null || user.data.organizationId === org);
+  }
   if (key.startsWith('sfcontact:')) return contacts.some((c) => c.salesforceContactId === value);
   if (key.startsWith('email:')) {
     const customer = record.stripe.customer;
