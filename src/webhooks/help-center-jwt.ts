@@ -80,3 +80,31 @@ export async function verifyHelpCenterToken(token: string | null, opts: HelpCent
     return { ok: false, status: 401, reason: 'invalid_token', message: 'the help center token is not valid' };
   }
 }
+
+/**
+ * Verified tokens remembered for a short while (the theme sends the same token with every call of
+ * a page): a signature check costs more than the rest of a view request. An entry lives until the
+ * token's own exp or `ttlMs`, whichever is first, so a key Zendesk retires stops a remembered token
+ * within `ttlMs`; the least recently stored go first past `max`. Only successes are remembered.
+ */
+export function rememberVerified(verify: (token: string | null) => Promise<VerifyOutcome>, opts: { max: number; ttlMs: number; now?: () => number }): (token: string | null) => Promise<VerifyOutcome> {
+  const now = opts.now ?? Date.now;
+  const seen = new Map<string, { viewer: Viewer; until: number }>();
+  return async (token) => {
+    if (token) {
+      const hit = seen.get(token);
+      if (hit && hit.until > now()) return { ok: true, viewer: hit.viewer };
+      if (hit) seen.delete(token);
+    }
+    const outcome = await verify(token);
+    if (outcome.ok && token) {
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number }).exp;
+      const until = Math.min(now() + opts.ttlMs, typeof exp === 'number' ? exp * 1000 : 0);
+      if (until > now()) {
+        if (seen.size >= opts.max) seen.delete(seen.keys().next().value as string);
+        seen.set(token, { viewer: outcome.viewer, until });
+      }
+    }
+    return outcome;
+  };
+}

@@ -14,7 +14,7 @@ import { RecordStore } from '../sync/store.js';
 import { ViewRateLimiter } from '../sync/view/rate-limit.js';
 import { resolveViewer } from '../sync/view/resolve.js';
 import { customerView } from '../sync/view/view.js';
-import { bearerToken, verifyHelpCenterToken, type VerifyOutcome } from './help-center-jwt.js';
+import { bearerToken, rememberVerified, verifyHelpCenterToken, type VerifyOutcome } from './help-center-jwt.js';
 import { helpCenterKeySet } from './help-center-keys.js';
 
 export const PORTAL_VIEW_PATH = '/portal/v1/me';
@@ -27,7 +27,11 @@ export function createHelpCenterAuth(config: Config, logger: Logger): HelpCenter
   if (!jwksUrl) return undefined;
   const { jwks, clockToleranceSeconds, maxTokenAgeSeconds } = config.view;
   const getKey = helpCenterKeySet({ url: jwksUrl, ...jwks, logger: logger.child({ module: 'help-center-keys' }) });
-  return (req) => verifyHelpCenterToken(bearerToken(req.get('authorization')), { getKey, clockToleranceSeconds, maxTokenAgeSeconds, ...(issuer ? { issuer } : {}) });
+  const verify = rememberVerified((token) => verifyHelpCenterToken(token, { getKey, clockToleranceSeconds, maxTokenAgeSeconds, ...(issuer ? { issuer } : {}) }), {
+    max: 10_000,
+    ttlMs: 60_000,
+  });
+  return (req) => verify(bearerToken(req.get('authorization')));
 }
 
 /** CORS for the browser-facing routes: only the configured Help Center origins, with the Authorization header. */
@@ -87,13 +91,13 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
     }
     const { viewer } = verified;
     try {
-      const verdict = await limiter.take(viewer.zendeskUserId);
+      // Counted and read at once (one round trip's wait); a refused request's read is simply dropped.
+      const [verdict, found] = await Promise.all([limiter.take(viewer.zendeskUserId), resolveViewer(store, viewer)]);
       if (!verdict.allowed) {
         res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
         res.status(429).json({ error: 'too many requests for this user; retry later', reason: 'rate_limited' });
         return;
       }
-      const found = await resolveViewer(store, viewer);
       if (found.kind === 'none') {
         log.info({ zendeskUserId: viewer.zendeskUserId, why: found.reason }, 'customer view: no customer for this user');
         res.status(404).json({ error: 'no customer account is linked to this user yet', reason: 'no_customer' });

@@ -7,7 +7,7 @@ import { exportSPKI, importJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
-import { verifyHelpCenterToken, type HelpCenterVerifyOptions } from '../../src/webhooks/help-center-jwt.js';
+import { rememberVerified, verifyHelpCenterToken, type HelpCenterVerifyOptions } from '../../src/webhooks/help-center-jwt.js';
 import { helpCenterKeySet, type KeySetOptions } from '../../src/webhooks/help-center-keys.js';
 
 let zd: ZendeskStandIn;
@@ -173,5 +173,36 @@ describe('help center keys endpoint down', () => {
     } finally {
       zd.helpCenter.setKeysFault(null);
     }
+  });
+});
+
+describe('remembered verifications', () => {
+  it('answers a token it verified without verifying again, until its exp or the ttl, whichever is first', async () => {
+    let t = Date.now();
+    let calls = 0;
+    const inner = async (token: string | null) => {
+      calls += 1;
+      return verifier()(token);
+    };
+    const verify = rememberVerified(inner, { max: 10, ttlMs: 60_000, now: () => t });
+    const token = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), { expiresAt: Math.floor(t / 1000) + 30 });
+    expect(await verify(token)).toMatchObject({ ok: true });
+    expect(await verify(token)).toMatchObject({ ok: true });
+    expect(calls).toBe(1);
+    t += 31_000; // past the token's exp: verified again (and jose, on the real clock, still takes it within the tolerance)
+    await verify(token);
+    expect(calls).toBe(2);
+  });
+
+  it('never remembers a refusal', async () => {
+    let calls = 0;
+    const verify = rememberVerified(async (token) => {
+      calls += 1;
+      return verifier()(token);
+    }, { max: 10, ttlMs: 60_000 });
+    const forged = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), { foreign: true });
+    expect(await verify(forged)).toMatchObject({ ok: false, status: 401 });
+    expect(await verify(forged)).toMatchObject({ ok: false, status: 401 });
+    expect(calls).toBe(2);
   });
 });

@@ -161,3 +161,68 @@ describe('one customer never sees another', () => {
     else expect(status).toBe(404);
   });
 });
+
+describe('limits and outages', () => {
+  it('answers 429 with Retry-After past the per-user budget, counted across web processes, and other users are unaffected', async () => {
+    const tight = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl }, (c) => {
+      c.view.rateLimit.perMinute = 3;
+    });
+    // A second web process on the same Redis and prefix: the budget is shared.
+    const twin = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl }, (c) => {
+      c.view.rateLimit.perMinute = 3;
+      c.redis.prefix = tight.prefix;
+    });
+    try {
+      const seed = new RecordStore(redis, tight.prefix);
+      await applyAll(seed, [...zendeskSide(acme()), ...stripeSide(acme())]);
+      seed.close();
+      const ann = await tokenOf(ids.ann!);
+      const statuses = [];
+      for (const daemon of [tight, twin, tight, twin]) statuses.push((await me(ann, {}, daemon)).status);
+      // A window boundary may fall between the calls: at most 3 pass, and if all 4 fell in one minute the 4th is refused.
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(3);
+      const refused = await (async () => {
+        for (let i = 0; i < 4; i++) {
+          const r = await me(ann, {}, i % 2 ? twin : tight);
+          if (r.status === 429) return r;
+        }
+        return null;
+      })();
+      expect(refused).not.toBeNull();
+      expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused!.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect(refused!.body).toEqual({ error: expect.any(String), reason: 'rate_limited' });
+      expect((await me(await tokenOf(ids.carl!), {}, twin)).status).toBe(200);
+    } finally {
+      await twin.stop();
+      await tight.stop();
+    }
+  });
+
+  it('answers 503, never 200, when the keys cannot be read and none are cached', async () => {
+    const fresh = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl });
+    zd.helpCenter.setKeysFault('down');
+    try {
+      const r = await me(await tokenOf(ids.ann!), {}, fresh);
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('5');
+      expect(r.headers.get('cache-control')).toBe('private, no-store');
+    } finally {
+      zd.helpCenter.setKeysFault(null);
+      await fresh.stop();
+    }
+  });
+
+  it('answers 503, never 200, while Redis is unreachable', async () => {
+    const away = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, REDIS_URL: 'redis://127.0.0.1:9' }, (c) => {
+      c.server.enqueueTimeoutMs = 200;
+    });
+    try {
+      const r = await me(await tokenOf(ids.ann!), {}, away);
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual({ error: expect.any(String), reason: 'unavailable' });
+    } finally {
+      await away.close(); // not stop(): nothing was written, and its cleanup would dial the absent Redis
+    }
+  });
+});
