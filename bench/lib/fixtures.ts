@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseSalesforceJson } from '../../src/connectors/salesforce/cdc.js';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
+import { salesforceId18 } from '../../src/sync/ids.js';
 import type { ParseResult, SourceEvent } from '../../src/sync/source-event.js';
 import { seededRandom } from '../../src/standins/common.js';
 
@@ -53,8 +54,8 @@ export function customer(n: number): Customer {
   return {
     n,
     stripeCustomerId: `cus_bench${n}`,
-    salesforceAccountId: `001Bench${seven}AAA`,
-    salesforceContactId: `003Bench${seven}AAA`,
+    salesforceAccountId: salesforceId18(`001Bench${seven}`),
+    salesforceContactId: salesforceId18(`003Bench${seven}`),
     zendeskOrganizationId: String(9_100_000_000 + n),
     zendeskUserId: String(8_100_000_000 + n),
     email: `billing@customer-${n}.example`,
@@ -93,7 +94,7 @@ interface StripeOptions {
 export function stripePayload(kind: StripeKind, c: Customer, step: number, eventId: string, opts: StripeOptions = {}): Obj {
   const text = fixtureText(`stripe/${kind}.json`)
     .replaceAll('cus_TestAcme01', c.stripeCustomerId)
-    .replaceAll('001TestAcme000001AAA', c.salesforceAccountId)
+    .replaceAll('001TestAcme0001IEA', c.salesforceAccountId)
     .replaceAll('"9000000001"', JSON.stringify(opts.zendeskOrganizationId ?? c.zendeskOrganizationId))
     .replaceAll('in_TestAcme', `in_bench${c.n}s${step}n`)
     .replaceAll('pm_TestVisa01', `pm_bench${c.n}s${step}`)

@@ -1,4 +1,4 @@
-/** `portal-sync identity conflicts | link REF REF | unlink REF ID | forget REF | restore ID` — manual identity fixes and erasure, audited. */
+/** `portal-sync identity conflicts | refused | link REF REF | unlink REF ID | forget REF | restore ID` — identity problems, manual fixes and erasure, audited. */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
@@ -49,13 +49,26 @@ export function registerIdentityCommand(program: Command): void {
       }
     });
   identity
+    .command('refused')
+    .description('list ids that linked nothing: placeholders and malformed cross-ids (N/A, 0, a bad checksum…), portal ids naming another customer')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const refusals = await withAdmin((store) => store.listRefusals());
+      if (opts.json) return printJson(refusals);
+      if (refusals.length === 0) return void process.stdout.write('no refused ids\n');
+      for (const r of refusals) {
+        const where = r.recordId ? `record ${r.recordId}` : 'no record';
+        process.stdout.write(`${r.ref} ${JSON.stringify(r.value)}: ${r.reason}; ${where} (event ${r.evidence.source} ${r.evidence.eventId} ${r.evidence.type}, linked by ${r.keys.join(', ') || 'nothing'})\n`);
+      }
+    });
+  identity
     .command('link')
     .description('merge two records that are one customer (refused if they hold different ids of one system)')
     .argument('<ref>', 'the record to keep')
     .argument('<other>', 'the record to merge into it')
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
-    .addHelpText('after', '\nExample:\n  $ portal-sync identity link cus_NffrFeUfNV2Hib 0015e00000AcmeE2EA --reason "same company, metadata missing (TICKET-123)"\n')
+    .addHelpText('after', '\nExample:\n  $ portal-sync identity link cus_NffrFeUfNV2Hib 0015e00000AcmeEAAR --reason "same company, metadata missing (TICKET-123)"\n')
     .action(async (ref: string, other: string, opts: { reason: string; by?: string }) => {
       const merged = await withAdmin(async (store, admin) => {
         const [a, b] = [await inspectRecord(store, ref), await inspectRecord(store, other)];
@@ -70,7 +83,7 @@ export function registerIdentityCommand(program: Command): void {
     .argument('<id>', 'the identity to take out: cus_…, 001…, 003…, zendesk:org:ID, zendesk:user:ID, an email, or a key like stripe:cus_…')
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
-    .addHelpText('after', '\nExample:\n  $ portal-sync identity unlink 0015e00000AcmeE2EA cus_WrongCustomer --reason "shared billing email, different company"\n')
+    .addHelpText('after', '\nExample:\n  $ portal-sync identity unlink 0015e00000AcmeEAAR cus_WrongCustomer --reason "shared billing email, different company"\n')
     .action(async (ref: string, id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
       const out = await withAdmin(async (store, admin) => admin.unlink((await inspectRecord(store, ref)).record.id, key, whoOf(opts)));

@@ -5,6 +5,8 @@ import { loadConfig } from '../config.js';
 import type { CustomerRecord, Stamp } from '../sync/record.js';
 import { IdentityAdmin, type AuditEntry } from '../sync/identity-admin.js';
 import { findCustomer } from '../sync/admin/lookup.js';
+import type { IdentityConflict } from '../sync/identity.js';
+import { refusalsOf, type IdentityRefusal } from '../sync/identity-refusals.js';
 import { RecordStore } from '../sync/store.js';
 import { UsageError } from './errors.js';
 import { billingLine, invoiceLine } from './money-text.js';
@@ -46,7 +48,28 @@ export async function inspectRecord(store: RecordStore, ref: string): Promise<{ 
   return { record: found.record, keys: await store.ownedKeys(found.record.id) };
 }
 
-function printHuman(record: CustomerRecord, keys: string[], explain: boolean, audit: AuditEntry[]): void {
+/** How the record's identity came about: what links it, what was refused, which conflicts name it. */
+export interface IdentityExplanation {
+  linkedBy: string[];
+  refused: IdentityRefusal[];
+  conflicts: IdentityConflict[];
+}
+
+export async function explainIdentity(store: RecordStore, recordId: string, keys: string[]): Promise<IdentityExplanation> {
+  const [refused, conflicts] = await Promise.all([store.listRefusals(), store.listConflicts()]);
+  return { linkedBy: keys, refused: refusalsOf(refused, recordId, keys), conflicts: conflicts.filter((c) => c.recordIds.includes(recordId)) };
+}
+
+function identityLines(x: IdentityExplanation): string[] {
+  const out = [`  identity: linked by ${x.linkedBy.join(', ') || '(nothing)'}`];
+  out.push(x.refused.length ? '  refused ids (linked nothing):' : '  refused ids: none');
+  for (const r of x.refused) out.push(`    ${r.ref} ${JSON.stringify(r.value)}: ${r.reason} (event ${r.evidence.source} ${r.evidence.eventId} ${r.evidence.type})`);
+  out.push(x.conflicts.length ? '  identity conflicts (kept apart, `identity link` to join):' : '  identity conflicts: none');
+  for (const c of x.conflicts) out.push(`    ${c.recordIds.join(' vs ')}: ${c.keys.join(' vs ')} (via ${c.evidence.via}, event ${c.evidence.source} ${c.evidence.eventId})`);
+  return out;
+}
+
+function printHuman(record: CustomerRecord, keys: string[], explain: boolean, audit: AuditEntry[], identity: IdentityExplanation | null): void {
   const d = record.derived;
   const out: string[] = [`customer ${record.id}`, `  linked ids: ${keys.join(', ') || '(none)'}`];
   if (d.profile) out.push(`  profile: ${d.profile.name ?? '(no name)'}, tier ${d.profile.tier ?? '-'}, owner ${d.profile.ownerId ?? '-'}`);
@@ -59,6 +82,7 @@ function printHuman(record: CustomerRecord, keys: string[], explain: boolean, au
     for (const l of lineage(record)) out.push(`    ${l.entity}: ${l.origin} ${l.type} ${l.eventId} version ${new Date(l.version).toISOString()}${l.deleted ? ' (deleted)' : ''}`);
     out.push(audit.length ? '  manual identity changes:' : '  manual identity changes: none');
     for (const a of audit) out.push(`    ${a.at} ${a.action} ${a.keys.join(', ')} by ${a.by}: ${a.reason}`);
+    if (identity) out.push(...identityLines(identity));
   }
   printText(`${out.join('\n')}\n`);
 }
@@ -69,7 +93,7 @@ export function registerInspectCommand(program: Command): void {
     .description('show one normalized customer record')
     .argument('<ref>', 'cust_… id, email, Stripe cus_…/sub_…/in_… or invoice number, Salesforce 001…/003… id, zendesk:org:ID, zendesk:user:ID, zendesk:ticket:ID, or the start of a name')
     .option('--json', 'print the record as JSON')
-    .option('--explain', 'show which event (source, id, version) set each part of the record')
+    .option('--explain', 'show which event (source, id, version) set each part of the record, which ids link it and which were refused')
     .addHelpText('after', '\nExamples:\n  $ portal-sync inspect cus_NffrFeUfNV2Hib\n  $ portal-sync inspect "acme"                 # a name, or its start; several matches are listed\n  $ portal-sync inspect in_1MtHbELkdIwHu7ix     # also sub_…, an invoice number, zendesk:ticket:ID\n  $ portal-sync inspect ann@example.com --explain\n  $ portal-sync inspect zendesk:org:360001 --json\n')
     .action(async (ref: string, opts: { json?: boolean; explain?: boolean }) => {
       const loaded = loadConfig(process.env);
@@ -80,10 +104,11 @@ export function registerInspectCommand(program: Command): void {
         const store = new RecordStore(redis, loaded.config.redis.prefix);
         const { record, keys } = await inspectRecord(store, ref);
         const audit = opts.explain ? await new IdentityAdmin(store, redis).audit(record.id) : [];
+        const identity = opts.explain ? await explainIdentity(store, record.id, keys) : null;
         if (opts.json) {
-          const out = { id: record.id, keys, ...record.derived, ...(opts.explain ? { lineage: lineage(record), audit } : {}) };
+          const out = { id: record.id, keys, ...record.derived, ...(opts.explain ? { lineage: lineage(record), audit, identity } : {}) };
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        } else printHuman(record, keys, opts.explain ?? false, audit);
+        } else printHuman(record, keys, opts.explain ?? false, audit, identity);
       } finally {
         redis.disconnect();
       }

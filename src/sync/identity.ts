@@ -8,7 +8,9 @@
  * a customer has at most one of each system, so two different ones of the
  * same system can never be merged (that is a conflict, recorded, never
  * guessed). Contact keys (`sfcontact:`, `zduser:`) and `email:` link records
- * but are not exclusive.
+ * but are not exclusive, and prove no company: a record they alone reach
+ * joins only if that brings no system key of another company along (else a
+ * conflict for an admin). Portal activity links nothing (planAttribution).
  */
 import type { CustomerRefs, SourceEvent } from './source-event.js';
 
@@ -100,6 +102,22 @@ export interface IdentityPlan {
   claimKeys: IdentityKey[];
 }
 
+/** The system keys among `keys`. */
+export function systemKeys(keys: Iterable<IdentityKey>): IdentityKey[] {
+  return [...keys].filter(isSystemKey);
+}
+
+/**
+ * A record reached only through a contact key or an email may join the event's record only when
+ * that brings no system key of another company along: if both sides hold system keys (of any
+ * system), only an admin can say they are one customer. Returns the pair to report, or null.
+ */
+export function weakClash(ours: Iterable<IdentityKey>, theirs: Iterable<IdentityKey>): { ours: IdentityKey; theirs: IdentityKey } | null {
+  const a = systemKeys(ours).sort();
+  const b = systemKeys(theirs).sort();
+  return a.length > 0 && b.length > 0 ? { ours: a[0]!, theirs: b[0]! } : null;
+}
+
 /**
  * @param owners  for each event key, the id of the record it points at now (or null)
  * @param ownedKeys  for each record id in `owners`, the identity keys it owns
@@ -114,30 +132,36 @@ export function planIdentity(
   const keys = eventIdentityKeys(event);
   const separated = (id: string, ours: Iterable<IdentityKey>) => keptApart(apart, ours, ownedKeys.get(id) ?? []);
   const candidates = [...new Set(keys.map((k) => owners.get(k)).filter((id): id is string => !!id))];
+  // Records the event names by a system id: the event is evidence that they are this customer.
+  // Any other candidate is reached only by a contact or an email, which prove no company.
+  const strong = new Set(systemKeys(keys).map((k) => owners.get(k)).filter((id): id is string => !!id));
   const conflicts: IdentityConflict[] = [];
-  const conflict = (a: string, b: string, clash: { ours: IdentityKey; theirs: IdentityKey }, via: IdentityKey) => {
+  const conflict = (a: string, b: string, clash: { ours: IdentityKey; theirs: IdentityKey }, via: IdentityKey, system: string) => {
     const [x, y] = [a, b].sort() as [string, string];
     conflicts.push({
       id: `${x}|${y}|${[clash.ours, clash.theirs].sort().join('|')}`,
       recordIds: [a, b],
-      system: familyOf(clash.ours),
+      system,
       keys: [clash.ours, clash.theirs],
       evidence: { source: event.source, eventId: event.eventId, type: event.type, via },
     });
   };
+  const weakly = (id: string) => !strong.has(id);
 
-  // The target: the first candidate (strongest key first) whose system ids agree with the event's.
+  // The target: the first candidate (strongest key first) whose system ids agree with the event's,
+  // and that the event does not reach by a contact or email alone while bringing a system id of its own.
   let targetId = newId;
   for (const id of candidates) {
-    const clash = clashingKey(ownedKeys.get(id) ?? [], keys);
-    if (clash === null) {
+    const theirs = ownedKeys.get(id) ?? [];
+    if (clashingKey(theirs, keys) === null && !(weakly(id) && weakClash(keys, theirs))) {
       targetId = id;
       break;
     }
   }
   const owned = new Set<IdentityKey>([...(ownedKeys.get(targetId) ?? []), ...keys]);
 
-  // Every other record the event's keys reach is the same customer — unless its system ids disagree.
+  // Every other record the event's keys reach is the same customer — unless its system ids disagree,
+  // or it is reached by a contact or email alone and both sides hold system ids.
   const mergeIds: string[] = [];
   for (const id of candidates) {
     if (id === targetId) continue;
@@ -147,7 +171,12 @@ export function planIdentity(
     if (separated(id, owned)) continue;
     const clash = clashingKey(owned, theirs) ?? clashingKey(theirs, keys);
     if (clash) {
-      conflict(targetId, id, clash, via);
+      conflict(targetId, id, clash, via, familyOf(clash.ours));
+      continue;
+    }
+    const weak = weakly(id) ? weakClash(owned, theirs) : null;
+    if (weak) {
+      conflict(targetId, id, weak, via, familyOf(via));
       continue;
     }
     mergeIds.push(id);
@@ -160,4 +189,22 @@ export function planIdentity(
     return (!owner || owner === targetId || mergeIds.includes(owner)) && !keptApart(apart, [k], ownedKeys.get(targetId) ?? []);
   });
   return { targetId, mergeIds, conflicts, claimKeys };
+}
+
+/**
+ * Where a portal event (activity, not identity evidence) is filed: the record its strongest id points
+ * at — never a merge, never a new link between ids. Its other ids that point at another record are
+ * reported (`mismatched`) and otherwise ignored. With no known id (`targetId` null) the caller files
+ * it under a new record holding its strongest id alone (`strongest`), so that the contact's later
+ * activity and tickets find it; with no valid id at all it is filed nowhere.
+ */
+export function planAttribution(
+  event: Pick<SourceEvent, 'refs' | 'data'>,
+  owners: ReadonlyMap<IdentityKey, string | null>,
+): { targetId: string | null; strongest: IdentityKey | null; mismatched: IdentityKey[] } {
+  const keys = eventIdentityKeys(event);
+  const known = keys.find((k) => owners.get(k));
+  if (known === undefined) return { targetId: null, strongest: keys[0] ?? null, mismatched: [] };
+  const targetId = owners.get(known)!;
+  return { targetId, strongest: known, mismatched: keys.filter((k) => { const o = owners.get(k); return !!o && o !== targetId; }) };
 }

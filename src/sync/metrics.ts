@@ -6,6 +6,8 @@ export interface SyncMetrics {
   applied: Counter<'source' | 'outcome'>;
   merges: Counter;
   conflicts: Counter<'system'>;
+  refused: Counter<'ref' | 'reason'>;
+  unattributed: Counter;
   applySeconds: Histogram<'source'>;
   lagSeconds: Histogram<'source'>;
   pushesScheduled: Counter<'target'>;
@@ -23,6 +25,8 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     applied: new Counter({ name: 'portal_sync_events_applied_total', help: 'Events applied to customer records, by source and outcome (changed, unchanged).', labelNames: ['source', 'outcome'], registers }),
     merges: new Counter({ name: 'portal_sync_identity_merges_total', help: 'Records merged because an event proved they are one customer.', registers }),
     conflicts: new Counter({ name: 'portal_sync_identity_conflicts_total', help: 'Identity conflicts recorded (records kept apart), by system.', labelNames: ['system'], registers }),
+    refused: new Counter({ name: 'portal_sync_identity_refused_total', help: 'Ids an event named that linked nothing (placeholder, malformed, wrong key prefix, bad checksum; a portal id naming another customer), by ref and reason.', labelNames: ['ref', 'reason'], registers }),
+    unattributed: new Counter({ name: 'portal_sync_portal_unattributed_total', help: 'Portal activity events none of whose ids has its system\'s shape (filed nowhere).', registers }),
     applySeconds: new Histogram({ name: 'portal_sync_apply_duration_seconds', help: 'Time to resolve identity, merge and store one event.', labelNames: ['source'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers }),
     lagSeconds: new Histogram({ name: 'portal_sync_event_lag_seconds', help: 'Time from webhook accepted (job enqueued) to record stored.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers }),
     pushesScheduled: new Counter({ name: 'portal_sync_pushes_scheduled_total', help: 'Portal pushes scheduled after a change of what the portal shows, by target.', labelNames: ['target'], registers }),

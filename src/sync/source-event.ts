@@ -8,6 +8,9 @@
  */
 import { z } from 'zod';
 import { TICKET_CATEGORIES } from './deflection/types.js';
+import { normalizeEmail, RefusedRefSchema } from './ids.js';
+
+export { normalizeEmail };
 
 export const SOURCES = ['stripe', 'salesforce', 'zendesk', 'portal'] as const;
 export const SourceSchema = z.enum(SOURCES);
@@ -24,7 +27,7 @@ export const CustomerRefsSchema = z
     salesforceContactId: z.string().min(1),
     zendeskOrganizationId: z.string().min(1),
     zendeskUserId: z.string().min(1),
-    /** Normalized: trimmed and lower-cased. */
+    /** Normalized by ids.ts normalizeEmail (NFKC + case folding). */
     email: z.string().min(3),
   })
   .partial()
@@ -217,6 +220,11 @@ export const SourceEventSchema = z
     origin: z.enum(['webhook', 'snapshot']),
     deleted: z.boolean(),
     refs: CustomerRefsSchema,
+    /**
+     * Ids the payload named that failed their system's shape (ids.ts): not in `refs`, so they link
+     * nothing; the store records them for admins. Absent when there were none.
+     */
+    refused: z.array(RefusedRefSchema).max(12).optional(),
     data: EventDataSchema,
   })
   .strict();
@@ -236,11 +244,6 @@ export type ParseResult =
 /** Deterministic BullMQ job id (BullMQ rejects ':' in custom ids). */
 export function jobIdFor(source: Source, eventId: string): string {
   return `${source}-${eventId}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-export function normalizeEmail(email: string | null | undefined): string | undefined {
-  const e = email?.trim().toLowerCase();
-  return e && e.includes('@') ? e : undefined;
 }
 
 /** Render a zod error as one line a person can act on. */

@@ -8,7 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isSystemKey, planIdentity, eventIdentityKeys, type IdentityConflict, type IdentityKey } from './identity.js';
+import { isSystemKey, planAttribution, planIdentity, eventIdentityKeys, type IdentityConflict, type IdentityKey, type IdentityPlan } from './identity.js';
+import { listRefusals, refOfKey, refusalsFor, storeRefusals, type IdentityRefusal } from './identity-refusals.js';
+import type { RefusedRef } from './ids.js';
 import { applyEvent, mergeRecords } from './merge.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import type { SourceEvent } from './source-event.js';
@@ -22,6 +24,10 @@ export interface ApplyOutcome {
   conflicts: IdentityConflict[];
   tie: ReturnType<typeof applyEvent>['tie'];
   attempts: number;
+  /** Ids the event named that linked nothing (its own `refused`, and a portal event's mismatched ids); recorded by the store. */
+  refused?: RefusedRef[];
+  /** A portal event with no valid id at all: filed nowhere. */
+  unattributed?: boolean;
   /**
    * The record now owns a system id it did not (a Stripe customer's metadata naming an Account, a ticket
    * naming an organization): a place to write to, although what the portal shows may not have changed.
@@ -104,6 +110,15 @@ export class RecordStore {
   async settledTie(event: SourceEvent): Promise<void> {
     await this.redis.hdel(this.tiesKey, this.tieField(event));
   }
+  /** Ids that linked nothing (identity-refusals.ts), for admins: hash of refusal id → JSON. */
+  get refusedKey(): string {
+    return `${this.prefix}:identity:refused`;
+  }
+
+  async listRefusals(): Promise<IdentityRefusal[]> {
+    return listRefusals(this.redis, this.refusedKey);
+  }
+
   /** Pairs of identity keys an admin unlinked: never merged again by an event. */
   get apartKey(): string {
     return `${this.prefix}:identity:apart`;
@@ -163,7 +178,13 @@ export class RecordStore {
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const outcome = await this.tryApply(conn, event, opts, attempt);
-        if (outcome) return outcome;
+        if (outcome) {
+          // The keys the event linked by (a portal event's mismatched ids are not among them).
+          const mismatched = new Set((outcome.refused ?? []).filter((r) => r.reason === 'mismatch').map((r) => `${r.ref}|${r.value}`));
+          const keys = eventIdentityKeys(event).filter((k) => !mismatched.has(`${refOfKey(k).ref}|${refOfKey(k).value}`));
+          await storeRefusals(this.redis, this.refusedKey, refusalsFor(event, keys, outcome.unattributed ? null : outcome.recordId, outcome.refused ?? []));
+          return outcome;
+        }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
       }
       throw new ContentionError(`record for ${event.source} event ${event.eventId} changed under us ${MAX_ATTEMPTS} times`);
@@ -191,6 +212,10 @@ export class RecordStore {
 
   private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
+    if (keys.length === 0) {
+      // Only a portal event can name no valid id (every other event has its own object's): nothing to file it under.
+      return { recordId: '', changed: false, record: emptyRecord(''), previous: null, mergedIds: [], conflicts: [], tie: null, attempts: attempt, refused: [...(event.refused ?? [])], unattributed: true };
+    }
     const indexKeys = keys.map((k) => this.indexKey(k));
     // Round trip 1: watch the index keys and read them (a pipeline runs WATCH before the reads).
     const first = (await conn.pipeline().watch(...indexKeys, this.apartKey).smembers(this.apartKey).mget(...indexKeys).exec()) ?? [];
@@ -217,7 +242,17 @@ export class RecordStore {
       });
     }
 
-    const plan = planIdentity(event, owners, owned, newRecordId(), apart);
+    let plan: IdentityPlan;
+    const refused: RefusedRef[] = [...(event.refused ?? [])];
+    if (event.source === 'portal') {
+      // Activity attributes, it never links: filed under the record of its strongest id, or nowhere.
+      const attribution = planAttribution(event, owners);
+      for (const k of attribution.mismatched) refused.push({ ...refOfKey(k), reason: 'mismatch' });
+      // Known: that customer's record, nothing claimed. Unknown: a record of its own holding its strongest id alone.
+      plan = attribution.targetId === null
+        ? { targetId: newRecordId(), mergeIds: [], conflicts: [], claimKeys: attribution.strongest ? [attribution.strongest] : [] }
+        : { targetId: attribution.targetId, mergeIds: [], conflicts: [], claimKeys: [] };
+    } else plan = planIdentity(event, owners, owned, newRecordId(), apart);
     const previous = loaded.get(plan.targetId) ?? null;
     let record = previous ?? emptyRecord(plan.targetId);
     for (const id of plan.mergeIds) {
@@ -233,7 +268,7 @@ export class RecordStore {
 
     if (!changed && newKeys.length === 0 && newConflicts.length === 0) {
       await conn.unwatch();
-      return { recordId: plan.targetId, changed: false, record, previous, mergedIds: [], conflicts: [], tie: applied.tie, attempts: attempt };
+      return { recordId: plan.targetId, changed: false, record, previous, mergedIds: [], conflicts: [], tie: applied.tie, attempts: attempt, refused };
     }
     const tx = conn.multi();
     tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
@@ -257,6 +292,6 @@ export class RecordStore {
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
     const result = await tx.exec();
     if (result === null) return null; // a watched key changed: recompute from fresh state
-    return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt, linked: newKeys.some(isSystemKey) };
+    return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt, refused, linked: newKeys.some(isSystemKey) };
   }
 }

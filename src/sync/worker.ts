@@ -103,6 +103,17 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       const event = withTicketCategory(parsed.data, opts.classifier);
       const started = performance.now();
       let outcome = await opts.store.apply(event);
+      const first = job.attemptsMade === 0 && job.attemptsStarted <= 1;
+      for (const r of outcome.refused ?? []) if (first) opts.metrics?.refused.inc({ ref: r.ref, reason: r.reason });
+      if (outcome.refused?.length) {
+        log.warn({ source: event.source, eventId: event.eventId, refused: outcome.refused.map((r) => `${r.ref}:${r.reason}`) }, 'identity refused: ids that link nothing');
+      }
+      if (outcome.unattributed) {
+        // A portal event none of whose ids has its system's shape: nothing to file it under.
+        if (first) opts.metrics?.unattributed.inc();
+        log.info({ source: event.source, eventId: event.eventId }, 'portal activity names no valid id; not filed');
+        return { recordId: '', changed: false, merged: [], conflicts: 0 };
+      }
       if (!outcome.tie && opts.refetch && (job.attemptsMade > 0 || job.attemptsStarted > 1)) {
         // A retry: a tie this job stored may not have been settled (the refetch failed, or the worker died first).
         const version = await opts.store.pendingTie(event);

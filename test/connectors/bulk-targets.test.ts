@@ -134,7 +134,7 @@ describe('Salesforce pushMany', () => {
     let gated = 0;
     const before = sf.calls.length;
     const target = createSalesforceTarget(config);
-    const pushes = [...accounts.map((id, i) => push(i, { salesforceAccountId: id })), push(500, {}), push(501, { salesforceAccountId: '003NotAnAccount000' })];
+    const pushes = [...accounts.map((id, i) => push(i, { salesforceAccountId: id })), push(500, {}), push(501, { salesforceAccountId: '003NotAnAccountIKA' })];
     const result = await target.pushMany!(pushes, { gate: async () => void (gated += 1) });
 
     const writes = sf.calls.slice(before).filter((c) => c.method !== 'GET');

@@ -117,7 +117,7 @@ describe('deflection tracking through the daemon', () => {
         payload: {
           CreatedDate: iso(T0),
           CreatedById: '0055e000001AbCdAAK',
-          Contact_Id__c: '0035e00000FrAnKAAA',
+          Contact_Id__c: '0035e00000FrAnKAAV',
           Contact_Email__c: email,
           Source_Type__c: 'caseCreateDeflectionModal',
           Source__c: 'reset my password',

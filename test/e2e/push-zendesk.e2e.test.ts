@@ -10,7 +10,7 @@ import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
-const ACCOUNT = '0015e00000AcmeZD1A';
+const ACCOUNT = '0015e00000AcmeZAAR';
 let zd: ZendeskStandIn;
 let p: TestPipeline;
 let orgId: number;

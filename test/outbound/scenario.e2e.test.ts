@@ -13,8 +13,8 @@ import { iso, sendActivity, sendTicket } from '../e2e/deflection-support.js';
 import { newSecret, startConsumer, type Consumer, type Received } from './support/consumer.js';
 import { outboundEnv } from './support/setup.js';
 
-const ACC_A = '0015e00000OutAccAA';
-const ACC_D = '0015e00000OutAccDD';
+const ACC_A = '0015e00000OutAAAAZ';
+const ACC_D = '0015e00000OutDDAAZ';
 const ORG_D = '7000000000202';
 const ORG_B = '7000000000101';
 
@@ -90,9 +90,9 @@ beforeAll(async () => {
   await drained();
 
   // E: a subscription that names another Account than its customer does: kept apart, as a conflict.
-  await sendStripe(p.daemon, 'customer.created.json', (e) => Object.assign(e.data.object, { id: 'cus_OutConflict01', email: 'conflict@outbound.example', metadata: { salesforce_account_id: '0015e00000OutAccE1' } }));
+  await sendStripe(p.daemon, 'customer.created.json', (e) => Object.assign(e.data.object, { id: 'cus_OutConflict01', email: 'conflict@outbound.example', metadata: { salesforce_account_id: '0015e00000OutE1AAJ' } }));
   await drained();
-  await sendStripe(p.daemon, 'customer.subscription.updated.json', (e) => Object.assign(e.data.object, { id: 'sub_OutConflict01', customer: 'cus_OutConflict01', metadata: { salesforce_account_id: '0015e00000OutAccE2' } }));
+  await sendStripe(p.daemon, 'customer.subscription.updated.json', (e) => Object.assign(e.data.object, { id: 'sub_OutConflict01', customer: 'cus_OutConflict01', metadata: { salesforce_account_id: '0015e00000OutE2AAJ' } }));
   await drained();
 
   // A job no retry can fix: dead-lettered.
@@ -113,7 +113,7 @@ describe('outbound webhooks after a scripted scenario', () => {
       recordId('email:carol@outbound.example'),
       recordId('stripe:cus_OutMerge01'),
       recordId('stripe:cus_OutConflict01'),
-      recordId('sfacct:0015e00000OutAccE2'),
+      recordId('sfacct:0015e00000OutE2AAJ'),
     ]);
     const expected: Record<string, string[]> = {
       [A]: [
@@ -172,7 +172,7 @@ describe('outbound webhooks after a scripted scenario', () => {
 
   it('gives the filtered subscriber only invoice and billing events of customers with a Salesforce Account', async () => {
     const A = await recordId('stripe:cus_TestAcme01');
-    const F = await recordId('sfacct:0015e00000OutAccE2');
+    const F = await recordId('sfacct:0015e00000OutE2AAJ');
     await until('billing events delivered', () => billing.received.length >= 5, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(seq(billing, A)).toEqual(['billing.status_changed@2', 'invoice.available@3', 'invoice.available@4', 'billing.status_changed@5']);

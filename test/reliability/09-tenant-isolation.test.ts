@@ -47,8 +47,8 @@ afterAll(async () => {
 
 const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
 const STRIPE = ['cus_a', 'cus_b', 'cus_c'];
-const ACCOUNTS = ['001A00000000001AAA', '001B00000000002AAA', '001C00000000003AAA'];
-const CONTACTS = ['003A00000000001AAA', '003B00000000002AAA'];
+const ACCOUNTS = ['001A00000000001IAA', '001B00000000002IAA', '001C00000000003IAA'];
+const CONTACTS = ['003A00000000001IAA', '003B00000000002IAA'];
 const ORGS = ['701', '702', '703'];
 const USERS = ['801', '802', '803'];
 const EMAILS = ['ann@a.example', 'bob@b.example', 'cy@c.example'];

@@ -101,7 +101,7 @@ describe('secrets and PII in logs', () => {
     const soap = buildOutboundMessage({
       organizationId: TEST_SECRETS.SALESFORCE_ORG_ID,
       actionId: '04k5e000000SecrAAA',
-      notifications: [{ id: '04l5e000000Secr1AA', sObjectType: 'Contact', fields: { Id: '003Secrets00001AAA', Email: LEAKY_EMAIL, LastName: CANARY, SystemModstamp: '2026-11-20T10:00:00.000Z' } }],
+      notifications: [{ id: '04l5e000000Secr1AA', sObjectType: 'Contact', fields: { Id: '003Secrets00001IAA', Email: LEAKY_EMAIL, LastName: CANARY, SystemModstamp: '2026-11-20T10:00:00.000Z' } }],
     });
     statuses.push((await send({ kind: 'salesforce-soap', body: soap, ids: [] })).status);
     const portal = { events: [{ id: 'secrets-p1', type: 'search', occurred_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), contact: { email: LEAKY_EMAIL }, query: `invoice for ${LEAKY_EMAIL} ${CANARY}`, result_count: 0 }] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventIdentityKeys, planIdentity } from '../../src/sync/identity.js';
+import { eventIdentityKeys, planAttribution, planIdentity } from '../../src/sync/identity.js';
 import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
 import { customer, event } from './merge-events.js';
 
@@ -46,5 +46,37 @@ describe('identity planning', () => {
     const a = planIdentity(e, owners({ 'email:shared@x.example': 'R1' }), owned({ R1: ['stripe:cus_1'] }), 'R2');
     const b = planIdentity(e, owners({ 'email:shared@x.example': 'R1', 'stripe:cus_2': 'R2' }), owned({ R1: ['stripe:cus_1'], R2: ['stripe:cus_2'] }), 'NEW');
     expect(a.conflicts[0]?.id).toBe(b.conflicts[0]?.id);
+  });
+
+  it('an email does not carry a Stripe customer into another company\'s organization: it is a conflict', () => {
+    // A Zendesk user of organization 7 whose email is the Stripe customer's billing email.
+    const user = withRefs(event('801', { kind: 'zendesk.user', id: '801', name: null, email: 'billing@d.example', externalId: null, organizationId: '7', role: 'end-user' }, { version: 5 }), { zendeskUserId: '801', zendeskOrganizationId: '7', email: 'billing@d.example' });
+    const plan = planIdentity(user, owners({ 'zdorg:7': 'RC', 'email:billing@d.example': 'RD' }), owned({ RC: ['zdorg:7'], RD: ['stripe:cus_D', 'email:billing@d.example'] }), 'NEW');
+    expect(plan).toMatchObject({ targetId: 'RC', mergeIds: [] });
+    expect(plan.conflicts).toHaveLength(1);
+    expect(plan.conflicts[0]).toMatchObject({ system: 'email', keys: ['zdorg:7', 'stripe:cus_D'], evidence: { via: 'email:billing@d.example' } });
+    expect(plan.claimKeys).not.toContain('email:billing@d.example');
+  });
+
+  it('an email reaching a record with a system id cannot host an event that brings another one', () => {
+    const user = withRefs(event('801', { kind: 'zendesk.user', id: '801', name: null, email: 'billing@d.example', externalId: null, organizationId: '7', role: 'end-user' }, { version: 5 }), { zendeskUserId: '801', zendeskOrganizationId: '7', email: 'billing@d.example' });
+    const plan = planIdentity(user, owners({ 'email:billing@d.example': 'RD' }), owned({ RD: ['stripe:cus_D', 'email:billing@d.example'] }), 'NEW');
+    expect(plan.targetId).toBe('NEW');
+    expect(plan.mergeIds).toEqual([]);
+    expect(plan.conflicts.map((c) => c.recordIds)).toEqual([['NEW', 'RD']]);
+    expect(plan.claimKeys.sort()).toEqual(['zdorg:7', 'zduser:801']);
+  });
+
+  it('an email still joins records when one side holds no system id', () => {
+    const contact = withRefs(event('003X', { kind: 'salesforce.contact', accountId: null, email: 'billing@d.example', name: null, fields: {} }, { version: 5 }), { salesforceContactId: '003X', email: 'billing@d.example' });
+    const plan = planIdentity(contact, owners({ 'sfcontact:003X': 'RK', 'email:billing@d.example': 'RD' }), owned({ RK: ['sfcontact:003X'], RD: ['stripe:cus_D', 'email:billing@d.example'] }), 'NEW');
+    expect(plan).toMatchObject({ targetId: 'RK', mergeIds: ['RD'], conflicts: [] });
+  });
+
+  it('portal activity is filed under the record of its strongest id, and reports the ids naming another', () => {
+    const activity = withRefs(event('sess-1', { kind: 'portal.activity', activity: 'invoice_view', sessionId: 'sess-1', query: null, resultCount: null, articleId: null, invoiceId: null, ticketId: null, properties: {} }, { version: 5 }), { zendeskUserId: '801', email: 'billing@d.example' });
+    expect(planAttribution(activity, owners({ 'zduser:801': 'RA', 'email:billing@d.example': 'RD' }))).toEqual({ targetId: 'RA', strongest: 'zduser:801', mismatched: ['email:billing@d.example'] });
+    expect(planAttribution(activity, owners({ 'email:billing@d.example': 'RD' }))).toEqual({ targetId: 'RD', strongest: 'email:billing@d.example', mismatched: [] });
+    expect(planAttribution(activity, owners({}))).toEqual({ targetId: null, strongest: 'zduser:801', mismatched: [] });
   });
 });

@@ -12,7 +12,7 @@ import { sendStripe, sendZendesk } from '../support/e2e.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
-const ACCOUNT = '0015e00000AcmeE2EA';
+const ACCOUNT = '0015e00000AcmeEAAR';
 const ORG = '7000000000101';
 let p: TestPipeline;
 

@@ -28,8 +28,9 @@
  * is judged on its own; one bad event does not sink the rest of its batch.
  */
 import { z } from 'zod';
+import { screenRefs, withRefused } from '../../sync/ids.js';
 import { PORTAL_ACTIVITY_TYPES, SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
-import type { CustomerRefs, ParseResult } from '../../sync/source-event.js';
+import type { ParseResult } from '../../sync/source-event.js';
 
 export const MAX_PORTAL_EVENTS_PER_REQUEST = 100;
 const MAX_PROPERTIES = 50;
@@ -69,13 +70,9 @@ const portalEventSchema = z.strictObject({
 });
 type PortalEvent = z.infer<typeof portalEventSchema>;
 
-function refsOf(contact: PortalEvent['contact']): CustomerRefs {
-  const refs: CustomerRefs = {};
-  const email = normalizeEmail(contact.email);
-  if (email) refs.email = email;
-  if (contact.zendesk_user_id) refs.zendeskUserId = contact.zendesk_user_id;
-  if (contact.salesforce_contact_id) refs.salesforceContactId = contact.salesforce_contact_id;
-  return refs;
+/** The contact's ids, each checked by its system's shape (ids.ts); they attribute the event, they never link (identity.ts). */
+function refsOf(contact: PortalEvent['contact']) {
+  return screenRefs({ email: contact.email, zendeskUserId: contact.zendesk_user_id, salesforceContactId: contact.salesforce_contact_id });
 }
 
 /** An id to file a rejected event under, when the event has a usable one. */
@@ -91,7 +88,8 @@ function parseOne(raw: unknown): ParseResult {
   const e = parsed.data;
   // Checked against the queue's own schema too: an occurred_at before 1970, say, passes the
   // ISO format but not the version rule, and is better quarantined here than retried by a worker.
-  const checked = SourceEventSchema.safeParse({
+  const { refs, refused } = refsOf(e.contact);
+  const checked = SourceEventSchema.safeParse(withRefused({
     v: 1,
     source: 'portal',
     eventId: e.id,
@@ -100,7 +98,7 @@ function parseOne(raw: unknown): ParseResult {
     version: Date.parse(e.occurred_at),
     origin: 'webhook',
     deleted: false,
-    refs: refsOf(e.contact),
+    refs,
     data: {
       kind: 'portal.activity',
       activity: e.type,
@@ -112,7 +110,7 @@ function parseOne(raw: unknown): ParseResult {
       ticketId: e.ticket_id ?? null,
       properties: e.properties ?? {},
     },
-  });
+  }, refused));
   if (!checked.success) return { kind: 'invalid', reason: describeZodError(checked.error), eventId: e.id };
   return { kind: 'events', events: [checked.data] };
 }

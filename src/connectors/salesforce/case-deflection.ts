@@ -28,7 +28,8 @@
  * contact: part of their self-service session like any other activity.
  */
 import { z } from 'zod';
-import { describeZodError, normalizeEmail, SourceEventSchema } from '../../sync/source-event.js';
+import { screenRefs, withRefused } from '../../sync/ids.js';
+import { describeZodError, SourceEventSchema } from '../../sync/source-event.js';
 import type { ParseResult } from '../../sync/source-event.js';
 
 export const CASE_DEFLECTION_EVENT = 'Portal_Case_Deflection__e';
@@ -77,8 +78,8 @@ export function parseCaseDeflectionMessage(item: unknown): ParseResult {
   if (!uuid && replay == null) return { kind: 'invalid', reason: `${CASE_DEFLECTION_EVENT}: needs data.event.EventUuid or data.event.replayId to be told apart from a redelivery` };
   const eventId = `${CASE_DEFLECTION_EVENT}-${uuid ?? replay}`;
   if (p.Source_Type__c !== CASE_CREATE_SOURCE_TYPE) return { kind: 'ignored', eventId, reason: `unsupported deflection sourceType ${p.Source_Type__c}` };
-  const email = normalizeEmail(p.Contact_Email__c);
-  const checked = SourceEventSchema.safeParse({
+  const { refs, refused } = screenRefs({ salesforceContactId: p.Contact_Id__c, email: p.Contact_Email__c });
+  const checked = SourceEventSchema.safeParse(withRefused({
     v: 1,
     source: 'portal',
     eventId,
@@ -87,7 +88,7 @@ export function parseCaseDeflectionMessage(item: unknown): ParseResult {
     version: typeof p.CreatedDate === 'number' ? p.CreatedDate : Date.parse(p.CreatedDate),
     origin: 'webhook',
     deleted: false,
-    refs: { salesforceContactId: p.Contact_Id__c, ...(email ? { email } : {}) },
+    refs,
     data: {
       kind: 'portal.activity',
       activity: 'case_deflection',
@@ -105,7 +106,7 @@ export function parseCaseDeflectionMessage(item: unknown): ParseResult {
         caseCreated: p.Case_Created__c ?? null,
       },
     },
-  });
+  }, refused));
   if (!checked.success) return { kind: 'invalid', eventId, reason: `${CASE_DEFLECTION_EVENT}: ${describeZodError(checked.error)}` };
   return { kind: 'events', events: [checked.data] };
 }

@@ -5,6 +5,7 @@
  * and dedupes on each Notification Id. Pure: no HTTP, no SDK.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { screenRefs, withRefused } from '../../sync/ids.js';
 import { SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
 import type { CustomerRefs, EventData, ParseResult } from '../../sync/source-event.js';
 
@@ -88,22 +89,22 @@ export function recordEvent(change: RecordChange): ParseResult {
     return { kind: 'invalid', eventId, reason: 'no SystemModstamp or LastModifiedDate: the merge orders by it' };
   }
   let data: EventData;
-  let refs: CustomerRefs;
+  let raw: Parameters<typeof screenRefs>[0];
   if (entity === 'Account') {
     data = { kind: 'salesforce.account', fields };
-    refs = { salesforceAccountId: change.objectId };
+    raw = { salesforceAccountId: change.objectId };
   } else {
     const accountId = nonEmpty(fields['AccountId']);
     const email = normalizeEmail(fields['Email']);
     data = { kind: 'salesforce.contact', accountId, email: email ?? null, name: contactName(fields), fields };
-    refs = { salesforceContactId: change.objectId };
-    if (accountId) refs.salesforceAccountId = accountId;
-    if (email) refs.email = email;
+    raw = { salesforceContactId: change.objectId, salesforceAccountId: accountId, email: fields['Email'] };
   }
-  const parsed = SourceEventSchema.safeParse({
+  // Even a signed message's ids are checked by shape (ids.ts): what fails links nothing.
+  const { refs, refused } = screenRefs(raw);
+  const parsed = SourceEventSchema.safeParse(withRefused({
     v: 1, source: 'salesforce', eventId, type: change.type, objectId: change.objectId,
     version, origin: 'webhook', deleted: change.deleted, refs, data,
-  });
+  }, refused));
   return parsed.success
     ? { kind: 'events', events: [parsed.data] }
     : { kind: 'invalid', eventId, reason: describeZodError(parsed.error) };

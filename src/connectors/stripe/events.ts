@@ -8,7 +8,8 @@
  * broken is quarantined as `invalid` rather than merged half-filled.
  */
 import { z } from 'zod';
-import { SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
+import { screenRefs, withRefused, type RefusedRef } from '../../sync/ids.js';
+import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
 import type { CustomerRefs, EventData, ParseResult } from '../../sync/source-event.js';
 
 /** Metadata keys on Stripe objects that carry the other systems' ids. */
@@ -141,9 +142,10 @@ const chargeSchema = z.looseObject({
 
 interface Mapped {
   objectId: string;
-  refs: CustomerRefs;
+  refs: ScreenedRefs;
   data: EventData;
 }
+type ScreenedRefs = { refs: CustomerRefs; refused: RefusedRef[] };
 type Mapper<T> = (object: T, event: StripeEventEnvelope, keys: StripeCrossIdKeys) => Mapped;
 export type StripeEventHandler = (event: StripeEventEnvelope, keys: StripeCrossIdKeys) => ParseResult;
 
@@ -151,20 +153,19 @@ const DELETING_TYPES = new Set(['customer.deleted', 'customer.subscription.delet
 
 const isoFromUnix = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
+/** The customer, its email and the metadata's cross-ids, each checked by its system's shape (ids.ts). */
 function buildRefs(
   parts: { customerId?: string | undefined; email?: string | null | undefined; metadata?: Metadata },
   keys: StripeCrossIdKeys,
-): CustomerRefs {
-  const refs: CustomerRefs = {};
-  if (parts.customerId) refs.stripeCustomerId = parts.customerId;
-  const email = normalizeEmail(parts.email);
-  if (email) refs.email = email;
+): ScreenedRefs {
   const meta = parts.metadata ?? {};
-  for (const ref of ['salesforceAccountId', 'zendeskOrganizationId'] as const) {
-    const value = Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]]?.trim() : undefined;
-    if (value) refs[ref] = value;
-  }
-  return refs;
+  const cross = (ref: keyof StripeCrossIdKeys) => (Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]] : undefined);
+  return screenRefs({
+    stripeCustomerId: parts.customerId,
+    email: parts.email,
+    salesforceAccountId: cross('salesforceAccountId'),
+    zendeskOrganizationId: cross('zendeskOrganizationId'),
+  });
 }
 
 const INTERVALS_PER_YEAR = { day: 365, week: 52, month: 12, year: 1 } as const;
@@ -284,18 +285,23 @@ function handler<S extends z.ZodType>(objectSchema: S, map: Mapper<z.output<S>>)
     const mapped = map(parsed.data.data.object as z.output<S>, event, keys);
     // A last check against the queue's own schema: an out-of-range amount, say, is quarantined
     // here instead of failing every time a worker reads the job.
-    const checked = SourceEventSchema.safeParse({
-      v: 1,
-      source: 'stripe',
-      eventId: event.id,
-      type: event.type,
-      objectId: mapped.objectId,
-      version: event.created * 1000,
-      origin: 'webhook',
-      deleted: DELETING_TYPES.has(event.type),
-      refs: mapped.refs,
-      data: mapped.data,
-    });
+    const checked = SourceEventSchema.safeParse(
+      withRefused(
+        {
+          v: 1,
+          source: 'stripe',
+          eventId: event.id,
+          type: event.type,
+          objectId: mapped.objectId,
+          version: event.created * 1000,
+          origin: 'webhook',
+          deleted: DELETING_TYPES.has(event.type),
+          refs: mapped.refs.refs,
+          data: mapped.data,
+        },
+        mapped.refs.refused,
+      ),
+    );
     if (!checked.success) return { kind: 'invalid', reason: describeZodError(checked.error), eventId: event.id };
     return { kind: 'events', events: [checked.data] };
   };

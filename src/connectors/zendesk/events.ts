@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { screenRefs, withRefused, type RefusedRef } from '../../sync/ids.js';
 import {
   SourceEventSchema,
   describeZodError,
@@ -135,14 +136,6 @@ function normalizePriority(priority: string | null): string | null {
   return p && p !== '-' ? p : null;
 }
 
-function compactRefs(refs: { [K in keyof CustomerRefs]: string | null | undefined }): CustomerRefs {
-  const out: CustomerRefs = {};
-  for (const [key, value] of Object.entries(refs) as [keyof CustomerRefs, string | null | undefined][]) {
-    const v = value?.trim();
-    if (v) out[key] = v;
-  }
-  return out;
-}
 
 interface Draft {
   eventId: string;
@@ -152,21 +145,23 @@ interface Draft {
   versionPrecisionMs?: number;
   deleted: boolean;
   refs: CustomerRefs;
+  refused: RefusedRef[];
   data: EventData;
 }
 
 /** Checks the finished event against the contract, so a normalization slip is quarantined, never enqueued. */
 function finish(draft: Draft): ParseResult {
-  const checked = SourceEventSchema.safeParse({ v: 1, source: 'zendesk', origin: 'webhook', ...draft });
+  const { refused, ...rest } = draft;
+  const checked = SourceEventSchema.safeParse(withRefused({ v: 1, source: 'zendesk', origin: 'webhook', ...rest }, refused));
   return checked.success
     ? { kind: 'events', events: [checked.data] }
     : { kind: 'invalid', reason: describeZodError(checked.error), eventId: draft.eventId };
 }
 
-function organizationDraft(detail: z.infer<typeof OrganizationDetail>): Pick<Draft, 'objectId' | 'refs' | 'data'> {
+function organizationDraft(detail: z.infer<typeof OrganizationDetail>): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
   return {
     objectId: detail.id,
-    refs: compactRefs({ zendeskOrganizationId: detail.id, [ZENDESK_ORGANIZATION_EXTERNAL_ID_REF]: detail.external_id }),
+    ...screenRefs({ zendeskOrganizationId: detail.id, [ZENDESK_ORGANIZATION_EXTERNAL_ID_REF]: detail.external_id }),
     // The event detail carries no tags, so they are unknown here (null), not empty.
     data: { kind: 'zendesk.organization', id: detail.id, name: detail.name, externalId: detail.external_id, tags: null },
   };
@@ -174,27 +169,30 @@ function organizationDraft(detail: z.infer<typeof OrganizationDetail>): Pick<Dra
 
 /**
  * Cross-id convention for users, as Zendesk's Salesforce integration sets it: a user's external_id
- * is their Salesforce Contact Id. Only a value shaped like one (003…, 15 or 18 characters) links.
+ * is their Salesforce Contact Id. Other uses of external_id (an SSO id) are common, so only a value
+ * that claims to be a Contact id (003…) is one; ids.ts then checks its length and checksum.
  */
 function contactIdFrom(externalId: string | null | undefined): string | null {
-  return externalId && /^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/.test(externalId) ? externalId : null;
+  const v = externalId?.trim();
+  return v && v.startsWith('003') ? v : null;
 }
 
-function userDraft(detail: z.infer<typeof UserDetail>, action: string, event: unknown): Pick<Draft, 'objectId' | 'refs' | 'data'> {
+function userDraft(detail: z.infer<typeof UserDetail>, action: string, event: unknown): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
   const email = normalizeEmail(detail.email) ?? null;
+  const refs = screenRefs({ zendeskUserId: detail.id, zendeskOrganizationId: detail.organization_id, email: detail.email, salesforceContactId: contactIdFrom(detail.external_id) });
   // The detail snapshot has no name; only a name change carries one.
   const name = action === 'name_changed' && isRecord(event) && typeof event.current === 'string' ? event.current : null;
   return {
     objectId: detail.id,
-    refs: compactRefs({ zendeskUserId: detail.id, zendeskOrganizationId: detail.organization_id, email, salesforceContactId: contactIdFrom(detail.external_id) }),
+    ...refs,
     data: { kind: 'zendesk.user', id: detail.id, name, email, externalId: detail.external_id, organizationId: detail.organization_id, role: detail.role },
   };
 }
 
-function ticketDraft(detail: z.infer<typeof TicketDetail>): Pick<Draft, 'objectId' | 'refs' | 'data'> {
+function ticketDraft(detail: z.infer<typeof TicketDetail>): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
   return {
     objectId: detail.id,
-    refs: compactRefs({ zendeskOrganizationId: detail.organization_id, zendeskUserId: detail.requester_id }),
+    ...screenRefs({ zendeskOrganizationId: detail.organization_id, zendeskUserId: detail.requester_id }),
     data: {
       kind: 'zendesk.ticket', id: detail.id, subject: detail.subject, description: detail.description,
       status: normalizeStatus(detail.status), priority: normalizePriority(detail.priority), formId: detail.form_id,
@@ -204,7 +202,7 @@ function ticketDraft(detail: z.infer<typeof TicketDetail>): Pick<Draft, 'objectI
   };
 }
 
-type Parts = Pick<Draft, 'objectId' | 'refs' | 'data'> & { updatedAt: string | null | undefined };
+type Parts = Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> & { updatedAt: string | null | undefined };
 type DetailResult = { ok: true; parts: Parts } | { ok: false; error: z.ZodError };
 
 function parseDetail(domain: string, action: string, detail: unknown, event: unknown): DetailResult {
@@ -272,10 +270,10 @@ function parseTrigger(body: Record<string, unknown>, meta: TriggerMeta): ParseRe
     // {{ticket.updated_at_with_timestamp}} has minute resolution.
     versionPrecisionMs: 60_000,
     deleted: status === 'deleted',
-    refs: compactRefs({
+    ...screenRefs({
       zendeskOrganizationId: t.organization_id,
       zendeskUserId: t.requester_id,
-      email: normalizeEmail(t.requester_email),
+      email: t.requester_email,
       [ZENDESK_ORGANIZATION_EXTERNAL_ID_REF]: t.organization_id ? t.organization_external_id : null,
     }),
     data: {

@@ -56,7 +56,7 @@ describe('portal activity events', () => {
     const results = parsePortalEvents({
       events: [
         search,
-        { id: 'pe_TestTicket01', type: 'ticket_status_view', occurred_at: '2026-11-23T10:16:00Z', contact: { salesforce_contact_id: '003TestJane0001AAA' }, ticket_id: 4711 },
+        { id: 'pe_TestTicket01', type: 'ticket_status_view', occurred_at: '2026-11-23T10:16:00Z', contact: { salesforce_contact_id: '003TestJane0001IEA' }, ticket_id: 4711 },
         { id: 'pe_TestBad01', type: 'search', occurred_at: 'yesterday', contact: { email: 'jane.doe@example.com' } },
         { id: 'pe_TestInvoice01', type: 'invoice_download', occurred_at: '2026-11-23T10:17:00Z', contact: { email: 'jane.doe@example.com' }, invoice_id: 'in_TestAcme01', session_id: null },
       ],
@@ -64,7 +64,7 @@ describe('portal activity events', () => {
     expect(results.map((r) => r.kind)).toEqual(['events', 'events', 'invalid', 'events']);
     const ticket = eventOf(results[1]);
     // Without a session the event is its own object.
-    expect(ticket).toMatchObject({ objectId: 'pe_TestTicket01', refs: { salesforceContactId: '003TestJane0001AAA' } });
+    expect(ticket).toMatchObject({ objectId: 'pe_TestTicket01', refs: { salesforceContactId: '003TestJane0001IEA' } });
     expect(ticket.data).toMatchObject({ ticketId: '4711', sessionId: null, properties: {} });
     expect(results[2]).toMatchObject({ kind: 'invalid', eventId: 'pe_TestBad01' });
     expect(reasonOf(results[2])).toMatch(/^occurred_at: /);

@@ -87,10 +87,10 @@ describe('refetching Salesforce records to settle a tie', () => {
 
   it('a record that is gone (404 NOT_FOUND) is a permanent error', async () => {
     nock(INSTANCE)
-      .get(`/services/data/v62.0/sobjects/Account/0018d00000Gone0AAA`)
+      .get(`/services/data/v62.0/sobjects/Account/0018d00000Gone0AAB`)
       .reply(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }], json);
 
-    const err = await fetchSalesforceObject(await connection(), 'salesforce.account', '0018d00000Gone0AAA', VERSION).catch((e: unknown) => e);
+    const err = await fetchSalesforceObject(await connection(), 'salesforce.account', '0018d00000Gone0AAB', VERSION).catch((e: unknown) => e);
 
     expect(classifySalesforceError(err)).toMatchObject({ retryable: false, message: 'Salesforce NOT_FOUND: The requested resource does not exist' });
   });

@@ -149,7 +149,7 @@ describe('writing only where the customer lives', () => {
   });
 
   it('every write names the linked Account and no other', async () => {
-    const other = '0018d00000OtHeRAAF';
+    const other = '0018d00000OtHeRAAV';
     const seen: string[] = [];
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(`${API}/sobjects/Account/${other}`)

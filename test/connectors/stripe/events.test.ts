@@ -21,7 +21,7 @@ function dataOf<K extends EventDataKind>(event: SourceEvent, kind: K): EventData
 }
 const parsed = (name: string) => onlyEvent(parseStripeEvent(fixture(name)));
 
-const SF_ACCOUNT = '001TestAcme000001AAA';
+const SF_ACCOUNT = '001TestAcme0001IEA';
 const ZD_ORG = '9000000001';
 const iso = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString();
 

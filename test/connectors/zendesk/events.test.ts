@@ -259,9 +259,9 @@ describe('parseZendeskWebhook: anything else', () => {
 describe('user cross-ids', () => {
   it('links a Zendesk user to the Salesforce Contact named by its external_id, and ignores other external ids', () => {
     const raw = JSON.parse(readFileSync(new URL('../../fixtures/zendesk/user.created.json', import.meta.url), 'utf8'));
-    raw.detail.external_id = '0035e00000AbCdEFGH';
+    raw.detail.external_id = '0035e00000AbCdEAAV';
     const linked = parseZendeskWebhook(raw, {});
-    expect(linked.kind === 'events' && linked.events[0]!.refs.salesforceContactId).toBe('0035e00000AbCdEFGH');
+    expect(linked.kind === 'events' && linked.events[0]!.refs.salesforceContactId).toBe('0035e00000AbCdEAAV');
     raw.detail.external_id = 'crm-42';
     const other = parseZendeskWebhook(raw, {});
     expect(other.kind === 'events' && other.events[0]!.refs.salesforceContactId).toBeUndefined();

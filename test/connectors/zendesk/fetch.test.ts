@@ -41,7 +41,7 @@ const USER = {
 };
 const ORGANIZATION = {
   url: `${ORIGIN}/api/v2/organizations/7000000000101.json`, id: 7000000000101, name: 'Acme Inc', shared_tickets: false,
-  shared_comments: false, external_id: '001TestAcme000001AAA', created_at: '2026-01-05T08:00:00Z',
+  shared_comments: false, external_id: '001TestAcme0001IEA', created_at: '2026-01-05T08:00:00Z',
   updated_at: '2026-03-01T08:00:00Z', domain_names: ['acme.example'], details: '', notes: '', group_id: null,
   tags: ['enterprise', 'priority_support'], organization_fields: {},
 };
@@ -88,8 +88,8 @@ describe('refetching Zendesk objects to settle a tie', () => {
     const event = await fetchZendeskObject(client, 'zendesk.organization', '7000000000101', VERSION);
 
     expect(event).toMatchObject({
-      refs: { zendeskOrganizationId: '7000000000101', salesforceAccountId: '001TestAcme000001AAA' },
-      data: { kind: 'zendesk.organization', name: 'Acme Inc', externalId: '001TestAcme000001AAA', tags: ['enterprise', 'priority_support'] },
+      refs: { zendeskOrganizationId: '7000000000101', salesforceAccountId: '001TestAcme0001IEA' },
+      data: { kind: 'zendesk.organization', name: 'Acme Inc', externalId: '001TestAcme0001IEA', tags: ['enterprise', 'priority_support'] },
     });
   });
 

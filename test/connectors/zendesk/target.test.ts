@@ -49,8 +49,8 @@ const PAID: PortalProjection = {
 };
 
 const links = (over: Partial<PortalPush['links']> = {}): PortalPush['links'] => ({
-  stripeCustomerId: 'cus_TestAcme01', salesforceAccountId: '001TestAcme000001AAA', zendeskOrganizationId: ORG,
-  contacts: [{ email: 'dana.buyer@acme.example', name: 'Dana Buyer', salesforceContactId: '003TestDana00001AAA', zendeskUserId: USER }],
+  stripeCustomerId: 'cus_TestAcme01', salesforceAccountId: '001TestAcme0001IEA', zendeskOrganizationId: ORG,
+  contacts: [{ email: 'dana.buyer@acme.example', name: 'Dana Buyer', salesforceContactId: '003TestDana0001IEA', zendeskUserId: USER }],
   ...over,
 });
 const push = (projection: PortalProjection, previous: PortalProjection | null, l = links()): PortalPush => ({
@@ -64,7 +64,7 @@ const FIELDS = {
 const organization = (fields: Record<string, unknown>) => ({
   organization: {
     url: `${ORIGIN}/api/v2/organizations/${ORG}.json`, id: Number(ORG), name: 'Acme Inc', shared_tickets: false, shared_comments: false,
-    external_id: '001TestAcme000001AAA', created_at: '2026-01-05T08:00:00Z', updated_at: '2026-03-15T09:00:02Z',
+    external_id: '001TestAcme0001IEA', created_at: '2026-01-05T08:00:00Z', updated_at: '2026-03-15T09:00:02Z',
     domain_names: ['acme.example'], details: '', notes: '', group_id: null, tags: ['enterprise'], organization_fields: fields,
   },
 });
@@ -147,7 +147,7 @@ describe('where the push writes', () => {
     const userLinks = links({
       zendeskOrganizationId: null,
       contacts: [
-        { email: 'ap@acme.example', name: 'Accounts Payable', salesforceContactId: '003TestAp000001AAA', zendeskUserId: null },
+        { email: 'ap@acme.example', name: 'Accounts Payable', salesforceContactId: '003TestAp000001IEA', zendeskUserId: null },
         { email: 'dana.buyer@acme.example', name: 'Dana Buyer', salesforceContactId: null, zendeskUserId: USER },
       ],
     });
@@ -163,7 +163,7 @@ describe('where the push writes', () => {
   });
 
   it('a customer with neither an organization nor a user in Zendesk is skipped, with no request', async () => {
-    const none = links({ zendeskOrganizationId: null, contacts: [{ email: 'ap@acme.example', name: null, salesforceContactId: '003TestAp000001AAA', zendeskUserId: null }] });
+    const none = links({ zendeskOrganizationId: null, contacts: [{ email: 'ap@acme.example', name: null, salesforceContactId: '003TestAp000001IEA', zendeskUserId: null }] });
 
     await expect(target.push(push(PROJECTION, null, none))).resolves.toEqual({ calls: 0, wrote: [], skipped: NO_ZENDESK_OWNER });
   });

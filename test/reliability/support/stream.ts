@@ -8,6 +8,7 @@
  */
 import { buildOutboundMessage } from '../../../src/connectors/salesforce/outbound-builder.js';
 import { parseOutboundMessage } from '../../../src/connectors/salesforce/outbound.js';
+import { salesforceId18 } from '../../../src/sync/ids.js';
 import { jobIdFor } from '../../../src/sync/source-event.js';
 import { readFileSync } from 'node:fs';
 import { seededRandom } from '../../../src/standins/common.js';
@@ -29,7 +30,7 @@ function fromBench(w: BenchWire): Wire {
 /** The customer's second contact, sent as Salesforce Outbound Messages do: SOAP, a notification id per change. */
 export function soapContact(c: Customer, version: number, contactNo?: number): Wire {
   const seven = String(c.n).padStart(7, '0');
-  const contactId = contactNo === undefined ? `003SoapX${seven}AAA` : `003S${contactNo.toString(36).padStart(4, '0')}${seven}AAA`;
+  const contactId = salesforceId18(contactNo === undefined ? `003SoapX${seven}` : `003S${contactNo.toString(36).padStart(4, '0')}${seven}`);
   const stamp = new Date(version * 1000).toISOString();
   const xml = buildOutboundMessage({
     organizationId: TEST_SECRETS.SALESFORCE_ORG_ID,

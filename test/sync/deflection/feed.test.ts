@@ -44,11 +44,11 @@ describe('what an activity says about the topic', () => {
 describe('who was active', () => {
   it('is the email when known, else the platform id, resolved to an email through the record\'s contacts', () => {
     const record = emptyRecord('cust_1');
-    record.derived.links.contacts = [{ email: 'bob@example.com', name: null, salesforceContactId: '0035e00000BoBbAAAA', zendeskUserId: '42' }];
+    record.derived.links.contacts = [{ email: 'bob@example.com', name: null, salesforceContactId: '0035e00000BoBbAAAV', zendeskUserId: '42' }];
     expect(contactOf({ email: 'ann@example.com', zendeskUserId: '42' }, record)).toBe('ann@example.com');
     expect(contactOf({ zendeskUserId: '42' }, record)).toBe('bob@example.com');
     expect(contactOf({ zendeskUserId: '43' }, record)).toBe('zendesk:user:43');
-    expect(contactOf({ salesforceContactId: '0035e00000XxXxAAAA' }, record)).toBe('salesforce:contact:0035e00000XxXxAAAA');
+    expect(contactOf({ salesforceContactId: '0035e00000XxXxAAAV' }, record)).toBe('salesforce:contact:0035e00000XxXxAAAV');
     expect(contactOf({ stripeCustomerId: 'cus_1' }, record)).toBeNull();
     expect(['ann@example.com', 'zendesk:user:43', 'salesforce:contact:003X'].map(contactIdentityKey)).toEqual(['email:ann@example.com', 'zduser:43', 'sfcontact:003X']);
   });
