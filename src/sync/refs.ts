@@ -4,6 +4,7 @@
  * Salesforce Account (`001…`) or Contact (`003…`) id, `zendesk:org:ID`,
  * `zendesk:user:ID`.
  */
+import { salesforceId18 } from './ids.js';
 import { normalizeEmail } from './source-event.js';
 
 export type CustomerRef = { kind: 'id'; id: string } | { kind: 'key'; key: string };
@@ -12,8 +13,9 @@ export function parseCustomerRef(input: string): CustomerRef | { error: string }
   const ref = input.trim();
   if (/^cust_[A-Za-z0-9]+$/.test(ref)) return { kind: 'id', id: ref };
   if (/^cus_[A-Za-z0-9]+$/.test(ref)) return { kind: 'key', key: `stripe:${ref}` };
-  if (/^001[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfacct:${ref}` };
-  if (/^003[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfcontact:${ref}` };
+  // Keys hold the 18-character form (ids.ts), whichever form the admin typed.
+  if (/^001[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfacct:${salesforceId18(ref)}` };
+  if (/^003[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfcontact:${salesforceId18(ref)}` };
   const zd = /^zendesk:(org|user):(\d+)$/.exec(ref);
   if (zd) return { kind: 'key', key: `${zd[1] === 'org' ? 'zdorg' : 'zduser'}:${zd[2]}` };
   const email = ref.includes('@') ? normalizeEmail(ref) : undefined;
