@@ -193,18 +193,17 @@ export function planIdentity(
 
 /**
  * Where a portal event (activity, not identity evidence) is filed: the record its strongest id points
- * at — never a merge, never a new link between ids. Its other ids that point at another record are
- * reported (`mismatched`) and otherwise ignored. With no known id (`targetId` null) the caller files
- * it under a new record holding its strongest id alone (`strongest`), so that the contact's later
- * activity and tickets find it; with no valid id at all it is filed nowhere.
+ * at — never a merge, never a new link between ids. Its weaker ids that point at another record are
+ * reported (`mismatched`) and otherwise ignored. When no record holds its strongest id (`targetId`
+ * null) the caller files it under a new record holding that id alone, so that the contact's later
+ * activity and tickets find it.
  */
 export function planAttribution(
   event: Pick<SourceEvent, 'refs' | 'data'>,
   owners: ReadonlyMap<IdentityKey, string | null>,
 ): { targetId: string | null; strongest: IdentityKey | null; mismatched: IdentityKey[] } {
   const keys = eventIdentityKeys(event);
-  const known = keys.find((k) => owners.get(k));
-  if (known === undefined) return { targetId: null, strongest: keys[0] ?? null, mismatched: [] };
-  const targetId = owners.get(known)!;
-  return { targetId, strongest: known, mismatched: keys.filter((k) => { const o = owners.get(k); return !!o && o !== targetId; }) };
+  const strongest = keys[0] ?? null;
+  const targetId = (strongest && owners.get(strongest)) || null;
+  return { targetId, strongest, mismatched: keys.filter((k) => { const o = owners.get(k); return !!o && o !== targetId; }) };
 }

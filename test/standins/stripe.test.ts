@@ -83,7 +83,7 @@ describe('Stripe stand-in: shapes', () => {
   it('puts the billing period on subscription items and the subscription under the invoice parent, as this API version does', async () => {
     const s = await standIn();
     const stripe = sdk(s);
-    const customer = s.createCustomer({ email: 'ops@acme.example', metadata: { salesforce_account_id: '001Acme00000001IAA' } });
+    const customer = s.createCustomer({ email: 'ops@acme.example', metadata: { salesforce_account_id: '001Acme000000001AAA' } });
     const sub = s.createSubscription(customer.id, { items: [{ price: TEAM, quantity: 3 }, { price: SUPPORT }] });
     const invoice = s.createInvoice(customer.id, { subscription: sub.id });
 
@@ -223,7 +223,7 @@ describe('Stripe stand-in: lists', () => {
     expect(s.state.customers.size).toBe(100_000);
     const page = await sdk(s).customers.list({ limit: 5, starting_after: ids[50_000]! });
     expect(page.data.map((c) => c.id)).toEqual(ids.slice(49_995, 50_000).reverse());
-    expect(page.data[0]?.metadata).toEqual({ salesforce_account_id: '001A00000049999IAA' });
+    expect(page.data[0]?.metadata).toEqual({ salesforce_account_id: '001A00000049999AAA' });
   });
 });
 
@@ -337,7 +337,7 @@ describe('Stripe stand-in: events', () => {
     clock.advance(5_000);
     const since = clock.seconds() - 1;
     s.updateSubscription(sub.id, { status: 'past_due' });
-    s.updateCustomer(customer.id, { name: 'Eve Ltd', metadata: { salesforce_account_id: '001Eve000000001IAA' } });
+    s.updateCustomer(customer.id, { name: 'Eve Ltd', metadata: { salesforce_account_id: '001Eve000000001AAA' } });
 
     const recent: Stripe.Event[] = [];
     for await (const e of stripe.events.list({ created: { gt: since } })) recent.push(e);
@@ -392,7 +392,7 @@ describe('Stripe stand-in: webhooks', () => {
   it('delivers each event signed like Stripe: the SDK verifies it and the daemon parses it into SourceEvents', async () => {
     const hook = await receiver();
     const s = await standIn({ webhookUrl: hook.url, webhookSecret: SECRET });
-    const customer = s.createCustomer({ email: 'Ann@Acme.example', name: 'Acme', metadata: { salesforce_account_id: '001Acme00000001IAA' } });
+    const customer = s.createCustomer({ email: 'Ann@Acme.example', name: 'Acme', metadata: { salesforce_account_id: '001Acme000000001AAA' } });
     const sub = s.createSubscription(customer.id, { items: [{ price: TEAM, quantity: 2 }] });
     const invoice = s.createInvoice(customer.id, { subscription: sub.id });
     s.payInvoice(invoice.id);
@@ -415,7 +415,7 @@ describe('Stripe stand-in: webhooks', () => {
     expect(parsedEvents(byType.get('customer.created')!)[0]).toMatchObject({
       source: 'stripe',
       objectId: customer.id,
-      refs: { stripeCustomerId: customer.id, email: 'ann@acme.example', salesforceAccountId: '001Acme00000001IAA' },
+      refs: { stripeCustomerId: customer.id, email: 'ann@acme.example', salesforceAccountId: '001Acme000000001AAA' },
       data: { kind: 'stripe.customer', name: 'Acme' },
     });
     expect(parsedEvents(byType.get('customer.subscription.created')!)[0]?.data).toMatchObject({

@@ -76,7 +76,9 @@ describe('identity planning', () => {
   it('portal activity is filed under the record of its strongest id, and reports the ids naming another', () => {
     const activity = withRefs(event('sess-1', { kind: 'portal.activity', activity: 'invoice_view', sessionId: 'sess-1', query: null, resultCount: null, articleId: null, invoiceId: null, ticketId: null, properties: {} }, { version: 5 }), { zendeskUserId: '801', email: 'billing@d.example' });
     expect(planAttribution(activity, owners({ 'zduser:801': 'RA', 'email:billing@d.example': 'RD' }))).toEqual({ targetId: 'RA', strongest: 'zduser:801', mismatched: ['email:billing@d.example'] });
-    expect(planAttribution(activity, owners({ 'email:billing@d.example': 'RD' }))).toEqual({ targetId: 'RD', strongest: 'email:billing@d.example', mismatched: [] });
+    // The strongest id is unknown: a record of its own; the email naming another customer is not followed.
+    expect(planAttribution(activity, owners({ 'email:billing@d.example': 'RD' }))).toEqual({ targetId: null, strongest: 'zduser:801', mismatched: ['email:billing@d.example'] });
+    expect(planAttribution({ ...activity, refs: { email: 'billing@d.example' } }, owners({ 'email:billing@d.example': 'RD' }))).toEqual({ targetId: 'RD', strongest: 'email:billing@d.example', mismatched: [] });
     expect(planAttribution(activity, owners({}))).toEqual({ targetId: null, strongest: 'zduser:801', mismatched: [] });
   });
 });

@@ -56,12 +56,13 @@ export default function setup(): () => void {
       fuzzCrashes: sum(reports, 'fuzzCrashes'),
       unexpected5xx: sum(reports, 'unexpected5xx'),
       portalCalls: sum(reports, 'portalCalls'),
+      crossCompanyWrites: sum(reports, 'crossCompanyWrites'),
     };
     const headline =
       `reliability: ${totals.scenarios} scenarios (${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped), ` +
       `events sent ${totals.eventsSent}, applied ${totals.applied}, lost ${totals.lost}, duplicated on portal ${totals.duplicatedOnPortal}, ` +
       `leaked ${totals.leaked}, fuzz cases ${totals.fuzzCases}, fuzz crashes ${totals.fuzzCrashes}, unexpected 5xx ${totals.unexpected5xx}, ` +
-      `portal calls ${totals.portalCalls}, scale ${SCALE}, ${totalSeconds.toFixed(1)} s`;
+      `portal calls ${totals.portalCalls}, cross-company writes: ${totals.crossCompanyWrites}, scale ${SCALE}, ${totalSeconds.toFixed(1)} s`;
     process.stdout.write(`\n${table(reports)}\n\n${headline}\n`);
     for (const r of reports.filter((x) => x.status === 'skipped')) process.stdout.write(`reliability: ${r.scenario} skipped: ${r.reason}\n`);
     mkdirSync(SCENARIO_DIR, { recursive: true });

@@ -23,6 +23,8 @@ export interface Figures {
   /** Answers with a 5xx status other than the documented 503. */
   unexpected5xx?: number;
   portalCalls?: number;
+  /** Writes of one company's data into another company's organization or Account (identity scenarios). */
+  crossCompanyWrites?: number;
   seed?: number;
 }
 
