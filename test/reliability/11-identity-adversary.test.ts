@@ -25,7 +25,7 @@ import { scenario } from './support/summary.js';
 import { pool, WebhookClient, type Wire } from './support/wire.js';
 
 const SEED = seedFor(1111);
-const COMPANIES = 8;
+const COMPANIES = 12;
 const s = scenario('11-identity-adversary', 'placeholder ids, shared emails and cross-company portal events never write one company\'s data into another\'s organization');
 const cleanup: Array<() => Promise<unknown>> = [];
 const ZD = testConfig().targets.zendesk;
@@ -74,41 +74,40 @@ const portalEvent = (id: string, contact: Json, at: number): Wire =>
   wire('portal', { id, type: 'invoice_view', occurred_at: new Date(at * 1000).toISOString().replace(/\.\d+Z$/, 'Z'), contact, invoice_id: 'in_any' });
 
 /**
- * The attack, company by company (pairs: n even attacks n+1's organization):
- * - 8k+0: Stripe metadata `N/A`, and company 8k+1's organization external_id `N/A`;
- * - 8k+2: Stripe metadata `0` / `TBD`, and 8k+3's organization external_id `TBD` and a bad checksum;
- * - 8k+4: billing email = a consultant's in 8k+5's organization (the Kelvin sign spelling for one);
- * - 8k+6: a portal event naming 8k+7's user and 8k+6's billing email.
- * Odd companies are honest: their Stripe metadata names their own organization.
+ * The attacks (companies 0–7 in pairs: n even attacks n+1, whose records hold no Stripe customer of their
+ * own, as with a company billed elsewhere — so no Stripe id of theirs clashes to protect them):
+ * - 0 → 1: Stripe metadata `salesforce_account_id: "N/A"`; organization 1's external_id `N/A`;
+ * - 2 → 3: metadata `TBD`; organization 3's external_id `TBD`, then one with a bad Salesforce checksum;
+ * - 4 → 5: 4's billing email is that of consultants in organization 5 (other case; the Kelvin sign);
+ * - 6 → 7: portal events naming 7's user and 6's billing email.
+ * Company 8's metadata names organization `N/A`; companies 9–11 are honest (metadata naming their own
+ * organization), so their billing and invoices are pushed and checked too.
  */
 function traffic(customers: Customer[]): { companies: Wire[]; attacks: Wire[] } {
   const out: Wire[] = [];
   const attacks: Wire[] = [];
+  const METADATA: Record<number, Record<string, string>> = { 0: { salesforce_account_id: 'N/A' }, 2: { salesforce_account_id: 'TBD' }, 8: { zendesk_organization_id: 'N/A' } };
   for (const c of customers) {
-    const honest = c.n % 2 === 1;
-    const attack = c.n % 8;
-    const email = attack === 4 ? `kay${c.n}@agency.example` : c.email;
-    const metadata: Record<string, string> = honest
-      ? { zendesk_organization_id: c.zendeskOrganizationId }
-      : attack === 0 ? { salesforce_account_id: 'N/A', zendesk_organization_id: 'N/A' }
-      : attack === 2 ? { salesforce_account_id: 'TBD', zendesk_organization_id: '0' }
-      : {};
+    if (c.n < 8 && c.n % 2 === 1) {
+      // A victim: its organization (and users), no Stripe customer.
+      if (c.n === 1) out.push(zendeskOrganization(c, 'N/A', T0 + 100 + c.n));
+      if (c.n === 3) out.push(zendeskOrganization(c, 'TBD', T0 + 100 + c.n), zendeskOrganization(c, `${c.salesforceAccountId.slice(0, 15)}ZZZ`, T0 + 200 + c.n));
+      if (c.n === 5) {
+        attacks.push(zendeskUser(String(8_500_000_000 + c.n), c, `KAY${c.n - 1}@Agency.example`, T0 + 300 + c.n));
+        attacks.push(zendeskUser(String(8_600_000_000 + c.n), c, `\u212Aay${c.n - 1}@agency.example`, T0 + 310 + c.n));
+      }
+      if (c.n === 7) {
+        out.push(zendeskUser(c.zendeskUserId, c, c.email, T0 + 390 + c.n));
+        const attacker = customers[c.n - 1]!;
+        attacks.push(portalEvent(`adv-portal-${c.n}`, { zendesk_user_id: c.zendeskUserId, email: attacker.email }, T0 + 400 + c.n));
+        attacks.push(portalEvent(`adv-portal-rev-${c.n}`, { email: attacker.email, zendesk_user_id: c.zendeskUserId, salesforce_contact_id: 'N/A' }, T0 + 410 + c.n));
+      }
+      continue;
+    }
+    const email = c.n === 4 ? `kay${c.n}@agency.example` : c.email;
+    const metadata = c.n >= 9 ? { zendesk_organization_id: c.zendeskOrganizationId } : (METADATA[c.n] ?? {});
     out.push(stripeCustomer(c, email, metadata, T0 + c.n));
     for (let i = 0; i < 2; i++) out.push(stripeInvoice(c, i, email, metadata, T0 + 10 + c.n * 2 + i));
-    if (attack === 1) out.push(zendeskOrganization(c, 'N/A', T0 + 100 + c.n));
-    if (attack === 3) out.push(zendeskOrganization(c, 'TBD', T0 + 100 + c.n), zendeskOrganization(c, `${c.salesforceAccountId.slice(0, 15)}ZZZ`, T0 + 200 + c.n));
-    if (attack === 5) {
-      // Consultants in this organization whose email is the previous company's billing email, spelt in other cases, and with the Kelvin sign.
-      attacks.push(zendeskUser(String(8_500_000_000 + c.n), c, `KAY${c.n - 1}@Agency.example`, T0 + 300 + c.n));
-      attacks.push(zendeskUser(String(8_600_000_000 + c.n), c, `\u212Aay${c.n - 1}@agency.example`, T0 + 310 + c.n));
-    }
-    if (attack === 7) {
-      // This company's own user, then portal events naming that user and the previous company's billing email.
-      out.push(zendeskUser(c.zendeskUserId, c, c.email, T0 + 390 + c.n));
-      const victim = customers[c.n - 1]!;
-      attacks.push(portalEvent(`adv-portal-${c.n}`, { zendesk_user_id: c.zendeskUserId, email: victim.email }, T0 + 400 + c.n));
-      attacks.push(portalEvent(`adv-portal-rev-${c.n}`, { email: victim.email, zendesk_user_id: c.zendeskUserId, salesforce_contact_id: 'N/A' }, T0 + 410 + c.n));
-    }
   }
   return { companies: out, attacks };
 }
@@ -188,7 +187,7 @@ describe('identity adversary', () => {
 
     expect(violations).toEqual([]);
     // Honest companies were pushed: their own billing reached their own organization.
-    expect(checked).toBeGreaterThanOrEqual(COMPANIES / 2);
+    expect(checked).toBeGreaterThanOrEqual(3);
     // Every attack is visible to an admin.
     const reasons = new Set(refused.map((r) => `${r.ref}:${r.reason}`));
     for (const r of ['salesforceAccountId:placeholder', 'zendeskOrganizationId:placeholder', 'salesforceAccountId:checksum', 'email:mismatch']) expect(reasons, r).toContain(r);
