@@ -55,10 +55,10 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const refusals = await withAdmin((store) => store.listRefusals());
       if (opts.json) return printJson(refusals);
-      if (refusals.length === 0) return void process.stdout.write('no refused ids\n');
+      if (refusals.length === 0) return void printText('no refused ids\n');
       for (const r of refusals) {
         const where = r.recordId ? `record ${r.recordId}` : 'no record';
-        process.stdout.write(`${r.ref} ${JSON.stringify(r.value)}: ${r.reason}; ${where} (event ${r.evidence.source} ${r.evidence.eventId} ${r.evidence.type}, linked by ${r.keys.join(', ') || 'nothing'})\n`);
+        printText(`${r.ref} ${JSON.stringify(r.value)}: ${r.reason}; ${where} (event ${r.evidence.source} ${r.evidence.eventId} ${r.evidence.type}, linked by ${r.keys.join(', ') || 'nothing'})\n`);
       }
     });
   identity
