@@ -118,6 +118,7 @@ function entryFor(event: SourceEvent, rank: 0 | 1): AnyEntry {
   const stamp: Stamp = {
     objectId: event.objectId, version: event.version, rank, hash, eventId: event.eventId, type: event.type,
     origin: rank === 1 ? 'refetch' : event.origin, deleted: event.deleted,
+    ...(event.versionPrecisionMs !== undefined && { precisionMs: event.versionPrecisionMs }),
   };
   const keys = carriedKeys(event.data);
   if (keys === null) return { data: event.data, stamp };
@@ -214,7 +215,9 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
   const current = readEntry(record, path);
   const merged = current === undefined ? incoming : mergeEntries(current, incoming);
   // A version coarser than a millisecond (versionPrecisionMs) cannot order writes within its resolution.
-  const precision = event.versionPrecisionMs ?? 1;
+  // The coarser of the two: a second-resolution webhook after a minute-resolution trigger write of the same
+  // minute cannot be ordered by version either (the trigger's "09:41" may be later than the webhook's "09:41:37").
+  const precision = Math.max(event.versionPrecisionMs ?? 1, current?.stamp.precisionMs ?? 1);
   const tie =
     current !== undefined &&
     Math.floor(current.stamp.version / precision) === Math.floor(incoming.stamp.version / precision) &&

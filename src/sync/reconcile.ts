@@ -178,14 +178,19 @@ export class Reconciler {
       record = await this.opts.store.findByKey(key);
       if (record) break;
     }
-    const base = record ?? emptyRecord('reconcile');
-    const result = applyEvent(base, this.opts.prepare ? this.opts.prepare(event) : event);
-    if (!result.changed) return false;
-    // Compared by content, not by bytes: a record read back from Redis need not keep the key order a fresh
-    // projection has, and every snapshot that restamps an entry (a finer version than the webhook's, fields
-    // a webhook did not carry) would otherwise count as drift after a day whose every webhook arrived.
-    return record === null || driftView(result.record.derived) !== driftView(base.derived);
+    return snapshotDrifts(record, this.opts.prepare ? this.opts.prepare(event) : event);
   }
+}
+
+/** Would this snapshot change what a user sees of the record it resolves to (or is that record not held at all)? */
+export function snapshotDrifts(record: CustomerRecord | null, snapshot: SourceEvent): boolean {
+  const base = record ?? emptyRecord('reconcile');
+  const result = applyEvent(base, snapshot);
+  if (!result.changed) return false;
+  // Compared by content, not by bytes: a record read back from Redis need not keep the key order a fresh
+  // projection has, and every snapshot that restamps an entry (a finer version than the webhook's, fields
+  // a webhook did not carry) would otherwise count as drift after a day whose every webhook arrived.
+  return record === null || driftView(result.record.derived) !== driftView(base.derived);
 }
 
 /**

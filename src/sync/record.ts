@@ -39,6 +39,8 @@ export const StampSchema = z.strictObject({
   type: z.string().min(1),
   origin: z.enum(['webhook', 'snapshot', 'refetch']),
   deleted: z.boolean(),
+  /** The write's version resolution when coarser than a millisecond (the Zendesk trigger's minute): a later write within it is a tie. */
+  precisionMs: z.number().int().min(2).max(3_600_000).optional(),
 });
 export type Stamp = z.infer<typeof StampSchema>;
 

@@ -70,7 +70,9 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
 
 /**
  * Reads `kind` `id` and returns it as a SourceEvent at `version` (the tied
- * version, in ms). Failed calls throw (node-zendesk's error, or a
+ * version, in ms), or at the object's own updated_at when that is later: what
+ * was read is newer than both tied writes, and a write of the tied minute
+ * arriving after the settlement must not pass it. Failed calls throw (node-zendesk's error, or a
  * ZendeskApiError for the failures it resolves); see classifyZendeskError.
  */
 export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number): Promise<SourceEvent> {
@@ -78,7 +80,8 @@ export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRef
   if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(numeric)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
   const object = zendeskResult(await READERS[kind].show(client, numeric));
   if (!isRecord(object)) throw new Error(`Zendesk returned no ${kind} object for ${id}`);
-  return zendeskSnapshotEvent(kind, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version });
+  const own = Date.parse(String(object['updated_at']));
+  return zendeskSnapshotEvent(kind, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version: Number.isNaN(own) ? version : Math.max(version, own) });
 }
 
 /**

@@ -59,7 +59,8 @@ describe('refetching Zendesk objects to settle a tie', () => {
     if (webhook.kind !== 'events') throw new Error('fixture did not parse');
     expect(event).toEqual<SourceEvent>({
       ...webhook.events[0]!,
-      eventId: `refetch-5301-${VERSION}`, type: 'refetch:zendesk.ticket', version: VERSION, origin: 'snapshot',
+      // At the ticket's own updated_at (12:45:20), later than the tied minute (12:45): what was read is newer than both writes.
+      eventId: `refetch-5301-${VERSION}`, type: 'refetch:zendesk.ticket', version: Date.parse(TICKET.updated_at), origin: 'snapshot',
     });
     expect(event.data).toMatchObject({ status: 'solved', priority: 'high', formId: '360000000501', organizationId: '7000000000101' });
   });
