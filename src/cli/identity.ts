@@ -101,7 +101,7 @@ export function registerIdentityCommand(program: Command): void {
       'after',
       '\nErases, under REDIS_PREFIX: the record, its index and audit trail, deflection sessions, quarantined payloads,\n' +
         'outbound history and lanes, and BullMQ jobs in any state that name the customer (its emails in any case or\n' +
-        'escaping, its record id, its Stripe and Salesforce ids); audit entries keep a keyed hash instead. Then it\n' +
+        'escaping, its record id, its Stripe customer ids); audit entries keep a keyed hash instead. Then it\n' +
         'checks that no email of the customer is left anywhere under the prefix (exit 1 if one is).\n' +
         'For identity.forgetTombstoneDays (30 days by default) events that name the customer are dropped and counted.\n' +
         '\nExample:\n  $ portal-sync identity forget ann@example.com --reason "GDPR erasure request #4711" --yes\n',

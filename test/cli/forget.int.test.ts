@@ -17,6 +17,8 @@ import { fixtureJson, post } from '../support/http.js';
 import { redisUrl } from '../support/redis.js';
 
 const EMAIL = 'Ann.Erase@Example.com';
+/** Another customer, whose address holds the first one's: erasing Ann must leave it alone. */
+const OTHER = 'joann.erase@example.com';
 const CUS = 'cus_EraseAnn00001';
 let p: DeflectionPipeline;
 let redis: Redis;
@@ -29,10 +31,10 @@ const withCustomer = (e: any, id: string) => {
   e.data.object.name = 'Ann Erase';
 };
 
-/** Every key under the prefix whose name or content holds `needle` (any case). */
+/** Every key under the prefix whose name or content holds `needle` (any case) as a whole address or id, not inside a longer one. */
 async function keysHolding(prefix: string, needle: string): Promise<string[]> {
   const hits: string[] = [];
-  const n = needle.toLowerCase();
+  const word = new RegExp(`(?<![a-z0-9._%+-])${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![a-z0-9-]|\\.[a-z0-9])`, 'i');
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
@@ -47,7 +49,7 @@ async function keysHolding(prefix: string, needle: string): Promise<string[]> {
         : type === 'zset' ? (await redis.zrange(key, '0', '-1')).join('\n')
         : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
         : '';
-      if (`${key}\n${content}`.toLowerCase().includes(n)) hits.push(key);
+      if (word.test(`${key}\n${content}`)) hits.push(key);
     }
   } while (cursor !== '0');
   return hits;
@@ -60,6 +62,12 @@ beforeAll(async () => {
   env = { REDIS_URL: redisUrl(), REDIS_PREFIX: p.daemon.prefix, ...subs };
   const T0 = Date.now() - 3600_000;
   await sendStripe(p.daemon, 'customer.created.json', (e) => withCustomer(e, 'evt_EraseCreated01'));
+  await sendStripe(p.daemon, 'customer.created.json', (e) => {
+    e.id = 'evt_EraseOther01';
+    e.data.object.id = 'cus_EraseJoann0001';
+    e.data.object.email = OTHER;
+    e.data.object.name = 'Jo Ann';
+  });
   await sendStripe(p.daemon, 'invoice.paid.json', (e) => {
     e.id = 'evt_EraseInvoice01';
     e.data.object.id = 'in_EraseAnn0001';
@@ -105,6 +113,9 @@ describe('identity forget', { timeout: 400_000 }, () => {
     const deleted = (await outbound.eventsSince(0)).filter((e) => e.type === 'customer.deleted');
     expect(deleted).toEqual([expect.objectContaining({ data: expect.objectContaining({ customer: expect.objectContaining({ id: recordId }) }) })]);
     expect(await runCli(['inspect', EMAIL], env)).toMatchObject({ code: 1 });
+    // The other customer, whose address contains Ann's, keeps its record and its job payloads.
+    expect((await runCli(['inspect', OTHER], env)).code).toBe(0);
+    expect((await keysHolding(p.daemon.prefix, OTHER)).some((k) => k.includes(':events:'))).toBe(true);
   });
 
   it('drops and counts later webhooks for the customer, their payload scrubbed, until identity restore', async () => {

@@ -5,7 +5,7 @@
  * it: deflection sessions and events, quarantined payloads, outbound history
  * and lanes, BullMQ jobs in any state (their payloads, return values, logs
  * and event streams). What matches the customer's emails (any case, URL- or
- * JSON-escaped), record id or Stripe/Salesforce ids is deleted, except in
+ * JSON-escaped), record id or Stripe customer ids is deleted, except in
  * audit trails, where each match is replaced by a keyed hash so that the
  * entry stays as a pseudonymous reference. A second sweep proves it: the
  * emails must be found nowhere (`remaining` lists the keys if they are).
@@ -26,7 +26,7 @@ export interface SweepResult {
   pseudonymized: number;
 }
 
-/** What the sweep looks for: the customer's emails, record id and system ids (numeric Zendesk ids are too short to match safely). */
+/** What the sweep looks for: the customer's emails, its record id and Stripe customer ids. */
 export function needlesOf(record: CustomerRecord, ownedKeys: readonly string[]): { emails: string[]; all: string[] } {
   const emails = new Set<string>();
   const add = (e: string | null | undefined) => void (e && e.includes('@') && emails.add(e.trim().toLowerCase()));
@@ -37,18 +37,35 @@ export function needlesOf(record: CustomerRecord, ownedKeys: readonly string[]):
   for (const c of Object.values(record.salesforce.contacts)) add(c.data.email);
   for (const k of ownedKeys) if (k.startsWith('email:')) add(k.slice('email:'.length));
   const variants = [...emails].flatMap((e) => [e, encodeURIComponent(e).toLowerCase(), e.replace('@', '\\u0040')]);
-  const ids = [record.id, ...ownedKeys.filter((k) => /^(stripe|sfacct|sfcontact):/.test(k)).map((k) => k.slice(k.indexOf(':') + 1).toLowerCase())];
+  // Only ids that name this customer alone: another customer's payload may carry its Salesforce or Zendesk
+  // ids (Stripe metadata, an organization's external_id), and that customer's data is not this one's to erase.
+  const ids = [record.id, ...ownedKeys.filter((k) => k.startsWith('stripe:')).map((k) => k.slice('stripe:'.length).toLowerCase())];
   return { emails: [...new Set(variants)], all: [...new Set([...variants, ...ids])].filter((n) => n.length >= 6) };
 }
 
-const matches = (text: string, needles: readonly string[]): boolean => {
-  const lower = text.toLowerCase();
-  return needles.some((n) => lower.includes(n));
-};
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A needle as a whole word: an email is not matched inside a longer one (erasing ann@x.com must not
+ * touch joann@x.com or ann@x.com.au), nor an id inside a longer id.
+ */
+function wordOf(needle: string): string {
+  const email = needle.includes('@') || needle.includes('%40') || needle.includes('\\u0040');
+  return email ? `(?<![a-z0-9._%+\\-])${escape(needle)}(?![a-z0-9-]|\\.[a-z0-9])` : `(?<![a-z0-9_])${escape(needle)}(?![a-z0-9_])`;
+}
+
+const patterns = new WeakMap<readonly string[], RegExp>();
+function patternOf(needles: readonly string[]): RegExp {
+  let re = patterns.get(needles);
+  if (!re) patterns.set(needles, (re = new RegExp(needles.map(wordOf).join('|'), 'i')));
+  return re;
+}
+
+const matches = (text: string, needles: readonly string[]): boolean => needles.length > 0 && patternOf(needles).test(text);
 
 function replaceAll(text: string, needles: readonly string[], hash: (n: string) => string): string {
   let out = text;
-  for (const n of needles) out = out.replace(new RegExp(n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), hash(n));
+  for (const n of needles) out = out.replace(new RegExp(wordOf(n), 'gi'), hash(n));
   return out;
 }
 
@@ -109,6 +126,8 @@ export class Eraser {
         continue;
       }
       if (type === 'string') {
+        // Another customer's record is never deleted for naming this one: `remaining` reports it for an admin.
+        if (key.startsWith(`${this.prefix}:rec:`)) continue;
         const v = await this.redis.get(key);
         if (v !== null && matches(v, needles)) r.keysDeleted += await this.redis.del(key);
       } else if (type === 'list') {
