@@ -20,7 +20,7 @@ const tokenOf = async (userId: number) =>
 beforeAll(async () => {
   zd = await startZendeskStandIn();
   ann = zd.seedUser({ name: 'Ann', email: 'Ann@Acme.example', external_id: '0035e00000AnnCt1AA' });
-  daemon = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl });
+  daemon = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: 'https://help.acme.example' });
   bearerOnly = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_EVENTS_SECRET: '' });
 });
 afterAll(async () => {
@@ -68,5 +68,21 @@ describe('portal activity with a help center JWT', () => {
     expect((await post(bearerOnly, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, 'portal_events_secret_0123456789abcdef') })).status).toBe(401);
     const token = await tokenOf(ann.id);
     expect((await post(bearerOnly, '/events/portal', JSON.stringify(event('hc-3')), { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('answers the browser preflight for the configured Help Center origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${daemon.url}/events/portal`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const ok = await preflight('https://help.acme.example');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://help.acme.example');
+    expect(ok.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    const refused = await preflight('https://evil.example');
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const token = await tokenOf(ann.id);
+    const sent = await post(daemon, '/events/portal', JSON.stringify(event('hc-cors')), { authorization: `Bearer ${token}`, origin: 'https://help.acme.example' });
+    expect(sent.status).toBe(200);
+    expect(sent.headers.get('access-control-allow-origin')).toBe('https://help.acme.example');
   });
 });

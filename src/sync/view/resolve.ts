@@ -10,7 +10,7 @@
  * conflict. Conflicts are matched by their system keys, which follow merges.
  * Otherwise the viewer has no customer. Nothing is guessed.
  */
-import { isSystemKey } from '../identity.js';
+import { isSystemKey, type IdentityConflict } from '../identity.js';
 import { own, type CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
 import { holdsViewer, viewerKeys, type Viewer } from './view.js';
@@ -21,18 +21,20 @@ export type Resolution =
   | { kind: 'none'; reason: 'unknown_user' | 'not_a_contact' | 'moved' };
 
 export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise<Resolution> {
+  // Read while the record is: one round trip's wait instead of two.
+  const conflicts = store.listConflicts();
+  conflicts.catch(() => undefined); // awaited below, or not needed: never an unhandled rejection
   for (const key of viewerKeys(viewer)) {
     const record = await store.findByKey(key, { trusted: true });
     if (record === null) continue;
     if (!holdsViewer(record, key)) return { kind: 'none', reason: 'not_a_contact' };
-    if (await newerCopyElsewhere(store, record, viewer.zendeskUserId)) return { kind: 'none', reason: 'moved' };
+    if (await newerCopyElsewhere(store, record, viewer.zendeskUserId, await conflicts)) return { kind: 'none', reason: 'moved' };
     return { kind: 'customer', record, via: key };
   }
   return { kind: 'none', reason: 'unknown_user' };
 }
 
-async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string): Promise<boolean> {
-  const conflicts = await store.listConflicts();
+async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string, conflicts: IdentityConflict[]): Promise<boolean> {
   if (conflicts.length === 0) return false;
   const ours = new Set((await store.ownedKeys(record.id)).filter(isSystemKey));
   const others = new Set(conflicts.filter((c) => c.keys.some((k) => ours.has(k))).flatMap((c) => c.keys.filter((k) => !ours.has(k))));
