@@ -7,6 +7,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { bindPortalContact } from '../connectors/portal/bind.js';
+import { externalContactId } from '../sync/view/view.js';
 import { parsePortalEvents } from '../connectors/portal/events.js';
 import { HMAC_HEADER, verifyHmac } from './hmac.js';
 import type { HelpCenterAuth } from './portal-view.js';
@@ -18,8 +19,6 @@ export const HMAC_REJECTIONS = {
   stale_timestamp: { status: 401, message: 'X-Portal-Sync-Signature timestamp is outside the tolerance window' },
   bad_signature: { status: 401, message: 'X-Portal-Sync-Signature does not match the payload and the shared secret' },
 } as const;
-
-const SALESFORCE_CONTACT_ID = /^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
 
 export interface PortalReceiverOptions {
   /** HMAC secret of server-side senders; unset: only browser events with a help center JWT. */
@@ -56,7 +55,7 @@ async function fromBrowser(deps: ReceiverDeps, opts: PortalReceiverOptions, req:
   const json = parseJson(rawBody(req));
   if (!json.ok) return reject(deps, res, 'portal', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
   const { viewer } = verified;
-  const externalContact = viewer.externalId !== null && SALESFORCE_CONTACT_ID.test(viewer.externalId) ? viewer.externalId : null;
+  const externalContact = externalContactId(viewer);
   const bound = bindPortalContact(json.value, { zendeskUserId: viewer.zendeskUserId, email: viewer.email, salesforceContactId: externalContact });
   if (!bound.ok) return reject(deps, res, 'portal', { status: 403, reason: 'contact_mismatch', message: bound.reason });
   // What is stored (and quarantined, for replay without the token) is the body as bound to the token's user.

@@ -19,7 +19,7 @@ const tokenOf = async (userId: number) =>
 
 beforeAll(async () => {
   zd = await startZendeskStandIn();
-  ann = zd.seedUser({ name: 'Ann', email: 'Ann@Acme.example', external_id: '0035e00000AnnCt1AA' });
+  ann = zd.seedUser({ name: 'Ann', email: 'Ann@Acme.example', external_id: '0035e00000AnnCtAAJ' });
   daemon = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: 'https://help.acme.example' });
   bearerOnly = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_EVENTS_SECRET: '' });
 });
@@ -37,14 +37,14 @@ describe('portal activity with a help center JWT', () => {
     expect(res.json()).toMatchObject({ accepted: 2 });
     const jobs = (await queuedJobs(daemon)).filter((j) => String(j.id).startsWith('portal-hc-'));
     expect(jobs.map((j) => j.data.refs)).toEqual([
-      { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCt1AA' },
-      { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCt1AA' },
+      { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCtAAJ' },
+      { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCtAAJ' },
     ]);
   });
 
   it('refuses the whole request when an event names another contact, and queues nothing of it', async () => {
     const token = await tokenOf(ann.id);
-    for (const contact of [{ zendesk_user_id: '42' }, { email: 'bob@bobco.example' }, { zendesk_user_id: ann.id, email: 'bob@bobco.example' }, { salesforce_contact_id: '0035e00000BobCt1AA' }]) {
+    for (const contact of [{ zendesk_user_id: '42' }, { email: 'bob@bobco.example' }, { zendesk_user_id: ann.id, email: 'bob@bobco.example' }, { salesforce_contact_id: '0035e00000BobCtAAJ' }]) {
       const res = await post(daemon, '/events/portal', JSON.stringify({ events: [event('hc-ok'), event('hc-bad', { contact })] }), { authorization: `Bearer ${token}` });
       expect(res.status).toBe(403);
       expect(res.json()).toEqual({ error: expect.any(String), reason: 'contact_mismatch' });

@@ -5,12 +5,13 @@
  * whole (nothing of it is stored), since only a broken or forged page sends it.
  * Pure: the token is verified before this runs (src/webhooks/portal.ts).
  */
+import { checkSalesforceId } from '../../sync/ids.js';
 import { normalizeEmail } from '../../sync/source-event.js';
 
 export interface TokenContact {
   zendeskUserId: string;
   email: string | null;
-  /** The user's external id when it is a Salesforce Contact id. */
+  /** The user's external id when it is a Salesforce Contact id (18-character form). */
   salesforceContactId: string | null;
 }
 
@@ -24,7 +25,10 @@ function sameContact(given: unknown, c: TokenContact): boolean {
     if (v === null || v === undefined) continue;
     if (k === 'zendesk_user_id' && String(v) === c.zendeskUserId) continue;
     if (k === 'email' && typeof v === 'string' && c.email !== null && normalizeEmail(v) === normalizeEmail(c.email)) continue;
-    if (k === 'salesforce_contact_id' && v === c.salesforceContactId) continue;
+    if (k === 'salesforce_contact_id' && typeof v === 'string' && c.salesforceContactId !== null) {
+      const given = checkSalesforceId(v, '003');
+      if (given.ok && given.value === c.salesforceContactId) continue;
+    }
     return false;
   }
   return true;

@@ -7,6 +7,7 @@
  */
 import { toMajorUnits } from '../money.js';
 import { own, type CustomerRecord, type InvoiceView } from '../record.js';
+import { checkSalesforceId } from '../ids.js';
 import { normalizeEmail } from '../source-event.js';
 import type { ViewTicketScope } from './settings.js';
 
@@ -62,12 +63,18 @@ export interface ViewOptions {
   tickets: ViewTicketScope;
 }
 
-const SALESFORCE_CONTACT_ID = /^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
+/** The viewer's external id when it is a real Salesforce Contact id, in the 18-character form the keys hold. */
+export function externalContactId(viewer: Pick<Viewer, 'externalId'>): string | null {
+  if (viewer.externalId === null) return null;
+  const checked = checkSalesforceId(viewer.externalId, '003');
+  return checked.ok ? checked.value : null;
+}
 
 /** The identity keys a viewer is looked up by, in order: Zendesk user id, then external id (a Salesforce Contact id), then email. */
 export function viewerKeys(viewer: Viewer): string[] {
   const keys = [`zduser:${viewer.zendeskUserId}`];
-  if (viewer.externalId !== null && SALESFORCE_CONTACT_ID.test(viewer.externalId)) keys.push(`sfcontact:${viewer.externalId}`);
+  const contact = externalContactId(viewer);
+  if (contact !== null) keys.push(`sfcontact:${contact}`);
   const email = normalizeEmail(viewer.email);
   if (email) keys.push(`email:${email}`);
   return keys;

@@ -11,7 +11,7 @@ import { replay, streamArb } from '../merge-events.js';
 
 const viewerArb: fc.Arbitrary<Viewer> = fc.record({
   zendeskUserId: fc.constantFrom('801', '802', '803'),
-  externalId: fc.constantFrom(null, '003A', '0035e00000AnnCt1AA'),
+  externalId: fc.constantFrom(null, '003A', '0035e00000AnnCtAAJ'),
   email: fc.constantFrom(null, 'ann@acme.example', 'Carl@Acme.example', 'nobody@else.example'),
 });
 const optsArb = fc.record({ recentPaidInvoices: fc.integer({ min: 0, max: 3 }), tickets: fc.constantFrom('requester' as const, 'organization' as const) });
@@ -93,7 +93,7 @@ describe('customer view projection', () => {
   });
 
   it('looks a viewer up by Zendesk user id, then a Salesforce Contact external id, then normalized email', () => {
-    expect(viewerKeys({ zendeskUserId: '801', externalId: '0035e00000AnnCt1AA', email: ' Ann@Acme.Example ' })).toEqual(['zduser:801', 'sfcontact:0035e00000AnnCt1AA', 'email:ann@acme.example']);
+    expect(viewerKeys({ zendeskUserId: '801', externalId: '0035e00000AnnCtAAJ', email: ' Ann@Acme.Example ' })).toEqual(['zduser:801', 'sfcontact:0035e00000AnnCtAAJ', 'email:ann@acme.example']);
     expect(viewerKeys({ zendeskUserId: '801', externalId: 'crm-42', email: null })).toEqual(['zduser:801']);
   });
 });
