@@ -48,6 +48,24 @@ describe('identity commands', () => {
   });
 });
 
+describe('refused ids', () => {
+  it('identity refused and inspect --explain show, as printed, a placeholder cross-id that linked nothing', async () => {
+    const stripeEvent = fixtureJson<any>('stripe/customer.created.json');
+    stripeEvent.id = 'evt_cli_refused';
+    Object.assign(stripeEvent.data.object, { id: 'cus_CliRefused01', email: 'refused@cli.example', metadata: { salesforce_account_id: 'N/A' } });
+    const body = JSON.stringify(stripeEvent);
+    await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    await p.drain();
+    const refused = cli('identity', 'refused');
+    expect(refused.code).toBe(0);
+    expect(refused.out).toMatch(/^salesforceAccountId "N\/A": placeholder; record cust_\w+ \(event stripe evt_cli_refused customer\.created, linked by stripe:cus_CliRefused01, email:refused@cli\.example\)$/m);
+    expect(JSON.parse(cli('identity', 'refused', '--json').out)).toContainEqual(expect.objectContaining({ ref: 'salesforceAccountId', value: 'N/A', reason: 'placeholder' }));
+    const explain = cli('inspect', 'cus_CliRefused01', '--explain');
+    expect(explain.out).toMatch(/identity: linked by email:refused@cli\.example, stripe:cus_CliRefused01/);
+    expect(explain.out).toMatch(/refused ids \(linked nothing\):\n {4}salesforceAccountId "N\/A": placeholder \(event stripe evt_cli_refused customer\.created\)/);
+  });
+});
+
 describe('dead letters and status', () => {
   it('dead-letters a job no retry can fix, with its reason, and status counts it', async () => {
     await p.daemon.queue.add('legacy', { v: 0, what: 'a job written by an older release' } as never, { jobId: 'legacy-1' });
