@@ -12,6 +12,7 @@
  * joins only if that brings no system key of another company along (else a
  * conflict for an admin). Portal activity links nothing (planAttribution).
  */
+import { salesforceId18 } from './ids.js';
 import type { CustomerRefs, SourceEvent } from './source-event.js';
 
 export const SYSTEM_FAMILIES = ['stripe', 'sfacct', 'zdorg'] as const;
@@ -54,6 +55,17 @@ function ownFamily(kind: SourceEvent['data']['kind'], refs: CustomerRefs): strin
 }
 
 /**
+ * Whether two keys name one id. Salesforce ids are stored in their 18-character form (ids.ts), but a
+ * record written before that may hold the 15-character one of the same Account: not a different Account.
+ */
+export function sameId(a: IdentityKey, b: IdentityKey): boolean {
+  if (a === b) return true;
+  if (familyOf(a) !== familyOf(b) || !['sfacct', 'sfcontact'].includes(familyOf(a))) return false;
+  const id = (k: IdentityKey) => salesforceId18(k.slice(k.indexOf(':') + 1));
+  return id(a) === id(b);
+}
+
+/**
  * A system key of `keys` whose family `owned` already holds with another value, if any. When
  * several families clash, the first in SYSTEM_FAMILIES order is reported, whatever order the
  * inputs come in (owned keys come from a Redis set, whose order is not defined).
@@ -66,7 +78,7 @@ export function clashingKey(owned: Iterable<IdentityKey>, keys: Iterable<Identit
     if (!isSystemKey(k)) continue;
     const held = bySystem.get(familyOf(k));
     const rank = (SYSTEM_FAMILIES as readonly string[]).indexOf(familyOf(k));
-    if (held !== undefined && held !== k && (found === null || rank < found.rank)) found = { ours: held, theirs: k, rank };
+    if (held !== undefined && sameId(held, k) === false && (found === null || rank < found.rank)) found = { ours: held, theirs: k, rank };
   }
   return found && { ours: found.ours, theirs: found.theirs };
 }

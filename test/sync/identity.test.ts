@@ -81,4 +81,10 @@ describe('identity planning', () => {
     expect(planAttribution({ ...activity, refs: { email: 'billing@d.example' } }, owners({ 'email:billing@d.example': 'RD' }))).toEqual({ targetId: 'RD', strongest: 'email:billing@d.example', mismatched: [] });
     expect(planAttribution(activity, owners({}))).toEqual({ targetId: null, strongest: 'zduser:801', mismatched: [] });
   });
+
+  it('a record written with a 15-character Account id is not in conflict with the same Account by its 18 characters', () => {
+    const e = withRefs(customer({ version: 9 }), { stripeCustomerId: 'cus_1', salesforceAccountId: '001000000000301AAA' });
+    const plan = planIdentity(e, owners({ 'stripe:cus_1': 'R1', 'sfacct:001000000000301AAA': 'R2' }), owned({ R1: ['stripe:cus_1', 'sfacct:001000000000301'], R2: ['sfacct:001000000000301AAA'] }), 'NEW');
+    expect(plan).toMatchObject({ targetId: 'R1', mergeIds: ['R2'], conflicts: [] });
+  });
 });
