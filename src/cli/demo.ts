@@ -12,6 +12,7 @@ import { jsonPrinter, textPrinter, type DemoPrinter } from '../demo/render.js';
 import { playScriptedDay } from '../demo/script.js';
 import { summarizePortals } from '../demo/summary.js';
 import { UsageError } from './errors.js';
+import { printText } from './terminal.js';
 
 const STEP_PAUSE_MS = 800;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -66,8 +67,9 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   const port = parsePort(opts.port);
   const speed = parseSpeed(opts.speed);
   if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const write = (s: string) => void process.stdout.write(s);
-  const printer: DemoPrinter = opts.json ? jsonPrinter(write, (s) => void process.stderr.write(s)) : textPrinter(write);
+  const printer: DemoPrinter = opts.json
+    ? jsonPrinter((s) => void process.stdout.write(s), (s) => void process.stderr.write(s)) // JSON stays exact
+    : textPrinter(printText);
   const signals = firstSignal();
   const stop = signals.signal.then((s) => ({ stop: s }));
   let env: DemoEnvironment | undefined;
