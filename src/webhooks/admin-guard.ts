@@ -6,6 +6,7 @@
  * and in all, in one-minute windows shared by every web instance.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Redis } from '../sync/redis.js';
 
@@ -24,9 +25,24 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex
 const keys = (prefix: string) => ({
   // The id is stored hashed: whoever reads Redis learns no usable cookie.
   session: (id: string) => `${prefix}:admin:session:${sha256(id)}`,
-  failedByIp: (window: number, ip: string) => `${prefix}:admin:failed:${window}:ip:${ip}`,
+  failedByIp: (window: number, ip: string) => `${prefix}:admin:failed:${window}:ip:${throttleClient(ip)}`,
   failedAll: (window: number) => `${prefix}:admin:failed:${window}:all`,
 });
+
+/**
+ * Who a client is for the per-IP count: an IPv4 address as is, an IPv6 one by its /64 (one host
+ * usually holds a whole /64, and would otherwise get 2^64 fresh addresses to guess from).
+ */
+export function throttleClient(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (v4) return v4[1]!;
+  if (isIP(ip) !== 6) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
 
 export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
 

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../src/webhooks/admin-dashboard-auth.js';
+import { throttleClient } from '../../src/webhooks/admin-guard.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { redisUrl } from '../support/redis.js';
 
@@ -124,5 +125,16 @@ describe('admin sessions', () => {
       expect(await redis.get(key)).not.toContain(TOKEN);
       expect(await redis.ttl(key)).toBeGreaterThan(43_000);
     }
+  });
+});
+
+describe('who counts as one client', () => {
+  it('an IPv6 client is its /64, so that fresh addresses from one host do not reset its count', () => {
+    expect(throttleClient('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(throttleClient('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(throttleClient('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(throttleClient('::1')).toBe('0:0:0:0::/64');
+    expect(throttleClient('::ffff:198.51.100.7')).toBe('198.51.100.7');
+    expect(throttleClient('198.51.100.7')).toBe('198.51.100.7');
   });
 });
