@@ -7,7 +7,7 @@
  * against the same throttle as wrong bearer tokens.
  */
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { adminTokenMatches, requireAdminToken } from './admin.js';
+import { adminTokenMatches, adminUnavailable, requireAdminToken } from './admin.js';
 import type { AdminGuard } from './admin-guard.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
@@ -63,7 +63,8 @@ function sendLogin(res: Response, status: number, message?: string): void {
 export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
   const router = Router();
   router.get('/login', (_req, res) => sendLogin(res, 200));
-  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => login(req, res).catch(() => adminUnavailable(res)));
+  const login = async (req: Request, res: Response) => {
     const ip = req.ip ?? 'unknown';
     const verdict = await guard.mayTry(ip);
     if (!verdict.ok) {
@@ -78,7 +79,7 @@ export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
     setSessionCookie(req, res, await guard.createSession(), guard.settings.sessionTtlSeconds);
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(303, '/admin');
-  });
+  };
   router.post('/logout', async (req, res) => {
     await guard.endSession(cookieValue(req.get('cookie'), SESSION_COOKIE));
     setSessionCookie(req, res, '', 0);
@@ -104,6 +105,6 @@ export function requireAdmin(adminToken: string, guard: AdminGuard): RequestHand
         return sendLogin(res, 401);
       }
       bearer(req, res, next);
-    }, next);
+    }, () => adminUnavailable(res));
   };
 }

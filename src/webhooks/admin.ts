@@ -50,8 +50,15 @@ export function requireAdminToken(adminToken: string | undefined, guard: AdminGu
       await guard.failed(ip, { path: req.path });
       res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token"`);
       res.status(401).json({ error: 'admin area: send Authorization: Bearer <ADMIN_TOKEN>', reason: 'bad_token' });
-    })().catch(next);
+    })().catch(() => adminUnavailable(res));
   };
+}
+
+/** The throttle and sessions live in Redis: without it no token is checked, and nothing opens. */
+export function adminUnavailable(res: Response): void {
+  if (res.headersSent) return;
+  res.setHeader('Retry-After', '5');
+  res.status(503).json({ error: 'admin area unavailable: its sessions and throttle could not be read (is Redis reachable?); try again', reason: 'redis_unavailable' });
 }
 
 export function tooMany(res: Response, retryAfterSeconds: number): void {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../src/webhooks/admin-dashboard-auth.js';
 import { throttleClient } from '../../src/webhooks/admin-guard.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { freePort } from '../support/e2e.js';
 import { redisUrl } from '../support/redis.js';
 
 const TOKEN = 'admin_token_for_guard_tests_0123456789';
@@ -136,5 +137,20 @@ describe('who counts as one client', () => {
     expect(throttleClient('::1')).toBe('0:0:0:0::/64');
     expect(throttleClient('::ffff:198.51.100.7')).toBe('198.51.100.7');
     expect(throttleClient('198.51.100.7')).toBe('198.51.100.7');
+  });
+});
+
+describe('without Redis', () => {
+  it('the admin area answers 503 and opens for no token: sessions and the throttle cannot be read', async () => {
+    const down = await startTestDaemon({ ADMIN_TOKEN: TOKEN, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      for (const res of [await bearer(down, TOKEN), await bearer(down, WRONG), await login(down, TOKEN)]) {
+        expect(res.status).toBe(503);
+        expect(res.headers.get('set-cookie')).toBeNull();
+      }
+      expect((await fetch(`${down.url}/admin`, { headers: { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` } })).status).toBe(503);
+    } finally {
+      await down.close();
+    }
   });
 });
