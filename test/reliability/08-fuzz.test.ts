@@ -222,9 +222,10 @@ function admin(): fc.Arbitrary<Case> {
     if (authorization && /^[\x20-\x7e]*$/.test(authorization)) headers['authorization'] = authorization;
     if (c && /^[\x20-\x7e]*$/.test(c)) headers['cookie'] = c;
     const path = `/admin/${seg}`;
-    // Without the token or a session only the login form, its POST (refused) and logout answer anything but 401/404.
+    // Without the token or a session only the login form, its POST (refused) and logout answer anything but 401/404;
+    // past the minute's wrong tokens, 429 (the throttle).
     const open = /^\/admin\/(login|logout)\/?$/.test(path);
-    return { endpoint: 'admin' as const, kind: 'admin' as const, method, path, headers, body: method === 'GET' ? '' : body, allowed: open ? [200, 303, 400, 401, 404, 413, 415] : [401, 404] };
+    return { endpoint: 'admin' as const, kind: 'admin' as const, method, path, headers, body: method === 'GET' ? '' : body, allowed: open ? [200, 303, 400, 401, 404, 413, 415, 429] : [401, 404, 429] };
   });
 }
 
