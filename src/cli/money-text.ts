@@ -45,7 +45,7 @@ export function invoiceLine(i: InvoiceView): string {
 /** "billing: active on Team, MRR USD 49.00, balance USD 0.00, next invoice 2026-12-01". */
 export function billingLine(b: BillingView): string {
   return (
-    `billing: ${b.status ?? '-'} on ${b.plan ?? '-'}, MRR ${formatMoney(b.mrr, b.currency)}, ` +
+    `billing: ${b.status ?? '-'}${b.endedAt ? ` (ended on ${b.endedAt.slice(0, 10)})` : ''} on ${b.plan ?? '-'}, MRR ${formatMoney(b.mrr, b.currency)}, ` +
     `balance ${b.balance === null ? '-' : formatMoney(b.balance, b.currency)}, next invoice ${b.nextInvoiceDate?.slice(0, 10) ?? '-'}` +
     `${b.delinquent ? ', DELINQUENT' : ''}`
   );

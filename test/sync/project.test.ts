@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { billingLine } from '../../src/cli/money-text.js';
 import { portalProjection, project, projectionHash } from '../../src/sync/project.js';
 import { DerivedSchema, canonical, emptyRecord } from '../../src/sync/record.js';
 import {
@@ -24,6 +25,8 @@ describe('billing', () => {
     expect(record.derived.billing?.plan).not.toBeNull();
     // What the portal targets write: the status says when it ended.
     expect(portalProjection(record.derived).billing?.status).toBe(`canceled (ended on ${ended.slice(0, 10)})`);
+    // And what `inspect` prints.
+    expect(billingLine(record.derived.billing!)).toMatch(new RegExp(`^billing: canceled \\(ended on ${ended.slice(0, 10)}\\) on \\S`));
   });
 
   it('the most relevant subscription wins: one that still bills over any that ended, then among ended ones the last to end', () => {
