@@ -209,6 +209,6 @@ describe('portal-sync resync', () => {
     expect(status.queues.events.completedPerMinute).toBeGreaterThan(0);
     const text = await runCli(['status']);
     expect(text.stdout).toMatch(/last reconcile: .*drift/);
-    expect(text.stdout).toMatch(/\/min done/);
+    expect(text.stdout).toMatch(/^ {2}QUEUE +WAITING +ACTIVE +DELAYED +FAILED +LAG +DONE\/MIN +FAILED\/MIN$/m);
   }, 60_000);
 });
