@@ -6,6 +6,7 @@
  *
  * This module imports no SDK: connectors depend on it, never the reverse.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TICKET_CATEGORIES } from './deflection/types.js';
 import { normalizeEmail, RefusedRefSchema } from './ids.js';
@@ -241,9 +242,18 @@ export type ParseResult =
   /** A known event type whose payload fails its schema: 202, quarantined. */
   | { kind: 'invalid'; reason: string; eventId?: string };
 
-/** Deterministic BullMQ job id (BullMQ rejects ':' in custom ids). */
+const PLAIN_EVENT_ID = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * The BullMQ job id of an event, also the name of its dedupe mark: one per (source, event id), never shared
+ * by two events (BullMQ rejects ':' in custom ids). An id of plain characters keeps its readable
+ * `<source>-<id>` form, the form every release used, so a rolling deploy still drops its redeliveries. Any
+ * other id becomes `<source>=<sha256 of the id>`: '=' never occurs in the plain form, so the two forms cannot
+ * meet, where the old escaping turned `X:1` and `X_1` (or two CJK ids of one length) into one id. Hashed as
+ * UTF-16 code units: UTF-8 would turn every lone surrogate into U+FFFD.
+ */
 export function jobIdFor(source: Source, eventId: string): string {
-  return `${source}-${eventId}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return PLAIN_EVENT_ID.test(eventId) ? `${source}-${eventId}` : `${source}=${createHash('sha256').update(eventId, 'utf16le').digest('hex')}`;
 }
 
 /** Render a zod error as one line a person can act on. */

@@ -48,3 +48,19 @@ describe('POST /events/portal', () => {
     expect((await queuedJobs(daemon)).some((j) => j.id === 'portal-pe-5')).toBe(false);
   });
 });
+
+describe('event ids', () => {
+  it('two events whose ids differ only in a character a job id cannot hold are both accepted, not one lost as a duplicate', async () => {
+    const event = (id: string) => ({ id, type: 'search', occurred_at: '2026-11-20T10:00:00Z', contact: { email: 'ids@example.com' }, query: id });
+    const body = JSON.stringify({ events: [event('X:1'), event('X_1'), event('注文-1'), event('請求-1')] });
+    const res = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, secret) });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 4, duplicate: 0 });
+    const queued = (await queuedJobs(daemon)).filter((j) => j.data.refs.email === 'ids@example.com');
+    expect(queued.map((j) => j.data.eventId).sort()).toEqual(['X:1', 'X_1', '注文-1', '請求-1'].sort());
+    expect(new Set(queued.map((j) => j.id)).size).toBe(4);
+    // The redelivery of each is still a duplicate.
+    const again = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, secret) });
+    expect(again.json()).toMatchObject({ accepted: 0, duplicate: 4 });
+  });
+});
