@@ -173,6 +173,8 @@ function isTrustedProxyEntry(s: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
 }
 
+const skewSeconds = z.number().int().min(0).max(86_400);
+
 export const FileSchema = z.strictObject({
   server: z
     .strictObject({
@@ -197,6 +199,8 @@ export const FileSchema = z.strictObject({
     zendeskToleranceSeconds: z.number().int().min(1),
     hmacToleranceSeconds: z.number().int().min(1),
     dedupeTtlSeconds: z.number().int().min(3600),
+    maxFutureSkewSeconds: z.strictObject({ stripe: skewSeconds, salesforce: skewSeconds, zendesk: skewSeconds, portal: skewSeconds }),
+    oldestEventTime: z.iso.datetime({ offset: true }),
   }),
   quarantine: z.strictObject({ maxEntries: z.number().int().min(1) }),
   identity: z.strictObject({

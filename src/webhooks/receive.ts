@@ -6,6 +6,7 @@
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import type { Logger } from '../log.js';
+import { boundEventTimes, type EventTimeBounds } from '../sync/event-time.js';
 import { StoreUnavailableError, type Ingestor } from '../sync/ingest.js';
 import type { ParseResult, Source, SourceEvent } from '../sync/source-event.js';
 import type { EdgeMetrics } from './metrics.js';
@@ -14,6 +15,9 @@ export interface ReceiverDeps {
   ingestor: Ingestor;
   metrics: EdgeMetrics;
   logger: Logger;
+  /** Events dated outside these bounds are quarantined (webhooks.maxFutureSkewSeconds, webhooks.oldestEventTime). */
+  eventTimes: EventTimeBounds;
+  now?: () => number;
 }
 
 export interface DeliveryCounts {
@@ -33,9 +37,10 @@ export interface Delivery {
 export async function deliver(
   deps: ReceiverDeps,
   source: Source,
-  results: ParseResult[],
+  parsed: ParseResult[],
   raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined },
 ): Promise<Delivery> {
+  const results = boundEventTimes(parsed, deps.eventTimes, (deps.now ?? Date.now)());
   const counts: DeliveryCounts = { accepted: 0, duplicate: 0, ignored: 0, quarantined: 0, in_flight: 0 };
   deps.ingestor.noteWebhook(source); // verified: the source is talking to us, whatever the payload holds
   const events: SourceEvent[] = [];

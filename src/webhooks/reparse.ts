@@ -9,6 +9,7 @@ import { parseSalesforceJson } from '../connectors/salesforce/cdc.js';
 import { parseOutboundMessage } from '../connectors/salesforce/outbound.js';
 import { parseStripeEvent } from '../connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../connectors/zendesk/events.js';
+import { boundEventTimes } from '../sync/event-time.js';
 import type { QuarantineEntry } from '../sync/ingest.js';
 import type { ParseResult, Source } from '../sync/source-event.js';
 
@@ -33,7 +34,8 @@ const REPARSERS: Record<Source, Reparser> = {
 export function reparseQuarantined(entry: QuarantineEntry, config: Config): ParseResult[] {
   let results: ParseResult[];
   try {
-    results = REPARSERS[entry.source](entry.body, config, entry);
+    // Bounded again: an event quarantined for a time in the future is applied once that time has come.
+    results = boundEventTimes(REPARSERS[entry.source](entry.body, config, entry), config.webhooks, Date.now());
   } catch (err) {
     return [{ kind: 'invalid', reason: `body no longer parses: ${(err as Error).message}` }];
   }
