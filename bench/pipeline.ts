@@ -180,7 +180,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
     queue,
     prefix,
     dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
-    quarantineMax: config.quarantine.maxEntries,
+    quarantineLimits: config.quarantine,
     timeoutMs: config.server.enqueueTimeoutMs,
   });
   const worker = await startWorker(config, createLogger('silent'), { concurrency });

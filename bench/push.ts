@@ -254,7 +254,7 @@ async function enqueue(prefix: string, requests: SourceEvent[][]): Promise<numbe
       queue,
       prefix,
       dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
-      quarantineMax: config.quarantine.maxEntries,
+      quarantineLimits: config.quarantine,
       timeoutMs: config.server.enqueueTimeoutMs,
     });
     let accepted = 0;

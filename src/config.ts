@@ -202,7 +202,7 @@ export const FileSchema = z.strictObject({
     maxFutureSkewSeconds: z.strictObject({ stripe: skewSeconds, salesforce: skewSeconds, zendesk: skewSeconds, portal: skewSeconds }),
     oldestEventTime: z.iso.datetime({ offset: true }),
   }),
-  quarantine: z.strictObject({ maxEntries: z.number().int().min(1) }),
+  quarantine: z.strictObject({ maxEntries: z.number().int().min(1), maxBytes: z.number().int().min(1_048_576) }),
   identity: z.strictObject({
     stripeMetadataKeys: z.strictObject({ salesforceAccountId: z.string().min(1), zendeskOrganizationId: z.string().min(1) }),
     zendeskOrganizationExternalIdIs: z.enum(['salesforceAccountId', 'none']),

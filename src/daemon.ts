@@ -73,7 +73,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
     queue,
     prefix: config.redis.prefix,
     dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
-    quarantineMax: config.quarantine.maxEntries,
+    quarantineLimits: config.quarantine,
     timeoutMs: config.server.enqueueTimeoutMs,
   });
   // Give Redis a moment so the first webhook does not meet a half-open connection; a Redis that

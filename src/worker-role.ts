@@ -204,7 +204,7 @@ export function buildReconciler(
     prefix: config.redis.prefix,
     store: deps.store,
     queue,
-    ingestor: new Ingestor({ redis, queue, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineMax: config.quarantine.maxEntries, timeoutMs: config.server.enqueueTimeoutMs }),
+    ingestor: new Ingestor({ redis, queue, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineLimits: config.quarantine, timeoutMs: config.server.enqueueTimeoutMs }),
     streams:
       deps.streams ??
       Object.fromEntries(

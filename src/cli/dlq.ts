@@ -8,7 +8,8 @@ import { Queue, type Job } from 'bullmq';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { Ingestor, type QuarantineEntry } from '../sync/ingest.js';
+import { Ingestor } from '../sync/ingest.js';
+import type { QuarantineMeta } from '../sync/quarantine.js';
 import { PUSH_QUEUES } from '../sync/push-planner.js';
 import { createEventsQueue, QUEUES } from '../sync/queues.js';
 import { reparseQuarantined } from '../webhooks/reparse.js';
@@ -40,7 +41,7 @@ interface Dlq {
 function open(redis: Redis, config: Config, readOnly = false): Dlq {
   const events = createEventsQueue(redis, config.redis.prefix, { readOnly });
   const push = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix, skipMetasUpdate: readOnly }));
-  const ingestor = new Ingestor({ redis, queue: events, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineMax: config.quarantine.maxEntries, timeoutMs: 10_000 });
+  const ingestor = new Ingestor({ redis, queue: events, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineLimits: config.quarantine, timeoutMs: 10_000 });
   const queues = [events, ...push];
   return { queues, ingestor, close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
 }
@@ -64,13 +65,40 @@ const jobLetter = (queue: string, job: Job): DeadLetter => ({
   at: new Date(job.finishedOn ?? job.timestamp).toISOString(),
   ...jobOrigin(job),
 });
-const quarantineLetter = (q: QuarantineEntry): DeadLetter => ({ kind: 'quarantine', id: q.id, queue: 'quarantine', reason: q.reason, attempts: 0, at: q.receivedAt, source: q.source, eventId: q.eventId });
+const quarantineLetter = (q: QuarantineMeta): DeadLetter => ({ kind: 'quarantine', id: q.id, queue: 'quarantine', reason: q.reason, attempts: 0, at: q.receivedAt, source: q.source, eventId: q.eventId });
 
-export async function listDeadLetters(dlq: Dlq): Promise<DeadLetter[]> {
-  const out: DeadLetter[] = [];
-  for (const q of dlq.queues) for (const job of await q.getFailed(0, 999)) out.push(jobLetter(q.name, job));
-  for (const entry of await dlq.ingestor.listQuarantine()) out.push(quarantineLetter(entry));
-  return out.sort((a, b) => a.at.localeCompare(b.at));
+export interface DeadLetterPage {
+  /** Dead letters in all, across every queue and the quarantine. */
+  total: number;
+  offset: number;
+  /** Newest first. */
+  letters: DeadLetter[];
+  /** Quarantined payloads evicted to stay within quarantine.maxEntries / maxBytes. */
+  evicted: number;
+}
+
+/** With a time window, this many of the newest of each kind are looked through (metadata only, never a body). */
+const WINDOW_SCAN = 10_000;
+
+/**
+ * One page of dead letters, newest first: reads at most offset + limit of each kind (WINDOW_SCAN with a
+ * time window), and never a quarantined body.
+ */
+export async function listDeadLetters(dlq: Dlq, page: { offset?: number; limit: number; window?: { from: Date; to: Date } }): Promise<DeadLetterPage> {
+  const offset = page.offset ?? 0;
+  const end = page.window ? WINDOW_SCAN : offset + page.limit;
+  const [failedCounts, quarantine, jobs, quarantined] = await Promise.all([
+    Promise.all(dlq.queues.map((q) => q.getFailedCount())),
+    dlq.ingestor.quarantined.stats(),
+    Promise.all(dlq.queues.map(async (q) => (await q.getFailed(0, end - 1)).map((job) => jobLetter(q.name, job)))),
+    dlq.ingestor.listQuarantine({ limit: end }),
+  ]);
+  const w = page.window;
+  const all = [...jobs.flat(), ...quarantined.map(quarantineLetter)]
+    .filter((l) => !w || (Date.parse(l.at) >= w.from.getTime() && Date.parse(l.at) < w.to.getTime()))
+    .sort((a, b) => b.at.localeCompare(a.at));
+  const total = w ? all.length : failedCounts.reduce((n, c) => n + c, 0) + quarantine.entries;
+  return { total, offset, letters: all.slice(offset, offset + page.limit), evicted: quarantine.evicted };
 }
 
 /** Replays the named dead letters (or all); returns one line of outcome per letter. */
@@ -84,8 +112,10 @@ export async function replayDeadLetters(dlq: Dlq, config: Config, ids: Set<strin
       results.push({ id: job.id, outcome: `back in the ${q.name} queue` });
     }
   }
-  for (const entry of await dlq.ingestor.listQuarantine()) {
-    if (!wanted(entry.id)) continue;
+  // One body in memory at a time: ids first, then each entry as it is replayed.
+  for (const id of ids === 'all' ? await dlq.ingestor.quarantined.allIds() : [...ids]) {
+    const entry = await dlq.ingestor.getQuarantined(id);
+    if (!entry) continue;
     const parsed = reparseQuarantined(entry, config);
     const events = parsed.flatMap((r) => (r.kind === 'events' ? r.events : []));
     const still = parsed.find((r) => r.kind === 'invalid');
@@ -110,6 +140,12 @@ export function deadLetterTable(letters: DeadLetter[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
+const wholeNumber = (flag: string, min: number) => (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min) throw new UsageError(`${flag} must be a whole number of at least ${min} (got ${value})`);
+  return n;
+};
+
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: failed jobs and quarantined payloads');
   const run = <T>(work: (d: Dlq, config: Config) => Promise<T>, readOnly = false) => {
@@ -125,17 +161,24 @@ export function registerDlqCommand(program: Command): void {
   };
   dlq
     .command('list')
-    .description('list dead-lettered jobs and quarantined payloads with their source, event id and reason')
+    .description('list dead-lettered jobs and quarantined payloads with their source, event id and reason, newest first, a page at a time')
     .option('--since <when>', `only those dead-lettered since then: ${TIME_GRAMMAR}`)
     .option('--until <when>', 'only those dead-lettered before then, in the same grammar')
-    .option('--json', 'print as JSON')
-    .addHelpText('after', '\nFailed jobs are kept until replayed or purged; quarantine keeps the newest quarantine.maxEntries payloads.\n\nExamples:\n  $ portal-sync dlq list --since 24h\n  $ portal-sync dlq list --since 2026-11-01 --until 2026-11-08 --json\n')
-    .action(async (opts: { since?: string; until?: string; json?: boolean }) => {
+    .option('--limit <n>', 'how many to show, newest first', wholeNumber('--limit', 1), 100)
+    .option('--offset <n>', 'how many of the newest to skip (the next page)', wholeNumber('--offset', 0), 0)
+    .option('--json', 'print the page as JSON')
+    .addHelpText('after', '\nFailed jobs are kept until replayed or purged; quarantine keeps the newest quarantine.maxEntries payloads (quarantine.maxBytes of bodies).\n\nExamples:\n  $ portal-sync dlq list --since 24h\n  $ portal-sync dlq list --limit 20 --offset 20\n  $ portal-sync dlq list --since 2026-11-01 --until 2026-11-08 --json\n')
+    .action(async (opts: { since?: string; until?: string; json?: boolean; limit: number; offset: number }) => {
       const window = opts.since === undefined && opts.until === undefined ? null : timeWindowOption(opts, new Date(), `${MAX_BACK_DAYS}d`);
-      const letters = (await run((d) => listDeadLetters(d), true)).filter((l) => !window || (Date.parse(l.at) >= window.from.getTime() && Date.parse(l.at) < window.to.getTime()));
-      if (opts.json) return printJson(letters);
-      if (letters.length === 0) return void printText(window ? `no dead letters between ${window.from.toISOString()} and ${window.to.toISOString()}\n` : 'no dead letters\n');
-      printText(deadLetterTable(letters));
+      const page = await run((d) => listDeadLetters(d, { offset: opts.offset, limit: opts.limit, ...(window && { window }) }), true);
+      if (opts.json) return printJson(page.letters);
+      if (page.letters.length === 0) {
+        const none = window ? `no dead letters between ${window.from.toISOString()} and ${window.to.toISOString()}` : 'no dead letters';
+        printText(page.total === 0 ? `${none}\n` : `no dead letters past the ${opts.offset} newest (${page.total} in all)\n`);
+      } else printText(deadLetterTable(page.letters));
+      const shown = page.offset + page.letters.length;
+      if (page.letters.length > 0 && shown < page.total) printText(`showing ${page.offset + 1}–${shown} of ${page.total}, newest first; next page: portal-sync dlq list --offset ${shown}\n`);
+      if (page.evicted > 0) printText(`${page.evicted} quarantined payload(s) were evicted, oldest first, to stay within quarantine.maxEntries / quarantine.maxBytes\n`);
     });
   dlq
     .command('replay')

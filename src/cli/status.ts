@@ -13,6 +13,7 @@ import { RecordStore } from '../sync/store.js';
 import { configuredWebhookSources, readLastReconcile, readLastWebhooks, readWorkers, type WorkerHealth } from '../sync/health.js';
 import { healthLines, NO_LIVE_WORKER_EXIT } from './status-health.js';
 import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/reconcile.js';
+import { QuarantineStore } from '../sync/quarantine.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
 import { printText } from './terminal.js';
@@ -102,7 +103,7 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
   return {
     queues,
     deadLettered: Object.values(queues).reduce((n, q) => n + q.failed, 0),
-    quarantined: await redis.llen(`${prefix}:quarantine`),
+    quarantined: (await new QuarantineStore(redis, prefix, config.quarantine).stats()).entries,
     identityConflicts: (await store.listConflicts()).length,
     subscriptions: await Promise.all(config.subscriptions.map((s) => new OutboundStore(redis, prefix, config.outbound).state(s.id))),
     reconcile: await readLastReconcile(redis, prefix),

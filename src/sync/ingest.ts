@@ -1,7 +1,7 @@
 /**
  * The hand-off from the HTTP edge to the core: remember which events were
  * accepted (so redeliveries are dropped for longer than BullMQ keeps jobs),
- * enqueue the new ones, and keep schema-invalid payloads in a quarantine list.
+ * enqueue the new ones, and keep schema-invalid payloads in the quarantine (quarantine.ts).
  *
  * Dedupe marks go through two states. `pending:<claimed at>` while the job is
  * being added, `done` (long TTL) once it is in the queue. A concurrent
@@ -13,8 +13,8 @@
  * the event — harmless if the job did land, since the job id is the event's
  * own and BullMQ adds an existing job id once.
  */
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { QuarantineStore, type NewQuarantineEntry, type QuarantineEntry, type QuarantineLimits, type QuarantineMeta } from './quarantine.js';
 import type { EventsQueue } from './queues.js';
 import { noteWebhook } from './health.js';
 import { isRedisReady, withTimeout } from './redis.js';
@@ -29,7 +29,7 @@ export interface IngestOptions {
   queue: EventsQueue;
   prefix: string;
   dedupeTtlSeconds: number;
-  quarantineMax: number;
+  quarantineLimits: QuarantineLimits;
   timeoutMs: number;
 }
 
@@ -38,19 +38,6 @@ export interface EnqueueOutcome {
   duplicates: SourceEvent[];
   /** Another delivery of the same event is being enqueued right now: answer "retry later". */
   inFlight: SourceEvent[];
-}
-
-export interface QuarantineEntry {
-  id: string;
-  source: Source;
-  eventId: string | null;
-  reason: string;
-  receivedAt: string;
-  contentType: string | null;
-  /** The verified body, kept for inspection and replay (never logged). */
-  body: string;
-  /** The signed timestamp a Zendesk trigger body came with: its event id is made from it, so replay needs it. */
-  signedAt?: string;
 }
 
 const PENDING_TTL_SECONDS = 60;
@@ -67,7 +54,11 @@ return 0`;
 const MAX_BATCH_REQUESTS = 200;
 
 export class Ingestor {
-  constructor(private readonly opts: IngestOptions) {}
+  readonly quarantined: QuarantineStore;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.quarantined = new QuarantineStore(opts.redis, opts.prefix, opts.quarantineLimits);
+  }
 
   seenKey(event: Pick<SourceEvent, 'source' | 'eventId'>): string {
     return `${this.opts.prefix}:seen:${jobIdFor(event.source, event.eventId)}`;
@@ -77,10 +68,6 @@ export class Ingestor {
   noteWebhook(source: Source): void {
     if (!isRedisReady(this.opts.redis)) return;
     noteWebhook(this.opts.redis, this.opts.prefix, source).catch(() => undefined);
-  }
-
-  get quarantineKey(): string {
-    return `${this.opts.prefix}:quarantine`;
   }
 
   /**
@@ -167,33 +154,28 @@ export class Ingestor {
     return outcomes;
   }
 
-  async quarantine(entry: Omit<QuarantineEntry, 'id' | 'receivedAt'>): Promise<QuarantineEntry> {
+  /** Keeps a payload that failed its schema; says which older entries were evicted to stay within the limits. */
+  async quarantine(entry: NewQuarantineEntry): Promise<{ meta: QuarantineMeta; evicted: string[] }> {
     this.assertReady();
-    const full: QuarantineEntry = { id: randomUUID(), receivedAt: new Date().toISOString(), ...entry };
-    await this.guard(
-      this.opts.redis
-        .multi()
-        .lpush(this.quarantineKey, JSON.stringify(full))
-        .ltrim(this.quarantineKey, 0, this.opts.quarantineMax - 1)
-        .exec(),
-    );
-    return full;
+    return this.guard(this.quarantined.put(entry));
   }
 
-  async listQuarantine(limit = 1000): Promise<QuarantineEntry[]> {
-    const rows = await this.opts.redis.lrange(this.quarantineKey, 0, limit - 1);
-    return rows.map((r) => JSON.parse(r) as QuarantineEntry);
+  /** Entries without their bodies, newest first. */
+  async listQuarantine(opts: { offset?: number; limit: number } = { limit: 1000 }): Promise<QuarantineMeta[]> {
+    return this.quarantined.page(opts);
+  }
+
+  async getQuarantined(id: string): Promise<QuarantineEntry | null> {
+    return this.quarantined.get(id);
   }
 
   /** Removes one entry (after a successful replay, or a purge). */
-  async removeQuarantined(entry: QuarantineEntry): Promise<boolean> {
-    return (await this.opts.redis.lrem(this.quarantineKey, 1, JSON.stringify(entry))) > 0;
+  async removeQuarantined(entry: Pick<QuarantineMeta, 'id'>): Promise<boolean> {
+    return this.quarantined.remove(entry.id);
   }
 
   async purgeQuarantine(): Promise<number> {
-    const n = await this.opts.redis.llen(this.quarantineKey);
-    await this.opts.redis.del(this.quarantineKey);
-    return n;
+    return this.quarantined.purge();
   }
 
   private assertReady(): void {

@@ -84,8 +84,11 @@ export class EventRates {
 export interface DashboardData {
   generatedAt: Date;
   queues: Array<QueueStatus & { name: string }>;
-  deadLetters: { total: number; first: DeadLetter[] };
+  /** One page of dead letters, newest first, `offset` newer ones before it. */
+  deadLetters: { total: number; first: DeadLetter[]; offset?: number };
   quarantined: number;
+  /** Body bytes held, and entries evicted to stay within quarantine.maxEntries / maxBytes. */
+  quarantine?: { bytes: number; evicted: number };
   conflicts: { total: number; first: IdentityConflict[] };
   events: { rows: EventRateRow[]; windowSeconds: number };
   /** The last reconcile pass (null: none has run yet). */
@@ -131,8 +134,8 @@ export function renderDashboardHtml(d: DashboardData): string {
           (l) =>
             `<li><span class="tag">${h(l.queue)}</span> <code>${h(l.id)}</code>${l.source ? ` <span class="muted">${h(l.source)}</span>` : ''} <span class="muted">${h(l.at)}</span><div class="reason">${h(l.reason)}</div></li>`,
         )
-        .join('\n')}</ul>${d.deadLetters.total > d.deadLetters.first.length ? `<p class="muted">…and ${fmtInt(d.deadLetters.total - d.deadLetters.first.length)} more (<code>portal-sync dlq list</code>)</p>` : ''}`
-    : '<p>No dead letters.</p>';
+        .join('\n')}</ul>${renderLetterPages(d.deadLetters)}`
+    : d.deadLetters.total > 0 ? `<p>No dead letters on this page.</p>${renderLetterPages(d.deadLetters)}` : '<p>No dead letters.</p>';
   const conflicts = d.conflicts.first.length
     ? `<ul class="list">${d.conflicts.first
         .map(
@@ -161,7 +164,7 @@ th[scope=row],thead th:first-child{text-align:left}.warn{color:#a11;font-weight:
 <main>
 <section class="wide" aria-labelledby="q"><h2 id="q">Sync lag and queues</h2>
 <p class="muted" id="read-at">Read at ${h(d.generatedAt.toISOString().slice(11, 19))} UTC; reloads every ${DASHBOARD_REFRESH_SECONDS} s.</p>
-<div class="figures"><div class="figure"><b>${fmtAge(maxLag)}</b>sync lag (oldest waiting job)</div><div class="figure"><b>${fmtInt(d.deadLetters.total)}</b>dead letters</div><div class="figure"><b>${fmtInt(d.quarantined)}</b>quarantined payloads</div><div class="figure"><b>${fmtInt(d.conflicts.total)}</b>identity conflicts</div></div>
+<div class="figures"><div class="figure"><b>${fmtAge(maxLag)}</b>sync lag (oldest waiting job)</div><div class="figure"><b>${fmtInt(d.deadLetters.total)}</b>dead letters</div><div class="figure"><b>${fmtInt(d.quarantined)}</b>quarantined payloads${renderQuarantineNote(d.quarantine)}</div><div class="figure"><b>${fmtInt(d.conflicts.total)}</b>identity conflicts</div></div>
 <div class="scroll"><table><thead><tr><th>queue</th><th>lag</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody>
 ${queueRows}
 </tbody></table></div>${renderBulk(d.bulk ?? {})}</section>
@@ -177,6 +180,24 @@ ${d.health ? `<section aria-labelledby="hw"><h2 id="hw">Workers and webhooks</h2
 <footer class="muted" style="padding:0 1rem 1rem;text-align:center">Read at ${h(d.generatedAt.toISOString())}; this page reloads itself every ${DASHBOARD_REFRESH_SECONDS} s</footer>
 </body></html>
 `;
+}
+
+/** Older/newer links: the list is paged, so a view reads one page whatever the number of dead letters. */
+function renderLetterPages(l: DashboardData['deadLetters']): string {
+  const offset = l.offset ?? 0;
+  const shown = offset + l.first.length;
+  const links = [
+    offset > 0 ? `<a href="/admin?letters=${Math.max(0, offset - DEAD_LETTERS_SHOWN)}#d">← newer</a>` : '',
+    shown < l.total ? `<a href="/admin?letters=${shown}#d">older →</a>` : '',
+  ].filter(Boolean);
+  if (links.length === 0) return '';
+  return `<p class="muted">${l.first.length ? `${fmtInt(offset + 1)}–${fmtInt(shown)}` : 'none'} of ${fmtInt(l.total)}, newest first · ${links.join(' · ')} · all: <code>portal-sync dlq list</code></p>`;
+}
+
+function renderQuarantineNote(q: DashboardData['quarantine']): string {
+  if (!q) return '';
+  const size = `${(q.bytes / 1_048_576).toFixed(1)} MiB`;
+  return `<div class="muted">${size}${q.evicted ? `; <span class="warn">${fmtInt(q.evicted)} evicted</span> (quarantine.maxBytes / maxEntries)` : ''}</div>`;
 }
 
 function renderReconcile(r: ReconcileReport | null): string {
@@ -230,20 +251,22 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
   };
   let board: RequestHandler | undefined;
 
-  const readDashboard = async (): Promise<DashboardData> => {
+  const readDashboard = async (lettersOffset: number): Promise<DashboardData> => {
     const all = openQueues();
-    const [status, letters, conflicts, counter] = await Promise.all([
+    const [status, letters, conflicts, counter, quarantine] = await Promise.all([
       readStatus(redis, config),
-      listDeadLetters({ queues: all, ingestor: deps.ingestor, close: async () => undefined }),
+      listDeadLetters({ queues: all, ingestor: deps.ingestor, close: async () => undefined }, { offset: lettersOffset, limit: DEAD_LETTERS_SHOWN }),
       new RecordStore(redis, prefix).listConflicts(),
       deps.metrics.events.get(),
+      deps.ingestor.quarantined.stats(),
     ]);
     return {
       generatedAt: new Date(),
       // The same queues as `portal-sync status`, in its order.
       queues: Object.entries(status.queues).map(([name, q]) => ({ name, ...q })),
-      deadLetters: { total: letters.length, first: letters.slice(-DEAD_LETTERS_SHOWN).reverse() },
-      quarantined: status.quarantined,
+      deadLetters: { total: letters.total, first: letters.letters, offset: letters.offset },
+      quarantined: quarantine.entries,
+      quarantine: { bytes: quarantine.bytes, evicted: quarantine.evicted },
       conflicts: { total: conflicts.length, first: conflicts.slice(0, CONFLICTS_SHOWN) },
       events: rates.observe(counter.values),
       lastReconcile: status.reconcile,
@@ -255,10 +278,11 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
 
   router.use(loginRoutes(token, guard));
   router.use(requireAdmin(token, guard));
-  router.get('/', async (_req, res) => {
+  router.get('/', async (req, res) => {
+    const asked = typeof req.query.letters === 'string' && /^\d{1,7}$/.test(req.query.letters) ? Number(req.query.letters) : 0;
     let html: string;
     try {
-      html = renderDashboardHtml(await readDashboard());
+      html = renderDashboardHtml(await readDashboard(asked));
     } catch (err) {
       logger.error({ err }, 'admin dashboard failed');
       res.status(503).type('text/plain; charset=utf-8').send('dashboard unavailable: its data could not be read (is Redis reachable?); try again\n');

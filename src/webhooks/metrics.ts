@@ -13,6 +13,7 @@ export interface EdgeMetrics {
   rejections: Counter<'source' | 'reason'>;
   ingestSeconds: Histogram<'source' | 'status'>;
   stripeOtherMode: Counter<'livemode'>;
+  quarantineEvicted: Counter;
 }
 
 export function createEdgeMetrics(opts: { defaultMetrics?: boolean } = {}): EdgeMetrics {
@@ -49,6 +50,11 @@ export function createEdgeMetrics(opts: { defaultMetrics?: boolean } = {}): Edge
       help: 'Time from request received to answer (verify, parse, enqueue), by source and status code.',
       labelNames: ['source', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    quarantineEvicted: new Counter({
+      name: 'portal_sync_quarantine_evicted_total',
+      help: 'Quarantined payloads evicted, oldest first, to stay within quarantine.maxEntries and quarantine.maxBytes.',
       registers: [registry],
     }),
   };

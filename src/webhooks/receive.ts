@@ -62,7 +62,7 @@ export async function deliver(
     const shown = invalid.slice(0, 5).map((r) => (r.eventId ? `${r.eventId}: ${r.reason}` : r.reason));
     const reason = invalid.length === 1 ? invalid[0]!.reason : `${invalid.length} items failed their schema: ${shown.join('; ')}${invalid.length > 5 ? '; …' : ''}`;
     const eventId = invalid.length === 1 ? (invalid[0]!.eventId ?? null) : null;
-    const entry = await deps.ingestor.quarantine({
+    const { meta, evicted } = await deps.ingestor.quarantine({
       source,
       eventId,
       reason,
@@ -71,7 +71,11 @@ export async function deliver(
       ...(raw.signedAt && { signedAt: raw.signedAt }),
     });
     counts.quarantined = invalid.length;
-    deps.logger.warn({ source, eventId, items: invalid.length, quarantineId: entry.id, reason }, 'payload failed its schema: quarantined');
+    deps.logger.warn({ source, eventId, items: invalid.length, quarantineId: meta.id, reason }, 'payload failed its schema: quarantined');
+    if (evicted.length > 0) {
+      deps.metrics.quarantineEvicted.inc(evicted.length);
+      deps.logger.warn({ source, evicted: evicted.length, evictedIds: evicted.slice(0, 20) }, 'quarantine full: oldest entries evicted (quarantine.maxEntries, quarantine.maxBytes)');
+    }
   }
   for (const [outcome, n] of Object.entries(counts)) if (n > 0) deps.metrics.events.inc({ source, outcome }, n);
   const status = counts.in_flight > 0 ? 503 : counts.quarantined > 0 ? 202 : 200;

@@ -10,7 +10,7 @@ import { parseOutboundMessage } from '../connectors/salesforce/outbound.js';
 import { parseStripeEvent } from '../connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../connectors/zendesk/events.js';
 import { boundEventTimes } from '../sync/event-time.js';
-import type { QuarantineEntry } from '../sync/ingest.js';
+import type { QuarantineEntry } from '../sync/quarantine.js';
 import type { ParseResult, Source } from '../sync/source-event.js';
 
 type Reparser = (body: string, config: Config, entry: QuarantineEntry) => ParseResult[];

@@ -96,9 +96,7 @@ describe('dead letters and status', () => {
     // As if a parser fix had shipped: the stored payload now parses, and replay enqueues it.
     const fixed = fixtureJson<any>('stripe/customer.subscription.updated.json');
     fixed.id = 'evt_quarantine_1';
-    await p.daemon.ingestor.removeQuarantined(entry!);
-    const stored = { ...entry!, body: JSON.stringify(fixed) };
-    await p.daemon.redis.lpush(p.daemon.ingestor.quarantineKey, JSON.stringify(stored));
+    await p.daemon.redis.hset(p.daemon.ingestor.quarantined.keys.bodies, entry!.id, JSON.stringify(fixed));
     const replay = cli('dlq', 'replay', '--id', entry!.id, '--json');
     expect(replay.code).toBe(0);
     expect(JSON.parse(replay.out)).toEqual([{ id: entry!.id, outcome: 'enqueued 1 event(s), 0 already seen' }]);
@@ -121,9 +119,9 @@ describe('dead letters and status', () => {
     const entry = (await p.daemon.ingestor.listQuarantine()).find((e) => e.source === 'zendesk')!;
     expect(entry).toMatchObject({ eventId: expect.stringMatching(/^ticket-5302-/), signedAt: ts });
     // As if a parser fix had shipped: the stored body parses, and its event is named by the same signed timestamp.
-    await p.daemon.ingestor.removeQuarantined(entry);
     const fixed = fixtureJson<any>('zendesk/trigger.ticket.json');
-    await p.daemon.redis.lpush(p.daemon.ingestor.quarantineKey, JSON.stringify({ ...entry, eventId: null, body: JSON.stringify(fixed) }));
+    await p.daemon.redis.hset(p.daemon.ingestor.quarantined.keys.bodies, entry.id, JSON.stringify(fixed));
+    await p.daemon.redis.hset(p.daemon.ingestor.quarantined.keys.meta, entry.id, JSON.stringify({ ...entry, eventId: null }));
     const replay = cli('dlq', 'replay', '--id', entry.id, '--json');
     expect(JSON.parse(replay.out)).toEqual([{ id: entry.id, outcome: 'enqueued 1 event(s), 0 already seen' }]);
     const expected = parseZendeskWebhook(fixed, { signedAt: ts });

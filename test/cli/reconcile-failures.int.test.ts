@@ -84,7 +84,7 @@ describe('a reconcile pass in which a source failed', () => {
       prefix: p,
       store: new RecordStore(redis, p),
       queue,
-      ingestor: new Ingestor({ redis, queue, prefix: p, dedupeTtlSeconds: 60, quarantineMax: 10, timeoutMs: 5000 }),
+      ingestor: new Ingestor({ redis, queue, prefix: p, dedupeTtlSeconds: 60, quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 }, timeoutMs: 5000 }),
       streams: {
         stripe: async () => [
           {

@@ -1,0 +1,165 @@
+/**
+ * The quarantine: verified payloads that failed their schema (answered 202), kept for inspection and
+ * replay. What lists and dashboards read — id, source, event id, reason, time, size — is stored apart
+ * from the bodies, so a view of ten thousand 1 MiB entries reads a page of small records and no body.
+ *
+ * Keys (all under `<prefix>:quarantine:`): `ids` (sorted set by arrival), `meta` (hash id → JSON),
+ * `bodies` (hash id → body), `bytes` (the bodies' total size), `evicted` (how many were evicted).
+ * Bounded by entries and by body bytes (`quarantine.maxEntries`, `quarantine.maxBytes`): past either,
+ * the oldest entries are evicted, counted (`evicted`, and the caller's metric and log), never silently.
+ * Releases before this one kept whole entries in the list `<prefix>:quarantine`; they are moved here on
+ * the first read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Source } from './source-event.js';
+
+export interface QuarantineMeta {
+  id: string;
+  source: Source;
+  eventId: string | null;
+  reason: string;
+  receivedAt: string;
+  contentType: string | null;
+  /** The signed timestamp a Zendesk trigger body came with: its event id is made from it, so replay needs it. */
+  signedAt?: string;
+  /** Size of the body in bytes (UTF-8). */
+  bytes: number;
+}
+
+export interface QuarantineEntry extends QuarantineMeta {
+  /** The verified body, kept for inspection and replay (never logged). */
+  body: string;
+}
+
+export type NewQuarantineEntry = Omit<QuarantineEntry, 'id' | 'receivedAt' | 'bytes'>;
+
+export interface QuarantineLimits {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+export interface QuarantineStats {
+  entries: number;
+  bytes: number;
+  /** Entries evicted to stay within the limits, since the quarantine was last purged. */
+  evicted: number;
+}
+
+export function quarantineKeys(prefix: string) {
+  const k = `${prefix}:quarantine`;
+  return { legacyList: k, ids: `${k}:ids`, meta: `${k}:meta`, bodies: `${k}:bodies`, bytes: `${k}:bytes`, evicted: `${k}:evicted` };
+}
+
+// KEYS: ids, meta, bodies, bytes, evicted. ARGV: id, score, meta JSON, body, maxEntries, maxBytes.
+// Stores the entry, then evicts the oldest others while over a limit; returns the evicted ids.
+// The new entry itself is never evicted (one body over maxBytes is kept alone). Putting an id again
+// replaces it (the legacy move may run twice).
+const PUT = `
+redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], ARGV[1]))
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
+local bytes = redis.call('INCRBY', KEYS[4], string.len(ARGV[4]))
+local count = redis.call('ZCARD', KEYS[1])
+local evicted = {}
+while count > tonumber(ARGV[5]) or bytes > tonumber(ARGV[6]) do
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 1)
+  local victim = oldest[1]
+  if victim == ARGV[1] then victim = oldest[2] end
+  if not victim then break end
+  bytes = redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], victim))
+  redis.call('ZREM', KEYS[1], victim)
+  redis.call('HDEL', KEYS[2], victim)
+  redis.call('HDEL', KEYS[3], victim)
+  count = count - 1
+  evicted[#evicted + 1] = victim
+end
+if #evicted > 0 then redis.call('INCRBY', KEYS[5], #evicted) end
+return evicted`;
+
+// KEYS: ids, meta, bodies, bytes. ARGV: id. Returns 1 when the entry was there.
+const REMOVE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], ARGV[1]))
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1`;
+
+export class QuarantineStore {
+  readonly keys: ReturnType<typeof quarantineKeys>;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly limits: QuarantineLimits,
+  ) {
+    this.keys = quarantineKeys(prefix);
+  }
+
+  /** Stores one entry; returns it (without its body) and the ids of the entries evicted to make room. */
+  async put(entry: NewQuarantineEntry, receivedAt = new Date()): Promise<{ meta: QuarantineMeta; evicted: string[] }> {
+    const { body, ...rest } = entry;
+    const meta: QuarantineMeta = { id: randomUUID(), receivedAt: receivedAt.toISOString(), ...rest, bytes: Buffer.byteLength(body) };
+    const evicted = (await this.redis.eval(PUT, 5, ...this.scriptKeys(), this.keys.evicted, meta.id, String(receivedAt.getTime()), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes))) as string[];
+    return { meta, evicted };
+  }
+
+  /** A page of entries without their bodies, newest first. */
+  async page(opts: { offset?: number; limit: number }): Promise<QuarantineMeta[]> {
+    await this.migrateLegacy();
+    const offset = opts.offset ?? 0;
+    const ids = await this.redis.zrevrange(this.keys.ids, offset, offset + opts.limit - 1);
+    if (ids.length === 0) return [];
+    const rows = await this.redis.hmget(this.keys.meta, ...ids);
+    return rows.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as QuarantineMeta);
+  }
+
+  /** Every id, oldest first (36 bytes each: no body, no metadata). */
+  async allIds(): Promise<string[]> {
+    await this.migrateLegacy();
+    return this.redis.zrange(this.keys.ids, '0', '-1');
+  }
+
+  /** One entry with its body. */
+  async get(id: string): Promise<QuarantineEntry | null> {
+    await this.migrateLegacy();
+    const [meta, body] = await Promise.all([this.redis.hget(this.keys.meta, id), this.redis.hget(this.keys.bodies, id)]);
+    return meta === null || body === null ? null : { ...(JSON.parse(meta) as QuarantineMeta), body };
+  }
+
+  async stats(): Promise<QuarantineStats> {
+    await this.migrateLegacy();
+    const [entries, bytes, evicted] = await Promise.all([this.redis.zcard(this.keys.ids), this.redis.get(this.keys.bytes), this.redis.get(this.keys.evicted)]);
+    return { entries, bytes: Number(bytes ?? 0), evicted: Number(evicted ?? 0) };
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return Number(await this.redis.eval(REMOVE, 4, ...this.scriptKeys(), id)) === 1;
+  }
+
+  /** Deletes every entry (and the eviction count); returns how many entries there were. */
+  async purge(): Promise<number> {
+    const { entries } = await this.stats();
+    const k = this.keys;
+    await this.redis.del(k.ids, k.meta, k.bodies, k.bytes, k.evicted);
+    return entries;
+  }
+
+  private scriptKeys(): [string, string, string, string] {
+    return [this.keys.ids, this.keys.meta, this.keys.bodies, this.keys.bytes];
+  }
+
+  /** Moves entries written by earlier releases (whole JSON entries in one list) into the split layout, oldest first. */
+  private async migrateLegacy(): Promise<void> {
+    // Copied, then removed: a process that dies in between leaves the entry to be copied again (PUT replaces).
+    for (;;) {
+      const raw = await this.redis.lindex(this.keys.legacyList, -1);
+      if (raw === null) return;
+      const { id, receivedAt, body, ...rest } = JSON.parse(raw) as Omit<QuarantineEntry, 'bytes'>;
+      const meta: QuarantineMeta = { id, receivedAt, ...rest, bytes: Buffer.byteLength(body) };
+      await this.redis.eval(PUT, 5, ...this.scriptKeys(), this.keys.evicted, id, String(Date.parse(receivedAt)), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes));
+      await this.redis.lrem(this.keys.legacyList, -1, raw);
+    }
+  }
+}
