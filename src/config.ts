@@ -201,6 +201,7 @@ export const FileSchema = z.strictObject({
     dedupeTtlSeconds: z.number().int().min(3600),
     maxFutureSkewSeconds: z.strictObject({ stripe: skewSeconds, salesforce: skewSeconds, zendesk: skewSeconds, portal: skewSeconds }),
     oldestEventTime: z.iso.datetime({ offset: true }),
+    maxObjectsPerRequest: z.number().int().min(1).max(10_000),
   }),
   quarantine: z.strictObject({ maxEntries: z.number().int().min(1), maxBytes: z.number().int().min(1_048_576) }),
   identity: z.strictObject({

@@ -139,7 +139,7 @@ export function createApp(deps: AppDeps): Express {
 
   const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
   const auth = createHelpCenterAuth(config, logger);
-  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks }, auth);
+  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks, maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest }, auth);
   // Browsers on the Help Center send portal activity with a help center JWT: preflight and CORS for those origins only.
   app.use(ROUTES.portal, helpCenterCors(config.helpCenter.origins, 'POST, OPTIONS'));
   app.use(portalViewRouter({ config, redis, logger, auth }));

@@ -11,12 +11,25 @@ import { StoreUnavailableError, type Ingestor } from '../sync/ingest.js';
 import type { ParseResult, Source, SourceEvent } from '../sync/source-event.js';
 import type { EdgeMetrics } from './metrics.js';
 
+/** A verified request refused whole (nothing of it kept): the receiver answers `status` with this body. */
+export class RequestRefusedError extends Error {
+  override name = 'RequestRefusedError';
+  constructor(
+    readonly status: number,
+    readonly body: { error: string; reason: string } & Record<string, unknown>,
+  ) {
+    super(body.error);
+  }
+}
+
 export interface ReceiverDeps {
   ingestor: Ingestor;
   metrics: EdgeMetrics;
   logger: Logger;
   /** Events dated outside these bounds are quarantined (webhooks.maxFutureSkewSeconds, webhooks.oldestEventTime). */
   eventTimes: EventTimeBounds;
+  /** webhooks.maxObjectsPerRequest: more objects in one request, however packed, is refused with 413. */
+  maxObjectsPerRequest: number;
   now?: () => number;
 }
 
@@ -40,6 +53,17 @@ export async function deliver(
   parsed: ParseResult[],
   raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined },
 ): Promise<Delivery> {
+  // Counted after parsing, so one Salesforce event naming 100 recordIds is 100 objects, not one.
+  const objects = parsed.reduce((n, r) => n + (r.kind === 'events' ? r.events.length : 1), 0);
+  if (objects > deps.maxObjectsPerRequest) {
+    const limit = deps.maxObjectsPerRequest;
+    throw new RequestRefusedError(413, {
+      error: `this request holds ${objects} objects; at most ${limit} are accepted in one request (webhooks.maxObjectsPerRequest): send them in smaller requests`,
+      reason: 'too_many_objects',
+      limit,
+      objects,
+    });
+  }
   const results = boundEventTimes(parsed, deps.eventTimes, (deps.now ?? Date.now)());
   const counts: DeliveryCounts = { accepted: 0, duplicate: 0, ignored: 0, quarantined: 0, in_flight: 0 };
   deps.ingestor.noteWebhook(source); // verified: the source is talking to us, whatever the payload holds
@@ -86,14 +110,15 @@ export type Rejection = { status: number; reason: string; message: string };
 
 /**
  * Wraps a receiver: counts the request, times it, turns a Redis outage into
- * 503 + Retry-After (the provider retries; nothing is lost), and never lets an
- * unexpected error escape as an HTML stack trace.
+ * 503 + Retry-After (the provider retries; nothing is lost) and a request refused
+ * whole into its status, and never lets an unexpected error escape as an HTML
+ * stack trace. `answer` phrases those answers (JSON, or SOAP for Salesforce).
  */
 export function receiver(
   deps: ReceiverDeps,
   source: Source,
   handler: (req: Request, res: Response) => Promise<void>,
-  onUnavailable: (res: Response, message: string) => void = (res, message) => res.status(503).json({ error: message }),
+  answer: (res: Response, status: number, body: { error: string } & Record<string, unknown>) => void = (res, status, body) => res.status(status).json(body),
 ): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const end = deps.metrics.ingestSeconds.startTimer({ source });
@@ -104,7 +129,13 @@ export function receiver(
         deps.metrics.rejections.inc({ source, reason: 'redis_unavailable' });
         deps.logger.error({ source, err: err.message }, 'event store unavailable: answered 503 so the provider retries');
         res.setHeader('Retry-After', '5');
-        onUnavailable(res, 'event store temporarily unavailable; retry later');
+        answer(res, 503, { error: 'event store temporarily unavailable; retry later' });
+        return;
+      }
+      if (err instanceof RequestRefusedError) {
+        deps.metrics.rejections.inc({ source, reason: err.body.reason });
+        deps.logger.warn({ source, reason: err.body.reason, status: err.status }, 'webhook rejected');
+        answer(res, err.status, err.body);
         return;
       }
       next(err);

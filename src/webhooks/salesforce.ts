@@ -77,10 +77,10 @@ export function salesforceReceiver(deps: ReceiverDeps, opts: SalesforceReceiverO
       const body = rawBody(req);
       await (isXml(req, body) ? outbound(req, res, body) : json(req, res, body));
     },
-    (res, message) => {
+    (res, status, body) => {
       // Salesforce expects SOAP either way; JSON callers read the status code.
-      if (res.req && isXml(res.req, rawBody(res.req))) res.status(503).type('text/xml').send(soapFault('soapenv:Server', message));
-      else res.status(503).json({ error: message });
+      if (res.req && isXml(res.req, rawBody(res.req))) res.status(status).type('text/xml').send(soapFault(status >= 500 ? 'soapenv:Server' : 'soapenv:Client', body.error));
+      else res.status(status).json(body);
     },
   );
 }
