@@ -45,7 +45,9 @@ export async function inspectRecord(store: RecordStore, ref: string): Promise<{ 
     const width = Math.max(...found.candidates.map((c) => c.id.length));
     throw new NotFoundError(`${found.message}:\n${found.candidates.map((c) => `  ${c.id.padEnd(width)}  ${c.name ?? '(no name)'}  (${c.via})`).join('\n')}`);
   }
-  return { record: found.record, keys: await store.ownedKeys(found.record.id) };
+  // The whole customer, people kept beside the record included.
+  const record = (await store.getFull(found.record.id)) ?? found.record;
+  return { record, keys: await store.ownedKeys(record.id) };
 }
 
 /** How the record's identity came about: what links it, what was refused, which conflicts name it. */

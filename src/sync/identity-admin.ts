@@ -63,7 +63,10 @@ export class IdentityAdmin {
       for (const x of aKeys) for (const y of bKeys) tx.srem(this.store.apartKey, apartPair(x, y));
       for (const c of await this.store.listConflicts()) if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) tx.hdel(this.store.conflictsKey, c.id);
       tx.rpush(this.store.auditKey(aId), JSON.stringify(entry), ...(await conn.lrange(this.store.auditKey(bId), 0, -1)));
-      tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId));
+      // People kept beside b move with it (an identity key belongs to one record: none is beside both).
+      const besideB = await conn.hgetall(this.store.peopleKey(bId));
+      if (Object.keys(besideB).length > 0) tx.hset(this.store.peopleKey(aId), besideB);
+      tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId), this.store.peopleKey(bId));
       tx.srem(this.store.customersKey, bId);
       return { tx, result: merged };
     });
@@ -106,7 +109,7 @@ export class IdentityAdmin {
       const owned = (await conn.smembers(this.store.ownedKey(recordId))).sort();
       const owners = owned.length > 0 ? await conn.mget(...owned.map((k) => this.store.indexKey(k))) : [];
       const entry: AuditEntry = { at: new Date().toISOString(), action: 'forget', ...who, recordIds: [recordId], keys: owned };
-      const tx = conn.multi().del(this.store.recordKey(recordId), this.store.ownedKey(recordId), this.store.auditKey(recordId));
+      const tx = conn.multi().del(this.store.recordKey(recordId), this.store.ownedKey(recordId), this.store.auditKey(recordId), this.store.peopleKey(recordId));
       owned.forEach((k, i) => {
         if (owners[i] === recordId) tx.del(this.store.indexKey(k));
       });
@@ -125,7 +128,7 @@ export class IdentityAdmin {
     const conn = this.redis.duplicate();
     try {
       for (let attempt = 0; attempt < 20; attempt++) {
-        await conn.watch(...ids.flatMap((id) => [this.store.recordKey(id), this.store.ownedKey(id)]), this.store.apartKey);
+        await conn.watch(...ids.flatMap((id) => [this.store.recordKey(id), this.store.ownedKey(id), this.store.peopleKey(id)]), this.store.apartKey);
         const { tx, result } = await build(conn);
         if ((await tx.exec()) !== null) return result;
       }

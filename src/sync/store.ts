@@ -12,6 +12,7 @@ import { isSystemKey, planAttribution, planIdentity, eventIdentityKeys, type Ide
 import { listRefusals, refOfKey, refusalsFor, storeRefusals, type IdentityRefusal } from './identity-refusals.js';
 import type { RefusedRef } from './ids.js';
 import { applyEvent, mergeRecords } from './merge.js';
+import { applyBeside, isInline, keepsBeside, personField, spillPeople, withPeopleBeside } from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import type { SourceEvent } from './source-event.js';
 
@@ -78,6 +79,11 @@ export class RecordStore {
   /** Merges into a record that deflection tracking has not moved sessions for yet (set of record ids): see untoldKey. */
   unmovedKey(id: string): string {
     return `${this.prefix}:rec:${id}:unmoved`;
+  }
+
+  /** The record's people past the first MAX_INLINE_PEOPLE (hash: `sfcontact:<id>` / `zduser:<id>` → entry): see people.ts. */
+  peopleKey(id: string): string {
+    return `${this.prefix}:rec:${id}:people`;
   }
 
   /** Records merged into `id` whose deflection state may still sit under their own id. */
@@ -157,6 +163,15 @@ export class RecordStore {
     return opts.trusted ? (JSON.parse(raw) as CustomerRecord) : CustomerRecordSchema.parse(JSON.parse(raw));
   }
 
+  /**
+   * The whole customer: the record with the people kept beside it put back in (its stored projection
+   * as it is). What a reader of one customer wants; `get` is the record alone, which is what pushes use.
+   */
+  async getFull(id: string): Promise<CustomerRecord | null> {
+    const [record, beside] = await Promise.all([this.get(id), this.redis.hgetall(this.peopleKey(id))]);
+    return record === null ? null : withPeopleBeside(record, beside);
+  }
+
   /** The record an identity key points at (`stripe:cus_…`, `email:…`, `zdorg:…`…). */
   async findByKey(key: IdentityKey, opts: { trusted?: boolean } = {}): Promise<CustomerRecord | null> {
     const id = await this.redis.get(this.indexKey(key));
@@ -210,6 +225,26 @@ export class RecordStore {
     for (const c of this.free.splice(0)) c.disconnect();
   }
 
+  /**
+   * Watches and reads what is kept beside the records: the entry of the event's person (when the
+   * record does not hold it), and every person of the records a merge takes in (merges are rare;
+   * an identity key belongs to one record, so one person is never beside two of them).
+   */
+  private async readBeside(conn: Redis, targetId: string, mergeIds: readonly string[], record: CustomerRecord, field: string | null): Promise<{ stored: string | null; writes: Map<string, string> }> {
+    const wantsPerson = field !== null && !isInline(record, field);
+    const writes = new Map<string, string>();
+    if (!wantsPerson && mergeIds.length === 0) return { stored: null, writes };
+    const read = conn.pipeline().watch(this.peopleKey(targetId), ...mergeIds.map((id) => this.peopleKey(id)));
+    if (field !== null && wantsPerson) read.hget(this.peopleKey(targetId), field);
+    for (const id of mergeIds) read.hgetall(this.peopleKey(id));
+    const replies = (await read.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    const stored = wantsPerson ? ((replies[1]?.[1] as string | null | undefined) ?? null) : null;
+    for (const [, reply] of replies.slice(wantsPerson ? 2 : 1)) for (const [f, v] of Object.entries((reply as Record<string, string> | null) ?? {})) writes.set(f, v);
+    return { stored, writes };
+  }
+
   private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
     if (keys.length === 0) {
@@ -259,12 +294,23 @@ export class RecordStore {
       const other = loaded.get(id);
       if (other) record = mergeRecords(record, other, plan.targetId);
     }
-    const applied = applyEvent(record, event, opts);
+    // People kept beside the records (people.ts): round trip 3, only for a merge or a person's event.
+    const beside = await this.readBeside(conn, plan.targetId, plan.mergeIds, record, personField(event));
+    const spill = spillPeople(record);
+    record = spill.record;
+    for (const [field, value] of spill.spilled) beside.writes.set(field, value);
+    const field = personField(event);
+    // The person may have just moved beside the record (spilled, or taken in by the merge).
+    const stored = field === null ? null : (beside.writes.get(field) ?? beside.stored);
+    const applied = field !== null && keepsBeside(record, field, stored)
+      ? { ...applyBeside(plan.targetId, field, stored, event, opts), record }
+      : { ...applyEvent(record, event, opts), value: null };
+    if (field !== null && applied.value !== null && applied.changed) beside.writes.set(field, applied.value);
     record = applied.record;
     const known = new Set([...(owned.get(plan.targetId) ?? [])]);
     const newKeys = plan.claimKeys.filter((k) => !known.has(k));
     const newConflicts = plan.conflicts;
-    const changed = applied.changed || plan.mergeIds.length > 0 || previous === null;
+    const changed = applied.changed || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
 
     if (!changed && newKeys.length === 0 && newConflicts.length === 0) {
       await conn.unwatch();
@@ -272,6 +318,7 @@ export class RecordStore {
     }
     const tx = conn.multi();
     tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
+    if (beside.writes.size > 0) tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(beside.writes));
     if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
     if (plan.claimKeys.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...plan.claimKeys);
     for (const k of plan.claimKeys) tx.set(this.indexKey(k), plan.targetId);
@@ -282,7 +329,7 @@ export class RecordStore {
       }
       tx.sunionstore(this.untoldKey(plan.targetId), this.untoldKey(plan.targetId), this.untoldKey(id));
       tx.sunionstore(this.unmovedKey(plan.targetId), this.unmovedKey(plan.targetId), this.unmovedKey(id));
-      tx.del(this.recordKey(id), this.ownedKey(id), this.untoldKey(id), this.unmovedKey(id));
+      tx.del(this.recordKey(id), this.ownedKey(id), this.untoldKey(id), this.unmovedKey(id), this.peopleKey(id));
     }
     if (plan.mergeIds.length > 0) tx.sadd(this.unmovedKey(plan.targetId), ...plan.mergeIds).expire(this.unmovedKey(plan.targetId), UNTOLD_TTL_SECONDS);
     const untold = [...plan.mergeIds.map((id) => `merged:${id}`), ...newConflicts.map((c) => `conflict:${c.id}`)];

@@ -1,0 +1,111 @@
+/**
+ * bench/record-growth — per-event apply cost (identity + merge + store on real Redis) of a customer with
+ * 10 contacts against one with 5,000, measured in the same run, in alternating rounds so that both
+ * meet the same machine load. The figure to watch is `ratio.applyMs5000vs10` (flat: near 1). Also
+ * prints each customer's stored record size and how many of its people are kept beside the record.
+ *
+ *   npm run bench:record-growth        (BENCH_EVENTS=400 BENCH_ROUNDS=8 to change)
+ */
+import { Redis } from 'ioredis';
+import { MAX_INLINE_PEOPLE } from '../src/sync/people.js';
+import { RecordStore } from '../src/sync/store.js';
+import type { SourceEvent } from '../src/sync/source-event.js';
+import { deleteByPrefixes } from './lib/redis.js';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = process.env.BENCH_PREFIX ?? `bench-growth-${process.pid}`;
+const events = Number(process.env.BENCH_EVENTS ?? 400);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
+const SIZES: readonly number[] = [10, 5_000];
+
+const accountId = (size: number) => `001000000${String(size).padStart(6, '0')}`;
+const contactId = (size: number, n: number) => `003${String(size).padStart(4, '0')}${String(n).padStart(8, '0')}`;
+
+function contactEvent(size: number, n: number, version: number): SourceEvent {
+  const id = contactId(size, n);
+  return {
+    v: 1, source: 'salesforce', eventId: `bench-${id}-${version}`, type: 'outbound.Contact', objectId: id, version, origin: 'webhook', deleted: false,
+    refs: { salesforceAccountId: accountId(size), salesforceContactId: id, email: `p${n}@c${size}.example` },
+    data: { kind: 'salesforce.contact', accountId: accountId(size), email: `p${n}@c${size}.example`, name: `Person ${n} v${version}`, fields: { Id: id, AccountId: accountId(size), Email: `p${n}@c${size}.example`, Name: `Person ${n} v${version}` } },
+  };
+}
+
+function accountEvent(size: number, version: number): SourceEvent {
+  return {
+    v: 1, source: 'salesforce', eventId: `bench-${accountId(size)}-${version}`, type: 'outbound.Account', objectId: accountId(size), version, origin: 'webhook', deleted: false,
+    refs: { salesforceAccountId: accountId(size) },
+    data: { kind: 'salesforce.account', fields: { Id: accountId(size), Name: `Acme ${size}`, Customer_Tier__c: version % 2 ? 'Gold' : 'Silver' } },
+  };
+}
+
+/** The customer's next events: updates of its existing contacts and of its Account, and new contacts. */
+function nextEvent(size: number, i: number, version: number, grown: { n: number }): SourceEvent {
+  if (i % 4 === 0) return accountEvent(size, version);
+  if (i % 4 === 1) return contactEvent(size, grown.n++, version);
+  return contactEvent(size, (i * 7919) % size, version);
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(redisUrl);
+  const store = new RecordStore(redis, prefix);
+  try {
+    const started = Date.now();
+    const recordIds = new Map<number, string>();
+    for (const size of SIZES) {
+      recordIds.set(size, (await store.apply(accountEvent(size, 1))).recordId);
+      for (let n = 0; n < size; n++) await store.apply(contactEvent(size, n, 2));
+    }
+    const seedSeconds = (Date.now() - started) / 1000;
+    const samples = new Map<number, number[]>(SIZES.map((s) => [s, []]));
+    const grown = new Map(SIZES.map((s) => [s, { n: s }]));
+    let version = 10;
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which size goes first, so neither always meets a warmer or busier moment.
+      for (const size of r % 2 ? [...SIZES].reverse() : SIZES) {
+        for (let i = 0; i < events / rounds; i++) {
+          const e = nextEvent(size, i, version++, grown.get(size)!);
+          const t = process.hrtime.bigint();
+          await store.apply(e);
+          samples.get(size)!.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+      }
+    }
+    const stats = async (size: number) => {
+      const ms = [...samples.get(size)!].sort((a, b) => a - b);
+      const id = recordIds.get(size)!;
+      return {
+        contacts: grown.get(size)!.n,
+        events: ms.length,
+        meanMs: round(ms.reduce((a, b) => a + b, 0) / ms.length),
+        p50Ms: round(ms[Math.floor(ms.length * 0.5)]!),
+        p95Ms: round(ms[Math.floor(ms.length * 0.95)]!),
+        recordBytes: await redis.strlen(store.recordKey(id)),
+        peopleBeside: await redis.hlen(store.peopleKey(id)),
+      };
+    };
+    const small = await stats(SIZES[0]!);
+    const large = await stats(SIZES[1]!);
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          bench: 'record-growth',
+          at: new Date().toISOString(),
+          maxInlinePeople: MAX_INLINE_PEOPLE,
+          seedSeconds: round(seedSeconds),
+          customers: { [`contacts${SIZES[0]}`]: small, [`contacts${SIZES[1]}`]: large },
+          ratio: { applyMs5000vs10: round(large.meanMs / small.meanMs), p50Ms5000vs10: round(large.p50Ms / small.p50Ms), recordBytes5000vs10: round(large.recordBytes / small.recordBytes) },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    store.close();
+    redis.disconnect();
+    await deleteByPrefixes(redisUrl, [prefix]);
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+await main();
