@@ -53,7 +53,10 @@ async function main(): Promise<void> {
     const recordIds = new Map<number, string>();
     for (const size of SIZES) {
       recordIds.set(size, (await store.apply(accountEvent(size, 1))).recordId);
-      for (let n = 0; n < size; n++) await store.apply(contactEvent(size, n, 2));
+      for (let n = 0; n < size; n++) {
+        await store.apply(contactEvent(size, n, 2));
+        if ((n + 1) % 1000 === 0) process.stderr.write(`seeded ${n + 1} of ${size} contacts (${Math.round((Date.now() - started) / 1000)} s)\n`);
+      }
     }
     const seedSeconds = (Date.now() - started) / 1000;
     const samples = new Map<number, number[]>(SIZES.map((s) => [s, []]));

@@ -125,6 +125,11 @@ export class QuarantineStore {
   async get(id: string): Promise<QuarantineEntry | null> {
     await this.migrateLegacy();
     const [meta, body] = await Promise.all([this.redis.hget(this.keys.meta, id), this.redis.hget(this.keys.bodies, id)]);
+    if (meta !== null && body === null) {
+      // Its body was erased (`identity forget` sweeps every hash field naming the customer): nothing left to replay.
+      await this.remove(id);
+      return null;
+    }
     return meta === null || body === null ? null : { ...(JSON.parse(meta) as QuarantineMeta), body };
   }
 

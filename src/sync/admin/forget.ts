@@ -34,7 +34,8 @@ export interface ForgetDeps {
 
 export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, who: { by: string; reason: string }): Promise<ForgetResult> {
   const owned = await deps.store.ownedKeys(record.id);
-  const needles = needlesOf(record, owned);
+  // The whole customer: the emails of people kept beside the record are needles too.
+  const needles = needlesOf((await deps.store.getFull(record.id)) ?? record, owned);
   const tombstones = new Tombstones(deps.redis, deps.prefix);
   const emailKeys = needles.emails.filter((e) => !e.includes('%') && !e.includes('\\')).map((e) => `email:${e}`);
   // Tombstones first: an event arriving during the sweep is dropped, not made into a new record.
