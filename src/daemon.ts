@@ -80,6 +80,8 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   // stays away does not stop the daemon (/readyz and 503s say so, and it reconnects by itself).
   const ready = await Promise.race([queue.waitUntilReady().then(() => true), sleep(config.server.enqueueTimeoutMs).then(() => false)]).catch(() => false);
   if (!ready) logger.warn({ redis: redactUrl(config.redis.url) }, 'redis not reachable yet: webhooks get 503 until it is');
+  // Quarantine entries an earlier release kept whole are split (reasons apart from bodies); the next entry does it otherwise.
+  else await ingestor.quarantined.migrateLegacy().catch((err: Error) => logger.warn({ err: err.message }, 'quarantine entries of an earlier release not moved yet'));
   const metrics = createEdgeMetrics(opts.defaultMetrics === undefined ? {} : { defaultMetrics: opts.defaultMetrics });
   const pushQueues = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   for (const q of pushQueues) q.on('error', () => undefined);

@@ -7,8 +7,8 @@
  * `bodies` (hash id → body), `bytes` (the bodies' total size), `evicted` (how many were evicted).
  * Bounded by entries and by body bytes (`quarantine.maxEntries`, `quarantine.maxBytes`): past either,
  * the oldest entries are evicted, counted (`evicted`, and the caller's metric and log), never silently.
- * Releases before this one kept whole entries in the list `<prefix>:quarantine`; they are moved here on
- * the first read.
+ * Releases before this one kept whole entries in the list `<prefix>:quarantine`; they are moved here when
+ * the daemon starts and before each new entry (never by a read: `dlq list` and `status` write nothing).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -99,6 +99,7 @@ export class QuarantineStore {
 
   /** Stores one entry; returns it (without its body) and the ids of the entries evicted to make room. */
   async put(entry: NewQuarantineEntry, receivedAt = new Date()): Promise<{ meta: QuarantineMeta; evicted: string[] }> {
+    await this.migrateLegacy();
     const { body, ...rest } = entry;
     const meta: QuarantineMeta = { id: randomUUID(), receivedAt: receivedAt.toISOString(), ...rest, bytes: Buffer.byteLength(body) };
     const evicted = (await this.redis.eval(PUT, 5, ...this.scriptKeys(), this.keys.evicted, meta.id, String(receivedAt.getTime()), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes))) as string[];
@@ -107,7 +108,6 @@ export class QuarantineStore {
 
   /** A page of entries without their bodies, newest first. */
   async page(opts: { offset?: number; limit: number }): Promise<QuarantineMeta[]> {
-    await this.migrateLegacy();
     const offset = opts.offset ?? 0;
     const ids = await this.redis.zrevrange(this.keys.ids, offset, offset + opts.limit - 1);
     if (ids.length === 0) return [];
@@ -117,13 +117,11 @@ export class QuarantineStore {
 
   /** Every id, oldest first (36 bytes each: no body, no metadata). */
   async allIds(): Promise<string[]> {
-    await this.migrateLegacy();
     return this.redis.zrange(this.keys.ids, '0', '-1');
   }
 
   /** One entry with its body. */
   async get(id: string): Promise<QuarantineEntry | null> {
-    await this.migrateLegacy();
     const [meta, body] = await Promise.all([this.redis.hget(this.keys.meta, id), this.redis.hget(this.keys.bodies, id)]);
     if (meta !== null && body === null) {
       // Its body was erased (`identity forget` sweeps every hash field naming the customer): nothing left to replay.
@@ -134,7 +132,6 @@ export class QuarantineStore {
   }
 
   async stats(): Promise<QuarantineStats> {
-    await this.migrateLegacy();
     const [entries, bytes, evicted] = await Promise.all([this.redis.zcard(this.keys.ids), this.redis.get(this.keys.bytes), this.redis.get(this.keys.evicted)]);
     return { entries, bytes: Number(bytes ?? 0), evicted: Number(evicted ?? 0) };
   }
@@ -156,7 +153,7 @@ export class QuarantineStore {
   }
 
   /** Moves entries written by earlier releases (whole JSON entries in one list) into the split layout, oldest first. */
-  private async migrateLegacy(): Promise<void> {
+  async migrateLegacy(): Promise<void> {
     // Copied, then removed: a process that dies in between leaves the entry to be copied again (PUT replaces).
     for (;;) {
       const raw = await this.redis.lindex(this.keys.legacyList, -1);

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QuarantineStore } from '../../src/sync/quarantine.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -62,7 +63,7 @@ describe('read commands under a prefix that holds nothing', () => {
 describe('read commands under a prefix with data', () => {
   it('`status`, `dlq list` and `report deflection` leave the keyspace exactly as it was', async () => {
     // Any one key is "portal-sync data": here a quarantined payload, as a receiver stores it.
-    await redis.lpush(`${withData}:quarantine`, JSON.stringify({ id: 'q_1', source: 'stripe', eventId: 'evt_1', reason: 'bad', contentType: 'application/json', body: '{}', receivedAt: new Date().toISOString() }));
+    await new QuarantineStore(redis, withData, { maxEntries: 10, maxBytes: 1_048_576 }).put({ source: 'stripe', eventId: 'evt_1', reason: 'bad', contentType: 'application/json', body: '{}' });
     const before = await keysUnder(withData);
     for (const args of [['status'], ['dlq', 'list'], ['report', 'deflection']]) {
       const r = runCli(args, withData);

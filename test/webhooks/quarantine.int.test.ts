@@ -65,10 +65,11 @@ describe('the quarantine', () => {
     await daemon.ingestor.purgeQuarantine();
   });
 
-  it('entries kept whole by an earlier release are moved to the split layout and still replayable', async () => {
+  it('entries kept whole by an earlier release are moved to the split layout when the daemon starts, and stay replayable', async () => {
     await daemon.ingestor.purgeQuarantine();
     const old = { id: 'legacy-q-1', source: 'portal', eventId: 'pe-legacy', reason: 'old reason', receivedAt: '2026-11-01T00:00:00.000Z', contentType: 'application/json', body: '{"id":"pe-legacy"}' };
     await daemon.redis.lpush(daemon.ingestor.quarantined.keys.legacyList, JSON.stringify(old));
+    await daemon.ingestor.quarantined.migrateLegacy(); // what startDaemon does
     const { body: _body, ...meta } = old;
     expect(await daemon.ingestor.listQuarantine()).toEqual([{ ...meta, bytes: 18 }]);
     expect(await daemon.ingestor.getQuarantined('legacy-q-1')).toMatchObject({ body: '{"id":"pe-legacy"}' });
