@@ -309,6 +309,10 @@ export class RecordStore {
     record = applied.record;
     const known = new Set([...(owned.get(plan.targetId) ?? [])]);
     const newKeys = plan.claimKeys.filter((k) => !known.has(k));
+    // Only what changes is written: a key the target owns already, whose index (as this event read it) points
+    // at the target, needs no write. Rewriting every owned key on each event made a customer's events cost
+    // more the more contacts it had.
+    const toClaim = plan.claimKeys.filter((k) => !known.has(k) || (owners.has(k) && owners.get(k) !== plan.targetId));
     const newConflicts = plan.conflicts;
     const changed = applied.changed || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
 
@@ -320,8 +324,8 @@ export class RecordStore {
     tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
     if (beside.writes.size > 0) tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(beside.writes));
     if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
-    if (plan.claimKeys.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...plan.claimKeys);
-    for (const k of plan.claimKeys) tx.set(this.indexKey(k), plan.targetId);
+    if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
+    for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);
     for (const id of plan.mergeIds) {
       for (const k of owned.get(id) ?? []) {
         tx.set(this.indexKey(k), plan.targetId);
