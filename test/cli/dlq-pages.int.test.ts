@@ -33,12 +33,13 @@ describe('dlq list', () => {
     const first = cli('dlq', 'list', '--limit', '2');
     expect(first.code).toBe(0);
     const lines = first.out.trim().split('\n');
-    expect(lines[0]).toMatch(/^2026-11-20T10:06:00.000Z  quarantine .* reason 6$/);
-    expect(lines[1]).toMatch(/reason 5$/);
-    expect(lines[2]).toBe('showing 1–2 of 5, newest first; next page: portal-sync dlq list --offset 2');
-    expect(lines[3]).toBe('2 quarantined payload(s) were evicted, oldest first, to stay within quarantine.maxEntries / quarantine.maxBytes');
+    expect(lines[0]).toMatch(/^DEAD-LETTERED\s+QUEUE\s+SOURCE/);
+    expect(lines[1]).toMatch(/^2026-11-20T10:06:00.000Z\s+quarantine\s+portal\s+pe-6 .* reason 6$/);
+    expect(lines[2]).toMatch(/reason 5$/);
+    expect(lines[3]).toBe('showing 1–2 of 5, newest first; next page: portal-sync dlq list --offset 2');
+    expect(lines[4]).toBe('2 quarantined payload(s) were evicted, oldest first, to stay within quarantine.maxEntries / quarantine.maxBytes');
     const last = cli('dlq', 'list', '--limit', '2', '--offset', '4');
-    expect(last.out.split('\n')[0]).toMatch(/reason 2$/);
+    expect(last.out.split('\n')[1]).toMatch(/reason 2$/);
     expect(last.out).not.toMatch(/next page/);
     expect(JSON.parse(cli('dlq', 'list', '--limit', '3', '--json').out).map((l: { eventId: string }) => l.eventId)).toEqual(['pe-6', 'pe-5', 'pe-4']);
   });
