@@ -46,7 +46,7 @@ function apiTicket(updatedAt: string, status: string) {
 function passOver(snapshot: SourceEvent): Promise<number> {
   const reconciler = new Reconciler({
     redis, prefix, store, queue,
-    ingestor: new Ingestor({ redis, queue, prefix, dedupeTtlSeconds: 60, quarantineMax: 10, timeoutMs: 5000 }),
+    ingestor: new Ingestor({ redis, queue, prefix, dedupeTtlSeconds: 60, quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 }, timeoutMs: 5000 }),
     streams: { zendesk: async () => [{ name: 'zendesk.tickets', source: 'zendesk', page: async () => ({ events: [snapshot], read: 1, next: null, rejected: [] }) }] },
     settings: { overlapMs: 1000, firstLookbackMs: 60_000 },
     logger: createLogger('silent'),
