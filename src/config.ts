@@ -115,6 +115,11 @@ const TargetsSchema = z.strictObject({
       key: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a custom object key like portal_invoice'),
       fields: names(['number', 'status', 'total', 'amountDue', 'amountPaid', 'currency', 'dueDate', 'hostedUrl', 'pdfUrl', 'organization', 'user']),
     }),
+    statusObject: z.strictObject({
+      enabled: z.boolean(),
+      key: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a custom object key like portal_account_status'),
+      fields: names(['organization', 'user']),
+    }),
     profileEventSource: z.string().min(1),
   }),
   salesforce: z.strictObject({

@@ -18,6 +18,7 @@ import {
 } from '../connectors/salesforce/setup.js';
 import { createZendeskClient } from '../connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
+import { endUserObjects, ownRecordsRule } from '../connectors/zendesk/setup-access.js';
 import { printJson, requireConfig } from './connect.js';
 import { UsageError } from './errors.js';
 import { printText } from './terminal.js';
@@ -30,13 +31,33 @@ function zendeskClientOf(config: Config) {
   }
 }
 
-const describeStep = (s: ZendeskSetupStep) =>
-  `${s.kind} ${s.key}${s.type ? ` (${s.type})` : ''}${s.actualType ? `: exists as ${s.actualType}, expected ${s.type}; change it by hand` : ''}`;
+const describeStep = (s: ZendeskSetupStep) => {
+  const what =
+    s.kind === 'access rule' ? `access rule on ${s.key}: its organization or user matches the signed-in end user`
+    : s.kind === 'end-user policy' ? `end-user policy on ${s.key}: read own records only${s.now ? ` (${s.now})` : ''}`
+    : `${s.kind} ${s.object ? `${s.object}.` : ''}${s.key}${s.type ? ` (${s.type})` : ''}`;
+  return `${what}${s.actualType ? `: exists as ${s.actualType}, expected ${s.type}; change it by hand` : ''}`;
+};
 
-async function setupZendesk(opts: { dryRun?: boolean; json?: boolean }): Promise<void> {
+interface ZendeskSetupCliOptions {
+  dryRun?: boolean;
+  json?: boolean;
+  endUserAccess?: boolean;
+}
+
+/** The access rule as it will be sent, for an admin to compare with Admin Center (its condition value is not in Zendesk's docs). */
+function ruleNote(config: Config): string {
+  const rules = endUserObjects(config.targets.zendesk).map((o) => `  ${o.key}: ${JSON.stringify(ownRecordsRule(o.lookups).conditions)}`);
+  const off = config.targets.zendesk.statusObject.enabled
+    ? ''
+    : `\nnote: targets.zendesk.statusObject.enabled is false: set it to true so the status records are written (${config.targets.zendesk.statusObject.key})`;
+  return `access rule conditions:\n${rules.join('\n')}${off}\n`;
+}
+
+async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
   const config = requireConfig();
   const client = zendeskClientOf(config);
-  const plan = await planZendeskSetup(client, config.targets.zendesk);
+  const plan = await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: opts.endUserAccess === true });
   const missing = plan.filter((s) => s.state === 'missing');
   const steps = opts.dryRun || missing.length === 0 ? plan : await applyZendeskSetup(client, config.targets.zendesk, plan);
   const mismatched = steps.filter((s) => s.actualType !== undefined);
@@ -47,11 +68,11 @@ async function setupZendesk(opts: { dryRun?: boolean; json?: boolean }): Promise
   const lines = steps.map((s) => `  ${mark[s.state]}  ${describeStep(s)}`);
   const summary =
     missing.length === 0
-      ? 'nothing to do: every field and the custom object exist'
+      ? 'nothing to do: everything exists'
       : opts.dryRun
         ? `dry run: would create ${missing.length}; nothing was created`
         : `created ${missing.length}`;
-  printText(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n`);
+  printText(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n${opts.endUserAccess ? ruleNote(config) : ''}`);
   if (mismatched.length > 0) process.stderr.write(`portal-sync: ${mismatched.length} field(s) have another type than the target writes\n`);
 }
 
@@ -110,9 +131,10 @@ export function registerSetupCommand(program: Command): void {
     .command('zendesk')
     .description('create the organization and user fields and the invoice custom object that are missing')
     .option('--dry-run', 'list what would be created; create nothing')
+    .option('--end-user-access', 'also the status custom object, and access rules with end-user policies so a signed-in customer reads only their own invoices and status (plans without help center JWTs)')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync setup zendesk --dry-run\n  $ portal-sync setup zendesk\n')
-    .action((opts: { dryRun?: boolean; json?: boolean }) => setupZendesk(opts));
+    .addHelpText('after', '\nExamples:\n  $ portal-sync setup zendesk --dry-run\n  $ portal-sync setup zendesk\n  $ portal-sync setup zendesk --end-user-access --dry-run\n')
+    .action((opts: ZendeskSetupCliOptions) => setupZendesk(opts));
   setup
     .command('salesforce')
     .description('show the metadata package and how to deploy it; --verify checks a live org')

@@ -32,6 +32,7 @@ import {
   type RateWindow,
 } from './common.js';
 import { createHelpCenterStandIn, type HelpCenterStandIn } from './zendesk-help-center.js';
+import { closedPolicy, endUserMayRead, isPolicyId, parseAccessRule, patchPolicy, type AccessRule, type PermissionPolicy, type Problems } from './zendesk-access.js';
 
 export type { FaultKind, FaultOptions, RateWindow } from './common.js';
 
@@ -126,6 +127,8 @@ export interface ZendeskFieldDefinition {
   system: boolean;
   regexp_for_validation: string | null;
   custom_field_options?: { id: number; name: string; raw_name: string; value: string }[];
+  /** Lookup fields: what the id points at (`zen:organization`, `zen:user`, `zen:custom_object:<key>`…). */
+  relationship_target_type?: string;
   created_at: string;
   updated_at: string;
 }
@@ -214,6 +217,8 @@ export interface ZendeskState {
   profileEvents: ZendeskProfileEvent[];
   /** What the last poll (or the submission) reported for each job. */
   jobStatuses: Map<string, ZendeskJobStatus>;
+  /** custom object key → its access rules and permission policies (record-level permissions). */
+  customObjectAccess: Map<string, { rules: AccessRule[]; policies: Map<string, PermissionPolicy> }>;
 }
 
 export interface ZendeskCall {
@@ -294,6 +299,12 @@ export interface ZendeskStandIn {
   seedTicket(input?: Partial<ZendeskTicket>): ZendeskTicket;
   seedField(scope: 'organization' | 'user', input: { key: string; type: string; title?: string }): ZendeskFieldDefinition;
   seedCustomObject(key: string, input?: { title?: string; fields?: { key: string; type: string; title?: string }[] }): ZendeskCustomObject;
+  /**
+   * Signs `userId` in to the help center: the answer is the session cookie (`name=value`) a
+   * browser would hold. With it and no API credentials, a caller acts as that end user, on the
+   * few endpoints a help center page may call (custom object records, read under the end-user policy).
+   */
+  signIn(userId: number): string;
   /** Resolves once every echo webhook queued so far has been delivered (or failed). */
   flushWebhooks(): Promise<void>;
   close(): Promise<void>;
@@ -349,6 +360,8 @@ function defaultFailureBody(status: number): unknown {
 const DEFAULT_CREDENTIALS = { email: 'portal-sync@standin.example', token: 'zdStandInApiToken000000000000000000000000' };
 const UNENFORCED_RATE: RateWindow = { max: 700, perMs: 60_000 };
 const BULK_LIMIT = 100;
+/** What an end user's help center session may call (GET, under /api/v2): custom object records, read under the end-user policy. */
+const END_USER_PATHS = [/^\/api\/v2\/custom_objects\/[^/]+\/records(\/[^/]+)?$/];
 const EXPORT_PAGE = 1000;
 const FIELD_TYPES = new Set(['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'regexp', 'dropdown', 'tagger', 'multiselect', 'lookup']);
 const ECHO_EVENTS: ZendeskEchoEvent[] = [
@@ -431,7 +444,9 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     customObjectRecords: new Map(),
     profileEvents: [],
     jobStatuses: new Map(),
+    customObjectAccess: new Map(),
   };
+  const sessions = new Map<string, number>();
   const calls: ZendeskCall[] = [];
   const webhookDeliveries: ZendeskWebhookDelivery[] = [];
   const jobs = new Map<string, { final: ZendeskJobStatus; polls: number }>();
@@ -751,6 +766,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       url: `${baseUrl}/${urlBase}/${id}.json`, id, key, type, title, raw_title: title, description, raw_description: description,
       position: defs.length, active: f.active !== false, system: false,
       regexp_for_validation: typeof f.regexp_for_validation === 'string' ? f.regexp_for_validation : null,
+      ...(type === 'lookup' && typeof f.relationship_target_type === 'string' && { relationship_target_type: f.relationship_target_type }),
       ...(Array.isArray(f.custom_field_options) && {
         custom_field_options: f.custom_field_options.filter(isRecord).map((o, i) => ({
           id: id * 100 + i, name: String(o.name ?? ''), raw_name: String(o.name ?? ''), value: String(o.value ?? ''),
@@ -781,6 +797,11 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       return record?.external_id === by.externalId ? record : undefined;
     }
     return [...recordsOf(key).values()].find((r) => r.id === by.id);
+  };
+  const accessOf = (key: string) => {
+    let access = state.customObjectAccess.get(key);
+    if (!access) state.customObjectAccess.set(key, (access = { rules: [], policies: new Map() }));
+    return access;
   };
   const recordNotFound = () => new HttpError(404, zendeskErrors.errorsList(404, 'RecordNotFound', 'Custom object record not found'));
   const recordInvalid = (detail: string) => new HttpError(422, zendeskErrors.errorsList(422, 'RecordInvalid', detail));
@@ -1059,6 +1080,13 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     return opts.auth ? email === opts.auth.email && token === opts.auth.token : email.includes('@') && token.length > 0;
   };
 
+  /** The signed-in end user a help center session cookie names, if any. */
+  const sessionUser = (cookie: string | undefined): ZendeskUser | undefined => {
+    const value = /(?:^|;\s*)_zendesk_session=([A-Za-z0-9_-]+)/.exec(cookie ?? '')?.[1];
+    const id = value === undefined ? undefined : sessions.get(value);
+    return id === undefined ? undefined : state.users.get(id);
+  };
+
   // Gatekeeping: suffix, call log, auth, rate limit, failNext, faults; before any body is read.
   app.use((req: Request, res: Response, next: NextFunction) => {
     const q = req.url.indexOf('?');
@@ -1076,8 +1104,12 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (!path.startsWith('/api/v2/')) return send(res, 404, zendeskErrors.invalidEndpoint());
 
     if (!authorized(req.get('authorization'))) {
-      setRateHeaders(res, (enforced ?? reported).peek());
-      return send(res, 401, zendeskErrors.unauthenticated());
+      const endUser = sessionUser(req.get('cookie'));
+      if (endUser === undefined || !END_USER_PATHS.some((p) => req.method === 'GET' && p.test(path))) {
+        setRateHeaders(res, (enforced ?? reported).peek());
+        return send(res, 401, zendeskErrors.unauthenticated());
+      }
+      res.locals.endUser = endUser;
     }
     const decision = enforced ? enforced.take() : { ...reported.take(), allowed: true };
     setRateHeaders(res, decision);
@@ -1357,15 +1389,22 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     // The API filters with filter[external_ids]/filter[ids]; a plain external_id is accepted as a one-item filter.
     const externalIds = new Set([...csv(q.get('filter[external_ids]')), ...csv(q.get('external_id'))]);
     const ids = new Set(csv(q.get('filter[ids]')));
+    const endUser = res.locals.endUser as ZendeskUser | undefined;
+    const readable = (r: ZendeskCustomObjectRecord) =>
+      !endUser || endUserMayRead(accessOf(key).policies.get('end-user') ?? closedPolicy('end-user'), accessOf(key).rules, state.customObjectFields.get(key) ?? [], r.custom_object_fields, endUser);
     const all = [...recordsOf(key).values()].filter(
-      (r) => (externalIds.size === 0 || (r.external_id !== null && externalIds.has(r.external_id))) && (ids.size === 0 || ids.has(r.id)),
+      (r) => (externalIds.size === 0 || (r.external_id !== null && externalIds.has(r.external_id))) && (ids.size === 0 || ids.has(r.id)) && readable(r),
     );
     cursorPage(res, q, `custom_objects/${key}/records`, 'custom_object_records', all, (r) => r.id, (r) => r);
   });
   on('get', '/custom_objects/:key/records/:id', (req, res) => {
-    objectOr404(param(req, 'key'));
-    const record = recordBy(param(req, 'key'), { id: param(req, 'id') });
-    if (!record) throw recordNotFound();
+    const key = param(req, 'key');
+    objectOr404(key);
+    const record = recordBy(key, { id: param(req, 'id') });
+    const endUser = res.locals.endUser as ZendeskUser | undefined;
+    const policy = accessOf(key).policies.get('end-user') ?? closedPolicy('end-user');
+    // A record the end user may not read is not found, as if it did not exist.
+    if (!record || (endUser && !endUserMayRead(policy, accessOf(key).rules, state.customObjectFields.get(key) ?? [], record.custom_object_fields, endUser))) throw recordNotFound();
     send(res, 200, { custom_object_record: record });
   });
   on('post', '/custom_objects/:key/records', (req, res) => {
@@ -1408,6 +1447,51 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     deleteRecord(key, record);
     send(res, 204, undefined);
   });
+  // record-level permissions: access rules and permission policies
+  const accessProblems = (problems: Problems) =>
+    invalid(Object.fromEntries(Object.entries(problems).map(([field, description]) => [field, [{ description, error: 'InvalidValue' }]])));
+  on('get', '/custom_objects/:key/access_rules', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    send(res, 200, { access_rules: accessOf(key).rules });
+  });
+  on('post', '/custom_objects/:key/access_rules', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const access = accessOf(key);
+    const { rule, problems } = parseAccessRule(body(req).access_rule, state.customObjectFields.get(key) ?? [], access.rules.length);
+    if (!rule) throw accessProblems(problems);
+    const time = stamp();
+    const created: AccessRule = { id: 25000000000000 + ++sequences.record, ...rule, created_at: time, updated_at: time };
+    access.rules.push(created);
+    send(res, 201, { access_rule: created });
+  });
+  on('get', '/custom_objects/:key/access_rules/:id', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const rule = accessOf(key).rules.find((r) => r.id === positiveInt(param(req, 'id')));
+    if (!rule) throw new HttpError(404, zendeskErrors.errorsList(404, 'NotFound', 'Access rule not found'));
+    send(res, 200, { access_rule: rule });
+  });
+  on('get', '/custom_objects/:key/permission_policies/:id', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const id = param(req, 'id');
+    if (!isPolicyId(id)) throw new HttpError(404, zendeskErrors.errorsList(404, 'NotFound', 'Permission policy not found'));
+    send(res, 200, { policy: accessOf(key).policies.get(id) ?? closedPolicy(id) });
+  });
+  on('patch', '/custom_objects/:key/permission_policies/:id', (req, res) => {
+    const key = param(req, 'key');
+    objectOr404(key);
+    const id = param(req, 'id');
+    if (!isPolicyId(id)) throw new HttpError(404, zendeskErrors.errorsList(404, 'NotFound', 'Permission policy not found'));
+    const access = accessOf(key);
+    const { policy, problems } = patchPolicy(access.policies.get(id) ?? closedPolicy(id), body(req), new Set(access.rules.map((r) => r.id)));
+    if (!policy) throw accessProblems(problems);
+    access.policies.set(id, policy);
+    send(res, 200, { policy });
+  });
+
   on('post', '/custom_objects/:key/jobs', (req, res) => {
     const key = param(req, 'key');
     objectOr404(key);
@@ -1597,6 +1681,12 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       for (const f of input.fields ?? []) createField(defs, `custom_objects/${key}/fields`, { ...f, title: f.title ?? f.key });
       state.customObjectFields.set(key, defs);
       return object;
+    },
+    signIn: (userId) => {
+      if (!state.users.has(userId)) throw new Error(`no user ${userId} in the Zendesk stand-in`);
+      const value = randomUUID().replace(/-/g, '');
+      sessions.set(value, userId);
+      return `_zendesk_session=${value}`;
     },
     flushWebhooks: async () => {
       // Echoes are queued when a response finishes; let those events fire, then wait until the chain is still.

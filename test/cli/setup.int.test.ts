@@ -59,6 +59,20 @@ describe('portal-sync setup zendesk', () => {
     expect(writes(standIn).length).toBe(afterFirst);
   });
 
+  it('--end-user-access --dry-run lists the status object, the access rules and the end-user policies, with the rule it would send, and creates nothing', async () => {
+    standIn = await startZendeskStandIn();
+    const r = await runCli(['setup', 'zendesk', '--end-user-access', '--dry-run'], envOf(standIn));
+
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('create   custom object portal_account_status');
+    expect(r.stdout).toContain('create   custom object field portal_account_status.billing_status (text)');
+    expect(r.stdout).toContain('create   access rule on portal_invoice: its organization or user matches the signed-in end user');
+    expect(r.stdout).toContain('create   end-user policy on portal_account_status: read own records only (end users cannot read records now)');
+    expect(r.stdout).toContain('"field":"custom_object_fields.organization_id","operator":"matches","value":"current_user"');
+    expect(r.stdout).toContain('targets.zendesk.statusObject.enabled is false');
+    expect(writes(standIn)).toEqual([]);
+  });
+
   it('without credentials, names the missing variables and exits 2', async () => {
     const r = await runCli(['setup', 'zendesk']);
     expect(r.code).toBe(2);

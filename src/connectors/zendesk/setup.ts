@@ -7,13 +7,16 @@
  * Idempotent by key: what exists is listed and left alone (a type that
  * differs is reported, never changed: changing a field's type in Zendesk
  * means deleting it and its values), only what is missing is created.
+ * With `endUserAccess` (setup-access.ts), also the status object and what
+ * lets end users read their own records of both objects.
  */
 import { z } from 'zod';
 import type { TargetsConfig } from '../../config.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
+import { createOwnRecordsRule, endUserObjects, endUserPolicyGap, findOwnRecordsRule, grantEndUserRead, statusObjectSchema } from './setup-access.js';
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
-export type ZendeskSetupKind = 'organization field' | 'user field' | 'custom object' | 'custom object field';
+export type ZendeskSetupKind = 'organization field' | 'user field' | 'custom object' | 'custom object field' | 'access rule' | 'end-user policy';
 
 export interface ZendeskFieldSpec {
   key: string;
@@ -25,13 +28,23 @@ export interface ZendeskFieldSpec {
 
 export interface ZendeskSetupStep {
   kind: ZendeskSetupKind;
+  /** The field's key; the object's key for objects, their fields, access rules and policies. */
   key: string;
+  /** Custom object fields: the object they belong to. */
+  object?: string;
   /** Expected field type; absent for the custom object itself. */
   type?: string;
   /** `exists`: found (with the type it has); `missing`: to create; `created`: created by this run. */
   state: 'exists' | 'missing' | 'created';
   /** Set when an existing field has another type than the one the target writes. */
   actualType?: string;
+  /** End-user policies that are to change: what they allow now. */
+  now?: string;
+}
+
+export interface ZendeskSetupOptions {
+  /** Also the status object, and end-user read access to both objects' own records (plans without help center JWTs). */
+  endUserAccess?: boolean;
 }
 
 type ProfileKey = keyof ZendeskTargetConfig['fields'];
@@ -85,17 +98,26 @@ function parsed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return r.data;
 }
 
-function compare(kind: ZendeskSetupKind, wanted: readonly ZendeskFieldSpec[], existing: readonly { key: string; type: string }[]): ZendeskSetupStep[] {
+function compare(kind: ZendeskSetupKind, wanted: readonly ZendeskFieldSpec[], existing: readonly { key: string; type: string }[], object?: string): ZendeskSetupStep[] {
   const byKey = new Map(existing.map((f) => [f.key, f.type]));
   return wanted.map((f) => {
     const actual = byKey.get(f.key);
-    if (actual === undefined) return { kind, key: f.key, type: f.type, state: 'missing' };
-    return { kind, key: f.key, type: f.type, state: 'exists', ...(actual !== f.type && { actualType: actual }) };
+    const step = { kind, key: f.key, type: f.type, ...(object !== undefined && { object }) };
+    if (actual === undefined) return { ...step, state: 'missing' };
+    return { ...step, state: 'exists', ...(actual !== f.type && { actualType: actual }) };
   });
 }
 
+/** The custom objects setup provisions, each with its fields. */
+function objectsOf(cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions) {
+  const schema = zendeskSchema(cfg);
+  const objects = [{ object: schema.invoiceObject, fields: schema.invoiceFields }];
+  if (opts.endUserAccess) objects.push(statusObjectSchema(cfg));
+  return objects;
+}
+
 /** Lists what exists and what is missing; changes nothing. */
-export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig): Promise<ZendeskSetupStep[]> {
+export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions = {}): Promise<ZendeskSetupStep[]> {
   const schema = zendeskSchema(cfg);
   // getAll answers the (paged, unwrapped) array itself, or a failed call's { response, result }.
   const list = async (call: Promise<unknown>, what: string) => {
@@ -107,23 +129,36 @@ export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTarget
   };
   const orgFields = await list(client.organizationfields.list(), 'organization fields');
   const userFields = await list(client.userfields.list(), 'user fields');
-  const objects = parsed(CustomObjects, await zendeskRequest(client, 'GET', ['custom_objects']), 'custom objects').custom_objects;
-  const objectKey = schema.invoiceObject.key;
-  const objectExists = objects.some((o) => o.key === objectKey);
-  const objectFields = objectExists
-    ? parsed(CustomObjectFields, await zendeskRequest(client, 'GET', ['custom_objects', objectKey, 'fields']), 'custom object fields').custom_object_fields
-    : [];
-  return [
-    ...compare('organization field', schema.profileFields, orgFields),
-    ...compare('user field', schema.profileFields, userFields),
-    { kind: 'custom object', key: objectKey, state: objectExists ? 'exists' : 'missing' },
-    ...compare('custom object field', schema.invoiceFields, objectFields),
-  ];
+  const existing = new Set(parsed(CustomObjects, await zendeskRequest(client, 'GET', ['custom_objects']), 'custom objects').custom_objects.map((o) => o.key));
+  const steps: ZendeskSetupStep[] = [...compare('organization field', schema.profileFields, orgFields), ...compare('user field', schema.profileFields, userFields)];
+  for (const { object, fields } of objectsOf(cfg, opts)) {
+    const exists = existing.has(object.key);
+    const have = exists
+      ? parsed(CustomObjectFields, await zendeskRequest(client, 'GET', ['custom_objects', object.key, 'fields']), 'custom object fields').custom_object_fields
+      : [];
+    steps.push({ kind: 'custom object', key: object.key, state: exists ? 'exists' : 'missing' }, ...compare('custom object field', fields, have, object.key));
+  }
+  if (opts.endUserAccess) {
+    for (const { key } of endUserObjects(cfg)) {
+      const ruleId = existing.has(key) ? await findOwnRecordsRule(client, key) : undefined;
+      const gap = existing.has(key) ? await endUserPolicyGap(client, key, ruleId) : 'end users cannot read records now';
+      steps.push({ kind: 'access rule', key, state: ruleId === undefined ? 'missing' : 'exists' });
+      steps.push({ kind: 'end-user policy', key, state: gap === undefined ? 'exists' : 'missing', ...(gap !== undefined && { now: gap }) });
+    }
+  }
+  return steps;
 }
 
 /** Creates every missing step, in order (the object before its fields); returns the steps with what was created. */
 export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, steps: readonly ZendeskSetupStep[]): Promise<ZendeskSetupStep[]> {
   const schema = zendeskSchema(cfg);
+  const objects = objectsOf(cfg, { endUserAccess: true });
+  const objectOf = (key: string) => {
+    const found = objects.find((o) => o.object.key === key);
+    if (!found) throw new Error(`no custom object ${key} in the Zendesk setup`);
+    return found;
+  };
+  const rules = new Map<string, number>();
   const spec = (list: ZendeskFieldSpec[], key: string) => {
     const found = list.find((f) => f.key === key);
     if (!found) throw new Error(`no field ${key} in the Zendesk setup`);
@@ -143,13 +178,26 @@ export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTarge
         zendeskResult(await client.userfields.create({ user_field: spec(schema.profileFields, step.key) }));
         break;
       case 'custom object':
-        await zendeskRequest(client, 'POST', ['custom_objects'], { custom_object: schema.invoiceObject });
+        await zendeskRequest(client, 'POST', ['custom_objects'], { custom_object: objectOf(step.key).object });
         break;
-      case 'custom object field':
-        await zendeskRequest(client, 'POST', ['custom_objects', schema.invoiceObject.key, 'fields'], {
-          custom_object_field: spec(schema.invoiceFields, step.key),
-        });
+      case 'custom object field': {
+        const { object, fields } = objectOf(step.object ?? schema.invoiceObject.key);
+        await zendeskRequest(client, 'POST', ['custom_objects', object.key, 'fields'], { custom_object_field: spec(fields, step.key) });
         break;
+      }
+      case 'access rule': {
+        const object = endUserObjects(cfg).find((o) => o.key === step.key);
+        if (!object) throw new Error(`no end-user object ${step.key} in the Zendesk setup`);
+        rules.set(step.key, await createOwnRecordsRule(client, object));
+        break;
+      }
+      case 'end-user policy': {
+        // The rule was created by this run, or found: a policy never opens reading without it.
+        const ruleId = rules.get(step.key) ?? (await findOwnRecordsRule(client, step.key));
+        if (ruleId === undefined) throw new Error(`no access rule on ${step.key}: the end-user policy was left closed`);
+        await grantEndUserRead(client, step.key, ruleId);
+        break;
+      }
     }
     done.push({ ...step, state: 'created' });
   }

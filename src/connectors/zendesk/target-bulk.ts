@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError, waitingOutShortLimits, type BulkItem, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
 import { zendeskRequest, type ZendeskClient, type ZendeskPath } from './client.js';
-import { billingFields, changedFields, changedInvoices, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type InvoiceRecord, type Owner } from './target-format.js';
+import { billingFields, changedFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type InvoiceRecord, type Owner } from './target-format.js';
 import type { JobPolling } from './target-invoices.js';
 
 /** Zendesk's limit of items per bulk call (update_many, custom object jobs) and of ids per show_many. */
@@ -28,6 +28,8 @@ export interface BulkPlan {
   owners: Array<Owner | Ownerless | { kind: 'invalid'; message: string }>;
   fields: Array<{ push: number; owner: Owner; fields: FieldSet }>;
   invoices: Array<{ push: number; record: InvoiceRecord }>;
+  /** Status records (statusObject.enabled): one per customer whose status changed. */
+  statuses: Array<{ push: number; record: InvoiceRecord }>;
 }
 
 const JobStatus = z.object({
@@ -47,7 +49,7 @@ const ZENDESK_ID = /^[1-9]\d*$/;
 
 /** What each push changes, grouped by the bulk call that carries it. Pure. */
 export function planZendeskBulk(pushes: readonly PortalPush[], cfg: Config['targets']['zendesk']): BulkPlan {
-  const plan: BulkPlan = { owners: [], fields: [], invoices: [] };
+  const plan: BulkPlan = { owners: [], fields: [], invoices: [], statuses: [] };
   pushes.forEach((p, push) => {
     const owner = ownerOf(p.links);
     if (owner === null) return void plan.owners.push({ kind: 'none' });
@@ -58,6 +60,8 @@ export function planZendeskBulk(pushes: readonly PortalPush[], cfg: Config['targ
     const fields = changedFields(billingFields(p.projection, cfg), p.previous && billingFields(p.previous, cfg));
     if (Object.keys(fields).length > 0) plan.fields.push({ push, owner, fields });
     for (const record of changedInvoices(p.projection, p.previous, owner, cfg)) plan.invoices.push({ push, record });
+    const status = changedStatus(p.projection, p.previous, owner, cfg);
+    if (status !== null) plan.statuses.push({ push, record: status });
   });
   return plan;
 }
@@ -145,17 +149,23 @@ export async function pushZendeskMany(pushes: readonly PortalPush[], opts: Zende
       });
     }
   }
-  for (const part of chunks(plan.invoices)) {
-    const items = part.map((i) => i.record);
-    const id = await submit('POST', ['custom_objects', cfg.invoiceObject.key, 'jobs'], { job: { action: 'create_or_update_by_external_id', items } });
-    const byExternalId = new Map(part.map((i, n) => [i.record.external_id, n]));
-    jobs.push({
-      id,
-      what: `${cfg.invoiceObject.key} records`,
-      pushes: part.map((i) => i.push),
-      locate: (r, position) => byExternalId.get(String(r['external_id'])) ?? (typeof r['index'] === 'number' ? r['index'] : position),
-      label: (i) => `invoice ${part[i]!.record.external_id}`,
-    });
+  const recordJobs = [
+    { key: cfg.invoiceObject.key, records: plan.invoices, noun: 'invoice' },
+    { key: cfg.statusObject.key, records: plan.statuses, noun: 'status' },
+  ];
+  for (const { key, records, noun } of recordJobs) {
+    for (const part of chunks(records)) {
+      const items = part.map((i) => i.record);
+      const id = await submit('POST', ['custom_objects', key, 'jobs'], { job: { action: 'create_or_update_by_external_id', items } });
+      const byExternalId = new Map(part.map((i, n) => [i.record.external_id, n]));
+      jobs.push({
+        id,
+        what: `${key} records`,
+        pushes: part.map((i) => i.push),
+        locate: (r, position) => byExternalId.get(String(r['external_id'])) ?? (typeof r['index'] === 'number' ? r['index'] : position),
+        label: (i) => `${noun} ${part[i]!.record.external_id}`,
+      });
+    }
   }
 
   // Wait for every job of the batch, asking for all of them in one call per round.
@@ -190,6 +200,7 @@ export async function pushZendeskMany(pushes: readonly PortalPush[], opts: Zende
   const wrote = pushes.map((): string[] => []);
   for (const f of plan.fields) wrote[f.push]!.push(`${f.owner.kind}_fields`);
   for (const i of plan.invoices) wrote[i.push]!.push(`invoice:${i.record.external_id}`);
+  for (const i of plan.statuses) wrote[i.push]!.push(`status:${i.record.external_id}`);
   const items = pushes.map((_, push): BulkItem => {
     const owner = plan.owners[push]!;
     if (owner.kind === 'invalid') return { ok: false, error: new PermanentError(owner.message) };

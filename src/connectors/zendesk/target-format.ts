@@ -112,3 +112,34 @@ export function changedInvoices(current: PortalProjection, previous: PortalProje
       return old === undefined || !sameRecord(r, old);
     });
 }
+
+/**
+ * The customer's billing status as one record of the status object (when `statusObject.enabled`),
+ * upserted by external id `<organization|user>-<id>`: what end users read when their help center
+ * has no help center JWTs. The customer-facing values only (never MRR or balance), under the keys
+ * of `fields`, and the lookup to its owner. Null without billing data.
+ */
+export function statusRecord(p: PortalProjection, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord | null {
+  const values = billingFields(p, cfg);
+  if (values === null) return null;
+  const f = cfg.fields;
+  const pick = [f.status, f.plan, f.nextInvoiceDate, f.delinquent, f.openInvoices];
+  const lookups = cfg.statusObject.fields;
+  return {
+    name: `Billing status of ${owner.kind} ${owner.id}`,
+    external_id: `${owner.kind}-${owner.id}`,
+    custom_object_fields: {
+      ...Object.fromEntries(pick.map((k) => [k, values[k] ?? null])),
+      [owner.kind === 'organization' ? lookups.organization : lookups.user]: owner.id,
+    },
+  };
+}
+
+/** The status record to upsert, or null when it is off, absent, or the same as last written. */
+export function changedStatus(current: PortalProjection, previous: PortalProjection | null, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord | null {
+  if (!cfg.statusObject.enabled) return null;
+  const now = statusRecord(current, owner, cfg);
+  if (now === null) return null;
+  const before = previous && statusRecord(previous, owner, cfg);
+  return before && sameRecord(now, before) ? null : now;
+}

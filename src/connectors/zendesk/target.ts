@@ -15,7 +15,7 @@ import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type
 import { normalizeEmail } from '../../sync/source-event.js';
 import type { DeflectionEvent as DecidedSession } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
-import { billingFields, changedFields, changedInvoices, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
+import { billingFields, changedFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
 import { pushZendeskMany } from './target-bulk.js';
 
@@ -97,6 +97,12 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
         if (Object.keys(fields).length > 0) wrote.push(await writeFields(client, owner, fields, calls));
         const records = changedInvoices(p.projection, p.previous, owner, cfg);
         if (records.length > 0) wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls)));
+        const status = changedStatus(p.projection, p.previous, owner, cfg);
+        if (status !== null) {
+          calls.n++;
+          await zendeskRequest(client, 'PATCH', ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }], { custom_object_record: status });
+          wrote.push(`status:${status.external_id}`);
+        }
       } catch (err) {
         throw toPushError(err);
       }
