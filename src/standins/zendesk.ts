@@ -31,7 +31,8 @@ import {
   type RateDecision,
   type RateWindow,
 } from './common.js';
-import { createHelpCenterStandIn, type HelpCenterStandIn } from './zendesk-help-center.js';
+import { createHelpCenterStandIn, STANDIN_USER_COOKIE, type HelpCenterStandIn } from './zendesk-help-center.js';
+import { createThemeStandIn, type ThemeStandIn } from './zendesk-theme.js';
 import { closedPolicy, endUserMayRead, isPolicyId, parseAccessRule, patchPolicy, type AccessRule, type PermissionPolicy, type Problems } from './zendesk-access.js';
 
 export type { FaultKind, FaultOptions, RateWindow } from './common.js';
@@ -286,6 +287,8 @@ export interface ZendeskStandIn {
   origin: string;
   /** Help center JWTs: the keys and token endpoints, and controls for tests (src/standins/zendesk-help-center.ts). */
   helpCenter: HelpCenterStandIn;
+  /** Help center pages: the Help Center kit's theme files, on this origin (src/standins/zendesk-theme.ts). */
+  theme: ThemeStandIn;
   /** Credentials that pass auth (the configured ones, or a default pair). */
   credentials: { email: string; token: string };
   state: ZendeskState;
@@ -301,8 +304,9 @@ export interface ZendeskStandIn {
   seedCustomObject(key: string, input?: { title?: string; fields?: { key: string; type: string; title?: string }[] }): ZendeskCustomObject;
   /**
    * Signs `userId` in to the help center: the answer is the session cookie (`name=value`) a
-   * browser would hold. With it and no API credentials, a caller acts as that end user, on the
-   * few endpoints a help center page may call (custom object records, read under the end-user policy).
+   * browser would hold (the one the help center token endpoint reads). With it and no API
+   * credentials, a caller acts as that end user on the few endpoints a help center page may
+   * call (custom object records, read under the end-user policy).
    */
   signIn(userId: number): string;
   /** Resolves once every echo webhook queued so far has been delivered (or failed). */
@@ -446,7 +450,6 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     jobStatuses: new Map(),
     customObjectAccess: new Map(),
   };
-  const sessions = new Map<string, number>();
   const calls: ZendeskCall[] = [];
   const webhookDeliveries: ZendeskWebhookDelivery[] = [];
   const jobs = new Map<string, { final: ZendeskJobStatus; polls: number }>();
@@ -1059,6 +1062,12 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   // Help center JWTs: anonymous keys and the signed-in end user's token, outside the API's basic auth.
   const helpCenter = await createHelpCenterStandIn((id) => state.users.get(id), now);
   app.use(helpCenter.router);
+  const theme = createThemeStandIn({
+    signedIn: (req) => sessionUser(req.get('cookie')) !== undefined,
+    findUser: (by) => [...state.users.values()].find((u) => (by.email !== undefined ? u.email === by.email : u.name === by.name))?.id,
+    cookieOf: (id) => `${STANDIN_USER_COOKIE}=${id}`,
+  });
+  app.use(theme.router);
 
   const setRateHeaders = (res: Response, d: RateDecision) => {
     const reset = String(Math.ceil(d.resetInMs / 1000));
@@ -1082,9 +1091,8 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
 
   /** The signed-in end user a help center session cookie names, if any. */
   const sessionUser = (cookie: string | undefined): ZendeskUser | undefined => {
-    const value = /(?:^|;\s*)_zendesk_session=([A-Za-z0-9_-]+)/.exec(cookie ?? '')?.[1];
-    const id = value === undefined ? undefined : sessions.get(value);
-    return id === undefined ? undefined : state.users.get(id);
+    const value = new RegExp(`(?:^|;\\s*)${STANDIN_USER_COOKIE}=(\\d+)(?:;|$)`).exec(cookie ?? '')?.[1];
+    return value === undefined ? undefined : state.users.get(Number(value));
   };
 
   // Gatekeeping: suffix, call log, auth, rate limit, failNext, faults; before any body is read.
@@ -1639,6 +1647,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     baseUrl,
     origin: listening.origin,
     helpCenter,
+    theme,
     credentials,
     state,
     calls,
@@ -1684,9 +1693,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     },
     signIn: (userId) => {
       if (!state.users.has(userId)) throw new Error(`no user ${userId} in the Zendesk stand-in`);
-      const value = randomUUID().replace(/-/g, '');
-      sessions.set(value, userId);
-      return `_zendesk_session=${value}`;
+      return `${STANDIN_USER_COOKIE}=${userId}`;
     },
     flushWebhooks: async () => {
       // Echoes are queued when a response finishes; let those events fire, then wait until the chain is still.

@@ -149,7 +149,7 @@ describe('the stand-in\'s custom object permissions', () => {
 
     const byId = await fetch(`${standIn.baseUrl}/custom_objects/portal_invoice/records/${globex.id}`, { headers: { cookie } });
     const write = await fetch(`${standIn.baseUrl}/custom_objects/portal_invoice/records`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
-    const forged = await fetch(`${standIn.baseUrl}/custom_objects/portal_invoice/records`, { headers: { cookie: '_zendesk_session=forged' } });
+    const forged = await fetch(`${standIn.baseUrl}/custom_objects/portal_invoice/records`, { headers: { cookie: 'zendesk_standin_user=9999999' } });
 
     expect(byId.status).toBe(404);
     expect(write.status).toBe(401);
