@@ -26,6 +26,8 @@ COPY --chown=node:node bin ./bin
 COPY --chown=node:node config ./config
 # The Salesforce metadata package that `portal-sync setup salesforce` describes and verifies.
 COPY --chown=node:node salesforce ./salesforce
+# The Help Center kit, which `portal-sync demo` serves on its Zendesk stand-in.
+COPY --chown=node:node portal ./portal
 USER node
 EXPOSE 3000
 # Liveness on the port this container listens on (PORT, 3000 unless a role sets another); no curl in slim images.

@@ -96,6 +96,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
       zendesk: env.zendesk.baseUrl,
       salesforce: env.salesforce.instanceUrl,
       zendeskFieldsCreated: env.zendeskSetup.filter((s) => s.state === 'created').length,
+      helpCenter: env.helpCenterUrl,
     });
 
     const script = playScriptedDay(env, (step) => printer.step(step), { pauseMs: STEP_PAUSE_MS / speed });

@@ -21,6 +21,8 @@ import { startWorker, type RunningWorker } from '../worker-role.js';
 import { provisionedSalesforceFields } from './salesforce-fields.js';
 
 export const DEFAULT_DEMO_PORT = 3000;
+/** The customer contact the scripted day creates in Zendesk (script.ts), whose help center page the demo shows. */
+export const DEMO_CONTACT_NAME = 'Ann Lee';
 
 export interface DemoEnvironmentOptions {
   /** The daemon's port. Unset: 3000, or a free port when 3000 is taken. 0: a free port. */
@@ -56,6 +58,8 @@ export interface DemoEnvironment {
   worker: RunningWorker;
   /** What `setup zendesk` did against the Zendesk stand-in. */
   zendeskSetup: ZendeskSetupStep[];
+  /** Ann's billing page on the Zendesk stand-in's help center (the Help Center kit), through its sign-in page. */
+  helpCenterUrl: string;
   logger: Logger;
   /** Until every webhook the stand-ins owe is delivered and every queue the daemon feeds is idle, echoes included. */
   settle(timeoutMs?: number): Promise<void>;
@@ -171,6 +175,7 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       SALESFORCE_OUTBOUND_TOKEN: secrets.salesforceOutboundToken,
       SALESFORCE_WEBHOOK_SECRET: secrets.salesforceWebhook,
       PORTAL_EVENTS_SECRET: secrets.portalEvents,
+      PORTAL_ORIGINS: zendesk.origin,
       ADMIN_TOKEN: secrets.adminToken,
       PORTAL_TARGET: 'zendesk,salesforce',
     };
@@ -186,6 +191,11 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
     }
     const zendeskClient = createZendeskClient(config.zendesk);
     const zendeskSetup = await applyZendeskSetup(zendeskClient, config.targets.zendesk, await planZendeskSetup(zendeskClient, config.targets.zendesk));
+
+    // The help center's theme: the kit reads this daemon, and an open page follows the script each second.
+    zendesk.theme.settings.portal_sync_api_url = daemonUrl;
+    zendesk.theme.settings.portal_sync_refresh_seconds = '1';
+    const helpCenterUrl = `${zendesk.origin}/hc/en-us/signin?name=${encodeURIComponent(DEMO_CONTACT_NAME)}&return_to=${encodeURIComponent('/hc/en-us/p/billing')}`;
 
     const daemon = await startDaemon(config, logger);
     closers.push(() => daemon.close());
@@ -216,7 +226,7 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       }
     };
 
-    return { config, env, daemonUrl, secrets, stripe, zendesk, salesforce, daemon, worker, zendeskSetup, logger, settle, close: closeAll };
+    return { config, env, daemonUrl, secrets, stripe, zendesk, salesforce, daemon, worker, zendeskSetup, helpCenterUrl, logger, settle, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

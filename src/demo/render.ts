@@ -11,6 +11,8 @@ export interface DemoIntro {
   zendesk: string;
   salesforce: string;
   zendeskFieldsCreated: number;
+  /** Ann's help center billing page (the Help Center kit on the Zendesk stand-in), through its sign-in. */
+  helpCenter: string;
 }
 
 export interface DemoDashboard {
@@ -81,6 +83,8 @@ export function textPrinter(out: Write): DemoPrinter {
         `  Stripe      ${i.stripe}`,
         `  Zendesk     ${i.zendesk}   (setup zendesk created ${i.zendeskFieldsCreated} fields and objects)`,
         `  Salesforce  ${i.salesforce}   (the metadata package's fields are deployed)`,
+        `  Help Center ${i.helpCenter}`,
+        '              (Ann\'s billing page, the Help Center kit: open it now and watch Acme\'s status change)',
         '',
         'A day at Acme Logistics:',
       ),

@@ -16,7 +16,7 @@ import {
   updateZendeskTicket,
   type PortalActivity,
 } from './actors.js';
-import type { DemoEnvironment } from './environment.js';
+import { DEMO_CONTACT_NAME, type DemoEnvironment } from './environment.js';
 
 export type DemoActor = 'salesforce' | 'stripe' | 'zendesk' | 'portal' | 'portal-sync';
 
@@ -103,7 +103,7 @@ export async function playScriptedDay(env: DemoEnvironment, onStep: (step: DemoS
 
   await step('zendesk', 'Support adds Acme to Zendesk: an organization linked to the Account, and Ann, its admin', async () => {
     const org = await createZendeskOrganization(env, { name: facts.accountName!, external_id: facts.accountId! });
-    const user = await createZendeskUser(env, { name: 'Ann Lee', email: facts.contactEmail!, organization_id: org.id });
+    const user = await createZendeskUser(env, { name: DEMO_CONTACT_NAME, email: facts.contactEmail!, organization_id: org.id });
     facts.organizationId = org.id;
     facts.userId = user.id;
     return [`organization ${org.id} (external_id = the Account), user ${user.id}`, 'Zendesk event webhooks: organization.created, user.created'];

@@ -80,13 +80,13 @@ describe('Dockerfile', () => {
     expect(copies.some((c) => c.includes('package-lock.json'))).toBe(true);
   });
 
-  it('copies into the runtime stage only package.json, production node_modules, dist, bin, config and the Salesforce package', () => {
+  it('copies into the runtime stage only package.json, production node_modules, dist, bin, config, the Salesforce package and the Help Center kit', () => {
     const copied = inFinal('COPY').map((i) => {
       const parts = i.args.split(' ').filter((p) => !p.startsWith('--'));
       return { from: /--from=(\S+)/.exec(i.args)?.[1], sources: parts.slice(0, -1).map((s) => s.replace(/^\/app\//, '').replace(/\/$/, '')) };
     });
     const sources = copied.flatMap((c) => c.sources).sort();
-    expect(sources).toEqual(['bin', 'config', 'dist', 'node_modules', 'package.json', 'salesforce']);
+    expect(sources).toEqual(['bin', 'config', 'dist', 'node_modules', 'package.json', 'portal', 'salesforce']);
     // node_modules comes from the build stage, after `npm prune --omit=dev`, never from the context.
     expect(copied.find((c) => c.sources.includes('node_modules'))?.from).toBe(dockerfile.stages[0]!.name);
     expect(inFinal('ADD')).toEqual([]);
@@ -180,7 +180,7 @@ describe('the runtime stage layout, without Docker', () => {
     const build = spawnSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', resolve(root, 'tsconfig.json'), '--outDir', join(app, 'dist')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
     cpSync(resolve(root, 'package.json'), join(app, 'package.json'));
-    for (const dir of ['bin', 'config', 'salesforce']) cpSync(resolve(root, dir), join(app, dir), { recursive: true });
+    for (const dir of ['bin', 'config', 'salesforce', 'portal']) cpSync(resolve(root, dir), join(app, dir), { recursive: true });
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
     mkdirSync(join(app, 'node_modules'));
     for (const [key, meta] of Object.entries(lock.packages)) {
