@@ -10,6 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { startStripeStandIn, type StripeStandIn } from '../../src/standins/stripe.js';
 import { startZendeskStandIn, type ZendeskStandIn, type ZendeskUser } from '../../src/standins/zendesk.js';
 import type { Config } from '../../src/config.js';
+import { createPortalTarget } from '../../src/connectors/targets.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
@@ -37,6 +38,8 @@ export async function startKitWorld(env: Record<string, string> = {}, tweak: (c:
       c.view.rateLimit.perMinute = 1_000; // the tests reload often; the limit has its own tests
       tweak(c);
     },
+    // With PORTAL_TARGET set, the worker pushes to the stand-ins like a deployment does.
+    createPortalTarget,
   );
   zendesk.theme.settings.portal_sync_api_url = daemonUrl;
   const settle = async () => {

@@ -118,6 +118,7 @@ function makeClient(opts) {
 }
 
 const num = (v) => (v === null || v === undefined || v === '' ? null : Number(v));
+const remaining = (due, paid) => (due === null ? null : Math.max(0, Math.round((due - (paid ?? 0)) * 1e6) / 1e6));
 
 /** GET /portal/v1/me's body (contract v1, docs/customer-view.md) as the view this module renders. */
 export function normalizeView(body) {
@@ -154,8 +155,10 @@ export function viewFromRecords(invoiceRecords, statusRecord) {
     paymentMethodOnFile: null,
     invoices: invoiceRecords.map((r) => ({
       id: r.external_id ?? String(r.id), number: f(r).invoice_number ?? r.name ?? null, status: f(r).invoice_status ?? null, currency: f(r).currency ?? null,
-      total: num(f(r).total), amountDue: num(f(r).amount_due), dueDate: f(r).due_date ?? null, hostedUrl: f(r).hosted_invoice_url ?? null, pdfUrl: f(r).invoice_pdf_url ?? null,
-    })).sort((a, b) => String(b.dueDate ?? '').localeCompare(String(a.dueDate ?? ''))),
+      // What is left to pay: the record holds Stripe's amount due and amount paid.
+      total: num(f(r).total), amountDue: remaining(num(f(r).amount_due), num(f(r).amount_paid)), dueDate: f(r).due_date ?? null,
+      hostedUrl: f(r).hosted_invoice_url ?? null, pdfUrl: f(r).invoice_pdf_url ?? null,
+    })).sort((a, b) => Number(b.status === 'open') - Number(a.status === 'open') || String(b.number ?? '').localeCompare(String(a.number ?? ''))),
     tickets: null,
     updatedAt: updated.at(-1) ?? null,
   };
