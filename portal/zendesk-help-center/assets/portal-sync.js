@@ -17,7 +17,8 @@
  * Without (the token endpoint answers 404): the invoices and the status record are listed
  * through the help center session from Zendesk custom objects, which an access rule limits to
  * the user's own (`portal-sync setup zendesk --end-user-access`); no activity is sent then.
- * Text goes in with textContent only: nothing the API returns is ever parsed as HTML.
+ * Text goes in with textContent only: nothing the API returns is ever parsed as HTML. Its look is
+ * assets/portal-sync.css (classes psk-*), loaded by the templates.
  */
 
 const TOKEN_PATH = '/api/v2/help_center/integration/token';
@@ -74,7 +75,7 @@ class KitError extends Error {
   }
 }
 
-const stateOf = (status) => (status === 404 ? 'not-found' : status === 401 || status === 403 ? 'unauthorized' : status === 429 ? 'rate-limited' : 'error');
+const stateOf = (status) => (status === 404 ? 'not-found' : status === 401 ? 'unauthorized' : status === 429 ? 'rate-limited' : 'error');
 
 async function json(res) {
   if (!res.ok) throw new KitError(stateOf(res.status), res.status, res.headers.get('retry-after'));
@@ -291,23 +292,6 @@ function message(ctx, state, err) {
 
 // --- mounting ------------------------------------------------------------------------------
 
-const STYLE = `
-.psk{font:inherit;color:inherit}.psk-h{font-size:1.15em;margin:1.5em 0 .5em}
-.psk-status{display:grid;grid-template-columns:max-content 1fr;gap:.35em 1.5em;margin:0}.psk-status dt{font-weight:600}.psk-status dd{margin:0}
-.psk-badge{display:inline-block;padding:.05em .55em;border-radius:1em;border:1px solid #2f7d32;color:#1b5e20;background:#edf7ee;font-size:.9em}
-.psk-badge--warn{border-color:#b3261e;color:#8c1d18;background:#fdeceb;font-weight:600}
-.psk-alert{border-left:4px solid #b3261e;background:#fdeceb;padding:.6em .9em;margin:0 0 1em}
-.psk-scroll{overflow-x:auto}.psk-table{border-collapse:collapse;width:100%}.psk-table th,.psk-table td{text-align:left;padding:.45em .6em;border-bottom:1px solid #ddd;white-space:nowrap}
-.psk-table thead th{font-weight:600;border-bottom:2px solid #bbb}.psk-num{text-align:right!important;font-variant-numeric:tabular-nums}.psk-links a{margin-right:.75em}
-.psk-tickets{list-style:none;padding:0}.psk-tickets li{padding:.35em 0}.psk-muted,.psk-updated{color:#555;font-size:.9em}
-.psk-message{padding:.8em 1em;border:1px solid #ccc;border-radius:4px}.psk-message--error,.psk-message--unauthorized,.psk-message--rate-limited{border-color:#b3261e}
-.psk-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}`;
-
-function injectStyle() {
-  if (document.getElementById('portal-sync-kit-style')) return;
-  document.head.append(el('style', { id: 'portal-sync-kit-style', text: STYLE }));
-}
-
 /** POST /events/portal with the help center JWT: the contact is the token's user, never named here. Best effort: false when not sent. */
 function sender(client, api) {
   const session = sessionId();
@@ -396,7 +380,6 @@ export function mount(root, options = {}) {
     }
   };
 
-  injectStyle();
   root.classList.add('psk');
   void ctx.refresh();
   const every = Number(options.refreshSeconds ?? d.refreshSeconds ?? 0);
