@@ -4,7 +4,7 @@
  * (POST /events/portal). One dependency-free ES module: Zendesk serves each theme asset under
  * its own hashed URL, so this file imports nothing.
  *
- * Every element with a data-portal-sync attribute ("page" or "panel") is mounted on load:
+ * Every element with data-portal-sync="page" or "panel" is mounted on load:
  *   data-api           portal-sync's public URL, e.g. https://portal-sync.example.com (required)
  *   data-locale        the help center locale ({{help_center.locale}}); dates and money follow it
  *   data-signed-in     "true" / "false" ({{signed_in}})
@@ -389,9 +389,9 @@ export function mount(root, options = {}) {
   return { refresh: ctx.refresh, track: ctx.track, get state() { return root.dataset.state; } };
 }
 
-/** Mounts every [data-portal-sync] element once. */
+/** Mounts every [data-portal-sync="page"|"panel"] element once (other values are activity marks, see the README). */
 export function mountAll(doc = document) {
-  return [...doc.querySelectorAll('[data-portal-sync]:not([data-state])')].map((root) => mount(root));
+  return [...doc.querySelectorAll('[data-portal-sync="page"]:not([data-state]), [data-portal-sync="panel"]:not([data-state])')].map((root) => mount(root));
 }
 
 if (typeof document !== 'undefined' && !globalThis.PORTAL_SYNC_NO_AUTOMOUNT) {
