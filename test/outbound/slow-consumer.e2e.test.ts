@@ -8,13 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
+import { salesforceId18 } from '../../src/sync/ids.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { newSecret, startConsumer, type Consumer } from './support/consumer.js';
 import { outboundEnv } from './support/setup.js';
 
-const ACCOUNT = '0015e00000SlowSub1A';
+const ACCOUNT = salesforceId18('0015e00000SlowS'); // a real Account id: a malformed one would not link
 const SLOW_MS = 4_000;
 let zd: ZendeskStandIn;
 let p: TestPipeline;

@@ -16,6 +16,7 @@ import {
   type StripeStandInOptions,
   type StripePriceInput,
 } from '../../src/standins/stripe.js';
+import { salesforceId18 } from '../../src/sync/ids.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -392,7 +393,8 @@ describe('Stripe stand-in: webhooks', () => {
   it('delivers each event signed like Stripe: the SDK verifies it and the daemon parses it into SourceEvents', async () => {
     const hook = await receiver();
     const s = await standIn({ webhookUrl: hook.url, webhookSecret: SECRET });
-    const customer = s.createCustomer({ email: 'Ann@Acme.example', name: 'Acme', metadata: { salesforce_account_id: '001Acme000000001AAA' } });
+    const acmeAccount = salesforceId18('001Acme00000001');
+    const customer = s.createCustomer({ email: 'Ann@Acme.example', name: 'Acme', metadata: { salesforce_account_id: acmeAccount } });
     const sub = s.createSubscription(customer.id, { items: [{ price: TEAM, quantity: 2 }] });
     const invoice = s.createInvoice(customer.id, { subscription: sub.id });
     s.payInvoice(invoice.id);
@@ -415,7 +417,7 @@ describe('Stripe stand-in: webhooks', () => {
     expect(parsedEvents(byType.get('customer.created')!)[0]).toMatchObject({
       source: 'stripe',
       objectId: customer.id,
-      refs: { stripeCustomerId: customer.id, email: 'ann@acme.example', salesforceAccountId: '001Acme000000001AAA' },
+      refs: { stripeCustomerId: customer.id, email: 'ann@acme.example', salesforceAccountId: acmeAccount },
       data: { kind: 'stripe.customer', name: 'Acme' },
     });
     expect(parsedEvents(byType.get('customer.subscription.created')!)[0]?.data).toMatchObject({
