@@ -69,7 +69,7 @@ describe('GET /portal/v1/me', () => {
     expect(body).toEqual({
       v: 1,
       customer: { name: 'Acme' },
-      billing: { status: 'past_due', plan: 'Acme Team', currency: 'USD', nextInvoiceDate: expect.any(String), delinquent: expect.any(Boolean), paymentMethodOnFile: true },
+      billing: { status: 'past_due', endedAt: null, plan: 'Acme Team', currency: 'USD', nextInvoiceDate: expect.any(String), delinquent: expect.any(Boolean), paymentMethodOnFile: true },
       invoices: [
         expect.objectContaining({ id: 'in_acme_2', status: 'open', currency: 'USD', total: 49, amountDue: 49, amountRemaining: 49, dueDate: '2026-11-01T00:00:00.000Z', hostedInvoiceUrl: 'https://invoice.stripe.test/in_acme_2', pdfUrl: 'https://invoice.stripe.test/in_acme_2.pdf' }),
         expect.objectContaining({ id: 'in_acme_1', status: 'paid', total: 49, amountPaid: 49 }),

@@ -28,6 +28,7 @@ const LABELS = {
   title: 'Billing and invoices',
   loading: 'Loading your billing status…',
   status: 'Status',
+  endedOn: 'Ended on',
   plan: 'Plan',
   nextInvoice: 'Next invoice',
   paymentMethod: 'Payment method',
@@ -128,6 +129,7 @@ export function normalizeView(body) {
     source: 'api',
     name: body.customer?.name ?? body.name ?? null,
     status: billing.status ?? null,
+    endedAt: billing.endedAt ?? null,
     plan: billing.plan ?? null,
     nextInvoiceDate: billing.nextInvoiceDate ?? null,
     delinquent: billing.delinquent === true,
@@ -216,6 +218,7 @@ function renderStatus(ctx, view) {
   const payment = view.paymentMethodOnFile === null ? null : row(labels.paymentMethod, view.paymentMethodOnFile ? labels.onFile : labels.noneOnFile);
   return el('dl', { class: 'psk-status' },
     row(labels.status, badge(labels, view.status)),
+    view.endedAt ? row(labels.endedOn, fmt.date(view.endedAt)) : null,
     view.plan ? row(labels.plan, view.plan) : null,
     row(labels.nextInvoice, fmt.date(view.nextInvoiceDate)),
     payment);

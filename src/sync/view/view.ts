@@ -46,6 +46,8 @@ export interface CustomerView {
   customer: { name: string | null };
   billing: {
     status: string | null;
+    /** When a canceled or expired subscription ended (null while it bills), so the customer reads "canceled, ended on …". */
+    endedAt: string | null;
     plan: string | null;
     currency: string | null;
     nextInvoiceDate: string | null;
@@ -149,6 +151,7 @@ export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewO
     customer: { name: d.profile?.name ?? (record.zendesk.organization && !record.zendesk.organization.stamp.deleted ? record.zendesk.organization.data.name : null) },
     billing: b && {
       status: b.status,
+      endedAt: b.endedAt ?? null,
       plan: b.plan,
       currency: b.currency === null ? null : b.currency.toUpperCase(),
       nextInvoiceDate: b.nextInvoiceDate,

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMajorUnits } from '../../../src/sync/money.js';
 import { customerView, holdsViewer, viewerKeys, type Viewer } from '../../../src/sync/view/view.js';
-import { replay, streamArb } from '../merge-events.js';
+import { replay, streamArb, subscription } from '../merge-events.js';
 
 const viewerArb: fc.Arbitrary<Viewer> = fc.record({
   zendeskUserId: fc.constantFrom('801', '802', '803'),
@@ -17,6 +17,23 @@ const viewerArb: fc.Arbitrary<Viewer> = fc.record({
 const optsArb = fc.record({ recentPaidInvoices: fc.integer({ min: 0, max: 3 }), tickets: fc.constantFrom('requester' as const, 'organization' as const) });
 
 describe('customer view projection', () => {
+  it('shows a canceled subscription as canceled with the day it ended, not as no subscription', () => {
+    const endedAt = '2026-11-30T00:00:00.000Z';
+    const record = replay([subscription('sub_a', 'active', { version: 1_000 }), subscription('sub_a', 'canceled', { version: 2_000 }, { endedAt })]);
+    const view = customerView(record, { zendeskUserId: '801', externalId: null, email: null }, { recentPaidInvoices: 3, tickets: 'requester' });
+    expect(view.billing).toMatchObject({ status: 'canceled', endedAt, plan: 'Team' });
+  });
+
+  it('gives an end date only to a subscription that ended', () => {
+    fc.assert(
+      fc.property(streamArb(), viewerArb, optsArb, (items, viewer, opts) => {
+        const view = customerView(replay(items), viewer, opts);
+        if (view.billing?.endedAt) expect(['canceled', 'incomplete_expired']).toContain(view.billing.status);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('shows the open invoices and the newest paid ones of the record only, amounts in major units', () => {
     fc.assert(
       fc.property(streamArb(), viewerArb, optsArb, (items, viewer, opts) => {
@@ -59,7 +76,7 @@ describe('customer view projection', () => {
         const record = replay(items);
         const view = customerView(record, viewer, opts);
         expect(Object.keys(view).sort()).toEqual(['billing', 'customer', 'invoices', 'tickets', 'updatedAt', 'v']);
-        if (view.billing) expect(Object.keys(view.billing).sort()).toEqual(['currency', 'delinquent', 'nextInvoiceDate', 'paymentMethodOnFile', 'plan', 'status']);
+        if (view.billing) expect(Object.keys(view.billing).sort()).toEqual(['currency', 'delinquent', 'endedAt', 'nextInvoiceDate', 'paymentMethodOnFile', 'plan', 'status']);
         const text = JSON.stringify(view);
         expect(text).not.toMatch(/"(mrr|balance|ownerId|tier|links|stamp|id":"cust-)/);
         expect(text).not.toContain(record.id);
