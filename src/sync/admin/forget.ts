@@ -39,7 +39,10 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
   const tombstones = new Tombstones(deps.redis, deps.prefix);
   const emailKeys = needles.emails.filter((e) => !e.includes('%') && !e.includes('\\')).map((e) => `email:${e}`);
   // Tombstones first: an event arriving during the sweep is dropped, not made into a new record.
+  const firstEver = !(await tombstones.anyEver());
   await tombstones.add([...new Set([...owned, ...emailKeys])], deps.tombstoneDays);
+  // Workers take "nothing was ever forgotten here" on trust for up to NOTICE_MS: outwait that before sweeping.
+  if (firstEver) await new Promise((resolve) => setTimeout(resolve, Tombstones.NOTICE_MS + 100));
   await new IdentityAdmin(deps.store, deps.redis).forget(record.id, who);
   const hashes = new Map<string, string>();
   for (const n of needles.all) hashes.set(n, `forgotten:${await tombstones.hashOf(n)}`);

@@ -13,6 +13,16 @@ import type { IdentityKey } from '../identity.js';
 const DAY_MS = 86_400_000;
 
 export class Tombstones {
+  /**
+   * How long a worker may go on believing that nothing was ever forgotten under its prefix (no salt yet)
+   * before it asks Redis again. Without it every event costs a round trip for a feature most deployments
+   * never use; `forgetCustomer` waits this long after laying the first tombstones, so no worker still
+   * believes it when the sweep starts.
+   */
+  static readonly NOTICE_MS = 1_000;
+  private knownSalt: string | null = null;
+  private noSaltSince = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -60,10 +70,25 @@ export class Tombstones {
   /** Whether any of these keys has a tombstone. */
   async forgotten(keys: readonly IdentityKey[]): Promise<boolean> {
     if (keys.length === 0) return false;
-    const salt = await this.salt(false);
+    const salt = await this.knownOrFreshSalt();
     if (salt === null) return false; // nothing was ever forgotten here
     const found = await this.redis.mget(...keys.map((k) => this.tombKey(hashWith(salt, k.toLowerCase()))));
     return found.some((g) => g !== null);
+  }
+
+  /** The salt, once seen kept for good (it is set once and never changes); its absence re-checked after NOTICE_MS. */
+  private async knownOrFreshSalt(): Promise<string | null> {
+    if (this.knownSalt !== null) return this.knownSalt;
+    if (Date.now() - this.noSaltSince < Tombstones.NOTICE_MS) return null;
+    const salt = await this.salt(false);
+    if (salt === null) this.noSaltSince = Date.now();
+    else this.knownSalt = salt;
+    return salt;
+  }
+
+  /** Whether a salt exists, i.e. something was forgotten under this prefix before. */
+  async anyEver(): Promise<boolean> {
+    return (await this.salt(false)) !== null;
   }
 
   /** Lifts every tombstone laid with the one on `key`; returns how many, 0 when it had none. */
