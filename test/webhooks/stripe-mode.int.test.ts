@@ -23,7 +23,7 @@ function send(livemode: boolean) {
 }
 
 beforeAll(async () => {
-  daemon = await startTestDaemon({ STRIPE_SECRET_KEY: 'sk_test_0123456789abcdefghijklmn' });
+  daemon = await startTestDaemon({ STRIPE_SECRET_KEY: 'sk_test_FAKE_not_a_real_key_for_tests' });
 });
 afterAll(async () => {
   await daemon.stop();
@@ -46,9 +46,9 @@ describe('a test-mode deployment', () => {
 describe('stripe.mode', () => {
   const env = { REDIS_URL: redisUrl(), PORT: '0' };
   it('is read from the key prefix, and a key of the other mode than the configured one is refused with both named', () => {
-    const live = loadConfig({ ...env, STRIPE_SECRET_KEY: 'rk_live_0123456789abcdefghijklmn' });
+    const live = loadConfig({ ...env, STRIPE_SECRET_KEY: 'rk_live_FAKE_not_a_real_key_for_tests' });
     expect(live.ok && live.config.stripe.mode).toBe('live');
-    const mixed = loadConfig({ ...env, STRIPE_SECRET_KEY: 'sk_live_0123456789abcdefghijklmn', PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-test-mode.yaml' });
+    const mixed = loadConfig({ ...env, STRIPE_SECRET_KEY: 'sk_live_FAKE_not_a_real_key_for_tests', PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-test-mode.yaml' });
     expect(mixed.ok).toBe(false);
     expect(mixed.ok ? [] : mixed.problems).toContain('STRIPE_SECRET_KEY: a live key, but stripe.mode is test: resync and reconcile would read the other mode\'s objects');
   });
