@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { TICKET_CATEGORIES } from './sync/deflection/types.js';
 import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
 import { ViewSettingsSchema } from './sync/view/settings.js';
+import type { RedisConnectionSettings, SentinelAddress } from './sync/redis.js';
 import { OutboundSettingsSchema, resolveSubscriptionSecrets, SubscriptionsSchema } from './sync/outbound/settings.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,6 +45,16 @@ const prefixedSecrets = (prefix: RegExp, what: string) =>
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 const isOrigin = (s: string): boolean => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol) && new URL(s).origin === s.replace(/\/$/, '');
 const port = z.coerce.number().int().min(0).max(65535);
+/** host:port, with a port of 1–65535 (an IPv6 host in brackets: [::1]:26379). */
+const isHostPort = (s: string): boolean => {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(s);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+};
+const sentinelAddresses = (s: string | undefined): SentinelAddress[] =>
+  list(s ?? '').map((a) => {
+    const i = a.lastIndexOf(':');
+    return { host: a.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(a.slice(i + 1)) };
+  });
 
 export const PORTAL_TARGETS = ['zendesk', 'salesforce'] as const;
 export type PortalTargetName = (typeof PORTAL_TARGETS)[number];
@@ -53,7 +64,16 @@ export const EnvSchema = z.object({
     .string()
     .trim()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => URL.canParse(s) && /^rediss?:$/.test(new URL(s).protocol), 'expected redis://host:port or rediss://…').describe('Redis for the BullMQ queues and the record store'),
+    .refine((s) => URL.canParse(s) && /^rediss?:$/.test(new URL(s).protocol), 'expected redis://host:port or rediss://…').describe('Redis for the BullMQ queues and the record store (with REDIS_SENTINELS only its credentials and database number are used)'),
+  REDIS_SENTINELS: optional
+    .refine((s) => s === undefined || (list(s).length > 0 && list(s).every(isHostPort)), 'expected host:port of each sentinel, comma-separated, e.g. sentinel-1:26379,sentinel-2:26379')
+    .describe('Redis Sentinel mode: the sentinels, host:port comma-separated; every connection asks them for the current primary'),
+  REDIS_SENTINEL_MASTER: optional
+    .refine((s) => s === undefined || /^[A-Za-z0-9_.-]+$/.test(s), "expected the master group name of the sentinels' configuration, e.g. mymaster")
+    .describe('the master group name the sentinels monitor (required with REDIS_SENTINELS)'),
+  REDIS_SENTINEL_PASSWORD: optional.describe("the sentinels' own password (requirepass of sentinel.conf), when they have one"),
+  REDIS_PASSWORD: optional.describe('the Redis password (AUTH); overrides one in REDIS_URL, and is the way to give one with REDIS_SENTINELS'),
+  REDIS_TLS: z.enum(['true', 'false']).optional().describe('true: TLS to Redis and the sentinels (a rediss:// REDIS_URL turns it on as well)'),
   REDIS_PREFIX: z
     .string()
     .default('portal-sync')
@@ -215,6 +235,7 @@ export const FileSchema = z.strictObject({
     forgetTombstoneDays: z.number().int().min(1).max(3_650),
   }),
   worker: z.strictObject({ concurrency: z.number().int().min(1).max(256) }),
+  redis: z.strictObject({ ackReplicas: z.number().int().min(0).max(16), ackTimeoutMs: z.number().int().min(10).max(60_000) }),
   push: z
     .strictObject({ debounceMs: z.number().int().min(0).max(600_000), backoffMs: z.number().int().min(10).max(600_000), maxBackoffMs: z.number().int().min(10).max(3_600_000) })
     .refine((p) => p.maxBackoffMs >= p.backoffMs, { message: 'maxBackoffMs must be at least backoffMs', path: ['maxBackoffMs'] }),
@@ -245,8 +266,9 @@ export const FileSchema = z.strictObject({
 });
 export type FileConfig = z.infer<typeof FileSchema>;
 
-export interface Config extends Omit<FileConfig, 'stripe'> {
-  redis: { url: string; prefix: string };
+export interface Config extends Omit<FileConfig, 'stripe' | 'redis'> {
+  /** Where and how to connect (env), the key prefix, and how many replicas must hold an event before it is acknowledged (YAML). */
+  redis: RedisConnectionSettings & { prefix: string } & FileConfig['redis'];
   http: { port: number; host: string };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** `mode`: stripe.mode, else the secret key's; null when neither says (events of both modes are applied). */
@@ -335,6 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
   const zendeskBaseUrl = e.ZENDESK_BASE_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com/api/v2` : undefined);
 
   checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings);
+  if (fileResult.success) checkRedisAck(fileResult.data, problems);
   if (!envResult.success || !fileResult.success) return { ok: false, problems, warnings };
   const outboundSecrets = resolveSubscriptionSecrets(fileResult.data.subscriptions, env, problems);
   const stripeMode = resolveStripeMode(fileResult.data.stripe.mode, e.STRIPE_SECRET_KEY, problems, warnings);
@@ -342,7 +365,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
 
   const config: Config = {
     ...fileResult.data,
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: {
+      ...fileResult.data.redis,
+      url: e.REDIS_URL,
+      prefix: e.REDIS_PREFIX,
+      ...defined({
+        sentinels: e.REDIS_SENTINELS ? sentinelAddresses(e.REDIS_SENTINELS) : undefined,
+        sentinelMaster: e.REDIS_SENTINEL_MASTER,
+        sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+        password: e.REDIS_PASSWORD,
+        tls: e.REDIS_TLS === undefined ? undefined : e.REDIS_TLS === 'true',
+      }),
+    },
     http: { port: e.PORT, host: e.HOST },
     logLevel: e.LOG_LEVEL,
     stripe: defined({ mode: stripeMode, secretKey: e.STRIPE_SECRET_KEY, webhookSecrets: list(e.STRIPE_WEBHOOK_SECRET ?? ''), host: e.STRIPE_API_HOST, port: e.STRIPE_API_PORT, protocol: e.STRIPE_API_PROTOCOL }),
@@ -396,6 +430,9 @@ function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: 
   const need = (names: Array<keyof Env>, why: string) => {
     for (const name of names) if (e[name] === undefined) problems.push(`${name}: required ${why}`);
   };
+  if (e.REDIS_SENTINELS) need(['REDIS_SENTINEL_MASTER'], 'with REDIS_SENTINELS: the master group name the sentinels monitor');
+  if (e.REDIS_SENTINEL_MASTER && !e.REDIS_SENTINELS) need(['REDIS_SENTINELS'], 'with REDIS_SENTINEL_MASTER: the sentinels to ask for it, host:port comma-separated');
+  if (e.REDIS_SENTINEL_PASSWORD && !e.REDIS_SENTINELS) problems.push('REDIS_SENTINEL_PASSWORD: only used with REDIS_SENTINELS, which is not set');
   if (e.ZENDESK_SUBDOMAIN && e.ZENDESK_BASE_URL) problems.push('ZENDESK_SUBDOMAIN: set either ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL, not both');
   if (e.SALESFORCE_ORG_ID && !e.SALESFORCE_OUTBOUND_TOKEN) need(['SALESFORCE_OUTBOUND_TOKEN'], 'with SALESFORCE_ORG_ID: Outbound Messages carry no signature, so the endpoint URL carries this token');
   if (e.SALESFORCE_OUTBOUND_TOKEN && !e.SALESFORCE_ORG_ID) need(['SALESFORCE_ORG_ID'], 'with SALESFORCE_OUTBOUND_TOKEN: every Outbound Message is checked against it');
@@ -421,6 +458,13 @@ function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: 
   if (!helpCenter) warnings.push('no help center keys are known (ZENDESK_SUBDOMAIN, ZENDESK_BASE_URL or ZENDESK_HELP_CENTER_JWKS_URL): GET /portal/v1/me is disabled');
   if (helpCenter && !e.PORTAL_ORIGINS) warnings.push('PORTAL_ORIGINS is not set: browsers on your Help Center cannot call GET /portal/v1/me (no CORS origin is allowed)');
   if (targets.length === 0) warnings.push('PORTAL_TARGET is not set: records are kept but nothing is pushed to a portal');
+}
+
+/** A WAIT that outlasts the enqueue deadline would turn every slow replica into a timeout without the 503 it owes. */
+function checkRedisAck(file: FileConfig, problems: string[]): void {
+  if (file.redis.ackReplicas > 0 && file.redis.ackTimeoutMs >= file.server.enqueueTimeoutMs) {
+    problems.push(`config redis.ackTimeoutMs: must be below server.enqueueTimeoutMs (${file.server.enqueueTimeoutMs} ms), got ${file.redis.ackTimeoutMs}: the wait for replicas is part of the enqueue`);
+  }
 }
 
 /** stripe.mode, else the mode of STRIPE_SECRET_KEY; a key of the other mode than the configured one is a problem. */

@@ -12,7 +12,7 @@ import { configuredWebhookSources, registerHealthGauges } from './sync/health.js
 import { registerQueueGauges } from './sync/metrics.js';
 import { PUSH_QUEUES } from './sync/push-planner.js';
 import { createEventsQueue, type EventsQueue } from './sync/queues.js';
-import { createProducerRedis, type Redis } from './sync/redis.js';
+import { createProducerRedis, describeRedis, type Redis } from './sync/redis.js';
 import { createApp } from './webhooks/app.js';
 import { createEdgeMetrics, type EdgeMetrics } from './webhooks/metrics.js';
 
@@ -55,7 +55,7 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; devRedis?: string } = {}): Promise<RunningDaemon> {
-  const redis = createProducerRedis(config.redis.url);
+  const redis = createProducerRedis(config.redis);
   // Connection errors are expected while Redis restarts; readiness and 503s report them, the log says it once per change.
   let lastRedisError = '';
   redis.on('error', (err: Error) => {
@@ -79,7 +79,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   // Give Redis a moment so the first webhook does not meet a half-open connection; a Redis that
   // stays away does not stop the daemon (/readyz and 503s say so, and it reconnects by itself).
   const ready = await Promise.race([queue.waitUntilReady().then(() => true), sleep(config.server.enqueueTimeoutMs).then(() => false)]).catch(() => false);
-  if (!ready) logger.warn({ redis: redactUrl(config.redis.url) }, 'redis not reachable yet: webhooks get 503 until it is');
+  if (!ready) logger.warn({ redis: describeRedis(config.redis) }, 'redis not reachable yet: webhooks get 503 until it is');
   // Quarantine entries an earlier release kept whole are split (reasons apart from bodies); the next entry does it otherwise.
   else await ingestor.quarantined.migrateLegacy().catch((err: Error) => logger.warn({ err: err.message }, 'quarantine entries of an earlier release not moved yet'));
   const metrics = createEdgeMetrics(opts.defaultMetrics === undefined ? {} : { defaultMetrics: opts.defaultMetrics });

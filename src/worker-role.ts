@@ -68,11 +68,11 @@ export interface WorkerOptions {
 
 export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const metrics = opts.registry ? createSyncMetrics(opts.registry) : undefined;
-  const connection = createWorkerRedis(config.redis.url);
-  const storeConnection = createWorkerRedis(config.redis.url);
+  const connection = createWorkerRedis(config.redis);
+  const storeConnection = createWorkerRedis(config.redis);
   connection.on('error', () => undefined); // reported by the worker's own listener
   storeConnection.on('error', () => undefined);
-  const pushConnection = createProducerRedis(config.redis.url, { enableOfflineQueue: true });
+  const pushConnection = createProducerRedis(config.redis, { enableOfflineQueue: true });
   pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
   const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs);

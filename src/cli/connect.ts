@@ -1,5 +1,5 @@
 /** What the admin commands share: validated config and a Redis connection that fails fast. */
-import { Redis } from 'ioredis';
+import { connectRedis, describeRedis, type Redis } from '../sync/redis.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from './errors.js';
 
@@ -10,12 +10,12 @@ export function requireConfig(): Config {
 }
 
 export async function withRedis<T>(config: Config, work: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 2 ? null : 200) });
+  const redis = connectRedis(config.redis, 'admin');
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => (lastError = err));
   try {
     await redis.ping().catch(() => {
-      throw new Error(`cannot reach Redis at ${config.redis.url.replace(/\/\/[^@]*@/, '//***@')}: ${lastError?.message ?? 'no answer'}; check REDIS_URL`);
+      throw new Error(`cannot reach Redis at ${describeRedis(config.redis)}: ${lastError?.message ?? 'no answer'}; check ${config.redis.sentinels?.length ? 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER' : 'REDIS_URL'}`);
     });
     return await work(redis);
   } finally {

@@ -1,6 +1,6 @@
 /** `portal-sync inspect REF` — one normalized record, and with --explain where each part came from. */
+import { connectRedis } from '../sync/redis.js';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
 import type { CustomerRecord, Stamp } from '../sync/record.js';
 import { IdentityAdmin, type AuditEntry } from '../sync/identity-admin.js';
@@ -100,7 +100,7 @@ export function registerInspectCommand(program: Command): void {
     .action(async (ref: string, opts: { json?: boolean; explain?: boolean }) => {
       const loaded = loadConfig(process.env);
       if (!loaded.ok) throw new UsageError(`configuration has problems (run \`portal-sync config check\`): ${loaded.problems.join('; ')}`);
-      const redis = new Redis(loaded.config.redis.url, { maxRetriesPerRequest: 1, connectTimeout: 3000 });
+      const redis = connectRedis(loaded.config.redis, 'admin');
       redis.on('error', () => undefined);
       try {
         const store = new RecordStore(redis, loaded.config.redis.prefix);

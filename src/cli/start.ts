@@ -5,7 +5,7 @@ import { redactUrl, startDaemon } from '../daemon.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import { startProbeServer, startWorker, type RunningWorker } from '../worker-role.js';
 import { createLogger, type Logger } from '../log.js';
-import { waitForRedis } from '../sync/redis.js';
+import { describeRedis, waitForRedis } from '../sync/redis.js';
 import { UsageError } from './errors.js';
 import { ensureRedis } from './private-redis.js';
 
@@ -41,6 +41,7 @@ export function registerStartCommand(program: Command): void {
 /** A private Redis for development, only when asked for and only when the configured one does not answer. */
 async function devRedis(config: Config, logger: Logger): Promise<{ note?: string; stop?: () => void }> {
   let note: string | undefined;
+  if (config.redis.sentinels?.length) return {}; // Sentinel mode names a real deployment: never a stand-in for it
   const redis = await ensureRedis(config.redis.url, () => undefined);
   if (redis.url !== config.redis.url) {
     note = `private in-memory redis-server at ${redis.url}, started by --dev-redis: nothing is persisted, everything is lost on exit`;
@@ -91,15 +92,15 @@ async function runDaemon(config: Config, logger: Logger, role: Role, allowDevRed
 
   // Never a stand-in for the configured Redis: wait for it, saying so now and then, while the receivers answer 503.
   const answered = await waitForRedis(
-    config.redis.url,
+    config.redis,
     (waitedSeconds) =>
       logger.warn(
-        { redis: redactUrl(config.redis.url), waitedSeconds },
-        `waiting for Redis at REDIS_URL: /readyz and the receivers answer 503 until it answers${role === 'web' ? '' : ', and the worker starts then'}`,
+        { redis: describeRedis(config.redis), waitedSeconds },
+        `waiting for Redis at ${config.redis.sentinels?.length ? 'the primary the sentinels name' : 'REDIS_URL'}: /readyz and the receivers answer 503 until it answers${role === 'web' ? '' : ', and the worker starts then'}`,
       ),
     waiting.signal,
   );
-  if (answered && !stopping) logger.info({ redis: redactUrl(config.redis.url) }, 'redis answered');
+  if (answered && !stopping) logger.info({ redis: describeRedis(config.redis) }, 'redis answered');
   if (answered && !stopping && role !== 'web') {
     worker = await startWorker(config, logger, { ...(registry ? { registry } : {}), targets: createPortalTarget, role });
     if (stopping) await worker.close();

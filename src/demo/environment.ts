@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../sync/redis.js';
 import { loadConfig, type Config } from '../config.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import { createZendeskClient } from '../connectors/zendesk/client.js';
@@ -90,7 +90,7 @@ async function choosePort(wanted: number | undefined, say: (m: string) => void):
 
 /** Deletes every key this run wrote, so a shared Redis is left as it was found. */
 async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = connectRedis(url, 'admin', { lazyConnect: true });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
