@@ -3,6 +3,9 @@
  * (verify + parse + dedupe + enqueue into BullMQ on real Redis) against a bare
  * express route answering 200, measured in the same run on the same machine.
  * Prints one JSON object; the figure to watch is `ratio.requestsPerSecond`.
+ * With redis-server on PATH it also measures the cost of redis.ackReplicas: the same ingest on a private
+ * primary + replica, without and with `ackReplicas: 1` (WAIT for the replica before answering), as
+ * `replicaAck.ratio`.
  *
  *   npm run bench:ingest            (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 to change)
  */
@@ -11,11 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
+import { redisServerOnPath } from '../src/cli/private-redis.js';
+import { connectRedis } from '../src/sync/redis.js';
+import { startReplicaSet } from '../test/support/redis-ha.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -110,23 +115,35 @@ async function serve(): Promise<void> {
   });
   const bareServer = bare.listen(0, '127.0.0.1');
   await new Promise((r) => bareServer.once('listening', r));
-  const loaded = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: secret, LOG_LEVEL: 'silent' });
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  const daemon = await startDaemon(loaded.config, createLogger('silent'), { defaultMetrics: false });
-  process.send?.({ bareUrl: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/webhooks/stripe`, ingestUrl: `${daemon.url}/webhooks/stripe` });
+  const start = async (url: string, ackReplicas: number) => {
+    const loaded = loadConfig({ REDIS_URL: url, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: secret, LOG_LEVEL: 'silent' });
+    if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+    loaded.config.redis.ackReplicas = ackReplicas;
+    return startDaemon(loaded.config, createLogger('silent'), { defaultMetrics: false });
+  };
+  const daemon = await start(redisUrl, 0);
+  const haUrl = process.env.BENCH_HA_URL;
+  const ha = haUrl ? [await start(haUrl, 0), await start(haUrl, 1)] : [];
+  process.send?.({
+    bareUrl: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/webhooks/stripe`,
+    ingestUrl: `${daemon.url}/webhooks/stripe`,
+    haUrls: ha.map((d) => `${d.url}/webhooks/stripe`),
+  });
   process.on('message', async (msg: string) => {
     if (msg !== 'stop') return;
     const jobs = await daemon.queue.getJobCounts('waiting');
     await daemon.close();
+    for (const d of ha) await d.close();
     bareServer.close();
     process.send?.({ jobsEnqueued: jobs.waiting ?? 0 }, () => process.exit(0));
   });
 }
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix }, execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])] });
-  const urls = await new Promise<{ bareUrl: string; ingestUrl: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string }));
+  const pair = redisServerOnPath() ? await startReplicaSet(1) : null;
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix, ...(pair && { BENCH_HA_URL: pair.primary.url }) }, execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])] });
+  const urls = await new Promise<{ bareUrl: string; ingestUrl: string; haUrls: string[] }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string; haUrls: string[] }));
     child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
   });
   const signed = (i: number) => {
@@ -137,11 +154,14 @@ async function main(): Promise<void> {
   await measure(urls.bareUrl, signed);
   const baseline = await measure(urls.bareUrl, signed);
   const ingest = await measure(urls.ingestUrl, (i) => signed(i + 10_000_000));
+  // The replica pair: without WAIT, then with it; each run its own event ids, so dedupe never short-circuits.
+  const [haNoWait, haWait] = urls.haUrls.length === 2 ? [await measure(urls.haUrls[0]!, (i) => signed(i + 20_000_000)), await measure(urls.haUrls[1]!, (i) => signed(i + 30_000_000))] : [];
   const done = new Promise<{ jobsEnqueued: number }>((resolve) => child.once('message', (m) => resolve(m as { jobsEnqueued: number })));
   child.send('stop');
   const { jobsEnqueued } = await done;
 
-  const redis = new Redis(redisUrl);
+  await pair?.stop();
+  const redis = connectRedis(redisUrl, 'admin');
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
@@ -162,6 +182,18 @@ async function main(): Promise<void> {
       p99: Number((baseline.p99Ms / Math.max(ingest.p99Ms, 0.001)).toFixed(3)),
     },
     goal: { requestsPerSecondRatio: 0.5 },
+    replicaAck:
+      haNoWait && haWait
+        ? {
+            topology: 'private primary + 1 replica on loopback (appendfsync everysec)',
+            ackReplicas0: haNoWait,
+            ackReplicas1: haWait,
+            ratio: {
+              requestsPerSecond: Number((haWait.requestsPerSecond / Math.max(haNoWait.requestsPerSecond, 1)).toFixed(3)),
+              p99: Number((haNoWait.p99Ms / Math.max(haWait.p99Ms, 0.001)).toFixed(3)),
+            },
+          }
+        : 'skipped: no redis-server on PATH',
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

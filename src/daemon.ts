@@ -75,6 +75,8 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
     dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
     quarantineLimits: config.quarantine,
     timeoutMs: config.server.enqueueTimeoutMs,
+    ackReplicas: config.redis.ackReplicas,
+    ackTimeoutMs: config.redis.ackTimeoutMs,
   });
   // Give Redis a moment so the first webhook does not meet a half-open connection; a Redis that
   // stays away does not stop the daemon (/readyz and 503s say so, and it reconnects by itself).

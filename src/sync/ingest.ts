@@ -12,6 +12,16 @@
  * have lost the job): the next delivery takes the claim over and enqueues
  * the event — harmless if the job did land, since the job id is the event's
  * own and BullMQ adds an existing job id once.
+ *
+ * With `ackReplicas` > 0 a batch is acknowledged only once that many replicas
+ * hold it (WAIT after the commits; replication is one ordered stream, so a
+ * replica holding the commit holds the job). Short of that the batch fails with
+ * ReplicaAckError (503): its marks stay `done` on the primary. The provider's
+ * retry then meets a duplicate, and a duplicate is acknowledged only after the
+ * same WAIT, behind a write of its own (the mark's TTL is renewed): that covers
+ * the first delivery's job, whichever process wrote it. If the primary died
+ * first, the promoted replica holds neither mark nor job and the retry is
+ * accepted anew — applied exactly once either way.
  */
 import type { Redis } from 'ioredis';
 import { QuarantineStore, type NewQuarantineEntry, type QuarantineEntry, type QuarantineLimits, type QuarantineMeta } from './quarantine.js';
@@ -24,6 +34,17 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
 
+/** Redis took the batch, but fewer replicas than redis.ackReplicas confirmed it within redis.ackTimeoutMs. */
+export class ReplicaAckError extends StoreUnavailableError {
+  override name = 'ReplicaAckError';
+  constructor(
+    readonly wanted: number,
+    readonly confirmed: number,
+  ) {
+    super(`${confirmed} of ${wanted} replicas confirmed the write in time`);
+  }
+}
+
 export interface IngestOptions {
   redis: Redis;
   queue: EventsQueue;
@@ -31,6 +52,10 @@ export interface IngestOptions {
   dedupeTtlSeconds: number;
   quarantineLimits: QuarantineLimits;
   timeoutMs: number;
+  /** Replicas that must hold a batch before it is acknowledged (Redis WAIT); 0 or absent: the primary alone. */
+  ackReplicas?: number;
+  /** WAIT's timeout; below timeoutMs (the config refuses otherwise). */
+  ackTimeoutMs?: number;
 }
 
 export interface EnqueueOutcome {
@@ -140,7 +165,16 @@ export class Ingestor {
       });
     }
     const accepted = outcomes.flatMap((o) => o.accepted);
-    if (accepted.length === 0) return outcomes;
+    const duplicates = outcomes.flatMap((o) => o.duplicates);
+    if (accepted.length === 0) {
+      if (duplicates.length > 0 && this.waitsForReplicas) {
+        const touch = redis.pipeline();
+        for (const e of duplicates) touch.expire(this.seenKey(e), dedupeTtlSeconds);
+        await touch.exec();
+        await this.awaitReplicas();
+      }
+      return outcomes;
+    }
     try {
       await queue.addBulk(accepted.map((e) => ({ name: e.type, data: e, opts: { jobId: jobIdFor(e.source, e.eventId) } })));
     } catch (err) {
@@ -150,14 +184,38 @@ export class Ingestor {
     }
     const commits = redis.pipeline();
     for (const e of accepted) commits.set(this.seenKey(e), 'done', 'EX', dedupeTtlSeconds);
+    // The duplicates' marks are renewed in the same round trip, so that the WAIT below covers them too.
+    if (this.waitsForReplicas) for (const e of duplicates) commits.expire(this.seenKey(e), dedupeTtlSeconds);
     await commits.exec();
+    await this.awaitReplicas();
     return outcomes;
+  }
+
+  private get waitsForReplicas(): boolean {
+    return (this.opts.ackReplicas ?? 0) > 0;
+  }
+
+  /**
+   * WAIT for redis.ackReplicas replicas to hold every write this connection made so far; a shortfall throws
+   * ReplicaAckError. WAIT blocks this connection meanwhile: the batches behind it wait too, which is what a
+   * replica that cannot keep up should cause (they would not be acknowledged sooner).
+   */
+  private async awaitReplicas(): Promise<void> {
+    const wanted = this.opts.ackReplicas ?? 0;
+    if (wanted <= 0) return;
+    const confirmed = Number(await this.opts.redis.wait(wanted, this.opts.ackTimeoutMs ?? 500));
+    if (confirmed < wanted) throw new ReplicaAckError(wanted, confirmed);
   }
 
   /** Keeps a payload that failed its schema; says which older entries were evicted to stay within the limits. */
   async quarantine(entry: NewQuarantineEntry): Promise<{ meta: QuarantineMeta; evicted: string[] }> {
     this.assertReady();
-    return this.guard(this.quarantined.put(entry));
+    return this.guard(
+      this.quarantined.put(entry).then(async (kept) => {
+        await this.awaitReplicas();
+        return kept;
+      }),
+    );
   }
 
   /** Entries without their bodies, newest first. */

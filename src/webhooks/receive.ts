@@ -7,7 +7,7 @@
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import type { Logger } from '../log.js';
 import { boundEventTimes, type EventTimeBounds } from '../sync/event-time.js';
-import { StoreUnavailableError, type Ingestor } from '../sync/ingest.js';
+import { ReplicaAckError, StoreUnavailableError, type Ingestor } from '../sync/ingest.js';
 import type { ParseResult, Source, SourceEvent } from '../sync/source-event.js';
 import type { EdgeMetrics } from './metrics.js';
 
@@ -125,6 +125,13 @@ export function receiver(
     deps.metrics.requests.inc({ source });
     res.on('finish', () => end({ status: String(res.statusCode) }));
     handler(req, res).catch((err: unknown) => {
+      if (err instanceof ReplicaAckError) {
+        deps.metrics.rejections.inc({ source, reason: 'replica_ack_timeout' });
+        deps.logger.warn({ source, wanted: err.wanted, confirmed: err.confirmed }, 'not yet held by enough replicas (redis.ackReplicas): answered 503 so the provider retries');
+        res.setHeader('Retry-After', '5');
+        answer(res, 503, { error: 'event not yet replicated; retry later' });
+        return;
+      }
       if (err instanceof StoreUnavailableError) {
         deps.metrics.rejections.inc({ source, reason: 'redis_unavailable' });
         deps.logger.error({ source, err: err.message }, 'event store unavailable: answered 503 so the provider retries');
