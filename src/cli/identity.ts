@@ -1,9 +1,12 @@
 /** `portal-sync identity conflicts | refused | link REF REF | unlink REF ID | forget REF | restore ID` — identity problems, manual fixes and erasure, audited. */
 import { userInfo } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../log.js';
-import { forgetCustomer } from '../sync/admin/forget.js';
+import type { Config } from '../config.js';
+import { createPortalTarget } from '../connectors/targets.js';
+import { clearForgottenPortal, forgetCustomer, type ForgetResult } from '../sync/admin/forget.js';
+import { DEFAULT_PORTAL_MODE, PORTAL_MODES, type PortalMode, type PortalOutcome } from '../sync/admin/portal-clear.js';
 import { Tombstones } from '../sync/admin/tombstones.js';
 import { IdentityAdmin } from '../sync/identity-admin.js';
 import { startOutbound } from '../sync/outbound/service.js';
@@ -13,7 +16,8 @@ import { parseCustomerRef } from '../sync/refs.js';
 import { RecordStore } from '../sync/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
-import { inspectRecord } from './inspect.js';
+import { portalReport } from './forget-portal.js';
+import { inspectRecord, NotFoundError } from './inspect.js';
 import { printText } from './terminal.js';
 
 function identityKey(input: string): string {
@@ -23,6 +27,8 @@ function identityKey(input: string): string {
   if (ref.kind === 'id') throw new UsageError(`${input} is a record id; name the identity to unlink (cus_…, 001…, zendesk:org:ID, an email…)`);
   return ref.key;
 }
+
+const portalTargets = (config: Config) => config.portal.targets.map((name) => createPortalTarget(name, config));
 
 const whoOf = (opts: { by?: string; reason: string }) => ({ by: opts.by ?? process.env.PORTAL_SYNC_ADMIN ?? userInfo().username, reason: opts.reason });
 
@@ -91,45 +97,99 @@ export function registerIdentityCommand(program: Command): void {
     });
   identity
     .command('forget')
-    .description('erase a customer for good (an erasure request, or gone from every source): every copy in Redis, a tombstone, customer.deleted to subscribers; audited')
-    .argument('<ref>', 'the record (REF as for inspect)')
+    .description('erase a customer for good (an erasure request, or gone from every source): every copy in Redis, a tombstone, customer.deleted to subscribers, optionally what was pushed to the portals; audited')
+    .argument('<ref>', 'the record (REF as for inspect); with --portal clear, also an identity of a customer forgotten before')
     .requiredOption('--reason <text>', 'why (kept in the audit trail, which keeps only a hashed reference to the customer)')
     .requiredOption('--yes', 'confirm: the record cannot be brought back except by `identity restore` and a resync')
+    .addOption(new Option('--portal <mode>', 'what was pushed to the portal targets: clear (take it back) or keep').choices([...PORTAL_MODES]).default(DEFAULT_PORTAL_MODE))
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
       '\nErases, under REDIS_PREFIX: the record, its index and audit trail, deflection sessions, quarantined payloads,\n' +
-        'outbound history and lanes, and BullMQ jobs in any state that name the customer (its emails in any case or\n' +
-        'escaping, its record id, its Stripe customer ids); audit entries keep a keyed hash instead. Then it\n' +
-        'checks that no email of the customer is left anywhere under the prefix (exit 1 if one is).\n' +
-        'For identity.forgetTombstoneDays (30 days by default) events that name the customer are dropped and counted.\n' +
-        '\nExample:\n  $ portal-sync identity forget ann@example.com --reason "GDPR erasure request #4711" --yes\n',
+        'outbound history and lanes, the targets\' accepted-push state, and BullMQ jobs in any state that name the\n' +
+        'customer (its emails in any case or escaping, its record id, its Stripe customer ids); audit entries keep a\n' +
+        'keyed hash instead. Then it checks that no email of the customer is left anywhere under the prefix (exit 1 if\n' +
+        'one is). For identity.forgetTombstoneDays (30 days by default) events that name the customer are dropped and\n' +
+        'counted, so nothing pushes it again.\n' +
+        '\n--portal keep (the default) leaves on the portals what portal-sync pushed there. --portal clear takes it back\n' +
+        'on every PORTAL_TARGET: Zendesk: the billing organization fields (user fields, without an organization) set\n' +
+        'to null, the portal_invoice records (and status records) deleted; Salesforce: the billing Account fields\n' +
+        'cleared, the Portal_Invoice__c and Support_Ticket__c records deleted. The organization, Account and users\n' +
+        'stay, and nothing portal-sync did not write is touched. Clearing deletes in the helpdesk and the CRM and cannot\n' +
+        'be undone, so it is asked for by name. Within the tombstone\'s days it can follow a keep, or be run again after\n' +
+        'a failure (exit 1, naming the target and what failed): `identity forget ID --portal clear` with one identity\n' +
+        'of the forgotten customer (an email, cus_…, 001…, zendesk:org:ID); what is already gone is skipped.\n' +
+        '\nExample:\n  $ portal-sync identity forget ann@example.com --reason "GDPR erasure request #4711" --yes --portal clear\n',
     )
-    .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean }) => {
+    .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean; portal: PortalMode }) => {
       const config = requireConfig();
-      const out = await withRedis(config, async (redis) => {
+      const rerun = `portal-sync identity forget ${ref} --portal clear --reason … --yes`;
+      type Outcome = { forgot: ForgetResult; again?: never } | { again: PortalOutcome | 'nothing-left'; forgot?: never };
+      const out = await withRedis(config, async (redis): Promise<Outcome> => {
         const store = new RecordStore(redis, config.redis.prefix);
-        const { record } = await inspectRecord(store, ref);
+        const targets = portalTargets(config);
+        let record;
+        try {
+          ({ record } = await inspectRecord(store, ref));
+        } catch (err) {
+          if (!(err instanceof NotFoundError) || opts.portal !== 'clear' || ref.trim().startsWith('cust_')) throw err;
+          // Forgotten before: clear what its plan still names.
+          const again = await clearForgottenPortal({ redis, prefix: config.redis.prefix, targets }, identityKey(ref));
+          if (again === 'no-tombstone') throw err;
+          return { again };
+        }
         const outbound = config.subscriptions.length > 0 ? await startOutbound({ connection: redis, redis, records: store, config, logger: createLogger('silent') }) : null;
         try {
-          const deps = { redis, prefix: config.redis.prefix, store, queueNames: [...statusQueueNames(config), RECONCILE_QUEUE], tombstoneDays: config.identity.forgetTombstoneDays, emitter: outbound?.emitter };
-          return await forgetCustomer(deps, record, whoOf(opts));
+          const deps = {
+            redis,
+            prefix: config.redis.prefix,
+            store,
+            queueNames: [...statusQueueNames(config), RECONCILE_QUEUE],
+            tombstoneDays: config.identity.forgetTombstoneDays,
+            emitter: outbound?.emitter,
+            portal: { mode: opts.portal, targets },
+          };
+          return { forgot: await forgetCustomer(deps, record, whoOf(opts)) };
         } finally {
           await outbound?.close();
         }
       });
-      if (opts.json) printJson(out);
+      const days = config.identity.forgetTombstoneDays;
+      if (out.again !== undefined) {
+        const again = out.again;
+        if (again === 'nothing-left') {
+          if (opts.json) printJson({ forgottenBefore: true, portal: null });
+          else printText(`${ref} was forgotten before; nothing of it is left to clear on the portal\n`);
+          return;
+        }
+        const report = portalReport(again, rerun, days);
+        if (opts.json) printJson({ forgottenBefore: true, portal: again });
+        else printText(`${ref} was forgotten before; clearing what was pushed to the portal\n${report.out}`);
+        if (report.err) {
+          process.stderr.write(report.err);
+          process.exitCode = 1;
+        }
+        return;
+      }
+      const forgot = out.forgot;
+      const report = portalReport(forgot.portal, rerun, days);
+      if (opts.json) printJson(forgot);
       else {
-        const s = out.sweep;
+        const s = forgot.sweep;
         printText(
-          `forgot ${out.recordId}: released ${out.keysReleased} identity key(s); removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies); ` +
-            `${s.pseudonymized} audit entr(ies) keep a hashed reference; events naming it are dropped for ${out.tombstoneDays} days (portal-sync identity restore lifts that)` +
-            `${out.toldSubscribers ? '; customer.deleted sent to subscribers' : ''}\n`,
+          `forgot ${forgot.recordId}: released ${forgot.keysReleased} identity key(s); removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies); ` +
+            `${s.pseudonymized} audit entr(ies) keep a hashed reference; events naming it are dropped for ${forgot.tombstoneDays} days (portal-sync identity restore lifts that)` +
+            `${forgot.toldSubscribers ? '; customer.deleted sent to subscribers' : ''}\n` +
+            report.out,
         );
       }
-      if (out.remaining.length > 0) {
-        process.stderr.write(`portal-sync: the customer's email is still found in ${out.remaining.length} key(s) (a job being processed?): ${out.remaining.slice(0, 10).join(', ')}; run forget again\n`);
+      if (report.err) {
+        process.stderr.write(report.err);
+        process.exitCode = 1;
+      }
+      if (forgot.remaining.length > 0) {
+        process.stderr.write(`portal-sync: the customer's email is still found in ${forgot.remaining.length} key(s) (a job being processed?): ${forgot.remaining.slice(0, 10).join(', ')}; run forget again\n`);
         process.exitCode = 1;
       }
     });

@@ -448,6 +448,8 @@ export class SalesforceState {
 
   // ---- used by the HTTP layer ----
 
+  private readonly recycled = new Map<string, { def: SObjectDef; rec: SalesforceRecord }>();
+
   objectOrNull(sobject: string): SObjectDef | undefined {
     return this.objects.get(sobject.toLowerCase());
   }
@@ -513,7 +515,26 @@ export class SalesforceState {
     const rec = this.table(def).get(id);
     if (!rec) return false;
     this.index(def, rec, false);
+    // Into the recycle bin: deleting it again answers ENTITY_IS_DELETED, as Salesforce does.
+    this.recycled.set(id, { def, rec });
     return this.table(def).delete(id);
+  }
+
+  /** Takes a record out of the recycle bin again (an allOrNone delete that rolled back). */
+  unremove(id: string): void {
+    const entry = this.recycled.get(id);
+    if (!entry) return;
+    this.recycled.delete(id);
+    this.put(entry.def, entry.rec, undefined);
+  }
+
+  isRecycled(id: string): boolean {
+    return this.recycled.has(id);
+  }
+
+  /** The object whose records' ids start with this key prefix (001 = Account…). */
+  objectByPrefix(prefix: string): SObjectDef | undefined {
+    return [...this.objects.values()].find((d) => d.keyPrefix === prefix);
   }
 
   // ---- internals ----
@@ -1430,6 +1451,36 @@ function dataApi(ctx: Ctx): express.Router {
       },
     }));
     send(res, 200, runCollection(ctx, items, allOrNone, true));
+  });
+
+  /**
+   * DELETE composite/sobjects?ids=…[&allOrNone=true]: up to 200 ids of any types, answered 200 with one
+   * DeleteResult per id in request order; a deleted record (in the recycle bin) is ENTITY_IS_DELETED, an id of
+   * no record INVALID_CROSS_REFERENCE_KEY, a malformed one MALFORMED_ID. With allOrNone one failure restores all.
+   */
+  r.delete('/composite/sobjects', (req, res) => {
+    const raw = req.query['ids'];
+    if (typeof raw !== 'string' || raw.trim() === '') throw apiError(400, 'MISSING_ARGUMENT', 'ids parameter is required');
+    const ids = raw.split(',').map((id) => id.trim());
+    if (ids.length > MAX_COLLECTION) throw apiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`);
+    const allOrNone = req.query['allOrNone'] === 'true';
+    const removed: string[] = [];
+    const outcomes = ids.map((given): { id: string; errors: DmlError[] } => {
+      if (!ID_SHAPE.test(given)) return { id: given, errors: [dml('MALFORMED_ID', `malformed id ${given}`)] };
+      const id = toId18(given);
+      if (state.isRecycled(id)) return { id, errors: [dml('ENTITY_IS_DELETED', 'entity is deleted')] };
+      const def = state.objectByPrefix(id.slice(0, 3));
+      if (!def || !state.remove(def, id)) return { id, errors: [dml('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id')] };
+      removed.push(id);
+      return { id, errors: [] };
+    });
+    const failed = outcomes.some((o) => o.errors.length > 0);
+    if (allOrNone && failed) {
+      for (const id of removed) state.unremove(id);
+      const rolledBack = dml('ALL_OR_NONE_OPERATION_ROLLED_BACK', 'Record rolled back because not all records were valid and the request was using AllOrNone header');
+      return void send(res, 200, outcomes.map((o) => ({ ...(o.errors.length > 0 ? {} : { id: o.id }), success: false, errors: o.errors.length > 0 ? o.errors : [rolledBack] })));
+    }
+    send(res, 200, outcomes.map((o) => (o.errors.length > 0 ? { success: false, errors: o.errors } : { id: o.id, success: true, errors: [] })));
   });
 
   const query = (req: Request, res: Response) => {

@@ -48,6 +48,40 @@ export interface PortalTarget {
    * ones. A target without it records none; one that cannot place the event says so in `skipped`.
    */
   recordDeflection?(event: DeflectionEvent, links: Derived['links']): Promise<PushResult>;
+  /**
+   * Takes back what this target wrote for one customer (`identity forget --portal clear`): the
+   * billing fields it set are cleared, the records it created are deleted; the organization,
+   * Account or user itself and anything portal-sync did not write are left alone. Idempotent: what
+   * is already gone counts as `absent`. A failure of one item is reported in `failed` and the rest
+   * go on; a failure before anything could be tried (no connection) throws a contract error.
+   */
+  clear?(c: PortalClear): Promise<ClearResult>;
+}
+
+/** Where a forgotten customer's pushed data lives, without a name or an email: what `clear` takes back. */
+export interface PortalClear {
+  /** The customer's links as they are now and as each target last accepted them (they may have moved). */
+  places: PortalPlace[];
+  /** Stripe invoice ids: the external ids of the invoice records portal-sync upserted. */
+  invoiceIds: string[];
+  /** Zendesk ticket ids: the external ids of the ticket records portal-sync upserted. */
+  ticketIds: string[];
+}
+
+export interface PortalPlace {
+  zendeskOrganizationId: string | null;
+  salesforceAccountId: string | null;
+  contacts: Array<{ zendeskUserId: string | null; salesforceContactId: string | null }>;
+}
+
+export interface ClearResult {
+  calls: number;
+  /** Cleared or deleted: `organization_fields:123`, `invoice:in_1`, `Account:001…`. */
+  cleared: string[];
+  /** Already gone (404, deleted before): nothing left to take back. */
+  absent: string[];
+  /** Could not be cleared, each with the platform's reason: re-run to try again. */
+  failed: string[];
 }
 
 export interface BulkContext {

@@ -240,6 +240,34 @@ describe('writing', () => {
     expect(dataCalls(sf, 'PATCH', '/composite/sobjects')).toHaveLength(1);
   });
 
+  it('deletes by sObject Collections: one DeleteResult per id in order, ENTITY_IS_DELETED the second time, and allOrNone restores all', async () => {
+    const sf = await standIn();
+    const conn = connect(sf);
+    const account = sf.state.seedAccount({ Name: 'Acme' });
+    const written = await conn.sobject('Portal_Invoice__c').upsert(invoices(3, account.Id), 'Stripe_Invoice_Id__c');
+    const [a, b, c] = written.map((r) => r.id!);
+
+    const first = await conn.sobject('Portal_Invoice__c').destroy([a!, b!, 'not-an-id', 'a00000000000000AAA'], { allOrNone: false });
+    const again = await conn.sobject('Portal_Invoice__c').destroy([a!], { allOrNone: false });
+    const rolledBack = await conn.sobject('Portal_Invoice__c').destroy([c!, b!], { allOrNone: true });
+
+    expect(first).toEqual([
+      { id: a, success: true, errors: [] },
+      { id: b, success: true, errors: [] },
+      { success: false, errors: [{ statusCode: 'MALFORMED_ID', message: 'malformed id not-an-id', fields: [] }] },
+      { success: false, errors: [{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] }] },
+    ]);
+    expect(again).toEqual([{ success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] }]);
+    expect(rolledBack.map((r) => (r.errors[0] as { statusCode?: string } | undefined)?.statusCode)).toEqual(['ALL_OR_NONE_OPERATION_ROLLED_BACK', 'ENTITY_IS_DELETED']);
+    expect(sf.state.get('Portal_Invoice__c', c!)).toBeDefined();
+    expect(sf.state.count('Portal_Invoice__c')).toBe(1);
+    expect(dataCalls(sf, 'DELETE', '/composite/sobjects')).toHaveLength(3);
+    expect(await fetch(`${sf.instanceUrl}/services/data/v62.0/composite/sobjects?ids=${Array(201).fill(c).join(',')}`, { method: 'DELETE', headers: { authorization: `Bearer ${sf.accessToken}` } }).then(async (r) => [r.status, await r.json()])).toEqual([
+      400,
+      [{ message: 'record limit reached. cannot submit more than 200 records into this call', errorCode: 'EXCEEDED_ID_LIMIT' }],
+    ]);
+  });
+
   it('describes objects and their fields, so `setup salesforce --verify` can check them', async () => {
     const sf = await standIn();
 

@@ -23,6 +23,7 @@ import { ApiBudget } from './api-budget.js';
 import { classifySalesforceError, createSalesforceConnection } from './client.js';
 import { planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
 import { pushSalesforceMany } from './target-bulk.js';
+import { clearSalesforce } from './target-clear.js';
 import type { LabelledRecord, SObjectFields } from './target-records.js';
 
 /** Salesforce sends no Retry-After with REQUEST_LIMIT_EXCEEDED, so the queue pauses this long. */
@@ -188,6 +189,7 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
         failuresError,
       }));
     },
+    clear: (c) => withBudget((conn) => clearSalesforce(conn, config, c, { headers: callOptions(config), isAccountId: (id) => ACCOUNT_ID.test(id) })),
     async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const accountId = links.salesforceAccountId;
       if (!accountId) return { calls: 0, wrote: [], skipped: NO_ACCOUNT };

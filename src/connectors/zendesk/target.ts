@@ -18,6 +18,7 @@ import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequ
 import { billingFields, changedFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
 import { pushZendeskMany } from './target-bulk.js';
+import { clearZendesk } from './target-clear.js';
 
 export { BULK_ABOVE, type JobPolling } from './target-invoices.js';
 
@@ -111,6 +112,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
     bulkSize: ZENDESK_BULK_SIZE,
     // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),
+    clear: (c) => clearZendesk(client, cfg, c),
     async recordDeflection(session: DecidedSession, links: PortalPush['links']): Promise<PushResult> {
       const email = deflectionEmail(session, links);
       if (email === null) return { calls: 0, wrote: [], skipped: NO_DEFLECTION_EMAIL };

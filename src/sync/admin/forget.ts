@@ -2,14 +2,18 @@
  * `identity forget` made complete: the record and its index (IdentityAdmin),
  * a tombstone on every identity key of the customer, a sweep that erases every
  * other copy under the prefix (src/sync/admin/erasure.ts), `customer.deleted`
- * for outbound subscribers, and the proof that no email of it is left.
+ * for outbound subscribers, the proof that no email of it is left, and, with
+ * `--portal clear`, what was pushed to the portals taken back (portal-clear.ts).
  */
 import type { Redis } from 'ioredis';
+import { PORTAL_TARGETS } from '../../config.js';
+import type { PortalTarget } from '../portal-target.js';
 import type { OutboundEmitter } from '../outbound/emitter.js';
 import type { CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
 import { IdentityAdmin } from '../identity-admin.js';
 import { Eraser, needlesOf, type SweepResult } from './erasure.js';
+import { clearPlanned, PortalClearPlans, portalClearOf, readAccepted, type PortalMode, type PortalOutcome } from './portal-clear.js';
 import { Tombstones } from './tombstones.js';
 
 export interface ForgetResult {
@@ -21,6 +25,7 @@ export interface ForgetResult {
   /** Keys under the prefix that still hold one of the customer's emails: empty, or the erasure is not complete. */
   remaining: string[];
   toldSubscribers: boolean;
+  portal: PortalOutcome;
 }
 
 export interface ForgetDeps {
@@ -30,6 +35,8 @@ export interface ForgetDeps {
   queueNames: readonly string[];
   tombstoneDays: number;
   emitter?: OutboundEmitter | undefined;
+  /** What to do with what was pushed to the configured portal targets. */
+  portal: { mode: PortalMode; targets: readonly PortalTarget[] };
 }
 
 export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, who: { by: string; reason: string }): Promise<ForgetResult> {
@@ -40,7 +47,10 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
   const emailKeys = needles.emails.filter((e) => !e.includes('%') && !e.includes('\\')).map((e) => `email:${e}`);
   // Tombstones first: an event arriving during the sweep is dropped, not made into a new record.
   const firstEver = !(await tombstones.anyEver());
-  await tombstones.add([...new Set([...owned, ...emailKeys])], deps.tombstoneDays);
+  const { group } = await tombstones.add([...new Set([...owned, ...emailKeys])], deps.tombstoneDays);
+  // What the portals may hold, read before the sweep erases the record and the targets' accepted states.
+  const full = (await deps.store.getFull(record.id)) ?? record;
+  const plan = portalClearOf(full, owned, await readAccepted(deps.redis, deps.prefix, PORTAL_TARGETS, record.id));
   // Workers take "nothing was ever forgotten here" on trust for up to NOTICE_MS: outwait that before sweeping.
   if (firstEver) await new Promise((resolve) => setTimeout(resolve, Tombstones.NOTICE_MS + 100));
   await new IdentityAdmin(deps.store, deps.redis).forget(record.id, who);
@@ -51,6 +61,12 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
     const sweep = await eraser.sweep(needles.all, (n) => hashes.get(n.toLowerCase()) ?? 'forgotten');
     const links = record.derived.links;
     const ref = (await tombstones.hashOf(`${record.id}:${Date.now()}`)).slice(0, 12);
+    // Kept (ids only, no name or email) so that a later or repeated `--portal clear` knows what to take back.
+    const plans = new PortalClearPlans(deps.redis, deps.prefix);
+    await plans.save(group, plan, deps.tombstoneDays);
+    const targets = deps.portal.targets;
+    const portal: PortalOutcome =
+      deps.portal.mode === 'clear' ? await clearPlanned(plans, group, plan, targets) : { mode: 'keep', targets: targets.map((t) => t.name), cleared: [], pending: true };
     await deps.emitter?.onDeleted(record.id, { stripeCustomerId: links.stripeCustomerId, salesforceAccountId: links.salesforceAccountId, zendeskOrganizationId: links.zendeskOrganizationId }, ref);
     return {
       recordId: record.id,
@@ -59,8 +75,26 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
       sweep,
       remaining: await eraser.remaining(needles.emails),
       toldSubscribers: deps.emitter !== undefined,
+      portal,
     };
   } finally {
     await eraser.close();
   }
+}
+
+/**
+ * `identity forget REF --portal clear` for a customer already forgotten (forgotten with `keep`, or a clear
+ * that failed): the plan kept beside the tombstone on `key` is cleared again. `no-tombstone`: `key` names no
+ * forgotten customer; `nothing-left`: it was forgotten and its plan is gone (cleared, or its days are over).
+ */
+export async function clearForgottenPortal(
+  deps: { redis: Redis; prefix: string; targets: readonly PortalTarget[] },
+  key: string,
+): Promise<PortalOutcome | 'no-tombstone' | 'nothing-left'> {
+  const group = await new Tombstones(deps.redis, deps.prefix).groupOf(key);
+  if (group === null) return 'no-tombstone';
+  const plans = new PortalClearPlans(deps.redis, deps.prefix);
+  const plan = await plans.load(group);
+  if (plan === null) return 'nothing-left';
+  return clearPlanned(plans, group, plan, deps.targets);
 }

@@ -91,7 +91,16 @@ export class Tombstones {
     return (await this.salt(false)) !== null;
   }
 
-  /** Lifts every tombstone laid with the one on `key`; returns how many, 0 when it had none. */
+  /** The group id of the forget that laid a tombstone on `key`, or null when it has none. */
+  async groupOf(key: IdentityKey): Promise<string | null> {
+    const salt = await this.salt(false);
+    return salt === null ? null : this.redis.get(this.tombKey(hashWith(salt, key.toLowerCase())));
+  }
+
+  /**
+   * Lifts every tombstone laid with the one on `key`; returns how many, 0 when it had none. The forget's
+   * portal clear plan (portal-clear.ts, kept under the same group) goes with them: the customer is back.
+   */
   async restore(key: IdentityKey): Promise<number> {
     const salt = await this.salt(false);
     if (salt === null) return 0;
@@ -99,7 +108,7 @@ export class Tombstones {
     if (group === null) return 0;
     const hashes = await this.redis.smembers(this.groupKey(group));
     const all = [...new Set([...hashes, hashWith(salt, key.toLowerCase())])];
-    await this.redis.del(...all.map((h) => this.tombKey(h)), this.groupKey(group));
+    await this.redis.del(...all.map((h) => this.tombKey(h)), this.groupKey(group), `${this.prefix}:forgotten:portal:${group}`);
     return all.length;
   }
 

@@ -1,0 +1,103 @@
+/**
+ * Takes back what the Salesforce target wrote for a forgotten customer
+ * (`identity forget --portal clear`): the billing fields on its Account are
+ * cleared (`PATCH sobjects/Account/{Id}`: null, the delinquent checkbox
+ * false, as for a customer without billing data), and the invoice and ticket
+ * records it upserted are found by their external ids (SOQL `… WHERE
+ * <ExtId> IN (…)`) and deleted with sObject Collections (`DELETE
+ * composite/sobjects?ids=…`, ≤200 ids a call, allOrNone false). The Account
+ * itself and every record without one of the customer's external ids are
+ * left alone. A record already deleted (ENTITY_IS_DELETED, NOT_FOUND,
+ * INVALID_CROSS_REFERENCE_KEY) is "already gone", so a re-run is safe.
+ */
+import type { Connection } from 'jsforce';
+import type { Config } from '../../config.js';
+import type { ClearResult, PortalClear } from '../../sync/portal-target.js';
+import { classifySalesforceError } from './client.js';
+import type { SObjectFields } from './target-records.js';
+
+/** Ids per SOQL IN list (the query stays far below Salesforce's 100,000-character limit). */
+const IN_MAX = 200;
+/** Codes that say the record is not there (any more): nothing to take back. */
+const GONE = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY']);
+
+type SaveErrorWire = { statusCode?: string; errorCode?: string; message?: string };
+
+/** A SOQL string literal: backslashes and quotes escaped. */
+const soqlString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** The Account fields the target writes, emptied. */
+export function clearedAccountFields(f: Config['targets']['salesforce']['accountFields']): SObjectFields {
+  // A checkbox has no "unknown": no billing data reads as not delinquent, as a push without billing data writes it.
+  return { [f.status]: null, [f.plan]: null, [f.mrr]: null, [f.balance]: null, [f.nextInvoiceDate]: null, [f.delinquent]: false, [f.openTickets]: null };
+}
+
+export async function clearSalesforce(
+  conn: Connection,
+  config: Config,
+  c: PortalClear,
+  opts: { headers: Record<string, string>; isAccountId: (id: string) => boolean },
+): Promise<ClearResult> {
+  const out: ClearResult = { calls: 0, cleared: [], absent: [], failed: [] };
+  const t = config.targets.salesforce;
+  const codeOf = (err: unknown): string | undefined => {
+    const code = (err as { errorCode?: unknown } | null)?.errorCode;
+    return typeof code === 'string' ? code : undefined;
+  };
+
+  const accounts = [...new Set(c.places.map((p) => p.salesforceAccountId).filter((id): id is string => id !== null))];
+  for (const accountId of accounts) {
+    const label = `account_fields:${accountId}`;
+    if (!opts.isAccountId(accountId)) {
+      out.failed.push(`${label}: not a Salesforce Account id`);
+      continue;
+    }
+    out.calls++;
+    try {
+      await conn.sobject('Account').update({ Id: accountId, ...clearedAccountFields(t.accountFields) }, { headers: opts.headers });
+      out.cleared.push(label);
+    } catch (err) {
+      if (GONE.has(codeOf(err) ?? '')) out.absent.push(label);
+      else out.failed.push(`${label}: ${classifySalesforceError(err).message}`);
+    }
+  }
+
+  for (const [kind, object, extId, wanted] of [
+    ['invoice', t.invoice.object, t.invoice.externalId, [...new Set(c.invoiceIds)]],
+    ['ticket', t.ticket.object, t.ticket.externalId, [...new Set(c.ticketIds)]],
+  ] as const) {
+    for (let i = 0; i < wanted.length; i += IN_MAX) {
+      const chunk = wanted.slice(i, i + IN_MAX);
+      const found = new Map<string, string>(); // Salesforce Id -> external id
+      out.calls++;
+      try {
+        const soql = `SELECT Id, ${extId} FROM ${object} WHERE ${extId} IN (${chunk.map(soqlString).join(', ')})`;
+        const res = await conn.query<Record<string, unknown>>(soql, { autoFetch: true, maxFetch: 10 * IN_MAX });
+        for (const r of res.records) if (typeof r['Id'] === 'string' && typeof r[extId] === 'string') found.set(r['Id'], r[extId]);
+      } catch (err) {
+        out.failed.push(`${kind}:${chunk.join(',')}: ${classifySalesforceError(err).message}`);
+        continue;
+      }
+      const seen = new Set(found.values());
+      for (const ext of chunk) if (!seen.has(ext)) out.absent.push(`${kind}:${ext}`);
+      const ids = [...found.keys()];
+      if (ids.length === 0) continue;
+      out.calls += Math.ceil(ids.length / IN_MAX);
+      try {
+        const results = await conn.sobject(object).destroy(ids, { allOrNone: false, allowRecursive: true, headers: opts.headers });
+        ids.forEach((id, n) => {
+          const label = `${kind}:${found.get(id)}`;
+          const r = results[n];
+          if (r?.success) return void out.cleared.push(label);
+          const e = ((r as { errors?: SaveErrorWire[] } | undefined)?.errors?.[0] ?? {}) as SaveErrorWire;
+          const code = e.statusCode ?? e.errorCode ?? 'UNKNOWN';
+          if (GONE.has(code)) out.absent.push(label);
+          else out.failed.push(`${label}: Salesforce ${code}: ${e.message ?? 'no result for this record'}`);
+        });
+      } catch (err) {
+        out.failed.push(`${kind}:${ids.map((id) => found.get(id)).join(',')}: ${classifySalesforceError(err).message}`);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,206 @@
+/**
+ * `identity forget --portal clear|keep`, end to end: customers resynced from the Stripe, Zendesk and
+ * Salesforce stand-ins are pushed to both portal stand-ins by the real SDKs; then the CLI, run as an
+ * operator runs it, takes back what was pushed for one customer (organization and Account billing
+ * fields emptied, invoice and ticket records deleted through the platforms' real delete endpoints),
+ * reports a failed call by target and item, is safe to run again, and leaves every other customer's
+ * data, the organization and the Account alone. With the default `keep`, the portal data stays until
+ * a later `--portal clear`. A later resync does not push the forgotten customer again.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionPortals, seedLinkedCustomers, type SeededCustomer } from '../../bench/lib/resync-seed.js';
+import type { Config } from '../../src/config.js';
+import { createSnapshotStreams, type ResyncSource } from '../../src/connectors/resync.js';
+import { createPortalTarget } from '../../src/connectors/targets.js';
+import { createLogger } from '../../src/log.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
+import { startStripeStandIn, type StripeStandIn } from '../../src/standins/stripe.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
+import { bulkKeys } from '../../src/sync/bulk-push.js';
+import { createEventsQueue } from '../../src/sync/queues.js';
+import { runResync } from '../../src/sync/resync/runner.js';
+import { ResyncRuns } from '../../src/sync/resync/runs.js';
+import { runCli } from '../support/cli.js';
+import { TEST_SECRETS } from '../support/daemon.js';
+import { standInTargetsEnv, until } from '../support/e2e.js';
+import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+
+const hourAgo = Date.now() - 3600_000;
+const updatedAt = (i: number) => new Date(hourAgo + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+let zd: ZendeskStandIn;
+let sf: SalesforceStandIn;
+let stripe: StripeStandIn;
+let p: TestPipeline;
+let redis: Redis;
+let customers: SeededCustomer[];
+let cli: Record<string, string>;
+
+const tweak = (c: Config) => {
+  c.resync.zendeskExportsPerMinute = 6000;
+  c.push.debounceMs = 50;
+};
+
+async function resync(): Promise<void> {
+  const sources: ResyncSource[] = ['stripe', 'salesforce', 'zendesk'];
+  const queue = createEventsQueue(redis, p.daemon.prefix);
+  try {
+    const runs = new ResyncRuns(redis, p.daemon.prefix);
+    const runId = await runs.create({ sources, since: null, customer: null, dryRun: false });
+    const streams = await createSnapshotStreams(p.daemon.config, { sources, since: null });
+    await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
+  } finally {
+    await queue.close();
+  }
+  await p.drain(30_000);
+  await until(
+    'the pushes to settle',
+    async () => {
+      for (const target of ['zendesk', 'salesforce'] as const) {
+        const k = bulkKeys(p.daemon.prefix, target);
+        if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
+        const c = await p.worker.planner.queues.get(target)!.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        if (Object.values(c).some((n) => n > 0)) return false;
+      }
+      return true;
+    },
+    45_000,
+  );
+}
+
+/** What the portals hold for one customer, as the stand-ins keep it. */
+function portalData(c: SeededCustomer) {
+  const t = p.daemon.config.targets;
+  const org = zd.state.organizations.get(c.orgId)!;
+  const zdInvoices = [...(zd.state.customObjectRecords.get(t.zendesk.invoiceObject.key)?.values() ?? [])].filter(
+    (r) => r.custom_object_fields[t.zendesk.invoiceObject.fields.organization] === String(c.orgId),
+  );
+  const sfRecords = (object: string) => [...sf.state.table(sf.state.object(object)).values()].filter((r) => r[t.salesforce.invoice.fields.account] === c.accountId);
+  const account = sf.state.get('Account', c.accountId);
+  return {
+    orgFields: Object.values(t.zendesk.fields).map((k) => org.organization_fields[k] ?? null),
+    zdInvoices: zdInvoices.map((r) => r.external_id),
+    accountFields: account ? Object.values(t.salesforce.accountFields).map((k) => account[k] ?? null) : null,
+    sfInvoices: sfRecords(t.salesforce.invoice.object).map((r) => r[t.salesforce.invoice.externalId]),
+    sfTickets: sfRecords(t.salesforce.ticket.object).map((r) => r[t.salesforce.ticket.externalId]),
+  };
+}
+
+const EMPTY_ORG = (cfg: Config) => Object.values(cfg.targets.zendesk.fields).map(() => null);
+/** The Account fields cleared: all null, the delinquent checkbox false. */
+const EMPTY_ACCOUNT = (cfg: Config) => Object.entries(cfg.targets.salesforce.accountFields).map(([role]) => (role === 'delinquent' ? false : null));
+
+beforeAll(async () => {
+  zd = await startZendeskStandIn({ exportLagSeconds: 60 });
+  sf = await startSalesforceStandIn({ orgId: TEST_SECRETS.SALESFORCE_ORG_ID });
+  stripe = await startStripeStandIn();
+  p = await startTestPipeline({ ...standInTargetsEnv(zd, sf), ...stripe.env }, tweak, createPortalTarget);
+  redis = new Redis(p.daemon.config.redis.url);
+  provisionPortals(zd, sf, p.daemon.config.targets);
+  customers = seedLinkedCustomers(zd, sf, stripe, { count: 3, updatedAt });
+  cli = { REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix, ...standInTargetsEnv(zd, sf) };
+  await resync();
+}, 120_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await p?.stop();
+  await Promise.all([zd?.close(), sf?.close(), stripe?.close()]);
+});
+
+describe('identity forget --portal', { timeout: 300_000 }, () => {
+  it('clear takes back what was pushed for the customer on Zendesk and Salesforce, reports a failed call, and is safe to run again', async () => {
+    const [ann, bob] = customers as [SeededCustomer, SeededCustomer];
+    const cfg = p.daemon.config;
+    const before = portalData(ann);
+    // Sanity: everything the targets write for Ann is there.
+    expect(before.orgFields).not.toEqual(EMPTY_ORG(cfg));
+    expect(before.zdInvoices).toEqual([ann.invoiceId]);
+    expect(before.sfInvoices).toEqual([ann.invoiceId]);
+    expect(before.sfTickets).toEqual([String(ann.ticketId)]);
+    const bobBefore = portalData(bob);
+    expect(bobBefore.zdInvoices).toEqual([bob.invoiceId]);
+    const recordId = (await p.worker.store.findByKey(`sfacct:${ann.accountId}`))!.id;
+    expect(await redis.exists(`${p.daemon.prefix}:pushed:zendesk:${recordId}`, `${p.daemon.prefix}:pushed:salesforce:${recordId}`)).toBe(2);
+
+    // Zendesk refuses the first write (the organization update); the rest goes on.
+    zd.failNext(1, 500);
+    const first = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
+    expect(first.code).toBe(1);
+    const lines = first.stdout.split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^forgot ${recordId}: released \\d+ identity key\\(s\\);`));
+    expect(lines[1]).toBe(`portal zendesk: cleared 1 (invoice:${ann.invoiceId}); 0 already gone`);
+    expect(lines[2]).toBe(`portal salesforce: cleared 3 (account_fields:${ann.accountId}, invoice:${ann.invoiceId}, ticket:${ann.ticketId}); 0 already gone`);
+    expect(first.stderr).toBe(
+      `portal-sync: portal zendesk: 1 not cleared: organization_fields:${ann.orgId}: Zendesk 500: InternalServerError: Internal Server Error\n` +
+        `portal-sync: what is left on the portal is kept in the plan: run \`portal-sync identity forget ${ann.email} --portal clear --reason … --yes\` again (what is already gone is skipped)\n`,
+    );
+    const mid = portalData(ann);
+    expect(mid.orgFields).toEqual(before.orgFields);
+    expect(mid).toMatchObject({ zdInvoices: [], accountFields: EMPTY_ACCOUNT(cfg), sfInvoices: [], sfTickets: [] });
+
+    // Run again: the record is gone, the plan kept beside the tombstone finishes the job; deleted records are "already gone".
+    const again = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(
+      `${ann.email} was forgotten before; clearing what was pushed to the portal\n` +
+        `portal zendesk: cleared 1 (organization_fields:${ann.orgId}); 1 already gone\n` +
+        `portal salesforce: cleared 1 (account_fields:${ann.accountId}); 2 already gone\n`,
+    );
+    expect(portalData(ann)).toEqual({ orgFields: EMPTY_ORG(cfg), zdInvoices: [], accountFields: EMPTY_ACCOUNT(cfg), sfInvoices: [], sfTickets: [] });
+    // The organization and the Account themselves stay, and so does Bob's data.
+    expect(zd.state.organizations.get(ann.orgId)).toBeDefined();
+    expect(sf.state.get('Account', ann.accountId)).toBeDefined();
+    expect(portalData(bob)).toEqual(bobBefore);
+    // Nothing is left to push it again: the accepted-push state is gone with the record.
+    expect(await redis.exists(`${p.daemon.prefix}:pushed:zendesk:${recordId}`, `${p.daemon.prefix}:pushed:salesforce:${recordId}`)).toBe(0);
+
+    const third = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
+    expect(third).toMatchObject({ code: 0, stderr: '', stdout: `${ann.email} was forgotten before; nothing of it is left to clear on the portal\n` });
+  });
+
+  it('keep (the default) leaves the portal data until a later --portal clear, which --json reports', async () => {
+    const carol = customers[2]!;
+    const cfg = p.daemon.config;
+    const before = portalData(carol);
+    const kept = await runCli(['identity', 'forget', carol.email, '--reason', 'gone from every source', '--yes'], cli);
+    expect(kept.stderr).toBe('');
+    expect(kept.code).toBe(0);
+    expect(kept.stdout.split('\n')[1]).toBe(
+      `portal: kept what was pushed to zendesk and salesforce; \`portal-sync identity forget ${carol.email} --portal clear --reason … --yes\` takes it back (within 30 days)`,
+    );
+    expect(portalData(carol)).toEqual(before);
+
+    const cleared = await runCli(['identity', 'forget', `zendesk:org:${carol.orgId}`, '--reason', 'erasure request #89', '--yes', '--portal', 'clear', '--json'], cli);
+    expect(cleared.stderr).toBe('');
+    expect(cleared.code).toBe(0);
+    expect(cleared.json()).toEqual({
+      forgottenBefore: true,
+      portal: {
+        mode: 'clear',
+        targets: ['zendesk', 'salesforce'],
+        pending: false,
+        cleared: [
+          { target: 'zendesk', calls: 3, cleared: [`organization_fields:${carol.orgId}`, `invoice:${carol.invoiceId}`], absent: [], failed: [] },
+          { target: 'salesforce', calls: 5, cleared: [`account_fields:${carol.accountId}`, `invoice:${carol.invoiceId}`, `ticket:${carol.ticketId}`], absent: [], failed: [] },
+        ],
+      },
+    });
+    expect(portalData(carol)).toEqual({ orgFields: EMPTY_ORG(cfg), zdInvoices: [], accountFields: EMPTY_ACCOUNT(cfg), sfInvoices: [], sfTickets: [] });
+  });
+
+  it('a later resync pushes nothing of the forgotten customers again', async () => {
+    const [ann, bob, carol] = customers as [SeededCustomer, SeededCustomer, SeededCustomer];
+    const bobBefore = portalData(bob);
+    const dropped = Number((await redis.get(`${p.daemon.prefix}:forgotten:dropped`)) ?? 0);
+    await resync();
+    expect(Number(await redis.get(`${p.daemon.prefix}:forgotten:dropped`))).toBeGreaterThan(dropped);
+    const cfg = p.daemon.config;
+    for (const c of [ann, carol]) {
+      expect(portalData(c)).toEqual({ orgFields: EMPTY_ORG(cfg), zdInvoices: [], accountFields: EMPTY_ACCOUNT(cfg), sfInvoices: [], sfTickets: [] });
+    }
+    expect(portalData(bob)).toEqual(bobBefore);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The Zendesk target's clear (`identity forget --portal clear`) against the stand-in, through
+ * node-zendesk: what a push wrote for one customer — billing fields on its organization, or on its
+ * user when it has none, invoice records and the end-user status record — is emptied or deleted;
+ * another customer's, the organization and the user themselves, and fields portal-sync does not
+ * write stay; a second clear finds everything already gone.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../../src/config.js';
+import { createZendeskClient } from '../../../src/connectors/zendesk/client.js';
+import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
+import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/standins/zendesk.js';
+import type { PortalClear, PortalPush } from '../../../src/sync/portal-target.js';
+import type { PortalProjection } from '../../../src/sync/project.js';
+import type { InvoiceView } from '../../../src/sync/record.js';
+
+let standIn: ZendeskStandIn;
+let config: Config;
+
+beforeEach(async () => {
+  standIn = await startZendeskStandIn();
+  const loaded = loadConfig({ ZENDESK_BASE_URL: standIn.baseUrl, ZENDESK_EMAIL: standIn.credentials.email, ZENDESK_API_TOKEN: standIn.credentials.token, PORTAL_TARGET: 'zendesk' });
+  if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+  config = loaded.config;
+  config.targets.zendesk.statusObject.enabled = true;
+  const client = createZendeskClient(config.zendesk);
+  await applyZendeskSetup(client, config.targets.zendesk, await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }));
+  standIn.seedField('organization', { key: 'account_manager', type: 'text' });
+});
+afterEach(() => standIn.close());
+
+const invoice = (id: string): InvoiceView => ({
+  id, number: `N-${id}`, status: 'open', currency: 'usd', total: 24_500, amountDue: 24_500, amountPaid: 0, amountRemaining: 24_500, amountRefunded: 0,
+  dueDate: '2026-12-20T00:00:00.000Z', hostedInvoiceUrl: null, invoicePdf: null, createdAt: '2026-11-20T00:00:00.000Z',
+});
+const projection = (invoices: InvoiceView[]): PortalProjection => ({
+  billing: { status: 'active', plan: 'Team', currency: 'usd', mrr: 24_500, balance: 0, nextInvoiceDate: '2026-12-20T00:00:00.000Z', delinquent: false },
+  openInvoiceCount: invoices.length,
+  invoices,
+  support: null,
+});
+const place = (orgId: number | null, userId: number) => ({ zendeskOrganizationId: orgId === null ? null : String(orgId), salesforceAccountId: null, contacts: [{ zendeskUserId: String(userId), salesforceContactId: null }] });
+const pushFor = (orgId: number | null, userId: number, p: PortalProjection): PortalPush => ({
+  customerId: `cust_${userId}`,
+  links: { stripeCustomerId: null, ...place(orgId, userId), contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(userId) }] },
+  profile: null,
+  projection: p,
+  previous: null,
+});
+const records = (key: string) => [...(standIn.state.customObjectRecords.get(key)?.values() ?? [])].map((r) => r.external_id).sort();
+const billingKeys = () => Object.values(config.targets.zendesk.fields);
+
+describe("the Zendesk target's clear", () => {
+  it("empties the organization's billing fields and deletes its invoice and status records, leaving the organization, other fields and other customers alone", async () => {
+    const target = createZendeskTarget(config);
+    const acme = standIn.seedOrganization({ name: 'Acme' });
+    const ann = standIn.seedUser({ name: 'Ann', organization_id: acme.id });
+    const globex = standIn.seedOrganization({ name: 'Globex' });
+    const bob = standIn.seedUser({ name: 'Bob', organization_id: globex.id });
+    await target.push(pushFor(acme.id, ann.id, projection([invoice('in_Ann1'), invoice('in_Ann2')])));
+    await target.push(pushFor(globex.id, bob.id, projection([invoice('in_Bob1')])));
+    standIn.state.organizations.get(acme.id)!.organization_fields['account_manager'] = 'Dana';
+    const globexBefore = structuredClone(standIn.state.organizations.get(globex.id)!.organization_fields);
+
+    const plan: PortalClear = { places: [place(acme.id, ann.id)], invoiceIds: ['in_Ann1', 'in_Ann2', 'in_AnnNeverPushed'], ticketIds: [] };
+    const first = await target.clear!(plan);
+    const second = await target.clear!(plan);
+
+    expect(first).toEqual({
+      calls: 6,
+      cleared: [`organization_fields:${acme.id}`, 'invoice:in_Ann1', 'invoice:in_Ann2', `status:organization-${acme.id}`],
+      absent: ['invoice:in_AnnNeverPushed'],
+      failed: [],
+    });
+    expect(second).toMatchObject({ cleared: [`organization_fields:${acme.id}`], absent: ['invoice:in_Ann1', 'invoice:in_Ann2', 'invoice:in_AnnNeverPushed', `status:organization-${acme.id}`], failed: [] });
+    const acmeFields = standIn.state.organizations.get(acme.id)!.organization_fields;
+    expect(billingKeys().map((k) => acmeFields[k] ?? null)).toEqual(billingKeys().map(() => null));
+    expect(acmeFields['account_manager']).toBe('Dana');
+    expect(records('portal_invoice')).toEqual(['in_Bob1']);
+    expect(records('portal_account_status')).toEqual([`organization-${globex.id}`]);
+    expect(standIn.state.organizations.get(globex.id)!.organization_fields).toEqual(globexBefore);
+    expect(standIn.state.users.get(ann.id)).toBeDefined();
+  });
+
+  it('empties the user fields of a customer without an organization, and names what Zendesk refused', async () => {
+    const target = createZendeskTarget(config);
+    const solo = standIn.seedUser({ name: 'Solo' });
+    await target.push(pushFor(null, solo.id, projection([invoice('in_Solo1')])));
+    expect(standIn.state.users.get(solo.id)!.user_fields[config.targets.zendesk.fields.status]).toBe('active');
+
+    standIn.failNext(1, 503);
+    const refused = await target.clear!({ places: [place(null, solo.id)], invoiceIds: ['in_Solo1'], ticketIds: [] });
+    const done = await target.clear!({ places: [place(null, solo.id)], invoiceIds: ['in_Solo1'], ticketIds: [] });
+
+    expect(refused.failed).toEqual([`user_fields:${solo.id}: Zendesk 503: ServiceUnavailable: Service Unavailable`]);
+    expect(refused.cleared).toEqual(['invoice:in_Solo1', `status:user-${solo.id}`]);
+    expect(done).toMatchObject({ cleared: [`user_fields:${solo.id}`], absent: ['invoice:in_Solo1', `status:user-${solo.id}`], failed: [] });
+    const fields = standIn.state.users.get(solo.id)!.user_fields;
+    expect(billingKeys().map((k) => fields[k] ?? null)).toEqual(billingKeys().map(() => null));
+  });
+});
