@@ -208,7 +208,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
     const seconds = (performance.now() - t0) / 1000;
     const perEvent = await m.stop(sourceEvents.length);
     const failed = (await queue.getJobCounts('failed')).failed ?? 0;
-    const records = await countKeys(producer, `${prefix}:rec:*`, (k) => !k.endsWith(':keys'));
+    const records = await countKeys(producer, `${prefix}:rec:*`, (k) => /:rec:[^:]+$/.test(k));
     return {
       eventsPerSecond: Math.round(sourceEvents.length / seconds),
       seconds: round(seconds, 2),

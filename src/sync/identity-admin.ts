@@ -66,7 +66,9 @@ export class IdentityAdmin {
       // People kept beside b move with it (an identity key belongs to one record: none is beside both).
       const besideB = await conn.hgetall(this.store.peopleKey(bId));
       if (Object.keys(besideB).length > 0) tx.hset(this.store.peopleKey(aId), besideB);
-      tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId), this.store.peopleKey(bId));
+      tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId), this.store.peopleKey(bId), this.store.keyIndexKey(bId));
+      // The store rebuilds a record's key index from its whole key set on its next event (key-index.ts).
+      tx.del(this.store.keyIndexKey(aId));
       tx.srem(this.store.customersKey, bId);
       return { tx, result: merged };
     });
@@ -83,6 +85,7 @@ export class IdentityAdmin {
       const keepsEntities = hasEntities(split.moved);
       const tx = conn.multi().set(this.store.recordKey(recordId), JSON.stringify(split.kept));
       for (const k of split.movedKeys) tx.srem(this.store.ownedKey(recordId), k);
+      tx.del(this.store.keyIndexKey(recordId));
       if (keepsEntities) {
         tx.set(this.store.recordKey(split.moved.id), JSON.stringify(split.moved)).sadd(this.store.customersKey, split.moved.id);
         for (const k of split.movedKeys) tx.set(this.store.indexKey(k), split.moved.id).sadd(this.store.ownedKey(split.moved.id), k);
@@ -109,7 +112,7 @@ export class IdentityAdmin {
       const owned = (await conn.smembers(this.store.ownedKey(recordId))).sort();
       const owners = owned.length > 0 ? await conn.mget(...owned.map((k) => this.store.indexKey(k))) : [];
       const entry: AuditEntry = { at: new Date().toISOString(), action: 'forget', ...who, recordIds: [recordId], keys: owned };
-      const tx = conn.multi().del(this.store.recordKey(recordId), this.store.ownedKey(recordId), this.store.auditKey(recordId), this.store.peopleKey(recordId));
+      const tx = conn.multi().del(this.store.recordKey(recordId), this.store.ownedKey(recordId), this.store.auditKey(recordId), this.store.peopleKey(recordId), this.store.keyIndexKey(recordId));
       owned.forEach((k, i) => {
         if (owners[i] === recordId) tx.del(this.store.indexKey(k));
       });

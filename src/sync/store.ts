@@ -12,6 +12,7 @@ import { isSystemKey, planAttribution, planIdentity, eventIdentityKeys, type Ide
 import { listRefusals, refOfKey, refusalsFor, storeRefusals, type IdentityRefusal } from './identity-refusals.js';
 import type { RefusedRef } from './ids.js';
 import { applyEvent, mergeRecords } from './merge.js';
+import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf } from './key-index.js';
 import { applyBeside, isInline, keepsBeside, personField, spillPeople, withPeopleBeside } from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import type { SourceEvent } from './source-event.js';
@@ -84,6 +85,11 @@ export class RecordStore {
   /** The record's people past the first MAX_INLINE_PEOPLE (hash: `sfcontact:<id>` / `zduser:<id>` → entry): see people.ts. */
   peopleKey(id: string): string {
     return `${this.prefix}:rec:${id}:people`;
+  }
+
+  /** The record's system keys and the size of its key set when they were written (hash): see key-index.ts. */
+  keyIndexKey(id: string): string {
+    return `${this.prefix}:rec:${id}:sys`;
   }
 
   /** Records merged into `id` whose deflection state may still sit under their own id. */
@@ -245,6 +251,19 @@ export class RecordStore {
     return { stored, writes };
   }
 
+  /** The whole key sets of these records (watched by the caller). */
+  private async readKeySets(conn: Redis, ids: readonly string[]): Promise<Map<string, Set<IdentityKey>>> {
+    const sets = new Map<string, Set<IdentityKey>>();
+    if (ids.length === 0) return sets;
+    const read = conn.pipeline();
+    for (const id of ids) read.smembers(this.ownedKey(id));
+    const replies = (await read.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    ids.forEach((id, i) => sets.set(id, new Set((replies[i]?.[1] as string[] | undefined) ?? [])));
+    return sets;
+  }
+
   private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
     if (keys.length === 0) {
@@ -260,22 +279,31 @@ export class RecordStore {
     const ownerIds = (first[2]?.[1] as Array<string | null> | undefined) ?? [];
     const owners = new Map(keys.map((k, i) => [k, ownerIds[i] ?? null]));
     const candidateIds = [...new Set(ownerIds.filter((id): id is string => !!id))];
-    // Round trip 2: watch the candidate records and read them all at once.
+    // Round trip 2: watch the candidate records and read each one's record, its system keys and, of its whole key
+    // set (two keys per contact: it grows with the customer), only whether it holds the keys planning asks about.
     const loaded = new Map<string, CustomerRecord>();
     const owned = new Map<string, Set<IdentityKey>>();
+    const setSizes = new Map<string, number>();
+    const stale: string[] = [];
     if (candidateIds.length > 0) {
-      const read = conn.pipeline().watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id)]));
-      for (const id of candidateIds) read.get(this.recordKey(id)).smembers(this.ownedKey(id));
+      const probes = [...new Set([...keys, ...keysKeptApart(apart)])];
+      const read = conn.pipeline().watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id)]));
+      for (const id of candidateIds) read.get(this.recordKey(id)).hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).smismember(this.ownedKey(id), ...probes);
       const replies = (await read.exec()) ?? [];
       const readFailed = replies.find(([err]) => err);
       if (readFailed) throw readFailed[0];
       candidateIds.forEach((id, i) => {
-        const raw = replies[1 + 2 * i]?.[1] as string | null | undefined;
+        const [raw, hash, size, held] = replies.slice(1 + 4 * i, 5 + 4 * i).map(([, v]) => v) as [string | null, Record<string, string>, number, number[]];
         // Written only by this store: parsed without re-validation, which costs more than the merge on large records.
         if (raw) loaded.set(id, JSON.parse(raw) as CustomerRecord);
-        owned.set(id, new Set((replies[2 + 2 * i]?.[1] as string[] | undefined) ?? []));
+        setSizes.set(id, size);
+        const system = systemKeysOf(hash ?? {}, size);
+        if (system === null) stale.push(id);
+        else owned.set(id, partialKeys(system, probes, held ?? []));
       });
     }
+    // A key index an earlier release (or an older worker) did not keep: the whole set, once; the write below rebuilds it.
+    for (const [id, keys] of await this.readKeySets(conn, stale)) owned.set(id, keys);
 
     let plan: IdentityPlan;
     const refused: RefusedRef[] = [...(event.refused ?? [])];
@@ -302,38 +330,47 @@ export class RecordStore {
     const field = personField(event);
     // The person may have just moved beside the record (spilled, or taken in by the merge).
     const stored = field === null ? null : (beside.writes.get(field) ?? beside.stored);
-    const applied = field !== null && keepsBeside(record, field, stored)
+    const aside = field !== null && keepsBeside(record, field, stored);
+    const applied = aside
       ? { ...applyBeside(plan.targetId, field, stored, event, opts), record }
       : { ...applyEvent(record, event, opts), value: null };
     if (field !== null && applied.value !== null && applied.changed) beside.writes.set(field, applied.value);
     record = applied.record;
-    const known = new Set([...(owned.get(plan.targetId) ?? [])]);
+    const known = owned.get(plan.targetId) ?? new Set<IdentityKey>();
     const newKeys = plan.claimKeys.filter((k) => !known.has(k));
     // Only what changes is written: a key the target owns already, whose index (as this event read it) points
     // at the target, needs no write. Rewriting every owned key on each event made a customer's events cost
     // more the more contacts it had.
     const toClaim = plan.claimKeys.filter((k) => !known.has(k) || (owners.has(k) && owners.get(k) !== plan.targetId));
     const newConflicts = plan.conflicts;
-    const changed = applied.changed || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
+    // A person kept beside the record changes its hash field alone: the record (and its projection) stays as stored.
+    const recordChanged = (applied.changed && !aside) || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
+    const changed = applied.changed || recordChanged;
 
     if (!changed && newKeys.length === 0 && newConflicts.length === 0) {
       await conn.unwatch();
       return { recordId: plan.targetId, changed: false, record, previous, mergedIds: [], conflicts: [], tie: applied.tie, attempts: attempt, refused };
     }
+    // A merge moves every key of the merged records, and the target's index counts them all: their whole sets (merges are rare).
+    const whole = plan.mergeIds.length > 0 ? await this.readKeySets(conn, [plan.targetId, ...plan.mergeIds]) : new Map<string, Set<IdentityKey>>();
     const tx = conn.multi();
-    tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
+    if (recordChanged) tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
     if (beside.writes.size > 0) tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(beside.writes));
     if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
     if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
     for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);
+    if (plan.mergeIds.length > 0 || stale.includes(plan.targetId)) {
+      const all = new Set([...(whole.get(plan.targetId) ?? owned.get(plan.targetId) ?? []), ...plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]), ...toClaim]);
+      tx.del(this.keyIndexKey(plan.targetId)).hset(this.keyIndexKey(plan.targetId), keyIndexOf(all));
+    } else if (newKeys.length > 0) tx.hset(this.keyIndexKey(plan.targetId), keyIndexAdding(setSizes.get(plan.targetId) ?? 0, newKeys));
     for (const id of plan.mergeIds) {
-      for (const k of owned.get(id) ?? []) {
+      for (const k of whole.get(id) ?? []) {
         tx.set(this.indexKey(k), plan.targetId);
         tx.sadd(this.ownedKey(plan.targetId), k);
       }
       tx.sunionstore(this.untoldKey(plan.targetId), this.untoldKey(plan.targetId), this.untoldKey(id));
       tx.sunionstore(this.unmovedKey(plan.targetId), this.unmovedKey(plan.targetId), this.unmovedKey(id));
-      tx.del(this.recordKey(id), this.ownedKey(id), this.untoldKey(id), this.unmovedKey(id), this.peopleKey(id));
+      tx.del(this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id), this.untoldKey(id), this.unmovedKey(id), this.peopleKey(id));
     }
     if (plan.mergeIds.length > 0) tx.sadd(this.unmovedKey(plan.targetId), ...plan.mergeIds).expire(this.unmovedKey(plan.targetId), UNTOLD_TTL_SECONDS);
     const untold = [...plan.mergeIds.map((id) => `merged:${id}`), ...newConflicts.map((c) => `conflict:${c.id}`)];
