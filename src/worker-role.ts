@@ -137,6 +137,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
           rate: config.targets[name].rate,
           concurrency: config.targets[name].concurrency,
           backoffMs: config.push.backoffMs,
+          debounceMs: config.push.debounceMs,
           maxBackoffMs: config.push.maxBackoffMs,
           logger,
           ...(metrics ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) } : {}),

@@ -4,10 +4,16 @@
  * job names the customer and the target, not the data: the pusher reads the
  * current record when it runs, so the newest state is what gets pushed.
  *
- * Debounce: the first change schedules a job `debounceMs` ahead; changes
- * while it waits are absorbed by BullMQ's deduplication; a change while it
- * runs leaves exactly one follow-up job. So a burst of 50 events for one
- * customer makes at most two pushes per target.
+ * Leading edge, then debounce: the first change of a customer with no push
+ * pending, running or made within the last `debounceMs` for that target is
+ * pushed at once (after LEAD_GATHER_MS, so that the events of one request
+ * go out together). A change while a push is pending is absorbed by BullMQ's
+ * deduplication; one while it runs leaves exactly one follow-up job, which
+ * waits `debounceMs` after it; one just after a push waits out the rest of
+ * that push's window. The decision reads BullMQ's deduplication key and the
+ * target's recent-push key in one script, so several workers decide alike.
+ * So a burst of 50 events for one customer makes at most two pushes per
+ * target, and a stream of changes at most one per window (plus the leading).
  *
  * Deflection pushes are the one exception: a decided self-service session is
  * a fact, not state, so its job carries the event itself and is keyed by the
@@ -78,6 +84,32 @@ export function portalHash(record: CustomerRecord | null): string | null {
 }
 
 
+/** How long a leading push waits for the other events of the same request (ms): a few, not the debounce. */
+export const LEAD_GATHER_MS = 10;
+
+/** Deduplication id of a customer's projection pushes to a target: at most one pending and one running. */
+export const pushDedupId = (customerId: string, target: PortalTargetName): string => `${customerId}-${target}`;
+
+/** Set (for `debounceMs`) when a push of the customer to the target was written: the next change waits out the rest. */
+export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string => `${prefix}:push-recent:${target}:${customerId}`;
+
+// KEYS: BullMQ's deduplication key of the customer's push job, the recent-push key. ARGV: debounceMs, leadMs.
+// A push pending or running: debounce (absorbed if pending; the follow-up of a running one waits that long after it).
+// A push written within the window: the rest of the window. Otherwise: lead.
+const PUSH_DELAY = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return tonumber(ARGV[1]) end
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 then return left end
+return tonumber(ARGV[2])
+`;
+
+/** The delay of a real-time push of this customer to this target, decided atomically in Redis (see the module note). */
+export async function pushDelayMs(redis: Redis, prefix: string, target: PortalTargetName, customerId: string, debounceMs: number): Promise<number> {
+  if (debounceMs <= 0) return 0;
+  const dedupKey = `${prefix}:${pushQueueName(target)}:de:${pushDedupId(customerId, target)}`;
+  return Number(await redis.eval(PUSH_DELAY, 2, dedupKey, recentPushKey(prefix, target, customerId), debounceMs, Math.min(LEAD_GATHER_MS, debounceMs)));
+}
+
 /** One customer's projection push: debounced per customer and target; resync ones behind real-time ones. */
 export function projectionJob(customerId: string, target: PortalTargetName, opts: { delayMs?: number; resync?: boolean } = {}) {
   return {
@@ -85,7 +117,7 @@ export function projectionJob(customerId: string, target: PortalTargetName, opts
     data: { v: 1, customerId, target } satisfies PushJob,
     opts: {
       ...(opts.delayMs ? { delay: opts.delayMs } : {}),
-      deduplication: { id: `${customerId}-${target}`, keepLastIfActive: true },
+      deduplication: { id: pushDedupId(customerId, target), keepLastIfActive: true },
       ...(opts.resync ? { priority: RESYNC_PRIORITY } : {}),
     },
   } as const;
@@ -122,7 +154,7 @@ export class PushPlanner {
           const added = await queueForBulk(this.connection, this.prefix, target, [next.id], mergedIds);
           return added > 0 ? addDrainJob(queue, target, 0, this.debounceMs) : undefined;
         }
-        const j = projectionJob(next.id, target, { delayMs: this.debounceMs });
+        const j = projectionJob(next.id, target, { delayMs: await pushDelayMs(this.connection, this.prefix, target, next.id, this.debounceMs) });
         return queue.add(j.name, j.data, j.opts);
       }),
     );

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { PermanentError, RateLimitedError, type CallGate, type PortalTarget, type PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
 import { cappedBackoffStrategy } from './backoff.js';
-import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema } from './push-planner.js';
+import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema, recentPushKey } from './push-planner.js';
 import { createBulkDrainer, type PreparedPush } from './bulk-push.js';
 import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from './record.js';
 import type { RecordStore } from './store.js';
@@ -36,6 +36,8 @@ export interface PushWorkerOptions {
   /** Retries: the first delay and the longest (config push.backoffMs, push.maxBackoffMs). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** The push debounce (config push.debounceMs): after a written push, the customer's next one waits out this window. */
+  debounceMs?: number;
   /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
   bulkHoldMaxMs?: number;
 }
@@ -124,6 +126,8 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     }
     const result = await call(customerId, () => target.push(prepared.push));
     await prepared.accept();
+    // The customer's next change is debounced from here (the planner reads this key; no key: it leads).
+    if (result.calls > 0 && (opts.debounceMs ?? 0) > 0) await opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!);
     opts.onPushed?.(target.name, result);
     return result;
   };
