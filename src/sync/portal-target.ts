@@ -40,6 +40,12 @@ export interface PortalTarget {
    * throws one of the contract errors, and then nothing of the batch counts as accepted.
    */
   pushMany?(pushes: readonly PortalPush[], ctx: BulkContext): Promise<BulkPushResult>;
+  /**
+   * Where in the platform a push of these links writes (Zendesk: the organization, or the user without
+   * one; Salesforce: the Account). The push worker writes everything again only when this moves; a new
+   * contact or id that writes nowhere else keeps the difference. Without it, any change of the links counts.
+   */
+  placeOf?(links: Derived['links']): unknown;
   /** Customers per pushMany batch. */
   readonly bulkSize?: number;
   /**

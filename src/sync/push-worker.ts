@@ -108,7 +108,8 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       return { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' }, counted: true };
     }
     // Moved to another organization or Account: write everything there, not just the difference.
-    const sameLinks = accepted?.links !== undefined && stableStringify(accepted.links) === stableStringify(links);
+    const place = (l: Derived['links']) => stableStringify(target.placeOf ? (target.placeOf(l) ?? null) : l);
+    const sameLinks = accepted?.links !== undefined && place(accepted.links) === place(links);
     return {
       kind: 'push',
       push: { customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null },

@@ -18,6 +18,10 @@ import { until } from '../support/e2e.js';
 class RecordingTarget implements PortalTarget {
   readonly name = 'zendesk' as const;
   readonly pushes: Array<{ at: number; push: PortalPush }> = [];
+  /** Writes to the organization, like the Zendesk target. */
+  placeOf(links: PortalPush['links']): unknown {
+    return links.zendeskOrganizationId;
+  }
   readonly attempts: number[] = [];
   next: Array<'ok' | '429' | '429-long' | '400' | '503'> = [];
   async push(p: PortalPush): Promise<PushResult> {
@@ -168,5 +172,15 @@ describe('push worker', () => {
     } finally {
       await events.close();
     }
+  });
+  it('sends only the difference after a new contact joins the customer, since the push still writes to the same organization', async () => {
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw12', 'open', { version: 1_000 }), 'cus_pw12')]);
+    await until('the first push', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw12'));
+    const joined = withRefs(invoice('in_pw12b', 'open', { version: 2_000 }), 'cus_pw12');
+    await p.daemon.ingestor.enqueue([{ ...joined, refs: { ...joined.refs, zendeskUserId: '9007' } }]);
+    await until('the second push', () => target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12').length === 2);
+    const second = target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12')[1]!.push;
+    expect(second.links.contacts.map((c) => c.zendeskUserId)).toContain('9007');
+    expect(second.previous?.invoices.map((i) => i.id)).toEqual(['in_pw12']);
   });
 });

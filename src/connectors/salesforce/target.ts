@@ -177,6 +177,7 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
         }
       });
     },
+    placeOf: (links) => links.salesforceAccountId,
     bulkSize: SALESFORCE_BULK_SIZE,
     async pushMany(pushes, ctx) {
       return withBudget((conn) => pushSalesforceMany(conn, pushes, {

@@ -109,6 +109,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       }
       return { calls: calls.n, wrote };
     },
+    placeOf: (links) => ownerOf(links),
     bulkSize: ZENDESK_BULK_SIZE,
     // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),
