@@ -92,10 +92,11 @@ afterAll(async () => {
 describe('identity forget', { timeout: 400_000 }, () => {
   it('leaves no copy of the email anywhere under the prefix, keeps a hashed audit reference, and tells subscribers', async () => {
     const before = await keysHolding(p.daemon.prefix, EMAIL);
-    // Sanity: the email really was in the record, the jobs, the sessions and the quarantine.
+    // Sanity: the email really was in the record, the jobs, the sessions, the quarantine and the outbound history.
     expect(before.some((k) => k.includes(':events:'))).toBe(true);
     expect(before.some((k) => k.includes(':defl:'))).toBe(true);
     expect(before.some((k) => k.includes(':quarantine:'))).toBe(true);
+    expect(before.some((k) => k.includes(':outbound:'))).toBe(true);
 
     const r = await runCli(['identity', 'forget', EMAIL, '--reason', 'erasure request #4711', '--yes', '--by', 'dpo'], env);
     expect(r.stderr).toBe('');

@@ -1,6 +1,7 @@
 /** Tombstones as the worker reads them: a forget is noticed within NOTICE_MS, and once one exists it is seen at once. */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PortalClearPlans } from '../../../src/sync/admin/portal-clear.js';
 import { Tombstones } from '../../../src/sync/admin/tombstones.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 
@@ -28,5 +29,19 @@ describe('tombstones seen by a worker', () => {
     await admin.add(['email:bob@bobco.example'], 1);
     expect(await worker.forgotten(['email:bob@bobco.example'])).toBe(true);
     expect(await worker.forgotten(['email:carl@acme.example'])).toBe(false);
+  });
+
+  it("a forget's portal clear plan is found through any of its identities, and identity restore drops it with the tombstones", async () => {
+    const tombstones = new Tombstones(redis, prefix);
+    const plans = new PortalClearPlans(redis, prefix);
+    const { group } = await tombstones.add(['email:dora@doraco.example', 'stripe:cus_Dora0001'], 1);
+    await plans.save(group, { places: [], invoiceIds: ['in_Dora1'], ticketIds: [] }, 1);
+
+    expect(await tombstones.groupOf('stripe:cus_Dora0001')).toBe(group);
+    expect(await plans.load(group)).toEqual({ places: [], invoiceIds: ['in_Dora1'], ticketIds: [] });
+    expect(await redis.pttl(plans.key(group))).toBeGreaterThan(86_000_000);
+    expect(await tombstones.restore('email:dora@doraco.example')).toBe(2);
+    expect(await tombstones.groupOf('stripe:cus_Dora0001')).toBeNull();
+    expect(await plans.load(group)).toBeNull();
   });
 });
