@@ -6,11 +6,13 @@
  * - shared emails: a consultant in one company's organization whose email is another company's
  *   Stripe billing email; the Kelvin sign spelling of an email;
  * - cross-company portal events: a signed portal event naming one company's user and another
- *   company's billing email.
+ *   company's billing email;
+ * - colliding event ids: ids that an escaping would map to one job (`X:1` and `X_1`, two ids of
+ *   different CJK characters), each another company's event: both must be applied, none answered
+ *   `duplicate` and lost.
  * Honest companies (metadata naming their own organization) are pushed as usual. The figure:
  * `cross-company writes` — organization fields or invoice records written to an organization of
  * another company than the data's — must be 0, and every refusal and conflict must be listed.
- * (Colliding event ids are issue 13 item 7's, covered where that fix lands.)
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +114,53 @@ function traffic(customers: Customer[]): { companies: Wire[]; attacks: Wire[] } 
   return { companies: out, attacks };
 }
 
+/** The same payload under another event id. */
+const withEventId = (w: Wire, id: string): Wire => ({ ...w, body: JSON.stringify({ ...(JSON.parse(w.body) as Json), id }) });
+
+interface Collision {
+  wire: Wire;
+  /** The company whose record must hold the event once it is applied. */
+  company: number;
+  /** Whether the company's record (found by its Stripe customer) shows the event applied. */
+  applied: (store: RecordStore, c: Customer) => Promise<boolean>;
+}
+
+/**
+ * Pairs of event ids that differ only where an escaping into BullMQ's job ids (no `:`) or into ASCII
+ * would make them one (`X:1` and `X_1`; `注文` and `請求`), sent by the honest companies 9–11, each
+ * id of a pair for another company: a collision would answer the second `duplicate` and lose it.
+ */
+function collisions(customers: Customer[]): Collision[] {
+  const [c9, c10, c11] = [customers[9]!, customers[10]!, customers[11]!];
+  const recordOf = async (store: RecordStore, c: Customer) => store.findByKey(`stripe:cus_Adv${c.n}`, { trusted: true });
+  const invoice = (c: Customer, id: string): Collision => ({
+    wire: withEventId(stripeInvoice(c, 2, c.email, { zendesk_organization_id: c.zendeskOrganizationId }, T0 + 900 + c.n), id),
+    company: c.n,
+    applied: async (store) => Object.hasOwn((await recordOf(store, c))?.stripe.invoices ?? {}, invoiceId(c.n, 2)),
+  });
+  const activity = (c: Customer, id: string): Collision => ({
+    wire: portalEvent(id, { email: c.email }, T0 + 1_000 + c.n),
+    company: c.n,
+    applied: async (store) => (await recordOf(store, c))?.portal.lastActivityEventId === id,
+  });
+  const member = (c: Customer, userId: string, id: string): Collision => ({
+    wire: withEventId(zendeskUser(userId, c, `member${c.n}@customer-${c.n}.example`, T0 + 1_100 + c.n), id),
+    company: c.n,
+    applied: async (store) => {
+      const [user, own] = await Promise.all([store.findByKey(`zduser:${userId}`, { trusted: true }), recordOf(store, c)]);
+      return user !== null && user.id === own?.id;
+    },
+  });
+  return [
+    invoice(c9, 'evt_adv_collide:1'),
+    invoice(c10, 'evt_adv_collide_1'),
+    activity(c11, 'adv-portal-注文'),
+    activity(c9, 'adv-portal-請求'),
+    member(c10, '8700000000010', 'zd-adv-collide:2'),
+    member(c11, '8700000000011', 'zd-adv-collide_2'),
+  ];
+}
+
 /** Every Zendesk write whose data belongs to another company than the organization it goes to. */
 function crossCompanyWrites(calls: ProxiedCall[], companyOfOrg: Map<string, number>): { violations: string[]; checked: number } {
   const violations: string[] = [];
@@ -146,7 +195,7 @@ function crossCompanyWrites(calls: ProxiedCall[], companyOfOrg: Map<string, numb
 }
 
 describe('identity adversary', () => {
-  it('placeholder ids, shared emails and cross-company portal events make no cross-company write', async () => {
+  it('placeholder ids, shared emails, cross-company portal events and colliding event ids make no cross-company write and lose no event', async () => {
     announce('11-identity-adversary', { companies: COMPANIES, seed: SEED });
     const customers = Array.from({ length: COMPANIES }, (_, n) => customer(n));
     const zd = await startZendesk(customers);
@@ -163,7 +212,8 @@ describe('identity adversary', () => {
     cleanup.push(() => stack.stop());
 
     const { companies, attacks } = traffic(customers);
-    const wires = [...companies, ...attacks];
+    const colliding = collisions(customers);
+    const wires = [...companies, ...attacks, ...colliding.map((c) => c.wire)];
     const client = new WebhookClient(stack.daemon.url, { connections: 4 });
     cleanup.push(() => client.close());
     // The companies first, then the attacks, so that each attack meets its victim's record (the other order is safe too).
@@ -172,20 +222,29 @@ describe('identity adversary', () => {
       expect(outcomes.filter((o) => o.status !== 200).map((o) => `${o.status} ${o.text.slice(0, 120)}`)).toEqual([]);
       await stack.drain(60_000);
     }
+    // Colliding-looking ids, all at once: each must be accepted as a new event, not answered as another's duplicate.
+    const answers = await pool(colliding, 4, (c) => client.send(c.wire));
+    expect(answers.map((a) => `${a.status} ${a.text}`)).toEqual(answers.map(() => expect.stringMatching(/^200 .*"accepted":1,"duplicate":0/)));
+    await stack.drain(60_000);
 
     const companyOfOrg = new Map(customers.map((c) => [c.zendeskOrganizationId, c.n]));
     const { violations, checked } = crossCompanyWrites(door.calls, companyOfOrg);
     const store = new RecordStore(stack.daemon.redis, stack.prefix);
+    const lost: string[] = [];
+    for (const c of colliding) if (!(await c.applied(store, customers[c.company]!))) lost.push(`${(JSON.parse(c.wire.body) as Json).id} (company ${c.company})`);
     const refused = await store.listRefusals();
     const conflicts = await store.listConflicts();
-    process.stdout.write(`11-identity-adversary: cross-company writes: ${violations.length} (of ${checked} writes checked), refused ids: ${refused.length}, identity conflicts: ${conflicts.length}\n`);
+    process.stdout.write(`11-identity-adversary: cross-company writes: ${violations.length} (of ${checked} writes checked), refused ids: ${refused.length}, identity conflicts: ${conflicts.length}, colliding-id events lost: ${lost.length} of ${colliding.length}\n`);
     s.set({ eventsSent: wires.length, applied: wires.length, portalCalls: door.calls.length, leaked: violations.length, crossCompanyWrites: violations.length, seed: SEED });
     s.detail('writesChecked', checked);
     s.detail('refusedIds', refused.length);
     s.detail('identityConflicts', conflicts.length);
     s.detail('violations', violations.slice(0, 10));
+    s.detail('collidingIdEvents', colliding.length);
+    s.detail('collidingIdEventsLost', lost);
 
     expect(violations).toEqual([]);
+    expect(lost).toEqual([]);
     // Honest companies were pushed: their own billing reached their own organization.
     expect(checked).toBeGreaterThanOrEqual(3);
     // Every attack is visible to an admin.
