@@ -1,7 +1,9 @@
 /**
  * bench/read — GET /portal/v1/me (help center JWT verified against the stand-in's keys, per-user
  * rate limit counted in Redis, record read and projected) against a bare express GET answering a
- * JSON body of the same size, measured in the same run on the same machine. Two figures:
+ * JSON body of the same size, measured in the same run on the same machine. Every user reads again
+ * and again (as page loads do), so the figures are of warm reads: a verified token remembered, one
+ * Redis round trip, the record's parse kept while its stored bytes are unchanged (read.ts). Two figures:
  * throughput with `connections` concurrent clients (ratio to bare express; goal ≥ 0.5), and
  * latency at a fixed 500 requests/s (goal: p99 < 20 ms). Prints one JSON object.
  *
@@ -120,9 +122,13 @@ async function main(): Promise<void> {
     users: served.tokens.length,
     bodyBytes: served.bodyBytes,
     baseline: { route: 'bare express GET, same body', ...baseline },
-    view: { route: 'GET /portal/v1/me (JWT verify + rate limit + record read + projection)', ...view },
+    view: { route: 'GET /portal/v1/me (JWT verify, remembered + rate count, index and record in one Redis script + projection)', ...view },
     atRate: { requestsPerSecond: rate, baseline: baselineAtRate, view: viewAtRate },
-    ratio: { requestsPerSecond: Number((view.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)) },
+    ratio: {
+      requestsPerSecond: Number((view.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+      /** p99 of the view over p99 of bare express, both at the fixed rate. */
+      p99AtRate: Number((viewAtRate.p99Ms / Math.max(1, baselineAtRate.p99Ms)).toFixed(2)),
+    },
     goal: { requestsPerSecondRatio: 0.5, p99MsAtRate: 20 },
     met: { ratio: view.requestsPerSecond / baseline.requestsPerSecond >= 0.5, p99AtRate: viewAtRate.p99Ms < 20 && viewAtRate.non2xx === 0 },
   };

@@ -4,7 +4,6 @@
  * Bodies are captured raw (signatures are over bytes), limited in size, and
  * only then verified and parsed by each receiver.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config.js';
@@ -20,6 +19,7 @@ import type { EdgeMetrics } from './metrics.js';
 import { portalReceiver } from './portal.js';
 import { createHelpCenterAuth, helpCenterCors, portalViewRouter, type HelpCenterAuth } from './portal-view.js';
 import type { ReceiverDeps } from './receive.js';
+import { requestId } from './request-id.js';
 import { salesforceReceiver } from './salesforce.js';
 import { stripeReceiver } from './stripe.js';
 import { zendeskReceiver } from './zendesk.js';
@@ -102,15 +102,15 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(config.server.trustProxy));
 
+  const auth = createHelpCenterAuth(config, logger);
+  // Ahead of the access log: the customer's own view is read on every page a customer opens, and
+  // logs its own refusals and failures (with the request id); a per-request child logger cost more than the read.
+  app.use(portalViewRouter({ config, redis, logger, auth }));
+
   app.use(
     pinoHttp({
       logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      genReqId: requestId,
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       // The query string can hold the Salesforce endpoint token: log the path only, and only safe headers.
       serializers: {
@@ -138,11 +138,9 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
-  const auth = createHelpCenterAuth(config, logger);
   const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks, maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest }, auth);
   // Browsers on the Help Center send portal activity with a help center JWT: preflight and CORS for those origins only.
   app.use(ROUTES.portal, helpCenterCors(config.helpCenter.origins, 'POST, OPTIONS'));
-  app.use(portalViewRouter({ config, redis, logger, auth }));
   for (const [source, path] of Object.entries(ROUTES) as Array<[Source, string]>) {
     app.post(path, raw, receivers[source]);
   }

@@ -4,7 +4,8 @@
  * nothing else in the request: 401 for anything unverified, 503 when the keys
  * or Redis are unavailable (never a 200 without both), 429 past the per-user
  * budget, 404 (a JSON body the kit renders) when the user has no customer.
- * Every answer is `Cache-Control: private, no-store`; CORS only for PORTAL_ORIGINS.
+ * Every answer is `Cache-Control: private, no-store`; CORS only for PORTAL_ORIGINS. Mounted ahead
+ * of the access log (app.ts): it logs its own refusals and failures, with the request id.
  */
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config.js';
@@ -12,10 +13,10 @@ import type { Logger } from '../log.js';
 import type { Redis } from '../sync/redis.js';
 import { RecordStore } from '../sync/store.js';
 import { ViewRateLimiter } from '../sync/view/rate-limit.js';
-import { resolveViewer } from '../sync/view/resolve.js';
-import { customerView } from '../sync/view/view.js';
+import { ViewReader } from '../sync/view/read.js';
 import { bearerToken, rememberVerified, verifyHelpCenterToken, type VerifyOutcome } from './help-center-jwt.js';
 import { helpCenterKeySet } from './help-center-keys.js';
+import { requestId } from './request-id.js';
 
 export const PORTAL_VIEW_PATH = '/portal/v1/me';
 
@@ -64,7 +65,8 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
   const { config, redis, auth } = deps;
   const log = deps.logger.child({ module: 'portal-view' });
   const router = Router();
-  router.use(PORTAL_VIEW_PATH, (_req, res, next) => {
+  router.use(PORTAL_VIEW_PATH, (req, res, next) => {
+    res.locals['reqId'] = requestId(req, res);
     res.setHeader('Cache-Control', 'private, no-store');
     res.vary('Authorization');
     next();
@@ -77,13 +79,13 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
     return router;
   }
   const store = new RecordStore(redis, config.redis.prefix);
-  const limiter = new ViewRateLimiter(redis, config.redis.prefix, config.view.rateLimit.perMinute);
   const viewOptions = { recentPaidInvoices: config.view.recentPaidInvoices, tickets: config.view.tickets };
+  const reader = new ViewReader(redis, store, new ViewRateLimiter(config.redis.prefix, config.view.rateLimit.perMinute), viewOptions);
 
   router.get(PORTAL_VIEW_PATH, async (req, res) => {
     const verified = await auth(req);
     if (!verified.ok) {
-      log.warn({ reason: verified.reason, status: verified.status }, 'customer view refused');
+      log.warn({ reqId: res.locals['reqId'], reason: verified.reason, status: verified.status }, 'customer view refused');
       if (verified.status === 503) return unavailable(res, verified.message);
       res.setHeader('WWW-Authenticate', 'Bearer');
       res.status(401).json({ error: verified.message, reason: verified.reason });
@@ -91,21 +93,24 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
     }
     const { viewer } = verified;
     try {
-      // Counted and read at once (one round trip's wait); a refused request's read is simply dropped.
-      const [verdict, found] = await Promise.all([limiter.take(viewer.zendeskUserId), resolveViewer(store, viewer)]);
-      if (!verdict.allowed) {
-        res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+      // Counted and read in one round trip (read.ts); a request past the budget reads nothing.
+      const found = await reader.read(viewer);
+      if (found.kind === 'limited') {
+        log.info({ reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId }, 'customer view: over the per-user budget');
+        res.setHeader('Retry-After', String(found.verdict.retryAfterSeconds));
         res.status(429).json({ error: 'too many requests for this user; retry later', reason: 'rate_limited' });
         return;
       }
       if (found.kind === 'none') {
-        log.info({ zendeskUserId: viewer.zendeskUserId, why: found.reason }, 'customer view: no customer for this user');
+        log.info({ reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId, why: found.reason }, 'customer view: no customer for this user');
         res.status(404).json({ error: 'no customer account is linked to this user yet', reason: 'no_customer' });
         return;
       }
-      res.json(customerView(found.record, viewer, viewOptions));
+      // The view as read.ts wrote it (no ETag: the answer is never stored anywhere to revalidate).
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(found.body);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'customer view: record store unavailable');
+      log.error({ reqId: res.locals['reqId'], err: (err as Error).message }, 'customer view: record store unavailable');
       unavailable(res, 'customer data is temporarily unavailable; retry later');
     }
   });

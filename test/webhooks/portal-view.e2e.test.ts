@@ -116,6 +116,18 @@ describe('GET /portal/v1/me', () => {
     expect(body.invoices.map((i) => i.id)).toEqual(['in_bob_1']);
   });
 
+  it('answers JSON with a request id (the caller\'s plain X-Request-Id echoed, else a new one), never cached', async () => {
+    const token = await tokenOf(ids.ann!);
+    const given = await me(token, { 'x-request-id': 'hc-page-42' });
+    expect(given.headers.get('x-request-id')).toBe('hc-page-42');
+    expect(given.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(given.headers.get('cache-control')).toBe('private, no-store');
+    expect(given.headers.get('etag')).toBeNull();
+    const made = await me(token, { 'x-request-id': 'not a plain id; injected' });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await me(null)).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('allows CORS for the configured Help Center origins only', async () => {
     const token = await tokenOf(ids.ann!);
     const allowed = await me(token, { origin: ORIGIN });

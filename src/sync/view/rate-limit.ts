@@ -1,33 +1,34 @@
 /**
  * Per-user request budget of the customer's own view, a fixed one-minute
- * window counted in Redis so that every web process shares it: INCR and a
- * first-time PEXPIRE in one MULTI. Redis down → the caller answers 503.
+ * window counted in Redis so that every web process shares it. The count is
+ * taken by the view's read script (read.ts: INCR, and PEXPIRE NX, in the same
+ * atomic step as the reads); this module names the key and judges the count.
+ * Redis down → the caller answers 503.
  */
-import type { Redis } from 'ioredis';
 
 export type RateVerdict = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
-const WINDOW_MS = 60_000;
+export const RATE_WINDOW_MS = 60_000;
+/** How long a window's counter outlives the window (clock differences between web processes). */
+export const RATE_KEY_TTL_MS = RATE_WINDOW_MS + 1_000;
 
 export class ViewRateLimiter {
   constructor(
-    private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly perMinute: number,
+    readonly perMinute: number,
   ) {}
 
   key(userId: string, windowStart: number): string {
     return `${this.prefix}:view:rate:${userId}:${windowStart}`;
   }
 
-  async take(userId: string, now = Date.now()): Promise<RateVerdict> {
-    const windowStart = now - (now % WINDOW_MS);
-    const key = this.key(userId, windowStart);
-    const replies = await this.redis.multi().incr(key).pexpire(key, WINDOW_MS + 1_000, 'NX').exec();
-    const failed = replies?.find(([err]) => err);
-    if (!replies || failed) throw failed?.[0] ?? new Error('rate limit transaction aborted');
-    const count = Number(replies[0]?.[1]);
+  windowStart(now: number): number {
+    return now - (now % RATE_WINDOW_MS);
+  }
+
+  /** The verdict on the `count`-th request of the window starting at `windowStart`. */
+  verdict(count: number, windowStart: number, now: number): RateVerdict {
     if (count <= this.perMinute) return { allowed: true, remaining: this.perMinute - count };
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000)) };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + RATE_WINDOW_MS - now) / 1000)) };
   }
 }

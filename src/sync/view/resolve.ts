@@ -27,11 +27,27 @@ export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise
   for (const key of viewerKeys(viewer)) {
     const record = await store.findByKey(key, { trusted: true });
     if (record === null) continue;
-    if (!holdsViewer(record, key)) return { kind: 'none', reason: 'not_a_contact' };
-    if (await newerCopyElsewhere(store, record, viewer.zendeskUserId, await conflicts)) return { kind: 'none', reason: 'moved' };
-    return { kind: 'customer', record, via: key };
+    return judgeFound(store, viewer, record, key, () => conflicts);
   }
   return { kind: 'none', reason: 'unknown_user' };
+}
+
+/**
+ * The found record, found under `key` (the first of the viewer's keys whose record exists), judged:
+ * does it hold the viewer, and is there no newer copy of them elsewhere. `conflicts` is called only
+ * when needed; `mayConflict: false` says no conflict is stored at all (read with the index).
+ */
+export async function judgeFound(
+  store: RecordStore,
+  viewer: Viewer,
+  record: CustomerRecord,
+  key: string,
+  conflicts: () => Promise<IdentityConflict[]>,
+  mayConflict = true,
+): Promise<Resolution> {
+  if (!holdsViewer(record, key)) return { kind: 'none', reason: 'not_a_contact' };
+  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, await conflicts()))) return { kind: 'none', reason: 'moved' };
+  return { kind: 'customer', record, via: key };
 }
 
 async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string, conflicts: IdentityConflict[]): Promise<boolean> {

@@ -1,0 +1,171 @@
+/**
+ * The customer view's Redis work in one round trip in the usual case: a Lua script, every key it
+ * touches declared, counts the request against the viewer's per-user budget (rate-limit.ts's key,
+ * INCR and PEXPIRE NX), reads the viewer's identity index keys in order (view.ts's viewerKeys),
+ * says whether any identity conflict is stored, and — when the record the index names first is
+ * the one this process last resolved the viewer to — reads that record too, all at one instant.
+ * Otherwise (the viewer's first read here, or a merge or move since) the record is read by the id
+ * the script returned, a second round trip, exactly as resolve.ts's resolveViewer reads it.
+ *
+ * The remembered record id is a guess the script checks against the index, never an answer: what
+ * is returned is always the record the index names at that instant, judged by resolve.ts (holds
+ * the viewer as its own contact; no newer copy of them in a conflicting record). A budget already
+ * spent reads nothing.
+ *
+ * Parsing the stored record costs more than everything else a view request does (a customer with a
+ * year of invoices is ~25 kB of JSON), so the parsed record, and the view body written for each of
+ * its viewers, are kept per record id while the stored bytes are exactly the bytes read (compared
+ * whole, never by a hash): any change to the record is a new parse. Bounded by the stored bytes kept.
+ */
+import type { Redis } from 'ioredis';
+import type { RecordStore } from '../store.js';
+import type { CustomerRecord } from '../record.js';
+import { RATE_KEY_TTL_MS, type RateVerdict, type ViewRateLimiter } from './rate-limit.js';
+import { judgeFound, type Resolution } from './resolve.js';
+import { customerView, viewerKeys, type Viewer, type ViewOptions } from './view.js';
+
+/** KEYS: rate counter, conflicts hash, the guessed record, then the viewer's index keys in order. ARGV: counter ttl (ms), budget, guessed record id. */
+const READ_VIEW = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+if n > tonumber(ARGV[2]) then return { n } end
+local out = { n, redis.call('HLEN', KEYS[2]), false }
+local first = false
+for i = 4, #KEYS do
+  local id = redis.call('GET', KEYS[i])
+  out[#out + 1] = id
+  if id and not first then first = id end
+end
+if first and first == ARGV[3] then out[3] = redis.call('GET', KEYS[3]) end
+return out
+`;
+
+type ReadReply = [count: number, conflicts?: number, guessed?: string | null, ...ids: Array<string | null>];
+
+interface ReadScript {
+  portalSyncReadView(numKeys: number, ...args: Array<string | number>): Promise<ReadReply>;
+}
+
+export type ViewRead =
+  | { kind: 'limited'; verdict: Extract<RateVerdict, { allowed: false }> }
+  /** The viewer's customer, and the view of it for this viewer as JSON (customerView, serialized). */
+  | (Extract<Resolution, { kind: 'customer' }> & { body: string })
+  | Extract<Resolution, { kind: 'none' }>;
+
+export interface ViewReaderOptions {
+  /** Viewers whose record id is remembered (least recently resolved forgotten first). */
+  maxRemembered?: number;
+  /** Stored record bytes kept parsed (least recently read forgotten first). */
+  maxParsedBytes?: number;
+}
+
+/** A record as parsed from exactly `raw`, and the view bodies written from it, by viewer. */
+interface Parsed {
+  raw: string;
+  record: CustomerRecord;
+  bodies: Map<string, string>;
+}
+
+const MAX_BODIES_PER_RECORD = 64;
+
+export class ViewReader {
+  private readonly script: ReadScript;
+  /** Zendesk user id → the record id last resolved for them: the script's guess. */
+  private readonly lastRecord = new Map<string, string>();
+  private readonly maxRemembered: number;
+  /** Record id → its parse, least recently read first. */
+  private readonly parsed = new Map<string, Parsed>();
+  private parsedBytes = 0;
+  private readonly maxParsedBytes: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly store: RecordStore,
+    private readonly limiter: ViewRateLimiter,
+    private readonly viewOptions: ViewOptions,
+    opts: ViewReaderOptions = {},
+  ) {
+    redis.defineCommand('portalSyncReadView', { lua: READ_VIEW });
+    this.script = redis as unknown as ReadScript;
+    this.maxRemembered = opts.maxRemembered ?? 10_000;
+    this.maxParsedBytes = opts.maxParsedBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** Counts the request and resolves the viewer's customer (resolve.ts's rules), or says the budget is spent. */
+  async read(viewer: Viewer, now = Date.now()): Promise<ViewRead> {
+    const keys = viewerKeys(viewer);
+    const windowStart = this.limiter.windowStart(now);
+    const guess = this.lastRecord.get(viewer.zendeskUserId) ?? '';
+    const declared = [
+      this.limiter.key(viewer.zendeskUserId, windowStart),
+      this.store.conflictsKey,
+      this.store.recordKey(guess),
+      ...keys.map((k) => this.store.indexKey(k)),
+    ];
+    const [count, conflicts, guessed, ...ids] = await this.script.portalSyncReadView(declared.length, ...declared, RATE_KEY_TTL_MS, this.limiter.perMinute, guess);
+    const verdict = this.limiter.verdict(Number(count), windowStart, now);
+    if (!verdict.allowed) return { kind: 'limited', verdict };
+    const mayConflict = Number(conflicts) > 0;
+    const listConflicts = () => this.store.listConflicts();
+
+    let found: { parsed: Parsed; key: string } | null = null;
+    const first = ids.findIndex((id) => id !== null);
+    if (guessed) found = { parsed: this.parse(guess, guessed), key: keys[first]! };
+    else {
+      // As resolveViewer: the first key whose record exists decides.
+      for (const [i, id] of ids.entries()) {
+        if (id === null) continue;
+        const raw = await this.redis.get(this.store.recordKey(id));
+        if (raw !== null) {
+          found = { parsed: this.parse(id, raw), key: keys[i]! };
+          break;
+        }
+      }
+    }
+    if (found === null) {
+      this.lastRecord.delete(viewer.zendeskUserId);
+      return { kind: 'none', reason: 'unknown_user' };
+    }
+    const { parsed, key } = found;
+    this.remember(viewer.zendeskUserId, parsed.record.id);
+    const judged = await judgeFound(this.store, viewer, parsed.record, key, listConflicts, mayConflict);
+    return judged.kind === 'customer' ? { ...judged, body: this.body(parsed, viewer) } : judged;
+  }
+
+  /** The record stored as `raw` under `id`: the earlier parse when the bytes are the same, else a new one. */
+  private parse(id: string, raw: string): Parsed {
+    const kept = this.parsed.get(id);
+    if (kept) {
+      this.parsed.delete(id);
+      this.parsedBytes -= kept.raw.length;
+    }
+    const parsed = kept && kept.raw === raw ? kept : { raw, record: JSON.parse(raw) as CustomerRecord, bodies: new Map<string, string>() };
+    if (raw.length <= this.maxParsedBytes) {
+      this.parsed.set(id, parsed);
+      this.parsedBytes += raw.length;
+      for (const [oldest, p] of this.parsed) {
+        if (this.parsedBytes <= this.maxParsedBytes) break;
+        this.parsed.delete(oldest);
+        this.parsedBytes -= p.raw.length;
+      }
+    }
+    return parsed;
+  }
+
+  /** The viewer's view of the parsed record, as JSON: customerView is pure, so one body per record bytes and viewer. */
+  private body(parsed: Parsed, viewer: Viewer): string {
+    const who = `${viewer.zendeskUserId}\u0000${viewer.externalId ?? ''}\u0000${viewer.email ?? ''}`;
+    const kept = parsed.bodies.get(who);
+    if (kept !== undefined) return kept;
+    const body = JSON.stringify(customerView(parsed.record, viewer, this.viewOptions));
+    if (parsed.bodies.size >= MAX_BODIES_PER_RECORD) parsed.bodies.clear();
+    parsed.bodies.set(who, body);
+    return body;
+  }
+
+  private remember(userId: string, recordId: string): void {
+    this.lastRecord.delete(userId);
+    if (this.lastRecord.size >= this.maxRemembered) this.lastRecord.delete(this.lastRecord.keys().next().value as string);
+    this.lastRecord.set(userId, recordId);
+  }
+}
