@@ -15,6 +15,7 @@ import { OutboundStore } from '../../src/sync/outbound/store.js';
 import type { OutboundEvent } from '../../src/sync/outbound/types.js';
 import { RecordStore, type ApplyOutcome } from '../../src/sync/store.js';
 import type { CustomerRecord } from '../../src/sync/record.js';
+import type { SourceEvent } from '../../src/sync/source-event.js';
 import { customer, replay, subscription, user } from '../sync/merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -166,3 +167,26 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
   });
 });
 
+
+describe('the emitter, for a customer with many identity keys', () => {
+  it('tells the Account a Stripe customer is linked to by its identity keys alone, from the key index or, without one, from the whole key set', async () => {
+    const h = harness();
+    const account = '001000000000777AAA';
+    const linked = (id: string, version: number, balance = 0): SourceEvent => ({
+      ...customer({ version, eventId: `evt_keys_${id}_${version}` }, { email: `billing@${id}.example`, balance, metadata: { salesforce_account_id: account } }),
+      objectId: id,
+      refs: { stripeCustomerId: id, salesforceAccountId: account, email: `billing@${id}.example` },
+    });
+    const first = await h.records.apply(linked('cus_keys', 1_000));
+    expect(first.record.derived.links.salesforceAccountId).toBeNull();
+    await h.emitter.onApplied(first, { retry: false });
+    // A record whose key index an earlier release did not write: read whole, the same links.
+    await redis.del(h.records.keyIndexKey(first.recordId));
+    const second = await h.records.apply(linked('cus_keys', 2_000, -500));
+    await redis.del(h.records.keyIndexKey(first.recordId));
+    await h.emitter.onApplied(second, { retry: false });
+    const told = await h.lane(first.recordId);
+    expect(told.length).toBeGreaterThanOrEqual(2);
+    for (const e of told) expect(JSON.stringify(e.data)).toContain(`"salesforceAccountId":"${account}"`);
+  });
+});

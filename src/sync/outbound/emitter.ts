@@ -15,7 +15,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import type { DeflectionEvent } from '../deflection/types.js';
 import type { CustomerRecord } from '../record.js';
-import type { IdentityConflict } from '../identity.js';
+import { isSystemKey, type IdentityConflict } from '../identity.js';
+import { systemKeysOf } from '../key-index.js';
 import type { ApplyOutcome, RecordStore } from '../store.js';
 import { customerDeletedEvent, deadLetteredEvent, deflectionRecordedEvent, deriveChangeEvents, viewHash, viewOf, type DeadLetterFacts } from './derive.js';
 import { NO_CUSTOMER } from './keys.js';
@@ -50,17 +51,22 @@ export class OutboundEmitter {
     return this.opts.subscriptions.length > 0;
   }
 
-  /** The record as it is now, with its identity keys and its untold identity changes; one round trip. */
+  /**
+   * The record as it is now, with its system keys (all the view needs of its identity keys: linksFor) and its
+   * untold identity changes; one round trip. The system keys come from the store's key index, not from the whole
+   * key set, which grows with the customer's contacts (key-index.ts); a set the index does not match is read whole.
+   */
   private async readRecord(id: string): Promise<{ record: CustomerRecord; keys: string[]; untold: string[] } | null> {
     const { records } = this.opts;
-    const replies = (await this.opts.redis.pipeline().get(records.recordKey(id)).smembers(records.ownedKey(id)).smembers(records.untoldKey(id)).exec()) ?? [];
+    const replies = (await this.opts.redis.pipeline().get(records.recordKey(id)).hgetall(records.keyIndexKey(id)).scard(records.ownedKey(id)).smembers(records.untoldKey(id)).exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
     const raw = replies[0]?.[1] as string | null;
+    if (raw === null || raw === undefined) return null;
+    const indexed = systemKeysOf((replies[1]?.[1] as Record<string, string> | undefined) ?? {}, Number(replies[2]?.[1] ?? 0));
+    const keys = indexed ? [...indexed].sort() : (await this.opts.redis.smembers(records.ownedKey(id))).filter(isSystemKey).sort();
     // Written only by the record store: not validated again (large records cost more to parse than to diff).
-    return raw === null || raw === undefined
-      ? null
-      : { record: JSON.parse(raw) as CustomerRecord, keys: (replies[1]?.[1] as string[] | undefined) ?? [], untold: (replies[2]?.[1] as string[] | undefined) ?? [] };
+    return { record: JSON.parse(raw) as CustomerRecord, keys, untold: (replies[3]?.[1] as string[] | undefined) ?? [] };
   }
 
   /**
