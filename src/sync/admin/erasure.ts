@@ -156,6 +156,29 @@ export class Eraser {
     return r;
   }
 
+  /**
+   * Waits (up to `maxMs`) until no job that is being processed right now names one of the needles, or
+   * is a bulk push drain (whose data names no customer, but which may hold this one): such a job could
+   * not be removed, and a push in flight would write the customer's data again once it ends. Returns
+   * whether any was seen (the caller sweeps again) and whether some are still running after `maxMs`.
+   */
+  async settle(needles: readonly string[], maxMs = 30_000): Promise<{ waited: boolean; stillActive: number }> {
+    const end = Date.now() + maxMs;
+    let waited = false;
+    for (;;) {
+      let active = 0;
+      for (const name of this.queueNames) {
+        for (const job of await this.queue(name).getJobs(['active'])) {
+          const data = JSON.stringify(job.data ?? null);
+          if (matches(data, needles) || (job.data as { kind?: unknown } | undefined)?.kind === 'bulk') active++;
+        }
+      }
+      if (active === 0 || Date.now() >= end) return { waited, stillActive: active };
+      waited = true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   /** The keys under the prefix whose name or content still holds one of the needles: empty is the proof. */
   async remaining(needles: readonly string[]): Promise<string[]> {
     const found: string[] = [];

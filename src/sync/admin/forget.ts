@@ -58,7 +58,11 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
   for (const n of needles.all) hashes.set(n, `forgotten:${await tombstones.hashOf(n)}`);
   const eraser = new Eraser(deps.redis, deps.prefix, deps.store, deps.queueNames);
   try {
-    const sweep = await eraser.sweep(needles.all, (n) => hashes.get(n.toLowerCase()) ?? 'forgotten');
+    const hash = (n: string) => hashes.get(n.toLowerCase()) ?? 'forgotten';
+    const sweep = await eraser.sweep(needles.all, hash);
+    // A push or event job in flight could not be removed and would write the customer again (its accepted
+    // state, the portal): once it has ended, its leftovers are swept too, and only then is the portal cleared.
+    if ((await eraser.settle(needles.all)).waited) addSweep(sweep, await eraser.sweep(needles.all, hash));
     const links = record.derived.links;
     const ref = (await tombstones.hashOf(`${record.id}:${Date.now()}`)).slice(0, 12);
     // Kept (ids only, no name or email) so that a later or repeated `--portal clear` knows what to take back.
@@ -97,4 +101,11 @@ export async function clearForgottenPortal(
   const plan = await plans.load(group);
   if (plan === null) return 'nothing-left';
   return clearPlanned(plans, group, plan, deps.targets);
+}
+
+function addSweep(into: SweepResult, more: SweepResult): void {
+  into.keysDeleted += more.keysDeleted;
+  into.itemsRemoved += more.itemsRemoved;
+  into.jobsRemoved += more.jobsRemoved;
+  into.pseudonymized += more.pseudonymized;
 }

@@ -61,4 +61,26 @@ describe('the erasure sweep on jobs', () => {
       await queue.close();
     }
   });
+
+  it('waits for a job naming the customer that is being processed, then sweeps what it left', async () => {
+    const queue = new Queue('push-zendesk', { connection: redis, prefix });
+    const worker = new Worker('push-zendesk', null, { connection: redis, prefix, autorun: false });
+    const eraser = new Eraser(redis, prefix, new RecordStore(redis, prefix), ['push-zendesk']);
+    try {
+      await queue.add('p', { v: 1, customerId: 'cust_EraseAnn1' });
+      const token = 'test-active';
+      const job = (await worker.getNextJob(token))!;
+
+      expect((await eraser.sweep(['cust_eraseann1'], () => 'forgotten')).jobsRemoved).toBe(0); // locked: cannot be removed
+      expect(await eraser.settle(['cust_eraseann1'], 300)).toEqual({ waited: true, stillActive: 1 });
+      setTimeout(() => void job.moveToCompleted({ wrote: ['organization_fields'] }, token, false), 300);
+      expect(await eraser.settle(['cust_eraseann1'], 10_000)).toEqual({ waited: true, stillActive: 0 });
+      expect((await eraser.sweep(['cust_eraseann1'], () => 'forgotten')).jobsRemoved).toBe(1);
+      expect(await queue.getJob(job.id!)).toBeUndefined();
+    } finally {
+      await eraser.close();
+      await worker.close();
+      await queue.close();
+    }
+  });
 });
