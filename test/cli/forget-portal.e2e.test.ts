@@ -110,6 +110,15 @@ afterAll(async () => {
 });
 
 describe('identity forget --portal', { timeout: 300_000 }, () => {
+  it('says in --help that keep is the default and what clear takes back, and refuses another mode as bad usage', async () => {
+    const help = await runCli(['identity', 'forget', '--help']);
+    expect(help.stdout).toMatch(/--portal <mode>\s+what was pushed to the portal targets: clear \(take it back\)\s+or keep \(choices: "clear", "keep", default: "keep"\)/);
+    expect(help.stdout).toContain('--portal keep (the default) leaves on the portals what portal-sync pushed there.');
+    const bad = await runCli(['identity', 'forget', 'ann@example.com', '--reason', 'x', '--yes', '--portal', 'delete'], cli);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toMatch(/^error: option '--portal <mode>' argument 'delete' is invalid. Allowed choices are clear, keep.\n/);
+  });
+
   it('clear takes back what was pushed for the customer on Zendesk and Salesforce, reports a failed call, and is safe to run again', async () => {
     const [ann, bob] = customers as [SeededCustomer, SeededCustomer];
     const cfg = p.daemon.config;
