@@ -233,13 +233,16 @@ export class RecordStore {
 
   /**
    * Watches and reads what is kept beside the records: the entry of the event's person (when the
-   * record does not hold it), and every person of the records a merge takes in (merges are rare;
-   * an identity key belongs to one record, so one person is never beside two of them).
+   * record does not hold it; without a merge, the entry read with the candidate records), and every
+   * person of the records a merge takes in (merges are rare; an identity key belongs to one record,
+   * so one person is never beside two of them).
    */
-  private async readBeside(conn: Redis, targetId: string, mergeIds: readonly string[], record: CustomerRecord, field: string | null): Promise<{ stored: string | null; writes: Map<string, string> }> {
+  private async readBeside(conn: Redis, targetId: string, mergeIds: readonly string[], record: CustomerRecord, field: string | null, prefetched: ReadonlyMap<string, string | null>): Promise<{ stored: string | null; writes: Map<string, string> }> {
     const wantsPerson = field !== null && !isInline(record, field);
     const writes = new Map<string, string>();
     if (!wantsPerson && mergeIds.length === 0) return { stored: null, writes };
+    // Read (and watched) with the candidate records; a new record has no people beside it yet.
+    if (mergeIds.length === 0) return { stored: prefetched.get(targetId) ?? null, writes };
     const read = conn.pipeline().watch(this.peopleKey(targetId), ...mergeIds.map((id) => this.peopleKey(id)));
     if (field !== null && wantsPerson) read.hget(this.peopleKey(targetId), field);
     for (const id of mergeIds) read.hgetall(this.peopleKey(id));
@@ -285,15 +288,23 @@ export class RecordStore {
     const owned = new Map<string, Set<IdentityKey>>();
     const setSizes = new Map<string, number>();
     const stale: string[] = [];
+    const person = personField(event);
+    const besideEntries = new Map<string, string | null>();
     if (candidateIds.length > 0) {
       const probes = [...new Set([...keys, ...keysKeptApart(apart)])];
-      const read = conn.pipeline().watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id)]));
-      for (const id of candidateIds) read.get(this.recordKey(id)).hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).smismember(this.ownedKey(id), ...probes);
+      // A person's event also reads its entry kept beside each candidate (the target is one of them, or new).
+      const read = conn.pipeline().watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id), ...(person === null ? [] : [this.peopleKey(id)])]));
+      for (const id of candidateIds) {
+        read.get(this.recordKey(id)).hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).smismember(this.ownedKey(id), ...probes);
+        if (person !== null) read.hget(this.peopleKey(id), person);
+      }
       const replies = (await read.exec()) ?? [];
       const readFailed = replies.find(([err]) => err);
       if (readFailed) throw readFailed[0];
       candidateIds.forEach((id, i) => {
-        const [raw, hash, size, held] = replies.slice(1 + 4 * i, 5 + 4 * i).map(([, v]) => v) as [string | null, Record<string, string>, number, number[]];
+        const stride = person === null ? 4 : 5;
+        const [raw, hash, size, held, entry] = replies.slice(1 + stride * i, 1 + stride * (i + 1)).map(([, v]) => v) as [string | null, Record<string, string>, number, number[], string | null | undefined];
+        if (person !== null) besideEntries.set(id, entry ?? null);
         // Written only by this store: parsed without re-validation, which costs more than the merge on large records.
         if (raw) loaded.set(id, JSON.parse(raw) as CustomerRecord);
         setSizes.set(id, size);
@@ -322,8 +333,8 @@ export class RecordStore {
       const other = loaded.get(id);
       if (other) record = mergeRecords(record, other, plan.targetId);
     }
-    // People kept beside the records (people.ts): round trip 3, only for a merge or a person's event.
-    const beside = await this.readBeside(conn, plan.targetId, plan.mergeIds, record, personField(event));
+    // People kept beside the records (people.ts): round trip 3, only for a merge.
+    const beside = await this.readBeside(conn, plan.targetId, plan.mergeIds, record, person, besideEntries);
     const spill = spillPeople(record);
     record = spill.record;
     for (const [field, value] of spill.spilled) beside.writes.set(field, value);
