@@ -41,6 +41,16 @@ export function formatMoney(amount, currencyCode, locale) {
     return new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(amount);
 }
 
+/**
+ * What is left to pay of an invoice, in major units. Amount_Due__c is Stripe's amount_due, which a
+ * paid invoice keeps (what was due); Stripe's amount_remaining is amount_due − amount_paid.
+ */
+export function leftToPay(amountDue, amountPaid) {
+    if (amountDue === null || amountDue === undefined) return null;
+    if (typeof amountPaid !== 'number') return amountDue;
+    return Math.max(0, Number((amountDue - amountPaid).toFixed(4)));
+}
+
 /** A Salesforce Date (`2026-12-15`) as that calendar day, whatever the viewer's time zone. */
 export function formatDay(isoDay, locale) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDay || '');

@@ -14,6 +14,7 @@ import {
     formatInstant,
     formatMoney,
     invoiceStatusLabel,
+    leftToPay,
     openFirst,
     safeLink,
     statusNeedsAction,
@@ -100,7 +101,7 @@ export default class PortalCustomerView extends LightningElement {
             numberLabel: i.numberLabel || i.stripeInvoiceId,
             status: invoiceStatusLabel(i.status) || '',
             total: formatMoney(i.total, i.currencyCode, LOCALE),
-            amountDue: formatMoney(i.amountDue, i.currencyCode, LOCALE),
+            amountDue: formatMoney(leftToPay(i.amountDue, i.amountPaid), i.currencyCode, LOCALE),
             dueDate: formatDay(i.dueDate, LOCALE) || '—',
             hostedUrl: safeLink(i.hostedUrl),
             pdfUrl: safeLink(i.pdfUrl)

@@ -20,7 +20,7 @@ const ACME = {
     delinquent: true,
     invoices: [
         {
-            id: 'a01000000000001AAA', stripeInvoiceId: 'in_paid', numberLabel: 'ACME-0001', status: 'paid', total: 99, amountDue: 0,
+            id: 'a01000000000001AAA', stripeInvoiceId: 'in_paid', numberLabel: 'ACME-0001', status: 'paid', total: 99, amountDue: 99,
             amountPaid: 99, currencyCode: 'USD', dueDate: '2026-10-15',
             hostedUrl: 'https://invoice.stripe.com/i/acct_1/in_paid', pdfUrl: 'https://pay.stripe.com/invoice/acct_1/in_paid/pdf'
         },
@@ -82,6 +82,8 @@ describe('c-portal-customer-view', () => {
         expect(text(open.querySelector('[data-id="invoice-due"]'))).toBe('€1,234.50');
         expect(text(open.querySelector('[data-id="invoice-due-date"]'))).toBe('Nov 30, 2026');
         expect(text(rows[1].querySelector('[data-id="invoice-total"]'))).toBe('$99.00');
+        // Paid: Amount_Due__c keeps Stripe's amount_due (what was due); the column shows what is left to pay.
+        expect(text(rows[1].querySelector('[data-id="invoice-due"]'))).toBe('$0.00');
 
         const view = open.querySelector('[data-id="invoice-link"]');
         expect(view.getAttribute('href')).toBe('https://invoice.stripe.com/i/acct_1/in_open');
