@@ -2,7 +2,7 @@
  * bench/record-growth — per-event apply cost (identity + merge + store on real Redis) of customers with
  * 10, 100, 1,000 and 5,000 contacts, measured in the same run, in alternating rounds so that all meet
  * the same machine load. Each customer's events are updates of its Account and of its existing contacts,
- * and a few new contacts (so each ends the run with BENCH_EVENTS/8 more than it started with). The
+ * and new contacts (about one event in eight: 56 more by the end of a default run). The
  * figure to watch is `ratio.meanLargestVsSmallest`: flat means at most `goal.maxRatio` (1.5).
  * `ratio.meanLargestVsBound` compares with the customer of MAX_INLINE_PEOPLE contacts, whose record is as
  * large as a record gets (people past it are kept beside the record). Also prints each customer's stored
