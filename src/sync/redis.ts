@@ -72,8 +72,9 @@ export function redisOptions(target: RedisTarget, kind: ConnectionKind, extra: R
     options.sentinels = sentinels.map(({ host, port }) => ({ host, port }));
     options.name = s.sentinelMaster ?? '';
     options.role = 'master';
-    // Sentinel announces the promotion (+switch-master): reconnect at once rather than at the next error.
-    options.failoverDetector = true;
+    // No failoverDetector: its disconnect on +switch-master, landing while a client is still reconnecting
+    // after the primary died, left BullMQ's connections closed for good (12-failover). A dead primary is a
+    // connection error and a demoted one answers READONLY: both already lead to asking the sentinels again.
     options.sentinelRetryStrategy ??= keepTrying;
     if (s.sentinelPassword !== undefined) options.sentinelPassword = s.sentinelPassword;
     if (tls) {

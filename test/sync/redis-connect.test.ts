@@ -22,7 +22,7 @@ describe('the Redis connection factory', () => {
   it('gives every kind of connection the sentinels, the master name and both passwords', () => {
     for (const kind of ['producer', 'worker', 'admin', 'probe'] as ConnectionKind[]) {
       const o = redisOptions(sentinel, kind);
-      expect(o, kind).toMatchObject({ sentinels: sentinel.sentinels, name: 'portal-sync', role: 'master', sentinelPassword: 'test_fake_sentinel_pw', password: 'test_fake_redis_pw', failoverDetector: true });
+      expect(o, kind).toMatchObject({ sentinels: sentinel.sentinels, name: 'portal-sync', role: 'master', sentinelPassword: 'test_fake_sentinel_pw', password: 'test_fake_redis_pw' });
       expect(o.reconnectOnError, kind).toBe(reconnectOnFailoverError);
     }
   });
