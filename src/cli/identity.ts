@@ -5,8 +5,9 @@ import type { Redis } from 'ioredis';
 import { createLogger } from '../log.js';
 import type { Config } from '../config.js';
 import { createPortalTarget } from '../connectors/targets.js';
-import { clearForgottenPortal, forgetCustomer, type ForgetResult } from '../sync/admin/forget.js';
-import { DEFAULT_PORTAL_MODE, PORTAL_MODES, type PortalMode, type PortalOutcome } from '../sync/admin/portal-clear.js';
+import type { SweepResult } from '../sync/admin/erasure.js';
+import { forgetAgain, forgetCustomer, type ForgetAgainResult, type ForgetResult } from '../sync/admin/forget.js';
+import { DEFAULT_PORTAL_MODE, PORTAL_MODES, type PortalMode } from '../sync/admin/portal-clear.js';
 import { Tombstones } from '../sync/admin/tombstones.js';
 import { IdentityAdmin } from '../sync/identity-admin.js';
 import { startOutbound } from '../sync/outbound/service.js';
@@ -98,7 +99,7 @@ export function registerIdentityCommand(program: Command): void {
   identity
     .command('forget')
     .description('erase a customer for good (an erasure request, or gone from every source): every copy in Redis, a tombstone, customer.deleted to subscribers, optionally what was pushed to the portals; audited')
-    .argument('<ref>', 'the record (REF as for inspect); with --portal clear, also an identity of a customer forgotten before')
+    .argument('<ref>', 'the record (REF as for inspect), or an identity of a customer forgotten before (run again: a sweep for its email or cus_…, and --portal clear)')
     .requiredOption('--reason <text>', 'why (kept in the audit trail, which keeps only a hashed reference to the customer)')
     .requiredOption('--yes', 'confirm: the record cannot be brought back except by `identity restore` and a resync')
     .addOption(new Option('--portal <mode>', 'what was pushed to the portal targets: clear (take it back) or keep').choices([...PORTAL_MODES]).default(DEFAULT_PORTAL_MODE))
@@ -120,25 +121,15 @@ export function registerIdentityCommand(program: Command): void {
         'be undone, so it is asked for by name. Within the tombstone\'s days it can follow a keep, or be run again after\n' +
         'a failure (exit 1, naming the target and what failed): `identity forget ID --portal clear` with one identity\n' +
         'of the forgotten customer (an email, cus_…, 001…, zendesk:org:ID); what is already gone is skipped.\n' +
+        'Run again with the customer\'s email (or cus_…), forget also sweeps the prefix for it once more.\n' +
         '\nExample:\n  $ portal-sync identity forget ann@example.com --reason "GDPR erasure request #4711" --yes --portal clear\n',
     )
     .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean; portal: PortalMode }) => {
       const config = requireConfig();
       const rerun = `portal-sync identity forget ${ref} --portal clear --reason … --yes`;
-      type Outcome = { forgot: ForgetResult; again?: never } | { again: PortalOutcome | 'nothing-left'; forgot?: never };
+      type Outcome = { forgot: ForgetResult; again?: never } | { again: ForgetAgainResult; forgot?: never };
       const out = await withRedis(config, async (redis): Promise<Outcome> => {
         const store = new RecordStore(redis, config.redis.prefix);
-        const targets = portalTargets(config);
-        let record;
-        try {
-          ({ record } = await inspectRecord(store, ref));
-        } catch (err) {
-          if (!(err instanceof NotFoundError) || opts.portal !== 'clear' || ref.trim().startsWith('cust_')) throw err;
-          // Forgotten before: clear what its plan still names.
-          const again = await clearForgottenPortal({ redis, prefix: config.redis.prefix, targets }, identityKey(ref));
-          if (again === 'no-tombstone') throw err;
-          return { again };
-        }
         const outbound = config.subscriptions.length > 0 ? await startOutbound({ connection: redis, redis, records: store, config, logger: createLogger('silent') }) : null;
         try {
           const deps = {
@@ -148,48 +139,58 @@ export function registerIdentityCommand(program: Command): void {
             queueNames: [...statusQueueNames(config), RECONCILE_QUEUE],
             tombstoneDays: config.identity.forgetTombstoneDays,
             emitter: outbound?.emitter,
-            portal: { mode: opts.portal, targets },
+            portal: { mode: opts.portal, targets: portalTargets(config) },
           };
+          let record;
+          try {
+            ({ record } = await inspectRecord(store, ref));
+          } catch (err) {
+            if (!(err instanceof NotFoundError) || ref.trim().startsWith('cust_')) throw err;
+            // Forgotten before: what can be run again is (a sweep for what the ref names, the portal clear).
+            const again = await forgetAgain(deps, identityKey(ref));
+            if (again === 'no-tombstone') throw err;
+            return { again };
+          }
           return { forgot: await forgetCustomer(deps, record, whoOf(opts)) };
         } finally {
           await outbound?.close();
         }
       });
       const days = config.identity.forgetTombstoneDays;
+      const removed = (s: SweepResult) => `removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies)`;
+      let report = { out: '', err: '' };
+      let remaining: string[];
       if (out.again !== undefined) {
         const again = out.again;
-        if (again === 'nothing-left') {
-          if (opts.json) printJson({ forgottenBefore: true, portal: null });
-          else printText(`${ref} was forgotten before; nothing of it is left to clear on the portal\n`);
-          return;
+        if (again.portal === 'nothing-left') report.out = 'portal: nothing of it is left to clear\n';
+        else if (again.portal !== null) report = portalReport(again.portal, rerun, days);
+        if (opts.json) printJson({ forgottenBefore: true, ...again, portal: again.portal === 'nothing-left' ? null : again.portal });
+        else printText(`${ref} was forgotten before${again.sweep ? `: swept again, ${removed(again.sweep)}` : ''}\n${report.out}`);
+        remaining = again.remaining;
+      } else {
+        const forgot = out.forgot;
+        report = portalReport(forgot.portal, rerun, days);
+        if (opts.json) printJson(forgot);
+        else {
+          const s = forgot.sweep;
+          printText(
+            `forgot ${forgot.recordId}: released ${forgot.keysReleased} identity key(s); ${removed(s)}; ` +
+              `${s.pseudonymized} audit entr(ies) keep a hashed reference; events naming it are dropped for ${forgot.tombstoneDays} days (portal-sync identity restore lifts that)` +
+              `${forgot.toldSubscribers ? '; customer.deleted sent to subscribers' : ''}\n` +
+              report.out,
+          );
         }
-        const report = portalReport(again, rerun, days);
-        if (opts.json) printJson({ forgottenBefore: true, portal: again });
-        else printText(`${ref} was forgotten before; clearing what was pushed to the portal\n${report.out}`);
-        if (report.err) {
-          process.stderr.write(report.err);
-          process.exitCode = 1;
-        }
-        return;
-      }
-      const forgot = out.forgot;
-      const report = portalReport(forgot.portal, rerun, days);
-      if (opts.json) printJson(forgot);
-      else {
-        const s = forgot.sweep;
-        printText(
-          `forgot ${forgot.recordId}: released ${forgot.keysReleased} identity key(s); removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies); ` +
-            `${s.pseudonymized} audit entr(ies) keep a hashed reference; events naming it are dropped for ${forgot.tombstoneDays} days (portal-sync identity restore lifts that)` +
-            `${forgot.toldSubscribers ? '; customer.deleted sent to subscribers' : ''}\n` +
-            report.out,
-        );
+        remaining = forgot.remaining;
       }
       if (report.err) {
         process.stderr.write(report.err);
         process.exitCode = 1;
       }
-      if (forgot.remaining.length > 0) {
-        process.stderr.write(`portal-sync: the customer's email is still found in ${forgot.remaining.length} key(s) (a job being processed?): ${forgot.remaining.slice(0, 10).join(', ')}; run forget again\n`);
+      if (remaining.length > 0) {
+        process.stderr.write(
+          `portal-sync: the customer's email is still found in ${remaining.length} key(s) (a job being processed?): ${remaining.slice(0, 10).join(', ')}; ` +
+            `run \`portal-sync identity forget EMAIL --reason … --yes\` again with the customer's email\n`,
+        );
         process.exitCode = 1;
       }
     });

@@ -154,7 +154,7 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(
-      `${ann.email} was forgotten before; clearing what was pushed to the portal\n` +
+      `${ann.email} was forgotten before: swept again, removed 0 job(s), 0 key(s), 0 entr(ies)\n` +
         `portal zendesk: cleared 1 (organization_fields:${ann.orgId}); 1 already gone\n` +
         `portal salesforce: cleared 1 (account_fields:${ann.accountId}); 2 already gone\n`,
     );
@@ -167,7 +167,7 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(await redis.exists(`${p.daemon.prefix}:pushed:zendesk:${recordId}`, `${p.daemon.prefix}:pushed:salesforce:${recordId}`)).toBe(0);
 
     const third = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
-    expect(third).toMatchObject({ code: 0, stderr: '', stdout: `${ann.email} was forgotten before; nothing of it is left to clear on the portal\n` });
+    expect(third).toMatchObject({ code: 0, stderr: '', stdout: `${ann.email} was forgotten before: swept again, removed 0 job(s), 0 key(s), 0 entr(ies)\nportal: nothing of it is left to clear\n` });
   });
 
   it('keep (the default) leaves the portal data until a later --portal clear, which --json reports', async () => {
@@ -187,6 +187,8 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(cleared.code).toBe(0);
     expect(cleared.json()).toEqual({
       forgottenBefore: true,
+      sweep: null,
+      remaining: [],
       portal: {
         mode: 'clear',
         targets: ['zendesk', 'salesforce'],

@@ -119,6 +119,17 @@ describe('identity forget', { timeout: 400_000 }, () => {
     expect((await keysHolding(p.daemon.prefix, OTHER)).some((k) => k.includes(':events:'))).toBe(true);
   });
 
+  it('run again with the email, sweeps for it once more: a copy written after the first sweep is found and removed', async () => {
+    // What a job in flight at the first sweep could leave behind, e.g. a log line naming the customer.
+    await redis.rpush(`${p.daemon.prefix}:events:late-job:logs`, `delivered to ${EMAIL}`, 'another line');
+    const again = await runCli(['identity', 'forget', EMAIL, '--reason', 'erasure request #4711', '--yes', '--by', 'dpo'], env);
+    expect(again).toMatchObject({ code: 0, stderr: '', stdout: `${EMAIL} was forgotten before: swept again, removed 0 job(s), 0 key(s), 1 entr(ies)\n` });
+    expect(await keysHolding(p.daemon.prefix, EMAIL)).toEqual([]);
+    expect(await redis.lrange(`${p.daemon.prefix}:events:late-job:logs`, 0, -1)).toEqual(['another line']);
+    // A reference that names no forgotten customer is still not found.
+    expect(await runCli(['identity', 'forget', 'nobody.here@example.com', '--reason', 'x', '--yes'], env)).toMatchObject({ code: 1, stdout: '' });
+  });
+
   it('drops and counts later webhooks for the customer, their payload scrubbed, until identity restore', async () => {
     await sendStripe(p.daemon, 'customer.updated.json', (e) => withCustomer(e, 'evt_EraseLate01'));
     await p.drain();

@@ -26,6 +26,25 @@ export interface SweepResult {
   pseudonymized: number;
 }
 
+/** An email as the sweep looks for it: as is, URL-escaped, JSON-escaped (`\u0040`). */
+export function emailVariants(email: string): string[] {
+  const e = email.trim().toLowerCase();
+  return [e, encodeURIComponent(e).toLowerCase(), e.replace('@', '\\u0040')];
+}
+
+/**
+ * What a sweep looks for when only one identity key of a forgotten customer is known (its record is gone):
+ * an email, or a Stripe customer id. Other keys (Salesforce, Zendesk ids) may name other customers' objects too.
+ */
+export function needlesOfKey(key: string): { emails: string[]; all: string[] } {
+  if (key.startsWith('email:')) {
+    const emails = emailVariants(key.slice('email:'.length));
+    return { emails, all: emails };
+  }
+  if (key.startsWith('stripe:')) return { emails: [], all: [key.slice('stripe:'.length).toLowerCase()].filter((n) => n.length >= 6) };
+  return { emails: [], all: [] };
+}
+
 /** What the sweep looks for: the customer's emails, its record id and Stripe customer ids. */
 export function needlesOf(record: CustomerRecord, ownedKeys: readonly string[]): { emails: string[]; all: string[] } {
   const emails = new Set<string>();
@@ -36,7 +55,7 @@ export function needlesOf(record: CustomerRecord, ownedKeys: readonly string[]):
   for (const u of Object.values(record.zendesk.users)) add(u.data.email);
   for (const c of Object.values(record.salesforce.contacts)) add(c.data.email);
   for (const k of ownedKeys) if (k.startsWith('email:')) add(k.slice('email:'.length));
-  const variants = [...emails].flatMap((e) => [e, encodeURIComponent(e).toLowerCase(), e.replace('@', '\\u0040')]);
+  const variants = [...emails].flatMap(emailVariants);
   // Only ids that name this customer alone: another customer's payload may carry its Salesforce or Zendesk
   // ids (Stripe metadata, an organization's external_id), and that customer's data is not this one's to erase.
   const ids = [record.id, ...ownedKeys.filter((k) => k.startsWith('stripe:')).map((k) => k.slice('stripe:'.length).toLowerCase())];

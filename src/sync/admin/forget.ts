@@ -12,7 +12,7 @@ import type { OutboundEmitter } from '../outbound/emitter.js';
 import type { CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
 import { IdentityAdmin } from '../identity-admin.js';
-import { Eraser, needlesOf, type SweepResult } from './erasure.js';
+import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
 import { clearPlanned, PortalClearPlans, portalClearOf, readAccepted, type PortalMode, type PortalOutcome } from './portal-clear.js';
 import { Tombstones } from './tombstones.js';
 
@@ -86,21 +86,49 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
   }
 }
 
+/** `identity forget` of a customer forgotten before (its record is gone), by one identity key it had. */
+export interface ForgetAgainResult {
+  /** A second sweep for the key's email or Stripe id (null for a key the sweep cannot look for alone). */
+  sweep: SweepResult | null;
+  /** Keys that still hold the email: empty is the proof. */
+  remaining: string[];
+  /** With `--portal clear`: the plan cleared again, or `nothing-left` (cleared before, or its days are over). */
+  portal: PortalOutcome | 'nothing-left' | null;
+}
+
 /**
- * `identity forget REF --portal clear` for a customer already forgotten (forgotten with `keep`, or a clear
- * that failed): the plan kept beside the tombstone on `key` is cleared again. `no-tombstone`: `key` names no
- * forgotten customer; `nothing-left`: it was forgotten and its plan is gone (cleared, or its days are over).
+ * Runs the parts of a forget that can be run again once the record is gone: a sweep for what the key
+ * names (a write that was in flight at the first sweep, found by the proof), and with `--portal clear`
+ * the clear of the plan kept beside the tombstone (after a `keep`, or a clear that failed).
+ * `no-tombstone`: the key names no forgotten customer.
  */
-export async function clearForgottenPortal(
-  deps: { redis: Redis; prefix: string; targets: readonly PortalTarget[] },
-  key: string,
-): Promise<PortalOutcome | 'no-tombstone' | 'nothing-left'> {
-  const group = await new Tombstones(deps.redis, deps.prefix).groupOf(key);
+export async function forgetAgain(deps: ForgetDeps, key: string): Promise<ForgetAgainResult | 'no-tombstone'> {
+  const tombstones = new Tombstones(deps.redis, deps.prefix);
+  const group = await tombstones.groupOf(key);
   if (group === null) return 'no-tombstone';
-  const plans = new PortalClearPlans(deps.redis, deps.prefix);
-  const plan = await plans.load(group);
-  if (plan === null) return 'nothing-left';
-  return clearPlanned(plans, group, plan, deps.targets);
+  const needles = needlesOfKey(key);
+  let sweep: SweepResult | null = null;
+  let remaining: string[] = [];
+  if (needles.all.length > 0) {
+    const hashes = new Map<string, string>();
+    for (const n of needles.all) hashes.set(n, `forgotten:${await tombstones.hashOf(n)}`);
+    const hash = (n: string) => hashes.get(n.toLowerCase()) ?? 'forgotten';
+    const eraser = new Eraser(deps.redis, deps.prefix, deps.store, deps.queueNames);
+    try {
+      sweep = await eraser.sweep(needles.all, hash);
+      if ((await eraser.settle(needles.all)).waited) addSweep(sweep, await eraser.sweep(needles.all, hash));
+      remaining = await eraser.remaining(needles.emails);
+    } finally {
+      await eraser.close();
+    }
+  }
+  let portal: ForgetAgainResult['portal'] = null;
+  if (deps.portal.mode === 'clear') {
+    const plans = new PortalClearPlans(deps.redis, deps.prefix);
+    const plan = await plans.load(group);
+    portal = plan === null ? 'nothing-left' : await clearPlanned(plans, group, plan, deps.portal.targets);
+  }
+  return { sweep, remaining, portal };
 }
 
 function addSweep(into: SweepResult, more: SweepResult): void {
