@@ -15,7 +15,7 @@
  * Parsing the stored record costs more than everything else a view request does (a customer with a
  * year of invoices is ~25 kB of JSON), so the parsed record, and the view body written for each of
  * its viewers, are kept per record id while the stored bytes are exactly the bytes read (compared
- * whole, never by a hash): any change to the record is a new parse. Bounded by the stored bytes kept.
+ * whole, never by a hash): any change to the record is a new parse. Bounded by the JSON kept.
  */
 import type { Redis } from 'ioredis';
 import type { RecordStore } from '../store.js';
@@ -55,15 +55,18 @@ export type ViewRead =
 export interface ViewReaderOptions {
   /** Viewers whose record id is remembered (least recently resolved forgotten first). */
   maxRemembered?: number;
-  /** Stored record bytes kept parsed (least recently read forgotten first). */
+  /** Stored record JSON, and view JSON, kept (characters; least recently read forgotten first). Parsed, a record takes a few times its JSON. */
   maxParsedBytes?: number;
 }
 
 /** A record as parsed from exactly `raw`, and the view bodies written from it, by viewer. */
 interface Parsed {
+  id: string;
   raw: string;
   record: CustomerRecord;
   bodies: Map<string, string>;
+  /** What it counts against the bound: the stored JSON and the bodies' JSON, in characters. */
+  size: number;
 }
 
 const MAX_BODIES_PER_RECORD = 64;
@@ -88,7 +91,7 @@ export class ViewReader {
     redis.defineCommand('portalSyncReadView', { lua: READ_VIEW });
     this.script = redis as unknown as ReadScript;
     this.maxRemembered = opts.maxRemembered ?? 10_000;
-    this.maxParsedBytes = opts.maxParsedBytes ?? 32 * 1024 * 1024;
+    this.maxParsedBytes = opts.maxParsedBytes ?? 16 * 1024 * 1024;
   }
 
   /** Counts the request and resolves the viewer's customer (resolve.ts's rules), or says the budget is spent. */
@@ -135,32 +138,44 @@ export class ViewReader {
   /** The record stored as `raw` under `id`: the earlier parse when the bytes are the same, else a new one. */
   private parse(id: string, raw: string): Parsed {
     const kept = this.parsed.get(id);
-    if (kept) {
-      this.parsed.delete(id);
-      this.parsedBytes -= kept.raw.length;
-    }
-    const parsed = kept && kept.raw === raw ? kept : { raw, record: JSON.parse(raw) as CustomerRecord, bodies: new Map<string, string>() };
-    if (raw.length <= this.maxParsedBytes) {
-      this.parsed.set(id, parsed);
-      this.parsedBytes += raw.length;
-      for (const [oldest, p] of this.parsed) {
-        if (this.parsedBytes <= this.maxParsedBytes) break;
-        this.parsed.delete(oldest);
-        this.parsedBytes -= p.raw.length;
-      }
-    }
+    if (kept) this.drop(kept);
+    const parsed = kept && kept.raw === raw ? kept : { id, raw, record: JSON.parse(raw) as CustomerRecord, bodies: new Map<string, string>(), size: raw.length };
+    this.keep(parsed);
     return parsed;
   }
 
   /** The viewer's view of the parsed record, as JSON: customerView is pure, so one body per record bytes and viewer. */
   private body(parsed: Parsed, viewer: Viewer): string {
     const who = `${viewer.zendeskUserId}\u0000${viewer.externalId ?? ''}\u0000${viewer.email ?? ''}`;
-    const kept = parsed.bodies.get(who);
-    if (kept !== undefined) return kept;
+    const written = parsed.bodies.get(who);
+    if (written !== undefined) return written;
     const body = JSON.stringify(customerView(parsed.record, viewer, this.viewOptions));
-    if (parsed.bodies.size >= MAX_BODIES_PER_RECORD) parsed.bodies.clear();
+    const kept = this.parsed.get(parsed.id) === parsed;
+    if (kept) this.drop(parsed);
+    if (parsed.bodies.size >= MAX_BODIES_PER_RECORD) {
+      parsed.bodies.clear();
+      parsed.size = parsed.raw.length;
+    }
     parsed.bodies.set(who, body);
+    parsed.size += body.length;
+    if (kept) this.keep(parsed);
     return body;
+  }
+
+  private drop(parsed: Parsed): void {
+    this.parsed.delete(parsed.id);
+    this.parsedBytes -= parsed.size;
+  }
+
+  /** Kept as the most recently read, the least recently read forgotten past the bound. */
+  private keep(parsed: Parsed): void {
+    if (parsed.size > this.maxParsedBytes) return;
+    this.parsed.set(parsed.id, parsed);
+    this.parsedBytes += parsed.size;
+    for (const oldest of this.parsed.values()) {
+      if (this.parsedBytes <= this.maxParsedBytes) break;
+      this.drop(oldest);
+    }
   }
 
   private remember(userId: string, recordId: string): void {

@@ -30,8 +30,8 @@ let store: RecordStore;
 /** Commands the reader's connection sent. */
 let sent: string[] = [];
 
-function reader(perMinute = 1000): ViewReader {
-  return new ViewReader(redis, store, new ViewRateLimiter(prefix, perMinute), OPTIONS);
+function reader(perMinute = 1000, maxParsedBytes?: number): ViewReader {
+  return new ViewReader(redis, store, new ViewRateLimiter(prefix, perMinute), OPTIONS, maxParsedBytes === undefined ? {} : { maxParsedBytes });
 }
 
 const viewOf = (read: ViewRead): CustomerView => {
@@ -108,6 +108,23 @@ describe('the customer view read', () => {
     if (moved.kind === 'customer') expect(viewOf(moved).customer.name).toBe('Bobco');
     else expect(moved.kind).toBe('none');
     expect(JSON.stringify(moved)).not.toMatch(/in_acme|Acme|5001/);
+  });
+
+  it('answers each customer their own view whatever it keeps parsed: none at all, or one record at a time', async () => {
+    const bob: Viewer = { zendeskUserId: '8002', externalId: null, email: 'bob@bobco.example' };
+    let bobsInvoices = ['in_bob_1'];
+    for (const bound of [0, 30_000]) {
+      const r = reader(1000, bound);
+      for (let round = 0; round < 3; round++) {
+        expect(viewOf(await r.read(ann)).invoices.map((i) => i.id)).toEqual(['in_acme_1']);
+        expect(viewOf(await r.read(bob)).invoices.map((i) => i.id)).toEqual(bobsInvoices);
+      }
+      // A new open invoice of Bob's: on his next read, not on Ann's.
+      await applyAll(store, stripeSide({ ...bobco, invoices: [{ id: `in_bob_${bound}`, status: 'open', total: 1300 }] }, 3_000 + bound));
+      bobsInvoices = [`in_bob_${bound}`, ...bobsInvoices];
+      expect(viewOf(await r.read(bob)).invoices.map((i) => i.id)).toEqual(bobsInvoices);
+      expect(viewOf(await r.read(ann)).invoices.map((i) => i.id)).toEqual(['in_acme_1']);
+    }
   });
 
   it('reads nothing past the per-user budget, and says when to retry', async () => {
