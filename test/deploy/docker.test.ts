@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { loadConfig, PACKAGE_ROOT } from '../../src/config.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(resolve(root, p), 'utf8');
@@ -130,7 +131,8 @@ describe('Dockerfile', () => {
 });
 
 describe('docker-compose.yml', () => {
-  const compose = parseYaml(read('docker-compose.yml'));
+  // Merge keys (<<: *anchor) as Compose reads them.
+  const compose = parseYaml(read('docker-compose.yml'), { merge: true });
   const services = compose.services;
   const cmdOf = (s: { command: string | string[] }) => (Array.isArray(s.command) ? s.command.join(' ') : s.command);
 
@@ -164,6 +166,56 @@ describe('docker-compose.yml', () => {
     }
     const workerCheck = worker.healthcheck.test.join(' ');
     expect(workerCheck).toContain('http://127.0.0.1:3001/healthz');
+  });
+
+  describe('the ha profile', () => {
+    const ha = Object.entries(services as Record<string, any>).filter(([, s]) => (s.profiles ?? []).includes('ha'));
+    const names = ha.map(([n]) => n).sort();
+    const sentinels = names.filter((n) => n.startsWith('sentinel-'));
+
+    it('holds a primary, a replica, three sentinels, two web and two workers, and nothing of the default stack', () => {
+      expect(names).toEqual(['redis-primary', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'web-ha', 'worker-ha']);
+      expect(services['web-ha'].deploy.replicas).toBe(2);
+      expect(services['worker-ha'].deploy.replicas).toBe(2);
+      for (const plain of ['redis', 'web', 'worker']) expect(services[plain].profiles).toBeUndefined();
+    });
+
+    it('runs both Redis nodes with AOF and noeviction, the replica following the primary, each on its own volume', () => {
+      const primary = cmdOf(services['redis-primary']);
+      const replica = cmdOf(services['redis-replica']);
+      for (const cmd of [primary, replica]) {
+        expect(cmd).toMatch(/--appendonly yes/);
+        expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+      }
+      expect(replica).toMatch(/--replicaof redis-primary 6379/);
+      const volumes = ['redis-primary', 'redis-replica'].map((n) => String(services[n].volumes[0]).split(':')[0]!);
+      expect(new Set(volumes).size).toBe(2);
+      for (const v of volumes) expect(Object.keys(compose.volumes)).toContain(v);
+    });
+
+    it('has three sentinels monitoring the primary with a majority quorum', () => {
+      for (const n of sentinels) {
+        const script = cmdOf(services[n]);
+        expect(script).toMatch(/sentinel monitor portal-sync redis-primary 6379 2/);
+        expect(script).toMatch(/redis-server \/data\/sentinel\.conf --sentinel/);
+        expect(script).toMatch(/resolve-hostnames yes/);
+      }
+    });
+
+    it('points every web and worker at all three sentinels by the monitored name, with a config portal-sync accepts', () => {
+      for (const n of ['web-ha', 'worker-ha']) {
+        const env = services[n].environment;
+        expect(env.REDIS_SENTINELS.split(',').map((a: string) => a.split(':')[0]).sort()).toEqual(sentinels);
+        expect(env.REDIS_SENTINEL_MASTER).toBe('portal-sync');
+        expect(env.REDIS_URL).toBeUndefined();
+        expect(Object.keys(services[n].depends_on).sort()).toEqual(sentinels);
+        // The image holds config/ at /app/config: the same file, checked the way `config check` does.
+        const file = env.PORTAL_SYNC_CONFIG.replace(/^\/app\//, '');
+        const loaded = loadConfig({ ...env, PORTAL_SYNC_CONFIG: resolve(PACKAGE_ROOT, file) });
+        expect(loaded.ok ? [] : loaded.problems).toEqual([]);
+        expect(loaded.ok && loaded.config.redis).toMatchObject({ ackReplicas: 1, sentinelMaster: 'portal-sync', sentinels: sentinels.map((host) => ({ host, port: 26379 })) });
+      }
+    });
   });
 });
 
