@@ -2,9 +2,10 @@
  * `portal-sync demo`'s help center in Chromium: the page opened from the printed URL before the
  * scripted day starts follows it — Ann is signed in once Zendesk holds her, and Acme's status
  * goes from active to past_due as the script plays. Its last screenshot is the README's
- * "What your customers see" (test-results/help-center-demo.png, copied to docs/images/).
+ * "What your customers see" (test-results/help-center-demo.png; written to
+ * docs/images/help-center-billing.png too when UPDATE_DOC_IMAGES=1).
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,7 @@ describe('the demo\'s help center', () => {
     expect(rows.sort()).toEqual([...facts.invoiceIds].sort());
     expect(await page.locator('[data-portal-sync="page"]').innerText()).toMatch(/Locked out after a password reset/);
     await page.screenshot({ path: join(results, 'help-center-demo.png'), fullPage: true });
+    if (process.env['UPDATE_DOC_IMAGES'] === '1') copyFileSync(join(results, 'help-center-demo.png'), resolve(import.meta.dirname, '../../docs/images/help-center-billing.png'));
     await page.close();
   }, 180_000);
 });
