@@ -39,6 +39,9 @@ export interface RedisNode {
   start(): Promise<void>;
   /** SIGKILL; resolves once the process is gone. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a node that hangs (its connections stay open, nothing is answered). */
+  pause(): void;
+  resume(): void;
 }
 
 function node(port: number, dir: string, args: () => string[], answers: () => Promise<boolean>): RedisNode {
@@ -54,8 +57,15 @@ function node(port: number, dir: string, args: () => string[], answers: () => Pr
       child = spawn('redis-server', args(), { stdio: 'ignore', cwd: dir });
       await poll(`redis-server on ${port}`, answers);
     },
+    pause() {
+      if (running()) child!.kill('SIGSTOP');
+    },
+    resume() {
+      if (running()) child!.kill('SIGCONT');
+    },
     async kill() {
       const c = child;
+      if (c && running()) c.kill('SIGCONT'); // a paused process dies only once it runs again
       if (!c || !running()) return;
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGKILL');

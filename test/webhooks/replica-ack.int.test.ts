@@ -14,6 +14,8 @@ import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';
 let set: ReplicaSet;
 let waiting: TestDaemon;
 let notWaiting: TestDaemon;
+/** A second web process with ackReplicas 1: a provider's retry may reach another instance than the first delivery. */
+let otherWaiting: TestDaemon;
 let replica: Redis;
 
 function signed(id: string) {
@@ -32,9 +34,13 @@ beforeAll(async () => {
   set = await startReplicaSet(1);
   waiting = await startTestDaemon({ REDIS_URL: set.primary.url }, (c) => {
     c.redis.ackReplicas = 1;
-    c.redis.ackTimeoutMs = 300;
+    c.redis.ackTimeoutMs = 1_000; // generous: a loaded machine delays the replica's ACK
   });
   notWaiting = await startTestDaemon({ REDIS_URL: set.primary.url });
+  otherWaiting = await startTestDaemon({ REDIS_URL: set.primary.url, REDIS_PREFIX: waiting.prefix }, (c) => {
+    c.redis.ackReplicas = 1;
+    c.redis.ackTimeoutMs = 1_000; // generous: a loaded machine delays the replica's ACK
+  });
   replica = connectRedis(set.replicas[0]!.url, 'worker');
   replica.on('error', () => undefined); // the replica is stopped on purpose below
 }, 60_000);
@@ -43,6 +49,7 @@ afterAll(async () => {
   replica?.disconnect();
   await waiting?.close();
   await notWaiting?.close();
+  await otherWaiting?.close();
   await set?.stop();
 });
 
@@ -74,6 +81,27 @@ describe('acknowledging only what a replica holds (redis.ackReplicas: 1)', () =>
     const jobs = await waiting.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'prioritized']);
     expect(jobs.filter((j) => j.id === jobIdFor('stripe', 'evt_ack_replica_down_1'))).toHaveLength(1);
     expect(await replica.exists(jobKey(waiting, 'evt_ack_replica_down_1'))).toBe(1);
+  });
+
+  it('does not acknowledge a retry on another instance while the replica hangs, and acknowledges it once when it answers again', async () => {
+    // A hung replica stays attached: WAIT counts it only for the writes it has confirmed.
+    set.replicas[0]!.pause();
+    try {
+      expect((await send(waiting, 'evt_ack_replica_hung_1')).status).toBe(503);
+      // The retry reaches the other web process, which wrote nothing of this event: the mark says `done`, but
+      // no replica holds the job, so it must not answer 2xx.
+      const early = await send(otherWaiting, 'evt_ack_replica_hung_1');
+      expect(early.status).toBe(503);
+    } finally {
+      set.replicas[0]!.resume();
+    }
+    await set.synced();
+    const retried = await send(otherWaiting, 'evt_ack_replica_hung_1');
+    expect(retried.status).toBe(200);
+    expect(retried.json()).toMatchObject({ accepted: 0, duplicate: 1 });
+    const jobs = await waiting.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'prioritized']);
+    expect(jobs.filter((j) => j.id === jobIdFor('stripe', 'evt_ack_replica_hung_1'))).toHaveLength(1);
+    expect(await replica.exists(jobKey(waiting, 'evt_ack_replica_hung_1'))).toBe(1);
   });
 
   it('acknowledges at once with ackReplicas 0, replica or not (what the setting changes)', async () => {
