@@ -75,7 +75,7 @@ export function createCallGate(redis: Redis, key: string, rate: { max: number; p
         // A release that cannot reach Redis leaves the slot held until `holdMs`: slower, never over the limit.
         return () => void redis.eval(RELEASE, 1, key, slot).catch(() => undefined);
       }
-      if (waited + wait > inlineWaitMs) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait);
+      if (waited + wait > inlineWaitMs) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait, { local: true });
       await new Promise((r) => setTimeout(r, wait));
       waited += wait;
     }

@@ -150,11 +150,67 @@ export async function waitingOutShortLimits<T>(call: () => Promise<T>, patienceM
 /** 429: wait at least this long, then try again; never counted as success. */
 export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
+  /** Our own limit said so (the call gate, the org's API budget), not the platform: no call was made. */
+  readonly local: boolean;
   constructor(
     message: string,
     readonly retryAfterMs: number,
+    opts: { local?: boolean } = {},
   ) {
     super(message);
+    this.local = opts.local ?? false;
+  }
+}
+
+/**
+ * How one platform call is retried in place, inside the push, before the push fails as a whole (and
+ * its job backs off): a few times, with short jittered delays, or after the platform's Retry-After
+ * when that is short. What the push wrote before the failed call stays written; the retried call
+ * writes the same thing again (every write is an upsert), and the calls after it follow.
+ */
+export interface CallRetry {
+  /** Retries of one call after its first try (0: none). */
+  retries: number;
+  /** The first retry waits between half and all of this; each next one twice as long. */
+  baseMs: number;
+  /** A platform asking for a longer wait than this (Retry-After) is not waited for here: the push fails or pauses. */
+  maxWaitMs: number;
+  random?: () => number;
+}
+
+export const CALL_RETRY: CallRetry = { retries: 3, baseMs: 200, maxWaitMs: 5_000 };
+
+/** The wait before retry number `attempt` (0-based) of a failed call, or null: do not retry it here. */
+export function callRetryDelayMs(err: Error, attempt: number, retry: CallRetry = CALL_RETRY): number | null {
+  if (attempt >= retry.retries) return null;
+  let wait: number;
+  if (err instanceof RateLimitedError) {
+    if (err.local) return null; // our own limit: the worker waits briefly in the gate or pauses the queue
+    wait = err.retryAfterMs;
+  } else if (err instanceof RetryableError) {
+    const backoff = retry.baseMs * 2 ** attempt;
+    wait = err.retryAfterMs ?? Math.max(1, Math.round(backoff * (0.5 + (retry.random ?? Math.random)() * 0.5)));
+  } else {
+    return null;
+  }
+  return wait <= retry.maxWaitMs ? wait : null;
+}
+
+/**
+ * Makes one platform call, retrying it in place on a 5xx, a reset or a timeout, and on a platform
+ * 429 after its Retry-After (see CallRetry). `toError` is the connector's one classification of
+ * failures; what finally leaves is always one of the contract errors.
+ */
+export async function retryingCall<T>(call: () => Promise<T>, toError: (err: unknown) => Error, retry: CallRetry = CALL_RETRY): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (raw) {
+      const err = toError(raw);
+      const wait = callRetryDelayMs(err, attempt, retry);
+      if (wait === null) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 }
 

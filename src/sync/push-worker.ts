@@ -5,7 +5,9 @@
  * the difference. The target's rate limit is global (BullMQ limiter on the
  * target's own queue); a 429 pauses the whole queue for Retry-After instead
  * of sleeping in a job; 5xx back off; other 4xx are dead-lettered with the
- * platform's message.
+ * platform's message. (The targets retry a failed call a few times within the
+ * push first: retryingCall in portal-target.ts.) When a target answers again
+ * after a push of it failed, the pushes waiting on backoff go at once.
  */
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -73,13 +75,49 @@ export function acceptedKey(prefix: string, target: string, customerId: string):
   return `${prefix}:pushed:${target}:${customerId}`;
 }
 
+/** Set while a target is failing (a push of it failed and waits on backoff); cleared by the first push it answers again. */
+export const targetDownKey = (prefix: string, target: string): string => `${prefix}:push-down:${target}`;
+const DOWN_TTL_MS = 24 * 3600_000;
+/** Pushes woken at most per recovery (the rest keep their backoff timers). */
+const WAKE_AT_MOST = 5_000;
+const WAKE_PAGE = 500;
+
+/**
+ * The target answers again after failing: the pushes waiting on backoff for it (delayed jobs that have
+ * failed before; debounced ones have not) go to the queue now instead of each sleeping out its timer.
+ * They still pass the queue's limiter and the target's call gate. Returns how many were woken.
+ */
+export async function wakeBackedOff(queue: Queue, atMost = WAKE_AT_MOST): Promise<number> {
+  let woken = 0;
+  for (let start = 0; woken < atMost; start += WAKE_PAGE) {
+    const page = await queue.getDelayed(start, start + WAKE_PAGE - 1);
+    if (page.length === 0) break;
+    for (const job of page) {
+      if (job.attemptsMade === 0 || woken >= atMost) continue;
+      // Gone or moved on since the page was read: nothing to wake.
+      if (await job.promote().then(() => true, () => false)) woken += 1;
+    }
+    if (page.length < WAKE_PAGE) break;
+  }
+  return woken;
+}
+
 export function createPushWorker(opts: PushWorkerOptions): Worker {
   const { target, prefix } = opts;
   const log = opts.logger.child({ module: 'push-worker', target: target.name });
   /** A target call, its failure turned into what BullMQ acts on. */
+  const downKey = targetDownKey(prefix, target.name);
+  /** The first answer after an outage: one worker (whoever deletes the key) wakes the pushes on backoff. */
+  const answered = async (): Promise<void> => {
+    if ((await opts.redis.del(downKey)) === 0) return;
+    const woken = await wakeBackedOff(queue);
+    if (woken > 0) log.info({ woken }, 'target answers again: pushes waiting on backoff go now');
+  };
   const call = async (customerId: string, write: () => Promise<PushResult>): Promise<PushResult> => {
     try {
-      return await write();
+      const result = await write();
+      if (result.calls > 0) void answered().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not wake the pushes waiting on backoff'));
+      return result;
     } catch (err) {
       if (err instanceof RateLimitedError) {
         log.warn({ customerId, retryAfterMs: err.retryAfterMs, reason: err.message }, 'rate limited: pausing the queue');
@@ -192,6 +230,8 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    // Waiting on backoff now: the target's next answer wakes it (and every other push waiting so).
+    if (!final) void opts.redis.set(downKey, '1', 'PX', DOWN_TTL_MS).catch(() => undefined);
     log[final ? 'error' : 'warn']({ jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final }, final ? 'push dead-lettered' : 'push failed; will retry');
     // A drain that gave up (a long outage) put its batch back; the customers still waiting need a drain job, or
     // they would wait for the next resync or worker start. The new one starts its own retries from the first.

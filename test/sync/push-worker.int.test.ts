@@ -23,7 +23,7 @@ class RecordingTarget implements PortalTarget {
     return links.zendeskOrganizationId;
   }
   readonly attempts: number[] = [];
-  next: Array<'ok' | '429' | '429-long' | '400' | '503'> = [];
+  next: Array<'ok' | '429' | '429-long' | '400' | '503' | '503-hour'> = [];
   async push(p: PortalPush): Promise<PushResult> {
     this.attempts.push(Date.now());
     const answer = this.next.shift() ?? 'ok';
@@ -31,6 +31,7 @@ class RecordingTarget implements PortalTarget {
     if (answer === '429-long') throw new RateLimitedError('429 Too Many Requests', 3_000);
     if (answer === '400') throw new PermanentError('RecordInvalid: billing_mrr must be a number', 422);
     if (answer === '503') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 1_500 });
+    if (answer === '503-hour') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 3_600_000 });
     this.pushes.push({ at: Date.now(), push: p });
     return { calls: 1, wrote: ['organization_fields'] };
   }
@@ -182,5 +183,19 @@ describe('push worker', () => {
     const second = target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12')[1]!.push;
     expect(second.links.contacts.map((c) => c.zendeskUserId)).toContain('9007');
     expect(second.previous?.invoices.map((i) => i.id)).toEqual(['in_pw12']);
+  });
+
+  it('wakes a push waiting on backoff as soon as the target answers another push, instead of sleeping out its timer', async () => {
+    target.next = ['503-hour'];
+    const before = target.attempts.length;
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw13', 'open', { version: 1_000 }), 'cus_pw13')]);
+    await until('the refused push', () => target.attempts.length > before);
+    const queue = p.worker.planner.queues.get('zendesk')!;
+    const record = await p.worker.store.findByKey('stripe:cus_pw13');
+    const waiting = await until('the push on backoff', async () => (await queue.getDelayed()).find((j) => j.data.customerId === record!.id && j.attemptsMade === 1));
+    expect(waiting.delay).toBeGreaterThan(60_000);
+    // Another customer's push goes through: the target is back.
+    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw14', 'open', { version: 1_000 }), 'cus_pw14')]);
+    await until('the push after the recovery', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw13'), 10_000);
   });
 });

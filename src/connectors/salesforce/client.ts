@@ -8,6 +8,7 @@
  * secret the connection also renews an expired token that way: jsforce's
  * default refresh wants a refresh token, which this flow never issues.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Connection } from 'jsforce';
 import type { TokenResponse } from 'jsforce';
 import { setDispatcher } from 'jsforce/lib/request.js';
@@ -50,12 +51,74 @@ function clientCredentials(auth: Config['salesforceAuth'], clientId: string, cli
   return { oauth2: { loginUrl: tokenHost(auth), clientId, clientSecret }, refreshFn };
 }
 
+/** Retry-After is seconds or an HTTP date; anything else is ignored. */
+export function parseRetryAfterSeconds(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** What the failed answers to one call (callNotingRetryAfter) said: their status, and when to come back. */
+interface Noted {
+  httpStatus?: number;
+  retryAfterSeconds?: number;
+}
+const answers = new AsyncLocalStorage<Noted>();
+
+/**
+ * jsforce turns an error answer into an error without its headers, so a 429's or 503's Retry-After
+ * would be lost: the connection's transport is watched, and the header is kept for the call that
+ * is running in the same async context (callNotingRetryAfter). The transport is jsforce's own
+ * per-connection object (Connection#_transport); without it nothing is noted and the defaults apply.
+ */
+function noteRetryAfter(conn: Connection): Connection {
+  type Answer = { statusCode?: number; headers?: Record<string, string | undefined> };
+  const transport = (conn as unknown as { _transport?: { httpRequest: (...args: unknown[]) => PromiseLike<Answer> } })._transport;
+  if (!transport || typeof transport.httpRequest !== 'function') return conn;
+  const httpRequest = transport.httpRequest.bind(transport);
+  transport.httpRequest = (...args: unknown[]) => {
+    const seen = answers.getStore();
+    const pending = httpRequest(...args);
+    if (seen) {
+      pending.then(
+        (res) => {
+          if (res?.statusCode === undefined || res.statusCode < 400) return;
+          seen.httpStatus = res.statusCode;
+          const after = res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfterSeconds(res.headers?.['retry-after']) : undefined;
+          if (after !== undefined) seen.retryAfterSeconds = after;
+          else delete seen.retryAfterSeconds;
+        },
+        () => undefined,
+      );
+    }
+    return pending;
+  };
+  return conn;
+}
+
+/**
+ * Runs one call; an error it throws carries the failed answer's `httpStatus` (jsforce keeps only the
+ * error code of a JSON error body) and `retryAfterSeconds` when the answer said so; both are read by
+ * classifySalesforceError.
+ */
+export async function callNotingRetryAfter<T>(call: () => Promise<T>): Promise<T> {
+  const seen: Noted = {};
+  try {
+    return await answers.run(seen, call);
+  } catch (err) {
+    if (err instanceof Error) Object.assign(err, seen);
+    throw err;
+  }
+}
+
 /** `apiVersion` like "62.0": jsforce would otherwise default to an old one. */
 export async function createSalesforceConnection(auth: Config['salesforceAuth'], apiVersion: string): Promise<Connection> {
   const { instanceUrl, accessToken, clientId, clientSecret } = auth;
   const renew = clientId && clientSecret ? clientCredentials(auth, clientId, clientSecret) : undefined;
   if (accessToken && instanceUrl) {
-    return new Connection({ instanceUrl, accessToken, version: apiVersion, ...renew });
+    return noteRetryAfter(new Connection({ instanceUrl, accessToken, version: apiVersion, ...renew }));
   }
   if (!renew) {
     throw new Error(
@@ -66,7 +129,7 @@ export async function createSalesforceConnection(auth: Config['salesforceAuth'],
   const conn = new Connection({ version: apiVersion, ...renew });
   // POST <token host>/services/oauth2/token; the answer names the instance URL.
   await conn.authorize({ grant_type: 'client_credentials' });
-  return conn;
+  return noteRetryAfter(conn);
 }
 
 /**
@@ -90,10 +153,12 @@ export function classifySalesforceError(err: unknown): SalesforceErrorVerdict {
   // OAuth token-endpoint errors carry their code (invalid_client, ERROR_HTTP_503…) as the error name.
   const code = typeof errorCode === 'string' ? errorCode : err.name;
   const httpStatus = HTTP_CODE.exec(code)?.[1];
-  const status = httpStatus === undefined ? undefined : Number(httpStatus);
+  const noted = (err as { httpStatus?: unknown }).httpStatus;
+  const status = httpStatus !== undefined ? Number(httpStatus) : typeof noted === 'number' ? noted : undefined;
   const message = `Salesforce ${code}: ${err.message.slice(0, 300)}`;
+  const retryAfterSeconds = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
   if (RETRYABLE_CODES.has(code) || status === 429 || (status !== undefined && status >= 500)) {
-    return { retryable: true, message, ...(status !== undefined && { status }) };
+    return { retryable: true, message, ...(status !== undefined && { status }), ...(typeof retryAfterSeconds === 'number' && { retryAfterSeconds }) };
   }
   if (status === undefined && isNetworkError(err)) return { retryable: true, message: `Salesforce unreachable: ${err.message}` };
   return { retryable: false, message, ...(status !== undefined && { status }) };

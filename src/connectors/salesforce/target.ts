@@ -16,17 +16,17 @@
  */
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
-import { PermanentError, RateLimitedError, RetryableError } from '../../sync/portal-target.js';
+import { CALL_RETRY, PermanentError, RateLimitedError, RetryableError, retryingCall, type CallRetry } from '../../sync/portal-target.js';
 import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-target.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { ApiBudget } from './api-budget.js';
-import { classifySalesforceError, createSalesforceConnection } from './client.js';
+import { callNotingRetryAfter, classifySalesforceError, createSalesforceConnection } from './client.js';
 import { planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
 import { pushSalesforceMany } from './target-bulk.js';
 import { clearSalesforce } from './target-clear.js';
 import type { LabelledRecord, SObjectFields } from './target-records.js';
 
-/** Salesforce sends no Retry-After with REQUEST_LIMIT_EXCEEDED, so the queue pauses this long. */
+/** Salesforce sends no Retry-After with REQUEST_LIMIT_EXCEEDED, so the queue pauses this long (and a 429 without one). */
 export const REQUEST_LIMIT_WAIT_MS = 60_000;
 /** sObject Collections take at most this many records per call (jsforce's MAX_DML_COUNT). */
 const COLLECTION_SIZE = 200;
@@ -65,8 +65,10 @@ function toTargetError(err: unknown): Error {
   if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof PermanentError) return err;
   const verdict = classifySalesforceError(err);
   const code = (err as { errorCode?: unknown } | null)?.errorCode;
-  if (code === 'REQUEST_LIMIT_EXCEEDED' || verdict.status === 429) return new RateLimitedError(verdict.message, REQUEST_LIMIT_WAIT_MS);
-  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err });
+  if (code === 'REQUEST_LIMIT_EXCEEDED') return new RateLimitedError(verdict.message, REQUEST_LIMIT_WAIT_MS);
+  // A 429 says when to come back: that long, not the minute of the daily limit.
+  if (verdict.status === 429) return new RateLimitedError(verdict.message, verdict.retryAfterSeconds !== undefined ? Math.max(1, verdict.retryAfterSeconds) * 1_000 : REQUEST_LIMIT_WAIT_MS);
+  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterSeconds !== undefined && { retryAfterMs: verdict.retryAfterSeconds * 1_000 }) });
   return new PermanentError(verdict.message, verdict.status);
 }
 
@@ -110,21 +112,28 @@ async function upsertRecords(conn: Connection, object: string, extId: string, it
 
 const callOptions = (config: Config): Record<string, string> => ({ 'Sforce-Call-Options': `client=${config.salesforce.clientId}` });
 
-async function pushWith(conn: Connection, config: Config, accountId: string, writes: ReturnType<typeof planSalesforceWrites>): Promise<PushResult> {
+/** One call of a push, noting its Retry-After: a 5xx, reset or short 429 is tried again here; the calls before it stay done. */
+const attemptWith = (retry: CallRetry) => <T>(call: () => Promise<T>): Promise<T> => retryingCall(() => callNotingRetryAfter(call), toTargetError, retry);
+
+async function pushWith(conn: Connection, config: Config, accountId: string, writes: ReturnType<typeof planSalesforceWrites>, retry: CallRetry): Promise<PushResult> {
   const headers = callOptions(config);
   const c = config.targets.salesforce;
+  const attempt = attemptWith(retry);
   const done: Outcome = { calls: 0, wrote: [], failures: [] };
   if (writes.account) {
     // A single record: PATCH sobjects/Account/{Id}; an error is thrown, not returned.
-    await conn.sobject('Account').update({ Id: accountId, ...writes.account }, { headers });
-    done.calls += 1;
+    const account = writes.account;
+    await attempt(() => {
+      done.calls += 1;
+      return conn.sobject('Account').update({ Id: accountId, ...account }, { headers });
+    });
     done.wrote.push('account_fields');
   }
   for (const [object, extId, items] of [
     [c.invoice.object, c.invoice.externalId, writes.invoices],
     [c.ticket.object, c.ticket.externalId, writes.tickets],
   ] as const) {
-    const o = await upsertRecords(conn, object, extId, items, headers);
+    const o = await attempt(() => upsertRecords(conn, object, extId, items, headers));
     done.calls += o.calls;
     done.wrote.push(...o.wrote);
     done.failures.push(...o.failures);
@@ -133,7 +142,8 @@ async function pushWith(conn: Connection, config: Config, accountId: string, wri
   return { calls: done.calls, wrote: done.wrote };
 }
 
-export function createSalesforceTarget(config: Config, opts: { now?: () => number; onApiUsage?: (used: number, limit: number) => void } = {}): PortalTarget {
+export function createSalesforceTarget(config: Config, opts: { now?: () => number; onApiUsage?: (used: number, limit: number) => void; callRetry?: CallRetry } = {}): PortalTarget {
+  const callRetry = opts.callRetry ?? CALL_RETRY;
   const budget = new ApiBudget(config.targets.salesforce.apiBudget, opts.now);
   /** Writes through the connection unless the org's API budget is spent; reads the usage its answers report. */
   const withBudget = async <T>(write: (conn: Connection) => Promise<T>): Promise<T> => {
@@ -171,7 +181,7 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
       if (!writes.account && writes.invoices.length === 0 && writes.tickets.length === 0) return { calls: 0, wrote: [] };
       return withBudget(async (conn) => {
         try {
-          return await pushWith(conn, config, accountId, writes);
+          return await pushWith(conn, config, accountId, writes, callRetry);
         } catch (err) {
           throw toTargetError(err);
         }
@@ -194,7 +204,7 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
     async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const accountId = links.salesforceAccountId;
       if (!accountId) return { calls: 0, wrote: [], skipped: NO_ACCOUNT };
-      return withBudget((conn) => recordSalesforceDeflection(conn, config, { id: session.id, accountId, type: session.outcome, category: session.category, occurredAt: session.decidedAt }));
+      return withBudget((conn) => recordSalesforceDeflection(conn, config, { id: session.id, accountId, type: session.outcome, category: session.category, occurredAt: session.decidedAt }, callRetry));
     },
   };
 }
@@ -204,7 +214,7 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
  * the id travels in the body: in a URL path (sobjects/{X}/{ExtId}/{value})
  * an id with `/` or a `.com`-like suffix would not reach the right record.
  */
-export async function recordSalesforceDeflection(conn: Connection, config: Config, event: SalesforceDeflectionEvent): Promise<PushResult> {
+export async function recordSalesforceDeflection(conn: Connection, config: Config, event: SalesforceDeflectionEvent, retry: CallRetry = CALL_RETRY): Promise<PushResult> {
   if (!ACCOUNT_ID.test(event.accountId)) throw new PermanentError(`not a Salesforce Account id: ${event.accountId.slice(0, 40)}`);
   const { object, externalId } = config.targets.salesforce.deflection;
   const f = DEFLECTION_FIELDS;
@@ -216,7 +226,7 @@ export async function recordSalesforceDeflection(conn: Connection, config: Confi
     [f.occurredAt]: toSalesforceDateTime(event.occurredAt),
   };
   try {
-    const o = await upsertRecords(conn, object, externalId, [{ label: `deflection:${event.id}`, record }], callOptions(config));
+    const o = await attemptWith(retry)(() => upsertRecords(conn, object, externalId, [{ label: `deflection:${event.id}`, record }], callOptions(config)));
     if (o.failures.length > 0) throw failuresError(o.failures, o.wrote);
     return { calls: o.calls, wrote: o.wrote };
   } catch (err) {

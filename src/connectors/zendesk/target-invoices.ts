@@ -70,15 +70,27 @@ function parseJob(body: unknown): JobStatus {
   return parsed.data.job_status;
 }
 
+/** Makes one API call, retried in place as the target decides (retryingCall); by default just once. */
+export type Attempt = <T>(call: () => Promise<T>) => Promise<T>;
+
 /** Runs one bulk job to its end; throws unless every item was written. */
-async function runJob(client: ZendeskClient, key: string, items: readonly InvoiceRecord[], polling: JobPolling, calls: CallCounter): Promise<void> {
-  calls.n++;
-  let job = parseJob(await zendeskRequest(client, 'POST', ['custom_objects', key, 'jobs'], { job: { action: 'create_or_update_by_external_id', items } }));
+async function runJob(client: ZendeskClient, key: string, items: readonly InvoiceRecord[], polling: JobPolling, calls: CallCounter, attempt: Attempt): Promise<void> {
+  let job = parseJob(
+    await attempt(() => {
+      calls.n++;
+      return zendeskRequest(client, 'POST', ['custom_objects', key, 'jobs'], { job: { action: 'create_or_update_by_external_id', items } });
+    }),
+  );
   for (let poll = 0; !['completed', 'failed', 'killed'].includes(job.status); poll++) {
     if (poll >= polling.maxPolls) throw new RetryableError(`Zendesk job ${job.id} still ${job.status} after ${polling.maxPolls} polls`);
     await sleep(polling.intervalMs);
-    calls.n++;
-    job = parseJob(zendeskResult(await client.jobstatuses.show(job.id)));
+    const id = job.id;
+    job = parseJob(
+      await attempt(async () => {
+        calls.n++;
+        return zendeskResult(await client.jobstatuses.show(id));
+      }),
+    );
   }
   const failed = failedItems(job, items);
   if (failed.length > 0) throw new PermanentError(`Zendesk job ${job.id}: ${failed.length} of ${items.length} invoices refused: ${failed.join('; ')}`);
@@ -93,13 +105,16 @@ export async function upsertInvoices(
   records: readonly InvoiceRecord[],
   polling: JobPolling,
   calls: CallCounter,
+  attempt: Attempt = (call) => call(),
 ): Promise<string[]> {
   if (records.length > BULK_ABOVE) {
-    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX) await runJob(client, key, records.slice(i, i + JOB_ITEMS_MAX), polling, calls);
+    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX) await runJob(client, key, records.slice(i, i + JOB_ITEMS_MAX), polling, calls, attempt);
   } else {
     for (const record of records) {
-      calls.n++;
-      await zendeskRequest(client, 'PATCH', ['custom_objects', key, 'records', { external_id: record.external_id }], { custom_object_record: record });
+      await attempt(() => {
+        calls.n++;
+        return zendeskRequest(client, 'PATCH', ['custom_objects', key, 'records', { external_id: record.external_id }], { custom_object_record: record });
+      });
     }
   }
   return records.map((r) => `invoice:${r.external_id}`);

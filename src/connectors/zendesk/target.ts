@@ -11,7 +11,7 @@
  * SDK call goes through zendeskResult to be counted as the failure it is.
  */
 import type { Config } from '../../config.js';
-import { PermanentError, RateLimitedError, RetryableError, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
+import { CALL_RETRY, PermanentError, RateLimitedError, RetryableError, retryingCall, type CallRetry, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
 import { normalizeEmail } from '../../sync/source-event.js';
 import type { DeflectionEvent as DecidedSession } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
@@ -33,6 +33,8 @@ export interface ZendeskTargetOptions {
   client?: ZendeskClient;
   /** How bulk invoice jobs are waited for (tests shorten the interval). */
   jobPolling?: Partial<JobPolling>;
+  /** How a failed call of a push is retried in place (default CALL_RETRY). */
+  callRetry?: CallRetry;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -72,7 +74,7 @@ function zendeskId(kind: Owner['kind'], id: string): number {
 
 async function writeFields(client: ZendeskClient, owner: Owner, fields: FieldSet, calls: CallCounter): Promise<string> {
   const id = zendeskId(owner.kind, owner.id);
-  calls.n++;
+  calls.n++; // every try is a call
   if (owner.kind === 'organization') {
     zendeskResult(await client.organizations.update(id, { organization: { organization_fields: fields } }));
     return 'organization_fields';
@@ -85,6 +87,9 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
   const cfg = config.targets.zendesk;
   const client = options.client ?? createZendeskClient(config.zendesk);
   const polling: JobPolling = { ...DEFAULT_POLLING, ...options.jobPolling };
+  const callRetry = options.callRetry ?? CALL_RETRY;
+  /** One call of a push: a 5xx, reset or short 429 is tried again here; the calls before it stay done. */
+  const attempt = <T>(call: () => Promise<T>): Promise<T> => retryingCall(call, toPushError, callRetry);
   return {
     name: 'zendesk',
     async push(p: PortalPush): Promise<PushResult> {
@@ -95,13 +100,15 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       try {
         zendeskId(owner.kind, owner.id); // a malformed id must reach neither a path nor a lookup field
         const fields = changedFields(billingFields(p.projection, cfg), p.previous && billingFields(p.previous, cfg));
-        if (Object.keys(fields).length > 0) wrote.push(await writeFields(client, owner, fields, calls));
+        if (Object.keys(fields).length > 0) wrote.push(await attempt(() => writeFields(client, owner, fields, calls)));
         const records = changedInvoices(p.projection, p.previous, owner, cfg);
-        if (records.length > 0) wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls)));
+        if (records.length > 0) wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls, attempt)));
         const status = changedStatus(p.projection, p.previous, owner, cfg);
         if (status !== null) {
-          calls.n++;
-          await zendeskRequest(client, 'PATCH', ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }], { custom_object_record: status });
+          await attempt(() => {
+            calls.n++;
+            return zendeskRequest(client, 'PATCH', ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }], { custom_object_record: status });
+          });
           wrote.push(`status:${status.external_id}`);
         }
       } catch (err) {
@@ -117,7 +124,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
     async recordDeflection(session: DecidedSession, links: PortalPush['links']): Promise<PushResult> {
       const email = deflectionEmail(session, links);
       if (email === null) return { calls: 0, wrote: [], skipped: NO_DEFLECTION_EMAIL };
-      await recordZendeskDeflection(client, config, profileEventOf(session, email));
+      await attempt(() => recordZendeskDeflection(client, config, profileEventOf(session, email)));
       return { calls: 1, wrote: [`deflection:${session.id}`] };
     },
   };

@@ -224,16 +224,41 @@ describe('what a failed push tells the push worker', () => {
     await expect(target.push(onlyInvoices())).resolves.toMatchObject({ calls: 1 });
   });
 
-  it('a 503 is retryable', async () => {
+  const once = { callRetry: { retries: 0, baseMs: 1, maxWaitMs: 5_000 } };
+
+  it('a 503 is retryable once the call has no tries left', async () => {
     nock(INSTANCE).patch(INVOICES_PATH).reply(503, '<html><body>Service Unavailable</body></html>', { 'content-type': 'text/html' });
 
-    await expect(createSalesforceTarget(config).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
+    await expect(createSalesforceTarget(config, once).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
   });
 
-  it('a connection reset is retryable', async () => {
+  it('a connection reset is retryable once the call has no tries left', async () => {
     nock(INSTANCE).patch(INVOICES_PATH).replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
 
-    await expect(createSalesforceTarget(config).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
+    await expect(createSalesforceTarget(config, once).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('a 503 and a reset are tried again within the push, which then goes through', async () => {
+    nock(INSTANCE)
+      .patch(INVOICES_PATH)
+      .reply(503, '<html><body>Service Unavailable</body></html>', { 'content-type': 'text/html' })
+      .patch(INVOICES_PATH)
+      .replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+      .patch(INVOICES_PATH)
+      .reply(200, saved(2), json);
+
+    const result = await createSalesforceTarget(config, { callRetry: { retries: 3, baseMs: 1, maxWaitMs: 5_000 } }).push(onlyInvoices());
+
+    expect(result.wrote).toHaveLength(2);
+  });
+
+  it('a 429 pauses for its Retry-After (2 s), not the minute of the daily limit', async () => {
+    nock(INSTANCE).patch(INVOICES_PATH).reply(429, [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT' }], { ...json, 'retry-after': '2' });
+
+    const err = await createSalesforceTarget(config, once).push(onlyInvoices()).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).retryAfterMs).toBe(2_000);
   });
 
   it('INVALID_FIELD (400) is permanent and carries Salesforce message', async () => {

@@ -310,15 +310,36 @@ describe('failures become the error the push worker acts on', () => {
     expect(noHeader).toMatchObject({ name: 'RateLimitedError', retryAfterMs: 60_000 });
   });
 
-  it('500 and a dropped connection are retryable', async () => {
+  it('500 and a dropped connection are retryable once the call has no tries left', async () => {
+    const once = createZendeskTarget(config, { jobPolling: { intervalMs: 1, maxPolls: 3 }, callRetry: { retries: 0, baseMs: 1, maxWaitMs: 5_000 } });
     nock(ORIGIN)
       .put(`/api/v2/organizations/${ORG}.json`)
       .reply(500, { error: 'InternalServerError', description: 'Something went wrong' }, json)
       .put(`/api/v2/organizations/${ORG}.json`)
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
 
-    await expect(target.push(push(PROJECTION, null))).rejects.toBeInstanceOf(RetryableError);
-    await expect(target.push(push(PROJECTION, null))).rejects.toBeInstanceOf(RetryableError);
+    await expect(once.push(push(PROJECTION, null))).rejects.toBeInstanceOf(RetryableError);
+    await expect(once.push(push(PROJECTION, null))).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('a call failing with 503, a reset and a 429 of Retry-After: 1 s is tried again within the push, and the calls before it are not repeated', async () => {
+    const patient = createZendeskTarget(config, { jobPolling: { intervalMs: 1, maxPolls: 3 }, callRetry: { retries: 3, baseMs: 1, maxWaitMs: 5_000 } });
+    const records = '/api/v2/custom_objects/portal_invoice/records.json';
+    const [OPEN, PAID] = [INVOICE, invoice('in_1TestAcme0002')];
+    const two: PortalProjection = { ...PROJECTION, invoices: [OPEN, PAID] };
+    const scope = nock(ORIGIN)
+      .patch(records).query({ external_id: OPEN.id }).reply(200, { custom_object_record: { id: 'r1' } }, json)
+      .patch(records).query({ external_id: PAID.id }).reply(503, { error: 'ServiceUnavailable', description: 'Service Unavailable' }, json)
+      .patch(records).query({ external_id: PAID.id }).replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+      .patch(records).query({ external_id: PAID.id }).reply(429, tooMany, { 'content-type': 'text/plain', 'retry-after': '0' })
+      .patch(records).query({ external_id: PAID.id }).reply(200, { custom_object_record: { id: 'r2' } }, json);
+
+    const result = await patient.push(push(two, { ...two, invoices: [] }));
+
+    expect(result.wrote).toEqual([`invoice:${OPEN.id}`, `invoice:${PAID.id}`]);
+    // Every answer was used once, in order: the first invoice was not written again (strict nock refuses a sixth call).
+    expect(scope.isDone()).toBe(true);
+    expect(result.calls).toBe(5);
   });
 
   it('422 RecordInvalid is permanent and carries Zendesk\'s own description and details', async () => {
