@@ -120,4 +120,20 @@ describe('pushing to a Zendesk Help Center', () => {
     await job!.retry('failed');
     await until('the replayed invoice', () => zd.state.customObjectRecords.get('portal_invoice')?.get(failed.data.object.id));
   });
+
+  it('retries a call answered 503 within the push: the invoice arrives and the push job never fails', async () => {
+    const queue = p.worker.planner.queues.get('zendesk')!;
+    const failedBefore = await queue.getFailedCount();
+    const since = Date.now();
+    zd.failNext(1, 503);
+    const sent = await stripe('invoice.paid.json', (e) => (e.data.object.id = 'in_TestAcme503'));
+    await until('the invoice after the retried call', () => zd.state.customObjectRecords.get('portal_invoice')?.get(sent.data.object.id));
+    expect(zd.calls.some((c) => c.fault === 'failNext' && c.status === 503)).toBe(true);
+    const jobs = await queue.getJobs(['completed', 'failed', 'delayed']);
+    const mine = jobs.filter((j) => j.timestamp >= since);
+    expect(mine.length).toBeGreaterThan(0);
+    // One try each (BullMQ counts the try that completed), and no failure recorded on any.
+    expect(mine.map((j) => [j.attemptsMade, j.stacktrace?.length ?? 0])).toEqual(mine.map(() => [1, 0]));
+    expect(await queue.getFailedCount()).toBe(failedBefore);
+  });
 });

@@ -7,8 +7,8 @@
  * is never exceeded — Zendesk's in API calls (arrival times recorded at the
  * platform's door, by a proxy in a process of its own), Salesforce's in push
  * jobs (its documented unit; BullMQ's limiter windows replayed from the
- * queue's event stream). A Salesforce rate limit pauses its queue for 60 s
- * (the connector's fixed wait), so only one is injected there.
+ * queue's event stream). Only one Salesforce 429 is injected (it pauses the
+ * queue for its Retry-After; a REQUEST_LIMIT_EXCEEDED 403 would pause 60 s).
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -74,8 +74,8 @@ async function run(name: string, faults: boolean): Promise<Run> {
   const zd = await startZendesk(customers);
   cleanup.push(() => zd.close());
   const rate = faults ? FAULT_RATE : 0;
-  // Hung calls cost the client's whole deadline (20 s) each, and a Salesforce rate limit pauses its queue for
-  // 60 s (it sends no Retry-After): a few of each prove the point.
+  // Hung calls cost the client's whole deadline (20 s) each, and a Salesforce rate limit pauses its whole queue:
+  // a few of each prove the point.
   const zdProxy = await startFaultProxyProcess({ upstream: zd.origin, rate, kinds: ['429', '500', '503', 'reset', 'timeout'], seed: SEED, caps: { timeout: 2 }, bodies: zendeskBodies });
   const sfProxy = await startFaultProxyProcess({ upstream: sf.instanceUrl, rate, kinds: ['429', '500', '503', 'reset', 'timeout'], seed: SEED + 1, caps: { timeout: 2, '429': 1 }, bodies: salesforceBodies });
   cleanup.push(() => zdProxy.close(), () => sfProxy.close());

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 
+/** The tests' Redis (vitest's global setup provides it); outside vitest (bench/ reusing these helpers) REDIS_URL or the local one. */
 export function redisUrl(): string {
+  if (!process.env.VITEST) return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   return inject('redisUrl');
 }
 

@@ -65,9 +65,9 @@ function toTargetError(err: unknown): Error {
   if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof PermanentError) return err;
   const verdict = classifySalesforceError(err);
   const code = (err as { errorCode?: unknown } | null)?.errorCode;
-  if (code === 'REQUEST_LIMIT_EXCEEDED') return new RateLimitedError(verdict.message, REQUEST_LIMIT_WAIT_MS);
-  // A 429 says when to come back: that long, not the minute of the daily limit.
+  // A 429 says when to come back (Retry-After): that long, whatever its body's code, not the minute of the daily limit.
   if (verdict.status === 429) return new RateLimitedError(verdict.message, verdict.retryAfterSeconds !== undefined ? Math.max(1, verdict.retryAfterSeconds) * 1_000 : REQUEST_LIMIT_WAIT_MS);
+  if (code === 'REQUEST_LIMIT_EXCEEDED') return new RateLimitedError(verdict.message, REQUEST_LIMIT_WAIT_MS);
   if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterSeconds !== undefined && { retryAfterMs: verdict.retryAfterSeconds * 1_000 }) });
   return new PermanentError(verdict.message, verdict.status);
 }
