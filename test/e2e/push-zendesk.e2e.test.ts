@@ -122,6 +122,7 @@ describe('pushing to a Zendesk Help Center', () => {
   });
 
   it('retries a call answered 503 within the push: the invoice arrives and the push job never fails', async () => {
+    await p.drainAll(); // no push of this customer pending: this change starts its own
     const queue = p.worker.planner.queues.get('zendesk')!;
     const failedBefore = await queue.getFailedCount();
     const since = Date.now();
@@ -129,6 +130,7 @@ describe('pushing to a Zendesk Help Center', () => {
     const sent = await stripe('invoice.paid.json', (e) => (e.data.object.id = 'in_TestAcme503'));
     await until('the invoice after the retried call', () => zd.state.customObjectRecords.get('portal_invoice')?.get(sent.data.object.id));
     expect(zd.calls.some((c) => c.fault === 'failNext' && c.status === 503)).toBe(true);
+    await p.drainAll();
     const jobs = await queue.getJobs(['completed', 'failed', 'delayed']);
     const mine = jobs.filter((j) => j.timestamp >= since);
     expect(mine.length).toBeGreaterThan(0);
