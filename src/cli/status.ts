@@ -16,6 +16,7 @@ import { describeSourceFailure, failedSources, type ReconcileReport } from '../s
 import { QuarantineStore } from '../sync/quarantine.js';
 import { ResyncRuns, type ResyncRunInfo } from '../sync/resync/runs.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
+import { readRedisTopology, topologyWarnings, type RedisTopology } from '../sync/redis.js';
 import { printText } from './terminal.js';
 
 export interface QueueStatus {
@@ -51,6 +52,8 @@ export interface Status {
   workers: WorkerHealth[];
   /** Per source whose receiver is configured: when its last verified webhook arrived (null: never). */
   lastWebhooks: Record<string, string | null>;
+  /** The Redis read (the primary), its replicas and settings, and what to fix given redis.ackReplicas. */
+  redis: RedisTopology & { ackReplicas: number; warnings: string[] };
 }
 
 const RATE_WINDOW_MINUTES = 15;
@@ -100,6 +103,7 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
   const queues: Record<string, QueueStatus> = {};
   for (const name of statusQueueNames(config)) queues[name] = await queueStatus(redis, prefix, name);
   const store = new RecordStore(redis, prefix);
+  const topology = await readRedisTopology(redis);
   return {
     queues,
     deadLettered: Object.values(queues).reduce((n, q) => n + q.failed, 0),
@@ -111,6 +115,7 @@ export async function readStatus(redis: Redis, config: Config): Promise<Status> 
     bulk: Object.fromEntries(await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const))),
     workers: await readWorkers(redis, prefix),
     lastWebhooks: await readLastWebhooks(redis, prefix, configuredWebhookSources(config)),
+    redis: { ...topology, ackReplicas: config.redis.ackReplicas, warnings: topologyWarnings(topology, config.redis.ackReplicas) },
   };
 }
 
@@ -145,6 +150,10 @@ export function statusText(status: Status, prefix: string): string {
   }
   if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
   lines.push(...healthLines(status.workers, status.lastWebhooks));
+  const t = status.redis;
+  const persistence = t.aof === null ? '' : t.aof ? ', AOF on' : ', AOF off';
+  lines.push(`  redis: ${t.role}, ${t.connectedReplicas} replica(s) connected${persistence}, maxmemory-policy ${t.maxmemoryPolicy ?? 'unknown (CONFIG not allowed)'}, ackReplicas ${t.ackReplicas}`);
+  for (const w of t.warnings) lines.push(`    WARNING: ${w}`);
   return `queues (prefix ${prefix}):\n${lines.join('\n')}\n`;
 }
 

@@ -141,6 +141,39 @@ export async function waitForRedis(target: RedisTarget, say: (waitedSeconds: num
   return false;
 }
 
+/** What `status` says of the Redis it reads: its role, its replicas, its persistence and eviction settings. */
+export interface RedisTopology {
+  role: string;
+  connectedReplicas: number;
+  aof: boolean | null;
+  /** null when CONFIG is not allowed (managed services often rename or disable it). */
+  maxmemoryPolicy: string | null;
+}
+
+const infoField = (info: string, field: string): string | undefined => new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+
+export async function readRedisTopology(redis: Redis): Promise<RedisTopology> {
+  const [replication, persistence] = await Promise.all([redis.info('replication'), redis.info('persistence').catch(() => '')]);
+  const policy = await (redis.config('GET', 'maxmemory-policy') as Promise<string[]>).then((r) => r[1] ?? null).catch(() => null);
+  const aof = infoField(persistence, 'aof_enabled');
+  return {
+    role: infoField(replication, 'role') ?? 'unknown',
+    connectedReplicas: Number(infoField(replication, 'connected_slaves') ?? 0),
+    aof: aof === undefined ? null : aof === '1',
+    maxmemoryPolicy: policy,
+  };
+}
+
+/** What an operator must fix in that topology, given redis.ackReplicas. */
+export function topologyWarnings(t: RedisTopology, ackReplicas: number): string[] {
+  const out: string[] = [];
+  if (ackReplicas > t.connectedReplicas) {
+    out.push(`redis.ackReplicas is ${ackReplicas} but ${t.connectedReplicas} replica(s) are connected: webhooks are answered 503 until enough replicas are back`);
+  }
+  if (t.maxmemoryPolicy !== null && t.maxmemoryPolicy !== 'noeviction') out.push(`maxmemory-policy is ${t.maxmemoryPolicy}: Redis may evict queue and dedupe keys; set noeviction`);
+  return out;
+}
+
 export function isRedisReady(redis: Redis): boolean {
   return redis.status === 'ready';
 }
