@@ -20,6 +20,7 @@
  *   npm run bench:convergence
  */
 import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -82,7 +83,7 @@ interface RunFigures {
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 const faultCounts = (calls: ProxiedCall[]) => calls.reduce<Record<string, number>>((n, c) => ({ ...n, [c.fault ?? 'none']: (n[c.fault ?? 'none'] ?? 0) + 1 }), {});
 
-async function run(name: string, faults: boolean, reference: Snapshot | null): Promise<{ figures: RunFigures; final: Snapshot }> {
+async function run(name: string, faults: boolean, reference: Snapshot | null, giveUpMs = GIVE_UP_MS): Promise<{ figures: RunFigures; final: Snapshot }> {
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
     const base = Array.from({ length: CUSTOMERS }, (_, n) => customer(n));
@@ -134,7 +135,7 @@ async function run(name: string, faults: boolean, reference: Snapshot | null): P
     let last = snapshot(zd, sf);
     const at: { zendesk: number | null; salesforce: number | null } = { zendesk: null, salesforce: null };
     const changedAt = { zendesk: lastAck, salesforce: lastAck };
-    for (let quietPolls = 0; performance.now() - lastAck < GIVE_UP_MS; ) {
+    for (let quietPolls = 0; performance.now() - lastAck < giveUpMs; ) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       const now = performance.now();
       const snap = snapshot(zd, sf);
@@ -177,14 +178,28 @@ async function run(name: string, faults: boolean, reference: Snapshot | null): P
   }
 }
 
-async function main(): Promise<void> {
-  const loadAtStart = round(loadavg()[0]!, 2);
+export interface Convergence {
+  clean: RunFigures;
+  faulty: RunFigures;
+  /** Seconds from the last webhook until both portals showed the fault-free run's state (null: not within the give-up time). */
+  seconds: number | null;
+  /** The same measure without faults (when the portals stopped changing): what the debounce and the pushes take. */
+  cleanSeconds: number;
+}
+
+/** The fault-free run, then the faulty one against its final state (also run by test/reliability/12-convergence.test.ts). */
+export async function measureConvergence(opts: { giveUpMs?: number } = {}): Promise<Convergence> {
   const clean = await run('clean', false, null);
-  const faulty = await run('faults', true, clean.final);
+  const faulty = await run('faults', true, clean.final, opts.giveUpMs);
   const worst = [faulty.figures.convergedSeconds.zendesk, faulty.figures.convergedSeconds.salesforce];
   const converged = worst.every((s) => s !== null) && faulty.figures.finalMatchesReference === true;
-  const seconds = converged ? Math.max(...(worst as number[])) : null;
   const cleanSeconds = Math.max(clean.figures.convergedSeconds.zendesk ?? 0, clean.figures.convergedSeconds.salesforce ?? 0);
+  return { clean: clean.figures, faulty: faulty.figures, seconds: converged ? Math.max(...(worst as number[])) : null, cleanSeconds: round(cleanSeconds, 2) };
+}
+
+async function main(): Promise<void> {
+  const loadAtStart = round(loadavg()[0]!, 2);
+  const { clean, faulty, seconds, cleanSeconds } = await measureConvergence();
   const out = {
     bench: 'convergence',
     node: process.version,
@@ -194,15 +209,15 @@ async function main(): Promise<void> {
     faultRate: FAULT_RATE,
     faultKinds: ['429 (Retry-After: 1)', '500', '503', 'reset'],
     settings: 'shipped defaults (config/default.yaml), reconciler off',
-    clean: clean.figures,
-    faulty: faulty.figures,
+    clean,
+    faulty,
     convergenceSecondsUnderFaults: seconds,
     /** The same measure without faults: what the debounce and the pushes themselves take. */
-    convergenceSecondsWithoutFaults: round(cleanSeconds, 2),
+    convergenceSecondsWithoutFaults: cleanSeconds,
     goal: { maxSeconds: GOAL_SECONDS, met: seconds !== null && seconds <= GOAL_SECONDS },
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   setTimeout(() => process.exit(0), 2_000).unref();
 }
 
-await main();
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();
