@@ -5,9 +5,10 @@
  * (external_id = the Contact, same email) and ticket, and — with a Stripe
  * stand-in — a Stripe customer (metadata naming the Account) with an active
  * subscription and one invoice. The portal side is provisioned the way
- * `portal-sync setup` leaves it. Seeding is silent (no events, no webhooks).
+ * `portal-sync setup` leaves it (the deflection event object included). Seeding is silent (no events, no webhooks).
  */
 import type { Config } from '../../src/config.js';
+import { DEFLECTION_FIELDS } from '../../src/connectors/salesforce/target-records.js';
 import type { SalesforceStandIn } from '../../src/standins/salesforce.js';
 import type { StripeStandIn } from '../../src/standins/stripe.js';
 import type { ZendeskStandIn, ZendeskTicketStatus } from '../../src/standins/zendesk.js';
@@ -56,6 +57,11 @@ export function provisionPortals(zd: ZendeskStandIn | null, sf: SalesforceStandI
       for (const [role, name] of Object.entries(o.fields)) {
         sf.state.defineField(o.object, role === 'account' ? { name, type: 'reference', referenceTo: ['Account'], relationshipName: name.replace(/__c$/, '__r') } : { name });
       }
+    }
+    const d = targets.salesforce.deflection;
+    sf.state.defineField(d.object, { name: d.externalId, externalId: true, unique: true, caseSensitive: true });
+    for (const [role, name] of Object.entries(DEFLECTION_FIELDS)) {
+      sf.state.defineField(d.object, role === 'account' ? { name, type: 'reference', referenceTo: ['Account'], relationshipName: name.replace(/__c$/, '__r') } : role === 'occurredAt' ? { name, type: 'datetime' } : { name });
     }
   }
 }

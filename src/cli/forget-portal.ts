@@ -15,16 +15,19 @@ function targetLine(o: TargetClearOutcome): string {
 
 /** `rerun`: the command to run again, shown when something is left on a portal. */
 export function portalReport(p: PortalOutcome, rerun: string, days: number): { out: string; err: string } {
+  const unlocated = p.unlocated.map(
+    (u) => `portal-sync: portal ${u}; run \`portal-sync identity forget EMAIL --portal clear --reason … --yes\` with the customer's email to look again\n`,
+  ).join('');
   if (p.mode === 'keep') {
     if (p.targets.length === 0) return { out: '', err: '' };
     return {
       out: `portal: kept what was pushed to ${p.targets.join(' and ')}; \`${rerun}\` takes it back (within ${days} days)\n`,
-      err: '',
+      err: unlocated,
     };
   }
   if (p.targets.length === 0) return { out: 'portal: no portal target configured (PORTAL_TARGET): nothing to clear\n', err: '' };
   let out = '';
-  let err = '';
+  let err = unlocated;
   for (const o of p.cleared) {
     if (o.error !== undefined) {
       err += `portal-sync: portal ${o.target}: nothing cleared: ${o.error}\n`;

@@ -115,10 +115,11 @@ export function registerIdentityCommand(program: Command): void {
         'counted, so nothing pushes it again.\n' +
         '\n--portal keep (the default) leaves on the portals what portal-sync pushed there. --portal clear takes it back\n' +
         'on every PORTAL_TARGET: Zendesk: the billing organization fields (user fields, without an organization) set\n' +
-        'to null, the portal_invoice records (and status records) deleted; Salesforce: the billing Account fields\n' +
-        'cleared, the Portal_Invoice__c and Support_Ticket__c records deleted. The organization, Account and users\n' +
-        'stay, and nothing portal-sync did not write is touched. Clearing deletes in the helpdesk and the CRM and cannot\n' +
-        'be undone, so it is asked for by name. Within the tombstone\'s days it can follow a keep, or be run again after\n' +
+        'to null, the portal_invoice records (and status records) deleted, the deflection events deleted with\n' +
+        'portal-sync\'s own profile (found by email before the sweep; other sources\' profiles stay); Salesforce: the\n' +
+        'billing Account fields cleared, the Portal_Invoice__c, Support_Ticket__c and Portal_Deflection_Event__c\n' +
+        'records deleted. The organization, Account and users stay, and nothing portal-sync did not write is touched.\n' +
+        'Clearing deletes in the helpdesk and the CRM and cannot be undone, so it is asked for by name. Within the tombstone\'s days it can follow a keep, or be run again after\n' +
         'a failure (exit 1, naming the target and what failed): `identity forget ID --portal clear` with one identity\n' +
         'of the forgotten customer (an email, cus_…, 001…, zendesk:org:ID); what is already gone is skipped.\n' +
         'Run again with the customer\'s email (or cus_…), forget also sweeps the prefix for it once more.\n' +

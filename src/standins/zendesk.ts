@@ -11,6 +11,9 @@
  * - rate-limit headers on every answer and, past `opts.rate`, 429 + Retry-After (which
  *   node-zendesk 6 RESOLVES with an Error instead of throwing);
  * - incremental exports leave out the last minute and page by cursor or time;
+ * - profile events are filed under a profile (source, type, identifier; created with its user
+ *   when none matches), found by identifier query (`{profile}`, or a 404 `errors` list) or by
+ *   user (`{profiles}`); deleting a profile (204) deletes its events, the only way to;
  * - writes to organizations and users echo back as signed event-subscribed webhooks, and
  *   only for what actually changed (writing the same value again sends nothing).
  *
@@ -172,9 +175,28 @@ export interface ZendeskProfileIdentifier {
   value: string;
 }
 
+/**
+ * A profile (Profiles API): one per source, type and identifier, belonging to a Zendesk user. Events are
+ * filed under one, and deleting it is the only way to delete them (DELETE /user_profiles/{id}).
+ */
+export interface ZendeskProfile {
+  /** ULID-like, as Zendesk's. */
+  id: string;
+  user_id: number;
+  source: string;
+  type: string;
+  name?: string;
+  identifiers: ZendeskProfileIdentifier[];
+  attributes: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
 /** One POST /user_profiles/events, as sent, plus what Zendesk assigns. */
 export interface ZendeskProfileEvent {
   id: string;
+  /** The profile it was filed under (found by source, type and identifier, or created). */
+  profile_id: string;
   /** The Zendesk user the profile resolved to (created when no user matched, as Zendesk does). */
   user_id: number;
   received_at: string;
@@ -215,6 +237,8 @@ export interface ZendeskState {
   customObjectFields: Map<string, ZendeskCustomObjectField[]>;
   /** custom object key → (external_id, or the record id when it has none) → record. */
   customObjectRecords: Map<string, Map<string, ZendeskCustomObjectRecord>>;
+  /** Profiles by id; deleting one deletes its events from profileEvents. */
+  profiles: Map<string, ZendeskProfile>;
   profileEvents: ZendeskProfileEvent[];
   /** What the last poll (or the submission) reported for each job. */
   jobStatuses: Map<string, ZendeskJobStatus>;
@@ -446,6 +470,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     customObjects: new Map(),
     customObjectFields: new Map(),
     customObjectRecords: new Map(),
+    profiles: new Map(),
     profileEvents: [],
     jobStatuses: new Map(),
     customObjectAccess: new Map(),
@@ -455,7 +480,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   const jobs = new Map<string, { final: ZendeskJobStatus; polls: number }>();
 
   // Ids look like Zendesk's: large for organizations/users/fields, small for tickets.
-  const sequences = { organization: 7000000000000, user: 8000000000000, ticket: 0, field: 360000000000, record: 0, event: 0, audit: 0 };
+  const sequences = { organization: 7000000000000, user: 8000000000000, ticket: 0, field: 360000000000, record: 0, event: 0, profile: 0, audit: 0 };
   const nextId = (kind: 'organization' | 'user' | 'ticket' | 'field', wanted?: number): number => {
     const id = wanted ?? sequences[kind] + 1;
     sequences[kind] = Math.max(sequences[kind], id);
@@ -865,6 +890,13 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (parts.length >= 2) return { idType: parts[0] ?? '', value: parts.slice(1).join(':') };
     return undefined;
   };
+  const sameIdentifier = (a: ZendeskProfileIdentifier, b: ZendeskProfileIdentifier) =>
+    a.type === b.type && (a.type === 'email' ? a.value.toLowerCase() === b.value.toLowerCase() : a.value === b.value);
+  /** The profile with this source and type holding any of these identifiers (Zendesk's match for a profile). */
+  const profileMatching = (source: string, type: string, identifiers: readonly ZendeskProfileIdentifier[]) =>
+    [...state.profiles.values()].find((p) => p.source === source && p.type === type && p.identifiers.some((i) => identifiers.some((j) => sameIdentifier(i, j))));
+  const presentProfile = (p: ZendeskProfile) => ({ ...p, user_id: String(p.user_id) });
+  const profileNotFound = () => new HttpError(404, zendeskErrors.errorsList(404, 'NotFound', 'Profile not found'));
   const presentEvent = (e: ZendeskProfileEvent) => ({
     id: e.id, user_id: String(e.user_id), source: e.event.source, type: e.event.type, description: e.event.description ?? '',
     properties: e.event.properties, created_at: e.event.created_at, received_at: e.received_at,
@@ -1577,8 +1609,26 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       user = writeUser(undefined, { name, ...(email && { email }), ...(!email && externalId && { external_id: externalId }) }).user;
     }
     const receivedAt = stamp();
+    const source = String(profile.source);
+    const type = String(profile.type);
+    let filedUnder = profileMatching(source, type, ids);
+    if (filedUnder) {
+      for (const i of ids) if (!filedUnder.identifiers.some((j) => sameIdentifier(i, j))) filedUnder.identifiers.push(i);
+      filedUnder.updated_at = receivedAt;
+    } else {
+      filedUnder = {
+        id: `01STANDINPRF${String(++sequences.profile).padStart(14, '0')}`,
+        user_id: user.id, source, type,
+        ...(typeof profile.name === 'string' && profile.name && { name: profile.name }),
+        identifiers: ids.map((i) => ({ ...i })),
+        attributes: isRecord(profile.attributes) ? (profile.attributes as Json) : {},
+        created_at: receivedAt, updated_at: receivedAt,
+      };
+      state.profiles.set(filedUnder.id, filedUnder);
+    }
     state.profileEvents.push({
       id: `01STANDINEVT${String(++sequences.event).padStart(14, '0')}`,
+      profile_id: filedUnder.id,
       user_id: user.id,
       received_at: receivedAt,
       profile: { ...profile, source: String(profile.source), type: String(profile.type), identifiers: ids },
@@ -1597,6 +1647,32 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
         e.profile.identifiers.some((i) => i.type === parsed.idType && (i.type === 'email' ? i.value.toLowerCase() : i.value) === wanted),
     );
     send(res, 200, { data: events.map(presentEvent), meta: { has_more: false, after_cursor: null, before_cursor: null }, links: { next: null, prev: null } });
+  });
+  // profiles: by identifier query (all four parts), by id, by user; DELETE takes the profile's events with it
+  on('get', '/user_profiles', (_req, res) => {
+    const parsed = parseIdentifierQuery(query(res).get('identifier') ?? '');
+    if (!parsed || parsed.source === undefined || parsed.type === undefined || !parsed.idType || !parsed.value) {
+      throw new HttpError(400, zendeskErrors.errorsList(400, 'InvalidRequest', 'identifier must be <source>:<type>:<identifier_type>:<identifier_value>'));
+    }
+    const found = profileMatching(parsed.source, parsed.type, [{ type: parsed.idType, value: parsed.value }]);
+    if (!found) throw profileNotFound();
+    send(res, 200, { profile: presentProfile(found) });
+  });
+  on('get', '/user_profiles/:id', (req, res) => {
+    const found = state.profiles.get(param(req, 'id'));
+    if (!found) throw profileNotFound();
+    send(res, 200, { profile: presentProfile(found) });
+  });
+  on('delete', '/user_profiles/:id', (req, res) => {
+    const id = param(req, 'id');
+    if (!state.profiles.delete(id)) throw profileNotFound();
+    state.profileEvents = state.profileEvents.filter((e) => e.profile_id !== id);
+    send(res, 204, undefined);
+  });
+  on('get', '/users/:id/profiles', (req, res) => {
+    const id = idParam(req);
+    if (!state.users.has(id)) throw new HttpError(404, zendeskErrors.notFound());
+    send(res, 200, { profiles: [...state.profiles.values()].filter((p) => p.user_id === id).map(presentProfile) });
   });
 
   // tickets

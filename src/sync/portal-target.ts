@@ -62,6 +62,24 @@ export interface PortalTarget {
    * go on; a failure before anything could be tried (no connection) throws a contract error.
    */
   clear?(c: PortalClear): Promise<ClearResult>;
+  /**
+   * Finds, while the forgotten customer's emails are still known (before the erasure sweep), where
+   * this target filed things under an email rather than a platform id (Zendesk: the deflection
+   * events' profiles), as platform ids the plan can keep: `clear` takes them back later, by id.
+   */
+  locate?(emails: readonly string[]): Promise<LocateResult>;
+}
+
+export interface LocateResult {
+  /** Zendesk profiles of portal-sync's own source and type, with the Zendesk user each belongs to. */
+  zendeskProfiles: ZendeskProfileRef[];
+  /** Emails whose lookup failed (counted, never named), each failure's reason once. */
+  failed: string[];
+}
+
+export interface ZendeskProfileRef {
+  id: string;
+  userId: string | null;
 }
 
 /** Where a forgotten customer's pushed data lives, without a name or an email: what `clear` takes back. */
@@ -72,6 +90,12 @@ export interface PortalClear {
   invoiceIds: string[];
   /** Zendesk ticket ids: the external ids of the ticket records portal-sync upserted. */
   ticketIds: string[];
+  /**
+   * The Zendesk profiles portal-sync's deflection events were filed under (found by the contacts' emails
+   * at forget time, see PortalTarget.locate). Absent in plans kept before it existed: the profiles of the
+   * places' Zendesk users are still found.
+   */
+  zendeskProfiles?: ZendeskProfileRef[];
 }
 
 export interface PortalPlace {

@@ -391,6 +391,47 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
     }
     await expect(zendeskRequest(client, 'GET', ['user_profiles', 'events', { identifier: 'other:customer:email:dana.buyer@acme.example' }])).resolves.toMatchObject({ data: [] });
   });
+
+  it('files events under one profile per source, type and identifier, finds it by identifier query or by user, and deletes it with its events (204, then 404)', async () => {
+    const z = await standIn();
+    const client = daemonClient(z);
+    const dana = z.seedUser({ name: 'Dana', email: 'dana.buyer@acme.example' });
+    const post = (source: string, type: string) =>
+      zendeskRequest(client, 'POST', ['user_profiles', 'events'], {
+        profile: { source, type: 'customer', identifiers: [{ type: 'email', value: 'Dana.Buyer@acme.example' }] },
+        event: { source, type, properties: {} },
+      });
+    await post('portal_sync', 'self_service_deflected');
+    await post('portal_sync', 'self_service_escalated');
+    await post('shop', 'order_placed');
+    // Without a matching user, Zendesk creates one for the profile.
+    await zendeskRequest(client, 'POST', ['user_profiles', 'events'], {
+      profile: { source: 'portal_sync', type: 'customer', identifiers: [{ type: 'email', value: 'new.person@acme.example' }] },
+      event: { source: 'portal_sync', type: 'self_service_deflected', properties: {} },
+    });
+    expect(z.state.profiles.size).toBe(3);
+
+    const own = (await zendeskRequest(client, 'GET', ['user_profiles', { identifier: 'portal_sync:customer:email:dana.buyer@acme.example' }])) as { profile: { id: string } };
+    expect(own.profile).toMatchObject({ source: 'portal_sync', type: 'customer', user_id: String(dana.id), identifiers: [{ type: 'email', value: 'Dana.Buyer@acme.example' }] });
+    const byUser = (await zendeskRequest(client, 'GET', ['users', dana.id, 'profiles'])) as { profiles: Array<{ id: string; source: string }> };
+    expect(byUser.profiles.map((p) => p.source).sort()).toEqual(['portal_sync', 'shop']);
+    await expect(zendeskRequest(client, 'GET', ['user_profiles', own.profile.id])).resolves.toMatchObject({ profile: { id: own.profile.id } });
+    const partial = await zendeskRequest(client, 'GET', ['user_profiles', { identifier: 'portal_sync:customer' }]).catch((e: unknown) => e);
+    expect(classifyZendeskError(partial)).toMatchObject({ status: 400 });
+
+    const deleted = await client.users.transporter.request('DELETE', ['user_profiles', own.profile.id], null);
+    expect(deleted.response.status).toBe(204);
+    expect(z.state.profileEvents.map((e) => e.event.type).sort()).toEqual(['order_placed', 'self_service_deflected']);
+    expect(z.state.profileEvents.every((e) => e.profile_id !== own.profile.id)).toBe(true);
+    for (const call of [
+      zendeskRequest(client, 'DELETE', ['user_profiles', own.profile.id]),
+      zendeskRequest(client, 'GET', ['user_profiles', { identifier: 'portal_sync:customer:email:dana.buyer@acme.example' }]),
+    ]) {
+      const gone = await call.catch((e: unknown) => e);
+      expect(classifyZendeskError(gone)).toEqual({ retryable: false, status: 404, message: 'Zendesk 404: NotFound: Not Found: Profile not found' });
+    }
+    await expect(zendeskRequest(client, 'GET', ['users', dana.id, 'profiles'])).resolves.toMatchObject({ profiles: [{ source: 'shop' }] });
+  });
 });
 
 describe('Zendesk stand-in: tickets', () => {

@@ -15,6 +15,9 @@ import type { PortalProjection } from '../../sync/project.js';
 import { stableStringify, type InvoiceView, type TicketView } from '../../sync/record.js';
 import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 
+/** Deflection field API names. TODO(config): config has only the object and external id; move these into the mapping. */
+export const DEFLECTION_FIELDS = { account: 'Account__c', type: 'Event_Type__c', category: 'Category__c', occurredAt: 'Occurred_At__c' } as const;
+
 export { toMajorUnits };
 
 export type SalesforceTargetConfig = TargetsConfig['salesforce'];

@@ -21,7 +21,7 @@ import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-tar
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { ApiBudget } from './api-budget.js';
 import { callNotingRetryAfter, classifySalesforceError, createSalesforceConnection } from './client.js';
-import { planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
+import { DEFLECTION_FIELDS, planSalesforceWrites, toSalesforceDateTime } from './target-records.js';
 import { pushSalesforceMany } from './target-bulk.js';
 import { clearSalesforce } from './target-clear.js';
 import type { LabelledRecord, SObjectFields } from './target-records.js';
@@ -36,8 +36,7 @@ const NO_ACCOUNT = 'no Salesforce Account for this customer yet';
 /** Customers per bulk batch: one collection call of each kind (Accounts, invoices, tickets) when each has a record or so. */
 export const SALESFORCE_BULK_SIZE = 200;
 
-/** Deflection field API names. TODO(config): config has only the object and external id; move these into the mapping. */
-export const DEFLECTION_FIELDS = { account: 'Account__c', type: 'Event_Type__c', category: 'Category__c', occurredAt: 'Occurred_At__c' } as const;
+export { DEFLECTION_FIELDS };
 
 export interface SalesforceDeflectionEvent {
   /** The portal event id: the external id, so a replayed event updates the same record. */

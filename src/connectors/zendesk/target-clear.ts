@@ -5,13 +5,15 @@
  * custom object records it upserted — invoices (external id = Stripe invoice
  * id) and the status record (`organization-<id>` / `user-<id>`) — are found
  * by external id (`GET /custom_objects/{key}/records?filter[external_ids]=`)
- * and deleted by id (`DELETE /custom_objects/{key}/records/{id}`). The
- * organization and user themselves, and every field and record portal-sync
+ * and deleted by id (`DELETE /custom_objects/{key}/records/{id}`); the
+ * deflection events are deleted with portal-sync's own profiles they were
+ * filed under (target-profiles.ts). The organization and user themselves, and every field and record portal-sync
  * does not write, are left alone. A 404 is "already gone", so a re-run is
  * safe; any other failure is reported per item and the rest goes on.
  */
 import type { ClearResult, PortalClear } from '../../sync/portal-target.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
+import { clearDeflectionProfiles } from './target-profiles.js';
 import { ownerOf, type FieldSet, type Owner, type ZendeskTargetConfig } from './target-format.js';
 
 /** Zendesk's page size for a list, and so the external ids asked for at once. */
@@ -95,5 +97,6 @@ export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConf
   };
   await deleteRecords(cfg.invoiceObject.key, 'invoice', [...new Set(c.invoiceIds)]);
   if (cfg.statusObject.enabled) await deleteRecords(cfg.statusObject.key, 'status', owners.map((o) => `${o.kind}-${o.id}`));
+  await clearDeflectionProfiles(client, cfg, c, out);
   return out;
 }

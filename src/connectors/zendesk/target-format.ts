@@ -64,6 +64,9 @@ export function changedFields(current: FieldSet | null, previous: FieldSet | nul
 }
 
 /** Where an invoice record points: the customer's organization, else its user. */
+/** The profile type deflection events are filed under (with `profileEventSource` as their source). */
+export const DEFLECTION_PROFILE_TYPE = 'customer';
+
 export type Owner = { kind: 'organization' | 'user'; id: string };
 
 export const NO_ZENDESK_OWNER = 'no Zendesk organization or user for this customer yet';

@@ -15,10 +15,11 @@ import { CALL_RETRY, PermanentError, RateLimitedError, RetryableError, retryingC
 import { normalizeEmail } from '../../sync/source-event.js';
 import type { DeflectionEvent as DecidedSession } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
-import { billingFields, changedFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
+import { billingFields, changedFields, changedInvoices, changedStatus, DEFLECTION_PROFILE_TYPE, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
 import { pushZendeskMany } from './target-bulk.js';
 import { clearZendesk } from './target-clear.js';
+import { locateDeflectionProfiles } from './target-profiles.js';
 
 export { BULK_ABOVE, type JobPolling } from './target-invoices.js';
 
@@ -121,6 +122,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
     // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),
     clear: (c) => clearZendesk(client, cfg, c),
+    locate: (emails) => locateDeflectionProfiles(client, cfg, emails),
     async recordDeflection(session: DecidedSession, links: PortalPush['links']): Promise<PushResult> {
       const email = deflectionEmail(session, links);
       if (email === null) return { calls: 0, wrote: [], skipped: NO_DEFLECTION_EMAIL };
@@ -174,8 +176,7 @@ export interface DeflectionEvent {
   occurredAt: string;
 }
 
-/** The profile type our events are filed under (with `profileEventSource` as their source). */
-export const DEFLECTION_PROFILE_TYPE = 'customer';
+export { DEFLECTION_PROFILE_TYPE };
 
 /**
  * Records a self-service moment on the customer's Zendesk profile

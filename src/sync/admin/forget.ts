@@ -13,7 +13,7 @@ import type { CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
 import { IdentityAdmin } from '../identity-admin.js';
 import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
-import { clearPlanned, PortalClearPlans, portalClearOf, readAccepted, type PortalMode, type PortalOutcome } from './portal-clear.js';
+import { clearPlanned, locateOnPortals, PortalClearPlans, portalClearOf, readAccepted, withLocated, type PortalMode, type PortalOutcome } from './portal-clear.js';
 import { Tombstones } from './tombstones.js';
 
 export interface ForgetResult {
@@ -50,7 +50,7 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
   const { group } = await tombstones.add([...new Set([...owned, ...emailKeys])], deps.tombstoneDays);
   // What the portals may hold, read before the sweep erases the record and the targets' accepted states.
   const full = (await deps.store.getFull(record.id)) ?? record;
-  const plan = portalClearOf(full, owned, await readAccepted(deps.redis, deps.prefix, PORTAL_TARGETS, record.id));
+  const drawn = portalClearOf(full, owned, await readAccepted(deps.redis, deps.prefix, PORTAL_TARGETS, record.id));
   // Workers take "nothing was ever forgotten here" on trust for up to NOTICE_MS: outwait that before sweeping.
   if (firstEver) await new Promise((resolve) => setTimeout(resolve, Tombstones.NOTICE_MS + 100));
   await new IdentityAdmin(deps.store, deps.redis).forget(record.id, who);
@@ -65,12 +65,18 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
     if ((await eraser.settle(needles.all)).waited) addSweep(sweep, await eraser.sweep(needles.all, hash));
     const links = record.derived.links;
     const ref = (await tombstones.hashOf(`${record.id}:${Date.now()}`)).slice(0, 12);
+    const targets = deps.portal.targets;
+    // What the portals filed under the emails (Zendesk deflection profiles), looked up now that no job in flight
+    // can file more and while the emails are still known; kept by platform id.
+    const located = await locateOnPortals(targets, needles.emails);
+    const plan = withLocated(drawn, located);
     // Kept (ids only, no name or email) so that a later or repeated `--portal clear` knows what to take back.
     const plans = new PortalClearPlans(deps.redis, deps.prefix);
     await plans.save(group, plan, deps.tombstoneDays);
-    const targets = deps.portal.targets;
     const portal: PortalOutcome =
-      deps.portal.mode === 'clear' ? await clearPlanned(plans, group, plan, targets) : { mode: 'keep', targets: targets.map((t) => t.name), cleared: [], pending: true };
+      deps.portal.mode === 'clear'
+        ? await clearPlanned(plans, group, plan, targets, located.failed)
+        : { mode: 'keep', targets: targets.map((t) => t.name), cleared: [], pending: true, unlocated: located.failed };
     await deps.emitter?.onDeleted(record.id, { stripeCustomerId: links.stripeCustomerId, salesforceAccountId: links.salesforceAccountId, zendeskOrganizationId: links.zendeskOrganizationId }, ref);
     return {
       recordId: record.id,
@@ -125,8 +131,16 @@ export async function forgetAgain(deps: ForgetDeps, key: string): Promise<Forget
   let portal: ForgetAgainResult['portal'] = null;
   if (deps.portal.mode === 'clear') {
     const plans = new PortalClearPlans(deps.redis, deps.prefix);
-    const plan = await plans.load(group);
-    portal = plan === null ? 'nothing-left' : await clearPlanned(plans, group, plan, deps.portal.targets);
+    const kept = await plans.load(group);
+    if (kept === null) portal = 'nothing-left';
+    else {
+      // Run with the customer's email, forget looks again for what was filed under it (a lookup that failed before).
+      const located = await locateOnPortals(deps.portal.targets, needles.emails);
+      const plan = withLocated(kept, located);
+      portal = await clearPlanned(plans, group, plan, deps.portal.targets, located.failed);
+      // Whatever this run located stays findable by id if the clear did not finish.
+      if (portal.pending && plan !== kept) await plans.save(group, plan, deps.tombstoneDays);
+    }
   }
   return { sweep, remaining, portal };
 }

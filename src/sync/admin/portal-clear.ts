@@ -5,7 +5,9 @@
  * The plan (where the customer lived on each platform, and the external ids
  * of the invoice and ticket records portal-sync upserted) is drawn from the
  * record and from what each target last accepted, before the erasure sweep
- * removes both. It holds no name or email, only platform ids, and is kept
+ * removes both, and from what the targets filed under the customer's emails
+ * (Zendesk: the deflection events' profiles, looked up by email and kept by
+ * profile and user id). It holds no name or email, only platform ids, and is kept
  * beside the tombstone (same group, same lifetime) until a clear has
  * succeeded on every target: so `--portal keep` can be followed by
  * `--portal clear` later, and a clear that failed can be run again.
@@ -13,7 +15,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { PortalTargetName } from '../../config.js';
-import type { ClearResult, PortalClear, PortalPlace, PortalTarget } from '../portal-target.js';
+import type { ClearResult, PortalClear, PortalPlace, PortalTarget, ZendeskProfileRef } from '../portal-target.js';
 import { acceptedKey, linksFor } from '../push-worker.js';
 import type { CustomerRecord, Derived } from '../record.js';
 
@@ -42,6 +44,41 @@ export interface PortalOutcome {
   cleared: TargetClearOutcome[];
   /** Whether the plan is still kept (keep, or a clear that did not finish): `--portal clear` can (re)run. */
   pending: boolean;
+  /**
+   * Lookups by the customer's emails that failed (`<target>: <reason>`, no email named): what they would
+   * have found is not in the plan. Run forget again with the customer's email to look again.
+   */
+  unlocated: string[];
+}
+
+/** What the targets filed under the customer's emails, found while the emails are known (PortalTarget.locate). */
+export interface Located {
+  zendeskProfiles: ZendeskProfileRef[];
+  failed: string[];
+}
+
+/** Asks every target that files things by email where they are; a target that fails is reported, the others go on. */
+export async function locateOnPortals(targets: readonly PortalTarget[], emails: readonly string[]): Promise<Located> {
+  const out: Located = { zendeskProfiles: [], failed: [] };
+  if (emails.length === 0) return out;
+  for (const target of targets) {
+    if (!target.locate) continue;
+    try {
+      const r = await target.locate(emails);
+      out.zendeskProfiles.push(...r.zendeskProfiles);
+      out.failed.push(...r.failed.map((f) => `${target.name}: ${f}`));
+    } catch (err) {
+      out.failed.push(`${target.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out;
+}
+
+/** The plan with what was located added (each profile once). */
+export function withLocated(plan: PortalClear, located: Located): PortalClear {
+  if (located.zendeskProfiles.length === 0) return plan;
+  const byId = new Map([...(plan.zendeskProfiles ?? []), ...located.zendeskProfiles].map((p) => [p.id, p]));
+  return { ...plan, zendeskProfiles: [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)) };
 }
 
 /** A place without the contacts' names and emails. */
@@ -128,9 +165,9 @@ export async function clearPortals(targets: readonly PortalTarget[], plan: Porta
 export const clearFailed = (o: TargetClearOutcome): boolean => o.error !== undefined || o.failed.length > 0;
 
 /** The clear of a kept plan: on success on every target the plan is dropped. */
-export async function clearPlanned(plans: PortalClearPlans, group: string, plan: PortalClear, targets: readonly PortalTarget[]): Promise<PortalOutcome> {
+export async function clearPlanned(plans: PortalClearPlans, group: string, plan: PortalClear, targets: readonly PortalTarget[], unlocated: string[] = []): Promise<PortalOutcome> {
   const cleared = await clearPortals(targets, plan);
   const failed = cleared.some(clearFailed);
   if (!failed) await plans.drop(group);
-  return { mode: 'clear', targets: targets.map((t) => t.name), cleared, pending: failed };
+  return { mode: 'clear', targets: targets.map((t) => t.name), cleared, pending: failed, unlocated };
 }

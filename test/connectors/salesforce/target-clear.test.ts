@@ -2,7 +2,8 @@
  * The Salesforce target's clear (`identity forget --portal clear`) on the wire, through jsforce:
  * the billing Account fields are emptied with one PATCH (marked as our write), the invoice and ticket
  * records are found by their external ids with SOQL and deleted with one sObject Collections DELETE
- * per object; a record already deleted counts as gone, one Salesforce refuses is named with its
+ * per object; the deflection events recorded on the Account are found by Account and deleted the
+ * same way; a record already deleted counts as gone, one Salesforce refuses is named with its
  * reason, and an Account that no longer exists is not a failure.
  */
 import nock from 'nock';
@@ -25,6 +26,8 @@ const place = { zendeskOrganizationId: null, salesforceAccountId: ACCOUNT_ID, co
 const INV_A = 'in_1QKp2xLkdIwHu7ixOpen0001';
 const INV_B = 'in_1QKp2xLkdIwHu7ixPaid0002';
 const queryOf = (q: string) => (query: Record<string, unknown>) => query['q'] === q;
+const deflectionsOn = (...accounts: string[]) =>
+  `SELECT Id, Event_Id__c FROM Portal_Deflection_Event__c WHERE Account__c IN (${accounts.map((a) => `'${a}'`).join(', ')}) AND Event_Id__c != null`;
 
 useStrictNock();
 
@@ -47,7 +50,16 @@ describe("the Salesforce target's clear", () => {
       }, json)
       .get(`${API}/query`)
       .query(queryOf("SELECT Id, Zendesk_Ticket_Id__c FROM Support_Ticket__c WHERE Zendesk_Ticket_Id__c IN ('5301')"))
-      .reply(200, { totalSize: 1, done: true, records: [{ attributes: { type: 'Support_Ticket__c' }, Id: 'a0B8d00000TktAAAA', Zendesk_Ticket_Id__c: '5301' }] }, json);
+      .reply(200, { totalSize: 1, done: true, records: [{ attributes: { type: 'Support_Ticket__c' }, Id: 'a0B8d00000TktAAAA', Zendesk_Ticket_Id__c: '5301' }] }, json)
+      .get(`${API}/query`)
+      .query(queryOf(deflectionsOn(ACCOUNT_ID)))
+      .reply(200, {
+        totalSize: 2, done: true,
+        records: [
+          { attributes: { type: 'Portal_Deflection_Event__c' }, Id: 'a0C8d00000DefAAAA', Event_Id__c: 'defl-s1' },
+          { attributes: { type: 'Portal_Deflection_Event__c' }, Id: 'a0C8d00000DefBAAA', Event_Id__c: 'defl-s2' },
+        ],
+      }, json);
     nock(INSTANCE, { reqheaders: ourWrite })
       .delete(`${API}/composite/sobjects`)
       .query({ ids: 'a0A8d00000InvAAAA,a0A8d00000InvBAAA' })
@@ -57,14 +69,20 @@ describe("the Salesforce target's clear", () => {
       ], json)
       .delete(`${API}/composite/sobjects`)
       .query({ ids: 'a0B8d00000TktAAAA' })
-      .reply(200, [{ id: 'a0B8d00000TktAAAA', success: true, errors: [] }], json);
+      .reply(200, [{ id: 'a0B8d00000TktAAAA', success: true, errors: [] }], json)
+      .delete(`${API}/composite/sobjects`)
+      .query({ ids: 'a0C8d00000DefAAAA,a0C8d00000DefBAAA' })
+      .reply(200, [
+        { id: 'a0C8d00000DefAAAA', success: true, errors: [] },
+        { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
+      ], json);
 
     const out = await createSalesforceTarget(config).clear!({ places: [place], invoiceIds: [INV_A, INV_B, "in_it's"], ticketIds: ['5301'] });
 
     expect(out).toEqual({
-      calls: 5,
-      cleared: [`account_fields:${ACCOUNT_ID}`, 'ticket:5301'],
-      absent: ["invoice:in_it's", `invoice:${INV_A}`],
+      calls: 7,
+      cleared: [`account_fields:${ACCOUNT_ID}`, 'ticket:5301', 'deflection:defl-s1'],
+      absent: ["invoice:in_it's", `invoice:${INV_A}`, 'deflection:defl-s2'],
       failed: [`invoice:${INV_B}: Salesforce INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id`],
     });
   });
@@ -75,12 +93,15 @@ describe("the Salesforce target's clear", () => {
       .patch(`${API}/sobjects/Account/${gone}`)
       .reply(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }], json)
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`)
-      .reply(400, [{ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Billing status is locked', fields: [] }], json);
+      .reply(400, [{ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Billing status is locked', fields: [] }], json)
+      .get(`${API}/query`)
+      .query(queryOf(deflectionsOn(gone, ACCOUNT_ID)))
+      .reply(200, { totalSize: 0, done: true, records: [] }, json);
 
     const out = await createSalesforceTarget(config).clear!({ places: [{ ...place, salesforceAccountId: gone }, place], invoiceIds: [], ticketIds: [] });
 
     expect(out).toEqual({
-      calls: 2,
+      calls: 3,
       cleared: [],
       absent: [`account_fields:${gone}`],
       failed: [`account_fields:${ACCOUNT_ID}: Salesforce FIELD_CUSTOM_VALIDATION_EXCEPTION: Billing status is locked`],
