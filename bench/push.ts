@@ -24,8 +24,10 @@
  *     needed): what is measured is the delay, not the limit.
  *
  * Prints one JSON object. Figures to watch: throughput.fractionOfCeiling (goal
- * ≥ 0.9), throughput.busiestWindowCalls (≤ the ceiling), latencyAt200[].p99Ms
- * (goal < 1000).
+ * ≥ 0.9), throughput.busiestWindowCalls (≤ the ceiling), latencyAt200[].p50Ms and
+ * p99Ms with the default debounce (goals < 100 and < 300 ms), and
+ * latencyAt200[].pushPath (the push jobs alone: planned → started is the
+ * debounce or leading-edge delay; it stays readable on a loaded machine).
  *
  *   npm run bench:push   (BENCH_CUSTOMERS=8000 BENCH_RATE_PER_SECOND=400
  *                         BENCH_LATENCY_RATE=200 BENCH_LATENCY_SECONDS=10
@@ -77,7 +79,9 @@ const DEBOUNCE_FAST_MS = 100;
 /** The stand-in's own limit, as a multiple of ours: high enough that it never refuses a call. */
 const STAND_IN_HEADROOM = 10;
 const FRACTION_GOAL = 0.9;
-const P99_GOAL_MS = 1_000;
+/** Issue 17: webhook answered → stand-in holds the change, with the default settings (leading-edge pushes). */
+const P99_GOAL_MS = 300;
+const P50_GOAL_MS = 100;
 /** How long after the last answer a measured webhook's invoice may still reach the stand-in before it counts as missing. */
 const LAND_TIMEOUT_MS = 15_000;
 const SAMPLE_EVERY_MS = 250;
@@ -525,6 +529,13 @@ interface LatencyFigures {
   warmupWebhooks: number;
   /** Over the daemon's whole life: the set-up pushes (each customer linked and pushed once) included. */
   child: ChildStats | null;
+  /**
+   * The push path alone, from the push jobs of the measured webhooks (BullMQ's own times): from the
+   * job's creation (the record stored, the change planned) to a worker taking it — the debounce or
+   * leading-edge delay plus any wait for a worker — and to its push answered. Unlike the figures
+   * above it excludes the events queue, so a machine loaded by other work blurs it much less.
+   */
+  pushPath: { jobs: number; plannedToStartP50Ms: number; plannedToStartP99Ms: number; plannedToDoneP50Ms: number; plannedToDoneP99Ms: number };
 }
 
 interface Delivery {
@@ -625,6 +636,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
       );
     };
     // Paced: webhook i leaves at start + i / rate; a late timer means catching up, never skipping.
+    const measuredFrom = Date.now();
     const interval = 1000 / latencyRate;
     const start = performance.now();
     for (let i = 0; i < bodies.length; ) {
@@ -641,6 +653,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
     while (done().length < answered && performance.now() < deadline) await sleep(20);
     await settle(watch, 10_000);
     stopWatching();
+    const pushPath = await pushPathOf(prefix, measuredFrom);
     const stopped = await child.stop();
     child = undefined;
 
@@ -673,6 +686,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
       targetRatePerSecond: latencyTargetRate,
       warmupWebhooks: warmup,
       child: stopped?.stats ?? null,
+      pushPath,
     };
   } finally {
     stopWatching();
@@ -680,6 +694,28 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
     await child?.stop();
     await watch.close();
     await zd.close();
+  }
+}
+
+/** The push jobs created since `from` (ms epoch), by BullMQ's times: see LatencyFigures.pushPath. */
+async function pushPathOf(prefix: string, from: number): Promise<LatencyFigures['pushPath']> {
+  const redis = createProducerRedis(redisUrl);
+  redis.on('error', () => undefined);
+  const queue = new Queue(pushQueueName('zendesk'), { connection: redis, prefix });
+  try {
+    const jobs = (await queue.getJobs(['completed'], 0, 50_000)).filter((j) => j.timestamp >= from && j.processedOn !== undefined && j.finishedOn !== undefined);
+    const toStart = jobs.map((j) => j.processedOn! - j.timestamp).sort((a, b) => a - b);
+    const toDone = jobs.map((j) => j.finishedOn! - j.timestamp).sort((a, b) => a - b);
+    return {
+      jobs: jobs.length,
+      plannedToStartP50Ms: round(percentile(toStart, 0.5)),
+      plannedToStartP99Ms: round(percentile(toStart, 0.99)),
+      plannedToDoneP50Ms: round(percentile(toDone, 0.5)),
+      plannedToDoneP99Ms: round(percentile(toDone, 0.99)),
+    };
+  } finally {
+    await queue.close();
+    redis.disconnect();
   }
 }
 
@@ -713,7 +749,12 @@ async function main(): Promise<void> {
       goals: {
         fractionOfCeiling: { min: FRACTION_GOAL, value: throughput.fractionOfCeiling, met: throughput.fractionOfCeiling >= FRACTION_GOAL },
         busiestWindowWithinCeiling: { max: throughput.ceiling.max, value: throughput.busiestWindowCalls, met: throughput.busiestWindowCalls <= throughput.ceiling.max },
-        p99Ms: { max: P99_GOAL_MS, metWithDebounceMs: p99Met, met: p99Met.length > 0 },
+        p99Ms: { max: P99_GOAL_MS, metWithDebounceMs: p99Met, met: p99Met.includes(defaults.push.debounceMs) },
+        p50Ms: {
+          max: P50_GOAL_MS,
+          value: latency.find((l) => l.debounceMs === defaults.push.debounceMs)?.p50Ms ?? null,
+          met: latency.some((l) => l.debounceMs === defaults.push.debounceMs && l.p50Ms < P50_GOAL_MS),
+        },
       },
     };
   } finally {
