@@ -187,7 +187,7 @@ export interface Convergence {
   cleanSeconds: number;
 }
 
-/** The fault-free run, then the faulty one against its final state (also run by test/reliability/12-convergence.test.ts). */
+/** The fault-free run, then the faulty one against its final state (also run by test/reliability/13-convergence.test.ts). */
 export async function measureConvergence(opts: { giveUpMs?: number } = {}): Promise<Convergence> {
   const clean = await run('clean', false, null);
   const faulty = await run('faults', true, clean.final, opts.giveUpMs);

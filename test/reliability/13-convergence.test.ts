@@ -14,7 +14,7 @@ import { scenario } from './support/summary.js';
 
 const GOAL_SECONDS = 60;
 const SLACK = 2;
-const s = scenario('12-convergence', 'portals match a fault-free run soon after the last webhook, 30% of calls failing');
+const s = scenario('13-convergence', 'portals match a fault-free run soon after the last webhook, 30% of calls failing');
 
 afterAll(() => {
   s.save();
@@ -22,7 +22,7 @@ afterAll(() => {
 
 describe('convergence under faults', () => {
   it('200 events, 20 customers, 30% failing calls: both portals equal the fault-free run within twice the 60 s goal, nothing dead-lettered', async () => {
-    announce('12-convergence', { customers: 20, events: 200, faultRate: 0.3, goalSeconds: GOAL_SECONDS });
+    announce('13-convergence', { customers: 20, events: 200, faultRate: 0.3, goalSeconds: GOAL_SECONDS });
     const c = await measureConvergence({ giveUpMs: GOAL_SECONDS * SLACK * 1000 });
     s.set({ eventsSent: 200, applied: 200, lost: 0, portalCalls: c.faulty.calls.zendesk + c.faulty.calls.salesforce });
     s.detail('convergenceSeconds', { faulty: c.seconds, clean: c.cleanSeconds, byTarget: c.faulty.convergedSeconds });
