@@ -18,6 +18,12 @@ import { apartPair, isSystemKey, type IdentityKey } from './identity.js';
 
 /** The hash field holding the size of the record's key set when its system keys were written. */
 export const KEY_COUNT_FIELD = '#keys';
+/**
+ * The hash field holding how many Zendesk user keys (`zduser:`) the set holds: a push with nowhere else to
+ * write in Zendesk writes to the first of them (push-worker.ts's linksFor), and reads them only when there are any.
+ */
+export const USER_COUNT_FIELD = '#zduser';
+const isUserKey = (k: IdentityKey) => k.startsWith('zduser:');
 
 const FAMILY_AT = /^(?:stripe|sfacct|zdorg|sfcontact|zduser|email):/;
 
@@ -39,13 +45,19 @@ export function keysKeptApart(apart: Iterable<string>): IdentityKey[] {
 
 /**
  * The record's system keys, from its index hash, or null when the index cannot be trusted: missing
- * (and the set is not empty), or written when the set had another size.
+ * (and the set is not empty), written when the set had another size, or by a release that did not
+ * count the user keys.
  */
 export function systemKeysOf(hash: Readonly<Record<string, string>>, setSize: number): Set<IdentityKey> | null {
   const count = hash[KEY_COUNT_FIELD];
   if (count === undefined) return setSize === 0 ? new Set() : null;
-  if (Number(count) !== setSize) return null;
-  return new Set(Object.keys(hash).filter((k) => k !== KEY_COUNT_FIELD));
+  if (Number(count) !== setSize || hash[USER_COUNT_FIELD] === undefined) return null;
+  return new Set(Object.keys(hash).filter((k) => k !== KEY_COUNT_FIELD && k !== USER_COUNT_FIELD));
+}
+
+/** How many Zendesk user keys the set holds, from an index systemKeysOf trusts (an empty set's missing index: none). */
+export function userKeyCount(hash: Readonly<Record<string, string>>): number {
+  return Number(hash[USER_COUNT_FIELD] ?? 0);
 }
 
 /**
@@ -63,14 +75,15 @@ export function partialKeys(system: ReadonlySet<IdentityKey>, probes: readonly I
 /** The index hash of a record whose whole key set is `keys`. */
 export function keyIndexOf(keys: Iterable<IdentityKey>): Record<string, string> {
   const all = new Set(keys);
-  const hash: Record<string, string> = { [KEY_COUNT_FIELD]: String(all.size) };
+  const hash: Record<string, string> = { [KEY_COUNT_FIELD]: String(all.size), [USER_COUNT_FIELD]: String([...all].filter(isUserKey).length) };
   for (const k of all) if (isSystemKey(k)) hash[k] = '1';
   return hash;
 }
 
-/** What to add to a trusted index when `added` (keys the set did not hold) join a set of `setSize` keys. */
-export function keyIndexAdding(setSize: number, added: readonly IdentityKey[]): Record<string, string> {
-  const hash: Record<string, string> = { [KEY_COUNT_FIELD]: String(setSize + new Set(added).size) };
+/** What to add to a trusted index when `added` (keys the set did not hold) join a set of `setSize` keys, `userKeys` of them user keys. */
+export function keyIndexAdding(setSize: number, userKeys: number, added: readonly IdentityKey[]): Record<string, string> {
+  const unique = new Set(added);
+  const hash: Record<string, string> = { [KEY_COUNT_FIELD]: String(setSize + unique.size), [USER_COUNT_FIELD]: String(userKeys + [...unique].filter(isUserKey).length) };
   for (const k of added) if (isSystemKey(k)) hash[k] = '1';
   return hash;
 }

@@ -137,7 +137,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       return { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'record no longer exists' }, counted: false };
     }
     const projection = portalProjection(record.derived);
-    const links = linksFor(record, await opts.store.ownedKeys(customerId));
+    const links = linksFor(record, await opts.store.linkKeys(record));
     const hash = sha256Hex(stableStringify({ links, projection }));
     const key = acceptedKey(prefix, target.name, customerId);
     const raw = await opts.redis.get(key);
@@ -197,7 +197,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     if (!target.recordDeflection) return { calls: 0, wrote: [], skipped: `${target.name} records no deflection events` };
     const record = (await opts.store.get(event.customerId)) ?? (await opts.store.findByKey(contactIdentityKey(event.contact)));
     if (record === null) return { calls: 0, wrote: [], skipped: 'record no longer exists' };
-    const links = linksFor(record, await opts.store.ownedKeys(record.id));
+    const links = linksFor(record, await opts.store.linkKeys(record));
     const result = await call(event.customerId, () => target.recordDeflection!(event, links));
     opts.onPushed?.(target.name, result);
     return result;

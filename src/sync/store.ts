@@ -12,7 +12,7 @@ import { isSystemKey, planAttribution, planIdentity, eventIdentityKeys, type Ide
 import { listRefusals, refOfKey, refusalsFor, storeRefusals, type IdentityRefusal } from './identity-refusals.js';
 import type { RefusedRef } from './ids.js';
 import { applyEvent, mergeRecords } from './merge.js';
-import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf } from './key-index.js';
+import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf, userKeyCount } from './key-index.js';
 import { applyBeside, isInline, keepsBeside, personField, spillPeople, withPeopleBeside } from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import type { SourceEvent } from './source-event.js';
@@ -188,6 +188,49 @@ export class RecordStore {
     return (await this.redis.smembers(this.ownedKey(id))).sort();
   }
 
+  /**
+   * The record's system keys (`stripe:`, `sfacct:`, `zdorg:`), sorted: from its key index (key-index.ts), a few
+   * fields whatever the number of contacts; a set the index does not match (written by an earlier release) is
+   * read whole, as ownedKeys does.
+   */
+  async systemKeys(id: string): Promise<string[]> {
+    return (await this.indexedKeys(id)).system;
+  }
+
+  /** The record's system keys and how many Zendesk user keys it holds (null: not known, the set was read for the keys). */
+  private async indexedKeys(id: string): Promise<{ system: string[]; userKeys: string[] | null; users: number }> {
+    const replies = (await this.redis.pipeline().hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    const hash = (replies[0]?.[1] as Record<string, string> | undefined) ?? {};
+    const indexed = systemKeysOf(hash, Number(replies[1]?.[1] ?? 0));
+    if (indexed) return { system: [...indexed].sort(), userKeys: null, users: userKeyCount(hash) };
+    const all = await this.ownedKeys(id);
+    const userKeys = all.filter((k) => k.startsWith('zduser:'));
+    return { system: all.filter(isSystemKey), userKeys, users: userKeys.length };
+  }
+
+  /**
+   * The identity keys a push needs of the record (push-worker.ts's linksFor): its system keys, and its Zendesk
+   * user keys only when nothing else names the place to write in Zendesk (no organization, no user among the
+   * record's contacts) and it has any — then the first of them is that place. The whole key set, which grows
+   * with the customer's contacts, is read only then (or when the index does not match it).
+   */
+  async linkKeys(record: CustomerRecord): Promise<string[]> {
+    const { system, userKeys, users } = await this.indexedKeys(record.id);
+    const links = record.derived.links;
+    const placed = links.zendeskOrganizationId !== null || system.some((k) => k.startsWith('zdorg:')) || links.contacts.some((c) => c.zendeskUserId !== null);
+    if (placed || users === 0) return system;
+    return [...system, ...(userKeys ?? (await this.ownedKeys(record.id)).filter((k) => k.startsWith('zduser:')))].sort();
+  }
+
+  /** The entries of these people (`sfcontact:<id>`, `zduser:<id>`) kept beside the record (people.ts), null for one it does not keep there. */
+  async peopleBeside(id: string, fields: readonly string[]): Promise<Map<string, string | null>> {
+    if (fields.length === 0) return new Map();
+    const values = await this.redis.hmget(this.peopleKey(id), ...fields);
+    return new Map(fields.map((f, i) => [f, values[i] ?? null]));
+  }
+
   async listConflicts(): Promise<IdentityConflict[]> {
     const all = await this.redis.hvals(this.conflictsKey);
     return all.map((c) => JSON.parse(c) as IdentityConflict).sort((a, b) => a.id.localeCompare(b.id));
@@ -287,6 +330,7 @@ export class RecordStore {
     const loaded = new Map<string, CustomerRecord>();
     const owned = new Map<string, Set<IdentityKey>>();
     const setSizes = new Map<string, number>();
+    const userCounts = new Map<string, number>();
     const stale: string[] = [];
     const person = personField(event);
     const besideEntries = new Map<string, string | null>();
@@ -310,7 +354,10 @@ export class RecordStore {
         setSizes.set(id, size);
         const system = systemKeysOf(hash ?? {}, size);
         if (system === null) stale.push(id);
-        else owned.set(id, partialKeys(system, probes, held ?? []));
+        else {
+          owned.set(id, partialKeys(system, probes, held ?? []));
+          userCounts.set(id, userKeyCount(hash ?? {}));
+        }
       });
     }
     // A key index an earlier release (or an older worker) did not keep: the whole set, once; the write below rebuilds it.
@@ -373,7 +420,7 @@ export class RecordStore {
     if (plan.mergeIds.length > 0 || stale.includes(plan.targetId)) {
       const all = new Set([...(whole.get(plan.targetId) ?? owned.get(plan.targetId) ?? []), ...plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]), ...toClaim]);
       tx.del(this.keyIndexKey(plan.targetId)).hset(this.keyIndexKey(plan.targetId), keyIndexOf(all));
-    } else if (newKeys.length > 0) tx.hset(this.keyIndexKey(plan.targetId), keyIndexAdding(setSizes.get(plan.targetId) ?? 0, newKeys));
+    } else if (newKeys.length > 0) tx.hset(this.keyIndexKey(plan.targetId), keyIndexAdding(setSizes.get(plan.targetId) ?? 0, userCounts.get(plan.targetId) ?? 0, newKeys));
     for (const id of plan.mergeIds) {
       for (const k of whole.get(id) ?? []) {
         tx.set(this.indexKey(k), plan.targetId);

@@ -100,7 +100,7 @@ describe('the apply path of a growing customer', () => {
     expect(await store.ownedKeys(recordId)).toEqual([`sfacct:${accountId('old')}`, 'stripe:cus_OldA']);
     // Its next write puts the index back.
     await store.apply(accountOf('old', 3_000, 'Old renamed'));
-    expect(await redis.hgetall(store.keyIndexKey(recordId))).toEqual({ '#keys': '2', [`sfacct:${accountId('old')}`]: '1', 'stripe:cus_OldA': '1' });
+    expect(await redis.hgetall(store.keyIndexKey(recordId))).toEqual({ '#keys': '2', '#zduser': '0', [`sfacct:${accountId('old')}`]: '1', 'stripe:cus_OldA': '1' });
   });
 
   it('still refuses a second Stripe customer when a writer that does not keep the index added the first one', async () => {
@@ -124,7 +124,33 @@ describe('the apply path of a growing customer', () => {
     expect([acct, cus]).toContain(kept);
     const owned = await store.ownedKeys(kept);
     expect(owned).toHaveLength(9);
-    expect(await redis.hgetall(store.keyIndexKey(kept))).toEqual({ '#keys': '9', [`sfacct:${accountId('mrg')}`]: '1', 'stripe:cus_Mrg': '1' });
+    expect(await redis.hgetall(store.keyIndexKey(kept))).toEqual({ '#keys': '9', '#zduser': '0', [`sfacct:${accountId('mrg')}`]: '1', 'stripe:cus_Mrg': '1' });
     expect(await redis.exists(store.keyIndexKey(kept === acct ? cus : acct))).toBe(0);
   });
+
+  it('a push and a view read a customer\'s system keys from the index, not its key set of 300 contacts; a set the index does not match is read whole', async () => {
+    const { recordId } = await store.apply(accountOf('push', 1_000));
+    for (let n = 0; n < 300; n++) await store.apply(contactOf('push', n, 2_000));
+    await store.apply(stripeCustomerOf('cus_PushA', 'push', 2_000));
+    const record = (await store.get(recordId))!;
+    const keys = { keys: store.ownedKey(recordId) };
+    const seen = await commandsOn(keys, async () => {
+      expect(await store.systemKeys(recordId)).toEqual([`sfacct:${accountId('push')}`, 'stripe:cus_PushA']);
+      expect(await store.linkKeys(record)).toEqual([`sfacct:${accountId('push')}`, 'stripe:cus_PushA']);
+    });
+    expect(seen.map((s) => s.command)).toEqual(['scard', 'scard']);
+    // An older writer added a key without the index: the whole set, once.
+    await redis.sadd(store.ownedKey(recordId), 'zdorg:7777');
+    const stale = await commandsOn(keys, async () => {
+      expect(await store.systemKeys(recordId)).toEqual([`sfacct:${accountId('push')}`, 'stripe:cus_PushA', 'zdorg:7777']);
+    });
+    expect(stale.map((s) => s.command)).toEqual(['scard', 'smembers']);
+  }, 120_000);
+
+  it('a customer with nowhere else to write in Zendesk than a user gives the push its user keys', async () => {
+    const { recordId } = await store.apply(withRefs({ ...customer({ version: 1_000, eventId: 'evt_solo_1' }), objectId: 'cus_Solo' }, { stripeCustomerId: 'cus_Solo' }));
+    await store.apply(withRefs({ ...customer({ version: 2_000, eventId: 'evt_solo_2' }), objectId: 'cus_Solo' }, { stripeCustomerId: 'cus_Solo', zendeskUserId: '9100' }));
+    expect(await store.linkKeys((await store.get(recordId))!)).toEqual(['stripe:cus_Solo', 'zduser:9100']);
+  });
 });
+

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { apartPair } from '../../src/sync/identity.js';
-import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf } from '../../src/sync/key-index.js';
+import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf, userKeyCount } from '../../src/sync/key-index.js';
 
 describe('key index', () => {
   it('finds both keys of every unlinked pair, also when an email holds a "|"', () => {
@@ -12,8 +12,8 @@ describe('key index', () => {
     expect(keysKeptApart(pairs).sort()).toEqual(['email:ann@x.example', 'email:a|b@x.example', 'sfacct:001000000000301AAA', 'stripe:cus_A']);
   });
 
-  it('keeps only system keys and the size of the whole key set', () => {
-    expect(keyIndexOf(['stripe:cus_A', 'email:a@x.example', 'sfcontact:003000000000001AAA', 'zdorg:7', 'zdorg:7'])).toEqual({ '#keys': '4', 'stripe:cus_A': '1', 'zdorg:7': '1' });
+  it('keeps only system keys, the size of the whole key set and how many user keys it holds', () => {
+    expect(keyIndexOf(['stripe:cus_A', 'email:a@x.example', 'sfcontact:003000000000001AAA', 'zdorg:7', 'zdorg:7', 'zduser:5'])).toEqual({ '#keys': '5', '#zduser': '1', 'stripe:cus_A': '1', 'zdorg:7': '1' });
   });
 
   it('is trusted only while the key set has the size it was written for', () => {
@@ -24,10 +24,13 @@ describe('key index', () => {
     // No index: trusted only for a record that holds no key at all.
     expect(systemKeysOf({}, 0)).toEqual(new Set());
     expect(systemKeysOf({}, 5)).toBeNull();
+    // An index written before user keys were counted: read the set once, and write it again.
+    expect(systemKeysOf({ '#keys': '2', 'stripe:cus_A': '1' }, 2)).toBeNull();
+    expect(userKeyCount(keyIndexOf(['zduser:1', 'zduser:2', 'stripe:cus_A']))).toBe(2);
   });
 
   it('counts the keys an event adds once each, and indexes the system ones', () => {
-    expect(keyIndexAdding(4, ['sfacct:001000000000301AAA', 'email:b@x.example', 'email:b@x.example'])).toEqual({ '#keys': '6', 'sfacct:001000000000301AAA': '1' });
+    expect(keyIndexAdding(4, 1, ['sfacct:001000000000301AAA', 'email:b@x.example', 'email:b@x.example', 'zduser:9', 'zduser:9'])).toEqual({ '#keys': '7', '#zduser': '2', 'sfacct:001000000000301AAA': '1' });
   });
 
   it('builds the part of a key set planning needs from the system keys and the answers about the probed keys', () => {

@@ -180,9 +180,11 @@ describe('push worker', () => {
     const joined = withRefs(invoice('in_pw12b', 'open', { version: 2_000 }), 'cus_pw12');
     await p.daemon.ingestor.enqueue([{ ...joined, refs: { ...joined.refs, zendeskUserId: '9007' } }]);
     await until('the second push', () => target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12').length === 2);
-    const second = target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12')[1]!.push;
-    expect(second.links.contacts.map((c) => c.zendeskUserId)).toContain('9007');
-    expect(second.previous?.invoices.map((i) => i.id)).toEqual(['in_pw12']);
+    const [first, second] = target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12').map((x) => x.push);
+    expect((await p.worker.store.ownedKeys(second!.customerId))).toContain('zduser:9007');
+    // The organization is known, so a joining user is no place to write (store.linkKeys): the links stay as they were.
+    expect(second!.links).toEqual(first!.links);
+    expect(second!.previous?.invoices.map((i) => i.id)).toEqual(['in_pw12']);
   });
 
   it('wakes a push waiting on backoff as soon as the target answers another push, instead of sleeping out its timer', async () => {
