@@ -14,8 +14,14 @@ import { project } from './project.js';
 import { canonical, emptyRecord, own, type CustomerRecord, type Entry } from './record.js';
 import type { EventData, SourceEvent } from './source-event.js';
 
-/** People (contacts and users together) a record holds itself; later ones are kept beside it. */
-export const MAX_INLINE_PEOPLE = 100;
+/**
+ * People (contacts and users together) a record holds itself; later ones are kept beside it. Small, because
+ * each person stored costs ~1.3 KB of the record (its per-field stamps), and every event that changes the
+ * record reads, parses and rewrites it whole: at 100, a customer of 66 contacts paid twice what one of 10 did
+ * per event (bench:record-growth). The customer view reads a signed-in person's entry beside the record
+ * (view/read.ts), so no reader needs them inline.
+ */
+export const MAX_INLINE_PEOPLE = 16;
 
 type PersonGroup = { system: 'salesforce'; map: 'contacts' } | { system: 'zendesk'; map: 'users' };
 const GROUPS: Record<string, PersonGroup> = {

@@ -3,7 +3,8 @@
  * touches declared, counts the request against the viewer's per-user budget (rate-limit.ts's key,
  * INCR and PEXPIRE NX), reads the viewer's identity index keys in order (view.ts's viewerKeys),
  * says whether any identity conflict is stored, and — when the record the index names first is
- * the one this process last resolved the viewer to — reads that record too, all at one instant.
+ * the one this process last resolved the viewer to — reads that record too, with the viewer's
+ * entries kept beside it (people past the record's inline bound, people.ts), all at one instant.
  * Otherwise (the viewer's first read here, or a merge or move since) the record is read by the id
  * the script returned, a second round trip, exactly as resolve.ts's resolveViewer reads it.
  *
@@ -21,26 +22,33 @@ import type { Redis } from 'ioredis';
 import type { RecordStore } from '../store.js';
 import type { CustomerRecord } from '../record.js';
 import { RATE_KEY_TTL_MS, type RateVerdict, type ViewRateLimiter } from './rate-limit.js';
-import { judgeFound, type Resolution } from './resolve.js';
+import { judgeFound, personKeys, type Resolution } from './resolve.js';
 import { customerView, viewerKeys, type Viewer, type ViewOptions } from './view.js';
 
-/** KEYS: rate counter, conflicts hash, the guessed record, then the viewer's index keys in order. ARGV: counter ttl (ms), budget, guessed record id. */
+/**
+ * KEYS: rate counter, conflicts hash, the guessed record, the guessed record's people kept beside it, then the
+ * viewer's index keys in order. ARGV: counter ttl (ms), budget, guessed record id, then the viewer's person keys
+ * (the people hash's fields: resolve.ts's personKeys).
+ */
 const READ_VIEW = `
 local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 if n > tonumber(ARGV[2]) then return { n } end
-local out = { n, redis.call('HLEN', KEYS[2]), false }
+local out = { n, redis.call('HLEN', KEYS[2]), false, false }
 local first = false
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local id = redis.call('GET', KEYS[i])
   out[#out + 1] = id
   if id and not first then first = id end
 end
-if first and first == ARGV[3] then out[3] = redis.call('GET', KEYS[3]) end
+if first and first == ARGV[3] then
+  out[3] = redis.call('GET', KEYS[3])
+  if #ARGV > 3 then out[4] = redis.call('HMGET', KEYS[4], unpack(ARGV, 4)) end
+end
 return out
 `;
 
-type ReadReply = [count: number, conflicts?: number, guessed?: string | null, ...ids: Array<string | null>];
+type ReadReply = [count: number, conflicts?: number, guessed?: string | null, beside?: Array<string | null> | null, ...ids: Array<string | null>];
 
 interface ReadScript {
   portalSyncReadView(numKeys: number, ...args: Array<string | number>): Promise<ReadReply>;
@@ -99,28 +107,37 @@ export class ViewReader {
     const keys = viewerKeys(viewer);
     const windowStart = this.limiter.windowStart(now);
     const guess = this.lastRecord.get(viewer.zendeskUserId) ?? '';
+    const people = personKeys(keys);
     const declared = [
       this.limiter.key(viewer.zendeskUserId, windowStart),
       this.store.conflictsKey,
       this.store.recordKey(guess),
+      this.store.peopleKey(guess),
       ...keys.map((k) => this.store.indexKey(k)),
     ];
-    const [count, conflicts, guessed, ...ids] = await this.script.portalSyncReadView(declared.length, ...declared, RATE_KEY_TTL_MS, this.limiter.perMinute, guess);
+    const [count, conflicts, guessed, guessedBeside, ...ids] = await this.script.portalSyncReadView(declared.length, ...declared, RATE_KEY_TTL_MS, this.limiter.perMinute, guess, ...people);
     const verdict = this.limiter.verdict(Number(count), windowStart, now);
     if (!verdict.allowed) return { kind: 'limited', verdict };
     const mayConflict = Number(conflicts) > 0;
     const listConflicts = () => this.store.listConflicts();
 
-    let found: { parsed: Parsed; key: string } | null = null;
+    let found: { parsed: Parsed; key: string; beside: Map<string, string | null> } | null = null;
     const first = ids.findIndex((id) => id !== null);
-    if (guessed) found = { parsed: this.parse(guess, guessed), key: keys[first]! };
+    // The viewer's entries kept beside the record (people past its inline bound), read with it.
+    const besideOf = (values: ReadonlyArray<string | null | false> | null | undefined) => new Map(people.map((f, i) => [f, values?.[i] || null]));
+    if (guessed) found = { parsed: this.parse(guess, guessed), key: keys[first]!, beside: besideOf(guessedBeside) };
     else {
       // As resolveViewer: the first key whose record exists decides.
       for (const [i, id] of ids.entries()) {
         if (id === null) continue;
-        const raw = await this.redis.get(this.store.recordKey(id));
+        const read = this.redis.pipeline().get(this.store.recordKey(id));
+        if (people.length > 0) read.hmget(this.store.peopleKey(id), ...people);
+        const replies = (await read.exec()) ?? [];
+        const failed = replies.find(([err]) => err);
+        if (failed) throw failed[0];
+        const raw = replies[0]?.[1] as string | null;
         if (raw !== null) {
-          found = { parsed: this.parse(id, raw), key: keys[i]! };
+          found = { parsed: this.parse(id, raw), key: keys[i]!, beside: besideOf(replies[1]?.[1] as Array<string | null> | undefined) };
           break;
         }
       }
@@ -129,9 +146,9 @@ export class ViewReader {
       this.lastRecord.delete(viewer.zendeskUserId);
       return { kind: 'none', reason: 'unknown_user' };
     }
-    const { parsed, key } = found;
+    const { parsed, key, beside } = found;
     this.remember(viewer.zendeskUserId, parsed.record.id);
-    const judged = await judgeFound(this.store, viewer, parsed.record, key, listConflicts, mayConflict);
+    const judged = await judgeFound(this.store, viewer, parsed.record, key, listConflicts, mayConflict, beside);
     return judged.kind === 'customer' ? { ...judged, body: this.body(parsed, viewer) } : judged;
   }
 

@@ -27,15 +27,21 @@ export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise
   for (const key of viewerKeys(viewer)) {
     const record = await store.findByKey(key, { trusted: true });
     if (record === null) continue;
-    return judgeFound(store, viewer, record, key, () => conflicts);
+    return judgeFound(store, viewer, record, key, () => conflicts, true, await store.peopleBeside(record.id, personKeys(viewerKeys(viewer))));
   }
   return { kind: 'none', reason: 'unknown_user' };
+}
+
+/** Of the viewer's keys, those that name a person the record may keep beside it (people.ts): the hash field is the key. */
+export function personKeys(keys: readonly string[]): string[] {
+  return keys.filter((k) => k.startsWith('zduser:') || k.startsWith('sfcontact:'));
 }
 
 /**
  * The found record, found under `key` (the first of the viewer's keys whose record exists), judged:
  * does it hold the viewer, and is there no newer copy of them elsewhere. `conflicts` is called only
  * when needed; `mayConflict: false` says no conflict is stored at all (read with the index).
+ * `beside`: the record's entries kept beside it for the viewer's person keys (personKeys), read with the record.
  */
 export async function judgeFound(
   store: RecordStore,
@@ -44,22 +50,34 @@ export async function judgeFound(
   key: string,
   conflicts: () => Promise<IdentityConflict[]>,
   mayConflict = true,
+  beside: ReadonlyMap<string, string | null> = new Map(),
 ): Promise<Resolution> {
-  if (!holdsViewer(record, key)) return { kind: 'none', reason: 'not_a_contact' };
-  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, await conflicts()))) return { kind: 'none', reason: 'moved' };
+  if (!holdsViewer(record, key, beside.get(key) ?? null)) return { kind: 'none', reason: 'not_a_contact' };
+  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, beside, await conflicts()))) return { kind: 'none', reason: 'moved' };
   return { kind: 'customer', record, via: key };
 }
 
-async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string, conflicts: IdentityConflict[]): Promise<boolean> {
+/** The version of a Zendesk user's copy in the record, or kept beside it. */
+function userVersion(record: CustomerRecord, zendeskUserId: string, beside: string | null): number | null {
+  const inline = own(record.zendesk.users, zendeskUserId);
+  if (inline) return inline.stamp.version;
+  if (beside === null) return null;
+  const entry = JSON.parse(beside) as { stamp: { objectId: string; version: number } };
+  return entry.stamp.objectId === zendeskUserId ? entry.stamp.version : null;
+}
+
+async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string, beside: ReadonlyMap<string, string | null>, conflicts: IdentityConflict[]): Promise<boolean> {
   if (conflicts.length === 0) return false;
-  const ours = new Set((await store.ownedKeys(record.id)).filter(isSystemKey));
+  // The system keys from the record's key index: the whole key set grows with its contacts.
+  const ours = new Set(await store.systemKeys(record.id));
   const others = new Set(conflicts.filter((c) => c.keys.some((k) => ours.has(k))).flatMap((c) => c.keys.filter((k) => !ours.has(k))));
-  const mine = own(record.zendesk.users, zendeskUserId)?.stamp.version ?? Number.NEGATIVE_INFINITY;
+  const field = `zduser:${zendeskUserId}`;
+  const mine = userVersion(record, zendeskUserId, beside.get(field) ?? null) ?? Number.NEGATIVE_INFINITY;
   for (const key of others) {
     const other = await store.findByKey(key, { trusted: true });
     if (other === null || other.id === record.id) continue;
-    const theirs = own(other.zendesk.users, zendeskUserId);
-    if (theirs && theirs.stamp.version >= mine) return true;
+    const theirs = own(other.zendesk.users, zendeskUserId) ? userVersion(other, zendeskUserId, null) : userVersion(other, zendeskUserId, (await store.peopleBeside(other.id, [field])).get(field) ?? null);
+    if (theirs !== null && theirs >= mine) return true;
   }
   return false;
 }

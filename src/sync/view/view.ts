@@ -87,22 +87,46 @@ export function viewerKeys(viewer: Viewer): string[] {
  * contact that still belongs to this customer's Account or organization (project.ts leaves out
  * the ones that moved), or for an email, the billing contact too. A Zendesk user must be a member
  * of the record's organization, when it has one (a user taken out of it is not its customer any more).
+ *
+ * `beside`: the JSON entry kept beside the record (people.ts) under the field named like `key`
+ * (`zduser:<id>`, `sfcontact:<id>`), for a person past the record's inline bound; judged by the same
+ * rules. A person found only by email among the people kept beside the record is not looked for
+ * (nothing indexes them by email there): not held, never guessed.
  */
-export function holdsViewer(record: CustomerRecord, key: string): boolean {
+export function holdsViewer(record: CustomerRecord, key: string, beside: string | null = null): boolean {
   const contacts = record.derived.links.contacts;
   const value = key.slice(key.indexOf(':') + 1);
   if (key.startsWith('zduser:')) {
-    const org = record.zendesk.organization && !record.zendesk.organization.stamp.deleted ? record.zendesk.organization.stamp.objectId : null;
-    const user = own(record.zendesk.users, value);
-    return contacts.some((c) => c.zendeskUserId === value) && user !== undefined && (org === null || user.data.organizationId === org);
+    const org = liveId(record.zendesk.organization);
+    const inline = own(record.zendesk.users, value);
+    if (inline !== undefined) return contacts.some((c) => c.zendeskUserId === value) && (org === null || inline.data.organizationId === org);
+    const user = besideEntry<ZendeskUser>(beside, value);
+    return user !== null && !user.stamp.deleted && (org === null || user.data.organizationId === org);
   }
-  if (key.startsWith('sfcontact:')) return contacts.some((c) => c.salesforceContactId === value);
+  if (key.startsWith('sfcontact:')) {
+    if (own(record.salesforce.contacts, value) !== undefined) return contacts.some((c) => c.salesforceContactId === value);
+    const contact = besideEntry<SalesforceContact>(beside, value);
+    const account = liveId(record.salesforce.account);
+    return contact !== null && !contact.stamp.deleted && (account === null || contact.data.accountId === null || contact.data.accountId === undefined || contact.data.accountId === account);
+  }
   if (key.startsWith('email:')) {
     const customer = record.stripe.customer;
     const billingEmail = customer && !customer.stamp.deleted ? normalizeEmail(customer.data.email) : undefined;
     return contacts.some((c) => normalizeEmail(c.email) === value) || billingEmail === value;
   }
   return false;
+}
+
+type ZendeskUser = CustomerRecord['zendesk']['users'][string];
+type SalesforceContact = CustomerRecord['salesforce']['contacts'][string];
+
+const liveId = (entry: { stamp: { objectId: string; deleted: boolean } } | null): string | null => (entry && !entry.stamp.deleted ? entry.stamp.objectId : null);
+
+/** The entry kept beside the record for this person, when it is theirs (its stamp names the same object). */
+function besideEntry<E extends { stamp: { objectId: string } }>(raw: string | null, id: string): E | null {
+  if (raw === null) return null;
+  const entry = JSON.parse(raw) as E;
+  return entry.stamp.objectId === id ? entry : null;
 }
 
 function invoiceOf(i: InvoiceView): ViewInvoice {
