@@ -164,9 +164,10 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       return prepared.result;
     }
     const result = await call(customerId, () => target.push(prepared.push));
-    await prepared.accept();
-    // The customer's next change is debounced from here (the planner reads this key; no key: it leads).
-    if (result.calls > 0 && (opts.debounceMs ?? 0) > 0) await opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!);
+    // The customer's next change is debounced from here (the planner reads this key; no key: it leads). Sent
+    // with the accepted state, in the same round trip.
+    const debounced = result.calls > 0 && (opts.debounceMs ?? 0) > 0;
+    await Promise.all([prepared.accept(), debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined]);
     opts.onPushed?.(target.name, result);
     return result;
   };
