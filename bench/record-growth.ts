@@ -11,7 +11,7 @@
  *   npm run bench:record-growth        (BENCH_EVENTS=400 BENCH_ROUNDS=8 BENCH_SIZES=10,100,1000,5000 to change)
  */
 import { Redis } from 'ioredis';
-import { MAX_INLINE_PEOPLE } from '../src/sync/people.js';
+import { isPersonField, MAX_INLINE_PEOPLE } from '../src/sync/people.js';
 import { RecordStore } from '../src/sync/store.js';
 import type { SourceEvent } from '../src/sync/source-event.js';
 import { deleteByPrefixes } from './lib/redis.js';
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         p50Ms: round(ms[Math.floor(ms.length * 0.5)]!),
         p99Ms: round(ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]!),
         recordBytes: await redis.strlen(store.recordKey(id)),
-        peopleBeside: await redis.hlen(store.peopleKey(id)),
+        peopleBeside: (await redis.hkeys(store.peopleKey(id))).filter(isPersonField).length,
         identityKeys: await redis.scard(store.ownedKey(id)),
       };
     };

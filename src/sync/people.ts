@@ -12,7 +12,7 @@
 import { applyEvent } from './merge.js';
 import { project } from './project.js';
 import { canonical, emptyRecord, own, type CustomerRecord, type Entry } from './record.js';
-import type { EventData, SourceEvent } from './source-event.js';
+import { normalizeEmail, type EventData, type SourceEvent } from './source-event.js';
 
 /**
  * People (contacts and users together) a record holds itself; later ones are kept beside it. Small, because
@@ -73,9 +73,35 @@ export function applyBeside(recordId: string, field: string, stored: string | nu
   return { changed: applied.changed, tie: applied.tie, value: JSON.stringify(entry) };
 }
 
+/** A field of the people hash that holds a person (`sfcontact:<id>`, `zduser:<id>`), not an email's pointer. */
+export function isPersonField(field: string): boolean {
+  return Object.hasOwn(GROUPS, field.slice(0, field.indexOf(':')));
+}
+
+/**
+ * The people hash's pointer from a normalized email to a person kept beside the record with that email
+ * (`email:<normalized>` → `sfcontact:<id>` / `zduser:<id>`), so that the customer view can find a signed-in
+ * person by email without reading the whole hash. Written with the person; the last one written with the
+ * email wins, and one that no longer has it (it changed) is not held by that email any more (the view
+ * checks the entry it points at, view.ts): such a pointer finds no one, it never finds someone else.
+ */
+export function emailPointer(email: string): string {
+  return `email:${email}`;
+}
+
+/** Adds to the people hash's writes a pointer for the email of each person written (emailPointer). */
+export function withEmailPointers(writes: Map<string, string>): Map<string, string> {
+  for (const [field, value] of [...writes]) {
+    if (!isPersonField(field)) continue;
+    const email = normalizeEmail((JSON.parse(value) as Entry<{ email?: string | null }> | null)?.data?.email ?? null);
+    if (email) writes.set(emailPointer(email), field);
+  }
+  return writes;
+}
+
 /** The record with the people kept beside it put back in (its stored projection unchanged): what readers of a whole customer see. */
 export function withPeopleBeside(record: CustomerRecord, beside: Record<string, string>): CustomerRecord {
-  const fields = Object.keys(beside);
+  const fields = Object.keys(beside).filter(isPersonField);
   if (fields.length === 0) return record;
   const full: CustomerRecord = { ...record, salesforce: { ...record.salesforce, contacts: { ...record.salesforce.contacts } }, zendesk: { ...record.zendesk, users: { ...record.zendesk.users } } };
   for (const field of fields.sort()) {

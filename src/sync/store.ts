@@ -13,7 +13,7 @@ import { listRefusals, refOfKey, refusalsFor, storeRefusals, type IdentityRefusa
 import type { RefusedRef } from './ids.js';
 import { applyEvent, mergeRecords } from './merge.js';
 import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf, userKeyCount } from './key-index.js';
-import { applyBeside, isInline, keepsBeside, personField, spillPeople, withPeopleBeside } from './people.js';
+import { applyBeside, isInline, isPersonField, keepsBeside, personField, spillPeople, withEmailPointers, withPeopleBeside } from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import type { SourceEvent } from './source-event.js';
 
@@ -224,12 +224,25 @@ export class RecordStore {
     return [...system, ...(userKeys ?? (await this.ownedKeys(record.id)).filter((k) => k.startsWith('zduser:')))].sort();
   }
 
-  /** The entries of these people (`sfcontact:<id>`, `zduser:<id>`) kept beside the record (people.ts), null for one it does not keep there. */
+  /**
+   * The entries of these people (`sfcontact:<id>`, `zduser:<id>`) kept beside the record (people.ts), null for one
+   * it does not keep there; for an `email:<normalized>` field, the entry of the person its pointer names (emailPointer).
+   */
   async peopleBeside(id: string, fields: readonly string[]): Promise<Map<string, string | null>> {
     if (fields.length === 0) return new Map();
-    const values = await this.redis.hmget(this.peopleKey(id), ...fields);
-    return new Map(fields.map((f, i) => [f, values[i] ?? null]));
+    return this.followPointers(id, fields, await this.redis.hmget(this.peopleKey(id), ...fields));
   }
+
+  /** `values` read for `fields` of the record's people hash, with each email pointer replaced by the entry it names. */
+  async followPointers(id: string, fields: readonly string[], values: ReadonlyArray<string | null>): Promise<Map<string, string | null>> {
+    const found = new Map(fields.map((f, i) => [f, values[i] ?? null]));
+    const pointers = fields.filter((f) => !isPersonField(f) && found.get(f) !== null);
+    if (pointers.length === 0) return found;
+    const entries = await this.redis.hmget(this.peopleKey(id), ...pointers.map((f) => found.get(f)!));
+    pointers.forEach((f, i) => found.set(f, entries[i] ?? null));
+    return found;
+  }
+
 
   async listConflicts(): Promise<IdentityConflict[]> {
     const all = await this.redis.hvals(this.conflictsKey);
@@ -413,7 +426,7 @@ export class RecordStore {
     const whole = plan.mergeIds.length > 0 ? await this.readKeySets(conn, [plan.targetId, ...plan.mergeIds]) : new Map<string, Set<IdentityKey>>();
     const tx = conn.multi();
     if (recordChanged) tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
-    if (beside.writes.size > 0) tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(beside.writes));
+    if (beside.writes.size > 0) tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(withEmailPointers(beside.writes)));
     if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
     if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
     for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);

@@ -28,7 +28,7 @@ import { customerView, viewerKeys, type Viewer, type ViewOptions } from './view.
 /**
  * KEYS: rate counter, conflicts hash, the guessed record, the guessed record's people kept beside it, then the
  * viewer's index keys in order. ARGV: counter ttl (ms), budget, guessed record id, then the viewer's person keys
- * (the people hash's fields: resolve.ts's personKeys).
+ * (the people hash's fields: resolve.ts's personKeys; an `email:` field is a pointer, followed to the entry it names).
  */
 const READ_VIEW = `
 local n = redis.call('INCR', KEYS[1])
@@ -43,7 +43,13 @@ for i = 5, #KEYS do
 end
 if first and first == ARGV[3] then
   out[3] = redis.call('GET', KEYS[3])
-  if #ARGV > 3 then out[4] = redis.call('HMGET', KEYS[4], unpack(ARGV, 4)) end
+  if #ARGV > 3 then
+    local got = redis.call('HMGET', KEYS[4], unpack(ARGV, 4))
+    for i = 1, #got do
+      if got[i] and string.sub(ARGV[3 + i], 1, 6) == 'email:' then got[i] = redis.call('HGET', KEYS[4], got[i]) end
+    end
+    out[4] = got
+  end
 end
 return out
 `;
@@ -137,7 +143,8 @@ export class ViewReader {
         if (failed) throw failed[0];
         const raw = replies[0]?.[1] as string | null;
         if (raw !== null) {
-          found = { parsed: this.parse(id, raw), key: keys[i]!, beside: besideOf(replies[1]?.[1] as Array<string | null> | undefined) };
+          const beside = people.length > 0 ? await this.store.followPointers(id, people, (replies[1]?.[1] as Array<string | null> | undefined) ?? []) : new Map<string, string | null>();
+          found = { parsed: this.parse(id, raw), key: keys[i]!, beside };
           break;
         }
       }

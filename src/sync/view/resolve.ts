@@ -32,9 +32,12 @@ export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise
   return { kind: 'none', reason: 'unknown_user' };
 }
 
-/** Of the viewer's keys, those that name a person the record may keep beside it (people.ts): the hash field is the key. */
+/**
+ * Of the viewer's keys, those that name a person the record may keep beside it (people.ts): the hash field is
+ * the key (for an email, the field is the pointer to the person with it: people.ts's emailPointer).
+ */
 export function personKeys(keys: readonly string[]): string[] {
-  return keys.filter((k) => k.startsWith('zduser:') || k.startsWith('sfcontact:'));
+  return keys.filter((k) => k.startsWith('zduser:') || k.startsWith('sfcontact:') || k.startsWith('email:'));
 }
 
 /**

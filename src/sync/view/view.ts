@@ -89,9 +89,8 @@ export function viewerKeys(viewer: Viewer): string[] {
  * of the record's organization, when it has one (a user taken out of it is not its customer any more).
  *
  * `beside`: the JSON entry kept beside the record (people.ts) under the field named like `key`
- * (`zduser:<id>`, `sfcontact:<id>`), for a person past the record's inline bound; judged by the same
- * rules. A person found only by email among the people kept beside the record is not looked for
- * (nothing indexes them by email there): not held, never guessed.
+ * (`zduser:<id>`, `sfcontact:<id>`), or for an email the entry its pointer names, for a person past the
+ * record's inline bound; judged by the same rules (for an email: the entry must still have it).
  */
 export function holdsViewer(record: CustomerRecord, key: string, beside: string | null = null): boolean {
   const contacts = record.derived.links.contacts;
@@ -112,9 +111,23 @@ export function holdsViewer(record: CustomerRecord, key: string, beside: string 
   if (key.startsWith('email:')) {
     const customer = record.stripe.customer;
     const billingEmail = customer && !customer.stamp.deleted ? normalizeEmail(customer.data.email) : undefined;
-    return contacts.some((c) => normalizeEmail(c.email) === value) || billingEmail === value;
+    return contacts.some((c) => normalizeEmail(c.email) === value) || billingEmail === value || besideHasEmail(record, beside, value);
   }
   return false;
+}
+
+/** A person kept beside the record with this email, live and still of this customer (project.ts's rule for its contacts). */
+function besideHasEmail(record: CustomerRecord, raw: string | null, email: string): boolean {
+  if (raw === null) return false;
+  const entry = JSON.parse(raw) as ZendeskUser | SalesforceContact;
+  if (entry.stamp.deleted || normalizeEmail(entry.data.email) !== email) return false;
+  const belongs = (parent: string | null | undefined, own: string | null) => own === null || parent === null || parent === undefined || parent === own;
+  if (entry.data.kind === 'zendesk.user') {
+    if (own(record.zendesk.users, entry.stamp.objectId) !== undefined) return false;
+    return belongs(entry.data.organizationId, liveId(record.zendesk.organization));
+  }
+  if (own(record.salesforce.contacts, entry.stamp.objectId) !== undefined) return false;
+  return belongs(entry.data.accountId, liveId(record.salesforce.account));
 }
 
 type ZendeskUser = CustomerRecord['zendesk']['users'][string];

@@ -3,7 +3,7 @@
  * the customer's own like any other: the view finds them by their Zendesk user id or Salesforce
  * Contact id, through resolveViewer and through the one-round-trip reader (first read and repeat
  * read), and judges them by the same rules — deleted, or no longer in the organization or Account,
- * and they see nothing. Found only by an email among the people kept beside, they are not guessed at.
+ * and they see nothing; found by email, only while they still have it.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,11 +114,23 @@ describe('a signed-in contact kept beside the record', () => {
     expect(JSON.stringify(await r.read(viewer))).not.toMatch(/Bigco|in_big/);
   });
 
-  it('is not guessed at by email alone: a viewer whose Zendesk user is unknown, with the email of a person kept beside, sees nothing', async () => {
-    const viewer: Viewer = { zendeskUserId: '999999992', externalId: null, email: `u${PEOPLE - 5}@bigco.example` };
-    expect((await store.findByKey(`email:u${PEOPLE - 5}@bigco.example`))?.id).toBe(recordId);
+  it('finds their customer by their email when their Zendesk user is unknown, while the person kept beside still has it', async () => {
+    const email = `u${PEOPLE - 5}@bigco.example`;
+    const viewer: Viewer = { zendeskUserId: '999999992', externalId: null, email };
+    expect((await store.findByKey(`email:${email}`))?.id).toBe(recordId);
+    const resolved = await resolveViewer(store, viewer);
+    expect(resolved.kind === 'customer' && resolved.record.id).toBe(recordId);
+    const r = reader();
+    expect(viewOf(await r.read(viewer)).customer.name).toBe('Bigco');
+    expect(viewOf(await r.read(viewer)).customer.name).toBe('Bigco');
+    // The person's email changes: the old one holds no one any more (the email key still names the record).
+    await store.apply(userEvent(big.org, { id: userId(PEOPLE - 5), email: `renamed${PEOPLE - 5}@bigco.example` }, 9_000));
+    expect((await store.findByKey(`email:${email}`))?.id).toBe(recordId);
     expect(await resolveViewer(store, viewer)).toEqual({ kind: 'none', reason: 'not_a_contact' });
+    expect(await r.read(viewer)).toEqual({ kind: 'none', reason: 'not_a_contact' });
     expect(await reader().read(viewer)).toEqual({ kind: 'none', reason: 'not_a_contact' });
+    const renamed: Viewer = { zendeskUserId: '999999994', externalId: null, email: `renamed${PEOPLE - 5}@bigco.example` };
+    expect(viewOf(await reader().read(renamed)).customer.name).toBe('Bigco');
   });
 
   it('never finds another customer\'s person kept beside its record', async () => {
