@@ -11,7 +11,9 @@
  * between the two (a Redis restarted from its AOF keeps the claim and may
  * have lost the job): the next delivery takes the claim over and enqueues
  * the event — harmless if the job did land, since the job id is the event's
- * own and BullMQ adds an existing job id once.
+ * own and BullMQ adds an existing job id once. Without `ackReplicas` a batch
+ * is answered once its jobs are in the queue, with its commits written but not
+ * awaited (one round trip fewer per batch): a lost commit is such a stale claim.
  *
  * With `ackReplicas` > 0 a batch is acknowledged only once that many replicas
  * hold it (WAIT after the commits; replication is one ordered stream, so a
@@ -75,6 +77,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0`;
+/** How often, at most, the time of the last webhook of a source is written (per process). */
+const NOTE_INTERVAL_MS = 1000;
 /** Past this many waiting requests a batch is flushed at once rather than at the end of the turn. */
 const MAX_BATCH_REQUESTS = 200;
 
@@ -89,11 +93,31 @@ export class Ingestor {
     return `${this.opts.prefix}:seen:${jobIdFor(event.source, event.eventId)}`;
   }
 
-  /** Notes that a verified webhook of `source` arrived (for `status` and /metrics); never delays or fails the answer. */
+  /**
+   * Notes that a verified webhook of `source` arrived (for `status` and /metrics); never delays or fails the answer.
+   * At most one write per source per NOTE_INTERVAL_MS: the first webhook after a quiet interval is written at once,
+   * the ones during a burst by one trailing write of the latest time (a write per request cost more than the enqueue).
+   */
   noteWebhook(source: Source): void {
     if (!isRedisReady(this.opts.redis)) return;
-    noteWebhook(this.opts.redis, this.opts.prefix, source).catch(() => undefined);
+    const now = Date.now();
+    const note = this.notes.get(source);
+    if (!note || (now - note.writtenAt >= NOTE_INTERVAL_MS && !note.trailing)) {
+      this.notes.set(source, { writtenAt: now, latest: now });
+      noteWebhook(this.opts.redis, this.opts.prefix, source, now).catch(() => undefined);
+      return;
+    }
+    note.latest = now;
+    if (note.trailing) return;
+    note.trailing = setTimeout(() => {
+      note.trailing = undefined;
+      note.writtenAt = Date.now();
+      if (isRedisReady(this.opts.redis)) noteWebhook(this.opts.redis, this.opts.prefix, source, note.latest).catch(() => undefined);
+    }, Math.max(0, NOTE_INTERVAL_MS - (now - note.writtenAt)));
+    note.trailing.unref();
   }
+
+  private readonly notes = new Map<Source, { writtenAt: number; latest: number; trailing?: NodeJS.Timeout | undefined }>();
 
   /**
    * Requests that arrive in the same turn of the event loop are enqueued together: one pipeline of
@@ -186,7 +210,15 @@ export class Ingestor {
     for (const e of accepted) commits.set(this.seenKey(e), 'done', 'EX', dedupeTtlSeconds);
     // The duplicates' marks are renewed in the same round trip, so that the WAIT below covers them too.
     if (this.waitsForReplicas) for (const e of duplicates) commits.expire(this.seenKey(e), dedupeTtlSeconds);
-    await commits.exec();
+    const committed = commits.exec();
+    if (!this.waitsForReplicas) {
+      // The jobs are in the queue: that is what the answer promises, so it does not wait for this round trip. The
+      // commit is written ahead of any later claim on this connection (a redelivery to this process meets `done`); if
+      // it is lost, the `pending` mark left is taken over by the next delivery after the enqueue deadline (see above).
+      committed.catch(() => undefined);
+      return outcomes;
+    }
+    await committed;
     await this.awaitReplicas();
     return outcomes;
   }
