@@ -107,6 +107,13 @@ export function createApp(deps: AppDeps): Express {
   // logs its own refusals and failures (with the request id); a per-request child logger cost more than the read.
   app.use(portalViewRouter({ config, redis, logger, auth }));
 
+  // The provider webhooks too, with a request log of their own: pino-http's child logger per request (its bindings
+  // serialized and redacted even when nothing is logged) cost more than verifying the signature (bench:ingest).
+  const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
+  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks, maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest }, auth);
+  const accessLog = requestLog(logger);
+  for (const source of ['stripe', 'zendesk', 'salesforce'] as const) app.post(ROUTES[source], accessLog, raw, receivers[source]);
+
   app.use(
     pinoHttp({
       logger,
@@ -137,13 +144,9 @@ export function createApp(deps: AppDeps): Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
-  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks, maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest }, auth);
   // Browsers on the Help Center send portal activity with a help center JWT: preflight and CORS for those origins only.
   app.use(ROUTES.portal, helpCenterCors(config.helpCenter.origins, 'POST, OPTIONS'));
-  for (const [source, path] of Object.entries(ROUTES) as Array<[Source, string]>) {
-    app.post(path, raw, receivers[source]);
-  }
+  app.post(ROUTES.portal, raw, receivers.portal);
 
   const guard = config.adminToken ? new AdminGuard(redis, config.redis.prefix, config.adminToken, config.admin, logger) : undefined;
   app.use('/admin', adminDashboardRouter({ adminToken: config.adminToken, guard, config, redis, ingestor: deps.ingestor, metrics, logger }));
@@ -154,6 +157,29 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(errorHandler(deps));
   return app;
+}
+
+/**
+ * The request id (X-Request-Id) and the "request completed" line of pino-http, in the same shape (path only, safe
+ * headers), without a child logger per request: one log call when the answer is sent, none when info is off.
+ */
+function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const id = requestId(req, res);
+    if (!logger.isLevelEnabled('info')) return next();
+    const started = Date.now();
+    res.once('close', () => {
+      logger.info(
+        {
+          req: { id, method: req.method, path: req.originalUrl.split('?')[0], userAgent: req.headers['user-agent'], contentLength: req.headers['content-length'] },
+          res: { statusCode: res.statusCode },
+          responseTime: Date.now() - started,
+        },
+        !req.readableAborted && res.writableEnded ? 'request completed' : 'request aborted',
+      );
+    });
+    next();
+  };
 }
 
 /** Body-parser failures become the documented 4xx; anything else a 500 without a stack trace. */

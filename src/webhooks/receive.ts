@@ -120,10 +120,18 @@ export function receiver(
   handler: (req: Request, res: Response) => Promise<void>,
   answer: (res: Response, status: number, body: { error: string } & Record<string, unknown>) => void = (res, status, body) => res.status(status).json(body),
 ): RequestHandler {
+  // The labelled children are looked up once (per status for the histogram), not on every request.
+  const requests = deps.metrics.requests.labels({ source });
+  const timers = new Map<number, { observe(seconds: number): void }>();
+  const timerFor = (status: number) => {
+    let timer = timers.get(status);
+    if (!timer) timers.set(status, (timer = deps.metrics.ingestSeconds.labels({ source, status: String(status) })));
+    return timer;
+  };
   return (req: Request, res: Response, next: NextFunction) => {
-    const end = deps.metrics.ingestSeconds.startTimer({ source });
-    deps.metrics.requests.inc({ source });
-    res.on('finish', () => end({ status: String(res.statusCode) }));
+    const started = performance.now();
+    requests.inc();
+    res.on('finish', () => timerFor(res.statusCode).observe((performance.now() - started) / 1000));
     handler(req, res).catch((err: unknown) => {
       if (err instanceof ReplicaAckError) {
         deps.metrics.rejections.inc({ source, reason: 'replica_ack_timeout' });
