@@ -95,7 +95,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     },
     logger: logger.child({ module: 'deflection' }),
   });
-  const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories, merges: store });
+  const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories, merges: store, people: store });
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,

@@ -11,7 +11,7 @@
 import type { EventDataOf, SourceEvent } from '../source-event.js';
 import type { ApplyOutcome } from '../store.js';
 import { isTicketCategory, type TicketClassifier } from './categories.js';
-import { contactOf } from './contact.js';
+import { besideField, contactIdentityKey, contactOf } from './contact.js';
 import type { TrackedActivity } from './session.js';
 import type { DeflectionTracker } from './tracker.js';
 import type { ActivitySummary, TicketCategory } from './types.js';
@@ -28,6 +28,8 @@ export interface DeflectionFeedOptions {
    * that stored a merge and failed before moving them finds nothing to merge on its retry.
    */
   merges?: { unmoved(id: string): Promise<string[]>; moved(id: string, mergedIds: readonly string[]): Promise<void> };
+  /** The people kept beside the records (RecordStore.peopleBeside): an activity naming one of them by platform id only is filed under their email too. */
+  people?: { peopleBeside(id: string, fields: readonly string[]): Promise<Map<string, string | null>> };
 }
 
 export type DeflectionFeed = (event: SourceEvent, outcome: Pick<ApplyOutcome, 'recordId' | 'record' | 'mergedIds'>, ctx?: { retry: boolean }) => Promise<void>;
@@ -76,7 +78,12 @@ export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFee
       await opts.merges?.moved(customerId, merged);
     }
     if (isActivity(event)) {
-      const contact = contactOf(event.refs, outcome.record);
+      let contact = contactOf(event.refs, outcome.record);
+      const field = besideField(event.refs);
+      // Not among the record's contacts by that id: the person may be kept beside the record (one HGET).
+      if (field !== null && opts.people && contact !== null && contactIdentityKey(contact) === field) {
+        contact = contactOf(event.refs, outcome.record, (await opts.people.peopleBeside(customerId, [field])).get(field) ?? null);
+      }
       if (contact === null) return;
       const d = event.data;
       const activity: TrackedActivity = { eventId: event.eventId, atMs: event.version, summary: activitySummary(event), hint: activityHint(d, opts) };

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { parsePortalEvents } from '../../../src/connectors/portal/events.js';
 import { createTicketClassifier } from '../../../src/sync/deflection/categories.js';
-import { contactIdentityKey, contactOf } from '../../../src/sync/deflection/contact.js';
+import { besideField, contactIdentityKey, contactOf } from '../../../src/sync/deflection/contact.js';
 import { activityHint, activitySummary, createDeflectionFeed } from '../../../src/sync/deflection/feed.js';
 import type { ActivityInput, DeflectionTracker, TicketInput } from '../../../src/sync/deflection/tracker.js';
 import { emptyRecord } from '../../../src/sync/record.js';
 import type { EventDataOf, SourceEvent } from '../../../src/sync/source-event.js';
-import { ticket } from '../merge-events.js';
+import { ORGANIZATION, organization, replay, ticket, user } from '../merge-events.js';
 
 const config = (() => {
   const loaded = loadConfig({});
@@ -52,6 +52,22 @@ describe('who was active', () => {
     expect(contactOf({ stripeCustomerId: 'cus_1' }, record)).toBeNull();
     expect(['ann@example.com', 'zendesk:user:43', 'salesforce:contact:003X'].map(contactIdentityKey)).toEqual(['email:ann@example.com', 'zduser:43', 'sfcontact:003X']);
   });
+
+  it('is the email of a person kept beside the record (past its first people), while they are live and of this customer', () => {
+    const record = replay([organization({ version: 1_000 })], 'cust_2');
+    // The entry as the store keeps it beside a record (people.ts): the user's entry of a record holding only them.
+    const entry = (organizationId: string | null, deleted = false) => {
+      const stored = replay([user('44', 'Cara@Example.com', { version: 2_000, deleted }, 'Cara')], 'scratch').zendesk.users['44']!;
+      return JSON.stringify({ ...stored, data: { ...stored.data, organizationId } });
+    };
+    expect(besideField({ zendeskUserId: '44' })).toBe('zduser:44');
+    expect(besideField({ zendeskUserId: '44', email: 'cara@example.com' })).toBeNull();
+    expect(contactOf({ zendeskUserId: '44' }, record, entry(ORGANIZATION))).toBe('cara@example.com');
+    // Out of the organization, deleted, or another person's entry: the platform id, as for anyone unknown.
+    expect(contactOf({ zendeskUserId: '44' }, record, entry('999'))).toBe('zendesk:user:44');
+    expect(contactOf({ zendeskUserId: '44' }, record, entry(ORGANIZATION, true))).toBe('zendesk:user:44');
+    expect(contactOf({ zendeskUserId: '45' }, record, entry(ORGANIZATION))).toBe('zendesk:user:45');
+  });
 });
 
 describe('feeding the tracker', () => {
@@ -73,6 +89,22 @@ describe('feeding the tracker', () => {
     expect(calls.map((c) => c[0])).toEqual(['activity', 'merged', 'activity']);
     expect((calls[0]![1] as ActivityInput).noResultQuery).toBeNull();
     expect(calls[2]![1]).toMatchObject({ customerId: 'cust_1', contact: 'ann@example.com', noResultQuery: 'refund', activity: { eventId: 'f2', hint: 'billing' } });
+  });
+
+  it('files an activity naming a person kept beside the record by Zendesk user id only under their email, read beside the record once', async () => {
+    const calls: ActivityInput[] = [];
+    const reads: string[][] = [];
+    const tracker = { onActivity: async (i: ActivityInput) => void calls.push(i) } as unknown as DeflectionTracker;
+    const stored = replay([user('46', 'Dee@Example.com', { version: 2_000 })], 'scratch').zendesk.users['46']!;
+    const people = { peopleBeside: async (_id: string, fields: readonly string[]) => (reads.push([...fields]), new Map(fields.map((f) => [f, f === 'zduser:46' ? JSON.stringify(stored) : null]))) };
+    const feed = createDeflectionFeed({ tracker, ...opts, people });
+    const record = replay([organization({ version: 1_000 })], 'cust_1');
+    const byId = (id: string, userId: string) => ({ ...portal({ id, type: 'session_start' }), refs: { zendeskUserId: userId } });
+    await feed(byId('b1', '46'), { recordId: 'cust_1', record, mergedIds: [] });
+    await feed(byId('b2', '47'), { recordId: 'cust_1', record, mergedIds: [] });
+    await feed(portal({ id: 'b3', type: 'session_start' }), { recordId: 'cust_1', record, mergedIds: [] });
+    expect(calls.map((c) => c.contact)).toEqual(['dee@example.com', 'zendesk:user:47', 'ann@example.com']);
+    expect(reads).toEqual([['zduser:46'], ['zduser:47']]);
   });
 
   it('tells the tracker about tickets with a creation time, with their category, and not about deleted ones', async () => {
