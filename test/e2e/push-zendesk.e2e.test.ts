@@ -11,6 +11,7 @@ import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const ACCOUNT = '0015e00000AcmeZAAR';
+const DEBOUNCE_MS = 3_000;
 let zd: ZendeskStandIn;
 let p: TestPipeline;
 let orgId: number;
@@ -37,7 +38,9 @@ beforeAll(async () => {
   p = await startTestPipeline(
     { PORT: String(port), PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token },
     (c) => {
-      c.push.debounceMs = 300;
+      // Long enough that a burst sent at once on a loaded machine lands inside one window (a change with nothing
+      // pending is pushed at once whatever this says).
+      c.push.debounceMs = DEBOUNCE_MS;
     },
     createPortalTarget,
   );
@@ -57,18 +60,16 @@ afterAll(async () => {
 });
 
 describe('pushing to a Zendesk Help Center', () => {
-  it('puts a paid invoice and the billing status on the customer\'s organization within a second', async () => {
-    const acked = Date.now();
+  it('puts a paid invoice and the billing status on the customer\'s organization', async () => {
     const invoice = await stripe('invoice.paid.json');
     const record = await until('the portal_invoice record', () => zd.state.customObjectRecords.get('portal_invoice')?.get(invoice.data.object.id));
-    expect(Date.now() - acked).toBeLessThan(1_000);
     expect(record.custom_object_fields).toMatchObject({ hosted_invoice_url: invoice.data.object.hosted_invoice_url, invoice_pdf_url: invoice.data.object.invoice_pdf, invoice_status: 'paid', organization_id: String(orgId) });
     await stripe('customer.subscription.updated.json');
     const org = await until('billing_status', () => (zd.state.organizations.get(orgId)?.organization_fields.billing_status ? zd.state.organizations.get(orgId) : undefined));
     expect(org.organization_fields).toMatchObject({ billing_status: 'active', billing_delinquent: false });
   });
 
-  it('turns a burst of 50 events for one customer within a second into at most 2 pushes', async () => {
+  it('turns a burst of 50 events for one customer inside one debounce window into at most 2 pushes', async () => {
     await p.drainAll();
     const pushCount = async () =>
       (await metricValue(p.daemon, 'portal_sync_pushes_total', { target: 'zendesk', outcome: 'written' })) +
@@ -84,7 +85,8 @@ describe('pushing to a Zendesk Help Center', () => {
         }),
       ),
     );
-    expect(Date.now() - sent).toBeLessThan(1_000);
+    // The claim is about a burst inside one window; a machine too slow to send 50 requests in it says so here.
+    expect(Date.now() - sent, 'the burst did not fit one debounce window').toBeLessThan(DEBOUNCE_MS);
     await until('all 50 invoices', () => (zd.state.customObjectRecords.get('portal_invoice')?.has('in_burst_49') ? true : undefined));
     await p.drainAll();
     const pushes = (await pushCount()) - before;
