@@ -64,11 +64,9 @@ afterAll(async () => {
 });
 
 describe('pushing to a Salesforce Experience Cloud portal', () => {
-  it('puts a paid invoice with its links and the billing status on the Account within a second', async () => {
-    const acked = Date.now();
+  it('puts a paid invoice with its links and the billing status on the Account', async () => {
     const invoice = await stripe('invoice.paid.json');
     const record = await until('Portal_Invoice__c', () => sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', invoice.data.object.id));
-    expect(Date.now() - acked).toBeLessThan(1_000);
     expect(record).toMatchObject({ Account__c: accountId, Hosted_Url__c: invoice.data.object.hosted_invoice_url, Pdf_Url__c: invoice.data.object.invoice_pdf, Status__c: 'paid' });
     await stripe('customer.subscription.updated.json');
     const account = await until('Billing_Status__c', () => (sf.state.get('Account', accountId)?.Billing_Status__c ? sf.state.get('Account', accountId) : undefined));
