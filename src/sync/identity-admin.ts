@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { apartPair, clashingKey, type IdentityKey } from './identity.js';
 import { mergeRecords } from './merge.js';
 import type { CustomerRecord } from './record.js';
+import { spillPeople, withEmailPointers, withPeopleBeside } from './people.js';
 import { splitRecord } from './split.js';
 import { newRecordId, type RecordStore } from './store.js';
 
@@ -55,7 +56,8 @@ export class IdentityAdmin {
       if (clash) {
         throw new IdentityAdminError(`${aId} holds ${clash.ours} and ${bId} holds ${clash.theirs}: one customer cannot have two; unlink one of them first`);
       }
-      const merged = mergeRecords(a, b, aId);
+      // Past the record's bound, the merged record's last people go beside it (people.ts), as an event's merge does.
+      const { record: merged, spilled } = spillPeople(mergeRecords(a, b, aId));
       const entry: AuditEntry = { at: new Date().toISOString(), action: 'link', ...who, recordIds: [aId, bId], keys: bKeys.sort() };
       const tx = conn.multi().set(this.store.recordKey(aId), JSON.stringify(merged));
       for (const k of bKeys) tx.set(this.store.indexKey(k), aId).sadd(this.store.ownedKey(aId), k);
@@ -66,6 +68,7 @@ export class IdentityAdmin {
       // People kept beside b move with it (an identity key belongs to one record: none is beside both).
       const besideB = await conn.hgetall(this.store.peopleKey(bId));
       if (Object.keys(besideB).length > 0) tx.hset(this.store.peopleKey(aId), besideB);
+      if (spilled.length > 0) tx.hset(this.store.peopleKey(aId), Object.fromEntries(withEmailPointers(new Map(spilled))));
       tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId), this.store.peopleKey(bId), this.store.keyIndexKey(bId));
       // The store rebuilds a record's key index from its whole key set on its next event (key-index.ts).
       tx.del(this.store.keyIndexKey(aId));
@@ -81,13 +84,20 @@ export class IdentityAdmin {
       const owned = await conn.smembers(this.store.ownedKey(recordId));
       if (!owned.includes(key)) throw new IdentityAdminError(`${recordId} does not hold ${key}; it holds ${owned.sort().join(', ') || 'nothing'}`);
       if (owned.length === 1) throw new IdentityAdminError(`${key} is the only identity of ${recordId}: there is nothing to split it from`);
-      const split = splitRecord(record, key, newRecordId(), owned);
+      // The whole customer, people kept beside the record included (people.ts): they move with their key,
+      // Account or organization like the others, and each half keeps its first people, the rest beside it.
+      const beside = await conn.hgetall(this.store.peopleKey(recordId));
+      const split = splitRecord(withPeopleBeside(record, beside), key, newRecordId(), owned);
       const keepsEntities = hasEntities(split.moved);
-      const tx = conn.multi().set(this.store.recordKey(recordId), JSON.stringify(split.kept));
+      const [kept, moved] = [spillPeople(split.kept), spillPeople(split.moved)];
+      const tx = conn.multi().set(this.store.recordKey(recordId), JSON.stringify(kept.record));
+      if (Object.keys(beside).length > 0) tx.del(this.store.peopleKey(recordId));
+      if (kept.spilled.length > 0) tx.hset(this.store.peopleKey(recordId), Object.fromEntries(withEmailPointers(new Map(kept.spilled))));
       for (const k of split.movedKeys) tx.srem(this.store.ownedKey(recordId), k);
       tx.del(this.store.keyIndexKey(recordId));
       if (keepsEntities) {
-        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(split.moved)).sadd(this.store.customersKey, split.moved.id);
+        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(moved.record)).sadd(this.store.customersKey, split.moved.id);
+        if (moved.spilled.length > 0) tx.hset(this.store.peopleKey(split.moved.id), Object.fromEntries(withEmailPointers(new Map(moved.spilled))));
         for (const k of split.movedKeys) tx.set(this.store.indexKey(k), split.moved.id).sadd(this.store.ownedKey(split.moved.id), k);
       } else {
         for (const k of split.movedKeys) tx.del(this.store.indexKey(k));
@@ -97,7 +107,7 @@ export class IdentityAdmin {
       const entry: AuditEntry = { at: new Date().toISOString(), action: 'unlink', ...who, recordIds: keepsEntities ? [recordId, split.moved.id] : [recordId], keys: split.movedKeys };
       tx.rpush(this.store.auditKey(recordId), JSON.stringify(entry));
       if (keepsEntities) tx.rpush(this.store.auditKey(split.moved.id), JSON.stringify(entry));
-      return { tx, result: { kept: split.kept, moved: keepsEntities ? split.moved : null } };
+      return { tx, result: { kept: kept.record, moved: keepsEntities ? moved.record : null } };
     });
   }
 

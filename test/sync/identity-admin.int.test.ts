@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityAdmin } from '../../src/sync/identity-admin.js';
+import { isPersonField, MAX_INLINE_PEOPLE } from '../../src/sync/people.js';
 import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
 import { RecordStore } from '../../src/sync/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
@@ -99,4 +100,32 @@ describe('identity link and unlink', () => {
     const again = await store.apply(stripeCustomer('cus_gone', 2_000));
     expect(again.recordId).not.toBe(r.recordId);
   });
+
+  it('unlinks an Account with its contacts kept beside the record (past its first people) too: they move, keys and entries, and each half, and a link of the two, keeps its first people', async () => {
+    const acct = '001UNLPPL';
+    const contactOf = (n: number) => {
+      const id = `003UNLPPL${String(n).padStart(6, '0')}`;
+      return withRefs(event(id, { kind: 'salesforce.contact', accountId: acct, email: `p${n}@unl.example`, name: `P${n}`, fields: { Id: id } }, { version: 2_000 }), { salesforceAccountId: acct, salesforceContactId: id, email: `p${n}@unl.example` });
+    };
+    const joined = await store.apply(stripeCustomer('cus_unlppl', 1_000, { salesforceAccountId: acct }));
+    const people = MAX_INLINE_PEOPLE + 8;
+    for (let n = 0; n < people; n++) await store.apply(contactOf(n));
+    expect((await redis.hkeys(store.peopleKey(joined.recordId))).filter(isPersonField)).toHaveLength(8);
+    const { kept, moved } = await admin.unlink(joined.recordId, `sfacct:${acct}`, who);
+    expect(Object.keys(kept.salesforce.contacts)).toHaveLength(0);
+    expect(await redis.exists(store.peopleKey(joined.recordId))).toBe(0);
+    const movedFull = await store.getFull(moved!.id);
+    expect(Object.keys(movedFull!.salesforce.contacts)).toHaveLength(people);
+    expect(Object.keys((await store.get(moved!.id))!.salesforce.contacts)).toHaveLength(MAX_INLINE_PEOPLE);
+    // A contact that was beside the Stripe customer's record finds the Account's record now, and is held there.
+    const last = `003UNLPPL${String(people - 1).padStart(6, '0')}`;
+    expect((await store.findByKey(`sfcontact:${last}`))?.id).toBe(moved!.id);
+    expect(await redis.hexists(store.peopleKey(moved!.id), `sfcontact:${last}`)).toBe(1);
+    expect(await redis.hget(store.peopleKey(moved!.id), `email:p${people - 1}@unl.example`)).toBe(`sfcontact:${last}`);
+    // Linked back by an admin: one record again, its first people in it and the rest beside it.
+    const relinked = await admin.link(moved!.id, kept.id, who);
+    expect(Object.keys(relinked.salesforce.contacts)).toHaveLength(MAX_INLINE_PEOPLE);
+    expect(Object.keys((await store.getFull(moved!.id))!.salesforce.contacts)).toHaveLength(people);
+  });
 });
+
