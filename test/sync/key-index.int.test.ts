@@ -8,10 +8,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordStore } from '../../src/sync/store.js';
 import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';
 import { account, contact, customer } from './merge-events.js';
 
 const prefix = uniquePrefix();
+// A private Redis of this file's own: MONITOR on the shared one also carries every other test file's
+// traffic, which made the monitor connection fail under load.
+let server: ReplicaSet;
 let redis: Redis;
 let store: RecordStore;
 
@@ -49,14 +53,15 @@ async function commandsOn(keys: Record<string, string>, run: () => Promise<void>
   return seen.filter((s) => s.on !== 'marker');
 }
 
-beforeAll(() => {
-  redis = new Redis(redisUrl());
+beforeAll(async () => {
+  server = await startReplicaSet(0);
+  redis = new Redis(server.primary.url);
   store = new RecordStore(redis, prefix);
 });
 afterAll(async () => {
-  store.close();
-  redis.disconnect();
-  await deleteByPrefix(redisUrl(), prefix);
+  store?.close();
+  redis?.disconnect();
+  await server?.stop();
 });
 
 describe('the apply path of a growing customer', () => {
