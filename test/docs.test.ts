@@ -1,11 +1,13 @@
 /**
  * The documentation stays true to the code: the committed configuration
- * reference is the generated one, every CLI command is in the README, every
- * environment variable is documented, and config/example.env names only
- * variables the schema knows.
+ * reference is the generated one, every CLI command is in the README's command
+ * table, every environment variable is documented in README.md or docs/,
+ * config/example.env names only variables the schema knows, the README stays a
+ * front door (≤ 300 lines) with a table of contents in every doc, and every
+ * relative link (file and #heading) in README.md and docs/ resolves.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/index.js';
@@ -15,6 +17,11 @@ import { REGENERATE_COMMAND, renderMarkdown } from '../src/config-reference.js';
 const read = (file: string) => readFileSync(resolve(PACKAGE_ROOT, file), 'utf8');
 const README = read('README.md');
 const REFERENCE = read('docs/configuration.md');
+const DOC_FILES = readdirSync(resolve(PACKAGE_ROOT, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => `docs/${f}`);
+/** The README and every doc, where commands and variables may be documented. */
+const ALL_DOCS = ['README.md', ...DOC_FILES].map(read).join('\n');
 /** Read by the CLI outside the schema (src/cli/identity.ts), documented in the README. */
 const OUTSIDE_SCHEMA = ['PORTAL_SYNC_ADMIN'];
 
@@ -56,9 +63,9 @@ describe('README.md', () => {
 describe('environment variables', () => {
   const known = Object.keys(EnvSchema.shape);
 
-  it.each(known)('%s is documented in README.md or docs/configuration.md', (name) => {
+  it.each(known)('%s is documented in README.md or docs/', (name) => {
     const word = new RegExp(`\\b${name}\\b`);
-    expect(word.test(README) || word.test(REFERENCE), `${name} appears in neither README.md nor docs/configuration.md`).toBe(true);
+    expect(word.test(ALL_DOCS), `${name} appears in neither README.md nor docs/`).toBe(true);
   });
 
   it('config/example.env names only variables the schema knows', () => {
@@ -68,7 +75,63 @@ describe('environment variables', () => {
     expect(unknown, 'config/example.env names variables EnvSchema does not know').toEqual([]);
   });
 
-  it('the variables read outside the schema are documented in README.md', () => {
-    for (const name of OUTSIDE_SCHEMA) expect(README).toContain(name);
+  it('the variables read outside the schema are documented in README.md or docs/', () => {
+    for (const name of OUTSIDE_SCHEMA) expect(ALL_DOCS).toContain(name);
+  });
+});
+
+/** GitHub's anchor of a heading: lower case, punctuation but `-` and `_` dropped, spaces to dashes. */
+const anchorOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+    .replace(/ /g, '-');
+
+/** The anchors of a markdown file's headings, outside code fences. */
+function anchorsOf(text: string): Set<string> {
+  const anchors = new Set<string>();
+  let fence = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('```')) fence = !fence;
+    const m = fence ? null : /^#{1,6} (.*)$/.exec(line);
+    if (m) anchors.add(anchorOf(m[1]!));
+  }
+  return anchors;
+}
+
+/** Relative link targets of a markdown file (links and images, `<img src>`), outside code fences. */
+function linksOf(text: string): string[] {
+  const prose = text.replace(/^```[\s\S]*?^```/gm, '');
+  const links = [...prose.matchAll(/\]\(([^)\s]+)\)/g), ...prose.matchAll(/<img [^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+  return links.filter((l) => !/^[a-z]+:/i.test(l));
+}
+
+describe('README.md and docs/', () => {
+  it('the README is a front door of at most 300 lines', () => {
+    expect(README.split('\n').length).toBeLessThanOrEqual(300);
+  });
+
+  it('the README links every doc', () => {
+    for (const f of DOC_FILES) expect(README, `README.md does not link ${f}`).toContain(`](${f})`);
+  });
+
+  it.each(DOC_FILES)('%s opens with a table of contents', (file) => {
+    const head = read(file).split('\n## ')[0]!;
+    expect(head, `${file} has no contents list before its first section`).toMatch(/\*\*Contents\*\*\n\n- \[/);
+  });
+
+  it.each(['README.md', ...DOC_FILES])('every relative link in %s resolves, #anchors included', (file) => {
+    const broken: string[] = [];
+    for (const link of linksOf(read(file))) {
+      const [path, anchor] = link.split('#') as [string, string | undefined];
+      const target = path === '' ? resolve(PACKAGE_ROOT, file) : resolve(PACKAGE_ROOT, dirname(file), decodeURI(path));
+      if (!existsSync(target)) {
+        broken.push(`${link} (no file)`);
+        continue;
+      }
+      if (anchor !== undefined && target.endsWith('.md') && !anchorsOf(readFileSync(target, 'utf8')).has(anchor)) broken.push(`${link} (no heading)`);
+    }
+    expect(broken, `${file} has broken links`).toEqual([]);
   });
 });

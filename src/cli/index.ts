@@ -1,5 +1,5 @@
 /**
- * `portal-sync` — the command line. Exit codes (README, Commands): 0 ok, 1
+ * `portal-sync` — the command line. Exit codes (docs/commands.md): 0 ok, 1
  * failed, 2 bad usage or configuration, 3 not running or nothing there.
  * Errors are one line (what, and what to do); a stack trace only with --verbose.
  */

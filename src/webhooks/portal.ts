@@ -1,6 +1,6 @@
 /**
  * POST /events/portal — activity from the customer portal: HMAC-signed by a
- * server (see hmac.ts and the README), or sent from the browser with
+ * server (see hmac.ts and docs/deflection.md), or sent from the browser with
  * `Authorization: Bearer <help center JWT>`, whose verified user is the
  * contact of every event (src/connectors/portal/bind.ts; a body naming
  * another contact is refused with 403).

@@ -1,7 +1,7 @@
 /**
  * POST /webhooks/zendesk — both kinds of Zendesk webhook: event-subscribed
  * (`zen:event-type:*` envelopes for users, organizations and tickets) and
- * trigger webhooks whose JSON body is our own template (see the README).
+ * trigger webhooks whose JSON body is our own template (see docs/setup-zendesk.md).
  */
 import type { RequestHandler } from 'express';
 import { parseZendeskWebhook } from '../connectors/zendesk/events.js';

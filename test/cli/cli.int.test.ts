@@ -33,9 +33,11 @@ describe('README', () => {
     expect(readFileSync(resolve(root, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
   });
 
-  it('shows the exact Zendesk trigger body that the receiver parses', () => {
+  it('links the Zendesk setup, which shows the exact trigger body that the receiver parses', () => {
     const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
-    expect(readme).toContain(ZENDESK_TICKET_TRIGGER_TEMPLATE.trim());
+    expect(readme).toContain('](docs/setup-zendesk.md');
+    const setup = readFileSync(resolve(root, 'docs/setup-zendesk.md'), 'utf8');
+    expect(setup).toContain(ZENDESK_TICKET_TRIGGER_TEMPLATE.trim());
   });
 });
 

@@ -2,7 +2,7 @@
  * The container files, checked without a Docker engine: the Dockerfile's rules that matter (no
  * hadolint binary can be installed from the registries here), docker-compose.yml's Redis and roles,
  * the runtime stage's file layout actually running the CLI, the image's HEALTHCHECK and SIGTERM
- * against a real daemon, and deploy/ naming only metrics the README documents.
+ * against a real daemon, and deploy/ naming only metrics docs/metrics.md documents.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -297,18 +297,18 @@ describe('the runtime stage layout, without Docker', () => {
 
 describe('deploy/: alert rules and dashboard', () => {
   const readmeMetrics = (() => {
-    const section = /## Metrics\n([\s\S]*?)\n## /.exec(read('README.md'))?.[1] ?? '';
+    const section = /## Metrics\n([\s\S]*?)\n## /.exec(read('docs/metrics.md'))?.[1] ?? '';
     return new Set([...section.matchAll(/`(portal_sync_[a-z0-9_]+)/g)].map((m) => m[1]!));
   })();
   const files = ['deploy/prometheus/alerts.yml', 'deploy/grafana/portal-sync.json'];
   const metricsIn = (text: string) => new Set([...text.matchAll(/\b(portal_sync_[a-z0-9_]+)/g)].map((m) => m[1]!));
 
-  it('uses only metrics listed in the README Metrics table (histogram series by their base name)', () => {
+  it('uses only metrics listed in the docs/metrics.md Metrics table (histogram series by their base name)', () => {
     expect(readmeMetrics.size).toBeGreaterThan(10);
     for (const f of files) {
       const used = [...metricsIn(read(f))].map((m) => (readmeMetrics.has(m) ? m : m.replace(/_(bucket|sum|count)$/, '')));
       expect(used.length, f).toBeGreaterThan(3);
-      for (const m of used) expect(readmeMetrics.has(m), `${f} uses ${m}, which README "Metrics" does not list`).toBe(true);
+      for (const m of used) expect(readmeMetrics.has(m), `${f} uses ${m}, which docs/metrics.md "Metrics" does not list`).toBe(true);
     }
   });
 
@@ -345,7 +345,7 @@ describe('deploy/: alert rules and dashboard', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
-  it('the dashboard is importable JSON with the panels the README promises', () => {
+  it('the dashboard is importable JSON with the panels docs/metrics.md promises', () => {
     const dash = JSON.parse(read('deploy/grafana/portal-sync.json')) as { uid: string; panels: { title: string; targets: { expr: string }[] }[] };
     expect(dash.uid).toBe('portal-sync');
     const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');

@@ -90,7 +90,7 @@ export interface PortalActivity {
   [field: string]: unknown;
 }
 
-/** POST /events/portal, signed the way the README's server-side signer signs; returns the JSON answer. */
+/** POST /events/portal, signed the way the server-side signer of docs/deflection.md signs; returns the JSON answer. */
 export async function sendActivity(daemon: TestDaemon, ...events: PortalActivity[]): Promise<{ accepted: number; duplicate: number }> {
   const body = JSON.stringify({ events });
   const res = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET) });

@@ -7,7 +7,7 @@
  * Salesforce stand-in, read with the controller's own SOQL (experience-cloud-support.ts). Apex,
  * sharing and the site's own chrome are Salesforce's and are not run here.
  *
- * Its screenshot is the README's Salesforce "What your customers see": written to
+ * Its screenshot is the one in README "What your customers see" and docs/setup-salesforce.md: written to
  * test-results/experience-cloud-billing.png on every run, and to docs/images/ when
  * UPDATE_DOC_IMAGES=1 (so that a test run never leaves the checkout changed).
  */

@@ -1,7 +1,7 @@
 /**
  * `portal-sync demo`'s help center in Chromium: the page opened from the printed URL before the
  * scripted day starts follows it — Ann is signed in once Zendesk holds her, and Acme's status
- * goes from active to past_due as the script plays. Its last screenshot is the README's
+ * goes from active to past_due as the script plays. Its last screenshot is README's and docs/setup-zendesk.md's
  * "What your customers see" (test-results/help-center-demo.png; written to
  * docs/images/help-center-billing.png too when UPDATE_DOC_IMAGES=1).
  */

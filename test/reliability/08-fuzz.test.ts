@@ -5,7 +5,7 @@
  * timestamps), type-confused (a valid signature over a payload whose required
  * fields have the wrong type), and wrong methods. The daemon never crashes,
  * never answers a 5xx (the documented 503 aside), answers each with the status
- * the README's failure table documents, and enqueues nothing.
+ * the failure table of docs/how-it-works.md documents, and enqueues nothing.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ interface Case {
   path: string;
   headers: Record<string, string>;
   body: string;
-  /** The statuses the README documents for this input. */
+  /** The statuses docs/how-it-works.md (Failure behaviour) documents for this input. */
   allowed: number[];
 }
 

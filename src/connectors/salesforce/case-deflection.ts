@@ -9,7 +9,7 @@
  * is reported on), `source` (what the member typed as the case subject or
  * description), `destination` (the article or discussion id) and a payload of
  * `deflectionAnswer`, `confirmationAnswer` (YES, NO or null), `state` and
- * `caseCreated`. That event lives in the browser; the README's relay
+ * `caseCreated`. That event lives in the browser; the relay in docs/deflection.md
  * publishes it as the platform event `Portal_Case_Deflection__e`, one field
  * per attribute, and an Apex trigger posts each one here in the documented
  * CometD message shape:

@@ -9,7 +9,7 @@ import { SourceEventSchema, type ParseResult } from '../../../src/sync/source-ev
 
 const opts = { clientId: 'portal-sync' };
 
-/** As CometD delivers a platform event (and the README's Apex relay posts it). */
+/** As CometD delivers a platform event (and the Apex relay of docs/deflection.md posts it). */
 function signal(payload: Record<string, unknown> = {}, event: Record<string, unknown> | null = { EventUuid: '5d0a3c2e-8a41-4f6b-9d7e-2c1b0a9f8e71', replayId: 1207 }) {
   return {
     channel: '/event/Portal_Case_Deflection__e',
