@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { lineage } from '../../../src/cli/inspect.js';
+import { withPeopleBeside } from '../../../src/sync/people.js';
 import type { CustomerRecord } from '../../../src/sync/record.js';
 import { jobIdFor, type Source } from '../../../src/sync/source-event.js';
 
@@ -24,23 +25,28 @@ export async function scanKeys(redis: Redis, match: string): Promise<string[]> {
   return out;
 }
 
-/** Every stored record: owned identity keys (sorted, joined) → stored JSON with its id masked. */
+/**
+ * Every stored record: owned identity keys (sorted, joined) → stored JSON with its id masked, followed by
+ * the people kept beside it (people.ts; their hash's fields in order), which are as much the customer's.
+ */
 export async function snapshotRecords(redis: Redis, prefix: string): Promise<RecordsSnapshot> {
   const recordKeys = (await scanKeys(redis, `${prefix}:rec:*`)).filter((k) => /:rec:[^:]+$/.test(k));
   const snapshot: RecordsSnapshot = new Map();
   for (let i = 0; i < recordKeys.length; i += 200) {
     const batch = recordKeys.slice(i, i + 200);
     const p = redis.pipeline();
-    for (const k of batch) p.get(k).smembers(`${k}:keys`);
+    for (const k of batch) p.get(k).smembers(`${k}:keys`).hgetall(`${k}:people`);
     const replies = (await p.exec()) ?? [];
     batch.forEach((k, j) => {
       const id = k.slice(k.lastIndexOf(':') + 1);
-      const raw = replies[2 * j]?.[1] as string | null;
-      const owned = ((replies[2 * j + 1]?.[1] as string[] | undefined) ?? []).sort();
+      const raw = replies[3 * j]?.[1] as string | null;
+      const owned = ((replies[3 * j + 1]?.[1] as string[] | undefined) ?? []).sort();
+      const beside = (replies[3 * j + 2]?.[1] as Record<string, string> | undefined) ?? {};
       if (raw === null) return;
       const key = owned.join(' ') || `(no keys) ${id}`;
       if (snapshot.has(key)) throw new Error(`two records own exactly the keys ${key}`);
-      snapshot.set(key, raw.replaceAll(id, '<id>'));
+      const people = Object.keys(beside).sort().map((f) => `${f}=${beside[f]}`);
+      snapshot.set(key, [raw, ...people].join('\n').replaceAll(id, '<id>'));
     });
   }
   return snapshot;
@@ -72,11 +78,17 @@ export async function appliedEventIds(redis: Redis, prefix: string): Promise<Set
   const ids = new Set<string>();
   const keys = (await scanKeys(redis, `${prefix}:rec:*`)).filter((k) => /:rec:[^:]+$/.test(k));
   for (let i = 0; i < keys.length; i += 200) {
-    const raws = await redis.mget(...keys.slice(i, i + 200));
-    for (const raw of raws) {
-      if (raw === null) continue;
-      for (const row of lineage(JSON.parse(raw) as CustomerRecord)) ids.add(jobIdFor(row.entity.slice(0, row.entity.indexOf('.')) as Source, row.eventId));
-    }
+    const batch = keys.slice(i, i + 200);
+    const p = redis.pipeline();
+    for (const k of batch) p.get(k).hgetall(`${k}:people`);
+    const replies = (await p.exec()) ?? [];
+    batch.forEach((_, j) => {
+      const raw = replies[2 * j]?.[1] as string | null;
+      if (raw === null) return;
+      // The whole customer, as inspect shows it: the people kept beside the record set parts of it too.
+      const record = withPeopleBeside(JSON.parse(raw) as CustomerRecord, (replies[2 * j + 1]?.[1] as Record<string, string> | undefined) ?? {});
+      for (const row of lineage(record)) ids.add(jobIdFor(row.entity.slice(0, row.entity.indexOf('.')) as Source, row.eventId));
+    });
   }
   return ids;
 }
