@@ -25,10 +25,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SalesforceStandIn } from '../src/standins/salesforce.js';
-import { ZENDESK_TOO_MANY_REQUESTS, type ZendeskStandIn } from '../src/standins/zendesk.js';
+import type { ZendeskStandIn } from '../src/standins/zendesk.js';
 import { TEST_SECRETS, testConfig } from '../test/support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../test/support/redis.js';
-import type { FaultProxyOptions, ProxiedCall } from '../test/reliability/support/fault-proxy.js';
+import { salesforceFaultBodies, ZENDESK_FAULT_BODIES, type FaultProxyOptions, type ProxiedCall } from '../test/reliability/support/fault-proxy.js';
 import { startFaultProxyProcess } from '../test/reliability/support/fault-proxy-process.js';
 import { salesforcePortal, zendeskPortal } from '../test/reliability/support/portal.js';
 import { configOverride, spawnDaemon, stopDaemon } from '../test/reliability/support/processes.js';
@@ -52,16 +52,8 @@ const POLL_MS = 100;
 const SF = testConfig().targets.salesforce;
 const OBJECTS = [SF.invoice.object, SF.ticket.object];
 
-const zendeskBodies: FaultProxyOptions['bodies'] = {
-  '429': { type: 'text/plain', body: ZENDESK_TOO_MANY_REQUESTS },
-  '500': { type: 'application/json', body: JSON.stringify({ error: 'InternalError', description: 'Internal Server Error' }) },
-  '503': { type: 'application/json', body: JSON.stringify({ error: 'ServiceUnavailable', description: 'Service Unavailable' }) },
-};
-const salesforceBodies: FaultProxyOptions['bodies'] = {
-  '429': { type: 'application/json', body: JSON.stringify([{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT' }]) },
-  '500': { type: 'application/json', body: JSON.stringify([{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234-5678 (-1)', errorCode: 'UNKNOWN_EXCEPTION' }]) },
-  '503': { type: 'application/json', body: JSON.stringify([{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }]) },
-};
+const zendeskBodies = ZENDESK_FAULT_BODIES;
+const salesforceBodies = salesforceFaultBodies({ message: 'Too many requests', errorCode: 'REQUEST_LIMIT' });
 
 interface Snapshot {
   zendesk: ReturnType<typeof zendeskPortal>;

@@ -14,11 +14,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SalesforceStandIn } from '../../src/standins/salesforce.js';
-import { ZENDESK_TOO_MANY_REQUESTS, type ZendeskStandIn } from '../../src/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/standins/zendesk.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';
-import { busiestWindow, limiterPeak, type FaultProxyOptions, type ProxiedCall } from './support/fault-proxy.js';
+import { busiestWindow, limiterPeak, salesforceFaultBodies, ZENDESK_FAULT_BODIES, type ProxiedCall } from './support/fault-proxy.js';
 import { startFaultProxyProcess } from './support/fault-proxy-process.js';
 import { salesforceDuplicates, salesforcePortal, zendeskDuplicates, zendeskPortal } from './support/portal.js';
 import { drainQueues } from './support/stack.js';
@@ -42,16 +42,8 @@ afterAll(async () => {
   s.save();
 });
 
-const zendeskBodies: FaultProxyOptions['bodies'] = {
-  '429': { type: 'text/plain', body: ZENDESK_TOO_MANY_REQUESTS },
-  '500': { type: 'application/json', body: JSON.stringify({ error: 'InternalError', description: 'Internal Server Error' }) },
-  '503': { type: 'application/json', body: JSON.stringify({ error: 'ServiceUnavailable', description: 'Service Unavailable' }) },
-};
-const salesforceBodies: FaultProxyOptions['bodies'] = {
-  '429': { type: 'application/json', body: JSON.stringify([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]) },
-  '500': { type: 'application/json', body: JSON.stringify([{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234-5678 (-1)', errorCode: 'UNKNOWN_EXCEPTION' }]) },
-  '503': { type: 'application/json', body: JSON.stringify([{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }]) },
-};
+const zendeskBodies = ZENDESK_FAULT_BODIES;
+const salesforceBodies = salesforceFaultBodies({ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' });
 
 interface Run {
   zd: ZendeskStandIn;

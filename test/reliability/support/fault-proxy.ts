@@ -9,6 +9,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from '../../../src/standins/common.js';
+import { ZENDESK_TOO_MANY_REQUESTS } from '../../../src/standins/zendesk.js';
 
 export type ProxyFault = '429' | '500' | '503' | 'reset' | 'timeout';
 
@@ -157,4 +158,20 @@ export function limiterPeak(times: number[], perMs: number): number {
     most = Math.max(most, n);
   }
   return most;
+}
+
+/** What Zendesk answers with each injected status (its 429 is plain text), as its API does. */
+export const ZENDESK_FAULT_BODIES: FaultProxyOptions['bodies'] = {
+  '429': { type: 'text/plain', body: ZENDESK_TOO_MANY_REQUESTS },
+  '500': { type: 'application/json', body: JSON.stringify({ error: 'InternalError', description: 'Internal Server Error' }) },
+  '503': { type: 'application/json', body: JSON.stringify({ error: 'ServiceUnavailable', description: 'Service Unavailable' }) },
+};
+
+/** What Salesforce answers with each injected status; the 429's error code (and with it how long a push pauses) is the caller's. */
+export function salesforceFaultBodies(tooManyRequests: { message: string; errorCode: string }): FaultProxyOptions['bodies'] {
+  return {
+    '429': { type: 'application/json', body: JSON.stringify([tooManyRequests]) },
+    '500': { type: 'application/json', body: JSON.stringify([{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234-5678 (-1)', errorCode: 'UNKNOWN_EXCEPTION' }]) },
+    '503': { type: 'application/json', body: JSON.stringify([{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }]) },
+  };
 }
