@@ -2,7 +2,7 @@
  * Settling ties: when two writes of one object carry the SAME source version
  * with DIFFERENT data, the worker reads the object back from its source API
  * and applies that, authoritatively for the tied version (the record stamps
- * it rank 1, 'refetch').
+ * it one rank above the entry it settles, 'refetch').
  *
  * One entry per source, picked from a map (no chain over provider names).
  * A source whose API credentials are not configured settles nothing: the

@@ -113,11 +113,11 @@ function writeKey(data: EventData, key: string, value: unknown): void {
   else d[key] = value;
 }
 
-function entryFor(event: SourceEvent, rank: 0 | 1): AnyEntry {
+function entryFor(event: SourceEvent, rank: number): AnyEntry {
   const hash = sha256Hex(stableStringify({ objectId: event.objectId, data: event.data, deleted: event.deleted }));
   const stamp: Stamp = {
     objectId: event.objectId, version: event.version, rank, hash, eventId: event.eventId, type: event.type,
-    origin: rank === 1 ? 'refetch' : event.origin, deleted: event.deleted,
+    origin: rank > 0 ? 'refetch' : event.origin, deleted: event.deleted,
     ...(event.versionPrecisionMs !== undefined && { precisionMs: event.versionPrecisionMs }),
   };
   const keys = carriedKeys(event.data);
@@ -194,14 +194,16 @@ export type ApplyResult = {
   /** False when the event changed nothing; the input record is then returned as it was. */
   changed: boolean;
   /**
-   * Two writes of one version and rank with different content: refetch the object and apply it with rank 1,
-   * at `version` — the higher of the two (they differ when a version is coarser than a millisecond), so that
-   * the refetch wins over both.
+   * Two writes of one version with different content, neither of which can be known to be the later: two
+   * webhooks, or a webhook after the refetch that settled an earlier tie of that version (the webhook may be
+   * newer: Stripe sends several events in one second). Refetch the object and apply it with `rank`, one above
+   * the stored entry's, at `version` — the higher of the two (they differ when a version is coarser than a
+   * millisecond), so that the refetch wins over both.
    */
-  tie: null | { path: EntityPath; source: Source; objectId: string; version: number };
+  tie: null | { path: EntityPath; source: Source; objectId: string; version: number; rank: number };
 };
 
-export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { rank?: 0 | 1 } = {}): ApplyResult {
+export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { rank?: number } = {}): ApplyResult {
   const key = entityKeyFor(event);
   if (key === null) return { record, changed: false, tie: null };
   const { path } = key;
@@ -221,12 +223,19 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
   const tie =
     current !== undefined &&
     Math.floor(current.stamp.version / precision) === Math.floor(incoming.stamp.version / precision) &&
-    current.stamp.rank === incoming.stamp.rank &&
+    incoming.stamp.rank <= current.stamp.rank &&
     current.stamp.hash !== incoming.stamp.hash
-      ? { path, source: event.source, objectId: event.objectId, version: Math.max(current.stamp.version, incoming.stamp.version) }
+      ? { path, source: event.source, objectId: event.objectId, version: Math.max(current.stamp.version, incoming.stamp.version), rank: current.stamp.rank + 1 }
       : null;
   if (current !== undefined && stableStringify(current) === stableStringify(merged)) return { record, changed: false, tie };
   return { record: finish(withEntry(record, path, merged)), changed: true, tie };
+}
+
+/** The rank of the entry the record holds for this event's object (0 when none): a refetch to settle it goes one above. */
+export function storedRank(record: CustomerRecord, event: SourceEvent): number {
+  const key = entityKeyFor(event);
+  if (key === null || key.path[0] === 'portal') return 0;
+  return readEntry(record, key.path as EntityPathNoPortal)?.stamp.rank ?? 0;
 }
 
 /** Every stored entity with its path. */

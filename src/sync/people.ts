@@ -64,7 +64,7 @@ export function keepsBeside(record: CustomerRecord, field: string, storedBeside:
  * Applies a person's event to its entry kept beside the record (JSON, or null when new): the same
  * per-entity merge as in the record, run on a record holding that one entity.
  */
-export function applyBeside(recordId: string, field: string, stored: string | null, event: SourceEvent, opts: { rank?: 0 | 1 } = {}) {
+export function applyBeside(recordId: string, field: string, stored: string | null, event: SourceEvent, opts: { rank?: number } = {}) {
   const { group, id } = parseField(field);
   const scratch = emptyRecord(recordId);
   if (stored !== null) Object.defineProperty(mapOf(scratch, group), id, { value: JSON.parse(stored) as Entry<EventData>, enumerable: true, writable: true, configurable: true });

@@ -32,7 +32,8 @@ export const StampSchema = z.strictObject({
   /** Source version in ms (never arrival time). */
   version: z.number().int().nonnegative(),
   /** 1 = an authoritative refetch from the source API: it beats webhooks and snapshots of the same version. */
-  rank: z.union([z.literal(0), z.literal(1)]),
+  /** 0: a webhook's write; n > 0: the source API's object, refetched to settle a tie at rank n - 1 (it wins over both). */
+  rank: z.number().int().min(0).max(1_000),
   /** sha256 of the canonical JSON of { objectId, data, deleted }: the last tie-break, and "same content". */
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   eventId: z.string().min(1),

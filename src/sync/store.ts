@@ -249,7 +249,7 @@ export class RecordStore {
     return all.map((c) => JSON.parse(c) as IdentityConflict).sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  async apply(event: SourceEvent, opts: { rank?: 0 | 1 } = {}): Promise<ApplyOutcome> {
+  async apply(event: SourceEvent, opts: { rank?: number } = {}): Promise<ApplyOutcome> {
     // A connection of its own: WATCH state belongs to a connection, and the shared one serves other callers.
     const conn = this.free.pop() ?? this.duplicate();
     try {
@@ -323,7 +323,7 @@ export class RecordStore {
     return sets;
   }
 
-  private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: 0 | 1 }, attempt: number): Promise<ApplyOutcome | null> {
+  private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: number }, attempt: number): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
     if (keys.length === 0) {
       // Only a portal event can name no valid id (every other event has its own object's): nothing to file it under.

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { cappedBackoffStrategy } from './backoff.js';
 import { EVENT_MAX_BACKOFF_MS, QUEUES } from './queues.js';
 import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
-import { entityKeyFor } from './merge.js';
+import { entityKeyFor, storedRank } from './merge.js';
 import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
 import { withTicketCategory, type TicketClassifier } from './deflection/categories.js';
@@ -53,7 +53,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
   /**
    * Two writes of one version with different data (Stripe counts in seconds, Zendesk triggers in
    * minutes) are already resolved deterministically; the source API's current object then settles
-   * them for good, applied with rank 1 so it wins over both. A refetched object never triggers
+   * them for good, applied one rank above the stored entry so it wins over both (a webhook of that version after an earlier refetch ties again). A refetched object never triggers
    * another refetch. If the API cannot be reached the job retries; if it will never answer (e.g. the
    * object is gone), the deterministic result stands.
    */
@@ -73,7 +73,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       await opts.store.settledTie(event);
       return outcome;
     }
-    const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), { rank: 1 });
+    const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), { rank: outcome.tie?.rank ?? 1 });
     await opts.store.settledTie(event);
     log.info({ source: event.source, objectId: event.objectId, version: event.version }, 'equal-version tie settled from the source API');
     return {
@@ -118,7 +118,10 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         // A retry: a tie this job stored may not have been settled (the refetch failed, or the worker died first).
         const version = await opts.store.pendingTie(event);
         const path = entityKeyFor(event)?.path;
-        if (version !== null && path) outcome = { ...outcome, tie: { path, source: event.source, objectId: event.objectId, version } };
+        if (version !== null && path) {
+          const stored = await opts.store.getFull(outcome.recordId);
+          outcome = { ...outcome, tie: { path, source: event.source, objectId: event.objectId, version, rank: (stored ? storedRank(stored, event) : 0) + 1 } };
+        }
       }
       if (outcome.tie && opts.refetch) outcome = await settleTie(event, outcome);
       const m = opts.metrics;

@@ -73,7 +73,7 @@ describe('applying events', () => {
 
     const first = applyEvent(emptyRecord('c'), a);
     const tied = applyEvent(first.record, b);
-    expect(tied.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a', version: 1_000 });
+    expect(tied.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a', version: 1_000, rank: 1 });
     // Resolved by content hash meanwhile, so both orders already agree.
     expect(json(tied.record)).toBe(json(replay([b, a], 'c')));
 
@@ -92,6 +92,27 @@ describe('applying events', () => {
     expect(applyEvent(tied.record, stored).tie).toBeNull();
   });
 
+  it('a webhook of the same second after a refetch settled a tie ties again, and the next refetch outranks the first', () => {
+    // Stripe sends invoice.payment_failed, customer.subscription.updated and customer.updated within one second:
+    // a refetch that settled an earlier tie of that second must not silently win over a later webhook of it.
+    const a = subscription('sub_a', 'active', { version: 1_000, eventId: 'evt_a' });
+    const b = subscription('sub_a', 'trialing', { version: 1_000, eventId: 'evt_b' });
+    const firstRefetch = subscription('sub_a', 'active', { version: 1_000, eventId: 'refetch-1' });
+    const later = subscription('sub_a', 'past_due', { version: 1_000, eventId: 'evt_c' });
+    const secondRefetch = subscription('sub_a', 'past_due', { version: 1_000, eventId: 'refetch-2' });
+
+    const settled = applyEvent(applyEvent(applyEvent(emptyRecord('c'), a).record, b).record, firstRefetch, { rank: 1 }).record;
+    const again = applyEvent(settled, later);
+    expect(again.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a', version: 1_000, rank: 2 });
+    expect(again.record.derived.billing?.status).toBe('active'); // until the source API says otherwise
+    const resettled = applyEvent(again.record, secondRefetch, { rank: again.tie!.rank });
+    expect(resettled.record.stripe.subscriptions['sub_a']?.stamp).toMatchObject({ origin: 'refetch', rank: 2 });
+    expect(resettled.record.derived.billing?.status).toBe('past_due');
+    // A refetch never ties with the webhook it settles, and the refetched content arriving again is no tie.
+    expect(resettled.tie).toBeNull();
+    expect(applyEvent(resettled.record, secondRefetch, { rank: 2 }).tie).toBeNull();
+  });
+
   it('a Zendesk ticket whose version has minute resolution (the trigger) ties with another write of that minute', () => {
     const MIN = 60_000;
     const at = Date.parse('2026-11-23T10:05:00Z');
@@ -102,7 +123,7 @@ describe('applying events', () => {
       const applied = applyEvent(applyEvent(emptyRecord('c'), first).record, second);
       // Neither version can be trusted to order them: the worker reads the ticket back (rank 1) to settle it, at the
       // higher of the two versions, so that what it reads wins over both.
-      expect(applied.tie).toEqual({ path: ['zendesk', 'tickets', '5301'], source: 'zendesk', objectId: '5301', version: at + 12_000 });
+      expect(applied.tie).toEqual({ path: ['zendesk', 'tickets', '5301'], source: 'zendesk', objectId: '5301', version: at + 12_000, rank: 1 });
       const settled = applyEvent(applied.record, { ...ticket('5301', 'solved', { version: applied.tie!.version, eventId: 'refetch-5301' }) }, { rank: 1 });
       expect(settled.record.derived.support?.tickets[0]).toMatchObject({ id: '5301', status: 'solved' });
     }
