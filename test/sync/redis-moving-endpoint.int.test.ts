@@ -64,6 +64,11 @@ describe('a failover endpoint that moves', () => {
     expect(await worker.incr('moving:worker')).toBe(1);
     expect(await producer.incr('moving:producer')).toBe(1);
     await set.synced();
+    // Replication is asynchronous: the replica must hold both writes before it is promoted (a managed
+    // failover of a primary that is still up does the same), or the counters start again on it.
+    const primary = connectRedis(set.primary.url, 'admin');
+    clients.push(primary);
+    expect(Number(await primary.call('WAIT', '1', '5000'))).toBe(1);
 
     await failOver();
 
