@@ -4,10 +4,11 @@
  * through their session (access rule + end-user policy), and before it, nothing at all.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
+import type { Config } from '../../../src/config.js';
 import { createZendeskClient, zendeskRequest, type ZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { OWN_RECORDS_RULE_TITLE } from '../../../src/connectors/zendesk/setup-access.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
+import { zendeskConfigFor } from '../../support/zendesk-config.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/standins/zendesk.js';
 
 let standIn: ZendeskStandIn;
@@ -16,9 +17,7 @@ let client: ZendeskClient;
 
 beforeEach(async () => {
   standIn = await startZendeskStandIn();
-  const loaded = loadConfig({ ZENDESK_BASE_URL: standIn.baseUrl, ZENDESK_EMAIL: standIn.credentials.email, ZENDESK_API_TOKEN: standIn.credentials.token });
-  if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
-  config = loaded.config;
+  config = zendeskConfigFor(standIn);
   client = createZendeskClient(config.zendesk);
 });
 afterEach(() => standIn.close());

@@ -8,10 +8,11 @@
  * contact's Zendesk user); another source's profile of the same person stays.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
+import type { Config } from '../../../src/config.js';
 import { createZendeskClient, zendeskRequest } from '../../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
+import { zendeskConfigFor } from '../../support/zendesk-config.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/standins/zendesk.js';
 import type { PortalClear, PortalPush } from '../../../src/sync/portal-target.js';
 import type { PortalProjection } from '../../../src/sync/project.js';
@@ -22,9 +23,7 @@ let config: Config;
 
 beforeEach(async () => {
   standIn = await startZendeskStandIn();
-  const loaded = loadConfig({ ZENDESK_BASE_URL: standIn.baseUrl, ZENDESK_EMAIL: standIn.credentials.email, ZENDESK_API_TOKEN: standIn.credentials.token, PORTAL_TARGET: 'zendesk' });
-  if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
-  config = loaded.config;
+  config = zendeskConfigFor(standIn, { PORTAL_TARGET: 'zendesk' });
   config.targets.zendesk.statusObject.enabled = true;
   const client = createZendeskClient(config.zendesk);
   await applyZendeskSetup(client, config.targets.zendesk, await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }));
