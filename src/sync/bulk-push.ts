@@ -150,7 +150,8 @@ return 0`;
 /** What pushing a customer now would send, or why nothing needs to be sent. */
 export type PreparedPush =
   | { kind: 'skip'; result: PushResult & { calls: 0; skipped: string }; counted: boolean }
-  | { kind: 'push'; push: PortalPush; accept: () => Promise<void> };
+  /** `accept` stores what the target now holds; false when another push of the customer was accepted meanwhile (the state is dropped). */
+  | { kind: 'push'; push: PortalPush; accept: () => Promise<boolean> };
 
 export interface BulkDrainerOptions {
   redis: Redis;
@@ -302,12 +303,13 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
                   if (item) log.warn({ customerId: entry.id, reason: item.error.message }, 'refused in a bulk answer');
                   return;
                 }
-                await entry.p.accept();
+                const kept = await entry.p.accept();
                 outcome.pushed += 1;
                 opts.onPushed?.(item.result);
                 // The record may have changed while the batch was on its way (a Zendesk job runs later still), and a
-                // real-time push of the newer state may have landed BEFORE this older one: push it again on its own.
-                if ((await opts.prepare(entry.id)).kind === 'push') movedOn.push(entry);
+                // real-time push of the newer state may have landed BEFORE this older one (then the real-time push
+                // accepted in between, and this accept kept nothing): push it again on its own.
+                if (!kept || (await opts.prepare(entry.id)).kind === 'push') movedOn.push(entry);
               }),
             );
             await alone(refused, null);

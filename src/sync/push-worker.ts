@@ -9,6 +9,7 @@
  * push first: retryingCall in portal-target.ts.) When a target answers again
  * after a push of it failed, the pushes waiting on backoff go at once.
  */
+import { createHash } from 'node:crypto';
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -43,6 +44,18 @@ export interface PushWorkerOptions {
   /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
   bulkHoldMaxMs?: number;
 }
+
+// Stores the accepted state only over the one its push was prepared against (sha1 of it; '' when there was none).
+// Otherwise another push of the customer accepted in between and the platform may hold either write: the state is
+// dropped, so that the next push writes everything, and 0 says so.
+const ACCEPT_OVER = `
+local cur = redis.call('GET', KEYS[1])
+if (cur and redis.sha1hex(cur) or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0`;
 
 interface Accepted {
   hash: string;
@@ -152,9 +165,21 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       kind: 'push',
       push: { customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null },
       accept: async () => {
-        await opts.redis.set(key, JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted));
+        const next = JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted);
+        const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
+        return Number(await opts.redis.eval(ACCEPT_OVER, 1, key, over, next)) === 1;
       },
     };
+  };
+
+  /**
+   * Two pushes of one customer crossed (a resync drain and a real-time push): the platform may hold the older
+   * write, so the customer is pushed once more, in full, after this job (the queue keeps it behind the active one).
+   */
+  const pushAgain = async (customerId: string, why: string): Promise<void> => {
+    log.info({ customerId, reason: why }, 'pushing the customer again');
+    const j = projectionJob(customerId, target.name);
+    await queue.add(j.name, j.data, j.opts);
   };
 
   const pushProjection = async (customerId: string): Promise<PushResult> => {
@@ -167,8 +192,9 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     // The customer's next change is debounced from here (the planner reads this key; no key: it leads). Sent
     // with the accepted state, in the same round trip.
     const debounced = result.calls > 0 && (opts.debounceMs ?? 0) > 0;
-    await Promise.all([prepared.accept(), debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined]);
+    const [kept] = await Promise.all([prepared.accept(), debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined]);
     opts.onPushed?.(target.name, result);
+    if (!kept) await pushAgain(customerId, 'another push of this customer was accepted while this one was on its way');
     return result;
   };
 

@@ -68,7 +68,7 @@ function drainer(overrides: Partial<BulkDrainerOptions> = {}) {
     prepare: async (id): Promise<PreparedPush> =>
       unchanged.has(id) || (accepted.includes(id) && !movedOn.has(id))
         ? { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' }, counted: true }
-        : { kind: 'push', push: push(id), accept: async () => void accepted.push(id) },
+        : { kind: 'push', push: push(id), accept: async () => (accepted.push(id), true) },
     pushAlone: async (id) => void alone.push(id),
     logger: createLogger('silent'),
     holdMaxMs: 0,

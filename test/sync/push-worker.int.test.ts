@@ -8,6 +8,7 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStatusOf } from '../../src/cli/status.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
+import { acceptedKey } from '../../src/sync/push-worker.js';
 import { RESYNC_PRIORITY } from '../../src/sync/resync/runner.js';
 import { PermanentError, RateLimitedError, RetryableError, type BulkPushResult, type PortalPush, type PortalTarget, type PushResult } from '../../src/sync/portal-target.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
@@ -24,6 +25,12 @@ class RecordingTarget implements PortalTarget {
   }
   readonly attempts: number[] = [];
   next: Array<'ok' | '429' | '429-long' | '400' | '503' | '503-hour'> = [];
+  /** Customers whose next single push answers only when the promise settles (it has written by then). */
+  readonly holdAnswer = new Map<string, Promise<void>>();
+  /** Customers whose next bulk write happens only when the promise settles. */
+  readonly holdBulk = new Map<string, Promise<void>>();
+  /** Customers whose bulk write is being held now. */
+  readonly bulkHeld = new Set<string>();
   async push(p: PortalPush): Promise<PushResult> {
     this.attempts.push(Date.now());
     const answer = this.next.shift() ?? 'ok';
@@ -33,6 +40,9 @@ class RecordingTarget implements PortalTarget {
     if (answer === '503') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 1_500 });
     if (answer === '503-hour') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 3_600_000 });
     this.pushes.push({ at: Date.now(), push: p });
+    const hold = this.holdAnswer.get(p.customerId);
+    this.holdAnswer.delete(p.customerId);
+    if (hold) await hold;
     return { calls: 1, wrote: ['organization_fields'] };
   }
   /** Resync pushes: down (503) while `bulkDown`. */
@@ -42,6 +52,15 @@ class RecordingTarget implements PortalTarget {
   readonly bulkSize = 100;
   async pushMany(pushes: readonly PortalPush[]): Promise<BulkPushResult> {
     if (this.bulkDown) throw new RetryableError('Zendesk 503: Service Unavailable');
+    for (const p of pushes) {
+      const hold = this.holdBulk.get(p.customerId);
+      this.holdBulk.delete(p.customerId);
+      if (hold) {
+        this.bulkHeld.add(p.customerId);
+        await hold;
+        this.bulkHeld.delete(p.customerId);
+      }
+    }
     for (const p of pushes) this.pushes.push({ at: Date.now(), push: p });
     this.bulk.push(...pushes.map((p) => p.customerId));
     return { calls: 1, items: pushes.map(() => ({ ok: true, result: { calls: 1, wrote: ['organization_fields'] } })) };
@@ -199,5 +218,41 @@ describe('push worker', () => {
     // Another customer's push goes through: the target is back.
     await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw14', 'open', { version: 1_000 }), 'cus_pw14')]);
     await until('the push after the recovery', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw13'), 10_000);
+  });
+
+  it('writes the newest state again when a resync drain and a real-time push of one customer cross (each accepts only over what it read)', async () => {
+    // The drain reads the record at v1 and its bulk call is held; a newer real-time change is written while it waits.
+    let releaseBulk!: () => void;
+    let releaseAnswer!: () => void;
+    const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
+    try {
+      const older = { ...subscription('sub_pw15', 'active', { version: 1_000, eventId: 'evt_pw15_resync' }), refs: { stripeCustomerId: 'cus_pw15', zendeskOrganizationId: 'org-pw15' } };
+      await events.add(older.type, older, { jobId: 'rc-pass2-stripe-evt_pw15_resync', priority: RESYNC_PRIORITY });
+      const record = await until('the record', () => p.worker.store.findByKey('stripe:cus_pw15'));
+      target.holdBulk.set(record.id, new Promise<void>((r) => (releaseBulk = r)));
+      const inBulk = () => target.bulk.includes(record.id);
+      // The real-time push writes v2 and its answer is held: the drain's older write lands after it at the platform.
+      target.holdAnswer.set(record.id, new Promise<void>((r) => (releaseAnswer = r)));
+      await until('the drain holding the older state', () => target.bulkHeld.has(record.id));
+      await p.daemon.ingestor.enqueue([{ ...subscription('sub_pw15', 'past_due', { version: 2_000, eventId: 'evt_pw15_live' }), refs: { stripeCustomerId: 'cus_pw15' } }]);
+      await until('the real-time write of v2', () => target.pushes.some((x) => x.push.customerId === record.id && x.push.projection.billing?.status === 'past_due'));
+      releaseBulk();
+      await until('the drain\'s older write', inBulk);
+      // The drain has accepted its older state; now the real-time push's answer comes back.
+      const accepted = acceptedKey(p.daemon.prefix, 'zendesk', record.id);
+      await until('the drain\'s accepted state', async () => (await p.daemon.redis.get(accepted))?.includes('"active"'));
+      releaseAnswer();
+      const statusLast = async () => {
+        const mine = target.pushes.filter((x) => x.push.customerId === record.id);
+        return mine.at(-1)?.push.projection.billing?.status;
+      };
+      await until('the newest state written last', async () => (await statusLast()) === 'past_due', 10_000);
+      await new Promise((r) => setTimeout(r, 500)); // let anything still queued for this customer finish
+      expect(await statusLast()).toBe('past_due');
+    } finally {
+      releaseBulk?.();
+      releaseAnswer?.();
+      await events.close();
+    }
   });
 });
