@@ -5,7 +5,7 @@
  * Prints one JSON object; the figure to watch is `ratio.requestsPerSecond`.
  * With redis-server on PATH it also measures the cost of redis.ackReplicas: the same ingest on a private
  * primary + replica, without and with `ackReplicas: 1` (WAIT for the replica before answering), as
- * `replicaAck.ratio`.
+ * `replicaAck.ratio` (BENCH_REPLICA_ACK=0 skips it).
  *
  *   npm run bench:ingest            (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 to change)
  */
@@ -152,7 +152,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const pair = redisServerOnPath() ? await startReplicaSet(1) : null;
+  const pair = redisServerOnPath() && process.env.BENCH_REPLICA_ACK !== '0' ? await startReplicaSet(1) : null;
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix, ...(pair && { BENCH_HA_URL: pair.primary.url }) }, execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])] });
   const urls = await new Promise<{ bareUrl: string; ingestUrl: string; haUrls: string[] }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string; haUrls: string[] }));
