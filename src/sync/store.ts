@@ -4,7 +4,10 @@
  * optimistic transaction (WATCH the index and record keys, compute with the
  * pure planner and merge, MULTI/EXEC; retry when another worker got there
  * first), so two workers updating one customer never lose an update and a
- * merge of two records moves their indexes atomically.
+ * merge of two records moves their indexes atomically. A known customer's
+ * event costs two round trips (the index and the records it pointed at last,
+ * then the transaction), and one process's events of one customer wait for
+ * each other rather than retry (owner-guesses.ts, local-locks.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -15,6 +18,8 @@ import { applyEvent, mergeRecords } from './merge.js';
 import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf, userKeyCount } from './key-index.js';
 import { applyBeside, isInline, isPersonField, keepsBeside, personField, spillPeople, withEmailPointers, withPeopleBeside } from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
+import { LocalLocks } from './local-locks.js';
+import { OwnerGuesses } from './owner-guesses.js';
 import type { SourceEvent } from './source-event.js';
 
 export interface ApplyOutcome {
@@ -42,6 +47,20 @@ export class ContentionError extends Error {
 }
 
 const MAX_ATTEMPTS = 100;
+
+/** Replies per candidate record read (readCandidate): record, key index, key set size, probes held, and the person's entry for a person's event. */
+const CANDIDATE_READS = (person: string | null) => (person === null ? 4 : 5);
+interface CandidateRead {
+  raw: string | null;
+  hash: Record<string, string>;
+  size: number;
+  held: number[];
+  entry: string | null;
+}
+const candidateRead = (replies: Array<[Error | null, unknown]>): CandidateRead => {
+  const [raw, hash, size, held, entry] = replies.map(([, v]) => v) as [string | null, Record<string, string> | null, number, number[] | null, string | null | undefined];
+  return { raw, hash: hash ?? {}, size, held: held ?? [], entry: entry ?? null };
+};
 
 export function newRecordId(): string {
   return `cust_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
@@ -250,6 +269,10 @@ export class RecordStore {
   }
 
   async apply(event: SourceEvent, opts: { rank?: number } = {}): Promise<ApplyOutcome> {
+    // One customer's applies in this process wait for each other (the locks: its keys, and the record they
+    // last pointed at) instead of racing their transactions; other processes are still met by WATCH.
+    const keys = eventIdentityKeys(event);
+    const release = await this.locks.acquire([...keys.map((k) => `k:${k}`), ...this.owners.guess(keys).map((id) => `r:${id}`)]);
     // A connection of its own: WATCH state belongs to a connection, and the shared one serves other callers.
     const conn = this.free.pop() ?? this.duplicate();
     try {
@@ -258,8 +281,8 @@ export class RecordStore {
         if (outcome) {
           // The keys the event linked by (a portal event's mismatched ids are not among them).
           const mismatched = new Set((outcome.refused ?? []).filter((r) => r.reason === 'mismatch').map((r) => `${r.ref}|${r.value}`));
-          const keys = eventIdentityKeys(event).filter((k) => !mismatched.has(`${refOfKey(k).ref}|${refOfKey(k).value}`));
-          await storeRefusals(this.redis, this.refusedKey, refusalsFor(event, keys, outcome.unattributed ? null : outcome.recordId, outcome.refused ?? []));
+          const linkedBy = keys.filter((k) => !mismatched.has(`${refOfKey(k).ref}|${refOfKey(k).value}`));
+          await storeRefusals(this.redis, this.refusedKey, refusalsFor(event, linkedBy, outcome.unattributed ? null : outcome.recordId, outcome.refused ?? []));
           return outcome;
         }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
@@ -268,8 +291,15 @@ export class RecordStore {
     } finally {
       if (this.closed) conn.disconnect();
       else this.free.push(conn);
+      release();
     }
   }
+
+  private readonly locks = new LocalLocks();
+  /** Which record each identity key pointed at when last read or written here: a guess, never trusted (see tryApply). */
+  private readonly owners = new OwnerGuesses();
+  /** The kept-apart pairs as last read (they change only by an admin's unlink). */
+  private apartGuess: string[] = [];
 
   private readonly free: Redis[] = [];
   private closed = false;
@@ -310,6 +340,17 @@ export class RecordStore {
     return { stored, writes };
   }
 
+  /** The keys a candidate record's read watches: its record, key set, key index and, for a person's event, its people. */
+  private candidateKeys(id: string, person: string | null): string[] {
+    return [this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id), ...(person === null ? [] : [this.peopleKey(id)])];
+  }
+
+  /** Queues a candidate's reads (CANDIDATE_READS replies, candidateRead decodes them). */
+  private readCandidate(pipeline: ReturnType<Redis['pipeline']>, id: string, probes: readonly IdentityKey[], person: string | null): void {
+    pipeline.get(this.recordKey(id)).hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).smismember(this.ownedKey(id), ...probes);
+    if (person !== null) pipeline.hget(this.peopleKey(id), person);
+  }
+
   /** The whole key sets of these records (watched by the caller). */
   private async readKeySets(conn: Redis, ids: readonly string[]): Promise<Map<string, Set<IdentityKey>>> {
     const sets = new Map<string, Set<IdentityKey>>();
@@ -330,48 +371,62 @@ export class RecordStore {
       return { recordId: '', changed: false, record: emptyRecord(''), previous: null, mergedIds: [], conflicts: [], tie: null, attempts: attempt, refused: [...(event.refused ?? [])], unattributed: true };
     }
     const indexKeys = keys.map((k) => this.indexKey(k));
-    // Round trip 1: watch the index keys and read them (a pipeline runs WATCH before the reads).
-    const first = (await conn.pipeline().watch(...indexKeys, this.apartKey).smembers(this.apartKey).mget(...indexKeys).exec()) ?? [];
-    const failed = first.find(([err]) => err);
+    const person = personField(event);
+    // Round trip 1: watch the index keys and read them (a pipeline runs WATCH before the reads) and, in the same
+    // round trip, watch and read the records these keys pointed at last time (the guess): when the index still
+    // says so (the common case: a known customer), the event needs no second read. Everything planning uses
+    // is read under WATCH either way; a wrong guess costs a second round trip, or a retry, never a wrong write.
+    const guessed = this.owners.guess(keys);
+    const guessedProbes = [...new Set([...keys, ...keysKeptApart(this.apartGuess)])];
+    const first = conn.pipeline().watch(...indexKeys, this.apartKey, ...guessed.flatMap((id) => this.candidateKeys(id, person))).smembers(this.apartKey).mget(...indexKeys);
+    for (const id of guessed) this.readCandidate(first, id, guessedProbes, person);
+    const replies = (await first.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
-    const apart = new Set((first[1]?.[1] as string[] | undefined) ?? []);
-    const ownerIds = (first[2]?.[1] as Array<string | null> | undefined) ?? [];
+    const apart = new Set((replies[1]?.[1] as string[] | undefined) ?? []);
+    this.apartGuess = [...apart];
+    const ownerIds = (replies[2]?.[1] as Array<string | null> | undefined) ?? [];
     const owners = new Map(keys.map((k, i) => [k, ownerIds[i] ?? null]));
+    this.owners.note(owners);
     const candidateIds = [...new Set(ownerIds.filter((id): id is string => !!id))];
-    // Round trip 2: watch the candidate records and read each one's record, its system keys and, of its whole key
-    // set (two keys per contact: it grows with the customer), only whether it holds the keys planning asks about.
+    const probes = [...new Set([...keys, ...keysKeptApart(apart)])];
+    // The guess read every probe planning asks about (more is harmless: a true answer about the set).
+    const probedAll = probes.every((k) => guessedProbes.includes(k));
+    const reads = new Map<string, CandidateRead>();
+    guessed.forEach((id, i) => {
+      if (probedAll) reads.set(id, candidateRead(replies.slice(3 + CANDIDATE_READS(person) * i, 3 + CANDIDATE_READS(person) * (i + 1))));
+    });
+    // Round trip 2, for candidates the guess missed: watch each record and read it, its system keys and, of its
+    // whole key set (two keys per contact: it grows with the customer), only whether it holds the keys planning asks about.
+    const missing = candidateIds.filter((id) => !reads.has(id));
+    if (missing.length > 0) {
+      const read = conn.pipeline().watch(...missing.flatMap((id) => this.candidateKeys(id, person)));
+      for (const id of missing) this.readCandidate(read, id, probes, person);
+      const more = (await read.exec()) ?? [];
+      const readFailed = more.find(([err]) => err);
+      if (readFailed) throw readFailed[0];
+      missing.forEach((id, i) => reads.set(id, candidateRead(more.slice(1 + CANDIDATE_READS(person) * i, 1 + CANDIDATE_READS(person) * (i + 1)))));
+    }
     const loaded = new Map<string, CustomerRecord>();
     const owned = new Map<string, Set<IdentityKey>>();
     const setSizes = new Map<string, number>();
     const userCounts = new Map<string, number>();
     const stale: string[] = [];
-    const person = personField(event);
     const besideEntries = new Map<string, string | null>();
-    if (candidateIds.length > 0) {
-      const probes = [...new Set([...keys, ...keysKeptApart(apart)])];
-      // A person's event also reads its entry kept beside each candidate (the target is one of them, or new).
-      const read = conn.pipeline().watch(...candidateIds.flatMap((id) => [this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id), ...(person === null ? [] : [this.peopleKey(id)])]));
-      for (const id of candidateIds) {
-        read.get(this.recordKey(id)).hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).smismember(this.ownedKey(id), ...probes);
-        if (person !== null) read.hget(this.peopleKey(id), person);
+    const probesRead = probedAll ? guessedProbes : probes;
+    for (const id of candidateIds) {
+      const { raw, hash, size, held, entry } = reads.get(id)!;
+      if (person !== null) besideEntries.set(id, entry);
+      // Written only by this store: parsed without re-validation, which costs more than the merge on large records.
+      if (raw) loaded.set(id, JSON.parse(raw) as CustomerRecord);
+      setSizes.set(id, size);
+      const system = systemKeysOf(hash, size);
+      if (system === null) stale.push(id);
+      else {
+        // A candidate read by round trip 2 was asked about `probes`; one read with the guess, about `guessedProbes`.
+        owned.set(id, partialKeys(system, missing.includes(id) ? probes : probesRead, held));
+        userCounts.set(id, userKeyCount(hash));
       }
-      const replies = (await read.exec()) ?? [];
-      const readFailed = replies.find(([err]) => err);
-      if (readFailed) throw readFailed[0];
-      candidateIds.forEach((id, i) => {
-        const stride = person === null ? 4 : 5;
-        const [raw, hash, size, held, entry] = replies.slice(1 + stride * i, 1 + stride * (i + 1)).map(([, v]) => v) as [string | null, Record<string, string>, number, number[], string | null | undefined];
-        if (person !== null) besideEntries.set(id, entry ?? null);
-        // Written only by this store: parsed without re-validation, which costs more than the merge on large records.
-        if (raw) loaded.set(id, JSON.parse(raw) as CustomerRecord);
-        setSizes.set(id, size);
-        const system = systemKeysOf(hash ?? {}, size);
-        if (system === null) stale.push(id);
-        else {
-          owned.set(id, partialKeys(system, probes, held ?? []));
-          userCounts.set(id, userKeyCount(hash ?? {}));
-        }
-      });
     }
     // A key index an earlier release (or an older worker) did not keep: the whole set, once; the write below rebuilds it.
     for (const [id, keys] of await this.readKeySets(conn, stale)) owned.set(id, keys);
@@ -451,6 +506,7 @@ export class RecordStore {
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
     const result = await tx.exec();
     if (result === null) return null; // a watched key changed: recompute from fresh state
+    this.owners.claimed(toClaim, plan.targetId, plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]));
     return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt, refused, linked: newKeys.some(isSystemKey) };
   }
 }
