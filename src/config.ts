@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { TICKET_CATEGORIES } from './sync/deflection/types.js';
 import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
 import { ViewSettingsSchema } from './sync/view/settings.js';
+import { BrandsSchema, type BrandEntry } from './sync/brands.js';
 import type { RedisConnectionSettings, SentinelAddress } from './sync/redis.js';
 import { OutboundSettingsSchema, resolveSubscriptionSecrets, SubscriptionsSchema } from './sync/outbound/settings.js';
 
@@ -259,6 +260,7 @@ export const FileSchema = z.strictObject({
   outbound: OutboundSettingsSchema,
   subscriptions: SubscriptionsSchema,
   view: ViewSettingsSchema,
+  zendesk: z.strictObject({ brands: BrandsSchema }),
   salesforce: z.strictObject({
     apiVersion: z.string().regex(/^\d{2}\.0$/, 'expected an API version like "62.0"'),
     clientId: z.string().min(1),
@@ -266,14 +268,15 @@ export const FileSchema = z.strictObject({
 });
 export type FileConfig = z.infer<typeof FileSchema>;
 
-export interface Config extends Omit<FileConfig, 'stripe' | 'redis'> {
+export interface Config extends Omit<FileConfig, 'stripe' | 'redis' | 'zendesk'> {
   /** Where and how to connect (env), the key prefix, and how many replicas must hold an event before it is acknowledged (YAML). */
   redis: RedisConnectionSettings & { prefix: string } & FileConfig['redis'];
   http: { port: number; host: string };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** `mode`: stripe.mode, else the secret key's; null when neither says (events of both modes are applied). */
   stripe: { mode?: 'test' | 'live' | null; secretKey?: string; webhookSecrets: string[]; host?: string; port?: number; protocol?: 'http' | 'https' };
-  zendesk: { baseUrl?: string; email?: string; apiToken?: string; webhookSecrets: string[] };
+  /** `brands`: the brands this deployment serves (YAML zendesk.brands); empty or absent: every brand. */
+  zendesk: { baseUrl?: string; email?: string; apiToken?: string; webhookSecrets: string[]; brands?: BrandEntry[] };
   salesforceAuth: {
     loginUrl: string;
     instanceUrl?: string;
@@ -380,7 +383,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
     http: { port: e.PORT, host: e.HOST },
     logLevel: e.LOG_LEVEL,
     stripe: defined({ mode: stripeMode, secretKey: e.STRIPE_SECRET_KEY, webhookSecrets: list(e.STRIPE_WEBHOOK_SECRET ?? ''), host: e.STRIPE_API_HOST, port: e.STRIPE_API_PORT, protocol: e.STRIPE_API_PROTOCOL }),
-    zendesk: defined({ baseUrl: zendeskBaseUrl, email: e.ZENDESK_EMAIL, apiToken: e.ZENDESK_API_TOKEN, webhookSecrets: list(e.ZENDESK_WEBHOOK_SECRET ?? '') }),
+    zendesk: defined({ baseUrl: zendeskBaseUrl, email: e.ZENDESK_EMAIL, apiToken: e.ZENDESK_API_TOKEN, webhookSecrets: list(e.ZENDESK_WEBHOOK_SECRET ?? ''), brands: fileResult.data.zendesk.brands }),
     salesforceAuth: defined({
       loginUrl: e.SALESFORCE_LOGIN_URL,
       instanceUrl: e.SALESFORCE_INSTANCE_URL,

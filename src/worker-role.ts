@@ -106,6 +106,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     refetch: opts.refetch ?? createRefetcher(config),
     classifier,
     tombstones: new Tombstones(storeConnection, config.redis.prefix),
+    brands: { listed: config.zendesk.brands ?? [] },
     onStored: async (event, outcome, { jobId, retry }) => {
       await feed(event, outcome, { retry });
       await tallyResync(storeConnection, config.redis.prefix, jobId, outcome);

@@ -36,6 +36,7 @@ import {
 } from './common.js';
 import { createHelpCenterStandIn, STANDIN_USER_COOKIE, type HelpCenterStandIn } from './zendesk-help-center.js';
 import { createThemeStandIn, type ThemeStandIn } from './zendesk-theme.js';
+import { createBrandBook, type BrandInput, type ZendeskBrand } from './zendesk-brands.js';
 import { closedPolicy, endUserMayRead, isPolicyId, parseAccessRule, patchPolicy, type AccessRule, type PermissionPolicy, type Problems } from './zendesk-access.js';
 
 export type { FaultKind, FaultOptions, RateWindow } from './common.js';
@@ -231,6 +232,8 @@ export interface ZendeskState {
   organizations: Map<number, ZendeskOrganization>;
   users: Map<number, ZendeskUser>;
   tickets: Map<number, ZendeskTicket>;
+  /** Brands by id (zendesk-brands.ts); empty unless seeded, and then tickets get the default brand. */
+  brands: Map<number, ZendeskBrand>;
   organizationFields: ZendeskFieldDefinition[];
   userFields: ZendeskFieldDefinition[];
   customObjects: Map<string, ZendeskCustomObject>;
@@ -324,6 +327,8 @@ export interface ZendeskStandIn {
   seedOrganization(input?: Partial<ZendeskOrganization>): ZendeskOrganization;
   seedUser(input?: Partial<ZendeskUser>): ZendeskUser;
   seedTicket(input?: Partial<ZendeskTicket>): ZendeskTicket;
+  /** A brand (the first seeded is the default one); a Help Center at `<subdomain>.zendesk.com` and at its host_mapping. */
+  seedBrand(input: BrandInput): ZendeskBrand;
   seedField(scope: 'organization' | 'user', input: { key: string; type: string; title?: string }): ZendeskFieldDefinition;
   seedCustomObject(key: string, input?: { title?: string; fields?: { key: string; type: string; title?: string }[] }): ZendeskCustomObject;
   /**
@@ -465,6 +470,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     organizations: new Map(),
     users: new Map(),
     tickets: new Map(),
+    brands: new Map(),
     organizationFields: [],
     userFields: [],
     customObjects: new Map(),
@@ -489,6 +495,8 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   const stamp = () => iso(now());
 
   let baseUrl = ''; // known once listening; urls inside objects use it
+  const brandBook = createBrandBook(() => baseUrl, stamp);
+  state.brands = brandBook.brands;
 
   // --- echo webhooks -----------------------------------------------------------------------
 
@@ -1043,7 +1051,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     return {
       url: `${baseUrl}/tickets/${id}.json`, external_id: null, raw_subject: input.raw_subject ?? subject, description: '', status: 'open',
       priority: null, type: null, requester_id: null, submitter_id: input.requester_id ?? null, assignee_id: null, organization_id: null,
-      group_id: null, ticket_form_id: null, brand_id: null, tags: [], custom_fields: [], via: { channel: 'web' }, is_public: true,
+      group_id: null, ticket_form_id: null, brand_id: brandBook.defaultBrandId(), tags: [], custom_fields: [], via: { channel: 'web' }, is_public: true,
       created_at: input.created_at ?? time, generated_timestamp: unixOf(time),
       ...input, id, subject, updated_at: time,
     };
@@ -1682,6 +1690,18 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       .filter((t): t is ZendeskTicket => t !== undefined && t.status !== 'deleted');
     send(res, 200, listOf('tickets', found));
   });
+  // brands (zendesk-brands.ts): offset pagination, or cursor pagination when page[size] is given
+  on('get', '/brands', (_req, res) => {
+    const q = query(res);
+    const all = brandBook.listed();
+    if (q.has('page[size]')) return cursorPage(res, q, 'brands', 'brands', all, (b) => String(b.id), (b) => b);
+    send(res, 200, listOf('brands', all));
+  });
+  on('get', '/brands/:id', (req, res) => {
+    const brand = state.brands.get(idParam(req));
+    if (!brand || brand.is_deleted) throw new HttpError(404, zendeskErrors.notFound());
+    send(res, 200, { brand });
+  });
   on('get', '/tickets/:id', (req, res) => {
     const ticket = state.tickets.get(idParam(req));
     if (!ticket || ticket.status === 'deleted') throw new HttpError(404, zendeskErrors.notFound());
@@ -1753,6 +1773,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       state.users.set(id, user);
       return user;
     },
+    seedBrand: (input) => brandBook.seed(structuredClone(input)),
     seedTicket: (input = {}) => {
       const ticket = newTicket(structuredClone(input));
       state.tickets.set(ticket.id, ticket);

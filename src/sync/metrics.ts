@@ -22,7 +22,7 @@ export interface SyncMetrics {
 export function createSyncMetrics(registry: Registry): SyncMetrics {
   const registers = [registry];
   return {
-    applied: new Counter({ name: 'portal_sync_events_applied_total', help: 'Events applied to customer records, by source and outcome (changed, unchanged).', labelNames: ['source', 'outcome'], registers }),
+    applied: new Counter({ name: 'portal_sync_events_applied_total', help: 'Events applied to customer records, by source and outcome (changed, unchanged; not applied: forgotten, other_brand, no_brand).', labelNames: ['source', 'outcome'], registers }),
     merges: new Counter({ name: 'portal_sync_identity_merges_total', help: 'Records merged because an event proved they are one customer.', registers }),
     conflicts: new Counter({ name: 'portal_sync_identity_conflicts_total', help: 'Identity conflicts recorded (records kept apart), by system.', labelNames: ['system'], registers }),
     refused: new Counter({ name: 'portal_sync_identity_refused_total', help: 'Ids an event named that linked nothing (placeholder, malformed, wrong key prefix, bad checksum; a portal id naming another customer), by ref and reason.', labelNames: ['ref', 'reason'], registers }),

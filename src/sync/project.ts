@@ -171,10 +171,15 @@ function supportOf(record: CustomerRecord): Derived['support'] {
   const views = live(tickets)
     // A ticket moved to another organization is that customer's now (see joinContacts).
     .filter(([, t]) => belongs(t.organizationId, orgId))
-    .map(([, t]): TicketView => ({ id: t.id, subject: t.subject, status: t.status, priority: t.priority, category: t.category ?? null, updatedAt: t.updatedAt }))
+    .map(([, t]): TicketView => ({
+      id: t.id, subject: t.subject, status: t.status, priority: t.priority, category: t.category ?? null, updatedAt: t.updatedAt,
+      // Left out when unknown, so that records without brands project (and hash) as they did before.
+      ...(t.brandId ? { brandId: t.brandId } : {}),
+    }))
     .sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || cmp(a.id, b.id));
   const openTicketCount = views.filter((t) => t.status !== null && OPEN_TICKET_STATUSES.has(t.status)).length;
-  return { openTicketCount, tickets: views };
+  const brandIds = [...new Set(views.flatMap((t) => (t.brandId ? [t.brandId] : [])))].sort((a, b) => a.length - b.length || cmp(a, b));
+  return { openTicketCount, tickets: views, ...(brandIds.length > 0 ? { brandIds } : {}) };
 }
 
 export function project(record: CustomerRecord): Derived {

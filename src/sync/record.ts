@@ -82,6 +82,8 @@ export const TicketViewSchema = z.strictObject({
   priority: z.string().nullable(),
   category: z.string().nullable(),
   updatedAt: isoDate.nullable(),
+  /** The ticket's Zendesk brand; absent when unknown (and in records stored before brands were read). */
+  brandId: z.string().optional(),
 });
 export const BillingViewSchema = z.strictObject({
   status: z.string().nullable(),
@@ -113,7 +115,14 @@ export const DerivedSchema = z.strictObject({
     .nullable(),
   billing: BillingViewSchema.nullable(),
   invoices: z.array(InvoiceViewSchema),
-  support: z.strictObject({ openTicketCount: z.number().int().nonnegative(), tickets: z.array(TicketViewSchema) }).nullable(),
+  support: z
+    .strictObject({
+      openTicketCount: z.number().int().nonnegative(),
+      tickets: z.array(TicketViewSchema),
+      /** The Zendesk brands this customer's tickets are on, ascending; absent when none is known. */
+      brandIds: z.array(z.string()).optional(),
+    })
+    .nullable(),
   selfService: z.strictObject({ lastActivityAt: isoDate.nullable() }),
 });
 export type Derived = z.infer<typeof DerivedSchema>;

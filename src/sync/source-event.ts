@@ -18,6 +18,11 @@ export const SourceSchema = z.enum(SOURCES);
 export type Source = z.infer<typeof SourceSchema>;
 
 const isoDate = z.iso.datetime({ offset: true });
+/**
+ * A Zendesk brand id as events carry it: a positive integer, kept as a string like every Zendesk id.
+ * Optional in the data schemas below: jobs of releases before brands were read have none.
+ */
+export const BrandIdSchema = z.string().regex(/^[1-9]\d{0,19}$/, 'expected a Zendesk brand id (a positive integer)');
 const money = z.number().int(); // minor units (cents), as Stripe sends them
 
 /** Everything an event knows about whose data it is; identity resolution reads these. */
@@ -147,6 +152,8 @@ export const ZendeskTicketData = z.object({
   organizationId: z.string().nullable(),
   createdAt: isoDate.nullable(),
   updatedAt: isoDate.nullable(),
+  /** The ticket's brand (Zendesk assigns one to every ticket); null when the payload did not say (an older trigger body). */
+  brandId: BrandIdSchema.nullable().optional(),
   /**
    * Set by the events worker from the `ticketCategories` rules before the event is stored (never by
    * a parser): absent on events stored before classification existed.
@@ -175,6 +182,8 @@ export const PortalActivityData = z.object({
   articleId: z.string().nullable(),
   invoiceId: z.string().nullable(),
   ticketId: z.string().nullable(),
+  /** The Help Center brand the activity happened on (the sender's brand_id, or the brand of the page's host); absent when unknown. */
+  brandId: BrandIdSchema.nullable().optional(),
   /** Free-form, flat, small: the portal's own extra properties. */
   properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
 });

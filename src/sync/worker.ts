@@ -17,6 +17,7 @@ import type { ApplyOutcome, RecordStore } from './store.js';
 import { withTicketCategory, type TicketClassifier } from './deflection/categories.js';
 import { eventIdentityKeys } from './identity.js';
 import type { Tombstones } from './admin/tombstones.js';
+import { brandVerdict, type BrandScope } from './brands.js';
 
 export interface EventsWorkerOptions {
   connection: Redis;
@@ -38,6 +39,8 @@ export interface EventsWorkerOptions {
   onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { jobId: string | undefined; retry: boolean }) => Promise<void>;
   /** Customers erased by `identity forget`: events naming them are dropped (counted), their job data scrubbed. */
   tombstones?: Tombstones;
+  /** The Zendesk brands this deployment serves (config zendesk.brands): events of others are skipped, counted and logged. */
+  brands?: BrandScope;
 }
 
 export interface EventJobResult {
@@ -98,6 +101,13 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         await opts.tombstones.noteDropped();
         opts.metrics?.applied.inc({ source: parsed.data.source, outcome: 'forgotten' });
         log.info({ source: parsed.data.source, eventId: parsed.data.eventId }, 'event names a forgotten customer: dropped');
+        return { recordId: '', changed: false, merged: [], conflicts: 0 };
+      }
+      const brand = opts.brands ? brandVerdict(opts.brands, parsed.data) : { serve: true as const };
+      if (!brand.serve) {
+        // Acknowledged upstream, never applied: webhooks, resync snapshots and replays alike.
+        opts.metrics?.applied.inc({ source: parsed.data.source, outcome: brand.reason });
+        log.info({ source: parsed.data.source, eventId: parsed.data.eventId, brandId: brand.brandId, reason: brand.reason }, 'event of a brand this deployment does not serve (zendesk.brands): skipped');
         return { recordId: '', changed: false, merged: [], conflicts: 0 };
       }
       const event = withTicketCategory(parsed.data, opts.classifier);

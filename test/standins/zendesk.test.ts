@@ -20,6 +20,7 @@ import {
   type ZendeskTicket,
   type ZendeskUser,
 } from '../../src/standins/zendesk.js';
+import type { ZendeskBrand } from '../../src/standins/zendesk-brands.js';
 
 const EMAIL = 'sync-agent@acme.example';
 const TOKEN = 'zdTestApiToken1111111111111111111111111';
@@ -481,6 +482,58 @@ describe('Zendesk stand-in: tickets', () => {
     const page = await zendeskRequest(client, 'GET', ['incremental', 'users', 'cursor', { start_time: hourAgo - 1 }]);
 
     expect(page).toMatchObject({ users: [{ id: user.id, email: 'old@acme.example' }], end_of_stream: true });
+  });
+});
+
+describe('Zendesk stand-in: brands', () => {
+  it('lists brands sorted by name and shows one through node-zendesk, in the Brands API shape; an unknown brand is 404', async () => {
+    const z = await standIn();
+    const client = sdk(z);
+    const acme = z.seedBrand({ name: 'Acme', subdomain: 'acme', host_mapping: 'help.acme.test' });
+    const globex = z.seedBrand({ name: 'Globex', subdomain: 'globex' });
+
+    const listed = await sdkCall<ZendeskBrand[]>(client.brand.list());
+    // node-zendesk's brand.show resolves with the whole body, { brand }.
+    const shown = await sdkCall<{ brand: ZendeskBrand }>(client.brand.show(globex.id));
+
+    expect(listed.result.map((b) => [b.name, b.default])).toEqual([['Acme', true], ['Globex', false]]);
+    expect(shown.result.brand).toMatchObject({
+      id: globex.id, name: 'Globex', subdomain: 'globex', brand_url: 'https://globex.zendesk.com', host_mapping: null,
+      has_help_center: true, help_center_state: 'enabled', active: true, is_deleted: false, url: `${z.baseUrl}/brands/${globex.id}.json`,
+    });
+    expect(acme.host_mapping).toBe('help.acme.test');
+    const missing = await fetch(`${z.baseUrl}/brands/1.json`, { headers: AUTH });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'RecordNotFound', description: 'Not found' });
+  });
+
+  it('pages brands by cursor when page[size] is given', async () => {
+    const z = await standIn();
+    for (const name of ['C', 'A', 'B']) z.seedBrand({ name, subdomain: name.toLowerCase() });
+    const first = (await (await fetch(`${z.baseUrl}/brands.json?page[size]=2`, { headers: AUTH })).json()) as { brands: ZendeskBrand[]; meta: { has_more: boolean }; links: { next: string } };
+    expect(first.brands.map((b) => b.name)).toEqual(['A', 'B']);
+    expect(first.meta.has_more).toBe(true);
+    const second = (await (await fetch(first.links.next, { headers: AUTH })).json()) as { brands: ZendeskBrand[]; meta: { has_more: boolean } };
+    expect(second.brands.map((b) => b.name)).toEqual(['C']);
+  });
+
+  it('gives a ticket created without a brand the default brand, keeps a brand it was given, and exports tickets with brand_id', async () => {
+    const z = await standIn();
+    const acme = z.seedBrand({ name: 'Acme', subdomain: 'acme' });
+    const globex = z.seedBrand({ name: 'Globex', subdomain: 'globex' });
+    const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+    const plain = z.seedTicket({ subject: 'no brand given', updated_at: isoSeconds(hourAgo) });
+    const branded = z.seedTicket({ subject: 'Globex ticket', brand_id: globex.id, updated_at: isoSeconds(hourAgo + 1) });
+    const client = createZendeskClient({ baseUrl: z.baseUrl, email: EMAIL, apiToken: TOKEN, webhookSecrets: [] });
+
+    const page = (await zendeskRequest(client, 'GET', ['incremental', 'tickets', 'cursor', { start_time: hourAgo - 1 }])) as { tickets: ZendeskTicket[] };
+
+    expect(page.tickets.map((t) => [t.id, t.brand_id])).toEqual([[plain.id, acme.id], [branded.id, globex.id]]);
+  });
+
+  it('keeps tickets unbranded in an account with no brand seeded, as before', async () => {
+    const z = await standIn();
+    expect(z.seedTicket({}).brand_id).toBeNull();
   });
 });
 

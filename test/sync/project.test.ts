@@ -112,7 +112,26 @@ describe('support', () => {
     expect(record.derived.support?.tickets.map((t) => t.id)).toEqual(['5301', '6', '5', '4', '3', '2', '1']);
     expect(record.derived.support?.tickets[0]).toEqual({
       id: '5301', subject: 'Cannot download invoice', status: 'solved', priority: 'high', category: null, updatedAt: '2026-03-03T12:45:20.000Z',
+      brandId: '360000000001',
     });
+  });
+
+  it("keeps each ticket's brand and lists the brands the customer's tickets are on; a ticket of unknown brand adds none", () => {
+    const record = replay([
+      ticket('1', 'open', { version: 1_000 }, { brandId: '360000000002' }),
+      ticket('2', 'open', { version: 2_000 }, { brandId: '360000000001' }),
+      ticket('3', 'open', { version: 3_000 }, { brandId: '360000000002' }),
+      ticket('4', 'open', { version: 4_000 }, { brandId: null }),
+    ]);
+    expect(record.derived.support?.tickets.map((t) => [t.id, t.brandId])).toEqual([['4', undefined], ['3', '360000000002'], ['2', '360000000001'], ['1', '360000000002']]);
+    expect(record.derived.support?.brandIds).toEqual(['360000000001', '360000000002']);
+    expect(DerivedSchema.parse(record.derived)).toEqual(record.derived);
+  });
+
+  it('projects tickets without a brand as before brands were read (no brand keys, the same projection hash)', () => {
+    const record = replay([ticket('1', 'open', { version: 1_000 })]);
+    expect(record.derived.support).toEqual({ openTicketCount: 1, tickets: [expect.not.objectContaining({ brandId: expect.anything() })] });
+    expect(Object.keys(record.derived.support!)).toEqual(['openTicketCount', 'tickets']);
   });
 
   it('is absent without Zendesk data', () => {

@@ -47,6 +47,7 @@ export const ZENDESK_TICKET_TRIGGER_TEMPLATE = `{
     "requester_email": "{{ticket.requester.email}}",
     "organization_id": "{{ticket.organization.id}}",
     "organization_external_id": "{{ticket.organization.external_id}}",
+    "brand_id": "{{ticket.brand.id}}",
     "created_at": "{{ticket.created_at_with_timestamp}}",
     "updated_at": "{{ticket.updated_at_with_timestamp}}"
   }
@@ -63,7 +64,7 @@ const USER_EVENTS = new Set([
 const TICKET_EVENTS = new Set([
   'created', 'status_changed', 'custom_status_changed', 'priority_changed', 'subject_changed', 'description_changed',
   'tags_changed', 'form_changed', 'organization_changed', 'requester_changed', 'type_changed', 'external_id_changed',
-  'custom_field_changed', 'merged', 'marked_as_spam', 'soft_deleted', 'permanently_deleted', 'undeleted',
+  'custom_field_changed', 'merged', 'marked_as_spam', 'soft_deleted', 'permanently_deleted', 'undeleted', 'brand_changed',
 ]);
 // Marking as spam deletes the ticket in Zendesk, so the portal should drop it too.
 const DELETING_EVENTS = new Set(['organization.deleted', 'user.deleted', 'ticket.soft_deleted', 'ticket.permanently_deleted', 'ticket.marked_as_spam']);
@@ -103,7 +104,7 @@ const UserDetail = z.object({ id, email: text, external_id: text, organization_i
 const TicketDetail = z.object({
   id, subject: text, description: text, status: text, priority: text, form_id: optionalId,
   tags: z.array(z.string()).nullish(), requester_id: optionalId, organization_id: optionalId,
-  created_at: timestamp, updated_at: timestamp,
+  brand_id: optionalId, created_at: timestamp, updated_at: timestamp,
 });
 const Envelope = z.object({
   type: z.string(),
@@ -118,6 +119,8 @@ const TriggerBody = z.object({
     id, subject: text, status: text, priority: text, form_id: optionalId, tags: text,
     requester_id: optionalId, requester_email: text, organization_id: optionalId,
     organization_external_id: text, created_at: timestamp, updated_at: z.string(),
+    // Absent from bodies rendered by the template before brands were read: the brand is then unknown.
+    brand_id: optionalId,
   }),
 });
 
@@ -197,7 +200,7 @@ function ticketDraft(detail: z.infer<typeof TicketDetail>): Pick<Draft, 'objectI
       kind: 'zendesk.ticket', id: detail.id, subject: detail.subject, description: detail.description,
       status: normalizeStatus(detail.status), priority: normalizePriority(detail.priority), formId: detail.form_id,
       tags: detail.tags ?? [], requesterId: detail.requester_id, organizationId: detail.organization_id,
-      createdAt: isoOrNull(detail.created_at), updatedAt: isoOrNull(detail.updated_at),
+      createdAt: isoOrNull(detail.created_at), updatedAt: isoOrNull(detail.updated_at), brandId: detail.brand_id,
     },
   };
 }
@@ -280,7 +283,7 @@ function parseTrigger(body: Record<string, unknown>, meta: TriggerMeta): ParseRe
       kind: 'zendesk.ticket', id: t.id, subject: t.subject, description: null, status,
       priority: normalizePriority(t.priority), formId: t.form_id, tags: t.tags ? t.tags.split(/\s+/).filter(Boolean) : [],
       requesterId: t.requester_id, organizationId: t.organization_id,
-      createdAt: isoOrNull(t.created_at), updatedAt: isoOrNull(t.updated_at),
+      createdAt: isoOrNull(t.created_at), updatedAt: isoOrNull(t.updated_at), brandId: t.brand_id,
     },
   });
 }

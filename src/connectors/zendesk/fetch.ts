@@ -42,7 +42,7 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
       // tickets.show answers 404 for a deleted ticket; a `deleted` status can still show up in exports and stand-ins.
       event: t['status'] === 'deleted' ? 'ticket.soft_deleted' : 'ticket.created',
       detail: {
-        ...pick(t, ['id', 'subject', 'description', 'status', 'priority', 'tags', 'requester_id', 'organization_id', 'created_at', 'updated_at']),
+        ...pick(t, ['id', 'subject', 'description', 'status', 'priority', 'tags', 'requester_id', 'organization_id', 'brand_id', 'created_at', 'updated_at']),
         form_id: t['ticket_form_id'],
       },
     }),

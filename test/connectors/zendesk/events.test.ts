@@ -118,9 +118,20 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
         description: 'The invoice PDF for March won\'t download.\nIt says "not found".',
         status: 'solved', priority: 'high', formId: '360000000501', tags: ['billing', 'invoice_pdf'],
         requesterId: '8000000000201', organizationId: '7000000000101',
-        createdAt: '2026-03-01T07:12:07.000Z', updatedAt: '2026-03-03T12:45:20.000Z',
+        createdAt: '2026-03-01T07:12:07.000Z', updatedAt: '2026-03-03T12:45:20.000Z', brandId: '360000000001',
       },
     });
+  });
+
+  it('reads a ticket moved to another brand (ticket.brand_changed) as the ticket with its new brand', () => {
+    const base = fixture('ticket.status_changed');
+    const moved = {
+      ...base, type: 'zen:event-type:ticket.brand_changed', id: 'c1d2e3f4-0000-4000-8000-000000000001',
+      detail: { ...(base.detail as object), brand_id: '360000000002' }, event: { current: '360000000002', previous: '360000000001' },
+    };
+    const event = onlyEvent(parseZendeskWebhook(moved, {}));
+    expect(event.data).toMatchObject({ kind: 'zendesk.ticket', id: '5301', brandId: '360000000002' });
+    expect(event.deleted).toBe(false);
   });
 
   it('marks soft-deleted, permanently deleted and spam tickets as deletions', () => {
@@ -176,7 +187,7 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
         kind: 'zendesk.ticket', id: '5302', subject: 'Upgrade to the "Team" plan', description: null,
         status: 'open', priority: 'normal', formId: '360000000501', tags: ['billing', 'upgrade', 'plan_team'],
         requesterId: '8000000000201', organizationId: '7000000000101',
-        createdAt: '2026-03-04T09:30:00.000Z', updatedAt: '2026-03-04T09:41:00.000Z',
+        createdAt: '2026-03-04T09:30:00.000Z', updatedAt: '2026-03-04T09:41:00.000Z', brandId: '360000000002',
       },
     });
   });
@@ -206,6 +217,15 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
     expect(event.data).toMatchObject({ status: 'hold', priority: null, formId: null, tags: [], subject: null });
   });
 
+  it('reads a body of the template before brands (no brand_id), or an empty brand placeholder, as a ticket of unknown brand', () => {
+    const { brand_id: _gone, ...older } = fixture('trigger.ticket').ticket as Record<string, unknown>;
+    expect(onlyEvent(parseZendeskWebhook({ ...fixture('trigger.ticket'), ticket: older }, {})).data).toMatchObject({ id: '5302', brandId: null });
+    expect(onlyEvent(parseZendeskWebhook(withTicket({ brand_id: '' }), {})).data).toMatchObject({ brandId: null });
+    // Never guessed: a brand id that is not a positive integer is no brand.
+    expect(onlyEvent(parseZendeskWebhook(withTicket({ brand_id: 'acme' }), {})).data).toMatchObject({ brandId: null });
+    expect(onlyEvent(parseZendeskWebhook(withTicket({ brand_id: '-3' }), {})).data).toMatchObject({ brandId: null });
+  });
+
   it('quarantines a body whose updated_at is not an ISO time', () => {
     expect(parseZendeskWebhook(withTicket({ updated_at: 'March 4, 2026' }), { signedAt: '2026-03-04T09:41:10Z' })).toMatchObject({ kind: 'invalid', eventId: expect.stringMatching(/^ticket-5302-/) });
     expect(parseZendeskWebhook(withTicket({ updated_at: '' }), {}).kind).toBe('invalid');
@@ -219,10 +239,10 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
     const subject = 'Quote " and backslash \\ and \\" both';
     const rendered = render(ZENDESK_TICKET_TRIGGER_TEMPLATE, {
       'ticket.id': '5303', 'ticket.title': `${subject}\r\n`, 'ticket.status': 'New',
-      'ticket.tags': 'a b', 'ticket.updated_at_with_timestamp': '2026-03-04T10:00Z',
+      'ticket.tags': 'a b', 'ticket.updated_at_with_timestamp': '2026-03-04T10:00Z', 'ticket.brand.id': '360000000002',
     });
     const event = onlyEvent(parseZendeskWebhook(JSON.parse(rendered), {}));
-    expect(event.data).toMatchObject({ id: '5303', subject, status: 'new', tags: ['a', 'b'], organizationId: null, formId: null });
+    expect(event.data).toMatchObject({ id: '5303', subject, status: 'new', tags: ['a', 'b'], organizationId: null, formId: null, brandId: '360000000002' });
   });
 });
 

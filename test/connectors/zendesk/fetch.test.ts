@@ -62,7 +62,7 @@ describe('refetching Zendesk objects to settle a tie', () => {
       // At the ticket's own updated_at (12:45:20), later than the tied minute (12:45): what was read is newer than both writes.
       eventId: `refetch-5301-${VERSION}`, type: 'refetch:zendesk.ticket', version: Date.parse(TICKET.updated_at), origin: 'snapshot',
     });
-    expect(event.data).toMatchObject({ status: 'solved', priority: 'high', formId: '360000000501', organizationId: '7000000000101' });
+    expect(event.data).toMatchObject({ status: 'solved', priority: 'high', formId: '360000000501', organizationId: '7000000000101', brandId: '360000000001' });
   });
 
   it('a user comes back with the name event details never carry, and a normalized email', async () => {
