@@ -3,21 +3,21 @@
  * accepted (so redeliveries are dropped for longer than BullMQ keeps jobs),
  * enqueue the new ones, and keep schema-invalid payloads in the quarantine (quarantine.ts).
  *
- * Dedupe marks go through two states. `pending:<claimed at>` while the job is
- * being added, `done` (long TTL) once it is in the queue. A concurrent
- * duplicate that sees a fresh `pending` is told to retry rather than being
- * acknowledged for an event that may yet fail to enqueue. A `pending` older
- * than the enqueue deadline belongs to a process or a Redis that died
- * between the two (a Redis restarted from its AOF keeps the claim and may
- * have lost the job): the next delivery takes the claim over and enqueues
- * the event — harmless if the job did land, since the job id is the event's
- * own and BullMQ adds an existing job id once. Without `ackReplicas` a batch
- * is answered once its jobs are in the queue, with its commits written but not
- * awaited (one round trip fewer per batch): a lost commit is such a stale claim.
+ * A batch is one Redis round trip (enqueue-script.ts): one script checks each
+ * event's dedupe mark, adds the new events' jobs with BullMQ's own add code
+ * and marks them `done` (long TTL) — atomically, so no mark ever says `done`
+ * without its job, and a failed add leaves no mark to release: the provider's
+ * retry is enqueued. A batch is answered once the script returned, i.e. once
+ * its jobs are in the queue. Marks `pending:<claimed at>` written by earlier
+ * releases (claim, add, commit) are honoured: a fresh one is in flight (the
+ * delivery is told to retry), one older than the enqueue deadline belongs to a
+ * process or a Redis that died between claim and add and is taken over —
+ * harmless if the job did land, since the job id is the event's own and
+ * BullMQ adds an existing job id once.
  *
  * With `ackReplicas` > 0 a batch is acknowledged only once that many replicas
- * hold it (WAIT after the commits; replication is one ordered stream, so a
- * replica holding the commit holds the job). Short of that the batch fails with
+ * hold it (WAIT after the script; replication is one ordered stream, so a
+ * replica holding the mark holds the job). Short of that the batch fails with
  * ReplicaAckError (503): its marks stay `done` on the primary. The provider's
  * retry then meets a duplicate, and a duplicate is acknowledged only after the
  * same WAIT, behind a write of its own (the mark's TTL is renewed): that covers
@@ -29,6 +29,7 @@ import type { Redis } from 'ioredis';
 import { QuarantineStore, type NewQuarantineEntry, type QuarantineEntry, type QuarantineLimits, type QuarantineMeta } from './quarantine.js';
 import type { EventsQueue } from './queues.js';
 import { noteWebhook } from './health.js';
+import { markAndAdd } from './enqueue-script.js';
 import { isRedisReady, withTimeout } from './redis.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
 
@@ -67,32 +68,6 @@ export interface EnqueueOutcome {
   inFlight: SourceEvent[];
 }
 
-const PENDING_TTL_SECONDS = 60;
-
-// KEYS: the dedupe mark. ARGV: the claim seen, the new claim, its TTL. Takes over a stale claim
-// only if it is still the one seen (two deliveries racing for it: one wins, the other is in flight).
-const TAKE_OVER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
-  return 1
-end
-return 0`;
-// A batch's claims and its commits are one command each (a pipeline on the connection BullMQ's scripts are defined
-// on cost more to build than its commands, bench:ingest). Inline like TAKE_OVER: the build (tsc) ships no .lua files.
-// KEYS: the dedupe marks. ARGV: the claim, its TTL. Returns each mark's previous value (nil: claimed now).
-const CLAIM = `
-local previous = {}
-for i, key in ipairs(KEYS) do
-  previous[i] = redis.call('SET', key, ARGV[1], 'NX', 'GET', 'EX', tonumber(ARGV[2]))
-end
-return previous`;
-// KEYS: the accepted events' marks, then the duplicates' to renew. ARGV: how many accepted, the dedupe TTL.
-const COMMIT = `
-local accepted = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  if i <= accepted then redis.call('SET', key, 'done', 'EX', tonumber(ARGV[2])) else redis.call('EXPIRE', key, tonumber(ARGV[2])) end
-end
-return accepted`;
 /** How often, at most, the time of the last webhook of a source is written (per process). */
 const NOTE_INTERVAL_MS = 1000;
 /** Past this many waiting requests a batch is flushed at once rather than at the end of the turn. */
@@ -136,9 +111,9 @@ export class Ingestor {
   private readonly notes = new Map<Source, { writtenAt: number; latest: number; trailing?: NodeJS.Timeout | undefined }>();
 
   /**
-   * Requests that arrive in the same turn of the event loop are enqueued together: one script of
-   * claims, one addBulk, one script of commits. No request waits for a timer, and under load the
-   * Redis round trips are shared instead of multiplied.
+   * Requests that arrive in the same turn of the event loop are enqueued together, by one script (one
+   * round trip). No request waits for a timer, and under load the Redis round trips are shared instead
+   * of multiplied.
    */
   async enqueue(events: SourceEvent[]): Promise<EnqueueOutcome> {
     this.assertReady();
@@ -170,68 +145,27 @@ export class Ingestor {
 
   private async enqueueGroups(groups: SourceEvent[][]): Promise<EnqueueOutcome[]> {
     const { redis, queue, dedupeTtlSeconds } = this.opts;
-    // The same event twice in one payload counts once; across requests, the first claim wins.
+    // The same event twice in one payload counts once; across requests, the first in the batch wins.
     const uniqueGroups = groups.map((events) => [...new Map(events.map((e) => [this.seenKey(e), e])).values()]);
-    const now = Date.now();
-    const claim = `pending:${now}`;
-    const keys = uniqueGroups.flat().map((e) => this.seenKey(e));
-    const replies = (await redis.eval(CLAIM, keys.length, ...keys, claim, PENDING_TTL_SECONDS)) as Array<string | null>;
-    if (!Array.isArray(replies) || replies.length !== keys.length) throw new Error('claim: unexpected reply from Redis');
+    const all = uniqueGroups.flat();
+    const found = await markAndAdd(redis, queue, {
+      marks: all.map((e) => this.seenKey(e)),
+      jobs: all.map((e) => ({ name: e.type, data: e, jobId: jobIdFor(e.source, e.eventId) })),
+      now: Date.now(),
+      deadlineMs: this.opts.timeoutMs,
+      dedupeTtlSeconds,
+      // With ackReplicas, a duplicate renews its mark: a write of this batch that the WAIT below then covers.
+      renewDuplicates: this.waitsForReplicas,
+    });
     let n = 0;
-    const stale: Array<{ e: SourceEvent; previous: string; outcome: EnqueueOutcome }> = [];
     const outcomes = uniqueGroups.map((events) => {
       const outcome: EnqueueOutcome = { accepted: [], duplicates: [], inFlight: [] };
       for (const e of events) {
-        const previous = replies[n++] ?? null;
-        if (previous === null) outcome.accepted.push(e);
-        else if (typeof previous === 'string' && previous.startsWith('pending')) {
-          // `pending` alone: a claim written before claims carried their time; it expires on its own.
-          const claimedAt = Number(previous.slice('pending:'.length)) || now;
-          if (now - claimedAt > this.opts.timeoutMs) stale.push({ e, previous, outcome });
-          else outcome.inFlight.push(e);
-        } else outcome.duplicates.push(e);
+        const what = found[n++];
+        (what === 'accepted' ? outcome.accepted : what === 'duplicate' ? outcome.duplicates : outcome.inFlight).push(e);
       }
       return outcome;
     });
-    if (stale.length > 0) {
-      const takeovers = redis.pipeline();
-      for (const s of stale) takeovers.eval(TAKE_OVER, 1, this.seenKey(s.e), s.previous, claim, PENDING_TTL_SECONDS);
-      const taken = (await takeovers.exec()) ?? [];
-      stale.forEach((s, i) => {
-        const [err, won] = taken[i] ?? [new Error('missing reply'), 0];
-        if (err) throw err;
-        (Number(won) === 1 ? s.outcome.accepted : s.outcome.inFlight).push(s.e);
-      });
-    }
-    const accepted = outcomes.flatMap((o) => o.accepted);
-    const duplicates = outcomes.flatMap((o) => o.duplicates);
-    if (accepted.length === 0) {
-      if (duplicates.length > 0 && this.waitsForReplicas) {
-        const touch = redis.pipeline();
-        for (const e of duplicates) touch.expire(this.seenKey(e), dedupeTtlSeconds);
-        await touch.exec();
-        await this.awaitReplicas();
-      }
-      return outcomes;
-    }
-    try {
-      await queue.addBulk(accepted.map((e) => ({ name: e.type, data: e, opts: { jobId: jobIdFor(e.source, e.eventId) } })));
-    } catch (err) {
-      // Release the claims so the provider's retry is not mistaken for a duplicate.
-      await redis.del(...accepted.map((e) => this.seenKey(e))).catch(() => undefined);
-      throw err;
-    }
-    // The duplicates' marks are renewed in the same command, so that the WAIT below covers them too.
-    const renewed = this.waitsForReplicas ? duplicates.map((e) => this.seenKey(e)) : [];
-    const committed = redis.eval(COMMIT, accepted.length + renewed.length, ...accepted.map((e) => this.seenKey(e)), ...renewed, accepted.length, dedupeTtlSeconds);
-    if (!this.waitsForReplicas) {
-      // The jobs are in the queue: that is what the answer promises, so it does not wait for this round trip. The
-      // commit is written ahead of any later claim on this connection (a redelivery to this process meets `done`); if
-      // it is lost, the `pending` mark left is taken over by the next delivery after the enqueue deadline (see above).
-      committed.catch(() => undefined);
-      return outcomes;
-    }
-    await committed;
     await this.awaitReplicas();
     return outcomes;
   }
