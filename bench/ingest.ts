@@ -18,7 +18,7 @@ import { loadConfig } from '../src/config.js';
 import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { redisServerOnPath } from '../src/cli/private-redis.js';
+import { redisServerOnPath } from '../src/sync/redis/private-redis.js';
 import { connectRedis } from '../src/sync/redis.js';
 import { startReplicaSet } from '../test/support/redis-ha.js';
 

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { plainIssue, unknownKeyProblems } from './config-problems.js';
 import { z } from 'zod';
-import { TICKET_CATEGORIES } from './sync/deflection/types.js';
-import { PORTAL_ACTIVITY_TYPES } from './sync/source-event.js';
+import { PORTAL_ACTIVITY_TYPES, TICKET_CATEGORIES } from './sync/source-event.js';
+import { PORTAL_TARGETS, type PortalTargetName } from './sync/target-names.js';
 import { ViewSettingsSchema } from './sync/view/settings.js';
 import { BrandsSchema, type BrandEntry } from './sync/brands.js';
 import type { RedisConnectionSettings, SentinelAddress } from './sync/redis.js';
@@ -57,8 +57,7 @@ const sentinelAddresses = (s: string | undefined): SentinelAddress[] =>
     return { host: a.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(a.slice(i + 1)) };
   });
 
-export const PORTAL_TARGETS = ['zendesk', 'salesforce'] as const;
-export type PortalTargetName = (typeof PORTAL_TARGETS)[number];
+export { PORTAL_TARGETS, type PortalTargetName };
 
 export const EnvSchema = z.object({
   REDIS_URL: z

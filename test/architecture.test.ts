@@ -1,6 +1,6 @@
 /** The layout rules of ARCHITECTURE.md and STYLE.md that code can check. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
@@ -20,6 +20,106 @@ describe('layout', () => {
     const leaks = files(join(root, 'src/sync'))
       .filter((f) => /from '(express|pino-http)'|from '\.\.\/(webhooks|connectors|cli)\//.test(readFileSync(f, 'utf8')))
       .map((f) => relative(root, f));
+    expect(leaks).toEqual([]);
+  });
+});
+
+/** Every relative import of every file under src, as src-relative paths (`import type` included: a type is an arrow too). */
+function importGraph(): Map<string, string[]> {
+  const all = files(join(root, 'src'));
+  const known = new Set(all.map((f) => relative(root, f)));
+  const graph = new Map<string, string[]>();
+  for (const f of all) {
+    const targets = [...readFileSync(f, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.\.?\/[^']+)'/g)]
+      .map((m) => relative(root, resolve(dirname(f), m[1]!)).replace(/\.js$/, '.ts'))
+      .filter((t) => known.has(t));
+    graph.set(relative(root, f), [...new Set(targets)]);
+  }
+  return graph;
+}
+
+/** The arrows between groups of files (`groupOf` null: the file is in no group), each with one import that draws it. */
+function folderArrows(graph: Map<string, string[]>, groupOf: (file: string) => string | null): Map<string, Map<string, string>> {
+  const arrows = new Map<string, Map<string, string>>();
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      const a = groupOf(from);
+      const b = groupOf(to);
+      if (a === null || b === null || a === b) continue;
+      if (!arrows.has(a)) arrows.set(a, new Map());
+      if (!arrows.get(a)!.has(b)) arrows.get(a)!.set(b, `${from} imports ${to}`);
+    }
+  }
+  return arrows;
+}
+
+/** The strongly connected components with more than one member (Tarjan), each a cycle said with the imports that draw it. */
+function cycles(arrows: Map<string, Map<string, string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const found: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of arrows.get(v)?.keys() ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1) found.push(scc.sort());
+    }
+  };
+  for (const v of arrows.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+const explain = (arrows: Map<string, Map<string, string>>, scc: string[]): string[] =>
+  scc.flatMap((a) => scc.filter((b) => arrows.get(a)?.has(b)).map((b) => arrows.get(a)!.get(b)!));
+
+/** src/<folder>/… is <folder>; a file at the top of src (config.ts, daemon.ts…) is its own node. */
+const topFolder = (file: string): string => file.split('/')[1]!.replace(/\.ts$/, '');
+/** src/sync/<wing>/… is sync/<wing>; the files at the top of src/sync are in no wing. */
+const syncWing = (file: string): string | null => {
+  const parts = file.split('/');
+  return parts[1] === 'sync' && parts.length > 3 ? `sync/${parts[2]}` : null;
+};
+
+describe('imports', () => {
+  const graph = importGraph();
+
+  it('draws no cycle between files', () => {
+    const arrows = new Map([...graph].map(([f, ts]) => [f, new Map(ts.map((t) => [t, `${f} imports ${t}`]))]));
+    expect(cycles(arrows).map((scc) => explain(arrows, scc))).toEqual([]);
+  });
+
+  it('draws no cycle between the top folders of src (and its top-level files)', () => {
+    const arrows = folderArrows(graph, topFolder);
+    expect(cycles(arrows).map((scc) => explain(arrows, scc))).toEqual([]);
+  });
+
+  it('draws no cycle between the wings of src/sync', () => {
+    const arrows = folderArrows(graph, syncWing);
+    expect(cycles(arrows).map((scc) => explain(arrows, scc))).toEqual([]);
+  });
+
+  it('keeps the admin queries out of the CLI: nothing outside src/cli imports it (the dashboard and the demo share sync/admin)', () => {
+    const arrows = folderArrows(graph, topFolder);
+    const intoCli = [...arrows].filter(([from, to]) => from !== 'cli' && to.has('cli')).map(([, to]) => to.get('cli'));
+    expect(intoCli).toEqual([]);
+  });
+
+  it('keeps the core free of the app configuration: nothing in src/sync imports config.ts', () => {
+    const leaks = [...graph].filter(([f, ts]) => f.startsWith('src/sync/') && ts.some((t) => /^src\/config[-.]/.test(t))).map(([f]) => f);
     expect(leaks).toEqual([]);
   });
 });

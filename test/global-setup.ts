@@ -4,7 +4,7 @@
  * Every test works under its own key prefix and deletes what it created.
  */
 import type { TestProject } from 'vitest/node';
-import { redisAnswers, redisServerOnPath, startPrivateRedis } from '../src/cli/private-redis.js';
+import { redisAnswers, redisServerOnPath, startPrivateRedis } from '../src/sync/redis/private-redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@ import { connectRedis } from '../sync/redis.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import type { CustomerRecord, Stamp } from '../sync/record.js';
-import { IdentityAdmin, type AuditEntry } from '../sync/identity-admin.js';
+import { IdentityAdmin, type AuditEntry } from '../sync/admin/identity-admin.js';
 import { findCustomer } from '../sync/admin/lookup.js';
 import type { IdentityConflict } from '../sync/identity.js';
 import { refusalsOf, type IdentityRefusal } from '../sync/identity-refusals.js';

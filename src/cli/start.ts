@@ -7,7 +7,7 @@ import { startProbeServer, startWorker, type RunningWorker } from '../worker-rol
 import { createLogger, type Logger } from '../log.js';
 import { describeRedis, waitForRedis } from '../sync/redis.js';
 import { UsageError } from './errors.js';
-import { ensureRedis } from './private-redis.js';
+import { ensureRedis } from '../sync/redis/private-redis.js';
 
 type Role = 'all' | 'web' | 'worker';
 

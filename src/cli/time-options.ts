@@ -1,8 +1,8 @@
-/** `--since` / `--until` of every command, read by the one time grammar (src/sync/admin/time-window.ts). */
-import { parseTimeWindow, retentionWarning, TimeGrammarError, type TimeWindow } from '../sync/admin/time-window.js';
+/** `--since` / `--until` of every command, read by the one time grammar (src/sync/time-window.ts). */
+import { parseTimeWindow, retentionWarning, TimeGrammarError, type TimeWindow } from '../sync/time-window.js';
 import { UsageError } from './errors.js';
 
-export { TIME_GRAMMAR } from '../sync/admin/time-window.js';
+export { TIME_GRAMMAR } from '../sync/time-window.js';
 
 /** The window the options name, or a usage error (exit 2) that names the option. */
 export function timeWindowOption(opts: { since?: string | undefined; until?: string | undefined }, now: Date, defaultSince: string): TimeWindow {

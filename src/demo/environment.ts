@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../config.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import { createZendeskClient } from '../connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
-import { ensureRedis, freePort } from '../cli/private-redis.js';
+import { ensureRedis, freePort } from '../sync/redis/private-redis.js';
 import { startDaemon, type RunningDaemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../standins/salesforce.js';

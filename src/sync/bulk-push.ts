@@ -28,7 +28,7 @@
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { PortalTargetName } from '../config.js';
+import type { PortalTargetName } from './target-names.js';
 import type { Logger } from '../log.js';
 import { PermanentError, type CallGate, type PortalPush, type PortalTarget, type PushResult } from './portal-target.js';
 import { createEventsQueue } from './queues.js';

@@ -6,8 +6,28 @@
 import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.js';
-import type { ReconcileReport } from './reconcile.js';
+import type { Source } from './source-event.js';
+
+/** One source's part of a reconcile pass (written by reconcile.ts, read here for `status` and the gauges). */
+export interface SourceReport {
+  since: string;
+  read: number;
+  drift: number;
+  error?: string;
+  /** The platform's HTTP status of the failure, when it answered with one (401: a refused key). */
+  status?: number;
+}
+
+/** A reconcile pass, as the last one is kept for `status`, the dashboard and the gauges. */
+export interface ReconcileReport {
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  sources: Partial<Record<Source, SourceReport>>;
+  drift: number;
+  /** `source kind objectId` of drifted objects, the first MAX_DRIFT_IDS of them. */
+  driftIds: string[];
+}
 
 /** A worker beats this often; it counts as live while its last beat is younger than LIVE_WITHIN_MS. */
 export const HEARTBEAT_EVERY_MS = 10_000;
@@ -69,8 +89,16 @@ export async function readWorkers(redis: Redis, prefix: string, now = Date.now()
     .sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
 }
 
+/** What says which receivers are on: the secrets (or org id) each source's webhooks are verified with. */
+export interface WebhookSecrets {
+  stripe: { webhookSecrets: readonly unknown[] };
+  zendesk: { webhookSecrets: readonly unknown[] };
+  salesforceAuth: { orgId?: string | undefined; webhookSecret?: string | undefined };
+  portal: { eventsSecret?: string | undefined };
+}
+
 /** The sources whose receivers this configuration switches on (the ones whose silence means something). */
-export function configuredWebhookSources(config: Config): string[] {
+export function configuredWebhookSources(config: WebhookSecrets): string[] {
   const sf = config.salesforceAuth;
   const on: Array<[string, unknown]> = [
     ['stripe', config.stripe.webhookSecrets.length],

@@ -6,7 +6,7 @@
  *
  * This module imports no SDK.
  */
-import type { PortalTargetName } from '../config.js';
+import type { PortalTargetName } from './target-names.js';
 import type { PortalProjection } from './project.js';
 import type { Derived } from './record.js';
 import type { DeflectionEvent } from './deflection/types.js';

@@ -22,7 +22,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { PortalTargetName } from '../config.js';
+import type { PortalTargetName } from './target-names.js';
 import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk-push.js';
 import { cappedBackoff } from './backoff.js';
 import { DeflectionEventSchema } from './deflection/schema.js';

@@ -19,7 +19,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { readLastReconcile, reconcileLastKey } from './health.js';
+import { readLastReconcile, reconcileLastKey, type ReconcileReport, type SourceReport } from './health.js';
 import { eventIdentityKeys } from './identity.js';
 import type { Ingestor } from './ingest.js';
 import { applyEvent } from './merge.js';
@@ -35,18 +35,11 @@ export const RECONCILE_QUEUE = 'reconcile';
 const MAX_DRIFT_IDS = 100;
 const HISTORY = 48;
 
+export type { ReconcileReport, SourceReport };
+
 export interface ReconcileSettings {
   overlapMs: number;
   firstLookbackMs: number;
-}
-
-export interface SourceReport {
-  since: string;
-  read: number;
-  drift: number;
-  error?: string;
-  /** The platform's HTTP status of the failure, when it answered with one (401: a refused key). */
-  status?: number;
 }
 
 /** `stripe: FAILED 401 api_key_invalid: …`: one failed source of a pass, as `status` and `reconcile` print it. */
@@ -59,16 +52,6 @@ export function describeSourceFailure(source: string, r: SourceReport): string {
 /** The sources of a pass that failed. */
 export function failedSources(report: ReconcileReport): Array<[Source, SourceReport]> {
   return (Object.entries(report.sources) as Array<[Source, SourceReport]>).filter(([, s]) => s.error !== undefined);
-}
-
-export interface ReconcileReport {
-  startedAt: string;
-  finishedAt: string;
-  seconds: number;
-  sources: Partial<Record<Source, SourceReport>>;
-  drift: number;
-  /** `source kind objectId` of drifted objects, the first MAX_DRIFT_IDS of them. */
-  driftIds: string[];
 }
 
 export interface ReconcilerOptions {

@@ -8,10 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { TICKET_CATEGORIES } from './deflection/types.js';
 import { normalizeEmail, RefusedRefSchema } from './ids.js';
 
 export { normalizeEmail };
+
+/** The categories a ticket is classified into (config's ticketCategories rules); deflection counts by them. */
+export const TICKET_CATEGORIES = ['billing', 'documents', 'account', 'status', 'onboarding', 'other'] as const;
+export type TicketCategory = (typeof TICKET_CATEGORIES)[number];
 
 export const SOURCES = ['stripe', 'salesforce', 'zendesk', 'portal'] as const;
 export const SourceSchema = z.enum(SOURCES);

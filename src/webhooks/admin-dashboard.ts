@@ -10,8 +10,8 @@
  */
 import { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
-import { listDeadLetters, type DeadLetter } from '../cli/dlq.js';
-import { readStatus, type QueueStatus } from '../cli/status.js';
+import { listDeadLetters, type DeadLetter } from '../sync/admin/dead-letters.js';
+import { readStatus, type QueueStatus } from '../sync/admin/status.js';
 import type { ReconcileReport } from '../sync/reconcile.js';
 import type { BulkBacklog } from '../sync/bulk-push.js';
 import type { Config } from '../config.js';

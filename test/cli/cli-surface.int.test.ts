@@ -7,7 +7,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStatus } from '../../src/cli/status.js';
+import { readStatus } from '../../src/sync/admin/status.js';
 import { loadConfig } from '../../src/config.js';
 import { renderDashboardHtml } from '../../src/webhooks/admin-dashboard.js';
 import { outboundEnv } from '../outbound/support/setup.js';

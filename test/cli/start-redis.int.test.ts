@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { redisAnswers } from '../../src/cli/private-redis.js';
+import { redisAnswers } from '../../src/sync/redis/private-redis.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, until } from '../support/e2e.js';
 import { fixtureJson } from '../support/http.js';

@@ -3,7 +3,8 @@
  * and warns when redis.ackReplicas asks for more replicas than are connected (every webhook would get 503).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStatus, statusText } from '../../src/cli/status.js';
+import { readStatus } from '../../src/sync/admin/status.js';
+import { statusText } from '../../src/cli/status.js';
 import { connectRedis, type Redis } from '../../src/sync/redis.js';
 import { testConfig } from '../support/daemon.js';
 import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';

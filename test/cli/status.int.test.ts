@@ -5,7 +5,8 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStatus, statusText } from '../../src/cli/status.js';
+import { readStatus } from '../../src/sync/admin/status.js';
+import { statusText } from '../../src/cli/status.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { bulkKeys, queueForBulk } from '../../src/sync/bulk-push.js';
 import { renderDashboardHtml } from '../../src/webhooks/admin-dashboard.js';

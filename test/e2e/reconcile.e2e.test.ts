@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStatus } from '../../src/cli/status.js';
+import { readStatus } from '../../src/sync/admin/status.js';
 import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';

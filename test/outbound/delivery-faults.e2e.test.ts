@@ -6,7 +6,7 @@
  * it is back.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { readStatus } from '../../src/cli/status.js';
+import { readStatus } from '../../src/sync/admin/status.js';
 import { replaySubscription } from '../../src/sync/outbound/replay.js';
 import { subscriptionsOf } from '../../src/sync/outbound/service.js';
 import { subscriptionWants, type OutboundEvent } from '../../src/sync/outbound/types.js';

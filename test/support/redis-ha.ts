@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/cli/private-redis.js';
+import { freePort } from '../../src/sync/redis/private-redis.js';
 import { connectRedis, redisAnswers } from '../../src/sync/redis.js';
 
 async function poll(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePortalEvents } from '../../src/connectors/portal/events.js';
 import { recordEvent } from '../../src/connectors/salesforce/outbound.js';
-import { IdentityAdmin } from '../../src/sync/identity-admin.js';
+import { IdentityAdmin } from '../../src/sync/admin/identity-admin.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { RecordStore } from '../../src/sync/store.js';
 import { explainIdentity } from '../../src/cli/inspect.js';

@@ -6,7 +6,7 @@
  */
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueStatusOf } from '../../src/cli/status.js';
+import { queueStatusOf } from '../../src/sync/admin/status.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { acceptedKey } from '../../src/sync/push-worker.js';
 import { RESYNC_PRIORITY } from '../../src/sync/resync/runner.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisAnswers } from '../../src/cli/private-redis.js';
+import { redisAnswers } from '../../src/sync/redis/private-redis.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { freePort, until } from '../support/e2e.js';

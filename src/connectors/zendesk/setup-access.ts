@@ -17,7 +17,15 @@
 import { z } from 'zod';
 import type { TargetsConfig } from '../../config.js';
 import { zendeskRequest, type ZendeskClient } from './client.js';
-import type { ZendeskFieldSpec } from './setup.js';
+
+/** A field (or custom object field) setup provisions: its key, type and title as Zendesk's API takes them. */
+export interface ZendeskFieldSpec {
+  key: string;
+  type: 'text' | 'decimal' | 'date' | 'checkbox' | 'integer' | 'lookup';
+  title: string;
+  /** Lookup fields only: what the id points at. */
+  relationship_target_type?: 'zen:organization' | 'zen:user';
+}
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
 

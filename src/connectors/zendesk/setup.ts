@@ -13,18 +13,10 @@
 import { z } from 'zod';
 import type { TargetsConfig } from '../../config.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
-import { createOwnRecordsRule, endUserObjects, endUserPolicyGap, findOwnRecordsRule, grantEndUserRead, statusObjectSchema } from './setup-access.js';
+import { createOwnRecordsRule, endUserObjects, endUserPolicyGap, findOwnRecordsRule, grantEndUserRead, statusObjectSchema, type ZendeskFieldSpec } from './setup-access.js';
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
 export type ZendeskSetupKind = 'organization field' | 'user field' | 'custom object' | 'custom object field' | 'access rule' | 'end-user policy';
-
-export interface ZendeskFieldSpec {
-  key: string;
-  type: 'text' | 'decimal' | 'date' | 'checkbox' | 'integer' | 'lookup';
-  title: string;
-  /** Lookup fields only: what the id points at. */
-  relationship_target_type?: 'zen:organization' | 'zen:user';
-}
 
 export interface ZendeskSetupStep {
   kind: ZendeskSetupKind;

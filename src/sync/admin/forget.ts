@@ -6,12 +6,12 @@
  * `--portal clear`, what was pushed to the portals taken back (portal-clear.ts).
  */
 import type { Redis } from 'ioredis';
-import { PORTAL_TARGETS } from '../../config.js';
+import { PORTAL_TARGETS } from '../target-names.js';
 import type { PortalTarget } from '../portal-target.js';
 import type { OutboundEmitter } from '../outbound/emitter.js';
 import type { CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
-import { IdentityAdmin } from '../identity-admin.js';
+import { IdentityAdmin } from './identity-admin.js';
 import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
 import { clearPlanned, locateOnPortals, PortalClearPlans, portalClearOf, readAccepted, withLocated, type PortalMode, type PortalOutcome } from './portal-clear.js';
 import { Tombstones } from './tombstones.js';

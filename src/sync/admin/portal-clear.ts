@@ -14,7 +14,7 @@
  * The default is `keep` (see DEFAULT_PORTAL_MODE).
  */
 import type { Redis } from 'ioredis';
-import type { PortalTargetName } from '../../config.js';
+import type { PortalTargetName } from '../target-names.js';
 import type { ClearResult, PortalClear, PortalPlace, PortalTarget, ZendeskProfileRef } from '../portal-target.js';
 import { acceptedKey, linksFor } from '../push-worker.js';
 import type { CustomerRecord, Derived } from '../record.js';

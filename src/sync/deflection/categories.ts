@@ -12,8 +12,7 @@
  * search, the subject of a case they then abandoned), so that a deflected
  * session gets the category its ticket would have had.
  */
-import type { SourceEvent } from '../source-event.js';
-import { TICKET_CATEGORIES, type TicketCategory } from './types.js';
+import { TICKET_CATEGORIES, type SourceEvent, type TicketCategory } from '../source-event.js';
 
 export interface TicketCategoryRule {
   category: TicketCategory;

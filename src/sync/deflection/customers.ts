@@ -2,7 +2,7 @@
  * The customer set (`<prefix>:customers`) is kept by the record store in the
  * same transaction as each record it creates or merges away. Records stored
  * before the set existed, and records an admin links or unlinks by hand
- * (src/sync/identity-admin.ts writes records directly), are brought in by
+ * (src/sync/admin/identity-admin.ts writes records directly), are brought in by
  * this reconciliation, which the worker runs at start-up. Until it has run
  * once, the report counts records by SCAN instead.
  */

@@ -8,13 +8,13 @@
  * changes nothing on the record (the record keeps the newest), yet it is
  * still part of a session. The tracker makes repeats harmless.
  */
-import type { EventDataOf, SourceEvent } from '../source-event.js';
+import type { EventDataOf, SourceEvent, TicketCategory } from '../source-event.js';
 import type { ApplyOutcome } from '../store.js';
 import { isTicketCategory, type TicketClassifier } from './categories.js';
 import { besideField, contactIdentityKey, contactOf } from './contact.js';
 import type { TrackedActivity } from './session.js';
 import type { DeflectionTracker } from './tracker.js';
-import type { ActivitySummary, TicketCategory } from './types.js';
+import type { ActivitySummary } from './types.js';
 
 type PortalActivity = EventDataOf<'portal.activity'>;
 

@@ -1,7 +1,7 @@
 /**
  * Report periods: `--since` / `?since=` parsing and ISO weeks, in UTC. Pure.
  */
-import { MAX_BACK_DAYS, parseTimeWindow, TimeGrammarError } from '../admin/time-window.js';
+import { MAX_BACK_DAYS, parseTimeWindow, TimeGrammarError } from '../time-window.js';
 
 export interface ReportPeriod {
   from: Date;
@@ -16,7 +16,7 @@ export const MAX_REPORT_DAYS = MAX_BACK_DAYS;
 export const SinceError = TimeGrammarError;
 
 /**
- * The report period in the one time grammar (src/sync/admin/time-window.ts): from `since`
+ * The report period in the one time grammar (src/sync/time-window.ts): from `since`
  * (`30d`, `4w`, `24h`, an ISO date or date-time) until `until` (the same grammar), or now.
  */
 export function parseSince(since: string, now: Date = new Date(), until?: string): ReportPeriod {

@@ -11,7 +11,8 @@
  *   no-result search counts (the same query twice is demand twice);
  * - a rate without a denominator is null, never 0 or NaN.
  */
-import { TICKET_CATEGORIES, type DeflectionData, type DeflectionEvent, type NoResultSearch, type SessionStart, type TicketCategory, type TicketOpened } from './types.js';
+import { TICKET_CATEGORIES, type TicketCategory } from '../source-event.js';
+import type { DeflectionData, DeflectionEvent, NoResultSearch, SessionStart, TicketOpened } from './types.js';
 import { inPeriod, isoDate, isoWeekLabel, isoWeekStart, isoWeeksOf, periodDays, priorPeriod, WEEK_LENGTH_MS, type ReportPeriod } from './report-period.js';
 
 export interface CategoryFigures {

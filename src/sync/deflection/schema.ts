@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { canonical } from '../record.js';
-import { TICKET_CATEGORIES, type DeflectionEvent } from './types.js';
+import { TICKET_CATEGORIES } from '../source-event.js';
+import type { DeflectionEvent } from './types.js';
 
 const isoDate = z.iso.datetime({ offset: true });
 

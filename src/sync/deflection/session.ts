@@ -16,7 +16,8 @@
  * session, it is too late to change an outcome and opens nothing.
  */
 import { createHash } from 'node:crypto';
-import type { ActivitySummary, DeflectionEvent, DeflectionOutcome, TicketCategory } from './types.js';
+import type { TicketCategory } from '../source-event.js';
+import type { ActivitySummary, DeflectionEvent, DeflectionOutcome } from './types.js';
 
 export interface DeflectionSettings {
   sessionIdleMs: number;

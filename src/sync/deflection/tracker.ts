@@ -16,7 +16,8 @@ import { Outbox } from './outbox.js';
 import { toJson } from './schema.js';
 import { decide, decided, dueAt, planActivity, windowEnd, type DeflectionSettings, type SessionState, type TicketRef, type TrackedActivity } from './session.js';
 import { executed, WatchPool } from './transaction.js';
-import type { DeflectionEvent, TicketCategory } from './types.js';
+import type { TicketCategory } from '../source-event.js';
+import type { DeflectionEvent } from './types.js';
 
 export interface ActivityInput {
   customerId: string;

@@ -2,8 +2,7 @@
  * The contract between the deflection tracker (which writes) and the report
  * (which reads). No I/O here.
  */
-export const TICKET_CATEGORIES = ['billing', 'documents', 'account', 'status', 'onboarding', 'other'] as const;
-export type TicketCategory = (typeof TICKET_CATEGORIES)[number];
+import type { TicketCategory } from '../source-event.js';
 
 export type DeflectionOutcome = 'deflected' | 'escalated';
 

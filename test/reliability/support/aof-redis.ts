@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redisAnswers } from '../../../src/cli/private-redis.js';
+import { redisAnswers } from '../../../src/sync/redis/private-redis.js';
 import { freePort } from '../../support/e2e.js';
 
 export interface AofRedis {

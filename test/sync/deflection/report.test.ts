@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildDeflectionReport, computeDeflectionReport, type DeflectionReportInput } from '../../../src/sync/deflection/report.js';
 import { isoWeekLabel, isoWeekStart, parseSince, SinceError } from '../../../src/sync/deflection/report-period.js';
-import { TICKET_CATEGORIES, type DeflectionEvent, type DeflectionData, type TicketOpened } from '../../../src/sync/deflection/types.js';
+import { TICKET_CATEGORIES } from '../../../src/sync/source-event.js';
+import type { DeflectionEvent, DeflectionData, TicketOpened } from '../../../src/sync/deflection/types.js';
 import { loadDeflectionFixture, memoryDeflectionData } from '../../fixtures/deflection/fixture.js';
 
 const fx = loadDeflectionFixture('two-weeks');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, decided, dueAt, inferCategory, planActivity, type SessionState, type TrackedActivity } from '../../../src/sync/deflection/session.js';
-import type { TicketCategory } from '../../../src/sync/deflection/types.js';
+import type { TicketCategory } from '../../../src/sync/source-event.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

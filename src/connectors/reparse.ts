@@ -4,11 +4,11 @@
  * verified again (signatures expire, and the stored bytes are ours).
  */
 import type { Config } from '../config.js';
-import { parsePortalEvents } from '../connectors/portal/events.js';
-import { parseSalesforceJson } from '../connectors/salesforce/cdc.js';
-import { parseOutboundMessage } from '../connectors/salesforce/outbound.js';
-import { parseStripeEvent } from '../connectors/stripe/events.js';
-import { parseZendeskWebhook } from '../connectors/zendesk/events.js';
+import { parsePortalEvents } from './portal/events.js';
+import { parseSalesforceJson } from './salesforce/cdc.js';
+import { parseOutboundMessage } from './salesforce/outbound.js';
+import { parseStripeEvent } from './stripe/events.js';
+import { parseZendeskWebhook } from './zendesk/events.js';
 import { boundEventTimes } from '../sync/event-time.js';
 import type { QuarantineEntry } from '../sync/quarantine.js';
 import type { ParseResult, Source } from '../sync/source-event.js';

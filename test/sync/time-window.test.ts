@@ -1,7 +1,7 @@
 /** The one time grammar (`--since` / `--until`): spans and ISO dates, as properties. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseTimePoint, parseTimeWindow, retentionWarning, TimeGrammarError } from '../../../src/sync/admin/time-window.js';
+import { parseTimePoint, parseTimeWindow, retentionWarning, TimeGrammarError } from '../../src/sync/time-window.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const UNIT = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;

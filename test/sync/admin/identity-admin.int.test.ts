@@ -1,12 +1,12 @@
 /** Manual identity fixes on the real Redis: link, unlink, audit, and an unlink that sticks. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdentityAdmin } from '../../src/sync/identity-admin.js';
-import { isPersonField, MAX_INLINE_PEOPLE } from '../../src/sync/people.js';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
-import { RecordStore } from '../../src/sync/store.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
-import { customer, event, invoice } from './merge-events.js';
+import { IdentityAdmin } from '../../../src/sync/admin/identity-admin.js';
+import { isPersonField, MAX_INLINE_PEOPLE } from '../../../src/sync/people.js';
+import type { CustomerRefs, SourceEvent } from '../../../src/sync/source-event.js';
+import { RecordStore } from '../../../src/sync/store.js';
+import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { customer, event, invoice } from '../merge-events.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;
