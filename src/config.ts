@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { plainIssue, unknownKeyProblems } from './config-problems.js';
+import { MIN_SECRET_CHARS, resolveStripeAccounts, STRIPE_ACCOUNT_ID, StripeSettingsSchema, type StripeAccount } from './config-stripe.js';
 import { z } from 'zod';
 import { PORTAL_ACTIVITY_TYPES, TICKET_CATEGORIES } from './sync/source-event.js';
 import { PORTAL_TARGETS, type PortalTargetName } from './sync/target-names.js';
@@ -34,8 +35,7 @@ const url = (what: string) =>
     .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), `expected an http(s) URL of ${what}`);
 const secret = (minLength: number) =>
   optional.refine((s) => s === undefined || s.length >= minLength, `expected a secret of at least ${minLength} characters`);
-/** Below this many characters (after any fixed prefix like whsec_) no secret is accepted: a short one can be guessed. */
-export const MIN_SECRET_CHARS = 16;
+export { MIN_SECRET_CHARS };
 /** Every comma-separated secret starts with `prefix` and has at least MIN_SECRET_CHARS after it. */
 const prefixedSecrets = (prefix: RegExp, what: string) =>
   optional.refine(
@@ -87,6 +87,9 @@ export const EnvSchema = z.object({
     .refine((s) => s === undefined || (/^(sk|rk)_(test|live)_/.test(s) && s.replace(/^(sk|rk)_(test|live)_/, '').length >= MIN_SECRET_CHARS), `expected sk_test_…, sk_live_… or a restricted rk_… key, at least ${MIN_SECRET_CHARS} characters after the prefix`)
     .describe('Stripe API key'),
   STRIPE_WEBHOOK_SECRET: prefixedSecrets(/^whsec_/, 'the endpoint signing secret, whsec_…').describe('the Stripe endpoint\'s signing secret, several comma-separated (several endpoints, or old and new while rotating); enables POST /webhooks/stripe'),
+  STRIPE_ACCOUNT_ID: optional
+    .refine((s) => s === undefined || STRIPE_ACCOUNT_ID.test(s), 'expected the Stripe account id, acct_… (Dashboard → Settings → Account details, or GET /v1/account)')
+    .describe('the id (acct_…) of the one Stripe account of STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET: its customers are keyed stripe:<acct_…>:<cus_…>; unset, they keep the single-account key stripe:<cus_…> (docs/setup-stripe.md: upgrade with portal-sync migrate stripe-accounts)'),
   STRIPE_API_HOST: optional.describe('Stripe API host override (proxy, sandbox, local stand-in)'),
   STRIPE_API_PORT: port.optional().describe('Stripe API port override'),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional().describe('Stripe API protocol override'),
@@ -246,7 +249,7 @@ export const FileSchema = z.strictObject({
     zendeskPageSize: z.number().int().min(100).max(1000),
     salesforcePageSize: z.number().int().min(200).max(2000),
   }),
-  stripe: z.strictObject({ mode: z.enum(['test', 'live']).nullable() }),
+  stripe: StripeSettingsSchema,
   reconcile: z.strictObject({
     everyMs: z.number().int().min(0).max(7 * 24 * 3600_000),
     // Zendesk's exports leave out the last minute before each request: less overlap would skip changes.
@@ -272,8 +275,21 @@ export interface Config extends Omit<FileConfig, 'stripe' | 'redis' | 'zendesk'>
   redis: RedisConnectionSettings & { prefix: string } & FileConfig['redis'];
   http: { port: number; host: string };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  /** `mode`: stripe.mode, else the secret key's; null when neither says (events of both modes are applied). */
-  stripe: { mode?: 'test' | 'live' | null; secretKey?: string; webhookSecrets: string[]; host?: string; port?: number; protocol?: 'http' | 'https' };
+  /**
+   * Every Stripe account (`accounts`, src/config-stripe.ts) and where the Stripe API is. `mode`, `secretKey` and
+   * `webhookSecrets` are those of the FIRST account (the only one of a single-account deployment).
+   */
+  stripe: {
+    accounts: StripeAccount[];
+    /** Whether the accounts come from YAML's stripe.accounts (messages then name an account's mode by its label). */
+    accountsListed: boolean;
+    mode?: 'test' | 'live' | null;
+    secretKey?: string;
+    webhookSecrets: string[];
+    host?: string;
+    port?: number;
+    protocol?: 'http' | 'https';
+  };
   /** `brands`: the brands this deployment serves (YAML zendesk.brands); empty or absent: every brand. */
   zendesk: { baseUrl?: string; email?: string; apiToken?: string; webhookSecrets: string[]; brands?: BrandEntry[] };
   salesforceAuth: {
@@ -358,11 +374,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
   const targets = e.PORTAL_TARGET ? [...new Set(e.PORTAL_TARGET.split(',').map((t) => t.trim() as PortalTargetName))] : [];
   const zendeskBaseUrl = e.ZENDESK_BASE_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com/api/v2` : undefined);
 
-  checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings);
+  const stripeAccountsListed = fileResult.success && fileResult.data.stripe.accounts.length > 0;
+  checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings, stripeAccountsListed);
   if (fileResult.success) checkRedisAck(fileResult.data, problems);
+  const stripeAccounts = fileResult.success ? resolveStripeAccounts(fileResult.data.stripe, e, env, problems, warnings) : [];
   if (!envResult.success || !fileResult.success) return { ok: false, problems, warnings };
   const outboundSecrets = resolveSubscriptionSecrets(fileResult.data.subscriptions, env, problems);
-  const stripeMode = resolveStripeMode(fileResult.data.stripe.mode, e.STRIPE_SECRET_KEY, problems, warnings);
+  const first = stripeAccounts[0];
   if (problems.length > 0) return { ok: false, problems, warnings };
 
   const config: Config = {
@@ -381,7 +399,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
     },
     http: { port: e.PORT, host: e.HOST },
     logLevel: e.LOG_LEVEL,
-    stripe: defined({ mode: stripeMode, secretKey: e.STRIPE_SECRET_KEY, webhookSecrets: list(e.STRIPE_WEBHOOK_SECRET ?? ''), host: e.STRIPE_API_HOST, port: e.STRIPE_API_PORT, protocol: e.STRIPE_API_PROTOCOL }),
+    stripe: defined({
+      accounts: stripeAccounts,
+      accountsListed: fileResult.data.stripe.accounts.length > 0,
+      mode: first?.mode ?? null,
+      secretKey: first?.secretKey,
+      webhookSecrets: first?.webhookSecrets ?? [],
+      host: e.STRIPE_API_HOST,
+      port: e.STRIPE_API_PORT,
+      protocol: e.STRIPE_API_PROTOCOL,
+    }),
     zendesk: defined({ baseUrl: zendeskBaseUrl, email: e.ZENDESK_EMAIL, apiToken: e.ZENDESK_API_TOKEN, webhookSecrets: list(e.ZENDESK_WEBHOOK_SECRET ?? ''), brands: fileResult.data.zendesk.brands }),
     salesforceAuth: defined({
       loginUrl: e.SALESFORCE_LOGIN_URL,
@@ -428,7 +455,7 @@ export function helpCenterKeysUrl(zendeskBaseUrl: string): string {
 }
 
 /** Settings that only make sense together: a half-configured source is an error, an absent one a warning. */
-function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: string | undefined, problems: string[], warnings: string[]): void {
+function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: string | undefined, problems: string[], warnings: string[], stripeAccountsListed: boolean): void {
   const need = (names: Array<keyof Env>, why: string) => {
     for (const name of names) if (e[name] === undefined) problems.push(`${name}: required ${why}`);
   };
@@ -450,7 +477,7 @@ function checkCompleteness(e: Env, targets: PortalTargetName[], zendeskBaseUrl: 
   if (e.SALESFORCE_CLIENT_ID && e.SALESFORCE_CLIENT_SECRET && !e.SALESFORCE_ACCESS_TOKEN && !e.SALESFORCE_INSTANCE_URL && SALESFORCE_GENERIC_LOGIN.test(e.SALESFORCE_LOGIN_URL ?? 'https://login.salesforce.com')) {
     problems.push(SALESFORCE_GENERIC_LOGIN_PROBLEM);
   }
-  if (!e.STRIPE_WEBHOOK_SECRET) warnings.push('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is disabled');
+  if (!e.STRIPE_WEBHOOK_SECRET && !stripeAccountsListed) warnings.push('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is disabled');
   if (!e.ZENDESK_WEBHOOK_SECRET) warnings.push('ZENDESK_WEBHOOK_SECRET is not set: POST /webhooks/zendesk is disabled');
   if (!e.SALESFORCE_ORG_ID && !e.SALESFORCE_WEBHOOK_SECRET) {
     warnings.push('SALESFORCE_ORG_ID and SALESFORCE_WEBHOOK_SECRET are not set: POST /webhooks/salesforce is disabled');
@@ -467,17 +494,6 @@ function checkRedisAck(file: FileConfig, problems: string[]): void {
   if (file.redis.ackReplicas > 0 && file.redis.ackTimeoutMs >= file.server.enqueueTimeoutMs) {
     problems.push(`config redis.ackTimeoutMs: must be below server.enqueueTimeoutMs (${file.server.enqueueTimeoutMs} ms), got ${file.redis.ackTimeoutMs}: the wait for replicas is part of the enqueue`);
   }
-}
-
-/** stripe.mode, else the mode of STRIPE_SECRET_KEY; a key of the other mode than the configured one is a problem. */
-function resolveStripeMode(configured: 'test' | 'live' | null, key: string | undefined, problems: string[], warnings: string[]): 'test' | 'live' | null {
-  const ofKey = key === undefined ? null : /^(sk|rk)_live_/.test(key) ? 'live' : 'test';
-  if (configured !== null && ofKey !== null && configured !== ofKey) {
-    problems.push(`STRIPE_SECRET_KEY: a ${ofKey} key, but stripe.mode is ${configured}: resync and reconcile would read the other mode's objects`);
-  }
-  const mode = configured ?? ofKey;
-  if (mode === null) warnings.push('stripe.mode is not set and STRIPE_SECRET_KEY is absent: Stripe events of both test and live mode are applied');
-  return mode;
 }
 
 /** Drops undefined values so optional properties stay absent (exactOptionalPropertyTypes-friendly). */

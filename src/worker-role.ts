@@ -104,6 +104,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     concurrency: opts.concurrency ?? config.worker.concurrency,
     ...(metrics ? { metrics } : {}),
     refetch: opts.refetch ?? createRefetcher(config),
+    unscopedStripeAccount: config.stripe.accountsListed ? null : (config.stripe.accounts[0]?.id ?? null),
     classifier,
     tombstones: new Tombstones(storeConnection, config.redis.prefix),
     brands: { listed: config.zendesk.brands ?? [] },

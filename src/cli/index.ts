@@ -14,6 +14,7 @@ import { forTerminal } from './terminal.js';
 import { registerDlqCommand } from './dlq.js';
 import { registerIdentityCommand } from './identity.js';
 import { registerInspectCommand } from './inspect.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerReportCommand } from './report.js';
 import { registerResyncCommand } from './resync.js';
 import { registerReconcileCommand } from './reconcile.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerResyncCommand(program);
   registerReconcileCommand(program);
+  registerMigrateCommand(program);
   registerDlqCommand(program);
   registerIdentityCommand(program);
   registerReportCommand(program);

@@ -13,7 +13,8 @@ import type { Config } from '../config.js';
 import type { EventDataKind, Source, SourceEvent } from '../sync/source-event.js';
 import { classifySalesforceError, createSalesforceConnection } from './salesforce/client.js';
 import { fetchSalesforceObject, isSalesforceRefetchKind } from './salesforce/fetch.js';
-import { classifyStripeError, createStripeClient } from './stripe/client.js';
+import { stripeClients } from './stripe/accounts.js';
+import { classifyStripeError } from './stripe/client.js';
 import { fetchStripeObject, isStripeRefetchKind } from './stripe/fetch.js';
 import { classifyZendeskError, createZendeskClient } from './zendesk/client.js';
 import { fetchZendeskObject, isZendeskRefetchKind } from './zendesk/fetch.js';
@@ -24,6 +25,8 @@ export interface RefetchTie {
   objectId: string;
   /** The tied source version, in ms: the refetched event carries it. */
   version: number;
+  /** The Stripe account of a Stripe object (absent: the unnamed single account). */
+  stripeAccountId?: string;
 }
 
 /** Null: this tie cannot be settled here (source not configured, or a kind it has no read for). */
@@ -62,7 +65,8 @@ export class RefetchError extends Error implements ErrorVerdict {
   }
 }
 
-type Fetch = (kind: EventDataKind, id: string, version: number) => Promise<SourceEvent>;
+/** Null: no configured key may read that Stripe account (stripe/accounts.ts). */
+type Fetch = (kind: EventDataKind, id: string, version: number, stripeAccountId?: string) => Promise<SourceEvent | null>;
 
 interface SourceRefetch {
   accepts(kind: string): boolean;
@@ -78,11 +82,15 @@ const unsupported = (kind: string): never => {
 const SOURCES: Partial<Record<Source, SourceRefetch>> = {
   stripe: {
     accepts: isStripeRefetchKind,
-    configured: (c) => Boolean(c.stripe.secretKey),
+    configured: (c) => c.stripe.accounts.some((a) => a.secretKey !== undefined),
     connect: async (c) => {
-      const stripe = createStripeClient(c.stripe);
+      const clientFor = stripeClients(c.stripe);
       const keys = c.identity.stripeMetadataKeys;
-      return (kind, id, version) => (isStripeRefetchKind(kind) ? fetchStripeObject(stripe, kind, id, version, keys) : unsupported(kind));
+      return async (kind, id, version, account) => {
+        if (!isStripeRefetchKind(kind)) return unsupported(kind);
+        const stripe = clientFor(account);
+        return stripe === null ? null : fetchStripeObject(stripe, kind, id, version, keys, account ?? null);
+      };
     },
     classify: classifyStripeError,
   },
@@ -130,7 +138,7 @@ export function createRefetcher(config: RefetchConfig): Refetcher {
     if (!entry || !entry.accepts(tie.kind) || !entry.configured(config)) return null;
     try {
       const fetch = await connect(tie.source, entry);
-      return await fetch(tie.kind, tie.objectId, tie.version);
+      return await fetch(tie.kind, tie.objectId, tie.version, tie.stripeAccountId);
     } catch (err) {
       throw new RefetchError(tie.source, entry.classify(err), { cause: err });
     }

@@ -91,7 +91,8 @@ export async function readWorkers(redis: Redis, prefix: string, now = Date.now()
 
 /** What says which receivers are on: the secrets (or org id) each source's webhooks are verified with. */
 export interface WebhookSecrets {
-  stripe: { webhookSecrets: readonly unknown[] };
+  /** Every Stripe account's endpoints (account and Connect) count. */
+  stripe: { accounts: ReadonlyArray<{ webhookSecrets: readonly unknown[]; connectWebhookSecrets: readonly unknown[] }> };
   zendesk: { webhookSecrets: readonly unknown[] };
   salesforceAuth: { orgId?: string | undefined; webhookSecret?: string | undefined };
   portal: { eventsSecret?: string | undefined };
@@ -101,7 +102,7 @@ export interface WebhookSecrets {
 export function configuredWebhookSources(config: WebhookSecrets): string[] {
   const sf = config.salesforceAuth;
   const on: Array<[string, unknown]> = [
-    ['stripe', config.stripe.webhookSecrets.length],
+    ['stripe', config.stripe.accounts.some((a) => a.webhookSecrets.length + a.connectWebhookSecrets.length > 0)],
     ['zendesk', config.zendesk.webhookSecrets.length],
     ['salesforce', sf.orgId || sf.webhookSecret],
     ['portal', config.portal.eventsSecret],

@@ -6,7 +6,7 @@
  * per id and object, so a redelivery or a resync does not add another.
  */
 import type { Redis } from 'ioredis';
-import { familyOf, type IdentityKey } from './identity.js';
+import { familyOf, parseStripeKey, type IdentityKey } from './identity.js';
 import type { RefName, RefusedRef } from './ids.js';
 import type { SourceEvent } from './source-event.js';
 
@@ -34,6 +34,8 @@ const FAMILY_REF: Record<string, RefName> = {
 
 /** An identity key as the ref it came from (`email:a@x` → { ref: 'email', value: 'a@x' }). */
 export function refOfKey(key: IdentityKey): { ref: RefName; value: string } {
+  const stripe = parseStripeKey(key);
+  if (stripe) return { ref: 'stripeCustomerId', value: stripe.customerId };
   return { ref: FAMILY_REF[familyOf(key)] ?? 'email', value: key.slice(key.indexOf(':') + 1) };
 }
 

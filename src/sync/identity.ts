@@ -4,7 +4,8 @@
  * lands in, which records it proves to be one customer (merge), and which
  * links it would make that must not be made (conflicts).
  *
- * Identity keys: `stripe:cus_…`, `sfacct:001…`, `zdorg:…` are SYSTEM keys —
+ * Identity keys: `stripe:<acct_…>:cus_…` (`stripe:cus_…` for the unnamed account of a single-account
+ * deployment), `sfacct:001…`, `zdorg:…` are SYSTEM keys —
  * a customer has at most one of each system, so two different ones of the
  * same system can never be merged (that is a conflict, recorded, never
  * guessed). Contact keys (`sfcontact:`, `zduser:`) and `email:` link records
@@ -36,9 +37,24 @@ export function isSystemKey(key: IdentityKey): boolean {
   return (SYSTEM_FAMILIES as readonly string[]).includes(familyOf(key));
 }
 
+/** The identity key of Stripe customer `customerId` of `accountId` (null: the unnamed account of a single-account deployment). */
+export function stripeKey(customerId: string, accountId?: string | null): IdentityKey {
+  return accountId ? `stripe:${accountId}:${customerId}` : `stripe:${customerId}`;
+}
+
+/** The account (null: the unnamed one) and customer of a `stripe:` key; null for any other key. */
+export function parseStripeKey(key: IdentityKey): { accountId: string | null; customerId: string } | null {
+  const m = /^stripe:(?:(acct_[A-Za-z0-9]+):)?([^:]+)$/.exec(key);
+  return m ? { accountId: m[1] ?? null, customerId: m[2]! } : null;
+}
+
 /** The event's identity keys, strongest first: its own object's key, then system keys, contacts, email. */
 export function eventIdentityKeys(event: Pick<SourceEvent, 'refs' | 'data'>): IdentityKey[] {
-  const all = REF_FAMILIES.flatMap(([ref, family]) => (event.refs[ref] ? [`${family}:${event.refs[ref]}`] : []));
+  const all = REF_FAMILIES.flatMap(([ref, family]) => {
+    const value = event.refs[ref];
+    if (!value) return [];
+    return [family === 'stripe' ? stripeKey(value, event.refs.stripeAccountId) : `${family}:${value}`];
+  });
   const own = ownFamily(event.data.kind, event.refs);
   const rank = (k: IdentityKey) => (familyOf(k) === own ? 0 : isSystemKey(k) ? 1 : familyOf(k) === 'email' ? 3 : 2);
   return [...new Set(all)].sort((a, b) => rank(a) - rank(b));

@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 
-export const REF_NAMES = ['stripeCustomerId', 'salesforceAccountId', 'salesforceContactId', 'zendeskOrganizationId', 'zendeskUserId', 'email'] as const;
+export const REF_NAMES = ['stripeCustomerId', 'stripeAccountId', 'salesforceAccountId', 'salesforceContactId', 'zendeskOrganizationId', 'zendeskUserId', 'email'] as const;
 export type RefName = (typeof REF_NAMES)[number];
 
 /** `mismatch`: a portal event's id that names another customer than its strongest id (store.ts). */
@@ -98,6 +98,18 @@ export function checkStripeCustomerId(raw: string): IdVerdict {
   return v.startsWith('cus_') && v.length > 4 ? { ok: true, value: v } : { ok: false, reason: 'prefix' };
 }
 
+/**
+ * Stripe account ids: `acct_` and letters and digits. Never read from a payload on its own word: the
+ * webhook edge sets it from the account whose secret verified the delivery, or, for a Connect platform's
+ * endpoint, from the signed event's `account` (src/webhooks/stripe.ts).
+ */
+export function checkStripeAccountId(raw: string): IdVerdict {
+  const v = raw.trim();
+  if (isPlaceholder(v)) return { ok: false, reason: 'placeholder' };
+  if (!/^[A-Za-z0-9_]{1,255}$/.test(v)) return { ok: false, reason: 'shape' };
+  return /^acct_[A-Za-z0-9]{1,64}$/.test(v) ? { ok: true, value: v } : { ok: false, reason: 'prefix' };
+}
+
 // ---- email ----------------------------------------------------------------------------
 
 /**
@@ -130,6 +142,7 @@ export function checkEmail(raw: string): IdVerdict {
 
 const CHECKS: Record<RefName, (raw: string) => IdVerdict> = {
   stripeCustomerId: checkStripeCustomerId,
+  stripeAccountId: checkStripeAccountId,
   salesforceAccountId: (v) => checkSalesforceId(v, '001'),
   salesforceContactId: (v) => checkSalesforceId(v, '003'),
   zendeskOrganizationId: checkZendeskId,

@@ -10,6 +10,7 @@
  * after a push of it failed, the pushes waiting on backoff go at once.
  */
 import { createHash } from 'node:crypto';
+import { parseStripeKey } from './identity.js';
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -76,8 +77,10 @@ export function linksFor(record: CustomerRecord, ownedKeys: readonly string[]): 
     const id = key.slice('zduser:'.length);
     if (!contacts.some((c) => c.zendeskUserId === id)) contacts.push({ email: null, name: null, salesforceContactId: null, zendeskUserId: id });
   }
+  const stripe = ownedKeys.map(parseStripeKey).find((k) => k !== null) ?? null;
   return {
-    stripeCustomerId: d.stripeCustomerId ?? one('stripe'),
+    stripeCustomerId: d.stripeCustomerId ?? stripe?.customerId ?? null,
+    ...(stripe?.accountId && { stripeAccountId: stripe.accountId }),
     salesforceAccountId: d.salesforceAccountId ?? one('sfacct'),
     zendeskOrganizationId: d.zendeskOrganizationId ?? one('zdorg'),
     contacts,

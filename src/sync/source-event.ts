@@ -32,6 +32,12 @@ const money = z.number().int(); // minor units (cents), as Stripe sends them
 export const CustomerRefsSchema = z
   .object({
     stripeCustomerId: z.string().min(1),
+    /**
+     * The Stripe account (`acct_…`) the customer lives in: scopes its key (`stripe:<acct_…>:<cus_…>`), so equal
+     * customer ids of two accounts never meet. Absent for the unnamed account of a single-account deployment
+     * (and in jobs of earlier releases): key `stripe:<cus_…>`.
+     */
+    stripeAccountId: z.string().regex(/^acct_[A-Za-z0-9]{1,64}$/),
     salesforceAccountId: z.string().min(1),
     salesforceContactId: z.string().min(1),
     zendeskOrganizationId: z.string().min(1),

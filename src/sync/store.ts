@@ -203,6 +203,19 @@ export class RecordStore {
     return id === null ? null : this.get(id, opts);
   }
 
+  /** The keys of Stripe customer `customerId` in every account (`stripe:<acct_…>:cus_…`): an admin lookup by SCAN, not the hot path. */
+  async stripeKeysOf(customerId: string): Promise<IdentityKey[]> {
+    const found = new Set<IdentityKey>();
+    const at = this.indexKey('').length;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.indexKey(`stripe:acct_*:${customerId.replace(/[*?[\\]/g, '\\$&')}`), 'COUNT', 1000);
+      for (const k of keys) found.add(k.slice(at));
+      cursor = next;
+    } while (cursor !== '0');
+    return [...found].sort();
+  }
+
   async ownedKeys(id: string): Promise<string[]> {
     return (await this.redis.smembers(this.ownedKey(id))).sort();
   }

@@ -5,6 +5,7 @@
  * queue's failed set with its reason: that set is the dead-letter list that
  * `status` counts and that can be replayed once the cause is fixed.
  */
+import { withStripeAccount } from './stripe-accounts.js';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -30,7 +31,12 @@ export interface EventsWorkerOptions {
    * Reads an object from its source API, for equal-version writes with different data. Returns
    * null when that source's API is not configured. Throws an error with `retryable` on failure.
    */
-  refetch?: (tie: { source: SourceEvent['source']; kind: SourceEvent['data']['kind']; objectId: string; version: number }) => Promise<SourceEvent | null>;
+  refetch?: (tie: { source: SourceEvent['source']; kind: SourceEvent['data']['kind']; objectId: string; version: number; stripeAccountId?: string }) => Promise<SourceEvent | null>;
+  /**
+   * The id of a single-account deployment's named Stripe account: a Stripe event queued without an account (by
+   * a release before accounts, or before STRIPE_ACCOUNT_ID was set) is that account's (stripe-accounts.ts).
+   */
+  unscopedStripeAccount?: string | null;
   /** Called after each stored change (push planning hooks in here). */
   onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean; jobId: string | undefined }) => Promise<void>;
   /** Sets each Zendesk ticket's category before it is stored (refetched ones too). */
@@ -63,7 +69,8 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
   const settleTie = async (event: SourceEvent, outcome: ApplyOutcome): Promise<ApplyOutcome> => {
     let fresh: SourceEvent | null;
     try {
-      fresh = await opts.refetch!({ source: event.source, kind: event.data.kind, objectId: event.objectId, version: outcome.tie?.version ?? event.version });
+      const account = event.refs.stripeAccountId;
+      fresh = await opts.refetch!({ source: event.source, kind: event.data.kind, objectId: event.objectId, version: outcome.tie?.version ?? event.version, ...(account && { stripeAccountId: account }) });
     } catch (err) {
       if ((err as { retryable?: boolean }).retryable === false) {
         log.warn({ source: event.source, objectId: event.objectId, reason: (err as Error).message }, 'could not refetch a tied object; the deterministic result stands');
@@ -95,6 +102,7 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       if (!parsed.success) {
         throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
       }
+      parsed.data = withStripeAccount(parsed.data, opts.unscopedStripeAccount);
       if (opts.tombstones && (await opts.tombstones.forgotten(eventIdentityKeys(parsed.data)))) {
         // Not stored, and not kept in the job either: the payload names a customer who asked to be erased.
         await job.updateData({ v: 1, forgotten: true });

@@ -22,6 +22,7 @@ import type { ReceiverDeps } from './receive.js';
 import { requestId } from './request-id.js';
 import { salesforceReceiver } from './salesforce.js';
 import { stripeReceiver } from './stripe.js';
+import { modeSetting } from '../config-stripe.js';
 import { zendeskReceiver } from './zendesk.js';
 
 export interface AppDeps {
@@ -52,12 +53,12 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: Help
   const w = config.webhooks;
   const sf = config.salesforceAuth;
   return {
-    stripe: config.stripe.webhookSecrets.length
+    stripe: config.stripe.accounts.some((a) => a.webhookSecrets.length + a.connectWebhookSecrets.length > 0)
       ? stripeReceiver(deps, {
-          webhookSecrets: config.stripe.webhookSecrets,
+          accounts: config.stripe.accounts,
           toleranceSeconds: w.stripeToleranceSeconds,
           crossIdKeys: config.identity.stripeMetadataKeys,
-          mode: config.stripe.mode ?? null,
+          modeSetting: (account) => modeSetting(account, config.stripe.accountsListed),
         })
       : notConfigured('stripe', 'STRIPE_WEBHOOK_SECRET'),
     zendesk: config.zendesk.webhookSecrets.length

@@ -19,9 +19,17 @@ export interface StripeErrorVerdict {
   message: string;
 }
 
-export function createStripeClient(cfg: Config['stripe']): Stripe {
+/** Where the API is (Config['stripe'] will do) and the key to call it with. */
+export type StripeClientConfig = Pick<Config['stripe'], 'secretKey' | 'host' | 'port' | 'protocol'> & { webhookSecrets?: string[] };
+
+/**
+ * `stripeAccount`: a connected account of the key's platform, sent as the `Stripe-Account` header on every
+ * request, so that reads see that account's objects (Connect).
+ */
+export function createStripeClient(cfg: StripeClientConfig, opts: { stripeAccount?: string } = {}): Stripe {
   if (!cfg.secretKey) throw new Error('STRIPE_SECRET_KEY is not set: the Stripe API cannot be called');
   return new Stripe(cfg.secretKey, {
+    ...(opts.stripeAccount !== undefined && { stripeAccount: opts.stripeAccount }),
     // The SDK retries connection errors, 409 and 5xx itself, with backoff and idempotency keys.
     maxNetworkRetries: 2,
     timeout: 20_000,

@@ -147,7 +147,7 @@ interface Mapped {
 }
 type ScreenedRefs = { refs: CustomerRefs; refused: RefusedRef[] };
 type Mapper<T> = (object: T, event: StripeEventEnvelope, keys: StripeCrossIdKeys) => Mapped;
-export type StripeEventHandler = (event: StripeEventEnvelope, keys: StripeCrossIdKeys) => ParseResult;
+export type StripeEventHandler = (event: StripeEventEnvelope, keys: StripeCrossIdKeys, accountId: string | null) => ParseResult;
 
 const DELETING_TYPES = new Set(['customer.deleted', 'customer.subscription.deleted', 'invoice.deleted']);
 
@@ -278,7 +278,7 @@ const mapCharge: Mapper<z.infer<typeof chargeSchema>> = (c, _event, keys) => ({
 /** Validates `data.object` against its schema (so errors name `data.object.<field>`), then maps it. */
 function handler<S extends z.ZodType>(objectSchema: S, map: Mapper<z.output<S>>): StripeEventHandler {
   const schema = z.looseObject({ data: z.looseObject({ object: objectSchema }) });
-  return (event, keys) => {
+  return (event, keys, accountId) => {
     const parsed = schema.safeParse(event);
     if (!parsed.success) return { kind: 'invalid', reason: describeZodError(parsed.error), eventId: event.id };
     // zod cannot carry a generic S through looseObject's inferred type; the parse above checked it.
@@ -296,7 +296,8 @@ function handler<S extends z.ZodType>(objectSchema: S, map: Mapper<z.output<S>>)
           version: event.created * 1000,
           origin: 'webhook',
           deleted: DELETING_TYPES.has(event.type),
-          refs: mapped.refs.refs,
+          // The account is the edge's word (the secret that verified the delivery), never the payload's alone.
+          refs: accountId === null ? mapped.refs.refs : { ...mapped.refs.refs, stripeAccountId: accountId },
           data: mapped.data,
         },
         mapped.refs.refused,
@@ -333,10 +334,11 @@ export const STRIPE_EVENT_KINDS: ReadonlyMap<string, StripeEventHandler> = new M
 ]);
 
 /**
- * Reads one verified Stripe event. Never throws: anything that is not an
- * event, or a known event with a broken object, comes back as `invalid`.
+ * Reads one verified Stripe event of account `accountId` (`acct_…`; null: the unnamed account of a
+ * single-account deployment), whose customers it keys. Never throws: anything that is not an event, or a
+ * known event with a broken object, comes back as `invalid`.
  */
-export function parseStripeEvent(event: unknown, keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS): ParseResult {
+export function parseStripeEvent(event: unknown, keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS, accountId: string | null = null): ParseResult {
   const envelope = envelopeSchema.safeParse(event);
   if (!envelope.success) {
     return { kind: 'invalid', reason: `not a Stripe event: ${describeZodError(envelope.error)}` };
@@ -344,5 +346,5 @@ export function parseStripeEvent(event: unknown, keys: StripeCrossIdKeys = STRIP
   const { type, id } = envelope.data;
   const handle = STRIPE_EVENT_KINDS.get(type);
   if (!handle) return { kind: 'ignored', reason: `unhandled event type ${type}`, eventId: id };
-  return handle(envelope.data, keys);
+  return handle(envelope.data, keys, accountId);
 }

@@ -67,14 +67,15 @@ export async function fetchStripeObject(
   id: string,
   version: number,
   keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS,
+  accountId: string | null = null,
 ): Promise<SourceEvent> {
   const { eventType, object } = await RETRIEVE[kind](stripe, id);
-  return stripeSnapshotEvent(kind, eventType, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version }, keys);
+  return stripeSnapshotEvent(kind, eventType, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version }, keys, accountId);
 }
 
 /**
- * An API object (retrieved or listed) as a snapshot SourceEvent: wrapped in a synthetic event of
- * `eventType` and normalized by the webhook parser. Throws when the parser rejects the shape.
+ * An API object (retrieved or listed) of account `accountId` (null: the unnamed single account) as a snapshot
+ * SourceEvent: wrapped in a synthetic event of `eventType` and normalized by the webhook parser. Throws when the parser rejects the shape.
  */
 export function stripeSnapshotEvent(
   kind: string,
@@ -82,10 +83,11 @@ export function stripeSnapshotEvent(
   object: unknown,
   at: { eventId: string; type: string; version: number },
   keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS,
+  accountId: string | null = null,
 ): SourceEvent {
   const id = (object as { id?: unknown }).id;
   const envelope = { id: at.eventId, object: 'event', type: eventType, created: Math.floor(at.version / 1000), data: { object } };
-  const result = parseStripeEvent(envelope, keys);
+  const result = parseStripeEvent(envelope, keys, accountId);
   const event = result.kind === 'events' ? result.events[0] : undefined;
   if (event === undefined) {
     throw new Error(`Stripe returned ${kind} ${String(id)} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);

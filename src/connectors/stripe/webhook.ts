@@ -57,3 +57,74 @@ function verifyWithSecret(rawBody: Buffer, header: string, secret: string, toler
 export function signStripePayload(payload: string, secret: string, timestamp?: number): string {
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp === undefined ? {} : { timestamp }) });
 }
+
+// ---- several accounts -----------------------------------------------------------------------
+
+/** What the receiver knows of one account: its id, label, mode and its endpoints' secrets (config-stripe.ts's StripeAccount). */
+export interface StripeReceivingAccount {
+  id: string | null;
+  label: string;
+  mode: 'test' | 'live' | null;
+  webhookSecrets: readonly string[];
+  connect: boolean;
+  connectWebhookSecrets: readonly string[];
+}
+
+/** The account a delivery is for: whose secret verified it, and through which of its endpoints. */
+export interface StripeVerifiedDelivery<A extends StripeReceivingAccount = StripeReceivingAccount> {
+  ok: true;
+  event: unknown;
+  account: A;
+  endpoint: 'account' | 'connect';
+}
+
+/**
+ * Verifies a delivery against every account's secrets (account endpoints and Connect endpoints); the
+ * secret that matches names the account and the endpoint (config refuses one secret in two places).
+ */
+export function verifyStripeDelivery<A extends StripeReceivingAccount>(
+  rawBody: Buffer,
+  header: string | undefined,
+  accounts: readonly A[],
+  toleranceSeconds: number,
+): StripeVerifiedDelivery<A> | Exclude<StripeVerifyResult, { ok: true }> {
+  if (!header) return { ok: false, reason: 'missing_signature' };
+  for (const account of accounts) {
+    for (const endpoint of ['account', 'connect'] as const) {
+      const secrets = endpoint === 'account' ? account.webhookSecrets : account.connectWebhookSecrets;
+      if (secrets.length === 0) continue;
+      const result = verifyStripeWebhook(rawBody, header, secrets, toleranceSeconds);
+      if (result.ok) return { ok: true, event: result.event, account, endpoint };
+      if (result.reason !== 'bad_signature') return result;
+    }
+  }
+  return { ok: false, reason: 'bad_signature' };
+}
+
+export type StripeAttribution =
+  | { ok: true; accountId: string | null; connected: boolean }
+  | { ok: false; reason: 'account_mismatch'; message: string };
+
+/**
+ * Whose event a verified delivery is. An account endpoint sends events of its own account only, which carry
+ * no `account`: one that names another account was not sent by Stripe for this account (or the Connect
+ * endpoint's secret was configured as the account endpoint's) and is refused. A Connect endpoint sends
+ * events of the platform's connected accounts, each naming it in `account`; the platform's signature over
+ * the body is what makes that name trustworthy. Nothing is guessed: an `account` of any other shape, or a
+ * Connect event without one, is refused.
+ */
+export function attributeStripeEvent(event: unknown, delivery: { account: StripeReceivingAccount; endpoint: 'account' | 'connect' }): StripeAttribution {
+  const claimed = typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
+  const { account, endpoint } = delivery;
+  const refuse = (message: string): StripeAttribution => ({ ok: false, reason: 'account_mismatch', message });
+  if (endpoint === 'account') {
+    if (claimed === undefined || claimed === null) return { ok: true, accountId: account.id, connected: false };
+    if (account.id !== null && claimed === account.id) return { ok: true, accountId: account.id, connected: false };
+    return refuse(`signed with the account endpoint secret of Stripe account ${account.label}, but the event names another account: not an event of ${account.label}`);
+  }
+  if (typeof claimed !== 'string' || !/^acct_[A-Za-z0-9]{1,64}$/.test(claimed)) {
+    return refuse(`signed with the Connect endpoint secret of Stripe account ${account.label}, but the event names no connected account (acct_…)`);
+  }
+  if (claimed === account.id) return refuse(`a Connect event of platform ${account.label} naming the platform itself: its own events come to its account endpoint`);
+  return { ok: true, accountId: claimed, connected: true };
+}

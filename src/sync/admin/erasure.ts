@@ -10,6 +10,7 @@
  * entry stays as a pseudonymous reference. A second sweep proves it: the
  * emails must be found nowhere (`remaining` lists the keys if they are).
  */
+import { parseStripeKey } from '../identity.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CustomerRecord } from '../record.js';
@@ -41,7 +42,8 @@ export function needlesOfKey(key: string): { emails: string[]; all: string[] } {
     const emails = emailVariants(key.slice('email:'.length));
     return { emails, all: emails };
   }
-  if (key.startsWith('stripe:')) return { emails: [], all: [key.slice('stripe:'.length).toLowerCase()].filter((n) => n.length >= 6) };
+  const stripe = parseStripeKey(key);
+  if (stripe) return { emails: [], all: [stripe.customerId.toLowerCase()].filter((n) => n.length >= 6) };
   return { emails: [], all: [] };
 }
 
@@ -58,7 +60,7 @@ export function needlesOf(record: CustomerRecord, ownedKeys: readonly string[]):
   const variants = [...emails].flatMap(emailVariants);
   // Only ids that name this customer alone: another customer's payload may carry its Salesforce or Zendesk
   // ids (Stripe metadata, an organization's external_id), and that customer's data is not this one's to erase.
-  const ids = [record.id, ...ownedKeys.filter((k) => k.startsWith('stripe:')).map((k) => k.slice('stripe:'.length).toLowerCase())];
+  const ids = [record.id, ...ownedKeys.flatMap((k) => parseStripeKey(k)?.customerId.toLowerCase() ?? [])];
   return { emails: [...new Set(variants)], all: [...new Set([...variants, ...ids])].filter((n) => n.length >= 6) };
 }
 

@@ -56,6 +56,22 @@ function matcherFor(ref: string): { what: string; match: Matcher; exact: boolean
   };
 }
 
+/** The customer `cus_…` names in any account: one, several (equal ids in two accounts are two customers), or none (null). */
+async function stripeCustomerInAccounts(store: RecordStore, customerId: string): Promise<Lookup | null> {
+  const found: Array<{ record: CustomerRecord; via: string }> = [];
+  for (const key of await store.stripeKeysOf(customerId)) {
+    const record = await store.findByKey(key);
+    if (record) found.push({ record, via: key.slice('stripe:'.length) });
+  }
+  if (found.length === 0) return null;
+  if (found.length === 1) return { kind: 'found', record: found[0]!.record, via: found[0]!.via };
+  return {
+    kind: 'several',
+    message: `${found.length} Stripe accounts have a customer ${customerId}; name one as acct_…:${customerId}`,
+    candidates: found.map((f) => ({ id: f.record.id, name: customerNames(f.record)[0] ?? null, via: f.via })),
+  };
+}
+
 export async function findCustomer(store: RecordStore, input: string): Promise<Lookup> {
   const ref = input.trim();
   if (ref === '') return { kind: 'none', message: 'an empty reference names no customer' };
@@ -63,6 +79,11 @@ export async function findCustomer(store: RecordStore, input: string): Promise<L
   if (!('error' in parsed)) {
     const record = parsed.kind === 'id' ? await store.get(parsed.id) : await store.findByKey(parsed.key);
     if (record) return { kind: 'found', record, via: ref };
+    // A bare cus_… of a deployment with several Stripe accounts: its keys name the account (stripe:<acct_…>:cus_…).
+    if (parsed.kind === 'key' && /^stripe:cus_/.test(parsed.key)) {
+      const inAccounts = await stripeCustomerInAccounts(store, parsed.key.slice('stripe:'.length));
+      if (inAccounts) return inAccounts;
+    }
     return { kind: 'none', message: `no customer record for ${ref}: no event has named it yet; check the reference` };
   }
   const { what, match, exact } = matcherFor(ref);

@@ -33,7 +33,12 @@ export function viewOf(record: CustomerRecord, ownedKeys: readonly string[] = []
   const d = record.derived;
   const links = linksFor(record, ownedKeys);
   return {
-    links: { stripeCustomerId: links.stripeCustomerId, salesforceAccountId: links.salesforceAccountId, zendeskOrganizationId: links.zendeskOrganizationId },
+    links: {
+      stripeCustomerId: links.stripeCustomerId,
+      ...(links.stripeAccountId !== undefined && { stripeAccountId: links.stripeAccountId }),
+      salesforceAccountId: links.salesforceAccountId,
+      zendeskOrganizationId: links.zendeskOrganizationId,
+    },
     profile: d.profile,
     projection: portalProjection(d),
   };

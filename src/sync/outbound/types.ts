@@ -24,7 +24,8 @@ export const TEST_EVENT_TYPE = 'webhook.test';
 /** The record links a subscription can require (`requires: [salesforceAccountId]`). */
 export const LINK_NAMES = ['stripeCustomerId', 'salesforceAccountId', 'zendeskOrganizationId'] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
-export type CustomerLinks = Record<LinkName, string | null>;
+/** `stripeAccountId`: the Stripe account (`acct_…`) of stripeCustomerId; absent for the unnamed account of a single-account deployment. */
+export type CustomerLinks = Record<LinkName, string | null> & { stripeAccountId?: string };
 
 /** Who an event is about, as subscribers know the customer: `version` counts the changes they were told of. */
 export interface CustomerRef {
