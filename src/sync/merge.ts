@@ -8,7 +8,7 @@
  * An event can only write under its own source's key: ownership holds by
  * construction, which is also what keeps our own echoes out of other groups.
  */
-import { canonical, own, sha256Hex, stableStringify } from './record.js';
+import { canonical, comparableHash, contentHash, own, stableStringify } from './record.js';
 import type { CustomerRecord, Entry, FieldStamp, Stamp } from './record.js';
 import { project } from './project.js';
 import type { EventData, EventDataKind, Source, SourceEvent } from './source-event.js';
@@ -53,7 +53,7 @@ const cmp = (a: string | number, b: string | number): -1 | 0 | 1 => (a < b ? -1 
 
 /** Order of writes to one entity. Equal = the same content at the same version: a no-op. */
 export function compareStamps(a: Orderable, b: Orderable): -1 | 0 | 1 {
-  return cmp(a.version, b.version) || cmp(a.rank, b.rank) || cmp(a.hash, b.hash);
+  return cmp(a.version, b.version) || cmp(a.rank, b.rank) || cmp(comparableHash(a.hash), comparableHash(b.hash));
 }
 
 /**
@@ -114,7 +114,7 @@ function writeKey(data: EventData, key: string, value: unknown): void {
 }
 
 function entryFor(event: SourceEvent, rank: number): AnyEntry {
-  const hash = sha256Hex(stableStringify({ objectId: event.objectId, data: event.data, deleted: event.deleted }));
+  const hash = contentHash(stableStringify({ objectId: event.objectId, data: event.data, deleted: event.deleted }));
   const stamp: Stamp = {
     objectId: event.objectId, version: event.version, rank, hash, eventId: event.eventId, type: event.type,
     origin: rank > 0 ? 'refetch' : event.origin, deleted: event.deleted,
@@ -224,7 +224,7 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
     current !== undefined &&
     Math.floor(current.stamp.version / precision) === Math.floor(incoming.stamp.version / precision) &&
     incoming.stamp.rank <= current.stamp.rank &&
-    current.stamp.hash !== incoming.stamp.hash
+    comparableHash(current.stamp.hash) !== comparableHash(incoming.stamp.hash)
       ? { path, source: event.source, objectId: event.objectId, version: Math.max(current.stamp.version, incoming.stamp.version), rank: current.stamp.rank + 1 }
       : null;
   if (current !== undefined && stableStringify(current) === stableStringify(merged)) return { record, changed: false, tie };

@@ -34,8 +34,11 @@ export const StampSchema = z.strictObject({
   /** 1 = an authoritative refetch from the source API: it beats webhooks and snapshots of the same version. */
   /** 0: a webhook's write; n > 0: the source API's object, refetched to settle a tie at rank n - 1 (it wins over both). */
   rank: z.number().int().min(0).max(1_000),
-  /** sha256 of the canonical JSON of { objectId, data, deleted }: the last tie-break, and "same content". */
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * contentHash of the canonical JSON of { objectId, data, deleted }: the last tie-break, and "same content".
+   * Records of earlier releases hold the whole sha256 (64 digits): compared by their first 16 (sameContent).
+   */
+  hash: z.string().regex(/^[0-9a-f]{16}(?:[0-9a-f]{48})?$/),
   eventId: z.string().min(1),
   type: z.string().min(1),
   origin: z.enum(['webhook', 'snapshot', 'refetch']),
@@ -207,6 +210,22 @@ export function stableStringify(value: unknown): string {
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** Hex digits of a stored content hash: 64 bits, ample to tell two writes of one object at one version apart. */
+export const CONTENT_HASH_DIGITS = 16;
+
+/**
+ * The content hash a stamp stores: the first CONTENT_HASH_DIGITS of the sha256. A record holds one per entry
+ * and per partial field (a Salesforce contact: one per field), so the whole 64 digits made up a third of it.
+ */
+export function contentHash(text: string): string {
+  return sha256Hex(text).slice(0, CONTENT_HASH_DIGITS);
+}
+
+/** A stored content hash as compared: its first CONTENT_HASH_DIGITS (an earlier release's whole sha256 too). */
+export function comparableHash(hash: string): string {
+  return hash.length > CONTENT_HASH_DIGITS ? hash.slice(0, CONTENT_HASH_DIGITS) : hash;
 }
 
 /** Reads an own property only: a map keyed by outside ids must not see Object.prototype. */
