@@ -10,6 +10,7 @@
  * clients are created lazily, once per source.
  */
 import type { Config } from '../config.js';
+import type { FailureVerdict } from '../sync/errors.js';
 import type { EventDataKind, Source, SourceEvent } from '../sync/source-event.js';
 import { classifySalesforceError, createSalesforceConnection } from './salesforce/client.js';
 import { fetchSalesforceObject, isSalesforceRefetchKind } from './salesforce/fetch.js';
@@ -35,32 +36,25 @@ export type Refetcher = (tie: RefetchTie) => Promise<SourceEvent | null>;
 /** The parts of Config a refetcher reads; a whole Config will do. */
 export type RefetchConfig = Pick<Config, 'stripe' | 'zendesk' | 'salesforceAuth' | 'salesforce' | 'identity'>;
 
-export interface ErrorVerdict {
-  retryable: boolean;
-  retryAfterSeconds?: number;
-  status?: number;
-  message: string;
-}
-
 /**
  * A refetch that failed, with the connector's verdict on it: `retryable`
- * false maps to BullMQ's UnrecoverableError, `retryAfterSeconds` to its
+ * false maps to BullMQ's UnrecoverableError, `retryAfterMs` to its
  * rate-limit delay. The SDK's own error is the `cause`.
  */
-export class RefetchError extends Error implements ErrorVerdict {
+export class RefetchError extends Error implements FailureVerdict {
   override name = 'RefetchError';
   readonly retryable: boolean;
-  readonly retryAfterSeconds?: number;
+  readonly retryAfterMs?: number;
   readonly status?: number;
 
   constructor(
     readonly source: Source,
-    verdict: ErrorVerdict,
+    verdict: FailureVerdict,
     options?: ErrorOptions,
   ) {
     super(`${source} refetch failed: ${verdict.message}`, options);
     this.retryable = verdict.retryable;
-    if (verdict.retryAfterSeconds !== undefined) this.retryAfterSeconds = verdict.retryAfterSeconds;
+    if (verdict.retryAfterMs !== undefined) this.retryAfterMs = verdict.retryAfterMs;
     if (verdict.status !== undefined) this.status = verdict.status;
   }
 }
@@ -72,7 +66,7 @@ interface SourceRefetch {
   accepts(kind: string): boolean;
   configured(config: RefetchConfig): boolean;
   connect(config: RefetchConfig): Promise<Fetch>;
-  classify(err: unknown): ErrorVerdict;
+  classify(err: unknown): FailureVerdict;
 }
 
 const unsupported = (kind: string): never => {

@@ -32,6 +32,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback, seededRandom, type FaultKind, type FaultOptions } from './common.js';
+import { escapeHtml } from '../sync/escape-html.js';
 
 export type { FaultKind, FaultOptions } from './common.js';
 
@@ -2069,10 +2070,6 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       await Promise.allSettled([...inFlight]);
     },
   };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** A one-page PDF with one line of text: enough for a browser or a PDF reader to open. */

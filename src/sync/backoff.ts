@@ -5,7 +5,7 @@
  * than the platform asked for (Retry-After).
  */
 import type { BackoffStrategy } from 'bullmq';
-import { RetryableError } from './portal-target.js';
+import { RetryableError } from './errors.js';
 
 /** Longest a Retry-After is honoured (a misbehaving server could ask for a year). */
 const MAX_RETRY_AFTER_MS = 86_400_000;

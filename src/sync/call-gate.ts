@@ -19,7 +19,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RateLimitedError, type CallGate } from './portal-target.js';
+import { RateLimitedError } from './errors.js';
+import type { CallGate } from './portal-target.js';
 
 export type { CallGate, ReleaseCall } from './portal-target.js';
 

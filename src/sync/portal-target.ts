@@ -2,10 +2,11 @@
  * The contract between the core and a portal platform (Zendesk Help Center,
  * Salesforce Experience Cloud). The core decides WHAT to push and WHEN; a
  * target only knows HOW to write it with its platform's SDK, and says, with
- * one of three error classes, whether a failure is worth retrying.
+ * one of the three error classes of errors.ts, whether a failure is worth retrying.
  *
  * This module imports no SDK.
  */
+import { PermanentError, RateLimitedError, RetryableError } from './errors.js';
 import type { PortalTargetName } from './target-names.js';
 import type { PortalProjection } from './project.js';
 import type { Derived } from './record.js';
@@ -171,20 +172,6 @@ export async function waitingOutShortLimits<T>(call: () => Promise<T>, patienceM
   }
 }
 
-/** 429: wait at least this long, then try again; never counted as success. */
-export class RateLimitedError extends Error {
-  override name = 'RateLimitedError';
-  /** Our own limit said so (the call gate, the org's API budget), not the platform: no call was made. */
-  readonly local: boolean;
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-    opts: { local?: boolean } = {},
-  ) {
-    super(message);
-    this.local = opts.local ?? false;
-  }
-}
 
 /**
  * How one platform call is retried in place, inside the push, before the push fails as a whole (and
@@ -235,27 +222,5 @@ export async function retryingCall<T>(call: () => Promise<T>, toError: (err: unk
       if (wait === null) throw err;
       await new Promise((r) => setTimeout(r, wait));
     }
-  }
-}
-
-/** 5xx, timeouts, connection resets: back off and retry. */
-export class RetryableError extends Error {
-  override name = 'RetryableError';
-  /** When the platform said when to come back (a 503's Retry-After): not before then. */
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, opts: ErrorOptions & { retryAfterMs?: number } = {}) {
-    super(message, opts);
-    this.retryAfterMs = opts.retryAfterMs;
-  }
-}
-
-/** Any other 4xx: a retry cannot help; dead-letter with the platform's own message. */
-export class PermanentError extends Error {
-  override name = 'PermanentError';
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
   }
 }

@@ -9,6 +9,7 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { adminTokenMatches, adminUnavailable, requireAdminToken } from './admin.js';
 import type { AdminGuard } from './admin-guard.js';
+import { escapeHtml } from '../sync/escape-html.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
 const LOGIN_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -27,10 +28,6 @@ function setSessionCookie(req: Request, res: Response, value: string, maxAge: nu
   const attrs = [`${SESSION_COOKIE}=${value}`, 'Path=/admin', `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict'];
   if (req.secure) attrs.push('Secure');
   res.append('Set-Cookie', attrs.join('; '));
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 export function loginHtml(message?: string): string {

@@ -13,7 +13,7 @@ import { Reconciler } from '../../src/sync/reconcile.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { RecordStore } from '../../src/sync/store.js';
 import { Ingestor } from '../../src/sync/ingest.js';
-import { PageReadError } from '../../src/connectors/snapshot-errors.js';
+import { PageReadError } from '../../src/sync/errors.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 

@@ -78,7 +78,7 @@ describe('settling a tie by refetching from the source API', () => {
     expect(missing).toBeInstanceOf(RefetchError);
     expect(missing).toMatchObject({ source: 'stripe', retryable: false, status: 404 });
     expect(limited).toBeInstanceOf(RefetchError);
-    expect(limited).toMatchObject({ source: 'zendesk', retryable: true, retryAfterSeconds: 7, status: 429 });
+    expect(limited).toMatchObject({ source: 'zendesk', retryable: true, retryAfterMs: 7_000, status: 429 });
   });
 
   it('connects lazily and once; a connection that failed is tried again on the next tie', async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { classifyAnswer, createSubscriberTransport, parseRetryAfter, signedHeaders } from '../../src/connectors/subscribers/transport.js';
+import { classifyAnswer, createSubscriberTransport, signedHeaders } from '../../src/connectors/subscribers/transport.js';
 import type { Subscription } from '../../src/sync/outbound/types.js';
 import { freePort } from '../support/e2e.js';
 import { newSecret, startConsumer, type Consumer, type Received } from './support/consumer.js';
@@ -84,14 +84,6 @@ describe('what counts as delivered', () => {
     for (const status of [200, 201, 202, 204, 299]) expect(classifyAnswer(status, null, 5, '').ok).toBe(true);
     for (const status of [301, 400, 401, 404, 410, 429, 500, 503]) expect(classifyAnswer(status, null, 5, 'nope').ok).toBe(false);
     expect(classifyAnswer(503, '120', 5, 'busy\n  busy')).toEqual({ ok: false, status: 503, latencyMs: 5, error: 'HTTP 503: busy busy', retryAfterMs: 120_000 });
-  });
-
-  it('reads Retry-After as seconds or as an HTTP date', () => {
-    const now = Date.parse('2026-11-23T10:00:00Z');
-    expect(parseRetryAfter('30', now)).toBe(30_000);
-    expect(parseRetryAfter('Mon, 23 Nov 2026 10:01:00 GMT', now)).toBe(60_000);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 
   it('fails an answer slower than the timeout, a redirect, and a refused connection', async () => {

@@ -558,7 +558,7 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
     expect(limited.result).toBeInstanceOf(Error); // node-zendesk's quirk: resolved, with an Error as the result
     expect(limited.response.headers.get('retry-after')).toBe('40');
     expect(limited.response.headers.get('ratelimit-reset')).toBe('40');
-    expect(classifyZendeskError(limited)).toMatchObject({ retryable: true, status: 429, retryAfterSeconds: 40 });
+    expect(classifyZendeskError(limited)).toMatchObject({ retryable: true, status: 429, retryAfterMs: 40_000 });
 
     const raw = await fetch(`${z.baseUrl}/organizations/${org.id}.json`, { headers: AUTH });
     expect(raw.status).toBe(429);

@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { bulkBacklog, bulkKeys, createBulkDrainer, queueForBulk, type BulkDrainerOptions, type PreparedPush } from '../../src/sync/bulk-push.js';
-import { PermanentError, RateLimitedError, RetryableError, type BulkContext, type BulkPushResult, type PortalPush, type PortalTarget } from '../../src/sync/portal-target.js';
+import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
+import type { BulkContext, BulkPushResult, PortalPush, PortalTarget } from '../../src/sync/portal-target.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix();

@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallGate } from '../../src/sync/call-gate.js';
-import { RateLimitedError, throughGate } from '../../src/sync/portal-target.js';
+import { RateLimitedError } from '../../src/sync/errors.js';
+import { throughGate } from '../../src/sync/portal-target.js';
 import { busiestWindow } from '../../src/standins/common.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 

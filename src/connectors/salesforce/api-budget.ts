@@ -9,7 +9,7 @@
  * the usage again (the limit is a rolling 24 hours, so usage falls slowly).
  */
 import type { Connection } from 'jsforce';
-import { RateLimitedError } from '../../sync/portal-target.js';
+import { RateLimitedError } from '../../sync/errors.js';
 
 export interface ApiUsage {
   used: number;

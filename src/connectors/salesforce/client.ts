@@ -15,6 +15,7 @@ import { setDispatcher } from 'jsforce/lib/request.js';
 import { Agent } from 'undici';
 import { SALESFORCE_GENERIC_LOGIN, SALESFORCE_GENERIC_LOGIN_PROBLEM, type Config } from '../../config.js';
 import { isNetworkError } from '../network.js';
+import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
 /**
  * jsforce waits up to 30 minutes for an answer, and its undici pool 5 minutes for headers: a hung
@@ -24,13 +25,6 @@ import { isNetworkError } from '../network.js';
  */
 const TIMEOUT_MS = 20_000;
 setDispatcher(new Agent({ connect: { allowH2: false }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS }));
-
-export interface SalesforceErrorVerdict {
-  retryable: boolean;
-  retryAfterSeconds?: number;
-  status?: number;
-  message: string;
-}
 
 /** `config check` and start-up refuse this already (config.ts); a Config built by hand meets it here. */
 function tokenHost(auth: Config['salesforceAuth']): string {
@@ -51,19 +45,10 @@ function clientCredentials(auth: Config['salesforceAuth'], clientId: string, cli
   return { oauth2: { loginUrl: tokenHost(auth), clientId, clientSecret }, refreshFn };
 }
 
-/** Retry-After is seconds or an HTTP date; anything else is ignored. */
-export function parseRetryAfterSeconds(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
-}
-
 /** What the failed answers to one call (callNotingRetryAfter) said: their status, and when to come back. */
 interface Noted {
   httpStatus?: number;
-  retryAfterSeconds?: number;
+  retryAfterMs?: number;
 }
 const answers = new AsyncLocalStorage<Noted>();
 
@@ -86,9 +71,9 @@ function noteRetryAfter(conn: Connection): Connection {
         (res) => {
           if (res?.statusCode === undefined || res.statusCode < 400) return;
           seen.httpStatus = res.statusCode;
-          const after = res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfterSeconds(res.headers?.['retry-after']) : undefined;
-          if (after !== undefined) seen.retryAfterSeconds = after;
-          else delete seen.retryAfterSeconds;
+          const after = res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
+          if (after !== undefined) seen.retryAfterMs = after;
+          else delete seen.retryAfterMs;
         },
         () => undefined,
       );
@@ -100,7 +85,7 @@ function noteRetryAfter(conn: Connection): Connection {
 
 /**
  * Runs one call; an error it throws carries the failed answer's `httpStatus` (jsforce keeps only the
- * error code of a JSON error body) and `retryAfterSeconds` when the answer said so; both are read by
+ * error code of a JSON error body) and `retryAfterMs` when the answer said so; both are read by
  * classifySalesforceError.
  */
 export async function callNotingRetryAfter<T>(call: () => Promise<T>): Promise<T> {
@@ -147,7 +132,7 @@ const HTTP_CODE = /^ERROR_HTTP_(\d{3})$/;
  * (NOT_FOUND, INVALID_SESSION_ID, invalid_client from the token endpoint…) is
  * permanent. jsforce keeps no status code on its errors, only the code.
  */
-export function classifySalesforceError(err: unknown): SalesforceErrorVerdict {
+export function classifySalesforceError(err: unknown): FailureVerdict {
   if (!(err instanceof Error)) return { retryable: false, message: String(err) };
   const errorCode = (err as { errorCode?: unknown }).errorCode;
   // OAuth token-endpoint errors carry their code (invalid_client, ERROR_HTTP_503…) as the error name.
@@ -156,9 +141,9 @@ export function classifySalesforceError(err: unknown): SalesforceErrorVerdict {
   const noted = (err as { httpStatus?: unknown }).httpStatus;
   const status = httpStatus !== undefined ? Number(httpStatus) : typeof noted === 'number' ? noted : undefined;
   const message = `Salesforce ${code}: ${err.message.slice(0, 300)}`;
-  const retryAfterSeconds = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
   if (RETRYABLE_CODES.has(code) || status === 429 || (status !== undefined && status >= 500)) {
-    return { retryable: true, message, ...(status !== undefined && { status }), ...(typeof retryAfterSeconds === 'number' && { retryAfterSeconds }) };
+    return { retryable: true, message, ...(status !== undefined && { status }), ...(typeof retryAfterMs === 'number' && { retryAfterMs }) };
   }
   if (status === undefined && isNetworkError(err)) return { retryable: true, message: `Salesforce unreachable: ${err.message}` };
   return { retryable: false, message, ...(status !== undefined && { status }) };

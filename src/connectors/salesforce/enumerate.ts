@@ -14,7 +14,7 @@
  */
 import type { Connection } from 'jsforce';
 import { snapshotEventId, type SnapshotPage, type SnapshotStream } from '../../sync/resync/snapshot.js';
-import { pageError } from '../snapshot-errors.js';
+import { pageError } from '../../sync/errors.js';
 import { classifySalesforceError } from './client.js';
 import { salesforceSnapshotEvent, type SalesforceRefetchKind } from './fetch.js';
 

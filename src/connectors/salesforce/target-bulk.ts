@@ -12,7 +12,8 @@
  */
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
-import { PermanentError, RetryableError, waitingOutShortLimits, type BulkItem, type CallGate, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
+import { PermanentError, RetryableError } from '../../sync/errors.js';
+import { waitingOutShortLimits, type BulkItem, type CallGate, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
 import { planSalesforceWrites, type SObjectFields } from './target-records.js';
 
 /** sObject Collections take at most this many records per call. */

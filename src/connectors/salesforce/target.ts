@@ -16,7 +16,8 @@
  */
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
-import { CALL_RETRY, PermanentError, RateLimitedError, RetryableError, retryingCall, type CallRetry } from '../../sync/portal-target.js';
+import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
+import { CALL_RETRY, retryingCall, type CallRetry } from '../../sync/portal-target.js';
 import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-target.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { ApiBudget } from './api-budget.js';
@@ -65,9 +66,9 @@ function toTargetError(err: unknown): Error {
   const verdict = classifySalesforceError(err);
   const code = (err as { errorCode?: unknown } | null)?.errorCode;
   // A 429 says when to come back (Retry-After): that long, whatever its body's code, not the minute of the daily limit.
-  if (verdict.status === 429) return new RateLimitedError(verdict.message, verdict.retryAfterSeconds !== undefined ? Math.max(1, verdict.retryAfterSeconds) * 1_000 : REQUEST_LIMIT_WAIT_MS);
+  if (verdict.status === 429) return new RateLimitedError(verdict.message, verdict.retryAfterMs !== undefined ? Math.max(1_000, verdict.retryAfterMs) : REQUEST_LIMIT_WAIT_MS);
   if (code === 'REQUEST_LIMIT_EXCEEDED') return new RateLimitedError(verdict.message, REQUEST_LIMIT_WAIT_MS);
-  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterSeconds !== undefined && { retryAfterMs: verdict.retryAfterSeconds * 1_000 }) });
+  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }) });
   return new PermanentError(verdict.message, verdict.status);
 }
 

@@ -8,16 +8,9 @@
  */
 import Stripe from 'stripe';
 import type { Config } from '../../config.js';
+import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
 export type StripeClient = Stripe;
-
-/** What a caller needs to know about a failed call: retry or not, and when. */
-export interface StripeErrorVerdict {
-  retryable: boolean;
-  retryAfterSeconds?: number;
-  status?: number;
-  message: string;
-}
 
 /** Where the API is (Config['stripe'] will do) and the key to call it with. */
 export type StripeClientConfig = Pick<Config['stripe'], 'secretKey' | 'host' | 'port' | 'protocol'> & { webhookSecrets?: string[] };
@@ -40,32 +33,23 @@ export function createStripeClient(cfg: StripeClientConfig, opts: { stripeAccoun
   });
 }
 
-/** Retry-After is seconds or an HTTP date; anything else is ignored. */
-function retryAfterSeconds(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
-}
-
 /**
  * 429, 409 (lock and idempotency conflicts, which stripe-node retries too),
  * 5xx and connection failures retry, and so does anything Stripe marks
  * `Stripe-Should-Retry: true`; every other 4xx is permanent.
  */
-export function classifyStripeError(err: unknown): StripeErrorVerdict {
+export function classifyStripeError(err: unknown): FailureVerdict {
   if (!(err instanceof Stripe.errors.StripeError)) {
     return { retryable: false, message: err instanceof Error ? err.message : String(err) };
   }
   const status = err.statusCode;
   const headers = err.headers ?? {};
-  const after = retryAfterSeconds(headers['retry-after']);
-  const verdict = (retryable: boolean): StripeErrorVerdict => ({
+  const after = parseRetryAfter(headers['retry-after']);
+  const verdict = (retryable: boolean): FailureVerdict => ({
     retryable,
     message: `Stripe ${status ?? 'connection'} ${err.code ?? err.type}: ${err.message}`,
     ...(status !== undefined && { status }),
-    ...(retryable && after !== undefined && { retryAfterSeconds: after }),
+    ...(retryable && after !== undefined && { retryAfterMs: after }),
   });
   if (err instanceof Stripe.errors.StripeConnectionError) return verdict(true);
   if (status === undefined) return verdict(false);

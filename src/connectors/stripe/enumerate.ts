@@ -17,7 +17,7 @@
 import type Stripe from 'stripe';
 import { snapshotEventId, type SnapshotPage, type SnapshotStream } from '../../sync/resync/snapshot.js';
 import { createPacer } from '../pacer.js';
-import { pageError } from '../snapshot-errors.js';
+import { pageError } from '../../sync/errors.js';
 import { classifyStripeError } from './client.js';
 import { parseStripeEvent, STRIPE_CROSS_ID_KEYS, type StripeCrossIdKeys } from './events.js';
 import { stripeSnapshotEvent } from './fetch.js';

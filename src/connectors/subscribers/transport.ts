@@ -15,6 +15,7 @@ import { request as httpsRequest } from 'node:https';
 import { Webhook } from 'standardwebhooks';
 import { guardedLookup, literalRefusal, systemResolver, type Resolver } from './address-guard.js';
 import type { DeliveryRequest, DeliveryResult, Subscription, SubscriberTransport } from '../../sync/outbound/types.js';
+import { parseRetryAfter } from '../../sync/errors.js';
 
 const USER_AGENT = 'portal-sync-webhooks/1';
 /** Enough of an answer to say why it failed; the rest is not read. */
@@ -36,15 +37,6 @@ export function signedHeaders(secrets: readonly string[], id: string, at: Date, 
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
     'webhook-signature': secrets.map((s) => signer(s).sign(id, at, body)).join(' '),
   };
-}
-
-/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value.trim());
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /**

@@ -13,6 +13,7 @@ import zendesk from 'node-zendesk';
 import type { Config } from '../../config.js';
 import { throughGate, type CallGate } from '../../sync/portal-target.js';
 import { isNetworkError } from '../network.js';
+import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
 export type ZendeskClient = ReturnType<typeof zendesk.createClient>;
 export type ZendeskMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -20,20 +21,13 @@ export type ZendeskQuery = Record<string, string | number>;
 /** Segments under the API base URL, optionally ending with a query: ['custom_objects', key, 'records', { external_id }]. */
 export type ZendeskPath = readonly (string | number)[] | readonly [...(string | number)[], ZendeskQuery];
 
-export interface ZendeskErrorVerdict {
-  retryable: boolean;
-  retryAfterSeconds?: number;
-  status?: number;
-  message: string;
-}
-
 /** A Zendesk HTTP error, with what the response said about when to come back. */
 export class ZendeskApiError extends Error {
   override name = 'ZendeskApiError';
   constructor(
     readonly status: number,
     message: string,
-    readonly retryAfterSeconds: number | undefined,
+    readonly retryAfterMs: number | undefined,
     readonly body: unknown,
   ) {
     super(message);
@@ -89,15 +83,6 @@ const isSdkResponse = (v: unknown): v is SdkResponse =>
   typeof v === 'object' && v !== null && typeof (v as SdkResponse).status === 'number' && typeof (v as SdkResponse).headers?.get === 'function';
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Retry-After is seconds or an HTTP date; anything else is ignored. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
-}
-
 const joined = (...parts: unknown[]): string | undefined =>
   parts.filter((s): s is string => typeof s === 'string' && s !== '').join(': ') || undefined;
 
@@ -147,9 +132,9 @@ export async function zendeskRequest(client: ZendeskClient, method: ZendeskMetho
 }
 
 
-const byStatus = (status: number, message: string, retryAfterSeconds?: number): ZendeskErrorVerdict => {
+const byStatus = (status: number, message: string, retryAfterMs?: number): FailureVerdict => {
   const retryable = status === 429 || status >= 500;
-  return { retryable, status, message, ...(retryable && retryAfterSeconds !== undefined && { retryAfterSeconds }) };
+  return { retryable, status, message, ...(retryable && retryAfterMs !== undefined && { retryAfterMs }) };
 };
 
 /**
@@ -157,14 +142,14 @@ const byStatus = (status: number, message: string, retryAfterSeconds?: number): 
  * error, or what node-zendesk resolved (`{ response, result }`, or the bare
  * Error it puts in `result` for a 429), so no caller has to know the quirk.
  */
-export function classifyZendeskError(errOrResult: unknown): ZendeskErrorVerdict {
+export function classifyZendeskError(errOrResult: unknown): FailureVerdict {
   let err = errOrResult;
   if (isRecord(err) && 'response' in err && 'result' in err) {
     const failure = failureOf({ response: err['response'], result: err['result'] });
     if (failure === null) return { retryable: false, message: 'not an error: the Zendesk call succeeded' };
     err = failure;
   }
-  if (err instanceof ZendeskApiError) return byStatus(err.status, err.message, err.retryAfterSeconds);
+  if (err instanceof ZendeskApiError) return byStatus(err.status, err.message, err.retryAfterMs);
   if (err instanceof Error) {
     const { statusCode, result } = err as Error & { statusCode?: unknown; result?: unknown };
     if (typeof statusCode === 'number') return byStatus(statusCode, `Zendesk ${statusCode}: ${describeBody(result) ?? err.message}`);

@@ -11,8 +11,7 @@
  */
 import { snapshotEventId, type SnapshotPage, type SnapshotStream } from '../../sync/resync/snapshot.js';
 import { createPacer } from '../pacer.js';
-import { RateLimitedError } from '../../sync/portal-target.js';
-import { pageError } from '../snapshot-errors.js';
+import { pageError, RateLimitedError } from '../../sync/errors.js';
 import { classifyZendeskError, zendeskRequest, type ZendeskClient, type ZendeskPath } from './client.js';
 import { zendeskSnapshotEvent, type ZendeskRefetchKind } from './fetch.js';
 
@@ -38,7 +37,7 @@ async function get(client: ZendeskClient, path: ZendeskPath): Promise<ApiObject>
     return body;
   } catch (err) {
     // The shared rate gate said "not now": wait and read the page again, like a 429.
-    if (err instanceof RateLimitedError) throw pageError('zendesk', { retryable: true, retryAfterSeconds: Math.ceil(err.retryAfterMs / 1000), message: err.message }, err);
+    if (err instanceof RateLimitedError) throw pageError('zendesk', { retryable: true, retryAfterMs: err.retryAfterMs, message: err.message }, err);
     throw pageError('zendesk', classifyZendeskError(err), err);
   }
 }

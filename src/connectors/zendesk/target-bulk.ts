@@ -13,7 +13,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
-import { PermanentError, RateLimitedError, RetryableError, waitingOutShortLimits, type BulkItem, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
+import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
+import { waitingOutShortLimits, type BulkItem, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
 import { zendeskRequest, type ZendeskClient, type ZendeskPath } from './client.js';
 import { billingFields, changedFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type InvoiceRecord, type Owner } from './target-format.js';
 import type { JobPolling } from './target-invoices.js';

@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PermanentError, RetryableError } from '../../sync/portal-target.js';
+import { PermanentError, RetryableError } from '../../sync/errors.js';
 import { zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import type { InvoiceRecord } from './target-format.js';
 

@@ -11,9 +11,10 @@
  * SDK call goes through zendeskResult to be counted as the failure it is.
  */
 import type { Config } from '../../config.js';
-import { CALL_RETRY, PermanentError, RateLimitedError, RetryableError, retryingCall, type CallRetry, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
+import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
+import { CALL_RETRY, retryingCall, type CallRetry, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
 import { normalizeEmail } from '../../sync/source-event.js';
-import type { DeflectionEvent as DecidedSession } from '../../sync/deflection/types.js';
+import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import { billingFields, changedFields, changedInvoices, changedStatus, DEFLECTION_PROFILE_TYPE, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
@@ -26,7 +27,7 @@ export { BULK_ABOVE, type JobPolling } from './target-invoices.js';
 export { NO_ZENDESK_OWNER };
 /** Customers per bulk batch: a few update_many and job calls of 100, and one show_many poll for all their jobs. */
 export const ZENDESK_BULK_SIZE = 500;
-const DEFAULT_RETRY_AFTER_SECONDS = 60;
+const DEFAULT_RETRY_AFTER_MS = 60_000;
 const DEFAULT_POLLING: JobPolling = { intervalMs: 1_000, maxPolls: 10 };
 
 export interface ZendeskTargetOptions {
@@ -57,11 +58,10 @@ export function toPushError(err: unknown): RateLimitedError | RetryableError | P
   if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof PermanentError) return err;
   const verdict = classifyZendeskError(err);
   if (verdict.status === 429) {
-    const seconds = Math.max(1, verdict.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
-    return new RateLimitedError(verdict.message, seconds * 1_000);
+    return new RateLimitedError(verdict.message, Math.max(1_000, verdict.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
   }
   // A 503 may say when to come back (Zendesk sends Retry-After during maintenance): the retry waits that long.
-  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterSeconds !== undefined && { retryAfterMs: verdict.retryAfterSeconds * 1_000 }) });
+  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }) });
   const details = validationDetails(err);
   return new PermanentError(details ? `${verdict.message} (${details})` : verdict.message, verdict.status);
 }
@@ -123,7 +123,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),
     clear: (c) => clearZendesk(client, cfg, c),
     locate: (emails) => locateDeflectionProfiles(client, cfg, emails),
-    async recordDeflection(session: DecidedSession, links: PortalPush['links']): Promise<PushResult> {
+    async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const email = deflectionEmail(session, links);
       if (email === null) return { calls: 0, wrote: [], skipped: NO_DEFLECTION_EMAIL };
       await attempt(() => recordZendeskDeflection(client, config, profileEventOf(session, email)));
@@ -135,7 +135,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
 export const NO_DEFLECTION_EMAIL = 'no email for this contact: Zendesk profiles are matched by email';
 
 /** The contact's email: the session's own contact, or the linked contact with its platform id. */
-function deflectionEmail(session: DecidedSession, links: PortalPush['links']): string | null {
+function deflectionEmail(session: DeflectionEvent, links: PortalPush['links']): string | null {
   const own = normalizeEmail(session.contact);
   if (own !== undefined) return own;
   const [platform, , id] = session.contact.split(':');
@@ -144,7 +144,7 @@ function deflectionEmail(session: DecidedSession, links: PortalPush['links']): s
 }
 
 /** A decided session as a profile event: `self_service_deflected` or `self_service_escalated`. */
-function profileEventOf(session: DecidedSession, email: string): DeflectionEvent {
+function profileEventOf(session: DeflectionEvent, email: string): ZendeskProfileEvent {
   const last = session.lastActivity;
   const what = session.outcome === 'deflected' ? 'Solved in the portal without a ticket' : `Opened ticket ${session.ticketId ?? '(unknown)'} after using the portal`;
   return {
@@ -165,7 +165,8 @@ function profileEventOf(session: DecidedSession, email: string): DeflectionEvent
   };
 }
 
-export interface DeflectionEvent {
+/** A self-service moment as Zendesk's profile events API takes it. */
+export interface ZendeskProfileEvent {
   /** The customer who was helped; matches (or creates) their Zendesk profile. */
   email: string;
   /** e.g. `invoice_downloaded`, `article_viewed`. */
@@ -183,7 +184,7 @@ export { DEFLECTION_PROFILE_TYPE };
  * (`POST /user_profiles/events`, answered 202 `{status: "received"}`).
  * Fails with the same contract errors as a push.
  */
-export async function recordZendeskDeflection(client: ZendeskClient, config: Config, event: DeflectionEvent): Promise<{ status: string }> {
+export async function recordZendeskDeflection(client: ZendeskClient, config: Config, event: ZendeskProfileEvent): Promise<{ status: string }> {
   const email = normalizeEmail(event.email);
   if (email === undefined) throw new PermanentError('a deflection event needs the customer\'s email');
   const source = config.targets.zendesk.profileEventSource;

@@ -3,13 +3,9 @@
  * Colours come from CSS classes of the page (`.c-sessions`, `.c-deflected`,
  * `.c-escalated`), so one stylesheet themes the charts and the legend.
  */
+import { escapeHtml } from '../escape-html.js';
 import type { CategoryFigures, WeekFigures } from './report.js';
 import { formatRate } from './report-text.js';
-
-/** Text for HTML and SVG: user input (search queries) goes through here, always. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** The smallest 1, 2 or 5 × 10ⁿ at or above `n` (at least 1): round, whole-number gridlines. */
 export function niceCeiling(n: number): number {

@@ -4,7 +4,8 @@
  * under a `default-src 'none'` policy. Fluid down to a phone's width.
  */
 import type { DeflectionReport } from './report.js';
-import { categorySvg, escapeHtml, weeklyTrendSvg } from './report-charts.js';
+import { escapeHtml } from '../escape-html.js';
+import { categorySvg, weeklyTrendSvg } from './report-charts.js';
 import { formatPerCustomer, formatPeriod, formatRate } from './report-text.js';
 
 const STYLE = `

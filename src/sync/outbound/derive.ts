@@ -12,7 +12,7 @@ import { portalProjection, type PortalProjection } from '../project.js';
 import { stableStringify, type CustomerRecord, type Derived, type InvoiceView, type TicketView } from '../record.js';
 import type { DeflectionEvent } from '../deflection/types.js';
 import { linksFor } from '../push-worker.js';
-import type { CustomerLinks, CustomerRef, OutboundEvent, OutboundEventType } from './types.js';
+import type { CustomerLinks, OutboundCustomer, OutboundEvent, OutboundEventType } from './types.js';
 
 /** What subscribers are told about a customer; its changes are what customer.updated reports. */
 export interface OutboundView {
@@ -79,7 +79,7 @@ export interface ChangeInput {
  */
 export function deriveChangeEvents(input: ChangeInput): OutboundEvent[] {
   const { customerId, version, before, after } = input;
-  const customer: CustomerRef = { id: customerId, version, links: after.links };
+  const customer: OutboundCustomer = { id: customerId, version, links: after.links };
   const timestamp = input.now.toISOString();
   const events: OutboundEvent[] = [];
   const add = (type: OutboundEventType, subject: string, data: Record<string, unknown>, id = outboundEventId(customerId, version, type, subject)) =>
@@ -140,7 +140,7 @@ function ticketEvents(before: readonly TicketView[], after: readonly TicketView[
   }
 }
 
-export function deflectionRecordedEvent(event: DeflectionEvent, customer: CustomerRef, now: Date): OutboundEvent {
+export function deflectionRecordedEvent(event: DeflectionEvent, customer: OutboundCustomer, now: Date): OutboundEvent {
   return { id: outboundEventId('deflection.recorded', event.id), type: 'deflection.recorded', timestamp: now.toISOString(), data: { customer, deflection: event } };
 }
 
@@ -155,7 +155,7 @@ export interface DeadLetterFacts {
   eventId?: string | undefined;
 }
 
-export function deadLetteredEvent(facts: DeadLetterFacts, customer: CustomerRef | null, now: Date): OutboundEvent {
+export function deadLetteredEvent(facts: DeadLetterFacts, customer: OutboundCustomer | null, now: Date): OutboundEvent {
   const { failedAt, ...rest } = facts;
   return {
     id: outboundEventId('sync.dead_lettered', facts.queue, facts.jobId, failedAt),
@@ -166,7 +166,7 @@ export function deadLetteredEvent(facts: DeadLetterFacts, customer: CustomerRef 
 }
 
 /** `identity forget` erased the customer: subscribers erase their copy. Only the id they know it by, no data. */
-export function customerDeletedEvent(customer: CustomerRef, reasonRef: string, now: Date): OutboundEvent {
+export function customerDeletedEvent(customer: OutboundCustomer, reasonRef: string, now: Date): OutboundEvent {
   return {
     id: outboundEventId(customer.id, 'customer.deleted', reasonRef),
     type: 'customer.deleted',

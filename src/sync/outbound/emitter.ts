@@ -23,7 +23,7 @@ import { NO_CUSTOMER } from './keys.js';
 import type { OutboundMetrics } from './metrics.js';
 import { kickLanes, type OutboundQueue } from './queue.js';
 import type { OutboundStore } from './store.js';
-import { subscriptionWants, type CustomerRef, type OutboundEvent, type Subscription } from './types.js';
+import { subscriptionWants, type OutboundCustomer, type OutboundEvent, type Subscription } from './types.js';
 
 const MAX_RACES = 25;
 
@@ -134,12 +134,12 @@ export class OutboundEmitter {
   }
 
   /** The customer was erased (`identity forget`); `links` are the ones it had, `ref` makes the event id unique to this erasure. */
-  async onDeleted(customerId: string, links: CustomerRef['links'], ref: string): Promise<void> {
+  async onDeleted(customerId: string, links: OutboundCustomer['links'], ref: string): Promise<void> {
     if (!this.active) return;
     await this.emitOne(customerDeletedEvent({ id: customerId, version: null, links }, ref, new Date(this.now())), customerId);
   }
 
-  private async refOf(customerId: string): Promise<CustomerRef> {
+  private async refOf(customerId: string): Promise<OutboundCustomer> {
     const [current, version] = await Promise.all([this.readRecord(customerId), this.opts.store.readVersion(customerId)]);
     const links = current ? viewOf(current.record, current.keys).links : { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null };
     return { id: customerId, version, links };

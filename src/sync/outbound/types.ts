@@ -28,7 +28,7 @@ export type LinkName = (typeof LINK_NAMES)[number];
 export type CustomerLinks = Record<LinkName, string | null> & { stripeAccountId?: string };
 
 /** Who an event is about, as subscribers know the customer: `version` counts the changes they were told of. */
-export interface CustomerRef {
+export interface OutboundCustomer {
   id: string;
   /** 1 with the first change subscribers are told of (customer.created, for a new customer), +1 with each change since; null when the record is gone. */
   version: number | null;
@@ -42,7 +42,7 @@ export interface OutboundEvent {
   type: OutboundEventType;
   /** When portal-sync recorded the change (not when this attempt was sent: that is `webhook-timestamp`). */
   timestamp: string;
-  data: { customer: CustomerRef | null } & Record<string, unknown>;
+  data: { customer: OutboundCustomer | null } & Record<string, unknown>;
 }
 
 export interface Subscription {

@@ -10,7 +10,8 @@
  */
 import type { Logger } from '../../log.js';
 import type { EventsQueue } from '../queues.js';
-import { isRetryable, type SnapshotPage, type SnapshotStream } from './snapshot.js';
+import { isRetryable } from '../errors.js';
+import type { SnapshotPage, SnapshotStream } from './snapshot.js';
 import { LEASE_MS, resyncJobId, type ResyncCounts, type ResyncRuns } from './runs.js';
 
 /** Behind webhooks (priority 0); ahead of nothing. The push planner gives resync pushes the same. */
@@ -86,9 +87,9 @@ export async function readPageWithRetry(
       return await stream.page(cursor);
     } catch (err) {
       if (!isRetryable(err) || attempt >= attempts) throw err;
-      const waitMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : Math.min(30_000, 500 * 2 ** (attempt - 1));
+      const waitMs = err.retryAfterMs ?? Math.min(30_000, 500 * 2 ** (attempt - 1));
       opts.log.warn({ stream: stream.name, attempt, waitMs, reason: err.message }, 'page read failed; retrying');
-      const reason = err.retryAfterSeconds !== undefined ? `${stream.source} rate limit (its Retry-After)` : `${stream.source} answered: ${err.message}; retrying`;
+      const reason = err.retryAfterMs !== undefined ? `${stream.source} rate limit (its Retry-After)` : `${stream.source} answered: ${err.message}; retrying`;
       opts.beforeWait?.({ stream: stream.name, ms: waitMs, reason });
       await sleep(waitMs);
     }

@@ -35,13 +35,3 @@ export interface SnapshotStream {
   /** How many objects the stream will read, when the API can tell cheaply (progress ETA). */
   estimate?(): Promise<number | null>;
 }
-
-/** What a stream's page call throws when the API says "not now": the runner waits and retries. */
-export interface RetryVerdict {
-  retryable?: boolean;
-  retryAfterSeconds?: number;
-}
-
-export function isRetryable(err: unknown): err is Error & RetryVerdict {
-  return err instanceof Error && (err as RetryVerdict).retryable === true;
-}

@@ -36,7 +36,7 @@ describe('the Stripe client', () => {
     const err = await stripe.charges.retrieve('ch_TestBusy01').catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
-    expect(classifyStripeError(err)).toMatchObject({ retryable: true, status: 429, retryAfterSeconds: 3 });
+    expect(classifyStripeError(err)).toMatchObject({ retryable: true, status: 429, retryAfterMs: 3_000 });
   });
 
   it('5xx and connection failures are retryable; authentication and other 4xx are not', () => {

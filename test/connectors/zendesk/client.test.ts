@@ -4,7 +4,6 @@ import {
   ZendeskApiError,
   classifyZendeskError,
   createZendeskClient,
-  parseRetryAfter,
   zendeskRequest,
 } from '../../../src/connectors/zendesk/client.js';
 import { useStrictNock } from '../../support/nock.js';
@@ -78,7 +77,7 @@ describe('classifyZendeskError', () => {
     const resolved = await client.users.show(42);
 
     expect(resolved.result).toBeInstanceOf(Error); // the quirk: no exception, an Error as the result
-    expect(classifyZendeskError(resolved)).toMatchObject({ retryable: true, retryAfterSeconds: 7, status: 429 });
+    expect(classifyZendeskError(resolved)).toMatchObject({ retryable: true, retryAfterMs: 7_000, status: 429 });
     // The bare Error alone no longer has the header, but is still a retryable 429.
     expect(classifyZendeskError(resolved.result)).toMatchObject({ retryable: true, status: 429 });
   });
@@ -90,7 +89,7 @@ describe('classifyZendeskError', () => {
 
     const verdict = classifyZendeskError(err);
     expect(verdict).toMatchObject({ retryable: true, status: 429 });
-    expect(verdict.retryAfterSeconds).toBeUndefined();
+    expect(verdict.retryAfterMs).toBeUndefined();
   });
 
   it('5xx and network failures retry; 401, 403 and 422 do not', () => {
@@ -103,13 +102,5 @@ describe('classifyZendeskError', () => {
     expect(classifyZendeskError(refused)).toMatchObject({ retryable: true });
     expect(classifyZendeskError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')).retryable).toBe(true);
     expect(classifyZendeskError(new Error('bug')).retryable).toBe(false);
-  });
-
-  it('Retry-After may be seconds or an HTTP date', () => {
-    const now = Date.parse('2026-03-03T12:00:00Z');
-    expect(parseRetryAfter('7', now)).toBe(7);
-    expect(parseRetryAfter('Tue, 03 Mar 2026 12:00:30 GMT', now)).toBe(30);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });

@@ -105,7 +105,7 @@ describe('refetching Zendesk objects to settle a tie', () => {
     const err = await fetchZendeskObject(client, 'zendesk.ticket', '5301', VERSION).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(ZendeskApiError);
-    expect(classifyZendeskError(err)).toMatchObject({ retryable: true, retryAfterSeconds: 7, status: 429 });
+    expect(classifyZendeskError(err)).toMatchObject({ retryable: true, retryAfterMs: 7_000, status: 429 });
   });
 
   it('a 502, which node-zendesk resolves as if its body were the ticket, is a retryable error', async () => {

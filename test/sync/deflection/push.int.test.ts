@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Derived } from '../../../src/sync/record.js';
-import { PermanentError, type PortalPush, type PortalTarget, type PushResult } from '../../../src/sync/portal-target.js';
+import { PermanentError } from '../../../src/sync/errors.js';
+import type { PortalPush, PortalTarget, PushResult } from '../../../src/sync/portal-target.js';
 import type { DeflectionEvent } from '../../../src/sync/deflection/types.js';
 import type { SourceEvent } from '../../../src/sync/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js';

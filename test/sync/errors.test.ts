@@ -1,0 +1,22 @@
+/** The one reading of Retry-After (in ms) that every connector and the subscriber transport use. */
+import { describe, expect, it } from 'vitest';
+import { parseRetryAfter } from '../../src/sync/errors.js';
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-23T10:00:00Z');
+
+  it('reads delay-seconds as that many milliseconds', () => {
+    expect(parseRetryAfter('30', now)).toBe(30_000);
+    expect(parseRetryAfter(' 7 ', now)).toBe(7_000);
+    expect(parseRetryAfter('0', now)).toBe(0);
+  });
+
+  it('reads an HTTP date as the milliseconds until then, and a date already past as 0', () => {
+    expect(parseRetryAfter('Mon, 23 Nov 2026 10:01:00 GMT', now)).toBe(60_000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 09:59:00 GMT', now)).toBe(0);
+  });
+
+  it('ignores an absent, empty, negative or unreadable value', () => {
+    for (const value of [null, undefined, '', '  ', '-5', 'soon']) expect(parseRetryAfter(value, now)).toBeUndefined();
+  });
+});
