@@ -2,7 +2,8 @@
  * bench/ingest — requests/s and p99 latency of the signed Stripe ingest path
  * (verify + parse + dedupe + enqueue into BullMQ on real Redis) against a bare
  * express route answering 200, measured in the same run on the same machine.
- * Prints one JSON object; the figure to watch is `ratio.requestsPerSecond`.
+ * Prints one JSON object; the figure to watch is `ratio.requestsPerSecond`; `serverCpu` gives the server
+ * process's CPU time per request of both routes, which a busy shared machine moves less than the rates.
  * With redis-server on PATH it also measures the cost of redis.ackReplicas: the same ingest on a private
  * primary + replica, without and with `ackReplicas: 1` (WAIT for the replica before answering), as
  * `replicaAck.ratio` (BENCH_REPLICA_ACK=0 skips it).
@@ -142,6 +143,7 @@ async function serve(): Promise<void> {
     haUrls: ha.map((d) => `${d.url}/webhooks/stripe`),
   });
   process.on('message', async (msg: string) => {
+    if (msg === 'cpu') return void process.send?.({ cpu: process.cpuUsage() });
     if (msg !== 'stop') return;
     const jobs = await daemon.queue.getJobCounts('waiting');
     await daemon.close();
@@ -162,10 +164,25 @@ async function main(): Promise<void> {
     const body = subscriptionEvent(i);
     return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(body, secret) } };
   };
+  // The server process's CPU time (user + system) over one measurement: per request, it is what a shared machine's
+  // load changes least (throughput also depends on what else gets the cores).
+  const serverCpuMicros = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m) => {
+        const { cpu } = m as { cpu: NodeJS.CpuUsage };
+        resolve(cpu.user + cpu.system);
+      });
+      child.send('cpu');
+    });
+  const withCpu = async (run: () => Promise<Figures>) => {
+    const before = await serverCpuMicros();
+    const figures = await run();
+    return { figures, cpuMicrosPerRequest: Math.round(((await serverCpuMicros()) - before) / Math.max(figures.requests, 1)) };
+  };
   // Warm-up, then the two measurements one after the other with the same client work per request.
   await measure(urls.bareUrl, signed);
-  const baseline = await measure(urls.bareUrl, signed);
-  const ingest = await measure(urls.ingestUrl, (i) => signed(i + 10_000_000));
+  const { figures: baseline, cpuMicrosPerRequest: bareCpu } = await withCpu(() => measure(urls.bareUrl, signed));
+  const { figures: ingest, cpuMicrosPerRequest: ingestCpu } = await withCpu(() => measure(urls.ingestUrl, (i) => signed(i + 10_000_000)));
   // The replica pair: without WAIT, with it, and without again (A-B-A, so that a machine getting busier or
   // warmer during the run does not pass for the WAIT's cost); each run its own event ids (no dedupe short-cut).
   let haNoWait: Figures | undefined;
@@ -200,6 +217,12 @@ async function main(): Promise<void> {
     ratio: {
       requestsPerSecond: Number((ingest.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
       p99: Number((baseline.p99Ms / Math.max(ingest.p99Ms, 0.001)).toFixed(3)),
+    },
+    serverCpu: {
+      what: 'CPU time (user + system) of the server process per request, in the same run: bare ÷ ingest is the ratio the rates would have if the server alone bounded them',
+      bareMicrosPerRequest: bareCpu,
+      ingestMicrosPerRequest: ingestCpu,
+      ratio: Number((bareCpu / Math.max(ingestCpu, 1)).toFixed(3)),
     },
     goal: { requestsPerSecondRatio: 0.5 },
     replicaAck:

@@ -101,19 +101,23 @@ export function createApp(deps: AppDeps): Express {
   const { config, logger, metrics, redis } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on any answer: webhook answers are POSTs nobody revalidates, and the JSON of the other routes is never
+  // cached either (the customer view writes its own, without one). Hashing each body cost the ingest path (bench:ingest).
+  app.disable('etag');
   app.set('trust proxy', trustProxySetting(config.server.trustProxy));
 
+  // The provider webhooks first (the hot path: no other route's matching ahead of them), with a request log of their
+  // own: pino-http's child logger per request (its bindings serialized and redacted even when nothing is logged) cost
+  // more than verifying the signature (bench:ingest).
   const auth = createHelpCenterAuth(config, logger);
-  // Ahead of the access log: the customer's own view is read on every page a customer opens, and
-  // logs its own refusals and failures (with the request id); a per-request child logger cost more than the read.
-  app.use(portalViewRouter({ config, redis, logger, auth }));
-
-  // The provider webhooks too, with a request log of their own: pino-http's child logger per request (its bindings
-  // serialized and redacted even when nothing is logged) cost more than verifying the signature (bench:ingest).
   const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
   const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks, maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest }, auth);
   const accessLog = requestLog(logger);
   for (const source of ['stripe', 'zendesk', 'salesforce'] as const) app.post(ROUTES[source], accessLog, raw, receivers[source]);
+
+  // Ahead of the access log too: the customer's own view is read on every page a customer opens, and
+  // logs its own refusals and failures (with the request id); a per-request child logger cost more than the read.
+  app.use(portalViewRouter({ config, redis, logger, auth }));
 
   app.use(
     pinoHttp({
