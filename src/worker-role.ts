@@ -34,6 +34,8 @@ import { reconcileCustomers } from './sync/deflection/customers.js';
 import { createDeflectionFeed } from './sync/deflection/feed.js';
 import { closeScheduler, createDeflectionQueue, createDeflectionWorker, scheduleSweeps } from './sync/deflection/queue.js';
 import { DeflectionTracker } from './sync/deflection/tracker.js';
+import type { DeflectionEvent } from './sync/deflection/types.js';
+import { brandLabeller } from './sync/brands.js';
 import { createSubscriberTransport } from './connectors/subscribers/transport.js';
 import { customerOfJob, startOutbound, type OutboundService } from './sync/outbound/service.js';
 
@@ -82,6 +84,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   deflectionQueue.on('error', () => undefined); // reported by the connection's users
   // Outbound webhooks: recorded from the hooks below, delivered by their own workers and queues.
   const outbound = await startOutbound({ connection, redis: pushConnection, records: store, config, transport: createSubscriberTransport(), logger, registry: opts.registry });
+  // Brands as metric labels: bounded (brands.ts), whatever ids the events carry.
+  const brandLabel = brandLabeller({ listed: config.zendesk.brands ?? [] });
   const tracker = new DeflectionTracker({
     redis: storeConnection,
     prefix: config.redis.prefix,
@@ -94,6 +98,10 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
       await outbound.emitter.onDeflection(event);
     },
     logger: logger.child({ module: 'deflection' }),
+    ...(metrics && {
+      onStarted: (s: { brandId?: string | undefined }) => metrics.deflectionSessions.inc({ outcome: 'started', brand: brandLabel(s.brandId) }),
+      onDecided: (e: DeflectionEvent) => metrics.deflectionSessions.inc({ outcome: e.outcome, brand: brandLabel(e.brandId) }),
+    }),
   });
   const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories, merges: store, people: store });
   const worker = createEventsWorker({

@@ -108,3 +108,19 @@ export function brandLabeller(scope: BrandScope, max = MAX_BRAND_LABELS): (brand
     return brandId;
   };
 }
+
+/**
+ * What an operator typed for a brand (`--brand`, `?brand=`): a brand id (a positive integer, listed or
+ * not), or the name of a listed brand, any case. Null when it is neither.
+ */
+export function resolveBrand(scope: BrandScope, given: string): { id: string; name: string | null } | null {
+  const g = given.trim();
+  if (/^[1-9]\d{0,19}$/.test(g)) return { id: g, name: scope.listed.find((b) => b.id === g)?.name ?? null };
+  const byName = scope.listed.find((b) => b.name !== null && b.name.toLowerCase() === g.toLowerCase());
+  return byName ? { id: byName.id, name: byName.name } : null;
+}
+
+/** Listed brands' names by id, for report labels. */
+export function brandNames(scope: BrandScope): Map<string, string | null> {
+  return new Map(scope.listed.map((b) => [b.id, b.name]));
+}

@@ -17,6 +17,7 @@ export interface SyncMetrics {
   reconcileLastPass: Gauge;
   reconcileLastDrift: Gauge;
   salesforceApiUsage: Gauge;
+  deflectionSessions: Counter<'outcome' | 'brand'>;
 }
 
 export function createSyncMetrics(registry: Registry): SyncMetrics {
@@ -37,6 +38,12 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     salesforceApiUsage: new Gauge({
       name: 'portal_sync_salesforce_api_usage_ratio',
       help: "The Salesforce org's daily API usage as a share of its limit, as the last push's answer reported it (Sforce-Limit-Info).",
+      registers,
+    }),
+    deflectionSessions: new Counter({
+      name: 'portal_sync_deflection_sessions_total',
+      help: 'Self-service sessions started, deflected and escalated (outcome), by the Zendesk brand of their Help Center (brand: a zendesk.brands id, other, or none; unlisted brands get at most 20 labels).',
+      labelNames: ['outcome', 'brand'],
       registers,
     }),
     ties: new Counter({ name: 'portal_sync_version_ties_total', help: 'Writes of one object with equal source versions and different data.', labelNames: ['source'], registers }),

@@ -299,7 +299,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     board(req, res, next);
   });
   // With the bearer header, adminRouter serves the report; with a browser session, this does.
-  const deflection = deflectionPage(createDeflectionData(redis, prefix), logger);
+  const deflection = deflectionPage(createDeflectionData(redis, prefix), logger, { listed: config.zendesk.brands ?? [] });
   router.get('/deflection', async (req, res, next) => ((await hasAdminSession(req, guard)) ? deflection(req, res, next) : next('route')));
   return router;
 }

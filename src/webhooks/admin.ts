@@ -8,6 +8,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { DeflectionData } from '../sync/deflection/types.js';
 import { deflectionPage } from './admin-deflection.js';
+import type { BrandScope } from '../sync/brands.js';
 import type { AdminGuard } from './admin-guard.js';
 
 const REALM = 'portal-sync admin';
@@ -71,12 +72,14 @@ export interface AdminDeps {
   guard: AdminGuard | undefined;
   deflection: DeflectionData;
   logger: Logger;
+  /** zendesk.brands: the names ?brand= may give, and the report's labels. */
+  brands?: BrandScope;
 }
 
 /** Mounted at /admin. */
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   router.use(requireAdminToken(deps.adminToken, deps.guard));
-  router.get('/deflection', deflectionPage(deps.deflection, deps.logger));
+  router.get('/deflection', deflectionPage(deps.deflection, deps.logger, deps.brands));
   return router;
 }

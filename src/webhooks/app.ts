@@ -76,7 +76,7 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: Help
         : notConfigured('salesforce', 'SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_TOKEN, or SALESFORCE_WEBHOOK_SECRET'),
     portal:
       config.portal.eventsSecret || auth
-        ? portalReceiver(deps, { ...(config.portal.eventsSecret ? { secret: config.portal.eventsSecret } : {}), ...(auth ? { auth } : {}), toleranceSeconds: w.hmacToleranceSeconds })
+        ? portalReceiver(deps, { ...(config.portal.eventsSecret ? { secret: config.portal.eventsSecret } : {}), ...(auth ? { auth } : {}), toleranceSeconds: w.hmacToleranceSeconds, brands: { listed: config.zendesk.brands ?? [] } })
         : notConfigured('portal', 'PORTAL_EVENTS_SECRET, or ZENDESK_SUBDOMAIN / ZENDESK_HELP_CENTER_JWKS_URL for help center JWTs'),
   };
 }
@@ -155,7 +155,7 @@ export function createApp(deps: AppDeps): Express {
 
   const guard = config.adminToken ? new AdminGuard(redis, config.redis.prefix, config.adminToken, config.admin, logger) : undefined;
   app.use('/admin', adminDashboardRouter({ adminToken: config.adminToken, guard, config, redis, ingestor: deps.ingestor, metrics, logger }));
-  app.use('/admin', adminRouter({ adminToken: config.adminToken, guard, deflection: createDeflectionData(redis, config.redis.prefix), logger }));
+  app.use('/admin', adminRouter({ adminToken: config.adminToken, guard, deflection: createDeflectionData(redis, config.redis.prefix), logger, brands: { listed: config.zendesk.brands ?? [] } }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -9,6 +9,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { bindPortalContact } from '../connectors/portal/bind.js';
 import { externalContactId } from '../sync/view/view.js';
 import { parsePortalEvents } from '../connectors/portal/events.js';
+import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/brands.js';
 import { HMAC_HEADER, verifyHmac } from './hmac.js';
 import type { HelpCenterAuth } from './portal-view.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
@@ -25,6 +26,8 @@ export interface PortalReceiverOptions {
   secret?: string;
   toleranceSeconds: number;
   auth?: HelpCenterAuth;
+  /** The deployment's brands (zendesk.brands): a browser event from a listed Help Center host is of that host's brand. */
+  brands?: BrandScope;
 }
 
 export function portalReceiver(deps: ReceiverDeps, opts: PortalReceiverOptions): RequestHandler {
@@ -58,8 +61,19 @@ async function fromBrowser(deps: ReceiverDeps, opts: PortalReceiverOptions, req:
   const externalContact = externalContactId(viewer);
   const bound = bindPortalContact(json.value, { zendeskUserId: viewer.zendeskUserId, email: viewer.email, salesforceContactId: externalContact });
   if (!bound.ok) return reject(deps, res, 'portal', { status: 403, reason: 'contact_mismatch', message: bound.reason });
+  // The page's host names its brand when config lists it: what the browser says is the Origin, not the body.
+  const brand = opts.brands ? brandOfHost(opts.brands, hostOfOrigin(req.get('origin'))) : null;
+  const branded = brand ? withBrand(bound.body, brand.id) : bound.body;
   // What is stored (and quarantined, for replay without the token) is the body as bound to the token's user.
-  const body = Buffer.from(JSON.stringify(bound.body));
-  const delivery = await deliver(deps, 'portal', parsePortalEvents(bound.body), { body, contentType: 'application/json' });
+  const body = Buffer.from(JSON.stringify(branded));
+  const delivery = await deliver(deps, 'portal', parsePortalEvents(branded), { body, contentType: 'application/json' });
   res.status(delivery.status).json({ received: true, ...delivery.counts });
+}
+
+/** Every event of a body (one event, or {events: [...]}) set to `brandId`. */
+function withBrand(body: unknown, brandId: string): unknown {
+  const one = (e: unknown) => (typeof e === 'object' && e !== null && !Array.isArray(e) ? { ...e, brand_id: brandId } : e);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const events: unknown = (body as { events?: unknown }).events;
+  return Array.isArray(events) ? { ...body, events: events.map(one) } : Object.hasOwn(body, 'events') ? body : one(body);
 }

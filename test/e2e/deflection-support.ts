@@ -99,7 +99,7 @@ export async function sendActivity(daemon: TestDaemon, ...events: PortalActivity
 }
 
 /** A ticket as the portal-sync Zendesk trigger posts it, requested by `email`, in no organization. */
-export async function sendTicket(daemon: TestDaemon, t: { id: string; email: string; createdAt: string; subject: string; tags?: string; formId?: string }): Promise<void> {
+export async function sendTicket(daemon: TestDaemon, t: { id: string; email: string; createdAt: string; subject: string; tags?: string; formId?: string; brandId?: string }): Promise<void> {
   await sendZendesk(daemon, 'trigger.ticket.json', (body) => {
     Object.assign(body.ticket, {
       id: t.id,
@@ -110,6 +110,7 @@ export async function sendTicket(daemon: TestDaemon, t: { id: string; email: str
       requester_email: t.email,
       organization_id: '',
       organization_external_id: '',
+      brand_id: t.brandId ?? '',
       created_at: t.createdAt,
       updated_at: t.createdAt,
     });

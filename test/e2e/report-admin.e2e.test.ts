@@ -76,6 +76,19 @@ describe('the admin area', () => {
     expect((await get(on, '/admin/deflection?since=1d&since=2d', auth)).status).toBe(400);
   });
 
+  it('filters to one brand with ?brand=, and answers a brand that is neither an id nor a listed name with 400', async () => {
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const one = await get(on, `/admin/deflection${since()}&brand=360000000009`, auth);
+    expect(one.status).toBe(200);
+    const html = await one.text();
+    // The fixture's sessions name no brand: none of them is this brand's.
+    expect(html).toContain('brand 360000000009 only');
+    expect(html).toContain('0 of 8 customers had a session');
+    const bad = await get(on, '/admin/deflection?brand=initech', auth);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/^brand: neither a Zendesk brand id/);
+  });
+
   it('keeps unknown admin paths behind the token too', async () => {
     expect((await get(on, '/admin/nothing')).status).toBe(401);
     expect((await get(on, '/admin/nothing', { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(404);

@@ -20,7 +20,9 @@ const tokenOf = async (userId: number) =>
 beforeAll(async () => {
   zd = await startZendeskStandIn();
   ann = zd.seedUser({ name: 'Ann', email: 'Ann@Acme.example', external_id: '0035e00000AnnCtAAJ' });
-  daemon = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: 'https://help.acme.example' });
+  daemon = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: 'https://help.acme.example,https://help.globex.example' }, (c) => {
+    c.zendesk.brands = [{ id: '360000000001', name: 'Acme', hosts: ['help.acme.example'] }, { id: '360000000002', name: 'Globex', hosts: [] }];
+  });
   bearerOnly = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_EVENTS_SECRET: '' });
 });
 afterAll(async () => {
@@ -40,6 +42,19 @@ describe('portal activity with a help center JWT', () => {
       { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCtAAJ' },
       { zendeskUserId: String(ann.id), email: 'ann@acme.example', salesforceContactId: '0035e00000AnnCtAAJ' },
     ]);
+  });
+
+  it("files an event sent from a listed brand's Help Center host under that brand, whatever brand the body names", async () => {
+    const token = await tokenOf(ann.id);
+    const send = (id: string, origin: string, extra: Record<string, unknown> = {}) =>
+      post(daemon, '/events/portal', JSON.stringify({ events: [event(id, extra)] }), { authorization: `Bearer ${token}`, origin });
+    expect((await send('hc-brand-1', 'https://help.acme.example', { brand_id: 360000000002 })).status).toBe(200);
+    // A host no brand lists: the body's brand stands (checked by shape), and an event naming none has none.
+    expect((await send('hc-brand-2', 'https://help.globex.example', { brand_id: '360000000002' })).status).toBe(200);
+    expect((await send('hc-brand-3', 'https://help.globex.example')).status).toBe(200);
+    const jobs = (await queuedJobs(daemon)).filter((j) => String(j.id).startsWith('portal-hc-brand-'));
+    const brandOf = (id: string) => (jobs.find((j) => j.id === `portal-${id}`)?.data.data as { brandId?: string } | undefined)?.brandId;
+    expect([brandOf('hc-brand-1'), brandOf('hc-brand-2'), brandOf('hc-brand-3')]).toEqual(['360000000001', '360000000002', undefined]);
   });
 
   it('refuses the whole request when an event names another contact, and queues nothing of it', async () => {

@@ -20,6 +20,9 @@
  *     "article_id"?:   string
  *     "invoice_id"?:   string
  *     "ticket_id"?:    string | number
+ *     "brand_id"?:     Zendesk brand id (a positive integer, or its digits as a string): the brand whose
+ *                      Help Center the activity happened on (browser events: the brand of the page's
+ *                      host when zendesk.brands lists that host)
  *     "properties"?:   { [name]: string | number | boolean | null }   flat, at most 50 entries
  *   }
  *
@@ -29,7 +32,7 @@
  */
 import { z } from 'zod';
 import { screenRefs, withRefused } from '../../sync/ids.js';
-import { PORTAL_ACTIVITY_TYPES, SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
+import { BrandIdSchema, PORTAL_ACTIVITY_TYPES, SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
 import type { ParseResult } from '../../sync/source-event.js';
 
 export const MAX_PORTAL_EVENTS_PER_REQUEST = 100;
@@ -63,6 +66,7 @@ const portalEventSchema = z.strictObject({
   article_id: text.nullish(),
   invoice_id: text.nullish(),
   ticket_id: z.union([text, numericId]).nullish(),
+  brand_id: z.union([BrandIdSchema, z.number().int().positive().max(Number.MAX_SAFE_INTEGER).transform(String)]).nullish(),
   properties: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
     .refine((p) => Object.keys(p).length <= MAX_PROPERTIES, { error: `at most ${MAX_PROPERTIES} properties` })
@@ -108,6 +112,7 @@ function parseOne(raw: unknown): ParseResult {
       articleId: e.article_id ?? null,
       invoiceId: e.invoice_id ?? null,
       ticketId: e.ticket_id ?? null,
+      ...(e.brand_id ? { brandId: e.brand_id } : {}),
       properties: e.properties ?? {},
     },
   }, refused));

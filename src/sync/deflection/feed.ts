@@ -86,7 +86,9 @@ export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFee
       }
       if (contact === null) return;
       const d = event.data;
-      const activity: TrackedActivity = { eventId: event.eventId, atMs: event.version, summary: activitySummary(event), hint: activityHint(d, opts) };
+      const activity: TrackedActivity = {
+        eventId: event.eventId, atMs: event.version, summary: activitySummary(event), hint: activityHint(d, opts), ...(d.brandId ? { brandId: d.brandId } : {}),
+      };
       const noResult = d.activity === 'search' && d.resultCount === 0 && d.query !== null && d.query.trim() !== '';
       await tracker.onActivity({ customerId, contact, activity, noResultQuery: noResult ? d.query : null });
       return;
@@ -96,7 +98,8 @@ export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFee
     if (t.kind === 'zendesk.ticket' && !event.deleted && t.createdAt !== null) {
       // A webhook whose version is coarse (the ticket trigger's placeholders go to the minute) has coarse times too.
       const slack = event.origin === 'webhook' && event.versionPrecisionMs !== undefined ? { slackMs: event.versionPrecisionMs - 1 } : {};
-      await tracker.onTicket({ customerId, ticketId: t.id, category: t.category ?? opts.classifier.ticket(t), createdAt: Date.parse(t.createdAt), ...slack });
+      const brand = t.brandId ? { brandId: t.brandId } : {};
+      await tracker.onTicket({ customerId, ticketId: t.id, category: t.category ?? opts.classifier.ticket(t), createdAt: Date.parse(t.createdAt), ...brand, ...slack });
     }
   };
 }

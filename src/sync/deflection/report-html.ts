@@ -6,7 +6,7 @@
 import type { DeflectionReport } from './report.js';
 import { escapeHtml } from '../escape-html.js';
 import { categorySvg, weeklyTrendSvg } from './report-charts.js';
-import { formatPerCustomer, formatPeriod, formatRate } from './report-text.js';
+import { brandName, formatPerCustomer, formatPeriod, formatRate } from './report-text.js';
 
 const STYLE = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--card:#f6f8fa;
@@ -71,6 +71,16 @@ ${categorySvg(r.byCategory)}
 <table><thead><tr><th>category</th><th class="n">rate</th><th class="n">deflected</th><th class="n">escalated</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
+function brandSection(r: DeflectionReport): string {
+  if (r.byBrand.length === 0) return '';
+  const rows = r.byBrand
+    .map((b) => `<tr><td>${escapeHtml(brandName(b))}</td><td class="n">${b.sessions}</td><td class="n">${b.deflected}</td><td class="n">${b.escalated}</td><td class="n">${formatRate(b.rate)}</td><td class="n">${b.tickets}</td></tr>`)
+    .join('');
+  return `<section><h2>By brand</h2><p class="muted">Sessions by the brand of the Help Center they were on; tickets by their own brand.</p>
+<div class="scroll"><table><thead><tr><th>brand</th><th class="n">sessions</th><th class="n">deflected</th><th class="n">escalated</th><th class="n">resolution</th><th class="n">tickets</th></tr></thead>
+<tbody>${rows}</tbody></table></div></section>`;
+}
+
 function searchSection(r: DeflectionReport): string {
   const s = r.noResultSearches;
   const heading = `<h2>Top searches with no result</h2><p class="muted">${s.total} in all, ${s.distinctQueries} distinct ${s.distinctQueries === 1 ? 'query' : 'queries'}: content the portal is missing.</p>`;
@@ -84,7 +94,7 @@ function searchSection(r: DeflectionReport): string {
 
 export function renderDeflectionHtml(r: DeflectionReport, opts: { generatedAt?: Date } = {}): string {
   const t = r.ticketDeflection;
-  const period = formatPeriod(r.period);
+  const period = formatPeriod(r.period) + (r.brand ? ` · ${brandName({ brandId: r.brand.id, name: r.brand.name })} only` : '');
   const kpis = [
     kpi('Self-service sessions', String(r.sessions)),
     kpi('Deflected', String(r.deflected), 'resolved without a ticket'),
@@ -109,6 +119,7 @@ export function renderDeflectionHtml(r: DeflectionReport, opts: { generatedAt?: 
 <section class="kpis" aria-label="Summary">${kpis.join('')}</section>
 ${trendSection(r)}
 ${categorySection(r)}
+${brandSection(r)}
 ${searchSection(r)}
 <footer>Sessions count in the week they started, outcomes in the week they were decided (ISO weeks, UTC).
 Ticket deflection = 1 − tickets per customer in the period ÷ tickets per customer in the equally long period before.${generated}</footer>

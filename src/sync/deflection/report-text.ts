@@ -1,5 +1,5 @@
 /** The deflection report as a plain-text summary for a terminal, and the formats shared with the HTML page. */
-import type { DeflectionReport, TicketFigures } from './report.js';
+import type { BrandFigures, DeflectionReport, TicketFigures } from './report.js';
 
 /** 0.625 → `62.5%`; no denominator → `n/a`. */
 export function formatRate(rate: number | null): string {
@@ -20,11 +20,17 @@ export function describeTickets(t: TicketFigures): string {
   return `${t.tickets} ticket${t.tickets === 1 ? '' : 's'}, ${formatPerCustomer(t.perCustomer)} per customer`;
 }
 
+/** `Acme (360000000001)`, `brand 360000000002` without a name, `no brand` for activity that named none. */
+export function brandName(b: Pick<BrandFigures, 'brandId' | 'name'>): string {
+  if (b.brandId === null) return 'no brand';
+  return b.name ? `${b.name} (${b.brandId})` : `brand ${b.brandId}`;
+}
+
 export function renderDeflectionText(r: DeflectionReport): string {
   const classified = r.deflected + r.escalated;
   const row = (label: string, value: string | number, note = '') => `  ${label.padEnd(26)}${String(value).padStart(8)}${note ? `  (${note})` : ''}`;
   const lines = [
-    `Self-service deflection, ${formatPeriod(r.period)}`,
+    `Self-service deflection, ${formatPeriod(r.period)}${r.brand ? `, ${brandName({ brandId: r.brand.id, name: r.brand.name })} only` : ''}`,
     row('self-service sessions', r.sessions),
     row('deflected', r.deflected),
     row('escalated', r.escalated),
@@ -37,6 +43,15 @@ export function renderDeflectionText(r: DeflectionReport): string {
   const used = r.byCategory.filter((c) => c.deflected + c.escalated > 0);
   if (used.length === 0) lines.push('  (no classified sessions)');
   for (const c of used) lines.push(`  ${c.category.padEnd(12)}${formatRate(c.rate).padStart(7)}  (${c.deflected} deflected, ${c.escalated} escalated)`);
+
+  if (r.byBrand.length > 0) {
+    lines.push('', 'By brand (sessions / deflected / escalated / resolution / tickets):');
+    const width = Math.max(...r.byBrand.map((b) => brandName(b).length));
+    for (const b of r.byBrand) {
+      const n = (v: number) => String(v).padStart(5);
+      lines.push(`  ${brandName(b).padEnd(width)}  ${n(b.sessions)} ${n(b.deflected)} ${n(b.escalated)} ${formatRate(b.rate).padStart(7)} ${n(b.tickets)}`);
+    }
+  }
 
   lines.push('', `Top searches with no result (${r.noResultSearches.total} in all, ${r.noResultSearches.distinctQueries} distinct):`);
   if (r.noResultSearches.top.length === 0) lines.push('  (none)');

@@ -9,7 +9,11 @@
  *   ticket when it happened; items the store returns outside it are ignored;
  * - duplicates (same session id, event id or ticket id) count once; every
  *   no-result search counts (the same query twice is demand twice);
- * - a rate without a denominator is null, never 0 or NaN.
+ * - a rate without a denominator is null, never 0 or NaN;
+ * - by brand: a session, outcome and no-result search is its Help Center's brand, a ticket its own;
+ *   `byBrand` splits the period by it (null: activity that named no brand), and the `brand` option
+ *   keeps only one brand's items. The customer count (adoption, tickets per customer) stays every
+ *   customer's: a customer belongs to no brand.
  */
 import { TICKET_CATEGORIES, type TicketCategory } from '../source-event.js';
 import type { DeflectionData, DeflectionEvent, NoResultSearch, SessionStart, TicketOpened } from './types.js';
@@ -42,8 +46,22 @@ export interface WeekFigures {
   escalated: number;
 }
 
+export interface BrandFigures {
+  /** The Zendesk brand id; null for sessions and tickets that named no brand. */
+  brandId: string | null;
+  /** Its name in zendesk.brands, when listed with one. */
+  name: string | null;
+  sessions: number;
+  deflected: number;
+  escalated: number;
+  rate: number | null;
+  tickets: number;
+}
+
 export interface DeflectionReport {
   period: { from: string; to: string; days: number };
+  /** The one brand the report is filtered to (--brand), or null for every brand. */
+  brand: { id: string; name: string | null } | null;
   sessions: number;
   deflected: number;
   escalated: number;
@@ -55,6 +73,8 @@ export interface DeflectionReport {
   /** 1 − (tickets per customer now / tickets per customer in the equally long prior period). */
   ticketDeflection: { current: TicketFigures; prior: TicketFigures; rate: number | null };
   trend: WeekFigures[];
+  /** The period's figures per brand, ascending by id, no brand last; empty when nothing named a brand. */
+  byBrand: BrandFigures[];
 }
 
 /** Everything the report reads, as plain arrays. */
@@ -71,6 +91,10 @@ export interface DeflectionReportInput {
 export interface DeflectionReportOptions {
   /** How many no-result queries to list (default 10). */
   topSearches?: number;
+  /** Only this Zendesk brand's sessions, outcomes, searches and tickets. */
+  brand?: string | null;
+  /** Brand names (zendesk.brands) for the labels. */
+  brandNames?: ReadonlyMap<string, string | null>;
 }
 
 const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
@@ -119,8 +143,41 @@ function weeklyTrend(period: ReportPeriod, sessions: SessionStart[], events: Def
   return [...weeks.values()];
 }
 
+const brandOrder = (a: string | null, b: string | null): number =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : a.length - b.length || (a < b ? -1 : 1);
+
+function brandFigures(sessions: SessionStart[], events: DeflectionEvent[], tickets: TicketOpened[], names: ReadonlyMap<string, string | null>): BrandFigures[] {
+  const brands = new Map<string | null, BrandFigures>();
+  const of = (id: string | undefined) => {
+    const key = id ?? null;
+    let f = brands.get(key);
+    if (!f) brands.set(key, (f = { brandId: key, name: key === null ? null : (names.get(key) ?? null), sessions: 0, deflected: 0, escalated: 0, rate: null, tickets: 0 }));
+    return f;
+  };
+  for (const s of sessions) of(s.brandId).sessions += 1;
+  for (const e of events) of(e.brandId)[e.outcome] += 1;
+  for (const t of tickets) of(t.brandId).tickets += 1;
+  if (![...brands.keys()].some((k) => k !== null)) return [];
+  for (const f of brands.values()) f.rate = ratio(f.deflected, f.deflected + f.escalated);
+  return [...brands.values()].sort((a, b) => brandOrder(a.brandId, b.brandId));
+}
+
+/** Only the items of one brand, when the report is filtered to one. */
+function ofBrand<T extends { brandId?: string | undefined }>(items: T[], brand: string | null | undefined): T[] {
+  return brand ? items.filter((i) => i.brandId === brand) : items;
+}
+
 /** The report over `period` from plain arrays. Pure: same input, same report. */
-export function buildDeflectionReport(input: DeflectionReportInput, period: ReportPeriod, opts: DeflectionReportOptions = {}): DeflectionReport {
+export function buildDeflectionReport(all: DeflectionReportInput, period: ReportPeriod, opts: DeflectionReportOptions = {}): DeflectionReport {
+  const b = opts.brand;
+  const input: DeflectionReportInput = {
+    ...all,
+    events: ofBrand(all.events, b),
+    sessions: ofBrand(all.sessions, b),
+    noResultSearches: ofBrand(all.noResultSearches, b),
+    ticketsOpened: ofBrand(all.ticketsOpened, b),
+    priorTicketsOpened: all.priorTicketsOpened && ofBrand(all.priorTicketsOpened, b),
+  };
   const sessions = uniqueBy(input.sessions.filter((s) => inPeriod(s.startedAt, period)), (s) => s.sessionId);
   const events = uniqueBy(input.events.filter((e) => inPeriod(e.decidedAt, period)), (e) => e.id);
   const searches = input.noResultSearches.filter((s) => inPeriod(s.at, period));
@@ -142,8 +199,11 @@ export function buildDeflectionReport(input: DeflectionReportInput, period: Repo
       : ticketFigures(input.priorTicketsOpened, priorPeriod(period), customers);
   const change = current.perCustomer !== null && prior.perCustomer ? current.perCustomer / prior.perCustomer : null;
 
+  const names = opts.brandNames ?? new Map<string, string | null>();
+  const ticketsNow = uniqueBy(input.ticketsOpened.filter((t) => inPeriod(t.createdAt, period)), (t) => t.ticketId);
   return {
     period: { from: period.from.toISOString(), to: period.to.toISOString(), days: periodDays(period) },
+    brand: b ? { id: b, name: names.get(b) ?? null } : null,
     sessions: sessions.length,
     deflected,
     escalated,
@@ -153,6 +213,7 @@ export function buildDeflectionReport(input: DeflectionReportInput, period: Repo
     noResultSearches: topQueries(searches, opts.topSearches ?? 10),
     ticketDeflection: { current, prior, rate: change === null ? null : 1 - change },
     trend: weeklyTrend(period, sessions, events),
+    byBrand: brandFigures(sessions, events, ticketsNow, names),
   };
 }
 

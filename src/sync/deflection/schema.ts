@@ -34,6 +34,7 @@ export const DeflectionEventSchema = z.strictObject({
   decidedAt: isoDate,
   lastActivity: ActivitySummarySchema.nullable(),
   ticketId: z.string().min(1).optional(),
+  brandId: z.string().min(1).optional(),
 });
 
 // The schema must describe the contract exactly: this line stops compiling if types.ts changes.

@@ -29,6 +29,8 @@ export interface DeflectionSettings {
 /** An activity as a session keeps it: the summary the contract shows, plus what it hints about the topic. */
 export interface TrackedActivity {
   eventId: string;
+  /** The Help Center brand it happened on, when it named one. */
+  brandId?: string;
   atMs: number;
   summary: ActivitySummary;
   hint: TicketCategory | null;
@@ -39,6 +41,8 @@ export interface SessionState {
   id: string;
   customerId: string;
   contact: string;
+  /** The brand whose Help Center the session is on (one session per contact and brand); absent when unknown. */
+  brandId?: string;
   startedAt: number;
   lastAt: number;
   state: 'open' | DeflectionOutcome;
@@ -53,6 +57,8 @@ export interface TicketRef {
   ticketId: string;
   category: TicketCategory;
   createdAt: number;
+  /** The ticket's brand: a ticket of another brand does not escalate a session on this brand's Help Center. */
+  brandId?: string;
   /**
    * How much later than `createdAt` the ticket may really have been opened (the ticket trigger's times go to
    * the minute): a ticket "opened at 10:15" escalates a session that started at 10:15:20.
@@ -87,7 +93,10 @@ function withActivity(s: SessionState, a: TrackedActivity): SessionState {
 export function planActivity(current: SessionState | null, a: TrackedActivity, who: { customerId: string; contact: string }, settings: DeflectionSettings): ActivityPlan {
   const start = (): ActivityPlan => ({
     kind: 'started',
-    session: { v: 1, id: sessionIdFor(who.contact, a.eventId), customerId: who.customerId, contact: who.contact, startedAt: a.atMs, lastAt: a.atMs, state: 'open', activities: [a] },
+    session: {
+      v: 1, id: sessionIdFor(who.contact, a.eventId), customerId: who.customerId, contact: who.contact, ...(a.brandId ? { brandId: a.brandId } : {}),
+      startedAt: a.atMs, lastAt: a.atMs, state: 'open', activities: [a],
+    },
   });
   if (current === null) return start();
   if (current.state !== 'open') return a.atMs < decidedAtMs(current) ? { kind: 'late' } : start();
@@ -104,7 +113,9 @@ export type Decision = { outcome: 'escalated'; ticket: TicketRef } | { outcome: 
 export function decide(s: SessionState, tickets: readonly TicketRef[], now: number, settings: DeflectionSettings): Decision {
   if (s.state !== 'open') return null;
   const end = windowEnd(s, settings);
+  // A ticket of another brand is not this Help Center's failure; either brand unknown, it counts.
   const first = tickets
+    .filter((t) => !s.brandId || !t.brandId || t.brandId === s.brandId)
     .filter((t) => t.createdAt + (t.slackMs ?? 0) >= s.startedAt && t.createdAt <= end)
     .sort((x, y) => x.createdAt - y.createdAt || (x.ticketId < y.ticketId ? -1 : 1))[0];
   if (first) return { outcome: 'escalated', ticket: first };
@@ -139,6 +150,7 @@ export function decided(s: SessionState, d: NonNullable<Decision>, settings: Def
     decidedAt: iso(d.outcome === 'escalated' ? d.ticket.createdAt : windowEnd(s, settings)),
     lastActivity: last ? last.summary : null,
     ...(d.outcome === 'escalated' ? { ticketId: d.ticket.ticketId } : {}),
+    ...(s.brandId ? { brandId: s.brandId } : {}),
   };
   return { ...s, state: d.outcome, event };
 }

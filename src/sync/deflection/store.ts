@@ -73,7 +73,7 @@ export function createDeflectionData(redis: Redis, prefix: string): DeflectionSt
     async noResultSearches(from, to) {
       // Stored with the event id so that two equal searches stay two members; the contract has no such field.
       return parseAll<NoResultSearch & { eventId?: string }>(await membersBetween(redis, keys.noResults, from, to)).map(
-        ({ query, at, customerId }): NoResultSearch => ({ query, at, customerId }),
+        ({ query, at, customerId, brandId }): NoResultSearch => ({ query, at, customerId, ...(brandId ? { brandId } : {}) }),
       );
     },
     async ticketsOpened(from, to) {

@@ -32,6 +32,8 @@ export interface TicketInput {
   ticketId: string;
   category: TicketCategory;
   createdAt: number;
+  /** The ticket's brand, when its event named one (TicketRef.brandId). */
+  brandId?: string;
   /** See TicketRef.slackMs. */
   slackMs?: number;
 }
@@ -52,6 +54,9 @@ export interface DeflectionTrackerOptions {
   /** How far back the report's history (sessions, events, searches, tickets, hourly counters) is kept (default 400 days). */
   historyMs?: number;
   logger?: Logger;
+  /** Told once per session started and once per session decided (after its transaction committed): the metrics. */
+  onStarted?: (session: { brandId?: string | undefined }) => void;
+  onDecided?: (event: DeflectionEvent) => void;
 }
 
 export type CloseResult = { status: 'decided'; event: DeflectionEvent } | { status: 'not-open' | 'superseded' } | { status: 'early'; waitMs: number };
@@ -59,7 +64,9 @@ export type CloseResult = { status: 'decided'; event: DeflectionEvent } | { stat
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const TICKET_MARK_MS = 400 * DAY_MS;
-const startJson = (s: SessionState): string => toJson({ sessionId: s.id, customerId: s.customerId, startedAt: new Date(s.startedAt).toISOString() });
+const startJson = (s: SessionState): string => toJson({ sessionId: s.id, customerId: s.customerId, startedAt: new Date(s.startedAt).toISOString(), brandId: s.brandId });
+/** A contact has one session at a time per Help Center brand: activity on two brands' Help Centers makes two sessions. */
+const sessionKeyOf = (contact: string, brandId: string | undefined): string => (brandId ? `${contact}\u0000brand:${brandId}` : contact);
 const parseSession = (raw: string | null): SessionState | null => (raw === null ? null : (JSON.parse(raw) as SessionState));
 
 export class DeflectionTracker {
@@ -94,7 +101,7 @@ export class DeflectionTracker {
     const { activity } = input;
     const plan = await this.pool.atomically(async (conn) => {
       const seenKey = keys.seen(activity.eventId);
-      const contactKey = keys.contact(input.contact);
+      const contactKey = keys.contact(sessionKeyOf(input.contact, activity.brandId));
       await conn.watch(seenKey, contactKey);
       const [seen, currentId] = await Promise.all([conn.exists(seenKey), conn.get(contactKey)]);
       if (seen === 1) {
@@ -107,7 +114,7 @@ export class DeflectionTracker {
       const tx = conn.multi().set(seenKey, '1', 'PX', this.retainMs);
       if (input.noResultQuery) {
         const at = activity.summary.at;
-        tx.zadd(keys.noResults, activity.atMs, toJson({ query: input.noResultQuery, at, customerId: input.customerId, eventId: activity.eventId }));
+        tx.zadd(keys.noResults, activity.atMs, toJson({ query: input.noResultQuery, at, customerId: input.customerId, eventId: activity.eventId, brandId: activity.brandId }));
         tx.hincrby(keys.counts(hourBucket(activity.atMs)), 'noResultSearches', 1);
       }
       if (plan.kind !== 'late') {
@@ -128,6 +135,7 @@ export class DeflectionTracker {
     if (plan === 'duplicate') return plan;
     if (plan.kind === 'late') return 'late';
     const s = plan.session;
+    if (plan.kind === 'started') this.opts.onStarted?.(s);
     await this.opts.schedule?.(s.id, dueAt(s, settings));
     // A ticket may have come first (webhooks race): it escalates this session now.
     if ((await this.opts.redis.exists(keys.customerTickets(s.customerId))) === 1) await this.settle(s.id);
@@ -150,10 +158,10 @@ export class DeflectionTracker {
       const tx = conn
         .multi()
         .set(marker, String(t.createdAt), 'PX', TICKET_MARK_MS)
-        .zadd(keys.tickets, t.createdAt, toJson({ ticketId: t.ticketId, customerId: t.customerId, category: t.category, createdAt }))
+        .zadd(keys.tickets, t.createdAt, toJson({ ticketId: t.ticketId, customerId: t.customerId, category: t.category, createdAt, brandId: t.brandId }))
         .hincrby(bucket, 'tickets', 1)
         .hincrby(bucket, `tickets:${t.category}`, 1)
-        .zadd(recent, t.createdAt, toJson({ ticketId: t.ticketId, category: t.category, ...(t.slackMs ? { slackMs: t.slackMs } : {}) }))
+        .zadd(recent, t.createdAt, toJson({ ticketId: t.ticketId, category: t.category, brandId: t.brandId, ...(t.slackMs ? { slackMs: t.slackMs } : {}) }))
         .zremrangebyscore(recent, '-inf', `(${t.createdAt - this.ticketMemoryMs}`)
         .pexpire(recent, this.ticketMemoryMs);
       return executed(await tx.exec()) ? true : undefined;
@@ -214,7 +222,8 @@ export class DeflectionTracker {
       }
       const recent = keys.customerTickets(s.customerId);
       await conn.watch(recent);
-      const rows = await conn.zrangebyscore(recent, s.startedAt, windowEnd(s, settings), 'WITHSCORES', 'LIMIT', 0, 1);
+      // More than the first: the first may be of another brand (decide() passes over it).
+      const rows = await conn.zrangebyscore(recent, s.startedAt, windowEnd(s, settings), 'WITHSCORES', 'LIMIT', 0, 50);
       const tickets: TicketRef[] = [];
       for (let i = 0; i + 1 < rows.length; i += 2) tickets.push({ ...(JSON.parse(rows[i]!) as Omit<TicketRef, 'createdAt'>), createdAt: Number(rows[i + 1]) });
       const decision = decide(s, tickets, this.now(), settings);
@@ -238,7 +247,10 @@ export class DeflectionTracker {
         .hincrby(bucket, `${e.outcome}:${e.category}`, 1);
       return executed(await tx.exec()) ? { event: e, session: closed } : undefined;
     });
-    if (result.event) await this.flushOutbox();
+    if (result.event) {
+      this.opts.onDecided?.(result.event);
+      await this.flushOutbox();
+    }
     // Gone or decided elsewhere: nothing for the sweep to look at any more.
     else if (result.session === null || result.session.state !== 'open') await this.opts.redis.zrem(keys.due, sessionId);
     return result;

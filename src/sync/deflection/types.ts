@@ -33,6 +33,8 @@ export interface DeflectionEvent {
   lastActivity: ActivitySummary | null;
   /** Escalated only: the ticket that was opened. */
   ticketId?: string;
+  /** The Zendesk brand whose Help Center the session was on; absent when its activity named none. */
+  brandId?: string;
 }
 
 /** A self-service session as first seen (counted for adoption even before it is classified). */
@@ -40,12 +42,14 @@ export interface SessionStart {
   sessionId: string;
   customerId: string;
   startedAt: string;
+  brandId?: string;
 }
 
 export interface NoResultSearch {
   query: string;
   at: string;
   customerId: string;
+  brandId?: string;
 }
 
 export interface TicketOpened {
@@ -53,6 +57,8 @@ export interface TicketOpened {
   customerId: string;
   category: TicketCategory;
   createdAt: string;
+  /** The ticket's Zendesk brand, when its event named one. */
+  brandId?: string;
 }
 
 /** What the report reads, for a period [from, to). Implemented on Redis by the tracker's store. */

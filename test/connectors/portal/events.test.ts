@@ -79,6 +79,13 @@ describe('portal activity events', () => {
     }
   });
 
+  it('takes the Help Center brand as a brand id (number or digits) and quarantines one of another shape, naming brand_id', () => {
+    expect(eventOf(parsePortalEvents({ ...search, brand_id: 360000000001 })[0]).data).toMatchObject({ brandId: '360000000001' });
+    expect(eventOf(parsePortalEvents({ ...search, brand_id: '360000000002' })[0]).data).toMatchObject({ brandId: '360000000002' });
+    expect(eventOf(parsePortalEvents({ ...search, brand_id: null })[0]).data).not.toHaveProperty('brandId');
+    for (const brand_id of ['acme', 0, -1, '007', 1.5]) expect(reasonOf(parsePortalEvents({ ...search, brand_id })[0])).toMatch(/^brand_id/);
+  });
+
   it('an unknown activity type is quarantined with the field named', () => {
     const [result] = parsePortalEvents({ ...search, type: 'page_view' });
     expect(result).toMatchObject({ kind: 'invalid', eventId: 'pe_TestSearch01' });
