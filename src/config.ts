@@ -19,6 +19,8 @@ import { ViewSettingsSchema } from './sync/view/settings.js';
 import { BrandsSchema, type BrandEntry } from './sync/brands.js';
 import type { RedisConnectionSettings, SentinelAddress } from './sync/redis.js';
 import { OutboundSettingsSchema, resolveSubscriptionSecrets, SubscriptionsSchema } from './sync/outbound/settings.js';
+import { MappingSchema } from './sync/mapping/schema.js';
+import { mappingProblems } from './sync/mapping/defaults.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_CONFIG_FILE = resolve(PACKAGE_ROOT, 'config/default.yaml');
@@ -257,6 +259,7 @@ export const FileSchema = z.strictObject({
     firstLookbackMs: z.number().int().min(60_000).max(30 * 24 * 3600_000),
   }),
   targets: TargetsSchema,
+  mapping: MappingSchema,
   deflection: DeflectionSchema,
   ticketCategories: TicketCategoriesSchema,
   outbound: OutboundSettingsSchema,
@@ -378,6 +381,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultFile = D
   checkCompleteness(e, targets, zendeskBaseUrl, problems, warnings, stripeAccountsListed);
   if (fileResult.success) checkRedisAck(fileResult.data, problems);
   const stripeAccounts = fileResult.success ? resolveStripeAccounts(fileResult.data.stripe, e, env, problems, warnings) : [];
+  const targetsOnly = TargetsSchema.safeParse((raw as { targets?: unknown } | null)?.targets);
+  if (targetsOnly.success) problems.push(...mappingProblems((raw as { mapping?: unknown } | null)?.mapping, targetsOnly.data));
   if (!envResult.success || !fileResult.success) return { ok: false, problems, warnings };
   const outboundSecrets = resolveSubscriptionSecrets(fileResult.data.subscriptions, env, problems);
   const first = stripeAccounts[0];

@@ -14,7 +14,8 @@ import { createPushWorker } from './sync/push-worker.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createCallGate, type CallGate } from './sync/call-gate.js';
 import { createSyncMetrics, type SyncMetrics } from './sync/metrics.js';
-import { PushPlanner } from './sync/push-planner.js';
+import { addDrainJob, PushPlanner } from './sync/push-planner.js';
+import { repushOnMappingChange } from './sync/mapping/repush.js';
 import { createProducerRedis, createWorkerRedis } from './sync/redis.js';
 import { RecordStore } from './sync/store.js';
 import { configuredSources, createSnapshotStreams } from './connectors/resync.js';
@@ -77,7 +78,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const pushConnection = createProducerRedis(config.redis, { enableOfflineQueue: true });
   pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
-  const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs);
+  const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs, config.mapping);
   const now = opts.now ?? Date.now;
   const classifier = createTicketClassifier(config.ticketCategories);
   const deflectionQueue = createDeflectionQueue(pushConnection, config.redis.prefix);
@@ -149,6 +150,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
           backoffMs: config.push.backoffMs,
           debounceMs: config.push.debounceMs,
           maxBackoffMs: config.push.maxBackoffMs,
+          mapping: config.mapping,
           logger,
           ...(metrics ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) } : {}),
         });
@@ -170,6 +172,10 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const reconciling = reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
     logger.warn({ err: (err as Error).message }, 'could not reconcile the customer count; the report counts records by SCAN meanwhile'),
   );
+  // A mapping other than the one the targets' pushes were made with: every customer gets a bulk push (those it changes write).
+  const remapping = (pushWorkers.length > 0 ? repushOnMappingChange({ redis: pushConnection, prefix: config.redis.prefix, customersKey: store.customersKey, drain: (t) => addDrainJob(planner.queues.get(t)!, t, 0, 0) }, config.portal.targets, config.mapping) : Promise.resolve({}))
+    .then((queued) => Object.keys(queued).length > 0 && logger.info({ queued }, 'field mapping changed: customers queued for a bulk push'))
+    .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not queue the pushes of a changed field mapping; run portal-sync resync'));
   const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');
   logger.info({ queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] }, 'events worker running');
   return {
@@ -186,6 +192,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
       await reconcileQueue.close();
       await eventsQueue.close();
       await reconciling;
+      await remapping;
       await Promise.all(pushWorkers.map((w) => w.close()));
       await outbound.close();
       await heartbeat.stop();

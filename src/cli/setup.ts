@@ -57,9 +57,9 @@ function ruleNote(config: Config): string {
 async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
   const config = requireConfig();
   const client = zendeskClientOf(config);
-  const plan = await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: opts.endUserAccess === true });
+  const plan = await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: opts.endUserAccess === true, mapping: config.mapping });
   const missing = plan.filter((s) => s.state === 'missing');
-  const steps = opts.dryRun || missing.length === 0 ? plan : await applyZendeskSetup(client, config.targets.zendesk, plan);
+  const steps = opts.dryRun || missing.length === 0 ? plan : await applyZendeskSetup(client, config.targets.zendesk, plan, { mapping: config.mapping });
   const mismatched = steps.filter((s) => s.actualType !== undefined);
   if (mismatched.length > 0) process.exitCode = 1;
   if (opts.json) return printJson({ dryRun: opts.dryRun === true, steps, created: steps.filter((s) => s.state === 'created').length });
@@ -84,7 +84,7 @@ const shown = (dir: string) => {
 
 function describePackage(config: Config, json: boolean | undefined): void {
   const pkg = readSalesforcePackage();
-  const gaps = packageGaps(salesforceSchema(config.targets.salesforce), pkg);
+  const gaps = packageGaps(salesforceSchema(config.targets.salesforce, config.mapping), pkg);
   // `sf project deploy start` must run inside the project (the folder with sfdx-project.json).
   const deploy = `cd ${shown(SALESFORCE_PROJECT_DIR)} && sf project deploy start --source-dir ${relative(SALESFORCE_PROJECT_DIR, SALESFORCE_SOURCE_DIR)} --target-org <alias>`;
   const assign = 'sf org assign permset --name Portal_Sync --on-behalf-of <integration user> --target-org <alias>';
@@ -99,7 +99,7 @@ function describePackage(config: Config, json: boolean | undefined): void {
       'Then check the org: portal-sync setup salesforce --verify\n',
   );
   if (gaps.length > 0) {
-    process.stderr.write(`portal-sync: configured in targets.salesforce but not in the package (add metadata files for them): ${gaps.join(', ')}\n`);
+    process.stderr.write(`portal-sync: configured in targets.salesforce or mapping.salesforce but not in the package (add metadata files for them): ${gaps.join(', ')}\n`);
   }
 }
 
@@ -112,7 +112,7 @@ async function verifySalesforce(config: Config, json: boolean | undefined): Prom
     if ((err as Error).message.includes('must be set') || (err as Error).message.startsWith('SALESFORCE_LOGIN_URL')) throw new UsageError((err as Error).message);
     throw err;
   }
-  const results = await verifySalesforceSchema(conn, salesforceSchema(config.targets.salesforce));
+  const results = await verifySalesforceSchema(conn, salesforceSchema(config.targets.salesforce, config.mapping));
   const ok = verificationPassed(results);
   if (!ok) process.exitCode = 1;
   if (json) return printJson({ ok, objects: results });

@@ -17,6 +17,7 @@ import { fetchSalesforceObject, isSalesforceRefetchKind } from './salesforce/fet
 import { stripeClients } from './stripe/accounts.js';
 import { classifyStripeError } from './stripe/client.js';
 import { fetchStripeObject, isStripeRefetchKind } from './stripe/fetch.js';
+import { stripeParseKeys } from './stripe/events.js';
 import { classifyZendeskError, createZendeskClient } from './zendesk/client.js';
 import { fetchZendeskObject, isZendeskRefetchKind } from './zendesk/fetch.js';
 
@@ -34,7 +35,7 @@ export interface RefetchTie {
 export type Refetcher = (tie: RefetchTie) => Promise<SourceEvent | null>;
 
 /** The parts of Config a refetcher reads; a whole Config will do. */
-export type RefetchConfig = Pick<Config, 'stripe' | 'zendesk' | 'salesforceAuth' | 'salesforce' | 'identity'>;
+export type RefetchConfig = Pick<Config, 'stripe' | 'zendesk' | 'salesforceAuth' | 'salesforce' | 'identity'> & Partial<Pick<Config, 'mapping'>>;
 
 /**
  * A refetch that failed, with the connector's verdict on it: `retryable`
@@ -79,7 +80,7 @@ const SOURCES: Partial<Record<Source, SourceRefetch>> = {
     configured: (c) => c.stripe.accounts.some((a) => a.secretKey !== undefined),
     connect: async (c) => {
       const clientFor = stripeClients(c.stripe);
-      const keys = c.identity.stripeMetadataKeys;
+      const keys = stripeParseKeys(c);
       return async (kind, id, version, account) => {
         if (!isStripeRefetchKind(kind)) return unsupported(kind);
         const stripe = clientFor(account);

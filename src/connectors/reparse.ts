@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { parsePortalEvents } from './portal/events.js';
 import { parseSalesforceJson } from './salesforce/cdc.js';
 import { parseOutboundMessage } from './salesforce/outbound.js';
-import { parseStripeEvent } from './stripe/events.js';
+import { parseStripeEvent, stripeParseKeys } from './stripe/events.js';
 import { parseZendeskWebhook } from './zendesk/events.js';
 import { boundEventTimes } from '../sync/event-time.js';
 import type { QuarantineEntry } from '../sync/quarantine.js';
@@ -18,7 +18,7 @@ type Reparser = (body: string, config: Config, entry: QuarantineEntry) => ParseR
 const json = (body: string): unknown => JSON.parse(body);
 
 const REPARSERS: Record<Source, Reparser> = {
-  stripe: (body, config) => [parseStripeEvent(json(body), config.identity.stripeMetadataKeys)],
+  stripe: (body, config) => [parseStripeEvent(json(body), stripeParseKeys(config))],
   zendesk: (body, _config, entry) => [parseZendeskWebhook(json(body), entry.signedAt ? { signedAt: entry.signedAt } : {})],
   portal: (body) => parsePortalEvents(json(body)),
   salesforce: (body, config) => {

@@ -12,6 +12,7 @@ import { createSalesforceConnection } from './salesforce/client.js';
 import { salesforceAccountStream, salesforceSnapshotStreams } from './salesforce/enumerate.js';
 import { createStripeClient } from './stripe/client.js';
 import { stripeCustomerStream, stripeEventsStream, stripeSnapshotStreams } from './stripe/enumerate.js';
+import { stripeParseKeys } from './stripe/events.js';
 import { createZendeskClient } from './zendesk/client.js';
 import { zendeskOrganizationStream, zendeskSnapshotStreams } from './zendesk/enumerate.js';
 
@@ -68,7 +69,7 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
   for (const source of req.sources) {
     if (source === 'stripe') {
       const stripe = createStripeClient(config.stripe);
-      const keys = config.identity.stripeMetadataKeys;
+      const keys = stripeParseKeys(config);
       const perSecond = config.resync.stripeReadsPerSecond;
       const pace = createPacer(perSecond * 60, undefined, (ms) => req.onWait?.({ source: 'stripe', ms, reason: `Stripe read pacing (${perSecond} per second, resync.stripeReadsPerSecond)` }));
       const base = { now, keys, readsPerSecond: perSecond, pace };
@@ -104,7 +105,7 @@ export async function createCustomerStreams(config: Config, ids: CustomerIds, re
   const base = { ...(req.now && { now: req.now }) };
   const wanted = (s: ResyncSource) => req.sources.includes(s) && sourceConfigured(config, s);
   if (ids.stripeCustomerId && wanted('stripe')) {
-    streams.push(stripeCustomerStream(createStripeClient(config.stripe), ids.stripeCustomerId, { ...base, keys: config.identity.stripeMetadataKeys }));
+    streams.push(stripeCustomerStream(createStripeClient(config.stripe), ids.stripeCustomerId, { ...base, keys: stripeParseKeys(config) }));
   }
   if (ids.salesforceAccountId && wanted('salesforce')) {
     const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);

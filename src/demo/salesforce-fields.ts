@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TargetsConfig } from '../config.js';
 import { SALESFORCE_SOURCE_DIR, salesforceSchema } from '../connectors/salesforce/setup.js';
 import type { SalesforceFieldSpec, SalesforceFieldType } from '../standins/salesforce.js';
+import type { MappingConfig } from '../sync/mapping/schema.js';
 
 /** Metadata API field types → the REST describe types the stand-in models. */
 const TYPES: Record<string, SalesforceFieldType> = {
@@ -48,9 +49,9 @@ function fieldSpec(object: string, name: string, externalId: boolean, objectsDir
 }
 
 /** sObject → field specs, for startSalesforceStandIn({ fields }). */
-export function provisionedSalesforceFields(cfg: TargetsConfig['salesforce'], sourceDir = SALESFORCE_SOURCE_DIR): Record<string, SalesforceFieldSpec[]> {
+export function provisionedSalesforceFields(cfg: TargetsConfig['salesforce'], sourceDir = SALESFORCE_SOURCE_DIR, mapping?: MappingConfig): Record<string, SalesforceFieldSpec[]> {
   const objectsDir = join(sourceDir, 'main/default/objects');
   return Object.fromEntries(
-    salesforceSchema(cfg).map((s) => [s.object, s.fields.map((name) => fieldSpec(s.object, name, name === s.externalId, objectsDir))]),
+    salesforceSchema(cfg, mapping).map((s) => [s.object, s.fields.map((name) => fieldSpec(s.object, name, name === s.externalId, objectsDir))]),
   );
 }

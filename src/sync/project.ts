@@ -6,6 +6,7 @@
  */
 import { normalizeEmail } from './source-event.js';
 import { own, sha256Hex, stableStringify } from './record.js';
+import type { MappedSections } from './mapping/types.js';
 import type { BillingView, ContactLink, CustomerRecord, Derived, Entry, InvoiceView, TicketView } from './record.js';
 
 export { DerivedSchema, type Derived } from './record.js';
@@ -110,6 +111,11 @@ function bySubscriptionRelevance(a: SubscriptionData, b: SubscriptionData): numb
   return ended(a) - ended(b) || (ended(a) ? time(b.endedAt ?? null) - time(a.endedAt ?? null) : 0) || statusRank(a.status) - statusRank(b.status) || cmp(a.id, b.id);
 }
 
+/** The subscription billing shows (see bySubscriptionRelevance); field mappings read its metadata and trial end. */
+export function primarySubscription(record: CustomerRecord): SubscriptionData | undefined {
+  return Object.values(record.stripe.subscriptions).map((e) => e.data).sort(bySubscriptionRelevance)[0];
+}
+
 /** The newest Stripe version the record holds: "now" as far as billing data can tell. */
 function stripeAsOf(record: CustomerRecord): number {
   const { customer, subscriptions, invoices, paymentMethods, charges } = record.stripe;
@@ -124,7 +130,7 @@ function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView
   // Ended subscriptions stay (Stripe's customer.subscription.deleted is a cancellation, not an erasure): a
   // canceled customer reads as canceled, not as one with no subscription.
   const subs = Object.values(subscriptions).map((e) => e.data);
-  const primary = [...subs].sort(bySubscriptionRelevance)[0];
+  const primary = primarySubscription(record);
   const cust = liveOne(customer)?.data;
   // Past due as of the newest Stripe event, not the wall clock: a stored record must not depend on when it was built.
   const asOf = stripeAsOf(record);
@@ -206,6 +212,8 @@ export type PortalProjection = {
   openInvoiceCount: number;
   invoices: InvoiceView[];
   support: { openTicketCount: number; tickets: TicketView[] } | null;
+  /** The values of the target's own field mapping (mapping/apply.ts), set by the push worker; absent without one. */
+  mapped?: MappedSections;
 };
 
 export function portalProjection(derived: Derived): PortalProjection {

@@ -29,6 +29,8 @@ import { DeflectionEventSchema } from './deflection/schema.js';
 import { RESYNC_PRIORITY } from './resync/runner.js';
 import type { DeflectionEvent } from './deflection/types.js';
 import { portalProjection } from './project.js';
+import { mappedSections } from './mapping/apply.js';
+import type { MappingConfig } from './mapping/schema.js';
 import { sha256Hex, stableStringify, type CustomerRecord } from './record.js';
 
 /** One queue per target, so that each gets its own global rate limit (BullMQ's limiter is per queue). */
@@ -75,12 +77,17 @@ export function addDrainJob(queue: Queue<PushJob>, target: PortalTargetName, slo
   return (queue as unknown as Queue<BulkDrainJob>).add(d.name, d.data, d.opts);
 }
 
-/** What a push writes and where: the projection, and the ids of the Account, organization and contacts it goes to. */
-export function portalHash(record: CustomerRecord | null): string | null {
+/**
+ * What a push writes and where: the projection, and the ids of the Account, organization and contacts it goes
+ * to; with a field mapping, every target's mapped values too (a mapped Stripe metadata key changes nothing else).
+ */
+export function portalHash(record: CustomerRecord | null, mapping?: MappingConfig): string | null {
   if (record === null) return null;
   const { contacts, ...ids } = record.derived.links;
   const where = { ...ids, contacts: contacts.map((c) => [c.salesforceContactId, c.zendeskUserId]) };
-  return sha256Hex(stableStringify({ projection: portalProjection(record.derived), where }));
+  const projection = portalProjection(record.derived);
+  const mapped = mapping && { zendesk: mappedSections(mapping, 'zendesk', record, projection), salesforce: mappedSections(mapping, 'salesforce', record, projection) };
+  return sha256Hex(stableStringify({ projection, where, mapped }));
 }
 
 
@@ -132,6 +139,8 @@ export class PushPlanner {
     private readonly targets: readonly PortalTargetName[],
     private readonly debounceMs: number,
     backoffMs = 2000,
+    /** The configured field mapping: a change of a value only a mapping shows is pushed too. */
+    private readonly mapping?: MappingConfig,
   ) {
     this.queues = new Map(targets.map((t) => [t, createPushQueue(connection, prefix, t, backoffMs)]));
     // Connection errors reach the caller through add(); without a listener BullMQ would console.error each one, outside the JSON log.
@@ -147,7 +156,7 @@ export class PushPlanner {
     if (this.targets.length === 0) return [];
     // A merge always pushes: the portal may still show the merged-away record's ids. A new system id may be a
     // new place to write (the push worker writes where the record's ids say) though nothing it shows changed.
-    if (mergedIds.length === 0 && !opts.linked && portalHash(previous) === portalHash(next)) return [];
+    if (mergedIds.length === 0 && !opts.linked && portalHash(previous, this.mapping) === portalHash(next, this.mapping)) return [];
     await Promise.all(
       [...this.queues].map(async ([target, queue]) => {
         if (opts.resync) {

@@ -17,6 +17,8 @@ import type { Logger } from '../log.js';
 import { PermanentError, RateLimitedError } from './errors.js';
 import type { CallGate, PortalTarget, PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
+import { withMapped } from './mapping/apply.js';
+import type { MappingConfig } from './mapping/schema.js';
 import { cappedBackoffStrategy } from './backoff.js';
 import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema, recentPushKey } from './push-planner.js';
 import { createBulkDrainer, type PreparedPush } from './bulk-push.js';
@@ -45,6 +47,8 @@ export interface PushWorkerOptions {
   debounceMs?: number;
   /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
   bulkHoldMaxMs?: number;
+  /** The configured field mapping: its values for this target join the projection pushed (and its hash). */
+  mapping?: MappingConfig;
 }
 
 // Stores the accepted state only over the one its push was prepared against (sha1 of it; '' when there was none).
@@ -153,7 +157,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       // Merged into another record (which has its own push) or removed by an admin.
       return { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'record no longer exists' }, counted: false };
     }
-    const projection = portalProjection(record.derived);
+    const projection = withMapped(portalProjection(record.derived), opts.mapping, target.name, record);
     const links = linksFor(record, await opts.store.linkKeys(record));
     const hash = sha256Hex(stableStringify({ links, projection }));
     const key = acceptedKey(prefix, target.name, customerId);

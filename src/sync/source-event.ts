@@ -59,7 +59,7 @@ export const StripeCustomerData = z.object({
   balance: money,
   delinquent: z.boolean().nullable(),
   defaultPaymentMethodId: z.string().nullable(),
-  /** Cross-system ids found in metadata (e.g. salesforce_account_id). */
+  /** The metadata's cross-system ids (e.g. salesforce_account_id), and the keys a field mapping names. */
   metadata: z.record(z.string(), z.string()),
 });
 
@@ -76,6 +76,10 @@ export const StripeSubscriptionData = z.object({
   cancelAtPeriodEnd: z.boolean(),
   /** When it ended (Stripe's ended_at), for a canceled or expired subscription; absent in jobs of older releases. */
   endedAt: isoDate.nullable().optional(),
+  /** Only the metadata keys a field mapping names (config `mapping:`); absent when it names none. */
+  metadata: z.record(z.string(), z.string()).optional(),
+  /** Stripe's trial_end, only while a field mapping names it. */
+  trialEnd: isoDate.nullable().optional(),
 });
 
 export const StripeInvoiceData = z.object({

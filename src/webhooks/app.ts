@@ -23,6 +23,7 @@ import { requestId } from './request-id.js';
 import { salesforceReceiver } from './salesforce.js';
 import { stripeReceiver } from './stripe.js';
 import { modeSetting } from '../config-stripe.js';
+import { stripeParseKeys } from '../connectors/stripe/events.js';
 import { zendeskReceiver } from './zendesk.js';
 
 export interface AppDeps {
@@ -57,7 +58,7 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: Help
       ? stripeReceiver(deps, {
           accounts: config.stripe.accounts,
           toleranceSeconds: w.stripeToleranceSeconds,
-          crossIdKeys: config.identity.stripeMetadataKeys,
+          crossIdKeys: stripeParseKeys(config),
           modeSetting: (account) => modeSetting(account, config.stripe.accountsListed),
         })
       : notConfigured('stripe', 'STRIPE_WEBHOOK_SECRET'),

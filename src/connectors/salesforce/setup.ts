@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Connection } from 'jsforce';
 import { PACKAGE_ROOT, type TargetsConfig } from '../../config.js';
 import { DEFLECTION_FIELDS } from './target.js';
+import { EMPTY_MAPPING, type MappingConfig, type MappingEntry } from '../../sync/mapping/schema.js';
 
 export const SALESFORCE_PROJECT_DIR = resolve(PACKAGE_ROOT, 'salesforce');
 export const SALESFORCE_SOURCE_DIR = join(SALESFORCE_PROJECT_DIR, 'force-app');
@@ -22,17 +23,18 @@ export interface SalesforceObjectSchema {
   externalId?: string;
 }
 
-/** Every object and field the Salesforce target writes, from config: pure. */
-export function salesforceSchema(cfg: TargetsConfig['salesforce']): SalesforceObjectSchema[] {
-  const withExternalId = (object: string, externalId: string, fields: Record<string, string>): SalesforceObjectSchema => ({
+/** Every object and field the Salesforce target writes, from config (the built-in fields, then the mapped ones): pure. */
+export function salesforceSchema(cfg: TargetsConfig['salesforce'], mapping: MappingConfig = EMPTY_MAPPING): SalesforceObjectSchema[] {
+  const mapped = (entries: readonly MappingEntry[]) => entries.map((e) => e.to);
+  const withExternalId = (object: string, externalId: string, fields: Record<string, string>, extra: string[] = []): SalesforceObjectSchema => ({
     object,
     externalId,
-    fields: [externalId, ...Object.values(fields)],
+    fields: [externalId, ...Object.values(fields), ...extra],
   });
   return [
-    { object: 'Account', fields: Object.values(cfg.accountFields) },
-    withExternalId(cfg.invoice.object, cfg.invoice.externalId, cfg.invoice.fields),
-    withExternalId(cfg.ticket.object, cfg.ticket.externalId, cfg.ticket.fields),
+    { object: 'Account', fields: [...Object.values(cfg.accountFields), ...mapped(mapping.salesforce.accountFields)] },
+    withExternalId(cfg.invoice.object, cfg.invoice.externalId, cfg.invoice.fields, mapped(mapping.salesforce.invoice)),
+    withExternalId(cfg.ticket.object, cfg.ticket.externalId, cfg.ticket.fields, mapped(mapping.salesforce.ticket)),
     withExternalId(cfg.deflection.object, cfg.deflection.externalId, DEFLECTION_FIELDS),
   ];
 }

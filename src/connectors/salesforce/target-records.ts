@@ -92,22 +92,34 @@ export function ticketRecord(t: TicketView, accountId: string, c: SalesforceTarg
  * projection (or that are new). Records are compared, not views, so a change
  * in a field the portal does not show writes nothing.
  */
-function changed<T extends { id: string }>(kind: string, current: readonly T[], previous: readonly T[], build: (item: T) => SObjectFields): LabelledRecord[] {
-  const before = new Map(previous.map((item) => [item.id, stableStringify(build(item))]));
+function changed<T extends { id: string }>(kind: string, current: readonly T[], previous: readonly T[], build: (item: T) => SObjectFields, buildBefore: (item: T) => SObjectFields = build): LabelledRecord[] {
+  const before = new Map(previous.map((item) => [item.id, stableStringify(buildBefore(item))]));
   return current
     .map((item) => ({ label: `${kind}:${item.id}`, record: build(item), id: item.id }))
     .filter(({ id, record }) => before.get(id) !== stableStringify(record))
     .map(({ label, record }) => ({ label, record }));
 }
 
+/** The Account fields a push writes: the built-in ones and those of `mapping.salesforce.accountFields`. */
+function accountFields(p: PortalProjection, c: SalesforceTargetConfig): SObjectFields {
+  return { ...p.mapped?.accountFields, ...accountFieldValues(p, c.accountFields) };
+}
+
 /** Everything `p` asks Salesforce to change on `accountId`, against what it last accepted. */
 export function planSalesforceWrites(p: PortalPush, accountId: string, c: SalesforceTargetConfig): SalesforceWrites {
-  const now = accountFieldValues(p.projection, c.accountFields);
-  const before = p.previous && accountFieldValues(p.previous, c.accountFields);
+  const now = accountFields(p.projection, c);
+  const before = p.previous && accountFields(p.previous, c);
   const diff = Object.entries(now).filter(([name, value]) => before === null || !Object.is(before[name], value));
+  // A field no longer mapped is cleared, as a value the record no longer has is.
+  const gone = before === null ? [] : Object.keys(before).filter((name) => !Object.hasOwn(now, name) && before[name] !== null).map((name) => [name, null] as const);
+  const mapped = (p: PortalProjection | null, section: 'invoice' | 'ticket', id: string) => p?.mapped?.[section]?.[id];
   return {
-    account: diff.length > 0 ? Object.fromEntries(diff) : null,
-    invoices: changed('invoice', p.projection.invoices, p.previous?.invoices ?? [], (i) => invoiceRecord(i, accountId, c.invoice)),
-    tickets: changed('ticket', p.projection.support?.tickets ?? [], p.previous?.support?.tickets ?? [], (t) => ticketRecord(t, accountId, c.ticket)),
+    account: diff.length + gone.length > 0 ? Object.fromEntries([...diff, ...gone]) : null,
+    invoices: changed('invoice', p.projection.invoices, p.previous?.invoices ?? [],
+      (i) => ({ ...mapped(p.projection, 'invoice', i.id), ...invoiceRecord(i, accountId, c.invoice) }),
+      (i) => ({ ...mapped(p.previous, 'invoice', i.id), ...invoiceRecord(i, accountId, c.invoice) })),
+    tickets: changed('ticket', p.projection.support?.tickets ?? [], p.previous?.support?.tickets ?? [],
+      (t) => ({ ...mapped(p.projection, 'ticket', t.id), ...ticketRecord(t, accountId, c.ticket) }),
+      (t) => ({ ...mapped(p.previous, 'ticket', t.id), ...ticketRecord(t, accountId, c.ticket) })),
   };
 }

@@ -11,13 +11,30 @@ import { z } from 'zod';
 import { screenRefs, withRefused, type RefusedRef } from '../../sync/ids.js';
 import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
 import type { CustomerRefs, EventData, ParseResult } from '../../sync/source-event.js';
+import { keptAttributes, type KeptAttributes } from '../../sync/mapping/defaults.js';
+import { EMPTY_MAPPING, type MappingConfig } from '../../sync/mapping/schema.js';
 
 /** Metadata keys on Stripe objects that carry the other systems' ids. */
 export const STRIPE_CROSS_ID_KEYS = {
   salesforceAccountId: 'salesforce_account_id',
   zendeskOrganizationId: 'zendesk_organization_id',
 } as const;
-export type StripeCrossIdKeys = { readonly [K in keyof typeof STRIPE_CROSS_ID_KEYS]: string };
+export type StripeCrossIdKeys = { readonly [K in keyof typeof STRIPE_CROSS_ID_KEYS]: string } & {
+  /**
+   * Source attributes a field mapping names (sync/mapping): the customer's metadata keeps its cross-ids and
+   * these keys only, a subscription its metadata keys and trial end only when named. Absent: the customer's
+   * whole metadata, no subscription attributes (parsers called without a configuration).
+   */
+  readonly kept?: KeptAttributes;
+};
+
+/** The keys a configured daemon parses Stripe events with: its cross-id keys and what its field mapping keeps. */
+export function stripeParseKeys(config: { identity: { stripeMetadataKeys: StripeCrossIdKeys }; mapping?: MappingConfig | undefined }): StripeCrossIdKeys {
+  return { ...config.identity.stripeMetadataKeys, kept: keptAttributes(config.mapping ?? EMPTY_MAPPING) };
+}
+
+const pick = (meta: Record<string, string>, keys: readonly string[]): Record<string, string> =>
+  Object.fromEntries(keys.filter((k) => Object.hasOwn(meta, k)).map((k) => [k, meta[k]!]));
 
 // ---- wire shapes --------------------------------------------------------------
 
@@ -83,6 +100,7 @@ const subscriptionSchema = z.looseObject({
   canceled_at: unixSeconds.nullish(),
   // Only API versions before 2025-03-31 send it here; newer ones put it on each item.
   current_period_end: unixSeconds.nullish(),
+  trial_end: unixSeconds.nullish(),
   items: z.looseObject({
     data: z.array(
       z.looseObject({
@@ -159,7 +177,7 @@ function buildRefs(
   keys: StripeCrossIdKeys,
 ): ScreenedRefs {
   const meta = parts.metadata ?? {};
-  const cross = (ref: keyof StripeCrossIdKeys) => (Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]] : undefined);
+  const cross = (ref: keyof typeof STRIPE_CROSS_ID_KEYS) => (Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]] : undefined);
   return screenRefs({
     stripeCustomerId: parts.customerId,
     email: parts.email,
@@ -193,7 +211,7 @@ const mapCustomer: Mapper<z.infer<typeof customerSchema>> = (c, _event, keys) =>
     balance: c.balance,
     delinquent: c.delinquent ?? null,
     defaultPaymentMethodId: idOf(c.invoice_settings?.default_payment_method) ?? null,
-    metadata: c.metadata ?? {},
+    metadata: keys.kept ? pick(c.metadata ?? {}, [keys.salesforceAccountId, keys.zendeskOrganizationId, ...keys.kept.customerMetadata]) : (c.metadata ?? {}),
   },
 });
 
@@ -215,6 +233,8 @@ const mapSubscription: Mapper<z.infer<typeof subscriptionSchema>> = (s, _event, 
       currentPeriodEnd: periodEnd === undefined || periodEnd === null ? null : isoFromUnix(periodEnd),
       cancelAtPeriodEnd: s.cancel_at_period_end,
       endedAt: s.ended_at != null ? isoFromUnix(s.ended_at) : s.status === 'canceled' && s.canceled_at != null ? isoFromUnix(s.canceled_at) : null,
+      ...(keys.kept?.subscriptionMetadata.length ? { metadata: pick(s.metadata ?? {}, keys.kept.subscriptionMetadata) } : {}),
+      ...(keys.kept?.trialEnd ? { trialEnd: s.trial_end == null ? null : isoFromUnix(s.trial_end) } : {}),
     },
   };
 };

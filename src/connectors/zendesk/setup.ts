@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { TargetsConfig } from '../../config.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
+import { EMPTY_MAPPING, type MappingConfig, type MappingEntry } from '../../sync/mapping/schema.js';
 import { createOwnRecordsRule, endUserObjects, endUserPolicyGap, findOwnRecordsRule, grantEndUserRead, statusObjectSchema, type ZendeskFieldSpec } from './setup-access.js';
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
@@ -37,7 +38,21 @@ export interface ZendeskSetupStep {
 export interface ZendeskSetupOptions {
   /** Also the status object, and end-user read access to both objects' own records (plans without help center JWTs). */
   endUserAccess?: boolean;
+  /** The configured field mapping: its Zendesk fields are provisioned beside the built-in ones. */
+  mapping?: MappingConfig;
 }
+
+const COUNTS = new Set(['openInvoiceCount', 'support.openTicketCount']);
+
+/** The field type a mapping entry writes: decimal for money, date, checkbox for boolean, integer for counts, else text. */
+export function mappedFieldType(e: MappingEntry): ZendeskFieldSpec['type'] {
+  if (e.transform === 'money') return 'decimal';
+  if (e.transform === 'date') return 'date';
+  if (e.transform === 'boolean') return 'checkbox';
+  return e.transform === undefined && typeof e.from === 'string' && COUNTS.has(e.from) ? 'integer' : 'text';
+}
+
+const mappedSpecs = (entries: readonly MappingEntry[]): ZendeskFieldSpec[] => entries.map((e) => ({ key: e.to, type: mappedFieldType(e), title: e.to }));
 
 type ProfileKey = keyof ZendeskTargetConfig['fields'];
 type InvoiceKey = keyof ZendeskTargetConfig['invoiceObject']['fields'];
@@ -71,12 +86,15 @@ const INVOICE_FIELDS: Record<InvoiceKey, Omit<ZendeskFieldSpec, 'key'>> = {
 const specs = <K extends string>(keys: Record<K, string>, defs: Record<K, Omit<ZendeskFieldSpec, 'key'>>): ZendeskFieldSpec[] =>
   (Object.keys(defs) as K[]).map((k) => ({ key: keys[k], ...defs[k] }));
 
-/** What the target needs, from config: pure. */
-export function zendeskSchema(cfg: ZendeskTargetConfig) {
+/** What the target needs, from config (the built-in fields, then the mapped ones): pure. */
+export function zendeskSchema(cfg: ZendeskTargetConfig, mapping: MappingConfig = EMPTY_MAPPING) {
+  const profileFields = specs(cfg.fields, PROFILE_FIELDS);
   return {
-    profileFields: specs(cfg.fields, PROFILE_FIELDS),
+    profileFields,
+    organizationFields: [...profileFields, ...mappedSpecs(mapping.zendesk.organizationFields)],
+    userFields: [...profileFields, ...mappedSpecs(mapping.zendesk.userFields)],
     invoiceObject: { key: cfg.invoiceObject.key, title: 'Portal invoice', title_pluralized: 'Portal invoices' },
-    invoiceFields: specs(cfg.invoiceObject.fields, INVOICE_FIELDS),
+    invoiceFields: [...specs(cfg.invoiceObject.fields, INVOICE_FIELDS), ...mappedSpecs(mapping.zendesk.invoiceObject)],
   };
 }
 
@@ -102,7 +120,7 @@ function compare(kind: ZendeskSetupKind, wanted: readonly ZendeskFieldSpec[], ex
 
 /** The custom objects setup provisions, each with its fields. */
 function objectsOf(cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions) {
-  const schema = zendeskSchema(cfg);
+  const schema = zendeskSchema(cfg, opts.mapping);
   const objects = [{ object: schema.invoiceObject, fields: schema.invoiceFields }];
   if (opts.endUserAccess) objects.push(statusObjectSchema(cfg));
   return objects;
@@ -110,7 +128,7 @@ function objectsOf(cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions) {
 
 /** Lists what exists and what is missing; changes nothing. */
 export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions = {}): Promise<ZendeskSetupStep[]> {
-  const schema = zendeskSchema(cfg);
+  const schema = zendeskSchema(cfg, opts.mapping);
   // getAll answers the (paged, unwrapped) array itself, or a failed call's { response, result }.
   const list = async (call: Promise<unknown>, what: string) => {
     const body = await call;
@@ -122,7 +140,7 @@ export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTarget
   const orgFields = await list(client.organizationfields.list(), 'organization fields');
   const userFields = await list(client.userfields.list(), 'user fields');
   const existing = new Set(parsed(CustomObjects, await zendeskRequest(client, 'GET', ['custom_objects']), 'custom objects').custom_objects.map((o) => o.key));
-  const steps: ZendeskSetupStep[] = [...compare('organization field', schema.profileFields, orgFields), ...compare('user field', schema.profileFields, userFields)];
+  const steps: ZendeskSetupStep[] = [...compare('organization field', schema.organizationFields, orgFields), ...compare('user field', schema.userFields, userFields)];
   for (const { object, fields } of objectsOf(cfg, opts)) {
     const exists = existing.has(object.key);
     const have = exists
@@ -142,9 +160,9 @@ export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTarget
 }
 
 /** Creates every missing step, in order (the object before its fields); returns the steps with what was created. */
-export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, steps: readonly ZendeskSetupStep[]): Promise<ZendeskSetupStep[]> {
-  const schema = zendeskSchema(cfg);
-  const objects = objectsOf(cfg, { endUserAccess: true });
+export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, steps: readonly ZendeskSetupStep[], opts: Pick<ZendeskSetupOptions, 'mapping'> = {}): Promise<ZendeskSetupStep[]> {
+  const schema = zendeskSchema(cfg, opts.mapping);
+  const objects = objectsOf(cfg, { ...opts, endUserAccess: true });
   const objectOf = (key: string) => {
     const found = objects.find((o) => o.object.key === key);
     if (!found) throw new Error(`no custom object ${key} in the Zendesk setup`);
@@ -164,10 +182,10 @@ export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTarge
     }
     switch (step.kind) {
       case 'organization field':
-        zendeskResult(await client.organizationfields.create({ organization_field: spec(schema.profileFields, step.key) }));
+        zendeskResult(await client.organizationfields.create({ organization_field: spec(schema.organizationFields, step.key) }));
         break;
       case 'user field':
-        zendeskResult(await client.userfields.create({ user_field: spec(schema.profileFields, step.key) }));
+        zendeskResult(await client.userfields.create({ user_field: spec(schema.userFields, step.key) }));
         break;
       case 'custom object':
         await zendeskRequest(client, 'POST', ['custom_objects'], { custom_object: objectOf(step.key).object });

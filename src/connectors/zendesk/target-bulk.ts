@@ -16,7 +16,7 @@ import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
 import { waitingOutShortLimits, type BulkItem, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
 import { zendeskRequest, type ZendeskClient, type ZendeskPath } from './client.js';
-import { billingFields, changedFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type InvoiceRecord, type Owner } from './target-format.js';
+import { changedFields, ownerFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type InvoiceRecord, type Owner } from './target-format.js';
 import type { JobPolling } from './target-invoices.js';
 
 /** Zendesk's limit of items per bulk call (update_many, custom object jobs) and of ids per show_many. */
@@ -58,7 +58,7 @@ export function planZendeskBulk(pushes: readonly PortalPush[], cfg: Config['targ
       return void plan.owners.push({ kind: 'invalid', message: `not a Zendesk ${owner.kind} id: ${owner.id.slice(0, 40)}` });
     }
     plan.owners.push(owner);
-    const fields = changedFields(billingFields(p.projection, cfg), p.previous && billingFields(p.previous, cfg));
+    const fields = changedFields(ownerFields(p.projection, cfg, owner.kind), p.previous && ownerFields(p.previous, cfg, owner.kind));
     if (Object.keys(fields).length > 0) plan.fields.push({ push, owner, fields });
     for (const record of changedInvoices(p.projection, p.previous, owner, cfg)) plan.invoices.push({ push, record });
     const status = changedStatus(p.projection, p.previous, owner, cfg);

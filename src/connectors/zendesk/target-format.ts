@@ -50,9 +50,20 @@ export function billingFields(p: PortalProjection, cfg: ZendeskTargetConfig): Fi
 }
 
 /**
+ * The fields of the customer's organization (or user, without one): the billing fields, and the fields
+ * of the configured mapping for that kind of owner (`mapping.zendesk.organizationFields` / `userFields`).
+ * Null when there is neither.
+ */
+export function ownerFields(p: PortalProjection, cfg: ZendeskTargetConfig, kind: Owner['kind']): FieldSet | null {
+  const billing = billingFields(p, cfg);
+  const mapped = kind === 'organization' ? p.mapped?.organizationFields : p.mapped?.userFields;
+  return billing === null && mapped === undefined ? null : { ...billing, ...mapped };
+}
+
+/**
  * The keys to write and their values: everything on a first write, the
  * changed keys after that, and nulls for what was shown when billing data
- * disappears. Empty when nothing changed.
+ * (or a mapped field) disappears. Empty when nothing changed.
  */
 export function changedFields(current: FieldSet | null, previous: FieldSet | null): FieldSet {
   if (current === null) {
@@ -60,7 +71,8 @@ export function changedFields(current: FieldSet | null, previous: FieldSet | nul
     return Object.fromEntries(Object.entries(previous).filter(([, v]) => v !== null).map(([k]) => [k, null]));
   }
   if (previous === null) return { ...current };
-  return Object.fromEntries(Object.entries(current).filter(([k, v]) => !Object.hasOwn(previous, k) || previous[k] !== v));
+  const gone = Object.entries(previous).filter(([k, v]) => v !== null && !Object.hasOwn(current, k)).map(([k]) => [k, null]);
+  return Object.fromEntries([...Object.entries(current).filter(([k, v]) => !Object.hasOwn(previous, k) || previous[k] !== v), ...gone]);
 }
 
 /** Where an invoice record points: the customer's organization, else its user. */
@@ -84,13 +96,14 @@ export interface InvoiceRecord {
   custom_object_fields: FieldSet;
 }
 
-/** One invoice as a custom object record, upserted by external id = the Stripe invoice id. */
-export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord {
+/** One invoice as a custom object record, upserted by external id = the Stripe invoice id; `mapped`: its `mapping.zendesk.invoiceObject` fields. */
+export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetConfig, mapped?: FieldSet): InvoiceRecord {
   const f = cfg.invoiceObject.fields;
   return {
     name: i.number ?? i.id,
     external_id: i.id,
     custom_object_fields: {
+      ...mapped,
       ...invoiceValues(i, f),
       // Lookup relationship fields take the target record's id as a string.
       [owner.kind === 'organization' ? f.organization : f.user]: owner.id,
@@ -99,7 +112,8 @@ export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetCo
 }
 
 const sameRecord = (a: InvoiceRecord, b: InvoiceRecord): boolean =>
-  a.name === b.name && Object.entries(a.custom_object_fields).every(([k, v]) => b.custom_object_fields[k] === v);
+  a.name === b.name && Object.entries(a.custom_object_fields).every(([k, v]) => b.custom_object_fields[k] === v) &&
+  Object.keys(b.custom_object_fields).every((k) => Object.hasOwn(a.custom_object_fields, k));
 
 /**
  * The invoice records to upsert: new invoices, and those whose record would
@@ -107,9 +121,9 @@ const sameRecord = (a: InvoiceRecord, b: InvoiceRecord): boolean =>
  * nowhere in the record (e.g. amountRemaining) write nothing.
  */
 export function changedInvoices(current: PortalProjection, previous: PortalProjection | null, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord[] {
-  const before = new Map((previous?.invoices ?? []).map((i) => [i.id, invoiceRecord(i, owner, cfg)]));
+  const before = new Map((previous?.invoices ?? []).map((i) => [i.id, invoiceRecord(i, owner, cfg, previous?.mapped?.invoiceObject?.[i.id])]));
   return current.invoices
-    .map((i) => invoiceRecord(i, owner, cfg))
+    .map((i) => invoiceRecord(i, owner, cfg, current.mapped?.invoiceObject?.[i.id]))
     .filter((r) => {
       const old = before.get(r.external_id);
       return old === undefined || !sameRecord(r, old);

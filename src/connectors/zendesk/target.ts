@@ -16,7 +16,7 @@ import { CALL_RETRY, retryingCall, type CallRetry, type PortalPush, type PortalT
 import { normalizeEmail } from '../../sync/source-event.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
-import { billingFields, changedFields, changedInvoices, changedStatus, DEFLECTION_PROFILE_TYPE, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
+import { changedFields, ownerFields, changedInvoices, changedStatus, DEFLECTION_PROFILE_TYPE, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
 import { pushZendeskMany } from './target-bulk.js';
 import { clearZendesk } from './target-clear.js';
@@ -100,7 +100,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       const wrote: string[] = [];
       try {
         zendeskId(owner.kind, owner.id); // a malformed id must reach neither a path nor a lookup field
-        const fields = changedFields(billingFields(p.projection, cfg), p.previous && billingFields(p.previous, cfg));
+        const fields = changedFields(ownerFields(p.projection, cfg, owner.kind), p.previous && ownerFields(p.previous, cfg, owner.kind));
         if (Object.keys(fields).length > 0) wrote.push(await attempt(() => writeFields(client, owner, fields, calls)));
         const records = changedInvoices(p.projection, p.previous, owner, cfg);
         if (records.length > 0) wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls, attempt)));
