@@ -113,11 +113,11 @@ export class Ingestor {
   /**
    * Requests that arrive in the same turn of the event loop are enqueued together, by one script (one
    * round trip). No request waits for a timer, and under load the Redis round trips are shared instead
-   * of multiplied.
+   * of multiplied. The enqueue deadline (timeoutMs) is one timer per batch, not one per request.
    */
   async enqueue(events: SourceEvent[]): Promise<EnqueueOutcome> {
     this.assertReady();
-    const queued = new Promise<EnqueueOutcome>((resolve, reject) => {
+    return new Promise<EnqueueOutcome>((resolve, reject) => {
       this.waiting.push({ events, resolve, reject });
       if (this.waiting.length >= MAX_BATCH_REQUESTS) void this.flush();
       else if (!this.flushScheduled) {
@@ -125,7 +125,6 @@ export class Ingestor {
         setImmediate(() => void this.flush());
       }
     });
-    return this.guard(queued);
   }
 
   private waiting: Array<{ events: SourceEvent[]; resolve: (o: EnqueueOutcome) => void; reject: (e: unknown) => void }> = [];
@@ -136,7 +135,7 @@ export class Ingestor {
     const batch = this.waiting.splice(0);
     if (batch.length === 0) return;
     try {
-      const outcomes = await this.enqueueGroups(batch.map((w) => w.events));
+      const outcomes = await this.guard(this.enqueueGroups(batch.map((w) => w.events)));
       batch.forEach((w, i) => w.resolve(outcomes[i]!));
     } catch (err) {
       for (const w of batch) w.reject(err);
