@@ -101,7 +101,7 @@ export interface ThemeSessions {
 /** The theme router, answering only /hc/… paths. */
 export function createThemeStandIn(sessions: ThemeSessions, kitDir = KIT_DIR): ThemeStandIn {
   const signedIn = (req: Request) => sessions.signedIn(req);
-  const theme: ThemeStandIn = { router: Router(), settings: { portal_sync_api_url: '', portal_sync_refresh_seconds: '0' }, helpCenterName: 'Help Center' };
+  const theme: ThemeStandIn = { router: Router(), settings: { portal_sync_api_url: '', portal_sync_refresh_seconds: '0', portal_sync_brand_id: '' }, helpCenterName: 'Help Center' };
   const ctxOf = (req: Request, locale: string): ThemeContext => ({ signedIn: signedIn(req), locale, helpCenterName: theme.helpCenterName, settings: theme.settings });
   const page = (res: Response, html: string) => void res.status(200).type('html').set('cache-control', 'no-store').send(html);
 

@@ -17,6 +17,8 @@ import { ViewReader } from '../sync/view/read.js';
 import { bearerToken, rememberVerified, verifyHelpCenterToken, type VerifyOutcome } from './help-center-jwt.js';
 import { helpCenterKeySet } from './help-center-keys.js';
 import { requestId } from './request-id.js';
+import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/brands.js';
+import type { ViewBrand } from '../sync/view/view.js';
 
 export const PORTAL_VIEW_PATH = '/portal/v1/me';
 
@@ -56,6 +58,19 @@ export function helpCenterCors(origins: readonly string[], methods: string): Req
   };
 }
 
+/**
+ * The Help Center brand a view request comes from: the brand zendesk.brands lists for the page's host (the
+ * browser's Origin), else the kit's `?brand_id=` (a positive integer). Undefined: a brand_id of another shape.
+ */
+export function viewBrandOf(req: Request, brands: BrandScope): ViewBrand | null | undefined {
+  const byHost = brandOfHost(brands, hostOfOrigin(req.get('origin')));
+  if (byHost) return { id: byHost.id, name: byHost.name };
+  const given = req.query['brand_id'];
+  if (given === undefined || given === '') return null;
+  if (typeof given !== 'string' || !/^[1-9]\d{0,19}$/.test(given)) return undefined;
+  return { id: given, name: brands.listed.find((b) => b.id === given)?.name ?? null };
+}
+
 const unavailable = (res: Response, message: string) => {
   res.setHeader('Retry-After', '5');
   res.status(503).json({ error: message, reason: 'unavailable' });
@@ -79,6 +94,7 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
     return router;
   }
   const store = new RecordStore(redis, config.redis.prefix);
+  const brands: BrandScope = { listed: config.zendesk.brands ?? [] };
   const viewOptions = { recentPaidInvoices: config.view.recentPaidInvoices, tickets: config.view.tickets };
   const reader = new ViewReader(redis, store, new ViewRateLimiter(config.redis.prefix, config.view.rateLimit.perMinute), viewOptions);
 
@@ -92,9 +108,14 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
       return;
     }
     const { viewer } = verified;
+    const brand = viewBrandOf(req, brands);
+    if (brand === undefined) {
+      res.status(400).json({ error: 'brand_id must be a Zendesk brand id (a positive integer)', reason: 'bad_brand' });
+      return;
+    }
     try {
       // Counted and read in one round trip (read.ts); a request past the budget reads nothing.
-      const found = await reader.read(viewer);
+      const found = await reader.read(viewer, Date.now(), brand);
       if (found.kind === 'limited') {
         log.info({ reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId }, 'customer view: over the per-user budget');
         res.setHeader('Retry-After', String(found.verdict.retryAfterSeconds));

@@ -16,7 +16,7 @@ export interface Company {
   users: Array<{ id: string; email: string; externalId?: string | null }>;
   invoices: Array<{ id: string; status: 'open' | 'paid' | 'void' | 'draft'; total: number; currency?: string; dueDate?: string | null }>;
   /** requester: a user id */
-  tickets: Array<{ id: string; requester: string; status: string; subject?: string }>;
+  tickets: Array<{ id: string; requester: string; status: string; subject?: string; brandId?: string }>;
 }
 
 const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });
@@ -40,7 +40,7 @@ export function zendeskSide(c: Company, version = 1_000): SourceEvent[] {
       withRefs(
         event(t.id, {
           kind: 'zendesk.ticket', id: t.id, subject: t.subject ?? `Ticket ${t.id}`, description: null, status: t.status, priority: 'normal', formId: null, tags: [],
-          requesterId: t.requester, organizationId: c.org, createdAt: iso(version), updatedAt: iso(version),
+          requesterId: t.requester, organizationId: c.org, createdAt: iso(version), updatedAt: iso(version), ...(t.brandId ? { brandId: t.brandId } : {}),
         }, { version }),
         { zendeskOrganizationId: c.org, zendeskUserId: t.requester },
       ),

@@ -11,6 +11,8 @@ import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { applyAll, stripeSide, userEvent, zendeskSide, type Company } from '../support/view.js';
 
 const ORIGIN = 'https://help.acme.example';
+const ACME_BRAND = '360000000001';
+const GLOBEX_BRAND = '360000000002';
 let zd: ZendeskStandIn;
 let d: TestDaemon;
 let store: RecordStore;
@@ -19,9 +21,15 @@ const ids: Record<string, number> = {};
 
 const acme = (): Company => ({
   org: '7001', name: 'Acme', stripe: 'cus_acme', status: 'past_due',
-  users: [{ id: String(ids.ann), email: 'ann@acme.example' }, { id: String(ids.carl), email: 'carl@acme.example' }],
+  users: [{ id: String(ids.ann), email: 'ann@acme.example' }, { id: String(ids.carl), email: 'carl@acme.example' }, { id: String(ids.erin), email: 'erin@acme.example' }],
   invoices: [{ id: 'in_acme_1', status: 'paid', total: 4900 }, { id: 'in_acme_2', status: 'open', total: 4900, dueDate: '2026-11-01T00:00:00.000Z' }, { id: 'in_acme_0', status: 'void', total: 100 }],
-  tickets: [{ id: '5001', requester: String(ids.ann), status: 'open', subject: 'Where is my invoice?' }, { id: '5002', requester: String(ids.carl), status: 'solved', subject: "Carl's question" }],
+  tickets: [
+    { id: '5001', requester: String(ids.ann), status: 'open', subject: 'Where is my invoice?' }, { id: '5002', requester: String(ids.carl), status: 'solved', subject: "Carl's question" },
+    // Erin asked on two brands' Help Centers, and once before brands were read.
+    { id: '5101', requester: String(ids.erin), status: 'open', subject: 'Acme question', brandId: ACME_BRAND },
+    { id: '5102', requester: String(ids.erin), status: 'open', subject: 'Globex question', brandId: GLOBEX_BRAND },
+    { id: '5103', requester: String(ids.erin), status: 'open', subject: 'Old question' },
+  ],
 });
 const bobco = (): Company => ({
   org: '9001', name: 'Bobco', stripe: 'cus_bob', status: 'active',
@@ -35,19 +43,20 @@ async function tokenOf(userId: number): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function me(token: string | null, headers: Record<string, string> = {}, daemon: TestDaemon = d) {
-  const res = await fetch(`${daemon.url}/portal/v1/me`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+async function me(token: string | null, headers: Record<string, string> = {}, daemon: TestDaemon = d, query = '') {
+  const res = await fetch(`${daemon.url}/portal/v1/me${query}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as CustomerView & { reason?: string; error?: string }) : null };
 }
 
 beforeAll(async () => {
   zd = await startZendeskStandIn();
-  for (const [name, email] of [['ann', 'ann@acme.example'], ['carl', 'carl@acme.example'], ['bob', 'bob@bobco.example'], ['nobody', 'nobody@else.example'], ['dana', 'dana@acme.example']] as const) {
+  for (const [name, email] of [['ann', 'ann@acme.example'], ['carl', 'carl@acme.example'], ['bob', 'bob@bobco.example'], ['nobody', 'nobody@else.example'], ['dana', 'dana@acme.example'], ['erin', 'erin@acme.example']] as const) {
     ids[name] = zd.seedUser({ name, email }).id;
   }
   d = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: `${ORIGIN},https://other-help.example` }, (c) => {
     c.view.rateLimit.perMinute = 1000;
+    c.zendesk.brands = [{ id: ACME_BRAND, name: 'Acme', hosts: ['help.acme.example'] }, { id: GLOBEX_BRAND, name: null, hosts: [] }];
   });
   redis = new Redis(d.config.redis.url);
   store = new RecordStore(redis, d.prefix);
@@ -74,10 +83,31 @@ describe('GET /portal/v1/me', () => {
         expect.objectContaining({ id: 'in_acme_2', status: 'open', currency: 'USD', total: 49, amountDue: 49, amountRemaining: 49, dueDate: '2026-11-01T00:00:00.000Z', hostedInvoiceUrl: 'https://invoice.stripe.test/in_acme_2', pdfUrl: 'https://invoice.stripe.test/in_acme_2.pdf' }),
         expect.objectContaining({ id: 'in_acme_1', status: 'paid', total: 49, amountPaid: 49 }),
       ],
-      tickets: [{ id: '5001', subject: 'Where is my invoice?', status: 'open', updatedAt: expect.any(String) }],
+      tickets: [{ id: '5001', subject: 'Where is my invoice?', status: 'open', updatedAt: expect.any(String), brandId: null }],
+      brand: null,
       updatedAt: new Date(1_000).toISOString(),
     });
     expect(JSON.stringify(body)).not.toMatch(/mrr|balance|cus_acme|cust_|4900/);
+  });
+
+  it("on a brand's Help Center shows that brand's tickets (and those of no known brand), by the page's listed host or the kit's brand_id", async () => {
+    const token = await tokenOf(ids.erin!);
+    const all = await me(token);
+    expect(all.body!.tickets.map((t) => [t.id, t.brandId])).toEqual([['5101', ACME_BRAND], ['5102', GLOBEX_BRAND], ['5103', null]]);
+    expect(all.body!.brand).toBeNull();
+    // The page is on Acme's listed host: Acme's tickets, whatever brand_id the query names.
+    const byHost = await me(token, { origin: ORIGIN }, d, `?brand_id=${GLOBEX_BRAND}`);
+    expect(byHost.body!.brand).toEqual({ id: ACME_BRAND, name: 'Acme' });
+    expect(byHost.body!.tickets.map((t) => t.id)).toEqual(['5101', '5103']);
+    // A host no brand lists: the kit's brand_id says which Help Center it is.
+    const byKit = await me(token, { origin: 'https://other-help.example' }, d, `?brand_id=${GLOBEX_BRAND}`);
+    expect(byKit.body!.brand).toEqual({ id: GLOBEX_BRAND, name: null });
+    expect(byKit.body!.tickets.map((t) => t.id)).toEqual(['5102', '5103']);
+    // Billing is the customer's, not a brand's: the same on every Help Center.
+    expect(byKit.body!.invoices).toEqual(all.body!.invoices);
+    const bad = await me(token, {}, d, '?brand_id=acme');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ reason: 'bad_brand' });
   });
 
   it('shows Bob, of another organization, only his own customer, in its currency', async () => {

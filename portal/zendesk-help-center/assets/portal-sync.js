@@ -10,6 +10,8 @@
  *   data-signed-in     "true" / "false" ({{signed_in}})
  *   data-billing-url   where the panel links to (the custom page)
  *   data-refresh-seconds  read again this often while the tab is visible (0 or absent: on load, and when the tab comes back)
+ *   data-brand-id      this Help Center's Zendesk brand id ({{settings.portal_sync_brand_id}}; empty: let portal-sync
+ *                      tell the brand by the page's host, or show every brand's tickets)
  *   data-invoice-object / data-status-object   custom objects read when the plan has no help center JWTs
  *
  * With a help center JWT (Guide Enterprise): the token from /api/v2/help_center/integration/token
@@ -45,6 +47,7 @@ const LABELS = {
   pdf: 'PDF',
   noInvoices: 'No invoices yet.',
   tickets: 'Your tickets',
+  ticketsOfBrand: (brand) => `Your ${brand} tickets`,
   noTickets: 'No tickets.',
   lastUpdated: 'Last updated',
   overdue: 'A payment is overdue. Pay the open invoice to keep your service running.',
@@ -99,7 +102,8 @@ function makeClient(opts) {
     return body.token;
   };
   const me = async (bearer) => {
-    const res = await fetch(`${opts.api}/portal/v1/me`, { headers: { authorization: `Bearer ${bearer}`, accept: 'application/json' }, cache: 'no-store' });
+    const brand = opts.brandId ? `?brand_id=${encodeURIComponent(opts.brandId)}` : '';
+    const res = await fetch(`${opts.api}/portal/v1/me${brand}`, { headers: { authorization: `Bearer ${bearer}`, accept: 'application/json' }, cache: 'no-store' });
     return normalizeView(await json(res));
   };
   const records = async (key) => {
@@ -138,7 +142,8 @@ export function normalizeView(body) {
       id: i.id, number: i.number ?? null, status: i.status ?? null, currency: i.currency ?? null,
       total: num(i.total), amountDue: num(i.amountRemaining ?? i.amountDue), dueDate: i.dueDate ?? null, hostedUrl: i.hostedInvoiceUrl ?? null, pdfUrl: i.pdfUrl ?? null,
     })),
-    tickets: (body.tickets ?? []).map((t) => ({ id: t.id, subject: t.subject ?? null, status: t.status ?? null, updatedAt: t.updatedAt ?? null })),
+    tickets: (body.tickets ?? []).map((t) => ({ id: t.id, subject: t.subject ?? null, status: t.status ?? null, updatedAt: t.updatedAt ?? null, brandId: t.brandId ?? null })),
+    brand: body.brand ? { id: String(body.brand.id), name: body.brand.name ?? null } : null,
     updatedAt: body.updatedAt ?? null,
   };
 }
@@ -266,7 +271,7 @@ function renderPage(ctx, view) {
     view.delinquent || view.status === 'past_due' || view.status === 'unpaid' ? el('p', { class: 'psk-alert', role: 'status', text: labels.overdue }) : null,
     renderStatus(ctx, view),
     el('section', { 'aria-labelledby': `${ctx.id}-invoices` }, h('invoices', labels.invoices), renderInvoices(ctx, view)),
-    view.tickets ? el('section', { 'aria-labelledby': `${ctx.id}-tickets` }, h('tickets', labels.tickets), renderTickets(ctx, view)) : null,
+    view.tickets ? el('section', { 'aria-labelledby': `${ctx.id}-tickets`, 'data-brand': view.brand?.id ?? null }, h('tickets', view.brand?.name ? labels.ticketsOfBrand(view.brand.name) : labels.tickets), renderTickets(ctx, view)) : null,
     renderUpdated(ctx, view),
   ];
 }
@@ -296,14 +301,14 @@ function message(ctx, state, err) {
 // --- mounting ------------------------------------------------------------------------------
 
 /** POST /events/portal with the help center JWT: the contact is the token's user, never named here. Best effort: false when not sent. */
-function sender(client, api) {
+function sender(client, api, brandId) {
   const session = sessionId();
   return async (type, extra = {}) => {
     if (!api) return false;
     try {
       const bearer = await client.token(false);
       if (!bearer) return false;
-      const event = { id: crypto.randomUUID(), type, occurred_at: new Date().toISOString(), ...(session && { session_id: session }), ...extra };
+      const event = { id: crypto.randomUUID(), type, occurred_at: new Date().toISOString(), ...(session && { session_id: session }), ...(brandId && { brand_id: brandId }), ...extra };
       const res = await fetch(`${api}/events/portal`, {
         method: 'POST', body: JSON.stringify({ events: [event] }),
         headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
@@ -321,8 +326,11 @@ function sender(client, api) {
  */
 export function activity(options = {}) {
   const api = String(options.api ?? '').replace(/\/+$/, '');
-  return sender(makeClient({ api, tokenPath: options.tokenPath ?? TOKEN_PATH }), api);
+  return sender(makeClient({ api, tokenPath: options.tokenPath ?? TOKEN_PATH }), api, brandIdOf(options.brandId));
 }
+
+/** A brand id setting as the API takes it (digits), or undefined: an empty or unset theme setting is no brand. */
+const brandIdOf = (value) => (/^[1-9]\d{0,19}$/.test(String(value ?? '').trim()) ? String(value).trim() : undefined);
 
 const sessionId = () => {
   try {
@@ -348,6 +356,7 @@ export function mount(root, options = {}) {
     tokenPath: options.tokenPath ?? d.tokenPath ?? TOKEN_PATH,
     invoiceObject: options.invoiceObject ?? d.invoiceObject ?? 'portal_invoice',
     statusObject: options.statusObject ?? d.statusObject ?? 'portal_account_status',
+    brandId: brandIdOf(options.brandId ?? d.brandId),
     labels: { ...LABELS, ...options.labels, statuses: { ...LABELS.statuses, ...options.labels?.statuses } },
   };
   const client = makeClient(opts);
@@ -355,7 +364,7 @@ export function mount(root, options = {}) {
   let withToken = false;
   let shown = false;
 
-  const send = sender(client, opts.api);
+  const send = sender(client, opts.api, opts.brandId);
   ctx.track = (type, extra) => (withToken ? send(type, extra) : Promise.resolve(false));
 
   const show = (state, nodes) => {

@@ -23,7 +23,7 @@ import type { RecordStore } from '../store.js';
 import type { CustomerRecord } from '../record.js';
 import { RATE_KEY_TTL_MS, type RateVerdict, type ViewRateLimiter } from './rate-limit.js';
 import { judgeFound, personKeys, type Resolution } from './resolve.js';
-import { customerView, viewerKeys, type Viewer, type ViewOptions } from './view.js';
+import { customerView, viewerKeys, type Viewer, type ViewBrand, type ViewOptions } from './view.js';
 
 /**
  * KEYS: rate counter, conflicts hash, the guessed record, the guessed record's people kept beside it, then the
@@ -109,7 +109,7 @@ export class ViewReader {
   }
 
   /** Counts the request and resolves the viewer's customer (resolve.ts's rules), or says the budget is spent. */
-  async read(viewer: Viewer, now = Date.now()): Promise<ViewRead> {
+  async read(viewer: Viewer, now = Date.now(), brand: ViewBrand | null = null): Promise<ViewRead> {
     const keys = viewerKeys(viewer);
     const windowStart = this.limiter.windowStart(now);
     const guess = this.lastRecord.get(viewer.zendeskUserId) ?? '';
@@ -156,7 +156,7 @@ export class ViewReader {
     const { parsed, key, beside } = found;
     this.remember(viewer.zendeskUserId, parsed.record.id);
     const judged = await judgeFound(this.store, viewer, parsed.record, key, listConflicts, mayConflict, beside);
-    return judged.kind === 'customer' ? { ...judged, body: this.body(parsed, viewer) } : judged;
+    return judged.kind === 'customer' ? { ...judged, body: this.body(parsed, viewer, brand) } : judged;
   }
 
   /** The record stored as `raw` under `id`: the earlier parse when the bytes are the same, else a new one. */
@@ -169,11 +169,11 @@ export class ViewReader {
   }
 
   /** The viewer's view of the parsed record, as JSON: customerView is pure, so one body per record bytes and viewer. */
-  private body(parsed: Parsed, viewer: Viewer): string {
-    const who = `${viewer.zendeskUserId}\u0000${viewer.externalId ?? ''}\u0000${viewer.email ?? ''}`;
+  private body(parsed: Parsed, viewer: Viewer, brand: ViewBrand | null): string {
+    const who = `${viewer.zendeskUserId}\u0000${viewer.externalId ?? ''}\u0000${viewer.email ?? ''}\u0000${brand?.id ?? ''}`;
     const written = parsed.bodies.get(who);
     if (written !== undefined) return written;
-    const body = JSON.stringify(customerView(parsed.record, viewer, this.viewOptions));
+    const body = JSON.stringify(customerView(parsed.record, viewer, this.viewOptions, brand));
     const kept = this.parsed.get(parsed.id) === parsed;
     if (kept) this.drop(parsed);
     if (parsed.bodies.size >= MAX_BODIES_PER_RECORD) {

@@ -39,6 +39,14 @@ export interface ViewTicket {
   subject: string | null;
   status: string | null;
   updatedAt: string | null;
+  /** The ticket's Zendesk brand; null when not known (stored before brands were read). */
+  brandId: string | null;
+}
+
+/** The Help Center brand a view is asked from (its host, or the kit's brand id): its tickets are the ones shown. */
+export interface ViewBrand {
+  id: string;
+  name: string | null;
 }
 
 export interface CustomerView {
@@ -56,6 +64,8 @@ export interface CustomerView {
   } | null;
   invoices: ViewInvoice[];
   tickets: ViewTicket[];
+  /** The brand the view was asked for: `tickets` holds that brand's (and those of no known brand); null: every brand's. */
+  brand: ViewBrand | null;
   /** The newest source version the record holds (what the view is as current as); null for an empty record. */
   updatedAt: string | null;
 }
@@ -170,13 +180,16 @@ function newestVersion(record: CustomerRecord): number | null {
   return newest;
 }
 
-function ticketsOf(record: CustomerRecord, viewer: Viewer, scope: ViewTicketScope): ViewTicket[] {
+function ticketsOf(record: CustomerRecord, viewer: Viewer, scope: ViewTicketScope, brand: ViewBrand | null): ViewTicket[] {
   const tickets = record.derived.support?.tickets ?? [];
-  const shown = scope === 'organization' ? tickets : tickets.filter((t) => own(record.zendesk.tickets, t.id)?.data.requesterId === viewer.zendeskUserId);
-  return shown.map((t) => ({ id: t.id, subject: t.subject, status: t.status, updatedAt: t.updatedAt }));
+  const mine = scope === 'organization' ? tickets : tickets.filter((t) => own(record.zendesk.tickets, t.id)?.data.requesterId === viewer.zendeskUserId);
+  // As Zendesk's own request list on a brand's Help Center: that brand's tickets. One of no known brand may be any brand's, and is the customer's own.
+  const shown = brand === null ? mine : mine.filter((t) => t.brandId === undefined || t.brandId === brand.id);
+  return shown.map((t) => ({ id: t.id, subject: t.subject, status: t.status, updatedAt: t.updatedAt, brandId: t.brandId ?? null }));
 }
 
-export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewOptions): CustomerView {
+/** `brand`: the Help Center brand the view is asked from, or null (every brand's tickets). */
+export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewOptions, brand: ViewBrand | null = null): CustomerView {
   const d = record.derived;
   const b = d.billing;
   // Open invoices all; paid ones, the newest few (derived.invoices is newest first). Drafts and voids are not the customer's business.
@@ -196,7 +209,8 @@ export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewO
       paymentMethodOnFile: b.paymentMethodOnFile,
     },
     invoices: [...open, ...paid].map(invoiceOf),
-    tickets: ticketsOf(record, viewer, opts.tickets),
+    tickets: ticketsOf(record, viewer, opts.tickets, brand),
+    brand,
     updatedAt: version === null ? null : new Date(version).toISOString(),
   };
 }

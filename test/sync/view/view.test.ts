@@ -75,7 +75,7 @@ describe('customer view projection', () => {
       fc.property(streamArb(), viewerArb, optsArb, (items, viewer, opts) => {
         const record = replay(items);
         const view = customerView(record, viewer, opts);
-        expect(Object.keys(view).sort()).toEqual(['billing', 'customer', 'invoices', 'tickets', 'updatedAt', 'v']);
+        expect(Object.keys(view).sort()).toEqual(['billing', 'brand', 'customer', 'invoices', 'tickets', 'updatedAt', 'v']);
         if (view.billing) expect(Object.keys(view.billing).sort()).toEqual(['currency', 'delinquent', 'endedAt', 'nextInvoiceDate', 'paymentMethodOnFile', 'plan', 'status']);
         const text = JSON.stringify(view);
         expect(text).not.toMatch(/"(mrr|balance|ownerId|tier|links|stamp|id":"cust-)/);
