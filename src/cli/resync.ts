@@ -19,6 +19,7 @@ import { runResync, type ResyncProgress, type ResyncSummary } from '../sync/resy
 import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/store.js';
+import { acceptedProjection } from '../sync/push-worker.js';
 import { createCallGate } from '../sync/call-gate.js';
 import { UsageError } from './errors.js';
 import { progressReporter, type ProgressReporter } from './resync-progress.js';
@@ -81,7 +82,11 @@ async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger
   const store = new RecordStore(redis, config.redis.prefix);
   const streams = await streamsFor(config, redis, store, params, (m) => logger.warn(m));
   const classifier = createTicketClassifier(config.ticketCategories);
-  const preview = new DryRun(store, (e) => withTicketCategory(e, classifier));
+  const preview = new DryRun(store, (e) => withTicketCategory(e, classifier), undefined, {
+    mapping: config.mapping,
+    targets: config.portal.targets,
+    accepted: async (target, id) => (await acceptedProjection(redis, config.redis.prefix, target, id))?.mapped,
+  });
   const diffs = new Map<string, CustomerDiff>();
   let read = 0;
   for (const stream of streams) {

@@ -58,8 +58,9 @@ export interface StreamRequest {
   onWait?: (wait: { source: ResyncSource; ms: number; reason: string }) => void;
 }
 
-/** The Account fields the Salesforce target writes, when it is a target: resyncs do not read them back. */
-const ownAccountFields = (config: Config): string[] => (config.portal.targets.includes('salesforce') ? Object.values(config.targets.salesforce.accountFields) : []);
+/** The Account fields the Salesforce target writes (the mapped ones too), when it is a target: resyncs do not read them back. */
+const ownAccountFields = (config: Config): string[] =>
+  config.portal.targets.includes('salesforce') ? [...Object.values(config.targets.salesforce.accountFields), ...config.mapping.salesforce.accountFields.map((e) => e.to)] : [];
 
 export async function createSnapshotStreams(config: Config, req: StreamRequest): Promise<SnapshotStream[]> {
   requireSources(config, req.sources);

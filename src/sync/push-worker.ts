@@ -96,6 +96,12 @@ export function acceptedKey(prefix: string, target: string, customerId: string):
   return `${prefix}:pushed:${target}:${customerId}`;
 }
 
+/** The projection the target accepted last for this customer (null: never pushed there). */
+export async function acceptedProjection(redis: Redis, prefix: string, target: string, customerId: string): Promise<PortalProjection | null> {
+  const raw = await redis.get(acceptedKey(prefix, target, customerId));
+  return raw === null ? null : (JSON.parse(raw) as Accepted).projection;
+}
+
 /** Set while a target is failing (a push of it failed and waits on backoff); cleared by the first push it answers again. */
 export const targetDownKey = (prefix: string, target: string): string => `${prefix}:push-down:${target}`;
 const DOWN_TTL_MS = 24 * 3600_000;

@@ -10,7 +10,7 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
-import { ROOT } from '../support/cli.js';
+import { ROOT, runCli } from '../support/cli.js';
 import { testConfig, TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, standInTargetsEnv, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
@@ -74,6 +74,30 @@ describe('a field mapping from Stripe metadata', () => {
     await customer('customer.updated.json', { plan_tier: 'silver' });
     await until('Silver on the organization', () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'Silver');
     await until('silver on the Account', () => sf.state.get('Account', accountId)?.['Plan_Tier__c'] === 'silver');
+  });
+
+  it('resync --dry-run shows what a changed mapping would write on each portal, and writes nothing', async () => {
+    await p.drainAll();
+    const writes = () => zd.calls.filter((c) => c.method !== 'GET').length + sf.calls.filter((c) => c.method !== 'GET').length;
+    const before = writes();
+    const r = await runCli(['resync', '--dry-run', '--source', 'zendesk', '--customer', accountId, '--json'], {
+      REDIS_URL: p.daemon.config.redis.url,
+      REDIS_PREFIX: p.daemon.prefix,
+      LOG_LEVEL: 'warn',
+      ...standInTargetsEnv(zd, sf),
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/plan-tier-mapping-changed.yaml'),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const [customer] = r.json().customers;
+    expect(customer.changes).toEqual(
+      expect.arrayContaining([
+        { field: 'mapping.zendesk.organizationFields.plan_tier', from: 'Silver', to: 'silver' },
+        { field: 'mapping.salesforce.accountFields.Plan_Tier__c', from: 'silver', to: null },
+        { field: 'mapping.salesforce.accountFields.Tier__c', from: null, to: 'silver' },
+      ]),
+    );
+    expect(customer.changes.filter((c: { field: string }) => c.field.startsWith('mapping.'))).toHaveLength(3);
+    expect(writes()).toBe(before);
   });
 
   it('a changed mapping reaches the customers it changes on the next start, with no new event, and writes nothing it leaves alike', async () => {

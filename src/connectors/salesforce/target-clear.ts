@@ -59,7 +59,9 @@ export async function clearSalesforce(
     }
     out.calls++;
     try {
-      await conn.sobject('Account').update({ Id: accountId, ...clearedAccountFields(t.accountFields) }, { headers: opts.headers });
+      // The mapped fields too: what portal-sync wrote there is this customer's data as much as billing is.
+      const mapped = Object.fromEntries(config.mapping.salesforce.accountFields.map((e) => [e.to, e.transform === 'boolean' ? false : null]));
+      await conn.sobject('Account').update({ Id: accountId, ...mapped, ...clearedAccountFields(t.accountFields) }, { headers: opts.headers });
       out.cleared.push(label);
     } catch (err) {
       if (GONE.has(codeOf(err) ?? '')) out.absent.push(label);

@@ -15,6 +15,7 @@ import type { ClearResult, PortalClear } from '../../sync/portal-target.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import { clearDeflectionProfiles } from './target-profiles.js';
 import { ownerOf, type FieldSet, type Owner, type ZendeskTargetConfig } from './target-format.js';
+import { EMPTY_MAPPING, type MappingConfig } from '../../sync/mapping/schema.js';
 
 /** Zendesk's page size for a list, and so the external ids asked for at once. */
 const FILTER_MAX = 100;
@@ -36,7 +37,7 @@ export function nulledFields(cfg: ZendeskTargetConfig): FieldSet {
   return Object.fromEntries(Object.values(cfg.fields).map((key) => [key, null]));
 }
 
-export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConfig, c: PortalClear): Promise<ClearResult> {
+export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConfig, c: PortalClear, mapping: MappingConfig = EMPTY_MAPPING): Promise<ClearResult> {
   const out: ClearResult = { calls: 0, cleared: [], absent: [], failed: [] };
   /** One call; a 404 files `label` under absent, another failure under failed with Zendesk's reason. */
   const attempt = async (label: string, call: () => Promise<unknown>): Promise<unknown> => {
@@ -59,7 +60,9 @@ export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConf
       continue;
     }
     const id = Number(owner.id);
-    const fields = nulledFields(cfg);
+    // The mapped fields too: what portal-sync wrote there is this customer's data as much as billing is.
+    const mapped = owner.kind === 'organization' ? mapping.zendesk.organizationFields : mapping.zendesk.userFields;
+    const fields = { ...Object.fromEntries(mapped.map((e) => [e.to, null])), ...nulledFields(cfg) };
     const done = await attempt(label, async () =>
       zendeskResult(
         owner.kind === 'organization'

@@ -121,7 +121,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
     bulkSize: ZENDESK_BULK_SIZE,
     // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),
-    clear: (c) => clearZendesk(client, cfg, c),
+    clear: (c) => clearZendesk(client, cfg, c, config.mapping),
     locate: (emails) => locateDeflectionProfiles(client, cfg, emails),
     async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const email = deflectionEmail(session, links);

@@ -15,6 +15,34 @@ import { portalProjection, type PortalProjection } from '../project.js';
 import { emptyRecord, type CustomerRecord } from '../record.js';
 import type { SourceEvent } from '../source-event.js';
 import type { RecordStore } from '../store.js';
+import { mappedSections } from '../mapping/apply.js';
+import type { MappingConfig } from '../mapping/schema.js';
+import type { MappedSections } from '../mapping/types.js';
+import type { PortalTargetName } from '../target-names.js';
+
+/**
+ * The field mapping's part of a dry run: what each target last accepted of its mapped fields (the push worker's
+ * accepted state), against what the configured mapping gives the record now. So a changed mapping shows what it
+ * would write even where no snapshot changes the record.
+ */
+export interface DryRunMapping {
+  mapping: MappingConfig;
+  targets: readonly PortalTargetName[];
+  accepted: (target: PortalTargetName, customerId: string) => Promise<MappedSections | undefined>;
+}
+
+/** Mapped values as flat `mapping.<target>.<section>.<field>` (records by id: `<section>[<id>].<field>`) → value. */
+export function flattenMapped(target: string, mapped: MappedSections | undefined): Map<string, unknown> {
+  const flat = new Map<string, unknown>();
+  for (const [section, values] of Object.entries(mapped ?? {}) as Array<[string, Record<string, unknown>]>) {
+    const perRecord = section === 'invoiceObject' || section === 'invoice' || section === 'ticket';
+    for (const [k, v] of Object.entries(values)) {
+      if (perRecord) for (const [field, value] of Object.entries(v as Record<string, unknown>)) flat.set(`mapping.${target}.${section}[${k}].${field}`, value);
+      else flat.set(`mapping.${target}.${section}.${k}`, v);
+    }
+  }
+  return flat;
+}
 
 export interface FieldChange {
   field: string;
@@ -61,8 +89,10 @@ export function flattenProjection(p: PortalProjection): Map<string, unknown> {
 }
 
 export function diffProjections(before: PortalProjection, after: PortalProjection): FieldChange[] {
-  const a = flattenProjection(before);
-  const b = flattenProjection(after);
+  return diffFlat(flattenProjection(before), flattenProjection(after));
+}
+
+function diffFlat(a: Map<string, unknown>, b: Map<string, unknown>): FieldChange[] {
   const changes: FieldChange[] = [];
   for (const field of new Set([...a.keys(), ...b.keys()])) {
     const from = a.has(field) ? a.get(field) : undefined;
@@ -87,7 +117,21 @@ export class DryRun {
     /** What the events worker does to an event before storing it (ticket categories). */
     private readonly prepare: (event: SourceEvent) => SourceEvent = (e) => e,
     private readonly maxWorking = 5_000,
+    private readonly mapping?: DryRunMapping,
   ) {}
+
+  /** What the mapping would write for this record, against what each target accepted last. */
+  private async mappedChanges(record: CustomerRecord): Promise<FieldChange[]> {
+    const m = this.mapping;
+    if (!m) return [];
+    const projection = portalProjection(record.derived);
+    const changes: FieldChange[] = [];
+    for (const target of m.targets) {
+      const before = record.id.startsWith('(new') ? undefined : await m.accepted(target, record.id);
+      changes.push(...diffFlat(flattenMapped(target, before), flattenMapped(target, mappedSections(m.mapping, target, record, projection))));
+    }
+    return changes;
+  }
 
   /** The portal fields this snapshot would change for its customer (empty: nothing). */
   async preview(event: SourceEvent): Promise<CustomerDiff | null> {
@@ -115,8 +159,9 @@ export class DryRun {
       this.working.set(key, next);
     }
     while (this.working.size > this.maxWorking) this.working.delete(this.working.keys().next().value!);
-    if (!changed) return null;
-    const changes = diffProjections(entry.baseline, portalProjection(record.derived));
+    const mapped = await this.mappedChanges(record);
+    if (!changed && mapped.length === 0) return null;
+    const changes = [...(changed ? diffProjections(entry.baseline, portalProjection(record.derived)) : []), ...mapped];
     return { customerId: record.id.startsWith('(new') ? null : record.id, ref: entry.ref, changes };
   }
 }
