@@ -7,6 +7,7 @@
  * queue is busy, `--dry-run` stores and pushes nothing, and a run that is
  * killed continues from its last finished page with `--resume`.
  */
+import { linksFor } from '../sync/push-worker.js';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -69,8 +70,9 @@ async function streamsFor(config: Config, redis: Redis, store: RecordStore, para
   const sources = params.sources as ResyncSource[];
   const gate = createCallGate(redis, `${config.redis.prefix}:rate:zendesk`, config.targets.zendesk.rate);
   if (params.customer !== null) {
-    const { record } = await inspectRecord(store, params.customer);
-    const links = record.derived.links;
+    const { record, keys } = await inspectRecord(store, params.customer);
+    // From the record's keys too: the Stripe account is in its key (stripe:<acct_…>:cus_…), not in the record.
+    const links = { ...record.derived.links, stripeAccountId: linksFor(record, keys).stripeAccountId };
     const streams = await createCustomerStreams(config, links, { sources, zendeskGate: gate });
     if (streams.length === 0) throw new UsageError(`customer ${record.id} has no id in a configured source among ${sources.join(', ')}: nothing to read`);
     return streams;

@@ -10,8 +10,9 @@ import type { CallGate } from '../sync/portal-target.js';
 import { sourceConfigured } from './refetch.js';
 import { createSalesforceConnection } from './salesforce/client.js';
 import { salesforceAccountStream, salesforceSnapshotStreams } from './salesforce/enumerate.js';
-import { createStripeClient } from './stripe/client.js';
-import { stripeCustomerStream, stripeEventsStream, stripeSnapshotStreams } from './stripe/enumerate.js';
+import { stripeClients } from './stripe/accounts.js';
+import { stripeCustomerStream } from './stripe/enumerate.js';
+import { stripeResyncStreams } from './stripe/streams.js';
 import { stripeParseKeys } from './stripe/events.js';
 import { createZendeskClient } from './zendesk/client.js';
 import { zendeskOrganizationStream, zendeskSnapshotStreams } from './zendesk/enumerate.js';
@@ -28,7 +29,7 @@ export class SourceNotConfiguredError extends Error {
 
 /** What configures each source's API, as the operator sets it. */
 export const CREDENTIALS: Record<ResyncSource, string> = {
-  stripe: 'STRIPE_SECRET_KEY',
+  stripe: 'STRIPE_SECRET_KEY (or secretKeyEnv of an entry of stripe.accounts)',
   salesforce: 'SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (or SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL)',
   zendesk: 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN',
 };
@@ -69,17 +70,13 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
   const since = req.since ?? null;
   for (const source of req.sources) {
     if (source === 'stripe') {
-      const stripe = createStripeClient(config.stripe);
       const keys = stripeParseKeys(config);
       const perSecond = config.resync.stripeReadsPerSecond;
       const pace = createPacer(perSecond * 60, undefined, (ms) => req.onWait?.({ source: 'stripe', ms, reason: `Stripe read pacing (${perSecond} per second, resync.stripeReadsPerSecond)` }));
-      const base = { now, keys, readsPerSecond: perSecond, pace };
-      if (since !== null && now() - since.getTime() <= STRIPE_EVENTS_DAYS * 24 * 3600_000) {
-        streams.push(stripeEventsStream(stripe, { ...base, since }));
-      } else {
-        if (since !== null) req.warn?.(`Stripe keeps events for ${STRIPE_EVENTS_DAYS} days: --since is older, so every Stripe customer, subscription and invoice is read`);
-        streams.push(...stripeSnapshotStreams(stripe, base));
-      }
+      const recent = since !== null && now() - since.getTime() <= STRIPE_EVENTS_DAYS * 24 * 3600_000;
+      if (since !== null && !recent) req.warn?.(`Stripe keeps events for ${STRIPE_EVENTS_DAYS} days: --since is older, so every Stripe customer, subscription and invoice is read`);
+      // Every account with a key, and every connected account of each Connect platform (stripe/streams.ts).
+      streams.push(...stripeResyncStreams(config.stripe, { now, keys, readsPerSecond: perSecond, pace, since: recent ? since : null }));
     } else if (source === 'zendesk') {
       const client = createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {});
       const perMinute = config.resync.zendeskExportsPerMinute;
@@ -96,6 +93,8 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
 /** The system ids of one customer record, as `resync --customer` reads them fresh. */
 export interface CustomerIds {
   stripeCustomerId: string | null;
+  /** The Stripe account of stripeCustomerId (absent: the unnamed single account). */
+  stripeAccountId?: string | undefined;
   salesforceAccountId: string | null;
   zendeskOrganizationId: string | null;
 }
@@ -105,8 +104,9 @@ export async function createCustomerStreams(config: Config, ids: CustomerIds, re
   const streams: SnapshotStream[] = [];
   const base = { ...(req.now && { now: req.now }) };
   const wanted = (s: ResyncSource) => req.sources.includes(s) && sourceConfigured(config, s);
-  if (ids.stripeCustomerId && wanted('stripe')) {
-    streams.push(stripeCustomerStream(createStripeClient(config.stripe), ids.stripeCustomerId, { ...base, keys: stripeParseKeys(config) }));
+  const stripe = ids.stripeCustomerId && wanted('stripe') ? stripeClients(config.stripe)(ids.stripeAccountId) : null;
+  if (ids.stripeCustomerId && stripe) {
+    streams.push(stripeCustomerStream(stripe, ids.stripeCustomerId, { ...base, keys: stripeParseKeys(config), accountId: ids.stripeAccountId ?? null }));
   }
   if (ids.salesforceAccountId && wanted('salesforce')) {
     const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);

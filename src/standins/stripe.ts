@@ -236,6 +236,11 @@ export interface StripeStandInOptions {
   secretKey?: string;
   /** The account that owns hosted invoice pages (default acct_ + a stable suffix). */
   accountId?: string;
+  /**
+   * A connected account of a Connect platform (stripe-connect.ts puts one behind the platform's API): its
+   * events carry `account: accountId`, as the platform's Connect endpoint receives them.
+   */
+  connected?: boolean;
   /** The webhook endpoint: every event is POSTed there, signed with `webhookSecret` (several: one v1 each, as during a roll). */
   webhookUrl?: string;
   webhookSecret?: string | string[];
@@ -451,6 +456,22 @@ export const stripeErrors = {
   invalid: (message: string, param?: string, code?: string): StripeErrorBody => ({
     error: { type: 'invalid_request_error', message, ...(param !== undefined && { param }), ...(code !== undefined && { code }) },
   }),
+  /** A Stripe-Account header sent with the key of an account that is not a Connect platform. */
+  notPlatform: (): StripeErrorBody => ({
+    error: {
+      type: 'invalid_request_error',
+      message:
+        "Only Stripe Connect platforms can work with other accounts. If you specified a client_id parameter, make sure it's correct. If you need to setup a Stripe Connect platform, you can do so at https://dashboard.stripe.com/account/applications/settings.",
+    },
+  }),
+  /** A Stripe-Account header naming an account the platform's key may not act on (none connected by that id). */
+  noAccess: (key: string, account: string): StripeErrorBody => ({
+    error: {
+      type: 'invalid_request_error',
+      code: 'account_invalid',
+      message: `The provided key '${maskKey(key)}' does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`,
+    },
+  }),
   unrecognizedUrl: (method: string, path: string): StripeErrorBody => ({
     error: {
       type: 'invalid_request_error',
@@ -478,7 +499,7 @@ export const stripeErrors = {
   idempotency: (message: string): StripeErrorBody => ({ error: { type: 'idempotency_error', message } }),
 };
 
-function maskKey(key: string): string {
+export function maskKey(key: string): string {
   const m = /^((?:sk|rk|pk)_(?:test|live)_)/.exec(key);
   return `${m?.[1] ?? ''}${'*'.repeat(Math.max(0, key.length - (m?.[1]?.length ?? 0) - 4))}${key.slice(-4)}`;
 }
@@ -672,6 +693,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const secretKey = opts.secretKey ?? `sk_test_${randomUUID().replace(/-/g, '')}StandIn`;
   const livemode = secretKey.startsWith('sk_live_') || secretKey.startsWith('rk_live_');
   const accountId = opts.accountId ?? `acct_${randomChars(16)}`;
+  const accountCreated = nowSeconds();
   const faults = new FaultInjector(opts.faults ?? null);
   const armed: { failure: StripeFailure; path?: RegExp }[] = [];
   let readLimiter: FixedWindowRateLimiter | undefined;
@@ -1276,6 +1298,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     pending_webhooks: e.pendingWebhooks,
     request: e.request,
     type: e.type,
+    ...(opts.connected && { account: accountId }),
   });
 
   const deletedCustomer = (id: string): StripeDeletedCustomer => ({ id, object: 'customer', deleted: true });
@@ -1701,6 +1724,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const key = keyOf(req.get('authorization'));
     if (!key) return send(res, 401, stripeErrors.noKey());
     if (key !== secretKey) return send(res, 401, stripeErrors.badKey(key));
+    // Stripe-Account names the account a request acts on; an account that is no platform may only name itself
+    // (a platform's front, stripe-connect.ts, routes the header to the connected account's own stand-in).
+    const onBehalf = req.get('stripe-account');
+    if (onBehalf !== undefined && onBehalf !== accountId) return send(res, 403, stripeErrors.notPlatform());
 
     const write = req.method !== 'GET' && req.method !== 'HEAD';
     const limiter = write ? writeLimiter : readLimiter;
@@ -1935,6 +1962,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   });
   api.get('/charges/:id', (req, res) => retrieve(req, res, renderCharge(chargeOr(param(req, 'id')))));
 
+  // the account of the key (GET /v1/account): how a deployment learns its own account id
+  api.get('/account', (req, res) => {
+    rejectUnknown(query(req), ['expand']);
+    send(res, 200, renderAccount(accountId, accountCreated));
+  });
+
   // events: kept 30 days
   const retained = (e: StripeEventRow) => e.created > nowSeconds() - EVENT_RETENTION_SECONDS;
   api.get('/events', (req, res) => {
@@ -2069,6 +2102,24 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       await listening.close();
       await Promise.allSettled([...inFlight]);
     },
+  };
+}
+
+/** An account as `GET /v1/account` and `GET /v1/accounts` render it: the fields a sync reads, in Stripe's shape. */
+export function renderAccount(id: string, created: number, email: string | null = null): Json {
+  return {
+    id,
+    object: 'account',
+    business_type: null,
+    charges_enabled: true,
+    country: 'US',
+    created,
+    default_currency: 'usd',
+    details_submitted: true,
+    email,
+    metadata: {},
+    payouts_enabled: true,
+    type: 'standard',
   };
 }
 

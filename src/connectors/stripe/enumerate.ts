@@ -27,6 +27,13 @@ export const STRIPE_PAGE_SIZE = 100;
 export interface StripeStreamOptions {
   now?: () => number;
   keys?: StripeCrossIdKeys;
+  /**
+   * The account read (`acct_…`; absent/null: the unnamed single account): it keys the customers, scopes the
+   * snapshot event ids (equal object ids of two accounts are two objects) and prefixes the stream names.
+   */
+  accountId?: string | null;
+  /** Prefix of the stream names (checkpoint keys): `stripe` for the unnamed single account, `stripe.<label>` otherwise. */
+  namePrefix?: string;
   /** List calls per second across the streams (Stripe allows 100 reads/s in live mode, 25 in test mode). */
   readsPerSecond?: number;
   /** Shared by every stream of one resync; made from readsPerSecond when not given. */
@@ -93,7 +100,14 @@ function toPage(kind: Kind, objects: readonly Listed[], hasMore: boolean, opts: 
     try {
       const object = o as unknown as Record<string, unknown>;
       page.events.push(
-        stripeSnapshotEvent(kind, eventTypeOf(kind, object), object, { eventId: snapshotEventId(o.id, version), type: `snapshot:${kind}`, version }, opts.keys),
+        stripeSnapshotEvent(
+          kind,
+          eventTypeOf(kind, object),
+          object,
+          { eventId: snapshotEventId(opts.accountId ? `${opts.accountId}.${o.id}` : o.id, version), type: `snapshot:${kind}`, version },
+          opts.keys,
+          opts.accountId ?? null,
+        ),
       );
     } catch (err) {
       page.rejected.push({ objectId: o.id, reason: (err as Error).message });
@@ -116,10 +130,11 @@ export function stripeSnapshotStreams(stripe: Stripe, opts: StripeStreamOptions)
       return toPage(kind, result.data, result.has_more, opts, readAt);
     },
   });
+  const prefix = opts.namePrefix ?? 'stripe';
   return [
-    stream('stripe.customers', 'stripe.customer', (p) => stripe.customers.list(p)),
-    stream('stripe.subscriptions', 'stripe.subscription', (p) => stripe.subscriptions.list({ ...p, status: 'all' })),
-    stream('stripe.invoices', 'stripe.invoice', (p) => stripe.invoices.list(p)),
+    stream(`${prefix}.customers`, 'stripe.customer', (p) => stripe.customers.list(p)),
+    stream(`${prefix}.subscriptions`, 'stripe.subscription', (p) => stripe.subscriptions.list({ ...p, status: 'all' })),
+    stream(`${prefix}.invoices`, 'stripe.invoice', (p) => stripe.invoices.list(p)),
   ];
 }
 
@@ -132,14 +147,14 @@ export function stripeEventsStream(stripe: Stripe, opts: StripeStreamOptions & {
   const gte = Math.floor(opts.since.getTime() / 1000);
   const pace = opts.pace ?? createPacer((opts.readsPerSecond ?? 20) * 60);
   return {
-    name: 'stripe.events',
+    name: `${opts.namePrefix ?? 'stripe'}.events`,
     source: 'stripe',
     async page(cursor) {
       await pace();
       const result = await listAfter(cursor, (p) => stripe.events.list({ ...p, created: { gte, ...p.created } }));
       const page: SnapshotPage = { events: [], next: result.has_more && result.data.length > 0 ? cursorOf(result.data.at(-1)!) : null, read: result.data.length, rejected: [] };
       for (const event of result.data) {
-        const parsed = parseStripeEvent(event, opts.keys ?? STRIPE_CROSS_ID_KEYS);
+        const parsed = parseStripeEvent(event, opts.keys ?? STRIPE_CROSS_ID_KEYS, opts.accountId ?? null);
         if (parsed.kind === 'events') {
           page.events.push(...parsed.events);
         } else if (parsed.kind === 'invalid') page.rejected.push({ objectId: event.id, reason: parsed.reason });
