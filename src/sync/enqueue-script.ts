@@ -109,8 +109,11 @@ export interface MarkAndAddInput {
   renewDuplicates: boolean;
 }
 
-/** Events per script call: a batch of many large requests is split so that no one script holds Redis for long. */
-const MAX_EVENTS_PER_SCRIPT = 500;
+/**
+ * Events per script call: a script runs alone on Redis, so a batch of many requests is split (about 50 µs of Redis
+ * time per event: a few ms at most per script, during which the workers' commands wait).
+ */
+const MAX_EVENTS_PER_SCRIPT = 100;
 
 /** Runs the script for one batch; says per event what it found, or throws (nothing of a failed event is kept). */
 export async function markAndAdd(redis: Redis, queue: Queue, input: MarkAndAddInput): Promise<MarkOutcome[]> {
