@@ -78,7 +78,9 @@ function printHuman(record: CustomerRecord, keys: string[], explain: boolean, au
   if (d.billing) out.push(`  ${billingLine(d.billing)}`);
   for (const i of d.invoices) out.push(`  ${invoiceLine(i)}`);
   if (d.support) out.push(`  support: ${d.support.openTicketCount} open ticket(s)`);
-  for (const t of d.support?.tickets ?? []) out.push(`  ticket ${t.id}: ${t.status} (${t.priority ?? '-'}) ${t.subject ?? ''}`);
+  for (const t of d.support?.tickets ?? []) out.push(`  ticket ${t.id}: ${t.status} (${t.priority ?? '-'}) ${t.subject ?? ''}${t.brandId ? ` [brand ${t.brandId}]` : ''}`);
+  const brands = [...new Set([...(d.support?.brandIds ?? []), ...(d.selfService.brandIds ?? [])])];
+  if (brands.length > 0) out.push(`  Zendesk brands: ${brands.join(', ')} (tickets: ${d.support?.brandIds?.join(', ') || 'none'}; Help Center activity: ${d.selfService.brandIds?.join(', ') || 'none'})`);
   if (explain) {
     out.push('  lineage:');
     for (const l of lineage(record)) out.push(`    ${l.entity}: ${l.origin} ${l.type} ${l.eventId} version ${new Date(l.version).toISOString()}${l.deleted ? ' (deleted)' : ''}`);

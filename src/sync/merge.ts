@@ -178,11 +178,20 @@ function withEntry(record: CustomerRecord, path: EntityPathNoPortal, entry: AnyE
 
 type Portal = CustomerRecord['portal'];
 const portalVersion = (p: Portal): number => (p.lastActivityAt === null ? -1 : Date.parse(p.lastActivityAt));
-/** Newest activity by occurred time; the event id breaks ties so that order does not matter. */
+/** Newest activity by occurred time; the event id breaks ties so that order does not matter. The brands seen: both sets. */
 function newerActivity(a: Portal, b: Portal): Portal {
   const order = cmp(portalVersion(a), portalVersion(b)) || cmp(a.lastActivityEventId ?? '', b.lastActivityEventId ?? '');
-  return order >= 0 ? a : b;
+  const newer = order >= 0 ? a : b;
+  const brandIds = unionBrands(a.brandIds, b.brandIds);
+  if (sameBrands(brandIds, newer.brandIds)) return newer;
+  const { brandIds: _old, ...rest } = newer;
+  return brandIds.length > 0 ? { ...rest, brandIds } : rest;
 }
+/** At most this many brands are kept per customer (Zendesk accounts have few; the set stays bounded). */
+const MAX_SEEN_BRANDS = 64;
+const byBrandId = (x: string, y: string) => x.length - y.length || cmp(x, y);
+const unionBrands = (a: readonly string[] = [], b: readonly string[] = []): string[] => [...new Set([...a, ...b])].sort(byBrandId).slice(0, MAX_SEEN_BRANDS);
+const sameBrands = (a: readonly string[], b: readonly string[] = []) => a.length === b.length && a.every((x, i) => x === b[i]);
 // Dates past year 275760 cannot be written as ISO; no parser lets one through, but stay total.
 const isoFromMs = (ms: number): string => new Date(Math.min(ms, 8.64e15)).toISOString();
 
@@ -208,7 +217,8 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
   if (key === null) return { record, changed: false, tie: null };
   const { path } = key;
   if (path[0] === 'portal') {
-    const incoming = { lastActivityAt: isoFromMs(event.version), lastActivityEventId: event.eventId };
+    const brand = event.data.kind === 'portal.activity' ? event.data.brandId : null;
+    const incoming: Portal = { lastActivityAt: isoFromMs(event.version), lastActivityEventId: event.eventId, ...(brand ? { brandIds: [brand] } : {}) };
     const next = newerActivity(record.portal, incoming);
     if (next === record.portal) return { record, changed: false, tie: null };
     return { record: finish({ ...record, portal: next }), changed: true, tie: null };

@@ -202,7 +202,7 @@ export function project(record: CustomerRecord): Derived {
     billing: billingOf(record, invoices),
     invoices,
     support: supportOf(record),
-    selfService: { lastActivityAt: record.portal.lastActivityAt },
+    selfService: { lastActivityAt: record.portal.lastActivityAt, ...(record.portal.brandIds?.length ? { brandIds: record.portal.brandIds } : {}) },
   };
 }
 

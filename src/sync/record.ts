@@ -128,7 +128,11 @@ export const DerivedSchema = z.strictObject({
       brandIds: z.array(z.string()).optional(),
     })
     .nullable(),
-  selfService: z.strictObject({ lastActivityAt: isoDate.nullable() }),
+  selfService: z.strictObject({
+    lastActivityAt: isoDate.nullable(),
+    /** The Zendesk brands whose Help Centers the customer has been active on, ascending; absent when none is known. */
+    brandIds: z.array(z.string()).optional(),
+  }),
 });
 export type Derived = z.infer<typeof DerivedSchema>;
 export type ContactLink = z.infer<typeof ContactLinkSchema>;
@@ -158,7 +162,12 @@ export const CustomerRecordSchema = z.strictObject({
     tickets: entries(ZendeskTicketData),
   }),
   /** Only the newest activity; portal activity is a stream, not an entity. */
-  portal: z.strictObject({ lastActivityAt: isoDate.nullable(), lastActivityEventId: z.string().nullable() }),
+  portal: z.strictObject({
+    lastActivityAt: isoDate.nullable(),
+    lastActivityEventId: z.string().nullable(),
+    /** Every Zendesk brand its activity named (a set: merged by union, so order never matters); at most MAX_SEEN_BRANDS. */
+    brandIds: z.array(z.string().regex(/^[1-9]\d{0,19}$/)).max(64).optional(),
+  }),
   /** project(record), stored so that readers do not recompute it. */
   derived: DerivedSchema,
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
     as(customer({ version: at(1) }, { name: 'Acme Japan KK', email: 'kaikei@acme.example', currency: 'jpy' }), japan, japan.stripeCustomerId),
     as(invoice('in_AcmeJpy001', 'open', { version: at(2) }, { number: 'AJ-0001', currency: 'jpy', total: 500000, amountDue: 500000, amountRemaining: 500000 }), japan),
     as(customer({ version: at(1) }, { name: 'Globex', email: 'ap@globex.example' }), other, other.stripeCustomerId),
-    as(ticket('5301', 'open', { version: at(4) }), { ...other, zendeskOrganizationId: '700' }),
+    as(ticket('5301', 'open', { version: at(4) }, { brandId: '360000000002' }), { ...other, zendeskOrganizationId: '700' }),
   ]) {
     await store.apply(e);
   }
@@ -53,6 +53,15 @@ describe('inspect prints money as a person reads it', { timeout: 400_000 }, () =
     expect(acme.stdout).not.toMatch(/24500|due 0/);
     const japan = await runCli(['inspect', 'cus_AcmeJapan1'], env);
     expect(japan.stdout).toContain('  invoice AJ-0001: open, JPY 500,000 due (of JPY 500,000)\n');
+  });
+});
+
+describe('inspect shows Zendesk brands', { timeout: 400_000 }, () => {
+  it("labels each ticket with its brand and lists the brands the customer's tickets are on", async () => {
+    const r = await runCli(['inspect', 'cus_Globex0001'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ {2}ticket 5301: open \(normal\) Ticket 5301 \[brand 360000000002\]\n/);
+    expect(r.stdout).toContain('  Zendesk brands: 360000000002 (tickets: 360000000002; Help Center activity: none)\n');
   });
 });
 

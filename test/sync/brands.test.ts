@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { ALL_BRANDS, brandLabeller, brandOfHost, brandVerdict, hostOfOrigin, type BrandScope } from '../../src/sync/brands.js';
-import { activity, ticket, user } from './merge-events.js';
+import fc from 'fast-check';
+import { mergeRecords } from '../../src/sync/merge.js';
+import { emptyRecord } from '../../src/sync/record.js';
+import { activity, event, replay, ticket, user } from './merge-events.js';
 
 const A = '360000000001';
 const B = '360000000002';
@@ -95,5 +98,43 @@ describe('zendesk.brands in the configuration', () => {
     const all = r.ok ? '' : r.problems.join('\n');
     expect(all).toMatch(/zendesk\.brands\.1: brand 7 is listed twice/);
     expect(all).toMatch(/zendesk\.brands\.3\.hosts: host help\.x\.test is listed for brands 8 and 9/);
+  });
+});
+
+/** Portal activity on the Help Center of `brand` (or of no brand). */
+const activityOn = (eventId: string, version: number, brand: string | null) =>
+  event('contact-1', {
+    kind: 'portal.activity', activity: 'article_view', sessionId: null, query: null, resultCount: null, articleId: '1',
+    invoiceId: null, ticketId: null, properties: {}, ...(brand ? { brandId: brand } : {}),
+  }, { version, eventId, type: 'article_view' });
+
+describe('the Help Center brands a customer has been seen on', () => {
+  it('are kept on the record from its portal activity, ascending, and shown in derived.selfService', () => {
+    const record = replay([activityOn('a1', 3_000, B), activityOn('a2', 1_000, A), activityOn('a3', 2_000, null), activityOn('a4', 500, B)]);
+    expect(record.portal.brandIds).toEqual([A, B]);
+    expect(record.derived.selfService).toEqual({ lastActivityAt: new Date(3_000).toISOString(), brandIds: [A, B] });
+  });
+
+  it('an older activity on a new brand still adds the brand; one on a known brand changes nothing', () => {
+    const first = replay([activityOn('a1', 3_000, A)]);
+    const older = replay([activityOn('a0', 1_000, B)], 'cust-1', first);
+    expect(older.portal).toMatchObject({ lastActivityEventId: 'a1', brandIds: [A, B] });
+    expect(replay([activityOn('a0', 1_000, A)], 'cust-1', first)).toBe(first);
+  });
+
+  it('are a set: any order, any repetition, and merged records give the same record', () => {
+    const brands = fc.constantFrom(A, B, '42', null);
+    const items = fc.array(fc.record({ v: fc.integer({ min: 1, max: 50 }), brand: brands }), { minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(items, fc.integer({ min: 0, max: 11 }), (list, cut) => {
+        const events = list.map((x, i) => activityOn(`e${i}`, x.v * 1_000, x.brand));
+        const forward = replay(events);
+        expect(replay([...events].reverse())).toEqual(forward);
+        expect(replay([...events, ...events])).toEqual(forward);
+        const split = mergeRecords(replay(events.slice(0, cut)), replay(events.slice(cut), 'cust-2', emptyRecord('cust-2')), 'cust-1');
+        expect(split.portal).toEqual(forward.portal);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
