@@ -322,7 +322,6 @@ async function runLatency(): Promise<LatencyFigures> {
   const warmup = Math.round(rate); // one second at the same rate, not measured: JIT and connections settle
   const total = Math.round(rate * latencySeconds);
   const bodies = stripeWebhookBodies(warmup + total, customers, `live${process.pid}`);
-  const measured = new Set(bodies.slice(warmup).map((b) => jobIdFor('stripe', b.eventId)));
 
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: runId, BENCH_CONCURRENCY: String(concurrency) },

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../log.js';
 import { createEventsQueue } from '../sync/queues.js';
 import { combineDiffs, DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
 import { createTicketClassifier, withTicketCategory } from '../sync/deflection/categories.js';
-import { runResync, type ResyncProgress, type ResyncSummary } from '../sync/resync/runner.js';
+import { runResync, type ResyncSummary } from '../sync/resync/runner.js';
 import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/store.js';

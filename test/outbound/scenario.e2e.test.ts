@@ -10,7 +10,7 @@ import { sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { fixtureJson } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { iso, sendActivity, sendTicket } from '../e2e/deflection-support.js';
-import { newSecret, startConsumer, type Consumer, type Received } from './support/consumer.js';
+import { newSecret, startConsumer, type Consumer } from './support/consumer.js';
 import { outboundEnv } from './support/setup.js';
 
 const ACC_A = '0015e00000OutAAAAZ';

@@ -10,7 +10,7 @@
  * conflict. Conflicts are matched by their system keys, which follow merges.
  * Otherwise the viewer has no customer. Nothing is guessed.
  */
-import { isSystemKey, type IdentityConflict } from '../identity.js';
+import type { IdentityConflict } from '../identity.js';
 import { own, type CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
 import { holdsViewer, viewerKeys, type Viewer } from './view.js';
