@@ -10,7 +10,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'ya
 import { z } from 'zod';
 import { DEFAULT_CONFIG_FILE, EnvSchema, FileSchema } from './config.js';
 
-export interface EnvEntry {
+interface EnvEntry {
   name: string;
   /** What the value must look like: a type and every constraint the schema states. */
   expects: string;
@@ -19,7 +19,7 @@ export interface EnvEntry {
   description?: string;
 }
 
-export interface YamlEntry {
+interface YamlEntry {
   /** Dotted key path; `[]` marks the items of a list, `<key>` the keys of a map. */
   path: string;
   expects: string;
@@ -144,7 +144,7 @@ function shapeOf(schema: Schema): Shape {
 
 const expects = (s: Shape): string => [s.type, ...s.constraints].join('; ');
 
-export function envReference(): EnvEntry[] {
+function envReference(): EnvEntry[] {
   return Object.entries(EnvSchema.shape).map(([name, schema]) => {
     const s = shapeOf(schema as Schema);
     return {
@@ -187,7 +187,7 @@ function get(value: unknown, key: string): unknown {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
 }
 
-export function yamlReference(defaultFile = DEFAULT_CONFIG_FILE): YamlEntry[] {
+function yamlReference(defaultFile = DEFAULT_CONFIG_FILE): YamlEntry[] {
   const { values, comments } = readDefaults(defaultFile);
   const out: YamlEntry[] = [];
   const walk = (schema: Schema, path: string[], value: unknown, withDefaults: boolean): void => {

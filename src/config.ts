@@ -59,7 +59,7 @@ const sentinelAddresses = (s: string | undefined): SentinelAddress[] =>
     return { host: a.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(a.slice(i + 1)) };
   });
 
-export { PORTAL_TARGETS, type PortalTargetName };
+export type { PortalTargetName };
 
 export const EnvSchema = z.object({
   REDIS_URL: z

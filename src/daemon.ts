@@ -34,7 +34,7 @@ export function redactUrl(url: string): string {
  * (node answers 408 and closes), its headers within headersTimeoutMs. Node checks these deadlines every
  * connectionsCheckingInterval (30 s by default): a tenth of the shorter one keeps the cut-off near it.
  */
-export function serverOptions(s: Config['server']): ServerOptions {
+function serverOptions(s: Config['server']): ServerOptions {
   return {
     requestTimeout: s.requestTimeoutMs,
     headersTimeout: s.headersTimeoutMs,

@@ -29,7 +29,7 @@ const SECRET_KEYS = [
 const EMAIL_KEYS = ['email', 'primaryEmail', 'requesterEmail', 'customerEmail'];
 
 /** `jane.doe@example.com` → `j***@example.com`. Not reversible, still useful for tenant triage. */
-export function maskEmail(value: unknown): unknown {
+function maskEmail(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const at = value.lastIndexOf('@');
   if (at < 1) return '[redacted]';

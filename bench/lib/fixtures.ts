@@ -67,7 +67,7 @@ export type Wire = { source: 'stripe' | 'salesforce' | 'zendesk'; body: Obj };
 
 // ---- Stripe ------------------------------------------------------------------
 
-export const STRIPE_KINDS = [
+const STRIPE_KINDS = [
   'customer.created',
   'customer.updated',
   'customer.subscription.updated',
@@ -201,7 +201,7 @@ function zendeskTicket(c: Customer, step: number): Obj {
  * both — one merge per customer. Every `conflictEvery`-th customer's metadata
  * names another customer's organization instead: a recorded conflict.
  */
-export function customerSteps(n: number, count: number, customers: number, conflictEvery: number): Wire[][] {
+function customerSteps(n: number, count: number, customers: number, conflictEvery: number): Wire[][] {
   const c = customer(n);
   const stripe = (kind: StripeKind, step: number, opts: StripeOptions = {}): Wire => ({
     source: 'stripe',
@@ -242,7 +242,7 @@ export function customerSteps(n: number, count: number, customers: number, confl
 }
 
 /** Small, seeded PRNG: the same stream on every run (the stand-ins' own). */
-export const prng = seededRandom;
+const prng = seededRandom;
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -29,7 +29,7 @@ const isPoll = (c: Call) => c.path.startsWith('/job_statuses');
 export const isPushCall = (c: Call) => c.method !== 'GET' || isPoll(c);
 
 /** `PUT /organizations/update_many`, `GET /services/data/vXX/query`… with ids and versions folded. */
-export function kindOf(c: Call): string {
+function kindOf(c: Call): string {
   const path = c.path
     .replace(/\/services\/data\/v\d+\.\d+/, '')
     .replace(/\/query(All)?\/[^/]+$/, '/query$1/:locator')

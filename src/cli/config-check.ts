@@ -34,7 +34,7 @@ export function registerConfigCommand(program: Command): void {
 }
 
 /** `portal-sync config reference` — every env variable and YAML key, generated from the schemas. */
-export function registerConfigReferenceCommand(config: Command): void {
+function registerConfigReferenceCommand(config: Command): void {
   config
     .command('reference')
     .description('print the configuration reference generated from the schemas: every env variable and YAML key, with defaults and constraints')

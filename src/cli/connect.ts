@@ -27,7 +27,7 @@ export async function withRedis<T>(config: Config, work: (redis: Redis) => Promi
  * Read commands first make sure the prefix holds something, so that a wrong REDIS_PREFIX is named
  * instead of shown as a healthy, empty deployment (a SCAN: nothing is written).
  */
-export async function requireData(redis: Redis, prefix: string): Promise<void> {
+async function requireData(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);

@@ -14,7 +14,7 @@ import { printText } from './terminal.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 
 /** One aligned row a letter: when, queue, source, event id (or customer), the id to replay, why. */
-export function deadLetterTable(letters: DeadLetter[]): string {
+function deadLetterTable(letters: DeadLetter[]): string {
   const rows = [['DEAD-LETTERED', 'QUEUE', 'SOURCE', 'EVENT', 'ID (for dlq replay --id)', 'REASON']];
   for (const l of letters) rows.push([l.at, l.queue, l.source ?? '-', l.eventId ?? (l.customerId ? `customer ${l.customerId}` : '-'), l.id, l.reason]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

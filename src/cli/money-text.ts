@@ -20,7 +20,7 @@ function formatFor(currency: string, decimals: number): Intl.NumberFormat {
 }
 
 /** 24500 usd → "USD 245.00"; 5000 jpy → "JPY 5,000"; no currency → "245.00 (currency unknown)". */
-export function formatMoney(minor: number, currency: string | null | undefined): string {
+function formatMoney(minor: number, currency: string | null | undefined): string {
   const major = toMajorUnits(minor, currency);
   // The decimals Stripe counts in (not Intl's idea of the currency: they differ for ISK and HUF).
   const decimals = Math.round(-Math.log10(toMajorUnits(1, currency)));

@@ -9,7 +9,7 @@ import { buildReconciler } from '../worker-role.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
 
-export function describeReconcile(r: ReconcileReport): string {
+function describeReconcile(r: ReconcileReport): string {
   const sources = Object.entries(r.sources).map(([s, x]) => (x.error !== undefined ? `${describeSourceFailure(s, x)} (nothing read since ${x.since})` : `${s} read ${x.read} since ${x.since}, drift ${x.drift}`));
   const ids = r.driftIds.length > 0 ? `\n  drifted: ${r.driftIds.slice(0, 20).join(', ')}${r.drift > 20 ? ` … (${r.drift} in all)` : ''}` : '';
   return `reconcile at ${r.startedAt}: drift ${r.drift} in ${r.seconds.toFixed(1)} s\n  ${sources.join('\n  ') || 'no source configured'}${ids}`;

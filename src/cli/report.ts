@@ -15,7 +15,7 @@ import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/b
 
 const DAY_MS = 86_400_000;
 
-export interface DeflectionOptions {
+interface DeflectionOptions {
   since: string;
   until?: string;
   json?: boolean;
@@ -24,7 +24,7 @@ export interface DeflectionOptions {
   brand?: string;
 }
 
-export function periodFromSince(since: string, now = new Date(), until?: string): ReportPeriod {
+function periodFromSince(since: string, now = new Date(), until?: string): ReportPeriod {
   try {
     return parseSince(since, now, until);
   } catch (err) {

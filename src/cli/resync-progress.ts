@@ -26,7 +26,7 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-export const seconds = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 100) / 10} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const seconds = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 100) / 10} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
 
 /** " | ETA 1 min 5 s" when the stream's total is known and it has read something; otherwise nothing (never "ETA NFs"). */
 export function etaText(s: StreamProgress, elapsedMs: number): string {

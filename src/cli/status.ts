@@ -7,7 +7,7 @@ import { healthLines, NO_LIVE_WORKER_EXIT } from './status-health.js';
 import { printText } from './terminal.js';
 
 /** The queues as one aligned table: a header row, then one row a queue (a rate-limit pause said at the row's end). */
-export function queueTable(queues: Record<string, QueueStatus>): string[] {
+function queueTable(queues: Record<string, QueueStatus>): string[] {
   const head = ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'FAILED', 'LAG', 'DONE/MIN', 'FAILED/MIN'];
   const rows = Object.entries(queues).map(([name, q]) => [
     name, String(q.waiting), String(q.active), String(q.delayed), String(q.failed), `${q.lagSeconds}s`, String(q.completedPerMinute), String(q.failedPerMinute),

@@ -18,7 +18,7 @@ import { UsageError } from './errors.js';
 import { TIME_GRAMMAR, timeWindowOption, warnPastRetention } from './time-options.js';
 import { printText } from './terminal.js';
 
-export interface SubscriptionListing {
+interface SubscriptionListing {
   id: string;
   url: string;
   events: readonly string[];
@@ -29,7 +29,7 @@ export interface SubscriptionListing {
 }
 
 /** The URL without credentials or query values: it may carry a token. */
-export function redactSubscriberUrl(url: string): string {
+function redactSubscriberUrl(url: string): string {
   const u = new URL(url);
   if (u.username || u.password) [u.username, u.password] = ['***', ''];
   for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, '***');
@@ -75,14 +75,14 @@ async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx, redis:
   });
 }
 
-export async function listSubscriptions(store: OutboundStore, subs: readonly Subscription[]): Promise<SubscriptionListing[]> {
+async function listSubscriptions(store: OutboundStore, subs: readonly Subscription[]): Promise<SubscriptionListing[]> {
   return Promise.all(
     subs.map(async (s) => ({ id: s.id, url: redactSubscriberUrl(s.url), events: s.events, requires: s.requires ?? [], timeoutMs: s.timeoutMs, queue: outboundQueueName(s.id), state: await store.state(s.id) })),
   );
 }
 
 /** Sends one signed `webhook.test` event now, outside the queue, and records the attempt. */
-export async function testSubscription(store: OutboundStore, sub: Subscription, now = new Date()): Promise<{ subscription: string; eventId: string } & Pick<DeliveryAttempt, 'status' | 'latencyMs' | 'error'> & { ok: boolean }> {
+async function testSubscription(store: OutboundStore, sub: Subscription, now = new Date()): Promise<{ subscription: string; eventId: string } & Pick<DeliveryAttempt, 'status' | 'latencyMs' | 'error'> & { ok: boolean }> {
   const id = `evt_test_${randomUUID().replaceAll('-', '')}`;
   const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, timestamp: now.toISOString(), data: { customer: null, subscription: sub.id } });
   const result = await createSubscriberTransport()(sub, { id, body });

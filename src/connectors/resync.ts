@@ -23,7 +23,7 @@ export type ResyncSource = (typeof RESYNC_SOURCES)[number];
 /** Stripe's Events API keeps 30 days; older `--since` values fall back to listing everything. */
 const STRIPE_EVENTS_DAYS = 30;
 
-export class SourceNotConfiguredError extends Error {
+class SourceNotConfiguredError extends Error {
   override name = 'SourceNotConfiguredError';
 }
 
@@ -38,7 +38,7 @@ export function configuredSources(config: Config): ResyncSource[] {
   return RESYNC_SOURCES.filter((s) => sourceConfigured(config, s));
 }
 
-export function requireSources(config: Config, sources: readonly ResyncSource[]): void {
+function requireSources(config: Config, sources: readonly ResyncSource[]): void {
   for (const s of sources) {
     if (!sourceConfigured(config, s)) throw new SourceNotConfiguredError(`${s} is not configured: set ${CREDENTIALS[s]} to read it`);
   }

@@ -11,7 +11,7 @@
 const DAEMON_ONLY = new Set(['PORT', 'HOST', 'LOG_LEVEL']);
 
 /** Single-quoted for any POSIX shell (and for the dotenv parser Node's loadEnvFile uses). */
-export function shellQuote(value: string): string {
+function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 

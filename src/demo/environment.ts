@@ -20,7 +20,7 @@ import { startZendeskStandIn, type ZendeskStandIn } from '../standins/zendesk.js
 import { startWorker, type RunningWorker } from '../worker-role.js';
 import { provisionedSalesforceFields } from './salesforce-fields.js';
 
-export const DEFAULT_DEMO_PORT = 3000;
+const DEFAULT_DEMO_PORT = 3000;
 /** The customer contact the scripted day creates in Zendesk (script.ts), whose help center page the demo shows. */
 export const DEMO_CONTACT_NAME = 'Ann Lee';
 
@@ -36,7 +36,7 @@ export interface DemoEnvironmentOptions {
 }
 
 /** Secrets made for this run: what an operator would copy from each platform's settings. */
-export interface DemoSecrets {
+interface DemoSecrets {
   stripeWebhook: string;
   zendeskWebhook: string;
   salesforceOutboundToken: string;
@@ -109,7 +109,7 @@ async function deletePrefix(url: string, prefix: string): Promise<void> {
  * Short deflection windows, so a scripted day completes in seconds: a session ends after 2 s
  * without activity, and counts as deflected 4 s after its last activity without a ticket.
  */
-export function demoTweaks(config: Config): void {
+function demoTweaks(config: Config): void {
   config.deflection.sessionIdleMs = 2_000;
   config.deflection.windowMs = 4_000;
   config.deflection.lateTicketGraceMs = 500;

@@ -2,7 +2,7 @@
 import type { DemoStep } from './script.js';
 import type { PortalSummary } from './summary.js';
 
-export interface DemoIntro {
+interface DemoIntro {
   daemonUrl: string;
   redis: string;
   /** REDIS_PREFIX of this run: other commands (inspect, status, report) read the demo's data with it. */
@@ -15,7 +15,7 @@ export interface DemoIntro {
   helpCenter: string;
 }
 
-export interface DemoDashboard {
+interface DemoDashboard {
   url: string;
   loginUrl: string;
   adminToken: string;
@@ -24,7 +24,7 @@ export interface DemoDashboard {
 }
 
 /** How to point the CLI at this demo from another shell. */
-export interface DemoCli {
+interface DemoCli {
   /** `export NAME='value'` lines. */
   exports: string[];
   /** Commands to try first. */

@@ -18,7 +18,7 @@ import {
 } from './actors.js';
 import { DEMO_CONTACT_NAME, type DemoEnvironment } from './environment.js';
 
-export type DemoActor = 'salesforce' | 'stripe' | 'zendesk' | 'portal' | 'portal-sync';
+type DemoActor = 'salesforce' | 'stripe' | 'zendesk' | 'portal' | 'portal-sync';
 
 export interface DemoStep {
   n: number;

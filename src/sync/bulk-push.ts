@@ -186,7 +186,7 @@ export interface DrainOutcome {
 }
 
 /** A safety net: a resync still reading after this long gets its pushes going anyway (the wait ends with the run, normally). */
-export const BULK_HOLD_MAX_MS = 60 * 60_000;
+const BULK_HOLD_MAX_MS = 60 * 60_000;
 const HOLD_RECHECK_MS = 1_000;
 /** Records read and compared at once within a batch: memory stays flat however large the batch. */
 const PREPARE_AT_ONCE = 50;
@@ -197,7 +197,7 @@ const LEASE_MS = 5 * 60_000;
  * and its lease held by a live process: a killed one's lapses within seconds), or snapshots waiting
  * in the events queue (a run started with --no-wait, the reconciler).
  */
-export function resyncActivity(redis: Redis, prefix: string): () => Promise<boolean> {
+function resyncActivity(redis: Redis, prefix: string): () => Promise<boolean> {
   const runs = new ResyncRuns(redis, prefix);
   const events = createEventsQueue(redis, prefix);
   events.on('error', () => undefined); // failures reach the caller through getJobCounts; unheard, BullMQ prints them outside the JSON log

@@ -22,7 +22,7 @@ import type { Redis } from 'ioredis';
 import { RateLimitedError } from './errors.js';
 import type { CallGate } from './portal-target.js';
 
-export type { CallGate, ReleaseCall } from './portal-target.js';
+export type { CallGate } from './portal-target.js';
 
 // Takes a slot: 0 when taken, else the ms until one may free. A slot in flight scores
 // `now + hold` (it counts until released, or until `hold` after a crashed caller took it).

@@ -14,7 +14,7 @@ export interface EventTimeBounds {
 }
 
 /** Why this event's time is out of bounds, or null when it is not. */
-export function eventTimeProblem(event: SourceEvent, bounds: EventTimeBounds, nowMs: number): string | null {
+function eventTimeProblem(event: SourceEvent, bounds: EventTimeBounds, nowMs: number): string | null {
   const skew = bounds.maxFutureSkewSeconds[event.source];
   if (event.version > nowMs + skew * 1000) {
     return `event time ${new Date(event.version).toISOString()} is more than ${skew} s ahead of this server's clock (webhooks.maxFutureSkewSeconds.${event.source})`;

@@ -30,7 +30,7 @@ export interface ReconcileReport {
 }
 
 /** A worker beats this often; it counts as live while its last beat is younger than LIVE_WITHIN_MS. */
-export const HEARTBEAT_EVERY_MS = 10_000;
+const HEARTBEAT_EVERY_MS = 10_000;
 export const LIVE_WITHIN_MS = 3 * HEARTBEAT_EVERY_MS;
 /** Beats of workers gone for longer than this are dropped (by the next live worker's beat). */
 const FORGET_AFTER_MS = 7 * 86_400_000;
@@ -41,7 +41,7 @@ export const healthKeys = (prefix: string) => ({
   reconcileLast: `${prefix}:reconcile:last`,
 });
 
-export interface WorkerBeat {
+interface WorkerBeat {
   role: string;
   host: string;
   pid: number;

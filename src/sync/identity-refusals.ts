@@ -21,7 +21,7 @@ export interface IdentityRefusal extends RefusedRef {
 }
 
 /** Past this many entries new refusals are only counted (metric and log), so the hash stays bounded. */
-export const MAX_REFUSALS = 10_000;
+const MAX_REFUSALS = 10_000;
 
 const FAMILY_REF: Record<string, RefName> = {
   stripe: 'stripeCustomerId',

@@ -20,11 +20,11 @@ export const REF_NAMES = ['stripeCustomerId', 'stripeAccountId', 'salesforceAcco
 export type RefName = (typeof REF_NAMES)[number];
 
 /** `mismatch`: a portal event's id that names another customer than its strongest id (store.ts). */
-export const REFUSAL_REASONS = ['placeholder', 'shape', 'prefix', 'checksum', 'mismatch'] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+const REFUSAL_REASONS = ['placeholder', 'shape', 'prefix', 'checksum', 'mismatch'] as const;
+type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Longest refused value kept (it is payload text: shown to admins, never trusted). */
-export const REFUSED_VALUE_MAX = 80;
+const REFUSED_VALUE_MAX = 80;
 
 export const RefusedRefSchema = z.strictObject({
   ref: z.enum(REF_NAMES),
@@ -38,7 +38,7 @@ export type IdVerdict = { ok: true; value: string } | { ok: false; reason: Refus
 /** What people type when they have no id: never an id of any system. */
 const PLACEHOLDER = /^(?:n\/?a|n\.a\.?|none|null|nil|undefined|unknown|tbd|tba|todo|pending|missing|empty|test|xxx+|x|-+|_+|\?+|\.+|#+|0+|false|true)$/i;
 
-export function isPlaceholder(value: string): boolean {
+function isPlaceholder(value: string): boolean {
   return PLACEHOLDER.test(value.trim());
 }
 
@@ -103,7 +103,7 @@ export function checkStripeCustomerId(raw: string): IdVerdict {
  * webhook edge sets it from the account whose secret verified the delivery, or, for a Connect platform's
  * endpoint, from the signed event's `account` (src/webhooks/stripe.ts).
  */
-export function checkStripeAccountId(raw: string): IdVerdict {
+function checkStripeAccountId(raw: string): IdVerdict {
   const v = raw.trim();
   if (isPlaceholder(v)) return { ok: false, reason: 'placeholder' };
   if (!/^[A-Za-z0-9_]{1,255}$/.test(v)) return { ok: false, reason: 'shape' };

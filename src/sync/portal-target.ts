@@ -130,7 +130,7 @@ export interface BulkContext {
  * answered or has failed (void: nothing to release).
  */
 export type CallGate = () => Promise<ReleaseCall | void>;
-export type ReleaseCall = () => void;
+type ReleaseCall = () => void;
 
 /** `call` through `gate`: its slot is released once the call has ended, however it ended. */
 export async function throughGate<T>(gate: CallGate | undefined, call: () => Promise<T>): Promise<T> {
@@ -152,7 +152,7 @@ export interface BulkPushResult {
 }
 
 /** How long a bulk call waits out a rate limit in place (the batch keeps what it has written) before the queue pauses instead. */
-export const BULK_PATIENCE_MS = 5_000;
+const BULK_PATIENCE_MS = 5_000;
 
 /**
  * Runs one call of a bulk batch; a RateLimitedError asking for at most `patienceMs` is waited out
@@ -192,7 +192,7 @@ export interface CallRetry {
 export const CALL_RETRY: CallRetry = { retries: 3, baseMs: 200, maxWaitMs: 5_000 };
 
 /** The wait before retry number `attempt` (0-based) of a failed call, or null: do not retry it here. */
-export function callRetryDelayMs(err: Error, attempt: number, retry: CallRetry = CALL_RETRY): number | null {
+function callRetryDelayMs(err: Error, attempt: number, retry: CallRetry = CALL_RETRY): number | null {
   if (attempt >= retry.retries) return null;
   let wait: number;
   if (err instanceof RateLimitedError) {

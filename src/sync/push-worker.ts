@@ -103,7 +103,7 @@ export async function acceptedProjection(redis: Redis, prefix: string, target: s
 }
 
 /** Set while a target is failing (a push of it failed and waits on backoff); cleared by the first push it answers again. */
-export const targetDownKey = (prefix: string, target: string): string => `${prefix}:push-down:${target}`;
+const targetDownKey = (prefix: string, target: string): string => `${prefix}:push-down:${target}`;
 const DOWN_TTL_MS = 24 * 3600_000;
 /** Pushes woken at most per recovery (the rest keep their backoff timers). */
 const WAKE_AT_MOST = 5_000;
@@ -114,7 +114,7 @@ const WAKE_PAGE = 500;
  * failed before; debounced ones have not) go to the queue now instead of each sleeping out its timer.
  * They still pass the queue's limiter and the target's call gate. Returns how many were woken.
  */
-export async function wakeBackedOff(queue: Queue, atMost = WAKE_AT_MOST): Promise<number> {
+async function wakeBackedOff(queue: Queue, atMost = WAKE_AT_MOST): Promise<number> {
   let woken = 0;
   for (let start = 0; woken < atMost; start += WAKE_PAGE) {
     const page = await queue.getDelayed(start, start + WAKE_PAGE - 1);

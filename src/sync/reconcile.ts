@@ -37,7 +37,7 @@ const HISTORY = 48;
 
 export type { ReconcileReport, SourceReport };
 
-export interface ReconcileSettings {
+interface ReconcileSettings {
   overlapMs: number;
   firstLookbackMs: number;
 }

@@ -73,11 +73,6 @@ export function parseTimeWindow(opts: { since?: string | undefined; until?: stri
   return { from, to };
 }
 
-/** `--since` alone, at most `now`: the start of an open-ended selection. */
-export function parseSincePoint(value: string, now: Date): Date {
-  return parseTimeWindow({ since: value }, now, value).from;
-}
-
 /**
  * The warning for a start before what is kept, or null: `what` is kept for `retainedMs`
  * (`setting` names where that is configured), so older data is gone.

@@ -35,7 +35,7 @@ import { screenRefs, withRefused } from '../../sync/ids.js';
 import { BrandIdSchema, PORTAL_ACTIVITY_TYPES, SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
 import type { ParseResult } from '../../sync/source-event.js';
 
-export const MAX_PORTAL_EVENTS_PER_REQUEST = 100;
+const MAX_PORTAL_EVENTS_PER_REQUEST = 100;
 const MAX_PROPERTIES = 50;
 
 const text = z.string().min(1);

@@ -32,10 +32,10 @@ import { screenRefs, withRefused } from '../../sync/ids.js';
 import { describeZodError, SourceEventSchema } from '../../sync/source-event.js';
 import type { ParseResult } from '../../sync/source-event.js';
 
-export const CASE_DEFLECTION_EVENT = 'Portal_Case_Deflection__e';
-export const CASE_DEFLECTION_CHANNEL = `/event/${CASE_DEFLECTION_EVENT}`;
+const CASE_DEFLECTION_EVENT = 'Portal_Case_Deflection__e';
+const CASE_DEFLECTION_CHANNEL = `/event/${CASE_DEFLECTION_EVENT}`;
 /** The only source type Salesforce reports deflections for. */
-export const CASE_CREATE_SOURCE_TYPE = 'caseCreateDeflectionModal';
+const CASE_CREATE_SOURCE_TYPE = 'caseCreateDeflectionModal';
 
 const answer = z.enum(['YES', 'NO']).nullish();
 const text = z.string().trim().min(1).nullish();

@@ -11,7 +11,7 @@ import type { ParseResult } from '../../sync/source-event.js';
 import { isCaseDeflectionMessage, parseCaseDeflectionMessage } from './case-deflection.js';
 import { API_NAME, recordEvent } from './outbound.js';
 
-export const MAX_CDC_EVENTS = 100;
+const MAX_CDC_EVENTS = 100;
 export type CdcOptions = { clientId: string };
 
 const ENTITIES = ['Account', 'Contact'] as const;

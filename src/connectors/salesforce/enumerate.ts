@@ -33,7 +33,7 @@ const COMPOUND = new Set(['address', 'location']);
 const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 
 /** SOQL datetime literal: no quotes, seconds precision, UTC. */
-export function soqlDateTime(at: Date | number): string {
+function soqlDateTime(at: Date | number): string {
   return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

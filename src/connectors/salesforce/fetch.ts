@@ -14,7 +14,7 @@ import { SourceEventSchema, describeZodError } from '../../sync/source-event.js'
 import type { SourceEvent } from '../../sync/source-event.js';
 import { API_NAME, recordEvent } from './outbound.js';
 
-export const SALESFORCE_REFETCH_KINDS = ['salesforce.account', 'salesforce.contact'] as const;
+const SALESFORCE_REFETCH_KINDS = ['salesforce.account', 'salesforce.contact'] as const;
 export type SalesforceRefetchKind = (typeof SALESFORCE_REFETCH_KINDS)[number];
 
 export function isSalesforceRefetchKind(kind: string): kind is SalesforceRefetchKind {

@@ -12,7 +12,7 @@ import type { EventData, ParseResult } from '../../sync/source-event.js';
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const OUTBOUND_NS = 'http://soap.sforce.com/2005/09/outbound';
 export const SOBJECT_NS = 'urn:sobject.enterprise.soap.sforce.com';
-export const MAX_NOTIFICATIONS = 100;
+const MAX_NOTIFICATIONS = 100;
 
 /** The only answer Salesforce counts as delivered; anything else is retried for 24 h. */
 export const OUTBOUND_ACK_XML =
@@ -20,7 +20,7 @@ export const OUTBOUND_ACK_XML =
   `<soapenv:Body><notificationsResponse xmlns="${OUTBOUND_NS}"><Ack>true</Ack>` +
   '</notificationsResponse></soapenv:Body></soapenv:Envelope>';
 
-export type OutboundNotification = { notificationId: string; result: ParseResult };
+type OutboundNotification = { notificationId: string; result: ParseResult };
 export type OutboundParse =
   | { ok: true; organizationId: string; actionId: string | null; notifications: OutboundNotification[] }
   | { ok: false; reason: string };

@@ -63,7 +63,7 @@ export class RefusedAddressError extends Error {
   }
 }
 
-export interface ResolvedAddress {
+interface ResolvedAddress {
   address: string;
   family: number;
 }

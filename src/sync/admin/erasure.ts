@@ -28,7 +28,7 @@ export interface SweepResult {
 }
 
 /** An email as the sweep looks for it: as is, URL-escaped, JSON-escaped (`\u0040`). */
-export function emailVariants(email: string): string[] {
+function emailVariants(email: string): string[] {
   const e = email.trim().toLowerCase();
   return [e, encodeURIComponent(e).toLowerCase(), e.replace('@', '\\u0040')];
 }

@@ -32,7 +32,7 @@ function hasEntities(r: CustomerRecord): boolean {
   );
 }
 
-export class IdentityAdminError extends Error {
+class IdentityAdminError extends Error {
   override name = 'IdentityAdminError';
 }
 

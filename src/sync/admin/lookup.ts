@@ -11,7 +11,7 @@ import type { CustomerRecord } from '../record.js';
 import { parseCustomerRef } from '../refs.js';
 import type { RecordStore } from '../store.js';
 
-export interface Candidate {
+interface Candidate {
   id: string;
   name: string | null;
   /** What matched: `name "Acme Corp"`, `invoice number INV-7`, … */
@@ -28,7 +28,7 @@ const MAX_CANDIDATES = 20;
 const live = <T>(e: { data: T; stamp: { deleted?: boolean | undefined } } | null | undefined): T | null => (e && !e.stamp.deleted ? e.data : null);
 
 /** The names a customer goes by: the CRM Account's, the billing customer's, the helpdesk organization's. */
-export function customerNames(r: CustomerRecord): string[] {
+function customerNames(r: CustomerRecord): string[] {
   const names = [r.derived.profile?.name, live(r.stripe.customer)?.name, live(r.zendesk.organization)?.name];
   return [...new Set(names.filter((n): n is string => typeof n === 'string' && n.trim() !== ''))];
 }

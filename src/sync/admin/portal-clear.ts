@@ -146,7 +146,7 @@ export class PortalClearPlans {
 }
 
 /** Runs the clear on every target, one after the other; a target that fails does not stop the next. */
-export async function clearPortals(targets: readonly PortalTarget[], plan: PortalClear): Promise<TargetClearOutcome[]> {
+async function clearPortals(targets: readonly PortalTarget[], plan: PortalClear): Promise<TargetClearOutcome[]> {
   const out: TargetClearOutcome[] = [];
   for (const target of targets) {
     if (!target.clear) {
@@ -162,7 +162,7 @@ export async function clearPortals(targets: readonly PortalTarget[], plan: Porta
   return out;
 }
 
-export const clearFailed = (o: TargetClearOutcome): boolean => o.error !== undefined || o.failed.length > 0;
+const clearFailed = (o: TargetClearOutcome): boolean => o.error !== undefined || o.failed.length > 0;
 
 /** The clear of a kept plan: on success on every target the plan is dropped. */
 export async function clearPlanned(plans: PortalClearPlans, group: string, plan: PortalClear, targets: readonly PortalTarget[], unlocated: string[] = []): Promise<PortalOutcome> {

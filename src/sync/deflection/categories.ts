@@ -14,7 +14,7 @@
  */
 import { TICKET_CATEGORIES, type SourceEvent, type TicketCategory } from '../source-event.js';
 
-export interface TicketCategoryRule {
+interface TicketCategoryRule {
   category: TicketCategory;
   formIds?: readonly string[];
   tags?: readonly string[];
@@ -28,7 +28,7 @@ export interface TicketCategoryRules {
   rules: readonly TicketCategoryRule[];
 }
 
-export interface TicketFacts {
+interface TicketFacts {
   formId: string | null;
   tags: readonly string[];
   subject: string | null;

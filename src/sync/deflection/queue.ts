@@ -19,7 +19,7 @@ const SWEEP_SCHEDULER = 'deflection-sweep';
 const CloseJobSchema = z.strictObject({ v: z.literal(1), kind: z.literal('close'), sessionId: z.string().min(1), dueAt: z.number().int() });
 const SweepJobSchema = z.strictObject({ v: z.literal(1), kind: z.literal('sweep') });
 const DeflectionJobSchema = z.discriminatedUnion('kind', [CloseJobSchema, SweepJobSchema]);
-export type DeflectionJob = z.infer<typeof DeflectionJobSchema>;
+type DeflectionJob = z.infer<typeof DeflectionJobSchema>;
 
 export type DeflectionQueue = Queue<DeflectionJob>;
 

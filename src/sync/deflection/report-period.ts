@@ -1,7 +1,7 @@
 /**
  * Report periods: `--since` / `?since=` parsing and ISO weeks, in UTC. Pure.
  */
-import { MAX_BACK_DAYS, parseTimeWindow, TimeGrammarError } from '../time-window.js';
+import { parseTimeWindow, TimeGrammarError } from '../time-window.js';
 
 export interface ReportPeriod {
   from: Date;
@@ -10,7 +10,6 @@ export interface ReportPeriod {
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
-export const MAX_REPORT_DAYS = MAX_BACK_DAYS;
 
 /** A value `--since`/`--until` or `?since=`/`?until=` does not accept; the message says what would be. */
 export const SinceError = TimeGrammarError;

@@ -16,7 +16,7 @@ export function formatPeriod(p: { from: string; to: string; days: number }): str
   return `${short(p.from)} → ${short(p.to)} (${p.days} day${p.days === 1 ? '' : 's'})`;
 }
 
-export function describeTickets(t: TicketFigures): string {
+function describeTickets(t: TicketFigures): string {
   return `${t.tickets} ticket${t.tickets === 1 ? '' : 's'}, ${formatPerCustomer(t.perCustomer)} per customer`;
 }
 

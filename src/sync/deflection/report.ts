@@ -106,7 +106,7 @@ function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
 }
 
 /** Case, surrounding and repeated spaces (or control characters) do not make a different search. */
-export function normalizeQuery(query: string): string {
+function normalizeQuery(query: string): string {
   return query.normalize('NFKC').replace(/[\p{Cc}\s]+/gu, ' ').trim().toLowerCase();
 }
 

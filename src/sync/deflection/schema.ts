@@ -11,9 +11,9 @@ import type { DeflectionEvent } from './types.js';
 
 const isoDate = z.iso.datetime({ offset: true });
 
-export const TicketCategorySchema = z.enum(TICKET_CATEGORIES);
+const TicketCategorySchema = z.enum(TICKET_CATEGORIES);
 
-export const ActivitySummarySchema = z.strictObject({
+const ActivitySummarySchema = z.strictObject({
   type: z.string().min(1),
   at: isoDate,
   query: z.string().nullish(),

@@ -66,7 +66,7 @@ export interface TicketRef {
   slackMs?: number;
 }
 
-export const MAX_ACTIVITIES = 50;
+const MAX_ACTIVITIES = 50;
 
 export const windowEnd = (s: SessionState, settings: DeflectionSettings): number => s.lastAt + settings.windowMs;
 /** When a session without a ticket may be deflected. */
@@ -75,7 +75,7 @@ const decidedAtMs = (s: SessionState): number => Date.parse(s.event?.decidedAt ?
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Stable, so that a retried step that starts a session names it the same way. */
-export function sessionIdFor(contact: string, firstEventId: string): string {
+function sessionIdFor(contact: string, firstEventId: string): string {
   return createHash('sha256').update(`${contact}\n${firstEventId}`).digest('hex').slice(0, 24);
 }
 

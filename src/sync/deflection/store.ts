@@ -15,7 +15,7 @@ import type { DeflectionData, DeflectionEvent, NoResultSearch, SessionStart, Tic
 const PAGE = 5_000;
 
 /** Counters summed over a period, by field: `deflected`, `escalated:billing`, `sessions`, `tickets`, … */
-export type DeflectionCounts = Record<string, number>;
+type DeflectionCounts = Record<string, number>;
 
 export interface DeflectionStore extends DeflectionData {
   /** The hourly counters summed over the hours that overlap [from, to). */

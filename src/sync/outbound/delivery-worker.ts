@@ -34,7 +34,7 @@ export interface DeliveryWorkerOptions {
   batch?: number;
 }
 
-export interface LaneResult {
+interface LaneResult {
   delivered: number;
   stopped?: 'paused' | 'closing' | 'batch';
 }

@@ -22,8 +22,8 @@ export interface OutboundView {
 }
 
 /** The field groups customer.updated names in `changed`. */
-export const FIELD_GROUPS = ['links', 'profile', 'billing', 'invoices', 'support'] as const;
-export type FieldGroup = (typeof FIELD_GROUPS)[number];
+const FIELD_GROUPS = ['links', 'profile', 'billing', 'invoices', 'support'] as const;
+type FieldGroup = (typeof FIELD_GROUPS)[number];
 
 /**
  * @param ownedKeys the record's identity keys: a customer is linked to an Account its Stripe metadata
@@ -56,7 +56,7 @@ export function outboundEventId(...parts: Array<string | number>): string {
 const groupValue = (v: OutboundView, g: FieldGroup): unknown =>
   g === 'links' ? v.links : g === 'profile' ? v.profile : g === 'billing' ? v.projection.billing : g === 'invoices' ? [v.projection.invoices, v.projection.openInvoiceCount] : v.projection.support;
 
-export function changedGroups(before: OutboundView, after: OutboundView): FieldGroup[] {
+function changedGroups(before: OutboundView, after: OutboundView): FieldGroup[] {
   return FIELD_GROUPS.filter((g) => stableStringify(groupValue(before, g)) !== stableStringify(groupValue(after, g)));
 }
 

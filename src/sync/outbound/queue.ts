@@ -15,7 +15,7 @@ import { z } from 'zod';
 export const outboundQueueName = (subscriptionId: string): string => `outbound-${subscriptionId}`;
 
 export const LaneJobSchema = z.strictObject({ v: z.literal(1), subscriptionId: z.string().min(1), customerId: z.string().min(1) });
-export type LaneJob = z.infer<typeof LaneJobSchema>;
+type LaneJob = z.infer<typeof LaneJobSchema>;
 
 /** Failed deliveries wait through job.moveToDelayed (no attempt spent); attempts only count crashes and Redis errors. */
 const LANE_JOB_DEFAULTS: JobsOptions = {

@@ -26,7 +26,7 @@ const eventPattern = z
   .string()
   .refine(isKnownPattern, 'expected an event type (customer.created, invoice.available…), a family like customer.*, or *');
 
-export const SubscriptionSchema = z.strictObject({
+const SubscriptionSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'expected lower-case letters, digits and dashes (at most 40), e.g. billing-service'),
   url: z
     .string()

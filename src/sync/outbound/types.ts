@@ -5,7 +5,7 @@
  * HTTP). No I/O here.
  */
 
-export const OUTBOUND_EVENT_TYPES = [
+const OUTBOUND_EVENT_TYPES = [
   'customer.created',
   'customer.updated',
   'customer.merged',
@@ -23,7 +23,7 @@ export const TEST_EVENT_TYPE = 'webhook.test';
 
 /** The record links a subscription can require (`requires: [salesforceAccountId]`). */
 export const LINK_NAMES = ['stripeCustomerId', 'salesforceAccountId', 'zendeskOrganizationId'] as const;
-export type LinkName = (typeof LINK_NAMES)[number];
+type LinkName = (typeof LINK_NAMES)[number];
 /** `stripeAccountId`: the Stripe account (`acct_…`) of stripeCustomerId; absent for the unnamed account of a single-account deployment. */
 export type CustomerLinks = Record<LinkName, string | null> & { stripeAccountId?: string };
 

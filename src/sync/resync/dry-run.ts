@@ -44,7 +44,7 @@ export function flattenMapped(target: string, mapped: MappedSections | undefined
   return flat;
 }
 
-export interface FieldChange {
+interface FieldChange {
   field: string;
   from: unknown;
   to: unknown;
@@ -76,7 +76,7 @@ export function combineDiffs(earlier: CustomerDiff, later: CustomerDiff): Custom
 }
 
 /** The portal projection as flat `group.field` (invoices and tickets by id) → value. */
-export function flattenProjection(p: PortalProjection): Map<string, unknown> {
+function flattenProjection(p: PortalProjection): Map<string, unknown> {
   const flat = new Map<string, unknown>();
   for (const [k, v] of Object.entries(p.billing ?? {})) flat.set(`billing.${k}`, v);
   flat.set('openInvoiceCount', p.openInvoiceCount);

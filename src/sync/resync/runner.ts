@@ -96,13 +96,13 @@ export async function readPageWithRetry(
   }
 }
 
-export class ResyncAbortedError extends Error {
+class ResyncAbortedError extends Error {
   override name = 'ResyncAbortedError';
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class RunBusyError extends Error {
+class RunBusyError extends Error {
   override name = 'RunBusyError';
 }
 

@@ -18,7 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** Run ids are lower-case base36: BullMQ job ids may not contain ':' and the id is split on '-'. */
-export const RESYNC_EVENT_PREFIX = 'rs';
+const RESYNC_EVENT_PREFIX = 'rs';
 const RUN_ID_IN_JOB = /^rs-([0-9a-z]+)-/;
 /** Kept for a week: long enough to resume after a weekend, short enough not to pile up. */
 const RUN_TTL_SECONDS = 7 * 24 * 3600;

@@ -8,7 +8,7 @@
 
 export type RateVerdict = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
-export const RATE_WINDOW_MS = 60_000;
+const RATE_WINDOW_MS = 60_000;
 /** How long a window's counter outlives the window (clock differences between web processes). */
 export const RATE_KEY_TTL_MS = RATE_WINDOW_MS + 1_000;
 

@@ -1,7 +1,7 @@
 /** The `view:` block of the YAML configuration: the signed-in customer's own view (GET /portal/v1/me). */
 import { z } from 'zod';
 
-export const VIEW_TICKET_SCOPES = ['requester', 'organization'] as const;
+const VIEW_TICKET_SCOPES = ['requester', 'organization'] as const;
 export type ViewTicketScope = (typeof VIEW_TICKET_SCOPES)[number];
 
 export const ViewSettingsSchema = z.strictObject({
@@ -17,4 +17,3 @@ export const ViewSettingsSchema = z.strictObject({
   recentPaidInvoices: z.number().int().min(0).max(100),
   tickets: z.enum(VIEW_TICKET_SCOPES),
 });
-export type ViewSettings = z.infer<typeof ViewSettingsSchema>;

@@ -18,7 +18,7 @@ export interface Viewer {
   email: string | null;
 }
 
-export interface ViewInvoice {
+interface ViewInvoice {
   id: string;
   number: string | null;
   status: string | null;
@@ -34,7 +34,7 @@ export interface ViewInvoice {
   pdfUrl: string | null;
 }
 
-export interface ViewTicket {
+interface ViewTicket {
   id: string;
   subject: string | null;
   status: string | null;
