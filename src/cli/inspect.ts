@@ -1,7 +1,8 @@
 /** `portal-sync inspect REF` — one normalized record, and with --explain where each part came from. */
 import { connectRedis } from '../sync/redis.js';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import { parseStripeKey } from '../sync/identity.js';
 import type { CustomerRecord, Stamp } from '../sync/record.js';
 import { IdentityAdmin, type AuditEntry } from '../sync/admin/identity-admin.js';
 import { findCustomer } from '../sync/admin/lookup.js';
@@ -71,9 +72,22 @@ function identityLines(x: IdentityExplanation): string[] {
   return out;
 }
 
-function printHuman(record: CustomerRecord, keys: string[], explain: boolean, audit: AuditEntry[], identity: IdentityExplanation | null): void {
+/** The record's Stripe customer and the account it is in (its label when the account is listed), from its key. */
+export function stripeAccountOf(keys: readonly string[], accounts: Config['stripe']['accounts']): { customerId: string; accountId: string | null; label: string | null } | null {
+  const key = keys.map(parseStripeKey).find((k) => k !== null);
+  if (!key) return null;
+  const listed = accounts.find((a) => a.id === key.accountId) ?? (key.accountId === null && accounts.length === 1 ? accounts[0] : undefined);
+  return { ...key, label: listed?.label ?? null };
+}
+
+function printHuman(record: CustomerRecord, keys: string[], explain: boolean, audit: AuditEntry[], identity: IdentityExplanation | null, accounts: Config['stripe']['accounts']): void {
   const d = record.derived;
   const out: string[] = [`customer ${record.id}`, `  linked ids: ${keys.join(', ') || '(none)'}`];
+  const stripe = stripeAccountOf(keys, accounts);
+  if (stripe) {
+    const where = stripe.accountId === null ? 'the single Stripe account' : `Stripe account ${stripe.accountId}${stripe.label ? ` (${stripe.label})` : ' (a connected account)'}`;
+    out.push(`  stripe: ${stripe.customerId} in ${where}`);
+  }
   if (d.profile) out.push(`  profile: ${d.profile.name ?? '(no name)'}, tier ${d.profile.tier ?? '-'}, owner ${d.profile.ownerId ?? '-'}`);
   if (d.billing) out.push(`  ${billingLine(d.billing)}`);
   for (const i of d.invoices) out.push(`  ${invoiceLine(i)}`);
@@ -95,7 +109,7 @@ export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
     .description('show one normalized customer record')
-    .argument('<ref>', 'cust_… id, email, Stripe cus_…/sub_…/in_… or invoice number, Salesforce 001…/003… id, zendesk:org:ID, zendesk:user:ID, zendesk:ticket:ID, or the start of a name')
+    .argument('<ref>', 'cust_… id, email, Stripe cus_… (acct_…:cus_… names the account)/sub_…/in_… or invoice number, Salesforce 001…/003… id, zendesk:org:ID, zendesk:user:ID, zendesk:ticket:ID, or the start of a name')
     .option('--json', 'print the record as JSON')
     .option('--explain', 'show which event (source, id, version) set each part of the record, which ids link it and which were refused')
     .addHelpText('after', '\nExamples:\n  $ portal-sync inspect cus_NffrFeUfNV2Hib\n  $ portal-sync inspect "acme"                 # a name, or its start; several matches are listed\n  $ portal-sync inspect in_1MtHbELkdIwHu7ix     # also sub_…, an invoice number, zendesk:ticket:ID\n  $ portal-sync inspect ann@example.com --explain\n  $ portal-sync inspect zendesk:org:360001 --json\n')
@@ -110,9 +124,10 @@ export function registerInspectCommand(program: Command): void {
         const audit = opts.explain ? await new IdentityAdmin(store, redis).audit(record.id) : [];
         const identity = opts.explain ? await explainIdentity(store, record.id, keys) : null;
         if (opts.json) {
-          const out = { id: record.id, keys, ...record.derived, ...(opts.explain ? { lineage: lineage(record), audit, identity } : {}) };
+          const stripe = stripeAccountOf(keys, loaded.config.stripe.accounts);
+          const out = { id: record.id, keys, ...(stripe && { stripeAccount: { id: stripe.accountId, label: stripe.label } }), ...record.derived, ...(opts.explain ? { lineage: lineage(record), audit, identity } : {}) };
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        } else printHuman(record, keys, opts.explain ?? false, audit, identity);
+        } else printHuman(record, keys, opts.explain ?? false, audit, identity, loaded.config.stripe.accounts);
       } finally {
         redis.disconnect();
       }

@@ -273,7 +273,11 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
       lastReconcile: status.reconcile,
       bulk: status.bulk,
       subscriptions: status.subscriptions,
-      health: { workers: status.workers, lastWebhooks: status.lastWebhooks },
+      health: {
+        workers: status.workers,
+        lastWebhooks: status.lastWebhooks,
+        stripeAccounts: config.stripe.accounts.filter((a) => a.secretKey !== undefined || a.webhookSecrets.length + a.connectWebhookSecrets.length > 0).map(({ label, id, mode, connect }) => ({ label, id, mode, connect })),
+      },
     };
   };
 
