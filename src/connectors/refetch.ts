@@ -18,6 +18,8 @@ import { stripeClients } from './stripe/accounts.js';
 import { classifyStripeError } from './stripe/client.js';
 import { fetchStripeObject, isStripeRefetchKind } from './stripe/fetch.js';
 import { stripeParseKeys } from './stripe/events.js';
+import { keptAttributes } from '../sync/mapping/defaults.js';
+import { EMPTY_MAPPING } from '../sync/mapping/schema.js';
 import { classifyZendeskError, createZendeskClient } from './zendesk/client.js';
 import { fetchZendeskObject, isZendeskRefetchKind } from './zendesk/fetch.js';
 
@@ -94,7 +96,8 @@ const SOURCES: Partial<Record<Source, SourceRefetch>> = {
     configured: (c) => Boolean(c.zendesk.baseUrl && c.zendesk.email && c.zendesk.apiToken),
     connect: async (c) => {
       const client = createZendeskClient(c.zendesk);
-      return (kind, id, version) => (isZendeskRefetchKind(kind) ? fetchZendeskObject(client, kind, id, version) : unsupported(kind));
+      const kept = keptAttributes(c.mapping ?? EMPTY_MAPPING).organizationFields;
+      return (kind, id, version) => (isZendeskRefetchKind(kind) ? fetchZendeskObject(client, kind, id, version, kept) : unsupported(kind));
     },
     classify: classifyZendeskError,
   },

@@ -14,6 +14,7 @@ import { stripeClients } from './stripe/accounts.js';
 import { stripeCustomerStream } from './stripe/enumerate.js';
 import { stripeResyncStreams } from './stripe/streams.js';
 import { stripeParseKeys } from './stripe/events.js';
+import { keptAttributes } from '../sync/mapping/defaults.js';
 import { createZendeskClient } from './zendesk/client.js';
 import { zendeskOrganizationStream, zendeskSnapshotStreams } from './zendesk/enumerate.js';
 
@@ -81,7 +82,7 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
       const client = createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {});
       const perMinute = config.resync.zendeskExportsPerMinute;
       const onPace = (ms: number) => req.onWait?.({ source: 'zendesk', ms, reason: `Zendesk export pacing (${perMinute} per minute, resync.zendeskExportsPerMinute)` });
-      streams.push(...zendeskSnapshotStreams(client, { since, exportsPerMinute: perMinute, perPage: config.resync.zendeskPageSize, onPace }));
+      streams.push(...zendeskSnapshotStreams(client, { since, exportsPerMinute: perMinute, perPage: config.resync.zendeskPageSize, onPace, keptFields: keptAttributes(config.mapping).organizationFields }));
     } else {
       const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
       streams.push(...salesforceSnapshotStreams(conn, { since, pageSize: config.resync.salesforcePageSize, ownAccountFields: ownAccountFields(config) }));
@@ -113,7 +114,7 @@ export async function createCustomerStreams(config: Config, ids: CustomerIds, re
     streams.push(salesforceAccountStream(conn, ids.salesforceAccountId, { ownAccountFields: ownAccountFields(config) }));
   }
   if (ids.zendeskOrganizationId && wanted('zendesk')) {
-    streams.push(zendeskOrganizationStream(createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {}), ids.zendeskOrganizationId));
+    streams.push(zendeskOrganizationStream(createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {}), ids.zendeskOrganizationId, keptAttributes(config.mapping).organizationFields));
   }
   return streams;
 }

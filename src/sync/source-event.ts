@@ -140,6 +140,11 @@ export const ZendeskOrganizationData = z.object({
   name: z.string().nullable(),
   externalId: z.string().nullable(),
   tags: z.array(z.string()).nullable(),
+  /**
+   * organization_fields as the API reads them (resync, reconcile, refetch; webhooks do not carry them), only the
+   * keys a field mapping names (a multiselect's values joined with ", "); absent when it names none.
+   */
+  fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
 });
 
 export const ZendeskUserData = z.object({

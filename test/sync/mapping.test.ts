@@ -69,8 +69,8 @@ describe('a mapping from Stripe metadata', () => {
   });
 
   it('makes the record keep only the attributes it names', () => {
-    expect(keptAttributes(mapping)).toEqual({ customerMetadata: ['plan_tier'], subscriptionMetadata: [], trialEnd: false });
-    expect(keptAttributes(EMPTY_MAPPING)).toEqual({ customerMetadata: [], subscriptionMetadata: [], trialEnd: false });
+    expect(keptAttributes(mapping)).toEqual({ customerMetadata: ['plan_tier'], subscriptionMetadata: [], trialEnd: false, organizationFields: [] });
+    expect(keptAttributes(EMPTY_MAPPING)).toEqual({ customerMetadata: [], subscriptionMetadata: [], trialEnd: false, organizationFields: [] });
   });
 
   it('a changed mapping changes the fingerprint of the target it changed only', () => {
@@ -143,6 +143,25 @@ describe('the mapping parser', () => {
     expect(paths).toEqual(['zendesk.organizationFields.1.from', 'salesforce.accountFields.0.transform', 'salesforce.accountFields.1.transform', 'salesforce.accountFields.2.from']);
     expect(mappingProblems(raw, targets)).toEqual([
       "config mapping.zendesk.organizationFields.2.to: billing_status is one of portal-sync's own fields (rename it under targets.zendesk instead, or map to another field)",
+    ]);
+  });
+
+  it('refuses a source field that portal-sync itself writes: it would read back its own writes', () => {
+    const raw = {
+      zendesk: { organizationFields: [{ from: 'stripe.customer.metadata.plan_tier', to: 'plan_tier' }] },
+      salesforce: {
+        accountFields: [
+          { from: 'zendesk.organization.fields.plan_tier', to: 'Tier__c' },
+          { from: 'zendesk.organization.fields.billing_plan', to: 'Plan_Copy__c' },
+          { from: 'salesforce.account.Tier__c', to: 'Tier_Copy__c' },
+        ],
+      },
+    };
+    expect(MappingSchema.safeParse(raw).success).toBe(true);
+    expect(mappingProblems(raw, targets)).toEqual([
+      'config mapping.salesforce.accountFields.0.from: zendesk.organization.fields.plan_tier is an organization field portal-sync writes: it would read back its own writes',
+      'config mapping.salesforce.accountFields.1.from: zendesk.organization.fields.billing_plan is an organization field portal-sync writes: it would read back its own writes',
+      'config mapping.salesforce.accountFields.2.from: salesforce.account.Tier__c is an Account field this mapping writes: it would read back its own writes',
     ]);
   });
 

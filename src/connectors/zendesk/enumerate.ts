@@ -25,6 +25,8 @@ export interface ZendeskStreamOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Hears of each wait the export pacing makes (the operator is told what the resync waits for). */
   onPace?: (ms: number) => void;
+  /** The organization_fields keys a field mapping names (kept on organizations, nothing else of them). */
+  keptFields?: readonly string[];
 }
 
 type ApiObject = Record<string, unknown>;
@@ -42,7 +44,7 @@ async function get(client: ZendeskClient, path: ZendeskPath): Promise<ApiObject>
   }
 }
 
-function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null): SnapshotPage {
+function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null, keptFields: readonly string[] = []): SnapshotPage {
   const list = Array.isArray(objects) ? objects : [];
   const page: SnapshotPage = { events: [], next, read: list.length, rejected: [] };
   for (const o of list) {
@@ -54,7 +56,7 @@ function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null)
       // A ticket may also arrive through the ticket trigger, whose version has minute resolution: a snapshot
       // within the same minute with other content is then a tie, settled by reading the ticket back.
       const precision = kind === 'zendesk.ticket' ? { versionPrecisionMs: 60_000 } : {};
-      page.events.push(zendeskSnapshotEvent(kind, o, { eventId: snapshotEventId(id, version), type: `snapshot:${kind}`, version, ...precision }));
+      page.events.push(zendeskSnapshotEvent(kind, o, { eventId: snapshotEventId(id, version), type: `snapshot:${kind}`, version, ...precision }, keptFields));
     } catch (err) {
       page.rejected.push({ objectId: id, reason: (err as Error).message });
     }
@@ -89,7 +91,7 @@ export function zendeskSnapshotStreams(client: ZendeskClient, opts: ZendeskStrea
       const end = Number(body['end_time']);
       // A full page within one second would repeat forever; Zendesk's advice is to move past it.
       const next = body['end_of_stream'] === true || !Number.isFinite(end) ? null : String(end > from ? end : from + 1);
-      return toPage('zendesk.organization', body['organizations'], next);
+      return toPage('zendesk.organization', body['organizations'], next, opts.keptFields);
     },
   };
 
@@ -97,7 +99,7 @@ export function zendeskSnapshotStreams(client: ZendeskClient, opts: ZendeskStrea
 }
 
 /** One organization, fresh: the organization, its users and its tickets (cursor-paged lists), as one page. */
-export function zendeskOrganizationStream(client: ZendeskClient, organizationId: string): SnapshotStream {
+export function zendeskOrganizationStream(client: ZendeskClient, organizationId: string, keptFields: readonly string[] = []): SnapshotStream {
   const listAll = async (resource: 'users' | 'tickets'): Promise<unknown[]> => {
     const all: unknown[] = [];
     let after: string | null = null;
@@ -116,7 +118,7 @@ export function zendeskOrganizationStream(client: ZendeskClient, organizationId:
     async page() {
       const org = await get(client, ['organizations', organizationId]);
       const pages = [
-        toPage('zendesk.organization', [org['organization']], null),
+        toPage('zendesk.organization', [org['organization']], null, keptFields),
         toPage('zendesk.user', await listAll('users'), null),
         toPage('zendesk.ticket', await listAll('tickets'), null),
       ];

@@ -75,20 +75,35 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
  * arriving after the settlement must not pass it. Failed calls throw (node-zendesk's error, or a
  * ZendeskApiError for the failures it resolves); see classifyZendeskError.
  */
-export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number): Promise<SourceEvent> {
+export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number, keptFields: readonly string[] = []): Promise<SourceEvent> {
   const numeric = Number(id);
   if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(numeric)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
   const object = zendeskResult(await READERS[kind].show(client, numeric));
   if (!isRecord(object)) throw new Error(`Zendesk returned no ${kind} object for ${id}`);
   const own = Date.parse(String(object['updated_at']));
-  return zendeskSnapshotEvent(kind, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version: Number.isNaN(own) ? version : Math.max(version, own) });
+  return zendeskSnapshotEvent(kind, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version: Number.isNaN(own) ? version : Math.max(version, own) }, keptFields);
+}
+
+/** An organization's mapped organization_fields (a multiselect's values joined with ", "), when a mapping names any. */
+function withOrganizationFields(data: SourceEvent['data'], object: Record<string, unknown>, kept: readonly string[]): SourceEvent['data'] {
+  if (data.kind !== 'zendesk.organization' || kept.length === 0) return data;
+  const all = isRecord(object['organization_fields']) ? object['organization_fields'] : {};
+  const value = (v: unknown): string | number | boolean | null =>
+    Array.isArray(v) ? v.filter((x) => typeof x === 'string').join(', ') : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
+  return { ...data, fields: Object.fromEntries(kept.filter((k) => Object.hasOwn(all, k)).map((k) => [k, value(all[k])])) };
 }
 
 /**
  * An API object (from show, a list or an incremental export) as a snapshot SourceEvent, normalized
  * by the webhook parser. Throws when the object has a shape the parser rejects.
  */
-export function zendeskSnapshotEvent(kind: ZendeskRefetchKind, object: Record<string, unknown>, at: { eventId: string; type: string; version: number; versionPrecisionMs?: number }): SourceEvent {
+export function zendeskSnapshotEvent(
+  kind: ZendeskRefetchKind,
+  object: Record<string, unknown>,
+  at: { eventId: string; type: string; version: number; versionPrecisionMs?: number },
+  /** The organization_fields keys a field mapping names: kept on an organization's data, nothing else of them. */
+  keptFields: readonly string[] = [],
+): SourceEvent {
   const reader = READERS[kind];
   const { event, detail } = reader.toDetail(object);
   // `time` only versions the parse; the given version replaces it below.
@@ -105,7 +120,7 @@ export function zendeskSnapshotEvent(kind: ZendeskRefetchKind, object: Record<st
     version: at.version,
     ...(at.versionPrecisionMs !== undefined && { versionPrecisionMs: at.versionPrecisionMs }),
     origin: 'snapshot',
-    data: reader.fill(parsed.data, object),
+    data: withOrganizationFields(reader.fill(parsed.data, object), object, keptFields),
   });
   if (!checked.success) throw new Error(`${kind} ${String(object['id'])}: ${describeZodError(checked.error)}`);
   return checked.data;

@@ -40,6 +40,10 @@ function readRaw(path: string, input: MappingInput): Raw {
   }
   if (path.startsWith(SOURCE_PREFIXES.stripeSubscriptionMetadata)) return own(primarySubscription(record)?.metadata, path.slice(SOURCE_PREFIXES.stripeSubscriptionMetadata.length));
   if (path === STRIPE_TRIAL_END) return primarySubscription(record)?.trialEnd;
+  if (path.startsWith(SOURCE_PREFIXES.zendeskOrganization)) {
+    const organization = record.zendesk.organization;
+    return organization && !organization.stamp.deleted ? own(organization.data.fields, path.slice(SOURCE_PREFIXES.zendeskOrganization.length)) : undefined;
+  }
   if (path.startsWith(SOURCE_PREFIXES.salesforceAccount)) {
     const account = record.salesforce.account;
     return account && !account.stamp.deleted ? own(account.data.fields, path.slice(SOURCE_PREFIXES.salesforceAccount.length)) : undefined;

@@ -113,6 +113,20 @@ export function mappingProblems(mapping: unknown, targets: TargetsConfig): strin
       }
     }
   }
+  // The same for Zendesk organization fields: those the mapping writes there, and the built-in billing fields.
+  const organizationEntries = looseEntries(mapping, 'zendesk', 'organizationFields');
+  const ownOnOrganization = new Set([...organizationEntries.map((e) => e.to), ...Object.values(targets.zendesk.fields)]);
+  for (const target of Object.keys(SECTIONS) as MappingTarget[]) {
+    for (const section of SECTIONS[target] as readonly Section[]) {
+      for (const { i, from } of looseEntries(mapping, target, section)) {
+        for (const p of from) {
+          if (p.startsWith(SOURCE_PREFIXES.zendeskOrganization) && ownOnOrganization.has(p.slice(SOURCE_PREFIXES.zendeskOrganization.length))) {
+            problems.push(`config mapping.${target}.${section}.${i}.from: ${p} is an organization field portal-sync writes: it would read back its own writes`);
+          }
+        }
+      }
+    }
+  }
   const accountEntries = looseEntries(mapping, 'salesforce', 'accountFields');
   const written = new Set(accountEntries.map((e) => e.to));
   for (const { i, from } of accountEntries) {
@@ -130,6 +144,8 @@ export interface KeptAttributes {
   customerMetadata: string[];
   subscriptionMetadata: string[];
   trialEnd: boolean;
+  /** Zendesk organization_fields keys. */
+  organizationFields: string[];
 }
 
 export function keptAttributes(mapping: MappingConfig): KeptAttributes {
@@ -139,5 +155,6 @@ export function keptAttributes(mapping: MappingConfig): KeptAttributes {
     customerMetadata: keys(SOURCE_PREFIXES.stripeCustomerMetadata),
     subscriptionMetadata: keys(SOURCE_PREFIXES.stripeSubscriptionMetadata),
     trialEnd: paths.includes(STRIPE_TRIAL_END),
+    organizationFields: keys(SOURCE_PREFIXES.zendeskOrganization),
   };
 }

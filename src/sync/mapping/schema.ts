@@ -28,6 +28,7 @@ export const SOURCE_PREFIXES = {
   stripeCustomerMetadata: 'stripe.customer.metadata.',
   stripeSubscriptionMetadata: 'stripe.subscription.metadata.',
   salesforceAccount: 'salesforce.account.',
+  zendeskOrganization: 'zendesk.organization.fields.',
 } as const;
 export const STRIPE_TRIAL_END = 'stripe.subscription.trial_end';
 
@@ -56,6 +57,10 @@ export function pathProblem(path: string, section: Section): string | null {
   if (path.startsWith(SOURCE_PREFIXES.stripeCustomerMetadata) || path.startsWith(SOURCE_PREFIXES.stripeSubscriptionMetadata)) {
     const key = path.startsWith(SOURCE_PREFIXES.stripeCustomerMetadata) ? path.slice(SOURCE_PREFIXES.stripeCustomerMetadata.length) : path.slice(SOURCE_PREFIXES.stripeSubscriptionMetadata.length);
     return METADATA_KEY.test(key) ? null : `a Stripe metadata key has 1 to 40 characters and no square brackets, got ${JSON.stringify(key)}`;
+  }
+  if (path.startsWith(SOURCE_PREFIXES.zendeskOrganization)) {
+    const key = path.slice(SOURCE_PREFIXES.zendeskOrganization.length);
+    return /^[A-Za-z0-9_]{1,64}$/.test(key) ? null : `expected a Zendesk organization field key after zendesk.organization.fields., got ${JSON.stringify(key)}`;
   }
   if (path.startsWith(SOURCE_PREFIXES.salesforceAccount)) {
     const field = path.slice(SOURCE_PREFIXES.salesforceAccount.length);
