@@ -19,6 +19,7 @@ import {
 import { createZendeskClient } from '../connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
 import { endUserObjects, ownRecordsRule } from '../connectors/zendesk/setup-access.js';
+import { checkZendeskBrands, type ZendeskBrandCheck } from '../connectors/zendesk/brands.js';
 import { printJson, requireConfig } from './connect.js';
 import { UsageError } from './errors.js';
 import { printText } from './terminal.js';
@@ -61,8 +62,11 @@ async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
   const missing = plan.filter((s) => s.state === 'missing');
   const steps = opts.dryRun || missing.length === 0 ? plan : await applyZendeskSetup(client, config.targets.zendesk, plan, { mapping: config.mapping });
   const mismatched = steps.filter((s) => s.actualType !== undefined);
-  if (mismatched.length > 0) process.exitCode = 1;
-  if (opts.json) return printJson({ dryRun: opts.dryRun === true, steps, created: steps.filter((s) => s.state === 'created').length });
+  // The brands zendesk.brands lists, as the account has them (read-only).
+  const brands = await checkZendeskBrands(client, config.zendesk.brands ?? []);
+  const wrongBrands = brands.filter((b) => b.problems.length > 0);
+  if (mismatched.length > 0 || wrongBrands.length > 0) process.exitCode = 1;
+  if (opts.json) return printJson({ dryRun: opts.dryRun === true, steps, created: steps.filter((s) => s.state === 'created').length, brands });
 
   const mark = { exists: 'exists ', missing: opts.dryRun ? 'create ' : 'missing', created: 'created' } as const;
   const lines = steps.map((s) => `  ${mark[s.state]}  ${describeStep(s)}`);
@@ -72,8 +76,18 @@ async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
       : opts.dryRun
         ? `dry run: would create ${missing.length}; nothing was created`
         : `created ${missing.length}`;
-  printText(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n${opts.endUserAccess ? ruleNote(config) : ''}`);
+  printText(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n${opts.endUserAccess ? ruleNote(config) : ''}${brandLines(brands)}`);
   if (mismatched.length > 0) process.stderr.write(`portal-sync: ${mismatched.length} field(s) have another type than the target writes\n`);
+  if (wrongBrands.length > 0) process.stderr.write(`portal-sync: ${wrongBrands.length} brand(s) in zendesk.brands do not match the account: ${wrongBrands.map((b) => b.id).join(', ')}\n`);
+}
+
+/** The brands zendesk.brands lists, each as the account has it; nothing when none is listed. */
+function brandLines(brands: ZendeskBrandCheck[]): string {
+  if (brands.length === 0) return '';
+  const lines = brands.map((b) =>
+    b.problems.length === 0 ? `  ok       brand ${b.id} ${b.name ?? ''} (Help Center: ${b.hosts.join(', ') || 'none'})` : `  problem  brand ${b.id}${b.name ? ` ${b.name}` : ''}: ${b.problems.join('; ')}`,
+  );
+  return `Brands (zendesk.brands):\n${lines.join('\n')}\n`;
 }
 
 /** The source dir as the deploy command should name it: relative when run from inside the package. */

@@ -3,7 +3,10 @@
  * stand-ins (in this process, so the CLI is spawned without blocking them).
  */
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { salesforceSchema } from '../../src/connectors/salesforce/setup.js';
@@ -70,6 +73,29 @@ describe('portal-sync setup zendesk', () => {
     expect(r.stdout).toContain('create   end-user policy on portal_account_status: read own records only (end users cannot read records now)');
     expect(r.stdout).toContain('"field":"custom_object_fields.organization_id","operator":"matches","value":"current_user"');
     expect(r.stdout).toContain('targets.zendesk.statusObject.enabled is false');
+    expect(writes(standIn)).toEqual([]);
+  });
+
+  it('checks the brands zendesk.brands lists against the account: ids, active, and each Help Center host; exits 1 on a mismatch', async () => {
+    standIn = await startZendeskStandIn();
+    const acme = standIn.seedBrand({ name: 'Acme', subdomain: 'acme', host_mapping: 'help.acme.test' });
+    const globex = standIn.seedBrand({ name: 'Globex', subdomain: 'globex' });
+    const dir = mkdtempSync(join(tmpdir(), 'portal-sync-setup-brands-'));
+    const config = (brands: unknown[]) => {
+      const file = join(dir, `brands-${brands.length}.yaml`);
+      writeFileSync(file, stringify({ zendesk: { brands } }));
+      return { ...envOf(standIn!), PORTAL_SYNC_CONFIG: file };
+    };
+
+    const good = await runCli(['setup', 'zendesk', '--dry-run'], config([{ id: acme.id, hosts: ['help.acme.test', 'acme.zendesk.com'] }, globex.id]));
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain(`Brands (zendesk.brands):\n  ok       brand ${acme.id} Acme (Help Center: help.acme.test, acme.zendesk.com)\n  ok       brand ${globex.id} Globex (Help Center: globex.zendesk.com)\n`);
+
+    const bad = await runCli(['setup', 'zendesk', '--dry-run'], config([{ id: acme.id, hosts: ['help.acme.test'] }, { id: globex.id, hosts: ['help.globex.test'] }, 999]));
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain(`  problem  brand ${globex.id} Globex: host help.globex.test is not this brand's (its Help Center: globex.zendesk.com)\n`);
+    expect(bad.stdout).toContain('  problem  brand 999: no such brand in this Zendesk account\n');
+    expect(bad.stderr).toContain(`2 brand(s) in zendesk.brands do not match the account: ${globex.id}, 999`);
     expect(writes(standIn)).toEqual([]);
   });
 
