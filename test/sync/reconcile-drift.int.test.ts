@@ -33,12 +33,12 @@ afterAll(async () => {
   await deleteByPrefix(redisUrl(), prefix);
 });
 
-/** The ticket as GET /api/v2/tickets (the incremental export) returns it, updated at `updatedAt` with `status`. */
+/** The ticket as GET /api/v2/tickets (the incremental export) returns it, updated at `updatedAt` with `status`, on the brand the trigger named (every Zendesk ticket has one). */
 function apiTicket(updatedAt: string, status: string) {
   return {
     id: 5302, subject: 'Upgrade to the "Team" plan', description: 'x', status, priority: 'normal', ticket_form_id: 360000000501,
     tags: ['billing', 'upgrade', 'plan_team'], requester_id: 8000000000201, submitter_id: 8000000000201, assignee_id: null,
-    organization_id: 7000000000101, group_id: null, brand_id: null, type: null, external_id: null, is_public: true,
+    organization_id: 7000000000101, group_id: null, brand_id: 360000000002, type: null, external_id: null, is_public: true,
     via: { channel: 'web' }, created_at: '2026-03-04T09:30:12Z', updated_at: updatedAt,
   };
 }
