@@ -30,6 +30,7 @@ import { escapeHtml } from '../sync/escape-html.js';
 import { hasAdminSession, loginRoutes, requireAdmin } from './admin-dashboard-auth.js';
 import { renderHealth, type HealthData } from './admin-health.js';
 import { deflectionPage } from './admin-deflection.js';
+import type { BrandEntry } from '../sync/brands.js';
 import type { AdminGuard } from './admin-guard.js';
 import type { EdgeMetrics } from './metrics.js';
 
@@ -116,7 +117,9 @@ function renderBulk(bulk: Record<string, BulkBacklog>): string {
 /** The dashboard reloads itself this often (a meta refresh: no script runs on the page). */
 export const DASHBOARD_REFRESH_SECONDS = 30;
 
-export function renderDashboardHtml(d: DashboardData): string {
+/** `brands`: zendesk.brands, each linked to its own deflection report beside the report of every brand. */
+export function renderDashboardHtml(d: DashboardData, brands: readonly BrandEntry[] = []): string {
+  const brandLinks = brands.map((b) => `<a href="/admin/deflection?brand=${encodeURIComponent(b.id)}">Deflection: ${h(b.name ?? `brand ${b.id}`)}</a>`).join('');
   const maxLag = Math.max(0, ...d.queues.map((q) => q.lagSeconds));
   const queueRows = d.queues
     .map(
@@ -161,7 +164,7 @@ th[scope=row],thead th:first-child{text-align:left}.warn{color:#a11;font-weight:
 .list{list-style:none;margin:0;padding:0}.list li{padding:.4rem 0;border-bottom:1px solid #e3e8ee;overflow-wrap:anywhere}.reason{font-family:ui-monospace,monospace;font-size:.85em;color:#7a1010}
 .tag{display:inline-block;background:#e8eef7;border-radius:4px;padding:0 .35rem;font-size:.85em}code{font-size:.85em;overflow-wrap:anywhere}
 </style></head>
-<body><header><h1>portal-sync admin</h1><nav><a href="/admin/queues">Queue board</a><a href="/admin/deflection">Deflection report</a><form method="post" action="/admin/logout"><button type="submit">Log out</button></form></nav></header>
+<body><header><h1>portal-sync admin</h1><nav><a href="/admin/queues">Queue board</a><a href="/admin/deflection">Deflection report</a>${brandLinks}<form method="post" action="/admin/logout"><button type="submit">Log out</button></form></nav></header>
 <main>
 <section class="wide" aria-labelledby="q"><h2 id="q">Sync lag and queues</h2>
 <p class="muted" id="read-at">Read at ${h(d.generatedAt.toISOString().slice(11, 19))} UTC; reloads every ${DASHBOARD_REFRESH_SECONDS} s.</p>
@@ -287,7 +290,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     const asked = typeof req.query.letters === 'string' && /^\d{1,7}$/.test(req.query.letters) ? Number(req.query.letters) : 0;
     let html: string;
     try {
-      html = renderDashboardHtml(await readDashboard(asked));
+      html = renderDashboardHtml(await readDashboard(asked), config.zendesk.brands ?? []);
     } catch (err) {
       logger.error({ err }, 'admin dashboard failed');
       res.status(503).type('text/plain; charset=utf-8').send('dashboard unavailable: its data could not be read (is Redis reachable?); try again\n');

@@ -19,7 +19,12 @@ let on: TestPipeline;
 let off: TestDaemon;
 
 beforeAll(async () => {
-  [on, off] = await Promise.all([startTestPipeline({ ADMIN_TOKEN }), startTestDaemon()]);
+  [on, off] = await Promise.all([
+    startTestPipeline({ ADMIN_TOKEN }, (c) => {
+      c.zendesk.brands = [{ id: '360000000001', name: 'Acme & Co', hosts: [] }, { id: '360000000002', name: null, hosts: [] }];
+    }),
+    startTestDaemon(),
+  ]);
   await sendStripe(on.daemon, 'customer.created.json');
   const event = fixtureJson<any>('stripe/customer.subscription.updated.json');
   event.id = `evt_admin_invalid_${process.pid}`;
@@ -84,6 +89,8 @@ describe('the admin dashboard and board over HTTP', () => {
     expect(html).toMatch(/items/); // the schema failure's reason
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
     expect(html).toContain('name="viewport"');
+    // Each listed Zendesk brand links to its own deflection report.
+    expect(html).toContain('<a href="/admin/deflection?brand=360000000001">Deflection: Acme &#38; Co</a><a href="/admin/deflection?brand=360000000002">Deflection: brand 360000000002</a>');
   });
 
   it('logs in through the form: a wrong token is 401, the right one sets an HttpOnly SameSite=Strict cookie holding no token', async () => {
