@@ -13,6 +13,9 @@ import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
 import type { MappedSections } from '../../src/sync/mapping/types.js';
+import { withMapped } from '../../src/sync/mapping/apply.js';
+import { MappingSchema } from '../../src/sync/mapping/schema.js';
+import { replay } from '../sync/merge-events.js';
 import { PermanentError } from '../../src/sync/errors.js';
 import type { PortalPush } from '../../src/sync/portal-target.js';
 import type { PortalProjection } from '../../src/sync/project.js';
@@ -82,6 +85,29 @@ describe('the Zendesk target with a mapping', () => {
   });
 });
 
+describe('the Zendesk target with a mapping, for a customer without an organization and for invoices', () => {
+  it("writes the mapped user fields on the customer's user, and the mapped invoice object fields on its invoice records", async () => {
+    zd = await startZendeskStandIn();
+    const config = configOf({ ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token });
+    config.mapping = MappingSchema.parse({
+      zendesk: {
+        organizationFields: [{ from: 'billing.plan', to: 'org_only' }],
+        userFields: [{ from: 'billing.balance', to: 'credit_left', transform: 'money' }],
+        invoiceObject: [{ from: 'invoice.amountRemaining', to: 'amount_remaining', transform: 'money' }],
+      },
+    });
+    zd.seedCustomObject('portal_invoice', { fields: ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id', 'amount_remaining'].map((key) => ({ key, type: 'text' })) });
+    const user = zd.seedUser({ name: 'Ann' });
+    const invoice = { id: 'in_1', number: 'N-1', status: 'open', currency: 'usd', total: 24_500, amountDue: 24_500, amountPaid: 0, amountRemaining: 12_250, amountRefunded: 0, dueDate: null, createdAt: '2026-11-20T00:00:00.000Z', hostedInvoiceUrl: null, invoicePdf: null };
+    const base = { ...projection(), billing: { ...projection().billing!, balance: -1_500 }, invoices: [invoice], openInvoiceCount: 1 };
+    const now = withMapped(base, config.mapping, 'zendesk', replay([]));
+    await createZendeskTarget(config).push(push({ contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(user.id) }] }, now));
+    expect(zd.state.users.get(user.id)!.user_fields).toMatchObject({ credit_left: -15, billing_plan: 'Team' });
+    expect(zd.state.users.get(user.id)!.user_fields).not.toHaveProperty('org_only');
+    expect(zd.state.customObjectRecords.get('portal_invoice')?.get('in_1')?.custom_object_fields).toMatchObject({ amount_remaining: 122.5, total: 245, user_id: String(user.id) });
+  });
+});
+
 describe('the Salesforce target with a mapping', () => {
   it('writes the mapped Account field, in one push and in bulk, and empties it on forget', async () => {
     const base = configOf({});
@@ -98,6 +124,20 @@ describe('the Salesforce target with a mapping', () => {
 
     await target.clear!({ places: [{ zendeskOrganizationId: null, salesforceAccountId: account, contacts: [] }], invoiceIds: [], ticketIds: [] });
     expect(sf.state.get('Account', account)).toMatchObject({ Plan_Tier__c: null, Billing_Status__c: null });
+  });
+
+  it('writes the mapped fields of invoice records beside the built-in ones', async () => {
+    const base = configOf({});
+    base.mapping = MappingSchema.parse({ salesforce: { invoice: [{ from: 'invoice.amountRemaining', to: 'Amount_Remaining__c', transform: 'money' }] } });
+    sf = await startSalesforceStandIn({ fields: provisionedSalesforceFields(base.targets.salesforce, undefined, base.mapping) });
+    const config = configOf({ SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken });
+    config.mapping = base.mapping;
+    const account = sf.state.seedAccount({ Name: 'Acme' }).Id;
+    const invoice = { id: 'in_1', number: 'N-1', status: 'open', currency: 'usd', total: 24_500, amountDue: 24_500, amountPaid: 0, amountRemaining: 12_250, amountRefunded: 0, dueDate: null, createdAt: '2026-11-20T00:00:00.000Z', hostedInvoiceUrl: null, invoicePdf: null };
+    const now = withMapped({ ...projection(), invoices: [invoice], openInvoiceCount: 1 }, config.mapping, 'salesforce', replay([]));
+    await createSalesforceTarget(config).push(push({ salesforceAccountId: account }, now));
+    // The package has no file for the mapped field: the stand-in's org has it as a Text field, which stores text.
+    expect(sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', 'in_1')).toMatchObject({ Amount_Remaining__c: '122.5', Total__c: 245, Account__c: account });
   });
 
   it('dead-letters a push to a mapped field the org does not have, with Salesforce\'s own INVALID_FIELD message', async () => {
