@@ -3,6 +3,7 @@
  * beside the web role in one process (`--role all`, the default) or alone,
  * scaled out on its own (`--role worker`).
  */
+import { migrateStripeKeys } from './sync/admin/migrate-stripe-keys.js';
 import type { Server } from 'node:http';
 import { UnrecoverableError, type Worker } from 'bullmq';
 import express from 'express';
@@ -69,6 +70,21 @@ export interface WorkerOptions {
   role?: string;
 }
 
+/**
+ * The automatic half of the single-account upgrade (docs/setup-stripe.md): a worker of a deployment whose one
+ * Stripe account is named (STRIPE_ACCOUNT_ID) moves any `stripe:cus_…` key left from before to that account
+ * before it applies an event — keys written by an older worker while `migrate stripe-accounts` ran included.
+ * One SCAN when nothing is left.
+ */
+async function upgradeStripeKeys(redis: Redis, store: RecordStore, config: Config, logger: Logger): Promise<void> {
+  const single = config.stripe.accountsListed ? null : (config.stripe.accounts[0]?.id ?? null);
+  if (single === null) return;
+  const result = await migrateStripeKeys(redis, store, config.redis.prefix, single);
+  if (result.moved > 0 || result.clashes.length > 0) {
+    logger.info({ account: single, moved: result.moved, clashes: result.clashes.length }, 'Stripe customer keys moved to the named account (single-account upgrade)');
+  }
+}
+
 export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const metrics = opts.registry ? createSyncMetrics(opts.registry) : undefined;
   const connection = createWorkerRedis(config.redis);
@@ -78,6 +94,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const pushConnection = createProducerRedis(config.redis, { enableOfflineQueue: true });
   pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
+  await upgradeStripeKeys(storeConnection, store, config, logger);
   const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs, config.mapping);
   const now = opts.now ?? Date.now;
   const classifier = createTicketClassifier(config.ticketCategories);
