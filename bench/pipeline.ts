@@ -18,6 +18,9 @@
  * Prints one JSON object. Figures to watch: `ratio` (goal ≥ 0.4) and
  * `latencyAt500.p99Ms` (goal < 250).
  *
+ * BENCH_ONLY=ours runs the second part alone and prints its figures (for a profile: `node --cpu-prof
+ * --import tsx bench/pipeline.ts`, with Redis `INFO commandstats` before and after).
+ *
  *   npm run bench:pipeline     (BENCH_EVENTS=20000 BENCH_CUSTOMERS=2000 BENCH_CONCURRENCY=8
  *                               BENCH_RATE=500 BENCH_LATENCY_SECONDS=10 BENCH_WARMUP_EVENTS=2000)
  */
@@ -36,7 +39,7 @@ import { jobIdFor, type SourceEvent } from '../src/sync/source-event.js';
 import type { ApplyOutcome } from '../src/sync/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
-import { countKeys, deleteByPrefixes, serverCounters } from './lib/redis.js';
+import { countKeys, deleteByPrefixes, meanStringBytes, serverCounters } from './lib/redis.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -167,6 +170,8 @@ interface OursFigures extends Throughput {
   /** Optimistic transactions that found a watched key changed and ran again. */
   transactionRetries: number;
   records: number;
+  /** Mean size of a stored record (JSON), read, parsed and rewritten by each event that changes it. */
+  recordBytes: number;
 }
 
 async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<OursFigures> {
@@ -208,7 +213,9 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
     const seconds = (performance.now() - t0) / 1000;
     const perEvent = await m.stop(sourceEvents.length);
     const failed = (await queue.getJobCounts('failed')).failed ?? 0;
-    const records = await countKeys(producer, `${prefix}:rec:*`, (k) => /:rec:[^:]+$/.test(k));
+    const isRecord = (k: string) => /:rec:[^:]+$/.test(k);
+    const records = await countKeys(producer, `${prefix}:rec:*`, isRecord);
+    const recordBytes = await meanStringBytes(producer, `${prefix}:rec:*`, isRecord);
     return {
       eventsPerSecond: Math.round(sourceEvents.length / seconds),
       seconds: round(seconds, 2),
@@ -219,6 +226,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
       conflicts: tally.conflicts,
       transactionRetries: tally.retries,
       records,
+      recordBytes,
     };
   } finally {
     await worker.close();
@@ -471,6 +479,10 @@ async function main(): Promise<void> {
     if (warm.length > 0) {
       await runBaseline(prefixes.warmBaseline, warm.map((e) => Buffer.byteLength(JSON.stringify(e))));
       await runOurs(prefixes.warmOurs, warm);
+    }
+    if (process.env.BENCH_ONLY === 'ours') {
+      process.stdout.write(`${JSON.stringify({ bench: 'pipeline', only: 'ours', events, customers, concurrency, ours: await runOurs(prefixes.ours, sourceEvents) }, null, 2)}\n`);
+      return;
     }
     const baseline = await runBaseline(prefixes.baseline, sizes);
     const ours = await runOurs(prefixes.ours, sourceEvents);

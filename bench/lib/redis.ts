@@ -32,6 +32,21 @@ export async function countKeys(redis: Redis, match: string, keep: (key: string)
   return n;
 }
 
+/** Mean STRLEN of up to `limit` string keys under `match` (SCAN order): the size of what is stored per key. */
+export async function meanStringBytes(redis: Redis, match: string, keep: (key: string) => boolean = () => true, limit = 500): Promise<number> {
+  let cursor = '0';
+  const keys: string[] = [];
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...found.filter(keep));
+  } while (cursor !== '0' && keys.length < limit);
+  const sample = keys.slice(0, limit);
+  if (sample.length === 0) return 0;
+  const sizes = await Promise.all(sample.map((k) => redis.strlen(k)));
+  return Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length);
+}
+
 export interface ServerCounters {
   /** total_commands_processed: every command, those that Lua scripts (BullMQ's) run included. */
   commands: number;
