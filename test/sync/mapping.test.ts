@@ -11,7 +11,7 @@ import { accountFieldValues, invoiceRecord as salesforceInvoice, ticketRecord } 
 import { invoiceValues } from '../../src/connectors/money.js';
 import { applyTransform, fieldSet, mappedSections, mappingFingerprint, withMapped } from '../../src/sync/mapping/apply.js';
 import { defaultMapping, keptAttributes, mappingProblems } from '../../src/sync/mapping/defaults.js';
-import { EMPTY_MAPPING, MappingSchema } from '../../src/sync/mapping/schema.js';
+import { EMPTY_MAPPING, MappingSchema, pathProblem } from '../../src/sync/mapping/schema.js';
 import { portalProjection, projectionHash } from '../../src/sync/project.js';
 import { testConfig } from '../support/daemon.js';
 import { account, customer, replay, streamArb, subscription } from './merge-events.js';
@@ -163,6 +163,22 @@ describe('the mapping parser', () => {
       'config mapping.salesforce.accountFields.1.from: zendesk.organization.fields.billing_plan is an organization field portal-sync writes: it would read back its own writes',
       'config mapping.salesforce.accountFields.2.from: salesforce.account.Tier__c is an Account field this mapping writes: it would read back its own writes',
     ]);
+  });
+
+  it('refuses any path outside the grammar, naming the entry by its key path', () => {
+    const word = fc.stringMatching(/^[a-z][a-zA-Z]{0,12}$/);
+    const outside = fc.oneof(word, fc.tuple(fc.constantFrom('billing', 'profile', 'links', 'stripe', 'zendesk'), word).map(([a, b]) => `${a}.${b}`));
+    fc.assert(
+      fc.property(outside, (path) => {
+        fc.pre(pathProblem(path, 'accountFields') !== null);
+        const parsed = MappingSchema.safeParse({ salesforce: { accountFields: [{ from: path, to: 'Some_Field__c' }] } });
+        expect(parsed.success).toBe(false);
+        expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual(['salesforce.accountFields.0.from']);
+      }),
+    );
+    for (const path of ['billing', 'billing.tierr', 'stripe.customer', 'stripe.customer.metadata.', 'zendesk.organization.fields.a b', 'salesforce.account.1Bad']) {
+      expect(pathProblem(path, 'accountFields'), path).not.toBeNull();
+    }
   });
 
   it('accepts any entry built from known paths and transforms, and reads each to a plain field value', () => {
