@@ -19,7 +19,9 @@
  * `latencyAt500.p99Ms` (goal < 250).
  *
  * BENCH_ONLY=ours runs the second part alone and prints its figures (for a profile: `node --cpu-prof
- * --import tsx bench/pipeline.ts`, with Redis `INFO commandstats` before and after).
+ * --import tsx bench/pipeline.ts`, with Redis `INFO commandstats` before and after). BENCH_PROFILE_TOP=1
+ * runs the second part under V8's sampling profiler and adds `ours.profileTop`: the 10 functions with the
+ * most self time (the profiler's own cost lowers that run's rate a little).
  *
  *   npm run bench:pipeline     (BENCH_EVENTS=20000 BENCH_CUSTOMERS=2000 BENCH_CONCURRENCY=8
  *                               BENCH_RATE=500 BENCH_LATENCY_SECONDS=10 BENCH_WARMUP_EVENTS=2000)
@@ -39,6 +41,7 @@ import { jobIdFor, type SourceEvent } from '../src/sync/source-event.js';
 import type { ApplyOutcome } from '../src/sync/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
+import { profiled } from './lib/profile.js';
 import { countKeys, deleteByPrefixes, meanStringBytes, serverCounters } from './lib/redis.js';
 
 const num = (name: string, fallback: number) => {
@@ -481,11 +484,16 @@ async function main(): Promise<void> {
       await runOurs(prefixes.warmOurs, warm);
     }
     if (process.env.BENCH_ONLY === 'ours') {
-      process.stdout.write(`${JSON.stringify({ bench: 'pipeline', only: 'ours', events, customers, concurrency, ours: await runOurs(prefixes.ours, sourceEvents) }, null, 2)}\n`);
+      const ours = process.env.BENCH_PROFILE_TOP
+        ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({ ...result, profileTop }))
+        : await runOurs(prefixes.ours, sourceEvents);
+      process.stdout.write(`${JSON.stringify({ bench: 'pipeline', only: 'ours', events, customers, concurrency, ours }, null, 2)}\n`);
       return;
     }
     const baseline = await runBaseline(prefixes.baseline, sizes);
-    const ours = await runOurs(prefixes.ours, sourceEvents);
+    const ours = process.env.BENCH_PROFILE_TOP
+      ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({ ...result, profileTop }))
+      : await runOurs(prefixes.ours, sourceEvents);
     const latency = latencySeconds > 0 && rate > 0 ? await runLatency() : null;
     const ratio = round(ours.eventsPerSecond / baseline.eventsPerSecond, 3);
 
