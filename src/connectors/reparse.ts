@@ -18,7 +18,7 @@ type Reparser = (body: string, config: Config, entry: QuarantineEntry) => ParseR
 const json = (body: string): unknown => JSON.parse(body);
 
 const REPARSERS: Record<Source, Reparser> = {
-  stripe: (body, config) => [parseStripeEvent(json(body), stripeParseKeys(config))],
+  stripe: (body, config, entry) => [parseStripeEvent(json(body), stripeParseKeys(config), entry.stripeAccountId ?? null)],
   zendesk: (body, _config, entry) => [parseZendeskWebhook(json(body), entry.signedAt ? { signedAt: entry.signedAt } : {})],
   portal: (body) => parsePortalEvents(json(body)),
   salesforce: (body, config) => {

@@ -23,6 +23,8 @@ export interface QuarantineMeta {
   contentType: string | null;
   /** The signed timestamp a Zendesk trigger body came with: its event id is made from it, so replay needs it. */
   signedAt?: string;
+  /** The Stripe account the delivery was verified for (`acct_…`): its customers' keys on replay. Absent: the unnamed single account. */
+  stripeAccountId?: string;
   /** Size of the body in bytes (UTF-8). */
   bytes: number;
 }

@@ -51,7 +51,7 @@ export async function deliver(
   deps: ReceiverDeps,
   source: Source,
   parsed: ParseResult[],
-  raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined },
+  raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined; stripeAccountId?: string | null | undefined },
 ): Promise<Delivery> {
   // Counted after parsing, so one Salesforce event naming 100 recordIds is 100 objects, not one.
   const objects = parsed.reduce((n, r) => n + (r.kind === 'events' ? r.events.length : 1), 0);
@@ -93,6 +93,7 @@ export async function deliver(
       contentType: raw.contentType ?? null,
       body: raw.body.toString('utf8'),
       ...(raw.signedAt && { signedAt: raw.signedAt }),
+      ...(raw.stripeAccountId && { stripeAccountId: raw.stripeAccountId }),
     });
     counts.quarantined = invalid.length;
     deps.logger.warn({ source, eventId, items: invalid.length, quarantineId: meta.id, reason }, 'payload failed its schema: quarantined');

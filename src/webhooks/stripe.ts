@@ -53,7 +53,8 @@ export function stripeReceiver(deps: ReceiverDeps, opts: StripeReceiverOptions):
       return;
     }
     const result = parseStripeEvent(verified.event, opts.crossIdKeys, attributed.accountId);
-    const delivery = await deliver(deps, 'stripe', [result], { body, contentType: req.get('content-type') });
+    // The account goes with a quarantined body: a replay keys its customers as this delivery would have.
+    const delivery = await deliver(deps, 'stripe', [result], { body, contentType: req.get('content-type'), stripeAccountId: attributed.accountId });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
   });
 }

@@ -4,6 +4,7 @@
  * they name; a delivery whose signature and claimed account disagree is refused and nothing is queued.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reparseQuarantined } from '../../src/connectors/reparse.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, metricValue, post, queuedJobs } from '../support/http.js';
@@ -84,6 +85,20 @@ describe('POST /webhooks/stripe with several accounts', () => {
     expect(r.json()).toMatchObject({ accepted: 0, ignored: 1 });
     expect(await queued(event.id)).toHaveLength(0);
     expect(daemon.logs.join('')).toMatch(/"account":"us".*Stripe event of the other mode ignored \(the mode of Stripe account us is test\)/);
+  });
+
+  it("quarantines a connected account's broken event with its account, so a replay keys the customer as the delivery would have", async () => {
+    const { r, event } = await send(SECRETS.STRIPE_US_CONNECT_WEBHOOK_SECRET, (e) => {
+      e.account = 'acct_1ConnectedFAKE01';
+      e.data.object.balance = 'not a number';
+    });
+    expect(r.status).toBe(202);
+    const [meta] = (await daemon.ingestor.quarantined.page({ limit: 50 })).filter((m) => m.eventId === event.id);
+    expect(meta).toMatchObject({ source: 'stripe', stripeAccountId: 'acct_1ConnectedFAKE01' });
+    const entry = await daemon.ingestor.quarantined.get(meta!.id);
+    entry!.body = entry!.body.replace('"not a number"', '0'); // what a parser fix would make of it
+    const [replayed] = reparseQuarantined(entry!, daemon.config);
+    expect(replayed).toMatchObject({ kind: 'events', events: [{ refs: { stripeCustomerId: event.data.object.id, stripeAccountId: 'acct_1ConnectedFAKE01' } }] });
   });
 
   it('refuses a delivery no configured secret verifies', async () => {
