@@ -28,7 +28,9 @@ const hostname = z
   .regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, 'expected a host name like help.acme.com or acme.zendesk.com');
 /** A brand: its id alone, or with a name (reports) and its Help Center hosts (host mapping, <subdomain>.zendesk.com). */
 const BrandSchema = z
-  .union([brandId, z.strictObject({ id: brandId, name: z.string().trim().min(1).max(100).optional(), hosts: z.array(hostname).max(10).optional() })])
+  .union([brandId, z.strictObject({ id: brandId, name: z.string().trim().min(1).max(100).optional(), hosts: z.array(hostname).max(10).optional() })], {
+    error: 'expected a Zendesk brand id (a positive integer) or { id, name, hosts }',
+  })
   .transform((b): BrandEntry => (typeof b === 'string' ? { id: b, name: null, hosts: [] } : { id: b.id, name: b.name ?? null, hosts: b.hosts ?? [] }));
 /** YAML `zendesk.brands`: the brands a deployment serves, with their names and Help Center hosts. */
 export const BrandsSchema = z

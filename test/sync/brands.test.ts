@@ -87,8 +87,8 @@ describe('zendesk.brands in the configuration', () => {
     const r = load({ zendesk: { brands: ['acme', -1, { id: 5, colour: 'red' }, { id: 6, hosts: ['https://help.x.test/'] }, 7, 7] } });
     expect(r.ok).toBe(false);
     const all = r.ok ? '' : r.problems.join('\n');
-    expect(all).toMatch(/zendesk\.brands\.0/);
-    expect(all).toMatch(/zendesk\.brands\.1/);
+    expect(all).toMatch(/zendesk\.brands\.0: expected a Zendesk brand id \(a positive integer\) or \{ id, name, hosts \}/);
+    expect(all).toMatch(/zendesk\.brands\.1: expected a Zendesk brand id/);
     expect(all).toMatch(/zendesk\.brands\.2.*colour|colour.*zendesk\.brands\.2/);
     expect(all).toMatch(/zendesk\.brands\.3\.hosts\.0: expected a host name/);
   });
