@@ -56,7 +56,7 @@ describe('portal-sync reconcile when a source fails', () => {
     const r = await runCli(['reconcile'], {});
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^portal-sync: no source to reconcile: configure STRIPE_SECRET_KEY, or /);
+    expect(r.stderr).toMatch(/^portal-sync: no source to reconcile: configure STRIPE_SECRET_KEY \(or secretKeyEnv of an entry of stripe.accounts\), or /);
     for (const name of ['SALESFORCE_CLIENT_ID', 'ZENDESK_API_TOKEN']) expect(r.stderr).toContain(name);
   });
 });
