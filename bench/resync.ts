@@ -38,7 +38,6 @@ import { createLogger } from '../src/log.js';
 import { startSalesforceStandIn } from '../src/standins/salesforce.js';
 import { startStripeStandIn } from '../src/standins/stripe.js';
 import { startZendeskStandIn } from '../src/standins/zendesk.js';
-import { bulkKeys } from '../src/sync/bulk-push.js';
 import type { PortalTarget } from '../src/sync/portal-target.js';
 import { pushQueueName } from '../src/sync/push-planner.js';
 import { createEventsQueue } from '../src/sync/queues.js';
@@ -49,6 +48,7 @@ import { startWorker, type TargetFactory } from '../src/worker-role.js';
 import { ceilingFigures, countCalls, isPushCall, round, type Call, type CallCounts, type CeilingFigures } from './lib/resync-calls.js';
 import { driftCustomers, provisionPortals, seedLinkedCustomers, type DriftedCustomer, type SeededCustomer } from './lib/resync-seed.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
+import { REDIS_KEYS } from '../src/sync/redis/keys.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string, env: string): string | undefined => {
@@ -293,7 +293,7 @@ async function settle(prefix: string, timeoutMs: number): Promise<boolean> {
     const end = Date.now() + timeoutMs;
     for (let quiet = 0; Date.now() < end; await sleep(250)) {
       let left = 0;
-      for (const t of TARGETS) left += (await redis.zcard(bulkKeys(prefix, t).pending)) + (await redis.zcard(bulkKeys(prefix, t).claimed));
+      for (const t of TARGETS) left += (await redis.zcard(REDIS_KEYS.bulk(prefix, t).pending)) + (await redis.zcard(REDIS_KEYS.bulk(prefix, t).claimed));
       for (const q of queues) left += Object.values(await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')).reduce((a, b) => a + b, 0);
       quiet = left === 0 ? quiet + 1 : 0;
       if (quiet >= 2) return true;

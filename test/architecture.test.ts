@@ -123,3 +123,24 @@ describe('imports', () => {
     expect(leaks).toEqual([]);
   });
 });
+
+describe('keyspace', () => {
+  /** Files that still build keys of their own (issue 16), kept apart while other work changes them; the list only shrinks. */
+  const NOT_YET = [
+    'src/sync/admin/migrate-stripe-keys.ts',
+    'src/sync/ingest.ts',
+    'src/sync/mapping/repush.ts',
+    'src/sync/push-worker.ts',
+    'src/sync/store.ts',
+    'src/webhooks/admin-guard.ts',
+    'src/worker-role.ts',
+  ];
+
+  it('builds every Redis key and queue name in src/sync/redis/keys.ts (a key is `${prefix}:…`)', () => {
+    const builders = files(join(root, 'src'))
+      .map((f) => relative(root, f))
+      .filter((f) => f !== 'src/sync/redis/keys.ts' && !NOT_YET.includes(f))
+      .filter((f) => /\$\{(?:[\w.]+\.)?prefix\}:/.test(readFileSync(join(root, f), 'utf8')));
+    expect(builders).toEqual([]);
+  });
+});

@@ -2,6 +2,7 @@
 import { connectRedis, describeRedis, type Redis } from '../sync/redis.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from './errors.js';
+import { REDIS_KEYS } from '../sync/redis/keys.js';
 
 export function requireConfig(): Config {
   const loaded = loadConfig(process.env);
@@ -30,7 +31,7 @@ export async function withRedis<T>(config: Config, work: (redis: Redis) => Promi
 async function requireData(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', REDIS_KEYS.everything(prefix), 'COUNT', 1000);
     if (keys.length > 0) return;
     cursor = next;
   } while (cursor !== '0');

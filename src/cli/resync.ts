@@ -28,6 +28,7 @@ import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { inspectRecord } from './inspect.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
+import { REDIS_KEYS } from '../sync/redis/keys.js';
 
 interface ResyncOptions {
   source?: string;
@@ -68,7 +69,7 @@ function summaryLine(s: ResyncSummary): string {
 /** Zendesk reads pass the Zendesk target's rate gate in Redis: the account has one API budget for reads and pushes. */
 async function streamsFor(config: Config, redis: Redis, store: RecordStore, params: ResyncParams, warn: (m: string) => void, bars?: ProgressReporter): Promise<SnapshotStream[]> {
   const sources = params.sources as ResyncSource[];
-  const gate = createCallGate(redis, `${config.redis.prefix}:rate:zendesk`, config.targets.zendesk.rate);
+  const gate = createCallGate(redis, REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'), config.targets.zendesk.rate);
   if (params.customer !== null) {
     const { record, keys } = await inspectRecord(store, params.customer);
     // From the record's keys too: the Stripe account is in its key (stripe:<acct_…>:cus_…), not in the record.

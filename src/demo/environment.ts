@@ -19,6 +19,7 @@ import { startStripeStandIn, type StripeStandIn } from '../standins/stripe.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../standins/zendesk.js';
 import { startWorker, type RunningWorker } from '../worker-role.js';
 import { provisionedSalesforceFields } from './salesforce-fields.js';
+import { REDIS_KEYS } from '../sync/redis/keys.js';
 
 const DEFAULT_DEMO_PORT = 3000;
 /** The customer contact the scripted day creates in Zendesk (script.ts), whose help center page the demo shows. */
@@ -96,7 +97,7 @@ async function deletePrefix(url: string, prefix: string): Promise<void> {
     await redis.connect();
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', REDIS_KEYS.everything(prefix), 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');

@@ -35,6 +35,7 @@ import type { CallGate, PortalPush, PortalTarget, PushResult } from './portal-ta
 import { createEventsQueue } from './queues.js';
 import { RESYNC_PRIORITY } from './resync/runner.js';
 import { ResyncRuns } from './resync/runs.js';
+import { REDIS_KEYS } from './redis/keys.js';
 
 export const BulkDrainJobSchema = z.strictObject({
   v: z.literal(1),
@@ -45,11 +46,6 @@ export const BulkDrainJobSchema = z.strictObject({
 });
 export type BulkDrainJob = z.infer<typeof BulkDrainJobSchema>;
 
-export const bulkKeys = (prefix: string, target: string) => ({
-  pending: `${prefix}:bulk:${target}:pending`,
-  claimed: `${prefix}:bulk:${target}:claimed`,
-  byJob: (jobId: string) => `${prefix}:bulk:${target}:by:${jobId}`,
-});
 
 export interface BulkBacklog {
   /** Customers waiting for a bulk call. */
@@ -62,7 +58,7 @@ export interface BulkBacklog {
 
 /** What resync pushes still owe a target (for `status` and the dashboard). */
 export async function bulkBacklog(redis: Redis, prefix: string, target: string, now = Date.now()): Promise<BulkBacklog> {
-  const keys = bulkKeys(prefix, target);
+  const keys = REDIS_KEYS.bulk(prefix, target);
   const [pending, inFlight, oldest] = await Promise.all([redis.zcard(keys.pending), redis.zcard(keys.claimed), redis.zrangebyscore(keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1)]);
   // A customer put back by a drain that died scores 0 (its first queueing time is lost): the oldest known one counts.
   const since = Number(oldest[1] ?? 0);
@@ -86,7 +82,7 @@ export function drainJob(target: PortalTargetName, slot: number, delayMs: number
  */
 export async function queueForBulk(redis: Redis, prefix: string, target: PortalTargetName, customerIds: readonly string[], mergedIds: readonly string[] = [], now = Date.now()): Promise<number> {
   if (customerIds.length === 0) return 0;
-  const pending = bulkKeys(prefix, target).pending;
+  const pending = REDIS_KEYS.bulk(prefix, target).pending;
   const tx = redis.multi().zadd(pending, 'NX', ...customerIds.flatMap((id) => [String(now), id]));
   if (mergedIds.length > 0) tx.zrem(pending, ...mergedIds);
   const [[err, added] = [null, 0]] = (await tx.exec()) ?? [];
@@ -210,7 +206,7 @@ function resyncActivity(redis: Redis, prefix: string): () => Promise<boolean> {
 
 export function createBulkDrainer(opts: BulkDrainerOptions) {
   const { redis, target } = opts;
-  const keys = bulkKeys(opts.prefix, target.name);
+  const keys = REDIS_KEYS.bulk(opts.prefix, target.name);
   const log = opts.logger.child({ module: 'bulk-push', target: target.name });
   const holdMaxMs = opts.holdMaxMs ?? BULK_HOLD_MAX_MS;
   const resyncActive = opts.resyncActive ?? resyncActivity(redis, opts.prefix);

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Source } from './source-event.js';
+import { REDIS_KEYS } from './redis/keys.js';
 
 /** One source's part of a reconcile pass (written by reconcile.ts, read here for `status` and the gauges). */
 export interface SourceReport {
@@ -35,11 +36,6 @@ export const LIVE_WITHIN_MS = 3 * HEARTBEAT_EVERY_MS;
 /** Beats of workers gone for longer than this are dropped (by the next live worker's beat). */
 const FORGET_AFTER_MS = 7 * 86_400_000;
 
-export const healthKeys = (prefix: string) => ({
-  workers: `${prefix}:health:workers`,
-  webhooks: `${prefix}:health:webhooks`,
-  reconcileLast: `${prefix}:reconcile:last`,
-});
 
 interface WorkerBeat {
   role: string;
@@ -58,7 +54,7 @@ export interface WorkerHealth extends WorkerBeat {
 
 /** Beats now and every HEARTBEAT_EVERY_MS; stop() records a clean stop. A beat that fails is retried at the next one. */
 export function startHeartbeat(redis: Redis, prefix: string, role: string, now: () => number = Date.now): { stop(): Promise<void> } {
-  const key = healthKeys(prefix).workers;
+  const key = REDIS_KEYS.health(prefix).workers;
   const beat: WorkerBeat = { role, host: hostname(), pid: process.pid, startedAt: new Date(now()).toISOString(), lastSeenAt: '' };
   const field = `${beat.role}:${beat.host}:${beat.pid}`;
   const write = async (extra: Partial<WorkerBeat> = {}) => {
@@ -80,7 +76,7 @@ export function startHeartbeat(redis: Redis, prefix: string, role: string, now: 
 
 /** Every worker that beat in the last week, newest first. */
 export async function readWorkers(redis: Redis, prefix: string, now = Date.now()): Promise<WorkerHealth[]> {
-  const beats = Object.values(await redis.hgetall(healthKeys(prefix).workers)).map((v) => JSON.parse(v) as WorkerBeat);
+  const beats = Object.values(await redis.hgetall(REDIS_KEYS.health(prefix).workers)).map((v) => JSON.parse(v) as WorkerBeat);
   return beats
     .map((b) => {
       const age = now - Date.parse(b.lastSeenAt);
@@ -112,23 +108,23 @@ export function configuredWebhookSources(config: WebhookSecrets): string[] {
 
 /** A verified webhook of `source` arrived now. */
 export async function noteWebhook(redis: Redis, prefix: string, source: string, now = Date.now()): Promise<void> {
-  await redis.hset(healthKeys(prefix).webhooks, source, String(now));
+  await redis.hset(REDIS_KEYS.health(prefix).webhooks, source, String(now));
 }
 
 /** When each of `sources` last sent a verified webhook (null: never, as far as this prefix knows). */
 export async function readLastWebhooks(redis: Redis, prefix: string, sources: readonly string[]): Promise<Record<string, string | null>> {
   if (sources.length === 0) return {};
-  const values = await redis.hmget(healthKeys(prefix).webhooks, ...sources);
+  const values = await redis.hmget(REDIS_KEYS.health(prefix).webhooks, ...sources);
   return Object.fromEntries(sources.map((s, i) => [s, values[i] ? new Date(Number(values[i])).toISOString() : null]));
 }
 
 export async function readLastReconcile(redis: Redis, prefix: string): Promise<ReconcileReport | null> {
-  const raw = await redis.get(healthKeys(prefix).reconcileLast);
+  const raw = await redis.get(REDIS_KEYS.reconcile(prefix).last);
   return raw === null ? null : (JSON.parse(raw) as ReconcileReport);
 }
 
 export function reconcileLastKey(prefix: string): string {
-  return healthKeys(prefix).reconcileLast;
+  return REDIS_KEYS.reconcile(prefix).last;
 }
 
 /** Gauges read from Redis when /metrics is scraped (a Redis that is away leaves them as they were). */

@@ -32,9 +32,10 @@ import { portalProjection } from './project.js';
 import { mappedSections } from './mapping/apply.js';
 import type { MappingConfig } from './mapping/schema.js';
 import { sha256Hex, stableStringify, type CustomerRecord } from './record.js';
+import { QUEUE_NAMES, REDIS_KEYS } from './redis/keys.js';
 
 /** One queue per target, so that each gets its own global rate limit (BullMQ's limiter is per queue). */
-export const pushQueueName = (target: PortalTargetName): string => `push-${target}`;
+export const pushQueueName = QUEUE_NAMES.push;
 export const PUSH_QUEUES = (['zendesk', 'salesforce'] as const).map(pushQueueName);
 
 export const pushJobOptions = (backoffMs: number) =>
@@ -98,7 +99,7 @@ export const LEAD_GATHER_MS = 10;
 export const pushDedupId = (customerId: string, target: PortalTargetName): string => `${customerId}-${target}`;
 
 /** Set (for `debounceMs`) when a push of the customer to the target was written: the next change waits out the rest. */
-export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string => `${prefix}:push-recent:${target}:${customerId}`;
+export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string => REDIS_KEYS.push(prefix).recent(target, customerId);
 
 // KEYS: BullMQ's deduplication key of the customer's push job, the recent-push key. ARGV: debounceMs, leadMs.
 // A push pending or running: debounce (absorbed if pending; the follow-up of a running one waits that long after it).
@@ -113,7 +114,7 @@ return tonumber(ARGV[2])
 /** The delay of a real-time push of this customer to this target, decided atomically in Redis (see the module note). */
 export async function pushDelayMs(redis: Redis, prefix: string, target: PortalTargetName, customerId: string, debounceMs: number): Promise<number> {
   if (debounceMs <= 0) return 0;
-  const dedupKey = `${prefix}:${pushQueueName(target)}:de:${pushDedupId(customerId, target)}`;
+  const dedupKey = REDIS_KEYS.push(prefix).dedup(target, pushDedupId(customerId, target));
   return Number(await redis.eval(PUSH_DELAY, 2, dedupKey, recentPushKey(prefix, target, customerId), debounceMs, Math.min(LEAD_GATHER_MS, debounceMs)));
 }
 

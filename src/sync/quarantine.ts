@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Source } from './source-event.js';
+import { REDIS_KEYS } from './redis/keys.js';
 
 export interface QuarantineMeta {
   id: string;
@@ -48,10 +49,6 @@ export interface QuarantineStats {
   evicted: number;
 }
 
-export function quarantineKeys(prefix: string) {
-  const k = `${prefix}:quarantine`;
-  return { legacyList: k, ids: `${k}:ids`, meta: `${k}:meta`, bodies: `${k}:bodies`, bytes: `${k}:bytes`, evicted: `${k}:evicted` };
-}
 
 // KEYS: ids, meta, bodies, bytes, evicted. ARGV: id, score, meta JSON, body, maxEntries, maxBytes.
 // Stores the entry, then evicts the oldest others while over a limit; returns the evicted ids.
@@ -89,14 +86,14 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 return 1`;
 
 export class QuarantineStore {
-  readonly keys: ReturnType<typeof quarantineKeys>;
+  readonly keys: ReturnType<typeof REDIS_KEYS.quarantine>;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     private readonly limits: QuarantineLimits,
   ) {
-    this.keys = quarantineKeys(prefix);
+    this.keys = REDIS_KEYS.quarantine(prefix);
   }
 
   /** Stores one entry; returns it (without its body) and the ids of the entries evicted to make room. */

@@ -6,11 +6,12 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cappedBackoff } from './backoff.js';
 import type { SourceEvent } from './source-event.js';
+import { QUEUE_NAMES } from './redis/keys.js';
 
 /** Longest wait between two tries of an event (12 tries: about 20 minutes in all). */
 export const EVENT_MAX_BACKOFF_MS = 300_000;
 
-export const QUEUES = { events: 'events' } as const;
+export const QUEUES = { events: QUEUE_NAMES.events } as const;
 
 /** Completed jobs are kept a while (for `status` and debugging); dedupe does not rely on them. */
 export const EVENT_JOB_DEFAULTS: JobsOptions = {

@@ -29,8 +29,9 @@ import { readPageWithRetry, RESYNC_PRIORITY } from './resync/runner.js';
 import type { SnapshotStream } from './resync/snapshot.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
 import type { RecordStore } from './store.js';
+import { QUEUE_NAMES, REDIS_KEYS } from './redis/keys.js';
 
-export const RECONCILE_QUEUE = 'reconcile';
+export const RECONCILE_QUEUE = QUEUE_NAMES.reconcile;
 /** How many drifted object ids a report keeps (the count is always exact). */
 const MAX_DRIFT_IDS = 100;
 const HISTORY = 48;
@@ -78,13 +79,13 @@ export class Reconciler {
   }
 
   private checkpointKey(source: Source): string {
-    return `${this.opts.prefix}:reconcile:checkpoint:${source}`;
+    return REDIS_KEYS.reconcile(this.opts.prefix).checkpoint(source);
   }
   get lastKey(): string {
     return reconcileLastKey(this.opts.prefix);
   }
   get historyKey(): string {
-    return `${this.opts.prefix}:reconcile:history`;
+    return REDIS_KEYS.reconcile(this.opts.prefix).history;
   }
 
   /** The sources this reconciler reads. */

@@ -22,7 +22,6 @@ import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/standins/stripe.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
-import { bulkKeys } from '../../src/sync/bulk-push.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
@@ -30,6 +29,7 @@ import { runCli } from '../support/cli.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { standInTargetsEnv, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 const hourAgo = Date.now() - 3600_000;
 const updatedAt = (i: number) => new Date(hourAgo + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -63,7 +63,7 @@ async function resync(): Promise<void> {
     'the pushes to settle',
     async () => {
       for (const target of ['zendesk', 'salesforce'] as const) {
-        const k = bulkKeys(p.daemon.prefix, target);
+        const k = REDIS_KEYS.bulk(p.daemon.prefix, target);
         if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
         const c = await p.worker.planner.queues.get(target)!.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         if (Object.values(c).some((n) => n > 0)) return false;

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/sync/admin/status.js';
 import { statusText } from '../../src/cli/status.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { bulkKeys, queueForBulk } from '../../src/sync/bulk-push.js';
+import { queueForBulk } from '../../src/sync/bulk-push.js';
 import { renderDashboardHtml } from '../../src/webhooks/admin-dashboard.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -31,7 +32,7 @@ describe('status', () => {
   it('shows customers waiting for bulk resync calls and a push queue paused by a rate limit', async () => {
     const now = Date.now();
     await queueForBulk(redis, prefix, 'zendesk', ['cust_1', 'cust_2'], [], now - 42_000);
-    await redis.zadd(bulkKeys(prefix, 'zendesk').claimed, String(now + 60_000), 'cust_3');
+    await redis.zadd(REDIS_KEYS.bulk(prefix, 'zendesk').claimed, String(now + 60_000), 'cust_3');
     // What Worker.rateLimit does when Zendesk answers 429 with Retry-After: 30.
     const queue = new Queue('push-zendesk', { connection: redis, prefix });
     await redis.set(`${prefix}:push-zendesk:limiter`, String(Number.MAX_SAFE_INTEGER), 'PX', 30_000);

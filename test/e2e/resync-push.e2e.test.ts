@@ -16,7 +16,6 @@ import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/standins/stripe.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
-import { bulkKeys } from '../../src/sync/bulk-push.js';
 import { portalProjection } from '../../src/sync/project.js';
 import { acceptedKey, linksFor } from '../../src/sync/push-worker.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
@@ -26,6 +25,7 @@ import { startWorker } from '../../src/worker-role.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { until, standInTargetsEnv } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 const N = 300;
 const hourAgo = Date.now() - 3600_000;
@@ -65,7 +65,7 @@ async function pushesSettled(): Promise<void> {
     'the resync pushes to finish',
     async () => {
       for (const target of ['zendesk', 'salesforce'] as const) {
-        const k = bulkKeys(p.daemon.prefix, target);
+        const k = REDIS_KEYS.bulk(p.daemon.prefix, target);
         if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
         const c = await p.worker.planner.queues.get(target)!.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         if (Object.values(c).some((n) => n > 0)) return false;
@@ -189,7 +189,7 @@ describe('resync pushes in bulk', () => {
     const c = customers[42]!;
     const record = await recordOf(c);
     // As a worker that died mid-batch leaves it: claimed (its lease over), nothing pending, no drain job queued.
-    const k = bulkKeys(p.daemon.prefix, 'zendesk');
+    const k = REDIS_KEYS.bulk(p.daemon.prefix, 'zendesk');
     const [seconds] = await redis.time();
     await redis.zadd(k.claimed, String(Number(seconds) * 1000 - 1_000), record.id);
     await redis.del(acceptedKey(p.daemon.prefix, 'zendesk', record.id));

@@ -9,10 +9,11 @@ import { DelayedError, Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { bulkBacklog, bulkKeys, createBulkDrainer, queueForBulk, type BulkDrainerOptions, type PreparedPush } from '../../src/sync/bulk-push.js';
+import { bulkBacklog, createBulkDrainer, queueForBulk, type BulkDrainerOptions, type PreparedPush } from '../../src/sync/bulk-push.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
 import type { BulkContext, BulkPushResult, PortalPush, PortalTarget } from '../../src/sync/portal-target.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -78,7 +79,7 @@ function drainer(overrides: Partial<BulkDrainerOptions> = {}) {
 }
 
 const job = (id: string, moved: number[] = []) => ({ id, moveToDelayed: async (at: number) => void moved.push(at) }) as unknown as Job;
-const keys = bulkKeys(prefix, 'zendesk');
+const keys = REDIS_KEYS.bulk(prefix, 'zendesk');
 const pending = () => redis.zrange(keys.pending, '0', '-1');
 const claimed = () => redis.zrange(keys.claimed, '0', '-1');
 

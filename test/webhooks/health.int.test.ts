@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
-import { healthKeys } from '../../src/sync/health.js';
+import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 let daemon: TestDaemon;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe('health, readiness and metrics', () => {
   });
 
   it('writes a source\'s last webhook time at once, and a burst of webhooks once more within a second with the burst\'s latest time', async () => {
-    const key = healthKeys(daemon.prefix).webhooks;
+    const key = REDIS_KEYS.health(daemon.prefix).webhooks;
     const send = async (id: string) => {
       const event = fixtureJson<any>('stripe/customer.created.json');
       event.id = id;

@@ -15,6 +15,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export interface SweepResult {
   /** Keys deleted whole. */
@@ -102,13 +103,13 @@ export class Eraser {
   ) {}
 
   private isAudit(key: string): boolean {
-    return key === this.store.globalAuditKey || (key.startsWith(`${this.prefix}:rec:`) && key.endsWith(':audit'));
+    return key === this.store.globalAuditKey || (key.startsWith(REDIS_KEYS.records(this.prefix).head) && key.endsWith(':audit'));
   }
 
   /** The queue and job id of a BullMQ job hash key, if it is one. */
   private jobOf(key: string): { queue: string; id: string } | null {
     for (const q of this.queueNames) {
-      const head = `${this.prefix}:${q}:`;
+      const head = REDIS_KEYS.queue(this.prefix, q);
       if (key.startsWith(head) && !key.slice(head.length).includes(':')) return { queue: q, id: key.slice(head.length) };
     }
     return null;
@@ -123,7 +124,7 @@ export class Eraser {
   async *keys(): AsyncGenerator<string> {
     let cursor = '0';
     do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', REDIS_KEYS.everything(this.prefix), 'COUNT', 1000);
       cursor = next;
       yield* batch;
     } while (cursor !== '0');
@@ -148,7 +149,7 @@ export class Eraser {
       }
       if (type === 'string') {
         // Another customer's record is never deleted for naming this one: `remaining` reports it for an admin.
-        if (key.startsWith(`${this.prefix}:rec:`)) continue;
+        if (key.startsWith(REDIS_KEYS.records(this.prefix).head)) continue;
         const v = await this.redis.get(key);
         if (v !== null && matches(v, needles)) r.keysDeleted += await this.redis.del(key);
       } else if (type === 'list') {

@@ -18,6 +18,7 @@ import type { PortalTargetName } from '../target-names.js';
 import type { ClearResult, PortalClear, PortalPlace, PortalTarget, ZendeskProfileRef } from '../portal-target.js';
 import { acceptedKey, linksFor } from '../push-worker.js';
 import type { CustomerRecord, Derived } from '../record.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export const PORTAL_MODES = ['clear', 'keep'] as const;
 export type PortalMode = (typeof PORTAL_MODES)[number];
@@ -126,7 +127,7 @@ export class PortalClearPlans {
   ) {}
 
   key(group: string): string {
-    return `${this.prefix}:forgotten:portal:${group}`;
+    return REDIS_KEYS.forgotten(this.prefix).portal(group);
   }
 
   async save(group: string, plan: PortalClear, days: number): Promise<void> {

@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { IdentityKey } from '../identity.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 const DAY_MS = 86_400_000;
 
@@ -29,17 +30,17 @@ export class Tombstones {
   ) {}
 
   private get saltKey(): string {
-    return `${this.prefix}:forgotten:salt`;
+    return REDIS_KEYS.forgotten(this.prefix).salt;
   }
   private tombKey(hash: string): string {
-    return `${this.prefix}:forgotten:key:${hash}`;
+    return REDIS_KEYS.forgotten(this.prefix).key(hash);
   }
   private groupKey(group: string): string {
-    return `${this.prefix}:forgotten:group:${group}`;
+    return REDIS_KEYS.forgotten(this.prefix).group(group);
   }
   /** Events dropped because they named a forgotten customer (a counter, for status and metrics). */
   get droppedKey(): string {
-    return `${this.prefix}:forgotten:dropped`;
+    return REDIS_KEYS.forgotten(this.prefix).dropped;
   }
 
   private async salt(create: boolean): Promise<string | null> {
@@ -108,7 +109,7 @@ export class Tombstones {
     if (group === null) return 0;
     const hashes = await this.redis.smembers(this.groupKey(group));
     const all = [...new Set([...hashes, hashWith(salt, key.toLowerCase())])];
-    await this.redis.del(...all.map((h) => this.tombKey(h)), this.groupKey(group), `${this.prefix}:forgotten:portal:${group}`);
+    await this.redis.del(...all.map((h) => this.tombKey(h)), this.groupKey(group), REDIS_KEYS.forgotten(this.prefix).portal(group));
     return all.length;
   }
 

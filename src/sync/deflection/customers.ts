@@ -7,17 +7,17 @@
  * once, the report counts records by SCAN instead.
  */
 import type { Redis } from 'ioredis';
-import { deflectionKeys } from './keys.js';
 import { scanCustomerIds } from './store.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export async function reconcileCustomers(redis: Redis, prefix: string): Promise<{ added: number; removed: number }> {
-  const keys = deflectionKeys(prefix);
+  const keys = REDIS_KEYS.deflection(prefix);
   const found = await scanCustomerIds(redis, prefix);
   let added = 0;
   for (let i = 0; i < found.length; i += 1000) added += await redis.sadd(keys.customers, ...found.slice(i, i + 1000));
   // Members whose record is gone (merged by an admin link): checked one by one, since a merge may land meanwhile.
   const members = await redis.smembers(keys.customers);
-  const recordKey = (id: string) => `${prefix}:rec:${id}`;
+  const recordKey = REDIS_KEYS.records(prefix).record;
   let removed = 0;
   for (let i = 0; i < members.length; i += 1000) {
     const ids = members.slice(i, i + 1000);

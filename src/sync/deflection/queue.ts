@@ -12,8 +12,9 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../../log.js';
 import type { DeflectionTracker } from './tracker.js';
+import { QUEUE_NAMES } from '../redis/keys.js';
 
-export const DEFLECTION_QUEUE = 'deflection';
+export const DEFLECTION_QUEUE = QUEUE_NAMES.deflection;
 const SWEEP_SCHEDULER = 'deflection-sweep';
 
 const CloseJobSchema = z.strictObject({ v: z.literal(1), kind: z.literal('close'), sessionId: z.string().min(1), dueAt: z.number().int() });

@@ -9,8 +9,9 @@
  * asks Redis for one huge reply.
  */
 import type { Redis } from 'ioredis';
-import { deflectionKeys, hourBuckets, type DeflectionKeys } from './keys.js';
+import { hourBuckets } from './keys.js';
 import type { DeflectionData, DeflectionEvent, NoResultSearch, SessionStart, TicketOpened } from './types.js';
+import { REDIS_KEYS, type DeflectionKeys } from '../redis/keys.js';
 
 const PAGE = 5_000;
 
@@ -42,7 +43,7 @@ const parseAll = <T>(rows: string[]): T[] => rows.map((r) => JSON.parse(r) as T)
  * fallback until the worker has reconciled the customer set once, and what that reconciliation uses.
  */
 export async function scanCustomerIds(redis: Redis, prefix: string): Promise<string[]> {
-  const head = `${prefix}:rec:`;
+  const head = REDIS_KEYS.records(prefix).head;
   const ids: string[] = [];
   let cursor = '0';
   do {
@@ -62,7 +63,7 @@ async function customerCount(redis: Redis, keys: DeflectionKeys, prefix: string)
 }
 
 export function createDeflectionData(redis: Redis, prefix: string): DeflectionStore {
-  const keys = deflectionKeys(prefix);
+  const keys = REDIS_KEYS.deflection(prefix);
   return {
     async events(from, to) {
       return parseAll<DeflectionEvent>(await membersBetween(redis, keys.events, from, to));

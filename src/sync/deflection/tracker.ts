@@ -11,13 +11,14 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
-import { deflectionKeys, hourBucket, hourBuckets, type DeflectionKeys } from './keys.js';
+import { hourBucket, hourBuckets } from './keys.js';
 import { Outbox } from './outbox.js';
 import { toJson } from './schema.js';
 import { decide, decided, dueAt, planActivity, windowEnd, type DeflectionSettings, type SessionState, type TicketRef, type TrackedActivity } from './session.js';
 import { executed, WatchPool } from './transaction.js';
 import type { TicketCategory } from '../source-event.js';
 import type { DeflectionEvent } from './types.js';
+import { REDIS_KEYS, type DeflectionKeys } from '../redis/keys.js';
 
 export interface ActivityInput {
   customerId: string;
@@ -78,7 +79,7 @@ export class DeflectionTracker {
   private readonly outbox: Outbox;
 
   constructor(private readonly opts: DeflectionTrackerOptions) {
-    this.keys = deflectionKeys(opts.prefix);
+    this.keys = REDIS_KEYS.deflection(opts.prefix);
     this.now = opts.now ?? Date.now;
     this.retainMs = opts.retainMs ?? 8 * DAY_MS;
     this.historyMs = opts.historyMs ?? 400 * DAY_MS;

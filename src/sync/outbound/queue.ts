@@ -11,8 +11,9 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { QUEUE_NAMES } from '../redis/keys.js';
 
-export const outboundQueueName = (subscriptionId: string): string => `outbound-${subscriptionId}`;
+export const outboundQueueName = QUEUE_NAMES.outbound;
 
 export const LaneJobSchema = z.strictObject({ v: z.literal(1), subscriptionId: z.string().min(1), customerId: z.string().min(1) });
 type LaneJob = z.infer<typeof LaneJobSchema>;

@@ -5,11 +5,11 @@
  * Every step that must not be seen half done is one Lua script (scripts.ts).
  */
 import type { Redis } from 'ioredis';
-import { outboundKeys, type OutboundKeys } from './keys.js';
 import { ACK, EMIT, FAIL, MERGE_LANE } from './scripts.js';
 import type { OutboundSettings } from './settings.js';
 import type { OutboundEvent } from './types.js';
 import type { OutboundView } from './derive.js';
+import { REDIS_KEYS, type OutboundKeys } from '../redis/keys.js';
 
 export interface StoredView {
   hash: string;
@@ -78,7 +78,7 @@ export class OutboundStore {
     prefix: string,
     private readonly settings: Pick<OutboundSettings, 'retentionMs' | 'attemptsKept' | 'pauseAfterMs'>,
   ) {
-    this.keys = outboundKeys(prefix);
+    this.keys = REDIS_KEYS.outbound(prefix);
     redis.defineCommand('outboundEmit', { numberOfKeys: 0, lua: EMIT });
     redis.defineCommand('outboundAck', { numberOfKeys: 0, lua: ACK });
     redis.defineCommand('outboundFail', { numberOfKeys: 0, lua: FAIL });

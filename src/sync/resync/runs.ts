@@ -16,6 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 /** Run ids are lower-case base36: BullMQ job ids may not contain ':' and the id is split on '-'. */
 const RESYNC_EVENT_PREFIX = 'rs';
@@ -62,7 +63,7 @@ export class ResyncRuns {
   ) {}
 
   private runKey(id: string): string {
-    return `${this.prefix}:resync:run:${id}`;
+    return REDIS_KEYS.resync(this.prefix).run(id);
   }
   private cursorKey(id: string): string {
     return `${this.runKey(id)}:cursor`;
@@ -79,7 +80,7 @@ export class ResyncRuns {
       .expire(this.runKey(id), RUN_TTL_SECONDS)
       .hset(this.countsKey(id), ZERO as unknown as Record<string, number>)
       .expire(this.countsKey(id), RUN_TTL_SECONDS)
-      .set(`${this.prefix}:resync:latest`, id, 'EX', RUN_TTL_SECONDS)
+      .set(REDIS_KEYS.resync(this.prefix).latest, id, 'EX', RUN_TTL_SECONDS)
       .zadd(this.indexKey, now.getTime(), id)
       .zremrangebyscore(this.indexKey, '-inf', now.getTime() - RUN_TTL_SECONDS * 1000)
       .exec();
@@ -88,7 +89,7 @@ export class ResyncRuns {
 
   /** Run ids by start time (kept as long as the runs themselves). */
   private get indexKey(): string {
-    return `${this.prefix}:resync:runs`;
+    return REDIS_KEYS.resync(this.prefix).runs;
   }
 
   /**
@@ -106,7 +107,7 @@ export class ResyncRuns {
   }
 
   async latest(): Promise<ResyncRunInfo | null> {
-    const id = await this.redis.get(`${this.prefix}:resync:latest`);
+    const id = await this.redis.get(REDIS_KEYS.resync(this.prefix).latest);
     return id === null ? null : this.get(id);
   }
 
@@ -215,7 +216,7 @@ export async function tallyResync(
 ): Promise<void> {
   const runId = resyncRunOf(jobId);
   if (runId === null) return;
-  const key = `${prefix}:resync:run:${runId}:counts`;
+  const key = REDIS_KEYS.resync(prefix).counts(runId);
   const tx = redis.multi();
   if (outcome === 'failed') tx.hincrby(key, 'failed', 1);
   else {

@@ -5,6 +5,8 @@
  * atomic step as the reads); this module names the key and judges the count.
  * Redis down → the caller answers 503.
  */
+import { REDIS_KEYS } from '../redis/keys.js';
+
 
 export type RateVerdict = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
@@ -19,7 +21,7 @@ export class ViewRateLimiter {
   ) {}
 
   key(userId: string, windowStart: number): string {
-    return `${this.prefix}:view:rate:${userId}:${windowStart}`;
+    return REDIS_KEYS.view(this.prefix).rate(userId, windowStart);
   }
 
   windowStart(now: number): number {

@@ -6,12 +6,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { reconcileCustomers } from '../../../src/sync/deflection/customers.js';
-import { deflectionKeys } from '../../../src/sync/deflection/keys.js';
 import { createDeflectionData } from '../../../src/sync/deflection/store.js';
 import { RecordStore } from '../../../src/sync/store.js';
 import type { SourceEvent } from '../../../src/sync/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 import { subscription, user } from '../merge-events.js';
+import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
 
 const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
@@ -41,7 +41,7 @@ describe('counting customers for the report', () => {
     await store.apply(stripeCustomer('cus_1'));
     await store.apply(stripeCustomer('cus_2'));
     await store.apply(stripeCustomer('cus_1')); // the same customer again
-    await redis.set(deflectionKeys(prefix).customersComplete, 'now');
+    await redis.set(REDIS_KEYS.deflection(prefix).customersComplete, 'now');
     expect(await data.customerCount()).toBe(2);
     // A Zendesk user with cus_1's email and a Stripe event naming both: one customer.
     await store.apply({ ...user('900', 'ann@example.com', { version: 1 }), refs: { zendeskUserId: '900', email: 'ann@example.com' } });
@@ -56,7 +56,7 @@ describe('counting customers for the report', () => {
     const data = createDeflectionData(redis, prefix);
     await store.apply(stripeCustomer('cus_a'));
     await store.apply(stripeCustomer('cus_b'));
-    const keys = deflectionKeys(prefix);
+    const keys = REDIS_KEYS.deflection(prefix);
     // As after an upgrade: records exist, the set does not know them; an admin's merge left a stale id behind.
     await redis.del(keys.customers);
     await redis.sadd(keys.customers, 'cust_gone');
@@ -70,7 +70,7 @@ describe('counting customers for the report', () => {
 
 describe('periods', () => {
   it('include their start and exclude their end', async () => {
-    const keys = deflectionKeys(prefix);
+    const keys = REDIS_KEYS.deflection(prefix);
     const at = (iso: string) => Date.parse(iso);
     for (const t of ['2026-11-01T00:00:00.000Z', '2026-11-15T12:00:00.000Z', '2026-12-01T00:00:00.000Z']) {
       await redis.zadd(keys.tickets, at(t), JSON.stringify({ ticketId: t, customerId: 'cust_1', category: 'other', createdAt: t }));

@@ -1,0 +1,172 @@
+/**
+ * Every Redis key and BullMQ queue name of portal-sync, built in one typed table. `REDIS_KEYS.<part>(prefix)`
+ * gives one part's keys (cheap: build them where they are used); QUEUE_NAMES the queues, which BullMQ
+ * prefixes itself (`<prefix>:<queue>:…`). One Redis primary holds them all (not Redis Cluster: an identity
+ * merge moves several customers' keys in one transaction), so no key needs a hash tag.
+ *
+ * Still built in their own modules, to move here next: the record store's keys (store.ts, people.ts,
+ * key-index.ts), the ingest's dedupe marks (ingest.ts), the worker's, and push-worker's accepted projections.
+ */
+import type { PortalTargetName } from '../target-names.js';
+
+/** The BullMQ queues: events in, pushes per portal target, deflection, one outbound queue per subscription, the reconciler. */
+export const QUEUE_NAMES = {
+  events: 'events',
+  push: (target: PortalTargetName): string => `push-${target}`,
+  deflection: 'deflection',
+  outbound: (subscriptionId: string): string => `outbound-${subscriptionId}`,
+  reconcile: 'reconcile',
+} as const;
+
+export const REDIS_KEYS = {
+  /** SCAN pattern of every key under the prefix (erasure sweeps, the demo's and tests' cleanup). */
+  everything: (prefix: string) => `${prefix}:*`,
+  /** The head of every key BullMQ keeps for one queue (`<prefix>:<queue>:<job id>` is a job's hash). */
+  queue: (prefix: string, name: string) => `${prefix}:${name}:`,
+
+  /** Customer records (store.ts writes them): `<prefix>:rec:<id>`, with `…:keys` and `…:audit` beside each. */
+  records: (prefix: string) => ({
+    head: `${prefix}:rec:`,
+    record: (id: string) => `${prefix}:rec:${id}`,
+    /** Ids of every stored customer record (set), maintained by the record store. */
+    customers: `${prefix}:customers`,
+    /** Present once `customers` holds every record (written by the worker's reconciliation). */
+    customersComplete: `${prefix}:customers:complete`,
+  }),
+
+  /** A portal target's API rate, shared by every worker (call-gate.ts). */
+  callGate: (prefix: string, target: PortalTargetName) => `${prefix}:rate:${target}`,
+
+  /** Real-time push planning (push-planner.ts). */
+  push: (prefix: string) => ({
+    /** Set (for `debounceMs`) when a push of the customer to the target was written. */
+    recent: (target: PortalTargetName, customerId: string) => `${prefix}:push-recent:${target}:${customerId}`,
+    /** BullMQ's deduplication key of a push job (the job's deduplication id under its queue). */
+    dedup: (target: PortalTargetName, dedupId: string) => `${prefix}:${QUEUE_NAMES.push(target)}:de:${dedupId}`,
+  }),
+
+  /** Resync pushes waiting for a bulk call, per target (bulk-push.ts). */
+  bulk: (prefix: string, target: string) => ({
+    pending: `${prefix}:bulk:${target}:pending`,
+    claimed: `${prefix}:bulk:${target}:claimed`,
+    byJob: (jobId: string) => `${prefix}:bulk:${target}:by:${jobId}`,
+  }),
+
+  /** Payloads that failed their schema at the edge (quarantine.ts); `legacyList` is the layout before ids/meta/bodies. */
+  quarantine: (prefix: string) => {
+    const k = `${prefix}:quarantine`;
+    return { legacyList: k, ids: `${k}:ids`, meta: `${k}:meta`, bodies: `${k}:bodies`, bytes: `${k}:bytes`, evicted: `${k}:evicted` };
+  },
+
+  /** Workers' heartbeats, each source's last webhook (health.ts). */
+  health: (prefix: string) => ({
+    workers: `${prefix}:health:workers`,
+    webhooks: `${prefix}:health:webhooks`,
+  }),
+
+  /** The reconciler (reconcile.ts): the last pass's report, each source's checkpoint, the pass history. */
+  reconcile: (prefix: string) => ({
+    last: `${prefix}:reconcile:last`,
+    checkpoint: (source: string) => `${prefix}:reconcile:checkpoint:${source}`,
+    history: `${prefix}:reconcile:history`,
+  }),
+
+  /** Resync runs (resync/runs.ts). */
+  resync: (prefix: string) => ({
+    run: (id: string) => `${prefix}:resync:run:${id}`,
+    counts: (id: string) => `${prefix}:resync:run:${id}:counts`,
+    latest: `${prefix}:resync:latest`,
+    runs: `${prefix}:resync:runs`,
+  }),
+
+  /** The customer's own view (view/rate-limit.ts): one user's requests in one window. */
+  view: (prefix: string) => ({
+    rate: (userId: string, windowStart: number) => `${prefix}:view:rate:${userId}:${windowStart}`,
+  }),
+
+  /** Forgotten customers (admin/tombstones.ts, admin/portal-clear.ts). */
+  forgotten: (prefix: string) => ({
+    salt: `${prefix}:forgotten:salt`,
+    key: (hash: string) => `${prefix}:forgotten:key:${hash}`,
+    group: (group: string) => `${prefix}:forgotten:group:${group}`,
+    /** Events dropped because they named a forgotten customer (a counter). */
+    dropped: `${prefix}:forgotten:dropped`,
+    /** What is left to clear on the portals for a forgotten customer. */
+    portal: (group: string) => `${prefix}:forgotten:portal:${group}`,
+  }),
+
+  /**
+   * Deflection tracking, all under `<prefix>:defl:` (the tracker writes, the report reads through
+   * createDeflectionData); the customer set sits beside the records it counts.
+   */
+  deflection: (prefix: string) => {
+    const k = `${prefix}:defl`;
+    return {
+      /** Activity event ids already tracked (string, with a TTL): a redelivery changes nothing. */
+      seen: (eventId: string) => `${k}:seen:${eventId}`,
+      /** A contact's most recent session id (string). */
+      contact: (contact: string) => `${k}:contact:${contact}`,
+      /** One session's state as JSON (string; expires some days after it is decided). */
+      session: (sessionId: string) => `${k}:session:${sessionId}`,
+      /** A customer's sessions still waiting for their outcome (set). */
+      open: (customerId: string) => `${k}:open:${customerId}`,
+      /** A customer's recent tickets, JSON {ticketId, category} scored by creation time (zset, TTL). */
+      customerTickets: (customerId: string) => `${k}:ctix:${customerId}`,
+      /** A ticket id already counted as opened (string, long TTL). */
+      ticket: (ticketId: string) => `${k}:ticket:${ticketId}`,
+      /** Open session ids scored by the end of their window (zset): what the sweep closes. */
+      due: `${k}:due`,
+      /** SessionStart JSON scored by start time (zset). */
+      sessions: `${k}:sessions`,
+      /** DeflectionEvent JSON scored by decision time (zset). */
+      events: `${k}:events`,
+      /** DeflectionEvent JSON decided but not yet handed to the push queues (list). */
+      outbox: `${k}:outbox`,
+      /** NoResultSearch JSON (with the event id, to keep equal searches apart) scored by time (zset). */
+      noResults: `${k}:nores`,
+      /** TicketOpened JSON scored by creation time (zset). */
+      tickets: `${k}:tickets`,
+      /** Counters of one UTC hour, `YYYY-MM-DDTHH` (hash: deflected, escalated, deflected:<category>, …). */
+      counts: (hour: string) => `${k}:count:${hour}`,
+      /** The first hour whose counters the history trim has not removed yet (string, ms). */
+      trimmedUntil: `${k}:trimmed-until`,
+      /** Held while one worker trims the history (string, with a TTL: one trim an hour across workers). */
+      trimLock: `${k}:trim-lock`,
+      customers: `${prefix}:customers`,
+      customersComplete: `${prefix}:customers:complete`,
+    };
+  },
+
+  /**
+   * Outbound webhooks, all under `<prefix>:outbound`:
+   * - `evt:<id>` the event's body (the exact bytes sent), kept `retentionMs`;
+   * - `log:time` / `log:seq` every event id by time recorded and by global sequence (the order
+   *   of emission, which `replay` restores);
+   * - `view:<customer>` what subscribers were last told about a customer, and its version;
+   * - `lane:<sub>:<customer>` the events a subscription still has to receive for a customer, in
+   *   order: the head (index 0) is the only one that may be sent;
+   * - `lanes:<sub>` the customers whose lane is not empty; `fails:<sub>` consecutive failures by lane;
+   * - `sub:<sub>` the subscription's state (paused, failing since, pending count, last success…);
+   * - `attempts:<sub>` / `failed:<sub>` the newest delivery attempts (all / failed only), capped.
+   */
+  outbound: (prefix: string) => {
+    const base = `${prefix}:outbound`;
+    return {
+      base,
+      event: (id: string) => `${base}:evt:${id}`,
+      logTime: `${base}:log:time`,
+      logSeq: `${base}:log:seq`,
+      seq: `${base}:seq`,
+      view: (customerId: string) => `${base}:view:${customerId}`,
+      lane: (sub: string, customer: string) => `${base}:lane:${sub}:${customer}`,
+      lanes: (sub: string) => `${base}:lanes:${sub}`,
+      fails: (sub: string) => `${base}:fails:${sub}`,
+      state: (sub: string) => `${base}:sub:${sub}`,
+      attempts: (sub: string) => `${base}:attempts:${sub}`,
+      failed: (sub: string) => `${base}:failed:${sub}`,
+    };
+  },
+} as const;
+
+export type DeflectionKeys = ReturnType<typeof REDIS_KEYS.deflection>;
+export type OutboundKeys = ReturnType<typeof REDIS_KEYS.outbound>;
