@@ -108,6 +108,12 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
       expect(org.organization_fields).toMatchObject({ billing_status: 'active', billing_plan: c.plan, billing_delinquent: false });
     }
     // Each company's invoice is on its own organization, and only there (the invoice ids differ: Stripe's are global).
+    // A reconcile pass reads the Events API of the platform and of every connected account: all delivered, no drift.
+    const report = await p.worker.reconciler.pass();
+    expect(report.sources.stripe?.error).toBeUndefined();
+    expect(report.sources.stripe?.read).toBeGreaterThanOrEqual(2 * 5); // per account: customer, subscription, invoice events
+    expect(report.drift).toBe(0);
+    expect(new Set(stripe.calls.filter((c) => c.path === '/v1/events').map((c) => c.stripeAccount))).toEqual(new Set([null, A.account, B.account]));
     const invoices = await until('both invoices', () => {
       const all = zd.state.customObjectRecords.get('portal_invoice');
       return all && all.size >= 2 ? all : undefined;
