@@ -187,7 +187,7 @@ export function registerResyncCommand(program: Command): void {
     .option('--source <names>', `only these sources, comma-separated (${RESYNC_SOURCES.join(', ')})`)
     .option('--since <when>', `only objects changed since then: ${TIME_GRAMMAR} (Stripe: its Events API, 30 days)`)
     .option('--customer <ref>', 'one customer, fetched fresh from every source that holds an id of it (REF as for inspect)')
-    .option('--dry-run', 'print, per customer, the portal fields that would change; store and push nothing')
+    .option('--dry-run', 'print, per customer, the portal fields that would change (and the mapped fields a changed field mapping would write); store and push nothing')
     .option('--resume', 'continue the newest unfinished resync from its checkpoints')
     .option('--no-wait', 'return once everything is queued instead of waiting for the worker to apply it')
     .option('--no-progress', 'no progress bars or progress lines')
