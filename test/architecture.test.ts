@@ -129,7 +129,6 @@ describe('keyspace', () => {
   const NOT_YET = [
     'src/sync/admin/migrate-stripe-keys.ts',
     'src/sync/ingest.ts',
-    'src/sync/mapping/repush.ts',
     'src/sync/push-worker.ts',
     'src/sync/store.ts',
     'src/webhooks/admin-guard.ts',

@@ -8,9 +8,10 @@ import type { Redis } from 'ioredis';
 import type { PortalTargetName } from '../target-names.js';
 import { queueForBulk } from '../bulk-push.js';
 import { mappingFingerprint } from './apply.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 import type { MappingConfig } from './schema.js';
 
-export const mappingFingerprintKey = (prefix: string, target: PortalTargetName): string => `${prefix}:mapping-fingerprint:${target}`;
+export const mappingFingerprintKey = (prefix: string, target: PortalTargetName): string => REDIS_KEYS.mappingFingerprint(prefix, target);
 
 const BATCH = 1_000;
 

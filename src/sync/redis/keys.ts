@@ -45,6 +45,9 @@ export const REDIS_KEYS = {
     dedup: (target: PortalTargetName, dedupId: string) => `${prefix}:${QUEUE_NAMES.push(target)}:de:${dedupId}`,
   }),
 
+  /** The fingerprint of the field mapping a target's pushes were made with (mapping/repush.ts). */
+  mappingFingerprint: (prefix: string, target: PortalTargetName) => `${prefix}:mapping-fingerprint:${target}`,
+
   /** Resync pushes waiting for a bulk call, per target (bulk-push.ts). */
   bulk: (prefix: string, target: string) => ({
     pending: `${prefix}:bulk:${target}:pending`,
