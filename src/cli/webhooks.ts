@@ -3,38 +3,20 @@
  * pause ID | resume ID` — the outbound webhook subscriptions of the config,
  * their state in Redis, and the admin's levers on them.
  */
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createSubscriberTransport } from '../connectors/subscribers/transport.js';
-import { createOutboundQueue, outboundQueueName, type OutboundQueue } from '../sync/outbound/queue.js';
+import { listSubscriptions, testSubscription } from '../sync/admin/subscriptions.js';
+import { createOutboundQueue, type OutboundQueue } from '../sync/outbound/queue.js';
 import { replaySubscription, resumeSubscription } from '../sync/outbound/replay.js';
 import { subscriptionsOf } from '../sync/outbound/service.js';
-import { OutboundStore, type DeliveryAttempt, type SubscriptionState } from '../sync/outbound/store.js';
-import { TEST_EVENT_TYPE, type Subscription } from '../sync/outbound/types.js';
+import { OutboundStore, type SubscriptionState } from '../sync/outbound/store.js';
+import type { Subscription } from '../sync/outbound/types.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { TIME_GRAMMAR, timeWindowOption, warnPastRetention } from './time-options.js';
 import { printText } from './terminal.js';
-
-interface SubscriptionListing {
-  id: string;
-  url: string;
-  events: readonly string[];
-  requires: readonly string[];
-  timeoutMs: number;
-  queue: string;
-  state: SubscriptionState;
-}
-
-/** The URL without credentials or query values: it may carry a token. */
-function redactSubscriberUrl(url: string): string {
-  const u = new URL(url);
-  if (u.username || u.password) [u.username, u.password] = ['***', ''];
-  for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, '***');
-  return u.toString();
-}
 
 interface Ctx {
   config: Config;
@@ -73,30 +55,6 @@ async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx, redis:
       await Promise.all(queues.map((q) => q.close()));
     }
   });
-}
-
-async function listSubscriptions(store: OutboundStore, subs: readonly Subscription[]): Promise<SubscriptionListing[]> {
-  return Promise.all(
-    subs.map(async (s) => ({ id: s.id, url: redactSubscriberUrl(s.url), events: s.events, requires: s.requires ?? [], timeoutMs: s.timeoutMs, queue: outboundQueueName(s.id), state: await store.state(s.id) })),
-  );
-}
-
-/** Sends one signed `webhook.test` event now, outside the queue, and records the attempt. */
-async function testSubscription(store: OutboundStore, sub: Subscription, now = new Date()): Promise<{ subscription: string; eventId: string } & Pick<DeliveryAttempt, 'status' | 'latencyMs' | 'error'> & { ok: boolean }> {
-  const id = `evt_test_${randomUUID().replaceAll('-', '')}`;
-  const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, timestamp: now.toISOString(), data: { customer: null, subscription: sub.id } });
-  const result = await createSubscriberTransport()(sub, { id, body });
-  await store.recordAttempt(sub.id, {
-    at: now.toISOString(),
-    eventId: id,
-    type: TEST_EVENT_TYPE,
-    customerId: null,
-    outcome: result.ok ? 'delivered' : 'failed',
-    status: result.status,
-    latencyMs: result.latencyMs,
-    ...(result.error ? { error: result.error } : {}),
-  });
-  return { subscription: sub.id, eventId: id, ok: result.ok, status: result.status, latencyMs: result.latencyMs, ...(result.error ? { error: result.error } : {}) };
 }
 
 const stateLine = (s: SubscriptionState): string =>
@@ -140,7 +98,7 @@ export function registerWebhooksCommand(program: Command): void {
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks test billing-service\n  $ portal-sync webhooks test billing-service --json\n')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const result = await withOutbound([id], ({ store, sub }) => testSubscription(store, sub(id)));
+      const result = await withOutbound([id], ({ store, sub }) => testSubscription(store, sub(id), createSubscriberTransport()));
       if (opts.json) printJson(result);
       else printText(result.ok ? `${id}: answered ${result.status} in ${result.latencyMs} ms\n` : `${id}: failed after ${result.latencyMs} ms: ${result.error}\n`);
       if (!result.ok) process.exitCode = 1;
