@@ -25,7 +25,7 @@ type Raw = FieldValue | undefined;
 const scalar = (v: unknown): Raw => (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined);
 
 /** The value at one path (undefined: nothing there, written as null). Currencies read as upper-case ISO 4217 codes. */
-export function readPath(path: string, input: MappingInput): Raw {
+function readPath(path: string, input: MappingInput): Raw {
   const v = readRaw(path, input);
   return (path === 'billing.currency' || path === 'invoice.currency') && typeof v === 'string' ? v.toUpperCase() : v;
 }
@@ -107,7 +107,7 @@ export function applyTransform(transform: Transform | undefined, values: Raw[], 
 }
 
 /** One entry's value for this input. Amounts of an invoice are in its currency; others in the billing currency. */
-export function entryValue(entry: MappingEntry, input: MappingInput): FieldValue {
+function entryValue(entry: MappingEntry, input: MappingInput): FieldValue {
   const currency = input.invoice?.currency ?? input.projection.billing?.currency ?? input.projection.invoices[0]?.currency ?? null;
   return applyTransform(entry.transform, fromPaths(entry).map((p) => readPath(p, input)), currency);
 }

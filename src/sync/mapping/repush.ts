@@ -11,8 +11,6 @@ import { mappingFingerprint } from './apply.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 import type { MappingConfig } from './schema.js';
 
-export const mappingFingerprintKey = (prefix: string, target: PortalTargetName): string => REDIS_KEYS.mappingFingerprint(prefix, target);
-
 const BATCH = 1_000;
 
 export interface MappingChangeDeps {
@@ -32,7 +30,7 @@ export interface MappingChangeDeps {
 export async function repushOnMappingChange(deps: MappingChangeDeps, targets: readonly PortalTargetName[], mapping: MappingConfig): Promise<Partial<Record<PortalTargetName, number>>> {
   const queued: Partial<Record<PortalTargetName, number>> = {};
   for (const target of targets) {
-    const key = mappingFingerprintKey(deps.prefix, target);
+    const key = REDIS_KEYS.mappingFingerprint(deps.prefix, target);
     const now = mappingFingerprint(mapping, target);
     const before = await deps.redis.get(key);
     if (before === now) continue;

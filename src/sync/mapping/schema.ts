@@ -9,19 +9,19 @@ import { z } from 'zod';
 import { didYouMean } from '../did-you-mean.js';
 
 /** Paths into the record as the portal sees it (the derived views and the portal projection). */
-export const RECORD_PATHS = [
+const RECORD_PATHS = [
   'billing.status', 'billing.plan', 'billing.currency', 'billing.mrr', 'billing.balance', 'billing.nextInvoiceDate',
   'billing.delinquent', 'billing.endedAt', 'billing.paymentMethodOnFile', 'openInvoiceCount', 'support.openTicketCount',
   'profile.name', 'profile.primaryEmail', 'profile.ownerId', 'profile.tier',
   'links.stripeCustomerId', 'links.salesforceAccountId', 'links.zendeskOrganizationId', 'selfService.lastActivityAt',
 ] as const;
 /** The invoice a record of an invoice section is about. */
-export const INVOICE_PATHS = [
+const INVOICE_PATHS = [
   'invoice.id', 'invoice.number', 'invoice.status', 'invoice.currency', 'invoice.total', 'invoice.amountDue', 'invoice.amountPaid',
   'invoice.amountRemaining', 'invoice.amountRefunded', 'invoice.dueDate', 'invoice.createdAt', 'invoice.hostedInvoiceUrl', 'invoice.invoicePdf',
 ] as const;
 /** The ticket a record of the Salesforce ticket section is about. */
-export const TICKET_PATHS = ['ticket.id', 'ticket.subject', 'ticket.status', 'ticket.priority', 'ticket.category', 'ticket.updatedAt'] as const;
+const TICKET_PATHS = ['ticket.id', 'ticket.subject', 'ticket.status', 'ticket.priority', 'ticket.category', 'ticket.updatedAt'] as const;
 
 /** Source attributes: read from the sources' objects, and kept on the record only while a mapping names them. */
 export const SOURCE_PREFIXES = {
@@ -41,8 +41,8 @@ export const SECTIONS = {
   salesforce: ['accountFields', 'invoice', 'ticket'],
 } as const;
 export type MappingTarget = keyof typeof SECTIONS;
-export type ZendeskSection = (typeof SECTIONS.zendesk)[number];
-export type SalesforceSection = (typeof SECTIONS.salesforce)[number];
+type ZendeskSection = (typeof SECTIONS.zendesk)[number];
+type SalesforceSection = (typeof SECTIONS.salesforce)[number];
 export type Section = ZendeskSection | SalesforceSection;
 
 /** Which item paths a section's records may read (an invoice section reads its invoice). */
@@ -74,9 +74,9 @@ export function pathProblem(path: string, section: Section): string | null {
 }
 
 /** The transforms: date, money (major units), boolean, join, and an enum map. */
-export const SIMPLE_TRANSFORMS = ['date', 'money', 'boolean', 'join'] as const;
+const SIMPLE_TRANSFORMS = ['date', 'money', 'boolean', 'join'] as const;
 const enumValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-export const TransformSchema = z.union(
+const TransformSchema = z.union(
   [
     z.enum(SIMPLE_TRANSFORMS),
     z.strictObject({ enum: z.record(z.string(), enumValue).refine((m) => Object.keys(m).length > 0, 'an enum map needs at least one value'), default: enumValue.optional() }),

@@ -32,7 +32,7 @@ export interface DryRunMapping {
 }
 
 /** Mapped values as flat `mapping.<target>.<section>.<field>` (records by id: `<section>[<id>].<field>`) → value. */
-export function flattenMapped(target: string, mapped: MappedSections | undefined): Map<string, unknown> {
+function flattenMapped(target: string, mapped: MappedSections | undefined): Map<string, unknown> {
   const flat = new Map<string, unknown>();
   for (const [section, values] of Object.entries(mapped ?? {}) as Array<[string, Record<string, unknown>]>) {
     const perRecord = section === 'invoiceObject' || section === 'invoice' || section === 'ticket';
@@ -88,7 +88,7 @@ function flattenProjection(p: PortalProjection): Map<string, unknown> {
   return flat;
 }
 
-export function diffProjections(before: PortalProjection, after: PortalProjection): FieldChange[] {
+function diffProjections(before: PortalProjection, after: PortalProjection): FieldChange[] {
   return diffFlat(flattenProjection(before), flattenProjection(after));
 }
 
