@@ -27,6 +27,36 @@ describe('portal-sync config check', { timeout: 120_000 }, () => {
     expect(r.stderr).not.toMatch(/NaN|Invalid input|expected number/);
   });
 
+  it('lists the Stripe accounts it will serve, never their secrets, and names each mistake in stripe.accounts by its key', async () => {
+    const secrets = {
+      STRIPE_EU_SECRET_KEY: 'sk_test_FAKE_eu_key_not_real_0001',
+      STRIPE_EU_WEBHOOK_SECRET: 'whsec_test_secret_not_real_eu_0001',
+      STRIPE_US_SECRET_KEY: 'sk_test_FAKE_us_key_not_real_0001',
+      STRIPE_US_WEBHOOK_SECRET: 'whsec_test_secret_not_real_us_0001',
+      STRIPE_US_CONNECT_WEBHOOK_SECRET: 'whsec_test_secret_not_real_usc_001',
+    };
+    const ok = await runCli(['config', 'check'], { ...secrets, PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/stripe-accounts.yaml') });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(
+      '  Stripe accounts: eu acct_1EuEntityFAKE0001 (test, API key, account endpoint); us acct_1UsPlatformFAKE01 (test, Connect platform, API key, account and Connect endpoints)',
+    );
+    expect(ok.stdout).not.toMatch(/sk_test_FAKE|whsec_test/);
+    const bad = await runCli(['config', 'check', '--json'], {
+      STRIPE_B_SECRET_KEY: 'sk_test_FAKE_b_key_not_real_00001',
+      STRIPE_B_WEBHOOK_SECRET: 'whsec_test_secret_not_real_shared01',
+      STRIPE_A_WEBHOOK_SECRET: 'whsec_test_secret_not_real_shared01',
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/stripe-accounts-dupes.yaml'),
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.json().problems).toEqual(
+      expect.arrayContaining([
+        { key: 'stripe.accounts.1.id', message: 'acct_1SameFAKE is listed twice (stripe.accounts.0)' },
+        { key: 'STRIPE_B_SECRET_KEY', message: "a test key, but the mode of Stripe account a is live: resync and reconcile would read the other mode's objects" },
+      ]),
+    );
+    expect(bad.stdout).not.toMatch(/sk_test_FAKE|whsec_test/);
+  });
+
   it('--json gives each problem as {key, message}', async () => {
     const r = await runCli(['config', 'check', '--json'], { PORT: 'eighty', PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/unknown-key.yaml') });
     expect(r.code).toBe(2);
