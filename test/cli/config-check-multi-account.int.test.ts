@@ -32,7 +32,7 @@ const ENV = {
   SALESFORCE_WEBHOOK_SECRET: 'test_secret_not_real_salesforce_00',
   PORTAL_EVENTS_SECRET: 'test_secret_not_real_portal_events',
   // Each brand's Help Center calls GET /portal/v1/me from its own host.
-  PORTAL_ORIGINS: 'https://help.northwind.example,https://help.southwind.example',
+  PORTAL_ORIGINS: 'https://help.northwind.example,https://northwind.zendesk.com,https://help.southwind.example,https://southwind.zendesk.com',
 };
 
 /** A copy of the example with each [from, to] replaced once (each must be there, so the copy is broken as meant). */
