@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund || (echo "npm ci failed; falling back to npm install" && npm install --no-audit --no-fund)
 COPY tsconfig.json ./
 COPY src ./src
+# The build's copy step: tsc compiles only .ts, this puts src/**/*.lua (the Redis scripts) beside the compiled files.
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: production node_modules, compiled dist, the bin shim and config/ (read from the package root).

@@ -1,6 +1,7 @@
 /**
  * A platform's API rate limit, enforced per CALL and across every worker:
- * a sliding-window log in Redis (one sorted set per target, Redis's own clock).
+ * a sliding-window log in Redis (one sorted set per target, Redis's own clock;
+ * the scripts are src/sync/redis/scripts/call-gate-*.lua).
  * A call that would exceed the limit is not made; the gate throws a
  * RateLimitedError saying when a slot frees up, and the push worker pauses
  * that target's queue until then. BullMQ's limiter counts jobs, and a push job
@@ -20,34 +21,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimitedError } from './errors.js';
+import { runScript } from './redis/scripts.js';
 import type { CallGate } from './portal-target.js';
 
 export type { CallGate } from './portal-target.js';
-
-// Takes a slot: 0 when taken, else the ms until one may free. A slot in flight scores
-// `now + hold` (it counts until released, or until `hold` after a crashed caller took it).
-const TAKE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local hold = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + hold)
-  return 0
-end
-local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
-if oldest > now then return tonumber(ARGV[5]) end
-return math.max(1, oldest + window - now)
-`;
-
-// Releases a slot: its window starts now (Redis's clock). A slot already gone stays gone.
-const RELEASE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
-`;
 
 /** How much wider than the platform's window ours is: clock granularity (ms) between Redis and the platform. */
 export const GATE_MARGIN_MS = 25;
@@ -71,10 +48,10 @@ export function createCallGate(redis: Redis, key: string, rate: { max: number; p
     // A slot that frees within moments is waited for here: pausing the whole queue costs more than the wait.
     for (let waited = 0; ; ) {
       const slot = randomUUID();
-      const wait = Number(await redis.eval(TAKE, 1, key, window, rate.max, slot, holdMs, IN_FLIGHT_RETRY_MS));
+      const wait = Number(await runScript(redis, 'call-gate-take', [key], [window, rate.max, slot, holdMs, IN_FLIGHT_RETRY_MS]));
       if (wait <= 0) {
         // A release that cannot reach Redis leaves the slot held until `holdMs`: slower, never over the limit.
-        return () => void redis.eval(RELEASE, 1, key, slot).catch(() => undefined);
+        return () => void runScript(redis, 'call-gate-release', [key], [slot]).catch(() => undefined);
       }
       if (waited + wait > inlineWaitMs) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait, { local: true });
       await new Promise((r) => setTimeout(r, wait));

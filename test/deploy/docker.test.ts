@@ -70,14 +70,17 @@ describe('Dockerfile', () => {
     expect(read('Dockerfile')).not.toMatch(/\blatest\b/);
   });
 
-  it('builds with npm ci (falling back to npm install), compiles, and prunes dev deps', () => {
+  it('builds with npm ci (falling back to npm install), compiles, copies the Lua scripts, and prunes dev deps', () => {
     const build = dockerfile.instructions.filter((i) => i.stage < finalStage && i.keyword === 'RUN').map((i) => i.args);
     const all = build.join('\n');
     expect(all).toMatch(/npm ci\b[^\n]*\|\|[^\n]*npm install\b/);
     expect(all).toContain('npm run build');
+    // npm run build copies the Lua scripts with scripts/copy-lua.mjs: the build stage must have it.
+    expect(JSON.parse(read('package.json')).scripts.build).toBe('tsc -p tsconfig.json && node scripts/copy-lua.mjs');
+    const copies = dockerfile.instructions.filter((i) => i.stage < finalStage && i.keyword === 'COPY').map((i) => i.args);
+    expect(copies).toContain('scripts ./scripts');
     expect(all).toMatch(/npm prune --omit=dev/);
     // The build stage copies the lockfile so that npm ci has something to follow.
-    const copies = dockerfile.instructions.filter((i) => i.stage < finalStage && i.keyword === 'COPY').map((i) => i.args);
     expect(copies.some((c) => c.includes('package-lock.json'))).toBe(true);
   });
 
@@ -126,7 +129,7 @@ describe('Dockerfile', () => {
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const p of ['node_modules', 'dist', '.tools', '.git', 'test-results', '*.log', '.env']) expect(ignored).toContain(p);
     // Everything the build needs stays in the context.
-    for (const p of ['src', 'bin', 'config', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(p);
+    for (const p of ['src', 'scripts', 'bin', 'config', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(p);
   });
 });
 
@@ -231,6 +234,9 @@ describe('the runtime stage layout, without Docker', () => {
     app = mkdtempSync(join(tmpdir(), 'portal-sync-image-'));
     const build = spawnSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', resolve(root, 'tsconfig.json'), '--outDir', join(app, 'dist')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
+    // npm run build's second step, into the same folder.
+    const copy = spawnSync(node, [resolve(root, 'scripts/copy-lua.mjs'), join(app, 'dist')], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+    if (copy.status !== 0) throw new Error(`the Lua copy failed:\n${copy.stdout}${copy.stderr}`);
     cpSync(resolve(root, 'package.json'), join(app, 'package.json'));
     for (const dir of ['bin', 'config', 'salesforce', 'portal']) cpSync(resolve(root, dir), join(app, dir), { recursive: true });
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
@@ -245,10 +251,16 @@ describe('the runtime stage layout, without Docker', () => {
     }
     // Sanity: a dev-only package is really absent, so a dist import of one would fail here.
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('vitest');
-  });
+  }, 120_000); // tsc over the whole tree: as long as its own deadline on a loaded machine
 
   afterAll(() => {
     if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('dist holds every Lua script under src/, where the compiled loader reads them', () => {
+    const lua = readdirSync(resolve(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('.lua'));
+    expect(lua).toContain(join('sync', 'redis', 'scripts', 'call-gate-take-1.lua'));
+    for (const file of lua) expect(readFileSync(join(app, 'dist', file), 'utf8')).toBe(read(join('src', file)));
   });
 
   it('`config check` passes from the copied files, reading config/ relative to the package root', () => {

@@ -1,0 +1,59 @@
+/**
+ * The one way portal-sync does atomic Redis work: Lua files in ./scripts, one script a file, named
+ * `<name>-<numberOfKeys>.lua` (BullMQ's src/commands are the model). Every key a script touches is
+ * passed in KEYS — none is built inside Lua — so the script declares what it reads and writes (the
+ * precondition for ever running on Redis Cluster, see docs/architecture.md). Each file is read once
+ * per process, relative to this module (src/ under tsx and vitest, dist/ once built: the build copies
+ * the .lua files), and defined on a client with ioredis's defineCommand, which sends EVALSHA and falls
+ * back to EVAL on NOSCRIPT (a restarted or failed-over Redis).
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/** Every script and how many KEYS it takes (its file is `<name>-<keys>.lua`). */
+export const SCRIPTS = {
+  'call-gate-take': 1,
+  'call-gate-release': 1,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type Tuple<N extends number, T extends unknown[] = []> = T['length'] extends N ? T : Tuple<N, [...T, string]>;
+/** Exactly the keys a script declares, one string each. */
+export type ScriptKeys<S extends ScriptName> = Tuple<(typeof SCRIPTS)[S]>;
+type Arg = string | number | Buffer;
+
+/** The script's file name: `<name>-<numberOfKeys>.lua`. */
+export const scriptFile = (name: ScriptName): string => `${name}-${SCRIPTS[name]}.lua`;
+
+const sources = new Map<ScriptName, string>();
+
+/** A script's Lua source, read from its file once per process. */
+function scriptSource(name: ScriptName): string {
+  let lua = sources.get(name);
+  if (lua === undefined) {
+    lua = readFileSync(new URL(`./scripts/${scriptFile(name)}`, import.meta.url), 'utf8');
+    sources.set(name, lua);
+  }
+  return lua;
+}
+
+/** The command name on the client; prefixed so that no script can shadow a Redis command or another library's. */
+const commandOf = (name: ScriptName) => `portalSync_${name.replaceAll('-', '_')}`;
+
+/** Runs a script atomically: its keys first (exactly as many as it declares), then its arguments. */
+export async function runScript<S extends ScriptName>(
+  redis: Redis,
+  name: S,
+  keys: ScriptKeys<S>,
+  args: readonly Arg[] = [],
+): Promise<unknown> {
+  const numberOfKeys = SCRIPTS[name];
+  const given = keys as readonly string[];
+  // The tuple type says so already; this guards callers that cast an array of unknown length.
+  if (given.length !== numberOfKeys)
+    throw new Error(`script ${name} declares ${numberOfKeys} keys, was given ${given.length}`);
+  const command = commandOf(name);
+  const client = redis as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>;
+  if (typeof client[command] !== 'function') redis.defineCommand(command, { numberOfKeys, lua: scriptSource(name) });
+  return client[command]!(...given, ...args);
+}
