@@ -40,6 +40,7 @@ import type { DeflectionEvent } from './sync/deflection/types.js';
 import { brandLabeller } from './sync/brands.js';
 import { createSubscriberTransport } from './connectors/subscribers/transport.js';
 import { customerOfJob, startOutbound, type OutboundService } from './sync/outbound/service.js';
+import { REDIS_KEYS } from './sync/redis/keys.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
 export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate; onApiUsage?: (used: number, limit: number) => void }) => PortalTarget;
@@ -154,7 +155,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const pushWorkers = opts.targets
     ? config.portal.targets.map((name) => {
         // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
-        const gate = createCallGate(pushConnection, `${config.redis.prefix}:rate:${name}`, config.targets[name].rate);
+        const gate = createCallGate(pushConnection, REDIS_KEYS.callGate(config.redis.prefix, name), config.targets[name].rate);
         return createPushWorker({
           connection,
           redis: pushConnection,
@@ -245,7 +246,7 @@ export function buildReconciler(
       Object.fromEntries(
         configuredSources(config).map((source) => [
           source,
-          (since: Date) => createSnapshotStreams(config, { sources: [source], since, zendeskGate: createCallGate(redis, `${config.redis.prefix}:rate:zendesk`, config.targets.zendesk.rate) }),
+          (since: Date) => createSnapshotStreams(config, { sources: [source], since, zendeskGate: createCallGate(redis, REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'), config.targets.zendesk.rate) }),
         ]),
       ),
     settings: config.reconcile,

@@ -129,10 +129,8 @@ describe('keyspace', () => {
   const NOT_YET = [
     'src/sync/admin/migrate-stripe-keys.ts',
     'src/sync/ingest.ts',
-    'src/sync/push-worker.ts',
     'src/sync/store.ts',
     'src/webhooks/admin-guard.ts',
-    'src/worker-role.ts',
   ];
 
   it('builds every Redis key and queue name in src/sync/redis/keys.ts (a key is `${prefix}:…`)', () => {

@@ -26,6 +26,7 @@ import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from '.
 import type { RecordStore } from './store.js';
 import { contactIdentityKey } from './deflection/contact.js';
 import type { DeflectionEvent } from './deflection/types.js';
+import { REDIS_KEYS } from './redis/keys.js';
 
 export interface PushWorkerOptions {
   connection: Redis;
@@ -93,7 +94,7 @@ export function linksFor(record: CustomerRecord, ownedKeys: readonly string[]): 
 }
 
 export function acceptedKey(prefix: string, target: string, customerId: string): string {
-  return `${prefix}:pushed:${target}:${customerId}`;
+  return REDIS_KEYS.push(prefix).accepted(target, customerId);
 }
 
 /** The projection the target accepted last for this customer (null: never pushed there). */
@@ -103,7 +104,7 @@ export async function acceptedProjection(redis: Redis, prefix: string, target: s
 }
 
 /** Set while a target is failing (a push of it failed and waits on backoff); cleared by the first push it answers again. */
-const targetDownKey = (prefix: string, target: string): string => `${prefix}:push-down:${target}`;
+const targetDownKey = (prefix: string, target: string): string => REDIS_KEYS.push(prefix).down(target);
 const DOWN_TTL_MS = 24 * 3600_000;
 /** Pushes woken at most per recovery (the rest keep their backoff timers). */
 const WAKE_AT_MOST = 5_000;

@@ -5,7 +5,8 @@
  * merge moves several customers' keys in one transaction), so no key needs a hash tag.
  *
  * Still built in their own modules, to move here next: the record store's keys (store.ts, people.ts,
- * key-index.ts), the ingest's dedupe marks (ingest.ts), the worker's, and push-worker's accepted projections.
+ * key-index.ts), the ingest's dedupe marks (ingest.ts), the admin sessions (webhooks/admin-guard.ts), the
+ * mapping fingerprints and the Stripe key migration.
  */
 import type { PortalTargetName } from '../target-names.js';
 
@@ -37,8 +38,12 @@ export const REDIS_KEYS = {
   /** A portal target's API rate, shared by every worker (call-gate.ts). */
   callGate: (prefix: string, target: PortalTargetName) => `${prefix}:rate:${target}`,
 
-  /** Real-time push planning (push-planner.ts). */
+  /** Pushes (push-planner.ts, push-worker.ts). */
   push: (prefix: string) => ({
+    /** The projection a target accepted last for a customer (push-worker.ts). */
+    accepted: (target: string, customerId: string) => `${prefix}:pushed:${target}:${customerId}`,
+    /** Set while a target is failing: its pushes wait on backoff (push-worker.ts). */
+    down: (target: string) => `${prefix}:push-down:${target}`,
     /** Set (for `debounceMs`) when a push of the customer to the target was written. */
     recent: (target: PortalTargetName, customerId: string) => `${prefix}:push-recent:${target}:${customerId}`,
     /** BullMQ's deduplication key of a push job (the job's deduplication id under its queue). */

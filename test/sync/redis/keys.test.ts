@@ -24,6 +24,8 @@ describe('REDIS_KEYS', () => {
     expect(REDIS_KEYS.records(p).record('cust_1')).toBe('ps:rec:cust_1');
     expect(REDIS_KEYS.callGate(p, 'zendesk')).toBe('ps:rate:zendesk');
     expect(REDIS_KEYS.push(p).recent('salesforce', 'cust_1')).toBe('ps:push-recent:salesforce:cust_1');
+    expect(REDIS_KEYS.push(p).accepted('zendesk', 'cust_1')).toBe('ps:pushed:zendesk:cust_1');
+    expect(REDIS_KEYS.push(p).down('salesforce')).toBe('ps:push-down:salesforce');
     expect(REDIS_KEYS.mappingFingerprint(p, 'zendesk')).toBe('ps:mapping-fingerprint:zendesk');
     const bulk = REDIS_KEYS.bulk(p, 'zendesk');
     expect([bulk.pending, bulk.claimed, bulk.byJob('j1')]).toEqual(['ps:bulk:zendesk:pending', 'ps:bulk:zendesk:claimed', 'ps:bulk:zendesk:by:j1']);
