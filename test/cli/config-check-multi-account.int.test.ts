@@ -50,10 +50,16 @@ function brokenCopy(edits: Array<[string, string]>): string {
 const problemsOf = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('  - '));
 
 describe('portal-sync config check on the multi-account example', { timeout: 120_000 }, () => {
-  it('passes with the variables its entries name: config ok, no problem, no note', async () => {
+  it('passes with the variables its entries name: config ok, the two accounts it will serve, no problem, no note', async () => {
     const r = await runCli(['config', 'check'], { ...ENV, PORTAL_SYNC_CONFIG: EXAMPLE });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(`config ok (${resolve(ROOT, 'config/default.yaml')}, ${EXAMPLE})\n`);
+    expect(r.stdout).toBe(
+      [
+        `config ok (${resolve(ROOT, 'config/default.yaml')}, ${EXAMPLE})`,
+        '  Stripe accounts: eu acct_1EuEntityFAKE001 (live, API key, account endpoint); marketplace acct_1PlatformFAKE002 (live, Connect platform, API key, account and Connect endpoints)',
+        '',
+      ].join('\n'),
+    );
     expect(r.code).toBe(0);
   });
 
