@@ -15,6 +15,7 @@ import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { PermanentError, RateLimitedError } from './errors.js';
+import { runScript } from './redis/scripts.js';
 import type { CallGate, PortalTarget, PushResult } from './portal-target.js';
 import { portalProjection, type PortalProjection } from './project.js';
 import { withMapped } from './mapping/apply.js';
@@ -51,18 +52,6 @@ export interface PushWorkerOptions {
   /** The configured field mapping: its values for this target join the projection pushed (and its hash). */
   mapping?: MappingConfig;
 }
-
-// Stores the accepted state only over the one its push was prepared against (sha1 of it; '' when there was none).
-// Otherwise another push of the customer accepted in between and the platform may hold either write: the state is
-// dropped, so that the next push writes everything, and 0 says so.
-const ACCEPT_OVER = `
-local cur = redis.call('GET', KEYS[1])
-if (cur and redis.sha1hex(cur) or '') == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-redis.call('DEL', KEYS[1])
-return 0`;
 
 interface Accepted {
   hash: string;
@@ -182,7 +171,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
       accept: async () => {
         const next = JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted);
         const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
-        return Number(await opts.redis.eval(ACCEPT_OVER, 1, key, over, next)) === 1;
+        return Number(await runScript(opts.redis, 'push-accept-over', [key], [over, next])) === 1;
       },
     };
   };

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 export const SCRIPTS = {
   'call-gate-take': 1,
   'call-gate-release': 1,
+  'push-accept-over': 1,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
