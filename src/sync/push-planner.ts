@@ -11,7 +11,7 @@
  * deduplication; one while it runs leaves exactly one follow-up job, which
  * waits `debounceMs` after it; one just after a push waits out the rest of
  * that push's window. The decision reads BullMQ's deduplication key and the
- * target's recent-push key in one script, so several workers decide alike.
+ * target's recent-push key in one script (redis/scripts/push-delay-2.lua), so several workers decide alike.
  * So a burst of 50 events for one customer makes at most two pushes per
  * target, and a stream of changes at most one per window (plus the leading).
  *
@@ -25,6 +25,7 @@ import { z } from 'zod';
 import type { PortalTargetName } from './target-names.js';
 import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk-push.js';
 import { cappedBackoff } from './backoff.js';
+import { runScript } from './redis/scripts.js';
 import { DeflectionEventSchema } from './deflection/schema.js';
 import { RESYNC_PRIORITY } from './resync/runner.js';
 import type { DeflectionEvent } from './deflection/types.js';
@@ -101,21 +102,11 @@ export const pushDedupId = (customerId: string, target: PortalTargetName): strin
 /** Set (for `debounceMs`) when a push of the customer to the target was written: the next change waits out the rest. */
 export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string => REDIS_KEYS.push(prefix).recent(target, customerId);
 
-// KEYS: BullMQ's deduplication key of the customer's push job, the recent-push key. ARGV: debounceMs, leadMs.
-// A push pending or running: debounce (absorbed if pending; the follow-up of a running one waits that long after it).
-// A push written within the window: the rest of the window. Otherwise: lead.
-const PUSH_DELAY = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return tonumber(ARGV[1]) end
-local left = redis.call('PTTL', KEYS[2])
-if left > 0 then return left end
-return tonumber(ARGV[2])
-`;
-
 /** The delay of a real-time push of this customer to this target, decided atomically in Redis (see the module note). */
 export async function pushDelayMs(redis: Redis, prefix: string, target: PortalTargetName, customerId: string, debounceMs: number): Promise<number> {
   if (debounceMs <= 0) return 0;
   const dedupKey = REDIS_KEYS.push(prefix).dedup(target, pushDedupId(customerId, target));
-  return Number(await redis.eval(PUSH_DELAY, 2, dedupKey, recentPushKey(prefix, target, customerId), debounceMs, Math.min(LEAD_GATHER_MS, debounceMs)));
+  return Number(await runScript(redis, 'push-delay', [dedupKey, recentPushKey(prefix, target, customerId)], [debounceMs, Math.min(LEAD_GATHER_MS, debounceMs)]));
 }
 
 /** One customer's projection push: debounced per customer and target; resync ones behind real-time ones. */

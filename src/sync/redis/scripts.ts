@@ -15,6 +15,7 @@ export const SCRIPTS = {
   'call-gate-take': 1,
   'call-gate-release': 1,
   'push-accept-over': 1,
+  'push-delay': 2,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
