@@ -37,6 +37,21 @@ describe('resync runs', () => {
     expect(await runs.latestUnfinished()).toBeNull();
   });
 
+  it("a run's lease is renewed and released only by its holder, so a second process cannot take over a live run", async () => {
+    const runs = new ResyncRuns(redis, prefix);
+    const id = await runs.create({ sources: ['stripe'], since: null, customer: null, dryRun: false });
+    expect(await runs.acquire(id, 'first')).toBe(true);
+    expect(await runs.acquire(id, 'second')).toBe(false);
+    expect(await runs.renew(id, 'second')).toBe(false);
+    await runs.release(id, 'second');
+    expect(await runs.isHeld(id)).toBe(true);
+    expect(await runs.renew(id, 'first')).toBe(true);
+    await runs.release(id, 'first');
+    expect(await runs.isHeld(id)).toBe(false);
+    expect(await runs.renew(id, 'first')).toBe(false);
+    expect(await runs.acquire(id, 'second')).toBe(true);
+  });
+
   it('names a resync job by run, page and object snapshot, so a page read again after a crash queues only what is new in it', () => {
     const page = { stream: 'salesforce.accounts', cursor: '2026-11-20T10:00:00.000Z|001A' };
     const first = ['snap-001B-1', 'snap-001C-1', 'snap-001D-1'].map((e) => resyncJobId('run1', page, e));

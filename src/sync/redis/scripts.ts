@@ -16,6 +16,8 @@ export const SCRIPTS = {
   'call-gate-release': 1,
   'push-accept-over': 1,
   'push-delay': 2,
+  'lease-renew': 1,
+  'lease-release': 1,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { REDIS_KEYS } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
 
 /** Run ids are lower-case base36: BullMQ job ids may not contain ':' and the id is split on '-'. */
 const RESYNC_EVENT_PREFIX = 'rs';
@@ -161,13 +162,7 @@ export class ResyncRuns {
 
   async renew(id: string, holder: string): Promise<boolean> {
     const key = `${this.runKey(id)}:lease`;
-    const renewed = await this.redis.eval(
-      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
-      1,
-      key,
-      holder,
-      String(LEASE_MS),
-    );
+    const renewed = await runScript(this.redis, 'lease-renew', [key], [holder, String(LEASE_MS)]);
     return renewed === 1;
   }
 
@@ -177,7 +172,7 @@ export class ResyncRuns {
   }
 
   async release(id: string, holder: string): Promise<void> {
-    await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", 1, `${this.runKey(id)}:lease`, holder);
+    await runScript(this.redis, 'lease-release', [`${this.runKey(id)}:lease`], [holder]);
   }
 
   async finish(id: string, status: 'finished' | 'failed', now = new Date()): Promise<void> {
