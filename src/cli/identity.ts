@@ -205,15 +205,9 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
       const config = requireConfig();
-      const lifted = await withRedis(config, async (redis) => {
-        const tombstones = new Tombstones(redis, config.redis.prefix);
-        const n = await tombstones.restore(key);
-        if (n > 0) {
-          const entry = { at: new Date().toISOString(), action: 'restore', ...whoOf(opts), recordIds: [], keys: [`forgotten:${await tombstones.hashOf(key.toLowerCase())}`] };
-          await redis.rpush(new RecordStore(redis, config.redis.prefix).globalAuditKey, JSON.stringify(entry));
-        }
-        return n;
-      });
+      const lifted = await withRedis(config, (redis) =>
+        new Tombstones(redis, config.redis.prefix).restoreAudited(key, whoOf(opts), new RecordStore(redis, config.redis.prefix).globalAuditKey),
+      );
       if (lifted === 0) {
         process.stderr.write(`portal-sync: ${id} carries no tombstone (never forgotten here, or its ${config.identity.forgetTombstoneDays} days are over)\n`);
         process.exitCode = 1;

@@ -113,6 +113,19 @@ export class Tombstones {
     return all.length;
   }
 
+  /**
+   * `identity restore`: lifts the tombstones (restore) and, when there were any, says so in the audit
+   * trail at `auditKey` (the record store's global one), naming the key by its hash only.
+   */
+  async restoreAudited(key: IdentityKey, who: { by: string; reason: string }, auditKey: string, now = new Date()): Promise<number> {
+    const n = await this.restore(key);
+    if (n > 0) {
+      const entry = { at: now.toISOString(), action: 'restore', ...who, recordIds: [], keys: [`forgotten:${await this.hashOf(key.toLowerCase())}`] };
+      await this.redis.rpush(auditKey, JSON.stringify(entry));
+    }
+    return n;
+  }
+
   async noteDropped(): Promise<void> {
     await this.redis.incr(this.droppedKey);
   }
