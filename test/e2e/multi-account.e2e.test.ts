@@ -1,7 +1,8 @@
 /**
  * The multi-account deployment of config/examples/multi-account.yaml, end to end over HTTP on real Redis, with the
- * real SDKs against the stand-ins: a plain Stripe account (eu) with Alpha, a Connect platform (marketplace) whose
- * connected accounts C1 and C2 each hold a customer `cus_Same` (Bravo and Charlie), tickets on the two Zendesk
+ * real SDKs against the stand-ins: a plain Stripe account (eu) with Alpha, a Connect platform (marketplace) with its
+ * own customer Delta and connected accounts C1 and C2 that each hold a customer `cus_Same` (Bravo and Charlie),
+ * behind one Stripe API origin that tells the accounts apart by their key, as Stripe does; tickets on the two Zendesk
  * brands the file lists (and one of a brand it does not list), and Stripe metadata `plan_tier` mapped to a Zendesk
  * organization field and a Salesforce Account field. Each company's data, and only theirs, lands in its own
  * organization and Account with the mapped fields; every write either portal received is checked against the
@@ -48,7 +49,8 @@ interface Company {
   sf: string;
   plan: string;
   amount: number;
-  tier: string;
+  /** Its Stripe metadata plan_tier (Delta has none). */
+  tier: string | null;
   /** What the mapping writes: the enum map on Zendesk, the raw value on Salesforce. */
   zendeskTier: string;
   brand: string;
@@ -58,7 +60,8 @@ interface Company {
 const ALPHA: Company = { name: 'Alpha AG', account: EU, cus: 'cus_AlphaEu', sf: '', plan: 'Alpha Pro', amount: 4900, tier: 'gold', zendeskTier: 'Gold', brand: NORTHWIND, subject: 'Alpha asks about a refund', email: 'ops@alpha.example' };
 const BRAVO: Company = { name: 'Bravo Ltd', account: C1, cus: 'cus_Same', sf: '', plan: 'Bravo Basic', amount: 1500, tier: 'silver', zendeskTier: 'Silver', brand: SOUTHWIND, subject: 'Bravo cannot log in', email: 'ops@bravo.example' };
 const CHARLIE: Company = { name: 'Charlie SAS', account: C2, cus: 'cus_Same', sf: '', plan: 'Charlie Max', amount: 9900, tier: 'platinum', zendeskTier: 'Standard', brand: NORTHWIND, subject: 'Charlie wants a W-9', email: 'ops@charlie.example' };
-const COMPANIES = [ALPHA, BRAVO, CHARLIE];
+const DELTA: Company = { name: 'Delta Inc', account: PLATFORM, cus: 'cus_DeltaPlatform', sf: '', plan: 'Delta Lite', amount: 900, tier: null, zendeskTier: 'Standard', brand: SOUTHWIND, subject: 'Delta needs a receipt', email: 'ops@delta.example' };
+const COMPANIES = [ALPHA, BRAVO, CHARLIE, DELTA];
 /** Alpha's ticket on a brand the deployment does not serve: skipped, never on a portal. */
 const OTHER_BRAND_SUBJECT = 'Alpha writes to another brand';
 
@@ -69,16 +72,19 @@ interface Write {
   body: any;
 }
 
-/** A pass-through proxy in front of the Zendesk stand-in that keeps every write's body (the stand-in keeps none). */
-async function recordingProxy(target: string, writes: Write[]): Promise<{ baseUrl: string; server: Server }> {
+/**
+ * A pass-through proxy: each request goes to the origin `route` picks for it; with `writes`, every write's body is
+ * kept (the Zendesk stand-in keeps none).
+ */
+async function proxyTo(route: (headers: Record<string, string | string[] | undefined>) => string, writes?: Write[]): Promise<{ baseUrl: string; port: number; server: Server }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      if (req.method !== 'GET' && raw.length > 0) writes.push({ method: req.method!, path: req.url!, body: JSON.parse(raw.toString('utf8')) });
+      if (writes && req.method !== 'GET' && raw.length > 0) writes.push({ method: req.method!, path: req.url!, body: JSON.parse(raw.toString('utf8')) });
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
-      fetch(new URL(req.url!, target), { method: req.method!, headers, ...(raw.length > 0 && { body: raw }) })
+      fetch(new URL(req.url!, route(req.headers)), { method: req.method!, headers, ...(raw.length > 0 && { body: raw }) })
         .then(async (r) => {
           const body = Buffer.from(await r.arrayBuffer());
           const out: Record<string, string> = {};
@@ -91,7 +97,8 @@ async function recordingProxy(target: string, writes: Write[]): Promise<{ baseUr
     });
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+  const port = (server.address() as { port: number }).port;
+  return { baseUrl: `http://127.0.0.1:${port}`, port, server };
 }
 
 /** The items a write body holds (a bulk body's elements, else the body itself), each with the path it came with. */
@@ -108,7 +115,7 @@ let eu: StripeStandIn;
 let connect: StripeConnectStandIn;
 let zd: ZendeskStandIn;
 let sf: SalesforceStandIn;
-let proxy: Server;
+let proxies: Server[] = [];
 let p: TestPipeline;
 const zendeskWrites: Write[] = [];
 const orgs = new Map<Company, number>();
@@ -119,7 +126,7 @@ const companyOfAccount = (id: unknown) => COMPANIES.find((c) => c.sf === id || (
  * Everything that is one company's: another company's item must carry none of it. The enum map's default
  * (Standard) is nobody's: every organization has it until its customer's metadata is known.
  */
-const markersOf = (c: Company) => [c.plan, c.subject, c.email, invoiceOf.get(c)!, c.tier, ...(c.zendeskTier === 'Standard' ? [] : [c.zendeskTier])];
+const markersOf = (c: Company) => [c.plan, c.subject, c.email, invoiceOf.get(c)!, ...(c.tier === null ? [] : [c.tier]), ...(c.zendeskTier === 'Standard' ? [] : [c.zendeskTier])];
 
 beforeAll(async () => {
   const port = await freePort();
@@ -136,8 +143,7 @@ beforeAll(async () => {
   };
   const config = testConfig(stripeEnv);
   zd = await startZendeskStandIn({});
-  const zendesk = await recordingProxy(zd.origin, zendeskWrites);
-  proxy = zendesk.server;
+  const zendesk = await proxyTo(() => zd.origin, zendeskWrites);
   sf = await startSalesforceStandIn({ orgId: '00D5e000000TestAAA', fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping) });
   for (const c of COMPANIES) {
     c.sf = sf.state.seedAccount({ Name: c.name }).Id;
@@ -154,11 +160,16 @@ beforeAll(async () => {
     connectWebhookSecret: SECRETS.connect,
     connected: [C1, C2],
   });
+  // One API origin for every account, as api.stripe.com is: the key a request carries says whose it is.
+  const stripeApi = await proxyTo((h) => (String(h['authorization']).includes(KEYS.eu) ? eu.baseUrl : connect.baseUrl));
+  proxies = [zendesk.server, stripeApi.server];
   p = await startTestPipeline(
     {
       PORT: String(port),
       ...stripeEnv,
-      ...connect.env, // reads go to the platform's API (the eu account's events below need none)
+      STRIPE_API_HOST: '127.0.0.1',
+      STRIPE_API_PORT: String(stripeApi.port),
+      STRIPE_API_PROTOCOL: 'http',
       PORTAL_TARGET: 'zendesk,salesforce',
       ZENDESK_BASE_URL: `${zendesk.baseUrl}/api/v2`,
       ZENDESK_EMAIL: zd.credentials.email,
@@ -185,7 +196,7 @@ afterAll(async () => {
   await p?.stop();
   await eu?.close();
   await connect?.close();
-  await new Promise((done) => proxy?.close(done));
+  for (const server of proxies) await new Promise((done) => server.close(done));
   await zd?.close();
   await sf?.close();
 });
@@ -193,20 +204,21 @@ afterAll(async () => {
 describe('a deployment of two Stripe accounts (one a Connect platform), two Zendesk brands and a mapping', () => {
   it("puts each company's billing, invoice, tickets and mapped plan_tier on its own organization and Account", async () => {
     for (const c of COMPANIES) {
-      const stripe = c.account === EU ? eu : connect.accounts.get(c.account)!;
-      stripe.createCustomer({ id: c.cus, name: c.name, email: c.email, metadata: { salesforce_account_id: c.sf, plan_tier: c.tier, internal_note: 'not for the portal' } });
+      const stripe = c.account === EU ? eu : c.account === PLATFORM ? connect.platform : connect.accounts.get(c.account)!;
+      stripe.createCustomer({ id: c.cus, name: c.name, email: c.email, metadata: { salesforce_account_id: c.sf, ...(c.tier !== null && { plan_tier: c.tier }), internal_note: 'not for the portal' } });
       const sub = stripe.createSubscription(c.cus, { items: [{ price: { unit_amount: c.amount, currency: 'usd', interval: 'month', nickname: c.plan } }] });
       const invoice = stripe.createInvoice(c.cus, { subscription: sub.id, lines: [{ amount: c.amount }], finalize: true });
       invoiceOf.set(c, invoice.id);
       stripe.payInvoice(invoice.id);
     }
-    expect(new Set(invoiceOf.values()).size).toBe(3);
+    expect(new Set(invoiceOf.values()).size).toBe(COMPANIES.length);
     await eu.flushWebhooks();
     await connect.flushWebhooks();
     const tickets: Array<[Company, string, string, string]> = [
       [ALPHA, '9101', ALPHA.subject, ALPHA.brand],
       [BRAVO, '9102', BRAVO.subject, BRAVO.brand],
       [CHARLIE, '9103', CHARLIE.subject, CHARLIE.brand],
+      [DELTA, '9105', DELTA.subject, DELTA.brand],
       [ALPHA, '9104', OTHER_BRAND_SUBJECT, UNLISTED_BRAND],
     ];
     for (const [c, id, subject, brand] of tickets) {
@@ -228,10 +240,10 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     }
     await p.drainAll();
 
-    // Three records: one per account, cus_Same twice and never the unscoped key.
+    // Four records: one per customer of each account, cus_Same twice and never the unscoped key.
     const store = p.worker.store;
     const records = await Promise.all(COMPANIES.map((c) => store.findByKey(`stripe:${c.account}:${c.cus}`)));
-    expect(new Set(records.map((r) => r?.id)).size).toBe(3);
+    expect(new Set(records.map((r) => r?.id)).size).toBe(COMPANIES.length);
     expect(await store.findByKey('stripe:cus_Same')).toBeNull();
     expect(await store.listConflicts()).toEqual([]);
     for (const [i, c] of COMPANIES.entries()) {
@@ -241,7 +253,7 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
       // Its ticket on a brand the file lists, with that brand; the unlisted brand's ticket is not there.
       expect(r.derived.support?.tickets.map((t) => [t.subject, t.brandId]), c.name).toEqual([[c.subject, c.brand]]);
       // The mapping keeps the mapped metadata key beside the cross-system id, nothing else.
-      expect(r.stripe.customer?.data.metadata, c.name).toEqual({ salesforce_account_id: c.sf, plan_tier: c.tier });
+      expect(r.stripe.customer?.data.metadata, c.name).toEqual({ salesforce_account_id: c.sf, ...(c.tier !== null && { plan_tier: c.tier }) });
     }
 
     for (const c of COMPANIES) {
@@ -263,7 +275,15 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     }
     // The unlisted brand's ticket reached no portal.
     expect(sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', '9104')).toBeUndefined();
-    expect(sf.state.count('Support_Ticket__c')).toBe(3);
+    expect(sf.state.count('Support_Ticket__c')).toBe(COMPANIES.length);
+    // Every read of Stripe (settling version ties of the same second's events, when there are some) was of the
+    // customer's own account, through its own key: its account's, or its platform's with Stripe-Account.
+    expect([...eu.calls, ...connect.calls].filter((call) => call.status !== 200)).toEqual([]);
+    for (const call of connect.calls.filter((x) => x.path.startsWith('/v1/invoices/'))) {
+      const owner = COMPANIES.find((c) => invoiceOf.get(c) === call.path.split('/')[3]);
+      expect(call.stripeAccount === null ? PLATFORM : call.stripeAccount, call.path).toBe(owner?.account);
+    }
+    for (const call of eu.calls.filter((x) => x.path.startsWith('/v1/invoices/'))) expect(call.path).toBe(`/v1/invoices/${invoiceOf.get(ALPHA)}`);
     expect(await p.daemon.metrics.registry.metrics()).toMatch(/portal_sync_events_applied_total\{source="zendesk",outcome="other_brand"\} 1/);
   }, 90_000);
 
