@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Source } from './source-event.js';
 import { REDIS_KEYS } from './redis/keys.js';
+import { runScript } from './redis/scripts.js';
 
 export interface QuarantineMeta {
   id: string;
@@ -50,41 +51,6 @@ export interface QuarantineStats {
 }
 
 
-// KEYS: ids, meta, bodies, bytes, evicted. ARGV: id, score, meta JSON, body, maxEntries, maxBytes.
-// Stores the entry, then evicts the oldest others while over a limit; returns the evicted ids.
-// The new entry itself is never evicted (one body over maxBytes is kept alone). Putting an id again
-// replaces it (the legacy move may run twice).
-const PUT = `
-redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], ARGV[1]))
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
-local bytes = redis.call('INCRBY', KEYS[4], string.len(ARGV[4]))
-local count = redis.call('ZCARD', KEYS[1])
-local evicted = {}
-while count > tonumber(ARGV[5]) or bytes > tonumber(ARGV[6]) do
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 1)
-  local victim = oldest[1]
-  if victim == ARGV[1] then victim = oldest[2] end
-  if not victim then break end
-  bytes = redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], victim))
-  redis.call('ZREM', KEYS[1], victim)
-  redis.call('HDEL', KEYS[2], victim)
-  redis.call('HDEL', KEYS[3], victim)
-  count = count - 1
-  evicted[#evicted + 1] = victim
-end
-if #evicted > 0 then redis.call('INCRBY', KEYS[5], #evicted) end
-return evicted`;
-
-// KEYS: ids, meta, bodies, bytes. ARGV: id. Returns 1 when the entry was there.
-const REMOVE = `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[3], ARGV[1]))
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return 1`;
-
 export class QuarantineStore {
   readonly keys: ReturnType<typeof REDIS_KEYS.quarantine>;
 
@@ -101,7 +67,7 @@ export class QuarantineStore {
     await this.migrateLegacy();
     const { body, ...rest } = entry;
     const meta: QuarantineMeta = { id: randomUUID(), receivedAt: receivedAt.toISOString(), ...rest, bytes: Buffer.byteLength(body) };
-    const evicted = (await this.redis.eval(PUT, 5, ...this.scriptKeys(), this.keys.evicted, meta.id, String(receivedAt.getTime()), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes))) as string[];
+    const evicted = (await runScript(this.redis, 'quarantine-put', [...this.scriptKeys(), this.keys.evicted], [meta.id, String(receivedAt.getTime()), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes)])) as string[];
     return { meta, evicted };
   }
 
@@ -136,7 +102,7 @@ export class QuarantineStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    return Number(await this.redis.eval(REMOVE, 4, ...this.scriptKeys(), id)) === 1;
+    return Number(await runScript(this.redis, 'quarantine-remove', this.scriptKeys(), [id])) === 1;
   }
 
   /** Deletes every entry (and the eviction count); returns how many entries there were. */
@@ -159,7 +125,7 @@ export class QuarantineStore {
       if (raw === null) return;
       const { id, receivedAt, body, ...rest } = JSON.parse(raw) as Omit<QuarantineEntry, 'bytes'>;
       const meta: QuarantineMeta = { id, receivedAt, ...rest, bytes: Buffer.byteLength(body) };
-      await this.redis.eval(PUT, 5, ...this.scriptKeys(), this.keys.evicted, id, String(Date.parse(receivedAt)), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes));
+      await runScript(this.redis, 'quarantine-put', [...this.scriptKeys(), this.keys.evicted], [id, String(Date.parse(receivedAt)), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes)]);
       await this.redis.lrem(this.keys.legacyList, -1, raw);
     }
   }

@@ -18,6 +18,8 @@ export const SCRIPTS = {
   'push-delay': 2,
   'lease-renew': 1,
   'lease-release': 1,
+  'quarantine-put': 5,
+  'quarantine-remove': 4,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
