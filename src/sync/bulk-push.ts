@@ -36,6 +36,7 @@ import { createEventsQueue } from './queues.js';
 import { RESYNC_PRIORITY } from './resync/runner.js';
 import { ResyncRuns } from './resync/runs.js';
 import { REDIS_KEYS } from './redis/keys.js';
+import { runScript } from './redis/scripts.js';
 
 export const BulkDrainJobSchema = z.strictObject({
   v: z.literal(1),
@@ -89,60 +90,6 @@ export async function queueForBulk(redis: Redis, prefix: string, target: PortalT
   if (err) throw err;
   return Number(added);
 }
-
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-// KEYS: pending, claimed, byJob. ARGV: n, leaseMs. Expired claims go back to pending first; a customer
-// another drain still holds is left in pending (one customer is never pushed by two drains at once).
-const CLAIM = `${NOW}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], 'NX', 0, id)
-end
-local n = tonumber(ARGV[1])
-local expiry = now + tonumber(ARGV[2])
-local out = {}
-local offset = 0
-while #out < n do
-  local batch = redis.call('ZRANGE', KEYS[1], offset, offset + n - 1)
-  if #batch == 0 then break end
-  for _, id in ipairs(batch) do
-    if #out >= n then break end
-    if redis.call('ZSCORE', KEYS[2], id) then
-      offset = offset + 1
-    else
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('ZADD', KEYS[2], expiry, id)
-      redis.call('SADD', KEYS[3], id)
-      out[#out + 1] = id
-    end
-  end
-end
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-return out`;
-
-// KEYS: pending, claimed, byJob. ARGV: leaseMs, ids…: a dead run's claims, taken over by its re-run.
-const RECLAIM = `${NOW}
-local expiry = now + tonumber(ARGV[1])
-local out = {}
-for i = 2, #ARGV do
-  if redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    redis.call('ZADD', KEYS[2], expiry, ARGV[i])
-    out[#out + 1] = ARGV[i]
-  else
-    redis.call('SREM', KEYS[3], ARGV[i])
-  end
-end
-redis.call('PEXPIRE', KEYS[3], ARGV[1])
-return out`;
-
-// KEYS: pending, claimed, byJob. ARGV: back (1: return to pending), ids…
-const RELEASE = `for i = 2, #ARGV do
-  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 and ARGV[1] == '1' then redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[i]) end
-  redis.call('SREM', KEYS[3], ARGV[i])
-end
-return 0`;
 
 /** What pushing a customer now would send, or why nothing needs to be sent. */
 export type PreparedPush =
@@ -214,16 +161,16 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
   const size = Math.max(1, target.bulkSize ?? 100);
 
   const release = (jobId: string, ids: readonly string[], back: boolean) =>
-    ids.length === 0 ? Promise.resolve() : redis.eval(RELEASE, 3, keys.pending, keys.claimed, keys.byJob(jobId), back ? '1' : '0', ...ids).then(() => undefined);
+    ids.length === 0 ? Promise.resolve() : runScript(redis, 'bulk-release', [keys.pending, keys.claimed, keys.byJob(jobId)], [back ? '1' : '0', ...ids]).then(() => undefined);
 
   const claim = async (jobId: string): Promise<string[]> => {
     const mine = await redis.smembers(keys.byJob(jobId));
-    const taken = mine.length > 0 ? ((await redis.eval(RECLAIM, 3, keys.pending, keys.claimed, keys.byJob(jobId), String(leaseMs), ...mine)) as string[]) : [];
+    const taken = mine.length > 0 ? ((await runScript(redis, 'bulk-reclaim', [keys.claimed, keys.byJob(jobId)], [String(leaseMs), ...mine])) as string[]) : [];
     if (taken.length > 0) {
       log.warn({ jobId, customers: taken.length }, 'a drain of this job died mid-batch: pushing its customers again');
       return taken;
     }
-    return (await redis.eval(CLAIM, 3, keys.pending, keys.claimed, keys.byJob(jobId), String(size), String(leaseMs))) as string[];
+    return (await runScript(redis, 'bulk-claim', [keys.pending, keys.claimed, keys.byJob(jobId)], [String(size), String(leaseMs)])) as string[];
   };
 
   /** How long to wait before draining: while a resync is running, up to holdMaxMs after the first queued customer. */

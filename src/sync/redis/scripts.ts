@@ -20,6 +20,9 @@ export const SCRIPTS = {
   'lease-release': 1,
   'quarantine-put': 5,
   'quarantine-remove': 4,
+  'bulk-claim': 3,
+  'bulk-reclaim': 2,
+  'bulk-release': 3,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
