@@ -8,6 +8,7 @@
  * organization and Account with the mapped fields; every write either portal received is checked against the
  * company it was meant for (Zendesk's through a recording proxy in front of its stand-in, Salesforce's as its
  * stand-in records them).
+ * The portals are provisioned first with `setup zendesk` (brands checked, mapped field created) and `setup salesforce --verify`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -19,7 +20,7 @@ import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standi
 import { startStripeStandIn, type StripeStandIn } from '../../src/standins/stripe.js';
 import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/standins/stripe-connect.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
-import { ROOT } from '../support/cli.js';
+import { ROOT, runCli, type CliResult } from '../support/cli.js';
 import { testConfig } from '../support/daemon.js';
 import { freePort, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
@@ -118,6 +119,8 @@ let sf: SalesforceStandIn;
 let proxies: Server[] = [];
 let p: TestPipeline;
 const zendeskWrites: Write[] = [];
+let setupZendesk: CliResult;
+let setupSalesforce: CliResult;
 const orgs = new Map<Company, number>();
 const invoiceOf = new Map<Company, string>();
 const companyOfOrg = (id: unknown) => COMPANIES.find((c) => String(orgs.get(c)) === String(id));
@@ -149,8 +152,13 @@ beforeAll(async () => {
     c.sf = sf.state.seedAccount({ Name: c.name }).Id;
     orgs.set(c, zd.seedOrganization({ name: c.name, external_id: c.sf }).id);
   }
-  for (const key of [...Object.values(config.targets.zendesk.fields), 'plan_tier']) zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  zd.seedCustomObject('portal_invoice', { fields: Object.values(config.targets.zendesk.invoiceObject.fields).map((key) => ({ key, type: 'text' })) });
+  // The account's two brands, as the example lists them; `setup zendesk` checks them and creates the fields, the
+  // mapped plan_tier among them, and `setup salesforce --verify` finds the mapped Account field (docs/multi-account.md, step 5).
+  zd.seedBrand({ id: Number(NORTHWIND), name: 'Northwind', subdomain: 'northwind', host_mapping: 'help.northwind.example' });
+  zd.seedBrand({ id: Number(SOUTHWIND), name: 'Southwind', subdomain: 'southwind', host_mapping: 'help.southwind.example' });
+  const setupEnv = { ...stripeEnv, ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token, SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken };
+  setupZendesk = await runCli(['setup', 'zendesk'], setupEnv);
+  setupSalesforce = await runCli(['setup', 'salesforce', '--verify'], setupEnv);
   // The plain account and the platform: two stand-ins, as two Stripe accounts are two API keys. Its own seed,
   // so that its ids are not the platform's (Stripe's ids are global).
   eu = await startStripeStandIn({ accountId: EU, secretKey: KEYS.eu, webhookUrl: webhooks, webhookSecret: SECRETS.eu, seed: 77 });
@@ -202,6 +210,16 @@ afterAll(async () => {
 });
 
 describe('a deployment of two Stripe accounts (one a Connect platform), two Zendesk brands and a mapping', () => {
+  it('is provisioned as the docs say: setup zendesk finds both brands and creates the mapped field, setup salesforce --verify finds the mapped one', () => {
+    expect(setupZendesk.code, setupZendesk.stderr).toBe(0);
+    expect(setupZendesk.stdout).toContain(
+      `Brands (zendesk.brands):\n  ok       brand ${NORTHWIND} Northwind (Help Center: help.northwind.example, northwind.zendesk.com)\n  ok       brand ${SOUTHWIND} Southwind (Help Center: help.southwind.example, southwind.zendesk.com)\n`,
+    );
+    expect(setupZendesk.stdout).toMatch(/created +organization field plan_tier \(text\)/);
+    expect(zd.state.organizationFields.map((f) => f.key)).toContain('plan_tier');
+    expect(setupSalesforce.code, setupSalesforce.stdout + setupSalesforce.stderr).toBe(0);
+  });
+
   it("puts each company's billing, invoice, tickets and mapped plan_tier on its own organization and Account", async () => {
     for (const c of COMPANIES) {
       const stripe = c.account === EU ? eu : c.account === PLATFORM ? connect.platform : connect.accounts.get(c.account)!;
