@@ -10,7 +10,10 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-/** Every script and how many KEYS it takes (its file is `<name>-<keys>.lua`). */
+/**
+ * Every script and how many KEYS it takes (its file is `<name>-<keys>.lua`): a number, or `<n>+` for a script
+ * that takes n fixed keys and then a list of further ones (each still passed in KEYS, never built in Lua).
+ */
 export const SCRIPTS = {
   'call-gate-take': 1,
   'call-gate-release': 1,
@@ -23,16 +26,28 @@ export const SCRIPTS = {
   'bulk-claim': 3,
   'bulk-reclaim': 2,
   'bulk-release': 3,
+  'view-read': '4+',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 type Tuple<N extends number, T extends unknown[] = []> = T['length'] extends N ? T : Tuple<N, [...T, string]>;
-/** Exactly the keys a script declares, one string each. */
-export type ScriptKeys<S extends ScriptName> = Tuple<(typeof SCRIPTS)[S]>;
+type KeysOf<D> = D extends number
+  ? Tuple<D>
+  : D extends `${infer N extends number}+`
+    ? [...Tuple<N>, ...string[]]
+    : never;
+/** The keys a script declares, one string each: exactly n, or at least n for `<n>+`. */
+export type ScriptKeys<S extends ScriptName> = KeysOf<(typeof SCRIPTS)[S]>;
 type Arg = string | number | Buffer;
 
 /** The script's file name: `<name>-<numberOfKeys>.lua`. */
 export const scriptFile = (name: ScriptName): string => `${name}-${SCRIPTS[name]}.lua`;
+
+/** The declared key count: `exact` for a fixed count, else the fewest keys a `<n>+` script takes. */
+export function declaredKeys(name: ScriptName): { count: number; exact: boolean } {
+  const d = SCRIPTS[name];
+  return typeof d === 'number' ? { count: d, exact: true } : { count: Number.parseInt(d, 10), exact: false };
+}
 
 const sources = new Map<ScriptName, string>();
 
@@ -56,13 +71,20 @@ export async function runScript<S extends ScriptName>(
   keys: ScriptKeys<S>,
   args: readonly Arg[] = [],
 ): Promise<unknown> {
-  const numberOfKeys = SCRIPTS[name];
+  const { count, exact } = declaredKeys(name);
   const given = keys as readonly string[];
   // The tuple type says so already; this guards callers that cast an array of unknown length.
-  if (given.length !== numberOfKeys)
-    throw new Error(`script ${name} declares ${numberOfKeys} keys, was given ${given.length}`);
+  if (exact ? given.length !== count : given.length < count) {
+    throw new Error(`script ${name} declares ${exact ? '' : 'at least '}${count} keys, was given ${given.length}`);
+  }
   const command = commandOf(name);
   const client = redis as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>;
-  if (typeof client[command] !== 'function') redis.defineCommand(command, { numberOfKeys, lua: scriptSource(name) });
-  return client[command]!(...given, ...args);
+  if (typeof client[command] !== 'function') {
+    // A `<n>+` script is defined without a key count: each call then says how many keys it passes.
+    redis.defineCommand(
+      command,
+      exact ? { numberOfKeys: count, lua: scriptSource(name) } : { lua: scriptSource(name) },
+    );
+  }
+  return exact ? client[command]!(...given, ...args) : client[command]!(given.length, ...given, ...args);
 }

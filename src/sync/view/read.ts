@@ -1,6 +1,6 @@
 /**
- * The customer view's Redis work in one round trip in the usual case: a Lua script, every key it
- * touches declared, counts the request against the viewer's per-user budget (rate-limit.ts's key,
+ * The customer view's Redis work in one round trip in the usual case: a Lua script
+ * (redis/scripts/view-read-4+.lua), every key it touches declared, counts the request against the viewer's per-user budget (rate-limit.ts's key,
  * INCR and PEXPIRE NX), reads the viewer's identity index keys in order (view.ts's viewerKeys),
  * says whether any identity conflict is stored, and — when the record the index names first is
  * the one this process last resolved the viewer to — reads that record too, with the viewer's
@@ -19,46 +19,14 @@
  * whole, never by a hash): any change to the record is a new parse. Bounded by the JSON kept.
  */
 import type { Redis } from 'ioredis';
+import { runScript } from '../redis/scripts.js';
 import type { RecordStore } from '../store.js';
 import type { CustomerRecord } from '../record.js';
 import { RATE_KEY_TTL_MS, type RateVerdict, type ViewRateLimiter } from './rate-limit.js';
 import { judgeFound, personKeys, type Resolution } from './resolve.js';
 import { customerView, viewerKeys, type Viewer, type ViewBrand, type ViewOptions } from './view.js';
 
-/**
- * KEYS: rate counter, conflicts hash, the guessed record, the guessed record's people kept beside it, then the
- * viewer's index keys in order. ARGV: counter ttl (ms), budget, guessed record id, then the viewer's person keys
- * (the people hash's fields: resolve.ts's personKeys; an `email:` field is a pointer, followed to the entry it names).
- */
-const READ_VIEW = `
-local n = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
-if n > tonumber(ARGV[2]) then return { n } end
-local out = { n, redis.call('HLEN', KEYS[2]), false, false }
-local first = false
-for i = 5, #KEYS do
-  local id = redis.call('GET', KEYS[i])
-  out[#out + 1] = id
-  if id and not first then first = id end
-end
-if first and first == ARGV[3] then
-  out[3] = redis.call('GET', KEYS[3])
-  if #ARGV > 3 then
-    local got = redis.call('HMGET', KEYS[4], unpack(ARGV, 4))
-    for i = 1, #got do
-      if got[i] and string.sub(ARGV[3 + i], 1, 6) == 'email:' then got[i] = redis.call('HGET', KEYS[4], got[i]) end
-    end
-    out[4] = got
-  end
-end
-return out
-`;
-
 type ReadReply = [count: number, conflicts?: number, guessed?: string | null, beside?: Array<string | null> | null, ...ids: Array<string | null>];
-
-interface ReadScript {
-  portalSyncReadView(numKeys: number, ...args: Array<string | number>): Promise<ReadReply>;
-}
 
 export type ViewRead =
   | { kind: 'limited'; verdict: Extract<RateVerdict, { allowed: false }> }
@@ -86,7 +54,6 @@ interface Parsed {
 const MAX_BODIES_PER_RECORD = 64;
 
 export class ViewReader {
-  private readonly script: ReadScript;
   /** Zendesk user id → the record id last resolved for them: the script's guess. */
   private readonly lastRecord = new Map<string, string>();
   private readonly maxRemembered: number;
@@ -102,8 +69,6 @@ export class ViewReader {
     private readonly viewOptions: ViewOptions,
     opts: ViewReaderOptions = {},
   ) {
-    redis.defineCommand('portalSyncReadView', { lua: READ_VIEW });
-    this.script = redis as unknown as ReadScript;
     this.maxRemembered = opts.maxRemembered ?? 10_000;
     this.maxParsedBytes = opts.maxParsedBytes ?? 16 * 1024 * 1024;
   }
@@ -114,14 +79,14 @@ export class ViewReader {
     const windowStart = this.limiter.windowStart(now);
     const guess = this.lastRecord.get(viewer.zendeskUserId) ?? '';
     const people = personKeys(keys);
-    const declared = [
+    const declared: [string, string, string, string, ...string[]] = [
       this.limiter.key(viewer.zendeskUserId, windowStart),
       this.store.conflictsKey,
       this.store.recordKey(guess),
       this.store.peopleKey(guess),
       ...keys.map((k) => this.store.indexKey(k)),
     ];
-    const [count, conflicts, guessed, guessedBeside, ...ids] = await this.script.portalSyncReadView(declared.length, ...declared, RATE_KEY_TTL_MS, this.limiter.perMinute, guess, ...people);
+    const [count, conflicts, guessed, guessedBeside, ...ids] = (await runScript(this.redis, 'view-read', declared, [RATE_KEY_TTL_MS, this.limiter.perMinute, guess, ...people])) as ReadReply;
     const verdict = this.limiter.verdict(Number(count), windowStart, now);
     if (!verdict.allowed) return { kind: 'limited', verdict };
     const mayConflict = Number(conflicts) > 0;

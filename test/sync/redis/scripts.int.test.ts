@@ -31,6 +31,13 @@ describe('runScript', () => {
     expect(await a.zcard(key)).toBe(2);
   });
 
+  it('refuses a call with fewer keys than a script of n fixed keys and a list declares', async () => {
+    const three = [`${prefix}:a`, `${prefix}:b`, `${prefix}:c`] as unknown as ScriptKeys<'view-read'>;
+    await expect(runScript(a, 'view-read', three, [1_000, 10, ''])).rejects.toThrow(
+      'script view-read declares at least 4 keys, was given 3',
+    );
+  });
+
   it('refuses a call whose key count is not the declared one', async () => {
     const two = [`${prefix}:x`, `${prefix}:y`] as unknown as ScriptKeys<'call-gate-take'>;
     await expect(runScript(a, 'call-gate-take', two, [1, 1, 's', 1, 1])).rejects.toThrow(
