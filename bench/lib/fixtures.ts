@@ -11,7 +11,7 @@ import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { salesforceId18 } from '../../src/sync/ids.js';
 import type { ParseResult, SourceEvent } from '../../src/sync/source-event.js';
-import { seededRandom } from '../../src/standins/common.js';
+import { seededRandom } from '../../src/demo/standins/common.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const texts = new Map<string, string>();

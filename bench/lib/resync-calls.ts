@@ -5,7 +5,7 @@
  * and Zendesk's polls), how close the push phase came to the configured
  * ceiling.
  */
-import { busiestWindow } from '../../src/standins/common.js';
+import { busiestWindow } from '../../src/demo/standins/common.js';
 
 export interface Call {
   method: string;

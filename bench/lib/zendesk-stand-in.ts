@@ -1,11 +1,11 @@
 /**
- * The Zendesk stand-in (src/standins/zendesk.ts) as a benchmark's portal: set
+ * The Zendesk stand-in (src/demo/standins/zendesk.ts) as a benchmark's portal: set
  * up the way `portal-sync setup zendesk` leaves an account, one organization
  * per synthetic customer, and read back what reached it (call rates, the
  * moment a write was answered).
  */
 import type { Config } from '../../src/config.js';
-import type { ZendeskCall, ZendeskStandIn } from '../../src/standins/zendesk.js';
+import type { ZendeskCall, ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { customer } from './fixtures.js';
 
 type ZendeskTargetConfig = Config['targets']['zendesk'];
@@ -38,7 +38,7 @@ export function seedCustomerOrganizations(zd: ZendeskStandIn, from: number, coun
 }
 
 /** Most values of `times` inside any window of `perMs`: what a platform's limiter would have counted. */
-export { busiestWindow } from '../../src/standins/common.js';
+export { busiestWindow } from '../../src/demo/standins/common.js';
 
 /**
  * Calls `listener` when each call to the stand-in has been answered (its status is set on the

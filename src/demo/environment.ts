@@ -14,9 +14,9 @@ import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../c
 import { ensureRedis, freePort } from '../sync/redis/private-redis.js';
 import { startDaemon, type RunningDaemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../standins/salesforce.js';
-import { startStripeStandIn, type StripeStandIn } from '../standins/stripe.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../standins/zendesk.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from './standins/salesforce.js';
+import { startStripeStandIn, type StripeStandIn } from './standins/stripe.js';
+import { startZendeskStandIn, type ZendeskStandIn } from './standins/zendesk.js';
 import { startWorker, type RunningWorker } from '../worker-role.js';
 import { provisionedSalesforceFields } from './salesforce-fields.js';
 import { REDIS_KEYS } from '../sync/redis/keys.js';

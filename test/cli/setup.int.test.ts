@@ -10,8 +10,8 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { salesforceSchema } from '../../src/connectors/salesforce/setup.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');

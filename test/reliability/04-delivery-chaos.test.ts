@@ -7,7 +7,7 @@
  * Seeded: the seed is printed, and RELIABILITY_SEED replays a run.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/standins/common.js';
+import { seededRandom } from '../../src/demo/standins/common.js';
 import { announce, scaled, seedFor } from './support/env.js';
 import { expectSameRecords, snapshotRecords } from './support/records.js';
 import { startStack, type Stack } from './support/stack.js';

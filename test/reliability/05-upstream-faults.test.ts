@@ -13,8 +13,8 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SalesforceStandIn } from '../../src/standins/salesforce.js';
-import type { ZendeskStandIn } from '../../src/standins/zendesk.js';
+import type { SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';

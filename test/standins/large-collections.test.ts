@@ -7,8 +7,8 @@
  */
 import { Connection } from 'jsforce';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/standins/salesforce.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/standins/zendesk.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -7,8 +7,8 @@ import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStripeClient } from '../../src/connectors/stripe/client.js';
 import { verifyStripeWebhook } from '../../src/connectors/stripe/webhook.js';
-import { listenOnLoopback } from '../../src/standins/common.js';
-import { startStripeConnectStandIn, type StripeConnectStandIn, type StripeConnectStandInOptions } from '../../src/standins/stripe-connect.js';
+import { listenOnLoopback } from '../../src/demo/standins/common.js';
+import { startStripeConnectStandIn, type StripeConnectStandIn, type StripeConnectStandInOptions } from '../../src/demo/standins/stripe-connect.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

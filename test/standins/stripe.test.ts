@@ -8,14 +8,14 @@ import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyStripeError, createStripeClient } from '../../src/connectors/stripe/client.js';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
-import { listenOnLoopback } from '../../src/standins/common.js';
+import { listenOnLoopback } from '../../src/demo/standins/common.js';
 import {
   startStripeStandIn,
   STRIPE_STANDIN_API_VERSION,
   type StripeStandIn,
   type StripeStandInOptions,
   type StripePriceInput,
-} from '../../src/standins/stripe.js';
+} from '../../src/demo/standins/stripe.js';
 import { salesforceId18 } from '../../src/sync/ids.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest } from '../../src/connectors/zendesk/client.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { verifyZendeskSignature } from '../../src/connectors/zendesk/signature.js';
-import { listenOnLoopback } from '../../src/standins/common.js';
+import { listenOnLoopback } from '../../src/demo/standins/common.js';
 import {
   startZendeskStandIn,
   ZENDESK_TOO_MANY_REQUESTS,
@@ -19,8 +19,8 @@ import {
   type ZendeskStandInOptions,
   type ZendeskTicket,
   type ZendeskUser,
-} from '../../src/standins/zendesk.js';
-import type { ZendeskBrand } from '../../src/standins/zendesk-brands.js';
+} from '../../src/demo/standins/zendesk.js';
+import type { ZendeskBrand } from '../../src/demo/standins/zendesk-brands.js';
 
 const EMAIL = 'sync-agent@acme.example';
 const TOKEN = 'zdTestApiToken1111111111111111111111111';

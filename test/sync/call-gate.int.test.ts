@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallGate } from '../../src/sync/call-gate.js';
 import { RateLimitedError } from '../../src/sync/errors.js';
 import { throughGate } from '../../src/sync/portal-target.js';
-import { busiestWindow } from '../../src/standins/common.js';
+import { busiestWindow } from '../../src/demo/standins/common.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix();

@@ -8,8 +8,8 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { seededRandom } from '../../../src/standins/common.js';
-import { ZENDESK_TOO_MANY_REQUESTS } from '../../../src/standins/zendesk.js';
+import { seededRandom } from '../../../src/demo/standins/common.js';
+import { ZENDESK_TOO_MANY_REQUESTS } from '../../../src/demo/standins/zendesk.js';
 
 export type ProxyFault = '429' | '500' | '503' | 'reset' | 'timeout';
 
@@ -138,7 +138,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 }
 
 /** Most calls that arrived within any window of `perMs` (sliding, by arrival time). */
-export { busiestWindow } from '../../../src/standins/common.js';
+export { busiestWindow } from '../../../src/demo/standins/common.js';
 
 /**
  * The most jobs BullMQ's limiter let start in one of its windows, rebuilt from the times the jobs

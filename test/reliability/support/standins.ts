@@ -4,8 +4,8 @@
  * Account fields and the Portal_Invoice__c / Support_Ticket__c objects on
  * Salesforce), with the customers' organizations, users and Accounts seeded.
  */
-import { startSalesforceStandIn, type SalesforceStandIn, type SalesforceStandInOptions } from '../../../src/standins/salesforce.js';
-import { startZendeskStandIn, type ZendeskStandIn, type ZendeskStandInOptions } from '../../../src/standins/zendesk.js';
+import { startSalesforceStandIn, type SalesforceStandIn, type SalesforceStandInOptions } from '../../../src/demo/standins/salesforce.js';
+import { startZendeskStandIn, type ZendeskStandIn, type ZendeskStandInOptions } from '../../../src/demo/standins/zendesk.js';
 import { testConfig } from '../../support/daemon.js';
 import type { Customer } from './stream.js';
 

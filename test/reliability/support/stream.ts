@@ -11,7 +11,7 @@ import { parseOutboundMessage } from '../../../src/connectors/salesforce/outboun
 import { salesforceId18 } from '../../../src/sync/ids.js';
 import { jobIdFor } from '../../../src/sync/source-event.js';
 import { readFileSync } from 'node:fs';
-import { seededRandom } from '../../../src/standins/common.js';
+import { seededRandom } from '../../../src/demo/standins/common.js';
 import { customer, mixedStream, stripePayload, toSourceEvent, type Customer, type Wire as BenchWire } from '../../../bench/lib/fixtures.js';
 import { TEST_SECRETS } from '../../support/daemon.js';
 import type { Wire } from './wire.js';

@@ -24,7 +24,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { buildOutboundMessage } from '../connectors/salesforce/outbound-builder.js';
+import { buildOutboundMessage } from '../../connectors/salesforce/outbound-builder.js';
 import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback } from './common.js';
 import type { FaultKind, FaultOptions, RateWindow } from './common.js';
 

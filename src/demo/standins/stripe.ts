@@ -32,7 +32,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback, seededRandom, type FaultKind, type FaultOptions } from './common.js';
-import { escapeHtml } from '../sync/escape-html.js';
+import { escapeHtml } from '../../sync/escape-html.js';
 
 export type { FaultKind, FaultOptions } from './common.js';
 

@@ -23,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { signZendeskPayload } from '../connectors/zendesk/signature.js';
+import { signZendeskPayload } from '../../connectors/zendesk/signature.js';
 import {
   ArmedFailures,
   FaultInjector,
@@ -312,9 +312,9 @@ export interface ZendeskStandIn {
   /** `http://127.0.0.1:PORT/api/v2`: ZENDESK_BASE_URL, node-zendesk's endpointUri. */
   baseUrl: string;
   origin: string;
-  /** Help center JWTs: the keys and token endpoints, and controls for tests (src/standins/zendesk-help-center.ts). */
+  /** Help center JWTs: the keys and token endpoints, and controls for tests (src/demo/standins/zendesk-help-center.ts). */
   helpCenter: HelpCenterStandIn;
-  /** Help center pages: the Help Center kit's theme files, on this origin (src/standins/zendesk-theme.ts). */
+  /** Help center pages: the Help Center kit's theme files, on this origin (src/demo/standins/zendesk-theme.ts). */
   theme: ThemeStandIn;
   /** Credentials that pass auth (the configured ones, or a default pair). */
   credentials: { email: string; token: string };
