@@ -9,6 +9,7 @@
  * company it was meant for (Zendesk's through a recording proxy in front of its stand-in, Salesforce's as its
  * stand-in records them).
  * The portals are provisioned first with `setup zendesk` (brands checked, mapped field created) and `setup salesforce --verify`.
+ * `inspect` tells the two cus_Same apart by account.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -65,6 +66,19 @@ const DELTA: Company = { name: 'Delta Inc', account: PLATFORM, cus: 'cus_DeltaPl
 const COMPANIES = [ALPHA, BRAVO, CHARLIE, DELTA];
 /** Alpha's ticket on a brand the deployment does not serve: skipped, never on a portal. */
 const OTHER_BRAND_SUBJECT = 'Alpha writes to another brand';
+
+/** The variables the example's entries name, as docs/multi-account.md says to set them. */
+function stripeEnvOf(): Record<string, string> {
+  return {
+    STRIPE_EU_SECRET_KEY: KEYS.eu,
+    STRIPE_EU_WEBHOOK_SECRET: SECRETS.eu,
+    STRIPE_MARKETPLACE_SECRET_KEY: KEYS.marketplace,
+    STRIPE_MARKETPLACE_WEBHOOK_SECRET: SECRETS.marketplace,
+    STRIPE_MARKETPLACE_CONNECT_WEBHOOK_SECRET: SECRETS.connect,
+    STRIPE_WEBHOOK_SECRET: '', // the single-account variable stays unset with stripe.accounts
+    PORTAL_SYNC_CONFIG: EXAMPLE,
+  };
+}
 
 /** A write a portal received: method, path, the parsed body. */
 interface Write {
@@ -135,15 +149,7 @@ beforeAll(async () => {
   const port = await freePort();
   const webhooks = `http://127.0.0.1:${port}/webhooks/stripe`;
   // The variables the example's entries name, as docs/multi-account.md says to set them.
-  const stripeEnv = {
-    STRIPE_EU_SECRET_KEY: KEYS.eu,
-    STRIPE_EU_WEBHOOK_SECRET: SECRETS.eu,
-    STRIPE_MARKETPLACE_SECRET_KEY: KEYS.marketplace,
-    STRIPE_MARKETPLACE_WEBHOOK_SECRET: SECRETS.marketplace,
-    STRIPE_MARKETPLACE_CONNECT_WEBHOOK_SECRET: SECRETS.connect,
-    STRIPE_WEBHOOK_SECRET: '', // the single-account variable stays unset with stripe.accounts
-    PORTAL_SYNC_CONFIG: EXAMPLE,
-  };
+  const stripeEnv = stripeEnvOf();
   const config = testConfig(stripeEnv);
   zd = await startZendeskStandIn({});
   const zendesk = await proxyTo(() => zd.origin, zendeskWrites);
@@ -304,6 +310,24 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     for (const call of eu.calls.filter((x) => x.path.startsWith('/v1/invoices/'))) expect(call.path).toBe(`/v1/invoices/${invoiceOf.get(ALPHA)}`);
     expect(await p.daemon.metrics.registry.metrics()).toMatch(/portal_sync_events_applied_total\{source="zendesk",outcome="other_brand"\} 1/);
   }, 90_000);
+
+  it('inspect tells the two cus_Same apart by account: the bare id lists both, the account-scoped one shows one', async () => {
+    const env = { REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix, LOG_LEVEL: 'warn', ...stripeEnvOf() };
+    const both = await runCli(['inspect', 'cus_Same'], env);
+    expect(both.code).toBe(1);
+    expect(both.stderr.split('\n').slice(0, 3)).toEqual([
+      'portal-sync: 2 Stripe accounts have a customer cus_Same; name one as acct_…:cus_Same:',
+      expect.stringMatching(new RegExp(`^ {2}cust_\\w+ {2}Bravo Ltd {2}\\(${C1}:cus_Same\\)$`)),
+      expect.stringMatching(new RegExp(`^ {2}cust_\\w+ {2}Charlie SAS {2}\\(${C2}:cus_Same\\)$`)),
+    ]);
+    const one = await runCli(['inspect', `${C2}:cus_Same`], env);
+    expect(one.code, one.stderr).toBe(0);
+    const lines = one.stdout.split('\n');
+    expect(lines).toContain(`  stripe: cus_Same in Stripe account ${C2} (a connected account)`);
+    expect(lines).toContain(`  ticket 9103: open (normal) ${CHARLIE.subject} [brand ${NORTHWIND}]`);
+    expect(lines.find((l) => l.startsWith('  billing: '))).toMatch(/^ {2}billing: active on Charlie Max, MRR USD 99\.00/);
+    for (const other of [ALPHA, BRAVO, DELTA]) expect(one.stdout).not.toContain(other.name.split(' ')[0]);
+  });
 
   it('wrote nothing of one company to another: every Zendesk and Salesforce write checked against its owner', async () => {
     await p.drainAll();
