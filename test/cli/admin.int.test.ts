@@ -10,6 +10,9 @@ import { TEST_SECRETS } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
+/** Each test starts the CLI several times (tsx compiles it each time: 2–7 s on a loaded 2-core machine). */
+const CLI_TEST_TIMEOUT_MS = 90_000;
+
 const root = resolve(import.meta.dirname, '../..');
 let p: TestPipeline;
 
@@ -29,7 +32,7 @@ afterAll(async () => {
   await p.stop();
 });
 
-describe('identity commands', () => {
+describe('identity commands', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('links two records from the command line, and inspect --explain shows who did it and why', async () => {
     const stripeEvent = fixtureJson<any>('stripe/customer.created.json');
     stripeEvent.id = 'evt_cli_link';
@@ -48,7 +51,7 @@ describe('identity commands', () => {
   });
 });
 
-describe('refused ids', () => {
+describe('refused ids', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('identity refused and inspect --explain show, as printed, a placeholder cross-id that linked nothing', async () => {
     const stripeEvent = fixtureJson<any>('stripe/customer.created.json');
     stripeEvent.id = 'evt_cli_refused';
@@ -66,7 +69,7 @@ describe('refused ids', () => {
   });
 });
 
-describe('dead letters and status', () => {
+describe('dead letters and status', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('dead-letters a job no retry can fix, with its reason, and status counts it', async () => {
     await p.daemon.queue.add('legacy', { v: 0, what: 'a job written by an older release' } as never, { jobId: 'legacy-1' });
     await p.drain();

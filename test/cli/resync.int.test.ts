@@ -105,7 +105,7 @@ describe('portal-sync resync', () => {
     const nothingToResume = await runCli(['resync', '--resume']);
     expect(nothingToResume.code).toBe(2);
     expect(nothingToResume.stderr).toMatch(/no unfinished resync/);
-  });
+  }, 90_000); // four CLI starts (tsx compiles each: 2–7 s on a loaded 2-core machine)
 
   it('a customer REF that names no record exits 1 with one clear line', async () => {
     const r = await runCli(['resync', '--customer', 'nobody@nowhere.example']);

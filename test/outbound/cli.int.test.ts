@@ -14,6 +14,9 @@ import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { newSecret, startConsumer, type Consumer } from './support/consumer.js';
 import { FAST_OUTBOUND, outboundEnv } from './support/setup.js';
 
+/** Each test starts the CLI several times (tsx compiles it each time: 2–7 s on a loaded 2-core machine). */
+const CLI_TEST_TIMEOUT_MS = 90_000;
+
 const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');
 const cliMain = resolve(root, 'src/cli/main.ts');
@@ -67,7 +70,7 @@ afterAll(async () => {
   await deleteByPrefix(redisUrl(), prefix);
 });
 
-describe('portal-sync webhooks', () => {
+describe('portal-sync webhooks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('list --json: every subscription, its URL without secrets, and its state', async () => {
     const r = await cli(['list', '--json']);
     expect(r.stderr).toBe('');
