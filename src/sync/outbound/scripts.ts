@@ -1,9 +1,8 @@
 /**
- * The Lua scripts of outbound webhooks: each a step that must not be seen
- * half done (an event recorded but not queued, a head acknowledged twice, a
- * failure streak not yet pausing). Keys are built inside the scripts from the
- * `<prefix>:outbound` base, as BullMQ's own scripts do; portal-sync runs on
- * one Redis (no cluster), like its queues.
+ * The outbound emit script: recording events and queueing them must not be seen half done. Its keys
+ * are still built inside the script from the `<prefix>:outbound` base (a variable set of views, events,
+ * lanes and subscription states); the other outbound scripts (ack, fail, merge-lane) are files in
+ * src/sync/redis/scripts with declared KEYS. portal-sync runs on one Redis (docs/architecture.md).
  */
 
 /**
@@ -71,83 +70,4 @@ end
 local out = {'ok', fresh_count}
 for _, sub in ipairs(queued) do table.insert(out, sub) end
 return out
-`;
-
-/**
- * Takes the head off a lane once it was delivered (or found expired): only if it still is the head,
- * so two runners can never skip an event. A delivery ends the subscription's failure streak.
- * ARGV: base, sub, customer, eventId, nowMs, delivered ('1' | '0'). Returns 1 when taken off, else 0.
- */
-export const ACK = `
-local base, sub, customer = ARGV[1], ARGV[2], ARGV[3]
-local lane = base .. ':lane:' .. sub .. ':' .. customer
-local state = base .. ':sub:' .. sub
-if ARGV[6] == '1' then
-  redis.call('HDEL', state, 'failingSince')
-  redis.call('HSET', state, 'lastSuccessAt', ARGV[5])
-  redis.call('HDEL', base .. ':fails:' .. sub, customer)
-end
-if redis.call('LINDEX', lane, 0) ~= ARGV[4] then return 0 end
-redis.call('LPOP', lane)
-if tonumber(redis.call('HINCRBY', state, 'pending', -1)) < 0 then redis.call('HSET', state, 'pending', 0) end
-if redis.call('LLEN', lane) == 0 then redis.call('SREM', base .. ':lanes:' .. sub, customer) end
-return 1
-`;
-
-/**
- * Counts a failed delivery: starts the subscription's failure streak if none runs, and pauses the
- * subscription once the streak is older than pauseAfterMs.
- * ARGV: base, sub, customer, nowMs, pauseAfterMs, error. Returns {lane failures in a row, 0 | 1 paused before | 2 paused now}.
- */
-export const FAIL = `
-local base, sub, customer, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local state = base .. ':sub:' .. sub
-redis.call('HSETNX', state, 'failingSince', ARGV[4])
-redis.call('HSET', state, 'lastFailureAt', ARGV[4], 'lastError', ARGV[6])
-local fails = redis.call('HINCRBY', base .. ':fails:' .. sub, customer, 1)
-if redis.call('HGET', state, 'paused') == '1' then return {fails, 1} end
-local since = tonumber(redis.call('HGET', state, 'failingSince'))
-if now - since >= tonumber(ARGV[5]) then
-  redis.call('HSET', state, 'paused', '1', 'pausedAt', ARGV[4], 'pausedReason', ARGV[6])
-  return {fails, 2}
-end
-return {fails, 0}
-`;
-
-/**
- * Puts replayed events into a lane beside what it still holds, without duplicates, in emission
- * order (the global sequence); ids the log no longer knows keep their place at the front.
- * ARGV: base, sub, customer, <event ids>…. Returns how many were added.
- */
-export const MERGE_LANE = `
-local base, sub, customer = ARGV[1], ARGV[2], ARGV[3]
-local lane = base .. ':lane:' .. sub .. ':' .. customer
-local logSeq = base .. ':log:seq'
-local items, seen = {}, {}
-local existing = redis.call('LRANGE', lane, 0, -1)
-for n, id in ipairs(existing) do
-  seen[id] = true
-  table.insert(items, {id, tonumber(redis.call('ZSCORE', logSeq, id)) or -1, n})
-end
-local added = 0
-for a = 4, #ARGV do
-  local id = ARGV[a]
-  if not seen[id] then
-    seen[id] = true
-    added = added + 1
-    table.insert(items, {id, tonumber(redis.call('ZSCORE', logSeq, id)) or -1, #existing + a})
-  end
-end
-if added == 0 then return 0 end
-table.sort(items, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[3] < y[3] end)
-redis.call('DEL', lane)
-local chunk = {}
-for _, item in ipairs(items) do
-  table.insert(chunk, item[1])
-  if #chunk == 500 then redis.call('RPUSH', lane, unpack(chunk)); chunk = {} end
-end
-if #chunk > 0 then redis.call('RPUSH', lane, unpack(chunk)) end
-redis.call('SADD', base .. ':lanes:' .. sub, customer)
-redis.call('HINCRBY', base .. ':sub:' .. sub, 'pending', added)
-return added
 `;

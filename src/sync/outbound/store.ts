@@ -2,14 +2,16 @@
  * Outbound webhooks' state in Redis (layout in keys.ts): recording events,
  * the lanes that keep each customer's events in order per subscription, the
  * subscriptions' failure streaks and pauses, and the delivery attempts.
- * Every step that must not be seen half done is one Lua script (scripts.ts).
+ * Every step that must not be seen half done is one Lua script (scripts.ts, and
+ * src/sync/redis/scripts/outbound-*.lua).
  */
 import type { Redis } from 'ioredis';
-import { ACK, EMIT, FAIL, MERGE_LANE } from './scripts.js';
+import { EMIT } from './scripts.js';
 import type { OutboundSettings } from './settings.js';
 import type { OutboundEvent } from './types.js';
 import type { OutboundView } from './derive.js';
 import { REDIS_KEYS, type OutboundKeys } from '../redis/keys.js';
+import { defineScripts, queueScript, runScript } from '../redis/scripts.js';
 
 export interface StoredView {
   hash: string;
@@ -62,9 +64,6 @@ export interface EmitRequest {
 type Reply = Array<string | number>;
 interface Scripts {
   outboundEmit(...args: Array<string | number>): Promise<Reply>;
-  outboundAck(...args: Array<string | number>): Promise<number>;
-  outboundFail(...args: Array<string | number>): Promise<[number, number]>;
-  outboundMergeLane(...args: Array<string | number>): Promise<number>;
 }
 
 const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
@@ -80,9 +79,8 @@ export class OutboundStore {
   ) {
     this.keys = REDIS_KEYS.outbound(prefix);
     redis.defineCommand('outboundEmit', { numberOfKeys: 0, lua: EMIT });
-    redis.defineCommand('outboundAck', { numberOfKeys: 0, lua: ACK });
-    redis.defineCommand('outboundFail', { numberOfKeys: 0, lua: FAIL });
-    redis.defineCommand('outboundMergeLane', { numberOfKeys: 0, lua: MERGE_LANE });
+    // ack and fail run inside a MULTI, which has only the scripts its client had when it was made.
+    defineScripts(redis, 'outbound-ack', 'outbound-fail');
     this.scripts = redis as unknown as Scripts;
   }
 
@@ -132,7 +130,8 @@ export class OutboundStore {
   async ack(sub: string, customer: string, attempt: DeliveryAttempt): Promise<boolean> {
     const tx = this.redis.multi();
     this.pushAttempt(tx, sub, attempt);
-    (tx as unknown as Scripts).outboundAck(this.keys.base, sub, customer, attempt.eventId, Date.parse(attempt.at), attempt.outcome === 'delivered' ? '1' : '0');
+    const keys = [this.keys.lane(sub, customer), this.keys.state(sub), this.keys.fails(sub), this.keys.lanes(sub)] as const;
+    queueScript(tx, 'outbound-ack', [...keys], [customer, attempt.eventId, Date.parse(attempt.at), attempt.outcome === 'delivered' ? '1' : '0']);
     const replies = (await tx.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
@@ -143,7 +142,7 @@ export class OutboundStore {
   async fail(sub: string, customer: string, attempt: DeliveryAttempt): Promise<{ failures: number; paused: 'no' | 'already' | 'now' }> {
     const tx = this.redis.multi();
     this.pushAttempt(tx, sub, attempt);
-    (tx as unknown as Scripts).outboundFail(this.keys.base, sub, customer, Date.parse(attempt.at), this.settings.pauseAfterMs, attempt.error ?? `HTTP ${attempt.status}`);
+    queueScript(tx, 'outbound-fail', [this.keys.state(sub), this.keys.fails(sub)], [customer, Date.parse(attempt.at), this.settings.pauseAfterMs, attempt.error ?? `HTTP ${attempt.status}`]);
     const replies = (await tx.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
@@ -218,7 +217,8 @@ export class OutboundStore {
   /** Adds events to a lane in emission order, beside what it holds; returns how many were new there. */
   async mergeIntoLane(sub: string, customer: string, ids: readonly string[]): Promise<number> {
     let added = 0;
-    for (let i = 0; i < ids.length; i += 1000) added += await this.scripts.outboundMergeLane(this.keys.base, sub, customer, ...ids.slice(i, i + 1000));
+    const keys: [string, string, string, string] = [this.keys.lane(sub, customer), this.keys.logSeq, this.keys.lanes(sub), this.keys.state(sub)];
+    for (let i = 0; i < ids.length; i += 1000) added += Number(await runScript(this.redis, 'outbound-merge-lane', keys, [customer, ...ids.slice(i, i + 1000)]));
     return added;
   }
 }

@@ -8,7 +8,7 @@
  * back to EVAL on NOSCRIPT (a restarted or failed-over Redis).
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /**
  * Every script and how many KEYS it takes (its file is `<name>-<keys>.lua`): a number, or `<n>+` for a script
@@ -27,6 +27,9 @@ export const SCRIPTS = {
   'bulk-reclaim': 2,
   'bulk-release': 3,
   'view-read': '4+',
+  'outbound-ack': 4,
+  'outbound-fail': 2,
+  'outbound-merge-lane': 4,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -64,6 +67,30 @@ function scriptSource(name: ScriptName): string {
 /** The command name on the client; prefixed so that no script can shadow a Redis command or another library's. */
 const commandOf = (name: ScriptName) => `portalSync_${name.replaceAll('-', '_')}`;
 
+/** Checks the keys against the declaration and defines the script on the client (once); returns how to call it. */
+function prepare(
+  redis: Redis,
+  name: ScriptName,
+  keys: readonly string[],
+): { command: string; callArgs: (args: readonly Arg[]) => Arg[] } {
+  const { count, exact } = declaredKeys(name);
+  // The tuple type says so already; this guards callers that cast an array of unknown length.
+  if (exact ? keys.length !== count : keys.length < count) {
+    throw new Error(`script ${name} declares ${exact ? '' : 'at least '}${count} keys, was given ${keys.length}`);
+  }
+  const command = commandOf(name);
+  if (typeof (redis as unknown as Record<string, unknown>)[command] !== 'function') {
+    // A `<n>+` script is defined without a key count: each call then says how many keys it passes.
+    redis.defineCommand(
+      command,
+      exact ? { numberOfKeys: count, lua: scriptSource(name) } : { lua: scriptSource(name) },
+    );
+  }
+  return { command, callArgs: (args) => (exact ? [...keys, ...args] : [keys.length, ...keys, ...args]) };
+}
+
+type Callable = Record<string, ((...a: Arg[]) => unknown) | undefined>;
+
 /** Runs a script atomically: its keys first (exactly as many as it declares), then its arguments. */
 export async function runScript<S extends ScriptName>(
   redis: Redis,
@@ -71,20 +98,38 @@ export async function runScript<S extends ScriptName>(
   keys: ScriptKeys<S>,
   args: readonly Arg[] = [],
 ): Promise<unknown> {
-  const { count, exact } = declaredKeys(name);
-  const given = keys as readonly string[];
-  // The tuple type says so already; this guards callers that cast an array of unknown length.
-  if (exact ? given.length !== count : given.length < count) {
-    throw new Error(`script ${name} declares ${exact ? '' : 'at least '}${count} keys, was given ${given.length}`);
-  }
-  const command = commandOf(name);
-  const client = redis as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>;
-  if (typeof client[command] !== 'function') {
-    // A `<n>+` script is defined without a key count: each call then says how many keys it passes.
-    redis.defineCommand(
-      command,
-      exact ? { numberOfKeys: count, lua: scriptSource(name) } : { lua: scriptSource(name) },
+  const { command, callArgs } = prepare(redis, name, keys as readonly string[]);
+  return (redis as unknown as Callable)[command]!(...callArgs(args));
+}
+
+/**
+ * Defines scripts on a client ahead of a transaction: a MULTI or pipeline has only the scripts its client
+ * had when it was made (ioredis copies them), so call this before `redis.multi()` and then queueScript.
+ */
+export function defineScripts(redis: Redis, ...names: ScriptName[]): void {
+  for (const name of names) {
+    const { count } = declaredKeys(name);
+    prepare(
+      redis,
+      name,
+      Array.from({ length: count }, () => ''),
     );
   }
-  return exact ? client[command]!(...given, ...args) : client[command]!(given.length, ...given, ...args);
+}
+
+/** Adds a script to a transaction (its reply is the transaction's at that place); defineScripts first. */
+export function queueScript<S extends ScriptName>(
+  tx: ChainableCommander,
+  name: S,
+  keys: ScriptKeys<S>,
+  args: readonly Arg[] = [],
+): void {
+  const { count, exact } = declaredKeys(name);
+  const given = keys as readonly string[];
+  if (exact ? given.length !== count : given.length < count)
+    throw new Error(`script ${name} declares ${count} keys, was given ${given.length}`);
+  const call = (tx as unknown as Callable)[commandOf(name)];
+  if (typeof call !== 'function')
+    throw new Error(`script ${name} was not defined on the client before the transaction was made`);
+  call.call(tx, ...(exact ? [...given, ...args] : [given.length, ...given, ...args]));
 }
