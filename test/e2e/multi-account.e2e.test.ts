@@ -9,7 +9,7 @@
  * company it was meant for (Zendesk's through a recording proxy in front of its stand-in, Salesforce's as its
  * stand-in records them).
  * The portals are provisioned first with `setup zendesk` (brands checked, mapped field created) and `setup salesforce --verify`.
- * `inspect` tells the two cus_Same apart by account.
+ * `inspect` tells the two cus_Same apart by account; `resync --dry-run` reads all four accounts and finds nothing to change.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -131,6 +131,8 @@ let connect: StripeConnectStandIn;
 let zd: ZendeskStandIn;
 let sf: SalesforceStandIn;
 let proxies: Server[] = [];
+/** The one Stripe API origin of every account (see beforeAll). */
+let stripeApiPort: number;
 let p: TestPipeline;
 const zendeskWrites: Write[] = [];
 let setupZendesk: CliResult;
@@ -177,6 +179,7 @@ beforeAll(async () => {
   // One API origin for every account, as api.stripe.com is: the key a request carries says whose it is.
   const stripeApi = await proxyTo((h) => (String(h['authorization']).includes(KEYS.eu) ? eu.baseUrl : connect.baseUrl));
   proxies = [zendesk.server, stripeApi.server];
+  stripeApiPort = stripeApi.port;
   p = await startTestPipeline(
     {
       PORT: String(port),
@@ -327,6 +330,27 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     expect(lines).toContain(`  ticket 9103: open (normal) ${CHARLIE.subject} [brand ${NORTHWIND}]`);
     expect(lines.find((l) => l.startsWith('  billing: '))).toMatch(/^ {2}billing: active on Charlie Max, MRR USD 99\.00/);
     for (const other of [ALPHA, BRAVO, DELTA]) expect(one.stdout).not.toContain(other.name.split(' ')[0]);
+  });
+
+  it('resync --dry-run reads every account (eu, the platform, each connected account it lists) and finds nothing the webhooks missed', async () => {
+    await p.drainAll();
+    const [euCalls, connectCalls] = [eu.calls.length, connect.calls.length];
+    const r = await runCli(['resync', '--source', 'stripe', '--dry-run', '--json'], {
+      REDIS_URL: p.daemon.config.redis.url,
+      REDIS_PREFIX: p.daemon.prefix,
+      LOG_LEVEL: 'warn',
+      ...stripeEnvOf(),
+      STRIPE_API_HOST: '127.0.0.1',
+      STRIPE_API_PORT: String(stripeApiPort),
+      STRIPE_API_PROTOCOL: 'http',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    // Four customers, each with its subscription and invoice: 12 objects, and no change to any record.
+    expect(r.json()).toEqual({ dryRun: true, read: 12, customers: [] });
+    const lists = (calls: Array<{ path: string; status: number; stripeAccount?: string | null }>) =>
+      calls.filter((c) => c.path === '/v1/customers').map((c) => [c.stripeAccount ?? null, c.status]);
+    expect(lists(eu.calls.slice(euCalls))).toEqual([[null, 200]]);
+    expect(new Set(lists(connect.calls.slice(connectCalls)).map((c) => JSON.stringify(c)))).toEqual(new Set([null, C1, C2].map((a) => JSON.stringify([a, 200]))));
   });
 
   it('wrote nothing of one company to another: every Zendesk and Salesforce write checked against its owner', async () => {
