@@ -17,7 +17,7 @@ const inFlight = [
   'src/connectors/salesforce/target-records.ts',
   'src/connectors/salesforce/target.ts',
   'src/demo/standins/salesforce.ts',
-  'src/demo/standins/stripe.ts',
+  'src/demo/standins/stripe/index.ts',
   'src/demo/standins/zendesk-access.ts',
   'src/demo/standins/zendesk-help-center.ts',
   'src/demo/standins/zendesk-theme.ts',

@@ -36,7 +36,7 @@ import { createSnapshotStreams } from '../src/connectors/resync.js';
 import { createPortalTarget } from '../src/connectors/targets.js';
 import { createLogger } from '../src/log.js';
 import { startSalesforceStandIn } from '../src/demo/standins/salesforce.js';
-import { startStripeStandIn } from '../src/demo/standins/stripe.js';
+import { startStripeStandIn } from '../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn } from '../src/demo/standins/zendesk.js';
 import type { PortalTarget } from '../src/sync/portal-target.js';
 import { pushQueueName } from '../src/sync/push-planner.js';
@@ -479,7 +479,7 @@ async function main(): Promise<void> {
       sizes: SIZES,
       driftFraction: DRIFT,
       perCustomer: 'Salesforce Account + Contact; Zendesk organization + user + ticket; Stripe customer + subscription + one invoice (every 5th open), all linked',
-      stripe: 'included: src/demo/standins/stripe.ts (startStripeStandIn, seedCustomers, updateCustomer); read through the stripe SDK (customers, subscriptions, invoices, 100 a page)',
+      stripe: 'included: src/demo/standins/stripe/index.ts (startStripeStandIn, seedCustomers, updateCustomer); read through the stripe SDK (customers, subscriptions, invoices, 100 a page)',
       ceilings: CEILINGS,
       scaledUp: `Zendesk allows up to 700 calls a minute (11.7/s) and 10 incremental exports a minute; here the targets' ceilings are ${CEILINGS.zendesk.max}/s (Zendesk) and ${CEILINGS.salesforce.max}/s (Salesforce), push concurrency ${CONCURRENCY.zendesk} / ${CONCURRENCY.salesforce}, and resync.zendeskExportsPerMinute = ${EXPORTS_PER_MINUTE}, so that 100,000 customers finish in minutes on this machine; the figure that carries over is the fraction of the ceiling, and calls per customer do not depend on the pace`,
       bulk: 'Zendesk: 500 customers per drain (update_many and custom object jobs of 100, one show_many poll per round); Salesforce: 200 per drain (sObject Collections of 200)',

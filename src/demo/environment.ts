@@ -15,7 +15,7 @@ import { ensureRedis, freePort } from '../sync/redis/private-redis.js';
 import { startDaemon, type RunningDaemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from './standins/salesforce.js';
-import { startStripeStandIn, type StripeStandIn } from './standins/stripe.js';
+import { startStripeStandIn, type StripeStandIn } from './standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from './standins/zendesk.js';
 import { startWorker, type RunningWorker } from '../worker-role.js';
 import { provisionedSalesforceFields } from './salesforce-fields.js';

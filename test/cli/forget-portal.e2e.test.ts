@@ -20,7 +20,7 @@ import { createZendeskClient, zendeskRequest } from '../../src/connectors/zendes
 import type { DeflectionEvent } from '../../src/sync/deflection/types.js';
 import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
-import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe.js';
+import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { runResync } from '../../src/sync/resync/runner.js';

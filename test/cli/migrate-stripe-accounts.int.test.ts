@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
-import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe.js';
+import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { stripeKeysMigratedTo } from '../../src/sync/admin/migrate-stripe-keys.js';
 import { RecordStore } from '../../src/sync/store.js';
 import { runCli } from '../support/cli.js';

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe.js';
+import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { Reconciler } from '../../src/sync/reconcile.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { RecordStore } from '../../src/sync/store.js';

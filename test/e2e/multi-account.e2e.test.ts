@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
-import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe.js';
+import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe-connect.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { ROOT, runCli, type CliResult } from '../support/cli.js';

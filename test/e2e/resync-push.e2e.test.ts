@@ -14,7 +14,7 @@ import { createSnapshotStreams, type ResyncSource } from '../../src/connectors/r
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
-import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe.js';
+import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { portalProjection } from '../../src/sync/project.js';
 import { acceptedKey, linksFor } from '../../src/sync/push-worker.js';

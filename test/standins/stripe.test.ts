@@ -15,7 +15,7 @@ import {
   type StripeStandIn,
   type StripeStandInOptions,
   type StripePriceInput,
-} from '../../src/demo/standins/stripe.js';
+} from '../../src/demo/standins/stripe/index.js';
 import { salesforceId18 } from '../../src/sync/ids.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 

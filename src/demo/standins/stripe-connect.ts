@@ -15,7 +15,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listenOnLoopback } from './common.js';
-import { renderAccount, startStripeStandIn, stripeErrors, type StripeStandIn, type StripeStandInOptions } from './stripe.js';
+import { renderAccount, startStripeStandIn, stripeErrors, type StripeStandIn, type StripeStandInOptions } from './stripe/index.js';
 
 export interface StripeConnectStandInOptions {
   /** The platform's own account: its key is the one key of the whole stand-in; its webhook options are its account endpoint's. */

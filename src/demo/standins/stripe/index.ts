@@ -31,201 +31,57 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback, seededRandom, type FaultKind, type FaultOptions } from './common.js';
-import { escapeHtml } from '../../sync/escape-html.js';
+import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback, seededRandom, type FaultKind, type FaultOptions } from '../common.js';
+import { escapeHtml } from '../../../sync/escape-html.js';
+import {
+  type StripeCustomer,
+  type StripeDeletedCustomer,
+  type StripeSubscription,
+  type StripeInvoice,
+  type StripePaymentMethod,
+  type StripeCharge,
+  type StripeEvent,
+  type StripeObject,
+  type StripeList,
+  type Metadata,
+  type StripeEventType,
+  type SubscriptionStatus,
+  type Json,
+  STRIPE_STANDIN_API_VERSION,
+  type Ranked,
+  type StripeCustomerRow,
+  type StripePriceRow,
+  type StripeSubscriptionRow,
+  type StripeInvoiceLineRow,
+  type StripeInvoiceStatus,
+  type StripeInvoiceRow,
+  type StripePaymentMethodRow,
+  type StripeChargeRow,
+  type StripeEventRow,
+  type StripeState,
+  type CreatedRange,
+  insertRanked,
+  pageRows,
+  invoiceTotal,
+  invoicePrefix,
+} from './state.js';
+import {
+  type StripeView,
+  renderCustomer,
+  renderSubscription,
+  renderInvoice,
+  renderPaymentMethod,
+  renderCharge,
+  renderEvent,
+  deletedCustomer,
+  renderObject,
+  renderAccount,
+  minimalPdf,
+} from './render.js';
 
-export type { FaultKind, FaultOptions } from './common.js';
-
-// ---------------------------------------------------------------------------------------------
-// Wire shapes: the SDK's types, with Decimal fields as the strings Stripe sends. Type-only
-// imports, erased at build: at run time the SDK stays inside src/connectors.
-// ---------------------------------------------------------------------------------------------
-
-type Decimal = import('stripe').Stripe.Decimal;
-/** What a Stripe type looks like as JSON: Decimal values travel as strings (the SDK parses them). */
-export type Wire<T> = T extends Decimal
-  ? string
-  : T extends string | number | boolean | null | undefined
-    ? T
-    : T extends readonly (infer U)[]
-      ? Wire<U>[]
-      : T extends object
-        ? { [K in keyof T]: Wire<T[K]> }
-        : T;
-
-export type StripeCustomer = Wire<import('stripe').Stripe.Customer>;
-export type StripeDeletedCustomer = Wire<import('stripe').Stripe.DeletedCustomer>;
-export type StripeSubscription = Wire<import('stripe').Stripe.Subscription>;
-export type StripeSubscriptionItem = Wire<import('stripe').Stripe.SubscriptionItem>;
-export type StripeInvoice = Wire<import('stripe').Stripe.Invoice>;
-export type StripeInvoiceLineItem = Wire<import('stripe').Stripe.InvoiceLineItem>;
-export type StripePaymentMethod = Wire<import('stripe').Stripe.PaymentMethod>;
-export type StripeCharge = Wire<import('stripe').Stripe.Charge>;
-export type StripeEvent = Wire<import('stripe').Stripe.EventBase> & { data: { object: StripeObject; previous_attributes?: Json } };
-export type StripeObject = StripeCustomer | StripeSubscription | StripeInvoice | StripePaymentMethod | StripeCharge;
-export type StripeList<T> = { object: 'list'; data: T[]; has_more: boolean; url: string };
-type Metadata = Record<string, string>;
-export type StripeEventType = import('stripe').Stripe.Event.Type;
-type SubscriptionStatus = import('stripe').Stripe.Subscription.Status;
-type Json = Record<string, unknown>;
-
-/** The API version objects are rendered in: the one the stripe SDK in node_modules pins (a test checks). */
-export const STRIPE_STANDIN_API_VERSION = '2026-10-28.endive';
-
-// ---------------------------------------------------------------------------------------------
-// State rows: small, rendered on demand
-// ---------------------------------------------------------------------------------------------
-
-/** Creation order: `created` (unix seconds), then `seq` (a counter across all objects). */
-export interface Ranked {
-  id: string;
-  created: number;
-  seq: number;
-}
-
-export interface StripeCustomerRow extends Ranked {
-  email: string | null;
-  name: string | null;
-  description: string | null;
-  phone: string | null;
-  currency: string | null;
-  balance: number;
-  delinquent: boolean;
-  metadata: Metadata;
-  defaultPaymentMethod: string | null;
-  nextInvoiceSequence: number;
-  deleted: boolean;
-  /** This customer's rows, oldest first: what the `customer` filters page over (undefined: none yet). */
-  owned: { subscriptions?: StripeSubscriptionRow[]; invoices?: StripeInvoiceRow[]; paymentMethods?: StripePaymentMethodRow[]; charges?: StripeChargeRow[] } | undefined;
-}
-
-export interface StripePriceRow {
-  id: string;
-  created: number;
-  nickname: string | null;
-  product: string;
-  unitAmount: number | null;
-  currency: string;
-  interval: 'day' | 'week' | 'month' | 'year';
-  intervalCount: number;
-  usageType: 'licensed' | 'metered';
-}
-
-export interface StripeSubscriptionItemRow {
-  id: string;
-  created: number;
-  price: StripePriceRow;
-  quantity: number;
-}
-
-export interface StripeSubscriptionRow extends Ranked {
-  customer: string;
-  status: SubscriptionStatus;
-  currency: string;
-  collectionMethod: 'charge_automatically' | 'send_invoice';
-  daysUntilDue: number | null;
-  cancelAtPeriodEnd: boolean;
-  canceledAt: number | null;
-  endedAt: number | null;
-  startDate: number;
-  periodStart: number;
-  periodEnd: number;
-  trialStart: number | null;
-  trialEnd: number | null;
-  metadata: Metadata;
-  latestInvoice: string | null;
-  defaultPaymentMethod: string | null;
-  items: StripeSubscriptionItemRow[];
-}
-
-export interface StripeInvoiceLineRow {
-  id: string;
-  amount: number;
-  description: string | null;
-  quantity: number;
-  price: StripePriceRow | null;
-  subscriptionItem: string | null;
-  periodStart: number;
-  periodEnd: number;
-}
-
-export type StripeInvoiceStatus = 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
-
-export interface StripeInvoiceRow extends Ranked {
-  customer: string;
-  subscription: string | null;
-  number: string | null;
-  status: StripeInvoiceStatus;
-  currency: string;
-  collectionMethod: 'charge_automatically' | 'send_invoice';
-  dueDate: number | null;
-  lines: StripeInvoiceLineRow[];
-  amountPaid: number;
-  attemptCount: number;
-  attempted: boolean;
-  nextPaymentAttempt: number | null;
-  finalizedAt: number | null;
-  paidAt: number | null;
-  voidedAt: number | null;
-  markedUncollectibleAt: number | null;
-  periodStart: number;
-  periodEnd: number;
-  billingReason: 'manual' | 'subscription_create' | 'subscription_cycle' | 'subscription_update';
-  description: string | null;
-  metadata: Metadata;
-}
-
-export interface StripePaymentMethodRow extends Ranked {
-  customer: string | null;
-  brand: string;
-  last4: string;
-  expMonth: number;
-  expYear: number;
-  metadata: Metadata;
-}
-
-export interface StripeChargeRow extends Ranked {
-  customer: string;
-  invoice: string | null;
-  amount: number;
-  amountRefunded: number;
-  currency: string;
-  status: 'succeeded' | 'failed';
-  paymentMethod: string | null;
-  failureCode: string | null;
-  failureMessage: string | null;
-  metadata: Metadata;
-}
-
-export interface StripeEventRow extends Ranked {
-  type: StripeEventType;
-  object: StripeObject;
-  previous?: Json;
-  request: { id: string | null; idempotency_key: string | null };
-  /** Endpoints that have not acknowledged it yet (0 or 1: the stand-in has at most one). */
-  pendingWebhooks: number;
-  /** undefined until a delivery was attempted (or when there is no endpoint). */
-  deliverySuccess?: boolean;
-}
-
-export interface StripeState {
-  customers: Map<string, StripeCustomerRow>;
-  subscriptions: Map<string, StripeSubscriptionRow>;
-  invoices: Map<string, StripeInvoiceRow>;
-  paymentMethods: Map<string, StripePaymentMethodRow>;
-  charges: Map<string, StripeChargeRow>;
-  prices: Map<string, StripePriceRow>;
-  events: Map<string, StripeEventRow>;
-  /** Each collection in creation order (oldest first); lists walk them backwards. */
-  order: {
-    customers: StripeCustomerRow[];
-    subscriptions: StripeSubscriptionRow[];
-    invoices: StripeInvoiceRow[];
-    paymentMethods: StripePaymentMethodRow[];
-    charges: StripeChargeRow[];
-    events: StripeEventRow[];
-  };
-}
+export type { FaultKind, FaultOptions } from '../common.js';
+export * from './state.js';
+export { renderAccount, type StripeView } from './render.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options, inputs, records
@@ -513,74 +369,6 @@ class HttpError extends Error {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Paging: rows sorted by (created, seq), newest first on the wire
-// ---------------------------------------------------------------------------------------------
-
-export interface CreatedRange {
-  eq?: number;
-  gt?: number;
-  gte?: number;
-  lt?: number;
-  lte?: number;
-}
-
-interface PageRequest {
-  limit: number;
-  startingAfter?: Ranked;
-  endingBefore?: Ranked;
-  created?: CreatedRange;
-}
-
-/** First index whose row ranks at or after (created, seq). */
-function lowerBound(rows: readonly Ranked[], created: number, seq: number): number {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const row = rows[mid]!;
-    if (row.created < created || (row.created === created && row.seq < seq)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Keeps `rows` sorted; appending in time order (the usual case) is O(1). */
-function insertRanked<T extends Ranked>(rows: T[], row: T): void {
-  const last = rows[rows.length - 1];
-  if (!last || last.created < row.created || (last.created === row.created && last.seq < row.seq)) rows.push(row);
-  else rows.splice(lowerBound(rows, row.created, row.seq), 0, row);
-}
-
-/**
- * One page, newest first. The bounds come from binary searches, so a page costs its own size
- * (plus the rows `keep` rejects), never a copy of the collection.
- */
-function pageRows<T extends Ranked>(rows: readonly T[], req: PageRequest, keep: (row: T) => boolean): { data: T[]; hasMore: boolean } {
-  let lo = 0;
-  let hi = rows.length;
-  const c = req.created;
-  if (c) {
-    if (c.eq !== undefined) {
-      lo = Math.max(lo, lowerBound(rows, c.eq, -Infinity));
-      hi = Math.min(hi, lowerBound(rows, c.eq, Infinity));
-    }
-    if (c.gte !== undefined) lo = Math.max(lo, lowerBound(rows, c.gte, -Infinity));
-    if (c.gt !== undefined) lo = Math.max(lo, lowerBound(rows, c.gt, Infinity));
-    if (c.lte !== undefined) hi = Math.min(hi, lowerBound(rows, c.lte, Infinity));
-    if (c.lt !== undefined) hi = Math.min(hi, lowerBound(rows, c.lt, -Infinity));
-  }
-  const out: T[] = [];
-  if (req.endingBefore) {
-    // The page just newer than the cursor, walked upwards, then shown newest first.
-    lo = Math.max(lo, lowerBound(rows, req.endingBefore.created, req.endingBefore.seq + 0.5));
-    for (let i = lo; i < hi && out.length <= req.limit; i++) if (keep(rows[i]!)) out.push(rows[i]!);
-    return { data: out.slice(0, req.limit).reverse(), hasMore: out.length > req.limit };
-  }
-  if (req.startingAfter) hi = Math.min(hi, lowerBound(rows, req.startingAfter.created, req.startingAfter.seq));
-  for (let i = hi - 1; i >= lo && out.length <= req.limit; i--) if (keep(rows[i]!)) out.push(rows[i]!);
-  return { data: out.slice(0, req.limit), hasMore: out.length > req.limit };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Parameters (express's extended query parser turns `created[gt]=1` into { created: { gt: '1' } })
@@ -719,7 +507,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const webhookDeliveries: StripeWebhookDelivery[] = [];
   const droppedWebhooks: string[] = [];
   let seq = 0;
-  let hostedOrigin = opts.hostedOrigin ?? ''; // known once listening
+  const view: StripeView = { state, livemode, accountId, connected: Boolean(opts.connected), hostedOrigin: opts.hostedOrigin ?? '' }; // hostedOrigin known once listening
   const EMPTY: Metadata = Object.freeze({}) as Metadata;
 
   const taken = (id: string) =>
@@ -913,8 +701,6 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     return row;
   };
 
-  const invoiceTotal = (i: StripeInvoiceRow) => i.lines.reduce((sum, l) => sum + l.amount, 0);
-  const amountRemaining = (i: StripeInvoiceRow) => (i.status === 'void' || i.status === 'draft' ? (i.status === 'draft' ? invoiceTotal(i) : 0) : invoiceTotal(i) - i.amountPaid);
 
   /** draft → open: a number, hosted page and PDF, and a due date for send_invoice. */
   const finalizeRow = (i: StripeInvoiceRow, at: number, daysUntilDue?: number) => {
@@ -951,374 +737,6 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     return row;
   };
 
-  // --- rendering -------------------------------------------------------------------------
-
-  const invoicePrefix = (customerId: string) => customerId.slice(4, 12).toUpperCase().replace(/[^A-Z0-9]/g, 'X');
-  const hostedToken = (invoiceId: string) => `${livemode ? 'live' : 'test'}_${invoiceId}`;
-
-  const renderCustomer = (c: StripeCustomerRow): StripeCustomer => ({
-    id: c.id,
-    object: 'customer',
-    address: null,
-    balance: c.balance,
-    created: c.created,
-    currency: c.currency,
-    customer_account: null,
-    default_source: null,
-    delinquent: c.delinquent,
-    description: c.description,
-    discount: null,
-    email: c.email,
-    invoice_prefix: invoicePrefix(c.id),
-    invoice_settings: { custom_fields: null, default_payment_method: c.defaultPaymentMethod, footer: null, rendering_options: null },
-    livemode,
-    metadata: { ...c.metadata },
-    name: c.name,
-    next_invoice_sequence: c.nextInvoiceSequence,
-    phone: c.phone,
-    preferred_locales: [],
-    shipping: null,
-    tax_exempt: 'none',
-    test_clock: null,
-  });
-
-  const renderPrice = (p: StripePriceRow) => ({
-    id: p.id,
-    object: 'price' as const,
-    active: true,
-    billing_scheme: 'per_unit' as const,
-    created: p.created,
-    currency: p.currency,
-    custom_unit_amount: null,
-    livemode,
-    lookup_key: null,
-    metadata: {},
-    nickname: p.nickname,
-    product: p.product,
-    recurring: { interval: p.interval, interval_count: p.intervalCount, meter: null, trial_period_days: null, usage_type: p.usageType },
-    tax_behavior: 'unspecified' as const,
-    tiers_mode: null,
-    transform_quantity: null,
-    type: 'recurring' as const,
-    unit_amount: p.unitAmount,
-    unit_amount_decimal: p.unitAmount === null ? null : String(p.unitAmount),
-  });
-
-  const renderItem = (s: StripeSubscriptionRow, item: StripeSubscriptionItemRow): StripeSubscriptionItem => ({
-    id: item.id,
-    object: 'subscription_item',
-    billing_thresholds: null,
-    created: item.created,
-    current_period_end: s.periodEnd,
-    current_period_start: s.periodStart,
-    current_trial: null,
-    discounts: [],
-    metadata: {},
-    plan: {
-      id: item.price.id,
-      object: 'plan',
-      active: true,
-      amount: item.price.unitAmount,
-      amount_decimal: item.price.unitAmount === null ? null : String(item.price.unitAmount),
-      billing_scheme: 'per_unit',
-      created: item.price.created,
-      currency: item.price.currency,
-      interval: item.price.interval,
-      interval_count: item.price.intervalCount,
-      livemode,
-      metadata: {},
-      meter: null,
-      nickname: item.price.nickname,
-      product: item.price.product,
-      tiers_mode: null,
-      transform_usage: null,
-      trial_period_days: null,
-      usage_type: item.price.usageType,
-    },
-    price: renderPrice(item.price),
-    quantity: item.quantity,
-    subscription: s.id,
-    tax_rates: [],
-  });
-
-  const renderSubscription = (s: StripeSubscriptionRow): StripeSubscription => ({
-    id: s.id,
-    object: 'subscription',
-    application: null,
-    application_fee_percent: null,
-    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
-    billing_cycle_anchor: s.startDate,
-    billing_cycle_anchor_config: null,
-    billing_mode: { flexible: { proration_discounts: 'included' }, type: 'flexible', updated_at: s.created },
-    billing_schedules: [],
-    billing_thresholds: null,
-    cancel_at: s.cancelAtPeriodEnd ? s.periodEnd : null,
-    cancel_at_period_end: s.cancelAtPeriodEnd,
-    canceled_at: s.canceledAt,
-    cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: s.canceledAt !== null || s.cancelAtPeriodEnd ? 'cancellation_requested' : null },
-    collection_method: s.collectionMethod,
-    created: s.created,
-    currency: s.currency,
-    customer: s.customer,
-    customer_account: null,
-    days_until_due: s.daysUntilDue,
-    default_payment_method: s.defaultPaymentMethod,
-    default_source: null,
-    default_tax_rates: [],
-    description: null,
-    discounts: [],
-    ended_at: s.endedAt,
-    invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: 'self' } },
-    items: { object: 'list', data: s.items.map((item) => renderItem(s, item)), has_more: false, url: `/v1/subscription_items?subscription=${s.id}` },
-    latest_invoice: s.latestInvoice,
-    livemode,
-    managed_payments: null,
-    metadata: { ...s.metadata },
-    next_pending_invoice_item_invoice: null,
-    on_behalf_of: null,
-    pause_collection: null,
-    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
-    pending_invoice_item_interval: null,
-    pending_setup_intent: null,
-    pending_update: null,
-    schedule: null,
-    start_date: s.startDate,
-    status: s.status,
-    test_clock: null,
-    transfer_data: null,
-    trial_end: s.trialEnd,
-    trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: 'create_invoice' } },
-    trial_start: s.trialStart,
-  });
-
-  const renderLine = (i: StripeInvoiceRow, l: StripeInvoiceLineRow): StripeInvoiceLineItem => ({
-    id: l.id,
-    object: 'line_item',
-    amount: l.amount,
-    currency: i.currency,
-    description: l.description ?? (l.price ? `${l.quantity} × ${l.price.nickname ?? l.price.product}` : null),
-    discount_amounts: [],
-    discountable: true,
-    discounts: [],
-    invoice: i.id,
-    livemode,
-    metadata: {},
-    parent:
-      l.subscriptionItem !== null && i.subscription !== null
-        ? {
-            invoice_item_details: null,
-            subscription_item_details: {
-              invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: i.subscription, subscription_item: l.subscriptionItem,
-            },
-            type: 'subscription_item_details',
-          }
-        : null,
-    period: { end: l.periodEnd, start: l.periodStart },
-    pretax_credit_amounts: [],
-    pricing: l.price
-      ? { price_details: { price: l.price.id, product: l.price.product }, type: 'price_details', unit_amount_decimal: l.price.unitAmount === null ? null : String(l.price.unitAmount) }
-      : null,
-    quantity: l.quantity,
-    quantity_decimal: String(l.quantity),
-    subscription: i.subscription,
-    subtotal: l.amount,
-    taxes: [],
-  });
-
-  const renderInvoice = (i: StripeInvoiceRow): StripeInvoice => {
-    const customer = state.customers.get(i.customer);
-    const subscription = i.subscription === null ? undefined : state.subscriptions.get(i.subscription);
-    const total = invoiceTotal(i);
-    const finalized = i.status !== 'draft';
-    return {
-      id: i.id,
-      object: 'invoice',
-      account_country: 'US',
-      account_name: 'Portal Sync Stand-in',
-      account_tax_ids: null,
-      amount_due: total,
-      amount_overpaid: 0,
-      amount_paid: i.amountPaid,
-      amount_remaining: amountRemaining(i),
-      amount_shipping: 0,
-      application: null,
-      attempt_count: i.attemptCount,
-      attempted: i.attempted,
-      auto_advance: i.status === 'draft' || i.status === 'open',
-      automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
-      automatically_finalizes_at: null,
-      billing_reason: i.billingReason,
-      collection_method: i.collectionMethod,
-      created: i.created,
-      currency: i.currency,
-      custom_fields: null,
-      customer: i.customer,
-      customer_account: null,
-      customer_address: null,
-      customer_email: customer?.email ?? null,
-      customer_name: customer?.name ?? null,
-      customer_phone: customer?.phone ?? null,
-      customer_shipping: null,
-      customer_tax_exempt: 'none',
-      customer_tax_ids: [],
-      default_payment_method: null,
-      default_source: null,
-      default_tax_rates: [],
-      description: i.description,
-      discounts: [],
-      due_date: i.dueDate,
-      effective_at: i.finalizedAt,
-      ending_balance: finalized ? 0 : null,
-      footer: null,
-      from_invoice: null,
-      hosted_invoice_url: finalized ? `${hostedOrigin}/i/${accountId}/${hostedToken(i.id)}` : null,
-      invoice_pdf: finalized ? `${hostedOrigin}/invoice/${accountId}/${hostedToken(i.id)}/pdf?s=ap` : null,
-      issuer: { type: 'self' },
-      last_finalization_error: null,
-      latest_revision: null,
-      lines: { object: 'list', data: i.lines.map((l) => renderLine(i, l)), has_more: false, url: `/v1/invoices/${i.id}/lines` },
-      livemode,
-      metadata: { ...i.metadata },
-      next_payment_attempt: i.nextPaymentAttempt,
-      number: i.number,
-      on_behalf_of: null,
-      parent: subscription
-        ? { quote_details: null, subscription_details: { metadata: { ...subscription.metadata }, subscription: subscription.id }, type: 'subscription_details' }
-        : null,
-      payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
-      period_end: i.periodEnd,
-      period_start: i.periodStart,
-      post_payment_credit_notes_amount: 0,
-      pre_payment_credit_notes_amount: 0,
-      receipt_number: null,
-      rendering: null,
-      shipping_cost: null,
-      shipping_details: null,
-      starting_balance: 0,
-      statement_descriptor: null,
-      status: i.status,
-      status_transitions: { finalized_at: i.finalizedAt, marked_uncollectible_at: i.markedUncollectibleAt, paid_at: i.paidAt, voided_at: i.voidedAt },
-      subtotal: total,
-      subtotal_excluding_tax: total,
-      test_clock: null,
-      total,
-      total_discount_amounts: [],
-      total_excluding_tax: total,
-      total_pretax_credit_amounts: [],
-      total_taxes: [],
-      webhooks_delivered_at: i.finalizedAt,
-    };
-  };
-
-  const renderPaymentMethod = (pm: StripePaymentMethodRow): StripePaymentMethod => ({
-    id: pm.id,
-    object: 'payment_method',
-    allow_redisplay: 'unspecified',
-    billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
-    card: {
-      brand: pm.brand,
-      checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
-      country: 'US',
-      display_brand: pm.brand,
-      exp_month: pm.expMonth,
-      exp_year: pm.expYear,
-      fingerprint: pm.id.slice(3, 19),
-      funding: 'credit',
-      generated_from: null,
-      last4: pm.last4,
-      networks: { available: [pm.brand], preferred: null },
-      regulated_status: 'unregulated',
-      three_d_secure_usage: { supported: true },
-      wallet: null,
-    },
-    created: pm.created,
-    customer: pm.customer,
-    customer_account: null,
-    livemode,
-    metadata: { ...pm.metadata },
-    type: 'card',
-  });
-
-  const renderCharge = (ch: StripeChargeRow): StripeCharge => {
-    const paid = ch.status === 'succeeded';
-    return {
-      id: ch.id,
-      object: 'charge',
-      amount: ch.amount,
-      amount_captured: paid ? ch.amount : 0,
-      amount_refunded: ch.amountRefunded,
-      application: null,
-      application_fee: null,
-      application_fee_amount: null,
-      balance_transaction: paid ? `txn_${ch.id.slice(3)}` : null,
-      billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
-      calculated_statement_descriptor: 'PORTAL SYNC',
-      captured: paid,
-      created: ch.created,
-      currency: ch.currency,
-      customer: ch.customer,
-      description: null,
-      disputed: false,
-      failure_balance_transaction: null,
-      failure_code: ch.failureCode,
-      failure_message: ch.failureMessage,
-      fraud_details: {},
-      livemode,
-      metadata: { ...ch.metadata },
-      on_behalf_of: null,
-      outcome: null,
-      paid,
-      payment_intent: `pi_${ch.id.slice(3)}`,
-      payment_method: ch.paymentMethod,
-      payment_method_details: null,
-      receipt_email: null,
-      receipt_number: null,
-      receipt_url: null,
-      refunded: ch.amountRefunded > 0 && ch.amountRefunded >= ch.amount,
-      refunds: { object: 'list', data: [], has_more: false, url: `/v1/charges/${ch.id}/refunds` },
-      review: null,
-      shipping: null,
-      source: null,
-      source_transfer: null,
-      statement_descriptor: null,
-      statement_descriptor_suffix: null,
-      status: ch.status,
-      transfer_data: null,
-      transfer_group: null,
-    };
-  };
-
-  const renderEvent = (e: StripeEventRow): StripeEvent => ({
-    id: e.id,
-    object: 'event',
-    api_version: STRIPE_STANDIN_API_VERSION,
-    created: e.created,
-    data: { object: e.object, ...(e.previous && { previous_attributes: e.previous }) },
-    livemode,
-    pending_webhooks: e.pendingWebhooks,
-    request: e.request,
-    type: e.type,
-    ...(opts.connected && { account: accountId }),
-  });
-
-  const deletedCustomer = (id: string): StripeDeletedCustomer => ({ id, object: 'customer', deleted: true });
-
-  /** Any object by id, as GET renders it; what `expand[]` replaces an id with. */
-  const render = (id: string): StripeObject | StripeDeletedCustomer | StripeEvent | undefined => {
-    const customer = state.customers.get(id);
-    if (customer) return customer.deleted ? deletedCustomer(id) : renderCustomer(customer);
-    const subscription = state.subscriptions.get(id);
-    if (subscription) return renderSubscription(subscription);
-    const invoice = state.invoices.get(id);
-    if (invoice) return renderInvoice(invoice);
-    const pm = state.paymentMethods.get(id);
-    if (pm) return renderPaymentMethod(pm);
-    const charge = state.charges.get(id);
-    if (charge) return renderCharge(charge);
-    const event = state.events.get(id);
-    return event ? renderEvent(event) : undefined;
-  };
-
   // --- events and webhooks ---------------------------------------------------------------
 
   let webhookUrl = opts.webhookUrl ?? null;
@@ -1347,7 +765,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const attemptDelivery = async (row: StripeEventRow, attempt: number): Promise<void> => {
     if (closed || !webhookUrl || webhookSecrets.length === 0) return;
-    const body = JSON.stringify(renderEvent(row), null, 2);
+    const body = JSON.stringify(renderEvent(view, row), null, 2);
     const signature = signatureHeader(body);
     const kept = opts.keepDeliveryBodies !== false;
     const record: StripeWebhookDelivery = { eventId: row.id, type: row.type, attempt, at: Date.now(), body: kept ? body : '', signature: kept ? signature : '' };
@@ -1435,13 +853,13 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const createCustomer = (input: StripeCustomerInput = {}): StripeCustomer => {
     const row = newCustomer(input);
-    const rendered = renderCustomer(row);
+    const rendered = renderCustomer(view, row);
     emit('customer.created', rendered);
     return rendered;
   };
 
   const updateCustomer = (id: string, patch: Omit<StripeCustomerInput, 'id' | 'created'>): StripeCustomer =>
-    changeAndEmit(liveCustomer(id), renderCustomer, () => applyCustomerPatch(liveCustomer(id), patch), 'customer.updated') as StripeCustomer;
+    changeAndEmit(liveCustomer(id), (r) => renderCustomer(view, r), () => applyCustomerPatch(liveCustomer(id), patch), 'customer.updated') as StripeCustomer;
 
   const applyCustomerPatch = (row: StripeCustomerRow, patch: Omit<StripeCustomerInput, 'id' | 'created'>) => {
     if (patch.email !== undefined) row.email = patch.email;
@@ -1463,7 +881,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const endSubscription = (s: StripeSubscriptionRow) => {
     const at = nowSeconds();
-    const rendered = changeAndEmit(s, renderSubscription, () => {
+    const rendered = changeAndEmit(s, (r) => renderSubscription(view, r), () => {
       s.status = 'canceled';
       s.canceledAt = at;
       s.endedAt = at;
@@ -1477,7 +895,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     for (const s of ownedBy(id, 'subscriptions')) {
       if (s.status !== 'canceled' && s.status !== 'incomplete_expired') endSubscription(s);
     }
-    const last = renderCustomer(row);
+    const last = renderCustomer(view, row);
     row.deleted = true;
     emit('customer.deleted', last);
     return deletedCustomer(id);
@@ -1485,7 +903,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const createSubscription = (customerId: string, input: StripeSubscriptionInput): StripeSubscription => {
     const row = newSubscription(liveCustomer(customerId), input);
-    const rendered = renderSubscription(row);
+    const rendered = renderSubscription(view, row);
     emit('customer.subscription.created', rendered);
     return rendered;
   };
@@ -1494,7 +912,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const s = subscriptionOr(id);
     if (s.status === 'canceled') throw new HttpError(400, stripeErrors.invalid('A canceled subscription can only update its cancellation_details and metadata.'));
     const wasPaused = s.status === 'paused';
-    const rendered = changeAndEmit(s, renderSubscription, () => {
+    const rendered = changeAndEmit(s, (r) => renderSubscription(view, r), () => {
       if (patch.status !== undefined) s.status = patch.status;
       if (patch.cancel_at_period_end !== undefined) s.cancelAtPeriodEnd = patch.cancel_at_period_end;
       if (patch.default_payment_method !== undefined) s.defaultPaymentMethod = patch.default_payment_method;
@@ -1513,26 +931,26 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const cancelSubscription = (id: string, cancelOpts: { atPeriodEnd?: boolean } = {}): StripeSubscription => {
     const s = subscriptionOr(id);
     if (cancelOpts.atPeriodEnd) return updateSubscription(id, { cancel_at_period_end: true });
-    if (s.status === 'canceled') return renderSubscription(s);
+    if (s.status === 'canceled') return renderSubscription(view, s);
     return endSubscription(s);
   };
 
   const createInvoice = (customerId: string, input: StripeInvoiceInput = {}): StripeInvoice => {
     const row = newInvoice(liveCustomer(customerId), input);
-    emit('invoice.created', renderInvoice(row));
+    emit('invoice.created', renderInvoice(view, row));
     if (input.finalize !== false) finalizeRowAndEmit(row, input.days_until_due);
-    return renderInvoice(row);
+    return renderInvoice(view, row);
   };
 
   const finalizeRowAndEmit = (row: StripeInvoiceRow, daysUntilDue?: number) => {
     if (row.status !== 'draft') throw new HttpError(400, stripeErrors.invalid(`This invoice is already finalized, you can't re-finalize a non-draft invoice.`, undefined, 'invoice_not_editable'));
     finalizeRow(row, nowSeconds(), daysUntilDue);
-    emit('invoice.finalized', renderInvoice(row));
+    emit('invoice.finalized', renderInvoice(view, row));
   };
 
   const finalizeInvoice = (id: string): StripeInvoice => {
     finalizeRowAndEmit(invoiceOr(id));
-    return renderInvoice(invoiceOr(id));
+    return renderInvoice(view, invoiceOr(id));
   };
 
   const openInvoice = (id: string): StripeInvoiceRow => {
@@ -1546,7 +964,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const setDelinquent = (customerId: string, delinquent: boolean) => {
     const c = state.customers.get(customerId);
     if (!c || c.deleted || c.delinquent === delinquent) return;
-    changeAndEmit(c, renderCustomer, () => (c.delinquent = delinquent), 'customer.updated');
+    changeAndEmit(c, (r) => renderCustomer(view, r), () => (c.delinquent = delinquent), 'customer.updated');
   };
   const setSubscriptionStatus = (subscriptionId: string | null, from: readonly SubscriptionStatus[], to: SubscriptionStatus) => {
     const s = subscriptionId === null ? undefined : state.subscriptions.get(subscriptionId);
@@ -1556,7 +974,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const payInvoice = (id: string): StripeInvoice => {
     const row = openInvoice(id);
     const charge = newCharge(row, 'succeeded');
-    emit('charge.succeeded', renderCharge(charge));
+    emit('charge.succeeded', renderCharge(view, charge));
     const at = nowSeconds();
     row.amountPaid = invoiceTotal(row);
     row.attemptCount += 1;
@@ -1564,7 +982,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     row.nextPaymentAttempt = null;
     row.paidAt = at;
     row.status = 'paid';
-    const rendered = renderInvoice(row);
+    const rendered = renderInvoice(view, row);
     emit('invoice.paid', rendered);
     emit('invoice.payment_succeeded', rendered);
     setSubscriptionStatus(row.subscription, ['past_due', 'unpaid', 'incomplete'], 'active');
@@ -1575,12 +993,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const failInvoicePayment = (id: string, failOpts: { code?: string; message?: string } = {}): StripeInvoice => {
     const row = openInvoice(id);
     const charge = newCharge(row, 'failed', { code: failOpts.code ?? 'card_declined', message: failOpts.message ?? 'Your card was declined.' });
-    emit('charge.failed', renderCharge(charge));
+    emit('charge.failed', renderCharge(view, charge));
     row.attemptCount += 1;
     row.attempted = true;
     // Smart Retries: the next attempt a few days later.
     row.nextPaymentAttempt = nowSeconds() + 3 * SECONDS_PER_DAY;
-    const rendered = renderInvoice(row);
+    const rendered = renderInvoice(view, row);
     emit('invoice.payment_failed', rendered);
     // A failed subscription payment makes the subscription past_due (incomplete for its first invoice).
     setSubscriptionStatus(row.subscription, ['active', 'trialing'], row.billingReason === 'subscription_create' ? 'incomplete' : 'past_due');
@@ -1593,7 +1011,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     row.status = 'void';
     row.voidedAt = nowSeconds();
     row.nextPaymentAttempt = null;
-    const rendered = renderInvoice(row);
+    const rendered = renderInvoice(view, row);
     emit('invoice.voided', rendered);
     return rendered;
   };
@@ -1607,9 +1025,9 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     state.paymentMethods.set(row.id, row);
     insertRanked(state.order.paymentMethods, row);
     own(customer, 'paymentMethods', row);
-    const rendered = renderPaymentMethod(row);
+    const rendered = renderPaymentMethod(view, row);
     emit('payment_method.attached', rendered);
-    if (input.makeDefault) changeAndEmit(customer, renderCustomer, () => (customer.defaultPaymentMethod = row.id), 'customer.updated');
+    if (input.makeDefault) changeAndEmit(customer, (r) => renderCustomer(view, r), () => (customer.defaultPaymentMethod = row.id), 'customer.updated');
     return rendered;
   };
 
@@ -1617,8 +1035,8 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const row = paymentMethodOr(id);
     if (row.customer === null) throw new HttpError(400, stripeErrors.invalid('The payment method you provided is not attached to a customer so detachment is impossible.'));
     const customer = state.customers.get(row.customer);
-    const rendered = changeAndEmit(row, renderPaymentMethod, () => (row.customer = null), 'payment_method.detached') as StripePaymentMethod;
-    if (customer && customer.defaultPaymentMethod === id) changeAndEmit(customer, renderCustomer, () => (customer.defaultPaymentMethod = null), 'customer.updated');
+    const rendered = changeAndEmit(row, (r) => renderPaymentMethod(view, r), () => (row.customer = null), 'payment_method.detached') as StripePaymentMethod;
+    if (customer && customer.defaultPaymentMethod === id) changeAndEmit(customer, (r) => renderCustomer(view, r), () => (customer.defaultPaymentMethod = null), 'customer.updated');
     return rendered;
   };
 
@@ -1627,7 +1045,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     if (row.status !== 'succeeded') throw new HttpError(400, stripeErrors.invalid(`Charge ${id} has not been captured.`, undefined, 'charge_not_refundable'));
     const refund = amount ?? row.amount - row.amountRefunded;
     if (refund <= 0 || row.amountRefunded + refund > row.amount) throw new HttpError(400, stripeErrors.invalid(`Charge ${id} has already been refunded.`, undefined, 'charge_already_refunded'));
-    return changeAndEmit(row, renderCharge, () => (row.amountRefunded += refund), 'charge.refunded') as StripeCharge;
+    return changeAndEmit(row, (r) => renderCharge(view, r), () => (row.amountRefunded += refund), 'charge.refunded') as StripeCharge;
   };
 
   // --- silent seeding --------------------------------------------------------------------
@@ -1776,7 +1194,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     if (rest.length > 0) return expandPath(value, rest, whole);
     if (value === null || isRecord(value)) return;
     if (typeof value !== 'string') throw new HttpError(400, stripeErrors.invalid(`This property cannot be expanded (${whole}).`, 'expand'));
-    const object = render(value);
+    const object = renderObject(view, value);
     if (object) node[head] = object;
   };
 
@@ -1862,12 +1280,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const email = stringParam(query(req)['email'], 'email');
     list(req, res, {
       url: '/v1/customers', allowed: ['created', 'email', 'test_clock'], collection: state.customers, kind: 'customer', rows: state.order.customers,
-      keep: (c) => !c.deleted && (email === undefined || c.email === email), draw: renderCustomer,
+      keep: (c) => !c.deleted && (email === undefined || c.email === email), draw: (r) => renderCustomer(view, r),
     });
   });
   api.get('/customers/:id', (req, res) => {
     const row = customerOr(param(req, 'id'));
-    retrieve(req, res, row.deleted ? deletedCustomer(row.id) : renderCustomer(row));
+    retrieve(req, res, row.deleted ? deletedCustomer(row.id) : renderCustomer(view, row));
   });
   api.post('/customers', (req, res) =>
     withRequest(req, res, () => {
@@ -1882,7 +1300,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const type = stringParam(query(req)['type'], 'type');
     list(req, res, {
       url: `/v1/customers/${customer.id}/payment_methods`, allowed: ['type', 'allow_redisplay'], collection: state.paymentMethods, kind: 'payment_method',
-      rows: ownedBy(customer.id, 'paymentMethods'), keep: (pm) => pm.customer === customer.id && (type === undefined || type === 'card'), draw: renderPaymentMethod,
+      rows: ownedBy(customer.id, 'paymentMethods'), keep: (pm) => pm.customer === customer.id && (type === undefined || type === 'card'), draw: (r) => renderPaymentMethod(view, r),
     });
   });
 
@@ -1909,10 +1327,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
         statusOk(s) &&
         (price === undefined || s.items.some((i) => i.price.id === price)) &&
         (collectionMethod === undefined || s.collectionMethod === collectionMethod),
-      draw: renderSubscription,
+      draw: (r) => renderSubscription(view, r),
     });
   });
-  api.get('/subscriptions/:id', (req, res) => retrieve(req, res, renderSubscription(subscriptionOr(param(req, 'id')))));
+  api.get('/subscriptions/:id', (req, res) => retrieve(req, res, renderSubscription(view, subscriptionOr(param(req, 'id')))));
 
   // invoices
   api.get('/invoices', (req, res) => {
@@ -1931,10 +1349,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
         (subscription === undefined || i.subscription === subscription) &&
         (status === undefined || i.status === status) &&
         (collectionMethod === undefined || i.collectionMethod === collectionMethod),
-      draw: renderInvoice,
+      draw: (r) => renderInvoice(view, r),
     });
   });
-  api.get('/invoices/:id', (req, res) => retrieve(req, res, renderInvoice(invoiceOr(param(req, 'id')))));
+  api.get('/invoices/:id', (req, res) => retrieve(req, res, renderInvoice(view, invoiceOr(param(req, 'id')))));
 
   // payment methods
   api.get('/payment_methods', (req, res) => {
@@ -1945,10 +1363,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       url: '/v1/payment_methods', allowed: ['customer', 'type', 'customer_account', 'allow_redisplay'], collection: state.paymentMethods, kind: 'payment_method',
       rows: customer === undefined ? state.order.paymentMethods : ownedBy(customer, 'paymentMethods'),
       keep: (pm) => (customer === undefined || pm.customer === customer) && (type === undefined || type === 'card'),
-      draw: renderPaymentMethod,
+      draw: (r) => renderPaymentMethod(view, r),
     });
   });
-  api.get('/payment_methods/:id', (req, res) => retrieve(req, res, renderPaymentMethod(paymentMethodOr(param(req, 'id')))));
+  api.get('/payment_methods/:id', (req, res) => retrieve(req, res, renderPaymentMethod(view, paymentMethodOr(param(req, 'id')))));
 
   // charges
   api.get('/charges', (req, res) => {
@@ -1957,10 +1375,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       url: '/v1/charges', allowed: ['customer', 'created', 'payment_intent', 'transfer_group'], collection: state.charges, kind: 'charge',
       rows: customer === undefined ? state.order.charges : ownedBy(customer, 'charges'),
       keep: (ch) => customer === undefined || ch.customer === customer,
-      draw: renderCharge,
+      draw: (r) => renderCharge(view, r),
     });
   });
-  api.get('/charges/:id', (req, res) => retrieve(req, res, renderCharge(chargeOr(param(req, 'id')))));
+  api.get('/charges/:id', (req, res) => retrieve(req, res, renderCharge(view, chargeOr(param(req, 'id')))));
 
   // the account of the key (GET /v1/account): how a deployment learns its own account id
   api.get('/account', (req, res) => {
@@ -1984,13 +1402,13 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
         retained(e) &&
         (patterns.length === 0 || eventTypeMatches(patterns, e.type)) &&
         (delivery === undefined || (delivery === 'true') === (e.deliverySuccess === true)),
-      draw: renderEvent,
+      draw: (r) => renderEvent(view, r),
     });
   });
   api.get('/events/:id', (req, res) => {
     const row = state.events.get(param(req, 'id'));
     if (!row || !retained(row)) throw new HttpError(404, stripeErrors.missing('event', param(req, 'id')));
-    retrieve(req, res, renderEvent(row));
+    retrieve(req, res, renderEvent(view, row));
   });
 
   api.use((req: Request, res: Response) => send(res, 404, stripeErrors.unrecognizedUrl(req.method, req.originalUrl.split('?')[0] ?? '')));
@@ -2028,7 +1446,7 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const listening = await listenOnLoopback(app);
   const url = new URL(listening.origin);
   const port = Number(url.port);
-  hostedOrigin ||= listening.origin;
+  view.hostedOrigin ||= listening.origin;
 
   /** Scenario helpers throw Stripe's message as a plain Error, the way a failed dashboard action reads. */
   const plain = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
@@ -2083,8 +1501,8 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     seedCustomers: plain(seedCustomers),
     seedSubscription: plain((customerId: string, input: StripeSubscriptionInput) => newSubscription(customerOr(customerId), input)),
     seedInvoice: plain(seedInvoice),
-    render,
-    events: () => state.order.events.map(renderEvent),
+    render: (id: string) => renderObject(view, id),
+    events: () => state.order.events.map((r) => renderEvent(view, r)),
     flushWebhooks: async () => {
       // Let responses that just finished queue their deliveries, then wait until nothing is left.
       await new Promise((resolve) => setImmediate(resolve));
@@ -2105,43 +1523,3 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   };
 }
 
-/** An account as `GET /v1/account` and `GET /v1/accounts` render it: the fields a sync reads, in Stripe's shape. */
-export function renderAccount(id: string, created: number, email: string | null = null): Json {
-  return {
-    id,
-    object: 'account',
-    business_type: null,
-    charges_enabled: true,
-    country: 'US',
-    created,
-    default_currency: 'usd',
-    details_submitted: true,
-    email,
-    metadata: {},
-    payouts_enabled: true,
-    type: 'standard',
-  };
-}
-
-/** A one-page PDF with one line of text: enough for a browser or a PDF reader to open. */
-function minimalPdf(text: string): Buffer {
-  const safe = text.replace(/[()\\]/g, (c) => `\\${c}`);
-  const content = `BT /F1 14 Tf 72 720 Td (${safe}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${Buffer.byteLength(content)} >>\nstream\n${content}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let out = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(Buffer.byteLength(out));
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xref = Buffer.byteLength(out);
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
