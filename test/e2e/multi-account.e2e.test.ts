@@ -207,7 +207,7 @@ beforeAll(async () => {
     });
   }
   await p.drain();
-}, 60_000);
+}, 120_000); // two CLI starts (setup), each compiling the CLI with tsx: seconds apiece on a loaded machine
 
 afterAll(async () => {
   await p?.stop();
@@ -330,7 +330,7 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     expect(lines).toContain(`  ticket 9103: open (normal) ${CHARLIE.subject} [brand ${NORTHWIND}]`);
     expect(lines.find((l) => l.startsWith('  billing: '))).toMatch(/^ {2}billing: active on Charlie Max, MRR USD 99\.00/);
     for (const other of [ALPHA, BRAVO, DELTA]) expect(one.stdout).not.toContain(other.name.split(' ')[0]);
-  });
+  }, 90_000);
 
   it('resync --dry-run reads every account (eu, the platform, each connected account it lists) and finds nothing the webhooks missed', async () => {
     await p.drainAll();
@@ -351,7 +351,7 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
       calls.filter((c) => c.path === '/v1/customers').map((c) => [c.stripeAccount ?? null, c.status]);
     expect(lists(eu.calls.slice(euCalls))).toEqual([[null, 200]]);
     expect(new Set(lists(connect.calls.slice(connectCalls)).map((c) => JSON.stringify(c)))).toEqual(new Set([null, C1, C2].map((a) => JSON.stringify([a, 200]))));
-  });
+  }, 90_000);
 
   it('wrote nothing of one company to another: every Zendesk and Salesforce write checked against its owner', async () => {
     await p.drainAll();
