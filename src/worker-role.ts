@@ -27,7 +27,7 @@ import { createReconcileWorker, Reconciler, RECONCILE_QUEUE, scheduleReconcile }
 import type { SnapshotStream } from './sync/resync/snapshot.js';
 import type { Source, SourceEvent } from './sync/source-event.js';
 import { Queue } from 'bullmq';
-import { tallyResync } from './sync/resync/runs.js';
+import { createPipeline } from './sync/pipeline.js';
 import { createEventsWorker } from './sync/worker.js';
 import { startHeartbeat } from './sync/health.js';
 import { Tombstones } from './sync/admin/tombstones.js';
@@ -123,6 +123,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     }),
   });
   const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories, merges: store, people: store });
+  // What follows a stored change: deflection, push planning, outbound (src/sync/pipeline.ts).
+  const pipeline = createPipeline({ redis: storeConnection, prefix: config.redis.prefix, feed, planner, emitter: outbound.emitter, ...(metrics && { metrics }) });
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
@@ -135,22 +137,12 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     classifier,
     tombstones: new Tombstones(storeConnection, config.redis.prefix),
     brands: { listed: config.zendesk.brands ?? [] },
-    onStored: async (event, outcome, { jobId, retry }) => {
-      await feed(event, outcome, { retry });
-      await tallyResync(storeConnection, config.redis.prefix, jobId, outcome);
-    },
-    onApplied: async (event, outcome, { retry, jobId }) => {
-      // Resync and reconcile work (snapshots, and the Stripe events a --since resync or a reconcile pass reads
-      // back: their job ids say so) is pushed in bulk behind real-time work, not as real-time pushes.
-      const resync = event.origin === 'snapshot' || /^(rs|rc)-/.test(jobId ?? '');
-      const targets = await planner.plan(retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync, linked: outcome.linked === true });
-      for (const target of targets) metrics?.pushesScheduled.inc({ target });
-      await outbound.emitter.onApplied(outcome, { retry });
-    },
+    onStored: pipeline.onStored,
+    onApplied: pipeline.onApplied,
   });
   worker.on('failed', (job, err) => {
     if (!job || !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))) return;
-    void tallyResync(storeConnection, config.redis.prefix, job.id, 'failed').catch(() => undefined);
+    void pipeline.onGaveUp(job.id).catch(() => undefined);
   });
   const pushWorkers = opts.targets
     ? config.portal.targets.map((name) => {

@@ -149,7 +149,7 @@ export class Ingestor {
     const all = uniqueGroups.flat();
     const found = await markAndAdd(redis, queue, {
       marks: all.map((e) => this.seenKey(e)),
-      jobs: all.map((e) => ({ name: e.type, data: e, jobId: jobIdFor(e.source, e.eventId) })),
+      jobs: all.map((e) => ({ name: e.type, data: { ...e, lane: 'realtime' as const }, jobId: jobIdFor(e.source, e.eventId) })),
       now: Date.now(),
       deadlineMs: this.opts.timeoutMs,
       dedupeTtlSeconds,

@@ -143,7 +143,7 @@ export class Reconciler {
       for (const e of snapshots) if (await this.drifted(e)) drifted.push(e);
       if (drifted.length > 0) {
         await this.opts.queue.addBulk(
-          drifted.map((e) => ({ name: e.type, data: e, opts: { jobId: `rc-${passId}-${jobIdFor(e.source, e.eventId)}`, priority: RESYNC_PRIORITY } })),
+          drifted.map((e) => ({ name: e.type, data: { ...e, lane: 'reconcile' as const }, opts: { jobId: `rc-${passId}-${jobIdFor(e.source, e.eventId)}`, priority: RESYNC_PRIORITY } })),
         );
       }
       for (const e of [...missed, ...drifted]) {

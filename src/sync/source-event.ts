@@ -223,6 +223,14 @@ export type EventData = z.infer<typeof EventDataSchema>;
 export type EventDataKind = EventData['kind'];
 export type EventDataOf<K extends EventDataKind> = Extract<EventData, { kind: K }>;
 
+/**
+ * Which way a job came in: `realtime` (a webhook, or one the reconciler found missed, through ingest), `resync`
+ * (`portal-sync resync`) or `reconcile` (a reconcile pass's drift). Resync and reconcile work is pushed in bulk
+ * behind real-time work (src/sync/pipeline.ts).
+ */
+export const JobLaneSchema = z.enum(['realtime', 'resync', 'reconcile']);
+export type JobLane = z.infer<typeof JobLaneSchema>;
+
 export const SourceEventSchema = z
   .object({
     v: z.literal(1),
@@ -254,6 +262,13 @@ export const SourceEventSchema = z
      */
     refused: z.array(RefusedRefSchema).max(12).optional(),
     data: EventDataSchema,
+    /**
+     * The job's lane, set by the producer (ingest, the resync runner, the reconciler). Optional both ways in a
+     * rolling deploy: jobs queued by a release before it have none (pipeline.ts reads their job id instead), and a
+     * release before it refuses job data with it (strict), so workers are upgraded before producers
+     * (docs/runbooks.md). Events as parsed from a payload have none.
+     */
+    lane: JobLaneSchema.optional(),
   })
   .strict();
 export type SourceEvent = z.infer<typeof SourceEventSchema>;

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { cappedBackoffStrategy } from './backoff.js';
 import { EVENT_MAX_BACKOFF_MS, QUEUES } from './queues.js';
-import { describeZodError, SourceEventSchema, type SourceEvent } from './source-event.js';
+import { describeZodError, SourceEventSchema, type JobLane, type SourceEvent } from './source-event.js';
 import { entityKeyFor, storedRank } from './merge.js';
 import type { SyncMetrics } from './metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
@@ -19,6 +19,13 @@ import { withTicketCategory, type TicketClassifier } from './deflection/categori
 import { eventIdentityKeys } from './identity.js';
 import type { Tombstones } from './admin/tombstones.js';
 import { brandVerdict, type BrandScope } from './brands.js';
+
+/** What the hooks learn of the job: a retry of it, its id, and the lane its producer put in its data (none in jobs of an older release). */
+export interface JobContext {
+  retry: boolean;
+  jobId: string | undefined;
+  lane: JobLane | undefined;
+}
 
 export interface EventsWorkerOptions {
   connection: Redis;
@@ -37,12 +44,12 @@ export interface EventsWorkerOptions {
    * a release before accounts, or before STRIPE_ACCOUNT_ID was set) is that account's (stripe-accounts.ts).
    */
   unscopedStripeAccount?: string | null;
-  /** Called after each stored change (push planning hooks in here). */
-  onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { retry: boolean; jobId: string | undefined }) => Promise<void>;
+  /** Called after each stored change (src/sync/pipeline.ts hooks in here). */
+  onApplied?: (event: SourceEvent, outcome: ApplyOutcome, ctx: JobContext) => Promise<void>;
   /** Sets each Zendesk ticket's category before it is stored (refetched ones too). */
   classifier?: TicketClassifier;
   /** Called after EVERY apply, changed or not (deflection tracking: an older activity changes no record but still happened). */
-  onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: { jobId: string | undefined; retry: boolean }) => Promise<void>;
+  onStored?: (event: SourceEvent, outcome: ApplyOutcome, ctx: JobContext) => Promise<void>;
   /** Customers erased by `identity forget`: events naming them are dropped (counted), their job data scrubbed. */
   tombstones?: Tombstones;
   /** The Zendesk brands this deployment serves (config zendesk.brands): events of others are skipped, counted and logged. */
@@ -102,7 +109,9 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       if (!parsed.success) {
         throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
       }
-      parsed.data = withStripeAccount(parsed.data, opts.unscopedStripeAccount);
+      // The lane is the job's, not the event's: kept out of what is stored, handed to the hooks.
+      const { lane, ...data } = parsed.data;
+      parsed.data = withStripeAccount(data, opts.unscopedStripeAccount);
       if (opts.tombstones && (await opts.tombstones.forgotten(eventIdentityKeys(parsed.data)))) {
         // Not stored, and not kept in the job either: the payload names a customer who asked to be erased.
         await job.updateData({ v: 1, forgotten: true });
@@ -156,8 +165,9 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
       // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
       const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
-      if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, { retry, jobId: job.id });
-      await opts.onStored?.(event, outcome, { jobId: job.id, retry });
+      const ctx: JobContext = { retry, jobId: job.id, lane };
+      if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, ctx);
+      await opts.onStored?.(event, outcome, ctx);
       log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
       return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
     },

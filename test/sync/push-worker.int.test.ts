@@ -180,9 +180,38 @@ describe('push worker', () => {
     expect(pushed.push.projection.billing?.status).toBe('active');
   });
 
-  it('pushes what a reconcile pass or a --since resync read back from Stripe in bulk, behind real-time work', async () => {
-    // A Stripe event the webhook lost, read back from the Events API: its own id and origin ('webhook'), queued by
-    // the reconciler under an `rc-` job id at resync priority.
+  it('pushes what a reconcile pass or a --since resync read back from Stripe in bulk, by the lane in its job data', async () => {
+    // A Stripe event the webhook lost, read back from the Events API: its own id and origin ('webhook'), queued
+    // with lane 'reconcile' at resync priority. Its job id says nothing of where it came from.
+    const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
+    try {
+      for (const lane of ['reconcile', 'resync'] as const) {
+        const missed = { ...subscription(`sub_pw16${lane}`, 'active', { version: 1_000, eventId: `evt_pw16_${lane}` }), refs: { stripeCustomerId: `cus_pw16${lane}` }, lane };
+        await events.add(missed.type, missed, { jobId: `stripe-evt_pw16_${lane}`, priority: RESYNC_PRIORITY });
+        const record = await until('the record', () => p.worker.store.findByKey(`stripe:cus_pw16${lane}`));
+        await until('the bulk push', () => target.bulk.includes(record.id));
+        expect(target.pushes.filter((x) => x.push.customerId === record.id)).toHaveLength(1); // that one bulk write, no real-time push
+      }
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('pushes a real-time job as a real-time push whatever its job id looks like', async () => {
+    const live = { ...subscription('sub_pw17', 'active', { version: 1_000, eventId: 'evt_pw17' }), refs: { stripeCustomerId: 'cus_pw17' }, lane: 'realtime' as const };
+    const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
+    try {
+      await events.add(live.type, live, { jobId: 'rs-lookalike-stripe-evt_pw17' });
+      const record = await until('the record', () => p.worker.store.findByKey('stripe:cus_pw17'));
+      await until('the push', () => target.pushes.some((x) => x.push.customerId === record.id));
+      expect(target.bulk).not.toContain(record.id);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('pushes a job queued before lanes were carried (no lane) in bulk when its id is a reconcile pass\'s', async () => {
+    // Left by the previous release in a rolling deploy: the reconciler's `rc-` job id at resync priority, no lane.
     const missed = { ...subscription('sub_pw9', 'active', { version: 1_000, eventId: 'evt_pw9_missed' }), refs: { stripeCustomerId: 'cus_pw9' } };
     const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
     try {

@@ -167,7 +167,7 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
       const events = [...new Map(page.events.map((e) => [e.eventId, e])).values()];
       if (events.length > 0) {
         await queue.addBulk(
-          events.map((e) => ({ name: e.type, data: e, opts: { jobId: resyncJobId(runId, { stream: stream.name, cursor: position }, e.eventId), priority: RESYNC_PRIORITY } })),
+          events.map((e) => ({ name: e.type, data: { ...e, lane: 'resync' as const }, opts: { jobId: resyncJobId(runId, { stream: stream.name, cursor: position }, e.eventId), priority: RESYNC_PRIORITY } })),
         );
       }
       for (const r of page.rejected) log.warn({ stream: stream.name, objectId: r.objectId, reason: r.reason }, 'object skipped: its shape is rejected');
