@@ -49,11 +49,12 @@ describe('an ingest batch in one round trip', () => {
     const ours = event();
     const theirs = event();
     expect((await ingestor.enqueue([ours])).accepted).toHaveLength(1);
-    await queue.addBulk([{ name: theirs.type, data: theirs, opts: { jobId: jobIdFor('stripe', theirs.eventId) } }]);
+    await queue.addBulk([{ name: theirs.type, data: { ...theirs, lane: 'realtime' }, opts: { jobId: jobIdFor('stripe', theirs.eventId) } }]);
     const a = await redis.hgetall(`${prefix}:events:${jobIdFor('stripe', ours.eventId)}`);
     const b = await redis.hgetall(`${prefix}:events:${jobIdFor('stripe', theirs.eventId)}`);
     // Alike but for what differs between the two events: the id, the version, the time added.
     const same = (h: Record<string, string>) => ({ ...h, timestamp: 'T', data: { ...JSON.parse(h['data']!), eventId: 'E', version: 0 }, opts: { ...JSON.parse(h['opts']!), jobId: 'J' } });
+    expect(JSON.parse(a['data']!).lane).toBe('realtime'); // a webhook's job says so in its data (src/sync/pipeline.ts)
     expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
     expect(same(a)).toEqual(same(b));
     expect(await queue.getJobState(jobIdFor('stripe', ours.eventId))).toBe('waiting');
