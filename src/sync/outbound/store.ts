@@ -2,11 +2,10 @@
  * Outbound webhooks' state in Redis (layout in keys.ts): recording events,
  * the lanes that keep each customer's events in order per subscription, the
  * subscriptions' failure streaks and pauses, and the delivery attempts.
- * Every step that must not be seen half done is one Lua script (scripts.ts, and
- * src/sync/redis/scripts/outbound-*.lua).
+ * Every step that must not be seen half done is one Lua script
+ * (src/sync/redis/scripts/outbound-*.lua, every key declared).
  */
 import type { Redis } from 'ioredis';
-import { EMIT } from './scripts.js';
 import type { OutboundSettings } from './settings.js';
 import type { OutboundEvent } from './types.js';
 import type { OutboundView } from './derive.js';
@@ -61,16 +60,10 @@ export interface EmitRequest {
   now: number;
 }
 
-type Reply = Array<string | number>;
-interface Scripts {
-  outboundEmit(...args: Array<string | number>): Promise<Reply>;
-}
-
 const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
 
 export class OutboundStore {
   readonly keys: OutboundKeys;
-  private readonly scripts: Scripts;
 
   constructor(
     private readonly redis: Redis,
@@ -78,10 +71,8 @@ export class OutboundStore {
     private readonly settings: Pick<OutboundSettings, 'retentionMs' | 'attemptsKept' | 'pauseAfterMs'>,
   ) {
     this.keys = REDIS_KEYS.outbound(prefix);
-    redis.defineCommand('outboundEmit', { numberOfKeys: 0, lua: EMIT });
     // ack and fail run inside a MULTI, which has only the scripts its client had when it was made.
     defineScripts(redis, 'outbound-ack', 'outbound-fail');
-    this.scripts = redis as unknown as Scripts;
   }
 
   async readView(customerId: string): Promise<StoredView | null> {
@@ -96,14 +87,19 @@ export class OutboundStore {
 
   /** Records and queues; `conflict` when another emitter moved the view on first (derive again). */
   async emit(req: EmitRequest): Promise<{ conflict: true } | { conflict: false; recorded: number; queuedFor: string[] }> {
-    const args: Array<string | number> = [this.keys.base, req.customerId];
+    const keys: [string, string, string, string, ...string[]] = [this.keys.view(req.customerId), this.keys.seq, this.keys.logTime, this.keys.logSeq];
+    const args: Array<string | number> = [req.customerId];
     if (req.view) args.push('cas', req.view.expectedHash, req.view.hash, req.view.version, JSON.stringify(req.view.view));
     else args.push('none', '', '', 0, '');
-    args.push(this.settings.retentionMs, req.now, req.dropViews?.length ?? 0, ...(req.dropViews ?? []), req.told?.key ?? '', req.told?.members.length ?? 0, ...(req.told?.members ?? []), req.events.length);
+    const dropViews = req.dropViews ?? [];
+    keys.push(...dropViews.map((id) => this.keys.view(id)));
+    if (req.told) keys.push(req.told.key);
+    args.push(this.settings.retentionMs, req.now, dropViews.length, req.told ? '1' : '0', req.told?.members.length ?? 0, ...(req.told?.members ?? []), req.events.length);
     for (const { event, subscriptions } of req.events) {
+      keys.push(this.keys.event(event.id), ...subscriptions.flatMap((sub) => [this.keys.lane(sub, req.customerId), this.keys.lanes(sub), this.keys.state(sub)]));
       args.push(event.id, JSON.stringify(event), Date.parse(event.timestamp), subscriptions.length, ...subscriptions);
     }
-    const [status, recorded, ...subs] = await this.scripts.outboundEmit(...args);
+    const [status, recorded, ...subs] = (await runScript(this.redis, 'outbound-emit', keys, args)) as Array<string | number>;
     return status === 'conflict' ? { conflict: true } : { conflict: false, recorded: Number(recorded), queuedFor: subs.map(String) };
   }
 

@@ -30,6 +30,7 @@ export const SCRIPTS = {
   'outbound-ack': 4,
   'outbound-fail': 2,
   'outbound-merge-lane': 4,
+  'outbound-emit': '4+',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -24,10 +24,11 @@ function code(lua: string): string {
 function keyProblems(lua: string, declared: number, exact = true): string[] {
   const problems: string[] = [];
   const body = code(lua);
-  // Locals bound to KEYS (`local a, b = KEYS[1], KEYS[2]`) may stand for a key.
+  // Variables bound to KEYS (`local a, b = KEYS[1], KEYS[2]`; in a `<n>+` script also KEYS[k]) may stand for a key.
   const keyLocals = new Set<string>();
-  for (const m of lua.matchAll(/local\s+([\w\s,]+?)\s*=\s*(KEYS\[\d+\](?:\s*,\s*KEYS\[\d+\])*)\s*\n/g)) {
-    for (const v of m[1]!.split(',')) keyLocals.add(v.trim());
+  const K = exact ? String.raw`KEYS\[\d+\]` : String.raw`KEYS\[[^\]]+\]`;
+  for (const m of lua.matchAll(new RegExp(String.raw`([\w\s,]+?)\s*=\s*(${K}(?:\s*,\s*${K})*)\s*(?:;|\n|end)`, 'g'))) {
+    for (const v of m[1]!.split(',')) keyLocals.add(v.trim().split(/\s+/).pop()!);
   }
   for (const m of lua.matchAll(/redis\.call\(\s*'([A-Za-z]+)'\s*(?:,\s*([^,)]+))?/g)) {
     const command = m[1]!.toUpperCase();
@@ -79,5 +80,7 @@ describe('the Lua scripts', () => {
       'indexes KEYS by a variable: the declared count cannot be checked',
     ]);
     expect(keyProblems(loop, 1, false)).toEqual([]);
+    expect(keyProblems("redis.call('GET', KEYS[1])\nlocal lane = KEYS[k]; k = k + 1\nredis.call('RPUSH', lane, 'x')", 1, false)).toEqual([]);
+    expect(keyProblems("redis.call('GET', KEYS[1])\nlocal lane = ARGV[k]\nredis.call('RPUSH', lane, 'x')", 1, false)).toEqual(['RPUSH on lane: not a declared key']);
   });
 });
