@@ -16,7 +16,7 @@ const inFlight = [
   'src/connectors/salesforce/target-clear.ts',
   'src/connectors/salesforce/target-records.ts',
   'src/connectors/salesforce/target.ts',
-  'src/demo/standins/salesforce.ts',
+  'src/demo/standins/salesforce/index.ts',
   'src/demo/standins/stripe/index.ts',
   'src/demo/standins/zendesk-access.ts',
   'src/demo/standins/zendesk-help-center.ts',

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { SalesforceStandIn } from '../src/demo/standins/salesforce.js';
+import type { SalesforceStandIn } from '../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../src/demo/standins/zendesk.js';
 import { TEST_SECRETS, testConfig } from '../test/support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../test/support/redis.js';

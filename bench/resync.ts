@@ -35,7 +35,7 @@ import { loadConfig, type Config, type PortalTargetName } from '../src/config.js
 import { createSnapshotStreams } from '../src/connectors/resync.js';
 import { createPortalTarget } from '../src/connectors/targets.js';
 import { createLogger } from '../src/log.js';
-import { startSalesforceStandIn } from '../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn } from '../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn } from '../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn } from '../src/demo/standins/zendesk.js';
 import type { PortalTarget } from '../src/sync/portal-target.js';

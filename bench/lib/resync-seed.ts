@@ -9,7 +9,7 @@
  */
 import type { Config } from '../../src/config.js';
 import { DEFLECTION_FIELDS } from '../../src/connectors/salesforce/target-records.js';
-import type { SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import type { ZendeskStandIn, ZendeskTicketStatus } from '../../src/demo/standins/zendesk.js';
 import { ORGANIZATION_FIELD_TYPES } from './zendesk-stand-in.js';

@@ -14,7 +14,7 @@ import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../c
 import { ensureRedis, freePort } from '../sync/redis/private-redis.js';
 import { startDaemon, type RunningDaemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from './standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from './standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from './standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from './standins/zendesk.js';
 import { startWorker, type RunningWorker } from '../worker-role.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TargetsConfig } from '../config.js';
 import { SALESFORCE_SOURCE_DIR, salesforceSchema } from '../connectors/salesforce/setup.js';
-import type { SalesforceFieldSpec, SalesforceFieldType } from './standins/salesforce.js';
+import type { SalesforceFieldSpec, SalesforceFieldType } from './standins/salesforce/index.js';
 import type { MappingConfig } from '../sync/mapping/schema.js';
 
 /** Metadata API field types → the REST describe types the stand-in models. */

@@ -5,7 +5,7 @@
  * Portal_Deflection_Event__c records; and, for reference, what Stripe holds.
  */
 import { DEFLECTION_FIELDS } from '../connectors/salesforce/target.js';
-import type { SalesforceRecord } from './standins/salesforce.js';
+import type { SalesforceRecord } from './standins/salesforce/index.js';
 import type { DemoEnvironment } from './environment.js';
 import type { DemoFacts } from './script.js';
 

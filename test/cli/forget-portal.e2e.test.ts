@@ -19,7 +19,7 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createZendeskClient, zendeskRequest } from '../../src/connectors/zendesk/client.js';
 import type { DeflectionEvent } from '../../src/sync/deflection/types.js';
 import { createLogger } from '../../src/log.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { createEventsQueue } from '../../src/sync/queues.js';

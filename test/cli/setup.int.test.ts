@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { salesforceSchema } from '../../src/connectors/salesforce/setup.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 
 const root = resolve(import.meta.dirname, '../..');

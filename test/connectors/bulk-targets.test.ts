@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createSalesforceTarget } from '../../src/connectors/salesforce/target.js';
 import { createZendeskClient } from '../../src/connectors/zendesk/client.js';
 import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
 import type { PortalPush } from '../../src/sync/portal-target.js';

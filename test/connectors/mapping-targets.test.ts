@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createSalesforceTarget } from '../../src/connectors/salesforce/target.js';
 import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import type { MappedSections } from '../../src/sync/mapping/types.js';
 import { withMapped } from '../../src/sync/mapping/apply.js';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import type { SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 
 const require = createRequire(import.meta.url);
 export const LWC_DIR = resolve(import.meta.dirname, '../../salesforce/force-app/main/default/lwc');

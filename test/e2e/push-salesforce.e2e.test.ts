@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { metricValue } from '../support/http.js';

@@ -13,7 +13,7 @@ import type { Config } from '../../src/config.js';
 import { createSnapshotStreams, type ResyncSource } from '../../src/connectors/resync.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createLogger } from '../../src/log.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { portalProjection } from '../../src/sync/project.js';

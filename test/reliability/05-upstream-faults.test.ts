@@ -13,7 +13,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';

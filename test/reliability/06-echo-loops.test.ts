@@ -8,7 +8,7 @@
  * system falls quiet — echoes of the last writes cause no new writes.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, standInTargetsEnv } from '../support/e2e.js';

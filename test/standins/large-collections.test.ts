@@ -7,7 +7,7 @@
  */
 import { Connection } from 'jsforce';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
 
 const open: Array<{ close(): Promise<void> }> = [];

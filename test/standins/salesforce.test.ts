@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { classifySalesforceError, createSalesforceConnection } from '../../src/connectors/salesforce/client.js';
 import { OUTBOUND_ACK_XML, parseOutboundMessage } from '../../src/connectors/salesforce/outbound.js';
 import { listenOnLoopback } from '../../src/demo/standins/common.js';
-import { startSalesforceStandIn, toId18 } from '../../src/demo/standins/salesforce.js';
-import type { SalesforceFieldSpec, SalesforceStandIn, SalesforceStandInOptions } from '../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, toId18 } from '../../src/demo/standins/salesforce/index.js';
+import type { SalesforceFieldSpec, SalesforceStandIn, SalesforceStandInOptions } from '../../src/demo/standins/salesforce/index.js';
 
 const PORTAL_FIELDS: Record<string, Array<string | SalesforceFieldSpec>> = {
   Account: [

@@ -19,7 +19,7 @@ import {
   verifySalesforceSchema,
   type SalesforceObjectSchema,
 } from '../../../src/connectors/salesforce/setup.js';
-import { startSalesforceStandIn, type SalesforceFieldSpec, type SalesforceStandIn } from '../../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceFieldSpec, type SalesforceStandIn } from '../../../src/demo/standins/salesforce/index.js';
 
 const configOf = (env: NodeJS.ProcessEnv = {}): Config => {
   const loaded = loadConfig(env);

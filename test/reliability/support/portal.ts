@@ -1,5 +1,5 @@
 /** What the portal shows, per platform stand-in, comparable across runs (platform-made ids and times left out). */
-import type { SalesforceStandIn } from '../../../src/demo/standins/salesforce.js';
+import type { SalesforceStandIn } from '../../../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../../../src/demo/standins/zendesk.js';
 
 export function zendeskPortal(zd: ZendeskStandIn) {

@@ -4,7 +4,7 @@
  * Account fields and the Portal_Invoice__c / Support_Ticket__c objects on
  * Salesforce), with the customers' organizations, users and Accounts seeded.
  */
-import { startSalesforceStandIn, type SalesforceStandIn, type SalesforceStandInOptions } from '../../../src/demo/standins/salesforce.js';
+import { startSalesforceStandIn, type SalesforceStandIn, type SalesforceStandInOptions } from '../../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn, type ZendeskStandInOptions } from '../../../src/demo/standins/zendesk.js';
 import { testConfig } from '../../support/daemon.js';
 import type { Customer } from './stream.js';
