@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { scriptSource } from './redis/scripts.js';
 
 // The script of the BullMQ that `bullmq` resolves to (its CommonJS build, which ships no typings for it).
 const { addStandardJob } = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/addStandardJob-9.js') as {
@@ -26,48 +27,12 @@ export type MarkOutcome = 'accepted' | 'duplicate' | 'in_flight';
 
 const QUEUE_KEYS = addStandardJob.keys;
 
-// KEYS: BullMQ's 9 addStandardJob keys, then one dedupe mark per event.
-// ARGV: now (ms), enqueue deadline (ms), dedupe TTL (s), renew the duplicates' marks (1/0), then per event
-// BullMQ's 3 arguments (packed args, data, packed opts).
-// Returns per event 0 accepted, 1 duplicate, 2 in flight, or BullMQ's negative error code (nothing kept).
-const LUA = `
-local function addStandardJob(KEYS, ARGV)
-${addStandardJob.content}
-end
-local queueKeys = {}
-for i = 1, ${QUEUE_KEYS} do queueKeys[i] = KEYS[i] end
-local now = tonumber(ARGV[1])
-local deadline = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local renew = ARGV[4] == '1'
-local out = {}
-for i = ${QUEUE_KEYS} + 1, #KEYS do
-  local e = i - ${QUEUE_KEYS}
-  local mark = KEYS[i]
-  local previous = redis.call('GET', mark)
-  local add = previous == false
-  if not add then
-    if string.sub(previous, 1, 7) == 'pending' then
-      -- 'pending' alone: a claim written before claims carried their time; it expires on its own.
-      local claimedAt = tonumber(string.sub(previous, 9)) or now
-      if now - claimedAt > deadline then add = true else out[e] = 2 end
-    else
-      if renew then redis.call('EXPIRE', mark, ttl) end
-      out[e] = 1
-    end
-  end
-  if add then
-    local a = 5 + (e - 1) * 3
-    local result = addStandardJob(queueKeys, { ARGV[a], ARGV[a + 1], ARGV[a + 2] })
-    if type(result) == 'number' and result < 0 then
-      out[e] = result
-    else
-      redis.call('SET', mark, 'done', 'EX', ttl)
-      out[e] = 0
-    end
-  end
-end
-return out`;
+// Our part is src/sync/redis/scripts/ingest-mark-and-add-9+.lua (its keys and arguments are described there);
+// BullMQ's addStandardJob goes in front of it as a local function, so its KEYS/ARGV are the ones we pass it.
+// The file takes BullMQ's 9 queue keys first: a BullMQ whose addStandardJob takes another count is refused here.
+if (QUEUE_KEYS !== 9) throw new Error(`BullMQ's addStandardJob takes ${QUEUE_KEYS} keys; ingest-mark-and-add-9+.lua expects 9`);
+let lua: string | undefined;
+const LUA = (): string => (lua ??= `local function addStandardJob(KEYS, ARGV)\n${addStandardJob.content}\nend\n${scriptSource('ingest-mark-and-add')}`);
 
 const COMMAND = 'portalSyncMarkAndAdd';
 type WithCommand = Redis & { [COMMAND](numKeys: number, ...args: Array<string | number | Buffer>): Promise<unknown> };
@@ -75,7 +40,7 @@ type WithCommand = Redis & { [COMMAND](numKeys: number, ...args: Array<string | 
 /** The script as a command of this connection (EVALSHA, loaded on first use). */
 function command(redis: Redis): WithCommand {
   const r = redis as WithCommand;
-  if (typeof r[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: LUA });
+  if (typeof r[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: LUA() });
   return r;
 }
 

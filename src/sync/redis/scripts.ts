@@ -31,6 +31,8 @@ export const SCRIPTS = {
   'outbound-fail': 2,
   'outbound-merge-lane': 4,
   'outbound-emit': '4+',
+  /** Run by enqueue-script.ts (behind BullMQ's addStandardJob source), not by runScript. */
+  'ingest-mark-and-add': '9+',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -56,7 +58,7 @@ export function declaredKeys(name: ScriptName): { count: number; exact: boolean 
 const sources = new Map<ScriptName, string>();
 
 /** A script's Lua source, read from its file once per process. */
-function scriptSource(name: ScriptName): string {
+export function scriptSource(name: ScriptName): string {
   let lua = sources.get(name);
   if (lua === undefined) {
     lua = readFileSync(new URL(`./scripts/${scriptFile(name)}`, import.meta.url), 'utf8');
