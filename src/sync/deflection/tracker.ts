@@ -7,6 +7,10 @@
  * together or not at all. An activity's event id is marked in the same
  * transaction that files it, so a redelivery changes nothing.
  *
+ * These stay transactions, not Lua scripts: each decision is session.ts's TypeScript over the JSON read,
+ * and which keys are written (the session's customer, its open set) is known only after that read. A
+ * ticket, which needs no decision, is recorded by one script (redis/scripts/deflection-ticket-4.lua).
+ *
  * Decided events leave through an outbox (outbox.ts).
  */
 import type { Redis } from 'ioredis';
@@ -19,6 +23,7 @@ import { executed, WatchPool } from './transaction.js';
 import type { TicketCategory } from '../source-event.js';
 import type { DeflectionEvent } from './types.js';
 import { REDIS_KEYS, type DeflectionKeys } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
 
 export interface ActivityInput {
   customerId: string;
@@ -146,27 +151,16 @@ export class DeflectionTracker {
   /** Records a ticket (counted once per ticket id) and escalates the customer's sessions it falls in. */
   async onTicket(t: TicketInput): Promise<{ opened: boolean; escalated: DeflectionEvent[] }> {
     const { keys } = this;
-    const opened = await this.pool.atomically(async (conn) => {
-      const marker = keys.ticket(t.ticketId);
-      await conn.watch(marker);
-      if ((await conn.exists(marker)) === 1) {
-        await conn.unwatch();
-        return false;
-      }
-      const recent = keys.customerTickets(t.customerId);
-      const createdAt = new Date(t.createdAt).toISOString();
-      const bucket = keys.counts(hourBucket(t.createdAt));
-      const tx = conn
-        .multi()
-        .set(marker, String(t.createdAt), 'PX', TICKET_MARK_MS)
-        .zadd(keys.tickets, t.createdAt, toJson({ ticketId: t.ticketId, customerId: t.customerId, category: t.category, createdAt, brandId: t.brandId }))
-        .hincrby(bucket, 'tickets', 1)
-        .hincrby(bucket, `tickets:${t.category}`, 1)
-        .zadd(recent, t.createdAt, toJson({ ticketId: t.ticketId, category: t.category, brandId: t.brandId, ...(t.slackMs ? { slackMs: t.slackMs } : {}) }))
-        .zremrangebyscore(recent, '-inf', `(${t.createdAt - this.ticketMemoryMs}`)
-        .pexpire(recent, this.ticketMemoryMs);
-      return executed(await tx.exec()) ? true : undefined;
-    });
+    const createdAt = new Date(t.createdAt).toISOString();
+    const logEntry = toJson({ ticketId: t.ticketId, customerId: t.customerId, category: t.category, createdAt, brandId: t.brandId });
+    const recentEntry = toJson({ ticketId: t.ticketId, category: t.category, brandId: t.brandId, ...(t.slackMs ? { slackMs: t.slackMs } : {}) });
+    const recorded = await runScript(
+      this.opts.redis,
+      'deflection-ticket',
+      [keys.ticket(t.ticketId), keys.tickets, keys.counts(hourBucket(t.createdAt)), keys.customerTickets(t.customerId)],
+      [t.createdAt, TICKET_MARK_MS, logEntry, `tickets:${t.category}`, recentEntry, `(${t.createdAt - this.ticketMemoryMs}`, this.ticketMemoryMs],
+    );
+    const opened = Number(recorded) === 1;
     // Also when not new: a retried job must still escalate what its first attempt did not reach.
     return { opened, escalated: await this.reconcile(t.customerId) };
   }

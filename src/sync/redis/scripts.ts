@@ -31,6 +31,7 @@ export const SCRIPTS = {
   'outbound-fail': 2,
   'outbound-merge-lane': 4,
   'outbound-emit': '4+',
+  'deflection-ticket': 4,
   /** Run by enqueue-script.ts (behind BullMQ's addStandardJob source), not by runScript. */
   'ingest-mark-and-add': '9+',
 } as const;
