@@ -21,7 +21,7 @@ const inFlight = [
   'src/demo/standins/zendesk-access.ts',
   'src/demo/standins/zendesk-help-center.ts',
   'src/demo/standins/zendesk-theme.ts',
-  'src/demo/standins/zendesk.ts',
+  'src/demo/standins/zendesk/index.ts',
   'src/sync/admin/migrate-stripe-keys.ts',
   'src/sync/brands.ts',
   'src/sync/enqueue-script.ts',

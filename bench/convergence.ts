@@ -25,7 +25,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SalesforceStandIn } from '../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS, testConfig } from '../test/support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../test/support/redis.js';
 import { salesforceFaultBodies, ZENDESK_FAULT_BODIES, type FaultProxyOptions, type ProxiedCall } from '../test/reliability/support/fault-proxy.js';

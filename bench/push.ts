@@ -1,6 +1,6 @@
 /**
  * bench/push — the push side of the pipeline, against the local Zendesk stand-in
- * (src/demo/standins/zendesk.ts, in this process) with the real Zendesk target
+ * (src/demo/standins/zendesk/index.ts, in this process) with the real Zendesk target
  * (node-zendesk through createPortalTarget, every call through the call gate):
  *
  *  1. throughput under a configured limit: BENCH_CUSTOMERS customers, each a
@@ -54,7 +54,7 @@ import { createEventsQueue } from '../src/sync/queues.js';
 import { createProducerRedis } from '../src/sync/redis.js';
 import type { SourceEvent } from '../src/sync/source-event.js';
 import { startWorker, type TargetFactory } from '../src/worker-role.js';
-import { startZendeskStandIn, type ZendeskCall, type ZendeskStandIn } from '../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskCall, type ZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { customer, stripePayload, toSourceEvent } from './lib/fixtures.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { busiestWindow, onAnswered, provisionZendesk, seedCustomerOrganizations } from './lib/zendesk-stand-in.js';

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { startZendeskStandIn } from '../src/demo/standins/zendesk.js';
+import { startZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { RecordStore } from '../src/sync/store.js';
 import { deleteByPrefixes } from './lib/redis.js';
 import { seedCompany } from './lib/view-seed.js';

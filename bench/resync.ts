@@ -37,7 +37,7 @@ import { createPortalTarget } from '../src/connectors/targets.js';
 import { createLogger } from '../src/log.js';
 import { startSalesforceStandIn } from '../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn } from '../src/demo/standins/stripe/index.js';
-import { startZendeskStandIn } from '../src/demo/standins/zendesk.js';
+import { startZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import type { PortalTarget } from '../src/sync/portal-target.js';
 import { pushQueueName } from '../src/sync/push-planner.js';
 import { createEventsQueue } from '../src/sync/queues.js';

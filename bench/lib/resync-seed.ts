@@ -11,7 +11,7 @@ import type { Config } from '../../src/config.js';
 import { DEFLECTION_FIELDS } from '../../src/connectors/salesforce/target-records.js';
 import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { StripeStandIn } from '../../src/demo/standins/stripe/index.js';
-import type { ZendeskStandIn, ZendeskTicketStatus } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn, ZendeskTicketStatus } from '../../src/demo/standins/zendesk/index.js';
 import { ORGANIZATION_FIELD_TYPES } from './zendesk-stand-in.js';
 
 type Targets = Config['targets'];

@@ -1,11 +1,11 @@
 /**
- * The Zendesk stand-in (src/demo/standins/zendesk.ts) as a benchmark's portal: set
+ * The Zendesk stand-in (src/demo/standins/zendesk/index.ts) as a benchmark's portal: set
  * up the way `portal-sync setup zendesk` leaves an account, one organization
  * per synthetic customer, and read back what reached it (call rates, the
  * moment a write was answered).
  */
 import type { Config } from '../../src/config.js';
-import type { ZendeskCall, ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskCall, ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { customer } from './fixtures.js';
 
 type ZendeskTargetConfig = Config['targets']['zendesk'];

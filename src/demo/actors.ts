@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { signZendeskPayload } from '../connectors/zendesk/signature.js';
-import type { ZendeskOrganization, ZendeskTicket, ZendeskUser } from './standins/zendesk.js';
+import type { ZendeskOrganization, ZendeskTicket, ZendeskUser } from './standins/zendesk/index.js';
 import { signHmac } from '../webhooks/hmac.js';
 import type { DemoEnvironment } from './environment.js';
 

@@ -16,7 +16,7 @@ import { startDaemon, type RunningDaemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from './standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from './standins/stripe/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from './standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from './standins/zendesk/index.js';
 import { startWorker, type RunningWorker } from '../worker-role.js';
 import { provisionedSalesforceFields } from './salesforce-fields.js';
 import { REDIS_KEYS } from '../sync/redis/keys.js';

@@ -6,7 +6,7 @@
  */
 import type { DeflectionEvent } from '../sync/deflection/types.js';
 import { createDeflectionData } from '../sync/deflection/store.js';
-import type { ZendeskTicket } from './standins/zendesk.js';
+import type { ZendeskTicket } from './standins/zendesk/index.js';
 import {
   createZendeskOrganization,
   createZendeskUser,

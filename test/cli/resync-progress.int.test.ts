@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { seedCustomers } from '../e2e/resync-support.js';
 import { runCli } from '../support/cli.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';

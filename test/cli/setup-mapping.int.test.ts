@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { salesforceSchema } from '../../src/connectors/salesforce/setup.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { ROOT, runCli } from '../support/cli.js';
 
 const MAPPING = { PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/setup-mapping.yaml') };

@@ -13,7 +13,7 @@ import { createSalesforceTarget } from '../../src/connectors/salesforce/target.j
 import { createZendeskClient } from '../../src/connectors/zendesk/client.js';
 import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
 import type { PortalPush } from '../../src/sync/portal-target.js';
 import type { PortalProjection } from '../../src/sync/project.js';

@@ -11,7 +11,7 @@ import { createSalesforceTarget } from '../../src/connectors/salesforce/target.j
 import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import type { MappedSections } from '../../src/sync/mapping/types.js';
 import { withMapped } from '../../src/sync/mapping/apply.js';
 import { MappingSchema } from '../../src/sync/mapping/schema.js';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { testConfig } from '../support/daemon.js';
 import { sendZendesk, until, standInTargetsEnv } from '../support/e2e.js';
 import { iso, sendActivity, sendTicket, startDeflectionPipeline, type DeflectionPipeline } from './deflection-support.js';

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
-import { startZendeskStandIn, type ZendeskStandIn, type ZendeskUser } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn, type ZendeskUser } from '../../src/demo/standins/zendesk/index.js';
 import type { Config } from '../../src/config.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { TEST_SECRETS } from '../support/daemon.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { ROOT, runCli } from '../support/cli.js';
 import { testConfig, TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, standInTargetsEnv, until } from '../support/e2e.js';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { metricValue } from '../support/http.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectRecord } from '../../src/cli/inspect.js';
 import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createLogger } from '../../src/log.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';

@@ -15,7 +15,7 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { portalProjection } from '../../src/sync/project.js';
 import { acceptedKey, linksFor } from '../../src/sync/push-worker.js';
 import { createEventsQueue } from '../../src/sync/queues.js';

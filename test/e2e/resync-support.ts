@@ -1,6 +1,6 @@
 /** Seeding the source stand-ins with linked customers, for resync and reconcile tests. */
 import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import type { RecordStore } from '../../src/sync/store.js';
 
 export interface SeededCustomer {

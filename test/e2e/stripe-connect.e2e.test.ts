@@ -12,7 +12,7 @@ import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createLogger } from '../../src/log.js';
 import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe-connect.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { salesforceId18 } from '../../src/sync/ids.js';
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { runResync } from '../../src/sync/resync/runner.js';

@@ -11,7 +11,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { PUSH_QUEUES } from '../../src/sync/push-planner.js';
 import { SourceEventSchema, jobIdFor } from '../../src/sync/source-event.js';
 import { RecordStore } from '../../src/sync/store.js';

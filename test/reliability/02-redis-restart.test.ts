@@ -19,7 +19,7 @@ import { customer, distinctTraffic } from './support/stream.js';
 import { startZendesk } from './support/standins.js';
 import { scenario } from './support/summary.js';
 import { pool, WebhookClient, type Outcome } from './support/wire.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 
 const EVENTS = scaled(3_000, 300);

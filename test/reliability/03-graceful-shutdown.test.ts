@@ -12,7 +12,7 @@ import { request as httpRequest } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort } from '../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';

@@ -14,7 +14,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';

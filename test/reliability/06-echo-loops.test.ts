@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, standInTargetsEnv } from '../support/e2e.js';
 import { announce, scaled, seedFor } from './support/env.js';

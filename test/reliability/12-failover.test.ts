@@ -18,7 +18,7 @@
  */
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { connectRedis, type Redis } from '../../src/sync/redis.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';

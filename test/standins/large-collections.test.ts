@@ -8,7 +8,7 @@
 import { Connection } from 'jsforce';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -19,7 +19,7 @@ import {
   type ZendeskStandInOptions,
   type ZendeskTicket,
   type ZendeskUser,
-} from '../../src/demo/standins/zendesk.js';
+} from '../../src/demo/standins/zendesk/index.js';
 import type { ZendeskBrand } from '../../src/demo/standins/zendesk-brands.js';
 
 const EMAIL = 'sync-agent@acme.example';

@@ -5,7 +5,7 @@ import type { RunningDaemon } from '../../src/daemon.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { signZendeskPayload } from '../../src/connectors/zendesk/signature.js';
 import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS } from './daemon.js';
 import { fixtureJson, post } from './http.js';
 

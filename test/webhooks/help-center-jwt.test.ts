@@ -6,7 +6,7 @@
 import { exportSPKI, importJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { rememberVerified, verifyHelpCenterToken, type HelpCenterVerifyOptions } from '../../src/webhooks/help-center-jwt.js';
 import { helpCenterKeySet, type KeySetOptions } from '../../src/webhooks/help-center-keys.js';
 

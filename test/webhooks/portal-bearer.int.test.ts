@@ -3,7 +3,7 @@
  * the token's user; a body naming anybody else is refused whole (403) and nothing is queued.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { signHmac } from '../../src/webhooks/hmac.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { post, queuedJobs } from '../support/http.js';

@@ -3,7 +3,7 @@
  * token endpoint and keys from its key endpoint: what a signed-in customer's browser gets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { Redis } from 'ioredis';
 import { RecordStore } from '../../src/sync/store.js';
 import type { CustomerView } from '../../src/sync/view/view.js';

@@ -9,7 +9,7 @@ import { createZendeskClient, zendeskRequest, type ZendeskClient } from '../../.
 import { OWN_RECORDS_RULE_TITLE } from '../../../src/connectors/zendesk/setup-access.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;

@@ -8,7 +8,7 @@ import type { Config } from '../../../src/config.js';
 import { createZendeskClient, type ZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup, zendeskSchema } from '../../../src/connectors/zendesk/setup.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;

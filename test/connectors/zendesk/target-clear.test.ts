@@ -13,7 +13,7 @@ import { createZendeskClient, zendeskRequest } from '../../../src/connectors/zen
 import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 import type { PortalClear, PortalPush } from '../../../src/sync/portal-target.js';
 import type { PortalProjection } from '../../../src/sync/project.js';
 import type { InvoiceView } from '../../../src/sync/record.js';

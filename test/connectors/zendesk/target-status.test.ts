@@ -10,7 +10,7 @@ import { createZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 import type { PortalPush } from '../../../src/sync/portal-target.js';
 import type { PortalProjection } from '../../../src/sync/project.js';
 

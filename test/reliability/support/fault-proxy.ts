@@ -9,7 +9,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from '../../../src/demo/standins/common.js';
-import { ZENDESK_TOO_MANY_REQUESTS } from '../../../src/demo/standins/zendesk.js';
+import { ZENDESK_TOO_MANY_REQUESTS } from '../../../src/demo/standins/zendesk/index.js';
 
 export type ProxyFault = '429' | '500' | '503' | 'reset' | 'timeout';
 

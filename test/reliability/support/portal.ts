@@ -1,6 +1,6 @@
 /** What the portal shows, per platform stand-in, comparable across runs (platform-made ids and times left out). */
 import type { SalesforceStandIn } from '../../../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../../../src/demo/standins/zendesk.js';
+import type { ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 
 export function zendeskPortal(zd: ZendeskStandIn) {
   const organizations = [...zd.state.organizations.values()].map((o) => ({ id: o.id, fields: o.organization_fields })).sort((a, b) => a.id - b.id);

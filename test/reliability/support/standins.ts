@@ -5,7 +5,7 @@
  * Salesforce), with the customers' organizations, users and Accounts seeded.
  */
 import { startSalesforceStandIn, type SalesforceStandIn, type SalesforceStandInOptions } from '../../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn, type ZendeskStandInOptions } from '../../../src/demo/standins/zendesk.js';
+import { startZendeskStandIn, type ZendeskStandIn, type ZendeskStandInOptions } from '../../../src/demo/standins/zendesk/index.js';
 import { testConfig } from '../../support/daemon.js';
 import type { Customer } from './stream.js';
 
