@@ -137,6 +137,8 @@ export class IdentityAdmin {
     return JSON.parse(raw) as CustomerRecord;
   }
 
+  // WATCH/MULTI, not a Lua script: a link or unlink rebuilds records with the merge code (TypeScript) from what
+  // it read, and writes index keys known only after that read. Every key it watches is named here.
   private async transaction<T>(ids: string[], build: (conn: Redis) => Promise<{ tx: ReturnType<Redis['multi']>; result: T }>): Promise<T> {
     const conn = this.redis.duplicate();
     try {
