@@ -28,8 +28,8 @@ import { createHelpCenterStandIn, STANDIN_USER_COOKIE } from '../zendesk-help-ce
 import { createThemeStandIn } from '../zendesk-theme.js';
 import { createBrandBook } from '../zendesk-brands.js';
 import { closedPolicy, endUserMayRead, isPolicyId, parseAccessRule, patchPolicy, type AccessRule, type Problems } from '../zendesk-access.js';
-import { BULK_LIMIT, DEFAULT_CREDENTIALS, type Details, ECHO_EVENTS, END_USER_PATHS, EXPORT_PAGE, FIELD_TYPES, HttpError, type Json, UNENFORCED_RATE, ZENDESK_TOO_MANY_REQUESTS, blank, byPosition, csv, decodeCursor, defaultFailureBody, encodeCursor, invalid, isRecord, iso, lower, positiveInt, same, send, taken, unixOf, zendeskErrors } from './render.js';
-import { type ZendeskCall, type ZendeskCustomObject, type ZendeskCustomObjectRecord, type ZendeskFieldDefinition, type ZendeskJobResult, type ZendeskJobStatus, type ZendeskOrganization, type ZendeskProfile, type ZendeskProfileEvent, type ZendeskProfileIdentifier, type ZendeskStandIn, type ZendeskStandInOptions, type ZendeskState, type ZendeskTicket, type ZendeskTicketStatus, type ZendeskUser, type ZendeskWebhookDelivery } from './types.js';
+import { BULK_LIMIT, DEFAULT_CREDENTIALS, type Details, ECHO_EVENTS, END_USER_PATHS, EXPORT_PAGE, FIELD_TYPES, HttpError, type Json, UNENFORCED_RATE, ZENDESK_TOO_MANY_REQUESTS, blank, byPosition, csv, decodeCursor, defaultFailureBody, encodeCursor, invalid, isRecord, iso, lower, positiveInt, same, send, taken, unixOf, zendeskErrors, organizationDetail, userDetail, customField, tagChange, presentProfile, presentEvent, jobOf, listOf } from './render.js';
+import { type ZendeskCall, type ZendeskCustomObject, type ZendeskCustomObjectRecord, type ZendeskFieldDefinition, type ZendeskJobResult, type ZendeskJobStatus, type ZendeskOrganization, type ZendeskProfileIdentifier, type ZendeskStandIn, type ZendeskStandInOptions, type ZendeskState, type ZendeskTicket, type ZendeskTicketStatus, type ZendeskUser, type ZendeskWebhookDelivery } from './types.js';
 
 export type { FaultKind, FaultOptions, RateWindow } from '../common.js';
 export * from './types.js';
@@ -144,30 +144,6 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     for (const item of batch) deliveryChain = deliveryChain.then(() => deliver(hook, item));
   };
 
-  const organizationDetail = (o: ZendeskOrganization): Json => ({
-    created_at: o.created_at,
-    external_id: o.external_id,
-    group_id: o.group_id === null ? null : String(o.group_id),
-    id: String(o.id),
-    name: o.name,
-    shared_comments: o.shared_comments,
-    shared_tickets: o.shared_tickets,
-    updated_at: o.updated_at,
-  });
-  const userDetail = (u: ZendeskUser): Json => ({
-    created_at: u.created_at,
-    email: u.email,
-    external_id: u.external_id,
-    default_group_id: String(u.default_group_id ?? 0),
-    id: String(u.id),
-    organization_id: String(u.organization_id ?? 0),
-    role: u.role,
-    updated_at: u.updated_at,
-  });
-  const customField = (defs: ZendeskFieldDefinition[], key: string) => {
-    const def = defs.find((d) => d.key === key);
-    return { id: def ? String(def.id) : null, title: def?.title ?? key, field_type: def?.type ?? 'text' };
-  };
 
   /** One event per attribute that changed, as Zendesk sends them; nothing when nothing changed. */
   const echoOrganization = (before: ZendeskOrganization | null, after: ZendeskOrganization) => {
@@ -201,10 +177,6 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
       stage('user.custom_field_changed', subject, detail, { current, previous, custom_field: customField(state.userFields, key) });
     }
   };
-  const tagChange = (before: string[], after: string[]) => ({
-    tags_added: after.filter((t) => !before.includes(t)),
-    tags_removed: before.filter((t) => !after.includes(t)),
-  });
 
   // --- organizations ---------------------------------------------------------------------
 
@@ -487,12 +459,7 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
   /** The profile with this source and type holding any of these identifiers (Zendesk's match for a profile). */
   const profileMatching = (source: string, type: string, identifiers: readonly ZendeskProfileIdentifier[]) =>
     [...state.profiles.values()].find((p) => p.source === source && p.type === type && p.identifiers.some((i) => identifiers.some((j) => sameIdentifier(i, j))));
-  const presentProfile = (p: ZendeskProfile) => ({ ...p, user_id: String(p.user_id) });
   const profileNotFound = () => new HttpError(404, zendeskErrors.errorsList(404, 'NotFound', 'Profile not found'));
-  const presentEvent = (e: ZendeskProfileEvent) => ({
-    id: e.id, user_id: String(e.user_id), source: e.event.source, type: e.event.type, description: e.event.description ?? '',
-    properties: e.event.properties, created_at: e.event.created_at, received_at: e.received_at,
-  });
 
   // --- exports ---------------------------------------------------------------------------
 
@@ -800,8 +767,6 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     if (id === undefined) throw new HttpError(404, zendeskErrors.notFound());
     return id;
   };
-  const jobOf = (queued: ZendeskJobStatus) => ({ job_status: queued });
-  const listOf = <T>(key: string, items: T[]) => ({ [key]: items, next_page: null, previous_page: null, count: items.length });
 
   // organizations
   on('get', '/organizations/show_many', (_req, res) => {

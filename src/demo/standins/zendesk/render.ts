@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import { type Response } from 'express';
 import { type RateWindow } from '../common.js';
-import { type ZendeskEchoEvent } from './types.js';
+import { type ZendeskEchoEvent, type ZendeskFieldDefinition, type ZendeskJobStatus, type ZendeskOrganization, type ZendeskProfile, type ZendeskProfileEvent, type ZendeskUser } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Zendesk's error bodies
@@ -110,3 +110,50 @@ export function send(res: Response, status: number, body: unknown): void {
 export function byPosition<T extends { id: number }>(items: Iterable<T>, ts: (t: T) => number) {
   return [...items].map((item) => ({ item, ts: ts(item) })).sort((a, b) => a.ts - b.ts || a.item.id - b.item.id);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Object shapes: the details echoed in webhooks, profiles and events as the API shows them, list and job envelopes
+// ---------------------------------------------------------------------------------------------
+
+export const organizationDetail = (o: ZendeskOrganization): Json => ({
+  created_at: o.created_at,
+  external_id: o.external_id,
+  group_id: o.group_id === null ? null : String(o.group_id),
+  id: String(o.id),
+  name: o.name,
+  shared_comments: o.shared_comments,
+  shared_tickets: o.shared_tickets,
+  updated_at: o.updated_at,
+});
+
+export const userDetail = (u: ZendeskUser): Json => ({
+  created_at: u.created_at,
+  email: u.email,
+  external_id: u.external_id,
+  default_group_id: String(u.default_group_id ?? 0),
+  id: String(u.id),
+  organization_id: String(u.organization_id ?? 0),
+  role: u.role,
+  updated_at: u.updated_at,
+});
+
+export const customField = (defs: ZendeskFieldDefinition[], key: string) => {
+  const def = defs.find((d) => d.key === key);
+  return { id: def ? String(def.id) : null, title: def?.title ?? key, field_type: def?.type ?? 'text' };
+};
+
+export const tagChange = (before: string[], after: string[]) => ({
+  tags_added: after.filter((t) => !before.includes(t)),
+  tags_removed: before.filter((t) => !after.includes(t)),
+});
+
+export const presentProfile = (p: ZendeskProfile) => ({ ...p, user_id: String(p.user_id) });
+
+export const presentEvent = (e: ZendeskProfileEvent) => ({
+  id: e.id, user_id: String(e.user_id), source: e.event.source, type: e.event.type, description: e.event.description ?? '',
+  properties: e.event.properties, created_at: e.event.created_at, received_at: e.received_at,
+});
+
+export const jobOf = (queued: ZendeskJobStatus) => ({ job_status: queued });
+
+export const listOf = <T>(key: string, items: T[]) => ({ [key]: items, next_page: null, previous_page: null, count: items.length });
