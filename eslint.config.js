@@ -11,7 +11,8 @@ import { registerHooks } from 'node:module';
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
-    if (specifier === 'typescript' || specifier.startsWith('typescript/')) return nextResolve(specifier.replace(/^typescript/, 'typescript-5'), context);
+    if (specifier === 'typescript' || specifier.startsWith('typescript/'))
+      return nextResolve(specifier.replace(/^typescript/, 'typescript-5'), context);
     return nextResolve(specifier, context);
   },
 });
@@ -20,7 +21,9 @@ const { default: tseslint } = await import('typescript-eslint');
 const { createNodeResolver, importX } = await import('eslint-plugin-import-x');
 
 export default [
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.tools/', 'salesforce/', 'portal/', 'test-results/', '**/*.d.ts'] },
+  {
+    ignores: ['dist/', 'coverage/', 'node_modules/', '.tools/', 'salesforce/', 'portal/', 'test-results/', '**/*.d.ts'],
+  },
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs'],
     languageOptions: { parser: tseslint.parser, ecmaVersion: 'latest', sourceType: 'module' },
@@ -29,12 +32,23 @@ export default [
       'import-x/extensions': ['.ts', '.js', '.mjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       // Sources import './x.js' for './x.ts' (NodeNext).
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.json'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+      'import-x/resolver-next': [
+        createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.json'], extensionAlias: { '.js': ['.ts', '.js'] } }),
+      ],
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { args: 'after-used', argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          args: 'after-used',
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrors: 'none',
+          ignoreRestSiblings: true,
+        },
+      ],
     },
   },
 ];

@@ -32,20 +32,29 @@ export const loadBaselines = (): Baselines => JSON.parse(readFileSync(here('./ba
 
 /** The number at a dotted path of a bench's JSON output (`ratio.requestsPerSecond`). */
 export function figureAt(out: unknown, path: string): number {
-  const value = path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), out);
+  const value = path
+    .split('.')
+    .reduce<unknown>(
+      (o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      out,
+    );
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`the bench printed no number at ${path}`);
   return value;
 }
 
 /** Runs one bench in a process of its own and returns the JSON object it printed. */
 async function runBench(name: string, env: Record<string, string>): Promise<unknown> {
-  const child = spawn(process.execPath, ['--import', 'tsx', here(`./${name}.ts`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', here(`./${name}.ts`)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`bench:${name} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  if (code !== 0)
+    throw new Error(`bench:${name} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
   const start = stdout.indexOf('{');
   if (start < 0) throw new Error(`bench:${name} printed no JSON`);
   return JSON.parse(stdout.slice(start));
@@ -66,7 +75,9 @@ export async function checkBench(name: string, baselines: Baselines, run = runBe
 
 async function main(): Promise<void> {
   const baselines = loadBaselines();
-  const wanted = process.env.BENCH_CHECK ? process.env.BENCH_CHECK.split(',').map((s) => s.trim()) : Object.keys(baselines.benches);
+  const wanted = process.env.BENCH_CHECK
+    ? process.env.BENCH_CHECK.split(',').map((s) => s.trim())
+    : Object.keys(baselines.benches);
   const verdicts: BenchVerdict[] = [];
   try {
     for (const name of wanted) verdicts.push(await checkBench(name, baselines));

@@ -28,7 +28,12 @@ import type { SalesforceStandIn } from '../src/demo/standins/salesforce/index.js
 import type { ZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS, testConfig } from '../test/support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../test/support/redis.js';
-import { salesforceFaultBodies, ZENDESK_FAULT_BODIES, type FaultProxyOptions, type ProxiedCall } from '../test/reliability/support/fault-proxy.js';
+import {
+  salesforceFaultBodies,
+  ZENDESK_FAULT_BODIES,
+  type FaultProxyOptions,
+  type ProxiedCall,
+} from '../test/reliability/support/fault-proxy.js';
 import { startFaultProxyProcess } from '../test/reliability/support/fault-proxy-process.js';
 import { salesforcePortal, zendeskPortal } from '../test/reliability/support/portal.js';
 import { configOverride, spawnDaemon, stopDaemon } from '../test/reliability/support/processes.js';
@@ -59,7 +64,10 @@ interface Snapshot {
   zendesk: ReturnType<typeof zendeskPortal>;
   salesforce: ReturnType<typeof salesforcePortal>;
 }
-const snapshot = (zd: ZendeskStandIn, sf: SalesforceStandIn): Snapshot => ({ zendesk: zendeskPortal(zd), salesforce: salesforcePortal(sf, OBJECTS) });
+const snapshot = (zd: ZendeskStandIn, sf: SalesforceStandIn): Snapshot => ({
+  zendesk: zendeskPortal(zd),
+  salesforce: salesforcePortal(sf, OBJECTS),
+});
 
 interface RunFigures {
   sendSeconds: number;
@@ -73,9 +81,15 @@ interface RunFigures {
 }
 
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
-const faultCounts = (calls: ProxiedCall[]) => calls.reduce<Record<string, number>>((n, c) => ({ ...n, [c.fault ?? 'none']: (n[c.fault ?? 'none'] ?? 0) + 1 }), {});
+const faultCounts = (calls: ProxiedCall[]) =>
+  calls.reduce<Record<string, number>>((n, c) => ({ ...n, [c.fault ?? 'none']: (n[c.fault ?? 'none'] ?? 0) + 1 }), {});
 
-async function run(name: string, faults: boolean, reference: Snapshot | null, giveUpMs = GIVE_UP_MS): Promise<{ figures: RunFigures; final: Snapshot }> {
+async function run(
+  name: string,
+  faults: boolean,
+  reference: Snapshot | null,
+  giveUpMs = GIVE_UP_MS,
+): Promise<{ figures: RunFigures; final: Snapshot }> {
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
     const base = Array.from({ length: CUSTOMERS }, (_, n) => customer(n));
@@ -85,9 +99,26 @@ async function run(name: string, faults: boolean, reference: Snapshot | null, gi
     cleanup.push(() => zd.close());
     const rate = faults ? FAULT_RATE : 0;
     const kinds: FaultProxyOptions['kinds'] = ['429', '500', '503', 'reset'];
-    const zdProxy = await startFaultProxyProcess({ upstream: zd.origin, rate, kinds, seed: SEED, retryAfterSeconds: 1, bodies: zendeskBodies });
-    const sfProxy = await startFaultProxyProcess({ upstream: sf.instanceUrl, rate, kinds, seed: SEED + 1, retryAfterSeconds: 1, bodies: salesforceBodies });
-    cleanup.push(() => zdProxy.close(), () => sfProxy.close());
+    const zdProxy = await startFaultProxyProcess({
+      upstream: zd.origin,
+      rate,
+      kinds,
+      seed: SEED,
+      retryAfterSeconds: 1,
+      bodies: zendeskBodies,
+    });
+    const sfProxy = await startFaultProxyProcess({
+      upstream: sf.instanceUrl,
+      rate,
+      kinds,
+      seed: SEED + 1,
+      retryAfterSeconds: 1,
+      bodies: salesforceBodies,
+    });
+    cleanup.push(
+      () => zdProxy.close(),
+      () => sfProxy.close(),
+    );
     const prefix = uniquePrefix();
     cleanup.push(() => deleteByPrefix(redisUrl(), prefix));
     const daemon = await spawnDaemon(`bench-convergence-${name}`, 'all', {
@@ -107,14 +138,20 @@ async function run(name: string, faults: boolean, reference: Snapshot | null, gi
     const client = new WebhookClient(daemon.url, { connections: 8 });
     cleanup.push(() => client.close());
     const started = performance.now();
-    const outcomes = await pool(portalTraffic(customers, Math.ceil(EVENTS / CUSTOMERS), SEED).slice(0, EVENTS), 8, (w) => client.send(w));
+    const outcomes = await pool(
+      portalTraffic(customers, Math.ceil(EVENTS / CUSTOMERS), SEED).slice(0, EVENTS),
+      8,
+      (w) => client.send(w),
+    );
     const lastAck = performance.now();
     const non2xx = outcomes.filter((o) => o.status < 200 || o.status >= 300).length;
     if (non2xx > 0) throw new Error(`${non2xx} webhooks were not acknowledged`);
 
     const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
     cleanup.push(async () => redis.disconnect());
-    const queues = ['events', 'push-zendesk', 'push-salesforce'].map((q) => new Queue(q, { connection: redis, prefix }));
+    const queues = ['events', 'push-zendesk', 'push-salesforce'].map(
+      (q) => new Queue(q, { connection: redis, prefix }),
+    );
     cleanup.push(() => Promise.all(queues.map((q) => q.close())));
     const idle = async () => {
       for (const q of queues) {
@@ -127,7 +164,7 @@ async function run(name: string, faults: boolean, reference: Snapshot | null, gi
     let last = snapshot(zd, sf);
     const at: { zendesk: number | null; salesforce: number | null } = { zendesk: null, salesforce: null };
     const changedAt = { zendesk: lastAck, salesforce: lastAck };
-    for (let quietPolls = 0; performance.now() - lastAck < giveUpMs; ) {
+    for (let quietPolls = 0; performance.now() - lastAck < giveUpMs;) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       const now = performance.now();
       const snap = snapshot(zd, sf);
@@ -136,14 +173,19 @@ async function run(name: string, faults: boolean, reference: Snapshot | null, gi
         if (reference && at[t] === null && isDeepStrictEqual(snap[t], reference[t])) at[t] = now;
       }
       last = snap;
-      if (reference ? at.zendesk !== null && at.salesforce !== null : (quietPolls = (await idle()) ? quietPolls + 1 : 0) >= 5) break;
+      if (
+        reference
+          ? at.zendesk !== null && at.salesforce !== null
+          : (quietPolls = (await idle()) ? quietPolls + 1 : 0) >= 5
+      )
+        break;
     }
     if (!reference) {
       at.zendesk = changedAt.zendesk;
       at.salesforce = changedAt.salesforce;
     } else {
       // Converged means it stays so: once the queues are idle, the portals still show the reference.
-      for (let quietPolls = 0, end = performance.now() + 120_000; quietPolls < 5 && performance.now() < end; ) {
+      for (let quietPolls = 0, end = performance.now() + 120_000; quietPolls < 5 && performance.now() < end;) {
         await new Promise((r) => setTimeout(r, POLL_MS));
         quietPolls = (await idle()) ? quietPolls + 1 : 0;
       }
@@ -185,8 +227,16 @@ export async function measureConvergence(opts: { giveUpMs?: number } = {}): Prom
   const faulty = await run('faults', true, clean.final, opts.giveUpMs);
   const worst = [faulty.figures.convergedSeconds.zendesk, faulty.figures.convergedSeconds.salesforce];
   const converged = worst.every((s) => s !== null) && faulty.figures.finalMatchesReference === true;
-  const cleanSeconds = Math.max(clean.figures.convergedSeconds.zendesk ?? 0, clean.figures.convergedSeconds.salesforce ?? 0);
-  return { clean: clean.figures, faulty: faulty.figures, seconds: converged ? Math.max(...(worst as number[])) : null, cleanSeconds: round(cleanSeconds, 2) };
+  const cleanSeconds = Math.max(
+    clean.figures.convergedSeconds.zendesk ?? 0,
+    clean.figures.convergedSeconds.salesforce ?? 0,
+  );
+  return {
+    clean: clean.figures,
+    faulty: faulty.figures,
+    seconds: converged ? Math.max(...(worst as number[])) : null,
+    cleanSeconds: round(cleanSeconds, 2),
+  };
 }
 
 async function main(): Promise<void> {

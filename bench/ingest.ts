@@ -60,7 +60,15 @@ function subscriptionEvent(i: number): string {
               quantity: 3,
               current_period_start: now - 86_400,
               current_period_end: now + 29 * 86_400,
-              price: { id: 'price_bench_pro', object: 'price', nickname: 'Pro', product: 'prod_bench', unit_amount: 4900, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } },
+              price: {
+                id: 'price_bench_pro',
+                object: 'price',
+                nickname: 'Pro',
+                product: 'prod_bench',
+                unit_amount: 4900,
+                currency: 'usd',
+                recurring: { interval: 'month', interval_count: 1 },
+              },
             },
           ],
           has_more: false,
@@ -81,7 +89,10 @@ interface Figures {
   requests: number;
 }
 
-async function measure(url: string, bodyFor: (i: number) => { body: string; headers: Record<string, string> }): Promise<Figures> {
+async function measure(
+  url: string,
+  bodyFor: (i: number) => { body: string; headers: Record<string, string> },
+): Promise<Figures> {
   let i = 0;
   const result = await autocannon({
     url,
@@ -129,7 +140,14 @@ async function serve(): Promise<void> {
   const bareServer = bare.listen(0, '127.0.0.1');
   await new Promise((r) => bareServer.once('listening', r));
   const start = async (url: string, ackReplicas: number) => {
-    const loaded = loadConfig({ REDIS_URL: url, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: secret, LOG_LEVEL: 'silent' });
+    const loaded = loadConfig({
+      REDIS_URL: url,
+      REDIS_PREFIX: prefix,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      STRIPE_WEBHOOK_SECRET: secret,
+      LOG_LEVEL: 'silent',
+    });
     if (!loaded.ok) throw new Error(loaded.problems.join('; '));
     loaded.config.redis.ackReplicas = ackReplicas;
     return startDaemon(loaded.config, createLogger('silent'), { defaultMetrics: false });
@@ -155,14 +173,23 @@ async function serve(): Promise<void> {
 
 async function main(): Promise<void> {
   const pair = redisServerOnPath() && process.env.BENCH_REPLICA_ACK !== '0' ? await startReplicaSet(1) : null;
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { env: { ...process.env, BENCH_PREFIX: prefix, ...(pair && { BENCH_HA_URL: pair.primary.url }) }, execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])] });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
+    env: { ...process.env, BENCH_PREFIX: prefix, ...(pair && { BENCH_HA_URL: pair.primary.url }) },
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+    ],
+  });
   const urls = await new Promise<{ bareUrl: string; ingestUrl: string; haUrls: string[] }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string; haUrls: string[] }));
     child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
   });
   const signed = (i: number) => {
     const body = subscriptionEvent(i);
-    return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(body, secret) } };
+    return {
+      body,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(body, secret) },
+    };
   };
   // The server process's CPU time (user + system) over one measurement: per request, it is what a shared machine's
   // load changes least (throughput also depends on what else gets the cores).
@@ -177,12 +204,17 @@ async function main(): Promise<void> {
   const withCpu = async (run: () => Promise<Figures>) => {
     const before = await serverCpuMicros();
     const figures = await run();
-    return { figures, cpuMicrosPerRequest: Math.round(((await serverCpuMicros()) - before) / Math.max(figures.requests, 1)) };
+    return {
+      figures,
+      cpuMicrosPerRequest: Math.round(((await serverCpuMicros()) - before) / Math.max(figures.requests, 1)),
+    };
   };
   // Warm-up, then the two measurements one after the other with the same client work per request.
   await measure(urls.bareUrl, signed);
   const { figures: baseline, cpuMicrosPerRequest: bareCpu } = await withCpu(() => measure(urls.bareUrl, signed));
-  const { figures: ingest, cpuMicrosPerRequest: ingestCpu } = await withCpu(() => measure(urls.ingestUrl, (i) => signed(i + 10_000_000)));
+  const { figures: ingest, cpuMicrosPerRequest: ingestCpu } = await withCpu(() =>
+    measure(urls.ingestUrl, (i) => signed(i + 10_000_000)),
+  );
   // The replica pair: without WAIT, with it, and without again (A-B-A, so that a machine getting busier or
   // warmer during the run does not pass for the WAIT's cost); each run its own event ids (no dedupe short-cut).
   let haNoWait: Figures | undefined;
@@ -193,7 +225,9 @@ async function main(): Promise<void> {
     const after = await measure(urls.haUrls[0]!, (i) => signed(i + 40_000_000));
     haNoWait = averaged(before, after);
   }
-  const done = new Promise<{ jobsEnqueued: number }>((resolve) => child.once('message', (m) => resolve(m as { jobsEnqueued: number })));
+  const done = new Promise<{ jobsEnqueued: number }>((resolve) =>
+    child.once('message', (m) => resolve(m as { jobsEnqueued: number })),
+  );
   child.send('stop');
   const { jobsEnqueued } = await done;
 
@@ -232,7 +266,9 @@ async function main(): Promise<void> {
             ackReplicas0: { runs: 'mean of the runs before and after ackReplicas1', ...haNoWait },
             ackReplicas1: haWait,
             ratio: {
-              requestsPerSecond: Number((haWait.requestsPerSecond / Math.max(haNoWait.requestsPerSecond, 1)).toFixed(3)),
+              requestsPerSecond: Number(
+                (haWait.requestsPerSecond / Math.max(haNoWait.requestsPerSecond, 1)).toFixed(3),
+              ),
               p99: Number((haNoWait.p99Ms / Math.max(haWait.p99Ms, 0.001)).toFixed(3)),
             },
           }

@@ -78,7 +78,14 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
 function configFor(prefix: string, env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
+  const loaded = loadConfig({
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   return loaded.config;
 }
@@ -139,12 +146,24 @@ async function meter(redis: Redis): Promise<Meter> {
 async function runBaseline(prefix: string, sizes: number[]): Promise<Throughput> {
   const producer = createProducerRedis(redisUrl);
   const workerConnection = createWorkerRedis(redisUrl);
-  const queue = new Queue<{ pad: string }, unknown, string>(QUEUES.events, { connection: producer, prefix, defaultJobOptions: EVENT_JOB_DEFAULTS });
+  const queue = new Queue<{ pad: string }, unknown, string>(QUEUES.events, {
+    connection: producer,
+    prefix,
+    defaultJobOptions: EVENT_JOB_DEFAULTS,
+  });
   await queue.waitUntilReady();
-  const worker = new Worker<{ pad: string }>(QUEUES.events, async () => undefined, { connection: workerConnection, prefix, concurrency });
+  const worker = new Worker<{ pad: string }>(QUEUES.events, async () => undefined, {
+    connection: workerConnection,
+    prefix,
+    concurrency,
+  });
   await worker.waitUntilReady();
   // `{"pad":""}` is 10 bytes: each job's data serializes to exactly the size of its SourceEvent.
-  const jobs = sizes.map((size, i) => ({ name: 'bench', data: { pad: 'x'.repeat(Math.max(0, size - 10)) }, opts: { jobId: `base-${i}` } satisfies JobsOptions }));
+  const jobs = sizes.map((size, i) => ({
+    name: 'bench',
+    data: { pad: 'x'.repeat(Math.max(0, size - 10)) },
+    opts: { jobId: `base-${i}` } satisfies JobsOptions,
+  }));
   try {
     const m = await meter(producer);
     const t0 = performance.now();
@@ -256,7 +275,9 @@ async function serve(): Promise<void> {
     const failed = (await daemon.queue.getJobCounts('failed')).failed ?? 0;
     await daemon.close();
     await worker.close();
-    process.send?.({ stopped: true, failed, cpuMs: (used.user + used.system) / 1000 } satisfies FromChild, () => process.exit(0));
+    process.send?.({ stopped: true, failed, cpuMs: (used.user + used.system) / 1000 } satisfies FromChild, () =>
+      process.exit(0),
+    );
   });
   process.send?.({ url: `${daemon.url}/webhooks/stripe` } satisfies FromChild);
 }
@@ -296,7 +317,12 @@ interface LatencyFigures {
    * the same machine clock): answer → worker picks the job up; the job's processing;
    * job finished → its `completed` event reaches us. And the webhook round trip.
    */
-  breakdown: { waiting: Distribution; processing: Distribution; notification: Distribution; webhookRoundTrip: Distribution };
+  breakdown: {
+    waiting: Distribution;
+    processing: Distribution;
+    notification: Distribution;
+    webhookRoundTrip: Distribution;
+  };
   /** How far the paced sender fell behind its schedule, at worst. */
   senderMaxLagMs: number;
   /** CPU of the daemon process (web role + worker) per webhook, warm-up included: 1000/rate ms is one core. */
@@ -318,7 +344,18 @@ interface Delivery {
 function post(agent: Agent, url: URL, body: string, signature: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'stripe-signature': signature } },
+      {
+        agent,
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'stripe-signature': signature,
+        },
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -336,7 +373,10 @@ async function runLatency(): Promise<LatencyFigures> {
 
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: runId, BENCH_CONCURRENCY: String(concurrency) },
-    execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])],
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+    ],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = new URL(
@@ -348,7 +388,11 @@ async function runLatency(): Promise<LatencyFigures> {
 
   const eventsConnection = createWorkerRedis(redisUrl);
   // From the start of the (new, empty) stream, so no early completion can be missed.
-  const queueEvents = new QueueEvents(QUEUES.events, { connection: eventsConnection, prefix: prefixes.live, lastEventId: '0' });
+  const queueEvents = new QueueEvents(QUEUES.events, {
+    connection: eventsConnection,
+    prefix: prefixes.live,
+    lastEventId: '0',
+  });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const deliveries = new Map<string, Delivery>();
   let non2xx = 0;
@@ -369,7 +413,8 @@ async function runLatency(): Promise<LatencyFigures> {
     const fire = (i: number) => {
       const { eventId, body } = bodies[i]!;
       const jobId = jobIdFor('stripe', eventId);
-      const d: Delivery | undefined = i >= warmup ? { second: Math.floor((i - warmup) / rate), sentAt: performance.now() } : undefined;
+      const d: Delivery | undefined =
+        i >= warmup ? { second: Math.floor((i - warmup) / rate), sentAt: performance.now() } : undefined;
       if (d) deliveries.set(jobId, d);
       sends.push(
         post(agent, url, body, signStripePayload(body, secret)).then((status) => {
@@ -415,13 +460,19 @@ async function runLatency(): Promise<LatencyFigures> {
     const done = [...deliveries.values()].filter((d) => d.answeredAt !== undefined && d.completedAt !== undefined);
     const latencyOf = (d: Delivery) => Math.max(0, d.completedAt! - d.answeredAt!);
     const latencies = done.map(latencyOf).sort((x, y) => x - y);
-    const bySecond = Array.from({ length: Math.ceil(total / rate) }, (_, s) => done.filter((d) => d.second === s).map(latencyOf).sort((x, y) => x - y));
+    const bySecond = Array.from({ length: Math.ceil(total / rate) }, (_, s) =>
+      done
+        .filter((d) => d.second === s)
+        .map(latencyOf)
+        .sort((x, y) => x - y),
+    );
     const waiting: number[] = [];
     const processing: number[] = [];
     const notification: number[] = [];
     for (const [jobId, d] of deliveries) {
       const job = jobs.get(jobId);
-      if (!job?.processedOn || !job.finishedOn || d.answeredWall === undefined || d.completedWall === undefined) continue;
+      if (!job?.processedOn || !job.finishedOn || d.answeredWall === undefined || d.completedWall === undefined)
+        continue;
       waiting.push(job.processedOn - d.answeredWall);
       processing.push(job.finishedOn - job.processedOn);
       notification.push(d.completedWall - job.finishedOn);
@@ -433,7 +484,10 @@ async function runLatency(): Promise<LatencyFigures> {
       }),
     );
     child.send('stop');
-    const { failed, cpuMs } = await Promise.race([stopped, exited.then(() => ({ failed: Number.NaN, cpuMs: Number.NaN }))]);
+    const { failed, cpuMs } = await Promise.race([
+      stopped,
+      exited.then(() => ({ failed: Number.NaN, cpuMs: Number.NaN })),
+    ]);
     return {
       ratePerSecond: rate,
       seconds: round(sendSeconds, 2),
@@ -475,24 +529,38 @@ async function main(): Promise<void> {
   // Everything the clocks must not see: fixtures → real parsers → SourceEvents, and their sizes.
   const sourceEvents = mixedStream(events, customers, { conflictEvery: CONFLICT_EVERY }).map(toSourceEvent);
   const sizes = sourceEvents.map((e) => Buffer.byteLength(JSON.stringify(e)));
-  const warm = warmupEvents > 0 ? mixedStream(warmupEvents, Math.max(1, Math.round(warmupEvents / 10)), { seed: 7 }).map(toSourceEvent) : [];
+  const warm =
+    warmupEvents > 0
+      ? mixedStream(warmupEvents, Math.max(1, Math.round(warmupEvents / 10)), { seed: 7 }).map(toSourceEvent)
+      : [];
 
   try {
     // Warm-up of both paths (JIT, connections, Lua script loading) on prefixes of their own, not reported.
     if (warm.length > 0) {
-      await runBaseline(prefixes.warmBaseline, warm.map((e) => Buffer.byteLength(JSON.stringify(e))));
+      await runBaseline(
+        prefixes.warmBaseline,
+        warm.map((e) => Buffer.byteLength(JSON.stringify(e))),
+      );
       await runOurs(prefixes.warmOurs, warm);
     }
     if (process.env.BENCH_ONLY === 'ours') {
       const ours = process.env.BENCH_PROFILE_TOP
-        ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({ ...result, profileTop }))
+        ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({
+            ...result,
+            profileTop,
+          }))
         : await runOurs(prefixes.ours, sourceEvents);
-      process.stdout.write(`${JSON.stringify({ bench: 'pipeline', only: 'ours', events, customers, concurrency, ours }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ bench: 'pipeline', only: 'ours', events, customers, concurrency, ours }, null, 2)}\n`,
+      );
       return;
     }
     const baseline = await runBaseline(prefixes.baseline, sizes);
     const ours = process.env.BENCH_PROFILE_TOP
-      ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({ ...result, profileTop }))
+      ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({
+          ...result,
+          profileTop,
+        }))
       : await runOurs(prefixes.ours, sourceEvents);
     const latency = latencySeconds > 0 && rate > 0 ? await runLatency() : null;
     const ratio = round(ours.eventsPerSecond / baseline.eventsPerSecond, 3);
@@ -505,12 +573,18 @@ async function main(): Promise<void> {
       concurrency,
       payloadBytes: { mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length), max: Math.max(...sizes) },
       baseline: { what: 'BullMQ addBulk + no-op Worker (same job options, ids, sizes, concurrency)', ...baseline },
-      ours: { what: 'Ingestor (dedupe + addBulk) → events worker (validate, identity, merge, store), push off', ...ours },
+      ours: {
+        what: 'Ingestor (dedupe + addBulk) → events worker (validate, identity, merge, store), push off',
+        ...ours,
+      },
       ratio,
       latencyAt500: latency,
       goals: {
         ratio: { min: 0.4, met: ratio >= 0.4 },
-        p99Ms: { max: 250, met: latency !== null && latency.p99Ms < 250 && latency.missing === 0 && latency.non2xx === 0 },
+        p99Ms: {
+          max: 250,
+          met: latency !== null && latency.p99Ms < 250 && latency.missing === 0 && latency.non2xx === 0,
+        },
       },
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

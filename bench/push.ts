@@ -101,7 +101,14 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
 function configFor(prefix: string, env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
+  const loaded = loadConfig({
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   return loaded.config;
 }
@@ -157,7 +164,13 @@ async function serve(spec: ChildSpec): Promise<void> {
   const admitted: number[] = [];
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  const stats: Omit<ChildStats, 'failedPushJobs' | 'cpuMs' | 'gateRefusalWaitMs' | 'eventLoopDelayMs'> = { pushes: 0, pushCalls: 0, rateLimitedPushes: 0, gateRefusals: 0, otherPushErrors: 0 };
+  const stats: Omit<ChildStats, 'failedPushJobs' | 'cpuMs' | 'gateRefusalWaitMs' | 'eventLoopDelayMs'> = {
+    pushes: 0,
+    pushCalls: 0,
+    rateLimitedPushes: 0,
+    gateRefusals: 0,
+    otherPushErrors: 0,
+  };
   // The real target; the wrappers only count what happens to its calls and pushes.
   const targets: TargetFactory = (name, cfg, deps) => {
     const gate: CallGate = async () => {
@@ -203,7 +216,18 @@ async function serve(spec: ChildSpec): Promise<void> {
     const gateRefusalWaitMs = { p50: percentile(waits, 0.5), max: waits.at(-1) ?? Number.NaN };
     loopDelay.disable();
     const eventLoopDelayMs = { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) };
-    const reply: FromChild = { stopped: true, refusals, admitted, stats: { ...stats, gateRefusalWaitMs, failedPushJobs, eventLoopDelayMs, cpuMs: round((used.user + used.system) / 1000, 0) } };
+    const reply: FromChild = {
+      stopped: true,
+      refusals,
+      admitted,
+      stats: {
+        ...stats,
+        gateRefusalWaitMs,
+        failedPushJobs,
+        eventLoopDelayMs,
+        cpuMs: round((used.user + used.system) / 1000, 0),
+      },
+    };
     process.send?.(reply, () => process.exit(0));
   });
   process.send?.({ ready: true, url: daemon ? `${daemon.url}/webhooks/stripe` : null } satisfies FromChild);
@@ -217,14 +241,19 @@ interface Child {
 async function startChild(spec: ChildSpec): Promise<Child> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_CHILD: JSON.stringify(spec) },
-    execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])],
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+    ],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const gone = () => child.exitCode !== null || child.signalCode !== null;
   let url: string | null;
   try {
     url = await new Promise<string | null>((resolve, reject) => {
-      child.once('message', (m: FromChild) => ('ready' in m ? resolve(m.url) : reject(new Error('unexpected message from the child'))));
+      child.once('message', (m: FromChild) =>
+        'ready' in m ? resolve(m.url) : reject(new Error('unexpected message from the child')),
+      );
       void exited.then((code) => reject(new Error(`child process exited with ${code}`)));
     });
   } catch (err) {
@@ -235,10 +264,16 @@ async function startChild(spec: ChildSpec): Promise<Child> {
     url,
     async stop() {
       if (gone()) return null;
-      const stopped = new Promise<Stopped>((resolve) => child.on('message', (m: FromChild) => 'stopped' in m && resolve({ stats: m.stats, refusals: m.refusals, admitted: m.admitted })));
+      const stopped = new Promise<Stopped>((resolve) =>
+        child.on(
+          'message',
+          (m: FromChild) => 'stopped' in m && resolve({ stats: m.stats, refusals: m.refusals, admitted: m.admitted }),
+        ),
+      );
       child.send('stop');
       const result = await Promise.race([stopped, exited.then(() => null), sleep(30_000).then(() => null)]);
-      if (!gone() && !(await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]))) child.kill('SIGKILL');
+      if (!gone() && !(await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)])))
+        child.kill('SIGKILL');
       return result;
     },
   };
@@ -276,7 +311,13 @@ async function enqueue(prefix: string, requests: SourceEvent[][]): Promise<numbe
 
 interface QueueWatch {
   /** Events: not yet applied. Push: waiting (or prioritized), delayed (debounce, backoff), active. */
-  counts(): Promise<{ events: number; pushWaiting: number; pushDelayed: number; pushActive: number; pushFailed: number }>;
+  counts(): Promise<{
+    events: number;
+    pushWaiting: number;
+    pushDelayed: number;
+    pushActive: number;
+    pushFailed: number;
+  }>;
   close(): Promise<void>;
 }
 
@@ -308,7 +349,11 @@ function watchQueues(prefix: string): QueueWatch {
 }
 
 /** Until nothing is left to apply or push (two samples in a row), or the deadline. */
-async function settle(watch: QueueWatch, timeoutMs: number, onSample?: (s: Awaited<ReturnType<QueueWatch['counts']>>) => void): Promise<boolean> {
+async function settle(
+  watch: QueueWatch,
+  timeoutMs: number,
+  onSample?: (s: Awaited<ReturnType<QueueWatch['counts']>>) => void,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   let quiet = 0;
   while (Date.now() < end) {
@@ -393,7 +438,10 @@ async function runThroughput(): Promise<ThroughputFigures> {
   const prefix = prefixes.throughput;
   const cfg = defaults.targets.zendesk;
   const ceiling = { max: ratePerSecond, perMs: 1_000 };
-  const zd = await startZendeskStandIn({ rate: { max: ratePerSecond * STAND_IN_HEADROOM, perMs: 1_000 }, exportLagSeconds: 0 });
+  const zd = await startZendeskStandIn({
+    rate: { max: ratePerSecond * STAND_IN_HEADROOM, perMs: 1_000 },
+    exportLagSeconds: 0,
+  });
   let child: Child | undefined;
   const watch = watchQueues(prefix);
   try {
@@ -403,15 +451,27 @@ async function runThroughput(): Promise<ThroughputFigures> {
     const invoiceIds: string[] = [];
     const requests = Array.from({ length: customers }, (_, n) => {
       const c = customer(n);
-      const created = toSourceEvent({ source: 'stripe', body: stripePayload('customer.created', c, 0, `evt_push_tp_${n}_c`) });
-      const invoice = toSourceEvent({ source: 'stripe', body: stripePayload('invoice.paid', c, 1, `evt_push_tp_${n}_i`) });
+      const created = toSourceEvent({
+        source: 'stripe',
+        body: stripePayload('customer.created', c, 0, `evt_push_tp_${n}_c`),
+      });
+      const invoice = toSourceEvent({
+        source: 'stripe',
+        body: stripePayload('invoice.paid', c, 1, `evt_push_tp_${n}_i`),
+      });
       invoiceIds.push(invoice.objectId);
       return [created, invoice];
     });
     const eventsAccepted = await enqueue(prefix, requests);
 
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    child = await startChild({ role: 'worker', prefix, zendesk: standInFor(zd), rate: ceiling, debounceMs: defaults.push.debounceMs });
+    child = await startChild({
+      role: 'worker',
+      prefix,
+      zendesk: standInFor(zd),
+      rate: ceiling,
+      debounceMs: defaults.push.debounceMs,
+    });
     loopDelay.enable();
     const started = Date.now();
     const samples: Array<{ at: number; backlog: number }> = [];
@@ -450,7 +510,8 @@ async function runThroughput(): Promise<ThroughputFigures> {
       if (end - start < IDLE_GAP_MS) continue;
       // The queue is paused until the latest slot a refusal in this silence named (its call was not made).
       let pauseEnd = start;
-      for (const [at, wait] of refusals) if (at >= start - IDLE_GAP_MS && at <= end) pauseEnd = Math.max(pauseEnd, Math.min(end, at + wait));
+      for (const [at, wait] of refusals)
+        if (at >= start - IDLE_GAP_MS && at <= end) pauseEnd = Math.max(pauseEnd, Math.min(end, at + wait));
       pausedMs += pauseEnd - start;
       if (end - pauseEnd >= IDLE_GAP_MS) stalls.push(end - pauseEnd);
     }
@@ -477,7 +538,11 @@ async function runThroughput(): Promise<ThroughputFigures> {
       busiestWindowAtGate: busiestWindow(stopped?.admitted ?? [], ceiling.perMs),
       standInEventLoopDelayMs: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
       ceiling,
-      steadyPhase: { fromSecond: round((from - started) / 1000, 2), seconds: round(steadyMs / 1000, 2), calls: steadyCalls },
+      steadyPhase: {
+        fromSecond: round((from - started) / 1000, 2),
+        seconds: round(steadyMs / 1000, 2),
+        calls: steadyCalls,
+      },
       callsBySecond: bySecond,
       idle: {
         pausedForGateSeconds: round(pausedMs / 1000, 2),
@@ -536,7 +601,13 @@ interface LatencyFigures {
    * leading-edge delay plus any wait for a worker — and to its push answered. Unlike the figures
    * above it excludes the events queue, so a machine loaded by other work blurs it much less.
    */
-  pushPath: { jobs: number; plannedToStartP50Ms: number; plannedToStartP99Ms: number; plannedToDoneP50Ms: number; plannedToDoneP99Ms: number };
+  pushPath: {
+    jobs: number;
+    plannedToStartP50Ms: number;
+    plannedToStartP99Ms: number;
+    plannedToDoneP50Ms: number;
+    plannedToDoneP99Ms: number;
+  };
 }
 
 interface Delivery {
@@ -556,7 +627,11 @@ function post(agent: Agent, url: URL, body: string, signature: string): Promise<
         port: url.port,
         path: url.pathname,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'stripe-signature': signature },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'stripe-signature': signature,
+        },
       },
       (res) => {
         res.resume();
@@ -581,20 +656,37 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
     // Known customers, already linked to their organization and pushed once: the measured changes are everyday ones.
     await enqueue(
       prefix,
-      Array.from({ length: latencyCustomers }, (_, n) => [toSourceEvent({ source: 'stripe', body: stripePayload('customer.created', customer(n), 0, `evt_push_lat_${n}_c`) })]),
+      Array.from({ length: latencyCustomers }, (_, n) => [
+        toSourceEvent({
+          source: 'stripe',
+          body: stripePayload('customer.created', customer(n), 0, `evt_push_lat_${n}_c`),
+        }),
+      ]),
     );
     const warmup = Math.round(latencyRate); // one second at the same rate, not measured
     const total = Math.round(latencyRate * latencySeconds);
     // Each webhook: a new paid invoice of one customer, the customers taken in turn.
     const bodies = Array.from({ length: warmup + total }, (_, i) => {
       const c = customer(i % latencyCustomers);
-      const payload = stripePayload('invoice.paid', c, 1 + Math.floor(i / latencyCustomers), `evt_push_lat_${debounceMs}_${i}`);
-      const invoiceId = String(((payload['data'] as { object: { id: unknown } }).object).id);
+      const payload = stripePayload(
+        'invoice.paid',
+        c,
+        1 + Math.floor(i / latencyCustomers),
+        `evt_push_lat_${debounceMs}_${i}`,
+      );
+      const invoiceId = String((payload['data'] as { object: { id: unknown } }).object.id);
       return { invoiceId, body: JSON.stringify(payload) };
     });
-    if (new Set(bodies.map((b) => b.invoiceId)).size !== bodies.length) throw new Error('latency webhooks must each carry a new invoice');
+    if (new Set(bodies.map((b) => b.invoiceId)).size !== bodies.length)
+      throw new Error('latency webhooks must each carry a new invoice');
 
-    child = await startChild({ role: 'all', prefix, zendesk: standInFor(zd), rate: { max: latencyTargetRate, perMs: 1_000 }, debounceMs });
+    child = await startChild({
+      role: 'all',
+      prefix,
+      zendesk: standInFor(zd),
+      rate: { max: latencyTargetRate, perMs: 1_000 },
+      debounceMs,
+    });
     const url = new URL(child.url!);
     if (!(await settle(watch, 60_000))) throw new Error('the latency set-up pushes did not finish in time');
     const callsBefore = zd.calls.length;
@@ -640,7 +732,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
     const measuredFrom = Date.now();
     const interval = 1000 / latencyRate;
     const start = performance.now();
-    for (let i = 0; i < bodies.length; ) {
+    for (let i = 0; i < bodies.length;) {
       const now = performance.now();
       while (i < bodies.length && start + i * interval <= now) {
         senderMaxLagMs = Math.max(senderMaxLagMs, now - (start + i * interval));
@@ -668,7 +760,10 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
         .map(latencyOf)
         .sort((a, b) => a - b),
     );
-    const roundTrips = deliveries.filter((d) => d.answeredAt !== undefined).map((d) => d.answeredAt! - d.sentAt).sort((a, b) => a - b);
+    const roundTrips = deliveries
+      .filter((d) => d.answeredAt !== undefined)
+      .map((d) => d.answeredAt! - d.sentAt)
+      .sort((a, b) => a - b);
     return {
       debounceMs,
       p50Ms: round(percentile(sorted, 0.5)),
@@ -704,7 +799,9 @@ async function pushPathOf(prefix: string, from: number): Promise<LatencyFigures[
   redis.on('error', () => undefined);
   const queue = new Queue(pushQueueName('zendesk'), { connection: redis, prefix });
   try {
-    const jobs = (await queue.getJobs(['completed'], 0, 50_000)).filter((j) => j.timestamp >= from && j.processedOn !== undefined && j.finishedOn !== undefined);
+    const jobs = (await queue.getJobs(['completed'], 0, 50_000)).filter(
+      (j) => j.timestamp >= from && j.processedOn !== undefined && j.finishedOn !== undefined,
+    );
     const toStart = jobs.map((j) => j.processedOn! - j.timestamp).sort((a, b) => a - b);
     const toDone = jobs.map((j) => j.finishedOn! - j.timestamp).sort((a, b) => a - b);
     return {
@@ -731,14 +828,20 @@ async function main(): Promise<void> {
     const latency: LatencyFigures[] = [];
     if (latencySeconds > 0 && latencyRate > 0) {
       latency.push(await runLatency(prefixes.latencyDefault, defaults.push.debounceMs));
-      if (defaults.push.debounceMs !== DEBOUNCE_FAST_MS) latency.push(await runLatency(prefixes.latencyFast, DEBOUNCE_FAST_MS));
+      if (defaults.push.debounceMs !== DEBOUNCE_FAST_MS)
+        latency.push(await runLatency(prefixes.latencyFast, DEBOUNCE_FAST_MS));
     }
-    const p99Met = latency.filter((l) => l.p99Ms < P99_GOAL_MS && l.missing === 0 && l.non2xx === 0).map((l) => l.debounceMs);
+    const p99Met = latency
+      .filter((l) => l.p99Ms < P99_GOAL_MS && l.missing === 0 && l.non2xx === 0)
+      .map((l) => l.debounceMs);
     const scaled = customers !== SPEC.customers || ratePerSecond !== SPEC.ratePerSecond;
     out = {
       bench: 'push',
       node: process.version,
-      machine: { cpus: availableParallelism(), loadAverage1m: { atStart: loadAtStart, atEnd: round(loadavg()[0]!, 2) } },
+      machine: {
+        cpus: availableParallelism(),
+        loadAverage1m: { atStart: loadAtStart, atEnd: round(loadavg()[0]!, 2) },
+      },
       customers,
       ratePerSecond,
       ...(scaled && {
@@ -748,8 +851,16 @@ async function main(): Promise<void> {
       latencyAt200: latency,
       latencyRatePerSecond: latencyRate,
       goals: {
-        fractionOfCeiling: { min: FRACTION_GOAL, value: throughput.fractionOfCeiling, met: throughput.fractionOfCeiling >= FRACTION_GOAL },
-        busiestWindowWithinCeiling: { max: throughput.ceiling.max, value: throughput.busiestWindowCalls, met: throughput.busiestWindowCalls <= throughput.ceiling.max },
+        fractionOfCeiling: {
+          min: FRACTION_GOAL,
+          value: throughput.fractionOfCeiling,
+          met: throughput.fractionOfCeiling >= FRACTION_GOAL,
+        },
+        busiestWindowWithinCeiling: {
+          max: throughput.ceiling.max,
+          value: throughput.busiestWindowCalls,
+          met: throughput.busiestWindowCalls <= throughput.ceiling.max,
+        },
         p99Ms: { max: P99_GOAL_MS, metWithDebounceMs: p99Met, met: p99Met.includes(defaults.push.debounceMs) },
         p50Ms: {
           max: P50_GOAL_MS,

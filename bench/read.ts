@@ -53,15 +53,36 @@ async function measure(url: string, tokens: string[], opts: { overallRate?: numb
     connections,
     duration: seconds,
     ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }],
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => ({
+          ...req,
+          headers: { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` },
+        }),
+      },
+    ],
   });
-  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, requests: result.requests.total };
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    requests: result.requests.total,
+  };
 }
 
 /** Child process: the stand-in, the daemon and the bare server, so that the load generator does not share their event loop. */
 async function serve(): Promise<void> {
   const zd = await startZendeskStandIn();
-  const loaded = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', ZENDESK_BASE_URL: zd.baseUrl, LOG_LEVEL: 'silent' });
+  const loaded = loadConfig({
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ZENDESK_BASE_URL: zd.baseUrl,
+    LOG_LEVEL: 'silent',
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   // Every request still takes its turn at the Redis counter; the budget is only set out of the way.
   loaded.config.view.rateLimit.perMinute = 100_000;
@@ -72,9 +93,17 @@ async function serve(): Promise<void> {
   for (let k = 0; k < companies; k++) users.push(...(await seedCompany(store, k, 2)));
   store.close();
   redis.disconnect();
-  const tokens = await Promise.all(users.map((u) => zd.helpCenter.sign(zd.helpCenter.claimsOf({ id: u.id, email: u.email, external_id: null }), { expiresAt: Math.floor(Date.now() / 1000) + 3600 })));
+  const tokens = await Promise.all(
+    users.map((u) =>
+      zd.helpCenter.sign(zd.helpCenter.claimsOf({ id: u.id, email: u.email, external_id: null }), {
+        expiresAt: Math.floor(Date.now() / 1000) + 3600,
+      }),
+    ),
+  );
   // The baseline answers a view-sized body, so the difference is the work, not the bytes.
-  const sample = await (await fetch(`${daemon.url}/portal/v1/me`, { headers: { authorization: `Bearer ${tokens[0]}` } })).text();
+  const sample = await (
+    await fetch(`${daemon.url}/portal/v1/me`, { headers: { authorization: `Bearer ${tokens[0]}` } })
+  ).text();
   if (!sample.startsWith('{"v":1')) throw new Error(`the view did not answer: ${sample.slice(0, 200)}`);
   const bare = express();
   bare.get('/portal/v1/me', (_req, res) => {
@@ -82,7 +111,12 @@ async function serve(): Promise<void> {
   });
   const bareServer = bare.listen(0, '127.0.0.1');
   await new Promise((r) => bareServer.once('listening', r));
-  const served: Served = { bareUrl: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/portal/v1/me`, viewUrl: `${daemon.url}/portal/v1/me`, tokens, bodyBytes: Buffer.byteLength(sample) };
+  const served: Served = {
+    bareUrl: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/portal/v1/me`,
+    viewUrl: `${daemon.url}/portal/v1/me`,
+    tokens,
+    bodyBytes: Buffer.byteLength(sample),
+  };
   process.send?.(served);
   process.on('message', async (msg: string) => {
     if (msg !== 'stop') return;
@@ -96,7 +130,10 @@ async function serve(): Promise<void> {
 async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: prefix },
-    execArgv: [...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])],
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+    ],
   });
   const served = await new Promise<Served>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Served));
@@ -122,7 +159,11 @@ async function main(): Promise<void> {
     users: served.tokens.length,
     bodyBytes: served.bodyBytes,
     baseline: { route: 'bare express GET, same body', ...baseline },
-    view: { route: 'GET /portal/v1/me (JWT verify, remembered + rate count, index and record in one Redis script + projection)', ...view },
+    view: {
+      route:
+        'GET /portal/v1/me (JWT verify, remembered + rate count, index and record in one Redis script + projection)',
+      ...view,
+    },
     atRate: { requestsPerSecond: rate, baseline: baselineAtRate, view: viewAtRate },
     ratio: {
       requestsPerSecond: Number((view.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
@@ -130,7 +171,10 @@ async function main(): Promise<void> {
       p99AtRate: Number((viewAtRate.p99Ms / Math.max(1, baselineAtRate.p99Ms)).toFixed(2)),
     },
     goal: { requestsPerSecondRatio: 0.5, p99MsAtRate: 20 },
-    met: { ratio: view.requestsPerSecond / baseline.requestsPerSecond >= 0.5, p99AtRate: viewAtRate.p99Ms < 20 && viewAtRate.non2xx === 0 },
+    met: {
+      ratio: view.requestsPerSecond / baseline.requestsPerSecond >= 0.5,
+      p99AtRate: viewAtRate.p99Ms < 20 && viewAtRate.non2xx === 0,
+    },
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

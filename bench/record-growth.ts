@@ -31,17 +31,40 @@ const contactId = (size: number, n: number) => `003${String(size).padStart(4, '0
 function contactEvent(size: number, n: number, version: number): SourceEvent {
   const id = contactId(size, n);
   return {
-    v: 1, source: 'salesforce', eventId: `bench-${id}-${version}`, type: 'outbound.Contact', objectId: id, version, origin: 'webhook', deleted: false,
+    v: 1,
+    source: 'salesforce',
+    eventId: `bench-${id}-${version}`,
+    type: 'outbound.Contact',
+    objectId: id,
+    version,
+    origin: 'webhook',
+    deleted: false,
     refs: { salesforceAccountId: accountId(size), salesforceContactId: id, email: `p${n}@c${size}.example` },
-    data: { kind: 'salesforce.contact', accountId: accountId(size), email: `p${n}@c${size}.example`, name: `Person ${n} v${version}`, fields: { Id: id, AccountId: accountId(size), Email: `p${n}@c${size}.example`, Name: `Person ${n} v${version}` } },
+    data: {
+      kind: 'salesforce.contact',
+      accountId: accountId(size),
+      email: `p${n}@c${size}.example`,
+      name: `Person ${n} v${version}`,
+      fields: { Id: id, AccountId: accountId(size), Email: `p${n}@c${size}.example`, Name: `Person ${n} v${version}` },
+    },
   };
 }
 
 function accountEvent(size: number, version: number): SourceEvent {
   return {
-    v: 1, source: 'salesforce', eventId: `bench-${accountId(size)}-${version}`, type: 'outbound.Account', objectId: accountId(size), version, origin: 'webhook', deleted: false,
+    v: 1,
+    source: 'salesforce',
+    eventId: `bench-${accountId(size)}-${version}`,
+    type: 'outbound.Account',
+    objectId: accountId(size),
+    version,
+    origin: 'webhook',
+    deleted: false,
     refs: { salesforceAccountId: accountId(size) },
-    data: { kind: 'salesforce.account', fields: { Id: accountId(size), Name: `Acme ${size}`, Customer_Tier__c: version % 2 ? 'Gold' : 'Silver' } },
+    data: {
+      kind: 'salesforce.account',
+      fields: { Id: accountId(size), Name: `Acme ${size}`, Customer_Tier__c: version % 2 ? 'Gold' : 'Silver' },
+    },
   };
 }
 
@@ -62,7 +85,10 @@ async function main(): Promise<void> {
       recordIds.set(size, (await store.apply(accountEvent(size, 1))).recordId);
       for (let n = 0; n < size; n++) {
         await store.apply(contactEvent(size, n, 2));
-        if ((n + 1) % 1000 === 0) process.stderr.write(`seeded ${n + 1} of ${size} contacts (${Math.round((Date.now() - started) / 1000)} s)\n`);
+        if ((n + 1) % 1000 === 0)
+          process.stderr.write(
+            `seeded ${n + 1} of ${size} contacts (${Math.round((Date.now() - started) / 1000)} s)\n`,
+          );
       }
     }
     const seedSeconds = (Date.now() - started) / 1000;
@@ -118,7 +144,12 @@ async function main(): Promise<void> {
             recordBytesLargestVsSmallest: round(large.recordBytes / small.recordBytes),
             ...(atBound && { meanLargestVsBound: pastBound, p99LargestVsBound: round(large.p99Ms / atBound.p99Ms) }),
           },
-          goal: { maxRatio: MAX_RATIO, flatFromSmallest: meanRatio <= MAX_RATIO, flatFromSmallestP50: large.p50Ms / small.p50Ms <= MAX_RATIO, ...(pastBound !== null && { flatPastBound: pastBound <= MAX_RATIO }) },
+          goal: {
+            maxRatio: MAX_RATIO,
+            flatFromSmallest: meanRatio <= MAX_RATIO,
+            flatFromSmallestP50: large.p50Ms / small.p50Ms <= MAX_RATIO,
+            ...(pastBound !== null && { flatPastBound: pastBound <= MAX_RATIO }),
+          },
         },
         null,
         2,

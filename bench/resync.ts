@@ -45,8 +45,22 @@ import { createProducerRedis } from '../src/sync/redis.js';
 import { runResync, type ResyncSummary } from '../src/sync/resync/runner.js';
 import { ResyncRuns } from '../src/sync/resync/runs.js';
 import { startWorker, type TargetFactory } from '../src/worker-role.js';
-import { ceilingFigures, countCalls, isPushCall, round, type Call, type CallCounts, type CeilingFigures } from './lib/resync-calls.js';
-import { driftCustomers, provisionPortals, seedLinkedCustomers, type DriftedCustomer, type SeededCustomer } from './lib/resync-seed.js';
+import {
+  ceilingFigures,
+  countCalls,
+  isPushCall,
+  round,
+  type Call,
+  type CallCounts,
+  type CeilingFigures,
+} from './lib/resync-calls.js';
+import {
+  driftCustomers,
+  provisionPortals,
+  seedLinkedCustomers,
+  type DriftedCustomer,
+  type SeededCustomer,
+} from './lib/resync-seed.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { REDIS_KEYS } from '../src/sync/redis/keys.js';
 
@@ -61,7 +75,9 @@ const num = (name: string, env: string, fallback: number) => {
   return v;
 };
 
-const SIZES = (option('customers', 'BENCH_CUSTOMERS') ?? '10000,100000').split(',').map((s) => Math.max(1, Math.round(Number(s))));
+const SIZES = (option('customers', 'BENCH_CUSTOMERS') ?? '10000,100000')
+  .split(',')
+  .map((s) => Math.max(1, Math.round(Number(s))));
 if (SIZES.some((n) => !Number.isFinite(n))) throw new Error('--customers takes a number, or a comma-separated list');
 const DRIFT = num('drift', 'BENCH_DRIFT', 0.1);
 /** Zendesk allows 700 calls a minute on Enterprise (11.7/s), Salesforce counts per day: scaled up so the bench ends in minutes. */
@@ -83,7 +99,12 @@ const EXPORTS_PER_MINUTE = Math.max(1, Math.round(num('exports-per-minute', 'BEN
 const HEAP_MB = Math.round(num('heap-mb', 'BENCH_HEAP_MB', 128));
 /** Node 24 sizes the young generation up to 128 MB on a machine with this much memory, whatever the old-space cap. */
 const SEMI_SPACE_MB = 16;
-const GOALS = { zendeskCallsPerCustomer: 0.02, salesforceCallsPerCustomer: 0.01, fractionOfCeiling: 0.9, peakRssMB: 300 };
+const GOALS = {
+  zendeskCallsPerCustomer: 0.02,
+  salesforceCallsPerCustomer: 0.01,
+  fractionOfCeiling: 0.9,
+  peakRssMB: 300,
+};
 const TARGETS: PortalTargetName[] = ['zendesk', 'salesforce'];
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -91,7 +112,8 @@ const runId = process.env.BENCH_PREFIX ?? `bench-resync-${process.pid}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const maxRssMB = () => round(process.resourceUsage().maxRSS / 1024, 0);
 /** Progress on stderr; the figures go to stdout as one JSON object. */
-const note = (what: string) => process.stderr.write(`[bench:resync ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
+const note = (what: string) =>
+  process.stderr.write(`[bench:resync ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
 const MB = (bytes: number) => round(bytes / 1e6, 0);
 
 /** Peaks of the process's memory, sampled, and the live heap after a full GC (children run with --expose-gc). */
@@ -113,7 +135,14 @@ function memorySampler() {
 export type MemoryFigures = ReturnType<ReturnType<typeof memorySampler>>;
 
 function configFor(prefix: string, env: Record<string, string>): Config {
-  const loaded = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
+  const loaded = loadConfig({
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   const config = loaded.config;
   for (const t of TARGETS) {
@@ -139,13 +168,22 @@ interface TargetStats {
 }
 type WorkerStats = { targets: Record<PortalTargetName, TargetStats>; memory: MemoryFigures };
 type ResyncResult = { summary: ResyncSummary; memory: MemoryFigures };
-type FromChild = { ready: true } | { stats: WorkerStats } | { stopped: WorkerStats } | { resynced: ResyncResult } | { failed: string };
+type FromChild =
+  { ready: true } | { stats: WorkerStats } | { stopped: WorkerStats } | { resynced: ResyncResult } | { failed: string };
 
 /** The worker role with the SDK targets; the wrappers only count what goes through them. */
 async function serveWorker(spec: ChildSpec): Promise<void> {
   const memory = memorySampler();
   const config = configFor(spec.prefix, spec.env);
-  const zero = (): TargetStats => ({ bulkBatches: 0, bulkCustomers: 0, bulkRefused: 0, bulkCalls: 0, singlePushes: 0, singleCalls: 0, errors: 0 });
+  const zero = (): TargetStats => ({
+    bulkBatches: 0,
+    bulkCustomers: 0,
+    bulkRefused: 0,
+    bulkCalls: 0,
+    singlePushes: 0,
+    singleCalls: 0,
+    errors: 0,
+  });
   const stats: Record<PortalTargetName, TargetStats> = { zendesk: zero(), salesforce: zero() };
   const targets: TargetFactory = (name, cfg, deps) => {
     const target = createPortalTarget(name, cfg, deps);
@@ -203,7 +241,15 @@ async function serveResync(spec: ChildSpec): Promise<void> {
     const sources = ['stripe', 'zendesk', 'salesforce'] as const;
     const runId = await runs.create({ sources: [...sources], since: null, customer: null, dryRun: false });
     const streams = await createSnapshotStreams(config, { sources, since: null });
-    const summary = await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), maxBacklog: config.resync.maxBacklog, stallTimeoutMs: 300_000 });
+    const summary = await runResync({
+      runs,
+      runId,
+      queue,
+      streams,
+      logger: createLogger('silent'),
+      maxBacklog: config.resync.maxBacklog,
+      stallTimeoutMs: 300_000,
+    });
     process.send?.({ resynced: { summary, memory: memory() } } satisfies FromChild, () => process.exit(0));
   } catch (err) {
     process.send?.({ failed: (err as Error).stack ?? String(err) } satisfies FromChild, () => process.exit(1));
@@ -229,13 +275,23 @@ function childRuntime(): { entry: string; execArgv: string[]; runtime: string } 
       tsconfig,
       JSON.stringify({
         extends: join(root, 'tsconfig.json'),
-        compilerOptions: { rootDir: root, outDir: out, noEmit: false, sourceMap: false, declaration: false, noEmitOnError: false },
+        compilerOptions: {
+          rootDir: root,
+          outDir: out,
+          noEmit: false,
+          sourceMap: false,
+          declaration: false,
+          noEmitOnError: false,
+        },
         files: [fileURLToPath(import.meta.url)],
         include: [],
       }),
     );
     try {
-      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { stdio: 'ignore', timeout: 120_000 });
+      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
+        stdio: 'ignore',
+        timeout: 120_000,
+      });
     } catch {
       // Type errors (someone else's work in progress) still emit; only a missing output below counts.
     }
@@ -244,21 +300,38 @@ function childRuntime(): { entry: string; execArgv: string[]; runtime: string } 
     execFileSync(process.execPath, ['--check', entry], { stdio: 'ignore' });
     return { entry, execArgv: [], runtime: 'node (compiled by tsc into node_modules/.cache/bench-resync)' };
   } catch {
-    return { entry: fileURLToPath(import.meta.url), execArgv: process.execArgv, runtime: 'tsx (compiling for node failed)' };
+    return {
+      entry: fileURLToPath(import.meta.url),
+      execArgv: process.execArgv,
+      runtime: 'tsx (compiling for node failed)',
+    };
   }
 }
 let runtime: ReturnType<typeof childRuntime> | undefined;
 
 function spawnChild(spec: ChildSpec): { child: ChildProcess; next: () => Promise<FromChild> } {
   runtime ??= childRuntime();
-  const child = fork(runtime.entry, ['--child'], { env: { ...process.env, BENCH_CHILD: JSON.stringify(spec) }, execArgv: [...runtime.execArgv, '--expose-gc', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`] : [])] });
+  const child = fork(runtime.entry, ['--child'], {
+    env: { ...process.env, BENCH_CHILD: JSON.stringify(spec) },
+    execArgv: [
+      ...runtime.execArgv,
+      '--expose-gc',
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+      ...(HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`] : []),
+    ],
+  });
   child.on('error', () => undefined); // a send to a process that died: its exit is reported below
   const inbox: FromChild[] = [];
   const waiting: Array<(m: FromChild) => void> = [];
   child.on('message', (m: FromChild) => (waiting.length > 0 ? waiting.shift()!(m) : inbox.push(m)));
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${spec.role} process exited with ${code}`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${spec.role} process exited with ${code}`))),
+  );
   exited.catch(() => undefined);
-  const next = () => (inbox.length > 0 ? Promise.resolve(inbox.shift()!) : Promise.race([new Promise<FromChild>((r) => waiting.push(r)), exited]));
+  const next = () =>
+    inbox.length > 0
+      ? Promise.resolve(inbox.shift()!)
+      : Promise.race([new Promise<FromChild>((r) => waiting.push(r)), exited]);
   return { child, next };
 }
 
@@ -288,13 +361,23 @@ async function resyncInChild(spec: ChildSpec): Promise<ResyncResult> {
 /** Until nothing is left to apply or push, twice in a row. */
 async function settle(prefix: string, timeoutMs: number): Promise<boolean> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  const queues = [createEventsQueue(redis, prefix), ...TARGETS.map((t) => new Queue(pushQueueName(t), { connection: redis, prefix }))];
+  const queues = [
+    createEventsQueue(redis, prefix),
+    ...TARGETS.map((t) => new Queue(pushQueueName(t), { connection: redis, prefix })),
+  ];
   try {
     const end = Date.now() + timeoutMs;
     for (let quiet = 0; Date.now() < end; await sleep(250)) {
       let left = 0;
-      for (const t of TARGETS) left += (await redis.zcard(REDIS_KEYS.bulk(prefix, t).pending)) + (await redis.zcard(REDIS_KEYS.bulk(prefix, t).claimed));
-      for (const q of queues) left += Object.values(await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')).reduce((a, b) => a + b, 0);
+      for (const t of TARGETS)
+        left +=
+          (await redis.zcard(REDIS_KEYS.bulk(prefix, t).pending)) +
+          (await redis.zcard(REDIS_KEYS.bulk(prefix, t).claimed));
+      for (const q of queues)
+        left += Object.values(await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')).reduce(
+          (a, b) => a + b,
+          0,
+        );
       quiet = left === 0 ? quiet + 1 : 0;
       if (quiet >= 2) return true;
     }
@@ -306,14 +389,23 @@ async function settle(prefix: string, timeoutMs: number): Promise<boolean> {
 }
 
 const diff = (after: TargetStats, before: TargetStats): TargetStats =>
-  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof TargetStats]])) as unknown as TargetStats;
+  Object.fromEntries(
+    Object.entries(after).map(([k, v]) => [k, v - before[k as keyof TargetStats]]),
+  ) as unknown as TargetStats;
 
 interface PlatformCalls extends CallCounts {
   perCustomer: { reads: number; writes: number; total: number };
 }
 const perPlatform = (calls: readonly Call[], customers: number): PlatformCalls => {
   const c = countCalls(calls);
-  return { ...c, perCustomer: { reads: round(c.reads / customers, 4), writes: round((c.writes + c.polls) / customers, 4), total: round((c.reads + c.writes + c.polls) / customers, 4) } };
+  return {
+    ...c,
+    perCustomer: {
+      reads: round(c.reads / customers, 4),
+      writes: round((c.writes + c.polls) / customers, 4),
+      total: round((c.reads + c.writes + c.polls) / customers, 4),
+    },
+  };
 };
 
 interface PhaseFigures {
@@ -340,14 +432,22 @@ interface Platforms {
   stripe: Awaited<ReturnType<typeof startStripeStandIn>>;
 }
 
-async function phase(scenario: string, spec: ChildSpec, n: number, p: Platforms, worker: Awaited<ReturnType<typeof startWorkerChild>>): Promise<PhaseFigures> {
+async function phase(
+  scenario: string,
+  spec: ChildSpec,
+  n: number,
+  p: Platforms,
+  worker: Awaited<ReturnType<typeof startWorkerChild>>,
+): Promise<PhaseFigures> {
   note(`${n} customers, ${scenario.split(':')[0]}: resync running`);
   const mark = { zd: p.zd.calls.length, sf: p.sf.calls.length, stripe: p.stripe.calls.length };
   const before = await worker.stats();
   const started = Date.now();
   const { summary, memory: resyncMemory } = await resyncInChild({ ...spec, role: 'resync' });
   const applied = Date.now();
-  note(`${n} customers: ${summary.counts.applied} snapshots applied in ${round((applied - started) / 1000, 0)} s; waiting for the pushes`);
+  note(
+    `${n} customers: ${summary.counts.applied} snapshots applied in ${round((applied - started) / 1000, 0)} s; waiting for the pushes`,
+  );
   const settled = await settle(spec.prefix, Math.max(300_000, n * 20));
   const done = Date.now();
   const after = await worker.stats();
@@ -359,12 +459,25 @@ async function phase(scenario: string, spec: ChildSpec, n: number, p: Platforms,
     readAndApplySeconds: round((applied - started) / 1000, 1),
     pushTailSeconds: round((done - applied) / 1000, 1),
     resync: summary.counts,
-    calls: { zendesk: perPlatform(zdCalls, n), salesforce: perPlatform(sfCalls, n), stripe: perPlatform(p.stripe.calls.slice(mark.stripe), n) },
-    pushPhase: {
-      zendesk: ceilingFigures(zdCalls.filter(isPushCall).map((c) => c.at), CEILINGS.zendesk),
-      salesforce: ceilingFigures(sfCalls.filter(isPushCall).map((c) => c.at), CEILINGS.salesforce),
+    calls: {
+      zendesk: perPlatform(zdCalls, n),
+      salesforce: perPlatform(sfCalls, n),
+      stripe: perPlatform(p.stripe.calls.slice(mark.stripe), n),
     },
-    pushes: { zendesk: diff(after.targets.zendesk, before.targets.zendesk), salesforce: diff(after.targets.salesforce, before.targets.salesforce) },
+    pushPhase: {
+      zendesk: ceilingFigures(
+        zdCalls.filter(isPushCall).map((c) => c.at),
+        CEILINGS.zendesk,
+      ),
+      salesforce: ceilingFigures(
+        sfCalls.filter(isPushCall).map((c) => c.at),
+        CEILINGS.salesforce,
+      ),
+    },
+    pushes: {
+      zendesk: diff(after.targets.zendesk, before.targets.zendesk),
+      salesforce: diff(after.targets.salesforce, before.targets.salesforce),
+    },
     resyncMemory,
     workerMemory: after.memory,
     settled,
@@ -372,24 +485,39 @@ async function phase(scenario: string, spec: ChildSpec, n: number, p: Platforms,
 }
 
 /** What the portals show, checked against the sources: every customer after the cold resync, the drifted ones after the second. */
-function verify(p: Platforms, customers: readonly SeededCustomer[], drifted: readonly DriftedCustomer[], t: Config['targets']) {
+function verify(
+  p: Platforms,
+  customers: readonly SeededCustomer[],
+  drifted: readonly DriftedCustomer[],
+  t: Config['targets'],
+) {
   const invoices = p.zd.state.customObjectRecords.get(t.zendesk.invoiceObject.key);
   const sfRows = (o: string) => p.sf.state.sobjects.get(o)?.size ?? 0;
   const wrong = { zendeskBilling: 0, salesforceBilling: 0, salesforceTicket: 0 };
   for (const d of drifted) {
     const major = d.balance / 100;
-    if (p.zd.state.organizations.get(d.customer.orgId)?.organization_fields[t.zendesk.fields.balance] !== major) wrong.zendeskBilling += 1;
-    if (p.sf.state.get('Account', d.customer.accountId)?.[t.salesforce.accountFields.balance] !== major) wrong.salesforceBilling += 1;
-    const ticket = p.sf.state.byExternalId(t.salesforce.ticket.object, t.salesforce.ticket.externalId, String(d.customer.ticketId));
+    if (p.zd.state.organizations.get(d.customer.orgId)?.organization_fields[t.zendesk.fields.balance] !== major)
+      wrong.zendeskBilling += 1;
+    if (p.sf.state.get('Account', d.customer.accountId)?.[t.salesforce.accountFields.balance] !== major)
+      wrong.salesforceBilling += 1;
+    const ticket = p.sf.state.byExternalId(
+      t.salesforce.ticket.object,
+      t.salesforce.ticket.externalId,
+      String(d.customer.ticketId),
+    );
     if (ticket?.[t.salesforce.ticket.fields.status] !== d.ticketStatus) wrong.salesforceTicket += 1;
   }
-  const active = customers.filter((c) => p.zd.state.organizations.get(c.orgId)?.organization_fields[t.zendesk.fields.status] === 'active').length;
+  const active = customers.filter(
+    (c) => p.zd.state.organizations.get(c.orgId)?.organization_fields[t.zendesk.fields.status] === 'active',
+  ).length;
   return {
     organizationsWithBilling: active,
     zendeskInvoiceRecords: invoices?.size ?? 0,
     salesforceInvoices: sfRows(t.salesforce.invoice.object),
     salesforceTickets: sfRows(t.salesforce.ticket.object),
-    accountsWithBilling: customers.filter((c) => p.sf.state.get('Account', c.accountId)?.[t.salesforce.accountFields.status] === 'active').length,
+    accountsWithBilling: customers.filter(
+      (c) => p.sf.state.get('Account', c.accountId)?.[t.salesforce.accountFields.status] === 'active',
+    ).length,
     driftedCustomers: drifted.length,
     driftedWrong: wrong,
   };
@@ -418,12 +546,21 @@ async function runSize(n: number) {
     provisionPortals(p.zd, p.sf, targets);
     // Zendesk objects a second apart over the last day or so: a time export page of 1,000 spans many seconds.
     const base = Date.now() - (n + 3600) * 1000;
-    const customers = seedLinkedCustomers(p.zd, p.sf, p.stripe, { count: n, updatedAt: (i) => new Date(base + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    const customers = seedLinkedCustomers(p.zd, p.sf, p.stripe, {
+      count: n,
+      updatedAt: (i) => new Date(base + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
     const seedSeconds = round((Date.now() - seeding) / 1000, 1);
     note(`${n} customers seeded in ${seedSeconds} s`);
     const spec: ChildSpec = { role: 'worker', prefix, env };
     worker = await startWorkerChild(spec);
-    const cold = await phase('cold: empty store, untouched portal; every customer changes and is pushed', spec, n, p, worker);
+    const cold = await phase(
+      'cold: empty store, untouched portal; every customer changes and is pushed',
+      spec,
+      n,
+      p,
+      worker,
+    );
     const afterCold = verify(p, customers, [], targets);
     const drifted = driftCustomers(p.zd, p.stripe, customers, DRIFT);
     const drift = await phase(
@@ -445,7 +582,11 @@ async function runSize(n: number) {
       cold,
       drift,
       portal: { afterCold, afterDrift },
-      peakRssMB: { worker: stopped.memory.maxRssMB, resyncCold: cold.resyncMemory.maxRssMB, resyncDrift: drift.resyncMemory.maxRssMB },
+      peakRssMB: {
+        worker: stopped.memory.maxRssMB,
+        resyncCold: cold.resyncMemory.maxRssMB,
+        resyncDrift: drift.resyncMemory.maxRssMB,
+      },
       redisUsedMBAtEnd: round(info / 1e6, 0),
     };
   } finally {
@@ -462,11 +603,24 @@ async function main(): Promise<void> {
   try {
     for (const n of SIZES) sizes.push(await runSize(n));
   } finally {
-    await deleteByPrefixes(redisUrl, SIZES.map((n) => `${runId}-${n}`));
+    await deleteByPrefixes(
+      redisUrl,
+      SIZES.map((n) => `${runId}-${n}`),
+    );
   }
-  const drift = sizes.map((s) => ({ customers: s.customers, zendesk: s.drift.calls.zendesk.perCustomer.total, salesforce: s.drift.calls.salesforce.perCustomer.total }));
-  const fractions = sizes.flatMap((s) => TARGETS.map((t) => ({ customers: s.customers, target: t, value: s.cold.pushPhase[t].fractionOfCeiling })));
-  const rss = sizes.map((s) => ({ customers: s.customers, worker: s.peakRssMB.worker, resync: Math.max(s.peakRssMB.resyncCold, s.peakRssMB.resyncDrift) }));
+  const drift = sizes.map((s) => ({
+    customers: s.customers,
+    zendesk: s.drift.calls.zendesk.perCustomer.total,
+    salesforce: s.drift.calls.salesforce.perCustomer.total,
+  }));
+  const fractions = sizes.flatMap((s) =>
+    TARGETS.map((t) => ({ customers: s.customers, target: t, value: s.cold.pushPhase[t].fractionOfCeiling })),
+  );
+  const rss = sizes.map((s) => ({
+    customers: s.customers,
+    worker: s.peakRssMB.worker,
+    resync: Math.max(s.peakRssMB.resyncCold, s.peakRssMB.resyncDrift),
+  }));
   const check = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const leftover = await countKeys(check, `${runId}-*`);
   check.disconnect();
@@ -478,17 +632,25 @@ async function main(): Promise<void> {
     setup: {
       sizes: SIZES,
       driftFraction: DRIFT,
-      perCustomer: 'Salesforce Account + Contact; Zendesk organization + user + ticket; Stripe customer + subscription + one invoice (every 5th open), all linked',
-      stripe: 'included: src/demo/standins/stripe/index.ts (startStripeStandIn, seedCustomers, updateCustomer); read through the stripe SDK (customers, subscriptions, invoices, 100 a page)',
+      perCustomer:
+        'Salesforce Account + Contact; Zendesk organization + user + ticket; Stripe customer + subscription + one invoice (every 5th open), all linked',
+      stripe:
+        'included: src/demo/standins/stripe/index.ts (startStripeStandIn, seedCustomers, updateCustomer); read through the stripe SDK (customers, subscriptions, invoices, 100 a page)',
       ceilings: CEILINGS,
       scaledUp: `Zendesk allows up to 700 calls a minute (11.7/s) and 10 incremental exports a minute; here the targets' ceilings are ${CEILINGS.zendesk.max}/s (Zendesk) and ${CEILINGS.salesforce.max}/s (Salesforce), push concurrency ${CONCURRENCY.zendesk} / ${CONCURRENCY.salesforce}, and resync.zendeskExportsPerMinute = ${EXPORTS_PER_MINUTE}, so that 100,000 customers finish in minutes on this machine; the figure that carries over is the fraction of the ceiling, and calls per customer do not depend on the pace`,
       bulk: 'Zendesk: 500 customers per drain (update_many and custom object jobs of 100, one show_many poll per round); Salesforce: 200 per drain (sObject Collections of 200)',
-      zendeskJobPolling: '1 s before each poll round (the Zendesk target default); the stand-in completes a job at its first poll',
+      zendeskJobPolling:
+        '1 s before each poll round (the Zendesk target default); the stand-in completes a job at its first poll',
       // Read without naming the key in the type: newer than this bench, and left at its default here.
-      stripeReadsPerSecond: (configFor('bench-resync-settings', {}).resync as Record<string, unknown>)['stripeReadsPerSecond'] ?? 'not paced',
+      stripeReadsPerSecond:
+        (configFor('bench-resync-settings', {}).resync as Record<string, unknown>)['stripeReadsPerSecond'] ??
+        'not paced',
       children: {
         runtime: runtime?.runtime ?? 'none started',
-        v8Flags: HEAP_MB > 0 ? `--max-old-space-size=${HEAP_MB} --max-semi-space-size=${SEMI_SPACE_MB}` : 'none (Node defaults)',
+        v8Flags:
+          HEAP_MB > 0
+            ? `--max-old-space-size=${HEAP_MB} --max-semi-space-size=${SEMI_SPACE_MB}`
+            : 'none (Node defaults)',
         why: 'the worker role and the resync run in processes of their own (their RSS is measured apart from the stand-ins), with a V8 heap cap as a container with a memory limit gets; without one, V8 lets garbage reach several hundred MB before a full GC (peak RSS then says more about the GC than about what is kept: see liveHeapAfterGcMB)',
       },
     },
@@ -496,15 +658,33 @@ async function main(): Promise<void> {
     goals: {
       callsPerCustomerInDrift: {
         scenario: 'drift (a full resync; reads included)',
-        zendesk: { max: GOALS.zendeskCallsPerCustomer, values: drift.map((d) => [d.customers, d.zendesk]), met: drift.every((d) => d.zendesk <= GOALS.zendeskCallsPerCustomer) },
-        salesforce: { max: GOALS.salesforceCallsPerCustomer, values: drift.map((d) => [d.customers, d.salesforce]), met: drift.every((d) => d.salesforce <= GOALS.salesforceCallsPerCustomer) },
+        zendesk: {
+          max: GOALS.zendeskCallsPerCustomer,
+          values: drift.map((d) => [d.customers, d.zendesk]),
+          met: drift.every((d) => d.zendesk <= GOALS.zendeskCallsPerCustomer),
+        },
+        salesforce: {
+          max: GOALS.salesforceCallsPerCustomer,
+          values: drift.map((d) => [d.customers, d.salesforce]),
+          met: drift.every((d) => d.salesforce <= GOALS.salesforceCallsPerCustomer),
+        },
       },
-      fractionOfCeilingInColdPushPhase: { min: GOALS.fractionOfCeiling, values: fractions, met: fractions.every((f) => f.value !== null && f.value >= GOALS.fractionOfCeiling) },
+      fractionOfCeilingInColdPushPhase: {
+        min: GOALS.fractionOfCeiling,
+        values: fractions,
+        met: fractions.every((f) => f.value !== null && f.value >= GOALS.fractionOfCeiling),
+      },
       peakRssMB: {
         max: GOALS.peakRssMB,
         values: rss,
         met: rss.every((r) => r.worker < GOALS.peakRssMB && r.resync < GOALS.peakRssMB),
-        largestOverSmallest: rss.length > 1 ? { worker: round(rss.at(-1)!.worker / rss[0]!.worker, 2), resync: round(rss.at(-1)!.resync / rss[0]!.resync, 2) } : null,
+        largestOverSmallest:
+          rss.length > 1
+            ? {
+                worker: round(rss.at(-1)!.worker / rss[0]!.worker, 2),
+                resync: round(rss.at(-1)!.resync / rss[0]!.resync, 2),
+              }
+            : null,
       },
     },
     redisKeysLeft: leftover,

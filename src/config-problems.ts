@@ -20,12 +20,17 @@ const pathOf = (path: readonly PropertyKey[]) => path.map(String).join('.');
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let at = root;
-  for (const key of path) at = typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key] : undefined;
+  for (const key of path)
+    at = typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key] : undefined;
   return at;
 }
 
 function shown(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string'
+    ? JSON.stringify(value)
+    : value === undefined
+      ? 'nothing'
+      : (JSON.stringify(value) ?? String(value));
 }
 
 /** One issue of the env or the YAML as `KEY: what is wrong, got what`. */
@@ -35,8 +40,10 @@ export function plainIssue(issue: Issue, input: unknown): string {
   if (issue.code === 'invalid_type' && issue.expected === 'number') {
     return `${key}: must be a whole number${/PORT$/.test(key) ? ' (a TCP port)' : ''}, got ${shown(got)}`;
   }
-  if (issue.code === 'invalid_type' && got === undefined) return `${key}: required (expected ${issue.expected ?? 'a value'})`;
-  if (issue.code === 'invalid_type') return `${key}: must be ${issue.expected === 'boolean' ? 'true or false' : `a ${issue.expected ?? 'value'}`}, got ${shown(got)}`;
+  if (issue.code === 'invalid_type' && got === undefined)
+    return `${key}: required (expected ${issue.expected ?? 'a value'})`;
+  if (issue.code === 'invalid_type')
+    return `${key}: must be ${issue.expected === 'boolean' ? 'true or false' : `a ${issue.expected ?? 'value'}`}, got ${shown(got)}`;
   return `${key}: ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 

@@ -46,7 +46,8 @@ function checkMessage(check: z.core.$ZodCheck): string | undefined {
   try {
     const out: unknown = (error as (issue: unknown) => unknown)({});
     if (typeof out === 'string') return out;
-    if (out && typeof out === 'object' && typeof (out as { message?: unknown }).message === 'string') return (out as { message: string }).message;
+    if (out && typeof out === 'object' && typeof (out as { message?: unknown }).message === 'string')
+      return (out as { message: string }).message;
   } catch {
     // A message built from the issue: nothing static to show.
   }
@@ -131,7 +132,10 @@ function shapeOf(schema: Schema): Shape {
       default:
         if (!input) return;
         core = s;
-        type = d.type === 'enum' ? `one of ${(s as unknown as z.ZodEnum).options.map((o) => `\`${String(o)}\``).join(', ')}` : d.type;
+        type =
+          d.type === 'enum'
+            ? `one of ${(s as unknown as z.ZodEnum).options.map((o) => `\`${String(o)}\``).join(', ')}`
+            : d.type;
         if (d.type === 'literal') type = (d.values as unknown[]).map((v) => `\`${String(v)}\``).join(' or ');
         // A union reads as its alternatives, each with its own constraints.
         if (d.type === 'union') type = (d.options as Schema[]).map((o) => expects(shapeOf(o))).join(', or ');
@@ -167,7 +171,15 @@ function readDefaults(file: string): { values: unknown; comments: Map<string, st
       const here = [...path, key];
       // yaml attaches the comment above a map's first key to the map itself.
       const comment = (pair.key as YamlNode | null)?.commentBefore ?? (i === 0 ? node.commentBefore : undefined);
-      if (comment) comments.set(here.join('.'), comment.split('\n').map((l) => l.trim()).join(' ').trim());
+      if (comment)
+        comments.set(
+          here.join('.'),
+          comment
+            .split('\n')
+            .map((l) => l.trim())
+            .join(' ')
+            .trim(),
+        );
       if (isSeq(pair.value)) return;
       walk(pair.value, here);
     });
@@ -184,7 +196,9 @@ function formatValue(value: unknown): string {
 }
 
 function get(value: unknown, key: string): unknown {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }
 
 function yamlReference(defaultFile = DEFAULT_CONFIG_FILE): YamlEntry[] {
@@ -216,7 +230,12 @@ function yamlReference(defaultFile = DEFAULT_CONFIG_FILE): YamlEntry[] {
         walk(d.element as Schema, [...path.slice(0, -1), `${path[path.length - 1]}[]`], undefined, false);
         return;
       }
-      out.push(entry(`list of ${element.type}${element.constraints.length > 0 ? ` (each: ${element.constraints.join('; ')})` : ''}`, value));
+      out.push(
+        entry(
+          `list of ${element.type}${element.constraints.length > 0 ? ` (each: ${element.constraints.join('; ')})` : ''}`,
+          value,
+        ),
+      );
       return;
     }
     if (d.type === 'record') {
@@ -235,7 +254,8 @@ export function buildReference(defaultFile = DEFAULT_CONFIG_FILE): ConfigReferen
   return { env: envReference(), yaml: yamlReference(defaultFile) };
 }
 
-const cell = (s: string | undefined): string => (s === undefined || s === '' ? '—' : s.replace(/\|/g, '\\|').replace(/\n/g, ' '));
+const cell = (s: string | undefined): string =>
+  s === undefined || s === '' ? '—' : s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (s: string | undefined): string => (s === undefined ? '—' : `\`${s.replace(/\|/g, '\\|')}\``);
 
 export const REGENERATE_COMMAND = 'npm run --silent portal-sync -- config reference --markdown > docs/configuration.md';

@@ -39,7 +39,10 @@ function serverOptions(s: Config['server']): ServerOptions {
     requestTimeout: s.requestTimeoutMs,
     headersTimeout: s.headersTimeoutMs,
     keepAliveTimeout: s.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(s.requestTimeoutMs, s.headersTimeoutMs) / 10))),
+    connectionsCheckingInterval: Math.max(
+      50,
+      Math.min(30_000, Math.floor(Math.min(s.requestTimeoutMs, s.headersTimeoutMs) / 10)),
+    ),
   };
 }
 
@@ -54,7 +57,11 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; devRedis?: string } = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: Config,
+  logger: Logger,
+  opts: { defaultMetrics?: boolean; devRedis?: string } = {},
+): Promise<RunningDaemon> {
   const redis = createProducerRedis(config.redis);
   // Connection errors are expected while Redis restarts; readiness and 503s report them, the log says it once per change.
   let lastRedisError = '';
@@ -80,16 +87,32 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
   });
   // Give Redis a moment so the first webhook does not meet a half-open connection; a Redis that
   // stays away does not stop the daemon (/readyz and 503s say so, and it reconnects by itself).
-  const ready = await Promise.race([queue.waitUntilReady().then(() => true), sleep(config.server.enqueueTimeoutMs).then(() => false)]).catch(() => false);
-  if (!ready) logger.warn({ redis: describeRedis(config.redis) }, 'redis not reachable yet: webhooks get 503 until it is');
+  const ready = await Promise.race([
+    queue.waitUntilReady().then(() => true),
+    sleep(config.server.enqueueTimeoutMs).then(() => false),
+  ]).catch(() => false);
+  if (!ready)
+    logger.warn({ redis: describeRedis(config.redis) }, 'redis not reachable yet: webhooks get 503 until it is');
   // Quarantine entries an earlier release kept whole are split (reasons apart from bodies); the next entry does it otherwise.
-  else await ingestor.quarantined.migrateLegacy().catch((err: Error) => logger.warn({ err: err.message }, 'quarantine entries of an earlier release not moved yet'));
+  else
+    await ingestor.quarantined
+      .migrateLegacy()
+      .catch((err: Error) =>
+        logger.warn({ err: err.message }, 'quarantine entries of an earlier release not moved yet'),
+      );
   const metrics = createEdgeMetrics(opts.defaultMetrics === undefined ? {} : { defaultMetrics: opts.defaultMetrics });
   const pushQueues = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   for (const q of pushQueues) q.on('error', () => undefined);
   registerQueueGauges(metrics.registry, [queue, ...pushQueues]);
   registerHealthGauges(metrics.registry, redis, config.redis.prefix, configuredWebhookSources(config));
-  const app = createApp({ config, logger, ingestor, redis, metrics, ...(opts.devRedis && { devRedis: opts.devRedis }) });
+  const app = createApp({
+    config,
+    logger,
+    ingestor,
+    redis,
+    metrics,
+    ...(opts.devRedis && { devRedis: opts.devRedis }),
+  });
 
   const server = createServer(serverOptions(config.server), app);
   server.maxConnections = config.server.maxConnections;
@@ -114,7 +137,9 @@ export async function startDaemon(config: Config, logger: Logger, opts: { defaul
     (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs, 'timeout').unref());
+      const grace = new Promise<'timeout'>((resolve) =>
+        setTimeout(resolve, config.server.shutdownGraceMs, 'timeout').unref(),
+      );
       if ((await Promise.race([closed, grace])) === 'timeout') {
         logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace period over: closing remaining connections');
         server.closeAllConnections();

@@ -44,7 +44,8 @@ const EMAIL_IN_TEXT = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Z
  * Plain objects and arrays are walked a few levels down; anything else is left to pino.
  */
 function maskEmailsIn(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.includes('@') ? value.replace(EMAIL_IN_TEXT, (m) => String(maskEmail(m))) : value;
+  if (typeof value === 'string')
+    return value.includes('@') ? value.replace(EMAIL_IN_TEXT, (m) => String(maskEmail(m))) : value;
   if (depth >= 3 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskEmailsIn(v, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;
@@ -65,7 +66,10 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
     level,
     base: { service: 'portal-sync' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }), log: (object) => maskEmailsIn(object) as Record<string, unknown> },
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (object) => maskEmailsIn(object) as Record<string, unknown>,
+    },
     redact: {
       paths: [...redactPaths(SECRET_KEYS), ...redactPaths(EMAIL_KEYS)],
       censor: (value, path) => (EMAIL_KEYS.includes(path[path.length - 1] ?? '') ? maskEmail(value) : '[redacted]'),

@@ -34,7 +34,12 @@ import { Tombstones } from './sync/admin/tombstones.js';
 import { createTicketClassifier, withTicketCategory } from './sync/deflection/categories.js';
 import { reconcileCustomers } from './sync/deflection/customers.js';
 import { createDeflectionFeed } from './sync/deflection/feed.js';
-import { closeScheduler, createDeflectionQueue, createDeflectionWorker, scheduleSweeps } from './sync/deflection/queue.js';
+import {
+  closeScheduler,
+  createDeflectionQueue,
+  createDeflectionWorker,
+  scheduleSweeps,
+} from './sync/deflection/queue.js';
 import { DeflectionTracker } from './sync/deflection/tracker.js';
 import type { DeflectionEvent } from './sync/deflection/types.js';
 import { brandLabeller } from './sync/brands.js';
@@ -43,7 +48,11 @@ import { customerOfJob, startOutbound, type OutboundService } from './sync/outbo
 import { REDIS_KEYS } from './sync/redis/keys.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
-export type TargetFactory = (name: PortalTargetName, config: Config, deps: { gate: CallGate; onApiUsage?: (used: number, limit: number) => void }) => PortalTarget;
+export type TargetFactory = (
+  name: PortalTargetName,
+  config: Config,
+  deps: { gate: CallGate; onApiUsage?: (used: number, limit: number) => void },
+) => PortalTarget;
 
 export interface RunningWorker {
   store: RecordStore;
@@ -82,7 +91,10 @@ async function upgradeStripeKeys(redis: Redis, store: RecordStore, config: Confi
   if (single === null) return;
   const result = await migrateStripeKeys(redis, store, config.redis.prefix, single);
   if (result.moved > 0 || result.clashes.length > 0) {
-    logger.info({ account: single, moved: result.moved, clashes: result.clashes.length }, 'Stripe customer keys moved to the named account (single-account upgrade)');
+    logger.info(
+      { account: single, moved: result.moved, clashes: result.clashes.length },
+      'Stripe customer keys moved to the named account (single-account upgrade)',
+    );
   }
 }
 
@@ -96,13 +108,28 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   pushConnection.on('error', () => undefined);
   const store = new RecordStore(storeConnection, config.redis.prefix);
   await upgradeStripeKeys(storeConnection, store, config, logger);
-  const planner = new PushPlanner(pushConnection, config.redis.prefix, config.portal.targets, config.push.debounceMs, config.push.backoffMs, config.mapping);
+  const planner = new PushPlanner(
+    pushConnection,
+    config.redis.prefix,
+    config.portal.targets,
+    config.push.debounceMs,
+    config.push.backoffMs,
+    config.mapping,
+  );
   const now = opts.now ?? Date.now;
   const classifier = createTicketClassifier(config.ticketCategories);
   const deflectionQueue = createDeflectionQueue(pushConnection, config.redis.prefix);
   deflectionQueue.on('error', () => undefined); // reported by the connection's users
   // Outbound webhooks: recorded from the hooks below, delivered by their own workers and queues.
-  const outbound = await startOutbound({ connection, redis: pushConnection, records: store, config, transport: createSubscriberTransport(), logger, registry: opts.registry });
+  const outbound = await startOutbound({
+    connection,
+    redis: pushConnection,
+    records: store,
+    config,
+    transport: createSubscriberTransport(),
+    logger,
+    registry: opts.registry,
+  });
   // Brands as metric labels: bounded (brands.ts), whatever ids the events carry.
   const brandLabel = brandLabeller({ listed: config.zendesk.brands ?? [] });
   const tracker = new DeflectionTracker({
@@ -118,13 +145,28 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     },
     logger: logger.child({ module: 'deflection' }),
     ...(metrics && {
-      onStarted: (s: { brandId?: string | undefined }) => metrics.deflectionSessions.inc({ outcome: 'started', brand: brandLabel(s.brandId) }),
-      onDecided: (e: DeflectionEvent) => metrics.deflectionSessions.inc({ outcome: e.outcome, brand: brandLabel(e.brandId) }),
+      onStarted: (s: { brandId?: string | undefined }) =>
+        metrics.deflectionSessions.inc({ outcome: 'started', brand: brandLabel(s.brandId) }),
+      onDecided: (e: DeflectionEvent) =>
+        metrics.deflectionSessions.inc({ outcome: e.outcome, brand: brandLabel(e.brandId) }),
     }),
   });
-  const feed = createDeflectionFeed({ tracker, classifier, activityCategories: config.deflection.activityCategories, merges: store, people: store });
+  const feed = createDeflectionFeed({
+    tracker,
+    classifier,
+    activityCategories: config.deflection.activityCategories,
+    merges: store,
+    people: store,
+  });
   // What follows a stored change: deflection, push planning, outbound (src/sync/pipeline.ts).
-  const pipeline = createPipeline({ redis: storeConnection, prefix: config.redis.prefix, feed, planner, emitter: outbound.emitter, ...(metrics && { metrics }) });
+  const pipeline = createPipeline({
+    redis: storeConnection,
+    prefix: config.redis.prefix,
+    feed,
+    planner,
+    emitter: outbound.emitter,
+    ...(metrics && { metrics }),
+  });
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
@@ -147,13 +189,22 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const pushWorkers = opts.targets
     ? config.portal.targets.map((name) => {
         // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
-        const gate = createCallGate(pushConnection, REDIS_KEYS.callGate(config.redis.prefix, name), config.targets[name].rate);
+        const gate = createCallGate(
+          pushConnection,
+          REDIS_KEYS.callGate(config.redis.prefix, name),
+          config.targets[name].rate,
+        );
         return createPushWorker({
           connection,
           redis: pushConnection,
           prefix: config.redis.prefix,
           store,
-          target: opts.targets!(name, config, { gate, ...(metrics && { onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit) }) }),
+          target: opts.targets!(name, config, {
+            gate,
+            ...(metrics && {
+              onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit),
+            }),
+          }),
           gate,
           rate: config.targets[name].rate,
           concurrency: config.targets[name].concurrency,
@@ -162,7 +213,9 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
           maxBackoffMs: config.push.maxBackoffMs,
           mapping: config.mapping,
           logger,
-          ...(metrics ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) } : {}),
+          ...(metrics
+            ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) }
+            : {}),
         });
       })
     : [];
@@ -171,23 +224,63 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const deflectionWorker = createDeflectionWorker({ connection, prefix: config.redis.prefix, tracker, logger });
   const eventsQueue = createEventsQueue(pushConnection, config.redis.prefix);
   eventsQueue.on('error', () => undefined); // reported by the connection's users; unheard, BullMQ prints it outside the JSON log
-  const reconciler = buildReconciler(config, { redis: pushConnection, store, queue: eventsQueue, logger, ...(metrics && { metrics }), ...(opts.reconcileStreams && { streams: opts.reconcileStreams }) });
+  const reconciler = buildReconciler(config, {
+    redis: pushConnection,
+    store,
+    queue: eventsQueue,
+    logger,
+    ...(metrics && { metrics }),
+    ...(opts.reconcileStreams && { streams: opts.reconcileStreams }),
+  });
   const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: pushConnection, prefix: config.redis.prefix });
   reconcileQueue.on('error', () => undefined);
   const reconcileWorker = createReconcileWorker({ connection, prefix: config.redis.prefix, reconciler, logger });
-  await Promise.all([worker.waitUntilReady(), deflectionWorker.waitUntilReady(), reconcileWorker.waitUntilReady(), ...pushWorkers.map((w) => w.waitUntilReady())]);
+  await Promise.all([
+    worker.waitUntilReady(),
+    deflectionWorker.waitUntilReady(),
+    reconcileWorker.waitUntilReady(),
+    ...pushWorkers.map((w) => w.waitUntilReady()),
+  ]);
   await scheduleReconcile(reconcileQueue, reconciler.sources.length > 0 ? config.reconcile.everyMs : 0);
   await scheduleSweeps(deflectionQueue, config.deflection.sweepEveryMs);
   // Counting customers for the report: bring records the store's set does not know yet in, in the background.
   const reconciling = reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
-    logger.warn({ err: (err as Error).message }, 'could not reconcile the customer count; the report counts records by SCAN meanwhile'),
+    logger.warn(
+      { err: (err as Error).message },
+      'could not reconcile the customer count; the report counts records by SCAN meanwhile',
+    ),
   );
   // A mapping other than the one the targets' pushes were made with: every customer gets a bulk push (those it changes write).
-  const remapping = (pushWorkers.length > 0 ? repushOnMappingChange({ redis: pushConnection, prefix: config.redis.prefix, customersKey: store.customersKey, drain: (t) => addDrainJob(planner.queues.get(t)!, t, 0, 0) }, config.portal.targets, config.mapping) : Promise.resolve({}))
-    .then((queued) => Object.keys(queued).length > 0 && logger.info({ queued }, 'field mapping changed: customers queued for a bulk push'))
-    .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not queue the pushes of a changed field mapping; run portal-sync resync'));
+  const remapping = (
+    pushWorkers.length > 0
+      ? repushOnMappingChange(
+          {
+            redis: pushConnection,
+            prefix: config.redis.prefix,
+            customersKey: store.customersKey,
+            drain: (t) => addDrainJob(planner.queues.get(t)!, t, 0, 0),
+          },
+          config.portal.targets,
+          config.mapping,
+        )
+      : Promise.resolve({})
+  )
+    .then(
+      (queued) =>
+        Object.keys(queued).length > 0 &&
+        logger.info({ queued }, 'field mapping changed: customers queued for a bulk push'),
+    )
+    .catch((err: unknown) =>
+      logger.warn(
+        { err: (err as Error).message },
+        'could not queue the pushes of a changed field mapping; run portal-sync resync',
+      ),
+    );
   const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');
-  logger.info({ queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] }, 'events worker running');
+  logger.info(
+    { queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] },
+    'events worker running',
+  );
   return {
     store,
     planner,
@@ -223,7 +316,14 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
  */
 export function buildReconciler(
   config: Config,
-  deps: { redis: Redis; store: RecordStore; queue: EventsQueue; logger: Logger; metrics?: SyncMetrics; streams?: Partial<Record<Source, (since: Date) => Promise<SnapshotStream[]>>> },
+  deps: {
+    redis: Redis;
+    store: RecordStore;
+    queue: EventsQueue;
+    logger: Logger;
+    metrics?: SyncMetrics;
+    streams?: Partial<Record<Source, (since: Date) => Promise<SnapshotStream[]>>>;
+  },
 ): Reconciler {
   const { redis, queue, metrics } = deps;
   const classifier = createTicketClassifier(config.ticketCategories);
@@ -232,13 +332,29 @@ export function buildReconciler(
     prefix: config.redis.prefix,
     store: deps.store,
     queue,
-    ingestor: new Ingestor({ redis, queue, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineLimits: config.quarantine, timeoutMs: config.server.enqueueTimeoutMs }),
+    ingestor: new Ingestor({
+      redis,
+      queue,
+      prefix: config.redis.prefix,
+      dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
+      quarantineLimits: config.quarantine,
+      timeoutMs: config.server.enqueueTimeoutMs,
+    }),
     streams:
       deps.streams ??
       Object.fromEntries(
         configuredSources(config).map((source) => [
           source,
-          (since: Date) => createSnapshotStreams(config, { sources: [source], since, zendeskGate: createCallGate(redis, REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'), config.targets.zendesk.rate) }),
+          (since: Date) =>
+            createSnapshotStreams(config, {
+              sources: [source],
+              since,
+              zendeskGate: createCallGate(
+                redis,
+                REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'),
+                config.targets.zendesk.rate,
+              ),
+            }),
         ]),
       ),
     settings: config.reconcile,
@@ -255,7 +371,10 @@ export function buildReconciler(
 }
 
 /** For `--role worker`: liveness and metrics on PORT, nothing else. */
-export async function startProbeServer(config: Config, logger: Logger): Promise<{ registry: Registry; close(): Promise<void> }> {
+export async function startProbeServer(
+  config: Config,
+  logger: Logger,
+): Promise<{ registry: Registry; close(): Promise<void> }> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'portal_sync_' });
   const app = express();

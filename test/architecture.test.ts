@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 const files = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 
 describe('layout', () => {
   it('keeps the SDKs (stripe, jsforce, node-zendesk) inside src/connectors', () => {
@@ -39,7 +41,10 @@ function importGraph(): Map<string, string[]> {
 }
 
 /** The arrows between groups of files (`groupOf` null: the file is in no group), each with one import that draws it. */
-function folderArrows(graph: Map<string, string[]>, groupOf: (file: string) => string | null): Map<string, Map<string, string>> {
+function folderArrows(
+  graph: Map<string, string[]>,
+  groupOf: (file: string) => string | null,
+): Map<string, Map<string, string>> {
   const arrows = new Map<string, Map<string, string>>();
   for (const [from, targets] of graph) {
     for (const to of targets) {
@@ -119,7 +124,9 @@ describe('imports', () => {
   });
 
   it('keeps the core free of the app configuration: nothing in src/sync imports config.ts', () => {
-    const leaks = [...graph].filter(([f, ts]) => f.startsWith('src/sync/') && ts.some((t) => /^src\/config[-.]/.test(t))).map(([f]) => f);
+    const leaks = [...graph]
+      .filter(([f, ts]) => f.startsWith('src/sync/') && ts.some((t) => /^src\/config[-.]/.test(t)))
+      .map(([f]) => f);
     expect(leaks).toEqual([]);
   });
 });

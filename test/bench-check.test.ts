@@ -6,16 +6,29 @@
 import { describe, expect, it } from 'vitest';
 import { checkBench, figureAt, loadBaselines, type Baselines } from '../bench/check.js';
 
-const baselines: Baselines = { slack: 0.7, benches: { ingest: { ratio: 0.3, figure: 'ratio.requestsPerSecond', what: 'x', env: {} } } };
+const baselines: Baselines = {
+  slack: 0.7,
+  benches: { ingest: { ratio: 0.3, figure: 'ratio.requestsPerSecond', what: 'x', env: {} } },
+};
 const printing = (...ratios: number[]) => {
   const calls: string[] = [];
-  return { calls, run: async (name: string) => (calls.push(name), { bench: name, ratio: { requestsPerSecond: ratios.shift() } }) };
+  return {
+    calls,
+    run: async (name: string) => (calls.push(name), { bench: name, ratio: { requestsPerSecond: ratios.shift() } }),
+  };
 };
 
 describe('bench check', () => {
   it('passes a bench at or above 0.7 of its documented ratio after one run', async () => {
     const p = printing(0.21);
-    expect(await checkBench('ingest', baselines, p.run)).toEqual({ bench: 'ingest', documented: 0.3, floor: 0.21, runs: [0.21], ratio: 0.21, ok: true });
+    expect(await checkBench('ingest', baselines, p.run)).toEqual({
+      bench: 'ingest',
+      documented: 0.3,
+      floor: 0.21,
+      runs: [0.21],
+      ratio: 0.21,
+      ok: true,
+    });
     expect(p.calls).toEqual(['ingest']);
   });
 
@@ -29,8 +42,10 @@ describe('bench check', () => {
     expect(await checkBench('ingest', baselines, p.run)).toMatchObject({ runs: [0.2, 0.15], ratio: 0.2, ok: false });
   });
 
-  it('refuses output without a number at the figure\'s path, and a bench without a baseline', async () => {
-    expect(() => figureAt({ ratio: { requestsPerSecond: 'fast' } }, 'ratio.requestsPerSecond')).toThrow('no number at ratio.requestsPerSecond');
+  it("refuses output without a number at the figure's path, and a bench without a baseline", async () => {
+    expect(() => figureAt({ ratio: { requestsPerSecond: 'fast' } }, 'ratio.requestsPerSecond')).toThrow(
+      'no number at ratio.requestsPerSecond',
+    );
     await expect(checkBench('nope', baselines, async () => ({}))).rejects.toThrow('no baseline for bench nope');
   });
 
@@ -39,7 +54,9 @@ describe('bench check', () => {
     const limits = (await import('node:fs')).readFileSync(new URL('../docs/limits.md', import.meta.url), 'utf8');
     for (const [name, spec] of Object.entries(shipped.benches)) {
       const floor = Number((spec.ratio * shipped.slack).toFixed(3));
-      expect(limits, `docs/limits.md's regression table row of ${name}`).toContain(`| \`bench:${name}\` | ${spec.ratio} | ${floor} |`);
+      expect(limits, `docs/limits.md's regression table row of ${name}`).toContain(
+        `| \`bench:${name}\` | ${spec.ratio} | ${floor} |`,
+      );
     }
   });
 });

@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { topSelfTime } from '../bench/lib/profile.js';
 
-const frame = (functionName: string, url: string) => ({ functionName, url, scriptId: '0', lineNumber: 0, columnNumber: 0 });
+const frame = (functionName: string, url: string) => ({
+  functionName,
+  url,
+  scriptId: '0',
+  lineNumber: 0,
+  columnNumber: 0,
+});
 
 describe('bench profile summary', () => {
   it('ranks functions by self time over the busy samples, naming their file under src or their package', () => {

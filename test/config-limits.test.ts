@@ -43,15 +43,35 @@ describe('configuration limits', () => {
 describe('customer view settings', () => {
   it('names every out-of-bounds view key and malformed Help Center origin at once', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'portal-sync-limits-')), 'override.yaml');
-    writeFileSync(file, stringify({ view: { clockToleranceSeconds: 3600, rateLimit: { perMinute: 0 }, tickets: 'everyone', jwks: { cooldownSeconds: 0 } } }));
+    writeFileSync(
+      file,
+      stringify({
+        view: {
+          clockToleranceSeconds: 3600,
+          rateLimit: { perMinute: 0 },
+          tickets: 'everyone',
+          jwks: { cooldownSeconds: 0 },
+        },
+      }),
+    );
     const r = loadConfig({ PORTAL_SYNC_CONFIG: file, PORTAL_ORIGINS: 'https://help.acme.example/hc,acme' });
     const all = r.ok ? '' : r.problems.join('\n');
-    for (const key of ['PORTAL_ORIGINS', 'view.clockToleranceSeconds', 'view.rateLimit.perMinute', 'view.tickets', 'view.jwks.cooldownSeconds']) expect(all).toContain(key);
+    for (const key of [
+      'PORTAL_ORIGINS',
+      'view.clockToleranceSeconds',
+      'view.rateLimit.perMinute',
+      'view.tickets',
+      'view.jwks.cooldownSeconds',
+    ])
+      expect(all).toContain(key);
   });
 
-  it("derives the help center keys URL from the Zendesk account, unless ZENDESK_HELP_CENTER_JWKS_URL says otherwise", () => {
+  it('derives the help center keys URL from the Zendesk account, unless ZENDESK_HELP_CENTER_JWKS_URL says otherwise', () => {
     const sub = loadConfig({ ZENDESK_SUBDOMAIN: 'acme', PORTAL_ORIGINS: 'https://help.acme.example/' });
-    expect(sub.ok && sub.config.helpCenter).toEqual({ jwksUrl: 'https://acme.zendesk.com/api/v2/help_center/integration/keys.json', origins: ['https://help.acme.example'] });
+    expect(sub.ok && sub.config.helpCenter).toEqual({
+      jwksUrl: 'https://acme.zendesk.com/api/v2/help_center/integration/keys.json',
+      origins: ['https://help.acme.example'],
+    });
     const over = loadConfig({ ZENDESK_SUBDOMAIN: 'acme', ZENDESK_HELP_CENTER_JWKS_URL: 'http://127.0.0.1:9/keys' });
     expect(over.ok && over.config.helpCenter.jwksUrl).toBe('http://127.0.0.1:9/keys');
     const none = loadConfig({});

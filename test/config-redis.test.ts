@@ -19,7 +19,12 @@ const problemsOf = (r: ReturnType<typeof loadConfig>) => (r.ok ? '' : r.problems
 describe('Redis connection settings', () => {
   it('default to one Redis at REDIS_URL, acknowledged by the primary alone', () => {
     const r = loadConfig({});
-    expect(r.ok && r.config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'portal-sync', ackReplicas: 0, ackTimeoutMs: 500 });
+    expect(r.ok && r.config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'portal-sync',
+      ackReplicas: 0,
+      ackTimeoutMs: 500,
+    });
   });
 
   it('reads the sentinels, the master name, both passwords and TLS into config.redis', () => {
@@ -53,7 +58,9 @@ describe('Redis connection settings', () => {
   });
 
   it('refuses a master name or a sentinel password without sentinels', () => {
-    const all = problemsOf(loadConfig({ REDIS_SENTINEL_MASTER: 'mymaster', REDIS_SENTINEL_PASSWORD: 'test_fake_sentinel_pw' }));
+    const all = problemsOf(
+      loadConfig({ REDIS_SENTINEL_MASTER: 'mymaster', REDIS_SENTINEL_PASSWORD: 'test_fake_sentinel_pw' }),
+    );
     expect(all).toMatch(/REDIS_SENTINELS: required with REDIS_SENTINEL_MASTER/);
     expect(all).toMatch(/REDIS_SENTINEL_PASSWORD: only used with REDIS_SENTINELS/);
   });
@@ -73,7 +80,9 @@ describe('replica acknowledgement settings', () => {
   });
 
   it('refuse a wait for replicas as long as the enqueue deadline it is part of', () => {
-    const all = problemsOf(withYaml({ redis: { ackReplicas: 1, ackTimeoutMs: 2_000 }, server: { enqueueTimeoutMs: 2_000 } }));
+    const all = problemsOf(
+      withYaml({ redis: { ackReplicas: 1, ackTimeoutMs: 2_000 }, server: { enqueueTimeoutMs: 2_000 } }),
+    );
     expect(all).toMatch(/redis\.ackTimeoutMs: must be below server\.enqueueTimeoutMs \(2000 ms\), got 2000/);
   });
 });

@@ -12,9 +12,13 @@ const problemsOf = (env: Record<string, string>): string => {
 
 describe('secret lengths', () => {
   it('refuses STRIPE_WEBHOOK_SECRET=whsec_, naming the key', () => {
-    expect(problemsOf({ STRIPE_WEBHOOK_SECRET: 'whsec_' })).toMatch(/^STRIPE_WEBHOOK_SECRET: .*at least 16 characters after the prefix/m);
+    expect(problemsOf({ STRIPE_WEBHOOK_SECRET: 'whsec_' })).toMatch(
+      /^STRIPE_WEBHOOK_SECRET: .*at least 16 characters after the prefix/m,
+    );
     // A short one among rotating secrets fails the variable too.
-    expect(problemsOf({ STRIPE_WEBHOOK_SECRET: 'whsec_FAKE_not_a_real_secret_x,whsec_x' })).toMatch(/^STRIPE_WEBHOOK_SECRET: /m);
+    expect(problemsOf({ STRIPE_WEBHOOK_SECRET: 'whsec_FAKE_not_a_real_secret_x,whsec_x' })).toMatch(
+      /^STRIPE_WEBHOOK_SECRET: /m,
+    );
   });
 
   it('reports every short secret at once, each by its variable', () => {
@@ -51,7 +55,11 @@ describe('secret lengths', () => {
   });
 
   it('accepts secrets of the minimum length', () => {
-    const r = loadConfig({ STRIPE_WEBHOOK_SECRET: `whsec_${'a'.repeat(16)}`, ZENDESK_API_TOKEN: 'z'.repeat(16), METRICS_TOKEN: 'm'.repeat(16) });
+    const r = loadConfig({
+      STRIPE_WEBHOOK_SECRET: `whsec_${'a'.repeat(16)}`,
+      ZENDESK_API_TOKEN: 'z'.repeat(16),
+      METRICS_TOKEN: 'm'.repeat(16),
+    });
     expect(r.ok ? [] : r.problems).toEqual([]);
   });
 });

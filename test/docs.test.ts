@@ -45,7 +45,9 @@ describe('README.md', () => {
   const paths = commandPaths(buildProgram());
 
   it('finds the commands tree', () => {
-    expect(paths.map((p) => p.join(' '))).toEqual(expect.arrayContaining(['start', 'config check', 'config reference', 'dlq replay']));
+    expect(paths.map((p) => p.join(' '))).toEqual(
+      expect.arrayContaining(['start', 'config check', 'config reference', 'dlq replay']),
+    );
   });
 
   it.each(paths.map((p) => [p.join(' '), p] as const))('documents `portal-sync %s`', (_name, path) => {
@@ -54,7 +56,11 @@ describe('README.md', () => {
     const lines = README.split('\n').filter((l) => new RegExp(`portal-sync ${escape(top!)}\\b`).test(l));
     expect(lines.length, `README.md never mentions \`portal-sync ${top}\``).toBeGreaterThan(0);
     for (const sub of rest) {
-      const found = lines.some((l) => new RegExp(`(^|[\\s|\`])${escape(sub)}\\b`).test(l.slice(l.indexOf(`portal-sync ${top}`) + `portal-sync ${top}`.length)));
+      const found = lines.some((l) =>
+        new RegExp(`(^|[\\s|\`])${escape(sub)}\\b`).test(
+          l.slice(l.indexOf(`portal-sync ${top}`) + `portal-sync ${top}`.length),
+        ),
+      );
       expect(found, `README.md has no line documenting \`portal-sync ${path.join(' ')}\``).toBe(true);
     }
   });
@@ -103,7 +109,9 @@ function anchorsOf(text: string): Set<string> {
 /** Relative link targets of a markdown file (links and images, `<img src>`), outside code fences. */
 function linksOf(text: string): string[] {
   const prose = text.replace(/^```[\s\S]*?^```/gm, '');
-  const links = [...prose.matchAll(/\]\(([^)\s]+)\)/g), ...prose.matchAll(/<img [^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+  const links = [...prose.matchAll(/\]\(([^)\s]+)\)/g), ...prose.matchAll(/<img [^>]*src="([^"]+)"/g)].map(
+    (m) => m[1]!,
+  );
   return links.filter((l) => !/^[a-z]+:/i.test(l));
 }
 
@@ -130,7 +138,8 @@ describe('README.md and docs/', () => {
         broken.push(`${link} (no file)`);
         continue;
       }
-      if (anchor !== undefined && target.endsWith('.md') && !anchorsOf(readFileSync(target, 'utf8')).has(anchor)) broken.push(`${link} (no heading)`);
+      if (anchor !== undefined && target.endsWith('.md') && !anchorsOf(readFileSync(target, 'utf8')).has(anchor))
+        broken.push(`${link} (no heading)`);
     }
     expect(broken, `${file} has broken links`).toEqual([]);
   });

@@ -18,7 +18,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
     project.provide('redisUrl', url);
     return () => undefined;
   }
-  if (!redisServerOnPath()) throw new Error(`tests need Redis: nothing answers at ${url} and redis-server is not on PATH`);
+  if (!redisServerOnPath())
+    throw new Error(`tests need Redis: nothing answers at ${url} and redis-server is not on PATH`);
   const redis = await startPrivateRedis();
   process.stderr.write(`tests: no Redis at ${url}; using a private redis-server at ${redis.url}\n`);
   project.provide('redisUrl', redis.url);

@@ -91,7 +91,13 @@ interface StripeOptions {
  * orders the customer's events (it sets `created`, hence the version) and
  * names per-step objects (invoices, charges, payment methods).
  */
-export function stripePayload(kind: StripeKind, c: Customer, step: number, eventId: string, opts: StripeOptions = {}): Obj {
+export function stripePayload(
+  kind: StripeKind,
+  c: Customer,
+  step: number,
+  eventId: string,
+  opts: StripeOptions = {},
+): Obj {
   const text = fixtureText(`stripe/${kind}.json`)
     .replaceAll('cus_TestAcme01', c.stripeCustomerId)
     .replaceAll('001TestAcme0001IEA', c.salesforceAccountId)
@@ -175,7 +181,11 @@ function zendeskTicket(c: Customer, step: number): Obj {
   const body = JSON.parse(fixtureText('zendesk/ticket.status_changed.json')) as Obj;
   const at = iso(versionSeconds(c.n, step));
   const ticketId = String(5_000_000 + c.n * 10 + (step % 10));
-  const [previous, current] = [['NEW', 'OPEN'], ['OPEN', 'PENDING'], ['PENDING', 'SOLVED']][step % 3]!;
+  const [previous, current] = [
+    ['NEW', 'OPEN'],
+    ['OPEN', 'PENDING'],
+    ['PENDING', 'SOLVED'],
+  ][step % 3]!;
   body['id'] = `bench-zticket-${c.n}-${step}`;
   body['time'] = at;
   body['subject'] = `zen:ticket:${ticketId}`;
@@ -257,10 +267,19 @@ function shuffle<T>(items: T[], random: () => number): T[] {
  * customer in a shuffled order, so a customer's events arrive in their order
  * but far apart, except bursts, which stay together.
  */
-export function mixedStream(total: number, customers: number, opts: { seed?: number; conflictEvery?: number } = {}): Wire[] {
+export function mixedStream(
+  total: number,
+  customers: number,
+  opts: { seed?: number; conflictEvery?: number } = {},
+): Wire[] {
   const random = prng(opts.seed ?? 42);
   const perCustomer = Array.from({ length: customers }, (_, n) =>
-    customerSteps(n, Math.floor(total / customers) + (n < total % customers ? 1 : 0), customers, opts.conflictEvery ?? 0),
+    customerSteps(
+      n,
+      Math.floor(total / customers) + (n < total % customers ? 1 : 0),
+      customers,
+      opts.conflictEvery ?? 0,
+    ),
   );
   const rounds = Math.max(0, ...perCustomer.map((s) => s.length));
   const order = Array.from({ length: customers }, (_, n) => n);
@@ -281,7 +300,9 @@ export function toSourceEvent(wire: Wire): SourceEvent {
         : [parseZendeskWebhook(wire.body, {})];
   const events = results.flatMap((r) => (r.kind === 'events' ? r.events : []));
   if (events.length !== 1 || results.length !== 1) {
-    throw new Error(`bench fixture for ${wire.source} did not parse into one event: ${JSON.stringify(results.map((r) => (r.kind === 'events' ? r.kind : `${r.kind}: ${r.reason}`)))}`);
+    throw new Error(
+      `bench fixture for ${wire.source} did not parse into one event: ${JSON.stringify(results.map((r) => (r.kind === 'events' ? r.kind : `${r.kind}: ${r.reason}`)))}`,
+    );
   }
   return events[0]!;
 }
@@ -290,7 +311,11 @@ export function toSourceEvent(wire: Wire): SourceEvent {
  * Stripe webhook bodies for the latency run: `count` events spread over
  * `customers` customers, kinds rotating, each a new event id under `tag`.
  */
-export function stripeWebhookBodies(count: number, customers: number, tag: string): Array<{ eventId: string; body: string }> {
+export function stripeWebhookBodies(
+  count: number,
+  customers: number,
+  tag: string,
+): Array<{ eventId: string; body: string }> {
   return Array.from({ length: count }, (_, i) => {
     const c = customer(i % customers);
     const round = Math.floor(i / customers);

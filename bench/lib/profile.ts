@@ -30,7 +30,13 @@ export function topSelfTime(profile: Profiler.Profile, top = 10): ProfileRow[] {
   samples.forEach((id, i) => {
     const frame = nodes.get(id)?.callFrame;
     // Idle, and the profiler's own calls (its start and stop run on this thread too), are not the bench's work.
-    if (!frame || frame.functionName === '(idle)' || frame.url === 'node:inspector' || frame.url.startsWith('node:inspector/')) return;
+    if (
+      !frame ||
+      frame.functionName === '(idle)' ||
+      frame.url === 'node:inspector' ||
+      frame.url.startsWith('node:inspector/')
+    )
+      return;
     const dt = deltas[i] ?? 0;
     busy += dt;
     const key = `${frame.functionName || '(anonymous)'}${frame.url ? ` ${where(frame.url)}` : ''}`;

@@ -21,7 +21,11 @@ export async function deleteByPrefixes(url: string, prefixes: readonly string[])
 }
 
 /** Keys under `<prefix>:<pattern>` (SCAN, so it never blocks Redis), e.g. the stored records. */
-export async function countKeys(redis: Redis, match: string, keep: (key: string) => boolean = () => true): Promise<number> {
+export async function countKeys(
+  redis: Redis,
+  match: string,
+  keep: (key: string) => boolean = () => true,
+): Promise<number> {
   let cursor = '0';
   let n = 0;
   do {
@@ -33,7 +37,12 @@ export async function countKeys(redis: Redis, match: string, keep: (key: string)
 }
 
 /** Mean STRLEN of up to `limit` string keys under `match` (SCAN order): the size of what is stored per key. */
-export async function meanStringBytes(redis: Redis, match: string, keep: (key: string) => boolean = () => true, limit = 500): Promise<number> {
+export async function meanStringBytes(
+  redis: Redis,
+  match: string,
+  keep: (key: string) => boolean = () => true,
+  limit = 500,
+): Promise<number> {
   let cursor = '0';
   const keys: string[] = [];
   do {

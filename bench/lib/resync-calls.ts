@@ -67,7 +67,8 @@ export interface CeilingFigures {
 
 export function ceilingFigures(times: readonly number[], ceiling: { max: number; perMs: number }): CeilingFigures {
   const sorted = [...times].sort((a, b) => a - b);
-  if (sorted.length === 0) return { calls: 0, seconds: 0, callsPerSecond: 0, fractionOfCeiling: null, windows: 0, busiestWindow: 0 };
+  if (sorted.length === 0)
+    return { calls: 0, seconds: 0, callsPerSecond: 0, fractionOfCeiling: null, windows: 0, busiestWindow: 0 };
   const first = sorted[0]!;
   const last = sorted.at(-1)!;
   const windows = Math.floor((last - first) / ceiling.perMs);

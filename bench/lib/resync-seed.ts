@@ -28,15 +28,18 @@ export interface SeededCustomer {
   invoiceId: string | null;
 }
 
-
 /** The Zendesk organization and user fields and invoice object, and the Salesforce fields and objects, the targets write. */
 export function provisionPortals(zd: ZendeskStandIn | null, sf: SalesforceStandIn | null, targets: Targets): void {
   if (zd) {
-    for (const [name, key] of Object.entries(targets.zendesk.fields) as Array<[keyof Targets['zendesk']['fields'], string]>) {
+    for (const [name, key] of Object.entries(targets.zendesk.fields) as Array<
+      [keyof Targets['zendesk']['fields'], string]
+    >) {
       zd.seedField('organization', { key, type: ORGANIZATION_FIELD_TYPES[name] });
       zd.seedField('user', { key, type: ORGANIZATION_FIELD_TYPES[name] });
     }
-    zd.seedCustomObject(targets.zendesk.invoiceObject.key, { fields: Object.values(targets.zendesk.invoiceObject.fields).map((key) => ({ key, type: 'text' })) });
+    zd.seedCustomObject(targets.zendesk.invoiceObject.key, {
+      fields: Object.values(targets.zendesk.invoiceObject.fields).map((key) => ({ key, type: 'text' })),
+    });
   }
   if (sf) {
     const a = targets.salesforce.accountFields;
@@ -55,13 +58,25 @@ export function provisionPortals(zd: ZendeskStandIn | null, sf: SalesforceStandI
     for (const o of [targets.salesforce.invoice, targets.salesforce.ticket]) {
       sf.state.defineField(o.object, { name: o.externalId, externalId: true, unique: true, caseSensitive: true });
       for (const [role, name] of Object.entries(o.fields)) {
-        sf.state.defineField(o.object, role === 'account' ? { name, type: 'reference', referenceTo: ['Account'], relationshipName: name.replace(/__c$/, '__r') } : { name });
+        sf.state.defineField(
+          o.object,
+          role === 'account'
+            ? { name, type: 'reference', referenceTo: ['Account'], relationshipName: name.replace(/__c$/, '__r') }
+            : { name },
+        );
       }
     }
     const d = targets.salesforce.deflection;
     sf.state.defineField(d.object, { name: d.externalId, externalId: true, unique: true, caseSensitive: true });
     for (const [role, name] of Object.entries(DEFLECTION_FIELDS)) {
-      sf.state.defineField(d.object, role === 'account' ? { name, type: 'reference', referenceTo: ['Account'], relationshipName: name.replace(/__c$/, '__r') } : role === 'occurredAt' ? { name, type: 'datetime' } : { name });
+      sf.state.defineField(
+        d.object,
+        role === 'account'
+          ? { name, type: 'reference', referenceTo: ['Account'], relationshipName: name.replace(/__c$/, '__r') }
+          : role === 'occurredAt'
+            ? { name, type: 'datetime' }
+            : { name },
+      );
     }
   }
 }
@@ -79,7 +94,12 @@ const ORG_ID = (i: number) => 9_100_000_000 + i;
 const USER_ID = (i: number) => 8_100_000_000 + i;
 const TICKET_ID = (i: number) => 500_000 + i;
 
-export function seedLinkedCustomers(zd: ZendeskStandIn, sf: SalesforceStandIn, stripe: StripeStandIn | null, opts: SeedOptions): SeededCustomer[] {
+export function seedLinkedCustomers(
+  zd: ZendeskStandIn,
+  sf: SalesforceStandIn,
+  stripe: StripeStandIn | null,
+  opts: SeedOptions,
+): SeededCustomer[] {
   const from = opts.from ?? 0;
   const out: SeededCustomer[] = [];
   for (let i = from; i < from + opts.count; i++) {
@@ -87,11 +107,43 @@ export function seedLinkedCustomers(zd: ZendeskStandIn, sf: SalesforceStandIn, s
     const account = sf.state.seedAccount({ Name: `Customer ${i} Ltd` });
     const contact = sf.state.seedContact({ AccountId: account.Id, LastName: `Buyer ${i}`, Email: email });
     const at = opts.updatedAt(i);
-    const org = zd.seedOrganization({ id: ORG_ID(i), name: `Customer ${i} Ltd`, external_id: account.Id, created_at: at, updated_at: at });
-    const user = zd.seedUser({ id: USER_ID(i), name: `Buyer ${i}`, email, external_id: contact.Id, organization_id: org.id, created_at: at, updated_at: at });
+    const org = zd.seedOrganization({
+      id: ORG_ID(i),
+      name: `Customer ${i} Ltd`,
+      external_id: account.Id,
+      created_at: at,
+      updated_at: at,
+    });
+    const user = zd.seedUser({
+      id: USER_ID(i),
+      name: `Buyer ${i}`,
+      email,
+      external_id: contact.Id,
+      organization_id: org.id,
+      created_at: at,
+      updated_at: at,
+    });
     const status: ZendeskTicketStatus = i % 3 === 0 ? 'solved' : 'open';
-    const ticket = zd.seedTicket({ id: TICKET_ID(i), subject: `Where is invoice ${i}?`, status, requester_id: user.id, organization_id: org.id, created_at: at, updated_at: at });
-    out.push({ i, accountId: account.Id, contactId: contact.Id, orgId: org.id, userId: user.id, ticketId: ticket.id, email, stripeCustomerId: null, invoiceId: null });
+    const ticket = zd.seedTicket({
+      id: TICKET_ID(i),
+      subject: `Where is invoice ${i}?`,
+      status,
+      requester_id: user.id,
+      organization_id: org.id,
+      created_at: at,
+      updated_at: at,
+    });
+    out.push({
+      i,
+      accountId: account.Id,
+      contactId: contact.Id,
+      orgId: org.id,
+      userId: user.id,
+      ticketId: ticket.id,
+      email,
+      stripeCustomerId: null,
+      invoiceId: null,
+    });
   }
   if (stripe) {
     const ids = stripe.seedCustomers(opts.count, (n) => {
@@ -100,7 +152,13 @@ export function seedLinkedCustomers(zd: ZendeskStandIn, sf: SalesforceStandIn, s
         email: c.email,
         name: `Customer ${c.i} Ltd`,
         metadata: { salesforce_account_id: c.accountId },
-        subscriptions: [{ items: [{ price: { unit_amount: 4_900 + (c.i % 7) * 1_000, currency: 'usd', nickname: `Plan ${c.i % 7}` } }] }],
+        subscriptions: [
+          {
+            items: [
+              { price: { unit_amount: 4_900 + (c.i % 7) * 1_000, currency: 'usd', nickname: `Plan ${c.i % 7}` } },
+            ],
+          },
+        ],
         // Most invoices are paid; every fifth customer still owes one.
         invoices: [{ subscription: true, status: c.i % 5 === 0 ? 'open' : 'paid' }],
       };
@@ -127,7 +185,13 @@ export interface DriftedCustomer {
  * leave them: a new Stripe balance, and the Zendesk ticket moved on (two minutes ago). Silent: no
  * webhook reaches anyone, so only a resync can bring the portal back in line.
  */
-export function driftCustomers(zd: ZendeskStandIn, stripe: StripeStandIn | null, customers: readonly SeededCustomer[], fraction: number, now = Date.now()): DriftedCustomer[] {
+export function driftCustomers(
+  zd: ZendeskStandIn,
+  stripe: StripeStandIn | null,
+  customers: readonly SeededCustomer[],
+  fraction: number,
+  now = Date.now(),
+): DriftedCustomer[] {
   if (fraction <= 0) return [];
   const step = Math.max(1, Math.round(1 / fraction));
   const at = now - 120_000;

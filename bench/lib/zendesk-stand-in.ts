@@ -26,7 +26,9 @@ export function provisionZendesk(zd: ZendeskStandIn, cfg: ZendeskTargetConfig): 
   for (const [name, key] of Object.entries(cfg.fields) as Array<[keyof ZendeskTargetConfig['fields'], string]>) {
     zd.seedField('organization', { key, type: ORGANIZATION_FIELD_TYPES[name] });
   }
-  zd.seedCustomObject(cfg.invoiceObject.key, { fields: Object.values(cfg.invoiceObject.fields).map((key) => ({ key, type: 'text' })) });
+  zd.seedCustomObject(cfg.invoiceObject.key, {
+    fields: Object.values(cfg.invoiceObject.fields).map((key) => ({ key, type: 'text' })),
+  });
 }
 
 /** Customers `from` … `from + count - 1` (bench/lib/fixtures numbering), each with its Zendesk organization. */

@@ -6,7 +6,10 @@ import { REDIS_KEYS } from '../sync/redis/keys.js';
 
 export function requireConfig(): Config {
   const loaded = loadConfig(process.env);
-  if (!loaded.ok) throw new UsageError(`configuration has problems (run \`portal-sync config check\`): ${loaded.problems.join('; ')}`);
+  if (!loaded.ok)
+    throw new UsageError(
+      `configuration has problems (run \`portal-sync config check\`): ${loaded.problems.join('; ')}`,
+    );
   return loaded.config;
 }
 
@@ -16,7 +19,9 @@ export async function withRedis<T>(config: Config, work: (redis: Redis) => Promi
   redis.on('error', (err: Error) => (lastError = err));
   try {
     await redis.ping().catch(() => {
-      throw new Error(`cannot reach Redis at ${describeRedis(config.redis)}: ${lastError?.message ?? 'no answer'}; check ${config.redis.sentinels?.length ? 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER' : 'REDIS_URL'}`);
+      throw new Error(
+        `cannot reach Redis at ${describeRedis(config.redis)}: ${lastError?.message ?? 'no answer'}; check ${config.redis.sentinels?.length ? 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER' : 'REDIS_URL'}`,
+      );
     });
     return await work(redis);
   } finally {

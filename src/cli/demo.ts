@@ -28,7 +28,8 @@ interface DemoOptions {
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`--port must be a port number, 0 for any free port (got ${value})`);
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new UsageError(`--port must be a port number, 0 for any free port (got ${value})`);
   return Number(value);
 }
 
@@ -66,9 +67,13 @@ async function checkDashboard(env: DemoEnvironment): Promise<number> {
 async function runDemo(opts: DemoOptions): Promise<void> {
   const port = parsePort(opts.port);
   const speed = parseSpeed(opts.speed);
-  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const printer: DemoPrinter = opts.json
-    ? jsonPrinter((s) => void process.stdout.write(s), (s) => void process.stderr.write(s)) // JSON stays exact
+    ? jsonPrinter(
+        (s) => void process.stdout.write(s), // JSON stays exact
+        (s) => void process.stderr.write(s),
+      )
     : textPrinter(printText);
   const signals = firstSignal();
   const stop = signals.signal.then((s) => ({ stop: s }));
@@ -82,7 +87,10 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     const started = await Promise.race([starting.then((e) => ({ env: e })), stop]);
     if ('stop' in started) {
       // Interrupted while starting: whatever did start is stopped too.
-      await starting.then((e) => e.close(), () => undefined);
+      await starting.then(
+        (e) => e.close(),
+        () => undefined,
+      );
       printer.stopped(started.stop);
       return;
     }
@@ -108,9 +116,21 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     }
     printer.summary(summarizePortals(env, played.facts));
     const status = await checkDashboard(env);
-    printer.dashboard({ url: `${env.daemonUrl}/admin`, loginUrl: `${env.daemonUrl}/admin/login`, adminToken: env.secrets.adminToken, status }, !opts.exitAfterScript);
+    printer.dashboard(
+      {
+        url: `${env.daemonUrl}/admin`,
+        loginUrl: `${env.daemonUrl}/admin/login`,
+        adminToken: env.secrets.adminToken,
+        status,
+      },
+      !opts.exitAfterScript,
+    );
     if (status !== 200) throw new Error(`the dashboard answered ${status} instead of 200`);
-    printer.cli({ exports: exportLines(env.env), commands: sampleCommands(played.facts.accountName), writeEnv: opts.writeEnv ?? null });
+    printer.cli({
+      exports: exportLines(env.env),
+      commands: sampleCommands(played.facts.accountName),
+      writeEnv: opts.writeEnv ?? null,
+    });
     if (opts.exitAfterScript) {
       printer.stopped('end of script');
       return;
@@ -125,13 +145,25 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the daemon against local stand-ins of Stripe, Salesforce and Zendesk through a scripted day; needs only Redis')
-    .option('--port <port>', 'the daemon\'s HTTP port (default 3000, or a free one when 3000 is taken; 0: any free port)')
+    .description(
+      'run the daemon against local stand-ins of Stripe, Salesforce and Zendesk through a scripted day; needs only Redis',
+    )
+    .option(
+      '--port <port>',
+      "the daemon's HTTP port (default 3000, or a free one when 3000 is taken; 0: any free port)",
+    )
     .option('--exit-after-script', 'stop after the scripted day instead of staying up (CI)')
     .option('--json', 'print the steps, what reached the portals and the dashboard as JSON lines')
-    .option('--speed <factor>', 'pause between steps divided by this (the self-service windows stay a few seconds)', '1')
+    .option(
+      '--speed <factor>',
+      'pause between steps divided by this (the self-service windows stay a few seconds)',
+      '1',
+    )
     // Not --env-file: Node takes that flag for itself wherever it stands on the command line.
-    .option('--write-env <file>', 'write `export` lines for REDIS_URL, REDIS_PREFIX and the stand-ins\' URLs and keys to FILE, for the CLI in another shell')
+    .option(
+      '--write-env <file>',
+      "write `export` lines for REDIS_URL, REDIS_PREFIX and the stand-ins' URLs and keys to FILE, for the CLI in another shell",
+    )
     .option('--log-level <level>', `the daemon's own log, JSON on stderr (${LOG_LEVELS.join(', ')})`, 'warn')
     .addHelpText(
       'after',

@@ -15,9 +15,12 @@ function targetLine(o: TargetClearOutcome): string {
 
 /** `rerun`: the command to run again, shown when something is left on a portal. */
 export function portalReport(p: PortalOutcome, rerun: string, days: number): { out: string; err: string } {
-  const unlocated = p.unlocated.map(
-    (u) => `portal-sync: portal ${u}; run \`portal-sync identity forget EMAIL --portal clear --reason … --yes\` with the customer's email to look again\n`,
-  ).join('');
+  const unlocated = p.unlocated
+    .map(
+      (u) =>
+        `portal-sync: portal ${u}; run \`portal-sync identity forget EMAIL --portal clear --reason … --yes\` with the customer's email to look again\n`,
+    )
+    .join('');
   if (p.mode === 'keep') {
     if (p.targets.length === 0) return { out: '', err: '' };
     return {
@@ -25,7 +28,8 @@ export function portalReport(p: PortalOutcome, rerun: string, days: number): { o
       err: unlocated,
     };
   }
-  if (p.targets.length === 0) return { out: 'portal: no portal target configured (PORTAL_TARGET): nothing to clear\n', err: '' };
+  if (p.targets.length === 0)
+    return { out: 'portal: no portal target configured (PORTAL_TARGET): nothing to clear\n', err: '' };
   let out = '';
   let err = unlocated;
   for (const o of p.cleared) {
@@ -34,8 +38,10 @@ export function portalReport(p: PortalOutcome, rerun: string, days: number): { o
       continue;
     }
     out += targetLine(o);
-    if (o.failed.length > 0) err += `portal-sync: portal ${o.target}: ${o.failed.length} not cleared: ${o.failed.slice(0, 10).join('; ')}\n`;
+    if (o.failed.length > 0)
+      err += `portal-sync: portal ${o.target}: ${o.failed.length} not cleared: ${o.failed.slice(0, 10).join('; ')}\n`;
   }
-  if (p.pending) err += `portal-sync: what is left on the portal is kept in the plan: run \`${rerun}\` again (what is already gone is skipped)\n`;
+  if (p.pending)
+    err += `portal-sync: what is left on the portal is kept in the plan: run \`${rerun}\` again (what is already gone is skipped)\n`;
   return { out, err };
 }

@@ -25,13 +25,19 @@ function identityKey(input: string): string {
   if (/^(stripe|sfacct|sfcontact|zdorg|zduser|email):.+/.test(input)) return input;
   const ref = parseCustomerRef(input);
   if ('error' in ref) throw new UsageError(ref.error);
-  if (ref.kind === 'id') throw new UsageError(`${input} is a record id; name the identity to unlink (cus_…, 001…, zendesk:org:ID, an email…)`);
+  if (ref.kind === 'id')
+    throw new UsageError(
+      `${input} is a record id; name the identity to unlink (cus_…, 001…, zendesk:org:ID, an email…)`,
+    );
   return ref.key;
 }
 
 const portalTargets = (config: Config) => config.portal.targets.map((name) => createPortalTarget(name, config));
 
-const whoOf = (opts: { by?: string; reason: string }) => ({ by: opts.by ?? process.env.PORTAL_SYNC_ADMIN ?? userInfo().username, reason: opts.reason });
+const whoOf = (opts: { by?: string; reason: string }) => ({
+  by: opts.by ?? process.env.PORTAL_SYNC_ADMIN ?? userInfo().username,
+  reason: opts.reason,
+});
 
 async function withAdmin<T>(work: (store: RecordStore, admin: IdentityAdmin, redis: Redis) => Promise<T>): Promise<T> {
   const config = requireConfig();
@@ -42,7 +48,9 @@ async function withAdmin<T>(work: (store: RecordStore, admin: IdentityAdmin, red
 }
 
 export function registerIdentityCommand(program: Command): void {
-  const identity = program.command('identity').description('identity conflicts and manual links, kept in an audit trail');
+  const identity = program
+    .command('identity')
+    .description('identity conflicts and manual links, kept in an audit trail');
   identity
     .command('conflicts')
     .description('list identity conflicts: records an event tried to join that carry different ids of one system')
@@ -52,12 +60,16 @@ export function registerIdentityCommand(program: Command): void {
       if (opts.json) return printJson(conflicts);
       if (conflicts.length === 0) return void printText('no identity conflicts\n');
       for (const c of conflicts) {
-        printText(`${c.recordIds.join(' vs ')}: ${c.keys.join(' vs ')} (event ${c.evidence.source} ${c.evidence.eventId} ${c.evidence.type}, via ${c.evidence.via})\n`);
+        printText(
+          `${c.recordIds.join(' vs ')}: ${c.keys.join(' vs ')} (event ${c.evidence.source} ${c.evidence.eventId} ${c.evidence.type}, via ${c.evidence.via})\n`,
+        );
       }
     });
   identity
     .command('refused')
-    .description('list ids that linked nothing: placeholders and malformed cross-ids (N/A, 0, a bad checksum…), portal ids naming another customer')
+    .description(
+      'list ids that linked nothing: placeholders and malformed cross-ids (N/A, 0, a bad checksum…), portal ids naming another customer',
+    )
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
       const refusals = await withAdmin((store) => store.listRefusals());
@@ -65,7 +77,9 @@ export function registerIdentityCommand(program: Command): void {
       if (refusals.length === 0) return void printText('no refused ids\n');
       for (const r of refusals) {
         const where = r.recordId ? `record ${r.recordId}` : 'no record';
-        printText(`${r.ref} ${JSON.stringify(r.value)}: ${r.reason}; ${where} (event ${r.evidence.source} ${r.evidence.eventId} ${r.evidence.type}, linked by ${r.keys.join(', ') || 'nothing'})\n`);
+        printText(
+          `${r.ref} ${JSON.stringify(r.value)}: ${r.reason}; ${where} (event ${r.evidence.source} ${r.evidence.eventId} ${r.evidence.type}, linked by ${r.keys.join(', ') || 'nothing'})\n`,
+        );
       }
     });
   identity
@@ -75,7 +89,10 @@ export function registerIdentityCommand(program: Command): void {
     .argument('<other>', 'the record to merge into it')
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
-    .addHelpText('after', '\nExample:\n  $ portal-sync identity link cus_NffrFeUfNV2Hib 0015e00000AcmeEAAR --reason "same company, metadata missing (TICKET-123)"\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ portal-sync identity link cus_NffrFeUfNV2Hib 0015e00000AcmeEAAR --reason "same company, metadata missing (TICKET-123)"\n',
+    )
     .action(async (ref: string, other: string, opts: { reason: string; by?: string }) => {
       const merged = await withAdmin(async (store, admin) => {
         const [a, b] = [await inspectRecord(store, ref), await inspectRecord(store, other)];
@@ -87,28 +104,52 @@ export function registerIdentityCommand(program: Command): void {
     .command('unlink')
     .description('take one identity (and what came with it) out of a record, into a record of its own')
     .argument('<ref>', 'the record')
-    .argument('<id>', 'the identity to take out: cus_…, 001…, 003…, zendesk:org:ID, zendesk:user:ID, an email, or a key like stripe:cus_…')
+    .argument(
+      '<id>',
+      'the identity to take out: cus_…, 001…, 003…, zendesk:org:ID, zendesk:user:ID, an email, or a key like stripe:cus_…',
+    )
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
-    .addHelpText('after', '\nExample:\n  $ portal-sync identity unlink 0015e00000AcmeEAAR cus_WrongCustomer --reason "shared billing email, different company"\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ portal-sync identity unlink 0015e00000AcmeEAAR cus_WrongCustomer --reason "shared billing email, different company"\n',
+    )
     .action(async (ref: string, id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
-      const out = await withAdmin(async (store, admin) => admin.unlink((await inspectRecord(store, ref)).record.id, key, whoOf(opts)));
-      printText(out.moved ? `unlinked: ${key} is now record ${out.moved.id}; ${out.kept.id} keeps the rest\n` : `unlinked: ${key} no longer points at ${out.kept.id}\n`);
+      const out = await withAdmin(async (store, admin) =>
+        admin.unlink((await inspectRecord(store, ref)).record.id, key, whoOf(opts)),
+      );
+      printText(
+        out.moved
+          ? `unlinked: ${key} is now record ${out.moved.id}; ${out.kept.id} keeps the rest\n`
+          : `unlinked: ${key} no longer points at ${out.kept.id}\n`,
+      );
     });
   identity
     .command('forget')
-    .description('erase a customer for good (an erasure request, or gone from every source): every copy in Redis, a tombstone, customer.deleted to subscribers, optionally what was pushed to the portals; audited')
-    .argument('<ref>', 'the record (REF as for inspect), or an identity of a customer forgotten before (run again: a sweep for its email or cus_…, and --portal clear)')
-    .requiredOption('--reason <text>', 'why (kept in the audit trail, which keeps only a hashed reference to the customer)')
+    .description(
+      'erase a customer for good (an erasure request, or gone from every source): every copy in Redis, a tombstone, customer.deleted to subscribers, optionally what was pushed to the portals; audited',
+    )
+    .argument(
+      '<ref>',
+      'the record (REF as for inspect), or an identity of a customer forgotten before (run again: a sweep for its email or cus_…, and --portal clear)',
+    )
+    .requiredOption(
+      '--reason <text>',
+      'why (kept in the audit trail, which keeps only a hashed reference to the customer)',
+    )
     .requiredOption('--yes', 'confirm: the record cannot be brought back except by `identity restore` and a resync')
-    .addOption(new Option('--portal <mode>', 'what was pushed to the portal targets: clear (take it back) or keep').choices([...PORTAL_MODES]).default(DEFAULT_PORTAL_MODE))
+    .addOption(
+      new Option('--portal <mode>', 'what was pushed to the portal targets: clear (take it back) or keep')
+        .choices([...PORTAL_MODES])
+        .default(DEFAULT_PORTAL_MODE),
+    )
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
       '\nErases, under REDIS_PREFIX: the record, its index and audit trail, deflection sessions, quarantined payloads,\n' +
-        'outbound history and lanes, the targets\' accepted-push state, and BullMQ jobs in any state that name the\n' +
+        "outbound history and lanes, the targets' accepted-push state, and BullMQ jobs in any state that name the\n" +
         'customer (its emails in any case or escaping, its record id, its Stripe customer ids); audit entries keep a\n' +
         'keyed hash instead. Then it checks that no email of the customer is left anywhere under the prefix (exit 1 if\n' +
         'one is). For identity.forgetTombstoneDays (30 days by default) events that name the customer are dropped and\n' +
@@ -116,13 +157,13 @@ export function registerIdentityCommand(program: Command): void {
         '\n--portal keep (the default) leaves on the portals what portal-sync pushed there. --portal clear takes it back\n' +
         'on every PORTAL_TARGET: Zendesk: the billing organization fields (user fields, without an organization) set\n' +
         'to null, the portal_invoice records (and status records) deleted, the deflection events deleted with\n' +
-        'portal-sync\'s own profile (found by email before the sweep; other sources\' profiles stay); Salesforce: the\n' +
+        "portal-sync's own profile (found by email before the sweep; other sources' profiles stay); Salesforce: the\n" +
         'billing Account fields cleared, the Portal_Invoice__c, Support_Ticket__c and Portal_Deflection_Event__c\n' +
         'records deleted. The organization, Account and users stay, and nothing portal-sync did not write is touched.\n' +
-        'Clearing deletes in the helpdesk and the CRM and cannot be undone, so it is asked for by name. Within the tombstone\'s days it can follow a keep, or be run again after\n' +
+        "Clearing deletes in the helpdesk and the CRM and cannot be undone, so it is asked for by name. Within the tombstone's days it can follow a keep, or be run again after\n" +
         'a failure (exit 1, naming the target and what failed): `identity forget ID --portal clear` with one identity\n' +
         'of the forgotten customer (an email, cus_…, 001…, zendesk:org:ID); what is already gone is skipped.\n' +
-        'Run again with the customer\'s email (or cus_…), forget also sweeps the prefix for it once more.\n' +
+        "Run again with the customer's email (or cus_…), forget also sweeps the prefix for it once more.\n" +
         '\nExample:\n  $ portal-sync identity forget ann@example.com --reason "GDPR erasure request #4711" --yes --portal clear\n',
     )
     .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean; portal: PortalMode }) => {
@@ -131,7 +172,10 @@ export function registerIdentityCommand(program: Command): void {
       type Outcome = { forgot: ForgetResult; again?: never } | { again: ForgetAgainResult; forgot?: never };
       const out = await withRedis(config, async (redis): Promise<Outcome> => {
         const store = new RecordStore(redis, config.redis.prefix);
-        const outbound = config.subscriptions.length > 0 ? await startOutbound({ connection: redis, redis, records: store, config, logger: createLogger('silent') }) : null;
+        const outbound =
+          config.subscriptions.length > 0
+            ? await startOutbound({ connection: redis, redis, records: store, config, logger: createLogger('silent') })
+            : null;
         try {
           const deps = {
             redis,
@@ -158,15 +202,20 @@ export function registerIdentityCommand(program: Command): void {
         }
       });
       const days = config.identity.forgetTombstoneDays;
-      const removed = (s: SweepResult) => `removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies)`;
+      const removed = (s: SweepResult) =>
+        `removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies)`;
       let report = { out: '', err: '' };
       let remaining: string[];
       if (out.again !== undefined) {
         const again = out.again;
         if (again.portal === 'nothing-left') report.out = 'portal: nothing of it is left to clear\n';
         else if (again.portal !== null) report = portalReport(again.portal, rerun, days);
-        if (opts.json) printJson({ forgottenBefore: true, ...again, portal: again.portal === 'nothing-left' ? null : again.portal });
-        else printText(`${ref} was forgotten before${again.sweep ? `: swept again, ${removed(again.sweep)}` : ''}\n${report.out}`);
+        if (opts.json)
+          printJson({ forgottenBefore: true, ...again, portal: again.portal === 'nothing-left' ? null : again.portal });
+        else
+          printText(
+            `${ref} was forgotten before${again.sweep ? `: swept again, ${removed(again.sweep)}` : ''}\n${report.out}`,
+          );
         remaining = again.remaining;
       } else {
         const forgot = out.forgot;
@@ -197,22 +246,35 @@ export function registerIdentityCommand(program: Command): void {
     });
   identity
     .command('restore')
-    .description('lift the tombstone of a forgotten customer, so that its events create a record again (resync to read it back)')
+    .description(
+      'lift the tombstone of a forgotten customer, so that its events create a record again (resync to read it back)',
+    )
     .argument('<id>', 'one identity the customer had: an email, cus_…, 001…, 003…, zendesk:org:ID, zendesk:user:ID')
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--by <name>', 'who (default: $PORTAL_SYNC_ADMIN or the OS user)')
-    .addHelpText('after', '\nExample:\n  $ portal-sync identity restore ann@example.com --reason "erasure request withdrawn (#4711)"\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ portal-sync identity restore ann@example.com --reason "erasure request withdrawn (#4711)"\n',
+    )
     .action(async (id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
       const config = requireConfig();
       const lifted = await withRedis(config, (redis) =>
-        new Tombstones(redis, config.redis.prefix).restoreAudited(key, whoOf(opts), new RecordStore(redis, config.redis.prefix).globalAuditKey),
+        new Tombstones(redis, config.redis.prefix).restoreAudited(
+          key,
+          whoOf(opts),
+          new RecordStore(redis, config.redis.prefix).globalAuditKey,
+        ),
       );
       if (lifted === 0) {
-        process.stderr.write(`portal-sync: ${id} carries no tombstone (never forgotten here, or its ${config.identity.forgetTombstoneDays} days are over)\n`);
+        process.stderr.write(
+          `portal-sync: ${id} carries no tombstone (never forgotten here, or its ${config.identity.forgetTombstoneDays} days are over)\n`,
+        );
         process.exitCode = 1;
         return;
       }
-      printText(`restored: events naming ${id} are applied again (${lifted} identity key(s) lifted); \`portal-sync resync\` reads the customer back\n`);
+      printText(
+        `restored: events naming ${id} are applied again (${lifted} identity key(s) lifted); \`portal-sync resync\` reads the customer back\n`,
+      );
     });
 }

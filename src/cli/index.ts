@@ -23,7 +23,6 @@ import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
 import { registerWebhooksCommand } from './webhooks.js';
 
-
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }

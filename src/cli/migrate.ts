@@ -16,22 +16,35 @@ import { printText } from './terminal.js';
 
 async function accountToMigrateTo(config: Config, given: string | undefined): Promise<{ id: string; from: string }> {
   if (given !== undefined) {
-    if (!/^acct_[A-Za-z0-9]{1,64}$/.test(given)) throw new UsageError(`--account: expected a Stripe account id, acct_…, got ${JSON.stringify(given)}`);
+    if (!/^acct_[A-Za-z0-9]{1,64}$/.test(given))
+      throw new UsageError(`--account: expected a Stripe account id, acct_…, got ${JSON.stringify(given)}`);
     return { id: given, from: '--account' };
   }
-  if (config.stripe.accountsListed) throw new UsageError('--account: required with stripe.accounts: name the account the single-account keys were written for');
+  if (config.stripe.accountsListed)
+    throw new UsageError(
+      '--account: required with stripe.accounts: name the account the single-account keys were written for',
+    );
   const single = config.stripe.accounts[0];
   if (single?.id) return { id: single.id, from: 'STRIPE_ACCOUNT_ID' };
-  if (!single?.secretKey) throw new UsageError('--account: required (or set STRIPE_ACCOUNT_ID, or STRIPE_SECRET_KEY to read it from Stripe)');
-  return { id: await readStripeAccountId(createStripeClient({ ...config.stripe, secretKey: single.secretKey })), from: 'GET /v1/account' };
+  if (!single?.secretKey)
+    throw new UsageError('--account: required (or set STRIPE_ACCOUNT_ID, or STRIPE_SECRET_KEY to read it from Stripe)');
+  return {
+    id: await readStripeAccountId(createStripeClient({ ...config.stripe, secretKey: single.secretKey })),
+    from: 'GET /v1/account',
+  };
 }
 
 export function registerMigrateCommand(program: Command): void {
   const migrate = program.command('migrate').description('one-time upgrades of stored data');
   migrate
     .command('stripe-accounts')
-    .description('key Stripe customers by account (stripe:<acct_…>:cus_…) in records written by a single-account deployment')
-    .option('--account <acct_…>', 'the Stripe account the existing records are of (default: STRIPE_ACCOUNT_ID, else read from Stripe with STRIPE_SECRET_KEY)')
+    .description(
+      'key Stripe customers by account (stripe:<acct_…>:cus_…) in records written by a single-account deployment',
+    )
+    .option(
+      '--account <acct_…>',
+      'the Stripe account the existing records are of (default: STRIPE_ACCOUNT_ID, else read from Stripe with STRIPE_SECRET_KEY)',
+    )
     .option('--dry-run', 'count the keys that would move; change nothing')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -47,7 +60,9 @@ export function registerMigrateCommand(program: Command): void {
       const result = await withRedis(config, async (redis) => {
         const store = new RecordStore(redis, config.redis.prefix);
         try {
-          return await migrateStripeKeys(redis, store, config.redis.prefix, account.id, { dryRun: opts.dryRun === true });
+          return await migrateStripeKeys(redis, store, config.redis.prefix, account.id, {
+            dryRun: opts.dryRun === true,
+          });
         } finally {
           store.close();
         }
@@ -55,8 +70,13 @@ export function registerMigrateCommand(program: Command): void {
       if (opts.json) printJson({ ...result, accountFrom: account.from, dryRun: opts.dryRun === true });
       else {
         const verb = opts.dryRun ? 'would move' : 'moved';
-        const clashes = result.clashes.map((c) => `\n  left as it was: ${c.key} (record ${c.recordId}); ${account.id}'s key is record ${c.scopedOwner}'s — link or unlink them with portal-sync identity`);
-        printText(`Stripe keys ${verb} to ${account.id} (from ${account.from}): ${result.moved}${result.done ? ', none left' : ''}${clashes.join('')}\n`);
+        const clashes = result.clashes.map(
+          (c) =>
+            `\n  left as it was: ${c.key} (record ${c.recordId}); ${account.id}'s key is record ${c.scopedOwner}'s — link or unlink them with portal-sync identity`,
+        );
+        printText(
+          `Stripe keys ${verb} to ${account.id} (from ${account.from}): ${result.moved}${result.done ? ', none left' : ''}${clashes.join('')}\n`,
+        );
         if (account.from === 'GET /v1/account' && !opts.dryRun) printText(`Now set STRIPE_ACCOUNT_ID=${account.id}\n`);
       }
       if (result.clashes.length > 0) process.exitCode = 1;

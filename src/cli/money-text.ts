@@ -13,7 +13,13 @@ function formatFor(currency: string, decimals: number): Intl.NumberFormat {
   const key = `${currency}:${decimals}`;
   let f = formats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat('en-US', { style: 'currency', currency, currencyDisplay: 'code', minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    f = new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency,
+      currencyDisplay: 'code',
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+    });
     formats.set(key, f);
   }
   return f;
@@ -27,7 +33,9 @@ function formatMoney(minor: number, currency: string | null | undefined): string
   const code = currency?.trim().toUpperCase() ?? '';
   if (!/^[A-Z]{3}$/.test(code)) return `${major.toFixed(decimals)} (currency unknown)`;
   // Intl separates the code from the number with a no-break space; a terminal reader copies a plain one.
-  return formatFor(code, decimals).format(major).replace(/\u00a0/g, ' ');
+  return formatFor(code, decimals)
+    .format(major)
+    .replace(/\u00a0/g, ' ');
 }
 
 /** "invoice INV-7: open, USD 245.00 due by 2026-12-01 (of USD 245.00)" — or "paid USD 245.00" once it is paid. */
@@ -35,7 +43,8 @@ export function invoiceLine(i: InvoiceView): string {
   const total = formatMoney(i.total, i.currency);
   const due = i.dueDate ? ` by ${i.dueDate.slice(0, 10)}` : '';
   let what: string;
-  if (i.status === 'open' && i.amountRemaining > 0) what = `${formatMoney(i.amountRemaining, i.currency)} due${due} (of ${total})`;
+  if (i.status === 'open' && i.amountRemaining > 0)
+    what = `${formatMoney(i.amountRemaining, i.currency)} due${due} (of ${total})`;
   else if (i.status === 'paid') what = `paid ${formatMoney(i.amountPaid, i.currency)}`;
   else what = `total ${total}`;
   const refunded = i.amountRefunded > 0 ? `, ${formatMoney(i.amountRefunded, i.currency)} refunded` : '';

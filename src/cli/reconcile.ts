@@ -10,8 +10,15 @@ import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
 
 function describeReconcile(r: ReconcileReport): string {
-  const sources = Object.entries(r.sources).map(([s, x]) => (x.error !== undefined ? `${describeSourceFailure(s, x)} (nothing read since ${x.since})` : `${s} read ${x.read} since ${x.since}, drift ${x.drift}`));
-  const ids = r.driftIds.length > 0 ? `\n  drifted: ${r.driftIds.slice(0, 20).join(', ')}${r.drift > 20 ? ` … (${r.drift} in all)` : ''}` : '';
+  const sources = Object.entries(r.sources).map(([s, x]) =>
+    x.error !== undefined
+      ? `${describeSourceFailure(s, x)} (nothing read since ${x.since})`
+      : `${s} read ${x.read} since ${x.since}, drift ${x.drift}`,
+  );
+  const ids =
+    r.driftIds.length > 0
+      ? `\n  drifted: ${r.driftIds.slice(0, 20).join(', ')}${r.drift > 20 ? ` … (${r.drift} in all)` : ''}`
+      : '';
   return `reconcile at ${r.startedAt}: drift ${r.drift} in ${r.seconds.toFixed(1)} s\n  ${sources.join('\n  ') || 'no source configured'}${ids}`;
 }
 
@@ -24,7 +31,7 @@ export function registerReconcileCommand(program: Command): void {
       'after',
       '\nThe worker role runs a pass every reconcile.everyMs (default hourly); this runs one now.\n' +
         'Drift (objects the records were missing) is fed through the events queue, which the\n' +
-        'daemon\'s worker applies. Exit 1 when a configured source could not be read, or when none is configured.\n' +
+        "daemon's worker applies. Exit 1 when a configured source could not be read, or when none is configured.\n" +
         '\nExamples:\n  $ portal-sync reconcile\n  $ portal-sync reconcile --json | jq .drift\n',
     )
     .action(async (opts: { json?: boolean }) => {
@@ -33,7 +40,12 @@ export function registerReconcileCommand(program: Command): void {
         const queue = createEventsQueue(redis, config.redis.prefix);
         try {
           // The pass's own log would interleave with the report on stdout; the report says what failed.
-          const reconciler = buildReconciler(config, { redis, store: new RecordStore(redis, config.redis.prefix), queue, logger: createLogger('silent') });
+          const reconciler = buildReconciler(config, {
+            redis,
+            store: new RecordStore(redis, config.redis.prefix),
+            queue,
+            logger: createLogger('silent'),
+          });
           if (reconciler.sources.length === 0) {
             throw new Error(`no source to reconcile: configure ${Object.values(CREDENTIALS).join(', or ')}`);
           }

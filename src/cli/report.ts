@@ -37,15 +37,26 @@ function periodFromSince(since: string, now = new Date(), until?: string): Repor
 export function brandOption(scope: BrandScope, given: string | undefined): string | null {
   if (given === undefined) return null;
   const brand = resolveBrand(scope, given);
-  if (!brand) throw new UsageError(`--brand: ${JSON.stringify(given)} is neither a Zendesk brand id (a positive integer) nor the name of a brand in zendesk.brands`);
+  if (!brand)
+    throw new UsageError(
+      `--brand: ${JSON.stringify(given)} is neither a Zendesk brand id (a positive integer) nor the name of a brand in zendesk.brands`,
+    );
   return brand.id;
 }
 
 /** The report over DeflectionData as the command prints it; with --html the page is written to its file. */
-export async function reportDeflection(data: DeflectionData, opts: DeflectionOptions, now = new Date(), brands: BrandScope = ALL_BRANDS): Promise<string> {
+export async function reportDeflection(
+  data: DeflectionData,
+  opts: DeflectionOptions,
+  now = new Date(),
+  brands: BrandScope = ALL_BRANDS,
+): Promise<string> {
   if (opts.json && opts.html) throw new UsageError('choose one output: --json or --html FILE');
   const brand = brandOption(brands, opts.brand);
-  const result = await computeDeflectionReport(data, periodFromSince(opts.since, now, opts.until), { brand, brandNames: brandNames(brands) });
+  const result = await computeDeflectionReport(data, periodFromSince(opts.since, now, opts.until), {
+    brand,
+    brandNames: brandNames(brands),
+  });
   if (opts.json) return `${JSON.stringify(result, null, 2)}\n`;
   if (opts.html) {
     try {
@@ -62,12 +73,17 @@ export function registerReportCommand(program: Command): void {
   const report = program.command('report').description('reports over what portal-sync has recorded');
   report
     .command('deflection')
-    .description('self-service sessions deflected or escalated, rates by category, portal adoption, searches with no result, the weekly trend')
+    .description(
+      'self-service sessions deflected or escalated, rates by category, portal adoption, searches with no result, the weekly trend',
+    )
     .option('--since <when>', `start of the period: ${TIME_GRAMMAR}`, '30d')
     .option('--until <when>', 'end of the period, in the same grammar (default: now)')
     .option('--json', 'print as JSON')
     .option('--html <file>', 'write a self-contained HTML page (charts included) to FILE')
-    .option('--brand <id|name>', 'only the sessions, searches and tickets of this Zendesk brand (an id, or a name listed in zendesk.brands)')
+    .option(
+      '--brand <id|name>',
+      'only the sessions, searches and tickets of this Zendesk brand (an id, or a name listed in zendesk.brands)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ portal-sync report deflection\n  $ portal-sync report deflection --since 12w --html deflection.html\n' +
@@ -82,9 +98,18 @@ export function registerReportCommand(program: Command): void {
       const config = requireConfig();
       const brands: BrandScope = { listed: config.zendesk.brands ?? [] };
       brandOption(brands, opts.brand);
-      warnPastRetention(period.from, now, config.deflection.historyDays * DAY_MS, 'deflection sessions and tickets', 'deflection.historyDays');
-      const out = await withDataRedis(config, (redis) => reportDeflection(createDeflectionData(redis, config.redis.prefix), opts, now, brands));
-      if (opts.json) process.stdout.write(out); // JSON stays exact
+      warnPastRetention(
+        period.from,
+        now,
+        config.deflection.historyDays * DAY_MS,
+        'deflection sessions and tickets',
+        'deflection.historyDays',
+      );
+      const out = await withDataRedis(config, (redis) =>
+        reportDeflection(createDeflectionData(redis, config.redis.prefix), opts, now, brands),
+      );
+      if (opts.json)
+        process.stdout.write(out); // JSON stays exact
       else printText(out);
     });
 }

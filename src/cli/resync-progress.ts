@@ -26,7 +26,10 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-const seconds = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 100) / 10} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const seconds = (ms: number): string =>
+  ms < 60_000
+    ? `${Math.round(ms / 100) / 10} s`
+    : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
 /** " | ETA 1 min 5 s" when the stream's total is known and it has read something; otherwise nothing (never "ETA NFs"). */
 export function etaText(s: StreamProgress, elapsedMs: number): string {
@@ -52,7 +55,15 @@ export function progressReporter(enabled: boolean, sink: ProgressSink): Progress
   };
 
   if (sink.isTTY) {
-    const bars = new MultiBar({ format: ' {stream} |{bar}| {value}/{total} {unit}{eta}', hideCursor: true, clearOnComplete: false, stream: process.stderr }, Presets.shades_classic);
+    const bars = new MultiBar(
+      {
+        format: ' {stream} |{bar}| {value}/{total} {unit}{eta}',
+        hideCursor: true,
+        clearOnComplete: false,
+        stream: process.stderr,
+      },
+      Presets.shades_classic,
+    );
     const byStream = new Map<string, ReturnType<MultiBar['create']>>();
     let applied: ReturnType<MultiBar['create']> | null = null;
     return {
@@ -61,7 +72,11 @@ export function progressReporter(enabled: boolean, sink: ProgressSink): Progress
         for (const s of p.streams) {
           let bar = byStream.get(s.stream);
           const total = s.total ?? Math.max(s.read, 1);
-          if (!bar) byStream.set(s.stream, (bar = bars.create(total, 0, { stream: s.stream.padEnd(24), unit: 'read', eta: '' })));
+          if (!bar)
+            byStream.set(
+              s.stream,
+              (bar = bars.create(total, 0, { stream: s.stream.padEnd(24), unit: 'read', eta: '' })),
+            );
           bar.setTotal(s.done ? Math.max(s.read, 1) : Math.max(total, s.read));
           bar.update(s.read, { eta: etaText(s, elapsed(s)) });
         }
@@ -85,11 +100,15 @@ export function progressReporter(enabled: boolean, sink: ProgressSink): Progress
       for (const s of p.streams) {
         if (!s.done || finished.has(s.stream)) continue;
         finished.add(s.stream);
-        sink.line(`resync: ${s.stream} done: read ${s.read} in ${s.pages} page(s), queued ${s.enqueued}, in ${seconds(elapsed(s))}`);
+        sink.line(
+          `resync: ${s.stream} done: read ${s.read} in ${s.pages} page(s), queued ${s.enqueued}, in ${seconds(elapsed(s))}`,
+        );
       }
       if (sink.now() - last < PROGRESS_EVERY_MS) return;
       last = sink.now();
-      const read = p.streams.map((s) => `${s.stream} ${s.read}${s.total !== null ? `/${s.total}` : ''}${s.done ? ' (done)' : ''}`).join(', ');
+      const read = p.streams
+        .map((s) => `${s.stream} ${s.read}${s.total !== null ? `/${s.total}` : ''}${s.done ? ' (done)' : ''}`)
+        .join(', ');
       sink.line(`resync: read ${read}; applied ${p.counts.applied + p.counts.failed}/${p.counts.enqueued}`);
     },
     wait(w) {

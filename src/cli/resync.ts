@@ -11,7 +11,12 @@ import { linksFor } from '../sync/push-worker.js';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { createCustomerStreams, createSnapshotStreams, RESYNC_SOURCES, type ResyncSource } from '../connectors/resync.js';
+import {
+  createCustomerStreams,
+  createSnapshotStreams,
+  RESYNC_SOURCES,
+  type ResyncSource,
+} from '../connectors/resync.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEventsQueue } from '../sync/queues.js';
 import { combineDiffs, DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
@@ -51,9 +56,13 @@ const once = (f: () => void) => {
 
 function parseSources(value: string | undefined): ResyncSource[] {
   if (value === undefined) return [...RESYNC_SOURCES];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !(RESYNC_SOURCES as readonly string[]).includes(n));
-  if (bad.length > 0 || names.length === 0) throw new UsageError(`--source: expected ${RESYNC_SOURCES.join(', ')} (comma-separated), got "${value}"`);
+  if (bad.length > 0 || names.length === 0)
+    throw new UsageError(`--source: expected ${RESYNC_SOURCES.join(', ')} (comma-separated), got "${value}"`);
   return [...new Set(names)] as ResyncSource[];
 }
 
@@ -62,12 +71,21 @@ function summaryLine(s: ResyncSummary): string {
   return (
     `resync ${s.runId}: read ${c.read}, queued ${c.enqueued}, changed ${c.changed}, unchanged ${c.unchanged}, ` +
     `conflicts ${c.conflicts}, failed ${c.failed}, rejected ${c.rejected} in ${s.seconds.toFixed(1)} s` +
-    (s.complete ? '' : ` — the worker has not applied ${c.enqueued - c.applied - c.failed} yet (is the daemon running? see portal-sync status)`)
+    (s.complete
+      ? ''
+      : ` — the worker has not applied ${c.enqueued - c.applied - c.failed} yet (is the daemon running? see portal-sync status)`)
   );
 }
 
 /** Zendesk reads pass the Zendesk target's rate gate in Redis: the account has one API budget for reads and pushes. */
-async function streamsFor(config: Config, redis: Redis, store: RecordStore, params: ResyncParams, warn: (m: string) => void, bars?: ProgressReporter): Promise<SnapshotStream[]> {
+async function streamsFor(
+  config: Config,
+  redis: Redis,
+  store: RecordStore,
+  params: ResyncParams,
+  warn: (m: string) => void,
+  bars?: ProgressReporter,
+): Promise<SnapshotStream[]> {
   const sources = params.sources as ResyncSource[];
   const gate = createCallGate(redis, REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'), config.targets.zendesk.rate);
   if (params.customer !== null) {
@@ -75,13 +93,29 @@ async function streamsFor(config: Config, redis: Redis, store: RecordStore, para
     // From the record's keys too: the Stripe account is in its key (stripe:<acct_…>:cus_…), not in the record.
     const links = { ...record.derived.links, stripeAccountId: linksFor(record, keys).stripeAccountId };
     const streams = await createCustomerStreams(config, links, { sources, zendeskGate: gate });
-    if (streams.length === 0) throw new UsageError(`customer ${record.id} has no id in a configured source among ${sources.join(', ')}: nothing to read`);
+    if (streams.length === 0)
+      throw new UsageError(
+        `customer ${record.id} has no id in a configured source among ${sources.join(', ')}: nothing to read`,
+      );
     return streams;
   }
-  return createSnapshotStreams(config, { sources, since: params.since ? new Date(params.since) : null, warn, zendeskGate: gate, ...(bars && { onWait: (w) => bars.wait(w) }) });
+  return createSnapshotStreams(config, {
+    sources,
+    since: params.since ? new Date(params.since) : null,
+    warn,
+    zendeskGate: gate,
+    ...(bars && { onWait: (w) => bars.wait(w) }),
+  });
 }
 
-async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger: Logger, json: boolean, signal: AbortSignal): Promise<void> {
+async function dryRun(
+  config: Config,
+  redis: Redis,
+  params: ResyncParams,
+  logger: Logger,
+  json: boolean,
+  signal: AbortSignal,
+): Promise<void> {
   const store = new RecordStore(redis, config.redis.prefix);
   const streams = await streamsFor(config, redis, store, params, (m) => logger.warn(m));
   const classifier = createTicketClassifier(config.ticketCategories);
@@ -110,8 +144,13 @@ async function dryRun(config: Config, redis: Redis, params: ResyncParams, logger
   }
   const rows = [...diffs.values()].sort((a, b) => (a.customerId ?? a.ref).localeCompare(b.customerId ?? b.ref));
   if (json) return printJson({ dryRun: true, read, customers: rows });
-  const out = rows.map((d) => `${d.customerId ?? `new customer (${d.ref})`}:\n${d.changes.map((c) => `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`).join('\n')}`);
-  out.push(`dry run: read ${read} object(s); ${rows.length} customer(s) would change on the portal; nothing was stored or pushed`);
+  const out = rows.map(
+    (d) =>
+      `${d.customerId ?? `new customer (${d.ref})`}:\n${d.changes.map((c) => `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`).join('\n')}`,
+  );
+  out.push(
+    `dry run: read ${read} object(s); ${rows.length} customer(s) would change on the portal; nothing was stored or pushed`,
+  );
   printText(`${out.join('\n')}\n`);
 }
 
@@ -129,25 +168,40 @@ async function resync(opts: ResyncOptions): Promise<void> {
       let runId: string;
       let params: ResyncParams;
       if (opts.resume) {
-        if (opts.source || opts.since || opts.customer || opts.dryRun) throw new UsageError('--resume continues the last run with its own options: give no other selection');
+        if (opts.source || opts.since || opts.customer || opts.dryRun)
+          throw new UsageError('--resume continues the last run with its own options: give no other selection');
         const last = await runs.latestUnfinished();
         if (!last) throw new UsageError('no unfinished resync to resume (portal-sync resync starts a new one)');
         runId = last.id;
         params = last.params;
-        say(`resync: resuming ${runId} (${params.sources.join(', ')}${params.since ? ` since ${params.since}` : ''}); finished pages are not read again`);
+        say(
+          `resync: resuming ${runId} (${params.sources.join(', ')}${params.since ? ` since ${params.since}` : ''}); finished pages are not read again`,
+        );
       } else {
-        const since = opts.since === undefined ? null : timeWindowOption({ since: opts.since }, new Date(), opts.since).from;
-        params = { sources: parseSources(opts.source), since: since?.toISOString() ?? null, customer: opts.customer ?? null, dryRun: Boolean(opts.dryRun) };
+        const since =
+          opts.since === undefined ? null : timeWindowOption({ since: opts.since }, new Date(), opts.since).from;
+        params = {
+          sources: parseSources(opts.source),
+          since: since?.toISOString() ?? null,
+          customer: opts.customer ?? null,
+          dryRun: Boolean(opts.dryRun),
+        };
         if (params.dryRun) return dryRun(config, redis, params, logger, Boolean(opts.json), abort.signal);
         runId = await runs.create(params);
       }
       const queue = createEventsQueue(redis, config.redis.prefix);
       try {
         if (opts.wait && (await queue.getWorkersCount()) === 0) {
-          say('resync: no worker is consuming the events queue yet; snapshots wait in the queue until one runs (portal-sync start)');
+          say(
+            'resync: no worker is consuming the events queue yet; snapshots wait in the queue until one runs (portal-sync start)',
+          );
         }
         const store = new RecordStore(redis, config.redis.prefix);
-        const bars = progressReporter(opts.progress, { isTTY: Boolean(process.stderr.isTTY), line: say, now: Date.now });
+        const bars = progressReporter(opts.progress, {
+          isTTY: Boolean(process.stderr.isTTY),
+          line: say,
+          now: Date.now,
+        });
         const streams = await streamsFor(config, redis, store, params, say, bars);
         let summary: ResyncSummary;
         try {
@@ -162,7 +216,11 @@ async function resync(opts: ResyncOptions): Promise<void> {
             onProgress: (p) => bars.update(p),
             onWait: (w) => bars.wait(w),
             signal: abort.signal,
-            onWaitingForLease: once(() => say(`resync: run ${runId} is held by another process (or one killed moments ago); waiting for its lease to lapse`)),
+            onWaitingForLease: once(() =>
+              say(
+                `resync: run ${runId} is held by another process (or one killed moments ago); waiting for its lease to lapse`,
+              ),
+            ),
           });
         } finally {
           bars.stop();
@@ -186,8 +244,14 @@ export function registerResyncCommand(program: Command): void {
     .description('read Stripe, Salesforce and Zendesk again and apply what they hold (behind real-time webhooks)')
     .option('--source <names>', `only these sources, comma-separated (${RESYNC_SOURCES.join(', ')})`)
     .option('--since <when>', `only objects changed since then: ${TIME_GRAMMAR} (Stripe: its Events API, 30 days)`)
-    .option('--customer <ref>', 'one customer, fetched fresh from every source that holds an id of it (REF as for inspect)')
-    .option('--dry-run', 'print, per customer, the portal fields that would change (and the mapped fields a changed field mapping would write); store and push nothing')
+    .option(
+      '--customer <ref>',
+      'one customer, fetched fresh from every source that holds an id of it (REF as for inspect)',
+    )
+    .option(
+      '--dry-run',
+      'print, per customer, the portal fields that would change (and the mapped fields a changed field mapping would write); store and push nothing',
+    )
     .option('--resume', 'continue the newest unfinished resync from its checkpoints')
     .option('--no-wait', 'return once everything is queued instead of waiting for the worker to apply it')
     .option('--no-progress', 'no progress bars or progress lines')
@@ -201,7 +265,7 @@ export function registerResyncCommand(program: Command): void {
         '  $ portal-sync resync --customer ann@example.com       # one customer, fresh\n' +
         '  $ portal-sync resync --since 2026-11-22 --dry-run      # what would change, per customer\n' +
         '  $ portal-sync resync --resume                          # after an interrupted run\n' +
-        '\nThe daemon\'s worker applies the snapshots (start it first); the summary counts\n' +
+        "\nThe daemon's worker applies the snapshots (start it first); the summary counts\n" +
         'what it changed. Exit 1 when reading failed or the worker did not finish.\n',
     )
     .action(async (opts: ResyncOptions) => resync(opts));

@@ -34,9 +34,11 @@ function zendeskClientOf(config: Config) {
 
 const describeStep = (s: ZendeskSetupStep) => {
   const what =
-    s.kind === 'access rule' ? `access rule on ${s.key}: its organization or user matches the signed-in end user`
-    : s.kind === 'end-user policy' ? `end-user policy on ${s.key}: read own records only${s.now ? ` (${s.now})` : ''}`
-    : `${s.kind} ${s.object ? `${s.object}.` : ''}${s.key}${s.type ? ` (${s.type})` : ''}`;
+    s.kind === 'access rule'
+      ? `access rule on ${s.key}: its organization or user matches the signed-in end user`
+      : s.kind === 'end-user policy'
+        ? `end-user policy on ${s.key}: read own records only${s.now ? ` (${s.now})` : ''}`
+        : `${s.kind} ${s.object ? `${s.object}.` : ''}${s.key}${s.type ? ` (${s.type})` : ''}`;
   return `${what}${s.actualType ? `: exists as ${s.actualType}, expected ${s.type}; change it by hand` : ''}`;
 };
 
@@ -48,7 +50,9 @@ interface ZendeskSetupCliOptions {
 
 /** The access rule as it will be sent, for an admin to compare with Admin Center (its condition value is not in Zendesk's docs). */
 function ruleNote(config: Config): string {
-  const rules = endUserObjects(config.targets.zendesk).map((o) => `  ${o.key}: ${JSON.stringify(ownRecordsRule(o.lookups).conditions)}`);
+  const rules = endUserObjects(config.targets.zendesk).map(
+    (o) => `  ${o.key}: ${JSON.stringify(ownRecordsRule(o.lookups).conditions)}`,
+  );
   const off = config.targets.zendesk.statusObject.enabled
     ? ''
     : `\nnote: targets.zendesk.statusObject.enabled is false: set it to true so the status records are written (${config.targets.zendesk.statusObject.key})`;
@@ -58,15 +62,27 @@ function ruleNote(config: Config): string {
 async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
   const config = requireConfig();
   const client = zendeskClientOf(config);
-  const plan = await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: opts.endUserAccess === true, mapping: config.mapping });
+  const plan = await planZendeskSetup(client, config.targets.zendesk, {
+    endUserAccess: opts.endUserAccess === true,
+    mapping: config.mapping,
+  });
   const missing = plan.filter((s) => s.state === 'missing');
-  const steps = opts.dryRun || missing.length === 0 ? plan : await applyZendeskSetup(client, config.targets.zendesk, plan, { mapping: config.mapping });
+  const steps =
+    opts.dryRun || missing.length === 0
+      ? plan
+      : await applyZendeskSetup(client, config.targets.zendesk, plan, { mapping: config.mapping });
   const mismatched = steps.filter((s) => s.actualType !== undefined);
   // The brands zendesk.brands lists, as the account has them (read-only).
   const brands = await checkZendeskBrands(client, config.zendesk.brands ?? []);
   const wrongBrands = brands.filter((b) => b.problems.length > 0);
   if (mismatched.length > 0 || wrongBrands.length > 0) process.exitCode = 1;
-  if (opts.json) return printJson({ dryRun: opts.dryRun === true, steps, created: steps.filter((s) => s.state === 'created').length, brands });
+  if (opts.json)
+    return printJson({
+      dryRun: opts.dryRun === true,
+      steps,
+      created: steps.filter((s) => s.state === 'created').length,
+      brands,
+    });
 
   const mark = { exists: 'exists ', missing: opts.dryRun ? 'create ' : 'missing', created: 'created' } as const;
   const lines = steps.map((s) => `  ${mark[s.state]}  ${describeStep(s)}`);
@@ -76,16 +92,24 @@ async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
       : opts.dryRun
         ? `dry run: would create ${missing.length}; nothing was created`
         : `created ${missing.length}`;
-  printText(`Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n${opts.endUserAccess ? ruleNote(config) : ''}${brandLines(brands)}`);
-  if (mismatched.length > 0) process.stderr.write(`portal-sync: ${mismatched.length} field(s) have another type than the target writes\n`);
-  if (wrongBrands.length > 0) process.stderr.write(`portal-sync: ${wrongBrands.length} brand(s) in zendesk.brands do not match the account: ${wrongBrands.map((b) => b.id).join(', ')}\n`);
+  printText(
+    `Zendesk at ${config.zendesk.baseUrl}:\n${lines.join('\n')}\n${summary}\n${opts.endUserAccess ? ruleNote(config) : ''}${brandLines(brands)}`,
+  );
+  if (mismatched.length > 0)
+    process.stderr.write(`portal-sync: ${mismatched.length} field(s) have another type than the target writes\n`);
+  if (wrongBrands.length > 0)
+    process.stderr.write(
+      `portal-sync: ${wrongBrands.length} brand(s) in zendesk.brands do not match the account: ${wrongBrands.map((b) => b.id).join(', ')}\n`,
+    );
 }
 
 /** The brands zendesk.brands lists, each as the account has it; nothing when none is listed. */
 function brandLines(brands: ZendeskBrandCheck[]): string {
   if (brands.length === 0) return '';
   const lines = brands.map((b) =>
-    b.problems.length === 0 ? `  ok       brand ${b.id} ${b.name ?? ''} (Help Center: ${b.hosts.join(', ') || 'none'})` : `  problem  brand ${b.id}${b.name ? ` ${b.name}` : ''}: ${b.problems.join('; ')}`,
+    b.problems.length === 0
+      ? `  ok       brand ${b.id} ${b.name ?? ''} (Help Center: ${b.hosts.join(', ') || 'none'})`
+      : `  problem  brand ${b.id}${b.name ? ` ${b.name}` : ''}: ${b.problems.join('; ')}`,
   );
   return `Brands (zendesk.brands):\n${lines.join('\n')}\n`;
 }
@@ -113,7 +137,9 @@ function describePackage(config: Config, json: boolean | undefined): void {
       'Then check the org: portal-sync setup salesforce --verify\n',
   );
   if (gaps.length > 0) {
-    process.stderr.write(`portal-sync: configured in targets.salesforce or mapping.salesforce but not in the package (add metadata files for them): ${gaps.join(', ')}\n`);
+    process.stderr.write(
+      `portal-sync: configured in targets.salesforce or mapping.salesforce but not in the package (add metadata files for them): ${gaps.join(', ')}\n`,
+    );
   }
 }
 
@@ -123,7 +149,8 @@ async function verifySalesforce(config: Config, json: boolean | undefined): Prom
     conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
   } catch (err) {
     // Missing credentials are a configuration problem (2); a refused login is a failure (1).
-    if ((err as Error).message.includes('must be set') || (err as Error).message.startsWith('SALESFORCE_LOGIN_URL')) throw new UsageError((err as Error).message);
+    if ((err as Error).message.includes('must be set') || (err as Error).message.startsWith('SALESFORCE_LOGIN_URL'))
+      throw new UsageError((err as Error).message);
     throw err;
   }
   const results = await verifySalesforceSchema(conn, salesforceSchema(config.targets.salesforce, config.mapping));
@@ -132,22 +159,34 @@ async function verifySalesforce(config: Config, json: boolean | undefined): Prom
   if (json) return printJson({ ok, objects: results });
   const lines = results.map((r) => {
     if (!r.exists) return `  ${r.object}: object missing (${r.missing.join(', ')})`;
-    const parts = [r.missing.length === 0 ? `all ${r.present.length} fields present` : `missing ${r.missing.join(', ')}`];
+    const parts = [
+      r.missing.length === 0 ? `all ${r.present.length} fields present` : `missing ${r.missing.join(', ')}`,
+    ];
     if (r.notExternalId) parts.push(`${r.notExternalId} is not an External ID field`);
     return `  ${r.object}: ${parts.join('; ')}`;
   });
-  printText(`Salesforce at ${conn.instanceUrl}:\n${lines.join('\n')}\n${ok ? 'all configured fields exist' : 'deploy the package: portal-sync setup salesforce'}\n`);
+  printText(
+    `Salesforce at ${conn.instanceUrl}:\n${lines.join('\n')}\n${ok ? 'all configured fields exist' : 'deploy the package: portal-sync setup salesforce'}\n`,
+  );
 }
 
 export function registerSetupCommand(program: Command): void {
-  const setup = program.command('setup').description('provision the portal side: the fields and objects the targets write to');
+  const setup = program
+    .command('setup')
+    .description('provision the portal side: the fields and objects the targets write to');
   setup
     .command('zendesk')
     .description('create the organization and user fields and the invoice custom object that are missing')
     .option('--dry-run', 'list what would be created; create nothing')
-    .option('--end-user-access', 'also the status custom object, and access rules with end-user policies so a signed-in customer reads only their own invoices and status (plans without help center JWTs)')
+    .option(
+      '--end-user-access',
+      'also the status custom object, and access rules with end-user policies so a signed-in customer reads only their own invoices and status (plans without help center JWTs)',
+    )
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync setup zendesk --dry-run\n  $ portal-sync setup zendesk\n  $ portal-sync setup zendesk --end-user-access --dry-run\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ portal-sync setup zendesk --dry-run\n  $ portal-sync setup zendesk\n  $ portal-sync setup zendesk --end-user-access --dry-run\n',
+    )
     .action((opts: ZendeskSetupCliOptions) => setupZendesk(opts));
   setup
     .command('salesforce')

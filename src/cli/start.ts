@@ -16,7 +16,10 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('run the daemon: webhook receivers, portal events, /healthz, /readyz, /metrics, and the events worker')
     .option('--role <role>', 'all (web and worker in one process), web (HTTP only) or worker (queues only)', 'all')
-    .option('--dev-redis', 'development only: if nothing answers at REDIS_URL, run a private in-memory redis-server (everything is lost on exit)')
+    .option(
+      '--dev-redis',
+      'development only: if nothing answers at REDIS_URL, run a private in-memory redis-server (everything is lost on exit)',
+    )
     .addHelpText(
       'after',
       '\nRedis: REDIS_URL (default redis://127.0.0.1:6379). Until it answers, the daemon keeps retrying it, says so\n' +
@@ -27,10 +30,13 @@ export function registerStartCommand(program: Command): void {
         '  $ REDIS_URL=redis://redis:6379 portal-sync start --role worker\n',
     )
     .action(async (opts: { role: string; devRedis?: boolean }) => {
-      if (!['all', 'web', 'worker'].includes(opts.role)) throw new UsageError(`--role must be all, web or worker (got ${opts.role})`);
+      if (!['all', 'web', 'worker'].includes(opts.role))
+        throw new UsageError(`--role must be all, web or worker (got ${opts.role})`);
       const loaded = loadConfig(process.env);
       if (!loaded.ok) {
-        throw new UsageError(`configuration has problems (run \`portal-sync config check\`):\n  - ${loaded.problems.join('\n  - ')}`);
+        throw new UsageError(
+          `configuration has problems (run \`portal-sync config check\`):\n  - ${loaded.problems.join('\n  - ')}`,
+        );
       }
       const logger = createLogger(loaded.config.logLevel);
       for (const w of loaded.warnings) logger.warn(w);
@@ -45,7 +51,10 @@ async function devRedis(config: Config, logger: Logger): Promise<{ note?: string
   const redis = await ensureRedis(config.redis.url, () => undefined);
   if (redis.url !== config.redis.url) {
     note = `private in-memory redis-server at ${redis.url}, started by --dev-redis: nothing is persisted, everything is lost on exit`;
-    logger.warn({ devRedis: redis.url, configured: redactUrl(config.redis.url) }, `no Redis answered at REDIS_URL: --dev-redis started a private redis-server, in memory only (stopped on exit)`);
+    logger.warn(
+      { devRedis: redis.url, configured: redactUrl(config.redis.url) },
+      `no Redis answered at REDIS_URL: --dev-redis started a private redis-server, in memory only (stopped on exit)`,
+    );
     config.redis.url = redis.url;
   }
   return { ...(note && { note }), ...(redis.stop && { stop: redis.stop }) };
@@ -57,7 +66,11 @@ async function runDaemon(config: Config, logger: Logger, role: Role, allowDevRed
   let worker: RunningWorker | null = null;
   let stopping = false;
   const daemon = role === 'worker' ? null : await startDaemon(config, logger, dev.note ? { devRedis: dev.note } : {});
-  if (daemon) logger.info({ url: daemon.url, prefix: config.redis.prefix, ...(dev.note && { devRedis: dev.note }) }, 'portal-sync listening');
+  if (daemon)
+    logger.info(
+      { url: daemon.url, prefix: config.redis.prefix, ...(dev.note && { devRedis: dev.note }) },
+      'portal-sync listening',
+    );
   // The worker alone still answers /healthz and /metrics on PORT, for orchestrators and Prometheus.
   const probe = role === 'worker' ? await startProbeServer(config, logger) : null;
   const registry = daemon?.metrics.registry ?? probe?.registry;
@@ -71,7 +84,10 @@ async function runDaemon(config: Config, logger: Logger, role: Role, allowDevRed
       // The grace period bounds the whole shutdown, not only the HTTP part: a job still running then (a long
       // reconcile pass, a hung call) is left to BullMQ's stalled-job recovery, which hands it to another worker.
       setTimeout(() => {
-        logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace period over: exiting with work still in flight (it goes back to its queue)');
+        logger.warn(
+          { graceMs: config.server.shutdownGraceMs },
+          'grace period over: exiting with work still in flight (it goes back to its queue)',
+        );
         dev.stop?.();
         process.exit(0);
       }, config.server.shutdownGraceMs).unref();
@@ -102,7 +118,11 @@ async function runDaemon(config: Config, logger: Logger, role: Role, allowDevRed
   );
   if (answered && !stopping) logger.info({ redis: describeRedis(config.redis) }, 'redis answered');
   if (answered && !stopping && role !== 'web') {
-    worker = await startWorker(config, logger, { ...(registry ? { registry } : {}), targets: createPortalTarget, role });
+    worker = await startWorker(config, logger, {
+      ...(registry ? { registry } : {}),
+      targets: createPortalTarget,
+      role,
+    });
     if (stopping) await worker.close();
   }
   await stopped;

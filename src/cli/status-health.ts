@@ -19,7 +19,11 @@ function workerLine(w: WorkerHealth): string {
   return `    ${who}: live, last seen ${ago(w.lastSeenSecondsAgo)} (started ${w.startedAt})`;
 }
 
-export function healthLines(workers: readonly WorkerHealth[], lastWebhooks: Record<string, string | null>, now = Date.now()): string[] {
+export function healthLines(
+  workers: readonly WorkerHealth[],
+  lastWebhooks: Record<string, string | null>,
+  now = Date.now(),
+): string[] {
   const live = workers.filter((w) => w.live).length;
   const lines = [
     live > 0
@@ -30,7 +34,9 @@ export function healthLines(workers: readonly WorkerHealth[], lastWebhooks: Reco
   const sources = Object.entries(lastWebhooks);
   if (sources.length === 0) lines.push('  last webhook: no receiver configured');
   else {
-    const said = sources.map(([s, at]) => (at ? `${s} ${at} (${ago(Math.max(0, Math.round((now - Date.parse(at)) / 1000)))})` : `${s} never`));
+    const said = sources.map(([s, at]) =>
+      at ? `${s} ${at} (${ago(Math.max(0, Math.round((now - Date.parse(at)) / 1000)))})` : `${s} never`,
+    );
     lines.push(`  last webhook: ${said.join(', ')}`);
   }
   return lines;

@@ -10,12 +10,26 @@ import { printText } from './terminal.js';
 function queueTable(queues: Record<string, QueueStatus>): string[] {
   const head = ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'FAILED', 'LAG', 'DONE/MIN', 'FAILED/MIN'];
   const rows = Object.entries(queues).map(([name, q]) => [
-    name, String(q.waiting), String(q.active), String(q.delayed), String(q.failed), `${q.lagSeconds}s`, String(q.completedPerMinute), String(q.failedPerMinute),
+    name,
+    String(q.waiting),
+    String(q.active),
+    String(q.delayed),
+    String(q.failed),
+    `${q.lagSeconds}s`,
+    String(q.completedPerMinute),
+    String(q.failedPerMinute),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const paused = Object.values(queues).map((q) => (q.rateLimitedForSeconds > 0 ? `  PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : ''));
-  return [`  ${line(head)}`, ...rows.map((r, i) => `  ${line(r)}${paused[i]}`), `  (per minute: the last ${RATE_WINDOW_MINUTES} min)`];
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const paused = Object.values(queues).map((q) =>
+    q.rateLimitedForSeconds > 0 ? `  PAUSED by a rate limit for ${q.rateLimitedForSeconds}s more` : '',
+  );
+  return [
+    `  ${line(head)}`,
+    ...rows.map((r, i) => `  ${line(r)}${paused[i]}`),
+    `  (per minute: the last ${RATE_WINDOW_MINUTES} min)`,
+  ];
 }
 
 /** `status` for humans: the queues as a table, then what needs an admin's attention. */
@@ -23,23 +37,41 @@ export function statusText(status: Status, prefix: string): string {
   const lines = queueTable(status.queues);
   lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
   lines.push(`  quarantined payloads: ${status.quarantined}${status.quarantined ? ' (portal-sync dlq list)' : ''}`);
-  lines.push(`  identity conflicts: ${status.identityConflicts}${status.identityConflicts ? ' (portal-sync identity conflicts)' : ''}`);
+  lines.push(
+    `  identity conflicts: ${status.identityConflicts}${status.identityConflicts ? ' (portal-sync identity conflicts)' : ''}`,
+  );
   for (const w of status.subscriptions) {
-    const health = w.paused ? `PAUSED since ${w.pausedAt} (portal-sync webhooks replay ${w.id} --since ${w.failingSince ?? w.pausedAt})` : w.failingSince ? `failing since ${w.failingSince}` : 'ok';
+    const health = w.paused
+      ? `PAUSED since ${w.pausedAt} (portal-sync webhooks replay ${w.id} --since ${w.failingSince ?? w.pausedAt})`
+      : w.failingSince
+        ? `failing since ${w.failingSince}`
+        : 'ok';
     lines.push(`  webhooks ${w.id}: ${w.pending} pending, ${health}`);
   }
   const r = status.reconcile;
-  lines.push(r ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${failedSources(r).length ? ', a source FAILED (portal-sync reconcile)' : ''}` : '  last reconcile: none yet');
+  lines.push(
+    r
+      ? `  last reconcile: ${r.finishedAt}, drift ${r.drift}${r.drift ? ` (${r.driftIds.slice(0, 5).join(', ')}${r.drift > 5 ? ', …' : ''})` : ''}${failedSources(r).length ? ', a source FAILED (portal-sync reconcile)' : ''}`
+      : '  last reconcile: none yet',
+  );
   if (r) for (const [source, s] of failedSources(r)) lines.push(`    ${describeSourceFailure(source, s)}`);
   const rs = status.resync;
   for (const [target, b] of Object.entries(status.bulk)) {
-    if (b.pending + b.inFlight > 0) lines.push(`  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`);
+    if (b.pending + b.inFlight > 0)
+      lines.push(
+        `  resync pushes to ${target}: ${b.pending} customers waiting for a bulk call (oldest ${b.oldestSeconds}s), ${b.inFlight} in flight`,
+      );
   }
-  if (rs) lines.push(`  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`);
+  if (rs)
+    lines.push(
+      `  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`,
+    );
   lines.push(...healthLines(status.workers, status.lastWebhooks));
   const t = status.redis;
   const persistence = t.aof === null ? '' : t.aof ? ', AOF on' : ', AOF off';
-  lines.push(`  redis: ${t.role}, ${t.connectedReplicas} replica(s) connected${persistence}, maxmemory-policy ${t.maxmemoryPolicy ?? 'unknown (CONFIG not allowed)'}, ackReplicas ${t.ackReplicas}`);
+  lines.push(
+    `  redis: ${t.role}, ${t.connectedReplicas} replica(s) connected${persistence}, maxmemory-policy ${t.maxmemoryPolicy ?? 'unknown (CONFIG not allowed)'}, ackReplicas ${t.ackReplicas}`,
+  );
   for (const w of t.warnings) lines.push(`    WARNING: ${w}`);
   return `queues (prefix ${prefix}):\n${lines.join('\n')}\n`;
 }
@@ -47,9 +79,14 @@ export function statusText(status: Status, prefix: string): string {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile')
+    .description(
+      'queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile',
+    )
     .option('--json', 'print as JSON')
-    .addHelpText('after', `\nExit ${NO_LIVE_WORKER_EXIT} when no worker is live (none beat in the last 30 s): a stopped daemon, not an idle one.\n\nExamples:\n  $ portal-sync status\n  $ portal-sync status --json | jq .queues.events.lagSeconds\n`)
+    .addHelpText(
+      'after',
+      `\nExit ${NO_LIVE_WORKER_EXIT} when no worker is live (none beat in the last 30 s): a stopped daemon, not an idle one.\n\nExamples:\n  $ portal-sync status\n  $ portal-sync status --json | jq .queues.events.lagSeconds\n`,
+    )
     .action(async (opts: { json?: boolean }) => {
       const config = requireConfig();
       const status = await withDataRedis(config, (redis) => readStatus(redis, config));

@@ -5,7 +5,11 @@ import { UsageError } from './errors.js';
 export { TIME_GRAMMAR } from '../sync/time-window.js';
 
 /** The window the options name, or a usage error (exit 2) that names the option. */
-export function timeWindowOption(opts: { since?: string | undefined; until?: string | undefined }, now: Date, defaultSince: string): TimeWindow {
+export function timeWindowOption(
+  opts: { since?: string | undefined; until?: string | undefined },
+  now: Date,
+  defaultSince: string,
+): TimeWindow {
   try {
     return parseTimeWindow(opts, now, defaultSince);
   } catch (err) {

@@ -32,7 +32,9 @@ async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx, redis:
   const sub = (id: string): Subscription => {
     const found = subs.get(id);
     if (found) return found;
-    throw new UsageError(`no subscription "${id}" in the configuration; \`portal-sync webhooks list\` shows them${subs.size === 0 ? ' (there are none: add them under subscriptions: in your YAML)' : ''}`);
+    throw new UsageError(
+      `no subscription "${id}" in the configuration; \`portal-sync webhooks list\` shows them${subs.size === 0 ? ' (there are none: add them under subscriptions: in your YAML)' : ''}`,
+    );
   };
   for (const id of named) sub(id);
   return withRedis(config, async (redis) => {
@@ -81,13 +83,21 @@ export function registerWebhooksCommand(program: Command): void {
     .command('list')
     .description('the subscriptions, with pending events, failures and pauses')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks list\n  $ portal-sync webhooks list --json | jq \'.[] | select(.state.paused)\'\n')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ portal-sync webhooks list\n  $ portal-sync webhooks list --json | jq '.[] | select(.state.paused)'\n",
+    )
     .action(async (opts: { json?: boolean }) => {
       const listing = await withOutbound([], ({ config, store }) => listSubscriptions(store, subscriptionsOf(config)));
       if (opts.json) return printJson(listing);
-      if (listing.length === 0) return void printText('no subscriptions (add them under subscriptions: in your YAML; see docs/outbound-webhooks.md)\n');
+      if (listing.length === 0)
+        return void printText(
+          'no subscriptions (add them under subscriptions: in your YAML; see docs/outbound-webhooks.md)\n',
+        );
       for (const l of listing) {
-        printText(`${l.id}  ${l.url}\n  events: ${l.events.join(', ')}${l.requires.length ? `; requires ${l.requires.join(', ')}` : ''}; timeout ${l.timeoutMs} ms\n`);
+        printText(
+          `${l.id}  ${l.url}\n  events: ${l.events.join(', ')}${l.requires.length ? `; requires ${l.requires.join(', ')}` : ''}; timeout ${l.timeoutMs} ms\n`,
+        );
         printText(`  ${l.state.pending} pending for ${l.state.customersWaiting} customer(s); ${stateLine(l.state)}\n`);
       }
     });
@@ -96,11 +106,21 @@ export function registerWebhooksCommand(program: Command): void {
     .description('send a signed webhook.test event to a subscription now; exit 1 unless it answers 2xx in time')
     .argument('<id>', 'subscription id')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks test billing-service\n  $ portal-sync webhooks test billing-service --json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ portal-sync webhooks test billing-service\n  $ portal-sync webhooks test billing-service --json\n',
+    )
     .action(async (id: string, opts: { json?: boolean }) => {
-      const result = await withOutbound([id], ({ store, sub }) => testSubscription(store, sub(id), createSubscriberTransport()));
+      const result = await withOutbound([id], ({ store, sub }) =>
+        testSubscription(store, sub(id), createSubscriberTransport()),
+      );
       if (opts.json) printJson(result);
-      else printText(result.ok ? `${id}: answered ${result.status} in ${result.latencyMs} ms\n` : `${id}: failed after ${result.latencyMs} ms: ${result.error}\n`);
+      else
+        printText(
+          result.ok
+            ? `${id}: answered ${result.status} in ${result.latencyMs} ms\n`
+            : `${id}: failed after ${result.latencyMs} ms: ${result.error}\n`,
+        );
       if (!result.ok) process.exitCode = 1;
     });
   webhooks
@@ -110,20 +130,31 @@ export function registerWebhooksCommand(program: Command): void {
     .option('--failed', 'only failed (and expired) attempts')
     .option('--limit <n>', 'at most this many, newest first', '50')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ portal-sync webhooks deliveries billing-service\n  $ portal-sync webhooks deliveries billing-service --failed --limit 200 --json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ portal-sync webhooks deliveries billing-service\n  $ portal-sync webhooks deliveries billing-service --failed --limit 200 --json\n',
+    )
     .action(async (id: string, opts: { failed?: boolean; limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1 (got ${opts.limit})`);
-      const attempts = await withOutbound([id], ({ store, sub }) => store.attempts(sub(id).id, { failedOnly: opts.failed === true, limit }));
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UsageError(`--limit must be a whole number of at least 1 (got ${opts.limit})`);
+      const attempts = await withOutbound([id], ({ store, sub }) =>
+        store.attempts(sub(id).id, { failedOnly: opts.failed === true, limit }),
+      );
       if (opts.json) return printJson(attempts);
-      if (attempts.length === 0) return void printText(`no ${opts.failed ? 'failed ' : ''}delivery attempts recorded for ${id}\n`);
+      if (attempts.length === 0)
+        return void printText(`no ${opts.failed ? 'failed ' : ''}delivery attempts recorded for ${id}\n`);
       for (const a of attempts) {
-        printText(`${a.at}  ${a.outcome.padEnd(9)} ${String(a.status ?? '-').padEnd(4)} ${String(a.latencyMs).padStart(6)} ms  ${a.type.padEnd(26)} ${a.eventId}${a.customerId ? `  ${a.customerId}` : ''}${a.error ? `  ${a.error}` : ''}\n`);
+        printText(
+          `${a.at}  ${a.outcome.padEnd(9)} ${String(a.status ?? '-').padEnd(4)} ${String(a.latencyMs).padStart(6)} ms  ${a.type.padEnd(26)} ${a.eventId}${a.customerId ? `  ${a.customerId}` : ''}${a.error ? `  ${a.error}` : ''}\n`,
+        );
       }
     });
   webhooks
     .command('replay')
-    .description('send again, in order, every recorded event since a time that the subscription takes; resumes it if paused')
+    .description(
+      'send again, in order, every recorded event since a time that the subscription takes; resumes it if paused',
+    )
     .argument('<id>', 'subscription id')
     .requiredOption('--since <when>', TIME_GRAMMAR)
     .option('--until <when>', 'only events recorded before then, in the same grammar (default: now)')
@@ -152,24 +183,33 @@ export function registerWebhooksCommand(program: Command): void {
     .argument('<id>', 'subscription id')
     .option('--reason <text>', 'why (shown by list and status)', 'paused by an admin')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExample:\n  $ portal-sync webhooks pause billing-service --reason "consumer migration until 14:00"\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ portal-sync webhooks pause billing-service --reason "consumer migration until 14:00"\n',
+    )
     .action(async (id: string, opts: { reason: string; json?: boolean }) => {
       const state = await withOutbound([id], async ({ store, sub }) => {
         await store.pause(sub(id).id, opts.reason);
         return store.state(id);
       });
       if (opts.json) return printJson(state);
-      printText(`${id}: paused at ${state.pausedAt}; new events wait in order: \`portal-sync webhooks resume ${id}\` delivers them\n`);
+      printText(
+        `${id}: paused at ${state.pausedAt}; new events wait in order: \`portal-sync webhooks resume ${id}\` delivers them\n`,
+      );
     });
   webhooks
     .command('resume')
-    .description('deliver to a paused subscription again: everything that waited, in order, including what came during the pause')
+    .description(
+      'deliver to a paused subscription again: everything that waited, in order, including what came during the pause',
+    )
     .argument('<id>', 'subscription id')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ portal-sync webhooks resume billing-service\n')
     .action(async (id: string, opts: { json?: boolean }) => {
       const result = await withOutbound([id], ({ store, sub, queue }) => resumeSubscription(store, queue(id), sub(id)));
       if (opts.json) return printJson(result);
-      printText(`${id}: ${result.resumed ? 'resumed' : 'was not paused'}; ${result.customersWaiting} customer(s) with events waiting\n`);
+      printText(
+        `${id}: ${result.resumed ? 'resumed' : 'was not paused'}; ${result.customersWaiting} customer(s) with events waiting\n`,
+      );
     });
 }

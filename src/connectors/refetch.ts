@@ -37,7 +37,8 @@ export interface RefetchTie {
 export type Refetcher = (tie: RefetchTie) => Promise<SourceEvent | null>;
 
 /** The parts of Config a refetcher reads; a whole Config will do. */
-export type RefetchConfig = Pick<Config, 'stripe' | 'zendesk' | 'salesforceAuth' | 'salesforce' | 'identity'> & Partial<Pick<Config, 'mapping'>>;
+export type RefetchConfig = Pick<Config, 'stripe' | 'zendesk' | 'salesforceAuth' | 'salesforce' | 'identity'> &
+  Partial<Pick<Config, 'mapping'>>;
 
 /**
  * A refetch that failed, with the connector's verdict on it: `retryable`
@@ -63,7 +64,12 @@ export class RefetchError extends Error implements FailureVerdict {
 }
 
 /** Null: no configured key may read that Stripe account (stripe/accounts.ts). */
-type Fetch = (kind: EventDataKind, id: string, version: number, stripeAccountId?: string) => Promise<SourceEvent | null>;
+type Fetch = (
+  kind: EventDataKind,
+  id: string,
+  version: number,
+  stripeAccountId?: string,
+) => Promise<SourceEvent | null>;
 
 interface SourceRefetch {
   accepts(kind: string): boolean;
@@ -97,7 +103,8 @@ const SOURCES: Partial<Record<Source, SourceRefetch>> = {
     connect: async (c) => {
       const client = createZendeskClient(c.zendesk);
       const kept = keptAttributes(c.mapping ?? EMPTY_MAPPING).organizationFields;
-      return (kind, id, version) => (isZendeskRefetchKind(kind) ? fetchZendeskObject(client, kind, id, version, kept) : unsupported(kind));
+      return (kind, id, version) =>
+        isZendeskRefetchKind(kind) ? fetchZendeskObject(client, kind, id, version, kept) : unsupported(kind);
     },
     classify: classifyZendeskError,
   },
@@ -106,7 +113,8 @@ const SOURCES: Partial<Record<Source, SourceRefetch>> = {
     configured: ({ salesforceAuth: a }) => Boolean((a.accessToken && a.instanceUrl) || (a.clientId && a.clientSecret)),
     connect: async (c) => {
       const conn = await createSalesforceConnection(c.salesforceAuth, c.salesforce.apiVersion);
-      return (kind, id, version) => (isSalesforceRefetchKind(kind) ? fetchSalesforceObject(conn, kind, id, version) : unsupported(kind));
+      return (kind, id, version) =>
+        isSalesforceRefetchKind(kind) ? fetchSalesforceObject(conn, kind, id, version) : unsupported(kind);
     },
     classify: classifySalesforceError,
   },

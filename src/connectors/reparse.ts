@@ -18,8 +18,12 @@ type Reparser = (body: string, config: Config, entry: QuarantineEntry) => ParseR
 const json = (body: string): unknown => JSON.parse(body);
 
 const REPARSERS: Record<Source, Reparser> = {
-  stripe: (body, config, entry) => [parseStripeEvent(json(body), stripeParseKeys(config), entry.stripeAccountId ?? null)],
-  zendesk: (body, _config, entry) => [parseZendeskWebhook(json(body), entry.signedAt ? { signedAt: entry.signedAt } : {})],
+  stripe: (body, config, entry) => [
+    parseStripeEvent(json(body), stripeParseKeys(config), entry.stripeAccountId ?? null),
+  ],
+  zendesk: (body, _config, entry) => [
+    parseZendeskWebhook(json(body), entry.signedAt ? { signedAt: entry.signedAt } : {}),
+  ],
   portal: (body) => parsePortalEvents(json(body)),
   salesforce: (body, config) => {
     if (body.trimStart().startsWith('<')) {
@@ -40,8 +44,13 @@ export function reparseQuarantined(entry: QuarantineEntry, config: Config): Pars
     return [{ kind: 'invalid', reason: `body no longer parses: ${(err as Error).message}` }];
   }
   if (entry.eventId === null) return results;
-  const mine = results.filter((r) => (r.kind === 'events' ? r.events.some((e) => e.eventId === entry.eventId || e.eventId.startsWith(`${entry.eventId}-`)) : r.eventId === entry.eventId));
+  const mine = results.filter((r) =>
+    r.kind === 'events'
+      ? r.events.some((e) => e.eventId === entry.eventId || e.eventId.startsWith(`${entry.eventId}-`))
+      : r.eventId === entry.eventId,
+  );
   // The body parses, but to other ids than the quarantined one: keep the entry rather than drop it as "nothing to apply".
-  if (mine.length === 0 && results.some((r) => r.kind !== 'ignored')) return [{ kind: 'invalid', reason: `the body no longer yields event ${entry.eventId}; kept for inspection` }];
+  if (mine.length === 0 && results.some((r) => r.kind !== 'ignored'))
+    return [{ kind: 'invalid', reason: `the body no longer yields event ${entry.eventId}; kept for inspection` }];
   return mine;
 }

@@ -31,7 +31,8 @@ class SourceNotConfiguredError extends Error {
 /** What configures each source's API, as the operator sets it. */
 export const CREDENTIALS: Record<ResyncSource, string> = {
   stripe: 'STRIPE_SECRET_KEY (or secretKeyEnv of an entry of stripe.accounts)',
-  salesforce: 'SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (or SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL)',
+  salesforce:
+    'SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (or SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL)',
   zendesk: 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN',
 };
 
@@ -41,7 +42,8 @@ export function configuredSources(config: Config): ResyncSource[] {
 
 function requireSources(config: Config, sources: readonly ResyncSource[]): void {
   for (const s of sources) {
-    if (!sourceConfigured(config, s)) throw new SourceNotConfiguredError(`${s} is not configured: set ${CREDENTIALS[s]} to read it`);
+    if (!sourceConfigured(config, s))
+      throw new SourceNotConfiguredError(`${s} is not configured: set ${CREDENTIALS[s]} to read it`);
   }
 }
 
@@ -62,7 +64,12 @@ export interface StreamRequest {
 
 /** The Account fields the Salesforce target writes (the mapped ones too), when it is a target: resyncs do not read them back. */
 const ownAccountFields = (config: Config): string[] =>
-  config.portal.targets.includes('salesforce') ? [...Object.values(config.targets.salesforce.accountFields), ...config.mapping.salesforce.accountFields.map((e) => e.to)] : [];
+  config.portal.targets.includes('salesforce')
+    ? [
+        ...Object.values(config.targets.salesforce.accountFields),
+        ...config.mapping.salesforce.accountFields.map((e) => e.to),
+      ]
+    : [];
 
 export async function createSnapshotStreams(config: Config, req: StreamRequest): Promise<SnapshotStream[]> {
   requireSources(config, req.sources);
@@ -73,19 +80,55 @@ export async function createSnapshotStreams(config: Config, req: StreamRequest):
     if (source === 'stripe') {
       const keys = stripeParseKeys(config);
       const perSecond = config.resync.stripeReadsPerSecond;
-      const pace = createPacer(perSecond * 60, undefined, (ms) => req.onWait?.({ source: 'stripe', ms, reason: `Stripe read pacing (${perSecond} per second, resync.stripeReadsPerSecond)` }));
+      const pace = createPacer(perSecond * 60, undefined, (ms) =>
+        req.onWait?.({
+          source: 'stripe',
+          ms,
+          reason: `Stripe read pacing (${perSecond} per second, resync.stripeReadsPerSecond)`,
+        }),
+      );
       const recent = since !== null && now() - since.getTime() <= STRIPE_EVENTS_DAYS * 24 * 3600_000;
-      if (since !== null && !recent) req.warn?.(`Stripe keeps events for ${STRIPE_EVENTS_DAYS} days: --since is older, so every Stripe customer, subscription and invoice is read`);
+      if (since !== null && !recent)
+        req.warn?.(
+          `Stripe keeps events for ${STRIPE_EVENTS_DAYS} days: --since is older, so every Stripe customer, subscription and invoice is read`,
+        );
       // Every account with a key, and every connected account of each Connect platform (stripe/streams.ts).
-      streams.push(...stripeResyncStreams(config.stripe, { now, keys, readsPerSecond: perSecond, pace, since: recent ? since : null }));
+      streams.push(
+        ...stripeResyncStreams(config.stripe, {
+          now,
+          keys,
+          readsPerSecond: perSecond,
+          pace,
+          since: recent ? since : null,
+        }),
+      );
     } else if (source === 'zendesk') {
       const client = createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {});
       const perMinute = config.resync.zendeskExportsPerMinute;
-      const onPace = (ms: number) => req.onWait?.({ source: 'zendesk', ms, reason: `Zendesk export pacing (${perMinute} per minute, resync.zendeskExportsPerMinute)` });
-      streams.push(...zendeskSnapshotStreams(client, { since, exportsPerMinute: perMinute, perPage: config.resync.zendeskPageSize, onPace, keptFields: keptAttributes(config.mapping).organizationFields }));
+      const onPace = (ms: number) =>
+        req.onWait?.({
+          source: 'zendesk',
+          ms,
+          reason: `Zendesk export pacing (${perMinute} per minute, resync.zendeskExportsPerMinute)`,
+        });
+      streams.push(
+        ...zendeskSnapshotStreams(client, {
+          since,
+          exportsPerMinute: perMinute,
+          perPage: config.resync.zendeskPageSize,
+          onPace,
+          keptFields: keptAttributes(config.mapping).organizationFields,
+        }),
+      );
     } else {
       const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
-      streams.push(...salesforceSnapshotStreams(conn, { since, pageSize: config.resync.salesforcePageSize, ownAccountFields: ownAccountFields(config) }));
+      streams.push(
+        ...salesforceSnapshotStreams(conn, {
+          since,
+          pageSize: config.resync.salesforcePageSize,
+          ownAccountFields: ownAccountFields(config),
+        }),
+      );
     }
   }
   return streams;
@@ -101,20 +144,38 @@ export interface CustomerIds {
 }
 
 /** Streams that read one customer in every configured source that holds an id of it. */
-export async function createCustomerStreams(config: Config, ids: CustomerIds, req: Pick<StreamRequest, 'now' | 'sources' | 'zendeskGate'>): Promise<SnapshotStream[]> {
+export async function createCustomerStreams(
+  config: Config,
+  ids: CustomerIds,
+  req: Pick<StreamRequest, 'now' | 'sources' | 'zendeskGate'>,
+): Promise<SnapshotStream[]> {
   const streams: SnapshotStream[] = [];
   const base = { ...(req.now && { now: req.now }) };
   const wanted = (s: ResyncSource) => req.sources.includes(s) && sourceConfigured(config, s);
   const stripe = ids.stripeCustomerId && wanted('stripe') ? stripeClients(config.stripe)(ids.stripeAccountId) : null;
   if (ids.stripeCustomerId && stripe) {
-    streams.push(stripeCustomerStream(stripe, ids.stripeCustomerId, { ...base, keys: stripeParseKeys(config), accountId: ids.stripeAccountId ?? null }));
+    streams.push(
+      stripeCustomerStream(stripe, ids.stripeCustomerId, {
+        ...base,
+        keys: stripeParseKeys(config),
+        accountId: ids.stripeAccountId ?? null,
+      }),
+    );
   }
   if (ids.salesforceAccountId && wanted('salesforce')) {
     const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
-    streams.push(salesforceAccountStream(conn, ids.salesforceAccountId, { ownAccountFields: ownAccountFields(config) }));
+    streams.push(
+      salesforceAccountStream(conn, ids.salesforceAccountId, { ownAccountFields: ownAccountFields(config) }),
+    );
   }
   if (ids.zendeskOrganizationId && wanted('zendesk')) {
-    streams.push(zendeskOrganizationStream(createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {}), ids.zendeskOrganizationId, keptAttributes(config.mapping).organizationFields));
+    streams.push(
+      zendeskOrganizationStream(
+        createZendeskClient(config.zendesk, req.zendeskGate ? { beforeRequest: req.zendeskGate } : {}),
+        ids.zendeskOrganizationId,
+        keptAttributes(config.mapping).organizationFields,
+      ),
+    );
   }
   return streams;
 }

@@ -17,7 +17,10 @@ export interface TargetDeps {
 
 const FACTORIES: Record<PortalTargetName, (config: Config, deps: TargetDeps) => PortalTarget> = {
   // Zendesk counts requests per minute: every HTTP call of its SDK passes the gate.
-  zendesk: (config, deps) => createZendeskTarget(config, { client: createZendeskClient(config.zendesk, deps.gate ? { beforeRequest: deps.gate } : {}) }),
+  zendesk: (config, deps) =>
+    createZendeskTarget(config, {
+      client: createZendeskClient(config.zendesk, deps.gate ? { beforeRequest: deps.gate } : {}),
+    }),
   // Salesforce counts API calls per day and limits concurrent requests: the queue's job limiter and concurrency bound it.
   salesforce: (config, deps) => createSalesforceTarget(config, deps.onApiUsage ? { onApiUsage: deps.onApiUsage } : {}),
 };

@@ -15,7 +15,8 @@ import { signHmac } from '../webhooks/hmac.js';
 import type { DemoEnvironment } from './environment.js';
 
 /** Zendesk timestamps: ISO to the second. */
-export const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+export const isoSeconds = (ms: number): string =>
+  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
 
 async function expectOk(res: Response, what: string): Promise<unknown> {
   const text = await res.text();
@@ -24,27 +25,45 @@ async function expectOk(res: Response, what: string): Promise<unknown> {
 }
 
 /** Calls the Zendesk stand-in's REST API with the demo's API token, as an admin's script would. */
-async function zendeskApi(env: DemoEnvironment, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+async function zendeskApi(
+  env: DemoEnvironment,
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
   const { email, apiToken, baseUrl } = env.config.zendesk;
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${email}/token:${apiToken}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${email}/token:${apiToken}`).toString('base64')}`,
+    },
   });
   return (await expectOk(res, `Zendesk ${method} ${path}`)) as Record<string, unknown>;
 }
 
-export async function createZendeskOrganization(env: DemoEnvironment, input: { name: string; external_id: string }): Promise<ZendeskOrganization> {
+export async function createZendeskOrganization(
+  env: DemoEnvironment,
+  input: { name: string; external_id: string },
+): Promise<ZendeskOrganization> {
   const out = await zendeskApi(env, 'POST', '/organizations.json', { organization: input });
   return out['organization'] as ZendeskOrganization;
 }
 
-export async function createZendeskUser(env: DemoEnvironment, input: { name: string; email: string; organization_id: number }): Promise<ZendeskUser> {
+export async function createZendeskUser(
+  env: DemoEnvironment,
+  input: { name: string; email: string; organization_id: number },
+): Promise<ZendeskUser> {
   const out = await zendeskApi(env, 'POST', '/users.json', { user: { ...input, role: 'end-user', verified: true } });
   return out['user'] as ZendeskUser;
 }
 
-export async function updateZendeskTicket(env: DemoEnvironment, id: number, ticket: Record<string, unknown>): Promise<ZendeskTicket> {
+export async function updateZendeskTicket(
+  env: DemoEnvironment,
+  id: number,
+  ticket: Record<string, unknown>,
+): Promise<ZendeskTicket> {
   const out = await zendeskApi(env, 'PUT', `/tickets/${id}.json`, { ticket });
   return out['ticket'] as ZendeskTicket;
 }
@@ -52,7 +71,12 @@ export async function updateZendeskTicket(env: DemoEnvironment, id: number, tick
 const upper = (s: string | null) => (s === null ? null : s.toUpperCase());
 
 /** A `zen:event-type:ticket.*` webhook for `ticket` as the stand-in holds it, signed and posted to the daemon. */
-export async function sendTicketEvent(env: DemoEnvironment, type: 'created' | 'status_changed', ticket: ZendeskTicket, previousStatus?: string): Promise<void> {
+export async function sendTicketEvent(
+  env: DemoEnvironment,
+  type: 'created' | 'status_changed',
+  ticket: ZendeskTicket,
+  previousStatus?: string,
+): Promise<void> {
   const detail = {
     actor_id: String(ticket.requester_id ?? ''),
     assignee_id: ticket.assignee_id === null ? null : String(ticket.assignee_id),
@@ -84,7 +108,10 @@ export async function sendTicketEvent(env: DemoEnvironment, type: 'created' | 's
     zendesk_event_version: '2022-11-06',
     subject: `zen:ticket:${ticket.id}`,
     detail,
-    event: type === 'status_changed' ? { current: upper(ticket.status), previous: upper(previousStatus ?? null), ...sequence } : sequence,
+    event:
+      type === 'status_changed'
+        ? { current: upper(ticket.status), previous: upper(previousStatus ?? null), ...sequence }
+        : sequence,
   });
   const timestamp = isoSeconds(Date.now());
   const res = await fetch(`${env.daemonUrl}/webhooks/zendesk`, {
@@ -101,7 +128,14 @@ export async function sendTicketEvent(env: DemoEnvironment, type: 'created' | 's
 
 export interface PortalActivity {
   id: string;
-  type: 'session_start' | 'search' | 'article_view' | 'invoice_view' | 'invoice_download' | 'ticket_status_view' | 'ticket_form_opened';
+  type:
+    | 'session_start'
+    | 'search'
+    | 'article_view'
+    | 'invoice_view'
+    | 'invoice_download'
+    | 'ticket_status_view'
+    | 'ticket_form_opened';
   occurred_at: string;
   contact: { email: string };
   query?: string;
@@ -111,12 +145,18 @@ export interface PortalActivity {
 }
 
 /** POST /events/portal, signed on "the portal's server" with the shared secret. */
-export async function sendPortalActivity(env: DemoEnvironment, events: PortalActivity[]): Promise<{ accepted: number }> {
+export async function sendPortalActivity(
+  env: DemoEnvironment,
+  events: PortalActivity[],
+): Promise<{ accepted: number }> {
   const body = JSON.stringify({ events });
   const res = await fetch(`${env.daemonUrl}/events/portal`, {
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json', 'x-portal-sync-signature': signHmac(body, env.secrets.portalEvents) },
+    headers: {
+      'content-type': 'application/json',
+      'x-portal-sync-signature': signHmac(body, env.secrets.portalEvents),
+    },
   });
   return (await expectOk(res, 'POST /events/portal')) as { accepted: number };
 }

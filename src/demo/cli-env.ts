@@ -23,7 +23,11 @@ export function exportLines(env: Readonly<Record<string, string>>): string[] {
 
 /** The first commands to try, for the customer the scripted day creates. */
 export function sampleCommands(customerName: string): string[] {
-  return [`portal-sync status`, `portal-sync inspect ${shellQuote(customerName)} --explain`, `portal-sync report deflection --since 24h`];
+  return [
+    `portal-sync status`,
+    `portal-sync inspect ${shellQuote(customerName)} --explain`,
+    `portal-sync report deflection --since 24h`,
+  ];
 }
 
 /** The env file's text: a header, then the export lines. */

@@ -80,7 +80,8 @@ async function portFree(port: number): Promise<boolean> {
 async function choosePort(wanted: number | undefined, say: (m: string) => void): Promise<number> {
   if (wanted === 0) return freePort();
   if (wanted !== undefined) {
-    if (!(await portFree(wanted))) throw new Error(`port ${wanted} is taken on 127.0.0.1: choose another with --port (0: any free port)`);
+    if (!(await portFree(wanted)))
+      throw new Error(`port ${wanted} is taken on 127.0.0.1: choose another with --port (0: any free port)`);
     return wanted;
   }
   if (await portFree(DEFAULT_DEMO_PORT)) return DEFAULT_DEMO_PORT;
@@ -140,20 +141,33 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
 
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'demo: error while stopping'));
+    for (const close of closers.splice(0).reverse())
+      await Promise.resolve(close()).catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, 'demo: error while stopping'),
+      );
   };
   closers.push(() => redis.stop?.());
   // A private redis-server is thrown away whole; a shared one keeps nothing of this run.
   if (!redis.stop) closers.push(() => deletePrefix(redis.url, prefix));
 
   try {
-    const stripe = await startStripeStandIn({ webhookUrl: `${daemonUrl}/webhooks/stripe`, webhookSecret: secrets.stripeWebhook, seed: Date.now() & 0xffff });
+    const stripe = await startStripeStandIn({
+      webhookUrl: `${daemonUrl}/webhooks/stripe`,
+      webhookSecret: secrets.stripeWebhook,
+      seed: Date.now() & 0xffff,
+    });
     closers.push(() => stripe.close());
     const zendeskAuth = { email: 'portal-sync@demo.example', token: secret(30) };
-    const zendesk = await startZendeskStandIn({ auth: zendeskAuth, webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: secrets.zendeskWebhook } });
+    const zendesk = await startZendeskStandIn({
+      auth: zendeskAuth,
+      webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: secrets.zendeskWebhook },
+    });
     closers.push(() => zendesk.close());
     const salesforce = await startSalesforceStandIn({
-      outbound: { url: `${daemonUrl}/webhooks/salesforce?token=${secrets.salesforceOutboundToken}`, orgId: '00D5e000000DemoAAA' },
+      outbound: {
+        url: `${daemonUrl}/webhooks/salesforce?token=${secrets.salesforceOutboundToken}`,
+        orgId: '00D5e000000DemoAAA',
+      },
     });
     closers.push(() => salesforce.close());
 
@@ -191,7 +205,11 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       for (const field of fields) salesforce.state.defineField(sobject, field);
     }
     const zendeskClient = createZendeskClient(config.zendesk);
-    const zendeskSetup = await applyZendeskSetup(zendeskClient, config.targets.zendesk, await planZendeskSetup(zendeskClient, config.targets.zendesk));
+    const zendeskSetup = await applyZendeskSetup(
+      zendeskClient,
+      config.targets.zendesk,
+      await planZendeskSetup(zendeskClient, config.targets.zendesk),
+    );
 
     // The help center's theme: the kit reads this daemon, and an open page follows the script each second.
     zendesk.theme.settings.portal_sync_api_url = daemonUrl;
@@ -200,12 +218,19 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
 
     const daemon = await startDaemon(config, logger);
     closers.push(() => daemon.close());
-    const worker = await startWorker(config, logger, { registry: daemon.metrics.registry, targets: createPortalTarget });
+    const worker = await startWorker(config, logger, {
+      registry: daemon.metrics.registry,
+      targets: createPortalTarget,
+    });
     closers.push(() => worker.close());
 
     const queues = () => [daemon.queue, ...worker.planner.queues.values()];
     const activity = () =>
-      stripe.webhookDeliveries.length + zendesk.webhookDeliveries.length + salesforce.outbound.length + zendesk.calls.length + salesforce.calls.length;
+      stripe.webhookDeliveries.length +
+      zendesk.webhookDeliveries.length +
+      salesforce.outbound.length +
+      zendesk.calls.length +
+      salesforce.calls.length;
     const idle = async () => {
       for (const q of queues()) {
         const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
@@ -227,7 +252,22 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       }
     };
 
-    return { config, env, daemonUrl, secrets, stripe, zendesk, salesforce, daemon, worker, zendeskSetup, helpCenterUrl, logger, settle, close: closeAll };
+    return {
+      config,
+      env,
+      daemonUrl,
+      secrets,
+      stripe,
+      zendesk,
+      salesforce,
+      daemon,
+      worker,
+      zendeskSetup,
+      helpCenterUrl,
+      logger,
+      settle,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;

@@ -66,7 +66,8 @@ const ACTORS: Record<DemoStep['actor'], string> = {
   'portal-sync': 'portal-sync',
 };
 
-const show = (v: unknown): string => (v === null || v === undefined || v === '' ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: unknown): string =>
+  v === null || v === undefined || v === '' ? '—' : typeof v === 'string' ? v : JSON.stringify(v);
 const table = (fields: Record<string, unknown>, indent: string) => {
   const width = Math.max(...Object.keys(fields).map((k) => k.length));
   return Object.entries(fields).map(([k, v]) => `${indent}${k.padEnd(width)}  ${show(v)}`);
@@ -84,7 +85,7 @@ export function textPrinter(out: Write): DemoPrinter {
         `  Zendesk     ${i.zendesk}   (setup zendesk created ${i.zendeskFieldsCreated} fields and objects)`,
         `  Salesforce  ${i.salesforce}   (the metadata package's fields are deployed)`,
         `  Help Center ${i.helpCenter}`,
-        '              (Ann\'s billing page, the Help Center kit: open it now and watch Acme\'s status change)',
+        "              (Ann's billing page, the Help Center kit: open it now and watch Acme's status change)",
         '',
         'A day at Acme Logistics:',
       ),
@@ -102,14 +103,18 @@ export function textPrinter(out: Write): DemoPrinter {
         `  Zendesk organization "${zd.organization.name}" (${zd.organization.id})`,
         ...table(zd.organization.fields, '    '),
         `  Zendesk portal_invoice records (${zd.invoices.length})`,
-        ...zd.invoices.map((i) => `    ${show(i.number)}  ${show(i.status)}  total ${show(i.total)}  ${show(i.hostedUrl)}`),
+        ...zd.invoices.map(
+          (i) => `    ${show(i.number)}  ${show(i.status)}  total ${show(i.total)}  ${show(i.hostedUrl)}`,
+        ),
         `  Zendesk tickets: ${zd.tickets.map((t) => `#${t.id} ${t.status}`).join(', ')}`,
         `  Zendesk profile events: ${zd.profileEvents.map((e) => `${e.type} (${show(e.category)})`).join(', ') || 'none'}`,
         '',
         `  Salesforce Account "${show(sf.account.name)}" (${sf.account.id})`,
         ...table(sf.account.fields, '    '),
         `  Portal_Invoice__c (${sf.invoices.length})`,
-        ...sf.invoices.map((i) => `    ${show(i.number)}  ${show(i.status)}  total ${show(i.total)}  ${show(i.hostedUrl)}`),
+        ...sf.invoices.map(
+          (i) => `    ${show(i.number)}  ${show(i.status)}  total ${show(i.total)}  ${show(i.hostedUrl)}`,
+        ),
         `  Support_Ticket__c: ${sf.tickets.map((t) => `#${show(t.id)} ${show(t.status)} (${show(t.category)})`).join(', ') || 'none'}`,
         `  Portal_Deflection_Event__c: ${sf.deflectionEvents.map((e) => `${show(e.type)} (${show(e.category)})`).join(', ') || 'none'}`,
         '',

@@ -29,7 +29,8 @@ const TYPES: Record<string, SalesforceFieldType> = {
   Picklist: 'picklist',
 };
 
-const tag = (xml: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim();
+const tag = (xml: string, name: string): string | undefined =>
+  new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim();
 
 function fieldSpec(object: string, name: string, externalId: boolean, objectsDir: string): SalesforceFieldSpec {
   const file = join(objectsDir, object, 'fields', `${name}.field-meta.xml`);
@@ -49,9 +50,16 @@ function fieldSpec(object: string, name: string, externalId: boolean, objectsDir
 }
 
 /** sObject → field specs, for startSalesforceStandIn({ fields }). */
-export function provisionedSalesforceFields(cfg: TargetsConfig['salesforce'], sourceDir = SALESFORCE_SOURCE_DIR, mapping?: MappingConfig): Record<string, SalesforceFieldSpec[]> {
+export function provisionedSalesforceFields(
+  cfg: TargetsConfig['salesforce'],
+  sourceDir = SALESFORCE_SOURCE_DIR,
+  mapping?: MappingConfig,
+): Record<string, SalesforceFieldSpec[]> {
   const objectsDir = join(sourceDir, 'main/default/objects');
   return Object.fromEntries(
-    salesforceSchema(cfg, mapping).map((s) => [s.object, s.fields.map((name) => fieldSpec(s.object, name, name === s.externalId, objectsDir))]),
+    salesforceSchema(cfg, mapping).map((s) => [
+      s.object,
+      s.fields.map((name) => fieldSpec(s.object, name, name === s.externalId, objectsDir)),
+    ]),
   );
 }

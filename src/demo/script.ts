@@ -51,11 +51,22 @@ export interface ScriptOptions {
   decisionTimeoutMs?: number;
 }
 
-const TEAM_PLAN = { id: 'price_DemoTeamMonthly', nickname: 'Team (monthly)', product: 'prod_DemoTeam', unit_amount: 4900, currency: 'usd', interval: 'month' as const };
+const TEAM_PLAN = {
+  id: 'price_DemoTeamMonthly',
+  nickname: 'Team (monthly)',
+  product: 'prod_DemoTeam',
+  unit_amount: 4900,
+  currency: 'usd',
+  interval: 'month' as const,
+};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
 
-export async function playScriptedDay(env: DemoEnvironment, onStep: (step: DemoStep) => void, opts: ScriptOptions): Promise<DemoFacts> {
+export async function playScriptedDay(
+  env: DemoEnvironment,
+  onStep: (step: DemoStep) => void,
+  opts: ScriptOptions,
+): Promise<DemoFacts> {
   const { stripe, zendesk, salesforce } = env;
   const deflectionData = createDeflectionData(env.daemon.redis, env.config.redis.prefix);
   const started = Date.now();
@@ -67,7 +78,10 @@ export async function playScriptedDay(env: DemoEnvironment, onStep: (step: DemoS
     onStep({ n: ++n, at, actor, title, lines });
     if (opts.pauseMs > 0) await sleep(opts.pauseMs);
   };
-  const decision = async (sessionStartedAfter: number, outcome: DeflectionEvent['outcome']): Promise<DeflectionEvent> => {
+  const decision = async (
+    sessionStartedAfter: number,
+    outcome: DeflectionEvent['outcome'],
+  ): Promise<DeflectionEvent> => {
     const end = Date.now() + (opts.decisionTimeoutMs ?? 30_000);
     while (Date.now() < end) {
       const events = await deflectionData.events(new Date(started - 3_600_000), new Date(Date.now() + 3_600_000));
@@ -95,19 +109,37 @@ export async function playScriptedDay(env: DemoEnvironment, onStep: (step: DemoS
   });
 
   await step('stripe', 'Acme signs up: a Stripe customer that names its Account, with a card on file', () => {
-    const customer = stripe.createCustomer({ name: facts.accountName!, email: 'billing@acme-logistics.example', metadata: { salesforce_account_id: facts.accountId! } });
+    const customer = stripe.createCustomer({
+      name: facts.accountName!,
+      email: 'billing@acme-logistics.example',
+      metadata: { salesforce_account_id: facts.accountId! },
+    });
     stripe.attachPaymentMethod(customer.id, { brand: 'visa', last4: '4242', makeDefault: true });
     facts.customerId = customer.id;
-    return [`customer ${customer.id}, metadata.salesforce_account_id = ${facts.accountId}`, 'signed webhooks: customer.created, payment_method.attached, customer.updated'];
+    return [
+      `customer ${customer.id}, metadata.salesforce_account_id = ${facts.accountId}`,
+      'signed webhooks: customer.created, payment_method.attached, customer.updated',
+    ];
   });
 
-  await step('zendesk', 'Support adds Acme to Zendesk: an organization linked to the Account, and Ann, its admin', async () => {
-    const org = await createZendeskOrganization(env, { name: facts.accountName!, external_id: facts.accountId! });
-    const user = await createZendeskUser(env, { name: DEMO_CONTACT_NAME, email: facts.contactEmail!, organization_id: org.id });
-    facts.organizationId = org.id;
-    facts.userId = user.id;
-    return [`organization ${org.id} (external_id = the Account), user ${user.id}`, 'Zendesk event webhooks: organization.created, user.created'];
-  });
+  await step(
+    'zendesk',
+    'Support adds Acme to Zendesk: an organization linked to the Account, and Ann, its admin',
+    async () => {
+      const org = await createZendeskOrganization(env, { name: facts.accountName!, external_id: facts.accountId! });
+      const user = await createZendeskUser(env, {
+        name: DEMO_CONTACT_NAME,
+        email: facts.contactEmail!,
+        organization_id: org.id,
+      });
+      facts.organizationId = org.id;
+      facts.userId = user.id;
+      return [
+        `organization ${org.id} (external_id = the Account), user ${user.id}`,
+        'Zendesk event webhooks: organization.created, user.created',
+      ];
+    },
+  );
 
   await step('stripe', 'Acme subscribes to the Team plan for 5 seats', () => {
     const sub = stripe.createSubscription(facts.customerId!, { items: [{ price: TEAM_PLAN, quantity: 5 }] });
@@ -116,16 +148,27 @@ export async function playScriptedDay(env: DemoEnvironment, onStep: (step: DemoS
   });
 
   await step('stripe', 'The first invoice is paid', () => {
-    const invoice = stripe.payInvoice(stripe.createInvoice(facts.customerId!, { subscription: facts.subscriptionId! }).id);
+    const invoice = stripe.payInvoice(
+      stripe.createInvoice(facts.customerId!, { subscription: facts.subscriptionId! }).id,
+    );
     facts.invoiceIds.push(invoice.id);
-    return [`invoice ${invoice.number}: ${invoice.status}, ${money(invoice.amount_paid, invoice.currency)}`, 'webhooks: invoice.created, invoice.finalized, charge.succeeded, invoice.paid, invoice.payment_succeeded'];
+    return [
+      `invoice ${invoice.number}: ${invoice.status}, ${money(invoice.amount_paid, invoice.currency)}`,
+      'webhooks: invoice.created, invoice.finalized, charge.succeeded, invoice.paid, invoice.payment_succeeded',
+    ];
   });
 
   await step('stripe', 'A month on, the renewal payment fails: the subscription goes past_due', () => {
-    const invoice = stripe.createInvoice(facts.customerId!, { subscription: facts.subscriptionId!, billing_reason: 'subscription_cycle' });
+    const invoice = stripe.createInvoice(facts.customerId!, {
+      subscription: facts.subscriptionId!,
+      billing_reason: 'subscription_cycle',
+    });
     const failed = stripe.failInvoicePayment(invoice.id);
     facts.invoiceIds.push(failed.id);
-    return [`invoice ${failed.number}: ${failed.status}, ${money(failed.amount_remaining, failed.currency)} due; card declined`, 'webhooks: invoice.payment_failed, customer.subscription.updated (past_due), customer.updated (delinquent)'];
+    return [
+      `invoice ${failed.number}: ${failed.status}, ${money(failed.amount_remaining, failed.currency)} due; card declined`,
+      'webhooks: invoice.payment_failed, customer.subscription.updated (past_due), customer.updated (delinquent)',
+    ];
   });
 
   let seatsTicket: ZendeskTicket | undefined;
@@ -163,20 +206,26 @@ export async function playScriptedDay(env: DemoEnvironment, onStep: (step: DemoS
   });
 
   const firstSessionAt = Date.now();
-  await step('portal', 'Ann searches the help center for "download invoice" and downloads her invoice herself', async () => {
-    const invoiceId = facts.invoiceIds[0]!;
-    const out = await sendPortalActivity(env, [
-      activity('search', { query: 'download invoice', result_count: 3 }),
-      activity('invoice_view', { invoice_id: invoiceId }),
-      activity('invoice_download', { invoice_id: invoiceId }),
-    ]);
-    return [`${out.accepted} portal events (search, invoice_view, invoice_download), signed, to /events/portal`];
-  });
+  await step(
+    'portal',
+    'Ann searches the help center for "download invoice" and downloads her invoice herself',
+    async () => {
+      const invoiceId = facts.invoiceIds[0]!;
+      const out = await sendPortalActivity(env, [
+        activity('search', { query: 'download invoice', result_count: 3 }),
+        activity('invoice_view', { invoice_id: invoiceId }),
+        activity('invoice_download', { invoice_id: invoiceId }),
+      ]);
+      return [`${out.accepted} portal events (search, invoice_view, invoice_download), signed, to /events/portal`];
+    },
+  );
 
   await step('portal-sync', 'No ticket follows within the window: the session counts as deflected', async () => {
     const event = await decision(firstSessionAt, 'deflected');
     facts.deflections.push(event);
-    return [`deflected, category ${event.category}; pushed as a Zendesk profile event and a Portal_Deflection_Event__c`];
+    return [
+      `deflected, category ${event.category}; pushed as a Zendesk profile event and a Portal_Deflection_Event__c`,
+    ];
   });
 
   const secondSessionAt = Date.now();

@@ -30,10 +30,15 @@ export interface PortalSummary {
     deflectionEvents: { type: unknown; category: unknown }[];
   };
   /** Decided portal sessions, as the daemon recorded them. */
-  deflection: { deflected: number; escalated: number; sessions: { outcome: string; category: string; ticketId?: string }[] };
+  deflection: {
+    deflected: number;
+    escalated: number;
+    sessions: { outcome: string; category: string; ticketId?: string }[];
+  };
 }
 
-const pick = (rec: Fields | undefined, names: readonly string[]): Fields => Object.fromEntries(names.map((n) => [n, rec?.[n] ?? null]));
+const pick = (rec: Fields | undefined, names: readonly string[]): Fields =>
+  Object.fromEntries(names.map((n) => [n, rec?.[n] ?? null]));
 
 function recordsOf(env: DemoEnvironment, sobject: string, accountField: string, accountId: string): SalesforceRecord[] {
   const state = env.salesforce.state;
@@ -47,7 +52,9 @@ export function summarizePortals(env: DemoEnvironment, facts: DemoFacts): Portal
 
   const subscription = stripe.state.subscriptions.get(facts.subscriptionId);
   const org = zendesk.state.organizations.get(facts.organizationId);
-  const invoiceRecords = [...(zendesk.state.customObjectRecords.get(zdTargets.invoiceObject.key)?.values() ?? [])].filter(
+  const invoiceRecords = [
+    ...(zendesk.state.customObjectRecords.get(zdTargets.invoiceObject.key)?.values() ?? []),
+  ].filter(
     (r) => String(r.custom_object_fields[zdTargets.invoiceObject.fields.organization]) === String(facts.organizationId),
   );
   const inv = zdTargets.invoiceObject.fields;
@@ -65,7 +72,11 @@ export function summarizePortals(env: DemoEnvironment, facts: DemoFacts): Portal
       }),
     },
     zendesk: {
-      organization: { id: facts.organizationId, name: org?.name ?? '', fields: pick(org?.organization_fields, Object.values(zdTargets.fields)) },
+      organization: {
+        id: facts.organizationId,
+        name: org?.name ?? '',
+        fields: pick(org?.organization_fields, Object.values(zdTargets.fields)),
+      },
       invoices: invoiceRecords.map((r) => ({
         id: r.external_id ?? r.id,
         number: r.custom_object_fields[inv.number] ?? null,
@@ -80,10 +91,18 @@ export function summarizePortals(env: DemoEnvironment, facts: DemoFacts): Portal
       }),
       profileEvents: zendesk.state.profileEvents
         .filter((e) => e.profile.source === zdTargets.profileEventSource)
-        .map((e) => ({ type: e.event.type, category: e.event.properties['category'] ?? null, ticketId: e.event.properties['ticket_id'] ?? null })),
+        .map((e) => ({
+          type: e.event.type,
+          category: e.event.properties['category'] ?? null,
+          ticketId: e.event.properties['ticket_id'] ?? null,
+        })),
     },
     salesforce: {
-      account: { id: facts.accountId, name: account?.['Name'] ?? null, fields: pick(account, Object.values(sfTargets.accountFields)) },
+      account: {
+        id: facts.accountId,
+        name: account?.['Name'] ?? null,
+        fields: pick(account, Object.values(sfTargets.accountFields)),
+      },
       invoices: recordsOf(env, sfTargets.invoice.object, sfInv.account, facts.accountId).map((r) => ({
         id: r[sfTargets.invoice.externalId],
         number: r[sfInv.number] ?? null,
@@ -97,15 +116,21 @@ export function summarizePortals(env: DemoEnvironment, facts: DemoFacts): Portal
         status: r[sfTicket.status] ?? null,
         category: r[sfTicket.category] ?? null,
       })),
-      deflectionEvents: recordsOf(env, sfTargets.deflection.object, DEFLECTION_FIELDS.account, facts.accountId).map((r) => ({
-        type: r[DEFLECTION_FIELDS.type] ?? null,
-        category: r[DEFLECTION_FIELDS.category] ?? null,
-      })),
+      deflectionEvents: recordsOf(env, sfTargets.deflection.object, DEFLECTION_FIELDS.account, facts.accountId).map(
+        (r) => ({
+          type: r[DEFLECTION_FIELDS.type] ?? null,
+          category: r[DEFLECTION_FIELDS.category] ?? null,
+        }),
+      ),
     },
     deflection: {
       deflected: facts.deflections.filter((d) => d.outcome === 'deflected').length,
       escalated: facts.deflections.filter((d) => d.outcome === 'escalated').length,
-      sessions: facts.deflections.map((d) => ({ outcome: d.outcome, category: d.category, ...(d.ticketId !== undefined && { ticketId: d.ticketId }) })),
+      sessions: facts.deflections.map((d) => ({
+        outcome: d.outcome,
+        category: d.category,
+        ...(d.ticketId !== undefined && { ticketId: d.ticketId }),
+      })),
     },
   };
 }

@@ -10,7 +10,12 @@ import { RetryableError } from './errors.js';
 /** Longest a Retry-After is honoured (a misbehaving server could ask for a year). */
 const MAX_RETRY_AFTER_MS = 86_400_000;
 
-export function retryDelayMs(failures: number, settings: { backoffMs: number; maxBackoffMs: number }, retryAfterMs?: number, random = Math.random): number {
+export function retryDelayMs(
+  failures: number,
+  settings: { backoffMs: number; maxBackoffMs: number },
+  retryAfterMs?: number,
+  random = Math.random,
+): number {
   if (retryAfterMs !== undefined && retryAfterMs > 0) return Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
   const exp = Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
   return Math.max(1, Math.round(exp * (0.5 + random() * 0.5)));
@@ -31,6 +36,11 @@ export function cappedBackoffStrategy(maxBackoffMs: number, random = Math.random
     const backoff = job?.opts.backoff;
     const backoffMs = typeof backoff === 'object' && backoff.delay !== undefined ? backoff.delay : 1_000;
     const retryAfterMs = err instanceof RetryableError ? err.retryAfterMs : undefined;
-    return retryDelayMs(attemptsMade, { backoffMs, maxBackoffMs: Math.max(backoffMs, maxBackoffMs) }, retryAfterMs, random);
+    return retryDelayMs(
+      attemptsMade,
+      { backoffMs, maxBackoffMs: Math.max(backoffMs, maxBackoffMs) },
+      retryAfterMs,
+      random,
+    );
   };
 }

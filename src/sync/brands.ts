@@ -25,13 +25,28 @@ const hostname = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, 'expected a host name like help.acme.com or acme.zendesk.com');
+  .regex(
+    /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/,
+    'expected a host name like help.acme.com or acme.zendesk.com',
+  );
 /** A brand: its id alone, or with a name (reports) and its Help Center hosts (host mapping, <subdomain>.zendesk.com). */
 const BrandSchema = z
-  .union([brandId, z.strictObject({ id: brandId, name: z.string().trim().min(1).max(100).optional(), hosts: z.array(hostname).max(10).optional() })], {
-    error: 'expected a Zendesk brand id (a positive integer) or { id, name, hosts }',
-  })
-  .transform((b): BrandEntry => (typeof b === 'string' ? { id: b, name: null, hosts: [] } : { id: b.id, name: b.name ?? null, hosts: b.hosts ?? [] }));
+  .union(
+    [
+      brandId,
+      z.strictObject({
+        id: brandId,
+        name: z.string().trim().min(1).max(100).optional(),
+        hosts: z.array(hostname).max(10).optional(),
+      }),
+    ],
+    {
+      error: 'expected a Zendesk brand id (a positive integer) or { id, name, hosts }',
+    },
+  )
+  .transform((b): BrandEntry =>
+    typeof b === 'string' ? { id: b, name: null, hosts: [] } : { id: b.id, name: b.name ?? null, hosts: b.hosts ?? [] },
+  );
 /** YAML `zendesk.brands`: the brands a deployment serves, with their names and Help Center hosts. */
 export const BrandsSchema = z
   .array(BrandSchema)
@@ -44,7 +59,12 @@ export const BrandsSchema = z
       ids.add(b.id);
       for (const h of b.hosts) {
         const other = hosts.get(h);
-        if (other !== undefined && other !== b.id) ctx.addIssue({ code: 'custom', message: `host ${h} is listed for brands ${other} and ${b.id}`, path: [i, 'hosts'] });
+        if (other !== undefined && other !== b.id)
+          ctx.addIssue({
+            code: 'custom',
+            message: `host ${h} is listed for brands ${other} and ${b.id}`,
+            path: [i, 'hosts'],
+          });
         hosts.set(h, b.id);
       }
     });
@@ -57,7 +77,8 @@ export function brandOf(event: SourceEvent): string | null | undefined {
   return undefined;
 }
 
-export type BrandVerdict = { serve: true } | { serve: false; reason: 'other_brand' | 'no_brand'; brandId: string | null };
+export type BrandVerdict =
+  { serve: true } | { serve: false; reason: 'other_brand' | 'no_brand'; brandId: string | null };
 
 /**
  * Whether a deployment restricted to some brands applies this event. Organization, user and
@@ -70,8 +91,11 @@ export function brandVerdict(scope: BrandScope, event: SourceEvent): BrandVerdic
   if (scope.listed.length === 0) return { serve: true };
   const brand = brandOf(event);
   if (brand === undefined) return { serve: true };
-  if (brand === null) return event.data.kind === 'zendesk.ticket' ? { serve: false, reason: 'no_brand', brandId: null } : { serve: true };
-  return scope.listed.some((b) => b.id === brand) ? { serve: true } : { serve: false, reason: 'other_brand', brandId: brand };
+  if (brand === null)
+    return event.data.kind === 'zendesk.ticket' ? { serve: false, reason: 'no_brand', brandId: null } : { serve: true };
+  return scope.listed.some((b) => b.id === brand)
+    ? { serve: true }
+    : { serve: false, reason: 'other_brand', brandId: brand };
 }
 
 /** The listed brand whose Help Center is served from `host` (`help.acme.com`, `acme.zendesk.com`), if any. */
@@ -98,7 +122,10 @@ export const MAX_BRAND_LABELS = 20;
  * A brand as a metric label, with bounded cardinality: `none` when unknown; a listed brand's
  * id; without a list, the first MAX_BRAND_LABELS ids this process meets, then `other`.
  */
-export function brandLabeller(scope: BrandScope, max = MAX_BRAND_LABELS): (brandId: string | null | undefined) => string {
+export function brandLabeller(
+  scope: BrandScope,
+  max = MAX_BRAND_LABELS,
+): (brandId: string | null | undefined) => string {
   const listed = new Set(scope.listed.map((b) => b.id));
   const seen = new Set<string>();
   return (brandId) => {

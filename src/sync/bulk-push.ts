@@ -47,7 +47,6 @@ export const BulkDrainJobSchema = z.strictObject({
 });
 export type BulkDrainJob = z.infer<typeof BulkDrainJobSchema>;
 
-
 export interface BulkBacklog {
   /** Customers waiting for a bulk call. */
   pending: number;
@@ -58,9 +57,18 @@ export interface BulkBacklog {
 }
 
 /** What resync pushes still owe a target (for `status` and the dashboard). */
-export async function bulkBacklog(redis: Redis, prefix: string, target: string, now = Date.now()): Promise<BulkBacklog> {
+export async function bulkBacklog(
+  redis: Redis,
+  prefix: string,
+  target: string,
+  now = Date.now(),
+): Promise<BulkBacklog> {
   const keys = REDIS_KEYS.bulk(prefix, target);
-  const [pending, inFlight, oldest] = await Promise.all([redis.zcard(keys.pending), redis.zcard(keys.claimed), redis.zrangebyscore(keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1)]);
+  const [pending, inFlight, oldest] = await Promise.all([
+    redis.zcard(keys.pending),
+    redis.zcard(keys.claimed),
+    redis.zrangebyscore(keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+  ]);
   // A customer put back by a drain that died scores 0 (its first queueing time is lost): the oldest known one counts.
   const since = Number(oldest[1] ?? 0);
   return { pending, inFlight, oldestSeconds: since > 0 ? Math.max(0, Math.round((now - since) / 1000)) : 0 };
@@ -71,7 +79,11 @@ export function drainJob(target: PortalTargetName, slot: number, delayMs: number
   return {
     name: `bulk-${target}`,
     data: { v: 1, kind: 'bulk', target, slot } satisfies BulkDrainJob,
-    opts: { delay: delayMs, priority: RESYNC_PRIORITY, deduplication: { id: `bulk-${target}-${slot}`, keepLastIfActive: true } },
+    opts: {
+      delay: delayMs,
+      priority: RESYNC_PRIORITY,
+      deduplication: { id: `bulk-${target}-${slot}`, keepLastIfActive: true },
+    },
   } as const;
 }
 
@@ -81,7 +93,14 @@ export function drainJob(target: PortalTargetName, slot: number, delayMs: number
  * were not pending yet. While anything is pending a drain job exists (each drain schedules the next
  * while customers wait), so a customer already pending needs no new drain job.
  */
-export async function queueForBulk(redis: Redis, prefix: string, target: PortalTargetName, customerIds: readonly string[], mergedIds: readonly string[] = [], now = Date.now()): Promise<number> {
+export async function queueForBulk(
+  redis: Redis,
+  prefix: string,
+  target: PortalTargetName,
+  customerIds: readonly string[],
+  mergedIds: readonly string[] = [],
+  now = Date.now(),
+): Promise<number> {
   if (customerIds.length === 0) return 0;
   const pending = REDIS_KEYS.bulk(prefix, target).pending;
   const tx = redis.multi().zadd(pending, 'NX', ...customerIds.flatMap((id) => [String(now), id]));
@@ -161,16 +180,36 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
   const size = Math.max(1, target.bulkSize ?? 100);
 
   const release = (jobId: string, ids: readonly string[], back: boolean) =>
-    ids.length === 0 ? Promise.resolve() : runScript(redis, 'bulk-release', [keys.pending, keys.claimed, keys.byJob(jobId)], [back ? '1' : '0', ...ids]).then(() => undefined);
+    ids.length === 0
+      ? Promise.resolve()
+      : runScript(
+          redis,
+          'bulk-release',
+          [keys.pending, keys.claimed, keys.byJob(jobId)],
+          [back ? '1' : '0', ...ids],
+        ).then(() => undefined);
 
   const claim = async (jobId: string): Promise<string[]> => {
     const mine = await redis.smembers(keys.byJob(jobId));
-    const taken = mine.length > 0 ? ((await runScript(redis, 'bulk-reclaim', [keys.claimed, keys.byJob(jobId)], [String(leaseMs), ...mine])) as string[]) : [];
+    const taken =
+      mine.length > 0
+        ? ((await runScript(
+            redis,
+            'bulk-reclaim',
+            [keys.claimed, keys.byJob(jobId)],
+            [String(leaseMs), ...mine],
+          )) as string[])
+        : [];
     if (taken.length > 0) {
       log.warn({ jobId, customers: taken.length }, 'a drain of this job died mid-batch: pushing its customers again');
       return taken;
     }
-    return (await runScript(redis, 'bulk-claim', [keys.pending, keys.claimed, keys.byJob(jobId)], [String(size), String(leaseMs)])) as string[];
+    return (await runScript(
+      redis,
+      'bulk-claim',
+      [keys.pending, keys.claimed, keys.byJob(jobId)],
+      [String(size), String(leaseMs)],
+    )) as string[];
   };
 
   /** How long to wait before draining: while a resync is running, up to holdMaxMs after the first queued customer. */
@@ -209,7 +248,11 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
     try {
       const prepared: Array<{ id: string; p: PreparedPush }> = [];
       for (let i = 0; i < ids.length; i += PREPARE_AT_ONCE) {
-        prepared.push(...(await Promise.all(ids.slice(i, i + PREPARE_AT_ONCE).map(async (id) => ({ id, p: await opts.prepare(id) })))));
+        prepared.push(
+          ...(await Promise.all(
+            ids.slice(i, i + PREPARE_AT_ONCE).map(async (id) => ({ id, p: await opts.prepare(id) })),
+          )),
+        );
       }
       const pushes = prepared.flatMap(({ id, p }) => (p.kind === 'push' ? [{ id, p }] : []));
       for (const { p } of prepared) if (p.kind === 'skip' && p.counted) opts.onPushed?.(p.result);
@@ -218,7 +261,8 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
         const alone = async (which: typeof pushes, why: string | null) => {
           for (const { id } of which) await opts.pushAlone(id);
           outcome.alone += which.length;
-          if (why !== null && which.length > 0) log.warn({ customers: which.length, reason: why }, 'bulk push refused; pushing these customers one by one');
+          if (why !== null && which.length > 0)
+            log.warn({ customers: which.length, reason: why }, 'bulk push refused; pushing these customers one by one');
         };
         if (!target.pushMany) {
           await alone(pushes, null);
@@ -274,7 +318,10 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
 
   /** After a start: a drain for whatever a stopped worker left pending or claimed. */
   async function kick(): Promise<void> {
-    const [pending, first] = await Promise.all([redis.zcard(keys.pending), redis.zrange(keys.claimed, '0', '0', 'WITHSCORES')]);
+    const [pending, first] = await Promise.all([
+      redis.zcard(keys.pending),
+      redis.zrange(keys.claimed, '0', '0', 'WITHSCORES'),
+    ]);
     if (pending > 0) return schedule([0]);
     if (first[1] !== undefined) {
       const [seconds, micros] = await redis.time();

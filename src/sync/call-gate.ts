@@ -41,19 +41,29 @@ export interface CallGateOptions {
 }
 
 /** @param rate the platform's limit: at most `max` calls in any `perMs` at its door. */
-export function createCallGate(redis: Redis, key: string, rate: { max: number; perMs: number }, opts: CallGateOptions = {}): CallGate {
+export function createCallGate(
+  redis: Redis,
+  key: string,
+  rate: { max: number; perMs: number },
+  opts: CallGateOptions = {},
+): CallGate {
   const { marginMs = GATE_MARGIN_MS, inlineWaitMs = 250, holdMs = HOLD_MS } = opts;
   const window = rate.perMs + marginMs;
   return async () => {
     // A slot that frees within moments is waited for here: pausing the whole queue costs more than the wait.
-    for (let waited = 0; ; ) {
+    for (let waited = 0; ;) {
       const slot = randomUUID();
-      const wait = Number(await runScript(redis, 'call-gate-take', [key], [window, rate.max, slot, holdMs, IN_FLIGHT_RETRY_MS]));
+      const wait = Number(
+        await runScript(redis, 'call-gate-take', [key], [window, rate.max, slot, holdMs, IN_FLIGHT_RETRY_MS]),
+      );
       if (wait <= 0) {
         // A release that cannot reach Redis leaves the slot held until `holdMs`: slower, never over the limit.
         return () => void runScript(redis, 'call-gate-release', [key], [slot]).catch(() => undefined);
       }
-      if (waited + wait > inlineWaitMs) throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait, { local: true });
+      if (waited + wait > inlineWaitMs)
+        throw new RateLimitedError(`configured rate of ${rate.max} calls per ${rate.perMs} ms reached`, wait, {
+          local: true,
+        });
       await new Promise((r) => setTimeout(r, wait));
       waited += wait;
     }

@@ -30,9 +30,11 @@ const QUEUE_KEYS = addStandardJob.keys;
 // Our part is src/sync/redis/scripts/ingest-mark-and-add-9+.lua (its keys and arguments are described there);
 // BullMQ's addStandardJob goes in front of it as a local function, so its KEYS/ARGV are the ones we pass it.
 // The file takes BullMQ's 9 queue keys first: a BullMQ whose addStandardJob takes another count is refused here.
-if (QUEUE_KEYS !== 9) throw new Error(`BullMQ's addStandardJob takes ${QUEUE_KEYS} keys; ingest-mark-and-add-9+.lua expects 9`);
+if (QUEUE_KEYS !== 9)
+  throw new Error(`BullMQ's addStandardJob takes ${QUEUE_KEYS} keys; ingest-mark-and-add-9+.lua expects 9`);
 let lua: string | undefined;
-const LUA = (): string => (lua ??= `local function addStandardJob(KEYS, ARGV)\n${addStandardJob.content}\nend\n${scriptSource('ingest-mark-and-add')}`);
+const LUA = (): string =>
+  (lua ??= `local function addStandardJob(KEYS, ARGV)\n${addStandardJob.content}\nend\n${scriptSource('ingest-mark-and-add')}`);
 
 const COMMAND = 'portalSyncMarkAndAdd';
 type WithCommand = Redis & { [COMMAND](numKeys: number, ...args: Array<string | number | Buffer>): Promise<unknown> };
@@ -49,7 +51,10 @@ function command(redis: Redis): WithCommand {
  * default job options under the job's own). Throws if BullMQ would use another script than addStandardJob
  * (a delay, a priority, a parent): the events queue's jobs have none.
  */
-export function standardJobArgs<T>(queue: Queue<T>, job: { name: string; data: T; jobId: string }): { keys: string[]; argv: Array<string | Buffer> } {
+export function standardJobArgs<T>(
+  queue: Queue<T>,
+  job: { name: string; data: T; jobId: string },
+): { keys: string[]; argv: Array<string | Buffer> } {
   let sent: { name: string; args: Array<string | Buffer> } | undefined;
   const recorder = {
     runCommand(name: string, args: Array<string | Buffer>) {
@@ -57,10 +62,18 @@ export function standardJobArgs<T>(queue: Queue<T>, job: { name: string; data: T
       return Promise.resolve(job.jobId);
     },
   };
-  const instance = new Job(queue as Queue, job.name, job.data, { ...queue.defaultJobOptions, jobId: job.jobId }, job.jobId);
+  const instance = new Job(
+    queue as Queue,
+    job.name,
+    job.data,
+    { ...queue.defaultJobOptions, jobId: job.jobId },
+    job.jobId,
+  );
   instance.addJob(recorder as unknown as Parameters<Job['addJob']>[0]).catch(() => undefined);
   if (!sent || !sent.name.startsWith(`${addStandardJob.name}:`)) {
-    throw new Error(`ingest: BullMQ would add job ${job.jobId} with ${sent?.name ?? 'no command'}, not ${addStandardJob.name}`);
+    throw new Error(
+      `ingest: BullMQ would add job ${job.jobId} with ${sent?.name ?? 'no command'}, not ${addStandardJob.name}`,
+    );
   }
   return { keys: sent.args.slice(0, QUEUE_KEYS) as string[], argv: sent.args.slice(QUEUE_KEYS) };
 }
@@ -90,9 +103,20 @@ export async function markAndAdd(redis: Redis, queue: Queue, input: MarkAndAddIn
   return (await Promise.all(calls)).flat();
 }
 
-async function markAndAddChunk(redis: Redis, queue: Queue, input: MarkAndAddInput, from: number, to: number): Promise<MarkOutcome[]> {
+async function markAndAddChunk(
+  redis: Redis,
+  queue: Queue,
+  input: MarkAndAddInput,
+  from: number,
+  to: number,
+): Promise<MarkOutcome[]> {
   let queueKeys: string[] | undefined;
-  const argv: Array<string | Buffer | number> = [input.now, input.deadlineMs, input.dedupeTtlSeconds, input.renewDuplicates ? 1 : 0];
+  const argv: Array<string | Buffer | number> = [
+    input.now,
+    input.deadlineMs,
+    input.dedupeTtlSeconds,
+    input.renewDuplicates ? 1 : 0,
+  ];
   for (let i = from; i < to; i++) {
     const built = standardJobArgs(queue, input.jobs[i]!);
     queueKeys ??= built.keys;

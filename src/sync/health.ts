@@ -36,7 +36,6 @@ export const LIVE_WITHIN_MS = 3 * HEARTBEAT_EVERY_MS;
 /** Beats of workers gone for longer than this are dropped (by the next live worker's beat). */
 const FORGET_AFTER_MS = 7 * 86_400_000;
 
-
 interface WorkerBeat {
   role: string;
   host: string;
@@ -53,14 +52,27 @@ export interface WorkerHealth extends WorkerBeat {
 }
 
 /** Beats now and every HEARTBEAT_EVERY_MS; stop() records a clean stop. A beat that fails is retried at the next one. */
-export function startHeartbeat(redis: Redis, prefix: string, role: string, now: () => number = Date.now): { stop(): Promise<void> } {
+export function startHeartbeat(
+  redis: Redis,
+  prefix: string,
+  role: string,
+  now: () => number = Date.now,
+): { stop(): Promise<void> } {
   const key = REDIS_KEYS.health(prefix).workers;
-  const beat: WorkerBeat = { role, host: hostname(), pid: process.pid, startedAt: new Date(now()).toISOString(), lastSeenAt: '' };
+  const beat: WorkerBeat = {
+    role,
+    host: hostname(),
+    pid: process.pid,
+    startedAt: new Date(now()).toISOString(),
+    lastSeenAt: '',
+  };
   const field = `${beat.role}:${beat.host}:${beat.pid}`;
   const write = async (extra: Partial<WorkerBeat> = {}) => {
     beat.lastSeenAt = new Date(now()).toISOString();
     await redis.hset(key, field, JSON.stringify({ ...beat, ...extra }));
-    const stale = Object.entries(await redis.hgetall(key)).filter(([, v]) => now() - Date.parse((JSON.parse(v) as WorkerBeat).lastSeenAt) > FORGET_AFTER_MS);
+    const stale = Object.entries(await redis.hgetall(key)).filter(
+      ([, v]) => now() - Date.parse((JSON.parse(v) as WorkerBeat).lastSeenAt) > FORGET_AFTER_MS,
+    );
     if (stale.length > 0) await redis.hdel(key, ...stale.map(([f]) => f));
   };
   void write().catch(() => undefined);
@@ -76,11 +88,17 @@ export function startHeartbeat(redis: Redis, prefix: string, role: string, now: 
 
 /** Every worker that beat in the last week, newest first. */
 export async function readWorkers(redis: Redis, prefix: string, now = Date.now()): Promise<WorkerHealth[]> {
-  const beats = Object.values(await redis.hgetall(REDIS_KEYS.health(prefix).workers)).map((v) => JSON.parse(v) as WorkerBeat);
+  const beats = Object.values(await redis.hgetall(REDIS_KEYS.health(prefix).workers)).map(
+    (v) => JSON.parse(v) as WorkerBeat,
+  );
   return beats
     .map((b) => {
       const age = now - Date.parse(b.lastSeenAt);
-      return { ...b, live: b.stoppedAt === undefined && age <= LIVE_WITHIN_MS, lastSeenSecondsAgo: Math.max(0, Math.round(age / 1000)) };
+      return {
+        ...b,
+        live: b.stoppedAt === undefined && age <= LIVE_WITHIN_MS,
+        lastSeenSecondsAgo: Math.max(0, Math.round(age / 1000)),
+      };
     })
     .sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
 }
@@ -88,7 +106,9 @@ export async function readWorkers(redis: Redis, prefix: string, now = Date.now()
 /** What says which receivers are on: the secrets (or org id) each source's webhooks are verified with. */
 export interface WebhookSecrets {
   /** Every Stripe account's endpoints (account and Connect) count. */
-  stripe: { accounts: ReadonlyArray<{ webhookSecrets: readonly unknown[]; connectWebhookSecrets: readonly unknown[] }> };
+  stripe: {
+    accounts: ReadonlyArray<{ webhookSecrets: readonly unknown[]; connectWebhookSecrets: readonly unknown[] }>;
+  };
   zendesk: { webhookSecrets: readonly unknown[] };
   salesforceAuth: { orgId?: string | undefined; webhookSecret?: string | undefined };
   portal: { eventsSecret?: string | undefined };
@@ -112,7 +132,11 @@ export async function noteWebhook(redis: Redis, prefix: string, source: string, 
 }
 
 /** When each of `sources` last sent a verified webhook (null: never, as far as this prefix knows). */
-export async function readLastWebhooks(redis: Redis, prefix: string, sources: readonly string[]): Promise<Record<string, string | null>> {
+export async function readLastWebhooks(
+  redis: Redis,
+  prefix: string,
+  sources: readonly string[],
+): Promise<Record<string, string | null>> {
   if (sources.length === 0) return {};
   const values = await redis.hmget(REDIS_KEYS.health(prefix).webhooks, ...sources);
   return Object.fromEntries(sources.map((s, i) => [s, values[i] ? new Date(Number(values[i])).toISOString() : null]));
@@ -128,7 +152,12 @@ export function reconcileLastKey(prefix: string): string {
 }
 
 /** Gauges read from Redis when /metrics is scraped (a Redis that is away leaves them as they were). */
-export function registerHealthGauges(registry: Registry, redis: Redis, prefix: string, webhookSources: readonly string[]): void {
+export function registerHealthGauges(
+  registry: Registry,
+  redis: Redis,
+  prefix: string,
+  webhookSources: readonly string[],
+): void {
   const registers = [registry];
   new Gauge({
     name: 'portal_sync_reconcile_source_failed',
@@ -161,7 +190,8 @@ export function registerHealthGauges(registry: Registry, redis: Redis, prefix: s
       const all = await workers();
       if (!all) return;
       this.reset();
-      for (const w of all) this.set({ role: w.role, host: w.host, pid: String(w.pid) }, Date.parse(w.lastSeenAt) / 1000);
+      for (const w of all)
+        this.set({ role: w.role, host: w.host, pid: String(w.pid) }, Date.parse(w.lastSeenAt) / 1000);
     },
   });
   new Gauge({

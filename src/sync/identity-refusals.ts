@@ -39,7 +39,12 @@ export function refOfKey(key: IdentityKey): { ref: RefName; value: string } {
   return { ref: FAMILY_REF[familyOf(key)] ?? 'email', value: key.slice(key.indexOf(':') + 1) };
 }
 
-export function refusalsFor(event: SourceEvent, keys: IdentityKey[], recordId: string | null, refused: readonly RefusedRef[]): IdentityRefusal[] {
+export function refusalsFor(
+  event: SourceEvent,
+  keys: IdentityKey[],
+  recordId: string | null,
+  refused: readonly RefusedRef[],
+): IdentityRefusal[] {
   const anchor = keys[0] ?? `${event.source}:${event.objectId}`;
   return refused.map((r) => ({
     id: `${r.ref}|${r.value}|${anchor}`,
@@ -50,7 +55,11 @@ export function refusalsFor(event: SourceEvent, keys: IdentityKey[], recordId: s
   }));
 }
 
-export async function storeRefusals(redis: Redis, hashKey: string, refusals: readonly IdentityRefusal[]): Promise<void> {
+export async function storeRefusals(
+  redis: Redis,
+  hashKey: string,
+  refusals: readonly IdentityRefusal[],
+): Promise<void> {
   if (refusals.length === 0) return;
   if ((await redis.hlen(hashKey)) >= MAX_REFUSALS) return;
   await redis.hset(hashKey, ...refusals.flatMap((r) => [r.id, JSON.stringify(r)]));
@@ -62,7 +71,11 @@ export async function listRefusals(redis: Redis, hashKey: string): Promise<Ident
 }
 
 /** The refusals that concern a record: filed under it, or made by an event that linked by one of its keys. */
-export function refusalsOf(all: readonly IdentityRefusal[], recordId: string, owned: readonly IdentityKey[]): IdentityRefusal[] {
+export function refusalsOf(
+  all: readonly IdentityRefusal[],
+  recordId: string,
+  owned: readonly IdentityKey[],
+): IdentityRefusal[] {
   const mine = new Set(owned);
   return all.filter((r) => r.recordId === recordId || r.keys.some((k) => mine.has(k)));
 }

@@ -86,7 +86,10 @@ export function sameId(a: IdentityKey, b: IdentityKey): boolean {
  * several families clash, the first in SYSTEM_FAMILIES order is reported, whatever order the
  * inputs come in (owned keys come from a Redis set, whose order is not defined).
  */
-export function clashingKey(owned: Iterable<IdentityKey>, keys: Iterable<IdentityKey>): { ours: IdentityKey; theirs: IdentityKey } | null {
+export function clashingKey(
+  owned: Iterable<IdentityKey>,
+  keys: Iterable<IdentityKey>,
+): { ours: IdentityKey; theirs: IdentityKey } | null {
   const bySystem = new Map<string, IdentityKey>();
   for (const k of owned) if (isSystemKey(k)) bySystem.set(familyOf(k), k);
   let found: { ours: IdentityKey; theirs: IdentityKey; rank: number } | null = null;
@@ -94,7 +97,8 @@ export function clashingKey(owned: Iterable<IdentityKey>, keys: Iterable<Identit
     if (!isSystemKey(k)) continue;
     const held = bySystem.get(familyOf(k));
     const rank = (SYSTEM_FAMILIES as readonly string[]).indexOf(familyOf(k));
-    if (held !== undefined && sameId(held, k) === false && (found === null || rank < found.rank)) found = { ours: held, theirs: k, rank };
+    if (held !== undefined && sameId(held, k) === false && (found === null || rank < found.rank))
+      found = { ours: held, theirs: k, rank };
   }
   return found && { ours: found.ours, theirs: found.theirs };
 }
@@ -140,7 +144,10 @@ export function systemKeys(keys: Iterable<IdentityKey>): IdentityKey[] {
  * that brings no system key of another company along: if both sides hold system keys (of any
  * system), only an admin can say they are one customer. Returns the pair to report, or null.
  */
-export function weakClash(ours: Iterable<IdentityKey>, theirs: Iterable<IdentityKey>): { ours: IdentityKey; theirs: IdentityKey } | null {
+export function weakClash(
+  ours: Iterable<IdentityKey>,
+  theirs: Iterable<IdentityKey>,
+): { ours: IdentityKey; theirs: IdentityKey } | null {
   const a = systemKeys(ours).sort();
   const b = systemKeys(theirs).sort();
   return a.length > 0 && b.length > 0 ? { ours: a[0]!, theirs: b[0]! } : null;
@@ -162,9 +169,19 @@ export function planIdentity(
   const candidates = [...new Set(keys.map((k) => owners.get(k)).filter((id): id is string => !!id))];
   // Records the event names by a system id: the event is evidence that they are this customer.
   // Any other candidate is reached only by a contact or an email, which prove no company.
-  const strong = new Set(systemKeys(keys).map((k) => owners.get(k)).filter((id): id is string => !!id));
+  const strong = new Set(
+    systemKeys(keys)
+      .map((k) => owners.get(k))
+      .filter((id): id is string => !!id),
+  );
   const conflicts: IdentityConflict[] = [];
-  const conflict = (a: string, b: string, clash: { ours: IdentityKey; theirs: IdentityKey }, via: IdentityKey, system: string) => {
+  const conflict = (
+    a: string,
+    b: string,
+    clash: { ours: IdentityKey; theirs: IdentityKey },
+    via: IdentityKey,
+    system: string,
+  ) => {
     const [x, y] = [a, b].sort() as [string, string];
     conflicts.push({
       id: `${x}|${y}|${[clash.ours, clash.theirs].sort().join('|')}`,
@@ -214,7 +231,10 @@ export function planIdentity(
   // Keys already held by a record we could not merge with stay where they are: nothing is taken by guessing.
   const claimKeys = [...owned].filter((k) => {
     const owner = owners.get(k);
-    return (!owner || owner === targetId || mergeIds.includes(owner)) && !keptApart(apart, [k], ownedKeys.get(targetId) ?? []);
+    return (
+      (!owner || owner === targetId || mergeIds.includes(owner)) &&
+      !keptApart(apart, [k], ownedKeys.get(targetId) ?? [])
+    );
   });
   return { targetId, mergeIds, conflicts, claimKeys };
 }
@@ -233,5 +253,12 @@ export function planAttribution(
   const keys = eventIdentityKeys(event);
   const strongest = keys[0] ?? null;
   const targetId = (strongest && owners.get(strongest)) || null;
-  return { targetId, strongest, mismatched: keys.filter((k) => { const o = owners.get(k); return !!o && o !== targetId; }) };
+  return {
+    targetId,
+    strongest,
+    mismatched: keys.filter((k) => {
+      const o = owners.get(k);
+      return !!o && o !== targetId;
+    }),
+  };
 }

@@ -16,7 +16,15 @@
  */
 import { z } from 'zod';
 
-export const REF_NAMES = ['stripeCustomerId', 'stripeAccountId', 'salesforceAccountId', 'salesforceContactId', 'zendeskOrganizationId', 'zendeskUserId', 'email'] as const;
+export const REF_NAMES = [
+  'stripeCustomerId',
+  'stripeAccountId',
+  'salesforceAccountId',
+  'salesforceContactId',
+  'zendeskOrganizationId',
+  'zendeskUserId',
+  'email',
+] as const;
 export type RefName = (typeof REF_NAMES)[number];
 
 /** `mismatch`: a portal event's id that names another customer than its strongest id (store.ts). */
@@ -36,7 +44,8 @@ export type RefusedRef = z.infer<typeof RefusedRefSchema>;
 export type IdVerdict = { ok: true; value: string } | { ok: false; reason: RefusalReason };
 
 /** What people type when they have no id: never an id of any system. */
-const PLACEHOLDER = /^(?:n\/?a|n\.a\.?|none|null|nil|undefined|unknown|tbd|tba|todo|pending|missing|empty|test|xxx+|x|-+|_+|\?+|\.+|#+|0+|false|true)$/i;
+const PLACEHOLDER =
+  /^(?:n\/?a|n\.a\.?|none|null|nil|undefined|unknown|tbd|tba|todo|pending|missing|empty|test|xxx+|x|-+|_+|\?+|\.+|#+|0+|false|true)$/i;
 
 function isPlaceholder(value: string): boolean {
   return PLACEHOLDER.test(value.trim());
@@ -77,7 +86,8 @@ export function checkSalesforceId(raw: string, keyPrefix: string): IdVerdict {
   if (!v.startsWith(keyPrefix)) return { ok: false, reason: 'prefix' };
   const id15 = v.slice(0, 15);
   if (/^0+$/.test(id15.slice(6))) return { ok: false, reason: 'placeholder' };
-  if (v.length === 18 && v.slice(15).toUpperCase() !== salesforceChecksum(id15)) return { ok: false, reason: 'checksum' };
+  if (v.length === 18 && v.slice(15).toUpperCase() !== salesforceChecksum(id15))
+    return { ok: false, reason: 'checksum' };
   return { ok: true, value: salesforceId18(id15) };
 }
 
@@ -174,6 +184,9 @@ export function screenRefs(raw: RawRefs): { refs: Partial<Record<RefName, string
 }
 
 /** `refused` on a SourceEvent only when there is something in it, so events without refusals keep their shape. */
-export function withRefused<T extends object>(event: T, refused: readonly RefusedRef[]): T & { refused?: RefusedRef[] } {
+export function withRefused<T extends object>(
+  event: T,
+  refused: readonly RefusedRef[],
+): T & { refused?: RefusedRef[] } {
   return refused.length > 0 ? { ...event, refused: [...refused] } : event;
 }

@@ -26,7 +26,13 @@
  * accepted anew — applied exactly once either way.
  */
 import type { Redis } from 'ioredis';
-import { QuarantineStore, type NewQuarantineEntry, type QuarantineEntry, type QuarantineLimits, type QuarantineMeta } from './quarantine.js';
+import {
+  QuarantineStore,
+  type NewQuarantineEntry,
+  type QuarantineEntry,
+  type QuarantineLimits,
+  type QuarantineMeta,
+} from './quarantine.js';
 import type { EventsQueue } from './queues.js';
 import { noteWebhook } from './health.js';
 import { markAndAdd } from './enqueue-script.js';
@@ -100,15 +106,22 @@ export class Ingestor {
     }
     note.latest = now;
     if (note.trailing) return;
-    note.trailing = setTimeout(() => {
-      note.trailing = undefined;
-      note.writtenAt = Date.now();
-      if (isRedisReady(this.opts.redis)) noteWebhook(this.opts.redis, this.opts.prefix, source, note.latest).catch(() => undefined);
-    }, Math.max(0, NOTE_INTERVAL_MS - (now - note.writtenAt)));
+    note.trailing = setTimeout(
+      () => {
+        note.trailing = undefined;
+        note.writtenAt = Date.now();
+        if (isRedisReady(this.opts.redis))
+          noteWebhook(this.opts.redis, this.opts.prefix, source, note.latest).catch(() => undefined);
+      },
+      Math.max(0, NOTE_INTERVAL_MS - (now - note.writtenAt)),
+    );
     note.trailing.unref();
   }
 
-  private readonly notes = new Map<Source, { writtenAt: number; latest: number; trailing?: NodeJS.Timeout | undefined }>();
+  private readonly notes = new Map<
+    Source,
+    { writtenAt: number; latest: number; trailing?: NodeJS.Timeout | undefined }
+  >();
 
   /**
    * Requests that arrive in the same turn of the event loop are enqueued together, by one script (one
@@ -127,7 +140,11 @@ export class Ingestor {
     });
   }
 
-  private waiting: Array<{ events: SourceEvent[]; resolve: (o: EnqueueOutcome) => void; reject: (e: unknown) => void }> = [];
+  private waiting: Array<{
+    events: SourceEvent[];
+    resolve: (o: EnqueueOutcome) => void;
+    reject: (e: unknown) => void;
+  }> = [];
   private flushScheduled = false;
 
   private async flush(): Promise<void> {
@@ -149,7 +166,11 @@ export class Ingestor {
     const all = uniqueGroups.flat();
     const found = await markAndAdd(redis, queue, {
       marks: all.map((e) => this.seenKey(e)),
-      jobs: all.map((e) => ({ name: e.type, data: { ...e, lane: 'realtime' as const }, jobId: jobIdFor(e.source, e.eventId) })),
+      jobs: all.map((e) => ({
+        name: e.type,
+        data: { ...e, lane: 'realtime' as const },
+        jobId: jobIdFor(e.source, e.eventId),
+      })),
       now: Date.now(),
       deadlineMs: this.opts.timeoutMs,
       dedupeTtlSeconds,

@@ -64,7 +64,11 @@ export function userKeyCount(hash: Readonly<Record<string, string>>): number {
  * The part of a record's key set planning needs: its system keys, and those of `probes` it holds
  * (`held[i]` answers `probes[i]`, as SMISMEMBER does).
  */
-export function partialKeys(system: ReadonlySet<IdentityKey>, probes: readonly IdentityKey[], held: ReadonlyArray<number | boolean>): Set<IdentityKey> {
+export function partialKeys(
+  system: ReadonlySet<IdentityKey>,
+  probes: readonly IdentityKey[],
+  held: ReadonlyArray<number | boolean>,
+): Set<IdentityKey> {
   const keys = new Set(system);
   probes.forEach((k, i) => {
     if (held[i]) keys.add(k);
@@ -75,15 +79,25 @@ export function partialKeys(system: ReadonlySet<IdentityKey>, probes: readonly I
 /** The index hash of a record whose whole key set is `keys`. */
 export function keyIndexOf(keys: Iterable<IdentityKey>): Record<string, string> {
   const all = new Set(keys);
-  const hash: Record<string, string> = { [KEY_COUNT_FIELD]: String(all.size), [USER_COUNT_FIELD]: String([...all].filter(isUserKey).length) };
+  const hash: Record<string, string> = {
+    [KEY_COUNT_FIELD]: String(all.size),
+    [USER_COUNT_FIELD]: String([...all].filter(isUserKey).length),
+  };
   for (const k of all) if (isSystemKey(k)) hash[k] = '1';
   return hash;
 }
 
 /** What to add to a trusted index when `added` (keys the set did not hold) join a set of `setSize` keys, `userKeys` of them user keys. */
-export function keyIndexAdding(setSize: number, userKeys: number, added: readonly IdentityKey[]): Record<string, string> {
+export function keyIndexAdding(
+  setSize: number,
+  userKeys: number,
+  added: readonly IdentityKey[],
+): Record<string, string> {
   const unique = new Set(added);
-  const hash: Record<string, string> = { [KEY_COUNT_FIELD]: String(setSize + unique.size), [USER_COUNT_FIELD]: String(userKeys + [...unique].filter(isUserKey).length) };
+  const hash: Record<string, string> = {
+    [KEY_COUNT_FIELD]: String(setSize + unique.size),
+    [USER_COUNT_FIELD]: String(userKeys + [...unique].filter(isUserKey).length),
+  };
   for (const k of added) if (isSystemKey(k)) hash[k] = '1';
   return hash;
 }

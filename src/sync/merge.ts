@@ -43,7 +43,9 @@ export function entityKeyFor(event: SourceEvent): { path: EntityPath } | null {
   const path = PATHS[event.data.kind](event.objectId);
   // Parsers set both; a mismatch is a bug upstream and must never write into another source's group.
   if (path[0] !== event.source) {
-    throw new Error(`programming error: a ${event.source} event carries ${event.data.kind} data (event ${event.eventId})`);
+    throw new Error(
+      `programming error: a ${event.source} event carries ${event.data.kind} data (event ${event.eventId})`,
+    );
   }
   return { path };
 }
@@ -116,8 +118,14 @@ function writeKey(data: EventData, key: string, value: unknown): void {
 function entryFor(event: SourceEvent, rank: number): AnyEntry {
   const hash = contentHash(stableStringify({ objectId: event.objectId, data: event.data, deleted: event.deleted }));
   const stamp: Stamp = {
-    objectId: event.objectId, version: event.version, rank, hash, eventId: event.eventId, type: event.type,
-    origin: rank > 0 ? 'refetch' : event.origin, deleted: event.deleted,
+    objectId: event.objectId,
+    version: event.version,
+    rank,
+    hash,
+    eventId: event.eventId,
+    type: event.type,
+    origin: rank > 0 ? 'refetch' : event.origin,
+    deleted: event.deleted,
     ...(event.versionPrecisionMs !== undefined && { precisionMs: event.versionPrecisionMs }),
   };
   const keys = carriedKeys(event.data);
@@ -180,7 +188,8 @@ type Portal = CustomerRecord['portal'];
 const portalVersion = (p: Portal): number => (p.lastActivityAt === null ? -1 : Date.parse(p.lastActivityAt));
 /** Newest activity by occurred time; the event id breaks ties so that order does not matter. The brands seen: both sets. */
 function newerActivity(a: Portal, b: Portal): Portal {
-  const order = cmp(portalVersion(a), portalVersion(b)) || cmp(a.lastActivityEventId ?? '', b.lastActivityEventId ?? '');
+  const order =
+    cmp(portalVersion(a), portalVersion(b)) || cmp(a.lastActivityEventId ?? '', b.lastActivityEventId ?? '');
   const newer = order >= 0 ? a : b;
   const brandIds = unionBrands(a.brandIds, b.brandIds);
   if (sameBrands(brandIds, newer.brandIds)) return newer;
@@ -190,8 +199,10 @@ function newerActivity(a: Portal, b: Portal): Portal {
 /** At most this many brands are kept per customer (Zendesk accounts have few; the set stays bounded). */
 const MAX_SEEN_BRANDS = 64;
 const byBrandId = (x: string, y: string) => x.length - y.length || cmp(x, y);
-const unionBrands = (a: readonly string[] = [], b: readonly string[] = []): string[] => [...new Set([...a, ...b])].sort(byBrandId).slice(0, MAX_SEEN_BRANDS);
-const sameBrands = (a: readonly string[], b: readonly string[] = []) => a.length === b.length && a.every((x, i) => x === b[i]);
+const unionBrands = (a: readonly string[] = [], b: readonly string[] = []): string[] =>
+  [...new Set([...a, ...b])].sort(byBrandId).slice(0, MAX_SEEN_BRANDS);
+const sameBrands = (a: readonly string[], b: readonly string[] = []) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 // Dates past year 275760 cannot be written as ISO; no parser lets one through, but stay total.
 const isoFromMs = (ms: number): string => new Date(Math.min(ms, 8.64e15)).toISOString();
 
@@ -218,7 +229,11 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
   const { path } = key;
   if (path[0] === 'portal') {
     const brand = event.data.kind === 'portal.activity' ? event.data.brandId : null;
-    const incoming: Portal = { lastActivityAt: isoFromMs(event.version), lastActivityEventId: event.eventId, ...(brand ? { brandIds: [brand] } : {}) };
+    const incoming: Portal = {
+      lastActivityAt: isoFromMs(event.version),
+      lastActivityEventId: event.eventId,
+      ...(brand ? { brandIds: [brand] } : {}),
+    };
     const next = newerActivity(record.portal, incoming);
     if (next === record.portal) return { record, changed: false, tie: null };
     return { record: finish({ ...record, portal: next }), changed: true, tie: null };
@@ -235,9 +250,16 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
     Math.floor(current.stamp.version / precision) === Math.floor(incoming.stamp.version / precision) &&
     incoming.stamp.rank <= current.stamp.rank &&
     comparableHash(current.stamp.hash) !== comparableHash(incoming.stamp.hash)
-      ? { path, source: event.source, objectId: event.objectId, version: Math.max(current.stamp.version, incoming.stamp.version), rank: current.stamp.rank + 1 }
+      ? {
+          path,
+          source: event.source,
+          objectId: event.objectId,
+          version: Math.max(current.stamp.version, incoming.stamp.version),
+          rank: current.stamp.rank + 1,
+        }
       : null;
-  if (current !== undefined && stableStringify(current) === stableStringify(merged)) return { record, changed: false, tie };
+  if (current !== undefined && stableStringify(current) === stableStringify(merged))
+    return { record, changed: false, tie };
   return { record: finish(withEntry(record, path, merged)), changed: true, tie };
 }
 

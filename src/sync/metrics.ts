@@ -23,18 +23,76 @@ export interface SyncMetrics {
 export function createSyncMetrics(registry: Registry): SyncMetrics {
   const registers = [registry];
   return {
-    applied: new Counter({ name: 'portal_sync_events_applied_total', help: 'Events applied to customer records, by source and outcome (changed, unchanged; not applied: forgotten, other_brand, no_brand).', labelNames: ['source', 'outcome'], registers }),
-    merges: new Counter({ name: 'portal_sync_identity_merges_total', help: 'Records merged because an event proved they are one customer.', registers }),
-    conflicts: new Counter({ name: 'portal_sync_identity_conflicts_total', help: 'Identity conflicts recorded (records kept apart), by system.', labelNames: ['system'], registers }),
-    refused: new Counter({ name: 'portal_sync_identity_refused_total', help: 'Ids an event named that linked nothing (placeholder, malformed, wrong key prefix, bad checksum; a portal id naming another customer), by ref and reason.', labelNames: ['ref', 'reason'], registers }),
-    unattributed: new Counter({ name: 'portal_sync_portal_unattributed_total', help: 'Portal activity events none of whose ids has its system\'s shape (filed nowhere).', registers }),
-    applySeconds: new Histogram({ name: 'portal_sync_apply_duration_seconds', help: 'Time to resolve identity, merge and store one event.', labelNames: ['source'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers }),
-    lagSeconds: new Histogram({ name: 'portal_sync_event_lag_seconds', help: 'Time from webhook accepted (job enqueued) to record stored.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers }),
-    pushesScheduled: new Counter({ name: 'portal_sync_pushes_scheduled_total', help: 'Portal pushes scheduled after a change of what the portal shows, by target.', labelNames: ['target'], registers }),
-    pushes: new Counter({ name: 'portal_sync_pushes_total', help: 'Push jobs done, by target and outcome (written, skipped: nothing changed or nowhere to write).', labelNames: ['target', 'outcome'], registers }),
-    reconcileDrift: new Counter({ name: 'portal_sync_reconcile_drift_total', help: 'Objects the reconciler found missing or stale in the records (lost webhooks), by source; each was fed through the pipeline.', labelNames: ['source'], registers }),
-    reconcileLastPass: new Gauge({ name: 'portal_sync_reconcile_last_pass_timestamp_seconds', help: 'When the last reconcile pass finished (Unix seconds).', registers }),
-    reconcileLastDrift: new Gauge({ name: 'portal_sync_reconcile_last_drift', help: 'Objects the last reconcile pass found drifted.', registers }),
+    applied: new Counter({
+      name: 'portal_sync_events_applied_total',
+      help: 'Events applied to customer records, by source and outcome (changed, unchanged; not applied: forgotten, other_brand, no_brand).',
+      labelNames: ['source', 'outcome'],
+      registers,
+    }),
+    merges: new Counter({
+      name: 'portal_sync_identity_merges_total',
+      help: 'Records merged because an event proved they are one customer.',
+      registers,
+    }),
+    conflicts: new Counter({
+      name: 'portal_sync_identity_conflicts_total',
+      help: 'Identity conflicts recorded (records kept apart), by system.',
+      labelNames: ['system'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'portal_sync_identity_refused_total',
+      help: 'Ids an event named that linked nothing (placeholder, malformed, wrong key prefix, bad checksum; a portal id naming another customer), by ref and reason.',
+      labelNames: ['ref', 'reason'],
+      registers,
+    }),
+    unattributed: new Counter({
+      name: 'portal_sync_portal_unattributed_total',
+      help: "Portal activity events none of whose ids has its system's shape (filed nowhere).",
+      registers,
+    }),
+    applySeconds: new Histogram({
+      name: 'portal_sync_apply_duration_seconds',
+      help: 'Time to resolve identity, merge and store one event.',
+      labelNames: ['source'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    lagSeconds: new Histogram({
+      name: 'portal_sync_event_lag_seconds',
+      help: 'Time from webhook accepted (job enqueued) to record stored.',
+      labelNames: ['source'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    pushesScheduled: new Counter({
+      name: 'portal_sync_pushes_scheduled_total',
+      help: 'Portal pushes scheduled after a change of what the portal shows, by target.',
+      labelNames: ['target'],
+      registers,
+    }),
+    pushes: new Counter({
+      name: 'portal_sync_pushes_total',
+      help: 'Push jobs done, by target and outcome (written, skipped: nothing changed or nowhere to write).',
+      labelNames: ['target', 'outcome'],
+      registers,
+    }),
+    reconcileDrift: new Counter({
+      name: 'portal_sync_reconcile_drift_total',
+      help: 'Objects the reconciler found missing or stale in the records (lost webhooks), by source; each was fed through the pipeline.',
+      labelNames: ['source'],
+      registers,
+    }),
+    reconcileLastPass: new Gauge({
+      name: 'portal_sync_reconcile_last_pass_timestamp_seconds',
+      help: 'When the last reconcile pass finished (Unix seconds).',
+      registers,
+    }),
+    reconcileLastDrift: new Gauge({
+      name: 'portal_sync_reconcile_last_drift',
+      help: 'Objects the last reconcile pass found drifted.',
+      registers,
+    }),
     salesforceApiUsage: new Gauge({
       name: 'portal_sync_salesforce_api_usage_ratio',
       help: "The Salesforce org's daily API usage as a share of its limit, as the last push's answer reported it (Sforce-Limit-Info).",
@@ -46,12 +104,20 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
       labelNames: ['outcome', 'brand'],
       registers,
     }),
-    ties: new Counter({ name: 'portal_sync_version_ties_total', help: 'Writes of one object with equal source versions and different data.', labelNames: ['source'], registers }),
+    ties: new Counter({
+      name: 'portal_sync_version_ties_total',
+      help: 'Writes of one object with equal source versions and different data.',
+      labelNames: ['source'],
+      registers,
+    }),
   };
 }
 
 /** Queue depth by state and the age of the oldest waiting job, read from Redis at scrape time. */
-export function registerQueueGauges(registry: Registry, queues: ReadonlyArray<Pick<Queue, 'name' | 'getJobCounts' | 'getJobs'>>): void {
+export function registerQueueGauges(
+  registry: Registry,
+  queues: ReadonlyArray<Pick<Queue, 'name' | 'getJobCounts' | 'getJobs'>>,
+): void {
   new Gauge({
     name: 'portal_sync_queue_jobs',
     help: 'Jobs per queue and state (waiting, active, delayed, failed = dead letters).',

@@ -64,10 +64,22 @@ export function keepsBeside(record: CustomerRecord, field: string, storedBeside:
  * Applies a person's event to its entry kept beside the record (JSON, or null when new): the same
  * per-entity merge as in the record, run on a record holding that one entity.
  */
-export function applyBeside(recordId: string, field: string, stored: string | null, event: SourceEvent, opts: { rank?: number } = {}) {
+export function applyBeside(
+  recordId: string,
+  field: string,
+  stored: string | null,
+  event: SourceEvent,
+  opts: { rank?: number } = {},
+) {
   const { group, id } = parseField(field);
   const scratch = emptyRecord(recordId);
-  if (stored !== null) Object.defineProperty(mapOf(scratch, group), id, { value: JSON.parse(stored) as Entry<EventData>, enumerable: true, writable: true, configurable: true });
+  if (stored !== null)
+    Object.defineProperty(mapOf(scratch, group), id, {
+      value: JSON.parse(stored) as Entry<EventData>,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   const applied = applyEvent(scratch, event, opts);
   const entry = own(mapOf(applied.record, group), id);
   return { changed: applied.changed, tie: applied.tie, value: JSON.stringify(entry) };
@@ -103,11 +115,21 @@ export function withEmailPointers(writes: Map<string, string>): Map<string, stri
 export function withPeopleBeside(record: CustomerRecord, beside: Record<string, string>): CustomerRecord {
   const fields = Object.keys(beside).filter(isPersonField);
   if (fields.length === 0) return record;
-  const full: CustomerRecord = { ...record, salesforce: { ...record.salesforce, contacts: { ...record.salesforce.contacts } }, zendesk: { ...record.zendesk, users: { ...record.zendesk.users } } };
+  const full: CustomerRecord = {
+    ...record,
+    salesforce: { ...record.salesforce, contacts: { ...record.salesforce.contacts } },
+    zendesk: { ...record.zendesk, users: { ...record.zendesk.users } },
+  };
   for (const field of fields.sort()) {
     const { group, id } = parseField(field);
     const map = mapOf(full, group);
-    if (own(map, id) === undefined) Object.defineProperty(map, id, { value: JSON.parse(beside[field]!) as Entry<EventData>, enumerable: true, writable: true, configurable: true });
+    if (own(map, id) === undefined)
+      Object.defineProperty(map, id, {
+        value: JSON.parse(beside[field]!) as Entry<EventData>,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return full;
 }
@@ -119,7 +141,10 @@ export function withPeopleBeside(record: CustomerRecord, beside: Record<string, 
 export function spillPeople(record: CustomerRecord): { record: CustomerRecord; spilled: Array<[string, string]> } {
   const over = inlinePeople(record) - MAX_INLINE_PEOPLE;
   if (over <= 0) return { record, spilled: [] };
-  const fields = [...Object.keys(record.salesforce.contacts).map((id) => `sfcontact:${id}`), ...Object.keys(record.zendesk.users).map((id) => `zduser:${id}`)].sort();
+  const fields = [
+    ...Object.keys(record.salesforce.contacts).map((id) => `sfcontact:${id}`),
+    ...Object.keys(record.zendesk.users).map((id) => `zduser:${id}`),
+  ].sort();
   const moving = fields.slice(-over);
   const contacts = { ...record.salesforce.contacts };
   const users = { ...record.zendesk.users };
@@ -130,6 +155,10 @@ export function spillPeople(record: CustomerRecord): { record: CustomerRecord; s
     spilled.push([field, JSON.stringify((map as Record<string, unknown>)[id])]);
     delete (map as Record<string, unknown>)[id];
   }
-  const kept: CustomerRecord = { ...record, salesforce: { ...record.salesforce, contacts }, zendesk: { ...record.zendesk, users } };
+  const kept: CustomerRecord = {
+    ...record,
+    salesforce: { ...record.salesforce, contacts },
+    zendesk: { ...record.zendesk, users },
+  };
   return { record: { ...kept, derived: canonical(project(kept)) }, spilled };
 }

@@ -69,7 +69,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // Resync and reconcile work (snapshots, and the Stripe events a --since resync or a reconcile pass reads
       // back) is pushed in bulk behind real-time work, not as real-time pushes.
       const resync = event.origin === 'snapshot' || laneOf(ctx) !== 'realtime';
-      const targets = await planner.plan(ctx.retry ? null : outcome.previous, outcome.record, outcome.mergedIds, { resync, linked: outcome.linked === true });
+      const targets = await planner.plan(ctx.retry ? null : outcome.previous, outcome.record, outcome.mergedIds, {
+        resync,
+        linked: outcome.linked === true,
+      });
       for (const target of targets) metrics?.pushesScheduled.inc({ target });
       await emitter.onApplied(outcome, { retry: ctx.retry });
     },

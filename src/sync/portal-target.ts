@@ -172,7 +172,6 @@ export async function waitingOutShortLimits<T>(call: () => Promise<T>, patienceM
   }
 }
 
-
 /**
  * How one platform call is retried in place, inside the push, before the push fails as a whole (and
  * its job backs off): a few times, with short jittered delays, or after the platform's Retry-After
@@ -212,7 +211,11 @@ function callRetryDelayMs(err: Error, attempt: number, retry: CallRetry = CALL_R
  * 429 after its Retry-After (see CallRetry). `toError` is the connector's one classification of
  * failures; what finally leaves is always one of the contract errors.
  */
-export async function retryingCall<T>(call: () => Promise<T>, toError: (err: unknown) => Error, retry: CallRetry = CALL_RETRY): Promise<T> {
+export async function retryingCall<T>(
+  call: () => Promise<T>,
+  toError: (err: unknown) => Error,
+  retry: CallRetry = CALL_RETRY,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();

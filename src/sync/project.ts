@@ -15,7 +15,16 @@ export { DerivedSchema, type Derived } from './record.js';
 export const PROFILE_FIELDS = { name: 'Name', ownerId: 'OwnerId', tier: 'Customer_Tier__c' } as const;
 
 /** Best first: the subscription that says most about the customer's standing decides billing.status. */
-const STATUS_PRIORITY = ['active', 'past_due', 'unpaid', 'trialing', 'incomplete', 'paused', 'canceled', 'incomplete_expired'];
+const STATUS_PRIORITY = [
+  'active',
+  'past_due',
+  'unpaid',
+  'trialing',
+  'incomplete',
+  'paused',
+  'canceled',
+  'incomplete_expired',
+];
 const MRR_STATUSES = new Set(['active', 'past_due', 'trialing']);
 /** A subscription in these states will not bill again, so it has no next invoice. */
 const ENDED_STATUSES = new Set(['canceled', 'incomplete_expired']);
@@ -23,7 +32,8 @@ const OPEN_TICKET_STATUSES = new Set(['new', 'open', 'pending', 'hold']);
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** Nulls sort last, so rows with data come first. */
-const cmpNullable = (a: string | null, b: string | null): number => (a === b ? 0 : a === null ? 1 : b === null ? -1 : cmp(a, b));
+const cmpNullable = (a: string | null, b: string | null): number =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : cmp(a, b);
 const time = (iso: string | null): number => (iso === null ? Number.NEGATIVE_INFINITY : Date.parse(iso));
 
 /** Entities not tombstoned, with their ids, in id order. */
@@ -40,7 +50,8 @@ const liveOne = <T>(entry: Entry<T> | null): Entry<T> | null => (entry && !entry
  * of one side with the same email are paired in id order, so nobody drops out.
  */
 /** An object that names a parent belongs to the record's own one, when the record has one. */
-const belongs = (parent: string | null | undefined, own: string | null): boolean => own === null || parent === null || parent === undefined || parent === own;
+const belongs = (parent: string | null | undefined, own: string | null): boolean =>
+  own === null || parent === null || parent === undefined || parent === own;
 
 function joinContacts(record: CustomerRecord): ContactLink[] {
   type Side = Array<[id: string, name: string | null]>;
@@ -56,8 +67,10 @@ function joinContacts(record: CustomerRecord): ContactLink[] {
   // writes where it lands) but is no longer this customer's: never a place to write this customer's data.
   const accountId = liveOne(record.salesforce.account)?.stamp.objectId ?? null;
   const orgId = liveOne(record.zendesk.organization)?.stamp.objectId ?? null;
-  for (const [id, c] of live(record.salesforce.contacts)) if (belongs(c.accountId, accountId)) group(normalizeEmail(c.email) ?? null).sf.push([id, c.name]);
-  for (const [id, u] of live(record.zendesk.users)) if (belongs(u.organizationId, orgId)) group(normalizeEmail(u.email) ?? null).zd.push([id, u.name]);
+  for (const [id, c] of live(record.salesforce.contacts))
+    if (belongs(c.accountId, accountId)) group(normalizeEmail(c.email) ?? null).sf.push([id, c.name]);
+  for (const [id, u] of live(record.zendesk.users))
+    if (belongs(u.organizationId, orgId)) group(normalizeEmail(u.email) ?? null).zd.push([id, u.name]);
   const rows: ContactLink[] = [];
   for (const [email, { sf, zd }] of byEmail) {
     if (email === null) {
@@ -69,7 +82,12 @@ function joinContacts(record: CustomerRecord): ContactLink[] {
     for (let i = 0; i < Math.max(sf.length, zd.length); i++) {
       const s = sf[i];
       const z = zd[i];
-      rows.push({ email, name: s?.[1] ?? z?.[1] ?? null, salesforceContactId: s?.[0] ?? null, zendeskUserId: z?.[0] ?? null });
+      rows.push({
+        email,
+        name: s?.[1] ?? z?.[1] ?? null,
+        salesforceContactId: s?.[0] ?? null,
+        zendeskUserId: z?.[0] ?? null,
+      });
     }
   }
   return rows.sort(
@@ -83,7 +101,8 @@ function joinContacts(record: CustomerRecord): ContactLink[] {
 function profileOf(record: CustomerRecord, contacts: ContactLink[]): Derived['profile'] {
   const account = liveOne(record.salesforce.account);
   if (!account) return null;
-  const field = (name: string): string | null => (Object.hasOwn(account.data.fields, name) ? (account.data.fields[name] ?? null) : null);
+  const field = (name: string): string | null =>
+    Object.hasOwn(account.data.fields, name) ? (account.data.fields[name] ?? null) : null;
   const crmEmail = contacts.find((c) => c.salesforceContactId !== null && c.email !== null)?.email;
   const customer = liveOne(record.stripe.customer);
   return {
@@ -108,24 +127,38 @@ type SubscriptionData = CustomerRecord['stripe']['subscriptions'][string]['data'
  */
 function bySubscriptionRelevance(a: SubscriptionData, b: SubscriptionData): number {
   const ended = (s: SubscriptionData) => (ENDED_STATUSES.has(s.status) ? 1 : 0);
-  return ended(a) - ended(b) || (ended(a) ? time(b.endedAt ?? null) - time(a.endedAt ?? null) : 0) || statusRank(a.status) - statusRank(b.status) || cmp(a.id, b.id);
+  return (
+    ended(a) - ended(b) ||
+    (ended(a) ? time(b.endedAt ?? null) - time(a.endedAt ?? null) : 0) ||
+    statusRank(a.status) - statusRank(b.status) ||
+    cmp(a.id, b.id)
+  );
 }
 
 /** The subscription billing shows (see bySubscriptionRelevance); field mappings read its metadata and trial end. */
 export function primarySubscription(record: CustomerRecord): SubscriptionData | undefined {
-  return Object.values(record.stripe.subscriptions).map((e) => e.data).sort(bySubscriptionRelevance)[0];
+  return Object.values(record.stripe.subscriptions)
+    .map((e) => e.data)
+    .sort(bySubscriptionRelevance)[0];
 }
 
 /** The newest Stripe version the record holds: "now" as far as billing data can tell. */
 function stripeAsOf(record: CustomerRecord): number {
   const { customer, subscriptions, invoices, paymentMethods, charges } = record.stripe;
-  const all = [customer, ...Object.values(subscriptions), ...Object.values(invoices), ...Object.values(paymentMethods), ...Object.values(charges)];
+  const all = [
+    customer,
+    ...Object.values(subscriptions),
+    ...Object.values(invoices),
+    ...Object.values(paymentMethods),
+    ...Object.values(charges),
+  ];
   return all.reduce((max, e) => Math.max(max, e?.stamp.version ?? max), Number.NEGATIVE_INFINITY);
 }
 
 function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView | null {
   const { customer, subscriptions, invoices: invoiceMap, paymentMethods, charges } = record.stripe;
-  const any = customer !== null || [subscriptions, invoiceMap, paymentMethods, charges].some((m) => Object.keys(m).length > 0);
+  const any =
+    customer !== null || [subscriptions, invoiceMap, paymentMethods, charges].some((m) => Object.keys(m).length > 0);
   if (!any) return null;
   // Ended subscriptions stay (Stripe's customer.subscription.deleted is a cancellation, not an erasure): a
   // canceled customer reads as canceled, not as one with no subscription.
@@ -134,12 +167,18 @@ function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView
   const cust = liveOne(customer)?.data;
   // Past due as of the newest Stripe event, not the wall clock: a stored record must not depend on when it was built.
   const asOf = stripeAsOf(record);
-  const overdue = invoices.some((i) => i.status === 'open' && i.amountRemaining > 0 && i.dueDate !== null && time(i.dueDate) < asOf);
+  const overdue = invoices.some(
+    (i) => i.status === 'open' && i.amountRemaining > 0 && i.dueDate !== null && time(i.dueDate) < asOf,
+  );
   const pms = live(paymentMethods).map(([, p]) => p);
   // A default set before we listened counts too, unless we saw that method go.
   const defaultPm = cust?.defaultPaymentMethodId;
-  const defaultGone = defaultPm != null && own(paymentMethods, defaultPm) !== undefined && !pms.some((p) => p.id === defaultPm && p.attached);
-  const nextInvoice = primary && !primary.cancelAtPeriodEnd && !ENDED_STATUSES.has(primary.status) ? primary.currentPeriodEnd : null;
+  const defaultGone =
+    defaultPm != null &&
+    own(paymentMethods, defaultPm) !== undefined &&
+    !pms.some((p) => p.id === defaultPm && p.attached);
+  const nextInvoice =
+    primary && !primary.cancelAtPeriodEnd && !ENDED_STATUSES.has(primary.status) ? primary.currentPeriodEnd : null;
   return {
     status: primary?.status ?? null,
     endedAt: primary && ENDED_STATUSES.has(primary.status) ? (primary.endedAt ?? null) : null,
@@ -162,10 +201,19 @@ function invoicesOf(record: CustomerRecord): InvoiceView[] {
   // invoice.deleted removes a draft; a voided invoice stays, with status 'void'.
   return live(record.stripe.invoices)
     .map(([, i]): InvoiceView => ({
-      id: i.id, number: i.number, status: i.status, currency: i.currency, total: i.total,
-      amountDue: i.amountDue, amountPaid: i.amountPaid, amountRemaining: i.amountRemaining,
+      id: i.id,
+      number: i.number,
+      status: i.status,
+      currency: i.currency,
+      total: i.total,
+      amountDue: i.amountDue,
+      amountPaid: i.amountPaid,
+      amountRemaining: i.amountRemaining,
       amountRefunded: refunded.get(i.id) ?? i.amountRefunded ?? 0,
-      dueDate: i.dueDate, createdAt: i.createdAt, hostedInvoiceUrl: i.hostedInvoiceUrl, invoicePdf: i.invoicePdf,
+      dueDate: i.dueDate,
+      createdAt: i.createdAt,
+      hostedInvoiceUrl: i.hostedInvoiceUrl,
+      invoicePdf: i.invoicePdf,
     }))
     .sort((a, b) => time(b.createdAt) - time(a.createdAt) || cmp(a.id, b.id));
 }
@@ -178,13 +226,20 @@ function supportOf(record: CustomerRecord): Derived['support'] {
     // A ticket moved to another organization is that customer's now (see joinContacts).
     .filter(([, t]) => belongs(t.organizationId, orgId))
     .map(([, t]): TicketView => ({
-      id: t.id, subject: t.subject, status: t.status, priority: t.priority, category: t.category ?? null, updatedAt: t.updatedAt,
+      id: t.id,
+      subject: t.subject,
+      status: t.status,
+      priority: t.priority,
+      category: t.category ?? null,
+      updatedAt: t.updatedAt,
       // Left out when unknown, so that records without brands project (and hash) as they did before.
       ...(t.brandId ? { brandId: t.brandId } : {}),
     }))
     .sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || cmp(a.id, b.id));
   const openTicketCount = views.filter((t) => t.status !== null && OPEN_TICKET_STATUSES.has(t.status)).length;
-  const brandIds = [...new Set(views.flatMap((t) => (t.brandId ? [t.brandId] : [])))].sort((a, b) => a.length - b.length || cmp(a, b));
+  const brandIds = [...new Set(views.flatMap((t) => (t.brandId ? [t.brandId] : [])))].sort(
+    (a, b) => a.length - b.length || cmp(a, b),
+  );
   return { openTicketCount, tickets: views, ...(brandIds.length > 0 ? { brandIds } : {}) };
 }
 
@@ -202,13 +257,19 @@ export function project(record: CustomerRecord): Derived {
     billing: billingOf(record, invoices),
     invoices,
     support: supportOf(record),
-    selfService: { lastActivityAt: record.portal.lastActivityAt, ...(record.portal.brandIds?.length ? { brandIds: record.portal.brandIds } : {}) },
+    selfService: {
+      lastActivityAt: record.portal.lastActivityAt,
+      ...(record.portal.brandIds?.length ? { brandIds: record.portal.brandIds } : {}),
+    },
   };
 }
 
 /** What a portal target shows; the push planner compares its hash to push only what changed. */
 export type PortalProjection = {
-  billing: Pick<BillingView, 'status' | 'plan' | 'currency' | 'mrr' | 'balance' | 'nextInvoiceDate' | 'delinquent'> | null;
+  billing: Pick<
+    BillingView,
+    'status' | 'plan' | 'currency' | 'mrr' | 'balance' | 'nextInvoiceDate' | 'delinquent'
+  > | null;
   openInvoiceCount: number;
   invoices: InvoiceView[];
   support: { openTicketCount: number; tickets: TicketView[] } | null;
@@ -219,7 +280,15 @@ export type PortalProjection = {
 export function portalProjection(derived: Derived): PortalProjection {
   const b = derived.billing;
   return {
-    billing: b && { status: b.endedAt ? `${b.status} (ended on ${b.endedAt.slice(0, 10)})` : b.status, plan: b.plan, currency: b.currency, mrr: b.mrr, balance: b.balance, nextInvoiceDate: b.nextInvoiceDate, delinquent: b.delinquent },
+    billing: b && {
+      status: b.endedAt ? `${b.status} (ended on ${b.endedAt.slice(0, 10)})` : b.status,
+      plan: b.plan,
+      currency: b.currency,
+      mrr: b.mrr,
+      balance: b.balance,
+      nextInvoiceDate: b.nextInvoiceDate,
+      delinquent: b.delinquent,
+    },
     openInvoiceCount: derived.invoices.filter((i) => i.status === 'open').length,
     invoices: derived.invoices,
     support: derived.support && { openTicketCount: derived.support.openTicketCount, tickets: derived.support.tickets },

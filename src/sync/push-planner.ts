@@ -48,8 +48,17 @@ export const pushJobOptions = (backoffMs: number) =>
   }) as const;
 
 /** A target's push queue as producers use it: every job it adds retries by the same rule. */
-export function createPushQueue(connection: Redis, prefix: string, target: PortalTargetName, backoffMs: number): Queue<PushJob> {
-  return new Queue<PushJob>(pushQueueName(target), { connection, prefix, defaultJobOptions: pushJobOptions(backoffMs) });
+export function createPushQueue(
+  connection: Redis,
+  prefix: string,
+  target: PortalTargetName,
+  backoffMs: number,
+): Queue<PushJob> {
+  return new Queue<PushJob>(pushQueueName(target), {
+    connection,
+    prefix,
+    defaultJobOptions: pushJobOptions(backoffMs),
+  });
 }
 
 const target = z.enum(['zendesk', 'salesforce']);
@@ -74,7 +83,12 @@ export type PushJob = z.infer<typeof PushJobSchema>;
 export const PushQueueJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema, BulkDrainJobSchema]);
 
 /** Adds a drain job to a target's push queue (typed for customers' pushes; the worker parses PushQueueJobSchema). */
-export function addDrainJob(queue: Queue<PushJob>, target: PortalTargetName, slot: number, delayMs: number): Promise<unknown> {
+export function addDrainJob(
+  queue: Queue<PushJob>,
+  target: PortalTargetName,
+  slot: number,
+  delayMs: number,
+): Promise<unknown> {
   const d = drainJob(target, slot, delayMs);
   return (queue as unknown as Queue<BulkDrainJob>).add(d.name, d.data, d.opts);
 }
@@ -88,10 +102,12 @@ export function portalHash(record: CustomerRecord | null, mapping?: MappingConfi
   const { contacts, ...ids } = record.derived.links;
   const where = { ...ids, contacts: contacts.map((c) => [c.salesforceContactId, c.zendeskUserId]) };
   const projection = portalProjection(record.derived);
-  const mapped = mapping && { zendesk: mappedSections(mapping, 'zendesk', record, projection), salesforce: mappedSections(mapping, 'salesforce', record, projection) };
+  const mapped = mapping && {
+    zendesk: mappedSections(mapping, 'zendesk', record, projection),
+    salesforce: mappedSections(mapping, 'salesforce', record, projection),
+  };
   return sha256Hex(stableStringify({ projection, where, mapped }));
 }
-
 
 /** How long a leading push waits for the other events of the same request (ms): a few, not the debounce. */
 export const LEAD_GATHER_MS = 10;
@@ -100,17 +116,35 @@ export const LEAD_GATHER_MS = 10;
 export const pushDedupId = (customerId: string, target: PortalTargetName): string => `${customerId}-${target}`;
 
 /** Set (for `debounceMs`) when a push of the customer to the target was written: the next change waits out the rest. */
-export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string => REDIS_KEYS.push(prefix).recent(target, customerId);
+export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string =>
+  REDIS_KEYS.push(prefix).recent(target, customerId);
 
 /** The delay of a real-time push of this customer to this target, decided atomically in Redis (see the module note). */
-export async function pushDelayMs(redis: Redis, prefix: string, target: PortalTargetName, customerId: string, debounceMs: number): Promise<number> {
+export async function pushDelayMs(
+  redis: Redis,
+  prefix: string,
+  target: PortalTargetName,
+  customerId: string,
+  debounceMs: number,
+): Promise<number> {
   if (debounceMs <= 0) return 0;
   const dedupKey = REDIS_KEYS.push(prefix).dedup(target, pushDedupId(customerId, target));
-  return Number(await runScript(redis, 'push-delay', [dedupKey, recentPushKey(prefix, target, customerId)], [debounceMs, Math.min(LEAD_GATHER_MS, debounceMs)]));
+  return Number(
+    await runScript(
+      redis,
+      'push-delay',
+      [dedupKey, recentPushKey(prefix, target, customerId)],
+      [debounceMs, Math.min(LEAD_GATHER_MS, debounceMs)],
+    ),
+  );
 }
 
 /** One customer's projection push: debounced per customer and target; resync ones behind real-time ones. */
-export function projectionJob(customerId: string, target: PortalTargetName, opts: { delayMs?: number; resync?: boolean } = {}) {
+export function projectionJob(
+  customerId: string,
+  target: PortalTargetName,
+  opts: { delayMs?: number; resync?: boolean } = {},
+) {
   return {
     name: `push-${target}`,
     data: { v: 1, customerId, target } satisfies PushJob,
@@ -144,18 +178,26 @@ export class PushPlanner {
    * behind real-time ones (BullMQ runs un-prioritized jobs before prioritized ones), and in bulk:
    * the customer joins the target's pending set and a drain job takes many customers per call.
    */
-  async plan(previous: CustomerRecord | null, next: CustomerRecord, mergedIds: readonly string[] = [], opts: { resync?: boolean; linked?: boolean } = {}): Promise<PortalTargetName[]> {
+  async plan(
+    previous: CustomerRecord | null,
+    next: CustomerRecord,
+    mergedIds: readonly string[] = [],
+    opts: { resync?: boolean; linked?: boolean } = {},
+  ): Promise<PortalTargetName[]> {
     if (this.targets.length === 0) return [];
     // A merge always pushes: the portal may still show the merged-away record's ids. A new system id may be a
     // new place to write (the push worker writes where the record's ids say) though nothing it shows changed.
-    if (mergedIds.length === 0 && !opts.linked && portalHash(previous, this.mapping) === portalHash(next, this.mapping)) return [];
+    if (mergedIds.length === 0 && !opts.linked && portalHash(previous, this.mapping) === portalHash(next, this.mapping))
+      return [];
     await Promise.all(
       [...this.queues].map(async ([target, queue]) => {
         if (opts.resync) {
           const added = await queueForBulk(this.connection, this.prefix, target, [next.id], mergedIds);
           return added > 0 ? addDrainJob(queue, target, 0, this.debounceMs) : undefined;
         }
-        const j = projectionJob(next.id, target, { delayMs: await pushDelayMs(this.connection, this.prefix, target, next.id, this.debounceMs) });
+        const j = projectionJob(next.id, target, {
+          delayMs: await pushDelayMs(this.connection, this.prefix, target, next.id, this.debounceMs),
+        });
         return queue.add(j.name, j.data, j.opts);
       }),
     );
@@ -169,7 +211,11 @@ export class PushPlanner {
   async planDeflection(event: DeflectionEvent): Promise<PortalTargetName[]> {
     await Promise.all(
       [...this.queues].map(([target, queue]) =>
-        queue.add(`deflection-${target}`, { v: 1, kind: 'deflection', customerId: event.customerId, target, event }, { jobId: event.id }),
+        queue.add(
+          `deflection-${target}`,
+          { v: 1, kind: 'deflection', customerId: event.customerId, target, event },
+          { jobId: event.id },
+        ),
       ),
     );
     return [...this.targets];

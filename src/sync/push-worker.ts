@@ -70,7 +70,8 @@ export function linksFor(record: CustomerRecord, ownedKeys: readonly string[]): 
   const contacts = [...d.contacts];
   for (const key of ownedKeys.filter((k) => k.startsWith('zduser:'))) {
     const id = key.slice('zduser:'.length);
-    if (!contacts.some((c) => c.zendeskUserId === id)) contacts.push({ email: null, name: null, salesforceContactId: null, zendeskUserId: id });
+    if (!contacts.some((c) => c.zendeskUserId === id))
+      contacts.push({ email: null, name: null, salesforceContactId: null, zendeskUserId: id });
   }
   const stripe = ownedKeys.map(parseStripeKey).find((k) => k !== null) ?? null;
   return {
@@ -87,7 +88,12 @@ export function acceptedKey(prefix: string, target: string, customerId: string):
 }
 
 /** The projection the target accepted last for this customer (null: never pushed there). */
-export async function acceptedProjection(redis: Redis, prefix: string, target: string, customerId: string): Promise<PortalProjection | null> {
+export async function acceptedProjection(
+  redis: Redis,
+  prefix: string,
+  target: string,
+  customerId: string,
+): Promise<PortalProjection | null> {
   const raw = await redis.get(acceptedKey(prefix, target, customerId));
   return raw === null ? null : (JSON.parse(raw) as Accepted).projection;
 }
@@ -112,7 +118,13 @@ async function wakeBackedOff(queue: Queue, atMost = WAKE_AT_MOST): Promise<numbe
     for (const job of page) {
       if (job.attemptsMade === 0 || woken >= atMost) continue;
       // Gone or moved on since the page was read: nothing to wake.
-      if (await job.promote().then(() => true, () => false)) woken += 1;
+      if (
+        await job.promote().then(
+          () => true,
+          () => false,
+        )
+      )
+        woken += 1;
     }
     if (page.length < WAKE_PAGE) break;
   }
@@ -133,15 +145,22 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
   const call = async (customerId: string, write: () => Promise<PushResult>): Promise<PushResult> => {
     try {
       const result = await write();
-      if (result.calls > 0) void answered().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not wake the pushes waiting on backoff'));
+      if (result.calls > 0)
+        void answered().catch((err: unknown) =>
+          log.warn({ err: (err as Error).message }, 'could not wake the pushes waiting on backoff'),
+        );
       return result;
     } catch (err) {
       if (err instanceof RateLimitedError) {
-        log.warn({ customerId, retryAfterMs: err.retryAfterMs, reason: err.message }, 'rate limited: pausing the queue');
+        log.warn(
+          { customerId, retryAfterMs: err.retryAfterMs, reason: err.message },
+          'rate limited: pausing the queue',
+        );
         await worker.rateLimit(err.retryAfterMs);
         throw Worker.RateLimitError();
       }
-      if (err instanceof PermanentError) throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
+      if (err instanceof PermanentError)
+        throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
       throw err; // retryable: exponential backoff with jitter
     }
   };
@@ -160,14 +179,24 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     const raw = await opts.redis.get(key);
     const accepted = raw === null ? null : (JSON.parse(raw) as Accepted);
     if (accepted?.hash === hash) {
-      return { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' }, counted: true };
+      return {
+        kind: 'skip',
+        result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' },
+        counted: true,
+      };
     }
     // Moved to another organization or Account: write everything there, not just the difference.
     const place = (l: Derived['links']) => stableStringify(target.placeOf ? (target.placeOf(l) ?? null) : l);
     const sameLinks = accepted?.links !== undefined && place(accepted.links) === place(links);
     return {
       kind: 'push',
-      push: { customerId, links, profile: record.derived.profile, projection, previous: sameLinks ? accepted!.projection : null },
+      push: {
+        customerId,
+        links,
+        profile: record.derived.profile,
+        projection,
+        previous: sameLinks ? accepted!.projection : null,
+      },
       accept: async () => {
         const next = JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted);
         const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
@@ -196,7 +225,12 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     // The customer's next change is debounced from here (the planner reads this key; no key: it leads). Sent
     // with the accepted state, in the same round trip.
     const debounced = result.calls > 0 && (opts.debounceMs ?? 0) > 0;
-    const [kept] = await Promise.all([prepared.accept(), debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined]);
+    const [kept] = await Promise.all([
+      prepared.accept(),
+      debounced
+        ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!)
+        : undefined,
+    ]);
     opts.onPushed?.(target.name, result);
     if (!kept) await pushAgain(customerId, 'another push of this customer was accepted while this one was on its way');
     return result;
@@ -225,8 +259,10 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
 
   /** Written where the customer lives NOW: a record merged since the decision is found again through its contact. */
   const pushDeflection = async (event: DeflectionEvent): Promise<PushResult> => {
-    if (!target.recordDeflection) return { calls: 0, wrote: [], skipped: `${target.name} records no deflection events` };
-    const record = (await opts.store.get(event.customerId)) ?? (await opts.store.findByKey(contactIdentityKey(event.contact)));
+    if (!target.recordDeflection)
+      return { calls: 0, wrote: [], skipped: `${target.name} records no deflection events` };
+    const record =
+      (await opts.store.get(event.customerId)) ?? (await opts.store.findByKey(contactIdentityKey(event.contact)));
     if (record === null) return { calls: 0, wrote: [], skipped: 'record no longer exists' };
     const links = linksFor(record, await opts.store.linkKeys(record));
     const result = await call(event.customerId, () => target.recordDeflection!(event, links));
@@ -245,8 +281,18 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
         log.debug({ jobId: job.id, ...drained }, 'bulk drain');
         return drained;
       }
-      const result = data.kind === 'deflection' ? await pushDeflection(data.event) : await pushProjection(data.customerId);
-      log.debug({ customerId: data.customerId, kind: data.kind ?? 'projection', calls: result.calls, wrote: result.wrote, skipped: result.skipped }, 'pushed');
+      const result =
+        data.kind === 'deflection' ? await pushDeflection(data.event) : await pushProjection(data.customerId);
+      log.debug(
+        {
+          customerId: data.customerId,
+          kind: data.kind ?? 'projection',
+          calls: result.calls,
+          wrote: result.wrote,
+          skipped: result.skipped,
+        },
+        'pushed',
+      );
       return result;
     },
     {
@@ -263,11 +309,16 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     // Waiting on backoff now: the target's next answer wakes it (and every other push waiting so).
     if (!final) void opts.redis.set(downKey, '1', 'PX', DOWN_TTL_MS).catch(() => undefined);
-    log[final ? 'error' : 'warn']({ jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final }, final ? 'push dead-lettered' : 'push failed; will retry');
+    log[final ? 'error' : 'warn'](
+      { jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final },
+      final ? 'push dead-lettered' : 'push failed; will retry',
+    );
     // A drain that gave up (a long outage) put its batch back; the customers still waiting need a drain job, or
     // they would wait for the next resync or worker start. The new one starts its own retries from the first.
     if (final && (job.data as { kind?: unknown } | undefined)?.kind === 'bulk') {
-      void bulk.kick().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not schedule a drain after one gave up'));
+      void bulk
+        .kick()
+        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not schedule a drain after one gave up'));
     }
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'push worker connection error'));
@@ -275,6 +326,8 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
   void worker
     .waitUntilReady()
     .then(() => bulk.kick())
-    .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not look for resync pushes left over by a stopped worker'));
+    .catch((err: unknown) =>
+      log.warn({ err: (err as Error).message }, 'could not look for resync pushes left over by a stopped worker'),
+    );
   return worker;
 }

@@ -50,7 +50,6 @@ export interface QuarantineStats {
   evicted: number;
 }
 
-
 export class QuarantineStore {
   readonly keys: ReturnType<typeof REDIS_KEYS.quarantine>;
 
@@ -66,8 +65,25 @@ export class QuarantineStore {
   async put(entry: NewQuarantineEntry, receivedAt = new Date()): Promise<{ meta: QuarantineMeta; evicted: string[] }> {
     await this.migrateLegacy();
     const { body, ...rest } = entry;
-    const meta: QuarantineMeta = { id: randomUUID(), receivedAt: receivedAt.toISOString(), ...rest, bytes: Buffer.byteLength(body) };
-    const evicted = (await runScript(this.redis, 'quarantine-put', [...this.scriptKeys(), this.keys.evicted], [meta.id, String(receivedAt.getTime()), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes)])) as string[];
+    const meta: QuarantineMeta = {
+      id: randomUUID(),
+      receivedAt: receivedAt.toISOString(),
+      ...rest,
+      bytes: Buffer.byteLength(body),
+    };
+    const evicted = (await runScript(
+      this.redis,
+      'quarantine-put',
+      [...this.scriptKeys(), this.keys.evicted],
+      [
+        meta.id,
+        String(receivedAt.getTime()),
+        JSON.stringify(meta),
+        body,
+        String(this.limits.maxEntries),
+        String(this.limits.maxBytes),
+      ],
+    )) as string[];
     return { meta, evicted };
   }
 
@@ -87,7 +103,10 @@ export class QuarantineStore {
 
   /** One entry with its body. */
   async get(id: string): Promise<QuarantineEntry | null> {
-    const [meta, body] = await Promise.all([this.redis.hget(this.keys.meta, id), this.redis.hget(this.keys.bodies, id)]);
+    const [meta, body] = await Promise.all([
+      this.redis.hget(this.keys.meta, id),
+      this.redis.hget(this.keys.bodies, id),
+    ]);
     if (meta !== null && body === null) {
       // Its body was erased (`identity forget` sweeps every hash field naming the customer): nothing left to replay.
       await this.remove(id);
@@ -97,7 +116,11 @@ export class QuarantineStore {
   }
 
   async stats(): Promise<QuarantineStats> {
-    const [entries, bytes, evicted] = await Promise.all([this.redis.zcard(this.keys.ids), this.redis.get(this.keys.bytes), this.redis.get(this.keys.evicted)]);
+    const [entries, bytes, evicted] = await Promise.all([
+      this.redis.zcard(this.keys.ids),
+      this.redis.get(this.keys.bytes),
+      this.redis.get(this.keys.evicted),
+    ]);
     return { entries, bytes: Number(bytes ?? 0), evicted: Number(evicted ?? 0) };
   }
 
@@ -125,7 +148,19 @@ export class QuarantineStore {
       if (raw === null) return;
       const { id, receivedAt, body, ...rest } = JSON.parse(raw) as Omit<QuarantineEntry, 'bytes'>;
       const meta: QuarantineMeta = { id, receivedAt, ...rest, bytes: Buffer.byteLength(body) };
-      await runScript(this.redis, 'quarantine-put', [...this.scriptKeys(), this.keys.evicted], [id, String(Date.parse(receivedAt)), JSON.stringify(meta), body, String(this.limits.maxEntries), String(this.limits.maxBytes)]);
+      await runScript(
+        this.redis,
+        'quarantine-put',
+        [...this.scriptKeys(), this.keys.evicted],
+        [
+          id,
+          String(Date.parse(receivedAt)),
+          JSON.stringify(meta),
+          body,
+          String(this.limits.maxEntries),
+          String(this.limits.maxBytes),
+        ],
+      );
       await this.redis.lrem(this.keys.legacyList, -1, raw);
     }
   }

@@ -46,7 +46,8 @@ interface ReconcileSettings {
 /** `stripe: FAILED 401 api_key_invalid: …`: one failed source of a pass, as `status` and `reconcile` print it. */
 export function describeSourceFailure(source: string, r: SourceReport): string {
   let message = (r.error ?? '').replace(new RegExp(`^${source}: `), '');
-  if (r.status !== undefined) message = `${r.status} ${message.replace(new RegExp(`^(Stripe|Zendesk|Salesforce) ${r.status}:? `), '')}`;
+  if (r.status !== undefined)
+    message = `${r.status} ${message.replace(new RegExp(`^(Stripe|Zendesk|Salesforce) ${r.status}:? `), '')}`;
   return `${source}: FAILED ${message}`;
 }
 
@@ -100,11 +101,24 @@ export class Reconciler {
   /** One pass over every configured source; a source that fails is reported and keeps its checkpoint. */
   async pass(now = Date.now()): Promise<ReconcileReport> {
     const started = performance.now();
-    const report: ReconcileReport = { startedAt: new Date(now).toISOString(), finishedAt: '', seconds: 0, sources: {}, drift: 0, driftIds: [] };
+    const report: ReconcileReport = {
+      startedAt: new Date(now).toISOString(),
+      finishedAt: '',
+      seconds: 0,
+      sources: {},
+      drift: 0,
+      driftIds: [],
+    };
     const passId = now.toString(36);
-    for (const [source, streamsOf] of Object.entries(this.opts.streams) as Array<[Source, (since: Date) => Promise<SnapshotStream[]>]>) {
+    for (const [source, streamsOf] of Object.entries(this.opts.streams) as Array<
+      [Source, (since: Date) => Promise<SnapshotStream[]>]
+    >) {
       const checkpoint = await this.opts.redis.get(this.checkpointKey(source));
-      const since = new Date(checkpoint === null ? now - this.opts.settings.firstLookbackMs : Number(checkpoint) - this.opts.settings.overlapMs);
+      const since = new Date(
+        checkpoint === null
+          ? now - this.opts.settings.firstLookbackMs
+          : Number(checkpoint) - this.opts.settings.overlapMs,
+      );
       const sourceReport: SourceReport = { since: since.toISOString(), read: 0, drift: 0 };
       report.sources[source] = sourceReport;
       try {
@@ -114,23 +128,48 @@ export class Reconciler {
         sourceReport.error = (err as Error).message;
         const status = (err as { status?: unknown }).status;
         if (typeof status === 'number') sourceReport.status = status;
-        this.log.error({ source, status, reason: sourceReport.error }, 'reconcile of a source failed: nothing of it was checked; its checkpoint stays and the next pass reads it again');
+        this.log.error(
+          { source, status, reason: sourceReport.error },
+          'reconcile of a source failed: nothing of it was checked; its checkpoint stays and the next pass reads it again',
+        );
       }
       if (sourceReport.drift > 0) this.opts.onDrift?.(source, sourceReport.drift);
     }
     report.finishedAt = new Date().toISOString();
     report.seconds = (performance.now() - started) / 1000;
     const json = JSON.stringify(report);
-    await this.opts.redis.multi().set(this.lastKey, json).lpush(this.historyKey, json).ltrim(this.historyKey, 0, HISTORY - 1).exec();
+    await this.opts.redis
+      .multi()
+      .set(this.lastKey, json)
+      .lpush(this.historyKey, json)
+      .ltrim(this.historyKey, 0, HISTORY - 1)
+      .exec();
     this.opts.onPass?.(report);
-    const fields = { drift: report.drift, driftIds: report.driftIds.slice(0, 10), seconds: Math.round(report.seconds * 10) / 10 };
+    const fields = {
+      drift: report.drift,
+      driftIds: report.driftIds.slice(0, 10),
+      seconds: Math.round(report.seconds * 10) / 10,
+    };
     const failed = failedSources(report).map(([source]) => source);
-    if (failed.length > 0) this.log.error({ ...fields, failed }, `reconcile pass incomplete: ${failed.join(', ')} FAILED (drift counts only the sources read)`);
-    else this.log[report.drift > 0 ? 'warn' : 'info'](fields, report.drift > 0 ? 'reconcile pass repaired drift: events were missing' : 'reconcile pass found no drift');
+    if (failed.length > 0)
+      this.log.error(
+        { ...fields, failed },
+        `reconcile pass incomplete: ${failed.join(', ')} FAILED (drift counts only the sources read)`,
+      );
+    else
+      this.log[report.drift > 0 ? 'warn' : 'info'](
+        fields,
+        report.drift > 0 ? 'reconcile pass repaired drift: events were missing' : 'reconcile pass found no drift',
+      );
     return report;
   }
 
-  private async readStream(stream: SnapshotStream, passId: string, sourceReport: SourceReport, report: ReconcileReport): Promise<void> {
+  private async readStream(
+    stream: SnapshotStream,
+    passId: string,
+    sourceReport: SourceReport,
+    report: ReconcileReport,
+  ): Promise<void> {
     let cursor: string | null = null;
     do {
       const page = await readPageWithRetry(stream, cursor, { log: this.log, attempts: 8 });
@@ -143,7 +182,11 @@ export class Reconciler {
       for (const e of snapshots) if (await this.drifted(e)) drifted.push(e);
       if (drifted.length > 0) {
         await this.opts.queue.addBulk(
-          drifted.map((e) => ({ name: e.type, data: { ...e, lane: 'reconcile' as const }, opts: { jobId: `rc-${passId}-${jobIdFor(e.source, e.eventId)}`, priority: RESYNC_PRIORITY } })),
+          drifted.map((e) => ({
+            name: e.type,
+            data: { ...e, lane: 'reconcile' as const },
+            opts: { jobId: `rc-${passId}-${jobIdFor(e.source, e.eventId)}`, priority: RESYNC_PRIORITY },
+          })),
         );
       }
       for (const e of [...missed, ...drifted]) {
@@ -183,7 +226,10 @@ export function snapshotDrifts(record: CustomerRecord | null, snapshot: SourceEv
  */
 function driftView(derived: CustomerRecord['derived']): string {
   if (!derived.support) return stableStringify(derived);
-  const tickets = derived.support.tickets.map((t) => ({ ...t, updatedAt: t.updatedAt === null ? null : t.updatedAt.slice(0, 16) }));
+  const tickets = derived.support.tickets.map((t) => ({
+    ...t,
+    updatedAt: t.updatedAt === null ? null : t.updatedAt.slice(0, 16),
+  }));
   return stableStringify({ ...derived, support: { ...derived.support, tickets } });
 }
 
@@ -193,12 +239,29 @@ export async function scheduleReconcile(queue: Queue, everyMs: number): Promise<
     await queue.removeJobScheduler('reconcile-pass');
     return;
   }
-  await queue.upsertJobScheduler('reconcile-pass', { every: everyMs }, { name: 'reconcile', opts: { removeOnComplete: 50, removeOnFail: 50 } });
+  await queue.upsertJobScheduler(
+    'reconcile-pass',
+    { every: everyMs },
+    { name: 'reconcile', opts: { removeOnComplete: 50, removeOnFail: 50 } },
+  );
 }
 
-export function createReconcileWorker(opts: { connection: Redis; prefix: string; reconciler: Reconciler; logger: Logger }): Worker {
-  const worker = new Worker(RECONCILE_QUEUE, async (_job: Job) => opts.reconciler.pass(), { connection: opts.connection, prefix: opts.prefix, concurrency: 1 });
-  worker.on('failed', (_job, err) => opts.logger.warn({ module: 'reconciler', reason: err.message }, 'reconcile pass failed'));
-  worker.on('error', (err) => opts.logger.warn({ module: 'reconciler', err: err.message }, 'reconcile worker connection error'));
+export function createReconcileWorker(opts: {
+  connection: Redis;
+  prefix: string;
+  reconciler: Reconciler;
+  logger: Logger;
+}): Worker {
+  const worker = new Worker(RECONCILE_QUEUE, async (_job: Job) => opts.reconciler.pass(), {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: 1,
+  });
+  worker.on('failed', (_job, err) =>
+    opts.logger.warn({ module: 'reconciler', reason: err.message }, 'reconcile pass failed'),
+  );
+  worker.on('error', (err) =>
+    opts.logger.warn({ module: 'reconciler', err: err.message }, 'reconcile worker connection error'),
+  );
   return worker;
 }

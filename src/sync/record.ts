@@ -166,7 +166,10 @@ export const CustomerRecordSchema = z.strictObject({
     lastActivityAt: isoDate.nullable(),
     lastActivityEventId: z.string().nullable(),
     /** Every Zendesk brand its activity named (a set: merged by union, so order never matters); at most MAX_SEEN_BRANDS. */
-    brandIds: z.array(z.string().regex(/^[1-9]\d{0,19}$/)).max(64).optional(),
+    brandIds: z
+      .array(z.string().regex(/^[1-9]\d{0,19}$/))
+      .max(64)
+      .optional(),
   }),
   /** project(record), stored so that readers do not recompute it. */
   derived: DerivedSchema,
@@ -208,9 +211,7 @@ export function canonical<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
   const keys = Object.keys(value).sort();
   const source = value as Record<string, unknown>;
-  return Object.fromEntries(
-    keys.filter((k) => source[k] !== undefined).map((k) => [k, canonical(source[k])]),
-  ) as T;
+  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, canonical(source[k])])) as T;
 }
 
 export function stableStringify(value: unknown): string {

@@ -40,7 +40,8 @@ export type RedisTarget = string | RedisConnectionSettings;
  */
 export type ConnectionKind = 'producer' | 'worker' | 'admin' | 'probe';
 
-const settingsOf = (target: RedisTarget): RedisConnectionSettings => (typeof target === 'string' ? { url: target } : target);
+const settingsOf = (target: RedisTarget): RedisConnectionSettings =>
+  typeof target === 'string' ? { url: target } : target;
 
 /**
  * After a failover the old primary, or a managed endpoint that has not moved yet, answers writes with
@@ -54,10 +55,28 @@ export function reconnectOnFailoverError(err: Error): 2 | false {
 const keepTrying = (times: number) => Math.min(200 * times, 2000);
 
 const KIND_OPTIONS: Record<ConnectionKind, RedisOptions> = {
-  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: keepTrying, lazyConnect: false },
+  producer: {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: keepTrying,
+    lazyConnect: false,
+  },
   worker: { maxRetriesPerRequest: null, retryStrategy: keepTrying },
-  admin: { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 2 ? null : 200), sentinelRetryStrategy: (n) => (n > 2 ? null : 200) },
-  probe: { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, sentinelRetryStrategy: () => null, enableOfflineQueue: false },
+  admin: {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    retryStrategy: (n) => (n > 2 ? null : 200),
+    sentinelRetryStrategy: (n) => (n > 2 ? null : 200),
+  },
+  probe: {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
+    enableOfflineQueue: false,
+  },
 };
 
 /** The ioredis options of one connection: the kind's behaviour, then failover handling, TLS, auth and Sentinel. */
@@ -101,7 +120,8 @@ export function createWorkerRedis(target: RedisTarget, extra: RedisOptions = {})
 /** Where a target points, for logs: the URL without its password, or the sentinels and the master name. */
 export function describeRedis(target: RedisTarget): string {
   const s = settingsOf(target);
-  if (s.sentinels && s.sentinels.length > 0) return `sentinel ${s.sentinelMaster ?? '?'} via ${s.sentinels.map((a) => `${a.host}:${a.port}`).join(',')}`;
+  if (s.sentinels && s.sentinels.length > 0)
+    return `sentinel ${s.sentinelMaster ?? '?'} via ${s.sentinels.map((a) => `${a.host}:${a.port}`).join(',')}`;
   return s.url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
@@ -127,7 +147,11 @@ export const REDIS_WAIT_LOG_EVERY_MS = 30_000;
  * most every REDIS_WAIT_LOG_EVERY_MS (the log says what the daemon waits for, not once a retry).
  * Resolves false when `signal` aborts first.
  */
-export async function waitForRedis(target: RedisTarget, say: (waitedSeconds: number) => void, signal?: AbortSignal): Promise<boolean> {
+export async function waitForRedis(
+  target: RedisTarget,
+  say: (waitedSeconds: number) => void,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const started = Date.now();
   let saidAt = -Infinity;
   while (!signal?.aborted) {
@@ -150,11 +174,17 @@ export interface RedisTopology {
   maxmemoryPolicy: string | null;
 }
 
-const infoField = (info: string, field: string): string | undefined => new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+const infoField = (info: string, field: string): string | undefined =>
+  new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 
 export async function readRedisTopology(redis: Redis): Promise<RedisTopology> {
-  const [replication, persistence] = await Promise.all([redis.info('replication'), redis.info('persistence').catch(() => '')]);
-  const policy = await (redis.config('GET', 'maxmemory-policy') as Promise<string[]>).then((r) => r[1] ?? null).catch(() => null);
+  const [replication, persistence] = await Promise.all([
+    redis.info('replication'),
+    redis.info('persistence').catch(() => ''),
+  ]);
+  const policy = await (redis.config('GET', 'maxmemory-policy') as Promise<string[]>)
+    .then((r) => r[1] ?? null)
+    .catch(() => null);
   const aof = infoField(persistence, 'aof_enabled');
   return {
     role: infoField(replication, 'role') ?? 'unknown',
@@ -168,9 +198,12 @@ export async function readRedisTopology(redis: Redis): Promise<RedisTopology> {
 export function topologyWarnings(t: RedisTopology, ackReplicas: number): string[] {
   const out: string[] = [];
   if (ackReplicas > t.connectedReplicas) {
-    out.push(`redis.ackReplicas is ${ackReplicas} but ${t.connectedReplicas} replica(s) are connected: webhooks are answered 503 until enough replicas are back`);
+    out.push(
+      `redis.ackReplicas is ${ackReplicas} but ${t.connectedReplicas} replica(s) are connected: webhooks are answered 503 until enough replicas are back`,
+    );
   }
-  if (t.maxmemoryPolicy !== null && t.maxmemoryPolicy !== 'noeviction') out.push(`maxmemory-policy is ${t.maxmemoryPolicy}: Redis may evict queue and dedupe keys; set noeviction`);
+  if (t.maxmemoryPolicy !== null && t.maxmemoryPolicy !== 'noeviction')
+    out.push(`maxmemory-policy is ${t.maxmemoryPolicy}: Redis may evict queue and dedupe keys; set noeviction`);
   return out;
 }
 

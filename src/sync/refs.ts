@@ -18,7 +18,8 @@ export function parseCustomerRef(input: string): CustomerRef | { error: string }
   if (scoped) return { kind: 'key', key: `stripe:${scoped[1]}:${scoped[2]}` };
   // Keys hold the 18-character form (ids.ts), whichever form the admin typed.
   if (/^001[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfacct:${salesforceId18(ref)}` };
-  if (/^003[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref)) return { kind: 'key', key: `sfcontact:${salesforceId18(ref)}` };
+  if (/^003[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(ref))
+    return { kind: 'key', key: `sfcontact:${salesforceId18(ref)}` };
   const zd = /^zendesk:(org|user):(\d+)$/.exec(ref);
   if (zd) return { kind: 'key', key: `${zd[1] === 'org' ? 'zdorg' : 'zduser'}:${zd[2]}` };
   const email = ref.includes('@') ? normalizeEmail(ref) : undefined;

@@ -295,7 +295,9 @@ const PLAIN_EVENT_ID = /^[A-Za-z0-9_.-]+$/;
  * UTF-16 code units: UTF-8 would turn every lone surrogate into U+FFFD.
  */
 export function jobIdFor(source: Source, eventId: string): string {
-  return PLAIN_EVENT_ID.test(eventId) ? `${source}-${eventId}` : `${source}=${createHash('sha256').update(eventId, 'utf16le').digest('hex')}`;
+  return PLAIN_EVENT_ID.test(eventId)
+    ? `${source}-${eventId}`
+    : `${source}=${createHash('sha256').update(eventId, 'utf16le').digest('hex')}`;
 }
 
 /** Render a zod error as one line a person can act on. */

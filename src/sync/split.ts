@@ -17,14 +17,22 @@ export interface Split {
 
 const finish = (r: CustomerRecord): CustomerRecord => ({ ...r, derived: canonical(project(r)) });
 
-function partition<V>(map: Record<string, V>, goes: (id: string, v: V) => boolean): [Record<string, V>, Record<string, V>] {
+function partition<V>(
+  map: Record<string, V>,
+  goes: (id: string, v: V) => boolean,
+): [Record<string, V>, Record<string, V>] {
   const stay: Record<string, V> = {};
   const go: Record<string, V> = {};
   for (const [id, v] of Object.entries(map)) (goes(id, v) ? go : stay)[id] = v;
   return [stay, go];
 }
 
-export function splitRecord(record: CustomerRecord, key: IdentityKey, newId: string, ownedKeys: readonly IdentityKey[]): Split {
+export function splitRecord(
+  record: CustomerRecord,
+  key: IdentityKey,
+  newId: string,
+  ownedKeys: readonly IdentityKey[],
+): Split {
   const value = key.slice(key.indexOf(':') + 1);
   const kept: CustomerRecord = structuredClone(record);
   const moved: CustomerRecord = emptyRecord(newId);
@@ -64,7 +72,10 @@ export function splitRecord(record: CustomerRecord, key: IdentityKey, newId: str
     }
     case 'zduser': {
       const [users, movedUsers] = partition(kept.zendesk.users, (id) => id === value);
-      const [tickets, movedTickets] = partition(kept.zendesk.tickets, (_id, t) => t.data.requesterId === value && !t.data.organizationId);
+      const [tickets, movedTickets] = partition(
+        kept.zendesk.tickets,
+        (_id, t) => t.data.requesterId === value && !t.data.organizationId,
+      );
       Object.assign(kept.zendesk, { users, tickets });
       Object.assign(moved.zendesk, { users: movedUsers, tickets: movedTickets });
       break;
@@ -73,5 +84,9 @@ export function splitRecord(record: CustomerRecord, key: IdentityKey, newId: str
       // An email carries no entities: the link alone goes.
       break;
   }
-  return { kept: finish(kept), moved: finish(moved), movedKeys: [...movedKeys].filter((k) => k === key || ownedKeys.includes(k)) };
+  return {
+    kept: finish(kept),
+    moved: finish(moved),
+    movedKeys: [...movedKeys].filter((k) => k === key || ownedKeys.includes(k)),
+  };
 }

@@ -11,12 +11,29 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isSystemKey, planAttribution, planIdentity, eventIdentityKeys, type IdentityConflict, type IdentityKey, type IdentityPlan } from './identity.js';
+import {
+  isSystemKey,
+  planAttribution,
+  planIdentity,
+  eventIdentityKeys,
+  type IdentityConflict,
+  type IdentityKey,
+  type IdentityPlan,
+} from './identity.js';
 import { listRefusals, refOfKey, refusalsFor, storeRefusals, type IdentityRefusal } from './identity-refusals.js';
 import type { RefusedRef } from './ids.js';
 import { applyEvent, mergeRecords } from './merge.js';
 import { keyIndexAdding, keyIndexOf, keysKeptApart, partialKeys, systemKeysOf, userKeyCount } from './key-index.js';
-import { applyBeside, isInline, isPersonField, keepsBeside, personField, spillPeople, withEmailPointers, withPeopleBeside } from './people.js';
+import {
+  applyBeside,
+  isInline,
+  isPersonField,
+  keepsBeside,
+  personField,
+  spillPeople,
+  withEmailPointers,
+  withPeopleBeside,
+} from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import { LocalLocks } from './local-locks.js';
 import { OwnerGuesses } from './owner-guesses.js';
@@ -58,7 +75,13 @@ interface CandidateRead {
   entry: string | null;
 }
 const candidateRead = (replies: Array<[Error | null, unknown]>): CandidateRead => {
-  const [raw, hash, size, held, entry] = replies.map(([, v]) => v) as [string | null, Record<string, string> | null, number, number[] | null, string | null | undefined];
+  const [raw, hash, size, held, entry] = replies.map(([, v]) => v) as [
+    string | null,
+    Record<string, string> | null,
+    number,
+    number[] | null,
+    string | null | undefined,
+  ];
   return { raw, hash: hash ?? {}, size, held: held ?? [], entry: entry ?? null };
 };
 
@@ -173,7 +196,8 @@ export class RecordStore {
       const [next, ids] = await this.redis.sscan(this.customersKey, cursor, 'COUNT', batch);
       cursor = next;
       if (ids.length === 0) continue;
-      for (const raw of await this.redis.mget(...ids.map((id) => this.recordKey(id)))) if (raw !== null) yield JSON.parse(raw) as CustomerRecord;
+      for (const raw of await this.redis.mget(...ids.map((id) => this.recordKey(id))))
+        if (raw !== null) yield JSON.parse(raw) as CustomerRecord;
     } while (cursor !== '0');
   }
 
@@ -209,7 +233,13 @@ export class RecordStore {
     const at = this.indexKey('').length;
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.indexKey(`stripe:acct_*:${customerId.replace(/[*?[\\]/g, '\\$&')}`), 'COUNT', 1000);
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        this.indexKey(`stripe:acct_*:${customerId.replace(/[*?[\\]/g, '\\$&')}`),
+        'COUNT',
+        1000,
+      );
       for (const k of keys) found.add(k.slice(at));
       cursor = next;
     } while (cursor !== '0');
@@ -251,9 +281,15 @@ export class RecordStore {
   async linkKeys(record: CustomerRecord): Promise<string[]> {
     const { system, userKeys, users } = await this.indexedKeys(record.id);
     const links = record.derived.links;
-    const placed = links.zendeskOrganizationId !== null || system.some((k) => k.startsWith('zdorg:')) || links.contacts.some((c) => c.zendeskUserId !== null);
+    const placed =
+      links.zendeskOrganizationId !== null ||
+      system.some((k) => k.startsWith('zdorg:')) ||
+      links.contacts.some((c) => c.zendeskUserId !== null);
     if (placed || users === 0) return system;
-    return [...system, ...(userKeys ?? (await this.ownedKeys(record.id)).filter((k) => k.startsWith('zduser:')))].sort();
+    return [
+      ...system,
+      ...(userKeys ?? (await this.ownedKeys(record.id)).filter((k) => k.startsWith('zduser:'))),
+    ].sort();
   }
 
   /**
@@ -266,7 +302,11 @@ export class RecordStore {
   }
 
   /** `values` read for `fields` of the record's people hash, with each email pointer replaced by the entry it names. */
-  async followPointers(id: string, fields: readonly string[], values: ReadonlyArray<string | null>): Promise<Map<string, string | null>> {
+  async followPointers(
+    id: string,
+    fields: readonly string[],
+    values: ReadonlyArray<string | null>,
+  ): Promise<Map<string, string | null>> {
     const found = new Map(fields.map((f, i) => [f, values[i] ?? null]));
     const pointers = fields.filter((f) => !isPersonField(f) && found.get(f) !== null);
     if (pointers.length === 0) return found;
@@ -274,7 +314,6 @@ export class RecordStore {
     pointers.forEach((f, i) => found.set(f, entries[i] ?? null));
     return found;
   }
-
 
   async listConflicts(): Promise<IdentityConflict[]> {
     const all = await this.redis.hvals(this.conflictsKey);
@@ -285,7 +324,10 @@ export class RecordStore {
     // One customer's applies in this process wait for each other (the locks: its keys, and the record they
     // last pointed at) instead of racing their transactions; other processes are still met by WATCH.
     const keys = eventIdentityKeys(event);
-    const release = await this.locks.acquire([...keys.map((k) => `k:${k}`), ...this.owners.guess(keys).map((id) => `r:${id}`)]);
+    const release = await this.locks.acquire([
+      ...keys.map((k) => `k:${k}`),
+      ...this.owners.guess(keys).map((id) => `r:${id}`),
+    ]);
     // A connection of its own: WATCH state belongs to a connection, and the shared one serves other callers.
     const conn = this.free.pop() ?? this.duplicate();
     try {
@@ -293,14 +335,22 @@ export class RecordStore {
         const outcome = await this.tryApply(conn, event, opts, attempt);
         if (outcome) {
           // The keys the event linked by (a portal event's mismatched ids are not among them).
-          const mismatched = new Set((outcome.refused ?? []).filter((r) => r.reason === 'mismatch').map((r) => `${r.ref}|${r.value}`));
+          const mismatched = new Set(
+            (outcome.refused ?? []).filter((r) => r.reason === 'mismatch').map((r) => `${r.ref}|${r.value}`),
+          );
           const linkedBy = keys.filter((k) => !mismatched.has(`${refOfKey(k).ref}|${refOfKey(k).value}`));
-          await storeRefusals(this.redis, this.refusedKey, refusalsFor(event, linkedBy, outcome.unattributed ? null : outcome.recordId, outcome.refused ?? []));
+          await storeRefusals(
+            this.redis,
+            this.refusedKey,
+            refusalsFor(event, linkedBy, outcome.unattributed ? null : outcome.recordId, outcome.refused ?? []),
+          );
           return outcome;
         }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
       }
-      throw new ContentionError(`record for ${event.source} event ${event.eventId} changed under us ${MAX_ATTEMPTS} times`);
+      throw new ContentionError(
+        `record for ${event.source} event ${event.eventId} changed under us ${MAX_ATTEMPTS} times`,
+      );
     } finally {
       if (this.closed) conn.disconnect();
       else this.free.push(conn);
@@ -336,7 +386,14 @@ export class RecordStore {
    * person of the records a merge takes in (merges are rare; an identity key belongs to one record,
    * so one person is never beside two of them).
    */
-  private async readBeside(conn: Redis, targetId: string, mergeIds: readonly string[], record: CustomerRecord, field: string | null, prefetched: ReadonlyMap<string, string | null>): Promise<{ stored: string | null; writes: Map<string, string> }> {
+  private async readBeside(
+    conn: Redis,
+    targetId: string,
+    mergeIds: readonly string[],
+    record: CustomerRecord,
+    field: string | null,
+    prefetched: ReadonlyMap<string, string | null>,
+  ): Promise<{ stored: string | null; writes: Map<string, string> }> {
     const wantsPerson = field !== null && !isInline(record, field);
     const writes = new Map<string, string>();
     if (!wantsPerson && mergeIds.length === 0) return { stored: null, writes };
@@ -349,18 +406,33 @@ export class RecordStore {
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
     const stored = wantsPerson ? ((replies[1]?.[1] as string | null | undefined) ?? null) : null;
-    for (const [, reply] of replies.slice(wantsPerson ? 2 : 1)) for (const [f, v] of Object.entries((reply as Record<string, string> | null) ?? {})) writes.set(f, v);
+    for (const [, reply] of replies.slice(wantsPerson ? 2 : 1))
+      for (const [f, v] of Object.entries((reply as Record<string, string> | null) ?? {})) writes.set(f, v);
     return { stored, writes };
   }
 
   /** The keys a candidate record's read watches: its record, key set, key index and, for a person's event, its people. */
   private candidateKeys(id: string, person: string | null): string[] {
-    return [this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id), ...(person === null ? [] : [this.peopleKey(id)])];
+    return [
+      this.recordKey(id),
+      this.ownedKey(id),
+      this.keyIndexKey(id),
+      ...(person === null ? [] : [this.peopleKey(id)]),
+    ];
   }
 
   /** Queues a candidate's reads (CANDIDATE_READS replies, candidateRead decodes them). */
-  private readCandidate(pipeline: ReturnType<Redis['pipeline']>, id: string, probes: readonly IdentityKey[], person: string | null): void {
-    pipeline.get(this.recordKey(id)).hgetall(this.keyIndexKey(id)).scard(this.ownedKey(id)).smismember(this.ownedKey(id), ...probes);
+  private readCandidate(
+    pipeline: ReturnType<Redis['pipeline']>,
+    id: string,
+    probes: readonly IdentityKey[],
+    person: string | null,
+  ): void {
+    pipeline
+      .get(this.recordKey(id))
+      .hgetall(this.keyIndexKey(id))
+      .scard(this.ownedKey(id))
+      .smismember(this.ownedKey(id), ...probes);
     if (person !== null) pipeline.hget(this.peopleKey(id), person);
   }
 
@@ -377,11 +449,27 @@ export class RecordStore {
     return sets;
   }
 
-  private async tryApply(conn: Redis, event: SourceEvent, opts: { rank?: number }, attempt: number): Promise<ApplyOutcome | null> {
+  private async tryApply(
+    conn: Redis,
+    event: SourceEvent,
+    opts: { rank?: number },
+    attempt: number,
+  ): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
     if (keys.length === 0) {
       // Only a portal event can name no valid id (every other event has its own object's): nothing to file it under.
-      return { recordId: '', changed: false, record: emptyRecord(''), previous: null, mergedIds: [], conflicts: [], tie: null, attempts: attempt, refused: [...(event.refused ?? [])], unattributed: true };
+      return {
+        recordId: '',
+        changed: false,
+        record: emptyRecord(''),
+        previous: null,
+        mergedIds: [],
+        conflicts: [],
+        tie: null,
+        attempts: attempt,
+        refused: [...(event.refused ?? [])],
+        unattributed: true,
+      };
     }
     const indexKeys = keys.map((k) => this.indexKey(k));
     const person = personField(event);
@@ -391,7 +479,11 @@ export class RecordStore {
     // is read under WATCH either way; a wrong guess costs a second round trip, or a retry, never a wrong write.
     const guessed = this.owners.guess(keys);
     const guessedProbes = [...new Set([...keys, ...keysKeptApart(this.apartGuess)])];
-    const first = conn.pipeline().watch(...indexKeys, this.apartKey, ...guessed.flatMap((id) => this.candidateKeys(id, person))).smembers(this.apartKey).mget(...indexKeys);
+    const first = conn
+      .pipeline()
+      .watch(...indexKeys, this.apartKey, ...guessed.flatMap((id) => this.candidateKeys(id, person)))
+      .smembers(this.apartKey)
+      .mget(...indexKeys);
     for (const id of guessed) this.readCandidate(first, id, guessedProbes, person);
     const replies = (await first.exec()) ?? [];
     const failed = replies.find(([err]) => err);
@@ -407,7 +499,11 @@ export class RecordStore {
     const probedAll = probes.every((k) => guessedProbes.includes(k));
     const reads = new Map<string, CandidateRead>();
     guessed.forEach((id, i) => {
-      if (probedAll) reads.set(id, candidateRead(replies.slice(3 + CANDIDATE_READS(person) * i, 3 + CANDIDATE_READS(person) * (i + 1))));
+      if (probedAll)
+        reads.set(
+          id,
+          candidateRead(replies.slice(3 + CANDIDATE_READS(person) * i, 3 + CANDIDATE_READS(person) * (i + 1))),
+        );
     });
     // Round trip 2, for candidates the guess missed: watch each record and read it, its system keys and, of its
     // whole key set (two keys per contact: it grows with the customer), only whether it holds the keys planning asks about.
@@ -418,7 +514,12 @@ export class RecordStore {
       const more = (await read.exec()) ?? [];
       const readFailed = more.find(([err]) => err);
       if (readFailed) throw readFailed[0];
-      missing.forEach((id, i) => reads.set(id, candidateRead(more.slice(1 + CANDIDATE_READS(person) * i, 1 + CANDIDATE_READS(person) * (i + 1)))));
+      missing.forEach((id, i) =>
+        reads.set(
+          id,
+          candidateRead(more.slice(1 + CANDIDATE_READS(person) * i, 1 + CANDIDATE_READS(person) * (i + 1))),
+        ),
+      );
     }
     const loaded = new Map<string, CustomerRecord>();
     const owned = new Map<string, Set<IdentityKey>>();
@@ -451,9 +552,15 @@ export class RecordStore {
       const attribution = planAttribution(event, owners);
       for (const k of attribution.mismatched) refused.push({ ...refOfKey(k), reason: 'mismatch' });
       // Known: that customer's record, nothing claimed. Unknown: a record of its own holding its strongest id alone.
-      plan = attribution.targetId === null
-        ? { targetId: newRecordId(), mergeIds: [], conflicts: [], claimKeys: attribution.strongest ? [attribution.strongest] : [] }
-        : { targetId: attribution.targetId, mergeIds: [], conflicts: [], claimKeys: [] };
+      plan =
+        attribution.targetId === null
+          ? {
+              targetId: newRecordId(),
+              mergeIds: [],
+              conflicts: [],
+              claimKeys: attribution.strongest ? [attribution.strongest] : [],
+            }
+          : { targetId: attribution.targetId, mergeIds: [], conflicts: [], claimKeys: [] };
     } else plan = planIdentity(event, owners, owned, newRecordId(), apart);
     const previous = loaded.get(plan.targetId) ?? null;
     let record = previous ?? emptyRecord(plan.targetId);
@@ -483,25 +590,48 @@ export class RecordStore {
     const toClaim = plan.claimKeys.filter((k) => !known.has(k) || (owners.has(k) && owners.get(k) !== plan.targetId));
     const newConflicts = plan.conflicts;
     // A person kept beside the record changes its hash field alone: the record (and its projection) stays as stored.
-    const recordChanged = (applied.changed && !aside) || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
+    const recordChanged =
+      (applied.changed && !aside) || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
     const changed = applied.changed || recordChanged;
 
     if (!changed && newKeys.length === 0 && newConflicts.length === 0) {
       await conn.unwatch();
-      return { recordId: plan.targetId, changed: false, record, previous, mergedIds: [], conflicts: [], tie: applied.tie, attempts: attempt, refused };
+      return {
+        recordId: plan.targetId,
+        changed: false,
+        record,
+        previous,
+        mergedIds: [],
+        conflicts: [],
+        tie: applied.tie,
+        attempts: attempt,
+        refused,
+      };
     }
     // A merge moves every key of the merged records, and the target's index counts them all: their whole sets (merges are rare).
-    const whole = plan.mergeIds.length > 0 ? await this.readKeySets(conn, [plan.targetId, ...plan.mergeIds]) : new Map<string, Set<IdentityKey>>();
+    const whole =
+      plan.mergeIds.length > 0
+        ? await this.readKeySets(conn, [plan.targetId, ...plan.mergeIds])
+        : new Map<string, Set<IdentityKey>>();
     const tx = conn.multi();
     if (recordChanged) tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
-    if (beside.writes.size > 0) tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(withEmailPointers(beside.writes)));
+    if (beside.writes.size > 0)
+      tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(withEmailPointers(beside.writes)));
     if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
     if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
     for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);
     if (plan.mergeIds.length > 0 || stale.includes(plan.targetId)) {
-      const all = new Set([...(whole.get(plan.targetId) ?? owned.get(plan.targetId) ?? []), ...plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]), ...toClaim]);
+      const all = new Set([
+        ...(whole.get(plan.targetId) ?? owned.get(plan.targetId) ?? []),
+        ...plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]),
+        ...toClaim,
+      ]);
       tx.del(this.keyIndexKey(plan.targetId)).hset(this.keyIndexKey(plan.targetId), keyIndexOf(all));
-    } else if (newKeys.length > 0) tx.hset(this.keyIndexKey(plan.targetId), keyIndexAdding(setSizes.get(plan.targetId) ?? 0, userCounts.get(plan.targetId) ?? 0, newKeys));
+    } else if (newKeys.length > 0)
+      tx.hset(
+        this.keyIndexKey(plan.targetId),
+        keyIndexAdding(setSizes.get(plan.targetId) ?? 0, userCounts.get(plan.targetId) ?? 0, newKeys),
+      );
     for (const id of plan.mergeIds) {
       for (const k of whole.get(id) ?? []) {
         tx.set(this.indexKey(k), plan.targetId);
@@ -509,17 +639,44 @@ export class RecordStore {
       }
       tx.sunionstore(this.untoldKey(plan.targetId), this.untoldKey(plan.targetId), this.untoldKey(id));
       tx.sunionstore(this.unmovedKey(plan.targetId), this.unmovedKey(plan.targetId), this.unmovedKey(id));
-      tx.del(this.recordKey(id), this.ownedKey(id), this.keyIndexKey(id), this.untoldKey(id), this.unmovedKey(id), this.peopleKey(id));
+      tx.del(
+        this.recordKey(id),
+        this.ownedKey(id),
+        this.keyIndexKey(id),
+        this.untoldKey(id),
+        this.unmovedKey(id),
+        this.peopleKey(id),
+      );
     }
-    if (plan.mergeIds.length > 0) tx.sadd(this.unmovedKey(plan.targetId), ...plan.mergeIds).expire(this.unmovedKey(plan.targetId), UNTOLD_TTL_SECONDS);
+    if (plan.mergeIds.length > 0)
+      tx.sadd(this.unmovedKey(plan.targetId), ...plan.mergeIds).expire(
+        this.unmovedKey(plan.targetId),
+        UNTOLD_TTL_SECONDS,
+      );
     const untold = [...plan.mergeIds.map((id) => `merged:${id}`), ...newConflicts.map((c) => `conflict:${c.id}`)];
-    if (untold.length > 0) tx.sadd(this.untoldKey(plan.targetId), ...untold).expire(this.untoldKey(plan.targetId), UNTOLD_TTL_SECONDS);
+    if (untold.length > 0)
+      tx.sadd(this.untoldKey(plan.targetId), ...untold).expire(this.untoldKey(plan.targetId), UNTOLD_TTL_SECONDS);
     if (previous === null) tx.sadd(this.customersKey, plan.targetId);
     if (plan.mergeIds.length > 0) tx.srem(this.customersKey, ...plan.mergeIds);
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
     const result = await tx.exec();
     if (result === null) return null; // a watched key changed: recompute from fresh state
-    this.owners.claimed(toClaim, plan.targetId, plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]));
-    return { recordId: plan.targetId, changed, record, previous, mergedIds: plan.mergeIds, conflicts: newConflicts, tie: applied.tie, attempts: attempt, refused, linked: newKeys.some(isSystemKey) };
+    this.owners.claimed(
+      toClaim,
+      plan.targetId,
+      plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]),
+    );
+    return {
+      recordId: plan.targetId,
+      changed,
+      record,
+      previous,
+      mergedIds: plan.mergeIds,
+      conflicts: newConflicts,
+      tie: applied.tie,
+      attempts: attempt,
+      refused,
+      linked: newKeys.some(isSystemKey),
+    };
   }
 }

@@ -38,7 +38,13 @@ export interface EventsWorkerOptions {
    * Reads an object from its source API, for equal-version writes with different data. Returns
    * null when that source's API is not configured. Throws an error with `retryable` on failure.
    */
-  refetch?: (tie: { source: SourceEvent['source']; kind: SourceEvent['data']['kind']; objectId: string; version: number; stripeAccountId?: string }) => Promise<SourceEvent | null>;
+  refetch?: (tie: {
+    source: SourceEvent['source'];
+    kind: SourceEvent['data']['kind'];
+    objectId: string;
+    version: number;
+    stripeAccountId?: string;
+  }) => Promise<SourceEvent | null>;
   /**
    * The id of a single-account deployment's named Stripe account: a Stripe event queued without an account (by
    * a release before accounts, or before STRIPE_ACCOUNT_ID was set) is that account's (stripe-accounts.ts).
@@ -77,10 +83,19 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
     let fresh: SourceEvent | null;
     try {
       const account = event.refs.stripeAccountId;
-      fresh = await opts.refetch!({ source: event.source, kind: event.data.kind, objectId: event.objectId, version: outcome.tie?.version ?? event.version, ...(account && { stripeAccountId: account }) });
+      fresh = await opts.refetch!({
+        source: event.source,
+        kind: event.data.kind,
+        objectId: event.objectId,
+        version: outcome.tie?.version ?? event.version,
+        ...(account && { stripeAccountId: account }),
+      });
     } catch (err) {
       if ((err as { retryable?: boolean }).retryable === false) {
-        log.warn({ source: event.source, objectId: event.objectId, reason: (err as Error).message }, 'could not refetch a tied object; the deterministic result stands');
+        log.warn(
+          { source: event.source, objectId: event.objectId, reason: (err as Error).message },
+          'could not refetch a tied object; the deterministic result stands',
+        );
         await opts.store.settledTie(event);
         return outcome;
       }
@@ -90,9 +105,14 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       await opts.store.settledTie(event);
       return outcome;
     }
-    const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), { rank: outcome.tie?.rank ?? 1 });
+    const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), {
+      rank: outcome.tie?.rank ?? 1,
+    });
     await opts.store.settledTie(event);
-    log.info({ source: event.source, objectId: event.objectId, version: event.version }, 'equal-version tie settled from the source API');
+    log.info(
+      { source: event.source, objectId: event.objectId, version: event.version },
+      'equal-version tie settled from the source API',
+    );
     return {
       ...settled,
       previous: outcome.previous,
@@ -117,14 +137,20 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         await job.updateData({ v: 1, forgotten: true });
         await opts.tombstones.noteDropped();
         opts.metrics?.applied.inc({ source: parsed.data.source, outcome: 'forgotten' });
-        log.info({ source: parsed.data.source, eventId: parsed.data.eventId }, 'event names a forgotten customer: dropped');
+        log.info(
+          { source: parsed.data.source, eventId: parsed.data.eventId },
+          'event names a forgotten customer: dropped',
+        );
         return { recordId: '', changed: false, merged: [], conflicts: 0 };
       }
       const brand = opts.brands ? brandVerdict(opts.brands, parsed.data) : { serve: true as const };
       if (!brand.serve) {
         // Acknowledged upstream, never applied: webhooks, resync snapshots and replays alike.
         opts.metrics?.applied.inc({ source: parsed.data.source, outcome: brand.reason });
-        log.info({ source: parsed.data.source, eventId: parsed.data.eventId, brandId: brand.brandId, reason: brand.reason }, 'event of a brand this deployment does not serve (zendesk.brands): skipped');
+        log.info(
+          { source: parsed.data.source, eventId: parsed.data.eventId, brandId: brand.brandId, reason: brand.reason },
+          'event of a brand this deployment does not serve (zendesk.brands): skipped',
+        );
         return { recordId: '', changed: false, merged: [], conflicts: 0 };
       }
       const event = withTicketCategory(parsed.data, opts.classifier);
@@ -133,7 +159,10 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       const first = job.attemptsMade === 0 && job.attemptsStarted <= 1;
       for (const r of outcome.refused ?? []) if (first) opts.metrics?.refused.inc({ ref: r.ref, reason: r.reason });
       if (outcome.refused?.length) {
-        log.warn({ source: event.source, eventId: event.eventId, refused: outcome.refused.map((r) => `${r.ref}:${r.reason}`) }, 'identity refused: ids that link nothing');
+        log.warn(
+          { source: event.source, eventId: event.eventId, refused: outcome.refused.map((r) => `${r.ref}:${r.reason}`) },
+          'identity refused: ids that link nothing',
+        );
       }
       if (outcome.unattributed) {
         // A portal event none of whose ids has its system's shape: nothing to file it under.
@@ -147,7 +176,16 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
         const path = entityKeyFor(event)?.path;
         if (version !== null && path) {
           const stored = await opts.store.getFull(outcome.recordId);
-          outcome = { ...outcome, tie: { path, source: event.source, objectId: event.objectId, version, rank: (stored ? storedRank(stored, event) : 0) + 1 } };
+          outcome = {
+            ...outcome,
+            tie: {
+              path,
+              source: event.source,
+              objectId: event.objectId,
+              version,
+              rank: (stored ? storedRank(stored, event) : 0) + 1,
+            },
+          };
         }
       }
       if (outcome.tie && opts.refetch) outcome = await settleTie(event, outcome);
@@ -159,17 +197,38 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
       for (const c of outcome.conflicts) m?.conflicts.inc({ system: c.system });
       if (outcome.tie) m?.ties.inc({ source: event.source });
       if (outcome.conflicts.length > 0) {
-        log.warn({ source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) }, 'identity conflict: records kept apart');
+        log.warn(
+          { source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) },
+          'identity conflict: records kept apart',
+        );
       }
-      if (outcome.tie) log.info({ source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId }, 'equal source versions with different data');
+      if (outcome.tie)
+        log.info(
+          { source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId },
+          'equal source versions with different data',
+        );
       // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
       // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
       const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
       const ctx: JobContext = { retry, jobId: job.id, lane };
       if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, ctx);
       await opts.onStored?.(event, outcome, ctx);
-      log.debug({ source: event.source, eventId: event.eventId, customerId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds }, 'event applied');
-      return { recordId: outcome.recordId, changed: outcome.changed, merged: outcome.mergedIds, conflicts: outcome.conflicts.length };
+      log.debug(
+        {
+          source: event.source,
+          eventId: event.eventId,
+          customerId: outcome.recordId,
+          changed: outcome.changed,
+          merged: outcome.mergedIds,
+        },
+        'event applied',
+      );
+      return {
+        recordId: outcome.recordId,
+        changed: outcome.changed,
+        merged: outcome.mergedIds,
+        conflicts: outcome.conflicts.length,
+      };
     },
     // BullMQ's per-minute metrics feed `status` (processing rates); two weeks of points, ~1 KB a day.
     {
@@ -184,7 +243,10 @@ export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, E
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    log[final ? 'error' : 'warn']({ jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final }, final ? 'event dead-lettered' : 'event failed; will retry');
+    log[final ? 'error' : 'warn'](
+      { jobId: job.id, attempt: job.attemptsMade, reason: err.message, deadLettered: final },
+      final ? 'event dead-lettered' : 'event failed; will retry',
+    );
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
   return worker;

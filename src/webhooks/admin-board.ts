@@ -38,7 +38,10 @@ export function boardHandler(queues: ReadonlyArray<Queue>, opts: { writes: boole
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (!opts.writes && req.method !== 'GET' && req.method !== 'HEAD') {
-      res.status(403).json({ error: 'the queue board is read-only: set admin.boardWrites: true to allow changes from it', reason: 'read_only' });
+      res.status(403).json({
+        error: 'the queue board is read-only: set admin.boardWrites: true to allow changes from it',
+        reason: 'read_only',
+      });
       return;
     }
     board(req, res, next);

@@ -12,7 +12,8 @@ import type { AdminGuard } from './admin-guard.js';
 import { escapeHtml } from '../sync/escape-html.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
-const LOGIN_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const LOGIN_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
@@ -22,7 +23,8 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-export const hasAdminSession = (req: Request, guard: AdminGuard): Promise<boolean> => guard.sessionValid(cookieValue(req.get('cookie'), SESSION_COOKIE));
+export const hasAdminSession = (req: Request, guard: AdminGuard): Promise<boolean> =>
+  guard.sessionValid(cookieValue(req.get('cookie'), SESSION_COOKIE));
 
 function setSessionCookie(req: Request, res: Response, value: string, maxAge: number): void {
   const attrs = [`${SESSION_COOKIE}=${value}`, 'Path=/admin', `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict'];
@@ -53,14 +55,19 @@ function sendLogin(res: Response, status: number, message?: string): void {
   res.setHeader('Content-Security-Policy', LOGIN_POLICY);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
-  res.status(status).type('text/html; charset=utf-8').send(message === undefined ? loginHtml() : loginHtml(message));
+  res
+    .status(status)
+    .type('text/html; charset=utf-8')
+    .send(message === undefined ? loginHtml() : loginHtml(message));
 }
 
 /** GET/POST /admin/login and POST /admin/logout. */
 export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
   const router = Router();
   router.get('/login', (_req, res) => sendLogin(res, 200));
-  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => login(req, res).catch(() => adminUnavailable(res)));
+  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) =>
+    login(req, res).catch(() => adminUnavailable(res)),
+  );
   const login = async (req: Request, res: Response) => {
     const ip = req.ip ?? 'unknown';
     const verdict = await guard.mayTry(ip);
@@ -92,16 +99,23 @@ export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
 export function requireAdmin(adminToken: string, guard: AdminGuard): RequestHandler {
   const bearer = requireAdminToken(adminToken, guard);
   return (req, res, next) => {
-    hasAdminSession(req, guard).then((ok) => {
-      if (ok) {
-        res.setHeader('Cache-Control', 'no-store');
-        return next();
-      }
-      if (req.get('authorization') === undefined && req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
-        res.setHeader('WWW-Authenticate', 'Bearer realm="portal-sync admin"');
-        return sendLogin(res, 401);
-      }
-      bearer(req, res, next);
-    }, () => adminUnavailable(res));
+    hasAdminSession(req, guard).then(
+      (ok) => {
+        if (ok) {
+          res.setHeader('Cache-Control', 'no-store');
+          return next();
+        }
+        if (
+          req.get('authorization') === undefined &&
+          req.method === 'GET' &&
+          req.accepts(['json', 'html']) === 'html'
+        ) {
+          res.setHeader('WWW-Authenticate', 'Bearer realm="portal-sync admin"');
+          return sendLogin(res, 401);
+        }
+        bearer(req, res, next);
+      },
+      () => adminUnavailable(res),
+    );
   };
 }

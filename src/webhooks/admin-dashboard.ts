@@ -34,7 +34,8 @@ import type { BrandEntry } from '../sync/brands.js';
 import type { AdminGuard } from './admin-guard.js';
 import type { EdgeMetrics } from './metrics.js';
 
-const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const PAGE_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const DEAD_LETTERS_SHOWN = 20;
 const CONFLICTS_SHOWN = 5;
 const RATE_WINDOW_MS = 60_000;
@@ -62,7 +63,10 @@ export class EventRates {
     this.samples = [{ at: startedAt, totals: new Map() }];
   }
 
-  observe(values: ReadonlyArray<{ labels: Partial<Record<string, string | number>>; value: number }>, now = Date.now()): { rows: EventRateRow[]; windowSeconds: number } {
+  observe(
+    values: ReadonlyArray<{ labels: Partial<Record<string, string | number>>; value: number }>,
+    now = Date.now(),
+  ): { rows: EventRateRow[]; windowSeconds: number } {
     const bySource = new Map<string, EventRateRow>();
     for (const { labels, value } of values) {
       const source = String(labels.source ?? 'unknown');
@@ -75,11 +79,15 @@ export class EventRates {
     const base = this.samples.filter((s) => now - s.at >= RATE_WINDOW_MS).at(-1) ?? this.samples[0]!;
     const elapsed = Math.max(1, now - base.at);
     // Under a minute of history, the events so far count as this minute's: no extrapolation from a few seconds.
-    for (const row of bySource.values()) row.perMinute = ((row.total - (base.totals.get(row.source) ?? 0)) * 60_000) / Math.max(elapsed, RATE_WINDOW_MS);
+    for (const row of bySource.values())
+      row.perMinute = ((row.total - (base.totals.get(row.source) ?? 0)) * 60_000) / Math.max(elapsed, RATE_WINDOW_MS);
     this.samples.push({ at: now, totals: new Map([...bySource.values()].map((r) => [r.source, r.total])) });
     const keep = this.samples.filter((s) => now - s.at <= SAMPLES_KEPT_MS);
     this.samples = keep.length ? keep : this.samples.slice(-1);
-    return { rows: [...bySource.values()].sort((a, b) => a.source.localeCompare(b.source)), windowSeconds: Math.round(elapsed / 1000) };
+    return {
+      rows: [...bySource.values()].sort((a, b) => a.source.localeCompare(b.source)),
+      windowSeconds: Math.round(elapsed / 1000),
+    };
   }
 }
 
@@ -110,7 +118,12 @@ const h = escapeHtml;
 function renderBulk(bulk: Record<string, BulkBacklog>): string {
   const busy = Object.entries(bulk).filter(([, b]) => b.pending + b.inFlight > 0);
   if (busy.length === 0) return '';
-  const rows = busy.map(([t, b]) => `<li>${h(t)}: ${fmtInt(b.pending)} customers waiting (oldest ${fmtAge(b.oldestSeconds)}), ${fmtInt(b.inFlight)} in flight</li>`).join('');
+  const rows = busy
+    .map(
+      ([t, b]) =>
+        `<li>${h(t)}: ${fmtInt(b.pending)} customers waiting (oldest ${fmtAge(b.oldestSeconds)}), ${fmtInt(b.inFlight)} in flight</li>`,
+    )
+    .join('');
   return `<p class="muted">Resync pushes waiting for bulk calls, behind real-time work:</p><ul class="muted">${rows}</ul>`;
 }
 
@@ -119,7 +132,12 @@ export const DASHBOARD_REFRESH_SECONDS = 30;
 
 /** `brands`: zendesk.brands, each linked to its own deflection report beside the report of every brand. */
 export function renderDashboardHtml(d: DashboardData, brands: readonly BrandEntry[] = []): string {
-  const brandLinks = brands.map((b) => `<a href="/admin/deflection?brand=${encodeURIComponent(b.id)}">Deflection: ${h(b.name ?? `brand ${b.id}`)}</a>`).join('');
+  const brandLinks = brands
+    .map(
+      (b) =>
+        `<a href="/admin/deflection?brand=${encodeURIComponent(b.id)}">Deflection: ${h(b.name ?? `brand ${b.id}`)}</a>`,
+    )
+    .join('');
   const maxLag = Math.max(0, ...d.queues.map((q) => q.lagSeconds));
   const queueRows = d.queues
     .map(
@@ -129,7 +147,10 @@ export function renderDashboardHtml(d: DashboardData, brands: readonly BrandEntr
     .join('\n');
   const eventRows = d.events.rows.length
     ? d.events.rows
-        .map((r) => `<tr><th scope="row">${h(r.source)}</th><td>${r.perMinute.toFixed(1)}</td><td>${fmtInt(r.total)}</td><td>${fmtInt(r.accepted)}</td><td>${fmtInt(r.quarantined)}</td></tr>`)
+        .map(
+          (r) =>
+            `<tr><th scope="row">${h(r.source)}</th><td>${r.perMinute.toFixed(1)}</td><td>${fmtInt(r.total)}</td><td>${fmtInt(r.accepted)}</td><td>${fmtInt(r.quarantined)}</td></tr>`,
+        )
         .join('\n')
     : '<tr><td colspan="5">no events received since this process started</td></tr>';
   const letters = d.deadLetters.first.length
@@ -139,14 +160,18 @@ export function renderDashboardHtml(d: DashboardData, brands: readonly BrandEntr
             `<li><span class="tag">${h(l.queue)}</span> <code>${h(l.id)}</code>${l.source ? ` <span class="muted">${h(l.source)}</span>` : ''} <span class="muted">${h(l.at)}</span><div class="reason">${h(l.reason)}</div></li>`,
         )
         .join('\n')}</ul>${renderLetterPages(d.deadLetters)}`
-    : d.deadLetters.total > 0 ? `<p>No dead letters on this page.</p>${renderLetterPages(d.deadLetters)}` : '<p>No dead letters.</p>';
+    : d.deadLetters.total > 0
+      ? `<p>No dead letters on this page.</p>${renderLetterPages(d.deadLetters)}`
+      : '<p>No dead letters.</p>';
   const conflicts = d.conflicts.first.length
     ? `<ul class="list">${d.conflicts.first
         .map(
           (c) =>
             `<li><span class="tag">${h(c.system)}</span> records <code>${h(c.recordIds[0])}</code> and <code>${h(c.recordIds[1])}</code> kept apart<div class="muted">from ${h(c.evidence.source)} event <code>${h(c.evidence.eventId)}</code> (${h(c.evidence.type)})</div></li>`,
         )
-        .join('\n')}</ul>${d.conflicts.total > d.conflicts.first.length ? `<p class="muted">…and ${fmtInt(d.conflicts.total - d.conflicts.first.length)} more (<code>portal-sync identity conflicts</code>)</p>` : ''}`
+        .join(
+          '\n',
+        )}</ul>${d.conflicts.total > d.conflicts.first.length ? `<p class="muted">…and ${fmtInt(d.conflicts.total - d.conflicts.first.length)} more (<code>portal-sync identity conflicts</code>)</p>` : ''}`
     : '<p>No identity conflicts.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -205,11 +230,20 @@ function renderQuarantineNote(q: DashboardData['quarantine']): string {
 }
 
 function renderReconcile(r: ReconcileReport | null): string {
-  if (!r) return '<p>No reconcile has run yet: the worker runs one every <code>reconcile.everyMs</code>, or run <code>portal-sync reconcile</code>.</p>';
+  if (!r)
+    return '<p>No reconcile has run yet: the worker runs one every <code>reconcile.everyMs</code>, or run <code>portal-sync reconcile</code>.</p>';
   const rows = Object.entries(r.sources)
-    .map(([s, x]) => `<tr><th scope="row">${h(s)}</th><td>${fmtInt(x.read)}</td><td class="${x.drift ? 'warn' : ''}">${fmtInt(x.drift)}</td><td>${x.error ? `<span class="warn">failed</span> ${h(x.error)}` : 'ok'}</td></tr>`)
+    .map(
+      ([s, x]) =>
+        `<tr><th scope="row">${h(s)}</th><td>${fmtInt(x.read)}</td><td class="${x.drift ? 'warn' : ''}">${fmtInt(x.drift)}</td><td>${x.error ? `<span class="warn">failed</span> ${h(x.error)}` : 'ok'}</td></tr>`,
+    )
     .join('\n');
-  const ids = r.driftIds.length ? `<div class="muted">drifted: ${r.driftIds.slice(0, 10).map((id) => `<code>${h(id)}</code>`).join(', ')}${r.drift > 10 ? ' …' : ''}</div>` : '';
+  const ids = r.driftIds.length
+    ? `<div class="muted">drifted: ${r.driftIds
+        .slice(0, 10)
+        .map((id) => `<code>${h(id)}</code>`)
+        .join(', ')}${r.drift > 10 ? ' …' : ''}</div>`
+    : '';
   return `<p><b class="${r.drift ? 'warn' : ''}">${fmtInt(r.drift)}</b> drifted object(s) repaired by the pass of ${h(r.finishedAt)}</p><div class="scroll"><table><thead><tr><th>source</th><th>read</th><th>drift</th><th>status</th></tr></thead><tbody>${rows}</tbody></table></div>${ids}`;
 }
 
@@ -248,8 +282,13 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
   let queues: Queue[] | undefined;
   const openQueues = (): Queue[] => {
     if (!queues) {
-      queues = [createEventsQueue(redis, prefix), ...PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix })), createDeflectionQueue(redis, prefix)] as Queue[];
-      for (const q of queues) q.on('error', (err: Error) => logger.warn({ err: err.message, queue: q.name }, 'admin queue error'));
+      queues = [
+        createEventsQueue(redis, prefix),
+        ...PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix })),
+        createDeflectionQueue(redis, prefix),
+      ] as Queue[];
+      for (const q of queues)
+        q.on('error', (err: Error) => logger.warn({ err: err.message, queue: q.name }, 'admin queue error'));
     }
     return queues;
   };
@@ -259,7 +298,10 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     const all = openQueues();
     const [status, letters, conflicts, counter, quarantine] = await Promise.all([
       readStatus(redis, config),
-      listDeadLetters({ queues: all, ingestor: deps.ingestor, close: async () => undefined }, { offset: lettersOffset, limit: DEAD_LETTERS_SHOWN }),
+      listDeadLetters(
+        { queues: all, ingestor: deps.ingestor, close: async () => undefined },
+        { offset: lettersOffset, limit: DEAD_LETTERS_SHOWN },
+      ),
       new RecordStore(redis, prefix).listConflicts(),
       deps.metrics.events.get(),
       deps.ingestor.quarantined.stats(),
@@ -279,7 +321,9 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
       health: {
         workers: status.workers,
         lastWebhooks: status.lastWebhooks,
-        stripeAccounts: config.stripe.accounts.filter((a) => a.secretKey !== undefined || a.webhookSecrets.length + a.connectWebhookSecrets.length > 0).map(({ label, id, mode, connect }) => ({ label, id, mode, connect })),
+        stripeAccounts: config.stripe.accounts
+          .filter((a) => a.secretKey !== undefined || a.webhookSecrets.length + a.connectWebhookSecrets.length > 0)
+          .map(({ label, id, mode, connect }) => ({ label, id, mode, connect })),
       },
     };
   };
@@ -287,13 +331,17 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
   router.use(loginRoutes(token, guard));
   router.use(requireAdmin(token, guard));
   router.get('/', async (req, res) => {
-    const asked = typeof req.query.letters === 'string' && /^\d{1,7}$/.test(req.query.letters) ? Number(req.query.letters) : 0;
+    const asked =
+      typeof req.query.letters === 'string' && /^\d{1,7}$/.test(req.query.letters) ? Number(req.query.letters) : 0;
     let html: string;
     try {
       html = renderDashboardHtml(await readDashboard(asked), config.zendesk.brands ?? []);
     } catch (err) {
       logger.error({ err }, 'admin dashboard failed');
-      res.status(503).type('text/plain; charset=utf-8').send('dashboard unavailable: its data could not be read (is Redis reachable?); try again\n');
+      res
+        .status(503)
+        .type('text/plain; charset=utf-8')
+        .send('dashboard unavailable: its data could not be read (is Redis reachable?); try again\n');
       return;
     }
     res.setHeader('Content-Security-Policy', PAGE_POLICY);
@@ -306,7 +354,11 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     board(req, res, next);
   });
   // With the bearer header, adminRouter serves the report; with a browser session, this does.
-  const deflection = deflectionPage(createDeflectionData(redis, prefix), logger, { listed: config.zendesk.brands ?? [] });
-  router.get('/deflection', async (req, res, next) => ((await hasAdminSession(req, guard)) ? deflection(req, res, next) : next('route')));
+  const deflection = deflectionPage(createDeflectionData(redis, prefix), logger, {
+    listed: config.zendesk.brands ?? [],
+  });
+  router.get('/deflection', async (req, res, next) =>
+    (await hasAdminSession(req, guard)) ? deflection(req, res, next) : next('route'),
+  );
   return router;
 }

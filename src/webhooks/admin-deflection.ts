@@ -11,7 +11,8 @@ import type { DeflectionData } from '../sync/deflection/types.js';
 import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/brands.js';
 
 /** The page needs nothing but its own inline styles: no script runs, nothing loads, no one frames it. */
-const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function sendText(res: Response, status: number, text: string): void {
   res.status(status).type('text/plain; charset=utf-8').send(`${text}\n`);
@@ -23,11 +24,18 @@ export function deflectionPage(data: DeflectionData, logger: Logger, brands: Bra
     const since = req.query.since ?? '30d';
     const until = req.query.until;
     const given = req.query.brand;
-    if (given !== undefined && typeof given !== 'string') return sendText(res, 400, 'brand: give it once, e.g. ?brand=360000000001');
+    if (given !== undefined && typeof given !== 'string')
+      return sendText(res, 400, 'brand: give it once, e.g. ?brand=360000000001');
     const brand = given === undefined || given === '' ? null : resolveBrand(brands, given);
-    if (given && !brand) return sendText(res, 400, 'brand: neither a Zendesk brand id (a positive integer) nor the name of a brand in zendesk.brands');
+    if (given && !brand)
+      return sendText(
+        res,
+        400,
+        'brand: neither a Zendesk brand id (a positive integer) nor the name of a brand in zendesk.brands',
+      );
     if (typeof since !== 'string') return sendText(res, 400, 'since: give it once, e.g. ?since=30d');
-    if (until !== undefined && typeof until !== 'string') return sendText(res, 400, 'until: give it once, e.g. ?until=7d');
+    if (until !== undefined && typeof until !== 'string')
+      return sendText(res, 400, 'until: give it once, e.g. ?until=7d');
     let period: ReportPeriod;
     try {
       period = parseSince(since, new Date(), until);
@@ -37,10 +45,17 @@ export function deflectionPage(data: DeflectionData, logger: Logger, brands: Bra
     }
     let html: string;
     try {
-      html = renderDeflectionHtml(await computeDeflectionReport(data, period, { brand: brand?.id ?? null, brandNames: names }), { generatedAt: new Date() });
+      html = renderDeflectionHtml(
+        await computeDeflectionReport(data, period, { brand: brand?.id ?? null, brandNames: names }),
+        { generatedAt: new Date() },
+      );
     } catch (err) {
       logger.error({ err }, 'deflection report failed');
-      return sendText(res, 503, 'deflection report unavailable: its data could not be read (is Redis reachable?); try again');
+      return sendText(
+        res,
+        503,
+        'deflection report unavailable: its data could not be read (is Redis reachable?); try again',
+      );
     }
     res.setHeader('Content-Security-Policy', PAGE_POLICY);
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -40,8 +40,12 @@ export function throttleClient(ip: string): string {
   const [head = '', tail] = ip.toLowerCase().split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
@@ -88,7 +92,11 @@ export class AdminGuard {
   async mayTry(ip: string, now = Date.now()): Promise<ThrottleVerdict> {
     const window = Math.floor(now / WINDOW_MS);
     const [byIp, all] = await this.redis.mget(this.keys.failedByIp(window, ip), this.keys.failedAll(window));
-    if (Number(byIp ?? 0) < this.settings.failedAuthPerIpPerMinute && Number(all ?? 0) < this.settings.failedAuthPerMinute) return { ok: true };
+    if (
+      Number(byIp ?? 0) < this.settings.failedAuthPerIpPerMinute &&
+      Number(all ?? 0) < this.settings.failedAuthPerMinute
+    )
+      return { ok: true };
     const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
     this.logRefusal({ reason: 'throttled', ip, retryAfterSeconds }, now);
     return { ok: false, retryAfterSeconds };
@@ -113,7 +121,10 @@ export class AdminGuard {
       this.unlogged += 1;
       return;
     }
-    this.logger?.warn({ ...fields, ...(this.unlogged > 0 ? { notLogged: this.unlogged } : {}) }, 'admin request refused');
+    this.logger?.warn(
+      { ...fields, ...(this.unlogged > 0 ? { notLogged: this.unlogged } : {}) },
+      'admin request refused',
+    );
     this.lastLog = now;
     this.unlogged = 0;
   }

@@ -26,13 +26,17 @@ function workerRow(w: WorkerHealth): string {
 
 export function renderHealth(d: HealthData): string {
   const live = d.workers.filter((w) => w.live).length;
-  const head = live > 0
-    ? `<p><b>${live}</b> live worker(s)</p>`
-    : `<p class="warn" id="no-live-worker">No live worker: none beat in the last ${LIVE_WITHIN_MS / 1000} s, so nothing applies events or pushes. Is <code>portal-sync start</code> running?</p>`;
+  const head =
+    live > 0
+      ? `<p><b>${live}</b> live worker(s)</p>`
+      : `<p class="warn" id="no-live-worker">No live worker: none beat in the last ${LIVE_WITHIN_MS / 1000} s, so nothing applies events or pushes. Is <code>portal-sync start</code> running?</p>`;
   const table = d.workers.length
     ? `<div class="scroll"><table><thead><tr><th>role</th><th>host</th><th>pid</th><th>last seen</th><th>state</th></tr></thead><tbody>${d.workers.map(workerRow).join('\n')}</tbody></table></div>`
     : '';
-  const hooks = Object.entries(d.lastWebhooks).map(([s, at]) => `<li><span class="tag">${h(s)}</span> ${at ? `last webhook ${h(at)}` : '<span class="warn">no webhook yet</span>'}</li>`);
+  const hooks = Object.entries(d.lastWebhooks).map(
+    ([s, at]) =>
+      `<li><span class="tag">${h(s)}</span> ${at ? `last webhook ${h(at)}` : '<span class="warn">no webhook yet</span>'}</li>`,
+  );
   const accounts = (d.stripeAccounts ?? []).map(stripeAccountRow);
   return `${head}${table}<ul class="list">${hooks.join('\n') || '<li>No receiver configured.</li>'}</ul>${accounts.length ? `<h3>Stripe accounts</h3><ul class="list">${accounts.join('\n')}</ul>` : ''}`;
 }

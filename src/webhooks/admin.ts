@@ -59,12 +59,17 @@ export function requireAdminToken(adminToken: string | undefined, guard: AdminGu
 export function adminUnavailable(res: Response): void {
   if (res.headersSent) return;
   res.setHeader('Retry-After', '5');
-  res.status(503).json({ error: 'admin area unavailable: its sessions and throttle could not be read (is Redis reachable?); try again', reason: 'redis_unavailable' });
+  res.status(503).json({
+    error: 'admin area unavailable: its sessions and throttle could not be read (is Redis reachable?); try again',
+    reason: 'redis_unavailable',
+  });
 }
 
 export function tooMany(res: Response, retryAfterSeconds: number): void {
   res.setHeader('Retry-After', String(retryAfterSeconds));
-  res.status(429).json({ error: `too many wrong admin tokens: try again in ${retryAfterSeconds} s`, reason: 'throttled' });
+  res
+    .status(429)
+    .json({ error: `too many wrong admin tokens: try again in ${retryAfterSeconds} s`, reason: 'throttled' });
 }
 
 export interface AdminDeps {

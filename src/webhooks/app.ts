@@ -45,12 +45,18 @@ const ROUTES: Record<Source, string> = {
 
 function notConfigured(source: Source, variables: string): RequestHandler {
   return (_req, res) => {
-    res.status(404).json({ error: `${source} events are not configured here: set ${variables}`, reason: 'not_configured' });
+    res
+      .status(404)
+      .json({ error: `${source} events are not configured here: set ${variables}`, reason: 'not_configured' });
   };
 }
 
 /** Which receivers this configuration enables; the rest answer 404 with what to set. */
-export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: HelpCenterAuth): Record<Source, RequestHandler> {
+export function enabledReceivers(
+  config: Config,
+  deps: ReceiverDeps,
+  auth?: HelpCenterAuth,
+): Record<Source, RequestHandler> {
   const w = config.webhooks;
   const sf = config.salesforceAuth;
   return {
@@ -63,7 +69,10 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: Help
         })
       : notConfigured('stripe', 'STRIPE_WEBHOOK_SECRET'),
     zendesk: config.zendesk.webhookSecrets.length
-      ? zendeskReceiver(deps, { webhookSecrets: config.zendesk.webhookSecrets, toleranceSeconds: w.zendeskToleranceSeconds })
+      ? zendeskReceiver(deps, {
+          webhookSecrets: config.zendesk.webhookSecrets,
+          toleranceSeconds: w.zendeskToleranceSeconds,
+        })
       : notConfigured('zendesk', 'ZENDESK_WEBHOOK_SECRET'),
     salesforce:
       sf.orgId || sf.webhookSecret
@@ -77,8 +86,16 @@ export function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: Help
         : notConfigured('salesforce', 'SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_TOKEN, or SALESFORCE_WEBHOOK_SECRET'),
     portal:
       config.portal.eventsSecret || auth
-        ? portalReceiver(deps, { ...(config.portal.eventsSecret ? { secret: config.portal.eventsSecret } : {}), ...(auth ? { auth } : {}), toleranceSeconds: w.hmacToleranceSeconds, brands: { listed: config.zendesk.brands ?? [] } })
-        : notConfigured('portal', 'PORTAL_EVENTS_SECRET, or ZENDESK_SUBDOMAIN / ZENDESK_HELP_CENTER_JWKS_URL for help center JWTs'),
+        ? portalReceiver(deps, {
+            ...(config.portal.eventsSecret ? { secret: config.portal.eventsSecret } : {}),
+            ...(auth ? { auth } : {}),
+            toleranceSeconds: w.hmacToleranceSeconds,
+            brands: { listed: config.zendesk.brands ?? [] },
+          })
+        : notConfigured(
+            'portal',
+            'PORTAL_EVENTS_SECRET, or ZENDESK_SUBDOMAIN / ZENDESK_HELP_CENTER_JWKS_URL for help center JWTs',
+          ),
   };
 }
 
@@ -112,9 +129,20 @@ export function createApp(deps: AppDeps): Express {
   // more than verifying the signature (bench:ingest).
   const auth = createHelpCenterAuth(config, logger);
   const raw = express.raw({ type: () => true, limit: config.server.bodyLimitBytes });
-  const receivers = enabledReceivers(config, { ingestor: deps.ingestor, metrics, logger, eventTimes: config.webhooks, maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest }, auth);
+  const receivers = enabledReceivers(
+    config,
+    {
+      ingestor: deps.ingestor,
+      metrics,
+      logger,
+      eventTimes: config.webhooks,
+      maxObjectsPerRequest: config.webhooks.maxObjectsPerRequest,
+    },
+    auth,
+  );
   const accessLog = requestLog(logger);
-  for (const source of ['stripe', 'zendesk', 'salesforce'] as const) app.post(ROUTES[source], accessLog, raw, receivers[source]);
+  for (const source of ['stripe', 'zendesk', 'salesforce'] as const)
+    app.post(ROUTES[source], accessLog, raw, receivers[source]);
 
   // Ahead of the access log too: the customer's own view is read on every page a customer opens, and
   // logs its own refusals and failures (with the request id); a per-request child logger cost more than the read.
@@ -144,7 +172,11 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const ok = await pingRedis(redis);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'redis unreachable', redis: ok, ...(deps.devRedis && { devRedis: deps.devRedis }) });
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ready' : 'redis unreachable',
+      redis: ok,
+      ...(deps.devRedis && { devRedis: deps.devRedis }),
+    });
   });
   app.get('/metrics', requireMetricsToken(config.metricsToken), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -154,9 +186,31 @@ export function createApp(deps: AppDeps): Express {
   app.use(ROUTES.portal, helpCenterCors(config.helpCenter.origins, 'POST, OPTIONS'));
   app.post(ROUTES.portal, raw, receivers.portal);
 
-  const guard = config.adminToken ? new AdminGuard(redis, config.redis.prefix, config.adminToken, config.admin, logger) : undefined;
-  app.use('/admin', adminDashboardRouter({ adminToken: config.adminToken, guard, config, redis, ingestor: deps.ingestor, metrics, logger }));
-  app.use('/admin', adminRouter({ adminToken: config.adminToken, guard, deflection: createDeflectionData(redis, config.redis.prefix), logger, brands: { listed: config.zendesk.brands ?? [] } }));
+  const guard = config.adminToken
+    ? new AdminGuard(redis, config.redis.prefix, config.adminToken, config.admin, logger)
+    : undefined;
+  app.use(
+    '/admin',
+    adminDashboardRouter({
+      adminToken: config.adminToken,
+      guard,
+      config,
+      redis,
+      ingestor: deps.ingestor,
+      metrics,
+      logger,
+    }),
+  );
+  app.use(
+    '/admin',
+    adminRouter({
+      adminToken: config.adminToken,
+      guard,
+      deflection: createDeflectionData(redis, config.redis.prefix),
+      logger,
+      brands: { listed: config.zendesk.brands ?? [] },
+    }),
+  );
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
@@ -177,7 +231,13 @@ function requestLog(logger: Logger): RequestHandler {
     res.once('close', () => {
       logger.info(
         {
-          req: { id, method: req.method, path: req.originalUrl.split('?')[0], userAgent: req.headers['user-agent'], contentLength: req.headers['content-length'] },
+          req: {
+            id,
+            method: req.method,
+            path: req.originalUrl.split('?')[0],
+            userAgent: req.headers['user-agent'],
+            contentLength: req.headers['content-length'],
+          },
           res: { statusCode: res.statusCode },
           responseTime: Date.now() - started,
         },
@@ -195,7 +255,9 @@ function errorHandler({ logger, metrics }: AppDeps): ErrorRequestHandler {
     if (err.type === 'entity.too.large') {
       metrics.rejections.inc({ source, reason: 'too_large' });
       logger.warn({ source, reason: 'too_large' }, 'webhook rejected');
-      res.status(413).json({ error: 'body is larger than the configured limit (server.bodyLimitBytes)', reason: 'too_large' });
+      res
+        .status(413)
+        .json({ error: 'body is larger than the configured limit (server.bodyLimitBytes)', reason: 'too_large' });
       return;
     }
     if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {

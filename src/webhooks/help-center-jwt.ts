@@ -30,7 +30,12 @@ export interface HelpCenterVerifyOptions {
 
 export type VerifyOutcome =
   | { ok: true; viewer: Viewer }
-  | { ok: false; status: 401; reason: 'missing_token' | 'invalid_token' | 'expired_token' | 'no_user_in_token'; message: string }
+  | {
+      ok: false;
+      status: 401;
+      reason: 'missing_token' | 'invalid_token' | 'expired_token' | 'no_user_in_token';
+      message: string;
+    }
   | { ok: false; status: 503; reason: 'keys_unavailable'; message: string };
 
 const zendeskId = z.union([z.number().int().positive().transform(String), z.string().regex(/^\d{1,20}$/)]);
@@ -60,8 +65,17 @@ export function bearerToken(header: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-export async function verifyHelpCenterToken(token: string | null, opts: HelpCenterVerifyOptions): Promise<VerifyOutcome> {
-  if (!token) return { ok: false, status: 401, reason: 'missing_token', message: 'Authorization: Bearer <help center JWT> is required' };
+export async function verifyHelpCenterToken(
+  token: string | null,
+  opts: HelpCenterVerifyOptions,
+): Promise<VerifyOutcome> {
+  if (!token)
+    return {
+      ok: false,
+      status: 401,
+      reason: 'missing_token',
+      message: 'Authorization: Bearer <help center JWT> is required',
+    };
   try {
     const { payload } = await jwtVerify(token, opts.getKey, {
       algorithms: HELP_CENTER_ALGORITHMS,
@@ -71,11 +85,24 @@ export async function verifyHelpCenterToken(token: string | null, opts: HelpCent
       ...(opts.issuer ? { issuer: opts.issuer } : {}),
     });
     const viewer = viewerFromClaims(payload);
-    if (!viewer) return { ok: false, status: 401, reason: 'no_user_in_token', message: 'the help center token names no Zendesk user' };
+    if (!viewer)
+      return {
+        ok: false,
+        status: 401,
+        reason: 'no_user_in_token',
+        message: 'the help center token names no Zendesk user',
+      };
     return { ok: true, viewer };
   } catch (err) {
-    if (err instanceof KeysUnavailableError) return { ok: false, status: 503, reason: 'keys_unavailable', message: 'help center keys are unavailable; retry later' };
-    if (err instanceof errors.JWTExpired) return { ok: false, status: 401, reason: 'expired_token', message: 'the help center token has expired' };
+    if (err instanceof KeysUnavailableError)
+      return {
+        ok: false,
+        status: 503,
+        reason: 'keys_unavailable',
+        message: 'help center keys are unavailable; retry later',
+      };
+    if (err instanceof errors.JWTExpired)
+      return { ok: false, status: 401, reason: 'expired_token', message: 'the help center token has expired' };
     // Anything else, jose's or not, about this token: never a 2xx.
     return { ok: false, status: 401, reason: 'invalid_token', message: 'the help center token is not valid' };
   }
@@ -87,7 +114,10 @@ export async function verifyHelpCenterToken(token: string | null, opts: HelpCent
  * token's own exp or `ttlMs`, whichever is first, so a key Zendesk retires stops a remembered token
  * within `ttlMs`; the least recently stored go first past `max`. Only successes are remembered.
  */
-export function rememberVerified(verify: (token: string | null) => Promise<VerifyOutcome>, opts: { max: number; ttlMs: number; now?: () => number }): (token: string | null) => Promise<VerifyOutcome> {
+export function rememberVerified(
+  verify: (token: string | null) => Promise<VerifyOutcome>,
+  opts: { max: number; ttlMs: number; now?: () => number },
+): (token: string | null) => Promise<VerifyOutcome> {
   const now = opts.now ?? Date.now;
   const seen = new Map<string, { viewer: Viewer; until: number }>();
   return async (token) => {
@@ -98,7 +128,8 @@ export function rememberVerified(verify: (token: string | null) => Promise<Verif
     }
     const outcome = await verify(token);
     if (outcome.ok && token) {
-      const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number }).exp;
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number })
+        .exp;
       const until = Math.min(now() + opts.ttlMs, typeof exp === 'number' ? exp * 1000 : 0);
       if (until > now()) {
         if (seen.size >= opts.max) seen.delete(seen.keys().next().value as string);

@@ -8,7 +8,16 @@
  * and with no usable keys at all the getter fails with KeysUnavailableError
  * (the route answers 503, never 200).
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwksCache, type ExportedJWKSCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwksCache,
+  type ExportedJWKSCache,
+  type JSONWebKeySet,
+  type JWKSCacheInput,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Logger } from '../log.js';
 
 export class KeysUnavailableError extends Error {
@@ -26,7 +35,13 @@ export interface KeySetOptions {
 }
 
 /** What jose throws because of the token itself (its header names no key we hold, or an algorithm we do not take). */
-const TOKEN_PROBLEMS = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported, errors.JOSEAlgNotAllowed, errors.JWSInvalid];
+const TOKEN_PROBLEMS = [
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+  errors.JOSENotSupported,
+  errors.JOSEAlgNotAllowed,
+  errors.JWSInvalid,
+];
 const isTokenProblem = (err: unknown) => TOKEN_PROBLEMS.some((E) => err instanceof E);
 
 export function helpCenterKeySet(opts: KeySetOptions): JWTVerifyGetKey {
@@ -42,7 +57,9 @@ export function helpCenterKeySet(opts: KeySetOptions): JWTVerifyGetKey {
   let retryAt = Number.NEGATIVE_INFINITY;
   let local: { jwks: JSONWebKeySet; getKey: ReturnType<typeof createLocalJWKSet> } | undefined;
   const usable = (): JSONWebKeySet | undefined =>
-    cache.jwks && cache.uat !== undefined && now() - cache.uat <= (opts.refreshSeconds + opts.maxStaleSeconds) * 1000 ? cache.jwks : undefined;
+    cache.jwks && cache.uat !== undefined && now() - cache.uat <= (opts.refreshSeconds + opts.maxStaleSeconds) * 1000
+      ? cache.jwks
+      : undefined;
   const fromCache = (jwks: JSONWebKeySet) => {
     if (local?.jwks !== jwks) local = { jwks, getKey: createLocalJWKSet(jwks) };
     return local.getKey;
@@ -60,7 +77,10 @@ export function helpCenterKeySet(opts: KeySetOptions): JWTVerifyGetKey {
     } catch (err) {
       if (isTokenProblem(err)) throw err;
       retryAt = now() + opts.cooldownSeconds * 1000;
-      opts.logger.warn({ err: (err as Error).message, cachedKeys: Boolean(kept) }, 'help center keys could not be read');
+      opts.logger.warn(
+        { err: (err as Error).message, cachedKeys: Boolean(kept) },
+        'help center keys could not be read',
+      );
       if (!kept) throw new KeysUnavailableError('help center keys could not be read, and none are cached');
       return fromCache(kept)(header, token);
     }

@@ -11,14 +11,22 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const HMAC_HEADER = 'x-portal-sync-signature';
 
-export type HmacVerifyResult = { ok: true } | { ok: false; reason: 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'bad_signature' };
+export type HmacVerifyResult =
+  | { ok: true }
+  | { ok: false; reason: 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'bad_signature' };
 
 export function signHmac(body: string | Buffer, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const mac = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
   return `t=${timestamp},v1=${mac}`;
 }
 
-export function verifyHmac(rawBody: Buffer, header: string | undefined, secrets: readonly string[], toleranceSeconds: number, now = Date.now()): HmacVerifyResult {
+export function verifyHmac(
+  rawBody: Buffer,
+  header: string | undefined,
+  secrets: readonly string[],
+  toleranceSeconds: number,
+  now = Date.now(),
+): HmacVerifyResult {
   if (!header) return { ok: false, reason: 'missing_signature' };
   let timestamp: number | undefined;
   const signatures: Buffer[] = [];
@@ -32,7 +40,9 @@ export function verifyHmac(rawBody: Buffer, header: string | undefined, secrets:
     const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
     if (signatures.some((s) => timingSafeEqual(s, expected))) {
       // Check the age only after the MAC: an attacker learns nothing from a timing difference on forged headers.
-      return Math.abs(Math.floor(now / 1000) - timestamp) > toleranceSeconds ? { ok: false, reason: 'stale_timestamp' } : { ok: true };
+      return Math.abs(Math.floor(now / 1000) - timestamp) > toleranceSeconds
+        ? { ok: false, reason: 'stale_timestamp' }
+        : { ok: true };
     }
   }
   return { ok: false, reason: 'bad_signature' };

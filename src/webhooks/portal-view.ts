@@ -30,10 +30,19 @@ export function createHelpCenterAuth(config: Config, logger: Logger): HelpCenter
   if (!jwksUrl) return undefined;
   const { jwks, clockToleranceSeconds, maxTokenAgeSeconds } = config.view;
   const getKey = helpCenterKeySet({ url: jwksUrl, ...jwks, logger: logger.child({ module: 'help-center-keys' }) });
-  const verify = rememberVerified((token) => verifyHelpCenterToken(token, { getKey, clockToleranceSeconds, maxTokenAgeSeconds, ...(issuer ? { issuer } : {}) }), {
-    max: 10_000,
-    ttlMs: 60_000,
-  });
+  const verify = rememberVerified(
+    (token) =>
+      verifyHelpCenterToken(token, {
+        getKey,
+        clockToleranceSeconds,
+        maxTokenAgeSeconds,
+        ...(issuer ? { issuer } : {}),
+      }),
+    {
+      max: 10_000,
+      ttlMs: 60_000,
+    },
+  );
   return (req) => verify(bearerToken(req.get('authorization')));
 }
 
@@ -76,7 +85,12 @@ const unavailable = (res: Response, message: string) => {
   res.status(503).json({ error: message, reason: 'unavailable' });
 };
 
-export function portalViewRouter(deps: { config: Config; redis: Redis; logger: Logger; auth: HelpCenterAuth | undefined }): Router {
+export function portalViewRouter(deps: {
+  config: Config;
+  redis: Redis;
+  logger: Logger;
+  auth: HelpCenterAuth | undefined;
+}): Router {
   const { config, redis, auth } = deps;
   const log = deps.logger.child({ module: 'portal-view' });
   const router = Router();
@@ -89,19 +103,31 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
   router.use(PORTAL_VIEW_PATH, helpCenterCors(config.helpCenter.origins, 'GET, OPTIONS'));
   if (!auth) {
     router.get(PORTAL_VIEW_PATH, (_req, res) => {
-      res.status(404).json({ error: 'the customer view is not configured here: set ZENDESK_SUBDOMAIN, ZENDESK_BASE_URL or ZENDESK_HELP_CENTER_JWKS_URL', reason: 'not_configured' });
+      res.status(404).json({
+        error:
+          'the customer view is not configured here: set ZENDESK_SUBDOMAIN, ZENDESK_BASE_URL or ZENDESK_HELP_CENTER_JWKS_URL',
+        reason: 'not_configured',
+      });
     });
     return router;
   }
   const store = new RecordStore(redis, config.redis.prefix);
   const brands: BrandScope = { listed: config.zendesk.brands ?? [] };
   const viewOptions = { recentPaidInvoices: config.view.recentPaidInvoices, tickets: config.view.tickets };
-  const reader = new ViewReader(redis, store, new ViewRateLimiter(config.redis.prefix, config.view.rateLimit.perMinute), viewOptions);
+  const reader = new ViewReader(
+    redis,
+    store,
+    new ViewRateLimiter(config.redis.prefix, config.view.rateLimit.perMinute),
+    viewOptions,
+  );
 
   router.get(PORTAL_VIEW_PATH, async (req, res) => {
     const verified = await auth(req);
     if (!verified.ok) {
-      log.warn({ reqId: res.locals['reqId'], reason: verified.reason, status: verified.status }, 'customer view refused');
+      log.warn(
+        { reqId: res.locals['reqId'], reason: verified.reason, status: verified.status },
+        'customer view refused',
+      );
       if (verified.status === 503) return unavailable(res, verified.message);
       res.setHeader('WWW-Authenticate', 'Bearer');
       res.status(401).json({ error: verified.message, reason: verified.reason });
@@ -117,13 +143,19 @@ export function portalViewRouter(deps: { config: Config; redis: Redis; logger: L
       // Counted and read in one round trip (read.ts); a request past the budget reads nothing.
       const found = await reader.read(viewer, Date.now(), brand);
       if (found.kind === 'limited') {
-        log.info({ reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId }, 'customer view: over the per-user budget');
+        log.info(
+          { reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId },
+          'customer view: over the per-user budget',
+        );
         res.setHeader('Retry-After', String(found.verdict.retryAfterSeconds));
         res.status(429).json({ error: 'too many requests for this user; retry later', reason: 'rate_limited' });
         return;
       }
       if (found.kind === 'none') {
-        log.info({ reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId, why: found.reason }, 'customer view: no customer for this user');
+        log.info(
+          { reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId, why: found.reason },
+          'customer view: no customer for this user',
+        );
         res.status(404).json({ error: 'no customer account is linked to this user yet', reason: 'no_customer' });
         return;
       }

@@ -34,21 +34,40 @@ export function portalReceiver(deps: ReceiverDeps, opts: PortalReceiverOptions):
   return receiver(deps, 'portal', async (req, res) => {
     if (/^Bearer\s/i.test(req.get('authorization') ?? '')) return fromBrowser(deps, opts, req, res);
     if (!opts.secret) {
-      return reject(deps, res, 'portal', { status: 401, reason: 'missing_token', message: 'send Authorization: Bearer <help center JWT> (signed server events are not enabled here: PORTAL_EVENTS_SECRET)' });
+      return reject(deps, res, 'portal', {
+        status: 401,
+        reason: 'missing_token',
+        message:
+          'send Authorization: Bearer <help center JWT> (signed server events are not enabled here: PORTAL_EVENTS_SECRET)',
+      });
     }
     const body = rawBody(req);
     const verified = verifyHmac(body, req.get(HMAC_HEADER), [opts.secret], opts.toleranceSeconds);
-    if (!verified.ok) return reject(deps, res, 'portal', { reason: verified.reason, ...HMAC_REJECTIONS[verified.reason] });
+    if (!verified.ok)
+      return reject(deps, res, 'portal', { reason: verified.reason, ...HMAC_REJECTIONS[verified.reason] });
     const json = parseJson(body);
-    if (!json.ok) return reject(deps, res, 'portal', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
-    const delivery = await deliver(deps, 'portal', parsePortalEvents(json.value), { body, contentType: req.get('content-type') });
+    if (!json.ok)
+      return reject(deps, res, 'portal', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
+    const delivery = await deliver(deps, 'portal', parsePortalEvents(json.value), {
+      body,
+      contentType: req.get('content-type'),
+    });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
   });
 }
 
-async function fromBrowser(deps: ReceiverDeps, opts: PortalReceiverOptions, req: Request, res: Response): Promise<void> {
+async function fromBrowser(
+  deps: ReceiverDeps,
+  opts: PortalReceiverOptions,
+  req: Request,
+  res: Response,
+): Promise<void> {
   if (!opts.auth) {
-    return reject(deps, res, 'portal', { status: 401, reason: 'invalid_token', message: 'help center tokens are not accepted here: no help center keys are configured' });
+    return reject(deps, res, 'portal', {
+      status: 401,
+      reason: 'invalid_token',
+      message: 'help center tokens are not accepted here: no help center keys are configured',
+    });
   }
   const verified = await opts.auth(req);
   if (!verified.ok) {
@@ -56,10 +75,15 @@ async function fromBrowser(deps: ReceiverDeps, opts: PortalReceiverOptions, req:
     return reject(deps, res, 'portal', { status: verified.status, reason: verified.reason, message: verified.message });
   }
   const json = parseJson(rawBody(req));
-  if (!json.ok) return reject(deps, res, 'portal', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
+  if (!json.ok)
+    return reject(deps, res, 'portal', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
   const { viewer } = verified;
   const externalContact = externalContactId(viewer);
-  const bound = bindPortalContact(json.value, { zendeskUserId: viewer.zendeskUserId, email: viewer.email, salesforceContactId: externalContact });
+  const bound = bindPortalContact(json.value, {
+    zendeskUserId: viewer.zendeskUserId,
+    email: viewer.email,
+    salesforceContactId: externalContact,
+  });
   if (!bound.ok) return reject(deps, res, 'portal', { status: 403, reason: 'contact_mismatch', message: bound.reason });
   // The page's host names its brand when config lists it: what the browser says is the Origin, not the body.
   const brand = opts.brands ? brandOfHost(opts.brands, hostOfOrigin(req.get('origin'))) : null;
@@ -72,8 +96,13 @@ async function fromBrowser(deps: ReceiverDeps, opts: PortalReceiverOptions, req:
 
 /** Every event of a body (one event, or {events: [...]}) set to `brandId`. */
 function withBrand(body: unknown, brandId: string): unknown {
-  const one = (e: unknown) => (typeof e === 'object' && e !== null && !Array.isArray(e) ? { ...e, brand_id: brandId } : e);
+  const one = (e: unknown) =>
+    typeof e === 'object' && e !== null && !Array.isArray(e) ? { ...e, brand_id: brandId } : e;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const events: unknown = (body as { events?: unknown }).events;
-  return Array.isArray(events) ? { ...body, events: events.map(one) } : Object.hasOwn(body, 'events') ? body : one(body);
+  return Array.isArray(events)
+    ? { ...body, events: events.map(one) }
+    : Object.hasOwn(body, 'events')
+      ? body
+      : one(body);
 }

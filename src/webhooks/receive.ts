@@ -51,7 +51,12 @@ export async function deliver(
   deps: ReceiverDeps,
   source: Source,
   parsed: ParseResult[],
-  raw: { body: Buffer; contentType: string | undefined; signedAt?: string | undefined; stripeAccountId?: string | null | undefined },
+  raw: {
+    body: Buffer;
+    contentType: string | undefined;
+    signedAt?: string | undefined;
+    stripeAccountId?: string | null | undefined;
+  },
 ): Promise<Delivery> {
   // Counted after parsing, so one Salesforce event naming 100 recordIds is 100 objects, not one.
   const objects = parsed.reduce((n, r) => n + (r.kind === 'events' ? r.events.length : 1), 0);
@@ -84,7 +89,10 @@ export async function deliver(
   const invalid = results.filter((r): r is Extract<ParseResult, { kind: 'invalid' }> => r.kind === 'invalid');
   if (invalid.length > 0) {
     const shown = invalid.slice(0, 5).map((r) => (r.eventId ? `${r.eventId}: ${r.reason}` : r.reason));
-    const reason = invalid.length === 1 ? invalid[0]!.reason : `${invalid.length} items failed their schema: ${shown.join('; ')}${invalid.length > 5 ? '; …' : ''}`;
+    const reason =
+      invalid.length === 1
+        ? invalid[0]!.reason
+        : `${invalid.length} items failed their schema: ${shown.join('; ')}${invalid.length > 5 ? '; …' : ''}`;
     const eventId = invalid.length === 1 ? (invalid[0]!.eventId ?? null) : null;
     const { meta, evicted } = await deps.ingestor.quarantine({
       source,
@@ -96,10 +104,16 @@ export async function deliver(
       ...(raw.stripeAccountId && { stripeAccountId: raw.stripeAccountId }),
     });
     counts.quarantined = invalid.length;
-    deps.logger.warn({ source, eventId, items: invalid.length, quarantineId: meta.id, reason }, 'payload failed its schema: quarantined');
+    deps.logger.warn(
+      { source, eventId, items: invalid.length, quarantineId: meta.id, reason },
+      'payload failed its schema: quarantined',
+    );
     if (evicted.length > 0) {
       deps.metrics.quarantineEvicted.inc(evicted.length);
-      deps.logger.warn({ source, evicted: evicted.length, evictedIds: evicted.slice(0, 20) }, 'quarantine full: oldest entries evicted (quarantine.maxEntries, quarantine.maxBytes)');
+      deps.logger.warn(
+        { source, evicted: evicted.length, evictedIds: evicted.slice(0, 20) },
+        'quarantine full: oldest entries evicted (quarantine.maxEntries, quarantine.maxBytes)',
+      );
     }
   }
   for (const [outcome, n] of Object.entries(counts)) if (n > 0) deps.metrics.events.inc({ source, outcome }, n);
@@ -119,7 +133,11 @@ export function receiver(
   deps: ReceiverDeps,
   source: Source,
   handler: (req: Request, res: Response) => Promise<void>,
-  answer: (res: Response, status: number, body: { error: string } & Record<string, unknown>) => void = (res, status, body) => res.status(status).json(body),
+  answer: (res: Response, status: number, body: { error: string } & Record<string, unknown>) => void = (
+    res,
+    status,
+    body,
+  ) => res.status(status).json(body),
 ): RequestHandler {
   // The labelled children are looked up once (per status for the histogram), not on every request.
   const requests = deps.metrics.requests.labels({ source });
@@ -136,14 +154,20 @@ export function receiver(
     handler(req, res).catch((err: unknown) => {
       if (err instanceof ReplicaAckError) {
         deps.metrics.rejections.inc({ source, reason: 'replica_ack_timeout' });
-        deps.logger.warn({ source, wanted: err.wanted, confirmed: err.confirmed }, 'not yet held by enough replicas (redis.ackReplicas): answered 503 so the provider retries');
+        deps.logger.warn(
+          { source, wanted: err.wanted, confirmed: err.confirmed },
+          'not yet held by enough replicas (redis.ackReplicas): answered 503 so the provider retries',
+        );
         res.setHeader('Retry-After', '5');
         answer(res, 503, { error: 'event not yet replicated; retry later' });
         return;
       }
       if (err instanceof StoreUnavailableError) {
         deps.metrics.rejections.inc({ source, reason: 'redis_unavailable' });
-        deps.logger.error({ source, err: err.message }, 'event store unavailable: answered 503 so the provider retries');
+        deps.logger.error(
+          { source, err: err.message },
+          'event store unavailable: answered 503 so the provider retries',
+        );
         res.setHeader('Retry-After', '5');
         answer(res, 503, { error: 'event store temporarily unavailable; retry later' });
         return;

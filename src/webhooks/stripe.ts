@@ -5,15 +5,28 @@
  */
 import type { RequestHandler } from 'express';
 import { parseStripeEvent, type StripeCrossIdKeys } from '../connectors/stripe/events.js';
-import { attributeStripeEvent, verifyStripeDelivery, type StripeReceivingAccount } from '../connectors/stripe/webhook.js';
+import {
+  attributeStripeEvent,
+  verifyStripeDelivery,
+  type StripeReceivingAccount,
+} from '../connectors/stripe/webhook.js';
 import { deliver, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
 
 const REJECTIONS = {
   missing_signature: { status: 400, message: 'missing Stripe-Signature header' },
-  bad_signature: { status: 401, message: 'Stripe-Signature does not match the payload and the webhook secret of any configured Stripe account' },
-  stale_timestamp: { status: 401, message: 'Stripe-Signature timestamp is outside the tolerance window (replayed or delayed delivery)' },
+  bad_signature: {
+    status: 401,
+    message: 'Stripe-Signature does not match the payload and the webhook secret of any configured Stripe account',
+  },
+  stale_timestamp: {
+    status: 401,
+    message: 'Stripe-Signature timestamp is outside the tolerance window (replayed or delayed delivery)',
+  },
   malformed_body: { status: 400, message: 'body is not valid JSON' },
-  thin_event: { status: 400, message: 'thin (v2) event notifications are not supported: send snapshot events to this endpoint' },
+  thin_event: {
+    status: 400,
+    message: 'thin (v2) event notifications are not supported: send snapshot events to this endpoint',
+  },
 } as const;
 
 /** The `livemode` of a verified event, when it says one. */
@@ -47,14 +60,26 @@ export function stripeReceiver(deps: ReceiverDeps, opts: StripeReceiverOptions):
       const eventId = (verified.event as { id?: unknown }).id;
       const setting = opts.modeSetting(account);
       deps.metrics.stripeOtherMode.inc({ livemode: String(livemode) });
-      deps.logger.warn({ source: 'stripe', eventId, livemode, account: account.label }, `Stripe event of the other mode ignored (${setting} is ${account.mode})`);
-      const delivery = await deliver(deps, 'stripe', [{ kind: 'ignored', reason: `${livemode ? 'live' : 'test'}-mode event, ${setting} is ${account.mode}` }], { body, contentType: req.get('content-type') });
+      deps.logger.warn(
+        { source: 'stripe', eventId, livemode, account: account.label },
+        `Stripe event of the other mode ignored (${setting} is ${account.mode})`,
+      );
+      const delivery = await deliver(
+        deps,
+        'stripe',
+        [{ kind: 'ignored', reason: `${livemode ? 'live' : 'test'}-mode event, ${setting} is ${account.mode}` }],
+        { body, contentType: req.get('content-type') },
+      );
       res.status(delivery.status).json({ received: true, ...delivery.counts });
       return;
     }
     const result = parseStripeEvent(verified.event, opts.crossIdKeys, attributed.accountId);
     // The account goes with a quarantined body: a replay keys its customers as this delivery would have.
-    const delivery = await deliver(deps, 'stripe', [result], { body, contentType: req.get('content-type'), stripeAccountId: attributed.accountId });
+    const delivery = await deliver(deps, 'stripe', [result], {
+      body,
+      contentType: req.get('content-type'),
+      stripeAccountId: attributed.accountId,
+    });
     res.status(delivery.status).json({ received: true, ...delivery.counts });
   });
 }

@@ -9,13 +9,22 @@ import { verifyZendeskSignature } from '../connectors/zendesk/signature.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
 
 const REJECTIONS = {
-  missing_signature: { status: 400, message: 'missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp header' },
+  missing_signature: {
+    status: 400,
+    message: 'missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp header',
+  },
   malformed_timestamp: { status: 400, message: 'X-Zendesk-Webhook-Signature-Timestamp is not an ISO-8601 time' },
   stale_timestamp: { status: 401, message: 'X-Zendesk-Webhook-Signature-Timestamp is outside the tolerance window' },
-  bad_signature: { status: 401, message: 'X-Zendesk-Webhook-Signature does not match the payload and ZENDESK_WEBHOOK_SECRET' },
+  bad_signature: {
+    status: 401,
+    message: 'X-Zendesk-Webhook-Signature does not match the payload and ZENDESK_WEBHOOK_SECRET',
+  },
 } as const;
 
-export function zendeskReceiver(deps: ReceiverDeps, opts: { webhookSecrets: string[]; toleranceSeconds: number }): RequestHandler {
+export function zendeskReceiver(
+  deps: ReceiverDeps,
+  opts: { webhookSecrets: string[]; toleranceSeconds: number },
+): RequestHandler {
   return receiver(deps, 'zendesk', async (req, res) => {
     const body = rawBody(req);
     // One secret per Zendesk webhook (event-subscribed and trigger webhooks are separate registrations).
@@ -32,7 +41,8 @@ export function zendeskReceiver(deps: ReceiverDeps, opts: { webhookSecrets: stri
     }
     if (!verified.ok) return reject(deps, res, 'zendesk', { reason: verified.reason, ...REJECTIONS[verified.reason] });
     const json = parseJson(body);
-    if (!json.ok) return reject(deps, res, 'zendesk', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
+    if (!json.ok)
+      return reject(deps, res, 'zendesk', { status: 400, reason: 'malformed_body', message: 'body is not valid JSON' });
     // Verified above, so it is exactly what was signed.
     const signedAt = req.get('x-zendesk-webhook-signature-timestamp')!;
     const result = parseZendeskWebhook(json.value, { signedAt });

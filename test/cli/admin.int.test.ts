@@ -39,12 +39,25 @@ describe('identity commands', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     stripeEvent.data.object.id = 'cus_CliLink01';
     stripeEvent.data.object.metadata = {};
     const body = JSON.stringify(stripeEvent);
-    await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    await post(p.daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    });
     await p.drain();
-    expect(cli('identity', 'link', 'cus_CliLink01', 'cus_Nobody', '--reason', 'x').err).toMatch(/no customer record for cus_Nobody/);
+    expect(cli('identity', 'link', 'cus_CliLink01', 'cus_Nobody', '--reason', 'x').err).toMatch(
+      /no customer record for cus_Nobody/,
+    );
     expect(cli('identity', 'link', 'cus_CliLink01', 'billing@example.com').code).toBe(2); // --reason is required
     expect(JSON.parse(cli('identity', 'conflicts', '--json').out)).toEqual([]);
-    const unlink = cli('identity', 'unlink', 'cus_CliLink01', 'billing@example.com', '--reason', 'shared inbox', '--by', 'ann');
+    const unlink = cli(
+      'identity',
+      'unlink',
+      'cus_CliLink01',
+      'billing@example.com',
+      '--reason',
+      'shared inbox',
+      '--by',
+      'ann',
+    );
     expect(unlink.out).toMatch(/unlinked: email:billing@example.com no longer points at cust_/);
     const explain = cli('inspect', 'cus_CliLink01', '--explain');
     expect(explain.out).toMatch(/unlink email:billing@example.com by ann: shared inbox/);
@@ -55,28 +68,49 @@ describe('refused ids', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('identity refused and inspect --explain show, as printed, a placeholder cross-id that linked nothing', async () => {
     const stripeEvent = fixtureJson<any>('stripe/customer.created.json');
     stripeEvent.id = 'evt_cli_refused';
-    Object.assign(stripeEvent.data.object, { id: 'cus_CliRefused01', email: 'refused@cli.example', metadata: { salesforce_account_id: 'N/A' } });
+    Object.assign(stripeEvent.data.object, {
+      id: 'cus_CliRefused01',
+      email: 'refused@cli.example',
+      metadata: { salesforce_account_id: 'N/A' },
+    });
     const body = JSON.stringify(stripeEvent);
-    await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    await post(p.daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    });
     await p.drain();
     const refused = cli('identity', 'refused');
     expect(refused.code).toBe(0);
-    expect(refused.out).toMatch(/^salesforceAccountId "N\/A": placeholder; record cust_\w+ \(event stripe evt_cli_refused customer\.created, linked by stripe:cus_CliRefused01, email:refused@cli\.example\)$/m);
-    expect(JSON.parse(cli('identity', 'refused', '--json').out)).toContainEqual(expect.objectContaining({ ref: 'salesforceAccountId', value: 'N/A', reason: 'placeholder' }));
+    expect(refused.out).toMatch(
+      /^salesforceAccountId "N\/A": placeholder; record cust_\w+ \(event stripe evt_cli_refused customer\.created, linked by stripe:cus_CliRefused01, email:refused@cli\.example\)$/m,
+    );
+    expect(JSON.parse(cli('identity', 'refused', '--json').out)).toContainEqual(
+      expect.objectContaining({ ref: 'salesforceAccountId', value: 'N/A', reason: 'placeholder' }),
+    );
     const explain = cli('inspect', 'cus_CliRefused01', '--explain');
     expect(explain.out).toMatch(/identity: linked by email:refused@cli\.example, stripe:cus_CliRefused01/);
-    expect(explain.out).toMatch(/refused ids \(linked nothing\):\n {4}salesforceAccountId "N\/A": placeholder \(event stripe evt_cli_refused customer\.created\)/);
+    expect(explain.out).toMatch(
+      /refused ids \(linked nothing\):\n {4}salesforceAccountId "N\/A": placeholder \(event stripe evt_cli_refused customer\.created\)/,
+    );
   });
 });
 
 describe('dead letters and status', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('dead-letters a job no retry can fix, with its reason, and status counts it', async () => {
-    await p.daemon.queue.add('legacy', { v: 0, what: 'a job written by an older release' } as never, { jobId: 'legacy-1' });
+    await p.daemon.queue.add('legacy', { v: 0, what: 'a job written by an older release' } as never, {
+      jobId: 'legacy-1',
+    });
     await p.drain();
     const list = cli('dlq', 'list', '--json');
     expect(list.code).toBe(0);
     const letters = JSON.parse(list.out);
-    expect(letters).toContainEqual(expect.objectContaining({ kind: 'job', id: 'legacy-1', queue: 'events', reason: expect.stringMatching(/not a v1 SourceEvent/) }));
+    expect(letters).toContainEqual(
+      expect.objectContaining({
+        kind: 'job',
+        id: 'legacy-1',
+        queue: 'events',
+        reason: expect.stringMatching(/not a v1 SourceEvent/),
+      }),
+    );
     const status = JSON.parse(cli('status', '--json').out);
     expect(status.deadLettered).toBe(1);
     expect(status.queues.events).toMatchObject({ failed: 1, waiting: 0 });
@@ -87,7 +121,9 @@ describe('dead letters and status', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     event.id = 'evt_quarantine_1';
     delete event.data.object.items;
     const body = JSON.stringify(event);
-    const res = await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    const res = await post(p.daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    });
     expect(res.status).toBe(202);
     const [entry] = await p.daemon.ingestor.listQuarantine();
     expect(entry).toMatchObject({ source: 'stripe', eventId: 'evt_quarantine_1' });
@@ -124,7 +160,11 @@ describe('dead letters and status', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     // As if a parser fix had shipped: the stored body parses, and its event is named by the same signed timestamp.
     const fixed = fixtureJson<any>('zendesk/trigger.ticket.json');
     await p.daemon.redis.hset(p.daemon.ingestor.quarantined.keys.bodies, entry.id, JSON.stringify(fixed));
-    await p.daemon.redis.hset(p.daemon.ingestor.quarantined.keys.meta, entry.id, JSON.stringify({ ...entry, eventId: null }));
+    await p.daemon.redis.hset(
+      p.daemon.ingestor.quarantined.keys.meta,
+      entry.id,
+      JSON.stringify({ ...entry, eventId: null }),
+    );
     const replay = cli('dlq', 'replay', '--id', entry.id, '--json');
     expect(JSON.parse(replay.out)).toEqual([{ id: entry.id, outcome: 'enqueued 1 event(s), 0 already seen' }]);
     const expected = parseZendeskWebhook(fixed, { signedAt: ts });
@@ -135,14 +175,25 @@ describe('dead letters and status', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('keeps one quarantine entry for a batch whatever number of its items fail', async () => {
     const before = (await p.daemon.ingestor.listQuarantine()).length;
-    const items = Array.from({ length: 3 }, (_, i) => ({ id: `pe-bad-${i}`, type: 'teleport', occurred_at: '2026-11-20T10:02:00Z', contact: { email: 'ann@example.com' } }));
+    const items = Array.from({ length: 3 }, (_, i) => ({
+      id: `pe-bad-${i}`,
+      type: 'teleport',
+      occurred_at: '2026-11-20T10:02:00Z',
+      contact: { email: 'ann@example.com' },
+    }));
     const raw = JSON.stringify({ events: items });
-    const res = await post(p.daemon, '/events/portal', raw, { 'x-portal-sync-signature': signHmac(raw, TEST_SECRETS.PORTAL_EVENTS_SECRET) });
+    const res = await post(p.daemon, '/events/portal', raw, {
+      'x-portal-sync-signature': signHmac(raw, TEST_SECRETS.PORTAL_EVENTS_SECRET),
+    });
     expect(res.status).toBe(202);
     expect(res.json()).toMatchObject({ quarantined: 3 });
     const entries = await p.daemon.ingestor.listQuarantine();
     expect(entries).toHaveLength(before + 1);
-    expect(entries[0]).toMatchObject({ source: 'portal', eventId: null, reason: expect.stringMatching(/^3 items failed their schema/) });
+    expect(entries[0]).toMatchObject({
+      source: 'portal',
+      eventId: null,
+      reason: expect.stringMatching(/^3 items failed their schema/),
+    });
   });
 
   it('puts a dead-lettered job back in its queue on replay, and refuses a replay without ids', async () => {

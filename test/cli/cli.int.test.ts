@@ -16,7 +16,12 @@ const tsx = resolve(root, 'node_modules/.bin/tsx');
 const cliMain = resolve(root, 'src/cli/main.ts');
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(tsx, [cliMain, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(tsx, [cliMain, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -24,7 +29,10 @@ describe('README', () => {
   it('shows one command that runs the daemon (in its demo) and one that runs the tests, both real npm scripts', () => {
     const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
     const quickstart = /## Quickstart[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const commands = quickstart.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+    const commands = quickstart
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter(Boolean);
     expect(commands).toEqual(['npm install && npm run demo', 'npm test']);
     const scripts = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')).scripts;
     expect(scripts.demo).toContain('portal-sync.js demo');
@@ -54,16 +62,27 @@ describe('portal-sync config check', () => {
     // Completeness is only judged once the values themselves parse; check it separately.
     const missing = runCli(['config', 'check'], { PORTAL_TARGET: 'zendesk,salesforce' });
     expect(missing.code).toBe(2);
-    for (const name of ['ZENDESK_SUBDOMAIN', 'ZENDESK_EMAIL', 'ZENDESK_API_TOKEN', 'SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET']) {
+    for (const name of [
+      'ZENDESK_SUBDOMAIN',
+      'ZENDESK_EMAIL',
+      'ZENDESK_API_TOKEN',
+      'SALESFORCE_CLIENT_ID',
+      'SALESFORCE_CLIENT_SECRET',
+    ]) {
       expect(missing.stderr).toContain(name);
     }
   });
 
   it('reports an unknown key in the YAML override by name', () => {
-    const r = runCli(['config', 'check', '--json'], { PORTAL_SYNC_CONFIG: resolve(root, 'test/fixtures/config/unknown-key.yaml') });
+    const r = runCli(['config', 'check', '--json'], {
+      PORTAL_SYNC_CONFIG: resolve(root, 'test/fixtures/config/unknown-key.yaml'),
+    });
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout);
-    expect(out.problems).toContainEqual({ key: 'server.bodyLimitByte', message: expect.stringMatching(/^unknown key/) });
+    expect(out.problems).toContainEqual({
+      key: 'server.bodyLimitByte',
+      message: expect.stringMatching(/^unknown key/),
+    });
   });
 
   it('passes the example environment, noting what is off', () => {
@@ -88,7 +107,11 @@ describe('portal-sync config check', () => {
 });
 
 async function startCli(args: string[], env: Record<string, string>, readyLine: string) {
-  const child = spawn(tsx, [cliMain, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(tsx, [cliMain, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const line = await new Promise<Record<string, string>>((resolveLine, reject) => {
@@ -101,17 +124,22 @@ async function startCli(args: string[], env: Record<string, string>, readyLine: 
       }
     });
   });
-  const stop = () => new Promise<number | null>((r) => {
-    child.once('exit', r);
-    child.kill('SIGTERM');
-  });
+  const stop = () =>
+    new Promise<number | null>((r) => {
+      child.once('exit', r);
+      child.kill('SIGTERM');
+    });
   return { line, stop, output: () => out };
 }
 
 describe('portal-sync start', () => {
   it('runs the worker alone with --role worker, answering /healthz and /metrics', async () => {
     const prefix = uniquePrefix();
-    const w = await startCli(['start', '--role', 'worker'], { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1' }, 'worker probe listening');
+    const w = await startCli(
+      ['start', '--role', 'worker'],
+      { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1' },
+      'worker probe listening',
+    );
     expect(await (await fetch(`${w.line.url}/healthz`)).json()).toEqual({ status: 'ok', role: 'worker' });
     expect(await (await fetch(`${w.line.url}/metrics`)).text()).toContain('portal_sync_events_applied_total');
     // The probe may answer before the worker's own start-up line is written.
@@ -130,7 +158,14 @@ describe('portal-sync start', () => {
     const prefix = uniquePrefix();
     const child = spawn(tsx, [cliMain, 'start'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        REDIS_URL: redisUrl(),
+        REDIS_PREFIX: prefix,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -8,7 +8,9 @@ import { ROOT, runCli } from '../support/cli.js';
 
 describe('portal-sync config check with a field mapping', { timeout: 120_000 }, () => {
   it('names every bad mapping entry by its key path, exit 2', async () => {
-    const r = await runCli(['config', 'check'], { PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/bad-mapping.yaml') });
+    const r = await runCli(['config', 'check'], {
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/bad-mapping.yaml'),
+    });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const problems = r.stderr.split('\n').filter((l) => l.startsWith('  - '));
@@ -23,7 +25,9 @@ describe('portal-sync config check with a field mapping', { timeout: 120_000 }, 
   });
 
   it('passes the mapping of Stripe metadata plan_tier to both portals', async () => {
-    const r = await runCli(['config', 'check', '--json'], { PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/plan-tier-mapping.yaml') });
+    const r = await runCli(['config', 'check', '--json'], {
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/plan-tier-mapping.yaml'),
+    });
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ ok: true });
   });

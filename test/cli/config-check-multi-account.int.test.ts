@@ -32,7 +32,8 @@ const ENV = {
   SALESFORCE_WEBHOOK_SECRET: 'test_secret_not_real_salesforce_00',
   PORTAL_EVENTS_SECRET: 'test_secret_not_real_portal_events',
   // Each brand's Help Center calls GET /portal/v1/me from its own host.
-  PORTAL_ORIGINS: 'https://help.northwind.example,https://northwind.zendesk.com,https://help.southwind.example,https://southwind.zendesk.com',
+  PORTAL_ORIGINS:
+    'https://help.northwind.example,https://northwind.zendesk.com,https://help.southwind.example,https://southwind.zendesk.com',
 };
 
 /** A copy of the example with each [from, to] replaced once (each must be there, so the copy is broken as meant). */
@@ -67,14 +68,21 @@ describe('portal-sync config check on the multi-account example', { timeout: 120
     const { STRIPE_MARKETPLACE_CONNECT_WEBHOOK_SECRET: _unset, ...env } = ENV;
     const r = await runCli(['config', 'check'], { ...env, PORTAL_SYNC_CONFIG: EXAMPLE });
     expect(r.code).toBe(2);
-    expect(problemsOf(r.stderr)).toEqual([expect.stringMatching(/^ {2}- STRIPE_MARKETPLACE_CONNECT_WEBHOOK_SECRET: required by stripe\.accounts\.1 \(marketplace\)/)]);
+    expect(problemsOf(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^ {2}- STRIPE_MARKETPLACE_CONNECT_WEBHOOK_SECRET: required by stripe\.accounts\.1 \(marketplace\)/,
+      ),
+    ]);
   });
 
   it('names each bad key path of a broken copy at once: account label, brand id, mapping path, transform key', async () => {
     const file = brokenCopy([
       ['label: eu\n', 'label: EU\n'],
       ['id: 360000000002,', 'id: southwind,'],
-      ['from: stripe.customer.metadata.plan_tier, to: Plan_Tier__c', 'from: stripe.customer.metdata.plan_tier, to: Plan_Tier__c'],
+      [
+        'from: stripe.customer.metadata.plan_tier, to: Plan_Tier__c',
+        'from: stripe.customer.metdata.plan_tier, to: Plan_Tier__c',
+      ],
       ['default: Standard', 'defualt: Standard'],
     ]);
     const r = await runCli(['config', 'check'], { ...ENV, PORTAL_SYNC_CONFIG: file });
@@ -87,7 +95,9 @@ describe('portal-sync config check on the multi-account example', { timeout: 120
         '  - config stripe.accounts.0.label: expected lower-case letters, digits, - and _ (at most 32), e.g. eu',
         '  - config zendesk.brands.1: expected a Zendesk brand id (a positive integer) or { id, name, hosts }',
         '  - config mapping.salesforce.accountFields.0.from: unknown path "stripe.customer.metdata.plan_tier" (see docs/mapping.md for every path)',
-        expect.stringMatching(/^ {2}- mapping\.zendesk\.organizationFields\.0\.transform\.defualt: unknown key \(in .*multi-account\.yaml\)/),
+        expect.stringMatching(
+          /^ {2}- mapping\.zendesk\.organizationFields\.0\.transform\.defualt: unknown key \(in .*multi-account\.yaml\)/,
+        ),
       ]),
     );
   });
@@ -102,7 +112,9 @@ describe('portal-sync config check on the multi-account example', { timeout: 120
     const problems = problemsOf(r.stderr);
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/stripe\.accounts\.1\.connectWebhookSecretsEnv: only a Connect platform \(connect: true\) has a Connect endpoint/),
+        expect.stringMatching(
+          /stripe\.accounts\.1\.connectWebhookSecretsEnv: only a Connect platform \(connect: true\) has a Connect endpoint/,
+        ),
         expect.stringMatching(/stripe\.accounts\.1: a webhook secret of marketplace is also one of eu/),
       ]),
     );

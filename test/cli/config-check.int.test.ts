@@ -21,9 +21,13 @@ describe('portal-sync config check', { timeout: 120_000 }, () => {
     expect(r.stdout).toBe('');
     const lines = r.stderr.split('\n');
     expect(lines).toContain('  - PORT: must be a whole number (a TCP port), got "eighty"');
-    expect(lines).toContain('  - SALESFORCE_LOGIN_URL: the client credentials flow does not work on login.salesforce.com or test.salesforce.com; set it (or SALESFORCE_INSTANCE_URL) to your My Domain, e.g. https://acme.my.salesforce.com');
+    expect(lines).toContain(
+      '  - SALESFORCE_LOGIN_URL: the client credentials flow does not work on login.salesforce.com or test.salesforce.com; set it (or SALESFORCE_INSTANCE_URL) to your My Domain, e.g. https://acme.my.salesforce.com',
+    );
     expect(lines).toContain('  - ZENDESK_EMAIL: required when PORTAL_TARGET includes zendesk');
-    expect(lines).toContain('  - server.bodyLimitByte: unknown key (in test/fixtures/config/unknown-key.yaml); did you mean bodyLimitBytes?');
+    expect(lines).toContain(
+      '  - server.bodyLimitByte: unknown key (in test/fixtures/config/unknown-key.yaml); did you mean bodyLimitBytes?',
+    );
     expect(r.stderr).not.toMatch(/NaN|Invalid input|expected number/);
   });
 
@@ -35,7 +39,10 @@ describe('portal-sync config check', { timeout: 120_000 }, () => {
       STRIPE_US_WEBHOOK_SECRET: 'whsec_test_secret_not_real_us_0001',
       STRIPE_US_CONNECT_WEBHOOK_SECRET: 'whsec_test_secret_not_real_usc_001',
     };
-    const ok = await runCli(['config', 'check'], { ...secrets, PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/stripe-accounts.yaml') });
+    const ok = await runCli(['config', 'check'], {
+      ...secrets,
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/stripe-accounts.yaml'),
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(
       '  Stripe accounts: eu acct_1EuEntityFAKE0001 (test, API key, account endpoint); us acct_1UsPlatformFAKE01 (test, Connect platform, API key, account and Connect endpoints)',
@@ -51,21 +58,31 @@ describe('portal-sync config check', { timeout: 120_000 }, () => {
     expect(bad.json().problems).toEqual(
       expect.arrayContaining([
         { key: 'stripe.accounts.1.id', message: 'acct_1SameFAKE is listed twice (stripe.accounts.0)' },
-        { key: 'STRIPE_B_SECRET_KEY', message: "a test key, but the mode of Stripe account a is live: resync and reconcile would read the other mode's objects" },
+        {
+          key: 'STRIPE_B_SECRET_KEY',
+          message:
+            "a test key, but the mode of Stripe account a is live: resync and reconcile would read the other mode's objects",
+        },
       ]),
     );
     expect(bad.stdout).not.toMatch(/sk_test_FAKE|whsec_test/);
   });
 
   it('--json gives each problem as {key, message}', async () => {
-    const r = await runCli(['config', 'check', '--json'], { PORT: 'eighty', PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/unknown-key.yaml') });
+    const r = await runCli(['config', 'check', '--json'], {
+      PORT: 'eighty',
+      PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/unknown-key.yaml'),
+    });
     expect(r.code).toBe(2);
     const out = r.json();
     expect(out.ok).toBe(false);
     expect(out.problems).toEqual(
       expect.arrayContaining([
         { key: 'PORT', message: 'must be a whole number (a TCP port), got "eighty"' },
-        { key: 'server.bodyLimitByte', message: 'unknown key (in test/fixtures/config/unknown-key.yaml); did you mean bodyLimitBytes?' },
+        {
+          key: 'server.bodyLimitByte',
+          message: 'unknown key (in test/fixtures/config/unknown-key.yaml); did you mean bodyLimitBytes?',
+        },
       ]),
     );
   });
@@ -86,7 +103,8 @@ describe('config/example.env', () => {
     expect(new URL(env['SALESFORCE_LOGIN_URL']!).hostname).toMatch(/\.invalid$/);
     // Every platform endpoint (where the keys above would go); browser origins and Redis are not platforms.
     for (const [name, value] of Object.entries(env)) {
-      if (/^(STRIPE|ZENDESK|SALESFORCE)_/.test(name) && /^https?:\/\//.test(value)) expect(new URL(value).hostname, name).toMatch(/\.invalid$/);
+      if (/^(STRIPE|ZENDESK|SALESFORCE)_/.test(name) && /^https?:\/\//.test(value))
+        expect(new URL(value).hostname, name).toMatch(/\.invalid$/);
     }
   });
 });

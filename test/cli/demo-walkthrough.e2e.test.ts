@@ -19,17 +19,30 @@ let demoOut = '';
 
 /** The README's walkthrough: the demo line, then the second terminal's lines. */
 function walkthrough(): { demo: string; lines: string[] } {
-  const section = /### Trying the CLI against the demo([\s\S]*?)\n## /.exec(readFileSync(resolve(ROOT, 'README.md'), 'utf8'))?.[1] ?? '';
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean));
+  const section =
+    /### Trying the CLI against the demo([\s\S]*?)\n## /.exec(readFileSync(resolve(ROOT, 'README.md'), 'utf8'))?.[1] ??
+    '';
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) =>
+    m[1]!
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean),
+  );
   return { demo: blocks[0]![0]!, lines: blocks[1]! };
 }
 
 /** Runs one README line in a fresh bash, after the lines that set the shell up (source, alias), as a second terminal would. */
 function inShell(setup: string[], line: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // `portal-sync` as the README's alias would run it, minus npm's build: tsx runs the same CLI from source.
-  const prelude = ['shopt -s expand_aliases', ...setup.map((l) => (l.startsWith('alias portal-sync=') ? `alias portal-sync='${tsx} ${cliMain}'` : l))];
+  const prelude = [
+    'shopt -s expand_aliases',
+    ...setup.map((l) => (l.startsWith('alias portal-sync=') ? `alias portal-sync='${tsx} ${cliMain}'` : l)),
+  ];
   return new Promise((done) => {
-    const child = spawn('bash', ['-c', `${prelude.join('\n')}\n${line}`], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } });
+    const child = spawn('bash', ['-c', `${prelude.join('\n')}\n${line}`], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -42,7 +55,10 @@ beforeAll(async () => {
   const { demo: line } = walkthrough();
   expect(line).toBe('npm run demo -- --write-env demo.env');
   // `npm run demo --` builds first; the test runs the same command from source.
-  demo = spawn(tsx, [cliMain, 'demo', '--write-env', 'demo.env', '--port', '0', '--speed', '20'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl() } });
+  demo = spawn(tsx, [cliMain, 'demo', '--write-env', 'demo.env', '--port', '0', '--speed', '20'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl() },
+  });
   demo.stdout!.on('data', (b: Buffer) => (demoOut += b.toString()));
   demo.stderr!.on('data', (b: Buffer) => (demoOut += b.toString()));
   const end = Date.now() + 240_000;
@@ -65,7 +81,17 @@ describe('the README walkthrough: demo, then the CLI in another shell', { timeou
     expect(existsSync(file)).toBe(true);
     expect(statSync(file).mode & 0o077).toBe(0);
     const text = readFileSync(file, 'utf8');
-    for (const name of ['REDIS_URL', 'REDIS_PREFIX', 'STRIPE_SECRET_KEY', 'STRIPE_API_HOST', 'ZENDESK_BASE_URL', 'ZENDESK_API_TOKEN', 'SALESFORCE_LOGIN_URL', 'SALESFORCE_CLIENT_SECRET', 'ADMIN_TOKEN'])
+    for (const name of [
+      'REDIS_URL',
+      'REDIS_PREFIX',
+      'STRIPE_SECRET_KEY',
+      'STRIPE_API_HOST',
+      'ZENDESK_BASE_URL',
+      'ZENDESK_API_TOKEN',
+      'SALESFORCE_LOGIN_URL',
+      'SALESFORCE_CLIENT_SECRET',
+      'ADMIN_TOKEN',
+    ])
       expect(text).toMatch(new RegExp(`^export ${name}='[^']+'$`, 'm'));
     expect(demoOut).toContain('Try the CLI against this demo from another shell: `. ./demo.env`');
     expect(demoOut).toContain("  portal-sync inspect 'Acme Logistics' --explain\n");
@@ -83,7 +109,9 @@ describe('the README walkthrough: demo, then the CLI in another shell', { timeou
       out[line] = r.stdout;
     }
     expect(out['portal-sync status']).toMatch(/QUEUE +WAITING/);
-    expect(out["portal-sync inspect 'Acme Logistics' --explain"]).toMatch(/^customer cust_\S+\n[\s\S]*invoice \S+: paid, paid USD [\d,]+\.\d\d, http/);
+    expect(out["portal-sync inspect 'Acme Logistics' --explain"]).toMatch(
+      /^customer cust_\S+\n[\s\S]*invoice \S+: paid, paid USD [\d,]+\.\d\d, http/,
+    );
     expect(out["portal-sync inspect 'Acme Logistics' --explain"]).toContain('lineage:');
     expect(out['portal-sync report deflection --since 24h']).toMatch(/deflected/i);
     expect(out['portal-sync resync --source zendesk --dry-run']).toMatch(/dry run: read \d+ object\(s\)/);

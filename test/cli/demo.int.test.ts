@@ -30,11 +30,15 @@ interface Run {
 
 function runDemo(args: string[], env: Record<string, string> = {}): Run {
   // node itself, tsx as a loader: a signal reaches the demo, not a wrapper process that reports it as 130.
-  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'demo', '--json', '--port', '0', '--speed', '20', ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cliMain, 'demo', '--json', '--port', '0', '--speed', '20', ...args],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: Line[] = [];
   const waiting: { type: string; resolve: (l: Line) => void }[] = [];
   let out = '';
@@ -49,7 +53,9 @@ function runDemo(args: string[], env: Record<string, string> = {}): Run {
     }
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), BOUND_MS);
   void exit.then(() => clearTimeout(timer));
   return {
@@ -95,31 +101,70 @@ describe('portal-sync demo', () => {
       expect(Date.now() - started).toBeLessThan(BOUND_MS);
 
       const environment = run.lines.find((l) => l.type === 'environment')!;
-      expect(environment).toMatchObject({ zendeskFieldsCreated: 26, prefix: expect.stringMatching(/^portal-sync-demo-/) });
+      expect(environment).toMatchObject({
+        zendeskFieldsCreated: 26,
+        prefix: expect.stringMatching(/^portal-sync-demo-/),
+      });
       const steps = run.lines.filter((l) => l.type === 'step');
       expect(steps.map((s) => s.actor)).toEqual([
-        'salesforce', 'stripe', 'zendesk', 'stripe', 'stripe', 'stripe', 'zendesk', 'zendesk', 'portal', 'portal-sync', 'portal', 'zendesk', 'portal-sync',
+        'salesforce',
+        'stripe',
+        'zendesk',
+        'stripe',
+        'stripe',
+        'stripe',
+        'zendesk',
+        'zendesk',
+        'portal',
+        'portal-sync',
+        'portal',
+        'zendesk',
+        'portal-sync',
       ]);
       expect(JSON.stringify(steps)).not.toMatch(/@/); // no emails in what it prints
 
       const summary = run.lines.find((l) => l.type === 'summary')!;
       // Zendesk Help Center: the organization's billing fields, the invoices with their links, the tickets.
       expect(summary.zendesk.organization.fields).toMatchObject({
-        billing_status: 'past_due', billing_plan: 'Team (monthly)', billing_mrr: 245, billing_delinquent: true, portal_open_invoices: 1,
+        billing_status: 'past_due',
+        billing_plan: 'Team (monthly)',
+        billing_mrr: 245,
+        billing_delinquent: true,
+        portal_open_invoices: 1,
       });
       const [paid, open] = summary.stripe.invoices;
       expect(summary.zendesk.invoices).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ id: paid.id, number: paid.number, status: 'paid', hostedUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/i\/acct_/) }),
+          expect.objectContaining({
+            id: paid.id,
+            number: paid.number,
+            status: 'paid',
+            hostedUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/i\/acct_/),
+          }),
           expect.objectContaining({ id: open.id, status: 'open' }),
         ]),
       );
       expect(summary.zendesk.tickets.map((t: any) => t.status)).toEqual(['solved', 'new']);
-      expect(summary.zendesk.profileEvents.map((e: any) => e.type).sort()).toEqual(['self_service_deflected', 'self_service_escalated']);
+      expect(summary.zendesk.profileEvents.map((e: any) => e.type).sort()).toEqual([
+        'self_service_deflected',
+        'self_service_escalated',
+      ]);
       // Salesforce Experience Cloud: the Account's fields and the records the daemon upserted.
-      expect(summary.salesforce.account.fields).toMatchObject({ Billing_Status__c: 'past_due', Billing_Delinquent__c: true, Billing_MRR__c: 245, Open_Support_Tickets__c: 1 });
-      expect(summary.salesforce.invoices.map((i: any) => [i.id, i.status]).sort()).toEqual([[paid.id, 'paid'], [open.id, 'open']].sort());
-      expect(summary.salesforce.invoices.find((i: any) => i.id === paid.id).hostedUrl).toBe(summary.zendesk.invoices.find((i: any) => i.id === paid.id).hostedUrl);
+      expect(summary.salesforce.account.fields).toMatchObject({
+        Billing_Status__c: 'past_due',
+        Billing_Delinquent__c: true,
+        Billing_MRR__c: 245,
+        Open_Support_Tickets__c: 1,
+      });
+      expect(summary.salesforce.invoices.map((i: any) => [i.id, i.status]).sort()).toEqual(
+        [
+          [paid.id, 'paid'],
+          [open.id, 'open'],
+        ].sort(),
+      );
+      expect(summary.salesforce.invoices.find((i: any) => i.id === paid.id).hostedUrl).toBe(
+        summary.zendesk.invoices.find((i: any) => i.id === paid.id).hostedUrl,
+      );
       expect(summary.salesforce.tickets.map((t: any) => [t.subject, t.status])).toEqual(
         expect.arrayContaining([
           ['Please add two more seats', 'solved'],
@@ -134,7 +179,11 @@ describe('portal-sync demo', () => {
       ]);
 
       const dashboard = run.lines.find((l) => l.type === 'dashboard')!;
-      expect(dashboard).toMatchObject({ url: expect.stringMatching(/\/admin$/), loginUrl: expect.stringMatching(/\/admin\/login$/), status: 200 });
+      expect(dashboard).toMatchObject({
+        url: expect.stringMatching(/\/admin$/),
+        loginUrl: expect.stringMatching(/\/admin\/login$/),
+        status: 200,
+      });
       expect(run.lines.at(-1)).toEqual({ type: 'stopped', reason: 'end of script' });
       expect(await keysUnder(environment.prefix)).toBe(0);
     },
@@ -158,7 +207,11 @@ describe('portal-sync demo', () => {
       expect(code).toBe(0);
       expect(run.lines.at(-1)).toEqual({ type: 'stopped', reason: 'SIGINT' });
       // The daemon's own log (JSON on stderr) has only the refused request above, without the token.
-      const logs = run.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; reason?: string });
+      const logs = run
+        .stderr()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { msg: string; reason?: string });
       expect(logs.map((l) => [l.msg, l.reason])).toEqual([['admin request refused', 'missing_token']]);
       expect(run.stderr()).not.toContain(dashboard.adminToken);
       await expect(fetch(dashboard.url)).rejects.toThrow(); // nothing listens any more
@@ -180,7 +233,11 @@ describe('portal-sync demo', () => {
       const run = runDemo(['--exit-after-script'], { REDIS_URL: `redis://127.0.0.1:${port}` });
       const { code } = await run.exit;
       expect(code).toBe(0);
-      expect(run.stderr()).toMatch(new RegExp(`^portal-sync demo: no Redis answered at redis://127\\.0\\.0\\.1:${port}: started a private redis-server at redis://127\\.0\\.0\\.1:\\d+`));
+      expect(run.stderr()).toMatch(
+        new RegExp(
+          `^portal-sync demo: no Redis answered at redis://127\\.0\\.0\\.1:${port}: started a private redis-server at redis://127\\.0\\.0\\.1:\\d+`,
+        ),
+      );
       const environment = run.lines.find((l) => l.type === 'environment')!;
       expect(environment.redis).not.toBe(`redis://127.0.0.1:${port}`);
       expect(run.lines.find((l) => l.type === 'summary')).toMatchObject({ deflection: { deflected: 1, escalated: 1 } });

@@ -21,7 +21,10 @@ beforeAll(async () => {
     c.quarantine.maxEntries = 5;
   });
   for (let i = 0; i < 7; i++) {
-    await daemon.ingestor.quarantined.put({ source: 'portal', eventId: `pe-${i}`, reason: `reason ${i}`, contentType: 'application/json', body: '{}' }, new Date(Date.UTC(2026, 10, 20, 10, i)));
+    await daemon.ingestor.quarantined.put(
+      { source: 'portal', eventId: `pe-${i}`, reason: `reason ${i}`, contentType: 'application/json', body: '{}' },
+      new Date(Date.UTC(2026, 10, 20, 10, i)),
+    );
   }
 });
 afterAll(async () => {
@@ -37,11 +40,15 @@ describe('dlq list', () => {
     expect(lines[1]).toMatch(/^2026-11-20T10:06:00.000Z\s+quarantine\s+portal\s+pe-6 .* reason 6$/);
     expect(lines[2]).toMatch(/reason 5$/);
     expect(lines[3]).toBe('showing 1–2 of 5, newest first; next page: portal-sync dlq list --offset 2');
-    expect(lines[4]).toBe('2 quarantined payload(s) were evicted, oldest first, to stay within quarantine.maxEntries / quarantine.maxBytes');
+    expect(lines[4]).toBe(
+      '2 quarantined payload(s) were evicted, oldest first, to stay within quarantine.maxEntries / quarantine.maxBytes',
+    );
     const last = cli('dlq', 'list', '--limit', '2', '--offset', '4');
     expect(last.out.split('\n')[1]).toMatch(/reason 2$/);
     expect(last.out).not.toMatch(/next page/);
-    expect(JSON.parse(cli('dlq', 'list', '--limit', '3', '--json').out).map((l: { eventId: string }) => l.eventId)).toEqual(['pe-6', 'pe-5', 'pe-4']);
+    expect(
+      JSON.parse(cli('dlq', 'list', '--limit', '3', '--json').out).map((l: { eventId: string }) => l.eventId),
+    ).toEqual(['pe-6', 'pe-5', 'pe-4']);
   });
 
   it('refuses a page size that is not a whole number, naming the flag', () => {

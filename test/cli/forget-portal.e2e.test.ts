@@ -65,7 +65,9 @@ async function resync(): Promise<void> {
       for (const target of ['zendesk', 'salesforce'] as const) {
         const k = REDIS_KEYS.bulk(p.daemon.prefix, target);
         if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
-        const c = await p.worker.planner.queues.get(target)!.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        const c = await p.worker.planner.queues
+          .get(target)!
+          .getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         if (Object.values(c).some((n) => n > 0)) return false;
       }
       return true;
@@ -97,7 +99,10 @@ async function recordDeflections(): Promise<void> {
   const client = createZendeskClient(config.zendesk);
   for (const c of customers) {
     const record = (await p.worker.store.findByKey(`sfacct:${c.accountId}`))!;
-    for (const target of targets) expect((await target.recordDeflection!(sessionOf(c, record.id), record.derived.links)).wrote).toEqual([`deflection:defl-s${c.i}`]);
+    for (const target of targets)
+      expect((await target.recordDeflection!(sessionOf(c, record.id), record.derived.links)).wrote).toEqual([
+        `deflection:defl-s${c.i}`,
+      ]);
     await zendeskRequest(client, 'POST', ['user_profiles', 'events'], {
       profile: { source: OTHER_SOURCE, type: 'customer', identifiers: [{ type: 'email', value: c.email }] },
       event: { source: OTHER_SOURCE, type: 'order_placed', properties: {} },
@@ -108,20 +113,28 @@ async function recordDeflections(): Promise<void> {
 /** portal-sync's own Zendesk profile of the customer's email (where its deflection events are filed). */
 function ownProfileId(c: SeededCustomer): string | undefined {
   const own = p.daemon.config.targets.zendesk.profileEventSource;
-  return [...zd.state.profiles.values()].find((pr) => pr.source === own && pr.identifiers.some((i) => i.type === 'email' && i.value.toLowerCase() === c.email.toLowerCase()))?.id;
+  return [...zd.state.profiles.values()].find(
+    (pr) =>
+      pr.source === own &&
+      pr.identifiers.some((i) => i.type === 'email' && i.value.toLowerCase() === c.email.toLowerCase()),
+  )?.id;
 }
 
 /** What the portals hold for one customer, as the stand-ins keep it. */
 function portalData(c: SeededCustomer) {
   const t = p.daemon.config.targets;
   const email = c.email.toLowerCase();
-  const byEmail = (ids: ReadonlyArray<{ type: string; value: string }>) => ids.some((i) => i.type === 'email' && i.value.toLowerCase() === email);
+  const byEmail = (ids: ReadonlyArray<{ type: string; value: string }>) =>
+    ids.some((i) => i.type === 'email' && i.value.toLowerCase() === email);
   const events = zd.state.profileEvents.filter((e) => byEmail(e.profile.identifiers));
   const org = zd.state.organizations.get(c.orgId)!;
   const zdInvoices = [...(zd.state.customObjectRecords.get(t.zendesk.invoiceObject.key)?.values() ?? [])].filter(
     (r) => r.custom_object_fields[t.zendesk.invoiceObject.fields.organization] === String(c.orgId),
   );
-  const sfRecords = (object: string) => [...sf.state.table(sf.state.object(object)).values()].filter((r) => r[t.salesforce.invoice.fields.account] === c.accountId);
+  const sfRecords = (object: string) =>
+    [...sf.state.table(sf.state.object(object)).values()].filter(
+      (r) => r[t.salesforce.invoice.fields.account] === c.accountId,
+    );
   const account = sf.state.get('Account', c.accountId);
   return {
     orgFields: Object.values(t.zendesk.fields).map((k) => org.organization_fields[k] ?? null),
@@ -131,7 +144,10 @@ function portalData(c: SeededCustomer) {
     sfTickets: sfRecords(t.salesforce.ticket.object).map((r) => r[t.salesforce.ticket.externalId]),
     /** Deflection events on the contact's Zendesk profiles, by source. */
     zdEvents: events.map((e) => `${e.profile.source}:${e.event.type}`).sort(),
-    zdProfiles: [...zd.state.profiles.values()].filter((pr) => byEmail(pr.identifiers)).map((pr) => pr.source).sort(),
+    zdProfiles: [...zd.state.profiles.values()]
+      .filter((pr) => byEmail(pr.identifiers))
+      .map((pr) => pr.source)
+      .sort(),
     sfDeflections: [...sf.state.table(sf.state.object(t.salesforce.deflection.object)).values()]
       .filter((r) => r['Account__c'] === c.accountId)
       .map((r) => r[t.salesforce.deflection.externalId]),
@@ -152,7 +168,8 @@ const CLEARED = (cfg: Config) => ({
 
 const EMPTY_ORG = (cfg: Config) => Object.values(cfg.targets.zendesk.fields).map(() => null);
 /** The Account fields cleared: all null, the delinquent checkbox false. */
-const EMPTY_ACCOUNT = (cfg: Config) => Object.entries(cfg.targets.salesforce.accountFields).map(([role]) => (role === 'delinquent' ? false : null));
+const EMPTY_ACCOUNT = (cfg: Config) =>
+  Object.entries(cfg.targets.salesforce.accountFields).map(([role]) => (role === 'delinquent' ? false : null));
 
 beforeAll(async () => {
   zd = await startZendeskStandIn({ exportLagSeconds: 60 });
@@ -176,11 +193,18 @@ afterAll(async () => {
 describe('identity forget --portal', { timeout: 300_000 }, () => {
   it('says in --help that keep is the default and what clear takes back, and refuses another mode as bad usage', async () => {
     const help = await runCli(['identity', 'forget', '--help']);
-    expect(help.stdout).toMatch(/--portal <mode>\s+what was pushed to the portal targets: clear \(take it back\)\s+or keep \(choices: "clear", "keep", default: "keep"\)/);
+    expect(help.stdout).toMatch(
+      /--portal <mode>\s+what was pushed to the portal targets: clear \(take it back\)\s+or keep \(choices: "clear", "keep", default: "keep"\)/,
+    );
     expect(help.stdout).toContain('--portal keep (the default) leaves on the portals what portal-sync pushed there.');
-    const bad = await runCli(['identity', 'forget', 'ann@example.com', '--reason', 'x', '--yes', '--portal', 'delete'], cli);
+    const bad = await runCli(
+      ['identity', 'forget', 'ann@example.com', '--reason', 'x', '--yes', '--portal', 'delete'],
+      cli,
+    );
     expect(bad).toMatchObject({ code: 2, stdout: '' });
-    expect(bad.stderr).toMatch(/^error: option '--portal <mode>' argument 'delete' is invalid. Allowed choices are clear, keep.\n/);
+    expect(bad.stderr).toMatch(
+      /^error: option '--portal <mode>' argument 'delete' is invalid. Allowed choices are clear, keep.\n/,
+    );
   });
 
   it('clear takes back what was pushed for the customer on Zendesk and Salesforce, reports a failed call, and is safe to run again', async () => {
@@ -192,21 +216,35 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(before.zdInvoices).toEqual([ann.invoiceId]);
     expect(before.sfInvoices).toEqual([ann.invoiceId]);
     expect(before.sfTickets).toEqual([String(ann.ticketId)]);
-    expect(before).toMatchObject({ zdEvents: ['portal_sync:self_service_deflected', `${OTHER_SOURCE}:order_placed`], zdProfiles: ['portal_sync', OTHER_SOURCE], sfDeflections: [`defl-s${ann.i}`] });
+    expect(before).toMatchObject({
+      zdEvents: ['portal_sync:self_service_deflected', `${OTHER_SOURCE}:order_placed`],
+      zdProfiles: ['portal_sync', OTHER_SOURCE],
+      sfDeflections: [`defl-s${ann.i}`],
+    });
     const annProfile = ownProfileId(ann)!;
     const bobBefore = portalData(bob);
     expect(bobBefore.zdInvoices).toEqual([bob.invoiceId]);
     expect(bobBefore).toMatchObject({ zdProfiles: ['portal_sync', OTHER_SOURCE], sfDeflections: [`defl-s${bob.i}`] });
     const recordId = (await p.worker.store.findByKey(`sfacct:${ann.accountId}`))!.id;
-    expect(await redis.exists(`${p.daemon.prefix}:pushed:zendesk:${recordId}`, `${p.daemon.prefix}:pushed:salesforce:${recordId}`)).toBe(2);
+    expect(
+      await redis.exists(
+        `${p.daemon.prefix}:pushed:zendesk:${recordId}`,
+        `${p.daemon.prefix}:pushed:salesforce:${recordId}`,
+      ),
+    ).toBe(2);
 
     // Zendesk refuses the first write (the organization update); the rest goes on.
     zd.failNext(1, 500);
-    const first = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
+    const first = await runCli(
+      ['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'],
+      cli,
+    );
     expect(first.code).toBe(1);
     const lines = first.stdout.split('\n');
     expect(lines[0]).toMatch(new RegExp(`^forgot ${recordId}: released \\d+ identity key\\(s\\);`));
-    expect(lines[1]).toBe(`portal zendesk: cleared 2 (invoice:${ann.invoiceId}, deflection_profile:${annProfile}); 0 already gone`);
+    expect(lines[1]).toBe(
+      `portal zendesk: cleared 2 (invoice:${ann.invoiceId}, deflection_profile:${annProfile}); 0 already gone`,
+    );
     expect(lines[2]).toBe(
       `portal salesforce: cleared 4 (account_fields:${ann.accountId}, invoice:${ann.invoiceId}, ticket:${ann.ticketId}, deflection:defl-s${ann.i}); 0 already gone`,
     );
@@ -220,7 +258,10 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(mid).toMatchObject(cleared);
 
     // Run again: the record is gone, the plan kept beside the tombstone finishes the job; deleted records are "already gone".
-    const again = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
+    const again = await runCli(
+      ['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'],
+      cli,
+    );
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(
@@ -235,10 +276,22 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(zd.state.users.get(ann.userId)).toBeDefined();
     expect(portalData(bob)).toEqual(bobBefore);
     // Nothing is left to push it again: the accepted-push state is gone with the record.
-    expect(await redis.exists(`${p.daemon.prefix}:pushed:zendesk:${recordId}`, `${p.daemon.prefix}:pushed:salesforce:${recordId}`)).toBe(0);
+    expect(
+      await redis.exists(
+        `${p.daemon.prefix}:pushed:zendesk:${recordId}`,
+        `${p.daemon.prefix}:pushed:salesforce:${recordId}`,
+      ),
+    ).toBe(0);
 
-    const third = await runCli(['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'], cli);
-    expect(third).toMatchObject({ code: 0, stderr: '', stdout: `${ann.email} was forgotten before: swept again, removed 0 job(s), 0 key(s), 0 entr(ies)\nportal: nothing of it is left to clear\n` });
+    const third = await runCli(
+      ['identity', 'forget', ann.email, '--reason', 'erasure request #88', '--yes', '--portal', 'clear'],
+      cli,
+    );
+    expect(third).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: `${ann.email} was forgotten before: swept again, removed 0 job(s), 0 key(s), 0 entr(ies)\nportal: nothing of it is left to clear\n`,
+    });
   });
 
   it('keep (the default) leaves the portal data until a later --portal clear, which --json reports', async () => {
@@ -255,7 +308,20 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
     expect(before).toMatchObject({ zdProfiles: ['portal_sync', OTHER_SOURCE], sfDeflections: [`defl-s${carol.i}`] });
     const carolProfile = ownProfileId(carol)!;
 
-    const cleared = await runCli(['identity', 'forget', `zendesk:org:${carol.orgId}`, '--reason', 'erasure request #89', '--yes', '--portal', 'clear', '--json'], cli);
+    const cleared = await runCli(
+      [
+        'identity',
+        'forget',
+        `zendesk:org:${carol.orgId}`,
+        '--reason',
+        'erasure request #89',
+        '--yes',
+        '--portal',
+        'clear',
+        '--json',
+      ],
+      cli,
+    );
     expect(cleared.stderr).toBe('');
     expect(cleared.code).toBe(0);
     expect(cleared.json()).toEqual({
@@ -271,14 +337,23 @@ describe('identity forget --portal', { timeout: 300_000 }, () => {
           {
             target: 'zendesk',
             calls: 5,
-            cleared: [`organization_fields:${carol.orgId}`, `invoice:${carol.invoiceId}`, `deflection_profile:${carolProfile}`],
+            cleared: [
+              `organization_fields:${carol.orgId}`,
+              `invoice:${carol.invoiceId}`,
+              `deflection_profile:${carolProfile}`,
+            ],
             absent: [],
             failed: [],
           },
           {
             target: 'salesforce',
             calls: 7,
-            cleared: [`account_fields:${carol.accountId}`, `invoice:${carol.invoiceId}`, `ticket:${carol.ticketId}`, `deflection:defl-s${carol.i}`],
+            cleared: [
+              `account_fields:${carol.accountId}`,
+              `invoice:${carol.invoiceId}`,
+              `ticket:${carol.ticketId}`,
+              `deflection:defl-s${carol.i}`,
+            ],
             absent: [],
             failed: [],
           },

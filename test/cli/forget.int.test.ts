@@ -8,7 +8,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { OutboundStore } from '../../src/sync/outbound/store.js';
-import { sendActivity, sendTicket, startDeflectionPipeline, type DeflectionPipeline, iso } from '../e2e/deflection-support.js';
+import {
+  sendActivity,
+  sendTicket,
+  startDeflectionPipeline,
+  type DeflectionPipeline,
+  iso,
+} from '../e2e/deflection-support.js';
 import { outboundEnv } from '../outbound/support/setup.js';
 import { runCli } from '../support/cli.js';
 import { TEST_SECRETS } from '../support/daemon.js';
@@ -34,7 +40,10 @@ const withCustomer = (e: any, id: string) => {
 /** Every key under the prefix whose name or content holds `needle` (any case) as a whole address or id, not inside a longer one. */
 async function keysHolding(prefix: string, needle: string): Promise<string[]> {
   const hits: string[] = [];
-  const word = new RegExp(`(?<![a-z0-9._%+-])${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![a-z0-9-]|\\.[a-z0-9])`, 'i');
+  const word = new RegExp(
+    `(?<![a-z0-9._%+-])${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![a-z0-9-]|\\.[a-z0-9])`,
+    'i',
+  );
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
@@ -42,13 +51,19 @@ async function keysHolding(prefix: string, needle: string): Promise<string[]> {
     for (const key of keys) {
       const type = await redis.type(key);
       const content =
-        type === 'string' ? await redis.get(key)
-        : type === 'list' ? (await redis.lrange(key, 0, -1)).join('\n')
-        : type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-        : type === 'set' ? (await redis.smembers(key)).join('\n')
-        : type === 'zset' ? (await redis.zrange(key, '0', '-1')).join('\n')
-        : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
-        : '';
+        type === 'string'
+          ? await redis.get(key)
+          : type === 'list'
+            ? (await redis.lrange(key, 0, -1)).join('\n')
+            : type === 'hash'
+              ? JSON.stringify(await redis.hgetall(key))
+              : type === 'set'
+                ? (await redis.smembers(key)).join('\n')
+                : type === 'zset'
+                  ? (await redis.zrange(key, '0', '-1')).join('\n')
+                  : type === 'stream'
+                    ? JSON.stringify(await redis.xrange(key, '-', '+'))
+                    : '';
       if (word.test(`${key}\n${content}`)) hits.push(key);
     }
   } while (cursor !== '0');
@@ -56,7 +71,13 @@ async function keysHolding(prefix: string, needle: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  const subs = outboundEnv([{ id: 'crm-sync', url: 'http://127.0.0.1:9/hook', secret: `whsec_${Buffer.from('f'.repeat(32)).toString('base64')}` }]);
+  const subs = outboundEnv([
+    {
+      id: 'crm-sync',
+      url: 'http://127.0.0.1:9/hook',
+      secret: `whsec_${Buffer.from('f'.repeat(32)).toString('base64')}`,
+    },
+  ]);
   p = await startDeflectionPipeline({ env: subs });
   redis = new Redis(redisUrl());
   env = { REDIS_URL: redisUrl(), REDIS_PREFIX: p.daemon.prefix, ...subs };
@@ -74,14 +95,32 @@ beforeAll(async () => {
     e.data.object.customer = CUS;
     e.data.object.customer_email = EMAIL;
   });
-  await sendActivity(p.daemon, { id: 'erase-1', type: 'search', occurred_at: iso(T0), contact: { email: EMAIL }, query: 'cancel my plan', result_count: 0 });
-  await sendTicket(p.daemon, { id: '7001', email: EMAIL.toLowerCase(), createdAt: iso(T0 + 60_000), subject: 'Please cancel' });
+  await sendActivity(p.daemon, {
+    id: 'erase-1',
+    type: 'search',
+    occurred_at: iso(T0),
+    contact: { email: EMAIL },
+    query: 'cancel my plan',
+    result_count: 0,
+  });
+  await sendTicket(p.daemon, {
+    id: '7001',
+    email: EMAIL.toLowerCase(),
+    createdAt: iso(T0 + 60_000),
+    subject: 'Please cancel',
+  });
   // A payload that fails its schema: kept in quarantine, email and all.
   const bad = fixtureJson<any>('stripe/customer.updated.json');
   withCustomer(bad, 'evt_EraseQuarantined1');
   bad.data.object.balance = 'a lot';
   const body = JSON.stringify(bad);
-  expect((await post(p.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) })).status).toBe(202);
+  expect(
+    (
+      await post(p.daemon, '/webhooks/stripe', body, {
+        'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+      })
+    ).status,
+  ).toBe(202);
   await p.drain({ pushes: true });
 }, 120_000);
 afterAll(async () => {
@@ -98,21 +137,37 @@ describe('identity forget', { timeout: 400_000 }, () => {
     expect(before.some((k) => k.includes(':quarantine:'))).toBe(true);
     expect(before.some((k) => k.includes(':outbound:'))).toBe(true);
 
-    const r = await runCli(['identity', 'forget', EMAIL, '--reason', 'erasure request #4711', '--yes', '--by', 'dpo'], env);
+    const r = await runCli(
+      ['identity', 'forget', EMAIL, '--reason', 'erasure request #4711', '--yes', '--by', 'dpo'],
+      env,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^forgot cust_\S+: released \d+ identity key\(s\); removed [1-9]\d* job\(s\), .*events naming it are dropped for 30 days .*customer.deleted sent to subscribers\n$/);
+    expect(r.stdout).toMatch(
+      /^forgot cust_\S+: released \d+ identity key\(s\); removed [1-9]\d* job\(s\), .*events naming it are dropped for 30 days .*customer.deleted sent to subscribers\n$/,
+    );
     const recordId = /^forgot (cust_\S+):/.exec(r.stdout)![1]!;
 
-    for (const variant of [EMAIL, EMAIL.toLowerCase(), encodeURIComponent(EMAIL.toLowerCase()), 'Ann Erase']) expect(await keysHolding(p.daemon.prefix, variant), variant).toEqual([]);
+    for (const variant of [EMAIL, EMAIL.toLowerCase(), encodeURIComponent(EMAIL.toLowerCase()), 'Ann Erase'])
+      expect(await keysHolding(p.daemon.prefix, variant), variant).toEqual([]);
     // The Stripe id is left only in customer.deleted itself (its links tell subscribers whom to erase).
-    for (const key of await keysHolding(p.daemon.prefix, CUS)) expect(await redis.get(key), key).toMatch(/"type":"customer.deleted"/);
+    for (const key of await keysHolding(p.daemon.prefix, CUS))
+      expect(await redis.get(key), key).toMatch(/"type":"customer.deleted"/);
     const audit = (await redis.lrange(`${p.daemon.prefix}:audit`, 0, -1)).map((e) => JSON.parse(e));
-    expect(audit.at(-1)).toMatchObject({ action: 'forget', by: 'dpo', reason: 'erasure request #4711', keys: expect.arrayContaining([expect.stringMatching(/^(\w+:)?forgotten:[0-9a-f]{32}$/)]) });
+    expect(audit.at(-1)).toMatchObject({
+      action: 'forget',
+      by: 'dpo',
+      reason: 'erasure request #4711',
+      keys: expect.arrayContaining([expect.stringMatching(/^(\w+:)?forgotten:[0-9a-f]{32}$/)]),
+    });
 
     const outbound = new OutboundStore(redis, p.daemon.prefix, p.daemon.config.outbound);
     const deleted = (await outbound.eventsSince(0)).filter((e) => e.type === 'customer.deleted');
-    expect(deleted).toEqual([expect.objectContaining({ data: expect.objectContaining({ customer: expect.objectContaining({ id: recordId }) }) })]);
+    expect(deleted).toEqual([
+      expect.objectContaining({
+        data: expect.objectContaining({ customer: expect.objectContaining({ id: recordId }) }),
+      }),
+    ]);
     expect(await runCli(['inspect', EMAIL], env)).toMatchObject({ code: 1 });
     // The other customer, whose address contains Ann's, keeps its record and its job payloads.
     expect((await runCli(['inspect', OTHER], env)).code).toBe(0);
@@ -122,12 +177,21 @@ describe('identity forget', { timeout: 400_000 }, () => {
   it('run again with the email, sweeps for it once more: a copy written after the first sweep is found and removed', async () => {
     // What a job in flight at the first sweep could leave behind, e.g. a log line naming the customer.
     await redis.rpush(`${p.daemon.prefix}:events:late-job:logs`, `delivered to ${EMAIL}`, 'another line');
-    const again = await runCli(['identity', 'forget', EMAIL, '--reason', 'erasure request #4711', '--yes', '--by', 'dpo'], env);
-    expect(again).toMatchObject({ code: 0, stderr: '', stdout: `${EMAIL} was forgotten before: swept again, removed 0 job(s), 0 key(s), 1 entr(ies)\n` });
+    const again = await runCli(
+      ['identity', 'forget', EMAIL, '--reason', 'erasure request #4711', '--yes', '--by', 'dpo'],
+      env,
+    );
+    expect(again).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: `${EMAIL} was forgotten before: swept again, removed 0 job(s), 0 key(s), 1 entr(ies)\n`,
+    });
     expect(await keysHolding(p.daemon.prefix, EMAIL)).toEqual([]);
     expect(await redis.lrange(`${p.daemon.prefix}:events:late-job:logs`, 0, -1)).toEqual(['another line']);
     // A reference that names no forgotten customer is still not found.
-    expect(await runCli(['identity', 'forget', 'nobody.here@example.com', '--reason', 'x', '--yes'], env)).toMatchObject({ code: 1, stdout: '' });
+    expect(
+      await runCli(['identity', 'forget', 'nobody.here@example.com', '--reason', 'x', '--yes'], env),
+    ).toMatchObject({ code: 1, stdout: '' });
   });
 
   it('drops and counts later webhooks for the customer, their payload scrubbed, until identity restore', async () => {

@@ -26,18 +26,72 @@ beforeAll(async () => {
   const japan = { stripeCustomerId: 'cus_AcmeJapan1' };
   const other = { stripeCustomerId: 'cus_Globex0001' };
   for (const e of [
-    as(customer({ version: at(1) }, { name: 'Acme Corp', email: 'billing@acme.example' }), { ...acme, email: 'billing@acme.example' }, acme.stripeCustomerId),
+    as(
+      customer({ version: at(1) }, { name: 'Acme Corp', email: 'billing@acme.example' }),
+      { ...acme, email: 'billing@acme.example' },
+      acme.stripeCustomerId,
+    ),
     as(subscription('sub_AcmeTeam01', 'active', { version: at(1) }, { mrr: 24500 }), acme),
-    as(invoice('in_AcmeOpen01', 'open', { version: at(2) }, { number: 'ACME-0002', total: 24500, amountDue: 24500, amountRemaining: 24500, dueDate: '2026-12-01T00:00:00.000Z', createdAt: new Date(at(2)).toISOString() }), acme),
-    as(invoice('in_AcmePaid01', 'paid', { version: at(3) }, { number: 'ACME-0001', total: 24500, amountDue: 24500, amountPaid: 24500, amountRemaining: 0, createdAt: new Date(at(1)).toISOString() }), acme),
-    as(customer({ version: at(1) }, { name: 'Acme Japan KK', email: 'kaikei@acme.example', currency: 'jpy' }), japan, japan.stripeCustomerId),
-    as(invoice('in_AcmeJpy001', 'open', { version: at(2) }, { number: 'AJ-0001', currency: 'jpy', total: 500000, amountDue: 500000, amountRemaining: 500000 }), japan),
+    as(
+      invoice(
+        'in_AcmeOpen01',
+        'open',
+        { version: at(2) },
+        {
+          number: 'ACME-0002',
+          total: 24500,
+          amountDue: 24500,
+          amountRemaining: 24500,
+          dueDate: '2026-12-01T00:00:00.000Z',
+          createdAt: new Date(at(2)).toISOString(),
+        },
+      ),
+      acme,
+    ),
+    as(
+      invoice(
+        'in_AcmePaid01',
+        'paid',
+        { version: at(3) },
+        {
+          number: 'ACME-0001',
+          total: 24500,
+          amountDue: 24500,
+          amountPaid: 24500,
+          amountRemaining: 0,
+          createdAt: new Date(at(1)).toISOString(),
+        },
+      ),
+      acme,
+    ),
+    as(
+      customer({ version: at(1) }, { name: 'Acme Japan KK', email: 'kaikei@acme.example', currency: 'jpy' }),
+      japan,
+      japan.stripeCustomerId,
+    ),
+    as(
+      invoice(
+        'in_AcmeJpy001',
+        'open',
+        { version: at(2) },
+        { number: 'AJ-0001', currency: 'jpy', total: 500000, amountDue: 500000, amountRemaining: 500000 },
+      ),
+      japan,
+    ),
     as(customer({ version: at(1) }, { name: 'Globex', email: 'ap@globex.example' }), other, other.stripeCustomerId),
-    as(ticket('5301', 'open', { version: at(4) }, { brandId: '360000000002' }), { ...other, zendeskOrganizationId: '700' }),
+    as(ticket('5301', 'open', { version: at(4) }, { brandId: '360000000002' }), {
+      ...other,
+      zendeskOrganizationId: '700',
+    }),
   ]) {
     await store.apply(e);
   }
-  for (const [name, key] of [['acme', 'stripe:cus_AcmeCorp01'], ['japan', 'stripe:cus_AcmeJapan1'], ['globex', 'stripe:cus_Globex0001']] as const) ids[name] = (await store.findByKey(key))!.id;
+  for (const [name, key] of [
+    ['acme', 'stripe:cus_AcmeCorp01'],
+    ['japan', 'stripe:cus_AcmeJapan1'],
+    ['globex', 'stripe:cus_Globex0001'],
+  ] as const)
+    ids[name] = (await store.findByKey(key))!.id;
   redis.disconnect();
 });
 afterAll(() => deleteByPrefix(redisUrl(), prefix));
@@ -67,7 +121,12 @@ describe('inspect shows Zendesk brands', { timeout: 400_000 }, () => {
 
 describe('inspect finds a customer', { timeout: 400_000 }, () => {
   it('by a Stripe subscription, invoice id or invoice number, or a Zendesk ticket', async () => {
-    const refs: Array<[string, string]> = [['sub_AcmeTeam01', ids.acme!], ['in_AcmeJpy001', ids.japan!], ['acme-0001', ids.acme!], ['zendesk:ticket:5301', ids.globex!]];
+    const refs: Array<[string, string]> = [
+      ['sub_AcmeTeam01', ids.acme!],
+      ['in_AcmeJpy001', ids.japan!],
+      ['acme-0001', ids.acme!],
+      ['zendesk:ticket:5301', ids.globex!],
+    ];
     for (const [ref, id] of refs) {
       const r = await runCli(['inspect', ref, '--json'], env);
       expect(r.code, ref).toBe(0);
@@ -91,6 +150,8 @@ describe('inspect finds a customer', { timeout: 400_000 }, () => {
     );
     const none = await runCli(['inspect', 'Initech'], env);
     expect(none.code).toBe(1);
-    expect(none.stderr).toBe('portal-sync: no customer record for a name starting with "Initech" or an invoice number "Initech"\n');
+    expect(none.stderr).toBe(
+      'portal-sync: no customer record for a name starting with "Initech" or an invoice number "Initech"\n',
+    );
   });
 });

@@ -83,7 +83,9 @@ describe('portal-sync migrate stripe-accounts', () => {
     await pipeline.drain();
     const after = await store.findByKey(`stripe:${ACCOUNT}:cus_TestAcme01`);
     expect(after?.id).toBe(acme);
-    expect(await store.ownedKeys(acme)).toEqual(expect.arrayContaining([`stripe:${ACCOUNT}:cus_TestAcme01`, `sfacct:${SF}`]));
+    expect(await store.ownedKeys(acme)).toEqual(
+      expect.arrayContaining([`stripe:${ACCOUNT}:cus_TestAcme01`, `sfacct:${SF}`]),
+    );
     expect(await store.listConflicts()).toEqual([]);
   }, 120_000);
 });

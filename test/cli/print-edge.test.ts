@@ -18,7 +18,11 @@ describe('the CLI print edge', () => {
       readFileSync(resolve(CLI, file), 'utf8')
         .split('\n')
         .forEach((line, i) => {
-          if (/process\.stdout\.write\(|console\.(log|info)\(/.test(line) && !/JSON\.stringify|JSON stays exact/.test(line)) offending.push(`src/cli/${file}:${i + 1}: ${line.trim()}`);
+          if (
+            /process\.stdout\.write\(|console\.(log|info)\(/.test(line) &&
+            !/JSON\.stringify|JSON stays exact/.test(line)
+          )
+            offending.push(`src/cli/${file}:${i + 1}: ${line.trim()}`);
         });
     }
     expect(offending, 'print human-readable output with printText (src/cli/terminal.ts)').toEqual([]);

@@ -19,7 +19,16 @@ let redis: Redis;
 function runCli(args: string[], under = prefix) {
   const r = spawnSync(tsx, [cliMain, ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), REDIS_PREFIX: under, PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      REDIS_URL: redisUrl(),
+      REDIS_PREFIX: under,
+      PORTAL_TARGET: 'zendesk',
+      ZENDESK_SUBDOMAIN: 'acme',
+      ZENDESK_EMAIL: 'ops@acme.example',
+      ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef',
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -47,7 +56,13 @@ afterAll(async () => {
 });
 
 describe('read commands under a prefix that holds nothing', () => {
-  it.each([[['status']], [['status', '--json']], [['dlq', 'list']], [['dlq', 'list', '--json']], [['report', 'deflection']]])(
+  it.each([
+    [['status']],
+    [['status', '--json']],
+    [['dlq', 'list']],
+    [['dlq', 'list', '--json']],
+    [['report', 'deflection']],
+  ])(
     '`portal-sync %s` creates no key, says no data is there and exits 1',
     async (args) => {
       const r = runCli(args);
@@ -63,7 +78,13 @@ describe('read commands under a prefix that holds nothing', () => {
 describe('read commands under a prefix with data', () => {
   it('`status`, `dlq list` and `report deflection` leave the keyspace exactly as it was', async () => {
     // Any one key is "portal-sync data": here a quarantined payload, as a receiver stores it.
-    await new QuarantineStore(redis, withData, { maxEntries: 10, maxBytes: 1_048_576 }).put({ source: 'stripe', eventId: 'evt_1', reason: 'bad', contentType: 'application/json', body: '{}' });
+    await new QuarantineStore(redis, withData, { maxEntries: 10, maxBytes: 1_048_576 }).put({
+      source: 'stripe',
+      eventId: 'evt_1',
+      reason: 'bad',
+      contentType: 'application/json',
+      body: '{}',
+    });
     const before = await keysUnder(withData);
     for (const args of [['status'], ['dlq', 'list'], ['report', 'deflection']]) {
       const r = runCli(args, withData);

@@ -24,8 +24,20 @@ const prefix = uniquePrefix();
 let stripe: StripeStandIn;
 
 /** Asynchronous: the Stripe stand-in answers from this process. */
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(tsx, [cliMain, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, ...env } });
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(tsx, [cliMain, ...args], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      REDIS_URL: redisUrl(),
+      REDIS_PREFIX: prefix,
+      ...env,
+    },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -42,23 +54,33 @@ afterAll(async () => {
 });
 
 describe('portal-sync reconcile when a source fails', () => {
-  it('exits 1 with the platform\'s 401, and `status` then says "stripe: FAILED 401 …" instead of a clean drift 0', { timeout: 120_000 }, async () => {
-    const refused = { ...stripe.env, STRIPE_SECRET_KEY: 'sk_test_not_the_right_key_0000' };
-    const r = await runCli(['reconcile'], refused);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ {2}stripe: FAILED 401 .*Invalid API Key/m);
-    const s = await runCli(['status'], refused);
-    expect(s.stdout).toMatch(/^ {2}last reconcile: .* a source FAILED/m);
-    expect(s.stdout).toMatch(/^ {4}stripe: FAILED 401 .*Invalid API Key/m);
-  });
+  it(
+    'exits 1 with the platform\'s 401, and `status` then says "stripe: FAILED 401 …" instead of a clean drift 0',
+    { timeout: 120_000 },
+    async () => {
+      const refused = { ...stripe.env, STRIPE_SECRET_KEY: 'sk_test_not_the_right_key_0000' };
+      const r = await runCli(['reconcile'], refused);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^ {2}stripe: FAILED 401 .*Invalid API Key/m);
+      const s = await runCli(['status'], refused);
+      expect(s.stdout).toMatch(/^ {2}last reconcile: .* a source FAILED/m);
+      expect(s.stdout).toMatch(/^ {4}stripe: FAILED 401 .*Invalid API Key/m);
+    },
+  );
 
-  it('exits 1 when no source is configured: a pass that read nothing checked nothing', { timeout: 60_000 }, async () => {
-    const r = await runCli(['reconcile'], {});
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^portal-sync: no source to reconcile: configure STRIPE_SECRET_KEY \(or secretKeyEnv of an entry of stripe.accounts\), or /);
-    for (const name of ['SALESFORCE_CLIENT_ID', 'ZENDESK_API_TOKEN']) expect(r.stderr).toContain(name);
-  });
+  it(
+    'exits 1 when no source is configured: a pass that read nothing checked nothing',
+    { timeout: 60_000 },
+    async () => {
+      const r = await runCli(['reconcile'], {});
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(
+        /^portal-sync: no source to reconcile: configure STRIPE_SECRET_KEY \(or secretKeyEnv of an entry of stripe.accounts\), or /,
+      );
+      for (const name of ['SALESFORCE_CLIENT_ID', 'ZENDESK_API_TOKEN']) expect(r.stderr).toContain(name);
+    },
+  );
 });
 
 describe('a reconcile pass in which a source failed', () => {
@@ -84,14 +106,26 @@ describe('a reconcile pass in which a source failed', () => {
       prefix: p,
       store: new RecordStore(redis, p),
       queue,
-      ingestor: new Ingestor({ redis, queue, prefix: p, dedupeTtlSeconds: 60, quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 }, timeoutMs: 5000 }),
+      ingestor: new Ingestor({
+        redis,
+        queue,
+        prefix: p,
+        dedupeTtlSeconds: 60,
+        quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 },
+        timeoutMs: 5000,
+      }),
       streams: {
         stripe: async () => [
           {
             name: 'stripe.customers',
             source: 'stripe' as const,
             page: async () => {
-              if (fail) throw new PageReadError('stripe', { retryable: false, status: 401, message: 'Stripe 401 api_key_invalid: Invalid API Key provided' });
+              if (fail)
+                throw new PageReadError('stripe', {
+                  retryable: false,
+                  status: 401,
+                  message: 'Stripe 401 api_key_invalid: Invalid API Key provided',
+                });
               return { events: [], read: 0, next: null, rejected: [] };
             },
           },

@@ -25,7 +25,14 @@ beforeAll(async () => {
   const override = join(mkdtempSync(join(tmpdir(), 'resync-progress-')), 'override.yaml');
   // 20 export calls a minute: the three Zendesk streams' first pages are 3 s apart.
   writeFileSync(override, 'resync:\n  zendeskExportsPerMinute: 20\n');
-  env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORTAL_SYNC_CONFIG: override, ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: 'agent@example.com', ZENDESK_API_TOKEN: 'zd-token-0123456789abcdef' };
+  env = {
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: prefix,
+    PORTAL_SYNC_CONFIG: override,
+    ZENDESK_BASE_URL: zd.baseUrl,
+    ZENDESK_EMAIL: 'agent@example.com',
+    ZENDESK_API_TOKEN: 'zd-token-0123456789abcdef',
+  };
 }, 60_000);
 afterAll(async () => {
   await sf?.close();
@@ -38,11 +45,18 @@ describe('resync progress in a log', { timeout: 300_000 }, () => {
     const r = await runCli(['resync', '--source', 'zendesk', '--no-wait'], env);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.trim().split('\n');
-    expect(lines).toContain('resync: waiting 3 s for Zendesk export pacing (20 per minute, resync.zendeskExportsPerMinute)');
+    expect(lines).toContain(
+      'resync: waiting 3 s for Zendesk export pacing (20 per minute, resync.zendeskExportsPerMinute)',
+    );
     for (const stream of ['zendesk.organizations', 'zendesk.users', 'zendesk.tickets']) {
-      expect(lines.filter((l) => l.startsWith(`resync: ${stream} done: read `)), stream).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.startsWith(`resync: ${stream} done: read `)),
+        stream,
+      ).toHaveLength(1);
     }
-    expect(lines.find((l) => l.startsWith('resync: zendesk.users done:'))).toMatch(/^resync: zendesk.users done: read 3 in 1 page\(s\), queued 3, in [\d.]+ s$/);
+    expect(lines.find((l) => l.startsWith('resync: zendesk.users done:'))).toMatch(
+      /^resync: zendesk.users done: read 3 in 1 page\(s\), queued 3, in [\d.]+ s$/,
+    );
     expect(r.stderr).not.toMatch(/ETA|NFs/);
     expect(r.stdout).toMatch(/^resync \S+: read \d+, queued \d+/);
   });

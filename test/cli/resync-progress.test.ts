@@ -4,13 +4,27 @@ import { etaText, progressReporter, PROGRESS_EVERY_MS } from '../../src/cli/resy
 import type { ResyncProgress, StreamProgress } from '../../src/sync/resync/runner.js';
 
 const counts = { read: 0, enqueued: 0, applied: 0, failed: 0, changed: 0, unchanged: 0, conflicts: 0, rejected: 0 };
-const stream = (name: string, read: number, done = false, total: number | null = null): StreamProgress => ({ stream: name, pages: Math.ceil(read / 100), read, enqueued: read, total, done });
-const progress = (...streams: StreamProgress[]): ResyncProgress => ({ streams, counts: { ...counts, enqueued: streams.reduce((n, s) => n + s.enqueued, 0) } as ResyncProgress['counts'] });
+const stream = (name: string, read: number, done = false, total: number | null = null): StreamProgress => ({
+  stream: name,
+  pages: Math.ceil(read / 100),
+  read,
+  enqueued: read,
+  total,
+  done,
+});
+const progress = (...streams: StreamProgress[]): ResyncProgress => ({
+  streams,
+  counts: { ...counts, enqueued: streams.reduce((n, s) => n + s.enqueued, 0) } as ResyncProgress['counts'],
+});
 
 function sink() {
   let now = 1_000_000;
   const lines: string[] = [];
-  return { lines, tick: (ms: number) => (now += ms), sink: { isTTY: false, line: (t: string) => void lines.push(t), now: () => now } };
+  return {
+    lines,
+    tick: (ms: number) => (now += ms),
+    sink: { isTTY: false, line: (t: string) => void lines.push(t), now: () => now },
+  };
 }
 
 describe('resync progress without a terminal', () => {

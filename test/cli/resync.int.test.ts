@@ -35,7 +35,11 @@ let env: Record<string, string>;
 /** Asynchronously: the stand-ins live in this process and must keep answering while the CLI runs. Node runs the CLI itself (tsx as a loader). */
 function runCli(args: string[], timeout = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,7 +75,10 @@ beforeAll(async () => {
   // Slow, small pages, so that a kill lands half-way: 100 objects a page, 150 export calls a minute.
   const dir = mkdtempSync(join(tmpdir(), 'resync-cli-'));
   const override = join(dir, 'override.yaml');
-  writeFileSync(override, 'resync:\n  zendeskExportsPerMinute: 150\n  zendeskPageSize: 100\n  salesforcePageSize: 200\n');
+  writeFileSync(
+    override,
+    'resync:\n  zendeskExportsPerMinute: 150\n  zendeskPageSize: 100\n  salesforcePageSize: 200\n',
+  );
   env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -94,7 +101,8 @@ describe('portal-sync resync', () => {
   it('explains itself with --help, and refuses bad options with exit 2 and one line', async () => {
     const help = await runCli(['resync', '--help']);
     expect(help.code).toBe(0);
-    for (const s of ['--customer', '--since', '--dry-run', '--resume', '--source', 'Examples:']) expect(help.stdout).toContain(s);
+    for (const s of ['--customer', '--since', '--dry-run', '--resume', '--source', 'Examples:'])
+      expect(help.stdout).toContain(s);
     const badSource = await runCli(['resync', '--source', 'hubspot']);
     expect(badSource.code).toBe(2);
     expect(badSource.stderr.trim().split('\n')).toHaveLength(1);
@@ -122,7 +130,11 @@ describe('portal-sync resync', () => {
     expect(out.customers, `read ${out.read}; stderr ${r.stderr.slice(0, 300)}`).toHaveLength(N);
     const first = out.customers.find((c: { ref: string }) => c.ref === `zdorg:${customers[0]!.orgId}`);
     expect(first.customerId).toBeNull(); // not in the store yet
-    expect(first.changes).toContainEqual({ field: `tickets[${customers[0]!.ticketId}].status`, from: null, to: 'solved' });
+    expect(first.changes).toContainEqual({
+      field: `tickets[${customers[0]!.ticketId}].status`,
+      from: null,
+      to: 'solved',
+    });
     const redis = new Redis(p.daemon.config.redis.url);
     expect(await redis.scard(`${p.daemon.prefix}:customers`)).toBe(0); // nothing stored
     expect(await redis.llen(`${p.daemon.prefix}:events:prioritized`).catch(() => 0)).toBe(0);
@@ -132,18 +144,31 @@ describe('portal-sync resync', () => {
   it('killed half-way with SIGKILL, --resume completes without re-reading finished pages; the result equals an uninterrupted run', async () => {
     const before = zd.calls.length;
     // node itself (not the tsx wrapper, whose SIGKILL would leave its node child running on).
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, 'resync', '--source', 'zendesk,salesforce', '--no-progress'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', cliMain, 'resync', '--source', 'zendesk,salesforce', '--no-progress'],
+      { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     // 3 Zendesk streams × 3-4 pages of 100, 2 Salesforce streams × 2 pages: kill once two pages were checkpointed.
     const watch = new Redis(p.daemon.config.redis.url);
-    await until('two checkpointed pages', async () => {
-      const run = await new ResyncRuns(watch, p.daemon.prefix).latest();
-      return run !== null && run.status === 'running' && Object.values(run.cursors).filter((c) => c !== null).length >= 2;
-    }, 30_000);
+    await until(
+      'two checkpointed pages',
+      async () => {
+        const run = await new ResyncRuns(watch, p.daemon.prefix).latest();
+        return (
+          run !== null && run.status === 'running' && Object.values(run.cursors).filter((c) => c !== null).length >= 2
+        );
+      },
+      30_000,
+    );
     watch.disconnect();
     child.kill('SIGKILL');
     await exited;
-    const firstRun = zd.calls.slice(before).filter((c) => c.path.includes('/incremental/')).map(callKey);
+    const firstRun = zd.calls
+      .slice(before)
+      .filter((c) => c.path.includes('/incremental/'))
+      .map(callKey);
 
     const redis = new Redis(p.daemon.config.redis.url);
     const run = await new ResyncRuns(redis, p.daemon.prefix).latest();
@@ -152,18 +177,23 @@ describe('portal-sync resync', () => {
     expect(Object.keys(run!.cursors).length).toBeGreaterThan(0);
 
     const mark = zd.calls.length;
-    const resumed = await runCli(['resync', '--resume', '--json', '--no-progress'], 60_000).catch(async (err: Error) => {
-      const r = new Redis(p.daemon.config.redis.url);
-      const info = await new ResyncRuns(r, p.daemon.prefix).latest();
-      r.disconnect();
-      throw new Error(`${err.message}\n${JSON.stringify(info)}`);
-    });
+    const resumed = await runCli(['resync', '--resume', '--json', '--no-progress'], 60_000).catch(
+      async (err: Error) => {
+        const r = new Redis(p.daemon.config.redis.url);
+        const info = await new ResyncRuns(r, p.daemon.prefix).latest();
+        r.disconnect();
+        throw new Error(`${err.message}\n${JSON.stringify(info)}`);
+      },
+    );
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain(`resuming ${run!.id}`);
     const summary = JSON.parse(resumed.stdout);
     expect(summary.runId).toBe(run!.id);
     expect(summary.complete).toBe(true);
-    const secondRun = exportCalls().slice(0).filter((c) => zd.calls.indexOf(c) >= mark).map(callKey);
+    const secondRun = exportCalls()
+      .slice(0)
+      .filter((c) => zd.calls.indexOf(c) >= mark)
+      .map(callKey);
     // Pages whose checkpoint was saved are not asked for again; at most the one in flight per stream is.
     const again = secondRun.filter((k) => firstRun.includes(k));
     expect(again.length).toBeLessThanOrEqual(3);
@@ -174,11 +204,23 @@ describe('portal-sync resync', () => {
     const queue = createEventsQueue(r2, reference.daemon.prefix);
     const runs = new ResyncRuns(r2, reference.daemon.prefix);
     const runId = await runs.create({ sources: ['zendesk', 'salesforce'], since: null, customer: null, dryRun: false });
-    await runResync({ runs, runId, queue, streams: await createSnapshotStreams(reference.daemon.config, { sources: ['zendesk', 'salesforce'], since: null }), logger: createLogger('silent') });
+    await runResync({
+      runs,
+      runId,
+      queue,
+      streams: await createSnapshotStreams(reference.daemon.config, {
+        sources: ['zendesk', 'salesforce'],
+        since: null,
+      }),
+      logger: createLogger('silent'),
+    });
     await queue.close();
     r2.disconnect();
     await p.drain();
-    for (const c of customers) expect(await visibleRecord(p.worker.store, c), `customer ${c.i}`).toEqual(await visibleRecord(reference.worker.store, c));
+    for (const c of customers)
+      expect(await visibleRecord(p.worker.store, c), `customer ${c.i}`).toEqual(
+        await visibleRecord(reference.worker.store, c),
+      );
   }, 180_000);
 
   it('--customer reads one customer fresh from every source and reports what changed', async () => {
@@ -189,7 +231,10 @@ describe('portal-sync resync', () => {
     const r = await runCli(['resync', '--customer', c.email, '--json', '--no-progress']);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
-    expect(summary.streams.map((s: { stream: string }) => s.stream).sort()).toEqual([`salesforce.account.${c.accountId}`, `zendesk.organization.${c.orgId}`]);
+    expect(summary.streams.map((s: { stream: string }) => s.stream).sort()).toEqual([
+      `salesforce.account.${c.accountId}`,
+      `zendesk.organization.${c.orgId}`,
+    ]);
     // Account + Contact; organization + user + ticket.
     expect(summary.counts).toMatchObject({ read: 5, applied: 5, changed: 1, failed: 0 });
   }, 60_000);

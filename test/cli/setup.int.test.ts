@@ -17,10 +17,22 @@ const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');
 const cliMain = resolve(root, 'src/cli/main.ts');
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(tsx, [cliMain, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    execFile(
+      tsx,
+      [cliMain, ...args],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
     );
   });
 }
@@ -28,7 +40,11 @@ function runCli(args: string[], env: Record<string, string> = {}): Promise<{ cod
 describe('portal-sync setup zendesk', () => {
   let standIn: ZendeskStandIn | undefined;
   afterEach(() => standIn?.close());
-  const envOf = (s: ZendeskStandIn) => ({ ZENDESK_BASE_URL: s.baseUrl, ZENDESK_EMAIL: s.credentials.email, ZENDESK_API_TOKEN: s.credentials.token });
+  const envOf = (s: ZendeskStandIn) => ({
+    ZENDESK_BASE_URL: s.baseUrl,
+    ZENDESK_EMAIL: s.credentials.email,
+    ZENDESK_API_TOKEN: s.credentials.token,
+  });
   const writes = (s: ZendeskStandIn) => s.calls.filter((c) => c.method !== 'GET');
 
   it('--dry-run prints the plan and creates nothing', async () => {
@@ -51,7 +67,12 @@ describe('portal-sync setup zendesk', () => {
     expect(first.code).toBe(0);
     const out = JSON.parse(first.stdout);
     expect(out.created).toBe(25);
-    expect(out.steps).toContainEqual({ kind: 'organization field', key: 'billing_status', type: 'text', state: 'exists' });
+    expect(out.steps).toContainEqual({
+      kind: 'organization field',
+      key: 'billing_status',
+      type: 'text',
+      state: 'exists',
+    });
     const afterFirst = writes(standIn).length;
     expect(afterFirst).toBe(25);
 
@@ -69,9 +90,15 @@ describe('portal-sync setup zendesk', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('create   custom object portal_account_status');
     expect(r.stdout).toContain('create   custom object field portal_account_status.billing_status (text)');
-    expect(r.stdout).toContain('create   access rule on portal_invoice: its organization or user matches the signed-in end user');
-    expect(r.stdout).toContain('create   end-user policy on portal_account_status: read own records only (end users cannot read records now)');
-    expect(r.stdout).toContain('"field":"custom_object_fields.organization_id","operator":"matches","value":"current_user"');
+    expect(r.stdout).toContain(
+      'create   access rule on portal_invoice: its organization or user matches the signed-in end user',
+    );
+    expect(r.stdout).toContain(
+      'create   end-user policy on portal_account_status: read own records only (end users cannot read records now)',
+    );
+    expect(r.stdout).toContain(
+      '"field":"custom_object_fields.organization_id","operator":"matches","value":"current_user"',
+    );
     expect(r.stdout).toContain('targets.zendesk.statusObject.enabled is false');
     expect(writes(standIn)).toEqual([]);
   });
@@ -87,13 +114,23 @@ describe('portal-sync setup zendesk', () => {
       return { ...envOf(standIn!), PORTAL_SYNC_CONFIG: file };
     };
 
-    const good = await runCli(['setup', 'zendesk', '--dry-run'], config([{ id: acme.id, hosts: ['help.acme.test', 'acme.zendesk.com'] }, globex.id]));
+    const good = await runCli(
+      ['setup', 'zendesk', '--dry-run'],
+      config([{ id: acme.id, hosts: ['help.acme.test', 'acme.zendesk.com'] }, globex.id]),
+    );
     expect(good.code).toBe(0);
-    expect(good.stdout).toContain(`Brands (zendesk.brands):\n  ok       brand ${acme.id} Acme (Help Center: help.acme.test, acme.zendesk.com)\n  ok       brand ${globex.id} Globex (Help Center: globex.zendesk.com)\n`);
+    expect(good.stdout).toContain(
+      `Brands (zendesk.brands):\n  ok       brand ${acme.id} Acme (Help Center: help.acme.test, acme.zendesk.com)\n  ok       brand ${globex.id} Globex (Help Center: globex.zendesk.com)\n`,
+    );
 
-    const bad = await runCli(['setup', 'zendesk', '--dry-run'], config([{ id: acme.id, hosts: ['help.acme.test'] }, { id: globex.id, hosts: ['help.globex.test'] }, 999]));
+    const bad = await runCli(
+      ['setup', 'zendesk', '--dry-run'],
+      config([{ id: acme.id, hosts: ['help.acme.test'] }, { id: globex.id, hosts: ['help.globex.test'] }, 999]),
+    );
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toContain(`  problem  brand ${globex.id} Globex: host help.globex.test is not this brand's (its Help Center: globex.zendesk.com)\n`);
+    expect(bad.stdout).toContain(
+      `  problem  brand ${globex.id} Globex: host help.globex.test is not this brand's (its Help Center: globex.zendesk.com)\n`,
+    );
     expect(bad.stdout).toContain('  problem  brand 999: no such brand in this Zendesk account\n');
     expect(bad.stderr).toContain(`2 brand(s) in zendesk.brands do not match the account: ${globex.id}, 999`);
     expect(writes(standIn)).toEqual([]);
@@ -114,8 +151,16 @@ describe('portal-sync setup salesforce', () => {
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   const schema = salesforceSchema(loaded.config.targets.salesforce);
   const allFields = () =>
-    Object.fromEntries(schema.map((s) => [s.object, s.fields.map((name) => (name === s.externalId ? { name, externalId: true } : { name }))]));
-  const envOf = (s: SalesforceStandIn) => ({ SALESFORCE_INSTANCE_URL: s.instanceUrl, SALESFORCE_ACCESS_TOKEN: s.accessToken });
+    Object.fromEntries(
+      schema.map((s) => [
+        s.object,
+        s.fields.map((name) => (name === s.externalId ? { name, externalId: true } : { name })),
+      ]),
+    );
+  const envOf = (s: SalesforceStandIn) => ({
+    SALESFORCE_INSTANCE_URL: s.instanceUrl,
+    SALESFORCE_ACCESS_TOKEN: s.accessToken,
+  });
 
   it('without flags, prints the deploy command and what the package contains', async () => {
     const r = await runCli(['setup', 'salesforce']);
@@ -145,7 +190,9 @@ describe('portal-sync setup salesforce', () => {
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(false);
-    expect(Object.fromEntries(out.objects.map((o: { object: string; missing: string[] }) => [o.object, o.missing]))).toEqual({
+    expect(
+      Object.fromEntries(out.objects.map((o: { object: string; missing: string[] }) => [o.object, o.missing])),
+    ).toEqual({
       Account: ['Open_Support_Tickets__c'],
       Portal_Invoice__c: [],
       Support_Ticket__c: ['Category__c'],

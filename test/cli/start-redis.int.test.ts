@@ -25,12 +25,20 @@ afterEach(() => {
 });
 
 function startCli(args: string[], env: Record<string, string>) {
-  const child = spawn(tsx, [cliMain, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(tsx, [cliMain, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const stop = () =>
     new Promise<number | null>((r) => {
       child.once('exit', r);
@@ -42,7 +50,11 @@ function startCli(args: string[], env: Record<string, string>) {
 function startRedisServer(port: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'ps-late-redis-'));
   dirs.push(dir);
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   children.push(child);
   return child;
 }
@@ -51,32 +63,61 @@ function signedStripeEvent() {
   const event = fixtureJson<any>('stripe/customer.subscription.updated.json');
   event.id = `evt_late_redis_${process.pid}_${Date.now()}`;
   const body = JSON.stringify(event);
-  return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) } };
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    },
+  };
 }
 
 describe('portal-sync start without a Redis', () => {
   it('keeps retrying the configured Redis, answering 503 + Retry-After until it starts, then 2xx with no restart', async () => {
     const port = await freePort();
     const redisUrl = `redis://127.0.0.1:${port}`;
-    const d = startCli(['start'], { REDIS_URL: redisUrl, REDIS_PREFIX: 'late', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', STRIPE_WEBHOOK_SECRET: TEST_SECRETS.STRIPE_WEBHOOK_SECRET });
-    const listening = await until('the daemon listening', () => d.lines().find((l) => l.msg === 'portal-sync listening'), 30_000);
+    const d = startCli(['start'], {
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: 'late',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      STRIPE_WEBHOOK_SECRET: TEST_SECRETS.STRIPE_WEBHOOK_SECRET,
+    });
+    const listening = await until(
+      'the daemon listening',
+      () => d.lines().find((l) => l.msg === 'portal-sync listening'),
+      30_000,
+    );
     const url = listening.url as string;
     // No private Redis was slipped in: the daemon still points at the configured one, which has nothing.
     expect(await redisAnswers(redisUrl, 300)).toBe(false);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);
     const before = signedStripeEvent();
-    const refused = await fetch(`${url}/webhooks/stripe`, { method: 'POST', body: before.body, headers: before.headers });
+    const refused = await fetch(`${url}/webhooks/stripe`, {
+      method: 'POST',
+      body: before.body,
+      headers: before.headers,
+    });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     // The log says what the daemon waits for, and not once a retry.
-    await until('the wait logged', () => d.lines().find((l) => typeof l.msg === 'string' && l.msg.includes('waiting for Redis')), 20_000);
+    await until(
+      'the wait logged',
+      () => d.lines().find((l) => typeof l.msg === 'string' && l.msg.includes('waiting for Redis')),
+      20_000,
+    );
     expect(d.output()).not.toMatch(/private redis-server/i);
 
     startRedisServer(port);
     await until('/readyz 200 once Redis is up', async () => (await fetch(`${url}/readyz`)).status === 200, 30_000);
     const after = signedStripeEvent();
-    const accepted = await fetch(`${url}/webhooks/stripe`, { method: 'POST', body: after.body, headers: after.headers });
+    const accepted = await fetch(`${url}/webhooks/stripe`, {
+      method: 'POST',
+      body: after.body,
+      headers: after.headers,
+    });
     expect(accepted.status).toBe(200);
     await until('the worker running', () => d.lines().find((l) => l.msg === 'events worker running'), 30_000);
     const waits = d.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('waiting for Redis'));
@@ -86,12 +127,27 @@ describe('portal-sync start without a Redis', () => {
 
   it('starts a private in-memory Redis only with --dev-redis, and says so in its log and in /readyz', async () => {
     const port = await freePort();
-    const d = startCli(['start', '--dev-redis'], { REDIS_URL: `redis://127.0.0.1:${port}`, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
-    const listening = await until('the daemon listening', () => d.lines().find((l) => l.msg === 'portal-sync listening'), 30_000);
-    expect(d.lines().some((l) => typeof l.msg === 'string' && l.msg.includes('--dev-redis') && l.msg.includes('in memory'))).toBe(true);
+    const d = startCli(['start', '--dev-redis'], {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    });
+    const listening = await until(
+      'the daemon listening',
+      () => d.lines().find((l) => l.msg === 'portal-sync listening'),
+      30_000,
+    );
+    expect(
+      d.lines().some((l) => typeof l.msg === 'string' && l.msg.includes('--dev-redis') && l.msg.includes('in memory')),
+    ).toBe(true);
     const ready = await fetch(`${listening.url as string}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', redis: true, devRedis: expect.stringContaining('--dev-redis') });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      redis: true,
+      devRedis: expect.stringContaining('--dev-redis'),
+    });
     expect(await d.stop()).toBe(0);
   }, 60_000);
 });

@@ -27,8 +27,17 @@ describe('status on a primary with a replica', () => {
     const config = testConfig({ REDIS_URL: set.primary.url });
     config.redis.ackReplicas = 1;
     const status = await readStatus(redis, config);
-    expect(status.redis).toEqual({ role: 'master', connectedReplicas: 1, aof: true, maxmemoryPolicy: 'noeviction', ackReplicas: 1, warnings: [] });
-    expect(statusText(status, config.redis.prefix)).toMatch(/redis: master, 1 replica\(s\) connected, AOF on, maxmemory-policy noeviction, ackReplicas 1\n/);
+    expect(status.redis).toEqual({
+      role: 'master',
+      connectedReplicas: 1,
+      aof: true,
+      maxmemoryPolicy: 'noeviction',
+      ackReplicas: 1,
+      warnings: [],
+    });
+    expect(statusText(status, config.redis.prefix)).toMatch(
+      /redis: master, 1 replica\(s\) connected, AOF on, maxmemory-policy noeviction, ackReplicas 1\n/,
+    );
   });
 
   it('warns when ackReplicas asks for more replicas than are connected, and when keys may be evicted', async () => {
@@ -37,8 +46,12 @@ describe('status on a primary with a replica', () => {
     await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
     try {
       const text = statusText(await readStatus(redis, config), config.redis.prefix);
-      expect(text).toMatch(/WARNING: redis\.ackReplicas is 2 but 1 replica\(s\) are connected: webhooks are answered 503/);
-      expect(text).toMatch(/WARNING: maxmemory-policy is allkeys-lru: Redis may evict queue and dedupe keys; set noeviction/);
+      expect(text).toMatch(
+        /WARNING: redis\.ackReplicas is 2 but 1 replica\(s\) are connected: webhooks are answered 503/,
+      );
+      expect(text).toMatch(
+        /WARNING: maxmemory-policy is allkeys-lru: Redis may evict queue and dedupe keys; set noeviction/,
+      );
     } finally {
       await redis.config('SET', 'maxmemory-policy', 'noeviction');
     }

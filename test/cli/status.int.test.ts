@@ -19,7 +19,14 @@ let config: Config;
 
 beforeAll(() => {
   redis = new Redis(redisUrl());
-  const loaded = loadConfig({ REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef' });
+  const loaded = loadConfig({
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: prefix,
+    PORTAL_TARGET: 'zendesk',
+    ZENDESK_SUBDOMAIN: 'acme',
+    ZENDESK_EMAIL: 'ops@acme.example',
+    ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef',
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   config = loaded.config;
 });

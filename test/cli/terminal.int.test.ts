@@ -40,9 +40,21 @@ beforeAll(async () => {
     e.ticket.organization_external_id = '';
   });
   await p.drain();
-  await p.daemon.ingestor.quarantine({ source: 'stripe', eventId: `evt_${HOSTILE}`, reason: `2 items failed their schema: evt_${HOSTILE}: bad`, contentType: 'application/json', body: '{}' });
+  await p.daemon.ingestor.quarantine({
+    source: 'stripe',
+    eventId: `evt_${HOSTILE}`,
+    reason: `2 items failed their schema: evt_${HOSTILE}: bad`,
+    contentType: 'application/json',
+    body: '{}',
+  });
   const store = new RecordStore(p.daemon.redis, p.daemon.prefix);
-  const conflict = { id: 'conflict-terminal', recordIds: ['cust_a', 'cust_b'], system: 'salesforce', keys: ['sf:001A', 'sf:001B'], evidence: { source: 'stripe', eventId: `evt_${HOSTILE}`, type: 'customer.updated', via: 'email:x@example.com' } };
+  const conflict = {
+    id: 'conflict-terminal',
+    recordIds: ['cust_a', 'cust_b'],
+    system: 'salesforce',
+    keys: ['sf:001A', 'sf:001B'],
+    evidence: { source: 'stripe', eventId: `evt_${HOSTILE}`, type: 'customer.updated', via: 'email:x@example.com' },
+  };
   await p.daemon.redis.hset(store.conflictsKey, conflict.id, JSON.stringify(conflict));
 });
 afterAll(async () => {
@@ -61,7 +73,10 @@ describe('human-readable CLI output', () => {
   }, 240_000); // each command is a process of its own, slow on a loaded machine
 
   it('dlq list and identity conflicts print event ids from payloads inert, and --json keeps them exact', () => {
-    for (const args of [['dlq', 'list'], ['identity', 'conflicts']]) {
+    for (const args of [
+      ['dlq', 'list'],
+      ['identity', 'conflicts'],
+    ]) {
       const r = cli(...args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.out, args.join(' ')).toContain('evt_RED');
@@ -72,10 +87,12 @@ describe('human-readable CLI output', () => {
   }, 480_000);
 
   it('forTerminal leaves plain text alone and never lets a control character through', () => {
-    fc.assert(fc.property(fc.string(), (s) => {
-      const plain = s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
-      return forTerminal(plain) === plain;
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const plain = s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+        return forTerminal(plain) === plain;
+      }),
+    );
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => inert(forTerminal(s))));
   });
 });

@@ -13,7 +13,17 @@ const prefix = uniquePrefix();
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, ...outboundEnv([{ id: 'billing', url: 'http://127.0.0.1:9/hook', secret: `whsec_${Buffer.from('x'.repeat(32)).toString('base64')}` }]) };
+  env = {
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: prefix,
+    ...outboundEnv([
+      {
+        id: 'billing',
+        url: 'http://127.0.0.1:9/hook',
+        secret: `whsec_${Buffer.from('x'.repeat(32)).toString('base64')}`,
+      },
+    ]),
+  };
   // Something under the prefix, so that read commands find portal-sync data there.
   const redis = new Redis(redisUrl());
   await redis.set(`${prefix}:meta`, JSON.stringify({ schema: 1 }));
@@ -55,10 +65,14 @@ describe('--since and --until', { timeout: 180_000 }, () => {
   it('says when --since reaches back past what is kept, with the retention and its setting', async () => {
     const report = await runCli(['report', 'deflection', '--since', '60w', '--json'], env);
     expect(report.code).toBe(0);
-    expect(report.stderr).toMatch(/^portal-sync: warning: --since \S+ reaches back past what is kept: deflection sessions and tickets are kept for 400 days \(deflection.historyDays\)/);
+    expect(report.stderr).toMatch(
+      /^portal-sync: warning: --since \S+ reaches back past what is kept: deflection sessions and tickets are kept for 400 days \(deflection.historyDays\)/,
+    );
     const replay = await runCli(['webhooks', 'replay', 'billing', '--since', '2d'], env);
     expect(replay.code).toBe(0);
-    expect(replay.stderr).toMatch(/^portal-sync: warning: --since \S+ reaches back past what is kept: outbound events are kept for 1 hour \(outbound.retentionMs\)/);
+    expect(replay.stderr).toMatch(
+      /^portal-sync: warning: --since \S+ reaches back past what is kept: outbound events are kept for 1 hour \(outbound.retentionMs\)/,
+    );
   });
 
   it('refuses an end before the start, and an end in the future', async () => {

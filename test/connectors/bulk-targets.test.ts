@@ -25,18 +25,55 @@ let sf: SalesforceStandIn;
 let config: Config;
 
 const invoice = (id: string): InvoiceView => ({
-  id, number: `INV-${id}`, status: 'open', currency: 'usd', total: 4_900, amountDue: 4_900, amountPaid: 0, amountRemaining: 4_900, amountRefunded: 0,
-  dueDate: '2026-04-15T00:00:00.000Z', createdAt: '2026-03-15T09:00:00.000Z', hostedInvoiceUrl: `https://invoice.example/${id}`, invoicePdf: `https://invoice.example/${id}.pdf`,
+  id,
+  number: `INV-${id}`,
+  status: 'open',
+  currency: 'usd',
+  total: 4_900,
+  amountDue: 4_900,
+  amountPaid: 0,
+  amountRemaining: 4_900,
+  amountRefunded: 0,
+  dueDate: '2026-04-15T00:00:00.000Z',
+  createdAt: '2026-03-15T09:00:00.000Z',
+  hostedInvoiceUrl: `https://invoice.example/${id}`,
+  invoicePdf: `https://invoice.example/${id}.pdf`,
 });
 const projection = (n: number, balance = -1_000): PortalProjection => ({
-  billing: { status: 'active', plan: `Plan ${n % 3}`, currency: 'usd', mrr: 4_900, balance, nextInvoiceDate: '2026-04-01T00:00:00.000Z', delinquent: false },
+  billing: {
+    status: 'active',
+    plan: `Plan ${n % 3}`,
+    currency: 'usd',
+    mrr: 4_900,
+    balance,
+    nextInvoiceDate: '2026-04-01T00:00:00.000Z',
+    delinquent: false,
+  },
   openInvoiceCount: 1,
   invoices: [invoice(`in_bulk_${n}`)],
-  support: { openTicketCount: 1, tickets: [{ id: String(7_000 + n), subject: `Question ${n}`, status: 'open', priority: null, category: 'billing', updatedAt: '2026-03-20T10:00:00.000Z' }] },
+  support: {
+    openTicketCount: 1,
+    tickets: [
+      {
+        id: String(7_000 + n),
+        subject: `Question ${n}`,
+        status: 'open',
+        priority: null,
+        category: 'billing',
+        updatedAt: '2026-03-20T10:00:00.000Z',
+      },
+    ],
+  },
 });
 const push = (n: number, links: Partial<PortalPush['links']>, p = projection(n)): PortalPush => ({
   customerId: `cust_${n}`,
-  links: { stripeCustomerId: `cus_${n}`, salesforceAccountId: null, zendeskOrganizationId: null, contacts: [], ...links },
+  links: {
+    stripeCustomerId: `cus_${n}`,
+    salesforceAccountId: null,
+    zendeskOrganizationId: null,
+    contacts: [],
+    ...links,
+  },
   profile: null as unknown as PortalPush['profile'],
   projection: p,
   previous: null,
@@ -60,11 +97,21 @@ describe('Zendesk pushMany', () => {
   const gate = async () => undefined;
 
   it('writes organizations and users in update_many jobs and invoices in record jobs, polled together; a refused item fails only its customer', async () => {
-    const orgs = Array.from({ length: 150 }, (_, i) => zd.seedOrganization({ id: 9_200_000_000 + i, name: `Bulk Org ${i}` }).id);
-    const users = Array.from({ length: 5 }, (_, i) => zd.seedUser({ id: 8_200_000_000 + i, name: `Bulk User ${i}`, email: `bulk${i}@user.example` }).id);
+    const orgs = Array.from(
+      { length: 150 },
+      (_, i) => zd.seedOrganization({ id: 9_200_000_000 + i, name: `Bulk Org ${i}` }).id,
+    );
+    const users = Array.from(
+      { length: 5 },
+      (_, i) => zd.seedUser({ id: 8_200_000_000 + i, name: `Bulk User ${i}`, email: `bulk${i}@user.example` }).id,
+    );
     const pushes = [
       ...orgs.map((id, i) => push(i, { zendeskOrganizationId: String(id) })),
-      ...users.map((id, i) => push(200 + i, { contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(id) }] })),
+      ...users.map((id, i) =>
+        push(200 + i, {
+          contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(id) }],
+        }),
+      ),
       push(300, {}), // nowhere to write yet
       push(301, { zendeskOrganizationId: '12ab' }),
     ];
@@ -85,11 +132,24 @@ describe('Zendesk pushMany', () => {
     expect(!refused.ok && refused.error).toBeInstanceOf(PermanentError);
     expect(!refused.ok && refused.error.message).toMatch(new RegExp(`organization ${orgs[17]}: RecordNotFound`));
     expect(result.items.filter((i) => !i.ok)).toHaveLength(2); // and the malformed id
-    expect(result.items.at(-2)).toEqual({ ok: true, result: { calls: 0, wrote: [], skipped: 'no Zendesk organization or user for this customer yet' } });
-    expect(result.items[0]).toEqual({ ok: true, result: { calls: 0, wrote: ['organization_fields', 'invoice:in_bulk_0'] } });
+    expect(result.items.at(-2)).toEqual({
+      ok: true,
+      result: { calls: 0, wrote: [], skipped: 'no Zendesk organization or user for this customer yet' },
+    });
+    expect(result.items[0]).toEqual({
+      ok: true,
+      result: { calls: 0, wrote: ['organization_fields', 'invoice:in_bulk_0'] },
+    });
 
-    expect(zd.state.organizations.get(orgs[149]!)!.organization_fields).toMatchObject({ billing_status: 'active', billing_balance: -10, portal_open_invoices: 1 });
-    expect(zd.state.users.get(users[2]!)!.user_fields).toMatchObject({ billing_status: 'active', billing_plan: 'Plan 1' }) // push 202;
+    expect(zd.state.organizations.get(orgs[149]!)!.organization_fields).toMatchObject({
+      billing_status: 'active',
+      billing_balance: -10,
+      portal_open_invoices: 1,
+    });
+    expect(zd.state.users.get(users[2]!)!.user_fields).toMatchObject({
+      billing_status: 'active',
+      billing_plan: 'Plan 1',
+    }); // push 202;
     const records = zd.state.customObjectRecords.get('portal_invoice')!;
     expect(records.get('in_bulk_202')!.custom_object_fields).toMatchObject({ user_id: String(users[2]) });
     expect(records.get('in_bulk_149')!.custom_object_fields).toMatchObject({ organization_id: String(orgs[149]) });
@@ -104,7 +164,10 @@ describe('Zendesk pushMany', () => {
       },
     });
     const before = zd.calls.length;
-    const result = await createZendeskTarget(config, { client, jobPolling: { intervalMs: 5, maxPolls: 3 } }).pushMany!([push(1, { zendeskOrganizationId: String(id) })], { gate });
+    const result = await createZendeskTarget(config, { client, jobPolling: { intervalMs: 5, maxPolls: 3 } }).pushMany!(
+      [push(1, { zendeskOrganizationId: String(id) })],
+      { gate },
+    );
     expect(result.items[0]!.ok).toBe(true);
     expect(refusals).toBeGreaterThan(2);
     expect(result.calls).toBe(zd.calls.length - before);
@@ -116,7 +179,10 @@ describe('Zendesk pushMany', () => {
     try {
       provisionPortals(slow, null, config.targets);
       const id = slow.seedOrganization({ id: 9_300_000_000, name: 'Slow Org' }).id;
-      const target = createZendeskTarget({ ...config, zendesk: { ...config.zendesk, baseUrl: slow.baseUrl } }, { jobPolling: { intervalMs: 5, maxPolls: 2 } });
+      const target = createZendeskTarget(
+        { ...config, zendesk: { ...config.zendesk, baseUrl: slow.baseUrl } },
+        { jobPolling: { intervalMs: 5, maxPolls: 2 } },
+      );
       const result = await target.pushMany!([push(1, { zendeskOrganizationId: String(id) })], { gate });
       expect(result.items[0]!.ok).toBe(false);
       expect(!result.items[0]!.ok && result.items[0]!.error).toBeInstanceOf(RetryableError);
@@ -135,7 +201,11 @@ describe('Salesforce pushMany', () => {
     let gated = 0;
     const before = sf.calls.length;
     const target = createSalesforceTarget(config);
-    const pushes = [...accounts.map((id, i) => push(i, { salesforceAccountId: id })), push(500, {}), push(501, { salesforceAccountId: '003NotAnAccountIKA' })];
+    const pushes = [
+      ...accounts.map((id, i) => push(i, { salesforceAccountId: id })),
+      push(500, {}),
+      push(501, { salesforceAccountId: '003NotAnAccountIKA' }),
+    ];
     const result = await target.pushMany!(pushes, { gate: async () => void (gated += 1) });
 
     const writes = sf.calls.slice(before).filter((c) => c.method !== 'GET');
@@ -155,9 +225,22 @@ describe('Salesforce pushMany', () => {
     expect(!refused.ok && refused.error).toBeInstanceOf(PermanentError);
     expect(!refused.ok && refused.error.message).toMatch(/INVALID_CROSS_REFERENCE_KEY/);
     expect(result.items.filter((i) => !i.ok)).toHaveLength(2);
-    expect(result.items.at(-2)).toEqual({ ok: true, result: { calls: 0, wrote: [], skipped: 'no Salesforce Account for this customer yet' } });
-    expect(result.items[7]).toEqual({ ok: true, result: { calls: 0, wrote: ['account_fields', 'invoice:in_bulk_7', 'ticket:7007'] } });
-    expect(sf.state.get('Account', accounts[249]!)).toMatchObject({ Billing_Status__c: 'active', Billing_Balance__c: -10, Open_Support_Tickets__c: 1 });
-    expect(sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', '7249')).toMatchObject({ Account__c: accounts[249], Status__c: 'open' });
+    expect(result.items.at(-2)).toEqual({
+      ok: true,
+      result: { calls: 0, wrote: [], skipped: 'no Salesforce Account for this customer yet' },
+    });
+    expect(result.items[7]).toEqual({
+      ok: true,
+      result: { calls: 0, wrote: ['account_fields', 'invoice:in_bulk_7', 'ticket:7007'] },
+    });
+    expect(sf.state.get('Account', accounts[249]!)).toMatchObject({
+      Billing_Status__c: 'active',
+      Billing_Balance__c: -10,
+      Open_Support_Tickets__c: 1,
+    });
+    expect(sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', '7249')).toMatchObject({
+      Account__c: accounts[249],
+      Status__c: 'open',
+    });
   });
 });

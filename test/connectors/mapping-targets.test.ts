@@ -37,13 +37,25 @@ function configOf(env: Record<string, string>): Config {
 }
 
 const projection = (mapped?: MappedSections): PortalProjection => ({
-  billing: { status: 'active', plan: 'Team', currency: 'usd', mrr: 24_500, balance: 0, nextInvoiceDate: '2026-12-20T00:00:00.000Z', delinquent: false },
+  billing: {
+    status: 'active',
+    plan: 'Team',
+    currency: 'usd',
+    mrr: 24_500,
+    balance: 0,
+    nextInvoiceDate: '2026-12-20T00:00:00.000Z',
+    delinquent: false,
+  },
   openInvoiceCount: 0,
   invoices: [],
   support: null,
   ...(mapped && { mapped }),
 });
-const push = (links: Partial<PortalPush['links']>, now: PortalProjection, previous: PortalProjection | null = null): PortalPush => ({
+const push = (
+  links: Partial<PortalPush['links']>,
+  now: PortalProjection,
+  previous: PortalProjection | null = null,
+): PortalPush => ({
   customerId: 'cust_1',
   links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null, contacts: [], ...links },
   profile: null,
@@ -55,7 +67,11 @@ const noGate = { gate: async () => undefined };
 describe('the Zendesk target with a mapping', () => {
   it('writes the mapped organization field beside the billing fields, only its change next time, clears it when unmapped and on forget', async () => {
     zd = await startZendeskStandIn();
-    const config = configOf({ ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token });
+    const config = configOf({
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: zd.credentials.email,
+      ZENDESK_API_TOKEN: zd.credentials.token,
+    });
     const target = createZendeskTarget(config);
     const org = zd.seedOrganization({ name: 'Acme' });
     const fields = () => zd!.state.organizations.get(org.id)!.organization_fields;
@@ -80,7 +96,11 @@ describe('the Zendesk target with a mapping', () => {
     expect(fields()['plan_tier']).toBeNull();
 
     await target.push(push({ zendeskOrganizationId: String(org.id) }, gold));
-    await target.clear!({ places: [{ zendeskOrganizationId: String(org.id), salesforceAccountId: null, contacts: [] }], invoiceIds: [], ticketIds: [] });
+    await target.clear!({
+      places: [{ zendeskOrganizationId: String(org.id), salesforceAccountId: null, contacts: [] }],
+      invoiceIds: [],
+      ticketIds: [],
+    });
     expect(fields()).toMatchObject({ plan_tier: null, billing_status: null });
   });
 });
@@ -88,7 +108,11 @@ describe('the Zendesk target with a mapping', () => {
 describe('the Zendesk target with a mapping, for a customer without an organization and for invoices', () => {
   it("writes the mapped user fields on the customer's user, and the mapped invoice object fields on its invoice records", async () => {
     zd = await startZendeskStandIn();
-    const config = configOf({ ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token });
+    const config = configOf({
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: zd.credentials.email,
+      ZENDESK_API_TOKEN: zd.credentials.token,
+    });
     config.mapping = MappingSchema.parse({
       zendesk: {
         organizationFields: [{ from: 'billing.plan', to: 'org_only' }],
@@ -96,22 +120,64 @@ describe('the Zendesk target with a mapping, for a customer without an organizat
         invoiceObject: [{ from: 'invoice.amountRemaining', to: 'amount_remaining', transform: 'money' }],
       },
     });
-    zd.seedCustomObject('portal_invoice', { fields: ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id', 'amount_remaining'].map((key) => ({ key, type: 'text' })) });
+    zd.seedCustomObject('portal_invoice', {
+      fields: [
+        'invoice_number',
+        'invoice_status',
+        'total',
+        'amount_due',
+        'amount_paid',
+        'currency',
+        'due_date',
+        'hosted_invoice_url',
+        'invoice_pdf_url',
+        'organization_id',
+        'user_id',
+        'amount_remaining',
+      ].map((key) => ({ key, type: 'text' })),
+    });
     const user = zd.seedUser({ name: 'Ann' });
-    const invoice = { id: 'in_1', number: 'N-1', status: 'open', currency: 'usd', total: 24_500, amountDue: 24_500, amountPaid: 0, amountRemaining: 12_250, amountRefunded: 0, dueDate: null, createdAt: '2026-11-20T00:00:00.000Z', hostedInvoiceUrl: null, invoicePdf: null };
-    const base = { ...projection(), billing: { ...projection().billing!, balance: -1_500 }, invoices: [invoice], openInvoiceCount: 1 };
+    const invoice = {
+      id: 'in_1',
+      number: 'N-1',
+      status: 'open',
+      currency: 'usd',
+      total: 24_500,
+      amountDue: 24_500,
+      amountPaid: 0,
+      amountRemaining: 12_250,
+      amountRefunded: 0,
+      dueDate: null,
+      createdAt: '2026-11-20T00:00:00.000Z',
+      hostedInvoiceUrl: null,
+      invoicePdf: null,
+    };
+    const base = {
+      ...projection(),
+      billing: { ...projection().billing!, balance: -1_500 },
+      invoices: [invoice],
+      openInvoiceCount: 1,
+    };
     const now = withMapped(base, config.mapping, 'zendesk', replay([]));
-    await createZendeskTarget(config).push(push({ contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(user.id) }] }, now));
+    await createZendeskTarget(config).push(
+      push({ contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(user.id) }] }, now),
+    );
     expect(zd.state.users.get(user.id)!.user_fields).toMatchObject({ credit_left: -15, billing_plan: 'Team' });
     expect(zd.state.users.get(user.id)!.user_fields).not.toHaveProperty('org_only');
-    expect(zd.state.customObjectRecords.get('portal_invoice')?.get('in_1')?.custom_object_fields).toMatchObject({ amount_remaining: 122.5, total: 245, user_id: String(user.id) });
+    expect(zd.state.customObjectRecords.get('portal_invoice')?.get('in_1')?.custom_object_fields).toMatchObject({
+      amount_remaining: 122.5,
+      total: 245,
+      user_id: String(user.id),
+    });
   });
 });
 
 describe('the Salesforce target with a mapping', () => {
   it('writes the mapped Account field, in one push and in bulk, and empties it on forget', async () => {
     const base = configOf({});
-    sf = await startSalesforceStandIn({ fields: provisionedSalesforceFields(base.targets.salesforce, undefined, base.mapping) });
+    sf = await startSalesforceStandIn({
+      fields: provisionedSalesforceFields(base.targets.salesforce, undefined, base.mapping),
+    });
     const config = configOf({ SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken });
     const target = createSalesforceTarget(config);
     const account = sf.state.seedAccount({ Name: 'Acme' }).Id;
@@ -119,33 +185,69 @@ describe('the Salesforce target with a mapping', () => {
     await target.push(push({ salesforceAccountId: account }, gold));
     expect(sf.state.get('Account', account)).toMatchObject({ Plan_Tier__c: 'gold', Billing_Status__c: 'active' });
 
-    await target.pushMany!([push({ salesforceAccountId: account }, projection({ accountFields: { Plan_Tier__c: 'silver' } }), gold)], noGate);
+    await target.pushMany!(
+      [push({ salesforceAccountId: account }, projection({ accountFields: { Plan_Tier__c: 'silver' } }), gold)],
+      noGate,
+    );
     expect(sf.state.get('Account', account)?.['Plan_Tier__c']).toBe('silver');
 
-    await target.clear!({ places: [{ zendeskOrganizationId: null, salesforceAccountId: account, contacts: [] }], invoiceIds: [], ticketIds: [] });
+    await target.clear!({
+      places: [{ zendeskOrganizationId: null, salesforceAccountId: account, contacts: [] }],
+      invoiceIds: [],
+      ticketIds: [],
+    });
     expect(sf.state.get('Account', account)).toMatchObject({ Plan_Tier__c: null, Billing_Status__c: null });
   });
 
   it('writes the mapped fields of invoice records beside the built-in ones', async () => {
     const base = configOf({});
-    base.mapping = MappingSchema.parse({ salesforce: { invoice: [{ from: 'invoice.amountRemaining', to: 'Amount_Remaining__c', transform: 'money' }] } });
-    sf = await startSalesforceStandIn({ fields: provisionedSalesforceFields(base.targets.salesforce, undefined, base.mapping) });
+    base.mapping = MappingSchema.parse({
+      salesforce: { invoice: [{ from: 'invoice.amountRemaining', to: 'Amount_Remaining__c', transform: 'money' }] },
+    });
+    sf = await startSalesforceStandIn({
+      fields: provisionedSalesforceFields(base.targets.salesforce, undefined, base.mapping),
+    });
     const config = configOf({ SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken });
     config.mapping = base.mapping;
     const account = sf.state.seedAccount({ Name: 'Acme' }).Id;
-    const invoice = { id: 'in_1', number: 'N-1', status: 'open', currency: 'usd', total: 24_500, amountDue: 24_500, amountPaid: 0, amountRemaining: 12_250, amountRefunded: 0, dueDate: null, createdAt: '2026-11-20T00:00:00.000Z', hostedInvoiceUrl: null, invoicePdf: null };
-    const now = withMapped({ ...projection(), invoices: [invoice], openInvoiceCount: 1 }, config.mapping, 'salesforce', replay([]));
+    const invoice = {
+      id: 'in_1',
+      number: 'N-1',
+      status: 'open',
+      currency: 'usd',
+      total: 24_500,
+      amountDue: 24_500,
+      amountPaid: 0,
+      amountRemaining: 12_250,
+      amountRefunded: 0,
+      dueDate: null,
+      createdAt: '2026-11-20T00:00:00.000Z',
+      hostedInvoiceUrl: null,
+      invoicePdf: null,
+    };
+    const now = withMapped(
+      { ...projection(), invoices: [invoice], openInvoiceCount: 1 },
+      config.mapping,
+      'salesforce',
+      replay([]),
+    );
     await createSalesforceTarget(config).push(push({ salesforceAccountId: account }, now));
     // The package has no file for the mapped field: the stand-in's org has it as a Text field, which stores text.
-    expect(sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', 'in_1')).toMatchObject({ Amount_Remaining__c: '122.5', Total__c: 245, Account__c: account });
+    expect(sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', 'in_1')).toMatchObject({
+      Amount_Remaining__c: '122.5',
+      Total__c: 245,
+      Account__c: account,
+    });
   });
 
-  it('dead-letters a push to a mapped field the org does not have, with Salesforce\'s own INVALID_FIELD message', async () => {
+  it("dead-letters a push to a mapped field the org does not have, with Salesforce's own INVALID_FIELD message", async () => {
     const base = configOf({});
     sf = await startSalesforceStandIn({ fields: provisionedSalesforceFields(base.targets.salesforce) });
     const config = configOf({ SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken });
     const account = sf.state.seedAccount({ Name: 'Acme' }).Id;
-    const refused = createSalesforceTarget(config).push(push({ salesforceAccountId: account }, projection({ accountFields: { Plan_Tier__c: 'gold' } })));
+    const refused = createSalesforceTarget(config).push(
+      push({ salesforceAccountId: account }, projection({ accountFields: { Plan_Tier__c: 'gold' } })),
+    );
     await expect(refused).rejects.toBeInstanceOf(PermanentError);
     await expect(refused).rejects.toThrow(/Plan_Tier__c/);
   });

@@ -30,7 +30,12 @@ const configured = configFrom({
 });
 const json = { 'content-type': 'application/json' };
 
-const tie = (source: RefetchTie['source'], kind: RefetchTie['kind'], objectId: string, version = 1_795_689_200_000): RefetchTie => ({ source, kind, objectId, version });
+const tie = (
+  source: RefetchTie['source'],
+  kind: RefetchTie['kind'],
+  objectId: string,
+  version = 1_795_689_200_000,
+): RefetchTie => ({ source, kind, objectId, version });
 
 useStrictNock();
 
@@ -51,25 +56,46 @@ describe('settling a tie by refetching from the source API', () => {
   });
 
   it('a configured source answers with the object as an event at the tied version', async () => {
-    const webhook = JSON.parse(readFileSync(new URL('../fixtures/stripe/customer.subscription.updated.json', import.meta.url), 'utf8')) as {
+    const webhook = JSON.parse(
+      readFileSync(new URL('../fixtures/stripe/customer.subscription.updated.json', import.meta.url), 'utf8'),
+    ) as {
       created: number;
       data: { object: { id: string } };
     };
     const sub = webhook.data.object;
     nock(STRIPE_API).get(`/v1/subscriptions/${sub.id}`).reply(200, sub, json);
 
-    const event = await createRefetcher(configured)(tie('stripe', 'stripe.subscription', sub.id, webhook.created * 1000));
+    const event = await createRefetcher(configured)(
+      tie('stripe', 'stripe.subscription', sub.id, webhook.created * 1000),
+    );
 
-    expect(event).toMatchObject({ source: 'stripe', objectId: sub.id, version: webhook.created * 1000, origin: 'snapshot' });
+    expect(event).toMatchObject({
+      source: 'stripe',
+      objectId: sub.id,
+      version: webhook.created * 1000,
+      origin: 'snapshot',
+    });
   });
 
   it('a failed refetch throws a RefetchError saying whether a retry can help, and when', async () => {
     nock(STRIPE_API)
       .get('/v1/invoices/in_TestMissing01')
-      .reply(404, { error: { code: 'resource_missing', message: "No such invoice: 'in_TestMissing01'", param: 'id', type: 'invalid_request_error' } }, json);
-    nock(ZENDESK)
-      .get('/api/v2/tickets/5301.json')
-      .reply(429, 'Number of allowed API requests per minute exceeded', { 'content-type': 'text/plain', 'retry-after': '7' });
+      .reply(
+        404,
+        {
+          error: {
+            code: 'resource_missing',
+            message: "No such invoice: 'in_TestMissing01'",
+            param: 'id',
+            type: 'invalid_request_error',
+          },
+        },
+        json,
+      );
+    nock(ZENDESK).get('/api/v2/tickets/5301.json').reply(429, 'Number of allowed API requests per minute exceeded', {
+      'content-type': 'text/plain',
+      'retry-after': '7',
+    });
     const refetch = createRefetcher(configured);
 
     const missing = await refetch(tie('stripe', 'stripe.invoice', 'in_TestMissing01')).catch((e: unknown) => e);
@@ -84,14 +110,27 @@ describe('settling a tie by refetching from the source API', () => {
   it('connects lazily and once; a connection that failed is tried again on the next tie', async () => {
     const account = (id: string) => ({
       attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${id}` },
-      Id: id, Name: 'Acme Logistics', IsDeleted: false, SystemModstamp: '2025-11-27T10:33:20.000+0000',
+      Id: id,
+      Name: 'Acme Logistics',
+      IsDeleted: false,
+      SystemModstamp: '2025-11-27T10:33:20.000+0000',
     });
     nock(MY_DOMAIN)
       .post('/services/oauth2/token')
       .reply(503, 'Service Unavailable', { 'content-type': 'text/plain' })
       .post('/services/oauth2/token')
       .once()
-      .reply(200, { access_token: '00D!Token', instance_url: MY_DOMAIN, id: 'https://login.salesforce.com/id/00D8d000004PqRsEAK/0058d000003Hn1KAAS', token_type: 'Bearer', issued_at: '1' }, json)
+      .reply(
+        200,
+        {
+          access_token: '00D!Token',
+          instance_url: MY_DOMAIN,
+          id: 'https://login.salesforce.com/id/00D8d000004PqRsEAK/0058d000003Hn1KAAS',
+          token_type: 'Bearer',
+          issued_at: '1',
+        },
+        json,
+      )
       .get('/services/data/v62.0/sobjects/Account/0018d00000QxZ7pAAF')
       .reply(200, account('0018d00000QxZ7pAAF'), json)
       .get('/services/data/v62.0/sobjects/Account/0018d00000QxZ7qAAF')
@@ -102,7 +141,11 @@ describe('settling a tie by refetching from the source API', () => {
     expect(down).toMatchObject({ source: 'salesforce', retryable: true });
 
     // Only one more token request is faked: a second connection would fail the test.
-    await expect(refetch(tie('salesforce', 'salesforce.account', '0018d00000QxZ7pAAF'))).resolves.toMatchObject({ objectId: '0018d00000QxZ7pAAF' });
-    await expect(refetch(tie('salesforce', 'salesforce.account', '0018d00000QxZ7qAAF'))).resolves.toMatchObject({ objectId: '0018d00000QxZ7qAAF' });
+    await expect(refetch(tie('salesforce', 'salesforce.account', '0018d00000QxZ7pAAF'))).resolves.toMatchObject({
+      objectId: '0018d00000QxZ7pAAF',
+    });
+    await expect(refetch(tie('salesforce', 'salesforce.account', '0018d00000QxZ7qAAF'))).resolves.toMatchObject({
+      objectId: '0018d00000QxZ7qAAF',
+    });
   });
 });

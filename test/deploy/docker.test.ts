@@ -77,7 +77,9 @@ describe('Dockerfile', () => {
     expect(all).toContain('npm run build');
     // npm run build copies the Lua scripts with scripts/copy-lua.mjs: the build stage must have it.
     expect(JSON.parse(read('package.json')).scripts.build).toBe('tsc -p tsconfig.json && node scripts/copy-lua.mjs');
-    const copies = dockerfile.instructions.filter((i) => i.stage < finalStage && i.keyword === 'COPY').map((i) => i.args);
+    const copies = dockerfile.instructions
+      .filter((i) => i.stage < finalStage && i.keyword === 'COPY')
+      .map((i) => i.args);
     expect(copies).toContain('scripts ./scripts');
     expect(all).toMatch(/npm prune --omit=dev/);
     // The build stage copies the lockfile so that npm ci has something to follow.
@@ -87,21 +89,34 @@ describe('Dockerfile', () => {
   it('copies into the runtime stage only package.json, production node_modules, dist, bin, config, the Salesforce package and the Help Center kit', () => {
     const copied = inFinal('COPY').map((i) => {
       const parts = i.args.split(' ').filter((p) => !p.startsWith('--'));
-      return { from: /--from=(\S+)/.exec(i.args)?.[1], sources: parts.slice(0, -1).map((s) => s.replace(/^\/app\//, '').replace(/\/$/, '')) };
+      return {
+        from: /--from=(\S+)/.exec(i.args)?.[1],
+        sources: parts.slice(0, -1).map((s) => s.replace(/^\/app\//, '').replace(/\/$/, '')),
+      };
     });
     const sources = copied.flatMap((c) => c.sources).sort();
     expect(sources).toEqual(['bin', 'config', 'dist', 'node_modules', 'package.json', 'portal', 'salesforce']);
     // node_modules comes from the build stage, after `npm prune --omit=dev`, never from the context.
     expect(copied.find((c) => c.sources.includes('node_modules'))?.from).toBe(dockerfile.stages[0]!.name);
     expect(inFinal('ADD')).toEqual([]);
-    expect(inFinal('RUN').map((r) => r.args).join('\n')).not.toMatch(/npm (ci|install)/);
+    expect(
+      inFinal('RUN')
+        .map((r) => r.args)
+        .join('\n'),
+    ).not.toMatch(/npm (ci|install)/);
   });
 
   it('runs production as the non-root node user behind tini, with the start command', () => {
-    expect(inFinal('ENV').map((e) => e.args).join(' ')).toMatch(/NODE_ENV=production/);
+    expect(
+      inFinal('ENV')
+        .map((e) => e.args)
+        .join(' '),
+    ).toMatch(/NODE_ENV=production/);
     const users = inFinal('USER');
     expect(users.at(-1)?.args).toBe('node');
-    const runs = inFinal('RUN').map((r) => r.args).join('\n');
+    const runs = inFinal('RUN')
+      .map((r) => r.args)
+      .join('\n');
     expect(runs).toMatch(/apt-get install -y --no-install-recommends tini/);
     expect(runs).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
     expect(execForm(inFinal('ENTRYPOINT').at(-1)!.args)).toEqual(['/usr/bin/tini', '--']);
@@ -126,10 +141,15 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps local state and secrets out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const p of ['node_modules', 'dist', '.tools', '.git', 'test-results', '*.log', '.env']) expect(ignored).toContain(p);
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const p of ['node_modules', 'dist', '.tools', '.git', 'test-results', '*.log', '.env'])
+      expect(ignored).toContain(p);
     // Everything the build needs stays in the context.
-    for (const p of ['src', 'scripts', 'bin', 'config', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(p);
+    for (const p of ['src', 'scripts', 'bin', 'config', 'package.json', 'package-lock.json', 'tsconfig.json'])
+      expect(ignored).not.toContain(p);
   });
 });
 
@@ -177,7 +197,15 @@ describe('docker-compose.yml', () => {
     const sentinels = names.filter((n) => n.startsWith('sentinel-'));
 
     it('holds a primary, a replica, three sentinels, two web and two workers, and nothing of the default stack', () => {
-      expect(names).toEqual(['redis-primary', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'web-ha', 'worker-ha']);
+      expect(names).toEqual([
+        'redis-primary',
+        'redis-replica',
+        'sentinel-1',
+        'sentinel-2',
+        'sentinel-3',
+        'web-ha',
+        'worker-ha',
+      ]);
       expect(services['web-ha'].deploy.replicas).toBe(2);
       expect(services['worker-ha'].deploy.replicas).toBe(2);
       for (const plain of ['redis', 'web', 'worker']) expect(services[plain].profiles).toBeUndefined();
@@ -208,7 +236,11 @@ describe('docker-compose.yml', () => {
     it('points every web and worker at all three sentinels by the monitored name, with a config portal-sync accepts', () => {
       for (const n of ['web-ha', 'worker-ha']) {
         const env = services[n].environment;
-        expect(env.REDIS_SENTINELS.split(',').map((a: string) => a.split(':')[0]).sort()).toEqual(sentinels);
+        expect(
+          env.REDIS_SENTINELS.split(',')
+            .map((a: string) => a.split(':')[0])
+            .sort(),
+        ).toEqual(sentinels);
         expect(env.REDIS_SENTINEL_MASTER).toBe('portal-sync');
         expect(env.REDIS_URL).toBeUndefined();
         expect(Object.keys(services[n].depends_on).sort()).toEqual(sentinels);
@@ -216,7 +248,11 @@ describe('docker-compose.yml', () => {
         const file = env.PORTAL_SYNC_CONFIG.replace(/^\/app\//, '');
         const loaded = loadConfig({ ...env, PORTAL_SYNC_CONFIG: resolve(PACKAGE_ROOT, file) });
         expect(loaded.ok ? [] : loaded.problems).toEqual([]);
-        expect(loaded.ok && loaded.config.redis).toMatchObject({ ackReplicas: 1, sentinelMaster: 'portal-sync', sentinels: sentinels.map((host) => ({ host, port: 26379 })) });
+        expect(loaded.ok && loaded.config.redis).toMatchObject({
+          ackReplicas: 1,
+          sentinelMaster: 'portal-sync',
+          sentinels: sentinels.map((host) => ({ host, port: 26379 })),
+        });
       }
     });
   });
@@ -232,13 +268,22 @@ describe('the runtime stage layout, without Docker', () => {
     // (the lockfile's non-dev top-level packages, linked from this checkout for speed). dist is built
     // afresh into the copy (the build stage's `npm run build`), never taken from a possibly stale one.
     app = mkdtempSync(join(tmpdir(), 'portal-sync-image-'));
-    const build = spawnSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', resolve(root, 'tsconfig.json'), '--outDir', join(app, 'dist')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const build = spawnSync(
+      resolve(root, 'node_modules/.bin/tsc'),
+      ['-p', resolve(root, 'tsconfig.json'), '--outDir', join(app, 'dist')],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
     if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
     // npm run build's second step, into the same folder.
-    const copy = spawnSync(node, [resolve(root, 'scripts/copy-lua.mjs'), join(app, 'dist')], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+    const copy = spawnSync(node, [resolve(root, 'scripts/copy-lua.mjs'), join(app, 'dist')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     if (copy.status !== 0) throw new Error(`the Lua copy failed:\n${copy.stdout}${copy.stderr}`);
     cpSync(resolve(root, 'package.json'), join(app, 'package.json'));
-    for (const dir of ['bin', 'config', 'salesforce', 'portal']) cpSync(resolve(root, dir), join(app, dir), { recursive: true });
+    for (const dir of ['bin', 'config', 'salesforce', 'portal'])
+      cpSync(resolve(root, dir), join(app, dir), { recursive: true });
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
     mkdirSync(join(app, 'node_modules'));
     for (const [key, meta] of Object.entries(lock.packages)) {
@@ -258,13 +303,20 @@ describe('the runtime stage layout, without Docker', () => {
   });
 
   it('dist holds every Lua script under src/, where the compiled loader reads them', () => {
-    const lua = readdirSync(resolve(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('.lua'));
+    const lua = readdirSync(resolve(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((p) =>
+      p.endsWith('.lua'),
+    );
     expect(lua).toContain(join('sync', 'redis', 'scripts', 'call-gate-take-1.lua'));
     for (const file of lua) expect(readFileSync(join(app, 'dist', file), 'utf8')).toBe(read(join('src', file)));
   });
 
   it('`config check` passes from the copied files, reading config/ relative to the package root', () => {
-    const r = spawnSync(node, ['bin/portal-sync.js', 'config', 'check'], { cwd: app, env: minimalEnv(), encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(node, ['bin/portal-sync.js', 'config', 'check'], {
+      cwd: app,
+      env: minimalEnv(),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^config ok \(/);
@@ -275,7 +327,14 @@ describe('the runtime stage layout, without Docker', () => {
     const prefix = uniquePrefix();
     const child = spawn(node, ['bin/portal-sync.js', 'start', '--role', 'web'], {
       cwd: app,
-      env: { ...minimalEnv(), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: {
+        ...minimalEnv(),
+        REDIS_URL: redisUrl(),
+        REDIS_PREFIX: prefix,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -293,9 +352,17 @@ describe('the runtime stage layout, without Docker', () => {
       // The Dockerfile's own HEALTHCHECK command, run as Docker would, with PORT set to the listener's.
       const cmd = execForm(healthcheckArgs());
       const port = new URL(url!).port;
-      const check = spawnSync(node, cmd.slice(1), { env: { ...minimalEnv(), PORT: port }, encoding: 'utf8', timeout: 10_000 });
+      const check = spawnSync(node, cmd.slice(1), {
+        env: { ...minimalEnv(), PORT: port },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
       expect(check.status, check.stderr).toBe(0);
-      const bad = spawnSync(node, cmd.slice(1), { env: { ...minimalEnv(), PORT: '1' }, encoding: 'utf8', timeout: 10_000 });
+      const bad = spawnSync(node, cmd.slice(1), {
+        env: { ...minimalEnv(), PORT: '1' },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
       expect(bad.status).toBe(1);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -318,14 +385,19 @@ describe('deploy/: alert rules and dashboard', () => {
   it('uses only metrics listed in the docs/metrics.md Metrics table (histogram series by their base name)', () => {
     expect(readmeMetrics.size).toBeGreaterThan(10);
     for (const f of files) {
-      const used = [...metricsIn(read(f))].map((m) => (readmeMetrics.has(m) ? m : m.replace(/_(bucket|sum|count)$/, '')));
+      const used = [...metricsIn(read(f))].map((m) =>
+        readmeMetrics.has(m) ? m : m.replace(/_(bucket|sum|count)$/, ''),
+      );
       expect(used.length, f).toBeGreaterThan(3);
-      for (const m of used) expect(readmeMetrics.has(m), `${f} uses ${m}, which docs/metrics.md "Metrics" does not list`).toBe(true);
+      for (const m of used)
+        expect(readmeMetrics.has(m), `${f} uses ${m}, which docs/metrics.md "Metrics" does not list`).toBe(true);
     }
   });
 
   it('alerts cover lag, dead letters, rejections, Redis and identity conflicts, each saying what to do', () => {
-    const rules = parseYaml(read('deploy/prometheus/alerts.yml')).groups.flatMap((g: { rules: unknown[] }) => g.rules) as {
+    const rules = parseYaml(read('deploy/prometheus/alerts.yml')).groups.flatMap(
+      (g: { rules: unknown[] }) => g.rules,
+    ) as {
       alert: string;
       expr: string;
       labels: { severity: string };
@@ -347,21 +419,36 @@ describe('deploy/: alert rules and dashboard', () => {
     expect(dlq.annotations.description).toContain('portal-sync dlq list');
     // Every command an alert tells you to run is one the README lists.
     const commands = read('README.md');
-    for (const r of rules) for (const m of r.annotations.description.matchAll(/`portal-sync ([a-z]+)/g)) expect(commands).toContain(`portal-sync ${m[1]}`);
+    for (const r of rules)
+      for (const m of r.annotations.description.matchAll(/`portal-sync ([a-z]+)/g))
+        expect(commands).toContain(`portal-sync ${m[1]}`);
   });
 
   it('promtool accepts the rules (when promtool is installed)', ({ skip }) => {
     const which = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
     if (which.error) skip('promtool not on PATH');
-    const r = spawnSync('promtool', ['check', 'rules', resolve(root, 'deploy/prometheus/alerts.yml')], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync('promtool', ['check', 'rules', resolve(root, 'deploy/prometheus/alerts.yml')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it('the dashboard is importable JSON with the panels docs/metrics.md promises', () => {
-    const dash = JSON.parse(read('deploy/grafana/portal-sync.json')) as { uid: string; panels: { title: string; targets: { expr: string }[] }[] };
+    const dash = JSON.parse(read('deploy/grafana/portal-sync.json')) as {
+      uid: string;
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     expect(dash.uid).toBe('portal-sync');
     const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
-    for (const m of ['portal_sync_webhook_events_total', 'portal_sync_ingest_duration_seconds_bucket', 'portal_sync_queue_oldest_waiting_seconds', 'portal_sync_queue_jobs', 'portal_sync_pushes_total', 'portal_sync_identity_conflicts_total']) {
+    for (const m of [
+      'portal_sync_webhook_events_total',
+      'portal_sync_ingest_duration_seconds_bucket',
+      'portal_sync_queue_oldest_waiting_seconds',
+      'portal_sync_queue_jobs',
+      'portal_sync_pushes_total',
+      'portal_sync_identity_conflicts_total',
+    ]) {
       expect(exprs).toContain(m);
     }
     const ids = dash.panels.map((p) => (p as unknown as { id: number }).id);

@@ -21,7 +21,10 @@ let off: TestDaemon;
 beforeAll(async () => {
   [on, off] = await Promise.all([
     startTestPipeline({ ADMIN_TOKEN }, (c) => {
-      c.zendesk.brands = [{ id: '360000000001', name: 'Acme & Co', hosts: [] }, { id: '360000000002', name: null, hosts: [] }];
+      c.zendesk.brands = [
+        { id: '360000000001', name: 'Acme & Co', hosts: [] },
+        { id: '360000000002', name: null, hosts: [] },
+      ];
     }),
     startTestDaemon(),
   ]);
@@ -30,7 +33,9 @@ beforeAll(async () => {
   event.id = `evt_admin_invalid_${process.pid}`;
   delete event.data.object.items;
   const body = JSON.stringify(event);
-  const res = await post(on.daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+  const res = await post(on.daemon, '/webhooks/stripe', body, {
+    'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+  });
   expect(res.status).toBe(202);
   await on.drain();
 });
@@ -38,7 +43,8 @@ afterAll(async () => {
   await Promise.all([on?.stop(), off?.stop()]);
 });
 
-const get = (url: string, path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers, redirect: 'manual' });
+const get = (url: string, path: string, headers: Record<string, string> = {}) =>
+  fetch(`${url}${path}`, { headers, redirect: 'manual' });
 
 async function login(url: string, token: string): Promise<Response> {
   return fetch(`${url}/admin/login`, {
@@ -51,7 +57,14 @@ async function login(url: string, token: string): Promise<Response> {
 
 describe('the admin dashboard and board over HTTP', () => {
   it('do not exist without ADMIN_TOKEN: 404 for everything under /admin, even with a token', async () => {
-    for (const path of ['/admin', '/admin/', '/admin/login', '/admin/queues', '/admin/queues/api/queues', '/admin/deflection']) {
+    for (const path of [
+      '/admin',
+      '/admin/',
+      '/admin/login',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+      '/admin/deflection',
+    ]) {
       const res = await get(off.url, path, bearer);
       expect(res.status, path).toBe(404);
       expect(await res.json()).toEqual({ error: 'not found' });
@@ -82,7 +95,17 @@ describe('the admin dashboard and board over HTTP', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'unsafe-inline'/);
     const html = await res.text();
-    for (const s of ['events', 'push-zendesk', 'push-salesforce', 'deflection', 'sync lag', 'stripe', 'No reconcile has run yet', 'href="/admin/queues"', 'href="/admin/deflection"'])
+    for (const s of [
+      'events',
+      'push-zendesk',
+      'push-salesforce',
+      'deflection',
+      'sync lag',
+      'stripe',
+      'No reconcile has run yet',
+      'href="/admin/queues"',
+      'href="/admin/deflection"',
+    ])
       expect(html, s).toContain(s);
     expect(html).toMatch(/Dead letters \(1\)/);
     expect(html).toContain('<span class="tag">quarantine</span>');
@@ -90,7 +113,9 @@ describe('the admin dashboard and board over HTTP', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
     expect(html).toContain('name="viewport"');
     // Each listed Zendesk brand links to its own deflection report.
-    expect(html).toContain('<a href="/admin/deflection?brand=360000000001">Deflection: Acme &#38; Co</a><a href="/admin/deflection?brand=360000000002">Deflection: brand 360000000002</a>');
+    expect(html).toContain(
+      '<a href="/admin/deflection?brand=360000000001">Deflection: Acme &#38; Co</a><a href="/admin/deflection?brand=360000000002">Deflection: brand 360000000002</a>',
+    );
   });
 
   it('logs in through the form: a wrong token is 401, the right one sets an HttpOnly SameSite=Strict cookie holding no token', async () => {
@@ -102,7 +127,9 @@ describe('the admin dashboard and board over HTTP', () => {
     expect(ok.status).toBe(303);
     expect(ok.headers.get('location')).toBe('/admin');
     const setCookie = ok.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(new RegExp(`^${SESSION_COOKIE}=[\\w-]{43}; Path=/admin; Max-Age=43200; HttpOnly; SameSite=Strict$`));
+    expect(setCookie).toMatch(
+      new RegExp(`^${SESSION_COOKIE}=[\\w-]{43}; Path=/admin; Max-Age=43200; HttpOnly; SameSite=Strict$`),
+    );
     expect(setCookie).not.toContain(ADMIN_TOKEN);
     const cookie = setCookie.split(';')[0]!;
 
@@ -114,7 +141,11 @@ describe('the admin dashboard and board over HTTP', () => {
 
     // Behind a trusted TLS proxy the cookie is Secure too: test/webhooks/server-edges.int.test.ts.
 
-    const out = await fetch(`${on.daemon.url}/admin/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    const out = await fetch(`${on.daemon.url}/admin/logout`, {
+      method: 'POST',
+      headers: { cookie },
+      redirect: 'manual',
+    });
     expect(out.status).toBe(303);
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
   });
@@ -149,7 +180,13 @@ describe('rates, in isolation', () => {
       { labels: { source: 'stripe', outcome: 'accepted' }, value: n },
       { labels: { source: 'stripe', outcome: 'quarantined' }, value: 1 },
     ];
-    expect(rates.observe(at(9), t0 + 30_000).rows[0]).toMatchObject({ source: 'stripe', total: 10, accepted: 9, quarantined: 1, perMinute: 10 });
+    expect(rates.observe(at(9), t0 + 30_000).rows[0]).toMatchObject({
+      source: 'stripe',
+      total: 10,
+      accepted: 9,
+      quarantined: 1,
+      perMinute: 10,
+    });
     const later = rates.observe(at(39), t0 + 90_000);
     expect(later.windowSeconds).toBe(60);
     expect(later.rows[0]!.perMinute).toBe(30);

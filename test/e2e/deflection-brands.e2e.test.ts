@@ -11,26 +11,55 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DeflectionReport } from '../../src/sync/deflection/report.js';
 import { redisUrl } from '../support/redis.js';
-import { iso, sendActivity, sendTicket, startDeflectionPipeline, type DeflectionPipeline } from './deflection-support.js';
+import {
+  iso,
+  sendActivity,
+  sendTicket,
+  startDeflectionPipeline,
+  type DeflectionPipeline,
+} from './deflection-support.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 const ACME = '360000000001';
 const GLOBEX = '360000000002';
-const BRANDS = [{ id: Number(ACME), name: 'Acme' }, { id: Number(GLOBEX), name: 'Globex' }];
+const BRANDS = [
+  { id: Number(ACME), name: 'Acme' },
+  { id: Number(GLOBEX), name: 'Globex' },
+];
 const dir = mkdtempSync(join(tmpdir(), 'portal-sync-brands-'));
 const configFile = join(dir, 'brands.yaml');
 let clock = T0;
 let p: DeflectionPipeline;
 
 function report(...args: string[]) {
-  const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), 'report', 'deflection', '--since', iso(T0 - HOUR), '--until', iso(T0 + 30 * HOUR), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), REDIS_PREFIX: p.daemon.prefix, PORTAL_SYNC_CONFIG: configFile, NO_COLOR: '1' },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const r = spawnSync(
+    resolve(root, 'node_modules/.bin/tsx'),
+    [
+      resolve(root, 'src/cli/main.ts'),
+      'report',
+      'deflection',
+      '--since',
+      iso(T0 - HOUR),
+      '--until',
+      iso(T0 + 30 * HOUR),
+      ...args,
+    ],
+    {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        REDIS_URL: redisUrl(),
+        REDIS_PREFIX: p.daemon.prefix,
+        PORTAL_SYNC_CONFIG: configFile,
+        NO_COLOR: '1',
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -46,17 +75,65 @@ beforeAll(async () => {
   await sendActivity(
     p.daemon,
     // Ann, on Acme's Help Center: a search that finds nothing, then no ticket.
-    { id: 'b-ann-1', type: 'search', occurred_at: at(0), contact: { email: 'ann@acme-customer.example' }, query: 'Reset password', result_count: 0, brand_id: ACME },
+    {
+      id: 'b-ann-1',
+      type: 'search',
+      occurred_at: at(0),
+      contact: { email: 'ann@acme-customer.example' },
+      query: 'Reset password',
+      result_count: 0,
+      brand_id: ACME,
+    },
     // Bob, on Globex's: a search, then a Globex ticket.
-    { id: 'b-bob-1', type: 'search', occurred_at: at(0), contact: { email: 'bob@globex-customer.example' }, query: 'invoice', result_count: 3, brand_id: Number(GLOBEX) },
+    {
+      id: 'b-bob-1',
+      type: 'search',
+      occurred_at: at(0),
+      contact: { email: 'bob@globex-customer.example' },
+      query: 'invoice',
+      result_count: 3,
+      brand_id: Number(GLOBEX),
+    },
     // Cara reads an Acme article, then opens a ticket with Globex: Acme's Help Center did not fail her.
-    { id: 'b-cara-1', type: 'article_view', occurred_at: at(0), contact: { email: 'cara@both.example' }, article_id: '900', brand_id: ACME },
+    {
+      id: 'b-cara-1',
+      type: 'article_view',
+      occurred_at: at(0),
+      contact: { email: 'cara@both.example' },
+      article_id: '900',
+      brand_id: ACME,
+    },
     // Dave's portal names no brand; his Acme ticket escalates that session.
-    { id: 'b-dave-1', type: 'search', occurred_at: at(0), contact: { email: 'dave@nobrand.example' }, query: 'vat', result_count: 1 },
+    {
+      id: 'b-dave-1',
+      type: 'search',
+      occurred_at: at(0),
+      contact: { email: 'dave@nobrand.example' },
+      query: 'vat',
+      result_count: 1,
+    },
   );
-  await sendTicket(p.daemon, { id: '7101', email: 'bob@globex-customer.example', createdAt: '2026-11-23T10:10Z', subject: 'Invoice question', brandId: GLOBEX });
-  await sendTicket(p.daemon, { id: '7102', email: 'cara@both.example', createdAt: '2026-11-23T10:05Z', subject: 'Globex order', brandId: GLOBEX });
-  await sendTicket(p.daemon, { id: '7103', email: 'dave@nobrand.example', createdAt: '2026-11-23T10:05Z', subject: 'VAT on invoice', brandId: ACME });
+  await sendTicket(p.daemon, {
+    id: '7101',
+    email: 'bob@globex-customer.example',
+    createdAt: '2026-11-23T10:10Z',
+    subject: 'Invoice question',
+    brandId: GLOBEX,
+  });
+  await sendTicket(p.daemon, {
+    id: '7102',
+    email: 'cara@both.example',
+    createdAt: '2026-11-23T10:05Z',
+    subject: 'Globex order',
+    brandId: GLOBEX,
+  });
+  await sendTicket(p.daemon, {
+    id: '7103',
+    email: 'dave@nobrand.example',
+    createdAt: '2026-11-23T10:05Z',
+    subject: 'VAT on invoice',
+    brandId: ACME,
+  });
   await p.drain();
   clock = T0 + 26 * HOUR;
   await p.worker.tracker.sweep();
@@ -91,7 +168,13 @@ describe('deflection per brand', () => {
     expect(r.out).toMatch(/1 {2}reset password/);
 
     const json = JSON.parse(report('--brand', GLOBEX, '--json').out) as DeflectionReport;
-    expect(json).toMatchObject({ brand: { id: GLOBEX, name: 'Globex' }, sessions: 1, deflected: 0, escalated: 1, noResultSearches: { total: 0 } });
+    expect(json).toMatchObject({
+      brand: { id: GLOBEX, name: 'Globex' },
+      sessions: 1,
+      deflected: 0,
+      escalated: 1,
+      noResultSearches: { total: 0 },
+    });
     expect(json.ticketDeflection.current.tickets).toBe(2);
   });
 

@@ -10,7 +10,13 @@ import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/s
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { testConfig } from '../support/daemon.js';
 import { sendZendesk, until, standInTargetsEnv } from '../support/e2e.js';
-import { iso, sendActivity, sendTicket, startDeflectionPipeline, type DeflectionPipeline } from './deflection-support.js';
+import {
+  iso,
+  sendActivity,
+  sendTicket,
+  startDeflectionPipeline,
+  type DeflectionPipeline,
+} from './deflection-support.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
@@ -24,15 +30,29 @@ let accountId: string;
 beforeAll(async () => {
   const defaults = testConfig().targets.salesforce;
   zd = await startZendeskStandIn();
-  for (const key of ['billing_status', 'billing_plan', 'billing_mrr', 'billing_balance', 'billing_next_invoice_date', 'billing_delinquent', 'portal_open_invoices']) {
+  for (const key of [
+    'billing_status',
+    'billing_plan',
+    'billing_mrr',
+    'billing_balance',
+    'billing_next_invoice_date',
+    'billing_delinquent',
+    'portal_open_invoices',
+  ]) {
     zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
   }
   sf = await startSalesforceStandIn({
     fields: {
       Account: [
-        ...Object.values(defaults.accountFields).map((name) => ({ name, type: name === defaults.accountFields.delinquent ? ('boolean' as const) : ('string' as const) })),
+        ...Object.values(defaults.accountFields).map((name) => ({
+          name,
+          type: name === defaults.accountFields.delinquent ? ('boolean' as const) : ('string' as const),
+        })),
       ],
-      Support_Ticket__c: [{ name: defaults.ticket.externalId, externalId: true, unique: true }, ...Object.values(defaults.ticket.fields)],
+      Support_Ticket__c: [
+        { name: defaults.ticket.externalId, externalId: true, unique: true },
+        ...Object.values(defaults.ticket.fields),
+      ],
       // What `setup salesforce` deploys for deflection events.
       Portal_Deflection_Event__c: [
         { name: defaults.deflection.externalId, externalId: true, unique: true, caseSensitive: true },
@@ -75,33 +95,70 @@ afterAll(async () => {
 
 describe('deflection events on the portal platforms', () => {
   it('a deflected session becomes a Zendesk profile event and a Portal_Deflection_Event__c on the Account', async () => {
-    await sendActivity(p.daemon, { id: 'pp-1', type: 'invoice_view', occurred_at: iso(T0), contact: { email: EMAIL }, invoice_id: 'in_9' });
+    await sendActivity(p.daemon, {
+      id: 'pp-1',
+      type: 'invoice_view',
+      occurred_at: iso(T0),
+      contact: { email: EMAIL },
+      invoice_id: 'in_9',
+    });
     await p.drain();
     clock = T0 + 25 * HOUR;
     await p.worker.tracker.sweep();
     const [event] = await p.data.events(new Date(T0), new Date(T0 + 48 * HOUR));
     expect(event).toMatchObject({ outcome: 'deflected', category: 'billing' });
 
-    const profile = await until('the Zendesk profile event', () => zd.state.profileEvents.find((e) => e.event.properties['deflection_id'] === event!.id));
-    expect(profile.profile).toMatchObject({ source: 'portal_sync', type: 'customer', identifiers: [{ type: 'email', value: EMAIL }] });
-    expect(profile.event).toMatchObject({ type: 'self_service_deflected', created_at: event!.decidedAt, properties: { category: 'billing', session_id: event!.sessionId, last_activity: 'invoice_view' } });
+    const profile = await until('the Zendesk profile event', () =>
+      zd.state.profileEvents.find((e) => e.event.properties['deflection_id'] === event!.id),
+    );
+    expect(profile.profile).toMatchObject({
+      source: 'portal_sync',
+      type: 'customer',
+      identifiers: [{ type: 'email', value: EMAIL }],
+    });
+    expect(profile.event).toMatchObject({
+      type: 'self_service_deflected',
+      created_at: event!.decidedAt,
+      properties: { category: 'billing', session_id: event!.sessionId, last_activity: 'invoice_view' },
+    });
 
-    const record = await until('Portal_Deflection_Event__c', () => sf.state.byExternalId('Portal_Deflection_Event__c', 'Event_Id__c', event!.id));
+    const record = await until('Portal_Deflection_Event__c', () =>
+      sf.state.byExternalId('Portal_Deflection_Event__c', 'Event_Id__c', event!.id),
+    );
     expect(record).toMatchObject({ Account__c: accountId, Event_Type__c: 'deflected', Category__c: 'billing' });
     expect(Date.parse(String(record.Occurred_At__c))).toBe(Date.parse(event!.decidedAt));
   });
 
   it('an escalated session names its ticket, and handing the event over again writes nothing new', async () => {
     clock = T0 + 3 * 24 * HOUR;
-    await sendActivity(p.daemon, { id: 'pp-2', type: 'search', occurred_at: iso(clock), contact: { email: EMAIL }, query: 'reset password', result_count: 0 });
+    await sendActivity(p.daemon, {
+      id: 'pp-2',
+      type: 'search',
+      occurred_at: iso(clock),
+      contact: { email: EMAIL },
+      query: 'reset password',
+      result_count: 0,
+    });
     await p.drain();
-    await sendTicket(p.daemon, { id: '6201', email: EMAIL, createdAt: iso(clock + HOUR), subject: 'Locked out after a password reset' });
+    await sendTicket(p.daemon, {
+      id: '6201',
+      email: EMAIL,
+      createdAt: iso(clock + HOUR),
+      subject: 'Locked out after a password reset',
+    });
     await p.drain({ pushes: true });
     const event = (await p.data.events(new Date(clock), new Date(clock + 2 * HOUR)))[0]!;
     expect(event).toMatchObject({ outcome: 'escalated', category: 'account', ticketId: '6201' });
-    const profile = await until('the escalation profile event', () => zd.state.profileEvents.find((e) => e.event.properties['deflection_id'] === event.id));
-    expect(profile.event).toMatchObject({ type: 'self_service_escalated', properties: { ticket_id: '6201', last_query: 'reset password' } });
-    await until('the escalation on the Account', () => sf.state.byExternalId('Portal_Deflection_Event__c', 'Event_Id__c', event.id));
+    const profile = await until('the escalation profile event', () =>
+      zd.state.profileEvents.find((e) => e.event.properties['deflection_id'] === event.id),
+    );
+    expect(profile.event).toMatchObject({
+      type: 'self_service_escalated',
+      properties: { ticket_id: '6201', last_query: 'reset password' },
+    });
+    await until('the escalation on the Account', () =>
+      sf.state.byExternalId('Portal_Deflection_Event__c', 'Event_Id__c', event.id),
+    );
 
     const profileEvents = zd.state.profileEvents.length;
     const sfRecords = sf.state.findByExternalId('Portal_Deflection_Event__c', 'Event_Id__c', event.id).length;

@@ -6,7 +6,13 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFLECTION_QUEUE } from '../../src/sync/deflection/queue.js';
-import { iso, sendActivity, sendTicket, startDeflectionPipeline, type DeflectionPipeline } from './deflection-support.js';
+import {
+  iso,
+  sendActivity,
+  sendTicket,
+  startDeflectionPipeline,
+  type DeflectionPipeline,
+} from './deflection-support.js';
 
 const WINDOW_MS = 3_000;
 const ALL = [new Date(Date.now() - 3_600_000), new Date(Date.now() + 3_600_000)] as const;
@@ -17,7 +23,13 @@ beforeAll(async () => {
   p = await startDeflectionPipeline({
     tweak: (c) => {
       // The hourly sweep stays out of the way: the delayed jobs must do the work.
-      c.deflection = { ...c.deflection, sessionIdleMs: 1_000, windowMs: WINDOW_MS, lateTicketGraceMs: 0, sweepEveryMs: 3_600_000 };
+      c.deflection = {
+        ...c.deflection,
+        sessionIdleMs: 1_000,
+        windowMs: WINDOW_MS,
+        lateTicketGraceMs: 0,
+        sweepEveryMs: 3_600_000,
+      };
     },
   });
   queue = new Queue(DEFLECTION_QUEUE, { connection: p.daemon.redis, prefix: p.daemon.prefix });
@@ -33,8 +45,21 @@ describe('a worker restarted in the middle of a window', () => {
     const t0 = Date.now();
     await sendActivity(
       p.daemon,
-      { id: 'r-1', type: 'article_view', occurred_at: iso(t0), contact: { email: 'gail@restart.example' }, article_id: '360001' },
-      { id: 'r-2', type: 'search', occurred_at: iso(t0), contact: { email: 'hank@restart.example' }, query: 'cancel my plan', result_count: 0 },
+      {
+        id: 'r-1',
+        type: 'article_view',
+        occurred_at: iso(t0),
+        contact: { email: 'gail@restart.example' },
+        article_id: '360001',
+      },
+      {
+        id: 'r-2',
+        type: 'search',
+        occurred_at: iso(t0),
+        contact: { email: 'hank@restart.example' },
+        query: 'cancel my plan',
+        result_count: 0,
+      },
     );
     await p.drain();
     const closeJobs = (await queue.getDelayed()).filter((j) => j.name === 'close');
@@ -42,7 +67,12 @@ describe('a worker restarted in the middle of a window', () => {
 
     await p.stopWorker();
     // While no worker runs, Hank opens a ticket inside his window; the web role queues it.
-    await sendTicket(p.daemon, { id: '6101', email: 'hank@restart.example', createdAt: iso(t0 + 500), subject: 'Please cancel my subscription' });
+    await sendTicket(p.daemon, {
+      id: '6101',
+      email: 'hank@restart.example',
+      createdAt: iso(t0 + 500),
+      subject: 'Please cancel my subscription',
+    });
     await new Promise((r) => setTimeout(r, 800));
     await p.startWorker();
 
@@ -68,6 +98,11 @@ describe('a worker restarted in the middle of a window', () => {
     expect(counts).toMatchObject({ sessions: 2, deflected: 1, escalated: 1, tickets: 1 });
     expect((await queue.getDelayed()).filter((j) => j.name === 'close')).toEqual([]);
     const completed = await queue.getCompleted();
-    expect(completed.filter((j) => j.name === 'close').map((j) => j.returnvalue.status).sort()).toEqual(['decided', 'not-open']);
+    expect(
+      completed
+        .filter((j) => j.name === 'close')
+        .map((j) => j.returnvalue.status)
+        .sort(),
+    ).toEqual(['decided', 'not-open']);
   });
 });

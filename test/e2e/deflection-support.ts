@@ -45,8 +45,15 @@ export async function startDeflectionPipeline(opts: DeflectionPipelineOptions = 
       refetch: async () => null,
     });
   let worker: RunningWorker | null = await launch();
-  const empty = async (q: { getJobCounts: (...s: Array<'waiting' | 'delayed' | 'active' | 'prioritized'>) => Promise<Record<string, number>> }, delayed: boolean) => {
-    const states = delayed ? (['waiting', 'delayed', 'active', 'prioritized'] as const) : (['waiting', 'active', 'prioritized'] as const);
+  const empty = async (
+    q: {
+      getJobCounts: (...s: Array<'waiting' | 'delayed' | 'active' | 'prioritized'>) => Promise<Record<string, number>>;
+    },
+    delayed: boolean,
+  ) => {
+    const states = delayed
+      ? (['waiting', 'delayed', 'active', 'prioritized'] as const)
+      : (['waiting', 'active', 'prioritized'] as const);
     return Object.values(await q.getJobCounts(...states)).every((n) => n === 0);
   };
   const p: DeflectionPipeline = {
@@ -91,15 +98,31 @@ export interface PortalActivity {
 }
 
 /** POST /events/portal, signed the way the server-side signer of docs/deflection.md signs; returns the JSON answer. */
-export async function sendActivity(daemon: TestDaemon, ...events: PortalActivity[]): Promise<{ accepted: number; duplicate: number }> {
+export async function sendActivity(
+  daemon: TestDaemon,
+  ...events: PortalActivity[]
+): Promise<{ accepted: number; duplicate: number }> {
   const body = JSON.stringify({ events });
-  const res = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET) });
+  const res = await post(daemon, '/events/portal', body, {
+    'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET),
+  });
   if (res.status !== 200) throw new Error(`portal events answered ${res.status}: ${res.text}`);
   return res.json();
 }
 
 /** A ticket as the portal-sync Zendesk trigger posts it, requested by `email`, in no organization. */
-export async function sendTicket(daemon: TestDaemon, t: { id: string; email: string; createdAt: string; subject: string; tags?: string; formId?: string; brandId?: string }): Promise<void> {
+export async function sendTicket(
+  daemon: TestDaemon,
+  t: {
+    id: string;
+    email: string;
+    createdAt: string;
+    subject: string;
+    tags?: string;
+    formId?: string;
+    brandId?: string;
+  },
+): Promise<void> {
   await sendZendesk(daemon, 'trigger.ticket.json', (body) => {
     Object.assign(body.ticket, {
       id: t.id,

@@ -16,7 +16,10 @@ import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index
 
 const require = createRequire(import.meta.url);
 export const LWC_DIR = resolve(import.meta.dirname, '../../salesforce/force-app/main/default/lwc');
-const APEX_CLASS = resolve(import.meta.dirname, '../../salesforce/force-app/main/default/classes/PortalCustomerViewController.cls');
+const APEX_CLASS = resolve(
+  import.meta.dirname,
+  '../../salesforce/force-app/main/default/classes/PortalCustomerViewController.cls',
+);
 /** Where the page is served from, by Playwright's router (never the network). */
 export const SITE = 'https://experience-cloud.site.test';
 
@@ -24,14 +27,22 @@ interface TransformResult {
   code: string;
 }
 const compiler = require('@lwc/compiler') as {
-  transformSync(src: string, filename: string, opts: { name: string; namespace: string; outputConfig?: { sourcemap?: boolean }; scopedStyles?: boolean }): TransformResult;
+  transformSync(
+    src: string,
+    filename: string,
+    opts: { name: string; namespace: string; outputConfig?: { sourcemap?: boolean }; scopedStyles?: boolean },
+  ): TransformResult;
 };
 
 /** One file of a `c` namespace component, compiled to an ES module (templates and styles become modules too). */
 export function compileLwcFile(component: string, file: string): string {
   const path = join(LWC_DIR, component, file);
   if (file.endsWith('.scoped.css')) return 'export default undefined;'; // the component has no scoped styles
-  return compiler.transformSync(readFileSync(path, 'utf8'), path, { name: component, namespace: 'c', scopedStyles: false }).code;
+  return compiler.transformSync(readFileSync(path, 'utf8'), path, {
+    name: component,
+    namespace: 'c',
+    scopedStyles: false,
+  }).code;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -57,19 +68,26 @@ export function controllerQueries(): string[] {
 
 /** A query as the stand-in runs it: bind variables filled in, USER_MODE left to Salesforce. */
 function bound(soql: string, accountId: string, maxRows: number): string {
-  return soql.replaceAll(':accountId', `'${accountId}'`).replaceAll(':MAX_ROWS', String(maxRows)).replace(/\s+WITH USER_MODE\b/, '');
+  return soql
+    .replaceAll(':accountId', `'${accountId}'`)
+    .replaceAll(':MAX_ROWS', String(maxRows))
+    .replace(/\s+WITH USER_MODE\b/, '');
 }
 
 /** How Aura serializes an Apex Datetime to a component: ISO 8601 in UTC. */
-const datetime = (v: unknown) => (typeof v === 'string' ? new Date(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')).toISOString() : null);
+const datetime = (v: unknown) =>
+  typeof v === 'string' ? new Date(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')).toISOString() : null;
 
 export async function apexCustomerView(sf: SalesforceStandIn, accountId: string): Promise<ApexCustomerView> {
   const maxRows = Number(/MAX_ROWS\s*=\s*(\d+)/.exec(readFileSync(APEX_CLASS, 'utf8'))?.[1]);
   const [accountSoql, invoiceSoql, ticketSoql] = controllerQueries();
   const query = async (soql: string) => {
-    const res = await fetch(`${sf.instanceUrl}/services/data/v${sf.apiVersion}/query?q=${encodeURIComponent(bound(soql, accountId, maxRows))}`, {
-      headers: { authorization: `Bearer ${sf.accessToken}` },
-    });
+    const res = await fetch(
+      `${sf.instanceUrl}/services/data/v${sf.apiVersion}/query?q=${encodeURIComponent(bound(soql, accountId, maxRows))}`,
+      {
+        headers: { authorization: `Bearer ${sf.accessToken}` },
+      },
+    );
     if (!res.ok) throw new Error(`stand-in query failed (${res.status}): ${await res.text()}`);
     return ((await res.json()) as { records: Array<Record<string, unknown>> }).records;
   };
@@ -84,12 +102,24 @@ export async function apexCustomerView(sf: SalesforceStandIn, accountId: string)
     nextInvoiceDate: str(account['Next_Invoice_Date__c']),
     delinquent: typeof account['Billing_Delinquent__c'] === 'boolean' ? account['Billing_Delinquent__c'] : null,
     invoices: (await query(invoiceSoql!)).map((i) => ({
-      id: i['Id'], stripeInvoiceId: str(i['Stripe_Invoice_Id__c']), numberLabel: str(i['Invoice_Number__c']), status: str(i['Status__c']),
-      total: num(i['Total__c']), amountDue: num(i['Amount_Due__c']), amountPaid: num(i['Amount_Paid__c']), currencyCode: str(i['Currency__c']),
-      dueDate: str(i['Due_Date__c']), hostedUrl: str(i['Hosted_Url__c']), pdfUrl: str(i['Pdf_Url__c']),
+      id: i['Id'],
+      stripeInvoiceId: str(i['Stripe_Invoice_Id__c']),
+      numberLabel: str(i['Invoice_Number__c']),
+      status: str(i['Status__c']),
+      total: num(i['Total__c']),
+      amountDue: num(i['Amount_Due__c']),
+      amountPaid: num(i['Amount_Paid__c']),
+      currencyCode: str(i['Currency__c']),
+      dueDate: str(i['Due_Date__c']),
+      hostedUrl: str(i['Hosted_Url__c']),
+      pdfUrl: str(i['Pdf_Url__c']),
     })),
     tickets: (await query(ticketSoql!)).map((t) => ({
-      id: t['Id'], zendeskTicketId: str(t['Zendesk_Ticket_Id__c']), subject: str(t['Subject__c']), status: str(t['Status__c']), updatedAt: datetime(t['Zendesk_Updated_At__c']),
+      id: t['Id'],
+      zendeskTicketId: str(t['Zendesk_Ticket_Id__c']),
+      subject: str(t['Subject__c']),
+      status: str(t['Status__c']),
+      updatedAt: datetime(t['Zendesk_Updated_At__c']),
     })),
   };
 }
@@ -107,14 +137,18 @@ export interface MemberPage {
  * Serves, on `page`, an Experience Cloud-like page holding the real component, whose getView()
  * answers `view` (or fails with `error`, as an AuraHandledException reaches a component).
  */
-export async function openMemberPage(page: Page, opts: { view: ApexCustomerView | null; error?: string; locale: string; timeZone: string; title?: string }): Promise<MemberPage> {
+export async function openMemberPage(
+  page: Page,
+  opts: { view: ApexCustomerView | null; error?: string; locale: string; timeZone: string; title?: string },
+): Promise<MemberPage> {
   // The engine's ES module build (its package "main" is the CommonJS one).
   const engine = readFileSync(join(dirname(require.resolve('@lwc/engine-dom')), 'index.js'), 'utf8');
   const stubs: Record<string, string> = {
     'apex/PortalCustomerViewController.getView.js': opts.error
       ? `export default () => Promise.reject({ body: { message: ${JSON.stringify(opts.error)} } });`
       : `export default () => Promise.resolve(JSON.parse(${JSON.stringify(JSON.stringify(opts.view))}));`,
-    'apex/PortalSyncActivity.track.js': 'export default (args) => { (window.__tracked ||= []).push(args); return Promise.resolve(); };',
+    'apex/PortalSyncActivity.track.js':
+      'export default (args) => { (window.__tracked ||= []).push(args); return Promise.resolve(); };',
     'i18n/locale.js': `export default ${JSON.stringify(opts.locale)};`,
     'i18n/timeZone.js': `export default ${JSON.stringify(opts.timeZone)};`,
   };
@@ -147,7 +181,8 @@ export async function openMemberPage(page: Page, opts: { view: ApexCustomerView 
   await page.route(`${SITE}/**`, async (route) => {
     const path = new URL(route.request().url()).pathname;
     const js = (body: string) => route.fulfill({ status: 200, contentType: 'text/javascript', body });
-    if (path === '/' || path === '/s/billing') return route.fulfill({ status: 200, contentType: 'text/html', body: html });
+    if (path === '/' || path === '/s/billing')
+      return route.fulfill({ status: 200, contentType: 'text/html', body: html });
     if (path === '/lwc/engine-dom.js') return js(engine);
     if (path.startsWith('/salesforce/')) {
       const stub = stubs[path.slice('/salesforce/'.length).replace(/(\.js)?$/, '.js')];

@@ -17,7 +17,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/environment.js';
 import { playScriptedDay, type DemoFacts } from '../../src/demo/script.js';
-import { apexCustomerView, controllerQueries, openMemberPage, type ApexCustomerView } from './experience-cloud-support.js';
+import {
+  apexCustomerView,
+  controllerQueries,
+  openMemberPage,
+  type ApexCustomerView,
+} from './experience-cloud-support.js';
 import { hasChromium, launchChromium } from './help-center-support.js';
 
 const results = resolve(import.meta.dirname, '../../test-results');
@@ -27,7 +32,8 @@ let browser: Browser;
 let facts: DemoFacts;
 let view: ApexCustomerView;
 
-const money = (amount: number, currency: string) => new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount);
+const money = (amount: number, currency: string) =>
+  new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount);
 const texts = (page: Page, id: string) => page.locator(`c-portal-customer-view [data-id="${id}"]`).allInnerTexts();
 
 beforeAll(async () => {
@@ -45,65 +51,94 @@ afterAll(async () => {
 });
 
 describe('the Experience Cloud component in a browser', () => {
-  it('reads the controller\'s three queries out of the Apex class (Account, invoices, tickets)', () => {
-    expect(controllerQueries().map((q) => /FROM (\w+)/.exec(q)?.[1])).toEqual(['Account', 'Portal_Invoice__c', 'Support_Ticket__c']);
+  it("reads the controller's three queries out of the Apex class (Account, invoices, tickets)", () => {
+    expect(controllerQueries().map((q) => /FROM (\w+)/.exec(q)?.[1])).toEqual([
+      'Account',
+      'Portal_Invoice__c',
+      'Support_Ticket__c',
+    ]);
   });
 
-  it.skipIf(!hasChromium)('shows Acme\'s member the Account\'s past-due status, its invoices with their amounts, and its tickets, as the Salesforce target wrote them', async () => {
-    // What the org holds after the scripted day (the daemon wrote it): the component must show exactly this.
-    expect(view.accountName).toBe(facts.accountName);
-    expect(view.billingStatus).toBe('past_due');
-    expect(view.invoices.map((i) => i['stripeInvoiceId']).sort()).toEqual([...facts.invoiceIds].sort());
+  it.skipIf(!hasChromium)(
+    "shows Acme's member the Account's past-due status, its invoices with their amounts, and its tickets, as the Salesforce target wrote them",
+    async () => {
+      // What the org holds after the scripted day (the daemon wrote it): the component must show exactly this.
+      expect(view.accountName).toBe(facts.accountName);
+      expect(view.billingStatus).toBe('past_due');
+      expect(view.invoices.map((i) => i['stripeInvoiceId']).sort()).toEqual([...facts.invoiceIds].sort());
 
-    const page = await browser.newPage({ viewport: { width: 1100, height: 800 }, locale: 'en-US', timezoneId: 'UTC' });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    const member = await openMemberPage(page, { view, locale: 'en-US', timeZone: 'UTC' });
-    await page.locator('c-portal-customer-view [data-id="billing-status"]').waitFor();
-    expect(errors).toEqual([]);
+      const page = await browser.newPage({
+        viewport: { width: 1100, height: 800 },
+        locale: 'en-US',
+        timezoneId: 'UTC',
+      });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      const member = await openMemberPage(page, { view, locale: 'en-US', timeZone: 'UTC' });
+      await page.locator('c-portal-customer-view [data-id="billing-status"]').waitFor();
+      expect(errors).toEqual([]);
 
-    expect(await texts(page, 'billing-status')).toEqual(['Past due']);
-    expect(await page.locator('c-portal-customer-view [data-id="billing-status"]').getAttribute('class')).toContain('status_attention');
-    expect(await texts(page, 'plan')).toEqual([view.plan]);
-    expect((await texts(page, 'delinquent')).length).toBe(view.delinquent ? 1 : 0);
+      expect(await texts(page, 'billing-status')).toEqual(['Past due']);
+      expect(await page.locator('c-portal-customer-view [data-id="billing-status"]').getAttribute('class')).toContain(
+        'status_attention',
+      );
+      expect(await texts(page, 'plan')).toEqual([view.plan]);
+      expect((await texts(page, 'delinquent')).length).toBe(view.delinquent ? 1 : 0);
 
-    // Open invoices first, each with its number, status, total and amount due in its currency, and its Stripe links.
-    const rows = view.invoices.toSorted((a, b) => Number(b['status'] === 'open') - Number(a['status'] === 'open'));
-    expect(await texts(page, 'invoice-number')).toEqual(rows.map((i) => i['numberLabel'] ?? i['stripeInvoiceId']));
-    expect(await texts(page, 'invoice-status')).toEqual(rows.map((i) => ({ open: 'Open', paid: 'Paid' })[i['status'] as string] ?? i['status']));
-    expect(await texts(page, 'invoice-total')).toEqual(rows.map((i) => money(i['total'] as number, i['currencyCode'] as string)));
-    // "Amount due" is what is left to pay: a paid invoice's Amount_Due__c keeps what was due.
-    expect(await texts(page, 'invoice-due')).toEqual(rows.map((i) => money((i['amountDue'] as number) - (i['amountPaid'] as number), i['currencyCode'] as string)));
-    expect(rows.some((i) => i['status'] === 'paid' && (i['amountDue'] as number) > 0)).toBe(true);
-    expect(await texts(page, 'invoice-status')).toContain('Open');
-    // Stripe's hosted pages are https; the demo's Stripe stand-in serves its own over plain http on
-    // loopback, and the component links https pages only: so here, rows without links.
-    const links = await page.locator('c-portal-customer-view [data-id="invoice-link"]').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
-    expect(links).toEqual(rows.map((i) => i['hostedUrl'] as string | null).filter((u) => u?.startsWith('https://')));
-    expect(rows.every((i) => typeof i['hostedUrl'] === 'string')).toBe(true);
+      // Open invoices first, each with its number, status, total and amount due in its currency, and its Stripe links.
+      const rows = view.invoices.toSorted((a, b) => Number(b['status'] === 'open') - Number(a['status'] === 'open'));
+      expect(await texts(page, 'invoice-number')).toEqual(rows.map((i) => i['numberLabel'] ?? i['stripeInvoiceId']));
+      expect(await texts(page, 'invoice-status')).toEqual(
+        rows.map((i) => ({ open: 'Open', paid: 'Paid' })[i['status'] as string] ?? i['status']),
+      );
+      expect(await texts(page, 'invoice-total')).toEqual(
+        rows.map((i) => money(i['total'] as number, i['currencyCode'] as string)),
+      );
+      // "Amount due" is what is left to pay: a paid invoice's Amount_Due__c keeps what was due.
+      expect(await texts(page, 'invoice-due')).toEqual(
+        rows.map((i) => money((i['amountDue'] as number) - (i['amountPaid'] as number), i['currencyCode'] as string)),
+      );
+      expect(rows.some((i) => i['status'] === 'paid' && (i['amountDue'] as number) > 0)).toBe(true);
+      expect(await texts(page, 'invoice-status')).toContain('Open');
+      // Stripe's hosted pages are https; the demo's Stripe stand-in serves its own over plain http on
+      // loopback, and the component links https pages only: so here, rows without links.
+      const links = await page
+        .locator('c-portal-customer-view [data-id="invoice-link"]')
+        .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+      expect(links).toEqual(rows.map((i) => i['hostedUrl'] as string | null).filter((u) => u?.startsWith('https://')));
+      expect(rows.every((i) => typeof i['hostedUrl'] === 'string')).toBe(true);
 
-    // The tickets Zendesk holds for Acme, by subject.
-    expect((await texts(page, 'ticket-subject')).sort()).toEqual(view.tickets.map((t) => t['subject'] as string).sort());
-    expect(await texts(page, 'ticket-subject')).toContain('Locked out after a password reset');
-    expect(await member.tracked()).toEqual([]);
+      // The tickets Zendesk holds for Acme, by subject.
+      expect((await texts(page, 'ticket-subject')).sort()).toEqual(
+        view.tickets.map((t) => t['subject'] as string).sort(),
+      );
+      expect(await texts(page, 'ticket-subject')).toContain('Locked out after a password reset');
+      expect(await member.tracked()).toEqual([]);
 
-    const shot = join(results, 'experience-cloud-billing.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    if (process.env['UPDATE_DOC_IMAGES'] === '1') copyFileSync(shot, docsImage);
-    await page.close();
-  }, 60_000);
+      const shot = join(results, 'experience-cloud-billing.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      if (process.env['UPDATE_DOC_IMAGES'] === '1') copyFileSync(shot, docsImage);
+      await page.close();
+    },
+    60_000,
+  );
 
-  it.skipIf(!hasChromium)('shows the controller\'s message, and a retry, when the member may not read the billing details', async () => {
-    const page = await browser.newPage({ viewport: { width: 900, height: 500 }, locale: 'en-US', timezoneId: 'UTC' });
-    const message = 'Your billing details are not available to your user. Your site administrator can grant them (permission set Portal Customer View).';
-    await openMemberPage(page, { view: null, error: message, locale: 'en-US', timeZone: 'UTC' });
-    await page.locator('c-portal-customer-view [data-id="error"]').waitFor();
-    expect(await page.locator('c-portal-customer-view [data-id="error"]').innerText()).toContain(message);
-    expect(await page.locator('c-portal-customer-view [data-id="error"] button').innerText()).toBe('Try again');
-    expect(await page.locator('c-portal-customer-view [data-id="invoice"]').count()).toBe(0);
-    await page.close();
-  }, 30_000);
+  it.skipIf(!hasChromium)(
+    "shows the controller's message, and a retry, when the member may not read the billing details",
+    async () => {
+      const page = await browser.newPage({ viewport: { width: 900, height: 500 }, locale: 'en-US', timezoneId: 'UTC' });
+      const message =
+        'Your billing details are not available to your user. Your site administrator can grant them (permission set Portal Customer View).';
+      await openMemberPage(page, { view: null, error: message, locale: 'en-US', timeZone: 'UTC' });
+      await page.locator('c-portal-customer-view [data-id="error"]').waitFor();
+      expect(await page.locator('c-portal-customer-view [data-id="error"]').innerText()).toContain(message);
+      expect(await page.locator('c-portal-customer-view [data-id="error"] button').innerText()).toBe('Try again');
+      expect(await page.locator('c-portal-customer-view [data-id="invoice"]').count()).toBe(0);
+      await page.close();
+    },
+    30_000,
+  );
 });

@@ -11,7 +11,14 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk-help-center.js';
 import { sendZendesk } from '../support/e2e.js';
-import { createCustomer, hasChromium, launchChromium, startKitWorld, type KitCustomer, type KitWorld } from './help-center-support.js';
+import {
+  createCustomer,
+  hasChromium,
+  launchChromium,
+  startKitWorld,
+  type KitCustomer,
+  type KitWorld,
+} from './help-center-support.js';
 
 const results = resolve(import.meta.dirname, '../../test-results');
 const ACME = '360000000001';
@@ -22,14 +29,25 @@ let ann: KitCustomer;
 
 const ticket = (id: string, subject: string, brand: string) => (e: any) => {
   e.id = `kit-brand-${id}`;
-  Object.assign(e.detail, { id, subject, brand_id: brand, status: 'OPEN', organization_id: String(ann.organizationId), requester_id: String(ann.user.id), updated_at: '2026-12-01T10:00:00Z' });
+  Object.assign(e.detail, {
+    id,
+    subject,
+    brand_id: brand,
+    status: 'OPEN',
+    organization_id: String(ann.organizationId),
+    requester_id: String(ann.user.id),
+    updated_at: '2026-12-01T10:00:00Z',
+  });
 };
 
 beforeAll(async () => {
   if (!hasChromium) return;
   mkdirSync(results, { recursive: true });
   w = await startKitWorld({}, (c) => {
-    c.zendesk.brands = [{ id: ACME, name: 'Acme', hosts: [] }, { id: GLOBEX, name: 'Globex', hosts: [] }];
+    c.zendesk.brands = [
+      { id: ACME, name: 'Acme', hosts: [] },
+      { id: GLOBEX, name: 'Globex', hosts: [] },
+    ];
   });
   ann = await createCustomer(w, 'Acme Logistics', 'ann.lee@acme-logistics.example', { pastDue: false });
   await sendZendesk(w.pipeline.daemon, 'ticket.status_changed.json', ticket('8101', 'Where is my Acme invoice?', ACME));
@@ -46,7 +64,11 @@ afterAll(async () => {
 /** The billing page of the Help Center whose theme names `brand`, signed in as Ann: its tickets heading, ticket ids and invoice ids. */
 async function billingOn(brand: string, screenshot: string) {
   w.zendesk.theme.settings.portal_sync_brand_id = brand;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', timezoneId: 'UTC' });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
   await context.addCookies([{ name: STANDIN_USER_COOKIE, value: String(ann.user.id), url: w.zendesk.origin }]);
   const page = await context.newPage();
   const activity = page.waitForRequest((r) => r.url().endsWith('/events/portal') && r.method() === 'POST');
@@ -59,22 +81,35 @@ async function billingOn(brand: string, screenshot: string) {
     heading: await kit.locator('section[data-brand] h2').innerText(),
     tickets: await kit.locator('[data-ticket]').evaluateAll((li) => li.map((l) => l.getAttribute('data-ticket'))),
     invoices: await kit.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-invoice'))),
-    sentBrand: (JSON.parse((await activity).postData() ?? '{}') as { events: Array<{ brand_id?: string }> }).events[0]?.brand_id,
+    sentBrand: (JSON.parse((await activity).postData() ?? '{}') as { events: Array<{ brand_id?: string }> }).events[0]
+      ?.brand_id,
   };
   await context.close();
   return seen;
 }
 
 describe("the Help Center kit on a brand's Help Center", () => {
-  it.skipIf(!hasChromium)("shows the customer that brand's tickets under the brand's name, the same invoices on both, and reports activity as that brand's", async () => {
-    const acme = await billingOn(ACME, 'help-center-kit-brand-acme.png');
-    if (process.env['UPDATE_DOC_IMAGES'] === '1') copyFileSync(join(results, 'help-center-kit-brand-acme.png'), resolve(import.meta.dirname, '../../docs/images/help-center-brand-acme.png'));
-    const globex = await billingOn(GLOBEX, 'help-center-kit-brand-globex.png');
+  it.skipIf(!hasChromium)(
+    "shows the customer that brand's tickets under the brand's name, the same invoices on both, and reports activity as that brand's",
+    async () => {
+      const acme = await billingOn(ACME, 'help-center-kit-brand-acme.png');
+      if (process.env['UPDATE_DOC_IMAGES'] === '1')
+        copyFileSync(
+          join(results, 'help-center-kit-brand-acme.png'),
+          resolve(import.meta.dirname, '../../docs/images/help-center-brand-acme.png'),
+        );
+      const globex = await billingOn(GLOBEX, 'help-center-kit-brand-globex.png');
 
-    expect(acme).toMatchObject({ state: 'ready', heading: 'Your Acme tickets', sentBrand: ACME });
-    expect(acme.tickets.sort()).toEqual(['8101', '8103']);
-    expect(globex).toMatchObject({ state: 'ready', heading: 'Your Globex tickets', tickets: ['8102'], sentBrand: GLOBEX });
-    expect(globex.invoices.sort()).toEqual([...ann.invoiceIds].sort());
-    expect(acme.invoices.sort()).toEqual(globex.invoices.sort());
-  });
+      expect(acme).toMatchObject({ state: 'ready', heading: 'Your Acme tickets', sentBrand: ACME });
+      expect(acme.tickets.sort()).toEqual(['8101', '8103']);
+      expect(globex).toMatchObject({
+        state: 'ready',
+        heading: 'Your Globex tickets',
+        tickets: ['8102'],
+        sentBrand: GLOBEX,
+      });
+      expect(globex.invoices.sort()).toEqual([...ann.invoiceIds].sort());
+      expect(acme.invoices.sort()).toEqual(globex.invoices.sort());
+    },
+  );
 });

@@ -28,34 +28,55 @@ afterAll(async () => {
   await env?.close();
 });
 
-describe('the demo\'s help center', () => {
-  it.skipIf(!hasChromium)('shows Acme\'s status going active → past_due while the scripted day plays', async () => {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
-    await page.goto(env.helpCenterUrl); // before Ann exists: the sign-in page waits for her
-    const seen: string[] = [];
-    let watching = true;
-    const watch = (async () => {
-      while (watching) {
-        const status = await page.locator('[data-portal-sync="page"] .psk-status [data-status]').getAttribute('data-status', { timeout: 200 }).catch(() => null);
-        if (status && seen.at(-1) !== status) seen.push(status);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+describe("the demo's help center", () => {
+  it.skipIf(!hasChromium)(
+    "shows Acme's status going active → past_due while the scripted day plays",
+    async () => {
+      const page = await browser.newPage({
+        viewport: { width: 1100, height: 900 },
+        locale: 'en-US',
+        timezoneId: 'UTC',
+      });
+      await page.goto(env.helpCenterUrl); // before Ann exists: the sign-in page waits for her
+      const seen: string[] = [];
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          const status = await page
+            .locator('[data-portal-sync="page"] .psk-status [data-status]')
+            .getAttribute('data-status', { timeout: 200 })
+            .catch(() => null);
+          if (status && seen.at(-1) !== status) seen.push(status);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
 
-    // Long enough pauses for a page that reads each second to show every state.
-    const facts = await playScriptedDay(env, () => undefined, { pauseMs: 1_500 });
-    await page.waitForFunction(() => document.querySelector('[data-portal-sync="page"] .psk-status [data-status]')?.getAttribute('data-status') === 'past_due');
-    watching = false;
-    await watch;
+      // Long enough pauses for a page that reads each second to show every state.
+      const facts = await playScriptedDay(env, () => undefined, { pauseMs: 1_500 });
+      await page.waitForFunction(
+        () =>
+          document.querySelector('[data-portal-sync="page"] .psk-status [data-status]')?.getAttribute('data-status') ===
+          'past_due',
+      );
+      watching = false;
+      await watch;
 
-    expect(seen.indexOf('active')).toBeGreaterThanOrEqual(0);
-    expect(seen.indexOf('past_due')).toBeGreaterThan(seen.indexOf('active'));
-    expect(page.url()).toMatch(/\/hc\/en-us\/p\/billing$/);
-    const rows = await page.locator('[data-portal-sync="page"] tbody tr').evaluateAll((trs) => trs.map((r) => r.getAttribute('data-invoice')));
-    expect(rows.sort()).toEqual([...facts.invoiceIds].sort());
-    expect(await page.locator('[data-portal-sync="page"]').innerText()).toMatch(/Locked out after a password reset/);
-    await page.screenshot({ path: join(results, 'help-center-demo.png'), fullPage: true });
-    if (process.env['UPDATE_DOC_IMAGES'] === '1') copyFileSync(join(results, 'help-center-demo.png'), resolve(import.meta.dirname, '../../docs/images/help-center-billing.png'));
-    await page.close();
-  }, 180_000);
+      expect(seen.indexOf('active')).toBeGreaterThanOrEqual(0);
+      expect(seen.indexOf('past_due')).toBeGreaterThan(seen.indexOf('active'));
+      expect(page.url()).toMatch(/\/hc\/en-us\/p\/billing$/);
+      const rows = await page
+        .locator('[data-portal-sync="page"] tbody tr')
+        .evaluateAll((trs) => trs.map((r) => r.getAttribute('data-invoice')));
+      expect(rows.sort()).toEqual([...facts.invoiceIds].sort());
+      expect(await page.locator('[data-portal-sync="page"]').innerText()).toMatch(/Locked out after a password reset/);
+      await page.screenshot({ path: join(results, 'help-center-demo.png'), fullPage: true });
+      if (process.env['UPDATE_DOC_IMAGES'] === '1')
+        copyFileSync(
+          join(results, 'help-center-demo.png'),
+          resolve(import.meta.dirname, '../../docs/images/help-center-billing.png'),
+        );
+      await page.close();
+    },
+    180_000,
+  );
 });

@@ -27,13 +27,29 @@ export interface KitWorld {
   stop(): Promise<void>;
 }
 
-export async function startKitWorld(env: Record<string, string> = {}, tweak: (c: Config) => void = () => undefined): Promise<KitWorld> {
+export async function startKitWorld(
+  env: Record<string, string> = {},
+  tweak: (c: Config) => void = () => undefined,
+): Promise<KitWorld> {
   const port = await freePort();
   const daemonUrl = `http://127.0.0.1:${port}`;
-  const stripe = await startStripeStandIn({ webhookUrl: `${daemonUrl}/webhooks/stripe`, webhookSecret: TEST_SECRETS.STRIPE_WEBHOOK_SECRET });
-  const zendesk = await startZendeskStandIn({ webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } });
+  const stripe = await startStripeStandIn({
+    webhookUrl: `${daemonUrl}/webhooks/stripe`,
+    webhookSecret: TEST_SECRETS.STRIPE_WEBHOOK_SECRET,
+  });
+  const zendesk = await startZendeskStandIn({
+    webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
+  });
   const pipeline = await startTestPipeline(
-    { PORT: String(port), ...stripe.env, ZENDESK_BASE_URL: zendesk.baseUrl, ZENDESK_EMAIL: zendesk.credentials.email, ZENDESK_API_TOKEN: zendesk.credentials.token, PORTAL_ORIGINS: zendesk.origin, ...env },
+    {
+      PORT: String(port),
+      ...stripe.env,
+      ZENDESK_BASE_URL: zendesk.baseUrl,
+      ZENDESK_EMAIL: zendesk.credentials.email,
+      ZENDESK_API_TOKEN: zendesk.credentials.token,
+      PORTAL_ORIGINS: zendesk.origin,
+      ...env,
+    },
     (c) => {
       c.view.rateLimit.perMinute = 1_000; // the tests reload often; the limit has its own tests
       tweak(c);
@@ -66,7 +82,10 @@ async function zendeskApi<T>(zd: ZendeskStandIn, method: string, path: string, b
   const res = await fetch(`${zd.baseUrl}${path}`, {
     method,
     body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${email}/token:${token}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${email}/token:${token}`).toString('base64')}`,
+    },
   });
   if (!res.ok) throw new Error(`Zendesk ${method} ${path} answered ${res.status}`);
   return (await res.json()) as T;
@@ -80,17 +99,40 @@ export interface KitCustomer {
   invoiceIds: string[];
 }
 
-const TEAM = { id: 'price_KitTeamMonthly', nickname: 'Team (monthly)', product: 'prod_KitTeam', unit_amount: 4900, currency: 'usd', interval: 'month' as const };
+const TEAM = {
+  id: 'price_KitTeamMonthly',
+  nickname: 'Team (monthly)',
+  product: 'prod_KitTeam',
+  unit_amount: 4900,
+  currency: 'usd',
+  interval: 'month' as const,
+};
 
 /**
  * A company as the platforms hold it: a Zendesk organization with one end user, a Stripe customer
  * naming that organization, a Team subscription, a paid first invoice and, when `pastDue`, a
  * renewal whose card is declined.
  */
-export async function createCustomer(w: KitWorld, name: string, email: string, opts: { pastDue: boolean }): Promise<KitCustomer> {
-  const { organization } = await zendeskApi<{ organization: { id: number } }>(w.zendesk, 'POST', '/organizations.json', { organization: { name } });
-  const { user } = await zendeskApi<{ user: ZendeskUser }>(w.zendesk, 'POST', '/users.json', { user: { name: `${name} admin`, email, organization_id: organization.id, role: 'end-user', verified: true } });
-  const customer = w.stripe.createCustomer({ name, email: `billing@${name.toLowerCase().replace(/\W+/g, '')}.example`, metadata: { zendesk_organization_id: String(organization.id) } });
+export async function createCustomer(
+  w: KitWorld,
+  name: string,
+  email: string,
+  opts: { pastDue: boolean },
+): Promise<KitCustomer> {
+  const { organization } = await zendeskApi<{ organization: { id: number } }>(
+    w.zendesk,
+    'POST',
+    '/organizations.json',
+    { organization: { name } },
+  );
+  const { user } = await zendeskApi<{ user: ZendeskUser }>(w.zendesk, 'POST', '/users.json', {
+    user: { name: `${name} admin`, email, organization_id: organization.id, role: 'end-user', verified: true },
+  });
+  const customer = w.stripe.createCustomer({
+    name,
+    email: `billing@${name.toLowerCase().replace(/\W+/g, '')}.example`,
+    metadata: { zendesk_organization_id: String(organization.id) },
+  });
   w.stripe.attachPaymentMethod(customer.id, { brand: 'visa', last4: '4242', makeDefault: true });
   const sub = w.stripe.createSubscription(customer.id, { items: [{ price: TEAM, quantity: 1 }] });
   const first = w.stripe.payInvoice(w.stripe.createInvoice(customer.id, { subscription: sub.id }).id);
@@ -108,6 +150,14 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

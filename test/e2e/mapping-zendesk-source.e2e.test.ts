@@ -24,19 +24,37 @@ let accountId: string;
 beforeAll(async () => {
   const port = await freePort();
   const config = testConfig(MAPPING);
-  zd = await startZendeskStandIn({ webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } });
-  sf = await startSalesforceStandIn({ orgId: TEST_SECRETS.SALESFORCE_ORG_ID, fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping) });
+  zd = await startZendeskStandIn({
+    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
+  });
+  sf = await startSalesforceStandIn({
+    orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
+    fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping),
+  });
   accountId = sf.state.seedAccount({ Name: 'Acme Managed' }).Id;
   zd.seedField('organization', { key: 'account_manager', type: 'text' });
   zd.seedField('organization', { key: 'region', type: 'text' });
   // Changed two hours ago: inside the reconciler's first look back, outside the export's last-minute lag.
   const earlier = new Date(Date.now() - 2 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  orgId = zd.seedOrganization({ name: 'Acme Managed', external_id: accountId, organization_fields: { account_manager: 'Dana Whitfield', region: 'EMEA' }, updated_at: earlier }).id;
-  p = await startTestPipeline({ PORT: String(port), ...standInTargetsEnv(zd, sf), PORTAL_TARGET: 'salesforce', ...MAPPING }, (c) => {
-    c.push.debounceMs = 50;
-    c.resync.zendeskExportsPerMinute = 6000;
-  }, createPortalTarget);
-  await sendStripe(p.daemon, 'customer.created.json', (e) => (e.data.object.metadata = { salesforce_account_id: accountId }));
+  orgId = zd.seedOrganization({
+    name: 'Acme Managed',
+    external_id: accountId,
+    organization_fields: { account_manager: 'Dana Whitfield', region: 'EMEA' },
+    updated_at: earlier,
+  }).id;
+  p = await startTestPipeline(
+    { PORT: String(port), ...standInTargetsEnv(zd, sf), PORTAL_TARGET: 'salesforce', ...MAPPING },
+    (c) => {
+      c.push.debounceMs = 50;
+      c.resync.zendeskExportsPerMinute = 6000;
+    },
+    createPortalTarget,
+  );
+  await sendStripe(
+    p.daemon,
+    'customer.created.json',
+    (e) => (e.data.object.metadata = { salesforce_account_id: accountId }),
+  );
   await p.drain();
 });
 
@@ -50,7 +68,10 @@ describe('a mapping from a Zendesk organization field', () => {
   it('lands on the Salesforce Account once the reconciler has read the organization, and the record keeps only the mapped key', async () => {
     await p.worker.reconciler.pass();
     await p.drainAll();
-    await until('Support_Manager__c on the Account', () => sf.state.get('Account', accountId)?.['Support_Manager__c'] === 'Dana Whitfield');
+    await until(
+      'Support_Manager__c on the Account',
+      () => sf.state.get('Account', accountId)?.['Support_Manager__c'] === 'Dana Whitfield',
+    );
     const record = await p.worker.store.findByKey(`zdorg:${orgId}`);
     expect(record?.zendesk.organization?.data.fields).toEqual({ account_manager: 'Dana Whitfield' });
   });
@@ -64,7 +85,10 @@ describe('a mapping from a Zendesk organization field', () => {
     });
     await p.drainAll();
     const record = await p.worker.store.findByKey(`zdorg:${orgId}`);
-    expect(record?.zendesk.organization?.data).toMatchObject({ name: 'Acme Managed Ltd', fields: { account_manager: 'Dana Whitfield' } });
+    expect(record?.zendesk.organization?.data).toMatchObject({
+      name: 'Acme Managed Ltd',
+      fields: { account_manager: 'Dana Whitfield' },
+    });
     expect(sf.state.get('Account', accountId)?.['Support_Manager__c']).toBe('Dana Whitfield');
   });
 });

@@ -31,12 +31,22 @@ const customer = (file: string, metadata: Record<string, string>) =>
 beforeAll(async () => {
   const port = await freePort();
   const config = testConfig(MAPPING);
-  zd = await startZendeskStandIn({ webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } });
-  sf = await startSalesforceStandIn({ orgId: TEST_SECRETS.SALESFORCE_ORG_ID, fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping) });
+  zd = await startZendeskStandIn({
+    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
+  });
+  sf = await startSalesforceStandIn({
+    orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
+    fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping),
+  });
   accountId = sf.state.seedAccount({ Name: 'Acme Tiered' }).Id;
   orgId = zd.seedOrganization({ name: 'Acme Tiered', external_id: accountId }).id;
-  for (const key of [...Object.values(config.targets.zendesk.fields), 'plan_tier']) zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  p = await startTestPipeline({ PORT: String(port), ...standInTargetsEnv(zd, sf), ...MAPPING }, (c) => (c.push.debounceMs = 50), createPortalTarget);
+  for (const key of [...Object.values(config.targets.zendesk.fields), 'plan_tier'])
+    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
+  p = await startTestPipeline(
+    { PORT: String(port), ...standInTargetsEnv(zd, sf), ...MAPPING },
+    (c) => (c.push.debounceMs = 50),
+    createPortalTarget,
+  );
   await sendZendesk(p.daemon, 'organization.created.json', (e) => {
     e.detail.id = String(orgId);
     e.detail.external_id = accountId;
@@ -58,7 +68,10 @@ describe('a field mapping from Stripe metadata', () => {
   it('puts plan_tier on the Zendesk organization field and the Salesforce Account field it is mapped to', async () => {
     await customer('customer.created.json', { plan_tier: 'gold', internal_note: 'not for the portal' });
     // Before the customer's metadata was known, the enum map's default stood there.
-    await until('Gold on the organization', () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'Gold');
+    await until(
+      'Gold on the organization',
+      () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'Gold',
+    );
     await until('gold on the Account', () => sf.state.get('Account', accountId)?.['Plan_Tier__c'] === 'gold');
     // Beside the billing fields, which the mapping leaves as they were.
     expect(zd.state.organizations.get(orgId)?.organization_fields).toMatchObject({ billing_delinquent: false });
@@ -72,13 +85,17 @@ describe('a field mapping from Stripe metadata', () => {
 
   it('pushes a change of the mapped metadata alone to both portals', async () => {
     await customer('customer.updated.json', { plan_tier: 'silver' });
-    await until('Silver on the organization', () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'Silver');
+    await until(
+      'Silver on the organization',
+      () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'Silver',
+    );
     await until('silver on the Account', () => sf.state.get('Account', accountId)?.['Plan_Tier__c'] === 'silver');
   });
 
   it('resync --dry-run shows what a changed mapping would write on each portal, and writes nothing', async () => {
     await p.drainAll();
-    const writes = () => zd.calls.filter((c) => c.method !== 'GET').length + sf.calls.filter((c) => c.method !== 'GET').length;
+    const writes = () =>
+      zd.calls.filter((c) => c.method !== 'GET').length + sf.calls.filter((c) => c.method !== 'GET').length;
     const before = writes();
     const r = await runCli(['resync', '--dry-run', '--source', 'zendesk', '--customer', accountId, '--json'], {
       REDIS_URL: p.daemon.config.redis.url,
@@ -108,8 +125,18 @@ describe('a field mapping from Stripe metadata', () => {
     const changed = structuredClone(p.daemon.config);
     changed.mapping.zendesk.organizationFields = [{ from: 'stripe.customer.metadata.plan_tier', to: 'plan_tier' }];
     restarted = await startWorker(changed, createLogger('silent'), { concurrency: 2, targets: createPortalTarget });
-    await until('the raw tier on the organization', () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'silver', 20_000);
-    for (const q of restarted.planner.queues.values()) await until('the push queue drained', async () => Object.values(await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')).every((n) => n === 0), 20_000);
+    await until(
+      'the raw tier on the organization',
+      () => zd.state.organizations.get(orgId)?.organization_fields['plan_tier'] === 'silver',
+      20_000,
+    );
+    for (const q of restarted.planner.queues.values())
+      await until(
+        'the push queue drained',
+        async () =>
+          Object.values(await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')).every((n) => n === 0),
+        20_000,
+      );
     expect(sf.calls.filter((c) => c.method !== 'GET').length).toBe(salesforceWrites);
   });
 });

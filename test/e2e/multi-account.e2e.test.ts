@@ -59,10 +59,58 @@ interface Company {
   subject: string;
   email: string;
 }
-const ALPHA: Company = { name: 'Alpha AG', account: EU, cus: 'cus_AlphaEu', sf: '', plan: 'Alpha Pro', amount: 4900, tier: 'gold', zendeskTier: 'Gold', brand: NORTHWIND, subject: 'Alpha asks about a refund', email: 'ops@alpha.example' };
-const BRAVO: Company = { name: 'Bravo Ltd', account: C1, cus: 'cus_Same', sf: '', plan: 'Bravo Basic', amount: 1500, tier: 'silver', zendeskTier: 'Silver', brand: SOUTHWIND, subject: 'Bravo cannot log in', email: 'ops@bravo.example' };
-const CHARLIE: Company = { name: 'Charlie SAS', account: C2, cus: 'cus_Same', sf: '', plan: 'Charlie Max', amount: 9900, tier: 'platinum', zendeskTier: 'Standard', brand: NORTHWIND, subject: 'Charlie wants a W-9', email: 'ops@charlie.example' };
-const DELTA: Company = { name: 'Delta Inc', account: PLATFORM, cus: 'cus_DeltaPlatform', sf: '', plan: 'Delta Lite', amount: 900, tier: null, zendeskTier: 'Standard', brand: SOUTHWIND, subject: 'Delta needs a receipt', email: 'ops@delta.example' };
+const ALPHA: Company = {
+  name: 'Alpha AG',
+  account: EU,
+  cus: 'cus_AlphaEu',
+  sf: '',
+  plan: 'Alpha Pro',
+  amount: 4900,
+  tier: 'gold',
+  zendeskTier: 'Gold',
+  brand: NORTHWIND,
+  subject: 'Alpha asks about a refund',
+  email: 'ops@alpha.example',
+};
+const BRAVO: Company = {
+  name: 'Bravo Ltd',
+  account: C1,
+  cus: 'cus_Same',
+  sf: '',
+  plan: 'Bravo Basic',
+  amount: 1500,
+  tier: 'silver',
+  zendeskTier: 'Silver',
+  brand: SOUTHWIND,
+  subject: 'Bravo cannot log in',
+  email: 'ops@bravo.example',
+};
+const CHARLIE: Company = {
+  name: 'Charlie SAS',
+  account: C2,
+  cus: 'cus_Same',
+  sf: '',
+  plan: 'Charlie Max',
+  amount: 9900,
+  tier: 'platinum',
+  zendeskTier: 'Standard',
+  brand: NORTHWIND,
+  subject: 'Charlie wants a W-9',
+  email: 'ops@charlie.example',
+};
+const DELTA: Company = {
+  name: 'Delta Inc',
+  account: PLATFORM,
+  cus: 'cus_DeltaPlatform',
+  sf: '',
+  plan: 'Delta Lite',
+  amount: 900,
+  tier: null,
+  zendeskTier: 'Standard',
+  brand: SOUTHWIND,
+  subject: 'Delta needs a receipt',
+  email: 'ops@delta.example',
+};
 const COMPANIES = [ALPHA, BRAVO, CHARLIE, DELTA];
 /** Alpha's ticket on a brand the deployment does not serve: skipped, never on a portal. */
 const OTHER_BRAND_SUBJECT = 'Alpha writes to another brand';
@@ -91,15 +139,25 @@ interface Write {
  * A pass-through proxy: each request goes to the origin `route` picks for it; with `writes`, every write's body is
  * kept (the Zendesk stand-in keeps none).
  */
-async function proxyTo(route: (headers: Record<string, string | string[] | undefined>) => string, writes?: Write[]): Promise<{ baseUrl: string; port: number; server: Server }> {
+async function proxyTo(
+  route: (headers: Record<string, string | string[] | undefined>) => string,
+  writes?: Write[],
+): Promise<{ baseUrl: string; port: number; server: Server }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      if (writes && req.method !== 'GET' && raw.length > 0) writes.push({ method: req.method!, path: req.url!, body: JSON.parse(raw.toString('utf8')) });
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
-      fetch(new URL(req.url!, route(req.headers)), { method: req.method!, headers, ...(raw.length > 0 && { body: raw }) })
+      if (writes && req.method !== 'GET' && raw.length > 0)
+        writes.push({ method: req.method!, path: req.url!, body: JSON.parse(raw.toString('utf8')) });
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+      ) as Record<string, string>;
+      fetch(new URL(req.url!, route(req.headers)), {
+        method: req.method!,
+        headers,
+        ...(raw.length > 0 && { body: raw }),
+      })
         .then(async (r) => {
           const body = Buffer.from(await r.arrayBuffer());
           const out: Record<string, string> = {};
@@ -140,12 +198,20 @@ let setupSalesforce: CliResult;
 const orgs = new Map<Company, number>();
 const invoiceOf = new Map<Company, string>();
 const companyOfOrg = (id: unknown) => COMPANIES.find((c) => String(orgs.get(c)) === String(id));
-const companyOfAccount = (id: unknown) => COMPANIES.find((c) => c.sf === id || (typeof id === 'string' && id.length === 15 && c.sf.startsWith(id)));
+const companyOfAccount = (id: unknown) =>
+  COMPANIES.find((c) => c.sf === id || (typeof id === 'string' && id.length === 15 && c.sf.startsWith(id)));
 /**
  * Everything that is one company's: another company's item must carry none of it. The enum map's default
  * (Standard) is nobody's: every organization has it until its customer's metadata is known.
  */
-const markersOf = (c: Company) => [c.plan, c.subject, c.email, invoiceOf.get(c)!, ...(c.tier === null ? [] : [c.tier]), ...(c.zendeskTier === 'Standard' ? [] : [c.zendeskTier])];
+const markersOf = (c: Company) => [
+  c.plan,
+  c.subject,
+  c.email,
+  invoiceOf.get(c)!,
+  ...(c.tier === null ? [] : [c.tier]),
+  ...(c.zendeskTier === 'Standard' ? [] : [c.zendeskTier]),
+];
 
 beforeAll(async () => {
   const port = await freePort();
@@ -155,23 +221,54 @@ beforeAll(async () => {
   const config = testConfig(stripeEnv);
   zd = await startZendeskStandIn({});
   const zendesk = await proxyTo(() => zd.origin, zendeskWrites);
-  sf = await startSalesforceStandIn({ orgId: '00D5e000000TestAAA', fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping) });
+  sf = await startSalesforceStandIn({
+    orgId: '00D5e000000TestAAA',
+    fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping),
+  });
   for (const c of COMPANIES) {
     c.sf = sf.state.seedAccount({ Name: c.name }).Id;
     orgs.set(c, zd.seedOrganization({ name: c.name, external_id: c.sf }).id);
   }
   // The account's two brands, as the example lists them; `setup zendesk` checks them and creates the fields, the
   // mapped plan_tier among them, and `setup salesforce --verify` finds the mapped Account field (docs/multi-account.md, step 5).
-  zd.seedBrand({ id: Number(NORTHWIND), name: 'Northwind', subdomain: 'northwind', host_mapping: 'help.northwind.example' });
-  zd.seedBrand({ id: Number(SOUTHWIND), name: 'Southwind', subdomain: 'southwind', host_mapping: 'help.southwind.example' });
-  const setupEnv = { ...stripeEnv, ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token, SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken };
+  zd.seedBrand({
+    id: Number(NORTHWIND),
+    name: 'Northwind',
+    subdomain: 'northwind',
+    host_mapping: 'help.northwind.example',
+  });
+  zd.seedBrand({
+    id: Number(SOUTHWIND),
+    name: 'Southwind',
+    subdomain: 'southwind',
+    host_mapping: 'help.southwind.example',
+  });
+  const setupEnv = {
+    ...stripeEnv,
+    ZENDESK_BASE_URL: zd.baseUrl,
+    ZENDESK_EMAIL: zd.credentials.email,
+    ZENDESK_API_TOKEN: zd.credentials.token,
+    SALESFORCE_INSTANCE_URL: sf.instanceUrl,
+    SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+  };
   setupZendesk = await runCli(['setup', 'zendesk'], setupEnv);
   setupSalesforce = await runCli(['setup', 'salesforce', '--verify'], setupEnv);
   // The plain account and the platform: two stand-ins, as two Stripe accounts are two API keys. Its own seed,
   // so that its ids are not the platform's (Stripe's ids are global).
-  eu = await startStripeStandIn({ accountId: EU, secretKey: KEYS.eu, webhookUrl: webhooks, webhookSecret: SECRETS.eu, seed: 77 });
+  eu = await startStripeStandIn({
+    accountId: EU,
+    secretKey: KEYS.eu,
+    webhookUrl: webhooks,
+    webhookSecret: SECRETS.eu,
+    seed: 77,
+  });
   connect = await startStripeConnectStandIn({
-    platform: { accountId: PLATFORM, secretKey: KEYS.marketplace, webhookUrl: webhooks, webhookSecret: SECRETS.marketplace },
+    platform: {
+      accountId: PLATFORM,
+      secretKey: KEYS.marketplace,
+      webhookUrl: webhooks,
+      webhookSecret: SECRETS.marketplace,
+    },
     connectWebhookUrl: webhooks,
     connectWebhookSecret: SECRETS.connect,
     connected: [C1, C2],
@@ -231,10 +328,26 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
 
   it("puts each company's billing, invoice, tickets and mapped plan_tier on its own organization and Account", async () => {
     for (const c of COMPANIES) {
-      const stripe = c.account === EU ? eu : c.account === PLATFORM ? connect.platform : connect.accounts.get(c.account)!;
-      stripe.createCustomer({ id: c.cus, name: c.name, email: c.email, metadata: { salesforce_account_id: c.sf, ...(c.tier !== null && { plan_tier: c.tier }), internal_note: 'not for the portal' } });
-      const sub = stripe.createSubscription(c.cus, { items: [{ price: { unit_amount: c.amount, currency: 'usd', interval: 'month', nickname: c.plan } }] });
-      const invoice = stripe.createInvoice(c.cus, { subscription: sub.id, lines: [{ amount: c.amount }], finalize: true });
+      const stripe =
+        c.account === EU ? eu : c.account === PLATFORM ? connect.platform : connect.accounts.get(c.account)!;
+      stripe.createCustomer({
+        id: c.cus,
+        name: c.name,
+        email: c.email,
+        metadata: {
+          salesforce_account_id: c.sf,
+          ...(c.tier !== null && { plan_tier: c.tier }),
+          internal_note: 'not for the portal',
+        },
+      });
+      const sub = stripe.createSubscription(c.cus, {
+        items: [{ price: { unit_amount: c.amount, currency: 'usd', interval: 'month', nickname: c.plan } }],
+      });
+      const invoice = stripe.createInvoice(c.cus, {
+        subscription: sub.id,
+        lines: [{ amount: c.amount }],
+        finalize: true,
+      });
       invoiceOf.set(c, invoice.id);
       stripe.payInvoice(invoice.id);
     }
@@ -278,27 +391,58 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
       expect(await store.ownedKeys(r.id)).toEqual(expect.arrayContaining([`sfacct:${c.sf}`, `zdorg:${orgs.get(c)}`]));
       expect(r.derived.billing, c.name).toMatchObject({ plan: c.plan, mrr: c.amount });
       // Its ticket on a brand the file lists, with that brand; the unlisted brand's ticket is not there.
-      expect(r.derived.support?.tickets.map((t) => [t.subject, t.brandId]), c.name).toEqual([[c.subject, c.brand]]);
+      expect(
+        r.derived.support?.tickets.map((t) => [t.subject, t.brandId]),
+        c.name,
+      ).toEqual([[c.subject, c.brand]]);
       // The mapping keeps the mapped metadata key beside the cross-system id, nothing else.
-      expect(r.stripe.customer?.data.metadata, c.name).toEqual({ salesforce_account_id: c.sf, ...(c.tier !== null && { plan_tier: c.tier }) });
+      expect(r.stripe.customer?.data.metadata, c.name).toEqual({
+        salesforce_account_id: c.sf,
+        ...(c.tier !== null && { plan_tier: c.tier }),
+      });
     }
 
     for (const c of COMPANIES) {
       const org = await until(`${c.name}'s organization`, () => {
         const o = zd.state.organizations.get(orgs.get(c)!);
-        return o?.organization_fields['plan_tier'] === c.zendeskTier && o.organization_fields['billing_plan'] === c.plan ? o : undefined;
+        return o?.organization_fields['plan_tier'] === c.zendeskTier && o.organization_fields['billing_plan'] === c.plan
+          ? o
+          : undefined;
       });
-      expect(org.organization_fields, c.name).toMatchObject({ billing_status: 'active', billing_plan: c.plan, billing_delinquent: false, plan_tier: c.zendeskTier });
+      expect(org.organization_fields, c.name).toMatchObject({
+        billing_status: 'active',
+        billing_plan: c.plan,
+        billing_delinquent: false,
+        plan_tier: c.zendeskTier,
+      });
       const account = await until(`${c.name}'s Account`, () => {
         const a = sf.state.get('Account', c.sf);
-        return a?.['Plan_Tier__c'] === c.tier && a['Billing_Plan__c'] === c.plan && a['Open_Support_Tickets__c'] === 1 ? a : undefined;
+        return a?.['Plan_Tier__c'] === c.tier && a['Billing_Plan__c'] === c.plan && a['Open_Support_Tickets__c'] === 1
+          ? a
+          : undefined;
       });
-      expect(account, c.name).toMatchObject({ Billing_Status__c: 'active', Billing_Plan__c: c.plan, Plan_Tier__c: c.tier, Open_Support_Tickets__c: 1 });
+      expect(account, c.name).toMatchObject({
+        Billing_Status__c: 'active',
+        Billing_Plan__c: c.plan,
+        Plan_Tier__c: c.tier,
+        Open_Support_Tickets__c: 1,
+      });
       // Its invoice on its own organization and Account, its ticket on its own Account.
-      expect(zd.state.customObjectRecords.get('portal_invoice')?.get(invoiceOf.get(c)!)?.custom_object_fields['organization_id'], c.name).toBe(String(orgs.get(c)));
-      expect(sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', invoiceOf.get(c)!)?.['Account__c'], c.name).toBe(c.sf);
+      expect(
+        zd.state.customObjectRecords.get('portal_invoice')?.get(invoiceOf.get(c)!)?.custom_object_fields[
+          'organization_id'
+        ],
+        c.name,
+      ).toBe(String(orgs.get(c)));
+      expect(
+        sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', invoiceOf.get(c)!)?.['Account__c'],
+        c.name,
+      ).toBe(c.sf);
       const ticket = tickets.find(([owner]) => owner === c)![1];
-      expect(sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', ticket), c.name).toMatchObject({ Account__c: c.sf, Subject__c: c.subject });
+      expect(sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', ticket), c.name).toMatchObject({
+        Account__c: c.sf,
+        Subject__c: c.subject,
+      });
     }
     // The unlisted brand's ticket reached no portal.
     expect(sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', '9104')).toBeUndefined();
@@ -310,12 +454,20 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
       const owner = COMPANIES.find((c) => invoiceOf.get(c) === call.path.split('/')[3]);
       expect(call.stripeAccount === null ? PLATFORM : call.stripeAccount, call.path).toBe(owner?.account);
     }
-    for (const call of eu.calls.filter((x) => x.path.startsWith('/v1/invoices/'))) expect(call.path).toBe(`/v1/invoices/${invoiceOf.get(ALPHA)}`);
-    expect(await p.daemon.metrics.registry.metrics()).toMatch(/portal_sync_events_applied_total\{source="zendesk",outcome="other_brand"\} 1/);
+    for (const call of eu.calls.filter((x) => x.path.startsWith('/v1/invoices/')))
+      expect(call.path).toBe(`/v1/invoices/${invoiceOf.get(ALPHA)}`);
+    expect(await p.daemon.metrics.registry.metrics()).toMatch(
+      /portal_sync_events_applied_total\{source="zendesk",outcome="other_brand"\} 1/,
+    );
   }, 90_000);
 
   it('inspect tells the two cus_Same apart by account: the bare id lists both, the account-scoped one shows one', async () => {
-    const env = { REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix, LOG_LEVEL: 'warn', ...stripeEnvOf() };
+    const env = {
+      REDIS_URL: p.daemon.config.redis.url,
+      REDIS_PREFIX: p.daemon.prefix,
+      LOG_LEVEL: 'warn',
+      ...stripeEnvOf(),
+    };
     const both = await runCli(['inspect', 'cus_Same'], env);
     expect(both.code).toBe(1);
     expect(both.stderr.split('\n').slice(0, 3)).toEqual([
@@ -328,7 +480,9 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     const lines = one.stdout.split('\n');
     expect(lines).toContain(`  stripe: cus_Same in Stripe account ${C2} (a connected account)`);
     expect(lines).toContain(`  ticket 9103: open (normal) ${CHARLIE.subject} [brand ${NORTHWIND}]`);
-    expect(lines.find((l) => l.startsWith('  billing: '))).toMatch(/^ {2}billing: active on Charlie Max, MRR USD 99\.00/);
+    expect(lines.find((l) => l.startsWith('  billing: '))).toMatch(
+      /^ {2}billing: active on Charlie Max, MRR USD 99\.00/,
+    );
     for (const other of [ALPHA, BRAVO, DELTA]) expect(one.stdout).not.toContain(other.name.split(' ')[0]);
   }, 90_000);
 
@@ -350,26 +504,44 @@ describe('a deployment of two Stripe accounts (one a Connect platform), two Zend
     const lists = (calls: Array<{ path: string; status: number; stripeAccount?: string | null }>) =>
       calls.filter((c) => c.path === '/v1/customers').map((c) => [c.stripeAccount ?? null, c.status]);
     expect(lists(eu.calls.slice(euCalls))).toEqual([[null, 200]]);
-    expect(new Set(lists(connect.calls.slice(connectCalls)).map((c) => JSON.stringify(c)))).toEqual(new Set([null, C1, C2].map((a) => JSON.stringify([a, 200]))));
+    expect(new Set(lists(connect.calls.slice(connectCalls)).map((c) => JSON.stringify(c)))).toEqual(
+      new Set([null, C1, C2].map((a) => JSON.stringify([a, 200]))),
+    );
   }, 90_000);
 
   it('wrote nothing of one company to another: every Zendesk and Salesforce write checked against its owner', async () => {
     await p.drainAll();
-    const sfWrites: Write[] = sf.calls.filter((c) => c.method !== 'GET' && c.body && typeof c.body === 'object' && !String(c.path).includes('oauth')).map((c) => ({ method: c.method, path: c.path, body: c.body }));
+    const sfWrites: Write[] = sf.calls
+      .filter((c) => c.method !== 'GET' && c.body && typeof c.body === 'object' && !String(c.path).includes('oauth'))
+      .map((c) => ({ method: c.method, path: c.path, body: c.body }));
     expect(zendeskWrites.length).toBeGreaterThan(0);
     expect(sfWrites.length).toBeGreaterThan(0);
     const checked = new Map<Company, number>();
-    for (const [portal, writes] of [['zendesk', zendeskWrites], ['salesforce', sfWrites]] as const) {
+    for (const [portal, writes] of [
+      ['zendesk', zendeskWrites],
+      ['salesforce', sfWrites],
+    ] as const) {
       for (const w of writes) {
         for (const item of itemsOf(w)) {
           const owner =
             portal === 'zendesk'
-              ? companyOfOrg(item?.custom_object_fields?.organization_id ?? item?.id ?? w.path.match(/\/organizations\/(\d+)/)?.[1])
+              ? companyOfOrg(
+                  item?.custom_object_fields?.organization_id ??
+                    item?.id ??
+                    w.path.match(/\/organizations\/(\d+)/)?.[1],
+                )
               : companyOfAccount(item?.Account__c ?? item?.Id ?? w.path.match(/\/Account\/(?:Id\/)?(\w{15,18})/)?.[1]);
-          expect(owner, `${portal} ${w.method} ${w.path}: a write for no company of the test: ${JSON.stringify(item)}`).toBeDefined();
+          expect(
+            owner,
+            `${portal} ${w.method} ${w.path}: a write for no company of the test: ${JSON.stringify(item)}`,
+          ).toBeDefined();
           const text = JSON.stringify(item);
           for (const other of COMPANIES.filter((c) => c !== owner)) {
-            for (const marker of markersOf(other)) expect(text.includes(marker), `${portal} ${w.method} ${w.path} for ${owner!.name} carries ${other.name}'s "${marker}"`).toBe(false);
+            for (const marker of markersOf(other))
+              expect(
+                text.includes(marker),
+                `${portal} ${w.method} ${w.path} for ${owner!.name} carries ${other.name}'s "${marker}"`,
+              ).toBe(false);
           }
           checked.set(owner!, (checked.get(owner!) ?? 0) + 1);
         }

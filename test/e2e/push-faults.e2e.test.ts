@@ -43,11 +43,18 @@ function eventsFor(orgIds: number[]): SourceEvent[] {
 }
 
 async function run(faulty: boolean): Promise<{ zd: ZendeskStandIn; p: TestPipeline }> {
-  const zd = await startZendeskStandIn(faulty ? { rate: { max: 8, perMs: 1_000 }, faults: { rate: 0.15, kinds: ['500', '503', 'reset'], seed: 7 } } : {});
+  const zd = await startZendeskStandIn(
+    faulty ? { rate: { max: 8, perMs: 1_000 }, faults: { rate: 0.15, kinds: ['500', '503', 'reset'], seed: 7 } } : {},
+  );
   const orgIds = Array.from({ length: CUSTOMERS }, (_, c) => zd.seedOrganization({ name: `Fault Co ${c}` }).id);
   zd.seedCustomObject('portal_invoice');
   const p = await startTestPipeline(
-    { PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token },
+    {
+      PORTAL_TARGET: 'zendesk',
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: zd.credentials.email,
+      ZENDESK_API_TOKEN: zd.credentials.token,
+    },
     (c) => {
       c.push.debounceMs = 100;
       c.push.backoffMs = 50;

@@ -30,7 +30,10 @@ beforeAll(async () => {
   const defaults = (await import('../support/daemon.js')).testConfig().targets.salesforce;
   sf = await startSalesforceStandIn({
     orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
-    outbound: { url: `http://127.0.0.1:${port}/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_OUTBOUND_TOKEN}`, orgId: TEST_SECRETS.SALESFORCE_ORG_ID },
+    outbound: {
+      url: `http://127.0.0.1:${port}/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_OUTBOUND_TOKEN}`,
+      orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
+    },
     fields: {
       Account: [
         defaults.accountFields.status,
@@ -42,13 +45,24 @@ beforeAll(async () => {
         { name: defaults.accountFields.openTickets, type: 'double' },
       ],
       // What `setup salesforce` deploys: unique, case-sensitive external ids (Stripe ids differ only in case).
-      Portal_Invoice__c: [{ name: defaults.invoice.externalId, externalId: true, unique: true, caseSensitive: true }, ...cfgFields(defaults.invoice.fields)],
-      Support_Ticket__c: [{ name: defaults.ticket.externalId, externalId: true, unique: true, caseSensitive: true }, ...cfgFields(defaults.ticket.fields)],
+      Portal_Invoice__c: [
+        { name: defaults.invoice.externalId, externalId: true, unique: true, caseSensitive: true },
+        ...cfgFields(defaults.invoice.fields),
+      ],
+      Support_Ticket__c: [
+        { name: defaults.ticket.externalId, externalId: true, unique: true, caseSensitive: true },
+        ...cfgFields(defaults.ticket.fields),
+      ],
     },
   });
   accountId = sf.state.seedAccount({ Name: 'Acme Experience' }).Id;
   p = await startTestPipeline(
-    { PORT: String(port), PORTAL_TARGET: 'salesforce', SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken },
+    {
+      PORT: String(port),
+      PORTAL_TARGET: 'salesforce',
+      SALESFORCE_INSTANCE_URL: sf.instanceUrl,
+      SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+    },
     (c) => {
       c.push.debounceMs = 50;
     },
@@ -66,10 +80,19 @@ afterAll(async () => {
 describe('pushing to a Salesforce Experience Cloud portal', () => {
   it('puts a paid invoice with its links and the billing status on the Account', async () => {
     const invoice = await stripe('invoice.paid.json');
-    const record = await until('Portal_Invoice__c', () => sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', invoice.data.object.id));
-    expect(record).toMatchObject({ Account__c: accountId, Hosted_Url__c: invoice.data.object.hosted_invoice_url, Pdf_Url__c: invoice.data.object.invoice_pdf, Status__c: 'paid' });
+    const record = await until('Portal_Invoice__c', () =>
+      sf.state.byExternalId('Portal_Invoice__c', 'Stripe_Invoice_Id__c', invoice.data.object.id),
+    );
+    expect(record).toMatchObject({
+      Account__c: accountId,
+      Hosted_Url__c: invoice.data.object.hosted_invoice_url,
+      Pdf_Url__c: invoice.data.object.invoice_pdf,
+      Status__c: 'paid',
+    });
     await stripe('customer.subscription.updated.json');
-    const account = await until('Billing_Status__c', () => (sf.state.get('Account', accountId)?.Billing_Status__c ? sf.state.get('Account', accountId) : undefined));
+    const account = await until('Billing_Status__c', () =>
+      sf.state.get('Account', accountId)?.Billing_Status__c ? sf.state.get('Account', accountId) : undefined,
+    );
     expect(account).toMatchObject({ Billing_Status__c: 'active', Billing_Delinquent__c: false, Billing_MRR__c: 345 });
     // Our writes are marked, so that Change Data Capture echoes of them can be told apart.
     expect(sf.calls.filter((c) => c.method !== 'GET').every((c) => c.callOptions === 'client=portal-sync')).toBe(true);
@@ -85,9 +108,13 @@ describe('pushing to a Salesforce Experience Cloud portal', () => {
       e.detail.external_id = accountId;
     });
     await zendesk('ticket.status_changed.json', (e) => (e.detail.organization_id = ORG));
-    const ticket = await until('Support_Ticket__c', () => sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', '5301'));
+    const ticket = await until('Support_Ticket__c', () =>
+      sf.state.byExternalId('Support_Ticket__c', 'Zendesk_Ticket_Id__c', '5301'),
+    );
     expect(ticket).toMatchObject({ Account__c: accountId, Status__c: 'solved', Subject__c: 'Cannot download invoice' });
-    expect(await until('Open_Support_Tickets__c', () => sf.state.get('Account', accountId))).toMatchObject({ Open_Support_Tickets__c: 0 });
+    expect(await until('Open_Support_Tickets__c', () => sf.state.get('Account', accountId))).toMatchObject({
+      Open_Support_Tickets__c: 0,
+    });
   });
 
   it('does not answer the Outbound Messages Salesforce sends for its own writes', async () => {

@@ -26,17 +26,45 @@ const writes = () => zd.calls.filter((c) => c.method !== 'GET').length;
 
 beforeAll(async () => {
   const port = await freePort();
-  zd = await startZendeskStandIn({ webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } });
+  zd = await startZendeskStandIn({
+    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
+  });
   orgId = zd.seedOrganization({ name: 'Acme Logistics', external_id: ACCOUNT }).id;
   // What `portal-sync setup zendesk` provisions: the organization fields and the invoice object.
-  for (const key of ['billing_status', 'billing_plan', 'billing_mrr', 'billing_balance', 'billing_next_invoice_date', 'billing_delinquent', 'portal_open_invoices']) {
+  for (const key of [
+    'billing_status',
+    'billing_plan',
+    'billing_mrr',
+    'billing_balance',
+    'billing_next_invoice_date',
+    'billing_delinquent',
+    'portal_open_invoices',
+  ]) {
     zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
   }
   zd.seedCustomObject('portal_invoice', {
-    fields: ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id'].map((key) => ({ key, type: 'text' })),
+    fields: [
+      'invoice_number',
+      'invoice_status',
+      'total',
+      'amount_due',
+      'amount_paid',
+      'currency',
+      'due_date',
+      'hosted_invoice_url',
+      'invoice_pdf_url',
+      'organization_id',
+      'user_id',
+    ].map((key) => ({ key, type: 'text' })),
   });
   p = await startTestPipeline(
-    { PORT: String(port), PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token },
+    {
+      PORT: String(port),
+      PORTAL_TARGET: 'zendesk',
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: zd.credentials.email,
+      ZENDESK_API_TOKEN: zd.credentials.token,
+    },
     (c) => {
       // Long enough that a burst sent at once on a loaded machine lands inside one window (a change with nothing
       // pending is pushed at once whatever this says).
@@ -60,12 +88,23 @@ afterAll(async () => {
 });
 
 describe('pushing to a Zendesk Help Center', () => {
-  it('puts a paid invoice and the billing status on the customer\'s organization', async () => {
+  it("puts a paid invoice and the billing status on the customer's organization", async () => {
     const invoice = await stripe('invoice.paid.json');
-    const record = await until('the portal_invoice record', () => zd.state.customObjectRecords.get('portal_invoice')?.get(invoice.data.object.id));
-    expect(record.custom_object_fields).toMatchObject({ hosted_invoice_url: invoice.data.object.hosted_invoice_url, invoice_pdf_url: invoice.data.object.invoice_pdf, invoice_status: 'paid', organization_id: String(orgId) });
+    const record = await until('the portal_invoice record', () =>
+      zd.state.customObjectRecords.get('portal_invoice')?.get(invoice.data.object.id),
+    );
+    expect(record.custom_object_fields).toMatchObject({
+      hosted_invoice_url: invoice.data.object.hosted_invoice_url,
+      invoice_pdf_url: invoice.data.object.invoice_pdf,
+      invoice_status: 'paid',
+      organization_id: String(orgId),
+    });
     await stripe('customer.subscription.updated.json');
-    const org = await until('billing_status', () => (zd.state.organizations.get(orgId)?.organization_fields.billing_status ? zd.state.organizations.get(orgId) : undefined));
+    const org = await until('billing_status', () =>
+      zd.state.organizations.get(orgId)?.organization_fields.billing_status
+        ? zd.state.organizations.get(orgId)
+        : undefined,
+    );
     expect(org.organization_fields).toMatchObject({ billing_status: 'active', billing_delinquent: false });
   });
 
@@ -87,12 +126,16 @@ describe('pushing to a Zendesk Help Center', () => {
     );
     // The claim is about a burst inside one window; a machine too slow to send 50 requests in it says so here.
     expect(Date.now() - sent, 'the burst did not fit one debounce window').toBeLessThan(DEBOUNCE_MS);
-    await until('all 50 invoices', () => (zd.state.customObjectRecords.get('portal_invoice')?.has('in_burst_49') ? true : undefined));
+    await until('all 50 invoices', () =>
+      zd.state.customObjectRecords.get('portal_invoice')?.has('in_burst_49') ? true : undefined,
+    );
     await p.drainAll();
     const pushes = (await pushCount()) - before;
     expect(pushes).toBeGreaterThanOrEqual(1);
     expect(pushes).toBeLessThanOrEqual(2);
-    expect([...zd.state.customObjectRecords.get('portal_invoice')!.keys()].filter((k) => k.startsWith('in_burst_'))).toHaveLength(50);
+    expect(
+      [...zd.state.customObjectRecords.get('portal_invoice')!.keys()].filter((k) => k.startsWith('in_burst_')),
+    ).toHaveLength(50);
   });
 
   it('does not answer its own writes: the webhooks Zendesk sends back for them push nothing', async () => {
@@ -120,7 +163,9 @@ describe('pushing to a Zendesk Help Center', () => {
     expect(job?.failedReason).toMatch(/^zendesk refused the push: Zendesk 422/);
     expect(zd.state.customObjectRecords.get('portal_invoice')?.get(failed.data.object.id)).toBeUndefined();
     await job!.retry('failed');
-    await until('the replayed invoice', () => zd.state.customObjectRecords.get('portal_invoice')?.get(failed.data.object.id));
+    await until('the replayed invoice', () =>
+      zd.state.customObjectRecords.get('portal_invoice')?.get(failed.data.object.id),
+    );
   });
 
   it('retries a call answered 503 within the push: the invoice arrives and the push job never fails', async () => {
@@ -130,7 +175,9 @@ describe('pushing to a Zendesk Help Center', () => {
     const since = Date.now();
     zd.failNext(1, 503);
     const sent = await stripe('invoice.paid.json', (e) => (e.data.object.id = 'in_TestAcme503'));
-    await until('the invoice after the retried call', () => zd.state.customObjectRecords.get('portal_invoice')?.get(sent.data.object.id));
+    await until('the invoice after the retried call', () =>
+      zd.state.customObjectRecords.get('portal_invoice')?.get(sent.data.object.id),
+    );
     expect(zd.calls.some((c) => c.fault === 'failNext' && c.status === 503)).toBe(true);
     await p.drainAll();
     const jobs = await queue.getJobs(['completed', 'failed', 'delayed']);

@@ -16,7 +16,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-describe('reconcile after the demo\'s scripted day', () => {
+describe("reconcile after the demo's scripted day", () => {
   it('finds no drift in its first pass: every object was delivered by webhook', async () => {
     await playScriptedDay(env, () => undefined, { pauseMs: 0 });
     await env.settle();

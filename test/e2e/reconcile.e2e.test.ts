@@ -35,7 +35,14 @@ async function baseline(p: TestPipeline): Promise<void> {
     const runs = new ResyncRuns(redis, p.daemon.prefix);
     const runId = await runs.create({ sources: ['zendesk', 'salesforce'], since: null, customer: null, dryRun: false });
     const streams = await createSnapshotStreams(p.daemon.config, { sources: ['zendesk', 'salesforce'], since: null });
-    const summary = await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
+    const summary = await runResync({
+      runs,
+      runId,
+      queue,
+      streams,
+      logger: createLogger('silent'),
+      stallTimeoutMs: 20_000,
+    });
     expect(summary.counts.applied).toBe(5 * N);
   } finally {
     await queue.close();
@@ -111,18 +118,29 @@ describe('reconciler', () => {
     sf.state.update('Account', renamed.accountId, { Name: 'Customer 5 (renamed)' });
     await Promise.all([lossless.drain(), lossy.drain()]);
     expect(dropped.length, `seed ${seed}`).toBeGreaterThan(0);
-    for (const i of dropped) expect(await visibleRecord(lossy.worker.store, customers[i]!)).not.toEqual(await visibleRecord(lossless.worker.store, customers[i]!));
+    for (const i of dropped)
+      expect(await visibleRecord(lossy.worker.store, customers[i]!)).not.toEqual(
+        await visibleRecord(lossless.worker.store, customers[i]!),
+      );
 
     const report = await lossy.worker.reconciler.pass();
     expect(report.drift).toBe(dropped.length + 1);
     expect(report.sources.zendesk?.drift).toBe(dropped.length);
     expect(report.sources.salesforce?.drift).toBe(1);
-    expect(report.driftIds).toEqual(expect.arrayContaining([...dropped.map((i) => `zendesk zendesk.ticket ${customers[i]!.ticketId}`), `salesforce salesforce.account ${renamed.accountId}`]));
+    expect(report.driftIds).toEqual(
+      expect.arrayContaining([
+        ...dropped.map((i) => `zendesk zendesk.ticket ${customers[i]!.ticketId}`),
+        `salesforce salesforce.account ${renamed.accountId}`,
+      ]),
+    );
     await lossy.drain();
     await lossless.worker.reconciler.pass(); // the lossless daemon learns the rename the same way
     await lossless.drain();
 
-    for (const c of customers) expect(await visibleRecord(lossy.worker.store, c), `customer ${c.i}`).toEqual(await visibleRecord(lossless.worker.store, c));
+    for (const c of customers)
+      expect(await visibleRecord(lossy.worker.store, c), `customer ${c.i}`).toEqual(
+        await visibleRecord(lossless.worker.store, c),
+      );
     expect(((await visibleRecord(lossy.worker.store, renamed)) as any).profile.name).toBe('Customer 5 (renamed)');
 
     // status shows the pass; the next pass (from the checkpoint, minus the overlap) finds nothing missing.

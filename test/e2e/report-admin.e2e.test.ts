@@ -27,7 +27,8 @@ afterAll(async () => {
   await Promise.all([on?.stop(), off?.stop()]);
 });
 
-const get = (d: TestDaemon, path: string, headers: Record<string, string> = {}) => fetch(`${d.url}${path}`, { headers });
+const get = (d: TestDaemon, path: string, headers: Record<string, string> = {}) =>
+  fetch(`${d.url}${path}`, { headers });
 const since = () => `?since=${encodeURIComponent(fx.period.from.toISOString())}`;
 
 describe('the admin area', () => {
@@ -51,7 +52,9 @@ describe('the admin area', () => {
       expect(res.status, authorization).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="portal-sync admin", error="invalid_token"');
     }
-    const basic = await get(on, '/admin/deflection', { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` });
+    const basic = await get(on, '/admin/deflection', {
+      authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`,
+    });
     expect(basic.status).toBe(401);
     expect(on.logs.join('')).not.toContain(ADMIN_TOKEN);
   });
@@ -63,7 +66,15 @@ describe('the admin area', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'unsafe-inline'/);
     const html = await res.text();
-    for (const s of ['66.7%', '4 of 6 classified sessions', '4 of 8 customers had a session', 'billing', 'documents', 'download invoice', 'vat number'])
+    for (const s of [
+      '66.7%',
+      '4 of 6 classified sessions',
+      '4 of 8 customers had a session',
+      'billing',
+      'documents',
+      'download invoice',
+      'vat number',
+    ])
       expect(html).toContain(s);
   });
 
@@ -98,12 +109,28 @@ describe('the admin area', () => {
 describe('when the deflection data cannot be read', () => {
   it('answers 503 with what to check, not a stack trace', async () => {
     const down = () => Promise.reject(new Error('Connection is closed.'));
-    const data: DeflectionData = { events: down, sessions: down, noResultSearches: down, ticketsOpened: down, customerCount: down };
-    const app = express().use('/admin', adminRouter({ adminToken: ADMIN_TOKEN, guard: new AdminGuard(on.redis, on.prefix, ADMIN_TOKEN, on.config.admin), deflection: data, logger: createLogger('silent') }));
+    const data: DeflectionData = {
+      events: down,
+      sessions: down,
+      noResultSearches: down,
+      ticketsOpened: down,
+      customerCount: down,
+    };
+    const app = express().use(
+      '/admin',
+      adminRouter({
+        adminToken: ADMIN_TOKEN,
+        guard: new AdminGuard(on.redis, on.prefix, ADMIN_TOKEN, on.config.admin),
+        deflection: data,
+        logger: createLogger('silent'),
+      }),
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/deflection`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/deflection`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       expect(res.status).toBe(503);
       expect(await res.text()).toMatch(/^deflection report unavailable: .*Redis/);
     } finally {
@@ -116,7 +143,8 @@ describe('admin token checks', () => {
   it('reads only a well-formed bearer header', () => {
     expect(bearerToken('Bearer abc')).toBe('abc');
     expect(bearerToken('bearer  abc ')).toBe('abc');
-    for (const h of [undefined, '', 'Bearer', 'Bearer ', 'Basic abc', 'Bearer a b', 'Bearerabc']) expect(bearerToken(h), String(h)).toBeUndefined();
+    for (const h of [undefined, '', 'Bearer', 'Bearer ', 'Basic abc', 'Bearer a b', 'Bearerabc'])
+      expect(bearerToken(h), String(h)).toBeUndefined();
   });
 
   it('compares the whole token, whatever the lengths', () => {

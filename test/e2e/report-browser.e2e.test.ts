@@ -34,7 +34,16 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     extraHTTPHeaders: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
 });
@@ -45,42 +54,47 @@ afterAll(async () => {
 });
 
 describe('the deflection page in a browser', () => {
-  it.skipIf(!hasChromium)('shows the figures, categories and no-result searches on a phone, loading nothing else', async () => {
-    const page = await browser!.newPage();
-    await page.setViewportSize({ width: 390, height: 844 });
-    const requests: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    const url = `${daemon.url}/admin/deflection?since=${encodeURIComponent(fx.period.from.toISOString())}`;
-    const res = await page.goto(url);
-    expect(res?.status()).toBe(200);
+  it.skipIf(!hasChromium)(
+    'shows the figures, categories and no-result searches on a phone, loading nothing else',
+    async () => {
+      const page = await browser!.newPage();
+      await page.setViewportSize({ width: 390, height: 844 });
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      const url = `${daemon.url}/admin/deflection?since=${encodeURIComponent(fx.period.from.toISOString())}`;
+      const res = await page.goto(url);
+      expect(res?.status()).toBe(200);
 
-    mkdirSync(results, { recursive: true });
-    await page.screenshot({ path: join(results, 'deflection-report-phone.png'), fullPage: true });
+      mkdirSync(results, { recursive: true });
+      await page.screenshot({ path: join(results, 'deflection-report-phone.png'), fullPage: true });
 
-    const text = await page.locator('body').innerText();
-    expect(text).toContain('Self-service deflection');
-    expect(text).toMatch(/Self-service sessions\s+5/i);
-    expect(text).toMatch(/Self-service resolution\s+66\.7%\s+4 of 6 classified sessions/i);
-    expect(text).toMatch(/Portal adoption\s+50\.0%\s+4 of 8 customers had a session/i);
-    expect(text).toMatch(/Ticket deflection\s+50\.0%/i);
-    for (const category of ['billing', 'documents', 'account', 'status']) expect(text).toContain(category);
-    expect(text).not.toContain('onboarding'); // nothing classified there
-    expect(text).toMatch(/download invoice\s+3/);
-    expect(text).toMatch(/cancel plan\s+1/);
+      const text = await page.locator('body').innerText();
+      expect(text).toContain('Self-service deflection');
+      expect(text).toMatch(/Self-service sessions\s+5/i);
+      expect(text).toMatch(/Self-service resolution\s+66\.7%\s+4 of 6 classified sessions/i);
+      expect(text).toMatch(/Portal adoption\s+50\.0%\s+4 of 8 customers had a session/i);
+      expect(text).toMatch(/Ticket deflection\s+50\.0%/i);
+      for (const category of ['billing', 'documents', 'account', 'status']) expect(text).toContain(category);
+      expect(text).not.toContain('onboarding'); // nothing classified there
+      expect(text).toMatch(/download invoice\s+3/);
+      expect(text).toMatch(/cancel plan\s+1/);
 
-    // Readable on a phone: the page itself never scrolls sideways (only a long trend chart may, inside its box).
-    expect(await page.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(390);
-    expect(await page.locator('svg.chart').count()).toBe(2);
-    expect(requests).toEqual([url]);
-    await page.close();
-  });
+      // Readable on a phone: the page itself never scrolls sideways (only a long trend chart may, inside its box).
+      expect(await page.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(390);
+      expect(await page.locator('svg.chart').count()).toBe(2);
+      expect(requests).toEqual([url]);
+      await page.close();
+    },
+  );
 
   it.skipIf(!hasChromium)('lays out the same page on a desktop', async () => {
     const page = await browser!.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${daemon.url}/admin/deflection?since=${encodeURIComponent(fx.period.from.toISOString())}`);
     await page.screenshot({ path: join(results, 'deflection-report-desktop.png'), fullPage: true });
-    const widths = await page.locator('svg.chart').evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().width));
+    const widths = await page
+      .locator('svg.chart')
+      .evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().width));
     for (const w of widths) expect(w).toBeGreaterThan(300);
     await page.close();
   });

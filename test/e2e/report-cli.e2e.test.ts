@@ -51,14 +51,28 @@ describe('portal-sync report deflection', () => {
       deflected: 4,
       escalated: 2,
       portalAdoption: { customersWithSession: 4, customers: 8, rate: 0.5 },
-      noResultSearches: { total: 6, distinctQueries: 3, top: [{ query: 'download invoice', count: 3 }, { query: 'vat number', count: 2 }, { query: 'cancel plan', count: 1 }] },
-      ticketDeflection: { current: { tickets: 3, perCustomer: 0.375 }, prior: { tickets: 6, perCustomer: 0.75 }, rate: 0.5 },
+      noResultSearches: {
+        total: 6,
+        distinctQueries: 3,
+        top: [
+          { query: 'download invoice', count: 3 },
+          { query: 'vat number', count: 2 },
+          { query: 'cancel plan', count: 1 },
+        ],
+      },
+      ticketDeflection: {
+        current: { tickets: 3, perCustomer: 0.375 },
+        prior: { tickets: 6, perCustomer: 0.75 },
+        rate: 0.5,
+      },
     });
     expect(report.selfServiceResolutionRate).toBeCloseTo(4 / 6, 12);
     expect(report.period.from).toBe(fx.period.from.toISOString());
     // The store returns exactly what the pure computation counts over the same period.
     const period = { from: new Date(report.period.from), to: new Date(report.period.to) };
-    expect(report).toEqual(buildDeflectionReport({ ...fx, ticketsOpened: fx.tickets, priorTicketsOpened: fx.tickets }, period));
+    expect(report).toEqual(
+      buildDeflectionReport({ ...fx, ticketsOpened: fx.tickets, priorTicketsOpened: fx.tickets }, period),
+    );
     expect(report.trend.reduce((n, w) => n + w.sessions, 0)).toBe(5);
   });
 
@@ -77,7 +91,8 @@ describe('portal-sync report deflection', () => {
     expect(r.out).toBe(`wrote ${file}\n`);
     const html = readFileSync(file, 'utf8');
     expect(html).toContain('<meta name="viewport"');
-    for (const s of ['66.7%', '4 of 8 customers had a session', 'billing', 'download invoice']) expect(html).toContain(s);
+    for (const s of ['66.7%', '4 of 8 customers had a session', 'billing', 'download invoice'])
+      expect(html).toContain(s);
     expect(html).not.toMatch(/<script|\ssrc=|\shref=/i);
   });
 
@@ -91,7 +106,9 @@ describe('portal-sync report deflection', () => {
   it('refuses bad usage with one line and exit 2, before touching Redis', () => {
     const since = cli('report', 'deflection', '--since', 'last-month');
     expect(since.code).toBe(2);
-    expect(since.err).toBe('portal-sync: --since: expected a span back from now (24h, 7d, 2w) or an ISO date (2026-10-01) or date-time (2026-10-01T08:00:00Z), got "last-month"\n');
+    expect(since.err).toBe(
+      'portal-sync: --since: expected a span back from now (24h, 7d, 2w) or an ISO date (2026-10-01) or date-time (2026-10-01T08:00:00Z), got "last-month"\n',
+    );
     const both = cli('report', 'deflection', '--json', '--html', join(dir, 'x.html'));
     expect(both.code).toBe(2);
     expect(both.err).toMatch(/choose one output/);

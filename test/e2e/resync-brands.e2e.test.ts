@@ -25,16 +25,42 @@ beforeAll(async () => {
   const acme = zd.seedBrand({ name: 'Acme', subdomain: 'acme' });
   const globex = zd.seedBrand({ name: 'Globex', subdomain: 'globex' });
   org = zd.seedOrganization({ name: 'Both brands Inc', created_at: at, updated_at: at }).id;
-  const user = zd.seedUser({ name: 'Buyer', email: 'buyer@both.example', organization_id: org, created_at: at, updated_at: at });
+  const user = zd.seedUser({
+    name: 'Buyer',
+    email: 'buyer@both.example',
+    organization_id: org,
+    created_at: at,
+    updated_at: at,
+  });
   tickets = {
     // No brand given: Zendesk's default brand, the first one (Acme).
-    acme: zd.seedTicket({ subject: 'Acme question', requester_id: user.id, organization_id: org, created_at: at, updated_at: at }).id,
-    globex: zd.seedTicket({ subject: 'Globex question', brand_id: globex.id, requester_id: user.id, organization_id: org, created_at: at, updated_at: at }).id,
+    acme: zd.seedTicket({
+      subject: 'Acme question',
+      requester_id: user.id,
+      organization_id: org,
+      created_at: at,
+      updated_at: at,
+    }).id,
+    globex: zd.seedTicket({
+      subject: 'Globex question',
+      brand_id: globex.id,
+      requester_id: user.id,
+      organization_id: org,
+      created_at: at,
+      updated_at: at,
+    }).id,
   };
-  p = await startTestPipeline({ ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: 'agent@example.com', ZENDESK_API_TOKEN: 'zd-token-0123456789abcdef' }, (c) => {
-    c.resync.zendeskExportsPerMinute = 6000;
-    c.zendesk.brands = [{ id: String(acme.id), name: 'Acme', hosts: [] }];
-  });
+  p = await startTestPipeline(
+    {
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: 'agent@example.com',
+      ZENDESK_API_TOKEN: 'zd-token-0123456789abcdef',
+    },
+    (c) => {
+      c.resync.zendeskExportsPerMinute = 6000;
+      c.zendesk.brands = [{ id: String(acme.id), name: 'Acme', hosts: [] }];
+    },
+  );
 }, 30_000);
 
 afterAll(async () => {
@@ -61,6 +87,8 @@ describe('resync of a deployment that serves one brand', () => {
     const acmeId = p.daemon.config.zendesk.brands![0]!.id;
     expect(record.derived.support?.tickets.map((t) => [t.id, t.brandId])).toEqual([[String(tickets.acme), acmeId]]);
     expect(record.zendesk.tickets[String(tickets.globex)]).toBeUndefined();
-    expect(await p.daemon.metrics.registry.metrics()).toMatch(/portal_sync_events_applied_total\{source="zendesk",outcome="other_brand"\} 1/);
+    expect(await p.daemon.metrics.registry.metrics()).toMatch(
+      /portal_sync_events_applied_total\{source="zendesk",outcome="other_brand"\} 1/,
+    );
   });
 });

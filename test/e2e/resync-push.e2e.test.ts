@@ -67,7 +67,9 @@ async function pushesSettled(): Promise<void> {
       for (const target of ['zendesk', 'salesforce'] as const) {
         const k = REDIS_KEYS.bulk(p.daemon.prefix, target);
         if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
-        const c = await p.worker.planner.queues.get(target)!.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        const c = await p.worker.planner.queues
+          .get(target)!
+          .getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         if (Object.values(c).some((n) => n > 0)) return false;
       }
       return true;
@@ -123,30 +125,68 @@ describe('resync pushes in bulk', () => {
     const zdTwin = await startZendeskStandIn({ exportLagSeconds: 60 });
     const sfTwin = await startSalesforceStandIn({ orgId: TEST_SECRETS.SALESFORCE_ORG_ID });
     try {
-      const twinConfig = testConfig({ ...env(), ZENDESK_BASE_URL: zdTwin.baseUrl, SALESFORCE_INSTANCE_URL: sfTwin.instanceUrl, SALESFORCE_ACCESS_TOKEN: sfTwin.accessToken });
+      const twinConfig = testConfig({
+        ...env(),
+        ZENDESK_BASE_URL: zdTwin.baseUrl,
+        SALESFORCE_INSTANCE_URL: sfTwin.instanceUrl,
+        SALESFORCE_ACCESS_TOKEN: sfTwin.accessToken,
+      });
       provisionPortals(zdTwin, sfTwin, twinConfig.targets);
       const twins = seedLinkedCustomers(zdTwin, sfTwin, null, { count: N, updatedAt });
       expect(twins.map((t) => [t.accountId, t.orgId])).toEqual(customers.map((c) => [c.accountId, c.orgId]));
       const targets = [createPortalTarget('zendesk', twinConfig), createPortalTarget('salesforce', twinConfig)];
       for (const c of customers) {
         const record = await recordOf(c);
-        const push = { customerId: record.id, links: linksFor(record, await p.worker.store.ownedKeys(record.id)), profile: record.derived.profile, projection: portalProjection(record.derived), previous: null };
+        const push = {
+          customerId: record.id,
+          links: linksFor(record, await p.worker.store.ownedKeys(record.id)),
+          profile: record.derived.profile,
+          projection: portalProjection(record.derived),
+          previous: null,
+        };
         for (const t of targets) await t.push(push);
       }
       const t = p.daemon.config.targets;
       for (const c of customers) {
-        expect(zd.state.organizations.get(c.orgId)!.organization_fields).toEqual(zdTwin.state.organizations.get(c.orgId)!.organization_fields);
-        const account = (s: SalesforceStandIn) => Object.fromEntries(Object.values(t.salesforce.accountFields).map((f) => [f, s.state.get('Account', c.accountId)![f]]));
+        expect(zd.state.organizations.get(c.orgId)!.organization_fields).toEqual(
+          zdTwin.state.organizations.get(c.orgId)!.organization_fields,
+        );
+        const account = (s: SalesforceStandIn) =>
+          Object.fromEntries(
+            Object.values(t.salesforce.accountFields).map((f) => [f, s.state.get('Account', c.accountId)![f]]),
+          );
         expect(account(sf)).toEqual(account(sfTwin));
       }
-      expect(zd.state.organizations.get(customers[5]!.orgId)!.organization_fields[t.zendesk.fields.status]).toBe('active');
+      expect(zd.state.organizations.get(customers[5]!.orgId)!.organization_fields[t.zendesk.fields.status]).toBe(
+        'active',
+      );
       const invoices = (s: ZendeskStandIn) =>
-        Object.fromEntries([...s.state.customObjectRecords.get(t.zendesk.invoiceObject.key)!.values()].map((r) => [r.external_id, { name: r.name, fields: r.custom_object_fields }]));
+        Object.fromEntries(
+          [...s.state.customObjectRecords.get(t.zendesk.invoiceObject.key)!.values()].map((r) => [
+            r.external_id,
+            { name: r.name, fields: r.custom_object_fields },
+          ]),
+        );
       expect(Object.keys(invoices(zd))).toHaveLength(N);
       expect(invoices(zd)).toEqual(invoices(zdTwin));
-      const SYSTEM = new Set(['Id', 'Name', 'OwnerId', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp', 'IsDeleted']);
+      const SYSTEM = new Set([
+        'Id',
+        'Name',
+        'OwnerId',
+        'CreatedDate',
+        'CreatedById',
+        'LastModifiedDate',
+        'LastModifiedById',
+        'SystemModstamp',
+        'IsDeleted',
+      ]);
       const rows = (s: SalesforceStandIn, o: { object: string; externalId: string }) =>
-        Object.fromEntries([...s.state.sobjects.get(o.object)!.values()].map((r) => [String(r[o.externalId]), Object.fromEntries(Object.entries(r).filter(([k]) => !SYSTEM.has(k)))]));
+        Object.fromEntries(
+          [...s.state.sobjects.get(o.object)!.values()].map((r) => [
+            String(r[o.externalId]),
+            Object.fromEntries(Object.entries(r).filter(([k]) => !SYSTEM.has(k))),
+          ]),
+        );
       for (const o of [t.salesforce.invoice, t.salesforce.ticket]) {
         expect(Object.keys(rows(sf, o))).toHaveLength(N);
         expect(rows(sf, o)).toEqual(rows(sfTwin, o));
@@ -156,7 +196,7 @@ describe('resync pushes in bulk', () => {
     }
   }, 90_000);
 
-  it('a record the platform refuses inside a bulk answer does not stop the others, and is dead-lettered alone with the platform\'s message', async () => {
+  it("a record the platform refuses inside a bulk answer does not stop the others, and is dead-lettered alone with the platform's message", async () => {
     const changed = customers.slice(10, 30);
     for (const c of changed) stripe.updateCustomer(c.stripeCustomerId!, { balance: -2_500 });
     // Gone from the portals meanwhile: Zendesk answers RecordNotFound for it, Salesforce an invalid cross reference.
@@ -169,8 +209,10 @@ describe('resync pushes in bulk', () => {
     await pushesSettled();
 
     const t = p.daemon.config.targets;
-    for (const c of changed.filter((c) => c !== goneInZendesk)) expect(zd.state.organizations.get(c.orgId)!.organization_fields[t.zendesk.fields.balance]).toBe(-25);
-    for (const c of changed.filter((c) => c !== goneInSalesforce)) expect(sf.state.get('Account', c.accountId)![t.salesforce.accountFields.balance]).toBe(-25);
+    for (const c of changed.filter((c) => c !== goneInZendesk))
+      expect(zd.state.organizations.get(c.orgId)!.organization_fields[t.zendesk.fields.balance]).toBe(-25);
+    for (const c of changed.filter((c) => c !== goneInSalesforce))
+      expect(sf.state.get('Account', c.accountId)![t.salesforce.accountFields.balance]).toBe(-25);
     // The 19 others went in one update_many; the refused one was tried once more on its own.
     const zdWrites = writes(zd.calls.slice(zdBefore)).map((c) => `${c.method} ${c.path.replace(/\/\d+$/, '/:id')}`);
     expect(zdWrites.sort()).toEqual(['PUT /organizations/:id', 'PUT /organizations/update_many']);
@@ -182,7 +224,12 @@ describe('resync pushes in bulk', () => {
     expect(sfFailed.map((j) => j.data.customerId)).toEqual([(await recordOf(goneInSalesforce)).id]);
     expect(sfFailed[0]!.failedReason).toMatch(/INVALID_CROSS_REFERENCE_KEY|ENTITY_IS_DELETED|NOT_FOUND/);
     // Handed back by the drain on the worker's own queue: the planner's retry policy and retention, not one bare try.
-    for (const j of [...zdFailed, ...sfFailed]) expect(j.opts).toMatchObject({ attempts: 20, backoff: { type: 'capped-exponential' }, removeOnComplete: { age: 86_400 } });
+    for (const j of [...zdFailed, ...sfFailed])
+      expect(j.opts).toMatchObject({
+        attempts: 20,
+        backoff: { type: 'capped-exponential' },
+        removeOnComplete: { age: 86_400 },
+      });
   }, 60_000);
 
   it('a customer a stopped worker had taken but not pushed is pushed by the next worker', async () => {
@@ -198,13 +245,22 @@ describe('resync pushes in bulk', () => {
 
     const next = await startWorker(p.daemon.config, createLogger('silent'), { targets: createPortalTarget });
     try {
-      await until('the left-over customer to reach Zendesk', () => Object.keys(zd.state.organizations.get(c.orgId)!.organization_fields).length > 0, 20_000);
+      await until(
+        'the left-over customer to reach Zendesk',
+        () => Object.keys(zd.state.organizations.get(c.orgId)!.organization_fields).length > 0,
+        20_000,
+      );
       await pushesSettled();
     } finally {
       await next.close();
     }
     // Nothing accepted for it any more: its fields and its invoice, in the bulk shapes.
-    expect(writes(zd.calls.slice(zdBefore)).map((x) => `${x.method} ${x.path}`)).toEqual(['PUT /organizations/update_many', 'POST /custom_objects/portal_invoice/jobs']);
-    expect(zd.state.organizations.get(c.orgId)!.organization_fields[p.daemon.config.targets.zendesk.fields.status]).toBe('active');
+    expect(writes(zd.calls.slice(zdBefore)).map((x) => `${x.method} ${x.path}`)).toEqual([
+      'PUT /organizations/update_many',
+      'POST /custom_objects/portal_invoice/jobs',
+    ]);
+    expect(
+      zd.state.organizations.get(c.orgId)!.organization_fields[p.daemon.config.targets.zendesk.fields.status],
+    ).toBe('active');
   }, 40_000);
 });

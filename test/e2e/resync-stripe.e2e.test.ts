@@ -52,10 +52,22 @@ afterAll(async () => {
 describe('Stripe resync and reconcile against the Stripe stand-in', () => {
   it('a reconcile pass over the Events API repairs the lost webhooks; a list resync gives the same records', async () => {
     for (let i = 0; i < N; i++) {
-      const c = stripe.createCustomer({ email: `owner${i}@shop${i}.example`, name: `Shop ${i}`, metadata: { salesforce_account_id: `001STRIPE${String(i).padStart(6, '0')}` } });
+      const c = stripe.createCustomer({
+        email: `owner${i}@shop${i}.example`,
+        name: `Shop ${i}`,
+        metadata: { salesforce_account_id: `001STRIPE${String(i).padStart(6, '0')}` },
+      });
       customerIds.push(c.id);
-      const sub = stripe.createSubscription(c.id, { items: [{ price: { unit_amount: 1000 + i * 10, currency: 'usd', interval: 'month', nickname: `Plan ${i % 3}` } }] });
-      const invoice = stripe.createInvoice(c.id, { subscription: sub.id, lines: [{ amount: 1000 + i * 10 }], finalize: true });
+      const sub = stripe.createSubscription(c.id, {
+        items: [
+          { price: { unit_amount: 1000 + i * 10, currency: 'usd', interval: 'month', nickname: `Plan ${i % 3}` } },
+        ],
+      });
+      const invoice = stripe.createInvoice(c.id, {
+        subscription: sub.id,
+        lines: [{ amount: 1000 + i * 10 }],
+        finalize: true,
+      });
       if (i % 4 === 0) stripe.failInvoicePayment(invoice.id);
       else stripe.payInvoice(invoice.id);
     }
@@ -83,13 +95,21 @@ describe('Stripe resync and reconcile against the Stripe stand-in', () => {
       const runId = await runs.create({ sources: ['stripe'], since: null, customer: null, dryRun: false });
       const streams = await createSnapshotStreams(resynced.daemon.config, { sources: ['stripe'], since: null });
       expect(streams.map((s) => s.name)).toEqual(['stripe.customers', 'stripe.subscriptions', 'stripe.invoices']);
-      const summary = await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
+      const summary = await runResync({
+        runs,
+        runId,
+        queue,
+        streams,
+        logger: createLogger('silent'),
+        stallTimeoutMs: 20_000,
+      });
       expect(summary.counts).toMatchObject({ read: 3 * N, applied: 3 * N, failed: 0, rejected: 0 });
     } finally {
       await queue.close();
       redis.disconnect();
     }
-    for (const id of customerIds) expect(await visible(resynced.worker.store, id), id).toEqual(await visible(webhooks.worker.store, id));
+    for (const id of customerIds)
+      expect(await visible(resynced.worker.store, id), id).toEqual(await visible(webhooks.worker.store, id));
     const pastDue = (await visible(resynced.worker.store, customerIds[0]!)) as any;
     expect(pastDue.billing.status).toBe('incomplete'); // a first invoice that fails leaves the subscription incomplete, as Stripe does
     expect(pastDue.invoices[0]).toMatchObject({ status: 'open', hostedInvoiceUrl: expect.stringMatching(/^http/) });

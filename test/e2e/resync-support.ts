@@ -14,7 +14,12 @@ export interface SeededCustomer {
 }
 
 /** `n` customers, each an Account + Contact in Salesforce and a linked organization, user and ticket in Zendesk. */
-export function seedCustomers(sf: SalesforceStandIn, zd: ZendeskStandIn, n: number, updatedAt: (i: number) => string): SeededCustomer[] {
+export function seedCustomers(
+  sf: SalesforceStandIn,
+  zd: ZendeskStandIn,
+  n: number,
+  updatedAt: (i: number) => string,
+): SeededCustomer[] {
   const out: SeededCustomer[] = [];
   for (let i = 0; i < n; i++) {
     const email = `buyer${i}@customer${i}.example`;
@@ -22,7 +27,14 @@ export function seedCustomers(sf: SalesforceStandIn, zd: ZendeskStandIn, n: numb
     const contact = sf.state.seedContact({ AccountId: account.Id, LastName: `Buyer ${i}`, Email: email });
     const at = updatedAt(i);
     const org = zd.seedOrganization({ name: `Customer ${i}`, external_id: account.Id, created_at: at, updated_at: at });
-    const user = zd.seedUser({ name: `Buyer ${i}`, email, external_id: contact.Id, organization_id: org.id, created_at: at, updated_at: at });
+    const user = zd.seedUser({
+      name: `Buyer ${i}`,
+      email,
+      external_id: contact.Id,
+      organization_id: org.id,
+      created_at: at,
+      updated_at: at,
+    });
     const ticket = zd.seedTicket({
       subject: `Question ${i}`,
       status: i % 3 === 0 ? 'solved' : 'open',
@@ -31,7 +43,15 @@ export function seedCustomers(sf: SalesforceStandIn, zd: ZendeskStandIn, n: numb
       created_at: at,
       updated_at: at,
     });
-    out.push({ i, accountId: account.Id, contactId: contact.Id, orgId: org.id, userId: user.id, ticketId: ticket.id, email });
+    out.push({
+      i,
+      accountId: account.Id,
+      contactId: contact.Id,
+      orgId: org.id,
+      userId: user.id,
+      ticketId: ticket.id,
+      email,
+    });
   }
   return out;
 }

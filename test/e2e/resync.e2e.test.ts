@@ -91,8 +91,12 @@ describe('resync from the Zendesk and Salesforce stand-ins', () => {
     for (const c of [customers[0]!, customers[101]!, customers[N - 1]!]) {
       const seen = (await visibleRecord(p.worker.store, c)) as any;
       expect(seen.links).toMatchObject({ salesforceAccountId: c.accountId, zendeskOrganizationId: String(c.orgId) });
-      expect(seen.links.contacts).toEqual([expect.objectContaining({ email: c.email, salesforceContactId: c.contactId, zendeskUserId: String(c.userId) })]);
-      expect(seen.support.tickets).toEqual([expect.objectContaining({ id: String(c.ticketId), status: c.i % 3 === 0 ? 'solved' : 'open' })]);
+      expect(seen.links.contacts).toEqual([
+        expect.objectContaining({ email: c.email, salesforceContactId: c.contactId, zendeskUserId: String(c.userId) }),
+      ]);
+      expect(seen.support.tickets).toEqual([
+        expect.objectContaining({ id: String(c.ticketId), status: c.i % 3 === 0 ? 'solved' : 'open' }),
+      ]);
     }
   });
 
@@ -136,11 +140,23 @@ describe('resync from the Zendesk and Salesforce stand-ins', () => {
     // A change in the source that no webhook reported: the dry run lists it, then a resync applies it.
     const other = customers[13]!;
     zd.state.tickets.get(other.ticketId)!.status = 'pending';
-    zd.state.tickets.get(other.ticketId)!.updated_at = new Date(Date.now() - 120_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    zd.state.tickets.get(other.ticketId)!.updated_at = new Date(Date.now() - 120_000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     zd.state.tickets.get(other.ticketId)!.generated_timestamp = Math.floor((Date.now() - 120_000) / 1000);
-    const page2 = await (await createSnapshotStreams(p.daemon.config, { sources: ['zendesk'], since: null })).find((s) => s.name === 'zendesk.tickets')!.page(null);
-    const diff = await new DryRun(p.worker.store).preview(page2.events.find((e) => e.objectId === String(other.ticketId))!);
-    expect(diff?.changes).toContainEqual({ field: `tickets[${other.ticketId}].status`, from: other.i % 3 === 0 ? 'solved' : 'open', to: 'pending' });
+    const page2 = await (
+      await createSnapshotStreams(p.daemon.config, { sources: ['zendesk'], since: null })
+    )
+      .find((s) => s.name === 'zendesk.tickets')!
+      .page(null);
+    const diff = await new DryRun(p.worker.store).preview(
+      page2.events.find((e) => e.objectId === String(other.ticketId))!,
+    );
+    expect(diff?.changes).toContainEqual({
+      field: `tickets[${other.ticketId}].status`,
+      from: other.i % 3 === 0 ? 'solved' : 'open',
+      to: 'pending',
+    });
     const applied = await resync(['zendesk'], new Date(Date.now() - 10 * 60_000));
     expect(applied.counts.read).toBe(1); // only what changed in the last ten minutes
     expect(applied.counts.changed).toBe(1);

@@ -22,9 +22,29 @@ import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 
 const PLATFORM = 'acct_1PlatformFAKE0001';
 const CONNECT_SECRET = 'whsec_test_secret_not_real_connect_e2e';
-const A = { account: 'acct_1ConnAlphaFAKE', sf: salesforceId18('0015e00000Alpha'), name: 'Alpha GmbH', plan: 'Alpha Pro', amount: 4900 };
-const B = { account: 'acct_1ConnBetaFAKE0', sf: salesforceId18('0015e00000Betaa'), name: 'Beta Ltd', plan: 'Beta Basic', amount: 1500 };
-const ORG_FIELDS = ['billing_status', 'billing_plan', 'billing_mrr', 'billing_balance', 'billing_next_invoice_date', 'billing_delinquent', 'portal_open_invoices'];
+const A = {
+  account: 'acct_1ConnAlphaFAKE',
+  sf: salesforceId18('0015e00000Alpha'),
+  name: 'Alpha GmbH',
+  plan: 'Alpha Pro',
+  amount: 4900,
+};
+const B = {
+  account: 'acct_1ConnBetaFAKE0',
+  sf: salesforceId18('0015e00000Betaa'),
+  name: 'Beta Ltd',
+  plan: 'Beta Basic',
+  amount: 1500,
+};
+const ORG_FIELDS = [
+  'billing_status',
+  'billing_plan',
+  'billing_mrr',
+  'billing_balance',
+  'billing_next_invoice_date',
+  'billing_delinquent',
+  'portal_open_invoices',
+];
 
 let stripe: StripeConnectStandIn;
 let zd: ZendeskStandIn;
@@ -44,9 +64,22 @@ beforeAll(async () => {
   const port = await freePort();
   zd = await startZendeskStandIn({});
   for (const c of [A, B]) orgs[c.account] = zd.seedOrganization({ name: c.name, external_id: c.sf }).id;
-  for (const key of ORG_FIELDS) zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
+  for (const key of ORG_FIELDS)
+    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
   zd.seedCustomObject('portal_invoice', {
-    fields: ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id'].map((key) => ({ key, type: 'text' })),
+    fields: [
+      'invoice_number',
+      'invoice_status',
+      'total',
+      'amount_due',
+      'amount_paid',
+      'currency',
+      'due_date',
+      'hosted_invoice_url',
+      'invoice_pdf_url',
+      'organization_id',
+      'user_id',
+    ].map((key) => ({ key, type: 'text' })),
   });
   stripe = await startStripeConnectStandIn({
     platform: { accountId: PLATFORM },
@@ -54,8 +87,17 @@ beforeAll(async () => {
     connectWebhookSecret: CONNECT_SECRET,
     connected: [A.account, B.account],
   });
-  const zendeskEnv = { PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token };
-  p = await startTestPipeline({ PORT: String(port), ...env(stripe), ...zendeskEnv }, (c) => void (c.push.debounceMs = 200), createPortalTarget);
+  const zendeskEnv = {
+    PORTAL_TARGET: 'zendesk',
+    ZENDESK_BASE_URL: zd.baseUrl,
+    ZENDESK_EMAIL: zd.credentials.email,
+    ZENDESK_API_TOKEN: zd.credentials.token,
+  };
+  p = await startTestPipeline(
+    { PORT: String(port), ...env(stripe), ...zendeskEnv },
+    (c) => void (c.push.debounceMs = 200),
+    createPortalTarget,
+  );
   resynced = await startTestPipeline({ ...env(stripe) });
   // Zendesk tells us about both organizations: external_id = each company's Salesforce Account.
   for (const c of [A, B]) {
@@ -81,22 +123,40 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
     const invoiceOf: Record<string, string> = {};
     for (const c of [A, B]) {
       const account = stripe.accounts.get(c.account)!;
-      account.createCustomer({ id: 'cus_Same', name: c.name, email: `billing@${c.name.split(' ')[0]!.toLowerCase()}.example`, metadata: { salesforce_account_id: c.sf } });
-      const sub = account.createSubscription('cus_Same', { items: [{ price: { unit_amount: c.amount, currency: 'usd', interval: 'month', nickname: c.plan } }] });
-      invoiceOf[c.account] = account.createInvoice('cus_Same', { subscription: sub.id, lines: [{ amount: c.amount }], finalize: true }).id;
+      account.createCustomer({
+        id: 'cus_Same',
+        name: c.name,
+        email: `billing@${c.name.split(' ')[0]!.toLowerCase()}.example`,
+        metadata: { salesforce_account_id: c.sf },
+      });
+      const sub = account.createSubscription('cus_Same', {
+        items: [{ price: { unit_amount: c.amount, currency: 'usd', interval: 'month', nickname: c.plan } }],
+      });
+      invoiceOf[c.account] = account.createInvoice('cus_Same', {
+        subscription: sub.id,
+        lines: [{ amount: c.amount }],
+        finalize: true,
+      }).id;
       account.payInvoice(invoiceOf[c.account]!);
     }
     await stripe.flushWebhooks();
     await p.drainAll();
 
     const store = p.worker.store;
-    const [ra, rb] = [await store.findByKey(`stripe:${A.account}:cus_Same`), await store.findByKey(`stripe:${B.account}:cus_Same`)];
+    const [ra, rb] = [
+      await store.findByKey(`stripe:${A.account}:cus_Same`),
+      await store.findByKey(`stripe:${B.account}:cus_Same`),
+    ];
     expect(ra && rb).toBeTruthy();
     expect(ra!.id).not.toBe(rb!.id);
     expect(await store.findByKey('stripe:cus_Same')).toBeNull();
     expect(await store.listConflicts()).toEqual([]);
-    expect(await store.ownedKeys(ra!.id)).toEqual(expect.arrayContaining([`sfacct:${A.sf}`, `zdorg:${orgs[A.account]}`]));
-    expect(await store.ownedKeys(rb!.id)).toEqual(expect.arrayContaining([`sfacct:${B.sf}`, `zdorg:${orgs[B.account]}`]));
+    expect(await store.ownedKeys(ra!.id)).toEqual(
+      expect.arrayContaining([`sfacct:${A.sf}`, `zdorg:${orgs[A.account]}`]),
+    );
+    expect(await store.ownedKeys(rb!.id)).toEqual(
+      expect.arrayContaining([`sfacct:${B.sf}`, `zdorg:${orgs[B.account]}`]),
+    );
     expect(ra!.derived.billing).toMatchObject({ plan: A.plan, mrr: A.amount });
     expect(rb!.derived.billing).toMatchObject({ plan: B.plan, mrr: B.amount });
 
@@ -105,7 +165,11 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
         const o = zd.state.organizations.get(orgs[c.account]!);
         return o?.organization_fields.billing_plan === c.plan ? o : undefined;
       });
-      expect(org.organization_fields).toMatchObject({ billing_status: 'active', billing_plan: c.plan, billing_delinquent: false });
+      expect(org.organization_fields).toMatchObject({
+        billing_status: 'active',
+        billing_plan: c.plan,
+        billing_delinquent: false,
+      });
     }
     // Each company's invoice is on its own organization, and only there (the invoice ids differ: Stripe's are global).
     // A reconcile pass reads the Events API of the platform and of every connected account: all delivered, no drift.
@@ -113,15 +177,24 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
     expect(report.sources.stripe?.error).toBeUndefined();
     expect(report.sources.stripe?.read).toBeGreaterThanOrEqual(2 * 5); // per account: customer, subscription, invoice events
     expect(report.drift).toBe(0);
-    expect(new Set(stripe.calls.filter((c) => c.path === '/v1/events').map((c) => c.stripeAccount))).toEqual(new Set([null, A.account, B.account]));
+    expect(new Set(stripe.calls.filter((c) => c.path === '/v1/events').map((c) => c.stripeAccount))).toEqual(
+      new Set([null, A.account, B.account]),
+    );
     const invoices = await until('both invoices', () => {
       const all = zd.state.customObjectRecords.get('portal_invoice');
       return all && all.size >= 2 ? all : undefined;
     });
     expect(invoices.size).toBe(2);
-    for (const c of [A, B]) expect(invoices.get(invoiceOf[c.account]!)?.custom_object_fields.organization_id, c.name).toBe(String(orgs[c.account]));
+    for (const c of [A, B])
+      expect(invoices.get(invoiceOf[c.account]!)?.custom_object_fields.organization_id, c.name).toBe(
+        String(orgs[c.account]),
+      );
     // Nothing else was written to an organization: no third one, and no other company's plan on either.
-    expect([...zd.state.organizations.values()].filter((o) => o.organization_fields.billing_plan !== undefined && o.organization_fields.billing_plan !== null).length).toBe(2);
+    expect(
+      [...zd.state.organizations.values()].filter(
+        (o) => o.organization_fields.billing_plan !== undefined && o.organization_fields.billing_plan !== null,
+      ).length,
+    ).toBe(2);
   }, 60_000);
 
   it('resyncs every connected account the platform lists, with the customers apart as the webhooks left them', async () => {
@@ -132,10 +205,21 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
       const runId = await runs.create({ sources: ['stripe'], since: null, customer: null, dryRun: false });
       const streams = await createSnapshotStreams(resynced.daemon.config, { sources: ['stripe'], since: null });
       expect(streams.map((s) => s.name)).toEqual([
-        'stripe.platform.customers', 'stripe.platform.subscriptions', 'stripe.platform.invoices',
-        'stripe.platform.connected.customers', 'stripe.platform.connected.subscriptions', 'stripe.platform.connected.invoices',
+        'stripe.platform.customers',
+        'stripe.platform.subscriptions',
+        'stripe.platform.invoices',
+        'stripe.platform.connected.customers',
+        'stripe.platform.connected.subscriptions',
+        'stripe.platform.connected.invoices',
       ]);
-      const summary = await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
+      const summary = await runResync({
+        runs,
+        runId,
+        queue,
+        streams,
+        logger: createLogger('silent'),
+        stallTimeoutMs: 20_000,
+      });
       expect(summary.counts).toMatchObject({ read: 6, failed: 0, rejected: 0 });
     } finally {
       await queue.close();
@@ -144,7 +228,9 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
     await resynced.drain();
     // Listed through the platform, read through Stripe-Account, one connected account after the other.
     expect(stripe.calls.filter((c) => c.path === '/v1/accounts').length).toBeGreaterThan(0);
-    expect(new Set(stripe.calls.filter((c) => c.path === '/v1/customers').map((c) => c.stripeAccount))).toEqual(new Set([null, A.account, B.account]));
+    expect(new Set(stripe.calls.filter((c) => c.path === '/v1/customers').map((c) => c.stripeAccount))).toEqual(
+      new Set([null, A.account, B.account]),
+    );
     for (const c of [A, B]) {
       const mine = await resynced.worker.store.findByKey(`stripe:${c.account}:cus_Same`);
       const webhooked = await p.worker.store.findByKey(`stripe:${c.account}:cus_Same`);

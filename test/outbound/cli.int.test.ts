@@ -28,12 +28,25 @@ let redis: Redis;
 const since = new Date(Date.now() - 60_000).toISOString();
 
 /** Runs the CLI without blocking this process: the consumer answering it lives here. */
-function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }> {
+function cli(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }> {
   return new Promise((done, fail) => {
-    execFile(tsx, [cliMain, 'webhooks', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra }, encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return fail(err);
-      done({ code: err ? (err.code as number) : 0, stdout, stderr, json: () => JSON.parse(stdout) });
-    });
+    execFile(
+      tsx,
+      [cliMain, 'webhooks', ...args],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return fail(err);
+        done({ code: err ? (err.code as number) : 0, stdout, stderr, json: () => JSON.parse(stdout) });
+      },
+    );
   });
 }
 
@@ -41,7 +54,13 @@ const event = (type: OutboundEvent['type'], version: number): OutboundEvent => (
   id: outboundEventId('cust_cli1', version, type, ''),
   type,
   timestamp: new Date().toISOString(),
-  data: { customer: { id: 'cust_cli1', version, links: { stripeCustomerId: 'cus_cli1', salesforceAccountId: null, zendeskOrganizationId: null } } },
+  data: {
+    customer: {
+      id: 'cust_cli1',
+      version,
+      links: { stripeCustomerId: 'cus_cli1', salesforceAccountId: null, zendeskOrganizationId: null },
+    },
+  },
 });
 
 beforeAll(async () => {
@@ -59,7 +78,10 @@ beforeAll(async () => {
   const store = new OutboundStore(redis, prefix, FAST_OUTBOUND);
   await store.emit({
     customerId: 'cust_cli1',
-    events: [event('customer.created', 1), event('customer.updated', 2), event('invoice.available', 2)].map((e) => ({ event: e, subscriptions: ['hooks-cli'] })),
+    events: [event('customer.created', 1), event('customer.updated', 2), event('invoice.available', 2)].map((e) => ({
+      event: e,
+      subscriptions: ['hooks-cli'],
+    })),
     now: Date.now(),
   });
 });
@@ -83,7 +105,18 @@ describe('portal-sync webhooks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       requires: [],
       timeoutMs: 10_000,
       queue: 'outbound-hooks-cli',
-      state: { id: 'hooks-cli', paused: false, pausedAt: null, pausedReason: null, failingSince: null, lastSuccessAt: null, lastFailureAt: null, lastError: null, pending: 3, customersWaiting: 1 },
+      state: {
+        id: 'hooks-cli',
+        paused: false,
+        pausedAt: null,
+        pausedReason: null,
+        failingSince: null,
+        lastSuccessAt: null,
+        lastFailureAt: null,
+        lastError: null,
+        pending: 3,
+        customersWaiting: 1,
+      },
     });
     expect(second).toMatchObject({ id: 'second', events: ['invoice.available'], state: { pending: 0 } });
     expect(r.stdout).not.toContain('s3cr3t');
@@ -92,12 +125,30 @@ describe('portal-sync webhooks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('test: sends a signed webhook.test now, exit 0 on a 2xx; deliveries shows the attempt', async () => {
     const r = await cli(['test', 'hooks-cli', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ subscription: 'hooks-cli', ok: true, status: 204, eventId: expect.stringMatching(/^evt_test_/) });
-    expect(consumer.received.at(-1)).toMatchObject({ type: 'webhook.test', body: { data: { subscription: 'hooks-cli' } } });
+    expect(r.json()).toMatchObject({
+      subscription: 'hooks-cli',
+      ok: true,
+      status: 204,
+      eventId: expect.stringMatching(/^evt_test_/),
+    });
+    expect(consumer.received.at(-1)).toMatchObject({
+      type: 'webhook.test',
+      body: { data: { subscription: 'hooks-cli' } },
+    });
     expect(consumer.rejected).toEqual([]);
     const d = await cli(['deliveries', 'hooks-cli', '--json']);
     expect(d.code).toBe(0);
-    expect(d.json()).toEqual([{ at: expect.any(String), eventId: r.json().eventId, type: 'webhook.test', customerId: null, outcome: 'delivered', status: 204, latencyMs: expect.any(Number) }]);
+    expect(d.json()).toEqual([
+      {
+        at: expect.any(String),
+        eventId: r.json().eventId,
+        type: 'webhook.test',
+        customerId: null,
+        outcome: 'delivered',
+        status: 204,
+        latencyMs: expect.any(Number),
+      },
+    ]);
     expect((await cli(['deliveries', 'hooks-cli', '--failed', '--json'])).json()).toEqual([]);
   });
 
@@ -108,7 +159,9 @@ describe('portal-sync webhooks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(r.code).toBe(1);
     expect(r.stdout.trim()).toMatch(/^hooks-cli: failed after \d+ ms: HTTP 503: consumer says no$/);
     const failed = (await cli(['deliveries', 'hooks-cli', '--failed', '--json'])).json();
-    expect(failed).toEqual([expect.objectContaining({ outcome: 'failed', status: 503, error: 'HTTP 503: consumer says no' })]);
+    expect(failed).toEqual([
+      expect.objectContaining({ outcome: 'failed', status: 503, error: 'HTTP 503: consumer says no' }),
+    ]);
     const text = await cli(['deliveries', 'hooks-cli']);
     expect(text.stdout.split('\n').filter(Boolean)).toHaveLength(2);
   });
@@ -124,19 +177,29 @@ describe('portal-sync webhooks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(r.json()).toEqual({ subscription: 'hooks-cli', since, matched: 3, queued: 0, customers: 1, resumed: true });
     const other = await cli(['replay', 'second', '--since', '1h', '--json']);
     expect(other.json()).toMatchObject({ subscription: 'second', matched: 1, queued: 1, customers: 1, resumed: false });
-    const waiting = async (queue: string) => Number((await redis.llen(`${prefix}:${queue}:wait`)) + (await redis.zcard(`${prefix}:${queue}:delayed`)));
+    const waiting = async (queue: string) =>
+      Number((await redis.llen(`${prefix}:${queue}:wait`)) + (await redis.zcard(`${prefix}:${queue}:delayed`)));
     expect(await waiting('outbound-hooks-cli')).toBe(1);
     expect(await waiting('outbound-second')).toBe(1);
     const list = (await cli(['list', '--json'])).json();
-    expect(list.map((l: any) => [l.id, l.state.paused, l.state.pending])).toEqual([['hooks-cli', false, 3], ['second', false, 1]]);
+    expect(list.map((l: any) => [l.id, l.state.paused, l.state.pending])).toEqual([
+      ['hooks-cli', false, 3],
+      ['second', false, 1],
+    ]);
     const resumed = await cli(['resume', 'second', '--json']);
     expect(resumed.json()).toEqual({ subscription: 'second', resumed: false, customersWaiting: 1 });
   });
 
   it('refuses bad usage with exit 2 and one line', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['test', 'nope'], /^portal-sync: no subscription "nope" in the configuration; `portal-sync webhooks list` shows them$/],
-      [['replay', 'hooks-cli', '--since', 'last tuesday'], /^portal-sync: --since: expected a span back from now \(24h, 7d, 2w\) or an ISO date/],
+      [
+        ['test', 'nope'],
+        /^portal-sync: no subscription "nope" in the configuration; `portal-sync webhooks list` shows them$/,
+      ],
+      [
+        ['replay', 'hooks-cli', '--since', 'last tuesday'],
+        /^portal-sync: --since: expected a span back from now \(24h, 7d, 2w\) or an ISO date/,
+      ],
       [['deliveries', 'hooks-cli', '--limit', '0'], /^portal-sync: --limit must be a whole number/],
       [['replay', 'hooks-cli'], /required option '--since <when>' not specified/],
     ];
@@ -150,7 +213,9 @@ describe('portal-sync webhooks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('says when Redis cannot be reached, with exit 1', async () => {
     const r = await cli(['list'], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^portal-sync: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/?: .*; check REDIS_URL$/);
+    expect(r.stderr.trim()).toMatch(
+      /^portal-sync: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/?: .*; check REDIS_URL$/,
+    );
   });
 
   it('names a missing secret variable in config problems, with exit 2', async () => {

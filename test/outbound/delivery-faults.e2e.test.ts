@@ -30,10 +30,19 @@ async function customers(pipeline: TestPipeline, tag: string, n: number): Promis
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const id = `cus_${tag}${i}`;
-      await sendStripe(pipeline.daemon, 'customer.created.json', (e) => Object.assign(e.data.object, { id, email: `${tag}${i}@faults.example`, metadata: {} }));
+      await sendStripe(pipeline.daemon, 'customer.created.json', (e) =>
+        Object.assign(e.data.object, { id, email: `${tag}${i}@faults.example`, metadata: {} }),
+      );
       await pipeline.drain();
       for (const k of [1, 2]) {
-        await sendStripe(pipeline.daemon, 'invoice.finalized.json', (e) => Object.assign(e.data.object, { id: `in_${tag}${i}_${k}`, customer: id, customer_email: `${tag}${i}@faults.example`, number: `${tag}-${i}-${k}` }));
+        await sendStripe(pipeline.daemon, 'invoice.finalized.json', (e) =>
+          Object.assign(e.data.object, {
+            id: `in_${tag}${i}_${k}`,
+            customer: id,
+            customer_email: `${tag}${i}@faults.example`,
+            number: `${tag}-${i}-${k}`,
+          }),
+        );
         await pipeline.drain();
       }
     }),
@@ -63,7 +72,11 @@ describe('a subscriber that fails half of its requests, then recovers', () => {
     const secret = newSecret();
     consumer = await startConsumer(secret);
     let failures = 0;
-    consumer.behave((n) => (n < 40 && n % 2 === 0 ? (failures++, { status: n % 4 === 0 ? 500 : 429, headers: { 'retry-after': '0' } }) : { status: 200 }));
+    consumer.behave((n) =>
+      n < 40 && n % 2 === 0
+        ? (failures++, { status: n % 4 === 0 ? 500 : 429, headers: { 'retry-after': '0' } })
+        : { status: 200 },
+    );
     p = await startTestPipeline(outboundEnv([{ id: 'flaky', url: consumer.url, secret }]));
     await customers(p, 'Flaky', 6);
     const log = await recorded(p, 'flaky');
@@ -74,7 +87,12 @@ describe('a subscriber that fails half of its requests, then recovers', () => {
     expectSameOrderPerCustomer(consumer.received, log);
     const failed = await p.worker.outbound.store.attempts('flaky', { failedOnly: true });
     expect(failed).toHaveLength(20);
-    expect(failed.every((a) => a.outcome === 'failed' && (a.status === 500 || a.status === 429) && a.error?.startsWith(`HTTP ${a.status}`))).toBe(true);
+    expect(
+      failed.every(
+        (a) =>
+          a.outcome === 'failed' && (a.status === 500 || a.status === 429) && a.error?.startsWith(`HTTP ${a.status}`),
+      ),
+    ).toBe(true);
     const state = await p.worker.outbound.store.state('flaky');
     expect(state).toMatchObject({ paused: false, failingSince: null, pending: 0, customersWaiting: 0 });
   });
@@ -87,7 +105,10 @@ describe('a subscriber that is down', () => {
     const port = consumer.port;
     await consumer.close(); // down: connections are refused
     const started = new Date();
-    p = await startTestPipeline({ ...outboundEnv([{ id: 'downstream', url: `http://127.0.0.1:${port}/hooks`, secret }], { pauseAfterMs: 1_000 }), ADMIN_TOKEN });
+    p = await startTestPipeline({
+      ...outboundEnv([{ id: 'downstream', url: `http://127.0.0.1:${port}/hooks`, secret }], { pauseAfterMs: 1_000 }),
+      ADMIN_TOKEN,
+    });
     await customers(p, 'Down', 3);
     const store = p.worker.outbound.store;
     await until('paused', async () => (await store.state('downstream')).paused, 15_000);
@@ -115,7 +136,9 @@ describe('a subscriber that is down', () => {
     const status = await readStatus(p.daemon.redis, p.daemon.config);
     expect(status.subscriptions).toEqual([expect.objectContaining({ id: 'downstream', paused: true })]);
     expect(status.queues).toHaveProperty('outbound-downstream');
-    const html = await (await fetch(`${p.daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const html = await (
+      await fetch(`${p.daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
     expect(html).toMatch(/Outbound webhooks \(1\)/);
     expect(html).toMatch(/<span class="tag">downstream<\/span>[^<]*<span class="warn">paused<\/span>/);
     expect(html).toContain('portal-sync webhooks replay downstream --since');

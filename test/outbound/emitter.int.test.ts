@@ -19,7 +19,14 @@ import type { SourceEvent } from '../../src/sync/source-event.js';
 import { customer, replay, subscription, user } from '../sync/merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
-const SETTINGS = { concurrency: 1, backoffMs: 20, maxBackoffMs: 200, pauseAfterMs: 60_000, retentionMs: 3_600_000, attemptsKept: 100 };
+const SETTINGS = {
+  concurrency: 1,
+  backoffMs: 20,
+  maxBackoffMs: 200,
+  pauseAfterMs: 60_000,
+  retentionMs: 3_600_000,
+  attemptsKept: 100,
+};
 const STATUSES = ['active', 'past_due', 'unpaid', 'canceled'] as const;
 let redis: Redis;
 const prefixes: string[] = [];
@@ -47,7 +54,16 @@ function harness() {
     logger: createLogger('silent'),
   });
   const commit = (r: CustomerRecord) => redis.set(records.recordKey(r.id), JSON.stringify(r));
-  const outcome = (previous: CustomerRecord | null, record: CustomerRecord): ApplyOutcome => ({ recordId: record.id, changed: true, record, previous, mergedIds: [], conflicts: [], tie: null, attempts: 1 });
+  const outcome = (previous: CustomerRecord | null, record: CustomerRecord): ApplyOutcome => ({
+    recordId: record.id,
+    changed: true,
+    record,
+    previous,
+    mergedIds: [],
+    conflicts: [],
+    tie: null,
+    attempts: 1,
+  });
   const lane = async (customerId: string): Promise<OutboundEvent[]> => {
     const ids = await redis.lrange(store.keys.lane('all', customerId), 0, -1);
     return Promise.all(ids.map(async (id) => JSON.parse((await redis.get(store.keys.event(id)))!) as OutboundEvent));
@@ -55,7 +71,7 @@ function harness() {
   return { store, records, queue, emitter, commit, outcome, lane };
 }
 
-describe('the emitter, when the hooks of one customer\'s changes race', () => {
+describe("the emitter, when the hooks of one customer's changes race", () => {
   it('queues one chain of changes in the order they were stored', async () => {
     const h = harness();
     let run = 0;
@@ -66,7 +82,8 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
         async (statuses, delays) => {
           const id = `cust_race${run++}`;
           const records = [replay([customer({ version: 1_000 })], id)];
-          for (const [i, s] of statuses.entries()) records.push(replay([customer({ version: 1_000 }), subscription('sub_1', s, { version: 2_000 + i })], id));
+          for (const [i, s] of statuses.entries())
+            records.push(replay([customer({ version: 1_000 }), subscription('sub_1', s, { version: 2_000 + i })], id));
           await h.commit(records[0]!);
           await h.emitter.onApplied(h.outcome(null, records[0]!), { retry: false });
           // Change i is stored at step i; its hook runs at step i + delay (hooks due at one step run at once).
@@ -78,7 +95,11 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
           });
           for (let step = 1; step <= statuses.length; step++) {
             await h.commit(records[step]!);
-            await Promise.all((due.get(step) ?? []).map((i) => h.emitter.onApplied(h.outcome(records[i - 1]!, records[i]!), { retry: false })));
+            await Promise.all(
+              (due.get(step) ?? []).map((i) =>
+                h.emitter.onApplied(h.outcome(records[i - 1]!, records[i]!), { retry: false }),
+              ),
+            );
           }
           const events = await h.lane(id);
           const versions = events.map((e) => e.data.customer!.version!);
@@ -101,7 +122,10 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
   it('records nothing twice when a hook runs again, and makes sure the lane has a job on a retry', async () => {
     const h = harness();
     const r0 = replay([customer({ version: 1_000 })], 'cust_again');
-    const r1 = replay([customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 })], 'cust_again');
+    const r1 = replay(
+      [customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 })],
+      'cust_again',
+    );
     await h.commit(r0);
     expect(await h.emitter.onApplied(h.outcome(null, r0), { retry: false })).toBe(1);
     await h.commit(r1);
@@ -110,7 +134,11 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
     // A retried job sees its own change as "unchanged": nothing new, but a lost lane job is made again.
     await h.queue.obliterate({ force: true });
     expect(await h.emitter.onApplied(h.outcome(r1, r1), { retry: true })).toBe(0);
-    expect((await h.lane('cust_again')).map((e) => `${e.type}@${e.data.customer!.version}`)).toEqual(['customer.created@1', 'customer.updated@2', 'billing.status_changed@2']);
+    expect((await h.lane('cust_again')).map((e) => `${e.type}@${e.data.customer!.version}`)).toEqual([
+      'customer.created@1',
+      'customer.updated@2',
+      'billing.status_changed@2',
+    ]);
     expect(await h.queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
     expect((await h.store.state('all')).pending).toBe(3);
     await h.queue.close();
@@ -119,27 +147,49 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
   it("tells a new customer's first changes whole when a later change's hook runs before the first one's", async () => {
     const h = harness();
     const r0 = replay([customer({ version: 1_000 })], 'cust_first');
-    const r1 = replay([customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 })], 'cust_first');
-    const r2 = replay([customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 }), subscription('sub_2', 'past_due', { version: 3_000 })], 'cust_first');
+    const r1 = replay(
+      [customer({ version: 1_000 }), subscription('sub_1', 'active', { version: 2_000 })],
+      'cust_first',
+    );
+    const r2 = replay(
+      [
+        customer({ version: 1_000 }),
+        subscription('sub_1', 'active', { version: 2_000 }),
+        subscription('sub_2', 'past_due', { version: 3_000 }),
+      ],
+      'cust_first',
+    );
     // Three jobs stored the customer, then two changes; the hook of the last runs first.
     await h.commit(r2);
     await h.emitter.onApplied(h.outcome(r1, r2), { retry: false });
     await h.emitter.onApplied(h.outcome(null, r0), { retry: false });
     await h.emitter.onApplied(h.outcome(r0, r1), { retry: false });
     const lane = await h.lane('cust_first');
-    expect(lane.map((e) => `${e.type}@${e.data.customer!.version}`)).toEqual(['customer.created@1', 'billing.status_changed@1']);
+    expect(lane.map((e) => `${e.type}@${e.data.customer!.version}`)).toEqual([
+      'customer.created@1',
+      'billing.status_changed@1',
+    ]);
     expect(lane[1]!.data).toMatchObject({ from: { status: null } });
     await h.queue.close();
   });
 
   it('tells a merge whose job died after storing it: the retry finds nothing left to merge, the store kept a note', async () => {
     const h = harness();
-    const x = await h.records.apply({ ...customer({ version: 1_000 }, { email: 'ann@merge.example' }), refs: { stripeCustomerId: 'cus_1', email: 'ann@merge.example' } });
+    const x = await h.records.apply({
+      ...customer({ version: 1_000 }, { email: 'ann@merge.example' }),
+      refs: { stripeCustomerId: 'cus_1', email: 'ann@merge.example' },
+    });
     await h.emitter.onApplied(x, { retry: false });
-    const y = await h.records.apply({ ...user('u_merge', 'ann.other@merge.example', { version: 1_000 }), refs: { zendeskUserId: 'u_merge', email: 'ann.other@merge.example' } });
+    const y = await h.records.apply({
+      ...user('u_merge', 'ann.other@merge.example', { version: 1_000 }),
+      refs: { zendeskUserId: 'u_merge', email: 'ann.other@merge.example' },
+    });
     await h.emitter.onApplied(y, { retry: false });
     // The Zendesk user now has the Stripe customer's email: one customer. The job stores the merge and dies.
-    const linked = { ...user('u_merge', 'ann@merge.example', { version: 2_000 }), refs: { zendeskUserId: 'u_merge', email: 'ann@merge.example' } };
+    const linked = {
+      ...user('u_merge', 'ann@merge.example', { version: 2_000 }),
+      refs: { zendeskUserId: 'u_merge', email: 'ann@merge.example' },
+    };
     const merge = await h.records.apply(linked);
     expect(merge.mergedIds).toHaveLength(1);
     const retry = await h.records.apply(linked);
@@ -159,21 +209,44 @@ describe('the emitter, when the hooks of one customer\'s changes race', () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const records = new RecordStore(redis, prefix);
-    const emitter = new OutboundEmitter({ redis, records, store: new OutboundStore(redis, prefix, SETTINGS), subscriptions: [], queues: new Map(), logger: createLogger('silent') });
+    const emitter = new OutboundEmitter({
+      redis,
+      records,
+      store: new OutboundStore(redis, prefix, SETTINGS),
+      subscriptions: [],
+      queues: new Map(),
+      logger: createLogger('silent'),
+    });
     const r0 = replay([customer({ version: 1_000 })], 'cust_none');
     await redis.set(records.recordKey(r0.id), JSON.stringify(r0));
-    expect(await emitter.onApplied({ recordId: r0.id, changed: true, record: r0, previous: null, mergedIds: [], conflicts: [], tie: null, attempts: 1 }, { retry: false })).toBe(0);
+    expect(
+      await emitter.onApplied(
+        {
+          recordId: r0.id,
+          changed: true,
+          record: r0,
+          previous: null,
+          mergedIds: [],
+          conflicts: [],
+          tie: null,
+          attempts: 1,
+        },
+        { retry: false },
+      ),
+    ).toBe(0);
     expect(await redis.keys(`${prefix}:outbound:*`)).toEqual([]);
   });
 });
-
 
 describe('the emitter, for a customer with many identity keys', () => {
   it('tells the Account a Stripe customer is linked to by its identity keys alone, from the key index or, without one, from the whole key set', async () => {
     const h = harness();
     const account = '001000000000777AAA';
     const linked = (id: string, version: number, balance = 0): SourceEvent => ({
-      ...customer({ version, eventId: `evt_keys_${id}_${version}` }, { email: `billing@${id}.example`, balance, metadata: { salesforce_account_id: account } }),
+      ...customer(
+        { version, eventId: `evt_keys_${id}_${version}` },
+        { email: `billing@${id}.example`, balance, metadata: { salesforce_account_id: account } },
+      ),
       objectId: id,
       refs: { stripeCustomerId: id, salesforceAccountId: account, email: `billing@${id}.example` },
     });

@@ -31,8 +31,20 @@ function resolverOf(names: Record<string, string[]>): Resolver & { asked: string
   return Object.assign(resolve, { asked });
 }
 
-const subscription = (url: string, extra: Partial<Subscription> = {}): Subscription => ({ id: 'guarded', url, events: ['*'], timeoutMs: 2_000, secrets: [secret], ...extra });
-const body = JSON.stringify({ id: 'evt_guard', type: 'customer.updated', timestamp: new Date().toISOString(), data: { customer: null } });
+const subscription = (url: string, extra: Partial<Subscription> = {}): Subscription => ({
+  id: 'guarded',
+  url,
+  events: ['*'],
+  timeoutMs: 2_000,
+  secrets: [secret],
+  ...extra,
+});
+const body = JSON.stringify({
+  id: 'evt_guard',
+  type: 'customer.updated',
+  timestamp: new Date().toISOString(),
+  data: { customer: null },
+});
 
 describe('the address guard', () => {
   it.each([
@@ -54,9 +66,12 @@ describe('the address guard', () => {
     expect(refusedKind(address)).toBe(kind);
   });
 
-  it.each(['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c', '8.8.8.8'])('lets the public address %s through', (address) => {
-    expect(refusedKind(address)).toBeUndefined();
-  });
+  it.each(['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c', '8.8.8.8'])(
+    'lets the public address %s through',
+    (address) => {
+      expect(refusedKind(address)).toBeUndefined();
+    },
+  );
 });
 
 describe('delivering to a subscriber', () => {
@@ -64,9 +79,16 @@ describe('delivering to a subscriber', () => {
     for (const address of ['10.0.0.5', '169.254.169.254', 'fd00:ec2::254', '127.0.0.1']) {
       const resolver = resolverOf({ 'hooks.internal.test': [address] });
       const before = consumer.requests;
-      const result = await createSubscriberTransport({ resolver })(subscription(`http://hooks.internal.test:${consumer.port}/hooks`), { id: 'evt_guard', body });
+      const result = await createSubscriberTransport({ resolver })(
+        subscription(`http://hooks.internal.test:${consumer.port}/hooks`),
+        { id: 'evt_guard', body },
+      );
       expect(result, address).toMatchObject({ ok: false, status: null });
-      expect(result.error, address).toMatch(new RegExp(`^refused: hooks\\.internal\\.test resolves to ${address.replace(/\./g, '\\.')}, a .* address \\(set allowPrivateNetworks`));
+      expect(result.error, address).toMatch(
+        new RegExp(
+          `^refused: hooks\\.internal\\.test resolves to ${address.replace(/\./g, '\\.')}, a .* address \\(set allowPrivateNetworks`,
+        ),
+      );
       expect(resolver.asked).toEqual(['hooks.internal.test']);
       expect(consumer.requests).toBe(before);
     }
@@ -74,7 +96,10 @@ describe('delivering to a subscriber', () => {
 
   it('refuses when any one of the addresses a name has is private (a mixed answer is how rebinding hides)', async () => {
     const resolver = resolverOf({ 'mixed.test': ['93.184.215.14', '127.0.0.1'] });
-    const result = await createSubscriberTransport({ resolver })(subscription(`http://mixed.test:${consumer.port}/hooks`), { id: 'evt_guard', body });
+    const result = await createSubscriberTransport({ resolver })(
+      subscription(`http://mixed.test:${consumer.port}/hooks`),
+      { id: 'evt_guard', body },
+    );
     expect(result.error).toMatch(/^refused: mixed\.test resolves to 127\.0\.0\.1, a loopback address/);
   });
 
@@ -85,14 +110,20 @@ describe('delivering to a subscriber', () => {
     expect(result.error).toMatch(/^refused: 127\.0\.0\.1, a loopback address/);
     expect(resolver.asked).toEqual([]);
     expect(consumer.requests).toBe(before);
-    const v6 = await createSubscriberTransport({ resolver })(subscription('http://[::1]:9/hooks'), { id: 'evt_guard', body });
+    const v6 = await createSubscriberTransport({ resolver })(subscription('http://[::1]:9/hooks'), {
+      id: 'evt_guard',
+      body,
+    });
     expect(v6.error).toMatch(/^refused: ::1, a loopback address/);
   });
 
   it('delivers to the address it resolved, private included, when the subscription sets allowPrivateNetworks', async () => {
     const resolver = resolverOf({ 'consumer.test': ['127.0.0.1'] });
     const before = consumer.received.length;
-    const result = await createSubscriberTransport({ resolver })(subscription(`http://consumer.test:${consumer.port}/hooks`, { allowPrivateNetworks: true }), { id: 'evt_allowed', body });
+    const result = await createSubscriberTransport({ resolver })(
+      subscription(`http://consumer.test:${consumer.port}/hooks`, { allowPrivateNetworks: true }),
+      { id: 'evt_allowed', body },
+    );
     expect(result).toMatchObject({ ok: true, status: 204 });
     expect(resolver.asked).toEqual(['consumer.test']);
     expect(consumer.received.slice(before).map((r) => r.id)).toEqual(['evt_allowed']);

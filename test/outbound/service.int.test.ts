@@ -29,10 +29,20 @@ describe('the outbound service at start', () => {
       id: outboundEventId('cust_orphan', version, 'customer.updated', ''),
       type: 'customer.updated' as const,
       timestamp: new Date().toISOString(),
-      data: { customer: { id: 'cust_orphan', version, links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null } } },
+      data: {
+        customer: {
+          id: 'cust_orphan',
+          version,
+          links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null },
+        },
+      },
     }));
     // Recorded and put in the lane, and then nothing: no job was ever added.
-    await new OutboundStore(redis, prefix, FAST_OUTBOUND).emit({ customerId: 'cust_orphan', events: events.map((event) => ({ event, subscriptions: ['restart'] })), now: Date.now() });
+    await new OutboundStore(redis, prefix, FAST_OUTBOUND).emit({
+      customerId: 'cust_orphan',
+      events: events.map((event) => ({ event, subscriptions: ['restart'] })),
+      now: Date.now(),
+    });
     const service = await startOutbound({
       connection: blocking,
       redis,
@@ -40,7 +50,16 @@ describe('the outbound service at start', () => {
       config: {
         redis: { prefix },
         outbound: FAST_OUTBOUND,
-        subscriptions: [{ id: 'restart', url: consumer.url, secretEnv: 'UNUSED', events: ['*'], timeoutMs: 2_000, allowPrivateNetworks: true }],
+        subscriptions: [
+          {
+            id: 'restart',
+            url: consumer.url,
+            secretEnv: 'UNUSED',
+            events: ['*'],
+            timeoutMs: 2_000,
+            allowPrivateNetworks: true,
+          },
+        ],
         outboundSecrets: { restart: [secret] },
       },
       transport: createSubscriberTransport(),

@@ -20,7 +20,12 @@ function load(yaml: unknown, env: Record<string, string> = {}) {
 }
 const problems = (r: ReturnType<typeof loadConfig>) => (r.ok ? [] : r.problems);
 
-const sub = { id: 'billing-service', url: 'https://billing.internal.example/hooks', secretEnv: 'BILLING_HOOK_SECRET', events: ['invoice.available', 'billing.*'] };
+const sub = {
+  id: 'billing-service',
+  url: 'https://billing.internal.example/hooks',
+  secretEnv: 'BILLING_HOOK_SECRET',
+  events: ['invoice.available', 'billing.*'],
+};
 
 describe('subscriptions in the configuration', () => {
   it('has none by default, with outbound limits that retry for at least 24 h before pausing', () => {
@@ -34,16 +39,33 @@ describe('subscriptions in the configuration', () => {
 
   it('reads each secret from the variable the subscription names, several while rotating; timeout 10 s and no private networks by default', () => {
     const [a, b] = [newSecret(), newSecret()];
-    const r = load({ subscriptions: [{ ...sub, requires: ['salesforceAccountId'] }] }, { BILLING_HOOK_SECRET: `${a}, ${b}` });
+    const r = load(
+      { subscriptions: [{ ...sub, requires: ['salesforceAccountId'] }] },
+      { BILLING_HOOK_SECRET: `${a}, ${b}` },
+    );
     expect(problems(r)).toEqual([]);
     if (!r.ok) return;
-    expect(subscriptionsOf(r.config)).toEqual([{ id: 'billing-service', url: sub.url, events: sub.events, requires: ['salesforceAccountId'], timeoutMs: 10_000, allowPrivateNetworks: false, secrets: [a, b] }]);
+    expect(subscriptionsOf(r.config)).toEqual([
+      {
+        id: 'billing-service',
+        url: sub.url,
+        events: sub.events,
+        requires: ['salesforceAccountId'],
+        timeoutMs: 10_000,
+        allowPrivateNetworks: false,
+        secrets: [a, b],
+      },
+    ]);
   });
 
   it('names the missing or malformed variable, never its value', () => {
-    expect(problems(load({ subscriptions: [sub] }))).toEqual(['BILLING_HOOK_SECRET: required by subscription billing-service (its Standard Webhooks signing secret, whsec_…)']);
+    expect(problems(load({ subscriptions: [sub] }))).toEqual([
+      'BILLING_HOOK_SECRET: required by subscription billing-service (its Standard Webhooks signing secret, whsec_…)',
+    ]);
     const bad = problems(load({ subscriptions: [sub] }, { BILLING_HOOK_SECRET: 'whsec_dG9vc2hvcnQ=' }));
-    expect(bad).toEqual(['BILLING_HOOK_SECRET: expected whsec_ followed by base64 of 24 to 64 bytes, several comma-separated (subscription billing-service)']);
+    expect(bad).toEqual([
+      'BILLING_HOOK_SECRET: expected whsec_ followed by base64 of 24 to 64 bytes, several comma-separated (subscription billing-service)',
+    ]);
     expect(bad.join()).not.toContain('dG9vc2hvcnQ');
   });
 

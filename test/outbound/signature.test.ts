@@ -6,7 +6,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { classifyAnswer, createSubscriberTransport, signedHeaders } from '../../src/connectors/subscribers/transport.js';
+import {
+  classifyAnswer,
+  createSubscriberTransport,
+  signedHeaders,
+} from '../../src/connectors/subscribers/transport.js';
 import type { Subscription } from '../../src/sync/outbound/types.js';
 import { freePort } from '../support/e2e.js';
 import { newSecret, startConsumer, type Consumer, type Received } from './support/consumer.js';
@@ -18,12 +22,28 @@ let original: Received;
 
 const resend = (headers: Record<string, string>, body: string) =>
   fetch(consumer.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-const signatureHeaders = (r: Received) => ({ 'webhook-id': r.headers['webhook-id']!, 'webhook-timestamp': r.headers['webhook-timestamp']!, 'webhook-signature': r.headers['webhook-signature']! });
+const signatureHeaders = (r: Received) => ({
+  'webhook-id': r.headers['webhook-id']!,
+  'webhook-timestamp': r.headers['webhook-timestamp']!,
+  'webhook-signature': r.headers['webhook-signature']!,
+});
 
 beforeAll(async () => {
   consumer = await startConsumer(secret);
-  sub = { id: 'wire', url: consumer.url, events: ['*'], timeoutMs: 2_000, allowPrivateNetworks: true, secrets: [secret] };
-  const body = JSON.stringify({ id: 'evt_0123456789abcdef0123456789abcdef', type: 'invoice.available', timestamp: new Date().toISOString(), data: { customer: null, amount: 4900 } });
+  sub = {
+    id: 'wire',
+    url: consumer.url,
+    events: ['*'],
+    timeoutMs: 2_000,
+    allowPrivateNetworks: true,
+    secrets: [secret],
+  };
+  const body = JSON.stringify({
+    id: 'evt_0123456789abcdef0123456789abcdef',
+    type: 'invoice.available',
+    timestamp: new Date().toISOString(),
+    data: { customer: null, amount: 4900 },
+  });
   const result = await createSubscriberTransport()(sub, { id: 'evt_0123456789abcdef0123456789abcdef', body });
   expect(result).toMatchObject({ ok: true, status: 204 });
   original = consumer.received[0]!;
@@ -46,13 +66,19 @@ describe('a delivery as the subscriber sees it', () => {
   });
 
   it('is refused under another id', async () => {
-    const res = await resend({ ...signatureHeaders(original), 'webhook-id': 'evt_ffffffffffffffffffffffffffffffff' }, original.raw);
+    const res = await resend(
+      { ...signatureHeaders(original), 'webhook-id': 'evt_ffffffffffffffffffffffffffffffff' },
+      original.raw,
+    );
     expect(res.status).toBe(401);
     expect(consumer.rejected.at(-1)).toBe('No matching signature found');
   });
 
   it('is refused when replayed with a fresh timestamp', async () => {
-    const res = await resend({ ...signatureHeaders(original), 'webhook-timestamp': String(Math.floor(Date.now() / 1000) + 30) }, original.raw);
+    const res = await resend(
+      { ...signatureHeaders(original), 'webhook-timestamp': String(Math.floor(Date.now() / 1000) + 30) },
+      original.raw,
+    );
     expect(res.status).toBe(401);
     expect(consumer.rejected.at(-1)).toBe('No matching signature found');
   });
@@ -82,8 +108,15 @@ describe('a delivery as the subscriber sees it', () => {
 describe('what counts as delivered', () => {
   it('takes any 2xx, and nothing else', () => {
     for (const status of [200, 201, 202, 204, 299]) expect(classifyAnswer(status, null, 5, '').ok).toBe(true);
-    for (const status of [301, 400, 401, 404, 410, 429, 500, 503]) expect(classifyAnswer(status, null, 5, 'nope').ok).toBe(false);
-    expect(classifyAnswer(503, '120', 5, 'busy\n  busy')).toEqual({ ok: false, status: 503, latencyMs: 5, error: 'HTTP 503: busy busy', retryAfterMs: 120_000 });
+    for (const status of [301, 400, 401, 404, 410, 429, 500, 503])
+      expect(classifyAnswer(status, null, 5, 'nope').ok).toBe(false);
+    expect(classifyAnswer(503, '120', 5, 'busy\n  busy')).toEqual({
+      ok: false,
+      status: 503,
+      latencyMs: 5,
+      error: 'HTTP 503: busy busy',
+      retryAfterMs: 120_000,
+    });
   });
 
   it('fails an answer slower than the timeout, a redirect, and a refused connection', async () => {
@@ -92,9 +125,15 @@ describe('what counts as delivered', () => {
     expect(slow).toMatchObject({ ok: false, status: null, error: 'no answer within 150 ms' });
     expect(slow.latencyMs).toBeGreaterThanOrEqual(140);
     consumer.behave(() => ({ status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } }));
-    expect(await createSubscriberTransport()(sub, { id: 'evt_redirect', body: '{}' })).toMatchObject({ ok: false, status: 302 });
+    expect(await createSubscriberTransport()(sub, { id: 'evt_redirect', body: '{}' })).toMatchObject({
+      ok: false,
+      status: 302,
+    });
     consumer.behave(() => ({ status: 204 }));
-    const refused = await createSubscriberTransport()({ ...sub, url: `http://127.0.0.1:${await freePort()}/hooks` }, { id: 'evt_refused', body: '{}' });
+    const refused = await createSubscriberTransport()(
+      { ...sub, url: `http://127.0.0.1:${await freePort()}/hooks` },
+      { id: 'evt_refused', body: '{}' },
+    );
     expect(refused).toMatchObject({ ok: false, status: null, error: 'network error ECONNREFUSED' });
   });
 });

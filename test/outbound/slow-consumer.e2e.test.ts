@@ -25,13 +25,35 @@ const secret = newSecret();
 
 beforeAll(async () => {
   const port = await freePort();
-  zd = await startZendeskStandIn({ webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } });
+  zd = await startZendeskStandIn({
+    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
+  });
   orgId = zd.seedOrganization({ name: 'Slow Co', external_id: ACCOUNT }).id;
-  for (const key of ['billing_status', 'billing_plan', 'billing_mrr', 'billing_balance', 'billing_next_invoice_date', 'billing_delinquent', 'portal_open_invoices']) {
+  for (const key of [
+    'billing_status',
+    'billing_plan',
+    'billing_mrr',
+    'billing_balance',
+    'billing_next_invoice_date',
+    'billing_delinquent',
+    'portal_open_invoices',
+  ]) {
     zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
   }
   zd.seedCustomObject('portal_invoice', {
-    fields: ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id'].map((key) => ({ key, type: 'text' })),
+    fields: [
+      'invoice_number',
+      'invoice_status',
+      'total',
+      'amount_due',
+      'amount_paid',
+      'currency',
+      'due_date',
+      'hosted_invoice_url',
+      'invoice_pdf_url',
+      'organization_id',
+      'user_id',
+    ].map((key) => ({ key, type: 'text' })),
   });
   consumer = await startConsumer(secret);
   p = await startTestPipeline(
@@ -46,8 +68,14 @@ beforeAll(async () => {
     (c) => void (c.push.debounceMs = 200),
     createPortalTarget,
   );
-  await sendZendesk(p.daemon, 'organization.created.json', (e) => Object.assign(e.detail, { id: String(orgId), external_id: ACCOUNT }));
-  await sendStripe(p.daemon, 'customer.created.json', (e) => (e.data.object.metadata = { salesforce_account_id: ACCOUNT }));
+  await sendZendesk(p.daemon, 'organization.created.json', (e) =>
+    Object.assign(e.detail, { id: String(orgId), external_id: ACCOUNT }),
+  );
+  await sendStripe(
+    p.daemon,
+    'customer.created.json',
+    (e) => (e.data.object.metadata = { salesforce_account_id: ACCOUNT }),
+  );
   await p.drainAll();
 });
 
@@ -66,7 +94,11 @@ async function pushLatency(tag: string, n: number): Promise<number> {
       Object.assign(e.data.object, { id, number: `${tag}-${i}` });
       e.data.object.metadata = {};
     });
-    await until(`invoice ${id} on the portal`, () => zd.state.customObjectRecords.get('portal_invoice')?.get(id), 10_000);
+    await until(
+      `invoice ${id} on the portal`,
+      () => zd.state.customObjectRecords.get('portal_invoice')?.get(id),
+      10_000,
+    );
     samples.push(Date.now() - sent);
   }
   return samples.sort((a, b) => a - b)[Math.floor(n / 2)]!;
@@ -75,7 +107,11 @@ async function pushLatency(tag: string, n: number): Promise<number> {
 describe('a subscriber that takes seconds to answer', () => {
   it('does not delay portal pushes', async () => {
     const fast = await pushLatency('fast', 5);
-    await until('the fast consumer caught up', async () => (await p.worker.outbound.store.state('slowpoke')).pending === 0, 10_000);
+    await until(
+      'the fast consumer caught up',
+      async () => (await p.worker.outbound.store.state('slowpoke')).pending === 0,
+      10_000,
+    );
 
     consumer.behave(() => ({ status: 204, delayMs: SLOW_MS }));
     const before = consumer.requests;

@@ -17,7 +17,14 @@ import { until } from '../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { newSecret, startConsumer } from './support/consumer.js';
 
-const SETTINGS = { concurrency: 2, backoffMs: 20, maxBackoffMs: 200, pauseAfterMs: 60_000, retentionMs: 60_000, attemptsKept: 10 };
+const SETTINGS = {
+  concurrency: 2,
+  backoffMs: 20,
+  maxBackoffMs: 200,
+  pauseAfterMs: 60_000,
+  retentionMs: 60_000,
+  attemptsKept: 10,
+};
 const prefix = uniquePrefix();
 let redis: Redis;
 let store: OutboundStore;
@@ -26,9 +33,23 @@ const event = (customer: string, n: number, at = Date.now()): OutboundEvent => (
   id: outboundEventId(customer, n, 'customer.updated', ''),
   type: 'customer.updated',
   timestamp: new Date(at).toISOString(),
-  data: { customer: { id: customer, version: n, links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null } } },
+  data: {
+    customer: {
+      id: customer,
+      version: n,
+      links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null },
+    },
+  },
 });
-const attempt = (i: number, outcome: DeliveryAttempt['outcome'] = 'delivered'): DeliveryAttempt => ({ at: new Date(1_000 * i).toISOString(), eventId: `evt_${i}`, type: 'customer.updated', customerId: 'c', outcome, status: outcome === 'delivered' ? 200 : 500, latencyMs: i });
+const attempt = (i: number, outcome: DeliveryAttempt['outcome'] = 'delivered'): DeliveryAttempt => ({
+  at: new Date(1_000 * i).toISOString(),
+  eventId: `evt_${i}`,
+  type: 'customer.updated',
+  customerId: 'c',
+  outcome,
+  status: outcome === 'delivered' ? 200 : 500,
+  latencyMs: i,
+});
 
 beforeAll(() => {
   redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
@@ -44,25 +65,47 @@ describe('the outbound store', () => {
     for (let i = 1; i <= 15; i++) await store.recordAttempt('capped', attempt(i, i % 3 === 0 ? 'failed' : 'delivered'));
     const all = await store.attempts('capped');
     expect(all.map((a) => a.eventId)).toEqual(Array.from({ length: 10 }, (_, k) => `evt_${15 - k}`));
-    expect((await store.attempts('capped', { failedOnly: true })).map((a) => a.eventId)).toEqual(['evt_15', 'evt_12', 'evt_9', 'evt_6', 'evt_3']);
+    expect((await store.attempts('capped', { failedOnly: true })).map((a) => a.eventId)).toEqual([
+      'evt_15',
+      'evt_12',
+      'evt_9',
+      'evt_6',
+      'evt_3',
+    ]);
     expect(await store.attempts('capped', { limit: 2 })).toHaveLength(2);
   });
 
   it('lets only the head of a lane leave it', async () => {
     const [a, b] = [event('cust_h', 1), event('cust_h', 2)];
-    await store.emit({ customerId: 'cust_h', events: [a, b].map((e) => ({ event: e, subscriptions: ['heads'] })), now: Date.now() });
+    await store.emit({
+      customerId: 'cust_h',
+      events: [a, b].map((e) => ({ event: e, subscriptions: ['heads'] })),
+      now: Date.now(),
+    });
     expect(await store.ack('heads', 'cust_h', { ...attempt(1), eventId: b.id })).toBe(false);
     expect((await store.head('heads', 'cust_h'))?.id).toBe(a.id);
     expect(await store.ack('heads', 'cust_h', { ...attempt(1), eventId: a.id })).toBe(true);
     expect(await store.ack('heads', 'cust_h', { ...attempt(2), eventId: b.id })).toBe(true);
     expect(await store.head('heads', 'cust_h')).toBeNull();
-    expect(await store.state('heads')).toMatchObject({ pending: 0, customersWaiting: 0, lastSuccessAt: new Date(2_000).toISOString() });
+    expect(await store.state('heads')).toMatchObject({
+      pending: 0,
+      customersWaiting: 0,
+      lastSuccessAt: new Date(2_000).toISOString(),
+    });
   });
 
   it('records an event id once, however often it is emitted', async () => {
     const e = event('cust_once', 1);
-    const first = await store.emit({ customerId: 'cust_once', events: [{ event: e, subscriptions: ['once'] }], now: Date.now() });
-    const again = await store.emit({ customerId: 'cust_once', events: [{ event: e, subscriptions: ['once'] }], now: Date.now() });
+    const first = await store.emit({
+      customerId: 'cust_once',
+      events: [{ event: e, subscriptions: ['once'] }],
+      now: Date.now(),
+    });
+    const again = await store.emit({
+      customerId: 'cust_once',
+      events: [{ event: e, subscriptions: ['once'] }],
+      now: Date.now(),
+    });
     expect(first).toEqual({ conflict: false, recorded: 1, queuedFor: ['once'] });
     expect(again).toEqual({ conflict: false, recorded: 0, queuedFor: [] });
     expect((await store.state('once')).pending).toBe(1);
@@ -82,7 +125,11 @@ describe('the outbound store', () => {
     const secret = newSecret();
     const consumer = await startConsumer(secret);
     const [a, b, c] = [1, 2, 3].map((n) => event('cust_exp', n));
-    await store.emit({ customerId: 'cust_exp', events: [a!, b!, c!].map((e) => ({ event: e, subscriptions: ['expiry'] })), now: Date.now() });
+    await store.emit({
+      customerId: 'cust_exp',
+      events: [a!, b!, c!].map((e) => ({ event: e, subscriptions: ['expiry'] })),
+      now: Date.now(),
+    });
     await redis.del(store.keys.event(b!.id)); // as if retention ran out before it was sent
     const queue = createOutboundQueue(redis, prefix, 'expiry');
     const blocking = new Redis(redisUrl(), { maxRetriesPerRequest: null });
@@ -91,7 +138,14 @@ describe('the outbound store', () => {
       prefix,
       store,
       queue,
-      subscription: { id: 'expiry', url: consumer.url, events: ['*'], timeoutMs: 2_000, allowPrivateNetworks: true, secrets: [secret] },
+      subscription: {
+        id: 'expiry',
+        url: consumer.url,
+        events: ['*'],
+        timeoutMs: 2_000,
+        allowPrivateNetworks: true,
+        secrets: [secret],
+      },
       transport: createSubscriberTransport(),
       settings: SETTINGS,
       logger: createLogger('silent'),
@@ -105,7 +159,11 @@ describe('the outbound store', () => {
         const all = await store.attempts('expiry');
         return all.length === 3 && all;
       });
-      expect(attempts.map((x) => [x.eventId, x.outcome])).toEqual([[c!.id, 'delivered'], [b!.id, 'expired'], [a!.id, 'delivered']]);
+      expect(attempts.map((x) => [x.eventId, x.outcome])).toEqual([
+        [c!.id, 'delivered'],
+        [b!.id, 'expired'],
+        [a!.id, 'delivered'],
+      ]);
       await until('the lane empty', async () => (await store.state('expiry')).pending === 0);
     } finally {
       await worker.close();

@@ -79,7 +79,11 @@ async function run(name: string, crash: boolean): Promise<Run> {
   // One more customer with a single event: the one the first crash catches between "stored" and "push planned".
   const last = customer(CUSTOMERS);
   const lastEvent = stripePayload('customer.created', last, 0, `evt_crash_${SEED}_last`);
-  const lastWire: Wire = { kind: 'stripe', body: JSON.stringify(lastEvent), ids: [jobIdFor('stripe', String(lastEvent['id']))] };
+  const lastWire: Wire = {
+    kind: 'stripe',
+    body: JSON.stringify(lastEvent),
+    ids: [jobIdFor('stripe', String(lastEvent['id']))],
+  };
   const zd: ZendeskStandIn = await startZendesk([...customers, last]);
   cleanup.push(() => zd.close());
   const prefix = uniquePrefix();
@@ -93,7 +97,11 @@ async function run(name: string, crash: boolean): Promise<Run> {
     LOG_LEVEL: 'debug',
     // No scheduled reconcile pass: it reads the platform's live state at a moment that differs from run to run
     // (a killed pass re-runs a minute later), so the two runs would not see the same inputs.
-    PORTAL_SYNC_CONFIG: configOverride(name, { push: { debounceMs: 200, backoffMs: 100 }, targets: { zendesk: { rate: { max: 5_000, perMs: 10_000 } } }, reconcile: { everyMs: 0 } }),
+    PORTAL_SYNC_CONFIG: configOverride(name, {
+      push: { debounceMs: 200, backoffMs: 100 },
+      targets: { zendesk: { rate: { max: 5_000, perMs: 10_000 } } },
+      reconcile: { everyMs: 0 },
+    }),
   };
   const web = await startStack(`${name}-web`, { env, worker: false });
   cleanup.push(() => web.stop());
@@ -113,8 +121,12 @@ async function run(name: string, crash: boolean): Promise<Run> {
   let sending = true;
   const killer = (async () => {
     for (const fraction of crash ? KILL_AT : []) {
-      while ((await web.daemon.queue.getCompletedCount()) < fraction * total) await new Promise((r) => setTimeout(r, 20));
-      const [activeEvents, activePushes] = await Promise.all([web.daemon.queue.getActiveCount(), pushQueues[0]!.getActiveCount()]);
+      while ((await web.daemon.queue.getCompletedCount()) < fraction * total)
+        await new Promise((r) => setTimeout(r, 20));
+      const [activeEvents, activePushes] = await Promise.all([
+        web.daemon.queue.getActiveCount(),
+        pushQueues[0]!.getActiveCount(),
+      ]);
       worker.kill('SIGKILL');
       const exit = await worker.exited;
       expect(exit.signal).toBe('SIGKILL');
@@ -126,7 +138,10 @@ async function run(name: string, crash: boolean): Promise<Run> {
 
   const outcomes = await pool(wires, 16, (w) => client.send(w));
   sending = false;
-  const accepted = new Set([...lastWire.ids, ...wires.filter((_, i) => outcomes[i]!.status >= 200 && outcomes[i]!.status < 300).flatMap((w) => w.ids)]);
+  const accepted = new Set([
+    ...lastWire.ids,
+    ...wires.filter((_, i) => outcomes[i]!.status >= 200 && outcomes[i]!.status < 300).flatMap((w) => w.ids),
+  ]);
   expect(outcomes.filter((o) => o.status !== 200).map((o) => o.status)).toEqual([]);
   await killer;
   // Stalled jobs of a killed worker come back once their lock expires (30 s) and a stalled check runs.
@@ -181,7 +196,8 @@ describe('worker crash', () => {
     }
     expect(clean.portal.invoices.length).toBeGreaterThan(CUSTOMERS);
     // The customer whose only event was stored by a worker that died before planning its push.
-    const lastOrg = (r: Run) => r.portal.organizations.find((o) => o.id === Number(customer(CUSTOMERS).zendeskOrganizationId))?.fields ?? {};
+    const lastOrg = (r: Run) =>
+      r.portal.organizations.find((o) => o.id === Number(customer(CUSTOMERS).zendeskOrganizationId))?.fields ?? {};
     expect(Object.keys(lastOrg(clean)).length).toBeGreaterThan(0);
     expect(lastOrg(crashed)).toEqual(lastOrg(clean));
     expectSameRecords(crashed.records, clean.records, 'records after two worker crashes');

@@ -51,8 +51,18 @@ describe('Redis restart', () => {
     const prefix = 'reliability-redis-restart';
     // The real daemon process (web and worker), so that everything it prints is in its log.
     zd = await startZendesk(Array.from({ length: CUSTOMERS }, (_, n) => customer(n)));
-    const target = { PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token };
-    daemon = await spawnDaemon('redis-restart', 'all', { REDIS_URL: redis.url, REDIS_PREFIX: prefix, ...TEST_SECRETS, ...target });
+    const target = {
+      PORTAL_TARGET: 'zendesk',
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: zd.credentials.email,
+      ZENDESK_API_TOKEN: zd.credentials.token,
+    };
+    daemon = await spawnDaemon('redis-restart', 'all', {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      ...TEST_SECRETS,
+      ...target,
+    });
     client = new WebhookClient(daemon.url, { connections: 8 });
     conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     conn.on('error', () => undefined);
@@ -93,7 +103,9 @@ describe('Redis restart', () => {
     await Promise.all([events.close(), pushes.close()]);
     await stopDaemon(daemon);
     // The daemon's log must stay JSON through the outage: one pino object per line, nothing else.
-    const lines = readFileSync(daemon.logPath, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(daemon.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const notJson = lines.filter((l) => {
       try {
         return typeof JSON.parse(l) !== 'object';
@@ -104,7 +116,12 @@ describe('Redis restart', () => {
     s.detail('logLines', lines.length);
     s.detail('notJsonLogLines', notJson.length);
     const lost = accepted.filter((id) => !applied.has(id));
-    s.set({ eventsSent: EVENTS, applied: accepted.length - lost.length, lost: lost.length, unexpected5xx: unexpected.filter((st) => st >= 500).length });
+    s.set({
+      eventsSent: EVENTS,
+      applied: accepted.length - lost.length,
+      lost: lost.length,
+      unexpected5xx: unexpected.filter((st) => st >= 500).length,
+    });
     s.detail('answered503DuringOutage', refused);
     s.detail('retriedWebhooks', outcomes.filter((o) => o.attempts > 1).length);
     s.detail('mostAttempts', Math.max(...outcomes.map((o) => o.attempts)));

@@ -33,7 +33,10 @@ const GRACE_MS = 8_000;
 const SLOW_REQUESTS = 4;
 /** Measured from our kill() to the child's exit event: signal delivery, process teardown, our own event loop. */
 const TEARDOWN_SLACK_MS = 500;
-const s = scenario('03-graceful-shutdown', 'SIGTERM under load: in-flight requests answered, jobs finished, exit within the grace period');
+const s = scenario(
+  '03-graceful-shutdown',
+  'SIGTERM under load: in-flight requests answered, jobs finished, exit within the grace period',
+);
 
 const prefix = uniquePrefix();
 let daemon: DaemonProcess | undefined;
@@ -63,10 +66,14 @@ function slowRequest(origin: string, w: Wire): { finish(): void; answer: Promise
   const half = Math.floor(body.length / 2);
   let finish = () => undefined as void;
   const answer = new Promise<number>((resolve) => {
-    const req = httpRequest(url, { method: 'POST', headers: { ...signed.headers, 'content-length': String(body.length) }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { ...signed.headers, 'content-length': String(body.length) }, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', () => resolve(0));
     req.write(body.subarray(0, half));
     finish = () => void req.end(body.subarray(half));
@@ -92,7 +99,11 @@ describe('graceful shutdown', () => {
       ZENDESK_BASE_URL: `${proxy.origin}/api/v2`,
       ZENDESK_EMAIL: zd.credentials.email,
       ZENDESK_API_TOKEN: zd.credentials.token,
-      PORTAL_SYNC_CONFIG: configOverride('graceful-shutdown', { server: { shutdownGraceMs: GRACE_MS }, push: { debounceMs: 50, backoffMs: 100 }, targets: { zendesk: { rate: { max: 5_000, perMs: 10_000 } } } }),
+      PORTAL_SYNC_CONFIG: configOverride('graceful-shutdown', {
+        server: { shutdownGraceMs: GRACE_MS },
+        push: { debounceMs: 50, backoffMs: 100 },
+        targets: { zendesk: { rate: { max: 5_000, perMs: 10_000 } } },
+      }),
     };
     daemon = await spawnDaemon('graceful-shutdown', 'all', env);
     redis = new Redis(redisUrl());
@@ -133,7 +144,9 @@ describe('graceful shutdown', () => {
     const outcomes = await sending;
     await drainQueues([events, pushes], 120_000, 'events and push queues');
     const applied = await appliedEventIds(redis, prefix);
-    const delivered = [...wires, ...slow].filter((w, i) => (i < wires.length ? outcomes[i]!.status === 200 : slowAnswers[i - wires.length] === 200));
+    const delivered = [...wires, ...slow].filter((w, i) =>
+      i < wires.length ? outcomes[i]!.status === 200 : slowAnswers[i - wires.length] === 200,
+    );
     const lost = delivered.flatMap((w) => w.ids).filter((id) => !applied.has(id));
     const failed = (await events.getFailedCount()) + (await pushes.getFailedCount());
     await Promise.all([events.close(), pushes.close()]);
@@ -147,7 +160,14 @@ describe('graceful shutdown', () => {
     s.detail('slowRequestAnswers', slowAnswers);
     s.detail('sentBeforeRestart', sentBeforeRestart);
     s.detail('deadlineReached', firstLog.includes('grace period over'));
-    s.detail('requestsAnsweredAfterSignal', firstLog.split('\n').filter((l) => l.includes('"request completed"')).length - (firstLog.split('shutting down')[0]?.split('\n').filter((l) => l.includes('"request completed"')).length ?? 0));
+    s.detail(
+      'requestsAnsweredAfterSignal',
+      firstLog.split('\n').filter((l) => l.includes('"request completed"')).length -
+        (firstLog
+          .split('shutting down')[0]
+          ?.split('\n')
+          .filter((l) => l.includes('"request completed"')).length ?? 0),
+    );
     s.detail('retriedAcrossRestart', outcomes.filter((o) => o.attempts > 1).length);
 
     expect(activeEvents + activePushes).toBeGreaterThan(0);

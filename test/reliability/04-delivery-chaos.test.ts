@@ -48,8 +48,19 @@ describe('delivery chaos', () => {
       const j = Math.floor(random() * (i + 1));
       [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
     }
-    const kinds = Object.fromEntries(['stripe', 'zendesk', 'salesforce-json', 'salesforce-soap'].map((k) => [k, wires.filter((w) => w.kind === k).length]));
-    announce('04-delivery-chaos', { events: EVENTS, customers: CUSTOMERS, deliveries: deliveries.length, seed: SEED, ...kinds });
+    const kinds = Object.fromEntries(
+      ['stripe', 'zendesk', 'salesforce-json', 'salesforce-soap'].map((k) => [
+        k,
+        wires.filter((w) => w.kind === k).length,
+      ]),
+    );
+    announce('04-delivery-chaos', {
+      events: EVENTS,
+      customers: CUSTOMERS,
+      deliveries: deliveries.length,
+      seed: SEED,
+      ...kinds,
+    });
     s.set({ seed: SEED });
     for (const k of Object.values(kinds)) expect(k).toBeGreaterThan(0);
 
@@ -69,13 +80,19 @@ describe('delivery chaos', () => {
       answers.reduce(
         (n, o) => {
           const body = o.text.startsWith('{') ? (JSON.parse(o.text) as { accepted?: number; duplicate?: number }) : {};
-          return { accepted: n.accepted + (body.accepted ?? 0), duplicate: n.duplicate + (body.duplicate ?? 0), soapAcks: n.soapAcks + (o.text.includes('<Ack>true</Ack>') ? 1 : 0) };
+          return {
+            accepted: n.accepted + (body.accepted ?? 0),
+            duplicate: n.duplicate + (body.duplicate ?? 0),
+            soapAcks: n.soapAcks + (o.text.includes('<Ack>true</Ack>') ? 1 : 0),
+          };
         },
         { accepted: 0, duplicate: 0, soapAcks: 0 },
       );
     const chaosCounts = counts(many);
     const failed = await chaotic.daemon.queue.getFailedCount();
-    const differing = [...expected].filter(([k, v]) => actual.get(k) !== v).length + [...actual.keys()].filter((k) => !expected.has(k)).length;
+    const differing =
+      [...expected].filter(([k, v]) => actual.get(k) !== v).length +
+      [...actual.keys()].filter((k) => !expected.has(k)).length;
     // Per event there is nothing to count here: an event is "lost" if any record differs from the ordered run's.
     s.set({ eventsSent: deliveries.length, applied: differing === 0 ? wires.length : undefined, lost: differing });
     s.detail('distinctEvents', wires.length);

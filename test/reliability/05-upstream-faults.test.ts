@@ -18,7 +18,13 @@ import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';
-import { busiestWindow, limiterPeak, salesforceFaultBodies, ZENDESK_FAULT_BODIES, type ProxiedCall } from './support/fault-proxy.js';
+import {
+  busiestWindow,
+  limiterPeak,
+  salesforceFaultBodies,
+  ZENDESK_FAULT_BODIES,
+  type ProxiedCall,
+} from './support/fault-proxy.js';
 import { startFaultProxyProcess } from './support/fault-proxy-process.js';
 import { salesforceDuplicates, salesforcePortal, zendeskDuplicates, zendeskPortal } from './support/portal.js';
 import { drainQueues } from './support/stack.js';
@@ -43,7 +49,10 @@ afterAll(async () => {
 });
 
 const zendeskBodies = ZENDESK_FAULT_BODIES;
-const salesforceBodies = salesforceFaultBodies({ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' });
+const salesforceBodies = salesforceFaultBodies({
+  message: 'TotalRequests Limit exceeded.',
+  errorCode: 'REQUEST_LIMIT_EXCEEDED',
+});
 
 interface Run {
   zd: ZendeskStandIn;
@@ -68,9 +77,26 @@ async function run(name: string, faults: boolean): Promise<Run> {
   const rate = faults ? FAULT_RATE : 0;
   // Hung calls cost the client's whole deadline (20 s) each, and a Salesforce rate limit pauses its whole queue:
   // a few of each prove the point.
-  const zdProxy = await startFaultProxyProcess({ upstream: zd.origin, rate, kinds: ['429', '500', '503', 'reset', 'timeout'], seed: SEED, caps: { timeout: 2 }, bodies: zendeskBodies });
-  const sfProxy = await startFaultProxyProcess({ upstream: sf.instanceUrl, rate, kinds: ['429', '500', '503', 'reset', 'timeout'], seed: SEED + 1, caps: { timeout: 2, '429': 1 }, bodies: salesforceBodies });
-  cleanup.push(() => zdProxy.close(), () => sfProxy.close());
+  const zdProxy = await startFaultProxyProcess({
+    upstream: zd.origin,
+    rate,
+    kinds: ['429', '500', '503', 'reset', 'timeout'],
+    seed: SEED,
+    caps: { timeout: 2 },
+    bodies: zendeskBodies,
+  });
+  const sfProxy = await startFaultProxyProcess({
+    upstream: sf.instanceUrl,
+    rate,
+    kinds: ['429', '500', '503', 'reset', 'timeout'],
+    seed: SEED + 1,
+    caps: { timeout: 2, '429': 1 },
+    bodies: salesforceBodies,
+  });
+  cleanup.push(
+    () => zdProxy.close(),
+    () => sfProxy.close(),
+  );
   const prefix = uniquePrefix();
   cleanup.push(() => deleteByPrefix(redisUrl(), prefix));
   // The daemon in a process of its own, as deployed: the platforms' doors (the proxies) time calls apart from it.
@@ -86,7 +112,10 @@ async function run(name: string, faults: boolean): Promise<Run> {
     SALESFORCE_ACCESS_TOKEN: sf.accessToken,
     // The smallest first backoff the config allows: BullMQ's exponential backoff has no cap, so a push that fails
     // many times in a row (likely when 30% of calls fail) would otherwise wait minutes before its last tries.
-    PORTAL_SYNC_CONFIG: configOverride(name, { push: { debounceMs: 300, backoffMs: 10 }, targets: { zendesk: { rate: RATE }, salesforce: { rate: RATE } } }),
+    PORTAL_SYNC_CONFIG: configOverride(name, {
+      push: { debounceMs: 300, backoffMs: 10 },
+      targets: { zendesk: { rate: RATE }, salesforce: { rate: RATE } },
+    }),
   });
   cleanup.push(() => stopDaemon(daemon));
   const client = new WebhookClient(daemon.url, { connections: 8 });
@@ -100,25 +129,47 @@ async function run(name: string, faults: boolean): Promise<Run> {
   const attempts: Run['attempts'] = {};
   for (const q of queues.slice(1)) {
     const jobs = await q.getJobs(['completed'], 0, 5_000);
-    attempts[q.name] = jobs.reduce<Record<number, number>>((n, j) => ({ ...n, [j.attemptsMade + 1]: (n[j.attemptsMade + 1] ?? 0) + 1 }), {});
+    attempts[q.name] = jobs.reduce<Record<number, number>>(
+      (n, j) => ({ ...n, [j.attemptsMade + 1]: (n[j.attemptsMade + 1] ?? 0) + 1 }),
+      {},
+    );
   }
   const failedPushes = (await queues[1]!.getFailedCount()) + (await queues[2]!.getFailedCount());
   const stream = await redis.xrange(`${prefix}:push-salesforce:events`, '-', '+');
-  const salesforceStarts = stream.filter(([, fields]) => fields[1] === 'active').map(([id]) => Number(id.split('-')[0]));
+  const salesforceStarts = stream
+    .filter(([, fields]) => fields[1] === 'active')
+    .map(([id]) => Number(id.split('-')[0]));
   await Promise.all(queues.map((q) => q.close()));
   await stopDaemon(daemon);
   const [zdCalls, sfCalls] = await Promise.all([zdProxy.calls(), sfProxy.calls()]);
-  return { zd, sf, zdCalls, sfCalls, prefix, salesforceStarts, failedPushes, attempts, seconds: (Date.now() - started) / 1000 };
+  return {
+    zd,
+    sf,
+    zdCalls,
+    sfCalls,
+    prefix,
+    salesforceStarts,
+    failedPushes,
+    attempts,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** The reconciler's Zendesk export reads: they share the account's one API budget with the pushes. */
 const exportReads = (calls: ProxiedCall[]) => calls.filter((c) => c.path.startsWith('/api/v2/incremental/')).length;
 
-const faultCounts = (calls: ProxiedCall[]) => calls.reduce<Record<string, number>>((n, c) => ({ ...n, [c.fault ?? 'none']: (n[c.fault ?? 'none'] ?? 0) + 1 }), {});
+const faultCounts = (calls: ProxiedCall[]) =>
+  calls.reduce<Record<string, number>>((n, c) => ({ ...n, [c.fault ?? 'none']: (n[c.fault ?? 'none'] ?? 0) + 1 }), {});
 
 describe('upstream faults', () => {
   it('30% failing portal calls: the same portal state as without faults, nothing dead-lettered, the configured rate never exceeded', async () => {
-    announce('05-upstream-faults', { customers: CUSTOMERS, events: CUSTOMERS * PER_CUSTOMER, faultRate: FAULT_RATE, rate: `${RATE.max}/${RATE.perMs}ms`, seed: SEED });
+    announce('05-upstream-faults', {
+      customers: CUSTOMERS,
+      events: CUSTOMERS * PER_CUSTOMER,
+      faultRate: FAULT_RATE,
+      rate: `${RATE.max}/${RATE.perMs}ms`,
+      seed: SEED,
+    });
     s.set({ seed: SEED });
     // One after the other: two daemons at once would share the CPUs and blur the timing of the calls.
     const clean = await run('faults-clean', false);
@@ -135,7 +186,9 @@ describe('upstream faults', () => {
       salesforceCalls: busiestWindow(at(faulty.sfCalls), RATE.perMs),
     };
     const duplicates =
-      zendeskDuplicates(faulty.zd) + salesforceDuplicates(faulty.sf, SF.invoice.object, SF.invoice.externalId) + salesforceDuplicates(faulty.sf, SF.ticket.object, SF.ticket.externalId);
+      zendeskDuplicates(faulty.zd) +
+      salesforceDuplicates(faulty.sf, SF.invoice.object, SF.invoice.externalId) +
+      salesforceDuplicates(faulty.sf, SF.ticket.object, SF.ticket.externalId);
     s.set({
       eventsSent: CUSTOMERS * PER_CUSTOMER,
       duplicatedOnPortal: duplicates,

@@ -45,10 +45,20 @@ async function run(name: string, echo: boolean): Promise<Run> {
   const daemonUrl = `http://127.0.0.1:${port}`;
   const { sf, customers } = await startSalesforce(base, {
     orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
-    ...(echo ? { outbound: { url: `${daemonUrl}/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_OUTBOUND_TOKEN}`, orgId: TEST_SECRETS.SALESFORCE_ORG_ID } } : {}),
+    ...(echo
+      ? {
+          outbound: {
+            url: `${daemonUrl}/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_OUTBOUND_TOKEN}`,
+            orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
+          },
+        }
+      : {}),
   });
   cleanup.push(() => sf.close());
-  const zd = await startZendesk(customers, echo ? { webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } } : {});
+  const zd = await startZendesk(
+    customers,
+    echo ? { webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET } } : {},
+  );
   cleanup.push(() => zd.close());
   const stack = await startStack(name, {
     env: {
@@ -66,7 +76,8 @@ async function run(name: string, echo: boolean): Promise<Run> {
   cleanup.push(() => client.close());
   const outcomes = await pool(portalTraffic(customers, PER_CUSTOMER, SEED), 8, (w) => client.send(w));
   expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
-  const writes = () => zd.calls.filter((c) => c.method !== 'GET').length + sf.calls.filter((c) => c.method !== 'GET').length;
+  const writes = () =>
+    zd.calls.filter((c) => c.method !== 'GET').length + sf.calls.filter((c) => c.method !== 'GET').length;
   // Until nothing moves: queues idle, every echo delivered and answered, queues idle again.
   for (let round = 0; round < 20; round++) {
     await stack.drain(120_000);
@@ -89,15 +100,29 @@ describe('echo loops', () => {
     await new Promise((r) => setTimeout(r, QUIET_MS));
     await Promise.all([echoing.zd.flushWebhooks(), echoing.sf.flushOutbound()]);
     await echoing.stack.drain(60_000);
-    const answered = [...echoing.zd.webhookDeliveries.map((d) => d.status), ...echoing.sf.outbound.map((o) => o.status)];
+    const answered = [
+      ...echoing.zd.webhookDeliveries.map((d) => d.status),
+      ...echoing.sf.outbound.map((o) => o.status),
+    ];
     // What a loop would show first: the echoes outnumbering the writes that caused them, growing each round.
     const bound = Math.ceil(quiet.writes() * 1.25) + 20;
-    s.set({ eventsSent: CUSTOMERS * PER_CUSTOMER, portalCalls: echoing.writes(), applied: CUSTOMERS * PER_CUSTOMER, lost: 0 });
+    s.set({
+      eventsSent: CUSTOMERS * PER_CUSTOMER,
+      portalCalls: echoing.writes(),
+      applied: CUSTOMERS * PER_CUSTOMER,
+      lost: 0,
+    });
     s.detail('writesWithoutEcho', quiet.writes());
     s.detail('writesWithEcho', echoing.writes());
     s.detail('bound', bound);
-    s.detail('echoWebhooks', { zendesk: echoing.zd.webhookDeliveries.length, salesforceOutbound: echoing.sf.outbound.length });
-    s.detail('echoAnswers', answered.reduce<Record<string, number>>((n, st) => ({ ...n, [String(st)]: (n[String(st)] ?? 0) + 1 }), {}));
+    s.detail('echoWebhooks', {
+      zendesk: echoing.zd.webhookDeliveries.length,
+      salesforceOutbound: echoing.sf.outbound.length,
+    });
+    s.detail(
+      'echoAnswers',
+      answered.reduce<Record<string, number>>((n, st) => ({ ...n, [String(st)]: (n[String(st)] ?? 0) + 1 }), {}),
+    );
 
     expect(echoing.zd.webhookDeliveries.length).toBeGreaterThan(0);
     expect(echoing.sf.outbound.length).toBeGreaterThan(0);

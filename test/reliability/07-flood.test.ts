@@ -42,7 +42,8 @@ afterAll(async () => {
   s.save();
 });
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
 describe('flood', () => {
   it('20,000 concurrent webhooks: bounded memory, a responsive /healthz, every accepted event applied', async () => {
@@ -62,7 +63,10 @@ describe('flood', () => {
     const heap = async () => {
       const text = (await probe.once({ path: '/metrics', body: '', headers: {} }, 'GET')).text;
       const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-      return { used: metric('portal_sync_nodejs_heap_size_used_bytes'), external: metric('portal_sync_nodejs_external_memory_bytes') };
+      return {
+        used: metric('portal_sync_nodejs_heap_size_used_bytes'),
+        external: metric('portal_sync_nodejs_external_memory_bytes'),
+      };
     };
     const heapAtStart = await heap();
     const heapSamples = [heapAtStart];
@@ -80,7 +84,9 @@ describe('flood', () => {
     })();
     const started = performance.now();
     // No retries here: the flood is about what the daemon accepts; a refusal must be a documented answer.
-    const outcomes: Outcome[] = await pool(wires, CLIENTS, (w) => flood.send(w, { maxAttempts: 1, baseMs: 0, capMs: 0, deadlineMs: 0 }));
+    const outcomes: Outcome[] = await pool(wires, CLIENTS, (w) =>
+      flood.send(w, { maxAttempts: 1, baseMs: 0, capMs: 0, deadlineMs: 0 }),
+    );
     const floodSeconds = (performance.now() - started) / 1000;
     // Keep sampling while the worker catches up with the backlog.
     await drainQueues([events], 240_000, 'events queue');
@@ -111,9 +117,17 @@ describe('flood', () => {
       healthzP50Ms: Math.round(percentile(latencies, 50)),
       healthzP99Ms: Math.round(percentile(latencies, 99)),
       healthzMaxMs: Math.round(Math.max(...latencies)),
-      refusals: refused.reduce<Record<string, number>>((n, o) => ({ ...n, [String(o.status)]: (n[String(o.status)] ?? 0) + 1 }), {}),
+      refusals: refused.reduce<Record<string, number>>(
+        (n, o) => ({ ...n, [String(o.status)]: (n[String(o.status)] ?? 0) + 1 }),
+        {},
+      ),
     };
-    s.set({ eventsSent: REQUESTS, applied: accepted.length - lost.length, lost: lost.length, unexpected5xx: refused.filter((o) => o.status >= 500 && o.status !== 503).length });
+    s.set({
+      eventsSent: REQUESTS,
+      applied: accepted.length - lost.length,
+      lost: lost.length,
+      unexpected5xx: refused.filter((o) => o.status >= 500 && o.status !== 503).length,
+    });
     for (const [k, v] of Object.entries(figures)) s.detail(k, v);
 
     expect(healthz.length).toBeGreaterThan(10);

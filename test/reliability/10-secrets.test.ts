@@ -60,7 +60,8 @@ function findings(line: string, secrets: readonly string[], sentSignatures: Read
   ];
   for (const [what, re] of patterns) if (re.test(line)) out.push(what);
   // An email with its local part intact; the redacted form is `j***@example.com`.
-  for (const m of line.matchAll(/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g)) out.push(`email ${m[0].replace(/^(.).*@/, '$1…@')}`);
+  for (const m of line.matchAll(/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g))
+    out.push(`email ${m[0].replace(/^(.).*@/, '$1…@')}`);
   return out;
 }
 
@@ -85,48 +86,123 @@ describe('secrets and PII in logs', () => {
     const send = async (w: Wire, tweak: (r: ReturnType<typeof signWire>) => void = () => undefined) => {
       const req = signWire(w);
       tweak(req);
-      for (const h of ['stripe-signature', 'x-zendesk-webhook-signature', 'x-portal-sync-signature']) if (req.headers[h]) sentSignatures.add(req.headers[h]!.split(',').pop()!.replace(/^v1=/, ''));
+      for (const h of ['stripe-signature', 'x-zendesk-webhook-signature', 'x-portal-sync-signature'])
+        if (req.headers[h]) sentSignatures.add(req.headers[h]!.split(',').pop()!.replace(/^v1=/, ''));
       return client!.once(req);
     };
 
     // Valid events full of customer emails (and a canary in what would be the raw payload).
     const stripeCustomer = stripePayload('customer.created', c, 0, 'evt_secrets_1');
-    Object.assign((stripeCustomer['data'] as any).object, { email: LEAKY_EMAIL, name: `${CANARY} Ltd`, description: CANARY });
+    Object.assign((stripeCustomer['data'] as any).object, {
+      email: LEAKY_EMAIL,
+      name: `${CANARY} Ltd`,
+      description: CANARY,
+    });
     const statuses: number[] = [];
     statuses.push((await send({ kind: 'stripe', body: JSON.stringify(stripeCustomer), ids: [] })).status);
     const zendeskUser = JSON.parse(readFileSync(resolve(ROOT, 'test/fixtures/zendesk/user.created.json'), 'utf8'));
     Object.assign(zendeskUser, { id: 'secrets-zd-1' });
-    Object.assign(zendeskUser.detail, { id: c.zendeskUserId, email: LEAKY_EMAIL, organization_id: c.zendeskOrganizationId });
+    Object.assign(zendeskUser.detail, {
+      id: c.zendeskUserId,
+      email: LEAKY_EMAIL,
+      organization_id: c.zendeskOrganizationId,
+    });
     statuses.push((await send({ kind: 'zendesk', body: JSON.stringify(zendeskUser), ids: [] })).status);
     const soap = buildOutboundMessage({
       organizationId: TEST_SECRETS.SALESFORCE_ORG_ID,
       actionId: '04k5e000000SecrAAA',
-      notifications: [{ id: '04l5e000000Secr1AA', sObjectType: 'Contact', fields: { Id: '003Secrets00001IAA', Email: LEAKY_EMAIL, LastName: CANARY, SystemModstamp: '2026-11-20T10:00:00.000Z' } }],
+      notifications: [
+        {
+          id: '04l5e000000Secr1AA',
+          sObjectType: 'Contact',
+          fields: {
+            Id: '003Secrets00001IAA',
+            Email: LEAKY_EMAIL,
+            LastName: CANARY,
+            SystemModstamp: '2026-11-20T10:00:00.000Z',
+          },
+        },
+      ],
     });
     statuses.push((await send({ kind: 'salesforce-soap', body: soap, ids: [] })).status);
-    const portal = { events: [{ id: 'secrets-p1', type: 'search', occurred_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), contact: { email: LEAKY_EMAIL }, query: `invoice for ${LEAKY_EMAIL} ${CANARY}`, result_count: 0 }] };
+    const portal = {
+      events: [
+        {
+          id: 'secrets-p1',
+          type: 'search',
+          occurred_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          contact: { email: LEAKY_EMAIL },
+          query: `invoice for ${LEAKY_EMAIL} ${CANARY}`,
+          result_count: 0,
+        },
+      ],
+    };
     statuses.push((await send({ kind: 'portal', body: JSON.stringify(portal), ids: [] })).status);
     // Payloads that fail their schema are quarantined; the log says why, never what.
-    const badPortal = { events: [{ ...portal.events[0], id: 'secrets-p2', contact: { email: LEAKY_EMAIL, phone: CANARY } }] };
+    const badPortal = {
+      events: [{ ...portal.events[0], id: 'secrets-p2', contact: { email: LEAKY_EMAIL, phone: CANARY } }],
+    };
     statuses.push((await send({ kind: 'portal', body: JSON.stringify(badPortal), ids: [] })).status);
     const badStripe = { ...stripeCustomer, id: 'evt_secrets_2', created: CANARY };
     statuses.push((await send({ kind: 'stripe', body: JSON.stringify(badStripe), ids: [] })).status);
     // Refused requests: wrong signatures, a wrong endpoint token, admin tokens right and wrong.
-    statuses.push((await send({ kind: 'stripe', body: JSON.stringify(stripeCustomer), ids: [] }, (r) => (r.headers['stripe-signature'] = `t=${Math.floor(Date.now() / 1000)},v1=${'ab'.repeat(32)}`))).status);
-    statuses.push((await send({ kind: 'salesforce-soap', body: soap, ids: [] }, (r) => (r.path = `/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_WEBHOOK_SECRET}`))).status);
+    statuses.push(
+      (
+        await send(
+          { kind: 'stripe', body: JSON.stringify(stripeCustomer), ids: [] },
+          (r) => (r.headers['stripe-signature'] = `t=${Math.floor(Date.now() / 1000)},v1=${'ab'.repeat(32)}`),
+        )
+      ).status,
+    );
+    statuses.push(
+      (
+        await send(
+          { kind: 'salesforce-soap', body: soap, ids: [] },
+          (r) => (r.path = `/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_WEBHOOK_SECRET}`),
+        )
+      ).status,
+    );
     for (const token of [ADMIN_TOKEN, `${ADMIN_TOKEN}-wrong`]) {
-      statuses.push((await client.once({ path: '/admin/queues', body: '', headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }, 'GET')).status);
-      statuses.push((await client.once({ path: '/admin/login', body: `token=${encodeURIComponent(token)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status);
+      statuses.push(
+        (
+          await client.once(
+            {
+              path: '/admin/queues',
+              body: '',
+              headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+            },
+            'GET',
+          )
+        ).status,
+      );
+      statuses.push(
+        (
+          await client.once({
+            path: '/admin/login',
+            body: `token=${encodeURIComponent(token)}`,
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          })
+        ).status,
+      );
     }
     // A platform that echoes the offending value in its error (Zendesk's RecordInvalid does): a dead-lettered push.
-    zd.failNext(3, 422, { error: 'RecordInvalid', description: 'Record validation errors', details: { email: [{ description: `Email: ${LEAKY_EMAIL} is not properly formatted`, error: 'InvalidFormat' }] } });
+    zd.failNext(3, 422, {
+      error: 'RecordInvalid',
+      description: 'Record validation errors',
+      details: { email: [{ description: `Email: ${LEAKY_EMAIL} is not properly formatted`, error: 'InvalidFormat' }] },
+    });
     const invoice = stripePayload('invoice.paid', c, 1, 'evt_secrets_3');
     statuses.push((await send({ kind: 'stripe', body: JSON.stringify(invoice), ids: [] })).status);
     await new Promise((r) => setTimeout(r, 2_500)); // the push runs after its debounce and fails
     await stopDaemon(daemon);
 
     const files = readdirSync(LOG_DIR).filter((f) => f.endsWith('.log'));
-    const secrets = [...Object.values(TEST_SECRETS), ADMIN_TOKEN, 'reliability_admin_token_0123456789', zd.credentials.token];
+    const secrets = [
+      ...Object.values(TEST_SECRETS),
+      ADMIN_TOKEN,
+      'reliability_admin_token_0123456789',
+      zd.credentials.token,
+    ];
     const found: Array<{ file: string; line: number; what: string[] }> = [];
     let lines = 0;
     for (const file of files) {
@@ -139,7 +215,9 @@ describe('secrets and PII in logs', () => {
           if (what.length > 0) found.push({ file, line: i + 1, what });
         });
     }
-    const kinds = found.flatMap((f) => f.what).reduce<Record<string, number>>((n, w) => ({ ...n, [w]: (n[w] ?? 0) + 1 }), {});
+    const kinds = found
+      .flatMap((f) => f.what)
+      .reduce<Record<string, number>>((n, w) => ({ ...n, [w]: (n[w] ?? 0) + 1 }), {});
     logs.set({ leaked: found.length, eventsSent: statuses.length });
     logs.detail('logFiles', files.length);
     logs.detail('logLines', lines);
@@ -154,8 +232,15 @@ describe('secrets and PII in logs', () => {
   }, 120_000);
 
   it('npm audit --omit=dev --audit-level=high finds no high or critical vulnerability', (ctx) => {
-    const run = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 90_000, env: process.env });
-    let report: { metadata?: { vulnerabilities?: Record<string, number> }; message?: string; error?: { summary?: string } } | undefined;
+    const run = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: process.env,
+    });
+    let report:
+      | { metadata?: { vulnerabilities?: Record<string, number> }; message?: string; error?: { summary?: string } }
+      | undefined;
     try {
       report = JSON.parse(run.stdout) as typeof report;
     } catch {
@@ -165,7 +250,12 @@ describe('secrets and PII in logs', () => {
     if (!counts) {
       // No audit report: the registry's audit endpoint could not be reached or refused the request.
       // The registry's address is left out of what the suite prints (its own hosts are not ours to name).
-      const said = (report?.message ?? report?.error?.summary ?? run.error?.message ?? (run.stderr.split('\n').find((l) => /error/i.test(l)) || `exit ${run.status}`)).replace(/https?:\/\/\S+/g, '<registry>');
+      const said = (
+        report?.message ??
+        report?.error?.summary ??
+        run.error?.message ??
+        (run.stderr.split('\n').find((l) => /error/i.test(l)) || `exit ${run.status}`)
+      ).replace(/https?:\/\/\S+/g, '<registry>');
       const reason = `audit endpoint unavailable: ${said.slice(0, 200)}`;
       process.stdout.write(`reliability 10-npm-audit: SKIPPED — ${reason}\n`);
       audit.skip(reason);

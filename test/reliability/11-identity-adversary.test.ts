@@ -28,7 +28,10 @@ import { pool, WebhookClient, type Wire } from './support/wire.js';
 
 const SEED = seedFor(1111);
 const COMPANIES = 12;
-const s = scenario('11-identity-adversary', 'placeholder ids, shared emails and cross-company portal events never write one company\'s data into another\'s organization');
+const s = scenario(
+  '11-identity-adversary',
+  "placeholder ids, shared emails and cross-company portal events never write one company's data into another's organization",
+);
 const cleanup: Array<() => Promise<unknown>> = [];
 const ZD = testConfig().targets.zendesk;
 
@@ -38,7 +41,8 @@ afterAll(async () => {
 });
 
 type Json = Record<string, any>;
-const fixture = (path: string): Json => JSON.parse(readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8')) as Json;
+const fixture = (path: string): Json =>
+  JSON.parse(readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8')) as Json;
 const wire = (kind: Wire['kind'], body: Json): Wire => ({ kind, body: JSON.stringify(body), ids: [] });
 const T0 = 1_790_000_000;
 /** Company n's Stripe balance: -(n+1) in major units, so a written balance names its company. */
@@ -50,30 +54,59 @@ function stripeCustomer(c: Customer, email: string, metadata: Record<string, str
   const e = fixture('stripe/customer.created.json');
   e.id = `evt_adv_cus_${c.n}_${at}`;
   e.created = at;
-  Object.assign(e.data.object, { id: `cus_Adv${c.n}`, email, metadata, balance: balanceOf(c.n), name: `Company ${c.n}` });
+  Object.assign(e.data.object, {
+    id: `cus_Adv${c.n}`,
+    email,
+    metadata,
+    balance: balanceOf(c.n),
+    name: `Company ${c.n}`,
+  });
   return wire('stripe', e);
 }
 function stripeInvoice(c: Customer, i: number, email: string, metadata: Record<string, string>, at: number): Wire {
   const e = fixture('stripe/invoice.finalized.json');
   e.id = `evt_adv_in_${c.n}_${i}`;
   e.created = at;
-  Object.assign(e.data.object, { id: invoiceId(c.n, i), number: `ADV-${c.n}-${i}`, customer: `cus_Adv${c.n}`, customer_email: email, metadata });
+  Object.assign(e.data.object, {
+    id: invoiceId(c.n, i),
+    number: `ADV-${c.n}-${i}`,
+    customer: `cus_Adv${c.n}`,
+    customer_email: email,
+    metadata,
+  });
   return wire('stripe', e);
 }
 function zendeskOrganization(c: Customer, externalId: string, at: number): Wire {
   const e = fixture('zendesk/organization.created.json');
   e.id = `zd-adv-org-${c.n}-${at}`;
-  Object.assign(e.detail, { id: c.zendeskOrganizationId, name: c.name, external_id: externalId, updated_at: new Date(at * 1000).toISOString() });
+  Object.assign(e.detail, {
+    id: c.zendeskOrganizationId,
+    name: c.name,
+    external_id: externalId,
+    updated_at: new Date(at * 1000).toISOString(),
+  });
   return wire('zendesk', e);
 }
 function zendeskUser(id: string, c: Customer, email: string, at: number): Wire {
   const e = fixture('zendesk/user.created.json');
   e.id = `zd-adv-user-${id}-${at}`;
-  Object.assign(e.detail, { id, email, organization_id: c.zendeskOrganizationId, external_id: '', updated_at: new Date(at * 1000).toISOString() });
+  Object.assign(e.detail, {
+    id,
+    email,
+    organization_id: c.zendeskOrganizationId,
+    external_id: '',
+    updated_at: new Date(at * 1000).toISOString(),
+  });
   return wire('zendesk', e);
 }
 const portalEvent = (id: string, contact: Json, at: number): Wire =>
-  wire('portal', { id, type: 'invoice_view', occurred_at: new Date(at * 1000).toISOString().replace(/\.\d+Z$/, 'Z'), contact, invoice_id: 'in_any' });
+  wire('portal', {
+    id,
+    type: 'invoice_view',
+    occurred_at: new Date(at * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    contact,
+    invoice_id: 'in_any',
+  });
 
 /**
  * The attacks (companies 0–7 in pairs: n even attacks n+1, whose records hold no Stripe customer of their
@@ -88,12 +121,20 @@ const portalEvent = (id: string, contact: Json, at: number): Wire =>
 function traffic(customers: Customer[]): { companies: Wire[]; attacks: Wire[] } {
   const out: Wire[] = [];
   const attacks: Wire[] = [];
-  const METADATA: Record<number, Record<string, string>> = { 0: { salesforce_account_id: 'N/A' }, 2: { salesforce_account_id: 'TBD' }, 8: { zendesk_organization_id: 'N/A' } };
+  const METADATA: Record<number, Record<string, string>> = {
+    0: { salesforce_account_id: 'N/A' },
+    2: { salesforce_account_id: 'TBD' },
+    8: { zendesk_organization_id: 'N/A' },
+  };
   for (const c of customers) {
     if (c.n < 8 && c.n % 2 === 1) {
       // A victim: its organization (and users), no Stripe customer.
       if (c.n === 1) out.push(zendeskOrganization(c, 'N/A', T0 + 100 + c.n));
-      if (c.n === 3) out.push(zendeskOrganization(c, 'TBD', T0 + 100 + c.n), zendeskOrganization(c, `${c.salesforceAccountId.slice(0, 15)}ZZZ`, T0 + 200 + c.n));
+      if (c.n === 3)
+        out.push(
+          zendeskOrganization(c, 'TBD', T0 + 100 + c.n),
+          zendeskOrganization(c, `${c.salesforceAccountId.slice(0, 15)}ZZZ`, T0 + 200 + c.n),
+        );
       if (c.n === 5) {
         attacks.push(zendeskUser(String(8_500_000_000 + c.n), c, `KAY${c.n - 1}@Agency.example`, T0 + 300 + c.n));
         attacks.push(zendeskUser(String(8_600_000_000 + c.n), c, `\u212Aay${c.n - 1}@agency.example`, T0 + 310 + c.n));
@@ -101,8 +142,16 @@ function traffic(customers: Customer[]): { companies: Wire[]; attacks: Wire[] } 
       if (c.n === 7) {
         out.push(zendeskUser(c.zendeskUserId, c, c.email, T0 + 390 + c.n));
         const attacker = customers[c.n - 1]!;
-        attacks.push(portalEvent(`adv-portal-${c.n}`, { zendesk_user_id: c.zendeskUserId, email: attacker.email }, T0 + 400 + c.n));
-        attacks.push(portalEvent(`adv-portal-rev-${c.n}`, { email: attacker.email, zendesk_user_id: c.zendeskUserId, salesforce_contact_id: 'N/A' }, T0 + 410 + c.n));
+        attacks.push(
+          portalEvent(`adv-portal-${c.n}`, { zendesk_user_id: c.zendeskUserId, email: attacker.email }, T0 + 400 + c.n),
+        );
+        attacks.push(
+          portalEvent(
+            `adv-portal-rev-${c.n}`,
+            { email: attacker.email, zendesk_user_id: c.zendeskUserId, salesforce_contact_id: 'N/A' },
+            T0 + 410 + c.n,
+          ),
+        );
       }
       continue;
     }
@@ -115,7 +164,10 @@ function traffic(customers: Customer[]): { companies: Wire[]; attacks: Wire[] } 
 }
 
 /** The same payload under another event id. */
-const withEventId = (w: Wire, id: string): Wire => ({ ...w, body: JSON.stringify({ ...(JSON.parse(w.body) as Json), id }) });
+const withEventId = (w: Wire, id: string): Wire => ({
+  ...w,
+  body: JSON.stringify({ ...(JSON.parse(w.body) as Json), id }),
+});
 
 interface Collision {
   wire: Wire;
@@ -132,9 +184,13 @@ interface Collision {
  */
 function collisions(customers: Customer[]): Collision[] {
   const [c9, c10, c11] = [customers[9]!, customers[10]!, customers[11]!];
-  const recordOf = async (store: RecordStore, c: Customer) => store.findByKey(`stripe:cus_Adv${c.n}`, { trusted: true });
+  const recordOf = async (store: RecordStore, c: Customer) =>
+    store.findByKey(`stripe:cus_Adv${c.n}`, { trusted: true });
   const invoice = (c: Customer, id: string): Collision => ({
-    wire: withEventId(stripeInvoice(c, 2, c.email, { zendesk_organization_id: c.zendeskOrganizationId }, T0 + 900 + c.n), id),
+    wire: withEventId(
+      stripeInvoice(c, 2, c.email, { zendesk_organization_id: c.zendeskOrganizationId }, T0 + 900 + c.n),
+      id,
+    ),
     company: c.n,
     applied: async (store) => Object.hasOwn((await recordOf(store, c))?.stripe.invoices ?? {}, invoiceId(c.n, 2)),
   });
@@ -147,7 +203,10 @@ function collisions(customers: Customer[]): Collision[] {
     wire: withEventId(zendeskUser(userId, c, `member${c.n}@customer-${c.n}.example`, T0 + 1_100 + c.n), id),
     company: c.n,
     applied: async (store) => {
-      const [user, own] = await Promise.all([store.findByKey(`zduser:${userId}`, { trusted: true }), recordOf(store, c)]);
+      const [user, own] = await Promise.all([
+        store.findByKey(`zduser:${userId}`, { trusted: true }),
+        recordOf(store, c),
+      ]);
       return user !== null && user.id === own?.id;
     },
   });
@@ -162,13 +221,19 @@ function collisions(customers: Customer[]): Collision[] {
 }
 
 /** Every Zendesk write whose data belongs to another company than the organization it goes to. */
-function crossCompanyWrites(calls: ProxiedCall[], companyOfOrg: Map<string, number>): { violations: string[]; checked: number } {
+function crossCompanyWrites(
+  calls: ProxiedCall[],
+  companyOfOrg: Map<string, number>,
+): { violations: string[]; checked: number } {
   const violations: string[] = [];
   let checked = 0;
   const check = (what: string, dataCompany: number, org: unknown) => {
     checked++;
     const orgCompany = companyOfOrg.get(String(org));
-    if (orgCompany === undefined || orgCompany !== dataCompany) violations.push(`${what} (company ${dataCompany}) written to organization ${String(org)} (company ${orgCompany ?? '?'})`);
+    if (orgCompany === undefined || orgCompany !== dataCompany)
+      violations.push(
+        `${what} (company ${dataCompany}) written to organization ${String(org)} (company ${orgCompany ?? '?'})`,
+      );
   };
   const byBalance = (b: unknown) => (typeof b === 'number' ? -b - 1 : NaN);
   for (const call of calls.filter((c) => c.method !== 'GET' && c.status < 400)) {
@@ -176,18 +241,26 @@ function crossCompanyWrites(calls: ProxiedCall[], companyOfOrg: Map<string, numb
     const path = call.path.split('?')[0]!;
     let m: RegExpExecArray | null;
     if (/\/organizations\/update_many(\.json)?$/.test(path)) {
-      for (const o of body.organizations ?? []) if (o.organization_fields?.[ZD.fields.balance] != null) check('organization fields (bulk)', byBalance(o.organization_fields[ZD.fields.balance]), o.id);
+      for (const o of body.organizations ?? [])
+        if (o.organization_fields?.[ZD.fields.balance] != null)
+          check('organization fields (bulk)', byBalance(o.organization_fields[ZD.fields.balance]), o.id);
     } else if ((m = /\/organizations\/(\d+)(\.json)?$/.exec(path))) {
       const b = body.organization?.organization_fields?.[ZD.fields.balance];
       if (b != null) check('organization fields', byBalance(b), m[1]);
     } else if (/custom_objects\/portal_invoice\/records/.test(path)) {
       const f = body.custom_object_record?.custom_object_fields ?? {};
       const ext = new URLSearchParams(call.path.split('?')[1] ?? '').get('external_id') ?? '';
-      if (f[ZD.invoiceObject.fields.organization]) check(`invoice ${ext}`, companyOfInvoice(ext), f[ZD.invoiceObject.fields.organization]);
+      if (f[ZD.invoiceObject.fields.organization])
+        check(`invoice ${ext}`, companyOfInvoice(ext), f[ZD.invoiceObject.fields.organization]);
     } else if (/custom_objects\/portal_invoice\/jobs/.test(path)) {
       for (const item of body.job?.items ?? []) {
         const f = item.custom_object_fields ?? {};
-        if (f[ZD.invoiceObject.fields.organization]) check(`invoice ${item.external_id} (bulk)`, companyOfInvoice(item.external_id), f[ZD.invoiceObject.fields.organization]);
+        if (f[ZD.invoiceObject.fields.organization])
+          check(
+            `invoice ${item.external_id} (bulk)`,
+            companyOfInvoice(item.external_id),
+            f[ZD.invoiceObject.fields.organization],
+          );
       }
     }
   }
@@ -203,7 +276,12 @@ describe('identity adversary', () => {
     const door = await startFaultProxy({ upstream: zd.origin, rate: 0, kinds: ['500'], seed: SEED });
     cleanup.push(() => door.close());
     const stack = await startStack('identity-adversary', {
-      env: { PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: `${door.origin}/api/v2`, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token },
+      env: {
+        PORTAL_TARGET: 'zendesk',
+        ZENDESK_BASE_URL: `${door.origin}/api/v2`,
+        ZENDESK_EMAIL: zd.credentials.email,
+        ZENDESK_API_TOKEN: zd.credentials.token,
+      },
       tweak: (c) => {
         c.push.debounceMs = 100;
         c.targets.zendesk.rate = { max: 5_000, perMs: 10_000 };
@@ -224,18 +302,31 @@ describe('identity adversary', () => {
     }
     // Colliding-looking ids, all at once: each must be accepted as a new event, not answered as another's duplicate.
     const answers = await pool(colliding, 4, (c) => client.send(c.wire));
-    expect(answers.map((a) => `${a.status} ${a.text}`)).toEqual(answers.map(() => expect.stringMatching(/^200 .*"accepted":1,"duplicate":0/)));
+    expect(answers.map((a) => `${a.status} ${a.text}`)).toEqual(
+      answers.map(() => expect.stringMatching(/^200 .*"accepted":1,"duplicate":0/)),
+    );
     await stack.drain(60_000);
 
     const companyOfOrg = new Map(customers.map((c) => [c.zendeskOrganizationId, c.n]));
     const { violations, checked } = crossCompanyWrites(door.calls, companyOfOrg);
     const store = new RecordStore(stack.daemon.redis, stack.prefix);
     const lost: string[] = [];
-    for (const c of colliding) if (!(await c.applied(store, customers[c.company]!))) lost.push(`${(JSON.parse(c.wire.body) as Json).id} (company ${c.company})`);
+    for (const c of colliding)
+      if (!(await c.applied(store, customers[c.company]!)))
+        lost.push(`${(JSON.parse(c.wire.body) as Json).id} (company ${c.company})`);
     const refused = await store.listRefusals();
     const conflicts = await store.listConflicts();
-    process.stdout.write(`11-identity-adversary: cross-company writes: ${violations.length} (of ${checked} writes checked), refused ids: ${refused.length}, identity conflicts: ${conflicts.length}, colliding-id events lost: ${lost.length} of ${colliding.length}\n`);
-    s.set({ eventsSent: wires.length, applied: wires.length, portalCalls: door.calls.length, leaked: violations.length, crossCompanyWrites: violations.length, seed: SEED });
+    process.stdout.write(
+      `11-identity-adversary: cross-company writes: ${violations.length} (of ${checked} writes checked), refused ids: ${refused.length}, identity conflicts: ${conflicts.length}, colliding-id events lost: ${lost.length} of ${colliding.length}\n`,
+    );
+    s.set({
+      eventsSent: wires.length,
+      applied: wires.length,
+      portalCalls: door.calls.length,
+      leaked: violations.length,
+      crossCompanyWrites: violations.length,
+      seed: SEED,
+    });
     s.detail('writesChecked', checked);
     s.detail('refusedIds', refused.length);
     s.detail('identityConflicts', conflicts.length);
@@ -249,7 +340,13 @@ describe('identity adversary', () => {
     expect(checked).toBeGreaterThanOrEqual(3);
     // Every attack is visible to an admin.
     const reasons = new Set(refused.map((r) => `${r.ref}:${r.reason}`));
-    for (const r of ['salesforceAccountId:placeholder', 'zendeskOrganizationId:placeholder', 'salesforceAccountId:checksum', 'email:mismatch']) expect(reasons, r).toContain(r);
+    for (const r of [
+      'salesforceAccountId:placeholder',
+      'zendeskOrganizationId:placeholder',
+      'salesforceAccountId:checksum',
+      'email:mismatch',
+    ])
+      expect(reasons, r).toContain(r);
     expect(conflicts.filter((c) => c.evidence.via.startsWith('email:')).length).toBeGreaterThan(0);
     expect(await stack.daemon.queue.getFailedCount()).toBe(0);
     s.pass();

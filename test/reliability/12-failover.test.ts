@@ -54,12 +54,26 @@ afterAll(async () => {
   s.save();
 });
 
-const SETTINGS = { push: { debounceMs: 200, backoffMs: 100 }, targets: { zendesk: { rate: { max: 5_000, perMs: 10_000 } } }, reconcile: { everyMs: 0 } };
+const SETTINGS = {
+  push: { debounceMs: 200, backoffMs: 100 },
+  targets: { zendesk: { rate: { max: 5_000, perMs: 10_000 } } },
+  reconcile: { everyMs: 0 },
+};
 
 async function portalEnv(): Promise<{ zd: ZendeskStandIn; env: Record<string, string> }> {
   const zd = await startZendesk(Array.from({ length: CUSTOMERS }, (_, n) => customer(n)));
   cleanup.push(() => zd.close());
-  return { zd, env: { ...TEST_SECRETS, PORTAL_TARGET: 'zendesk', ZENDESK_BASE_URL: zd.baseUrl, ZENDESK_EMAIL: zd.credentials.email, ZENDESK_API_TOKEN: zd.credentials.token, LOG_LEVEL: 'info' } };
+  return {
+    zd,
+    env: {
+      ...TEST_SECRETS,
+      PORTAL_TARGET: 'zendesk',
+      ZENDESK_BASE_URL: zd.baseUrl,
+      ZENDESK_EMAIL: zd.credentials.email,
+      ZENDESK_API_TOKEN: zd.credentials.token,
+      LOG_LEVEL: 'info',
+    },
+  };
 }
 
 /**
@@ -69,7 +83,9 @@ async function portalEnv(): Promise<{ zd: ZendeskStandIn; env: Record<string, st
 function traffic(n: number, tag: number): Wire[] {
   const created = Array.from({ length: CUSTOMERS }, (_, k): Wire => {
     const c = customer(k);
-    const body = stripePayload('customer.created', c, 0, `evt_${tag}_customer_${k}`, { zendeskOrganizationId: c.zendeskOrganizationId });
+    const body = stripePayload('customer.created', c, 0, `evt_${tag}_customer_${k}`, {
+      zendeskOrganizationId: c.zendeskOrganizationId,
+    });
     return { kind: 'stripe', body: JSON.stringify(body), ids: [jobIdFor('stripe', String(body['id']))] };
   });
   return [...created, ...distinctTraffic(n, CUSTOMERS, tag)];
@@ -77,7 +93,9 @@ function traffic(n: number, tag: number): Wire[] {
 
 /** The invoice ids the Stripe events of `wires` carry (each one its own invoice: distinctTraffic). */
 function invoiceIds(wires: readonly Wire[]): string[] {
-  return wires.filter((w) => w.kind === 'stripe' && w.body.includes('"invoice.finalized"')).map((w) => String((JSON.parse(w.body) as { data: { object: { id: string } } }).data.object.id));
+  return wires
+    .filter((w) => w.kind === 'stripe' && w.body.includes('"invoice.finalized"'))
+    .map((w) => String((JSON.parse(w.body) as { data: { object: { id: string } } }).data.object.id));
 }
 
 interface Outcome {
@@ -92,7 +110,14 @@ interface Outcome {
 }
 
 /** Drains the queues, then compares what was acknowledged with what the records and the portal hold. */
-async function settle(redis: Redis, prefix: string, zd: ZendeskStandIn, wires: readonly Wire[], deliveries: readonly Delivery[], what: string): Promise<Outcome> {
+async function settle(
+  redis: Redis,
+  prefix: string,
+  zd: ZendeskStandIn,
+  wires: readonly Wire[],
+  deliveries: readonly Delivery[],
+  what: string,
+): Promise<Outcome> {
   const queues = ['events', 'push-zendesk'].map((q) => new Queue(q, { connection: redis, prefix }));
   for (const q of queues) q.on('error', () => undefined);
   await drainQueues(queues, 150_000, what);
@@ -136,7 +161,10 @@ async function failoverRun(ackReplicas: 0 | 1): Promise<FailoverRun> {
     REDIS_SENTINELS: sentinels.addresses,
     REDIS_SENTINEL_MASTER: sentinels.master,
     REDIS_PREFIX: prefix,
-    PORTAL_SYNC_CONFIG: configOverride(`failover-ack${ackReplicas}`, { ...SETTINGS, redis: { ackReplicas, ackTimeoutMs: 500 } }),
+    PORTAL_SYNC_CONFIG: configOverride(`failover-ack${ackReplicas}`, {
+      ...SETTINGS,
+      redis: { ackReplicas, ackTimeoutMs: 500 },
+    }),
   });
   cleanup.push(() => fleet.stop());
   await fleet.start(2, 2);
@@ -183,11 +211,23 @@ async function failoverRun(ackReplicas: 0 | 1): Promise<FailoverRun> {
 
 describe('Redis failover under Sentinel', () => {
   it('loses no acknowledged event with ackReplicas 1 when the primary is SIGKILLed mid-run, and recovers without a restart', async () => {
-    announce('12-failover', { failoverEvents: FAILOVER_EVENTS, instanceEvents: INSTANCE_EVENTS, customers: CUSTOMERS, perSecond: PER_SECOND, seed: SEED });
+    announce('12-failover', {
+      failoverEvents: FAILOVER_EVENTS,
+      instanceEvents: INSTANCE_EVENTS,
+      customers: CUSTOMERS,
+      perSecond: PER_SECOND,
+      seed: SEED,
+    });
     s.set({ seed: SEED });
     const safe = await failoverRun(1);
     const unsafe = await failoverRun(0);
-    s.set({ eventsSent: safe.acknowledged.length + safe.notAcknowledged, applied: safe.acknowledged.length - safe.lost.length, lost: safe.lost.length, duplicatedOnPortal: safe.duplicates, unexpected5xx: safe.unexpected5xx + unsafe.unexpected5xx });
+    s.set({
+      eventsSent: safe.acknowledged.length + safe.notAcknowledged,
+      applied: safe.acknowledged.length - safe.lost.length,
+      lost: safe.lost.length,
+      duplicatedOnPortal: safe.duplicates,
+      unexpected5xx: safe.unexpected5xx + unsafe.unexpected5xx,
+    });
     s.detail('failoverAckReplicas1', {
       downtimeMs: safe.outage?.ms ?? null,
       promotedAfterMs: safe.promotedAfterMs,
@@ -230,7 +270,12 @@ describe('several web and worker processes under faults', () => {
     const { zd, env } = await portalEnv();
     const prefix = uniquePrefix();
     cleanup.push(() => deleteByPrefix(redisUrl(), prefix));
-    const fleet = new Fleet('instances', { ...env, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, PORTAL_SYNC_CONFIG: configOverride('instances', SETTINGS) });
+    const fleet = new Fleet('instances', {
+      ...env,
+      REDIS_URL: redisUrl(),
+      REDIS_PREFIX: prefix,
+      PORTAL_SYNC_CONFIG: configOverride('instances', SETTINGS),
+    });
     cleanup.push(() => fleet.stop());
     await fleet.start(2, 2);
     const senders = new Senders(fleet);
@@ -248,7 +293,13 @@ describe('several web and worker processes under faults', () => {
         await Promise.all([fleet.replace('web', 0, 'SIGKILL'), fleet.replace('worker', 0, 'SIGKILL')]);
         kills.push({ role: 'web+worker', at: t });
         roll.from = Date.now();
-        for (const [role, index] of [['web', 0], ['web', 1], ['worker', 0], ['worker', 1]] as const) await fleet.replace(role, index, 'SIGTERM');
+        for (const [role, index] of [
+          ['web', 0],
+          ['web', 1],
+          ['worker', 0],
+          ['worker', 1],
+        ] as const)
+          await fleet.replace(role, index, 'SIGTERM');
         roll.to = Date.now();
       })();
     });
@@ -285,7 +336,9 @@ describe('several web and worker processes under faults', () => {
       freshnessDuringRollP50Ms: percentile(freshness, 50),
       freshnessDuringRollP99Ms: p99,
     });
-    process.stdout.write(`reliability 12-failover: instances: lost ${outcome.lost.length}, duplicated ${outcome.duplicates}, p99 freshness during the roll ${p99 ?? '-'} ms over ${freshness.length} events\n`);
+    process.stdout.write(
+      `reliability 12-failover: instances: lost ${outcome.lost.length}, duplicated ${outcome.duplicates}, p99 freshness during the roll ${p99 ?? '-'} ms over ${freshness.length} events\n`,
+    );
 
     expect(kills).toHaveLength(1);
     expect(roll.to).toBeGreaterThan(roll.from);

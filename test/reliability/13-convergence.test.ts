@@ -14,7 +14,10 @@ import { scenario } from './support/summary.js';
 
 const GOAL_SECONDS = 60;
 const SLACK = 2;
-const s = scenario('13-convergence', 'portals match a fault-free run soon after the last webhook, 30% of calls failing');
+const s = scenario(
+  '13-convergence',
+  'portals match a fault-free run soon after the last webhook, 30% of calls failing',
+);
 
 afterAll(() => {
   s.save();

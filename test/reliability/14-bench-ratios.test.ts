@@ -22,7 +22,9 @@ describe('bench ratios', () => {
     const verdicts = [];
     for (const name of Object.keys(baselines.benches)) {
       const v = await checkBench(name, baselines);
-      console.log(`reliability 14-bench-ratios: ${name} ratio ${v.ratio} (runs ${v.runs.join(', ')}), documented ${v.documented}, floor ${v.floor}`);
+      console.log(
+        `reliability 14-bench-ratios: ${name} ratio ${v.ratio} (runs ${v.runs.join(', ')}), documented ${v.documented}, floor ${v.floor}`,
+      );
       verdicts.push(v);
     }
     s.detail('verdicts', verdicts);

@@ -44,8 +44,13 @@ export interface SoqlUse {
 
 /** Every static SOQL query of a class, with the object it reads and the custom fields it names. */
 export function soqlOf(file: string): SoqlUse[] {
-  const source = readFileSync(file, 'utf8').replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
-  const className = file.split('/').pop()!.replace(/\.cls$/, '');
+  const source = readFileSync(file, 'utf8')
+    .replace(/\/\/.*$/gm, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '');
+  const className = file
+    .split('/')
+    .pop()!
+    .replace(/\.cls$/, '');
   return [...source.matchAll(/\[\s*SELECT\s+([\s\S]+?)\]/gi)].map((m) => {
     const query = m[1]!;
     const object = /\bFROM\s+(\w+)/i.exec(query)?.[1] ?? '';
@@ -74,9 +79,18 @@ export function grantsOf(file: string): Grants {
   const objects: Record<string, string>[] = set.objectPermissions ?? [];
   const classes: { apexClass: string; enabled: string }[] = set.classAccesses ?? [];
   return {
-    readableFields: fields.filter((f) => f.readable === 'true').map((f) => f.field).sort(),
-    editableFields: fields.filter((f) => f.editable === 'true').map((f) => f.field).sort(),
+    readableFields: fields
+      .filter((f) => f.readable === 'true')
+      .map((f) => f.field)
+      .sort(),
+    editableFields: fields
+      .filter((f) => f.editable === 'true')
+      .map((f) => f.field)
+      .sort(),
     objects: Object.fromEntries(objects.map((o) => [o['object']!, o])),
-    classes: classes.filter((c) => c.enabled === 'true').map((c) => c.apexClass).sort(),
+    classes: classes
+      .filter((c) => c.enabled === 'true')
+      .map((c) => c.apexClass)
+      .sort(),
   };
 }

@@ -9,9 +9,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvSchema, PACKAGE_ROOT, loadConfig } from '../../src/config.js';
-import { SALESFORCE_PROJECT_DIR, readSalesforcePackage, salesforceSchema } from '../../src/connectors/salesforce/setup.js';
+import {
+  SALESFORCE_PROJECT_DIR,
+  readSalesforcePackage,
+  salesforceSchema,
+} from '../../src/connectors/salesforce/setup.js';
 import { PORTAL_ACTIVITY_TYPES } from '../../src/sync/source-event.js';
-import { METADATA_DIR, apexImportsOf, filesUnder, grantsOf, readXml, shortName, soqlOf, xmlProblem } from './package-read.js';
+import {
+  METADATA_DIR,
+  apexImportsOf,
+  filesUnder,
+  grantsOf,
+  readXml,
+  shortName,
+  soqlOf,
+  xmlProblem,
+} from './package-read.js';
 
 const loaded = loadConfig({});
 if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
@@ -39,7 +52,9 @@ describe('the metadata package', () => {
       const problem = xmlProblem(f);
       if (problem) return [`${shortName(f)}: ${problem}`];
       const root = Object.entries(readXml(f)).find(([k]) => k !== '?xml');
-      return root?.[1]?.['@_xmlns'] === 'http://soap.sforce.com/2006/04/metadata' ? [] : [`${shortName(f)}: root element without the metadata namespace`];
+      return root?.[1]?.['@_xmlns'] === 'http://soap.sforce.com/2006/04/metadata'
+        ? []
+        : [`${shortName(f)}: root element without the metadata namespace`];
     });
     expect(problems).toEqual([]);
   });
@@ -50,13 +65,19 @@ describe('the metadata package', () => {
   });
 
   it('gives every Apex class a meta file at the project API version, and every non-test class a test class', () => {
-    const version = JSON.parse(readFileSync(join(SALESFORCE_PROJECT_DIR, 'sfdx-project.json'), 'utf8')).sourceApiVersion;
+    const version = JSON.parse(
+      readFileSync(join(SALESFORCE_PROJECT_DIR, 'sfdx-project.json'), 'utf8'),
+    ).sourceApiVersion;
     const classes = filesUnder(join(METADATA_DIR, 'classes'), '.cls');
     expect(classes.length).toBeGreaterThanOrEqual(4);
     for (const cls of classes) {
-      expect(readXml(`${cls}-meta.xml`)['ApexClass'], shortName(cls)).toMatchObject({ apiVersion: version, status: 'Active' });
+      expect(readXml(`${cls}-meta.xml`)['ApexClass'], shortName(cls)).toMatchObject({
+        apiVersion: version,
+        status: 'Active',
+      });
       const isTest = /^@IsTest/im.test(readFileSync(cls, 'utf8'));
-      if (!isTest) expect(existsSync(cls.replace(/\.cls$/, 'Test.cls')), `${shortName(cls)} has no test class`).toBe(true);
+      if (!isTest)
+        expect(existsSync(cls.replace(/\.cls$/, 'Test.cls')), `${shortName(cls)} has no test class`).toBe(true);
     }
   });
 });
@@ -107,11 +128,13 @@ describe('what the component reads', () => {
   it('can be placed on an Experience Builder page', () => {
     const meta = readXml(join(COMPONENT, 'portalCustomerView.js-meta.xml'))['LightningComponentBundle'];
     expect(meta.isExposed).toBe('true');
-    expect(meta.targets[0].target).toEqual(expect.arrayContaining(['lightningCommunity__Page', 'lightningCommunity__Default']));
+    expect(meta.targets[0].target).toEqual(
+      expect.arrayContaining(['lightningCommunity__Page', 'lightningCommunity__Default']),
+    );
   });
 });
 
-describe('the site members\' permission set', () => {
+describe("the site members' permission set", () => {
   it('grants read on every field the component reads, and on nothing else', () => {
     expect(members.readableFields).toEqual(readFields);
   });
@@ -120,7 +143,12 @@ describe('the site members\' permission set', () => {
     expect(members.editableFields).toEqual([]);
     for (const object of ['Account', target.invoice.object, target.ticket.object]) {
       expect(members.objects[object], object).toMatchObject({
-        allowRead: 'true', allowCreate: 'false', allowEdit: 'false', allowDelete: 'false', viewAllRecords: 'false', modifyAllRecords: 'false',
+        allowRead: 'true',
+        allowCreate: 'false',
+        allowEdit: 'false',
+        allowDelete: 'false',
+        viewAllRecords: 'false',
+        modifyAllRecords: 'false',
       });
     }
   });
@@ -130,29 +158,39 @@ describe('the site members\' permission set', () => {
   });
 });
 
-describe('the integration user\'s permission set', () => {
+describe("the integration user's permission set", () => {
   const integration = grantsOf(join(METADATA_DIR, 'permissionsets/Portal_Sync.permissionset-meta.xml'));
 
   it('may delete the invoice, ticket and deflection event records it writes (identity forget --portal clear), and no Account', () => {
     for (const object of [target.invoice.object, target.ticket.object, target.deflection.object]) {
-      expect(integration.objects[object], object).toMatchObject({ allowRead: 'true', allowEdit: 'true', allowDelete: 'true', modifyAllRecords: 'false' });
+      expect(integration.objects[object], object).toMatchObject({
+        allowRead: 'true',
+        allowEdit: 'true',
+        allowDelete: 'true',
+        modifyAllRecords: 'false',
+      });
     }
     expect(integration.objects['Account']?.allowDelete ?? 'false').toBe('false');
   });
 });
 
 describe('sharing', () => {
-  const objectMeta = (name: string) => readXml(join(METADATA_DIR, `objects/${name}/${name}.object-meta.xml`))['CustomObject'];
+  const objectMeta = (name: string) =>
+    readXml(join(METADATA_DIR, `objects/${name}/${name}.object-meta.xml`))['CustomObject'];
 
   it('keeps invoices and tickets private to external users: only the sharing set opens them, account by account', () => {
-    for (const object of [target.invoice.object, target.ticket.object]) expect(objectMeta(object).externalSharingModel, object).toBe('Private');
+    for (const object of [target.invoice.object, target.ticket.object])
+      expect(objectMeta(object).externalSharingModel, object).toBe('Private');
   });
 
   it("keeps the signer's secret out of every permission set and private to everyone", () => {
     expect(objectMeta(SECRET_OBJECT)).toMatchObject({ sharingModel: 'Private', externalSharingModel: 'Private' });
     for (const file of filesUnder(join(METADATA_DIR, 'permissionsets'), '.permissionset-meta.xml')) {
       const g = grantsOf(file);
-      expect([...Object.keys(g.objects), ...g.readableFields].filter((n) => n.startsWith(SECRET_OBJECT)), shortName(file)).toEqual([]);
+      expect(
+        [...Object.keys(g.objects), ...g.readableFields].filter((n) => n.startsWith(SECRET_OBJECT)),
+        shortName(file),
+      ).toEqual([]);
     }
     expect(soqlOf(SIGNER).map((q) => q.object)).toEqual(['User', SECRET_OBJECT]);
   });
@@ -164,7 +202,9 @@ describe('sharing', () => {
 
 describe('the activity signer', () => {
   const source = readFileSync(SIGNER, 'utf8');
-  const types = [...(/TYPES = new Set<String>\{([^}]*)\}/.exec(source)?.[1] ?? '').matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
+  const types = [...(/TYPES = new Set<String>\{([^}]*)\}/.exec(source)?.[1] ?? '').matchAll(/'([a-z_]+)'/g)].map(
+    (m) => m[1]!,
+  );
 
   it('lets a page send only activity types the daemon accepts, and never case_deflection or account_update', () => {
     expect(types.length).toBeGreaterThanOrEqual(5);
@@ -174,15 +214,23 @@ describe('the activity signer', () => {
   });
 
   it("names its secret records after the daemon's own variables", () => {
-    const names = [...readFileSync(join(PACKAGE_ROOT, 'docs/setup-salesforce.md'), 'utf8').matchAll(/record(?:\*\*)? named `([A-Z_]+)`/g)].map((m) => m[1]!);
+    const names = [
+      ...readFileSync(join(PACKAGE_ROOT, 'docs/setup-salesforce.md'), 'utf8').matchAll(
+        /record(?:\*\*)? named `([A-Z_]+)`/g,
+      ),
+    ].map((m) => m[1]!);
     expect(new Set(names)).toEqual(new Set(['PORTAL_EVENTS_SECRET', 'SALESFORCE_WEBHOOK_SECRET']));
     expect(source).toContain("EVENTS_SECRET = 'PORTAL_EVENTS_SECRET'");
     for (const name of names) expect(Object.keys(EnvSchema.shape)).toContain(name);
   });
 
   it('signs as the daemon verifies: HMAC-SHA256 of "<t>.<body>" in X-Portal-Sync-Signature, to the PortalSync Named Credential', () => {
-    expect(source).toMatch(/Crypto\.generateMac\('hmacSHA256', Blob\.valueOf\(t \+ '\.' \+ body\), Blob\.valueOf\(secret\)\)/);
-    expect(source).toContain("req.setHeader('X-Portal-Sync-Signature', 't=' + t + ',v1=' + EncodingUtil.convertToHex(mac));");
+    expect(source).toMatch(
+      /Crypto\.generateMac\('hmacSHA256', Blob\.valueOf\(t \+ '\.' \+ body\), Blob\.valueOf\(secret\)\)/,
+    );
+    expect(source).toContain(
+      "req.setHeader('X-Portal-Sync-Signature', 't=' + t + ',v1=' + EncodingUtil.convertToHex(mac));",
+    );
     expect(source).toContain("NAMED_CREDENTIAL = 'PortalSync'");
   });
 });

@@ -4,7 +4,11 @@ import { classifySalesforceError, createSalesforceConnection } from '../../src/c
 import { OUTBOUND_ACK_XML, parseOutboundMessage } from '../../src/connectors/salesforce/outbound.js';
 import { listenOnLoopback } from '../../src/demo/standins/common.js';
 import { startSalesforceStandIn, toId18 } from '../../src/demo/standins/salesforce/index.js';
-import type { SalesforceFieldSpec, SalesforceStandIn, SalesforceStandInOptions } from '../../src/demo/standins/salesforce/index.js';
+import type {
+  SalesforceFieldSpec,
+  SalesforceStandIn,
+  SalesforceStandInOptions,
+} from '../../src/demo/standins/salesforce/index.js';
 
 const PORTAL_FIELDS: Record<string, Array<string | SalesforceFieldSpec>> = {
   Account: [
@@ -54,7 +58,10 @@ describe('logging in', () => {
     const sf = await standIn();
     const account = sf.state.seedAccount({ Name: 'Acme Logistics' });
 
-    const conn = await createSalesforceConnection({ loginUrl: sf.loginUrl, clientId: sf.clientId, clientSecret: sf.clientSecret }, '62.0');
+    const conn = await createSalesforceConnection(
+      { loginUrl: sf.loginUrl, clientId: sf.clientId, clientSecret: sf.clientSecret },
+      '62.0',
+    );
 
     expect(conn.instanceUrl).toBe(sf.instanceUrl);
     expect(conn.userInfo?.organizationId).toBe(sf.orgId);
@@ -64,13 +71,21 @@ describe('logging in', () => {
       Name: 'Acme Logistics',
       Billing_Status__c: null,
     });
-    expect(sf.calls[0]).toMatchObject({ method: 'POST', path: '/services/oauth2/token', status: 200, body: { grant_type: 'client_credentials', client_id: sf.clientId } });
+    expect(sf.calls[0]).toMatchObject({
+      method: 'POST',
+      path: '/services/oauth2/token',
+      status: 200,
+      body: { grant_type: 'client_credentials', client_id: sf.clientId },
+    });
   });
 
   it("refuses a wrong secret the way Salesforce's token endpoint does, and that is not worth a retry", async () => {
     const sf = await standIn();
 
-    const attempt = createSalesforceConnection({ loginUrl: sf.loginUrl, clientId: sf.clientId, clientSecret: 'wrong' }, '62.0');
+    const attempt = createSalesforceConnection(
+      { loginUrl: sf.loginUrl, clientId: sf.clientId, clientSecret: 'wrong' },
+      '62.0',
+    );
 
     const err = await attempt.catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'invalid_client', message: 'invalid client credentials' });
@@ -81,9 +96,15 @@ describe('logging in', () => {
     const sf = await standIn();
     const account = sf.state.seedAccount();
     const stranger = new Connection({ instanceUrl: sf.instanceUrl, accessToken: '00D!not-a-session', version: '62.0' });
-    await expect(stranger.sobject('Account').retrieve(account.Id)).rejects.toMatchObject({ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' });
+    await expect(stranger.sobject('Account').retrieve(account.Id)).rejects.toMatchObject({
+      errorCode: 'INVALID_SESSION_ID',
+      message: 'Session expired or invalid',
+    });
 
-    const conn = await createSalesforceConnection({ loginUrl: sf.loginUrl, clientId: sf.clientId, clientSecret: sf.clientSecret }, '62.0');
+    const conn = await createSalesforceConnection(
+      { loginUrl: sf.loginUrl, clientId: sf.clientId, clientSecret: sf.clientSecret },
+      '62.0',
+    );
     sf.expireTokens();
     await expect(conn.sobject('Account').retrieve(account.Id)).resolves.toMatchObject({ Id: account.Id });
 
@@ -98,10 +119,15 @@ describe('writing', () => {
     const account = sf.state.seedAccount();
     const conn = connect(sf);
 
-    const first = await conn.sobject('Portal_Invoice__c').upsert(invoices(250, account.Id), 'Stripe_Invoice_Id__c', { allowRecursive: true });
+    const first = await conn
+      .sobject('Portal_Invoice__c')
+      .upsert(invoices(250, account.Id), 'Stripe_Invoice_Id__c', { allowRecursive: true });
 
     const path = '/services/data/v62.0/composite/sobjects/Portal_Invoice__c/Stripe_Invoice_Id__c';
-    expect(dataCalls(sf, 'PATCH', path).map((c) => [c.status, c.records])).toEqual([[200, 200], [200, 50]]);
+    expect(dataCalls(sf, 'PATCH', path).map((c) => [c.status, c.records])).toEqual([
+      [200, 200],
+      [200, 50],
+    ]);
     expect(first).toHaveLength(250);
     expect(first.every((r) => r.success && r.created === true)).toBe(true);
     expect(sf.state.count('Portal_Invoice__c')).toBe(250);
@@ -109,7 +135,9 @@ describe('writing', () => {
     expect(stored).toMatchObject({ Id: first[42]!.id, Account__c: account.Id, Total__c: 1042, Name: first[42]!.id });
     expect(stored?.Id).toMatch(/^a0B[A-Za-z0-9]{15}$/);
 
-    const replay = await conn.sobject('Portal_Invoice__c').upsert(invoices(250, account.Id), 'Stripe_Invoice_Id__c', { allowRecursive: true });
+    const replay = await conn
+      .sobject('Portal_Invoice__c')
+      .upsert(invoices(250, account.Id), 'Stripe_Invoice_Id__c', { allowRecursive: true });
 
     expect(replay.map((r) => r.id)).toEqual(first.map((r) => r.id));
     expect(replay.every((r) => r.success && r.created === false)).toBe(true);
@@ -133,23 +161,35 @@ describe('writing', () => {
     const sf = await standIn();
     const conn = connect(sf);
 
-    const created = await conn.sobject('Account').upsert({ Stripe_Customer_Id__c: 'cus_Q8xLm2', Name: 'Acme' }, 'Stripe_Customer_Id__c');
-    const updated = await conn.sobject('Account').upsert({ Stripe_Customer_Id__c: 'cus_Q8xLm2', Billing_Status__c: 'active' }, 'Stripe_Customer_Id__c');
+    const created = await conn
+      .sobject('Account')
+      .upsert({ Stripe_Customer_Id__c: 'cus_Q8xLm2', Name: 'Acme' }, 'Stripe_Customer_Id__c');
+    const updated = await conn
+      .sobject('Account')
+      .upsert({ Stripe_Customer_Id__c: 'cus_Q8xLm2', Billing_Status__c: 'active' }, 'Stripe_Customer_Id__c');
 
     expect(created).toMatchObject({ success: true, errors: [], created: true });
     expect(updated).toEqual({ id: created.id, success: true, errors: [], created: false });
-    expect(dataCalls(sf, 'PATCH', '/sobjects/Account/Stripe_Customer_Id__c/cus_Q8xLm2').map((c) => c.status)).toEqual([201, 200]);
+    expect(dataCalls(sf, 'PATCH', '/sobjects/Account/Stripe_Customer_Id__c/cus_Q8xLm2').map((c) => c.status)).toEqual([
+      201, 200,
+    ]);
     expect(sf.state.get('Account', created.id!)).toMatchObject({ Name: 'Acme', Billing_Status__c: 'active' });
   });
 
   it('matches external ids ignoring case only on unique, case-insensitive fields, as Salesforce does', async () => {
-    const sf = await standIn({ fields: { ...PORTAL_FIELDS, Contact: [{ name: 'Zendesk_User_Id__c', externalId: true, caseSensitive: true }] } });
+    const sf = await standIn({
+      fields: { ...PORTAL_FIELDS, Contact: [{ name: 'Zendesk_User_Id__c', externalId: true, caseSensitive: true }] },
+    });
     const conn = connect(sf);
     const acme = sf.state.seedAccount({ Stripe_Customer_Id__c: 'cus_abc' });
     const ann = sf.state.seedContact({ Zendesk_User_Id__c: 'zd_abc' });
 
-    const account = await conn.sobject('Account').upsert({ Stripe_Customer_Id__c: 'CUS_ABC', Billing_Plan__c: 'pro' }, 'Stripe_Customer_Id__c');
-    const contact = await conn.sobject('Contact').upsert({ Zendesk_User_Id__c: 'ZD_ABC', LastName: 'Other' }, 'Zendesk_User_Id__c');
+    const account = await conn
+      .sobject('Account')
+      .upsert({ Stripe_Customer_Id__c: 'CUS_ABC', Billing_Plan__c: 'pro' }, 'Stripe_Customer_Id__c');
+    const contact = await conn
+      .sobject('Contact')
+      .upsert({ Zendesk_User_Id__c: 'ZD_ABC', LastName: 'Other' }, 'Zendesk_User_Id__c');
 
     expect(account).toMatchObject({ id: acme.Id, created: false });
     expect(contact.created).toBe(true);
@@ -184,15 +224,23 @@ describe('writing', () => {
     const account = sf.state.seedAccount({ Name: 'Acme' });
     const conn = connect(sf);
 
-    const err = await conn.sobject('Account').update({ Id: account.Id, Open_Support_Tickets__c: 3 }).catch((e: unknown) => e);
+    const err = await conn
+      .sobject('Account')
+      .update({ Id: account.Id, Open_Support_Tickets__c: 3 })
+      .catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ errorCode: 'INVALID_FIELD', message: "No such column 'Open_Support_Tickets__c' on sobject of type Account" });
+    expect(err).toMatchObject({
+      errorCode: 'INVALID_FIELD',
+      message: "No such column 'Open_Support_Tickets__c' on sobject of type Account",
+    });
     expect(classifySalesforceError(err).retryable).toBe(false);
     expect(sf.calls.at(-1)?.status).toBe(400);
     expect(sf.state.get('Account', account.Id)?.['SystemModstamp']).toBe(account['SystemModstamp']);
 
     sf.state.defineField('Account', { name: 'Open_Support_Tickets__c', type: 'double' });
-    await expect(conn.sobject('Account').update({ Id: account.Id, Open_Support_Tickets__c: 3 })).resolves.toMatchObject({ success: true });
+    await expect(conn.sobject('Account').update({ Id: account.Id, Open_Support_Tickets__c: 3 })).resolves.toMatchObject(
+      { success: true },
+    );
     expect(sf.state.get('Account', account.Id)?.['Open_Support_Tickets__c']).toBe(3);
   });
 
@@ -200,22 +248,54 @@ describe('writing', () => {
     const sf = await standIn();
     const accounts = connect(sf).sobject('Account');
 
-    const partial = await accounts.upsert([{ Stripe_Customer_Id__c: 'cus_a', Name: 'A' }, { Stripe_Customer_Id__c: 'cus_b' }], 'Stripe_Customer_Id__c');
-    const allOrNone = await accounts.upsert([{ Stripe_Customer_Id__c: 'cus_c', Name: 'C' }, { Stripe_Customer_Id__c: 'cus_d' }], 'Stripe_Customer_Id__c', { allOrNone: true });
-    const duplicated = await accounts.upsert([{ Stripe_Customer_Id__c: 'cus_e', Name: 'E' }, { Stripe_Customer_Id__c: 'CUS_E', Name: 'E2' }], 'Stripe_Customer_Id__c');
+    const partial = await accounts.upsert(
+      [{ Stripe_Customer_Id__c: 'cus_a', Name: 'A' }, { Stripe_Customer_Id__c: 'cus_b' }],
+      'Stripe_Customer_Id__c',
+    );
+    const allOrNone = await accounts.upsert(
+      [{ Stripe_Customer_Id__c: 'cus_c', Name: 'C' }, { Stripe_Customer_Id__c: 'cus_d' }],
+      'Stripe_Customer_Id__c',
+      { allOrNone: true },
+    );
+    const duplicated = await accounts.upsert(
+      [
+        { Stripe_Customer_Id__c: 'cus_e', Name: 'E' },
+        { Stripe_Customer_Id__c: 'CUS_E', Name: 'E2' },
+      ],
+      'Stripe_Customer_Id__c',
+    );
 
-    const missingName = { statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [Name]', fields: ['Name'] };
+    const missingName = {
+      statusCode: 'REQUIRED_FIELD_MISSING',
+      message: 'Required fields are missing: [Name]',
+      fields: ['Name'],
+    };
     expect(partial).toEqual([
       { id: expect.stringMatching(/^001/), success: true, errors: [], created: true },
       { success: false, errors: [missingName] },
     ]);
     expect(allOrNone).toEqual([
-      { success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: expect.stringContaining('Record rolled back'), fields: [] }] },
+      {
+        success: false,
+        errors: [
+          {
+            statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+            message: expect.stringContaining('Record rolled back'),
+            fields: [],
+          },
+        ],
+      },
       { success: false, errors: [missingName] },
     ]);
     expect(duplicated.map((r) => r.errors[0])).toEqual([
-      expect.objectContaining({ statusCode: 'DUPLICATE_EXTERNAL_ID', message: 'Duplicate external id specified: cus_e' }),
-      expect.objectContaining({ statusCode: 'DUPLICATE_EXTERNAL_ID', message: 'Duplicate external id specified: CUS_E' }),
+      expect.objectContaining({
+        statusCode: 'DUPLICATE_EXTERNAL_ID',
+        message: 'Duplicate external id specified: cus_e',
+      }),
+      expect.objectContaining({
+        statusCode: 'DUPLICATE_EXTERNAL_ID',
+        message: 'Duplicate external id specified: CUS_E',
+      }),
     ]);
     expect([...sf.state.sobjects.get('Account')!.values()].map((a) => a['Stripe_Customer_Id__c'])).toEqual(['cus_a']);
   });
@@ -232,7 +312,16 @@ describe('writing', () => {
       { Id: one!.id!, Billing_Plan__c: 'pro' },
     ]);
 
-    expect(created[2]).toEqual({ success: false, errors: [{ statusCode: 'STRING_TOO_LONG', message: expect.stringContaining('Account Name: data value too large'), fields: ['Name'] }] });
+    expect(created[2]).toEqual({
+      success: false,
+      errors: [
+        {
+          statusCode: 'STRING_TOO_LONG',
+          message: expect.stringContaining('Account Name: data value too large'),
+          fields: ['Name'],
+        },
+      ],
+    });
     expect(updated.map((r) => r.success)).toEqual([true, false, true]);
     expect(updated[1]?.errors[0]).toMatchObject({ statusCode: 'INVALID_CROSS_REFERENCE_KEY' });
     expect(sf.state.get('Account', one!.id!)?.['Billing_Plan__c']).toBe('pro');
@@ -247,7 +336,9 @@ describe('writing', () => {
     const written = await conn.sobject('Portal_Invoice__c').upsert(invoices(3, account.Id), 'Stripe_Invoice_Id__c');
     const [a, b, c] = written.map((r) => r.id!);
 
-    const first = await conn.sobject('Portal_Invoice__c').destroy([a!, b!, 'not-an-id', 'a00000000000000AAA'], { allOrNone: false });
+    const first = await conn
+      .sobject('Portal_Invoice__c')
+      .destroy([a!, b!, 'not-an-id', 'a00000000000000AAA'], { allOrNone: false });
     const again = await conn.sobject('Portal_Invoice__c').destroy([a!], { allOrNone: false });
     const rolledBack = await conn.sobject('Portal_Invoice__c').destroy([c!, b!], { allOrNone: true });
 
@@ -255,16 +346,34 @@ describe('writing', () => {
       { id: a, success: true, errors: [] },
       { id: b, success: true, errors: [] },
       { success: false, errors: [{ statusCode: 'MALFORMED_ID', message: 'malformed id not-an-id', fields: [] }] },
-      { success: false, errors: [{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] }] },
+      {
+        success: false,
+        errors: [{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] }],
+      },
     ]);
-    expect(again).toEqual([{ success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] }]);
-    expect(rolledBack.map((r) => (r.errors[0] as { statusCode?: string } | undefined)?.statusCode)).toEqual(['ALL_OR_NONE_OPERATION_ROLLED_BACK', 'ENTITY_IS_DELETED']);
+    expect(again).toEqual([
+      { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
+    ]);
+    expect(rolledBack.map((r) => (r.errors[0] as { statusCode?: string } | undefined)?.statusCode)).toEqual([
+      'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+      'ENTITY_IS_DELETED',
+    ]);
     expect(sf.state.get('Portal_Invoice__c', c!)).toBeDefined();
     expect(sf.state.count('Portal_Invoice__c')).toBe(1);
     expect(dataCalls(sf, 'DELETE', '/composite/sobjects')).toHaveLength(3);
-    expect(await fetch(`${sf.instanceUrl}/services/data/v62.0/composite/sobjects?ids=${Array(201).fill(c).join(',')}`, { method: 'DELETE', headers: { authorization: `Bearer ${sf.accessToken}` } }).then(async (r) => [r.status, await r.json()])).toEqual([
+    expect(
+      await fetch(`${sf.instanceUrl}/services/data/v62.0/composite/sobjects?ids=${Array(201).fill(c).join(',')}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${sf.accessToken}` },
+      }).then(async (r) => [r.status, await r.json()]),
+    ).toEqual([
       400,
-      [{ message: 'record limit reached. cannot submit more than 200 records into this call', errorCode: 'EXCEEDED_ID_LIMIT' }],
+      [
+        {
+          message: 'record limit reached. cannot submit more than 200 records into this call',
+          errorCode: 'EXCEEDED_ID_LIMIT',
+        },
+      ],
     ]);
   });
 
@@ -275,8 +384,18 @@ describe('writing', () => {
 
     expect(describe).toMatchObject({ name: 'Portal_Invoice__c', keyPrefix: 'a0B', custom: true });
     const byName = new Map(describe.fields.map((f) => [f.name, f]));
-    expect(byName.get('Stripe_Invoice_Id__c')).toMatchObject({ type: 'string', externalId: true, unique: true, idLookup: true, caseSensitive: false });
-    expect(byName.get('Account__c')).toMatchObject({ type: 'reference', referenceTo: ['Account'], relationshipName: 'Account__r' });
+    expect(byName.get('Stripe_Invoice_Id__c')).toMatchObject({
+      type: 'string',
+      externalId: true,
+      unique: true,
+      idLookup: true,
+      caseSensitive: false,
+    });
+    expect(byName.get('Account__c')).toMatchObject({
+      type: 'reference',
+      referenceTo: ['Account'],
+      relationshipName: 'Account__r',
+    });
     expect(byName.get('SystemModstamp')).toMatchObject({ type: 'datetime', createable: false, updateable: false });
   });
 });
@@ -286,13 +405,20 @@ describe('reading', () => {
     const sf = await standIn();
     const start = Date.parse('2024-03-01T00:00:00Z');
     for (let i = 0; i < 10; i++) sf.state.seedAccount({ SystemModstamp: '2023-12-31T00:00:00Z' });
-    for (let i = 449; i >= 0; i--) sf.state.seedAccount({ Name: `Customer ${i}`, SystemModstamp: new Date(start + i * 1000).toISOString() });
+    for (let i = 449; i >= 0; i--)
+      sf.state.seedAccount({ Name: `Customer ${i}`, SystemModstamp: new Date(start + i * 1000).toISOString() });
     const conn = connect(sf);
-    const soql = 'SELECT Id, Name, SystemModstamp FROM Account WHERE SystemModstamp > 2024-02-01T00:00:00Z ORDER BY SystemModstamp';
+    const soql =
+      'SELECT Id, Name, SystemModstamp FROM Account WHERE SystemModstamp > 2024-02-01T00:00:00Z ORDER BY SystemModstamp';
     const headers = { 'Sforce-Query-Options': 'batchSize=200' };
 
     // The raw first page (jsforce rewrites nextRecordsUrl into an absolute URL of its own).
-    const first = await conn.request<{ totalSize: number; done: boolean; nextRecordsUrl?: string; records: Record<string, unknown>[] }>({
+    const first = await conn.request<{
+      totalSize: number;
+      done: boolean;
+      nextRecordsUrl?: string;
+      records: Record<string, unknown>[];
+    }>({
       method: 'GET',
       url: `/query?q=${encodeURIComponent(soql)}`,
       headers,
@@ -306,7 +432,11 @@ describe('reading', () => {
     expect(first.nextRecordsUrl).toMatch(/^\/services\/data\/v62\.0\/query\/01g[A-Za-z0-9]{15}-200$/);
     expect(first.records).toHaveLength(200);
     expect(Object.keys(first.records[0]!)).toEqual(['attributes', 'Id', 'Name', 'SystemModstamp']);
-    expect(first.records[0]).toMatchObject({ attributes: { type: 'Account' }, Name: 'Customer 0', SystemModstamp: '2024-03-01T00:00:00.000+0000' });
+    expect(first.records[0]).toMatchObject({
+      attributes: { type: 'Account' },
+      Name: 'Customer 0',
+      SystemModstamp: '2024-03-01T00:00:00.000+0000',
+    });
     expect(second.nextRecordsUrl).toMatch(/-400$/);
     expect(third).toMatchObject({ done: true, records: expect.any(Array) });
     expect(third.records.at(-1)).toMatchObject({ Name: 'Customer 449' });
@@ -328,10 +458,18 @@ describe('reading', () => {
 
     await expect(quoted).rejects.toMatchObject({
       errorCode: 'INVALID_FIELD',
-      message: expect.stringMatching(/ERROR at Row:1:Column:47\nvalue of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes$/),
+      message: expect.stringMatching(
+        /ERROR at Row:1:Column:47\nvalue of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes$/,
+      ),
     });
-    await expect(unknownColumn).rejects.toMatchObject({ errorCode: 'INVALID_FIELD', message: expect.stringContaining("No such column 'Billing_Status' on entity 'Account'") });
-    await expect(unknownObject).rejects.toMatchObject({ errorCode: 'INVALID_TYPE', message: expect.stringContaining("sObject type 'Invoice__c' is not supported") });
+    await expect(unknownColumn).rejects.toMatchObject({
+      errorCode: 'INVALID_FIELD',
+      message: expect.stringContaining("No such column 'Billing_Status' on entity 'Account'"),
+    });
+    await expect(unknownObject).rejects.toMatchObject({
+      errorCode: 'INVALID_TYPE',
+      message: expect.stringContaining("sObject type 'Invoice__c' is not supported"),
+    });
   });
 
   it('filters and follows one-level relationships, and counts with COUNT()', async () => {
@@ -343,11 +481,18 @@ describe('reading', () => {
     sf.state.seedContact({ LastName: 'Solo' });
     const conn = connect(sf);
 
-    const mine = await conn.query("SELECT Name, Email, Account.Name FROM Contact WHERE Account.Name = 'ACME' OR (AccountId = null AND LastName LIKE 'so%')");
-    const count = await conn.query(`SELECT COUNT() FROM Contact WHERE AccountId IN ('${acme.Id.slice(0, 15)}', '${other.Id}')`);
+    const mine = await conn.query(
+      "SELECT Name, Email, Account.Name FROM Contact WHERE Account.Name = 'ACME' OR (AccountId = null AND LastName LIKE 'so%')",
+    );
+    const count = await conn.query(
+      `SELECT COUNT() FROM Contact WHERE AccountId IN ('${acme.Id.slice(0, 15)}', '${other.Id}')`,
+    );
 
     expect(mine.records.map((r) => [r['Name'], r['Account']])).toEqual([
-      ['Ann Lee', { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${acme.Id}` }, Name: 'Acme' }],
+      [
+        'Ann Lee',
+        { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${acme.Id}` }, Name: 'Acme' },
+      ],
       ['Solo', null],
     ]);
     expect(count).toMatchObject({ totalSize: 2, done: true, records: [] });
@@ -363,7 +508,10 @@ describe('limits and faults', () => {
     await conn.sobject('Account').retrieve(account.Id);
     await conn.sobject('Account').retrieve(account.Id);
     const limits = await conn.limits();
-    const err = await conn.sobject('Account').retrieve(account.Id).catch((e: unknown) => e);
+    const err = await conn
+      .sobject('Account')
+      .retrieve(account.Id)
+      .catch((e: unknown) => e);
 
     expect(limits.DailyApiRequests).toEqual({ Max: 100_000, Remaining: 99_997 });
     expect(conn.limitInfo.apiUsage).toEqual({ used: 3, limit: 100_000 });
@@ -380,10 +528,13 @@ describe('limits and faults', () => {
       const outcomes: string[] = [];
       for (let i = 0; i < 20; i++) {
         // PATCH: jsforce retries none of these itself, so each outcome is the stand-in's answer.
-        const outcome = await conn.sobject('Account').update({ Id: account.Id, Billing_Plan__c: `plan-${i}` }).then(
-          () => 'ok',
-          (e: { errorCode?: string }) => e.errorCode ?? 'error',
-        );
+        const outcome = await conn
+          .sobject('Account')
+          .update({ Id: account.Id, Billing_Plan__c: `plan-${i}` })
+          .then(
+            () => 'ok',
+            (e: { errorCode?: string }) => e.errorCode ?? 'error',
+          );
         outcomes.push(outcome);
       }
       const lastOk = outcomes.lastIndexOf('ok');
@@ -407,7 +558,10 @@ describe('limits and faults', () => {
     sf.failNext(1, 'reset');
     sf.failNext(1, 'timeout');
 
-    const reset = await conn.sobject('Account').update({ Id: account.Id, Billing_Plan__c: 'pro' }).catch((e: unknown) => e);
+    const reset = await conn
+      .sobject('Account')
+      .update({ Id: account.Id, Billing_Plan__c: 'pro' })
+      .catch((e: unknown) => e);
     const hung = fetch(`${sf.instanceUrl}/services/data/v62.0/sobjects/Account/${account.Id}`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${sf.accessToken}`, 'content-type': 'application/json' },
@@ -417,7 +571,10 @@ describe('limits and faults', () => {
 
     expect(classifySalesforceError(reset).retryable).toBe(true);
     await expect(hung).rejects.toMatchObject({ name: 'TimeoutError' });
-    expect(sf.calls.map((c) => [c.status, c.fault])).toEqual([[0, 'failNext'], [0, 'failNext']]);
+    expect(sf.calls.map((c) => [c.status, c.fault])).toEqual([
+      [0, 'failNext'],
+      [0, 'failNext'],
+    ]);
     expect(sf.state.get('Account', account.Id)?.['Billing_Plan__c']).toBeNull();
   });
 
@@ -428,12 +585,20 @@ describe('limits and faults', () => {
     sf.failNext(1, 503, undefined, /^GET /);
     sf.failNext(1, 500, undefined, /composite/);
 
-    await expect(conn.sobject('Account').update({ Id: account.Id, Billing_Plan__c: 'pro' })).resolves.toMatchObject({ success: true });
+    await expect(conn.sobject('Account').update({ Id: account.Id, Billing_Plan__c: 'pro' })).resolves.toMatchObject({
+      success: true,
+    });
     await expect(conn.sobject('Account').retrieve(account.Id)).resolves.toMatchObject({ Billing_Plan__c: 'pro' });
-    const err = await conn.sobject('Account').update([{ Id: account.Id, Billing_Plan__c: 'team' }]).catch((e: unknown) => e);
+    const err = await conn
+      .sobject('Account')
+      .update([{ Id: account.Id, Billing_Plan__c: 'team' }])
+      .catch((e: unknown) => e);
 
     expect(dataCalls(sf, 'GET', account.Id).map((c) => c.status)).toEqual([503, 200]);
-    expect(err).toMatchObject({ errorCode: 'UNKNOWN_EXCEPTION', message: expect.stringContaining('An unexpected error occurred') });
+    expect(err).toMatchObject({
+      errorCode: 'UNKNOWN_EXCEPTION',
+      message: expect.stringContaining('An unexpected error occurred'),
+    });
   });
 });
 
@@ -454,7 +619,10 @@ describe('the Outbound Message echo', () => {
 
   it('sends, after each Account write, the message Salesforce would send, and our parser reads it', async () => {
     const target = await receiver();
-    const sf = await standIn({ now: () => Date.parse('2024-11-05T10:00:07.900Z'), outbound: { url: target.url, orgId: '00D8d000004PqRsEAK' } });
+    const sf = await standIn({
+      now: () => Date.parse('2024-11-05T10:00:07.900Z'),
+      outbound: { url: target.url, orgId: '00D8d000004PqRsEAK' },
+    });
     const account = sf.state.seedAccount({ Name: 'Acme & Co', Stripe_Customer_Id__c: 'cus_1' });
 
     await connect(sf).sobject('Account').update({ Id: account.Id, Billing_Status__c: 'past_due', Billing_MRR__c: 250 });
@@ -467,11 +635,20 @@ describe('the Outbound Message echo', () => {
     expect(parsed.organizationId).toBe('00D8d000004PqRsEAK');
     const [notification] = parsed.notifications;
     expect(notification?.notificationId).toMatch(/^04l[A-Za-z0-9]{15}$/);
-    if (notification?.result.kind !== 'events') throw new Error(`not parsed as an event: ${JSON.stringify(notification?.result)}`);
+    if (notification?.result.kind !== 'events')
+      throw new Error(`not parsed as an event: ${JSON.stringify(notification?.result)}`);
     expect(notification.result.events[0]).toMatchObject({
       objectId: account.Id,
       version: Date.parse('2024-11-05T10:00:07Z'),
-      data: { kind: 'salesforce.account', fields: { Name: 'Acme & Co', Billing_Status__c: 'past_due', Billing_MRR__c: '250.0', Billing_Delinquent__c: 'false' } },
+      data: {
+        kind: 'salesforce.account',
+        fields: {
+          Name: 'Acme & Co',
+          Billing_Status__c: 'past_due',
+          Billing_MRR__c: '250.0',
+          Billing_Delinquent__c: 'false',
+        },
+      },
     });
   });
 
@@ -485,7 +662,10 @@ describe('the Outbound Message echo', () => {
       Array.from({ length: 150 }, (_, i) => ({ Stripe_Customer_Id__c: `cus_${i}`, Name: `Customer ${i}` })),
       'Stripe_Customer_Id__c',
     );
-    await conn.sobject('Account').update({ Id: acme.Id, Name: '' }).catch(() => undefined);
+    await conn
+      .sobject('Account')
+      .update({ Id: acme.Id, Name: '' })
+      .catch(() => undefined);
     await conn.sobject('Portal_Invoice__c').upsert(invoices(3, acme.Id), 'Stripe_Invoice_Id__c');
     sf.edit('Account', acme.Id, { Billing_Status__c: 'canceled' });
     await sf.flushOutbound();

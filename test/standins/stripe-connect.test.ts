@@ -8,7 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStripeClient } from '../../src/connectors/stripe/client.js';
 import { verifyStripeWebhook } from '../../src/connectors/stripe/webhook.js';
 import { listenOnLoopback } from '../../src/demo/standins/common.js';
-import { startStripeConnectStandIn, type StripeConnectStandIn, type StripeConnectStandInOptions } from '../../src/demo/standins/stripe-connect.js';
+import {
+  startStripeConnectStandIn,
+  type StripeConnectStandIn,
+  type StripeConnectStandInOptions,
+} from '../../src/demo/standins/stripe-connect.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -20,24 +24,39 @@ async function connect(opts: StripeConnectStandInOptions = {}): Promise<StripeCo
   return s;
 }
 const api = (s: StripeConnectStandIn, stripeAccount?: string) =>
-  createStripeClient({ secretKey: s.secretKey, host: s.host, port: s.port, protocol: 'http' }, stripeAccount === undefined ? {} : { stripeAccount });
+  createStripeClient(
+    { secretKey: s.secretKey, host: s.host, port: s.port, protocol: 'http' },
+    stripeAccount === undefined ? {} : { stripeAccount },
+  );
 
 describe('Stripe Connect stand-in', () => {
-  it("scopes reads to the connected account Stripe-Account names: one customer id in two accounts is two customers", async () => {
+  it('scopes reads to the connected account Stripe-Account names: one customer id in two accounts is two customers', async () => {
     const s = await connect({ connected: ['acct_1ConnA', 'acct_1ConnB'] });
     s.accounts.get('acct_1ConnA')!.createCustomer({ id: 'cus_Same', name: 'Alpha GmbH' });
     s.accounts.get('acct_1ConnB')!.createCustomer({ id: 'cus_Same', name: 'Beta Ltd' });
-    expect((await api(s, 'acct_1ConnA').customers.retrieve('cus_Same')) as Stripe.Customer).toMatchObject({ name: 'Alpha GmbH' });
-    expect((await api(s, 'acct_1ConnB').customers.retrieve('cus_Same')) as Stripe.Customer).toMatchObject({ name: 'Beta Ltd' });
+    expect((await api(s, 'acct_1ConnA').customers.retrieve('cus_Same')) as Stripe.Customer).toMatchObject({
+      name: 'Alpha GmbH',
+    });
+    expect((await api(s, 'acct_1ConnB').customers.retrieve('cus_Same')) as Stripe.Customer).toMatchObject({
+      name: 'Beta Ltd',
+    });
     // The platform's own objects are not its connected accounts'.
-    const own = await api(s).customers.retrieve('cus_Same').catch((e: unknown) => e);
+    const own = await api(s)
+      .customers.retrieve('cus_Same')
+      .catch((e: unknown) => e);
     expect(own).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
-    expect(s.calls.filter((c) => c.path === '/v1/customers/cus_Same').map((c) => c.stripeAccount)).toEqual(['acct_1ConnA', 'acct_1ConnB', null]);
+    expect(s.calls.filter((c) => c.path === '/v1/customers/cus_Same').map((c) => c.stripeAccount)).toEqual([
+      'acct_1ConnA',
+      'acct_1ConnB',
+      null,
+    ]);
   });
 
   it('refuses 403 a Stripe-Account the platform has no connection to', async () => {
     const s = await connect({ connected: ['acct_1ConnA'] });
-    const err = await api(s, 'acct_1Stranger').customers.list().catch((e: unknown) => e);
+    const err = await api(s, 'acct_1Stranger')
+      .customers.list()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Stripe.errors.StripeError);
     expect(err).toMatchObject({ statusCode: 403, code: 'account_invalid' });
   });
@@ -56,7 +75,9 @@ describe('Stripe Connect stand-in', () => {
     const me = await api(s).accounts.retrieveCurrent();
     expect(me.id).toMatch(/^acct_/);
     expect(ids).not.toContain(me.id);
-    const bad = await api(s).accounts.list({ limit: 2, colour: 'x' } as Stripe.AccountListParams).catch((e: unknown) => e);
+    const bad = await api(s)
+      .accounts.list({ limit: 2, colour: 'x' } as Stripe.AccountListParams)
+      .catch((e: unknown) => e);
     expect(bad).toMatchObject({ statusCode: 400 });
   });
 
@@ -72,11 +93,18 @@ describe('Stripe Connect stand-in', () => {
     });
     open.push(receiver);
     const secret = 'whsec_test_secret_not_real_connect_1';
-    const s = await connect({ connected: ['acct_1ConnA'], connectWebhookUrl: `${receiver.origin}/webhooks/stripe`, connectWebhookSecret: secret });
+    const s = await connect({
+      connected: ['acct_1ConnA'],
+      connectWebhookUrl: `${receiver.origin}/webhooks/stripe`,
+      connectWebhookSecret: secret,
+    });
     s.accounts.get('acct_1ConnA')!.createCustomer({ id: 'cus_Same', name: 'Alpha GmbH' });
     await s.flushWebhooks();
     expect(bodies).toHaveLength(1);
     const verified = verifyStripeWebhook(Buffer.from(bodies[0]!.body), bodies[0]!.signature, [secret], 300);
-    expect(verified).toMatchObject({ ok: true, event: { type: 'customer.created', account: 'acct_1ConnA', data: { object: { id: 'cus_Same' } } } });
+    expect(verified).toMatchObject({
+      ok: true,
+      event: { type: 'customer.created', account: 'acct_1ConnA', data: { object: { id: 'cus_Same' } } },
+    });
   });
 });

@@ -31,9 +31,25 @@ async function standIn(opts?: StripeStandInOptions): Promise<StripeStandIn> {
 }
 
 const sdk = (s: StripeStandIn) => createStripeClient(s.clientConfig);
-const TEAM: StripePriceInput = { id: 'price_TeamMonthly', nickname: 'Team (monthly)', product: 'prod_Team', unit_amount: 4900, interval: 'month' };
-const SUPPORT: StripePriceInput = { id: 'price_SupportYearly', nickname: 'Support (yearly)', product: 'prod_Support', unit_amount: 120_000, interval: 'year' };
-const caught = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const TEAM: StripePriceInput = {
+  id: 'price_TeamMonthly',
+  nickname: 'Team (monthly)',
+  product: 'prod_Team',
+  unit_amount: 4900,
+  interval: 'month',
+};
+const SUPPORT: StripePriceInput = {
+  id: 'price_SupportYearly',
+  nickname: 'Support (yearly)',
+  product: 'prod_Support',
+  unit_amount: 120_000,
+  interval: 'year',
+};
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 /** A clock the test moves; starts at a fixed instant. */
 function manualClock(startMs = Date.UTC(2026, 10, 23, 9, 0, 0)) {
@@ -66,7 +82,8 @@ const SECRET = 'whsec_test_fake_standin_secret';
 
 function parsedEvents(body: string): SourceEvent[] {
   const result = parseStripeEvent(JSON.parse(body));
-  if (result.kind !== 'events') throw new Error(`expected events, got ${result.kind}: ${'reason' in result ? result.reason : ''}`);
+  if (result.kind !== 'events')
+    throw new Error(`expected events, got ${result.kind}: ${'reason' in result ? result.reason : ''}`);
   return result.events;
 }
 
@@ -84,7 +101,10 @@ describe('Stripe stand-in: shapes', () => {
   it('puts the billing period on subscription items and the subscription under the invoice parent, as this API version does', async () => {
     const s = await standIn();
     const stripe = sdk(s);
-    const customer = s.createCustomer({ email: 'ops@acme.example', metadata: { salesforce_account_id: '001Acme000000001AAA' } });
+    const customer = s.createCustomer({
+      email: 'ops@acme.example',
+      metadata: { salesforce_account_id: '001Acme000000001AAA' },
+    });
     const sub = s.createSubscription(customer.id, { items: [{ price: TEAM, quantity: 3 }, { price: SUPPORT }] });
     const invoice = s.createInvoice(customer.id, { subscription: sub.id });
 
@@ -96,12 +116,18 @@ describe('Stripe stand-in: shapes', () => {
     ]);
     const gotInvoice = await stripe.invoices.retrieve(invoice.id);
     expect(gotInvoice.parent?.subscription_details?.subscription).toBe(sub.id);
-    expect(gotInvoice).toMatchObject({ status: 'open', total: 3 * 4900 + 120_000, amount_due: 3 * 4900 + 120_000, amount_paid: 0, customer: customer.id });
+    expect(gotInvoice).toMatchObject({
+      status: 'open',
+      total: 3 * 4900 + 120_000,
+      amount_due: 3 * 4900 + 120_000,
+      amount_paid: 0,
+      customer: customer.id,
+    });
     expect(gotInvoice.number).toMatch(/^[A-Z0-9]{8}-0001$/);
     expect(gotInvoice.hosted_invoice_url).toMatch(new RegExp(`^${s.baseUrl}/i/acct_`));
   });
 
-  it('retrieves every kind the daemon refetches, and a deleted customer as Stripe\'s stub', async () => {
+  it("retrieves every kind the daemon refetches, and a deleted customer as Stripe's stub", async () => {
     const s = await standIn();
     const stripe = sdk(s);
     const customer = s.createCustomer({ email: 'bo@example.com', name: 'Bo' });
@@ -110,13 +136,32 @@ describe('Stripe stand-in: shapes', () => {
     const invoice = s.payInvoice(s.createInvoice(customer.id, { subscription: sub.id }).id);
     const charge = [...s.state.charges.values()][0]!;
 
-    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ id: customer.id, invoice_settings: { default_payment_method: pm.id } });
-    expect(await stripe.paymentMethods.retrieve(pm.id)).toMatchObject({ customer: customer.id, card: { brand: 'mastercard', last4: '4444' } });
-    expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({ status: 'paid', amount_paid: 4900, amount_remaining: 0 });
-    expect(await stripe.charges.retrieve(charge.id)).toMatchObject({ status: 'succeeded', amount: 4900, customer: customer.id, paid: true });
+    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({
+      id: customer.id,
+      invoice_settings: { default_payment_method: pm.id },
+    });
+    expect(await stripe.paymentMethods.retrieve(pm.id)).toMatchObject({
+      customer: customer.id,
+      card: { brand: 'mastercard', last4: '4444' },
+    });
+    expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({
+      status: 'paid',
+      amount_paid: 4900,
+      amount_remaining: 0,
+    });
+    expect(await stripe.charges.retrieve(charge.id)).toMatchObject({
+      status: 'succeeded',
+      amount: 4900,
+      customer: customer.id,
+      paid: true,
+    });
 
     s.deleteCustomer(customer.id);
-    expect(await stripe.customers.retrieve(customer.id)).toEqual({ id: customer.id, object: 'customer', deleted: true });
+    expect(await stripe.customers.retrieve(customer.id)).toEqual({
+      id: customer.id,
+      object: 'customer',
+      deleted: true,
+    });
     // Deleting a customer ends its subscriptions at once.
     expect(await stripe.subscriptions.retrieve(sub.id)).toMatchObject({ status: 'canceled' });
   });
@@ -130,7 +175,11 @@ describe('Stripe stand-in: shapes', () => {
     expect(await page.text()).toContain(invoice.number!);
     const pdf = await fetch(invoice.invoice_pdf!);
     expect(pdf.headers.get('content-type')).toBe('application/pdf');
-    expect(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
   });
 });
 
@@ -167,7 +216,10 @@ describe('Stripe stand-in: lists', () => {
 
     const range = await stripe.customers.list({ created: { gte: clock.seconds() - 60, lt: clock.seconds() } });
     expect(range.data.map((c) => c.id)).toEqual([middle.id]);
-    expect((await stripe.customers.list({ created: { gt: clock.seconds() - 120 } })).data.map((c) => c.id)).toEqual([late.id, middle.id]);
+    expect((await stripe.customers.list({ created: { gt: clock.seconds() - 120 } })).data.map((c) => c.id)).toEqual([
+      late.id,
+      middle.id,
+    ]);
     expect((await stripe.customers.list({ email: 'Middle@example.com' })).data.map((c) => c.id)).toEqual([middle.id]);
     expect((await stripe.customers.list({ email: 'middle@example.com' })).data).toEqual([]); // case-sensitive, as Stripe's
 
@@ -178,7 +230,10 @@ describe('Stripe stand-in: lists', () => {
     s.updateSubscription(kept.id, { status: 'past_due' });
 
     expect((await stripe.subscriptions.list({ customer: early.id })).data.map((x) => x.id)).toEqual([kept.id]);
-    expect((await stripe.subscriptions.list({ customer: early.id, status: 'all' })).data.map((x) => x.id)).toEqual([ended.id, kept.id]);
+    expect((await stripe.subscriptions.list({ customer: early.id, status: 'all' })).data.map((x) => x.id)).toEqual([
+      ended.id,
+      kept.id,
+    ]);
     expect((await stripe.subscriptions.list({ status: 'past_due' })).data.map((x) => x.id)).toEqual([kept.id]);
     expect((await stripe.subscriptions.list({ status: 'canceled' })).data.map((x) => x.id)).toEqual([ended.id]);
 
@@ -220,7 +275,10 @@ describe('Stripe stand-in: lists', () => {
 
   it('pages deep into 100,000 seeded customers by cursor without walking the collection', async () => {
     const s = await standIn();
-    const ids = s.seedCustomers(100_000, (i) => ({ email: `c${i}@example.com`, metadata: { salesforce_account_id: `001A${String(i).padStart(11, '0')}AAA` } }));
+    const ids = s.seedCustomers(100_000, (i) => ({
+      email: `c${i}@example.com`,
+      metadata: { salesforce_account_id: `001A${String(i).padStart(11, '0')}AAA` },
+    }));
     expect(s.state.customers.size).toBe(100_000);
     const page = await sdk(s).customers.list({ limit: 5, starting_after: ids[50_000]! });
     expect(page.data.map((c) => c.id)).toEqual(ids.slice(49_995, 50_000).reverse());
@@ -233,12 +291,16 @@ describe('Stripe stand-in: errors, rate limits and faults', () => {
     const s = await standIn();
     const err = await caught(sdk(s).subscriptions.retrieve('sub_Missing01'));
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
-    expect(err).toMatchObject({ statusCode: 404, code: 'resource_missing', message: "No such subscription: 'sub_Missing01'" });
+    expect(err).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+      message: "No such subscription: 'sub_Missing01'",
+    });
     expect((err as Stripe.errors.StripeError).requestId).toMatch(/^req_/);
     expect(classifyStripeError(err)).toMatchObject({ retryable: false, status: 404 });
   });
 
-  it('answers 401 with Stripe\'s error body unless the request carries the secret key', async () => {
+  it("answers 401 with Stripe's error body unless the request carries the secret key", async () => {
     const s = await standIn();
     const wrong = createStripeClient({ ...s.clientConfig, secretKey: 'sk_test_notTheRightKey00001234' });
     const err = await caught(wrong.customers.list());
@@ -249,7 +311,9 @@ describe('Stripe stand-in: errors, rate limits and faults', () => {
     const bare = await fetch(`${s.baseUrl}/v1/customers`);
     expect(bare.status).toBe(401);
     expect(bare.headers.get('request-id')).toMatch(/^req_/);
-    expect(await bare.json()).toEqual({ error: { type: 'invalid_request_error', message: expect.stringMatching(/^You did not provide an API key/) } });
+    expect(await bare.json()).toEqual({
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/^You did not provide an API key/) },
+    });
   });
 
   it('a rate-limited read answers 429 rate_limit, which stripe-node does not retry by itself; it passes once the second is over', async () => {
@@ -273,7 +337,9 @@ describe('Stripe stand-in: errors, rate limits and faults', () => {
     const stripe = sdk(s);
     await stripe.customers.list();
     await expect(stripe.customers.create({ email: 'w@example.com' })).resolves.toMatchObject({ object: 'customer' });
-    await expect(caught(stripe.customers.create({ email: 'w2@example.com' }))).resolves.toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    await expect(caught(stripe.customers.create({ email: 'w2@example.com' }))).resolves.toBeInstanceOf(
+      Stripe.errors.StripeRateLimitError,
+    );
   });
 
   it('a lock_timeout 429 says Stripe-Should-Retry: true, and the SDK retries it into a success', async () => {
@@ -302,7 +368,13 @@ describe('Stripe stand-in: errors, rate limits and faults', () => {
 
     // A hung call ends in the SDK's own timeout, which is a connection error: retryable.
     s.failNext(1, 'timeout');
-    const patient = new Stripe(s.secretKey, { host: s.host, port: s.port, protocol: 'http', timeout: 300, maxNetworkRetries: 0 });
+    const patient = new Stripe(s.secretKey, {
+      host: s.host,
+      port: s.port,
+      protocol: 'http',
+      timeout: 300,
+      maxNetworkRetries: 0,
+    });
     const timedOut = await caught(patient.customers.retrieve(customer.id));
     expect(timedOut).toBeInstanceOf(Stripe.errors.StripeConnectionError);
     expect((timedOut as Error).message).toMatch(/timeout/);
@@ -367,7 +439,10 @@ describe('Stripe stand-in: events', () => {
     const [event] = (await stripe.events.list()).data;
     clock.advance(31 * 86_400_000);
     expect((await stripe.events.list()).data).toEqual([]);
-    await expect(caught(stripe.events.retrieve(event!.id))).resolves.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    await expect(caught(stripe.events.retrieve(event!.id))).resolves.toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+    });
   });
 
   it('a failed payment makes the subscription past_due and the customer delinquent, each with its event; paying clears both', async () => {
@@ -378,10 +453,20 @@ describe('Stripe stand-in: events', () => {
     const renewal = s.createInvoice(customer.id, { subscription: sub.id, billing_reason: 'subscription_cycle' });
     const mark = s.events().length;
     s.failInvoicePayment(renewal.id);
-    expect(s.events().slice(mark).map((e) => e.type)).toEqual(['charge.failed', 'invoice.payment_failed', 'customer.subscription.updated', 'customer.updated']);
+    expect(
+      s
+        .events()
+        .slice(mark)
+        .map((e) => e.type),
+    ).toEqual(['charge.failed', 'invoice.payment_failed', 'customer.subscription.updated', 'customer.updated']);
     expect(s.render(sub.id)).toMatchObject({ status: 'past_due' });
     expect(s.render(customer.id)).toMatchObject({ delinquent: true });
-    expect(s.render(renewal.id)).toMatchObject({ status: 'open', attempt_count: 1, attempted: true, next_payment_attempt: expect.any(Number) });
+    expect(s.render(renewal.id)).toMatchObject({
+      status: 'open',
+      attempt_count: 1,
+      attempted: true,
+      next_payment_attempt: expect.any(Number),
+    });
 
     s.payInvoice(renewal.id);
     expect(s.render(sub.id)).toMatchObject({ status: 'active' });
@@ -394,7 +479,11 @@ describe('Stripe stand-in: webhooks', () => {
     const hook = await receiver();
     const s = await standIn({ webhookUrl: hook.url, webhookSecret: SECRET });
     const acmeAccount = salesforceId18('001Acme00000001');
-    const customer = s.createCustomer({ email: 'Ann@Acme.example', name: 'Acme', metadata: { salesforce_account_id: acmeAccount } });
+    const customer = s.createCustomer({
+      email: 'Ann@Acme.example',
+      name: 'Acme',
+      metadata: { salesforce_account_id: acmeAccount },
+    });
     const sub = s.createSubscription(customer.id, { items: [{ price: TEAM, quantity: 2 }] });
     const invoice = s.createInvoice(customer.id, { subscription: sub.id });
     s.payInvoice(invoice.id);
@@ -409,9 +498,13 @@ describe('Stripe stand-in: webhooks', () => {
     });
     expect(events.map((e) => e.type)).toEqual(types);
     expect(hook.received[0]?.body).toContain('\n  "id": "evt_'); // Stripe's bodies are pretty-printed: verify the raw bytes
-    expect(() => Stripe.webhooks.constructEvent(hook.received[0]!.body, String(hook.received[0]!.headers['stripe-signature']), 'whsec_other')).toThrow(
-      Stripe.errors.StripeSignatureVerificationError,
-    );
+    expect(() =>
+      Stripe.webhooks.constructEvent(
+        hook.received[0]!.body,
+        String(hook.received[0]!.headers['stripe-signature']),
+        'whsec_other',
+      ),
+    ).toThrow(Stripe.errors.StripeSignatureVerificationError);
 
     const byType = new Map(hook.received.map((r) => [JSON.parse(r.body).type as string, r.body]));
     expect(parsedEvents(byType.get('customer.created')!)[0]).toMatchObject({
@@ -421,10 +514,19 @@ describe('Stripe stand-in: webhooks', () => {
       data: { kind: 'stripe.customer', name: 'Acme' },
     });
     expect(parsedEvents(byType.get('customer.subscription.created')!)[0]?.data).toMatchObject({
-      kind: 'stripe.subscription', status: 'active', planName: 'Team (monthly)', mrr: 9800, currentPeriodEnd: expect.any(String),
+      kind: 'stripe.subscription',
+      status: 'active',
+      planName: 'Team (monthly)',
+      mrr: 9800,
+      currentPeriodEnd: expect.any(String),
     });
     expect(parsedEvents(byType.get('invoice.paid')!)[0]?.data).toMatchObject({
-      kind: 'stripe.invoice', status: 'paid', total: 9800, amountPaid: 9800, subscriptionId: sub.id, hostedInvoiceUrl: expect.stringContaining('/i/acct_'),
+      kind: 'stripe.invoice',
+      status: 'paid',
+      total: 9800,
+      amountPaid: 9800,
+      subscriptionId: sub.id,
+      hostedInvoiceUrl: expect.stringContaining('/i/acct_'),
     });
     expect(parseStripeEvent(JSON.parse(byType.get('charge.succeeded')!))).toMatchObject({ kind: 'ignored' });
     for (const e of s.events()) expect(e.pending_webhooks).toBe(0);
@@ -447,7 +549,11 @@ describe('Stripe stand-in: webhooks', () => {
 
   it('gives up after the last attempt and lists the event as undelivered', async () => {
     const hook = await receiver([500, 500]);
-    const s = await standIn({ webhookUrl: hook.url, webhookSecret: SECRET, webhookRetry: { attempts: 2, initialDelayMs: 10 } });
+    const s = await standIn({
+      webhookUrl: hook.url,
+      webhookSecret: SECRET,
+      webhookRetry: { attempts: 2, initialDelayMs: 10 },
+    });
     s.createCustomer();
     await s.flushWebhooks();
     expect(hook.received).toHaveLength(2);
@@ -473,13 +579,23 @@ describe('Stripe stand-in: webhooks', () => {
 
   it('signs with every secret during a roll, and only sends the events the endpoint subscribes to', async () => {
     const hook = await receiver();
-    const s = await standIn({ webhookUrl: hook.url, webhookSecret: [SECRET, 'whsec_test_fake_after_roll'], enabledEvents: ['invoice.*'] });
+    const s = await standIn({
+      webhookUrl: hook.url,
+      webhookSecret: [SECRET, 'whsec_test_fake_after_roll'],
+      enabledEvents: ['invoice.*'],
+    });
     const customer = s.createCustomer();
     s.createInvoice(customer.id, { lines: [{ amount: 1000 }] });
     await s.flushWebhooks();
     expect(hook.received.map((r) => JSON.parse(r.body).type)).toEqual(['invoice.created', 'invoice.finalized']);
     for (const secret of [SECRET, 'whsec_test_fake_after_roll']) {
-      expect(Stripe.webhooks.constructEvent(hook.received[0]!.body, String(hook.received[0]!.headers['stripe-signature']), secret)).toMatchObject({ type: 'invoice.created' });
+      expect(
+        Stripe.webhooks.constructEvent(
+          hook.received[0]!.body,
+          String(hook.received[0]!.headers['stripe-signature']),
+          secret,
+        ),
+      ).toMatchObject({ type: 'invoice.created' });
     }
   });
 });

@@ -6,7 +6,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import zendesk from 'node-zendesk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest } from '../../src/connectors/zendesk/client.js';
+import {
+  classifyZendeskError,
+  createZendeskClient,
+  ZendeskApiError,
+  zendeskRequest,
+} from '../../src/connectors/zendesk/client.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { verifyZendeskSignature } from '../../src/connectors/zendesk/signature.js';
 import { listenOnLoopback } from '../../src/demo/standins/common.js';
@@ -39,7 +44,13 @@ async function standIn(opts?: ZendeskStandInOptions): Promise<ZendeskStandIn> {
 
 type SdkClientOptions = Parameters<typeof zendesk.createClient>[0];
 function sdk(z: ZendeskStandIn, extra: Partial<SdkClientOptions> = {}) {
-  return zendesk.createClient({ username: EMAIL, token: TOKEN, endpointUri: z.baseUrl, throwOriginalException: true, ...extra });
+  return zendesk.createClient({
+    username: EMAIL,
+    token: TOKEN,
+    endpointUri: z.baseUrl,
+    throwOriginalException: true,
+    ...extra,
+  });
 }
 
 /** What node-zendesk resolves with; its typings say less than it returns. */
@@ -54,7 +65,7 @@ const envelope = (body: object) => body as unknown as object[];
 const isoSeconds = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 describe('Zendesk stand-in: auth and paths', () => {
-  it('answers 401 with Zendesk\'s body unless the call uses email/token basic auth', async () => {
+  it("answers 401 with Zendesk's body unless the call uses email/token basic auth", async () => {
     const z = await standIn();
     const org = z.seedOrganization({ name: 'Acme' });
     const password = `Basic ${Buffer.from(`${EMAIL}:hunter2`).toString('base64')}`;
@@ -70,7 +81,9 @@ describe('Zendesk stand-in: auth and paths', () => {
     const z = await standIn({ auth: { email: EMAIL, token: TOKEN } });
     const org = z.seedOrganization({ name: 'Acme' });
 
-    const err = await sdk(z, { token: 'not-the-token' }).organizations.show(org.id).catch((e: unknown) => e);
+    const err = await sdk(z, { token: 'not-the-token' })
+      .organizations.show(org.id)
+      .catch((e: unknown) => e);
 
     expect(err).toMatchObject({ statusCode: 401, result: { error: "Couldn't authenticate you" } });
     await expect(sdk(z).organizations.show(org.id)).resolves.toMatchObject({ result: { id: org.id } });
@@ -91,7 +104,9 @@ describe('Zendesk stand-in: auth and paths', () => {
   it('answers 404 RecordNotFound for a missing organization, which node-zendesk throws', async () => {
     const z = await standIn();
 
-    const err = await sdk(z).organizations.show(424242).catch((e: unknown) => e);
+    const err = await sdk(z)
+      .organizations.show(424242)
+      .catch((e: unknown) => e);
 
     expect(err).toMatchObject({ statusCode: 404, result: { error: 'RecordNotFound', description: 'Not found' } });
   });
@@ -102,15 +117,27 @@ describe('Zendesk stand-in: organizations', () => {
     const z = await standIn();
     z.seedField('organization', { key: 'plan', type: 'text' });
     z.seedField('organization', { key: 'renewal_date', type: 'date' });
-    const org = z.seedOrganization({ name: 'Acme', external_id: '001ACME', organization_fields: { region: 'eu' }, updated_at: '2026-01-01T00:00:00Z' });
+    const org = z.seedOrganization({
+      name: 'Acme',
+      external_id: '001ACME',
+      organization_fields: { region: 'eu' },
+      updated_at: '2026-01-01T00:00:00Z',
+    });
 
     const { response, result } = await sdkCall<ZendeskOrganization>(
       sdk(z).organizations.update(org.id, { organization: { organization_fields: { plan: 'pro', mrr: 34500 } } }),
     );
 
     expect(response.status).toBe(200);
-    expect(result).toMatchObject({ id: org.id, name: 'Acme', organization_fields: { region: 'eu', plan: 'pro', mrr: 34500, renewal_date: null } });
-    expect(z.state.organizations.get(org.id)).toMatchObject({ external_id: '001ACME', organization_fields: { region: 'eu', plan: 'pro', mrr: 34500 } });
+    expect(result).toMatchObject({
+      id: org.id,
+      name: 'Acme',
+      organization_fields: { region: 'eu', plan: 'pro', mrr: 34500, renewal_date: null },
+    });
+    expect(z.state.organizations.get(org.id)).toMatchObject({
+      external_id: '001ACME',
+      organization_fields: { region: 'eu', plan: 'pro', mrr: 34500 },
+    });
     expect(z.state.organizations.get(org.id)?.updated_at).not.toBe('2026-01-01T00:00:00Z');
     expect(z.calls.at(-1)).toMatchObject({ method: 'PUT', path: `/organizations/${org.id}`, status: 200 });
   });
@@ -119,26 +146,38 @@ describe('Zendesk stand-in: organizations', () => {
     const z = await standIn();
     const client = sdk(z);
 
-    const created = await sdkCall<ZendeskOrganization>(client.organizations.createOrUpdate({ organization: { name: 'Acme', external_id: '001ACME' } }));
+    const created = await sdkCall<ZendeskOrganization>(
+      client.organizations.createOrUpdate({ organization: { name: 'Acme', external_id: '001ACME' } }),
+    );
     const updated = await sdkCall<ZendeskOrganization>(
-      client.organizations.createOrUpdate({ organization: { external_id: '001acme', organization_fields: { plan: 'pro' } } }),
+      client.organizations.createOrUpdate({
+        organization: { external_id: '001acme', organization_fields: { plan: 'pro' } },
+      }),
     );
 
     expect(created.response.status).toBe(201);
     expect(updated.response.status).toBe(200);
     expect(updated.result.id).toBe(created.result.id);
     expect(z.state.organizations.size).toBe(1);
-    expect(await client.organizations.showManyByExternalIds(['001ACME'])).toEqual([expect.objectContaining({ id: created.result.id, organization_fields: { plan: 'pro' } })]);
+    expect(await client.organizations.showManyByExternalIds(['001ACME'])).toEqual([
+      expect.objectContaining({ id: created.result.id, organization_fields: { plan: 'pro' } }),
+    ]);
   });
 
-  it('refuses to create an organization without a name, with Zendesk\'s RecordInvalid body', async () => {
+  it("refuses to create an organization without a name, with Zendesk's RecordInvalid body", async () => {
     const z = await standIn();
 
-    const err = await sdk(z).organizations.createOrUpdate({ organization: { external_id: '001NEW' } }).catch((e: unknown) => e);
+    const err = await sdk(z)
+      .organizations.createOrUpdate({ organization: { external_id: '001NEW' } })
+      .catch((e: unknown) => e);
 
     expect(err).toMatchObject({
       statusCode: 422,
-      result: { error: 'RecordInvalid', description: 'Record validation errors', details: { name: [{ error: 'BlankValue' }] } },
+      result: {
+        error: 'RecordInvalid',
+        description: 'Record validation errors',
+        details: { name: [{ error: 'BlankValue' }] },
+      },
     });
     expect(z.state.organizations.size).toBe(0);
   });
@@ -184,7 +223,9 @@ describe('Zendesk stand-in: organizations', () => {
     const client = sdk(z);
     const org = z.seedOrganization({ name: 'A' });
     const queued = await sdkCall<{ job_status: ZendeskJobStatus }>(
-      client.organizations.updateMany(envelope({ organizations: [{ id: org.id, organization_fields: { plan: 'pro' } }] })),
+      client.organizations.updateMany(
+        envelope({ organizations: [{ id: org.id, organization_fields: { plan: 'pro' } }] }),
+      ),
     );
 
     const watched = await client.jobstatuses.watch(queued.result.job_status.id, 10, 5);
@@ -216,7 +257,11 @@ describe('Zendesk stand-in: organizations', () => {
 
     expect(all).toHaveLength(250);
     expect(new Set(all.map((o) => o.id)).size).toBe(250);
-    expect(z.calls.map((c) => c.query)).toEqual(['page%5Bsize%5D=100', expect.stringContaining('page[after]='), expect.stringContaining('page[after]=')]);
+    expect(z.calls.map((c) => c.query)).toEqual([
+      'page%5Bsize%5D=100',
+      expect.stringContaining('page[after]='),
+      expect.stringContaining('page[after]='),
+    ]);
   });
 
   it('organizations.incremental exports organizations changed since start_time, leaving out the last minute', async () => {
@@ -253,8 +298,22 @@ describe('Zendesk stand-in: users and fields', () => {
     const sam = [...z.state.users.values()].find((u) => u.external_id === 'cus_SAM');
     expect(done.result.job_status.results).toEqual([
       { id: dana.id, index: 0, action: 'update', status: 'Updated', success: true, email: 'dana.buyer@acme.example' },
-      { id: sam?.id, index: 1, action: 'create', status: 'Created', success: true, email: 'sam@acme.example', external_id: 'cus_SAM' },
-      expect.objectContaining({ index: 2, status: 'Failed', success: false, error: 'UserCreateError', email: 'nameless@acme.example' }),
+      {
+        id: sam?.id,
+        index: 1,
+        action: 'create',
+        status: 'Created',
+        success: true,
+        email: 'sam@acme.example',
+        external_id: 'cus_SAM',
+      },
+      expect.objectContaining({
+        index: 2,
+        status: 'Failed',
+        success: false,
+        error: 'UserCreateError',
+        email: 'nameless@acme.example',
+      }),
     ]);
     expect(z.state.users.get(dana.id)?.user_fields).toEqual({ plan: 'pro' });
     expect(z.state.users.size).toBe(2);
@@ -272,14 +331,23 @@ describe('Zendesk stand-in: users and fields', () => {
     const z = await standIn();
     const client = sdk(z);
 
-    const created = await sdkCall<ZendeskUser>(client.users.createOrUpdate({ user: { name: 'Lee', email: 'lee@acme.example', user_fields: { tier: 'gold' } } }));
-    const updated = await sdkCall<ZendeskUser>(client.users.update(created.result.id, { user: { user_fields: { seats: 5 } } }));
-    const again = await sdkCall<ZendeskUser>(client.users.createOrUpdate({ user: { email: 'LEE@acme.example', name: 'Lee Park' } }));
+    const created = await sdkCall<ZendeskUser>(
+      client.users.createOrUpdate({ user: { name: 'Lee', email: 'lee@acme.example', user_fields: { tier: 'gold' } } }),
+    );
+    const updated = await sdkCall<ZendeskUser>(
+      client.users.update(created.result.id, { user: { user_fields: { seats: 5 } } }),
+    );
+    const again = await sdkCall<ZendeskUser>(
+      client.users.createOrUpdate({ user: { email: 'LEE@acme.example', name: 'Lee Park' } }),
+    );
 
     expect(created.response.status).toBe(201);
     expect(updated.result.user_fields).toEqual({ tier: 'gold', seats: 5 });
     expect(again.response.status).toBe(200);
-    expect(z.state.users.get(created.result.id)).toMatchObject({ name: 'Lee Park', user_fields: { tier: 'gold', seats: 5 } });
+    expect(z.state.users.get(created.result.id)).toMatchObject({
+      name: 'Lee Park',
+      user_fields: { tier: 'gold', seats: 5 },
+    });
   });
 
   it('keeps organization and user field definitions, so setup can see what exists; a duplicate key is RecordInvalid', async () => {
@@ -289,40 +357,73 @@ describe('Zendesk stand-in: users and fields', () => {
     const plan = await sdkCall<{ id: number; key: string }>(
       client.organizationfields.create({ organization_field: { key: 'portal_plan', type: 'text', title: 'Plan' } }),
     );
-    await client.userfields.create({ user_field: { key: 'portal_role', type: 'dropdown', title: 'Role', custom_field_options: [{ name: 'Owner', value: 'owner' }] } });
+    await client.userfields.create({
+      user_field: {
+        key: 'portal_role',
+        type: 'dropdown',
+        title: 'Role',
+        custom_field_options: [{ name: 'Owner', value: 'owner' }],
+      },
+    });
     const duplicate = await client.organizationfields
       .create({ organization_field: { key: 'portal_plan', type: 'text', title: 'Plan again' } })
       .catch((e: unknown) => e);
 
     expect(plan.response.status).toBe(201);
     expect(plan.result).toMatchObject({ key: 'portal_plan', type: 'text', title: 'Plan', active: true });
-    expect(duplicate).toMatchObject({ statusCode: 422, result: { error: 'RecordInvalid', details: { key: [{ error: 'DuplicateValue' }] } } });
-    expect(await client.organizationfields.list()).toEqual([expect.objectContaining({ id: plan.result.id, key: 'portal_plan' })]);
-    expect(z.state.userFields).toMatchObject([{ key: 'portal_role', custom_field_options: [{ name: 'Owner', value: 'owner' }] }]);
+    expect(duplicate).toMatchObject({
+      statusCode: 422,
+      result: { error: 'RecordInvalid', details: { key: [{ error: 'DuplicateValue' }] } },
+    });
+    expect(await client.organizationfields.list()).toEqual([
+      expect.objectContaining({ id: plan.result.id, key: 'portal_plan' }),
+    ]);
+    expect(z.state.userFields).toMatchObject([
+      { key: 'portal_role', custom_field_options: [{ name: 'Owner', value: 'owner' }] },
+    ]);
   });
 });
 
 describe('Zendesk stand-in: custom objects and profile events (generic requests)', () => {
-  const daemonClient = (z: ZendeskStandIn) => createZendeskClient({ baseUrl: z.baseUrl, email: EMAIL, apiToken: TOKEN, webhookSecrets: [] });
+  const daemonClient = (z: ZendeskStandIn) =>
+    createZendeskClient({ baseUrl: z.baseUrl, email: EMAIL, apiToken: TOKEN, webhookSecrets: [] });
 
   it('upserts a record by external_id: 201 when created, 200 when updated, fields merged', async () => {
     const z = await standIn();
     const client = daemonClient(z);
-    await zendeskRequest(client, 'POST', ['custom_objects'], { custom_object: { key: 'subscription', title: 'Subscription', title_pluralized: 'Subscriptions' } });
-    await zendeskRequest(client, 'POST', ['custom_objects', 'subscription', 'fields'], { custom_object_field: { key: 'status', type: 'text', title: 'Status' } });
+    await zendeskRequest(client, 'POST', ['custom_objects'], {
+      custom_object: { key: 'subscription', title: 'Subscription', title_pluralized: 'Subscriptions' },
+    });
+    await zendeskRequest(client, 'POST', ['custom_objects', 'subscription', 'fields'], {
+      custom_object_field: { key: 'status', type: 'text', title: 'Status' },
+    });
     const path = ['custom_objects', 'subscription', 'records', { external_id: 'sub_1' }];
 
-    const created = await client.users.transporter.request('PATCH', [...path], { custom_object_record: { name: 'sub_1', custom_object_fields: { status: 'active', mrr: 100 } } });
-    const updated = await client.users.transporter.request('PATCH', [...path], { custom_object_record: { custom_object_fields: { status: 'past_due' } } });
+    const created = await client.users.transporter.request('PATCH', [...path], {
+      custom_object_record: { name: 'sub_1', custom_object_fields: { status: 'active', mrr: 100 } },
+    });
+    const updated = await client.users.transporter.request('PATCH', [...path], {
+      custom_object_record: { custom_object_fields: { status: 'past_due' } },
+    });
 
     expect(created.response.status).toBe(201);
     expect(updated.response.status).toBe(200);
     expect(updated.result).toMatchObject({
-      custom_object_record: { external_id: 'sub_1', name: 'sub_1', custom_object_key: 'subscription', custom_object_fields: { status: 'past_due', mrr: 100 } },
+      custom_object_record: {
+        external_id: 'sub_1',
+        name: 'sub_1',
+        custom_object_key: 'subscription',
+        custom_object_fields: { status: 'past_due', mrr: 100 },
+      },
     });
-    expect(z.state.customObjectRecords.get('subscription')?.get('sub_1')?.custom_object_fields).toEqual({ status: 'past_due', mrr: 100 });
+    expect(z.state.customObjectRecords.get('subscription')?.get('sub_1')?.custom_object_fields).toEqual({
+      status: 'past_due',
+      mrr: 100,
+    });
     expect(z.state.customObjectFields.get('subscription')).toMatchObject([{ key: 'status', type: 'text' }]);
-    await expect(zendeskRequest(client, 'GET', ['custom_objects', 'subscription', 'records', { external_id: 'sub_1' }])).resolves.toMatchObject({
+    await expect(
+      zendeskRequest(client, 'GET', ['custom_objects', 'subscription', 'records', { external_id: 'sub_1' }]),
+    ).resolves.toMatchObject({
       custom_object_records: [{ external_id: 'sub_1' }],
     });
   });
@@ -331,14 +432,26 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
     const z = await standIn();
     const client = daemonClient(z);
     z.seedCustomObject('invoice', { fields: [{ key: 'amount_due', type: 'integer' }] });
-    const items = Array.from({ length: 5 }, (_, i) => ({ external_id: `in_${i}`, name: `in_${i}`, custom_object_fields: { amount_due: i * 100 } }));
+    const items = Array.from({ length: 5 }, (_, i) => ({
+      external_id: `in_${i}`,
+      name: `in_${i}`,
+      custom_object_fields: { amount_due: i * 100 },
+    }));
 
-    const queued = (await zendeskRequest(client, 'POST', ['custom_objects', 'invoice', 'jobs'], { job: { action: 'create_or_update_by_external_id', items } })) as {
+    const queued = (await zendeskRequest(client, 'POST', ['custom_objects', 'invoice', 'jobs'], {
+      job: { action: 'create_or_update_by_external_id', items },
+    })) as {
       job_status: ZendeskJobStatus;
     };
     const done = await sdkCall<{ job_status: ZendeskJobStatus }>(sdk(z).jobstatuses.show(queued.job_status.id));
     expect(done.result.job_status).toMatchObject({ status: 'completed', total: 5 });
-    expect(done.result.job_status.results?.map((r) => r.status)).toEqual(['Created', 'Created', 'Created', 'Created', 'Created']);
+    expect(done.result.job_status.results?.map((r) => r.status)).toEqual([
+      'Created',
+      'Created',
+      'Created',
+      'Created',
+      'Created',
+    ]);
 
     const seen: string[] = [];
     let next: string | null = null;
@@ -363,12 +476,21 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
     z.seedCustomObject('subscription');
 
     const missing = await zendeskRequest(client, 'GET', ['custom_objects', 'nope', 'records']).catch((e: unknown) => e);
-    const nameless = await zendeskRequest(client, 'PATCH', ['custom_objects', 'subscription', 'records', { external_id: 'sub_2' }], {
-      custom_object_record: { custom_object_fields: { status: 'active' } },
-    }).catch((e: unknown) => e);
+    const nameless = await zendeskRequest(
+      client,
+      'PATCH',
+      ['custom_objects', 'subscription', 'records', { external_id: 'sub_2' }],
+      {
+        custom_object_record: { custom_object_fields: { status: 'active' } },
+      },
+    ).catch((e: unknown) => e);
 
     expect(missing).toBeInstanceOf(ZendeskApiError);
-    expect(classifyZendeskError(missing)).toEqual({ retryable: false, status: 404, message: 'Zendesk 404: NotFound: Not Found: Custom object not found' });
+    expect(classifyZendeskError(missing)).toEqual({
+      retryable: false,
+      status: 404,
+      message: 'Zendesk 404: NotFound: Not Found: Custom object not found',
+    });
     expect(nameless).toMatchObject({ status: 422 });
     expect(z.state.customObjectRecords.get('subscription')?.size).toBe(0);
   });
@@ -378,11 +500,22 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
     const client = daemonClient(z);
     const dana = z.seedUser({ name: 'Dana', email: 'dana.buyer@acme.example' });
     const event = {
-      profile: { source: 'portal', type: 'customer', identifiers: [{ type: 'email', value: 'Dana.Buyer@acme.example' }] },
-      event: { source: 'portal', type: 'invoice_paid', description: 'Invoice paid', properties: { invoiceId: 'in_1', amount: 34500 } },
+      profile: {
+        source: 'portal',
+        type: 'customer',
+        identifiers: [{ type: 'email', value: 'Dana.Buyer@acme.example' }],
+      },
+      event: {
+        source: 'portal',
+        type: 'invoice_paid',
+        description: 'Invoice paid',
+        properties: { invoiceId: 'in_1', amount: 34500 },
+      },
     };
 
-    await expect(zendeskRequest(client, 'POST', ['user_profiles', 'events'], event)).resolves.toEqual({ status: 'received' });
+    await expect(zendeskRequest(client, 'POST', ['user_profiles', 'events'], event)).resolves.toEqual({
+      status: 'received',
+    });
 
     expect(z.state.profileEvents).toMatchObject([{ user_id: dana.id, profile: event.profile, event: event.event }]);
     for (const identifier of ['email:dana.buyer@acme.example', 'portal:customer:email:DANA.BUYER@acme.example']) {
@@ -390,7 +523,13 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
         data: [{ type: 'invoice_paid', source: 'portal', user_id: String(dana.id), properties: { invoiceId: 'in_1' } }],
       });
     }
-    await expect(zendeskRequest(client, 'GET', ['user_profiles', 'events', { identifier: 'other:customer:email:dana.buyer@acme.example' }])).resolves.toMatchObject({ data: [] });
+    await expect(
+      zendeskRequest(client, 'GET', [
+        'user_profiles',
+        'events',
+        { identifier: 'other:customer:email:dana.buyer@acme.example' },
+      ]),
+    ).resolves.toMatchObject({ data: [] });
   });
 
   it('files events under one profile per source, type and identifier, finds it by identifier query or by user, and deletes it with its events (204, then 404)', async () => {
@@ -407,17 +546,36 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
     await post('shop', 'order_placed');
     // Without a matching user, Zendesk creates one for the profile.
     await zendeskRequest(client, 'POST', ['user_profiles', 'events'], {
-      profile: { source: 'portal_sync', type: 'customer', identifiers: [{ type: 'email', value: 'new.person@acme.example' }] },
+      profile: {
+        source: 'portal_sync',
+        type: 'customer',
+        identifiers: [{ type: 'email', value: 'new.person@acme.example' }],
+      },
       event: { source: 'portal_sync', type: 'self_service_deflected', properties: {} },
     });
     expect(z.state.profiles.size).toBe(3);
 
-    const own = (await zendeskRequest(client, 'GET', ['user_profiles', { identifier: 'portal_sync:customer:email:dana.buyer@acme.example' }])) as { profile: { id: string } };
-    expect(own.profile).toMatchObject({ source: 'portal_sync', type: 'customer', user_id: String(dana.id), identifiers: [{ type: 'email', value: 'Dana.Buyer@acme.example' }] });
-    const byUser = (await zendeskRequest(client, 'GET', ['users', dana.id, 'profiles'])) as { profiles: Array<{ id: string; source: string }> };
+    const own = (await zendeskRequest(client, 'GET', [
+      'user_profiles',
+      { identifier: 'portal_sync:customer:email:dana.buyer@acme.example' },
+    ])) as { profile: { id: string } };
+    expect(own.profile).toMatchObject({
+      source: 'portal_sync',
+      type: 'customer',
+      user_id: String(dana.id),
+      identifiers: [{ type: 'email', value: 'Dana.Buyer@acme.example' }],
+    });
+    const byUser = (await zendeskRequest(client, 'GET', ['users', dana.id, 'profiles'])) as {
+      profiles: Array<{ id: string; source: string }>;
+    };
     expect(byUser.profiles.map((p) => p.source).sort()).toEqual(['portal_sync', 'shop']);
-    await expect(zendeskRequest(client, 'GET', ['user_profiles', own.profile.id])).resolves.toMatchObject({ profile: { id: own.profile.id } });
-    const partial = await zendeskRequest(client, 'GET', ['user_profiles', { identifier: 'portal_sync:customer' }]).catch((e: unknown) => e);
+    await expect(zendeskRequest(client, 'GET', ['user_profiles', own.profile.id])).resolves.toMatchObject({
+      profile: { id: own.profile.id },
+    });
+    const partial = await zendeskRequest(client, 'GET', [
+      'user_profiles',
+      { identifier: 'portal_sync:customer' },
+    ]).catch((e: unknown) => e);
     expect(classifyZendeskError(partial)).toMatchObject({ status: 400 });
 
     const deleted = await client.users.transporter.request('DELETE', ['user_profiles', own.profile.id], null);
@@ -426,12 +584,21 @@ describe('Zendesk stand-in: custom objects and profile events (generic requests)
     expect(z.state.profileEvents.every((e) => e.profile_id !== own.profile.id)).toBe(true);
     for (const call of [
       zendeskRequest(client, 'DELETE', ['user_profiles', own.profile.id]),
-      zendeskRequest(client, 'GET', ['user_profiles', { identifier: 'portal_sync:customer:email:dana.buyer@acme.example' }]),
+      zendeskRequest(client, 'GET', [
+        'user_profiles',
+        { identifier: 'portal_sync:customer:email:dana.buyer@acme.example' },
+      ]),
     ]) {
       const gone = await call.catch((e: unknown) => e);
-      expect(classifyZendeskError(gone)).toEqual({ retryable: false, status: 404, message: 'Zendesk 404: NotFound: Not Found: Profile not found' });
+      expect(classifyZendeskError(gone)).toEqual({
+        retryable: false,
+        status: 404,
+        message: 'Zendesk 404: NotFound: Not Found: Profile not found',
+      });
     }
-    await expect(zendeskRequest(client, 'GET', ['users', dana.id, 'profiles'])).resolves.toMatchObject({ profiles: [{ source: 'shop' }] });
+    await expect(zendeskRequest(client, 'GET', ['users', dana.id, 'profiles'])).resolves.toMatchObject({
+      profiles: [{ source: 'shop' }],
+    });
   });
 });
 
@@ -439,14 +606,24 @@ describe('Zendesk stand-in: tickets', () => {
   it('shows and updates a ticket; the update moves generated_timestamp forward', async () => {
     const z = await standIn();
     const client = sdk(z);
-    const ticket = z.seedTicket({ subject: 'Cannot download invoice', status: 'open', updated_at: '2026-03-01T07:12:07Z' });
+    const ticket = z.seedTicket({
+      subject: 'Cannot download invoice',
+      status: 'open',
+      updated_at: '2026-03-01T07:12:07Z',
+    });
 
     const shown = await sdkCall<ZendeskTicket>(client.tickets.show(ticket.id));
-    const updated = await sdkCall<ZendeskTicket>(client.tickets.update(ticket.id, { ticket: { status: 'solved', custom_fields: [{ id: 360001, value: 'paid' }] } }));
+    const updated = await sdkCall<ZendeskTicket>(
+      client.tickets.update(ticket.id, {
+        ticket: { status: 'solved', custom_fields: [{ id: 360001, value: 'paid' }] },
+      }),
+    );
 
     expect(shown.result).toMatchObject({ id: ticket.id, subject: 'Cannot download invoice', status: 'open' });
     expect(updated.result).toMatchObject({ status: 'solved', custom_fields: [{ id: 360001, value: 'paid' }] });
-    expect(z.state.tickets.get(ticket.id)?.generated_timestamp).toBeGreaterThan(Date.parse('2026-03-01T07:12:07Z') / 1000);
+    expect(z.state.tickets.get(ticket.id)?.generated_timestamp).toBeGreaterThan(
+      Date.parse('2026-03-01T07:12:07Z') / 1000,
+    );
   });
 
   it('ticketexport.exportCursor pages 1000 at a time by after_cursor until end_of_stream, without the last minute', async () => {
@@ -456,16 +633,23 @@ describe('Zendesk stand-in: tickets', () => {
     for (let i = 0; i < 1500; i++) z.seedTicket({ subject: `T${i}`, updated_at: isoSeconds(start + i) });
     const fresh = z.seedTicket({ subject: 'changed seconds ago' });
 
-    const first = await sdkCall<{ tickets: ZendeskTicket[]; after_cursor: string; end_of_stream: boolean }>(client.ticketexport.exportCursor(start));
-    const second = await sdkCall<{ tickets: ZendeskTicket[]; after_cursor: string; end_of_stream: boolean; after_url: string }>(
-      client.ticketexport.exportCursor(start, first.result.after_cursor),
+    const first = await sdkCall<{ tickets: ZendeskTicket[]; after_cursor: string; end_of_stream: boolean }>(
+      client.ticketexport.exportCursor(start),
     );
+    const second = await sdkCall<{
+      tickets: ZendeskTicket[];
+      after_cursor: string;
+      end_of_stream: boolean;
+      after_url: string;
+    }>(client.ticketexport.exportCursor(start, first.result.after_cursor));
 
     expect(first.result.tickets).toHaveLength(1000);
     expect(first.result.end_of_stream).toBe(false);
     expect(second.result.tickets).toHaveLength(500);
     expect(second.result.end_of_stream).toBe(true);
-    expect(second.result.after_url).toBe(`${z.baseUrl}/incremental/tickets/cursor.json?cursor=${second.result.after_cursor}`);
+    expect(second.result.after_url).toBe(
+      `${z.baseUrl}/incremental/tickets/cursor.json?cursor=${second.result.after_cursor}`,
+    );
     const ids = [...first.result.tickets, ...second.result.tickets].map((t) => t.id);
     expect(new Set(ids).size).toBe(1500);
     expect(ids).not.toContain(fresh.id);
@@ -496,10 +680,21 @@ describe('Zendesk stand-in: brands', () => {
     // node-zendesk's brand.show resolves with the whole body, { brand }.
     const shown = await sdkCall<{ brand: ZendeskBrand }>(client.brand.show(globex.id));
 
-    expect(listed.result.map((b) => [b.name, b.default])).toEqual([['Acme', true], ['Globex', false]]);
+    expect(listed.result.map((b) => [b.name, b.default])).toEqual([
+      ['Acme', true],
+      ['Globex', false],
+    ]);
     expect(shown.result.brand).toMatchObject({
-      id: globex.id, name: 'Globex', subdomain: 'globex', brand_url: 'https://globex.zendesk.com', host_mapping: null,
-      has_help_center: true, help_center_state: 'enabled', active: true, is_deleted: false, url: `${z.baseUrl}/brands/${globex.id}.json`,
+      id: globex.id,
+      name: 'Globex',
+      subdomain: 'globex',
+      brand_url: 'https://globex.zendesk.com',
+      host_mapping: null,
+      has_help_center: true,
+      help_center_state: 'enabled',
+      active: true,
+      is_deleted: false,
+      url: `${z.baseUrl}/brands/${globex.id}.json`,
     });
     expect(acme.host_mapping).toBe('help.acme.test');
     const missing = await fetch(`${z.baseUrl}/brands/1.json`, { headers: AUTH });
@@ -510,10 +705,17 @@ describe('Zendesk stand-in: brands', () => {
   it('pages brands by cursor when page[size] is given', async () => {
     const z = await standIn();
     for (const name of ['C', 'A', 'B']) z.seedBrand({ name, subdomain: name.toLowerCase() });
-    const first = (await (await fetch(`${z.baseUrl}/brands.json?page[size]=2`, { headers: AUTH })).json()) as { brands: ZendeskBrand[]; meta: { has_more: boolean }; links: { next: string } };
+    const first = (await (await fetch(`${z.baseUrl}/brands.json?page[size]=2`, { headers: AUTH })).json()) as {
+      brands: ZendeskBrand[];
+      meta: { has_more: boolean };
+      links: { next: string };
+    };
     expect(first.brands.map((b) => b.name)).toEqual(['A', 'B']);
     expect(first.meta.has_more).toBe(true);
-    const second = (await (await fetch(first.links.next, { headers: AUTH })).json()) as { brands: ZendeskBrand[]; meta: { has_more: boolean } };
+    const second = (await (await fetch(first.links.next, { headers: AUTH })).json()) as {
+      brands: ZendeskBrand[];
+      meta: { has_more: boolean };
+    };
     expect(second.brands.map((b) => b.name)).toEqual(['C']);
   });
 
@@ -523,12 +725,24 @@ describe('Zendesk stand-in: brands', () => {
     const globex = z.seedBrand({ name: 'Globex', subdomain: 'globex' });
     const hourAgo = Math.floor(Date.now() / 1000) - 3600;
     const plain = z.seedTicket({ subject: 'no brand given', updated_at: isoSeconds(hourAgo) });
-    const branded = z.seedTicket({ subject: 'Globex ticket', brand_id: globex.id, updated_at: isoSeconds(hourAgo + 1) });
+    const branded = z.seedTicket({
+      subject: 'Globex ticket',
+      brand_id: globex.id,
+      updated_at: isoSeconds(hourAgo + 1),
+    });
     const client = createZendeskClient({ baseUrl: z.baseUrl, email: EMAIL, apiToken: TOKEN, webhookSecrets: [] });
 
-    const page = (await zendeskRequest(client, 'GET', ['incremental', 'tickets', 'cursor', { start_time: hourAgo - 1 }])) as { tickets: ZendeskTicket[] };
+    const page = (await zendeskRequest(client, 'GET', [
+      'incremental',
+      'tickets',
+      'cursor',
+      { start_time: hourAgo - 1 },
+    ])) as { tickets: ZendeskTicket[] };
 
-    expect(page.tickets.map((t) => [t.id, t.brand_id])).toEqual([[plain.id, acme.id], [branded.id, globex.id]]);
+    expect(page.tickets.map((t) => [t.id, t.brand_id])).toEqual([
+      [plain.id, acme.id],
+      [branded.id, globex.id],
+    ]);
   });
 
   it('keeps tickets unbranded in an account with no brand seeded, as before', async () => {
@@ -566,19 +780,26 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
     expect(await raw.text()).toBe(ZENDESK_TOO_MANY_REQUESTS);
 
     clock += 40_000; // a new window
-    await expect(sdkCall<ZendeskOrganization>(client.organizations.show(org.id))).resolves.toMatchObject({ response: { status: 200 } });
+    await expect(sdkCall<ZendeskOrganization>(client.organizations.show(org.id))).resolves.toMatchObject({
+      response: { status: 200 },
+    });
   });
 
-  it('failNext(1, 422) fails the next write with Zendesk\'s RecordInvalid body and changes nothing; reads pass', async () => {
+  it("failNext(1, 422) fails the next write with Zendesk's RecordInvalid body and changes nothing; reads pass", async () => {
     const z = await standIn();
     const client = sdk(z);
     const org = z.seedOrganization({ name: 'Acme', organization_fields: { plan: 'team' } });
     z.failNext(1, 422);
 
     await expect(client.organizations.show(org.id)).resolves.toMatchObject({ result: { id: org.id } });
-    const err = await client.organizations.update(org.id, { organization: { organization_fields: { plan: 'pro' } } }).catch((e: unknown) => e);
+    const err = await client.organizations
+      .update(org.id, { organization: { organization_fields: { plan: 'pro' } } })
+      .catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ statusCode: 422, result: { error: 'RecordInvalid', description: 'Record validation errors', details: {} } });
+    expect(err).toMatchObject({
+      statusCode: 422,
+      result: { error: 'RecordInvalid', description: 'Record validation errors', details: {} },
+    });
     expect(classifyZendeskError(err)).toMatchObject({ retryable: false, status: 422 });
     expect(z.state.organizations.get(org.id)?.organization_fields).toEqual({ plan: 'team' });
     expect(z.calls.at(-1)).toMatchObject({ method: 'PUT', status: 422, fault: 'failNext' });
@@ -587,18 +808,31 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
     expect(z.state.organizations.get(org.id)?.organization_fields).toEqual({ plan: 'pro' });
   });
 
-  it('failNext takes a body of the test\'s choosing, which the daemon\'s error classification reads', async () => {
+  it("failNext takes a body of the test's choosing, which the daemon's error classification reads", async () => {
     const z = await standIn();
     const client = createZendeskClient({ baseUrl: z.baseUrl, email: EMAIL, apiToken: TOKEN, webhookSecrets: [] });
     z.seedCustomObject('subscription');
-    z.failNext(1, 422, { error: 'RecordInvalid', description: 'Record validation errors', details: { mrr: [{ description: 'Mrr: is not a number', error: 'InvalidValue' }] } });
+    z.failNext(1, 422, {
+      error: 'RecordInvalid',
+      description: 'Record validation errors',
+      details: { mrr: [{ description: 'Mrr: is not a number', error: 'InvalidValue' }] },
+    });
 
-    const err = await zendeskRequest(client, 'PATCH', ['custom_objects', 'subscription', 'records', { external_id: 'sub_1' }], {
-      custom_object_record: { name: 'sub_1', custom_object_fields: { mrr: 'lots' } },
-    }).catch((e: unknown) => e);
+    const err = await zendeskRequest(
+      client,
+      'PATCH',
+      ['custom_objects', 'subscription', 'records', { external_id: 'sub_1' }],
+      {
+        custom_object_record: { name: 'sub_1', custom_object_fields: { mrr: 'lots' } },
+      },
+    ).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(ZendeskApiError);
-    expect(classifyZendeskError(err)).toEqual({ retryable: false, status: 422, message: 'Zendesk 422: RecordInvalid: Record validation errors' });
+    expect(classifyZendeskError(err)).toEqual({
+      retryable: false,
+      status: 422,
+      message: 'Zendesk 422: RecordInvalid: Record validation errors',
+    });
   });
 
   it('injects seeded faults reproducibly: the same seed fails the same calls the same way', async () => {
@@ -607,7 +841,12 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
       const org = z.seedOrganization({ name: 'Acme' });
       const outcomes: (number | string)[] = [];
       for (let i = 0; i < 40; i++) {
-        outcomes.push(await fetch(`${z.baseUrl}/organizations/${org.id}.json`, { headers: AUTH }).then((r) => r.status, () => 'reset'));
+        outcomes.push(
+          await fetch(`${z.baseUrl}/organizations/${org.id}.json`, { headers: AUTH }).then(
+            (r) => r.status,
+            () => 'reset',
+          ),
+        );
       }
       return { outcomes, faults: z.calls.map((c) => c.fault ?? null) };
     };
@@ -671,10 +910,16 @@ describe('Zendesk stand-in: echo webhooks', () => {
     const hook = await receiver();
     const z = await standIn({ webhook: { url: hook.url, secret: 'zd-webhook-secret' } });
     z.seedField('organization', { key: 'portal_plan', type: 'text', title: 'Plan' });
-    const org = z.seedOrganization({ name: 'Acme', external_id: '001ACME', organization_fields: { portal_plan: 'team', region: 'eu' } });
+    const org = z.seedOrganization({
+      name: 'Acme',
+      external_id: '001ACME',
+      organization_fields: { portal_plan: 'team', region: 'eu' },
+    });
 
     // region is written with the value it already has: only portal_plan changes, so only it is echoed.
-    await sdk(z).organizations.update(org.id, { organization: { name: 'Acme', organization_fields: { portal_plan: 'pro', region: 'eu' } } });
+    await sdk(z).organizations.update(org.id, {
+      organization: { name: 'Acme', organization_fields: { portal_plan: 'pro', region: 'eu' } },
+    });
     await z.flushWebhooks();
 
     expect(hook.received).toHaveLength(1);
@@ -697,9 +942,16 @@ describe('Zendesk stand-in: echo webhooks', () => {
       detail: { id: String(org.id), external_id: '001ACME', name: 'Acme' },
       event: { current: 'pro', previous: 'team', custom_field: { title: 'Plan', field_type: 'text' } },
     });
-    const parsed = parseZendeskWebhook(body, { signedAt: header(hit.headers, 'x-zendesk-webhook-signature-timestamp') ?? '' });
-    expect(parsed).toMatchObject({ kind: 'events', events: [{ source: 'zendesk', objectId: String(org.id), refs: { zendeskOrganizationId: String(org.id) } }] });
-    expect(z.webhookDeliveries).toMatchObject([{ type: 'zen:event-type:organization.custom_field_changed', status: 200 }]);
+    const parsed = parseZendeskWebhook(body, {
+      signedAt: header(hit.headers, 'x-zendesk-webhook-signature-timestamp') ?? '',
+    });
+    expect(parsed).toMatchObject({
+      kind: 'events',
+      events: [{ source: 'zendesk', objectId: String(org.id), refs: { zendeskOrganizationId: String(org.id) } }],
+    });
+    expect(z.webhookDeliveries).toMatchObject([
+      { type: 'zen:event-type:organization.custom_field_changed', status: 200 },
+    ]);
   });
 
   it('writing the same values again changes nothing, so nothing is echoed; seeding never echoes', async () => {
@@ -726,10 +978,26 @@ describe('Zendesk stand-in: echo webhooks', () => {
     await client.users.createOrUpdate({ user: { name: 'Sam', email: 'sam@acme.example' } });
     await z.flushWebhooks();
 
-    const bodies = hook.received.map((r) => JSON.parse(r.body.toString('utf8')) as { type: string; detail: Record<string, unknown>; event: Record<string, unknown> });
-    expect(bodies.map((b) => b.type)).toEqual(['zen:event-type:user.custom_field_changed', 'zen:event-type:user.created']);
-    expect(bodies[0]).toMatchObject({ detail: { id: String(dana.id), email: 'dana@acme.example', organization_id: String(org.id) }, event: { current: 'owner', previous: null } });
-    expect(parseZendeskWebhook(bodies[0], {})).toMatchObject({ kind: 'events', events: [{ refs: { zendeskUserId: String(dana.id), email: 'dana@acme.example' } }] });
+    const bodies = hook.received.map(
+      (r) =>
+        JSON.parse(r.body.toString('utf8')) as {
+          type: string;
+          detail: Record<string, unknown>;
+          event: Record<string, unknown>;
+        },
+    );
+    expect(bodies.map((b) => b.type)).toEqual([
+      'zen:event-type:user.custom_field_changed',
+      'zen:event-type:user.created',
+    ]);
+    expect(bodies[0]).toMatchObject({
+      detail: { id: String(dana.id), email: 'dana@acme.example', organization_id: String(org.id) },
+      event: { current: 'owner', previous: null },
+    });
+    expect(parseZendeskWebhook(bodies[0], {})).toMatchObject({
+      kind: 'events',
+      events: [{ refs: { zendeskUserId: String(dana.id), email: 'dana@acme.example' } }],
+    });
   });
 
   it('sends only the subscribed event types', async () => {
@@ -737,10 +1005,14 @@ describe('Zendesk stand-in: echo webhooks', () => {
     const z = await standIn({ webhook: { url: hook.url, secret: 's', subscriptions: ['organization.name_changed'] } });
     const org = z.seedOrganization({ name: 'Acme' });
 
-    await sdk(z).organizations.update(org.id, { organization: { name: 'Acme Inc', organization_fields: { portal_plan: 'pro' } } });
+    await sdk(z).organizations.update(org.id, {
+      organization: { name: 'Acme Inc', organization_fields: { portal_plan: 'pro' } },
+    });
     await z.flushWebhooks();
 
-    expect(hook.received.map((r) => (JSON.parse(r.body.toString('utf8')) as { type: string; event: unknown }))).toMatchObject([
+    expect(
+      hook.received.map((r) => JSON.parse(r.body.toString('utf8')) as { type: string; event: unknown }),
+    ).toMatchObject([
       { type: 'zen:event-type:organization.name_changed', event: { current: 'Acme Inc', previous: 'Acme' } },
     ]);
   });

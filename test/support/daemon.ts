@@ -27,7 +27,14 @@ export interface TestDaemon extends RunningDaemon {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  const result = loadConfig({ REDIS_URL: redisUrl(), REDIS_PREFIX: uniquePrefix(), PORT: '0', HOST: '127.0.0.1', ...TEST_SECRETS, ...env });
+  const result = loadConfig({
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: uniquePrefix(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...TEST_SECRETS,
+    ...env,
+  });
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join('; ')}`);
   // Recorded fixtures keep the times they were written with, some of them weeks ahead of this machine's clock:
   // tests of other behaviour accept them. test/webhooks/event-time.int.test.ts runs with the shipped bounds.
@@ -35,7 +42,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return result.config;
 }
 
-export async function startTestDaemon(env: Record<string, string> = {}, tweak: (c: Config) => void = () => undefined): Promise<TestDaemon> {
+export async function startTestDaemon(
+  env: Record<string, string> = {},
+  tweak: (c: Config) => void = () => undefined,
+): Promise<TestDaemon> {
   const config = testConfig(env);
   // No scheduled reconcile passes in tests (they would read the stand-ins at a time of BullMQ's
   // choosing); tests that want one call reconciler.pass() or set reconcile.everyMs themselves.

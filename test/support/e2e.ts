@@ -19,7 +19,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `read` (sync or async) until it gives a truthy value. */
-export async function until<T>(what: string, read: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  read: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  ms = 10_000,
+): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const v = await read();
@@ -32,18 +36,28 @@ export async function until<T>(what: string, read: () => T | undefined | null | 
 let seq = 0;
 
 /** A Stripe fixture with a fresh event id, edited, signed and posted; asserts the 200 and returns the event. */
-export async function sendStripe(daemon: Pick<RunningDaemon, 'url'>, file: string, edit: (e: any) => void = () => undefined): Promise<any> {
+export async function sendStripe(
+  daemon: Pick<RunningDaemon, 'url'>,
+  file: string,
+  edit: (e: any) => void = () => undefined,
+): Promise<any> {
   const event = fixtureJson<any>(`stripe/${file}`);
   event.id = `evt_e2e_${process.pid}_${seq++}`;
   edit(event);
   const body = JSON.stringify(event);
-  const res = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+  const res = await post(daemon, '/webhooks/stripe', body, {
+    'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+  });
   expect(res.status).toBe(200);
   return event;
 }
 
 /** A Zendesk webhook fixture, edited, signed and posted; asserts the 200. */
-export async function sendZendesk(daemon: Pick<RunningDaemon, 'url'>, file: string, edit: (e: any) => void): Promise<void> {
+export async function sendZendesk(
+  daemon: Pick<RunningDaemon, 'url'>,
+  file: string,
+  edit: (e: any) => void,
+): Promise<void> {
   const event = fixtureJson<any>(`zendesk/${file}`);
   edit(event);
   const body = JSON.stringify(event);

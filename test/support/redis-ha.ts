@@ -76,18 +76,49 @@ export interface ReplicaSet {
  * A primary and `replicaCount` replicas. `appendonly` (default yes, fsync every second: what managed Redis
  * offers) on every node; diskless sync so that a replica (re)joins in milliseconds.
  */
-export async function startReplicaSet(replicaCount = 1, opts: { appendfsync?: 'always' | 'everysec' } = {}): Promise<ReplicaSet> {
+export async function startReplicaSet(
+  replicaCount = 1,
+  opts: { appendfsync?: 'always' | 'everysec' } = {},
+): Promise<ReplicaSet> {
   const dir = mkdtempSync(join(tmpdir(), 'portal-sync-redis-ha-'));
   const base = (port: number) => [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', opts.appendfsync ?? 'everysec',
-    '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--maxmemory-policy', 'noeviction', '--dir', '.',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    opts.appendfsync ?? 'everysec',
+    '--repl-diskless-sync',
+    'yes',
+    '--repl-diskless-sync-delay',
+    '0',
+    '--maxmemory-policy',
+    'noeviction',
+    '--dir',
+    '.',
   ];
   const primaryPort = await freePort();
-  const primary = node(primaryPort, join(dir, 'primary'), () => base(primaryPort), () => redisAnswers(`redis://127.0.0.1:${primaryPort}`, 200));
+  const primary = node(
+    primaryPort,
+    join(dir, 'primary'),
+    () => base(primaryPort),
+    () => redisAnswers(`redis://127.0.0.1:${primaryPort}`, 200),
+  );
   const replicas: RedisNode[] = [];
   for (let i = 0; i < replicaCount; i++) {
     const port = await freePort();
-    replicas.push(node(port, join(dir, `replica-${i}`), () => [...base(port), '--replicaof', '127.0.0.1', String(primaryPort)], () => redisAnswers(`redis://127.0.0.1:${port}`, 200)));
+    replicas.push(
+      node(
+        port,
+        join(dir, `replica-${i}`),
+        () => [...base(port), '--replicaof', '127.0.0.1', String(primaryPort)],
+        () => redisAnswers(`redis://127.0.0.1:${port}`, 200),
+      ),
+    );
   }
   const set: ReplicaSet = {
     primary,
@@ -95,9 +126,13 @@ export async function startReplicaSet(replicaCount = 1, opts: { appendfsync?: 'a
     dir,
     async synced() {
       for (const r of replicas.filter((x) => x.running())) {
-        await poll(`replica on ${r.port} in sync`, async () => /master_link_status:up/.test(await info(r.url, 'replication')));
+        await poll(`replica on ${r.port} in sync`, async () =>
+          /master_link_status:up/.test(await info(r.url, 'replication')),
+        );
         // The primary counts a replica for WAIT only once it holds it online (after its first ACK).
-        await poll(`primary sees replica ${r.port} online`, async () => new RegExp(`port=${r.port},state=online`).test(await info(primary.url, 'replication')));
+        await poll(`primary sees replica ${r.port} online`, async () =>
+          new RegExp(`port=${r.port},state=online`).test(await info(primary.url, 'replication')),
+        );
       }
     },
     async stop() {
@@ -136,7 +171,12 @@ export interface SentinelSet {
 }
 
 /** `count` sentinels watching `primaryPort` (quorum: a majority), quick to act: down after 1 s, failover timeout 5 s. */
-export async function startSentinels(primaryPort: number, dir: string, count = 3, master = 'portal-sync'): Promise<SentinelSet> {
+export async function startSentinels(
+  primaryPort: number,
+  dir: string,
+  count = 3,
+  master = 'portal-sync',
+): Promise<SentinelSet> {
   const sentinels: RedisNode[] = [];
   for (let i = 0; i < count; i++) {
     const port = await freePort();
@@ -146,7 +186,9 @@ export async function startSentinels(primaryPort: number, dir: string, count = 3
     writeFileSync(
       file,
       [
-        `port ${port}`, 'bind 127.0.0.1', `dir ${home}`,
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${home}`,
         `sentinel monitor ${master} 127.0.0.1 ${primaryPort} ${Math.floor(count / 2) + 1}`,
         `sentinel down-after-milliseconds ${master} 1000`,
         `sentinel failover-timeout ${master} 5000`,
@@ -154,7 +196,14 @@ export async function startSentinels(primaryPort: number, dir: string, count = 3
         '',
       ].join('\n'),
     );
-    sentinels.push(node(port, home, () => [file, '--sentinel'], () => redisAnswers(`redis://127.0.0.1:${port}`, 200)));
+    sentinels.push(
+      node(
+        port,
+        home,
+        () => [file, '--sentinel'],
+        () => redisAnswers(`redis://127.0.0.1:${port}`, 200),
+      ),
+    );
   }
   for (const s of sentinels) await s.start();
   const currentPrimaryPort = async (): Promise<number | null> => {
@@ -174,10 +223,14 @@ export async function startSentinels(primaryPort: number, dir: string, count = 3
     return null;
   };
   // Every sentinel must have found the others and the replicas before a failover can be elected.
-  await poll('sentinels see each other', async () => {
-    const texts = await Promise.all(sentinels.map((s) => info(s.url, 'sentinel')));
-    return texts.every((t) => new RegExp(`sentinels=${count}\\b`).test(t) && /slaves=[1-9]/.test(t));
-  }, 30_000);
+  await poll(
+    'sentinels see each other',
+    async () => {
+      const texts = await Promise.all(sentinels.map((s) => info(s.url, 'sentinel')));
+      return texts.every((t) => new RegExp(`sentinels=${count}\\b`).test(t) && /slaves=[1-9]/.test(t));
+    },
+    30_000,
+  );
   return {
     master,
     sentinels,

@@ -14,7 +14,13 @@ export interface Company {
   stripe: string;
   status: string;
   users: Array<{ id: string; email: string; externalId?: string | null }>;
-  invoices: Array<{ id: string; status: 'open' | 'paid' | 'void' | 'draft'; total: number; currency?: string; dueDate?: string | null }>;
+  invoices: Array<{
+    id: string;
+    status: 'open' | 'paid' | 'void' | 'draft';
+    total: number;
+    currency?: string;
+    dueDate?: string | null;
+  }>;
   /** requester: a user id */
   tickets: Array<{ id: string; requester: string; status: string; subject?: string; brandId?: string }>;
 }
@@ -23,25 +29,62 @@ const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, r
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function userEvent(org: string | null, u: Company['users'][number], version: number): SourceEvent {
-  return withRefs(event(u.id, { kind: 'zendesk.user', id: u.id, name: null, email: u.email, externalId: u.externalId ?? null, organizationId: org, role: 'end-user' }, { version }), {
-    zendeskUserId: u.id,
-    email: u.email,
-    ...(org ? { zendeskOrganizationId: org } : {}),
-    ...(u.externalId ? { salesforceContactId: u.externalId } : {}),
-  });
+  return withRefs(
+    event(
+      u.id,
+      {
+        kind: 'zendesk.user',
+        id: u.id,
+        name: null,
+        email: u.email,
+        externalId: u.externalId ?? null,
+        organizationId: org,
+        role: 'end-user',
+      },
+      { version },
+    ),
+    {
+      zendeskUserId: u.id,
+      email: u.email,
+      ...(org ? { zendeskOrganizationId: org } : {}),
+      ...(u.externalId ? { salesforceContactId: u.externalId } : {}),
+    },
+  );
 }
 
 /** The Zendesk side of a company: its organization, users and tickets. */
 export function zendeskSide(c: Company, version = 1_000): SourceEvent[] {
   return [
-    withRefs(event(c.org, { kind: 'zendesk.organization', id: c.org, name: c.name, externalId: null, tags: null }, { version }), { zendeskOrganizationId: c.org }),
+    withRefs(
+      event(
+        c.org,
+        { kind: 'zendesk.organization', id: c.org, name: c.name, externalId: null, tags: null },
+        { version },
+      ),
+      { zendeskOrganizationId: c.org },
+    ),
     ...c.users.map((u) => userEvent(c.org, u, version)),
     ...c.tickets.map((t) =>
       withRefs(
-        event(t.id, {
-          kind: 'zendesk.ticket', id: t.id, subject: t.subject ?? `Ticket ${t.id}`, description: null, status: t.status, priority: 'normal', formId: null, tags: [],
-          requesterId: t.requester, organizationId: c.org, createdAt: iso(version), updatedAt: iso(version), ...(t.brandId ? { brandId: t.brandId } : {}),
-        }, { version }),
+        event(
+          t.id,
+          {
+            kind: 'zendesk.ticket',
+            id: t.id,
+            subject: t.subject ?? `Ticket ${t.id}`,
+            description: null,
+            status: t.status,
+            priority: 'normal',
+            formId: null,
+            tags: [],
+            requesterId: t.requester,
+            organizationId: c.org,
+            createdAt: iso(version),
+            updatedAt: iso(version),
+            ...(t.brandId ? { brandId: t.brandId } : {}),
+          },
+          { version },
+        ),
         { zendeskOrganizationId: c.org, zendeskUserId: t.requester },
       ),
     ),
@@ -53,21 +96,77 @@ export function stripeSide(c: Company, version = 1_000, opts: { linkOrg?: boolea
   const linkOrg = opts.linkOrg ?? true;
   return [
     withRefs(
-      event(c.stripe, { kind: 'stripe.customer', name: c.name, email: `billing@${c.stripe}.example`, currency: 'usd', balance: -500, delinquent: false, defaultPaymentMethodId: null, metadata: linkOrg ? { zendesk_organization_id: c.org } : {} }, { version }),
+      event(
+        c.stripe,
+        {
+          kind: 'stripe.customer',
+          name: c.name,
+          email: `billing@${c.stripe}.example`,
+          currency: 'usd',
+          balance: -500,
+          delinquent: false,
+          defaultPaymentMethodId: null,
+          metadata: linkOrg ? { zendesk_organization_id: c.org } : {},
+        },
+        { version },
+      ),
       { stripeCustomerId: c.stripe, ...(linkOrg ? { zendeskOrganizationId: c.org } : {}) },
     ),
     withRefs(
-      event(`sub_${c.stripe}`, { kind: 'stripe.subscription', id: `sub_${c.stripe}`, status: c.status, planName: `${c.name} Team`, priceId: 'price_team', currency: 'usd', mrr: 4900, currentPeriodEnd: iso(version + 30 * 86_400_000), cancelAtPeriodEnd: false }, { version }),
+      event(
+        `sub_${c.stripe}`,
+        {
+          kind: 'stripe.subscription',
+          id: `sub_${c.stripe}`,
+          status: c.status,
+          planName: `${c.name} Team`,
+          priceId: 'price_team',
+          currency: 'usd',
+          mrr: 4900,
+          currentPeriodEnd: iso(version + 30 * 86_400_000),
+          cancelAtPeriodEnd: false,
+        },
+        { version },
+      ),
       { stripeCustomerId: c.stripe },
     ),
-    withRefs(event(`pm_${c.stripe}`, { kind: 'stripe.payment_method', id: `pm_${c.stripe}`, type: 'card', attached: true, brand: 'visa', last4: '4242' }, { version }), { stripeCustomerId: c.stripe }),
+    withRefs(
+      event(
+        `pm_${c.stripe}`,
+        {
+          kind: 'stripe.payment_method',
+          id: `pm_${c.stripe}`,
+          type: 'card',
+          attached: true,
+          brand: 'visa',
+          last4: '4242',
+        },
+        { version },
+      ),
+      { stripeCustomerId: c.stripe },
+    ),
     ...c.invoices.map((i, n) =>
       withRefs(
-        event(i.id, {
-          kind: 'stripe.invoice', id: i.id, number: `${c.name.toUpperCase().slice(0, 4)}-${n + 1}`, status: i.status, currency: i.currency ?? 'usd', total: i.total,
-          amountDue: i.total, amountPaid: i.status === 'paid' ? i.total : 0, amountRemaining: i.status === 'open' ? i.total : 0, dueDate: i.dueDate ?? null,
-          createdAt: iso(version - (c.invoices.length - n) * 86_400_000), hostedInvoiceUrl: `https://invoice.stripe.test/${i.id}`, invoicePdf: `https://invoice.stripe.test/${i.id}.pdf`, subscriptionId: `sub_${c.stripe}`,
-        }, { version }),
+        event(
+          i.id,
+          {
+            kind: 'stripe.invoice',
+            id: i.id,
+            number: `${c.name.toUpperCase().slice(0, 4)}-${n + 1}`,
+            status: i.status,
+            currency: i.currency ?? 'usd',
+            total: i.total,
+            amountDue: i.total,
+            amountPaid: i.status === 'paid' ? i.total : 0,
+            amountRemaining: i.status === 'open' ? i.total : 0,
+            dueDate: i.dueDate ?? null,
+            createdAt: iso(version - (c.invoices.length - n) * 86_400_000),
+            hostedInvoiceUrl: `https://invoice.stripe.test/${i.id}`,
+            invoicePdf: `https://invoice.stripe.test/${i.id}.pdf`,
+            subscriptionId: `sub_${c.stripe}`,
+          },
+          { version },
+        ),
         { stripeCustomerId: c.stripe },
       ),
     ),

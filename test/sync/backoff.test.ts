@@ -27,7 +27,9 @@ describe('retry delays', () => {
     expect(strategy(1, CAPPED_EXPONENTIAL, new Error('socket hang up'), job(2_000))).toBe(2_000);
     expect(strategy(5, CAPPED_EXPONENTIAL, new Error('socket hang up'), job(2_000))).toBe(32_000);
     expect(strategy(19, CAPPED_EXPONENTIAL, new Error('socket hang up'), job(2_000))).toBe(600_000);
-    expect(strategy(2, CAPPED_EXPONENTIAL, new RetryableError('Zendesk 503', { retryAfterMs: 45_000 }), job(2_000))).toBe(45_000);
+    expect(
+      strategy(2, CAPPED_EXPONENTIAL, new RetryableError('Zendesk 503', { retryAfterMs: 45_000 }), job(2_000)),
+    ).toBe(45_000);
     expect(() => strategy(2, 'linear', new Error('x'), job(2_000))).toThrow(/unknown backoff type/);
   });
 
@@ -35,7 +37,8 @@ describe('retry delays', () => {
     const { attempts, backoff } = pushJobOptions(2_000);
     const strategy = cappedBackoffStrategy(600_000, () => 1);
     let total = 0;
-    for (let made = 1; made < attempts; made++) total += Number(strategy(made, backoff.type, new Error('503'), job(backoff.delay)));
+    for (let made = 1; made < attempts; made++)
+      total += Number(strategy(made, backoff.type, new Error('503'), job(backoff.delay)));
     expect(total / 3_600_000).toBeGreaterThan(1.5);
     expect(total / 3_600_000).toBeLessThan(2.5);
   });

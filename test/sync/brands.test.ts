@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
-import { ALL_BRANDS, brandLabeller, brandOfHost, brandVerdict, hostOfOrigin, type BrandScope } from '../../src/sync/brands.js';
+import {
+  ALL_BRANDS,
+  brandLabeller,
+  brandOfHost,
+  brandVerdict,
+  hostOfOrigin,
+  type BrandScope,
+} from '../../src/sync/brands.js';
 import fc from 'fast-check';
 import { mergeRecords } from '../../src/sync/merge.js';
 import { emptyRecord } from '../../src/sync/record.js';
@@ -27,12 +34,23 @@ function load(yaml: unknown) {
 describe('a brand-restricted deployment', () => {
   it("applies its own brand's tickets and skips another brand's, naming the brand", () => {
     expect(brandVerdict(ONLY_A, ticket('1', 'open', { version: 1 }, { brandId: A }))).toEqual({ serve: true });
-    expect(brandVerdict(ONLY_A, ticket('2', 'open', { version: 1 }, { brandId: B }))).toEqual({ serve: false, reason: 'other_brand', brandId: B });
+    expect(brandVerdict(ONLY_A, ticket('2', 'open', { version: 1 }, { brandId: B }))).toEqual({
+      serve: false,
+      reason: 'other_brand',
+      brandId: B,
+    });
   });
 
   it('skips a ticket that names no brand (it may be any brand) but applies portal activity that names none', () => {
-    expect(brandVerdict(ONLY_A, ticket('3', 'open', { version: 1 }, { brandId: null }))).toEqual({ serve: false, reason: 'no_brand', brandId: null });
-    expect(brandVerdict(ONLY_A, ticket('4', 'open', { version: 1 }))).toMatchObject({ serve: false, reason: 'no_brand' });
+    expect(brandVerdict(ONLY_A, ticket('3', 'open', { version: 1 }, { brandId: null }))).toEqual({
+      serve: false,
+      reason: 'no_brand',
+      brandId: null,
+    });
+    expect(brandVerdict(ONLY_A, ticket('4', 'open', { version: 1 }))).toMatchObject({
+      serve: false,
+      reason: 'no_brand',
+    });
     expect(brandVerdict(ONLY_A, activity('pa-1', 1))).toEqual({ serve: true });
   });
 
@@ -76,7 +94,9 @@ describe('zendesk.brands in the configuration', () => {
   });
 
   it('takes brand ids alone or with a name and Help Center hosts', () => {
-    const r = load({ zendesk: { brands: [360000000001, { id: 360000000002, name: 'Globex', hosts: ['Help.Globex.test'] }] } });
+    const r = load({
+      zendesk: { brands: [360000000001, { id: 360000000002, name: 'Globex', hosts: ['Help.Globex.test'] }] },
+    });
     expect(r.ok && r.config.zendesk.brands).toEqual([
       { id: A, name: null, hosts: [] },
       { id: B, name: 'Globex', hosts: ['help.globex.test'] },
@@ -84,17 +104,23 @@ describe('zendesk.brands in the configuration', () => {
   });
 
   it('refuses ids that are not positive integers, unknown keys, bad hosts and a brand listed twice, naming each key', () => {
-    const r = load({ zendesk: { brands: ['acme', -1, { id: 5, colour: 'red' }, { id: 6, hosts: ['https://help.x.test/'] }, 7, 7] } });
+    const r = load({
+      zendesk: { brands: ['acme', -1, { id: 5, colour: 'red' }, { id: 6, hosts: ['https://help.x.test/'] }, 7, 7] },
+    });
     expect(r.ok).toBe(false);
     const all = r.ok ? '' : r.problems.join('\n');
-    expect(all).toMatch(/zendesk\.brands\.0: expected a Zendesk brand id \(a positive integer\) or \{ id, name, hosts \}/);
+    expect(all).toMatch(
+      /zendesk\.brands\.0: expected a Zendesk brand id \(a positive integer\) or \{ id, name, hosts \}/,
+    );
     expect(all).toMatch(/zendesk\.brands\.1: expected a Zendesk brand id/);
     expect(all).toMatch(/zendesk\.brands\.2.*colour|colour.*zendesk\.brands\.2/);
     expect(all).toMatch(/zendesk\.brands\.3\.hosts\.0: expected a host name/);
   });
 
   it('refuses a brand listed twice and a host given to two brands', () => {
-    const r = load({ zendesk: { brands: [7, 7, { id: 8, hosts: ['help.x.test'] }, { id: 9, hosts: ['help.x.test'] }] } });
+    const r = load({
+      zendesk: { brands: [7, 7, { id: 8, hosts: ['help.x.test'] }, { id: 9, hosts: ['help.x.test'] }] },
+    });
     const all = r.ok ? '' : r.problems.join('\n');
     expect(all).toMatch(/zendesk\.brands\.1: brand 7 is listed twice/);
     expect(all).toMatch(/zendesk\.brands\.3\.hosts: host help\.x\.test is listed for brands 8 and 9/);
@@ -103,14 +129,31 @@ describe('zendesk.brands in the configuration', () => {
 
 /** Portal activity on the Help Center of `brand` (or of no brand). */
 const activityOn = (eventId: string, version: number, brand: string | null) =>
-  event('contact-1', {
-    kind: 'portal.activity', activity: 'article_view', sessionId: null, query: null, resultCount: null, articleId: '1',
-    invoiceId: null, ticketId: null, properties: {}, ...(brand ? { brandId: brand } : {}),
-  }, { version, eventId, type: 'article_view' });
+  event(
+    'contact-1',
+    {
+      kind: 'portal.activity',
+      activity: 'article_view',
+      sessionId: null,
+      query: null,
+      resultCount: null,
+      articleId: '1',
+      invoiceId: null,
+      ticketId: null,
+      properties: {},
+      ...(brand ? { brandId: brand } : {}),
+    },
+    { version, eventId, type: 'article_view' },
+  );
 
 describe('the Help Center brands a customer has been seen on', () => {
   it('are kept on the record from its portal activity, ascending, and shown in derived.selfService', () => {
-    const record = replay([activityOn('a1', 3_000, B), activityOn('a2', 1_000, A), activityOn('a3', 2_000, null), activityOn('a4', 500, B)]);
+    const record = replay([
+      activityOn('a1', 3_000, B),
+      activityOn('a2', 1_000, A),
+      activityOn('a3', 2_000, null),
+      activityOn('a4', 500, B),
+    ]);
     expect(record.portal.brandIds).toEqual([A, B]);
     expect(record.derived.selfService).toEqual({ lastActivityAt: new Date(3_000).toISOString(), brandIds: [A, B] });
   });
@@ -124,14 +167,21 @@ describe('the Help Center brands a customer has been seen on', () => {
 
   it('are a set: any order, any repetition, and merged records give the same record', () => {
     const brands = fc.constantFrom(A, B, '42', null);
-    const items = fc.array(fc.record({ v: fc.integer({ min: 1, max: 50 }), brand: brands }), { minLength: 1, maxLength: 12 });
+    const items = fc.array(fc.record({ v: fc.integer({ min: 1, max: 50 }), brand: brands }), {
+      minLength: 1,
+      maxLength: 12,
+    });
     fc.assert(
       fc.property(items, fc.integer({ min: 0, max: 11 }), (list, cut) => {
         const events = list.map((x, i) => activityOn(`e${i}`, x.v * 1_000, x.brand));
         const forward = replay(events);
         expect(replay([...events].reverse())).toEqual(forward);
         expect(replay([...events, ...events])).toEqual(forward);
-        const split = mergeRecords(replay(events.slice(0, cut)), replay(events.slice(cut), 'cust-2', emptyRecord('cust-2')), 'cust-1');
+        const split = mergeRecords(
+          replay(events.slice(0, cut)),
+          replay(events.slice(cut), 'cust-2', emptyRecord('cust-2')),
+          'cust-1',
+        );
         expect(split.portal).toEqual(forward.portal);
       }),
       { numRuns: 200 },

@@ -9,7 +9,13 @@ import { DelayedError, Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { bulkBacklog, createBulkDrainer, queueForBulk, type BulkDrainerOptions, type PreparedPush } from '../../src/sync/bulk-push.js';
+import {
+  bulkBacklog,
+  createBulkDrainer,
+  queueForBulk,
+  type BulkDrainerOptions,
+  type PreparedPush,
+} from '../../src/sync/bulk-push.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
 import type { BulkContext, BulkPushResult, PortalPush, PortalTarget } from '../../src/sync/portal-target.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
@@ -21,7 +27,12 @@ let queue: Queue;
 
 const push = (customerId: string): PortalPush => ({
   customerId,
-  links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: `org-${customerId}`, contacts: [] },
+  links: {
+    stripeCustomerId: null,
+    salesforceAccountId: null,
+    zendeskOrganizationId: `org-${customerId}`,
+    contacts: [],
+  },
   profile: { name: customerId, email: null, ownerId: null, tier: null } as unknown as PortalPush['profile'],
   projection: { billing: null, openInvoiceCount: 0, invoices: [], support: null },
   previous: null,
@@ -46,7 +57,9 @@ class BulkTarget implements PortalTarget {
     return {
       calls: 1,
       items: pushes.map((p) =>
-        answer.refuse?.includes(p.customerId) ? { ok: false, error: new PermanentError(`RecordInvalid: ${p.customerId}`) } : { ok: true, result: { calls: 0, wrote: ['organization_fields'] } },
+        answer.refuse?.includes(p.customerId)
+          ? { ok: false, error: new PermanentError(`RecordInvalid: ${p.customerId}`) }
+          : { ok: true, result: { calls: 0, wrote: ['organization_fields'] } },
       ),
     };
   }
@@ -69,7 +82,11 @@ function drainer(overrides: Partial<BulkDrainerOptions> = {}) {
     gate: async () => void (target.gates += 1),
     prepare: async (id): Promise<PreparedPush> =>
       unchanged.has(id) || (accepted.includes(id) && !movedOn.has(id))
-        ? { kind: 'skip', result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' }, counted: true }
+        ? {
+            kind: 'skip',
+            result: { calls: 0, wrote: [], skipped: 'unchanged since the last accepted push' },
+            counted: true,
+          }
         : { kind: 'push', push: push(id), accept: async () => (accepted.push(id), true) },
     pushAlone: async (id) => void alone.push(id),
     logger: createLogger('silent'),
@@ -78,7 +95,8 @@ function drainer(overrides: Partial<BulkDrainerOptions> = {}) {
   });
 }
 
-const job = (id: string, moved: number[] = []) => ({ id, moveToDelayed: async (at: number) => void moved.push(at) }) as unknown as Job;
+const job = (id: string, moved: number[] = []) =>
+  ({ id, moveToDelayed: async (at: number) => void moved.push(at) }) as unknown as Job;
 const keys = REDIS_KEYS.bulk(prefix, 'zendesk');
 const pending = () => redis.zrange(keys.pending, '0', '-1');
 const claimed = () => redis.zrange(keys.claimed, '0', '-1');
@@ -117,7 +135,9 @@ describe('bulk drains', () => {
     expect(await claimed()).toEqual([]);
     expect(await pending()).toEqual(['c5', 'c6']);
     // Customers still wait: every slot gets a drain.
-    expect((await queue.getJobs(['delayed', 'waiting', 'prioritized'])).map((j) => j.opts.deduplication?.id).sort()).toEqual(['bulk-zendesk-0', 'bulk-zendesk-1']);
+    expect(
+      (await queue.getJobs(['delayed', 'waiting', 'prioritized'])).map((j) => j.opts.deduplication?.id).sort(),
+    ).toEqual(['bulk-zendesk-0', 'bulk-zendesk-1']);
   });
 
   it('tell `status` how many customers wait, since when, and how many a drain holds', async () => {
@@ -213,9 +233,13 @@ describe('bulk drains', () => {
     expect(target.batches).toEqual([]);
     expect(await pending()).toEqual(['c1']);
     // The resync is over: out it goes.
-    expect(await drainer({ holdMaxMs: 60_000, resyncActive: async () => false }).drain(job('h2'), undefined)).toMatchObject({ pushed: 1 });
+    expect(
+      await drainer({ holdMaxMs: 60_000, resyncActive: async () => false }).drain(job('h2'), undefined),
+    ).toMatchObject({ pushed: 1 });
     // A resync that never ends holds its customers no longer than holdMaxMs after the first was queued.
     await queueForBulk(redis, prefix, 'zendesk', ['c2'], [], Date.now() - 61_000);
-    expect(await drainer({ holdMaxMs: 60_000, resyncActive: async () => true }).drain(job('h3'), undefined)).toMatchObject({ pushed: 1 });
+    expect(
+      await drainer({ holdMaxMs: 60_000, resyncActive: async () => true }).drain(job('h3'), undefined),
+    ).toMatchObject({ pushed: 1 });
   });
 });

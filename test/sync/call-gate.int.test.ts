@@ -28,7 +28,7 @@ afterAll(async () => {
 /** A tiny PRNG, so that a failing run can be replayed. */
 function random(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('call gate', () => {
@@ -95,7 +95,10 @@ describe('call gate', () => {
     const until = Date.now() + 3_000;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (Date.now() < until) await throughGate(gate, call).catch((e: unknown) => (e instanceof RateLimitedError ? sleep(e.retryAfterMs) : Promise.reject(e)));
+        while (Date.now() < until)
+          await throughGate(gate, call).catch((e: unknown) =>
+            e instanceof RateLimitedError ? sleep(e.retryAfterMs) : Promise.reject(e),
+          );
       }),
     );
     expect(arrivals.length).toBeGreaterThan(40); // the gate let calls through (at most ~90 fit in 3 s)…

@@ -6,11 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyEvent, compareStamps } from '../../src/sync/merge.js';
-import { CustomerRecordSchema, emptyRecord, sha256Hex, stableStringify, type CustomerRecord } from '../../src/sync/record.js';
+import {
+  CustomerRecordSchema,
+  emptyRecord,
+  sha256Hex,
+  stableStringify,
+  type CustomerRecord,
+} from '../../src/sync/record.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { account, contact, invoice, subscription } from './merge-events.js';
 
-const fullHash = (e: SourceEvent) => sha256Hex(stableStringify({ objectId: e.objectId, data: e.data, deleted: e.deleted }));
+const fullHash = (e: SourceEvent) =>
+  sha256Hex(stableStringify({ objectId: e.objectId, data: e.data, deleted: e.deleted }));
 
 /** The record as an earlier release stored it: every hash the whole sha256 of the same content. */
 function withFullHashes(record: CustomerRecord, events: readonly SourceEvent[]): CustomerRecord {
@@ -28,12 +35,19 @@ describe('content hashes', () => {
     expect(record.stripe.subscriptions.sub_h?.stamp.hash).toBe(fullHash(sub).slice(0, 16));
     const entry = record.salesforce.account!;
     expect(entry.stamp.hash).toBe(fullHash(acct).slice(0, 16));
-    expect(Object.values(entry.fieldStamps ?? {}).map((f) => f.hash)).toEqual([fullHash(acct).slice(0, 16), fullHash(acct).slice(0, 16)]);
+    expect(Object.values(entry.fieldStamps ?? {}).map((f) => f.hash)).toEqual([
+      fullHash(acct).slice(0, 16),
+      fullHash(acct).slice(0, 16),
+    ]);
     expect(CustomerRecordSchema.parse(record)).toEqual(record);
   });
 
   it('a redelivery of content an earlier release stored with whole hashes changes nothing and ties nothing', () => {
-    const events = [subscription('sub_old', 'active', { version: 1_000 }), invoice('in_old', 'paid', { version: 1_500 }), contact('003OLD', { Email: 'old@x.example', LastName: 'Old' }, { version: 2_000 })];
+    const events = [
+      subscription('sub_old', 'active', { version: 1_000 }),
+      invoice('in_old', 'paid', { version: 1_500 }),
+      contact('003OLD', { Email: 'old@x.example', LastName: 'Old' }, { version: 2_000 }),
+    ];
     let record = emptyRecord('c');
     for (const e of events) record = applyEvent(record, e).record;
     const old = withFullHashes(record, events);

@@ -2,7 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { combineDiffs, type CustomerDiff } from '../../src/sync/resync/dry-run.js';
 
-const diff = (changes: CustomerDiff['changes']): CustomerDiff => ({ customerId: 'cust_7f3a9c', ref: 'stripe:cus_Q8xLm2VbN4rT7a', changes });
+const diff = (changes: CustomerDiff['changes']): CustomerDiff => ({
+  customerId: 'cust_7f3a9c',
+  ref: 'stripe:cus_Q8xLm2VbN4rT7a',
+  changes,
+});
 
 describe('dry-run diffs of one customer', () => {
   it('keep what an earlier snapshot changed when a later one starts again from the stored record', () => {
@@ -17,8 +21,14 @@ describe('dry-run diffs of one customer', () => {
   });
 
   it('take the first from and the last to of a field, and drop a field that comes back to where it was', () => {
-    const a = diff([{ field: 'billing.status', from: 'active', to: 'past_due' }, { field: 'billing.plan', from: 'Growth', to: 'Scale' }]);
-    const b = diff([{ field: 'billing.status', from: 'past_due', to: 'canceled' }, { field: 'billing.plan', from: 'Scale', to: 'Growth' }]);
+    const a = diff([
+      { field: 'billing.status', from: 'active', to: 'past_due' },
+      { field: 'billing.plan', from: 'Growth', to: 'Scale' },
+    ]);
+    const b = diff([
+      { field: 'billing.status', from: 'past_due', to: 'canceled' },
+      { field: 'billing.plan', from: 'Scale', to: 'Growth' },
+    ]);
     expect(combineDiffs(a, b).changes).toEqual([{ field: 'billing.status', from: 'active', to: 'canceled' }]);
   });
 });

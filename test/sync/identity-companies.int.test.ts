@@ -36,13 +36,40 @@ const userId = (j: number) => String(8_000_000_000_200 + j);
 const balanceOf = (k: number) => -(k + 1) * 100;
 
 const COMPANY_OF_KEY = new Map<string, number>(
-  COMPANIES.flatMap((k) => [[`stripe:${stripeId(k)}`, k], [`sfacct:${accountId(k)}`, k], [`zdorg:${orgId(k)}`, k]] as Array<[string, number]>),
+  COMPANIES.flatMap(
+    (k) =>
+      [
+        [`stripe:${stripeId(k)}`, k],
+        [`sfacct:${accountId(k)}`, k],
+        [`zdorg:${orgId(k)}`, k],
+      ] as Array<[string, number]>,
+  ),
 );
 const companyOfInvoice = (id: string) => Number(/^in_C(\d)_/.exec(id)?.[1] ?? NaN);
 
-const EMAILS = ['billing@c0.example', 'billing@c1.example', 'billing@c2.example', 'shared@agency.example', 'kate@c0.example', '\u212Aate@c0.example', 'ann+c1@x.example', 'N/A', null];
+const EMAILS = [
+  'billing@c0.example',
+  'billing@c1.example',
+  'billing@c2.example',
+  'shared@agency.example',
+  'kate@c0.example',
+  '\u212Aate@c0.example',
+  'ann+c1@x.example',
+  'N/A',
+  null,
+];
 /** What people put where a cross-id belongs; the honest id is one choice among them. */
-const crossAccount = (k: number) => fc.constantFrom<string | undefined>(undefined, accountId(k), 'N/A', '0', '', 'TBD', `${accountId(k).slice(0, 15)}ZZZ`, contactId(k));
+const crossAccount = (k: number) =>
+  fc.constantFrom<string | undefined>(
+    undefined,
+    accountId(k),
+    'N/A',
+    '0',
+    '',
+    'TBD',
+    `${accountId(k).slice(0, 15)}ZZZ`,
+    contactId(k),
+  );
 const crossOrg = (k: number) => fc.constantFrom<string | undefined>(undefined, orgId(k), 'N/A', '0', '-');
 
 const company = fc.constantFrom(...COMPANIES);
@@ -58,53 +85,111 @@ const only = (r: ReturnType<typeof recordEvent>): SourceEvent => {
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   // A Stripe customer, its email and metadata as anyone typed them.
-  company.chain((k) => fc.tuple(fc.constant(k), email, crossAccount(k), crossOrg(k))).map(([k, mail, acct, org]): Op => (n, version) =>
-    stripeFixture('customer.created', (e) => {
-      e.id = `evt_p${n}`;
-      e.created = Math.floor(version / 1000);
-      const metadata = { ...(acct !== undefined ? { salesforce_account_id: acct } : {}), ...(org !== undefined ? { zendesk_organization_id: org } : {}) };
-      Object.assign(e.data.object, { id: stripeId(k), email: mail, metadata, balance: balanceOf(k) });
-    }),
-  ),
+  company
+    .chain((k) => fc.tuple(fc.constant(k), email, crossAccount(k), crossOrg(k)))
+    .map(
+      ([k, mail, acct, org]): Op =>
+        (n, version) =>
+          stripeFixture('customer.created', (e) => {
+            e.id = `evt_p${n}`;
+            e.created = Math.floor(version / 1000);
+            const metadata = {
+              ...(acct !== undefined ? { salesforce_account_id: acct } : {}),
+              ...(org !== undefined ? { zendesk_organization_id: org } : {}),
+            };
+            Object.assign(e.data.object, { id: stripeId(k), email: mail, metadata, balance: balanceOf(k) });
+          }),
+    ),
   // One of the customer's invoices.
-  fc.tuple(company, fc.nat(2), email, crossAccount(0)).map(([k, i, mail, acct]): Op => (n, version) =>
-    stripeFixture('invoice.finalized', (e) => {
-      e.id = `evt_p${n}`;
-      e.created = Math.floor(version / 1000);
-      Object.assign(e.data.object, { id: `in_C${k}_${i}`, customer: stripeId(k), customer_email: mail, metadata: acct === undefined ? {} : { salesforce_account_id: acct === accountId(0) ? accountId(k) : acct } });
-    }),
+  fc.tuple(company, fc.nat(2), email, crossAccount(0)).map(
+    ([k, i, mail, acct]): Op =>
+      (n, version) =>
+        stripeFixture('invoice.finalized', (e) => {
+          e.id = `evt_p${n}`;
+          e.created = Math.floor(version / 1000);
+          Object.assign(e.data.object, {
+            id: `in_C${k}_${i}`,
+            customer: stripeId(k),
+            customer_email: mail,
+            metadata: acct === undefined ? {} : { salesforce_account_id: acct === accountId(0) ? accountId(k) : acct },
+          });
+        }),
   ),
-  company.map((k): Op => (n, version) =>
-    only(recordEvent({ entity: 'Account', eventId: `om-${n}`, type: 'outbound.Account', objectId: accountId(k), deleted: false, fields: { Name: `Company ${k}`, SystemModstamp: iso(version) } })),
+  company.map(
+    (k): Op =>
+      (n, version) =>
+        only(
+          recordEvent({
+            entity: 'Account',
+            eventId: `om-${n}`,
+            type: 'outbound.Account',
+            objectId: accountId(k),
+            deleted: false,
+            fields: { Name: `Company ${k}`, SystemModstamp: iso(version) },
+          }),
+        ),
   ),
   // A contact, in whichever Account they work at now (they move), or none, or a placeholder.
-  fc.tuple(person, company, email, fc.constantFrom('account', 'none', 'N/A')).map(([j, k, mail, where]): Op => (n, version) =>
-    only(recordEvent({
-      entity: 'Contact', eventId: `om-${n}`, type: 'outbound.Contact', objectId: contactId(j), deleted: false,
-      fields: { AccountId: where === 'account' ? accountId(k) : where === 'none' ? null : 'N/A', Email: mail, SystemModstamp: iso(version) },
-    })),
+  fc.tuple(person, company, email, fc.constantFrom('account', 'none', 'N/A')).map(
+    ([j, k, mail, where]): Op =>
+      (n, version) =>
+        only(
+          recordEvent({
+            entity: 'Contact',
+            eventId: `om-${n}`,
+            type: 'outbound.Contact',
+            objectId: contactId(j),
+            deleted: false,
+            fields: {
+              AccountId: where === 'account' ? accountId(k) : where === 'none' ? null : 'N/A',
+              Email: mail,
+              SystemModstamp: iso(version),
+            },
+          }),
+        ),
   ),
-  fc.tuple(company, fc.constantFrom<'honest' | 'N/A' | '' | 'bad'>('honest', 'N/A', '', 'bad')).map(([k, ext]): Op => (n, version) =>
-    zendeskFixture('organization.created', (e) => {
-      e.id = `zo-${n}`;
-      const externalId = ext === 'honest' ? accountId(k) : ext === 'bad' ? `${accountId(k).slice(0, 15)}ZZZ` : ext;
-      Object.assign(e.detail, { id: orgId(k), external_id: externalId, updated_at: iso(version) });
-    }),
+  fc.tuple(company, fc.constantFrom<'honest' | 'N/A' | '' | 'bad'>('honest', 'N/A', '', 'bad')).map(
+    ([k, ext]): Op =>
+      (n, version) =>
+        zendeskFixture('organization.created', (e) => {
+          e.id = `zo-${n}`;
+          const externalId = ext === 'honest' ? accountId(k) : ext === 'bad' ? `${accountId(k).slice(0, 15)}ZZZ` : ext;
+          Object.assign(e.detail, { id: orgId(k), external_id: externalId, updated_at: iso(version) });
+        }),
   ),
   // A user, in whichever organization they are in now (they move), or none.
-  fc.tuple(person, fc.option(company, { nil: null }), email, fc.boolean()).map(([j, k, mail, contactLink]): Op => (n, version) =>
-    zendeskFixture('user.created', (e) => {
-      e.id = `zu-${n}`;
-      Object.assign(e.detail, { id: userId(j), email: mail, organization_id: k === null ? null : orgId(k), external_id: contactLink ? contactId(j) : '', updated_at: iso(version) });
-    }),
+  fc.tuple(person, fc.option(company, { nil: null }), email, fc.boolean()).map(
+    ([j, k, mail, contactLink]): Op =>
+      (n, version) =>
+        zendeskFixture('user.created', (e) => {
+          e.id = `zu-${n}`;
+          Object.assign(e.detail, {
+            id: userId(j),
+            email: mail,
+            organization_id: k === null ? null : orgId(k),
+            external_id: contactLink ? contactId(j) : '',
+            updated_at: iso(version),
+          });
+        }),
   ),
   // Portal activity naming any user, contact and email together.
-  fc.tuple(fc.option(person, { nil: undefined }), fc.option(person, { nil: undefined }), email).map(([u, c, mail]): Op => (n, version) => {
-    const contact = { ...(u !== undefined ? { zendesk_user_id: userId(u) } : {}), ...(c !== undefined ? { salesforce_contact_id: contactId(c) } : {}), ...(mail && mail !== 'N/A' ? { email: mail } : {}) };
-    const [r] = parsePortalEvents({ id: `pe-${n}`, type: 'invoice_view', occurred_at: iso(version).replace(/\.\d+Z$/, 'Z'), contact: Object.keys(contact).length ? contact : { email: 'nobody@nowhere.example' } });
-    if (r?.kind !== 'events') throw new Error(`portal event did not parse: ${JSON.stringify(r)}`);
-    return r.events[0]!;
-  }),
+  fc
+    .tuple(fc.option(person, { nil: undefined }), fc.option(person, { nil: undefined }), email)
+    .map(([u, c, mail]): Op => (n, version) => {
+      const contact = {
+        ...(u !== undefined ? { zendesk_user_id: userId(u) } : {}),
+        ...(c !== undefined ? { salesforce_contact_id: contactId(c) } : {}),
+        ...(mail && mail !== 'N/A' ? { email: mail } : {}),
+      };
+      const [r] = parsePortalEvents({
+        id: `pe-${n}`,
+        type: 'invoice_view',
+        occurred_at: iso(version).replace(/\.\d+Z$/, 'Z'),
+        contact: Object.keys(contact).length ? contact : { email: 'nobody@nowhere.example' },
+      });
+      if (r?.kind !== 'events') throw new Error(`portal event did not parse: ${JSON.stringify(r)}`);
+      return r.events[0]!;
+    }),
 );
 
 const historyArb = fc.array(opArb, { minLength: 1, maxLength: 28 });
@@ -119,18 +204,21 @@ function crossCompanyWrites(records: Array<{ push: PortalPush }>): string[] {
     const plan = planZendeskBulk([push], CFG.zendesk);
     for (const f of plan.fields) {
       const balance = f.fields[CFG.zendesk.fields.balance];
-      if (f.owner.kind === 'organization' && typeof balance === 'number' && -balance - 1 !== orgCompany) out.push(`company ${-balance - 1}'s balance to organization ${f.owner.id}`);
+      if (f.owner.kind === 'organization' && typeof balance === 'number' && -balance - 1 !== orgCompany)
+        out.push(`company ${-balance - 1}'s balance to organization ${f.owner.id}`);
     }
     for (const { record } of plan.invoices) {
       const fields = record.custom_object_fields as Record<string, unknown>;
       const toOrg = fields[CFG.zendesk.invoiceObject.fields.organization];
-      if (toOrg && companyOfInvoice(String(record.external_id)) !== COMPANY_OF_KEY.get(`zdorg:${toOrg}`)) out.push(`invoice ${record.external_id} to organization ${toOrg}`);
+      if (toOrg && companyOfInvoice(String(record.external_id)) !== COMPANY_OF_KEY.get(`zdorg:${toOrg}`))
+        out.push(`invoice ${record.external_id} to organization ${toOrg}`);
     }
     if (acct !== null) {
       const acctCompany = COMPANY_OF_KEY.get(`sfacct:${acct}`);
       const writes = planSalesforceWrites(push, acct, CFG.salesforce);
       const balance = writes.account?.[CFG.salesforce.accountFields.balance];
-      if (typeof balance === 'number' && -balance - 1 !== acctCompany) out.push(`company ${-balance - 1}'s balance to Account ${acct}`);
+      if (typeof balance === 'number' && -balance - 1 !== acctCompany)
+        out.push(`company ${-balance - 1}'s balance to Account ${acct}`);
       for (const w of writes.invoices) {
         const id = String(w.record[CFG.salesforce.invoice.externalId]);
         if (companyOfInvoice(id) !== acctCompany) out.push(`invoice ${id} to Account ${acct}`);
@@ -166,7 +254,13 @@ describe('identity across companies', () => {
             const owned = await store.ownedKeys(id);
             const companies = new Set(owned.filter(isSystemKey).map((k) => COMPANY_OF_KEY.get(k)));
             expect(companies.size, `${id} holds ${owned.join(', ')}`).toBeLessThanOrEqual(1);
-            const push: PortalPush = { customerId: id, links: linksFor(record, owned), profile: record.derived.profile, projection: portalProjection(record.derived), previous: null };
+            const push: PortalPush = {
+              customerId: id,
+              links: linksFor(record, owned),
+              profile: record.derived.profile,
+              projection: portalProjection(record.derived),
+              previous: null,
+            };
             pushes.push({ push });
             writesChecked += push.projection.invoices.length;
           }

@@ -28,7 +28,16 @@ function event(eventId = `evt_rt_${seq++}`): SourceEvent {
     origin: 'webhook',
     deleted: false,
     refs: { stripeCustomerId: 'cus_rt_1' },
-    data: { kind: 'stripe.customer', name: 'Round Trip Ltd', email: null, currency: 'usd', balance: 0, delinquent: false, defaultPaymentMethodId: null, metadata: {} },
+    data: {
+      kind: 'stripe.customer',
+      name: 'Round Trip Ltd',
+      email: null,
+      currency: 'usd',
+      balance: 0,
+      delinquent: false,
+      defaultPaymentMethodId: null,
+      metadata: {},
+    },
   };
 }
 
@@ -36,7 +45,14 @@ beforeAll(async () => {
   redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
   queue = createEventsQueue(redis, prefix);
   await queue.waitUntilReady();
-  ingestor = new Ingestor({ redis, queue, prefix, dedupeTtlSeconds: 600, quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 }, timeoutMs: 5_000 });
+  ingestor = new Ingestor({
+    redis,
+    queue,
+    prefix,
+    dedupeTtlSeconds: 600,
+    quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 },
+    timeoutMs: 5_000,
+  });
 });
 afterAll(async () => {
   await queue.close();
@@ -49,11 +65,18 @@ describe('an ingest batch in one round trip', () => {
     const ours = event();
     const theirs = event();
     expect((await ingestor.enqueue([ours])).accepted).toHaveLength(1);
-    await queue.addBulk([{ name: theirs.type, data: { ...theirs, lane: 'realtime' }, opts: { jobId: jobIdFor('stripe', theirs.eventId) } }]);
+    await queue.addBulk([
+      { name: theirs.type, data: { ...theirs, lane: 'realtime' }, opts: { jobId: jobIdFor('stripe', theirs.eventId) } },
+    ]);
     const a = await redis.hgetall(`${prefix}:events:${jobIdFor('stripe', ours.eventId)}`);
     const b = await redis.hgetall(`${prefix}:events:${jobIdFor('stripe', theirs.eventId)}`);
     // Alike but for what differs between the two events: the id, the version, the time added.
-    const same = (h: Record<string, string>) => ({ ...h, timestamp: 'T', data: { ...JSON.parse(h['data']!), eventId: 'E', version: 0 }, opts: { ...JSON.parse(h['opts']!), jobId: 'J' } });
+    const same = (h: Record<string, string>) => ({
+      ...h,
+      timestamp: 'T',
+      data: { ...JSON.parse(h['data']!), eventId: 'E', version: 0 },
+      opts: { ...JSON.parse(h['opts']!), jobId: 'J' },
+    });
     expect(JSON.parse(a['data']!).lane).toBe('realtime'); // a webhook's job says so in its data (src/sync/pipeline.ts)
     expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
     expect(same(a)).toEqual(same(b));
@@ -61,9 +84,15 @@ describe('an ingest batch in one round trip', () => {
 
     const seen: string[] = [];
     const connection = new Redis(redisUrl(), { maxRetriesPerRequest: null });
-    const worker = new Worker<SourceEvent>(queue.name, async (job: Job<SourceEvent>) => void seen.push(job.data.eventId), { connection, prefix });
+    const worker = new Worker<SourceEvent>(
+      queue.name,
+      async (job: Job<SourceEvent>) => void seen.push(job.data.eventId),
+      { connection, prefix },
+    );
     try {
-      await vi.waitFor(() => expect(seen).toEqual(expect.arrayContaining([ours.eventId, theirs.eventId])), { timeout: 5_000 });
+      await vi.waitFor(() => expect(seen).toEqual(expect.arrayContaining([ours.eventId, theirs.eventId])), {
+        timeout: 5_000,
+      });
     } finally {
       await worker.close();
       connection.disconnect();
@@ -92,7 +121,14 @@ describe('an ingest batch in one round trip', () => {
   it('keeps no mark for an event whose job could not be added, so the retry is enqueued', async () => {
     const other = `${prefix}-broken`;
     const brokenQueue = createEventsQueue(redis, other);
-    const broken = new Ingestor({ redis, queue: brokenQueue, prefix: other, dedupeTtlSeconds: 600, quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 }, timeoutMs: 5_000 });
+    const broken = new Ingestor({
+      redis,
+      queue: brokenQueue,
+      prefix: other,
+      dedupeTtlSeconds: 600,
+      quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 },
+      timeoutMs: 5_000,
+    });
     const e = event();
     // A key of the wrong type where BullMQ counts its jobs: its first write (INCR) fails inside the script.
     await redis.hset(`${other}:events:id`, 'not', 'a counter');

@@ -39,7 +39,9 @@ describe('jobIdFor', () => {
   it('an id of plain characters keeps the job id and dedupe key it had before, so a rolling deploy still drops its redelivery', () => {
     expect(jobIdFor('stripe', 'evt_1NZ2abc')).toBe('stripe-evt_1NZ2abc');
     expect(jobIdFor('zendesk', '01HV000000000000000000QRT1')).toBe('zendesk-01HV000000000000000000QRT1');
-    expect(jobIdFor('salesforce', '04l5g00000ABCDE-0035g00000XYZ12')).toBe('salesforce-04l5g00000ABCDE-0035g00000XYZ12');
+    expect(jobIdFor('salesforce', '04l5g00000ABCDE-0035g00000XYZ12')).toBe(
+      'salesforce-04l5g00000ABCDE-0035g00000XYZ12',
+    );
     fc.assert(
       fc.property(source, fc.stringMatching(/^[A-Za-z0-9_.-]{1,200}$/), (s, id) => {
         expect(jobIdFor(s, id)).toBe(`${s}-${id}`);

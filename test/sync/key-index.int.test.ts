@@ -24,21 +24,44 @@ const accountId = (tag: string) => `001000000${tag.padStart(6, '0')}`;
 const contactId = (tag: string, n: number) => `003${tag.padStart(4, '0')}${String(n).padStart(8, '0')}`;
 const contactOf = (tag: string, n: number, version: number, name = `Person ${n}`) =>
   withRefs(
-    { ...contact(contactId(tag, n), { AccountId: accountId(tag), Name: name, Email: `p${n}@${tag}.example` }, { version }), objectId: contactId(tag, n) },
+    {
+      ...contact(
+        contactId(tag, n),
+        { AccountId: accountId(tag), Name: name, Email: `p${n}@${tag}.example` },
+        { version },
+      ),
+      objectId: contactId(tag, n),
+    },
     { salesforceAccountId: accountId(tag), salesforceContactId: contactId(tag, n), email: `p${n}@${tag}.example` },
   );
 const accountOf = (tag: string, version: number, name = `Acme ${tag}`) =>
-  withRefs({ ...account({ Id: accountId(tag), Name: name }, { version }), objectId: accountId(tag) }, { salesforceAccountId: accountId(tag) });
+  withRefs(
+    { ...account({ Id: accountId(tag), Name: name }, { version }), objectId: accountId(tag) },
+    { salesforceAccountId: accountId(tag) },
+  );
 const stripeCustomerOf = (id: string, tag: string, version: number) =>
-  withRefs({ ...customer({ version, eventId: `evt_${id}_${version}` }, { metadata: { salesforce_account_id: accountId(tag) } }), objectId: id }, { stripeCustomerId: id, salesforceAccountId: accountId(tag) });
+  withRefs(
+    {
+      ...customer(
+        { version, eventId: `evt_${id}_${version}` },
+        { metadata: { salesforce_account_id: accountId(tag) } },
+      ),
+      objectId: id,
+    },
+    { stripeCustomerId: id, salesforceAccountId: accountId(tag) },
+  );
 
 /** The commands Redis ran on these keys while `run` ran (MONITOR: what the server saw, not a client-side count). */
-async function commandsOn(keys: Record<string, string>, run: () => Promise<void>): Promise<Array<{ on: string; command: string }>> {
+async function commandsOn(
+  keys: Record<string, string>,
+  run: () => Promise<void>,
+): Promise<Array<{ on: string; command: string }>> {
   const names = new Map(Object.entries(keys).map(([name, key]) => [key, name]));
   const seen: Array<{ on: string; command: string }> = [];
   const monitor = await redis.monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
-    for (const arg of args.slice(1)) if (names.has(arg)) seen.push({ on: names.get(arg)!, command: args[0]!.toLowerCase() });
+    for (const arg of args.slice(1))
+      if (names.has(arg)) seen.push({ on: names.get(arg)!, command: args[0]!.toLowerCase() });
   });
   try {
     await run();
@@ -69,7 +92,11 @@ describe('the apply path of a growing customer', () => {
     const { recordId } = await store.apply(accountOf('grow', 1_000));
     for (let n = 0; n < 300; n++) await store.apply(contactOf('grow', n, 2_000));
     expect(await redis.scard(store.ownedKey(recordId))).toBe(601);
-    const keys = { keys: store.ownedKey(recordId), people: store.peopleKey(recordId), record: store.recordKey(recordId) };
+    const keys = {
+      keys: store.ownedKey(recordId),
+      people: store.peopleKey(recordId),
+      record: store.recordKey(recordId),
+    };
 
     const inRecord = await commandsOn(keys, async () => {
       expect((await store.apply(accountOf('grow', 3_000, 'Acme renamed'))).changed).toBe(true);
@@ -81,8 +108,12 @@ describe('the apply path of a growing customer', () => {
     });
 
     for (const seen of [inRecord, beside]) {
-      expect(new Set(seen.filter((s) => s.on === 'keys').map((s) => s.command))).toEqual(new Set(['watch', 'scard', 'smismember', ...(seen === beside ? ['sadd'] : [])]));
-      expect(seen.filter((s) => s.on === 'people').every((s) => ['watch', 'hget', 'hset'].includes(s.command))).toBe(true);
+      expect(new Set(seen.filter((s) => s.on === 'keys').map((s) => s.command))).toEqual(
+        new Set(['watch', 'scard', 'smismember', ...(seen === beside ? ['sadd'] : [])]),
+      );
+      expect(seen.filter((s) => s.on === 'people').every((s) => ['watch', 'hget', 'hset'].includes(s.command))).toBe(
+        true,
+      );
     }
     // The record is written for the two events that change it, not for the people kept beside it.
     expect(inRecord.filter((s) => s.on === 'record' && s.command === 'set')).toHaveLength(2);
@@ -105,7 +136,12 @@ describe('the apply path of a growing customer', () => {
     expect(await store.ownedKeys(recordId)).toEqual([`sfacct:${accountId('old')}`, 'stripe:cus_OldA']);
     // Its next write puts the index back.
     await store.apply(accountOf('old', 3_000, 'Old renamed'));
-    expect(await redis.hgetall(store.keyIndexKey(recordId))).toEqual({ '#keys': '2', '#zduser': '0', [`sfacct:${accountId('old')}`]: '1', 'stripe:cus_OldA': '1' });
+    expect(await redis.hgetall(store.keyIndexKey(recordId))).toEqual({
+      '#keys': '2',
+      '#zduser': '0',
+      [`sfacct:${accountId('old')}`]: '1',
+      'stripe:cus_OldA': '1',
+    });
   });
 
   it('still refuses a second Stripe customer when a writer that does not keep the index added the first one', async () => {
@@ -119,21 +155,34 @@ describe('the apply path of a growing customer', () => {
     expect(await store.ownedKeys(recordId)).toEqual([`sfacct:${accountId('lag')}`, 'stripe:cus_LagA']);
   });
 
-  it('a merge moves the merged record\'s keys and counts them in the index', async () => {
+  it("a merge moves the merged record's keys and counts them in the index", async () => {
     const { recordId: acct } = await store.apply(accountOf('mrg', 1_000));
     for (let n = 0; n < 3; n++) await store.apply(contactOf('mrg', n, 2_000));
-    const { recordId: cus } = await store.apply(withRefs({ ...customer({ version: 1_000, eventId: 'evt_mrg_1' }, { email: 'billing@mrg.example' }), objectId: 'cus_Mrg' }, { stripeCustomerId: 'cus_Mrg', email: 'billing@mrg.example' }));
+    const { recordId: cus } = await store.apply(
+      withRefs(
+        {
+          ...customer({ version: 1_000, eventId: 'evt_mrg_1' }, { email: 'billing@mrg.example' }),
+          objectId: 'cus_Mrg',
+        },
+        { stripeCustomerId: 'cus_Mrg', email: 'billing@mrg.example' },
+      ),
+    );
     const linked = await store.apply(stripeCustomerOf('cus_Mrg', 'mrg', 2_000));
     expect(linked.mergedIds).toHaveLength(1);
     const kept = linked.recordId;
     expect([acct, cus]).toContain(kept);
     const owned = await store.ownedKeys(kept);
     expect(owned).toHaveLength(9);
-    expect(await redis.hgetall(store.keyIndexKey(kept))).toEqual({ '#keys': '9', '#zduser': '0', [`sfacct:${accountId('mrg')}`]: '1', 'stripe:cus_Mrg': '1' });
+    expect(await redis.hgetall(store.keyIndexKey(kept))).toEqual({
+      '#keys': '9',
+      '#zduser': '0',
+      [`sfacct:${accountId('mrg')}`]: '1',
+      'stripe:cus_Mrg': '1',
+    });
     expect(await redis.exists(store.keyIndexKey(kept === acct ? cus : acct))).toBe(0);
   });
 
-  it('a push and a view read a customer\'s system keys from the index, not its key set of 300 contacts; a set the index does not match is read whole', async () => {
+  it("a push and a view read a customer's system keys from the index, not its key set of 300 contacts; a set the index does not match is read whole", async () => {
     const { recordId } = await store.apply(accountOf('push', 1_000));
     for (let n = 0; n < 300; n++) await store.apply(contactOf('push', n, 2_000));
     await store.apply(stripeCustomerOf('cus_PushA', 'push', 2_000));
@@ -147,15 +196,28 @@ describe('the apply path of a growing customer', () => {
     // An older writer added a key without the index: the whole set, once.
     await redis.sadd(store.ownedKey(recordId), 'zdorg:7777');
     const stale = await commandsOn(keys, async () => {
-      expect(await store.systemKeys(recordId)).toEqual([`sfacct:${accountId('push')}`, 'stripe:cus_PushA', 'zdorg:7777']);
+      expect(await store.systemKeys(recordId)).toEqual([
+        `sfacct:${accountId('push')}`,
+        'stripe:cus_PushA',
+        'zdorg:7777',
+      ]);
     });
     expect(stale.map((s) => s.command)).toEqual(['scard', 'smembers']);
   }, 120_000);
 
   it('a customer with nowhere else to write in Zendesk than a user gives the push its user keys', async () => {
-    const { recordId } = await store.apply(withRefs({ ...customer({ version: 1_000, eventId: 'evt_solo_1' }), objectId: 'cus_Solo' }, { stripeCustomerId: 'cus_Solo' }));
-    await store.apply(withRefs({ ...customer({ version: 2_000, eventId: 'evt_solo_2' }), objectId: 'cus_Solo' }, { stripeCustomerId: 'cus_Solo', zendeskUserId: '9100' }));
+    const { recordId } = await store.apply(
+      withRefs(
+        { ...customer({ version: 1_000, eventId: 'evt_solo_1' }), objectId: 'cus_Solo' },
+        { stripeCustomerId: 'cus_Solo' },
+      ),
+    );
+    await store.apply(
+      withRefs(
+        { ...customer({ version: 2_000, eventId: 'evt_solo_2' }), objectId: 'cus_Solo' },
+        { stripeCustomerId: 'cus_Solo', zendeskUserId: '9100' },
+      ),
+    );
     expect(await store.linkKeys((await store.get(recordId))!)).toEqual(['stripe:cus_Solo', 'zduser:9100']);
   });
 });
-

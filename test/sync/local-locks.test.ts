@@ -42,7 +42,9 @@ describe('local locks', () => {
       inside -= 1;
       release();
     };
-    await Promise.all(Array.from({ length: 50 }, (_, i) => take(i % 2 ? ['k:a', 'k:b', 'r:x'] : ['r:x', 'k:b', 'k:a'])));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => take(i % 2 ? ['k:a', 'k:b', 'r:x'] : ['r:x', 'k:b', 'k:a'])),
+    );
     expect(most).toBe(1);
     expect(locks.size).toBe(0);
   });

@@ -7,9 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { billingFields } from '../../src/connectors/zendesk/target-format.js';
-import { accountFieldValues, invoiceRecord as salesforceInvoice, ticketRecord } from '../../src/connectors/salesforce/target-records.js';
+import {
+  accountFieldValues,
+  invoiceRecord as salesforceInvoice,
+  ticketRecord,
+} from '../../src/connectors/salesforce/target-records.js';
 import { invoiceValues } from '../../src/connectors/money.js';
-import { applyTransform, fieldSet, mappedSections, mappingFingerprint, withMapped } from '../../src/sync/mapping/apply.js';
+import {
+  applyTransform,
+  fieldSet,
+  mappedSections,
+  mappingFingerprint,
+  withMapped,
+} from '../../src/sync/mapping/apply.js';
 import { defaultMapping, keptAttributes, mappingProblems } from '../../src/sync/mapping/defaults.js';
 import { EMPTY_MAPPING, MappingSchema, pathProblem } from '../../src/sync/mapping/schema.js';
 import { portalProjection, projectionHash } from '../../src/sync/project.js';
@@ -18,7 +28,8 @@ import { account, customer, replay, streamArb, subscription } from './merge-even
 
 const targets = testConfig().targets;
 const defaults = defaultMapping(targets);
-const fixtureYaml = (name: string) => parseYaml(readFileSync(new URL(`../fixtures/config/${name}`, import.meta.url), 'utf8')) as { mapping: unknown };
+const fixtureYaml = (name: string) =>
+  parseYaml(readFileSync(new URL(`../fixtures/config/${name}`, import.meta.url), 'utf8')) as { mapping: unknown };
 
 describe('the default mapping', () => {
   it('writes the same Zendesk organization fields and Salesforce Account fields as portal-sync always did, for any record', () => {
@@ -28,15 +39,30 @@ describe('the default mapping', () => {
         const projection = portalProjection(record.derived);
         const input = { record, projection };
         // Zendesk writes nothing (and clears what it showed) without billing data; with it, the same set.
-        if (projection.billing !== null) expect(fieldSet(defaults.zendesk.organizationFields, input)).toEqual(billingFields(projection, targets.zendesk));
-        expect(fieldSet(defaults.salesforce.accountFields, input)).toEqual(accountFieldValues(projection, targets.salesforce.accountFields));
+        if (projection.billing !== null)
+          expect(fieldSet(defaults.zendesk.organizationFields, input)).toEqual(
+            billingFields(projection, targets.zendesk),
+          );
+        expect(fieldSet(defaults.salesforce.accountFields, input)).toEqual(
+          accountFieldValues(projection, targets.salesforce.accountFields),
+        );
         for (const invoice of projection.invoices) {
-          expect(fieldSet(defaults.zendesk.invoiceObject, { ...input, invoice })).toEqual(invoiceValues(invoice, targets.zendesk.invoiceObject.fields));
-          const { [targets.salesforce.invoice.fields.account]: _account, ...sfInvoice } = salesforceInvoice(invoice, '001A', targets.salesforce.invoice);
+          expect(fieldSet(defaults.zendesk.invoiceObject, { ...input, invoice })).toEqual(
+            invoiceValues(invoice, targets.zendesk.invoiceObject.fields),
+          );
+          const { [targets.salesforce.invoice.fields.account]: _account, ...sfInvoice } = salesforceInvoice(
+            invoice,
+            '001A',
+            targets.salesforce.invoice,
+          );
           expect(fieldSet(defaults.salesforce.invoice, { ...input, invoice })).toEqual(sfInvoice);
         }
         for (const ticket of projection.support?.tickets ?? []) {
-          const { [targets.salesforce.ticket.fields.account]: _account, ...sfTicket } = ticketRecord(ticket, '001A', targets.salesforce.ticket);
+          const { [targets.salesforce.ticket.fields.account]: _account, ...sfTicket } = ticketRecord(
+            ticket,
+            '001A',
+            targets.salesforce.ticket,
+          );
           expect(fieldSet(defaults.salesforce.ticket, { ...input, ticket })).toEqual(sfTicket);
         }
       }),
@@ -49,7 +75,10 @@ describe('the default mapping', () => {
       fc.property(streamArb(20), (stream) => {
         const record = replay(stream);
         const projection = portalProjection(record.derived);
-        for (const target of ['zendesk', 'salesforce'] as const) expect(projectionHash(withMapped(projection, EMPTY_MAPPING, target, record))).toBe(projectionHash(projection));
+        for (const target of ['zendesk', 'salesforce'] as const)
+          expect(projectionHash(withMapped(projection, EMPTY_MAPPING, target, record))).toBe(
+            projectionHash(projection),
+          );
       }),
       { numRuns: 100 },
     );
@@ -62,19 +91,38 @@ describe('a mapping from Stripe metadata', () => {
   it('reads plan_tier from the customer metadata into a Zendesk organization field (enum map) and a Salesforce Account field', () => {
     const record = replay([customer({ version: 1_000 }, { metadata: { plan_tier: 'gold' } })]);
     const projection = portalProjection(record.derived);
-    expect(mappedSections(mapping, 'zendesk', record, projection)).toEqual({ organizationFields: { plan_tier: 'Gold' } });
-    expect(mappedSections(mapping, 'salesforce', record, projection)).toEqual({ accountFields: { Plan_Tier__c: 'gold' } });
+    expect(mappedSections(mapping, 'zendesk', record, projection)).toEqual({
+      organizationFields: { plan_tier: 'Gold' },
+    });
+    expect(mappedSections(mapping, 'salesforce', record, projection)).toEqual({
+      accountFields: { Plan_Tier__c: 'gold' },
+    });
     const unknownTier = replay([customer({ version: 1_000 }, { metadata: { plan_tier: 'bronze' } })]);
-    expect(mappedSections(mapping, 'zendesk', unknownTier, portalProjection(unknownTier.derived))).toEqual({ organizationFields: { plan_tier: 'Standard' } });
+    expect(mappedSections(mapping, 'zendesk', unknownTier, portalProjection(unknownTier.derived))).toEqual({
+      organizationFields: { plan_tier: 'Standard' },
+    });
   });
 
   it('makes the record keep only the attributes it names', () => {
-    expect(keptAttributes(mapping)).toEqual({ customerMetadata: ['plan_tier'], subscriptionMetadata: [], trialEnd: false, organizationFields: [] });
-    expect(keptAttributes(EMPTY_MAPPING)).toEqual({ customerMetadata: [], subscriptionMetadata: [], trialEnd: false, organizationFields: [] });
+    expect(keptAttributes(mapping)).toEqual({
+      customerMetadata: ['plan_tier'],
+      subscriptionMetadata: [],
+      trialEnd: false,
+      organizationFields: [],
+    });
+    expect(keptAttributes(EMPTY_MAPPING)).toEqual({
+      customerMetadata: [],
+      subscriptionMetadata: [],
+      trialEnd: false,
+      organizationFields: [],
+    });
   });
 
   it('a changed mapping changes the fingerprint of the target it changed only', () => {
-    const changed = MappingSchema.parse({ ...mapping, salesforce: { accountFields: [{ from: 'stripe.customer.metadata.plan_tier', to: 'Tier__c' }] } });
+    const changed = MappingSchema.parse({
+      ...mapping,
+      salesforce: { accountFields: [{ from: 'stripe.customer.metadata.plan_tier', to: 'Tier__c' }] },
+    });
     expect(mappingFingerprint(changed, 'salesforce')).not.toBe(mappingFingerprint(mapping, 'salesforce'));
     expect(mappingFingerprint(changed, 'zendesk')).toBe(mappingFingerprint(mapping, 'zendesk'));
   });
@@ -91,9 +139,16 @@ describe('a mapping from Stripe metadata', () => {
     });
     const record = replay([
       account({ Name: 'Acme' }, { version: 1_000 }),
-      subscription('sub_1', 'trialing', { version: 2_000 }, { planName: 'Team', trialEnd: '2027-01-31T12:00:00.000Z', metadata: { seats: '12' } }),
+      subscription(
+        'sub_1',
+        'trialing',
+        { version: 2_000 },
+        { planName: 'Team', trialEnd: '2027-01-31T12:00:00.000Z', metadata: { seats: '12' } },
+      ),
     ]);
-    expect(mappedSections(m, 'salesforce', record, portalProjection(record.derived))).toEqual({ accountFields: { Trial_Ends__c: '2027-01-31', Seats__c: '12', Summary__c: 'Acme / Team' } });
+    expect(mappedSections(m, 'salesforce', record, portalProjection(record.derived))).toEqual({
+      accountFields: { Trial_Ends__c: '2027-01-31', Seats__c: '12', Summary__c: 'Acme / Team' },
+    });
   });
 });
 
@@ -123,11 +178,29 @@ describe('transforms', () => {
   });
 
   it('boolean reads yes/no words, numbers and nothing (unchecked); enum maps with a default; join skips empty parts', () => {
-    expect([true, 'yes', 'TRUE', '1', 3].map((v) => applyTransform('boolean', [v], null))).toEqual([true, true, true, true, true]);
-    expect([false, 'no', 'off', '0', 0, null, undefined].map((v) => applyTransform('boolean', [v], null))).toEqual([false, false, false, false, false, false, false]);
+    expect([true, 'yes', 'TRUE', '1', 3].map((v) => applyTransform('boolean', [v], null))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect([false, 'no', 'off', '0', 0, null, undefined].map((v) => applyTransform('boolean', [v], null))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(applyTransform('boolean', ['maybe'], null)).toBeNull();
     const tiers = { enum: { gold: 'Gold', '1': true }, default: 'Other' } as const;
-    expect([applyTransform(tiers, ['gold'], null), applyTransform(tiers, [1], null), applyTransform(tiers, ['lead'], null)]).toEqual(['Gold', true, 'Other']);
+    expect([
+      applyTransform(tiers, ['gold'], null),
+      applyTransform(tiers, [1], null),
+      applyTransform(tiers, ['lead'], null),
+    ]).toEqual(['Gold', true, 'Other']);
     expect(applyTransform({ enum: { gold: 'Gold' } }, ['lead'], null)).toBeNull();
     expect(applyTransform('join', ['a', null, '', 2, undefined, false], null)).toBe('a, 2, false');
     expect(applyTransform({ join: '|' }, [null, undefined], null)).toBeNull();
@@ -140,7 +213,12 @@ describe('the mapping parser', () => {
     const parsed = MappingSchema.safeParse(raw);
     expect(parsed.success).toBe(false);
     const paths = parsed.error!.issues.map((i) => i.path.join('.'));
-    expect(paths).toEqual(['zendesk.organizationFields.1.from', 'salesforce.accountFields.0.transform', 'salesforce.accountFields.1.transform', 'salesforce.accountFields.2.from']);
+    expect(paths).toEqual([
+      'zendesk.organizationFields.1.from',
+      'salesforce.accountFields.0.transform',
+      'salesforce.accountFields.1.transform',
+      'salesforce.accountFields.2.from',
+    ]);
     expect(mappingProblems(raw, targets)).toEqual([
       "config mapping.zendesk.organizationFields.2.to: billing_status is one of portal-sync's own fields (rename it under targets.zendesk instead, or map to another field)",
     ]);
@@ -167,31 +245,58 @@ describe('the mapping parser', () => {
 
   it('refuses any path outside the grammar, naming the entry by its key path', () => {
     const word = fc.stringMatching(/^[a-z][a-zA-Z]{0,12}$/);
-    const outside = fc.oneof(word, fc.tuple(fc.constantFrom('billing', 'profile', 'links', 'stripe', 'zendesk'), word).map(([a, b]) => `${a}.${b}`));
+    const outside = fc.oneof(
+      word,
+      fc.tuple(fc.constantFrom('billing', 'profile', 'links', 'stripe', 'zendesk'), word).map(([a, b]) => `${a}.${b}`),
+    );
     fc.assert(
       fc.property(outside, (path) => {
         fc.pre(pathProblem(path, 'accountFields') !== null);
-        const parsed = MappingSchema.safeParse({ salesforce: { accountFields: [{ from: path, to: 'Some_Field__c' }] } });
+        const parsed = MappingSchema.safeParse({
+          salesforce: { accountFields: [{ from: path, to: 'Some_Field__c' }] },
+        });
         expect(parsed.success).toBe(false);
         expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual(['salesforce.accountFields.0.from']);
       }),
     );
-    for (const path of ['billing', 'billing.tierr', 'stripe.customer', 'stripe.customer.metadata.', 'zendesk.organization.fields.a b', 'salesforce.account.1Bad']) {
+    for (const path of [
+      'billing',
+      'billing.tierr',
+      'stripe.customer',
+      'stripe.customer.metadata.',
+      'zendesk.organization.fields.a b',
+      'salesforce.account.1Bad',
+    ]) {
       expect(pathProblem(path, 'accountFields'), path).not.toBeNull();
     }
   });
 
   it('accepts any entry built from known paths and transforms, and reads each to a plain field value', () => {
-    const path = fc.constantFrom('billing.plan', 'billing.mrr', 'profile.tier', 'openInvoiceCount', 'stripe.customer.metadata.plan_tier', 'stripe.subscription.trial_end', 'salesforce.account.Industry');
-    const transform = fc.option(fc.constantFrom('date', 'money', 'boolean', { enum: { gold: 'Gold' }, default: 'Other' }), { nil: undefined });
-    const entry = fc.record({ from: path, to: fc.stringMatching(/^[a-z][a-z0-9_]{0,20}$/), transform }).map((e) => (e.transform === undefined ? { from: e.from, to: e.to } : e));
+    const path = fc.constantFrom(
+      'billing.plan',
+      'billing.mrr',
+      'profile.tier',
+      'openInvoiceCount',
+      'stripe.customer.metadata.plan_tier',
+      'stripe.subscription.trial_end',
+      'salesforce.account.Industry',
+    );
+    const transform = fc.option(
+      fc.constantFrom('date', 'money', 'boolean', { enum: { gold: 'Gold' }, default: 'Other' }),
+      { nil: undefined },
+    );
+    const entry = fc
+      .record({ from: path, to: fc.stringMatching(/^[a-z][a-z0-9_]{0,20}$/), transform })
+      .map((e) => (e.transform === undefined ? { from: e.from, to: e.to } : e));
     fc.assert(
       fc.property(fc.uniqueArray(entry, { selector: (e) => e.to, maxLength: 8 }), streamArb(10), (entries, stream) => {
         const mapping = MappingSchema.parse({ zendesk: { organizationFields: entries } });
         const record = replay(stream);
-        const values = mappedSections(mapping, 'zendesk', record, portalProjection(record.derived))?.organizationFields ?? {};
+        const values =
+          mappedSections(mapping, 'zendesk', record, portalProjection(record.derived))?.organizationFields ?? {};
         expect(Object.keys(values).sort()).toEqual(entries.map((e) => e.to).sort());
-        for (const v of Object.values(values)) expect(v === null || ['string', 'number', 'boolean'].includes(typeof v)).toBe(true);
+        for (const v of Object.values(values))
+          expect(v === null || ['string', 'number', 'boolean'].includes(typeof v)).toBe(true);
       }),
       { numRuns: 100 },
     );

@@ -6,8 +6,22 @@ import { CustomerRecordSchema, emptyRecord } from '../../src/sync/record.js';
 import type { CustomerRecord } from '../../src/sync/record.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import {
-  ACCOUNT, account, activity, charge, contact, customer, invoice, replay, salesforceCdc, salesforceOutbound,
-  streamArb, stripeFixture, subscription, ticket, user, zendeskFixture,
+  ACCOUNT,
+  account,
+  activity,
+  charge,
+  contact,
+  customer,
+  invoice,
+  replay,
+  salesforceCdc,
+  salesforceOutbound,
+  streamArb,
+  stripeFixture,
+  subscription,
+  ticket,
+  user,
+  zendeskFixture,
 } from './merge-events.js';
 import type { Item } from './merge-events.js';
 
@@ -53,7 +67,10 @@ describe('applying events', () => {
 
   it('a voided invoice shows status void, and a deleted draft disappears', () => {
     const voided = stripeFixture('invoice.voided');
-    const record = replay([voided, invoice('in_draft', 'draft', { version: 5_000, deleted: true, type: 'invoice.deleted' })]);
+    const record = replay([
+      voided,
+      invoice('in_draft', 'draft', { version: 5_000, deleted: true, type: 'invoice.deleted' }),
+    ]);
     expect(record.derived.invoices).toEqual([expect.objectContaining({ id: 'in_TestAcme03', status: 'void' })]);
   });
 
@@ -62,7 +79,10 @@ describe('applying events', () => {
     // API versions before 2025-03-31 name the invoice on the charge.
     const refund = stripeFixture('charge.refunded', (raw) => (raw.data.object.invoice = 'in_TestAcme01'));
     const record = replay([refund, paid]);
-    expect(record.derived.invoices[0]).toMatchObject({ id: 'in_TestAcme01', amountRefunded: refund.data.kind === 'stripe.charge' ? refund.data.amountRefunded : -1 });
+    expect(record.derived.invoices[0]).toMatchObject({
+      id: 'in_TestAcme01',
+      amountRefunded: refund.data.kind === 'stripe.charge' ? refund.data.amountRefunded : -1,
+    });
     expect(record.derived.invoices[0]?.amountRefunded).toBeGreaterThan(0);
   });
 
@@ -73,14 +93,32 @@ describe('applying events', () => {
 
     const first = applyEvent(emptyRecord('c'), a);
     const tied = applyEvent(first.record, b);
-    expect(tied.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a', version: 1_000, rank: 1 });
+    expect(tied.tie).toEqual({
+      path: ['stripe', 'subscriptions', 'sub_a'],
+      source: 'stripe',
+      objectId: 'sub_a',
+      version: 1_000,
+      rank: 1,
+    });
     // Resolved by content hash meanwhile, so both orders already agree.
     expect(json(tied.record)).toBe(json(replay([b, a], 'c')));
 
     const orders: Item[][] = [
-      [{ event: a, rank: 0 }, { event: b, rank: 0 }, { event: refetched, rank: 1 }],
-      [{ event: refetched, rank: 1 }, { event: b, rank: 0 }, { event: a, rank: 0 }],
-      [{ event: b, rank: 0 }, { event: refetched, rank: 1 }, { event: a, rank: 0 }],
+      [
+        { event: a, rank: 0 },
+        { event: b, rank: 0 },
+        { event: refetched, rank: 1 },
+      ],
+      [
+        { event: refetched, rank: 1 },
+        { event: b, rank: 0 },
+        { event: a, rank: 0 },
+      ],
+      [
+        { event: b, rank: 0 },
+        { event: refetched, rank: 1 },
+        { event: a, rank: 0 },
+      ],
     ];
     for (const order of orders) {
       const record = replay(order);
@@ -101,9 +139,17 @@ describe('applying events', () => {
     const later = subscription('sub_a', 'past_due', { version: 1_000, eventId: 'evt_c' });
     const secondRefetch = subscription('sub_a', 'past_due', { version: 1_000, eventId: 'refetch-2' });
 
-    const settled = applyEvent(applyEvent(applyEvent(emptyRecord('c'), a).record, b).record, firstRefetch, { rank: 1 }).record;
+    const settled = applyEvent(applyEvent(applyEvent(emptyRecord('c'), a).record, b).record, firstRefetch, {
+      rank: 1,
+    }).record;
     const again = applyEvent(settled, later);
-    expect(again.tie).toEqual({ path: ['stripe', 'subscriptions', 'sub_a'], source: 'stripe', objectId: 'sub_a', version: 1_000, rank: 2 });
+    expect(again.tie).toEqual({
+      path: ['stripe', 'subscriptions', 'sub_a'],
+      source: 'stripe',
+      objectId: 'sub_a',
+      version: 1_000,
+      rank: 2,
+    });
     expect(again.record.derived.billing?.status).toBe('active'); // until the source API says otherwise
     const resettled = applyEvent(again.record, secondRefetch, { rank: again.tie!.rank });
     expect(resettled.record.stripe.subscriptions['sub_a']?.stamp).toMatchObject({ origin: 'refetch', rank: 2 });
@@ -117,18 +163,42 @@ describe('applying events', () => {
     const MIN = 60_000;
     const at = Date.parse('2026-11-23T10:05:00Z');
     // The trigger for the 10:05:40 update (solved) carries 10:05; a snapshot read at 10:05:20 saw the ticket open at 10:05:12.
-    const trigger: SourceEvent = { ...ticket('5301', 'solved', { version: at, eventId: 'trigger-1' }), versionPrecisionMs: MIN };
-    const snapshot: SourceEvent = { ...ticket('5301', 'open', { version: at + 12_000, eventId: 'snap-5301-1' }), origin: 'snapshot', versionPrecisionMs: MIN };
-    for (const [first, second] of [[trigger, snapshot], [snapshot, trigger]] as const) {
+    const trigger: SourceEvent = {
+      ...ticket('5301', 'solved', { version: at, eventId: 'trigger-1' }),
+      versionPrecisionMs: MIN,
+    };
+    const snapshot: SourceEvent = {
+      ...ticket('5301', 'open', { version: at + 12_000, eventId: 'snap-5301-1' }),
+      origin: 'snapshot',
+      versionPrecisionMs: MIN,
+    };
+    for (const [first, second] of [
+      [trigger, snapshot],
+      [snapshot, trigger],
+    ] as const) {
       const applied = applyEvent(applyEvent(emptyRecord('c'), first).record, second);
       // Neither version can be trusted to order them: the worker reads the ticket back (rank 1) to settle it, at the
       // higher of the two versions, so that what it reads wins over both.
-      expect(applied.tie).toEqual({ path: ['zendesk', 'tickets', '5301'], source: 'zendesk', objectId: '5301', version: at + 12_000, rank: 1 });
-      const settled = applyEvent(applied.record, { ...ticket('5301', 'solved', { version: applied.tie!.version, eventId: 'refetch-5301' }) }, { rank: 1 });
+      expect(applied.tie).toEqual({
+        path: ['zendesk', 'tickets', '5301'],
+        source: 'zendesk',
+        objectId: '5301',
+        version: at + 12_000,
+        rank: 1,
+      });
+      const settled = applyEvent(
+        applied.record,
+        { ...ticket('5301', 'solved', { version: applied.tie!.version, eventId: 'refetch-5301' }) },
+        { rank: 1 },
+      );
       expect(settled.record.derived.support?.tickets[0]).toMatchObject({ id: '5301', status: 'solved' });
     }
     // A write of another minute orders as usual; and the same content again is no tie.
-    const nextMinute: SourceEvent = { ...ticket('5301', 'pending', { version: at + MIN + 5_000, eventId: 'snap-5301-2' }), origin: 'snapshot', versionPrecisionMs: MIN };
+    const nextMinute: SourceEvent = {
+      ...ticket('5301', 'pending', { version: at + MIN + 5_000, eventId: 'snap-5301-2' }),
+      origin: 'snapshot',
+      versionPrecisionMs: MIN,
+    };
     expect(applyEvent(applyEvent(emptyRecord('c'), trigger).record, nextMinute).tie).toBeNull();
     expect(applyEvent(applyEvent(emptyRecord('c'), trigger).record, trigger).tie).toBeNull();
   });
@@ -143,9 +213,16 @@ describe('applying events', () => {
         return raw;
       })(),
     );
-    for (const order of [[full!, tierOnly!], [tierOnly!, full!]]) {
+    for (const order of [
+      [full!, tierOnly!],
+      [tierOnly!, full!],
+    ]) {
       const record = replay(order);
-      expect(record.derived.profile).toMatchObject({ name: 'Acme Logistics & Freight B.V.', tier: 'Platinum', ownerId: '0058d000003Hn1KAAS' });
+      expect(record.derived.profile).toMatchObject({
+        name: 'Acme Logistics & Freight B.V.',
+        tier: 'Platinum',
+        ownerId: '0058d000003Hn1KAAS',
+      });
       expect(record.derived.links.salesforceAccountId).toBe('0018d00000QxZ7pAAF');
     }
   });
@@ -190,9 +267,16 @@ describe('applying events', () => {
 
 const cdcUpdate = {
   ChangeEventHeader: {
-    entityName: 'Account', recordIds: ['0018d00000QxZ7pAAF'], changeType: 'UPDATE',
-    changeOrigin: 'com/salesforce/api/rest/62.0;client=dataloader', transactionKey: 'tx-1', sequenceNumber: 1,
-    commitTimestamp: 1733131533000, changedFields: ['Customer_Tier__c', 'LastModifiedDate'], nulledFields: [], diffFields: [],
+    entityName: 'Account',
+    recordIds: ['0018d00000QxZ7pAAF'],
+    changeType: 'UPDATE',
+    changeOrigin: 'com/salesforce/api/rest/62.0;client=dataloader',
+    transactionKey: 'tx-1',
+    sequenceNumber: 1,
+    commitTimestamp: 1733131533000,
+    changedFields: ['Customer_Tier__c', 'LastModifiedDate'],
+    nulledFields: [],
+    diffFields: [],
   },
   Customer_Tier__c: 'Gold',
   LastModifiedDate: '2024-12-02T09:25:33.000Z',
@@ -201,12 +285,16 @@ const cdcUpdate = {
 /** A record with data from every source, for the ownership checks. */
 function richRecord(): CustomerRecord {
   return replay([
-    customer({ version: 1_000 }), subscription('sub_a', 'active', { version: 1_000 }), invoice('in_a', 'open', { version: 1_000 }),
+    customer({ version: 1_000 }),
+    subscription('sub_a', 'active', { version: 1_000 }),
+    invoice('in_a', 'open', { version: 1_000 }),
     charge('ch_a', 'in_a', 0, { version: 1_000 }),
     account({ Name: 'Acme', OwnerId: '005A', Customer_Tier__c: 'Gold' }, { version: 1_000 }),
     contact('003A', { Email: 'ann@acme.example', Name: 'Ann', AccountId: ACCOUNT }, { version: 1_000 }),
-    user('801', 'ann@acme.example', { version: 1_000 }), ticket('42', 'open', { version: 1_000 }),
-    zendeskFixture('ticket.status_changed'), activity('pa_1', 1_000),
+    user('801', 'ann@acme.example', { version: 1_000 }),
+    ticket('42', 'open', { version: 1_000 }),
+    zendeskFixture('ticket.status_changed'),
+    activity('pa_1', 1_000),
   ]);
 }
 
@@ -218,11 +306,15 @@ function notOwnedBy(r: CustomerRecord, source: SourceEvent['source']) {
   const bySource = {
     stripe: { stripe: r.stripe, billing: d.billing, invoices: d.invoices, stripeCustomerId: d.links.stripeCustomerId },
     salesforce: {
-      salesforce: r.salesforce, profile: d.profile && { ...d.profile, primaryEmail: null },
-      salesforceAccountId: d.links.salesforceAccountId, contacts: idsOf(d.links.contacts.map((c) => c.salesforceContactId)),
+      salesforce: r.salesforce,
+      profile: d.profile && { ...d.profile, primaryEmail: null },
+      salesforceAccountId: d.links.salesforceAccountId,
+      contacts: idsOf(d.links.contacts.map((c) => c.salesforceContactId)),
     },
     zendesk: {
-      zendesk: r.zendesk, support: d.support, zendeskOrganizationId: d.links.zendeskOrganizationId,
+      zendesk: r.zendesk,
+      support: d.support,
+      zendeskOrganizationId: d.links.zendeskOrganizationId,
       contacts: idsOf(d.links.contacts.map((c) => c.zendeskUserId)),
     },
     portal: { portal: r.portal, selfService: d.selfService },
@@ -286,13 +378,24 @@ describe('order independence', () => {
 
   it('merging records built from a split of the stream gives the record of the whole stream, in either order', () => {
     fc.assert(
-      fc.property(streamArb().chain((items) => fc.tuple(fc.constant(items), fc.array(fc.boolean(), { minLength: items.length, maxLength: items.length }))), ([items, mask]) => {
-        const left = replay(items.filter((_, i) => mask[i]), 'left');
-        const right = replay(items.filter((_, i) => !mask[i]), 'right');
-        const whole = replay(items, 'kept');
-        expect(json(mergeRecords(left, right, 'kept'))).toBe(json(whole));
-        expect(json(mergeRecords(right, left, 'kept'))).toBe(json(whole));
-      }),
+      fc.property(
+        streamArb().chain((items) =>
+          fc.tuple(fc.constant(items), fc.array(fc.boolean(), { minLength: items.length, maxLength: items.length })),
+        ),
+        ([items, mask]) => {
+          const left = replay(
+            items.filter((_, i) => mask[i]),
+            'left',
+          );
+          const right = replay(
+            items.filter((_, i) => !mask[i]),
+            'right',
+          );
+          const whole = replay(items, 'kept');
+          expect(json(mergeRecords(left, right, 'kept'))).toBe(json(whole));
+          expect(json(mergeRecords(right, left, 'kept'))).toBe(json(whole));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -5,7 +5,13 @@ import { OwnerGuesses } from '../../src/sync/owner-guesses.js';
 describe('owner guesses', () => {
   it('guess the records the keys pointed at last, once each, and forget a key the index no longer has', () => {
     const g = new OwnerGuesses();
-    g.note(new Map([['stripe:cus_1', 'cust_a'], ['email:a@x.example', 'cust_a'], ['zdorg:7', 'cust_b']]));
+    g.note(
+      new Map([
+        ['stripe:cus_1', 'cust_a'],
+        ['email:a@x.example', 'cust_a'],
+        ['zdorg:7', 'cust_b'],
+      ]),
+    );
     expect(g.guess(['stripe:cus_1', 'email:a@x.example', 'sfacct:001'])).toEqual(['cust_a']);
     g.note(new Map([['zdorg:7', null]]));
     expect(g.guess(['zdorg:7'])).toEqual([]);

@@ -24,9 +24,22 @@ const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, r
 const accountId = (tag: string) => `001000000${tag.padStart(6, '0')}`;
 const contactId = (tag: string, n: number) => `003${tag.padStart(4, '0')}${String(n).padStart(8, '0')}`;
 const contactOf = (tag: string, n: number, version: number, name = `Person ${n}`) =>
-  withRefs({ ...contact(contactId(tag, n), { AccountId: accountId(tag), Name: name, Email: `p${n}@${tag}.example` }, { version }), objectId: contactId(tag, n) }, { salesforceAccountId: accountId(tag), salesforceContactId: contactId(tag, n) });
+  withRefs(
+    {
+      ...contact(
+        contactId(tag, n),
+        { AccountId: accountId(tag), Name: name, Email: `p${n}@${tag}.example` },
+        { version },
+      ),
+      objectId: contactId(tag, n),
+    },
+    { salesforceAccountId: accountId(tag), salesforceContactId: contactId(tag, n) },
+  );
 const accountOf = (tag: string, version: number) =>
-  withRefs({ ...account({ Id: accountId(tag), Name: `Acme ${tag}` }, { version }), objectId: accountId(tag) }, { salesforceAccountId: accountId(tag) });
+  withRefs(
+    { ...account({ Id: accountId(tag), Name: `Acme ${tag}` }, { version }), objectId: accountId(tag) },
+    { salesforceAccountId: accountId(tag) },
+  );
 
 /** The people kept beside a record (its hash also holds a pointer per email: people.ts's emailPointer). */
 const personFields = async (id: string) => (await redisA.hkeys(storeA.peopleKey(id))).filter(isPersonField);
@@ -52,8 +65,17 @@ describe('people of one customer', () => {
     for (let n = 0; n < MAX_INLINE_PEOPLE; n++) await storeA.apply(contactOf('big', n, 2_000));
     const atBound = await sizeAt();
     // Two workers at once, as the events worker runs them: no update lost.
-    const rest = Array.from({ length: 160 - MAX_INLINE_PEOPLE }, (_, i) => contactOf('big', MAX_INLINE_PEOPLE + i, 2_000));
-    await Promise.all([(async () => { for (const e of rest.filter((_, i) => i % 2 === 0)) await storeA.apply(e); })(), (async () => { for (const e of rest.filter((_, i) => i % 2 === 1)) await storeB.apply(e); })()]);
+    const rest = Array.from({ length: 160 - MAX_INLINE_PEOPLE }, (_, i) =>
+      contactOf('big', MAX_INLINE_PEOPLE + i, 2_000),
+    );
+    await Promise.all([
+      (async () => {
+        for (const e of rest.filter((_, i) => i % 2 === 0)) await storeA.apply(e);
+      })(),
+      (async () => {
+        for (const e of rest.filter((_, i) => i % 2 === 1)) await storeB.apply(e);
+      })(),
+    ]);
     expect(await sizeAt()).toBe(atBound);
     const record = await storeA.get(recordId);
     expect(Object.keys(record!.salesforce.contacts)).toHaveLength(MAX_INLINE_PEOPLE);
@@ -79,9 +101,25 @@ describe('people of one customer', () => {
   it('a merge takes in the people the other record kept beside it', async () => {
     const { recordId: withPeople } = await storeA.apply(accountOf('mrg', 1_000));
     for (let n = 0; n < MAX_INLINE_PEOPLE + 20; n++) await storeA.apply(contactOf('mrg', n, 2_000));
-    const stripe = await storeA.apply(withRefs({ ...customer({ version: 1_000, eventId: 'evt_mrg_1' }), objectId: 'cus_mrg' }, { stripeCustomerId: 'cus_mrg' }));
+    const stripe = await storeA.apply(
+      withRefs(
+        { ...customer({ version: 1_000, eventId: 'evt_mrg_1' }), objectId: 'cus_mrg' },
+        { stripeCustomerId: 'cus_mrg' },
+      ),
+    );
     // The Stripe customer names the Account: the two records become one.
-    const linked = await storeA.apply(withRefs({ ...customer({ version: 2_000, eventId: 'evt_mrg_2' }, { metadata: { salesforce_account_id: accountId('mrg') } }), objectId: 'cus_mrg' }, { stripeCustomerId: 'cus_mrg', salesforceAccountId: accountId('mrg') }));
+    const linked = await storeA.apply(
+      withRefs(
+        {
+          ...customer(
+            { version: 2_000, eventId: 'evt_mrg_2' },
+            { metadata: { salesforce_account_id: accountId('mrg') } },
+          ),
+          objectId: 'cus_mrg',
+        },
+        { stripeCustomerId: 'cus_mrg', salesforceAccountId: accountId('mrg') },
+      ),
+    );
     expect(linked.mergedIds).toHaveLength(1);
     const kept = linked.recordId;
     const gone = kept === stripe.recordId ? withPeople : stripe.recordId;
@@ -110,7 +148,13 @@ describe('people of one customer', () => {
       return checked.value;
     };
     const sixty = (n: number, version: number, name = `Person ${n}`) =>
-      withRefs({ ...contact(c18(n), { AccountId: accountId('sixt'), Name: name, Email: `p${n}@sixt.example` }, { version }), objectId: c18(n) }, { salesforceAccountId: accountId('sixt'), salesforceContactId: c18(n) });
+      withRefs(
+        {
+          ...contact(c18(n), { AccountId: accountId('sixt'), Name: name, Email: `p${n}@sixt.example` }, { version }),
+          objectId: c18(n),
+        },
+        { salesforceAccountId: accountId('sixt'), salesforceContactId: c18(n) },
+      );
     let record = applyEvent(emptyRecord('cust_legacy_sixty'), accountOf('sixt', 1_000)).record;
     for (let n = 0; n < 60; n++) record = applyEvent(record, sixty(n, 2_000)).record;
     const keys = [`sfacct:${accountId('sixt')}`, ...Array.from({ length: 60 }, (_, n) => `sfcontact:${c18(n)}`)];
@@ -143,7 +187,8 @@ describe('people of one customer', () => {
     const watcher = new Redis(redisUrl());
     try {
       await watcher.watch(storeA.recordKey(recordId));
-      for (let n = MAX_INLINE_PEOPLE; n < 20; n++) expect((await storeA.apply(contactOf('twenty', n, 3_000, `Renamed ${n}`))).changed).toBe(true);
+      for (let n = MAX_INLINE_PEOPLE; n < 20; n++)
+        expect((await storeA.apply(contactOf('twenty', n, 3_000, `Renamed ${n}`))).changed).toBe(true);
       expect(await watcher.multi().strlen(storeA.recordKey(recordId)).exec()).not.toBeNull();
       // The check can fail: an inline contact's change does write the record.
       await watcher.watch(storeA.recordKey(recordId));
@@ -153,6 +198,8 @@ describe('people of one customer', () => {
       watcher.disconnect();
     }
     expect(MAX_INLINE_PEOPLE).toBeLessThan(20);
-    expect((await storeA.getFull(recordId))!.salesforce.contacts[contactId('twenty', 19)]!.data.name).toBe('Renamed 19');
+    expect((await storeA.getFull(recordId))!.salesforce.contacts[contactId('twenty', 19)]!.data.name).toBe(
+      'Renamed 19',
+    );
   });
 });

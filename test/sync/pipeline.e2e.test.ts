@@ -39,9 +39,22 @@ describe('one customer across Stripe, Salesforce and Zendesk', () => {
     const xml = buildOutboundMessage({
       organizationId: TEST_SECRETS.SALESFORCE_ORG_ID,
       actionId: '04k5e000000TestAAA',
-      notifications: [{ id: '04l5e00000E2E001AA', sObjectType: 'Account', fields: { Id: ACCOUNT, Name: 'Acme Logistics', Customer_Tier__c: 'Gold', SystemModstamp: '2026-11-20T10:00:00.000Z' } }],
+      notifications: [
+        {
+          id: '04l5e00000E2E001AA',
+          sObjectType: 'Account',
+          fields: {
+            Id: ACCOUNT,
+            Name: 'Acme Logistics',
+            Customer_Tier__c: 'Gold',
+            SystemModstamp: '2026-11-20T10:00:00.000Z',
+          },
+        },
+      ],
     });
-    const sf = await post(p.daemon, `/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_OUTBOUND_TOKEN}`, xml, { 'content-type': 'text/xml' });
+    const sf = await post(p.daemon, `/webhooks/salesforce?token=${TEST_SECRETS.SALESFORCE_OUTBOUND_TOKEN}`, xml, {
+      'content-type': 'text/xml',
+    });
     expect(sf.text).toContain('<Ack>true</Ack>');
     await zendesk('organization.created.json', (e) => {
       e.detail.id = ORG;
@@ -52,7 +65,11 @@ describe('one customer across Stripe, Salesforce and Zendesk', () => {
 
     const { record, keys } = await inspectRecord(p.worker.store, 'cus_TestAcme01');
     expect(keys).toEqual(expect.arrayContaining(['stripe:cus_TestAcme01', `sfacct:${ACCOUNT}`, `zdorg:${ORG}`]));
-    expect(record.derived.links).toMatchObject({ stripeCustomerId: 'cus_TestAcme01', salesforceAccountId: ACCOUNT, zendeskOrganizationId: ORG });
+    expect(record.derived.links).toMatchObject({
+      stripeCustomerId: 'cus_TestAcme01',
+      salesforceAccountId: ACCOUNT,
+      zendeskOrganizationId: ORG,
+    });
     expect(record.derived.profile).toMatchObject({ name: 'Acme Logistics', tier: 'Gold' });
     expect(record.derived.billing?.status).toBe('active');
     expect(record.derived.invoices[0]?.hostedInvoiceUrl).toMatch(/^https:\/\/invoice\.stripe\.com\//);
@@ -88,25 +105,35 @@ describe('one customer across Stripe, Salesforce and Zendesk', () => {
 
   it('is shown by the inspect command as JSON, with lineage', () => {
     const root = resolve(import.meta.dirname, '../..');
-    const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), 'inspect', 'cus_TestAcme01', '--json', '--explain'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      resolve(root, 'node_modules/.bin/tsx'),
+      [resolve(root, 'src/cli/main.ts'), 'inspect', 'cus_TestAcme01', '--json', '--explain'],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
+        encoding: 'utf8',
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.links.salesforceAccountId).toBe(ACCOUNT);
-    expect(out.lineage.some((l: any) => l.entity === 'salesforce.account' && l.eventId === '04l5e00000E2E001AA')).toBe(true);
+    expect(out.lineage.some((l: any) => l.entity === 'salesforce.account' && l.eventId === '04l5e00000E2E001AA')).toBe(
+      true,
+    );
   });
 
   it('says clearly when there is no such customer, with exit code 1', () => {
     const root = resolve(import.meta.dirname, '../..');
-    const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), 'inspect', 'cus_Unknown'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      resolve(root, 'node_modules/.bin/tsx'),
+      [resolve(root, 'src/cli/main.ts'), 'inspect', 'cus_Unknown'],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
+        encoding: 'utf8',
+      },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(/^portal-sync: no customer record for cus_Unknown/);
   });

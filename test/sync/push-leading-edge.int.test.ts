@@ -28,16 +28,28 @@ class RecordingTarget implements PortalTarget {
 
 const target = new RecordingTarget();
 let p: TestPipeline;
-const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef' };
-const withRefs = (e: SourceEvent, id: string): SourceEvent => ({ ...e, refs: { stripeCustomerId: id, zendeskOrganizationId: `org-${id}` } });
+const ZD = {
+  PORTAL_TARGET: 'zendesk',
+  ZENDESK_SUBDOMAIN: 'acme',
+  ZENDESK_EMAIL: 'ops@acme.example',
+  ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef',
+};
+const withRefs = (e: SourceEvent, id: string): SourceEvent => ({
+  ...e,
+  refs: { stripeCustomerId: id, zendeskOrganizationId: `org-${id}` },
+});
 const queue = () => p.worker.planner.queues.get('zendesk')!;
 const jobsFor = async (customerId: string, states: ('delayed' | 'waiting' | 'active' | 'completed')[]) =>
   (await queue().getJobs(states)).filter((j) => j.data.customerId === customerId);
 
 beforeAll(async () => {
-  p = await startTestPipeline(ZD, (c) => {
-    c.push.debounceMs = DEBOUNCE_MS;
-  }, () => target);
+  p = await startTestPipeline(
+    ZD,
+    (c) => {
+      c.push.debounceMs = DEBOUNCE_MS;
+    },
+    () => target,
+  );
 });
 afterAll(async () => {
   await p.stop();
@@ -55,7 +67,8 @@ describe('leading-edge pushes', () => {
 
   it('coalesces a burst of 50 changes into the leading push and one trailing push that waits the debounce', async () => {
     const events: SourceEvent[] = [];
-    for (let i = 0; i < 50; i++) events.push(withRefs(invoice(`in_le2_${i}`, 'open', { version: 1_000 + i }), 'cus_le2'));
+    for (let i = 0; i < 50; i++)
+      events.push(withRefs(invoice(`in_le2_${i}`, 'open', { version: 1_000 + i }), 'cus_le2'));
     await p.daemon.ingestor.enqueue(events);
     await p.drain();
     await until('the leading push', () => target.of('cus_le2').length >= 1, 10_000);
@@ -63,7 +76,9 @@ describe('leading-edge pushes', () => {
     // Whatever the leading push did not carry waits in ONE trailing job, a debounce away.
     const trailing = await until('the trailing push to be scheduled', async () => {
       const delayed = await jobsFor(record!.id, ['delayed']);
-      return delayed.length === 1 && (await jobsFor(record!.id, ['waiting', 'active'])).length === 0 ? delayed : undefined;
+      return delayed.length === 1 && (await jobsFor(record!.id, ['waiting', 'active'])).length === 0
+        ? delayed
+        : undefined;
     });
     expect(trailing[0]!.opts.delay).toBeGreaterThanOrEqual(DEBOUNCE_MS / 2);
     expect(target.of('cus_le2')).toHaveLength(1);

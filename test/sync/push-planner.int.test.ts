@@ -6,14 +6,32 @@ import { invoice, subscription } from './merge-events.js';
 
 let p: TestPipeline;
 const refs = { stripeCustomerId: 'cus_push' };
-const jobsOf = async () => (await Promise.all([...p.worker.planner.queues.values()].map((q) => q.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed'])))).flat();
-const obliterateAll = () => Promise.all([...p.worker.planner.queues.values()].map((q) => q.obliterate({ force: true })));
+const jobsOf = async () =>
+  (
+    await Promise.all(
+      [...p.worker.planner.queues.values()].map((q) =>
+        q.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed']),
+      ),
+    )
+  ).flat();
+const obliterateAll = () =>
+  Promise.all([...p.worker.planner.queues.values()].map((q) => q.obliterate({ force: true })));
 
 beforeAll(async () => {
   // A long debounce so the test sees the scheduled jobs before they would run.
-  p = await startTestPipeline({ PORTAL_TARGET: 'zendesk,salesforce', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef', SALESFORCE_ACCESS_TOKEN: 'sf_token_0123456789abcdef', SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com' }, (c) => {
-    c.push.debounceMs = 60_000;
-  });
+  p = await startTestPipeline(
+    {
+      PORTAL_TARGET: 'zendesk,salesforce',
+      ZENDESK_SUBDOMAIN: 'acme',
+      ZENDESK_EMAIL: 'ops@acme.example',
+      ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef',
+      SALESFORCE_ACCESS_TOKEN: 'sf_token_0123456789abcdef',
+      SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com',
+    },
+    (c) => {
+      c.push.debounceMs = 60_000;
+    },
+  );
 });
 afterAll(async () => {
   await p.stop();

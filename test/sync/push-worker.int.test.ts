@@ -70,16 +70,27 @@ class RecordingTarget implements PortalTarget {
 
 const target = new RecordingTarget();
 let p: TestPipeline;
-const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef' };
-const withRefs = (e: SourceEvent, id: string): SourceEvent => ({ ...e, refs: { stripeCustomerId: id, zendeskOrganizationId: `org-${id}` } });
-
+const ZD = {
+  PORTAL_TARGET: 'zendesk',
+  ZENDESK_SUBDOMAIN: 'acme',
+  ZENDESK_EMAIL: 'ops@acme.example',
+  ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef',
+};
+const withRefs = (e: SourceEvent, id: string): SourceEvent => ({
+  ...e,
+  refs: { stripeCustomerId: id, zendeskOrganizationId: `org-${id}` },
+});
 
 beforeAll(async () => {
-  p = await startTestPipeline(ZD, (c) => {
-    c.push.debounceMs = 50;
-    c.push.backoffMs = 100; // exponential would retry after 50–100 ms: a later retry is Retry-After's doing
-    c.push.maxBackoffMs = 100; // 20 tries in a few seconds: a drain can give up within a test
-  }, () => target);
+  p = await startTestPipeline(
+    ZD,
+    (c) => {
+      c.push.debounceMs = 50;
+      c.push.backoffMs = 100; // exponential would retry after 50–100 ms: a later retry is Retry-After's doing
+      c.push.maxBackoffMs = 100; // 20 tries in a few seconds: a drain can give up within a test
+    },
+    () => target,
+  );
 });
 afterAll(async () => {
   await p.stop();
@@ -146,10 +157,17 @@ describe('push worker', () => {
     await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw5', 'open', { version: 1_000 }), 'cus_pw5')]);
     await until('the refused push', () => target.attempts.length > before);
     const queue = p.worker.planner.queues.get('zendesk')!;
-    const paused = await until('the pause', async () => (await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds || undefined);
+    const paused = await until(
+      'the pause',
+      async () => (await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds || undefined,
+    );
     expect(paused).toBeGreaterThanOrEqual(1);
     expect(paused).toBeLessThanOrEqual(3);
-    await until('the push after the pause', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw5'), 10_000);
+    await until(
+      'the push after the pause',
+      () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw5'),
+      10_000,
+    );
     expect((await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds).toBe(0);
   });
 
@@ -160,12 +178,21 @@ describe('push worker', () => {
     const failedBefore = await queue.getFailedCount();
     target.bulkDown = true;
     // A resync found a change: it waits for a bulk call, and Zendesk is down for all of the drain's 20 tries.
-    await p.daemon.ingestor.enqueue([{ ...withRefs(subscription('sub_pw6', 'past_due', { version: 2_000 }), 'cus_pw6'), origin: 'snapshot' }]);
+    await p.daemon.ingestor.enqueue([
+      { ...withRefs(subscription('sub_pw6', 'past_due', { version: 2_000 }), 'cus_pw6'), origin: 'snapshot' },
+    ]);
     await until('the drain to give up', async () => (await queue.getFailedCount()) > failedBefore, 30_000);
     const [gaveUp] = (await queue.getFailed()).filter((j) => (j.data as { kind?: string }).kind === 'bulk');
     expect(gaveUp!.failedReason).toMatch(/503/);
     target.bulkDown = false;
-    const pushed = await until('the change pushed by the next drain', () => target.pushes.find((x) => x.push.links.stripeCustomerId === 'cus_pw6' && x.push.projection.billing?.status === 'past_due'), 15_000);
+    const pushed = await until(
+      'the change pushed by the next drain',
+      () =>
+        target.pushes.find(
+          (x) => x.push.links.stripeCustomerId === 'cus_pw6' && x.push.projection.billing?.status === 'past_due',
+        ),
+      15_000,
+    );
     expect(pushed).toBeDefined();
   });
 
@@ -173,10 +200,18 @@ describe('push worker', () => {
     const first = subscription('sub_pw7', 'active', { version: 1_000, eventId: 'evt_pw7_a' });
     await p.daemon.ingestor.enqueue([{ ...first, refs: { stripeCustomerId: 'cus_pw7' } }]);
     await until('the first push', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw7'));
-    expect(target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw7').at(-1)!.push.links.zendeskOrganizationId).toBeNull();
+    expect(
+      target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw7').at(-1)!.push.links.zendeskOrganizationId,
+    ).toBeNull();
     // The same subscription state, now naming the customer's Zendesk organization (e.g. Stripe metadata added later).
-    await p.daemon.ingestor.enqueue([{ ...first, eventId: 'evt_pw7_b', refs: { stripeCustomerId: 'cus_pw7', zendeskOrganizationId: 'org-pw7' } }]);
-    const pushed = await until('the push to the new organization', () => target.pushes.find((x) => x.push.links.stripeCustomerId === 'cus_pw7' && x.push.links.zendeskOrganizationId === 'org-pw7'));
+    await p.daemon.ingestor.enqueue([
+      { ...first, eventId: 'evt_pw7_b', refs: { stripeCustomerId: 'cus_pw7', zendeskOrganizationId: 'org-pw7' } },
+    ]);
+    const pushed = await until('the push to the new organization', () =>
+      target.pushes.find(
+        (x) => x.push.links.stripeCustomerId === 'cus_pw7' && x.push.links.zendeskOrganizationId === 'org-pw7',
+      ),
+    );
     expect(pushed.push.projection.billing?.status).toBe('active');
   });
 
@@ -186,7 +221,11 @@ describe('push worker', () => {
     const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
     try {
       for (const lane of ['reconcile', 'resync'] as const) {
-        const missed = { ...subscription(`sub_pw16${lane}`, 'active', { version: 1_000, eventId: `evt_pw16_${lane}` }), refs: { stripeCustomerId: `cus_pw16${lane}` }, lane };
+        const missed = {
+          ...subscription(`sub_pw16${lane}`, 'active', { version: 1_000, eventId: `evt_pw16_${lane}` }),
+          refs: { stripeCustomerId: `cus_pw16${lane}` },
+          lane,
+        };
         await events.add(missed.type, missed, { jobId: `stripe-evt_pw16_${lane}`, priority: RESYNC_PRIORITY });
         const record = await until('the record', () => p.worker.store.findByKey(`stripe:cus_pw16${lane}`));
         await until('the bulk push', () => target.bulk.includes(record.id));
@@ -198,7 +237,11 @@ describe('push worker', () => {
   });
 
   it('pushes a real-time job as a real-time push whatever its job id looks like', async () => {
-    const live = { ...subscription('sub_pw17', 'active', { version: 1_000, eventId: 'evt_pw17' }), refs: { stripeCustomerId: 'cus_pw17' }, lane: 'realtime' as const };
+    const live = {
+      ...subscription('sub_pw17', 'active', { version: 1_000, eventId: 'evt_pw17' }),
+      refs: { stripeCustomerId: 'cus_pw17' },
+      lane: 'realtime' as const,
+    };
     const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
     try {
       await events.add(live.type, live, { jobId: 'rs-lookalike-stripe-evt_pw17' });
@@ -210,9 +253,12 @@ describe('push worker', () => {
     }
   });
 
-  it('pushes a job queued before lanes were carried (no lane) in bulk when its id is a reconcile pass\'s', async () => {
+  it("pushes a job queued before lanes were carried (no lane) in bulk when its id is a reconcile pass's", async () => {
     // Left by the previous release in a rolling deploy: the reconciler's `rc-` job id at resync priority, no lane.
-    const missed = { ...subscription('sub_pw9', 'active', { version: 1_000, eventId: 'evt_pw9_missed' }), refs: { stripeCustomerId: 'cus_pw9' } };
+    const missed = {
+      ...subscription('sub_pw9', 'active', { version: 1_000, eventId: 'evt_pw9_missed' }),
+      refs: { stripeCustomerId: 'cus_pw9' },
+    };
     const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
     try {
       await events.add(missed.type, missed, { jobId: 'rc-pass1-stripe-evt_pw9_missed', priority: RESYNC_PRIORITY });
@@ -228,9 +274,14 @@ describe('push worker', () => {
     await until('the first push', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw12'));
     const joined = withRefs(invoice('in_pw12b', 'open', { version: 2_000 }), 'cus_pw12');
     await p.daemon.ingestor.enqueue([{ ...joined, refs: { ...joined.refs, zendeskUserId: '9007' } }]);
-    await until('the second push', () => target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12').length === 2);
-    const [first, second] = target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12').map((x) => x.push);
-    expect((await p.worker.store.ownedKeys(second!.customerId))).toContain('zduser:9007');
+    await until(
+      'the second push',
+      () => target.pushes.filter((x) => x.push.links.stripeCustomerId === 'cus_pw12').length === 2,
+    );
+    const [first, second] = target.pushes
+      .filter((x) => x.push.links.stripeCustomerId === 'cus_pw12')
+      .map((x) => x.push);
+    expect(await p.worker.store.ownedKeys(second!.customerId)).toContain('zduser:9007');
     // The organization is known, so a joining user is no place to write (store.linkKeys): the links stay as they were.
     expect(second!.links).toEqual(first!.links);
     expect(second!.previous?.invoices.map((i) => i.id)).toEqual(['in_pw12']);
@@ -243,11 +294,17 @@ describe('push worker', () => {
     await until('the refused push', () => target.attempts.length > before);
     const queue = p.worker.planner.queues.get('zendesk')!;
     const record = await p.worker.store.findByKey('stripe:cus_pw13');
-    const waiting = await until('the push on backoff', async () => (await queue.getDelayed()).find((j) => j.data.customerId === record!.id && j.attemptsMade === 1));
+    const waiting = await until('the push on backoff', async () =>
+      (await queue.getDelayed()).find((j) => j.data.customerId === record!.id && j.attemptsMade === 1),
+    );
     expect(waiting.delay).toBeGreaterThan(60_000);
     // Another customer's push goes through: the target is back.
     await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw14', 'open', { version: 1_000 }), 'cus_pw14')]);
-    await until('the push after the recovery', () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw13'), 10_000);
+    await until(
+      'the push after the recovery',
+      () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw13'),
+      10_000,
+    );
   });
 
   it('writes the newest state again when a resync drain and a real-time push of one customer cross (each accepts only over what it read)', async () => {
@@ -256,7 +313,10 @@ describe('push worker', () => {
     let releaseAnswer!: () => void;
     const events = createEventsQueue(p.daemon.redis, p.daemon.prefix);
     try {
-      const older = { ...subscription('sub_pw15', 'active', { version: 1_000, eventId: 'evt_pw15_resync' }), refs: { stripeCustomerId: 'cus_pw15', zendeskOrganizationId: 'org-pw15' } };
+      const older = {
+        ...subscription('sub_pw15', 'active', { version: 1_000, eventId: 'evt_pw15_resync' }),
+        refs: { stripeCustomerId: 'cus_pw15', zendeskOrganizationId: 'org-pw15' },
+      };
       await events.add(older.type, older, { jobId: 'rc-pass2-stripe-evt_pw15_resync', priority: RESYNC_PRIORITY });
       const record = await until('the record', () => p.worker.store.findByKey('stripe:cus_pw15'));
       target.holdBulk.set(record.id, new Promise<void>((r) => (releaseBulk = r)));
@@ -264,13 +324,20 @@ describe('push worker', () => {
       // The real-time push writes v2 and its answer is held: the drain's older write lands after it at the platform.
       target.holdAnswer.set(record.id, new Promise<void>((r) => (releaseAnswer = r)));
       await until('the drain holding the older state', () => target.bulkHeld.has(record.id));
-      await p.daemon.ingestor.enqueue([{ ...subscription('sub_pw15', 'past_due', { version: 2_000, eventId: 'evt_pw15_live' }), refs: { stripeCustomerId: 'cus_pw15' } }]);
-      await until('the real-time write of v2', () => target.pushes.some((x) => x.push.customerId === record.id && x.push.projection.billing?.status === 'past_due'));
+      await p.daemon.ingestor.enqueue([
+        {
+          ...subscription('sub_pw15', 'past_due', { version: 2_000, eventId: 'evt_pw15_live' }),
+          refs: { stripeCustomerId: 'cus_pw15' },
+        },
+      ]);
+      await until('the real-time write of v2', () =>
+        target.pushes.some((x) => x.push.customerId === record.id && x.push.projection.billing?.status === 'past_due'),
+      );
       releaseBulk();
-      await until('the drain\'s older write', inBulk);
+      await until("the drain's older write", inBulk);
       // The drain has accepted its older state; now the real-time push's answer comes back.
       const accepted = acceptedKey(p.daemon.prefix, 'zendesk', record.id);
-      await until('the drain\'s accepted state', async () => (await p.daemon.redis.get(accepted))?.includes('"active"'));
+      await until("the drain's accepted state", async () => (await p.daemon.redis.get(accepted))?.includes('"active"'));
       releaseAnswer();
       const statusLast = async () => {
         const mine = target.pushes.filter((x) => x.push.customerId === record.id);

@@ -36,18 +36,51 @@ afterAll(async () => {
 /** The ticket as GET /api/v2/tickets (the incremental export) returns it, updated at `updatedAt` with `status`, on the brand the trigger named (every Zendesk ticket has one). */
 function apiTicket(updatedAt: string, status: string) {
   return {
-    id: 5302, subject: 'Upgrade to the "Team" plan', description: 'x', status, priority: 'normal', ticket_form_id: 360000000501,
-    tags: ['billing', 'upgrade', 'plan_team'], requester_id: 8000000000201, submitter_id: 8000000000201, assignee_id: null,
-    organization_id: 7000000000101, group_id: null, brand_id: 360000000002, type: null, external_id: null, is_public: true,
-    via: { channel: 'web' }, created_at: '2026-03-04T09:30:12Z', updated_at: updatedAt,
+    id: 5302,
+    subject: 'Upgrade to the "Team" plan',
+    description: 'x',
+    status,
+    priority: 'normal',
+    ticket_form_id: 360000000501,
+    tags: ['billing', 'upgrade', 'plan_team'],
+    requester_id: 8000000000201,
+    submitter_id: 8000000000201,
+    assignee_id: null,
+    organization_id: 7000000000101,
+    group_id: null,
+    brand_id: 360000000002,
+    type: null,
+    external_id: null,
+    is_public: true,
+    via: { channel: 'web' },
+    created_at: '2026-03-04T09:30:12Z',
+    updated_at: updatedAt,
   };
 }
 
 function passOver(snapshot: SourceEvent): Promise<number> {
   const reconciler = new Reconciler({
-    redis, prefix, store, queue,
-    ingestor: new Ingestor({ redis, queue, prefix, dedupeTtlSeconds: 60, quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 }, timeoutMs: 5000 }),
-    streams: { zendesk: async () => [{ name: 'zendesk.tickets', source: 'zendesk', page: async () => ({ events: [snapshot], read: 1, next: null, rejected: [] }) }] },
+    redis,
+    prefix,
+    store,
+    queue,
+    ingestor: new Ingestor({
+      redis,
+      queue,
+      prefix,
+      dedupeTtlSeconds: 60,
+      quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 },
+      timeoutMs: 5000,
+    }),
+    streams: {
+      zendesk: async () => [
+        {
+          name: 'zendesk.tickets',
+          source: 'zendesk',
+          page: async () => ({ events: [snapshot], read: 1, next: null, rejected: [] }),
+        },
+      ],
+    },
     settings: { overlapMs: 1000, firstLookbackMs: 60_000 },
     logger: createLogger('silent'),
   });
@@ -55,12 +88,19 @@ function passOver(snapshot: SourceEvent): Promise<number> {
 }
 
 describe('reconcile drift for a ticket the trigger delivered', () => {
-  it('a snapshot within the trigger\'s minute that shows what the webhook showed is no drift; a status the webhook never brought is', async () => {
-    const trigger = parseZendeskWebhook(fixtureJson('zendesk/trigger.ticket.json'), { signedAt: '2026-03-04T09:41:40Z' });
+  it("a snapshot within the trigger's minute that shows what the webhook showed is no drift; a status the webhook never brought is", async () => {
+    const trigger = parseZendeskWebhook(fixtureJson('zendesk/trigger.ticket.json'), {
+      signedAt: '2026-03-04T09:41:40Z',
+    });
     if (trigger.kind !== 'events') throw new Error(trigger.kind);
     await store.apply(trigger.events[0]!);
     const snap = (updatedAt: string, status: string) =>
-      zendeskSnapshotEvent('zendesk.ticket', apiTicket(updatedAt, status), { eventId: `snap-${updatedAt}-${status}`, type: 'snapshot:zendesk.ticket', version: Date.parse(updatedAt), versionPrecisionMs: 60_000 });
+      zendeskSnapshotEvent('zendesk.ticket', apiTicket(updatedAt, status), {
+        eventId: `snap-${updatedAt}-${status}`,
+        type: 'snapshot:zendesk.ticket',
+        version: Date.parse(updatedAt),
+        versionPrecisionMs: 60_000,
+      });
     expect(await passOver(snap('2026-03-04T09:41:37Z', 'open'))).toBe(0);
     expect(await passOver(snap('2026-03-04T09:47:02Z', 'pending'))).toBe(1);
   });

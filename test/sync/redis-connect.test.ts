@@ -5,7 +5,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectRedis, describeRedis, reconnectOnFailoverError, redisOptions, type ConnectionKind } from '../../src/sync/redis.js';
+import {
+  connectRedis,
+  describeRedis,
+  reconnectOnFailoverError,
+  redisOptions,
+  type ConnectionKind,
+} from '../../src/sync/redis.js';
 
 const sentinel = {
   url: 'redis://127.0.0.1:6379/2',
@@ -22,7 +28,13 @@ describe('the Redis connection factory', () => {
   it('gives every kind of connection the sentinels, the master name and both passwords', () => {
     for (const kind of ['producer', 'worker', 'admin', 'probe'] as ConnectionKind[]) {
       const o = redisOptions(sentinel, kind);
-      expect(o, kind).toMatchObject({ sentinels: sentinel.sentinels, name: 'portal-sync', role: 'master', sentinelPassword: 'test_fake_sentinel_pw', password: 'test_fake_redis_pw' });
+      expect(o, kind).toMatchObject({
+        sentinels: sentinel.sentinels,
+        name: 'portal-sync',
+        role: 'master',
+        sentinelPassword: 'test_fake_sentinel_pw',
+        password: 'test_fake_redis_pw',
+      });
       expect(o.reconnectOnError, kind).toBe(reconnectOnFailoverError);
     }
   });
@@ -38,7 +50,13 @@ describe('the Redis connection factory', () => {
     const copy = client.duplicate();
     try {
       for (const c of [client, copy]) {
-        expect(c.options).toMatchObject({ name: 'portal-sync', sentinelPassword: 'test_fake_sentinel_pw', password: 'test_fake_redis_pw', db: 2, maxRetriesPerRequest: null });
+        expect(c.options).toMatchObject({
+          name: 'portal-sync',
+          sentinelPassword: 'test_fake_sentinel_pw',
+          password: 'test_fake_redis_pw',
+          db: 2,
+          maxRetriesPerRequest: null,
+        });
         expect(c.options.sentinels).toEqual(sentinel.sentinels);
       }
     } finally {
@@ -48,7 +66,11 @@ describe('the Redis connection factory', () => {
   });
 
   it('turns TLS on for the nodes and the sentinels with tls or a rediss:// URL', () => {
-    expect(redisOptions({ ...sentinel, tls: true }, 'worker')).toMatchObject({ tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} });
+    expect(redisOptions({ ...sentinel, tls: true }, 'worker')).toMatchObject({
+      tls: {},
+      enableTLSForSentinelMode: true,
+      sentinelTLS: {},
+    });
     expect(redisOptions('rediss://cache.example.invalid:6380', 'producer').tls).toEqual({});
     expect(redisOptions('redis://127.0.0.1:6379', 'producer').tls).toBeUndefined();
   });
@@ -61,8 +83,14 @@ describe('the Redis connection factory', () => {
 
   it('reconnects and resends on READONLY and UNBLOCKED, and on nothing else', () => {
     expect(reconnectOnFailoverError(new Error("READONLY You can't write against a read only replica."))).toBe(2);
-    expect(reconnectOnFailoverError(new Error('UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)'))).toBe(2);
-    expect(reconnectOnFailoverError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
+    expect(
+      reconnectOnFailoverError(
+        new Error('UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)'),
+      ),
+    ).toBe(2);
+    expect(
+      reconnectOnFailoverError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')),
+    ).toBe(false);
     expect(reconnectOnFailoverError(new Error('ERR unknown command'))).toBe(false);
   });
 
@@ -74,7 +102,9 @@ describe('the Redis connection factory', () => {
   it('is the only place in src/ that constructs an ioredis client', () => {
     const root = resolve(import.meta.dirname, '../..');
     const files = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+      );
     const leaks = files(join(root, 'src'))
       .filter((f) => relative(root, f) !== 'src/sync/redis.ts')
       .filter((f) => /new (IO)?Redis\(|import (?!type)[^;]*from 'ioredis'/.test(readFileSync(f, 'utf8')))

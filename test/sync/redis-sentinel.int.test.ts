@@ -16,7 +16,11 @@ let set: ReplicaSet;
 let sentinels: SentinelSet;
 let daemon: TestDaemon;
 // Nothing listens on port 1: were REDIS_URL's host used, nothing would connect.
-const env = () => ({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_SENTINELS: sentinels.addresses, REDIS_SENTINEL_MASTER: sentinels.master });
+const env = () => ({
+  REDIS_URL: 'redis://127.0.0.1:1',
+  REDIS_SENTINELS: sentinels.addresses,
+  REDIS_SENTINEL_MASTER: sentinels.master,
+});
 
 beforeAll(async () => {
   set = await startReplicaSet(1);
@@ -36,7 +40,9 @@ describe('Redis through Sentinel', () => {
     const event = fixtureJson<any>('stripe/customer.subscription.updated.json');
     event.id = 'evt_sentinel_mode_1';
     const body = JSON.stringify(event);
-    const res = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    const res = await post(daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    });
     expect(res.status).toBe(200);
     const primary = connectRedis(set.primary.url, 'admin');
     try {
@@ -52,7 +58,9 @@ describe('Redis through Sentinel', () => {
   });
 
   it('names the Sentinel settings when the master name is unknown to the sentinels', async () => {
-    await expect(withRedis(testConfig({ ...env(), REDIS_SENTINEL_MASTER: 'no-such-master' }), async (r) => r.ping())).rejects.toThrow(
+    await expect(
+      withRedis(testConfig({ ...env(), REDIS_SENTINEL_MASTER: 'no-such-master' }), async (r) => r.ping()),
+    ).rejects.toThrow(
       /cannot reach Redis at sentinel no-such-master via .*check REDIS_SENTINELS and REDIS_SENTINEL_MASTER/,
     );
   });

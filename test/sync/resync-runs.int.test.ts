@@ -25,10 +25,16 @@ describe('resync runs', () => {
     const runs = new ResyncRuns(redis, prefix);
     expect(await runs.latestUnfinished()).toBeNull();
     const t = Date.parse('2026-11-23T10:00:00Z');
-    const big = await runs.create({ sources: ['zendesk', 'salesforce'], since: null, customer: null, dryRun: false }, new Date(t));
+    const big = await runs.create(
+      { sources: ['zendesk', 'salesforce'], since: null, customer: null, dryRun: false },
+      new Date(t),
+    );
     await runs.pageDone(big, 'zendesk.tickets', 'cursor-2', { enqueued: 100, read: 100, rejected: 0 });
     // Killed; then an admin fixed one customer by hand before resuming.
-    const one = await runs.create({ sources: ['stripe'], since: null, customer: 'cus_Q8xLm2VbN4rT7a', dryRun: false }, new Date(t + 60_000));
+    const one = await runs.create(
+      { sources: ['stripe'], since: null, customer: 'cus_Q8xLm2VbN4rT7a', dryRun: false },
+      new Date(t + 60_000),
+    );
     await runs.finish(one, 'finished');
     expect((await runs.latest())?.id).toBe(one);
     const unfinished = await runs.latestUnfinished();
@@ -67,11 +73,25 @@ describe('resync runs', () => {
   it('queues and counts an object a page holds twice once, so the run does not wait for a job that never comes', async () => {
     const runs = new ResyncRuns(redis, prefix);
     const runId = await runs.create({ sources: ['zendesk'], since: null, customer: null, dryRun: false });
-    const snap = { ...ticket('5301', 'open', { version: 1_000, eventId: 'snap-5301-1000' }), origin: 'snapshot' as const };
-    const stream: SnapshotStream = { name: 'zendesk.tickets', source: 'zendesk', page: async () => ({ events: [snap, snap], next: null, read: 2, rejected: [] }) };
+    const snap = {
+      ...ticket('5301', 'open', { version: 1_000, eventId: 'snap-5301-1000' }),
+      origin: 'snapshot' as const,
+    };
+    const stream: SnapshotStream = {
+      name: 'zendesk.tickets',
+      source: 'zendesk',
+      page: async () => ({ events: [snap, snap], next: null, read: 2, rejected: [] }),
+    };
     const queue = createEventsQueue(redis, prefix);
     try {
-      const summary = await runResync({ runs, runId, queue, streams: [stream], logger: createLogger('silent'), waitForApply: false });
+      const summary = await runResync({
+        runs,
+        runId,
+        queue,
+        streams: [stream],
+        logger: createLogger('silent'),
+        waitForApply: false,
+      });
       expect(summary.counts).toMatchObject({ read: 2, enqueued: 1 });
       expect(await queue.getJobCountByTypes('prioritized', 'waiting')).toBe(1);
     } finally {

@@ -32,9 +32,13 @@ afterAll(async () => {
 describe('record store under one hot customer', () => {
   it('applies 60 concurrent events of one known customer without retrying a transaction', async () => {
     const refs = { stripeCustomerId: 'cus_hot', email: 'hot@hot.example' };
-    const first = await store.apply(withRefs({ ...customer({ version: 1_000 }, { email: 'hot@hot.example' }), objectId: 'cus_hot' }, refs));
+    const first = await store.apply(
+      withRefs({ ...customer({ version: 1_000 }, { email: 'hot@hot.example' }), objectId: 'cus_hot' }, refs),
+    );
     const events = Array.from({ length: 60 }, (_, i) =>
-      i % 3 === 0 ? withRefs(subscription('sub_hot', i % 2 ? 'active' : 'past_due', { version: 2_000 + i }), refs) : withRefs(invoice(`in_hot_${i}`, 'open', { version: 2_000 + i }), refs),
+      i % 3 === 0
+        ? withRefs(subscription('sub_hot', i % 2 ? 'active' : 'past_due', { version: 2_000 + i }), refs)
+        : withRefs(invoice(`in_hot_${i}`, 'open', { version: 2_000 + i }), refs),
     );
     const outcomes = await Promise.all(events.map((e) => store.apply(e)));
     expect(outcomes.map((o) => o.attempts)).toEqual(events.map(() => 1));
@@ -46,7 +50,9 @@ describe('record store under one hot customer', () => {
 
   it('files the concurrent first events of a new customer under one record, each computed once', async () => {
     const refs = { stripeCustomerId: 'cus_new_hot' };
-    const events = Array.from({ length: 20 }, (_, i) => withRefs(invoice(`in_new_${i}`, 'paid', { version: 3_000 + i }), refs));
+    const events = Array.from({ length: 20 }, (_, i) =>
+      withRefs(invoice(`in_new_${i}`, 'paid', { version: 3_000 + i }), refs),
+    );
     const outcomes = await Promise.all(events.map((e) => store.apply(e)));
     expect(outcomes.map((o) => o.attempts)).toEqual(events.map(() => 1));
     const ids = new Set(outcomes.map((o) => o.recordId));
@@ -59,7 +65,12 @@ describe('record store under one hot customer', () => {
     const refs = { stripeCustomerId: 'cus_two_ways', zendeskOrganizationId: '7007' };
     const linked = await store.apply(withRefs({ ...customer({ version: 1_000 }), objectId: 'cus_two_ways' }, refs));
     const events = Array.from({ length: 30 }, (_, i) =>
-      i % 2 === 0 ? withRefs(invoice(`in_two_${i}`, 'open', { version: 4_000 + i }), { stripeCustomerId: 'cus_two_ways' }) : withRefs({ ...organization({ version: 4_000 + i }, `Org ${i}`), objectId: '7007' }, { zendeskOrganizationId: '7007' }),
+      i % 2 === 0
+        ? withRefs(invoice(`in_two_${i}`, 'open', { version: 4_000 + i }), { stripeCustomerId: 'cus_two_ways' })
+        : withRefs(
+            { ...organization({ version: 4_000 + i }, `Org ${i}`), objectId: '7007' },
+            { zendeskOrganizationId: '7007' },
+          ),
     );
     const outcomes = await Promise.all(events.map((e) => store.apply(e)));
     expect(new Set(outcomes.map((o) => o.recordId))).toEqual(new Set([linked.recordId]));
@@ -71,14 +82,28 @@ describe('record store under one hot customer', () => {
   it('files an event under the record the index names when another worker merged away the record this one saw last', async () => {
     const account = (version: number, name: string): SourceEvent =>
       withRefs(
-        { ...customer({ version }), source: 'salesforce', objectId: '001MOVED', eventId: `om-moved-${version}`, type: 'outbound.Account', data: { kind: 'salesforce.account', fields: { Id: '001MOVED', Name: name } } },
+        {
+          ...customer({ version }),
+          source: 'salesforce',
+          objectId: '001MOVED',
+          eventId: `om-moved-${version}`,
+          type: 'outbound.Account',
+          data: { kind: 'salesforce.account', fields: { Id: '001MOVED', Name: name } },
+        },
         { salesforceAccountId: '001MOVED' },
       );
-    const billing = await store.apply(withRefs({ ...customer({ version: 1_000 }), objectId: 'cus_moved' }, { stripeCustomerId: 'cus_moved' }));
+    const billing = await store.apply(
+      withRefs({ ...customer({ version: 1_000 }), objectId: 'cus_moved' }, { stripeCustomerId: 'cus_moved' }),
+    );
     const crm = await store.apply(account(1, 'Before Ltd'));
     expect(crm.recordId).not.toBe(billing.recordId);
     // Another worker links them: the account's record is merged into the Stripe customer's.
-    const linked = await other.apply(withRefs({ ...customer({ version: 2_000 }, { metadata: { salesforce_account_id: '001MOVED' } }), objectId: 'cus_moved' }, { stripeCustomerId: 'cus_moved', salesforceAccountId: '001MOVED' }));
+    const linked = await other.apply(
+      withRefs(
+        { ...customer({ version: 2_000 }, { metadata: { salesforce_account_id: '001MOVED' } }), objectId: 'cus_moved' },
+        { stripeCustomerId: 'cus_moved', salesforceAccountId: '001MOVED' },
+      ),
+    );
     expect(linked.mergedIds).toEqual([crm.recordId]);
     // This store last saw the account under the record that is gone now.
     const next = await store.apply(account(2, 'After Ltd'));

@@ -7,7 +7,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { findCustomer } from '../../src/sync/admin/lookup.js';
-import { migrateStripeKeys, MigrationRefusedError, stripeKeysMigratedTo } from '../../src/sync/admin/migrate-stripe-keys.js';
+import {
+  migrateStripeKeys,
+  MigrationRefusedError,
+  stripeKeysMigratedTo,
+} from '../../src/sync/admin/migrate-stripe-keys.js';
 import { linksFor } from '../../src/sync/push-worker.js';
 import type { SourceEvent } from '../../src/sync/source-event.js';
 import { RecordStore } from '../../src/sync/store.js';
@@ -19,7 +23,11 @@ const B = 'acct_1AccountBFAKE';
 let redis: Redis;
 const prefixes: string[] = [];
 
-function customerEvent(customerId: string, accountId: string | null, o: { eventId: string; created?: number; sfAccount?: string; email?: string }): SourceEvent {
+function customerEvent(
+  customerId: string,
+  accountId: string | null,
+  o: { eventId: string; created?: number; sfAccount?: string; email?: string },
+): SourceEvent {
   const raw = fixture('stripe/customer.updated.json');
   raw.id = o.eventId;
   raw.created = o.created ?? raw.created;
@@ -53,10 +61,16 @@ describe('account-scoped Stripe keys', () => {
     expect(a.recordId).not.toBe(b.recordId);
     expect(b.conflicts).toEqual([]);
     expect(await store.ownedKeys(a.recordId)).toContain(`stripe:${A}:cus_Same1`);
-    expect(linksFor(a.record, await store.ownedKeys(a.recordId))).toMatchObject({ stripeCustomerId: 'cus_Same1', stripeAccountId: A });
+    expect(linksFor(a.record, await store.ownedKeys(a.recordId))).toMatchObject({
+      stripeCustomerId: 'cus_Same1',
+      stripeAccountId: A,
+    });
     expect(await findCustomer(store, `${A}:cus_Same1`)).toMatchObject({ kind: 'found', record: { id: a.recordId } });
     // A bare cus_… names both: the admin is asked which.
-    expect(await findCustomer(store, 'cus_Same1')).toMatchObject({ kind: 'several', candidates: [expect.anything(), expect.anything()] });
+    expect(await findCustomer(store, 'cus_Same1')).toMatchObject({
+      kind: 'several',
+      candidates: [expect.anything(), expect.anything()],
+    });
     store.close();
   });
 });
@@ -65,7 +79,9 @@ describe('migrateStripeKeys', () => {
   it('moves records written with single-account keys to the account, keeping every link, and later events of the account land in them', async () => {
     const { store, prefix } = newStore();
     // What a single-account release wrote: stripe:cus_… keys, a Salesforce link from metadata.
-    const old = await store.apply(customerEvent('cus_Old1', null, { eventId: 'evt_old1', created: 1_700_000_000, sfAccount: '001TestAcme0001IEA' }));
+    const old = await store.apply(
+      customerEvent('cus_Old1', null, { eventId: 'evt_old1', created: 1_700_000_000, sfAccount: '001TestAcme0001IEA' }),
+    );
     const other = await store.apply(customerEvent('cus_Old2', null, { eventId: 'evt_old2', created: 1_700_000_000 }));
     expect(await store.ownedKeys(old.recordId)).toContain('stripe:cus_Old1');
     await redis.sadd(store.apartKey, `email:x@example.test|stripe:cus_Old2`);
@@ -79,15 +95,23 @@ describe('migrateStripeKeys', () => {
     expect(await store.findByKey('stripe:cus_Old1')).toBeNull();
     const moved = await store.findByKey(`stripe:${A}:cus_Old1`);
     expect(moved?.id).toBe(old.recordId);
-    expect(await store.ownedKeys(old.recordId)).toEqual(expect.arrayContaining([`stripe:${A}:cus_Old1`, 'sfacct:001TestAcme0001IEA']));
+    expect(await store.ownedKeys(old.recordId)).toEqual(
+      expect.arrayContaining([`stripe:${A}:cus_Old1`, 'sfacct:001TestAcme0001IEA']),
+    );
     expect(await store.ownedKeys(old.recordId)).not.toContain('stripe:cus_Old1');
     expect(await store.systemKeys(old.recordId)).toEqual([`sfacct:001TestAcme0001IEA`, `stripe:${A}:cus_Old1`]);
-    expect(linksFor(moved!, await store.ownedKeys(old.recordId))).toMatchObject({ stripeCustomerId: 'cus_Old1', stripeAccountId: A, salesforceAccountId: '001TestAcme0001IEA' });
+    expect(linksFor(moved!, await store.ownedKeys(old.recordId))).toMatchObject({
+      stripeCustomerId: 'cus_Old1',
+      stripeAccountId: A,
+      salesforceAccountId: '001TestAcme0001IEA',
+    });
     expect(await redis.smembers(store.apartKey)).toEqual([`email:x@example.test|stripe:${A}:cus_Old2`]);
     expect(await stripeKeysMigratedTo(redis, prefix)).toBe(A);
 
     // The account's next event joins the migrated record: no new record, no identity conflict.
-    const next = await store.apply(customerEvent('cus_Old1', A, { eventId: 'evt_new1', created: 1_700_000_100, sfAccount: '001TestAcme0001IEA' }));
+    const next = await store.apply(
+      customerEvent('cus_Old1', A, { eventId: 'evt_new1', created: 1_700_000_100, sfAccount: '001TestAcme0001IEA' }),
+    );
     expect(next).toMatchObject({ recordId: old.recordId, mergedIds: [], conflicts: [] });
     const next2 = await store.apply(customerEvent('cus_Old2', A, { eventId: 'evt_new2', created: 1_700_000_100 }));
     expect(next2.recordId).toBe(other.recordId);
@@ -109,7 +133,8 @@ describe('migrateStripeKeys', () => {
     stopAfter = Infinity;
     const rest = await migrateStripeKeys(redis, store, prefix, A);
     expect(rest).toMatchObject({ moved: 18, done: true });
-    for (let i = 0; i < 30; i++) expect(await store.findByKey(`stripe:${A}:cus_Many${i}`), `cus_Many${i}`).not.toBeNull();
+    for (let i = 0; i < 30; i++)
+      expect(await store.findByKey(`stripe:${A}:cus_Many${i}`), `cus_Many${i}`).not.toBeNull();
     expect(await migrateStripeKeys(redis, store, prefix, A)).toMatchObject({ moved: 0, done: true });
     await expect(migrateStripeKeys(redis, store, prefix, B)).rejects.toBeInstanceOf(MigrationRefusedError);
     store.close();

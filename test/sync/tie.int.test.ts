@@ -17,15 +17,31 @@ const asked: RefetchTie[] = [];
 const failOnce = new Set<string>();
 let p: TestPipeline;
 const refs = (c: string) => ({ stripeCustomerId: c });
-const sameSecond = (c: string, status: string, eventId: string): SourceEvent => ({ ...subscription(`sub_${c}`, status, { version: 1_795_000_000_000, eventId }), refs: refs(c) });
+const sameSecond = (c: string, status: string, eventId: string): SourceEvent => ({
+  ...subscription(`sub_${c}`, status, { version: 1_795_000_000_000, eventId }),
+  refs: refs(c),
+});
 
 beforeAll(async () => {
-  p = await startTestPipeline({}, () => undefined, undefined, async (tie) => {
-    asked.push(tie);
-    if (failOnce.delete(tie.objectId)) throw Object.assign(new Error('Stripe 503: Service Unavailable'), { retryable: true });
-    // The API's answer: the subscription is active now.
-    return { ...subscription(tie.objectId, 'active', { version: tie.version, eventId: `refetch-${tie.objectId}-${tie.version}`, origin: 'snapshot' }), refs: refs(tie.objectId.replace('sub_', '')) };
-  });
+  p = await startTestPipeline(
+    {},
+    () => undefined,
+    undefined,
+    async (tie) => {
+      asked.push(tie);
+      if (failOnce.delete(tie.objectId))
+        throw Object.assign(new Error('Stripe 503: Service Unavailable'), { retryable: true });
+      // The API's answer: the subscription is active now.
+      return {
+        ...subscription(tie.objectId, 'active', {
+          version: tie.version,
+          eventId: `refetch-${tie.objectId}-${tie.version}`,
+          origin: 'snapshot',
+        }),
+        refs: refs(tie.objectId.replace('sub_', '')),
+      };
+    },
+  );
 });
 afterAll(async () => {
   await p.stop();
@@ -44,23 +60,33 @@ describe('equal-version ties', () => {
     const record = await p.worker.store.findByKey(`stripe:${c}`);
     expect(record?.derived.billing?.status).toBe('active');
     expect(record?.stripe.subscriptions[`sub_${c}`]?.stamp).toMatchObject({ rank: 1, origin: 'refetch' });
-    expect(asked.filter((t) => t.objectId === `sub_${c}`)).toEqual([{ source: 'stripe', kind: 'stripe.subscription', objectId: `sub_${c}`, version: 1_795_000_000_000 }]);
+    expect(asked.filter((t) => t.objectId === `sub_${c}`)).toEqual([
+      { source: 'stripe', kind: 'stripe.subscription', objectId: `sub_${c}`, version: 1_795_000_000_000 },
+    ]);
   });
 
   it('are settled on the retry when the first refetch failed, though the write that made the tie is stored by then', async () => {
     const c = 'cus_tie_retry';
     // The tie keeps the write with the greater content hash: send that one second, so the first attempt stores it
     // and its retry finds nothing tied any more.
-    const hash = (e: SourceEvent) => sha256Hex(stableStringify({ objectId: e.objectId, data: e.data, deleted: e.deleted }));
-    const order = hash(sameSecond(c, 'past_due', 'x')) > hash(sameSecond(c, 'incomplete', 'x')) ? ['incomplete', 'past_due'] : ['past_due', 'incomplete'];
+    const hash = (e: SourceEvent) =>
+      sha256Hex(stableStringify({ objectId: e.objectId, data: e.data, deleted: e.deleted }));
+    const order =
+      hash(sameSecond(c, 'past_due', 'x')) > hash(sameSecond(c, 'incomplete', 'x'))
+        ? ['incomplete', 'past_due']
+        : ['past_due', 'incomplete'];
     await p.daemon.ingestor.enqueue([sameSecond(c, order[0]!, `evt_${c}_0`)]);
     await p.drain();
     failOnce.add(`sub_${c}`);
     await p.daemon.ingestor.enqueue([sameSecond(c, order[1]!, `evt_${c}_1`)]);
-    const settled = await until('the tie settled', async () => {
-      const record = await p.worker.store.findByKey(`stripe:${c}`);
-      return record?.derived.billing?.status === 'active' ? record : undefined;
-    }, 15_000);
+    const settled = await until(
+      'the tie settled',
+      async () => {
+        const record = await p.worker.store.findByKey(`stripe:${c}`);
+        return record?.derived.billing?.status === 'active' ? record : undefined;
+      },
+      15_000,
+    );
     expect(settled.stripe.subscriptions[`sub_${c}`]?.stamp).toMatchObject({ rank: 1, origin: 'refetch' });
     expect(asked.filter((t) => t.objectId === `sub_${c}`)).toHaveLength(2);
     expect(await p.daemon.redis.hexists(p.worker.store.tiesKey, `stripe|stripe.subscription|sub_${c}`)).toBe(0);

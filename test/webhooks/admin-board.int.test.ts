@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 const api = (d: TestDaemon, method: string, path: string, body?: unknown) =>
-  fetch(`${d.url}/admin/queues/api${path}`, { method, headers: bearer, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  fetch(`${d.url}/admin/queues/api${path}`, {
+    method,
+    headers: bearer,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 
 describe('the queue board', () => {
   it('refuses adding a job, pausing and cleaning by default, and shows the queues as read-only', async () => {
@@ -35,7 +39,9 @@ describe('the queue board', () => {
     expect((await api(readOnly, 'PUT', '/queues/events/clean/completed')).status).toBe(403);
     expect(await readOnly.queue.getJobCounts()).toMatchObject({ waiting: 0, delayed: 0 });
     expect(await readOnly.queue.isPaused()).toBe(false);
-    const listed = (await (await api(readOnly, 'GET', '/queues')).json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
+    const listed = (await (await api(readOnly, 'GET', '/queues')).json()) as {
+      queues: Array<{ name: string; readOnlyMode: boolean }>;
+    };
     expect(listed.queues.length).toBeGreaterThan(0);
     expect(listed.queues.every((q) => q.readOnlyMode)).toBe(true);
   });

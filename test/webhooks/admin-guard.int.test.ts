@@ -74,13 +74,16 @@ describe('admin throttling', () => {
 
   it('past the wrong tokens all clients together may try in a minute, refuses a new IP too', async () => {
     await awayFromMinuteEnd();
-    for (let i = 1; i <= 4; i++) expect((await bearer(global, WRONG, { 'x-forwarded-for': `198.51.100.${i}` })).status).toBe(401);
+    for (let i = 1; i <= 4; i++)
+      expect((await bearer(global, WRONG, { 'x-forwarded-for': `198.51.100.${i}` })).status).toBe(401);
     expect((await bearer(global, TOKEN, { 'x-forwarded-for': '198.51.100.77' })).status).toBe(429);
   });
 
   it('logs a flood of refusals as a few lines, saying how many it left out', async () => {
     const before = global.logs.filter((l) => l.includes('admin request refused')).length;
-    await Promise.all(Array.from({ length: 30 }, (_, i) => bearer(global, WRONG, { 'x-forwarded-for': `203.0.113.${i}` })));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => bearer(global, WRONG, { 'x-forwarded-for': `203.0.113.${i}` })),
+    );
     const lines = global.logs.filter((l) => l.includes('admin request refused')).slice(before);
     expect(lines.length).toBeLessThanOrEqual(2);
     expect(global.logs.join('')).not.toContain(WRONG);
@@ -98,14 +101,21 @@ describe('admin sessions', () => {
   it('logging out ends the session: the same cookie is refused afterwards', async () => {
     const cookie = await session(sessions);
     expect((await page(sessions, cookie)).status).toBe(200);
-    const out = await fetch(`${sessions.url}/admin/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    const out = await fetch(`${sessions.url}/admin/logout`, {
+      method: 'POST',
+      headers: { cookie },
+      redirect: 'manual',
+    });
     expect(out.status).toBe(303);
     expect((await page(sessions, cookie)).status).toBe(401);
   });
 
   it('a new ADMIN_TOKEN ends every session made under the old one', async () => {
     const cookie = await session(sessions);
-    const rotated = await startTestDaemon({ ADMIN_TOKEN: 'admin_token_after_rotation_0123456789', REDIS_PREFIX: sessions.prefix });
+    const rotated = await startTestDaemon({
+      ADMIN_TOKEN: 'admin_token_after_rotation_0123456789',
+      REDIS_PREFIX: sessions.prefix,
+    });
     try {
       expect((await page(rotated, cookie)).status).toBe(401);
       expect((await page(sessions, cookie)).status).toBe(401); // gone from Redis, not merely refused there
@@ -148,7 +158,9 @@ describe('without Redis', () => {
         expect(res.status).toBe(503);
         expect(res.headers.get('set-cookie')).toBeNull();
       }
-      expect((await fetch(`${down.url}/admin`, { headers: { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` } })).status).toBe(503);
+      expect(
+        (await fetch(`${down.url}/admin`, { headers: { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` } })).status,
+      ).toBe(503);
     } finally {
       await down.close();
     }

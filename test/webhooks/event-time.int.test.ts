@@ -16,12 +16,23 @@ afterAll(async () => {
   await daemon.stop();
 });
 
-const portal = (id: string, occurredAt: string) => ({ id, type: 'session_start', occurred_at: occurredAt, contact: { email: 'time@example.com' }, session_id: `s-${id}` });
-const sendPortal = (body: string) => post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET) });
+const portal = (id: string, occurredAt: string) => ({
+  id,
+  type: 'session_start',
+  occurred_at: occurredAt,
+  contact: { email: 'time@example.com' },
+  session_id: `s-${id}`,
+});
+const sendPortal = (body: string) =>
+  post(daemon, '/events/portal', body, {
+    'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET),
+  });
 
 describe('event times out of bounds', () => {
   it('portal activity dated 9999-12-31 is quarantined with the reason, and its in-bounds neighbour is accepted', async () => {
-    const body = JSON.stringify({ events: [portal('t-far', '9999-12-31T00:00:00Z'), portal('t-now', new Date().toISOString())] });
+    const body = JSON.stringify({
+      events: [portal('t-far', '9999-12-31T00:00:00Z'), portal('t-now', new Date().toISOString())],
+    });
     const res = await sendPortal(body);
     expect(res.status).toBe(202);
     expect(res.json()).toMatchObject({ accepted: 1, quarantined: 1 });
@@ -35,7 +46,9 @@ describe('event times out of bounds', () => {
   it('portal activity dated 1971 is quarantined as too old', async () => {
     const res = await sendPortal(JSON.stringify(portal('t-old', '1971-06-01T00:00:00Z')));
     expect(res.status).toBe(202);
-    expect((await daemon.ingestor.listQuarantine()).find((q) => q.eventId === 't-old')?.reason).toMatch(/webhooks\.oldestEventTime/);
+    expect((await daemon.ingestor.listQuarantine()).find((q) => q.eventId === 't-old')?.reason).toMatch(
+      /webhooks\.oldestEventTime/,
+    );
   });
 
   it('a Stripe event created an hour ahead is quarantined, not applied', async () => {
@@ -43,10 +56,14 @@ describe('event times out of bounds', () => {
     event.id = `evt_future_${Date.now()}`;
     event.created = Math.floor(Date.now() / 1000) + 3600;
     const body = JSON.stringify(event);
-    const res = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    const res = await post(daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    });
     expect(res.status).toBe(202);
     expect(res.json()).toMatchObject({ accepted: 0, quarantined: 1 });
     expect((await queuedJobs(daemon)).some((j) => j.data.eventId === event.id)).toBe(false);
-    expect((await daemon.ingestor.listQuarantine()).find((q) => q.eventId === event.id)?.reason).toMatch(/webhooks\.maxFutureSkewSeconds\.stripe/);
+    expect((await daemon.ingestor.listQuarantine()).find((q) => q.eventId === event.id)?.reason).toMatch(
+      /webhooks\.maxFutureSkewSeconds\.stripe/,
+    );
   });
 });

@@ -7,7 +7,11 @@ import { exportSPKI, importJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { rememberVerified, verifyHelpCenterToken, type HelpCenterVerifyOptions } from '../../src/webhooks/help-center-jwt.js';
+import {
+  rememberVerified,
+  verifyHelpCenterToken,
+  type HelpCenterVerifyOptions,
+} from '../../src/webhooks/help-center-jwt.js';
 import { helpCenterKeySet, type KeySetOptions } from '../../src/webhooks/help-center-keys.js';
 
 let zd: ZendeskStandIn;
@@ -32,7 +36,8 @@ function verifier(over: Partial<KeySetOptions> = {}, claims: Partial<Omit<HelpCe
     logger: createLogger('silent'),
     ...over,
   });
-  return (token: string | null) => verifyHelpCenterToken(token, { getKey, clockToleranceSeconds: 60, maxTokenAgeSeconds: 3600, ...claims });
+  return (token: string | null) =>
+    verifyHelpCenterToken(token, { getKey, clockToleranceSeconds: 60, maxTokenAgeSeconds: 3600, ...claims });
 }
 
 async function tokenOf(userId: number): Promise<string> {
@@ -44,7 +49,10 @@ async function tokenOf(userId: number): Promise<string> {
 describe('help center JWT verification', () => {
   it("a token from the account's token endpoint names its Zendesk user, external id and email", async () => {
     const outcome = await verifier()(await tokenOf(ann.id));
-    expect(outcome).toEqual({ ok: true, viewer: { zendeskUserId: String(ann.id), externalId: '0035e00000AnnCtAAJ', email: 'ann@acme.example' } });
+    expect(outcome).toEqual({
+      ok: true,
+      viewer: { zendeskUserId: String(ann.id), externalId: '0035e00000AnnCtAAJ', email: 'ann@acme.example' },
+    });
   });
 
   it('the token endpoint answers 401 to nobody signed in', async () => {
@@ -63,9 +71,15 @@ describe('help center JWT verification', () => {
   it("an HS256 token keyed with the account's public key is 401", async () => {
     const { keys } = (await (await fetch(`${zd.baseUrl}/help_center/integration/keys`)).json()) as { keys: JWK[] };
     const key = keys[0]!;
-    const pem = await exportSPKI((await importJWK({ ...key, alg: 'RS256' }, 'RS256', { extractable: true })) as CryptoKey);
+    const pem = await exportSPKI(
+      (await importJWK({ ...key, alg: 'RS256' }, 'RS256', { extractable: true })) as CryptoKey,
+    );
     for (const secret of [new TextEncoder().encode(pem), new TextEncoder().encode(key.n!)]) {
-      const token = await new SignJWT(zd.helpCenter.claimsOf(ann)).setProtectedHeader({ alg: 'HS256', kid: key.kid! }).setIssuedAt().setExpirationTime('5m').sign(secret);
+      const token = await new SignJWT(zd.helpCenter.claimsOf(ann))
+        .setProtectedHeader({ alg: 'HS256', kid: key.kid! })
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(secret);
       expect(await verifier()(token)).toMatchObject({ ok: false, status: 401, reason: 'invalid_token' });
     }
   });
@@ -76,27 +90,46 @@ describe('help center JWT verification', () => {
   });
 
   it("a token signed by another account's key under this account's kid is 401", async () => {
-    const token = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), { foreign: true, kid: JSON.parse(atob((await tokenOf(ann.id)).split('.')[0]!)).kid });
+    const token = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), {
+      foreign: true,
+      kid: JSON.parse(atob((await tokenOf(ann.id)).split('.')[0]!)).kid,
+    });
     expect(await verifier()(token)).toMatchObject({ ok: false, status: 401, reason: 'invalid_token' });
   });
 
   it('with an issuer configured, a token from any other issuer is 401 and one from it passes', async () => {
     const strict = verifier({}, { issuer: zd.helpCenter.issuer });
-    expect(await strict(await zd.helpCenter.sign({ ...zd.helpCenter.claimsOf(ann), iss: 'https://evil.zendesk.com' }))).toMatchObject({ ok: false, status: 401 });
+    expect(
+      await strict(await zd.helpCenter.sign({ ...zd.helpCenter.claimsOf(ann), iss: 'https://evil.zendesk.com' })),
+    ).toMatchObject({ ok: false, status: 401 });
     expect(await strict(await tokenOf(ann.id))).toMatchObject({ ok: true });
   });
 
   it('clock skew: exp and iat within the tolerance pass, beyond it they are 401', async () => {
     const v = verifier();
     const claims = zd.helpCenter.claimsOf(ann);
-    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() - 300, expiresAt: now() - 30 }))).toMatchObject({ ok: true });
-    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() - 300, expiresAt: now() - 90 }))).toMatchObject({ ok: false, status: 401, reason: 'expired_token' });
-    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() + 30, expiresAt: now() + 330 }))).toMatchObject({ ok: true });
-    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() + 90, expiresAt: now() + 390 }))).toMatchObject({ ok: false, status: 401 });
+    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() - 300, expiresAt: now() - 30 }))).toMatchObject({
+      ok: true,
+    });
+    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() - 300, expiresAt: now() - 90 }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reason: 'expired_token',
+    });
+    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() + 30, expiresAt: now() + 330 }))).toMatchObject({
+      ok: true,
+    });
+    expect(await v(await zd.helpCenter.sign(claims, { issuedAt: now() + 90, expiresAt: now() + 390 }))).toMatchObject({
+      ok: false,
+      status: 401,
+    });
   });
 
   it('a token issued longer ago than maxTokenAgeSeconds is 401 whatever its exp', async () => {
-    const token = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), { issuedAt: now() - 7200, expiresAt: now() + 3600 });
+    const token = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), {
+      issuedAt: now() - 7200,
+      expiresAt: now() + 3600,
+    });
     expect(await verifier()(token)).toMatchObject({ ok: false, status: 401 });
   });
 
@@ -109,8 +142,16 @@ describe('help center JWT verification', () => {
 
   it('a token naming no user, or two different ones, is 401', async () => {
     const v = verifier();
-    expect(await v(await zd.helpCenter.sign({ email: 'ann@acme.example' }))).toMatchObject({ ok: false, status: 401, reason: 'no_user_in_token' });
-    expect(await v(await zd.helpCenter.sign({ userId: ann.id, user_id: 999 }))).toMatchObject({ ok: false, status: 401, reason: 'no_user_in_token' });
+    expect(await v(await zd.helpCenter.sign({ email: 'ann@acme.example' }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reason: 'no_user_in_token',
+    });
+    expect(await v(await zd.helpCenter.sign({ userId: ann.id, user_id: 999 }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reason: 'no_user_in_token',
+    });
   });
 
   it("a rotated key is picked up by its kid, and the old key's tokens keep passing while it is published", async () => {
@@ -196,10 +237,13 @@ describe('remembered verifications', () => {
 
   it('never remembers a refusal', async () => {
     let calls = 0;
-    const verify = rememberVerified(async (token) => {
-      calls += 1;
-      return verifier()(token);
-    }, { max: 10, ttlMs: 60_000 });
+    const verify = rememberVerified(
+      async (token) => {
+        calls += 1;
+        return verifier()(token);
+      },
+      { max: 10, ttlMs: 60_000 },
+    );
     const forged = await zd.helpCenter.sign(zd.helpCenter.claimsOf(ann), { foreign: true });
     expect(await verify(forged)).toMatchObject({ ok: false, status: 401 });
     expect(await verify(forged)).toMatchObject({ ok: false, status: 401 });

@@ -17,7 +17,9 @@ describe('webhook answers', () => {
     const event = fixtureJson<any>('stripe/customer.subscription.updated.json');
     event.id = `evt_answer_${Date.now()}`;
     const body = JSON.stringify(event);
-    const res = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) });
+    const res = await post(daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+    });
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ received: true, accepted: 1 });
     expect(res.headers.get('x-request-id')).toBeTruthy();

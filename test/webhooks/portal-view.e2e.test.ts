@@ -20,11 +20,23 @@ let redis: Redis;
 const ids: Record<string, number> = {};
 
 const acme = (): Company => ({
-  org: '7001', name: 'Acme', stripe: 'cus_acme', status: 'past_due',
-  users: [{ id: String(ids.ann), email: 'ann@acme.example' }, { id: String(ids.carl), email: 'carl@acme.example' }, { id: String(ids.erin), email: 'erin@acme.example' }],
-  invoices: [{ id: 'in_acme_1', status: 'paid', total: 4900 }, { id: 'in_acme_2', status: 'open', total: 4900, dueDate: '2026-11-01T00:00:00.000Z' }, { id: 'in_acme_0', status: 'void', total: 100 }],
+  org: '7001',
+  name: 'Acme',
+  stripe: 'cus_acme',
+  status: 'past_due',
+  users: [
+    { id: String(ids.ann), email: 'ann@acme.example' },
+    { id: String(ids.carl), email: 'carl@acme.example' },
+    { id: String(ids.erin), email: 'erin@acme.example' },
+  ],
+  invoices: [
+    { id: 'in_acme_1', status: 'paid', total: 4900 },
+    { id: 'in_acme_2', status: 'open', total: 4900, dueDate: '2026-11-01T00:00:00.000Z' },
+    { id: 'in_acme_0', status: 'void', total: 100 },
+  ],
   tickets: [
-    { id: '5001', requester: String(ids.ann), status: 'open', subject: 'Where is my invoice?' }, { id: '5002', requester: String(ids.carl), status: 'solved', subject: "Carl's question" },
+    { id: '5001', requester: String(ids.ann), status: 'open', subject: 'Where is my invoice?' },
+    { id: '5002', requester: String(ids.carl), status: 'solved', subject: "Carl's question" },
     // Erin asked on two brands' Help Centers, and once before brands were read.
     { id: '5101', requester: String(ids.erin), status: 'open', subject: 'Acme question', brandId: ACME_BRAND },
     { id: '5102', requester: String(ids.erin), status: 'open', subject: 'Globex question', brandId: GLOBEX_BRAND },
@@ -32,35 +44,64 @@ const acme = (): Company => ({
   ],
 });
 const bobco = (): Company => ({
-  org: '9001', name: 'Bobco', stripe: 'cus_bob', status: 'active',
+  org: '9001',
+  name: 'Bobco',
+  stripe: 'cus_bob',
+  status: 'active',
   users: [{ id: String(ids.bob), email: 'bob@bobco.example' }],
   invoices: [{ id: 'in_bob_1', status: 'paid', total: 120000, currency: 'jpy' }],
   tickets: [{ id: '6001', requester: String(ids.bob), status: 'pending' }],
 });
 
 async function tokenOf(userId: number): Promise<string> {
-  const res = await fetch(`${zd.baseUrl}/help_center/integration/token.json`, { headers: { cookie: `zendesk_standin_user=${userId}` } });
+  const res = await fetch(`${zd.baseUrl}/help_center/integration/token.json`, {
+    headers: { cookie: `zendesk_standin_user=${userId}` },
+  });
   return ((await res.json()) as { token: string }).token;
 }
 
 async function me(token: string | null, headers: Record<string, string> = {}, daemon: TestDaemon = d, query = '') {
-  const res = await fetch(`${daemon.url}/portal/v1/me${query}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+  const res = await fetch(`${daemon.url}/portal/v1/me${query}`, {
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as CustomerView & { reason?: string; error?: string }) : null };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as CustomerView & { reason?: string; error?: string }) : null,
+  };
 }
 
 beforeAll(async () => {
   zd = await startZendeskStandIn();
-  for (const [name, email] of [['ann', 'ann@acme.example'], ['carl', 'carl@acme.example'], ['bob', 'bob@bobco.example'], ['nobody', 'nobody@else.example'], ['dana', 'dana@acme.example'], ['erin', 'erin@acme.example']] as const) {
+  for (const [name, email] of [
+    ['ann', 'ann@acme.example'],
+    ['carl', 'carl@acme.example'],
+    ['bob', 'bob@bobco.example'],
+    ['nobody', 'nobody@else.example'],
+    ['dana', 'dana@acme.example'],
+    ['erin', 'erin@acme.example'],
+  ] as const) {
     ids[name] = zd.seedUser({ name, email }).id;
   }
-  d = await startTestDaemon({ ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: `${ORIGIN},https://other-help.example` }, (c) => {
-    c.view.rateLimit.perMinute = 1000;
-    c.zendesk.brands = [{ id: ACME_BRAND, name: 'Acme', hosts: ['help.acme.example'] }, { id: GLOBEX_BRAND, name: null, hosts: [] }];
-  });
+  d = await startTestDaemon(
+    { ZENDESK_BASE_URL: zd.baseUrl, PORTAL_ORIGINS: `${ORIGIN},https://other-help.example` },
+    (c) => {
+      c.view.rateLimit.perMinute = 1000;
+      c.zendesk.brands = [
+        { id: ACME_BRAND, name: 'Acme', hosts: ['help.acme.example'] },
+        { id: GLOBEX_BRAND, name: null, hosts: [] },
+      ];
+    },
+  );
   redis = new Redis(d.config.redis.url);
   store = new RecordStore(redis, d.prefix);
-  await applyAll(store, [...zendeskSide(acme()), ...stripeSide(acme()), ...zendeskSide(bobco()), ...stripeSide(bobco())]);
+  await applyAll(store, [
+    ...zendeskSide(acme()),
+    ...stripeSide(acme()),
+    ...zendeskSide(bobco()),
+    ...stripeSide(bobco()),
+  ]);
 });
 
 afterAll(async () => {
@@ -78,12 +119,32 @@ describe('GET /portal/v1/me', () => {
     expect(body).toEqual({
       v: 1,
       customer: { name: 'Acme' },
-      billing: { status: 'past_due', endedAt: null, plan: 'Acme Team', currency: 'USD', nextInvoiceDate: expect.any(String), delinquent: expect.any(Boolean), paymentMethodOnFile: true },
+      billing: {
+        status: 'past_due',
+        endedAt: null,
+        plan: 'Acme Team',
+        currency: 'USD',
+        nextInvoiceDate: expect.any(String),
+        delinquent: expect.any(Boolean),
+        paymentMethodOnFile: true,
+      },
       invoices: [
-        expect.objectContaining({ id: 'in_acme_2', status: 'open', currency: 'USD', total: 49, amountDue: 49, amountRemaining: 49, dueDate: '2026-11-01T00:00:00.000Z', hostedInvoiceUrl: 'https://invoice.stripe.test/in_acme_2', pdfUrl: 'https://invoice.stripe.test/in_acme_2.pdf' }),
+        expect.objectContaining({
+          id: 'in_acme_2',
+          status: 'open',
+          currency: 'USD',
+          total: 49,
+          amountDue: 49,
+          amountRemaining: 49,
+          dueDate: '2026-11-01T00:00:00.000Z',
+          hostedInvoiceUrl: 'https://invoice.stripe.test/in_acme_2',
+          pdfUrl: 'https://invoice.stripe.test/in_acme_2.pdf',
+        }),
         expect.objectContaining({ id: 'in_acme_1', status: 'paid', total: 49, amountPaid: 49 }),
       ],
-      tickets: [{ id: '5001', subject: 'Where is my invoice?', status: 'open', updatedAt: expect.any(String), brandId: null }],
+      tickets: [
+        { id: '5001', subject: 'Where is my invoice?', status: 'open', updatedAt: expect.any(String), brandId: null },
+      ],
       brand: null,
       updatedAt: new Date(1_000).toISOString(),
     });
@@ -93,7 +154,11 @@ describe('GET /portal/v1/me', () => {
   it("on a brand's Help Center shows that brand's tickets (and those of no known brand), by the page's listed host or the kit's brand_id", async () => {
     const token = await tokenOf(ids.erin!);
     const all = await me(token);
-    expect(all.body!.tickets.map((t) => [t.id, t.brandId])).toEqual([['5101', ACME_BRAND], ['5102', GLOBEX_BRAND], ['5103', null]]);
+    expect(all.body!.tickets.map((t) => [t.id, t.brandId])).toEqual([
+      ['5101', ACME_BRAND],
+      ['5102', GLOBEX_BRAND],
+      ['5103', null],
+    ]);
     expect(all.body!.brand).toBeNull();
     // The page is on Acme's listed host: Acme's tickets, whatever brand_id the query names.
     const byHost = await me(token, { origin: ORIGIN }, d, `?brand_id=${GLOBEX_BRAND}`);
@@ -126,10 +191,21 @@ describe('GET /portal/v1/me', () => {
   });
 
   it('answers 401 to no token, a forged token and an expired token, with nothing of any customer', async () => {
-    const forged = await zd.helpCenter.sign(zd.helpCenter.claimsOf({ id: ids.ann!, email: 'ann@acme.example', external_id: null }), { foreign: true });
+    const forged = await zd.helpCenter.sign(
+      zd.helpCenter.claimsOf({ id: ids.ann!, email: 'ann@acme.example', external_id: null }),
+      { foreign: true },
+    );
     const now = Math.floor(Date.now() / 1000);
-    const expired = await zd.helpCenter.sign(zd.helpCenter.claimsOf({ id: ids.ann!, email: 'ann@acme.example', external_id: null }), { issuedAt: now - 3000, expiresAt: now - 600 });
-    for (const [token, reason] of [[null, 'missing_token'], [forged, 'invalid_token'], [expired, 'expired_token'], ['not.a.jwt', 'invalid_token']] as const) {
+    const expired = await zd.helpCenter.sign(
+      zd.helpCenter.claimsOf({ id: ids.ann!, email: 'ann@acme.example', external_id: null }),
+      { issuedAt: now - 3000, expiresAt: now - 600 },
+    );
+    for (const [token, reason] of [
+      [null, 'missing_token'],
+      [forged, 'invalid_token'],
+      [expired, 'expired_token'],
+      ['not.a.jwt', 'invalid_token'],
+    ] as const) {
       const { status, headers, body } = await me(token);
       expect(status).toBe(401);
       expect(headers.get('www-authenticate')).toBe('Bearer');
@@ -140,13 +216,17 @@ describe('GET /portal/v1/me', () => {
   it('never takes the customer from anything but the token: query, headers and cookies naming another user change nothing', async () => {
     const token = await tokenOf(ids.bob!);
     const res = await fetch(`${d.url}/portal/v1/me?user_id=${ids.ann}&email=ann@acme.example`, {
-      headers: { authorization: `Bearer ${token}`, 'x-zendesk-user-id': String(ids.ann), cookie: `zendesk_standin_user=${ids.ann}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-zendesk-user-id': String(ids.ann),
+        cookie: `zendesk_standin_user=${ids.ann}`,
+      },
     });
     const body = (await res.json()) as CustomerView;
     expect(body.invoices.map((i) => i.id)).toEqual(['in_bob_1']);
   });
 
-  it('answers JSON with a request id (the caller\'s plain X-Request-Id echoed, else a new one), never cached', async () => {
+  it("answers JSON with a request id (the caller's plain X-Request-Id echoed, else a new one), never cached", async () => {
     const token = await tokenOf(ids.ann!);
     const given = await me(token, { 'x-request-id': 'hc-page-42' });
     expect(given.headers.get('x-request-id')).toBe('hc-page-42');
@@ -167,7 +247,10 @@ describe('GET /portal/v1/me', () => {
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
 
     const preflight = (origin: string) =>
-      fetch(`${d.url}/portal/v1/me`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+      fetch(`${d.url}/portal/v1/me`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
     const ok = await preflight(ORIGIN);
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
@@ -178,10 +261,15 @@ describe('GET /portal/v1/me', () => {
 });
 
 describe('one customer never sees another', () => {
-  it('a Stripe customer that merges into the organization later shows in its users\' view, and only theirs', async () => {
+  it("a Stripe customer that merges into the organization later shows in its users' view, and only theirs", async () => {
     const dana: Company = {
-      org: '7101', name: 'Danaco', stripe: 'cus_dana', status: 'active', users: [{ id: String(ids.dana), email: 'dana@acme.example' }],
-      invoices: [{ id: 'in_dana_1', status: 'open', total: 1000 }], tickets: [],
+      org: '7101',
+      name: 'Danaco',
+      stripe: 'cus_dana',
+      status: 'active',
+      users: [{ id: String(ids.dana), email: 'dana@acme.example' }],
+      invoices: [{ id: 'in_dana_1', status: 'open', total: 1000 }],
+      tickets: [],
     };
     // The Stripe customer arrives first, on its own record; the organization later; then the metadata that links them.
     await applyAll(store, stripeSide(dana, 1_000, { linkOrg: false }));
@@ -190,7 +278,8 @@ describe('one customer never sees another', () => {
     await applyAll(store, stripeSide(dana, 2_000));
     const after = await me(await tokenOf(ids.dana!));
     expect(after.body!.invoices.map((i) => i.id)).toEqual(['in_dana_1']);
-    for (const other of [ids.ann!, ids.bob!]) expect(JSON.stringify((await me(await tokenOf(other))).body)).not.toContain('in_dana');
+    for (const other of [ids.ann!, ids.bob!])
+      expect(JSON.stringify((await me(await tokenOf(other))).body)).not.toContain('in_dana');
   });
 
   it('a user who moved to another organization never sees the old one', async () => {

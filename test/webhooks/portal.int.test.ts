@@ -17,8 +17,23 @@ describe('POST /events/portal', () => {
   it('enqueues a signed batch of portal activity, one job per event', async () => {
     const body = JSON.stringify({
       events: [
-        { id: 'pe-1', type: 'search', occurred_at: '2026-11-20T10:00:00Z', contact: { email: 'Ann@Example.com' }, session_id: 's-1', query: 'invoice copy', result_count: 0 },
-        { id: 'pe-2', type: 'invoice_download', occurred_at: '2026-11-20T10:01:00Z', contact: { email: 'ann@example.com' }, session_id: 's-1', invoice_id: 'in_123' },
+        {
+          id: 'pe-1',
+          type: 'search',
+          occurred_at: '2026-11-20T10:00:00Z',
+          contact: { email: 'Ann@Example.com' },
+          session_id: 's-1',
+          query: 'invoice copy',
+          result_count: 0,
+        },
+        {
+          id: 'pe-2',
+          type: 'invoice_download',
+          occurred_at: '2026-11-20T10:01:00Z',
+          contact: { email: 'ann@example.com' },
+          session_id: 's-1',
+          invoice_id: 'in_123',
+        },
       ],
     });
     const res = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, secret) });
@@ -32,7 +47,13 @@ describe('POST /events/portal', () => {
   it('quarantines the invalid event of a batch and still accepts the valid one', async () => {
     const body = JSON.stringify({
       events: [
-        { id: 'pe-3', type: 'article_view', occurred_at: '2026-11-20T10:02:00Z', contact: { zendesk_user_id: 42 }, article_id: '360001' },
+        {
+          id: 'pe-3',
+          type: 'article_view',
+          occurred_at: '2026-11-20T10:02:00Z',
+          contact: { zendesk_user_id: 42 },
+          article_id: '360001',
+        },
         { id: 'pe-4', type: 'teleport', occurred_at: '2026-11-20T10:02:00Z', contact: { email: 'ann@example.com' } },
       ],
     });
@@ -43,7 +64,12 @@ describe('POST /events/portal', () => {
   });
 
   it('refuses unsigned activity', async () => {
-    const body = JSON.stringify({ id: 'pe-5', type: 'search', occurred_at: '2026-11-20T10:00:00Z', contact: { email: 'x@example.com' } });
+    const body = JSON.stringify({
+      id: 'pe-5',
+      type: 'search',
+      occurred_at: '2026-11-20T10:00:00Z',
+      contact: { email: 'x@example.com' },
+    });
     expect((await post(daemon, '/events/portal', body)).status).toBe(400);
     expect((await queuedJobs(daemon)).some((j) => j.id === 'portal-pe-5')).toBe(false);
   });
@@ -51,7 +77,13 @@ describe('POST /events/portal', () => {
 
 describe('event ids', () => {
   it('two events whose ids differ only in a character a job id cannot hold are both accepted, not one lost as a duplicate', async () => {
-    const event = (id: string) => ({ id, type: 'search', occurred_at: '2026-11-20T10:00:00Z', contact: { email: 'ids@example.com' }, query: id });
+    const event = (id: string) => ({
+      id,
+      type: 'search',
+      occurred_at: '2026-11-20T10:00:00Z',
+      contact: { email: 'ids@example.com' },
+      query: id,
+    });
     const body = JSON.stringify({ events: [event('X:1'), event('X_1'), event('注文-1'), event('請求-1')] });
     const res = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, secret) });
     expect(res.status).toBe(200);

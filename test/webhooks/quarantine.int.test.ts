@@ -21,14 +21,28 @@ afterAll(async () => {
   await daemon.stop();
 });
 
-const big = (n: number, bytes: number) => JSON.stringify({ id: `big-${n}`, type: 'teleport', occurred_at: '2026-11-20T10:00:00Z', contact: { email: 'q@example.com' }, pad: 'x'.repeat(bytes) });
+const big = (n: number, bytes: number) =>
+  JSON.stringify({
+    id: `big-${n}`,
+    type: 'teleport',
+    occurred_at: '2026-11-20T10:00:00Z',
+    contact: { email: 'q@example.com' },
+    pad: 'x'.repeat(bytes),
+  });
 
 describe('the quarantine', () => {
   it('a dashboard view with many large quarantined bodies reads no body: what it reads from Redis stays far below one body', async () => {
     await daemon.ingestor.purgeQuarantine();
     // 30 entries of 300 KiB each, put straight into the store (well over maxBytes: the store keeps what fits).
     const store = new QuarantineStore(daemon.redis, daemon.prefix, { maxEntries: 10_000, maxBytes: 1024 * MiB });
-    for (let i = 0; i < 30; i++) await store.put({ source: 'portal', eventId: `big-${i}`, reason: `big ${i} failed`, contentType: 'application/json', body: big(i, 300 * 1024) });
+    for (let i = 0; i < 30; i++)
+      await store.put({
+        source: 'portal',
+        eventId: `big-${i}`,
+        reason: `big ${i} failed`,
+        contentType: 'application/json',
+        body: big(i, 300 * 1024),
+      });
     const before = daemon.redis.stream.bytesRead;
     const res = await fetch(`${daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(res.status).toBe(200);
@@ -39,7 +53,9 @@ describe('the quarantine', () => {
     expect(html).toContain('href="/admin?letters=20#d"');
     expect(read).toBeLessThan(300 * 1024);
     // The next page shows the older ones.
-    const older = await (await fetch(`${daemon.url}/admin?letters=20`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const older = await (
+      await fetch(`${daemon.url}/admin?letters=20`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
     expect(older).toContain('big 9 failed');
     expect(older).not.toContain('big 29 failed');
     await daemon.ingestor.purgeQuarantine();
@@ -50,7 +66,9 @@ describe('the quarantine', () => {
     const evictedBefore = await metricValue(daemon, 'portal_sync_quarantine_evicted_total', {});
     for (let i = 0; i < 4; i++) {
       const body = big(i, 700 * 1024);
-      const res = await post(daemon, '/events/portal', body, { 'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET) });
+      const res = await post(daemon, '/events/portal', body, {
+        'x-portal-sync-signature': signHmac(body, TEST_SECRETS.PORTAL_EVENTS_SECRET),
+      });
       expect(res.status).toBe(202);
     }
     const stats = await daemon.ingestor.quarantined.stats();
@@ -60,14 +78,24 @@ describe('the quarantine', () => {
     expect((await daemon.ingestor.listQuarantine()).map((q) => q.eventId)).toEqual(['big-3', 'big-2']);
     expect((await metricValue(daemon, 'portal_sync_quarantine_evicted_total', {})) - evictedBefore).toBe(2);
     expect(daemon.logs.join('')).toMatch(/quarantine full: oldest entries evicted/);
-    const html = await (await fetch(`${daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const html = await (
+      await fetch(`${daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
     expect(html).toMatch(/2 evicted/);
     await daemon.ingestor.purgeQuarantine();
   });
 
   it('entries kept whole by an earlier release are moved to the split layout when the daemon starts, and stay replayable', async () => {
     await daemon.ingestor.purgeQuarantine();
-    const old = { id: 'legacy-q-1', source: 'portal', eventId: 'pe-legacy', reason: 'old reason', receivedAt: '2026-11-01T00:00:00.000Z', contentType: 'application/json', body: '{"id":"pe-legacy"}' };
+    const old = {
+      id: 'legacy-q-1',
+      source: 'portal',
+      eventId: 'pe-legacy',
+      reason: 'old reason',
+      receivedAt: '2026-11-01T00:00:00.000Z',
+      contentType: 'application/json',
+      body: '{"id":"pe-legacy"}',
+    };
     await daemon.redis.lpush(daemon.ingestor.quarantined.keys.legacyList, JSON.stringify(old));
     await daemon.ingestor.quarantined.migrateLegacy(); // what startDaemon does
     const { body: _body, ...meta } = old;

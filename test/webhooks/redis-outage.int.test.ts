@@ -19,9 +19,12 @@ let dir: string;
 let server: ChildProcess | undefined;
 let daemon: TestDaemon;
 
-
 async function startRedis(): Promise<void> {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   await until('redis-server', () => redisAnswers(`redis://127.0.0.1:${port}`, 200));
 }
 

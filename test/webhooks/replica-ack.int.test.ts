@@ -66,7 +66,12 @@ describe('acknowledging only what a replica holds (redis.ackReplicas: 1)', () =>
     const refused = await send(waiting, 'evt_ack_replica_down_1');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
-    expect(await metricValue(waiting, 'portal_sync_webhook_rejections_total', { source: 'stripe', reason: 'replica_ack_timeout' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(waiting, 'portal_sync_webhook_rejections_total', {
+        source: 'stripe',
+        reason: 'replica_ack_timeout',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     expect(waiting.logs.join('')).toMatch(/not yet held by enough replicas/);
 
     // The provider retries while the replica is still away: still not acknowledged, still not lost.

@@ -16,7 +16,12 @@ function accounts(ids: string[], orgId: string = TEST_SECRETS.SALESFORCE_ORG_ID)
     notifications: ids.map((id, i) => ({
       id: `04l5e00000Test${String(notificationSeq++).padStart(3, '0')}A`,
       sObjectType: 'Account',
-      fields: { Id: id, Name: `Acme ${i}`, SystemModstamp: '2026-11-20T10:00:00.000Z', LastModifiedDate: '2026-11-20T10:00:00.000Z' },
+      fields: {
+        Id: id,
+        Name: `Acme ${i}`,
+        SystemModstamp: '2026-11-20T10:00:00.000Z',
+        LastModifiedDate: '2026-11-20T10:00:00.000Z',
+      },
     })),
   });
 }
@@ -92,15 +97,25 @@ describe('POST /webhooks/salesforce (signed JSON events)', () => {
     const res = await post(daemon, '/webhooks/salesforce', body, { 'x-portal-sync-signature': signHmac(body, secret) });
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ accepted: 2 });
-    const jobs = (await queuedJobs(daemon)).filter((j) => ['0018d00000QxZ7pAAF', '0018d00000QxZ9aAAF'].includes(j.data.objectId));
+    const jobs = (await queuedJobs(daemon)).filter((j) =>
+      ['0018d00000QxZ7pAAF', '0018d00000QxZ9aAAF'].includes(j.data.objectId),
+    );
     expect(jobs).toHaveLength(2);
   });
 
   it('refuses an unsigned or wrongly signed JSON event', async () => {
     const body = fixture('salesforce/contact-cdc-create.json');
     expect((await post(daemon, '/webhooks/salesforce', body)).status).toBe(400);
-    expect((await post(daemon, '/webhooks/salesforce', body, { 'x-portal-sync-signature': signHmac(body, 'another_secret_0123456789') })).status).toBe(401);
+    expect(
+      (
+        await post(daemon, '/webhooks/salesforce', body, {
+          'x-portal-sync-signature': signHmac(body, 'another_secret_0123456789'),
+        })
+      ).status,
+    ).toBe(401);
     const stale = signHmac(body, secret, Math.floor(Date.now() / 1000) - 600);
-    expect((await post(daemon, '/webhooks/salesforce', body, { 'x-portal-sync-signature': stale })).json().reason).toBe('stale_timestamp');
+    expect((await post(daemon, '/webhooks/salesforce', body, { 'x-portal-sync-signature': stale })).json().reason).toBe(
+      'stale_timestamp',
+    );
   });
 });

@@ -58,7 +58,9 @@ describe('the HTTP server', () => {
   it('cuts off a body that trickles in, once requestTimeoutMs is over, long before the 300 s node default', async () => {
     const s = await open(strict.url);
     const done = closed(s);
-    s.write('POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    s.write(
+      'POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
     // One byte every 100 ms: each alone is well inside any idle timeout; the whole never arrives.
     const drip = setInterval(() => s.writable && s.write(' '), 100);
     const answer = await done;
@@ -81,7 +83,9 @@ describe('the HTTP server', () => {
     const none = await fetch(`${strict.url}/metrics`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer /);
-    expect((await fetch(`${strict.url}/metrics`, { headers: { authorization: 'Bearer wrong_token_0123456789' } })).status).toBe(401);
+    expect(
+      (await fetch(`${strict.url}/metrics`, { headers: { authorization: 'Bearer wrong_token_0123456789' } })).status,
+    ).toBe(401);
     const ok = await fetch(`${strict.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('portal_sync_webhook_requests_total');
@@ -94,7 +98,9 @@ describe('the HTTP server', () => {
     const res = await login(strict.url, { 'x-forwarded-proto': 'https' });
     expect(res.status).toBe(303);
     expect(res.headers.get('set-cookie')).not.toMatch(/Secure/);
-    await fetch(`${strict.url}/admin`, { headers: { authorization: 'Bearer not_the_admin_token_0123', 'x-forwarded-for': '203.0.113.9' } });
+    await fetch(`${strict.url}/admin`, {
+      headers: { authorization: 'Bearer not_the_admin_token_0123', 'x-forwarded-for': '203.0.113.9' },
+    });
     const refusal = strict.logs.filter((l) => l.includes('admin request refused')).join('');
     expect(refusal).toContain('"ip":"127.0.0.1"');
     expect(refusal).not.toContain('203.0.113.9');
@@ -103,7 +109,9 @@ describe('the HTTP server', () => {
   it('believes the forwarded headers of the proxies server.trustProxy names', async () => {
     const res = await login(proxied.url, { 'x-forwarded-proto': 'https' });
     expect(res.headers.get('set-cookie')).toMatch(/; Secure$/);
-    await fetch(`${proxied.url}/admin`, { headers: { authorization: 'Bearer not_the_admin_token_0123', 'x-forwarded-for': '203.0.113.9' } });
+    await fetch(`${proxied.url}/admin`, {
+      headers: { authorization: 'Bearer not_the_admin_token_0123', 'x-forwarded-for': '203.0.113.9' },
+    });
     expect(proxied.logs.filter((l) => l.includes('admin request refused')).join('')).toContain('"ip":"203.0.113.9"');
   });
 });

@@ -28,19 +28,26 @@ function send(secret: string, change: (event: any) => void = () => undefined) {
   event.livemode = false;
   change(event);
   const body = JSON.stringify(event);
-  return post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) }).then((r) => ({ r, event }));
+  return post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) }).then((r) => ({
+    r,
+    event,
+  }));
 }
 const queued = async (eventId: string) => (await queuedJobs(daemon)).filter((j) => j.data.eventId === eventId);
 
 beforeAll(async () => {
-  daemon = await startTestDaemon({ ...SECRETS, STRIPE_WEBHOOK_SECRET: '', PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-accounts.yaml' });
+  daemon = await startTestDaemon({
+    ...SECRETS,
+    STRIPE_WEBHOOK_SECRET: '',
+    PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-accounts.yaml',
+  });
 });
 afterAll(async () => {
   await daemon.stop();
 });
 
 describe('POST /webhooks/stripe with several accounts', () => {
-  it("attributes an event to the account whose endpoint secret verified it", async () => {
+  it('attributes an event to the account whose endpoint secret verified it', async () => {
     const { r, event } = await send(SECRETS.STRIPE_EU_WEBHOOK_SECRET);
     expect(r.status).toBe(200);
     const [job] = await queued(event.id);
@@ -50,27 +57,46 @@ describe('POST /webhooks/stripe with several accounts', () => {
   });
 
   it('attributes a Connect event to the connected account it names, not to the platform', async () => {
-    const { r, event } = await send(SECRETS.STRIPE_US_CONNECT_WEBHOOK_SECRET, (e) => (e.account = 'acct_1ConnectedFAKE01'));
+    const { r, event } = await send(
+      SECRETS.STRIPE_US_CONNECT_WEBHOOK_SECRET,
+      (e) => (e.account = 'acct_1ConnectedFAKE01'),
+    );
     expect(r.status).toBe(200);
     expect((await queued(event.id))[0]?.data.refs.stripeAccountId).toBe('acct_1ConnectedFAKE01');
   });
 
   it("refuses a delivery signed with account A's secret that claims account B, and queues nothing", async () => {
-    const before = await metricValue(daemon, 'portal_sync_webhook_rejections_total', { source: 'stripe', reason: 'account_mismatch' });
+    const before = await metricValue(daemon, 'portal_sync_webhook_rejections_total', {
+      source: 'stripe',
+      reason: 'account_mismatch',
+    });
     const { r, event } = await send(SECRETS.STRIPE_EU_WEBHOOK_SECRET, (e) => (e.account = US));
     expect(r.status).toBe(403);
-    expect(r.json()).toMatchObject({ reason: 'account_mismatch', error: expect.stringContaining('account endpoint secret of Stripe account eu') });
+    expect(r.json()).toMatchObject({
+      reason: 'account_mismatch',
+      error: expect.stringContaining('account endpoint secret of Stripe account eu'),
+    });
     expect(await queued(event.id)).toHaveLength(0);
     // Nor does an account endpoint's secret pass for a connected account's event.
-    const { r: connected, event: e2 } = await send(SECRETS.STRIPE_EU_WEBHOOK_SECRET, (e) => (e.account = 'acct_1ConnectedFAKE01'));
+    const { r: connected, event: e2 } = await send(
+      SECRETS.STRIPE_EU_WEBHOOK_SECRET,
+      (e) => (e.account = 'acct_1ConnectedFAKE01'),
+    );
     expect(connected.status).toBe(403);
     expect(await queued(e2.id)).toHaveLength(0);
-    expect(await metricValue(daemon, 'portal_sync_webhook_rejections_total', { source: 'stripe', reason: 'account_mismatch' })).toBe(before + 2);
+    expect(
+      await metricValue(daemon, 'portal_sync_webhook_rejections_total', {
+        source: 'stripe',
+        reason: 'account_mismatch',
+      }),
+    ).toBe(before + 2);
   });
 
   it('refuses a Connect delivery that names no connected account, or an account id of another shape', async () => {
     for (const account of [undefined, 'cus_123', 'acct_1Bad:cus_1', US]) {
-      const { r, event } = await send(SECRETS.STRIPE_US_CONNECT_WEBHOOK_SECRET, (e) => (account === undefined ? delete e.account : (e.account = account)));
+      const { r, event } = await send(SECRETS.STRIPE_US_CONNECT_WEBHOOK_SECRET, (e) =>
+        account === undefined ? delete e.account : (e.account = account),
+      );
       expect(r.status, String(account)).toBe(403);
       expect(await queued(event.id)).toHaveLength(0);
     }
@@ -84,7 +110,9 @@ describe('POST /webhooks/stripe with several accounts', () => {
     expect(r.status).toBe(200);
     expect(r.json()).toMatchObject({ accepted: 0, ignored: 1 });
     expect(await queued(event.id)).toHaveLength(0);
-    expect(daemon.logs.join('')).toMatch(/"account":"us".*Stripe event of the other mode ignored \(the mode of Stripe account us is test\)/);
+    expect(daemon.logs.join('')).toMatch(
+      /"account":"us".*Stripe event of the other mode ignored \(the mode of Stripe account us is test\)/,
+    );
   });
 
   it("quarantines a connected account's broken event with its account, so a replay keys the customer as the delivery would have", async () => {
@@ -98,7 +126,10 @@ describe('POST /webhooks/stripe with several accounts', () => {
     const entry = await daemon.ingestor.quarantined.get(meta!.id);
     entry!.body = entry!.body.replace('"not a number"', '0'); // what a parser fix would make of it
     const [replayed] = reparseQuarantined(entry!, daemon.config);
-    expect(replayed).toMatchObject({ kind: 'events', events: [{ refs: { stripeCustomerId: event.data.object.id, stripeAccountId: 'acct_1ConnectedFAKE01' } }] });
+    expect(replayed).toMatchObject({
+      kind: 'events',
+      events: [{ refs: { stripeCustomerId: event.data.object.id, stripeAccountId: 'acct_1ConnectedFAKE01' } }],
+    });
   });
 
   it('refuses a delivery no configured secret verifies', async () => {

@@ -19,7 +19,9 @@ function send(livemode: boolean) {
   event.livemode = livemode;
   event.data.object.livemode = livemode;
   const body = JSON.stringify(event);
-  return post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET) }).then((r) => ({ r, event }));
+  return post(daemon, '/webhooks/stripe', body, {
+    'stripe-signature': signStripePayload(body, TEST_SECRETS.STRIPE_WEBHOOK_SECRET),
+  }).then((r) => ({ r, event }));
 }
 
 beforeAll(async () => {
@@ -37,7 +39,9 @@ describe('a test-mode deployment', () => {
     expect(r.json()).toMatchObject({ accepted: 0, ignored: 1 });
     expect((await queuedJobs(daemon)).filter((j) => j.data.eventId === event.id)).toHaveLength(0);
     expect(await metricValue(daemon, 'portal_sync_stripe_other_mode_events_total', { livemode: 'true' })).toBe(1);
-    expect(daemon.logs.join('')).toMatch(/"livemode":true.*Stripe event of the other mode ignored \(stripe\.mode is test\)/);
+    expect(daemon.logs.join('')).toMatch(
+      /"livemode":true.*Stripe event of the other mode ignored \(stripe\.mode is test\)/,
+    );
     const { r: same } = await send(false);
     expect(same.json()).toMatchObject({ accepted: 1 });
   });
@@ -48,8 +52,14 @@ describe('stripe.mode', () => {
   it('is read from the key prefix, and a key of the other mode than the configured one is refused with both named', () => {
     const live = loadConfig({ ...env, STRIPE_SECRET_KEY: 'rk_live_FAKE_not_a_real_key_for_tests' });
     expect(live.ok && live.config.stripe.mode).toBe('live');
-    const mixed = loadConfig({ ...env, STRIPE_SECRET_KEY: 'sk_live_FAKE_not_a_real_key_for_tests', PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-test-mode.yaml' });
+    const mixed = loadConfig({
+      ...env,
+      STRIPE_SECRET_KEY: 'sk_live_FAKE_not_a_real_key_for_tests',
+      PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-test-mode.yaml',
+    });
     expect(mixed.ok).toBe(false);
-    expect(mixed.ok ? [] : mixed.problems).toContain('STRIPE_SECRET_KEY: a live key, but stripe.mode is test: resync and reconcile would read the other mode\'s objects');
+    expect(mixed.ok ? [] : mixed.problems).toContain(
+      "STRIPE_SECRET_KEY: a live key, but stripe.mode is test: resync and reconcile would read the other mode's objects",
+    );
   });
 });

@@ -28,7 +28,9 @@ describe('POST /webhooks/stripe', () => {
   it('enqueues a signed event once, however often Stripe delivers it', async () => {
     const { event, body, headers } = stripeEvent();
     const first = await post(daemon, '/webhooks/stripe', body, headers);
-    const second = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) });
+    const second = await post(daemon, '/webhooks/stripe', body, {
+      'stripe-signature': signStripePayload(body, secret),
+    });
     expect(first.status).toBe(200);
     expect(first.json()).toMatchObject({ accepted: 1, duplicate: 0 });
     expect(second.status).toBe(200);
@@ -37,13 +39,19 @@ describe('POST /webhooks/stripe', () => {
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.id).toBe(`stripe-${event.id}`);
     const job = SourceEventSchema.parse(jobs[0]!.data);
-    expect(job).toMatchObject({ source: 'stripe', type: 'customer.subscription.updated', objectId: event.data.object.id });
+    expect(job).toMatchObject({
+      source: 'stripe',
+      type: 'customer.subscription.updated',
+      objectId: event.data.object.id,
+    });
     expect(job.refs.stripeCustomerId).toBe(event.data.object.customer);
   });
 
   it('still drops the redelivery after BullMQ has removed the completed job', async () => {
     const { event, body } = stripeEvent();
-    expect((await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) })).status).toBe(200);
+    expect(
+      (await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) })).status,
+    ).toBe(200);
     await daemon.queue.obliterate({ force: true }); // as if the job had been processed and cleaned up
     const again = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) });
     expect(again.json()).toMatchObject({ duplicate: 1, accepted: 0 });
@@ -71,7 +79,9 @@ describe('POST /webhooks/stripe', () => {
     expect(await daemon.redis.get(key)).toBe('done');
     // The job had landed and only the commit was lost: taking over queues it once all the same.
     await daemon.redis.set(key, `pending:${Date.now() - daemon.config.server.enqueueTimeoutMs - 1_000}`, 'EX', 60);
-    expect((await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) })).status).toBe(200);
+    expect(
+      (await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) })).status,
+    ).toBe(200);
     expect((await queuedJobs(daemon)).filter((j) => j.data.eventId === event.id)).toHaveLength(1);
   });
 
@@ -132,7 +142,9 @@ describe('POST /webhooks/stripe', () => {
     const res = await post(daemon, '/webhooks/stripe', body, { 'stripe-signature': signStripePayload(body, secret) });
     expect(res.status).toBe(413);
     expect((await queuedJobs(daemon)).some((j) => j.data.eventId === 'evt_too_large')).toBe(false);
-    expect(await metricValue(daemon, 'portal_sync_webhook_rejections_total', { source: 'stripe', reason: 'too_large' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(daemon, 'portal_sync_webhook_rejections_total', { source: 'stripe', reason: 'too_large' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('answers 400 to a correctly signed body that is not JSON', async () => {
@@ -143,7 +155,10 @@ describe('POST /webhooks/stripe', () => {
   });
 
   it('acknowledges an event type it does not use, counts it, and enqueues nothing', async () => {
-    const before = await metricValue(daemon, 'portal_sync_webhook_events_total', { source: 'stripe', outcome: 'ignored' });
+    const before = await metricValue(daemon, 'portal_sync_webhook_events_total', {
+      source: 'stripe',
+      outcome: 'ignored',
+    });
     const { event, body, headers } = stripeEvent('customer.subscription.updated.json', (e) => {
       e.type = 'product.created';
       e.data = { object: { id: 'prod_edge', object: 'product', name: 'Pro' } };
@@ -152,7 +167,9 @@ describe('POST /webhooks/stripe', () => {
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ ignored: 1, accepted: 0 });
     expect((await queuedJobs(daemon)).some((j) => j.data.eventId === event.id)).toBe(false);
-    expect(await metricValue(daemon, 'portal_sync_webhook_events_total', { source: 'stripe', outcome: 'ignored' })).toBe(before + 1);
+    expect(
+      await metricValue(daemon, 'portal_sync_webhook_events_total', { source: 'stripe', outcome: 'ignored' }),
+    ).toBe(before + 1);
   });
 
   it('quarantines a known event whose payload fails its schema, with the reason, and answers 202', async () => {

@@ -38,7 +38,10 @@ describe('POST /webhooks/zendesk', () => {
 
   it('accepts a ticket trigger webhook signed with the second configured secret', async () => {
     const body = JSON.stringify(fixtureJson('zendesk/trigger.ticket.json'));
-    const res = await post(daemon, '/webhooks/zendesk', body, { ...signed(body, { secret: secondSecret }), 'x-zendesk-webhook-invocation-id': 'inv-trigger-1' });
+    const res = await post(daemon, '/webhooks/zendesk', body, {
+      ...signed(body, { secret: secondSecret }),
+      'x-zendesk-webhook-invocation-id': 'inv-trigger-1',
+    });
     expect(res.status).toBe(200);
     const job = (await queuedJobs(daemon)).find((j) => j.data.objectId === '5302');
     expect(job?.data.data).toMatchObject({ kind: 'zendesk.ticket', status: 'open' });
@@ -49,8 +52,14 @@ describe('POST /webhooks/zendesk', () => {
     trigger.ticket.id = '5401';
     const body = JSON.stringify(trigger);
     const headers = signed(body);
-    const first = await post(daemon, '/webhooks/zendesk', body, { ...headers, 'x-zendesk-webhook-invocation-id': 'inv-5401-a' });
-    const replayed = await post(daemon, '/webhooks/zendesk', body, { ...headers, 'x-zendesk-webhook-invocation-id': 'inv-5401-b' });
+    const first = await post(daemon, '/webhooks/zendesk', body, {
+      ...headers,
+      'x-zendesk-webhook-invocation-id': 'inv-5401-a',
+    });
+    const replayed = await post(daemon, '/webhooks/zendesk', body, {
+      ...headers,
+      'x-zendesk-webhook-invocation-id': 'inv-5401-b',
+    });
     expect(first.json()).toMatchObject({ accepted: 1 });
     expect(replayed.json()).toMatchObject({ accepted: 0, duplicate: 1 });
     expect((await queuedJobs(daemon)).filter((j) => j.data.objectId === '5401')).toHaveLength(1);
@@ -61,18 +70,32 @@ describe('POST /webhooks/zendesk', () => {
     old.ticket.id = '5402';
     const oldBody = JSON.stringify(old);
     // Someone replays a captured signed body, naming the invocation id Zendesk will give its next delivery.
-    await post(daemon, '/webhooks/zendesk', oldBody, { ...signed(oldBody), 'x-zendesk-webhook-invocation-id': 'inv-next-5402' });
+    await post(daemon, '/webhooks/zendesk', oldBody, {
+      ...signed(oldBody),
+      'x-zendesk-webhook-invocation-id': 'inv-next-5402',
+    });
     const next = { ...old, ticket: { ...old.ticket, status: 'Solved', updated_at: '2026-03-04T10:15Z' } };
     const nextBody = JSON.stringify(next);
-    const genuine = await post(daemon, '/webhooks/zendesk', nextBody, { ...signed(nextBody), 'x-zendesk-webhook-invocation-id': 'inv-next-5402' });
+    const genuine = await post(daemon, '/webhooks/zendesk', nextBody, {
+      ...signed(nextBody),
+      'x-zendesk-webhook-invocation-id': 'inv-next-5402',
+    });
     expect(genuine.json()).toMatchObject({ accepted: 1, duplicate: 0 });
-    const statuses = (await queuedJobs(daemon)).filter((j) => j.data.objectId === '5402').map((j) => (j.data.data as { status?: string }).status).sort();
+    const statuses = (await queuedJobs(daemon))
+      .filter((j) => j.data.objectId === '5402')
+      .map((j) => (j.data.data as { status?: string }).status)
+      .sort();
     expect(statuses).toEqual(['open', 'solved']);
   });
 
   it('refuses a signature made with another secret, and a missing one', async () => {
     const body = JSON.stringify(fixtureJson('zendesk/organization.created.json'));
-    const forged = await post(daemon, '/webhooks/zendesk', body, signed(body, { secret: 'not_the_secret_at_all_0000' }));
+    const forged = await post(
+      daemon,
+      '/webhooks/zendesk',
+      body,
+      signed(body, { secret: 'not_the_secret_at_all_0000' }),
+    );
     expect(forged.status).toBe(401);
     const missing = await post(daemon, '/webhooks/zendesk', body);
     expect(missing.status).toBe(400);

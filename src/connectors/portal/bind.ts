@@ -24,7 +24,8 @@ function sameContact(given: unknown, c: TokenContact): boolean {
   for (const [k, v] of Object.entries(g)) {
     if (v === null || v === undefined) continue;
     if (k === 'zendesk_user_id' && String(v) === c.zendeskUserId) continue;
-    if (k === 'email' && typeof v === 'string' && c.email !== null && normalizeEmail(v) === normalizeEmail(c.email)) continue;
+    if (k === 'email' && typeof v === 'string' && c.email !== null && normalizeEmail(v) === normalizeEmail(c.email))
+      continue;
     if (k === 'salesforce_contact_id' && typeof v === 'string' && c.salesforceContactId !== null) {
       const given = checkSalesforceId(v, '003');
       if (given.ok && given.value === c.salesforceContactId) continue;
@@ -54,9 +55,12 @@ export function bindPortalContact(body: unknown, contact: TokenContact): BindRes
     const events: unknown = (body as { events: unknown }).events;
     if (!Array.isArray(events)) return { ok: true, body };
     const bound = events.map(bindOne);
-    if (bound.some((e) => e === false)) return { ok: false, reason: 'an event names a contact other than the signed-in user' };
+    if (bound.some((e) => e === false))
+      return { ok: false, reason: 'an event names a contact other than the signed-in user' };
     return { ok: true, body: { ...(body as Record<string, unknown>), events: bound } };
   }
   const one = bindOne(body);
-  return one === false ? { ok: false, reason: 'the event names a contact other than the signed-in user' } : { ok: true, body: one };
+  return one === false
+    ? { ok: false, reason: 'the event names a contact other than the signed-in user' }
+    : { ok: true, body: one };
 }

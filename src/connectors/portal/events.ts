@@ -32,7 +32,13 @@
  */
 import { z } from 'zod';
 import { screenRefs, withRefused } from '../../sync/ids.js';
-import { BrandIdSchema, PORTAL_ACTIVITY_TYPES, SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
+import {
+  BrandIdSchema,
+  PORTAL_ACTIVITY_TYPES,
+  SourceEventSchema,
+  describeZodError,
+  normalizeEmail,
+} from '../../sync/source-event.js';
 import type { ParseResult } from '../../sync/source-event.js';
 
 const MAX_PORTAL_EVENTS_PER_REQUEST = 100;
@@ -66,7 +72,9 @@ const portalEventSchema = z.strictObject({
   article_id: text.nullish(),
   invoice_id: text.nullish(),
   ticket_id: z.union([text, numericId]).nullish(),
-  brand_id: z.union([BrandIdSchema, z.number().int().positive().max(Number.MAX_SAFE_INTEGER).transform(String)]).nullish(),
+  brand_id: z
+    .union([BrandIdSchema, z.number().int().positive().max(Number.MAX_SAFE_INTEGER).transform(String)])
+    .nullish(),
   properties: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
     .refine((p) => Object.keys(p).length <= MAX_PROPERTIES, { error: `at most ${MAX_PROPERTIES} properties` })
@@ -76,7 +84,11 @@ type PortalEvent = z.infer<typeof portalEventSchema>;
 
 /** The contact's ids, each checked by its system's shape (ids.ts); they attribute the event, they never link (identity.ts). */
 function refsOf(contact: PortalEvent['contact']) {
-  return screenRefs({ email: contact.email, zendeskUserId: contact.zendesk_user_id, salesforceContactId: contact.salesforce_contact_id });
+  return screenRefs({
+    email: contact.email,
+    zendeskUserId: contact.zendesk_user_id,
+    salesforceContactId: contact.salesforce_contact_id,
+  });
 }
 
 /** An id to file a rejected event under, when the event has a usable one. */
@@ -93,29 +105,34 @@ function parseOne(raw: unknown): ParseResult {
   // Checked against the queue's own schema too: an occurred_at before 1970, say, passes the
   // ISO format but not the version rule, and is better quarantined here than retried by a worker.
   const { refs, refused } = refsOf(e.contact);
-  const checked = SourceEventSchema.safeParse(withRefused({
-    v: 1,
-    source: 'portal',
-    eventId: e.id,
-    type: e.type,
-    objectId: e.session_id ?? e.id,
-    version: Date.parse(e.occurred_at),
-    origin: 'webhook',
-    deleted: false,
-    refs,
-    data: {
-      kind: 'portal.activity',
-      activity: e.type,
-      sessionId: e.session_id ?? null,
-      query: e.query ?? null,
-      resultCount: e.result_count ?? null,
-      articleId: e.article_id ?? null,
-      invoiceId: e.invoice_id ?? null,
-      ticketId: e.ticket_id ?? null,
-      ...(e.brand_id ? { brandId: e.brand_id } : {}),
-      properties: e.properties ?? {},
-    },
-  }, refused));
+  const checked = SourceEventSchema.safeParse(
+    withRefused(
+      {
+        v: 1,
+        source: 'portal',
+        eventId: e.id,
+        type: e.type,
+        objectId: e.session_id ?? e.id,
+        version: Date.parse(e.occurred_at),
+        origin: 'webhook',
+        deleted: false,
+        refs,
+        data: {
+          kind: 'portal.activity',
+          activity: e.type,
+          sessionId: e.session_id ?? null,
+          query: e.query ?? null,
+          resultCount: e.result_count ?? null,
+          articleId: e.article_id ?? null,
+          invoiceId: e.invoice_id ?? null,
+          ticketId: e.ticket_id ?? null,
+          ...(e.brand_id ? { brandId: e.brand_id } : {}),
+          properties: e.properties ?? {},
+        },
+      },
+      refused,
+    ),
+  );
   if (!checked.success) return { kind: 'invalid', reason: describeZodError(checked.error), eventId: e.id };
   return { kind: 'events', events: [checked.data] };
 }
@@ -132,7 +149,12 @@ export function parsePortalEvents(body: unknown): ParseResult[] {
   const events: unknown = (body as { events: unknown }).events;
   if (!Array.isArray(events)) return [{ kind: 'invalid', reason: 'events: must be an array' }];
   if (events.length > MAX_PORTAL_EVENTS_PER_REQUEST) {
-    return [{ kind: 'invalid', reason: `events: ${events.length} events, at most ${MAX_PORTAL_EVENTS_PER_REQUEST} per request` }];
+    return [
+      {
+        kind: 'invalid',
+        reason: `events: ${events.length} events, at most ${MAX_PORTAL_EVENTS_PER_REQUEST} per request`,
+      },
+    ];
   }
   return events.map(parseOne);
 }

@@ -45,6 +45,10 @@ export class ApiBudget {
     const left = this.settings.pauseMs - (this.now() - r.at);
     if (left <= 0) return; // old enough: the next push reads the usage again
     const share = Math.round(this.settings.maxUsage * 100);
-    throw new RateLimitedError(`Salesforce org API usage ${r.used}/${r.limit} is at or over the ${share}% portal-sync may use (targets.salesforce.apiBudget.maxUsage)`, left, { local: true });
+    throw new RateLimitedError(
+      `Salesforce org API usage ${r.used}/${r.limit} is at or over the ${share}% portal-sync may use (targets.salesforce.apiBudget.maxUsage)`,
+      left,
+      { local: true },
+    );
   }
 }

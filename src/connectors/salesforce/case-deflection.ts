@@ -60,53 +60,72 @@ const MessageSchema = z.object({
   channel: z.literal(CASE_DEFLECTION_CHANNEL),
   data: z.object({
     payload: PayloadSchema,
-    event: z.object({ EventUuid: text, replayId: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).nullish() }).nullish(),
+    event: z
+      .object({
+        EventUuid: text,
+        replayId: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).nullish(),
+      })
+      .nullish(),
   }),
 });
 
 /** Whether a JSON event posted to the Salesforce endpoint is a relayed case-deflection signal. */
 export function isCaseDeflectionMessage(item: unknown): boolean {
-  return typeof item === 'object' && item !== null && (item as { channel?: unknown }).channel === CASE_DEFLECTION_CHANNEL;
+  return (
+    typeof item === 'object' && item !== null && (item as { channel?: unknown }).channel === CASE_DEFLECTION_CHANNEL
+  );
 }
 
 export function parseCaseDeflectionMessage(item: unknown): ParseResult {
   const parsed = MessageSchema.safeParse(item);
-  if (!parsed.success) return { kind: 'invalid', reason: `${CASE_DEFLECTION_EVENT}: ${describeZodError(parsed.error)}` };
+  if (!parsed.success)
+    return { kind: 'invalid', reason: `${CASE_DEFLECTION_EVENT}: ${describeZodError(parsed.error)}` };
   const { payload: p, event: meta } = parsed.data.data;
   const uuid = meta?.EventUuid ?? p.EventUuid;
   const replay = meta?.replayId;
-  if (!uuid && replay == null) return { kind: 'invalid', reason: `${CASE_DEFLECTION_EVENT}: needs data.event.EventUuid or data.event.replayId to be told apart from a redelivery` };
+  if (!uuid && replay == null)
+    return {
+      kind: 'invalid',
+      reason: `${CASE_DEFLECTION_EVENT}: needs data.event.EventUuid or data.event.replayId to be told apart from a redelivery`,
+    };
   const eventId = `${CASE_DEFLECTION_EVENT}-${uuid ?? replay}`;
-  if (p.Source_Type__c !== CASE_CREATE_SOURCE_TYPE) return { kind: 'ignored', eventId, reason: `unsupported deflection sourceType ${p.Source_Type__c}` };
+  if (p.Source_Type__c !== CASE_CREATE_SOURCE_TYPE)
+    return { kind: 'ignored', eventId, reason: `unsupported deflection sourceType ${p.Source_Type__c}` };
   const { refs, refused } = screenRefs({ salesforceContactId: p.Contact_Id__c, email: p.Contact_Email__c });
-  const checked = SourceEventSchema.safeParse(withRefused({
-    v: 1,
-    source: 'portal',
-    eventId,
-    type: 'case_deflection',
-    objectId: p.Session_Id__c ?? eventId,
-    version: typeof p.CreatedDate === 'number' ? p.CreatedDate : Date.parse(p.CreatedDate),
-    origin: 'webhook',
-    deleted: false,
-    refs,
-    data: {
-      kind: 'portal.activity',
-      activity: 'case_deflection',
-      sessionId: p.Session_Id__c ?? null,
-      query: p.Source__c ?? null,
-      resultCount: null,
-      articleId: p.Destination__c ?? null,
-      invoiceId: null,
-      ticketId: null,
-      properties: {
-        sourceType: p.Source_Type__c,
-        deflectionAnswer: p.Deflection_Answer__c ?? null,
-        confirmationAnswer: p.Confirmation_Answer__c ?? null,
-        state: p.State__c ?? null,
-        caseCreated: p.Case_Created__c ?? null,
+  const checked = SourceEventSchema.safeParse(
+    withRefused(
+      {
+        v: 1,
+        source: 'portal',
+        eventId,
+        type: 'case_deflection',
+        objectId: p.Session_Id__c ?? eventId,
+        version: typeof p.CreatedDate === 'number' ? p.CreatedDate : Date.parse(p.CreatedDate),
+        origin: 'webhook',
+        deleted: false,
+        refs,
+        data: {
+          kind: 'portal.activity',
+          activity: 'case_deflection',
+          sessionId: p.Session_Id__c ?? null,
+          query: p.Source__c ?? null,
+          resultCount: null,
+          articleId: p.Destination__c ?? null,
+          invoiceId: null,
+          ticketId: null,
+          properties: {
+            sourceType: p.Source_Type__c,
+            deflectionAnswer: p.Deflection_Answer__c ?? null,
+            confirmationAnswer: p.Confirmation_Answer__c ?? null,
+            state: p.State__c ?? null,
+            caseCreated: p.Case_Created__c ?? null,
+          },
+        },
       },
-    },
-  }, refused));
-  if (!checked.success) return { kind: 'invalid', eventId, reason: `${CASE_DEFLECTION_EVENT}: ${describeZodError(checked.error)}` };
+      refused,
+    ),
+  );
+  if (!checked.success)
+    return { kind: 'invalid', eventId, reason: `${CASE_DEFLECTION_EVENT}: ${describeZodError(checked.error)}` };
   return { kind: 'events', events: [checked.data] };
 }

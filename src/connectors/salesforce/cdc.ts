@@ -77,8 +77,12 @@ function unwrap(item: unknown): { event: unknown; replayId: string | undefined }
     return { event: message, replayId: undefined };
   }
   const replay = isObject(message['event']) ? message['event']['replayId'] : undefined;
-  const replayId = typeof replay === 'number' && Number.isSafeInteger(replay) ? String(replay)
-    : typeof replay === 'string' && /^\d+$/.test(replay) ? replay : undefined;
+  const replayId =
+    typeof replay === 'number' && Number.isSafeInteger(replay)
+      ? String(replay)
+      : typeof replay === 'string' && /^\d+$/.test(replay)
+        ? replay
+        : undefined;
   return { event: message['payload'], replayId };
 }
 

@@ -33,7 +33,10 @@ function tokenHost(auth: Config['salesforceAuth']): string {
   throw new Error(SALESFORCE_GENERIC_LOGIN_PROBLEM);
 }
 
-type Refresh = (conn: Connection, callback: (err: Error | null | undefined, accessToken?: string, res?: TokenResponse) => void) => void;
+type Refresh = (
+  conn: Connection,
+  callback: (err: Error | null | undefined, accessToken?: string, res?: TokenResponse) => void,
+) => void;
 
 function clientCredentials(auth: Config['salesforceAuth'], clientId: string, clientSecret: string) {
   const refreshFn: Refresh = (conn, callback) => {
@@ -60,7 +63,8 @@ const answers = new AsyncLocalStorage<Noted>();
  */
 function noteRetryAfter(conn: Connection): Connection {
   type Answer = { statusCode?: number; headers?: Record<string, string | undefined> };
-  const transport = (conn as unknown as { _transport?: { httpRequest: (...args: unknown[]) => PromiseLike<Answer> } })._transport;
+  const transport = (conn as unknown as { _transport?: { httpRequest: (...args: unknown[]) => PromiseLike<Answer> } })
+    ._transport;
   if (!transport || typeof transport.httpRequest !== 'function') return conn;
   const httpRequest = transport.httpRequest.bind(transport);
   transport.httpRequest = (...args: unknown[]) => {
@@ -71,7 +75,10 @@ function noteRetryAfter(conn: Connection): Connection {
         (res) => {
           if (res?.statusCode === undefined || res.statusCode < 400) return;
           seen.httpStatus = res.statusCode;
-          const after = res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
+          const after =
+            res.statusCode === 429 || res.statusCode === 503
+              ? parseRetryAfter(res.headers?.['retry-after'])
+              : undefined;
           if (after !== undefined) seen.retryAfterMs = after;
           else delete seen.retryAfterMs;
         },
@@ -99,7 +106,10 @@ export async function callNotingRetryAfter<T>(call: () => Promise<T>): Promise<T
 }
 
 /** `apiVersion` like "62.0": jsforce would otherwise default to an old one. */
-export async function createSalesforceConnection(auth: Config['salesforceAuth'], apiVersion: string): Promise<Connection> {
+export async function createSalesforceConnection(
+  auth: Config['salesforceAuth'],
+  apiVersion: string,
+): Promise<Connection> {
   const { instanceUrl, accessToken, clientId, clientSecret } = auth;
   const renew = clientId && clientSecret ? clientCredentials(auth, clientId, clientSecret) : undefined;
   if (accessToken && instanceUrl) {
@@ -123,9 +133,13 @@ export async function createSalesforceConnection(auth: Config['salesforceAuth'],
  * jsforce names errors whose body it cannot read ERROR_HTTP_<status>.
  */
 // UNKNOWN_EXCEPTION is how jsforce reports Salesforce's own 500 (the status code is lost): a 5xx, so retried.
-const RETRYABLE_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'SERVER_UNAVAILABLE', 'UNABLE_TO_LOCK_ROW', 'UNKNOWN_EXCEPTION']);
+const RETRYABLE_CODES = new Set([
+  'REQUEST_LIMIT_EXCEEDED',
+  'SERVER_UNAVAILABLE',
+  'UNABLE_TO_LOCK_ROW',
+  'UNKNOWN_EXCEPTION',
+]);
 const HTTP_CODE = /^ERROR_HTTP_(\d{3})$/;
-
 
 /**
  * REQUEST_LIMIT_EXCEEDED, 429, 5xx and network errors retry; anything else
@@ -143,8 +157,14 @@ export function classifySalesforceError(err: unknown): FailureVerdict {
   const message = `Salesforce ${code}: ${err.message.slice(0, 300)}`;
   const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
   if (RETRYABLE_CODES.has(code) || status === 429 || (status !== undefined && status >= 500)) {
-    return { retryable: true, message, ...(status !== undefined && { status }), ...(typeof retryAfterMs === 'number' && { retryAfterMs }) };
+    return {
+      retryable: true,
+      message,
+      ...(status !== undefined && { status }),
+      ...(typeof retryAfterMs === 'number' && { retryAfterMs }),
+    };
   }
-  if (status === undefined && isNetworkError(err)) return { retryable: true, message: `Salesforce unreachable: ${err.message}` };
+  if (status === undefined && isNetworkError(err))
+    return { retryable: true, message: `Salesforce unreachable: ${err.message}` };
   return { retryable: false, message, ...(status !== undefined && { status }) };
 }

@@ -55,7 +55,9 @@ async function selectableFields(conn: Connection, entity: string, leaveOut: read
 async function queryAllRows(conn: Connection, soql: string): Promise<Row[]> {
   const rows: Row[] = [];
   type Result = { records: Row[]; done: boolean; nextRecordsUrl?: string };
-  let result: Result = await call(() => conn.query<Row>(soql, { scanAll: true, autoFetch: false }) as PromiseLike<Result>);
+  let result: Result = await call(
+    () => conn.query<Row>(soql, { scanAll: true, autoFetch: false }) as PromiseLike<Result>,
+  );
   rows.push(...result.records);
   while (!result.done && result.nextRecordsUrl) {
     const locator = result.nextRecordsUrl;
@@ -71,7 +73,12 @@ function toPage(kind: SalesforceRefetchKind, rows: readonly Row[], next: string 
     const id = typeof row['Id'] === 'string' ? row['Id'] : '?';
     try {
       const stamp = Date.parse(String(row['SystemModstamp'] ?? row['LastModifiedDate']));
-      page.events.push(salesforceSnapshotEvent(kind, row, { eventId: snapshotEventId(id, Number.isNaN(stamp) ? 0 : stamp), type: `snapshot:${kind}` }));
+      page.events.push(
+        salesforceSnapshotEvent(kind, row, {
+          eventId: snapshotEventId(id, Number.isNaN(stamp) ? 0 : stamp),
+          type: `snapshot:${kind}`,
+        }),
+      );
     } catch (err) {
       page.rejected.push({ objectId: id, reason: (err as Error).message });
     }
@@ -91,7 +98,12 @@ export function salesforceSnapshotStreams(conn: Connection, opts: SalesforceStre
       name,
       source: 'salesforce',
       async estimate() {
-        const result = await call(() => conn.query(`SELECT COUNT() FROM ${entity}${since ? ` WHERE ${since}` : ''}`) as PromiseLike<{ totalSize: number }>);
+        const result = await call(
+          () =>
+            conn.query(`SELECT COUNT() FROM ${entity}${since ? ` WHERE ${since}` : ''}`) as PromiseLike<{
+              totalSize: number;
+            }>,
+        );
         return result.totalSize;
       },
       async page(cursor) {
@@ -103,7 +115,8 @@ export function salesforceSnapshotStreams(conn: Connection, opts: SalesforceStre
         const where: string[] = since ? [since] : [];
         if (cursor !== null) {
           const [stamp, id] = cursor.split('|');
-          if (!stamp || !id || Number.isNaN(Date.parse(stamp)) || !RECORD_ID.test(id)) throw new Error(`bad Salesforce resync cursor: ${cursor.slice(0, 60)}`);
+          if (!stamp || !id || Number.isNaN(Date.parse(stamp)) || !RECORD_ID.test(id))
+            throw new Error(`bad Salesforce resync cursor: ${cursor.slice(0, 60)}`);
           const at = soqlDateTime(Date.parse(stamp));
           where.push(`(SystemModstamp > ${at} OR (SystemModstamp = ${at} AND Id > '${id}'))`);
         }
@@ -118,17 +131,35 @@ export function salesforceSnapshotStreams(conn: Connection, opts: SalesforceStre
 }
 
 /** One Account, fresh, with its Contacts, as one page. */
-export function salesforceAccountStream(conn: Connection, accountId: string, opts: Pick<SalesforceStreamOptions, 'ownAccountFields'> = {}): SnapshotStream {
+export function salesforceAccountStream(
+  conn: Connection,
+  accountId: string,
+  opts: Pick<SalesforceStreamOptions, 'ownAccountFields'> = {},
+): SnapshotStream {
   if (!RECORD_ID.test(accountId)) throw new Error(`not a Salesforce Account id: ${accountId.slice(0, 40)}`);
   return {
     name: `salesforce.account.${accountId}`,
     source: 'salesforce',
     async page() {
-      const [accountFields, contactFields] = await Promise.all([selectableFields(conn, 'Account', opts.ownAccountFields), selectableFields(conn, 'Contact')]);
-      const accounts = await queryAllRows(conn, `SELECT ${accountFields.join(', ')} FROM Account WHERE Id = '${accountId}'`);
-      const contacts = await queryAllRows(conn, `SELECT ${contactFields.join(', ')} FROM Contact WHERE AccountId = '${accountId}'`);
+      const [accountFields, contactFields] = await Promise.all([
+        selectableFields(conn, 'Account', opts.ownAccountFields),
+        selectableFields(conn, 'Contact'),
+      ]);
+      const accounts = await queryAllRows(
+        conn,
+        `SELECT ${accountFields.join(', ')} FROM Account WHERE Id = '${accountId}'`,
+      );
+      const contacts = await queryAllRows(
+        conn,
+        `SELECT ${contactFields.join(', ')} FROM Contact WHERE AccountId = '${accountId}'`,
+      );
       const pages = [toPage('salesforce.account', accounts, null), toPage('salesforce.contact', contacts, null)];
-      return { events: pages.flatMap((p) => p.events), next: null, read: accounts.length + contacts.length, rejected: pages.flatMap((p) => p.rejected) };
+      return {
+        events: pages.flatMap((p) => p.events),
+        next: null,
+        read: accounts.length + contacts.length,
+        rejected: pages.flatMap((p) => p.rejected),
+      };
     },
   };
 }

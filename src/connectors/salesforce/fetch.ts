@@ -46,13 +46,22 @@ function fieldsOf(record: Record<string, unknown>): Record<string, string | null
  * Retrieves `kind` `id` and returns it as a SourceEvent at `version` (the
  * tied version, in ms). jsforce's errors propagate: see classifySalesforceError.
  */
-export async function fetchSalesforceObject(conn: Connection, kind: SalesforceRefetchKind, id: string, version: number): Promise<SourceEvent> {
+export async function fetchSalesforceObject(
+  conn: Connection,
+  kind: SalesforceRefetchKind,
+  id: string,
+  version: number,
+): Promise<SourceEvent> {
   if (!RECORD_ID.test(id)) throw new Error(`not a Salesforce record id: ${id.slice(0, 40)}`);
   const record: unknown = await conn.sobject(SOBJECT[kind]).retrieve(id);
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new Error(`Salesforce returned no ${SOBJECT[kind]} record for ${id}`);
   }
-  return salesforceSnapshotEvent(kind, record as Record<string, unknown>, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version });
+  return salesforceSnapshotEvent(kind, record as Record<string, unknown>, {
+    eventId: `refetch-${id}-${version}`,
+    type: `refetch:${kind}`,
+    version,
+  });
 }
 
 /**
@@ -78,9 +87,15 @@ export function salesforceSnapshotEvent(
   });
   const event = result.kind === 'events' ? result.events[0] : undefined;
   if (event === undefined) {
-    throw new Error(`Salesforce returned ${entity} ${id} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
+    throw new Error(
+      `Salesforce returned ${entity} ${id} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`,
+    );
   }
-  const checked = SourceEventSchema.safeParse({ ...event, ...(at.version !== undefined && { version: at.version }), origin: 'snapshot' });
+  const checked = SourceEventSchema.safeParse({
+    ...event,
+    ...(at.version !== undefined && { version: at.version }),
+    origin: 'snapshot',
+  });
   if (!checked.success) throw new Error(`${kind} ${id}: ${describeZodError(checked.error)}`);
   return checked.data;
 }

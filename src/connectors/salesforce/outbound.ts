@@ -33,7 +33,12 @@ export const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
  * U+FFFD, and CR becomes `&#13;` because parsers normalize a literal CR away.
  */
 const XML_ESCAPES: Record<string, string> = {
-  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;',
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+  '\r': '&#13;',
 };
 
 export function escapeXml(text: string): string {
@@ -101,10 +106,23 @@ export function recordEvent(change: RecordChange): ParseResult {
   }
   // Even a signed message's ids are checked by shape (ids.ts): what fails links nothing.
   const { refs, refused } = screenRefs(raw);
-  const parsed = SourceEventSchema.safeParse(withRefused({
-    v: 1, source: 'salesforce', eventId, type: change.type, objectId: change.objectId,
-    version, origin: 'webhook', deleted: change.deleted, refs, data,
-  }, refused));
+  const parsed = SourceEventSchema.safeParse(
+    withRefused(
+      {
+        v: 1,
+        source: 'salesforce',
+        eventId,
+        type: change.type,
+        objectId: change.objectId,
+        version,
+        origin: 'webhook',
+        deleted: change.deleted,
+        refs,
+        data,
+      },
+      refused,
+    ),
+  );
   return parsed.success
     ? { kind: 'events', events: [parsed.data] }
     : { kind: 'invalid', eventId, reason: describeZodError(parsed.error) };
@@ -189,8 +207,10 @@ function parseNotification(item: unknown): OutboundNotification {
   // Without an Id there is nothing to dedupe on; '' marks it and the result says why.
   if (!notificationId) return { notificationId: '', result: { kind: 'invalid', reason: 'Notification has no Id' } };
   const eventId = notificationId;
-  const invalid = (reason: string): OutboundNotification =>
-    ({ notificationId, result: { kind: 'invalid', eventId, reason } });
+  const invalid = (reason: string): OutboundNotification => ({
+    notificationId,
+    result: { kind: 'invalid', eventId, reason },
+  });
   const sObject = isObject(item) ? item['sObject'] : undefined;
   if (!isObject(sObject)) return invalid('Notification has no sObject');
   const xsiType = typeof sObject['@_type'] === 'string' ? sObject['@_type'] : '';

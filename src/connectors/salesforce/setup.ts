@@ -24,9 +24,17 @@ export interface SalesforceObjectSchema {
 }
 
 /** Every object and field the Salesforce target writes, from config (the built-in fields, then the mapped ones): pure. */
-export function salesforceSchema(cfg: TargetsConfig['salesforce'], mapping: MappingConfig = EMPTY_MAPPING): SalesforceObjectSchema[] {
+export function salesforceSchema(
+  cfg: TargetsConfig['salesforce'],
+  mapping: MappingConfig = EMPTY_MAPPING,
+): SalesforceObjectSchema[] {
   const mapped = (entries: readonly MappingEntry[]) => entries.map((e) => e.to);
-  const withExternalId = (object: string, externalId: string, fields: Record<string, string>, extra: string[] = []): SalesforceObjectSchema => ({
+  const withExternalId = (
+    object: string,
+    externalId: string,
+    fields: Record<string, string>,
+    extra: string[] = [],
+  ): SalesforceObjectSchema => ({
     object,
     externalId,
     fields: [externalId, ...Object.values(fields), ...extra],
@@ -55,9 +63,15 @@ export function readSalesforcePackage(metadataDir = METADATA_DIR): PackagedObjec
     .map((d) => {
       const fieldsDir = join(objectsDir, d.name, 'fields');
       const fields = existsSync(fieldsDir)
-        ? readdirSync(fieldsDir).filter((f) => f.endsWith('.field-meta.xml')).map((f) => f.slice(0, -'.field-meta.xml'.length))
+        ? readdirSync(fieldsDir)
+            .filter((f) => f.endsWith('.field-meta.xml'))
+            .map((f) => f.slice(0, -'.field-meta.xml'.length))
         : [];
-      return { object: d.name, definesObject: existsSync(join(objectsDir, d.name, `${d.name}.object-meta.xml`)), fields: fields.sort() };
+      return {
+        object: d.name,
+        definesObject: existsSync(join(objectsDir, d.name, `${d.name}.object-meta.xml`)),
+        fields: fields.sort(),
+      };
     });
 }
 
@@ -83,7 +97,10 @@ export interface ObjectVerification {
 const isNotFound = (err: unknown) => (err as { errorCode?: unknown } | null)?.errorCode === 'NOT_FOUND';
 
 /** Describes each object and sorts its configured fields into present and missing. */
-export async function verifySalesforceSchema(conn: Connection, schema: readonly SalesforceObjectSchema[]): Promise<ObjectVerification[]> {
+export async function verifySalesforceSchema(
+  conn: Connection,
+  schema: readonly SalesforceObjectSchema[],
+): Promise<ObjectVerification[]> {
   const out: ObjectVerification[] = [];
   for (const s of schema) {
     let described: { name: string; externalId: boolean }[];

@@ -13,7 +13,13 @@
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
 import { PermanentError, RetryableError } from '../../sync/errors.js';
-import { waitingOutShortLimits, type BulkItem, type CallGate, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
+import {
+  waitingOutShortLimits,
+  type BulkItem,
+  type CallGate,
+  type BulkPushResult,
+  type PortalPush,
+} from '../../sync/portal-target.js';
 import { planSalesforceWrites, type SObjectFields } from './target-records.js';
 
 /** sObject Collections take at most this many records per call. */
@@ -44,9 +50,16 @@ interface Row {
   record: SObjectFields;
 }
 
-type SaveResult = { success?: boolean; errors?: Array<{ statusCode?: string; errorCode?: string; message?: string; fields?: string[] }> };
+type SaveResult = {
+  success?: boolean;
+  errors?: Array<{ statusCode?: string; errorCode?: string; message?: string; fields?: string[] }>;
+};
 
-export async function pushSalesforceMany(conn: Connection, pushes: readonly PortalPush[], opts: SalesforceBulkOptions): Promise<BulkPushResult> {
+export async function pushSalesforceMany(
+  conn: Connection,
+  pushes: readonly PortalPush[],
+  opts: SalesforceBulkOptions,
+): Promise<BulkPushResult> {
   const c = opts.config.targets.salesforce;
   const items: Array<BulkItem | null> = pushes.map(() => null);
   const accounts: Row[] = [];
@@ -56,7 +69,10 @@ export async function pushSalesforceMany(conn: Connection, pushes: readonly Port
     const accountId = p.links.salesforceAccountId;
     if (!accountId) return void (items[push] = { ok: true, result: { calls: 0, wrote: [], skipped: opts.noAccount } });
     if (!opts.isAccountId(accountId)) {
-      return void (items[push] = { ok: false, error: new PermanentError(`the linked Salesforce Account id is not an Account id: ${accountId.slice(0, 40)}`) });
+      return void (items[push] = {
+        ok: false,
+        error: new PermanentError(`the linked Salesforce Account id is not an Account id: ${accountId.slice(0, 40)}`),
+      });
     }
     const writes = planSalesforceWrites(p, accountId, c);
     if (writes.account) accounts.push({ push, label: 'account_fields', record: { Id: accountId, ...writes.account } });
@@ -86,12 +102,18 @@ export async function pushSalesforceMany(conn: Connection, pushes: readonly Port
         if (result?.success) return void wrote[row.push]!.push(row.label);
         const error = result?.errors?.[0] ?? {};
         const fields = error.fields?.length ? ` [${error.fields.join(', ')}]` : '';
-        failed[row.push]!.push({ label: row.label, code: error.statusCode ?? error.errorCode ?? 'UNKNOWN', message: `${error.message ?? 'no result for this record'}${fields}` });
+        failed[row.push]!.push({
+          label: row.label,
+          code: error.statusCode ?? error.errorCode ?? 'UNKNOWN',
+          message: `${error.message ?? 'no result for this record'}${fields}`,
+        });
       });
     }
   };
   const options = { allOrNone: false, headers: opts.headers };
-  await send(accounts, (records) => conn.sobject('Account').update(records as Array<SObjectFields & { Id: string }>, options));
+  await send(accounts, (records) =>
+    conn.sobject('Account').update(records as Array<SObjectFields & { Id: string }>, options),
+  );
   await send(invoices, (records) => conn.sobject(c.invoice.object).upsert(records, c.invoice.externalId, options));
   await send(tickets, (records) => conn.sobject(c.ticket.object).upsert(records, c.ticket.externalId, options));
 

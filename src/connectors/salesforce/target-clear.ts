@@ -34,7 +34,15 @@ const soqlString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/
 /** The Account fields the target writes, emptied. */
 export function clearedAccountFields(f: Config['targets']['salesforce']['accountFields']): SObjectFields {
   // A checkbox has no "unknown": no billing data reads as not delinquent, as a push without billing data writes it.
-  return { [f.status]: null, [f.plan]: null, [f.mrr]: null, [f.balance]: null, [f.nextInvoiceDate]: null, [f.delinquent]: false, [f.openTickets]: null };
+  return {
+    [f.status]: null,
+    [f.plan]: null,
+    [f.mrr]: null,
+    [f.balance]: null,
+    [f.nextInvoiceDate]: null,
+    [f.delinquent]: false,
+    [f.openTickets]: null,
+  };
 }
 
 export async function clearSalesforce(
@@ -60,8 +68,12 @@ export async function clearSalesforce(
     out.calls++;
     try {
       // The mapped fields too: what portal-sync wrote there is this customer's data as much as billing is.
-      const mapped = Object.fromEntries(config.mapping.salesforce.accountFields.map((e) => [e.to, e.transform === 'boolean' ? false : null]));
-      await conn.sobject('Account').update({ Id: accountId, ...mapped, ...clearedAccountFields(t.accountFields) }, { headers: opts.headers });
+      const mapped = Object.fromEntries(
+        config.mapping.salesforce.accountFields.map((e) => [e.to, e.transform === 'boolean' ? false : null]),
+      );
+      await conn
+        .sobject('Account')
+        .update({ Id: accountId, ...mapped, ...clearedAccountFields(t.accountFields) }, { headers: opts.headers });
       out.cleared.push(label);
     } catch (err) {
       if (GONE.has(codeOf(err) ?? '')) out.absent.push(label);
@@ -80,7 +92,8 @@ export async function clearSalesforce(
       try {
         const soql = `SELECT Id, ${extId} FROM ${object} WHERE ${extId} IN (${chunk.map(soqlString).join(', ')})`;
         const res = await conn.query<Record<string, unknown>>(soql, { autoFetch: true, maxFetch: 10 * IN_MAX });
-        for (const r of res.records) if (typeof r['Id'] === 'string' && typeof r[extId] === 'string') found.set(r['Id'], r[extId]);
+        for (const r of res.records)
+          if (typeof r['Id'] === 'string' && typeof r[extId] === 'string') found.set(r['Id'], r[extId]);
       } catch (err) {
         out.failed.push(`${kind}:${chunk.join(',')}: ${classifySalesforceError(err).message}`);
         continue;
@@ -95,7 +108,14 @@ export async function clearSalesforce(
 }
 
 /** Deletes the given records (Salesforce Id → external id), ≤200 a call, each one's result filed under `kind:<external id>`. */
-async function destroyFound(conn: Connection, object: string, kind: string, found: Map<string, string>, out: ClearResult, headers: Record<string, string>): Promise<void> {
+async function destroyFound(
+  conn: Connection,
+  object: string,
+  kind: string,
+  found: Map<string, string>,
+  out: ClearResult,
+  headers: Record<string, string>,
+): Promise<void> {
   const ids = [...found.keys()];
   if (ids.length === 0) return;
   out.calls += Math.ceil(ids.length / IN_MAX);
@@ -120,7 +140,13 @@ async function destroyFound(conn: Connection, object: string, kind: string, foun
  * id it was upserted by), found by Account and deleted. Nothing found is nothing to report: unlike an
  * invoice, no list of expected events is kept.
  */
-async function deleteDeflections(conn: Connection, config: Config, accounts: readonly string[], out: ClearResult, headers: Record<string, string>): Promise<void> {
+async function deleteDeflections(
+  conn: Connection,
+  config: Config,
+  accounts: readonly string[],
+  out: ClearResult,
+  headers: Record<string, string>,
+): Promise<void> {
   const { object, externalId } = config.targets.salesforce.deflection;
   for (let i = 0; i < accounts.length; i += IN_MAX) {
     const chunk = accounts.slice(i, i + IN_MAX);
@@ -129,8 +155,12 @@ async function deleteDeflections(conn: Connection, config: Config, accounts: rea
     try {
       const soql = `SELECT Id, ${externalId} FROM ${object} WHERE ${DEFLECTION_FIELDS.account} IN (${chunk.map(soqlString).join(', ')}) AND ${externalId} != null`;
       const res = await conn.query<Record<string, unknown>>(soql, { autoFetch: true, maxFetch: DEFLECTIONS_MAX });
-      for (const r of res.records) if (typeof r['Id'] === 'string' && typeof r[externalId] === 'string') found.set(r['Id'], r[externalId]);
-      if (res.totalSize > res.records.length) out.failed.push(`deflections:${chunk.join(',')}: ${res.totalSize - res.records.length} more than one run deletes; run again`);
+      for (const r of res.records)
+        if (typeof r['Id'] === 'string' && typeof r[externalId] === 'string') found.set(r['Id'], r[externalId]);
+      if (res.totalSize > res.records.length)
+        out.failed.push(
+          `deflections:${chunk.join(',')}: ${res.totalSize - res.records.length} more than one run deletes; run again`,
+        );
     } catch (err) {
       out.failed.push(`deflections:${chunk.join(',')}: ${classifySalesforceError(err).message}`);
       continue;

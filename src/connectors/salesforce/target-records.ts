@@ -16,7 +16,12 @@ import { stableStringify, type InvoiceView, type TicketView } from '../../sync/r
 import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 
 /** Deflection field API names. TODO(config): config has only the object and external id; move these into the mapping. */
-export const DEFLECTION_FIELDS = { account: 'Account__c', type: 'Event_Type__c', category: 'Category__c', occurredAt: 'Occurred_At__c' } as const;
+export const DEFLECTION_FIELDS = {
+  account: 'Account__c',
+  type: 'Event_Type__c',
+  category: 'Category__c',
+  occurredAt: 'Occurred_At__c',
+} as const;
 
 export { toMajorUnits };
 
@@ -92,7 +97,13 @@ export function ticketRecord(t: TicketView, accountId: string, c: SalesforceTarg
  * projection (or that are new). Records are compared, not views, so a change
  * in a field the portal does not show writes nothing.
  */
-function changed<T extends { id: string }>(kind: string, current: readonly T[], previous: readonly T[], build: (item: T) => SObjectFields, buildBefore: (item: T) => SObjectFields = build): LabelledRecord[] {
+function changed<T extends { id: string }>(
+  kind: string,
+  current: readonly T[],
+  previous: readonly T[],
+  build: (item: T) => SObjectFields,
+  buildBefore: (item: T) => SObjectFields = build,
+): LabelledRecord[] {
   const before = new Map(previous.map((item) => [item.id, stableStringify(buildBefore(item))]));
   return current
     .map((item) => ({ label: `${kind}:${item.id}`, record: build(item), id: item.id }))
@@ -111,15 +122,28 @@ export function planSalesforceWrites(p: PortalPush, accountId: string, c: Salesf
   const before = p.previous && accountFields(p.previous, c);
   const diff = Object.entries(now).filter(([name, value]) => before === null || !Object.is(before[name], value));
   // A field no longer mapped is cleared, as a value the record no longer has is.
-  const gone = before === null ? [] : Object.keys(before).filter((name) => !Object.hasOwn(now, name) && before[name] !== null).map((name) => [name, null] as const);
+  const gone =
+    before === null
+      ? []
+      : Object.keys(before)
+          .filter((name) => !Object.hasOwn(now, name) && before[name] !== null)
+          .map((name) => [name, null] as const);
   const mapped = (p: PortalProjection | null, section: 'invoice' | 'ticket', id: string) => p?.mapped?.[section]?.[id];
   return {
     account: diff.length + gone.length > 0 ? Object.fromEntries([...diff, ...gone]) : null,
-    invoices: changed('invoice', p.projection.invoices, p.previous?.invoices ?? [],
+    invoices: changed(
+      'invoice',
+      p.projection.invoices,
+      p.previous?.invoices ?? [],
       (i) => ({ ...mapped(p.projection, 'invoice', i.id), ...invoiceRecord(i, accountId, c.invoice) }),
-      (i) => ({ ...mapped(p.previous, 'invoice', i.id), ...invoiceRecord(i, accountId, c.invoice) })),
-    tickets: changed('ticket', p.projection.support?.tickets ?? [], p.previous?.support?.tickets ?? [],
+      (i) => ({ ...mapped(p.previous, 'invoice', i.id), ...invoiceRecord(i, accountId, c.invoice) }),
+    ),
+    tickets: changed(
+      'ticket',
+      p.projection.support?.tickets ?? [],
+      p.previous?.support?.tickets ?? [],
       (t) => ({ ...mapped(p.projection, 'ticket', t.id), ...ticketRecord(t, accountId, c.ticket) }),
-      (t) => ({ ...mapped(p.previous, 'ticket', t.id), ...ticketRecord(t, accountId, c.ticket) })),
+      (t) => ({ ...mapped(p.previous, 'ticket', t.id), ...ticketRecord(t, accountId, c.ticket) }),
+    ),
   };
 }

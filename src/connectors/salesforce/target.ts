@@ -66,9 +66,17 @@ function toTargetError(err: unknown): Error {
   const verdict = classifySalesforceError(err);
   const code = (err as { errorCode?: unknown } | null)?.errorCode;
   // A 429 says when to come back (Retry-After): that long, whatever its body's code, not the minute of the daily limit.
-  if (verdict.status === 429) return new RateLimitedError(verdict.message, verdict.retryAfterMs !== undefined ? Math.max(1_000, verdict.retryAfterMs) : REQUEST_LIMIT_WAIT_MS);
+  if (verdict.status === 429)
+    return new RateLimitedError(
+      verdict.message,
+      verdict.retryAfterMs !== undefined ? Math.max(1_000, verdict.retryAfterMs) : REQUEST_LIMIT_WAIT_MS,
+    );
   if (code === 'REQUEST_LIMIT_EXCEEDED') return new RateLimitedError(verdict.message, REQUEST_LIMIT_WAIT_MS);
-  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }) });
+  if (verdict.retryable)
+    return new RetryableError(verdict.message, {
+      cause: err,
+      ...(verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }),
+    });
   return new PermanentError(verdict.message, verdict.status);
 }
 
@@ -86,12 +94,20 @@ function failuresError(failures: Failure[], wrote: string[]): Error {
 type SaveErrorWire = { statusCode?: string; errorCode?: string; message?: string; fields?: string[] };
 
 /** Collections answer per record, in request order; a failed record has no id, so it is named by position. */
-async function upsertRecords(conn: Connection, object: string, extId: string, items: LabelledRecord[], headers: Record<string, string>): Promise<Outcome> {
+async function upsertRecords(
+  conn: Connection,
+  object: string,
+  extId: string,
+  items: LabelledRecord[],
+  headers: Record<string, string>,
+): Promise<Outcome> {
   const outcome: Outcome = { calls: 0, wrote: [], failures: [] };
   if (items.length === 0) return outcome;
-  const results = await conn
-    .sobject(object)
-    .upsert(items.map((i) => i.record), extId, { allOrNone: false, allowRecursive: true, headers });
+  const results = await conn.sobject(object).upsert(
+    items.map((i) => i.record),
+    extId,
+    { allOrNone: false, allowRecursive: true, headers },
+  );
   outcome.calls = Math.ceil(items.length / COLLECTION_SIZE);
   items.forEach((item, n) => {
     const result = results[n];
@@ -110,12 +126,23 @@ async function upsertRecords(conn: Connection, object: string, extId: string, it
   return outcome;
 }
 
-const callOptions = (config: Config): Record<string, string> => ({ 'Sforce-Call-Options': `client=${config.salesforce.clientId}` });
+const callOptions = (config: Config): Record<string, string> => ({
+  'Sforce-Call-Options': `client=${config.salesforce.clientId}`,
+});
 
 /** One call of a push, noting its Retry-After: a 5xx, reset or short 429 is tried again here; the calls before it stay done. */
-const attemptWith = (retry: CallRetry) => <T>(call: () => Promise<T>): Promise<T> => retryingCall(() => callNotingRetryAfter(call), toTargetError, retry);
+const attemptWith =
+  (retry: CallRetry) =>
+  <T>(call: () => Promise<T>): Promise<T> =>
+    retryingCall(() => callNotingRetryAfter(call), toTargetError, retry);
 
-async function pushWith(conn: Connection, config: Config, accountId: string, writes: ReturnType<typeof planSalesforceWrites>, retry: CallRetry): Promise<PushResult> {
+async function pushWith(
+  conn: Connection,
+  config: Config,
+  accountId: string,
+  writes: ReturnType<typeof planSalesforceWrites>,
+  retry: CallRetry,
+): Promise<PushResult> {
   const headers = callOptions(config);
   const c = config.targets.salesforce;
   const attempt = attemptWith(retry);
@@ -142,7 +169,10 @@ async function pushWith(conn: Connection, config: Config, accountId: string, wri
   return { calls: done.calls, wrote: done.wrote };
 }
 
-export function createSalesforceTarget(config: Config, opts: { now?: () => number; onApiUsage?: (used: number, limit: number) => void; callRetry?: CallRetry } = {}): PortalTarget {
+export function createSalesforceTarget(
+  config: Config,
+  opts: { now?: () => number; onApiUsage?: (used: number, limit: number) => void; callRetry?: CallRetry } = {},
+): PortalTarget {
   const callRetry = opts.callRetry ?? CALL_RETRY;
   const budget = new ApiBudget(config.targets.salesforce.apiBudget, opts.now);
   /** Writes through the connection unless the org's API budget is spent; reads the usage its answers report. */
@@ -164,10 +194,12 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
   };
   let connection: Promise<Connection> | undefined;
   const connect = (): Promise<Connection> => {
-    connection ??= createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion).catch((err: unknown) => {
-      connection = undefined; // the next push tries again
-      throw err;
-    });
+    connection ??= createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion).catch(
+      (err: unknown) => {
+        connection = undefined; // the next push tries again
+        throw err;
+      },
+    );
     return connection;
   };
   return {
@@ -176,9 +208,11 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
       // Only ever the Account the record links to: never one found some other way.
       const accountId = p.links.salesforceAccountId;
       if (!accountId) return { calls: 0, wrote: [], skipped: NO_ACCOUNT };
-      if (!ACCOUNT_ID.test(accountId)) throw new PermanentError(`the linked Salesforce Account id is not an Account id: ${accountId.slice(0, 40)}`);
+      if (!ACCOUNT_ID.test(accountId))
+        throw new PermanentError(`the linked Salesforce Account id is not an Account id: ${accountId.slice(0, 40)}`);
       const writes = planSalesforceWrites(p, accountId, config.targets.salesforce);
-      if (!writes.account && writes.invoices.length === 0 && writes.tickets.length === 0) return { calls: 0, wrote: [] };
+      if (!writes.account && writes.invoices.length === 0 && writes.tickets.length === 0)
+        return { calls: 0, wrote: [] };
       return withBudget(async (conn) => {
         try {
           return await pushWith(conn, config, accountId, writes, callRetry);
@@ -190,21 +224,39 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
     placeOf: (links) => links.salesforceAccountId,
     bulkSize: SALESFORCE_BULK_SIZE,
     async pushMany(pushes, ctx) {
-      return withBudget((conn) => pushSalesforceMany(conn, pushes, {
-        config,
-        headers: callOptions(config),
-        gate: ctx.gate,
-        isAccountId: (id) => ACCOUNT_ID.test(id),
-        noAccount: NO_ACCOUNT,
-        toTargetError,
-        failuresError,
-      }));
+      return withBudget((conn) =>
+        pushSalesforceMany(conn, pushes, {
+          config,
+          headers: callOptions(config),
+          gate: ctx.gate,
+          isAccountId: (id) => ACCOUNT_ID.test(id),
+          noAccount: NO_ACCOUNT,
+          toTargetError,
+          failuresError,
+        }),
+      );
     },
-    clear: (c) => withBudget((conn) => clearSalesforce(conn, config, c, { headers: callOptions(config), isAccountId: (id) => ACCOUNT_ID.test(id) })),
+    clear: (c) =>
+      withBudget((conn) =>
+        clearSalesforce(conn, config, c, { headers: callOptions(config), isAccountId: (id) => ACCOUNT_ID.test(id) }),
+      ),
     async recordDeflection(session: DeflectionEvent, links: PortalPush['links']): Promise<PushResult> {
       const accountId = links.salesforceAccountId;
       if (!accountId) return { calls: 0, wrote: [], skipped: NO_ACCOUNT };
-      return withBudget((conn) => recordSalesforceDeflection(conn, config, { id: session.id, accountId, type: session.outcome, category: session.category, occurredAt: session.decidedAt }, callRetry));
+      return withBudget((conn) =>
+        recordSalesforceDeflection(
+          conn,
+          config,
+          {
+            id: session.id,
+            accountId,
+            type: session.outcome,
+            category: session.category,
+            occurredAt: session.decidedAt,
+          },
+          callRetry,
+        ),
+      );
     },
   };
 }
@@ -214,8 +266,14 @@ export function createSalesforceTarget(config: Config, opts: { now?: () => numbe
  * the id travels in the body: in a URL path (sobjects/{X}/{ExtId}/{value})
  * an id with `/` or a `.com`-like suffix would not reach the right record.
  */
-export async function recordSalesforceDeflection(conn: Connection, config: Config, event: SalesforceDeflectionEvent, retry: CallRetry = CALL_RETRY): Promise<PushResult> {
-  if (!ACCOUNT_ID.test(event.accountId)) throw new PermanentError(`not a Salesforce Account id: ${event.accountId.slice(0, 40)}`);
+export async function recordSalesforceDeflection(
+  conn: Connection,
+  config: Config,
+  event: SalesforceDeflectionEvent,
+  retry: CallRetry = CALL_RETRY,
+): Promise<PushResult> {
+  if (!ACCOUNT_ID.test(event.accountId))
+    throw new PermanentError(`not a Salesforce Account id: ${event.accountId.slice(0, 40)}`);
   const { object, externalId } = config.targets.salesforce.deflection;
   const f = DEFLECTION_FIELDS;
   const record: SObjectFields = {
@@ -226,7 +284,9 @@ export async function recordSalesforceDeflection(conn: Connection, config: Confi
     [f.occurredAt]: toSalesforceDateTime(event.occurredAt),
   };
   try {
-    const o = await attemptWith(retry)(() => upsertRecords(conn, object, externalId, [{ label: `deflection:${event.id}`, record }], callOptions(config)));
+    const o = await attemptWith(retry)(() =>
+      upsertRecords(conn, object, externalId, [{ label: `deflection:${event.id}`, record }], callOptions(config)),
+    );
     if (o.failures.length > 0) throw failuresError(o.failures, o.wrote);
     return { calls: o.calls, wrote: o.wrote };
   } catch (err) {

@@ -12,7 +12,10 @@ import { createStripeClient } from './client.js';
 export type StripeApiConfig = Pick<Config['stripe'], 'accounts' | 'host' | 'port' | 'protocol'>;
 
 /** How to read account `accountId` (undefined/null: the unnamed single account), or null when no configured key may. */
-export function stripeReaderFor(config: StripeApiConfig, accountId: string | null | undefined): { account: StripeAccount; stripeAccount?: string } | null {
+export function stripeReaderFor(
+  config: StripeApiConfig,
+  accountId: string | null | undefined,
+): { account: StripeAccount; stripeAccount?: string } | null {
   const keyed = config.accounts.filter((a) => a.secretKey !== undefined);
   if (!accountId) {
     const single = config.accounts.length === 1 ? config.accounts[0] : undefined;
@@ -33,7 +36,10 @@ export function stripeClients(config: StripeApiConfig): (accountId: string | nul
     const cacheKey = `${reader.account.label}|${reader.stripeAccount ?? ''}`;
     let client = made.get(cacheKey);
     if (!client) {
-      client = createStripeClient({ ...config, secretKey: reader.account.secretKey }, reader.stripeAccount === undefined ? {} : { stripeAccount: reader.stripeAccount });
+      client = createStripeClient(
+        { ...config, secretKey: reader.account.secretKey },
+        reader.stripeAccount === undefined ? {} : { stripeAccount: reader.stripeAccount },
+      );
       made.set(cacheKey, client);
     }
     return client;

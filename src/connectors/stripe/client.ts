@@ -13,7 +13,9 @@ import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 export type StripeClient = Stripe;
 
 /** Where the API is (Config['stripe'] will do) and the key to call it with. */
-export type StripeClientConfig = Pick<Config['stripe'], 'secretKey' | 'host' | 'port' | 'protocol'> & { webhookSecrets?: string[] };
+export type StripeClientConfig = Pick<Config['stripe'], 'secretKey' | 'host' | 'port' | 'protocol'> & {
+  webhookSecrets?: string[];
+};
 
 /**
  * `stripeAccount`: a connected account of the key's platform, sent as the `Stripe-Account` header on every

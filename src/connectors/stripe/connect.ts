@@ -23,7 +23,8 @@ interface ConnectCursor {
 function parseCursor(cursor: string | null): ConnectCursor | null {
   if (cursor === null) return null;
   const parsed = JSON.parse(cursor) as Partial<ConnectCursor>;
-  if (typeof parsed.a !== 'string' || !/^acct_[A-Za-z0-9]+$/.test(parsed.a)) throw new Error(`not a Connect stream cursor: ${cursor}`);
+  if (typeof parsed.a !== 'string' || !/^acct_[A-Za-z0-9]+$/.test(parsed.a))
+    throw new Error(`not a Connect stream cursor: ${cursor}`);
   return { a: parsed.a, c: typeof parsed.c === 'string' ? parsed.c : null };
 }
 
@@ -39,7 +40,10 @@ function connectedAccountWalker(platform: Stripe): (after: string | null) => Pro
     const i = after === null ? -1 : listed.indexOf(after);
     if (i >= 0 && i + 1 < listed.length) return listed[i + 1]!;
     try {
-      const page = await platform.accounts.list({ limit: CONNECT_ACCOUNTS_PAGE, ...(after !== null && { starting_after: after }) });
+      const page = await platform.accounts.list({
+        limit: CONNECT_ACCOUNTS_PAGE,
+        ...(after !== null && { starting_after: after }),
+      });
       listed = page.data.map((a) => a.id);
       return listed[0] ?? null;
     } catch (err) {
@@ -53,7 +57,11 @@ function connectedAccountWalker(platform: Stripe): (after: string | null) => Pro
  * account's stream (made by `streamFor`), and the stream goes on to the next listed account when that one
  * is done. Accounts are listed 100 at a time; only that page's ids are held.
  */
-export function connectedAccountsStream(platform: Stripe, name: string, streamFor: ConnectedStreamFactory): SnapshotStream {
+export function connectedAccountsStream(
+  platform: Stripe,
+  name: string,
+  streamFor: ConnectedStreamFactory,
+): SnapshotStream {
   const nextConnectedAccount = connectedAccountWalker(platform);
   const streams = new Map<string, SnapshotStream>();
   const inner = (accountId: string): SnapshotStream => {

@@ -57,10 +57,14 @@ function parseCursor(cursor: string | null): { id: string | null; created: numbe
 }
 
 const isMissingCursor = (err: unknown): boolean =>
-  (err as { code?: unknown; param?: unknown } | null)?.code === 'resource_missing' && (err as { param?: unknown }).param === 'starting_after';
+  (err as { code?: unknown; param?: unknown } | null)?.code === 'resource_missing' &&
+  (err as { param?: unknown }).param === 'starting_after';
 
 /** One page after `cursor`; by `created[lte]` when Stripe no longer knows the cursor's object. */
-async function listAfter<T extends { data: Listed[]; has_more: boolean }>(cursor: string | null, list: (params: ListParams) => Promise<T>): Promise<T> {
+async function listAfter<T extends { data: Listed[]; has_more: boolean }>(
+  cursor: string | null,
+  list: (params: ListParams) => Promise<T>,
+): Promise<T> {
   const { id, created } = parseCursor(cursor);
   return call(async () => {
     try {
@@ -93,9 +97,20 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function toPage(kind: Kind, objects: readonly Listed[], hasMore: boolean, opts: StripeStreamOptions, readAt: number): SnapshotPage {
+function toPage(
+  kind: Kind,
+  objects: readonly Listed[],
+  hasMore: boolean,
+  opts: StripeStreamOptions,
+  readAt: number,
+): SnapshotPage {
   const version = stripeSnapshotVersion(readAt);
-  const page: SnapshotPage = { events: [], next: hasMore && objects.length > 0 ? cursorOf(objects.at(-1)!) : null, read: objects.length, rejected: [] };
+  const page: SnapshotPage = {
+    events: [],
+    next: hasMore && objects.length > 0 ? cursorOf(objects.at(-1)!) : null,
+    read: objects.length,
+    rejected: [],
+  };
   for (const o of objects) {
     try {
       const object = o as unknown as Record<string, unknown>;
@@ -104,7 +119,11 @@ function toPage(kind: Kind, objects: readonly Listed[], hasMore: boolean, opts: 
           kind,
           eventTypeOf(kind, object),
           object,
-          { eventId: snapshotEventId(opts.accountId ? `${opts.accountId}.${o.id}` : o.id, version), type: `snapshot:${kind}`, version },
+          {
+            eventId: snapshotEventId(opts.accountId ? `${opts.accountId}.${o.id}` : o.id, version),
+            type: `snapshot:${kind}`,
+            version,
+          },
           opts.keys,
           opts.accountId ?? null,
         ),
@@ -120,7 +139,11 @@ function toPage(kind: Kind, objects: readonly Listed[], hasMore: boolean, opts: 
 export function stripeSnapshotStreams(stripe: Stripe, opts: StripeStreamOptions): SnapshotStream[] {
   const now = opts.now ?? Date.now;
   const pace = opts.pace ?? createPacer((opts.readsPerSecond ?? 20) * 60);
-  const stream = (name: string, kind: Kind, list: (params: ListParams) => Promise<{ data: Listed[]; has_more: boolean }>): SnapshotStream => ({
+  const stream = (
+    name: string,
+    kind: Kind,
+    list: (params: ListParams) => Promise<{ data: Listed[]; has_more: boolean }>,
+  ): SnapshotStream => ({
     name,
     source: 'stripe',
     async page(cursor) {
@@ -152,7 +175,12 @@ export function stripeEventsStream(stripe: Stripe, opts: StripeStreamOptions & {
     async page(cursor) {
       await pace();
       const result = await listAfter(cursor, (p) => stripe.events.list({ ...p, created: { gte, ...p.created } }));
-      const page: SnapshotPage = { events: [], next: result.has_more && result.data.length > 0 ? cursorOf(result.data.at(-1)!) : null, read: result.data.length, rejected: [] };
+      const page: SnapshotPage = {
+        events: [],
+        next: result.has_more && result.data.length > 0 ? cursorOf(result.data.at(-1)!) : null,
+        read: result.data.length,
+        rejected: [],
+      };
       for (const event of result.data) {
         const parsed = parseStripeEvent(event, opts.keys ?? STRIPE_CROSS_ID_KEYS, opts.accountId ?? null);
         if (parsed.kind === 'events') {
@@ -177,11 +205,25 @@ export function stripeCustomerStream(stripe: Stripe, customerId: string, opts: S
       const subscriptions: Listed[] = [];
       const invoices: Listed[] = [];
       await call(async () => {
-        for await (const s of stripe.subscriptions.list({ customer: customerId, status: 'all', limit: STRIPE_PAGE_SIZE })) subscriptions.push(s);
+        for await (const s of stripe.subscriptions.list({
+          customer: customerId,
+          status: 'all',
+          limit: STRIPE_PAGE_SIZE,
+        }))
+          subscriptions.push(s);
         for await (const i of stripe.invoices.list({ customer: customerId, limit: STRIPE_PAGE_SIZE })) invoices.push(i);
       });
-      const pages = [toPage('stripe.customer', [customer], false, opts, readAt), toPage('stripe.subscription', subscriptions, false, opts, readAt), toPage('stripe.invoice', invoices, false, opts, readAt)];
-      return { events: pages.flatMap((p) => p.events), next: null, read: pages.reduce((n, p) => n + p.read, 0), rejected: pages.flatMap((p) => p.rejected) };
+      const pages = [
+        toPage('stripe.customer', [customer], false, opts, readAt),
+        toPage('stripe.subscription', subscriptions, false, opts, readAt),
+        toPage('stripe.invoice', invoices, false, opts, readAt),
+      ];
+      return {
+        events: pages.flatMap((p) => p.events),
+        next: null,
+        read: pages.reduce((n, p) => n + p.read, 0),
+        rejected: pages.flatMap((p) => p.rejected),
+      };
     },
   };
 }

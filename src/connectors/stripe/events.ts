@@ -29,7 +29,10 @@ export type StripeCrossIdKeys = { readonly [K in keyof typeof STRIPE_CROSS_ID_KE
 };
 
 /** The keys a configured daemon parses Stripe events with: its cross-id keys and what its field mapping keeps. */
-export function stripeParseKeys(config: { identity: { stripeMetadataKeys: StripeCrossIdKeys }; mapping?: MappingConfig | undefined }): StripeCrossIdKeys {
+export function stripeParseKeys(config: {
+  identity: { stripeMetadataKeys: StripeCrossIdKeys };
+  mapping?: MappingConfig | undefined;
+}): StripeCrossIdKeys {
   return { ...config.identity.stripeMetadataKeys, kept: keptAttributes(config.mapping ?? EMPTY_MAPPING) };
 }
 
@@ -165,7 +168,11 @@ interface Mapped {
 }
 type ScreenedRefs = { refs: CustomerRefs; refused: RefusedRef[] };
 type Mapper<T> = (object: T, event: StripeEventEnvelope, keys: StripeCrossIdKeys) => Mapped;
-export type StripeEventHandler = (event: StripeEventEnvelope, keys: StripeCrossIdKeys, accountId: string | null) => ParseResult;
+export type StripeEventHandler = (
+  event: StripeEventEnvelope,
+  keys: StripeCrossIdKeys,
+  accountId: string | null,
+) => ParseResult;
 
 const DELETING_TYPES = new Set(['customer.deleted', 'customer.subscription.deleted', 'invoice.deleted']);
 
@@ -177,7 +184,8 @@ function buildRefs(
   keys: StripeCrossIdKeys,
 ): ScreenedRefs {
   const meta = parts.metadata ?? {};
-  const cross = (ref: keyof typeof STRIPE_CROSS_ID_KEYS) => (Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]] : undefined);
+  const cross = (ref: keyof typeof STRIPE_CROSS_ID_KEYS) =>
+    Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]] : undefined;
   return screenRefs({
     stripeCustomerId: parts.customerId,
     email: parts.email,
@@ -211,7 +219,9 @@ const mapCustomer: Mapper<z.infer<typeof customerSchema>> = (c, _event, keys) =>
     balance: c.balance,
     delinquent: c.delinquent ?? null,
     defaultPaymentMethodId: idOf(c.invoice_settings?.default_payment_method) ?? null,
-    metadata: keys.kept ? pick(c.metadata ?? {}, [keys.salesforceAccountId, keys.zendeskOrganizationId, ...keys.kept.customerMetadata]) : (c.metadata ?? {}),
+    metadata: keys.kept
+      ? pick(c.metadata ?? {}, [keys.salesforceAccountId, keys.zendeskOrganizationId, ...keys.kept.customerMetadata])
+      : (c.metadata ?? {}),
   },
 });
 
@@ -232,8 +242,15 @@ const mapSubscription: Mapper<z.infer<typeof subscriptionSchema>> = (s, _event, 
       mrr: monthlyRecurringRevenue(s.items.data),
       currentPeriodEnd: periodEnd === undefined || periodEnd === null ? null : isoFromUnix(periodEnd),
       cancelAtPeriodEnd: s.cancel_at_period_end,
-      endedAt: s.ended_at != null ? isoFromUnix(s.ended_at) : s.status === 'canceled' && s.canceled_at != null ? isoFromUnix(s.canceled_at) : null,
-      ...(keys.kept?.subscriptionMetadata.length ? { metadata: pick(s.metadata ?? {}, keys.kept.subscriptionMetadata) } : {}),
+      endedAt:
+        s.ended_at != null
+          ? isoFromUnix(s.ended_at)
+          : s.status === 'canceled' && s.canceled_at != null
+            ? isoFromUnix(s.canceled_at)
+            : null,
+      ...(keys.kept?.subscriptionMetadata.length
+        ? { metadata: pick(s.metadata ?? {}, keys.kept.subscriptionMetadata) }
+        : {}),
       ...(keys.kept?.trialEnd ? { trialEnd: s.trial_end == null ? null : isoFromUnix(s.trial_end) } : {}),
     },
   };
@@ -340,11 +357,29 @@ const invoice = handler(invoiceSchema, mapInvoice);
 export const STRIPE_EVENT_KINDS: ReadonlyMap<string, StripeEventHandler> = new Map<string, StripeEventHandler>([
   ...['created', 'updated', 'deleted'].map((t) => [`customer.${t}`, customer] as const),
   ...[
-    'created', 'updated', 'deleted', 'paused', 'resumed', 'trial_will_end', 'pending_update_applied', 'pending_update_expired',
+    'created',
+    'updated',
+    'deleted',
+    'paused',
+    'resumed',
+    'trial_will_end',
+    'pending_update_applied',
+    'pending_update_expired',
   ].map((t) => [`customer.subscription.${t}`, subscription] as const),
   ...[
-    'created', 'finalized', 'paid', 'payment_succeeded', 'payment_failed', 'voided', 'marked_uncollectible', 'updated',
-    'sent', 'overdue', 'deleted', 'finalization_failed', 'payment_action_required',
+    'created',
+    'finalized',
+    'paid',
+    'payment_succeeded',
+    'payment_failed',
+    'voided',
+    'marked_uncollectible',
+    'updated',
+    'sent',
+    'overdue',
+    'deleted',
+    'finalization_failed',
+    'payment_action_required',
   ].map((t) => [`invoice.${t}`, invoice] as const),
   // A preview of the next invoice: it has no id and is not a record of anything yet.
   ['invoice.upcoming', ignore('invoice.upcoming is a preview without an id')],
@@ -358,7 +393,11 @@ export const STRIPE_EVENT_KINDS: ReadonlyMap<string, StripeEventHandler> = new M
  * single-account deployment), whose customers it keys. Never throws: anything that is not an event, or a
  * known event with a broken object, comes back as `invalid`.
  */
-export function parseStripeEvent(event: unknown, keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS, accountId: string | null = null): ParseResult {
+export function parseStripeEvent(
+  event: unknown,
+  keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS,
+  accountId: string | null = null,
+): ParseResult {
   const envelope = envelopeSchema.safeParse(event);
   if (!envelope.success) {
     return { kind: 'invalid', reason: `not a Stripe event: ${describeZodError(envelope.error)}` };

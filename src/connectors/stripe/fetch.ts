@@ -36,7 +36,8 @@ const RETRIEVE: { readonly [K in StripeRefetchKind]: (stripe: Stripe, id: string
   'stripe.customer': async (stripe, id) => {
     const customer = await stripe.customers.retrieve(id);
     // A deleted customer comes back as a stub {id, object, deleted: true}; only a tombstone is left to keep.
-    if (customer.deleted) return { eventType: 'customer.deleted', object: { id: customer.id, object: 'customer', balance: 0 } };
+    if (customer.deleted)
+      return { eventType: 'customer.deleted', object: { id: customer.id, object: 'customer', balance: 0 } };
     return { eventType: 'customer.updated', object: customer };
   },
   'stripe.subscription': async (stripe, id) => {
@@ -44,9 +45,15 @@ const RETRIEVE: { readonly [K in StripeRefetchKind]: (stripe: Stripe, id: string
     // Stripe sends customer.subscription.deleted when a subscription ends, and the parser turns that into a
     // tombstone; an ended subscription read back must agree with it.
     const ended = subscription.status === 'canceled';
-    return { eventType: ended ? 'customer.subscription.deleted' : 'customer.subscription.updated', object: subscription };
+    return {
+      eventType: ended ? 'customer.subscription.deleted' : 'customer.subscription.updated',
+      object: subscription,
+    };
   },
-  'stripe.invoice': async (stripe, id) => ({ eventType: 'invoice.updated', object: await stripe.invoices.retrieve(id) }),
+  'stripe.invoice': async (stripe, id) => ({
+    eventType: 'invoice.updated',
+    object: await stripe.invoices.retrieve(id),
+  }),
   'stripe.payment_method': async (stripe, id) => {
     const method = await stripe.paymentMethods.retrieve(id);
     return { eventType: method.customer ? 'payment_method.attached' : 'payment_method.detached', object: method };
@@ -70,7 +77,14 @@ export async function fetchStripeObject(
   accountId: string | null = null,
 ): Promise<SourceEvent> {
   const { eventType, object } = await RETRIEVE[kind](stripe, id);
-  return stripeSnapshotEvent(kind, eventType, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version }, keys, accountId);
+  return stripeSnapshotEvent(
+    kind,
+    eventType,
+    object,
+    { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version },
+    keys,
+    accountId,
+  );
 }
 
 /**
@@ -86,13 +100,27 @@ export function stripeSnapshotEvent(
   accountId: string | null = null,
 ): SourceEvent {
   const id = (object as { id?: unknown }).id;
-  const envelope = { id: at.eventId, object: 'event', type: eventType, created: Math.floor(at.version / 1000), data: { object } };
+  const envelope = {
+    id: at.eventId,
+    object: 'event',
+    type: eventType,
+    created: Math.floor(at.version / 1000),
+    data: { object },
+  };
   const result = parseStripeEvent(envelope, keys, accountId);
   const event = result.kind === 'events' ? result.events[0] : undefined;
   if (event === undefined) {
-    throw new Error(`Stripe returned ${kind} ${String(id)} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
+    throw new Error(
+      `Stripe returned ${kind} ${String(id)} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`,
+    );
   }
-  const checked = SourceEventSchema.safeParse({ ...event, eventId: at.eventId, type: at.type, version: at.version, origin: 'snapshot' });
+  const checked = SourceEventSchema.safeParse({
+    ...event,
+    eventId: at.eventId,
+    type: at.type,
+    version: at.version,
+    origin: 'snapshot',
+  });
   if (!checked.success) throw new Error(`${kind} ${String(id)}: ${describeZodError(checked.error)}`);
   return checked.data;
 }

@@ -10,7 +10,12 @@ export type StripeVerifyResult =
   | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'malformed_body' | 'thin_event' };
 
 /** Tries each configured secret (several endpoints, or a rotation); the first that matches wins. */
-export function verifyStripeWebhook(rawBody: Buffer, header: string | undefined, secrets: readonly string[], toleranceSeconds: number): StripeVerifyResult {
+export function verifyStripeWebhook(
+  rawBody: Buffer,
+  header: string | undefined,
+  secrets: readonly string[],
+  toleranceSeconds: number,
+): StripeVerifyResult {
   if (!header) return { ok: false, reason: 'missing_signature' };
   let result: StripeVerifyResult = { ok: false, reason: 'bad_signature' };
   for (const secret of secrets) {
@@ -33,13 +38,19 @@ function signedAt(header: string): number | undefined {
   return t === undefined || Number.isNaN(t) ? undefined : t;
 }
 
-function verifyWithSecret(rawBody: Buffer, header: string, secret: string, toleranceSeconds: number): StripeVerifyResult {
+function verifyWithSecret(
+  rawBody: Buffer,
+  header: string,
+  secret: string,
+  toleranceSeconds: number,
+): StripeVerifyResult {
   try {
     const event = Stripe.webhooks.constructEvent(rawBody, header, secret, toleranceSeconds);
     // The SDK only refuses timestamps too far in the past; one far in the future is outside the window too (as for
     // Zendesk and our HMAC endpoints), or a signature made with a skewed clock could be replayed for that long.
     const t = signedAt(header);
-    if (t !== undefined && t - Math.floor(Date.now() / 1000) > toleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
+    if (t !== undefined && t - Math.floor(Date.now() / 1000) > toleranceSeconds)
+      return { ok: false, reason: 'stale_timestamp' };
     return { ok: true, event };
   } catch (err) {
     if (err instanceof Stripe.errors.StripeSignatureVerificationError) {
@@ -55,7 +66,11 @@ function verifyWithSecret(rawBody: Buffer, header: string, secret: string, toler
 
 /** Signs a payload the way Stripe does; for tests, stand-ins and benchmarks. */
 export function signStripePayload(payload: string, secret: string, timestamp?: number): string {
-  return Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp === undefined ? {} : { timestamp }) });
+  return Stripe.webhooks.generateTestHeaderString({
+    payload,
+    secret,
+    ...(timestamp === undefined ? {} : { timestamp }),
+  });
 }
 
 // ---- several accounts -----------------------------------------------------------------------
@@ -113,18 +128,28 @@ export type StripeAttribution =
  * the body is what makes that name trustworthy. Nothing is guessed: an `account` of any other shape, or a
  * Connect event without one, is refused.
  */
-export function attributeStripeEvent(event: unknown, delivery: { account: StripeReceivingAccount; endpoint: 'account' | 'connect' }): StripeAttribution {
+export function attributeStripeEvent(
+  event: unknown,
+  delivery: { account: StripeReceivingAccount; endpoint: 'account' | 'connect' },
+): StripeAttribution {
   const claimed = typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
   const { account, endpoint } = delivery;
   const refuse = (message: string): StripeAttribution => ({ ok: false, reason: 'account_mismatch', message });
   if (endpoint === 'account') {
     if (claimed === undefined || claimed === null) return { ok: true, accountId: account.id, connected: false };
     if (account.id !== null && claimed === account.id) return { ok: true, accountId: account.id, connected: false };
-    return refuse(`signed with the account endpoint secret of Stripe account ${account.label}, but the event names another account: not an event of ${account.label}`);
+    return refuse(
+      `signed with the account endpoint secret of Stripe account ${account.label}, but the event names another account: not an event of ${account.label}`,
+    );
   }
   if (typeof claimed !== 'string' || !/^acct_[A-Za-z0-9]{1,64}$/.test(claimed)) {
-    return refuse(`signed with the Connect endpoint secret of Stripe account ${account.label}, but the event names no connected account (acct_…)`);
+    return refuse(
+      `signed with the Connect endpoint secret of Stripe account ${account.label}, but the event names no connected account (acct_…)`,
+    );
   }
-  if (claimed === account.id) return refuse(`a Connect event of platform ${account.label} naming the platform itself: its own events come to its account endpoint`);
+  if (claimed === account.id)
+    return refuse(
+      `a Connect event of platform ${account.label} naming the platform itself: its own events come to its account endpoint`,
+    );
   return { ok: true, accountId: claimed, connected: true };
 }

@@ -58,7 +58,9 @@ export function refusedKind(address: string): string | undefined {
 export class RefusedAddressError extends Error {
   readonly code = 'EADDRREFUSED';
   constructor(host: string, address: string, kind: string) {
-    super(`refused: ${host === address ? address : `${host} resolves to ${address}`}, a ${kind} address (set allowPrivateNetworks on the subscription to allow it)`);
+    super(
+      `refused: ${host === address ? address : `${host} resolves to ${address}`}, a ${kind} address (set allowPrivateNetworks on the subscription to allow it)`,
+    );
     this.name = 'RefusedAddressError';
   }
 }
@@ -71,7 +73,9 @@ interface ResolvedAddress {
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 /** The URL's host when it is an IP literal, checked as is (no lookup happens for one). */
 export function literalRefusal(hostname: string): RefusedAddressError | undefined {
@@ -94,7 +98,8 @@ export function guardedLookup(resolver: Resolver, opts: { allowPrivateNetworks: 
           const kind = refusedKind(a.address);
           if (kind) return callback(new RefusedAddressError(hostname, a.address, kind), '', 0);
         }
-        if (wanted.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        if (wanted.length === 0)
+          return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
         if (options.all) return (callback as unknown as (err: null, all: ResolvedAddress[]) => void)(null, wanted);
         callback(null, wanted[0]!.address, wanted[0]!.family);
       },

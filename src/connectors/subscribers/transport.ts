@@ -45,12 +45,27 @@ export function signedHeaders(secrets: readonly string[], id: string, at: Date, 
  * it for good; a subscriber that keeps failing is paused (and replayed) instead. A redirect is not
  * followed (a signed request must reach the URL that was configured).
  */
-export function classifyAnswer(status: number, retryAfter: string | null, latencyMs: number, excerpt: string): DeliveryResult {
+export function classifyAnswer(
+  status: number,
+  retryAfter: string | null,
+  latencyMs: number,
+  excerpt: string,
+): DeliveryResult {
   if (status >= 200 && status < 300) return { ok: true, status, latencyMs };
   const wait = parseRetryAfter(retryAfter);
   // The subscriber's text reaches /admin and terminals: no control characters, no escape sequences, short.
-  const said = excerpt.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, SHOWN_EXCERPT);
-  return { ok: false, status, latencyMs, error: `HTTP ${status}${said ? `: ${said}` : ''}`, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+  const said = excerpt
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, SHOWN_EXCERPT);
+  return {
+    ok: false,
+    status,
+    latencyMs,
+    error: `HTTP ${status}${said ? `: ${said}` : ''}`,
+    ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+  };
 }
 
 function describeFailure(err: unknown, timeoutMs: number): string {
@@ -58,7 +73,9 @@ function describeFailure(err: unknown, timeoutMs: number): string {
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   if (e.name === 'RefusedAddressError') return e.message!;
   const code = e.code ?? e.cause?.code;
-  return code ? `network error ${code}` : `network error: ${e.cause?.message ?? e.message ?? String(err)}`.slice(0, ANSWER_EXCERPT);
+  return code
+    ? `network error ${code}`
+    : `network error: ${e.cause?.message ?? e.message ?? String(err)}`.slice(0, ANSWER_EXCERPT);
 }
 
 /** Reads at most `max` bytes of an answer, then lets go of the connection. */
@@ -81,7 +98,13 @@ function readExcerpt(res: IncomingMessage, max: number): Promise<string> {
 }
 
 /** One POST; resolves with the answer's head once it is in (its body is the caller's to read or drop). */
-function post(sub: Subscription, headers: Record<string, string>, body: string, resolver: Resolver, signal: AbortSignal): Promise<IncomingMessage> {
+function post(
+  sub: Subscription,
+  headers: Record<string, string>,
+  body: string,
+  resolver: Resolver,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   const url = new URL(sub.url);
   const allowPrivateNetworks = sub.allowPrivateNetworks === true;
   const refused = allowPrivateNetworks ? undefined : literalRefusal(url.hostname);
@@ -113,16 +136,30 @@ export function createSubscriberTransport(opts: TransportOptions = {}): Subscrib
     const started = performance.now();
     const signal = AbortSignal.timeout(sub.timeoutMs);
     try {
-      const headers = { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signedHeaders(sub.secrets, request.id, new Date(), request.body) };
+      const headers = {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...signedHeaders(sub.secrets, request.id, new Date(), request.body),
+      };
       const res = await post(sub, headers, request.body, resolver, signal);
       const status = res.statusCode ?? 0;
       // The answer counts once its status is in: a 2xx body is not read, only released.
       const ok = status >= 200 && status < 300;
       const excerpt = ok ? (res.destroy(), '') : await readExcerpt(res, ANSWER_EXCERPT);
       const retryAfter = res.headers['retry-after'];
-      return classifyAnswer(status, typeof retryAfter === 'string' ? retryAfter : null, Math.round(performance.now() - started), excerpt);
+      return classifyAnswer(
+        status,
+        typeof retryAfter === 'string' ? retryAfter : null,
+        Math.round(performance.now() - started),
+        excerpt,
+      );
     } catch (err) {
-      return { ok: false, status: null, latencyMs: Math.round(performance.now() - started), error: describeFailure(err, sub.timeoutMs) };
+      return {
+        ok: false,
+        status: null,
+        latencyMs: Math.round(performance.now() - started),
+        error: describeFailure(err, sub.timeoutMs),
+      };
     }
   };
 }

@@ -36,7 +36,10 @@ export async function listZendeskBrands(client: ZendeskClient): Promise<ApiBrand
   let after: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {
     const query: Record<string, string | number> = { 'page[size]': 100, ...(after ? { 'page[after]': after } : {}) };
-    const body = (await zendeskRequest(client, 'GET', ['brands', query])) as { brands?: ApiBrand[]; meta?: { has_more?: boolean; after_cursor?: string | null } };
+    const body = (await zendeskRequest(client, 'GET', ['brands', query])) as {
+      brands?: ApiBrand[];
+      meta?: { has_more?: boolean; after_cursor?: string | null };
+    };
     out.push(...(body.brands ?? []));
     after = body.meta?.has_more ? (body.meta.after_cursor ?? null) : null;
     if (!after) break;
@@ -46,7 +49,9 @@ export async function listZendeskBrands(client: ZendeskClient): Promise<ApiBrand
 
 /** The hosts a brand's Help Center answers on, lower case. */
 export function brandHosts(b: ApiBrand): string[] {
-  return [b.host_mapping, b.subdomain ? `${b.subdomain}.zendesk.com` : null].filter((h): h is string => typeof h === 'string' && h !== '').map((h) => h.toLowerCase());
+  return [b.host_mapping, b.subdomain ? `${b.subdomain}.zendesk.com` : null]
+    .filter((h): h is string => typeof h === 'string' && h !== '')
+    .map((h) => h.toLowerCase());
 }
 
 /** Each listed brand as the account has it, with what does not match. */
@@ -58,11 +63,16 @@ export function checkBrands(listed: readonly BrandEntry[], account: readonly Api
     const problems: string[] = [];
     if (found.active === false) problems.push('the brand is not active');
     if (entry.hosts.length > 0 && found.has_help_center === false) problems.push('the brand has no Help Center');
-    for (const h of entry.hosts) if (!hosts.includes(h)) problems.push(`host ${h} is not this brand's (its Help Center: ${hosts.join(', ') || 'none'})`);
+    for (const h of entry.hosts)
+      if (!hosts.includes(h))
+        problems.push(`host ${h} is not this brand's (its Help Center: ${hosts.join(', ') || 'none'})`);
     return { id: entry.id, name: found.name ?? null, hosts, problems };
   });
 }
 
-export async function checkZendeskBrands(client: ZendeskClient, listed: readonly BrandEntry[]): Promise<ZendeskBrandCheck[]> {
+export async function checkZendeskBrands(
+  client: ZendeskClient,
+  listed: readonly BrandEntry[],
+): Promise<ZendeskBrandCheck[]> {
   return listed.length === 0 ? [] : checkBrands(listed, await listZendeskBrands(client));
 }

@@ -43,7 +43,14 @@ const TIMEOUT_MS = 20_000;
  */
 const transportConfig = (gate?: CallGate) => ({
   transportFn: (uri: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
-    throughGate(gate, () => fetch(uri, { method: init.method, headers: init.headers, body: init.body ?? null, signal: AbortSignal.timeout(TIMEOUT_MS) })),
+    throughGate(gate, () =>
+      fetch(uri, {
+        method: init.method,
+        headers: init.headers,
+        body: init.body ?? null,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      }),
+    ),
   responseAdapter: (res: Response) => ({
     json: () => res.json(),
     status: res.status,
@@ -60,7 +67,11 @@ const transportConfig = (gate?: CallGate) => ({
 export function createZendeskClient(cfg: Config['zendesk'], opts: { beforeRequest?: CallGate } = {}): ZendeskClient {
   const { baseUrl, email, apiToken } = cfg;
   if (!baseUrl || !email || !apiToken) {
-    const missing = [!baseUrl && 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)', !email && 'ZENDESK_EMAIL', !apiToken && 'ZENDESK_API_TOKEN'];
+    const missing = [
+      !baseUrl && 'ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)',
+      !email && 'ZENDESK_EMAIL',
+      !apiToken && 'ZENDESK_API_TOKEN',
+    ];
     throw new Error(`${missing.filter(Boolean).join(', ')} not set: the Zendesk API cannot be called`);
   }
   return zendesk.createClient({
@@ -80,7 +91,10 @@ interface SdkResponse {
   headers: { get(name: string): string | null };
 }
 const isSdkResponse = (v: unknown): v is SdkResponse =>
-  typeof v === 'object' && v !== null && typeof (v as SdkResponse).status === 'number' && typeof (v as SdkResponse).headers?.get === 'function';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as SdkResponse).status === 'number' &&
+  typeof (v as SdkResponse).headers?.get === 'function';
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const joined = (...parts: unknown[]): string | undefined =>
@@ -104,12 +118,20 @@ function describeBody(body: unknown): string | undefined {
 function failureOf(call: { response: unknown; result: unknown }): ZendeskApiError | null {
   const { response, result } = call;
   const sdkError = result instanceof Error ? (result as Error & { statusCode?: unknown; result?: unknown }) : undefined;
-  const status = isSdkResponse(response) ? response.status : typeof sdkError?.statusCode === 'number' ? sdkError.statusCode : undefined;
+  const status = isSdkResponse(response)
+    ? response.status
+    : typeof sdkError?.statusCode === 'number'
+      ? sdkError.statusCode
+      : undefined;
   if (sdkError === undefined && (status === undefined || status < 400)) return null;
   const body = sdkError ? sdkError.result : result;
   const code = status ?? 0;
   const retryAfter = isSdkResponse(response) ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-  const detail = describeBody(body) ?? sdkError?.message ?? (isSdkResponse(response) ? response.statusText : undefined) ?? 'request failed';
+  const detail =
+    describeBody(body) ??
+    sdkError?.message ??
+    (isSdkResponse(response) ? response.statusText : undefined) ??
+    'request failed';
   return new ZendeskApiError(code, `Zendesk ${code}: ${detail}`, retryAfter, body);
 }
 
@@ -125,12 +147,16 @@ export function zendeskResult(call: { response: unknown; result: unknown }): unk
  * client's transport (auth, base URL, `.json` suffix, timeout). Client.request
  * is skipped on purpose: it would unwrap any `user`/`users` key of the body.
  */
-export async function zendeskRequest(client: ZendeskClient, method: ZendeskMethod, path: ZendeskPath, body?: unknown): Promise<unknown> {
+export async function zendeskRequest(
+  client: ZendeskClient,
+  method: ZendeskMethod,
+  path: ZendeskPath,
+  body?: unknown,
+): Promise<unknown> {
   // assembleUrl pops the query object off the array it is given, so it gets a copy.
   const call = await client.users.transporter.request(method, [...path], body ?? null);
   return zendeskResult(call);
 }
-
 
 const byStatus = (status: number, message: string, retryAfterMs?: number): FailureVerdict => {
   const retryable = status === 429 || status >= 500;
@@ -152,7 +178,8 @@ export function classifyZendeskError(errOrResult: unknown): FailureVerdict {
   if (err instanceof ZendeskApiError) return byStatus(err.status, err.message, err.retryAfterMs);
   if (err instanceof Error) {
     const { statusCode, result } = err as Error & { statusCode?: unknown; result?: unknown };
-    if (typeof statusCode === 'number') return byStatus(statusCode, `Zendesk ${statusCode}: ${describeBody(result) ?? err.message}`);
+    if (typeof statusCode === 'number')
+      return byStatus(statusCode, `Zendesk ${statusCode}: ${describeBody(result) ?? err.message}`);
     if (isNetworkError(err)) return { retryable: true, message: `Zendesk unreachable: ${err.message}` };
     return { retryable: false, message: err.message };
   }

@@ -39,12 +39,18 @@ async function get(client: ZendeskClient, path: ZendeskPath): Promise<ApiObject>
     return body;
   } catch (err) {
     // The shared rate gate said "not now": wait and read the page again, like a 429.
-    if (err instanceof RateLimitedError) throw pageError('zendesk', { retryable: true, retryAfterMs: err.retryAfterMs, message: err.message }, err);
+    if (err instanceof RateLimitedError)
+      throw pageError('zendesk', { retryable: true, retryAfterMs: err.retryAfterMs, message: err.message }, err);
     throw pageError('zendesk', classifyZendeskError(err), err);
   }
 }
 
-function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null, keptFields: readonly string[] = []): SnapshotPage {
+function toPage(
+  kind: ZendeskRefetchKind,
+  objects: unknown,
+  next: string | null,
+  keptFields: readonly string[] = [],
+): SnapshotPage {
   const list = Array.isArray(objects) ? objects : [];
   const page: SnapshotPage = { events: [], next, read: list.length, rejected: [] };
   for (const o of list) {
@@ -56,7 +62,14 @@ function toPage(kind: ZendeskRefetchKind, objects: unknown, next: string | null,
       // A ticket may also arrive through the ticket trigger, whose version has minute resolution: a snapshot
       // within the same minute with other content is then a tie, settled by reading the ticket back.
       const precision = kind === 'zendesk.ticket' ? { versionPrecisionMs: 60_000 } : {};
-      page.events.push(zendeskSnapshotEvent(kind, o, { eventId: snapshotEventId(id, version), type: `snapshot:${kind}`, version, ...precision }, keptFields));
+      page.events.push(
+        zendeskSnapshotEvent(
+          kind,
+          o,
+          { eventId: snapshotEventId(id, version), type: `snapshot:${kind}`, version, ...precision },
+          keptFields,
+        ),
+      );
     } catch (err) {
       page.rejected.push({ objectId: id, reason: (err as Error).message });
     }
@@ -74,7 +87,8 @@ export function zendeskSnapshotStreams(client: ZendeskClient, opts: ZendeskStrea
     source: 'zendesk',
     async page(cursor) {
       await pace();
-      const query: Record<string, string | number> = cursor === null ? { start_time: start, per_page: perPage } : { cursor, per_page: perPage };
+      const query: Record<string, string | number> =
+        cursor === null ? { start_time: start, per_page: perPage } : { cursor, per_page: perPage };
       const body = await get(client, ['incremental', resource, 'cursor', query]);
       const after = typeof body['after_cursor'] === 'string' ? body['after_cursor'] : null;
       return toPage(kind, body[resource], body['end_of_stream'] === true || after === null ? null : after);
@@ -95,20 +109,36 @@ export function zendeskSnapshotStreams(client: ZendeskClient, opts: ZendeskStrea
     },
   };
 
-  return [organizations, byCursor('zendesk.users', 'users', 'zendesk.user'), byCursor('zendesk.tickets', 'tickets', 'zendesk.ticket')];
+  return [
+    organizations,
+    byCursor('zendesk.users', 'users', 'zendesk.user'),
+    byCursor('zendesk.tickets', 'tickets', 'zendesk.ticket'),
+  ];
 }
 
 /** One organization, fresh: the organization, its users and its tickets (cursor-paged lists), as one page. */
-export function zendeskOrganizationStream(client: ZendeskClient, organizationId: string, keptFields: readonly string[] = []): SnapshotStream {
+export function zendeskOrganizationStream(
+  client: ZendeskClient,
+  organizationId: string,
+  keptFields: readonly string[] = [],
+): SnapshotStream {
   const listAll = async (resource: 'users' | 'tickets'): Promise<unknown[]> => {
     const all: unknown[] = [];
     let after: string | null = null;
     do {
-      const body = await get(client, ['organizations', organizationId, resource, { 'page[size]': 100, ...(after !== null && { 'page[after]': after }) }]);
+      const body = await get(client, [
+        'organizations',
+        organizationId,
+        resource,
+        { 'page[size]': 100, ...(after !== null && { 'page[after]': after }) },
+      ]);
       const items = body[resource];
       if (Array.isArray(items)) all.push(...items);
       const meta = body['meta'];
-      after = isRecord(meta) && meta['has_more'] === true && typeof meta['after_cursor'] === 'string' ? meta['after_cursor'] : null;
+      after =
+        isRecord(meta) && meta['has_more'] === true && typeof meta['after_cursor'] === 'string'
+          ? meta['after_cursor']
+          : null;
     } while (after !== null);
     return all;
   };
@@ -122,7 +152,12 @@ export function zendeskOrganizationStream(client: ZendeskClient, organizationId:
         toPage('zendesk.user', await listAll('users'), null),
         toPage('zendesk.ticket', await listAll('tickets'), null),
       ];
-      return { events: pages.flatMap((p) => p.events), next: null, read: pages.reduce((n, p) => n + p.read, 0), rejected: pages.flatMap((p) => p.rejected) };
+      return {
+        events: pages.flatMap((p) => p.events),
+        next: null,
+        read: pages.reduce((n, p) => n + p.read, 0),
+        rejected: pages.flatMap((p) => p.rejected),
+      };
     },
   };
 }

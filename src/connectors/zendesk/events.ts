@@ -55,19 +55,58 @@ export const ZENDESK_TICKET_TRIGGER_TEMPLATE = `{
 
 const EVENT_PREFIX = 'zen:event-type:';
 // Only events that can change a field we keep; the rest are acknowledged and ignored.
-const ORGANIZATION_EVENTS = new Set(['created', 'deleted', 'name_changed', 'external_id_changed', 'tags_changed', 'custom_field_changed']);
+const ORGANIZATION_EVENTS = new Set([
+  'created',
+  'deleted',
+  'name_changed',
+  'external_id_changed',
+  'tags_changed',
+  'custom_field_changed',
+]);
 const USER_EVENTS = new Set([
-  'created', 'deleted', 'active_changed', 'role_changed', 'external_id_changed', 'name_changed', 'tags_changed',
-  'custom_field_changed', 'organization_membership_created', 'organization_membership_deleted',
-  'identity_created', 'identity_changed', 'identity_deleted',
+  'created',
+  'deleted',
+  'active_changed',
+  'role_changed',
+  'external_id_changed',
+  'name_changed',
+  'tags_changed',
+  'custom_field_changed',
+  'organization_membership_created',
+  'organization_membership_deleted',
+  'identity_created',
+  'identity_changed',
+  'identity_deleted',
 ]);
 const TICKET_EVENTS = new Set([
-  'created', 'status_changed', 'custom_status_changed', 'priority_changed', 'subject_changed', 'description_changed',
-  'tags_changed', 'form_changed', 'organization_changed', 'requester_changed', 'type_changed', 'external_id_changed',
-  'custom_field_changed', 'merged', 'marked_as_spam', 'soft_deleted', 'permanently_deleted', 'undeleted', 'brand_changed',
+  'created',
+  'status_changed',
+  'custom_status_changed',
+  'priority_changed',
+  'subject_changed',
+  'description_changed',
+  'tags_changed',
+  'form_changed',
+  'organization_changed',
+  'requester_changed',
+  'type_changed',
+  'external_id_changed',
+  'custom_field_changed',
+  'merged',
+  'marked_as_spam',
+  'soft_deleted',
+  'permanently_deleted',
+  'undeleted',
+  'brand_changed',
 ]);
 // Marking as spam deletes the ticket in Zendesk, so the portal should drop it too.
-const DELETING_EVENTS = new Set(['organization.deleted', 'user.deleted', 'ticket.soft_deleted', 'ticket.permanently_deleted', 'ticket.marked_as_spam']);
+const DELETING_EVENTS = new Set([
+  'organization.deleted',
+  'user.deleted',
+  'ticket.soft_deleted',
+  'ticket.permanently_deleted',
+  'ticket.marked_as_spam',
+]);
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 function isoToMs(value: string | null | undefined): number | null {
@@ -83,7 +122,15 @@ function isoOrNull(value: string | null | undefined): string | null {
 
 // Zendesk ids are positive integers, sent as strings in events and rendered as
 // strings by the template; numbers are accepted too (stand-ins, older shapes).
-const id = z.union([z.string().trim().regex(/^[1-9]\d*$/), z.number().int().positive()]).transform(String);
+const id = z
+  .union([
+    z
+      .string()
+      .trim()
+      .regex(/^[1-9]\d*$/),
+    z.number().int().positive(),
+  ])
+  .transform(String);
 // Absent references show up as null, "" (empty placeholder) or "0" (user
 // events' organization_id), all of which mean "none".
 const optionalId = z
@@ -93,18 +140,37 @@ const optionalId = z
     const s = v === null || v === undefined ? '' : String(v).trim();
     return /^[1-9]\d*$/.test(s) ? s : null;
   });
-const text = z.string().nullish().transform((v) => (v === null || v === undefined || v.trim() === '' ? null : v));
+const text = z
+  .string()
+  .nullish()
+  .transform((v) => (v === null || v === undefined || v.trim() === '' ? null : v));
 const timestamp = z.string().nullish();
 
 // Not .strict(): Zendesk adds detail fields over time, and an added field must
 // not quarantine events. Only the id is required: a permanently deleted
 // ticket's snapshot may be scrubbed.
 const OrganizationDetail = z.object({ id, name: text, external_id: text, updated_at: timestamp });
-const UserDetail = z.object({ id, email: text, external_id: text, organization_id: optionalId, role: text, updated_at: timestamp });
+const UserDetail = z.object({
+  id,
+  email: text,
+  external_id: text,
+  organization_id: optionalId,
+  role: text,
+  updated_at: timestamp,
+});
 const TicketDetail = z.object({
-  id, subject: text, description: text, status: text, priority: text, form_id: optionalId,
-  tags: z.array(z.string()).nullish(), requester_id: optionalId, organization_id: optionalId,
-  brand_id: optionalId, created_at: timestamp, updated_at: timestamp,
+  id,
+  subject: text,
+  description: text,
+  status: text,
+  priority: text,
+  form_id: optionalId,
+  tags: z.array(z.string()).nullish(),
+  requester_id: optionalId,
+  organization_id: optionalId,
+  brand_id: optionalId,
+  created_at: timestamp,
+  updated_at: timestamp,
 });
 const Envelope = z.object({
   type: z.string(),
@@ -116,9 +182,18 @@ const Envelope = z.object({
 const TriggerBody = z.object({
   portal_sync: z.literal(ZENDESK_TRIGGER_MARKER),
   ticket: z.object({
-    id, subject: text, status: text, priority: text, form_id: optionalId, tags: text,
-    requester_id: optionalId, requester_email: text, organization_id: optionalId,
-    organization_external_id: text, created_at: timestamp, updated_at: z.string(),
+    id,
+    subject: text,
+    status: text,
+    priority: text,
+    form_id: optionalId,
+    tags: text,
+    requester_id: optionalId,
+    requester_email: text,
+    organization_id: optionalId,
+    organization_external_id: text,
+    created_at: timestamp,
+    updated_at: z.string(),
     // Absent from bodies rendered by the template before brands were read: the brand is then unknown.
     brand_id: optionalId,
   }),
@@ -139,7 +214,6 @@ function normalizePriority(priority: string | null): string | null {
   return p && p !== '-' ? p : null;
 }
 
-
 interface Draft {
   eventId: string;
   type: string;
@@ -155,18 +229,28 @@ interface Draft {
 /** Checks the finished event against the contract, so a normalization slip is quarantined, never enqueued. */
 function finish(draft: Draft): ParseResult {
   const { refused, ...rest } = draft;
-  const checked = SourceEventSchema.safeParse(withRefused({ v: 1, source: 'zendesk', origin: 'webhook', ...rest }, refused));
+  const checked = SourceEventSchema.safeParse(
+    withRefused({ v: 1, source: 'zendesk', origin: 'webhook', ...rest }, refused),
+  );
   return checked.success
     ? { kind: 'events', events: [checked.data] }
     : { kind: 'invalid', reason: describeZodError(checked.error), eventId: draft.eventId };
 }
 
-function organizationDraft(detail: z.infer<typeof OrganizationDetail>): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
+function organizationDraft(
+  detail: z.infer<typeof OrganizationDetail>,
+): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
   return {
     objectId: detail.id,
     ...screenRefs({ zendeskOrganizationId: detail.id, [ZENDESK_ORGANIZATION_EXTERNAL_ID_REF]: detail.external_id }),
     // The event detail carries no tags, so they are unknown here (null), not empty.
-    data: { kind: 'zendesk.organization', id: detail.id, name: detail.name, externalId: detail.external_id, tags: null },
+    data: {
+      kind: 'zendesk.organization',
+      id: detail.id,
+      name: detail.name,
+      externalId: detail.external_id,
+      tags: null,
+    },
   };
 }
 
@@ -180,15 +264,32 @@ function contactIdFrom(externalId: string | null | undefined): string | null {
   return v && v.startsWith('003') ? v : null;
 }
 
-function userDraft(detail: z.infer<typeof UserDetail>, action: string, event: unknown): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
+function userDraft(
+  detail: z.infer<typeof UserDetail>,
+  action: string,
+  event: unknown,
+): Pick<Draft, 'objectId' | 'refs' | 'refused' | 'data'> {
   const email = normalizeEmail(detail.email) ?? null;
-  const refs = screenRefs({ zendeskUserId: detail.id, zendeskOrganizationId: detail.organization_id, email: detail.email, salesforceContactId: contactIdFrom(detail.external_id) });
+  const refs = screenRefs({
+    zendeskUserId: detail.id,
+    zendeskOrganizationId: detail.organization_id,
+    email: detail.email,
+    salesforceContactId: contactIdFrom(detail.external_id),
+  });
   // The detail snapshot has no name; only a name change carries one.
   const name = action === 'name_changed' && isRecord(event) && typeof event.current === 'string' ? event.current : null;
   return {
     objectId: detail.id,
     ...refs,
-    data: { kind: 'zendesk.user', id: detail.id, name, email, externalId: detail.external_id, organizationId: detail.organization_id, role: detail.role },
+    data: {
+      kind: 'zendesk.user',
+      id: detail.id,
+      name,
+      email,
+      externalId: detail.external_id,
+      organizationId: detail.organization_id,
+      role: detail.role,
+    },
   };
 }
 
@@ -197,10 +298,19 @@ function ticketDraft(detail: z.infer<typeof TicketDetail>): Pick<Draft, 'objectI
     objectId: detail.id,
     ...screenRefs({ zendeskOrganizationId: detail.organization_id, zendeskUserId: detail.requester_id }),
     data: {
-      kind: 'zendesk.ticket', id: detail.id, subject: detail.subject, description: detail.description,
-      status: normalizeStatus(detail.status), priority: normalizePriority(detail.priority), formId: detail.form_id,
-      tags: detail.tags ?? [], requesterId: detail.requester_id, organizationId: detail.organization_id,
-      createdAt: isoOrNull(detail.created_at), updatedAt: isoOrNull(detail.updated_at), brandId: detail.brand_id,
+      kind: 'zendesk.ticket',
+      id: detail.id,
+      subject: detail.subject,
+      description: detail.description,
+      status: normalizeStatus(detail.status),
+      priority: normalizePriority(detail.priority),
+      formId: detail.form_id,
+      tags: detail.tags ?? [],
+      requesterId: detail.requester_id,
+      organizationId: detail.organization_id,
+      createdAt: isoOrNull(detail.created_at),
+      updatedAt: isoOrNull(detail.updated_at),
+      brandId: detail.brand_id,
     },
   };
 }
@@ -211,14 +321,20 @@ type DetailResult = { ok: true; parts: Parts } | { ok: false; error: z.ZodError 
 function parseDetail(domain: string, action: string, detail: unknown, event: unknown): DetailResult {
   if (domain === 'organization') {
     const d = OrganizationDetail.safeParse(detail);
-    return d.success ? { ok: true, parts: { ...organizationDraft(d.data), updatedAt: d.data.updated_at } } : { ok: false, error: d.error };
+    return d.success
+      ? { ok: true, parts: { ...organizationDraft(d.data), updatedAt: d.data.updated_at } }
+      : { ok: false, error: d.error };
   }
   if (domain === 'user') {
     const d = UserDetail.safeParse(detail);
-    return d.success ? { ok: true, parts: { ...userDraft(d.data, action, event), updatedAt: d.data.updated_at } } : { ok: false, error: d.error };
+    return d.success
+      ? { ok: true, parts: { ...userDraft(d.data, action, event), updatedAt: d.data.updated_at } }
+      : { ok: false, error: d.error };
   }
   const d = TicketDetail.safeParse(detail);
-  return d.success ? { ok: true, parts: { ...ticketDraft(d.data), updatedAt: d.data.updated_at } } : { ok: false, error: d.error };
+  return d.success
+    ? { ok: true, parts: { ...ticketDraft(d.data), updatedAt: d.data.updated_at } }
+    : { ok: false, error: d.error };
 }
 
 function parseEnvelope(body: Record<string, unknown>, type: string): ParseResult {
@@ -242,10 +358,12 @@ function parseEnvelope(body: Record<string, unknown>, type: string): ParseResult
   // The object's own updated_at orders changes; the envelope time is a fallback only.
   const { updatedAt, ...parts } = detail.parts;
   const version = updatedAt ? isoToMs(updatedAt) : isoToMs(env.time);
-  if (version === null) return { kind: 'invalid', reason: 'no ISO-8601 detail.updated_at or time to version by', eventId: env.id };
+  if (version === null)
+    return { kind: 'invalid', reason: 'no ISO-8601 detail.updated_at or time to version by', eventId: env.id };
 
   // A user whose active flag goes false has been soft deleted (user events docs).
-  const deactivated = domain === 'user' && action === 'active_changed' && isRecord(env.event) && env.event.current === false;
+  const deactivated =
+    domain === 'user' && action === 'active_changed' && isRecord(env.event) && env.event.current === false;
   const deleted = DELETING_EVENTS.has(`${domain}.${action}`) || deactivated;
   return finish({ eventId: env.id, type, version, deleted, ...parts });
 }
@@ -280,10 +398,19 @@ function parseTrigger(body: Record<string, unknown>, meta: TriggerMeta): ParseRe
       [ZENDESK_ORGANIZATION_EXTERNAL_ID_REF]: t.organization_id ? t.organization_external_id : null,
     }),
     data: {
-      kind: 'zendesk.ticket', id: t.id, subject: t.subject, description: null, status,
-      priority: normalizePriority(t.priority), formId: t.form_id, tags: t.tags ? t.tags.split(/\s+/).filter(Boolean) : [],
-      requesterId: t.requester_id, organizationId: t.organization_id,
-      createdAt: isoOrNull(t.created_at), updatedAt: isoOrNull(t.updated_at), brandId: t.brand_id,
+      kind: 'zendesk.ticket',
+      id: t.id,
+      subject: t.subject,
+      description: null,
+      status,
+      priority: normalizePriority(t.priority),
+      formId: t.form_id,
+      tags: t.tags ? t.tags.split(/\s+/).filter(Boolean) : [],
+      requesterId: t.requester_id,
+      organizationId: t.organization_id,
+      createdAt: isoOrNull(t.created_at),
+      updatedAt: isoOrNull(t.updated_at),
+      brandId: t.brand_id,
     },
   });
 }

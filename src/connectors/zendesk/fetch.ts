@@ -24,7 +24,8 @@ export function isZendeskRefetchKind(kind: string): kind is ZendeskRefetchKind {
 
 type ApiObject = Record<string, unknown>;
 const isRecord = (v: unknown): v is ApiObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-const pick = (o: ApiObject, keys: readonly string[]): ApiObject => Object.fromEntries(keys.filter((k) => Object.hasOwn(o, k)).map((k) => [k, o[k]]));
+const pick = (o: ApiObject, keys: readonly string[]): ApiObject =>
+  Object.fromEntries(keys.filter((k) => Object.hasOwn(o, k)).map((k) => [k, o[k]]));
 const textOrNull = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
 
 /** How one kind is read, and how its API object becomes an event detail (the envelope's event name decides `deleted`). */
@@ -42,7 +43,19 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
       // tickets.show answers 404 for a deleted ticket; a `deleted` status can still show up in exports and stand-ins.
       event: t['status'] === 'deleted' ? 'ticket.soft_deleted' : 'ticket.created',
       detail: {
-        ...pick(t, ['id', 'subject', 'description', 'status', 'priority', 'tags', 'requester_id', 'organization_id', 'brand_id', 'created_at', 'updated_at']),
+        ...pick(t, [
+          'id',
+          'subject',
+          'description',
+          'status',
+          'priority',
+          'tags',
+          'requester_id',
+          'organization_id',
+          'brand_id',
+          'created_at',
+          'updated_at',
+        ]),
         form_id: t['ticket_form_id'],
       },
     }),
@@ -75,22 +88,48 @@ const READERS: { readonly [K in ZendeskRefetchKind]: Reader } = {
  * arriving after the settlement must not pass it. Failed calls throw (node-zendesk's error, or a
  * ZendeskApiError for the failures it resolves); see classifyZendeskError.
  */
-export async function fetchZendeskObject(client: ZendeskClient, kind: ZendeskRefetchKind, id: string, version: number, keptFields: readonly string[] = []): Promise<SourceEvent> {
+export async function fetchZendeskObject(
+  client: ZendeskClient,
+  kind: ZendeskRefetchKind,
+  id: string,
+  version: number,
+  keptFields: readonly string[] = [],
+): Promise<SourceEvent> {
   const numeric = Number(id);
   if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(numeric)) throw new Error(`not a Zendesk id: ${id.slice(0, 40)}`);
   const object = zendeskResult(await READERS[kind].show(client, numeric));
   if (!isRecord(object)) throw new Error(`Zendesk returned no ${kind} object for ${id}`);
   const own = Date.parse(String(object['updated_at']));
-  return zendeskSnapshotEvent(kind, object, { eventId: `refetch-${id}-${version}`, type: `refetch:${kind}`, version: Number.isNaN(own) ? version : Math.max(version, own) }, keptFields);
+  return zendeskSnapshotEvent(
+    kind,
+    object,
+    {
+      eventId: `refetch-${id}-${version}`,
+      type: `refetch:${kind}`,
+      version: Number.isNaN(own) ? version : Math.max(version, own),
+    },
+    keptFields,
+  );
 }
 
 /** An organization's mapped organization_fields (a multiselect's values joined with ", "), when a mapping names any. */
-function withOrganizationFields(data: SourceEvent['data'], object: Record<string, unknown>, kept: readonly string[]): SourceEvent['data'] {
+function withOrganizationFields(
+  data: SourceEvent['data'],
+  object: Record<string, unknown>,
+  kept: readonly string[],
+): SourceEvent['data'] {
   if (data.kind !== 'zendesk.organization' || kept.length === 0) return data;
   const all = isRecord(object['organization_fields']) ? object['organization_fields'] : {};
   const value = (v: unknown): string | number | boolean | null =>
-    Array.isArray(v) ? v.filter((x) => typeof x === 'string').join(', ') : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
-  return { ...data, fields: Object.fromEntries(kept.filter((k) => Object.hasOwn(all, k)).map((k) => [k, value(all[k])])) };
+    Array.isArray(v)
+      ? v.filter((x) => typeof x === 'string').join(', ')
+      : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+        ? v
+        : null;
+  return {
+    ...data,
+    fields: Object.fromEntries(kept.filter((k) => Object.hasOwn(all, k)).map((k) => [k, value(all[k])])),
+  };
 }
 
 /**
@@ -107,11 +146,18 @@ export function zendeskSnapshotEvent(
   const reader = READERS[kind];
   const { event, detail } = reader.toDetail(object);
   // `time` only versions the parse; the given version replaces it below.
-  const envelope = { type: `zen:event-type:${event}`, id: at.eventId, time: new Date(at.version).toISOString(), detail };
+  const envelope = {
+    type: `zen:event-type:${event}`,
+    id: at.eventId,
+    time: new Date(at.version).toISOString(),
+    detail,
+  };
   const result = parseZendeskWebhook(envelope, {});
   const parsed = result.kind === 'events' ? result.events[0] : undefined;
   if (parsed === undefined) {
-    throw new Error(`Zendesk returned ${kind} ${String(object['id'])} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`);
+    throw new Error(
+      `Zendesk returned ${kind} ${String(object['id'])} in a shape the parser rejects: ${result.kind === 'events' ? 'no event' : result.reason}`,
+    );
   }
   const checked = SourceEventSchema.safeParse({
     ...parsed,

@@ -29,7 +29,7 @@ export interface ZendeskFieldSpec {
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
 
-export const OWN_RECORDS_RULE_TITLE = 'portal-sync: the signed-in customer\'s own records';
+export const OWN_RECORDS_RULE_TITLE = "portal-sync: the signed-in customer's own records";
 
 /** The status object's fields: the customer-facing billing values (never MRR or balance) and the owner lookups. */
 export function statusObjectSchema(cfg: ZendeskTargetConfig) {
@@ -40,17 +40,26 @@ export function statusObjectSchema(cfg: ZendeskTargetConfig) {
     { key: f.nextInvoiceDate, type: 'date', title: 'Next invoice date' },
     { key: f.delinquent, type: 'checkbox', title: 'Payment overdue' },
     { key: f.openInvoices, type: 'integer', title: 'Open invoices' },
-    { key: cfg.statusObject.fields.organization, type: 'lookup', title: 'Organization', relationship_target_type: 'zen:organization' },
+    {
+      key: cfg.statusObject.fields.organization,
+      type: 'lookup',
+      title: 'Organization',
+      relationship_target_type: 'zen:organization',
+    },
     { key: cfg.statusObject.fields.user, type: 'lookup', title: 'User', relationship_target_type: 'zen:user' },
   ];
-  return { object: { key: cfg.statusObject.key, title: 'Portal account status', title_pluralized: 'Portal account statuses' }, fields };
+  return {
+    object: { key: cfg.statusObject.key, title: 'Portal account status', title_pluralized: 'Portal account statuses' },
+    fields,
+  };
 }
 
 /** The access rule: a record is the signed-in end user's when its organization lookup or its user lookup matches them. */
 export function ownRecordsRule(lookups: { organization: string; user: string }) {
   return {
     title: OWN_RECORDS_RULE_TITLE,
-    description: 'Written by portal-sync setup zendesk --end-user-access: end users read only the records of their organization, or their own.',
+    description:
+      'Written by portal-sync setup zendesk --end-user-access: end users read only the records of their organization, or their own.',
     conditions: {
       all: [],
       any: [
@@ -62,16 +71,23 @@ export function ownRecordsRule(lookups: { organization: string; user: string }) 
 }
 
 /** The objects end users read, with the lookups their rule compares. */
-export function endUserObjects(cfg: ZendeskTargetConfig): { key: string; lookups: { organization: string; user: string } }[] {
+export function endUserObjects(
+  cfg: ZendeskTargetConfig,
+): { key: string; lookups: { organization: string; user: string } }[] {
   return [
-    { key: cfg.invoiceObject.key, lookups: { organization: cfg.invoiceObject.fields.organization, user: cfg.invoiceObject.fields.user } },
+    {
+      key: cfg.invoiceObject.key,
+      lookups: { organization: cfg.invoiceObject.fields.organization, user: cfg.invoiceObject.fields.user },
+    },
     { key: cfg.statusObject.key, lookups: cfg.statusObject.fields },
   ];
 }
 
 const Rules = z.looseObject({ access_rules: z.array(z.looseObject({ id: z.number(), title: z.string() })) });
 const Grant = z.looseObject({ allowed: z.boolean(), rule_id: z.number().nullable().optional() });
-const Policy = z.looseObject({ policy: z.looseObject({ records: z.looseObject({ create: Grant, read: Grant, update: Grant, delete: Grant }) }) });
+const Policy = z.looseObject({
+  policy: z.looseObject({ records: z.looseObject({ create: Grant, read: Grant, update: Grant, delete: Grant }) }),
+});
 
 function parsed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const r = schema.safeParse(body);
@@ -80,13 +96,25 @@ function parsed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
 }
 
 export async function findOwnRecordsRule(client: ZendeskClient, key: string): Promise<number | undefined> {
-  const rules = parsed(Rules, await zendeskRequest(client, 'GET', ['custom_objects', key, 'access_rules']), 'access rules').access_rules;
+  const rules = parsed(
+    Rules,
+    await zendeskRequest(client, 'GET', ['custom_objects', key, 'access_rules']),
+    'access rules',
+  ).access_rules;
   return rules.find((r) => r.title === OWN_RECORDS_RULE_TITLE)?.id;
 }
 
 /** What the end-user policy allows now, in words; undefined when it is exactly "read own records only". */
-export async function endUserPolicyGap(client: ZendeskClient, key: string, ruleId: number | undefined): Promise<string | undefined> {
-  const { records } = parsed(Policy, await zendeskRequest(client, 'GET', ['custom_objects', key, 'permission_policies', 'end-user']), 'the end-user policy').policy;
+export async function endUserPolicyGap(
+  client: ZendeskClient,
+  key: string,
+  ruleId: number | undefined,
+): Promise<string | undefined> {
+  const { records } = parsed(
+    Policy,
+    await zendeskRequest(client, 'GET', ['custom_objects', key, 'permission_policies', 'end-user']),
+    'the end-user policy',
+  ).policy;
   const writes = (['create', 'update', 'delete'] as const).filter((a) => records[a].allowed);
   if (records.read.allowed && (records.read.rule_id ?? null) === null) return 'end users can read EVERY record now';
   if (!records.read.allowed) return 'end users cannot read records now';
@@ -95,9 +123,15 @@ export async function endUserPolicyGap(client: ZendeskClient, key: string, ruleI
   return undefined;
 }
 
-export async function createOwnRecordsRule(client: ZendeskClient, object: ReturnType<typeof endUserObjects>[number]): Promise<number> {
-  const body = await zendeskRequest(client, 'POST', ['custom_objects', object.key, 'access_rules'], { access_rule: ownRecordsRule(object.lookups) });
-  return parsed(z.looseObject({ access_rule: z.looseObject({ id: z.number() }) }), body, 'the new access rule').access_rule.id;
+export async function createOwnRecordsRule(
+  client: ZendeskClient,
+  object: ReturnType<typeof endUserObjects>[number],
+): Promise<number> {
+  const body = await zendeskRequest(client, 'POST', ['custom_objects', object.key, 'access_rules'], {
+    access_rule: ownRecordsRule(object.lookups),
+  });
+  return parsed(z.looseObject({ access_rule: z.looseObject({ id: z.number() }) }), body, 'the new access rule')
+    .access_rule.id;
 }
 
 /** Read through the rule; create, update and delete closed: the records are portal-sync's to write. */

@@ -14,10 +14,19 @@ import { z } from 'zod';
 import type { TargetsConfig } from '../../config.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import { EMPTY_MAPPING, type MappingConfig, type MappingEntry } from '../../sync/mapping/schema.js';
-import { createOwnRecordsRule, endUserObjects, endUserPolicyGap, findOwnRecordsRule, grantEndUserRead, statusObjectSchema, type ZendeskFieldSpec } from './setup-access.js';
+import {
+  createOwnRecordsRule,
+  endUserObjects,
+  endUserPolicyGap,
+  findOwnRecordsRule,
+  grantEndUserRead,
+  statusObjectSchema,
+  type ZendeskFieldSpec,
+} from './setup-access.js';
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
-export type ZendeskSetupKind = 'organization field' | 'user field' | 'custom object' | 'custom object field' | 'access rule' | 'end-user policy';
+export type ZendeskSetupKind =
+  'organization field' | 'user field' | 'custom object' | 'custom object field' | 'access rule' | 'end-user policy';
 
 export interface ZendeskSetupStep {
   kind: ZendeskSetupKind;
@@ -52,7 +61,8 @@ export function mappedFieldType(e: MappingEntry): ZendeskFieldSpec['type'] {
   return e.transform === undefined && typeof e.from === 'string' && COUNTS.has(e.from) ? 'integer' : 'text';
 }
 
-const mappedSpecs = (entries: readonly MappingEntry[]): ZendeskFieldSpec[] => entries.map((e) => ({ key: e.to, type: mappedFieldType(e), title: e.to }));
+const mappedSpecs = (entries: readonly MappingEntry[]): ZendeskFieldSpec[] =>
+  entries.map((e) => ({ key: e.to, type: mappedFieldType(e), title: e.to }));
 
 type ProfileKey = keyof ZendeskTargetConfig['fields'];
 type InvoiceKey = keyof ZendeskTargetConfig['invoiceObject']['fields'];
@@ -83,8 +93,10 @@ const INVOICE_FIELDS: Record<InvoiceKey, Omit<ZendeskFieldSpec, 'key'>> = {
   user: { type: 'lookup', title: 'User', relationship_target_type: 'zen:user' },
 };
 
-const specs = <K extends string>(keys: Record<K, string>, defs: Record<K, Omit<ZendeskFieldSpec, 'key'>>): ZendeskFieldSpec[] =>
-  (Object.keys(defs) as K[]).map((k) => ({ key: keys[k], ...defs[k] }));
+const specs = <K extends string>(
+  keys: Record<K, string>,
+  defs: Record<K, Omit<ZendeskFieldSpec, 'key'>>,
+): ZendeskFieldSpec[] => (Object.keys(defs) as K[]).map((k) => ({ key: keys[k], ...defs[k] }));
 
 /** What the target needs, from config (the built-in fields, then the mapped ones): pure. */
 export function zendeskSchema(cfg: ZendeskTargetConfig, mapping: MappingConfig = EMPTY_MAPPING) {
@@ -108,7 +120,12 @@ function parsed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return r.data;
 }
 
-function compare(kind: ZendeskSetupKind, wanted: readonly ZendeskFieldSpec[], existing: readonly { key: string; type: string }[], object?: string): ZendeskSetupStep[] {
+function compare(
+  kind: ZendeskSetupKind,
+  wanted: readonly ZendeskFieldSpec[],
+  existing: readonly { key: string; type: string }[],
+  object?: string,
+): ZendeskSetupStep[] {
   const byKey = new Map(existing.map((f) => [f.key, f.type]));
   return wanted.map((f) => {
     const actual = byKey.get(f.key);
@@ -127,7 +144,11 @@ function objectsOf(cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions) {
 }
 
 /** Lists what exists and what is missing; changes nothing. */
-export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, opts: ZendeskSetupOptions = {}): Promise<ZendeskSetupStep[]> {
+export async function planZendeskSetup(
+  client: ZendeskClient,
+  cfg: ZendeskTargetConfig,
+  opts: ZendeskSetupOptions = {},
+): Promise<ZendeskSetupStep[]> {
   const schema = zendeskSchema(cfg, opts.mapping);
   // getAll answers the (paged, unwrapped) array itself, or a failed call's { response, result }.
   const list = async (call: Promise<unknown>, what: string) => {
@@ -135,32 +156,60 @@ export async function planZendeskSetup(client: ZendeskClient, cfg: ZendeskTarget
     // A 429 (Retry-After) does not throw in node-zendesk 6: getAll puts the Error in the array.
     const failure = Array.isArray(body) ? body.find((x): x is Error => x instanceof Error) : undefined;
     if (failure) throw new Error(classifyZendeskError(failure).message);
-    return parsed(FieldList, Array.isArray(body) ? body : zendeskResult(body as { response: unknown; result: unknown }), what);
+    return parsed(
+      FieldList,
+      Array.isArray(body) ? body : zendeskResult(body as { response: unknown; result: unknown }),
+      what,
+    );
   };
   const orgFields = await list(client.organizationfields.list(), 'organization fields');
   const userFields = await list(client.userfields.list(), 'user fields');
-  const existing = new Set(parsed(CustomObjects, await zendeskRequest(client, 'GET', ['custom_objects']), 'custom objects').custom_objects.map((o) => o.key));
-  const steps: ZendeskSetupStep[] = [...compare('organization field', schema.organizationFields, orgFields), ...compare('user field', schema.userFields, userFields)];
+  const existing = new Set(
+    parsed(CustomObjects, await zendeskRequest(client, 'GET', ['custom_objects']), 'custom objects').custom_objects.map(
+      (o) => o.key,
+    ),
+  );
+  const steps: ZendeskSetupStep[] = [
+    ...compare('organization field', schema.organizationFields, orgFields),
+    ...compare('user field', schema.userFields, userFields),
+  ];
   for (const { object, fields } of objectsOf(cfg, opts)) {
     const exists = existing.has(object.key);
     const have = exists
-      ? parsed(CustomObjectFields, await zendeskRequest(client, 'GET', ['custom_objects', object.key, 'fields']), 'custom object fields').custom_object_fields
+      ? parsed(
+          CustomObjectFields,
+          await zendeskRequest(client, 'GET', ['custom_objects', object.key, 'fields']),
+          'custom object fields',
+        ).custom_object_fields
       : [];
-    steps.push({ kind: 'custom object', key: object.key, state: exists ? 'exists' : 'missing' }, ...compare('custom object field', fields, have, object.key));
+    steps.push(
+      { kind: 'custom object', key: object.key, state: exists ? 'exists' : 'missing' },
+      ...compare('custom object field', fields, have, object.key),
+    );
   }
   if (opts.endUserAccess) {
     for (const { key } of endUserObjects(cfg)) {
       const ruleId = existing.has(key) ? await findOwnRecordsRule(client, key) : undefined;
       const gap = existing.has(key) ? await endUserPolicyGap(client, key, ruleId) : 'end users cannot read records now';
       steps.push({ kind: 'access rule', key, state: ruleId === undefined ? 'missing' : 'exists' });
-      steps.push({ kind: 'end-user policy', key, state: gap === undefined ? 'exists' : 'missing', ...(gap !== undefined && { now: gap }) });
+      steps.push({
+        kind: 'end-user policy',
+        key,
+        state: gap === undefined ? 'exists' : 'missing',
+        ...(gap !== undefined && { now: gap }),
+      });
     }
   }
   return steps;
 }
 
 /** Creates every missing step, in order (the object before its fields); returns the steps with what was created. */
-export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTargetConfig, steps: readonly ZendeskSetupStep[], opts: Pick<ZendeskSetupOptions, 'mapping'> = {}): Promise<ZendeskSetupStep[]> {
+export async function applyZendeskSetup(
+  client: ZendeskClient,
+  cfg: ZendeskTargetConfig,
+  steps: readonly ZendeskSetupStep[],
+  opts: Pick<ZendeskSetupOptions, 'mapping'> = {},
+): Promise<ZendeskSetupStep[]> {
   const schema = zendeskSchema(cfg, opts.mapping);
   const objects = objectsOf(cfg, { ...opts, endUserAccess: true });
   const objectOf = (key: string) => {
@@ -182,7 +231,9 @@ export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTarge
     }
     switch (step.kind) {
       case 'organization field':
-        zendeskResult(await client.organizationfields.create({ organization_field: spec(schema.organizationFields, step.key) }));
+        zendeskResult(
+          await client.organizationfields.create({ organization_field: spec(schema.organizationFields, step.key) }),
+        );
         break;
       case 'user field':
         zendeskResult(await client.userfields.create({ user_field: spec(schema.userFields, step.key) }));
@@ -192,7 +243,9 @@ export async function applyZendeskSetup(client: ZendeskClient, cfg: ZendeskTarge
         break;
       case 'custom object field': {
         const { object, fields } = objectOf(step.object ?? schema.invoiceObject.key);
-        await zendeskRequest(client, 'POST', ['custom_objects', object.key, 'fields'], { custom_object_field: spec(fields, step.key) });
+        await zendeskRequest(client, 'POST', ['custom_objects', object.key, 'fields'], {
+          custom_object_field: spec(fields, step.key),
+        });
         break;
       }
       case 'access rule': {

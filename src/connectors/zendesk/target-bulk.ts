@@ -14,9 +14,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
-import { waitingOutShortLimits, type BulkItem, type BulkPushResult, type PortalPush } from '../../sync/portal-target.js';
+import {
+  waitingOutShortLimits,
+  type BulkItem,
+  type BulkPushResult,
+  type PortalPush,
+} from '../../sync/portal-target.js';
 import { zendeskRequest, type ZendeskClient, type ZendeskPath } from './client.js';
-import { changedFields, ownerFields, changedInvoices, changedStatus, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type InvoiceRecord, type Owner } from './target-format.js';
+import {
+  changedFields,
+  ownerFields,
+  changedInvoices,
+  changedStatus,
+  NO_ZENDESK_OWNER,
+  ownerOf,
+  type FieldSet,
+  type InvoiceRecord,
+  type Owner,
+} from './target-format.js';
 import type { JobPolling } from './target-invoices.js';
 
 /** Zendesk's limit of items per bulk call (update_many, custom object jobs) and of ids per show_many. */
@@ -44,7 +59,8 @@ const Submitted = z.object({ job_status: JobStatus });
 const Polled = z.object({ job_statuses: z.array(JobStatus) });
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 
 const ZENDESK_ID = /^[1-9]\d*$/;
 
@@ -55,10 +71,16 @@ export function planZendeskBulk(pushes: readonly PortalPush[], cfg: Config['targ
     const owner = ownerOf(p.links);
     if (owner === null) return void plan.owners.push({ kind: 'none' });
     if (!ZENDESK_ID.test(owner.id) || !Number.isSafeInteger(Number(owner.id))) {
-      return void plan.owners.push({ kind: 'invalid', message: `not a Zendesk ${owner.kind} id: ${owner.id.slice(0, 40)}` });
+      return void plan.owners.push({
+        kind: 'invalid',
+        message: `not a Zendesk ${owner.kind} id: ${owner.id.slice(0, 40)}`,
+      });
     }
     plan.owners.push(owner);
-    const fields = changedFields(ownerFields(p.projection, cfg, owner.kind), p.previous && ownerFields(p.previous, cfg, owner.kind));
+    const fields = changedFields(
+      ownerFields(p.projection, cfg, owner.kind),
+      p.previous && ownerFields(p.previous, cfg, owner.kind),
+    );
     if (Object.keys(fields).length > 0) plan.fields.push({ push, owner, fields });
     for (const record of changedInvoices(p.projection, p.previous, owner, cfg)) plan.invoices.push({ push, record });
     const status = changedStatus(p.projection, p.previous, owner, cfg);
@@ -85,7 +107,11 @@ function chunks<T>(items: readonly T[]): T[][] {
 
 function describe(v: unknown): string | undefined {
   if (Array.isArray(v)) return v.map(describe).filter(Boolean).join('; ') || undefined;
-  if (isRecord(v)) return [v['code'], v['title'], v['detail'] ?? v['description'] ?? v['message']].map(text).filter(Boolean).join(': ') || undefined;
+  if (isRecord(v))
+    return (
+      [v['code'], v['title'], v['detail'] ?? v['description'] ?? v['message']].map(text).filter(Boolean).join(': ') ||
+      undefined
+    );
   return text(v);
 }
 
@@ -112,7 +138,10 @@ export interface ZendeskBulkOptions {
   toPushError: (err: unknown) => Error;
 }
 
-export async function pushZendeskMany(pushes: readonly PortalPush[], opts: ZendeskBulkOptions): Promise<BulkPushResult> {
+export async function pushZendeskMany(
+  pushes: readonly PortalPush[],
+  opts: ZendeskBulkOptions,
+): Promise<BulkPushResult> {
   const { client, cfg, polling } = opts;
   const plan = planZendeskBulk(pushes, cfg);
   let calls = 0;
@@ -157,13 +186,16 @@ export async function pushZendeskMany(pushes: readonly PortalPush[], opts: Zende
   for (const { key, records, noun } of recordJobs) {
     for (const part of chunks(records)) {
       const items = part.map((i) => i.record);
-      const id = await submit('POST', ['custom_objects', key, 'jobs'], { job: { action: 'create_or_update_by_external_id', items } });
+      const id = await submit('POST', ['custom_objects', key, 'jobs'], {
+        job: { action: 'create_or_update_by_external_id', items },
+      });
       const byExternalId = new Map(part.map((i, n) => [i.record.external_id, n]));
       jobs.push({
         id,
         what: `${key} records`,
         pushes: part.map((i) => i.push),
-        locate: (r, position) => byExternalId.get(String(r['external_id'])) ?? (typeof r['index'] === 'number' ? r['index'] : position),
+        locate: (r, position) =>
+          byExternalId.get(String(r['external_id'])) ?? (typeof r['index'] === 'number' ? r['index'] : position),
         label: (i) => `${noun} ${part[i]!.record.external_id}`,
       });
     }
@@ -188,13 +220,23 @@ export async function pushZendeskMany(pushes: readonly PortalPush[], opts: Zende
   for (const job of jobs) {
     const status = finished.get(job.id);
     if (status === undefined) {
-      for (const push of job.pushes) fail(push, new RetryableError(`Zendesk job ${job.id} (${job.what}) unfinished after ${polling.maxPolls} polls`));
+      for (const push of job.pushes)
+        fail(
+          push,
+          new RetryableError(`Zendesk job ${job.id} (${job.what}) unfinished after ${polling.maxPolls} polls`),
+        );
       continue;
     }
     for (const [at, message] of failures(status, job)) fail(job.pushes[at]!, new PermanentError(message));
     // A job that failed as a whole (an error on Zendesk's side) says nothing about our data.
     if (status.status !== 'completed') {
-      for (const push of job.pushes) fail(push, new RetryableError(`Zendesk job ${job.id} (${job.what}) ${status.status}${status.message ? `: ${status.message}` : ''}`));
+      for (const push of job.pushes)
+        fail(
+          push,
+          new RetryableError(
+            `Zendesk job ${job.id} (${job.what}) ${status.status}${status.message ? `: ${status.message}` : ''}`,
+          ),
+        );
     }
   }
 

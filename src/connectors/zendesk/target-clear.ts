@@ -37,7 +37,12 @@ export function nulledFields(cfg: ZendeskTargetConfig): FieldSet {
   return Object.fromEntries(Object.values(cfg.fields).map((key) => [key, null]));
 }
 
-export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConfig, c: PortalClear, mapping: MappingConfig = EMPTY_MAPPING): Promise<ClearResult> {
+export async function clearZendesk(
+  client: ZendeskClient,
+  cfg: ZendeskTargetConfig,
+  c: PortalClear,
+  mapping: MappingConfig = EMPTY_MAPPING,
+): Promise<ClearResult> {
   const out: ClearResult = { calls: 0, cleared: [], absent: [], failed: [] };
   /** One call; a 404 files `label` under absent, another failure under failed with Zendesk's reason. */
   const attempt = async (label: string, call: () => Promise<unknown>): Promise<unknown> => {
@@ -63,12 +68,14 @@ export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConf
     // The mapped fields too: what portal-sync wrote there is this customer's data as much as billing is.
     const mapped = owner.kind === 'organization' ? mapping.zendesk.organizationFields : mapping.zendesk.userFields;
     const fields = { ...Object.fromEntries(mapped.map((e) => [e.to, null])), ...nulledFields(cfg) };
-    const done = await attempt(label, async () =>
-      zendeskResult(
-        owner.kind === 'organization'
-          ? await client.organizations.update(id, { organization: { organization_fields: fields } })
-          : await client.users.update(id, { user: { user_fields: fields } }),
-      ) ?? true,
+    const done = await attempt(
+      label,
+      async () =>
+        zendeskResult(
+          owner.kind === 'organization'
+            ? await client.organizations.update(id, { organization: { organization_fields: fields } })
+            : await client.users.update(id, { user: { user_fields: fields } }),
+        ) ?? true,
     );
     if (done !== undefined) out.cleared.push(label);
   }
@@ -77,13 +84,24 @@ export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConf
     for (let i = 0; i < externalIds.length; i += FILTER_MAX) {
       const wanted = externalIds.slice(i, i + FILTER_MAX);
       const page = await attempt(`${kind}:${wanted.join(',')}`, () =>
-        zendeskRequest(client, 'GET', ['custom_objects', key, 'records', { 'filter[external_ids]': wanted.join(','), 'page[size]': FILTER_MAX }]),
+        zendeskRequest(client, 'GET', [
+          'custom_objects',
+          key,
+          'records',
+          { 'filter[external_ids]': wanted.join(','), 'page[size]': FILTER_MAX },
+        ]),
       );
       if (page === undefined) continue; // a 404 (no such object: nothing was ever written there) or a reported failure
       const found = new Map<string, string>();
-      const records = isRecord(page) && Array.isArray(page['custom_object_records']) ? page['custom_object_records'] : [];
+      const records =
+        isRecord(page) && Array.isArray(page['custom_object_records']) ? page['custom_object_records'] : [];
       for (const r of records) {
-        if (isRecord(r) && typeof r['external_id'] === 'string' && (typeof r['id'] === 'string' || typeof r['id'] === 'number')) found.set(r['external_id'], String(r['id']));
+        if (
+          isRecord(r) &&
+          typeof r['external_id'] === 'string' &&
+          (typeof r['id'] === 'string' || typeof r['id'] === 'number')
+        )
+          found.set(r['external_id'], String(r['id']));
       }
       for (const externalId of wanted) {
         const label = `${kind}:${externalId}`;
@@ -93,13 +111,21 @@ export async function clearZendesk(client: ZendeskClient, cfg: ZendeskTargetConf
           out.absent.push(label);
           continue;
         }
-        const deleted = await attempt(label, async () => (await zendeskRequest(client, 'DELETE', ['custom_objects', key, 'records', id])) ?? true);
+        const deleted = await attempt(
+          label,
+          async () => (await zendeskRequest(client, 'DELETE', ['custom_objects', key, 'records', id])) ?? true,
+        );
         if (deleted !== undefined) out.cleared.push(label);
       }
     }
   };
   await deleteRecords(cfg.invoiceObject.key, 'invoice', [...new Set(c.invoiceIds)]);
-  if (cfg.statusObject.enabled) await deleteRecords(cfg.statusObject.key, 'status', owners.map((o) => `${o.kind}-${o.id}`));
+  if (cfg.statusObject.enabled)
+    await deleteRecords(
+      cfg.statusObject.key,
+      'status',
+      owners.map((o) => `${o.kind}-${o.id}`),
+    );
   await clearDeflectionProfiles(client, cfg, c, out);
   return out;
 }

@@ -68,11 +68,20 @@ export function ownerFields(p: PortalProjection, cfg: ZendeskTargetConfig, kind:
 export function changedFields(current: FieldSet | null, previous: FieldSet | null): FieldSet {
   if (current === null) {
     if (previous === null) return {};
-    return Object.fromEntries(Object.entries(previous).filter(([, v]) => v !== null).map(([k]) => [k, null]));
+    return Object.fromEntries(
+      Object.entries(previous)
+        .filter(([, v]) => v !== null)
+        .map(([k]) => [k, null]),
+    );
   }
   if (previous === null) return { ...current };
-  const gone = Object.entries(previous).filter(([k, v]) => v !== null && !Object.hasOwn(current, k)).map(([k]) => [k, null]);
-  return Object.fromEntries([...Object.entries(current).filter(([k, v]) => !Object.hasOwn(previous, k) || previous[k] !== v), ...gone]);
+  const gone = Object.entries(previous)
+    .filter(([k, v]) => v !== null && !Object.hasOwn(current, k))
+    .map(([k]) => [k, null]);
+  return Object.fromEntries([
+    ...Object.entries(current).filter(([k, v]) => !Object.hasOwn(previous, k) || previous[k] !== v),
+    ...gone,
+  ]);
 }
 
 /** Where an invoice record points: the customer's organization, else its user. */
@@ -84,7 +93,10 @@ export type Owner = { kind: 'organization' | 'user'; id: string };
 export const NO_ZENDESK_OWNER = 'no Zendesk organization or user for this customer yet';
 
 /** The one place a push may write: the linked organization, else the first linked user. */
-export function ownerOf(links: { zendeskOrganizationId: string | null; contacts: ReadonlyArray<{ zendeskUserId: string | null }> }): Owner | null {
+export function ownerOf(links: {
+  zendeskOrganizationId: string | null;
+  contacts: ReadonlyArray<{ zendeskUserId: string | null }>;
+}): Owner | null {
   if (links.zendeskOrganizationId !== null) return { kind: 'organization', id: links.zendeskOrganizationId };
   const userId = links.contacts.find((c) => c.zendeskUserId !== null)?.zendeskUserId;
   return userId ? { kind: 'user', id: userId } : null;
@@ -97,7 +109,12 @@ export interface InvoiceRecord {
 }
 
 /** One invoice as a custom object record, upserted by external id = the Stripe invoice id; `mapped`: its `mapping.zendesk.invoiceObject` fields. */
-export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetConfig, mapped?: FieldSet): InvoiceRecord {
+export function invoiceRecord(
+  i: InvoiceView,
+  owner: Owner,
+  cfg: ZendeskTargetConfig,
+  mapped?: FieldSet,
+): InvoiceRecord {
   const f = cfg.invoiceObject.fields;
   return {
     name: i.number ?? i.id,
@@ -112,7 +129,8 @@ export function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetCo
 }
 
 const sameRecord = (a: InvoiceRecord, b: InvoiceRecord): boolean =>
-  a.name === b.name && Object.entries(a.custom_object_fields).every(([k, v]) => b.custom_object_fields[k] === v) &&
+  a.name === b.name &&
+  Object.entries(a.custom_object_fields).every(([k, v]) => b.custom_object_fields[k] === v) &&
   Object.keys(b.custom_object_fields).every((k) => Object.hasOwn(a.custom_object_fields, k));
 
 /**
@@ -120,8 +138,18 @@ const sameRecord = (a: InvoiceRecord, b: InvoiceRecord): boolean =>
  * differ from the one written for the same id last time. Changes that show
  * nowhere in the record (e.g. amountRemaining) write nothing.
  */
-export function changedInvoices(current: PortalProjection, previous: PortalProjection | null, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord[] {
-  const before = new Map((previous?.invoices ?? []).map((i) => [i.id, invoiceRecord(i, owner, cfg, previous?.mapped?.invoiceObject?.[i.id])]));
+export function changedInvoices(
+  current: PortalProjection,
+  previous: PortalProjection | null,
+  owner: Owner,
+  cfg: ZendeskTargetConfig,
+): InvoiceRecord[] {
+  const before = new Map(
+    (previous?.invoices ?? []).map((i) => [
+      i.id,
+      invoiceRecord(i, owner, cfg, previous?.mapped?.invoiceObject?.[i.id]),
+    ]),
+  );
   return current.invoices
     .map((i) => invoiceRecord(i, owner, cfg, current.mapped?.invoiceObject?.[i.id]))
     .filter((r) => {
@@ -153,7 +181,12 @@ export function statusRecord(p: PortalProjection, owner: Owner, cfg: ZendeskTarg
 }
 
 /** The status record to upsert, or null when it is off, absent, or the same as last written. */
-export function changedStatus(current: PortalProjection, previous: PortalProjection | null, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord | null {
+export function changedStatus(
+  current: PortalProjection,
+  previous: PortalProjection | null,
+  owner: Owner,
+  cfg: ZendeskTargetConfig,
+): InvoiceRecord | null {
   if (!cfg.statusObject.enabled) return null;
   const now = statusRecord(current, owner, cfg);
   if (now === null) return null;

@@ -47,7 +47,11 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v.tri
 /** An error in a job result: a string, `{code, title, detail}`, or a list of those. */
 function describeError(v: unknown): string | undefined {
   if (Array.isArray(v)) return v.map(describeError).filter(Boolean).join('; ') || undefined;
-  if (isRecord(v)) return [v['code'], v['title'], v['detail'] ?? v['description'] ?? v['message']].map(text).filter(Boolean).join(': ') || undefined;
+  if (isRecord(v))
+    return (
+      [v['code'], v['title'], v['detail'] ?? v['description'] ?? v['message']].map(text).filter(Boolean).join(': ') ||
+      undefined
+    );
   return text(v);
 }
 
@@ -74,15 +78,25 @@ function parseJob(body: unknown): JobStatus {
 export type Attempt = <T>(call: () => Promise<T>) => Promise<T>;
 
 /** Runs one bulk job to its end; throws unless every item was written. */
-async function runJob(client: ZendeskClient, key: string, items: readonly InvoiceRecord[], polling: JobPolling, calls: CallCounter, attempt: Attempt): Promise<void> {
+async function runJob(
+  client: ZendeskClient,
+  key: string,
+  items: readonly InvoiceRecord[],
+  polling: JobPolling,
+  calls: CallCounter,
+  attempt: Attempt,
+): Promise<void> {
   let job = parseJob(
     await attempt(() => {
       calls.n++;
-      return zendeskRequest(client, 'POST', ['custom_objects', key, 'jobs'], { job: { action: 'create_or_update_by_external_id', items } });
+      return zendeskRequest(client, 'POST', ['custom_objects', key, 'jobs'], {
+        job: { action: 'create_or_update_by_external_id', items },
+      });
     }),
   );
   for (let poll = 0; !['completed', 'failed', 'killed'].includes(job.status); poll++) {
-    if (poll >= polling.maxPolls) throw new RetryableError(`Zendesk job ${job.id} still ${job.status} after ${polling.maxPolls} polls`);
+    if (poll >= polling.maxPolls)
+      throw new RetryableError(`Zendesk job ${job.id} still ${job.status} after ${polling.maxPolls} polls`);
     await sleep(polling.intervalMs);
     const id = job.id;
     job = parseJob(
@@ -93,9 +107,13 @@ async function runJob(client: ZendeskClient, key: string, items: readonly Invoic
     );
   }
   const failed = failedItems(job, items);
-  if (failed.length > 0) throw new PermanentError(`Zendesk job ${job.id}: ${failed.length} of ${items.length} invoices refused: ${failed.join('; ')}`);
+  if (failed.length > 0)
+    throw new PermanentError(
+      `Zendesk job ${job.id}: ${failed.length} of ${items.length} invoices refused: ${failed.join('; ')}`,
+    );
   // A job that failed as a whole (an error on Zendesk's side) says nothing about our data.
-  if (job.status !== 'completed') throw new RetryableError(`Zendesk job ${job.id} ${job.status}${job.message ? `: ${job.message}` : ''}`);
+  if (job.status !== 'completed')
+    throw new RetryableError(`Zendesk job ${job.id} ${job.status}${job.message ? `: ${job.message}` : ''}`);
 }
 
 /** Upserts the records into custom object `key`; returns `invoice:<id>` for each one written. */
@@ -108,12 +126,18 @@ export async function upsertInvoices(
   attempt: Attempt = (call) => call(),
 ): Promise<string[]> {
   if (records.length > BULK_ABOVE) {
-    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX) await runJob(client, key, records.slice(i, i + JOB_ITEMS_MAX), polling, calls, attempt);
+    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX)
+      await runJob(client, key, records.slice(i, i + JOB_ITEMS_MAX), polling, calls, attempt);
   } else {
     for (const record of records) {
       await attempt(() => {
         calls.n++;
-        return zendeskRequest(client, 'PATCH', ['custom_objects', key, 'records', { external_id: record.external_id }], { custom_object_record: record });
+        return zendeskRequest(
+          client,
+          'PATCH',
+          ['custom_objects', key, 'records', { external_id: record.external_id }],
+          { custom_object_record: record },
+        );
       });
     }
   }

@@ -32,13 +32,20 @@ function ownProfile(v: unknown, cfg: ZendeskTargetConfig): ZendeskProfileRef | n
 }
 
 /** Each email's deflection profile, by identifier query; an email without one (404) has nothing to take back. */
-export async function locateDeflectionProfiles(client: ZendeskClient, cfg: ZendeskTargetConfig, emails: readonly string[]): Promise<LocateResult> {
+export async function locateDeflectionProfiles(
+  client: ZendeskClient,
+  cfg: ZendeskTargetConfig,
+  emails: readonly string[],
+): Promise<LocateResult> {
   const found = new Map<string, ZendeskProfileRef>();
   const failures = new Map<string, number>();
   const wanted = [...new Set(emails.map((e) => normalizeEmail(e)).filter((e): e is string => e !== undefined))];
   for (const email of wanted) {
     try {
-      const res = await zendeskRequest(client, 'GET', ['user_profiles', { identifier: `${cfg.profileEventSource}:${DEFLECTION_PROFILE_TYPE}:email:${email}` }]);
+      const res = await zendeskRequest(client, 'GET', [
+        'user_profiles',
+        { identifier: `${cfg.profileEventSource}:${DEFLECTION_PROFILE_TYPE}:email:${email}` },
+      ]);
       const profile = ownProfile(isRecord(res) ? res['profile'] : undefined, cfg);
       if (profile) found.set(profile.id, profile);
     } catch (err) {
@@ -57,10 +64,16 @@ export async function locateDeflectionProfiles(client: ZendeskClient, cfg: Zende
  * of every Zendesk user it names (a contact's user, a kept profile's user). Labels:
  * `deflection_profile:<id>`; a profile already deleted (404) is absent.
  */
-export async function clearDeflectionProfiles(client: ZendeskClient, cfg: ZendeskTargetConfig, c: PortalClear, out: ClearResult): Promise<void> {
+export async function clearDeflectionProfiles(
+  client: ZendeskClient,
+  cfg: ZendeskTargetConfig,
+  c: PortalClear,
+  out: ClearResult,
+): Promise<void> {
   const profiles = new Set((c.zendeskProfiles ?? []).map((p) => p.id).filter((id) => PROFILE_ID.test(id)));
   const users = new Set<string>();
-  for (const place of c.places) for (const contact of place.contacts) if (contact.zendeskUserId) users.add(contact.zendeskUserId);
+  for (const place of c.places)
+    for (const contact of place.contacts) if (contact.zendeskUserId) users.add(contact.zendeskUserId);
   for (const p of c.zendeskProfiles ?? []) if (p.userId) users.add(p.userId);
   for (const user of users) {
     if (!USER_ID.test(user)) continue; // never a path; the billing part reports a malformed id where it is its owner

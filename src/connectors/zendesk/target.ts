@@ -12,11 +12,35 @@
  */
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
-import { CALL_RETRY, retryingCall, type CallRetry, type PortalPush, type PortalTarget, type PushResult } from '../../sync/portal-target.js';
+import {
+  CALL_RETRY,
+  retryingCall,
+  type CallRetry,
+  type PortalPush,
+  type PortalTarget,
+  type PushResult,
+} from '../../sync/portal-target.js';
 import { normalizeEmail } from '../../sync/source-event.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
-import { classifyZendeskError, createZendeskClient, ZendeskApiError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
-import { changedFields, ownerFields, changedInvoices, changedStatus, DEFLECTION_PROFILE_TYPE, NO_ZENDESK_OWNER, ownerOf, type FieldSet, type Owner } from './target-format.js';
+import {
+  classifyZendeskError,
+  createZendeskClient,
+  ZendeskApiError,
+  zendeskRequest,
+  zendeskResult,
+  type ZendeskClient,
+} from './client.js';
+import {
+  changedFields,
+  ownerFields,
+  changedInvoices,
+  changedStatus,
+  DEFLECTION_PROFILE_TYPE,
+  NO_ZENDESK_OWNER,
+  ownerOf,
+  type FieldSet,
+  type Owner,
+} from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
 import { pushZendeskMany } from './target-bulk.js';
 import { clearZendesk } from './target-clear.js';
@@ -48,7 +72,9 @@ function validationDetails(err: unknown): string | undefined {
   const details = isRecord(body) ? body['details'] : undefined;
   if (!isRecord(details)) return undefined;
   const lines = Object.entries(details).flatMap(([field, list]) =>
-    (Array.isArray(list) ? list : [list]).map((d) => `${field}: ${isRecord(d) && typeof d['description'] === 'string' ? d['description'] : JSON.stringify(d)}`),
+    (Array.isArray(list) ? list : [list]).map(
+      (d) => `${field}: ${isRecord(d) && typeof d['description'] === 'string' ? d['description'] : JSON.stringify(d)}`,
+    ),
   );
   return lines.length > 0 ? lines.join('; ') : undefined;
 }
@@ -61,7 +87,11 @@ export function toPushError(err: unknown): RateLimitedError | RetryableError | P
     return new RateLimitedError(verdict.message, Math.max(1_000, verdict.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
   }
   // A 503 may say when to come back (Zendesk sends Retry-After during maintenance): the retry waits that long.
-  if (verdict.retryable) return new RetryableError(verdict.message, { cause: err, ...(verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }) });
+  if (verdict.retryable)
+    return new RetryableError(verdict.message, {
+      cause: err,
+      ...(verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }),
+    });
   const details = validationDetails(err);
   return new PermanentError(details ? `${verdict.message} (${details})` : verdict.message, verdict.status);
 }
@@ -69,7 +99,8 @@ export function toPushError(err: unknown): RateLimitedError | RetryableError | P
 /** A Zendesk id from the links as the number node-zendesk takes; anything else is a data error. */
 function zendeskId(kind: Owner['kind'], id: string): number {
   const n = Number(id);
-  if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(n)) throw new PermanentError(`not a Zendesk ${kind} id: ${id.slice(0, 40)}`);
+  if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(n))
+    throw new PermanentError(`not a Zendesk ${kind} id: ${id.slice(0, 40)}`);
   return n;
 }
 
@@ -100,15 +131,24 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       const wrote: string[] = [];
       try {
         zendeskId(owner.kind, owner.id); // a malformed id must reach neither a path nor a lookup field
-        const fields = changedFields(ownerFields(p.projection, cfg, owner.kind), p.previous && ownerFields(p.previous, cfg, owner.kind));
+        const fields = changedFields(
+          ownerFields(p.projection, cfg, owner.kind),
+          p.previous && ownerFields(p.previous, cfg, owner.kind),
+        );
         if (Object.keys(fields).length > 0) wrote.push(await attempt(() => writeFields(client, owner, fields, calls)));
         const records = changedInvoices(p.projection, p.previous, owner, cfg);
-        if (records.length > 0) wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls, attempt)));
+        if (records.length > 0)
+          wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls, attempt)));
         const status = changedStatus(p.projection, p.previous, owner, cfg);
         if (status !== null) {
           await attempt(() => {
             calls.n++;
-            return zendeskRequest(client, 'PATCH', ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }], { custom_object_record: status });
+            return zendeskRequest(
+              client,
+              'PATCH',
+              ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }],
+              { custom_object_record: status },
+            );
           });
           wrote.push(`status:${status.external_id}`);
         }
@@ -139,14 +179,19 @@ function deflectionEmail(session: DeflectionEvent, links: PortalPush['links']): 
   const own = normalizeEmail(session.contact);
   if (own !== undefined) return own;
   const [platform, , id] = session.contact.split(':');
-  const contact = links.contacts.find((c) => (platform === 'zendesk' ? c.zendeskUserId === id : c.salesforceContactId === id));
+  const contact = links.contacts.find((c) =>
+    platform === 'zendesk' ? c.zendeskUserId === id : c.salesforceContactId === id,
+  );
   return normalizeEmail(contact?.email) ?? null;
 }
 
 /** A decided session as a profile event: `self_service_deflected` or `self_service_escalated`. */
 function profileEventOf(session: DeflectionEvent, email: string): ZendeskProfileEvent {
   const last = session.lastActivity;
-  const what = session.outcome === 'deflected' ? 'Solved in the portal without a ticket' : `Opened ticket ${session.ticketId ?? '(unknown)'} after using the portal`;
+  const what =
+    session.outcome === 'deflected'
+      ? 'Solved in the portal without a ticket'
+      : `Opened ticket ${session.ticketId ?? '(unknown)'} after using the portal`;
   return {
     email,
     type: `self_service_${session.outcome}`,
@@ -184,13 +229,23 @@ export { DEFLECTION_PROFILE_TYPE };
  * (`POST /user_profiles/events`, answered 202 `{status: "received"}`).
  * Fails with the same contract errors as a push.
  */
-export async function recordZendeskDeflection(client: ZendeskClient, config: Config, event: ZendeskProfileEvent): Promise<{ status: string }> {
+export async function recordZendeskDeflection(
+  client: ZendeskClient,
+  config: Config,
+  event: ZendeskProfileEvent,
+): Promise<{ status: string }> {
   const email = normalizeEmail(event.email);
-  if (email === undefined) throw new PermanentError('a deflection event needs the customer\'s email');
+  if (email === undefined) throw new PermanentError("a deflection event needs the customer's email");
   const source = config.targets.zendesk.profileEventSource;
   const body = {
     profile: { source, type: DEFLECTION_PROFILE_TYPE, identifiers: [{ type: 'email', value: email }] },
-    event: { source, type: event.type, description: event.description, properties: event.properties, created_at: event.occurredAt },
+    event: {
+      source,
+      type: event.type,
+      description: event.description,
+      properties: event.properties,
+      created_at: event.occurredAt,
+    },
   };
   try {
     const result = await zendeskRequest(client, 'POST', ['user_profiles', 'events'], body);

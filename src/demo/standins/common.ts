@@ -81,7 +81,8 @@ export class FixedWindowRateLimiter {
     readonly rate: RateWindow,
     private readonly now: () => number = Date.now,
   ) {
-    if (!(rate.max > 0) || !(rate.perMs > 0)) throw new Error(`rate needs max > 0 and perMs > 0, got ${JSON.stringify(rate)}`);
+    if (!(rate.max > 0) || !(rate.perMs > 0))
+      throw new Error(`rate needs max > 0 and perMs > 0, got ${JSON.stringify(rate)}`);
   }
 
   /** Counts one request if the window has room; a refused request is not counted. */

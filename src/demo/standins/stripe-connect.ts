@@ -15,7 +15,13 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listenOnLoopback } from './common.js';
-import { renderAccount, startStripeStandIn, stripeErrors, type StripeStandIn, type StripeStandInOptions } from './stripe/index.js';
+import {
+  renderAccount,
+  startStripeStandIn,
+  stripeErrors,
+  type StripeStandIn,
+  type StripeStandInOptions,
+} from './stripe/index.js';
 
 export interface StripeConnectStandInOptions {
   /** The platform's own account: its key is the one key of the whole stand-in; its webhook options are its account endpoint's. */
@@ -78,7 +84,11 @@ export async function startStripeConnectStandIn(opts: StripeConnectStandInOption
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
-  const send = (res: Response, status: number, body: unknown) => res.status(status).type('application/json').send(`${JSON.stringify(body, null, 2)}\n`);
+  const send = (res: Response, status: number, body: unknown) =>
+    res
+      .status(status)
+      .type('application/json')
+      .send(`${JSON.stringify(body, null, 2)}\n`);
   const keyOf = (header: string | undefined): string | undefined => {
     if (!header) return undefined;
     const bearer = /^Bearer\s+(\S+)$/i.exec(header);
@@ -89,7 +99,13 @@ export async function startStripeConnectStandIn(opts: StripeConnectStandInOption
 
   app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
     const q = req.originalUrl.indexOf('?');
-    const call = { method: req.method, path: q < 0 ? req.originalUrl : req.originalUrl.slice(0, q), query: q < 0 ? '' : req.originalUrl.slice(q + 1), stripeAccount: req.get('stripe-account') ?? null, status: 0 };
+    const call = {
+      method: req.method,
+      path: q < 0 ? req.originalUrl : req.originalUrl.slice(0, q),
+      query: q < 0 ? '' : req.originalUrl.slice(q + 1),
+      stripeAccount: req.get('stripe-account') ?? null,
+      status: 0,
+    };
     calls.push(call);
     res.once('finish', () => {
       call.status = res.statusCode;
@@ -98,20 +114,27 @@ export async function startStripeConnectStandIn(opts: StripeConnectStandInOption
     if (!key) return send(res, 401, stripeErrors.noKey());
     if (key !== secretKey) return send(res, 401, stripeErrors.badKey(key));
     const onBehalf = req.get('stripe-account');
-    if (onBehalf !== undefined && onBehalf !== platformAccountId && !accounts.has(onBehalf)) return send(res, 403, stripeErrors.noAccess(key, onBehalf));
+    if (onBehalf !== undefined && onBehalf !== platformAccountId && !accounts.has(onBehalf))
+      return send(res, 403, stripeErrors.noAccess(key, onBehalf));
     next();
   });
 
   // The platform's list of its connected accounts (a connected account has none of its own).
   app.get('/v1/accounts', (req, res) => {
-    if (req.get('stripe-account') !== undefined && req.get('stripe-account') !== platformAccountId) return send(res, 200, { object: 'list', data: [], has_more: false, url: '/v1/accounts' });
+    if (req.get('stripe-account') !== undefined && req.get('stripe-account') !== platformAccountId)
+      return send(res, 200, { object: 'list', data: [], has_more: false, url: '/v1/accounts' });
     const query = req.query as Record<string, unknown>;
     const unknown = Object.keys(query).find((k) => !PAGING.includes(k));
     if (unknown) return send(res, 400, stripeErrors.invalid(`Received unknown parameter: ${unknown}`, unknown));
     const limit = query['limit'] === undefined ? 10 : Number(query['limit']);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return send(res, 400, stripeErrors.invalid('Invalid integer: limit must be between 1 and 100', 'limit'));
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      return send(res, 400, stripeErrors.invalid('Invalid integer: limit must be between 1 and 100', 'limit'));
     if (query['starting_after'] !== undefined && query['ending_before'] !== undefined) {
-      return send(res, 400, stripeErrors.invalid('You may only specify one of these parameters: ending_before, starting_after.'));
+      return send(
+        res,
+        400,
+        stripeErrors.invalid('You may only specify one of these parameters: ending_before, starting_after.'),
+      );
     }
     const newestFirst = [...order].reverse();
     const cursorAt = (name: 'starting_after' | 'ending_before'): number | undefined => {
@@ -128,7 +151,12 @@ export async function startStripeConnectStandIn(opts: StripeConnectStandInOption
       const to = before !== undefined ? before : from + limit;
       const page = newestFirst.slice(from, Math.min(to, from + limit));
       const hasMore = before !== undefined ? from > 0 : from + page.length < newestFirst.length;
-      send(res, 200, { object: 'list', data: page.map((a) => renderAccount(a.id, a.created)), has_more: hasMore, url: '/v1/accounts' });
+      send(res, 200, {
+        object: 'list',
+        data: page.map((a) => renderAccount(a.id, a.created)),
+        has_more: hasMore,
+        url: '/v1/accounts',
+      });
     } catch (err) {
       send(res, 400, (err as { body: unknown }).body);
     }
@@ -155,9 +183,18 @@ export async function startStripeConnectStandIn(opts: StripeConnectStandInOption
       const answer = await fetch(`${target.baseUrl}${req.originalUrl}`, {
         method: req.method,
         headers,
-        ...(req.method !== 'GET' && req.method !== 'HEAD' && Buffer.isBuffer(req.body) && { body: new Uint8Array(req.body) }),
+        ...(req.method !== 'GET' &&
+          req.method !== 'HEAD' &&
+          Buffer.isBuffer(req.body) && { body: new Uint8Array(req.body) }),
       });
-      for (const name of ['content-type', 'request-id', 'stripe-version', 'stripe-should-retry', 'retry-after', 'idempotent-replayed']) {
+      for (const name of [
+        'content-type',
+        'request-id',
+        'stripe-version',
+        'stripe-should-retry',
+        'retry-after',
+        'idempotent-replayed',
+      ]) {
         const value = answer.headers.get(name);
         if (value !== null) res.setHeader(name, value);
       }
@@ -170,7 +207,11 @@ export async function startStripeConnectStandIn(opts: StripeConnectStandInOption
   const listening = await listenOnLoopback(app);
   const url = new URL(listening.origin);
   // The platform's own id, as GET /v1/account answers it on the platform's stand-in.
-  platformAccountId = ((await (await fetch(`${platform.baseUrl}/v1/account`, { headers: { authorization: `Bearer ${secretKey}` } })).json()) as { id: string }).id;
+  platformAccountId = (
+    (await (
+      await fetch(`${platform.baseUrl}/v1/account`, { headers: { authorization: `Bearer ${secretKey}` } })
+    ).json()) as { id: string }
+  ).id;
   for (const id of opts.connected ?? []) await addConnectedAccount(id);
 
   return {

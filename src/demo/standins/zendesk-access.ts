@@ -14,8 +14,16 @@
  */
 
 export type AccessOperator =
-  | 'is' | 'is_not' | 'present' | 'matches' | 'includes' | 'not_includes'
-  | 'greater_than' | 'less_than' | 'greater_than_equal' | 'less_than_equal';
+  | 'is'
+  | 'is_not'
+  | 'present'
+  | 'matches'
+  | 'includes'
+  | 'not_includes'
+  | 'greater_than'
+  | 'less_than'
+  | 'greater_than_equal'
+  | 'less_than_equal';
 
 export interface AccessCondition {
   field: string;
@@ -72,12 +80,17 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export type Problems = Record<string, string>;
 
 /** An access rule from a request body, or the problems that make Zendesk answer 422. */
-export function parseAccessRule(input: unknown, fields: readonly AccessField[], existing: number): { rule?: Omit<AccessRule, 'id' | 'created_at' | 'updated_at'>; problems: Problems } {
+export function parseAccessRule(
+  input: unknown,
+  fields: readonly AccessField[],
+  existing: number,
+): { rule?: Omit<AccessRule, 'id' | 'created_at' | 'updated_at'>; problems: Problems } {
   const r = isRecord(input) ? input : {};
   const problems: Problems = {};
   const title = typeof r.title === 'string' ? r.title.trim() : '';
   if (!title) problems.title = 'Title: cannot be blank';
-  if (existing >= MAX_RULES_PER_OBJECT) problems.base = `An object can have at most ${MAX_RULES_PER_OBJECT} access rules`;
+  if (existing >= MAX_RULES_PER_OBJECT)
+    problems.base = `An object can have at most ${MAX_RULES_PER_OBJECT} access rules`;
   const conditions = isRecord(r.conditions) ? r.conditions : {};
   const list = (name: 'all' | 'any'): AccessCondition[] => {
     const raw = conditions[name] ?? [];
@@ -89,12 +102,16 @@ export function parseAccessRule(input: unknown, fields: readonly AccessField[], 
       const cond = isRecord(c) ? c : {};
       const at = `conditions.${name}[${i}]`;
       const fieldName = typeof cond.field === 'string' ? cond.field : '';
-      const key = fieldName.startsWith('custom_object_fields.') ? fieldName.slice('custom_object_fields.'.length) : undefined;
+      const key = fieldName.startsWith('custom_object_fields.')
+        ? fieldName.slice('custom_object_fields.'.length)
+        : undefined;
       const field = fields.find((f) => f.key === key);
       const operator = String(cond.operator ?? '') as AccessOperator;
       if (!field) problems[`${at}.field`] = `Field ${fieldName || 'blank'} is not a field of this object`;
-      else if (!(OPERATORS_BY_TYPE[field.type] ?? []).includes(operator)) problems[`${at}.operator`] = `Operator ${operator || 'blank'} is not valid for a ${field.type} field`;
-      else if (operator === 'matches' && cond.value !== CURRENT_USER) problems[`${at}.value`] = `matches compares with ${CURRENT_USER}`;
+      else if (!(OPERATORS_BY_TYPE[field.type] ?? []).includes(operator))
+        problems[`${at}.operator`] = `Operator ${operator || 'blank'} is not valid for a ${field.type} field`;
+      else if (operator === 'matches' && cond.value !== CURRENT_USER)
+        problems[`${at}.value`] = `matches compares with ${CURRENT_USER}`;
       return { field: fieldName, operator, value: cond.value ?? null };
     });
   };
@@ -102,19 +119,31 @@ export function parseAccessRule(input: unknown, fields: readonly AccessField[], 
   const any = list('any');
   if (all.length + any.length === 0) problems.conditions = 'at least one condition is required';
   if (Object.keys(problems).length > 0) return { problems };
-  return { rule: { title, description: typeof r.description === 'string' ? r.description : '', conditions: { all, any } }, problems };
+  return {
+    rule: { title, description: typeof r.description === 'string' ? r.description : '', conditions: { all, any } },
+    problems,
+  };
 }
 
 /** The policy every role starts with: nothing allowed (end users see no record by default). */
 export const closedPolicy = (id: string): PermissionPolicy => ({
   id,
-  records: { create: { allowed: false, rule_id: null }, read: { allowed: false, rule_id: null }, update: { allowed: false, rule_id: null }, delete: { allowed: false, rule_id: null } },
+  records: {
+    create: { allowed: false, rule_id: null },
+    read: { allowed: false, rule_id: null },
+    update: { allowed: false, rule_id: null },
+    delete: { allowed: false, rule_id: null },
+  },
 });
 
 export const isPolicyId = (id: string): boolean => id === 'end-user' || /^custom-role-[1-9]\d*$/.test(id);
 
 /** A PATCH of a policy applied to `current`, or the problems that make Zendesk answer 422. */
-export function patchPolicy(current: PermissionPolicy, input: unknown, ruleIds: ReadonlySet<number>): { policy?: PermissionPolicy; problems: Problems } {
+export function patchPolicy(
+  current: PermissionPolicy,
+  input: unknown,
+  ruleIds: ReadonlySet<number>,
+): { policy?: PermissionPolicy; problems: Problems } {
   const p = isRecord(input) && isRecord(input.policy) ? input.policy : {};
   const records = isRecord(p.records) ? p.records : {};
   const next: PermissionPolicy = structuredClone(current);
@@ -133,7 +162,8 @@ export function patchPolicy(current: PermissionPolicy, input: unknown, ruleIds: 
     if ('rule_id' in given) {
       const id = given.rule_id;
       if (id === null) next.records[action].rule_id = null;
-      else if (typeof id !== 'number' || !ruleIds.has(id)) problems[`records.${action}.rule_id`] = `Access rule ${String(id)} does not exist for this object`;
+      else if (typeof id !== 'number' || !ruleIds.has(id))
+        problems[`records.${action}.rule_id`] = `Access rule ${String(id)} does not exist for this object`;
       else next.records[action].rule_id = id;
     }
   }
@@ -142,12 +172,18 @@ export function patchPolicy(current: PermissionPolicy, input: unknown, ruleIds: 
     const write = next.records[action];
     if (!write.allowed) continue;
     if (!read.allowed) problems[`records.${action}`] = `${action} needs read to be allowed`;
-    else if (write.rule_id === null && read.rule_id !== null) problems[`records.${action}`] = `${action} with full access needs full read access`;
+    else if (write.rule_id === null && read.rule_id !== null)
+      problems[`records.${action}`] = `${action} with full access needs full read access`;
   }
   return Object.keys(problems).length > 0 ? { problems } : { policy: next, problems };
 }
 
-function holds(cond: AccessCondition, values: Record<string, unknown>, fields: readonly AccessField[], user: EndUser): boolean {
+function holds(
+  cond: AccessCondition,
+  values: Record<string, unknown>,
+  fields: readonly AccessField[],
+  user: EndUser,
+): boolean {
   const key = cond.field.slice('custom_object_fields.'.length);
   const field = fields.find((f) => f.key === key);
   const value = values[key];
@@ -158,7 +194,8 @@ function holds(cond: AccessCondition, values: Record<string, unknown>, fields: r
     case 'matches': {
       if (!present || !field) return false;
       if (field.relationship_target_type === 'zen:user') return String(value) === String(user.id);
-      if (field.relationship_target_type === 'zen:organization') return user.organization_id !== null && String(value) === String(user.organization_id);
+      if (field.relationship_target_type === 'zen:organization')
+        return user.organization_id !== null && String(value) === String(user.organization_id);
       return false;
     }
     case 'is':
@@ -171,12 +208,21 @@ function holds(cond: AccessCondition, values: Record<string, unknown>, fields: r
 }
 
 /** Whether `user` may read a record whose field values are `values`, under the end-user policy. */
-export function endUserMayRead(policy: PermissionPolicy, rules: readonly AccessRule[], fields: readonly AccessField[], values: Record<string, unknown>, user: EndUser): boolean {
+export function endUserMayRead(
+  policy: PermissionPolicy,
+  rules: readonly AccessRule[],
+  fields: readonly AccessField[],
+  values: Record<string, unknown>,
+  user: EndUser,
+): boolean {
   const read = policy.records.read;
   if (!read.allowed) return false;
   if (read.rule_id === null) return true;
   const rule = rules.find((r) => r.id === read.rule_id);
   if (!rule) return false;
   const { all, any } = rule.conditions;
-  return all.every((c) => holds(c, values, fields, user)) && (any.length === 0 || any.some((c) => holds(c, values, fields, user)));
+  return (
+    all.every((c) => holds(c, values, fields, user)) &&
+    (any.length === 0 || any.some((c) => holds(c, values, fields, user)))
+  );
 }

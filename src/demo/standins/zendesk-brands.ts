@@ -54,8 +54,17 @@ export function createBrandBook(baseUrl: () => string, stamp: () => string): Bra
       const time = input.created_at ?? stamp();
       const first = brands.size === 0;
       const brand: ZendeskBrand = {
-        has_help_center: true, help_center_state: 'enabled', active: true, default: first, is_deleted: false, logo: null,
-        ticket_form_ids: [], signature_template: '{{agent.signature}}', host_mapping: null, created_at: time, updated_at: time,
+        has_help_center: true,
+        help_center_state: 'enabled',
+        active: true,
+        default: first,
+        is_deleted: false,
+        logo: null,
+        ticket_form_ids: [],
+        signature_template: '{{agent.signature}}',
+        host_mapping: null,
+        created_at: time,
+        updated_at: time,
         ...input,
         id,
         url: `${baseUrl()}/brands/${id}.json`,
@@ -71,7 +80,9 @@ export function createBrandBook(baseUrl: () => string, stamp: () => string): Bra
       return null;
     },
     listed() {
-      return [...brands.values()].filter((b) => !b.is_deleted).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
+      return [...brands.values()]
+        .filter((b) => !b.is_deleted)
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
     },
     ofHost(host) {
       const h = host.toLowerCase();

@@ -67,7 +67,10 @@ async function newKey(): Promise<SigningKey> {
   return { kid, privateKey, publicJwk: { kty, n, e, kid } };
 }
 
-export async function createHelpCenterStandIn(findUser: (id: number) => StandInUserClaims | undefined, now: () => number): Promise<HelpCenterStandIn> {
+export async function createHelpCenterStandIn(
+  findUser: (id: number) => StandInUserClaims | undefined,
+  now: () => number,
+): Promise<HelpCenterStandIn> {
   const keys: SigningKey[] = [await newKey()];
   const foreign = await newKey();
   let fault: 'down' | 'reset' | null = null;
@@ -101,7 +104,10 @@ export async function createHelpCenterStandIn(findUser: (id: number) => StandInU
   };
 
   const signedIn = (req: Request): number | undefined => {
-    const cookie = (req.get('cookie') ?? '').split(';').map((c) => c.trim().split('=')).find(([k]) => k === STANDIN_USER_COOKIE)?.[1];
+    const cookie = (req.get('cookie') ?? '')
+      .split(';')
+      .map((c) => c.trim().split('='))
+      .find(([k]) => k === STANDIN_USER_COOKIE)?.[1];
     const raw = cookie ?? (typeof req.query.as === 'string' ? req.query.as : undefined);
     return raw && /^\d+$/.test(raw) ? Number(raw) : undefined;
   };
@@ -109,7 +115,8 @@ export async function createHelpCenterStandIn(findUser: (id: number) => StandInU
   standIn.router.get(/^\/api\/v2\/help_center\/integration\/keys(\.json)?$/, (req: Request, res: Response) => {
     asked += 1;
     if (fault === 'reset') return void req.socket.destroy();
-    if (fault === 'down') return void res.status(503).json({ error: 'ServiceUnavailable', description: 'Service Unavailable' });
+    if (fault === 'down')
+      return void res.status(503).json({ error: 'ServiceUnavailable', description: 'Service Unavailable' });
     res.json({ keys: keys.map((k) => k.publicJwk) });
   });
   standIn.router.get(/^\/api\/v2\/help_center\/integration\/token(\.json)?$/, (req: Request, res: Response) => {

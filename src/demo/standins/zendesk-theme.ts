@@ -43,13 +43,17 @@ export function renderTemplate(source: string, ctx: ThemeContext): string {
   // Blocks, innermost first (#if may hold #link).
   for (let guard = 0; /\{\{#(if|link)\b/.test(text); guard++) {
     if (guard > 100) throw new Error('template blocks nest too deep');
-    text = text.replace(/\{\{#link '([a-z_]+)'\}\}((?:(?!\{\{#)[\s\S])*?)\{\{\/link\}\}/g, (_m, name: string, inner: string) => {
-      const href = LINKS[name];
-      if (!href) throw new Error(`{{#link '${name}'}} is not known to the stand-in`);
-      return `<a href="${href(ctx.locale)}">${inner}</a>`;
-    });
-    text = text.replace(/\{\{#if signed_in\}\}((?:(?!\{\{#)[\s\S])*?)(?:\{\{else\}\}((?:(?!\{\{#)[\s\S])*?))?\{\{\/if\}\}/g, (_m, yes: string, no = '') =>
-      ctx.signedIn ? yes : no,
+    text = text.replace(
+      /\{\{#link '([a-z_]+)'\}\}((?:(?!\{\{#)[\s\S])*?)\{\{\/link\}\}/g,
+      (_m, name: string, inner: string) => {
+        const href = LINKS[name];
+        if (!href) throw new Error(`{{#link '${name}'}} is not known to the stand-in`);
+        return `<a href="${href(ctx.locale)}">${inner}</a>`;
+      },
+    );
+    text = text.replace(
+      /\{\{#if signed_in\}\}((?:(?!\{\{#)[\s\S])*?)(?:\{\{else\}\}((?:(?!\{\{#)[\s\S])*?))?\{\{\/if\}\}/g,
+      (_m, yes: string, no = '') => (ctx.signedIn ? yes : no),
     );
   }
   return text.replace(/\{\{([^}]*)\}\}/g, (_m, expr: string) => {
@@ -101,16 +105,30 @@ export interface ThemeSessions {
 /** The theme router, answering only /hc/… paths. */
 export function createThemeStandIn(sessions: ThemeSessions, kitDir = KIT_DIR): ThemeStandIn {
   const signedIn = (req: Request) => sessions.signedIn(req);
-  const theme: ThemeStandIn = { router: Router(), settings: { portal_sync_api_url: '', portal_sync_refresh_seconds: '0', portal_sync_brand_id: '' }, helpCenterName: 'Help Center' };
-  const ctxOf = (req: Request, locale: string): ThemeContext => ({ signedIn: signedIn(req), locale, helpCenterName: theme.helpCenterName, settings: theme.settings });
-  const page = (res: Response, html: string) => void res.status(200).type('html').set('cache-control', 'no-store').send(html);
+  const theme: ThemeStandIn = {
+    router: Router(),
+    settings: { portal_sync_api_url: '', portal_sync_refresh_seconds: '0', portal_sync_brand_id: '' },
+    helpCenterName: 'Help Center',
+  };
+  const ctxOf = (req: Request, locale: string): ThemeContext => ({
+    signedIn: signedIn(req),
+    locale,
+    helpCenterName: theme.helpCenterName,
+    settings: theme.settings,
+  });
+  const page = (res: Response, html: string) =>
+    void res.status(200).type('html').set('cache-control', 'no-store').send(html);
 
   theme.router.get(`${ASSET_PATH}/:name`, (req: Request, res: Response) => {
     const name = String(req.params.name);
     if (!/^[\w.-]+\.(js|css)$/.test(name)) return void res.status(404).end();
     try {
       const body = readFileSync(join(kitDir, 'assets', name), 'utf8');
-      res.status(200).type(name.endsWith('.js') ? 'text/javascript' : 'text/css').set('cache-control', 'no-store').send(body);
+      res
+        .status(200)
+        .type(name.endsWith('.js') ? 'text/javascript' : 'text/css')
+        .set('cache-control', 'no-store')
+        .send(body);
     } catch {
       res.status(404).end();
     }
@@ -118,7 +136,8 @@ export function createThemeStandIn(sessions: ThemeSessions, kitDir = KIT_DIR): T
   theme.router.get('/hc/:locale/p/:page', (req: Request, res: Response) => {
     const pageName = String(req.params.page);
     const locale = String(req.params.locale);
-    if (!/^[a-z0-9_-]+$/.test(pageName) || !/^[a-z]{2}(-[a-z0-9]{2,4})?$/i.test(locale)) return void res.status(404).end();
+    if (!/^[a-z0-9_-]+$/.test(pageName) || !/^[a-z]{2}(-[a-z0-9]{2,4})?$/i.test(locale))
+      return void res.status(404).end();
     let source: string;
     try {
       source = readFileSync(join(kitDir, 'templates/custom_pages', `${pageName}.hbs`), 'utf8');
@@ -128,9 +147,15 @@ export function createThemeStandIn(sessions: ThemeSessions, kitDir = KIT_DIR): T
     page(res, layout(ctxOf(req, locale), pageName, renderTemplate(source, ctxOf(req, locale))));
   });
   theme.router.get('/hc/:locale/signin', (req: Request, res: Response) => {
-    const by = { ...(typeof req.query.email === 'string' && { email: req.query.email }), ...(typeof req.query.name === 'string' && { name: req.query.name }) };
+    const by = {
+      ...(typeof req.query.email === 'string' && { email: req.query.email }),
+      ...(typeof req.query.name === 'string' && { name: req.query.name }),
+    };
     const who = by.email ?? by.name ?? '';
-    const back = typeof req.query.return_to === 'string' && /^\/hc\/[\w/-]*$/.test(req.query.return_to) ? req.query.return_to : `/hc/${String(req.params.locale)}`;
+    const back =
+      typeof req.query.return_to === 'string' && /^\/hc\/[\w/-]*$/.test(req.query.return_to)
+        ? req.query.return_to
+        : `/hc/${String(req.params.locale)}`;
     const id = who ? sessions.findUser(by) : undefined;
     if (id !== undefined) {
       const [name, value] = sessions.cookieOf(id).split('=');
@@ -138,8 +163,19 @@ export function createThemeStandIn(sessions: ThemeSessions, kitDir = KIT_DIR): T
     }
     // Not a user (yet): the demo opens this before Zendesk holds the user, so it looks again each second.
     const ctx = ctxOf(req, String(req.params.locale));
-    const wait = who ? `<p>Signing in as ${escapeHtml(who)}: there is no such user in Zendesk yet. This page tries again every second.</p>` : '<p>Sign in with ?email= or ?name=</p>';
-    res.status(200).type('html').set('cache-control', 'no-store').send(layout(ctx, 'Sign in', `<div class="container"><h1>Sign in</h1>${wait}</div>`).replace('<head>', who ? '<head><meta http-equiv="refresh" content="1">' : '<head>'));
+    const wait = who
+      ? `<p>Signing in as ${escapeHtml(who)}: there is no such user in Zendesk yet. This page tries again every second.</p>`
+      : '<p>Sign in with ?email= or ?name=</p>';
+    res
+      .status(200)
+      .type('html')
+      .set('cache-control', 'no-store')
+      .send(
+        layout(ctx, 'Sign in', `<div class="container"><h1>Sign in</h1>${wait}</div>`).replace(
+          '<head>',
+          who ? '<head><meta http-equiv="refresh" content="1">' : '<head>',
+        ),
+      );
   });
   theme.router.get('/hc/:locale', (req: Request, res: Response) => {
     const locale = String(req.params.locale);

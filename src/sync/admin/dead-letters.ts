@@ -40,8 +40,17 @@ export interface DeadLetterSettings {
 /** `readOnly` (dlq list): the queues are opened without writing their meta keys. */
 export function openDeadLetters(redis: Redis, config: DeadLetterSettings, readOnly = false): DeadLetters {
   const events = createEventsQueue(redis, config.redis.prefix, { readOnly });
-  const push = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix, skipMetasUpdate: readOnly }));
-  const ingestor = new Ingestor({ redis, queue: events, prefix: config.redis.prefix, dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds, quarantineLimits: config.quarantine, timeoutMs: 10_000 });
+  const push = PUSH_QUEUES.map(
+    (name) => new Queue(name, { connection: redis, prefix: config.redis.prefix, skipMetasUpdate: readOnly }),
+  );
+  const ingestor = new Ingestor({
+    redis,
+    queue: events,
+    prefix: config.redis.prefix,
+    dedupeTtlSeconds: config.webhooks.dedupeTtlSeconds,
+    quarantineLimits: config.quarantine,
+    timeoutMs: 10_000,
+  });
   const queues = [events, ...push];
   return { queues, ingestor, close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
 }
@@ -49,7 +58,8 @@ export function openDeadLetters(redis: Redis, config: DeadLetterSettings, readOn
 /** Where a failed job's work came from: an event's source and id, or a push's target and customer. */
 function jobOrigin(job: Job): { source?: string; eventId?: string | null; customerId?: string } {
   const data = (job.data ?? {}) as { source?: unknown; eventId?: unknown; target?: unknown; customerId?: unknown };
-  if (typeof data.source === 'string') return { source: data.source, eventId: typeof data.eventId === 'string' ? data.eventId : null };
+  if (typeof data.source === 'string')
+    return { source: data.source, eventId: typeof data.eventId === 'string' ? data.eventId : null };
   return {
     ...(typeof data.target === 'string' ? { source: `push to ${data.target}` } : {}),
     ...(typeof data.customerId === 'string' ? { customerId: data.customerId } : {}),
@@ -65,7 +75,16 @@ const jobLetter = (queue: string, job: Job): DeadLetter => ({
   at: new Date(job.finishedOn ?? job.timestamp).toISOString(),
   ...jobOrigin(job),
 });
-const quarantineLetter = (q: QuarantineMeta): DeadLetter => ({ kind: 'quarantine', id: q.id, queue: 'quarantine', reason: q.reason, attempts: 0, at: q.receivedAt, source: q.source, eventId: q.eventId });
+const quarantineLetter = (q: QuarantineMeta): DeadLetter => ({
+  kind: 'quarantine',
+  id: q.id,
+  queue: 'quarantine',
+  reason: q.reason,
+  attempts: 0,
+  at: q.receivedAt,
+  source: q.source,
+  eventId: q.eventId,
+});
 
 export interface DeadLetterPage {
   /** Dead letters in all, across every queue and the quarantine. */
@@ -84,7 +103,10 @@ const WINDOW_SCAN = 10_000;
  * One page of dead letters, newest first: reads at most offset + limit of each kind (WINDOW_SCAN with a
  * time window), and never a quarantined body.
  */
-export async function listDeadLetters(dlq: DeadLetters, page: { offset?: number; limit: number; window?: { from: Date; to: Date } }): Promise<DeadLetterPage> {
+export async function listDeadLetters(
+  dlq: DeadLetters,
+  page: { offset?: number; limit: number; window?: { from: Date; to: Date } },
+): Promise<DeadLetterPage> {
   const offset = page.offset ?? 0;
   const end = page.window ? WINDOW_SCAN : offset + page.limit;
   const [failedCounts, quarantine, jobs, quarantined] = await Promise.all([
@@ -105,7 +127,11 @@ export async function listDeadLetters(dlq: DeadLetters, page: { offset?: number;
 export type Reparse = (entry: QuarantineEntry) => ParseResult[];
 
 /** Replays the named dead letters (or all); returns one line of outcome per letter. */
-export async function replayDeadLetters(dlq: DeadLetters, reparse: Reparse, ids: Set<string> | 'all'): Promise<Array<{ id: string; outcome: string }>> {
+export async function replayDeadLetters(
+  dlq: DeadLetters,
+  reparse: Reparse,
+  ids: Set<string> | 'all',
+): Promise<Array<{ id: string; outcome: string }>> {
   const results: Array<{ id: string; outcome: string }> = [];
   const wanted = (id: string) => ids === 'all' || ids.has(id);
   for (const q of dlq.queues) {
@@ -123,15 +149,23 @@ export async function replayDeadLetters(dlq: DeadLetters, reparse: Reparse, ids:
     const events = parsed.flatMap((r) => (r.kind === 'events' ? r.events : []));
     const still = parsed.find((r) => r.kind === 'invalid');
     if (events.length === 0) {
-      results.push({ id: entry.id, outcome: still ? `still invalid: ${still.reason}` : 'nothing to apply (ignored type); removed' });
+      results.push({
+        id: entry.id,
+        outcome: still ? `still invalid: ${still.reason}` : 'nothing to apply (ignored type); removed',
+      });
       if (!still) await dlq.ingestor.removeQuarantined(entry);
       continue;
     }
     const outcome = await dlq.ingestor.enqueue(events);
     await dlq.ingestor.removeQuarantined(entry);
-    results.push({ id: entry.id, outcome: `enqueued ${outcome.accepted.length} event(s), ${outcome.duplicates.length} already seen` });
+    results.push({
+      id: entry.id,
+      outcome: `enqueued ${outcome.accepted.length} event(s), ${outcome.duplicates.length} already seen`,
+    });
   }
-  if (ids !== 'all') for (const id of ids) if (!results.some((r) => r.id === id)) results.push({ id, outcome: 'not found among dead letters' });
+  if (ids !== 'all')
+    for (const id of ids)
+      if (!results.some((r) => r.id === id)) results.push({ id, outcome: 'not found among dead letters' });
   return results;
 }
 

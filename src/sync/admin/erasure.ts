@@ -73,7 +73,9 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 function wordOf(needle: string): string {
   const email = needle.includes('@') || needle.includes('%40') || needle.includes('\\u0040');
-  return email ? `(?<![a-z0-9._%+\\-])${escape(needle)}(?![a-z0-9-]|\\.[a-z0-9])` : `(?<![a-z0-9_])${escape(needle)}(?![a-z0-9_])`;
+  return email
+    ? `(?<![a-z0-9._%+\\-])${escape(needle)}(?![a-z0-9-]|\\.[a-z0-9])`
+    : `(?<![a-z0-9_])${escape(needle)}(?![a-z0-9_])`;
 }
 
 const patterns = new WeakMap<readonly string[], RegExp>();
@@ -83,7 +85,8 @@ function patternOf(needles: readonly string[]): RegExp {
   return re;
 }
 
-const matches = (text: string, needles: readonly string[]): boolean => needles.length > 0 && patternOf(needles).test(text);
+const matches = (text: string, needles: readonly string[]): boolean =>
+  needles.length > 0 && patternOf(needles).test(text);
 
 function replaceAll(text: string, needles: readonly string[], hash: (n: string) => string): string {
   let out = text;
@@ -103,14 +106,18 @@ export class Eraser {
   ) {}
 
   private isAudit(key: string): boolean {
-    return key === this.store.globalAuditKey || (key.startsWith(REDIS_KEYS.records(this.prefix).head) && key.endsWith(':audit'));
+    return (
+      key === this.store.globalAuditKey ||
+      (key.startsWith(REDIS_KEYS.records(this.prefix).head) && key.endsWith(':audit'))
+    );
   }
 
   /** The queue and job id of a BullMQ job hash key, if it is one. */
   private jobOf(key: string): { queue: string; id: string } | null {
     for (const q of this.queueNames) {
       const head = REDIS_KEYS.queue(this.prefix, q);
-      if (key.startsWith(head) && !key.slice(head.length).includes(':')) return { queue: q, id: key.slice(head.length) };
+      if (key.startsWith(head) && !key.slice(head.length).includes(':'))
+        return { queue: q, id: key.slice(head.length) };
     }
     return null;
   }
@@ -162,7 +169,9 @@ export class Eraser {
           } else r.itemsRemoved += await this.redis.lrem(key, 0, item);
         }
       } else if (fields) {
-        const bad = Object.entries(fields).filter(([f, v]) => matches(f, needles) || matches(v, needles)).map(([f]) => f);
+        const bad = Object.entries(fields)
+          .filter(([f, v]) => matches(f, needles) || matches(v, needles))
+          .map(([f]) => f);
         if (bad.length > 0) r.itemsRemoved += await this.redis.hdel(key, ...bad);
       } else if (type === 'set') {
         const bad = (await this.redis.smembers(key)).filter((m) => matches(m, needles));
@@ -171,7 +180,9 @@ export class Eraser {
         const bad = (await this.redis.zrange(key, '0', '-1')).filter((m) => matches(m, needles));
         if (bad.length > 0) r.itemsRemoved += await this.redis.zrem(key, ...bad);
       } else if (type === 'stream') {
-        const bad = (await this.redis.xrange(key, '-', '+')).filter(([, f]) => matches(f.join('\n'), needles)).map(([id]) => id);
+        const bad = (await this.redis.xrange(key, '-', '+'))
+          .filter(([, f]) => matches(f.join('\n'), needles))
+          .map(([id]) => id);
         if (bad.length > 0) r.itemsRemoved += await this.redis.xdel(key, ...bad);
       }
     }
@@ -211,13 +222,19 @@ export class Eraser {
       }
       const type = await this.redis.type(key);
       const content =
-        type === 'string' ? ((await this.redis.get(key)) ?? '')
-        : type === 'list' ? (await this.redis.lrange(key, 0, -1)).join('\n')
-        : type === 'hash' ? JSON.stringify(await this.redis.hgetall(key))
-        : type === 'set' ? (await this.redis.smembers(key)).join('\n')
-        : type === 'zset' ? (await this.redis.zrange(key, '0', '-1')).join('\n')
-        : type === 'stream' ? (await this.redis.xrange(key, '-', '+')).map(([, f]) => f.join('\n')).join('\n')
-        : '';
+        type === 'string'
+          ? ((await this.redis.get(key)) ?? '')
+          : type === 'list'
+            ? (await this.redis.lrange(key, 0, -1)).join('\n')
+            : type === 'hash'
+              ? JSON.stringify(await this.redis.hgetall(key))
+              : type === 'set'
+                ? (await this.redis.smembers(key)).join('\n')
+                : type === 'zset'
+                  ? (await this.redis.zrange(key, '0', '-1')).join('\n')
+                  : type === 'stream'
+                    ? (await this.redis.xrange(key, '-', '+')).map(([, f]) => f.join('\n')).join('\n')
+                    : '';
       if (matches(content, needles)) found.push(key);
     }
     return found;

@@ -13,7 +13,16 @@ import type { CustomerRecord } from '../record.js';
 import type { RecordStore } from '../store.js';
 import { IdentityAdmin } from './identity-admin.js';
 import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
-import { clearPlanned, locateOnPortals, PortalClearPlans, portalClearOf, readAccepted, withLocated, type PortalMode, type PortalOutcome } from './portal-clear.js';
+import {
+  clearPlanned,
+  locateOnPortals,
+  PortalClearPlans,
+  portalClearOf,
+  readAccepted,
+  withLocated,
+  type PortalMode,
+  type PortalOutcome,
+} from './portal-clear.js';
 import { Tombstones } from './tombstones.js';
 
 export interface ForgetResult {
@@ -39,7 +48,11 @@ export interface ForgetDeps {
   portal: { mode: PortalMode; targets: readonly PortalTarget[] };
 }
 
-export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, who: { by: string; reason: string }): Promise<ForgetResult> {
+export async function forgetCustomer(
+  deps: ForgetDeps,
+  record: CustomerRecord,
+  who: { by: string; reason: string },
+): Promise<ForgetResult> {
   const owned = await deps.store.ownedKeys(record.id);
   // The whole customer: the emails of people kept beside the record are needles too.
   const needles = needlesOf((await deps.store.getFull(record.id)) ?? record, owned);
@@ -77,7 +90,15 @@ export async function forgetCustomer(deps: ForgetDeps, record: CustomerRecord, w
       deps.portal.mode === 'clear'
         ? await clearPlanned(plans, group, plan, targets, located.failed)
         : { mode: 'keep', targets: targets.map((t) => t.name), cleared: [], pending: true, unlocated: located.failed };
-    await deps.emitter?.onDeleted(record.id, { stripeCustomerId: links.stripeCustomerId, salesforceAccountId: links.salesforceAccountId, zendeskOrganizationId: links.zendeskOrganizationId }, ref);
+    await deps.emitter?.onDeleted(
+      record.id,
+      {
+        stripeCustomerId: links.stripeCustomerId,
+        salesforceAccountId: links.salesforceAccountId,
+        zendeskOrganizationId: links.zendeskOrganizationId,
+      },
+      ref,
+    );
     return {
       recordId: record.id,
       keysReleased: owned.length,

@@ -28,7 +28,15 @@ function hasEntities(r: CustomerRecord): boolean {
     stripe.customer !== null ||
     salesforce.account !== null ||
     zendesk.organization !== null ||
-    [stripe.subscriptions, stripe.invoices, stripe.paymentMethods, stripe.charges, salesforce.contacts, zendesk.users, zendesk.tickets].some((m) => Object.keys(m).length > 0)
+    [
+      stripe.subscriptions,
+      stripe.invoices,
+      stripe.paymentMethods,
+      stripe.charges,
+      salesforce.contacts,
+      zendesk.users,
+      zendesk.tickets,
+    ].some((m) => Object.keys(m).length > 0)
   );
 }
 
@@ -51,25 +59,48 @@ export class IdentityAdmin {
     if (aId === bId) throw new IdentityAdminError(`both references name the same record ${aId}: nothing to link`);
     return this.transaction([aId, bId], async (conn) => {
       const [a, b] = await Promise.all([this.load(conn, aId), this.load(conn, bId)]);
-      const [aKeys, bKeys] = await Promise.all([conn.smembers(this.store.ownedKey(aId)), conn.smembers(this.store.ownedKey(bId))]);
+      const [aKeys, bKeys] = await Promise.all([
+        conn.smembers(this.store.ownedKey(aId)),
+        conn.smembers(this.store.ownedKey(bId)),
+      ]);
       const clash = clashingKey(aKeys, bKeys);
       if (clash) {
-        throw new IdentityAdminError(`${aId} holds ${clash.ours} and ${bId} holds ${clash.theirs}: one customer cannot have two; unlink one of them first`);
+        throw new IdentityAdminError(
+          `${aId} holds ${clash.ours} and ${bId} holds ${clash.theirs}: one customer cannot have two; unlink one of them first`,
+        );
       }
       // Past the record's bound, the merged record's last people go beside it (people.ts), as an event's merge does.
       const { record: merged, spilled } = spillPeople(mergeRecords(a, b, aId));
-      const entry: AuditEntry = { at: new Date().toISOString(), action: 'link', ...who, recordIds: [aId, bId], keys: bKeys.sort() };
+      const entry: AuditEntry = {
+        at: new Date().toISOString(),
+        action: 'link',
+        ...who,
+        recordIds: [aId, bId],
+        keys: bKeys.sort(),
+      };
       const tx = conn.multi().set(this.store.recordKey(aId), JSON.stringify(merged));
       for (const k of bKeys) tx.set(this.store.indexKey(k), aId).sadd(this.store.ownedKey(aId), k);
       // The link overrides earlier unlinks between these keys, and settles their conflicts.
       for (const x of aKeys) for (const y of bKeys) tx.srem(this.store.apartKey, apartPair(x, y));
-      for (const c of await this.store.listConflicts()) if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) tx.hdel(this.store.conflictsKey, c.id);
-      tx.rpush(this.store.auditKey(aId), JSON.stringify(entry), ...(await conn.lrange(this.store.auditKey(bId), 0, -1)));
+      for (const c of await this.store.listConflicts())
+        if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) tx.hdel(this.store.conflictsKey, c.id);
+      tx.rpush(
+        this.store.auditKey(aId),
+        JSON.stringify(entry),
+        ...(await conn.lrange(this.store.auditKey(bId), 0, -1)),
+      );
       // People kept beside b move with it (an identity key belongs to one record: none is beside both).
       const besideB = await conn.hgetall(this.store.peopleKey(bId));
       if (Object.keys(besideB).length > 0) tx.hset(this.store.peopleKey(aId), besideB);
-      if (spilled.length > 0) tx.hset(this.store.peopleKey(aId), Object.fromEntries(withEmailPointers(new Map(spilled))));
-      tx.del(this.store.recordKey(bId), this.store.ownedKey(bId), this.store.auditKey(bId), this.store.peopleKey(bId), this.store.keyIndexKey(bId));
+      if (spilled.length > 0)
+        tx.hset(this.store.peopleKey(aId), Object.fromEntries(withEmailPointers(new Map(spilled))));
+      tx.del(
+        this.store.recordKey(bId),
+        this.store.ownedKey(bId),
+        this.store.auditKey(bId),
+        this.store.peopleKey(bId),
+        this.store.keyIndexKey(bId),
+      );
       // The store rebuilds a record's key index from its whole key set on its next event (key-index.ts).
       tx.del(this.store.keyIndexKey(aId));
       tx.srem(this.store.customersKey, bId);
@@ -78,12 +109,20 @@ export class IdentityAdmin {
   }
 
   /** Moves what came with `key` out of the record into a new one (an email link is simply dropped). */
-  async unlink(recordId: string, key: IdentityKey, who: { by: string; reason: string }): Promise<{ kept: CustomerRecord; moved: CustomerRecord | null }> {
+  async unlink(
+    recordId: string,
+    key: IdentityKey,
+    who: { by: string; reason: string },
+  ): Promise<{ kept: CustomerRecord; moved: CustomerRecord | null }> {
     return this.transaction([recordId], async (conn) => {
       const record = await this.load(conn, recordId);
       const owned = await conn.smembers(this.store.ownedKey(recordId));
-      if (!owned.includes(key)) throw new IdentityAdminError(`${recordId} does not hold ${key}; it holds ${owned.sort().join(', ') || 'nothing'}`);
-      if (owned.length === 1) throw new IdentityAdminError(`${key} is the only identity of ${recordId}: there is nothing to split it from`);
+      if (!owned.includes(key))
+        throw new IdentityAdminError(
+          `${recordId} does not hold ${key}; it holds ${owned.sort().join(', ') || 'nothing'}`,
+        );
+      if (owned.length === 1)
+        throw new IdentityAdminError(`${key} is the only identity of ${recordId}: there is nothing to split it from`);
       // The whole customer, people kept beside the record included (people.ts): they move with their key,
       // Account or organization like the others, and each half keeps its first people, the rest beside it.
       const beside = await conn.hgetall(this.store.peopleKey(recordId));
@@ -92,19 +131,31 @@ export class IdentityAdmin {
       const [kept, moved] = [spillPeople(split.kept), spillPeople(split.moved)];
       const tx = conn.multi().set(this.store.recordKey(recordId), JSON.stringify(kept.record));
       if (Object.keys(beside).length > 0) tx.del(this.store.peopleKey(recordId));
-      if (kept.spilled.length > 0) tx.hset(this.store.peopleKey(recordId), Object.fromEntries(withEmailPointers(new Map(kept.spilled))));
+      if (kept.spilled.length > 0)
+        tx.hset(this.store.peopleKey(recordId), Object.fromEntries(withEmailPointers(new Map(kept.spilled))));
       for (const k of split.movedKeys) tx.srem(this.store.ownedKey(recordId), k);
       tx.del(this.store.keyIndexKey(recordId));
       if (keepsEntities) {
-        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(moved.record)).sadd(this.store.customersKey, split.moved.id);
-        if (moved.spilled.length > 0) tx.hset(this.store.peopleKey(split.moved.id), Object.fromEntries(withEmailPointers(new Map(moved.spilled))));
-        for (const k of split.movedKeys) tx.set(this.store.indexKey(k), split.moved.id).sadd(this.store.ownedKey(split.moved.id), k);
+        tx.set(this.store.recordKey(split.moved.id), JSON.stringify(moved.record)).sadd(
+          this.store.customersKey,
+          split.moved.id,
+        );
+        if (moved.spilled.length > 0)
+          tx.hset(this.store.peopleKey(split.moved.id), Object.fromEntries(withEmailPointers(new Map(moved.spilled))));
+        for (const k of split.movedKeys)
+          tx.set(this.store.indexKey(k), split.moved.id).sadd(this.store.ownedKey(split.moved.id), k);
       } else {
         for (const k of split.movedKeys) tx.del(this.store.indexKey(k));
       }
       const remaining = owned.filter((k) => !split.movedKeys.includes(k));
       for (const k of remaining) tx.sadd(this.store.apartKey, apartPair(k, key));
-      const entry: AuditEntry = { at: new Date().toISOString(), action: 'unlink', ...who, recordIds: keepsEntities ? [recordId, split.moved.id] : [recordId], keys: split.movedKeys };
+      const entry: AuditEntry = {
+        at: new Date().toISOString(),
+        action: 'unlink',
+        ...who,
+        recordIds: keepsEntities ? [recordId, split.moved.id] : [recordId],
+        keys: split.movedKeys,
+      };
       tx.rpush(this.store.auditKey(recordId), JSON.stringify(entry));
       if (keepsEntities) tx.rpush(this.store.auditKey(split.moved.id), JSON.stringify(entry));
       return { tx, result: { kept: kept.record, moved: keepsEntities ? moved.record : null } };
@@ -121,8 +172,22 @@ export class IdentityAdmin {
       await this.load(conn, recordId);
       const owned = (await conn.smembers(this.store.ownedKey(recordId))).sort();
       const owners = owned.length > 0 ? await conn.mget(...owned.map((k) => this.store.indexKey(k))) : [];
-      const entry: AuditEntry = { at: new Date().toISOString(), action: 'forget', ...who, recordIds: [recordId], keys: owned };
-      const tx = conn.multi().del(this.store.recordKey(recordId), this.store.ownedKey(recordId), this.store.auditKey(recordId), this.store.peopleKey(recordId), this.store.keyIndexKey(recordId));
+      const entry: AuditEntry = {
+        at: new Date().toISOString(),
+        action: 'forget',
+        ...who,
+        recordIds: [recordId],
+        keys: owned,
+      };
+      const tx = conn
+        .multi()
+        .del(
+          this.store.recordKey(recordId),
+          this.store.ownedKey(recordId),
+          this.store.auditKey(recordId),
+          this.store.peopleKey(recordId),
+          this.store.keyIndexKey(recordId),
+        );
       owned.forEach((k, i) => {
         if (owners[i] === recordId) tx.del(this.store.indexKey(k));
       });
@@ -139,11 +204,17 @@ export class IdentityAdmin {
 
   // WATCH/MULTI, not a Lua script: a link or unlink rebuilds records with the merge code (TypeScript) from what
   // it read, and writes index keys known only after that read. Every key it watches is named here.
-  private async transaction<T>(ids: string[], build: (conn: Redis) => Promise<{ tx: ReturnType<Redis['multi']>; result: T }>): Promise<T> {
+  private async transaction<T>(
+    ids: string[],
+    build: (conn: Redis) => Promise<{ tx: ReturnType<Redis['multi']>; result: T }>,
+  ): Promise<T> {
     const conn = this.redis.duplicate();
     try {
       for (let attempt = 0; attempt < 20; attempt++) {
-        await conn.watch(...ids.flatMap((id) => [this.store.recordKey(id), this.store.ownedKey(id), this.store.peopleKey(id)]), this.store.apartKey);
+        await conn.watch(
+          ...ids.flatMap((id) => [this.store.recordKey(id), this.store.ownedKey(id), this.store.peopleKey(id)]),
+          this.store.apartKey,
+        );
         const { tx, result } = await build(conn);
         if ((await tx.exec()) !== null) return result;
       }

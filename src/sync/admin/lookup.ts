@@ -25,7 +25,8 @@ export type Lookup =
 
 const MAX_CANDIDATES = 20;
 
-const live = <T>(e: { data: T; stamp: { deleted?: boolean | undefined } } | null | undefined): T | null => (e && !e.stamp.deleted ? e.data : null);
+const live = <T>(e: { data: T; stamp: { deleted?: boolean | undefined } } | null | undefined): T | null =>
+  e && !e.stamp.deleted ? e.data : null;
 
 /** The names a customer goes by: the CRM Account's, the billing customer's, the helpdesk organization's. */
 function customerNames(r: CustomerRecord): string[] {
@@ -38,11 +39,26 @@ type Matcher = (r: CustomerRecord) => string | null;
 /** What `ref` asks for when it is not an indexed reference; null when it can only be a name. */
 function matcherFor(ref: string): { what: string; match: Matcher; exact: boolean } {
   const sub = /^sub_[A-Za-z0-9]+$/.test(ref) ? ref : null;
-  if (sub) return { what: `Stripe subscription ${sub}`, exact: true, match: (r) => (r.stripe.subscriptions[sub] ? `subscription ${sub}` : null) };
+  if (sub)
+    return {
+      what: `Stripe subscription ${sub}`,
+      exact: true,
+      match: (r) => (r.stripe.subscriptions[sub] ? `subscription ${sub}` : null),
+    };
   const inv = /^in_[A-Za-z0-9]+$/.test(ref) ? ref : null;
-  if (inv) return { what: `Stripe invoice ${inv}`, exact: true, match: (r) => (r.stripe.invoices[inv] ? `invoice ${inv}` : null) };
+  if (inv)
+    return {
+      what: `Stripe invoice ${inv}`,
+      exact: true,
+      match: (r) => (r.stripe.invoices[inv] ? `invoice ${inv}` : null),
+    };
   const ticket = /^zendesk:ticket:(\d+)$/.exec(ref)?.[1];
-  if (ticket) return { what: `Zendesk ticket ${ticket}`, exact: true, match: (r) => (r.zendesk.tickets[ticket] ? `ticket ${ticket}` : null) };
+  if (ticket)
+    return {
+      what: `Zendesk ticket ${ticket}`,
+      exact: true,
+      match: (r) => (r.zendesk.tickets[ticket] ? `ticket ${ticket}` : null),
+    };
   const lower = ref.toLowerCase();
   return {
     what: `a name starting with "${ref}" or an invoice number "${ref}"`,

@@ -46,10 +46,13 @@ export async function migrateStripeKeys(
   accountId: string,
   opts: { dryRun?: boolean; onProgress?: (moved: number) => void } = {},
 ): Promise<StripeKeyMigration> {
-  if (!/^acct_[A-Za-z0-9]{1,64}$/.test(accountId)) throw new MigrationRefusedError(`${accountId} is not a Stripe account id (acct_…)`);
+  if (!/^acct_[A-Za-z0-9]{1,64}$/.test(accountId))
+    throw new MigrationRefusedError(`${accountId} is not a Stripe account id (acct_…)`);
   const earlier = await stripeKeysMigratedTo(redis, prefix);
   if (earlier !== null && earlier !== accountId) {
-    throw new MigrationRefusedError(`the Stripe keys were migrated to ${earlier} already; they cannot be moved to ${accountId} as well`);
+    throw new MigrationRefusedError(
+      `the Stripe keys were migrated to ${earlier} already; they cannot be moved to ${accountId} as well`,
+    );
   }
   const result: StripeKeyMigration = { accountId, moved: 0, clashes: [], done: false };
   const at = store.indexKey('').length;
@@ -70,7 +73,8 @@ export async function migrateStripeKeys(
         }
         const outcome = await moveKey(conn, store, key, stripeKey(m[1]!, accountId));
         if (outcome.kind === 'moved') result.moved += 1;
-        else if (outcome.kind === 'clash') result.clashes.push({ key, recordId: outcome.recordId, scopedOwner: outcome.scopedOwner });
+        else if (outcome.kind === 'clash')
+          result.clashes.push({ key, recordId: outcome.recordId, scopedOwner: outcome.scopedOwner });
         opts.onProgress?.(result.moved);
       }
     } while (cursor !== '0');
@@ -88,7 +92,11 @@ type Move = { kind: 'moved' } | { kind: 'gone' } | { kind: 'clash'; recordId: st
 async function moveKey(conn: Redis, store: RecordStore, legacy: string, scoped: string): Promise<Move> {
   for (let attempt = 0; attempt < 50; attempt++) {
     await conn.watch(store.indexKey(legacy), store.indexKey(scoped), store.apartKey);
-    const [recordId, scopedOwner, apart] = await Promise.all([conn.get(store.indexKey(legacy)), conn.get(store.indexKey(scoped)), conn.smembers(store.apartKey)]);
+    const [recordId, scopedOwner, apart] = await Promise.all([
+      conn.get(store.indexKey(legacy)),
+      conn.get(store.indexKey(scoped)),
+      conn.smembers(store.apartKey),
+    ]);
     if (recordId === null) {
       await conn.unwatch();
       return { kind: 'gone' };
@@ -106,7 +114,11 @@ async function moveKey(conn: Redis, store: RecordStore, legacy: string, scoped: 
     if (indexed === 1) tx.hdel(store.keyIndexKey(recordId), legacy).hset(store.keyIndexKey(recordId), scoped, '1');
     // A pair is two keys joined by `|` (an email may hold one too): the legacy key is a whole side of it.
     for (const pair of apart) {
-      const other = pair.startsWith(`${legacy}|`) ? pair.slice(legacy.length + 1) : pair.endsWith(`|${legacy}`) ? pair.slice(0, -legacy.length - 1) : null;
+      const other = pair.startsWith(`${legacy}|`)
+        ? pair.slice(legacy.length + 1)
+        : pair.endsWith(`|${legacy}`)
+          ? pair.slice(0, -legacy.length - 1)
+          : null;
       if (other !== null) tx.srem(store.apartKey, pair).sadd(store.apartKey, apartPair(scoped, other));
     }
     if ((await tx.exec()) !== null) return { kind: 'moved' };

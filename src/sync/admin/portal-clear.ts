@@ -83,11 +83,16 @@ export function withLocated(plan: PortalClear, located: Located): PortalClear {
 }
 
 /** A place without the contacts' names and emails. */
-function placeOf(links: Pick<Derived['links'], 'zendeskOrganizationId' | 'salesforceAccountId' | 'contacts'>): PortalPlace {
+function placeOf(
+  links: Pick<Derived['links'], 'zendeskOrganizationId' | 'salesforceAccountId' | 'contacts'>,
+): PortalPlace {
   return {
     zendeskOrganizationId: links.zendeskOrganizationId ?? null,
     salesforceAccountId: links.salesforceAccountId ?? null,
-    contacts: links.contacts.map((c) => ({ zendeskUserId: c.zendeskUserId ?? null, salesforceContactId: c.salesforceContactId ?? null })),
+    contacts: links.contacts.map((c) => ({
+      zendeskUserId: c.zendeskUserId ?? null,
+      salesforceContactId: c.salesforceContactId ?? null,
+    })),
   };
 }
 
@@ -97,7 +102,12 @@ interface AcceptedState {
 }
 
 /** Reads what each target last accepted for the customer: to be called before the erasure sweep deletes it. */
-export async function readAccepted(redis: Redis, prefix: string, targets: readonly string[], recordId: string): Promise<AcceptedState[]> {
+export async function readAccepted(
+  redis: Redis,
+  prefix: string,
+  targets: readonly string[],
+  recordId: string,
+): Promise<AcceptedState[]> {
   const out: AcceptedState[] = [];
   for (const t of targets) {
     const raw = await redis.get(acceptedKey(prefix, t, recordId));
@@ -107,11 +117,21 @@ export async function readAccepted(redis: Redis, prefix: string, targets: readon
 }
 
 /** Where the customer lives now and lived when each target last accepted it; every invoice and ticket id it had. */
-export function portalClearOf(record: CustomerRecord, ownedKeys: readonly string[], accepted: readonly AcceptedState[]): PortalClear {
-  const places = [placeOf(linksFor(record, ownedKeys)), ...accepted.flatMap((a) => (a.links ? [placeOf(a.links)] : []))];
+export function portalClearOf(
+  record: CustomerRecord,
+  ownedKeys: readonly string[],
+  accepted: readonly AcceptedState[],
+): PortalClear {
+  const places = [
+    placeOf(linksFor(record, ownedKeys)),
+    ...accepted.flatMap((a) => (a.links ? [placeOf(a.links)] : [])),
+  ];
   const unique = [...new Map(places.map((p) => [JSON.stringify(p), p])).values()];
   const invoiceIds = new Set([...Object.keys(record.stripe.invoices), ...record.derived.invoices.map((i) => i.id)]);
-  const ticketIds = new Set([...Object.keys(record.zendesk.tickets), ...(record.derived.support?.tickets ?? []).map((t) => t.id)]);
+  const ticketIds = new Set([
+    ...Object.keys(record.zendesk.tickets),
+    ...(record.derived.support?.tickets ?? []).map((t) => t.id),
+  ]);
   for (const a of accepted) {
     for (const i of a.projection?.invoices ?? []) invoiceIds.add(i.id);
     for (const t of a.projection?.support?.tickets ?? []) ticketIds.add(t.id);
@@ -131,7 +151,12 @@ export class PortalClearPlans {
   }
 
   async save(group: string, plan: PortalClear, days: number): Promise<void> {
-    await this.redis.set(this.key(group), JSON.stringify({ v: 1, ...plan }), 'PX', Math.max(1, Math.round(days * DAY_MS)));
+    await this.redis.set(
+      this.key(group),
+      JSON.stringify({ v: 1, ...plan }),
+      'PX',
+      Math.max(1, Math.round(days * DAY_MS)),
+    );
   }
 
   async load(group: string): Promise<PortalClear | null> {
@@ -151,13 +176,27 @@ async function clearPortals(targets: readonly PortalTarget[], plan: PortalClear)
   const out: TargetClearOutcome[] = [];
   for (const target of targets) {
     if (!target.clear) {
-      out.push({ target: target.name, calls: 0, cleared: [], absent: [], failed: [], error: `the ${target.name} target cannot clear what it pushed` });
+      out.push({
+        target: target.name,
+        calls: 0,
+        cleared: [],
+        absent: [],
+        failed: [],
+        error: `the ${target.name} target cannot clear what it pushed`,
+      });
       continue;
     }
     try {
       out.push({ target: target.name, ...(await target.clear(plan)) });
     } catch (err) {
-      out.push({ target: target.name, calls: 0, cleared: [], absent: [], failed: [], error: err instanceof Error ? err.message : String(err) });
+      out.push({
+        target: target.name,
+        calls: 0,
+        cleared: [],
+        absent: [],
+        failed: [],
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   return out;
@@ -166,7 +205,13 @@ async function clearPortals(targets: readonly PortalTarget[], plan: PortalClear)
 const clearFailed = (o: TargetClearOutcome): boolean => o.error !== undefined || o.failed.length > 0;
 
 /** The clear of a kept plan: on success on every target the plan is dropped. */
-export async function clearPlanned(plans: PortalClearPlans, group: string, plan: PortalClear, targets: readonly PortalTarget[], unlocated: string[] = []): Promise<PortalOutcome> {
+export async function clearPlanned(
+  plans: PortalClearPlans,
+  group: string,
+  plan: PortalClear,
+  targets: readonly PortalTarget[],
+  unlocated: string[] = [],
+): Promise<PortalOutcome> {
   const cleared = await clearPortals(targets, plan);
   const failed = cleared.some(clearFailed);
   if (!failed) await plans.drop(group);

@@ -8,7 +8,15 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bulkBacklog, type BulkBacklog } from '../bulk-push.js';
 import { DEFLECTION_QUEUE } from '../deflection/queue.js';
-import { configuredWebhookSources, readLastReconcile, readLastWebhooks, readWorkers, type ReconcileReport, type WebhookSecrets, type WorkerHealth } from '../health.js';
+import {
+  configuredWebhookSources,
+  readLastReconcile,
+  readLastWebhooks,
+  readWorkers,
+  type ReconcileReport,
+  type WebhookSecrets,
+  type WorkerHealth,
+} from '../health.js';
 import { outboundQueueName } from '../outbound/queue.js';
 import type { OutboundSettings } from '../outbound/settings.js';
 import { OutboundStore, type SubscriptionState } from '../outbound/store.js';
@@ -121,12 +129,20 @@ export async function readStatus(redis: Redis, config: StatusSettings): Promise<
     deadLettered: Object.values(queues).reduce((n, q) => n + q.failed, 0),
     quarantined: (await new QuarantineStore(redis, prefix, config.quarantine).stats()).entries,
     identityConflicts: (await store.listConflicts()).length,
-    subscriptions: await Promise.all(config.subscriptions.map((s) => new OutboundStore(redis, prefix, config.outbound).state(s.id))),
+    subscriptions: await Promise.all(
+      config.subscriptions.map((s) => new OutboundStore(redis, prefix, config.outbound).state(s.id)),
+    ),
     reconcile: await readLastReconcile(redis, prefix),
     resync: await new ResyncRuns(redis, prefix).latest(),
-    bulk: Object.fromEntries(await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const))),
+    bulk: Object.fromEntries(
+      await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const)),
+    ),
     workers: await readWorkers(redis, prefix),
     lastWebhooks: await readLastWebhooks(redis, prefix, configuredWebhookSources(config)),
-    redis: { ...topology, ackReplicas: config.redis.ackReplicas, warnings: topologyWarnings(topology, config.redis.ackReplicas) },
+    redis: {
+      ...topology,
+      ackReplicas: config.redis.ackReplicas,
+      warnings: topologyWarnings(topology, config.redis.ackReplicas),
+    },
   };
 }

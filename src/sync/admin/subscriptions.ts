@@ -26,9 +26,20 @@ function redactSubscriberUrl(url: string): string {
   return u.toString();
 }
 
-export async function listSubscriptions(store: OutboundStore, subs: readonly Subscription[]): Promise<SubscriptionListing[]> {
+export async function listSubscriptions(
+  store: OutboundStore,
+  subs: readonly Subscription[],
+): Promise<SubscriptionListing[]> {
   return Promise.all(
-    subs.map(async (s) => ({ id: s.id, url: redactSubscriberUrl(s.url), events: s.events, requires: s.requires ?? [], timeoutMs: s.timeoutMs, queue: outboundQueueName(s.id), state: await store.state(s.id) })),
+    subs.map(async (s) => ({
+      id: s.id,
+      url: redactSubscriberUrl(s.url),
+      events: s.events,
+      requires: s.requires ?? [],
+      timeoutMs: s.timeoutMs,
+      queue: outboundQueueName(s.id),
+      state: await store.state(s.id),
+    })),
   );
 }
 
@@ -36,9 +47,21 @@ export async function listSubscriptions(store: OutboundStore, subs: readonly Sub
  * Sends one signed `webhook.test` event now, outside the queue, through `transport` (the connector's
  * subscriber transport: the core makes no HTTP call itself), and records the attempt.
  */
-export async function testSubscription(store: OutboundStore, sub: Subscription, transport: SubscriberTransport, now = new Date()): Promise<{ subscription: string; eventId: string } & Pick<DeliveryAttempt, 'status' | 'latencyMs' | 'error'> & { ok: boolean }> {
+export async function testSubscription(
+  store: OutboundStore,
+  sub: Subscription,
+  transport: SubscriberTransport,
+  now = new Date(),
+): Promise<
+  { subscription: string; eventId: string } & Pick<DeliveryAttempt, 'status' | 'latencyMs' | 'error'> & { ok: boolean }
+> {
   const id = `evt_test_${randomUUID().replaceAll('-', '')}`;
-  const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, timestamp: now.toISOString(), data: { customer: null, subscription: sub.id } });
+  const body = JSON.stringify({
+    id,
+    type: TEST_EVENT_TYPE,
+    timestamp: now.toISOString(),
+    data: { customer: null, subscription: sub.id },
+  });
   const result = await transport(sub, { id, body });
   await store.recordAttempt(sub.id, {
     at: now.toISOString(),
@@ -50,5 +73,12 @@ export async function testSubscription(store: OutboundStore, sub: Subscription, 
     latencyMs: result.latencyMs,
     ...(result.error ? { error: result.error } : {}),
   });
-  return { subscription: sub.id, eventId: id, ok: result.ok, status: result.status, latencyMs: result.latencyMs, ...(result.error ? { error: result.error } : {}) };
+  return {
+    subscription: sub.id,
+    eventId: id,
+    ok: result.ok,
+    status: result.status,
+    latencyMs: result.latencyMs,
+    ...(result.error ? { error: result.error } : {}),
+  };
 }

@@ -109,7 +109,11 @@ export class Tombstones {
     if (group === null) return 0;
     const hashes = await this.redis.smembers(this.groupKey(group));
     const all = [...new Set([...hashes, hashWith(salt, key.toLowerCase())])];
-    await this.redis.del(...all.map((h) => this.tombKey(h)), this.groupKey(group), REDIS_KEYS.forgotten(this.prefix).portal(group));
+    await this.redis.del(
+      ...all.map((h) => this.tombKey(h)),
+      this.groupKey(group),
+      REDIS_KEYS.forgotten(this.prefix).portal(group),
+    );
     return all.length;
   }
 
@@ -117,10 +121,21 @@ export class Tombstones {
    * `identity restore`: lifts the tombstones (restore) and, when there were any, says so in the audit
    * trail at `auditKey` (the record store's global one), naming the key by its hash only.
    */
-  async restoreAudited(key: IdentityKey, who: { by: string; reason: string }, auditKey: string, now = new Date()): Promise<number> {
+  async restoreAudited(
+    key: IdentityKey,
+    who: { by: string; reason: string },
+    auditKey: string,
+    now = new Date(),
+  ): Promise<number> {
     const n = await this.restore(key);
     if (n > 0) {
-      const entry = { at: now.toISOString(), action: 'restore', ...who, recordIds: [], keys: [`forgotten:${await this.hashOf(key.toLowerCase())}`] };
+      const entry = {
+        at: now.toISOString(),
+        action: 'restore',
+        ...who,
+        recordIds: [],
+        keys: [`forgotten:${await this.hashOf(key.toLowerCase())}`],
+      };
       await this.redis.rpush(auditKey, JSON.stringify(entry));
     }
     return n;

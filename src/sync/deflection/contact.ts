@@ -15,14 +15,26 @@ type Person = CustomerRecord['zendesk']['users'][string] | CustomerRecord['sales
 /**
  * `beside`: the entry kept beside the record for the person the refs name (besideField), when the caller read it.
  */
-export function contactOf(refs: CustomerRefs, record: Pick<CustomerRecord, 'derived'> & Partial<Pick<CustomerRecord, 'zendesk' | 'salesforce'>>, beside: string | null = null): string | null {
+export function contactOf(
+  refs: CustomerRefs,
+  record: Pick<CustomerRecord, 'derived'> & Partial<Pick<CustomerRecord, 'zendesk' | 'salesforce'>>,
+  beside: string | null = null,
+): string | null {
   if (refs.email) return refs.email;
   const contacts = record.derived.links.contacts;
   if (refs.zendeskUserId) {
-    return contacts.find((c) => c.zendeskUserId === refs.zendeskUserId && c.email !== null)?.email ?? emailBeside(record, beside, refs.zendeskUserId) ?? `zendesk:user:${refs.zendeskUserId}`;
+    return (
+      contacts.find((c) => c.zendeskUserId === refs.zendeskUserId && c.email !== null)?.email ??
+      emailBeside(record, beside, refs.zendeskUserId) ??
+      `zendesk:user:${refs.zendeskUserId}`
+    );
   }
   if (refs.salesforceContactId) {
-    return contacts.find((c) => c.salesforceContactId === refs.salesforceContactId && c.email !== null)?.email ?? emailBeside(record, beside, refs.salesforceContactId) ?? `salesforce:contact:${refs.salesforceContactId}`;
+    return (
+      contacts.find((c) => c.salesforceContactId === refs.salesforceContactId && c.email !== null)?.email ??
+      emailBeside(record, beside, refs.salesforceContactId) ??
+      `salesforce:contact:${refs.salesforceContactId}`
+    );
   }
   return null;
 }
@@ -36,15 +48,29 @@ export function besideField(refs: CustomerRefs): string | null {
 }
 
 /** The email of the person kept beside the record, when it is them (`id`), live, and still of this customer (project.ts's rule). */
-function emailBeside(record: Partial<Pick<CustomerRecord, 'zendesk' | 'salesforce'>>, raw: string | null, id: string): string | null {
+function emailBeside(
+  record: Partial<Pick<CustomerRecord, 'zendesk' | 'salesforce'>>,
+  raw: string | null,
+  id: string,
+): string | null {
   if (raw === null) return null;
   const entry = JSON.parse(raw) as Person;
   if (entry.stamp.objectId !== id || entry.stamp.deleted) return null;
-  const liveId = (e: { stamp: { objectId: string; deleted: boolean } } | null | undefined) => (e && !e.stamp.deleted ? e.stamp.objectId : null);
-  const belongs = (parent: string | null | undefined, owner: string | null) => owner === null || parent === null || parent === undefined || parent === owner;
+  const liveId = (e: { stamp: { objectId: string; deleted: boolean } } | null | undefined) =>
+    e && !e.stamp.deleted ? e.stamp.objectId : null;
+  const belongs = (parent: string | null | undefined, owner: string | null) =>
+    owner === null || parent === null || parent === undefined || parent === owner;
   if (entry.data.kind === 'zendesk.user') {
-    if (own(record.zendesk?.users, id) !== undefined || !belongs(entry.data.organizationId, liveId(record.zendesk?.organization))) return null;
-  } else if (own(record.salesforce?.contacts, id) !== undefined || !belongs(entry.data.accountId, liveId(record.salesforce?.account))) return null;
+    if (
+      own(record.zendesk?.users, id) !== undefined ||
+      !belongs(entry.data.organizationId, liveId(record.zendesk?.organization))
+    )
+      return null;
+  } else if (
+    own(record.salesforce?.contacts, id) !== undefined ||
+    !belongs(entry.data.accountId, liveId(record.salesforce?.account))
+  )
+    return null;
   return normalizeEmail(entry.data.email) ?? null;
 }
 

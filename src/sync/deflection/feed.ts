@@ -32,15 +32,23 @@ export interface DeflectionFeedOptions {
   people?: { peopleBeside(id: string, fields: readonly string[]): Promise<Map<string, string | null>> };
 }
 
-export type DeflectionFeed = (event: SourceEvent, outcome: Pick<ApplyOutcome, 'recordId' | 'record' | 'mergedIds'>, ctx?: { retry: boolean }) => Promise<void>;
+export type DeflectionFeed = (
+  event: SourceEvent,
+  outcome: Pick<ApplyOutcome, 'recordId' | 'record' | 'mergedIds'>,
+  ctx?: { retry: boolean },
+) => Promise<void>;
 
-const textOf = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : null);
+const textOf = (v: unknown): string | null =>
+  typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : null;
 
 /**
  * The topic an activity points to: a category the portal declares, the configured one for its
  * type, the ticket form the customer opened, or the words they typed or read.
  */
-export function activityHint(d: PortalActivity, opts: Pick<DeflectionFeedOptions, 'classifier' | 'activityCategories'>): TicketCategory | null {
+export function activityHint(
+  d: PortalActivity,
+  opts: Pick<DeflectionFeedOptions, 'classifier' | 'activityCategories'>,
+): TicketCategory | null {
   const declared = d.properties['category'];
   if (isTicketCategory(declared)) return declared;
   const configured = opts.activityCategories[d.activity];
@@ -82,12 +90,20 @@ export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFee
       const field = besideField(event.refs);
       // Not among the record's contacts by that id: the person may be kept beside the record (one HGET).
       if (field !== null && opts.people && contact !== null && contactIdentityKey(contact) === field) {
-        contact = contactOf(event.refs, outcome.record, (await opts.people.peopleBeside(customerId, [field])).get(field) ?? null);
+        contact = contactOf(
+          event.refs,
+          outcome.record,
+          (await opts.people.peopleBeside(customerId, [field])).get(field) ?? null,
+        );
       }
       if (contact === null) return;
       const d = event.data;
       const activity: TrackedActivity = {
-        eventId: event.eventId, atMs: event.version, summary: activitySummary(event), hint: activityHint(d, opts), ...(d.brandId ? { brandId: d.brandId } : {}),
+        eventId: event.eventId,
+        atMs: event.version,
+        summary: activitySummary(event),
+        hint: activityHint(d, opts),
+        ...(d.brandId ? { brandId: d.brandId } : {}),
       };
       const noResult = d.activity === 'search' && d.resultCount === 0 && d.query !== null && d.query.trim() !== '';
       await tracker.onActivity({ customerId, contact, activity, noResultQuery: noResult ? d.query : null });
@@ -97,9 +113,19 @@ export function createDeflectionFeed(opts: DeflectionFeedOptions): DeflectionFee
     // Only a ticket that says when it was opened can fall inside a window; a deletion (spam, say) opens nothing.
     if (t.kind === 'zendesk.ticket' && !event.deleted && t.createdAt !== null) {
       // A webhook whose version is coarse (the ticket trigger's placeholders go to the minute) has coarse times too.
-      const slack = event.origin === 'webhook' && event.versionPrecisionMs !== undefined ? { slackMs: event.versionPrecisionMs - 1 } : {};
+      const slack =
+        event.origin === 'webhook' && event.versionPrecisionMs !== undefined
+          ? { slackMs: event.versionPrecisionMs - 1 }
+          : {};
       const brand = t.brandId ? { brandId: t.brandId } : {};
-      await tracker.onTicket({ customerId, ticketId: t.id, category: t.category ?? opts.classifier.ticket(t), createdAt: Date.parse(t.createdAt), ...brand, ...slack });
+      await tracker.onTicket({
+        customerId,
+        ticketId: t.id,
+        category: t.category ?? opts.classifier.ticket(t),
+        createdAt: Date.parse(t.createdAt),
+        ...brand,
+        ...slack,
+      });
     }
   };
 }

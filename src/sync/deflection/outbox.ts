@@ -31,7 +31,10 @@ export class Outbox {
     }
     this.running = this.run()
       .catch((err: unknown) => {
-        this.logger?.warn({ err: (err as Error).message }, 'deflection events not handed to the push queues yet; the next sweep retries');
+        this.logger?.warn(
+          { err: (err as Error).message },
+          'deflection events not handed to the push queues yet; the next sweep retries',
+        );
         return 0;
       })
       .finally(() => (this.running = null));

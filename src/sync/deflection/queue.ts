@@ -17,7 +17,12 @@ import { QUEUE_NAMES } from '../redis/keys.js';
 export const DEFLECTION_QUEUE = QUEUE_NAMES.deflection;
 const SWEEP_SCHEDULER = 'deflection-sweep';
 
-const CloseJobSchema = z.strictObject({ v: z.literal(1), kind: z.literal('close'), sessionId: z.string().min(1), dueAt: z.number().int() });
+const CloseJobSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('close'),
+  sessionId: z.string().min(1),
+  dueAt: z.number().int(),
+});
 const SweepJobSchema = z.strictObject({ v: z.literal(1), kind: z.literal('sweep') });
 const DeflectionJobSchema = z.discriminatedUnion('kind', [CloseJobSchema, SweepJobSchema]);
 type DeflectionJob = z.infer<typeof DeflectionJobSchema>;
@@ -43,9 +48,16 @@ export function createDeflectionQueue(connection: Redis, prefix: string): Deflec
  * (session, due time): a window extended by later activity gets a job of its own, and the earlier
  * one finds the session not due yet and ends.
  */
-export function closeScheduler(queue: DeflectionQueue, now: () => number): (sessionId: string, at: number) => Promise<void> {
+export function closeScheduler(
+  queue: DeflectionQueue,
+  now: () => number,
+): (sessionId: string, at: number) => Promise<void> {
   return async (sessionId, at) => {
-    await queue.add('close', { v: 1, kind: 'close', sessionId, dueAt: at }, { jobId: `close-${sessionId}-${at}`, delay: Math.max(0, at - now()) });
+    await queue.add(
+      'close',
+      { v: 1, kind: 'close', sessionId, dueAt: at },
+      { jobId: `close-${sessionId}-${at}`, delay: Math.max(0, at - now()) },
+    );
   };
 }
 
@@ -72,13 +84,22 @@ export function createDeflectionWorker(opts: DeflectionWorkerOptions): Worker<un
       const data = parsed.data;
       if (data.kind === 'sweep') return { decided: await opts.tracker.sweep() };
       const result = await opts.tracker.closeDue(data.sessionId, data.dueAt);
-      if (result.status === 'decided') log.debug({ sessionId: data.sessionId, outcome: result.event.outcome, category: result.event.category }, 'session decided');
+      if (result.status === 'decided')
+        log.debug(
+          { sessionId: data.sessionId, outcome: result.event.outcome, category: result.event.category },
+          'session decided',
+        );
       if (result.status !== 'early') return { status: result.status };
       // Due by its own clock but not by the tracker's: wait the difference rather than end undecided.
       await job.moveToDelayed(Date.now() + result.waitMs, token);
       throw new DelayedError();
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 4, settings: { backoffStrategy: cappedBackoffStrategy(60_000) } },
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency ?? 4,
+      settings: { backoffStrategy: cappedBackoffStrategy(60_000) },
+    },
   );
   worker.on('failed', (job, err) => {
     if (job) log.warn({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'deflection job failed');

@@ -16,7 +16,8 @@ export function niceCeiling(n: number): number {
 }
 
 /** Sized at its natural width, growing a little on a wide screen; wider than a phone, it scrolls (see `.scroll`). */
-const sizeStyle = (width: number, minWidth: number) => `style="${width > minWidth ? `min-width:${width}px;` : ''}max-width:${Math.round(width * 1.25)}px"`;
+const sizeStyle = (width: number, minWidth: number) =>
+  `style="${width > minWidth ? `min-width:${width}px;` : ''}max-width:${Math.round(width * 1.25)}px"`;
 
 const f = (n: number) => String(Math.round(n * 10) / 10);
 
@@ -25,7 +26,11 @@ const f = (n: number) => String(Math.round(n * 10) / 10);
  * outcomes decided, deflected stacked under escalated.
  */
 export function weeklyTrendSvg(weeks: WeekFigures[]): string {
-  const left = 36, top = 10, bottom = 34, plotH = 150, groupW = 34;
+  const left = 36,
+    top = 10,
+    bottom = 34,
+    plotH = 150,
+    groupW = 34;
   const width = Math.max(320, left + 8 + weeks.length * groupW);
   const plotW = width - left - 8;
   const slot = plotW / Math.max(1, weeks.length);
@@ -46,13 +51,23 @@ export function weeklyTrendSvg(weeks: WeekFigures[]): string {
     const x0 = left + i * slot + slot / 2;
     const title = `${w.week}${w.partial ? ' (part of the week)' : ''}: ${w.sessions} sessions, ${w.deflected} deflected, ${w.escalated} escalated`;
     parts.push(`<g><title>${escapeHtml(title)}</title>`);
-    parts.push(`<rect class="c-sessions" x="${f(x0 - barW - 1)}" y="${f(y(w.sessions))}" width="${f(barW)}" height="${f(top + plotH - y(w.sessions))}"/>`);
-    parts.push(`<rect class="c-deflected" x="${f(x0 + 1)}" y="${f(y(w.deflected))}" width="${f(barW)}" height="${f(top + plotH - y(w.deflected))}"/>`);
-    parts.push(`<rect class="c-escalated" x="${f(x0 + 1)}" y="${f(y(w.deflected + w.escalated))}" width="${f(barW)}" height="${f(y(w.deflected) - y(w.deflected + w.escalated))}"/>`);
+    parts.push(
+      `<rect class="c-sessions" x="${f(x0 - barW - 1)}" y="${f(y(w.sessions))}" width="${f(barW)}" height="${f(top + plotH - y(w.sessions))}"/>`,
+    );
+    parts.push(
+      `<rect class="c-deflected" x="${f(x0 + 1)}" y="${f(y(w.deflected))}" width="${f(barW)}" height="${f(top + plotH - y(w.deflected))}"/>`,
+    );
+    parts.push(
+      `<rect class="c-escalated" x="${f(x0 + 1)}" y="${f(y(w.deflected + w.escalated))}" width="${f(barW)}" height="${f(y(w.deflected) - y(w.deflected + w.escalated))}"/>`,
+    );
     parts.push('</g>');
     if (i % labelEvery === 0) {
-      parts.push(`<text class="axis" x="${f(x0)}" y="${top + plotH + 14}" text-anchor="middle">${escapeHtml(w.week.slice(5))}${w.partial ? '*' : ''}</text>`);
-      parts.push(`<text class="axis small" x="${f(x0)}" y="${top + plotH + 26}" text-anchor="middle">${escapeHtml(w.start.slice(5))}</text>`);
+      parts.push(
+        `<text class="axis" x="${f(x0)}" y="${top + plotH + 14}" text-anchor="middle">${escapeHtml(w.week.slice(5))}${w.partial ? '*' : ''}</text>`,
+      );
+      parts.push(
+        `<text class="axis small" x="${f(x0)}" y="${top + plotH + 26}" text-anchor="middle">${escapeHtml(w.start.slice(5))}</text>`,
+      );
     }
   });
   parts.push(`<line class="baseline" x1="${left}" x2="${width - 8}" y1="${top + plotH}" y2="${top + plotH}"/>`);
@@ -63,7 +78,11 @@ export function weeklyTrendSvg(weeks: WeekFigures[]): string {
 /** One row per category with classified sessions: a 100% bar split into deflected and escalated. */
 export function categorySvg(categories: CategoryFigures[]): string {
   const rows = categories.filter((c) => c.deflected + c.escalated > 0);
-  const width = 360, labelW = 84, valueW = 116, rowH = 28, barH = 16;
+  const width = 360,
+    labelW = 84,
+    valueW = 116,
+    rowH = 28,
+    barH = 16;
   const barW = width - labelW - valueW;
   const parts = rows.map((c, i) => {
     const total = c.deflected + c.escalated;

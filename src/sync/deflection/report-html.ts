@@ -48,10 +48,17 @@ function kpi(title: string, value: string, note = ''): string {
 
 function trendSection(r: DeflectionReport): string {
   const rows = r.trend
-    .map((w) => `<tr><td>${w.week}${w.partial ? '*' : ''}</td><td>${w.start}</td><td class="n">${w.sessions}</td><td class="n">${w.deflected}</td><td class="n">${w.escalated}</td></tr>`)
+    .map(
+      (w) =>
+        `<tr><td>${w.week}${w.partial ? '*' : ''}</td><td>${w.start}</td><td class="n">${w.sessions}</td><td class="n">${w.deflected}</td><td class="n">${w.escalated}</td></tr>`,
+    )
     .join('');
   return `<section><h2>Per week</h2>
-${legend([['c-sessions', 'sessions started'], ['c-deflected', 'deflected'], ['c-escalated', 'escalated']])}
+${legend([
+  ['c-sessions', 'sessions started'],
+  ['c-deflected', 'deflected'],
+  ['c-escalated', 'escalated'],
+])}
 <div class="scroll">${weeklyTrendSvg(r.trend)}</div>
 <details><summary>Figures per week</summary><div class="scroll"><table>
 <thead><tr><th>ISO week</th><th>from</th><th class="n">sessions</th><th class="n">deflected</th><th class="n">escalated</th></tr></thead>
@@ -61,12 +68,19 @@ ${r.trend.some((w) => w.partial) ? '<p class="muted">* only part of the week lie
 
 function categorySection(r: DeflectionReport): string {
   const used = r.byCategory.filter((c) => c.deflected + c.escalated > 0);
-  if (used.length === 0) return '<section><h2>Deflection rate by category</h2><p class="muted">No classified sessions in this period.</p></section>';
+  if (used.length === 0)
+    return '<section><h2>Deflection rate by category</h2><p class="muted">No classified sessions in this period.</p></section>';
   const rows = used
-    .map((c) => `<tr><td>${escapeHtml(c.category)}</td><td class="n">${formatRate(c.rate)}</td><td class="n">${c.deflected}</td><td class="n">${c.escalated}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td>${escapeHtml(c.category)}</td><td class="n">${formatRate(c.rate)}</td><td class="n">${c.deflected}</td><td class="n">${c.escalated}</td></tr>`,
+    )
     .join('');
   return `<section><h2>Deflection rate by category</h2>
-${legend([['c-deflected', 'deflected'], ['c-escalated', 'escalated']])}
+${legend([
+  ['c-deflected', 'deflected'],
+  ['c-escalated', 'escalated'],
+])}
 ${categorySvg(r.byCategory)}
 <table><thead><tr><th>category</th><th class="n">rate</th><th class="n">deflected</th><th class="n">escalated</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
@@ -74,7 +88,10 @@ ${categorySvg(r.byCategory)}
 function brandSection(r: DeflectionReport): string {
   if (r.byBrand.length === 0) return '';
   const rows = r.byBrand
-    .map((b) => `<tr><td>${escapeHtml(brandName(b))}</td><td class="n">${b.sessions}</td><td class="n">${b.deflected}</td><td class="n">${b.escalated}</td><td class="n">${formatRate(b.rate)}</td><td class="n">${b.tickets}</td></tr>`)
+    .map(
+      (b) =>
+        `<tr><td>${escapeHtml(brandName(b))}</td><td class="n">${b.sessions}</td><td class="n">${b.deflected}</td><td class="n">${b.escalated}</td><td class="n">${formatRate(b.rate)}</td><td class="n">${b.tickets}</td></tr>`,
+    )
     .join('');
   return `<section><h2>By brand</h2><p class="muted">Sessions by the brand of the Help Center they were on; tickets by their own brand.</p>
 <div class="scroll"><table><thead><tr><th>brand</th><th class="n">sessions</th><th class="n">deflected</th><th class="n">escalated</th><th class="n">resolution</th><th class="n">tickets</th></tr></thead>
@@ -87,23 +104,41 @@ function searchSection(r: DeflectionReport): string {
   if (s.top.length === 0) return `<section>${heading}</section>`;
   const max = s.top[0]?.count ?? 1;
   const rows = s.top
-    .map((q) => `<tr><td class="q">${escapeHtml(q.query)}<span class="bar" style="width:${Math.max(2, Math.round((q.count / max) * 100))}%"></span></td><td class="n">${q.count}</td></tr>`)
+    .map(
+      (q) =>
+        `<tr><td class="q">${escapeHtml(q.query)}<span class="bar" style="width:${Math.max(2, Math.round((q.count / max) * 100))}%"></span></td><td class="n">${q.count}</td></tr>`,
+    )
     .join('');
   return `<section>${heading}<table><thead><tr><th>query</th><th class="n">searches</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 export function renderDeflectionHtml(r: DeflectionReport, opts: { generatedAt?: Date } = {}): string {
   const t = r.ticketDeflection;
-  const period = formatPeriod(r.period) + (r.brand ? ` · ${brandName({ brandId: r.brand.id, name: r.brand.name })} only` : '');
+  const period =
+    formatPeriod(r.period) + (r.brand ? ` · ${brandName({ brandId: r.brand.id, name: r.brand.name })} only` : '');
   const kpis = [
     kpi('Self-service sessions', String(r.sessions)),
     kpi('Deflected', String(r.deflected), 'resolved without a ticket'),
     kpi('Escalated', String(r.escalated), 'ended in a ticket'),
-    kpi('Self-service resolution', formatRate(r.selfServiceResolutionRate), `${r.deflected} of ${r.deflected + r.escalated} classified sessions`),
-    kpi('Portal adoption', formatRate(r.portalAdoption.rate), `${r.portalAdoption.customersWithSession} of ${r.portalAdoption.customers} customers had a session`),
-    kpi('Ticket deflection', formatRate(t.rate), `${t.current.tickets} tickets (${formatPerCustomer(t.current.perCustomer)} per customer) vs ${t.prior.tickets} (${formatPerCustomer(t.prior.perCustomer)}) in the ${r.period.days} days before`),
+    kpi(
+      'Self-service resolution',
+      formatRate(r.selfServiceResolutionRate),
+      `${r.deflected} of ${r.deflected + r.escalated} classified sessions`,
+    ),
+    kpi(
+      'Portal adoption',
+      formatRate(r.portalAdoption.rate),
+      `${r.portalAdoption.customersWithSession} of ${r.portalAdoption.customers} customers had a session`,
+    ),
+    kpi(
+      'Ticket deflection',
+      formatRate(t.rate),
+      `${t.current.tickets} tickets (${formatPerCustomer(t.current.perCustomer)} per customer) vs ${t.prior.tickets} (${formatPerCustomer(t.prior.perCustomer)}) in the ${r.period.days} days before`,
+    ),
   ];
-  const generated = opts.generatedAt ? ` Generated ${opts.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.` : '';
+  const generated = opts.generatedAt
+    ? ` Generated ${opts.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -17,7 +17,17 @@
  */
 import { TICKET_CATEGORIES, type TicketCategory } from '../source-event.js';
 import type { DeflectionData, DeflectionEvent, NoResultSearch, SessionStart, TicketOpened } from './types.js';
-import { inPeriod, isoDate, isoWeekLabel, isoWeekStart, isoWeeksOf, periodDays, priorPeriod, WEEK_LENGTH_MS, type ReportPeriod } from './report-period.js';
+import {
+  inPeriod,
+  isoDate,
+  isoWeekLabel,
+  isoWeekStart,
+  isoWeeksOf,
+  periodDays,
+  priorPeriod,
+  WEEK_LENGTH_MS,
+  type ReportPeriod,
+} from './report-period.js';
 
 export interface CategoryFigures {
   category: TicketCategory;
@@ -107,7 +117,11 @@ function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
 
 /** Case, surrounding and repeated spaces (or control characters) do not make a different search. */
 function normalizeQuery(query: string): string {
-  return query.normalize('NFKC').replace(/[\p{Cc}\s]+/gu, ' ').trim().toLowerCase();
+  return query
+    .normalize('NFKC')
+    .replace(/[\p{Cc}\s]+/gu, ' ')
+    .trim()
+    .toLowerCase();
 }
 
 function topQueries(searches: NoResultSearch[], limit: number): DeflectionReport['noResultSearches'] {
@@ -118,11 +132,18 @@ function topQueries(searches: NoResultSearch[], limit: number): DeflectionReport
   }
   const ranked = [...counts].map(([query, count]) => ({ query, count }));
   ranked.sort((a, b) => b.count - a.count || (a.query < b.query ? -1 : a.query > b.query ? 1 : 0));
-  return { total: [...counts.values()].reduce((n, c) => n + c, 0), distinctQueries: counts.size, top: ranked.slice(0, limit) };
+  return {
+    total: [...counts.values()].reduce((n, c) => n + c, 0),
+    distinctQueries: counts.size,
+    top: ranked.slice(0, limit),
+  };
 }
 
 function ticketFigures(tickets: TicketOpened[], period: ReportPeriod, customers: number): TicketFigures {
-  const n = uniqueBy(tickets.filter((t) => inPeriod(t.createdAt, period)), (t) => t.ticketId).length;
+  const n = uniqueBy(
+    tickets.filter((t) => inPeriod(t.createdAt, period)),
+    (t) => t.ticketId,
+  ).length;
   return { from: period.from.toISOString(), to: period.to.toISOString(), tickets: n, perCustomer: ratio(n, customers) };
 }
 
@@ -130,7 +151,14 @@ function weeklyTrend(period: ReportPeriod, sessions: SessionStart[], events: Def
   const weeks = new Map<number, WeekFigures>();
   for (const start of isoWeeksOf(period)) {
     const partial = start < period.from.getTime() || start + WEEK_LENGTH_MS > period.to.getTime();
-    weeks.set(start, { week: isoWeekLabel(start), start: isoDate(start), partial, sessions: 0, deflected: 0, escalated: 0 });
+    weeks.set(start, {
+      week: isoWeekLabel(start),
+      start: isoDate(start),
+      partial,
+      sessions: 0,
+      deflected: 0,
+      escalated: 0,
+    });
   }
   for (const s of sessions) {
     const w = weeks.get(isoWeekStart(Date.parse(s.startedAt)));
@@ -146,12 +174,29 @@ function weeklyTrend(period: ReportPeriod, sessions: SessionStart[], events: Def
 const brandOrder = (a: string | null, b: string | null): number =>
   a === b ? 0 : a === null ? 1 : b === null ? -1 : a.length - b.length || (a < b ? -1 : 1);
 
-function brandFigures(sessions: SessionStart[], events: DeflectionEvent[], tickets: TicketOpened[], names: ReadonlyMap<string, string | null>): BrandFigures[] {
+function brandFigures(
+  sessions: SessionStart[],
+  events: DeflectionEvent[],
+  tickets: TicketOpened[],
+  names: ReadonlyMap<string, string | null>,
+): BrandFigures[] {
   const brands = new Map<string | null, BrandFigures>();
   const of = (id: string | undefined) => {
     const key = id ?? null;
     let f = brands.get(key);
-    if (!f) brands.set(key, (f = { brandId: key, name: key === null ? null : (names.get(key) ?? null), sessions: 0, deflected: 0, escalated: 0, rate: null, tickets: 0 }));
+    if (!f)
+      brands.set(
+        key,
+        (f = {
+          brandId: key,
+          name: key === null ? null : (names.get(key) ?? null),
+          sessions: 0,
+          deflected: 0,
+          escalated: 0,
+          rate: null,
+          tickets: 0,
+        }),
+      );
     return f;
   };
   for (const s of sessions) of(s.brandId).sessions += 1;
@@ -168,7 +213,11 @@ function ofBrand<T extends { brandId?: string | undefined }>(items: T[], brand: 
 }
 
 /** The report over `period` from plain arrays. Pure: same input, same report. */
-export function buildDeflectionReport(all: DeflectionReportInput, period: ReportPeriod, opts: DeflectionReportOptions = {}): DeflectionReport {
+export function buildDeflectionReport(
+  all: DeflectionReportInput,
+  period: ReportPeriod,
+  opts: DeflectionReportOptions = {},
+): DeflectionReport {
   const b = opts.brand;
   const input: DeflectionReportInput = {
     ...all,
@@ -178,8 +227,14 @@ export function buildDeflectionReport(all: DeflectionReportInput, period: Report
     ticketsOpened: ofBrand(all.ticketsOpened, b),
     priorTicketsOpened: all.priorTicketsOpened && ofBrand(all.priorTicketsOpened, b),
   };
-  const sessions = uniqueBy(input.sessions.filter((s) => inPeriod(s.startedAt, period)), (s) => s.sessionId);
-  const events = uniqueBy(input.events.filter((e) => inPeriod(e.decidedAt, period)), (e) => e.id);
+  const sessions = uniqueBy(
+    input.sessions.filter((s) => inPeriod(s.startedAt, period)),
+    (s) => s.sessionId,
+  );
+  const events = uniqueBy(
+    input.events.filter((e) => inPeriod(e.decidedAt, period)),
+    (e) => e.id,
+  );
   const searches = input.noResultSearches.filter((s) => inPeriod(s.at, period));
   const customers = Math.max(0, input.customerCount);
 
@@ -200,7 +255,10 @@ export function buildDeflectionReport(all: DeflectionReportInput, period: Report
   const change = current.perCustomer !== null && prior.perCustomer ? current.perCustomer / prior.perCustomer : null;
 
   const names = opts.brandNames ?? new Map<string, string | null>();
-  const ticketsNow = uniqueBy(input.ticketsOpened.filter((t) => inPeriod(t.createdAt, period)), (t) => t.ticketId);
+  const ticketsNow = uniqueBy(
+    input.ticketsOpened.filter((t) => inPeriod(t.createdAt, period)),
+    (t) => t.ticketId,
+  );
   return {
     period: { from: period.from.toISOString(), to: period.to.toISOString(), days: periodDays(period) },
     brand: b ? { id: b, name: names.get(b) ?? null } : null,
@@ -218,7 +276,11 @@ export function buildDeflectionReport(all: DeflectionReportInput, period: Report
 }
 
 /** Reads the period (and the prior one, for tickets) through DeflectionData and builds the report. */
-export async function computeDeflectionReport(data: DeflectionData, period: ReportPeriod, opts: DeflectionReportOptions = {}): Promise<DeflectionReport> {
+export async function computeDeflectionReport(
+  data: DeflectionData,
+  period: ReportPeriod,
+  opts: DeflectionReportOptions = {},
+): Promise<DeflectionReport> {
   const prior = priorPeriod(period);
   // A prior period that reaches back past the trimmed history would count too few tickets: no baseline then.
   const historyFrom = (await data.historyFrom?.()) ?? null;
@@ -231,5 +293,9 @@ export async function computeDeflectionReport(data: DeflectionData, period: Repo
     priorKept ? data.ticketsOpened(prior.from, prior.to) : Promise.resolve(null),
     data.customerCount(),
   ]);
-  return buildDeflectionReport({ events, sessions, noResultSearches, ticketsOpened, priorTicketsOpened, customerCount }, period, opts);
+  return buildDeflectionReport(
+    { events, sessions, noResultSearches, ticketsOpened, priorTicketsOpened, customerCount },
+    period,
+    opts,
+  );
 }

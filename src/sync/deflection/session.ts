@@ -70,7 +70,8 @@ const MAX_ACTIVITIES = 50;
 
 export const windowEnd = (s: SessionState, settings: DeflectionSettings): number => s.lastAt + settings.windowMs;
 /** When a session without a ticket may be deflected. */
-export const dueAt = (s: SessionState, settings: DeflectionSettings): number => windowEnd(s, settings) + settings.lateTicketGraceMs;
+export const dueAt = (s: SessionState, settings: DeflectionSettings): number =>
+  windowEnd(s, settings) + settings.lateTicketGraceMs;
 const decidedAtMs = (s: SessionState): number => Date.parse(s.event?.decidedAt ?? '') || s.lastAt;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -85,17 +86,31 @@ export type ActivityPlan =
   | { kind: 'late' };
 
 function withActivity(s: SessionState, a: TrackedActivity): SessionState {
-  const activities = [...s.activities, a].sort((x, y) => x.atMs - y.atMs || (x.eventId < y.eventId ? -1 : 1)).slice(-MAX_ACTIVITIES);
+  const activities = [...s.activities, a]
+    .sort((x, y) => x.atMs - y.atMs || (x.eventId < y.eventId ? -1 : 1))
+    .slice(-MAX_ACTIVITIES);
   return { ...s, startedAt: Math.min(s.startedAt, a.atMs), lastAt: Math.max(s.lastAt, a.atMs), activities };
 }
 
 /** Where one activity of `contact` (of customer `customerId`) goes, given the contact's latest session. */
-export function planActivity(current: SessionState | null, a: TrackedActivity, who: { customerId: string; contact: string }, settings: DeflectionSettings): ActivityPlan {
+export function planActivity(
+  current: SessionState | null,
+  a: TrackedActivity,
+  who: { customerId: string; contact: string },
+  settings: DeflectionSettings,
+): ActivityPlan {
   const start = (): ActivityPlan => ({
     kind: 'started',
     session: {
-      v: 1, id: sessionIdFor(who.contact, a.eventId), customerId: who.customerId, contact: who.contact, ...(a.brandId ? { brandId: a.brandId } : {}),
-      startedAt: a.atMs, lastAt: a.atMs, state: 'open', activities: [a],
+      v: 1,
+      id: sessionIdFor(who.contact, a.eventId),
+      customerId: who.customerId,
+      contact: who.contact,
+      ...(a.brandId ? { brandId: a.brandId } : {}),
+      startedAt: a.atMs,
+      lastAt: a.atMs,
+      state: 'open',
+      activities: [a],
     },
   });
   if (current === null) return start();
@@ -110,7 +125,12 @@ export function planActivity(current: SessionState | null, a: TrackedActivity, w
 export type Decision = { outcome: 'escalated'; ticket: TicketRef } | { outcome: 'deflected' } | null;
 
 /** The outcome of an open session now, given its customer's tickets (any order); null while undecided. */
-export function decide(s: SessionState, tickets: readonly TicketRef[], now: number, settings: DeflectionSettings): Decision {
+export function decide(
+  s: SessionState,
+  tickets: readonly TicketRef[],
+  now: number,
+  settings: DeflectionSettings,
+): Decision {
   if (s.state !== 'open') return null;
   const end = windowEnd(s, settings);
   // A ticket of another brand is not this Help Center's failure; either brand unknown, it counts.
@@ -131,13 +151,21 @@ export function inferCategory(activities: readonly TrackedActivity[]): TicketCat
     votes.set(a.hint, { n: v.n + 1, last: i });
   });
   let best: [TicketCategory, { n: number; last: number }] | undefined;
-  for (const entry of votes) if (!best || entry[1].n > best[1].n || (entry[1].n === best[1].n && entry[1].last > best[1].last)) best = entry;
+  for (const entry of votes)
+    if (!best || entry[1].n > best[1].n || (entry[1].n === best[1].n && entry[1].last > best[1].last)) best = entry;
   return best?.[0] ?? 'other';
 }
 
 /** The contract's event for a decision, and the session as it is stored from then on. */
-export function decided(s: SessionState, d: NonNullable<Decision>, settings: DeflectionSettings): SessionState & { event: DeflectionEvent } {
-  const before = d.outcome === 'escalated' ? s.activities.filter((a) => a.atMs <= d.ticket.createdAt + (d.ticket.slackMs ?? 0)) : s.activities;
+export function decided(
+  s: SessionState,
+  d: NonNullable<Decision>,
+  settings: DeflectionSettings,
+): SessionState & { event: DeflectionEvent } {
+  const before =
+    d.outcome === 'escalated'
+      ? s.activities.filter((a) => a.atMs <= d.ticket.createdAt + (d.ticket.slackMs ?? 0))
+      : s.activities;
   const last = before.at(-1);
   const event: DeflectionEvent = {
     id: `defl-${s.id}`,

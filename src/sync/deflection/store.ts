@@ -74,7 +74,12 @@ export function createDeflectionData(redis: Redis, prefix: string): DeflectionSt
     async noResultSearches(from, to) {
       // Stored with the event id so that two equal searches stay two members; the contract has no such field.
       return parseAll<NoResultSearch & { eventId?: string }>(await membersBetween(redis, keys.noResults, from, to)).map(
-        ({ query, at, customerId, brandId }): NoResultSearch => ({ query, at, customerId, ...(brandId ? { brandId } : {}) }),
+        ({ query, at, customerId, brandId }): NoResultSearch => ({
+          query,
+          at,
+          customerId,
+          ...(brandId ? { brandId } : {}),
+        }),
       );
     },
     async ticketsOpened(from, to) {
@@ -92,7 +97,8 @@ export function createDeflectionData(redis: Redis, prefix: string): DeflectionSt
       const totals: DeflectionCounts = {};
       for (const [err, row] of (await pipeline.exec()) ?? []) {
         if (err) throw err;
-        for (const [field, n] of Object.entries(row as Record<string, string>)) totals[field] = (totals[field] ?? 0) + Number(n);
+        for (const [field, n] of Object.entries(row as Record<string, string>))
+          totals[field] = (totals[field] ?? 0) + Number(n);
       }
       return totals;
     },

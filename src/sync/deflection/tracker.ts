@@ -18,7 +18,17 @@ import type { Logger } from '../../log.js';
 import { hourBucket, hourBuckets } from './keys.js';
 import { Outbox } from './outbox.js';
 import { toJson } from './schema.js';
-import { decide, decided, dueAt, planActivity, windowEnd, type DeflectionSettings, type SessionState, type TicketRef, type TrackedActivity } from './session.js';
+import {
+  decide,
+  decided,
+  dueAt,
+  planActivity,
+  windowEnd,
+  type DeflectionSettings,
+  type SessionState,
+  type TicketRef,
+  type TrackedActivity,
+} from './session.js';
 import { executed, WatchPool } from './transaction.js';
 import type { TicketCategory } from '../source-event.js';
 import type { DeflectionEvent } from './types.js';
@@ -65,15 +75,26 @@ export interface DeflectionTrackerOptions {
   onDecided?: (event: DeflectionEvent) => void;
 }
 
-export type CloseResult = { status: 'decided'; event: DeflectionEvent } | { status: 'not-open' | 'superseded' } | { status: 'early'; waitMs: number };
+export type CloseResult =
+  | { status: 'decided'; event: DeflectionEvent }
+  | { status: 'not-open' | 'superseded' }
+  | { status: 'early'; waitMs: number };
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const TICKET_MARK_MS = 400 * DAY_MS;
-const startJson = (s: SessionState): string => toJson({ sessionId: s.id, customerId: s.customerId, startedAt: new Date(s.startedAt).toISOString(), brandId: s.brandId });
+const startJson = (s: SessionState): string =>
+  toJson({
+    sessionId: s.id,
+    customerId: s.customerId,
+    startedAt: new Date(s.startedAt).toISOString(),
+    brandId: s.brandId,
+  });
 /** A contact has one session at a time per Help Center brand: activity on two brands' Help Centers makes two sessions. */
-const sessionKeyOf = (contact: string, brandId: string | undefined): string => (brandId ? `${contact}\u0000brand:${brandId}` : contact);
-const parseSession = (raw: string | null): SessionState | null => (raw === null ? null : (JSON.parse(raw) as SessionState));
+const sessionKeyOf = (contact: string, brandId: string | undefined): string =>
+  brandId ? `${contact}\u0000brand:${brandId}` : contact;
+const parseSession = (raw: string | null): SessionState | null =>
+  raw === null ? null : (JSON.parse(raw) as SessionState);
 
 export class DeflectionTracker {
   readonly keys: DeflectionKeys;
@@ -120,7 +141,17 @@ export class DeflectionTracker {
       const tx = conn.multi().set(seenKey, '1', 'PX', this.retainMs);
       if (input.noResultQuery) {
         const at = activity.summary.at;
-        tx.zadd(keys.noResults, activity.atMs, toJson({ query: input.noResultQuery, at, customerId: input.customerId, eventId: activity.eventId, brandId: activity.brandId }));
+        tx.zadd(
+          keys.noResults,
+          activity.atMs,
+          toJson({
+            query: input.noResultQuery,
+            at,
+            customerId: input.customerId,
+            eventId: activity.eventId,
+            brandId: activity.brandId,
+          }),
+        );
         tx.hincrby(keys.counts(hourBucket(activity.atMs)), 'noResultSearches', 1);
       }
       if (plan.kind !== 'late') {
@@ -130,10 +161,18 @@ export class DeflectionTracker {
         tx.set(contactKey, s.id, 'PX', this.retainMs + settings.windowMs + settings.sessionIdleMs);
         tx.sadd(keys.open(s.customerId), s.id).zadd(keys.due, dueAt(s, settings), s.id);
         if (plan.kind === 'started') {
-          tx.zadd(keys.sessions, s.startedAt, startJson(s)).hincrby(keys.counts(hourBucket(s.startedAt)), 'sessions', 1);
+          tx.zadd(keys.sessions, s.startedAt, startJson(s)).hincrby(
+            keys.counts(hourBucket(s.startedAt)),
+            'sessions',
+            1,
+          );
         } else if (plan.previous.startedAt !== s.startedAt) {
           tx.zrem(keys.sessions, startJson(plan.previous)).zadd(keys.sessions, s.startedAt, startJson(s));
-          tx.hincrby(keys.counts(hourBucket(plan.previous.startedAt)), 'sessions', -1).hincrby(keys.counts(hourBucket(s.startedAt)), 'sessions', 1);
+          tx.hincrby(keys.counts(hourBucket(plan.previous.startedAt)), 'sessions', -1).hincrby(
+            keys.counts(hourBucket(s.startedAt)),
+            'sessions',
+            1,
+          );
         }
       }
       return executed(await tx.exec()) ? plan : undefined;
@@ -152,13 +191,32 @@ export class DeflectionTracker {
   async onTicket(t: TicketInput): Promise<{ opened: boolean; escalated: DeflectionEvent[] }> {
     const { keys } = this;
     const createdAt = new Date(t.createdAt).toISOString();
-    const logEntry = toJson({ ticketId: t.ticketId, customerId: t.customerId, category: t.category, createdAt, brandId: t.brandId });
-    const recentEntry = toJson({ ticketId: t.ticketId, category: t.category, brandId: t.brandId, ...(t.slackMs ? { slackMs: t.slackMs } : {}) });
+    const logEntry = toJson({
+      ticketId: t.ticketId,
+      customerId: t.customerId,
+      category: t.category,
+      createdAt,
+      brandId: t.brandId,
+    });
+    const recentEntry = toJson({
+      ticketId: t.ticketId,
+      category: t.category,
+      brandId: t.brandId,
+      ...(t.slackMs ? { slackMs: t.slackMs } : {}),
+    });
     const recorded = await runScript(
       this.opts.redis,
       'deflection-ticket',
       [keys.ticket(t.ticketId), keys.tickets, keys.counts(hourBucket(t.createdAt)), keys.customerTickets(t.customerId)],
-      [t.createdAt, TICKET_MARK_MS, logEntry, `tickets:${t.category}`, recentEntry, `(${t.createdAt - this.ticketMemoryMs}`, this.ticketMemoryMs],
+      [
+        t.createdAt,
+        TICKET_MARK_MS,
+        logEntry,
+        `tickets:${t.category}`,
+        recentEntry,
+        `(${t.createdAt - this.ticketMemoryMs}`,
+        this.ticketMemoryMs,
+      ],
     );
     const opened = Number(recorded) === 1;
     // Also when not new: a retried job must still escalate what its first attempt did not reach.
@@ -182,7 +240,14 @@ export class DeflectionTracker {
           tx.zrem(keys.sessions, startJson(s)).zadd(keys.sessions, s.startedAt, startJson(moved));
         }
         tx.del(keys.open(from));
-        tx.zunionstore(keys.customerTickets(customerId), 2, keys.customerTickets(customerId), keys.customerTickets(from), 'AGGREGATE', 'MIN');
+        tx.zunionstore(
+          keys.customerTickets(customerId),
+          2,
+          keys.customerTickets(customerId),
+          keys.customerTickets(from),
+          'AGGREGATE',
+          'MIN',
+        );
         tx.pexpire(keys.customerTickets(customerId), this.ticketMemoryMs).del(keys.customerTickets(from));
         return executed(await tx.exec()) ? true : undefined;
       });
@@ -220,7 +285,8 @@ export class DeflectionTracker {
       // More than the first: the first may be of another brand (decide() passes over it).
       const rows = await conn.zrangebyscore(recent, s.startedAt, windowEnd(s, settings), 'WITHSCORES', 'LIMIT', 0, 50);
       const tickets: TicketRef[] = [];
-      for (let i = 0; i + 1 < rows.length; i += 2) tickets.push({ ...(JSON.parse(rows[i]!) as Omit<TicketRef, 'createdAt'>), createdAt: Number(rows[i + 1]) });
+      for (let i = 0; i + 1 < rows.length; i += 2)
+        tickets.push({ ...(JSON.parse(rows[i]!) as Omit<TicketRef, 'createdAt'>), createdAt: Number(rows[i + 1]) });
       const decision = decide(s, tickets, this.now(), settings);
       if (decision === null) {
         await conn.unwatch();
@@ -247,7 +313,8 @@ export class DeflectionTracker {
       await this.flushOutbox();
     }
     // Gone or decided elsewhere: nothing for the sweep to look at any more.
-    else if (result.session === null || result.session.state !== 'open') await this.opts.redis.zrem(keys.due, sessionId);
+    else if (result.session === null || result.session.state !== 'open')
+      await this.opts.redis.zrem(keys.due, sessionId);
     return result;
   }
 
@@ -283,7 +350,8 @@ export class DeflectionTracker {
   async trimHistory(opts: { force?: boolean } = {}): Promise<{ entries: number; hours: number }> {
     const { keys } = this;
     const redis = this.opts.redis;
-    if (!opts.force && (await redis.set(keys.trimLock, '1', 'PX', HOUR_MS, 'NX')) === null) return { entries: 0, hours: 0 };
+    if (!opts.force && (await redis.set(keys.trimLock, '1', 'PX', HOUR_MS, 'NX')) === null)
+      return { entries: 0, hours: 0 };
     const cutoff = Math.floor((this.now() - this.historyMs) / HOUR_MS) * HOUR_MS;
     const sets = [keys.sessions, keys.events, keys.noResults, keys.tickets];
     // Where the counters still begin: the trim's own mark, else the oldest history entry.
@@ -295,7 +363,8 @@ export class DeflectionTracker {
     let entries = 0;
     for (const k of sets) entries += await redis.zremrangebyscore(k, '-inf', `(${cutoff}`);
     const hours = from < cutoff ? hourBuckets(from, cutoff) : [];
-    for (let i = 0; i < hours.length; i += 500) await redis.unlink(...hours.slice(i, i + 500).map((h) => keys.counts(h)));
+    for (let i = 0; i < hours.length; i += 500)
+      await redis.unlink(...hours.slice(i, i + 500).map((h) => keys.counts(h)));
     await redis.set(keys.trimmedUntil, String(Math.max(from || cutoff, cutoff)));
     return { entries, hours: hours.length };
   }

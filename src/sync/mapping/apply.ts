@@ -7,7 +7,17 @@
 import { toMajorUnits } from '../money.js';
 import { primarySubscription, type PortalProjection } from '../project.js';
 import { own, sha256Hex, stableStringify, type CustomerRecord, type InvoiceView, type TicketView } from '../record.js';
-import { fromPaths, SECTIONS, SOURCE_PREFIXES, STRIPE_TRIAL_END, type MappingConfig, type MappingEntry, type MappingTarget, type Section, type Transform } from './schema.js';
+import {
+  fromPaths,
+  SECTIONS,
+  SOURCE_PREFIXES,
+  STRIPE_TRIAL_END,
+  type MappingConfig,
+  type MappingEntry,
+  type MappingTarget,
+  type Section,
+  type Transform,
+} from './schema.js';
 
 import type { FieldSet, FieldValue, MappedSections } from './types.js';
 
@@ -22,7 +32,8 @@ export interface MappingInput {
 }
 
 type Raw = FieldValue | undefined;
-const scalar = (v: unknown): Raw => (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined);
+const scalar = (v: unknown): Raw =>
+  v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
 
 /** The value at one path (undefined: nothing there, written as null). Currencies read as upper-case ISO 4217 codes. */
 function readPath(path: string, input: MappingInput): Raw {
@@ -36,22 +47,31 @@ function readRaw(path: string, input: MappingInput): Raw {
   const tail = rest.join('.');
   if (path.startsWith(SOURCE_PREFIXES.stripeCustomerMetadata)) {
     const customer = record.stripe.customer;
-    return customer && !customer.stamp.deleted ? own(customer.data.metadata, path.slice(SOURCE_PREFIXES.stripeCustomerMetadata.length)) : undefined;
+    return customer && !customer.stamp.deleted
+      ? own(customer.data.metadata, path.slice(SOURCE_PREFIXES.stripeCustomerMetadata.length))
+      : undefined;
   }
-  if (path.startsWith(SOURCE_PREFIXES.stripeSubscriptionMetadata)) return own(primarySubscription(record)?.metadata, path.slice(SOURCE_PREFIXES.stripeSubscriptionMetadata.length));
+  if (path.startsWith(SOURCE_PREFIXES.stripeSubscriptionMetadata))
+    return own(primarySubscription(record)?.metadata, path.slice(SOURCE_PREFIXES.stripeSubscriptionMetadata.length));
   if (path === STRIPE_TRIAL_END) return primarySubscription(record)?.trialEnd;
   if (path.startsWith(SOURCE_PREFIXES.zendeskOrganization)) {
     const organization = record.zendesk.organization;
-    return organization && !organization.stamp.deleted ? own(organization.data.fields, path.slice(SOURCE_PREFIXES.zendeskOrganization.length)) : undefined;
+    return organization && !organization.stamp.deleted
+      ? own(organization.data.fields, path.slice(SOURCE_PREFIXES.zendeskOrganization.length))
+      : undefined;
   }
   if (path.startsWith(SOURCE_PREFIXES.salesforceAccount)) {
     const account = record.salesforce.account;
-    return account && !account.stamp.deleted ? own(account.data.fields, path.slice(SOURCE_PREFIXES.salesforceAccount.length)) : undefined;
+    return account && !account.stamp.deleted
+      ? own(account.data.fields, path.slice(SOURCE_PREFIXES.salesforceAccount.length))
+      : undefined;
   }
   switch (head) {
     case 'billing':
       // The portal's view of billing (a status with the day it ended), and the derived view for what it leaves out.
-      return projection.billing && Object.hasOwn(projection.billing, tail) ? scalar(projection.billing[tail as keyof typeof projection.billing]) : scalar(record.derived.billing?.[tail as keyof NonNullable<typeof record.derived.billing>]);
+      return projection.billing && Object.hasOwn(projection.billing, tail)
+        ? scalar(projection.billing[tail as keyof typeof projection.billing])
+        : scalar(record.derived.billing?.[tail as keyof NonNullable<typeof record.derived.billing>]);
     case 'openInvoiceCount':
       return projection.openInvoiceCount;
     case 'support':
@@ -83,11 +103,17 @@ const TRUE = new Set(['true', 'yes', 'y', '1', 'on']);
 const FALSE = new Set(['false', 'no', 'n', '0', 'off', '']);
 
 /** Converts one read value; `currency` is the currency its amounts are in (money). */
-export function applyTransform(transform: Transform | undefined, values: Raw[], currency: string | null | undefined): FieldValue {
+export function applyTransform(
+  transform: Transform | undefined,
+  values: Raw[],
+  currency: string | null | undefined,
+): FieldValue {
   const [v] = values;
   if (transform === undefined) return v ?? null;
   if (transform === 'join' || (typeof transform === 'object' && 'join' in transform)) {
-    const parts = values.filter((x): x is string | number | boolean => x !== null && x !== undefined && x !== '').map(String);
+    const parts = values
+      .filter((x): x is string | number | boolean => x !== null && x !== undefined && x !== '')
+      .map(String);
     return parts.length > 0 ? parts.join(transform === 'join' ? ', ' : transform.join) : null;
   }
   if (transform === 'date') return toDay(v);
@@ -108,8 +134,13 @@ export function applyTransform(transform: Transform | undefined, values: Raw[], 
 
 /** One entry's value for this input. Amounts of an invoice are in its currency; others in the billing currency. */
 function entryValue(entry: MappingEntry, input: MappingInput): FieldValue {
-  const currency = input.invoice?.currency ?? input.projection.billing?.currency ?? input.projection.invoices[0]?.currency ?? null;
-  return applyTransform(entry.transform, fromPaths(entry).map((p) => readPath(p, input)), currency);
+  const currency =
+    input.invoice?.currency ?? input.projection.billing?.currency ?? input.projection.invoices[0]?.currency ?? null;
+  return applyTransform(
+    entry.transform,
+    fromPaths(entry).map((p) => readPath(p, input)),
+    currency,
+  );
 }
 
 export function fieldSet(entries: readonly MappingEntry[], input: MappingInput): FieldSet {
@@ -117,10 +148,19 @@ export function fieldSet(entries: readonly MappingEntry[], input: MappingInput):
 }
 
 /** The items each record section writes one record for. */
-const ITEMS: Partial<Record<Section, 'invoice' | 'ticket'>> = { invoiceObject: 'invoice', invoice: 'invoice', ticket: 'ticket' };
+const ITEMS: Partial<Record<Section, 'invoice' | 'ticket'>> = {
+  invoiceObject: 'invoice',
+  invoice: 'invoice',
+  ticket: 'ticket',
+};
 
 /** A target's mapped values for one record, or undefined when its mapping is empty (the projection stays as before). */
-export function mappedSections(mapping: MappingConfig, target: MappingTarget, record: CustomerRecord, projection: PortalProjection): MappedSections | undefined {
+export function mappedSections(
+  mapping: MappingConfig,
+  target: MappingTarget,
+  record: CustomerRecord,
+  projection: PortalProjection,
+): MappedSections | undefined {
   const sections = mapping[target] as Record<Section, MappingEntry[]>;
   const out: MappedSections = {};
   for (const section of SECTIONS[target] as readonly Section[]) {
@@ -128,14 +168,25 @@ export function mappedSections(mapping: MappingConfig, target: MappingTarget, re
     if (entries.length === 0) continue;
     const item = ITEMS[section];
     if (item === undefined) (out as Record<string, FieldSet>)[section] = fieldSet(entries, { record, projection });
-    else if (item === 'invoice') (out as Record<string, unknown>)[section] = Object.fromEntries(projection.invoices.map((i) => [i.id, fieldSet(entries, { record, projection, invoice: i })]));
-    else (out as Record<string, unknown>)[section] = Object.fromEntries((projection.support?.tickets ?? []).map((t) => [t.id, fieldSet(entries, { record, projection, ticket: t })]));
+    else if (item === 'invoice')
+      (out as Record<string, unknown>)[section] = Object.fromEntries(
+        projection.invoices.map((i) => [i.id, fieldSet(entries, { record, projection, invoice: i })]),
+      );
+    else
+      (out as Record<string, unknown>)[section] = Object.fromEntries(
+        (projection.support?.tickets ?? []).map((t) => [t.id, fieldSet(entries, { record, projection, ticket: t })]),
+      );
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** The projection a target is pushed: the portal projection, with the target's mapped values when it has a mapping. */
-export function withMapped(projection: PortalProjection, mapping: MappingConfig | undefined, target: MappingTarget, record: CustomerRecord): PortalProjection {
+export function withMapped(
+  projection: PortalProjection,
+  mapping: MappingConfig | undefined,
+  target: MappingTarget,
+  record: CustomerRecord,
+): PortalProjection {
   const mapped = mapping && mappedSections(mapping, target, record, projection);
   return mapped ? { ...projection, mapped } : projection;
 }

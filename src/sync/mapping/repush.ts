@@ -27,7 +27,11 @@ export interface MappingChangeDeps {
  * A first start with no mapping only notes the (empty) mapping: nothing changed what is written. The new
  * fingerprint is kept once every customer is queued, so a worker stopped half-way queues them again.
  */
-export async function repushOnMappingChange(deps: MappingChangeDeps, targets: readonly PortalTargetName[], mapping: MappingConfig): Promise<Partial<Record<PortalTargetName, number>>> {
+export async function repushOnMappingChange(
+  deps: MappingChangeDeps,
+  targets: readonly PortalTargetName[],
+  mapping: MappingConfig,
+): Promise<Partial<Record<PortalTargetName, number>>> {
   const queued: Partial<Record<PortalTargetName, number>> = {};
   for (const target of targets) {
     const key = REDIS_KEYS.mappingFingerprint(deps.prefix, target);

@@ -47,7 +47,13 @@ export function createDeliveryWorker(opts: DeliveryWorkerOptions): Worker {
   const log = opts.logger.child({ module: 'outbound-delivery', subscription: sub.id });
   const batch = opts.batch ?? 100;
 
-  const attemptOf = (eventId: string, event: OutboundEvent | null, customerId: string, at: number, rest: Pick<DeliveryAttempt, 'outcome' | 'status' | 'latencyMs'> & { error?: string | undefined }): DeliveryAttempt => ({
+  const attemptOf = (
+    eventId: string,
+    event: OutboundEvent | null,
+    customerId: string,
+    at: number,
+    rest: Pick<DeliveryAttempt, 'outcome' | 'status' | 'latencyMs'> & { error?: string | undefined },
+  ): DeliveryAttempt => ({
     at: new Date(at).toISOString(),
     eventId,
     type: event?.type ?? 'unknown',
@@ -60,9 +66,10 @@ export function createDeliveryWorker(opts: DeliveryWorkerOptions): Worker {
 
   const deliverLane = async (job: Job, token: string | undefined): Promise<LaneResult> => {
     const parsed = LaneJobSchema.safeParse(job.data);
-    if (!parsed.success || parsed.data.subscriptionId !== sub.id) throw new UnrecoverableError('job data is not a v1 lane job of this subscription');
+    if (!parsed.success || parsed.data.subscriptionId !== sub.id)
+      throw new UnrecoverableError('job data is not a v1 lane job of this subscription');
     const { customerId } = parsed.data;
-    for (let delivered = 0; ; ) {
+    for (let delivered = 0; ;) {
       if (await store.isPaused(sub.id)) return { delivered, stopped: 'paused' };
       if (worker.closing) {
         await kickLanes(opts.queue, sub.id, [customerId]); // the rest goes to whichever worker runs next
@@ -75,7 +82,16 @@ export function createDeliveryWorker(opts: DeliveryWorkerOptions): Worker {
       const head = await store.head(sub.id, customerId);
       if (head === null) return { delivered };
       if (head.body === null) {
-        await store.ack(sub.id, customerId, attemptOf(head.id, null, customerId, Date.now(), { outcome: 'expired', status: null, latencyMs: 0, error: 'past outbound.retentionMs before it could be delivered' }));
+        await store.ack(
+          sub.id,
+          customerId,
+          attemptOf(head.id, null, customerId, Date.now(), {
+            outcome: 'expired',
+            status: null,
+            latencyMs: 0,
+            error: 'past outbound.retentionMs before it could be delivered',
+          }),
+        );
         metrics?.deliveries.inc({ subscription: sub.id, outcome: 'expired' });
         log.warn({ eventId: head.id, customerId }, 'outbound event expired before it could be delivered');
         continue;
@@ -85,7 +101,12 @@ export function createDeliveryWorker(opts: DeliveryWorkerOptions): Worker {
       const result = await transport(sub, { id: head.id, body: head.body });
       metrics?.deliverySeconds.observe({ subscription: sub.id }, result.latencyMs / 1000);
       metrics?.deliveries.inc({ subscription: sub.id, outcome: result.ok ? 'delivered' : 'failed' });
-      const attempt = attemptOf(head.id, event, customerId, at, { outcome: result.ok ? 'delivered' : 'failed', status: result.status, latencyMs: result.latencyMs, error: result.error });
+      const attempt = attemptOf(head.id, event, customerId, at, {
+        outcome: result.ok ? 'delivered' : 'failed',
+        status: result.status,
+        latencyMs: result.latencyMs,
+        error: result.error,
+      });
       if (result.ok) {
         await store.ack(sub.id, customerId, attempt);
         delivered++;
@@ -93,17 +114,28 @@ export function createDeliveryWorker(opts: DeliveryWorkerOptions): Worker {
       }
       const { failures, paused } = await store.fail(sub.id, customerId, attempt);
       if (paused !== 'no') {
-        if (paused === 'now') log.error({ eventId: head.id, customerId, status: result.status, reason: brief(result) }, 'subscription paused: its deliveries kept failing; replay it once the subscriber is back');
+        if (paused === 'now')
+          log.error(
+            { eventId: head.id, customerId, status: result.status, reason: brief(result) },
+            'subscription paused: its deliveries kept failing; replay it once the subscriber is back',
+          );
         return { delivered, stopped: 'paused' };
       }
       const delayMs = retryDelayMs(failures, opts.settings, result.retryAfterMs);
-      log.warn({ eventId: head.id, customerId, status: result.status, reason: brief(result), failures, delayMs }, 'delivery failed; will retry');
+      log.warn(
+        { eventId: head.id, customerId, status: result.status, reason: brief(result), failures, delayMs },
+        'delivery failed; will retry',
+      );
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     }
   };
 
-  const worker: Worker = new Worker(outboundQueueName(sub.id), deliverLane, { connection: opts.connection, prefix: opts.prefix, concurrency: opts.settings.concurrency });
+  const worker: Worker = new Worker(outboundQueueName(sub.id), deliverLane, {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.settings.concurrency,
+  });
   worker.on('failed', (job, err) => {
     if (!job) return;
     log.warn({ jobId: job.id, attempt: job.attemptsMade, reason: err.message }, 'lane job failed');

@@ -54,7 +54,15 @@ export function outboundEventId(...parts: Array<string | number>): string {
 }
 
 const groupValue = (v: OutboundView, g: FieldGroup): unknown =>
-  g === 'links' ? v.links : g === 'profile' ? v.profile : g === 'billing' ? v.projection.billing : g === 'invoices' ? [v.projection.invoices, v.projection.openInvoiceCount] : v.projection.support;
+  g === 'links'
+    ? v.links
+    : g === 'profile'
+      ? v.profile
+      : g === 'billing'
+        ? v.projection.billing
+        : g === 'invoices'
+          ? [v.projection.invoices, v.projection.openInvoiceCount]
+          : v.projection.support;
 
 function changedGroups(before: OutboundView, after: OutboundView): FieldGroup[] {
   return FIELD_GROUPS.filter((g) => stableStringify(groupValue(before, g)) !== stableStringify(groupValue(after, g)));
@@ -82,8 +90,12 @@ export function deriveChangeEvents(input: ChangeInput): OutboundEvent[] {
   const customer: OutboundCustomer = { id: customerId, version, links: after.links };
   const timestamp = input.now.toISOString();
   const events: OutboundEvent[] = [];
-  const add = (type: OutboundEventType, subject: string, data: Record<string, unknown>, id = outboundEventId(customerId, version, type, subject)) =>
-    events.push({ id, type, timestamp, data: { customer, ...data } });
+  const add = (
+    type: OutboundEventType,
+    subject: string,
+    data: Record<string, unknown>,
+    id = outboundEventId(customerId, version, type, subject),
+  ) => events.push({ id, type, timestamp, data: { customer, ...data } });
 
   if (before === null) add('customer.created', '', { profile: after.profile, projection: after.projection });
   if (input.mergedIds.length > 0) {
@@ -93,12 +105,32 @@ export function deriveChangeEvents(input: ChangeInput): OutboundEvent[] {
   }
   for (const c of input.conflicts) {
     const other = c.recordIds[0] === customerId ? c.recordIds[1] : c.recordIds[0];
-    add('customer.identity_conflict', c.id, { otherCustomerId: other, system: c.system, keys: c.keys, evidence: { source: c.evidence.source, eventId: c.evidence.eventId, type: c.evidence.type } }, outboundEventId('customer.identity_conflict', c.id));
+    add(
+      'customer.identity_conflict',
+      c.id,
+      {
+        otherCustomerId: other,
+        system: c.system,
+        keys: c.keys,
+        evidence: { source: c.evidence.source, eventId: c.evidence.eventId, type: c.evidence.type },
+      },
+      outboundEventId('customer.identity_conflict', c.id),
+    );
   }
-  const base: OutboundView = before ?? { links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null }, profile: null, projection: { billing: null, openInvoiceCount: 0, invoices: [], support: null } };
+  const base: OutboundView = before ?? {
+    links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null },
+    profile: null,
+    projection: { billing: null, openInvoiceCount: 0, invoices: [], support: null },
+  };
   if (before !== null) {
     const changed = changedGroups(before, after);
-    if (changed.length > 0) add('customer.updated', '', { changed, profile: after.profile, before: before.projection, after: after.projection });
+    if (changed.length > 0)
+      add('customer.updated', '', {
+        changed,
+        profile: after.profile,
+        before: before.projection,
+        after: after.projection,
+      });
   }
   billingEvent(base.projection.billing, after.projection.billing, add);
   invoiceEvents(base.projection.invoices, after.projection.invoices, add);
@@ -124,7 +156,11 @@ function invoiceEvents(before: readonly InvoiceView[], after: readonly InvoiceVi
     if (previous && stableStringify(previous) === stableStringify(invoice)) continue;
     // `new` the first time the customer can open it (a draft seen before had nothing to open).
     const wasAvailable = previous !== undefined && (previous.hostedInvoiceUrl !== null || previous.invoicePdf !== null);
-    add('invoice.available', invoice.id, { change: wasAvailable ? 'changed' : 'new', previousStatus: previous?.status ?? null, invoice });
+    add('invoice.available', invoice.id, {
+      change: wasAvailable ? 'changed' : 'new',
+      previousStatus: previous?.status ?? null,
+      invoice,
+    });
   }
 }
 
@@ -141,7 +177,12 @@ function ticketEvents(before: readonly TicketView[], after: readonly TicketView[
 }
 
 export function deflectionRecordedEvent(event: DeflectionEvent, customer: OutboundCustomer, now: Date): OutboundEvent {
-  return { id: outboundEventId('deflection.recorded', event.id), type: 'deflection.recorded', timestamp: now.toISOString(), data: { customer, deflection: event } };
+  return {
+    id: outboundEventId('deflection.recorded', event.id),
+    type: 'deflection.recorded',
+    timestamp: now.toISOString(),
+    data: { customer, deflection: event },
+  };
 }
 
 export interface DeadLetterFacts {

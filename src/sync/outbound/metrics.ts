@@ -8,7 +8,11 @@ export interface OutboundMetrics {
   deliverySeconds: Histogram<'subscription'>;
 }
 
-export function createOutboundMetrics(registry: Registry, store: OutboundStore, subscriptionIds: readonly string[]): OutboundMetrics {
+export function createOutboundMetrics(
+  registry: Registry,
+  store: OutboundStore,
+  subscriptionIds: readonly string[],
+): OutboundMetrics {
   const registers = [registry];
   new Gauge({
     name: 'portal_sync_outbound_pending',
@@ -42,12 +46,21 @@ export function createOutboundMetrics(registry: Registry, store: OutboundStore, 
     async collect() {
       for (const id of subscriptionIds) {
         const s = await store.state(id).catch(() => null);
-        if (s) this.set({ subscription: id }, s.failingSince ? Math.max(0, (Date.now() - Date.parse(s.failingSince)) / 1000) : 0);
+        if (s)
+          this.set(
+            { subscription: id },
+            s.failingSince ? Math.max(0, (Date.now() - Date.parse(s.failingSince)) / 1000) : 0,
+          );
       }
     },
   });
   return {
-    events: new Counter({ name: 'portal_sync_outbound_events_total', help: 'Outbound events recorded, by type.', labelNames: ['type'], registers }),
+    events: new Counter({
+      name: 'portal_sync_outbound_events_total',
+      help: 'Outbound events recorded, by type.',
+      labelNames: ['type'],
+      registers,
+    }),
     deliveries: new Counter({
       name: 'portal_sync_outbound_deliveries_total',
       help: 'Delivery attempts by subscription and outcome (delivered: 2xx in time; failed; expired: past retention before it could be sent).',
@@ -56,7 +69,7 @@ export function createOutboundMetrics(registry: Registry, store: OutboundStore, 
     }),
     deliverySeconds: new Histogram({
       name: 'portal_sync_outbound_delivery_duration_seconds',
-      help: 'Time from sending a delivery to the subscriber\'s answer (or the timeout).',
+      help: "Time from sending a delivery to the subscriber's answer (or the timeout).",
       labelNames: ['subscription'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,

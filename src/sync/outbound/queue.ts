@@ -15,7 +15,11 @@ import { QUEUE_NAMES } from '../redis/keys.js';
 
 export const outboundQueueName = QUEUE_NAMES.outbound;
 
-export const LaneJobSchema = z.strictObject({ v: z.literal(1), subscriptionId: z.string().min(1), customerId: z.string().min(1) });
+export const LaneJobSchema = z.strictObject({
+  v: z.literal(1),
+  subscriptionId: z.string().min(1),
+  customerId: z.string().min(1),
+});
 type LaneJob = z.infer<typeof LaneJobSchema>;
 
 /** Failed deliveries wait through job.moveToDelayed (no attempt spent); attempts only count crashes and Redis errors. */
@@ -29,18 +33,37 @@ const LANE_JOB_DEFAULTS: JobsOptions = {
 export type OutboundQueue = Queue<LaneJob>;
 
 export function createOutboundQueue(connection: Redis, prefix: string, subscriptionId: string): OutboundQueue {
-  return new Queue<LaneJob>(outboundQueueName(subscriptionId), { connection, prefix, defaultJobOptions: LANE_JOB_DEFAULTS });
+  return new Queue<LaneJob>(outboundQueueName(subscriptionId), {
+    connection,
+    prefix,
+    defaultJobOptions: LANE_JOB_DEFAULTS,
+  });
 }
 
 /**
  * Makes sure each named lane has a job. `now` also brings forward a lane job that waits out a
  * backoff (after a resume or replay: the subscriber is back, no reason to wait).
  */
-export async function kickLanes(queue: OutboundQueue, subscriptionId: string, customerIds: readonly string[], opts: { now?: boolean } = {}): Promise<void> {
+export async function kickLanes(
+  queue: OutboundQueue,
+  subscriptionId: string,
+  customerIds: readonly string[],
+  opts: { now?: boolean } = {},
+): Promise<void> {
   for (let i = 0; i < customerIds.length; i += 200) {
     await Promise.all(
       customerIds.slice(i, i + 200).map((customerId) =>
-        queue.add('deliver', { v: 1, subscriptionId, customerId }, { deduplication: { id: `${subscriptionId}:${customerId}`, keepLastIfActive: true, ...(opts.now ? { reschedule: true } : {}) } }),
+        queue.add(
+          'deliver',
+          { v: 1, subscriptionId, customerId },
+          {
+            deduplication: {
+              id: `${subscriptionId}:${customerId}`,
+              keepLastIfActive: true,
+              ...(opts.now ? { reschedule: true } : {}),
+            },
+          },
+        ),
       ),
     );
   }

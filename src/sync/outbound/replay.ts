@@ -26,7 +26,13 @@ export interface ReplayResult {
   resumed: boolean;
 }
 
-export async function replaySubscription(store: OutboundStore, queue: OutboundQueue, sub: Subscription, since: Date, until: Date | null = null): Promise<ReplayResult> {
+export async function replaySubscription(
+  store: OutboundStore,
+  queue: OutboundQueue,
+  sub: Subscription,
+  since: Date,
+  until: Date | null = null,
+): Promise<ReplayResult> {
   const resumed = await store.isPaused(sub.id);
   const events = (await store.eventsSince(since.getTime(), until?.getTime())).filter((e) => subscriptionWants(sub, e));
   const lanes = new Map<string, string[]>();
@@ -40,11 +46,23 @@ export async function replaySubscription(store: OutboundStore, queue: OutboundQu
   for (const [customer, ids] of lanes) queued += await store.mergeIntoLane(sub.id, customer, ids);
   await store.resume(sub.id);
   await kickLanes(queue, sub.id, await store.customersWaiting(sub.id), { now: true });
-  return { subscription: sub.id, since: since.toISOString(), ...(until ? { until: until.toISOString() } : {}), matched: events.length, queued, customers: lanes.size, resumed };
+  return {
+    subscription: sub.id,
+    since: since.toISOString(),
+    ...(until ? { until: until.toISOString() } : {}),
+    matched: events.length,
+    queued,
+    customers: lanes.size,
+    resumed,
+  };
 }
 
 /** Lifts a pause (the lanes keep what was queued before it) and starts delivering again. */
-export async function resumeSubscription(store: OutboundStore, queue: OutboundQueue, sub: Subscription): Promise<{ subscription: string; resumed: boolean; customersWaiting: number }> {
+export async function resumeSubscription(
+  store: OutboundStore,
+  queue: OutboundQueue,
+  sub: Subscription,
+): Promise<{ subscription: string; resumed: boolean; customersWaiting: number }> {
   const resumed = await store.isPaused(sub.id);
   const lanes = await store.resume(sub.id);
   await kickLanes(queue, sub.id, lanes, { now: true });

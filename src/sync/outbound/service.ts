@@ -73,11 +73,36 @@ export async function startOutbound(opts: OutboundServiceOptions): Promise<Outbo
   const store = new OutboundStore(opts.redis, prefix, config.outbound);
   const queues = new Map(subscriptions.map((s) => [s.id, createOutboundQueue(opts.redis, prefix, s.id)] as const));
   for (const q of queues.values()) q.on('error', () => undefined); // reported by the connection's users
-  const metrics = opts.registry && subscriptions.length > 0 ? createOutboundMetrics(opts.registry, store, subscriptions.map((s) => s.id)) : undefined;
-  const emitter = new OutboundEmitter({ redis: opts.redis, records: opts.records, store, subscriptions, queues, logger, metrics });
+  const metrics =
+    opts.registry && subscriptions.length > 0
+      ? createOutboundMetrics(
+          opts.registry,
+          store,
+          subscriptions.map((s) => s.id),
+        )
+      : undefined;
+  const emitter = new OutboundEmitter({
+    redis: opts.redis,
+    records: opts.records,
+    store,
+    subscriptions,
+    queues,
+    logger,
+    metrics,
+  });
   const workers = opts.transport
     ? subscriptions.map((subscription) =>
-        createDeliveryWorker({ connection: opts.connection, prefix, store, queue: queues.get(subscription.id)!, subscription, transport: opts.transport!, settings: config.outbound, logger, metrics }),
+        createDeliveryWorker({
+          connection: opts.connection,
+          prefix,
+          store,
+          queue: queues.get(subscription.id)!,
+          subscription,
+          transport: opts.transport!,
+          settings: config.outbound,
+          logger,
+          metrics,
+        }),
       )
     : [];
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -85,8 +110,17 @@ export async function startOutbound(opts: OutboundServiceOptions): Promise<Outbo
   // Lanes whose job was lost (a crash between recording and queueing): every lane with events gets one, in the background.
   const kicking = (async () => {
     for (const s of subscriptions) await kickLanes(queues.get(s.id)!, s.id, await store.customersWaiting(s.id));
-  })().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the outbound lanes at start; each gets a job with its next event'));
-  if (subscriptions.length > 0) logger.info({ subscriptions: subscriptions.map((s) => s.id), delivering: workers.length > 0 }, 'outbound webhooks running');
+  })().catch((err: unknown) =>
+    log.warn(
+      { err: (err as Error).message },
+      'could not check the outbound lanes at start; each gets a job with its next event',
+    ),
+  );
+  if (subscriptions.length > 0)
+    logger.info(
+      { subscriptions: subscriptions.map((s) => s.id), delivering: workers.length > 0 },
+      'outbound webhooks running',
+    );
 
   return {
     emitter,
@@ -109,7 +143,14 @@ export async function startOutbound(opts: OutboundServiceOptions): Promise<Outbo
           ...(typeof data?.source === 'string' ? { source: data.source } : {}),
           ...(typeof data?.eventId === 'string' ? { eventId: data.eventId } : {}),
         };
-        emitter.onDeadLettered(facts, customerOf(job.data)).catch((e: unknown) => log.warn({ jobId: job.id, queue: worker.name, err: (e as Error).message }, 'could not record sync.dead_lettered'));
+        emitter
+          .onDeadLettered(facts, customerOf(job.data))
+          .catch((e: unknown) =>
+            log.warn(
+              { jobId: job.id, queue: worker.name, err: (e as Error).message },
+              'could not record sync.dead_lettered',
+            ),
+          );
       });
     },
     async close() {

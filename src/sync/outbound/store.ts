@@ -60,7 +60,8 @@ export interface EmitRequest {
   now: number;
 }
 
-const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: string | undefined): string | null =>
+  ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString();
 
 export class OutboundStore {
   readonly keys: OutboundKeys;
@@ -86,21 +87,48 @@ export class OutboundStore {
   }
 
   /** Records and queues; `conflict` when another emitter moved the view on first (derive again). */
-  async emit(req: EmitRequest): Promise<{ conflict: true } | { conflict: false; recorded: number; queuedFor: string[] }> {
-    const keys: [string, string, string, string, ...string[]] = [this.keys.view(req.customerId), this.keys.seq, this.keys.logTime, this.keys.logSeq];
+  async emit(
+    req: EmitRequest,
+  ): Promise<{ conflict: true } | { conflict: false; recorded: number; queuedFor: string[] }> {
+    const keys: [string, string, string, string, ...string[]] = [
+      this.keys.view(req.customerId),
+      this.keys.seq,
+      this.keys.logTime,
+      this.keys.logSeq,
+    ];
     const args: Array<string | number> = [req.customerId];
-    if (req.view) args.push('cas', req.view.expectedHash, req.view.hash, req.view.version, JSON.stringify(req.view.view));
+    if (req.view)
+      args.push('cas', req.view.expectedHash, req.view.hash, req.view.version, JSON.stringify(req.view.view));
     else args.push('none', '', '', 0, '');
     const dropViews = req.dropViews ?? [];
     keys.push(...dropViews.map((id) => this.keys.view(id)));
     if (req.told) keys.push(req.told.key);
-    args.push(this.settings.retentionMs, req.now, dropViews.length, req.told ? '1' : '0', req.told?.members.length ?? 0, ...(req.told?.members ?? []), req.events.length);
+    args.push(
+      this.settings.retentionMs,
+      req.now,
+      dropViews.length,
+      req.told ? '1' : '0',
+      req.told?.members.length ?? 0,
+      ...(req.told?.members ?? []),
+      req.events.length,
+    );
     for (const { event, subscriptions } of req.events) {
-      keys.push(this.keys.event(event.id), ...subscriptions.flatMap((sub) => [this.keys.lane(sub, req.customerId), this.keys.lanes(sub), this.keys.state(sub)]));
+      keys.push(
+        this.keys.event(event.id),
+        ...subscriptions.flatMap((sub) => [
+          this.keys.lane(sub, req.customerId),
+          this.keys.lanes(sub),
+          this.keys.state(sub),
+        ]),
+      );
       args.push(event.id, JSON.stringify(event), Date.parse(event.timestamp), subscriptions.length, ...subscriptions);
     }
-    const [status, recorded, ...subs] = (await runScript(this.redis, 'outbound-emit', keys, args)) as Array<string | number>;
-    return status === 'conflict' ? { conflict: true } : { conflict: false, recorded: Number(recorded), queuedFor: subs.map(String) };
+    const [status, recorded, ...subs] = (await runScript(this.redis, 'outbound-emit', keys, args)) as Array<
+      string | number
+    >;
+    return status === 'conflict'
+      ? { conflict: true }
+      : { conflict: false, recorded: Number(recorded), queuedFor: subs.map(String) };
   }
 
   /** The lane's head and its body (null once it has left the log). */
@@ -126,8 +154,18 @@ export class OutboundStore {
   async ack(sub: string, customer: string, attempt: DeliveryAttempt): Promise<boolean> {
     const tx = this.redis.multi();
     this.pushAttempt(tx, sub, attempt);
-    const keys = [this.keys.lane(sub, customer), this.keys.state(sub), this.keys.fails(sub), this.keys.lanes(sub)] as const;
-    queueScript(tx, 'outbound-ack', [...keys], [customer, attempt.eventId, Date.parse(attempt.at), attempt.outcome === 'delivered' ? '1' : '0']);
+    const keys = [
+      this.keys.lane(sub, customer),
+      this.keys.state(sub),
+      this.keys.fails(sub),
+      this.keys.lanes(sub),
+    ] as const;
+    queueScript(
+      tx,
+      'outbound-ack',
+      [...keys],
+      [customer, attempt.eventId, Date.parse(attempt.at), attempt.outcome === 'delivered' ? '1' : '0'],
+    );
     const replies = (await tx.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
@@ -135,10 +173,19 @@ export class OutboundStore {
   }
 
   /** Records a failed attempt; says how many failures in a row the lane has, and whether the subscription is (now) paused. */
-  async fail(sub: string, customer: string, attempt: DeliveryAttempt): Promise<{ failures: number; paused: 'no' | 'already' | 'now' }> {
+  async fail(
+    sub: string,
+    customer: string,
+    attempt: DeliveryAttempt,
+  ): Promise<{ failures: number; paused: 'no' | 'already' | 'now' }> {
     const tx = this.redis.multi();
     this.pushAttempt(tx, sub, attempt);
-    queueScript(tx, 'outbound-fail', [this.keys.state(sub), this.keys.fails(sub)], [customer, Date.parse(attempt.at), this.settings.pauseAfterMs, attempt.error ?? `HTTP ${attempt.status}`]);
+    queueScript(
+      tx,
+      'outbound-fail',
+      [this.keys.state(sub), this.keys.fails(sub)],
+      [customer, Date.parse(attempt.at), this.settings.pauseAfterMs, attempt.error ?? `HTTP ${attempt.status}`],
+    );
     const replies = (await tx.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0];
@@ -156,7 +203,11 @@ export class OutboundStore {
 
   /** Lifts a pause and forgets the failure streak; returns the customers whose lanes hold events. */
   async resume(sub: string): Promise<string[]> {
-    await this.redis.multi().hdel(this.keys.state(sub), 'paused', 'pausedAt', 'pausedReason', 'failingSince').del(this.keys.fails(sub)).exec();
+    await this.redis
+      .multi()
+      .hdel(this.keys.state(sub), 'paused', 'pausedAt', 'pausedReason', 'failingSince')
+      .del(this.keys.fails(sub))
+      .exec();
     return this.customersWaiting(sub);
   }
 
@@ -172,7 +223,10 @@ export class OutboundStore {
   }
 
   async state(sub: string): Promise<SubscriptionState> {
-    const [h, waiting] = await Promise.all([this.redis.hgetall(this.keys.state(sub)), this.redis.scard(this.keys.lanes(sub))]);
+    const [h, waiting] = await Promise.all([
+      this.redis.hgetall(this.keys.state(sub)),
+      this.redis.scard(this.keys.lanes(sub)),
+    ]);
     return {
       id: sub,
       paused: h.paused === '1',
@@ -197,14 +251,22 @@ export class OutboundStore {
   /** Every event still in the log recorded at or after `sinceMs`, in emission order. */
   /** Recorded events from `sinceMs` (inclusive) to `untilMs` (exclusive; none: to now), in emission order. */
   async eventsSince(sinceMs: number, untilMs?: number): Promise<OutboundEvent[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.logTime, sinceMs, untilMs === undefined ? '+inf' : `(${untilMs}`);
+    const ids = await this.redis.zrangebyscore(
+      this.keys.logTime,
+      sinceMs,
+      untilMs === undefined ? '+inf' : `(${untilMs}`,
+    );
     const out: Array<{ seq: number; event: OutboundEvent }> = [];
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
-      const [seqs, bodies] = await Promise.all([this.redis.zmscore(this.keys.logSeq, ...batch), this.redis.mget(...batch.map((id) => this.keys.event(id)))]);
+      const [seqs, bodies] = await Promise.all([
+        this.redis.zmscore(this.keys.logSeq, ...batch),
+        this.redis.mget(...batch.map((id) => this.keys.event(id))),
+      ]);
       batch.forEach((_, j) => {
         const body = bodies[j];
-        if (body) out.push({ seq: Number(seqs[j] ?? Number.MAX_SAFE_INTEGER), event: JSON.parse(body) as OutboundEvent });
+        if (body)
+          out.push({ seq: Number(seqs[j] ?? Number.MAX_SAFE_INTEGER), event: JSON.parse(body) as OutboundEvent });
       });
     }
     return out.sort((a, b) => a.seq - b.seq).map((e) => e.event);
@@ -213,8 +275,14 @@ export class OutboundStore {
   /** Adds events to a lane in emission order, beside what it holds; returns how many were new there. */
   async mergeIntoLane(sub: string, customer: string, ids: readonly string[]): Promise<number> {
     let added = 0;
-    const keys: [string, string, string, string] = [this.keys.lane(sub, customer), this.keys.logSeq, this.keys.lanes(sub), this.keys.state(sub)];
-    for (let i = 0; i < ids.length; i += 1000) added += Number(await runScript(this.redis, 'outbound-merge-lane', keys, [customer, ...ids.slice(i, i + 1000)]));
+    const keys: [string, string, string, string] = [
+      this.keys.lane(sub, customer),
+      this.keys.logSeq,
+      this.keys.lanes(sub),
+      this.keys.state(sub),
+    ];
+    for (let i = 0; i < ids.length; i += 1000)
+      added += Number(await runScript(this.redis, 'outbound-merge-lane', keys, [customer, ...ids.slice(i, i + 1000)]));
     return added;
   }
 }

@@ -71,7 +71,10 @@ export function isKnownPattern(pattern: string): boolean {
 }
 
 /** Whether a subscription takes this event: its type is asked for, and its customer has the required links. */
-export function subscriptionWants(sub: Pick<Subscription, 'events' | 'requires'>, event: Pick<OutboundEvent, 'type' | 'data'>): boolean {
+export function subscriptionWants(
+  sub: Pick<Subscription, 'events' | 'requires'>,
+  event: Pick<OutboundEvent, 'type' | 'data'>,
+): boolean {
   if (!sub.events.some((p) => patternMatches(p, event.type))) return false;
   const required = sub.requires ?? [];
   if (required.length === 0) return true;

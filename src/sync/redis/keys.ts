@@ -63,7 +63,14 @@ export const REDIS_KEYS = {
   /** Payloads that failed their schema at the edge (quarantine.ts); `legacyList` is the layout before ids/meta/bodies. */
   quarantine: (prefix: string) => {
     const k = `${prefix}:quarantine`;
-    return { legacyList: k, ids: `${k}:ids`, meta: `${k}:meta`, bodies: `${k}:bodies`, bytes: `${k}:bytes`, evicted: `${k}:evicted` };
+    return {
+      legacyList: k,
+      ids: `${k}:ids`,
+      meta: `${k}:meta`,
+      bodies: `${k}:bodies`,
+      bytes: `${k}:bytes`,
+      evicted: `${k}:evicted`,
+    };
   },
 
   /** Workers' heartbeats, each source's last webhook (health.ts). */

@@ -41,9 +41,13 @@ export interface PrivateRedis {
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portal-sync-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
   const stop = () => {
     child.kill('SIGTERM');
@@ -58,7 +62,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 }
 
 /** Decides which Redis to use; starts a private one only for a local default that does not answer. */
-export async function ensureRedis(url: string, say: (msg: string) => void): Promise<{ url: string; stop?: () => void }> {
+export async function ensureRedis(
+  url: string,
+  say: (msg: string) => void,
+): Promise<{ url: string; stop?: () => void }> {
   if (await redisAnswers(url)) return { url };
   if (!isLocal(url) || !redisServerOnPath()) return { url }; // the daemon starts anyway: /readyz and 503s tell the story
   const redis = await startPrivateRedis();

@@ -37,7 +37,9 @@ function flattenMapped(target: string, mapped: MappedSections | undefined): Map<
   for (const [section, values] of Object.entries(mapped ?? {}) as Array<[string, Record<string, unknown>]>) {
     const perRecord = section === 'invoiceObject' || section === 'invoice' || section === 'ticket';
     for (const [k, v] of Object.entries(values)) {
-      if (perRecord) for (const [field, value] of Object.entries(v as Record<string, unknown>)) flat.set(`mapping.${target}.${section}[${k}].${field}`, value);
+      if (perRecord)
+        for (const [field, value] of Object.entries(v as Record<string, unknown>))
+          flat.set(`mapping.${target}.${section}[${k}].${field}`, value);
       else flat.set(`mapping.${target}.${section}.${k}`, v);
     }
   }
@@ -80,10 +82,12 @@ function flattenProjection(p: PortalProjection): Map<string, unknown> {
   const flat = new Map<string, unknown>();
   for (const [k, v] of Object.entries(p.billing ?? {})) flat.set(`billing.${k}`, v);
   flat.set('openInvoiceCount', p.openInvoiceCount);
-  for (const invoice of p.invoices) for (const [k, v] of Object.entries(invoice)) if (k !== 'id') flat.set(`invoices[${invoice.id}].${k}`, v);
+  for (const invoice of p.invoices)
+    for (const [k, v] of Object.entries(invoice)) if (k !== 'id') flat.set(`invoices[${invoice.id}].${k}`, v);
   if (p.support) {
     flat.set('support.openTicketCount', p.support.openTicketCount);
-    for (const t of p.support.tickets) for (const [k, v] of Object.entries(t)) if (k !== 'id') flat.set(`tickets[${t.id}].${k}`, v);
+    for (const t of p.support.tickets)
+      for (const [k, v] of Object.entries(t)) if (k !== 'id') flat.set(`tickets[${t.id}].${k}`, v);
   }
   return flat;
 }
@@ -128,7 +132,12 @@ export class DryRun {
     const changes: FieldChange[] = [];
     for (const target of m.targets) {
       const before = record.id.startsWith('(new') ? undefined : await m.accepted(target, record.id);
-      changes.push(...diffFlat(flattenMapped(target, before), flattenMapped(target, mappedSections(m.mapping, target, record, projection))));
+      changes.push(
+        ...diffFlat(
+          flattenMapped(target, before),
+          flattenMapped(target, mappedSections(m.mapping, target, record, projection)),
+        ),
+      );
     }
     return changes;
   }

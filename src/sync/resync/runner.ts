@@ -78,7 +78,12 @@ export interface ResyncSummary {
 export async function readPageWithRetry(
   stream: SnapshotStream,
   cursor: string | null,
-  opts: { log: Logger; sleep?: (ms: number) => Promise<void>; attempts?: number; beforeWait?: (wait: ResyncWait) => void },
+  opts: {
+    log: Logger;
+    sleep?: (ms: number) => Promise<void>;
+    attempts?: number;
+    beforeWait?: (wait: ResyncWait) => void;
+  },
 ): Promise<SnapshotPage> {
   const attempts = opts.attempts ?? 20;
   const sleep = opts.sleep ?? realSleep;
@@ -89,7 +94,10 @@ export async function readPageWithRetry(
       if (!isRetryable(err) || attempt >= attempts) throw err;
       const waitMs = err.retryAfterMs ?? Math.min(30_000, 500 * 2 ** (attempt - 1));
       opts.log.warn({ stream: stream.name, attempt, waitMs, reason: err.message }, 'page read failed; retrying');
-      const reason = err.retryAfterMs !== undefined ? `${stream.source} rate limit (its Retry-After)` : `${stream.source} answered: ${err.message}; retrying`;
+      const reason =
+        err.retryAfterMs !== undefined
+          ? `${stream.source} rate limit (its Retry-After)`
+          : `${stream.source} answered: ${err.message}; retrying`;
       opts.beforeWait?.({ stream: stream.name, ms: waitMs, reason });
       await sleep(waitMs);
     }
@@ -116,7 +124,10 @@ export async function runResync(opts: RunResyncOptions): Promise<ResyncSummary> 
   const holder = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const giveUpAt = Date.now() + (opts.leaseWaitMs ?? LEASE_MS + 2_000);
   while (!(await runs.acquire(runId, holder))) {
-    if (Date.now() > giveUpAt) throw new RunBusyError(`resync ${runId} is being read by another process; wait for it to finish (portal-sync status)`);
+    if (Date.now() > giveUpAt)
+      throw new RunBusyError(
+        `resync ${runId} is being read by another process; wait for it to finish (portal-sync status)`,
+      );
     opts.onWaitingForLease?.();
     await sleep(500);
   }
@@ -135,11 +146,19 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
   const sleep = opts.sleep ?? realSleep;
   const maxBacklog = opts.maxBacklog ?? 2_000;
   const log = logger.child({ module: 'resync', runId });
-  const progress: StreamProgress[] = opts.streams.map((s) => ({ stream: s.name, pages: 0, read: 0, enqueued: 0, total: null, done: false }));
+  const progress: StreamProgress[] = opts.streams.map((s) => ({
+    stream: s.name,
+    pages: 0,
+    read: 0,
+    enqueued: 0,
+    total: null,
+    done: false,
+  }));
   let counts = await runs.counts(runId);
   const report = () => opts.onProgress?.({ streams: progress, counts });
   const checkAbort = () => {
-    if (opts.signal?.aborted) throw new ResyncAbortedError('resync interrupted; run it again with --resume to continue');
+    if (opts.signal?.aborted)
+      throw new ResyncAbortedError('resync interrupted; run it again with --resume to continue');
   };
 
   const backlog = async () => {
@@ -167,11 +186,26 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
       const events = [...new Map(page.events.map((e) => [e.eventId, e])).values()];
       if (events.length > 0) {
         await queue.addBulk(
-          events.map((e) => ({ name: e.type, data: { ...e, lane: 'resync' as const }, opts: { jobId: resyncJobId(runId, { stream: stream.name, cursor: position }, e.eventId), priority: RESYNC_PRIORITY } })),
+          events.map((e) => ({
+            name: e.type,
+            data: { ...e, lane: 'resync' as const },
+            opts: {
+              jobId: resyncJobId(runId, { stream: stream.name, cursor: position }, e.eventId),
+              priority: RESYNC_PRIORITY,
+            },
+          })),
         );
       }
-      for (const r of page.rejected) log.warn({ stream: stream.name, objectId: r.objectId, reason: r.reason }, 'object skipped: its shape is rejected');
-      await runs.pageDone(runId, stream.name, page.next, { enqueued: events.length, read: page.read, rejected: page.rejected.length });
+      for (const r of page.rejected)
+        log.warn(
+          { stream: stream.name, objectId: r.objectId, reason: r.reason },
+          'object skipped: its shape is rejected',
+        );
+      await runs.pageDone(runId, stream.name, page.next, {
+        enqueued: events.length,
+        read: page.read,
+        rejected: page.rejected.length,
+      });
       p.pages += 1;
       p.read += page.read;
       p.enqueued += events.length;
@@ -189,7 +223,12 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
     opts.onWait?.(w);
   };
   const readPage = (stream: SnapshotStream, cursor: string | null) =>
-    readPageWithRetry(stream, cursor, { log, sleep, ...(opts.pageAttempts !== undefined && { attempts: opts.pageAttempts }), beforeWait });
+    readPageWithRetry(stream, cursor, {
+      log,
+      sleep,
+      ...(opts.pageAttempts !== undefined && { attempts: opts.pageAttempts }),
+      beforeWait,
+    });
 
   const results = await Promise.allSettled(opts.streams.map((s, i) => readStream(s, progress[i]!)));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -210,7 +249,10 @@ async function readRun(opts: RunResyncOptions): Promise<ResyncSummary> {
         lastMove = Date.now();
       } else if (Date.now() - lastMove > stallMs) {
         complete = false;
-        log.warn({ applied: done, enqueued: counts.enqueued }, 'the events worker made no progress; is the daemon running?');
+        log.warn(
+          { applied: done, enqueued: counts.enqueued },
+          'the events worker made no progress; is the daemon running?',
+        );
         break;
       }
       checkAbort();

@@ -55,7 +55,16 @@ export interface ResyncRunInfo {
   counts: ResyncCounts;
 }
 
-const ZERO: ResyncCounts = { enqueued: 0, read: 0, rejected: 0, applied: 0, changed: 0, unchanged: 0, conflicts: 0, failed: 0 };
+const ZERO: ResyncCounts = {
+  enqueued: 0,
+  read: 0,
+  rejected: 0,
+  applied: 0,
+  changed: 0,
+  unchanged: 0,
+  conflicts: 0,
+  failed: 0,
+};
 
 export class ResyncRuns {
   constructor(
@@ -113,7 +122,11 @@ export class ResyncRuns {
   }
 
   async get(id: string): Promise<ResyncRunInfo | null> {
-    const [run, cursors, counts] = await Promise.all([this.redis.hgetall(this.runKey(id)), this.redis.hgetall(this.cursorKey(id)), this.counts(id)]);
+    const [run, cursors, counts] = await Promise.all([
+      this.redis.hgetall(this.runKey(id)),
+      this.redis.hgetall(this.cursorKey(id)),
+      this.counts(id),
+    ]);
     if (!run['params']) return null;
     return {
       id,
@@ -140,7 +153,12 @@ export class ResyncRuns {
   }
 
   /** After a page's jobs are queued: its cursor and counts, in one transaction. */
-  async pageDone(id: string, stream: string, next: string | null, page: { enqueued: number; read: number; rejected: number }): Promise<void> {
+  async pageDone(
+    id: string,
+    stream: string,
+    next: string | null,
+    page: { enqueued: number; read: number; rejected: number },
+  ): Promise<void> {
     await this.redis
       .multi()
       .hset(this.cursorKey(id), stream, next ?? '')
@@ -190,7 +208,10 @@ export class ResyncRuns {
  * counted as queued and never applied.
  */
 export function resyncJobId(runId: string, page: { stream: string; cursor: string | null }, eventId: string): string {
-  const pageKey = createHash('sha1').update(`${page.stream}|${page.cursor ?? ''}`).digest('hex').slice(0, 12);
+  const pageKey = createHash('sha1')
+    .update(`${page.stream}|${page.cursor ?? ''}`)
+    .digest('hex')
+    .slice(0, 12);
   const objectKey = createHash('sha1').update(eventId).digest('hex').slice(0, 16);
   return `${RESYNC_EVENT_PREFIX}-${runId}-${pageKey}-${objectKey}`;
 }
@@ -207,7 +228,8 @@ export async function tallyResync(
   redis: Redis,
   prefix: string,
   jobId: string | undefined,
-  outcome: { previous: { derived: unknown } | null; record: { derived: unknown }; conflicts: readonly unknown[] } | 'failed',
+  outcome:
+    { previous: { derived: unknown } | null; record: { derived: unknown }; conflicts: readonly unknown[] } | 'failed',
 ): Promise<void> {
   const runId = resyncRunOf(jobId);
   if (runId === null) return;
@@ -215,7 +237,8 @@ export async function tallyResync(
   const tx = redis.multi();
   if (outcome === 'failed') tx.hincrby(key, 'failed', 1);
   else {
-    const visible = outcome.previous === null || JSON.stringify(outcome.previous.derived) !== JSON.stringify(outcome.record.derived);
+    const visible =
+      outcome.previous === null || JSON.stringify(outcome.previous.derived) !== JSON.stringify(outcome.record.derived);
     tx.hincrby(key, 'applied', 1).hincrby(key, visible ? 'changed' : 'unchanged', 1);
     if (outcome.conflicts.length > 0) tx.hincrby(key, 'conflicts', outcome.conflicts.length);
   }

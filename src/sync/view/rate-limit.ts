@@ -7,7 +7,6 @@
  */
 import { REDIS_KEYS } from '../redis/keys.js';
 
-
 export type RateVerdict = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
 const RATE_WINDOW_MS = 60_000;

@@ -26,7 +26,13 @@ import { RATE_KEY_TTL_MS, type RateVerdict, type ViewRateLimiter } from './rate-
 import { judgeFound, personKeys, type Resolution } from './resolve.js';
 import { customerView, viewerKeys, type Viewer, type ViewBrand, type ViewOptions } from './view.js';
 
-type ReadReply = [count: number, conflicts?: number, guessed?: string | null, beside?: Array<string | null> | null, ...ids: Array<string | null>];
+type ReadReply = [
+  count: number,
+  conflicts?: number,
+  guessed?: string | null,
+  beside?: Array<string | null> | null,
+  ...ids: Array<string | null>,
+];
 
 export type ViewRead =
   | { kind: 'limited'; verdict: Extract<RateVerdict, { allowed: false }> }
@@ -86,7 +92,12 @@ export class ViewReader {
       this.store.peopleKey(guess),
       ...keys.map((k) => this.store.indexKey(k)),
     ];
-    const [count, conflicts, guessed, guessedBeside, ...ids] = (await runScript(this.redis, 'view-read', declared, [RATE_KEY_TTL_MS, this.limiter.perMinute, guess, ...people])) as ReadReply;
+    const [count, conflicts, guessed, guessedBeside, ...ids] = (await runScript(this.redis, 'view-read', declared, [
+      RATE_KEY_TTL_MS,
+      this.limiter.perMinute,
+      guess,
+      ...people,
+    ])) as ReadReply;
     const verdict = this.limiter.verdict(Number(count), windowStart, now);
     if (!verdict.allowed) return { kind: 'limited', verdict };
     const mayConflict = Number(conflicts) > 0;
@@ -95,7 +106,8 @@ export class ViewReader {
     let found: { parsed: Parsed; key: string; beside: Map<string, string | null> } | null = null;
     const first = ids.findIndex((id) => id !== null);
     // The viewer's entries kept beside the record (people past its inline bound), read with it.
-    const besideOf = (values: ReadonlyArray<string | null | false> | null | undefined) => new Map(people.map((f, i) => [f, values?.[i] || null]));
+    const besideOf = (values: ReadonlyArray<string | null | false> | null | undefined) =>
+      new Map(people.map((f, i) => [f, values?.[i] || null]));
     if (guessed) found = { parsed: this.parse(guess, guessed), key: keys[first]!, beside: besideOf(guessedBeside) };
     else {
       // As resolveViewer: the first key whose record exists decides.
@@ -108,7 +120,10 @@ export class ViewReader {
         if (failed) throw failed[0];
         const raw = replies[0]?.[1] as string | null;
         if (raw !== null) {
-          const beside = people.length > 0 ? await this.store.followPointers(id, people, (replies[1]?.[1] as Array<string | null> | undefined) ?? []) : new Map<string, string | null>();
+          const beside =
+            people.length > 0
+              ? await this.store.followPointers(id, people, (replies[1]?.[1] as Array<string | null> | undefined) ?? [])
+              : new Map<string, string | null>();
           found = { parsed: this.parse(id, raw), key: keys[i]!, beside };
           break;
         }
@@ -128,7 +143,10 @@ export class ViewReader {
   private parse(id: string, raw: string): Parsed {
     const kept = this.parsed.get(id);
     if (kept) this.drop(kept);
-    const parsed = kept && kept.raw === raw ? kept : { id, raw, record: JSON.parse(raw) as CustomerRecord, bodies: new Map<string, string>(), size: raw.length };
+    const parsed =
+      kept && kept.raw === raw
+        ? kept
+        : { id, raw, record: JSON.parse(raw) as CustomerRecord, bodies: new Map<string, string>(), size: raw.length };
     this.keep(parsed);
     return parsed;
   }
@@ -169,7 +187,8 @@ export class ViewReader {
 
   private remember(userId: string, recordId: string): void {
     this.lastRecord.delete(userId);
-    if (this.lastRecord.size >= this.maxRemembered) this.lastRecord.delete(this.lastRecord.keys().next().value as string);
+    if (this.lastRecord.size >= this.maxRemembered)
+      this.lastRecord.delete(this.lastRecord.keys().next().value as string);
     this.lastRecord.set(userId, recordId);
   }
 }

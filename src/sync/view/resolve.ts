@@ -27,7 +27,15 @@ export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise
   for (const key of viewerKeys(viewer)) {
     const record = await store.findByKey(key, { trusted: true });
     if (record === null) continue;
-    return judgeFound(store, viewer, record, key, () => conflicts, true, await store.peopleBeside(record.id, personKeys(viewerKeys(viewer))));
+    return judgeFound(
+      store,
+      viewer,
+      record,
+      key,
+      () => conflicts,
+      true,
+      await store.peopleBeside(record.id, personKeys(viewerKeys(viewer))),
+    );
   }
   return { kind: 'none', reason: 'unknown_user' };
 }
@@ -56,7 +64,8 @@ export async function judgeFound(
   beside: ReadonlyMap<string, string | null> = new Map(),
 ): Promise<Resolution> {
   if (!holdsViewer(record, key, beside.get(key) ?? null)) return { kind: 'none', reason: 'not_a_contact' };
-  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, beside, await conflicts()))) return { kind: 'none', reason: 'moved' };
+  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, beside, await conflicts())))
+    return { kind: 'none', reason: 'moved' };
   return { kind: 'customer', record, via: key };
 }
 
@@ -69,17 +78,27 @@ function userVersion(record: CustomerRecord, zendeskUserId: string, beside: stri
   return entry.stamp.objectId === zendeskUserId ? entry.stamp.version : null;
 }
 
-async function newerCopyElsewhere(store: RecordStore, record: CustomerRecord, zendeskUserId: string, beside: ReadonlyMap<string, string | null>, conflicts: IdentityConflict[]): Promise<boolean> {
+async function newerCopyElsewhere(
+  store: RecordStore,
+  record: CustomerRecord,
+  zendeskUserId: string,
+  beside: ReadonlyMap<string, string | null>,
+  conflicts: IdentityConflict[],
+): Promise<boolean> {
   if (conflicts.length === 0) return false;
   // The system keys from the record's key index: the whole key set grows with its contacts.
   const ours = new Set(await store.systemKeys(record.id));
-  const others = new Set(conflicts.filter((c) => c.keys.some((k) => ours.has(k))).flatMap((c) => c.keys.filter((k) => !ours.has(k))));
+  const others = new Set(
+    conflicts.filter((c) => c.keys.some((k) => ours.has(k))).flatMap((c) => c.keys.filter((k) => !ours.has(k))),
+  );
   const field = `zduser:${zendeskUserId}`;
   const mine = userVersion(record, zendeskUserId, beside.get(field) ?? null) ?? Number.NEGATIVE_INFINITY;
   for (const key of others) {
     const other = await store.findByKey(key, { trusted: true });
     if (other === null || other.id === record.id) continue;
-    const theirs = own(other.zendesk.users, zendeskUserId) ? userVersion(other, zendeskUserId, null) : userVersion(other, zendeskUserId, (await store.peopleBeside(other.id, [field])).get(field) ?? null);
+    const theirs = own(other.zendesk.users, zendeskUserId)
+      ? userVersion(other, zendeskUserId, null)
+      : userVersion(other, zendeskUserId, (await store.peopleBeside(other.id, [field])).get(field) ?? null);
     if (theirs !== null && theirs >= mine) return true;
   }
   return false;

@@ -11,7 +11,11 @@ export const ViewSettingsSchema = z.strictObject({
     refreshSeconds: z.number().int().min(60).max(86_400),
     cooldownSeconds: z.number().int().min(1).max(3_600),
     timeoutMs: z.number().int().min(100).max(30_000),
-    maxStaleSeconds: z.number().int().min(0).max(7 * 86_400),
+    maxStaleSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400),
   }),
   rateLimit: z.strictObject({ perMinute: z.number().int().min(1).max(100_000) }),
   recentPaidInvoices: z.number().int().min(0).max(100),

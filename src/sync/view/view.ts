@@ -108,20 +108,33 @@ export function holdsViewer(record: CustomerRecord, key: string, beside: string 
   if (key.startsWith('zduser:')) {
     const org = liveId(record.zendesk.organization);
     const inline = own(record.zendesk.users, value);
-    if (inline !== undefined) return contacts.some((c) => c.zendeskUserId === value) && (org === null || inline.data.organizationId === org);
+    if (inline !== undefined)
+      return contacts.some((c) => c.zendeskUserId === value) && (org === null || inline.data.organizationId === org);
     const user = besideEntry<ZendeskUser>(beside, value);
     return user !== null && !user.stamp.deleted && (org === null || user.data.organizationId === org);
   }
   if (key.startsWith('sfcontact:')) {
-    if (own(record.salesforce.contacts, value) !== undefined) return contacts.some((c) => c.salesforceContactId === value);
+    if (own(record.salesforce.contacts, value) !== undefined)
+      return contacts.some((c) => c.salesforceContactId === value);
     const contact = besideEntry<SalesforceContact>(beside, value);
     const account = liveId(record.salesforce.account);
-    return contact !== null && !contact.stamp.deleted && (account === null || contact.data.accountId === null || contact.data.accountId === undefined || contact.data.accountId === account);
+    return (
+      contact !== null &&
+      !contact.stamp.deleted &&
+      (account === null ||
+        contact.data.accountId === null ||
+        contact.data.accountId === undefined ||
+        contact.data.accountId === account)
+    );
   }
   if (key.startsWith('email:')) {
     const customer = record.stripe.customer;
     const billingEmail = customer && !customer.stamp.deleted ? normalizeEmail(customer.data.email) : undefined;
-    return contacts.some((c) => normalizeEmail(c.email) === value) || billingEmail === value || besideHasEmail(record, beside, value);
+    return (
+      contacts.some((c) => normalizeEmail(c.email) === value) ||
+      billingEmail === value ||
+      besideHasEmail(record, beside, value)
+    );
   }
   return false;
 }
@@ -131,7 +144,8 @@ function besideHasEmail(record: CustomerRecord, raw: string | null, email: strin
   if (raw === null) return false;
   const entry = JSON.parse(raw) as ZendeskUser | SalesforceContact;
   if (entry.stamp.deleted || normalizeEmail(entry.data.email) !== email) return false;
-  const belongs = (parent: string | null | undefined, own: string | null) => own === null || parent === null || parent === undefined || parent === own;
+  const belongs = (parent: string | null | undefined, own: string | null) =>
+    own === null || parent === null || parent === undefined || parent === own;
   if (entry.data.kind === 'zendesk.user') {
     if (own(record.zendesk.users, entry.stamp.objectId) !== undefined) return false;
     return belongs(entry.data.organizationId, liveId(record.zendesk.organization));
@@ -143,7 +157,8 @@ function besideHasEmail(record: CustomerRecord, raw: string | null, email: strin
 type ZendeskUser = CustomerRecord['zendesk']['users'][string];
 type SalesforceContact = CustomerRecord['salesforce']['contacts'][string];
 
-const liveId = (entry: { stamp: { objectId: string; deleted: boolean } } | null): string | null => (entry && !entry.stamp.deleted ? entry.stamp.objectId : null);
+const liveId = (entry: { stamp: { objectId: string; deleted: boolean } } | null): string | null =>
+  entry && !entry.stamp.deleted ? entry.stamp.objectId : null;
 
 /** The entry kept beside the record for this person, when it is theirs (its stamp names the same object). */
 function besideEntry<E extends { stamp: { objectId: string } }>(raw: string | null, id: string): E | null {
@@ -173,23 +188,51 @@ function invoiceOf(i: InvoiceView): ViewInvoice {
 /** Every live entity's source version, newest first taken: what "last updated" means to the customer. */
 function newestVersion(record: CustomerRecord): number | null {
   const { stripe, salesforce, zendesk } = record;
-  const maps = [stripe.subscriptions, stripe.invoices, stripe.paymentMethods, stripe.charges, salesforce.contacts, zendesk.users, zendesk.tickets];
+  const maps = [
+    stripe.subscriptions,
+    stripe.invoices,
+    stripe.paymentMethods,
+    stripe.charges,
+    salesforce.contacts,
+    zendesk.users,
+    zendesk.tickets,
+  ];
   const singles = [stripe.customer, salesforce.account, zendesk.organization];
   let newest: number | null = null;
-  for (const e of [...singles, ...maps.flatMap((m) => Object.values(m))]) if (e && (newest === null || e.stamp.version > newest)) newest = e.stamp.version;
+  for (const e of [...singles, ...maps.flatMap((m) => Object.values(m))])
+    if (e && (newest === null || e.stamp.version > newest)) newest = e.stamp.version;
   return newest;
 }
 
-function ticketsOf(record: CustomerRecord, viewer: Viewer, scope: ViewTicketScope, brand: ViewBrand | null): ViewTicket[] {
+function ticketsOf(
+  record: CustomerRecord,
+  viewer: Viewer,
+  scope: ViewTicketScope,
+  brand: ViewBrand | null,
+): ViewTicket[] {
   const tickets = record.derived.support?.tickets ?? [];
-  const mine = scope === 'organization' ? tickets : tickets.filter((t) => own(record.zendesk.tickets, t.id)?.data.requesterId === viewer.zendeskUserId);
+  const mine =
+    scope === 'organization'
+      ? tickets
+      : tickets.filter((t) => own(record.zendesk.tickets, t.id)?.data.requesterId === viewer.zendeskUserId);
   // As Zendesk's own request list on a brand's Help Center: that brand's tickets. One of no known brand may be any brand's, and is the customer's own.
   const shown = brand === null ? mine : mine.filter((t) => t.brandId === undefined || t.brandId === brand.id);
-  return shown.map((t) => ({ id: t.id, subject: t.subject, status: t.status, updatedAt: t.updatedAt, brandId: t.brandId ?? null }));
+  return shown.map((t) => ({
+    id: t.id,
+    subject: t.subject,
+    status: t.status,
+    updatedAt: t.updatedAt,
+    brandId: t.brandId ?? null,
+  }));
 }
 
 /** `brand`: the Help Center brand the view is asked from, or null (every brand's tickets). */
-export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewOptions, brand: ViewBrand | null = null): CustomerView {
+export function customerView(
+  record: CustomerRecord,
+  viewer: Viewer,
+  opts: ViewOptions,
+  brand: ViewBrand | null = null,
+): CustomerView {
   const d = record.derived;
   const b = d.billing;
   // Open invoices all; paid ones, the newest few (derived.invoices is newest first). Drafts and voids are not the customer's business.
@@ -198,7 +241,13 @@ export function customerView(record: CustomerRecord, viewer: Viewer, opts: ViewO
   const version = newestVersion(record);
   return {
     v: 1,
-    customer: { name: d.profile?.name ?? (record.zendesk.organization && !record.zendesk.organization.stamp.deleted ? record.zendesk.organization.data.name : null) },
+    customer: {
+      name:
+        d.profile?.name ??
+        (record.zendesk.organization && !record.zendesk.organization.stamp.deleted
+          ? record.zendesk.organization.data.name
+          : null),
+    },
     billing: b && {
       status: b.status,
       endedAt: b.endedAt ?? null,

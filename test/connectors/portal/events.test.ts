@@ -56,9 +56,22 @@ describe('portal activity events', () => {
     const results = parsePortalEvents({
       events: [
         search,
-        { id: 'pe_TestTicket01', type: 'ticket_status_view', occurred_at: '2026-11-23T10:16:00Z', contact: { salesforce_contact_id: '003TestJane0001IEA' }, ticket_id: 4711 },
+        {
+          id: 'pe_TestTicket01',
+          type: 'ticket_status_view',
+          occurred_at: '2026-11-23T10:16:00Z',
+          contact: { salesforce_contact_id: '003TestJane0001IEA' },
+          ticket_id: 4711,
+        },
         { id: 'pe_TestBad01', type: 'search', occurred_at: 'yesterday', contact: { email: 'jane.doe@example.com' } },
-        { id: 'pe_TestInvoice01', type: 'invoice_download', occurred_at: '2026-11-23T10:17:00Z', contact: { email: 'jane.doe@example.com' }, invoice_id: 'in_TestAcme01', session_id: null },
+        {
+          id: 'pe_TestInvoice01',
+          type: 'invoice_download',
+          occurred_at: '2026-11-23T10:17:00Z',
+          contact: { email: 'jane.doe@example.com' },
+          invoice_id: 'in_TestAcme01',
+          session_id: null,
+        },
       ],
     });
     expect(results.map((r) => r.kind)).toEqual(['events', 'events', 'invalid', 'events']);
@@ -80,10 +93,15 @@ describe('portal activity events', () => {
   });
 
   it('takes the Help Center brand as a brand id (number or digits) and quarantines one of another shape, naming brand_id', () => {
-    expect(eventOf(parsePortalEvents({ ...search, brand_id: 360000000001 })[0]).data).toMatchObject({ brandId: '360000000001' });
-    expect(eventOf(parsePortalEvents({ ...search, brand_id: '360000000002' })[0]).data).toMatchObject({ brandId: '360000000002' });
+    expect(eventOf(parsePortalEvents({ ...search, brand_id: 360000000001 })[0]).data).toMatchObject({
+      brandId: '360000000001',
+    });
+    expect(eventOf(parsePortalEvents({ ...search, brand_id: '360000000002' })[0]).data).toMatchObject({
+      brandId: '360000000002',
+    });
     expect(eventOf(parsePortalEvents({ ...search, brand_id: null })[0]).data).not.toHaveProperty('brandId');
-    for (const brand_id of ['acme', 0, -1, '007', 1.5]) expect(reasonOf(parsePortalEvents({ ...search, brand_id })[0])).toMatch(/^brand_id/);
+    for (const brand_id of ['acme', 0, -1, '007', 1.5])
+      expect(reasonOf(parsePortalEvents({ ...search, brand_id })[0])).toMatch(/^brand_id/);
   });
 
   it('an unknown activity type is quarantined with the field named', () => {
@@ -99,11 +117,14 @@ describe('portal activity events', () => {
   });
 
   it('accepts every documented activity type', () => {
-    for (const type of PORTAL_ACTIVITY_TYPES) expect(eventOf(parsePortalEvents({ ...search, type })[0]).type).toBe(type);
+    for (const type of PORTAL_ACTIVITY_TYPES)
+      expect(eventOf(parsePortalEvents({ ...search, type })[0]).type).toBe(type);
   });
 
   it('more than 100 events in one request is refused as a whole; 100 are accepted', () => {
-    const batch = (n: number) => ({ events: Array.from({ length: n }, (_, i) => ({ ...search, id: `pe_TestBulk${i}` })) });
+    const batch = (n: number) => ({
+      events: Array.from({ length: n }, (_, i) => ({ ...search, id: `pe_TestBulk${i}` })),
+    });
     const refused = parsePortalEvents(batch(101));
     expect(refused).toEqual([{ kind: 'invalid', reason: expect.stringMatching(/101 events, at most 100/) }]);
     expect(parsePortalEvents(batch(100)).every((r) => r.kind === 'events')).toBe(true);
@@ -117,26 +138,44 @@ describe('portal activity events', () => {
 
   it('never throws, whatever the JSON, and only emits events the queue accepts', () => {
     // Mostly well-formed fields with the odd junk value, so that both outcomes are exercised.
-    const mostly = <T,>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: fc.jsonValue(), weight: 1 });
+    const mostly = <T>(valid: fc.Arbitrary<T>) =>
+      fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: fc.jsonValue(), weight: 1 });
     const anyEvent = fc.record(
       {
         id: mostly(fc.string({ minLength: 1, maxLength: 200 })),
         type: mostly(fc.constantFrom(...PORTAL_ACTIVITY_TYPES)),
-        occurred_at: mostly(fc.date({ noInvalidDate: true, min: new Date(0), max: new Date('2100-01-01T00:00:00Z') }).map((d) => d.toISOString())),
+        occurred_at: mostly(
+          fc
+            .date({ noInvalidDate: true, min: new Date(0), max: new Date('2100-01-01T00:00:00Z') })
+            .map((d) => d.toISOString()),
+        ),
         contact: mostly(
           fc.record(
-            { email: fc.emailAddress(), zendesk_user_id: fc.oneof(fc.nat(), fc.string({ minLength: 1 })), salesforce_contact_id: fc.string({ minLength: 1 }) },
+            {
+              email: fc.emailAddress(),
+              zendesk_user_id: fc.oneof(fc.nat(), fc.string({ minLength: 1 })),
+              salesforce_contact_id: fc.string({ minLength: 1 }),
+            },
             { requiredKeys: [] },
           ),
         ),
         session_id: mostly(fc.option(fc.string({ minLength: 1 }))),
         result_count: mostly(fc.nat()),
         ticket_id: mostly(fc.oneof(fc.nat(), fc.string({ minLength: 1 }))),
-        properties: mostly(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)))),
+        properties: mostly(
+          fc.dictionary(
+            fc.string(),
+            fc.oneof(fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)),
+          ),
+        ),
       },
       { requiredKeys: ['id', 'type', 'occurred_at', 'contact'] },
     );
-    const body = fc.oneof(fc.jsonValue(), anyEvent, fc.record({ events: fc.array(fc.oneof(anyEvent, fc.jsonValue()), { maxLength: 5 }) }));
+    const body = fc.oneof(
+      fc.jsonValue(),
+      anyEvent,
+      fc.record({ events: fc.array(fc.oneof(anyEvent, fc.jsonValue()), { maxLength: 5 }) }),
+    );
     fc.assert(
       fc.property(body, (value) => {
         const results = parsePortalEvents(value);

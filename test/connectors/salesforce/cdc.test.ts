@@ -131,11 +131,17 @@ describe('Salesforce CDC-shaped JSON', () => {
 
   it('marks a DELETE deleted and versions it by commitTimestamp, having no fields', () => {
     const [event] = eventsOf(parseSalesforceJson({ ChangeEventHeader: header({ changeType: 'DELETE' }) }, opts));
-    expect(event).toMatchObject({ deleted: true, version: 1733131533000, data: { fields: {}, name: null, email: null } });
+    expect(event).toMatchObject({
+      deleted: true,
+      version: 1733131533000,
+      data: { fields: {}, name: null, email: null },
+    });
   });
 
   it('does not invent a contact name from a partial update', () => {
-    const [event] = eventsOf(parseSalesforceJson({ ChangeEventHeader: header(), Name: { LastName: 'Lee-Park' } }, opts));
+    const [event] = eventsOf(
+      parseSalesforceJson({ ChangeEventHeader: header(), Name: { LastName: 'Lee-Park' } }, opts),
+    );
     expect(event?.data).toMatchObject({ name: null, fields: { LastName: 'Lee-Park' } });
   });
 
@@ -148,10 +154,14 @@ describe('Salesforce CDC-shaped JSON', () => {
   });
 
   it('parses each event of an events batch and refuses batches over 100', () => {
-    const batch = { events: ['account-cdc-update.json', 'contact-cdc-create.json', 'account-cdc-gap.json'].map(fixture) };
+    const batch = {
+      events: ['account-cdc-update.json', 'contact-cdc-create.json', 'account-cdc-gap.json'].map(fixture),
+    };
     expect(parseSalesforceJson(batch, opts).map((r) => r.kind)).toEqual(['events', 'events', 'events', 'ignored']);
     const tooMany = { events: Array.from({ length: 101 }, () => fixture('account-cdc-gap.json')) };
-    expect(parseSalesforceJson(tooMany, opts)).toEqual([{ kind: 'invalid', reason: '101 events, at most 100 allowed' }]);
+    expect(parseSalesforceJson(tooMany, opts)).toEqual([
+      { kind: 'invalid', reason: '101 events, at most 100 allowed' },
+    ]);
   });
 
   it('ignores entities it does not sync and flags malformed headers as invalid', () => {
@@ -180,7 +190,10 @@ describe('Salesforce CDC-shaped JSON', () => {
         },
         { requiredKeys: [] },
       ),
-      LastModifiedDate: fc.oneof(fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+      LastModifiedDate: fc.oneof(
+        fc.string(),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      ),
       Name: fc.jsonValue(),
       Email: fc.jsonValue(),
     });

@@ -159,7 +159,9 @@ describe('Salesforce Outbound Messages', () => {
     const unversioned = { id: '04l8d00001bHx2QAAS', sObjectType: 'Account', fields: { Id: '0018d00000QxZ7pAAF' } };
     const result = accepted(message([unversioned])).notifications[0]?.result;
     expect(result).toMatchObject({ kind: 'invalid', eventId: '04l8d00001bHx2QAAS' });
-    expect(result?.kind === 'invalid' && result.reason).toMatch(/SystemModstamp or LastModifiedDate.*version|orders by it/);
+    expect(result?.kind === 'invalid' && result.reason).toMatch(
+      /SystemModstamp or LastModifiedDate.*version|orders by it/,
+    );
   });
 
   it('falls back to LastModifiedDate for the version and reads IsDeleted', () => {
@@ -173,19 +175,26 @@ describe('Salesforce Outbound Messages', () => {
   it('round-trips builder output, escaping and nils included', () => {
     const xmlSafe = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
     const value = fc.oneof(
-      fc.string({ unit: fc.constantFrom('&', '<', '>', '"', "'", '\r', '\n', '\t', ' ', ';', '#', ']]>', '&amp;', 'é', '😀') }),
+      fc.string({
+        unit: fc.constantFrom('&', '<', '>', '"', "'", '\r', '\n', '\t', ' ', ';', '#', ']]>', '&amp;', 'é', '😀'),
+      }),
       fc.string({ unit: 'binary' }).filter((s) => xmlSafe.test(s)),
     );
     const fields = fc.dictionary(fc.stringMatching(/^X[A-Za-z0-9_]{0,12}$/), fc.option(value), { maxKeys: 8 });
     fc.assert(
-      fc.property(fc.constantFrom('Account', 'Contact'), fields, fc.option(fc.string()), (sObjectType, extra, sessionId) => {
-        const fields = { Id: '0038d00000Rk2LmAAJ', SystemModstamp: '2024-12-02T09:25:34.000Z', ...extra };
-        const parsed = accepted(message([{ id: '04l8d00001bHx2QAAS', sObjectType, fields }], sessionId));
-        expect(parsed.organizationId).toBe(ORG);
-        const data = eventOf(parsed.notifications[0]?.result).data;
-        expect(data.kind).toBe(`salesforce.${sObjectType.toLowerCase()}`);
-        expect('fields' in data && data.fields).toEqual(fields);
-      }),
+      fc.property(
+        fc.constantFrom('Account', 'Contact'),
+        fields,
+        fc.option(fc.string()),
+        (sObjectType, extra, sessionId) => {
+          const fields = { Id: '0038d00000Rk2LmAAJ', SystemModstamp: '2024-12-02T09:25:34.000Z', ...extra };
+          const parsed = accepted(message([{ id: '04l8d00001bHx2QAAS', sObjectType, fields }], sessionId));
+          expect(parsed.organizationId).toBe(ORG);
+          const data = eventOf(parsed.notifications[0]?.result).data;
+          expect(data.kind).toBe(`salesforce.${sObjectType.toLowerCase()}`);
+          expect('fields' in data && data.fields).toEqual(fields);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -19,7 +19,11 @@ import {
   verifySalesforceSchema,
   type SalesforceObjectSchema,
 } from '../../../src/connectors/salesforce/setup.js';
-import { startSalesforceStandIn, type SalesforceFieldSpec, type SalesforceStandIn } from '../../../src/demo/standins/salesforce/index.js';
+import {
+  startSalesforceStandIn,
+  type SalesforceFieldSpec,
+  type SalesforceStandIn,
+} from '../../../src/demo/standins/salesforce/index.js';
 
 const configOf = (env: NodeJS.ProcessEnv = {}): Config => {
   const loaded = loadConfig(env);
@@ -31,7 +35,8 @@ const OBJECTS_DIR = join(SALESFORCE_SOURCE_DIR, 'main/default/objects');
 const xml = new XMLParser({ parseTagValue: false });
 const fieldMeta = (object: string, field: string): Record<string, string> =>
   xml.parse(readFileSync(join(OBJECTS_DIR, object, 'fields', `${field}.field-meta.xml`), 'utf8')).CustomField;
-const byObject = (name: string): SalesforceObjectSchema => schema.find((s) => s.object === name) ?? expect.unreachable(name);
+const byObject = (name: string): SalesforceObjectSchema =>
+  schema.find((s) => s.object === name) ?? expect.unreachable(name);
 
 describe('the metadata package', () => {
   it('has a metadata file for every object and field configured in config/default.yaml targets.salesforce', () => {
@@ -40,7 +45,10 @@ describe('the metadata package', () => {
   });
 
   it('notices a field renamed in config that the package does not define', () => {
-    const renamed = salesforceSchema({ ...configOf().targets.salesforce, accountFields: { ...configOf().targets.salesforce.accountFields, plan: 'Plan_Name__c' } });
+    const renamed = salesforceSchema({
+      ...configOf().targets.salesforce,
+      accountFields: { ...configOf().targets.salesforce.accountFields, plan: 'Plan_Name__c' },
+    });
     expect(packageGaps(renamed, readSalesforcePackage())).toEqual(['Account.Plan_Name__c']);
   });
 
@@ -48,13 +56,24 @@ describe('the metadata package', () => {
     const f = configOf().targets.salesforce.accountFields;
     const typeOf = (name: string) => fieldMeta('Account', name).type;
     expect([f.status, f.plan, f.mrr, f.balance, f.nextInvoiceDate, f.delinquent, f.openTickets].map(typeOf)).toEqual([
-      'Text', 'Text', 'Currency', 'Currency', 'Date', 'Checkbox', 'Number',
+      'Text',
+      'Text',
+      'Currency',
+      'Currency',
+      'Date',
+      'Checkbox',
+      'Number',
     ]);
   });
 
   it('makes each external id a unique, case-sensitive External ID, and links each record to its Account', () => {
     for (const s of schema.filter((x) => x.externalId)) {
-      expect(fieldMeta(s.object, s.externalId!)).toMatchObject({ type: 'Text', externalId: 'true', unique: 'true', caseSensitive: 'true' });
+      expect(fieldMeta(s.object, s.externalId!)).toMatchObject({
+        type: 'Text',
+        externalId: 'true',
+        unique: 'true',
+        caseSensitive: 'true',
+      });
       expect(fieldMeta(s.object, 'Account__c')).toMatchObject({ type: 'Lookup', referenceTo: 'Account' });
       expect(readSalesforcePackage().find((p) => p.object === s.object)?.definesObject).toBe(true);
     }
@@ -77,12 +96,17 @@ describe('verify', () => {
         s.object,
         s.fields
           .filter((f) => !leaveOut.includes(`${s.object}.${f}`))
-          .map((name) => (name === s.externalId ? { name, externalId: true, unique: true, caseSensitive: true } : { name })),
+          .map((name) =>
+            name === s.externalId ? { name, externalId: true, unique: true, caseSensitive: true } : { name },
+          ),
       ]),
     );
   const verify = async (fields: Record<string, SalesforceFieldSpec[]>) => {
     standIn = await startSalesforceStandIn({ fields });
-    const config = configOf({ SALESFORCE_INSTANCE_URL: standIn.instanceUrl, SALESFORCE_ACCESS_TOKEN: standIn.accessToken });
+    const config = configOf({
+      SALESFORCE_INSTANCE_URL: standIn.instanceUrl,
+      SALESFORCE_ACCESS_TOKEN: standIn.accessToken,
+    });
     const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
     return verifySalesforceSchema(conn, schema);
   };
@@ -94,7 +118,11 @@ describe('verify', () => {
   });
 
   it('lists exactly the missing fields, and a whole object when it does not exist', async () => {
-    const fields = fieldsFor(['Account.Billing_MRR__c', 'Portal_Invoice__c.Pdf_Url__c', 'Support_Ticket__c.Zendesk_Updated_At__c']);
+    const fields = fieldsFor([
+      'Account.Billing_MRR__c',
+      'Portal_Invoice__c.Pdf_Url__c',
+      'Support_Ticket__c.Zendesk_Updated_At__c',
+    ]);
     delete fields['Portal_Deflection_Event__c'];
 
     const results = await verify(fields);
@@ -110,11 +138,16 @@ describe('verify', () => {
 
   it('fails when the external id field exists but is not an External ID (upserts by it would fail)', async () => {
     const fields = fieldsFor();
-    fields['Portal_Invoice__c'] = fields['Portal_Invoice__c']!.map((f) => (f.name === 'Stripe_Invoice_Id__c' ? { name: f.name } : f));
+    fields['Portal_Invoice__c'] = fields['Portal_Invoice__c']!.map((f) =>
+      f.name === 'Stripe_Invoice_Id__c' ? { name: f.name } : f,
+    );
 
     const results = await verify(fields);
 
     expect(verificationPassed(results)).toBe(false);
-    expect(results.find((r) => r.object === 'Portal_Invoice__c')).toMatchObject({ missing: [], notExternalId: 'Stripe_Invoice_Id__c' });
+    expect(results.find((r) => r.object === 'Portal_Invoice__c')).toMatchObject({
+      missing: [],
+      notExternalId: 'Stripe_Invoice_Id__c',
+    });
   });
 });

@@ -19,7 +19,11 @@ const API = '/services/data/v62.0';
 const ourWrite = { authorization: `Bearer ${TOKEN}`, 'sforce-call-options': 'client=portal-sync' };
 const json = { 'content-type': 'application/json;charset=UTF-8', 'sforce-limit-info': 'api-usage=10018/100000' };
 
-const loaded = loadConfig({ PORTAL_TARGET: 'salesforce', SALESFORCE_INSTANCE_URL: INSTANCE, SALESFORCE_ACCESS_TOKEN: TOKEN });
+const loaded = loadConfig({
+  PORTAL_TARGET: 'salesforce',
+  SALESFORCE_INSTANCE_URL: INSTANCE,
+  SALESFORCE_ACCESS_TOKEN: TOKEN,
+});
 if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
 const config = loaded.config;
 const place = { zendeskOrganizationId: null, salesforceAccountId: ACCOUNT_ID, contacts: [] };
@@ -35,49 +39,100 @@ describe("the Salesforce target's clear", () => {
   it('empties the Account fields and deletes the records by the ids their external ids name, reporting each outcome', async () => {
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`, {
-        Billing_Status__c: null, Billing_Plan__c: null, Billing_MRR__c: null, Billing_Balance__c: null, Next_Invoice_Date__c: null, Billing_Delinquent__c: false, Open_Support_Tickets__c: null,
+        Billing_Status__c: null,
+        Billing_Plan__c: null,
+        Billing_MRR__c: null,
+        Billing_Balance__c: null,
+        Next_Invoice_Date__c: null,
+        Billing_Delinquent__c: false,
+        Open_Support_Tickets__c: null,
       })
       .reply(204, '', json);
     nock(INSTANCE)
       .get(`${API}/query`)
-      .query(queryOf(`SELECT Id, Stripe_Invoice_Id__c FROM Portal_Invoice__c WHERE Stripe_Invoice_Id__c IN ('${INV_A}', '${INV_B}', 'in_it\\'s')`))
-      .reply(200, {
-        totalSize: 2, done: true,
-        records: [
-          { attributes: { type: 'Portal_Invoice__c' }, Id: 'a0A8d00000InvAAAA', Stripe_Invoice_Id__c: INV_A },
-          { attributes: { type: 'Portal_Invoice__c' }, Id: 'a0A8d00000InvBAAA', Stripe_Invoice_Id__c: INV_B },
-        ],
-      }, json)
+      .query(
+        queryOf(
+          `SELECT Id, Stripe_Invoice_Id__c FROM Portal_Invoice__c WHERE Stripe_Invoice_Id__c IN ('${INV_A}', '${INV_B}', 'in_it\\'s')`,
+        ),
+      )
+      .reply(
+        200,
+        {
+          totalSize: 2,
+          done: true,
+          records: [
+            { attributes: { type: 'Portal_Invoice__c' }, Id: 'a0A8d00000InvAAAA', Stripe_Invoice_Id__c: INV_A },
+            { attributes: { type: 'Portal_Invoice__c' }, Id: 'a0A8d00000InvBAAA', Stripe_Invoice_Id__c: INV_B },
+          ],
+        },
+        json,
+      )
       .get(`${API}/query`)
       .query(queryOf("SELECT Id, Zendesk_Ticket_Id__c FROM Support_Ticket__c WHERE Zendesk_Ticket_Id__c IN ('5301')"))
-      .reply(200, { totalSize: 1, done: true, records: [{ attributes: { type: 'Support_Ticket__c' }, Id: 'a0B8d00000TktAAAA', Zendesk_Ticket_Id__c: '5301' }] }, json)
+      .reply(
+        200,
+        {
+          totalSize: 1,
+          done: true,
+          records: [
+            { attributes: { type: 'Support_Ticket__c' }, Id: 'a0B8d00000TktAAAA', Zendesk_Ticket_Id__c: '5301' },
+          ],
+        },
+        json,
+      )
       .get(`${API}/query`)
       .query(queryOf(deflectionsOn(ACCOUNT_ID)))
-      .reply(200, {
-        totalSize: 2, done: true,
-        records: [
-          { attributes: { type: 'Portal_Deflection_Event__c' }, Id: 'a0C8d00000DefAAAA', Event_Id__c: 'defl-s1' },
-          { attributes: { type: 'Portal_Deflection_Event__c' }, Id: 'a0C8d00000DefBAAA', Event_Id__c: 'defl-s2' },
-        ],
-      }, json);
+      .reply(
+        200,
+        {
+          totalSize: 2,
+          done: true,
+          records: [
+            { attributes: { type: 'Portal_Deflection_Event__c' }, Id: 'a0C8d00000DefAAAA', Event_Id__c: 'defl-s1' },
+            { attributes: { type: 'Portal_Deflection_Event__c' }, Id: 'a0C8d00000DefBAAA', Event_Id__c: 'defl-s2' },
+          ],
+        },
+        json,
+      );
     nock(INSTANCE, { reqheaders: ourWrite })
       .delete(`${API}/composite/sobjects`)
       .query({ ids: 'a0A8d00000InvAAAA,a0A8d00000InvBAAA' })
-      .reply(200, [
-        { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
-        { success: false, errors: [{ statusCode: 'INSUFFICIENT_ACCESS_OR_READONLY', message: 'insufficient access rights on object id', fields: [] }] },
-      ], json)
+      .reply(
+        200,
+        [
+          { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
+          {
+            success: false,
+            errors: [
+              {
+                statusCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
+                message: 'insufficient access rights on object id',
+                fields: [],
+              },
+            ],
+          },
+        ],
+        json,
+      )
       .delete(`${API}/composite/sobjects`)
       .query({ ids: 'a0B8d00000TktAAAA' })
       .reply(200, [{ id: 'a0B8d00000TktAAAA', success: true, errors: [] }], json)
       .delete(`${API}/composite/sobjects`)
       .query({ ids: 'a0C8d00000DefAAAA,a0C8d00000DefBAAA' })
-      .reply(200, [
-        { id: 'a0C8d00000DefAAAA', success: true, errors: [] },
-        { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
-      ], json);
+      .reply(
+        200,
+        [
+          { id: 'a0C8d00000DefAAAA', success: true, errors: [] },
+          { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
+        ],
+        json,
+      );
 
-    const out = await createSalesforceTarget(config).clear!({ places: [place], invoiceIds: [INV_A, INV_B, "in_it's"], ticketIds: ['5301'] });
+    const out = await createSalesforceTarget(config).clear!({
+      places: [place],
+      invoiceIds: [INV_A, INV_B, "in_it's"],
+      ticketIds: ['5301'],
+    });
 
     expect(out).toEqual({
       calls: 7,
@@ -93,12 +148,20 @@ describe("the Salesforce target's clear", () => {
       .patch(`${API}/sobjects/Account/${gone}`)
       .reply(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }], json)
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`)
-      .reply(400, [{ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Billing status is locked', fields: [] }], json)
+      .reply(
+        400,
+        [{ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Billing status is locked', fields: [] }],
+        json,
+      )
       .get(`${API}/query`)
       .query(queryOf(deflectionsOn(gone, ACCOUNT_ID)))
       .reply(200, { totalSize: 0, done: true, records: [] }, json);
 
-    const out = await createSalesforceTarget(config).clear!({ places: [{ ...place, salesforceAccountId: gone }, place], invoiceIds: [], ticketIds: [] });
+    const out = await createSalesforceTarget(config).clear!({
+      places: [{ ...place, salesforceAccountId: gone }, place],
+      invoiceIds: [],
+      ticketIds: [],
+    });
 
     expect(out).toEqual({
       calls: 3,

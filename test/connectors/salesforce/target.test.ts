@@ -2,7 +2,11 @@ import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createSalesforceConnection } from '../../../src/connectors/salesforce/client.js';
-import { toMajorUnits, toSalesforceDate, toSalesforceDateTime } from '../../../src/connectors/salesforce/target-records.js';
+import {
+  toMajorUnits,
+  toSalesforceDate,
+  toSalesforceDateTime,
+} from '../../../src/connectors/salesforce/target-records.js';
 import { createSalesforceTarget, recordSalesforceDeflection } from '../../../src/connectors/salesforce/target.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../../src/sync/errors.js';
 import type { PortalPush } from '../../../src/sync/portal-target.js';
@@ -26,38 +30,105 @@ function configFrom(env: NodeJS.ProcessEnv): Config {
   if (!result.ok) throw new Error(result.problems.join('\n'));
   return result.config;
 }
-const config = configFrom({ PORTAL_TARGET: 'salesforce', SALESFORCE_INSTANCE_URL: INSTANCE, SALESFORCE_ACCESS_TOKEN: TOKEN });
+const config = configFrom({
+  PORTAL_TARGET: 'salesforce',
+  SALESFORCE_INSTANCE_URL: INSTANCE,
+  SALESFORCE_ACCESS_TOKEN: TOKEN,
+});
 
 const invoice = (id: string, over: Partial<InvoiceView> = {}): InvoiceView => ({
-  id, number: `ACME-${id.slice(-4)}`, status: 'open', currency: 'usd', total: 49900, amountDue: 49900, amountPaid: 0,
-  amountRemaining: 49900, amountRefunded: 0, dueDate: '2026-11-30T09:00:00Z', createdAt: '2026-10-31T09:00:00Z',
-  hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1Nv0FGQ9RKHgCVdK/test_${id}`, invoicePdf: `https://pay.stripe.com/invoice/acct_1Nv0FGQ9RKHgCVdK/test_${id}/pdf`,
+  id,
+  number: `ACME-${id.slice(-4)}`,
+  status: 'open',
+  currency: 'usd',
+  total: 49900,
+  amountDue: 49900,
+  amountPaid: 0,
+  amountRemaining: 49900,
+  amountRefunded: 0,
+  dueDate: '2026-11-30T09:00:00Z',
+  createdAt: '2026-10-31T09:00:00Z',
+  hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1Nv0FGQ9RKHgCVdK/test_${id}`,
+  invoicePdf: `https://pay.stripe.com/invoice/acct_1Nv0FGQ9RKHgCVdK/test_${id}/pdf`,
   ...over,
 });
 const ticket = (id: string, over: Partial<TicketView> = {}): TicketView => ({
-  id, subject: 'Invoice PDF is missing our VAT number', status: 'open', priority: 'high', category: 'billing', updatedAt: '2026-11-20T14:02:11Z', ...over,
+  id,
+  subject: 'Invoice PDF is missing our VAT number',
+  status: 'open',
+  priority: 'high',
+  category: 'billing',
+  updatedAt: '2026-11-20T14:02:11Z',
+  ...over,
 });
 
 const OPEN = invoice('in_1QKp2xLkdIwHu7ixOpen0001');
-const PAID = invoice('in_1PZc8nLkdIwHu7ixPaid0002', { status: 'paid', amountDue: 0, amountPaid: 49900, amountRemaining: 0, createdAt: '2026-09-30T09:00:00Z' });
+const PAID = invoice('in_1PZc8nLkdIwHu7ixPaid0002', {
+  status: 'paid',
+  amountDue: 0,
+  amountPaid: 49900,
+  amountRemaining: 0,
+  createdAt: '2026-09-30T09:00:00Z',
+});
 const PROJECTION: PortalProjection = {
-  billing: { status: 'active', plan: 'Growth (annual)', currency: 'usd', mrr: 49900, balance: -2550, nextInvoiceDate: '2026-12-01T09:00:00Z', delinquent: false },
+  billing: {
+    status: 'active',
+    plan: 'Growth (annual)',
+    currency: 'usd',
+    mrr: 49900,
+    balance: -2550,
+    nextInvoiceDate: '2026-12-01T09:00:00Z',
+    delinquent: false,
+  },
   openInvoiceCount: 1,
   invoices: [OPEN, PAID],
-  support: { openTicketCount: 1, tickets: [ticket('5301'), ticket('5288', { subject: 'SSO login loops', status: 'solved', priority: 'normal', category: null })] },
+  support: {
+    openTicketCount: 1,
+    tickets: [
+      ticket('5301'),
+      ticket('5288', { subject: 'SSO login loops', status: 'solved', priority: 'normal', category: null }),
+    ],
+  },
 };
 const links = (salesforceAccountId: string | null): PortalPush['links'] => ({
-  stripeCustomerId: 'cus_Q8xLm2VbN4rT7a', salesforceAccountId, zendeskOrganizationId: '361023384911', contacts: [],
+  stripeCustomerId: 'cus_Q8xLm2VbN4rT7a',
+  salesforceAccountId,
+  zendeskOrganizationId: '361023384911',
+  contacts: [],
 });
-const push = (projection: PortalProjection, previous: PortalProjection | null, accountId: string | null = ACCOUNT_ID): PortalPush => ({
-  customerId: 'cust_7f3a9c', links: links(accountId), profile: null, projection, previous,
+const push = (
+  projection: PortalProjection,
+  previous: PortalProjection | null,
+  accountId: string | null = ACCOUNT_ID,
+): PortalPush => ({
+  customerId: 'cust_7f3a9c',
+  links: links(accountId),
+  profile: null,
+  projection,
+  previous,
 });
 
 const invoiceRecord = (i: InvoiceView, total: number, due: number, paid: number, dueDate: string) => ({
-  Stripe_Invoice_Id__c: i.id, attributes: { type: 'Portal_Invoice__c' }, Account__c: ACCOUNT_ID, Invoice_Number__c: i.number, Status__c: i.status,
-  Total__c: total, Amount_Due__c: due, Amount_Paid__c: paid, Currency__c: 'USD', Due_Date__c: dueDate, Hosted_Url__c: i.hostedInvoiceUrl, Pdf_Url__c: i.invoicePdf,
+  Stripe_Invoice_Id__c: i.id,
+  attributes: { type: 'Portal_Invoice__c' },
+  Account__c: ACCOUNT_ID,
+  Invoice_Number__c: i.number,
+  Status__c: i.status,
+  Total__c: total,
+  Amount_Due__c: due,
+  Amount_Paid__c: paid,
+  Currency__c: 'USD',
+  Due_Date__c: dueDate,
+  Hosted_Url__c: i.hostedInvoiceUrl,
+  Pdf_Url__c: i.invoicePdf,
 });
-const saved = (n: number, prefix = 'a0B8d00000XyZ') => Array.from({ length: n }, (_, k) => ({ id: `${prefix}${String(k).padStart(3, '0')}AAA`, success: true, errors: [], created: true }));
+const saved = (n: number, prefix = 'a0B8d00000XyZ') =>
+  Array.from({ length: n }, (_, k) => ({
+    id: `${prefix}${String(k).padStart(3, '0')}AAA`,
+    success: true,
+    errors: [],
+    created: true,
+  }));
 
 useStrictNock();
 
@@ -65,8 +136,13 @@ describe('pushing the portal view to Salesforce', () => {
   it('first push: the Account fields in Salesforce formats, then one collection upsert each for invoices and tickets', async () => {
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`, {
-        Billing_Status__c: 'active', Billing_Plan__c: 'Growth (annual)', Billing_MRR__c: 499, Billing_Balance__c: -25.5,
-        Next_Invoice_Date__c: '2026-12-01', Billing_Delinquent__c: false, Open_Support_Tickets__c: 1,
+        Billing_Status__c: 'active',
+        Billing_Plan__c: 'Growth (annual)',
+        Billing_MRR__c: 499,
+        Billing_Balance__c: -25.5,
+        Next_Invoice_Date__c: '2026-12-01',
+        Billing_Delinquent__c: false,
+        Open_Support_Tickets__c: 1,
       })
       .reply(204, '', limitOnly)
       .patch(INVOICES_PATH, {
@@ -77,15 +153,36 @@ describe('pushing the portal view to Salesforce', () => {
       .patch(TICKETS_PATH, {
         allOrNone: false,
         records: [
-          { Zendesk_Ticket_Id__c: '5301', attributes: { type: 'Support_Ticket__c' }, Account__c: ACCOUNT_ID, Subject__c: 'Invoice PDF is missing our VAT number', Status__c: 'open', Priority__c: 'high', Category__c: 'billing', Zendesk_Updated_At__c: '2026-11-20T14:02:11.000Z' },
-          { Zendesk_Ticket_Id__c: '5288', attributes: { type: 'Support_Ticket__c' }, Account__c: ACCOUNT_ID, Subject__c: 'SSO login loops', Status__c: 'solved', Priority__c: 'normal', Category__c: null, Zendesk_Updated_At__c: '2026-11-20T14:02:11.000Z' },
+          {
+            Zendesk_Ticket_Id__c: '5301',
+            attributes: { type: 'Support_Ticket__c' },
+            Account__c: ACCOUNT_ID,
+            Subject__c: 'Invoice PDF is missing our VAT number',
+            Status__c: 'open',
+            Priority__c: 'high',
+            Category__c: 'billing',
+            Zendesk_Updated_At__c: '2026-11-20T14:02:11.000Z',
+          },
+          {
+            Zendesk_Ticket_Id__c: '5288',
+            attributes: { type: 'Support_Ticket__c' },
+            Account__c: ACCOUNT_ID,
+            Subject__c: 'SSO login loops',
+            Status__c: 'solved',
+            Priority__c: 'normal',
+            Category__c: null,
+            Zendesk_Updated_At__c: '2026-11-20T14:02:11.000Z',
+          },
         ],
       })
       .reply(200, saved(2, 'a0C8d00000TkT'), json);
 
     const result = await createSalesforceTarget(config).push(push(PROJECTION, null));
 
-    expect(result).toEqual({ calls: 3, wrote: ['account_fields', `invoice:${OPEN.id}`, `invoice:${PAID.id}`, 'ticket:5301', 'ticket:5288'] });
+    expect(result).toEqual({
+      calls: 3,
+      wrote: ['account_fields', `invoice:${OPEN.id}`, `invoice:${PAID.id}`, 'ticket:5301', 'ticket:5288'],
+    });
   });
 
   it('second push with one invoice paid: only that invoice is written', async () => {
@@ -94,7 +191,9 @@ describe('pushing the portal view to Salesforce', () => {
       .patch(INVOICES_PATH, { allOrNone: false, records: [invoiceRecord(paidNow, 499, 0, 499, '2026-11-30')] })
       .reply(200, [{ id: 'a0B8d00000XyZ000AAA', success: true, errors: [], created: false }], json);
 
-    const result = await createSalesforceTarget(config).push(push({ ...PROJECTION, openInvoiceCount: 0, invoices: [paidNow, PAID] }, PROJECTION));
+    const result = await createSalesforceTarget(config).push(
+      push({ ...PROJECTION, openInvoiceCount: 0, invoices: [paidNow, PAID] }, PROJECTION),
+    );
 
     expect(result).toEqual({ calls: 1, wrote: [`invoice:${OPEN.id}`] });
   });
@@ -105,21 +204,36 @@ describe('pushing the portal view to Salesforce', () => {
       .reply(204, '', limitOnly);
     const pastDue = { ...PROJECTION, billing: { ...PROJECTION.billing!, status: 'past_due', delinquent: true } };
 
-    await expect(createSalesforceTarget(config).push(push(pastDue, PROJECTION))).resolves.toEqual({ calls: 1, wrote: ['account_fields'] });
+    await expect(createSalesforceTarget(config).push(push(pastDue, PROJECTION))).resolves.toEqual({
+      calls: 1,
+      wrote: ['account_fields'],
+    });
   });
 
   it('nothing changed since the last accepted push: no call at all', async () => {
     // A refunded amount or a creation date is not shown in the portal: no write either.
-    const invisible = { ...PROJECTION, invoices: [{ ...OPEN, amountRefunded: 100, createdAt: '2026-10-31T09:00:01Z' }, PAID] };
-    await expect(createSalesforceTarget(config).push(push(invisible, PROJECTION))).resolves.toEqual({ calls: 0, wrote: [] });
+    const invisible = {
+      ...PROJECTION,
+      invoices: [{ ...OPEN, amountRefunded: 100, createdAt: '2026-10-31T09:00:01Z' }, PAID],
+    };
+    await expect(createSalesforceTarget(config).push(push(invisible, PROJECTION))).resolves.toEqual({
+      calls: 0,
+      wrote: [],
+    });
   });
 
   it('250 changed invoices go in two collection calls, 200 then 50, and all are reported', async () => {
     const many = Array.from({ length: 250 }, (_, k) => invoice(`in_1Bulk${String(k).padStart(4, '0')}LkdIwHu7ix`));
     const sent: string[][] = [];
-    const take = (body: { allOrNone: boolean; records: Array<{ Stripe_Invoice_Id__c: string; Account__c: string; attributes: { type: string } }> }) => {
+    const take = (body: {
+      allOrNone: boolean;
+      records: Array<{ Stripe_Invoice_Id__c: string; Account__c: string; attributes: { type: string } }>;
+    }) => {
       sent.push(body.records.map((r) => r.Stripe_Invoice_Id__c));
-      return body.allOrNone === false && body.records.every((r) => r.Account__c === ACCOUNT_ID && r.attributes.type === 'Portal_Invoice__c');
+      return (
+        body.allOrNone === false &&
+        body.records.every((r) => r.Account__c === ACCOUNT_ID && r.attributes.type === 'Portal_Invoice__c')
+      );
     };
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(INVOICES_PATH, take)
@@ -127,7 +241,9 @@ describe('pushing the portal view to Salesforce', () => {
       .patch(INVOICES_PATH, take)
       .reply(200, saved(50), json);
 
-    const result = await createSalesforceTarget(config).push(push({ ...PROJECTION, invoices: many }, { ...PROJECTION, invoices: [] }));
+    const result = await createSalesforceTarget(config).push(
+      push({ ...PROJECTION, invoices: many }, { ...PROJECTION, invoices: [] }),
+    );
 
     expect(sent.map((ids) => ids.length)).toEqual([200, 50]);
     expect(sent.flat()).toEqual(many.map((i) => i.id));
@@ -139,7 +255,9 @@ describe('pushing the portal view to Salesforce', () => {
 describe('writing only where the customer lives', () => {
   it('a customer without a Salesforce Account is skipped, with no request', async () => {
     await expect(createSalesforceTarget(config).push(push(PROJECTION, null, null))).resolves.toEqual({
-      calls: 0, wrote: [], skipped: 'no Salesforce Account for this customer yet',
+      calls: 0,
+      wrote: [],
+      skipped: 'no Salesforce Account for this customer yet',
     });
   });
 
@@ -155,9 +273,21 @@ describe('writing only where the customer lives', () => {
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(`${API}/sobjects/Account/${other}`)
       .reply(204, '', limitOnly)
-      .patch(INVOICES_PATH, (body: { records: Array<{ Account__c: string }> }) => (seen.push(...body.records.map((r) => r.Account__c)), true))
+      .patch(
+        INVOICES_PATH,
+        (body: { records: Array<{ Account__c: string }> }) => (
+          seen.push(...body.records.map((r) => r.Account__c)),
+          true
+        ),
+      )
       .reply(200, saved(2), json)
-      .patch(TICKETS_PATH, (body: { records: Array<{ Account__c: string }> }) => (seen.push(...body.records.map((r) => r.Account__c)), true))
+      .patch(
+        TICKETS_PATH,
+        (body: { records: Array<{ Account__c: string }> }) => (
+          seen.push(...body.records.map((r) => r.Account__c)),
+          true
+        ),
+      )
       .reply(200, saved(2), json);
 
     await createSalesforceTarget(config).push(push(PROJECTION, null, other));
@@ -167,12 +297,23 @@ describe('writing only where the customer lives', () => {
 
   it('connects once and reuses the connection', async () => {
     const viaClientCredentials = configFrom({
-      PORTAL_TARGET: 'salesforce', SALESFORCE_LOGIN_URL: INSTANCE, SALESFORCE_CLIENT_ID: '3MVG9TestConsumerKey', SALESFORCE_CLIENT_SECRET: 'TestConsumerSecret0123456789',
+      PORTAL_TARGET: 'salesforce',
+      SALESFORCE_LOGIN_URL: INSTANCE,
+      SALESFORCE_CLIENT_ID: '3MVG9TestConsumerKey',
+      SALESFORCE_CLIENT_SECRET: 'TestConsumerSecret0123456789',
     });
-    nock(INSTANCE)
-      .post('/services/oauth2/token')
-      .once()
-      .reply(200, { access_token: TOKEN, instance_url: INSTANCE, id: 'https://login.salesforce.com/id/00D8d000004PqRsEAK/0058d000003Hn1KAAS', token_type: 'Bearer', issued_at: '1733131533000', signature: 'c2ln' }, json);
+    nock(INSTANCE).post('/services/oauth2/token').once().reply(
+      200,
+      {
+        access_token: TOKEN,
+        instance_url: INSTANCE,
+        id: 'https://login.salesforce.com/id/00D8d000004PqRsEAK/0058d000003Hn1KAAS',
+        token_type: 'Bearer',
+        issued_at: '1733131533000',
+        signature: 'c2ln',
+      },
+      json,
+    );
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`, { Billing_Plan__c: 'Scale (annual)' })
       .reply(204, '', limitOnly)
@@ -194,17 +335,28 @@ describe('what a failed push tells the push worker', () => {
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`)
       .reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], json);
 
-    const err = await createSalesforceTarget(config).push(push(PROJECTION, null)).catch((e: unknown) => e);
+    const err = await createSalesforceTarget(config)
+      .push(push(PROJECTION, null))
+      .catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(RateLimitedError);
-    expect(err).toMatchObject({ retryAfterMs: 60_000, message: 'Salesforce REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.' });
+    expect(err).toMatchObject({
+      retryAfterMs: 60_000,
+      message: 'Salesforce REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.',
+    });
   });
 
   it("pauses while the org's API usage is over the share portal-sync may use, then looks again", async () => {
     let now = Date.parse('2026-11-23T10:00:00Z');
     const reported: Array<[number, number]> = [];
-    const target = createSalesforceTarget(config, { now: () => now, onApiUsage: (used, limit) => void reported.push([used, limit]) });
-    const nearlySpent = { 'content-type': 'application/json;charset=UTF-8', 'sforce-limit-info': 'api-usage=91500/100000' };
+    const target = createSalesforceTarget(config, {
+      now: () => now,
+      onApiUsage: (used, limit) => void reported.push([used, limit]),
+    });
+    const nearlySpent = {
+      'content-type': 'application/json;charset=UTF-8',
+      'sforce-limit-info': 'api-usage=91500/100000',
+    };
     nock(INSTANCE).patch(INVOICES_PATH).reply(200, saved(2), nearlySpent);
     await target.push(onlyInvoices()); // written: the usage is read from its answer
     expect(reported).toEqual([[91_500, 100_000]]);
@@ -213,7 +365,9 @@ describe('what a failed push tells the push worker', () => {
     const err = await target.push(onlyInvoices()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitedError);
     expect(err).toMatchObject({ retryAfterMs: 300_000 });
-    expect((err as Error).message).toBe('Salesforce org API usage 91500/100000 is at or over the 90% portal-sync may use (targets.salesforce.apiBudget.maxUsage)');
+    expect((err as Error).message).toBe(
+      'Salesforce org API usage 91500/100000 is at or over the 90% portal-sync may use (targets.salesforce.apiBudget.maxUsage)',
+    );
     now += 120_000;
     expect(await target.push(onlyInvoices()).catch((e: unknown) => e)).toMatchObject({ retryAfterMs: 180_000 });
 
@@ -228,13 +382,17 @@ describe('what a failed push tells the push worker', () => {
   const once = { callRetry: { retries: 0, baseMs: 1, maxWaitMs: 5_000 } };
 
   it('a 503 is retryable once the call has no tries left', async () => {
-    nock(INSTANCE).patch(INVOICES_PATH).reply(503, '<html><body>Service Unavailable</body></html>', { 'content-type': 'text/html' });
+    nock(INSTANCE)
+      .patch(INVOICES_PATH)
+      .reply(503, '<html><body>Service Unavailable</body></html>', { 'content-type': 'text/html' });
 
     await expect(createSalesforceTarget(config, once).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
   });
 
   it('a connection reset is retryable once the call has no tries left', async () => {
-    nock(INSTANCE).patch(INVOICES_PATH).replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    nock(INSTANCE)
+      .patch(INVOICES_PATH)
+      .replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
 
     await expect(createSalesforceTarget(config, once).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
   });
@@ -248,15 +406,21 @@ describe('what a failed push tells the push worker', () => {
       .patch(INVOICES_PATH)
       .reply(200, saved(2), json);
 
-    const result = await createSalesforceTarget(config, { callRetry: { retries: 3, baseMs: 1, maxWaitMs: 5_000 } }).push(onlyInvoices());
+    const result = await createSalesforceTarget(config, {
+      callRetry: { retries: 3, baseMs: 1, maxWaitMs: 5_000 },
+    }).push(onlyInvoices());
 
     expect(result.wrote).toHaveLength(2);
   });
 
   it('a 429 pauses for its Retry-After (2 s), not the minute of the daily limit', async () => {
-    nock(INSTANCE).patch(INVOICES_PATH).reply(429, [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT' }], { ...json, 'retry-after': '2' });
+    nock(INSTANCE)
+      .patch(INVOICES_PATH)
+      .reply(429, [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT' }], { ...json, 'retry-after': '2' });
 
-    const err = await createSalesforceTarget(config, once).push(onlyInvoices()).catch((e: unknown) => e);
+    const err = await createSalesforceTarget(config, once)
+      .push(onlyInvoices())
+      .catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(RateLimitedError);
     expect((err as RateLimitedError).retryAfterMs).toBe(2_000);
@@ -265,26 +429,55 @@ describe('what a failed push tells the push worker', () => {
   it('INVALID_FIELD (400) is permanent and carries Salesforce message', async () => {
     nock(INSTANCE)
       .patch(`${API}/sobjects/Account/${ACCOUNT_ID}`)
-      .reply(400, [{ message: "No such column 'Billing_MRR__c' on sobject of type Account", errorCode: 'INVALID_FIELD', fields: [] }], json);
+      .reply(
+        400,
+        [
+          {
+            message: "No such column 'Billing_MRR__c' on sobject of type Account",
+            errorCode: 'INVALID_FIELD',
+            fields: [],
+          },
+        ],
+        json,
+      );
 
-    const err = await createSalesforceTarget(config).push(push(PROJECTION, null)).catch((e: unknown) => e);
+    const err = await createSalesforceTarget(config)
+      .push(push(PROJECTION, null))
+      .catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(PermanentError);
-    expect((err as Error).message).toBe("Salesforce INVALID_FIELD: No such column 'Billing_MRR__c' on sobject of type Account");
+    expect((err as Error).message).toBe(
+      "Salesforce INVALID_FIELD: No such column 'Billing_MRR__c' on sobject of type Account",
+    );
   });
 
   it('a record refused inside a 200 collection answer fails the push after the others are written, naming it', async () => {
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(INVOICES_PATH)
-      .reply(200, [
-        { success: false, errors: [{ statusCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', message: 'Status: bad value for restricted picklist field: open', fields: ['Status__c'] }] },
-        { id: 'a0B8d00000XyZ001AAA', success: true, errors: [], created: false },
-      ], json)
+      .reply(
+        200,
+        [
+          {
+            success: false,
+            errors: [
+              {
+                statusCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+                message: 'Status: bad value for restricted picklist field: open',
+                fields: ['Status__c'],
+              },
+            ],
+          },
+          { id: 'a0B8d00000XyZ001AAA', success: true, errors: [], created: false },
+        ],
+        json,
+      )
       .patch(TICKETS_PATH)
       .reply(200, saved(2), json);
     const changed = push(PROJECTION, { ...PROJECTION, invoices: [], support: { openTicketCount: 1, tickets: [] } });
 
-    const err = await createSalesforceTarget(config).push(changed).catch((e: unknown) => e);
+    const err = await createSalesforceTarget(config)
+      .push(changed)
+      .catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toBe(
@@ -296,35 +489,81 @@ describe('what a failed push tells the push worker', () => {
   it('a record only locked by another transaction (UNABLE_TO_LOCK_ROW) is retried', async () => {
     nock(INSTANCE)
       .patch(INVOICES_PATH)
-      .reply(200, [
-        { id: 'a0B8d00000XyZ000AAA', success: true, errors: [], created: false },
-        { success: false, errors: [{ statusCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record or 1 records: a0B8d00000XyZ001AAA', fields: [] }] },
-      ], json);
+      .reply(
+        200,
+        [
+          { id: 'a0B8d00000XyZ000AAA', success: true, errors: [], created: false },
+          {
+            success: false,
+            errors: [
+              {
+                statusCode: 'UNABLE_TO_LOCK_ROW',
+                message: 'unable to obtain exclusive access to this record or 1 records: a0B8d00000XyZ001AAA',
+                fields: [],
+              },
+            ],
+          },
+        ],
+        json,
+      );
 
     await expect(createSalesforceTarget(config).push(onlyInvoices())).rejects.toBeInstanceOf(RetryableError);
   });
 });
 
 describe('deflection events', () => {
-  const event = { id: 'pev_01JD3X9W7K2M', accountId: ACCOUNT_ID, type: 'case_deflection', category: 'billing', occurredAt: '2026-11-23T10:15:00+01:00' };
+  const event = {
+    id: 'pev_01JD3X9W7K2M',
+    accountId: ACCOUNT_ID,
+    type: 'case_deflection',
+    category: 'billing',
+    occurredAt: '2026-11-23T10:15:00+01:00',
+  };
   const DEFLECTIONS_PATH = `${API}/composite/sobjects/Portal_Deflection_Event__c/Event_Id__c`;
 
   it('are upserted by event id, so a replayed event writes the same record', async () => {
     nock(INSTANCE, { reqheaders: ourWrite })
       .patch(DEFLECTIONS_PATH, {
         allOrNone: false,
-        records: [{ Event_Id__c: event.id, attributes: { type: 'Portal_Deflection_Event__c' }, Account__c: ACCOUNT_ID, Event_Type__c: 'case_deflection', Category__c: 'billing', Occurred_At__c: '2026-11-23T09:15:00.000Z' }],
+        records: [
+          {
+            Event_Id__c: event.id,
+            attributes: { type: 'Portal_Deflection_Event__c' },
+            Account__c: ACCOUNT_ID,
+            Event_Type__c: 'case_deflection',
+            Category__c: 'billing',
+            Occurred_At__c: '2026-11-23T09:15:00.000Z',
+          },
+        ],
       })
       .reply(200, [{ id: 'a0D8d00000DfL001AAA', success: true, errors: [], created: true }], json);
     const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
 
-    await expect(recordSalesforceDeflection(conn, config, event)).resolves.toEqual({ calls: 1, wrote: [`deflection:${event.id}`] });
+    await expect(recordSalesforceDeflection(conn, config, event)).resolves.toEqual({
+      calls: 1,
+      wrote: [`deflection:${event.id}`],
+    });
   });
 
   it('a refused event is a permanent error with Salesforce message', async () => {
     nock(INSTANCE)
       .patch(DEFLECTIONS_PATH)
-      .reply(200, [{ success: false, errors: [{ statusCode: 'FIELD_INTEGRITY_EXCEPTION', message: 'Account: id value of incorrect type', fields: ['Account__c'] }] }], json);
+      .reply(
+        200,
+        [
+          {
+            success: false,
+            errors: [
+              {
+                statusCode: 'FIELD_INTEGRITY_EXCEPTION',
+                message: 'Account: id value of incorrect type',
+                fields: ['Account__c'],
+              },
+            ],
+          },
+        ],
+        json,
+      );
     const conn = await createSalesforceConnection(config.salesforceAuth, config.salesforce.apiVersion);
 
     await expect(recordSalesforceDeflection(conn, config, event)).rejects.toThrow(PermanentError);

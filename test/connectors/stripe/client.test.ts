@@ -24,7 +24,13 @@ describe('the Stripe client', () => {
   });
 
   it('a 429 is retryable and honours Retry-After', async () => {
-    const stripe = createStripeClient({ secretKey: KEY, webhookSecrets: [], host: '127.0.0.1', port: 12112, protocol: 'http' });
+    const stripe = createStripeClient({
+      secretKey: KEY,
+      webhookSecrets: [],
+      host: '127.0.0.1',
+      port: 12112,
+      protocol: 'http',
+    });
     nock('http://127.0.0.1:12112')
       .get('/v1/charges/ch_TestBusy01')
       .reply(
@@ -40,10 +46,22 @@ describe('the Stripe client', () => {
   });
 
   it('5xx and connection failures are retryable; authentication and other 4xx are not', () => {
-    const raw = (statusCode: number, type: 'api_error' | 'authentication_error') => ({ type, message: 'x', statusCode, headers: {} });
-    expect(classifyStripeError(new Stripe.errors.StripeAPIError(raw(500, 'api_error')))).toMatchObject({ retryable: true, status: 500 });
-    expect(classifyStripeError(new Stripe.errors.StripeConnectionError({ message: 'socket hang up' }))).toMatchObject({ retryable: true });
-    expect(classifyStripeError(new Stripe.errors.StripeAuthenticationError(raw(401, 'authentication_error')))).toMatchObject({ retryable: false, status: 401 });
+    const raw = (statusCode: number, type: 'api_error' | 'authentication_error') => ({
+      type,
+      message: 'x',
+      statusCode,
+      headers: {},
+    });
+    expect(classifyStripeError(new Stripe.errors.StripeAPIError(raw(500, 'api_error')))).toMatchObject({
+      retryable: true,
+      status: 500,
+    });
+    expect(classifyStripeError(new Stripe.errors.StripeConnectionError({ message: 'socket hang up' }))).toMatchObject({
+      retryable: true,
+    });
+    expect(
+      classifyStripeError(new Stripe.errors.StripeAuthenticationError(raw(401, 'authentication_error'))),
+    ).toMatchObject({ retryable: false, status: 401 });
     expect(classifyStripeError(new Error('not from Stripe'))).toEqual({ retryable: false, message: 'not from Stripe' });
   });
 });

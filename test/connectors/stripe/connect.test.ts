@@ -17,7 +17,8 @@ beforeAll(async () => {
   // Three customers in a few accounts (one id in all of them), none in the others; one account holds 150
   // more, two pages of Stripe's 100.
   for (const id of [ACCOUNTS[0]!, ACCOUNTS[50]!, ACCOUNTS[104]!]) {
-    for (let i = 0; i < 3; i++) s.accounts.get(id)!.createCustomer({ id: `cus_Shared${i}`, name: `${id} customer ${i}` });
+    for (let i = 0; i < 3; i++)
+      s.accounts.get(id)!.createCustomer({ id: `cus_Shared${i}`, name: `${id} customer ${i}` });
   }
   s.accounts.get(ACCOUNTS[50]!)!.seedCustomers(150);
 }, 60_000);
@@ -25,9 +26,18 @@ afterAll(async () => {
   await s?.close();
 });
 
-const api = (stripeAccount?: string) => createStripeClient({ secretKey: s.secretKey, host: s.host, port: s.port, protocol: 'http' }, stripeAccount === undefined ? {} : { stripeAccount });
+const api = (stripeAccount?: string) =>
+  createStripeClient(
+    { secretKey: s.secretKey, host: s.host, port: s.port, protocol: 'http' },
+    stripeAccount === undefined ? {} : { stripeAccount },
+  );
 /** Customers of each connected account. */
-const customers = () => connectedAccountsStream(api(), 'stripe.p.connected.customers', (accountId) => stripeSnapshotStreams(api(accountId), { accountId, namePrefix: 'stripe.p.connected' })[0]!);
+const customers = () =>
+  connectedAccountsStream(
+    api(),
+    'stripe.p.connected.customers',
+    (accountId) => stripeSnapshotStreams(api(accountId), { accountId, namePrefix: 'stripe.p.connected' })[0]!,
+  );
 
 describe('connectedAccountsStream', () => {
   it('reads every connected account the platform lists, past the first page of 100, each object keyed by its account', async () => {
@@ -42,9 +52,15 @@ describe('connectedAccountsStream', () => {
     } while (cursor !== null && pages < 500);
     expect(keys).toHaveLength(159);
     const shared = keys.filter((k) => k.includes(':cus_Shared'));
-    expect(new Set(shared)).toEqual(new Set([ACCOUNTS[0]!, ACCOUNTS[50]!, ACCOUNTS[104]!].flatMap((a) => [0, 1, 2].map((i) => `${a}:cus_Shared${i}`))));
+    expect(new Set(shared)).toEqual(
+      new Set(
+        [ACCOUNTS[0]!, ACCOUNTS[50]!, ACCOUNTS[104]!].flatMap((a) => [0, 1, 2].map((i) => `${a}:cus_Shared${i}`)),
+      ),
+    );
     expect(keys.filter((k) => !k.includes(':cus_Shared')).every((k) => k.startsWith(`${ACCOUNTS[50]}:`))).toBe(true);
-    expect(s.calls.filter((c) => c.path === '/v1/accounts').map((c) => new URLSearchParams(c.query).get('limit'))).toContain('100');
+    expect(
+      s.calls.filter((c) => c.path === '/v1/accounts').map((c) => new URLSearchParams(c.query).get('limit')),
+    ).toContain('100');
   });
 
   it('resumes from a cursor in a new process: no object twice, none missed', async () => {

@@ -45,13 +45,22 @@ describe('Stripe customers', () => {
       salesforceAccountId: SF_ACCOUNT,
       zendeskOrganizationId: ZD_ORG,
     });
-    expect(dataOf(event, 'stripe.customer')).toMatchObject({ name: 'Acme Test Co', currency: null, balance: 0, defaultPaymentMethodId: null });
+    expect(dataOf(event, 'stripe.customer')).toMatchObject({
+      name: 'Acme Test Co',
+      currency: null,
+      balance: 0,
+      defaultPaymentMethodId: null,
+    });
   });
 
   it('an updated customer shows the new email, the credit balance and the default payment method', () => {
     const event = parsed('customer.updated');
     expect(event.refs.email).toBe('accounts@example.com');
-    expect(dataOf(event, 'stripe.customer')).toMatchObject({ currency: 'usd', balance: -500, defaultPaymentMethodId: 'pm_TestVisa01' });
+    expect(dataOf(event, 'stripe.customer')).toMatchObject({
+      currency: 'usd',
+      balance: -500,
+      defaultPaymentMethodId: 'pm_TestVisa01',
+    });
   });
 
   it('a deleted customer is marked deleted and still names who it was', () => {
@@ -67,7 +76,14 @@ describe('Stripe subscriptions', () => {
     const event = onlyEvent(parseStripeEvent(raw));
     const data = dataOf(event, 'stripe.subscription');
     expect(data.mrr).toBe(3 * 4900 + 120000 / 12);
-    expect(data).toMatchObject({ id: 'sub_TestAcme01', status: 'active', planName: 'Team (monthly)', priceId: 'price_TestTeamMonthly', currency: 'usd', cancelAtPeriodEnd: false });
+    expect(data).toMatchObject({
+      id: 'sub_TestAcme01',
+      status: 'active',
+      planName: 'Team (monthly)',
+      priceId: 'price_TestTeamMonthly',
+      currency: 'usd',
+      cancelAtPeriodEnd: false,
+    });
     // Since API version 2025-03-31 the period end lives on the items only.
     expect(data.currentPeriodEnd).toBe(iso(raw['data'].object.items.data[0].current_period_end));
     expect(event.refs).toEqual({ stripeCustomerId: 'cus_TestAcme01', salesforceAccountId: SF_ACCOUNT });
@@ -116,7 +132,9 @@ describe('Stripe subscriptions', () => {
       withPrice(500, 'month', 1, { usage_type: 'metered' }),
       withPrice(null, 'month', 1),
     ];
-    expect(dataOf(onlyEvent(parseStripeEvent(raw)), 'stripe.subscription').mrr).toBe(Math.round(5200 + 36500 / 12 + 3000));
+    expect(dataOf(onlyEvent(parseStripeEvent(raw)), 'stripe.subscription').mrr).toBe(
+      Math.round(5200 + 36500 / 12 + 3000),
+    );
   });
 
   it('an expanded customer object still yields the customer id', () => {
@@ -158,11 +176,19 @@ describe('Stripe invoices', () => {
   });
 
   it('a paid invoice shows nothing left to pay', () => {
-    expect(dataOf(parsed('invoice.paid'), 'stripe.invoice')).toMatchObject({ status: 'paid', amountPaid: 134700, amountRemaining: 0 });
+    expect(dataOf(parsed('invoice.paid'), 'stripe.invoice')).toMatchObject({
+      status: 'paid',
+      amountPaid: 134700,
+      amountRemaining: 0,
+    });
   });
 
   it('a failed payment leaves the invoice open with the amount still due', () => {
-    expect(dataOf(parsed('invoice.payment_failed'), 'stripe.invoice')).toMatchObject({ id: 'in_TestAcme02', status: 'open', amountRemaining: 24500 });
+    expect(dataOf(parsed('invoice.payment_failed'), 'stripe.invoice')).toMatchObject({
+      id: 'in_TestAcme02',
+      status: 'open',
+      amountRemaining: 24500,
+    });
   });
 
   it('a voided invoice stays on record with status void, its due date and the helpdesk id from its metadata', () => {
@@ -170,7 +196,11 @@ describe('Stripe invoices', () => {
     const event = onlyEvent(parseStripeEvent(raw));
     expect(event.deleted).toBe(false);
     expect(event.refs.zendeskOrganizationId).toBe(ZD_ORG);
-    expect(dataOf(event, 'stripe.invoice')).toMatchObject({ status: 'void', subscriptionId: null, dueDate: iso(raw['data'].object.due_date) });
+    expect(dataOf(event, 'stripe.invoice')).toMatchObject({
+      status: 'void',
+      subscriptionId: null,
+      dueDate: iso(raw['data'].object.due_date),
+    });
   });
 
   it('a deleted draft invoice is marked deleted', () => {
@@ -188,7 +218,10 @@ describe('Stripe invoices', () => {
   });
 
   it('invoice.upcoming is ignored, not quarantined, although it has no id', () => {
-    expect(parseStripeEvent(fixture('invoice.upcoming'))).toMatchObject({ kind: 'ignored', eventId: 'evt_TestInvoiceUpcoming01' });
+    expect(parseStripeEvent(fixture('invoice.upcoming'))).toMatchObject({
+      kind: 'ignored',
+      eventId: 'evt_TestInvoiceUpcoming01',
+    });
   });
 });
 
@@ -196,7 +229,14 @@ describe('Stripe payment methods and refunds', () => {
   it('an attached card shows its brand and last four digits', () => {
     const event = parsed('payment_method.attached');
     expect(event.refs).toEqual({ stripeCustomerId: 'cus_TestAcme01' });
-    expect(dataOf(event, 'stripe.payment_method')).toEqual({ kind: 'stripe.payment_method', id: 'pm_TestVisa01', type: 'card', attached: true, brand: 'visa', last4: '4242' });
+    expect(dataOf(event, 'stripe.payment_method')).toEqual({
+      kind: 'stripe.payment_method',
+      id: 'pm_TestVisa01',
+      type: 'card',
+      attached: true,
+      brand: 'visa',
+      last4: '4242',
+    });
   });
 
   it('a detached card is kept as detached, for the customer it used to belong to', () => {
@@ -209,7 +249,13 @@ describe('Stripe payment methods and refunds', () => {
   it('a refunded charge reports the refund; the invoice link is read where the API version still sends it', () => {
     const raw = fixture('charge.refunded');
     expect(dataOf(onlyEvent(parseStripeEvent(raw)), 'stripe.charge')).toEqual({
-      kind: 'stripe.charge', id: 'ch_TestAcme01', invoiceId: null, amount: 134700, amountRefunded: 134700, refunded: true, currency: 'usd',
+      kind: 'stripe.charge',
+      id: 'ch_TestAcme01',
+      invoiceId: null,
+      amount: 134700,
+      amountRefunded: 134700,
+      refunded: true,
+      currency: 'usd',
     });
     raw['data'].object.invoice = 'in_TestAcme01';
     expect(dataOf(onlyEvent(parseStripeEvent(raw)), 'stripe.charge').invoiceId).toBe('in_TestAcme01');
@@ -224,14 +270,17 @@ describe('what Stripe events are kept', () => {
   it('every event produced from a fixture is accepted by the queue schema', () => {
     for (const name of fixtureNames) {
       const result = parseStripeEvent(fixture(name));
-      if (result.kind === 'events') for (const event of result.events) expect(() => SourceEventSchema.parse(event), name).not.toThrow();
+      if (result.kind === 'events')
+        for (const event of result.events) expect(() => SourceEventSchema.parse(event), name).not.toThrow();
       else expect(result.kind, name).toBe('ignored');
     }
   });
 
   it('event types we do not use are ignored with their type named', () => {
     expect(parseStripeEvent(fixture('unhandled.product.created'))).toEqual({
-      kind: 'ignored', reason: 'unhandled event type product.created', eventId: 'evt_TestProductCreated01',
+      kind: 'ignored',
+      reason: 'unhandled event type product.created',
+      eventId: 'evt_TestProductCreated01',
     });
     const raw = fixture('customer.created');
     raw['type'] = 'constructor';

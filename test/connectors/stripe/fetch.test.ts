@@ -14,8 +14,18 @@ const fixture = (name: string): Json =>
 
 const API = 'http://127.0.0.1:12111';
 const KEY = 'sk_test_portalSyncRefetch0001';
-const stripe = createStripeClient({ secretKey: KEY, webhookSecrets: [], host: '127.0.0.1', port: 12111, protocol: 'http' });
-const headers = { 'request-id': 'req_TestRefetch01', 'stripe-version': '2026-10-28.endive', 'content-type': 'application/json' };
+const stripe = createStripeClient({
+  secretKey: KEY,
+  webhookSecrets: [],
+  host: '127.0.0.1',
+  port: 12111,
+  protocol: 'http',
+});
+const headers = {
+  'request-id': 'req_TestRefetch01',
+  'stripe-version': '2026-10-28.endive',
+  'content-type': 'application/json',
+};
 
 function onlyEvent(result: ParseResult): SourceEvent {
   if (result.kind !== 'events') throw new Error(`expected events, got ${result.kind}`);
@@ -26,7 +36,13 @@ function onlyEvent(result: ParseResult): SourceEvent {
 function asRefetch(webhook: Json, kind: string): SourceEvent {
   const parsed = onlyEvent(parseStripeEvent(webhook));
   const version = webhook['created'] * 1000;
-  return { ...parsed, eventId: `refetch-${parsed.objectId}-${version}`, type: `refetch:${kind}`, version, origin: 'snapshot' };
+  return {
+    ...parsed,
+    eventId: `refetch-${parsed.objectId}-${version}`,
+    type: `refetch:${kind}`,
+    version,
+    origin: 'snapshot',
+  };
 }
 
 useStrictNock();
@@ -57,13 +73,20 @@ describe('refetching Stripe objects to settle a tie', () => {
   });
 
   it('a deleted customer (Stripe answers a {deleted: true} stub) becomes a tombstone for that customer', async () => {
-    nock(API).get('/v1/customers/cus_TestGone01').reply(200, { id: 'cus_TestGone01', object: 'customer', deleted: true }, headers);
+    nock(API)
+      .get('/v1/customers/cus_TestGone01')
+      .reply(200, { id: 'cus_TestGone01', object: 'customer', deleted: true }, headers);
 
     const event = await fetchStripeObject(stripe, 'stripe.customer', 'cus_TestGone01', 1_799_058_800_000);
 
     expect(event).toMatchObject({
-      source: 'stripe', objectId: 'cus_TestGone01', deleted: true, version: 1_799_058_800_000, origin: 'snapshot',
-      eventId: 'refetch-cus_TestGone01-1799058800000', refs: { stripeCustomerId: 'cus_TestGone01' },
+      source: 'stripe',
+      objectId: 'cus_TestGone01',
+      deleted: true,
+      version: 1_799_058_800_000,
+      origin: 'snapshot',
+      eventId: 'refetch-cus_TestGone01-1799058800000',
+      refs: { stripeCustomerId: 'cus_TestGone01' },
     });
     expect(event.data.kind).toBe('stripe.customer');
   });
@@ -93,28 +116,42 @@ describe('refetching Stripe objects to settle a tie', () => {
     const chargeHook = fixture('charge.refunded');
     const invoice = invoiceHook['data']['object'];
     const charge = chargeHook['data']['object'];
-    nock(API).get(`/v1/invoices/${invoice.id}`).reply(200, invoice, headers).get(`/v1/charges/${charge.id}`).reply(200, charge, headers);
+    nock(API)
+      .get(`/v1/invoices/${invoice.id}`)
+      .reply(200, invoice, headers)
+      .get(`/v1/charges/${charge.id}`)
+      .reply(200, charge, headers);
 
-    expect(await fetchStripeObject(stripe, 'stripe.invoice', invoice.id, invoiceHook['created'] * 1000)).toEqual(asRefetch(invoiceHook, 'stripe.invoice'));
-    expect(await fetchStripeObject(stripe, 'stripe.charge', charge.id, chargeHook['created'] * 1000)).toEqual(asRefetch(chargeHook, 'stripe.charge'));
+    expect(await fetchStripeObject(stripe, 'stripe.invoice', invoice.id, invoiceHook['created'] * 1000)).toEqual(
+      asRefetch(invoiceHook, 'stripe.invoice'),
+    );
+    expect(await fetchStripeObject(stripe, 'stripe.charge', charge.id, chargeHook['created'] * 1000)).toEqual(
+      asRefetch(chargeHook, 'stripe.charge'),
+    );
   });
 
   it('a 404 resource_missing is a permanent error, asked for once', async () => {
     nock(API)
       .get('/v1/subscriptions/sub_TestMissing01')
       .once()
-      .reply(404, {
-        error: {
-          code: 'resource_missing',
-          doc_url: 'https://stripe.com/docs/error-codes/resource-missing',
-          message: "No such subscription: 'sub_TestMissing01'",
-          param: 'id',
-          request_log_url: 'https://dashboard.stripe.com/test/logs/req_TestRefetch01',
-          type: 'invalid_request_error',
+      .reply(
+        404,
+        {
+          error: {
+            code: 'resource_missing',
+            doc_url: 'https://stripe.com/docs/error-codes/resource-missing',
+            message: "No such subscription: 'sub_TestMissing01'",
+            param: 'id',
+            request_log_url: 'https://dashboard.stripe.com/test/logs/req_TestRefetch01',
+            type: 'invalid_request_error',
+          },
         },
-      }, headers);
+        headers,
+      );
 
-    const err = await fetchStripeObject(stripe, 'stripe.subscription', 'sub_TestMissing01', 1_000).catch((e: unknown) => e);
+    const err = await fetchStripeObject(stripe, 'stripe.subscription', 'sub_TestMissing01', 1_000).catch(
+      (e: unknown) => e,
+    );
 
     expect(classifyStripeError(err)).toEqual({
       retryable: false,
@@ -124,7 +161,9 @@ describe('refetching Stripe objects to settle a tie', () => {
   });
 
   it('an object the parser cannot read is a permanent error, not a half-filled event', async () => {
-    nock(API).get('/v1/charges/ch_TestBroken01').reply(200, { id: 'ch_TestBroken01', object: 'charge', amount: 'lots' }, headers);
+    nock(API)
+      .get('/v1/charges/ch_TestBroken01')
+      .reply(200, { id: 'ch_TestBroken01', object: 'charge', amount: 'lots' }, headers);
 
     const err = await fetchStripeObject(stripe, 'stripe.charge', 'ch_TestBroken01', 1_000).catch((e: unknown) => e);
 

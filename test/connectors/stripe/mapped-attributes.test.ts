@@ -10,7 +10,8 @@ import { EMPTY_MAPPING, MappingSchema } from '../../../src/sync/mapping/schema.j
 import type { SourceEvent } from '../../../src/sync/source-event.js';
 
 type Json = Record<string, any>;
-const fixture = (name: string): Json => JSON.parse(readFileSync(new URL(`../../fixtures/stripe/${name}.json`, import.meta.url), 'utf8')) as Json;
+const fixture = (name: string): Json =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/stripe/${name}.json`, import.meta.url), 'utf8')) as Json;
 const only = (r: ReturnType<typeof parseStripeEvent>): SourceEvent => {
   if (r.kind !== 'events') throw new Error(r.reason);
   return r.events[0]!;
@@ -29,9 +30,18 @@ const mapping = MappingSchema.parse({
 describe('Stripe attributes kept for a field mapping', () => {
   it("keeps of the customer's metadata its cross-id keys and the mapped keys, nothing else", () => {
     const raw = fixture('customer.created');
-    raw['data'].object.metadata = { salesforce_account_id: '001TestAcme0001IEA', plan_tier: 'gold', internal_note: 'never on a portal' };
-    expect(only(parseStripeEvent(raw, stripeParseKeys({ identity, mapping }))).data).toMatchObject({ metadata: { salesforce_account_id: '001TestAcme0001IEA', plan_tier: 'gold' } });
-    expect((only(parseStripeEvent(raw, stripeParseKeys({ identity, mapping: EMPTY_MAPPING }))).data as { metadata: object }).metadata).toEqual({ salesforce_account_id: '001TestAcme0001IEA' });
+    raw['data'].object.metadata = {
+      salesforce_account_id: '001TestAcme0001IEA',
+      plan_tier: 'gold',
+      internal_note: 'never on a portal',
+    };
+    expect(only(parseStripeEvent(raw, stripeParseKeys({ identity, mapping }))).data).toMatchObject({
+      metadata: { salesforce_account_id: '001TestAcme0001IEA', plan_tier: 'gold' },
+    });
+    expect(
+      (only(parseStripeEvent(raw, stripeParseKeys({ identity, mapping: EMPTY_MAPPING }))).data as { metadata: object })
+        .metadata,
+    ).toEqual({ salesforce_account_id: '001TestAcme0001IEA' });
   });
 
   it("keeps a subscription's mapped metadata keys and trial end only when mapped", () => {

@@ -20,21 +20,41 @@ const LISTED = {
   STRIPE_US_CONNECT_WEBHOOK_SECRET: 'whsec_test_secret_not_real_usc_001',
   PORTAL_SYNC_CONFIG: 'test/fixtures/config/stripe-accounts.yaml',
 };
-const names = (c: ReturnType<typeof config>, since: Date | null) => stripeResyncStreams(c.stripe, { since }).map((s) => s.name);
+const names = (c: ReturnType<typeof config>, since: Date | null) =>
+  stripeResyncStreams(c.stripe, { since }).map((s) => s.name);
 
 describe('stripeResyncStreams', () => {
   it("reads every listed account by its label, and a platform's connected accounts", () => {
     expect(names(config(LISTED), null)).toEqual([
-      'stripe.eu.customers', 'stripe.eu.subscriptions', 'stripe.eu.invoices',
-      'stripe.us.customers', 'stripe.us.subscriptions', 'stripe.us.invoices',
-      'stripe.us.connected.customers', 'stripe.us.connected.subscriptions', 'stripe.us.connected.invoices',
+      'stripe.eu.customers',
+      'stripe.eu.subscriptions',
+      'stripe.eu.invoices',
+      'stripe.us.customers',
+      'stripe.us.subscriptions',
+      'stripe.us.invoices',
+      'stripe.us.connected.customers',
+      'stripe.us.connected.subscriptions',
+      'stripe.us.connected.invoices',
     ]);
-    expect(names(config(LISTED), new Date())).toEqual(['stripe.eu.events', 'stripe.us.events', 'stripe.us.connected.events']);
+    expect(names(config(LISTED), new Date())).toEqual([
+      'stripe.eu.events',
+      'stripe.us.events',
+      'stripe.us.connected.events',
+    ]);
   });
 
   it('keeps the stream names of a single-account deployment, named or not, and reads no account without a key', () => {
-    expect(names(config({ STRIPE_SECRET_KEY: 'sk_test_FAKE_single_key_not_real1' }), null)).toEqual(['stripe.customers', 'stripe.subscriptions', 'stripe.invoices']);
-    expect(names(config({ STRIPE_SECRET_KEY: 'sk_test_FAKE_single_key_not_real1', STRIPE_ACCOUNT_ID: 'acct_1SingleFAKE' }), new Date())).toEqual(['stripe.events']);
+    expect(names(config({ STRIPE_SECRET_KEY: 'sk_test_FAKE_single_key_not_real1' }), null)).toEqual([
+      'stripe.customers',
+      'stripe.subscriptions',
+      'stripe.invoices',
+    ]);
+    expect(
+      names(
+        config({ STRIPE_SECRET_KEY: 'sk_test_FAKE_single_key_not_real1', STRIPE_ACCOUNT_ID: 'acct_1SingleFAKE' }),
+        new Date(),
+      ),
+    ).toEqual(['stripe.events']);
     expect(names(config({ STRIPE_WEBHOOK_SECRET: 'whsec_test_secret_not_real_one_0001' }), null)).toEqual([]);
   });
 });

@@ -21,42 +21,78 @@ useStrictNock();
 
 describe('the Zendesk client', () => {
   it('refuses to start half-configured, naming every missing variable', () => {
-    expect(() => createZendeskClient({ email: EMAIL, webhookSecrets: [] })).toThrow(/ZENDESK_SUBDOMAIN.*ZENDESK_API_TOKEN/);
+    expect(() => createZendeskClient({ email: EMAIL, webhookSecrets: [] })).toThrow(
+      /ZENDESK_SUBDOMAIN.*ZENDESK_API_TOKEN/,
+    );
   });
 
   it('upserts a custom object record by external id through the same client (PATCH …/records.json?external_id=)', async () => {
-    const record = { name: 'sub_TestAcme01', external_id: 'sub_TestAcme01', custom_object_fields: { status: 'active', mrr: 34500 } };
+    const record = {
+      name: 'sub_TestAcme01',
+      external_id: 'sub_TestAcme01',
+      custom_object_fields: { status: 'active', mrr: 34500 },
+    };
     nock(ORIGIN, { reqheaders: auth })
       .patch('/api/v2/custom_objects/subscription/records.json', { custom_object_record: record })
       .query({ external_id: 'sub_TestAcme01' })
-      .reply(200, { custom_object_record: { id: '01HTESTRECORD', custom_object_key: 'subscription', ...record } }, json);
+      .reply(
+        200,
+        { custom_object_record: { id: '01HTESTRECORD', custom_object_key: 'subscription', ...record } },
+        json,
+      );
 
-    const body = await zendeskRequest(client, 'PATCH', ['custom_objects', 'subscription', 'records', { external_id: 'sub_TestAcme01' }], {
-      custom_object_record: record,
-    });
+    const body = await zendeskRequest(
+      client,
+      'PATCH',
+      ['custom_objects', 'subscription', 'records', { external_id: 'sub_TestAcme01' }],
+      {
+        custom_object_record: record,
+      },
+    );
 
     expect(body).toMatchObject({ custom_object_record: { id: '01HTESTRECORD', external_id: 'sub_TestAcme01' } });
   });
 
   it('posts a user profile event and gets Zendesk\'s 202 {status: "received"}', async () => {
     const event = {
-      profile: { source: 'portal', type: 'customer', identifiers: [{ type: 'email', value: 'dana.buyer@acme.example' }] },
-      event: { source: 'portal', type: 'invoice_view', description: 'Viewed an invoice', properties: { invoiceId: 'in_1' } },
+      profile: {
+        source: 'portal',
+        type: 'customer',
+        identifiers: [{ type: 'email', value: 'dana.buyer@acme.example' }],
+      },
+      event: {
+        source: 'portal',
+        type: 'invoice_view',
+        description: 'Viewed an invoice',
+        properties: { invoiceId: 'in_1' },
+      },
     };
-    nock(ORIGIN, { reqheaders: auth }).post('/api/v2/user_profiles/events.json', event).reply(202, { status: 'received' }, json);
+    nock(ORIGIN, { reqheaders: auth })
+      .post('/api/v2/user_profiles/events.json', event)
+      .reply(202, { status: 'received' }, json);
 
-    await expect(zendeskRequest(client, 'POST', ['user_profiles', 'events'], event)).resolves.toEqual({ status: 'received' });
+    await expect(zendeskRequest(client, 'POST', ['user_profiles', 'events'], event)).resolves.toEqual({
+      status: 'received',
+    });
   });
 
   it('a 4xx from a generic request is a permanent ZendeskApiError', async () => {
     nock(ORIGIN)
       .get('/api/v2/custom_objects/nope/records.json')
-      .reply(404, { errors: [{ code: 'NotFound', status: '404', title: 'Not Found', detail: 'Custom object not found' }] }, json);
+      .reply(
+        404,
+        { errors: [{ code: 'NotFound', status: '404', title: 'Not Found', detail: 'Custom object not found' }] },
+        json,
+      );
 
     const err = await zendeskRequest(client, 'GET', ['custom_objects', 'nope', 'records']).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(ZendeskApiError);
-    expect(classifyZendeskError(err)).toEqual({ retryable: false, status: 404, message: 'Zendesk 404: NotFound: Not Found: Custom object not found' });
+    expect(classifyZendeskError(err)).toEqual({
+      retryable: false,
+      status: 404,
+      message: 'Zendesk 404: NotFound: Not Found: Custom object not found',
+    });
   });
 
   it('a 502 that node-zendesk would hand back as data is an error, and retryable', async () => {
@@ -70,9 +106,7 @@ describe('the Zendesk client', () => {
 
 describe('classifyZendeskError', () => {
   it('reads a 429 that node-zendesk RESOLVED (not threw), with its Retry-After', async () => {
-    nock(ORIGIN)
-      .get('/api/v2/users/42.json')
-      .reply(429, tooMany, { 'content-type': 'text/plain', 'retry-after': '7' });
+    nock(ORIGIN).get('/api/v2/users/42.json').reply(429, tooMany, { 'content-type': 'text/plain', 'retry-after': '7' });
 
     const resolved = await client.users.show(42);
 
@@ -93,14 +127,19 @@ describe('classifyZendeskError', () => {
   });
 
   it('5xx and network failures retry; 401, 403 and 422 do not', () => {
-    const status = (code: number) => Object.assign(new Error(`Zendesk Error (${code})`), { statusCode: code, result: {} });
+    const status = (code: number) =>
+      Object.assign(new Error(`Zendesk Error (${code})`), { statusCode: code, result: {} });
     expect(classifyZendeskError(status(503)).retryable).toBe(true);
     expect(classifyZendeskError(status(401)).retryable).toBe(false);
     expect(classifyZendeskError(status(403)).retryable).toBe(false);
     expect(classifyZendeskError(status(422)).retryable).toBe(false);
-    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4011'), { code: 'ECONNREFUSED' }) });
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4011'), { code: 'ECONNREFUSED' }),
+    });
     expect(classifyZendeskError(refused)).toMatchObject({ retryable: true });
-    expect(classifyZendeskError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')).retryable).toBe(true);
+    expect(
+      classifyZendeskError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')).retryable,
+    ).toBe(true);
     expect(classifyZendeskError(new Error('bug')).retryable).toBe(false);
   });
 });

@@ -9,7 +9,10 @@ import {
 import { SourceEventSchema, type ParseResult, type SourceEvent } from '../../../src/sync/source-event.js';
 
 function fixture(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`../../fixtures/zendesk/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(new URL(`../../fixtures/zendesk/${name}.json`, import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** The one event a result must carry, checked against the queue contract. */
@@ -33,7 +36,10 @@ function withTicket(patch: Record<string, unknown>): Record<string, unknown> {
 function render(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{\s*([\w.]+)((?:\s*\|[^|}]*)*)\}\}/g, (_all, name: string, filters: string) => {
     let out = values[name] ?? '';
-    for (const filter of filters.split('|').map((f) => f.trim()).filter(Boolean)) {
+    for (const filter of filters
+      .split('|')
+      .map((f) => f.trim())
+      .filter(Boolean)) {
       const replace = /^replace:\s*'([^']*)',\s*'([^']*)'$/.exec(filter);
       if (replace) out = out.split(replace[1]!).join(replace[2]!);
       else if (filter === 'strip_newlines') out = out.replace(/[\r\n]/g, '');
@@ -55,7 +61,13 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
       origin: 'webhook',
       deleted: false,
       refs: { zendeskOrganizationId: '7000000000101', salesforceAccountId: '001000000000101AAA' },
-      data: { kind: 'zendesk.organization', id: '7000000000101', name: 'Example Industries', externalId: '001000000000101AAA', tags: null },
+      data: {
+        kind: 'zendesk.organization',
+        id: '7000000000101',
+        name: 'Example Industries',
+        externalId: '001000000000101AAA',
+        tags: null,
+      },
     });
   });
 
@@ -63,7 +75,11 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
     const event = onlyEvent(parseZendeskWebhook(fixture('organization.external_id_changed'), {}));
     expect(event.refs).toEqual({ zendeskOrganizationId: '7000000000102', salesforceAccountId: '001000000000102AAA' });
     expect(event.version).toBe(Date.parse('2026-03-02T10:01:29Z'));
-    expect(event.data).toMatchObject({ kind: 'zendesk.organization', externalId: '001000000000102AAA', name: 'Sample Widgets Ltd' });
+    expect(event.data).toMatchObject({
+      kind: 'zendesk.organization',
+      externalId: '001000000000102AAA',
+      name: 'Sample Widgets Ltd',
+    });
   });
 
   it('turns user.created into a user with a normalized email and its organization', () => {
@@ -78,8 +94,13 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
       deleted: false,
       refs: { zendeskUserId: '8000000000201', zendeskOrganizationId: '7000000000101', email: 'jane.doe@example.com' },
       data: {
-        kind: 'zendesk.user', id: '8000000000201', name: null, email: 'jane.doe@example.com',
-        externalId: null, organizationId: '7000000000101', role: 'end-user',
+        kind: 'zendesk.user',
+        id: '8000000000201',
+        name: null,
+        email: 'jane.doe@example.com',
+        externalId: null,
+        organizationId: '7000000000101',
+        role: 'end-user',
       },
     });
   });
@@ -93,12 +114,20 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
 
   it('treats a user deactivation as a deletion and a reactivation as none', () => {
     const base = { ...fixture('user.created'), type: 'zen:event-type:user.active_changed' };
-    expect(onlyEvent(parseZendeskWebhook({ ...base, event: { current: false, previous: true } }, {})).deleted).toBe(true);
-    expect(onlyEvent(parseZendeskWebhook({ ...base, event: { current: true, previous: false } }, {})).deleted).toBe(false);
+    expect(onlyEvent(parseZendeskWebhook({ ...base, event: { current: false, previous: true } }, {})).deleted).toBe(
+      true,
+    );
+    expect(onlyEvent(parseZendeskWebhook({ ...base, event: { current: true, previous: false } }, {})).deleted).toBe(
+      false,
+    );
   });
 
   it('takes a user name only from a name change', () => {
-    const body = { ...fixture('user.created'), type: 'zen:event-type:user.name_changed', event: { current: 'Jane Roe', previous: 'Jane Doe' } };
+    const body = {
+      ...fixture('user.created'),
+      type: 'zen:event-type:user.name_changed',
+      event: { current: 'Jane Roe', previous: 'Jane Doe' },
+    };
     expect(onlyEvent(parseZendeskWebhook(body, {})).data).toMatchObject({ kind: 'zendesk.user', name: 'Jane Roe' });
   });
 
@@ -114,11 +143,19 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
       deleted: false,
       refs: { zendeskOrganizationId: '7000000000101', zendeskUserId: '8000000000201' },
       data: {
-        kind: 'zendesk.ticket', id: '5301', subject: 'Cannot download invoice',
+        kind: 'zendesk.ticket',
+        id: '5301',
+        subject: 'Cannot download invoice',
         description: 'The invoice PDF for March won\'t download.\nIt says "not found".',
-        status: 'solved', priority: 'high', formId: '360000000501', tags: ['billing', 'invoice_pdf'],
-        requesterId: '8000000000201', organizationId: '7000000000101',
-        createdAt: '2026-03-01T07:12:07.000Z', updatedAt: '2026-03-03T12:45:20.000Z', brandId: '360000000001',
+        status: 'solved',
+        priority: 'high',
+        formId: '360000000501',
+        tags: ['billing', 'invoice_pdf'],
+        requesterId: '8000000000201',
+        organizationId: '7000000000101',
+        createdAt: '2026-03-01T07:12:07.000Z',
+        updatedAt: '2026-03-03T12:45:20.000Z',
+        brandId: '360000000001',
       },
     });
   });
@@ -126,8 +163,11 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
   it('reads a ticket moved to another brand (ticket.brand_changed) as the ticket with its new brand', () => {
     const base = fixture('ticket.status_changed');
     const moved = {
-      ...base, type: 'zen:event-type:ticket.brand_changed', id: 'c1d2e3f4-0000-4000-8000-000000000001',
-      detail: { ...(base.detail as object), brand_id: '360000000002' }, event: { current: '360000000002', previous: '360000000001' },
+      ...base,
+      type: 'zen:event-type:ticket.brand_changed',
+      id: 'c1d2e3f4-0000-4000-8000-000000000001',
+      detail: { ...(base.detail as object), brand_id: '360000000002' },
+      event: { current: '360000000002', previous: '360000000001' },
     };
     const event = onlyEvent(parseZendeskWebhook(moved, {}));
     expect(event.data).toMatchObject({ kind: 'zendesk.ticket', id: '5301', brandId: '360000000002' });
@@ -160,9 +200,15 @@ describe('parseZendeskWebhook: event-subscribed webhooks', () => {
 
   it('quarantines a known event whose detail does not fit, with its event id', () => {
     const body = { ...fixture('user.created'), detail: { email: 'x@example.com' } };
-    expect(parseZendeskWebhook(body, {})).toMatchObject({ kind: 'invalid', eventId: '9a3e7c10-6b2d-4f58-8e1a-7c4d2b9f0e03' });
+    expect(parseZendeskWebhook(body, {})).toMatchObject({
+      kind: 'invalid',
+      eventId: '9a3e7c10-6b2d-4f58-8e1a-7c4d2b9f0e03',
+    });
     const badTime = { ...fixture('organization.created'), detail: { id: '7000000000101', updated_at: 'yesterday' } };
-    expect(parseZendeskWebhook(badTime, {})).toMatchObject({ kind: 'invalid', eventId: '0b6d4a1e-3f2c-4c8e-9a51-5d7e2f1a9c01' });
+    expect(parseZendeskWebhook(badTime, {})).toMatchObject({
+      kind: 'invalid',
+      eventId: '0b6d4a1e-3f2c-4c8e-9a51-5d7e2f1a9c01',
+    });
   });
 });
 
@@ -180,20 +226,32 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
       origin: 'webhook',
       deleted: false,
       refs: {
-        zendeskOrganizationId: '7000000000101', zendeskUserId: '8000000000201',
-        email: 'jane.doe@example.com', salesforceAccountId: '001000000000101AAA',
+        zendeskOrganizationId: '7000000000101',
+        zendeskUserId: '8000000000201',
+        email: 'jane.doe@example.com',
+        salesforceAccountId: '001000000000101AAA',
       },
       data: {
-        kind: 'zendesk.ticket', id: '5302', subject: 'Upgrade to the "Team" plan', description: null,
-        status: 'open', priority: 'normal', formId: '360000000501', tags: ['billing', 'upgrade', 'plan_team'],
-        requesterId: '8000000000201', organizationId: '7000000000101',
-        createdAt: '2026-03-04T09:30:00.000Z', updatedAt: '2026-03-04T09:41:00.000Z', brandId: '360000000002',
+        kind: 'zendesk.ticket',
+        id: '5302',
+        subject: 'Upgrade to the "Team" plan',
+        description: null,
+        status: 'open',
+        priority: 'normal',
+        formId: '360000000501',
+        tags: ['billing', 'upgrade', 'plan_team'],
+        requesterId: '8000000000201',
+        organizationId: '7000000000101',
+        createdAt: '2026-03-04T09:30:00.000Z',
+        updatedAt: '2026-03-04T09:41:00.000Z',
+        brandId: '360000000002',
       },
     });
   });
 
   it('names a delivery by its signed timestamp and content: same both same id, either changed a new id', () => {
-    const at = (signedAt: string, body = fixture('trigger.ticket')) => onlyEvent(parseZendeskWebhook(body, { signedAt })).eventId;
+    const at = (signedAt: string, body = fixture('trigger.ticket')) =>
+      onlyEvent(parseZendeskWebhook(body, { signedAt })).eventId;
     expect(at('2026-03-04T09:41:10Z')).toBe(at('2026-03-04T09:41:10Z'));
     expect(at('2026-03-04T09:41:11Z')).not.toBe(at('2026-03-04T09:41:10Z'));
     expect(at('2026-03-04T09:41:10Z', withTicket({ status: 'Pending' }))).not.toBe(at('2026-03-04T09:41:10Z'));
@@ -213,13 +271,18 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
   });
 
   it('reads empty placeholders as null and the "On-hold" title as hold', () => {
-    const event = onlyEvent(parseZendeskWebhook(withTicket({ status: 'On-hold', priority: '', form_id: '', tags: '', subject: '' }), {}));
+    const event = onlyEvent(
+      parseZendeskWebhook(withTicket({ status: 'On-hold', priority: '', form_id: '', tags: '', subject: '' }), {}),
+    );
     expect(event.data).toMatchObject({ status: 'hold', priority: null, formId: null, tags: [], subject: null });
   });
 
   it('reads a body of the template before brands (no brand_id), or an empty brand placeholder, as a ticket of unknown brand', () => {
     const { brand_id: _gone, ...older } = fixture('trigger.ticket').ticket as Record<string, unknown>;
-    expect(onlyEvent(parseZendeskWebhook({ ...fixture('trigger.ticket'), ticket: older }, {})).data).toMatchObject({ id: '5302', brandId: null });
+    expect(onlyEvent(parseZendeskWebhook({ ...fixture('trigger.ticket'), ticket: older }, {})).data).toMatchObject({
+      id: '5302',
+      brandId: null,
+    });
     expect(onlyEvent(parseZendeskWebhook(withTicket({ brand_id: '' }), {})).data).toMatchObject({ brandId: null });
     // Never guessed: a brand id that is not a positive integer is no brand.
     expect(onlyEvent(parseZendeskWebhook(withTicket({ brand_id: 'acme' }), {})).data).toMatchObject({ brandId: null });
@@ -227,7 +290,9 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
   });
 
   it('quarantines a body whose updated_at is not an ISO time', () => {
-    expect(parseZendeskWebhook(withTicket({ updated_at: 'March 4, 2026' }), { signedAt: '2026-03-04T09:41:10Z' })).toMatchObject({ kind: 'invalid', eventId: expect.stringMatching(/^ticket-5302-/) });
+    expect(
+      parseZendeskWebhook(withTicket({ updated_at: 'March 4, 2026' }), { signedAt: '2026-03-04T09:41:10Z' }),
+    ).toMatchObject({ kind: 'invalid', eventId: expect.stringMatching(/^ticket-5302-/) });
     expect(parseZendeskWebhook(withTicket({ updated_at: '' }), {}).kind).toBe('invalid');
   });
 
@@ -238,11 +303,23 @@ describe('parseZendeskWebhook: ticket trigger body', () => {
   it('has a template that renders valid JSON whatever the subject holds', () => {
     const subject = 'Quote " and backslash \\ and \\" both';
     const rendered = render(ZENDESK_TICKET_TRIGGER_TEMPLATE, {
-      'ticket.id': '5303', 'ticket.title': `${subject}\r\n`, 'ticket.status': 'New',
-      'ticket.tags': 'a b', 'ticket.updated_at_with_timestamp': '2026-03-04T10:00Z', 'ticket.brand.id': '360000000002',
+      'ticket.id': '5303',
+      'ticket.title': `${subject}\r\n`,
+      'ticket.status': 'New',
+      'ticket.tags': 'a b',
+      'ticket.updated_at_with_timestamp': '2026-03-04T10:00Z',
+      'ticket.brand.id': '360000000002',
     });
     const event = onlyEvent(parseZendeskWebhook(JSON.parse(rendered), {}));
-    expect(event.data).toMatchObject({ id: '5303', subject, status: 'new', tags: ['a', 'b'], organizationId: null, formId: null, brandId: '360000000002' });
+    expect(event.data).toMatchObject({
+      id: '5303',
+      subject,
+      status: 'new',
+      tags: ['a', 'b'],
+      organizationId: null,
+      formId: null,
+      brandId: '360000000002',
+    });
   });
 });
 
@@ -255,23 +332,42 @@ describe('parseZendeskWebhook: anything else', () => {
   });
 
   it('never throws, and every event it returns satisfies the queue contract', () => {
-    const known = ['organization.created', 'user.deleted', 'user.active_changed', 'ticket.status_changed', 'article.published'];
+    const known = [
+      'organization.created',
+      'user.deleted',
+      'user.active_changed',
+      'ticket.status_changed',
+      'article.published',
+    ];
     const envelope = fc.record({
       type: fc.oneof(fc.constantFrom(...known.map((t) => `zen:event-type:${t}`)), fc.string()),
       id: fc.oneof(fc.uuid(), fc.string(), fc.anything()),
-      time: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+      time: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+      ),
       detail: fc.oneof(
         fc.anything(),
-        fc.record({ id: fc.oneof(fc.nat().map(String), fc.anything()), updated_at: fc.oneof(fc.string(), fc.constant('2026-01-01T00:00:00Z')) }),
+        fc.record({
+          id: fc.oneof(fc.nat().map(String), fc.anything()),
+          updated_at: fc.oneof(fc.string(), fc.constant('2026-01-01T00:00:00Z')),
+        }),
       ),
       event: fc.anything(),
     });
-    const trigger = fc.record({ portal_sync: fc.constantFrom('ticket.v1', 'x'), ticket: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.anything())) });
+    const trigger = fc.record({
+      portal_sync: fc.constantFrom('ticket.v1', 'x'),
+      ticket: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.anything())),
+    });
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), envelope, trigger), fc.option(fc.string(), { nil: undefined }), (body, signedAt) => {
-        const result = parseZendeskWebhook(body, signedAt === undefined ? {} : { signedAt });
-        if (result.kind === 'events') for (const event of result.events) SourceEventSchema.parse(event);
-      }),
+      fc.property(
+        fc.oneof(fc.anything(), envelope, trigger),
+        fc.option(fc.string(), { nil: undefined }),
+        (body, signedAt) => {
+          const result = parseZendeskWebhook(body, signedAt === undefined ? {} : { signedAt });
+          if (result.kind === 'events') for (const event of result.events) SourceEventSchema.parse(event);
+        },
+      ),
     );
   });
 });

@@ -31,15 +31,29 @@ describe('setup zendesk', () => {
 
     expect(steps.every((s) => s.state === 'created')).toBe(true);
     const profileTypes = {
-      billing_status: 'text', billing_plan: 'text', billing_mrr: 'decimal', billing_balance: 'decimal',
-      billing_next_invoice_date: 'date', billing_delinquent: 'checkbox', portal_open_invoices: 'integer',
+      billing_status: 'text',
+      billing_plan: 'text',
+      billing_mrr: 'decimal',
+      billing_balance: 'decimal',
+      billing_next_invoice_date: 'date',
+      billing_delinquent: 'checkbox',
+      portal_open_invoices: 'integer',
     };
     expect(typesOf(standIn.state.organizationFields)).toEqual(profileTypes);
     expect(typesOf(standIn.state.userFields)).toEqual(profileTypes);
     expect([...standIn.state.customObjects.keys()]).toEqual(['portal_invoice']);
     expect(typesOf(standIn.state.customObjectFields.get('portal_invoice') ?? [])).toEqual({
-      invoice_number: 'text', invoice_status: 'text', total: 'decimal', amount_due: 'decimal', amount_paid: 'decimal', currency: 'text',
-      due_date: 'date', hosted_invoice_url: 'text', invoice_pdf_url: 'text', organization_id: 'lookup', user_id: 'lookup',
+      invoice_number: 'text',
+      invoice_status: 'text',
+      total: 'decimal',
+      amount_due: 'decimal',
+      amount_paid: 'decimal',
+      currency: 'text',
+      due_date: 'date',
+      hosted_invoice_url: 'text',
+      invoice_pdf_url: 'text',
+      organization_id: 'lookup',
+      user_id: 'lookup',
     });
   });
 
@@ -68,7 +82,11 @@ describe('setup zendesk', () => {
     expect(missing).toHaveLength(schema.profileFields.length * 2 - 2 + schema.invoiceFields.length - 1);
     expect(missing).not.toContain('organization field:billing_status');
     expect(missing).not.toContain('custom object:portal_invoice');
-    expect(plan.find((s) => s.kind === 'user field' && s.key === 'billing_mrr')).toMatchObject({ state: 'exists', actualType: 'text', type: 'decimal' });
+    expect(plan.find((s) => s.kind === 'user field' && s.key === 'billing_mrr')).toMatchObject({
+      state: 'exists',
+      actualType: 'text',
+      type: 'decimal',
+    });
 
     await applyZendeskSetup(client, cfg, plan);
     expect(writes().length).toBe(missing.length);

@@ -49,7 +49,10 @@ describe('verifyZendeskSignature', () => {
   });
 
   it('rejects a secret that was base64-decoded before use', () => {
-    expect(verify({ secret: Buffer.from(SECRET, 'base64').toString('utf8') })).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verify({ secret: Buffer.from(SECRET, 'base64').toString('utf8') })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('rejects a signature of the wrong length without throwing', () => {
@@ -89,7 +92,13 @@ describe('verifyZendeskSignature', () => {
       fc.property(
         fc.uint8Array({ maxLength: 64 }),
         fc.option(fc.string(), { nil: undefined }),
-        fc.option(fc.oneof(fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString())), { nil: undefined }),
+        fc.option(
+          fc.oneof(
+            fc.string(),
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          ),
+          { nil: undefined },
+        ),
         fc.string(),
         fc.integer({ min: -10, max: 1_000_000 }),
         fc.date({ noInvalidDate: true }),

@@ -26,30 +26,62 @@ beforeEach(async () => {
   config = zendeskConfigFor(standIn, { PORTAL_TARGET: 'zendesk' });
   config.targets.zendesk.statusObject.enabled = true;
   const client = createZendeskClient(config.zendesk);
-  await applyZendeskSetup(client, config.targets.zendesk, await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }));
+  await applyZendeskSetup(
+    client,
+    config.targets.zendesk,
+    await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }),
+  );
   standIn.seedField('organization', { key: 'account_manager', type: 'text' });
 });
 afterEach(() => standIn.close());
 
 const invoice = (id: string): InvoiceView => ({
-  id, number: `N-${id}`, status: 'open', currency: 'usd', total: 24_500, amountDue: 24_500, amountPaid: 0, amountRemaining: 24_500, amountRefunded: 0,
-  dueDate: '2026-12-20T00:00:00.000Z', hostedInvoiceUrl: null, invoicePdf: null, createdAt: '2026-11-20T00:00:00.000Z',
+  id,
+  number: `N-${id}`,
+  status: 'open',
+  currency: 'usd',
+  total: 24_500,
+  amountDue: 24_500,
+  amountPaid: 0,
+  amountRemaining: 24_500,
+  amountRefunded: 0,
+  dueDate: '2026-12-20T00:00:00.000Z',
+  hostedInvoiceUrl: null,
+  invoicePdf: null,
+  createdAt: '2026-11-20T00:00:00.000Z',
 });
 const projection = (invoices: InvoiceView[]): PortalProjection => ({
-  billing: { status: 'active', plan: 'Team', currency: 'usd', mrr: 24_500, balance: 0, nextInvoiceDate: '2026-12-20T00:00:00.000Z', delinquent: false },
+  billing: {
+    status: 'active',
+    plan: 'Team',
+    currency: 'usd',
+    mrr: 24_500,
+    balance: 0,
+    nextInvoiceDate: '2026-12-20T00:00:00.000Z',
+    delinquent: false,
+  },
   openInvoiceCount: invoices.length,
   invoices,
   support: null,
 });
-const place = (orgId: number | null, userId: number) => ({ zendeskOrganizationId: orgId === null ? null : String(orgId), salesforceAccountId: null, contacts: [{ zendeskUserId: String(userId), salesforceContactId: null }] });
+const place = (orgId: number | null, userId: number) => ({
+  zendeskOrganizationId: orgId === null ? null : String(orgId),
+  salesforceAccountId: null,
+  contacts: [{ zendeskUserId: String(userId), salesforceContactId: null }],
+});
 const pushFor = (orgId: number | null, userId: number, p: PortalProjection): PortalPush => ({
   customerId: `cust_${userId}`,
-  links: { stripeCustomerId: null, ...place(orgId, userId), contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(userId) }] },
+  links: {
+    stripeCustomerId: null,
+    ...place(orgId, userId),
+    contacts: [{ email: null, name: null, salesforceContactId: null, zendeskUserId: String(userId) }],
+  },
   profile: null,
   projection: p,
   previous: null,
 });
-const records = (key: string) => [...(standIn.state.customObjectRecords.get(key)?.values() ?? [])].map((r) => r.external_id).sort();
+const records = (key: string) =>
+  [...(standIn.state.customObjectRecords.get(key)?.values() ?? [])].map((r) => r.external_id).sort();
 const billingKeys = () => Object.values(config.targets.zendesk.fields);
 
 describe("the Zendesk target's clear", () => {
@@ -64,17 +96,30 @@ describe("the Zendesk target's clear", () => {
     standIn.state.organizations.get(acme.id)!.organization_fields['account_manager'] = 'Dana';
     const globexBefore = structuredClone(standIn.state.organizations.get(globex.id)!.organization_fields);
 
-    const plan: PortalClear = { places: [place(acme.id, ann.id)], invoiceIds: ['in_Ann1', 'in_Ann2', 'in_AnnNeverPushed'], ticketIds: [] };
+    const plan: PortalClear = {
+      places: [place(acme.id, ann.id)],
+      invoiceIds: ['in_Ann1', 'in_Ann2', 'in_AnnNeverPushed'],
+      ticketIds: [],
+    };
     const first = await target.clear!(plan);
     const second = await target.clear!(plan);
 
     expect(first).toEqual({
       calls: 7,
-      cleared: [`organization_fields:${acme.id}`, 'invoice:in_Ann1', 'invoice:in_Ann2', `status:organization-${acme.id}`],
+      cleared: [
+        `organization_fields:${acme.id}`,
+        'invoice:in_Ann1',
+        'invoice:in_Ann2',
+        `status:organization-${acme.id}`,
+      ],
       absent: ['invoice:in_AnnNeverPushed'],
       failed: [],
     });
-    expect(second).toMatchObject({ cleared: [`organization_fields:${acme.id}`], absent: ['invoice:in_Ann1', 'invoice:in_Ann2', 'invoice:in_AnnNeverPushed', `status:organization-${acme.id}`], failed: [] });
+    expect(second).toMatchObject({
+      cleared: [`organization_fields:${acme.id}`],
+      absent: ['invoice:in_Ann1', 'invoice:in_Ann2', 'invoice:in_AnnNeverPushed', `status:organization-${acme.id}`],
+      failed: [],
+    });
     const acmeFields = standIn.state.organizations.get(acme.id)!.organization_fields;
     expect(billingKeys().map((k) => acmeFields[k] ?? null)).toEqual(billingKeys().map(() => null));
     expect(acmeFields['account_manager']).toBe('Dana');
@@ -90,12 +135,23 @@ describe("the Zendesk target's clear", () => {
     const ann = standIn.seedUser({ name: 'Ann', email: 'ann@acme.example', organization_id: acme.id });
     const bob = standIn.seedUser({ name: 'Bob', email: 'bob@globex.example' });
     const links = (email: string, userId: number | null) => ({
-      stripeCustomerId: null, zendeskOrganizationId: null, salesforceAccountId: null,
-      contacts: [{ email, name: null, salesforceContactId: null, zendeskUserId: userId === null ? null : String(userId) }],
+      stripeCustomerId: null,
+      zendeskOrganizationId: null,
+      salesforceAccountId: null,
+      contacts: [
+        { email, name: null, salesforceContactId: null, zendeskUserId: userId === null ? null : String(userId) },
+      ],
     });
     const session = (id: string, contact: string) => ({
-      id, customerId: 'cust_1', sessionId: id, contact, outcome: 'deflected' as const, category: 'billing' as const,
-      sessionStartedAt: '2026-11-20T10:00:00.000Z', decidedAt: '2026-11-21T10:00:00.000Z', lastActivity: null,
+      id,
+      customerId: 'cust_1',
+      sessionId: id,
+      contact,
+      outcome: 'deflected' as const,
+      category: 'billing' as const,
+      sessionStartedAt: '2026-11-20T10:00:00.000Z',
+      decidedAt: '2026-11-21T10:00:00.000Z',
+      lastActivity: null,
     });
     await target.recordDeflection!(session('defl-1', 'ann@acme.example'), links('ann@acme.example', ann.id));
     // A contact known only from Salesforce: Zendesk creates a user for the profile, which the plan cannot name.
@@ -106,7 +162,9 @@ describe("the Zendesk target's clear", () => {
       event: { source: 'shop', type: 'order_placed', properties: {} },
     });
     const profileOf = (email: string, source = 'portal_sync') =>
-      [...standIn.state.profiles.values()].find((p) => p.source === source && p.identifiers.some((i) => i.value === email))!;
+      [...standIn.state.profiles.values()].find(
+        (p) => p.source === source && p.identifiers.some((i) => i.value === email),
+      )!;
     const annProfile = profileOf('ann@acme.example');
     const carlProfile = profileOf('carl@acme.example');
 
@@ -119,18 +177,26 @@ describe("the Zendesk target's clear", () => {
       failed: [],
     });
     // The plan names Ann by her user only and Carl by his located profile: both are found.
-    const plan: PortalClear = { places: [place(acme.id, ann.id)], invoiceIds: [], ticketIds: [], zendeskProfiles: [{ id: carlProfile.id, userId: null }] };
+    const plan: PortalClear = {
+      places: [place(acme.id, ann.id)],
+      invoiceIds: [],
+      ticketIds: [],
+      zendeskProfiles: [{ id: carlProfile.id, userId: null }],
+    };
     const first = await target.clear!(plan);
     const second = await target.clear!(plan);
 
-    expect(first.cleared).toEqual(expect.arrayContaining([`deflection_profile:${annProfile.id}`, `deflection_profile:${carlProfile.id}`]));
+    expect(first.cleared).toEqual(
+      expect.arrayContaining([`deflection_profile:${annProfile.id}`, `deflection_profile:${carlProfile.id}`]),
+    );
     expect(first.failed).toEqual([]);
     expect(second.absent.filter((a) => a.startsWith('deflection'))).toEqual([`deflection_profile:${carlProfile.id}`]);
     expect(second.cleared.filter((c) => c.startsWith('deflection'))).toEqual([]);
-    expect(standIn.state.profileEvents.map((e) => `${e.profile.source}:${String(e.event.properties['deflection_id'] ?? e.event.type)}`).sort()).toEqual([
-      'portal_sync:defl-3',
-      'shop:order_placed',
-    ]);
+    expect(
+      standIn.state.profileEvents
+        .map((e) => `${e.profile.source}:${String(e.event.properties['deflection_id'] ?? e.event.type)}`)
+        .sort(),
+    ).toEqual(['portal_sync:defl-3', 'shop:order_placed']);
     expect([...standIn.state.profiles.values()].map((p) => p.source).sort()).toEqual(['portal_sync', 'shop']);
     expect(profileOf('bob@globex.example')).toBeDefined();
     expect(standIn.state.users.get(ann.id)).toBeDefined();
@@ -141,7 +207,10 @@ describe("the Zendesk target's clear", () => {
     standIn.setFaults({ seed: 1, rate: 1, kinds: ['500'] });
     const located = await target.locate!(['ann@acme.example', 'bob@acme.example']);
     standIn.setFaults(null);
-    expect(located).toEqual({ zendeskProfiles: [], failed: ['deflection profiles of 2 email(s) not looked up: Zendesk 500: InternalError: Internal Server Error'] });
+    expect(located).toEqual({
+      zendeskProfiles: [],
+      failed: ['deflection profiles of 2 email(s) not looked up: Zendesk 500: InternalError: Internal Server Error'],
+    });
   });
 
   it('empties the user fields of a customer without an organization, and names what Zendesk refused', async () => {
@@ -156,7 +225,11 @@ describe("the Zendesk target's clear", () => {
 
     expect(refused.failed).toEqual([`user_fields:${solo.id}: Zendesk 503: ServiceUnavailable: Service Unavailable`]);
     expect(refused.cleared).toEqual(['invoice:in_Solo1', `status:user-${solo.id}`]);
-    expect(done).toMatchObject({ cleared: [`user_fields:${solo.id}`], absent: ['invoice:in_Solo1', `status:user-${solo.id}`], failed: [] });
+    expect(done).toMatchObject({
+      cleared: [`user_fields:${solo.id}`],
+      absent: ['invoice:in_Solo1', `status:user-${solo.id}`],
+      failed: [],
+    });
     const fields = standIn.state.users.get(solo.id)!.user_fields;
     expect(billingKeys().map((k) => fields[k] ?? null)).toEqual(billingKeys().map(() => null));
   });

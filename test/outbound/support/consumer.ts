@@ -42,7 +42,10 @@ export interface Consumer {
 const readBody = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8'))).on('error', reject);
+    req
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      .on('error', reject);
   });
 
 export async function startConsumer(secret: string, opts: { port?: number } = {}): Promise<Consumer> {
@@ -71,9 +74,18 @@ export async function startConsumer(secret: string, opts: { port?: number } = {}
     const answer = behaviour(consumer.requests++);
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     if (answer.status >= 200 && answer.status < 300) {
-      consumer.received.push({ id: headers['webhook-id']!, type: body.type, customerId: body.data?.customer?.id ?? null, version: body.data?.customer?.version ?? null, body, headers, raw });
+      consumer.received.push({
+        id: headers['webhook-id']!,
+        type: body.type,
+        customerId: body.data?.customer?.id ?? null,
+        version: body.data?.customer?.version ?? null,
+        body,
+        headers,
+        raw,
+      });
     }
-    if (!res.destroyed) res.writeHead(answer.status, answer.headers).end(answer.status >= 400 ? 'consumer says no' : '');
+    if (!res.destroyed)
+      res.writeHead(answer.status, answer.headers).end(answer.status >= 400 ? 'consumer says no' : '');
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));

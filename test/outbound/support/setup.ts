@@ -14,9 +14,19 @@ export interface TestSubscription {
 }
 
 /** Short waits, so that retries, pauses and backoffs happen within a test. */
-export const FAST_OUTBOUND = { concurrency: 8, backoffMs: 20, maxBackoffMs: 200, pauseAfterMs: 60_000, retentionMs: 3_600_000, attemptsKept: 1000 };
+export const FAST_OUTBOUND = {
+  concurrency: 8,
+  backoffMs: 20,
+  maxBackoffMs: 200,
+  pauseAfterMs: 60_000,
+  retentionMs: 3_600_000,
+  attemptsKept: 1000,
+};
 
-export function outboundEnv(subs: TestSubscription[], outbound: Partial<typeof FAST_OUTBOUND> = {}): Record<string, string> {
+export function outboundEnv(
+  subs: TestSubscription[],
+  outbound: Partial<typeof FAST_OUTBOUND> = {},
+): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'portal-sync-outbound-'));
   const file = join(dir, 'subscriptions.yaml');
   const env: Record<string, string> = { PORTAL_SYNC_CONFIG: file };
@@ -26,7 +36,15 @@ export function outboundEnv(subs: TestSubscription[], outbound: Partial<typeof F
       const secretEnv = `TEST_SUBSCRIBER_SECRET_${i}`;
       env[secretEnv] = s.secret;
       // The test consumers listen on 127.0.0.1: a private address, which a subscription must allow explicitly.
-      return { id: s.id, url: s.url, secretEnv, events: s.events ?? ['*'], allowPrivateNetworks: true, ...(s.requires ? { requires: s.requires } : {}), ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}) };
+      return {
+        id: s.id,
+        url: s.url,
+        secretEnv,
+        events: s.events ?? ['*'],
+        allowPrivateNetworks: true,
+        ...(s.requires ? { requires: s.requires } : {}),
+        ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
+      };
     }),
   };
   writeFileSync(file, stringify(yaml));

@@ -38,5 +38,9 @@ export function seedFor(fallback: number): number {
 
 /** One line on stdout per scenario start, so the CI log says what was run. */
 export function announce(scenario: string, what: Record<string, unknown>): void {
-  process.stdout.write(`reliability ${scenario}: ${Object.entries(what).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`);
+  process.stdout.write(
+    `reliability ${scenario}: ${Object.entries(what)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ')}\n`,
+  );
 }

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { ROOT } from './env.js';
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions, type ProxiedCall } from './fault-proxy.js';
 
-type Request = { id: number; op: 'start'; opts: Omit<FaultProxyOptions, 'eligible'> } | { id: number; op: 'calls' } | { id: number; op: 'close' };
+type Request =
+  | { id: number; op: 'start'; opts: Omit<FaultProxyOptions, 'eligible'> }
+  | { id: number; op: 'calls' }
+  | { id: number; op: 'close' };
 type Ask = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 type Reply = { id: number; origin?: string; calls?: ProxiedCall[]; error?: string };
 
@@ -22,7 +25,11 @@ export interface RemoteFaultProxy {
 }
 
 export async function startFaultProxyProcess(opts: Omit<FaultProxyOptions, 'eligible'>): Promise<RemoteFaultProxy> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let next = 0;
   const pending = new Map<number, (r: Reply) => void>();
   child.on('message', (r: Reply) => pending.get(r.id)?.(r));

@@ -71,7 +71,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   };
 
   const answer = (res: ServerResponse, status: '429' | '500' | '503') => {
-    const b = opts.bodies?.[status] ?? { type: 'application/json', body: JSON.stringify({ error: `injected ${status}` }) };
+    const b = opts.bodies?.[status] ?? {
+      type: 'application/json',
+      body: JSON.stringify({ error: `injected ${status}` }),
+    };
     if (status === '429') res.setHeader('Retry-After', String(opts.retryAfterSeconds ?? 1));
     res.writeHead(Number(status), { 'content-type': b.type });
     res.end(b.body);
@@ -79,7 +82,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, call: ProxiedCall) => {
     const up = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
       (upRes) => {
         call.status = upRes.statusCode ?? 0;
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
@@ -100,7 +109,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const [path = ''] = (req.url ?? '').split('?');
-      const call: ProxiedCall = { method: req.method ?? '', path: req.url ?? path, body: body.toString('utf8'), at, status: 0 };
+      const call: ProxiedCall = {
+        method: req.method ?? '',
+        path: req.url ?? path,
+        body: body.toString('utf8'),
+        at,
+        status: 0,
+      };
       calls.push(call);
       const fault = draw(call.method, path);
       if (fault) call.fault = fault;
@@ -152,7 +167,7 @@ export { busiestWindow } from '../../../src/demo/standins/common.js';
 export function limiterPeak(times: number[], perMs: number, slackMs = 5): number {
   const sorted = [...times].sort((a, b) => a - b);
   let most = 0;
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const start = sorted[i]!;
     let n = 0;
     while (i < sorted.length && sorted[i]! < start + perMs - slackMs) {
@@ -167,15 +182,35 @@ export function limiterPeak(times: number[], perMs: number, slackMs = 5): number
 /** What Zendesk answers with each injected status (its 429 is plain text), as its API does. */
 export const ZENDESK_FAULT_BODIES: FaultProxyOptions['bodies'] = {
   '429': { type: 'text/plain', body: ZENDESK_TOO_MANY_REQUESTS },
-  '500': { type: 'application/json', body: JSON.stringify({ error: 'InternalError', description: 'Internal Server Error' }) },
-  '503': { type: 'application/json', body: JSON.stringify({ error: 'ServiceUnavailable', description: 'Service Unavailable' }) },
+  '500': {
+    type: 'application/json',
+    body: JSON.stringify({ error: 'InternalError', description: 'Internal Server Error' }),
+  },
+  '503': {
+    type: 'application/json',
+    body: JSON.stringify({ error: 'ServiceUnavailable', description: 'Service Unavailable' }),
+  },
 };
 
 /** What Salesforce answers with each injected status; the 429's error code (and with it how long a push pauses) is the caller's. */
-export function salesforceFaultBodies(tooManyRequests: { message: string; errorCode: string }): FaultProxyOptions['bodies'] {
+export function salesforceFaultBodies(tooManyRequests: {
+  message: string;
+  errorCode: string;
+}): FaultProxyOptions['bodies'] {
   return {
     '429': { type: 'application/json', body: JSON.stringify([tooManyRequests]) },
-    '500': { type: 'application/json', body: JSON.stringify([{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234-5678 (-1)', errorCode: 'UNKNOWN_EXCEPTION' }]) },
-    '503': { type: 'application/json', body: JSON.stringify([{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }]) },
+    '500': {
+      type: 'application/json',
+      body: JSON.stringify([
+        {
+          message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234-5678 (-1)',
+          errorCode: 'UNKNOWN_EXCEPTION',
+        },
+      ]),
+    },
+    '503': {
+      type: 'application/json',
+      body: JSON.stringify([{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }]),
+    },
   };
 }

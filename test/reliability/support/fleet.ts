@@ -55,7 +55,11 @@ export class Fleet {
   }
 
   /** Stops (SIGTERM: graceful) or kills (SIGKILL) the process at `index` of `role`, and puts a new one in its place. */
-  async replace(role: Role, index: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<{ stoppedAt: number; readyAt: number }> {
+  async replace(
+    role: Role,
+    index: number,
+    signal: 'SIGTERM' | 'SIGKILL',
+  ): Promise<{ stoppedAt: number; readyAt: number }> {
     const list = role === 'web' ? this.webs : this.workers;
     const old = list[index]!;
     const stoppedAt = Date.now();
@@ -81,7 +85,13 @@ const retryable = (status: number) => status === 0 || status === 429 || status >
 
 /** Provider-like senders over the fleet's web processes. */
 export class Senders {
-  readonly agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 4_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  readonly agent = new Agent({
+    connections: 64,
+    pipelining: 1,
+    keepAliveTimeout: 4_000,
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+  });
 
   constructor(
     private readonly fleet: Fleet,
@@ -91,7 +101,12 @@ export class Senders {
   private async once(origin: string, w: Wire): Promise<number> {
     const req = signWire(w);
     try {
-      const res = await request(`${origin}${req.path}`, { method: 'POST', headers: req.headers, body: req.body, dispatcher: this.agent });
+      const res = await request(`${origin}${req.path}`, {
+        method: 'POST',
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.agent,
+      });
       await res.body.text();
       return res.statusCode;
     } catch {
@@ -115,7 +130,8 @@ export class Senders {
         return d;
       }
       if (!retryable(status) || at - started > this.retry.deadlineMs) return d;
-      const backoff = Math.min(this.retry.capMs, this.retry.baseMs * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
+      const backoff =
+        Math.min(this.retry.capMs, this.retry.baseMs * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
       await new Promise((r) => setTimeout(r, backoff));
     }
   }
@@ -124,7 +140,12 @@ export class Senders {
    * Sends every wire at `perSecond` (wire i is due at start + i/perSecond; a lane stuck in retries lets the
    * others go on), at most `lanes` deliveries at once. `onDue(i)` runs as wire i becomes due (to time faults).
    */
-  async stream(wires: readonly Wire[], perSecond: number, lanes: number, onDue: (i: number) => void = () => undefined): Promise<Delivery[]> {
+  async stream(
+    wires: readonly Wire[],
+    perSecond: number,
+    lanes: number,
+    onDue: (i: number) => void = () => undefined,
+  ): Promise<Delivery[]> {
     const start = Date.now();
     const out = new Array<Delivery>(wires.length);
     let next = 0;
@@ -152,7 +173,10 @@ export class Senders {
  * 2xx of an attempt sent after that answer (an answer already on its way does not count as service back);
  * null when nothing was refused.
  */
-export function outage(deliveries: readonly Delivery[], faultAt: number): { firstRefusedAt: number; firstAckAfterAt: number; ms: number } | null {
+export function outage(
+  deliveries: readonly Delivery[],
+  faultAt: number,
+): { firstRefusedAt: number; firstAckAfterAt: number; ms: number } | null {
   const attempts = deliveries.flatMap((d) => d.attempts).sort((a, b) => a.at - b.at);
   const refused = attempts.find((a) => a.at >= faultAt && !(a.status >= 200 && a.status < 300));
   if (!refused) return null;

@@ -15,7 +15,20 @@ const sum = (reports: ScenarioReport[], key: keyof ScenarioReport) =>
 
 function table(reports: ScenarioReport[]): string {
   const cell = (v: unknown) => (v === undefined ? '-' : String(v));
-  const header = ['scenario', 'status', 'time s', 'sent', 'applied', 'lost', 'dup portal', 'leaked', 'fuzz crashes', '5xx', 'portal calls', 'seed'];
+  const header = [
+    'scenario',
+    'status',
+    'time s',
+    'sent',
+    'applied',
+    'lost',
+    'dup portal',
+    'leaked',
+    'fuzz crashes',
+    '5xx',
+    'portal calls',
+    'seed',
+  ];
   const rows = reports.map((r) => [
     r.scenario,
     r.status + (r.reason ? ` (${r.reason.slice(0, 60)})` : ''),
@@ -64,9 +77,13 @@ export default function setup(): () => void {
       `leaked ${totals.leaked}, fuzz cases ${totals.fuzzCases}, fuzz crashes ${totals.fuzzCrashes}, unexpected 5xx ${totals.unexpected5xx}, ` +
       `portal calls ${totals.portalCalls}, cross-company writes: ${totals.crossCompanyWrites}, scale ${SCALE}, ${totalSeconds.toFixed(1)} s`;
     process.stdout.write(`\n${table(reports)}\n\n${headline}\n`);
-    for (const r of reports.filter((x) => x.status === 'skipped')) process.stdout.write(`reliability: ${r.scenario} skipped: ${r.reason}\n`);
+    for (const r of reports.filter((x) => x.status === 'skipped'))
+      process.stdout.write(`reliability: ${r.scenario} skipped: ${r.reason}\n`);
     mkdirSync(SCENARIO_DIR, { recursive: true });
-    writeFileSync(SUMMARY_FILE, `${JSON.stringify({ headline, totals, totalSeconds, scale: SCALE, scenarios: reports }, null, 2)}\n`);
+    writeFileSync(
+      SUMMARY_FILE,
+      `${JSON.stringify({ headline, totals, totalSeconds, scale: SCALE, scenarios: reports }, null, 2)}\n`,
+    );
     process.stdout.write(`reliability: summary written to ${SUMMARY_FILE}\n`);
   };
 }

@@ -16,13 +16,21 @@ export interface JobFates {
   stuck: string[];
 }
 
-export async function jobFates(redis: Redis, prefix: string, ids: Iterable<string>, queue = 'events'): Promise<JobFates> {
+export async function jobFates(
+  redis: Redis,
+  prefix: string,
+  ids: Iterable<string>,
+  queue = 'events',
+): Promise<JobFates> {
   const all = [...new Set(ids)];
   const fates: JobFates = { completed: 0, trimmed: 0, failed: [], stuck: [] };
   for (let i = 0; i < all.length; i += 1000) {
     const batch = all.slice(i, i + 1000);
     const p = redis.pipeline();
-    for (const id of batch) p.zscore(`${prefix}:${queue}:completed`, id).zscore(`${prefix}:${queue}:failed`, id).exists(`${prefix}:${queue}:${id}`);
+    for (const id of batch)
+      p.zscore(`${prefix}:${queue}:completed`, id)
+        .zscore(`${prefix}:${queue}:failed`, id)
+        .exists(`${prefix}:${queue}:${id}`);
     const replies = (await p.exec()) ?? [];
     batch.forEach((id, j) => {
       if (replies[3 * j]?.[1] !== null) fates.completed++;

@@ -3,8 +3,12 @@ import type { SalesforceStandIn } from '../../../src/demo/standins/salesforce/in
 import type { ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 
 export function zendeskPortal(zd: ZendeskStandIn) {
-  const organizations = [...zd.state.organizations.values()].map((o) => ({ id: o.id, fields: o.organization_fields })).sort((a, b) => a.id - b.id);
-  const users = [...zd.state.users.values()].map((u) => ({ id: u.id, fields: u.user_fields })).sort((a, b) => a.id - b.id);
+  const organizations = [...zd.state.organizations.values()]
+    .map((o) => ({ id: o.id, fields: o.organization_fields }))
+    .sort((a, b) => a.id - b.id);
+  const users = [...zd.state.users.values()]
+    .map((u) => ({ id: u.id, fields: u.user_fields }))
+    .sort((a, b) => a.id - b.id);
   const invoices = [...(zd.state.customObjectRecords.get('portal_invoice')?.values() ?? [])]
     .map((r) => ({ externalId: r.external_id, name: r.name, fields: r.custom_object_fields }))
     .sort((a, b) => String(a.externalId).localeCompare(String(b.externalId)));
@@ -23,13 +27,28 @@ export function zendeskDuplicates(zd: ZendeskStandIn): number {
   return withoutExternalId + [...byNumber.values()].reduce((n, c) => n + c - 1, 0);
 }
 
-const SYSTEM = new Set(['Id', 'OwnerId', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp', 'IsDeleted', 'Name']);
+const SYSTEM = new Set([
+  'Id',
+  'OwnerId',
+  'CreatedDate',
+  'CreatedById',
+  'LastModifiedDate',
+  'LastModifiedById',
+  'SystemModstamp',
+  'IsDeleted',
+  'Name',
+]);
 
 export function salesforcePortal(sf: SalesforceStandIn, objects: readonly string[]) {
   const out: Record<string, unknown[]> = {};
   for (const object of ['Account', ...objects]) {
     const rows = [...(sf.state.sobjects.get(object)?.values() ?? [])].map((r) =>
-      Object.fromEntries(Object.entries(r).filter(([k, v]) => (object === 'Account' ? k === 'Id' || !SYSTEM.has(k) : !SYSTEM.has(k)) && v !== null && v !== false)),
+      Object.fromEntries(
+        Object.entries(r).filter(
+          ([k, v]) =>
+            (object === 'Account' ? k === 'Id' || !SYSTEM.has(k) : !SYSTEM.has(k)) && v !== null && v !== false,
+        ),
+      ),
     );
     out[object] = rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
   }
@@ -39,6 +58,7 @@ export function salesforcePortal(sf: SalesforceStandIn, objects: readonly string
 /** Records of `object` beyond one per external id value. */
 export function salesforceDuplicates(sf: SalesforceStandIn, object: string, externalId: string): number {
   const seen = new Map<unknown, number>();
-  for (const r of sf.state.sobjects.get(object)?.values() ?? []) seen.set(r[externalId], (seen.get(r[externalId]) ?? 0) + 1);
+  for (const r of sf.state.sobjects.get(object)?.values() ?? [])
+    seen.set(r[externalId], (seen.get(r[externalId]) ?? 0) + 1);
   return [...seen.entries()].reduce((n, [k, c]) => n + (k === null || k === undefined ? c : c - 1), 0);
 }

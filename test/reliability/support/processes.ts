@@ -36,7 +36,12 @@ export function configOverride(name: string, settings: Record<string, unknown>):
 
 const READY = { all: 'portal-sync listening', web: 'portal-sync listening', worker: 'worker probe listening' } as const;
 
-export async function spawnDaemon(name: string, role: 'all' | 'web' | 'worker', env: Record<string, string>, readyTimeoutMs = 30_000): Promise<DaemonProcess> {
+export async function spawnDaemon(
+  name: string,
+  role: 'all' | 'web' | 'worker',
+  env: Record<string, string>,
+  readyTimeoutMs = 30_000,
+): Promise<DaemonProcess> {
   const { path, stream } = logStream(name);
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--role', role], {
     cwd: ROOT,
@@ -58,7 +63,10 @@ export async function spawnDaemon(name: string, role: 'all' | 'web' | 'worker', 
     });
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${readyTimeoutMs} ms:\n${out.slice(-3000)}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${readyTimeoutMs} ms:\n${out.slice(-3000)}`)),
+      readyTimeoutMs,
+    );
     const look = () => {
       const line = out.split('\n').find((l) => l.includes(READY[role]));
       if (!line) return;

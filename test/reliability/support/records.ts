@@ -45,7 +45,9 @@ export async function snapshotRecords(redis: Redis, prefix: string): Promise<Rec
       if (raw === null) return;
       const key = owned.join(' ') || `(no keys) ${id}`;
       if (snapshot.has(key)) throw new Error(`two records own exactly the keys ${key}`);
-      const people = Object.keys(beside).sort().map((f) => `${f}=${beside[f]}`);
+      const people = Object.keys(beside)
+        .sort()
+        .map((f) => `${f}=${beside[f]}`);
       snapshot.set(key, [raw, ...people].join('\n').replaceAll(id, '<id>'));
     });
   }
@@ -66,7 +68,13 @@ export function expectSameRecords(actual: RecordsSnapshot, expected: RecordsSnap
   const extra = [...actual.keys()].filter((k) => !expected.has(k));
   const differ = [...expected.keys()].filter((k) => actual.has(k) && actual.get(k) !== expected.get(k));
   const sample = differ.slice(0, 3).map((k) => ({ keys: k, ...firstDifference(expected.get(k)!, actual.get(k)!) }));
-  expect({ what, missing: missing.slice(0, 5), extra: extra.slice(0, 5), differ: differ.length, sample }).toEqual({ what, missing: [], extra: [], differ: 0, sample: [] });
+  expect({ what, missing: missing.slice(0, 5), extra: extra.slice(0, 5), differ: differ.length, sample }).toEqual({
+    what,
+    missing: [],
+    extra: [],
+    differ: 0,
+    sample: [],
+  });
   expect(actual.size).toBe(expected.size);
 }
 
@@ -86,8 +94,12 @@ export async function appliedEventIds(redis: Redis, prefix: string): Promise<Set
       const raw = replies[2 * j]?.[1] as string | null;
       if (raw === null) return;
       // The whole customer, as inspect shows it: the people kept beside the record set parts of it too.
-      const record = withPeopleBeside(JSON.parse(raw) as CustomerRecord, (replies[2 * j + 1]?.[1] as Record<string, string> | undefined) ?? {});
-      for (const row of lineage(record)) ids.add(jobIdFor(row.entity.slice(0, row.entity.indexOf('.')) as Source, row.eventId));
+      const record = withPeopleBeside(
+        JSON.parse(raw) as CustomerRecord,
+        (replies[2 * j + 1]?.[1] as Record<string, string> | undefined) ?? {},
+      );
+      for (const row of lineage(record))
+        ids.add(jobIdFor(row.entity.slice(0, row.entity.indexOf('.')) as Source, row.eventId));
     });
   }
   return ids;

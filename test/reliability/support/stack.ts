@@ -51,10 +51,21 @@ export async function drainQueues(queues: Queue[], timeoutMs: number, what = 'qu
       if ((await Promise.all(queues.map(queueIdle))).every(Boolean)) return;
     }
     if (Date.now() > end) {
-      const counts = await Promise.all(queues.map(async (q) => `${q.name}: ${JSON.stringify(await q.getJobCounts(...IDLE_STATES, 'failed'))}`));
+      const counts = await Promise.all(
+        queues.map(async (q) => `${q.name}: ${JSON.stringify(await q.getJobCounts(...IDLE_STATES, 'failed'))}`),
+      );
       const stuck = (await Promise.all(queues.map((q) => q.getJobs(['delayed', 'active', 'waiting'], 0, 2)))).flat();
-      const about = stuck.map((j) => ({ id: j.id, attemptsMade: j.attemptsMade, attemptsStarted: j.attemptsStarted, delay: j.delay, failedReason: j.failedReason, ageMs: Date.now() - j.timestamp }));
-      throw new Error(`${what} did not drain within ${timeoutMs} ms: ${counts.join('; ')}; e.g. ${JSON.stringify(about)}`);
+      const about = stuck.map((j) => ({
+        id: j.id,
+        attemptsMade: j.attemptsMade,
+        attemptsStarted: j.attemptsStarted,
+        delay: j.delay,
+        failedReason: j.failedReason,
+        ageMs: Date.now() - j.timestamp,
+      }));
+      throw new Error(
+        `${what} did not drain within ${timeoutMs} ms: ${counts.join('; ')}; e.g. ${JSON.stringify(about)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

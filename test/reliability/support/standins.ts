@@ -4,8 +4,16 @@
  * Account fields and the Portal_Invoice__c / Support_Ticket__c objects on
  * Salesforce), with the customers' organizations, users and Accounts seeded.
  */
-import { startSalesforceStandIn, type SalesforceStandIn, type SalesforceStandInOptions } from '../../../src/demo/standins/salesforce/index.js';
-import { startZendeskStandIn, type ZendeskStandIn, type ZendeskStandInOptions } from '../../../src/demo/standins/zendesk/index.js';
+import {
+  startSalesforceStandIn,
+  type SalesforceStandIn,
+  type SalesforceStandInOptions,
+} from '../../../src/demo/standins/salesforce/index.js';
+import {
+  startZendeskStandIn,
+  type ZendeskStandIn,
+  type ZendeskStandInOptions,
+} from '../../../src/demo/standins/zendesk/index.js';
 import { testConfig } from '../../support/daemon.js';
 import type { Customer } from './stream.js';
 
@@ -17,23 +25,63 @@ import type { Customer } from './stream.js';
 const SEEDED_AT = '2020-01-01T00:00:00Z';
 const SEEDED_AT_SALESFORCE = '2020-01-01T00:00:00.000+0000';
 
-const ORG_FIELDS = ['billing_status', 'billing_plan', 'billing_mrr', 'billing_balance', 'billing_next_invoice_date', 'billing_delinquent', 'portal_open_invoices'];
-const INVOICE_FIELDS = ['invoice_number', 'invoice_status', 'total', 'amount_due', 'amount_paid', 'currency', 'due_date', 'hosted_invoice_url', 'invoice_pdf_url', 'organization_id', 'user_id'];
+const ORG_FIELDS = [
+  'billing_status',
+  'billing_plan',
+  'billing_mrr',
+  'billing_balance',
+  'billing_next_invoice_date',
+  'billing_delinquent',
+  'portal_open_invoices',
+];
+const INVOICE_FIELDS = [
+  'invoice_number',
+  'invoice_status',
+  'total',
+  'amount_due',
+  'amount_paid',
+  'currency',
+  'due_date',
+  'hosted_invoice_url',
+  'invoice_pdf_url',
+  'organization_id',
+  'user_id',
+];
 
-export async function startZendesk(customers: readonly Customer[], opts: ZendeskStandInOptions = {}): Promise<ZendeskStandIn> {
+export async function startZendesk(
+  customers: readonly Customer[],
+  opts: ZendeskStandInOptions = {},
+): Promise<ZendeskStandIn> {
   const zd = await startZendeskStandIn(opts);
-  for (const key of ORG_FIELDS) zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
+  for (const key of ORG_FIELDS)
+    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
   for (const key of ORG_FIELDS) zd.seedField('user', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
   zd.seedCustomObject('portal_invoice', { fields: INVOICE_FIELDS.map((key) => ({ key, type: 'text' })) });
   for (const c of customers) {
-    const org = zd.seedOrganization({ id: Number(c.zendeskOrganizationId), name: c.name, external_id: c.salesforceAccountId, created_at: SEEDED_AT, updated_at: SEEDED_AT });
-    zd.seedUser({ id: Number(c.zendeskUserId), name: `Billing ${c.n}`, email: c.email, organization_id: org.id, created_at: SEEDED_AT, updated_at: SEEDED_AT });
+    const org = zd.seedOrganization({
+      id: Number(c.zendeskOrganizationId),
+      name: c.name,
+      external_id: c.salesforceAccountId,
+      created_at: SEEDED_AT,
+      updated_at: SEEDED_AT,
+    });
+    zd.seedUser({
+      id: Number(c.zendeskUserId),
+      name: `Billing ${c.n}`,
+      email: c.email,
+      organization_id: org.id,
+      created_at: SEEDED_AT,
+      updated_at: SEEDED_AT,
+    });
   }
   return zd;
 }
 
 /** Starts the Salesforce stand-in and seeds one Account per customer; returns the customers with their Account ids. */
-export async function startSalesforce(customers: readonly Customer[], opts: SalesforceStandInOptions = {}): Promise<{ sf: SalesforceStandIn; customers: Customer[] }> {
+export async function startSalesforce(
+  customers: readonly Customer[],
+  opts: SalesforceStandInOptions = {},
+): Promise<{ sf: SalesforceStandIn; customers: Customer[] }> {
   const d = testConfig().targets.salesforce;
   const sf = await startSalesforceStandIn({
     ...opts,
@@ -48,12 +96,25 @@ export async function startSalesforce(customers: readonly Customer[], opts: Sale
         { name: d.accountFields.openTickets, type: 'double' },
       ],
       // What `setup salesforce` deploys: unique, case-sensitive external ids.
-      [d.invoice.object]: [{ name: d.invoice.externalId, externalId: true, unique: true, caseSensitive: true }, ...Object.values(d.invoice.fields)],
-      [d.ticket.object]: [{ name: d.ticket.externalId, externalId: true, unique: true, caseSensitive: true }, ...Object.values(d.ticket.fields)],
+      [d.invoice.object]: [
+        { name: d.invoice.externalId, externalId: true, unique: true, caseSensitive: true },
+        ...Object.values(d.invoice.fields),
+      ],
+      [d.ticket.object]: [
+        { name: d.ticket.externalId, externalId: true, unique: true, caseSensitive: true },
+        ...Object.values(d.ticket.fields),
+      ],
       ...opts.fields,
     },
   });
-  const at = { CreatedDate: SEEDED_AT_SALESFORCE, LastModifiedDate: SEEDED_AT_SALESFORCE, SystemModstamp: SEEDED_AT_SALESFORCE };
-  const seeded = customers.map((c) => ({ ...c, salesforceAccountId: sf.state.seedAccount({ Name: c.name, ...at }).Id }));
+  const at = {
+    CreatedDate: SEEDED_AT_SALESFORCE,
+    LastModifiedDate: SEEDED_AT_SALESFORCE,
+    SystemModstamp: SEEDED_AT_SALESFORCE,
+  };
+  const seeded = customers.map((c) => ({
+    ...c,
+    salesforceAccountId: sf.state.seedAccount({ Name: c.name, ...at }).Id,
+  }));
   return { sf, customers: seeded };
 }

@@ -12,13 +12,23 @@ import { salesforceId18 } from '../../../src/sync/ids.js';
 import { jobIdFor } from '../../../src/sync/source-event.js';
 import { readFileSync } from 'node:fs';
 import { seededRandom } from '../../../src/demo/standins/common.js';
-import { customer, mixedStream, stripePayload, toSourceEvent, type Customer, type Wire as BenchWire } from '../../../bench/lib/fixtures.js';
+import {
+  customer,
+  mixedStream,
+  stripePayload,
+  toSourceEvent,
+  type Customer,
+  type Wire as BenchWire,
+} from '../../../bench/lib/fixtures.js';
 import { TEST_SECRETS } from '../../support/daemon.js';
 import type { Wire } from './wire.js';
 
 export { customer, type Customer } from '../../../bench/lib/fixtures.js';
 
-const ZENDESK_TICKET = readFileSync(new URL('../../fixtures/zendesk/ticket.status_changed.json', import.meta.url), 'utf8');
+const ZENDESK_TICKET = readFileSync(
+  new URL('../../fixtures/zendesk/ticket.status_changed.json', import.meta.url),
+  'utf8',
+);
 
 const KIND = { stripe: 'stripe', salesforce: 'salesforce-json', zendesk: 'zendesk' } as const;
 
@@ -30,14 +40,19 @@ function fromBench(w: BenchWire): Wire {
 /** The customer's second contact, sent as Salesforce Outbound Messages do: SOAP, a notification id per change. */
 export function soapContact(c: Customer, version: number, contactNo?: number): Wire {
   const seven = String(c.n).padStart(7, '0');
-  const contactId = salesforceId18(contactNo === undefined ? `003SoapX${seven}` : `003S${contactNo.toString(36).padStart(4, '0')}${seven}`);
+  const contactId = salesforceId18(
+    contactNo === undefined ? `003SoapX${seven}` : `003S${contactNo.toString(36).padStart(4, '0')}${seven}`,
+  );
   const stamp = new Date(version * 1000).toISOString();
   const xml = buildOutboundMessage({
     organizationId: TEST_SECRETS.SALESFORCE_ORG_ID,
     actionId: '04k5e000000RelAAA',
     notifications: [
       {
-        id: `04l${(contactNo ?? 0).toString(36).padStart(3, '0')}${seven}${String(version % 100_000).padStart(5, '0')}`.slice(0, 18),
+        id: `04l${(contactNo ?? 0).toString(36).padStart(3, '0')}${seven}${String(version % 100_000).padStart(5, '0')}`.slice(
+          0,
+          18,
+        ),
         sObjectType: 'Contact',
         fields: {
           Id: contactId,
@@ -91,17 +106,35 @@ export function customerTraffic(total: number, customers: number, seed: number, 
 
 // ---- traffic for the portal scenarios ---------------------------------------------
 
-const TICKET_STATUSES = [['NEW', 'OPEN'], ['OPEN', 'PENDING'], ['PENDING', 'SOLVED']] as const;
+const TICKET_STATUSES = [
+  ['NEW', 'OPEN'],
+  ['OPEN', 'PENDING'],
+  ['PENDING', 'SOLVED'],
+] as const;
 
 /** A Zendesk ticket event of the customer's organization (ticket `t` of the customer, change `step`). */
-export function ticketWire(c: Customer, t: number, step: number, versionSeconds: number, ticketId = String(6_000_000 + c.n * 20 + t)): Wire {
+export function ticketWire(
+  c: Customer,
+  t: number,
+  step: number,
+  versionSeconds: number,
+  ticketId = String(6_000_000 + c.n * 20 + t),
+): Wire {
   const body = JSON.parse(ZENDESK_TICKET) as Record<string, any>;
   const at = new Date(versionSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const [previous, current] = TICKET_STATUSES[step % TICKET_STATUSES.length]!;
   body.id = `rel-ticket-${ticketId}-${step}`;
   body.time = at;
   body.subject = `zen:ticket:${ticketId}`;
-  Object.assign(body.detail, { id: ticketId, organization_id: c.zendeskOrganizationId, requester_id: c.zendeskUserId, submitter_id: c.zendeskUserId, status: current, updated_at: at, subject: `Ticket ${t} of customer ${c.n}` });
+  Object.assign(body.detail, {
+    id: ticketId,
+    organization_id: c.zendeskOrganizationId,
+    requester_id: c.zendeskUserId,
+    submitter_id: c.zendeskUserId,
+    status: current,
+    updated_at: at,
+    subject: `Ticket ${t} of customer ${c.n}`,
+  });
   Object.assign(body.event, { current, previous });
   return { kind: 'zendesk', body: JSON.stringify(body), ids: [jobIdFor('zendesk', body.id)] };
 }
@@ -117,21 +150,37 @@ function stripeWire(body: Record<string, unknown>): Wire {
  * of its organization. Interleaved in rounds over the customers, in a seeded order.
  * `crossIds(c)` may name other ids in the Stripe metadata (tenant-isolation scenario).
  */
-export function portalTraffic(customers: readonly Customer[], perCustomer: number, seed: number, crossIds: (c: Customer) => Partial<Customer> = () => ({})): Wire[] {
+export function portalTraffic(
+  customers: readonly Customer[],
+  perCustomer: number,
+  seed: number,
+  crossIds: (c: Customer) => Partial<Customer> = () => ({}),
+): Wire[] {
   const random = seededRandom(seed);
   const lives = customers.map((c) => {
     const linked = { ...c, ...crossIds(c) };
     const base = 1_790_000_000 + c.n;
     const events: Wire[] = [];
-    const created = stripePayload('customer.created', linked, 0, `evt_rel_${c.n}_created`, { zendeskOrganizationId: linked.zendeskOrganizationId });
+    const created = stripePayload('customer.created', linked, 0, `evt_rel_${c.n}_created`, {
+      zendeskOrganizationId: linked.zendeskOrganizationId,
+    });
     ((created['data'] as Record<string, any>)['object'] as Record<string, unknown>)['balance'] = -100 * (c.n + 1);
     events.push(stripeWire(created));
     for (let step = 1; events.length < perCustomer; step++) {
       const kind = step % 5;
-      if (kind === 1 || kind === 3) events.push(stripeWire(stripePayload('invoice.finalized', linked, step, `evt_rel_${c.n}_${step}_fin`)));
-      else if (kind === 2) events.push(stripeWire(stripePayload('invoice.paid', linked, step - 1, `evt_rel_${c.n}_${step}_paid`, { createdOffset: 3600 + 7 })));
+      if (kind === 1 || kind === 3)
+        events.push(stripeWire(stripePayload('invoice.finalized', linked, step, `evt_rel_${c.n}_${step}_fin`)));
+      else if (kind === 2)
+        events.push(
+          stripeWire(
+            stripePayload('invoice.paid', linked, step - 1, `evt_rel_${c.n}_${step}_paid`, { createdOffset: 3600 + 7 }),
+          ),
+        );
       else if (kind === 4) events.push(ticketWire(c, step % 20, step, base + step * 3600));
-      else events.push(stripeWire(stripePayload('customer.subscription.updated', linked, step, `evt_rel_${c.n}_${step}_sub`)));
+      else
+        events.push(
+          stripeWire(stripePayload('customer.subscription.updated', linked, step, `evt_rel_${c.n}_${step}_sub`)),
+        );
     }
     return events;
   });

@@ -35,7 +35,14 @@ export function signWire(w: Wire, now = Date.now(), secrets = TEST_SECRETS): Sig
   const json = { 'content-type': 'application/json' };
   switch (w.kind) {
     case 'stripe':
-      return { path: '/webhooks/stripe', body: w.body, headers: { ...json, 'stripe-signature': signStripePayload(w.body, secrets.STRIPE_WEBHOOK_SECRET, Math.floor(now / 1000)) } };
+      return {
+        path: '/webhooks/stripe',
+        body: w.body,
+        headers: {
+          ...json,
+          'stripe-signature': signStripePayload(w.body, secrets.STRIPE_WEBHOOK_SECRET, Math.floor(now / 1000)),
+        },
+      };
     case 'zendesk': {
       const ts = zendeskTimestamp(now);
       return {
@@ -50,7 +57,14 @@ export function signWire(w: Wire, now = Date.now(), secrets = TEST_SECRETS): Sig
       };
     }
     case 'salesforce-json':
-      return { path: '/webhooks/salesforce', body: w.body, headers: { ...json, 'x-portal-sync-signature': signHmac(w.body, secrets.SALESFORCE_WEBHOOK_SECRET, Math.floor(now / 1000)) } };
+      return {
+        path: '/webhooks/salesforce',
+        body: w.body,
+        headers: {
+          ...json,
+          'x-portal-sync-signature': signHmac(w.body, secrets.SALESFORCE_WEBHOOK_SECRET, Math.floor(now / 1000)),
+        },
+      };
     case 'salesforce-soap':
       return {
         path: `/webhooks/salesforce?token=${secrets.SALESFORCE_OUTBOUND_TOKEN}`,
@@ -58,7 +72,14 @@ export function signWire(w: Wire, now = Date.now(), secrets = TEST_SECRETS): Sig
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
       };
     case 'portal':
-      return { path: '/events/portal', body: w.body, headers: { ...json, 'x-portal-sync-signature': signHmac(w.body, secrets.PORTAL_EVENTS_SECRET, Math.floor(now / 1000)) } };
+      return {
+        path: '/events/portal',
+        body: w.body,
+        headers: {
+          ...json,
+          'x-portal-sync-signature': signHmac(w.body, secrets.PORTAL_EVENTS_SECRET, Math.floor(now / 1000)),
+        },
+      };
   }
 }
 
@@ -139,8 +160,12 @@ export class WebhookClient {
       if (!retryable(answer.status)) return outcome;
       if (outcome.attempts >= policy.maxAttempts || Date.now() - started > policy.deadlineMs) return outcome;
       const retryAfter = Number(answer.headers['retry-after']);
-      const backoff = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(outcome.attempts - 1, 16)) * (0.5 + Math.random() / 2);
-      const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(policy.capMs, Math.max(backoff, retryAfter * 1000)) : backoff;
+      const backoff =
+        Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(outcome.attempts - 1, 16)) * (0.5 + Math.random() / 2);
+      const wait =
+        Number.isFinite(retryAfter) && retryAfter > 0
+          ? Math.min(policy.capMs, Math.max(backoff, retryAfter * 1000))
+          : backoff;
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -151,7 +176,11 @@ export class WebhookClient {
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once; results in item order. */
-export async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {

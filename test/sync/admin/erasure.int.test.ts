@@ -55,7 +55,11 @@ describe('the erasure sweep on jobs', () => {
       for (const id of [completed, failed, waiting]) expect(await queue.getJob(id), id).toBeUndefined();
       expect(await redis.exists(`${prefix}:events:${completed}:logs`, `${prefix}:events:${failed}:logs`)).toBe(0);
       expect((await queue.getJob(other))?.data).toEqual({ v: 1, customer_email: JOANN });
-      expect(await queue.getJobCounts('waiting', 'completed', 'failed')).toEqual({ waiting: 1, completed: 0, failed: 0 });
+      expect(await queue.getJobCounts('waiting', 'completed', 'failed')).toEqual({
+        waiting: 1,
+        completed: 0,
+        failed: 0,
+      });
     } finally {
       await worker.close();
       await queue.close();

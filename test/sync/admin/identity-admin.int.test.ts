@@ -16,9 +16,19 @@ const who = { by: 'ops@portal-sync', reason: 'TICKET-42' };
 
 const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });
 const stripeCustomer = (id: string, version: number, refs: CustomerRefs = {}, name = 'Acme') =>
-  withRefs({ ...customer({ version, eventId: `evt_${id}_${version}` }, { name }), objectId: id }, { stripeCustomerId: id, ...refs });
+  withRefs(
+    { ...customer({ version, eventId: `evt_${id}_${version}` }, { name }), objectId: id },
+    { stripeCustomerId: id, ...refs },
+  );
 const account = (id: string, version: number, name = 'Acme Ltd') =>
-  withRefs(event(id, { kind: 'salesforce.account', fields: { Id: id, Name: name } }, { version, eventId: `om_${id}_${version}` }), { salesforceAccountId: id });
+  withRefs(
+    event(
+      id,
+      { kind: 'salesforce.account', fields: { Id: id, Name: name } },
+      { version, eventId: `om_${id}_${version}` },
+    ),
+    { salesforceAccountId: id },
+  );
 
 beforeAll(() => {
   redis = new Redis(redisUrl());
@@ -40,7 +50,9 @@ describe('identity link and unlink', () => {
     expect(merged.derived.links).toMatchObject({ stripeCustomerId: 'cus_lnk', salesforceAccountId: '001LNK' });
     expect((await store.findByKey('sfacct:001LNK'))?.id).toBe(s.recordId);
     expect(await store.get(a.recordId)).toBeNull();
-    expect(await admin.audit(s.recordId)).toEqual([expect.objectContaining({ action: 'link', by: who.by, reason: who.reason, keys: ['sfacct:001LNK'] })]);
+    expect(await admin.audit(s.recordId)).toEqual([
+      expect.objectContaining({ action: 'link', by: who.by, reason: who.reason, keys: ['sfacct:001LNK'] }),
+    ]);
     // Later events for either side land in the linked record.
     await store.apply(account('001LNK', 2_000, 'Acme Renamed'));
     expect((await store.get(s.recordId))?.derived.profile?.name).toBe('Acme Renamed');
@@ -54,7 +66,9 @@ describe('identity link and unlink', () => {
   });
 
   it('splits a wrongly joined Stripe customer out without losing either side, and the split sticks', async () => {
-    const joined = await store.apply(stripeCustomer('cus_wrong', 1_000, { salesforceAccountId: '001RIGHT' }, 'Wrong Co'));
+    const joined = await store.apply(
+      stripeCustomer('cus_wrong', 1_000, { salesforceAccountId: '001RIGHT' }, 'Wrong Co'),
+    );
     await store.apply(account('001RIGHT', 1_000, 'Right Co'));
     await store.apply(withRefs(invoice('in_wrong', 'open', { version: 1_002 }), { stripeCustomerId: 'cus_wrong' }));
     const { kept, moved } = await admin.unlink(joined.recordId, 'stripe:cus_wrong', who);
@@ -95,7 +109,12 @@ describe('identity link and unlink', () => {
     expect(await store.findByKey('stripe:cus_gone')).toBeNull();
     expect(await redis.scard(store.customersKey)).toBe(before - 1);
     const audit = (await redis.lrange(store.globalAuditKey, 0, -1)).map((e) => JSON.parse(e));
-    expect(audit.at(-1)).toMatchObject({ action: 'forget', by: 'dpo', reason: 'erasure request #7', recordIds: [r.recordId] });
+    expect(audit.at(-1)).toMatchObject({
+      action: 'forget',
+      by: 'dpo',
+      reason: 'erasure request #7',
+      recordIds: [r.recordId],
+    });
     // A later event starts afresh rather than reviving the forgotten record.
     const again = await store.apply(stripeCustomer('cus_gone', 2_000));
     expect(again.recordId).not.toBe(r.recordId);
@@ -105,7 +124,20 @@ describe('identity link and unlink', () => {
     const acct = '001UNLPPL';
     const contactOf = (n: number) => {
       const id = `003UNLPPL${String(n).padStart(6, '0')}`;
-      return withRefs(event(id, { kind: 'salesforce.contact', accountId: acct, email: `p${n}@unl.example`, name: `P${n}`, fields: { Id: id } }, { version: 2_000 }), { salesforceAccountId: acct, salesforceContactId: id, email: `p${n}@unl.example` });
+      return withRefs(
+        event(
+          id,
+          {
+            kind: 'salesforce.contact',
+            accountId: acct,
+            email: `p${n}@unl.example`,
+            name: `P${n}`,
+            fields: { Id: id },
+          },
+          { version: 2_000 },
+        ),
+        { salesforceAccountId: acct, salesforceContactId: id, email: `p${n}@unl.example` },
+      );
     };
     const joined = await store.apply(stripeCustomer('cus_unlppl', 1_000, { salesforceAccountId: acct }));
     const people = MAX_INLINE_PEOPLE + 8;
@@ -128,4 +160,3 @@ describe('identity link and unlink', () => {
     expect(Object.keys((await store.getFull(moved!.id))!.salesforce.contacts)).toHaveLength(people);
   });
 });
-

@@ -52,12 +52,30 @@ describe('identity restore, audited', () => {
     const auditKey = `${prefix}:test-audit`;
     await tombstones.add(['email:erin@erinco.example', 'stripe:cus_Erin0001'], 1);
 
-    expect(await tombstones.restoreAudited('email:erin@erinco.example', { by: 'dpo', reason: 'request withdrawn' }, auditKey, new Date('2026-12-06T09:00:00Z'))).toBe(2);
+    expect(
+      await tombstones.restoreAudited(
+        'email:erin@erinco.example',
+        { by: 'dpo', reason: 'request withdrawn' },
+        auditKey,
+        new Date('2026-12-06T09:00:00Z'),
+      ),
+    ).toBe(2);
     const entries = (await redis.lrange(auditKey, 0, -1)).map((e) => JSON.parse(e) as Record<string, unknown>);
-    expect(entries).toEqual([{ at: '2026-12-06T09:00:00.000Z', action: 'restore', by: 'dpo', reason: 'request withdrawn', recordIds: [], keys: [expect.stringMatching(/^forgotten:[0-9a-f]{32}$/)] }]);
+    expect(entries).toEqual([
+      {
+        at: '2026-12-06T09:00:00.000Z',
+        action: 'restore',
+        by: 'dpo',
+        reason: 'request withdrawn',
+        recordIds: [],
+        keys: [expect.stringMatching(/^forgotten:[0-9a-f]{32}$/)],
+      },
+    ]);
     expect(JSON.stringify(entries)).not.toContain('erin@');
 
-    expect(await tombstones.restoreAudited('email:erin@erinco.example', { by: 'dpo', reason: 'again' }, auditKey)).toBe(0);
+    expect(await tombstones.restoreAudited('email:erin@erinco.example', { by: 'dpo', reason: 'again' }, auditKey)).toBe(
+      0,
+    );
     expect(await redis.llen(auditKey)).toBe(1);
   });
 });

@@ -10,7 +10,10 @@ import { SourceEventSchema, type ParseResult } from '../../../src/sync/source-ev
 const opts = { clientId: 'portal-sync' };
 
 /** As CometD delivers a platform event (and the Apex relay of docs/deflection.md posts it). */
-function signal(payload: Record<string, unknown> = {}, event: Record<string, unknown> | null = { EventUuid: '5d0a3c2e-8a41-4f6b-9d7e-2c1b0a9f8e71', replayId: 1207 }) {
+function signal(
+  payload: Record<string, unknown> = {},
+  event: Record<string, unknown> | null = { EventUuid: '5d0a3c2e-8a41-4f6b-9d7e-2c1b0a9f8e71', replayId: 1207 },
+) {
   return {
     channel: '/event/Portal_Case_Deflection__e',
     data: {
@@ -40,7 +43,7 @@ const only = (results: ParseResult[]): ParseResult => {
 };
 
 describe('relayed case-deflection signals', () => {
-  it('become portal activity of type case_deflection for the member\'s contact', () => {
+  it("become portal activity of type case_deflection for the member's contact", () => {
     const result = only(parseSalesforceJson(signal(), opts));
     if (result.kind !== 'events') throw new Error(JSON.stringify(result));
     const [event] = result.events;
@@ -64,15 +67,27 @@ describe('relayed case-deflection signals', () => {
         articleId: 'ka05e000000AbCdAAK',
         invoiceId: null,
         ticketId: null,
-        properties: { sourceType: 'caseCreateDeflectionModal', deflectionAnswer: 'YES', confirmationAnswer: 'YES', state: 'ConfirmationMessageState', caseCreated: false },
+        properties: {
+          sourceType: 'caseCreateDeflectionModal',
+          deflectionAnswer: 'YES',
+          confirmationAnswer: 'YES',
+          state: 'ConfirmationMessageState',
+          caseCreated: false,
+        },
       },
     });
   });
 
-  it('sit in a batch beside change events, and a Pub/Sub relay\'s epoch CreatedDate works too', () => {
-    const results = parseSalesforceJson({ events: [signal({ CreatedDate: 1763892902417, EventUuid: 'u-2' }, null)] }, opts);
+  it("sit in a batch beside change events, and a Pub/Sub relay's epoch CreatedDate works too", () => {
+    const results = parseSalesforceJson(
+      { events: [signal({ CreatedDate: 1763892902417, EventUuid: 'u-2' }, null)] },
+      opts,
+    );
     const result = only(results);
-    expect(result.kind === 'events' && result.events[0]).toMatchObject({ eventId: 'Portal_Case_Deflection__e-u-2', version: 1763892902417 });
+    expect(result.kind === 'events' && result.events[0]).toMatchObject({
+      eventId: 'Portal_Case_Deflection__e-u-2',
+      version: 1763892902417,
+    });
   });
 
   it('falls back to the replay id to tell redeliveries apart', () => {
@@ -81,10 +96,26 @@ describe('relayed case-deflection signals', () => {
   });
 
   it.each([
-    { name: 'no Contact (an unauthenticated visitor)', message: signal({ Contact_Id__c: null }), reason: /Contact_Id__c/ },
-    { name: 'an id that is not a Contact', message: signal({ Contact_Id__c: '0015e00000QxR2mAAF' }), reason: /expected a Contact id/ },
-    { name: 'an answer outside YES/NO', message: signal({ Deflection_Answer__c: 'MAYBE' }), reason: /Deflection_Answer__c/ },
-    { name: 'nothing to tell redeliveries apart', message: signal({}, null), reason: /EventUuid or data\.event\.replayId/ },
+    {
+      name: 'no Contact (an unauthenticated visitor)',
+      message: signal({ Contact_Id__c: null }),
+      reason: /Contact_Id__c/,
+    },
+    {
+      name: 'an id that is not a Contact',
+      message: signal({ Contact_Id__c: '0015e00000QxR2mAAF' }),
+      reason: /expected a Contact id/,
+    },
+    {
+      name: 'an answer outside YES/NO',
+      message: signal({ Deflection_Answer__c: 'MAYBE' }),
+      reason: /Deflection_Answer__c/,
+    },
+    {
+      name: 'nothing to tell redeliveries apart',
+      message: signal({}, null),
+      reason: /EventUuid or data\.event\.replayId/,
+    },
   ])('quarantines a signal with $name', ({ message, reason }) => {
     const result = only(parseSalesforceJson(message, opts));
     expect(result.kind).toBe('invalid');
@@ -93,11 +124,23 @@ describe('relayed case-deflection signals', () => {
 
   it('ignores source types Salesforce does not report deflections for', () => {
     const result = only(parseSalesforceJson(signal({ Source_Type__c: 'chatterQuestionDeflection' }), opts));
-    expect(result).toEqual({ kind: 'ignored', eventId: 'Portal_Case_Deflection__e-5d0a3c2e-8a41-4f6b-9d7e-2c1b0a9f8e71', reason: 'unsupported deflection sourceType chatterQuestionDeflection' });
+    expect(result).toEqual({
+      kind: 'ignored',
+      eventId: 'Portal_Case_Deflection__e-5d0a3c2e-8a41-4f6b-9d7e-2c1b0a9f8e71',
+      reason: 'unsupported deflection sourceType chatterQuestionDeflection',
+    });
   });
 
   it('leaves other platform events to the change-event parser, which refuses them as before', () => {
-    const result = only(parseSalesforceJson({ channel: '/event/Low_Ink__e', data: { payload: { CreatedDate: '2026-11-23T10:15:02Z' }, event: { replayId: 2 } } }, opts));
+    const result = only(
+      parseSalesforceJson(
+        {
+          channel: '/event/Low_Ink__e',
+          data: { payload: { CreatedDate: '2026-11-23T10:15:02Z' }, event: { replayId: 2 } },
+        },
+        opts,
+      ),
+    );
     expect(result.kind).toBe('invalid');
   });
 });

@@ -44,7 +44,10 @@ describe('counting customers for the report', () => {
     await redis.set(REDIS_KEYS.deflection(prefix).customersComplete, 'now');
     expect(await data.customerCount()).toBe(2);
     // A Zendesk user with cus_1's email and a Stripe event naming both: one customer.
-    await store.apply({ ...user('900', 'ann@example.com', { version: 1 }), refs: { zendeskUserId: '900', email: 'ann@example.com' } });
+    await store.apply({
+      ...user('900', 'ann@example.com', { version: 1 }),
+      refs: { zendeskUserId: '900', email: 'ann@example.com' },
+    });
     expect(await data.customerCount()).toBe(3);
     const linking = stripeCustomer('cus_1', 'ann@example.com');
     const outcome = await store.apply({ ...linking, version: 2_000, eventId: 'link' });
@@ -73,7 +76,11 @@ describe('periods', () => {
     const keys = REDIS_KEYS.deflection(prefix);
     const at = (iso: string) => Date.parse(iso);
     for (const t of ['2026-11-01T00:00:00.000Z', '2026-11-15T12:00:00.000Z', '2026-12-01T00:00:00.000Z']) {
-      await redis.zadd(keys.tickets, at(t), JSON.stringify({ ticketId: t, customerId: 'cust_1', category: 'other', createdAt: t }));
+      await redis.zadd(
+        keys.tickets,
+        at(t),
+        JSON.stringify({ ticketId: t, customerId: 'cust_1', category: 'other', createdAt: t }),
+      );
     }
     const data = createDeflectionData(redis, prefix);
     const november = await data.ticketsOpened(new Date('2026-11-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));

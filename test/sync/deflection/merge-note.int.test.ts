@@ -28,12 +28,28 @@ describe('deflection after a merge whose job failed', () => {
     if (!loaded.ok) throw new Error(loaded.problems.join('; '));
     const store = new RecordStore(redis, prefix);
     const moved: Array<[string, readonly string[]]> = [];
-    const tracker = { onMerged: async (id: string, ids: readonly string[]) => void moved.push([id, ids]) } as unknown as DeflectionTracker;
-    const feed = createDeflectionFeed({ tracker, classifier: createTicketClassifier(loaded.config.ticketCategories), activityCategories: {}, merges: store });
+    const tracker = {
+      onMerged: async (id: string, ids: readonly string[]) => void moved.push([id, ids]),
+    } as unknown as DeflectionTracker;
+    const feed = createDeflectionFeed({
+      tracker,
+      classifier: createTicketClassifier(loaded.config.ticketCategories),
+      activityCategories: {},
+      merges: store,
+    });
 
-    await store.apply({ ...customer({ version: 1_000 }, { email: 'eve@merge.example' }), refs: { stripeCustomerId: 'cus_1', email: 'eve@merge.example' } });
-    await store.apply({ ...user('u_eve', 'eve.other@merge.example', { version: 1_000 }), refs: { zendeskUserId: 'u_eve', email: 'eve.other@merge.example' } });
-    const linked = { ...user('u_eve', 'eve@merge.example', { version: 2_000 }), refs: { zendeskUserId: 'u_eve', email: 'eve@merge.example' } };
+    await store.apply({
+      ...customer({ version: 1_000 }, { email: 'eve@merge.example' }),
+      refs: { stripeCustomerId: 'cus_1', email: 'eve@merge.example' },
+    });
+    await store.apply({
+      ...user('u_eve', 'eve.other@merge.example', { version: 1_000 }),
+      refs: { zendeskUserId: 'u_eve', email: 'eve.other@merge.example' },
+    });
+    const linked = {
+      ...user('u_eve', 'eve@merge.example', { version: 2_000 }),
+      refs: { zendeskUserId: 'u_eve', email: 'eve@merge.example' },
+    };
     const merge = await store.apply(linked); // stored; the job fails before its hooks ran
     expect(merge.mergedIds).toHaveLength(1);
     const retry = await store.apply(linked);

@@ -33,8 +33,12 @@ class RecordingTarget implements PortalTarget {
 
 const target = new RecordingTarget();
 let p: TestPipeline;
-const ZD = { PORTAL_TARGET: 'zendesk', ZENDESK_SUBDOMAIN: 'acme', ZENDESK_EMAIL: 'ops@acme.example', ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef' };
-
+const ZD = {
+  PORTAL_TARGET: 'zendesk',
+  ZENDESK_SUBDOMAIN: 'acme',
+  ZENDESK_EMAIL: 'ops@acme.example',
+  ZENDESK_API_TOKEN: 'zd_token_0123456789abcdef',
+};
 
 function decided(customerId: string, contact: string, n: number): DeflectionEvent {
   return {
@@ -53,27 +57,53 @@ function decided(customerId: string, contact: string, n: number): DeflectionEven
 const withRefs = (e: SourceEvent, refs: SourceEvent['refs']): SourceEvent => ({ ...e, refs });
 
 beforeAll(async () => {
-  p = await startTestPipeline(ZD, (c) => void (c.push.debounceMs = 20), () => target);
+  p = await startTestPipeline(
+    ZD,
+    (c) => void (c.push.debounceMs = 20),
+    () => target,
+  );
 });
 afterAll(async () => {
   await p.stop();
 });
 
 describe('deflection push jobs', () => {
-  it('reach the target with the customer\'s current links', async () => {
-    await p.daemon.ingestor.enqueue([withRefs(subscription('sub_dp1', 'active', { version: 1_000 }), { stripeCustomerId: 'cus_dp1', zendeskOrganizationId: '701', email: 'ann@dp.example' })]);
+  it("reach the target with the customer's current links", async () => {
+    await p.daemon.ingestor.enqueue([
+      withRefs(subscription('sub_dp1', 'active', { version: 1_000 }), {
+        stripeCustomerId: 'cus_dp1',
+        zendeskOrganizationId: '701',
+        email: 'ann@dp.example',
+      }),
+    ]);
     await p.drain();
     const record = await p.worker.store.findByKey('stripe:cus_dp1');
     await p.worker.planner.planDeflection(decided(record!.id, 'ann@dp.example', 1));
     await until('the deflection to reach the target', () => target.deflections.length === 1);
-    expect(target.deflections[0]).toMatchObject({ event: { id: 'defl-push1' }, links: { stripeCustomerId: 'cus_dp1', zendeskOrganizationId: '701' } });
+    expect(target.deflections[0]).toMatchObject({
+      event: { id: 'defl-push1' },
+      links: { stripeCustomerId: 'cus_dp1', zendeskOrganizationId: '701' },
+    });
   });
 
   it('follow the contact to the record it was merged into', async () => {
-    await p.worker.store.apply(withRefs(user('9001', 'bea@dp.example', { version: 1_000 }), { zendeskUserId: '9001', email: 'bea@dp.example' }));
-    await p.worker.store.apply(withRefs(subscription('sub_dp2', 'active', { version: 1_000 }), { stripeCustomerId: 'cus_dp2', zendeskOrganizationId: '702' }));
+    await p.worker.store.apply(
+      withRefs(user('9001', 'bea@dp.example', { version: 1_000 }), { zendeskUserId: '9001', email: 'bea@dp.example' }),
+    );
+    await p.worker.store.apply(
+      withRefs(subscription('sub_dp2', 'active', { version: 1_000 }), {
+        stripeCustomerId: 'cus_dp2',
+        zendeskOrganizationId: '702',
+      }),
+    );
     // The Stripe customer turns out to have Bea's email: the two records become one, and one id is gone.
-    const linked = await p.worker.store.apply(withRefs(subscription('sub_dp2', 'active', { version: 2_000 }), { stripeCustomerId: 'cus_dp2', zendeskOrganizationId: '702', email: 'bea@dp.example' }));
+    const linked = await p.worker.store.apply(
+      withRefs(subscription('sub_dp2', 'active', { version: 2_000 }), {
+        stripeCustomerId: 'cus_dp2',
+        zendeskOrganizationId: '702',
+        email: 'bea@dp.example',
+      }),
+    );
     const [gone] = linked.mergedIds;
     expect(gone).toBeDefined();
     expect(await p.worker.store.get(gone!)).toBeNull();

@@ -16,7 +16,9 @@ describe('text summary', () => {
     expect(text).toMatch(/self-service sessions\s+5\n/);
     expect(text).toMatch(/self-service resolution\s+66\.7%\s+\(4 of 6 classified\)/);
     expect(text).toMatch(/portal adoption\s+50\.0%\s+\(4 of 8 customers\)/);
-    expect(text).toMatch(/ticket deflection\s+50\.0%\s+\(3 tickets, 0\.38 per customer; prior period 6 tickets, 0\.75 per customer\)/);
+    expect(text).toMatch(
+      /ticket deflection\s+50\.0%\s+\(3 tickets, 0\.38 per customer; prior period 6 tickets, 0\.75 per customer\)/,
+    );
     expect(text).toMatch(/billing\s+66\.7%\s+\(2 deflected, 1 escalated\)/);
     expect(text).not.toMatch(/onboarding/); // nothing classified there
     expect(text).toMatch(/3 {2}download invoice/);
@@ -41,12 +43,27 @@ describe('HTML page', () => {
   });
 
   it('shows the figures, the categories and the no-result searches', () => {
-    for (const s of ['66.7%', '4 of 8 customers had a session', '2026-W45*', 'billing', 'documents', 'account', 'download invoice', 'cancel plan']) expect(html).toContain(s);
+    for (const s of [
+      '66.7%',
+      '4 of 8 customers had a session',
+      '2026-W45*',
+      'billing',
+      'documents',
+      'account',
+      'download invoice',
+      'cancel plan',
+    ])
+      expect(html).toContain(s);
   });
 
   it('escapes what customers typed, so a search cannot inject markup', () => {
     const hostile = buildDeflectionReport(
-      { ...fx, ticketsOpened: [], priorTicketsOpened: [], noResultSearches: [{ query: '<script>alert("x")</script> & <b>', at: '2026-11-05T00:00:00Z', customerId: 'c' }] },
+      {
+        ...fx,
+        ticketsOpened: [],
+        priorTicketsOpened: [],
+        noResultSearches: [{ query: '<script>alert("x")</script> & <b>', at: '2026-11-05T00:00:00Z', customerId: 'c' }],
+      },
       fx.period,
     );
     const page = renderDeflectionHtml(hostile);
@@ -56,7 +73,10 @@ describe('HTML page', () => {
   });
 
   it('says so when a section has nothing to show', () => {
-    const none = buildDeflectionReport({ events: [], sessions: [], noResultSearches: [], ticketsOpened: [], priorTicketsOpened: [], customerCount: 3 }, fx.period);
+    const none = buildDeflectionReport(
+      { events: [], sessions: [], noResultSearches: [], ticketsOpened: [], priorTicketsOpened: [], customerCount: 3 },
+      fx.period,
+    );
     const page = renderDeflectionHtml(none);
     expect(page).toContain('No classified sessions in this period.');
     expect(page).toContain('0 in all, 0 distinct queries');

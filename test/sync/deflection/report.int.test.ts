@@ -21,36 +21,72 @@ let tracker: DeflectionTracker;
 let clock = at('2026-11-10T09:00:00Z');
 let report: DeflectionReport;
 
-function activity(eventId: string, iso: string, type: string, hint: TicketCategory | null, extra: { query?: string; resultCount?: number } = {}): TrackedActivity {
+function activity(
+  eventId: string,
+  iso: string,
+  type: string,
+  hint: TicketCategory | null,
+  extra: { query?: string; resultCount?: number } = {},
+): TrackedActivity {
   return { eventId, atMs: at(iso), summary: { type, at: iso, ...extra }, hint };
 }
-const ticket = (ticketId: string, customerId: string, category: TicketCategory, iso: string) => tracker.onTicket({ ticketId, customerId, category, createdAt: at(iso) });
+const ticket = (ticketId: string, customerId: string, category: TicketCategory, iso: string) =>
+  tracker.onTicket({ ticketId, customerId, category, createdAt: at(iso) });
 
 beforeAll(async () => {
   redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
-  tracker = new DeflectionTracker({ redis, prefix, settings: { sessionIdleMs: 30 * MIN, windowMs: 24 * HOUR, lateTicketGraceMs: HOUR }, now: () => clock });
+  tracker = new DeflectionTracker({
+    redis,
+    prefix,
+    settings: { sessionIdleMs: 30 * MIN, windowMs: 24 * HOUR, lateTicketGraceMs: HOUR },
+    now: () => clock,
+  });
   // Five customer records (the report counts records; their content does not matter here).
   for (const id of ['cust_a', 'cust_b', 'cust_c', 'cust_d', 'cust_e']) await redis.set(`${prefix}:rec:${id}`, '{}');
 
   const ann = { customerId: 'cust_a', contact: 'ann@example.com' };
-  const search = activity('e-a1', '2026-11-10T09:00:00.000Z', 'search', 'billing', { query: 'Download invoice', resultCount: 0 });
+  const search = activity('e-a1', '2026-11-10T09:00:00.000Z', 'search', 'billing', {
+    query: 'Download invoice',
+    resultCount: 0,
+  });
   await tracker.onActivity({ ...ann, activity: search, noResultQuery: 'Download invoice' });
   await tracker.onActivity({ ...ann, activity: search, noResultQuery: 'Download invoice' }); // redelivered: nothing changes
-  await tracker.onActivity({ ...ann, activity: activity('e-a2', '2026-11-10T09:05:00.000Z', 'invoice_download', 'billing') });
+  await tracker.onActivity({
+    ...ann,
+    activity: activity('e-a2', '2026-11-10T09:05:00.000Z', 'invoice_download', 'billing'),
+  });
 
   const bob = { customerId: 'cust_b', contact: 'bob@example.com' };
-  await tracker.onActivity({ ...bob, activity: activity('e-b1', '2026-11-10T10:00:00.000Z', 'search', 'billing', { query: 'vat number', resultCount: 0 }), noResultQuery: 'vat number' });
+  await tracker.onActivity({
+    ...bob,
+    activity: activity('e-b1', '2026-11-10T10:00:00.000Z', 'search', 'billing', {
+      query: 'vat number',
+      resultCount: 0,
+    }),
+    noResultQuery: 'vat number',
+  });
   clock = at('2026-11-10T10:10:00Z');
   await ticket('t-1', 'cust_b', 'billing', '2026-11-10T10:10:00.000Z');
 
-  await tracker.onActivity({ customerId: 'cust_c', contact: 'cat@example.com', activity: activity('e-c1', '2026-11-12T10:00:00.000Z', 'article_view', 'documents') });
-  await tracker.onActivity({ customerId: 'cust_d', contact: 'dan@example.com', activity: activity('e-d1', '2026-11-15T23:00:00.000Z', 'article_view', 'account') });
+  await tracker.onActivity({
+    customerId: 'cust_c',
+    contact: 'cat@example.com',
+    activity: activity('e-c1', '2026-11-12T10:00:00.000Z', 'article_view', 'documents'),
+  });
+  await tracker.onActivity({
+    customerId: 'cust_d',
+    contact: 'dan@example.com',
+    activity: activity('e-d1', '2026-11-15T23:00:00.000Z', 'article_view', 'account'),
+  });
   await ticket('t-0', 'cust_c', 'account', '2026-11-05T10:00:00.000Z');
   await ticket('t-2', 'cust_e', 'onboarding', '2026-11-14T12:00:00.000Z');
 
   clock = at('2026-11-17T01:00:00Z');
   await tracker.sweep();
-  report = await computeDeflectionReport(createDeflectionData(redis, prefix), { from: new Date('2026-11-09T00:00:00Z'), to: new Date('2026-11-16T00:00:00Z') });
+  report = await computeDeflectionReport(createDeflectionData(redis, prefix), {
+    from: new Date('2026-11-09T00:00:00Z'),
+    to: new Date('2026-11-16T00:00:00Z'),
+  });
 });
 afterAll(async () => {
   tracker?.close();
@@ -59,7 +95,7 @@ afterAll(async () => {
 });
 
 describe('deflection report over what the tracker recorded (ISO week 2026-W46)', () => {
-  it('counts the week\'s sessions and outcomes', () => {
+  it("counts the week's sessions and outcomes", () => {
     // Sessions: ann, bob, cat, dan (dan's starts Sunday 23:00, inside the week).
     expect(report.sessions).toBe(4);
     expect(report.portalAdoption).toEqual({ customersWithSession: 4, customers: 5, rate: 0.8 });
@@ -67,10 +103,12 @@ describe('deflection report over what the tracker recorded (ISO week 2026-W46)',
     // dan's window ends Mon 23:00, after the week: not yet an outcome of this week.
     expect({ deflected: report.deflected, escalated: report.escalated }).toEqual({ deflected: 2, escalated: 1 });
     expect(report.selfServiceResolutionRate).toBeCloseTo(2 / 3, 12);
-    expect(report.trend).toEqual([{ week: '2026-W46', start: '2026-11-09', partial: false, sessions: 4, deflected: 2, escalated: 1 }]);
+    expect(report.trend).toEqual([
+      { week: '2026-W46', start: '2026-11-09', partial: false, sessions: 4, deflected: 2, escalated: 1 },
+    ]);
   });
 
-  it('rates each category from the sessions\' hints and the escalating ticket', () => {
+  it("rates each category from the sessions' hints and the escalating ticket", () => {
     const used = report.byCategory.filter((c) => c.deflected + c.escalated > 0);
     expect(used).toEqual([
       { category: 'billing', deflected: 1, escalated: 1, rate: 0.5 },
@@ -79,7 +117,14 @@ describe('deflection report over what the tracker recorded (ISO week 2026-W46)',
   });
 
   it('lists each no-result search once, however often it was delivered', () => {
-    expect(report.noResultSearches).toEqual({ total: 2, distinctQueries: 2, top: [{ query: 'download invoice', count: 1 }, { query: 'vat number', count: 1 }] });
+    expect(report.noResultSearches).toEqual({
+      total: 2,
+      distinctQueries: 2,
+      top: [
+        { query: 'download invoice', count: 1 },
+        { query: 'vat number', count: 1 },
+      ],
+    });
   });
 
   it('compares tickets per customer with the week before', () => {
@@ -93,7 +138,10 @@ describe('deflection report over what the tracker recorded (ISO week 2026-W46)',
     // History trimmed up to the Wednesday of the week before: its tickets are partly gone.
     await redis.set(tracker.keys.trimmedUntil, String(at('2026-11-04T00:00:00Z')));
     try {
-      const trimmed = await computeDeflectionReport(createDeflectionData(redis, prefix), { from: new Date('2026-11-09T00:00:00Z'), to: new Date('2026-11-16T00:00:00Z') });
+      const trimmed = await computeDeflectionReport(createDeflectionData(redis, prefix), {
+        from: new Date('2026-11-09T00:00:00Z'),
+        to: new Date('2026-11-16T00:00:00Z'),
+      });
       expect(trimmed.ticketDeflection.current).toMatchObject({ tickets: 2, perCustomer: 0.4 });
       expect(trimmed.ticketDeflection.prior).toMatchObject({ tickets: 0, perCustomer: null });
       expect(trimmed.ticketDeflection.rate).toBeNull();

@@ -5,7 +5,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildDeflectionReport, computeDeflectionReport, type DeflectionReportInput } from '../../../src/sync/deflection/report.js';
+import {
+  buildDeflectionReport,
+  computeDeflectionReport,
+  type DeflectionReportInput,
+} from '../../../src/sync/deflection/report.js';
 import { isoWeekLabel, isoWeekStart, parseSince, SinceError } from '../../../src/sync/deflection/report-period.js';
 import { TICKET_CATEGORIES } from '../../../src/sync/source-event.js';
 import type { DeflectionEvent, DeflectionData, TicketOpened } from '../../../src/sync/deflection/types.js';
@@ -21,7 +25,14 @@ const input: DeflectionReportInput = {
   priorTicketsOpened: fx.tickets,
   customerCount: fx.customerCount,
 };
-const empty: DeflectionReportInput = { events: [], sessions: [], noResultSearches: [], ticketsOpened: [], priorTicketsOpened: [], customerCount: 0 };
+const empty: DeflectionReportInput = {
+  events: [],
+  sessions: [],
+  noResultSearches: [],
+  ticketsOpened: [],
+  priorTicketsOpened: [],
+  customerCount: 0,
+};
 
 describe('deflection report over two hand-counted weeks', () => {
   const r = buildDeflectionReport(input, fx.period);
@@ -100,13 +111,21 @@ describe('deflection report over two hand-counted weeks', () => {
       },
     };
     expect(await computeDeflectionReport(spy, fx.period)).toEqual(r);
-    expect(asked.sort()).toEqual(['2026-10-21T00:00:00.000Z/2026-11-04T00:00:00.000Z', '2026-11-04T00:00:00.000Z/2026-11-18T00:00:00.000Z']);
+    expect(asked.sort()).toEqual([
+      '2026-10-21T00:00:00.000Z/2026-11-04T00:00:00.000Z',
+      '2026-11-04T00:00:00.000Z/2026-11-18T00:00:00.000Z',
+    ]);
   });
 });
 
 describe('deflection report edge cases', () => {
   const period = { from: new Date('2026-11-04T00:00:00Z'), to: new Date('2026-11-18T00:00:00Z') };
-  const ticket = (id: string, createdAt: string): TicketOpened => ({ ticketId: id, customerId: 'cust_x', category: 'billing', createdAt });
+  const ticket = (id: string, createdAt: string): TicketOpened => ({
+    ticketId: id,
+    customerId: 'cust_x',
+    category: 'billing',
+    createdAt,
+  });
 
   it('gives no rate (null, not 0 or NaN) when nothing happened', () => {
     const r = buildDeflectionReport(empty, period);
@@ -119,30 +138,76 @@ describe('deflection report edge cases', () => {
   });
 
   it('shows a negative ticket deflection when tickets per customer rose', () => {
-    const tickets = [ticket('1', '2026-10-25T00:00:00Z'), ticket('2', '2026-11-05T00:00:00Z'), ticket('3', '2026-11-06T00:00:00Z')];
-    const r = buildDeflectionReport({ ...empty, customerCount: 10, ticketsOpened: tickets, priorTicketsOpened: tickets }, period);
+    const tickets = [
+      ticket('1', '2026-10-25T00:00:00Z'),
+      ticket('2', '2026-11-05T00:00:00Z'),
+      ticket('3', '2026-11-06T00:00:00Z'),
+    ];
+    const r = buildDeflectionReport(
+      { ...empty, customerCount: 10, ticketsOpened: tickets, priorTicketsOpened: tickets },
+      period,
+    );
     expect(r.ticketDeflection.rate).toBeCloseTo(1 - 0.2 / 0.1, 12); // twice the tickets: −100%
   });
 
   it('gives no ticket deflection without tickets in the prior period to compare with', () => {
     const tickets = [ticket('1', '2026-11-05T00:00:00Z')];
-    expect(buildDeflectionReport({ ...empty, customerCount: 10, ticketsOpened: tickets, priorTicketsOpened: tickets }, period).ticketDeflection.rate).toBeNull();
+    expect(
+      buildDeflectionReport(
+        { ...empty, customerCount: 10, ticketsOpened: tickets, priorTicketsOpened: tickets },
+        period,
+      ).ticketDeflection.rate,
+    ).toBeNull();
   });
 
   it('lists the ten most frequent no-result queries, ties alphabetically', () => {
-    const searches = Array.from({ length: 12 }, (_, i) => Array.from({ length: i < 2 ? 5 : 1 }, () => ({ query: `q${String(i).padStart(2, '0')}`, at: '2026-11-05T00:00:00Z', customerId: 'c' }))).flat();
+    const searches = Array.from({ length: 12 }, (_, i) =>
+      Array.from({ length: i < 2 ? 5 : 1 }, () => ({
+        query: `q${String(i).padStart(2, '0')}`,
+        at: '2026-11-05T00:00:00Z',
+        customerId: 'c',
+      })),
+    ).flat();
     const r = buildDeflectionReport({ ...empty, noResultSearches: searches.reverse() }, period);
-    expect(r.noResultSearches.top.map((q) => `${q.query}:${q.count}`)).toEqual(['q00:5', 'q01:5', 'q02:1', 'q03:1', 'q04:1', 'q05:1', 'q06:1', 'q07:1', 'q08:1', 'q09:1']);
+    expect(r.noResultSearches.top.map((q) => `${q.query}:${q.count}`)).toEqual([
+      'q00:5',
+      'q01:5',
+      'q02:1',
+      'q03:1',
+      'q04:1',
+      'q05:1',
+      'q06:1',
+      'q07:1',
+      'q08:1',
+      'q09:1',
+    ]);
     expect(r.noResultSearches).toMatchObject({ total: 20, distinctQueries: 12 });
   });
 
   it('keeps the trend consistent with the totals whatever the events and their order', () => {
-    const at = fc.integer({ min: Date.parse('2026-10-01T00:00:00Z'), max: Date.parse('2026-12-31T00:00:00Z') }).map((t) => new Date(t).toISOString());
-    const event = fc.record({ n: fc.integer({ min: 0, max: 40 }), outcome: fc.constantFrom('deflected' as const, 'escalated' as const), category: fc.constantFrom(...TICKET_CATEGORIES), at });
+    const at = fc
+      .integer({ min: Date.parse('2026-10-01T00:00:00Z'), max: Date.parse('2026-12-31T00:00:00Z') })
+      .map((t) => new Date(t).toISOString());
+    const event = fc.record({
+      n: fc.integer({ min: 0, max: 40 }),
+      outcome: fc.constantFrom('deflected' as const, 'escalated' as const),
+      category: fc.constantFrom(...TICKET_CATEGORIES),
+      at,
+    });
     fc.assert(
       // One decision per session (the tracker decides each session once): session numbers are unique.
       fc.property(fc.uniqueArray(event, { maxLength: 60, selector: (e) => e.n }), (raw) => {
-        const events: DeflectionEvent[] = raw.map((e) => ({ id: `defl-s${e.n}`, customerId: 'c', sessionId: `s${e.n}`, contact: 'a@example.com', outcome: e.outcome, category: e.category, sessionStartedAt: e.at, decidedAt: e.at, lastActivity: null }));
+        const events: DeflectionEvent[] = raw.map((e) => ({
+          id: `defl-s${e.n}`,
+          customerId: 'c',
+          sessionId: `s${e.n}`,
+          contact: 'a@example.com',
+          outcome: e.outcome,
+          category: e.category,
+          sessionStartedAt: e.at,
+          decidedAt: e.at,
+          lastActivity: null,
+        }));
         const r = buildDeflectionReport({ ...empty, events }, period);
         const sum = (k: 'deflected' | 'escalated') => r.trend.reduce((n, w) => n + w[k], 0);
         expect(sum('deflected')).toBe(r.deflected);

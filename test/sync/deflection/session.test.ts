@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decide, decided, dueAt, inferCategory, planActivity, type SessionState, type TrackedActivity } from '../../../src/sync/deflection/session.js';
+import {
+  decide,
+  decided,
+  dueAt,
+  inferCategory,
+  planActivity,
+  type SessionState,
+  type TrackedActivity,
+} from '../../../src/sync/deflection/session.js';
 import type { TicketCategory } from '../../../src/sync/source-event.js';
 
 const MIN = 60_000;
@@ -9,7 +17,12 @@ const T0 = Date.parse('2026-11-23T10:00:00Z');
 const who = { customerId: 'cust_a', contact: 'jane@example.com' };
 
 let n = 0;
-function act(atMs: number, type = 'search', hint: TicketCategory | null = null, extra: Record<string, unknown> = {}): TrackedActivity {
+function act(
+  atMs: number,
+  type = 'search',
+  hint: TicketCategory | null = null,
+  extra: Record<string, unknown> = {},
+): TrackedActivity {
   return { eventId: `pe-${n++}`, atMs, summary: { type, at: new Date(atMs).toISOString(), ...extra }, hint };
 }
 
@@ -49,9 +62,13 @@ describe('sessions', () => {
     expect(first.kind === 'started' && again.kind === 'started' && first.session.id === again.session.id).toBe(true);
   });
 
-  it('ignores activity from before the decision of the contact\'s last session', () => {
+  it("ignores activity from before the decision of the contact's last session", () => {
     const s = open(act(T0));
-    const closed = decided(s, { outcome: 'escalated', ticket: { ticketId: '1', category: 'billing', createdAt: T0 + HOUR } }, settings);
+    const closed = decided(
+      s,
+      { outcome: 'escalated', ticket: { ticketId: '1', category: 'billing', createdAt: T0 + HOUR } },
+      settings,
+    );
     expect(planActivity(closed, act(T0 + 30 * MIN), who, settings).kind).toBe('late');
     expect(planActivity(closed, act(T0 + 2 * HOUR), who, settings).kind).toBe('started');
   });
@@ -73,22 +90,32 @@ describe('decisions', () => {
       { ticketId: 'first', category: 'billing' as const, createdAt: T0 + 2 * HOUR },
       { ticketId: 'before', category: 'other' as const, createdAt: T0 - MIN },
     ];
-    expect(decide(s, tickets, T0 + 30 * 24 * HOUR, settings)).toMatchObject({ outcome: 'escalated', ticket: { ticketId: 'first' } });
+    expect(decide(s, tickets, T0 + 30 * 24 * HOUR, settings)).toMatchObject({
+      outcome: 'escalated',
+      ticket: { ticketId: 'first' },
+    });
   });
 
   it('counts a ticket whose time goes to the minute (the trigger) as possibly opened at any moment of that minute', () => {
     // The session starts at 10:15:20; the ticket, opened at 10:15:50, arrives from the trigger as "10:15".
     const s = open(act(T0 + 15 * MIN + 20_000));
     const minuteOnly = { ticketId: '5305', category: 'billing' as const, createdAt: T0 + 15 * MIN };
-    expect(decide(s, [{ ...minuteOnly, slackMs: MIN - 1 }], T0 + 15 * MIN + 30_000, settings)).toMatchObject({ outcome: 'escalated', ticket: { ticketId: '5305' } });
+    expect(decide(s, [{ ...minuteOnly, slackMs: MIN - 1 }], T0 + 15 * MIN + 30_000, settings)).toMatchObject({
+      outcome: 'escalated',
+      ticket: { ticketId: '5305' },
+    });
     // Precise times: a ticket opened before the session started does not escalate it.
     expect(decide(s, [minuteOnly], T0 + 15 * MIN + 30_000, settings)).toBeNull();
   });
 
-  it('an escalation carries the ticket\'s category and the last activity before the ticket', () => {
+  it("an escalation carries the ticket's category and the last activity before the ticket", () => {
     const search = act(T0 + 5 * MIN, 'search', 'billing', { query: 'vat invoice', resultCount: 0 });
     const s = open(act(T0, 'session_start'), search, act(T0 + 30 * MIN, 'article_view'));
-    const closed = decided(s, { outcome: 'escalated', ticket: { ticketId: '5301', category: 'documents', createdAt: T0 + 20 * MIN } }, settings);
+    const closed = decided(
+      s,
+      { outcome: 'escalated', ticket: { ticketId: '5301', category: 'documents', createdAt: T0 + 20 * MIN } },
+      settings,
+    );
     expect(closed.state).toBe('escalated');
     expect(closed.event).toEqual({
       id: `defl-${s.id}`,
@@ -104,10 +131,19 @@ describe('decisions', () => {
     });
   });
 
-  it('a deflection is decided at the window\'s end, with the category of what was viewed', () => {
-    const s = open(act(T0, 'search', 'billing'), act(T0 + MIN, 'invoice_view', 'billing'), act(T0 + 2 * MIN, 'article_view', 'documents'));
+  it("a deflection is decided at the window's end, with the category of what was viewed", () => {
+    const s = open(
+      act(T0, 'search', 'billing'),
+      act(T0 + MIN, 'invoice_view', 'billing'),
+      act(T0 + 2 * MIN, 'article_view', 'documents'),
+    );
     const closed = decided(s, { outcome: 'deflected' }, settings);
-    expect(closed.event).toMatchObject({ outcome: 'deflected', category: 'billing', decidedAt: '2026-11-24T10:02:00.000Z', lastActivity: { type: 'article_view' } });
+    expect(closed.event).toMatchObject({
+      outcome: 'deflected',
+      category: 'billing',
+      decidedAt: '2026-11-24T10:02:00.000Z',
+      lastActivity: { type: 'article_view' },
+    });
     expect(closed.event).not.toHaveProperty('ticketId');
   });
 });

@@ -38,11 +38,23 @@ function tracker(): DeflectionTracker {
 }
 
 let seq = 0;
-function activity(atMs: number, type: string, extra: { query?: string; resultCount?: number; hint?: TicketCategory; eventId?: string } = {}): TrackedActivity {
+function activity(
+  atMs: number,
+  type: string,
+  extra: { query?: string; resultCount?: number; hint?: TicketCategory; eventId?: string } = {},
+): TrackedActivity {
   return {
     eventId: extra.eventId ?? `pe-${seq++}`,
     atMs,
-    summary: { type, at: new Date(atMs).toISOString(), query: extra.query ?? null, resultCount: extra.resultCount ?? null, articleId: null, invoiceId: null, ticketId: null },
+    summary: {
+      type,
+      at: new Date(atMs).toISOString(),
+      query: extra.query ?? null,
+      resultCount: extra.resultCount ?? null,
+      articleId: null,
+      invoiceId: null,
+      ticketId: null,
+    },
     hint: extra.hint ?? null,
   };
 }
@@ -63,7 +75,13 @@ afterAll(async () => {
 describe('deflection tracking', () => {
   it('a search with no ticket for 24 hours is deflected, once, at the end of its window', async () => {
     const t = tracker();
-    expect(await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: activity(T0, 'search', { query: 'download invoice', resultCount: 3, hint: 'billing' }) })).toBe('started');
+    expect(
+      await t.onActivity({
+        customerId: 'cust_a',
+        contact: 'ann@example.com',
+        activity: activity(T0, 'search', { query: 'download invoice', resultCount: 3, hint: 'billing' }),
+      }),
+    ).toBe('started');
     expect(scheduled).toHaveLength(1);
     clock = T0 + 24 * HOUR;
     expect(await t.sweep()).toBe(0); // the grace period for late ticket webhooks is not over yet
@@ -72,26 +90,55 @@ describe('deflection tracking', () => {
     expect(await t.sweep()).toBe(0);
     const data = createDeflectionData(redis, prefix);
     const events = await data.events(...ALL);
-    expect(events).toEqual([expect.objectContaining({ customerId: 'cust_a', contact: 'ann@example.com', outcome: 'deflected', category: 'billing', decidedAt: '2026-11-24T10:00:00.000Z', lastActivity: expect.objectContaining({ type: 'search', query: 'download invoice' }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        customerId: 'cust_a',
+        contact: 'ann@example.com',
+        outcome: 'deflected',
+        category: 'billing',
+        decidedAt: '2026-11-24T10:00:00.000Z',
+        lastActivity: expect.objectContaining({ type: 'search', query: 'download invoice' }),
+      }),
+    ]);
     expect(published).toEqual(events);
     expect(await data.counts(...DAYS)).toMatchObject({ sessions: 1, deflected: 1, 'deflected:billing': 1 });
     expect(await redis.llen(t.keys.outbox)).toBe(0);
     t.close();
   });
 
-  it('a search that found nothing, then a ticket 2 hours later: escalated, with that search as the last activity and the ticket\'s category', async () => {
+  it("a search that found nothing, then a ticket 2 hours later: escalated, with that search as the last activity and the ticket's category", async () => {
     const t = tracker();
     await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: activity(T0, 'session_start') });
-    await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: activity(T0 + MIN, 'search', { query: 'VAT number on invoice', resultCount: 0 }), noResultQuery: 'VAT number on invoice' });
+    await t.onActivity({
+      customerId: 'cust_a',
+      contact: 'ann@example.com',
+      activity: activity(T0 + MIN, 'search', { query: 'VAT number on invoice', resultCount: 0 }),
+      noResultQuery: 'VAT number on invoice',
+    });
     clock = T0 + 2 * HOUR;
-    const { opened, escalated } = await t.onTicket({ customerId: 'cust_a', ticketId: '5301', category: 'documents', createdAt: T0 + MIN + 2 * HOUR });
+    const { opened, escalated } = await t.onTicket({
+      customerId: 'cust_a',
+      ticketId: '5301',
+      category: 'documents',
+      createdAt: T0 + MIN + 2 * HOUR,
+    });
     expect(opened).toBe(true);
     expect(escalated).toEqual([
-      expect.objectContaining({ outcome: 'escalated', category: 'documents', ticketId: '5301', decidedAt: '2026-11-23T12:01:00.000Z', lastActivity: expect.objectContaining({ type: 'search', query: 'VAT number on invoice', resultCount: 0 }) }),
+      expect.objectContaining({
+        outcome: 'escalated',
+        category: 'documents',
+        ticketId: '5301',
+        decidedAt: '2026-11-23T12:01:00.000Z',
+        lastActivity: expect.objectContaining({ type: 'search', query: 'VAT number on invoice', resultCount: 0 }),
+      }),
     ]);
     const data = createDeflectionData(redis, prefix);
-    expect(await data.noResultSearches(...ALL)).toEqual([{ query: 'VAT number on invoice', at: '2026-11-23T10:01:00.000Z', customerId: 'cust_a' }]);
-    expect(await data.ticketsOpened(...ALL)).toEqual([{ ticketId: '5301', customerId: 'cust_a', category: 'documents', createdAt: '2026-11-23T12:01:00.000Z' }]);
+    expect(await data.noResultSearches(...ALL)).toEqual([
+      { query: 'VAT number on invoice', at: '2026-11-23T10:01:00.000Z', customerId: 'cust_a' },
+    ]);
+    expect(await data.ticketsOpened(...ALL)).toEqual([
+      { ticketId: '5301', customerId: 'cust_a', category: 'documents', createdAt: '2026-11-23T12:01:00.000Z' },
+    ]);
     clock = T0 + 48 * HOUR;
     expect(await t.sweep()).toBe(0);
     expect((await data.events(...ALL)).map((e) => e.outcome)).toEqual(['escalated']);
@@ -101,20 +148,33 @@ describe('deflection tracking', () => {
 
   it('activity from customer A and a ticket from customer B: A is deflected', async () => {
     const t = tracker();
-    await t.onActivity({ customerId: 'cust_a', contact: 'ann@a.example', activity: activity(T0, 'invoice_view', { hint: 'billing' }) });
-    expect((await t.onTicket({ customerId: 'cust_b', ticketId: '7001', category: 'billing', createdAt: T0 + HOUR })).escalated).toEqual([]);
+    await t.onActivity({
+      customerId: 'cust_a',
+      contact: 'ann@a.example',
+      activity: activity(T0, 'invoice_view', { hint: 'billing' }),
+    });
+    expect(
+      (await t.onTicket({ customerId: 'cust_b', ticketId: '7001', category: 'billing', createdAt: T0 + HOUR }))
+        .escalated,
+    ).toEqual([]);
     clock = T0 + 25 * HOUR;
     await t.sweep();
-    expect((await createDeflectionData(redis, prefix).events(...ALL)).map((e) => [e.customerId, e.outcome])).toEqual([['cust_a', 'deflected']]);
+    expect((await createDeflectionData(redis, prefix).events(...ALL)).map((e) => [e.customerId, e.outcome])).toEqual([
+      ['cust_a', 'deflected'],
+    ]);
     t.close();
   });
 
   it('the same activity delivered twice changes nothing', async () => {
     const t = tracker();
     const a = activity(T0, 'search', { query: 'refund', resultCount: 0 });
-    expect(await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: a, noResultQuery: 'refund' })).toBe('started');
+    expect(
+      await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: a, noResultQuery: 'refund' }),
+    ).toBe('started');
     const before = await redis.get(t.keys.session((await redis.get(t.keys.contact('ann@example.com')))!));
-    expect(await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: a, noResultQuery: 'refund' })).toBe('duplicate');
+    expect(
+      await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: a, noResultQuery: 'refund' }),
+    ).toBe('duplicate');
     expect(await redis.get(t.keys.session((await redis.get(t.keys.contact('ann@example.com')))!))).toBe(before);
     const data = createDeflectionData(redis, prefix);
     expect(await data.sessions(...ALL)).toHaveLength(1);
@@ -136,27 +196,43 @@ describe('deflection tracking', () => {
   it('a ticket whose webhook came before the activity it followed still escalates the session', async () => {
     const t = tracker();
     await t.onTicket({ customerId: 'cust_a', ticketId: '5303', category: 'account', createdAt: T0 + 10 * MIN });
-    await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: activity(T0, 'search', { query: 'reset password' }) });
+    await t.onActivity({
+      customerId: 'cust_a',
+      contact: 'ann@example.com',
+      activity: activity(T0, 'search', { query: 'reset password' }),
+    });
     const [event] = await createDeflectionData(redis, prefix).events(...ALL);
     expect(event).toMatchObject({ outcome: 'escalated', ticketId: '5303', category: 'account' });
     t.close();
   });
 
-  it('sessions follow a merge of their customer\'s record, and the merged customer\'s ticket escalates them', async () => {
+  it("sessions follow a merge of their customer's record, and the merged customer's ticket escalates them", async () => {
     const t = tracker();
-    await t.onActivity({ customerId: 'cust_portal', contact: 'ann@example.com', activity: activity(T0, 'ticket_status_view') });
+    await t.onActivity({
+      customerId: 'cust_portal',
+      contact: 'ann@example.com',
+      activity: activity(T0, 'ticket_status_view'),
+    });
     await t.onTicket({ customerId: 'cust_org', ticketId: '5304', category: 'status', createdAt: T0 + HOUR });
     expect(await createDeflectionData(redis, prefix).events(...ALL)).toEqual([]);
     const escalated = await t.onMerged('cust_org', ['cust_portal']);
-    expect(escalated).toEqual([expect.objectContaining({ customerId: 'cust_org', outcome: 'escalated', ticketId: '5304' })]);
-    expect(await createDeflectionData(redis, prefix).sessions(...ALL)).toEqual([expect.objectContaining({ customerId: 'cust_org' })]);
+    expect(escalated).toEqual([
+      expect.objectContaining({ customerId: 'cust_org', outcome: 'escalated', ticketId: '5304' }),
+    ]);
+    expect(await createDeflectionData(redis, prefix).sessions(...ALL)).toEqual([
+      expect.objectContaining({ customerId: 'cust_org' }),
+    ]);
     t.close();
   });
 
   it('decides each session exactly once when two workers, their close jobs and sweeps race', async () => {
     const [a, b] = [tracker(), tracker()];
     for (let i = 0; i < 20; i++) {
-      await a.onActivity({ customerId: `cust_${i % 4}`, contact: `c${i}@example.com`, activity: activity(T0 + i * MIN, 'article_view') });
+      await a.onActivity({
+        customerId: `cust_${i % 4}`,
+        contact: `c${i}@example.com`,
+        activity: activity(T0 + i * MIN, 'article_view'),
+      });
     }
     clock = T0 + 30 * HOUR;
     const ids = scheduled.map(([id, at]) => [id, at] as const);
@@ -172,7 +248,11 @@ describe('deflection tracking', () => {
   it('a close job that comes before the window has ended waits, and one for an extended window stands down', async () => {
     const t = tracker();
     await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: activity(T0, 'search') });
-    await t.onActivity({ customerId: 'cust_a', contact: 'ann@example.com', activity: activity(T0 + 20 * MIN, 'search') });
+    await t.onActivity({
+      customerId: 'cust_a',
+      contact: 'ann@example.com',
+      activity: activity(T0 + 20 * MIN, 'search'),
+    });
     const [[id, firstDue], [, secondDue]] = scheduled as [[string, number], [string, number]];
     expect(secondDue - firstDue).toBe(20 * MIN);
     clock = firstDue;
@@ -185,13 +265,29 @@ describe('deflection tracking', () => {
   });
   it('keeps the history the report reads for historyMs, then the sweep drops it, hour by hour', async () => {
     const DAY = 24 * HOUR;
-    const t = new DeflectionTracker({ redis, prefix, settings, now: () => clock, historyMs: 30 * DAY, publish: async () => undefined });
+    const t = new DeflectionTracker({
+      redis,
+      prefix,
+      settings,
+      now: () => clock,
+      historyMs: 30 * DAY,
+      publish: async () => undefined,
+    });
     // Two sessions 20 days apart, one escalated by a ticket, one deflected.
-    await t.onActivity({ customerId: 'cust_old', contact: 'old@example.com', activity: activity(T0, 'search', { query: 'vat invoice', resultCount: 0, hint: 'billing' }), noResultQuery: 'vat invoice' });
+    await t.onActivity({
+      customerId: 'cust_old',
+      contact: 'old@example.com',
+      activity: activity(T0, 'search', { query: 'vat invoice', resultCount: 0, hint: 'billing' }),
+      noResultQuery: 'vat invoice',
+    });
     await t.onTicket({ customerId: 'cust_old', ticketId: '7001', category: 'billing', createdAt: T0 + HOUR });
     const later = T0 + 20 * DAY;
     clock = later;
-    await t.onActivity({ customerId: 'cust_new', contact: 'new@example.com', activity: activity(later, 'invoice_view') });
+    await t.onActivity({
+      customerId: 'cust_new',
+      contact: 'new@example.com',
+      activity: activity(later, 'invoice_view'),
+    });
     clock = later + DAY + 10 * MIN;
     await t.sweep();
     const data = createDeflectionData(redis, prefix);

@@ -80,7 +80,15 @@ describe('the Lua scripts', () => {
       'indexes KEYS by a variable: the declared count cannot be checked',
     ]);
     expect(keyProblems(loop, 1, false)).toEqual([]);
-    expect(keyProblems("redis.call('GET', KEYS[1])\nlocal lane = KEYS[k]; k = k + 1\nredis.call('RPUSH', lane, 'x')", 1, false)).toEqual([]);
-    expect(keyProblems("redis.call('GET', KEYS[1])\nlocal lane = ARGV[k]\nredis.call('RPUSH', lane, 'x')", 1, false)).toEqual(['RPUSH on lane: not a declared key']);
+    expect(
+      keyProblems(
+        "redis.call('GET', KEYS[1])\nlocal lane = KEYS[k]; k = k + 1\nredis.call('RPUSH', lane, 'x')",
+        1,
+        false,
+      ),
+    ).toEqual([]);
+    expect(
+      keyProblems("redis.call('GET', KEYS[1])\nlocal lane = ARGV[k]\nredis.call('RPUSH', lane, 'x')", 1, false),
+    ).toEqual(['RPUSH on lane: not a declared key']);
   });
 });

@@ -42,7 +42,15 @@ interface World {
 
 const worldArb: fc.Arbitrary<World> = fc
   .record({
-    sizes: fc.array(fc.record({ users: fc.integer({ min: 1, max: 3 }), invoices: fc.integer({ min: 0, max: 3 }), tickets: fc.integer({ min: 0, max: 3 }), linked: fc.boolean() }), { minLength: 2, maxLength: 4 }),
+    sizes: fc.array(
+      fc.record({
+        users: fc.integer({ min: 1, max: 3 }),
+        invoices: fc.integer({ min: 0, max: 3 }),
+        tickets: fc.integer({ min: 0, max: 3 }),
+        linked: fc.boolean(),
+      }),
+      { minLength: 2, maxLength: 4 },
+    ),
     moves: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 3 }),
     lost: fc.array(fc.nat(), { maxLength: 2 }),
     seed: fc.nat(),
@@ -51,14 +59,29 @@ const worldArb: fc.Arbitrary<World> = fc
     const companies: Company[] = sizes.map((s, k) => {
       const users = Array.from({ length: s.users }, (_, j) => ({ id: `8${k}0${j}`, email: `u${j}@c${k}.example` }));
       return {
-        org: `70${k}`, name: `Company ${k}`, stripe: `cus_${k}`, status: 'active', users,
-        invoices: Array.from({ length: s.invoices }, (_, j) => ({ id: `in_${k}_${j}`, status: j % 2 === 0 ? ('open' as const) : ('paid' as const), total: 1000 * (j + 1) })),
-        tickets: Array.from({ length: s.tickets }, (_, j) => ({ id: `9${k}0${j}`, requester: users[j % users.length]!.id, status: 'open' })),
+        org: `70${k}`,
+        name: `Company ${k}`,
+        stripe: `cus_${k}`,
+        status: 'active',
+        users,
+        invoices: Array.from({ length: s.invoices }, (_, j) => ({
+          id: `in_${k}_${j}`,
+          status: j % 2 === 0 ? ('open' as const) : ('paid' as const),
+          total: 1000 * (j + 1),
+        })),
+        tickets: Array.from({ length: s.tickets }, (_, j) => ({
+          id: `9${k}0${j}`,
+          requester: users[j % users.length]!.id,
+          status: 'open',
+        })),
       };
     });
     const home = new Map(companies.flatMap((c, k) => c.users.map((u) => [u.id, k] as const)));
     const allUsers = companies.flatMap((c) => c.users);
-    const events: SourceEvent[] = companies.flatMap((c, k) => [...zendeskSide(c), ...stripeSide(c, 1_000, { linkOrg: sizes[k]!.linked })]);
+    const events: SourceEvent[] = companies.flatMap((c, k) => [
+      ...zendeskSide(c),
+      ...stripeSide(c, 1_000, { linkOrg: sizes[k]!.linked }),
+    ]);
     // A late link for some companies: the Stripe customer's metadata names the organization only later (a merge).
     companies.forEach((c, k) => {
       if (!sizes[k]!.linked) events.push(...stripeSide(c, 2_000).slice(0, 1));
@@ -73,11 +96,13 @@ const worldArb: fc.Arbitrary<World> = fc
     }
     const undelivered = new Set(lost.map((n) => allUsers[n % allUsers.length]!.id));
     const delivered = events.filter((e) => !(e.data.kind === 'zendesk.user' && undelivered.has(e.objectId)));
-    return fc.shuffledSubarray(delivered, { minLength: delivered.length, maxLength: delivered.length }).map((shuffled) => ({ companies, home, events: shuffled, undelivered, seed }));
+    return fc
+      .shuffledSubarray(delivered, { minLength: delivered.length, maxLength: delivered.length })
+      .map((shuffled) => ({ companies, home, events: shuffled, undelivered, seed }));
   });
 
-describe('the customer view never shows one company another company\'s data', () => {
-  it('for every token, the view holds only ids of the token user\'s own company, whatever the order, merges and moves', async () => {
+describe("the customer view never shows one company another company's data", () => {
+  it("for every token, the view holds only ids of the token user's own company, whatever the order, merges and moves", async () => {
     await fc.assert(
       fc.asyncProperty(worldArb, async (world) => {
         const prefix = uniquePrefix();
@@ -85,7 +110,9 @@ describe('the customer view never shows one company another company\'s data', ()
         const store = new RecordStore(redis, prefix);
         const options = { recentPaidInvoices: 100, tickets: 'organization' } as const;
         const reader = new ViewReader(redis, store, new ViewRateLimiter(prefix, 100_000), options);
-        const viewers = world.companies.flatMap((c) => c.users.map((u): Viewer => ({ zendeskUserId: u.id, externalId: null, email: u.email })));
+        const viewers = world.companies.flatMap((c) =>
+          c.users.map((u): Viewer => ({ zendeskUserId: u.id, externalId: null, email: u.email })),
+        );
         try {
           const half = Math.floor(world.events.length / 2);
           for (const e of world.events.slice(0, half)) await store.apply(e);
@@ -96,8 +123,12 @@ describe('the customer view never shows one company another company\'s data', ()
               const viewer: Viewer = { zendeskUserId: u.id, externalId: null, email: u.email };
               const found = await resolveViewer(store, viewer);
               const read = await reader.read(viewer);
-              expect(read.kind === 'customer' ? { kind: read.kind, id: read.record.id, body: JSON.parse(read.body) } : read).toEqual(
-                found.kind === 'customer' ? { kind: found.kind, id: found.record.id, body: customerView(found.record, viewer, options) } : found,
+              expect(
+                read.kind === 'customer' ? { kind: read.kind, id: read.record.id, body: JSON.parse(read.body) } : read,
+              ).toEqual(
+                found.kind === 'customer'
+                  ? { kind: found.kind, id: found.record.id, body: customerView(found.record, viewer, options) }
+                  : found,
               );
               if (world.undelivered.has(u.id) || !world.home.has(u.id)) {
                 expect(found.kind).toBe('none');
@@ -108,7 +139,10 @@ describe('the customer view never shows one company another company\'s data', ()
               const view = customerView(found.record, viewer, { recentPaidInvoices: 100, tickets: 'organization' });
               const foreignInvoice = view.invoices.find((i) => !mine.invoices.some((x) => x.id === i.id));
               const foreignTicket = view.tickets.find((t) => !mine.tickets.some((x) => x.id === t.id));
-              expect(foreignInvoice, `user ${u.id} (company ${k}, now ${world.home.get(u.id)}) sees invoice ${foreignInvoice?.id}`).toBeUndefined();
+              expect(
+                foreignInvoice,
+                `user ${u.id} (company ${k}, now ${world.home.get(u.id)}) sees invoice ${foreignInvoice?.id}`,
+              ).toBeUndefined();
               expect(foreignTicket, `user ${u.id} sees ticket ${foreignTicket?.id}`).toBeUndefined();
               if (view.customer.name !== null) expect(view.customer.name).toBe(mine.name);
             }
@@ -127,11 +161,27 @@ describe('the customer view never shows one company another company\'s data', ()
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const store = new RecordStore(redis, prefix);
-    const c: Company = { org: '701', name: 'Merged', stripe: 'cus_m', status: 'active', users: [{ id: '8101', email: 'a@m.example' }], invoices: [{ id: 'in_m', status: 'open', total: 500 }], tickets: [] };
-    for (const e of [...stripeSide(c, 1_000, { linkOrg: false }), ...zendeskSide(c), ...stripeSide(c, 2_000)]) await store.apply(e);
+    const c: Company = {
+      org: '701',
+      name: 'Merged',
+      stripe: 'cus_m',
+      status: 'active',
+      users: [{ id: '8101', email: 'a@m.example' }],
+      invoices: [{ id: 'in_m', status: 'open', total: 500 }],
+      tickets: [],
+    };
+    for (const e of [...stripeSide(c, 1_000, { linkOrg: false }), ...zendeskSide(c), ...stripeSide(c, 2_000)])
+      await store.apply(e);
     const found = await resolveViewer(store, { zendeskUserId: '8101', externalId: null, email: 'a@m.example' });
     expect(found.kind).toBe('customer');
-    if (found.kind === 'customer') expect(customerView(found.record, { zendeskUserId: '8101', externalId: null, email: null }, { recentPaidInvoices: 1, tickets: 'organization' }).invoices.map((i) => i.id)).toEqual(['in_m']);
+    if (found.kind === 'customer')
+      expect(
+        customerView(
+          found.record,
+          { zendeskUserId: '8101', externalId: null, email: null },
+          { recentPaidInvoices: 1, tickets: 'organization' },
+        ).invoices.map((i) => i.id),
+      ).toEqual(['in_m']);
     store.close();
   });
 });

@@ -29,11 +29,23 @@ const sfId = (id15: string) => {
 };
 const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });
 const big: Company = {
-  org: '7301', name: 'Bigco', stripe: 'cus_big', status: 'active',
-  users: Array.from({ length: PEOPLE }, (_, n) => ({ id: userId(n), email: `u${n}@bigco.example`})),
-  invoices: [{ id: 'in_big_1', status: 'open', total: 4900 }], tickets: [],
+  org: '7301',
+  name: 'Bigco',
+  stripe: 'cus_big',
+  status: 'active',
+  users: Array.from({ length: PEOPLE }, (_, n) => ({ id: userId(n), email: `u${n}@bigco.example` })),
+  invoices: [{ id: 'in_big_1', status: 'open', total: 4900 }],
+  tickets: [],
 };
-const other: Company = { org: '7302', name: 'Otherco', stripe: 'cus_other', status: 'active', users: [{ id: '8200001', email: 'o@otherco.example' }], invoices: [{ id: 'in_other_1', status: 'open', total: 100 }], tickets: [] };
+const other: Company = {
+  org: '7302',
+  name: 'Otherco',
+  stripe: 'cus_other',
+  status: 'active',
+  users: [{ id: '8200001', email: 'o@otherco.example' }],
+  invoices: [{ id: 'in_other_1', status: 'open', total: 100 }],
+  tickets: [],
+};
 /** A user added after the record held MAX_INLINE_PEOPLE people: kept beside it. */
 const late = (n: number): Viewer => ({ zendeskUserId: userId(n), externalId: null, email: `u${n}@bigco.example` });
 
@@ -69,7 +81,7 @@ describe('a signed-in contact kept beside the record', () => {
     expect(await redis.hexists(store.peopleKey(recordId), `zduser:${userId(PEOPLE - 1)}`)).toBe(1);
   });
 
-  it('finds their customer by their Zendesk user id: resolveViewer, the reader\'s first read and its one-command repeat read', async () => {
+  it("finds their customer by their Zendesk user id: resolveViewer, the reader's first read and its one-command repeat read", async () => {
     const viewer = late(PEOPLE - 1);
     const resolved = await resolveViewer(store, viewer);
     expect(resolved.kind === 'customer' && resolved.record.id).toBe(recordId);
@@ -83,7 +95,22 @@ describe('a signed-in contact kept beside the record', () => {
     // A Salesforce contact joined by its email (no Account named), after the record is full: kept beside it.
     const id = sfId('0035e0000000501');
     const email = `u${PEOPLE - 2}@bigco.example`;
-    await store.apply(withRefs(event(id, { kind: 'salesforce.contact', accountId: null, email, name: 'Late Contact', fields: { Id: id, Email: email, Name: 'Late Contact' } }, { version: 2_000 }), { salesforceContactId: id, email }));
+    await store.apply(
+      withRefs(
+        event(
+          id,
+          {
+            kind: 'salesforce.contact',
+            accountId: null,
+            email,
+            name: 'Late Contact',
+            fields: { Id: id, Email: email, Name: 'Late Contact' },
+          },
+          { version: 2_000 },
+        ),
+        { salesforceContactId: id, email },
+      ),
+    );
     expect(await redis.hexists(store.peopleKey(recordId), `sfcontact:${id}`)).toBe(1);
     const viewer: Viewer = { zendeskUserId: '999999991', externalId: id, email: null };
     const resolved = await resolveViewer(store, viewer);
@@ -124,16 +151,22 @@ describe('a signed-in contact kept beside the record', () => {
     expect(viewOf(await r.read(viewer)).customer.name).toBe('Bigco');
     expect(viewOf(await r.read(viewer)).customer.name).toBe('Bigco');
     // The person's email changes: the old one holds no one any more (the email key still names the record).
-    await store.apply(userEvent(big.org, { id: userId(PEOPLE - 5), email: `renamed${PEOPLE - 5}@bigco.example` }, 9_000));
+    await store.apply(
+      userEvent(big.org, { id: userId(PEOPLE - 5), email: `renamed${PEOPLE - 5}@bigco.example` }, 9_000),
+    );
     expect((await store.findByKey(`email:${email}`))?.id).toBe(recordId);
     expect(await resolveViewer(store, viewer)).toEqual({ kind: 'none', reason: 'not_a_contact' });
     expect(await r.read(viewer)).toEqual({ kind: 'none', reason: 'not_a_contact' });
     expect(await reader().read(viewer)).toEqual({ kind: 'none', reason: 'not_a_contact' });
-    const renamed: Viewer = { zendeskUserId: '999999994', externalId: null, email: `renamed${PEOPLE - 5}@bigco.example` };
+    const renamed: Viewer = {
+      zendeskUserId: '999999994',
+      externalId: null,
+      email: `renamed${PEOPLE - 5}@bigco.example`,
+    };
     expect(viewOf(await reader().read(renamed)).customer.name).toBe('Bigco');
   });
 
-  it('never finds another customer\'s person kept beside its record', async () => {
+  it("never finds another customer's person kept beside its record", async () => {
     // Otherco's viewer with Bigco's late user id in the token is Bigco's user: the id decides, as for anyone.
     const o: Viewer = { zendeskUserId: '8200001', externalId: null, email: 'o@otherco.example' };
     expect(viewOf(await reader().read(o)).invoices.map((i) => i.id)).toEqual(['in_other_1']);

@@ -15,12 +15,22 @@ import { applyAll, stripeSide, userEvent, zendeskSide, type Company } from '../.
 
 const OPTIONS = { recentPaidInvoices: 12, tickets: 'organization' } as const;
 const acme: Company = {
-  org: '7001', name: 'Acme', stripe: 'cus_acme', status: 'past_due', users: [{ id: '8001', email: 'ann@acme.example' }],
-  invoices: [{ id: 'in_acme_1', status: 'open', total: 4900 }], tickets: [{ id: '5001', requester: '8001', status: 'open' }],
+  org: '7001',
+  name: 'Acme',
+  stripe: 'cus_acme',
+  status: 'past_due',
+  users: [{ id: '8001', email: 'ann@acme.example' }],
+  invoices: [{ id: 'in_acme_1', status: 'open', total: 4900 }],
+  tickets: [{ id: '5001', requester: '8001', status: 'open' }],
 };
 const bobco: Company = {
-  org: '9001', name: 'Bobco', stripe: 'cus_bob', status: 'active', users: [{ id: '8002', email: 'bob@bobco.example' }],
-  invoices: [{ id: 'in_bob_1', status: 'paid', total: 1200 }], tickets: [],
+  org: '9001',
+  name: 'Bobco',
+  stripe: 'cus_bob',
+  status: 'active',
+  users: [{ id: '8002', email: 'bob@bobco.example' }],
+  invoices: [{ id: 'in_bob_1', status: 'paid', total: 1200 }],
+  tickets: [],
 };
 const ann: Viewer = { zendeskUserId: '8001', externalId: null, email: 'ann@acme.example' };
 
@@ -31,7 +41,13 @@ let store: RecordStore;
 let sent: string[] = [];
 
 function reader(perMinute = 1000, maxParsedBytes?: number): ViewReader {
-  return new ViewReader(redis, store, new ViewRateLimiter(prefix, perMinute), OPTIONS, maxParsedBytes === undefined ? {} : { maxParsedBytes });
+  return new ViewReader(
+    redis,
+    store,
+    new ViewRateLimiter(prefix, perMinute),
+    OPTIONS,
+    maxParsedBytes === undefined ? {} : { maxParsedBytes },
+  );
 }
 
 const viewOf = (read: ViewRead): CustomerView => {
@@ -73,15 +89,26 @@ describe('the customer view read', () => {
   it('serves a record changed since the last read as it is now (the invoice just paid)', async () => {
     const r = reader();
     expect(viewOf(await r.read(ann)).invoices.map((i) => i.status)).toEqual(['open']);
-    await applyAll(store, stripeSide({ ...acme, status: 'active', invoices: [{ id: 'in_acme_1', status: 'paid', total: 4900 }] }, 2_000));
+    await applyAll(
+      store,
+      stripeSide({ ...acme, status: 'active', invoices: [{ id: 'in_acme_1', status: 'paid', total: 4900 }] }, 2_000),
+    );
     const now = viewOf(await r.read(ann));
     expect(now.billing?.status).toBe('active');
     expect(now.invoices.map((i) => [i.id, i.status])).toEqual([['in_acme_1', 'paid']]);
   });
 
-  it('follows the index when the remembered record is no longer the viewer\'s: merged away, or the viewer moved', async () => {
+  it("follows the index when the remembered record is no longer the viewer's: merged away, or the viewer moved", async () => {
     const r = reader();
-    const dana: Company = { org: '7101', name: 'Danaco', stripe: 'cus_dana', status: 'active', users: [{ id: '8101', email: 'dana@danaco.example' }], invoices: [{ id: 'in_dana_1', status: 'open', total: 1000 }], tickets: [] };
+    const dana: Company = {
+      org: '7101',
+      name: 'Danaco',
+      stripe: 'cus_dana',
+      status: 'active',
+      users: [{ id: '8101', email: 'dana@danaco.example' }],
+      invoices: [{ id: 'in_dana_1', status: 'open', total: 1000 }],
+      tickets: [],
+    };
     const danaViewer: Viewer = { zendeskUserId: '8101', externalId: null, email: 'dana@danaco.example' };
     // Dana's organization is read first on its own record; the Stripe customer that names it merges into it later.
     await applyAll(store, [...stripeSide(dana, 1_000, { linkOrg: false }), ...zendeskSide(dana)]);
@@ -91,8 +118,24 @@ describe('the customer view read', () => {
 
     // Found by email first (a contact of another company has it); once Zendesk tells of the user, their
     // user id names another record, which decides, while the remembered one still exists.
-    const solo: Company = { org: '7201', name: 'Solo', stripe: 'cus_solo', status: 'active', users: [{ id: '8302', email: 'shared@solo.example' }], invoices: [{ id: 'in_solo_1', status: 'open', total: 700 }], tickets: [] };
-    const zed: Company = { org: '7202', name: 'Zedco', stripe: 'cus_zed', status: 'active', users: [{ id: '8301', email: 'zed@zedco.example' }], invoices: [], tickets: [] };
+    const solo: Company = {
+      org: '7201',
+      name: 'Solo',
+      stripe: 'cus_solo',
+      status: 'active',
+      users: [{ id: '8302', email: 'shared@solo.example' }],
+      invoices: [{ id: 'in_solo_1', status: 'open', total: 700 }],
+      tickets: [],
+    };
+    const zed: Company = {
+      org: '7202',
+      name: 'Zedco',
+      stripe: 'cus_zed',
+      status: 'active',
+      users: [{ id: '8301', email: 'zed@zedco.example' }],
+      invoices: [],
+      tickets: [],
+    };
     const zedViewer: Viewer = { zendeskUserId: '8301', externalId: null, email: 'shared@solo.example' };
     await applyAll(store, [...zendeskSide(solo), ...stripeSide(solo)]);
     expect(viewOf(await r.read(zedViewer)).invoices.map((i) => i.id)).toEqual(['in_solo_1']);
@@ -120,7 +163,10 @@ describe('the customer view read', () => {
         expect(viewOf(await r.read(bob)).invoices.map((i) => i.id)).toEqual(bobsInvoices);
       }
       // A new open invoice of Bob's: on his next read, not on Ann's.
-      await applyAll(store, stripeSide({ ...bobco, invoices: [{ id: `in_bob_${bound}`, status: 'open', total: 1300 }] }, 3_000 + bound));
+      await applyAll(
+        store,
+        stripeSide({ ...bobco, invoices: [{ id: `in_bob_${bound}`, status: 'open', total: 1300 }] }, 3_000 + bound),
+      );
       bobsInvoices = [`in_bob_${bound}`, ...bobsInvoices];
       expect(viewOf(await r.read(bob)).invoices.map((i) => i.id)).toEqual(bobsInvoices);
       expect(viewOf(await r.read(ann)).invoices.map((i) => i.id)).toEqual(['in_acme_1']);
@@ -143,6 +189,9 @@ describe('the customer view read', () => {
 
   it('answers a user the index does not know with no customer', async () => {
     const r = reader();
-    expect(await r.read({ zendeskUserId: '999999', externalId: null, email: 'nobody@else.example' })).toEqual({ kind: 'none', reason: 'unknown_user' });
+    expect(await r.read({ zendeskUserId: '999999', externalId: null, email: 'nobody@else.example' })).toEqual({
+      kind: 'none',
+      reason: 'unknown_user',
+    });
   });
 });

@@ -14,13 +14,23 @@ const viewerArb: fc.Arbitrary<Viewer> = fc.record({
   externalId: fc.constantFrom(null, '003A', '0035e00000AnnCtAAJ'),
   email: fc.constantFrom(null, 'ann@acme.example', 'Carl@Acme.example', 'nobody@else.example'),
 });
-const optsArb = fc.record({ recentPaidInvoices: fc.integer({ min: 0, max: 3 }), tickets: fc.constantFrom('requester' as const, 'organization' as const) });
+const optsArb = fc.record({
+  recentPaidInvoices: fc.integer({ min: 0, max: 3 }),
+  tickets: fc.constantFrom('requester' as const, 'organization' as const),
+});
 
 describe('customer view projection', () => {
   it('shows a canceled subscription as canceled with the day it ended, not as no subscription', () => {
     const endedAt = '2026-11-30T00:00:00.000Z';
-    const record = replay([subscription('sub_a', 'active', { version: 1_000 }), subscription('sub_a', 'canceled', { version: 2_000 }, { endedAt })]);
-    const view = customerView(record, { zendeskUserId: '801', externalId: null, email: null }, { recentPaidInvoices: 3, tickets: 'requester' });
+    const record = replay([
+      subscription('sub_a', 'active', { version: 1_000 }),
+      subscription('sub_a', 'canceled', { version: 2_000 }, { endedAt }),
+    ]);
+    const view = customerView(
+      record,
+      { zendeskUserId: '801', externalId: null, email: null },
+      { recentPaidInvoices: 3, tickets: 'requester' },
+    );
     expect(view.billing).toMatchObject({ status: 'canceled', endedAt, plan: 'Team' });
   });
 
@@ -50,7 +60,9 @@ describe('customer view projection', () => {
         }
         const open = record.derived.invoices.filter((i) => i.status === 'open').map((i) => i.id);
         expect(view.invoices.filter((i) => i.status === 'open').map((i) => i.id)).toEqual(open);
-        expect(view.invoices.filter((i) => i.status === 'paid').length).toBe(Math.min(opts.recentPaidInvoices, record.derived.invoices.filter((i) => i.status === 'paid').length));
+        expect(view.invoices.filter((i) => i.status === 'paid').length).toBe(
+          Math.min(opts.recentPaidInvoices, record.derived.invoices.filter((i) => i.status === 'paid').length),
+        );
       }),
       { numRuns: 100 },
     );
@@ -63,7 +75,8 @@ describe('customer view projection', () => {
         const ids = new Set((record.derived.support?.tickets ?? []).map((t) => t.id));
         for (const t of customerView(record, viewer, opts).tickets) {
           expect(ids.has(t.id)).toBe(true);
-          if (opts.tickets === 'requester') expect(record.zendesk.tickets[t.id]!.data.requesterId).toBe(viewer.zendeskUserId);
+          if (opts.tickets === 'requester')
+            expect(record.zendesk.tickets[t.id]!.data.requesterId).toBe(viewer.zendeskUserId);
         }
       }),
       { numRuns: 100 },
@@ -75,8 +88,25 @@ describe('customer view projection', () => {
       fc.property(streamArb(), viewerArb, optsArb, (items, viewer, opts) => {
         const record = replay(items);
         const view = customerView(record, viewer, opts);
-        expect(Object.keys(view).sort()).toEqual(['billing', 'brand', 'customer', 'invoices', 'tickets', 'updatedAt', 'v']);
-        if (view.billing) expect(Object.keys(view.billing).sort()).toEqual(['currency', 'delinquent', 'endedAt', 'nextInvoiceDate', 'paymentMethodOnFile', 'plan', 'status']);
+        expect(Object.keys(view).sort()).toEqual([
+          'billing',
+          'brand',
+          'customer',
+          'invoices',
+          'tickets',
+          'updatedAt',
+          'v',
+        ]);
+        if (view.billing)
+          expect(Object.keys(view.billing).sort()).toEqual([
+            'currency',
+            'delinquent',
+            'endedAt',
+            'nextInvoiceDate',
+            'paymentMethodOnFile',
+            'plan',
+            'status',
+          ]);
         const text = JSON.stringify(view);
         expect(text).not.toMatch(/"(mrr|balance|ownerId|tier|links|stamp|id":"cust-)/);
         expect(text).not.toContain(record.id);
@@ -94,13 +124,17 @@ describe('customer view projection', () => {
           const value = key.slice(key.indexOf(':') + 1);
           const holds = holdsViewer(record, key);
           if (key.startsWith('zduser:')) {
-            const org = record.zendesk.organization?.stamp.deleted === false ? record.zendesk.organization.stamp.objectId : null;
+            const org =
+              record.zendesk.organization?.stamp.deleted === false ? record.zendesk.organization.stamp.objectId : null;
             const member = org === null || record.zendesk.users[value]?.data.organizationId === org;
             expect(holds).toBe(contacts.some((c) => c.zendeskUserId === value) && member);
           }
           if (key.startsWith('sfcontact:')) expect(holds).toBe(contacts.some((c) => c.salesforceContactId === value));
           if (holds && key.startsWith('email:')) {
-            const billing = record.stripe.customer && !record.stripe.customer.stamp.deleted ? record.stripe.customer.data.email?.toLowerCase() : undefined;
+            const billing =
+              record.stripe.customer && !record.stripe.customer.stamp.deleted
+                ? record.stripe.customer.data.email?.toLowerCase()
+                : undefined;
             expect(contacts.some((c) => c.email === value) || billing === value).toBe(true);
           }
         }
@@ -110,7 +144,9 @@ describe('customer view projection', () => {
   });
 
   it('looks a viewer up by Zendesk user id, then a Salesforce Contact external id, then normalized email', () => {
-    expect(viewerKeys({ zendeskUserId: '801', externalId: '0035e00000AnnCtAAJ', email: ' Ann@Acme.Example ' })).toEqual(['zduser:801', 'sfcontact:0035e00000AnnCtAAJ', 'email:ann@acme.example']);
+    expect(viewerKeys({ zendeskUserId: '801', externalId: '0035e00000AnnCtAAJ', email: ' Ann@Acme.Example ' })).toEqual(
+      ['zduser:801', 'sfcontact:0035e00000AnnCtAAJ', 'email:ann@acme.example'],
+    );
     expect(viewerKeys({ zendeskUserId: '801', externalId: 'crm-42', email: null })).toEqual(['zduser:801']);
   });
 });

@@ -1,6 +1,5 @@
 /** Salesforce ids (15/18 characters), REST datetimes and the error shapes of the REST API (ApiError, DML errors). */
 
-
 // ---------------------------------------------------------------------------------------------
 // Ids, time, errors
 // ---------------------------------------------------------------------------------------------
@@ -34,7 +33,10 @@ export const DATETIME_IN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})
 
 /** An answer other than 2xx, in Salesforce's shape. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`Salesforce stand-in answers ${status}`);
   }
 }
@@ -52,6 +54,13 @@ export const noSuchColumn = (name: string, sobject: string) =>
 
 /** A per-record DML error; sObject Collections carry these in results, single-record calls answer 400 with them. */
 export type DmlError = { statusCode: string; message: string; fields: string[] };
-export const dml = (statusCode: string, message: string, fields: string[] = []): DmlError => ({ statusCode, message, fields });
+export const dml = (statusCode: string, message: string, fields: string[] = []): DmlError => ({
+  statusCode,
+  message,
+  fields,
+});
 export const dmlFailure = (errors: DmlError[]) =>
-  new ApiError(400, errors.map((e) => ({ message: e.message, errorCode: e.statusCode, fields: e.fields })));
+  new ApiError(
+    400,
+    errors.map((e) => ({ message: e.message, errorCode: e.statusCode, fields: e.fields })),
+  );

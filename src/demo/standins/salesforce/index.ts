@@ -30,7 +30,13 @@ import { ID_SHAPE, base62, notFound, toId18 } from './errors.js';
 import { type Ctx, dataApi, errorHandler, issueToken, releaseName, send, tokenEndpoint } from './routes.js';
 import { type SObjectDef } from './schema.js';
 import { SalesforceState } from './state.js';
-import { type OutboundDelivery, type SalesforceCall, type SalesforceField, type SalesforceRecord, type SalesforceStandInOptions } from './types.js';
+import {
+  type OutboundDelivery,
+  type SalesforceCall,
+  type SalesforceField,
+  type SalesforceRecord,
+  type SalesforceStandInOptions,
+} from './types.js';
 
 export type { FaultKind, FaultOptions, RateWindow } from '../common.js';
 export * from './types.js';
@@ -49,8 +55,14 @@ function soapValue(field: SalesforceField, value: unknown): string | null {
   return String(value);
 }
 
-function outboundFields(def: SObjectDef, rec: SalesforceRecord, selected: string[] | undefined): Record<string, string | null> {
-  const chosen = selected ? selected.map((n) => def.byName.get(n.toLowerCase())).filter((f) => f !== undefined) : def.fields;
+function outboundFields(
+  def: SObjectDef,
+  rec: SalesforceRecord,
+  selected: string[] | undefined,
+): Record<string, string | null> {
+  const chosen = selected
+    ? selected.map((n) => def.byName.get(n.toLowerCase())).filter((f) => f !== undefined)
+    : def.fields;
   const fields: Record<string, string | null> = { Id: rec.Id };
   // Id first, then alphabetical, as Salesforce lays out the sObject; fields without a value are left out.
   for (const f of [...chosen].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -103,7 +115,8 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
   const orgId = toId18(opts.outbound?.orgId ?? opts.orgId ?? `00D8d0000${base62(0x3c9a51, 6)}`);
   if (!ID_SHAPE.test(orgId) || !orgId.startsWith('00D')) throw new Error(`not an org id: ${orgId}`);
   const state = new SalesforceState(orgId, clock);
-  for (const [sobject, fields] of Object.entries(opts.fields ?? {})) for (const f of fields) state.defineField(sobject, f);
+  for (const [sobject, fields] of Object.entries(opts.fields ?? {}))
+    for (const f of fields) state.defineField(sobject, f);
 
   const outbound: OutboundDelivery[] = [];
   const pending = new Set<Promise<void>>();
@@ -134,7 +147,10 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
     faults: new FaultInjector(opts.faults ?? null),
     armed: [],
     tokens: new Set(),
-    credentials: opts.credentials ?? { clientId: `3MVG9${randomBytes(18).toString('base64url')}`, clientSecret: randomBytes(24).toString('hex').toUpperCase() },
+    credentials: opts.credentials ?? {
+      clientId: `3MVG9${randomBytes(18).toString('base64url')}`,
+      clientSecret: randomBytes(24).toString('hex').toUpperCase(),
+    },
     calls: [],
     cursors: new Map(),
     instanceUrl: () => origin,
@@ -143,10 +159,28 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
       if (!target || !echoed.has(def.name.toLowerCase()) || ids.length === 0) return;
       // Each message carries the record as it is now; at most 100 notifications per message.
       for (let i = 0; i < ids.length; i += 100) {
-        const recs = ids.slice(i, i + 100).map((id) => state.table(def).get(id)).filter((r) => r !== undefined);
-        const notifications = recs.map((rec) => ({ id: state.newId('04l'), sObjectType: def.name, fields: outboundFields(def, rec, target.fields) }));
-        const xml = buildOutboundMessage({ organizationId: orgId, actionId, sessionId: null, instanceUrl: origin, apiVersion, notifications });
-        const delivery: OutboundDelivery = { xml, notificationIds: notifications.map((n) => n.id), recordIds: recs.map((r) => r.Id) };
+        const recs = ids
+          .slice(i, i + 100)
+          .map((id) => state.table(def).get(id))
+          .filter((r) => r !== undefined);
+        const notifications = recs.map((rec) => ({
+          id: state.newId('04l'),
+          sObjectType: def.name,
+          fields: outboundFields(def, rec, target.fields),
+        }));
+        const xml = buildOutboundMessage({
+          organizationId: orgId,
+          actionId,
+          sessionId: null,
+          instanceUrl: origin,
+          apiVersion,
+          notifications,
+        });
+        const delivery: OutboundDelivery = {
+          xml,
+          notificationIds: notifications.map((n) => n.id),
+          recordIds: recs.map((r) => r.Id),
+        };
         outbound.push(delivery);
         const done: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, target.delayMs ?? 0))
           .then(() => deliver(target.url, delivery))
@@ -170,14 +204,16 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
     res.on('finish', () => {
       call.status = res.statusCode;
     });
-    if (path.startsWith('/services/data/')) res.setHeader('Sforce-Limit-Info', `api-usage=${state.apiUsage}/${ctx.dailyLimit}`);
+    if (path.startsWith('/services/data/'))
+      res.setHeader('Sforce-Limit-Info', `api-usage=${state.apiUsage}/${ctx.dailyLimit}`);
     next();
   });
   app.post('/services/oauth2/token', express.urlencoded({ extended: false }), tokenEndpoint(ctx));
   app.get(['/services/data', '/services/data/'], (_req, res) => {
     const top = Number.parseFloat(apiVersion);
     const versions = [];
-    for (let v = 20; v <= top; v++) versions.push({ label: releaseName(v), url: `/services/data/v${v}.0`, version: `${v}.0` });
+    for (let v = 20; v <= top; v++)
+      versions.push({ label: releaseName(v), url: `/services/data/v${v}.0`, version: `${v}.0` });
     send(res, 200, versions);
   });
   app.use('/services/data/:version', dataApi(ctx));

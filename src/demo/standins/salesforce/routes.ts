@@ -4,7 +4,18 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { FaultInjector, FixedWindowRateLimiter } from '../common.js';
 import type { FaultKind } from '../common.js';
-import { ApiError, type DmlError, ID_SHAPE, apiError, dml, dmlFailure, noSuchColumn, noSuchExternalIdField, notFound, toId18 } from './errors.js';
+import {
+  ApiError,
+  type DmlError,
+  ID_SHAPE,
+  apiError,
+  dml,
+  dmlFailure,
+  noSuchColumn,
+  noSuchExternalIdField,
+  notFound,
+  toId18,
+} from './errors.js';
 import { type SObjectDef } from './schema.js';
 import { type Soql, holds, orderRecords, parseSoql } from './soql.js';
 import { SalesforceState, type SaveResult, type Undo, type Values, coerce, jsonToken, matchKey } from './state.js';
@@ -48,10 +59,16 @@ function defaultFailureBody(status: number, errorId: number): unknown {
   if (status === 401) return [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }];
   if (status === 403) return [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }];
   if (status === 404) return [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }];
-  if (status === 503) return [{ message: 'Too many requests waiting for connections', errorCode: 'SERVER_UNAVAILABLE' }];
+  if (status === 503)
+    return [{ message: 'Too many requests waiting for connections', errorCode: 'SERVER_UNAVAILABLE' }];
   if (status >= 500) {
     const id = `${1_000_000_000 + errorId}-${10_000 + (errorId % 90_000)} (${-(1_500_000_000 + errorId)})`;
-    return [{ message: `An unexpected error occurred. Please include this ErrorId if you contact support: ${id}`, errorCode: 'UNKNOWN_EXCEPTION' }];
+    return [
+      {
+        message: `An unexpected error occurred. Please include this ErrorId if you contact support: ${id}`,
+        errorCode: 'UNKNOWN_EXCEPTION',
+      },
+    ];
   }
   return [{ message: `stand-in failure ${status}`, errorCode: 'INVALID_INPUT' }];
 }
@@ -71,7 +88,8 @@ export function releaseName(major: number): string {
 }
 
 const versionOf = (res: Response) => res.locals['version'] as string;
-const sobjectUrl = (version: string, def: SObjectDef, id: string) => `/services/data/v${version}/sobjects/${def.name}/${id}`;
+const sobjectUrl = (version: string, def: SObjectDef, id: string) =>
+  `/services/data/v${version}/sobjects/${def.name}/${id}`;
 
 function objectOr404(ctx: Ctx, name: string | undefined): SObjectDef {
   const def = ctx.state.objectOrNull(name ?? '');
@@ -90,7 +108,11 @@ function bodyObject(req: Request): Values {
   const body: unknown = req.body;
   if (body === undefined) throw apiError(400, 'JSON_PARSER_ERROR', 'No content to map due to end-of-input');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw apiError(400, 'JSON_PARSER_ERROR', `Cannot deserialize instance of sObject from ${jsonToken(body)} value or request may be missing a required field`);
+    throw apiError(
+      400,
+      'JSON_PARSER_ERROR',
+      `Cannot deserialize instance of sObject from ${jsonToken(body)} value or request may be missing a required field`,
+    );
   }
   return body as Values;
 }
@@ -99,10 +121,18 @@ function collectionBody(req: Request): { allOrNone: boolean; records: Values[] }
   const body = bodyObject(req);
   const records = body['records'];
   if (!Array.isArray(records) || records.some((r) => typeof r !== 'object' || r === null || Array.isArray(r))) {
-    throw apiError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize instance of list of sObjects or request may be missing a required field');
+    throw apiError(
+      400,
+      'JSON_PARSER_ERROR',
+      'Cannot deserialize instance of list of sObjects or request may be missing a required field',
+    );
   }
   if (records.length > MAX_COLLECTION) {
-    throw apiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`);
+    throw apiError(
+      400,
+      'EXCEEDED_ID_LIMIT',
+      `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`,
+    );
   }
   return { allOrNone: body['allOrNone'] === true, records: records as Values[] };
 }
@@ -125,8 +155,10 @@ function runCollection(ctx: Ctx, items: Item[], allOrNone: boolean, withCreated:
   const failed = outcomes.some((o) => 'errors' in o);
   if (allOrNone && failed) {
     ctx.state.rollback(undo);
-    const rolledBack = dml('ALL_OR_NONE_OPERATION_ROLLED_BACK',
-      'Record rolled back because not all records were valid and the request was using AllOrNone header');
+    const rolledBack = dml(
+      'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+      'Record rolled back because not all records were valid and the request was using AllOrNone header',
+    );
     return outcomes.map((o) => ({ success: false, errors: 'errors' in o ? o.errors : [rolledBack] }));
   }
   const written = new Map<SObjectDef, string[]>();
@@ -137,7 +169,10 @@ function runCollection(ctx: Ctx, items: Item[], allOrNone: boolean, withCreated:
   });
   for (const [def, ids] of written) ctx.echo(def, ids);
   return outcomes.map((o) =>
-    'errors' in o ? { success: false, errors: o.errors } : { id: o.id, success: true, errors: [], ...(withCreated ? { created: o.created } : {}) });
+    'errors' in o
+      ? { success: false, errors: o.errors }
+      : { id: o.id, success: true, errors: [], ...(withCreated ? { created: o.created } : {}) },
+  );
 }
 
 function projectRecord(def: SObjectDef, rec: SalesforceRecord, version: string, only?: SalesforceField[]): Values {
@@ -160,14 +195,23 @@ function projectRow(state: SalesforceState, q: Soql, rec: SalesforceRecord, vers
       out[rel] = null;
       continue;
     }
-    const nested = (out[rel] as Values | null | undefined) ?? { attributes: { type: path.target.name, url: sobjectUrl(version, path.target, parent.Id) } };
+    const nested = (out[rel] as Values | null | undefined) ?? {
+      attributes: { type: path.target.name, url: sobjectUrl(version, path.target, parent.Id) },
+    };
     nested[path.field.name] = parent[path.field.name] ?? null;
     out[rel] = nested;
   }
   return out;
 }
 
-function queryPage(ctx: Ctx, version: string, cursorId: string | null, records: unknown[], offset: number, batch: number): Values {
+function queryPage(
+  ctx: Ctx,
+  version: string,
+  cursorId: string | null,
+  records: unknown[],
+  offset: number,
+  batch: number,
+): Values {
   const done = offset + batch >= records.length;
   let id = cursorId;
   if (done && id) ctx.cursors.delete(id);
@@ -249,24 +293,44 @@ export function dataApi(ctx: Ctx): express.Router {
       encoding: 'UTF-8',
       maxBatchSize: MAX_COLLECTION,
       sobjects: [...state.objects.values()].map((d) => ({
-        name: d.name, label: d.label, labelPlural: d.labelPlural, keyPrefix: d.keyPrefix, custom: d.custom,
-        createable: true, updateable: true, deletable: true, queryable: true,
+        name: d.name,
+        label: d.label,
+        labelPlural: d.labelPlural,
+        keyPrefix: d.keyPrefix,
+        custom: d.custom,
+        createable: true,
+        updateable: true,
+        deletable: true,
+        queryable: true,
       })),
     });
   });
 
   r.get('/sobjects/:sobject', (req, res) => {
     const def = objectOr404(ctx, req.params['sobject']);
-    send(res, 200, { objectDescribe: { name: def.name, label: def.label, keyPrefix: def.keyPrefix, custom: def.custom }, recentItems: [] });
+    send(res, 200, {
+      objectDescribe: { name: def.name, label: def.label, keyPrefix: def.keyPrefix, custom: def.custom },
+      recentItems: [],
+    });
   });
 
   r.get('/sobjects/:sobject/describe', (req, res) => {
     const def = objectOr404(ctx, req.params['sobject']);
     const base = `/services/data/v${versionOf(res)}/sobjects/${def.name}`;
     send(res, 200, {
-      name: def.name, label: def.label, labelPlural: def.labelPlural, keyPrefix: def.keyPrefix, custom: def.custom,
-      createable: true, updateable: true, deletable: true, queryable: true,
-      fields: def.fields.map((f) => ({ ...f, calculated: f.type === 'address' || (def.name === 'Contact' && f.name === 'Name') })),
+      name: def.name,
+      label: def.label,
+      labelPlural: def.labelPlural,
+      keyPrefix: def.keyPrefix,
+      custom: def.custom,
+      createable: true,
+      updateable: true,
+      deletable: true,
+      queryable: true,
+      fields: def.fields.map((f) => ({
+        ...f,
+        calculated: f.type === 'address' || (def.name === 'Contact' && f.name === 'Name'),
+      })),
       urls: { sobject: base, describe: `${base}/describe`, rowTemplate: `${base}/{ID}` },
     });
   });
@@ -290,7 +354,13 @@ export function dataApi(ctx: Ctx): express.Router {
   r.get('/sobjects/:sobject/:id', (req, res) => {
     const def = objectOr404(ctx, req.params['sobject']);
     const rec = recordOr404(def, req.params['id']);
-    const wanted = typeof req.query['fields'] === 'string' ? req.query['fields'].split(',').map((s) => s.trim()).filter(Boolean) : null;
+    const wanted =
+      typeof req.query['fields'] === 'string'
+        ? req.query['fields']
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : null;
     const only = wanted?.map((name) => {
       const f = def.byName.get(name.toLowerCase());
       if (!f) throw apiError(400, 'INVALID_FIELD', noSuchColumn(name, def.name));
@@ -314,10 +384,19 @@ export function dataApi(ctx: Ctx): express.Router {
     res.status(204).end();
   });
 
-  const matchOrAnswer300 = (res: Response, def: SObjectDef, field: SalesforceField, value: string): SalesforceRecord | null | undefined => {
+  const matchOrAnswer300 = (
+    res: Response,
+    def: SObjectDef,
+    field: SalesforceField,
+    value: string,
+  ): SalesforceRecord | null | undefined => {
     const ids = state.match(def, field, value);
     if (ids.length > 1) {
-      send(res, 300, ids.map((id) => sobjectUrl(versionOf(res), def, id)));
+      send(
+        res,
+        300,
+        ids.map((id) => sobjectUrl(versionOf(res), def, id)),
+      );
       return undefined;
     }
     return ids[0] ? state.table(def).get(ids[0])! : null;
@@ -337,7 +416,12 @@ export function dataApi(ctx: Ctx): express.Router {
     const value = req.params['value'] as string;
     const values = state.deserialize(def, bodyObject(req));
     if (field.name in values && matchKey(field, values[field.name]) !== matchKey(field, value)) {
-      throw apiError(400, 'INVALID_FIELD', `${field.name}: the value in the request body does not match the external id in the URL`, [field.name]);
+      throw apiError(
+        400,
+        'INVALID_FIELD',
+        `${field.name}: the value in the request body does not match the external id in the URL`,
+        [field.name],
+      );
     }
     const existing = matchOrAnswer300(res, def, field, value);
     if (existing === undefined) return;
@@ -357,7 +441,13 @@ export function dataApi(ctx: Ctx): express.Router {
       const def = recordType(ctx, record);
       const hasId = Object.keys(record).some((k) => k.toLowerCase() === 'id');
       const values = state.deserialize(def, record, (k) => k.toLowerCase() === 'id');
-      return { def, run: (undo) => (hasId ? { errors: [dml('INVALID_FIELD', 'cannot specify Id in an insert call', ['Id'])] } : state.save(def, values, undefined, undo)) };
+      return {
+        def,
+        run: (undo) =>
+          hasId
+            ? { errors: [dml('INVALID_FIELD', 'cannot specify Id in an insert call', ['Id'])] }
+            : state.save(def, values, undefined, undo),
+      };
     });
     send(res, 200, runCollection(ctx, items, allOrNone, false));
   });
@@ -372,7 +462,8 @@ export function dataApi(ctx: Ctx): express.Router {
       return {
         def,
         run: (undo) => {
-          if (typeof id !== 'string' || id === '') return { errors: [dml('MISSING_ARGUMENT', 'Id not specified in an update call')] };
+          if (typeof id !== 'string' || id === '')
+            return { errors: [dml('MISSING_ARGUMENT', 'Id not specified in an update call')] };
           if (!ID_SHAPE.test(id) || id.slice(0, 3) !== def.keyPrefix) {
             return { errors: [dml('MALFORMED_ID', `${def.label} ID: id value of incorrect type: ${id}`, ['Id'])] };
           }
@@ -390,7 +481,8 @@ export function dataApi(ctx: Ctx): express.Router {
     const field = lookupFieldOr404(def, req.params['field']);
     const { allOrNone, records } = collectionBody(req);
     const prepared = records.map((record) => {
-      if (recordType(ctx, record) !== def) throw apiError(400, 'INVALID_TYPE', `records must all be of type ${def.name}, as in the URL`);
+      if (recordType(ctx, record) !== def)
+        throw apiError(400, 'INVALID_TYPE', `records must all be of type ${def.name}, as in the URL`);
       return state.deserialize(def, record);
     });
     const seen = new Map<string, number>();
@@ -402,11 +494,23 @@ export function dataApi(ctx: Ctx): express.Router {
       def,
       run: (undo) => {
         const v = values[field.name];
-        if (v === null || v === undefined || v === '') return { errors: [dml('MISSING_ARGUMENT', `${field.name} not specified`)] };
-        if ((seen.get(matchKey(field, v)) ?? 0) > 1) return { errors: [dml('DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${String(v)}`, [field.name])] };
+        if (v === null || v === undefined || v === '')
+          return { errors: [dml('MISSING_ARGUMENT', `${field.name} not specified`)] };
+        if ((seen.get(matchKey(field, v)) ?? 0) > 1)
+          return {
+            errors: [dml('DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${String(v)}`, [field.name])],
+          };
         const ids = state.match(def, field, v);
         if (ids.length > 1) {
-          return { errors: [dml('DUPLICATE_EXTERNAL_ID', `${field.name}: more than one record found for external id field: [${ids.join(', ')}]`, [field.name])] };
+          return {
+            errors: [
+              dml(
+                'DUPLICATE_EXTERNAL_ID',
+                `${field.name}: more than one record found for external id field: [${ids.join(', ')}]`,
+                [field.name],
+              ),
+            ],
+          };
         }
         return state.save(def, values, ids[0] ? state.table(def).get(ids[0]) : undefined, undo);
       },
@@ -421,9 +525,15 @@ export function dataApi(ctx: Ctx): express.Router {
    */
   r.delete('/composite/sobjects', (req, res) => {
     const raw = req.query['ids'];
-    if (typeof raw !== 'string' || raw.trim() === '') throw apiError(400, 'MISSING_ARGUMENT', 'ids parameter is required');
+    if (typeof raw !== 'string' || raw.trim() === '')
+      throw apiError(400, 'MISSING_ARGUMENT', 'ids parameter is required');
     const ids = raw.split(',').map((id) => id.trim());
-    if (ids.length > MAX_COLLECTION) throw apiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`);
+    if (ids.length > MAX_COLLECTION)
+      throw apiError(
+        400,
+        'EXCEEDED_ID_LIMIT',
+        `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`,
+      );
     const allOrNone = req.query['allOrNone'] === 'true';
     const removed: string[] = [];
     const outcomes = ids.map((given): { id: string; errors: DmlError[] } => {
@@ -431,25 +541,47 @@ export function dataApi(ctx: Ctx): express.Router {
       const id = toId18(given);
       if (state.isRecycled(id)) return { id, errors: [dml('ENTITY_IS_DELETED', 'entity is deleted')] };
       const def = state.objectByPrefix(id.slice(0, 3));
-      if (!def || !state.remove(def, id)) return { id, errors: [dml('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id')] };
+      if (!def || !state.remove(def, id))
+        return { id, errors: [dml('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id')] };
       removed.push(id);
       return { id, errors: [] };
     });
     const failed = outcomes.some((o) => o.errors.length > 0);
     if (allOrNone && failed) {
       for (const id of removed) state.unremove(id);
-      const rolledBack = dml('ALL_OR_NONE_OPERATION_ROLLED_BACK', 'Record rolled back because not all records were valid and the request was using AllOrNone header');
-      return void send(res, 200, outcomes.map((o) => ({ ...(o.errors.length > 0 ? {} : { id: o.id }), success: false, errors: o.errors.length > 0 ? o.errors : [rolledBack] })));
+      const rolledBack = dml(
+        'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+        'Record rolled back because not all records were valid and the request was using AllOrNone header',
+      );
+      return void send(
+        res,
+        200,
+        outcomes.map((o) => ({
+          ...(o.errors.length > 0 ? {} : { id: o.id }),
+          success: false,
+          errors: o.errors.length > 0 ? o.errors : [rolledBack],
+        })),
+      );
     }
-    send(res, 200, outcomes.map((o) => (o.errors.length > 0 ? { success: false, errors: o.errors } : { id: o.id, success: true, errors: [] })));
+    send(
+      res,
+      200,
+      outcomes.map((o) =>
+        o.errors.length > 0 ? { success: false, errors: o.errors } : { id: o.id, success: true, errors: [] },
+      ),
+    );
   });
 
   const query = (req: Request, res: Response) => {
     const soql = req.query['q'];
-    if (typeof soql !== 'string' || soql.trim() === '') throw apiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
+    if (typeof soql !== 'string' || soql.trim() === '')
+      throw apiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
     const q = parseSoql(soql, state);
     const matching = [...state.table(q.def).values()].filter((rec) => !q.where || holds(state, rec, q.where));
-    const ordered = orderRecords(state, matching, q.orderBy, q.limit === null ? Infinity : q.offset + q.limit).slice(q.offset, q.limit === null ? undefined : q.offset + q.limit);
+    const ordered = orderRecords(state, matching, q.orderBy, q.limit === null ? Infinity : q.offset + q.limit).slice(
+      q.offset,
+      q.limit === null ? undefined : q.offset + q.limit,
+    );
     if (q.count) return send(res, 200, { totalSize: ordered.length, done: true, records: [] });
     const rows = ordered.map((rec) => projectRow(state, q, rec, versionOf(res)));
     send(res, 200, queryPage(ctx, versionOf(res), null, rows, 0, batchSizeOf(req.header('sforce-query-options'))));
@@ -488,8 +620,18 @@ export function tokenEndpoint(ctx: Ctx) {
     const id = `${ctx.instanceUrl()}/id/${ctx.state.orgId}/${ctx.state.userId}`;
     const issuedAt = String(Date.now());
     // As Salesforce signs it: HMAC-SHA256 of id + issued_at with the consumer secret.
-    const signature = createHmac('sha256', ctx.credentials.clientSecret).update(id + issuedAt).digest('base64');
-    send(res, 200, { access_token: token, signature, scope: 'api', instance_url: ctx.instanceUrl(), id, token_type: 'Bearer', issued_at: issuedAt });
+    const signature = createHmac('sha256', ctx.credentials.clientSecret)
+      .update(id + issuedAt)
+      .digest('base64');
+    send(res, 200, {
+      access_token: token,
+      signature,
+      scope: 'api',
+      instance_url: ctx.instanceUrl(),
+      id,
+      token_type: 'Bearer',
+      issued_at: issuedAt,
+    });
   };
 }
 
@@ -503,7 +645,9 @@ export function errorHandler(err: unknown, _req: Request, res: Response, next: N
   if (res.headersSent) return next(err);
   if (err instanceof ApiError) return send(res, err.status, err.body);
   const type = (err as { type?: unknown }).type;
-  if (type === 'entity.parse.failed') return send(res, 400, [{ message: String((err as Error).message), errorCode: 'JSON_PARSER_ERROR' }]);
-  if (type === 'entity.too.large') return send(res, 413, [{ message: 'Request entity too large', errorCode: 'REQUEST_TOO_LARGE' }]);
+  if (type === 'entity.parse.failed')
+    return send(res, 400, [{ message: String((err as Error).message), errorCode: 'JSON_PARSER_ERROR' }]);
+  if (type === 'entity.too.large')
+    return send(res, 413, [{ message: 'Request entity too large', errorCode: 'REQUEST_TOO_LARGE' }]);
   send(res, 500, defaultFailureBody(500, 0));
 }

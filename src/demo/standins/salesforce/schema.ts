@@ -16,7 +16,14 @@ export interface SObjectDef {
 }
 
 const TEXT_LENGTH: Partial<Record<SalesforceFieldType, number>> = {
-  id: 18, reference: 18, string: 255, textarea: 255, email: 80, phone: 40, url: 255, picklist: 255,
+  id: 18,
+  reference: 18,
+  string: 255,
+  textarea: 255,
+  email: 80,
+  phone: 40,
+  url: 255,
+  picklist: 255,
 };
 
 export function makeField(spec: SalesforceFieldSpec): SalesforceField {
@@ -39,7 +46,8 @@ export function makeField(spec: SalesforceFieldSpec): SalesforceField {
     updateable: spec.updateable ?? true,
     defaultedOnCreate: spec.defaultedOnCreate ?? type === 'boolean',
     referenceTo: spec.referenceTo ?? [],
-    relationshipName: spec.relationshipName ?? (type === 'reference' && custom ? spec.name.replace(/__c$/, '__r') : null),
+    relationshipName:
+      spec.relationshipName ?? (type === 'reference' && custom ? spec.name.replace(/__c$/, '__r') : null),
   };
 }
 
@@ -55,7 +63,12 @@ export function systemFields(objectLabel: string): Def[] {
     ['CreatedDate', 'datetime', 'Created Date', { ...READ_ONLY, defaultedOnCreate: true }],
     ['CreatedById', 'reference', 'Created By ID', { ...READ_ONLY, ...user('CreatedBy'), defaultedOnCreate: true }],
     ['LastModifiedDate', 'datetime', 'Last Modified Date', { ...READ_ONLY, defaultedOnCreate: true }],
-    ['LastModifiedById', 'reference', 'Last Modified By ID', { ...READ_ONLY, ...user('LastModifiedBy'), defaultedOnCreate: true }],
+    [
+      'LastModifiedById',
+      'reference',
+      'Last Modified By ID',
+      { ...READ_ONLY, ...user('LastModifiedBy'), defaultedOnCreate: true },
+    ],
     ['SystemModstamp', 'datetime', 'System Modstamp', { ...READ_ONLY, defaultedOnCreate: true }],
   ];
 }
@@ -71,9 +84,18 @@ function addressFields(prefix: string): Def[] {
   ];
 }
 
-export const STANDARD_OBJECTS: Array<{ name: string; label: string; plural: string; keyPrefix: string; fields: Def[] }> = [
+export const STANDARD_OBJECTS: Array<{
+  name: string;
+  label: string;
+  plural: string;
+  keyPrefix: string;
+  fields: Def[];
+}> = [
   {
-    name: 'Account', label: 'Account', plural: 'Accounts', keyPrefix: '001',
+    name: 'Account',
+    label: 'Account',
+    plural: 'Accounts',
+    keyPrefix: '001',
     fields: [
       ['Name', 'string', 'Account Name', { nillable: false, idLookup: true, caseSensitive: false }],
       ['AccountNumber', 'string', 'Account Number', { length: 40 }],
@@ -91,7 +113,10 @@ export const STANDARD_OBJECTS: Array<{ name: string; label: string; plural: stri
     ],
   },
   {
-    name: 'Contact', label: 'Contact', plural: 'Contacts', keyPrefix: '003',
+    name: 'Contact',
+    label: 'Contact',
+    plural: 'Contacts',
+    keyPrefix: '003',
     fields: [
       ['AccountId', 'reference', 'Account ID', { referenceTo: ['Account'], relationshipName: 'Account' }],
       ['LastName', 'string', 'Last Name', { length: 80, nillable: false }],

@@ -44,7 +44,11 @@ function soqlError(soql: string, pos: number, errorCode: string, message: string
   const row = before.length;
   const column = (before[row - 1] ?? '').length + 1;
   const line = soql.split('\n')[row - 1] ?? '';
-  return apiError(400, errorCode, `\n${line}\n${' '.repeat(column - 1)}^\nERROR at Row:${row}:Column:${column}\n${message}`);
+  return apiError(
+    400,
+    errorCode,
+    `\n${line}\n${' '.repeat(column - 1)}^\nERROR at Row:${row}:Column:${column}\n${message}`,
+  );
 }
 
 function tokenize(soql: string): Tok[] {
@@ -69,11 +73,19 @@ function tokenize(soql: string): Tok[] {
 /** What a filter value must look like for a field type, named as Salesforce names it in its error. */
 function literalRule(type: SalesforceFieldType): { kinds: TokKind[] | ['boolean']; typeName: string; quoted: boolean } {
   switch (type) {
-    case 'datetime': return { kinds: ['datetime'], typeName: 'dateTime', quoted: false };
-    case 'date': return { kinds: ['date'], typeName: 'date', quoted: false };
-    case 'int': case 'double': case 'currency': case 'percent': return { kinds: ['number'], typeName: type === 'int' ? 'integer' : 'double', quoted: false };
-    case 'boolean': return { kinds: ['boolean'], typeName: 'boolean', quoted: false };
-    default: return { kinds: ['string'], typeName: 'string', quoted: true };
+    case 'datetime':
+      return { kinds: ['datetime'], typeName: 'dateTime', quoted: false };
+    case 'date':
+      return { kinds: ['date'], typeName: 'date', quoted: false };
+    case 'int':
+    case 'double':
+    case 'currency':
+    case 'percent':
+      return { kinds: ['number'], typeName: type === 'int' ? 'integer' : 'double', quoted: false };
+    case 'boolean':
+      return { kinds: ['boolean'], typeName: 'boolean', quoted: false };
+    default:
+      return { kinds: ['string'], typeName: 'string', quoted: true };
   }
 }
 
@@ -97,7 +109,9 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
   let count = false;
   const selectToks: Tok[] = [];
   if (isWord(peek(), 'COUNT') && toks[i + 1]?.text === '(') {
-    next(); expectPunct('('); expectPunct(')');
+    next();
+    expectPunct('(');
+    expectPunct(')');
     count = true;
   } else {
     do {
@@ -111,9 +125,13 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
   if (from.kind !== 'word') throw unexpected(from);
   const def = state.objectOrNull(from.text);
   if (!def) {
-    throw soqlError(soql, from.pos, 'INVALID_TYPE',
+    throw soqlError(
+      soql,
+      from.pos,
+      'INVALID_TYPE',
       `sObject type '${from.text}' is not supported. If you are attempting to use a custom object, be sure to append the ` +
-        "'__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.");
+        "'__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+    );
   }
 
   const resolve = (t: Tok): FieldPath => {
@@ -127,9 +145,13 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
     const via = def.fields.find((f) => f.relationshipName?.toLowerCase() === parts[0]!.toLowerCase());
     const target = via?.referenceTo.map((r) => state.objectOrNull(r)).find((d) => d !== undefined);
     if (!via || !target || parts.length > 2) {
-      throw soqlError(soql, t.pos, 'INVALID_FIELD',
+      throw soqlError(
+        soql,
+        t.pos,
+        'INVALID_FIELD',
         `Didn't understand relationship '${parts[0]}' in field path. If you are attempting to use a custom relationship, be sure to ` +
-          "append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.");
+          "append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+      );
     }
     const field = target.byName.get(parts[1]!.toLowerCase());
     if (!field) throw soqlError(soql, t.pos, 'INVALID_FIELD', noSuchColumn(parts[1]!, target.name));
@@ -139,7 +161,12 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
   const literal = (path: FieldPath): Literal => {
     const t = next();
     let lit: Literal;
-    if (t.kind === 'string') lit = { kind: 'string', value: t.text.slice(1, -1).replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', t: '\t', r: '\r' })[c] ?? c), pos: t.pos };
+    if (t.kind === 'string')
+      lit = {
+        kind: 'string',
+        value: t.text.slice(1, -1).replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', t: '\t', r: '\r' })[c] ?? c),
+        pos: t.pos,
+      };
     else if (t.kind === 'number') lit = { kind: 'number', value: Number(t.text), pos: t.pos };
     else if (t.kind === 'datetime' || t.kind === 'date') lit = { kind: t.kind, value: t.text, pos: t.pos };
     else if (isWord(t, 'TRUE') || isWord(t, 'FALSE')) lit = { kind: 'boolean', value: isWord(t, 'TRUE'), pos: t.pos };
@@ -148,7 +175,12 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
     const rule = literalRule(path.field.type);
     if (!(rule.kinds as string[]).includes(lit.kind)) {
       const quoting = rule.quoted ? 'should be enclosed in quotes' : 'should not be enclosed in quotes';
-      throw soqlError(soql, t.pos, 'INVALID_FIELD', `value of filter criterion for field '${path.field.name}' must be of type ${rule.typeName} and ${quoting}`);
+      throw soqlError(
+        soql,
+        t.pos,
+        'INVALID_FIELD',
+        `value of filter criterion for field '${path.field.name}' must be of type ${rule.typeName} and ${quoting}`,
+      );
     }
     return lit;
   };
@@ -170,14 +202,21 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
     if (negate || isWord(op, 'IN')) {
       expectPunct('(');
       const lits = [literal(path)];
-      while (peek().text === ',') { next(); lits.push(literal(path)); }
+      while (peek().text === ',') {
+        next();
+        lits.push(literal(path));
+      }
       expectPunct(')');
       return { op: 'in', path, negate, lits };
     }
     if (isWord(op, 'LIKE')) {
       const lit = next();
       if (lit.kind !== 'string') throw unexpected(lit);
-      const body = lit.text.slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+      const body = lit.text
+        .slice(1, -1)
+        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/%/g, '.*')
+        .replace(/_/g, '.');
       return { op: 'like', path, pattern: new RegExp(`^${body}$`, 'is') };
     }
     throw unexpected(op);
@@ -185,21 +224,31 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
   const notExpr = (): Condition => (isWord(peek(), 'NOT') ? (next(), { op: 'not', item: notExpr() }) : primary());
   const andExpr = (): Condition => {
     const items = [notExpr()];
-    while (isWord(peek(), 'AND')) { next(); items.push(notExpr()); }
+    while (isWord(peek(), 'AND')) {
+      next();
+      items.push(notExpr());
+    }
     return items.length === 1 ? items[0]! : { op: 'and', items };
   };
   const orExpr = (): Condition => {
     const items = [andExpr()];
-    while (isWord(peek(), 'OR')) { next(); items.push(andExpr()); }
+    while (isWord(peek(), 'OR')) {
+      next();
+      items.push(andExpr());
+    }
     return items.length === 1 ? items[0]! : { op: 'or', items };
   };
 
   const select = selectToks.map(resolve);
   let where: Condition | null = null;
-  if (isWord(peek(), 'WHERE')) { next(); where = orExpr(); }
+  if (isWord(peek(), 'WHERE')) {
+    next();
+    where = orExpr();
+  }
   const orderBy: Soql['orderBy'] = [];
   if (isWord(peek(), 'ORDER')) {
-    next(); expectWord('BY');
+    next();
+    expectWord('BY');
     do {
       const t = next();
       if (t.kind !== 'word') throw unexpected(t);
@@ -207,7 +256,10 @@ export function parseSoql(soql: string, state: SalesforceState): Soql {
       let desc = false;
       if (isWord(peek(), 'ASC') || isWord(peek(), 'DESC')) desc = next().text.toUpperCase() === 'DESC';
       let nullsLast = desc; // Salesforce's default: nulls first ascending, last descending
-      if (isWord(peek(), 'NULLS')) { next(); nullsLast = next().text.toUpperCase() === 'LAST'; }
+      if (isWord(peek(), 'NULLS')) {
+        next();
+        nullsLast = next().text.toUpperCase() === 'LAST';
+      }
       orderBy.push({ path, desc, nullsLast });
     } while (peek().text === ',' && next());
   }
@@ -249,16 +301,28 @@ function compareTo(field: SalesforceField, value: unknown, lit: Literal): number
   if (value === null || lit.value === null) return null;
   const sign = (d: number) => (d < 0 ? -1 : d > 0 ? 1 : 0);
   switch (field.type) {
-    case 'id': case 'reference': {
+    case 'id':
+    case 'reference': {
       const v = String(value);
       const l = String(lit.value);
       // A 15-character id is case-sensitive; 18 characters are safe to compare ignoring case.
-      return l.length === 15 ? (v.slice(0, 15) === l ? 0 : sign(collator.compare(v, l))) : sign(collator.compare(v.toLowerCase(), l.toLowerCase()));
+      return l.length === 15
+        ? v.slice(0, 15) === l
+          ? 0
+          : sign(collator.compare(v, l))
+        : sign(collator.compare(v.toLowerCase(), l.toLowerCase()));
     }
-    case 'datetime': return sign(dateTimeMs(value) - dateTimeMs(lit.value));
-    case 'date': return sign(String(value).localeCompare(String(lit.value)));
-    case 'boolean': return value === lit.value ? 0 : null;
-    case 'int': case 'double': case 'currency': case 'percent': return sign(Number(value) - Number(lit.value));
+    case 'datetime':
+      return sign(dateTimeMs(value) - dateTimeMs(lit.value));
+    case 'date':
+      return sign(String(value).localeCompare(String(lit.value)));
+    case 'boolean':
+      return value === lit.value ? 0 : null;
+    case 'int':
+    case 'double':
+    case 'currency':
+    case 'percent':
+      return sign(Number(value) - Number(lit.value));
     default: {
       const a = String(value).toLowerCase(); // SOQL text comparisons ignore case
       const b = String(lit.value).toLowerCase();
@@ -269,9 +333,12 @@ function compareTo(field: SalesforceField, value: unknown, lit: Literal): number
 
 export function holds(state: SalesforceState, rec: SalesforceRecord, c: Condition): boolean {
   switch (c.op) {
-    case 'and': return c.items.every((item) => holds(state, rec, item));
-    case 'or': return c.items.some((item) => holds(state, rec, item));
-    case 'not': return !holds(state, rec, c.item);
+    case 'and':
+      return c.items.every((item) => holds(state, rec, item));
+    case 'or':
+      return c.items.some((item) => holds(state, rec, item));
+    case 'not':
+      return !holds(state, rec, c.item);
     case 'like': {
       const v = valueAt(state, rec, c.path);
       return v !== null && c.pattern.test(String(v));
@@ -295,7 +362,12 @@ export function holds(state: SalesforceState, rec: SalesforceRecord, c: Conditio
  * The rows in ORDER BY order (stable), the first `keep` only: with a LIMIT, a bounded heap
  * instead of sorting the whole table (a keyset page of 2,000 out of 100,000 Accounts).
  */
-export function orderRecords(state: SalesforceState, rows: SalesforceRecord[], orderBy: Soql['orderBy'], keep = Infinity): SalesforceRecord[] {
+export function orderRecords(
+  state: SalesforceState,
+  rows: SalesforceRecord[],
+  orderBy: Soql['orderBy'],
+  keep = Infinity,
+): SalesforceRecord[] {
   if (orderBy.length === 0) return rows;
   type Keyed = { rec: SalesforceRecord; at: number; values: unknown[] };
   const cmp = (a: Keyed, b: Keyed): number => {
@@ -312,8 +384,16 @@ export function orderRecords(state: SalesforceState, rows: SalesforceRecord[], o
     }
     return a.at - b.at; // ties keep their order, as a stable sort does
   };
-  const keyed = (rec: SalesforceRecord, at: number): Keyed => ({ rec, at, values: orderBy.map(({ path }) => valueAt(state, rec, path)) });
-  if (keep >= rows.length) return rows.map(keyed).sort(cmp).map((k) => k.rec);
+  const keyed = (rec: SalesforceRecord, at: number): Keyed => ({
+    rec,
+    at,
+    values: orderBy.map(({ path }) => valueAt(state, rec, path)),
+  });
+  if (keep >= rows.length)
+    return rows
+      .map(keyed)
+      .sort(cmp)
+      .map((k) => k.rec);
   if (keep <= 0) return [];
   // Max-heap of the best `keep` so far: its root is the worst of them.
   const heap: Keyed[] = [];
@@ -323,7 +403,7 @@ export function orderRecords(state: SalesforceState, rows: SalesforceRecord[], o
     if (heap.length === keep) {
       if (cmp(k, heap[0]!) >= 0) return;
       heap[0] = k;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const [l, r] = [2 * i + 1, 2 * i + 2];
         let worst = i;
         if (l < heap.length && cmp(heap[l]!, heap[worst]!) > 0) worst = l;
@@ -335,7 +415,8 @@ export function orderRecords(state: SalesforceState, rows: SalesforceRecord[], o
       return;
     }
     heap.push(k);
-    for (let i = heap.length - 1; i > 0 && cmp(heap[i]!, heap[(i - 1) >> 1]!) > 0; i = (i - 1) >> 1) swap(i, (i - 1) >> 1);
+    for (let i = heap.length - 1; i > 0 && cmp(heap[i]!, heap[(i - 1) >> 1]!) > 0; i = (i - 1) >> 1)
+      swap(i, (i - 1) >> 1);
   });
   return heap.sort(cmp).map((k) => k.rec);
 }

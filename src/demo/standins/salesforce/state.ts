@@ -1,5 +1,17 @@
 /** The Salesforce stand-in's state: records, external-id lookups, writes with Salesforce's checks, field coercion. */
-import { ApiError, BASE62, DATETIME_IN, type DmlError, ID_SHAPE, apiError, base62, dml, restDateTime, toId18, wholeSeconds } from './errors.js';
+import {
+  ApiError,
+  BASE62,
+  DATETIME_IN,
+  type DmlError,
+  ID_SHAPE,
+  apiError,
+  base62,
+  dml,
+  restDateTime,
+  toId18,
+  wholeSeconds,
+} from './errors.js';
 import { type Def, type SObjectDef, STANDARD_OBJECTS, USER_KEY_PREFIX, makeField, systemFields } from './schema.js';
 import { type SalesforceField, type SalesforceFieldSpec, type SalesforceRecord } from './types.js';
 
@@ -27,7 +39,10 @@ export class SalesforceState {
   private customObjects = 0;
   private seeded = 0;
 
-  constructor(orgId: string, private readonly clock: () => number) {
+  constructor(
+    orgId: string,
+    private readonly clock: () => number,
+  ) {
     this.orgId = orgId;
     this.userId = this.newId(USER_KEY_PREFIX);
     for (const o of STANDARD_OBJECTS) {
@@ -45,10 +60,16 @@ export class SalesforceState {
   /** A custom object with the standard custom-object fields (Name defaults to the record id). */
   defineObject(name: string, opts: { label?: string; keyPrefix?: string } = {}): void {
     if (this.objects.has(name.toLowerCase())) return;
-    if (!/^[A-Za-z][A-Za-z0-9_]*__c$/.test(name)) throw new Error(`defineObject: ${name} is not a custom object name (…__c)`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*__c$/.test(name))
+      throw new Error(`defineObject: ${name} is not a custom object name (…__c)`);
     const label = opts.label ?? name.replace(/__c$/, '').replace(/_/g, ' ');
     const keyPrefix = opts.keyPrefix ?? `a0${BASE62[11 + this.customObjects++] ?? 'z'}`;
-    const nameField: Def = ['Name', 'string', `${label} Name`, { length: 80, nillable: false, defaultedOnCreate: true, idLookup: true, caseSensitive: false }];
+    const nameField: Def = [
+      'Name',
+      'string',
+      `${label} Name`,
+      { length: 80, nillable: false, defaultedOnCreate: true, idLookup: true, caseSensitive: false },
+    ];
     this.addObject(name, label, `${label}s`, keyPrefix, true, [...systemFields(label), nameField]);
   }
 
@@ -133,7 +154,12 @@ export class SalesforceState {
     const prev = this.get(def.name, id);
     if (!prev) throw new Error(`no ${def.name} ${id}`);
     const stamp = restDateTime(wholeSeconds(this.clock()));
-    const rec: SalesforceRecord = { ...prev, LastModifiedDate: stamp, LastModifiedById: this.userId, SystemModstamp: stamp };
+    const rec: SalesforceRecord = {
+      ...prev,
+      LastModifiedDate: stamp,
+      LastModifiedById: this.userId,
+      SystemModstamp: stamp,
+    };
     Object.assign(rec, this.seedValues(def, fields));
     this.derive(def, rec);
     this.put(def, rec, prev);
@@ -233,9 +259,26 @@ export class SalesforceState {
 
   // ---- internals ----
 
-  private addObject(name: string, label: string, labelPlural: string, keyPrefix: string, custom: boolean, defs: Def[]): void {
-    const fields = defs.map(([fieldName, type, fieldLabel, extra]) => makeField({ name: fieldName, type, label: fieldLabel, ...extra }));
-    const def: SObjectDef = { name, label, labelPlural, keyPrefix, custom, fields, byName: new Map(fields.map((f) => [f.name.toLowerCase(), f])) };
+  private addObject(
+    name: string,
+    label: string,
+    labelPlural: string,
+    keyPrefix: string,
+    custom: boolean,
+    defs: Def[],
+  ): void {
+    const fields = defs.map(([fieldName, type, fieldLabel, extra]) =>
+      makeField({ name: fieldName, type, label: fieldLabel, ...extra }),
+    );
+    const def: SObjectDef = {
+      name,
+      label,
+      labelPlural,
+      keyPrefix,
+      custom,
+      fields,
+      byName: new Map(fields.map((f) => [f.name.toLowerCase(), f])),
+    };
     this.objects.set(name.toLowerCase(), def);
     this.sobjects.set(name, new Map());
     this.lookups.set(name, new Map(fields.filter(isLookupField).map((f) => [f.name, new Map()])));
@@ -251,11 +294,17 @@ export class SalesforceState {
     const values: Values = {};
     for (const [key, raw] of Object.entries(fields)) {
       const field = def.byName.get(key.toLowerCase());
-      if (!field || field.name === 'Id') throw new Error(`cannot seed ${def.name}.${key}: ${field ? 'ids are generated' : 'no such field'}`);
+      if (!field || field.name === 'Id')
+        throw new Error(`cannot seed ${def.name}.${key}: ${field ? 'ids are generated' : 'no such field'}`);
       try {
-        values[field.name] = field.type === 'reference' && typeof raw === 'string' && ID_SHAPE.test(raw) ? toId18(raw) : coerce(field, raw);
+        values[field.name] =
+          field.type === 'reference' && typeof raw === 'string' && ID_SHAPE.test(raw)
+            ? toId18(raw)
+            : coerce(field, raw);
       } catch (err) {
-        throw new Error(`cannot seed ${def.name}.${field.name} with ${JSON.stringify(raw)}: ${JSON.stringify((err as ApiError).body)}`);
+        throw new Error(
+          `cannot seed ${def.name}.${field.name} with ${JSON.stringify(raw)}: ${JSON.stringify((err as ApiError).body)}`,
+        );
       }
     }
     return values;
@@ -265,20 +314,31 @@ export class SalesforceState {
     const rec: SalesforceRecord = { Id: id };
     for (const f of def.fields) if (f.name !== 'Id') rec[f.name] = f.type === 'boolean' ? false : null;
     Object.assign(rec, {
-      OwnerId: this.userId, CreatedDate: stamp, CreatedById: this.userId,
-      LastModifiedDate: stamp, LastModifiedById: this.userId, SystemModstamp: stamp,
+      OwnerId: this.userId,
+      CreatedDate: stamp,
+      CreatedById: this.userId,
+      LastModifiedDate: stamp,
+      LastModifiedById: this.userId,
+      SystemModstamp: stamp,
     });
     return rec;
   }
 
   /** Fields Salesforce computes: Contact.Name and the compound addresses. */
   private derive(def: SObjectDef, rec: SalesforceRecord): void {
-    if (def.name === 'Contact') rec['Name'] = [rec['FirstName'], rec['LastName']].filter((p) => p != null && p !== '').join(' ') || null;
+    if (def.name === 'Contact')
+      rec['Name'] = [rec['FirstName'], rec['LastName']].filter((p) => p != null && p !== '').join(' ') || null;
     for (const f of def.fields) {
       if (f.type !== 'address') continue;
       const prefix = f.name.replace(/Address$/, '');
       const part = (suffix: string) => rec[`${prefix}${suffix}`] ?? null;
-      const parts = { city: part('City'), country: part('Country'), postalCode: part('PostalCode'), state: part('State'), street: part('Street') };
+      const parts = {
+        city: part('City'),
+        country: part('Country'),
+        postalCode: part('PostalCode'),
+        state: part('State'),
+        street: part('Street'),
+      };
       const any = Object.values(parts).some((v) => v !== null);
       rec[f.name] = any ? { ...parts, geocodeAccuracy: null, latitude: null, longitude: null } : null;
     }
@@ -315,9 +375,14 @@ export class SalesforceState {
       return existing ? !f.updateable : !f.createable;
     });
     if (readOnly.length > 0) {
-      return [dml('INVALID_FIELD_FOR_INSERT_UPDATE',
-        `Unable to create/update fields: ${readOnly.join(', ')}. Please check the security settings of this field ` +
-          'and verify that it is read/write for your profile or permission set.', readOnly)];
+      return [
+        dml(
+          'INVALID_FIELD_FOR_INSERT_UPDATE',
+          `Unable to create/update fields: ${readOnly.join(', ')}. Please check the security settings of this field ` +
+            'and verify that it is read/write for your profile or permission set.',
+          readOnly,
+        ),
+      ];
     }
     const errors: DmlError[] = [];
     const blank = (v: unknown) => v === null || v === undefined || v === '';
@@ -325,27 +390,42 @@ export class SalesforceState {
       .filter((f) => !f.nillable && f.createable && f.type !== 'boolean' && !f.defaultedOnCreate)
       .filter((f) => (existing ? f.name in values && blank(values[f.name]) : blank(values[f.name])))
       .map((f) => f.name);
-    if (missing.length > 0) errors.push(dml('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing));
+    if (missing.length > 0)
+      errors.push(dml('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing));
     for (const name of names) {
       const f = def.byName.get(name.toLowerCase())!;
       const value = values[name];
       if (typeof value === 'string' && f.length > 0 && value.length > f.length) {
-        errors.push(dml('STRING_TOO_LONG', `${f.label}: data value too large: ${value.slice(0, 200)} (max length=${f.length})`, [f.name]));
+        errors.push(
+          dml('STRING_TOO_LONG', `${f.label}: data value too large: ${value.slice(0, 200)} (max length=${f.length})`, [
+            f.name,
+          ]),
+        );
       }
-      if (f.type === 'email' && typeof value === 'string' && value !== '' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
+      if (
+        f.type === 'email' &&
+        typeof value === 'string' &&
+        value !== '' &&
+        !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)
+      ) {
         errors.push(dml('INVALID_EMAIL_ADDRESS', `${f.label}: invalid email address: ${value}`, [f.name]));
       }
-      if (f.type === 'reference' && typeof value === 'string' && value !== '') errors.push(...this.checkReference(f, value, values));
+      if (f.type === 'reference' && typeof value === 'string' && value !== '')
+        errors.push(...this.checkReference(f, value, values));
       if (f.unique && !blank(value)) {
         const other = this.match(def, f, value).find((id) => id !== existing?.Id);
-        if (other) errors.push(dml('DUPLICATE_VALUE', `duplicate value found: ${f.name} duplicates value on record with id: ${other}`));
+        if (other)
+          errors.push(
+            dml('DUPLICATE_VALUE', `duplicate value found: ${f.name} duplicates value on record with id: ${other}`),
+          );
       }
     }
     return errors;
   }
 
   private checkReference(f: SalesforceField, value: string, values: Values): DmlError[] {
-    if (!ID_SHAPE.test(value)) return [dml('MALFORMED_ID', `${f.label}: id value of incorrect type: ${value}`, [f.name])];
+    if (!ID_SHAPE.test(value))
+      return [dml('MALFORMED_ID', `${f.label}: id value of incorrect type: ${value}`, [f.name])];
     const targets = f.referenceTo.map((t) => (t === 'User' ? USER_KEY_PREFIX : this.objectOrNull(t)?.keyPrefix));
     if (!targets.includes(value.slice(0, 3))) {
       return [dml('FIELD_INTEGRITY_EXCEPTION', `${f.label}: id value of incorrect type: ${value}`, [f.name])];
@@ -353,7 +433,8 @@ export class SalesforceState {
     const id = toId18(value);
     values[f.name] = id;
     const target = f.referenceTo.map((t) => this.objectOrNull(t)).find((d) => d?.keyPrefix === value.slice(0, 3));
-    if (target && !this.table(target).has(id)) return [dml('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [f.name])];
+    if (target && !this.table(target).has(id))
+      return [dml('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [f.name])];
     return [];
   }
 }
@@ -380,8 +461,11 @@ export function coerce(field: SalesforceField, raw: unknown): unknown {
   if (raw === null) return field.type === 'boolean' ? false : null;
   const fail = (typeName: string) => {
     const shown = typeof raw === 'object' ? (Array.isArray(raw) ? '[' : '{') : String(raw);
-    return apiError(400, 'JSON_PARSER_ERROR',
-      `Cannot deserialize instance of ${typeName} from ${jsonToken(raw)} value ${shown} or request may be missing a required field`);
+    return apiError(
+      400,
+      'JSON_PARSER_ERROR',
+      `Cannot deserialize instance of ${typeName} from ${jsonToken(raw)} value ${shown} or request may be missing a required field`,
+    );
   };
   if (typeof raw === 'object') throw fail(field.type === 'boolean' ? 'boolean' : field.type);
   switch (field.type) {
@@ -389,13 +473,17 @@ export function coerce(field: SalesforceField, raw: unknown): unknown {
       if (typeof raw === 'boolean') return raw;
       if (raw === 'true' || raw === 'false') return raw === 'true';
       throw fail('boolean');
-    case 'int': case 'double': case 'currency': case 'percent': {
+    case 'int':
+    case 'double':
+    case 'currency':
+    case 'percent': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
       if (Number.isFinite(n)) return n;
       throw fail('double');
     }
     case 'date':
-      if (typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}/.test(raw) && !Number.isNaN(Date.parse(raw.slice(0, 10)))) return raw.slice(0, 10);
+      if (typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}/.test(raw) && !Number.isNaN(Date.parse(raw.slice(0, 10))))
+        return raw.slice(0, 10);
       throw fail('date');
     case 'datetime': {
       const ms = typeof raw === 'string' && DATETIME_IN.test(raw) ? Date.parse(raw) : Number.NaN;

@@ -6,8 +6,22 @@ import type { FaultKind, FaultOptions, RateWindow } from '../common.js';
 // ---------------------------------------------------------------------------------------------
 
 export type SalesforceFieldType =
-  | 'id' | 'string' | 'textarea' | 'email' | 'phone' | 'url' | 'picklist' | 'boolean'
-  | 'int' | 'double' | 'currency' | 'percent' | 'date' | 'datetime' | 'reference' | 'address';
+  | 'id'
+  | 'string'
+  | 'textarea'
+  | 'email'
+  | 'phone'
+  | 'url'
+  | 'picklist'
+  | 'boolean'
+  | 'int'
+  | 'double'
+  | 'currency'
+  | 'percent'
+  | 'date'
+  | 'datetime'
+  | 'reference'
+  | 'address';
 
 /** A field as describe reports it. */
 export interface SalesforceField {

@@ -31,7 +31,14 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback, seededRandom, type FaultKind, type FaultOptions } from '../common.js';
+import {
+  FaultInjector,
+  FixedWindowRateLimiter,
+  listenOnLoopback,
+  seededRandom,
+  type FaultKind,
+  type FaultOptions,
+} from '../common.js';
 import { escapeHtml } from '../../../sync/escape-html.js';
 import {
   type StripeCustomer,
@@ -77,7 +84,20 @@ import {
   renderAccount,
   minimalPdf,
 } from './render.js';
-import { stripeErrors, HttpError, PAGING, rejectUnknown, integerParam, stringParam, arrayParam, createdParam, limitParam, isRecord, same, isPlainHash } from './params.js';
+import {
+  stripeErrors,
+  HttpError,
+  PAGING,
+  rejectUnknown,
+  integerParam,
+  stringParam,
+  arrayParam,
+  createdParam,
+  limitParam,
+  isRecord,
+  same,
+  isPlainHash,
+} from './params.js';
 
 export type { FaultKind, FaultOptions } from '../common.js';
 export * from './state.js';
@@ -264,7 +284,10 @@ export interface StripeStandIn {
   /** The charge fails (default `card_declined`); a subscription invoice makes its subscription past_due. */
   failInvoicePayment(id: string, opts?: { code?: string; message?: string }): StripeInvoice;
   voidInvoice(id: string): StripeInvoice;
-  attachPaymentMethod(customerId: string, input?: { brand?: string; last4?: string; makeDefault?: boolean }): StripePaymentMethod;
+  attachPaymentMethod(
+    customerId: string,
+    input?: { brand?: string; last4?: string; makeDefault?: boolean },
+  ): StripePaymentMethod;
   detachPaymentMethod(id: string): StripePaymentMethod;
   refundCharge(id: string, amount?: number): StripeCharge;
 
@@ -281,7 +304,6 @@ export interface StripeStandIn {
   flushWebhooks(): Promise<void>;
   close(): Promise<void>;
 }
-
 
 /** Stripe's previous_attributes: top-level keys that changed; nested hashes (metadata…) by sub-key; lists and arrays whole. */
 function changedAttributes(before: Json, after: Json): Json | undefined {
@@ -363,11 +385,22 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const webhookDeliveries: StripeWebhookDelivery[] = [];
   const droppedWebhooks: string[] = [];
   let seq = 0;
-  const view: StripeView = { state, livemode, accountId, connected: Boolean(opts.connected), hostedOrigin: opts.hostedOrigin ?? '' }; // hostedOrigin known once listening
+  const view: StripeView = {
+    state,
+    livemode,
+    accountId,
+    connected: Boolean(opts.connected),
+    hostedOrigin: opts.hostedOrigin ?? '',
+  }; // hostedOrigin known once listening
   const EMPTY: Metadata = Object.freeze({}) as Metadata;
 
   const taken = (id: string) =>
-    state.customers.has(id) || state.subscriptions.has(id) || state.invoices.has(id) || state.paymentMethods.has(id) || state.charges.has(id) || state.events.has(id);
+    state.customers.has(id) ||
+    state.subscriptions.has(id) ||
+    state.invoices.has(id) ||
+    state.paymentMethods.has(id) ||
+    state.charges.has(id) ||
+    state.events.has(id);
   // Generated ids come from one seeded sequence, so they never repeat; only ids a caller chose
   // can collide with one, and only then is the check worth its cost (five map lookups per id).
   let callerChoseIds = false;
@@ -473,9 +506,15 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   };
 
   const newSubscription = (customer: StripeCustomerRow, input: StripeSubscriptionInput): StripeSubscriptionRow => {
-    if (input.items.length === 0) throw new HttpError(400, stripeErrors.invalid('Missing required param: items.', 'items'));
+    if (input.items.length === 0)
+      throw new HttpError(400, stripeErrors.invalid('Missing required param: items.', 'items'));
     const created = input.created ?? nowSeconds();
-    const items = input.items.map((item) => ({ id: newId('si'), created, price: priceRow(item.price, created), quantity: item.quantity ?? 1 }));
+    const items = input.items.map((item) => ({
+      id: newId('si'),
+      created,
+      price: priceRow(item.price, created),
+      quantity: item.quantity ?? 1,
+    }));
     const first = items[0]!.price;
     const trialEnd = input.trial_days ? created + input.trial_days * SECONDS_PER_DAY : null;
     const row: StripeSubscriptionRow = {
@@ -511,8 +550,14 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const subscription = input.subscription === undefined ? undefined : subscriptionOr(input.subscription);
     const lines: StripeInvoiceLineRow[] = input.lines
       ? input.lines.map((l) => ({
-          id: newId('il'), amount: l.amount, description: l.description ?? null, quantity: l.quantity ?? 1, price: null, subscriptionItem: null,
-          periodStart: created, periodEnd: created,
+          id: newId('il'),
+          amount: l.amount,
+          description: l.description ?? null,
+          quantity: l.quantity ?? 1,
+          price: null,
+          subscriptionItem: null,
+          periodStart: created,
+          periodEnd: created,
         }))
       : (subscription?.items ?? []).map((item) => ({
           id: newId('il'),
@@ -546,7 +591,9 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       markedUncollectibleAt: null,
       periodStart: subscription?.periodStart ?? created,
       periodEnd: subscription?.periodStart ?? created,
-      billingReason: input.billing_reason ?? (subscription ? (subscription.latestInvoice ? 'subscription_cycle' : 'subscription_create') : 'manual'),
+      billingReason:
+        input.billing_reason ??
+        (subscription ? (subscription.latestInvoice ? 'subscription_cycle' : 'subscription_create') : 'manual'),
       description: input.description ?? null,
       metadata: input.metadata ? { ...input.metadata } : EMPTY,
     };
@@ -557,7 +604,6 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     return row;
   };
 
-
   /** draft → open: a number, hosted page and PDF, and a due date for send_invoice. */
   const finalizeRow = (i: StripeInvoiceRow, at: number, daysUntilDue?: number) => {
     const customer = customerOr(i.customer);
@@ -565,12 +611,17 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     i.finalizedAt = at;
     i.number = `${invoicePrefix(customer.id)}-${String(customer.nextInvoiceSequence++).padStart(4, '0')}`;
     if (i.collectionMethod === 'send_invoice') {
-      const days = daysUntilDue ?? (i.subscription ? state.subscriptions.get(i.subscription)?.daysUntilDue : undefined) ?? 30;
+      const days =
+        daysUntilDue ?? (i.subscription ? state.subscriptions.get(i.subscription)?.daysUntilDue : undefined) ?? 30;
       i.dueDate = at + days * SECONDS_PER_DAY;
     }
   };
 
-  const newCharge = (i: StripeInvoiceRow, status: StripeChargeRow['status'], failure?: { code: string; message: string }): StripeChargeRow => {
+  const newCharge = (
+    i: StripeInvoiceRow,
+    status: StripeChargeRow['status'],
+    failure?: { code: string; message: string },
+  ): StripeChargeRow => {
     const customer = customerOr(i.customer);
     const row: StripeChargeRow = {
       id: newId('ch', 24),
@@ -582,7 +633,9 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       amountRefunded: 0,
       currency: i.currency,
       status,
-      paymentMethod: (i.subscription ? state.subscriptions.get(i.subscription)?.defaultPaymentMethod : null) ?? customer.defaultPaymentMethod,
+      paymentMethod:
+        (i.subscription ? state.subscriptions.get(i.subscription)?.defaultPaymentMethod : null) ??
+        customer.defaultPaymentMethod,
       failureCode: failure?.code ?? null,
       failureMessage: failure?.message ?? null,
       metadata: EMPTY,
@@ -613,9 +666,13 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const signatureHeader = (payload: string): string => {
     const t = Math.floor(Date.now() / 1000); // Stripe signs at delivery time; receivers compare with their own clock
-    const v1 = webhookSecrets.map((s) => `v1=${createHmac('sha256', s).update(`${t}.${payload}`, 'utf8').digest('hex')}`);
+    const v1 = webhookSecrets.map(
+      (s) => `v1=${createHmac('sha256', s).update(`${t}.${payload}`, 'utf8').digest('hex')}`,
+    );
     // Test-mode events carry an extra v0 signature made with another key; receivers must ignore it.
-    const v0 = livemode ? [] : [`v0=${createHmac('sha256', `v0:${accountId}`).update(`${t}.${payload}`, 'utf8').digest('hex')}`];
+    const v0 = livemode
+      ? []
+      : [`v0=${createHmac('sha256', `v0:${accountId}`).update(`${t}.${payload}`, 'utf8').digest('hex')}`];
     return [`t=${t}`, ...v1, ...v0].join(',');
   };
 
@@ -624,7 +681,14 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const body = JSON.stringify(renderEvent(view, row), null, 2);
     const signature = signatureHeader(body);
     const kept = opts.keepDeliveryBodies !== false;
-    const record: StripeWebhookDelivery = { eventId: row.id, type: row.type, attempt, at: Date.now(), body: kept ? body : '', signature: kept ? signature : '' };
+    const record: StripeWebhookDelivery = {
+      eventId: row.id,
+      type: row.type,
+      attempt,
+      at: Date.now(),
+      body: kept ? body : '',
+      signature: kept ? signature : '',
+    };
     webhookDeliveries.push(record);
     try {
       const res = await fetch(webhookUrl, {
@@ -696,7 +760,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     return row;
   };
   /** Applies `change`, then emits `type` with what changed (nothing changed: no event). */
-  const changeAndEmit = <R>(row: R, draw: (r: R) => StripeObject, change: () => void, type: StripeEventType): StripeObject => {
+  const changeAndEmit = <R>(
+    row: R,
+    draw: (r: R) => StripeObject,
+    change: () => void,
+    type: StripeEventType,
+  ): StripeObject => {
     const before = draw(row) as unknown as Json;
     change();
     const after = draw(row);
@@ -715,7 +784,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   };
 
   const updateCustomer = (id: string, patch: Omit<StripeCustomerInput, 'id' | 'created'>): StripeCustomer =>
-    changeAndEmit(liveCustomer(id), (r) => renderCustomer(view, r), () => applyCustomerPatch(liveCustomer(id), patch), 'customer.updated') as StripeCustomer;
+    changeAndEmit(
+      liveCustomer(id),
+      (r) => renderCustomer(view, r),
+      () => applyCustomerPatch(liveCustomer(id), patch),
+      'customer.updated',
+    ) as StripeCustomer;
 
   const applyCustomerPatch = (row: StripeCustomerRow, patch: Omit<StripeCustomerInput, 'id' | 'created'>) => {
     if (patch.email !== undefined) row.email = patch.email;
@@ -737,11 +811,16 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const endSubscription = (s: StripeSubscriptionRow) => {
     const at = nowSeconds();
-    const rendered = changeAndEmit(s, (r) => renderSubscription(view, r), () => {
-      s.status = 'canceled';
-      s.canceledAt = at;
-      s.endedAt = at;
-    }, 'customer.subscription.deleted');
+    const rendered = changeAndEmit(
+      s,
+      (r) => renderSubscription(view, r),
+      () => {
+        s.status = 'canceled';
+        s.canceledAt = at;
+        s.endedAt = at;
+      },
+      'customer.subscription.deleted',
+    );
     return rendered as StripeSubscription;
   };
 
@@ -766,18 +845,32 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const updateSubscription = (id: string, patch: StripeSubscriptionPatch): StripeSubscription => {
     const s = subscriptionOr(id);
-    if (s.status === 'canceled') throw new HttpError(400, stripeErrors.invalid('A canceled subscription can only update its cancellation_details and metadata.'));
+    if (s.status === 'canceled')
+      throw new HttpError(
+        400,
+        stripeErrors.invalid('A canceled subscription can only update its cancellation_details and metadata.'),
+      );
     const wasPaused = s.status === 'paused';
-    const rendered = changeAndEmit(s, (r) => renderSubscription(view, r), () => {
-      if (patch.status !== undefined) s.status = patch.status;
-      if (patch.cancel_at_period_end !== undefined) s.cancelAtPeriodEnd = patch.cancel_at_period_end;
-      if (patch.default_payment_method !== undefined) s.defaultPaymentMethod = patch.default_payment_method;
-      if (patch.metadata !== undefined) s.metadata = { ...s.metadata, ...patch.metadata };
-      if (patch.items !== undefined) {
-        const at = nowSeconds();
-        s.items = patch.items.map((item) => ({ id: newId('si'), created: at, price: priceRow(item.price, at), quantity: item.quantity ?? 1 }));
-      }
-    }, 'customer.subscription.updated') as StripeSubscription;
+    const rendered = changeAndEmit(
+      s,
+      (r) => renderSubscription(view, r),
+      () => {
+        if (patch.status !== undefined) s.status = patch.status;
+        if (patch.cancel_at_period_end !== undefined) s.cancelAtPeriodEnd = patch.cancel_at_period_end;
+        if (patch.default_payment_method !== undefined) s.defaultPaymentMethod = patch.default_payment_method;
+        if (patch.metadata !== undefined) s.metadata = { ...s.metadata, ...patch.metadata };
+        if (patch.items !== undefined) {
+          const at = nowSeconds();
+          s.items = patch.items.map((item) => ({
+            id: newId('si'),
+            created: at,
+            price: priceRow(item.price, at),
+            quantity: item.quantity ?? 1,
+          }));
+        }
+      },
+      'customer.subscription.updated',
+    ) as StripeSubscription;
     // Stripe announces entering and leaving `paused` with their own events too.
     if (!wasPaused && s.status === 'paused') emit('customer.subscription.paused', rendered);
     if (wasPaused && s.status !== 'paused') emit('customer.subscription.resumed', rendered);
@@ -799,7 +892,15 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   };
 
   const finalizeRowAndEmit = (row: StripeInvoiceRow, daysUntilDue?: number) => {
-    if (row.status !== 'draft') throw new HttpError(400, stripeErrors.invalid(`This invoice is already finalized, you can't re-finalize a non-draft invoice.`, undefined, 'invoice_not_editable'));
+    if (row.status !== 'draft')
+      throw new HttpError(
+        400,
+        stripeErrors.invalid(
+          `This invoice is already finalized, you can't re-finalize a non-draft invoice.`,
+          undefined,
+          'invoice_not_editable',
+        ),
+      );
     finalizeRow(row, nowSeconds(), daysUntilDue);
     emit('invoice.finalized', renderInvoice(view, row));
   };
@@ -812,7 +913,8 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const openInvoice = (id: string): StripeInvoiceRow => {
     const row = invoiceOr(id);
     if (row.status === 'draft') finalizeRowAndEmit(row);
-    if (row.status !== 'open') throw new HttpError(400, stripeErrors.invalid(`Invoice is already ${row.status}`, undefined, 'invoice_not_open'));
+    if (row.status !== 'open')
+      throw new HttpError(400, stripeErrors.invalid(`Invoice is already ${row.status}`, undefined, 'invoice_not_open'));
     return row;
   };
 
@@ -820,9 +922,18 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const setDelinquent = (customerId: string, delinquent: boolean) => {
     const c = state.customers.get(customerId);
     if (!c || c.deleted || c.delinquent === delinquent) return;
-    changeAndEmit(c, (r) => renderCustomer(view, r), () => (c.delinquent = delinquent), 'customer.updated');
+    changeAndEmit(
+      c,
+      (r) => renderCustomer(view, r),
+      () => (c.delinquent = delinquent),
+      'customer.updated',
+    );
   };
-  const setSubscriptionStatus = (subscriptionId: string | null, from: readonly SubscriptionStatus[], to: SubscriptionStatus) => {
+  const setSubscriptionStatus = (
+    subscriptionId: string | null,
+    from: readonly SubscriptionStatus[],
+    to: SubscriptionStatus,
+  ) => {
     const s = subscriptionId === null ? undefined : state.subscriptions.get(subscriptionId);
     if (s && from.includes(s.status)) updateSubscription(s.id, { status: to });
   };
@@ -848,7 +959,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const failInvoicePayment = (id: string, failOpts: { code?: string; message?: string } = {}): StripeInvoice => {
     const row = openInvoice(id);
-    const charge = newCharge(row, 'failed', { code: failOpts.code ?? 'card_declined', message: failOpts.message ?? 'Your card was declined.' });
+    const charge = newCharge(row, 'failed', {
+      code: failOpts.code ?? 'card_declined',
+      message: failOpts.message ?? 'Your card was declined.',
+    });
     emit('charge.failed', renderCharge(view, charge));
     row.attemptCount += 1;
     row.attempted = true;
@@ -857,7 +971,11 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const rendered = renderInvoice(view, row);
     emit('invoice.payment_failed', rendered);
     // A failed subscription payment makes the subscription past_due (incomplete for its first invoice).
-    setSubscriptionStatus(row.subscription, ['active', 'trialing'], row.billingReason === 'subscription_create' ? 'incomplete' : 'past_due');
+    setSubscriptionStatus(
+      row.subscription,
+      ['active', 'trialing'],
+      row.billingReason === 'subscription_create' ? 'incomplete' : 'past_due',
+    );
     setDelinquent(row.customer, true);
     return rendered;
   };
@@ -872,36 +990,82 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     return rendered;
   };
 
-  const attachPaymentMethod = (customerId: string, input: { brand?: string; last4?: string; makeDefault?: boolean } = {}): StripePaymentMethod => {
+  const attachPaymentMethod = (
+    customerId: string,
+    input: { brand?: string; last4?: string; makeDefault?: boolean } = {},
+  ): StripePaymentMethod => {
     const customer = liveCustomer(customerId);
     const row: StripePaymentMethodRow = {
-      id: newId('pm', 24), created: nowSeconds(), seq: ++seq, customer: customer.id, brand: input.brand ?? 'visa', last4: input.last4 ?? '4242',
-      expMonth: 12, expYear: new Date(now()).getUTCFullYear() + 3, metadata: EMPTY,
+      id: newId('pm', 24),
+      created: nowSeconds(),
+      seq: ++seq,
+      customer: customer.id,
+      brand: input.brand ?? 'visa',
+      last4: input.last4 ?? '4242',
+      expMonth: 12,
+      expYear: new Date(now()).getUTCFullYear() + 3,
+      metadata: EMPTY,
     };
     state.paymentMethods.set(row.id, row);
     insertRanked(state.order.paymentMethods, row);
     own(customer, 'paymentMethods', row);
     const rendered = renderPaymentMethod(view, row);
     emit('payment_method.attached', rendered);
-    if (input.makeDefault) changeAndEmit(customer, (r) => renderCustomer(view, r), () => (customer.defaultPaymentMethod = row.id), 'customer.updated');
+    if (input.makeDefault)
+      changeAndEmit(
+        customer,
+        (r) => renderCustomer(view, r),
+        () => (customer.defaultPaymentMethod = row.id),
+        'customer.updated',
+      );
     return rendered;
   };
 
   const detachPaymentMethod = (id: string): StripePaymentMethod => {
     const row = paymentMethodOr(id);
-    if (row.customer === null) throw new HttpError(400, stripeErrors.invalid('The payment method you provided is not attached to a customer so detachment is impossible.'));
+    if (row.customer === null)
+      throw new HttpError(
+        400,
+        stripeErrors.invalid(
+          'The payment method you provided is not attached to a customer so detachment is impossible.',
+        ),
+      );
     const customer = state.customers.get(row.customer);
-    const rendered = changeAndEmit(row, (r) => renderPaymentMethod(view, r), () => (row.customer = null), 'payment_method.detached') as StripePaymentMethod;
-    if (customer && customer.defaultPaymentMethod === id) changeAndEmit(customer, (r) => renderCustomer(view, r), () => (customer.defaultPaymentMethod = null), 'customer.updated');
+    const rendered = changeAndEmit(
+      row,
+      (r) => renderPaymentMethod(view, r),
+      () => (row.customer = null),
+      'payment_method.detached',
+    ) as StripePaymentMethod;
+    if (customer && customer.defaultPaymentMethod === id)
+      changeAndEmit(
+        customer,
+        (r) => renderCustomer(view, r),
+        () => (customer.defaultPaymentMethod = null),
+        'customer.updated',
+      );
     return rendered;
   };
 
   const refundCharge = (id: string, amount?: number): StripeCharge => {
     const row = chargeOr(id);
-    if (row.status !== 'succeeded') throw new HttpError(400, stripeErrors.invalid(`Charge ${id} has not been captured.`, undefined, 'charge_not_refundable'));
+    if (row.status !== 'succeeded')
+      throw new HttpError(
+        400,
+        stripeErrors.invalid(`Charge ${id} has not been captured.`, undefined, 'charge_not_refundable'),
+      );
     const refund = amount ?? row.amount - row.amountRefunded;
-    if (refund <= 0 || row.amountRefunded + refund > row.amount) throw new HttpError(400, stripeErrors.invalid(`Charge ${id} has already been refunded.`, undefined, 'charge_already_refunded'));
-    return changeAndEmit(row, (r) => renderCharge(view, r), () => (row.amountRefunded += refund), 'charge.refunded') as StripeCharge;
+    if (refund <= 0 || row.amountRefunded + refund > row.amount)
+      throw new HttpError(
+        400,
+        stripeErrors.invalid(`Charge ${id} has already been refunded.`, undefined, 'charge_already_refunded'),
+      );
+    return changeAndEmit(
+      row,
+      (r) => renderCharge(view, r),
+      () => (row.amountRefunded += refund),
+      'charge.refunded',
+    ) as StripeCharge;
   };
 
   // --- silent seeding --------------------------------------------------------------------
@@ -934,7 +1098,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       const subs = (input.subscriptions ?? []).map((s) => newSubscription(customer, s));
       for (const inv of input.invoices ?? []) {
         const subscription = inv.subscription === true ? subs[0]?.id : inv.subscription;
-        seedInvoice(customer.id, { ...inv, ...(subscription !== undefined ? { subscription } : { subscription: undefined }) } as StripeSeedInvoiceInput);
+        seedInvoice(customer.id, {
+          ...inv,
+          ...(subscription !== undefined ? { subscription } : { subscription: undefined }),
+        } as StripeSeedInvoiceInput);
       }
     }
     return ids;
@@ -953,7 +1120,10 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
 
   const send = (res: Response, status: number, body: unknown) => {
     // Stripe's API answers pretty-printed JSON.
-    res.status(status).type('application/json').send(`${JSON.stringify(body, null, 2)}\n`);
+    res
+      .status(status)
+      .type('application/json')
+      .send(`${JSON.stringify(body, null, 2)}\n`);
   };
 
   const keyOf = (header: string | undefined): string | undefined => {
@@ -985,7 +1155,14 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const q = req.originalUrl.indexOf('?');
     const path = q < 0 ? req.originalUrl : req.originalUrl.slice(0, q);
     const requestId = `req_${randomChars(14)}`;
-    const call: StripeCall = { method: req.method, path, query: q < 0 ? '' : req.originalUrl.slice(q + 1), status: 0, requestId, at: now() };
+    const call: StripeCall = {
+      method: req.method,
+      path,
+      query: q < 0 ? '' : req.originalUrl.slice(q + 1),
+      status: 0,
+      requestId,
+      at: now(),
+    };
     calls.push(call);
     res.once('finish', () => {
       call.status = res.statusCode;
@@ -1037,7 +1214,14 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     for (const path of paths) {
       const parts = path.split('.');
       if (list) {
-        if (parts[0] !== 'data') throw new HttpError(400, stripeErrors.invalid(`This property cannot be expanded (${parts[0]}). You may want to try expanding 'data.${path}' instead.`, 'expand'));
+        if (parts[0] !== 'data')
+          throw new HttpError(
+            400,
+            stripeErrors.invalid(
+              `This property cannot be expanded (${parts[0]}). You may want to try expanding 'data.${path}' instead.`,
+              'expand',
+            ),
+          );
         for (const item of (target as StripeList<Json>).data) expandPath(item, parts.slice(1), path);
       } else expandPath(target, parts, path);
     }
@@ -1045,11 +1229,13 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const expandPath = (node: unknown, parts: string[], whole: string): void => {
     if (!isRecord(node) || parts.length === 0) return;
     const [head, ...rest] = parts as [string, ...string[]];
-    if (!(head in node)) throw new HttpError(400, stripeErrors.invalid(`This property cannot be expanded (${whole}).`, 'expand'));
+    if (!(head in node))
+      throw new HttpError(400, stripeErrors.invalid(`This property cannot be expanded (${whole}).`, 'expand'));
     const value = node[head];
     if (rest.length > 0) return expandPath(value, rest, whole);
     if (value === null || isRecord(value)) return;
-    if (typeof value !== 'string') throw new HttpError(400, stripeErrors.invalid(`This property cannot be expanded (${whole}).`, 'expand'));
+    if (typeof value !== 'string')
+      throw new HttpError(400, stripeErrors.invalid(`This property cannot be expanded (${whole}).`, 'expand'));
     const object = renderObject(view, value);
     if (object) node[head] = object;
   };
@@ -1061,7 +1247,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     send(res, 200, object);
   };
 
-  const cursorRow = (collection: Map<string, Ranked>, value: unknown, name: string, kind: string): Ranked | undefined => {
+  const cursorRow = (
+    collection: Map<string, Ranked>,
+    value: unknown,
+    name: string,
+    kind: string,
+  ): Ranked | undefined => {
     const id = stringParam(value, name);
     if (id === undefined || id === '') return undefined;
     const row = collection.get(id);
@@ -1072,12 +1263,23 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const list = <T extends Ranked>(
     req: Request,
     res: Response,
-    spec: { url: string; allowed: readonly string[]; collection: Map<string, T>; kind: string; rows: readonly T[]; keep?: (row: T) => boolean; draw: (row: T) => unknown },
+    spec: {
+      url: string;
+      allowed: readonly string[];
+      collection: Map<string, T>;
+      kind: string;
+      rows: readonly T[];
+      keep?: (row: T) => boolean;
+      draw: (row: T) => unknown;
+    },
   ) => {
     const q = query(req);
     rejectUnknown(q, [...PAGING, ...spec.allowed]);
     if (q['starting_after'] !== undefined && q['ending_before'] !== undefined) {
-      throw new HttpError(400, stripeErrors.invalid('You may only specify one of these parameters: ending_before, starting_after.'));
+      throw new HttpError(
+        400,
+        stripeErrors.invalid('You may only specify one of these parameters: ending_before, starting_after.'),
+      );
     }
     const limit = limitParam(q['limit']);
     const startingAfter = cursorRow(spec.collection, q['starting_after'], 'starting_after', spec.kind);
@@ -1085,7 +1287,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const created = spec.allowed.includes('created') ? createdParam(q['created']) : undefined;
     const { data, hasMore } = pageRows(
       spec.rows,
-      { limit, ...(startingAfter && { startingAfter }), ...(endingBefore && { endingBefore }), ...(created && { created }) },
+      {
+        limit,
+        ...(startingAfter && { startingAfter }),
+        ...(endingBefore && { endingBefore }),
+        ...(created && { created }),
+      },
       spec.keep ?? (() => true),
     );
     const body: StripeList<unknown> = { object: 'list', data: data.map(spec.draw), has_more: hasMore, url: spec.url };
@@ -1101,7 +1308,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       const seen = idempotent.get(key);
       if (seen) {
         if (seen.path !== path || seen.method !== req.method) {
-          throw new HttpError(400, stripeErrors.idempotency(`Keys for idempotent requests can only be used for the same endpoint they were first used for ('${seen.method} ${seen.path}' vs '${req.method} ${path}'). Try using a key other than '${key}' if you meant to execute a different request.`));
+          throw new HttpError(
+            400,
+            stripeErrors.idempotency(
+              `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${seen.method} ${seen.path}' vs '${req.method} ${path}'). Try using a key other than '${key}' if you meant to execute a different request.`,
+            ),
+          );
         }
         res.setHeader('Idempotent-Replayed', 'true');
         return send(res, seen.status, seen.body);
@@ -1120,14 +1332,19 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   const customerInput = (p: Params): Omit<StripeCustomerInput, 'id' | 'created'> => {
     rejectUnknown(p, ['email', 'name', 'description', 'phone', 'balance', 'metadata', 'expand']);
     const metadata = p['metadata'];
-    if (metadata !== undefined && metadata !== '' && !isRecord(metadata)) throw new HttpError(400, stripeErrors.invalid('Invalid hash', 'metadata'));
+    if (metadata !== undefined && metadata !== '' && !isRecord(metadata))
+      throw new HttpError(400, stripeErrors.invalid('Invalid hash', 'metadata'));
     return {
       ...(p['email'] !== undefined && { email: stringParam(p['email'], 'email') || null }),
       ...(p['name'] !== undefined && { name: stringParam(p['name'], 'name') || null }),
       ...(p['description'] !== undefined && { description: stringParam(p['description'], 'description') || null }),
       ...(p['phone'] !== undefined && { phone: stringParam(p['phone'], 'phone') || null }),
       ...(p['balance'] !== undefined && { balance: integerParam(p['balance'], 'balance') }),
-      ...(isRecord(metadata) && { metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, stringParam(v, `metadata[${k}]`) ?? ''])) }),
+      ...(isRecord(metadata) && {
+        metadata: Object.fromEntries(
+          Object.entries(metadata).map(([k, v]) => [k, stringParam(v, `metadata[${k}]`) ?? '']),
+        ),
+      }),
     };
   };
 
@@ -1135,8 +1352,13 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   api.get('/customers', (req, res) => {
     const email = stringParam(query(req)['email'], 'email');
     list(req, res, {
-      url: '/v1/customers', allowed: ['created', 'email', 'test_clock'], collection: state.customers, kind: 'customer', rows: state.order.customers,
-      keep: (c) => !c.deleted && (email === undefined || c.email === email), draw: (r) => renderCustomer(view, r),
+      url: '/v1/customers',
+      allowed: ['created', 'email', 'test_clock'],
+      collection: state.customers,
+      kind: 'customer',
+      rows: state.order.customers,
+      keep: (c) => !c.deleted && (email === undefined || c.email === email),
+      draw: (r) => renderCustomer(view, r),
     });
   });
   api.get('/customers/:id', (req, res) => {
@@ -1149,19 +1371,37 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       return createCustomer(input);
     }),
   );
-  api.post('/customers/:id', (req, res) => withRequest(req, res, () => updateCustomer(param(req, 'id'), customerInput(form(req)))));
+  api.post('/customers/:id', (req, res) =>
+    withRequest(req, res, () => updateCustomer(param(req, 'id'), customerInput(form(req)))),
+  );
   api.delete('/customers/:id', (req, res) => withRequest(req, res, () => deleteCustomer(param(req, 'id'))));
   api.get('/customers/:id/payment_methods', (req, res) => {
     const customer = liveCustomer(param(req, 'id'));
     const type = stringParam(query(req)['type'], 'type');
     list(req, res, {
-      url: `/v1/customers/${customer.id}/payment_methods`, allowed: ['type', 'allow_redisplay'], collection: state.paymentMethods, kind: 'payment_method',
-      rows: ownedBy(customer.id, 'paymentMethods'), keep: (pm) => pm.customer === customer.id && (type === undefined || type === 'card'), draw: (r) => renderPaymentMethod(view, r),
+      url: `/v1/customers/${customer.id}/payment_methods`,
+      allowed: ['type', 'allow_redisplay'],
+      collection: state.paymentMethods,
+      kind: 'payment_method',
+      rows: ownedBy(customer.id, 'paymentMethods'),
+      keep: (pm) => pm.customer === customer.id && (type === undefined || type === 'card'),
+      draw: (r) => renderPaymentMethod(view, r),
     });
   });
 
   // subscriptions
-  const SUBSCRIPTION_STATUSES = ['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'];
+  const SUBSCRIPTION_STATUSES = [
+    'active',
+    'all',
+    'canceled',
+    'ended',
+    'incomplete',
+    'incomplete_expired',
+    'past_due',
+    'paused',
+    'trialing',
+    'unpaid',
+  ];
   api.get('/subscriptions', (req, res) => {
     const q = query(req);
     const customer = stringParam(q['customer'], 'customer');
@@ -1169,14 +1409,33 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const collectionMethod = stringParam(q['collection_method'], 'collection_method');
     const status = stringParam(q['status'], 'status');
     if (status !== undefined && !SUBSCRIPTION_STATUSES.includes(status)) {
-      throw new HttpError(400, stripeErrors.invalid(`Invalid status: must be one of ${SUBSCRIPTION_STATUSES.join(', ')}`, 'status'));
+      throw new HttpError(
+        400,
+        stripeErrors.invalid(`Invalid status: must be one of ${SUBSCRIPTION_STATUSES.join(', ')}`, 'status'),
+      );
     }
     const statusOk = (s: StripeSubscriptionRow) =>
       status === 'all' ||
-      (status === undefined ? s.status !== 'canceled' : status === 'ended' ? s.status === 'canceled' || s.status === 'incomplete_expired' : s.status === status);
+      (status === undefined
+        ? s.status !== 'canceled'
+        : status === 'ended'
+          ? s.status === 'canceled' || s.status === 'incomplete_expired'
+          : s.status === status);
     list(req, res, {
-      url: '/v1/subscriptions', allowed: ['customer', 'price', 'status', 'created', 'collection_method', 'current_period_end', 'current_period_start', 'test_clock', 'automatic_tax'],
-      collection: state.subscriptions, kind: 'subscription',
+      url: '/v1/subscriptions',
+      allowed: [
+        'customer',
+        'price',
+        'status',
+        'created',
+        'collection_method',
+        'current_period_end',
+        'current_period_start',
+        'test_clock',
+        'automatic_tax',
+      ],
+      collection: state.subscriptions,
+      kind: 'subscription',
       rows: customer === undefined ? state.order.subscriptions : ownedBy(customer, 'subscriptions'),
       keep: (s) =>
         (customer === undefined || s.customer === customer) &&
@@ -1186,7 +1445,9 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
       draw: (r) => renderSubscription(view, r),
     });
   });
-  api.get('/subscriptions/:id', (req, res) => retrieve(req, res, renderSubscription(view, subscriptionOr(param(req, 'id')))));
+  api.get('/subscriptions/:id', (req, res) =>
+    retrieve(req, res, renderSubscription(view, subscriptionOr(param(req, 'id')))),
+  );
 
   // invoices
   api.get('/invoices', (req, res) => {
@@ -1195,10 +1456,13 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const subscription = stringParam(q['subscription'], 'subscription');
     const status = stringParam(q['status'], 'status');
     const collectionMethod = stringParam(q['collection_method'], 'collection_method');
-    const owner = customer ?? (subscription === undefined ? undefined : state.subscriptions.get(subscription)?.customer);
+    const owner =
+      customer ?? (subscription === undefined ? undefined : state.subscriptions.get(subscription)?.customer);
     list(req, res, {
-      url: '/v1/invoices', allowed: ['customer', 'subscription', 'status', 'created', 'collection_method', 'due_date', 'customer_account'],
-      collection: state.invoices, kind: 'invoice',
+      url: '/v1/invoices',
+      allowed: ['customer', 'subscription', 'status', 'created', 'collection_method', 'due_date', 'customer_account'],
+      collection: state.invoices,
+      kind: 'invoice',
       rows: owner === undefined ? (subscription === undefined ? state.order.invoices : []) : ownedBy(owner, 'invoices'),
       keep: (i) =>
         (customer === undefined || i.customer === customer) &&
@@ -1216,19 +1480,27 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const customer = stringParam(q['customer'], 'customer');
     const type = stringParam(q['type'], 'type');
     list(req, res, {
-      url: '/v1/payment_methods', allowed: ['customer', 'type', 'customer_account', 'allow_redisplay'], collection: state.paymentMethods, kind: 'payment_method',
+      url: '/v1/payment_methods',
+      allowed: ['customer', 'type', 'customer_account', 'allow_redisplay'],
+      collection: state.paymentMethods,
+      kind: 'payment_method',
       rows: customer === undefined ? state.order.paymentMethods : ownedBy(customer, 'paymentMethods'),
       keep: (pm) => (customer === undefined || pm.customer === customer) && (type === undefined || type === 'card'),
       draw: (r) => renderPaymentMethod(view, r),
     });
   });
-  api.get('/payment_methods/:id', (req, res) => retrieve(req, res, renderPaymentMethod(view, paymentMethodOr(param(req, 'id')))));
+  api.get('/payment_methods/:id', (req, res) =>
+    retrieve(req, res, renderPaymentMethod(view, paymentMethodOr(param(req, 'id')))),
+  );
 
   // charges
   api.get('/charges', (req, res) => {
     const customer = stringParam(query(req)['customer'], 'customer');
     list(req, res, {
-      url: '/v1/charges', allowed: ['customer', 'created', 'payment_intent', 'transfer_group'], collection: state.charges, kind: 'charge',
+      url: '/v1/charges',
+      allowed: ['customer', 'created', 'payment_intent', 'transfer_group'],
+      collection: state.charges,
+      kind: 'charge',
       rows: customer === undefined ? state.order.charges : ownedBy(customer, 'charges'),
       keep: (ch) => customer === undefined || ch.customer === customer,
       draw: (r) => renderCharge(view, r),
@@ -1248,12 +1520,18 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const q = query(req);
     const type = stringParam(q['type'], 'type');
     const types = arrayParam(q['types'], 'types', 20);
-    if (type !== undefined && types.length > 0) throw new HttpError(400, stripeErrors.invalid('You may only specify one of these parameters: type, types.'));
+    if (type !== undefined && types.length > 0)
+      throw new HttpError(400, stripeErrors.invalid('You may only specify one of these parameters: type, types.'));
     const delivery = stringParam(q['delivery_success'], 'delivery_success');
-    if (delivery !== undefined && delivery !== 'true' && delivery !== 'false') throw new HttpError(400, stripeErrors.invalid('Invalid boolean: ' + delivery, 'delivery_success'));
+    if (delivery !== undefined && delivery !== 'true' && delivery !== 'false')
+      throw new HttpError(400, stripeErrors.invalid('Invalid boolean: ' + delivery, 'delivery_success'));
     const patterns = type !== undefined ? [type] : types;
     list(req, res, {
-      url: '/v1/events', allowed: ['type', 'types', 'created', 'delivery_success'], collection: state.events, kind: 'event', rows: state.order.events,
+      url: '/v1/events',
+      allowed: ['type', 'types', 'created', 'delivery_success'],
+      collection: state.events,
+      kind: 'event',
+      rows: state.order.events,
       keep: (e) =>
         retained(e) &&
         (patterns.length === 0 || eventTypeMatches(patterns, e.type)) &&
@@ -1267,7 +1545,9 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     retrieve(req, res, renderEvent(view, row));
   });
 
-  api.use((req: Request, res: Response) => send(res, 404, stripeErrors.unrecognizedUrl(req.method, req.originalUrl.split('?')[0] ?? '')));
+  api.use((req: Request, res: Response) =>
+    send(res, 404, stripeErrors.unrecognizedUrl(req.method, req.originalUrl.split('?')[0] ?? '')),
+  );
 
   // Hosted invoice pages and PDFs: what a customer opens from the portal.
   const hostedInvoice = (req: Request): StripeInvoiceRow | undefined => {
@@ -1279,18 +1559,28 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     const row = hostedInvoice(req);
     if (!row) return void res.status(404).type('text/plain').send('Invoice not found');
     const amount = (invoiceTotal(row) / 100).toFixed(2);
-    res.type('text/html').send(
-      `<!doctype html><meta charset="utf-8"><title>Invoice ${escapeHtml(row.number ?? row.id)}</title>` +
-        `<h1>Invoice ${escapeHtml(row.number ?? row.id)}</h1><p>Status: ${row.status}</p><p>Amount: ${amount} ${row.currency.toUpperCase()}</p>`,
-    );
+    res
+      .type('text/html')
+      .send(
+        `<!doctype html><meta charset="utf-8"><title>Invoice ${escapeHtml(row.number ?? row.id)}</title>` +
+          `<h1>Invoice ${escapeHtml(row.number ?? row.id)}</h1><p>Status: ${row.status}</p><p>Amount: ${amount} ${row.currency.toUpperCase()}</p>`,
+      );
   });
   app.get('/invoice/:account/:token/pdf', (req, res) => {
     const row = hostedInvoice(req);
     if (!row) return void res.status(404).type('text/plain').send('Invoice not found');
-    res.type('application/pdf').send(minimalPdf(`Invoice ${row.number ?? row.id}: ${(invoiceTotal(row) / 100).toFixed(2)} ${row.currency.toUpperCase()}, ${row.status}`));
+    res
+      .type('application/pdf')
+      .send(
+        minimalPdf(
+          `Invoice ${row.number ?? row.id}: ${(invoiceTotal(row) / 100).toFixed(2)} ${row.currency.toUpperCase()}, ${row.status}`,
+        ),
+      );
   });
 
-  app.use((req: Request, res: Response) => send(res, 404, stripeErrors.unrecognizedUrl(req.method, req.originalUrl.split('?')[0] ?? '')));
+  app.use((req: Request, res: Response) =>
+    send(res, 404, stripeErrors.unrecognizedUrl(req.method, req.originalUrl.split('?')[0] ?? '')),
+  );
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpError) return send(res, err.status, err.body);
     if (isRecord(err) && (err['type'] === 'entity.parse.failed' || err['type'] === 'entity.too.large')) {
@@ -1305,14 +1595,16 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
   view.hostedOrigin ||= listening.origin;
 
   /** Scenario helpers throw Stripe's message as a plain Error, the way a failed dashboard action reads. */
-  const plain = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
-    try {
-      return fn(...args);
-    } catch (err) {
-      if (err instanceof HttpError) throw new Error(`Stripe stand-in: ${err.body.error.message}`);
-      throw err;
-    }
-  };
+  const plain =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (err instanceof HttpError) throw new Error(`Stripe stand-in: ${err.body.error.message}`);
+        throw err;
+      }
+    };
 
   return {
     baseUrl: listening.origin,
@@ -1323,7 +1615,12 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     get clientConfig() {
       return { secretKey, webhookSecrets: [...webhookSecrets], host: url.hostname, port, protocol: 'http' as const };
     },
-    env: { STRIPE_SECRET_KEY: secretKey, STRIPE_API_HOST: url.hostname, STRIPE_API_PORT: String(port), STRIPE_API_PROTOCOL: 'http' },
+    env: {
+      STRIPE_SECRET_KEY: secretKey,
+      STRIPE_API_HOST: url.hostname,
+      STRIPE_API_PORT: String(port),
+      STRIPE_API_PROTOCOL: 'http',
+    },
     state,
     calls,
     webhookDeliveries,
@@ -1355,7 +1652,9 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     detachPaymentMethod: plain(detachPaymentMethod),
     refundCharge: plain(refundCharge),
     seedCustomers: plain(seedCustomers),
-    seedSubscription: plain((customerId: string, input: StripeSubscriptionInput) => newSubscription(customerOr(customerId), input)),
+    seedSubscription: plain((customerId: string, input: StripeSubscriptionInput) =>
+      newSubscription(customerOr(customerId), input),
+    ),
     seedInvoice: plain(seedInvoice),
     render: (id: string) => renderObject(view, id),
     events: () => state.order.events.map((r) => renderEvent(view, r)),
@@ -1378,4 +1677,3 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     },
   };
 }
-

@@ -30,7 +30,12 @@ export const stripeErrors = {
     },
   }),
   invalid: (message: string, param?: string, code?: string): StripeErrorBody => ({
-    error: { type: 'invalid_request_error', message, ...(param !== undefined && { param }), ...(code !== undefined && { code }) },
+    error: {
+      type: 'invalid_request_error',
+      message,
+      ...(param !== undefined && { param }),
+      ...(code !== undefined && { code }),
+    },
   }),
   /** A Stripe-Account header sent with the key of an account that is not a Connect platform. */
   notPlatform: (): StripeErrorBody => ({
@@ -89,7 +94,6 @@ export class HttpError extends Error {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Parameters (express's extended query parser turns `created[gt]=1` into { created: { gt: '1' } })
 // ---------------------------------------------------------------------------------------------
@@ -98,26 +102,31 @@ export const PAGING = ['limit', 'starting_after', 'ending_before', 'expand'] as 
 
 export function rejectUnknown(params: Json, allowed: readonly string[]): void {
   for (const key of Object.keys(params)) {
-    if (!allowed.includes(key)) throw new HttpError(400, stripeErrors.invalid(`Received unknown parameter: ${key}`, key));
+    if (!allowed.includes(key))
+      throw new HttpError(400, stripeErrors.invalid(`Received unknown parameter: ${key}`, key));
   }
 }
 
 export function integerParam(value: unknown, param: string): number {
-  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw new HttpError(400, stripeErrors.invalid(`Invalid integer: ${String(value)}`, param));
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value))
+    throw new HttpError(400, stripeErrors.invalid(`Invalid integer: ${String(value)}`, param));
   return Number(value);
 }
 
 export function stringParam(value: unknown, param: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, stripeErrors.invalid(`Invalid string: ${JSON.stringify(value)}`, param));
+  if (typeof value !== 'string')
+    throw new HttpError(400, stripeErrors.invalid(`Invalid string: ${JSON.stringify(value)}`, param));
   return value;
 }
 
 export function arrayParam(value: unknown, param: string, max = Infinity): string[] {
   if (value === undefined) return [];
   const items = Array.isArray(value) ? value : isRecord(value) ? Object.values(value) : undefined;
-  if (!items || items.some((v) => typeof v !== 'string')) throw new HttpError(400, stripeErrors.invalid(`Invalid array`, param));
-  if (items.length > max) throw new HttpError(400, stripeErrors.invalid(`This array can have at most ${max} items.`, param));
+  if (!items || items.some((v) => typeof v !== 'string'))
+    throw new HttpError(400, stripeErrors.invalid(`Invalid array`, param));
+  if (items.length > max)
+    throw new HttpError(400, stripeErrors.invalid(`This array can have at most ${max} items.`, param));
   return items as string[];
 }
 
@@ -138,8 +147,13 @@ export function createdParam(value: unknown, param = 'created'): CreatedRange | 
 export function limitParam(value: unknown): number {
   if (value === undefined) return 10;
   const limit = integerParam(value, 'limit');
-  if (limit < 1) throw new HttpError(400, stripeErrors.invalid('This value must be greater than or equal to 1.', 'limit'));
-  if (limit > 100) throw new HttpError(400, stripeErrors.invalid(`This value must be less than or equal to 100 (it currently is '${limit}').`, 'limit'));
+  if (limit < 1)
+    throw new HttpError(400, stripeErrors.invalid('This value must be greater than or equal to 1.', 'limit'));
+  if (limit > 100)
+    throw new HttpError(
+      400,
+      stripeErrors.invalid(`This value must be less than or equal to 100 (it currently is '${limit}').`, 'limit'),
+    );
   return limit;
 }
 

@@ -53,7 +53,12 @@ export const renderCustomer = (view: StripeView, c: StripeCustomerRow): StripeCu
   discount: null,
   email: c.email,
   invoice_prefix: invoicePrefix(c.id),
-  invoice_settings: { custom_fields: null, default_payment_method: c.defaultPaymentMethod, footer: null, rendering_options: null },
+  invoice_settings: {
+    custom_fields: null,
+    default_payment_method: c.defaultPaymentMethod,
+    footer: null,
+    rendering_options: null,
+  },
   livemode: view.livemode,
   metadata: { ...c.metadata },
   name: c.name,
@@ -78,7 +83,13 @@ const renderPrice = (view: StripeView, p: StripePriceRow) => ({
   metadata: {},
   nickname: p.nickname,
   product: p.product,
-  recurring: { interval: p.interval, interval_count: p.intervalCount, meter: null, trial_period_days: null, usage_type: p.usageType },
+  recurring: {
+    interval: p.interval,
+    interval_count: p.intervalCount,
+    meter: null,
+    trial_period_days: null,
+    usage_type: p.usageType,
+  },
   tax_behavior: 'unspecified' as const,
   tiers_mode: null,
   transform_quantity: null,
@@ -87,7 +98,11 @@ const renderPrice = (view: StripeView, p: StripePriceRow) => ({
   unit_amount_decimal: p.unitAmount === null ? null : String(p.unitAmount),
 });
 
-const renderItem = (view: StripeView, s: StripeSubscriptionRow, item: StripeSubscriptionItemRow): StripeSubscriptionItem => ({
+const renderItem = (
+  view: StripeView,
+  s: StripeSubscriptionRow,
+  item: StripeSubscriptionItemRow,
+): StripeSubscriptionItem => ({
   id: item.id,
   object: 'subscription_item',
   billing_thresholds: null,
@@ -138,7 +153,12 @@ export const renderSubscription = (view: StripeView, s: StripeSubscriptionRow): 
   cancel_at: s.cancelAtPeriodEnd ? s.periodEnd : null,
   cancel_at_period_end: s.cancelAtPeriodEnd,
   canceled_at: s.canceledAt,
-  cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: s.canceledAt !== null || s.cancelAtPeriodEnd ? 'cancellation_requested' : null },
+  cancellation_details: {
+    comment: null,
+    feedback: null,
+    feedback_option: null,
+    reason: s.canceledAt !== null || s.cancelAtPeriodEnd ? 'cancellation_requested' : null,
+  },
   collection_method: s.collectionMethod,
   created: s.created,
   currency: s.currency,
@@ -151,8 +171,19 @@ export const renderSubscription = (view: StripeView, s: StripeSubscriptionRow): 
   description: null,
   discounts: [],
   ended_at: s.endedAt,
-  invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: 'self' } },
-  items: { object: 'list', data: s.items.map((item) => renderItem(view, s, item)), has_more: false, url: `/v1/subscription_items?subscription=${s.id}` },
+  invoice_settings: {
+    account_tax_ids: null,
+    custom_fields: null,
+    description: null,
+    footer: null,
+    issuer: { type: 'self' },
+  },
+  items: {
+    object: 'list',
+    data: s.items.map((item) => renderItem(view, s, item)),
+    has_more: false,
+    url: `/v1/subscription_items?subscription=${s.id}`,
+  },
   latest_invoice: s.latestInvoice,
   livemode: view.livemode,
   managed_payments: null,
@@ -191,7 +222,11 @@ const renderLine = (view: StripeView, i: StripeInvoiceRow, l: StripeInvoiceLineR
       ? {
           invoice_item_details: null,
           subscription_item_details: {
-            invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: i.subscription, subscription_item: l.subscriptionItem,
+            invoice_item: null,
+            proration: false,
+            proration_details: { credited_items: null },
+            subscription: i.subscription,
+            subscription_item: l.subscriptionItem,
           },
           type: 'subscription_item_details',
         }
@@ -199,7 +234,11 @@ const renderLine = (view: StripeView, i: StripeInvoiceRow, l: StripeInvoiceLineR
   period: { end: l.periodEnd, start: l.periodStart },
   pretax_credit_amounts: [],
   pricing: l.price
-    ? { price_details: { price: l.price.id, product: l.price.product }, type: 'price_details', unit_amount_decimal: l.price.unitAmount === null ? null : String(l.price.unitAmount) }
+    ? {
+        price_details: { price: l.price.id, product: l.price.product },
+        type: 'price_details',
+        unit_amount_decimal: l.price.unitAmount === null ? null : String(l.price.unitAmount),
+      }
     : null,
   quantity: l.quantity,
   quantity_decimal: String(l.quantity),
@@ -255,18 +294,29 @@ export const renderInvoice = (view: StripeView, i: StripeInvoiceRow): StripeInvo
     footer: null,
     from_invoice: null,
     hosted_invoice_url: finalized ? `${view.hostedOrigin}/i/${view.accountId}/${hostedToken(view, i.id)}` : null,
-    invoice_pdf: finalized ? `${view.hostedOrigin}/invoice/${view.accountId}/${hostedToken(view, i.id)}/pdf?s=ap` : null,
+    invoice_pdf: finalized
+      ? `${view.hostedOrigin}/invoice/${view.accountId}/${hostedToken(view, i.id)}/pdf?s=ap`
+      : null,
     issuer: { type: 'self' },
     last_finalization_error: null,
     latest_revision: null,
-    lines: { object: 'list', data: i.lines.map((l) => renderLine(view, i, l)), has_more: false, url: `/v1/invoices/${i.id}/lines` },
+    lines: {
+      object: 'list',
+      data: i.lines.map((l) => renderLine(view, i, l)),
+      has_more: false,
+      url: `/v1/invoices/${i.id}/lines`,
+    },
     livemode: view.livemode,
     metadata: { ...i.metadata },
     next_payment_attempt: i.nextPaymentAttempt,
     number: i.number,
     on_behalf_of: null,
     parent: subscription
-      ? { quote_details: null, subscription_details: { metadata: { ...subscription.metadata }, subscription: subscription.id }, type: 'subscription_details' }
+      ? {
+          quote_details: null,
+          subscription_details: { metadata: { ...subscription.metadata }, subscription: subscription.id },
+          type: 'subscription_details',
+        }
       : null,
     payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
     period_end: i.periodEnd,
@@ -280,7 +330,12 @@ export const renderInvoice = (view: StripeView, i: StripeInvoiceRow): StripeInvo
     starting_balance: 0,
     statement_descriptor: null,
     status: i.status,
-    status_transitions: { finalized_at: i.finalizedAt, marked_uncollectible_at: i.markedUncollectibleAt, paid_at: i.paidAt, voided_at: i.voidedAt },
+    status_transitions: {
+      finalized_at: i.finalizedAt,
+      marked_uncollectible_at: i.markedUncollectibleAt,
+      paid_at: i.paidAt,
+      voided_at: i.voidedAt,
+    },
     subtotal: total,
     subtotal_excluding_tax: total,
     test_clock: null,
@@ -387,7 +442,10 @@ export const renderEvent = (view: StripeView, e: StripeEventRow): StripeEvent =>
 export const deletedCustomer = (id: string): StripeDeletedCustomer => ({ id, object: 'customer', deleted: true });
 
 /** Any object by id, as GET renders it; what `expand[]` replaces an id with. */
-export const renderObject = (view: StripeView, id: string): StripeObject | StripeDeletedCustomer | StripeEvent | undefined => {
+export const renderObject = (
+  view: StripeView,
+  id: string,
+): StripeObject | StripeDeletedCustomer | StripeEvent | undefined => {
   const customer = view.state.customers.get(id);
   if (customer) return customer.deleted ? deletedCustomer(id) : renderCustomer(view, customer);
   const subscription = view.state.subscriptions.get(id);

@@ -24,7 +24,9 @@ export type StripeInvoice = Wire<import('stripe').Stripe.Invoice>;
 export type StripeInvoiceLineItem = Wire<import('stripe').Stripe.InvoiceLineItem>;
 export type StripePaymentMethod = Wire<import('stripe').Stripe.PaymentMethod>;
 export type StripeCharge = Wire<import('stripe').Stripe.Charge>;
-export type StripeEvent = Wire<import('stripe').Stripe.EventBase> & { data: { object: StripeObject; previous_attributes?: Json } };
+export type StripeEvent = Wire<import('stripe').Stripe.EventBase> & {
+  data: { object: StripeObject; previous_attributes?: Json };
+};
 export type StripeObject = StripeCustomer | StripeSubscription | StripeInvoice | StripePaymentMethod | StripeCharge;
 export type StripeList<T> = { object: 'list'; data: T[]; has_more: boolean; url: string };
 export type Metadata = Record<string, string>;
@@ -59,7 +61,14 @@ export interface StripeCustomerRow extends Ranked {
   nextInvoiceSequence: number;
   deleted: boolean;
   /** This customer's rows, oldest first: what the `customer` filters page over (undefined: none yet). */
-  owned: { subscriptions?: StripeSubscriptionRow[]; invoices?: StripeInvoiceRow[]; paymentMethods?: StripePaymentMethodRow[]; charges?: StripeChargeRow[] } | undefined;
+  owned:
+    | {
+        subscriptions?: StripeSubscriptionRow[];
+        invoices?: StripeInvoiceRow[];
+        paymentMethods?: StripePaymentMethodRow[];
+        charges?: StripeChargeRow[];
+      }
+    | undefined;
 }
 
 export interface StripePriceRow {
@@ -232,7 +241,11 @@ export function insertRanked<T extends Ranked>(rows: T[], row: T): void {
  * One page, newest first. The bounds come from binary searches, so a page costs its own size
  * (plus the rows `keep` rejects), never a copy of the collection.
  */
-export function pageRows<T extends Ranked>(rows: readonly T[], req: PageRequest, keep: (row: T) => boolean): { data: T[]; hasMore: boolean } {
+export function pageRows<T extends Ranked>(
+  rows: readonly T[],
+  req: PageRequest,
+  keep: (row: T) => boolean,
+): { data: T[]; hasMore: boolean } {
   let lo = 0;
   let hi = rows.length;
   const c = req.created;
@@ -262,7 +275,16 @@ export function pageRows<T extends Ranked>(rows: readonly T[], req: PageRequest,
 export const invoiceTotal = (i: StripeInvoiceRow) => i.lines.reduce((sum, l) => sum + l.amount, 0);
 
 /** What is still owed: all of a draft, nothing of a void invoice. */
-export const amountRemaining = (i: StripeInvoiceRow) => (i.status === 'void' || i.status === 'draft' ? (i.status === 'draft' ? invoiceTotal(i) : 0) : invoiceTotal(i) - i.amountPaid);
+export const amountRemaining = (i: StripeInvoiceRow) =>
+  i.status === 'void' || i.status === 'draft'
+    ? i.status === 'draft'
+      ? invoiceTotal(i)
+      : 0
+    : invoiceTotal(i) - i.amountPaid;
 
 /** The invoice number prefix Stripe derives per customer. */
-export const invoicePrefix = (customerId: string) => customerId.slice(4, 12).toUpperCase().replace(/[^A-Z0-9]/g, 'X');
+export const invoicePrefix = (customerId: string) =>
+  customerId
+    .slice(4, 12)
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, 'X');

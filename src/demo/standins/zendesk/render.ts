@@ -2,7 +2,15 @@
 import { STATUS_CODES } from 'node:http';
 import { type Response } from 'express';
 import { type RateWindow } from '../common.js';
-import { type ZendeskEchoEvent, type ZendeskFieldDefinition, type ZendeskJobStatus, type ZendeskOrganization, type ZendeskProfile, type ZendeskProfileEvent, type ZendeskUser } from './types.js';
+import {
+  type ZendeskEchoEvent,
+  type ZendeskFieldDefinition,
+  type ZendeskJobStatus,
+  type ZendeskOrganization,
+  type ZendeskProfile,
+  type ZendeskProfileEvent,
+  type ZendeskUser,
+} from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Zendesk's error bodies
@@ -21,7 +29,8 @@ export const zendeskErrors = {
   invalidValue: (description: string) => ({ error: 'InvalidValue', description }),
   forbidden: () => ({
     error: 'Forbidden',
-    description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.',
+    description:
+      'You do not have access to this page. Please contact the account owner of this help desk for further help.',
   }),
   /** Newer APIs (custom objects, profiles) answer a JSON:API-style `errors` list. */
   errorsList: (status: number, code: string, detail: string) => ({
@@ -39,11 +48,16 @@ export function defaultFailureBody(status: number): unknown {
     case 404:
       return zendeskErrors.notFound();
     case 422:
-      return zendeskErrors.recordInvalid({ base: [{ description: 'Record validation errors', error: 'InvalidValue' }] });
+      return zendeskErrors.recordInvalid({
+        base: [{ description: 'Record validation errors', error: 'InvalidValue' }],
+      });
     case 429:
       return ZENDESK_TOO_MANY_REQUESTS;
     default:
-      return { error: (STATUS_CODES[status] ?? 'Error').replace(/\s+/g, ''), description: STATUS_CODES[status] ?? 'Error' };
+      return {
+        error: (STATUS_CODES[status] ?? 'Error').replace(/\s+/g, ''),
+        description: STATUS_CODES[status] ?? 'Error',
+      };
   }
 }
 
@@ -51,17 +65,40 @@ export function defaultFailureBody(status: number): unknown {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-export const DEFAULT_CREDENTIALS = { email: 'portal-sync@standin.example', token: 'zdStandInApiToken000000000000000000000000' };
+export const DEFAULT_CREDENTIALS = {
+  email: 'portal-sync@standin.example',
+  token: 'zdStandInApiToken000000000000000000000000',
+};
 export const UNENFORCED_RATE: RateWindow = { max: 700, perMs: 60_000 };
 export const BULK_LIMIT = 100;
 /** What an end user's help center session may call (GET, under /api/v2): custom object records, read under the end-user policy. */
 export const END_USER_PATHS = [/^\/api\/v2\/custom_objects\/[^/]+\/records(\/[^/]+)?$/];
 export const EXPORT_PAGE = 1000;
-export const FIELD_TYPES = new Set(['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'regexp', 'dropdown', 'tagger', 'multiselect', 'lookup']);
+export const FIELD_TYPES = new Set([
+  'text',
+  'textarea',
+  'checkbox',
+  'date',
+  'integer',
+  'decimal',
+  'regexp',
+  'dropdown',
+  'tagger',
+  'multiselect',
+  'lookup',
+]);
 export const ECHO_EVENTS: ZendeskEchoEvent[] = [
-  'organization.created', 'organization.custom_field_changed', 'organization.name_changed', 'organization.external_id_changed',
-  'organization.tags_changed', 'user.created', 'user.custom_field_changed', 'user.name_changed', 'user.external_id_changed',
-  'user.tags_changed', 'user.role_changed',
+  'organization.created',
+  'organization.custom_field_changed',
+  'organization.name_changed',
+  'organization.external_id_changed',
+  'organization.tags_changed',
+  'user.created',
+  'user.custom_field_changed',
+  'user.name_changed',
+  'user.external_id_changed',
+  'user.tags_changed',
+  'user.role_changed',
 ];
 
 export type Json = Record<string, unknown>;
@@ -71,20 +108,31 @@ export const iso = (ms: number): string => new Date(ms).toISOString().replace(/\
 export const unixOf = (timestamp: string): number => Math.floor(Date.parse(timestamp) / 1000);
 /** Field values are JSON; an absent value and null mean the same thing. */
 export const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-export const lower = (s: string | null | undefined): string | undefined => (typeof s === 'string' ? s.toLowerCase() : undefined);
+export const lower = (s: string | null | undefined): string | undefined =>
+  typeof s === 'string' ? s.toLowerCase() : undefined;
 export const positiveInt = (v: unknown): number | undefined => {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 };
-export const csv = (v: string | null): string[] => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+export const csv = (v: string | null): string[] =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 export const encodeCursor = (parts: (string | number)[]): string => Buffer.from(parts.join('|')).toString('base64url');
 export const decodeCursor = (cursor: string): string[] | undefined => {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   return parts.length >= 2 ? parts : undefined;
 };
-export const blank = (field: string, label: string): Details => ({ [field]: [{ description: `${label}: cannot be blank`, error: 'BlankValue' }] });
-export const taken = (field: string, label: string): Details => ({ [field]: [{ description: `${label}: has already been taken`, error: 'DuplicateValue' }] });
+export const blank = (field: string, label: string): Details => ({
+  [field]: [{ description: `${label}: cannot be blank`, error: 'BlankValue' }],
+});
+export const taken = (field: string, label: string): Details => ({
+  [field]: [{ description: `${label}: has already been taken`, error: 'DuplicateValue' }],
+});
 
 export class HttpError extends Error {
   constructor(
@@ -150,10 +198,21 @@ export const tagChange = (before: string[], after: string[]) => ({
 export const presentProfile = (p: ZendeskProfile) => ({ ...p, user_id: String(p.user_id) });
 
 export const presentEvent = (e: ZendeskProfileEvent) => ({
-  id: e.id, user_id: String(e.user_id), source: e.event.source, type: e.event.type, description: e.event.description ?? '',
-  properties: e.event.properties, created_at: e.event.created_at, received_at: e.received_at,
+  id: e.id,
+  user_id: String(e.user_id),
+  source: e.event.source,
+  type: e.event.type,
+  description: e.event.description ?? '',
+  properties: e.event.properties,
+  created_at: e.event.created_at,
+  received_at: e.received_at,
 });
 
 export const jobOf = (queued: ZendeskJobStatus) => ({ job_status: queued });
 
-export const listOf = <T>(key: string, items: T[]) => ({ [key]: items, next_page: null, previous_page: null, count: items.length });
+export const listOf = <T>(key: string, items: T[]) => ({
+  [key]: items,
+  next_page: null,
+  previous_page: null,
+  count: items.length,
+});

@@ -166,7 +166,14 @@ export interface ZendeskProfileEvent {
   user_id: number;
   received_at: string;
   profile: { source: string; type: string; identifiers: ZendeskProfileIdentifier[]; [k: string]: unknown };
-  event: { source: string; type: string; description?: string; properties: Record<string, unknown>; created_at: string; [k: string]: unknown };
+  event: {
+    source: string;
+    type: string;
+    description?: string;
+    properties: Record<string, unknown>;
+    created_at: string;
+    [k: string]: unknown;
+  };
 }
 
 export interface ZendeskJobResult {
@@ -293,8 +300,14 @@ export interface ZendeskStandIn {
   seedTicket(input?: Partial<ZendeskTicket>): ZendeskTicket;
   /** A brand (the first seeded is the default one); a Help Center at `<subdomain>.zendesk.com` and at its host_mapping. */
   seedBrand(input: BrandInput): ZendeskBrand;
-  seedField(scope: 'organization' | 'user', input: { key: string; type: string; title?: string }): ZendeskFieldDefinition;
-  seedCustomObject(key: string, input?: { title?: string; fields?: { key: string; type: string; title?: string }[] }): ZendeskCustomObject;
+  seedField(
+    scope: 'organization' | 'user',
+    input: { key: string; type: string; title?: string },
+  ): ZendeskFieldDefinition;
+  seedCustomObject(
+    key: string,
+    input?: { title?: string; fields?: { key: string; type: string; title?: string }[] },
+  ): ZendeskCustomObject;
   /**
    * Signs `userId` in to the help center: the answer is the session cookie (`name=value`) a
    * browser would hold (the one the help center token endpoint reads). With it and no API
