@@ -6,8 +6,6 @@
 import { relative } from 'node:path';
 import { didYouMean } from './sync/did-you-mean.js';
 
-export { didYouMean };
-
 interface Issue {
   code: string;
   path: readonly PropertyKey[];

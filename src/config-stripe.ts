@@ -16,7 +16,7 @@ export const STRIPE_ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,64}$/;
 const envName = (what: string) =>
   z.string().regex(/^[A-Z][A-Z0-9_]*$/, `expected the NAME of the environment variable that holds ${what}`);
 
-export const StripeAccountEntrySchema = z.strictObject({
+const StripeAccountEntrySchema = z.strictObject({
   id: z.string().regex(STRIPE_ACCOUNT_ID, 'expected a Stripe account id, acct_…'),
   label: z
     .string()
@@ -27,7 +27,6 @@ export const StripeAccountEntrySchema = z.strictObject({
   connect: z.boolean().default(false),
   connectWebhookSecretsEnv: envName("the Connect endpoint's whsec_… secrets").optional(),
 });
-export type StripeAccountEntry = z.infer<typeof StripeAccountEntrySchema>;
 
 export const StripeSettingsSchema = z.strictObject({
   mode: z.enum(['test', 'live']).nullable(),

@@ -46,7 +46,6 @@ const secret = (minLength: number) =>
     (s) => s === undefined || s.length >= minLength,
     `expected a secret of at least ${minLength} characters`,
   );
-export { MIN_SECRET_CHARS };
 /** Every comma-separated secret starts with `prefix` and has at least MIN_SECRET_CHARS after it. */
 const prefixedSecrets = (prefix: RegExp, what: string) =>
   optional.refine(
@@ -483,7 +482,7 @@ export const FileSchema = z.strictObject({
     clientId: z.string().min(1),
   }),
 });
-export type FileConfig = z.infer<typeof FileSchema>;
+type FileConfig = z.infer<typeof FileSchema>;
 
 export interface Config extends Omit<FileConfig, 'stripe' | 'redis' | 'zendesk'> {
   /** Where and how to connect (env), the key prefix, and how many replicas must hold an event before it is acknowledged (YAML). */
@@ -680,7 +679,7 @@ function rawEnv(env: NodeJS.ProcessEnv): Env {
  * Zendesk's "List Public Keys" of help center JWTs: `GET /api/v2/help_center/integration/keys`
  * (developer.zendesk.com, Help Center JWTs reference; `.json` as in its curl sample), under the account's API root.
  */
-export function helpCenterKeysUrl(zendeskBaseUrl: string): string {
+function helpCenterKeysUrl(zendeskBaseUrl: string): string {
   return `${zendeskBaseUrl.replace(/\/+$/, '')}/help_center/integration/keys.json`;
 }
 

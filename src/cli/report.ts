@@ -34,7 +34,7 @@ function periodFromSince(since: string, now = new Date(), until?: string): Repor
 }
 
 /** The brand --brand names, refused as bad usage when it is neither a brand id nor a listed brand's name. */
-export function brandOption(scope: BrandScope, given: string | undefined): string | null {
+function brandOption(scope: BrandScope, given: string | undefined): string | null {
   if (given === undefined) return null;
   const brand = resolveBrand(scope, given);
   if (!brand)
@@ -45,7 +45,7 @@ export function brandOption(scope: BrandScope, given: string | undefined): strin
 }
 
 /** The report over DeflectionData as the command prints it; with --html the page is written to its file. */
-export async function reportDeflection(
+async function reportDeflection(
   data: DeflectionData,
   opts: DeflectionOptions,
   now = new Date(),

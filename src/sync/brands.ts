@@ -71,7 +71,7 @@ export const BrandsSchema = z
   });
 
 /** The brand an event says it is of: a string, null for a brand-carrying kind that named none, undefined for kinds that carry no brand. */
-export function brandOf(event: SourceEvent): string | null | undefined {
+function brandOf(event: SourceEvent): string | null | undefined {
   const data = event.data;
   if (data.kind === 'zendesk.ticket' || data.kind === 'portal.activity') return data.brandId ?? null;
   return undefined;
@@ -116,7 +116,7 @@ export function hostOfOrigin(origin: string | null | undefined): string | null {
 }
 
 /** How many distinct unlisted brands get a label of their own before the rest count as `other`. */
-export const MAX_BRAND_LABELS = 20;
+const MAX_BRAND_LABELS = 20;
 
 /**
  * A brand as a metric label, with bounded cardinality: `none` when unknown; a listed brand's

@@ -51,7 +51,7 @@ function command(redis: Redis): WithCommand {
  * default job options under the job's own). Throws if BullMQ would use another script than addStandardJob
  * (a delay, a priority, a parent): the events queue's jobs have none.
  */
-export function standardJobArgs<T>(
+function standardJobArgs<T>(
   queue: Queue<T>,
   job: { name: string; data: T; jobId: string },
 ): { keys: string[]; argv: Array<string | Buffer> } {

@@ -17,7 +17,6 @@ import { salesforceId18 } from './ids.js';
 import type { CustomerRefs, SourceEvent } from './source-event.js';
 
 export const SYSTEM_FAMILIES = ['stripe', 'sfacct', 'zdorg'] as const;
-export type SystemFamily = (typeof SYSTEM_FAMILIES)[number];
 export type IdentityKey = string;
 
 const REF_FAMILIES: Array<[keyof CustomerRefs, string]> = [
@@ -74,7 +73,7 @@ function ownFamily(kind: SourceEvent['data']['kind'], refs: CustomerRefs): strin
  * Whether two keys name one id. Salesforce ids are stored in their 18-character form (ids.ts), but a
  * record written before that may hold the 15-character one of the same Account: not a different Account.
  */
-export function sameId(a: IdentityKey, b: IdentityKey): boolean {
+function sameId(a: IdentityKey, b: IdentityKey): boolean {
   if (a === b) return true;
   if (familyOf(a) !== familyOf(b) || !['sfacct', 'sfcontact'].includes(familyOf(a))) return false;
   const id = (k: IdentityKey) => salesforceId18(k.slice(k.indexOf(':') + 1));
@@ -108,7 +107,7 @@ export function apartPair(a: IdentityKey, b: IdentityKey): string {
   return [a, b].sort().join('|');
 }
 
-export function keptApart(apart: ReadonlySet<string>, a: Iterable<IdentityKey>, b: Iterable<IdentityKey>): boolean {
+function keptApart(apart: ReadonlySet<string>, a: Iterable<IdentityKey>, b: Iterable<IdentityKey>): boolean {
   if (apart.size === 0) return false;
   const bs = [...b];
   for (const x of a) for (const y of bs) if (apart.has(apartPair(x, y))) return true;
@@ -135,7 +134,7 @@ export interface IdentityPlan {
 }
 
 /** The system keys among `keys`. */
-export function systemKeys(keys: Iterable<IdentityKey>): IdentityKey[] {
+function systemKeys(keys: Iterable<IdentityKey>): IdentityKey[] {
   return [...keys].filter(isSystemKey);
 }
 
@@ -144,7 +143,7 @@ export function systemKeys(keys: Iterable<IdentityKey>): IdentityKey[] {
  * that brings no system key of another company along: if both sides hold system keys (of any
  * system), only an admin can say they are one customer. Returns the pair to report, or null.
  */
-export function weakClash(
+function weakClash(
   ours: Iterable<IdentityKey>,
   theirs: Iterable<IdentityKey>,
 ): { ours: IdentityKey; theirs: IdentityKey } | null {

@@ -17,12 +17,12 @@
 import { apartPair, isSystemKey, type IdentityKey } from './identity.js';
 
 /** The hash field holding the size of the record's key set when its system keys were written. */
-export const KEY_COUNT_FIELD = '#keys';
+const KEY_COUNT_FIELD = '#keys';
 /**
  * The hash field holding how many Zendesk user keys (`zduser:`) the set holds: a push with nowhere else to
  * write in Zendesk writes to the first of them (push-worker.ts's linksFor), and reads them only when there are any.
  */
-export const USER_COUNT_FIELD = '#zduser';
+const USER_COUNT_FIELD = '#zduser';
 const isUserKey = (k: IdentityKey) => k.startsWith('zduser:');
 
 const FAMILY_AT = /^(?:stripe|sfacct|zdorg|sfcontact|zduser|email):/;

@@ -46,7 +46,7 @@ function parseField(field: string): { group: PersonGroup; id: string } {
 const mapOf = (record: CustomerRecord, group: PersonGroup): Record<string, Entry<EventData>> =>
   (group.map === 'contacts' ? record.salesforce.contacts : record.zendesk.users) as Record<string, Entry<EventData>>;
 
-export function inlinePeople(record: CustomerRecord): number {
+function inlinePeople(record: CustomerRecord): number {
   return Object.keys(record.salesforce.contacts).length + Object.keys(record.zendesk.users).length;
 }
 
@@ -97,7 +97,7 @@ export function isPersonField(field: string): boolean {
  * email wins, and one that no longer has it (it changed) is not held by that email any more (the view
  * checks the entry it points at, view.ts): such a pointer finds no one, it never finds someone else.
  */
-export function emailPointer(email: string): string {
+function emailPointer(email: string): string {
   return `email:${email}`;
 }
 

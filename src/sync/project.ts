@@ -9,10 +9,10 @@ import { own, sha256Hex, stableStringify } from './record.js';
 import type { MappedSections } from './mapping/types.js';
 import type { BillingView, ContactLink, CustomerRecord, Derived, Entry, InvoiceView, TicketView } from './record.js';
 
-export { DerivedSchema, type Derived } from './record.js';
+export { type Derived } from './record.js';
 
 /** Salesforce API names the profile reads. TODO(config): move into the field mapping in config/default.yaml. */
-export const PROFILE_FIELDS = { name: 'Name', ownerId: 'OwnerId', tier: 'Customer_Tier__c' } as const;
+const PROFILE_FIELDS = { name: 'Name', ownerId: 'OwnerId', tier: 'Customer_Tier__c' } as const;
 
 /** Best first: the subscription that says most about the customer's standing decides billing.status. */
 const STATUS_PRIORITY = [

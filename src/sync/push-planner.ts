@@ -63,22 +63,21 @@ export function createPushQueue(
 
 const target = z.enum(['zendesk', 'salesforce']);
 /** Push the customer's current projection. Jobs written before deflection pushes existed have no `kind`. */
-export const ProjectionPushJobSchema = z.strictObject({
+const ProjectionPushJobSchema = z.strictObject({
   v: z.literal(1),
   kind: z.literal('projection').optional(),
   customerId: z.string().min(1),
   target,
 });
 /** Record one decided self-service session on the target (upserted there by the event's id). */
-export const DeflectionPushJobSchema = z.strictObject({
+const DeflectionPushJobSchema = z.strictObject({
   v: z.literal(1),
   kind: z.literal('deflection'),
   customerId: z.string().min(1),
   target,
   event: DeflectionEventSchema,
 });
-export const PushJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema]);
-export type PushJob = z.infer<typeof PushJobSchema>;
+export type PushJob = z.infer<typeof ProjectionPushJobSchema> | z.infer<typeof DeflectionPushJobSchema>;
 /** Everything on a push queue: customers' pushes, and drains of the target's resync pushes (bulk-push.ts), which name no customer. */
 export const PushQueueJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema, BulkDrainJobSchema]);
 
@@ -97,7 +96,7 @@ export function addDrainJob(
  * What a push writes and where: the projection, and the ids of the Account, organization and contacts it goes
  * to; with a field mapping, every target's mapped values too (a mapped Stripe metadata key changes nothing else).
  */
-export function portalHash(record: CustomerRecord | null, mapping?: MappingConfig): string | null {
+function portalHash(record: CustomerRecord | null, mapping?: MappingConfig): string | null {
   if (record === null) return null;
   const { contacts, ...ids } = record.derived.links;
   const where = { ...ids, contacts: contacts.map((c) => [c.salesforceContactId, c.zendeskUserId]) };
@@ -110,17 +109,17 @@ export function portalHash(record: CustomerRecord | null, mapping?: MappingConfi
 }
 
 /** How long a leading push waits for the other events of the same request (ms): a few, not the debounce. */
-export const LEAD_GATHER_MS = 10;
+const LEAD_GATHER_MS = 10;
 
 /** Deduplication id of a customer's projection pushes to a target: at most one pending and one running. */
-export const pushDedupId = (customerId: string, target: PortalTargetName): string => `${customerId}-${target}`;
+const pushDedupId = (customerId: string, target: PortalTargetName): string => `${customerId}-${target}`;
 
 /** Set (for `debounceMs`) when a push of the customer to the target was written: the next change waits out the rest. */
 export const recentPushKey = (prefix: string, target: PortalTargetName, customerId: string): string =>
   REDIS_KEYS.push(prefix).recent(target, customerId);
 
 /** The delay of a real-time push of this customer to this target, decided atomically in Redis (see the module note). */
-export async function pushDelayMs(
+async function pushDelayMs(
   redis: Redis,
   prefix: string,
   target: PortalTargetName,

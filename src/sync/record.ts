@@ -26,7 +26,7 @@ import {
 const isoDate = z.iso.datetime({ offset: true });
 const money = z.number().int();
 
-export const StampSchema = z.strictObject({
+const StampSchema = z.strictObject({
   /** The entity's id in its source; part of the hash, so equal hashes mean the same object too. */
   objectId: z.string().min(1),
   /** Source version in ms (never arrival time). */
@@ -49,10 +49,10 @@ export const StampSchema = z.strictObject({
 export type Stamp = z.infer<typeof StampSchema>;
 
 /** The part of a stamp that orders writes; kept per attribute for sources that send partial objects. */
-export const FieldStampSchema = StampSchema.pick({ version: true, rank: true, hash: true });
+const FieldStampSchema = StampSchema.pick({ version: true, rank: true, hash: true });
 export type FieldStamp = z.infer<typeof FieldStampSchema>;
 
-export function entrySchema<T extends z.ZodType>(data: T) {
+function entrySchema<T extends z.ZodType>(data: T) {
   return z.strictObject({
     data,
     stamp: StampSchema,
@@ -68,17 +68,17 @@ const entries = <T extends z.ZodType>(data: T) => z.record(z.string(), entrySche
 
 // ---- derived views (computed by project.ts; defined here so the record schema has no import cycle) ----
 
-export const ContactLinkSchema = z.strictObject({
+const ContactLinkSchema = z.strictObject({
   email: z.string().nullable(),
   name: z.string().nullable(),
   salesforceContactId: z.string().nullable(),
   zendeskUserId: z.string().nullable(),
 });
 /** The invoice as the portal shows it: Stripe's invoice data with the refunds of its charges summed in. */
-export const InvoiceViewSchema = StripeInvoiceData.omit({ kind: true, subscriptionId: true, amountRefunded: true })
+const InvoiceViewSchema = StripeInvoiceData.omit({ kind: true, subscriptionId: true, amountRefunded: true })
   .extend({ amountRefunded: money })
   .strict();
-export const TicketViewSchema = z.strictObject({
+const TicketViewSchema = z.strictObject({
   id: z.string(),
   subject: z.string().nullable(),
   status: z.string().nullable(),
@@ -88,7 +88,7 @@ export const TicketViewSchema = z.strictObject({
   /** The ticket's Zendesk brand; absent when unknown (and in records stored before brands were read). */
   brandId: z.string().optional(),
 });
-export const BillingViewSchema = z.strictObject({
+const BillingViewSchema = z.strictObject({
   status: z.string().nullable(),
   plan: z.string().nullable(),
   currency: z.string().nullable(),
@@ -223,7 +223,7 @@ export function sha256Hex(text: string): string {
 }
 
 /** Hex digits of a stored content hash: 64 bits, ample to tell two writes of one object at one version apart. */
-export const CONTENT_HASH_DIGITS = 16;
+const CONTENT_HASH_DIGITS = 16;
 
 /**
  * The content hash a stamp stores: the first CONTENT_HASH_DIGITS of the sha256. A record holds one per entry

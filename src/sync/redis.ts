@@ -140,7 +140,7 @@ export async function redisAnswers(target: RedisTarget, timeoutMs = 1000): Promi
 }
 
 /** How often a wait for Redis is said again in the log (the first time at once). */
-export const REDIS_WAIT_LOG_EVERY_MS = 30_000;
+const REDIS_WAIT_LOG_EVERY_MS = 30_000;
 
 /**
  * Waits until the Redis at `target` answers PING, trying every second and calling `say` at once and then at
@@ -221,7 +221,7 @@ export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean
   }
 }
 
-export class TimeoutError extends Error {
+class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 

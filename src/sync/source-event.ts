@@ -17,7 +17,7 @@ export const TICKET_CATEGORIES = ['billing', 'documents', 'account', 'status', '
 export type TicketCategory = (typeof TICKET_CATEGORIES)[number];
 
 export const SOURCES = ['stripe', 'salesforce', 'zendesk', 'portal'] as const;
-export const SourceSchema = z.enum(SOURCES);
+const SourceSchema = z.enum(SOURCES);
 export type Source = z.infer<typeof SourceSchema>;
 
 const isoDate = z.iso.datetime({ offset: true });
@@ -29,7 +29,7 @@ export const BrandIdSchema = z.string().regex(/^[1-9]\d{0,19}$/, 'expected a Zen
 const money = z.number().int(); // minor units (cents), as Stripe sends them
 
 /** Everything an event knows about whose data it is; identity resolution reads these. */
-export const CustomerRefsSchema = z
+const CustomerRefsSchema = z
   .object({
     stripeCustomerId: z.string().min(1),
     /**
@@ -191,7 +191,7 @@ export const PORTAL_ACTIVITY_TYPES = [
   'case_deflection',
 ] as const;
 
-export const PortalActivityData = z.object({
+const PortalActivityData = z.object({
   kind: z.literal('portal.activity'),
   activity: z.enum(PORTAL_ACTIVITY_TYPES),
   sessionId: z.string().nullable(),
@@ -206,7 +206,7 @@ export const PortalActivityData = z.object({
   properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
 });
 
-export const EventDataSchema = z.discriminatedUnion('kind', [
+const EventDataSchema = z.discriminatedUnion('kind', [
   StripeCustomerData,
   StripeSubscriptionData,
   StripeInvoiceData,
@@ -228,7 +228,7 @@ export type EventDataOf<K extends EventDataKind> = Extract<EventData, { kind: K 
  * (`portal-sync resync`) or `reconcile` (a reconcile pass's drift). Resync and reconcile work is pushed in bulk
  * behind real-time work (src/sync/pipeline.ts).
  */
-export const JobLaneSchema = z.enum(['realtime', 'resync', 'reconcile']);
+const JobLaneSchema = z.enum(['realtime', 'resync', 'reconcile']);
 export type JobLane = z.infer<typeof JobLaneSchema>;
 
 export const SourceEventSchema = z

@@ -59,7 +59,7 @@ export interface ApplyOutcome {
   linked?: boolean;
 }
 
-export class ContentionError extends Error {
+class ContentionError extends Error {
   override name = 'ContentionError';
 }
 

@@ -16,10 +16,10 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
 
-export const BOARD_PATH = '/admin/queues';
+const BOARD_PATH = '/admin/queues';
 
 /** Scripts and styles from here only (the board uses inline style attributes), API calls to here only, never framed. */
-export const BOARD_POLICY =
+const BOARD_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /** The board's express app, to mount at BOARD_PATH behind the admin check. */

@@ -15,7 +15,7 @@ export const SESSION_COOKIE = 'portal_sync_admin';
 const LOGIN_POLICY =
   "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export function cookieValue(header: string | undefined, name: string): string | undefined {
+function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
@@ -32,7 +32,7 @@ function setSessionCookie(req: Request, res: Response, value: string, maxAge: nu
   res.append('Set-Cookie', attrs.join('; '));
 }
 
-export function loginHtml(message?: string): string {
+function loginHtml(message?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>portal-sync admin · log in</title>

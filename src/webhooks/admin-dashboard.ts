@@ -128,7 +128,7 @@ function renderBulk(bulk: Record<string, BulkBacklog>): string {
 }
 
 /** The dashboard reloads itself this often (a meta refresh: no script runs on the page). */
-export const DASHBOARD_REFRESH_SECONDS = 30;
+const DASHBOARD_REFRESH_SECONDS = 30;
 
 /** `brands`: zendesk.brands, each linked to its own deflection report beside the report of every brand. */
 export function renderDashboardHtml(d: DashboardData, brands: readonly BrandEntry[] = []): string {

@@ -65,7 +65,7 @@ export function adminUnavailable(res: Response): void {
   });
 }
 
-export function tooMany(res: Response, retryAfterSeconds: number): void {
+function tooMany(res: Response, retryAfterSeconds: number): void {
   res.setHeader('Retry-After', String(retryAfterSeconds));
   res
     .status(429)

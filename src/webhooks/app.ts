@@ -52,11 +52,7 @@ function notConfigured(source: Source, variables: string): RequestHandler {
 }
 
 /** Which receivers this configuration enables; the rest answer 404 with what to set. */
-export function enabledReceivers(
-  config: Config,
-  deps: ReceiverDeps,
-  auth?: HelpCenterAuth,
-): Record<Source, RequestHandler> {
+function enabledReceivers(config: Config, deps: ReceiverDeps, auth?: HelpCenterAuth): Record<Source, RequestHandler> {
   const w = config.webhooks;
   const sf = config.salesforceAuth;
   return {
@@ -100,7 +96,7 @@ export function enabledReceivers(
 }
 
 /** server.trustProxy → express's `trust proxy` value: none trusts no proxy (the socket's peer is the client). */
-export function trustProxySetting(value: Config['server']['trustProxy']): boolean | number | string[] {
+function trustProxySetting(value: Config['server']['trustProxy']): boolean | number | string[] {
   return value === 'none' ? false : value;
 }
 

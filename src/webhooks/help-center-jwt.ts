@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { Viewer } from '../sync/view/view.js';
 import { KeysUnavailableError } from './help-center-keys.js';
 
-export const HELP_CENTER_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
+const HELP_CENTER_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
 
 export interface HelpCenterVerifyOptions {
   getKey: JWTVerifyGetKey;
@@ -48,7 +48,7 @@ const ClaimsSchema = z.object({
 });
 
 /** The viewer a verified payload names, or why it names none. */
-export function viewerFromClaims(payload: JWTPayload): Viewer | null {
+function viewerFromClaims(payload: JWTPayload): Viewer | null {
   const parsed = ClaimsSchema.safeParse(payload);
   if (!parsed.success) return null;
   const c = parsed.data;

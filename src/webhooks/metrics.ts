@@ -4,8 +4,6 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type EventOutcome = 'accepted' | 'duplicate' | 'ignored' | 'quarantined' | 'in_flight';
-
 export interface EdgeMetrics {
   registry: Registry;
   requests: Counter<'source'>;

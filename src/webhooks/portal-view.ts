@@ -20,7 +20,7 @@ import { requestId } from './request-id.js';
 import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/brands.js';
 import type { ViewBrand } from '../sync/view/view.js';
 
-export const PORTAL_VIEW_PATH = '/portal/v1/me';
+const PORTAL_VIEW_PATH = '/portal/v1/me';
 
 /** Verifies the request's help center JWT; built once per process so that the key cache is shared. */
 export type HelpCenterAuth = (req: Request) => Promise<VerifyOutcome>;
@@ -71,7 +71,7 @@ export function helpCenterCors(origins: readonly string[], methods: string): Req
  * The Help Center brand a view request comes from: the brand zendesk.brands lists for the page's host (the
  * browser's Origin), else the kit's `?brand_id=` (a positive integer). Undefined: a brand_id of another shape.
  */
-export function viewBrandOf(req: Request, brands: BrandScope): ViewBrand | null | undefined {
+function viewBrandOf(req: Request, brands: BrandScope): ViewBrand | null | undefined {
   const byHost = brandOfHost(brands, hostOfOrigin(req.get('origin')));
   if (byHost) return { id: byHost.id, name: byHost.name };
   const given = req.query['brand_id'];

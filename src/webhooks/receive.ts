@@ -12,7 +12,7 @@ import type { ParseResult, Source, SourceEvent } from '../sync/source-event.js';
 import type { EdgeMetrics } from './metrics.js';
 
 /** A verified request refused whole (nothing of it kept): the receiver answers `status` with this body. */
-export class RequestRefusedError extends Error {
+class RequestRefusedError extends Error {
   override name = 'RequestRefusedError';
   constructor(
     readonly status: number,
@@ -33,7 +33,7 @@ export interface ReceiverDeps {
   now?: () => number;
 }
 
-export interface DeliveryCounts {
+interface DeliveryCounts {
   accepted: number;
   duplicate: number;
   ignored: number;

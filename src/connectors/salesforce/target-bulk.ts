@@ -25,7 +25,7 @@ import { planSalesforceWrites, type SObjectFields } from './target-records.js';
 /** sObject Collections take at most this many records per call. */
 const COLLECTION_SIZE = 200;
 
-export interface RecordFailure {
+interface RecordFailure {
   label: string;
   code: string;
   message: string;

@@ -32,7 +32,7 @@ type SaveErrorWire = { statusCode?: string; errorCode?: string; message?: string
 const soqlString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** The Account fields the target writes, emptied. */
-export function clearedAccountFields(f: Config['targets']['salesforce']['accountFields']): SObjectFields {
+function clearedAccountFields(f: Config['targets']['salesforce']['accountFields']): SObjectFields {
   // A checkbox has no "unknown": no billing data reads as not delinquent, as a push without billing data writes it.
   return {
     [f.status]: null,

@@ -26,7 +26,7 @@ export const DEFLECTION_FIELDS = {
 export { toMajorUnits };
 
 export type SalesforceTargetConfig = TargetsConfig['salesforce'];
-export type FieldValue = string | number | boolean | null;
+type FieldValue = string | number | boolean | null;
 export type SObjectFields = Record<string, FieldValue>;
 
 /** One record to upsert, with the label it is reported under in PushResult.wrote (`invoice:in_…`). */

@@ -28,14 +28,14 @@ import { clearSalesforce } from './target-clear.js';
 import type { LabelledRecord, SObjectFields } from './target-records.js';
 
 /** Salesforce sends no Retry-After with REQUEST_LIMIT_EXCEEDED, so the queue pauses this long (and a 429 without one). */
-export const REQUEST_LIMIT_WAIT_MS = 60_000;
+const REQUEST_LIMIT_WAIT_MS = 60_000;
 /** sObject Collections take at most this many records per call (jsforce's MAX_DML_COUNT). */
 const COLLECTION_SIZE = 200;
 /** Account ids start with 001; checked before one goes into a URL path. */
 const ACCOUNT_ID = /^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
 const NO_ACCOUNT = 'no Salesforce Account for this customer yet';
 /** Customers per bulk batch: one collection call of each kind (Accounts, invoices, tickets) when each has a record or so. */
-export const SALESFORCE_BULK_SIZE = 200;
+const SALESFORCE_BULK_SIZE = 200;
 
 export { DEFLECTION_FIELDS };
 

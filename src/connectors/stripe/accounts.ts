@@ -12,7 +12,7 @@ import { createStripeClient } from './client.js';
 export type StripeApiConfig = Pick<Config['stripe'], 'accounts' | 'host' | 'port' | 'protocol'>;
 
 /** How to read account `accountId` (undefined/null: the unnamed single account), or null when no configured key may. */
-export function stripeReaderFor(
+function stripeReaderFor(
   config: StripeApiConfig,
   accountId: string | null | undefined,
 ): { account: StripeAccount; stripeAccount?: string } | null {

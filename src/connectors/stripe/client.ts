@@ -10,8 +10,6 @@ import Stripe from 'stripe';
 import type { Config } from '../../config.js';
 import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
-export type StripeClient = Stripe;
-
 /** Where the API is (Config['stripe'] will do) and the key to call it with. */
 export type StripeClientConfig = Pick<Config['stripe'], 'secretKey' | 'host' | 'port' | 'protocol'> & {
   webhookSecrets?: string[];

@@ -28,7 +28,7 @@ function parseCursor(cursor: string | null): ConnectCursor | null {
   return { a: parsed.a, c: typeof parsed.c === 'string' ? parsed.c : null };
 }
 
-export const CONNECT_ACCOUNTS_PAGE = 100;
+const CONNECT_ACCOUNTS_PAGE = 100;
 
 /**
  * The connected account listed after `after` (null: the first), or null when there is none: from the last

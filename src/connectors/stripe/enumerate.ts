@@ -22,7 +22,7 @@ import { classifyStripeError } from './client.js';
 import { parseStripeEvent, STRIPE_CROSS_ID_KEYS, type StripeCrossIdKeys } from './events.js';
 import { stripeSnapshotEvent } from './fetch.js';
 
-export const STRIPE_PAGE_SIZE = 100;
+const STRIPE_PAGE_SIZE = 100;
 
 export interface StripeStreamOptions {
   now?: () => number;
@@ -41,7 +41,7 @@ export interface StripeStreamOptions {
 }
 
 /** Versions a snapshot read at `readAt` (ms): just before that second, so same-second events win. */
-export function stripeSnapshotVersion(readAt: number): number {
+function stripeSnapshotVersion(readAt: number): number {
   return Math.floor(readAt / 1000) * 1000 - 1;
 }
 

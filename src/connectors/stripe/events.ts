@@ -63,7 +63,7 @@ const envelopeSchema = z.looseObject({
   data: z.looseObject({ object: z.looseObject({}), previous_attributes: z.looseObject({}).optional() }),
 });
 /** The envelope as validated; `data.object` is checked per event type by its handler. */
-export type StripeEventEnvelope = z.infer<typeof envelopeSchema>;
+type StripeEventEnvelope = z.infer<typeof envelopeSchema>;
 
 const customerSchema = z.looseObject({
   id: objectId,

@@ -13,7 +13,7 @@ import type { SourceEvent } from '../../sync/source-event.js';
 import { STRIPE_CROSS_ID_KEYS, parseStripeEvent } from './events.js';
 import type { StripeCrossIdKeys } from './events.js';
 
-export const STRIPE_REFETCH_KINDS = [
+const STRIPE_REFETCH_KINDS = [
   'stripe.customer',
   'stripe.subscription',
   'stripe.invoice',

@@ -31,7 +31,7 @@ interface ApiBrand {
 const MAX_PAGES = 20;
 
 /** Every brand of the account, page by page (100 a page). */
-export async function listZendeskBrands(client: ZendeskClient): Promise<ApiBrand[]> {
+async function listZendeskBrands(client: ZendeskClient): Promise<ApiBrand[]> {
   const out: ApiBrand[] = [];
   let after: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -48,14 +48,14 @@ export async function listZendeskBrands(client: ZendeskClient): Promise<ApiBrand
 }
 
 /** The hosts a brand's Help Center answers on, lower case. */
-export function brandHosts(b: ApiBrand): string[] {
+function brandHosts(b: ApiBrand): string[] {
   return [b.host_mapping, b.subdomain ? `${b.subdomain}.zendesk.com` : null]
     .filter((h): h is string => typeof h === 'string' && h !== '')
     .map((h) => h.toLowerCase());
 }
 
 /** Each listed brand as the account has it, with what does not match. */
-export function checkBrands(listed: readonly BrandEntry[], account: readonly ApiBrand[]): ZendeskBrandCheck[] {
+function checkBrands(listed: readonly BrandEntry[], account: readonly ApiBrand[]): ZendeskBrandCheck[] {
   return listed.map((entry) => {
     const found = account.find((b) => String(b.id) === entry.id && b.is_deleted !== true);
     if (!found) return { id: entry.id, name: null, hosts: [], problems: ['no such brand in this Zendesk account'] };

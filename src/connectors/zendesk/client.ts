@@ -17,7 +17,7 @@ import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
 export type ZendeskClient = ReturnType<typeof zendesk.createClient>;
 export type ZendeskMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type ZendeskQuery = Record<string, string | number>;
+type ZendeskQuery = Record<string, string | number>;
 /** Segments under the API base URL, optionally ending with a query: ['custom_objects', key, 'records', { external_id }]. */
 export type ZendeskPath = readonly (string | number)[] | readonly [...(string | number)[], ZendeskQuery];
 

@@ -20,10 +20,10 @@ import {
 } from '../../sync/source-event.js';
 
 /** Cross-id convention (config identity.zendeskOrganizationExternalIdIs): an organization's external_id is its Salesforce Account Id. */
-export const ZENDESK_ORGANIZATION_EXTERNAL_ID_REF = 'salesforceAccountId' satisfies keyof CustomerRefs;
+const ZENDESK_ORGANIZATION_EXTERNAL_ID_REF = 'salesforceAccountId' satisfies keyof CustomerRefs;
 
 /** Marks a body as our trigger template, and which revision of it. */
-export const ZENDESK_TRIGGER_MARKER = 'ticket.v1';
+const ZENDESK_TRIGGER_MARKER = 'ticket.v1';
 /** SourceEvent.type for trigger deliveries, which carry no Zendesk event name. */
 export const ZENDESK_TRIGGER_EVENT_TYPE = 'trigger:ticket.v1';
 

@@ -15,7 +15,7 @@ import { zendeskResult } from './client.js';
 import type { ZendeskClient } from './client.js';
 import { parseZendeskWebhook } from './events.js';
 
-export const ZENDESK_REFETCH_KINDS = ['zendesk.ticket', 'zendesk.user', 'zendesk.organization'] as const;
+const ZENDESK_REFETCH_KINDS = ['zendesk.ticket', 'zendesk.user', 'zendesk.organization'] as const;
 export type ZendeskRefetchKind = (typeof ZENDESK_REFETCH_KINDS)[number];
 
 export function isZendeskRefetchKind(kind: string): kind is ZendeskRefetchKind {

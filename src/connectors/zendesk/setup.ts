@@ -25,7 +25,7 @@ import {
 } from './setup-access.js';
 
 type ZendeskTargetConfig = TargetsConfig['zendesk'];
-export type ZendeskSetupKind =
+type ZendeskSetupKind =
   'organization field' | 'user field' | 'custom object' | 'custom object field' | 'access rule' | 'end-user policy';
 
 export interface ZendeskSetupStep {
@@ -54,7 +54,7 @@ export interface ZendeskSetupOptions {
 const COUNTS = new Set(['openInvoiceCount', 'support.openTicketCount']);
 
 /** The field type a mapping entry writes: decimal for money, date, checkbox for boolean, integer for counts, else text. */
-export function mappedFieldType(e: MappingEntry): ZendeskFieldSpec['type'] {
+function mappedFieldType(e: MappingEntry): ZendeskFieldSpec['type'] {
   if (e.transform === 'money') return 'decimal';
   if (e.transform === 'date') return 'date';
   if (e.transform === 'boolean') return 'checkbox';

@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type ZendeskSignatureFailure = 'missing_signature' | 'malformed_timestamp' | 'stale_timestamp' | 'bad_signature';
+type ZendeskSignatureFailure = 'missing_signature' | 'malformed_timestamp' | 'stale_timestamp' | 'bad_signature';
 
 export type ZendeskSignatureResult = { ok: true } | { ok: false; reason: ZendeskSignatureFailure };
 

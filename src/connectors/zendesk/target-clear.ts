@@ -23,7 +23,7 @@ const FILTER_MAX = 100;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The distinct places the target may have written to: each place's organization, else its first user. */
-export function clearOwners(c: PortalClear): Owner[] {
+function clearOwners(c: PortalClear): Owner[] {
   const seen = new Map<string, Owner>();
   for (const place of c.places) {
     const owner = ownerOf(place);
@@ -33,7 +33,7 @@ export function clearOwners(c: PortalClear): Owner[] {
 }
 
 /** Every billing field the target writes, as null: what clearing them sends. */
-export function nulledFields(cfg: ZendeskTargetConfig): FieldSet {
+function nulledFields(cfg: ZendeskTargetConfig): FieldSet {
   return Object.fromEntries(Object.values(cfg.fields).map((key) => [key, null]));
 }
 

@@ -21,7 +21,7 @@ import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 export { toMajorUnits };
 
 export type ZendeskTargetConfig = Config['targets']['zendesk'];
-export type FieldValue = string | number | boolean | null;
+type FieldValue = string | number | boolean | null;
 export type FieldSet = Record<string, FieldValue>;
 
 /** An ISO timestamp as the `YYYY-MM-DD` a Zendesk date field takes (UTC day). */
@@ -109,12 +109,7 @@ export interface InvoiceRecord {
 }
 
 /** One invoice as a custom object record, upserted by external id = the Stripe invoice id; `mapped`: its `mapping.zendesk.invoiceObject` fields. */
-export function invoiceRecord(
-  i: InvoiceView,
-  owner: Owner,
-  cfg: ZendeskTargetConfig,
-  mapped?: FieldSet,
-): InvoiceRecord {
+function invoiceRecord(i: InvoiceView, owner: Owner, cfg: ZendeskTargetConfig, mapped?: FieldSet): InvoiceRecord {
   const f = cfg.invoiceObject.fields;
   return {
     name: i.number ?? i.id,
@@ -164,7 +159,7 @@ export function changedInvoices(
  * has no help center JWTs. The customer-facing values only (never MRR or balance), under the keys
  * of `fields`, and the lookup to its owner. Null without billing data.
  */
-export function statusRecord(p: PortalProjection, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord | null {
+function statusRecord(p: PortalProjection, owner: Owner, cfg: ZendeskTargetConfig): InvoiceRecord | null {
   const values = billingFields(p, cfg);
   if (values === null) return null;
   const f = cfg.fields;

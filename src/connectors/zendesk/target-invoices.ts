@@ -15,7 +15,7 @@ import { zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import type { InvoiceRecord } from './target-format.js';
 
 /** More changed invoices than this go as a bulk job (one POST and a few polls instead of one PATCH each). */
-export const BULK_ABOVE = 3;
+const BULK_ABOVE = 3;
 /** Zendesk's limit of items per custom object job. */
 const JOB_ITEMS_MAX = 100;
 

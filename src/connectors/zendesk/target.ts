@@ -46,11 +46,9 @@ import { pushZendeskMany } from './target-bulk.js';
 import { clearZendesk } from './target-clear.js';
 import { locateDeflectionProfiles } from './target-profiles.js';
 
-export { BULK_ABOVE, type JobPolling } from './target-invoices.js';
-
 export { NO_ZENDESK_OWNER };
 /** Customers per bulk batch: a few update_many and job calls of 100, and one show_many poll for all their jobs. */
-export const ZENDESK_BULK_SIZE = 500;
+const ZENDESK_BULK_SIZE = 500;
 const DEFAULT_RETRY_AFTER_MS = 60_000;
 const DEFAULT_POLLING: JobPolling = { intervalMs: 1_000, maxPolls: 10 };
 
@@ -80,7 +78,7 @@ function validationDetails(err: unknown): string | undefined {
 }
 
 /** Any failure of a Zendesk call as the contract error the push worker acts on. */
-export function toPushError(err: unknown): RateLimitedError | RetryableError | PermanentError {
+function toPushError(err: unknown): RateLimitedError | RetryableError | PermanentError {
   if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof PermanentError) return err;
   const verdict = classifyZendeskError(err);
   if (verdict.status === 429) {
@@ -172,7 +170,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
   };
 }
 
-export const NO_DEFLECTION_EMAIL = 'no email for this contact: Zendesk profiles are matched by email';
+const NO_DEFLECTION_EMAIL = 'no email for this contact: Zendesk profiles are matched by email';
 
 /** The contact's email: the session's own contact, or the linked contact with its platform id. */
 function deflectionEmail(session: DeflectionEvent, links: PortalPush['links']): string | null {
@@ -221,8 +219,6 @@ export interface ZendeskProfileEvent {
   /** ISO 8601. */
   occurredAt: string;
 }
-
-export { DEFLECTION_PROFILE_TYPE };
 
 /**
  * Records a self-service moment on the customer's Zendesk profile

@@ -13,7 +13,7 @@
  * (user lookups) or that user's organization (organization lookups).
  */
 
-export type AccessOperator =
+type AccessOperator =
   | 'is'
   | 'is_not'
   | 'present'
@@ -25,7 +25,7 @@ export type AccessOperator =
   | 'greater_than_equal'
   | 'less_than_equal';
 
-export interface AccessCondition {
+interface AccessCondition {
   field: string;
   operator: AccessOperator;
   value: unknown;
@@ -40,7 +40,7 @@ export interface AccessRule {
   updated_at: string;
 }
 
-export type PolicyAction = 'create' | 'read' | 'update' | 'delete';
+type PolicyAction = 'create' | 'read' | 'update' | 'delete';
 export interface PermissionPolicy {
   id: string;
   records: Record<PolicyAction, { allowed: boolean; rule_id: number | null }>;
@@ -72,7 +72,7 @@ const OPERATORS_BY_TYPE: Record<string, AccessOperator[]> = {
   integer: ['is', 'is_not', 'greater_than', 'less_than', 'greater_than_equal', 'less_than_equal', 'present'],
   decimal: ['is', 'is_not', 'greater_than', 'less_than', 'greater_than_equal', 'less_than_equal', 'present'],
 };
-export const CURRENT_USER = 'current_user';
+const CURRENT_USER = 'current_user';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

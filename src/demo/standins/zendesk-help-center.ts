@@ -18,7 +18,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 
 export const STANDIN_USER_COOKIE = 'zendesk_standin_user';
 /** Lifetime of the tokens the stand-in issues (Zendesk's own is not documented in what we read). */
-export const STANDIN_TOKEN_SECONDS = 300;
+const STANDIN_TOKEN_SECONDS = 300;
 
 interface SigningKey {
   kid: string;
@@ -32,7 +32,7 @@ export interface StandInUserClaims {
   external_id: string | null;
 }
 
-export interface SignOptions {
+interface SignOptions {
   /** Header kid (default: the current key's); a kid the set does not hold tests `wrong kid`. */
   kid?: string;
   /** Sign with a key the account never published (a token from another account or a forger). */

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import { PACKAGE_ROOT } from '../../config.js';
 
-export const KIT_DIR = resolve(PACKAGE_ROOT, 'portal/zendesk-help-center');
+const KIT_DIR = resolve(PACKAGE_ROOT, 'portal/zendesk-help-center');
 const ASSET_PATH = '/hc/theming/assets';
 const LINKS: Record<string, (locale: string) => string> = {
   help_center: (l) => `/hc/${l}`,
@@ -28,7 +28,7 @@ const LINKS: Record<string, (locale: string) => string> = {
   sign_in: (l) => `/hc/${l}/signin`,
 };
 
-export interface ThemeContext {
+interface ThemeContext {
   signedIn: boolean;
   locale: string;
   helpCenterName: string;
@@ -38,7 +38,7 @@ export interface ThemeContext {
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Renders the Curlybars subset above; throws on any other expression. */
-export function renderTemplate(source: string, ctx: ThemeContext): string {
+function renderTemplate(source: string, ctx: ThemeContext): string {
   let text = source.replace(/\{\{!--[\s\S]*?--\}\}/g, '');
   // Blocks, innermost first (#if may hold #link).
   for (let guard = 0; /\{\{#(if|link)\b/.test(text); guard++) {

@@ -21,8 +21,8 @@ export interface StripeKeyMigration {
 }
 
 /** Where the migration records that it finished, and for which account (hash field `stripe-account-keys`). */
-export const migrationsKey = (prefix: string): string => `${prefix}:migrations`;
-export const STRIPE_KEYS_MIGRATION = 'stripe-account-keys';
+const migrationsKey = (prefix: string): string => `${prefix}:migrations`;
+const STRIPE_KEYS_MIGRATION = 'stripe-account-keys';
 
 export class MigrationRefusedError extends Error {
   override name = 'MigrationRefusedError';

@@ -38,11 +38,8 @@ import {
   type SalesforceStandInOptions,
 } from './types.js';
 
-export type { FaultKind, FaultOptions, RateWindow } from '../common.js';
 export * from './types.js';
 export { toId18 } from './errors.js';
-export { SalesforceState } from './state.js';
-
 // ---------------------------------------------------------------------------------------------
 // Outbound Message echo
 // ---------------------------------------------------------------------------------------------

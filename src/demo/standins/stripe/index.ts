@@ -99,9 +99,8 @@ import {
   isPlainHash,
 } from './params.js';
 
-export type { FaultKind, FaultOptions } from '../common.js';
 export * from './state.js';
-export { renderAccount, type StripeView } from './render.js';
+export { renderAccount } from './render.js';
 export { stripeErrors } from './params.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -141,12 +140,12 @@ export interface StripeStandInOptions {
   keepDeliveryBodies?: boolean;
 }
 
-export interface StripeRate {
+interface StripeRate {
   reads?: number;
   writes?: number;
 }
 
-export interface StripeCall {
+interface StripeCall {
   method: string;
   /** `/v1/customers/cus_…`, without the query. */
   path: string;
@@ -159,7 +158,7 @@ export interface StripeCall {
   fault?: FaultKind | 'failNext' | 'rate_limit';
 }
 
-export interface StripeWebhookDelivery {
+interface StripeWebhookDelivery {
   eventId: string;
   type: string;
   attempt: number;
@@ -172,7 +171,7 @@ export interface StripeWebhookDelivery {
   signature: string;
 }
 
-export type StripeFailure = 'rate_limit' | 'lock_timeout' | 500 | 503 | 'reset' | 'timeout';
+type StripeFailure = 'rate_limit' | 'lock_timeout' | 500 | 503 | 'reset' | 'timeout';
 
 export interface StripePriceInput {
   id?: string;
@@ -185,7 +184,7 @@ export interface StripePriceInput {
   usage_type?: StripePriceRow['usageType'];
 }
 
-export interface StripeCustomerInput {
+interface StripeCustomerInput {
   id?: string;
   email?: string | null;
   name?: string | null;
@@ -198,7 +197,7 @@ export interface StripeCustomerInput {
   created?: number;
 }
 
-export interface StripeSubscriptionInput {
+interface StripeSubscriptionInput {
   id?: string;
   items: { price: StripePriceInput | string; quantity?: number }[];
   status?: SubscriptionStatus;
@@ -212,7 +211,7 @@ export interface StripeSubscriptionInput {
   created?: number;
 }
 
-export interface StripeSubscriptionPatch {
+interface StripeSubscriptionPatch {
   status?: SubscriptionStatus;
   cancel_at_period_end?: boolean;
   items?: StripeSubscriptionInput['items'];
@@ -220,7 +219,7 @@ export interface StripeSubscriptionPatch {
   default_payment_method?: string | null;
 }
 
-export interface StripeInvoiceInput {
+interface StripeInvoiceInput {
   id?: string;
   /** Bill the subscription's items (one line each, for its current period). */
   subscription?: string;
@@ -238,11 +237,11 @@ export interface StripeInvoiceInput {
   created?: number;
 }
 
-export interface StripeSeedInvoiceInput extends Omit<StripeInvoiceInput, 'finalize'> {
+interface StripeSeedInvoiceInput extends Omit<StripeInvoiceInput, 'finalize'> {
   status?: StripeInvoiceStatus;
 }
 
-export interface StripeSeedCustomerInput extends StripeCustomerInput {
+interface StripeSeedCustomerInput extends StripeCustomerInput {
   subscriptions?: StripeSubscriptionInput[];
   /** `subscription: true` on an invoice input bills the customer's first seeded subscription. */
   invoices?: (Omit<StripeSeedInvoiceInput, 'subscription'> & { subscription?: string | true })[];

@@ -97,9 +97,8 @@ import {
   type ZendeskWebhookDelivery,
 } from './types.js';
 
-export type { FaultKind, FaultOptions, RateWindow } from '../common.js';
 export * from './types.js';
-export { ZENDESK_TOO_MANY_REQUESTS, zendeskErrors } from './render.js';
+export { ZENDESK_TOO_MANY_REQUESTS } from './render.js';
 // ---------------------------------------------------------------------------------------------
 // The stand-in
 // ---------------------------------------------------------------------------------------------
