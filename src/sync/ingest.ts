@@ -38,6 +38,7 @@ import { noteWebhook } from './health.js';
 import { markAndAdd } from './enqueue-script.js';
 import { isRedisReady, withTimeout } from './redis.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
+import { REDIS_KEYS } from './redis/keys.js';
 
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
@@ -87,7 +88,7 @@ export class Ingestor {
   }
 
   seenKey(event: Pick<SourceEvent, 'source' | 'eventId'>): string {
-    return `${this.opts.prefix}:seen:${jobIdFor(event.source, event.eventId)}`;
+    return REDIS_KEYS.seen(this.opts.prefix, jobIdFor(event.source, event.eventId));
   }
 
   /**

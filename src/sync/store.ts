@@ -38,6 +38,7 @@ import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record
 import { LocalLocks } from './local-locks.js';
 import { OwnerGuesses } from './owner-guesses.js';
 import type { SourceEvent } from './source-event.js';
+import { REDIS_KEYS } from './redis/keys.js';
 
 export interface ApplyOutcome {
   recordId: string;
@@ -99,16 +100,16 @@ export class RecordStore {
   ) {}
 
   recordKey(id: string): string {
-    return `${this.prefix}:rec:${id}`;
+    return REDIS_KEYS.records(this.prefix).record(id);
   }
   ownedKey(id: string): string {
-    return `${this.prefix}:rec:${id}:keys`;
+    return REDIS_KEYS.records(this.prefix).owned(id);
   }
   indexKey(key: IdentityKey): string {
-    return `${this.prefix}:idx:${key}`;
+    return REDIS_KEYS.records(this.prefix).index(key);
   }
   get conflictsKey(): string {
-    return `${this.prefix}:conflicts`;
+    return REDIS_KEYS.records(this.prefix).conflicts;
   }
   /**
    * Identity changes of a record that outbound subscribers have not been told of yet (set of
@@ -117,21 +118,21 @@ export class RecordStore {
    * merge) does not lose `customer.merged`. The outbound emitter empties it as it records the events.
    */
   untoldKey(id: string): string {
-    return `${this.prefix}:rec:${id}:untold`;
+    return REDIS_KEYS.records(this.prefix).untold(id);
   }
   /** Merges into a record that deflection tracking has not moved sessions for yet (set of record ids): see untoldKey. */
   unmovedKey(id: string): string {
-    return `${this.prefix}:rec:${id}:unmoved`;
+    return REDIS_KEYS.records(this.prefix).unmoved(id);
   }
 
   /** The record's people past the first MAX_INLINE_PEOPLE (hash: `sfcontact:<id>` / `zduser:<id>` → entry): see people.ts. */
   peopleKey(id: string): string {
-    return `${this.prefix}:rec:${id}:people`;
+    return REDIS_KEYS.records(this.prefix).people(id);
   }
 
   /** The record's system keys and the size of its key set when they were written (hash): see key-index.ts. */
   keyIndexKey(id: string): string {
-    return `${this.prefix}:rec:${id}:sys`;
+    return REDIS_KEYS.records(this.prefix).systemKeys(id);
   }
 
   /** Records merged into `id` whose deflection state may still sit under their own id. */
@@ -148,7 +149,7 @@ export class RecordStore {
    * failed, or a worker that died before it, would leave the tie's arbitrary winner for good.
    */
   get tiesKey(): string {
-    return `${this.prefix}:ties`;
+    return REDIS_KEYS.records(this.prefix).ties;
   }
   private tieField(event: Pick<SourceEvent, 'source' | 'objectId' | 'data'>): string {
     return `${event.source}|${event.data.kind}|${event.objectId}`;
@@ -166,7 +167,7 @@ export class RecordStore {
   }
   /** Ids that linked nothing (identity-refusals.ts), for admins: hash of refusal id → JSON. */
   get refusedKey(): string {
-    return `${this.prefix}:identity:refused`;
+    return REDIS_KEYS.records(this.prefix).refused;
   }
 
   async listRefusals(): Promise<IdentityRefusal[]> {
@@ -175,18 +176,18 @@ export class RecordStore {
 
   /** Pairs of identity keys an admin unlinked: never merged again by an event. */
   get apartKey(): string {
-    return `${this.prefix}:identity:apart`;
+    return REDIS_KEYS.records(this.prefix).apart;
   }
   /** Audit entries that outlive their record (`identity forget`). */
   get globalAuditKey(): string {
-    return `${this.prefix}:audit`;
+    return REDIS_KEYS.records(this.prefix).globalAudit;
   }
   auditKey(id: string): string {
-    return `${this.prefix}:rec:${id}:audit`;
+    return REDIS_KEYS.records(this.prefix).audit(id);
   }
   /** Every record id, kept with the records so that counting customers costs one SCARD. */
   get customersKey(): string {
-    return `${this.prefix}:customers`;
+    return REDIS_KEYS.records(this.prefix).customers;
   }
 
   /** Every record, read a batch at a time (admin lookups that have no index: by name, invoice number, ticket). */

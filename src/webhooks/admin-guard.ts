@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Redis } from '../sync/redis.js';
+import { REDIS_KEYS } from '../sync/redis/keys.js';
 
 export interface AdminGuardSettings {
   failedAuthPerIpPerMinute: number;
@@ -21,13 +22,16 @@ const WINDOW_MS = 60_000;
 const LOG_EVERY_MS = 10_000;
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-/** Every key this module writes, in one place. */
-const keys = (prefix: string) => ({
-  // The id is stored hashed: whoever reads Redis learns no usable cookie.
-  session: (id: string) => `${prefix}:admin:session:${sha256(id)}`,
-  failedByIp: (window: number, ip: string) => `${prefix}:admin:failed:${window}:ip:${throttleClient(ip)}`,
-  failedAll: (window: number) => `${prefix}:admin:failed:${window}:all`,
-});
+/** Every key this module writes (built in src/sync/redis/keys.ts). */
+const keys = (prefix: string) => {
+  const k = REDIS_KEYS.admin(prefix);
+  return {
+    // The id is stored hashed: whoever reads Redis learns no usable cookie.
+    session: (id: string) => k.session(sha256(id)),
+    failedByIp: (window: number, ip: string) => k.failedByClient(window, throttleClient(ip)),
+    failedAll: (window: number) => k.failedAll(window),
+  };
+};
 
 /**
  * Who a client is for the per-IP count: an IPv4 address as is, an IPv6 one by its /64 (one host

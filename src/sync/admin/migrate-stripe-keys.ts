@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { apartPair, stripeKey } from '../identity.js';
 import type { RecordStore } from '../store.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export interface StripeKeyMigration {
   accountId: string;
@@ -21,7 +22,7 @@ export interface StripeKeyMigration {
 }
 
 /** Where the migration records that it finished, and for which account (hash field `stripe-account-keys`). */
-const migrationsKey = (prefix: string): string => `${prefix}:migrations`;
+const migrationsKey = (prefix: string): string => REDIS_KEYS.migrations(prefix);
 const STRIPE_KEYS_MIGRATION = 'stripe-account-keys';
 
 export class MigrationRefusedError extends Error {

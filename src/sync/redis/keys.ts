@@ -3,10 +3,6 @@
  * gives one part's keys (cheap: build them where they are used); QUEUE_NAMES the queues, which BullMQ
  * prefixes itself (`<prefix>:<queue>:…`). One Redis primary holds them all (not Redis Cluster: an identity
  * merge moves several customers' keys in one transaction), so no key needs a hash tag.
- *
- * Still built in their own modules, to move here next: the record store's keys (store.ts, people.ts,
- * key-index.ts), the ingest's dedupe marks (ingest.ts), the admin sessions (webhooks/admin-guard.ts), the
- * mapping fingerprints and the Stripe key migration.
  */
 import type { PortalTargetName } from '../target-names.js';
 
@@ -29,10 +25,47 @@ export const REDIS_KEYS = {
   records: (prefix: string) => ({
     head: `${prefix}:rec:`,
     record: (id: string) => `${prefix}:rec:${id}`,
+    /** The identity keys a record owns (set). */
+    owned: (id: string) => `${prefix}:rec:${id}:keys`,
+    /** Identity changes outbound subscribers have not been told of yet (set; see store.ts untoldKey). */
+    untold: (id: string) => `${prefix}:rec:${id}:untold`,
+    /** Merges into a record whose deflection sessions have not been moved yet (set). */
+    unmoved: (id: string) => `${prefix}:rec:${id}:unmoved`,
+    /** The record's people past the first MAX_INLINE_PEOPLE (hash; people.ts). */
+    people: (id: string) => `${prefix}:rec:${id}:people`,
+    /** The record's system keys and the size of its key set when written (hash; key-index.ts). */
+    systemKeys: (id: string) => `${prefix}:rec:${id}:sys`,
+    /** The record's audit entries (list). */
+    audit: (id: string) => `${prefix}:rec:${id}:audit`,
+    /** Which record owns an identity key (`stripe:…`, `email:…`, …). */
+    index: (identityKey: string) => `${prefix}:idx:${identityKey}`,
+    /** Identity conflicts for an admin (hash). */
+    conflicts: `${prefix}:conflicts`,
+    /** Ties stored but not settled yet (hash: source|kind|object id → version). */
+    ties: `${prefix}:ties`,
+    /** Ids that linked nothing (hash; identity-refusals.ts). */
+    refused: `${prefix}:identity:refused`,
+    /** Pairs of identity keys an admin unlinked (set). */
+    apart: `${prefix}:identity:apart`,
+    /** Audit entries that outlive their record (`identity forget`). */
+    globalAudit: `${prefix}:audit`,
     /** Ids of every stored customer record (set), maintained by the record store. */
     customers: `${prefix}:customers`,
     /** Present once `customers` holds every record (written by the worker's reconciliation). */
     customersComplete: `${prefix}:customers:complete`,
+  }),
+
+  /** An event's dedupe mark under its job id (ingest.ts). */
+  seen: (prefix: string, jobId: string) => `${prefix}:seen:${jobId}`,
+
+  /** One-time migrations done under the prefix (hash: migration → what it did; admin/migrate-stripe-keys.ts). */
+  migrations: (prefix: string) => `${prefix}:migrations`,
+
+  /** The admin dashboard's sessions (by the hash of their id) and sign-in throttles (webhooks/admin-guard.ts). */
+  admin: (prefix: string) => ({
+    session: (idHash: string) => `${prefix}:admin:session:${idHash}`,
+    failedByClient: (window: number, client: string) => `${prefix}:admin:failed:${window}:ip:${client}`,
+    failedAll: (window: number) => `${prefix}:admin:failed:${window}:all`,
   }),
 
   /** A portal target's API rate, shared by every worker (call-gate.ts). */

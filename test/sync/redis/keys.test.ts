@@ -141,4 +141,40 @@ describe('REDIS_KEYS', () => {
       'ps:outbound:failed:s',
     ]);
   });
+
+  it("keeps the record store's, the ingest's, the admin sessions' and the migrations' keys", () => {
+    const r = REDIS_KEYS.records(p);
+    expect([
+      r.owned('c'),
+      r.untold('c'),
+      r.unmoved('c'),
+      r.people('c'),
+      r.systemKeys('c'),
+      r.audit('c'),
+      r.index('stripe:cus_1'),
+    ]).toEqual([
+      'ps:rec:c:keys',
+      'ps:rec:c:untold',
+      'ps:rec:c:unmoved',
+      'ps:rec:c:people',
+      'ps:rec:c:sys',
+      'ps:rec:c:audit',
+      'ps:idx:stripe:cus_1',
+    ]);
+    expect([r.conflicts, r.ties, r.refused, r.apart, r.globalAudit]).toEqual([
+      'ps:conflicts',
+      'ps:ties',
+      'ps:identity:refused',
+      'ps:identity:apart',
+      'ps:audit',
+    ]);
+    expect(REDIS_KEYS.seen(p, 'stripe-evt_1')).toBe('ps:seen:stripe-evt_1');
+    expect(REDIS_KEYS.migrations(p)).toBe('ps:migrations');
+    const a = REDIS_KEYS.admin(p);
+    expect([a.session('h'), a.failedByClient(7, '10.0.0.1'), a.failedAll(7)]).toEqual([
+      'ps:admin:session:h',
+      'ps:admin:failed:7:ip:10.0.0.1',
+      'ps:admin:failed:7:all',
+    ]);
+  });
 });
