@@ -20,7 +20,7 @@ import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { redisServerOnPath } from '../src/sync/redis/private-redis.js';
-import { connectRedis } from '../src/sync/redis.js';
+import { connectRedis } from '../src/sync/redis/connection.js';
 import { startReplicaSet } from '../test/support/redis-ha.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);

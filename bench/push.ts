@@ -45,20 +45,20 @@ import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { createPortalTarget } from '../src/connectors/targets.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import type { CallGate } from '../src/sync/call-gate.js';
-import { Ingestor } from '../src/sync/ingest.js';
+import type { CallGate } from '../src/sync/push/call-gate.js';
+import { Ingestor } from '../src/sync/events/ingest.js';
 import { RateLimitedError } from '../src/sync/errors.js';
-import type { PortalTarget } from '../src/sync/portal-target.js';
-import { pushQueueName } from '../src/sync/push-planner.js';
+import type { PortalTarget } from '../src/sync/push/portal-target.js';
+import { pushQueueName } from '../src/sync/push/planner.js';
 import { createEventsQueue } from '../src/sync/queues.js';
-import { createProducerRedis } from '../src/sync/redis.js';
-import type { SourceEvent } from '../src/sync/source-event.js';
+import { createProducerRedis } from '../src/sync/redis/connection.js';
+import type { SourceEvent } from '../src/sync/events/source-event.js';
 import { startWorker, type TargetFactory } from '../src/worker-role.js';
 import { startZendeskStandIn, type ZendeskCall, type ZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { customer, stripePayload, toSourceEvent } from './lib/fixtures.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { busiestWindow, onAnswered, provisionZendesk, seedCustomerOrganizations } from './lib/zendesk-stand-in.js';
-import { GATE_MARGIN_MS } from '../src/sync/call-gate.js';
+import { GATE_MARGIN_MS } from '../src/sync/push/call-gate.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);

@@ -19,7 +19,7 @@ import { loadConfig } from '../src/config.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { startZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
-import { RecordStore } from '../src/sync/store.js';
+import { RecordStore } from '../src/sync/events/store.js';
 import { deleteByPrefixes } from './lib/redis.js';
 import { seedCompany } from './lib/view-seed.js';
 

@@ -12,9 +12,9 @@
  *   npm run bench:record-growth        (BENCH_EVENTS=400 BENCH_ROUNDS=8 BENCH_SIZES=10,100,1000,5000 to change)
  */
 import { Redis } from 'ioredis';
-import { isPersonField, MAX_INLINE_PEOPLE } from '../src/sync/people.js';
-import { RecordStore } from '../src/sync/store.js';
-import type { SourceEvent } from '../src/sync/source-event.js';
+import { isPersonField, MAX_INLINE_PEOPLE } from '../src/sync/events/people.js';
+import { RecordStore } from '../src/sync/events/store.js';
+import type { SourceEvent } from '../src/sync/events/source-event.js';
 import { deleteByPrefixes } from './lib/redis.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -19,11 +19,11 @@ import {
   type StripeAccount,
 } from './config-stripe.js';
 import { z } from 'zod';
-import { PORTAL_ACTIVITY_TYPES, TICKET_CATEGORIES } from './sync/source-event.js';
+import { PORTAL_ACTIVITY_TYPES, TICKET_CATEGORIES } from './sync/events/source-event.js';
 import { PORTAL_TARGETS, type PortalTargetName } from './sync/target-names.js';
 import { ViewSettingsSchema } from './sync/view/settings.js';
-import { BrandsSchema, type BrandEntry } from './sync/brands.js';
-import type { RedisConnectionSettings, SentinelAddress } from './sync/redis.js';
+import { BrandsSchema, type BrandEntry } from './sync/events/brands.js';
+import type { RedisConnectionSettings, SentinelAddress } from './sync/redis/connection.js';
 import { OutboundSettingsSchema, resolveSubscriptionSecrets, SubscriptionsSchema } from './sync/outbound/settings.js';
 import { MappingSchema } from './sync/mapping/schema.js';
 import { mappingProblems } from './sync/mapping/defaults.js';

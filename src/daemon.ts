@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Queue } from 'bullmq';
-import { Ingestor } from './sync/ingest.js';
+import { Ingestor } from './sync/events/ingest.js';
 import { configuredWebhookSources, registerHealthGauges } from './sync/health.js';
 import { registerQueueGauges } from './sync/metrics.js';
-import { PUSH_QUEUES } from './sync/push-planner.js';
+import { PUSH_QUEUES } from './sync/push/planner.js';
 import { createEventsQueue, type EventsQueue } from './sync/queues.js';
-import { createProducerRedis, describeRedis, type Redis } from './sync/redis.js';
+import { createProducerRedis, describeRedis, type Redis } from './sync/redis/connection.js';
 import { createApp } from './webhooks/app.js';
 import { createEdgeMetrics, type EdgeMetrics } from './webhooks/metrics.js';
 

@@ -26,7 +26,7 @@ describe('bench profile summary', () => {
       timeDeltas: [10, 10, 10, 10, 10, 10, 20, 10, 10],
     };
     expect(topSelfTime(profile, 10)).toEqual([
-      { fn: 'tryApply src/sync/store.ts', selfPercent: 60 },
+      { fn: 'tryApply src/sync/events/store.ts', selfPercent: 60 },
       { fn: 'sendCommand ioredis', selfPercent: 40 },
     ]);
     expect(topSelfTime(profile, 1)).toHaveLength(1);

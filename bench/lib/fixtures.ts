@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseSalesforceJson } from '../../src/connectors/salesforce/cdc.js';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
-import { salesforceId18 } from '../../src/sync/ids.js';
-import type { ParseResult, SourceEvent } from '../../src/sync/source-event.js';
+import { salesforceId18 } from '../../src/sync/events/ids.js';
+import type { ParseResult, SourceEvent } from '../../src/sync/events/source-event.js';
 import { seededRandom } from '../../src/demo/standins/common.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));

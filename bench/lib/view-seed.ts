@@ -3,8 +3,13 @@
  * Stripe customer (metadata naming the organization) with a subscription and a year of invoices,
  * applied through the real RecordStore, as the events worker would.
  */
-import { SourceEventSchema, type CustomerRefs, type EventData, type SourceEvent } from '../../src/sync/source-event.js';
-import type { RecordStore } from '../../src/sync/store.js';
+import {
+  SourceEventSchema,
+  type CustomerRefs,
+  type EventData,
+  type SourceEvent,
+} from '../../src/sync/events/source-event.js';
+import type { RecordStore } from '../../src/sync/events/store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,5 +1,5 @@
 /** What the admin commands share: validated config and a Redis connection that fails fast. */
-import { connectRedis, describeRedis, type Redis } from '../sync/redis.js';
+import { connectRedis, describeRedis, type Redis } from '../sync/redis/connection.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from './errors.js';
 import { REDIS_KEYS } from '../sync/redis/keys.js';

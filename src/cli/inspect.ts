@@ -1,14 +1,14 @@
 /** `portal-sync inspect REF` — one normalized record, and with --explain where each part came from. */
-import { connectRedis } from '../sync/redis.js';
+import { connectRedis } from '../sync/redis/connection.js';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { parseStripeKey } from '../sync/identity.js';
-import type { CustomerRecord, Stamp } from '../sync/record.js';
+import { parseStripeKey } from '../sync/events/identity.js';
+import type { CustomerRecord, Stamp } from '../sync/events/record.js';
 import { IdentityAdmin, type AuditEntry } from '../sync/admin/identity-admin.js';
 import { findCustomer } from '../sync/admin/lookup.js';
-import type { IdentityConflict } from '../sync/identity.js';
-import { refusalsOf, type IdentityRefusal } from '../sync/identity-refusals.js';
-import { RecordStore } from '../sync/store.js';
+import type { IdentityConflict } from '../sync/events/identity.js';
+import { refusalsOf, type IdentityRefusal } from '../sync/events/identity-refusals.js';
+import { RecordStore } from '../sync/events/store.js';
 import { UsageError } from './errors.js';
 import { billingLine, invoiceLine } from './money-text.js';
 import { printText } from './terminal.js';

@@ -9,7 +9,7 @@ import { createStripeClient } from '../connectors/stripe/client.js';
 import { readStripeAccountId } from '../connectors/stripe/accounts.js';
 import type { Config } from '../config.js';
 import { migrateStripeKeys } from '../sync/admin/migrate-stripe-keys.js';
-import { RecordStore } from '../sync/store.js';
+import { RecordStore } from '../sync/events/store.js';
 import { UsageError } from './errors.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';

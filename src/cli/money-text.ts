@@ -5,7 +5,7 @@
  * says what is due only while something is.
  */
 import { toMajorUnits } from '../connectors/money.js';
-import type { BillingView, InvoiceView } from '../sync/record.js';
+import type { BillingView, InvoiceView } from '../sync/events/record.js';
 
 const formats = new Map<string, Intl.NumberFormat>();
 

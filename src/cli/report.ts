@@ -11,7 +11,7 @@ import { TIME_GRAMMAR, warnPastRetention } from './time-options.js';
 import { requireConfig, withDataRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { printText } from './terminal.js';
-import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/brands.js';
+import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/events/brands.js';
 
 const DAY_MS = 86_400_000;
 

@@ -7,7 +7,7 @@
  * queue is busy, `--dry-run` stores and pushes nothing, and a run that is
  * killed continues from its last finished page with `--resume`.
  */
-import { linksFor } from '../sync/push-worker.js';
+import { linksFor } from '../sync/push/worker.js';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -20,13 +20,13 @@ import {
 import { createLogger, type Logger } from '../log.js';
 import { createEventsQueue } from '../sync/queues.js';
 import { combineDiffs, DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
-import { createTicketClassifier, withTicketCategory } from '../sync/deflection/categories.js';
+import { createTicketClassifier, withTicketCategory } from '../sync/events/ticket-categories.js';
 import { runResync, type ResyncSummary } from '../sync/resync/runner.js';
 import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
-import { RecordStore } from '../sync/store.js';
-import { acceptedProjection } from '../sync/push-worker.js';
-import { createCallGate } from '../sync/call-gate.js';
+import { RecordStore } from '../sync/events/store.js';
+import { acceptedProjection } from '../sync/push/worker.js';
+import { createCallGate } from '../sync/push/call-gate.js';
 import { UsageError } from './errors.js';
 import { progressReporter, type ProgressReporter } from './resync-progress.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';

@@ -5,7 +5,7 @@ import { redactUrl, startDaemon } from '../daemon.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import { startProbeServer, startWorker, type RunningWorker } from '../worker-role.js';
 import { createLogger, type Logger } from '../log.js';
-import { describeRedis, waitForRedis } from '../sync/redis.js';
+import { describeRedis, waitForRedis } from '../sync/redis/connection.js';
 import { UsageError } from './errors.js';
 import { ensureRedis } from '../sync/redis/private-redis.js';
 

@@ -1,7 +1,7 @@
 /** `portal-sync status` — queue depths, lag, dead letters, quarantine and identity conflicts, as read by sync/admin/status. */
 import type { Command } from 'commander';
 import { readStatus, RATE_WINDOW_MINUTES, type QueueStatus, type Status } from '../sync/admin/status.js';
-import { describeSourceFailure, failedSources } from '../sync/reconcile.js';
+import { describeSourceFailure, failedSources } from '../sync/resync/reconcile.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
 import { healthLines, NO_LIVE_WORKER_EXIT } from './status-health.js';
 import { printText } from './terminal.js';

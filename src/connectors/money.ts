@@ -3,7 +3,7 @@
  * major units come from src/sync/money.ts (shared with the customer's own view).
  */
 import { toMajorUnits } from '../sync/money.js';
-import type { InvoiceView } from '../sync/record.js';
+import type { InvoiceView } from '../sync/events/record.js';
 
 export { toMajorUnits };
 

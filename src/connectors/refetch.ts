@@ -11,7 +11,7 @@
  */
 import type { Config } from '../config.js';
 import type { FailureVerdict } from '../sync/errors.js';
-import type { EventDataKind, Source, SourceEvent } from '../sync/source-event.js';
+import type { EventDataKind, Source, SourceEvent } from '../sync/events/source-event.js';
 import { classifySalesforceError, createSalesforceConnection } from './salesforce/client.js';
 import { fetchSalesforceObject, isSalesforceRefetchKind } from './salesforce/fetch.js';
 import { stripeClients } from './stripe/accounts.js';

@@ -9,9 +9,9 @@ import { parseSalesforceJson } from './salesforce/cdc.js';
 import { parseOutboundMessage } from './salesforce/outbound.js';
 import { parseStripeEvent, stripeParseKeys } from './stripe/events.js';
 import { parseZendeskWebhook } from './zendesk/events.js';
-import { boundEventTimes } from '../sync/event-time.js';
-import type { QuarantineEntry } from '../sync/quarantine.js';
-import type { ParseResult, Source } from '../sync/source-event.js';
+import { boundEventTimes } from '../sync/events/event-time.js';
+import type { QuarantineEntry } from '../sync/events/quarantine.js';
+import type { ParseResult, Source } from '../sync/events/source-event.js';
 
 type Reparser = (body: string, config: Config, entry: QuarantineEntry) => ParseResult[];
 

@@ -6,7 +6,7 @@
 import { createPacer } from './pacer.js';
 import type { Config } from '../config.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
-import type { CallGate } from '../sync/portal-target.js';
+import type { CallGate } from '../sync/push/portal-target.js';
 import { sourceConfigured } from './refetch.js';
 import { createSalesforceConnection } from './salesforce/client.js';
 import { salesforceAccountStream, salesforceSnapshotStreams } from './salesforce/enumerate.js';

@@ -1,6 +1,6 @@
 /** The portal targets by name: the SDK-backed implementations the daemon pushes through. */
 import type { Config, PortalTargetName } from '../config.js';
-import type { CallGate, PortalTarget } from '../sync/portal-target.js';
+import type { CallGate, PortalTarget } from '../sync/push/portal-target.js';
 import { createSalesforceTarget } from './salesforce/target.js';
 import { createZendeskClient } from './zendesk/client.js';
 import { createZendeskTarget } from './zendesk/target.js';

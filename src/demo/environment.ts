@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { connectRedis } from '../sync/redis.js';
+import { connectRedis } from '../sync/redis/connection.js';
 import { loadConfig, type Config } from '../config.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import { createZendeskClient } from '../connectors/zendesk/client.js';

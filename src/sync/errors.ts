@@ -4,7 +4,7 @@
  * function, then into one of these classes; the queues act on the class. Every wait is in milliseconds,
  * and a platform's Retry-After header is read in one place, parseRetryAfter. This module imports no SDK.
  */
-import type { Source } from './source-event.js';
+import type { Source } from './events/source-event.js';
 
 /** A connector's reading of one failed call: retry or not, after how long (the platform's Retry-After), and its status. */
 export interface FailureVerdict {

@@ -1,14 +1,14 @@
 /**
  * What follows a stored change — read this to learn "what happens after a webhook".
  *
- * The path: a platform's webhook reaches src/webhooks (verify, parse) → the Ingestor (src/sync/ingest.ts:
- * dedupe, one job on the `events` queue, lane `realtime`) → the events worker (src/sync/worker.ts: identity,
+ * The path: a platform's webhook reaches src/webhooks (verify, parse) → the Ingestor (src/sync/events/ingest.ts:
+ * dedupe, one job on the `events` queue, lane `realtime`) → the events worker (src/sync/events/worker.ts: identity,
  * merge, store) → THIS pipeline, with the stored outcome:
  * - the deflection feed (src/sync/deflection) sees every apply, changed or not, and the resync run's tally counts it;
- * - push planning (src/sync/push-planner.ts) schedules a push of what the portal shows: real-time work as a
+ * - push planning (src/sync/push/planner.ts) schedules a push of what the portal shows: real-time work as a
  *   debounced single push, resync and reconcile work (lane `resync`/`reconcile`, or a snapshot) in bulk behind it;
  * - the outbound emitter (src/sync/outbound) records the change for webhook subscribers.
- * `portal-sync resync` (src/sync/resync/runner.ts) and the reconciler (src/sync/reconcile.ts) queue their jobs
+ * `portal-sync resync` (src/sync/resync/runner.ts) and the reconciler (src/sync/resync/reconcile.ts) queue their jobs
  * on the same queue with their own lane. src/worker-role.ts builds the dependencies and hands these hooks to
  * the events worker.
  */
@@ -16,11 +16,11 @@ import type { Redis } from 'ioredis';
 import type { DeflectionFeed } from './deflection/feed.js';
 import type { SyncMetrics } from './metrics.js';
 import type { OutboundEmitter } from './outbound/emitter.js';
-import type { PushPlanner } from './push-planner.js';
+import type { PushPlanner } from './push/planner.js';
 import { tallyResync } from './resync/runs.js';
-import type { JobLane, SourceEvent } from './source-event.js';
-import type { ApplyOutcome } from './store.js';
-import type { JobContext } from './worker.js';
+import type { JobLane, SourceEvent } from './events/source-event.js';
+import type { ApplyOutcome } from './events/store.js';
+import type { JobContext } from './events/worker.js';
 
 export interface PipelineDeps {
   /** Where resync runs keep their tallies. */

@@ -8,7 +8,7 @@ import { computeDeflectionReport } from '../sync/deflection/report.js';
 import { renderDeflectionHtml } from '../sync/deflection/report-html.js';
 import { parseSince, SinceError, type ReportPeriod } from '../sync/deflection/report-period.js';
 import type { DeflectionData } from '../sync/deflection/types.js';
-import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/brands.js';
+import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/events/brands.js';
 
 /** The page needs nothing but its own inline styles: no script runs, nothing loads, no one frames it. */
 const PAGE_POLICY =

@@ -8,7 +8,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { DeflectionData } from '../sync/deflection/types.js';
 import { deflectionPage } from './admin-deflection.js';
-import type { BrandScope } from '../sync/brands.js';
+import type { BrandScope } from '../sync/events/brands.js';
 import type { AdminGuard } from './admin-guard.js';
 
 const REALM = 'portal-sync admin';

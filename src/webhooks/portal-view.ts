@@ -10,14 +10,14 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Redis } from '../sync/redis.js';
-import { RecordStore } from '../sync/store.js';
+import type { Redis } from '../sync/redis/connection.js';
+import { RecordStore } from '../sync/events/store.js';
 import { ViewRateLimiter } from '../sync/view/rate-limit.js';
 import { ViewReader } from '../sync/view/read.js';
 import { bearerToken, rememberVerified, verifyHelpCenterToken, type VerifyOutcome } from './help-center-jwt.js';
 import { helpCenterKeySet } from './help-center-keys.js';
 import { requestId } from './request-id.js';
-import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/brands.js';
+import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/events/brands.js';
 import type { ViewBrand } from '../sync/view/view.js';
 
 const PORTAL_VIEW_PATH = '/portal/v1/me';

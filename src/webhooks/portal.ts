@@ -9,7 +9,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { bindPortalContact } from '../connectors/portal/bind.js';
 import { externalContactId } from '../sync/view/view.js';
 import { parsePortalEvents } from '../connectors/portal/events.js';
-import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/brands.js';
+import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/events/brands.js';
 import { HMAC_HEADER, verifyHmac } from './hmac.js';
 import type { HelpCenterAuth } from './portal-view.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';

@@ -6,9 +6,9 @@
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import type { Logger } from '../log.js';
-import { boundEventTimes, type EventTimeBounds } from '../sync/event-time.js';
-import { ReplicaAckError, StoreUnavailableError, type Ingestor } from '../sync/ingest.js';
-import type { ParseResult, Source, SourceEvent } from '../sync/source-event.js';
+import { boundEventTimes, type EventTimeBounds } from '../sync/events/event-time.js';
+import { ReplicaAckError, StoreUnavailableError, type Ingestor } from '../sync/events/ingest.js';
+import type { ParseResult, Source, SourceEvent } from '../sync/events/source-event.js';
 import type { EdgeMetrics } from './metrics.js';
 
 /** A verified request refused whole (nothing of it kept): the receiver answers `status` with this body. */

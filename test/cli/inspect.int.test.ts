@@ -6,8 +6,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
-import { RecordStore } from '../../src/sync/store.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { runCli } from '../support/cli.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { customer, invoice, subscription, ticket } from '../sync/merge-events.js';

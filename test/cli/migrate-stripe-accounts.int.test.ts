@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { stripeKeysMigratedTo } from '../../src/sync/admin/migrate-stripe-keys.js';
-import { RecordStore } from '../../src/sync/store.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { runCli } from '../support/cli.js';
 import { sendStripe } from '../support/e2e.js';
 import { fixtureJson } from '../support/http.js';

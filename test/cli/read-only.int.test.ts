@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QuarantineStore } from '../../src/sync/quarantine.js';
+import { QuarantineStore } from '../../src/sync/events/quarantine.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/sync/admin/status.js';
 import { statusText } from '../../src/cli/status.js';
-import { connectRedis, type Redis } from '../../src/sync/redis.js';
+import { connectRedis, type Redis } from '../../src/sync/redis/connection.js';
 import { testConfig } from '../support/daemon.js';
 import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/sync/admin/status.js';
 import { statusText } from '../../src/cli/status.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { queueForBulk } from '../../src/sync/bulk-push.js';
+import { queueForBulk } from '../../src/sync/push/bulk.js';
 import { renderDashboardHtml } from '../../src/webhooks/admin-dashboard.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { REDIS_KEYS } from '../../src/sync/redis/keys.js';

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forTerminal } from '../../src/cli/terminal.js';
-import { RecordStore } from '../../src/sync/store.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { sendZendesk } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 

@@ -15,9 +15,9 @@ import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
-import type { PortalPush } from '../../src/sync/portal-target.js';
-import type { PortalProjection } from '../../src/sync/project.js';
-import type { InvoiceView } from '../../src/sync/record.js';
+import type { PortalPush } from '../../src/sync/push/portal-target.js';
+import type { PortalProjection } from '../../src/sync/events/project.js';
+import type { InvoiceView } from '../../src/sync/events/record.js';
 import { standInTargetsEnv } from '../support/e2e.js';
 
 let zd: ZendeskStandIn;

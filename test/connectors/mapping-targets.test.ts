@@ -12,13 +12,13 @@ import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import type { MappedSections } from '../../src/sync/mapping/types.js';
+import type { MappedSections } from '../../src/sync/events/mapped-values.js';
 import { withMapped } from '../../src/sync/mapping/apply.js';
 import { MappingSchema } from '../../src/sync/mapping/schema.js';
 import { replay } from '../sync/merge-events.js';
 import { PermanentError } from '../../src/sync/errors.js';
-import type { PortalPush } from '../../src/sync/portal-target.js';
-import type { PortalProjection } from '../../src/sync/project.js';
+import type { PortalPush } from '../../src/sync/push/portal-target.js';
+import type { PortalProjection } from '../../src/sync/events/project.js';
 import { ROOT } from '../support/cli.js';
 
 const MAPPING = resolve(ROOT, 'test/fixtures/config/plan-tier-mapping.yaml');

@@ -5,7 +5,7 @@
  * and running the sweep the scheduler would run.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobIdFor } from '../../src/sync/source-event.js';
+import { jobIdFor } from '../../src/sync/events/source-event.js';
 import { signHmac } from '../../src/webhooks/hmac.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { post } from '../support/http.js';

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { fixtureJson } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';

@@ -12,7 +12,7 @@ import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/
 import { createEventsQueue } from '../../src/sync/queues.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
-import type { RecordStore } from '../../src/sync/store.js';
+import type { RecordStore } from '../../src/sync/events/store.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';

@@ -1,7 +1,7 @@
 /** Seeding the source stand-ins with linked customers, for resync and reconcile tests. */
 import type { SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import type { RecordStore } from '../../src/sync/store.js';
+import type { RecordStore } from '../../src/sync/events/store.js';
 
 export interface SeededCustomer {
   i: number;

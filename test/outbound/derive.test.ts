@@ -17,7 +17,7 @@ import {
 } from '../../src/sync/outbound/derive.js';
 import { retryDelayMs } from '../../src/sync/outbound/queue.js';
 import { patternMatches, subscriptionWants, type OutboundEvent } from '../../src/sync/outbound/types.js';
-import type { IdentityConflict } from '../../src/sync/identity.js';
+import type { IdentityConflict } from '../../src/sync/events/identity.js';
 import { customer, invoice, replay, subscription, ticket } from '../sync/merge-events.js';
 
 const NOW = new Date('2026-11-23T10:00:00Z');

@@ -13,9 +13,9 @@ import { OutboundEmitter } from '../../src/sync/outbound/emitter.js';
 import { createOutboundQueue, type OutboundQueue } from '../../src/sync/outbound/queue.js';
 import { OutboundStore } from '../../src/sync/outbound/store.js';
 import type { OutboundEvent } from '../../src/sync/outbound/types.js';
-import { RecordStore, type ApplyOutcome } from '../../src/sync/store.js';
-import type { CustomerRecord } from '../../src/sync/record.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import { RecordStore, type ApplyOutcome } from '../../src/sync/events/store.js';
+import type { CustomerRecord } from '../../src/sync/events/record.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { customer, replay, subscription, user } from '../sync/merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { outboundEventId } from '../../src/sync/outbound/derive.js';
 import { startOutbound } from '../../src/sync/outbound/service.js';
 import { OutboundStore } from '../../src/sync/outbound/store.js';
-import { RecordStore } from '../../src/sync/store.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { until } from '../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { newSecret, startConsumer } from './support/consumer.js';

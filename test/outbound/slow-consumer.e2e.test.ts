@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { salesforceId18 } from '../../src/sync/ids.js';
+import { salesforceId18 } from '../../src/sync/events/ids.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';

@@ -15,10 +15,15 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { familyOf, isSystemKey, SYSTEM_FAMILIES } from '../../src/sync/identity.js';
-import type { CustomerRecord } from '../../src/sync/record.js';
-import { RecordStore } from '../../src/sync/store.js';
-import { SourceEventSchema, type CustomerRefs, type EventData, type SourceEvent } from '../../src/sync/source-event.js';
+import { familyOf, isSystemKey, SYSTEM_FAMILIES } from '../../src/sync/events/identity.js';
+import type { CustomerRecord } from '../../src/sync/events/record.js';
+import { RecordStore } from '../../src/sync/events/store.js';
+import {
+  SourceEventSchema,
+  type CustomerRefs,
+  type EventData,
+  type SourceEvent,
+} from '../../src/sync/events/source-event.js';
 import { testConfig } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';

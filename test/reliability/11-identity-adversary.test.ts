@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RecordStore } from '../../src/sync/store.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { testConfig } from '../support/daemon.js';
 import { announce, seedFor } from './support/env.js';
 import { startFaultProxy, type ProxiedCall } from './support/fault-proxy.js';

@@ -19,7 +19,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { connectRedis, type Redis } from '../../src/sync/redis.js';
+import { connectRedis, type Redis } from '../../src/sync/redis/connection.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { startReplicaSet, startSentinels } from '../support/redis-ha.js';
@@ -33,7 +33,7 @@ import { drainQueues } from './support/stack.js';
 import { startZendesk } from './support/standins.js';
 import { customer, distinctTraffic } from './support/stream.js';
 import { stripePayload } from '../../bench/lib/fixtures.js';
-import { jobIdFor } from '../../src/sync/source-event.js';
+import { jobIdFor } from '../../src/sync/events/source-event.js';
 import { scenario } from './support/summary.js';
 import type { Wire } from './support/wire.js';
 

@@ -14,7 +14,7 @@ import {
   readSalesforcePackage,
   salesforceSchema,
 } from '../../src/connectors/salesforce/setup.js';
-import { PORTAL_ACTIVITY_TYPES } from '../../src/sync/source-event.js';
+import { PORTAL_ACTIVITY_TYPES } from '../../src/sync/events/source-event.js';
 import {
   METADATA_DIR,
   apexImportsOf,

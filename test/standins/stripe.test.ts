@@ -16,8 +16,8 @@ import {
   type StripeStandInOptions,
   type StripePriceInput,
 } from '../../src/demo/standins/stripe/index.js';
-import { salesforceId18 } from '../../src/sync/ids.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import { salesforceId18 } from '../../src/sync/events/ids.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

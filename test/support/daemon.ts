@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
-import { SOURCES } from '../../src/sync/source-event.js';
+import { SOURCES } from '../../src/sync/events/source-event.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from './redis.js';

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/sync/redis/private-redis.js';
-import { connectRedis, redisAnswers } from '../../src/sync/redis.js';
+import { connectRedis, redisAnswers } from '../../src/sync/redis/connection.js';
 
 async function poll(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;

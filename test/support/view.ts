@@ -4,8 +4,8 @@
  * as the Stripe parser reads it) with a subscription and invoices — SourceEvents with the refs
  * the real parsers give, applied through the real RecordStore.
  */
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
-import type { RecordStore } from '../../src/sync/store.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
+import type { RecordStore } from '../../src/sync/events/store.js';
 import { event } from '../sync/merge-events.js';
 
 export interface Company {

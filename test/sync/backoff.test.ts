@@ -3,7 +3,7 @@ import type { MinimalJob } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { CAPPED_EXPONENTIAL, cappedBackoff, cappedBackoffStrategy, retryDelayMs } from '../../src/sync/backoff.js';
 import { RetryableError } from '../../src/sync/errors.js';
-import { pushJobOptions } from '../../src/sync/push-planner.js';
+import { pushJobOptions } from '../../src/sync/push/planner.js';
 
 const job = (delay: number) => ({ opts: { backoff: cappedBackoff(delay) } }) as unknown as MinimalJob;
 

@@ -15,10 +15,10 @@ import {
   brandVerdict,
   hostOfOrigin,
   type BrandScope,
-} from '../../src/sync/brands.js';
+} from '../../src/sync/events/brands.js';
 import fc from 'fast-check';
-import { mergeRecords } from '../../src/sync/merge.js';
-import { emptyRecord } from '../../src/sync/record.js';
+import { mergeRecords } from '../../src/sync/events/merge.js';
+import { emptyRecord } from '../../src/sync/events/record.js';
 import { activity, event, replay, ticket, user } from './merge-events.js';
 
 const A = '360000000001';

@@ -15,9 +15,9 @@ import {
   queueForBulk,
   type BulkDrainerOptions,
   type PreparedPush,
-} from '../../src/sync/bulk-push.js';
+} from '../../src/sync/push/bulk.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../src/sync/errors.js';
-import type { BulkContext, BulkPushResult, PortalPush, PortalTarget } from '../../src/sync/portal-target.js';
+import type { BulkContext, BulkPushResult, PortalPush, PortalTarget } from '../../src/sync/push/portal-target.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 

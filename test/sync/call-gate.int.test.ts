@@ -5,9 +5,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCallGate } from '../../src/sync/call-gate.js';
+import { createCallGate } from '../../src/sync/push/call-gate.js';
 import { RateLimitedError } from '../../src/sync/errors.js';
-import { throughGate } from '../../src/sync/portal-target.js';
+import { throughGate } from '../../src/sync/push/portal-target.js';
 import { busiestWindow } from '../../src/demo/standins/common.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 

@@ -5,15 +5,15 @@
  * as the same content (no change, no tie), and orders writes as it did.
  */
 import { describe, expect, it } from 'vitest';
-import { applyEvent, compareStamps } from '../../src/sync/merge.js';
+import { applyEvent, compareStamps } from '../../src/sync/events/merge.js';
 import {
   CustomerRecordSchema,
   emptyRecord,
   sha256Hex,
   stableStringify,
   type CustomerRecord,
-} from '../../src/sync/record.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+} from '../../src/sync/events/record.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { account, contact, invoice, subscription } from './merge-events.js';
 
 const fullHash = (e: SourceEvent) =>

@@ -1,8 +1,8 @@
 /** Event times out of bounds: a signed event dated in 9999 (or 1971) must not outrank every real change. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boundEventTimes, type EventTimeBounds } from '../../src/sync/event-time.js';
-import { SOURCES, type ParseResult, type Source, type SourceEvent } from '../../src/sync/source-event.js';
+import { boundEventTimes, type EventTimeBounds } from '../../src/sync/events/event-time.js';
+import { SOURCES, type ParseResult, type Source, type SourceEvent } from '../../src/sync/events/source-event.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const bounds: EventTimeBounds = {

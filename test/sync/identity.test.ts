@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventIdentityKeys, planAttribution, planIdentity } from '../../src/sync/identity.js';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
+import { eventIdentityKeys, planAttribution, planIdentity } from '../../src/sync/events/identity.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import { customer, event } from './merge-events.js';
 
 const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });

@@ -1,4 +1,4 @@
-/** The shapes of ids that may link records (src/sync/ids.ts): properties over any input, and the placeholders people type. */
+/** The shapes of ids that may link records (src/sync/events/ids.ts): properties over any input, and the placeholders people type. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,7 +11,7 @@ import {
   REF_NAMES,
   salesforceChecksum,
   screenRefs,
-} from '../../src/sync/ids.js';
+} from '../../src/sync/events/ids.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const alnum = (n: number) => fc.array(fc.constantFrom(...ALNUM), { minLength: n, maxLength: n }).map((a) => a.join(''));

@@ -1,5 +1,5 @@
 /**
- * The ingest batch as one Redis round trip (src/sync/enqueue-script.ts): the jobs it adds are the jobs BullMQ's
+ * The ingest batch as one Redis round trip (src/sync/events/enqueue-script.ts): the jobs it adds are the jobs BullMQ's
  * own addBulk adds, a worker processes them, dedupe holds within and across batches, and an add that fails
  * leaves no mark behind, so the provider's retry is enqueued.
  */
@@ -7,8 +7,8 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventsQueue, type EventsQueue } from '../../src/sync/queues.js';
-import { Ingestor } from '../../src/sync/ingest.js';
-import { jobIdFor, type SourceEvent } from '../../src/sync/source-event.js';
+import { Ingestor } from '../../src/sync/events/ingest.js';
+import { jobIdFor, type SourceEvent } from '../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix();

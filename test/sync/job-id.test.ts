@@ -1,7 +1,7 @@
 /** Job ids and dedupe keys: one per (source, event id), never shared by two different events. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SOURCES, jobIdFor } from '../../src/sync/source-event.js';
+import { SOURCES, jobIdFor } from '../../src/sync/events/source-event.js';
 
 const anyId = fc.string({ minLength: 1, maxLength: 200, unit: 'binary' });
 const source = fc.constantFrom(...SOURCES);

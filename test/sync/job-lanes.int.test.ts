@@ -6,14 +6,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { Ingestor } from '../../src/sync/ingest.js';
+import { Ingestor } from '../../src/sync/events/ingest.js';
 import { createEventsQueue, type EventsQueue } from '../../src/sync/queues.js';
-import { Reconciler } from '../../src/sync/reconcile.js';
+import { Reconciler } from '../../src/sync/resync/reconcile.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import type { SnapshotStream } from '../../src/sync/resync/snapshot.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
-import { RecordStore } from '../../src/sync/store.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { subscription } from './merge-events.js';
 

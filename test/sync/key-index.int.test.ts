@@ -6,8 +6,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordStore } from '../../src/sync/store.js';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import { uniquePrefix } from '../support/redis.js';
 import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';
 import { account, contact, customer } from './merge-events.js';

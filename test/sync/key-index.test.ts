@@ -3,7 +3,7 @@
  * unlinks name, when the index cannot be trusted, and what it holds after keys are added.
  */
 import { describe, expect, it } from 'vitest';
-import { apartPair } from '../../src/sync/identity.js';
+import { apartPair } from '../../src/sync/events/identity.js';
 import {
   keyIndexAdding,
   keyIndexOf,
@@ -11,7 +11,7 @@ import {
   partialKeys,
   systemKeysOf,
   userKeyCount,
-} from '../../src/sync/key-index.js';
+} from '../../src/sync/events/key-index.js';
 
 describe('key index', () => {
   it('finds both keys of every unlinked pair, also when an email holds a "|"', () => {

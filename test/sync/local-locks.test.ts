@@ -1,6 +1,6 @@
 /** In-process locks by name: one holder per name at a time, taken in order, released without leaks. */
 import { describe, expect, it } from 'vitest';
-import { LocalLocks } from '../../src/sync/local-locks.js';
+import { LocalLocks } from '../../src/sync/events/local-locks.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 

@@ -22,7 +22,7 @@ import {
 } from '../../src/sync/mapping/apply.js';
 import { defaultMapping, keptAttributes, mappingProblems } from '../../src/sync/mapping/defaults.js';
 import { EMPTY_MAPPING, MappingSchema, pathProblem } from '../../src/sync/mapping/schema.js';
-import { portalProjection, projectionHash } from '../../src/sync/project.js';
+import { portalProjection, projectionHash } from '../../src/sync/events/project.js';
 import { testConfig } from '../support/daemon.js';
 import { account, customer, replay, streamArb, subscription } from './merge-events.js';
 

@@ -9,10 +9,10 @@ import { parseSalesforceJson } from '../../src/connectors/salesforce/cdc.js';
 import { parseOutboundMessage } from '../../src/connectors/salesforce/outbound.js';
 import { parseStripeEvent } from '../../src/connectors/stripe/events.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
-import { applyEvent } from '../../src/sync/merge.js';
-import { emptyRecord, type CustomerRecord } from '../../src/sync/record.js';
-import { SourceEventSchema, normalizeEmail } from '../../src/sync/source-event.js';
-import type { EventData, EventDataOf, ParseResult, Source, SourceEvent } from '../../src/sync/source-event.js';
+import { applyEvent } from '../../src/sync/events/merge.js';
+import { emptyRecord, type CustomerRecord } from '../../src/sync/events/record.js';
+import { SourceEventSchema, normalizeEmail } from '../../src/sync/events/source-event.js';
+import type { EventData, EventDataOf, ParseResult, Source, SourceEvent } from '../../src/sync/events/source-event.js';
 
 // Fixtures are edited per test to stand for other states; `any` keeps those edits short.
 type Json = Record<string, any>;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, compareStamps, entityKeyFor, mergeRecords } from '../../src/sync/merge.js';
-import { project } from '../../src/sync/project.js';
-import { CustomerRecordSchema, emptyRecord } from '../../src/sync/record.js';
-import type { CustomerRecord } from '../../src/sync/record.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import { applyEvent, compareStamps, entityKeyFor, mergeRecords } from '../../src/sync/events/merge.js';
+import { project } from '../../src/sync/events/project.js';
+import { CustomerRecordSchema, emptyRecord } from '../../src/sync/events/record.js';
+import type { CustomerRecord } from '../../src/sync/events/record.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import {
   ACCOUNT,
   account,

@@ -1,6 +1,6 @@
 /** The store's guesses of which record a key points at: updated by reads and writes, bounded, never growing without end. */
 import { describe, expect, it } from 'vitest';
-import { OwnerGuesses } from '../../src/sync/owner-guesses.js';
+import { OwnerGuesses } from '../../src/sync/events/owner-guesses.js';
 
 describe('owner guesses', () => {
   it('guess the records the keys pointed at last, once each, and forget a key the index no longer has', () => {

@@ -4,13 +4,13 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSalesforceId } from '../../src/sync/ids.js';
-import { applyEvent } from '../../src/sync/merge.js';
-import { isPersonField, MAX_INLINE_PEOPLE } from '../../src/sync/people.js';
-import { emptyRecord } from '../../src/sync/record.js';
-import { RecordStore } from '../../src/sync/store.js';
+import { checkSalesforceId } from '../../src/sync/events/ids.js';
+import { applyEvent } from '../../src/sync/events/merge.js';
+import { isPersonField, MAX_INLINE_PEOPLE } from '../../src/sync/events/people.js';
+import { emptyRecord } from '../../src/sync/events/record.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { resolveViewer } from '../../src/sync/view/resolve.js';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { account, contact, customer } from './merge-events.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { billingLine } from '../../src/cli/money-text.js';
-import { portalProjection, project, projectionHash } from '../../src/sync/project.js';
-import { DerivedSchema, canonical, emptyRecord } from '../../src/sync/record.js';
+import { portalProjection, project, projectionHash } from '../../src/sync/events/project.js';
+import { DerivedSchema, canonical, emptyRecord } from '../../src/sync/events/record.js';
 import {
   ACCOUNT,
   account,

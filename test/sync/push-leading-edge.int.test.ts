@@ -6,8 +6,8 @@
  * arrive within the test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PortalPush, PortalTarget, PushResult } from '../../src/sync/portal-target.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import type { PortalPush, PortalTarget, PushResult } from '../../src/sync/push/portal-target.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { until } from '../support/e2e.js';
 import { invoice, subscription } from './merge-events.js';

@@ -1,6 +1,6 @@
 /** Push planning on the real Redis: only projection changes, and one push per burst. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { invoice, subscription } from './merge-events.js';
 

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zendeskSnapshotEvent } from '../../src/connectors/zendesk/fetch.js';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { createLogger } from '../../src/log.js';
-import { Ingestor } from '../../src/sync/ingest.js';
+import { Ingestor } from '../../src/sync/events/ingest.js';
 import { createEventsQueue, type EventsQueue } from '../../src/sync/queues.js';
-import { Reconciler } from '../../src/sync/reconcile.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
-import { RecordStore } from '../../src/sync/store.js';
+import { Reconciler } from '../../src/sync/resync/reconcile.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { fixtureJson } from '../support/http.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 

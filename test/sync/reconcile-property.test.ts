@@ -8,10 +8,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseZendeskWebhook } from '../../src/connectors/zendesk/events.js';
 import { zendeskSnapshotEvent } from '../../src/connectors/zendesk/fetch.js';
-import { applyEvent } from '../../src/sync/merge.js';
-import { snapshotDrifts } from '../../src/sync/reconcile.js';
-import { emptyRecord, type CustomerRecord } from '../../src/sync/record.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import { applyEvent } from '../../src/sync/events/merge.js';
+import { snapshotDrifts } from '../../src/sync/resync/reconcile.js';
+import { emptyRecord, type CustomerRecord } from '../../src/sync/events/record.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 
 const T0 = Date.parse('2026-03-04T09:00:00Z');
 const STATUSES = ['new', 'open', 'pending', 'hold', 'solved'] as const;

@@ -11,7 +11,7 @@ import {
   reconnectOnFailoverError,
   redisOptions,
   type ConnectionKind,
-} from '../../src/sync/redis.js';
+} from '../../src/sync/redis/connection.js';
 
 const sentinel = {
   url: 'redis://127.0.0.1:6379/2',
@@ -106,7 +106,7 @@ describe('the Redis connection factory', () => {
         e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
       );
     const leaks = files(join(root, 'src'))
-      .filter((f) => relative(root, f) !== 'src/sync/redis.ts')
+      .filter((f) => relative(root, f) !== 'src/sync/redis/connection.ts')
       .filter((f) => /new (IO)?Redis\(|import (?!type)[^;]*from 'ioredis'/.test(readFileSync(f, 'utf8')))
       .map((f) => relative(root, f));
     expect(leaks).toEqual([]);

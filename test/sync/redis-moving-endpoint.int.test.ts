@@ -7,7 +7,7 @@
  */
 import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, createProducerRedis, createWorkerRedis, type Redis } from '../../src/sync/redis.js';
+import { connectRedis, createProducerRedis, createWorkerRedis, type Redis } from '../../src/sync/redis/connection.js';
 import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';
 
 let set: ReplicaSet;

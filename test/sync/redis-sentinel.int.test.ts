@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withRedis } from '../../src/cli/connect.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { connectRedis } from '../../src/sync/redis.js';
-import { jobIdFor } from '../../src/sync/source-event.js';
+import { connectRedis } from '../../src/sync/redis/connection.js';
+import { jobIdFor } from '../../src/sync/events/source-event.js';
 import { startTestDaemon, TEST_SECRETS, testConfig, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startReplicaSet, startSentinels, type ReplicaSet, type SentinelSet } from '../support/redis-ha.js';

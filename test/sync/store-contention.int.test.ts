@@ -5,8 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordStore } from '../../src/sync/store.js';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { customer, invoice, organization, replay, subscription } from './merge-events.js';
 

@@ -1,8 +1,8 @@
 /** The record store on the real Redis: identity across records, and no lost update under concurrency. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordStore } from '../../src/sync/store.js';
-import type { CustomerRefs, SourceEvent } from '../../src/sync/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
+import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { customer, invoice, replay, subscription } from './merge-events.js';
 

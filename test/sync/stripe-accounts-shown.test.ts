@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { stripeAccountOf } from '../../src/cli/inspect.js';
 import type { StripeAccount } from '../../src/config-stripe.js';
 import { deriveChangeEvents, viewOf } from '../../src/sync/outbound/derive.js';
-import { eventIdentityKeys } from '../../src/sync/identity.js';
-import { withStripeAccount } from '../../src/sync/stripe-accounts.js';
+import { eventIdentityKeys } from '../../src/sync/events/identity.js';
+import { withStripeAccount } from '../../src/sync/events/stripe-accounts.js';
 import { renderHealth } from '../../src/webhooks/admin-health.js';
 import { customer, replay, stripeFixture, subscription, zendeskFixture } from './merge-events.js';
 

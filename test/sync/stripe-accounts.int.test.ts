@@ -12,9 +12,9 @@ import {
   MigrationRefusedError,
   stripeKeysMigratedTo,
 } from '../../src/sync/admin/migrate-stripe-keys.js';
-import { linksFor } from '../../src/sync/push-worker.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
-import { RecordStore } from '../../src/sync/store.js';
+import { linksFor } from '../../src/sync/push/worker.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { fixture } from './merge-events.js';
 

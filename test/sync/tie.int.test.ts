@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RefetchTie } from '../../src/connectors/refetch.js';
-import type { SourceEvent } from '../../src/sync/source-event.js';
+import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
-import { sha256Hex, stableStringify } from '../../src/sync/record.js';
+import { sha256Hex, stableStringify } from '../../src/sync/events/record.js';
 import { until } from '../support/e2e.js';
 import { subscription } from './merge-events.js';
 

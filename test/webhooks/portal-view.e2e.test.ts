@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { Redis } from 'ioredis';
-import { RecordStore } from '../../src/sync/store.js';
+import { RecordStore } from '../../src/sync/events/store.js';
 import type { CustomerView } from '../../src/sync/view/view.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { applyAll, stripeSide, userEvent, zendeskSide, type Company } from '../support/view.js';

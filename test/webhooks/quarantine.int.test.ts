@@ -3,7 +3,7 @@
  * is evicted to stay within the cap is counted where an operator looks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QuarantineStore } from '../../src/sync/quarantine.js';
+import { QuarantineStore } from '../../src/sync/events/quarantine.js';
 import { signHmac } from '../../src/webhooks/hmac.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { metricValue, post } from '../support/http.js';

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { connectRedis, type Redis } from '../../src/sync/redis.js';
-import { jobIdFor } from '../../src/sync/source-event.js';
+import { connectRedis, type Redis } from '../../src/sync/redis/connection.js';
+import { jobIdFor } from '../../src/sync/events/source-event.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, metricValue, post } from '../support/http.js';
 import { startReplicaSet, type ReplicaSet } from '../support/redis-ha.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { SourceEventSchema } from '../../src/sync/source-event.js';
+import { SourceEventSchema } from '../../src/sync/events/source-event.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, metricValue, post, queuedJobs } from '../support/http.js';
 

@@ -5,8 +5,8 @@
  * whole (nothing of it is stored), since only a broken or forged page sends it.
  * Pure: the token is verified before this runs (src/webhooks/portal.ts).
  */
-import { checkSalesforceId } from '../../sync/ids.js';
-import { normalizeEmail } from '../../sync/source-event.js';
+import { checkSalesforceId } from '../../sync/events/ids.js';
+import { normalizeEmail } from '../../sync/events/source-event.js';
 
 export interface TokenContact {
   zendeskUserId: string;

@@ -31,15 +31,15 @@
  * is judged on its own; one bad event does not sink the rest of its batch.
  */
 import { z } from 'zod';
-import { screenRefs, withRefused } from '../../sync/ids.js';
+import { screenRefs, withRefused } from '../../sync/events/ids.js';
 import {
   BrandIdSchema,
   PORTAL_ACTIVITY_TYPES,
   SourceEventSchema,
   describeZodError,
   normalizeEmail,
-} from '../../sync/source-event.js';
-import type { ParseResult } from '../../sync/source-event.js';
+} from '../../sync/events/source-event.js';
+import type { ParseResult } from '../../sync/events/source-event.js';
 
 const MAX_PORTAL_EVENTS_PER_REQUEST = 100;
 const MAX_PROPERTIES = 50;

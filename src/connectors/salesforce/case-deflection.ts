@@ -28,9 +28,9 @@
  * contact: part of their self-service session like any other activity.
  */
 import { z } from 'zod';
-import { screenRefs, withRefused } from '../../sync/ids.js';
-import { describeZodError, SourceEventSchema } from '../../sync/source-event.js';
-import type { ParseResult } from '../../sync/source-event.js';
+import { screenRefs, withRefused } from '../../sync/events/ids.js';
+import { describeZodError, SourceEventSchema } from '../../sync/events/source-event.js';
+import type { ParseResult } from '../../sync/events/source-event.js';
 
 const CASE_DEFLECTION_EVENT = 'Portal_Case_Deflection__e';
 const CASE_DEFLECTION_CHANNEL = `/event/${CASE_DEFLECTION_EVENT}`;

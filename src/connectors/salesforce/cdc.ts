@@ -6,8 +6,8 @@
  * Pure and total: every input yields ParseResults, never an exception.
  */
 import { z } from 'zod';
-import { describeZodError } from '../../sync/source-event.js';
-import type { ParseResult } from '../../sync/source-event.js';
+import { describeZodError } from '../../sync/events/source-event.js';
+import type { ParseResult } from '../../sync/events/source-event.js';
 import { isCaseDeflectionMessage, parseCaseDeflectionMessage } from './case-deflection.js';
 import { API_NAME, recordEvent } from './outbound.js';
 

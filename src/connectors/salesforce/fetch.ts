@@ -10,8 +10,8 @@
  * fields of their own (BillingCity…), as in an Outbound Message.
  */
 import type { Connection } from 'jsforce';
-import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
-import type { SourceEvent } from '../../sync/source-event.js';
+import { SourceEventSchema, describeZodError } from '../../sync/events/source-event.js';
+import type { SourceEvent } from '../../sync/events/source-event.js';
 import { API_NAME, recordEvent } from './outbound.js';
 
 const SALESFORCE_REFETCH_KINDS = ['salesforce.account', 'salesforce.contact'] as const;

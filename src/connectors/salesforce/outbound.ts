@@ -5,9 +5,9 @@
  * and dedupes on each Notification Id. Pure: no HTTP, no SDK.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { screenRefs, withRefused } from '../../sync/ids.js';
-import { SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/source-event.js';
-import type { EventData, ParseResult } from '../../sync/source-event.js';
+import { screenRefs, withRefused } from '../../sync/events/ids.js';
+import { SourceEventSchema, describeZodError, normalizeEmail } from '../../sync/events/source-event.js';
+import type { EventData, ParseResult } from '../../sync/events/source-event.js';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const OUTBOUND_NS = 'http://soap.sforce.com/2005/09/outbound';

@@ -19,7 +19,7 @@ import {
   type CallGate,
   type BulkPushResult,
   type PortalPush,
-} from '../../sync/portal-target.js';
+} from '../../sync/push/portal-target.js';
 import { planSalesforceWrites, type SObjectFields } from './target-records.js';
 
 /** sObject Collections take at most this many records per call. */

@@ -14,7 +14,7 @@
  */
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
-import type { ClearResult, PortalClear } from '../../sync/portal-target.js';
+import type { ClearResult, PortalClear } from '../../sync/push/portal-target.js';
 import { classifySalesforceError } from './client.js';
 import { DEFLECTION_FIELDS, type SObjectFields } from './target-records.js';
 

@@ -10,9 +10,9 @@
  * is written as null, which clears the field.
  */
 import type { TargetsConfig } from '../../config.js';
-import type { PortalPush } from '../../sync/portal-target.js';
-import type { PortalProjection } from '../../sync/project.js';
-import { stableStringify, type InvoiceView, type TicketView } from '../../sync/record.js';
+import type { PortalPush } from '../../sync/push/portal-target.js';
+import type { PortalProjection } from '../../sync/events/project.js';
+import { stableStringify, type InvoiceView, type TicketView } from '../../sync/events/record.js';
 import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 
 /** Deflection field API names. TODO(config): config has only the object and external id; move these into the mapping. */

@@ -17,8 +17,8 @@
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
-import { CALL_RETRY, retryingCall, type CallRetry } from '../../sync/portal-target.js';
-import type { PortalPush, PortalTarget, PushResult } from '../../sync/portal-target.js';
+import { CALL_RETRY, retryingCall, type CallRetry } from '../../sync/push/portal-target.js';
+import type { PortalPush, PortalTarget, PushResult } from '../../sync/push/portal-target.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { ApiBudget } from './api-budget.js';
 import { callNotingRetryAfter, classifySalesforceError, createSalesforceConnection } from './client.js';

@@ -8,9 +8,9 @@
  * broken is quarantined as `invalid` rather than merged half-filled.
  */
 import { z } from 'zod';
-import { screenRefs, withRefused, type RefusedRef } from '../../sync/ids.js';
-import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
-import type { CustomerRefs, EventData, ParseResult } from '../../sync/source-event.js';
+import { screenRefs, withRefused, type RefusedRef } from '../../sync/events/ids.js';
+import { SourceEventSchema, describeZodError } from '../../sync/events/source-event.js';
+import type { CustomerRefs, EventData, ParseResult } from '../../sync/events/source-event.js';
 import { keptAttributes, type KeptAttributes } from '../../sync/mapping/defaults.js';
 import { EMPTY_MAPPING, type MappingConfig } from '../../sync/mapping/schema.js';
 

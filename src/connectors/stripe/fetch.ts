@@ -8,8 +8,8 @@
  * carries that version, and the merge ranks it above both webhooks.
  */
 import type Stripe from 'stripe';
-import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
-import type { SourceEvent } from '../../sync/source-event.js';
+import { SourceEventSchema, describeZodError } from '../../sync/events/source-event.js';
+import type { SourceEvent } from '../../sync/events/source-event.js';
 import { STRIPE_CROSS_ID_KEYS, parseStripeEvent } from './events.js';
 import type { StripeCrossIdKeys } from './events.js';
 

@@ -5,7 +5,7 @@
  * so a typo in an id or a host is found before customers see the wrong brand's tickets, or none.
  * Read-only.
  */
-import type { BrandEntry } from '../../sync/brands.js';
+import type { BrandEntry } from '../../sync/events/brands.js';
 import { zendeskRequest, type ZendeskClient } from './client.js';
 
 export interface ZendeskBrandCheck {

@@ -11,7 +11,7 @@
  */
 import zendesk from 'node-zendesk';
 import type { Config } from '../../config.js';
-import { throughGate, type CallGate } from '../../sync/portal-target.js';
+import { throughGate, type CallGate } from '../../sync/push/portal-target.js';
 import { isNetworkError } from '../network.js';
 import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 

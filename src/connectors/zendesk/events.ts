@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { screenRefs, withRefused, type RefusedRef } from '../../sync/ids.js';
+import { screenRefs, withRefused, type RefusedRef } from '../../sync/events/ids.js';
 import {
   SourceEventSchema,
   describeZodError,
@@ -17,7 +17,7 @@ import {
   type CustomerRefs,
   type EventData,
   type ParseResult,
-} from '../../sync/source-event.js';
+} from '../../sync/events/source-event.js';
 
 /** Cross-id convention (config identity.zendeskOrganizationExternalIdIs): an organization's external_id is its Salesforce Account Id. */
 const ZENDESK_ORGANIZATION_EXTERNAL_ID_REF = 'salesforceAccountId' satisfies keyof CustomerRefs;

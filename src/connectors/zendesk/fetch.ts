@@ -9,8 +9,8 @@
  * carry, and the parser therefore leaves unknown (null), are filled in from
  * the API object: a user's name and an organization's tags.
  */
-import { SourceEventSchema, describeZodError } from '../../sync/source-event.js';
-import type { EventData, SourceEvent } from '../../sync/source-event.js';
+import { SourceEventSchema, describeZodError } from '../../sync/events/source-event.js';
+import type { EventData, SourceEvent } from '../../sync/events/source-event.js';
 import { zendeskResult } from './client.js';
 import type { ZendeskClient } from './client.js';
 import { parseZendeskWebhook } from './events.js';

@@ -19,7 +19,7 @@ import {
   type BulkItem,
   type BulkPushResult,
   type PortalPush,
-} from '../../sync/portal-target.js';
+} from '../../sync/push/portal-target.js';
 import { zendeskRequest, type ZendeskClient, type ZendeskPath } from './client.js';
 import {
   changedFields,

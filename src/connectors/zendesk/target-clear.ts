@@ -11,7 +11,7 @@
  * does not write, are left alone. A 404 is "already gone", so a re-run is
  * safe; any other failure is reported per item and the rest goes on.
  */
-import type { ClearResult, PortalClear } from '../../sync/portal-target.js';
+import type { ClearResult, PortalClear } from '../../sync/push/portal-target.js';
 import { classifyZendeskError, zendeskRequest, zendeskResult, type ZendeskClient } from './client.js';
 import { clearDeflectionProfiles } from './target-profiles.js';
 import { ownerOf, type FieldSet, type Owner, type ZendeskTargetConfig } from './target-format.js';

@@ -14,8 +14,8 @@
  * - status, plan, number, currency (upper-case ISO 4217), URLs: text.
  */
 import type { Config } from '../../config.js';
-import type { PortalProjection } from '../../sync/project.js';
-import type { InvoiceView } from '../../sync/record.js';
+import type { PortalProjection } from '../../sync/events/project.js';
+import type { InvoiceView } from '../../sync/events/record.js';
 import { invoiceValues, toIsoDay, toMajorUnits } from '../money.js';
 
 export { toMajorUnits };

@@ -12,8 +12,8 @@
  * The identifier query needs the email, which the erasure sweep removes: so the
  * profiles are looked up at forget time and kept in the plan by id and user id.
  */
-import type { ClearResult, LocateResult, PortalClear, ZendeskProfileRef } from '../../sync/portal-target.js';
-import { normalizeEmail } from '../../sync/source-event.js';
+import type { ClearResult, LocateResult, PortalClear, ZendeskProfileRef } from '../../sync/push/portal-target.js';
+import { normalizeEmail } from '../../sync/events/source-event.js';
 import { classifyZendeskError, zendeskRequest, type ZendeskClient } from './client.js';
 import { DEFLECTION_PROFILE_TYPE, type ZendeskTargetConfig } from './target-format.js';
 

@@ -19,8 +19,8 @@ import {
   type PortalPush,
   type PortalTarget,
   type PushResult,
-} from '../../sync/portal-target.js';
-import { normalizeEmail } from '../../sync/source-event.js';
+} from '../../sync/push/portal-target.js';
+import { normalizeEmail } from '../../sync/events/source-event.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import {
   classifyZendeskError,

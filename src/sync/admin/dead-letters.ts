@@ -5,11 +5,11 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Ingestor } from '../ingest.js';
-import { PUSH_QUEUES } from '../push-planner.js';
-import type { QuarantineEntry, QuarantineLimits, QuarantineMeta } from '../quarantine.js';
+import { Ingestor } from '../events/ingest.js';
+import { PUSH_QUEUES } from '../push/planner.js';
+import type { QuarantineEntry, QuarantineLimits, QuarantineMeta } from '../events/quarantine.js';
 import { createEventsQueue } from '../queues.js';
-import type { ParseResult } from '../source-event.js';
+import type { ParseResult } from '../events/source-event.js';
 
 export interface DeadLetter {
   kind: 'job' | 'quarantine';

@@ -10,11 +10,11 @@
  * entry stays as a pseudonymous reference. A second sweep proves it: the
  * emails must be found nowhere (`remaining` lists the keys if they are).
  */
-import { parseStripeKey } from '../identity.js';
+import { parseStripeKey } from '../events/identity.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CustomerRecord } from '../record.js';
-import type { RecordStore } from '../store.js';
+import type { CustomerRecord } from '../events/record.js';
+import type { RecordStore } from '../events/store.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 
 export interface SweepResult {

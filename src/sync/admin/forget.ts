@@ -7,10 +7,10 @@
  */
 import type { Redis } from 'ioredis';
 import { PORTAL_TARGETS } from '../target-names.js';
-import type { PortalTarget } from '../portal-target.js';
+import type { PortalTarget } from '../push/portal-target.js';
 import type { OutboundEmitter } from '../outbound/emitter.js';
-import type { CustomerRecord } from '../record.js';
-import type { RecordStore } from '../store.js';
+import type { CustomerRecord } from '../events/record.js';
+import type { RecordStore } from '../events/store.js';
 import { IdentityAdmin } from './identity-admin.js';
 import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
 import {
@@ -23,7 +23,7 @@ import {
   type PortalMode,
   type PortalOutcome,
 } from './portal-clear.js';
-import { Tombstones } from './tombstones.js';
+import { Tombstones } from '../events/tombstones.js';
 
 export interface ForgetResult {
   recordId: string;

@@ -6,12 +6,12 @@
  * merge the two halves again.
  */
 import type { Redis } from 'ioredis';
-import { apartPair, clashingKey, type IdentityKey } from '../identity.js';
-import { mergeRecords } from '../merge.js';
-import type { CustomerRecord } from '../record.js';
-import { spillPeople, withEmailPointers, withPeopleBeside } from '../people.js';
-import { splitRecord } from '../split.js';
-import { newRecordId, type RecordStore } from '../store.js';
+import { apartPair, clashingKey, type IdentityKey } from '../events/identity.js';
+import { mergeRecords } from '../events/merge.js';
+import type { CustomerRecord } from '../events/record.js';
+import { spillPeople, withEmailPointers, withPeopleBeside } from '../events/people.js';
+import { splitRecord } from '../events/split.js';
+import { newRecordId, type RecordStore } from '../events/store.js';
 
 export interface AuditEntry {
   at: string;

@@ -1,15 +1,15 @@
 /**
  * Finding a customer from what an admin has at hand: an internal id, an email
- * or a system id with an index (src/sync/refs.ts), and beyond those a Stripe
+ * or a system id with an index (src/sync/events/refs.ts), and beyond those a Stripe
  * subscription (`sub_…`), invoice (`in_…`) or invoice number, a Zendesk ticket
  * (`zendesk:ticket:ID`) or a name (a case-insensitive prefix of the CRM,
  * billing or helpdesk name). The latter are not indexed: they are found by
  * reading the records in batches (admin use, not the hot path). A name that
  * fits several customers names none: the candidates are returned to choose from.
  */
-import type { CustomerRecord } from '../record.js';
-import { parseCustomerRef } from '../refs.js';
-import type { RecordStore } from '../store.js';
+import type { CustomerRecord } from '../events/record.js';
+import { parseCustomerRef } from '../events/refs.js';
+import type { RecordStore } from '../events/store.js';
 
 interface Candidate {
   id: string;

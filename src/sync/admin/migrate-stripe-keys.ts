@@ -7,8 +7,8 @@
  * runs for another account by mistake. The record itself holds customer ids, not keys: its links are untouched.
  */
 import type { Redis } from 'ioredis';
-import { apartPair, stripeKey } from '../identity.js';
-import type { RecordStore } from '../store.js';
+import { apartPair, stripeKey } from '../events/identity.js';
+import type { RecordStore } from '../events/store.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 
 export interface StripeKeyMigration {

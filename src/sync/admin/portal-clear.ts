@@ -15,9 +15,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { PortalTargetName } from '../target-names.js';
-import type { ClearResult, PortalClear, PortalPlace, PortalTarget, ZendeskProfileRef } from '../portal-target.js';
-import { acceptedKey, linksFor } from '../push-worker.js';
-import type { CustomerRecord, Derived } from '../record.js';
+import type { ClearResult, PortalClear, PortalPlace, PortalTarget, ZendeskProfileRef } from '../push/portal-target.js';
+import { acceptedKey, linksFor } from '../push/worker.js';
+import type { CustomerRecord, Derived } from '../events/record.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 
 export const PORTAL_MODES = ['clear', 'keep'] as const;

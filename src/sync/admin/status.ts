@@ -6,7 +6,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { bulkBacklog, type BulkBacklog } from '../bulk-push.js';
+import { bulkBacklog, type BulkBacklog } from '../push/bulk.js';
 import { DEFLECTION_QUEUE } from '../deflection/queue.js';
 import {
   configuredWebhookSources,
@@ -20,13 +20,13 @@ import {
 import { outboundQueueName } from '../outbound/queue.js';
 import type { OutboundSettings } from '../outbound/settings.js';
 import { OutboundStore, type SubscriptionState } from '../outbound/store.js';
-import { PUSH_QUEUES } from '../push-planner.js';
-import type { QuarantineLimits } from '../quarantine.js';
-import { QuarantineStore } from '../quarantine.js';
+import { PUSH_QUEUES } from '../push/planner.js';
+import type { QuarantineLimits } from '../events/quarantine.js';
+import { QuarantineStore } from '../events/quarantine.js';
 import { QUEUES } from '../queues.js';
-import { readRedisTopology, topologyWarnings, type RedisTopology } from '../redis.js';
+import { readRedisTopology, topologyWarnings, type RedisTopology } from '../redis/connection.js';
 import { ResyncRuns, type ResyncRunInfo } from '../resync/runs.js';
-import { RecordStore } from '../store.js';
+import { RecordStore } from '../events/store.js';
 import type { PortalTargetName } from '../target-names.js';
 
 /** The part of the configuration the status reads (the app's Config is one). */

@@ -7,8 +7,8 @@
  * people.ts) is resolved through their entry there, by the same rule as the
  * record's contacts (live, still of this customer).
  */
-import { own, type CustomerRecord } from '../record.js';
-import { normalizeEmail, type CustomerRefs } from '../source-event.js';
+import { own, type CustomerRecord } from '../events/record.js';
+import { normalizeEmail, type CustomerRefs } from '../events/source-event.js';
 
 type Person = CustomerRecord['zendesk']['users'][string] | CustomerRecord['salesforce']['contacts'][string];
 

@@ -8,9 +8,9 @@
  * changes nothing on the record (the record keeps the newest), yet it is
  * still part of a session. The tracker makes repeats harmless.
  */
-import type { EventDataOf, SourceEvent, TicketCategory } from '../source-event.js';
-import type { ApplyOutcome } from '../store.js';
-import { isTicketCategory, type TicketClassifier } from './categories.js';
+import type { EventDataOf, SourceEvent, TicketCategory } from '../events/source-event.js';
+import type { ApplyOutcome } from '../events/store.js';
+import { isTicketCategory, type TicketClassifier } from '../events/ticket-categories.js';
 import { besideField, contactIdentityKey, contactOf } from './contact.js';
 import type { TrackedActivity } from './session.js';
 import type { DeflectionTracker } from './tracker.js';

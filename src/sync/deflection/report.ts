@@ -15,7 +15,7 @@
  *   keeps only one brand's items. The customer count (adoption, tickets per customer) stays every
  *   customer's: a customer belongs to no brand.
  */
-import { TICKET_CATEGORIES, type TicketCategory } from '../source-event.js';
+import { TICKET_CATEGORIES, type TicketCategory } from '../events/source-event.js';
 import type { DeflectionData, DeflectionEvent, NoResultSearch, SessionStart, TicketOpened } from './types.js';
 import {
   inPeriod,

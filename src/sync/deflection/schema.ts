@@ -5,8 +5,8 @@
  * written twice stays one member).
  */
 import { z } from 'zod';
-import { canonical } from '../record.js';
-import { TICKET_CATEGORIES } from '../source-event.js';
+import { canonical } from '../events/record.js';
+import { TICKET_CATEGORIES } from '../events/source-event.js';
 import type { DeflectionEvent } from './types.js';
 
 const isoDate = z.iso.datetime({ offset: true });

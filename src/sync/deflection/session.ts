@@ -16,7 +16,7 @@
  * session, it is too late to change an outcome and opens nothing.
  */
 import { createHash } from 'node:crypto';
-import type { TicketCategory } from '../source-event.js';
+import type { TicketCategory } from '../events/source-event.js';
 import type { ActivitySummary, DeflectionEvent, DeflectionOutcome } from './types.js';
 
 export interface DeflectionSettings {

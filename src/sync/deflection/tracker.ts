@@ -30,7 +30,7 @@ import {
   type TrackedActivity,
 } from './session.js';
 import { executed, WatchPool } from './transaction.js';
-import type { TicketCategory } from '../source-event.js';
+import type { TicketCategory } from '../events/source-event.js';
 import type { DeflectionEvent } from './types.js';
 import { REDIS_KEYS, type DeflectionKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';

@@ -2,7 +2,7 @@
  * The contract between the deflection tracker (which writes) and the report
  * (which reads). No I/O here.
  */
-import type { TicketCategory } from '../source-event.js';
+import type { TicketCategory } from '../events/source-event.js';
 
 export type DeflectionOutcome = 'deflected' | 'escalated';
 

@@ -5,8 +5,15 @@
  * so the values can join the projection whose hash decides what is pushed.
  */
 import { toMajorUnits } from '../money.js';
-import { primarySubscription, type PortalProjection } from '../project.js';
-import { own, sha256Hex, stableStringify, type CustomerRecord, type InvoiceView, type TicketView } from '../record.js';
+import { primarySubscription, type PortalProjection } from '../events/project.js';
+import {
+  own,
+  sha256Hex,
+  stableStringify,
+  type CustomerRecord,
+  type InvoiceView,
+  type TicketView,
+} from '../events/record.js';
 import {
   fromPaths,
   SECTIONS,
@@ -19,7 +26,7 @@ import {
   type Transform,
 } from './schema.js';
 
-import type { FieldSet, FieldValue, MappedSections } from './types.js';
+import type { FieldSet, FieldValue, MappedSections } from '../events/mapped-values.js';
 
 export type { FieldSet, FieldValue, MappedSections };
 

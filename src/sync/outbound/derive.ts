@@ -7,11 +7,17 @@
  * the emitter keeps each id once.
  */
 import { createHash } from 'node:crypto';
-import type { IdentityConflict } from '../identity.js';
-import { portalProjection, type PortalProjection } from '../project.js';
-import { stableStringify, type CustomerRecord, type Derived, type InvoiceView, type TicketView } from '../record.js';
+import type { IdentityConflict } from '../events/identity.js';
+import { portalProjection, type PortalProjection } from '../events/project.js';
+import {
+  stableStringify,
+  type CustomerRecord,
+  type Derived,
+  type InvoiceView,
+  type TicketView,
+} from '../events/record.js';
 import type { DeflectionEvent } from '../deflection/types.js';
-import { linksFor } from '../push-worker.js';
+import { linksFor } from '../push/worker.js';
 import type { CustomerLinks, OutboundCustomer, OutboundEvent, OutboundEventType } from './types.js';
 
 /** What subscribers are told about a customer; its changes are what customer.updated reports. */

@@ -14,10 +14,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import type { DeflectionEvent } from '../deflection/types.js';
-import type { CustomerRecord } from '../record.js';
-import { isSystemKey, type IdentityConflict } from '../identity.js';
-import { systemKeysOf } from '../key-index.js';
-import type { ApplyOutcome, RecordStore } from '../store.js';
+import type { CustomerRecord } from '../events/record.js';
+import { isSystemKey, type IdentityConflict } from '../events/identity.js';
+import { systemKeysOf } from '../events/key-index.js';
+import type { ApplyOutcome, RecordStore } from '../events/store.js';
 import {
   customerDeletedEvent,
   deadLetteredEvent,

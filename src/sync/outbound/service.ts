@@ -8,7 +8,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../log.js';
-import type { RecordStore } from '../store.js';
+import type { RecordStore } from '../events/store.js';
 import { createDeliveryWorker } from './delivery-worker.js';
 import { OutboundEmitter } from './emitter.js';
 import { createOutboundMetrics } from './metrics.js';

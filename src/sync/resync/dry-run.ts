@@ -9,15 +9,15 @@
  * (least recently used out), so memory stays flat however many customers
  * the sources hold.
  */
-import { eventIdentityKeys } from '../identity.js';
-import { applyEvent } from '../merge.js';
-import { portalProjection, type PortalProjection } from '../project.js';
-import { emptyRecord, type CustomerRecord } from '../record.js';
-import type { SourceEvent } from '../source-event.js';
-import type { RecordStore } from '../store.js';
+import { eventIdentityKeys } from '../events/identity.js';
+import { applyEvent } from '../events/merge.js';
+import { portalProjection, type PortalProjection } from '../events/project.js';
+import { emptyRecord, type CustomerRecord } from '../events/record.js';
+import type { SourceEvent } from '../events/source-event.js';
+import type { RecordStore } from '../events/store.js';
 import { mappedSections } from '../mapping/apply.js';
 import type { MappingConfig } from '../mapping/schema.js';
-import type { MappedSections } from '../mapping/types.js';
+import type { MappedSections } from '../events/mapped-values.js';
 import type { PortalTargetName } from '../target-names.js';
 
 /**

@@ -6,7 +6,7 @@
  * A stream is read one page at a time and nothing keeps more than one page,
  * so memory does not grow with the number of customers.
  */
-import type { Source, SourceEvent } from '../source-event.js';
+import type { Source, SourceEvent } from '../events/source-event.js';
 
 /**
  * A snapshot's event id depends only on the object and its version, so reading the same object

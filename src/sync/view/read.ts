@@ -20,8 +20,8 @@
  */
 import type { Redis } from 'ioredis';
 import { runScript } from '../redis/scripts.js';
-import type { RecordStore } from '../store.js';
-import type { CustomerRecord } from '../record.js';
+import type { RecordStore } from '../events/store.js';
+import type { CustomerRecord } from '../events/record.js';
 import { RATE_KEY_TTL_MS, type RateVerdict, type ViewRateLimiter } from './rate-limit.js';
 import { judgeFound, personKeys, type Resolution } from './resolve.js';
 import { customerView, viewerKeys, type Viewer, type ViewBrand, type ViewOptions } from './view.js';

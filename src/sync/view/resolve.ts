@@ -10,9 +10,9 @@
  * conflict. Conflicts are matched by their system keys, which follow merges.
  * Otherwise the viewer has no customer. Nothing is guessed.
  */
-import type { IdentityConflict } from '../identity.js';
-import { own, type CustomerRecord } from '../record.js';
-import type { RecordStore } from '../store.js';
+import type { IdentityConflict } from '../events/identity.js';
+import { own, type CustomerRecord } from '../events/record.js';
+import type { RecordStore } from '../events/store.js';
 import { holdsViewer, viewerKeys, type Viewer } from './view.js';
 
 export type Resolution =

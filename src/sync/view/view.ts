@@ -6,9 +6,9 @@
  * Internal figures (MRR, balance, owner, tier, internal ids) stay out.
  */
 import { toMajorUnits } from '../money.js';
-import { own, type CustomerRecord, type InvoiceView } from '../record.js';
-import { checkSalesforceId } from '../ids.js';
-import { normalizeEmail } from '../source-event.js';
+import { own, type CustomerRecord, type InvoiceView } from '../events/record.js';
+import { checkSalesforceId } from '../events/ids.js';
+import { normalizeEmail } from '../events/source-event.js';
 import type { ViewTicketScope } from './settings.js';
 
 /** Who is asking, as a verified help center JWT names them (never anything else in the request). */

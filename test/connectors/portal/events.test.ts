@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePortalEvents } from '../../../src/connectors/portal/events.js';
-import { PORTAL_ACTIVITY_TYPES, SourceEventSchema } from '../../../src/sync/source-event.js';
-import type { ParseResult, SourceEvent } from '../../../src/sync/source-event.js';
+import { PORTAL_ACTIVITY_TYPES, SourceEventSchema } from '../../../src/sync/events/source-event.js';
+import type { ParseResult, SourceEvent } from '../../../src/sync/events/source-event.js';
 
 const search = {
   id: 'pe_TestSearch01',

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isEchoOfOurOwnWrite, parseSalesforceJson } from '../../../src/connectors/salesforce/cdc.js';
-import { SourceEventSchema } from '../../../src/sync/source-event.js';
-import type { ParseResult, SourceEvent } from '../../../src/sync/source-event.js';
+import { SourceEventSchema } from '../../../src/sync/events/source-event.js';
+import type { ParseResult, SourceEvent } from '../../../src/sync/events/source-event.js';
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../fixtures/salesforce/${name}`, import.meta.url), 'utf8'));

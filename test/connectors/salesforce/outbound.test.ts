@@ -10,8 +10,8 @@ import {
   parseOutboundMessage,
   soapFault,
 } from '../../../src/connectors/salesforce/outbound.js';
-import { SourceEventSchema } from '../../../src/sync/source-event.js';
-import type { ParseResult, SourceEvent } from '../../../src/sync/source-event.js';
+import { SourceEventSchema } from '../../../src/sync/events/source-event.js';
+import type { ParseResult, SourceEvent } from '../../../src/sync/events/source-event.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../fixtures/salesforce/${name}`, import.meta.url), 'utf8');

@@ -9,9 +9,9 @@ import {
 } from '../../../src/connectors/salesforce/target-records.js';
 import { createSalesforceTarget, recordSalesforceDeflection } from '../../../src/connectors/salesforce/target.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../../src/sync/errors.js';
-import type { PortalPush } from '../../../src/sync/portal-target.js';
-import type { PortalProjection } from '../../../src/sync/project.js';
-import type { InvoiceView, TicketView } from '../../../src/sync/record.js';
+import type { PortalPush } from '../../../src/sync/push/portal-target.js';
+import type { PortalProjection } from '../../../src/sync/events/project.js';
+import type { InvoiceView, TicketView } from '../../../src/sync/events/record.js';
 import { useStrictNock } from '../../support/nock.js';
 
 const INSTANCE = 'https://acme-logistics.my.salesforce.com';

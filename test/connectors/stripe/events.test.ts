@@ -2,8 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { STRIPE_EVENT_KINDS, parseStripeEvent } from '../../../src/connectors/stripe/events.js';
-import { SourceEventSchema } from '../../../src/sync/source-event.js';
-import type { EventDataKind, EventDataOf, ParseResult, SourceEvent } from '../../../src/sync/source-event.js';
+import { SourceEventSchema } from '../../../src/sync/events/source-event.js';
+import type { EventDataKind, EventDataOf, ParseResult, SourceEvent } from '../../../src/sync/events/source-event.js';
 
 const FIXTURES = new URL('../../fixtures/stripe/', import.meta.url);
 // Fixtures are edited per test to stand for other API versions; `any` keeps those edits short.

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyStripeError, createStripeClient } from '../../../src/connectors/stripe/client.js';
 import { parseStripeEvent } from '../../../src/connectors/stripe/events.js';
 import { fetchStripeObject } from '../../../src/connectors/stripe/fetch.js';
-import type { ParseResult, SourceEvent } from '../../../src/sync/source-event.js';
+import type { ParseResult, SourceEvent } from '../../../src/sync/events/source-event.js';
 import { useStrictNock } from '../../support/nock.js';
 
 // Webhook fixtures carry the objects in Stripe's wire shape; the API returns the same objects.

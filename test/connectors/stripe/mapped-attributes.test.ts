@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseStripeEvent, stripeParseKeys, STRIPE_CROSS_ID_KEYS } from '../../../src/connectors/stripe/events.js';
 import { EMPTY_MAPPING, MappingSchema } from '../../../src/sync/mapping/schema.js';
-import type { SourceEvent } from '../../../src/sync/source-event.js';
+import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 
 type Json = Record<string, any>;
 const fixture = (name: string): Json =>

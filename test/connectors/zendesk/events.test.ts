@@ -6,7 +6,7 @@ import {
   ZENDESK_TRIGGER_EVENT_TYPE,
   parseZendeskWebhook,
 } from '../../../src/connectors/zendesk/events.js';
-import { SourceEventSchema, type ParseResult, type SourceEvent } from '../../../src/sync/source-event.js';
+import { SourceEventSchema, type ParseResult, type SourceEvent } from '../../../src/sync/events/source-event.js';
 
 function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../../fixtures/zendesk/${name}.json`, import.meta.url), 'utf8')) as Record<

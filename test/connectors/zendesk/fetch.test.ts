@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ZendeskApiError, classifyZendeskError, createZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { parseZendeskWebhook } from '../../../src/connectors/zendesk/events.js';
 import { fetchZendeskObject } from '../../../src/connectors/zendesk/fetch.js';
-import type { SourceEvent } from '../../../src/sync/source-event.js';
+import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { useStrictNock } from '../../support/nock.js';
 
 const ORIGIN = 'http://127.0.0.1:4010';

@@ -14,9 +14,9 @@ import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zen
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
-import type { PortalClear, PortalPush } from '../../../src/sync/portal-target.js';
-import type { PortalProjection } from '../../../src/sync/project.js';
-import type { InvoiceView } from '../../../src/sync/record.js';
+import type { PortalClear, PortalPush } from '../../../src/sync/push/portal-target.js';
+import type { PortalProjection } from '../../../src/sync/events/project.js';
+import type { InvoiceView } from '../../../src/sync/events/record.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;

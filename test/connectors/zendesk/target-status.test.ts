@@ -11,8 +11,8 @@ import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zen
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
-import type { PortalPush } from '../../../src/sync/portal-target.js';
-import type { PortalProjection } from '../../../src/sync/project.js';
+import type { PortalPush } from '../../../src/sync/push/portal-target.js';
+import type { PortalProjection } from '../../../src/sync/events/project.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;

@@ -9,9 +9,9 @@ import {
 } from '../../../src/connectors/zendesk/target.js';
 import { toMajorUnits, toZendeskDate } from '../../../src/connectors/zendesk/target-format.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../../src/sync/errors.js';
-import type { PortalPush } from '../../../src/sync/portal-target.js';
-import type { PortalProjection } from '../../../src/sync/project.js';
-import type { InvoiceView } from '../../../src/sync/record.js';
+import type { PortalPush } from '../../../src/sync/push/portal-target.js';
+import type { PortalProjection } from '../../../src/sync/events/project.js';
+import type { InvoiceView } from '../../../src/sync/events/record.js';
 import { useStrictNock } from '../../support/nock.js';
 
 const ORIGIN = 'http://127.0.0.1:4013';

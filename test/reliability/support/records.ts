@@ -7,9 +7,9 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { lineage } from '../../../src/cli/inspect.js';
-import { withPeopleBeside } from '../../../src/sync/people.js';
-import type { CustomerRecord } from '../../../src/sync/record.js';
-import { jobIdFor, type Source } from '../../../src/sync/source-event.js';
+import { withPeopleBeside } from '../../../src/sync/events/people.js';
+import type { CustomerRecord } from '../../../src/sync/events/record.js';
+import { jobIdFor, type Source } from '../../../src/sync/events/source-event.js';
 
 export type RecordsSnapshot = Map<string, string>;
 

@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import type { Config } from '../../../src/config.js';
 import { createPortalTarget } from '../../../src/connectors/targets.js';
 import { startDaemon, type RunningDaemon } from '../../../src/daemon.js';
-import { PUSH_QUEUES } from '../../../src/sync/push-planner.js';
+import { PUSH_QUEUES } from '../../../src/sync/push/planner.js';
 import { startWorker, type RunningWorker } from '../../../src/worker-role.js';
 import { testConfig } from '../../support/daemon.js';
 import { deleteByPrefix } from '../../support/redis.js';

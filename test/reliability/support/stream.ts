@@ -8,8 +8,8 @@
  */
 import { buildOutboundMessage } from '../../../src/connectors/salesforce/outbound-builder.js';
 import { parseOutboundMessage } from '../../../src/connectors/salesforce/outbound.js';
-import { salesforceId18 } from '../../../src/sync/ids.js';
-import { jobIdFor } from '../../../src/sync/source-event.js';
+import { salesforceId18 } from '../../../src/sync/events/ids.js';
+import { jobIdFor } from '../../../src/sync/events/source-event.js';
 import { readFileSync } from 'node:fs';
 import { seededRandom } from '../../../src/demo/standins/common.js';
 import {

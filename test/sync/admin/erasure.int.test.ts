@@ -7,7 +7,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Eraser } from '../../../src/sync/admin/erasure.js';
-import { RecordStore } from '../../../src/sync/store.js';
+import { RecordStore } from '../../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 
 const prefix = uniquePrefix();

@@ -2,9 +2,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityAdmin } from '../../../src/sync/admin/identity-admin.js';
-import { isPersonField, MAX_INLINE_PEOPLE } from '../../../src/sync/people.js';
-import type { CustomerRefs, SourceEvent } from '../../../src/sync/source-event.js';
-import { RecordStore } from '../../../src/sync/store.js';
+import { isPersonField, MAX_INLINE_PEOPLE } from '../../../src/sync/events/people.js';
+import type { CustomerRefs, SourceEvent } from '../../../src/sync/events/source-event.js';
+import { RecordStore } from '../../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 import { customer, event, invoice } from '../merge-events.js';
 

@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PortalClearPlans } from '../../../src/sync/admin/portal-clear.js';
-import { Tombstones } from '../../../src/sync/admin/tombstones.js';
+import { Tombstones } from '../../../src/sync/events/tombstones.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 
 const prefix = uniquePrefix();

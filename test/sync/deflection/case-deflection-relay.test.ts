@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseSalesforceJson } from '../../../src/connectors/salesforce/cdc.js';
-import { SourceEventSchema, type ParseResult } from '../../../src/sync/source-event.js';
+import { SourceEventSchema, type ParseResult } from '../../../src/sync/events/source-event.js';
 
 const opts = { clientId: 'portal-sync' };
 

@@ -6,8 +6,8 @@ import {
   createTicketClassifier,
   withTicketCategory,
   type TicketCategoryRules,
-} from '../../../src/sync/deflection/categories.js';
-import type { SourceEvent } from '../../../src/sync/source-event.js';
+} from '../../../src/sync/events/ticket-categories.js';
+import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 
 const BILLING_FORM = '360000000501';
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { parsePortalEvents } from '../../../src/connectors/portal/events.js';
-import { createTicketClassifier } from '../../../src/sync/deflection/categories.js';
+import { createTicketClassifier } from '../../../src/sync/events/ticket-categories.js';
 import { besideField, contactIdentityKey, contactOf } from '../../../src/sync/deflection/contact.js';
 import { activityHint, activitySummary, createDeflectionFeed } from '../../../src/sync/deflection/feed.js';
 import type { ActivityInput, DeflectionTracker, TicketInput } from '../../../src/sync/deflection/tracker.js';
-import { emptyRecord } from '../../../src/sync/record.js';
-import type { EventDataOf, SourceEvent } from '../../../src/sync/source-event.js';
+import { emptyRecord } from '../../../src/sync/events/record.js';
+import type { EventDataOf, SourceEvent } from '../../../src/sync/events/source-event.js';
 import { ORGANIZATION, organization, replay, ticket, user } from '../merge-events.js';
 
 const config = (() => {

@@ -5,10 +5,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
-import { createTicketClassifier } from '../../../src/sync/deflection/categories.js';
+import { createTicketClassifier } from '../../../src/sync/events/ticket-categories.js';
 import { createDeflectionFeed } from '../../../src/sync/deflection/feed.js';
 import type { DeflectionTracker } from '../../../src/sync/deflection/tracker.js';
-import { RecordStore } from '../../../src/sync/store.js';
+import { RecordStore } from '../../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 import { customer, user } from '../merge-events.js';
 

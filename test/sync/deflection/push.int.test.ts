@@ -3,11 +3,11 @@
  * projection pushes, which v1 jobs written before it existed still are.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Derived } from '../../../src/sync/record.js';
+import type { Derived } from '../../../src/sync/events/record.js';
 import { PermanentError } from '../../../src/sync/errors.js';
-import type { PortalPush, PortalTarget, PushResult } from '../../../src/sync/portal-target.js';
+import type { PortalPush, PortalTarget, PushResult } from '../../../src/sync/push/portal-target.js';
 import type { DeflectionEvent } from '../../../src/sync/deflection/types.js';
-import type { SourceEvent } from '../../../src/sync/source-event.js';
+import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js';
 import { subscription, user } from '../merge-events.js';
 import { until } from '../../support/e2e.js';

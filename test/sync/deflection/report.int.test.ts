@@ -9,7 +9,7 @@ import { computeDeflectionReport, type DeflectionReport } from '../../../src/syn
 import type { TrackedActivity } from '../../../src/sync/deflection/session.js';
 import { createDeflectionData } from '../../../src/sync/deflection/store.js';
 import { DeflectionTracker } from '../../../src/sync/deflection/tracker.js';
-import type { TicketCategory } from '../../../src/sync/source-event.js';
+import type { TicketCategory } from '../../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 
 const prefix = uniquePrefix();

@@ -11,7 +11,7 @@ import {
   type DeflectionReportInput,
 } from '../../../src/sync/deflection/report.js';
 import { isoWeekLabel, isoWeekStart, parseSince, SinceError } from '../../../src/sync/deflection/report-period.js';
-import { TICKET_CATEGORIES } from '../../../src/sync/source-event.js';
+import { TICKET_CATEGORIES } from '../../../src/sync/events/source-event.js';
 import type { DeflectionEvent, DeflectionData, TicketOpened } from '../../../src/sync/deflection/types.js';
 import { loadDeflectionFixture, memoryDeflectionData } from '../../fixtures/deflection/fixture.js';
 

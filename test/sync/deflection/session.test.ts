@@ -8,7 +8,7 @@ import {
   type SessionState,
   type TrackedActivity,
 } from '../../../src/sync/deflection/session.js';
-import type { TicketCategory } from '../../../src/sync/source-event.js';
+import type { TicketCategory } from '../../../src/sync/events/source-event.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

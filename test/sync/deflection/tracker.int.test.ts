@@ -7,7 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeflectionData } from '../../../src/sync/deflection/store.js';
 import { DeflectionTracker } from '../../../src/sync/deflection/tracker.js';
 import type { TrackedActivity } from '../../../src/sync/deflection/session.js';
-import type { TicketCategory } from '../../../src/sync/source-event.js';
+import type { TicketCategory } from '../../../src/sync/events/source-event.js';
 import type { DeflectionEvent } from '../../../src/sync/deflection/types.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 

@@ -11,8 +11,8 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourceEvent } from '../../../src/sync/source-event.js';
-import { RecordStore } from '../../../src/sync/store.js';
+import type { SourceEvent } from '../../../src/sync/events/source-event.js';
+import { RecordStore } from '../../../src/sync/events/store.js';
 import { ViewRateLimiter } from '../../../src/sync/view/rate-limit.js';
 import { ViewReader } from '../../../src/sync/view/read.js';
 import { resolveViewer } from '../../../src/sync/view/resolve.js';

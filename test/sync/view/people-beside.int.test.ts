@@ -7,10 +7,10 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSalesforceId } from '../../../src/sync/ids.js';
-import { MAX_INLINE_PEOPLE } from '../../../src/sync/people.js';
-import type { CustomerRefs, SourceEvent } from '../../../src/sync/source-event.js';
-import { RecordStore } from '../../../src/sync/store.js';
+import { checkSalesforceId } from '../../../src/sync/events/ids.js';
+import { MAX_INLINE_PEOPLE } from '../../../src/sync/events/people.js';
+import type { CustomerRefs, SourceEvent } from '../../../src/sync/events/source-event.js';
+import { RecordStore } from '../../../src/sync/events/store.js';
 import { ViewRateLimiter } from '../../../src/sync/view/rate-limit.js';
 import { ViewReader, type ViewRead } from '../../../src/sync/view/read.js';
 import { resolveViewer } from '../../../src/sync/view/resolve.js';

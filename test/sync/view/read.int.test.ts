@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RecordStore } from '../../../src/sync/store.js';
+import { RecordStore } from '../../../src/sync/events/store.js';
 import { ViewRateLimiter } from '../../../src/sync/view/rate-limit.js';
 import { ViewReader, type ViewRead } from '../../../src/sync/view/read.js';
 import type { CustomerView, Viewer } from '../../../src/sync/view/view.js';

@@ -1,4 +1,4 @@
--- Claims up to n pending customers for a bulk drain (bulk-push.ts). Expired claims go back to pending first;
+-- Claims up to n pending customers for a bulk drain (push/bulk.ts). Expired claims go back to pending first;
 -- a customer another drain still holds is left in pending (one customer is never pushed by two drains at once).
 -- KEYS: pending, claimed, byJob. ARGV: n, leaseMs. Returns the claimed ids.
 local t = redis.call('TIME')

@@ -1,4 +1,4 @@
--- A dead drain's claims, taken over by its re-run (bulk-push.ts): those still claimed get a new lease, the
+-- A dead drain's claims, taken over by its re-run (push/bulk.ts): those still claimed get a new lease, the
 -- others leave the job's set. KEYS: claimed, byJob. ARGV: leaseMs, ids…. Returns the ids taken over.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

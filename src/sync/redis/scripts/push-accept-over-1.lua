@@ -1,4 +1,4 @@
--- Stores a push's accepted state (push-worker.ts) only over the one its push was prepared against (sha1 of
+-- Stores a push's accepted state (push/worker.ts) only over the one its push was prepared against (sha1 of
 -- it; '' when there was none). Otherwise another push of the customer accepted in between and the platform
 -- may hold either write: the state is dropped, so that the next push writes everything, and 0 says so.
 -- KEYS[1] the customer's accepted state for the target. ARGV: sha1 of the state prepared against, the new state.

@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { scriptSource } from './redis/scripts.js';
+import { scriptSource } from '../redis/scripts.js';
 
 // The script of the BullMQ that `bullmq` resolves to (its CommonJS build, which ships no typings for it).
 const { addStandardJob } = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/addStandardJob-9.js') as {

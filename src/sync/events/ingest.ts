@@ -33,12 +33,12 @@ import {
   type QuarantineLimits,
   type QuarantineMeta,
 } from './quarantine.js';
-import type { EventsQueue } from './queues.js';
-import { noteWebhook } from './health.js';
+import type { EventsQueue } from '../queues.js';
+import { noteWebhook } from '../health.js';
 import { markAndAdd } from './enqueue-script.js';
-import { isRedisReady, withTimeout } from './redis.js';
+import { isRedisReady, withTimeout } from '../redis/connection.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
-import { REDIS_KEYS } from './redis/keys.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';

@@ -38,7 +38,7 @@ import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record
 import { LocalLocks } from './local-locks.js';
 import { OwnerGuesses } from './owner-guesses.js';
 import type { SourceEvent } from './source-event.js';
-import { REDIS_KEYS } from './redis/keys.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export interface ApplyOutcome {
   recordId: string;

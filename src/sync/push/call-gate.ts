@@ -20,8 +20,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RateLimitedError } from './errors.js';
-import { runScript } from './redis/scripts.js';
+import { RateLimitedError } from '../errors.js';
+import { runScript } from '../redis/scripts.js';
 import type { CallGate } from './portal-target.js';
 
 export type { CallGate } from './portal-target.js';

@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Source } from './source-event.js';
-import { REDIS_KEYS } from './redis/keys.js';
-import { runScript } from './redis/scripts.js';
+import { REDIS_KEYS } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
 
 export interface QuarantineMeta {
   id: string;

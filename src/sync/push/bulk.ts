@@ -28,15 +28,15 @@
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { PortalTargetName } from './target-names.js';
-import type { Logger } from '../log.js';
-import { PermanentError } from './errors.js';
+import type { PortalTargetName } from '../target-names.js';
+import type { Logger } from '../../log.js';
+import { PermanentError } from '../errors.js';
 import type { CallGate, PortalPush, PortalTarget, PushResult } from './portal-target.js';
-import { createEventsQueue } from './queues.js';
-import { RESYNC_PRIORITY } from './resync/runner.js';
-import { ResyncRuns } from './resync/runs.js';
-import { REDIS_KEYS } from './redis/keys.js';
-import { runScript } from './redis/scripts.js';
+import { createEventsQueue } from '../queues.js';
+import { RESYNC_PRIORITY } from '../resync/runner.js';
+import { ResyncRuns } from '../resync/runs.js';
+import { REDIS_KEYS } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
 
 export const BulkDrainJobSchema = z.strictObject({
   v: z.literal(1),

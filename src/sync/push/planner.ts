@@ -22,18 +22,18 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { PortalTargetName } from './target-names.js';
-import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk-push.js';
-import { cappedBackoff } from './backoff.js';
-import { runScript } from './redis/scripts.js';
-import { DeflectionEventSchema } from './deflection/schema.js';
-import { RESYNC_PRIORITY } from './resync/runner.js';
-import type { DeflectionEvent } from './deflection/types.js';
-import { portalProjection } from './project.js';
-import { mappedSections } from './mapping/apply.js';
-import type { MappingConfig } from './mapping/schema.js';
-import { sha256Hex, stableStringify, type CustomerRecord } from './record.js';
-import { QUEUE_NAMES, REDIS_KEYS } from './redis/keys.js';
+import type { PortalTargetName } from '../target-names.js';
+import { BulkDrainJobSchema, drainJob, queueForBulk, type BulkDrainJob } from './bulk.js';
+import { cappedBackoff } from '../backoff.js';
+import { runScript } from '../redis/scripts.js';
+import { DeflectionEventSchema } from '../deflection/schema.js';
+import { RESYNC_PRIORITY } from '../resync/runner.js';
+import type { DeflectionEvent } from '../deflection/types.js';
+import { portalProjection } from '../events/project.js';
+import { mappedSections } from '../mapping/apply.js';
+import type { MappingConfig } from '../mapping/schema.js';
+import { sha256Hex, stableStringify, type CustomerRecord } from '../events/record.js';
+import { QUEUE_NAMES, REDIS_KEYS } from '../redis/keys.js';
 
 /** One queue per target, so that each gets its own global rate limit (BullMQ's limiter is per queue). */
 export const pushQueueName = QUEUE_NAMES.push;
@@ -78,7 +78,7 @@ const DeflectionPushJobSchema = z.strictObject({
   event: DeflectionEventSchema,
 });
 export type PushJob = z.infer<typeof ProjectionPushJobSchema> | z.infer<typeof DeflectionPushJobSchema>;
-/** Everything on a push queue: customers' pushes, and drains of the target's resync pushes (bulk-push.ts), which name no customer. */
+/** Everything on a push queue: customers' pushes, and drains of the target's resync pushes (bulk.ts), which name no customer. */
 export const PushQueueJobSchema = z.union([ProjectionPushJobSchema, DeflectionPushJobSchema, BulkDrainJobSchema]);
 
 /** Adds a drain job to a target's push queue (typed for customers' pushes; the worker parses PushQueueJobSchema). */

@@ -1,15 +1,15 @@
 /**
  * A changed field mapping reaches every customer: when a worker starts with a target's mapping other than
  * the one that target's pushes were made with (its fingerprint, kept in Redis), every customer is queued
- * for that target's bulk pushes (bulk-push.ts). A drain pushes only customers whose projection, mapped
+ * for that target's bulk pushes (bulk.ts). A drain pushes only customers whose projection, mapped
  * values included, differs from what the target accepted last: those the change affects, many per call.
  */
 import type { Redis } from 'ioredis';
 import type { PortalTargetName } from '../target-names.js';
-import { queueForBulk } from '../bulk-push.js';
-import { mappingFingerprint } from './apply.js';
+import { queueForBulk } from './bulk.js';
+import { mappingFingerprint } from '../mapping/apply.js';
 import { REDIS_KEYS } from '../redis/keys.js';
-import type { MappingConfig } from './schema.js';
+import type { MappingConfig } from '../mapping/schema.js';
 
 const BATCH = 1_000;
 

@@ -6,7 +6,7 @@
  */
 import { normalizeEmail } from './source-event.js';
 import { own, sha256Hex, stableStringify } from './record.js';
-import type { MappedSections } from './mapping/types.js';
+import type { MappedSections } from './mapped-values.js';
 import type { BillingView, ContactLink, CustomerRecord, Derived, Entry, InvoiceView, TicketView } from './record.js';
 
 export { type Derived } from './record.js';

@@ -10,24 +10,24 @@
  * after a push of it failed, the pushes waiting on backoff go at once.
  */
 import { createHash } from 'node:crypto';
-import { parseStripeKey } from './identity.js';
+import { parseStripeKey } from '../events/identity.js';
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
-import { PermanentError, RateLimitedError } from './errors.js';
-import { runScript } from './redis/scripts.js';
+import type { Logger } from '../../log.js';
+import { PermanentError, RateLimitedError } from '../errors.js';
+import { runScript } from '../redis/scripts.js';
 import type { CallGate, PortalTarget, PushResult } from './portal-target.js';
-import { portalProjection, type PortalProjection } from './project.js';
-import { withMapped } from './mapping/apply.js';
-import type { MappingConfig } from './mapping/schema.js';
-import { cappedBackoffStrategy } from './backoff.js';
-import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema, recentPushKey } from './push-planner.js';
-import { createBulkDrainer, type PreparedPush } from './bulk-push.js';
-import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from './record.js';
-import type { RecordStore } from './store.js';
-import { contactIdentityKey } from './deflection/contact.js';
-import type { DeflectionEvent } from './deflection/types.js';
-import { REDIS_KEYS } from './redis/keys.js';
+import { portalProjection, type PortalProjection } from '../events/project.js';
+import { withMapped } from '../mapping/apply.js';
+import type { MappingConfig } from '../mapping/schema.js';
+import { cappedBackoffStrategy } from '../backoff.js';
+import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema, recentPushKey } from './planner.js';
+import { createBulkDrainer, type PreparedPush } from './bulk.js';
+import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from '../events/record.js';
+import type { RecordStore } from '../events/store.js';
+import { contactIdentityKey } from '../deflection/contact.js';
+import type { DeflectionEvent } from '../deflection/types.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 
 export interface PushWorkerOptions {
   connection: Redis;
@@ -47,7 +47,7 @@ export interface PushWorkerOptions {
   maxBackoffMs?: number;
   /** The push debounce (config push.debounceMs): after a written push, the customer's next one waits out this window. */
   debounceMs?: number;
-  /** Longest wait of resync pushes for a running resync (bulk-push.ts; default 60 min). */
+  /** Longest wait of resync pushes for a running resync (bulk.ts; default 60 min). */
   bulkHoldMaxMs?: number;
   /** The configured field mapping: its values for this target join the projection pushed (and its hash). */
   mapping?: MappingConfig;
@@ -236,7 +236,7 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     return result;
   };
 
-  // Resync pushes: many customers per call (bulk-push.ts), on the same queue, behind real-time pushes.
+  // Resync pushes: many customers per call (bulk.ts), on the same queue, behind real-time pushes.
   // Jobs added here (follow-up drains, customers handed back from a bulk answer) retry and expire like the planner's.
   const queue = createPushQueue(opts.redis, prefix, target.name, opts.backoffMs ?? 2_000) as unknown as Queue;
   queue.on('error', () => undefined); // reported by the connection's users

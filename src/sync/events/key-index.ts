@@ -20,7 +20,7 @@ import { apartPair, isSystemKey, type IdentityKey } from './identity.js';
 const KEY_COUNT_FIELD = '#keys';
 /**
  * The hash field holding how many Zendesk user keys (`zduser:`) the set holds: a push with nowhere else to
- * write in Zendesk writes to the first of them (push-worker.ts's linksFor), and reads them only when there are any.
+ * write in Zendesk writes to the first of them (push/worker.ts's linksFor), and reads them only when there are any.
  */
 const USER_COUNT_FIELD = '#zduser';
 const isUserKey = (k: IdentityKey) => k.startsWith('zduser:');

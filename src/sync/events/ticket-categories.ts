@@ -12,7 +12,7 @@
  * search, the subject of a case they then abandoned), so that a deflected
  * session gets the category its ticket would have had.
  */
-import { TICKET_CATEGORIES, type SourceEvent, type TicketCategory } from '../source-event.js';
+import { TICKET_CATEGORIES, type SourceEvent, type TicketCategory } from './source-event.js';
 
 interface TicketCategoryRule {
   category: TicketCategory;

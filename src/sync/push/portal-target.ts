@@ -6,11 +6,11 @@
  *
  * This module imports no SDK.
  */
-import { PermanentError, RateLimitedError, RetryableError } from './errors.js';
-import type { PortalTargetName } from './target-names.js';
-import type { PortalProjection } from './project.js';
-import type { Derived } from './record.js';
-import type { DeflectionEvent } from './deflection/types.js';
+import { PermanentError, RateLimitedError, RetryableError } from '../errors.js';
+import type { PortalTargetName } from '../target-names.js';
+import type { PortalProjection } from '../events/project.js';
+import type { Derived } from '../events/record.js';
+import type { DeflectionEvent } from '../deflection/types.js';
 
 export interface PortalPush {
   customerId: string;

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { IdentityKey } from '../identity.js';
+import type { IdentityKey } from './identity.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 
 const DAY_MS = 86_400_000;

@@ -8,16 +8,16 @@
 import { withStripeAccount } from './stripe-accounts.js';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
-import { cappedBackoffStrategy } from './backoff.js';
-import { EVENT_MAX_BACKOFF_MS, QUEUES } from './queues.js';
+import type { Logger } from '../../log.js';
+import { cappedBackoffStrategy } from '../backoff.js';
+import { EVENT_MAX_BACKOFF_MS, QUEUES } from '../queues.js';
 import { describeZodError, SourceEventSchema, type JobLane, type SourceEvent } from './source-event.js';
 import { entityKeyFor, storedRank } from './merge.js';
-import type { SyncMetrics } from './metrics.js';
+import type { SyncMetrics } from '../metrics.js';
 import type { ApplyOutcome, RecordStore } from './store.js';
-import { withTicketCategory, type TicketClassifier } from './deflection/categories.js';
+import { withTicketCategory, type TicketClassifier } from './ticket-categories.js';
 import { eventIdentityKeys } from './identity.js';
-import type { Tombstones } from './admin/tombstones.js';
+import type { Tombstones } from './tombstones.js';
 import { brandVerdict, type BrandScope } from './brands.js';
 
 /** What the hooks learn of the job: a retry of it, its id, and the lane its producer put in its data (none in jobs of an older release). */

@@ -18,18 +18,18 @@
  */
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
-import { readLastReconcile, reconcileLastKey, type ReconcileReport, type SourceReport } from './health.js';
-import { eventIdentityKeys } from './identity.js';
-import type { Ingestor } from './ingest.js';
-import { applyEvent } from './merge.js';
-import type { EventsQueue } from './queues.js';
-import { emptyRecord, stableStringify, type CustomerRecord } from './record.js';
-import { readPageWithRetry, RESYNC_PRIORITY } from './resync/runner.js';
-import type { SnapshotStream } from './resync/snapshot.js';
-import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
-import type { RecordStore } from './store.js';
-import { QUEUE_NAMES, REDIS_KEYS } from './redis/keys.js';
+import type { Logger } from '../../log.js';
+import { readLastReconcile, reconcileLastKey, type ReconcileReport, type SourceReport } from '../health.js';
+import { eventIdentityKeys } from '../events/identity.js';
+import type { Ingestor } from '../events/ingest.js';
+import { applyEvent } from '../events/merge.js';
+import type { EventsQueue } from '../queues.js';
+import { emptyRecord, stableStringify, type CustomerRecord } from '../events/record.js';
+import { readPageWithRetry, RESYNC_PRIORITY } from './runner.js';
+import type { SnapshotStream } from './snapshot.js';
+import { jobIdFor, type Source, type SourceEvent } from '../events/source-event.js';
+import type { RecordStore } from '../events/store.js';
+import { QUEUE_NAMES, REDIS_KEYS } from '../redis/keys.js';
 
 export const RECONCILE_QUEUE = QUEUE_NAMES.reconcile;
 /** How many drifted object ids a report keeps (the count is always exact). */
