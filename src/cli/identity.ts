@@ -18,7 +18,7 @@ import { RecordStore } from '../sync/events/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { portalReport } from './forget-portal.js';
-import { inspectRecord, NotFoundError } from './inspect.js';
+import { inspectRecord, NotFoundError } from '../sync/admin/inspect.js';
 import { printText } from './terminal.js';
 
 function identityKey(input: string): string {

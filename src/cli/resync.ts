@@ -30,7 +30,7 @@ import { createCallGate } from '../sync/push/call-gate.js';
 import { UsageError } from './errors.js';
 import { progressReporter, type ProgressReporter } from './resync-progress.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
-import { inspectRecord } from './inspect.js';
+import { inspectRecord } from '../sync/admin/inspect.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
 import { REDIS_KEYS } from '../sync/redis/keys.js';

@@ -3,7 +3,7 @@
  * another brand's tickets are acknowledged, skipped and counted, never applied; its own brand's are applied.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectRecord } from '../../src/cli/inspect.js';
+import { inspectRecord } from '../../src/sync/admin/inspect.js';
 import { sendZendesk } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 

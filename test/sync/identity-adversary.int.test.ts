@@ -10,7 +10,7 @@ import { recordEvent } from '../../src/connectors/salesforce/outbound.js';
 import { IdentityAdmin } from '../../src/sync/admin/identity-admin.js';
 import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { RecordStore } from '../../src/sync/events/store.js';
-import { explainIdentity } from '../../src/cli/inspect.js';
+import { explainIdentity } from '../../src/sync/admin/inspect.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { stripeFixture, zendeskFixture } from './merge-events.js';
 

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectRecord } from '../../src/cli/inspect.js';
+import { inspectRecord } from '../../src/sync/admin/inspect.js';
 import { buildOutboundMessage } from '../../src/connectors/salesforce/outbound-builder.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { sendStripe, sendZendesk } from '../support/e2e.js';

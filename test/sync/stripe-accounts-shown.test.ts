@@ -3,7 +3,7 @@
  * how an event queued before its single account was named is filed (under STRIPE_ACCOUNT_ID).
  */
 import { describe, expect, it } from 'vitest';
-import { stripeAccountOf } from '../../src/cli/inspect.js';
+import { stripeAccountOf } from '../../src/sync/admin/inspect.js';
 import type { StripeAccount } from '../../src/config-stripe.js';
 import { deriveChangeEvents, viewOf } from '../../src/sync/outbound/derive.js';
 import { eventIdentityKeys } from '../../src/sync/events/identity.js';

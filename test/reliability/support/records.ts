@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { lineage } from '../../../src/cli/inspect.js';
+import { lineage } from '../../../src/sync/admin/inspect.js';
 import { withPeopleBeside } from '../../../src/sync/events/people.js';
 import type { CustomerRecord } from '../../../src/sync/events/record.js';
 import { jobIdFor, type Source } from '../../../src/sync/events/source-event.js';
