@@ -258,6 +258,8 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
           rank: current.stamp.rank + 1,
         }
       : null;
+  // The stored entry won outright (an older or repeated write): nothing to compare.
+  if (merged === current) return { record, changed: false, tie };
   if (current !== undefined && stableStringify(current) === stableStringify(merged))
     return { record, changed: false, tie };
   return { record: finish(withEntry(record, path, merged)), changed: true, tie };

@@ -207,11 +207,25 @@ export function emptyRecord(id: string): CustomerRecord {
  * stays an ordinary own property.
  */
 export function canonical<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v: unknown) => canonical(v)) as T;
   if (value === null || typeof value !== 'object') return value;
-  const keys = Object.keys(value).sort();
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = canonical(value[i] as unknown);
+    return copy as T;
+  }
+  // Plain loops, no intermediate arrays: every stored event runs this over its entry and the derived views.
   const source = value as Record<string, unknown>;
-  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, canonical(source[k])])) as T;
+  const keys = Object.keys(source).sort();
+  const copy: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = source[k];
+    if (v === undefined) continue;
+    // An outside id may be `__proto__`: defined as an own property, never as the object's prototype.
+    if (k === '__proto__')
+      Object.defineProperty(copy, k, { value: canonical(v), enumerable: true, writable: true, configurable: true });
+    else copy[k] = canonical(v);
+  }
+  return copy as T;
 }
 
 export function stableStringify(value: unknown): string {
