@@ -1,7 +1,7 @@
 /** canonical() and stableStringify(): the key order every stored entry, derived view and content hash is written in. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonical, stableStringify } from '../../src/sync/record.js';
+import { canonical, stableStringify } from '../../src/sync/events/record.js';
 
 /** What canonical() did before its loops were unrolled: the reference it must keep matching. */
 function reference(value: unknown): unknown {
