@@ -2,7 +2,8 @@
  * The one family of errors that say whether trying again can help, and when (after stripe-node's single
  * error module): a connector turns every platform failure into a FailureVerdict in ONE classification
  * function, then into one of these classes; the queues act on the class. Every wait is in milliseconds,
- * and a platform's Retry-After header is read in one place, parseRetryAfter. This module imports no SDK.
+ * and a platform's Retry-After header is read in one place, parseRetryAfter; our own 429s and their
+ * `Retry-After` are written from ms in one place, retryAfterSeconds. This module imports no SDK.
  */
 import type { Source } from './events/source-event.js';
 
@@ -26,6 +27,14 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   if (Number.isFinite(seconds)) return seconds >= 0 ? Math.ceil(seconds * 1000) : undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * A wait in ms as HTTP's `Retry-After` delay-seconds (and the "try again in N s" said beside it): whole
+ * seconds, rounded up, at least 1 — the one place our own waits leave ms, written at the HTTP edge.
+ */
+export function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
 }
 
 /** 429: wait at least this long, then try again; never counted as success. */

@@ -10,6 +10,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { adminTokenMatches, adminUnavailable, requireAdminToken } from './admin.js';
 import type { AdminGuard } from './admin-guard.js';
 import { escapeHtml } from '../sync/escape-html.js';
+import { retryAfterSeconds } from '../sync/errors.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
 const LOGIN_POLICY =
@@ -72,8 +73,9 @@ export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
     const ip = req.ip ?? 'unknown';
     const verdict = await guard.mayTry(ip);
     if (!verdict.ok) {
-      res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-      return sendLogin(res, 429, `Too many wrong tokens: try again in ${verdict.retryAfterSeconds} s.`);
+      const seconds = retryAfterSeconds(verdict.retryAfterMs);
+      res.setHeader('Retry-After', String(seconds));
+      return sendLogin(res, 429, `Too many wrong tokens: try again in ${seconds} s.`);
     }
     const given: unknown = (req.body as Record<string, unknown> | undefined)?.token;
     if (typeof given !== 'string' || !adminTokenMatches(given, adminToken)) {

@@ -52,7 +52,8 @@ export function throttleClient(ip: string): string {
     .join(':')}::/64`;
 }
 
-export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+/** Refused: how long until the minute's window ends, in ms (the edge writes it as Retry-After seconds). */
+export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterMs: number };
 
 export class AdminGuard {
   private readonly keys: ReturnType<typeof keys>;
@@ -101,9 +102,9 @@ export class AdminGuard {
       Number(all ?? 0) < this.settings.failedAuthPerMinute
     )
       return { ok: true };
-    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
-    this.logRefusal({ reason: 'throttled', ip, retryAfterSeconds }, now);
-    return { ok: false, retryAfterSeconds };
+    const retryAfterMs = (window + 1) * WINDOW_MS - now;
+    this.logRefusal({ reason: 'throttled', ip, retryAfterMs }, now);
+    return { ok: false, retryAfterMs };
   }
 
   /** Counts a wrong token against the client and against the total. */

@@ -10,6 +10,7 @@ import type { DeflectionData } from '../sync/deflection/types.js';
 import { deflectionPage } from './admin-deflection.js';
 import type { BrandScope } from '../sync/events/brands.js';
 import type { AdminGuard } from './admin-guard.js';
+import { retryAfterSeconds } from '../sync/errors.js';
 
 const REALM = 'portal-sync admin';
 
@@ -46,7 +47,7 @@ export function requireAdminToken(adminToken: string | undefined, guard: AdminGu
     }
     void (async () => {
       const verdict = await guard.mayTry(ip);
-      if (!verdict.ok) return tooMany(res, verdict.retryAfterSeconds);
+      if (!verdict.ok) return tooMany(res, verdict.retryAfterMs);
       if (adminTokenMatches(given, adminToken)) return next();
       await guard.failed(ip, { path: req.path });
       res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token"`);
@@ -65,11 +66,10 @@ export function adminUnavailable(res: Response): void {
   });
 }
 
-function tooMany(res: Response, retryAfterSeconds: number): void {
-  res.setHeader('Retry-After', String(retryAfterSeconds));
-  res
-    .status(429)
-    .json({ error: `too many wrong admin tokens: try again in ${retryAfterSeconds} s`, reason: 'throttled' });
+function tooMany(res: Response, retryAfterMs: number): void {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  res.setHeader('Retry-After', String(seconds));
+  res.status(429).json({ error: `too many wrong admin tokens: try again in ${seconds} s`, reason: 'throttled' });
 }
 
 export interface AdminDeps {

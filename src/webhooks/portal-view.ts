@@ -19,6 +19,7 @@ import { helpCenterKeySet } from './help-center-keys.js';
 import { requestId } from './request-id.js';
 import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/events/brands.js';
 import type { ViewBrand } from '../sync/view/view.js';
+import { retryAfterSeconds } from '../sync/errors.js';
 
 const PORTAL_VIEW_PATH = '/portal/v1/me';
 
@@ -147,7 +148,7 @@ export function portalViewRouter(deps: {
           { reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId },
           'customer view: over the per-user budget',
         );
-        res.setHeader('Retry-After', String(found.verdict.retryAfterSeconds));
+        res.setHeader('Retry-After', String(retryAfterSeconds(found.verdict.retryAfterMs)));
         res.status(429).json({ error: 'too many requests for this user; retry later', reason: 'rate_limited' });
         return;
       }

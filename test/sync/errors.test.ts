@@ -1,6 +1,6 @@
-/** The one reading of Retry-After (in ms) that every connector and the subscriber transport use. */
+/** The one reading of Retry-After (in ms) that every connector and the subscriber transport use, and the one writing of ours. */
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter } from '../../src/sync/errors.js';
+import { parseRetryAfter, retryAfterSeconds } from '../../src/sync/errors.js';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2026-11-23T10:00:00Z');
@@ -18,5 +18,22 @@ describe('parseRetryAfter', () => {
 
   it('ignores an absent, empty, negative or unreadable value', () => {
     for (const value of [null, undefined, '', '  ', '-5', 'soon']) expect(parseRetryAfter(value, now)).toBeUndefined();
+  });
+});
+
+describe('retryAfterSeconds', () => {
+  it('writes a wait in ms as whole seconds, rounded up, so a client never comes back early', () => {
+    expect(retryAfterSeconds(30_000)).toBe(30);
+    expect(retryAfterSeconds(30_001)).toBe(31);
+    expect(retryAfterSeconds(59_999)).toBe(60);
+  });
+
+  it('asks for at least one second, even for a window that is just ending', () => {
+    expect(retryAfterSeconds(1)).toBe(1);
+    expect(retryAfterSeconds(0)).toBe(1);
+  });
+
+  it('gives back what parseRetryAfter reads, for a whole number of seconds', () => {
+    for (const seconds of [1, 5, 59, 3600]) expect(retryAfterSeconds(parseRetryAfter(String(seconds))!)).toBe(seconds);
   });
 });

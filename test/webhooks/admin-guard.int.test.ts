@@ -64,12 +64,17 @@ describe('admin throttling', () => {
     const wait = Number(refused.headers.get('retry-after'));
     expect(wait).toBeGreaterThanOrEqual(1);
     expect(wait).toBeLessThanOrEqual(60);
-    expect(await refused.json()).toMatchObject({ reason: 'throttled' });
+    // The message names the same whole seconds as the header.
+    expect(await refused.json()).toEqual({
+      error: `too many wrong admin tokens: try again in ${wait} s`,
+      reason: 'throttled',
+    });
     expect((await bearer(perIp, TOKEN)).status).toBe(429);
     const form = await login(perIp, TOKEN);
     expect(form.status).toBe(429);
     expect(form.headers.get('set-cookie')).toBeNull();
     expect(form.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await form.text()).toContain(`Too many wrong tokens: try again in ${form.headers.get('retry-after')} s.`);
   });
 
   it('past the wrong tokens all clients together may try in a minute, refuses a new IP too', async () => {

@@ -7,7 +7,8 @@
  */
 import { REDIS_KEYS } from '../redis/keys.js';
 
-export type RateVerdict = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
+/** Refused: how long until the window ends, in ms (the edge writes it as Retry-After seconds). */
+export type RateVerdict = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number };
 
 const RATE_WINDOW_MS = 60_000;
 /** How long a window's counter outlives the window (clock differences between web processes). */
@@ -30,6 +31,6 @@ export class ViewRateLimiter {
   /** The verdict on the `count`-th request of the window starting at `windowStart`. */
   verdict(count: number, windowStart: number, now: number): RateVerdict {
     if (count <= this.perMinute) return { allowed: true, remaining: this.perMinute - count };
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + RATE_WINDOW_MS - now) / 1000)) };
+    return { allowed: false, retryAfterMs: Math.max(0, windowStart + RATE_WINDOW_MS - now) };
   }
 }
