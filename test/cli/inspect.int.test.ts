@@ -10,7 +10,7 @@ import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-eve
 import { RecordStore } from '../../src/sync/events/store.js';
 import { runCli } from '../support/cli.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
-import { customer, invoice, subscription, ticket } from '../sync/merge-events.js';
+import { customer, invoice, subscription, ticket } from '../sync/events/merge-events.js';
 
 const prefix = uniquePrefix();
 const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix };

@@ -15,7 +15,7 @@ import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standin
 import type { MappedSections } from '../../src/sync/events/mapped-values.js';
 import { withMapped } from '../../src/sync/mapping/apply.js';
 import { MappingSchema } from '../../src/sync/mapping/schema.js';
-import { replay } from '../sync/merge-events.js';
+import { replay } from '../sync/events/merge-events.js';
 import { PermanentError } from '../../src/sync/errors.js';
 import type { PortalPush } from '../../src/sync/push/portal-target.js';
 import type { PortalProjection } from '../../src/sync/events/project.js';

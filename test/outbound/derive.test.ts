@@ -18,7 +18,7 @@ import {
 import { retryDelayMs } from '../../src/sync/outbound/queue.js';
 import { patternMatches, subscriptionWants, type OutboundEvent } from '../../src/sync/outbound/types.js';
 import type { IdentityConflict } from '../../src/sync/events/identity.js';
-import { customer, invoice, replay, subscription, ticket } from '../sync/merge-events.js';
+import { customer, invoice, replay, subscription, ticket } from '../sync/events/merge-events.js';
 
 const NOW = new Date('2026-11-23T10:00:00Z');
 const ID = 'cust_1';

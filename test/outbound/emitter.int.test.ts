@@ -16,7 +16,7 @@ import type { OutboundEvent } from '../../src/sync/outbound/types.js';
 import { RecordStore, type ApplyOutcome } from '../../src/sync/events/store.js';
 import type { CustomerRecord } from '../../src/sync/events/record.js';
 import type { SourceEvent } from '../../src/sync/events/source-event.js';
-import { customer, replay, subscription, user } from '../sync/merge-events.js';
+import { customer, replay, subscription, user } from '../sync/events/merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const SETTINGS = {

@@ -6,7 +6,7 @@
  */
 import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import type { RecordStore } from '../../src/sync/events/store.js';
-import { event } from '../sync/merge-events.js';
+import { event } from '../sync/events/merge-events.js';
 
 export interface Company {
   org: string;

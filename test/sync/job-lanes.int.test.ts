@@ -15,7 +15,7 @@ import type { SnapshotStream } from '../../src/sync/resync/snapshot.js';
 import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { RecordStore } from '../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
-import { subscription } from './merge-events.js';
+import { subscription } from './events/merge-events.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;

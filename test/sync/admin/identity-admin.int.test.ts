@@ -6,7 +6,7 @@ import { isPersonField, MAX_INLINE_PEOPLE } from '../../../src/sync/events/peopl
 import type { CustomerRefs, SourceEvent } from '../../../src/sync/events/source-event.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
-import { customer, event, invoice } from '../merge-events.js';
+import { customer, event, invoice } from '../events/merge-events.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;

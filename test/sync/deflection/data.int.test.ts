@@ -10,7 +10,7 @@ import { createDeflectionData } from '../../../src/sync/deflection/store.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
-import { subscription, user } from '../merge-events.js';
+import { subscription, user } from '../events/merge-events.js';
 import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
 
 const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });

@@ -7,7 +7,7 @@ import { activityHint, activitySummary, createDeflectionFeed } from '../../../sr
 import type { ActivityInput, DeflectionTracker, TicketInput } from '../../../src/sync/deflection/tracker.js';
 import { emptyRecord } from '../../../src/sync/events/record.js';
 import type { EventDataOf, SourceEvent } from '../../../src/sync/events/source-event.js';
-import { ORGANIZATION, organization, replay, ticket, user } from '../merge-events.js';
+import { ORGANIZATION, organization, replay, ticket, user } from '../events/merge-events.js';
 
 const config = (() => {
   const loaded = loadConfig({});

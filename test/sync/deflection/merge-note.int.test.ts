@@ -10,7 +10,7 @@ import { createDeflectionFeed } from '../../../src/sync/deflection/feed.js';
 import type { DeflectionTracker } from '../../../src/sync/deflection/tracker.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
-import { customer, user } from '../merge-events.js';
+import { customer, user } from '../events/merge-events.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;

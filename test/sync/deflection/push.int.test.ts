@@ -9,7 +9,7 @@ import type { PortalPush, PortalTarget, PushResult } from '../../../src/sync/pus
 import type { DeflectionEvent } from '../../../src/sync/deflection/types.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js';
-import { subscription, user } from '../merge-events.js';
+import { subscription, user } from '../events/merge-events.js';
 import { until } from '../../support/e2e.js';
 
 class RecordingTarget implements PortalTarget {

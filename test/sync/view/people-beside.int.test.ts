@@ -15,7 +15,7 @@ import { ViewRateLimiter } from '../../../src/sync/view/rate-limit.js';
 import { ViewReader, type ViewRead } from '../../../src/sync/view/read.js';
 import { resolveViewer } from '../../../src/sync/view/resolve.js';
 import type { CustomerView, Viewer } from '../../../src/sync/view/view.js';
-import { event } from '../merge-events.js';
+import { event } from '../events/merge-events.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 import { applyAll, stripeSide, userEvent, zendeskSide, type Company } from '../../support/view.js';
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMajorUnits } from '../../../src/sync/money.js';
 import { customerView, holdsViewer, viewerKeys, type Viewer } from '../../../src/sync/view/view.js';
-import { replay, streamArb, subscription } from '../merge-events.js';
+import { replay, streamArb, subscription } from '../events/merge-events.js';
 
 const viewerArb: fc.Arbitrary<Viewer> = fc.record({
   zendeskUserId: fc.constantFrom('801', '802', '803'),
