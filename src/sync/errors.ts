@@ -5,7 +5,7 @@
  * and a platform's Retry-After header is read in one place, parseRetryAfter; our own 429s and their
  * `Retry-After` are written from ms in one place, retryAfterSeconds. This module imports no SDK.
  */
-import type { Source } from './events/source-event.js';
+import type { Source } from './source-names.js';
 
 /** A connector's reading of one failed call: retry or not, after how long (the platform's Retry-After), and its status. */
 export interface FailureVerdict {

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
-import type { Source } from './events/source-event.js';
+import type { Source } from './source-names.js';
 import { REDIS_KEYS } from './redis/keys.js';
 
 /** One source's part of a reconcile pass (written by reconcile.ts, read here for `status` and the gauges). */

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { normalizeEmail, RefusedRefSchema } from './ids.js';
+import { SOURCES, type Source } from '../source-names.js';
 
 export { normalizeEmail };
 
@@ -16,9 +17,8 @@ export { normalizeEmail };
 export const TICKET_CATEGORIES = ['billing', 'documents', 'account', 'status', 'onboarding', 'other'] as const;
 export type TicketCategory = (typeof TICKET_CATEGORIES)[number];
 
-export const SOURCES = ['stripe', 'salesforce', 'zendesk', 'portal'] as const;
+export { SOURCES, type Source } from '../source-names.js';
 const SourceSchema = z.enum(SOURCES);
-export type Source = z.infer<typeof SourceSchema>;
 
 const isoDate = z.iso.datetime({ offset: true });
 /**
