@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/sync/admin/status.js';
 import { loadConfig } from '../../src/config.js';
-import { renderDashboardHtml } from '../../src/webhooks/admin-dashboard.js';
+import { renderDashboardHtml } from '../../src/webhooks/admin/dashboard.js';
 import { outboundEnv } from '../outbound/support/setup.js';
 import { ROOT, runCli } from '../support/cli.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';

@@ -9,7 +9,7 @@ import { readStatus } from '../../src/sync/admin/status.js';
 import { statusText } from '../../src/cli/status.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { queueForBulk } from '../../src/sync/push/bulk.js';
-import { renderDashboardHtml } from '../../src/webhooks/admin-dashboard.js';
+import { renderDashboardHtml } from '../../src/webhooks/admin/dashboard.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { EventRates } from '../../src/webhooks/admin-dashboard.js';
-import { SESSION_COOKIE } from '../../src/webhooks/admin-dashboard-auth.js';
+import { EventRates } from '../../src/webhooks/admin/dashboard.js';
+import { SESSION_COOKIE } from '../../src/webhooks/admin/session.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { sendStripe } from '../support/e2e.js';
 import { fixtureJson, post } from '../support/http.js';

@@ -74,7 +74,7 @@ export const REDIS_KEYS = {
   /** One-time migrations done under the prefix (hash: migration → what it did; admin/migrate-stripe-keys.ts). */
   migrations: (prefix: string) => `${prefix}:migrations`,
 
-  /** The admin dashboard's sessions (by the hash of their id) and sign-in throttles (webhooks/admin-guard.ts). */
+  /** The admin dashboard's sessions (by the hash of their id) and sign-in throttles (webhooks/admin/guard.ts). */
   admin: perPrefix((prefix: string) => ({
     session: (idHash: string) => `${prefix}:admin:session:${idHash}`,
     failedByClient: (window: number, client: string) => `${prefix}:admin:failed:${window}:ip:${client}`,

@@ -8,7 +8,7 @@ import type { StripeAccount } from '../../../src/config-stripe.js';
 import { deriveChangeEvents, viewOf } from '../../../src/sync/outbound/derive.js';
 import { eventIdentityKeys } from '../../../src/sync/events/identity.js';
 import { withStripeAccount } from '../../../src/sync/events/stripe-accounts.js';
-import { renderHealth } from '../../../src/webhooks/admin-health.js';
+import { renderHealth } from '../../../src/webhooks/admin/health.js';
 import { customer, replay, stripeFixture, subscription, zendeskFixture } from './merge-events.js';
 
 const ACCT = 'acct_1EuEntityFAKE0001';

@@ -4,7 +4,7 @@
  * signature checks, pauses a queue or cleans one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, type TestDaemon } from '../../support/daemon.js';
 
 const ADMIN_TOKEN = 'admin_token_for_board_tests_0123456789';
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };

@@ -7,10 +7,10 @@
  * against the same throttle as wrong bearer tokens.
  */
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { adminTokenMatches, adminUnavailable, requireAdminToken } from './admin.js';
-import type { AdminGuard } from './admin-guard.js';
-import { escapeHtml } from '../sync/escape-html.js';
-import { retryAfterSeconds } from '../sync/errors.js';
+import { adminTokenMatches, adminUnavailable, requireAdminToken } from './token.js';
+import type { AdminGuard } from './guard.js';
+import { escapeHtml } from '../../sync/escape-html.js';
+import { retryAfterSeconds } from '../../sync/errors.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
 const LOGIN_POLICY =

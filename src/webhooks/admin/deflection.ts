@@ -3,12 +3,12 @@
  * `portal-sync report deflection --html [--brand …]`.
  */
 import type { RequestHandler, Response } from 'express';
-import type { Logger } from '../log.js';
-import { computeDeflectionReport } from '../sync/deflection/report.js';
-import { renderDeflectionHtml } from '../sync/deflection/report-html.js';
-import { parseSince, SinceError, type ReportPeriod } from '../sync/deflection/report-period.js';
-import type { DeflectionData } from '../sync/deflection/types.js';
-import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../sync/events/brands.js';
+import type { Logger } from '../../log.js';
+import { computeDeflectionReport } from '../../sync/deflection/report.js';
+import { renderDeflectionHtml } from '../../sync/deflection/report-html.js';
+import { parseSince, SinceError, type ReportPeriod } from '../../sync/deflection/report-period.js';
+import type { DeflectionData } from '../../sync/deflection/types.js';
+import { ALL_BRANDS, brandNames, resolveBrand, type BrandScope } from '../../sync/events/brands.js';
 
 /** The page needs nothing but its own inline styles: no script runs, nothing loads, no one frames it. */
 const PAGE_POLICY =

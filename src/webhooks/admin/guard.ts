@@ -7,9 +7,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Logger } from '../log.js';
-import type { Redis } from '../sync/redis/connection.js';
-import { REDIS_KEYS } from '../sync/redis/keys.js';
+import type { Logger } from '../../log.js';
+import type { Redis } from '../../sync/redis/connection.js';
+import { REDIS_KEYS } from '../../sync/redis/keys.js';
 
 export interface AdminGuardSettings {
   failedAuthPerIpPerMinute: number;

@@ -3,14 +3,14 @@
  * ADMIN_TOKEN is set, and then only for `Authorization: Bearer <ADMIN_TOKEN>`.
  * Every admin page goes through `requireAdminToken`.
  */
-import { secretsMatch } from './hmac.js';
+import { secretsMatch } from '../hmac.js';
 import { Router, type RequestHandler, type Response } from 'express';
-import type { Logger } from '../log.js';
-import type { DeflectionData } from '../sync/deflection/types.js';
-import { deflectionPage } from './admin-deflection.js';
-import type { BrandScope } from '../sync/events/brands.js';
-import type { AdminGuard } from './admin-guard.js';
-import { retryAfterSeconds } from '../sync/errors.js';
+import type { Logger } from '../../log.js';
+import type { DeflectionData } from '../../sync/deflection/types.js';
+import { deflectionPage } from './deflection.js';
+import type { BrandScope } from '../../sync/events/brands.js';
+import type { AdminGuard } from './guard.js';
+import { retryAfterSeconds } from '../../sync/errors.js';
 
 const REALM = 'portal-sync admin';
 

@@ -5,34 +5,34 @@
  * styles only, no script; readable on a phone.
  *
  * Mounted at /admin ahead of `adminRouter`, so that a browser session
- * (admin-dashboard-auth.ts) works here too; requests with the bearer header
+ * (session.ts) works here too; requests with the bearer header
  * go on to `adminRouter` for anything this router does not serve.
  */
 import { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
-import { listDeadLetters, type DeadLetter } from '../sync/admin/dead-letters.js';
-import { readStatus, type QueueStatus } from '../sync/admin/status.js';
-import type { ReconcileReport } from '../sync/resync/reconcile.js';
-import type { BulkBacklog } from '../sync/push/bulk.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import { createDeflectionQueue } from '../sync/deflection/queue.js';
-import { createDeflectionData } from '../sync/deflection/store.js';
-import type { IdentityConflict } from '../sync/events/identity.js';
-import type { Ingestor } from '../sync/events/ingest.js';
-import type { SubscriptionState } from '../sync/outbound/store.js';
-import { PUSH_QUEUES } from '../sync/push/planner.js';
-import { createEventsQueue } from '../sync/queues.js';
-import type { Redis } from '../sync/redis/connection.js';
-import { RecordStore } from '../sync/events/store.js';
-import { boardHandler } from './admin-board.js';
-import { escapeHtml } from '../sync/escape-html.js';
-import { hasAdminSession, loginRoutes, requireAdmin } from './admin-dashboard-auth.js';
-import { renderHealth, type HealthData } from './admin-health.js';
-import { deflectionPage } from './admin-deflection.js';
-import type { BrandEntry } from '../sync/events/brands.js';
-import type { AdminGuard } from './admin-guard.js';
-import type { EdgeMetrics } from './metrics.js';
+import { listDeadLetters, type DeadLetter } from '../../sync/admin/dead-letters.js';
+import { readStatus, type QueueStatus } from '../../sync/admin/status.js';
+import type { ReconcileReport } from '../../sync/resync/reconcile.js';
+import type { BulkBacklog } from '../../sync/push/bulk.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import { createDeflectionQueue } from '../../sync/deflection/queue.js';
+import { createDeflectionData } from '../../sync/deflection/store.js';
+import type { IdentityConflict } from '../../sync/events/identity.js';
+import type { Ingestor } from '../../sync/events/ingest.js';
+import type { SubscriptionState } from '../../sync/outbound/store.js';
+import { PUSH_QUEUES } from '../../sync/push/planner.js';
+import { createEventsQueue } from '../../sync/queues.js';
+import type { Redis } from '../../sync/redis/connection.js';
+import { RecordStore } from '../../sync/events/store.js';
+import { boardHandler } from './board.js';
+import { escapeHtml } from '../../sync/escape-html.js';
+import { hasAdminSession, loginRoutes, requireAdmin } from './session.js';
+import { renderHealth, type HealthData } from './health.js';
+import { deflectionPage } from './deflection.js';
+import type { BrandEntry } from '../../sync/events/brands.js';
+import type { AdminGuard } from './guard.js';
+import type { EdgeMetrics } from '../metrics.js';
 
 const PAGE_POLICY =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";

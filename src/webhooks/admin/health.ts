@@ -1,6 +1,6 @@
 /** The dashboard's health section: each worker's heartbeat, and when each configured source last sent a webhook. */
-import { LIVE_WITHIN_MS, type WorkerHealth } from '../sync/health.js';
-import { escapeHtml as h } from '../sync/escape-html.js';
+import { LIVE_WITHIN_MS, type WorkerHealth } from '../../sync/health.js';
+import { escapeHtml as h } from '../../sync/escape-html.js';
 
 export interface HealthData {
   workers: WorkerHealth[];

@@ -6,11 +6,11 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../src/webhooks/admin-dashboard-auth.js';
-import { throttleClient } from '../../src/webhooks/admin-guard.js';
-import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
-import { freePort } from '../support/e2e.js';
-import { redisUrl } from '../support/redis.js';
+import { SESSION_COOKIE } from '../../../src/webhooks/admin/session.js';
+import { throttleClient } from '../../../src/webhooks/admin/guard.js';
+import { startTestDaemon, type TestDaemon } from '../../support/daemon.js';
+import { freePort } from '../../support/e2e.js';
+import { redisUrl } from '../../support/redis.js';
 
 const TOKEN = 'admin_token_for_guard_tests_0123456789';
 const WRONG = 'admin_token_for_guard_tests_wrong_000';
