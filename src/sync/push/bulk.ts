@@ -230,7 +230,7 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
   };
   const allSlots = Array.from({ length: Math.max(1, opts.slots) }, (_, i) => i);
 
-  /** Runs one batch. Throws a RateLimitedError (the batch is back in pending) for the worker to pause the queue. */
+  /** Runs one batch. Throws a RateLimitedError (the batch is back in pending) for the worker to wait out (pauseForRateLimit). */
   async function drain(job: Job, token: string | undefined): Promise<DrainOutcome> {
     const jobId = job.id!;
     const outcome: DrainOutcome = { claimed: 0, pushed: 0, unchanged: 0, alone: 0, calls: 0 };

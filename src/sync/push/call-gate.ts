@@ -3,8 +3,9 @@
  * a sliding-window log in Redis (one sorted set per target, Redis's own clock;
  * the scripts are src/sync/redis/scripts/call-gate-*.lua).
  * A call that would exceed the limit is not made; the gate throws a
- * RateLimitedError saying when a slot frees up, and the push worker pauses
- * that target's queue until then. BullMQ's limiter counts jobs, and a push job
+ * RateLimitedError saying when a slot frees up, and the push worker waits
+ * until then (within the push, or by pausing the target's queue:
+ * pauseForRateLimit in push/worker.ts). BullMQ's limiter counts jobs, and a push job
  * can make several calls, so it alone cannot keep a per-request limit.
  *
  * The platform counts a call when it ARRIVES, which is some time after our

@@ -195,7 +195,7 @@ function callRetryDelayMs(err: Error, attempt: number, retry: CallRetry = CALL_R
   if (attempt >= retry.retries) return null;
   let wait: number;
   if (err instanceof RateLimitedError) {
-    if (err.local) return null; // our own limit: the worker waits briefly in the gate or pauses the queue
+    if (err.local) return null; // our own limit: the gate waits briefly itself, then the worker (pauseForRateLimit)
     wait = err.retryAfterMs;
   } else if (err instanceof RetryableError) {
     const backoff = retry.baseMs * 2 ** attempt;

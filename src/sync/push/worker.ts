@@ -3,11 +3,14 @@
  * skips it when the target already accepted exactly this (hash of links +
  * projection kept per customer and target), otherwise lets the target write
  * the difference. The target's rate limit is global (BullMQ limiter on the
- * target's own queue); a 429 pauses the whole queue for Retry-After instead
- * of sleeping in a job; 5xx back off; other 4xx are dead-lettered with the
- * platform's message. (The targets retry a failed call a few times within the
- * push first: retryingCall in portal-target.ts.) When a target answers again
- * after a push of it failed, the pushes waiting on backoff go at once.
+ * target's own queue); a rate limit (a 429, the call gate, the API budget) is
+ * waited out as pauseForRateLimit decides — within the push when it is short
+ * and the limiter's window outlasts it, else by pausing the whole queue — and
+ * never opens a second window of jobs inside the limiter's; 5xx back off;
+ * other 4xx are dead-lettered with the platform's message. (The targets retry
+ * a failed call a few times within the push first: retryingCall in
+ * portal-target.ts.) When a target answers again after a push of it failed,
+ * the pushes waiting on backoff go at once.
  */
 import { createHash } from 'node:crypto';
 import { parseStripeKey } from '../events/identity.js';
@@ -131,6 +134,36 @@ async function wakeBackedOff(queue: Queue, atMost = WAKE_AT_MOST): Promise<numbe
   return woken;
 }
 
+/** The most a push waits out rate limits within itself, in all, before it pauses its queue instead. */
+const RATE_WAIT_IN_PLACE_MS = 5_000;
+/** The job count of a paused limiter window: what BullMQ's own rateLimit sets, and what `status` reads as a pause. */
+const PAUSED_COUNT = String(Number.MAX_SAFE_INTEGER);
+
+/**
+ * How a push waits out a rate limit of `waitMs` without letting more than the limiter's `max` jobs start
+ * in one of its windows. BullMQ pauses a queue by setting its limiter's job count to a huge number for
+ * the pause (Worker.rateLimit), which replaces the count of the window running: a pause shorter than
+ * what is left of the window would end it early, and a fresh window of `max` jobs would open inside the
+ * old one. So (atomically, in push-pause-1.lua):
+ * - the window ends within the wait, or none is open: the queue pauses for the whole wait (the count it
+ *   drops would have expired before the pause ends); returns `waitMs`;
+ * - the window outlasts the wait and `mayWaitInPlace`: returns 0 — the caller waits within its job and
+ *   calls again, holding its worker slot, while the window's count stays as it is;
+ * - the window outlasts the wait otherwise (a longer wait): the window is marked full until it ends, and
+ *   the queue pauses that long, a little more than asked; returns it.
+ */
+export async function pauseForRateLimit(
+  redis: Redis,
+  queue: Queue,
+  waitMs: number,
+  mayWaitInPlace: boolean,
+): Promise<number> {
+  const wait = Math.max(1, Math.ceil(waitMs));
+  return Number(
+    await runScript(redis, 'push-pause', [queue.keys.limiter!], [wait, mayWaitInPlace ? '1' : '0', PAUSED_COUNT]),
+  );
+}
+
 export function createPushWorker(opts: PushWorkerOptions): Worker {
   const { target, prefix } = opts;
   const log = opts.logger.child({ module: 'push-worker', target: target.name });
@@ -143,25 +176,34 @@ export function createPushWorker(opts: PushWorkerOptions): Worker {
     if (woken > 0) log.info({ woken }, 'target answers again: pushes waiting on backoff go now');
   };
   const call = async (customerId: string, write: () => Promise<PushResult>): Promise<PushResult> => {
-    try {
-      const result = await write();
-      if (result.calls > 0)
-        void answered().catch((err: unknown) =>
-          log.warn({ err: (err as Error).message }, 'could not wake the pushes waiting on backoff'),
-        );
-      return result;
-    } catch (err) {
-      if (err instanceof RateLimitedError) {
-        log.warn(
-          { customerId, retryAfterMs: err.retryAfterMs, reason: err.message },
-          'rate limited: pausing the queue',
-        );
-        await worker.rateLimit(err.retryAfterMs);
-        throw Worker.RateLimitError();
+    for (let waitedInPlace = 0; ;) {
+      try {
+        const result = await write();
+        if (result.calls > 0)
+          void answered().catch((err: unknown) =>
+            log.warn({ err: (err as Error).message }, 'could not wake the pushes waiting on backoff'),
+          );
+        return result;
+      } catch (err) {
+        if (err instanceof RateLimitedError) {
+          const wait = Math.max(1, Math.ceil(err.retryAfterMs));
+          const mayWaitInPlace = waitedInPlace + wait <= RATE_WAIT_IN_PLACE_MS;
+          const pausedMs = await pauseForRateLimit(opts.redis, queue, wait, mayWaitInPlace);
+          const fields = { customerId, retryAfterMs: err.retryAfterMs, reason: err.message };
+          if (pausedMs === 0) {
+            // Our own limit's refusals are routine under load; a platform's 429 is worth seeing.
+            log[err.local ? 'debug' : 'warn'](fields, 'rate limited: waiting within the push');
+            await new Promise((r) => setTimeout(r, wait));
+            waitedInPlace += wait;
+            continue; // the push is made again as a whole, as a re-run of its job would be (its writes are upserts)
+          }
+          log.warn({ ...fields, pausedMs }, 'rate limited: pausing the queue');
+          throw Worker.RateLimitError();
+        }
+        if (err instanceof PermanentError)
+          throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
+        throw err; // retryable: exponential backoff with jitter
       }
-      if (err instanceof PermanentError)
-        throw new UnrecoverableError(`${target.name} refused the push: ${err.message}`);
-      throw err; // retryable: exponential backoff with jitter
     }
   };
 

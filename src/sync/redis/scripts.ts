@@ -19,6 +19,7 @@ export const SCRIPTS = {
   'call-gate-release': 1,
   'push-accept-over': 1,
   'push-delay': 2,
+  'push-pause': 1,
   'lease-renew': 1,
   'lease-release': 1,
   'quarantine-put': 5,

@@ -155,30 +155,6 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 /** Most calls that arrived within any window of `perMs` (sliding, by arrival time). */
 export { busiestWindow } from '../../../src/demo/standins/common.js';
 
-/**
- * The most jobs BullMQ's limiter let start in one of its windows, rebuilt from the times the jobs
- * became active: a window opens with the first job after the previous one closed and lasts `perMs`
- * (the limiter's counter key expires then). The counter's expiry and the event's stream id are whole
- * milliseconds read from two clocks of one script (a script's frozen time for keys, the live clock for
- * stream ids), so the replayed window can open a millisecond or two after the real one; the replay
- * closes each window `slackMs` early, or the burst that starts the next real window (every waiting
- * worker slot at once) would be counted in the previous one. CI measured 32 of 30 without it.
- */
-export function limiterPeak(times: number[], perMs: number, slackMs = 5): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0; i < sorted.length;) {
-    const start = sorted[i]!;
-    let n = 0;
-    while (i < sorted.length && sorted[i]! < start + perMs - slackMs) {
-      n++;
-      i++;
-    }
-    most = Math.max(most, n);
-  }
-  return most;
-}
-
 /** What Zendesk answers with each injected status (its 429 is plain text), as its API does. */
 export const ZENDESK_FAULT_BODIES: FaultProxyOptions['bodies'] = {
   '429': { type: 'text/plain', body: ZENDESK_TOO_MANY_REQUESTS },

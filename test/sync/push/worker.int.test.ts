@@ -4,11 +4,12 @@
  * The targets themselves are tested against the platforms' wire formats in
  * test/connectors.
  */
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStatusOf } from '../../../src/sync/admin/status.js';
 import { createEventsQueue } from '../../../src/sync/queues.js';
-import { acceptedKey } from '../../../src/sync/push/worker.js';
+import { acceptedKey, pauseForRateLimit } from '../../../src/sync/push/worker.js';
 import { RESYNC_PRIORITY } from '../../../src/sync/resync/runner.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../../src/sync/errors.js';
 import type { BulkPushResult, PortalPush, PortalTarget, PushResult } from '../../../src/sync/push/portal-target.js';
@@ -16,6 +17,8 @@ import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js';
 import { invoice, subscription } from '../events/merge-events.js';
 import { until } from '../../support/e2e.js';
+import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { jobStarts, limiterPeak } from '../../support/limiter.js';
 
 class RecordingTarget implements PortalTarget {
   readonly name = 'zendesk' as const;
@@ -25,7 +28,7 @@ class RecordingTarget implements PortalTarget {
     return links.zendeskOrganizationId;
   }
   readonly attempts: number[] = [];
-  next: Array<'ok' | '429' | '429-long' | '400' | '503' | '503-hour'> = [];
+  next: Array<'ok' | '429-short' | '429' | '429-long' | '400' | '503' | '503-hour'> = [];
   /** Customers whose next single push answers only when the promise settles (it has written by then). */
   readonly holdAnswer = new Map<string, Promise<void>>();
   /** Customers whose next bulk write happens only when the promise settles. */
@@ -35,7 +38,8 @@ class RecordingTarget implements PortalTarget {
   async push(p: PortalPush): Promise<PushResult> {
     this.attempts.push(Date.now());
     const answer = this.next.shift() ?? 'ok';
-    if (answer === '429') throw new RateLimitedError('429 Too Many Requests', 400);
+    if (answer === '429-short') throw new RateLimitedError('429 Too Many Requests', 300);
+    if (answer === '429') throw new RateLimitedError('429 Too Many Requests', 1_000);
     if (answer === '429-long') throw new RateLimitedError('429 Too Many Requests', 3_000);
     if (answer === '400') throw new PermanentError('RecordInvalid: billing_mrr must be a number', 422);
     if (answer === '503') throw new RetryableError('Zendesk 503: Maintenance', { retryAfterMs: 1_500 });
@@ -116,13 +120,15 @@ describe('push worker', () => {
     expect(target.pushes[1]!.push.projection.billing?.status).toBe('past_due');
   });
 
-  it('waits out a 429 for Retry-After, pausing the queue, and never counts it as pushed', async () => {
+  it('waits out a 1 s Retry-After within the push, not for the rest of the limiter window, and never counts it as pushed', async () => {
     target.next = ['429'];
     const before = target.pushes.length;
     await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw2', 'open', { version: 1_000 }), 'cus_pw2')]);
     await until('the push to reach the target', () => target.pushes.length === before + 1);
     const [rejected, accepted] = target.attempts.slice(-2);
-    expect(accepted! - rejected!).toBeGreaterThanOrEqual(350);
+    expect(accepted! - rejected!).toBeGreaterThanOrEqual(950);
+    // The job limiter's window here is a minute (targets.zendesk.rate): the push must not wait for it to end.
+    expect(accepted! - rejected!).toBeLessThan(5_000);
     const text = await (await fetch(`${p.daemon.url}/metrics`)).text();
     expect(text).toMatch(/portal_sync_pushes_total\{target="zendesk",outcome="written"\} 3/);
   });
@@ -149,26 +155,6 @@ describe('push worker', () => {
     await failed!.retry('failed'); // what `dlq replay` does
     await until('the push to reach the target', () => target.pushes.length === before + 1);
     expect(target.pushes.at(-1)!.push.links.stripeCustomerId).toBe('cus_pw3');
-  });
-
-  it('shows in `status` how long a rate limit keeps the queue paused', async () => {
-    target.next = ['429-long'];
-    const before = target.attempts.length;
-    await p.daemon.ingestor.enqueue([withRefs(invoice('in_pw5', 'open', { version: 1_000 }), 'cus_pw5')]);
-    await until('the refused push', () => target.attempts.length > before);
-    const queue = p.worker.planner.queues.get('zendesk')!;
-    const paused = await until(
-      'the pause',
-      async () => (await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds || undefined,
-    );
-    expect(paused).toBeGreaterThanOrEqual(1);
-    expect(paused).toBeLessThanOrEqual(3);
-    await until(
-      'the push after the pause',
-      () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw5'),
-      10_000,
-    );
-    expect((await queueStatusOf(queue as unknown as Queue)).rateLimitedForSeconds).toBe(0);
   });
 
   it('follows a resync drain that gave up with a new one: its customers are pushed once the platform is back', async () => {
@@ -351,5 +337,99 @@ describe('push worker', () => {
       releaseAnswer?.();
       await events.close();
     }
+  });
+});
+
+describe('push worker under its job limiter (BullMQ limiter: at most max push jobs start per window)', () => {
+  const RATE = { max: 3, perMs: 1_500 };
+  const limited = new RecordingTarget();
+  let lp: TestPipeline;
+  beforeAll(async () => {
+    lp = await startTestPipeline(
+      ZD,
+      (c) => {
+        c.push.debounceMs = 50;
+        c.targets.zendesk.rate = RATE;
+        c.targets.zendesk.concurrency = 2;
+      },
+      () => limited,
+    );
+  });
+  afterAll(async () => {
+    await lp.stop();
+  });
+  const queue = () => lp.worker.planner.queues.get('zendesk')! as unknown as Queue;
+
+  it('starts no more than max push jobs in any limiter window when a 429 asks to wait less than the window', async () => {
+    limited.next = ['ok', '429-short'];
+    const customers = Array.from({ length: 10 }, (_, n) => `cus_lim${n}`);
+    await lp.daemon.ingestor.enqueue(
+      customers.map((c, n) => withRefs(invoice(`in_lim${n}`, 'open', { version: 1_000 }), c)),
+    );
+    const pushedAll = () => customers.every((c) => limited.pushes.some((x) => x.push.links.stripeCustomerId === c));
+    await until('every customer pushed', pushedAll, 30_000);
+    await lp.drainAll();
+    const starts = await jobStarts(lp.daemon.redis, queue());
+    expect(starts.length).toBeGreaterThanOrEqual(customers.length);
+    expect(limiterPeak(starts, RATE.perMs)).toBeLessThanOrEqual(RATE.max);
+  });
+
+  it('shows in `status` how long a rate limit keeps the queue paused', async () => {
+    // Three seconds outlast the limiter's window: the queue is paused for all of them.
+    limited.next = ['429-long'];
+    const before = limited.attempts.length;
+    await lp.daemon.ingestor.enqueue([withRefs(invoice('in_lim_long', 'open', { version: 1_000 }), 'cus_lim_long')]);
+    await until('the refused push', () => limited.attempts.length > before);
+    const paused = await until(
+      'the pause',
+      async () => (await queueStatusOf(queue())).rateLimitedForSeconds || undefined,
+    );
+    expect(paused).toBeGreaterThanOrEqual(1);
+    expect(paused).toBeLessThanOrEqual(3);
+    await until(
+      'the push after the pause',
+      () => limited.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_lim_long'),
+      10_000,
+    );
+    expect((await queueStatusOf(queue())).rateLimitedForSeconds).toBe(0);
+  });
+});
+
+describe('a rate limit against the job limiter window (pauseForRateLimit)', () => {
+  const prefix = uniquePrefix();
+  const redis = new Redis(redisUrl());
+  const queue = new Queue('push-zendesk', { connection: redis, prefix });
+  const limiter = queue.keys.limiter!;
+  const PAUSED = Number.MAX_SAFE_INTEGER;
+  afterAll(async () => {
+    await queue.close();
+    redis.disconnect();
+    await deleteByPrefix(redisUrl(), prefix);
+  });
+  /** A window of BullMQ's limiter in which `jobs` started, `leftMs` before it ends (what its moveToActive script keeps). */
+  const window = (jobs: number, leftMs: number) => redis.set(limiter, String(jobs), 'PX', leftMs);
+
+  it('pauses the queue for the whole wait when no window is open, or the window ends within the wait', async () => {
+    await redis.del(limiter);
+    expect(await pauseForRateLimit(redis, queue, 800, true)).toBe(800);
+    expect(await queue.getRateLimitTtl(PAUSED)).toBeGreaterThan(700);
+    await window(2, 500);
+    expect(await pauseForRateLimit(redis, queue, 2_000, false)).toBe(2_000);
+    expect(await queue.getRateLimitTtl(PAUSED)).toBeGreaterThan(1_900);
+  });
+
+  it('leaves a window that outlasts a short wait as it is, its job count kept, for the push to wait in place', async () => {
+    await window(2, 10_000);
+    expect(await pauseForRateLimit(redis, queue, 1_000, true)).toBe(0);
+    expect(await redis.get(limiter)).toBe('2');
+    expect(await redis.pttl(limiter)).toBeGreaterThan(9_000);
+    expect(await queue.getRateLimitTtl(PAUSED)).toBe(0); // not paused: the window's other jobs may still start
+  });
+
+  it('pauses until the window ends, never shorter, when the window outlasts a wait too long to wait in place', async () => {
+    await window(2, 10_000);
+    const paused = await pauseForRateLimit(redis, queue, 6_000, false);
+    expect(paused).toBeGreaterThan(9_000);
+    expect(await queue.getRateLimitTtl(PAUSED)).toBeGreaterThan(9_000);
   });
 });
