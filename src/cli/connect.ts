@@ -2,7 +2,7 @@
 import { connectRedis, describeRedis, type Redis } from '../sync/redis/connection.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from './errors.js';
-import { REDIS_KEYS } from '../sync/redis/keys.js';
+import { prefixHoldsData } from '../sync/admin/prefix-data.js';
 
 export function requireConfig(): Config {
   const loaded = loadConfig(process.env);
@@ -29,24 +29,12 @@ export async function withRedis<T>(config: Config, work: (redis: Redis) => Promi
   }
 }
 
-/**
- * Read commands first make sure the prefix holds something, so that a wrong REDIS_PREFIX is named
- * instead of shown as a healthy, empty deployment (a SCAN: nothing is written).
- */
-async function requireData(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', REDIS_KEYS.everything(prefix), 'COUNT', 1000);
-    if (keys.length > 0) return;
-    cursor = next;
-  } while (cursor !== '0');
-  throw new Error(`no portal-sync data under prefix ${prefix} (is REDIS_PREFIX right?)`);
-}
-
 /** withRedis for a command that only reads: refuses an empty prefix first. */
 export async function withDataRedis<T>(config: Config, work: (redis: Redis) => Promise<T>): Promise<T> {
   return withRedis(config, async (redis) => {
-    await requireData(redis, config.redis.prefix);
+    // A wrong REDIS_PREFIX is named, not shown as a healthy, empty deployment.
+    if (!(await prefixHoldsData(redis, config.redis.prefix)))
+      throw new Error(`no portal-sync data under prefix ${config.redis.prefix} (is REDIS_PREFIX right?)`);
     return work(redis);
   });
 }

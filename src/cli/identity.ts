@@ -6,30 +6,23 @@ import { createLogger } from '../log.js';
 import type { Config } from '../config.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import type { SweepResult } from '../sync/admin/erasure.js';
-import { forgetAgain, forgetCustomer, type ForgetAgainResult, type ForgetResult } from '../sync/admin/forget.js';
+import { erasureQueueNames, forgetByRef } from '../sync/admin/forget.js';
+import { identityKeyOf, linkRefs, unlinkRef } from '../sync/admin/identity-refs.js';
 import { DEFAULT_PORTAL_MODE, PORTAL_MODES, type PortalMode } from '../sync/admin/portal-clear.js';
 import { Tombstones } from '../sync/events/tombstones.js';
 import { IdentityAdmin } from '../sync/admin/identity-admin.js';
 import { startOutbound } from '../sync/outbound/service.js';
-import { RECONCILE_QUEUE } from '../sync/resync/reconcile.js';
-import { statusQueueNames } from '../sync/admin/status.js';
-import { parseCustomerRef } from '../sync/events/refs.js';
 import { RecordStore } from '../sync/events/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
 import { portalReport } from './forget-portal.js';
-import { inspectRecord, NotFoundError } from '../sync/admin/inspect.js';
 import { printText } from './terminal.js';
 
+/** The identity key an admin means (identityKeyOf), or bad usage. */
 function identityKey(input: string): string {
-  if (/^(stripe|sfacct|sfcontact|zdorg|zduser|email):.+/.test(input)) return input;
-  const ref = parseCustomerRef(input);
-  if ('error' in ref) throw new UsageError(ref.error);
-  if (ref.kind === 'id')
-    throw new UsageError(
-      `${input} is a record id; name the identity to unlink (cus_…, 001…, zendesk:org:ID, an email…)`,
-    );
-  return ref.key;
+  const found = identityKeyOf(input);
+  if ('error' in found) throw new UsageError(found.error);
+  return found.key;
 }
 
 const portalTargets = (config: Config) => config.portal.targets.map((name) => createPortalTarget(name, config));
@@ -94,10 +87,7 @@ export function registerIdentityCommand(program: Command): void {
       '\nExample:\n  $ portal-sync identity link cus_NffrFeUfNV2Hib 0015e00000AcmeEAAR --reason "same company, metadata missing (TICKET-123)"\n',
     )
     .action(async (ref: string, other: string, opts: { reason: string; by?: string }) => {
-      const merged = await withAdmin(async (store, admin) => {
-        const [a, b] = [await inspectRecord(store, ref), await inspectRecord(store, other)];
-        return admin.link(a.record.id, b.record.id, whoOf(opts));
-      });
+      const merged = await withAdmin((store, admin) => linkRefs(store, admin, ref, other, whoOf(opts)));
       printText(`linked: ${ref} and ${other} are now record ${merged.id}\n`);
     });
   identity
@@ -116,9 +106,7 @@ export function registerIdentityCommand(program: Command): void {
     )
     .action(async (ref: string, id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
-      const out = await withAdmin(async (store, admin) =>
-        admin.unlink((await inspectRecord(store, ref)).record.id, key, whoOf(opts)),
-      );
+      const out = await withAdmin((store, admin) => unlinkRef(store, admin, ref, key, whoOf(opts)));
       printText(
         out.moved
           ? `unlinked: ${key} is now record ${out.moved.id}; ${out.kept.id} keeps the rest\n`
@@ -169,8 +157,7 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean; portal: PortalMode }) => {
       const config = requireConfig();
       const rerun = `portal-sync identity forget ${ref} --portal clear --reason … --yes`;
-      type Outcome = { forgot: ForgetResult; again?: never } | { again: ForgetAgainResult; forgot?: never };
-      const out = await withRedis(config, async (redis): Promise<Outcome> => {
+      const out = await withRedis(config, async (redis) => {
         const store = new RecordStore(redis, config.redis.prefix);
         const outbound =
           config.subscriptions.length > 0
@@ -181,22 +168,12 @@ export function registerIdentityCommand(program: Command): void {
             redis,
             prefix: config.redis.prefix,
             store,
-            queueNames: [...statusQueueNames(config), RECONCILE_QUEUE],
+            queueNames: erasureQueueNames(config),
             tombstoneDays: config.identity.forgetTombstoneDays,
             emitter: outbound?.emitter,
             portal: { mode: opts.portal, targets: portalTargets(config) },
           };
-          let record;
-          try {
-            ({ record } = await inspectRecord(store, ref));
-          } catch (err) {
-            if (!(err instanceof NotFoundError) || ref.trim().startsWith('cust_')) throw err;
-            // Forgotten before: what can be run again is (a sweep for what the ref names, the portal clear).
-            const again = await forgetAgain(deps, identityKey(ref));
-            if (again === 'no-tombstone') throw err;
-            return { again };
-          }
-          return { forgot: await forgetCustomer(deps, record, whoOf(opts)) };
+          return await forgetByRef(deps, ref, whoOf(opts), identityKey);
         } finally {
           await outbound?.close();
         }

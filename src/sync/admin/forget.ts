@@ -12,6 +12,7 @@ import type { OutboundEmitter } from '../outbound/emitter.js';
 import type { CustomerRecord } from '../events/record.js';
 import type { RecordStore } from '../events/store.js';
 import { IdentityAdmin } from './identity-admin.js';
+import { inspectRecord, NotFoundError } from './inspect.js';
 import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
 import {
   clearPlanned,
@@ -24,8 +25,10 @@ import {
   type PortalOutcome,
 } from './portal-clear.js';
 import { Tombstones } from '../events/tombstones.js';
+import { QUEUE_NAMES } from '../redis/keys.js';
+import { statusQueueNames, type StatusSettings } from './status.js';
 
-export interface ForgetResult {
+interface ForgetResult {
   recordId: string;
   /** How many identity keys were released (and now carry a tombstone). */
   keysReleased: number;
@@ -48,7 +51,12 @@ export interface ForgetDeps {
   portal: { mode: PortalMode; targets: readonly PortalTarget[] };
 }
 
-export async function forgetCustomer(
+/** The queues a forget sweeps for jobs naming the customer: those `status` shows, and the reconcile queue. */
+export function erasureQueueNames(settings: Pick<StatusSettings, 'subscriptions'>): string[] {
+  return [...statusQueueNames(settings), QUEUE_NAMES.reconcile];
+}
+
+async function forgetCustomer(
   deps: ForgetDeps,
   record: CustomerRecord,
   who: { by: string; reason: string },
@@ -114,7 +122,7 @@ export async function forgetCustomer(
 }
 
 /** `identity forget` of a customer forgotten before (its record is gone), by one identity key it had. */
-export interface ForgetAgainResult {
+interface ForgetAgainResult {
   /** A second sweep for the key's email or Stripe id (null for a key the sweep cannot look for alone). */
   sweep: SweepResult | null;
   /** Keys that still hold the email: empty is the proof. */
@@ -129,7 +137,7 @@ export interface ForgetAgainResult {
  * the clear of the plan kept beside the tombstone (after a `keep`, or a clear that failed).
  * `no-tombstone`: the key names no forgotten customer.
  */
-export async function forgetAgain(deps: ForgetDeps, key: string): Promise<ForgetAgainResult | 'no-tombstone'> {
+async function forgetAgain(deps: ForgetDeps, key: string): Promise<ForgetAgainResult | 'no-tombstone'> {
   const tombstones = new Tombstones(deps.redis, deps.prefix);
   const group = await tombstones.groupOf(key);
   if (group === null) return 'no-tombstone';
@@ -164,6 +172,32 @@ export async function forgetAgain(deps: ForgetDeps, key: string): Promise<Forget
     }
   }
   return { sweep, remaining, portal };
+}
+
+/** What `identity forget REF` did: the customer forgotten now, or the parts run again of one forgotten before. */
+export type ForgetOutcome = { forgot: ForgetResult; again?: never } | { again: ForgetAgainResult; forgot?: never };
+
+/**
+ * `identity forget REF`: the customer REF names (as `inspect` finds it), forgotten; when REF names no record
+ * (and is not a record id), `keyOf` turns it into an identity key and, if a forgotten customer had it, the
+ * parts that can run again are run (forgetAgain). Otherwise inspect's NotFoundError.
+ */
+export async function forgetByRef(
+  deps: ForgetDeps,
+  ref: string,
+  who: { by: string; reason: string },
+  keyOf: (ref: string) => string,
+): Promise<ForgetOutcome> {
+  let record: CustomerRecord;
+  try {
+    ({ record } = await inspectRecord(deps.store, ref));
+  } catch (err) {
+    if (!(err instanceof NotFoundError) || ref.trim().startsWith('cust_')) throw err;
+    const again = await forgetAgain(deps, keyOf(ref));
+    if (again === 'no-tombstone') throw err;
+    return { again };
+  }
+  return { forgot: await forgetCustomer(deps, record, who) };
 }
 
 function addSweep(into: SweepResult, more: SweepResult): void {
