@@ -27,7 +27,8 @@ import { buildOutboundMessage } from '../../../connectors/salesforce/outbound-bu
 import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback } from '../common.js';
 import type { FaultOptions } from '../common.js';
 import { ID_SHAPE, base62, notFound, toId18 } from './errors.js';
-import { type Ctx, dataApi, errorHandler, issueToken, releaseName, send, tokenEndpoint } from './routes.js';
+import { type Ctx, send } from './http.js';
+import { dataApi, errorHandler, issueToken, releaseName, tokenEndpoint } from './routes.js';
 import { type SObjectDef } from './schema.js';
 import { SalesforceState } from './state.js';
 import {
