@@ -35,7 +35,7 @@ import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { Ingestor } from '../src/sync/events/ingest.js';
-import { createEventsQueue, EVENT_JOB_DEFAULTS, QUEUES } from '../src/sync/queues.js';
+import { createEventsQueue, EVENT_JOB_DEFAULTS, QUEUES } from '../src/sync/events/queue.js';
 import { createProducerRedis, createWorkerRedis, type Redis } from '../src/sync/redis/connection.js';
 import { jobIdFor, type SourceEvent } from '../src/sync/events/source-event.js';
 import type { ApplyOutcome } from '../src/sync/events/store.js';

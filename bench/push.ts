@@ -50,7 +50,7 @@ import { Ingestor } from '../src/sync/events/ingest.js';
 import { RateLimitedError } from '../src/sync/errors.js';
 import type { PortalTarget } from '../src/sync/push/portal-target.js';
 import { pushQueueName } from '../src/sync/push/planner.js';
-import { createEventsQueue } from '../src/sync/queues.js';
+import { createEventsQueue } from '../src/sync/events/queue.js';
 import { createProducerRedis } from '../src/sync/redis/connection.js';
 import type { SourceEvent } from '../src/sync/events/source-event.js';
 import { startWorker, type TargetFactory } from '../src/worker-role.js';

@@ -40,7 +40,7 @@ import { startStripeStandIn } from '../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import type { PortalTarget } from '../src/sync/push/portal-target.js';
 import { pushQueueName } from '../src/sync/push/planner.js';
-import { createEventsQueue } from '../src/sync/queues.js';
+import { createEventsQueue } from '../src/sync/events/queue.js';
 import { createProducerRedis } from '../src/sync/redis/connection.js';
 import { runResync, type ResyncSummary } from '../src/sync/resync/runner.js';
 import { ResyncRuns } from '../src/sync/resync/runs.js';

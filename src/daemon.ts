@@ -11,7 +11,7 @@ import { Ingestor } from './sync/events/ingest.js';
 import { configuredWebhookSources, registerHealthGauges } from './sync/health.js';
 import { registerQueueGauges } from './sync/metrics.js';
 import { PUSH_QUEUES } from './sync/push/planner.js';
-import { createEventsQueue, type EventsQueue } from './sync/queues.js';
+import { createEventsQueue, type EventsQueue } from './sync/events/queue.js';
 import { createProducerRedis, describeRedis, type Redis } from './sync/redis/connection.js';
 import { createApp } from './webhooks/app.js';
 import { createEdgeMetrics, type EdgeMetrics } from './webhooks/metrics.js';

@@ -21,7 +21,7 @@ import { createProducerRedis, createWorkerRedis } from './sync/redis/connection.
 import { RecordStore } from './sync/events/store.js';
 import { configuredSources, createSnapshotStreams } from './connectors/resync.js';
 import { Ingestor } from './sync/events/ingest.js';
-import { createEventsQueue, type EventsQueue } from './sync/queues.js';
+import { createEventsQueue, type EventsQueue } from './sync/events/queue.js';
 import type { Redis } from 'ioredis';
 import { createReconcileWorker, Reconciler, RECONCILE_QUEUE, scheduleReconcile } from './sync/resync/reconcile.js';
 import type { SnapshotStream } from './sync/resync/snapshot.js';

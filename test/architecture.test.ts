@@ -117,6 +117,16 @@ describe('imports', () => {
     expect(cycles(arrows).map((scc) => explain(arrows, scc))).toEqual([]);
   });
 
+  it('keeps the kernel at the top of src/sync below the wings: it imports no wing but redis/ (pipeline.ts, which wires them, aside)', () => {
+    // The wing test leaves the kernel's files out, so a kernel file importing a wing that imports it would hide a cycle.
+    const leaks = [...graph]
+      .filter(([f]) => /^src\/sync\/[^/]+\.ts$/.test(f) && f !== 'src/sync/pipeline.ts')
+      .flatMap(([f, ts]) =>
+        ts.filter((t) => ![null, 'sync/redis'].includes(syncWing(t))).map((t) => `${f} imports ${t}`),
+      );
+    expect(leaks).toEqual([]);
+  });
+
   it('keeps the admin queries out of the CLI: nothing outside src/cli imports it (the dashboard and the demo share sync/admin)', () => {
     const arrows = folderArrows(graph, topFolder);
     const intoCli = [...arrows].filter(([from, to]) => from !== 'cli' && to.has('cli')).map(([, to]) => to.get('cli'));

@@ -1,7 +1,7 @@
 /** `portal-sync reconcile` — one reconcile pass now (the worker role runs one every `reconcile.everyMs`). */
 import type { Command } from 'commander';
 import { createLogger } from '../log.js';
-import { createEventsQueue } from '../sync/queues.js';
+import { createEventsQueue } from '../sync/events/queue.js';
 import { CREDENTIALS } from '../connectors/resync.js';
 import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/resync/reconcile.js';
 import { RecordStore } from '../sync/events/store.js';

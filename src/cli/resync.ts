@@ -18,7 +18,7 @@ import {
   type ResyncSource,
 } from '../connectors/resync.js';
 import { createLogger, type Logger } from '../log.js';
-import { createEventsQueue } from '../sync/queues.js';
+import { createEventsQueue } from '../sync/events/queue.js';
 import { combineDiffs, DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
 import { createTicketClassifier, withTicketCategory } from '../sync/events/ticket-categories.js';
 import { runResync, type ResyncSummary } from '../sync/resync/runner.js';

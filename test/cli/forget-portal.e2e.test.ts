@@ -22,7 +22,7 @@ import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { runCli } from '../support/cli.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { Reconciler } from '../../src/sync/resync/reconcile.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { RecordStore } from '../../src/sync/events/store.js';
 import { Ingestor } from '../../src/sync/events/ingest.js';
 import { PageReadError } from '../../src/sync/errors.js';

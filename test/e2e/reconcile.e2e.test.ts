@@ -12,7 +12,7 @@ import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { seededRandom } from '../../src/demo/standins/common.js';

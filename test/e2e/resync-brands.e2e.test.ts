@@ -9,7 +9,7 @@ import { inspectRecord } from '../../src/sync/admin/inspect.js';
 import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createLogger } from '../../src/log.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';

@@ -18,7 +18,7 @@ import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { portalProjection } from '../../src/sync/events/project.js';
 import { acceptedKey, linksFor } from '../../src/sync/push/worker.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { startWorker } from '../../src/worker-role.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createLogger } from '../../src/log.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import type { RecordStore } from '../../src/sync/events/store.js';

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log.js';
 import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe-connect.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { salesforceId18 } from '../../src/sync/events/ids.js';
-import { createEventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { freePort, sendZendesk, until } from '../support/e2e.js';

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { Ingestor } from '../../src/sync/events/ingest.js';
-import { createEventsQueue, type EventsQueue } from '../../src/sync/queues.js';
+import { createEventsQueue, type EventsQueue } from '../../src/sync/events/queue.js';
 import { Reconciler } from '../../src/sync/resync/reconcile.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';

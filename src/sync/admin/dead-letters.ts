@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { Ingestor } from '../events/ingest.js';
 import { PUSH_QUEUES } from '../push/planner.js';
 import type { QuarantineEntry, QuarantineLimits, QuarantineMeta } from '../events/quarantine.js';
-import { createEventsQueue } from '../queues.js';
+import { createEventsQueue } from '../events/queue.js';
 import type { ParseResult } from '../events/source-event.js';
 
 export interface DeadLetter {

@@ -23,7 +23,7 @@ import { OutboundStore, type SubscriptionState } from '../outbound/store.js';
 import { PUSH_QUEUES } from '../push/planner.js';
 import type { QuarantineLimits } from '../events/quarantine.js';
 import { QuarantineStore } from '../events/quarantine.js';
-import { QUEUES } from '../queues.js';
+import { QUEUES } from '../events/queue.js';
 import { readRedisTopology, topologyWarnings, type RedisTopology } from '../redis/connection.js';
 import { ResyncRuns, type ResyncRunInfo } from '../resync/runs.js';
 import { RecordStore } from '../events/store.js';

@@ -33,7 +33,7 @@ import {
   type QuarantineLimits,
   type QuarantineMeta,
 } from './quarantine.js';
-import type { EventsQueue } from '../queues.js';
+import type { EventsQueue } from './queue.js';
 import { noteWebhook } from '../health.js';
 import { markAndAdd } from './enqueue-script.js';
 import { isRedisReady, withTimeout } from '../redis/connection.js';

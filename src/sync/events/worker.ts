@@ -10,7 +10,7 @@ import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import { cappedBackoffStrategy } from '../backoff.js';
-import { EVENT_MAX_BACKOFF_MS, QUEUES } from '../queues.js';
+import { EVENT_MAX_BACKOFF_MS, QUEUES } from './queue.js';
 import { describeZodError, SourceEventSchema, type JobLane, type SourceEvent } from './source-event.js';
 import { entityKeyFor, storedRank } from './merge.js';
 import type { SyncMetrics } from '../metrics.js';

@@ -32,7 +32,7 @@ import type { PortalTargetName } from '../target-names.js';
 import type { Logger } from '../../log.js';
 import { PermanentError } from '../errors.js';
 import type { CallGate, PortalPush, PortalTarget, PushResult } from './portal-target.js';
-import { createEventsQueue } from '../queues.js';
+import { createEventsQueue } from '../events/queue.js';
 import { RESYNC_PRIORITY } from '../resync/runner.js';
 import { ResyncRuns } from '../resync/runs.js';
 import { REDIS_KEYS } from '../redis/keys.js';

@@ -23,7 +23,7 @@ import { readLastReconcile, reconcileLastKey, type ReconcileReport, type SourceR
 import { eventIdentityKeys } from '../events/identity.js';
 import type { Ingestor } from '../events/ingest.js';
 import { applyEvent } from '../events/merge.js';
-import type { EventsQueue } from '../queues.js';
+import type { EventsQueue } from '../events/queue.js';
 import { emptyRecord, stableStringify, type CustomerRecord } from '../events/record.js';
 import { readPageWithRetry, RESYNC_PRIORITY } from './runner.js';
 import type { SnapshotStream } from './snapshot.js';

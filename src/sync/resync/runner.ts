@@ -9,7 +9,7 @@
  * million customers neither fills Redis nor starves the webhooks.
  */
 import type { Logger } from '../../log.js';
-import type { EventsQueue } from '../queues.js';
+import type { EventsQueue } from '../events/queue.js';
 import { isRetryable } from '../errors.js';
 import type { SnapshotPage, SnapshotStream } from './snapshot.js';
 import { LEASE_MS, resyncJobId, type ResyncCounts, type ResyncRuns } from './runs.js';

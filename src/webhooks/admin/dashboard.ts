@@ -22,7 +22,7 @@ import type { IdentityConflict } from '../../sync/events/identity.js';
 import type { Ingestor } from '../../sync/events/ingest.js';
 import type { SubscriptionState } from '../../sync/outbound/store.js';
 import { PUSH_QUEUES } from '../../sync/push/planner.js';
-import { createEventsQueue } from '../../sync/queues.js';
+import { createEventsQueue } from '../../sync/events/queue.js';
 import type { Redis } from '../../sync/redis/connection.js';
 import { RecordStore } from '../../sync/events/store.js';
 import { boardHandler } from './board.js';

@@ -6,7 +6,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEventsQueue, type EventsQueue } from '../../../src/sync/queues.js';
+import { createEventsQueue, type EventsQueue } from '../../../src/sync/events/queue.js';
 import { Ingestor } from '../../../src/sync/events/ingest.js';
 import { jobIdFor, type SourceEvent } from '../../../src/sync/events/source-event.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';

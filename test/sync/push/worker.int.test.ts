@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStatusOf } from '../../../src/sync/admin/status.js';
-import { createEventsQueue } from '../../../src/sync/queues.js';
+import { createEventsQueue } from '../../../src/sync/events/queue.js';
 import { acceptedKey, pauseForRateLimit } from '../../../src/sync/push/worker.js';
 import { RESYNC_PRIORITY } from '../../../src/sync/resync/runner.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../../src/sync/errors.js';

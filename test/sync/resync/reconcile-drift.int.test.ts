@@ -9,7 +9,7 @@ import { zendeskSnapshotEvent } from '../../../src/connectors/zendesk/fetch.js';
 import { parseZendeskWebhook } from '../../../src/connectors/zendesk/events.js';
 import { createLogger } from '../../../src/log.js';
 import { Ingestor } from '../../../src/sync/events/ingest.js';
-import { createEventsQueue, type EventsQueue } from '../../../src/sync/queues.js';
+import { createEventsQueue, type EventsQueue } from '../../../src/sync/events/queue.js';
 import { Reconciler } from '../../../src/sync/resync/reconcile.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { RecordStore } from '../../../src/sync/events/store.js';

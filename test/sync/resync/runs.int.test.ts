@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.js';
-import { createEventsQueue } from '../../../src/sync/queues.js';
+import { createEventsQueue } from '../../../src/sync/events/queue.js';
 import { runResync } from '../../../src/sync/resync/runner.js';
 import { resyncJobId, resyncRunOf, ResyncRuns } from '../../../src/sync/resync/runs.js';
 import type { SnapshotStream } from '../../../src/sync/resync/snapshot.js';

@@ -4,9 +4,9 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { cappedBackoff } from './backoff.js';
-import type { SourceEvent } from './events/source-event.js';
-import { QUEUE_NAMES } from './redis/keys.js';
+import { cappedBackoff } from '../backoff.js';
+import type { SourceEvent } from './source-event.js';
+import { QUEUE_NAMES } from '../redis/keys.js';
 
 /** Longest wait between two tries of an event (12 tries: about 20 minutes in all). */
 export const EVENT_MAX_BACKOFF_MS = 300_000;
