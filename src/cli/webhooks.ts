@@ -4,14 +4,18 @@
  * their state in Redis, and the admin's levers on them.
  */
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createSubscriberTransport } from '../connectors/subscribers/transport.js';
-import { listSubscriptions, testSubscription } from '../sync/admin/subscriptions.js';
-import { createOutboundQueue, type OutboundQueue } from '../sync/outbound/queue.js';
+import {
+  listSubscriptions,
+  openOutboundAdmin,
+  pauseSubscription,
+  testSubscription,
+} from '../sync/admin/subscriptions.js';
+import type { OutboundQueue } from '../sync/outbound/queue.js';
 import { replaySubscription, resumeSubscription } from '../sync/outbound/replay.js';
 import { subscriptionsOf } from '../sync/outbound/service.js';
-import { OutboundStore, type SubscriptionState } from '../sync/outbound/store.js';
+import type { OutboundStore, SubscriptionState } from '../sync/outbound/store.js';
 import type { Subscription } from '../sync/outbound/types.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
@@ -26,7 +30,7 @@ interface Ctx {
 }
 
 /** @param named subscription ids the command names: checked before Redis is reached, so a typo is a usage error even when Redis is away. */
-async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx, redis: Redis) => Promise<T>): Promise<T> {
+async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx) => Promise<T>): Promise<T> {
   const config = requireConfig();
   const subs = new Map(subscriptionsOf(config).map((s) => [s.id, s]));
   const sub = (id: string): Subscription => {
@@ -38,23 +42,11 @@ async function withOutbound<T>(named: readonly string[], work: (ctx: Ctx, redis:
   };
   for (const id of named) sub(id);
   return withRedis(config, async (redis) => {
-    const queues: OutboundQueue[] = [];
+    const outbound = openOutboundAdmin(redis, config.redis.prefix, config.outbound);
     try {
-      return await work(
-        {
-          config,
-          store: new OutboundStore(redis, config.redis.prefix, config.outbound),
-          sub,
-          queue: (id) => {
-            const q = createOutboundQueue(redis, config.redis.prefix, id);
-            queues.push(q);
-            return q;
-          },
-        },
-        redis,
-      );
+      return await work({ config, store: outbound.store, sub, queue: outbound.queue });
     } finally {
-      await Promise.all(queues.map((q) => q.close()));
+      await outbound.close();
     }
   });
 }
@@ -188,10 +180,7 @@ export function registerWebhooksCommand(program: Command): void {
       '\nExample:\n  $ portal-sync webhooks pause billing-service --reason "consumer migration until 14:00"\n',
     )
     .action(async (id: string, opts: { reason: string; json?: boolean }) => {
-      const state = await withOutbound([id], async ({ store, sub }) => {
-        await store.pause(sub(id).id, opts.reason);
-        return store.state(id);
-      });
+      const state = await withOutbound([id], ({ store, sub }) => pauseSubscription(store, sub(id), opts.reason));
       if (opts.json) return printJson(state);
       printText(
         `${id}: paused at ${state.pausedAt}; new events wait in order: \`portal-sync webhooks resume ${id}\` delivers them\n`,

@@ -4,8 +4,10 @@
  * Redis; and a signed test event sent now and recorded like any attempt.
  */
 import { randomUUID } from 'node:crypto';
-import { outboundQueueName } from '../outbound/queue.js';
-import type { DeliveryAttempt, OutboundStore, SubscriptionState } from '../outbound/store.js';
+import type { Redis } from 'ioredis';
+import { createOutboundQueue, outboundQueueName, type OutboundQueue } from '../outbound/queue.js';
+import type { OutboundSettings } from '../outbound/settings.js';
+import { OutboundStore, type DeliveryAttempt, type SubscriptionState } from '../outbound/store.js';
 import { TEST_EVENT_TYPE, type Subscription, type SubscriberTransport } from '../outbound/types.js';
 
 export interface SubscriptionListing {
@@ -16,6 +18,40 @@ export interface SubscriptionListing {
   timeoutMs: number;
   queue: string;
   state: SubscriptionState;
+}
+
+/** An admin's handle on the outbound side: its store, and the subscriptions' queues, opened when asked for and closed together. */
+export interface OutboundAdmin {
+  store: OutboundStore;
+  queue(subscriptionId: string): OutboundQueue;
+  close(): Promise<void>;
+}
+
+export function openOutboundAdmin(
+  redis: Redis,
+  prefix: string,
+  settings: Pick<OutboundSettings, 'retentionMs' | 'attemptsKept' | 'pauseAfterMs'>,
+): OutboundAdmin {
+  const queues: OutboundQueue[] = [];
+  return {
+    store: new OutboundStore(redis, prefix, settings),
+    queue: (id) => {
+      const q = createOutboundQueue(redis, prefix, id);
+      queues.push(q);
+      return q;
+    },
+    close: async () => void (await Promise.all(queues.map((q) => q.close()))),
+  };
+}
+
+/** Stops deliveries to `sub` (new events still join its lanes, in order) and gives its state as it is now. */
+export async function pauseSubscription(
+  store: OutboundStore,
+  sub: Subscription,
+  reason: string,
+): Promise<SubscriptionState> {
+  await store.pause(sub.id, reason);
+  return store.state(sub.id);
 }
 
 /** The URL without credentials or query values: it may carry a token. */
