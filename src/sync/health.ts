@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Source } from './source-names.js';
 import { REDIS_KEYS } from './redis/keys.js';
 
-/** One source's part of a reconcile pass (written by reconcile.ts, read here for `status` and the gauges). */
+/** One source's part of a reconcile pass (written by resync/reconcile.ts, read here for `status` and the gauges). */
 export interface SourceReport {
   since: string;
   read: number;
