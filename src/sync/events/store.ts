@@ -86,6 +86,34 @@ const candidateRead = (replies: Array<[Error | null, unknown]>): CandidateRead =
   return { raw, hash: hash ?? {}, size, held: held ?? [], entry: entry ?? null };
 };
 
+/** What the reads under WATCH found: the index of the event's keys, the kept-apart pairs, and each candidate record. */
+interface CandidateReads {
+  owners: Map<IdentityKey, string | null>;
+  apart: Set<string>;
+  candidateIds: string[];
+  loaded: Map<string, CustomerRecord>;
+  /** Of each candidate's key set, what planning needs: its system keys and the probed keys it holds (whole when stale). */
+  owned: Map<string, Set<IdentityKey>>;
+  setSizes: Map<string, number>;
+  userCounts: Map<string, number>;
+  /** Candidates whose key index an earlier release did not keep. */
+  stale: string[];
+  besideEntries: Map<string, string | null>;
+}
+
+/** What the event changes in the record the plan targets. */
+interface Change {
+  record: CustomerRecord;
+  previous: CustomerRecord | null;
+  beside: { stored: string | null; writes: Map<string, string> };
+  tie: ApplyOutcome['tie'];
+  toClaim: IdentityKey[];
+  newKeys: IdentityKey[];
+  /** The record itself is rewritten (a person kept beside it changes its hash field alone). */
+  recordChanged: boolean;
+  changed: boolean;
+}
+
 export function newRecordId(): string {
   return `cust_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
 }
@@ -472,8 +500,48 @@ export class RecordStore {
         unattributed: true,
       };
     }
-    const indexKeys = keys.map((k) => this.indexKey(k));
     const person = personField(event);
+    const read = await this.readCandidates(conn, keys, person);
+    const { plan, refused } = this.planFor(event, read);
+    const change = await this.changeFor(conn, event, opts, plan, read, person);
+    if (!change.changed && change.newKeys.length === 0 && plan.conflicts.length === 0) {
+      await conn.unwatch();
+      return {
+        recordId: plan.targetId,
+        changed: false,
+        record: change.record,
+        previous: change.previous,
+        mergedIds: [],
+        conflicts: [],
+        tie: change.tie,
+        attempts: attempt,
+        refused,
+      };
+    }
+    const moved = await this.write(conn, event, plan, read, change);
+    if (moved === null) return null; // a watched key changed: recompute from fresh state
+    this.owners.claimed(change.toClaim, plan.targetId, moved);
+    return {
+      recordId: plan.targetId,
+      changed: change.changed,
+      record: change.record,
+      previous: change.previous,
+      mergedIds: plan.mergeIds,
+      conflicts: plan.conflicts,
+      tie: change.tie,
+      attempts: attempt,
+      refused,
+      linked: change.newKeys.some(isSystemKey),
+    };
+  }
+
+  /**
+   * Round trips 1 and 2: watches and reads the index entries of the event's keys, the kept-apart pairs and every
+   * record they point at (with its system keys, key-set size, the keys planning asks about and, for a person's
+   * event, the person's entry beside it).
+   */
+  private async readCandidates(conn: Redis, keys: IdentityKey[], person: string | null): Promise<CandidateReads> {
+    const indexKeys = keys.map((k) => this.indexKey(k));
     // Round trip 1: watch the index keys and read them (a pipeline runs WATCH before the reads) and, in the same
     // round trip, watch and read the records these keys pointed at last time (the guess): when the index still
     // says so (the common case: a known customer), the event needs no second read. Everything planning uses
@@ -545,7 +613,12 @@ export class RecordStore {
     }
     // A key index an earlier release (or an older worker) did not keep: the whole set, once; the write below rebuilds it.
     for (const [id, keys] of await this.readKeySets(conn, stale)) owned.set(id, keys);
+    return { owners, apart, candidateIds, loaded, owned, setSizes, userCounts, stale, besideEntries };
+  }
 
+  /** Which record the event lands in, which it merges and which keys it claims: attribution for portal activity, identity for the rest. */
+  private planFor(event: SourceEvent, read: CandidateReads): { plan: IdentityPlan; refused: RefusedRef[] } {
+    const { owners, owned, apart } = read;
     let plan: IdentityPlan;
     const refused: RefusedRef[] = [...(event.refused ?? [])];
     if (event.source === 'portal') {
@@ -563,6 +636,22 @@ export class RecordStore {
             }
           : { targetId: attribution.targetId, mergeIds: [], conflicts: [], claimKeys: [] };
     } else plan = planIdentity(event, owners, owned, newRecordId(), apart);
+    return { plan, refused };
+  }
+
+  /**
+   * The record after the event (and the merges the plan makes), the people to write beside it, and the keys to
+   * claim. Round trip 3, only for a merge: the people kept beside the merged records.
+   */
+  private async changeFor(
+    conn: Redis,
+    event: SourceEvent,
+    opts: { rank?: number },
+    plan: IdentityPlan,
+    read: CandidateReads,
+    person: string | null,
+  ): Promise<Change> {
+    const { loaded, owned, owners, besideEntries } = read;
     const previous = loaded.get(plan.targetId) ?? null;
     let record = previous ?? emptyRecord(plan.targetId);
     for (const id of plan.mergeIds) {
@@ -589,26 +678,29 @@ export class RecordStore {
     // at the target, needs no write. Rewriting every owned key on each event made a customer's events cost
     // more the more contacts it had.
     const toClaim = plan.claimKeys.filter((k) => !known.has(k) || (owners.has(k) && owners.get(k) !== plan.targetId));
-    const newConflicts = plan.conflicts;
     // A person kept beside the record changes its hash field alone: the record (and its projection) stays as stored.
     const recordChanged =
       (applied.changed && !aside) || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
     const changed = applied.changed || recordChanged;
 
-    if (!changed && newKeys.length === 0 && newConflicts.length === 0) {
-      await conn.unwatch();
-      return {
-        recordId: plan.targetId,
-        changed: false,
-        record,
-        previous,
-        mergedIds: [],
-        conflicts: [],
-        tie: applied.tie,
-        attempts: attempt,
-        refused,
-      };
-    }
+    return { record, previous, beside, tie: applied.tie, toClaim, newKeys, recordChanged, changed };
+  }
+
+  /**
+   * The transaction (EXEC fails when a watched key changed since it was read): the record, its people, claimed
+   * keys and their index, and for a merge every key, set and lane the merged records held. Returns the keys the
+   * merged records moved, or null when a watched key changed.
+   */
+  private async write(
+    conn: Redis,
+    event: SourceEvent,
+    plan: IdentityPlan,
+    read: CandidateReads,
+    change: Change,
+  ): Promise<IdentityKey[] | null> {
+    const { owned, setSizes, userCounts, stale } = read;
+    const { record, beside, toClaim, newKeys, recordChanged, previous } = change;
+    const newConflicts = plan.conflicts;
     // A merge moves every key of the merged records, and the target's index counts them all: their whole sets (merges are rare).
     const whole =
       plan.mergeIds.length > 0
@@ -618,7 +710,7 @@ export class RecordStore {
     if (recordChanged) tx.set(this.recordKey(plan.targetId), JSON.stringify(record));
     if (beside.writes.size > 0)
       tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(withEmailPointers(beside.writes)));
-    if (applied.tie) tx.hset(this.tiesKey, this.tieField(event), String(applied.tie.version));
+    if (change.tie) tx.hset(this.tiesKey, this.tieField(event), String(change.tie.version));
     if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
     for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);
     if (plan.mergeIds.length > 0 || stale.includes(plan.targetId)) {
@@ -661,23 +753,7 @@ export class RecordStore {
     if (plan.mergeIds.length > 0) tx.srem(this.customersKey, ...plan.mergeIds);
     for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
     const result = await tx.exec();
-    if (result === null) return null; // a watched key changed: recompute from fresh state
-    this.owners.claimed(
-      toClaim,
-      plan.targetId,
-      plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]),
-    );
-    return {
-      recordId: plan.targetId,
-      changed,
-      record,
-      previous,
-      mergedIds: plan.mergeIds,
-      conflicts: newConflicts,
-      tie: applied.tie,
-      attempts: attempt,
-      refused,
-      linked: newKeys.some(isSystemKey),
-    };
+    if (result === null) return null;
+    return plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]);
   }
 }
