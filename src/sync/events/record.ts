@@ -104,7 +104,7 @@ const BillingViewSchema = z.strictObject({
 export const DerivedSchema = z.strictObject({
   links: z.strictObject({
     stripeCustomerId: z.string().nullable(),
-    /** The Stripe account (`acct_…`) of stripeCustomerId, from the record's key (push-worker.ts linksFor); absent for the unnamed account. */
+    /** The Stripe account (`acct_…`) of stripeCustomerId, from the record's key (push/worker.ts linksFor); absent for the unnamed account. */
     stripeAccountId: z.string().optional(),
     salesforceAccountId: z.string().nullable(),
     zendeskOrganizationId: z.string().nullable(),

@@ -302,7 +302,7 @@ export class RecordStore {
   }
 
   /**
-   * The identity keys a push needs of the record (push-worker.ts's linksFor): its system keys, and its Zendesk
+   * The identity keys a push needs of the record (push/worker.ts's linksFor): its system keys, and its Zendesk
    * user keys only when nothing else names the place to write in Zendesk (no organization, no user among the
    * record's contacts) and it has any — then the first of them is that place. The whole key set, which grows
    * with the customer's contacts, is read only then (or when the index does not match it).

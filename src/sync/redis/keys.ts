@@ -84,11 +84,11 @@ export const REDIS_KEYS = {
   /** A portal target's API rate, shared by every worker (call-gate.ts). */
   callGate: (prefix: string, target: PortalTargetName) => `${prefix}:rate:${target}`,
 
-  /** Pushes (push-planner.ts, push-worker.ts). */
+  /** Pushes (push/planner.ts, push/worker.ts). */
   push: perPrefix((prefix: string) => ({
-    /** The projection a target accepted last for a customer (push-worker.ts). */
+    /** The projection a target accepted last for a customer (push/worker.ts). */
     accepted: (target: string, customerId: string) => `${prefix}:pushed:${target}:${customerId}`,
-    /** Set while a target is failing: its pushes wait on backoff (push-worker.ts). */
+    /** Set while a target is failing: its pushes wait on backoff (push/worker.ts). */
     down: (target: string) => `${prefix}:push-down:${target}`,
     /** Set (for `debounceMs`) when a push of the customer to the target was written. */
     recent: (target: PortalTargetName, customerId: string) => `${prefix}:push-recent:${target}:${customerId}`,
@@ -96,10 +96,10 @@ export const REDIS_KEYS = {
     dedup: (target: PortalTargetName, dedupId: string) => `${prefix}:${QUEUE_NAMES.push(target)}:de:${dedupId}`,
   })),
 
-  /** The fingerprint of the field mapping a target's pushes were made with (mapping/repush.ts). */
+  /** The fingerprint of the field mapping a target's pushes were made with (push/repush.ts). */
   mappingFingerprint: (prefix: string, target: PortalTargetName) => `${prefix}:mapping-fingerprint:${target}`,
 
-  /** Resync pushes waiting for a bulk call, per target (bulk-push.ts). */
+  /** Resync pushes waiting for a bulk call, per target (push/bulk.ts). */
   bulk: (prefix: string, target: string) => ({
     pending: `${prefix}:bulk:${target}:pending`,
     claimed: `${prefix}:bulk:${target}:claimed`,
@@ -145,7 +145,7 @@ export const REDIS_KEYS = {
     rate: (userId: string, windowStart: number) => `${prefix}:view:rate:${userId}:${windowStart}`,
   })),
 
-  /** Forgotten customers (admin/tombstones.ts, admin/portal-clear.ts). */
+  /** Forgotten customers (events/tombstones.ts, admin/portal-clear.ts). */
   forgotten: perPrefix((prefix: string) => ({
     salt: `${prefix}:forgotten:salt`,
     key: (hash: string) => `${prefix}:forgotten:key:${hash}`,

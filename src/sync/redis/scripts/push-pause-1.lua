@@ -1,4 +1,4 @@
--- Pauses a push queue for a rate limit (push-worker.ts) without opening a new window of BullMQ's job limiter
+-- Pauses a push queue for a rate limit (push/worker.ts) without opening a new window of BullMQ's job limiter
 -- inside the current one. The limiter key counts the jobs started in the window and expires with it; BullMQ
 -- starts no job while the count is at least its max, so a pause is the count set to ARGV[3] (huge) for a
 -- while — which drops the window's count: a pause ending before the window would let `max` more jobs start
