@@ -27,7 +27,7 @@ import { createReconcileWorker, Reconciler, RECONCILE_QUEUE, scheduleReconcile }
 import type { SnapshotStream } from './sync/resync/snapshot.js';
 import type { Source, SourceEvent } from './sync/events/source-event.js';
 import { Queue } from 'bullmq';
-import { createPipeline } from './sync/pipeline.js';
+import { createPipeline, type Pipeline } from './sync/pipeline.js';
 import { createEventsWorker } from './sync/events/worker.js';
 import { startHeartbeat } from './sync/health.js';
 import { Tombstones } from './sync/events/tombstones.js';
@@ -98,14 +98,43 @@ async function upgradeStripeKeys(redis: Redis, store: RecordStore, config: Confi
   }
 }
 
-export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
-  const metrics = opts.registry ? createSyncMetrics(opts.registry) : undefined;
+/** The worker role's three connections: BullMQ workers block on one, the record store has its own, producers share the third. */
+interface Connections {
+  connection: Redis;
+  storeConnection: Redis;
+  pushConnection: Redis;
+}
+
+function openConnections(config: Config): Connections {
   const connection = createWorkerRedis(config.redis);
   const storeConnection = createWorkerRedis(config.redis);
   connection.on('error', () => undefined); // reported by the worker's own listener
   storeConnection.on('error', () => undefined);
   const pushConnection = createProducerRedis(config.redis, { enableOfflineQueue: true });
   pushConnection.on('error', () => undefined);
+  return { connection, storeConnection, pushConnection };
+}
+
+/** What the events worker hands a stored change to, and what it is stored in. */
+interface RecordSide {
+  store: RecordStore;
+  planner: PushPlanner;
+  deflectionQueue: ReturnType<typeof createDeflectionQueue>;
+  outbound: OutboundService;
+  tracker: DeflectionTracker;
+  classifier: ReturnType<typeof createTicketClassifier>;
+  pipeline: Pipeline;
+}
+
+/** The record store (its Stripe keys upgraded), push planning, outbound, deflection, and the pipeline over them. */
+async function buildRecordSide(
+  config: Config,
+  logger: Logger,
+  { connection, storeConnection, pushConnection }: Connections,
+  metrics: SyncMetrics | undefined,
+  now: () => number,
+  registry: Registry | undefined,
+): Promise<RecordSide> {
   const store = new RecordStore(storeConnection, config.redis.prefix);
   await upgradeStripeKeys(storeConnection, store, config, logger);
   const planner = new PushPlanner(
@@ -116,7 +145,6 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     config.push.backoffMs,
     config.mapping,
   );
-  const now = opts.now ?? Date.now;
   const classifier = createTicketClassifier(config.ticketCategories);
   const deflectionQueue = createDeflectionQueue(pushConnection, config.redis.prefix);
   deflectionQueue.on('error', () => undefined); // reported by the connection's users
@@ -128,7 +156,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     config,
     transport: createSubscriberTransport(),
     logger,
-    registry: opts.registry,
+    registry,
   });
   // Brands as metric labels: bounded (brands.ts), whatever ids the events carry.
   const brandLabel = brandLabeller({ listed: config.zendesk.brands ?? [] });
@@ -167,6 +195,18 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     emitter: outbound.emitter,
     ...(metrics && { metrics }),
   });
+  return { store, planner, deflectionQueue, outbound, tracker, classifier, pipeline };
+}
+
+/** The `events` queue's worker, handing what it stores to the pipeline; a job given up on is the pipeline's too. */
+function startEventsWorker(
+  config: Config,
+  logger: Logger,
+  opts: WorkerOptions,
+  { connection, storeConnection }: Connections,
+  { store, classifier, pipeline }: RecordSide,
+  metrics: SyncMetrics | undefined,
+): Worker {
   const worker = createEventsWorker({
     connection,
     prefix: config.redis.prefix,
@@ -186,42 +226,68 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     if (!job || !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))) return;
     void pipeline.onGaveUp(job.id).catch(() => undefined);
   });
-  const pushWorkers = opts.targets
-    ? config.portal.targets.map((name) => {
-        // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
-        const gate = createCallGate(
-          pushConnection,
-          REDIS_KEYS.callGate(config.redis.prefix, name),
-          config.targets[name].rate,
-        );
-        return createPushWorker({
-          connection,
-          redis: pushConnection,
-          prefix: config.redis.prefix,
-          store,
-          target: opts.targets!(name, config, {
-            gate,
-            ...(metrics && {
-              onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit),
-            }),
-          }),
-          gate,
-          rate: config.targets[name].rate,
-          concurrency: config.targets[name].concurrency,
-          backoffMs: config.push.backoffMs,
-          debounceMs: config.push.debounceMs,
-          maxBackoffMs: config.push.maxBackoffMs,
-          mapping: config.mapping,
-          logger,
-          ...(metrics
-            ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) }
-            : {}),
-        });
-      })
-    : [];
-  outbound.watchDeadLetters(worker, () => null);
-  for (const w of pushWorkers) outbound.watchDeadLetters(w, customerOfJob);
-  const deflectionWorker = createDeflectionWorker({ connection, prefix: config.redis.prefix, tracker, logger });
+  return worker;
+}
+
+/** One push worker per portal target, each with its own call gate; none without a target factory. */
+function startPushWorkers(
+  config: Config,
+  logger: Logger,
+  targets: TargetFactory | undefined,
+  { connection, pushConnection }: Connections,
+  store: RecordStore,
+  metrics: SyncMetrics | undefined,
+): Worker[] {
+  if (!targets) return [];
+  return config.portal.targets.map((name) => {
+    // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
+    const gate = createCallGate(
+      pushConnection,
+      REDIS_KEYS.callGate(config.redis.prefix, name),
+      config.targets[name].rate,
+    );
+    return createPushWorker({
+      connection,
+      redis: pushConnection,
+      prefix: config.redis.prefix,
+      store,
+      target: targets(name, config, {
+        gate,
+        ...(metrics && {
+          onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit),
+        }),
+      }),
+      gate,
+      rate: config.targets[name].rate,
+      concurrency: config.targets[name].concurrency,
+      backoffMs: config.push.backoffMs,
+      debounceMs: config.push.debounceMs,
+      maxBackoffMs: config.push.maxBackoffMs,
+      mapping: config.mapping,
+      logger,
+      ...(metrics
+        ? { onPushed: (target, r) => metrics.pushes.inc({ target, outcome: r.skipped ? 'skipped' : 'written' }, 1) }
+        : {}),
+    });
+  });
+}
+
+/** The reconciler, its queue and worker, and the `events` queue it feeds. */
+interface Reconciling {
+  reconciler: Reconciler;
+  eventsQueue: EventsQueue;
+  reconcileQueue: Queue;
+  reconcileWorker: Worker;
+}
+
+function startReconciling(
+  config: Config,
+  logger: Logger,
+  opts: WorkerOptions,
+  { connection, pushConnection }: Connections,
+  store: RecordStore,
+  metrics: SyncMetrics | undefined,
+): Reconciling {
   const eventsQueue = createEventsQueue(pushConnection, config.redis.prefix);
   eventsQueue.on('error', () => undefined); // reported by the connection's users; unheard, BullMQ prints it outside the JSON log
   const reconciler = buildReconciler(config, {
@@ -235,23 +301,28 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: pushConnection, prefix: config.redis.prefix });
   reconcileQueue.on('error', () => undefined);
   const reconcileWorker = createReconcileWorker({ connection, prefix: config.redis.prefix, reconciler, logger });
-  await Promise.all([
-    worker.waitUntilReady(),
-    deflectionWorker.waitUntilReady(),
-    reconcileWorker.waitUntilReady(),
-    ...pushWorkers.map((w) => w.waitUntilReady()),
-  ]);
-  await scheduleReconcile(reconcileQueue, reconciler.sources.length > 0 ? config.reconcile.everyMs : 0);
-  await scheduleSweeps(deflectionQueue, config.deflection.sweepEveryMs);
-  // Counting customers for the report: bring records the store's set does not know yet in, in the background.
-  const reconciling = reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
+  return { reconciler, eventsQueue, reconcileQueue, reconcileWorker };
+}
+
+/** Counting customers for the report: bring records the store's set does not know yet in, in the background. */
+function reconcileCustomerCount(config: Config, logger: Logger, storeConnection: Redis): Promise<unknown> {
+  return reconcileCustomers(storeConnection, config.redis.prefix).catch((err: unknown) =>
     logger.warn(
       { err: (err as Error).message },
       'could not reconcile the customer count; the report counts records by SCAN meanwhile',
     ),
   );
-  // A mapping other than the one the targets' pushes were made with: every customer gets a bulk push (those it changes write).
-  const remapping = (
+}
+
+/** A mapping other than the one the targets' pushes were made with: every customer gets a bulk push (those it changes write). */
+function repushChangedMapping(
+  config: Config,
+  logger: Logger,
+  pushConnection: Redis,
+  { store, planner }: RecordSide,
+  pushWorkers: Worker[],
+): Promise<unknown> {
+  return (
     pushWorkers.length > 0
       ? repushOnMappingChange(
           {
@@ -276,6 +347,63 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
         'could not queue the pushes of a changed field mapping; run portal-sync resync',
       ),
     );
+}
+
+/** Everything startWorker started, closed in order: workers first, then queues and background work, connections last. */
+async function closeWorker(parts: {
+  connections: Connections;
+  side: RecordSide;
+  worker: Worker;
+  deflectionWorker: Worker;
+  reconciling: Reconciling;
+  pushWorkers: Worker[];
+  background: Promise<unknown>[];
+  heartbeat: { stop(): Promise<void> };
+}): Promise<void> {
+  const { connections, side, worker, deflectionWorker, reconciling, pushWorkers, heartbeat } = parts;
+  await worker.close();
+  await deflectionWorker.close();
+  await reconciling.reconcileWorker.close();
+  await reconciling.reconcileQueue.close();
+  await reconciling.eventsQueue.close();
+  for (const work of parts.background) await work;
+  await Promise.all(pushWorkers.map((w) => w.close()));
+  await side.outbound.close();
+  await heartbeat.stop();
+  await side.deflectionQueue.close();
+  await side.planner.close();
+  side.tracker.close();
+  connections.pushConnection.disconnect();
+  side.store.close();
+  connections.storeConnection.disconnect();
+  connections.connection.disconnect();
+}
+
+export async function startWorker(config: Config, logger: Logger, opts: WorkerOptions = {}): Promise<RunningWorker> {
+  const metrics = opts.registry ? createSyncMetrics(opts.registry) : undefined;
+  const connections = openConnections(config);
+  const { connection, storeConnection, pushConnection } = connections;
+  const side = await buildRecordSide(config, logger, connections, metrics, opts.now ?? Date.now, opts.registry);
+  const { store, planner, tracker, outbound, deflectionQueue } = side;
+  const worker = startEventsWorker(config, logger, opts, connections, side, metrics);
+  const pushWorkers = startPushWorkers(config, logger, opts.targets, connections, store, metrics);
+  outbound.watchDeadLetters(worker, () => null);
+  for (const w of pushWorkers) outbound.watchDeadLetters(w, customerOfJob);
+  const deflectionWorker = createDeflectionWorker({ connection, prefix: config.redis.prefix, tracker, logger });
+  const reconciling = startReconciling(config, logger, opts, connections, store, metrics);
+  const { reconciler, reconcileQueue, reconcileWorker } = reconciling;
+  await Promise.all([
+    worker.waitUntilReady(),
+    deflectionWorker.waitUntilReady(),
+    reconcileWorker.waitUntilReady(),
+    ...pushWorkers.map((w) => w.waitUntilReady()),
+  ]);
+  await scheduleReconcile(reconcileQueue, reconciler.sources.length > 0 ? config.reconcile.everyMs : 0);
+  await scheduleSweeps(deflectionQueue, config.deflection.sweepEveryMs);
+  const background = [
+    reconcileCustomerCount(config, logger, storeConnection),
+    repushChangedMapping(config, logger, pushConnection, side, pushWorkers),
+  ];
   const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');
   logger.info(
     { queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] },
@@ -288,25 +416,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     tracker,
     reconciler,
     outbound,
-    async close() {
-      await worker.close();
-      await deflectionWorker.close();
-      await reconcileWorker.close();
-      await reconcileQueue.close();
-      await eventsQueue.close();
-      await reconciling;
-      await remapping;
-      await Promise.all(pushWorkers.map((w) => w.close()));
-      await outbound.close();
-      await heartbeat.stop();
-      await deflectionQueue.close();
-      await planner.close();
-      tracker.close();
-      pushConnection.disconnect();
-      store.close();
-      storeConnection.disconnect();
-      connection.disconnect();
-    },
+    close: () =>
+      closeWorker({ connections, side, worker, deflectionWorker, reconciling, pushWorkers, background, heartbeat }),
   };
 }
 
