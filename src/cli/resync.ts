@@ -7,7 +7,6 @@
  * queue is busy, `--dry-run` stores and pushes nothing, and a run that is
  * killed continues from its last finished page with `--resume`.
  */
-import { linksFor } from '../sync/push/worker.js';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -19,18 +18,15 @@ import {
 } from '../connectors/resync.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEventsQueue } from '../sync/events/queue.js';
-import { combineDiffs, DryRun, type CustomerDiff } from '../sync/resync/dry-run.js';
-import { createTicketClassifier, withTicketCategory } from '../sync/events/ticket-categories.js';
 import { runResync, type ResyncSummary } from '../sync/resync/runner.js';
 import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/events/store.js';
-import { acceptedProjection } from '../sync/push/worker.js';
 import { createCallGate } from '../sync/push/call-gate.js';
+import { customerToResync, previewResync } from '../sync/admin/resync-preview.js';
 import { UsageError } from './errors.js';
 import { progressReporter, type ProgressReporter } from './resync-progress.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
-import { inspectRecord } from '../sync/admin/inspect.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
 import { REDIS_KEYS } from '../sync/redis/keys.js';
@@ -89,13 +85,11 @@ async function streamsFor(
   const sources = params.sources as ResyncSource[];
   const gate = createCallGate(redis, REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'), config.targets.zendesk.rate);
   if (params.customer !== null) {
-    const { record, keys } = await inspectRecord(store, params.customer);
-    // From the record's keys too: the Stripe account is in its key (stripe:<acct_…>:cus_…), not in the record.
-    const links = { ...record.derived.links, stripeAccountId: linksFor(record, keys).stripeAccountId };
-    const streams = await createCustomerStreams(config, links, { sources, zendeskGate: gate });
+    const { recordId, ids } = await customerToResync(store, params.customer);
+    const streams = await createCustomerStreams(config, ids, { sources, zendeskGate: gate });
     if (streams.length === 0)
       throw new UsageError(
-        `customer ${record.id} has no id in a configured source among ${sources.join(', ')}: nothing to read`,
+        `customer ${recordId} has no id in a configured source among ${sources.join(', ')}: nothing to read`,
       );
     return streams;
   }
@@ -118,31 +112,7 @@ async function dryRun(
 ): Promise<void> {
   const store = new RecordStore(redis, config.redis.prefix);
   const streams = await streamsFor(config, redis, store, params, (m) => logger.warn(m));
-  const classifier = createTicketClassifier(config.ticketCategories);
-  const preview = new DryRun(store, (e) => withTicketCategory(e, classifier), undefined, {
-    mapping: config.mapping,
-    targets: config.portal.targets,
-    accepted: async (target, id) => (await acceptedProjection(redis, config.redis.prefix, target, id))?.mapped,
-  });
-  const diffs = new Map<string, CustomerDiff>();
-  let read = 0;
-  for (const stream of streams) {
-    let cursor: string | null = null;
-    do {
-      if (signal.aborted) throw new Error('dry run interrupted');
-      const page = await stream.page(cursor);
-      read += page.read;
-      for (const event of page.events) {
-        const diff = await preview.preview(event);
-        if (!diff || diff.changes.length === 0) continue;
-        const key = diff.customerId ?? diff.ref;
-        const earlier = diffs.get(key);
-        diffs.set(key, earlier ? combineDiffs(earlier, diff) : diff);
-      }
-      cursor = page.next;
-    } while (cursor !== null);
-  }
-  const rows = [...diffs.values()].sort((a, b) => (a.customerId ?? a.ref).localeCompare(b.customerId ?? b.ref));
+  const { read, customers: rows } = await previewResync(redis, store, config, streams, signal);
   if (json) return printJson({ dryRun: true, read, customers: rows });
   const out = rows.map(
     (d) =>
