@@ -19,7 +19,7 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
-import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe-connect.js';
+import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe/connect.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { ROOT, runCli, type CliResult } from '../support/cli.js';
 import { testConfig } from '../support/daemon.js';

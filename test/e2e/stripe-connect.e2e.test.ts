@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createLogger } from '../../src/log.js';
-import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe-connect.js';
+import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe/connect.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { salesforceId18 } from '../../src/sync/events/ids.js';
 import { createEventsQueue } from '../../src/sync/events/queue.js';

@@ -12,7 +12,7 @@ import {
   startStripeConnectStandIn,
   type StripeConnectStandIn,
   type StripeConnectStandInOptions,
-} from '../../src/demo/standins/stripe-connect.js';
+} from '../../src/demo/standins/stripe/connect.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripeClient } from '../../../src/connectors/stripe/client.js';
 import { connectedAccountsStream } from '../../../src/connectors/stripe/connect.js';
 import { stripeSnapshotStreams } from '../../../src/connectors/stripe/enumerate.js';
-import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../../src/demo/standins/stripe-connect.js';
+import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../../src/demo/standins/stripe/connect.js';
 
 let s: StripeConnectStandIn;
 const ACCOUNTS = Array.from({ length: 105 }, (_, i) => `acct_1Conn${String(i).padStart(3, '0')}`);

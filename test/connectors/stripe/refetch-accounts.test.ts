@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createRefetcher } from '../../../src/connectors/refetch.js';
-import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../../src/demo/standins/stripe-connect.js';
+import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../../src/demo/standins/stripe/connect.js';
 
 const PLATFORM = 'acct_1PlatformFAKE0001';
 let s: StripeConnectStandIn;

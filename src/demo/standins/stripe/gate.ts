@@ -13,7 +13,7 @@ function rateOf(rate: StripeRate | 'test' | 'live' | null | undefined): StripeRa
   return rate ?? {};
 }
 
-function keyOf(header: string | undefined): string | undefined {
+export function keyOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const bearer = /^Bearer\s+(\S+)$/i.exec(header);
   if (bearer) return bearer[1];
@@ -99,7 +99,7 @@ export class StripeGate {
     if (!key) return send(res, 401, stripeErrors.noKey());
     if (key !== this.store.secretKey) return send(res, 401, stripeErrors.badKey(key));
     // Stripe-Account names the account a request acts on; an account that is no platform may only name itself
-    // (a platform's front, stripe-connect.ts, routes the header to the connected account's own stand-in).
+    // (a platform's front, connect.ts, routes the header to the connected account's own stand-in).
     const onBehalf = req.get('stripe-account');
     if (onBehalf !== undefined && onBehalf !== this.store.accountId) return send(res, 403, stripeErrors.notPlatform());
 

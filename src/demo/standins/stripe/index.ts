@@ -56,8 +56,6 @@ import type { StripeStandIn, StripeStandInOptions, StripeSubscriptionInput } fro
 
 export * from './state.js';
 export type { StripePriceInput, StripeStandIn, StripeStandInOptions } from './types.js';
-export { renderAccount } from './render.js';
-export { stripeErrors } from './params.js';
 
 /** The express app: the gate and the routers of /v1, the hosted invoice pages, Stripe's 404 and error bodies. */
 function stripeApp(api: StripeApi, gate: StripeGate): express.Express {

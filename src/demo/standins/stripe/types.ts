@@ -24,7 +24,7 @@ export interface StripeStandInOptions {
   /** The account that owns hosted invoice pages (default acct_ + a stable suffix). */
   accountId?: string;
   /**
-   * A connected account of a Connect platform (stripe-connect.ts puts one behind the platform's API): its
+   * A connected account of a Connect platform (connect.ts puts one behind the platform's API): its
    * events carry `account: accountId`, as the platform's Connect endpoint receives them.
    */
   connected?: boolean;
