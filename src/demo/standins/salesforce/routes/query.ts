@@ -1,7 +1,8 @@
 /** The Salesforce stand-in's SOQL query and queryAll: rows projected with their parent relationships, paged by batchSize with query locators (at most 10 open cursors). */
 import express, { type Request, type Response } from 'express';
 import { apiError } from '../errors.js';
-import { type Soql, holds, orderRecords, parseSoql } from '../soql.js';
+import { holds, orderRecords } from '../soql.js';
+import { type Soql, parseSoql } from '../soql-parser.js';
 import type { SalesforceState, Values } from '../state.js';
 import { type Ctx, send, sobjectUrl, versionOf } from '../http.js';
 import type { SalesforceRecord } from '../types.js';
