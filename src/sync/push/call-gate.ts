@@ -5,7 +5,7 @@
  * A call that would exceed the limit is not made; the gate throws a
  * RateLimitedError saying when a slot frees up, and the push worker waits
  * until then (within the push, or by pausing the target's queue:
- * pauseForRateLimit in push/worker.ts). BullMQ's limiter counts jobs, and a push job
+ * pauseForRateLimit in push/target-call.ts). BullMQ's limiter counts jobs, and a push job
  * can make several calls, so it alone cannot keep a per-request limit.
  *
  * The platform counts a call when it ARRIVES, which is some time after our

@@ -88,7 +88,7 @@ export const REDIS_KEYS = {
   push: perPrefix((prefix: string) => ({
     /** The projection a target accepted last for a customer (push/worker.ts). */
     accepted: (target: string, customerId: string) => `${prefix}:pushed:${target}:${customerId}`,
-    /** Set while a target is failing: its pushes wait on backoff (push/worker.ts). */
+    /** Set while a target is failing: its pushes wait on backoff (push/target-call.ts). */
     down: (target: string) => `${prefix}:push-down:${target}`,
     /** Set (for `debounceMs`) when a push of the customer to the target was written. */
     recent: (target: PortalTargetName, customerId: string) => `${prefix}:push-recent:${target}:${customerId}`,
