@@ -6,12 +6,12 @@ import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { Queue } from 'bullmq';
 import { Ingestor } from './sync/events/ingest.js';
 import { configuredWebhookSources, registerHealthGauges } from './sync/health.js';
 import { registerQueueGauges } from './sync/metrics.js';
 import { PUSH_QUEUES } from './sync/push/planner.js';
 import { createEventsQueue, type EventsQueue } from './sync/events/queue.js';
+import { openQueue } from './sync/queues.js';
 import { createProducerRedis, describeRedis, type Redis } from './sync/redis/connection.js';
 import { createApp } from './webhooks/app.js';
 import { createEdgeMetrics, type EdgeMetrics } from './webhooks/metrics.js';
@@ -101,7 +101,7 @@ export async function startDaemon(
         logger.warn({ err: err.message }, 'quarantine entries of an earlier release not moved yet'),
       );
   const metrics = createEdgeMetrics(opts.defaultMetrics === undefined ? {} : { defaultMetrics: opts.defaultMetrics });
-  const pushQueues = PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
+  const pushQueues = PUSH_QUEUES.map((name) => openQueue(name, redis, config.redis.prefix));
   for (const q of pushQueues) q.on('error', () => undefined);
   registerQueueGauges(metrics.registry, [queue, ...pushQueues]);
   registerHealthGauges(metrics.registry, redis, config.redis.prefix, configuredWebhookSources(config));

@@ -22,11 +22,12 @@ import { RecordStore } from './sync/events/store.js';
 import { configuredSources, createSnapshotStreams } from './connectors/resync.js';
 import { Ingestor } from './sync/events/ingest.js';
 import { createEventsQueue, type EventsQueue } from './sync/events/queue.js';
+import { openQueue } from './sync/queues.js';
 import type { Redis } from 'ioredis';
 import { createReconcileWorker, Reconciler, RECONCILE_QUEUE, scheduleReconcile } from './sync/resync/reconcile.js';
 import type { SnapshotStream } from './sync/resync/snapshot.js';
 import type { Source, SourceEvent } from './sync/events/source-event.js';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { createPipeline, type Pipeline } from './sync/pipeline.js';
 import { createEventsWorker } from './sync/events/worker.js';
 import { startHeartbeat } from './sync/health.js';
@@ -298,7 +299,7 @@ function startReconciling(
     ...(metrics && { metrics }),
     ...(opts.reconcileStreams && { streams: opts.reconcileStreams }),
   });
-  const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: pushConnection, prefix: config.redis.prefix });
+  const reconcileQueue = openQueue(RECONCILE_QUEUE, pushConnection, config.redis.prefix);
   reconcileQueue.on('error', () => undefined);
   const reconcileWorker = createReconcileWorker({ connection, prefix: config.redis.prefix, reconciler, logger });
   return { reconciler, eventsQueue, reconcileQueue, reconcileWorker };

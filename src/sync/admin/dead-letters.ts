@@ -3,12 +3,13 @@
  * the edge because they failed their schema — listed a page at a time (`dlq list`, the dashboard), replayed
  * (a job back in its queue; a quarantined payload parsed again and enqueued) and purged.
  */
-import { Queue, type Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Ingestor } from '../events/ingest.js';
 import { PUSH_QUEUES } from '../push/planner.js';
 import type { QuarantineEntry, QuarantineLimits, QuarantineMeta } from '../events/quarantine.js';
 import { createEventsQueue } from '../events/queue.js';
+import { openQueue } from '../queues.js';
 import type { ParseResult } from '../events/source-event.js';
 
 export interface DeadLetter {
@@ -40,9 +41,7 @@ export interface DeadLetterSettings {
 /** `readOnly` (dlq list): the queues are opened without writing their meta keys. */
 export function openDeadLetters(redis: Redis, config: DeadLetterSettings, readOnly = false): DeadLetters {
   const events = createEventsQueue(redis, config.redis.prefix, { readOnly });
-  const push = PUSH_QUEUES.map(
-    (name) => new Queue(name, { connection: redis, prefix: config.redis.prefix, skipMetasUpdate: readOnly }),
-  );
+  const push = PUSH_QUEUES.map((name) => openQueue(name, redis, config.redis.prefix, { readOnly }));
   const ingestor = new Ingestor({
     redis,
     queue: events,

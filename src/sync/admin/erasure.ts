@@ -11,11 +11,12 @@
  * emails must be found nowhere (`remaining` lists the keys if they are).
  */
 import { parseStripeKey } from '../events/identity.js';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CustomerRecord } from '../events/record.js';
 import type { RecordStore } from '../events/store.js';
-import { REDIS_KEYS } from '../redis/keys.js';
+import { REDIS_KEYS, type QueueName } from '../redis/keys.js';
+import { openQueue } from '../queues.js';
 
 export interface SweepResult {
   /** Keys deleted whole. */
@@ -95,14 +96,14 @@ function replaceAll(text: string, needles: readonly string[], hash: (n: string) 
 }
 
 export class Eraser {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly store: RecordStore,
     /** Every BullMQ queue under the prefix, so that a job is removed through BullMQ (its id leaves every state list). */
-    private readonly queueNames: readonly string[],
+    private readonly queueNames: readonly QueueName[],
   ) {}
 
   private isAudit(key: string): boolean {
@@ -113,7 +114,7 @@ export class Eraser {
   }
 
   /** The queue and job id of a BullMQ job hash key, if it is one. */
-  private jobOf(key: string): { queue: string; id: string } | null {
+  private jobOf(key: string): { queue: QueueName; id: string } | null {
     for (const q of this.queueNames) {
       const head = REDIS_KEYS.queue(this.prefix, q);
       if (key.startsWith(head) && !key.slice(head.length).includes(':'))
@@ -122,9 +123,9 @@ export class Eraser {
     return null;
   }
 
-  private queue(name: string): Queue {
+  private queue(name: QueueName): Queue {
     let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = new Queue(name, { connection: this.redis, prefix: this.prefix })));
+    if (!q) this.queues.set(name, (q = openQueue(name, this.redis, this.prefix)));
     return q;
   }
 

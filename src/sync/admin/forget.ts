@@ -25,7 +25,7 @@ import {
   type PortalOutcome,
 } from './portal-clear.js';
 import { Tombstones } from '../events/tombstones.js';
-import { QUEUE_NAMES } from '../redis/keys.js';
+import { QUEUE_NAMES, type QueueName } from '../redis/keys.js';
 import { statusQueueNames, type StatusSettings } from './status.js';
 
 interface ForgetResult {
@@ -44,7 +44,7 @@ export interface ForgetDeps {
   redis: Redis;
   prefix: string;
   store: RecordStore;
-  queueNames: readonly string[];
+  queueNames: readonly QueueName[];
   tombstoneDays: number;
   emitter?: OutboundEmitter | undefined;
   /** What to do with what was pushed to the configured portal targets. */
@@ -52,7 +52,7 @@ export interface ForgetDeps {
 }
 
 /** The queues a forget sweeps for jobs naming the customer: those `status` shows, and the reconcile queue. */
-export function erasureQueueNames(settings: Pick<StatusSettings, 'subscriptions'>): string[] {
+export function erasureQueueNames(settings: Pick<StatusSettings, 'subscriptions'>): QueueName[] {
   return [...statusQueueNames(settings), QUEUE_NAMES.reconcile];
 }
 

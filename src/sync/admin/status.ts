@@ -4,7 +4,7 @@
  * backlogs, workers' heartbeats and the Redis topology. Read only: queues are opened without writing their
  * meta keys.
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bulkBacklog, type BulkBacklog } from '../push/bulk.js';
 import { DEFLECTION_QUEUE } from '../deflection/queue.js';
@@ -24,6 +24,8 @@ import { PUSH_QUEUES } from '../push/planner.js';
 import type { QuarantineLimits } from '../events/quarantine.js';
 import { QuarantineStore } from '../events/quarantine.js';
 import { QUEUES } from '../events/queue.js';
+import { openQueue } from '../queues.js';
+import type { QueueName } from '../redis/keys.js';
 import { readRedisTopology, topologyWarnings, type RedisTopology } from '../redis/connection.js';
 import { ResyncRuns, type ResyncRunInfo } from '../resync/runs.js';
 import { RecordStore } from '../events/store.js';
@@ -78,8 +80,8 @@ export interface Status {
 /** The window of the per-minute rates. */
 export const RATE_WINDOW_MINUTES = 15;
 
-async function queueStatus(redis: Redis, prefix: string, name: string): Promise<QueueStatus> {
-  const queue = new Queue(name, { connection: redis, prefix, skipMetasUpdate: true }); // status only reads
+async function queueStatus(redis: Redis, prefix: string, name: QueueName): Promise<QueueStatus> {
+  const queue = openQueue(name, redis, prefix, { readOnly: true }); // status only reads
   try {
     return await queueStatusOf(queue);
   } finally {
@@ -114,7 +116,7 @@ export async function queueStatusOf(queue: Queue): Promise<QueueStatus> {
 }
 
 /** Every queue `status` and the dashboard show, in their order: events, pushes, deflection, one outbound queue per subscription. */
-export function statusQueueNames(config: Pick<StatusSettings, 'subscriptions'>): string[] {
+export function statusQueueNames(config: Pick<StatusSettings, 'subscriptions'>): QueueName[] {
   return [QUEUES.events, ...PUSH_QUEUES, DEFLECTION_QUEUE, ...config.subscriptions.map((s) => outboundQueueName(s.id))];
 }
 

@@ -6,13 +6,14 @@
  * of a window finds them there; the tracker's transactions make a job that
  * runs twice, or a job and a sweep racing, decide a session once.
  */
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { cappedBackoff, cappedBackoffStrategy } from '../backoff.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../../log.js';
 import type { DeflectionTracker } from './tracker.js';
 import { QUEUE_NAMES } from '../redis/keys.js';
+import { openQueue } from '../queues.js';
 
 export const DEFLECTION_QUEUE = QUEUE_NAMES.deflection;
 const SWEEP_SCHEDULER = 'deflection-sweep';
@@ -30,9 +31,7 @@ type DeflectionJob = z.infer<typeof DeflectionJobSchema>;
 export type DeflectionQueue = Queue<DeflectionJob>;
 
 export function createDeflectionQueue(connection: Redis, prefix: string): DeflectionQueue {
-  return new Queue<DeflectionJob>(DEFLECTION_QUEUE, {
-    connection,
-    prefix,
+  return openQueue<DeflectionJob>(DEFLECTION_QUEUE, connection, prefix, {
     defaultJobOptions: {
       attempts: 10,
       backoff: cappedBackoff(1_000),

@@ -2,11 +2,12 @@
  * Queue names and job defaults, in one place so that the web role (producer)
  * and the worker role agree on them.
  */
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cappedBackoff } from '../backoff.js';
 import type { SourceEvent } from './source-event.js';
 import { QUEUE_NAMES } from '../redis/keys.js';
+import { openQueue } from '../queues.js';
 
 /** Longest wait between two tries of an event (12 tries: about 20 minutes in all). */
 export const EVENT_MAX_BACKOFF_MS = 300_000;
@@ -25,10 +26,5 @@ export type EventsQueue = Queue<SourceEvent, unknown, string>;
 
 /** `readOnly`: for commands that only read (BullMQ otherwise writes the queue's meta key on opening it). */
 export function createEventsQueue(connection: Redis, prefix: string, opts: { readOnly?: boolean } = {}): EventsQueue {
-  return new Queue<SourceEvent, unknown, string>(QUEUES.events, {
-    connection,
-    prefix,
-    defaultJobOptions: EVENT_JOB_DEFAULTS,
-    ...(opts.readOnly && { skipMetasUpdate: true }),
-  });
+  return openQueue<SourceEvent>(QUEUES.events, connection, prefix, { ...opts, defaultJobOptions: EVENT_JOB_DEFAULTS });
 }

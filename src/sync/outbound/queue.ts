@@ -8,10 +8,11 @@
  * follow-up while it runs (`keepLastIfActive`), so an event queued while
  * the lane's job finishes is never stranded.
  */
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { QUEUE_NAMES } from '../redis/keys.js';
+import { openQueue } from '../queues.js';
 
 export const outboundQueueName = QUEUE_NAMES.outbound;
 
@@ -33,9 +34,7 @@ const LANE_JOB_DEFAULTS: JobsOptions = {
 export type OutboundQueue = Queue<LaneJob>;
 
 export function createOutboundQueue(connection: Redis, prefix: string, subscriptionId: string): OutboundQueue {
-  return new Queue<LaneJob>(outboundQueueName(subscriptionId), {
-    connection,
-    prefix,
+  return openQueue<LaneJob>(outboundQueueName(subscriptionId), connection, prefix, {
     defaultJobOptions: LANE_JOB_DEFAULTS,
   });
 }

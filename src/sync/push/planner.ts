@@ -19,7 +19,7 @@
  * a fact, not state, so its job carries the event itself and is keyed by the
  * event's id (queued once however often it is handed over).
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PortalTargetName } from '../target-names.js';
@@ -34,6 +34,7 @@ import { mappedSections } from '../mapping/apply.js';
 import type { MappingConfig } from '../mapping/schema.js';
 import { sha256Hex, stableStringify, type CustomerRecord } from '../events/record.js';
 import { QUEUE_NAMES, REDIS_KEYS } from '../redis/keys.js';
+import { openQueue } from '../queues.js';
 
 /** One queue per target, so that each gets its own global rate limit (BullMQ's limiter is per queue). */
 export const pushQueueName = QUEUE_NAMES.push;
@@ -54,9 +55,7 @@ export function createPushQueue(
   target: PortalTargetName,
   backoffMs: number,
 ): Queue<PushJob> {
-  return new Queue<PushJob>(pushQueueName(target), {
-    connection,
-    prefix,
+  return openQueue<PushJob>(pushQueueName(target), connection, prefix, {
     defaultJobOptions: pushJobOptions(backoffMs),
   });
 }

@@ -9,11 +9,19 @@ import type { PortalTargetName } from '../target-names.js';
 /** The BullMQ queues: events in, pushes per portal target, deflection, one outbound queue per subscription, the reconciler. */
 export const QUEUE_NAMES = {
   events: 'events',
-  push: (target: PortalTargetName): string => `push-${target}`,
+  push: (target: PortalTargetName): `push-${PortalTargetName}` => `push-${target}`,
   deflection: 'deflection',
-  outbound: (subscriptionId: string): string => `outbound-${subscriptionId}`,
+  outbound: (subscriptionId: string): `outbound-${string}` => `outbound-${subscriptionId}`,
   reconcile: 'reconcile',
 } as const;
+
+/** A queue's name as QUEUE_NAMES gives it; the only kind of name `openQueue` (sync/queues.ts) takes. */
+export type QueueName =
+  | typeof QUEUE_NAMES.events
+  | ReturnType<typeof QUEUE_NAMES.push>
+  | typeof QUEUE_NAMES.deflection
+  | ReturnType<typeof QUEUE_NAMES.outbound>
+  | typeof QUEUE_NAMES.reconcile;
 
 /**
  * One part's keys per prefix, built once and kept: the record store asks for its keys on every command of

@@ -16,7 +16,7 @@
  * The checkpoint of a source moves to the pass's start only once every page
  * of it was read and queued; each pass re-reads `overlapMs` before it.
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import { readLastReconcile, reconcileLastKey, type ReconcileReport, type SourceReport } from '../health.js';

@@ -8,7 +8,7 @@
  * (session.ts) works here too; requests with the bearer header
  * go on to `adminRouter` for anything this router does not serve.
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { listDeadLetters, type DeadLetter } from '../../sync/admin/dead-letters.js';
 import { readStatus, type QueueStatus } from '../../sync/admin/status.js';
@@ -23,6 +23,7 @@ import type { Ingestor } from '../../sync/events/ingest.js';
 import type { SubscriptionState } from '../../sync/outbound/store.js';
 import { PUSH_QUEUES } from '../../sync/push/planner.js';
 import { createEventsQueue } from '../../sync/events/queue.js';
+import { openQueue } from '../../sync/queues.js';
 import type { Redis } from '../../sync/redis/connection.js';
 import { RecordStore } from '../../sync/events/store.js';
 import { boardHandler } from './board.js';
@@ -284,7 +285,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
     if (!queues) {
       queues = [
         createEventsQueue(redis, prefix),
-        ...PUSH_QUEUES.map((name) => new Queue(name, { connection: redis, prefix })),
+        ...PUSH_QUEUES.map((name) => openQueue(name, redis, prefix)),
         createDeflectionQueue(redis, prefix),
       ] as Queue[];
       for (const q of queues)
