@@ -141,6 +141,33 @@ describe('imports', () => {
   });
 });
 
+describe('queues', () => {
+  /** A file that opens a BullMQ Queue itself: `new Queue(`/`new Queue<`, or the class imported as a value (it could be renamed). */
+  const opensQueue = (text: string): boolean =>
+    /\bnew\s+Queue\s*[<(]/.test(text) ||
+    [...text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'bullmq'/g)].some((m) =>
+      m[1]!.split(',').some((name) => /^\s*Queue\b/.test(name)),
+    );
+
+  it('opens every BullMQ Queue in src/sync/queues.ts (openQueue, names from QUEUE_NAMES)', () => {
+    const openers = files(join(root, 'src'))
+      .map((f) => relative(root, f))
+      .filter((f) => f !== 'src/sync/queues.ts')
+      .filter((f) => opensQueue(readFileSync(join(root, f), 'utf8')));
+    expect(openers).toEqual([]);
+  });
+
+  it('tells a file that opens a Queue from one that only names its type', () => {
+    expect(opensQueue("import { Queue } from 'bullmq';")).toBe(true);
+    expect(opensQueue("import { Worker, Queue as Q } from 'bullmq';")).toBe(true);
+    expect(opensQueue("import type { Queue } from 'bullmq';\nconst q = new Queue<Job>('events', {});")).toBe(true);
+    expect(opensQueue("import { Worker, type Queue } from 'bullmq';")).toBe(false);
+    expect(opensQueue("import type { Queue, Job } from 'bullmq';\nconst q: Queue = openQueue('events', r, p);")).toBe(
+      false,
+    );
+  });
+});
+
 describe('keyspace', () => {
   it('builds every Redis key and queue name in src/sync/redis/keys.ts (a key is `${prefix}:…`)', () => {
     const builders = files(join(root, 'src'))
