@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk-help-center.js';
+import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk/help-center.js';
 import {
   createCustomer,
   hasChromium,

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createZendeskClient } from '../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../src/connectors/zendesk/setup.js';
-import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk-help-center.js';
+import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk/help-center.js';
 import {
   createCustomer,
   hasChromium,

@@ -25,7 +25,7 @@ import {
   type ZendeskTicket,
   type ZendeskUser,
 } from '../../src/demo/standins/zendesk/index.js';
-import type { ZendeskBrand } from '../../src/demo/standins/zendesk-brands.js';
+import type { ZendeskBrand } from '../../src/demo/standins/zendesk/brands.js';
 
 const EMAIL = 'sync-agent@acme.example';
 const TOKEN = 'zdTestApiToken1111111111111111111111111';

@@ -1,7 +1,7 @@
 /** The Zendesk stand-in's gate: the `.json` suffix, the call log, basic token auth (or a help center session on end-user paths), rate-limit headers and 429, failNext and injected faults. */
 import type { NextFunction, Request, Response } from 'express';
 import { ArmedFailures, FaultInjector, FixedWindowRateLimiter, type RateDecision } from '../common.js';
-import { STANDIN_USER_COOKIE } from '../zendesk-help-center.js';
+import { STANDIN_USER_COOKIE } from './help-center.js';
 import { END_USER_PATHS, UNENFORCED_RATE, ZENDESK_TOO_MANY_REQUESTS, send, zendeskErrors } from './render.js';
 import type { ZendeskStore } from './store.js';
 import type { ZendeskCall, ZendeskStandInOptions, ZendeskUser } from './types.js';

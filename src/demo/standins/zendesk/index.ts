@@ -24,12 +24,13 @@
  * tickets.ts (validated writes), echoes.ts (echo webhooks), custom-objects.ts, profiles.ts,
  * jobs.ts (bulk jobs), paging.ts (cursor pages and exports), gate.ts (auth, rate limits,
  * faults), render.ts (shapes and error bodies), http.ts (route plumbing), routes/ (one router
- * per API area), seed.ts. This file wires them into one server.
+ * per API area), seed.ts; brands.ts, access.ts (record-level permissions), help-center.ts (help
+ * center JWTs) and theme.ts (help center pages). This file wires them into one server.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listenOnLoopback } from '../common.js';
-import { createHelpCenterStandIn, STANDIN_USER_COOKIE } from '../zendesk-help-center.js';
-import { createThemeStandIn } from '../zendesk-theme.js';
+import { createHelpCenterStandIn, STANDIN_USER_COOKIE } from './help-center.js';
+import { createThemeStandIn } from './theme.js';
 import { DEFAULT_CREDENTIALS, HttpError, defaultFailureBody, isRecord, send, zendeskErrors } from './render.js';
 import { ZendeskStore } from './store.js';
 import { ZendeskGate } from './gate.js';

@@ -1,5 +1,5 @@
 /** The Zendesk stand-in's data: its state, Zendesk-like ids, lookups by external id and email, objects as the API presents them, and field definitions. */
-import { createBrandBook, type BrandBook } from '../zendesk-brands.js';
+import { createBrandBook, type BrandBook } from './brands.js';
 import {
   FIELD_TYPES,
   blank,

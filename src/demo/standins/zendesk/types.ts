@@ -1,9 +1,9 @@
 /** The Zendesk stand-in's wire shapes (organizations, users, tickets, fields, custom objects, profiles, jobs) and its public types: options, call log, the handle a test drives. */
 import { type FaultKind, type FaultOptions, type RateWindow } from '../common.js';
-import { type HelpCenterStandIn } from '../zendesk-help-center.js';
-import { type ThemeStandIn } from '../zendesk-theme.js';
-import { type BrandInput, type ZendeskBrand } from '../zendesk-brands.js';
-import { type AccessRule, type PermissionPolicy } from '../zendesk-access.js';
+import { type HelpCenterStandIn } from './help-center.js';
+import { type ThemeStandIn } from './theme.js';
+import { type BrandInput, type ZendeskBrand } from './brands.js';
+import { type AccessRule, type PermissionPolicy } from './access.js';
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes
@@ -203,7 +203,7 @@ export interface ZendeskState {
   organizations: Map<number, ZendeskOrganization>;
   users: Map<number, ZendeskUser>;
   tickets: Map<number, ZendeskTicket>;
-  /** Brands by id (zendesk-brands.ts); empty unless seeded, and then tickets get the default brand. */
+  /** Brands by id (brands.ts); empty unless seeded, and then tickets get the default brand. */
   brands: Map<number, ZendeskBrand>;
   organizationFields: ZendeskFieldDefinition[];
   userFields: ZendeskFieldDefinition[];
@@ -283,9 +283,9 @@ export interface ZendeskStandIn {
   /** `http://127.0.0.1:PORT/api/v2`: ZENDESK_BASE_URL, node-zendesk's endpointUri. */
   baseUrl: string;
   origin: string;
-  /** Help center JWTs: the keys and token endpoints, and controls for tests (src/demo/standins/zendesk-help-center.ts). */
+  /** Help center JWTs: the keys and token endpoints, and controls for tests (src/demo/standins/zendesk/help-center.ts). */
   helpCenter: HelpCenterStandIn;
-  /** Help center pages: the Help Center kit's theme files, on this origin (src/demo/standins/zendesk-theme.ts). */
+  /** Help center pages: the Help Center kit's theme files, on this origin (src/demo/standins/zendesk/theme.ts). */
   theme: ThemeStandIn;
   /** Credentials that pass auth (the configured ones, or a default pair). */
   credentials: { email: string; token: string };

@@ -1,13 +1,6 @@
 /** The Zendesk stand-in's record-level permissions of a custom object: access rules (list, create, show) and permission policies (show, patch). */
 import type express from 'express';
-import {
-  closedPolicy,
-  isPolicyId,
-  parseAccessRule,
-  patchPolicy,
-  type AccessRule,
-  type Problems,
-} from '../../zendesk-access.js';
+import { closedPolicy, isPolicyId, parseAccessRule, patchPolicy, type AccessRule, type Problems } from '../access.js';
 import { HttpError, invalid, positiveInt, send, zendeskErrors } from '../render.js';
 import { body, echoRouter, param, type ZendeskApi } from '../http.js';
 

@@ -1,6 +1,6 @@
 /** The Zendesk stand-in's /custom_objects: objects, their fields, and their records (filtered list, show, create, upsert and delete by external id or id), end users seeing only what the access rules let them read. */
 import type express from 'express';
-import { closedPolicy, endUserMayRead } from '../../zendesk-access.js';
+import { closedPolicy, endUserMayRead } from '../access.js';
 import { HttpError, csv, send, zendeskErrors, type Details } from '../render.js';
 import { recordInvalid, recordNotFound } from '../custom-objects.js';
 import { body, echoRouter, param, query, type On, type ZendeskApi } from '../http.js';

@@ -14,7 +14,7 @@ export function ticketRoutes({ echoes, store, paging }: ZendeskApi): express.Rou
       .filter((t): t is ZendeskTicket => t !== undefined && t.status !== 'deleted');
     send(res, 200, listOf('tickets', found));
   });
-  // brands (zendesk-brands.ts): offset pagination, or cursor pagination when page[size] is given
+  // brands (brands.ts): offset pagination, or cursor pagination when page[size] is given
   on('get', '/brands', (_req, res) => {
     const q = query(res);
     const all = store.brandBook.listed();

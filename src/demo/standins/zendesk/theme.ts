@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Router, type Request, type Response } from 'express';
-import { PACKAGE_ROOT } from '../../config.js';
+import { PACKAGE_ROOT } from '../../../config.js';
 
 const KIT_DIR = resolve(PACKAGE_ROOT, 'portal/zendesk-help-center');
 const ASSET_PATH = '/hc/theming/assets';
