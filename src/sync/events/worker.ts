@@ -69,167 +69,225 @@ export interface EventJobResult {
   conflicts: number;
 }
 
-export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, EventJobResult> {
-  const log = opts.logger.child({ module: 'events-worker' });
+/** What the steps of a job share: the worker's options and its log. */
+interface EventsDeps {
+  opts: EventsWorkerOptions;
+  log: Logger;
+}
 
-  /**
-   * Two writes of one version with different data (Stripe counts in seconds, Zendesk triggers in
-   * minutes) are already resolved deterministically; the source API's current object then settles
-   * them for good, applied one rank above the stored entry so it wins over both (a webhook of that version after an earlier refetch ties again). A refetched object never triggers
-   * another refetch. If the API cannot be reached the job retries; if it will never answer (e.g. the
-   * object is gone), the deterministic result stands.
-   */
-  const settleTie = async (event: SourceEvent, outcome: ApplyOutcome): Promise<ApplyOutcome> => {
-    let fresh: SourceEvent | null;
-    try {
-      const account = event.refs.stripeAccountId;
-      fresh = await opts.refetch!({
-        source: event.source,
-        kind: event.data.kind,
-        objectId: event.objectId,
-        version: outcome.tie?.version ?? event.version,
-        ...(account && { stripeAccountId: account }),
-      });
-    } catch (err) {
-      if ((err as { retryable?: boolean }).retryable === false) {
-        log.warn(
-          { source: event.source, objectId: event.objectId, reason: (err as Error).message },
-          'could not refetch a tied object; the deterministic result stands',
-        );
-        await opts.store.settledTie(event);
-        return outcome;
-      }
-      throw err;
-    }
-    if (fresh === null) {
+/** The result of a job whose event was not filed under any record. */
+const nothingApplied = (): EventJobResult => ({ recordId: '', changed: false, merged: [], conflicts: 0 });
+
+/** A retry of the job, or a stalled one started again (its attemptsMade is still 0). */
+const isRetry = (job: Job): boolean => job.attemptsMade > 0 || job.attemptsStarted > 1;
+
+/** The job's event, validated (a rolling deploy may hand us old or foreign data), and the lane it was queued on. */
+function parseEventJob(
+  { opts }: EventsDeps,
+  job: Job<unknown, EventJobResult>,
+): { event: SourceEvent; lane: JobLane | undefined } {
+  const parsed = SourceEventSchema.safeParse(job.data);
+  if (!parsed.success) {
+    throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
+  }
+  // The lane is the job's, not the event's: kept out of what is stored, handed to the hooks.
+  const { lane, ...data } = parsed.data;
+  return { event: withStripeAccount(data, opts.unscopedStripeAccount), lane };
+}
+
+/** Whether the event is dropped before it is applied: it names a forgotten customer, or a brand not served. */
+async function skipUnserved(
+  { opts, log }: EventsDeps,
+  job: Job<unknown, EventJobResult>,
+  event: SourceEvent,
+): Promise<boolean> {
+  if (opts.tombstones && (await opts.tombstones.forgotten(eventIdentityKeys(event)))) {
+    // Not stored, and not kept in the job either: the payload names a customer who asked to be erased.
+    await job.updateData({ v: 1, forgotten: true });
+    await opts.tombstones.noteDropped();
+    opts.metrics?.applied.inc({ source: event.source, outcome: 'forgotten' });
+    log.info({ source: event.source, eventId: event.eventId }, 'event names a forgotten customer: dropped');
+    return true;
+  }
+  const brand = opts.brands ? brandVerdict(opts.brands, event) : { serve: true as const };
+  if (!brand.serve) {
+    // Acknowledged upstream, never applied: webhooks, resync snapshots and replays alike.
+    opts.metrics?.applied.inc({ source: event.source, outcome: brand.reason });
+    log.info(
+      { source: event.source, eventId: event.eventId, brandId: brand.brandId, reason: brand.reason },
+      'event of a brand this deployment does not serve (zendesk.brands): skipped',
+    );
+    return true;
+  }
+  return false;
+}
+
+/** The event stored; ids refused by identity are counted (on the first attempt) and logged. */
+async function applyEvent(
+  { opts, log }: EventsDeps,
+  job: Job<unknown, EventJobResult>,
+  event: SourceEvent,
+): Promise<ApplyOutcome> {
+  const outcome = await opts.store.apply(event);
+  const first = job.attemptsMade === 0 && job.attemptsStarted <= 1;
+  for (const r of outcome.refused ?? []) if (first) opts.metrics?.refused.inc({ ref: r.ref, reason: r.reason });
+  if (outcome.refused?.length) {
+    log.warn(
+      { source: event.source, eventId: event.eventId, refused: outcome.refused.map((r) => `${r.ref}:${r.reason}`) },
+      'identity refused: ids that link nothing',
+    );
+  }
+  if (outcome.unattributed) {
+    // A portal event none of whose ids has its system's shape: nothing to file it under.
+    if (first) opts.metrics?.unattributed.inc();
+    log.info({ source: event.source, eventId: event.eventId }, 'portal activity names no valid id; not filed');
+  }
+  return outcome;
+}
+
+/** A retry: a tie this job stored may not have been settled (the refetch failed, or the worker died first). */
+async function resumePendingTie(
+  { opts }: EventsDeps,
+  event: SourceEvent,
+  outcome: ApplyOutcome,
+): Promise<ApplyOutcome> {
+  const version = await opts.store.pendingTie(event);
+  const path = entityKeyFor(event)?.path;
+  if (version === null || !path) return outcome;
+  const stored = await opts.store.getFull(outcome.recordId);
+  return {
+    ...outcome,
+    tie: {
+      path,
+      source: event.source,
+      objectId: event.objectId,
+      version,
+      rank: (stored ? storedRank(stored, event) : 0) + 1,
+    },
+  };
+}
+
+/**
+ * Two writes of one version with different data (Stripe counts in seconds, Zendesk triggers in
+ * minutes) are already resolved deterministically; the source API's current object then settles
+ * them for good, applied one rank above the stored entry so it wins over both (a webhook of that version after an earlier refetch ties again). A refetched object never triggers
+ * another refetch. If the API cannot be reached the job retries; if it will never answer (e.g. the
+ * object is gone), the deterministic result stands.
+ */
+async function settleTie({ opts, log }: EventsDeps, event: SourceEvent, outcome: ApplyOutcome): Promise<ApplyOutcome> {
+  let fresh: SourceEvent | null;
+  try {
+    const account = event.refs.stripeAccountId;
+    fresh = await opts.refetch!({
+      source: event.source,
+      kind: event.data.kind,
+      objectId: event.objectId,
+      version: outcome.tie?.version ?? event.version,
+      ...(account && { stripeAccountId: account }),
+    });
+  } catch (err) {
+    if ((err as { retryable?: boolean }).retryable === false) {
+      log.warn(
+        { source: event.source, objectId: event.objectId, reason: (err as Error).message },
+        'could not refetch a tied object; the deterministic result stands',
+      );
       await opts.store.settledTie(event);
       return outcome;
     }
-    const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), {
-      rank: outcome.tie?.rank ?? 1,
-    });
+    throw err;
+  }
+  if (fresh === null) {
     await opts.store.settledTie(event);
-    log.info(
-      { source: event.source, objectId: event.objectId, version: event.version },
-      'equal-version tie settled from the source API',
-    );
-    return {
-      ...settled,
-      previous: outcome.previous,
-      changed: outcome.changed || settled.changed,
-      mergedIds: [...outcome.mergedIds, ...settled.mergedIds],
-      conflicts: [...outcome.conflicts, ...settled.conflicts],
-      tie: outcome.tie,
-    };
+    return outcome;
+  }
+  const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), {
+    rank: outcome.tie?.rank ?? 1,
+  });
+  await opts.store.settledTie(event);
+  log.info(
+    { source: event.source, objectId: event.objectId, version: event.version },
+    'equal-version tie settled from the source API',
+  );
+  return {
+    ...settled,
+    previous: outcome.previous,
+    changed: outcome.changed || settled.changed,
+    mergedIds: [...outcome.mergedIds, ...settled.mergedIds],
+    conflicts: [...outcome.conflicts, ...settled.conflicts],
+    tie: outcome.tie,
   };
+}
+
+/** The apply counted and timed; identity conflicts and ties logged. */
+function recordApplied(
+  { opts, log }: EventsDeps,
+  job: Job<unknown, EventJobResult>,
+  event: SourceEvent,
+  outcome: ApplyOutcome,
+  started: number,
+): void {
+  const m = opts.metrics;
+  m?.applySeconds.observe({ source: event.source }, (performance.now() - started) / 1000);
+  m?.lagSeconds.observe({ source: event.source }, Math.max(0, Date.now() - job.timestamp) / 1000);
+  m?.applied.inc({ source: event.source, outcome: outcome.changed ? 'changed' : 'unchanged' });
+  if (outcome.mergedIds.length > 0) m?.merges.inc(outcome.mergedIds.length);
+  for (const c of outcome.conflicts) m?.conflicts.inc({ system: c.system });
+  if (outcome.tie) m?.ties.inc({ source: event.source });
+  if (outcome.conflicts.length > 0) {
+    log.warn(
+      { source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) },
+      'identity conflict: records kept apart',
+    );
+  }
+  if (outcome.tie)
+    log.info(
+      { source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId },
+      'equal source versions with different data',
+    );
+}
+
+/** One event job: validate, skip forgotten customers and brands not served, apply, settle a tie, run the hooks. */
+async function handleEventJob(deps: EventsDeps, job: Job<unknown, EventJobResult>): Promise<EventJobResult> {
+  const { opts, log } = deps;
+  const { event: parsed, lane } = parseEventJob(deps, job);
+  if (await skipUnserved(deps, job, parsed)) return nothingApplied();
+  const event = withTicketCategory(parsed, opts.classifier);
+  const started = performance.now();
+  let outcome = await applyEvent(deps, job, event);
+  if (outcome.unattributed) return nothingApplied();
+  if (!outcome.tie && opts.refetch && isRetry(job)) outcome = await resumePendingTie(deps, event, outcome);
+  if (outcome.tie && opts.refetch) outcome = await settleTie(deps, event, outcome);
+  recordApplied(deps, job, event, outcome, started);
+  // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
+  // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
+  const retry = isRetry(job);
+  const ctx: JobContext = { retry, jobId: job.id, lane };
+  if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, ctx);
+  await opts.onStored?.(event, outcome, ctx);
+  log.debug(
+    {
+      source: event.source,
+      eventId: event.eventId,
+      customerId: outcome.recordId,
+      changed: outcome.changed,
+      merged: outcome.mergedIds,
+    },
+    'event applied',
+  );
+  return {
+    recordId: outcome.recordId,
+    changed: outcome.changed,
+    merged: outcome.mergedIds,
+    conflicts: outcome.conflicts.length,
+  };
+}
+
+export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, EventJobResult> {
+  const log = opts.logger.child({ module: 'events-worker' });
+  const deps: EventsDeps = { opts, log };
   const worker = new Worker<unknown, EventJobResult>(
     QUEUES.events,
-    async (job: Job<unknown, EventJobResult>) => {
-      const parsed = SourceEventSchema.safeParse(job.data);
-      if (!parsed.success) {
-        throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
-      }
-      // The lane is the job's, not the event's: kept out of what is stored, handed to the hooks.
-      const { lane, ...data } = parsed.data;
-      parsed.data = withStripeAccount(data, opts.unscopedStripeAccount);
-      if (opts.tombstones && (await opts.tombstones.forgotten(eventIdentityKeys(parsed.data)))) {
-        // Not stored, and not kept in the job either: the payload names a customer who asked to be erased.
-        await job.updateData({ v: 1, forgotten: true });
-        await opts.tombstones.noteDropped();
-        opts.metrics?.applied.inc({ source: parsed.data.source, outcome: 'forgotten' });
-        log.info(
-          { source: parsed.data.source, eventId: parsed.data.eventId },
-          'event names a forgotten customer: dropped',
-        );
-        return { recordId: '', changed: false, merged: [], conflicts: 0 };
-      }
-      const brand = opts.brands ? brandVerdict(opts.brands, parsed.data) : { serve: true as const };
-      if (!brand.serve) {
-        // Acknowledged upstream, never applied: webhooks, resync snapshots and replays alike.
-        opts.metrics?.applied.inc({ source: parsed.data.source, outcome: brand.reason });
-        log.info(
-          { source: parsed.data.source, eventId: parsed.data.eventId, brandId: brand.brandId, reason: brand.reason },
-          'event of a brand this deployment does not serve (zendesk.brands): skipped',
-        );
-        return { recordId: '', changed: false, merged: [], conflicts: 0 };
-      }
-      const event = withTicketCategory(parsed.data, opts.classifier);
-      const started = performance.now();
-      let outcome = await opts.store.apply(event);
-      const first = job.attemptsMade === 0 && job.attemptsStarted <= 1;
-      for (const r of outcome.refused ?? []) if (first) opts.metrics?.refused.inc({ ref: r.ref, reason: r.reason });
-      if (outcome.refused?.length) {
-        log.warn(
-          { source: event.source, eventId: event.eventId, refused: outcome.refused.map((r) => `${r.ref}:${r.reason}`) },
-          'identity refused: ids that link nothing',
-        );
-      }
-      if (outcome.unattributed) {
-        // A portal event none of whose ids has its system's shape: nothing to file it under.
-        if (first) opts.metrics?.unattributed.inc();
-        log.info({ source: event.source, eventId: event.eventId }, 'portal activity names no valid id; not filed');
-        return { recordId: '', changed: false, merged: [], conflicts: 0 };
-      }
-      if (!outcome.tie && opts.refetch && (job.attemptsMade > 0 || job.attemptsStarted > 1)) {
-        // A retry: a tie this job stored may not have been settled (the refetch failed, or the worker died first).
-        const version = await opts.store.pendingTie(event);
-        const path = entityKeyFor(event)?.path;
-        if (version !== null && path) {
-          const stored = await opts.store.getFull(outcome.recordId);
-          outcome = {
-            ...outcome,
-            tie: {
-              path,
-              source: event.source,
-              objectId: event.objectId,
-              version,
-              rank: (stored ? storedRank(stored, event) : 0) + 1,
-            },
-          };
-        }
-      }
-      if (outcome.tie && opts.refetch) outcome = await settleTie(event, outcome);
-      const m = opts.metrics;
-      m?.applySeconds.observe({ source: event.source }, (performance.now() - started) / 1000);
-      m?.lagSeconds.observe({ source: event.source }, Math.max(0, Date.now() - job.timestamp) / 1000);
-      m?.applied.inc({ source: event.source, outcome: outcome.changed ? 'changed' : 'unchanged' });
-      if (outcome.mergedIds.length > 0) m?.merges.inc(outcome.mergedIds.length);
-      for (const c of outcome.conflicts) m?.conflicts.inc({ system: c.system });
-      if (outcome.tie) m?.ties.inc({ source: event.source });
-      if (outcome.conflicts.length > 0) {
-        log.warn(
-          { source: event.source, eventId: event.eventId, conflicts: outcome.conflicts.map((c) => c.id) },
-          'identity conflict: records kept apart',
-        );
-      }
-      if (outcome.tie)
-        log.info(
-          { source: event.source, eventId: event.eventId, objectId: outcome.tie.objectId },
-          'equal source versions with different data',
-        );
-      // A retry may follow a failure after the record was stored, or a worker that died after storing it (a stalled
-      // job, started again: its attemptsMade is still 0): the hooks run again rather than never.
-      const retry = job.attemptsMade > 0 || job.attemptsStarted > 1;
-      const ctx: JobContext = { retry, jobId: job.id, lane };
-      if (outcome.changed || outcome.linked || retry) await opts.onApplied?.(event, outcome, ctx);
-      await opts.onStored?.(event, outcome, ctx);
-      log.debug(
-        {
-          source: event.source,
-          eventId: event.eventId,
-          customerId: outcome.recordId,
-          changed: outcome.changed,
-          merged: outcome.mergedIds,
-        },
-        'event applied',
-      );
-      return {
-        recordId: outcome.recordId,
-        changed: outcome.changed,
-        merged: outcome.mergedIds,
-        conflicts: outcome.conflicts.length,
-      };
-    },
+    (job: Job<unknown, EventJobResult>) => handleEventJob(deps, job),
     // BullMQ's per-minute metrics feed `status` (processing rates); two weeks of points, ~1 KB a day.
     {
       connection: opts.connection,
