@@ -14,22 +14,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPortals, seedLinkedCustomers, type SeededCustomer } from '../../bench/lib/resync-seed.js';
 import type { Config } from '../../src/config.js';
-import { createSnapshotStreams, type ResyncSource } from '../../src/connectors/resync.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createZendeskClient, zendeskRequest } from '../../src/connectors/zendesk/client.js';
 import type { DeflectionEvent } from '../../src/sync/deflection/types.js';
-import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { runCli } from '../support/cli.js';
 import { TEST_SECRETS } from '../support/daemon.js';
-import { standInTargetsEnv, until } from '../support/e2e.js';
+import { standInTargetsEnv } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
-import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
+import { bulkPushesSettled, resyncThrough } from '../support/resync.js';
 
 const hourAgo = Date.now() - 3600_000;
 const updatedAt = (i: number) => new Date(hourAgo + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -48,32 +43,9 @@ const tweak = (c: Config) => {
 };
 
 async function resync(): Promise<void> {
-  const sources: ResyncSource[] = ['stripe', 'salesforce', 'zendesk'];
-  const queue = createEventsQueue(redis, p.daemon.prefix);
-  try {
-    const runs = new ResyncRuns(redis, p.daemon.prefix);
-    const runId = await runs.create({ sources, since: null, customer: null, dryRun: false });
-    const streams = await createSnapshotStreams(p.daemon.config, { sources, since: null });
-    await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
-  } finally {
-    await queue.close();
-  }
+  await resyncThrough(p, ['stripe', 'salesforce', 'zendesk']);
   await p.drain(30_000);
-  await until(
-    'the pushes to settle',
-    async () => {
-      for (const target of ['zendesk', 'salesforce'] as const) {
-        const k = REDIS_KEYS.bulk(p.daemon.prefix, target);
-        if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
-        const c = await p.worker.planner.queues
-          .get(target)!
-          .getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-        if (Object.values(c).some((n) => n > 0)) return false;
-      }
-      return true;
-    },
-    45_000,
-  );
+  await bulkPushesSettled(p, redis);
 }
 
 /** A decided self-service session of the customer's contact, as the deflection tracker hands it to the targets. */

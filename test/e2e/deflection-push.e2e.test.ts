@@ -17,6 +17,7 @@ import {
   startDeflectionPipeline,
   type DeflectionPipeline,
 } from './deflection-support.js';
+import { seedBillingOrgFields } from '../support/zendesk-setup.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
@@ -30,17 +31,7 @@ let accountId: string;
 beforeAll(async () => {
   const defaults = testConfig().targets.salesforce;
   zd = await startZendeskStandIn();
-  for (const key of [
-    'billing_status',
-    'billing_plan',
-    'billing_mrr',
-    'billing_balance',
-    'billing_next_invoice_date',
-    'billing_delinquent',
-    'portal_open_invoices',
-  ]) {
-    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  }
+  seedBillingOrgFields(zd);
   sf = await startSalesforceStandIn({
     fields: {
       Account: [

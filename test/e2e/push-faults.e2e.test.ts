@@ -12,6 +12,7 @@ import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { fixtureJson } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { zendeskTargetEnv } from '../support/zendesk-setup.js';
 
 const CUSTOMERS = 50;
 const INVOICES_PER_CUSTOMER = 19; // + one customer event each: 1,000 events
@@ -50,10 +51,7 @@ async function run(faulty: boolean): Promise<{ zd: ZendeskStandIn; p: TestPipeli
   zd.seedCustomObject('portal_invoice');
   const p = await startTestPipeline(
     {
-      PORTAL_TARGET: 'zendesk',
-      ZENDESK_BASE_URL: zd.baseUrl,
-      ZENDESK_EMAIL: zd.credentials.email,
-      ZENDESK_API_TOKEN: zd.credentials.token,
+      ...zendeskTargetEnv(zd),
     },
     (c) => {
       c.push.debounceMs = 100;

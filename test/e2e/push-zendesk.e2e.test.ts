@@ -9,6 +9,7 @@ import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { seedZendeskSetup, zendeskTargetEnv } from '../support/zendesk-setup.js';
 
 const ACCOUNT = '0015e00000AcmeZAAR';
 const DEBOUNCE_MS = 3_000;
@@ -31,39 +32,11 @@ beforeAll(async () => {
   });
   orgId = zd.seedOrganization({ name: 'Acme Logistics', external_id: ACCOUNT }).id;
   // What `portal-sync setup zendesk` provisions: the organization fields and the invoice object.
-  for (const key of [
-    'billing_status',
-    'billing_plan',
-    'billing_mrr',
-    'billing_balance',
-    'billing_next_invoice_date',
-    'billing_delinquent',
-    'portal_open_invoices',
-  ]) {
-    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  }
-  zd.seedCustomObject('portal_invoice', {
-    fields: [
-      'invoice_number',
-      'invoice_status',
-      'total',
-      'amount_due',
-      'amount_paid',
-      'currency',
-      'due_date',
-      'hosted_invoice_url',
-      'invoice_pdf_url',
-      'organization_id',
-      'user_id',
-    ].map((key) => ({ key, type: 'text' })),
-  });
+  seedZendeskSetup(zd);
   p = await startTestPipeline(
     {
       PORT: String(port),
-      PORTAL_TARGET: 'zendesk',
-      ZENDESK_BASE_URL: zd.baseUrl,
-      ZENDESK_EMAIL: zd.credentials.email,
-      ZENDESK_API_TOKEN: zd.credentials.token,
+      ...zendeskTargetEnv(zd),
     },
     (c) => {
       // Long enough that a burst sent at once on a loaded machine lands inside one window (a change with nothing

@@ -8,16 +8,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/sync/admin/status.js';
-import { createSnapshotStreams } from '../../src/connectors/resync.js';
-import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { seededRandom } from '../../src/demo/standins/common.js';
 import { sendZendesk } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { resyncThrough } from '../support/resync.js';
 import { seedCustomers, visibleRecord, type SeededCustomer } from './resync-support.js';
 
 const N = 60;
@@ -29,25 +25,8 @@ let customers: SeededCustomer[];
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 async function baseline(p: TestPipeline): Promise<void> {
-  const redis = new Redis(p.daemon.config.redis.url);
-  const queue = createEventsQueue(redis, p.daemon.prefix);
-  try {
-    const runs = new ResyncRuns(redis, p.daemon.prefix);
-    const runId = await runs.create({ sources: ['zendesk', 'salesforce'], since: null, customer: null, dryRun: false });
-    const streams = await createSnapshotStreams(p.daemon.config, { sources: ['zendesk', 'salesforce'], since: null });
-    const summary = await runResync({
-      runs,
-      runId,
-      queue,
-      streams,
-      logger: createLogger('silent'),
-      stallTimeoutMs: 20_000,
-    });
-    expect(summary.counts.applied).toBe(5 * N);
-  } finally {
-    await queue.close();
-    redis.disconnect();
-  }
+  const { summary } = await resyncThrough(p, ['zendesk', 'salesforce']);
+  expect(summary.counts.applied).toBe(5 * N);
 }
 
 /** The webhook Zendesk sends when a ticket's status changes, for the stand-in's ticket as it is now. */

@@ -3,16 +3,11 @@
  * their brand_id (incremental export), the worker applies its own brand's and skips the other brand's,
  * counted — the same rule as for webhooks, whichever way an event arrives.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectRecord } from '../../src/sync/admin/inspect.js';
-import { createSnapshotStreams } from '../../src/connectors/resync.js';
-import { createLogger } from '../../src/log.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { resyncThrough } from '../support/resync.js';
 
 let zd: ZendeskStandIn;
 let p: TestPipeline;
@@ -70,17 +65,7 @@ afterAll(async () => {
 
 describe('resync of a deployment that serves one brand', () => {
   it("applies its brand's tickets with their brand and skips the other brand's, counted", async () => {
-    const redis = new Redis(p.daemon.config.redis.url);
-    const queue = createEventsQueue(redis, p.daemon.prefix);
-    try {
-      const runs = new ResyncRuns(redis, p.daemon.prefix);
-      const runId = await runs.create({ sources: ['zendesk'], since: null, customer: null, dryRun: false });
-      const streams = await createSnapshotStreams(p.daemon.config, { sources: ['zendesk'], since: null });
-      await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
-    } finally {
-      await queue.close();
-      redis.disconnect();
-    }
+    await resyncThrough(p, ['zendesk']);
     await p.drain();
 
     const { record } = await inspectRecord(p.worker.store, `zendesk:org:${org}`);

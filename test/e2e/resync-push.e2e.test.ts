@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPortals, seedLinkedCustomers, type SeededCustomer } from '../../bench/lib/resync-seed.js';
 import type { Config } from '../../src/config.js';
-import { createSnapshotStreams, type ResyncSource } from '../../src/connectors/resync.js';
+import type { ResyncSource } from '../../src/connectors/resync.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
@@ -18,13 +18,11 @@ import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { portalProjection } from '../../src/sync/events/project.js';
 import { acceptedKey, linksFor } from '../../src/sync/push/worker.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { startWorker } from '../../src/worker-role.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { until, standInTargetsEnv } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { bulkPushesSettled, resyncThrough } from '../support/resync.js';
 import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 const N = 300;
@@ -47,36 +45,9 @@ const tweak = (c: Config) => {
   c.push.debounceMs = 100;
 };
 
-async function resync(sources: ResyncSource[]) {
-  const queue = createEventsQueue(redis, p.daemon.prefix);
-  try {
-    const runs = new ResyncRuns(redis, p.daemon.prefix);
-    const runId = await runs.create({ sources, since: null, customer: null, dryRun: false });
-    const streams = await createSnapshotStreams(p.daemon.config, { sources, since: null });
-    return await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
-  } finally {
-    await queue.close();
-  }
-}
-
+const resync = async (sources: ResyncSource[]) => (await resyncThrough(p, sources)).summary;
 /** Until nothing is pending, claimed or queued for either target. */
-async function pushesSettled(): Promise<void> {
-  await until(
-    'the resync pushes to finish',
-    async () => {
-      for (const target of ['zendesk', 'salesforce'] as const) {
-        const k = REDIS_KEYS.bulk(p.daemon.prefix, target);
-        if ((await redis.zcard(k.pending)) + (await redis.zcard(k.claimed)) > 0) return false;
-        const c = await p.worker.planner.queues
-          .get(target)!
-          .getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-        if (Object.values(c).some((n) => n > 0)) return false;
-      }
-      return true;
-    },
-    45_000,
-  );
-}
+const pushesSettled = () => bulkPushesSettled(p, redis);
 
 const writes = <C extends { method: string }>(calls: readonly C[]) => calls.filter((c) => c.method !== 'GET');
 const recordOf = async (c: SeededCustomer) => (await p.worker.store.findByKey(`sfacct:${c.accountId}`))!;

@@ -4,18 +4,13 @@
  * and a resync from the list endpoints that ends with the same records as
  * the webhooks — what a user sees of each customer is the same either way.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnapshotStreams } from '../../src/connectors/resync.js';
-import { createLogger } from '../../src/log.js';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import type { RecordStore } from '../../src/sync/events/store.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { resyncThrough } from '../support/resync.js';
 
 const N = 40;
 let stripe: StripeStandIn;
@@ -88,26 +83,9 @@ describe('Stripe resync and reconcile against the Stripe stand-in', () => {
     expect(again.drift).toBe(0);
 
     // Another daemon that never got a webhook: a resync of Stripe's lists.
-    const redis = new Redis(resynced.daemon.config.redis.url);
-    const queue = createEventsQueue(redis, resynced.daemon.prefix);
-    try {
-      const runs = new ResyncRuns(redis, resynced.daemon.prefix);
-      const runId = await runs.create({ sources: ['stripe'], since: null, customer: null, dryRun: false });
-      const streams = await createSnapshotStreams(resynced.daemon.config, { sources: ['stripe'], since: null });
-      expect(streams.map((s) => s.name)).toEqual(['stripe.customers', 'stripe.subscriptions', 'stripe.invoices']);
-      const summary = await runResync({
-        runs,
-        runId,
-        queue,
-        streams,
-        logger: createLogger('silent'),
-        stallTimeoutMs: 20_000,
-      });
-      expect(summary.counts).toMatchObject({ read: 3 * N, applied: 3 * N, failed: 0, rejected: 0 });
-    } finally {
-      await queue.close();
-      redis.disconnect();
-    }
+    const { summary, streams } = await resyncThrough(resynced, ['stripe']);
+    expect(streams).toEqual(['stripe.customers', 'stripe.subscriptions', 'stripe.invoices']);
+    expect(summary.counts).toMatchObject({ read: 3 * N, applied: 3 * N, failed: 0, rejected: 0 });
     for (const id of customerIds)
       expect(await visible(resynced.worker.store, id), id).toEqual(await visible(webhooks.worker.store, id));
     const pastDue = (await visible(resynced.worker.store, customerIds[0]!)) as any;

@@ -5,16 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotStreams } from '../../src/connectors/resync.js';
-import { createLogger } from '../../src/log.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
 import { DryRun } from '../../src/sync/resync/dry-run.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { Redis } from 'ioredis';
 import { sendZendesk } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { resyncThrough } from '../support/resync.js';
 import { seedCustomers, visibleRecord, type SeededCustomer } from './resync-support.js';
 
 const N = 240;
@@ -34,17 +31,7 @@ const env = () => ({
 });
 
 async function resync(sources: Array<'zendesk' | 'salesforce'>, since: Date | null = null) {
-  const redis = new Redis(p.daemon.config.redis.url);
-  const queue = createEventsQueue(redis, p.daemon.prefix);
-  try {
-    const runs = new ResyncRuns(redis, p.daemon.prefix);
-    const runId = await runs.create({ sources, since: since?.toISOString() ?? null, customer: null, dryRun: false });
-    const streams = await createSnapshotStreams(p.daemon.config, { sources, since });
-    return await runResync({ runs, runId, queue, streams, logger: createLogger('silent'), stallTimeoutMs: 20_000 });
-  } finally {
-    await queue.close();
-    redis.disconnect();
-  }
+  return (await resyncThrough(p, sources, since)).summary;
 }
 
 async function customerCount(): Promise<number> {

@@ -6,19 +6,15 @@
  * the same two customers.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnapshotStreams } from '../../src/connectors/resync.js';
 import { createPortalTarget } from '../../src/connectors/targets.js';
-import { createLogger } from '../../src/log.js';
 import { startStripeConnectStandIn, type StripeConnectStandIn } from '../../src/demo/standins/stripe/connect.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { salesforceId18 } from '../../src/sync/events/ids.js';
-import { createEventsQueue } from '../../src/sync/events/queue.js';
-import { runResync } from '../../src/sync/resync/runner.js';
-import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { freePort, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { resyncThrough } from '../support/resync.js';
+import { seedZendeskSetup, zendeskTargetEnv } from '../support/zendesk-setup.js';
 
 const PLATFORM = 'acct_1PlatformFAKE0001';
 const CONNECT_SECRET = 'whsec_test_secret_not_real_connect_e2e';
@@ -36,15 +32,6 @@ const B = {
   plan: 'Beta Basic',
   amount: 1500,
 };
-const ORG_FIELDS = [
-  'billing_status',
-  'billing_plan',
-  'billing_mrr',
-  'billing_balance',
-  'billing_next_invoice_date',
-  'billing_delinquent',
-  'portal_open_invoices',
-];
 
 let stripe: StripeConnectStandIn;
 let zd: ZendeskStandIn;
@@ -64,37 +51,15 @@ beforeAll(async () => {
   const port = await freePort();
   zd = await startZendeskStandIn({});
   for (const c of [A, B]) orgs[c.account] = zd.seedOrganization({ name: c.name, external_id: c.sf }).id;
-  for (const key of ORG_FIELDS)
-    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  zd.seedCustomObject('portal_invoice', {
-    fields: [
-      'invoice_number',
-      'invoice_status',
-      'total',
-      'amount_due',
-      'amount_paid',
-      'currency',
-      'due_date',
-      'hosted_invoice_url',
-      'invoice_pdf_url',
-      'organization_id',
-      'user_id',
-    ].map((key) => ({ key, type: 'text' })),
-  });
+  seedZendeskSetup(zd);
   stripe = await startStripeConnectStandIn({
     platform: { accountId: PLATFORM },
     connectWebhookUrl: `http://127.0.0.1:${port}/webhooks/stripe`,
     connectWebhookSecret: CONNECT_SECRET,
     connected: [A.account, B.account],
   });
-  const zendeskEnv = {
-    PORTAL_TARGET: 'zendesk',
-    ZENDESK_BASE_URL: zd.baseUrl,
-    ZENDESK_EMAIL: zd.credentials.email,
-    ZENDESK_API_TOKEN: zd.credentials.token,
-  };
   p = await startTestPipeline(
-    { PORT: String(port), ...env(stripe), ...zendeskEnv },
+    { PORT: String(port), ...env(stripe), ...zendeskTargetEnv(zd) },
     (c) => void (c.push.debounceMs = 200),
     createPortalTarget,
   );
@@ -198,33 +163,16 @@ describe('Stripe Connect: two connected accounts, one customer id', () => {
   }, 60_000);
 
   it('resyncs every connected account the platform lists, with the customers apart as the webhooks left them', async () => {
-    const redis = new Redis(resynced.daemon.config.redis.url);
-    const queue = createEventsQueue(redis, resynced.daemon.prefix);
-    try {
-      const runs = new ResyncRuns(redis, resynced.daemon.prefix);
-      const runId = await runs.create({ sources: ['stripe'], since: null, customer: null, dryRun: false });
-      const streams = await createSnapshotStreams(resynced.daemon.config, { sources: ['stripe'], since: null });
-      expect(streams.map((s) => s.name)).toEqual([
-        'stripe.platform.customers',
-        'stripe.platform.subscriptions',
-        'stripe.platform.invoices',
-        'stripe.platform.connected.customers',
-        'stripe.platform.connected.subscriptions',
-        'stripe.platform.connected.invoices',
-      ]);
-      const summary = await runResync({
-        runs,
-        runId,
-        queue,
-        streams,
-        logger: createLogger('silent'),
-        stallTimeoutMs: 20_000,
-      });
-      expect(summary.counts).toMatchObject({ read: 6, failed: 0, rejected: 0 });
-    } finally {
-      await queue.close();
-      redis.disconnect();
-    }
+    const { summary, streams } = await resyncThrough(resynced, ['stripe']);
+    expect(streams).toEqual([
+      'stripe.platform.customers',
+      'stripe.platform.subscriptions',
+      'stripe.platform.invoices',
+      'stripe.platform.connected.customers',
+      'stripe.platform.connected.subscriptions',
+      'stripe.platform.connected.invoices',
+    ]);
+    expect(summary.counts).toMatchObject({ read: 6, failed: 0, rejected: 0 });
     await resynced.drain();
     // Listed through the platform, read through Stripe-Account, one connected account after the other.
     expect(stripe.calls.filter((c) => c.path === '/v1/accounts').length).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { newSecret, startConsumer, type Consumer } from './support/consumer.js';
 import { outboundEnv } from './support/setup.js';
+import { seedZendeskSetup, zendeskTargetEnv } from '../support/zendesk-setup.js';
 
 const ACCOUNT = salesforceId18('0015e00000SlowS'); // a real Account id: a malformed one would not link
 const SLOW_MS = 4_000;
@@ -29,40 +30,12 @@ beforeAll(async () => {
     webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
   });
   orgId = zd.seedOrganization({ name: 'Slow Co', external_id: ACCOUNT }).id;
-  for (const key of [
-    'billing_status',
-    'billing_plan',
-    'billing_mrr',
-    'billing_balance',
-    'billing_next_invoice_date',
-    'billing_delinquent',
-    'portal_open_invoices',
-  ]) {
-    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  }
-  zd.seedCustomObject('portal_invoice', {
-    fields: [
-      'invoice_number',
-      'invoice_status',
-      'total',
-      'amount_due',
-      'amount_paid',
-      'currency',
-      'due_date',
-      'hosted_invoice_url',
-      'invoice_pdf_url',
-      'organization_id',
-      'user_id',
-    ].map((key) => ({ key, type: 'text' })),
-  });
+  seedZendeskSetup(zd);
   consumer = await startConsumer(secret);
   p = await startTestPipeline(
     {
       PORT: String(port),
-      PORTAL_TARGET: 'zendesk',
-      ZENDESK_BASE_URL: zd.baseUrl,
-      ZENDESK_EMAIL: zd.credentials.email,
-      ZENDESK_API_TOKEN: zd.credentials.token,
+      ...zendeskTargetEnv(zd),
       ...outboundEnv([{ id: 'slowpoke', url: consumer.url, secret, timeoutMs: 10_000 }], { concurrency: 2 }),
     },
     (c) => void (c.push.debounceMs = 200),

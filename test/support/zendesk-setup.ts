@@ -1,0 +1,52 @@
+/**
+ * A Zendesk stand-in as `portal-sync setup zendesk` leaves it for the default mapping — the billing
+ * organization fields and the portal_invoice custom object — and the env that points the daemon's
+ * Zendesk target at a stand-in.
+ */
+import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
+
+const BILLING_ORG_FIELDS = [
+  'billing_status',
+  'billing_plan',
+  'billing_mrr',
+  'billing_balance',
+  'billing_next_invoice_date',
+  'billing_delinquent',
+  'portal_open_invoices',
+];
+
+const INVOICE_OBJECT_FIELDS = [
+  'invoice_number',
+  'invoice_status',
+  'total',
+  'amount_due',
+  'amount_paid',
+  'currency',
+  'due_date',
+  'hosted_invoice_url',
+  'invoice_pdf_url',
+  'organization_id',
+  'user_id',
+];
+
+/** The organization fields the Zendesk target writes billing to (`billing_delinquent` a checkbox, the rest text). */
+export function seedBillingOrgFields(zd: ZendeskStandIn): void {
+  for (const key of BILLING_ORG_FIELDS)
+    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
+}
+
+/** The billing organization fields and the portal_invoice object with its text fields. */
+export function seedZendeskSetup(zd: ZendeskStandIn): void {
+  seedBillingOrgFields(zd);
+  zd.seedCustomObject('portal_invoice', { fields: INVOICE_OBJECT_FIELDS.map((key) => ({ key, type: 'text' })) });
+}
+
+/** The env of a daemon whose one portal target is this Zendesk stand-in. */
+export function zendeskTargetEnv(zd: ZendeskStandIn): Record<string, string> {
+  return {
+    PORTAL_TARGET: 'zendesk',
+    ZENDESK_BASE_URL: zd.baseUrl,
+    ZENDESK_EMAIL: zd.credentials.email,
+    ZENDESK_API_TOKEN: zd.credentials.token,
+  };
+}
