@@ -5,19 +5,18 @@
  * to test-results/admin-*.png. Needs Debian's chromium at /usr/bin/chromium;
  * without it this test is skipped, never installed from here.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { sendStripe } from '../support/e2e.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { CHROMIUM, hasChromium, launchChromiumProfile } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) process.stderr.write(`admin-dashboard-browser: skipped, no ${CHROMIUM} (apt-get install chromium)\n`);
 
 const ADMIN_TOKEN = 'admin_token_for_dashboard_browser_0123456789';
@@ -49,20 +48,7 @@ beforeAll(async () => {
 
   profile = mkdtempSync(join(tmpdir(), 'portal-sync-chromium-'));
   // A fresh profile, no bearer header (a person logs in), and nothing that phones home.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromiumProfile(profile);
   mkdirSync(results, { recursive: true });
 });
 afterAll(async () => {

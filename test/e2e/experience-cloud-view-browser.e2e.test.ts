@@ -23,7 +23,7 @@ import {
   openMemberPage,
   type ApexCustomerView,
 } from './experience-cloud-support.js';
-import { hasChromium, launchChromium } from './help-center-support.js';
+import { hasChromium, launchChromium } from '../support/chromium.js';
 
 const results = resolve(import.meta.dirname, '../../test-results');
 const docsImage = resolve(import.meta.dirname, '../../docs/images/experience-cloud-billing.png');

@@ -11,14 +11,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk/help-center.js';
 import { sendZendesk } from '../support/e2e.js';
-import {
-  createCustomer,
-  hasChromium,
-  launchChromium,
-  startKitWorld,
-  type KitCustomer,
-  type KitWorld,
-} from './help-center-support.js';
+import { createCustomer, startKitWorld, type KitCustomer, type KitWorld } from './help-center-support.js';
+import { hasChromium, launchChromium } from '../support/chromium.js';
 
 const results = resolve(import.meta.dirname, '../../test-results');
 const ACME = '360000000001';

@@ -10,14 +10,8 @@ import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk/help-center.js';
-import {
-  createCustomer,
-  hasChromium,
-  launchChromium,
-  startKitWorld,
-  type KitCustomer,
-  type KitWorld,
-} from './help-center-support.js';
+import { createCustomer, startKitWorld, type KitCustomer, type KitWorld } from './help-center-support.js';
+import { hasChromium, launchChromium } from '../support/chromium.js';
 
 if (!hasChromium)
   process.stderr.write('help-center-kit-browser: skipped, no /usr/bin/chromium (apt-get install chromium)\n');

@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/environment.js';
 import { playScriptedDay } from '../../src/demo/script.js';
-import { hasChromium, launchChromium } from './help-center-support.js';
+import { hasChromium, launchChromium } from '../support/chromium.js';
 
 const results = resolve(import.meta.dirname, '../../test-results');
 let env: DemoEnvironment;

@@ -11,14 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createZendeskClient } from '../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../src/connectors/zendesk/setup.js';
 import { STANDIN_USER_COOKIE } from '../../src/demo/standins/zendesk/help-center.js';
-import {
-  createCustomer,
-  hasChromium,
-  launchChromium,
-  startKitWorld,
-  type KitCustomer,
-  type KitWorld,
-} from './help-center-support.js';
+import { createCustomer, startKitWorld, type KitCustomer, type KitWorld } from './help-center-support.js';
+import { hasChromium, launchChromium } from '../support/chromium.js';
 
 const results = resolve(import.meta.dirname, '../../test-results');
 let w: KitWorld;

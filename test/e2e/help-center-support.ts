@@ -5,8 +5,6 @@
  * origin (PORTAL_ORIGINS). Customers are made the way people make them: an admin creates the
  * Zendesk organization and users through the API, billing happens in Stripe.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
 import { startStripeStandIn, type StripeStandIn } from '../../src/demo/standins/stripe/index.js';
 import { startZendeskStandIn, type ZendeskStandIn, type ZendeskUser } from '../../src/demo/standins/zendesk/index.js';
 import type { Config } from '../../src/config.js';
@@ -14,9 +12,6 @@ import { createPortalTarget } from '../../src/connectors/targets.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
-
-export const CHROMIUM = '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
 
 export interface KitWorld {
   stripe: StripeStandIn;
@@ -143,21 +138,4 @@ export async function createCustomer(
   }
   await w.settle();
   return { organizationId: organization.id, user, customerId: customer.id, subscriptionId: sub.id, invoiceIds };
-}
-
-/** A headless Chromium that phones nowhere (playwright gives each launch a fresh temporary profile). */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }

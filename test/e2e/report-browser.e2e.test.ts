@@ -4,17 +4,16 @@
  * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); without
  * it this test is skipped, never installed from here.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDeflectionFixture, type DeflectionFixture } from '../fixtures/deflection/fixture.js';
 import { seedDeflectionFixture, shiftDeflectionFixture } from '../fixtures/deflection/seed.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { CHROMIUM, hasChromium, launchChromiumProfile } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) process.stderr.write(`report-browser: skipped, no ${CHROMIUM} (apt-get install chromium)\n`);
 
 const ADMIN_TOKEN = 'admin_token_for_browser_0123456789';
@@ -31,21 +30,7 @@ beforeAll(async () => {
   await seedDeflectionFixture(daemon.redis, daemon.prefix, fx);
   profile = mkdtempSync(join(tmpdir(), 'portal-sync-chromium-'));
   // A fresh profile, and nothing that phones home: the run stays offline and repeatable.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    extraHTTPHeaders: { authorization: `Bearer ${ADMIN_TOKEN}` },
-  });
+  browser = await launchChromiumProfile(profile, { authorization: `Bearer ${ADMIN_TOKEN}` });
 });
 afterAll(async () => {
   await browser?.close();
