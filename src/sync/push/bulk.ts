@@ -31,7 +31,7 @@ import { z } from 'zod';
 import type { PortalTargetName } from '../target-names.js';
 import type { Logger } from '../../log.js';
 import { PermanentError } from '../errors.js';
-import type { CallGate, PortalPush, PortalTarget, PushResult } from './portal-target.js';
+import type { BulkPushResult, CallGate, PortalPush, PortalTarget, PushResult } from './portal-target.js';
 import { createEventsQueue } from '../events/queue.js';
 import { RESYNC_PRIORITY } from '../resync/runner.js';
 import { ResyncRuns } from '../resync/runs.js';
@@ -170,26 +170,91 @@ function resyncActivity(redis: Redis, prefix: string): () => Promise<boolean> {
   };
 }
 
-export function createBulkDrainer(opts: BulkDrainerOptions) {
-  const { redis, target } = opts;
-  const keys = REDIS_KEYS.bulk(opts.prefix, target.name);
-  const log = opts.logger.child({ module: 'bulk-push', target: target.name });
-  const holdMaxMs = opts.holdMaxMs ?? BULK_HOLD_MAX_MS;
-  const resyncActive = opts.resyncActive ?? resyncActivity(redis, opts.prefix);
-  const leaseMs = opts.leaseMs ?? LEASE_MS;
-  const size = Math.max(1, target.bulkSize ?? 100);
+/** A customer of a batch whose current state the target does not hold yet. */
+type BatchPush = { id: string; p: Extract<PreparedPush, { kind: 'push' }> };
 
-  const release = (jobId: string, ids: readonly string[], back: boolean) =>
-    ids.length === 0
+/** The drains of one target: claims, the hold for a running resync, bulk calls and their answers, follow-up drains. */
+export class BulkDrainer {
+  /** The target's pending and claimed sets, and each drain job's own. */
+  readonly keys: ReturnType<typeof REDIS_KEYS.bulk>;
+  private readonly redis: Redis;
+  private readonly target: PortalTarget;
+  private readonly log: Logger;
+  private readonly holdMaxMs: number;
+  private readonly resyncActive: () => Promise<boolean>;
+  private readonly leaseMs: number;
+  private readonly size: number;
+  private readonly allSlots: number[];
+
+  constructor(private readonly opts: BulkDrainerOptions) {
+    this.redis = opts.redis;
+    this.target = opts.target;
+    this.keys = REDIS_KEYS.bulk(opts.prefix, opts.target.name);
+    this.log = opts.logger.child({ module: 'bulk-push', target: opts.target.name });
+    this.holdMaxMs = opts.holdMaxMs ?? BULK_HOLD_MAX_MS;
+    this.resyncActive = opts.resyncActive ?? resyncActivity(opts.redis, opts.prefix);
+    this.leaseMs = opts.leaseMs ?? LEASE_MS;
+    this.size = Math.max(1, opts.target.bulkSize ?? 100);
+    this.allSlots = Array.from({ length: Math.max(1, opts.slots) }, (_, i) => i);
+  }
+
+  /** Runs one batch. Throws a RateLimitedError (the batch is back in pending) for the worker to wait out (pauseForRateLimit). */
+  async drain(job: Job, token: string | undefined): Promise<DrainOutcome> {
+    const jobId = job.id!;
+    const outcome: DrainOutcome = { claimed: 0, pushed: 0, unchanged: 0, alone: 0, calls: 0 };
+    const hold = await this.holdFor();
+    if (hold > 0) {
+      await job.moveToDelayed(Date.now() + hold, token);
+      throw new DelayedError();
+    }
+    const ids = await this.claim(jobId);
+    outcome.claimed = ids.length;
+    if (ids.length === 0) return outcome;
+    // More waiting than this batch: the other slots start now, not after it.
+    if ((await this.redis.zcard(this.keys.pending)) > 0) await this.schedule(this.allSlots);
+    let open = [...ids];
+    try {
+      await this.pushBatch(ids, outcome);
+      await this.release(jobId, ids, false);
+      open = [];
+    } finally {
+      // Stopped half-way (rate limit, a 5xx, a lost connection): what is not done goes back to pending.
+      if (open.length > 0) await this.release(jobId, open, true).catch(() => undefined);
+    }
+    // Keep every slot busy while customers are waiting.
+    if ((await this.redis.zcard(this.keys.pending)) > 0) await this.schedule(this.allSlots);
+    return outcome;
+  }
+
+  /** After a start: a drain for whatever a stopped worker left pending or claimed. */
+  async kick(): Promise<void> {
+    const [pending, first] = await Promise.all([
+      this.redis.zcard(this.keys.pending),
+      this.redis.zrange(this.keys.claimed, '0', '0', 'WITHSCORES'),
+    ]);
+    if (pending > 0) return this.schedule([0]);
+    if (first[1] !== undefined) {
+      const [seconds, micros] = await this.redis.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      await this.schedule([0], Math.max(0, Number(first[1]) - now) + 100);
+    }
+  }
+
+  private release(jobId: string, ids: readonly string[], back: boolean): Promise<void> {
+    const { keys } = this;
+    return ids.length === 0
       ? Promise.resolve()
       : runScript(
-          redis,
+          this.redis,
           'bulk-release',
           [keys.pending, keys.claimed, keys.byJob(jobId)],
           [back ? '1' : '0', ...ids],
         ).then(() => undefined);
+  }
 
-  const claim = async (jobId: string): Promise<string[]> => {
+  /** The job's own claims back first (a drain of it died mid-batch), else a new batch from pending. */
+  private async claim(jobId: string): Promise<string[]> {
+    const { redis, keys } = this;
     const mine = await redis.smembers(keys.byJob(jobId));
     const taken =
       mine.length > 0
@@ -197,138 +262,109 @@ export function createBulkDrainer(opts: BulkDrainerOptions) {
             redis,
             'bulk-reclaim',
             [keys.claimed, keys.byJob(jobId)],
-            [String(leaseMs), ...mine],
+            [String(this.leaseMs), ...mine],
           )) as string[])
         : [];
     if (taken.length > 0) {
-      log.warn({ jobId, customers: taken.length }, 'a drain of this job died mid-batch: pushing its customers again');
+      this.log.warn(
+        { jobId, customers: taken.length },
+        'a drain of this job died mid-batch: pushing its customers again',
+      );
       return taken;
     }
     return (await runScript(
       redis,
       'bulk-claim',
       [keys.pending, keys.claimed, keys.byJob(jobId)],
-      [String(size), String(leaseMs)],
+      [String(this.size), String(this.leaseMs)],
     )) as string[];
-  };
+  }
 
   /** How long to wait before draining: while a resync is running, up to holdMaxMs after the first queued customer. */
-  const holdFor = async (): Promise<number> => {
-    if (holdMaxMs <= 0) return 0;
-    const [, score] = await redis.zrangebyscore(keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+  private async holdFor(): Promise<number> {
+    if (this.holdMaxMs <= 0) return 0;
+    const [, score] = await this.redis.zrangebyscore(this.keys.pending, '(0', '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
     if (score === undefined) return 0;
-    const left = Number(score) + holdMaxMs - Date.now();
-    if (left <= 0 || !(await resyncActive())) return 0;
+    const left = Number(score) + this.holdMaxMs - Date.now();
+    if (left <= 0 || !(await this.resyncActive())) return 0;
     return Math.min(HOLD_RECHECK_MS, left);
-  };
+  }
 
-  const schedule = async (slots: readonly number[], delayMs = 0) => {
+  private async schedule(slots: readonly number[], delayMs = 0): Promise<void> {
     for (const slot of slots) {
-      const d = drainJob(target.name, slot, delayMs);
-      await opts.queue.add(d.name, d.data, d.opts);
+      const d = drainJob(this.target.name, slot, delayMs);
+      await this.opts.queue.add(d.name, d.data, d.opts);
     }
-  };
-  const allSlots = Array.from({ length: Math.max(1, opts.slots) }, (_, i) => i);
+  }
 
-  /** Runs one batch. Throws a RateLimitedError (the batch is back in pending) for the worker to wait out (pauseForRateLimit). */
-  async function drain(job: Job, token: string | undefined): Promise<DrainOutcome> {
-    const jobId = job.id!;
-    const outcome: DrainOutcome = { claimed: 0, pushed: 0, unchanged: 0, alone: 0, calls: 0 };
-    const hold = await holdFor();
-    if (hold > 0) {
-      await job.moveToDelayed(Date.now() + hold, token);
-      throw new DelayedError();
+  /** The claimed customers compared with what the target holds; those it does not hold are pushed. */
+  private async pushBatch(ids: readonly string[], outcome: DrainOutcome): Promise<void> {
+    const prepared: Array<{ id: string; p: PreparedPush }> = [];
+    for (let i = 0; i < ids.length; i += PREPARE_AT_ONCE) {
+      prepared.push(
+        ...(await Promise.all(
+          ids.slice(i, i + PREPARE_AT_ONCE).map(async (id) => ({ id, p: await this.opts.prepare(id) })),
+        )),
+      );
     }
-    const ids = await claim(jobId);
-    outcome.claimed = ids.length;
-    if (ids.length === 0) return outcome;
-    // More waiting than this batch: the other slots start now, not after it.
-    if ((await redis.zcard(keys.pending)) > 0) await schedule(allSlots);
-    let open = [...ids];
+    const pushes = prepared.flatMap(({ id, p }) => (p.kind === 'push' ? [{ id, p }] : []));
+    for (const { p } of prepared) if (p.kind === 'skip' && p.counted) this.opts.onPushed?.(p.result);
+    outcome.unchanged = prepared.length - pushes.length;
+    if (pushes.length === 0) return;
+    if (!this.target.pushMany) {
+      await this.pushAlone(pushes, null, outcome);
+      return;
+    }
+    let answer;
     try {
-      const prepared: Array<{ id: string; p: PreparedPush }> = [];
-      for (let i = 0; i < ids.length; i += PREPARE_AT_ONCE) {
-        prepared.push(
-          ...(await Promise.all(
-            ids.slice(i, i + PREPARE_AT_ONCE).map(async (id) => ({ id, p: await opts.prepare(id) })),
-          )),
-        );
-      }
-      const pushes = prepared.flatMap(({ id, p }) => (p.kind === 'push' ? [{ id, p }] : []));
-      for (const { p } of prepared) if (p.kind === 'skip' && p.counted) opts.onPushed?.(p.result);
-      outcome.unchanged = prepared.length - pushes.length;
-      if (pushes.length > 0) {
-        const alone = async (which: typeof pushes, why: string | null) => {
-          for (const { id } of which) await opts.pushAlone(id);
-          outcome.alone += which.length;
-          if (why !== null && which.length > 0)
-            log.warn({ customers: which.length, reason: why }, 'bulk push refused; pushing these customers one by one');
-        };
-        if (!target.pushMany) {
-          await alone(pushes, null);
-        } else {
-          let answer;
-          try {
-            answer = await target.pushMany(
-              pushes.map(({ p }) => p.push),
-              { gate: opts.gate },
-            );
-          } catch (err) {
-            // A whole call refused: the batch goes out customer by customer, each with its own answer.
-            if (!(err instanceof PermanentError)) throw err;
-            await alone(pushes, err.message);
-            answer = null;
-          }
-          if (answer) {
-            outcome.calls = answer.calls;
-            const refused: typeof pushes = [];
-            const movedOn: typeof pushes = [];
-            await Promise.all(
-              pushes.map(async (entry, n) => {
-                const item = answer.items[n];
-                if (!item?.ok) {
-                  refused.push(entry);
-                  if (item) log.warn({ customerId: entry.id, reason: item.error.message }, 'refused in a bulk answer');
-                  return;
-                }
-                const kept = await entry.p.accept();
-                outcome.pushed += 1;
-                opts.onPushed?.(item.result);
-                // The record may have changed while the batch was on its way (a Zendesk job runs later still), and a
-                // real-time push of the newer state may have landed BEFORE this older one (then the real-time push
-                // accepted in between, and this accept kept nothing): push it again on its own.
-                if (!kept || (await opts.prepare(entry.id)).kind === 'push') movedOn.push(entry);
-              }),
-            );
-            await alone(refused, null);
-            await alone(movedOn, null);
-          }
+      answer = await this.target.pushMany(
+        pushes.map(({ p }) => p.push),
+        { gate: this.opts.gate },
+      );
+    } catch (err) {
+      // A whole call refused: the batch goes out customer by customer, each with its own answer.
+      if (!(err instanceof PermanentError)) throw err;
+      await this.pushAlone(pushes, err.message, outcome);
+      return;
+    }
+    await this.settleAnswer(pushes, answer, outcome);
+  }
+
+  /** Each customer of a bulk answer: its accepted state stored, or (refused, or changed since) pushed alone. */
+  private async settleAnswer(pushes: BatchPush[], answer: BulkPushResult, outcome: DrainOutcome): Promise<void> {
+    outcome.calls = answer.calls;
+    const refused: BatchPush[] = [];
+    const movedOn: BatchPush[] = [];
+    await Promise.all(
+      pushes.map(async (entry, n) => {
+        const item = answer.items[n];
+        if (!item?.ok) {
+          refused.push(entry);
+          if (item) this.log.warn({ customerId: entry.id, reason: item.error.message }, 'refused in a bulk answer');
+          return;
         }
-      }
-      await release(jobId, ids, false);
-      open = [];
-    } finally {
-      // Stopped half-way (rate limit, a 5xx, a lost connection): what is not done goes back to pending.
-      if (open.length > 0) await release(jobId, open, true).catch(() => undefined);
-    }
-    // Keep every slot busy while customers are waiting.
-    if ((await redis.zcard(keys.pending)) > 0) await schedule(allSlots);
-    return outcome;
+        const kept = await entry.p.accept();
+        outcome.pushed += 1;
+        this.opts.onPushed?.(item.result);
+        // The record may have changed while the batch was on its way (a Zendesk job runs later still), and a
+        // real-time push of the newer state may have landed BEFORE this older one (then the real-time push
+        // accepted in between, and this accept kept nothing): push it again on its own.
+        if (!kept || (await this.opts.prepare(entry.id)).kind === 'push') movedOn.push(entry);
+      }),
+    );
+    await this.pushAlone(refused, null, outcome);
+    await this.pushAlone(movedOn, null, outcome);
   }
 
-  /** After a start: a drain for whatever a stopped worker left pending or claimed. */
-  async function kick(): Promise<void> {
-    const [pending, first] = await Promise.all([
-      redis.zcard(keys.pending),
-      redis.zrange(keys.claimed, '0', '0', 'WITHSCORES'),
-    ]);
-    if (pending > 0) return schedule([0]);
-    if (first[1] !== undefined) {
-      const [seconds, micros] = await redis.time();
-      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-      await schedule([0], Math.max(0, Number(first[1]) - now) + 100);
-    }
+  /** Customers handed to per-customer push jobs; `why` is the bulk call's refusal, if that is the reason. */
+  private async pushAlone(which: readonly BatchPush[], why: string | null, outcome: DrainOutcome): Promise<void> {
+    for (const { id } of which) await this.opts.pushAlone(id);
+    outcome.alone += which.length;
+    if (why !== null && which.length > 0)
+      this.log.warn({ customers: which.length, reason: why }, 'bulk push refused; pushing these customers one by one');
   }
+}
 
-  return { drain, kick, keys };
+export function createBulkDrainer(opts: BulkDrainerOptions): BulkDrainer {
+  return new BulkDrainer(opts);
 }

@@ -26,7 +26,7 @@ import { withMapped } from '../mapping/apply.js';
 import type { MappingConfig } from '../mapping/schema.js';
 import { cappedBackoffStrategy } from '../backoff.js';
 import { createPushQueue, projectionJob, pushQueueName, PushQueueJobSchema, recentPushKey } from './planner.js';
-import { createBulkDrainer, type PreparedPush } from './bulk.js';
+import { createBulkDrainer, type BulkDrainer, type PreparedPush } from './bulk.js';
 import { sha256Hex, stableStringify, type CustomerRecord, type Derived } from '../events/record.js';
 import type { RecordStore } from '../events/store.js';
 import { contactIdentityKey } from '../deflection/contact.js';
@@ -34,8 +34,6 @@ import type { DeflectionEvent } from '../deflection/types.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 
 export { pauseForRateLimit } from './target-call.js';
-
-type BulkDrainer = ReturnType<typeof createBulkDrainer>;
 
 export interface PushWorkerOptions {
   connection: Redis;
