@@ -22,54 +22,22 @@
  * writes within a second share a SystemModstamp.
  */
 import { randomBytes } from 'node:crypto';
-import express from 'express';
-import { buildOutboundMessage } from '../../../connectors/salesforce/outbound-builder.js';
 import { FaultInjector, FixedWindowRateLimiter, listenOnLoopback } from '../common.js';
 import type { FaultOptions } from '../common.js';
-import { ID_SHAPE, base62, notFound, toId18 } from './errors.js';
-import { type Ctx, send } from './http.js';
-import { dataApi, errorHandler, issueToken, releaseName, tokenEndpoint } from './routes.js';
-import { type SObjectDef } from './schema.js';
+import { ID_SHAPE, base62, toId18 } from './errors.js';
+import type { Ctx } from './http.js';
+import { issueToken, salesforceApp } from './routes.js';
+import { SalesforceOutbound } from './outbound.js';
 import { SalesforceState } from './state.js';
 import {
   type OutboundDelivery,
   type SalesforceCall,
-  type SalesforceField,
   type SalesforceRecord,
   type SalesforceStandInOptions,
 } from './types.js';
 
 export * from './types.js';
 export { toId18 } from './errors.js';
-// ---------------------------------------------------------------------------------------------
-// Outbound Message echo
-// ---------------------------------------------------------------------------------------------
-
-/** A stored value as the SOAP message renders it: datetimes in Z, doubles with their ".0". */
-function soapValue(field: SalesforceField, value: unknown): string | null {
-  if (value === null || value === undefined || typeof value === 'object') return null;
-  if (field.type === 'datetime') return String(value).replace(/\+0000$/, 'Z');
-  if (typeof value === 'number' && field.type !== 'int' && Number.isInteger(value)) return `${value}.0`;
-  return String(value);
-}
-
-function outboundFields(
-  def: SObjectDef,
-  rec: SalesforceRecord,
-  selected: string[] | undefined,
-): Record<string, string | null> {
-  const chosen = selected
-    ? selected.map((n) => def.byName.get(n.toLowerCase())).filter((f) => f !== undefined)
-    : def.fields;
-  const fields: Record<string, string | null> = { Id: rec.Id };
-  // Id first, then alphabetical, as Salesforce lays out the sObject; fields without a value are left out.
-  for (const f of [...chosen].sort((a, b) => a.name.localeCompare(b.name))) {
-    const text = soapValue(f, rec[f.name]);
-    if (f.name !== 'Id' && f.type !== 'address' && text !== null) fields[f.name] = text;
-  }
-  return fields;
-}
-
 export interface SalesforceStandIn {
   /** `http://127.0.0.1:PORT`: jsforce's instanceUrl. */
   instanceUrl: string;
@@ -102,10 +70,6 @@ export interface SalesforceStandIn {
   close(): Promise<void>;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Start
-// ---------------------------------------------------------------------------------------------
-
 export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}): Promise<SalesforceStandIn> {
   const apiVersion = opts.apiVersion ?? '62.0';
   if (!/^\d+\.0$/.test(apiVersion)) throw new Error(`apiVersion must look like 62.0, got ${apiVersion}`);
@@ -116,27 +80,8 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
   for (const [sobject, fields] of Object.entries(opts.fields ?? {}))
     for (const f of fields) state.defineField(sobject, f);
 
-  const outbound: OutboundDelivery[] = [];
-  const pending = new Set<Promise<void>>();
-  const echoed = new Set((opts.outbound?.sobjects ?? ['Account']).map((s) => s.toLowerCase()));
-  const actionId = toId18(`04k${orgId.slice(3, 5)}0${base62(0x2b7e15, 9)}`);
   let origin = '';
-
-  const deliver = (target: string, delivery: OutboundDelivery) =>
-    fetch(target, {
-      method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
-      body: delivery.xml,
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (res) => {
-        delivery.status = res.status;
-        delivery.response = await res.text();
-      })
-      .catch((err: unknown) => {
-        delivery.error = err instanceof Error ? err.message : String(err);
-      });
-
+  const outbound = new SalesforceOutbound(opts.outbound, state, apiVersion, () => origin);
   const ctx: Ctx = {
     state,
     apiVersion,
@@ -152,80 +97,11 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
     calls: [],
     cursors: new Map(),
     instanceUrl: () => origin,
-    echo: (def, ids) => {
-      const target = opts.outbound;
-      if (!target || !echoed.has(def.name.toLowerCase()) || ids.length === 0) return;
-      // Each message carries the record as it is now; at most 100 notifications per message.
-      for (let i = 0; i < ids.length; i += 100) {
-        const recs = ids
-          .slice(i, i + 100)
-          .map((id) => state.table(def).get(id))
-          .filter((r) => r !== undefined);
-        const notifications = recs.map((rec) => ({
-          id: state.newId('04l'),
-          sObjectType: def.name,
-          fields: outboundFields(def, rec, target.fields),
-        }));
-        const xml = buildOutboundMessage({
-          organizationId: orgId,
-          actionId,
-          sessionId: null,
-          instanceUrl: origin,
-          apiVersion,
-          notifications,
-        });
-        const delivery: OutboundDelivery = {
-          xml,
-          notificationIds: notifications.map((n) => n.id),
-          recordIds: recs.map((r) => r.Id),
-        };
-        outbound.push(delivery);
-        const done: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, target.delayMs ?? 0))
-          .then(() => deliver(target.url, delivery))
-          .finally(() => pending.delete(done));
-        pending.add(done);
-      }
-    },
+    echo: outbound.echo,
   };
   const accessToken = issueToken(ctx);
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use((req, res, next) => {
-    const [path = '', query = ''] = req.originalUrl.split(/\?(.*)/s, 2);
-    const call: SalesforceCall = { method: req.method, path, query, status: 0, body: undefined, at: Date.now() };
-    const callOptions = req.header('sforce-call-options');
-    if (callOptions) call.callOptions = callOptions;
-    ctx.calls.push(call);
-    res.locals['call'] = call;
-    res.on('finish', () => {
-      call.status = res.statusCode;
-    });
-    if (path.startsWith('/services/data/'))
-      res.setHeader('Sforce-Limit-Info', `api-usage=${state.apiUsage}/${ctx.dailyLimit}`);
-    next();
-  });
-  app.post('/services/oauth2/token', express.urlencoded({ extended: false }), tokenEndpoint(ctx));
-  app.get(['/services/data', '/services/data/'], (_req, res) => {
-    const top = Number.parseFloat(apiVersion);
-    const versions = [];
-    for (let v = 20; v <= top; v++)
-      versions.push({ label: releaseName(v), url: `/services/data/v${v}.0`, version: `${v}.0` });
-    send(res, 200, versions);
-  });
-  app.use('/services/data/:version', dataApi(ctx));
-  app.use(() => {
-    throw notFound();
-  });
-  app.use(errorHandler);
-
-  const server = await listenOnLoopback(app);
+  const server = await listenOnLoopback(salesforceApp(ctx));
   origin = server.origin;
-
-  const flushOutbound = async () => {
-    while (pending.size > 0) await Promise.allSettled([...pending]);
-  };
 
   return {
     instanceUrl: origin,
@@ -237,7 +113,7 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
     apiVersion,
     state,
     calls: ctx.calls,
-    outbound,
+    outbound: outbound.deliveries,
     setFaults: (faults) => ctx.faults.set(faults),
     failNext: (n, status, body, match) => {
       for (let i = 0; i < n; i++) ctx.armed.push({ status, body, match });
@@ -248,10 +124,10 @@ export async function startSalesforceStandIn(opts: SalesforceStandInOptions = {}
       ctx.echo(state.object(sobject), [rec.Id]);
       return rec;
     },
-    flushOutbound,
+    flushOutbound: () => outbound.flush(),
     close: async () => {
       await server.close();
-      await flushOutbound();
+      await outbound.flush();
     },
   };
 }

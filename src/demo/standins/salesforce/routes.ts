@@ -11,14 +11,14 @@ import { compositeRoutes } from './routes/composite.js';
 import { queryRoutes } from './routes/query.js';
 import type { SalesforceCall } from './types.js';
 
-export function releaseName(major: number): string {
+function releaseName(major: number): string {
   const offset = major - 62; // 62.0 shipped in Winter '25, three releases a year
   const season = ['Winter', 'Spring', 'Summer'][((offset % 3) + 3) % 3];
   return `${season} '${25 + Math.floor(offset / 3)}`;
 }
 
 /** /services/data/:version: faults, the session gate and JSON bodies, then the routers in the order their paths must be tried. */
-export function dataApi(ctx: Ctx): express.Router {
+function dataApi(ctx: Ctx): express.Router {
   const r = express.Router({ mergeParams: true });
   r.use(faultGate(ctx));
   r.use(sessionGate(ctx));
@@ -30,7 +30,7 @@ export function dataApi(ctx: Ctx): express.Router {
   return r;
 }
 
-export function tokenEndpoint(ctx: Ctx) {
+function tokenEndpoint(ctx: Ctx) {
   return (req: Request, res: Response) => {
     const form = (req.body ?? {}) as Record<string, string | undefined>;
     (res.locals['call'] as SalesforceCall).body = { grant_type: form['grant_type'], client_id: form['client_id'] };
@@ -68,7 +68,7 @@ export function issueToken(ctx: Ctx): string {
   return token;
 }
 
-export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
   if (res.headersSent) return next(err);
   if (err instanceof ApiError) return send(res, err.status, err.body);
   const type = (err as { type?: unknown }).type;
@@ -77,4 +77,40 @@ export function errorHandler(err: unknown, _req: Request, res: Response, next: N
   if (type === 'entity.too.large')
     return send(res, 413, [{ message: 'Request entity too large', errorCode: 'REQUEST_TOO_LARGE' }]);
   send(res, 500, defaultFailureBody(500, 0));
+}
+
+/** The whole server: the call log, the token endpoint, the version list, the data API, Salesforce's 404 and error bodies. */
+export function salesforceApp(ctx: Ctx): express.Express {
+  const { state } = ctx;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    const [path = '', query = ''] = req.originalUrl.split(/\?(.*)/s, 2);
+    const call: SalesforceCall = { method: req.method, path, query, status: 0, body: undefined, at: Date.now() };
+    const callOptions = req.header('sforce-call-options');
+    if (callOptions) call.callOptions = callOptions;
+    ctx.calls.push(call);
+    res.locals['call'] = call;
+    res.on('finish', () => {
+      call.status = res.statusCode;
+    });
+    if (path.startsWith('/services/data/'))
+      res.setHeader('Sforce-Limit-Info', `api-usage=${state.apiUsage}/${ctx.dailyLimit}`);
+    next();
+  });
+  app.post('/services/oauth2/token', express.urlencoded({ extended: false }), tokenEndpoint(ctx));
+  app.get(['/services/data', '/services/data/'], (_req, res) => {
+    const top = Number.parseFloat(ctx.apiVersion);
+    const versions = [];
+    for (let v = 20; v <= top; v++)
+      versions.push({ label: releaseName(v), url: `/services/data/v${v}.0`, version: `${v}.0` });
+    send(res, 200, versions);
+  });
+  app.use('/services/data/:version', dataApi(ctx));
+  app.use(() => {
+    throw notFound();
+  });
+  app.use(errorHandler);
+  return app;
 }
