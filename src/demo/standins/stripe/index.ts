@@ -30,10 +30,11 @@
  * only when asked for, and lists page by binary search over rows kept in creation order.
  *
  * Layout: types.ts (options and the handle), state.ts (rows, paging by rank), store.ts (the data,
- * ids, lookups, silent seeding), events.ts + webhooks.ts (the event log and its delivery),
+ * ids, lookups, row builders), events.ts + webhooks.ts (the event log and its delivery),
  * scenarios.ts (helpers with events), render.ts (API shapes), params.ts (params and error bodies),
  * gate.ts (auth, rate limits, faults), http.ts + paging.ts (answers, expand, idempotency, lists),
- * routes/ (one router per API area). This file wires them into one server.
+ * routes/ (one router per API area), seed.ts (silent seeding), connect.ts (a Connect platform in
+ * front of several stand-ins). This file wires them into one server.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -52,7 +53,14 @@ import { hostedInvoiceRoutes, invoiceRoutes } from './routes/invoices.js';
 import { paymentRoutes } from './routes/payments.js';
 import { accountRoutes } from './routes/account.js';
 import { eventRoutes } from './routes/events.js';
-import type { StripeStandIn, StripeStandInOptions, StripeSubscriptionInput } from './types.js';
+import { seedCustomers, seedInvoice } from './seed.js';
+import type {
+  StripeSeedCustomerInput,
+  StripeSeedInvoiceInput,
+  StripeStandIn,
+  StripeStandInOptions,
+  StripeSubscriptionInput,
+} from './types.js';
 
 export * from './state.js';
 export type { StripePriceInput, StripeStandIn, StripeStandInOptions } from './types.js';
@@ -151,11 +159,11 @@ export async function startStripeStandIn(opts: StripeStandInOptions = {}): Promi
     attachPaymentMethod: plain(scenarios.attachPaymentMethod),
     detachPaymentMethod: plain(scenarios.detachPaymentMethod),
     refundCharge: plain(scenarios.refundCharge),
-    seedCustomers: plain(store.seedCustomers.bind(store)),
+    seedCustomers: plain((n: number, make?: (i: number) => StripeSeedCustomerInput) => seedCustomers(store, n, make)),
     seedSubscription: plain((customerId: string, input: StripeSubscriptionInput) =>
       store.newSubscription(store.customerOr(customerId), input),
     ),
-    seedInvoice: plain(store.seedInvoice.bind(store)),
+    seedInvoice: plain((customerId: string, input?: StripeSeedInvoiceInput) => seedInvoice(store, customerId, input)),
     render: (id: string) => renderObject(view, id),
     events: () => state.order.events.map((r) => renderEvent(view, r)),
     flushWebhooks: () => webhooks.flush(),

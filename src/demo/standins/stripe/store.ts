@@ -1,4 +1,4 @@
-/** The Stripe stand-in's data: its rows, seeded ids, lookups that answer Stripe's 404s, and the silent row builders (no events). */
+/** The Stripe stand-in's data: its rows, seeded ids, lookups that answer Stripe's 404s, and the row builders (no events; scenarios.ts adds them, seed.ts uses them silently). */
 import { seededRandom } from '../common.js';
 import {
   type Metadata,
@@ -21,8 +21,6 @@ import type {
   StripeCustomerInput,
   StripeInvoiceInput,
   StripePriceInput,
-  StripeSeedCustomerInput,
-  StripeSeedInvoiceInput,
   StripeStandInOptions,
   StripeSubscriptionInput,
 } from './types.js';
@@ -384,44 +382,5 @@ export class StripeStore {
     insertRanked(this.state.order.paymentMethods, row);
     this.own(customer, 'paymentMethods', row);
     return row;
-  }
-
-  // --- silent seeding --------------------------------------------------------------------
-
-  seedInvoice(customerId: string, input: StripeSeedInvoiceInput = {}): StripeInvoiceRow {
-    const row = this.newInvoice(this.customerOr(customerId), input);
-    const status = input.status ?? 'open';
-    if (status === 'draft') return row;
-    this.finalizeRow(row, row.created, input.days_until_due);
-    if (status === 'paid') {
-      row.amountPaid = invoiceTotal(row);
-      row.attemptCount = 1;
-      row.attempted = true;
-      row.paidAt = row.created;
-    } else if (status === 'void') {
-      row.voidedAt = row.created;
-    } else if (status === 'uncollectible') {
-      row.markedUncollectibleAt = row.created;
-    }
-    row.status = status;
-    return row;
-  }
-
-  seedCustomers(n: number, make?: (i: number) => StripeSeedCustomerInput): string[] {
-    const ids: string[] = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      const input = make?.(i) ?? {};
-      const customer = this.newCustomer(input);
-      ids[i] = customer.id;
-      const subs = (input.subscriptions ?? []).map((s) => this.newSubscription(customer, s));
-      for (const inv of input.invoices ?? []) {
-        const subscription = inv.subscription === true ? subs[0]?.id : inv.subscription;
-        this.seedInvoice(customer.id, {
-          ...inv,
-          ...(subscription !== undefined ? { subscription } : { subscription: undefined }),
-        } as StripeSeedInvoiceInput);
-      }
-    }
-    return ids;
   }
 }
