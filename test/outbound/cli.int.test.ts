@@ -40,7 +40,7 @@ function cli(
         cwd: root,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra },
         encoding: 'utf8',
-        timeout: 30_000,
+        timeout: 80_000, // a CLI process on a loaded machine; the test itself is bounded by CLI_TEST_TIMEOUT_MS
       },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return fail(err);
