@@ -62,26 +62,33 @@ const TEAM_PLAN = {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
 
-export async function playScriptedDay(
-  env: DemoEnvironment,
-  onStep: (step: DemoStep) => void,
-  opts: ScriptOptions,
-): Promise<DemoFacts> {
-  const { stripe, zendesk, salesforce } = env;
-  const deflectionData = createDeflectionData(env.daemon.redis, env.config.redis.prefix);
-  const started = Date.now();
+type GatheredFacts = Partial<DemoFacts> & { invoiceIds: string[]; ticketIds: number[]; deflections: DeflectionEvent[] };
+type Step = (actor: DemoActor, title: string, act: () => Promise<string[]> | string[]) => Promise<void>;
+
+/** What every act of the day shares: the stand-ins, how a step runs, how a session's decision is awaited, the facts so far. */
+interface Day {
+  env: DemoEnvironment;
+  step: Step;
+  decision: (sessionStartedAfter: number, outcome: DeflectionEvent['outcome']) => Promise<DeflectionEvent>;
+  facts: GatheredFacts;
+}
+
+/** A step: act, wait until the daemon has carried the change to both portals, report it, pause for the viewer. */
+function createStepRunner(env: DemoEnvironment, onStep: (step: DemoStep) => void, opts: ScriptOptions): Step {
   let n = 0;
-  const step = async (actor: DemoActor, title: string, act: () => Promise<string[]> | string[]) => {
+  return async (actor, title, act) => {
     const at = new Date().toISOString();
     const lines = await act();
     await env.settle();
     onStep({ n: ++n, at, actor, title, lines });
     if (opts.pauseMs > 0) await sleep(opts.pauseMs);
   };
-  const decision = async (
-    sessionStartedAfter: number,
-    outcome: DeflectionEvent['outcome'],
-  ): Promise<DeflectionEvent> => {
+}
+
+/** Waits for the self-service window to decide a session started after a time, with the outcome expected. */
+function createDecisionWait(env: DemoEnvironment, opts: ScriptOptions, started: number): Day['decision'] {
+  const deflectionData = createDeflectionData(env.daemon.redis, env.config.redis.prefix);
+  return async (sessionStartedAfter, outcome) => {
     const end = Date.now() + (opts.decisionTimeoutMs ?? 30_000);
     while (Date.now() < end) {
       const events = await deflectionData.events(new Date(started - 3_600_000), new Date(Date.now() + 3_600_000));
@@ -91,15 +98,27 @@ export async function playScriptedDay(
     }
     throw new Error(`no ${outcome} session was decided within ${(opts.decisionTimeoutMs ?? 30_000) / 1000} s`);
   };
+}
 
-  const facts: Partial<DemoFacts> & { invoiceIds: string[]; ticketIds: number[]; deflections: DeflectionEvent[] } = {
-    accountName: 'Acme Logistics',
-    contactEmail: 'ann.lee@acme-logistics.example',
-    invoiceIds: [],
-    ticketIds: [],
-    deflections: [],
+/** One portal event of the demo contact, happening now. */
+function portalActivity(
+  facts: GatheredFacts,
+  type: PortalActivity['type'],
+  extra: Partial<PortalActivity> = {},
+): PortalActivity {
+  return {
+    id: `demo-${Date.now()}-${type}-${Math.random().toString(36).slice(2, 8)}`,
+    type,
+    // Milliseconds, unlike Zendesk's whole seconds: a ticket created earlier in the same second stays earlier.
+    occurred_at: new Date().toISOString(),
+    contact: { email: facts.contactEmail! },
+    ...extra,
   };
+}
 
+/** Acme becomes a customer on all three platforms: the Salesforce Account, the Stripe customer, the Zendesk organization. */
+async function openAccount({ env, step, facts }: Day): Promise<void> {
+  const { stripe, salesforce } = env;
   await step('salesforce', 'A sales rep wins Acme Logistics: the Account is created in Salesforce', () => {
     const account = salesforce.state.seedAccount({ Name: facts.accountName!, Industry: 'Transportation' });
     // Saving it in the UI fires the Outbound Message the workflow is attached to.
@@ -140,7 +159,11 @@ export async function playScriptedDay(
       ];
     },
   );
+}
 
+/** Billing: the subscription, a paid first invoice, a failed renewal (past_due). */
+async function billAccount({ env, step, facts }: Day): Promise<void> {
+  const { stripe } = env;
   await step('stripe', 'Acme subscribes to the Team plan for 5 seats', () => {
     const sub = stripe.createSubscription(facts.customerId!, { items: [{ price: TEAM_PLAN, quantity: 5 }] });
     facts.subscriptionId = sub.id;
@@ -170,10 +193,13 @@ export async function playScriptedDay(
       'webhooks: invoice.payment_failed, customer.subscription.updated (past_due), customer.updated (delinquent)',
     ];
   });
+}
 
+/** Support: Ann's ticket for more seats, opened and solved. */
+async function askForSeats({ env, step, facts }: Day): Promise<void> {
   let seatsTicket: ZendeskTicket | undefined;
   await step('zendesk', 'Ann opens a ticket: "Please add two more seats"', async () => {
-    seatsTicket = zendesk.seedTicket({
+    seatsTicket = env.zendesk.seedTicket({
       subject: 'Please add two more seats',
       description: 'We are hiring two dispatchers next week. Can you add two seats to our plan?',
       status: 'new',
@@ -195,16 +221,10 @@ export async function playScriptedDay(
     await sendTicketEvent(env, 'status_changed', solved, seatsTicket!.status);
     return [`ticket ${solved.id}: ${solved.status}; Zendesk event webhook ticket.status_changed`];
   });
+}
 
-  const activity = (type: PortalActivity['type'], extra: Partial<PortalActivity> = {}): PortalActivity => ({
-    id: `demo-${Date.now()}-${type}-${Math.random().toString(36).slice(2, 8)}`,
-    type,
-    // Milliseconds, unlike Zendesk's whole seconds: a ticket created earlier in the same second stays earlier.
-    occurred_at: new Date().toISOString(),
-    contact: { email: facts.contactEmail! },
-    ...extra,
-  });
-
+/** A portal session that ends in self-service: Ann downloads her invoice, no ticket follows. */
+async function selfServeInvoice({ env, step, decision, facts }: Day): Promise<void> {
   const firstSessionAt = Date.now();
   await step(
     'portal',
@@ -212,9 +232,9 @@ export async function playScriptedDay(
     async () => {
       const invoiceId = facts.invoiceIds[0]!;
       const out = await sendPortalActivity(env, [
-        activity('search', { query: 'download invoice', result_count: 3 }),
-        activity('invoice_view', { invoice_id: invoiceId }),
-        activity('invoice_download', { invoice_id: invoiceId }),
+        portalActivity(facts, 'search', { query: 'download invoice', result_count: 3 }),
+        portalActivity(facts, 'invoice_view', { invoice_id: invoiceId }),
+        portalActivity(facts, 'invoice_download', { invoice_id: invoiceId }),
       ]);
       return [`${out.accepted} portal events (search, invoice_view, invoice_download), signed, to /events/portal`];
     },
@@ -227,16 +247,19 @@ export async function playScriptedDay(
       `deflected, category ${event.category}; pushed as a Zendesk profile event and a Portal_Deflection_Event__c`,
     ];
   });
+}
 
+/** A portal session that ends in a ticket: a search with no results, then a ticket within the window. */
+async function escalateLockout({ env, step, decision, facts }: Day): Promise<void> {
   const secondSessionAt = Date.now();
   await step('portal', 'Later, Ann searches for "reset password": no results', async () => {
-    await sendPortalActivity(env, [activity('search', { query: 'reset password', result_count: 0 })]);
+    await sendPortalActivity(env, [portalActivity(facts, 'search', { query: 'reset password', result_count: 0 })]);
     return ['1 portal event (search, 0 results)'];
   });
 
   await step('zendesk', 'She opens a ticket: "Locked out after a password reset"', async () => {
     // Created no earlier than her search (Zendesk times have whole seconds): it escalates that session.
-    const ticket = zendesk.seedTicket({
+    const ticket = env.zendesk.seedTicket({
       subject: 'Locked out after a password reset',
       description: 'I reset my password this morning and now the portal says my account is locked.',
       status: 'new',
@@ -258,6 +281,26 @@ export async function playScriptedDay(
     facts.deflections.push(event);
     return [`escalated by ticket ${event.ticketId}, category ${event.category}; pushed to both portals`];
   });
+}
 
+export async function playScriptedDay(
+  env: DemoEnvironment,
+  onStep: (step: DemoStep) => void,
+  opts: ScriptOptions,
+): Promise<DemoFacts> {
+  const decision = createDecisionWait(env, opts, Date.now());
+  const facts: GatheredFacts = {
+    accountName: 'Acme Logistics',
+    contactEmail: 'ann.lee@acme-logistics.example',
+    invoiceIds: [],
+    ticketIds: [],
+    deflections: [],
+  };
+  const day: Day = { env, step: createStepRunner(env, onStep, opts), decision, facts };
+  await openAccount(day);
+  await billAccount(day);
+  await askForSeats(day);
+  await selfServeInvoice(day);
+  await escalateLockout(day);
   return facts as DemoFacts;
 }
