@@ -123,10 +123,8 @@ function demoTweaks(config: Config): void {
   config.reconcile.everyMs = 0;
 }
 
-export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): Promise<DemoEnvironment> {
-  const say = opts.say ?? (() => undefined);
-  const logger = createLogger(opts.logLevel ?? 'warn', process.stderr);
-  const secrets: DemoSecrets = {
+function makeSecrets(): DemoSecrets {
+  return {
     stripeWebhook: `whsec_${secret()}`,
     zendeskWebhook: secret(),
     salesforceOutboundToken: secret(),
@@ -134,123 +132,177 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
     portalEvents: secret(),
     adminToken: secret(),
   };
+}
+
+/** What the demo started, stopped in the reverse order; a failure to stop one is logged and the rest still stop. */
+function createClosers(logger: Logger) {
+  const closers: (() => Promise<void> | void)[] = [];
+  return {
+    add: (close: () => Promise<void> | void) => void closers.push(close),
+    closeAll: async () => {
+      for (const close of closers.splice(0).reverse())
+        await Promise.resolve(close()).catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'demo: error while stopping'),
+        );
+    },
+  };
+}
+type Closers = ReturnType<typeof createClosers>;
+
+interface StandIns {
+  stripe: StripeStandIn;
+  zendesk: ZendeskStandIn;
+  salesforce: SalesforceStandIn;
+  /** The API user the daemon signs in to the Zendesk stand-in as. */
+  zendeskAuth: { email: string; token: string };
+}
+
+/** The three platforms, on loopback ports, each sending its webhooks to the daemon's URL. */
+async function startStandIns(daemonUrl: string, secrets: DemoSecrets, closers: Closers): Promise<StandIns> {
+  const stripe = await startStripeStandIn({
+    webhookUrl: `${daemonUrl}/webhooks/stripe`,
+    webhookSecret: secrets.stripeWebhook,
+    seed: Date.now() & 0xffff,
+  });
+  closers.add(() => stripe.close());
+  const zendeskAuth = { email: 'portal-sync@demo.example', token: secret(30) };
+  const zendesk = await startZendeskStandIn({
+    auth: zendeskAuth,
+    webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: secrets.zendeskWebhook },
+  });
+  closers.add(() => zendesk.close());
+  const salesforce = await startSalesforceStandIn({
+    outbound: {
+      url: `${daemonUrl}/webhooks/salesforce?token=${secrets.salesforceOutboundToken}`,
+      orgId: '00D5e000000DemoAAA',
+    },
+  });
+  closers.add(() => salesforce.close());
+  return { stripe, zendesk, salesforce, zendeskAuth };
+}
+
+/** The daemon's environment, as an operator would write it: the stand-ins' endpoints and this run's secrets. */
+function daemonEnvironment(
+  where: { redisUrl: string; prefix: string; port: number; logLevel: string },
+  secrets: DemoSecrets,
+  { stripe, zendesk, salesforce, zendeskAuth }: StandIns,
+): Record<string, string> {
+  return {
+    REDIS_URL: where.redisUrl,
+    REDIS_PREFIX: where.prefix,
+    PORT: String(where.port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: where.logLevel,
+    STRIPE_WEBHOOK_SECRET: secrets.stripeWebhook,
+    ...stripe.env,
+    ZENDESK_BASE_URL: zendesk.baseUrl,
+    ZENDESK_EMAIL: zendeskAuth.email,
+    ZENDESK_API_TOKEN: zendeskAuth.token,
+    ZENDESK_WEBHOOK_SECRET: secrets.zendeskWebhook,
+    SALESFORCE_LOGIN_URL: salesforce.loginUrl,
+    SALESFORCE_CLIENT_ID: salesforce.clientId,
+    SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+    SALESFORCE_ORG_ID: salesforce.orgId,
+    SALESFORCE_OUTBOUND_TOKEN: secrets.salesforceOutboundToken,
+    SALESFORCE_WEBHOOK_SECRET: secrets.salesforceWebhook,
+    PORTAL_EVENTS_SECRET: secrets.portalEvents,
+    PORTAL_ORIGINS: zendesk.origin,
+    ADMIN_TOKEN: secrets.adminToken,
+    PORTAL_TARGET: 'zendesk,salesforce',
+  };
+}
+
+/**
+ * The portal side, provisioned as an operator would: `setup zendesk` against Zendesk, the
+ * metadata package deployed to Salesforce. Returns what `setup zendesk` did.
+ */
+async function provisionPortals(config: Config, salesforce: SalesforceStandIn): Promise<ZendeskSetupStep[]> {
+  for (const [sobject, fields] of Object.entries(provisionedSalesforceFields(config.targets.salesforce))) {
+    for (const field of fields) salesforce.state.defineField(sobject, field);
+  }
+  const zendeskClient = createZendeskClient(config.zendesk);
+  return applyZendeskSetup(
+    zendeskClient,
+    config.targets.zendesk,
+    await planZendeskSetup(zendeskClient, config.targets.zendesk),
+  );
+}
+
+/** The help center's theme: the kit reads this daemon, and an open page follows the script each second. Returns Ann's page. */
+function pointHelpCenter(zendesk: ZendeskStandIn, daemonUrl: string): string {
+  zendesk.theme.settings.portal_sync_api_url = daemonUrl;
+  zendesk.theme.settings.portal_sync_refresh_seconds = '1';
+  return `${zendesk.origin}/hc/en-us/signin?name=${encodeURIComponent(DEMO_CONTACT_NAME)}&return_to=${encodeURIComponent('/hc/en-us/p/billing')}`;
+}
+
+/** Waits until every webhook the stand-ins owe is delivered and every queue the daemon feeds is idle, echoes included. */
+function createSettle(
+  { stripe, zendesk, salesforce }: StandIns,
+  daemon: RunningDaemon,
+  worker: RunningWorker,
+): DemoEnvironment['settle'] {
+  const queues = () => [daemon.queue, ...worker.planner.queues.values()];
+  const activity = () =>
+    stripe.webhookDeliveries.length +
+    zendesk.webhookDeliveries.length +
+    salesforce.outbound.length +
+    zendesk.calls.length +
+    salesforce.calls.length;
+  const idle = async () => {
+    for (const q of queues()) {
+      const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+      if (Object.values(counts).some((n) => n > 0)) return false;
+    }
+    return true;
+  };
+  return async (timeoutMs = 30_000) => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const before = activity();
+      await Promise.all([stripe.flushWebhooks(), zendesk.flushWebhooks(), salesforce.flushOutbound()]);
+      while (!(await idle())) {
+        if (Date.now() > end) throw new Error('the daemon did not catch up within 30 s (see its log on stderr)');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // Our pushes come back as platform webhooks (echoes): settled once a pass changes nothing.
+      if (activity() === before) return;
+    }
+  };
+}
+
+export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): Promise<DemoEnvironment> {
+  const say = opts.say ?? (() => undefined);
+  const logger = createLogger(opts.logLevel ?? 'warn', process.stderr);
+  const secrets = makeSecrets();
   const port = await choosePort(opts.port, say);
   const redis = await ensureRedis(opts.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', say);
   const prefix = `portal-sync-demo-${randomBytes(4).toString('hex')}`;
   const daemonUrl = `http://127.0.0.1:${port}`;
 
-  const closers: (() => Promise<void> | void)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.splice(0).reverse())
-      await Promise.resolve(close()).catch((err: unknown) =>
-        logger.warn({ err: (err as Error).message }, 'demo: error while stopping'),
-      );
-  };
-  closers.push(() => redis.stop?.());
+  const closers = createClosers(logger);
+  closers.add(() => redis.stop?.());
   // A private redis-server is thrown away whole; a shared one keeps nothing of this run.
-  if (!redis.stop) closers.push(() => deletePrefix(redis.url, prefix));
+  if (!redis.stop) closers.add(() => deletePrefix(redis.url, prefix));
 
   try {
-    const stripe = await startStripeStandIn({
-      webhookUrl: `${daemonUrl}/webhooks/stripe`,
-      webhookSecret: secrets.stripeWebhook,
-      seed: Date.now() & 0xffff,
-    });
-    closers.push(() => stripe.close());
-    const zendeskAuth = { email: 'portal-sync@demo.example', token: secret(30) };
-    const zendesk = await startZendeskStandIn({
-      auth: zendeskAuth,
-      webhook: { url: `${daemonUrl}/webhooks/zendesk`, secret: secrets.zendeskWebhook },
-    });
-    closers.push(() => zendesk.close());
-    const salesforce = await startSalesforceStandIn({
-      outbound: {
-        url: `${daemonUrl}/webhooks/salesforce?token=${secrets.salesforceOutboundToken}`,
-        orgId: '00D5e000000DemoAAA',
-      },
-    });
-    closers.push(() => salesforce.close());
-
-    const env: Record<string, string> = {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: prefix,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: opts.logLevel ?? 'warn',
-      STRIPE_WEBHOOK_SECRET: secrets.stripeWebhook,
-      ...stripe.env,
-      ZENDESK_BASE_URL: zendesk.baseUrl,
-      ZENDESK_EMAIL: zendeskAuth.email,
-      ZENDESK_API_TOKEN: zendeskAuth.token,
-      ZENDESK_WEBHOOK_SECRET: secrets.zendeskWebhook,
-      SALESFORCE_LOGIN_URL: salesforce.loginUrl,
-      SALESFORCE_CLIENT_ID: salesforce.clientId,
-      SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
-      SALESFORCE_ORG_ID: salesforce.orgId,
-      SALESFORCE_OUTBOUND_TOKEN: secrets.salesforceOutboundToken,
-      SALESFORCE_WEBHOOK_SECRET: secrets.salesforceWebhook,
-      PORTAL_EVENTS_SECRET: secrets.portalEvents,
-      PORTAL_ORIGINS: zendesk.origin,
-      ADMIN_TOKEN: secrets.adminToken,
-      PORTAL_TARGET: 'zendesk,salesforce',
-    };
+    const standIns = await startStandIns(daemonUrl, secrets, closers);
+    const { stripe, zendesk, salesforce } = standIns;
+    const where = { redisUrl: redis.url, prefix, port, logLevel: opts.logLevel ?? 'warn' };
+    const env = daemonEnvironment(where, secrets, standIns);
     const loaded = loadConfig(env);
     if (!loaded.ok) throw new Error(`demo configuration is invalid (a bug in the demo): ${loaded.problems.join('; ')}`);
     const config = loaded.config;
     demoTweaks(config);
-
-    // The portal side, provisioned as an operator would: `setup zendesk` against Zendesk, the
-    // metadata package deployed to Salesforce.
-    for (const [sobject, fields] of Object.entries(provisionedSalesforceFields(config.targets.salesforce))) {
-      for (const field of fields) salesforce.state.defineField(sobject, field);
-    }
-    const zendeskClient = createZendeskClient(config.zendesk);
-    const zendeskSetup = await applyZendeskSetup(
-      zendeskClient,
-      config.targets.zendesk,
-      await planZendeskSetup(zendeskClient, config.targets.zendesk),
-    );
-
-    // The help center's theme: the kit reads this daemon, and an open page follows the script each second.
-    zendesk.theme.settings.portal_sync_api_url = daemonUrl;
-    zendesk.theme.settings.portal_sync_refresh_seconds = '1';
-    const helpCenterUrl = `${zendesk.origin}/hc/en-us/signin?name=${encodeURIComponent(DEMO_CONTACT_NAME)}&return_to=${encodeURIComponent('/hc/en-us/p/billing')}`;
+    const zendeskSetup = await provisionPortals(config, salesforce);
+    const helpCenterUrl = pointHelpCenter(zendesk, daemonUrl);
 
     const daemon = await startDaemon(config, logger);
-    closers.push(() => daemon.close());
+    closers.add(() => daemon.close());
     const worker = await startWorker(config, logger, {
       registry: daemon.metrics.registry,
       targets: createPortalTarget,
     });
-    closers.push(() => worker.close());
-
-    const queues = () => [daemon.queue, ...worker.planner.queues.values()];
-    const activity = () =>
-      stripe.webhookDeliveries.length +
-      zendesk.webhookDeliveries.length +
-      salesforce.outbound.length +
-      zendesk.calls.length +
-      salesforce.calls.length;
-    const idle = async () => {
-      for (const q of queues()) {
-        const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-        if (Object.values(counts).some((n) => n > 0)) return false;
-      }
-      return true;
-    };
-    const settle = async (timeoutMs = 30_000) => {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const before = activity();
-        await Promise.all([stripe.flushWebhooks(), zendesk.flushWebhooks(), salesforce.flushOutbound()]);
-        while (!(await idle())) {
-          if (Date.now() > end) throw new Error('the daemon did not catch up within 30 s (see its log on stderr)');
-          await new Promise((r) => setTimeout(r, 25));
-        }
-        // Our pushes come back as platform webhooks (echoes): settled once a pass changes nothing.
-        if (activity() === before) return;
-      }
-    };
+    closers.add(() => worker.close());
 
     return {
       config,
@@ -265,11 +317,11 @@ export async function startDemoEnvironment(opts: DemoEnvironmentOptions = {}): P
       zendeskSetup,
       helpCenterUrl,
       logger,
-      settle,
-      close: closeAll,
+      settle: createSettle(standIns, daemon, worker),
+      close: closers.closeAll,
     };
   } catch (err) {
-    await closeAll();
+    await closers.closeAll();
     throw err;
   }
 }
