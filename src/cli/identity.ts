@@ -6,12 +6,10 @@ import { createLogger } from '../log.js';
 import type { Config } from '../config.js';
 import { createPortalTarget } from '../connectors/targets.js';
 import type { SweepResult } from '../sync/admin/erasure.js';
-import { erasureQueueNames, forgetByRef } from '../sync/admin/forget.js';
+import { forgetByRef, restoreForgotten, withForgetDeps } from '../sync/admin/forget.js';
 import { identityKeyOf, linkRefs, unlinkRef } from '../sync/admin/identity-refs.js';
 import { DEFAULT_PORTAL_MODE, PORTAL_MODES, type PortalMode } from '../sync/admin/portal-clear.js';
-import { Tombstones } from '../sync/events/tombstones.js';
 import { IdentityAdmin } from '../sync/admin/identity-admin.js';
-import { startOutbound } from '../sync/outbound/service.js';
 import { RecordStore } from '../sync/events/store.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { UsageError } from './errors.js';
@@ -157,27 +155,12 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (ref: string, opts: { reason: string; by?: string; json?: boolean; portal: PortalMode }) => {
       const config = requireConfig();
       const rerun = `portal-sync identity forget ${ref} --portal clear --reason … --yes`;
-      const out = await withRedis(config, async (redis) => {
-        const store = new RecordStore(redis, config.redis.prefix);
-        const outbound =
-          config.subscriptions.length > 0
-            ? await startOutbound({ connection: redis, redis, records: store, config, logger: createLogger('silent') })
-            : null;
-        try {
-          const deps = {
-            redis,
-            prefix: config.redis.prefix,
-            store,
-            queueNames: erasureQueueNames(config),
-            tombstoneDays: config.identity.forgetTombstoneDays,
-            emitter: outbound?.emitter,
-            portal: { mode: opts.portal, targets: portalTargets(config) },
-          };
-          return await forgetByRef(deps, ref, whoOf(opts), identityKey);
-        } finally {
-          await outbound?.close();
-        }
-      });
+      const portal = { mode: opts.portal, targets: portalTargets(config) };
+      const out = await withRedis(config, (redis) =>
+        withForgetDeps(redis, config, portal, createLogger('silent'), (deps) =>
+          forgetByRef(deps, ref, whoOf(opts), identityKey),
+        ),
+      );
       const days = config.identity.forgetTombstoneDays;
       const removed = (s: SweepResult) =>
         `removed ${s.jobsRemoved} job(s), ${s.keysDeleted} key(s), ${s.itemsRemoved} entr(ies)`;
@@ -236,13 +219,7 @@ export function registerIdentityCommand(program: Command): void {
     .action(async (id: string, opts: { reason: string; by?: string }) => {
       const key = identityKey(id);
       const config = requireConfig();
-      const lifted = await withRedis(config, (redis) =>
-        new Tombstones(redis, config.redis.prefix).restoreAudited(
-          key,
-          whoOf(opts),
-          new RecordStore(redis, config.redis.prefix).globalAuditKey,
-        ),
-      );
+      const lifted = await withRedis(config, (redis) => restoreForgotten(redis, config.redis.prefix, key, whoOf(opts)));
       if (lifted === 0) {
         process.stderr.write(
           `portal-sync: ${id} carries no tombstone (never forgotten here, or its ${config.identity.forgetTombstoneDays} days are over)\n`,

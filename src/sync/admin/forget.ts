@@ -10,7 +10,7 @@ import { PORTAL_TARGETS } from '../target-names.js';
 import type { PortalTarget } from '../push/portal-target.js';
 import type { OutboundEmitter } from '../outbound/emitter.js';
 import type { CustomerRecord } from '../events/record.js';
-import type { RecordStore } from '../events/store.js';
+import { RecordStore } from '../events/store.js';
 import { IdentityAdmin } from './identity-admin.js';
 import { inspectRecord, NotFoundError } from './inspect.js';
 import { Eraser, needlesOf, needlesOfKey, type SweepResult } from './erasure.js';
@@ -25,7 +25,9 @@ import {
   type PortalOutcome,
 } from './portal-clear.js';
 import { Tombstones } from '../events/tombstones.js';
-import { QUEUE_NAMES, type QueueName } from '../redis/keys.js';
+import { QUEUE_NAMES, REDIS_KEYS, type QueueName } from '../redis/keys.js';
+import { startOutbound, type OutboundConfig } from '../outbound/service.js';
+import type { Logger } from '../../log.js';
 import { statusQueueNames, type StatusSettings } from './status.js';
 
 interface ForgetResult {
@@ -54,6 +56,51 @@ export interface ForgetDeps {
 /** The queues a forget sweeps for jobs naming the customer: those `status` shows, and the reconcile queue. */
 export function erasureQueueNames(settings: Pick<StatusSettings, 'subscriptions'>): QueueName[] {
   return [...statusQueueNames(settings), QUEUE_NAMES.reconcile];
+}
+
+/** The part of the configuration a forget reads (the app's Config is one). */
+export type ForgetSettings = OutboundConfig & { identity: { forgetTombstoneDays: number } };
+
+/**
+ * Runs `work` with what a forget under the prefix needs: the record store, the queues its sweep covers, the
+ * tombstone's days, the portal targets with what to do with what was pushed to them, and, when subscriptions
+ * are configured, the outbound emitter (subscribers hear `customer.deleted`), stopped after.
+ */
+export async function withForgetDeps<T>(
+  redis: Redis,
+  settings: ForgetSettings,
+  portal: ForgetDeps['portal'],
+  logger: Logger,
+  work: (deps: ForgetDeps) => Promise<T>,
+): Promise<T> {
+  const store = new RecordStore(redis, settings.redis.prefix);
+  const outbound =
+    settings.subscriptions.length > 0
+      ? await startOutbound({ connection: redis, redis, records: store, config: settings, logger })
+      : null;
+  try {
+    return await work({
+      redis,
+      prefix: settings.redis.prefix,
+      store,
+      queueNames: erasureQueueNames(settings),
+      tombstoneDays: settings.identity.forgetTombstoneDays,
+      emitter: outbound?.emitter,
+      portal,
+    });
+  } finally {
+    await outbound?.close();
+  }
+}
+
+/** `identity restore`: lifts the tombstone of the forgotten customer `key` names, audited; 0 when it carries none. */
+export function restoreForgotten(
+  redis: Redis,
+  prefix: string,
+  key: string,
+  who: { by: string; reason: string },
+): Promise<number> {
+  return new Tombstones(redis, prefix).restoreAudited(key, who, REDIS_KEYS.records(prefix).globalAudit);
 }
 
 async function forgetCustomer(

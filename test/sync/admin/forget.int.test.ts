@@ -1,19 +1,57 @@
-/** `identity forget REF` as sync/admin/forget reads REF, on the real Redis: a customer now, or one forgotten before. */
+/** `identity forget REF` and `identity restore` as sync/admin/forget runs them, on the real Redis. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { erasureQueueNames, forgetByRef, type ForgetDeps } from '../../../src/sync/admin/forget.js';
+import { createLogger } from '../../../src/log.js';
+import {
+  erasureQueueNames,
+  forgetByRef,
+  restoreForgotten,
+  withForgetDeps,
+  type ForgetSettings,
+} from '../../../src/sync/admin/forget.js';
 import { NotFoundError } from '../../../src/sync/admin/inspect.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
+import { Tombstones } from '../../../src/sync/events/tombstones.js';
+import { OutboundStore } from '../../../src/sync/outbound/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 import { customer } from '../events/merge-events.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;
-let deps: ForgetDeps;
+let store: RecordStore;
 const who = { by: 'ops@portal-sync', reason: 'erasure request #11' };
-const EMAIL = 'gone@forget.example';
 const keyOf = (ref: string) => (ref.includes('@') ? `email:${ref}` : `stripe:${ref}`);
+const OUTBOUND = {
+  concurrency: 1,
+  backoffMs: 100,
+  maxBackoffMs: 1_000,
+  pauseAfterMs: 60_000,
+  retentionMs: 60_000,
+  attemptsKept: 10,
+};
+const settings = (subscribed: boolean): ForgetSettings => ({
+  redis: { prefix },
+  identity: { forgetTombstoneDays: 1 },
+  outbound: OUTBOUND,
+  subscriptions: subscribed
+    ? [
+        {
+          id: 'crm-sync',
+          url: 'http://127.0.0.1:9/hook',
+          secretEnv: 'CRM_SYNC_SECRET',
+          events: ['customer.*'],
+          timeoutMs: 1_000,
+          allowPrivateNetworks: true,
+        },
+      ]
+    : [],
+  outboundSecrets: { 'crm-sync': ['whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0'] },
+});
+const forget = (ref: string, subscribed = false, keyFor = keyOf) =>
+  withForgetDeps(redis, settings(subscribed), { mode: 'keep', targets: [] }, createLogger('silent'), (deps) =>
+    forgetByRef(deps, ref, who, keyFor),
+  );
 
 const stripeCustomer = (id: string, email: string): SourceEvent => ({
   ...customer({ version: 1_000, eventId: `evt_${id}` }, { name: 'Forgotten Ltd', email }),
@@ -23,41 +61,41 @@ const stripeCustomer = (id: string, email: string): SourceEvent => ({
 
 beforeAll(() => {
   redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
-  deps = {
-    redis,
-    prefix,
-    store: new RecordStore(redis, prefix),
-    queueNames: erasureQueueNames({ subscriptions: [] }),
-    tombstoneDays: 1,
-    portal: { mode: 'keep', targets: [] },
-  };
+  store = new RecordStore(redis, prefix);
 });
 afterAll(async () => {
-  deps.store.close();
+  store.close();
   redis.disconnect();
   await deleteByPrefix(redisUrl(), prefix);
 });
 
 describe('forget by ref', () => {
   it('forgets the customer the ref names, then, run again with its email, sweeps again instead of saying it is unknown', async () => {
-    const applied = await deps.store.apply(stripeCustomer('cus_Forget0001', EMAIL));
-    const first = await forgetByRef(deps, 'cus_Forget0001', who, keyOf);
-    expect(first.forgot?.recordId).toBe(applied.recordId);
-    expect(first.forgot?.remaining).toEqual([]);
-    expect(await deps.store.get(applied.recordId)).toBeNull();
-    const again = await forgetByRef(deps, EMAIL, who, keyOf);
+    const applied = await store.apply(stripeCustomer('cus_Forget0001', 'gone@forget.example'));
+    const first = await forget('cus_Forget0001');
+    expect(first.forgot).toMatchObject({ recordId: applied.recordId, remaining: [], toldSubscribers: false });
+    expect(await store.get(applied.recordId)).toBeNull();
+    const again = await forget('gone@forget.example');
     expect(again.forgot).toBeUndefined();
     expect(again.again).toMatchObject({ remaining: [], portal: null, sweep: expect.any(Object) });
   });
 
+  it('tells the configured subscribers customer.deleted', async () => {
+    await store.apply(stripeCustomer('cus_Forget0002', 'told@forget.example'));
+    const out = await forget('told@forget.example', true);
+    expect(out.forgot?.toldSubscribers).toBe(true);
+    const events = await new OutboundStore(redis, prefix, OUTBOUND).eventsSince(0);
+    expect(events.filter((e) => e.type === 'customer.deleted')).toHaveLength(1);
+  });
+
   it('refuses a ref that names no customer, now or forgotten before', async () => {
-    await expect(forgetByRef(deps, 'nobody@forget.example', who, keyOf)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(forget('nobody@forget.example')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('never takes a record id for an identity of a forgotten customer', async () => {
     const asked: string[] = [];
     const noting = (ref: string) => (asked.push(ref), keyOf(ref));
-    await expect(forgetByRef(deps, 'cust_Unknown01', who, noting)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(forget('cust_Unknown01', false, noting)).rejects.toBeInstanceOf(NotFoundError);
     expect(asked).toEqual([]);
   });
 
@@ -65,5 +103,25 @@ describe('forget by ref', () => {
     const names = erasureQueueNames({ subscriptions: [{ id: 'billing' }] });
     expect(names).toEqual(expect.arrayContaining(['events', 'reconcile']));
     expect(names.some((n) => n.includes('billing'))).toBe(true);
+  });
+});
+
+describe('restore', () => {
+  it('lifts the tombstone of every identity key of a forgotten customer by naming one, and says so in the audit trail', async () => {
+    await store.apply(stripeCustomer('cus_Forget0003', 'back@forget.example'));
+    await forget('cus_Forget0003');
+    const tombstones = new Tombstones(redis, prefix);
+    expect(await tombstones.groupOf('stripe:cus_Forget0003')).not.toBeNull();
+    expect(await restoreForgotten(redis, prefix, 'email:back@forget.example', who)).toBe(2);
+    expect(await tombstones.groupOf('stripe:cus_Forget0003')).toBeNull();
+    expect(await tombstones.groupOf('email:back@forget.example')).toBeNull();
+    const trail = await redis.lrange(store.globalAuditKey, 0, -1);
+    expect(trail.map((e) => JSON.parse(e) as { action: string; by: string })).toContainEqual(
+      expect.objectContaining({ action: 'restore', by: who.by }),
+    );
+  });
+
+  it('lifts nothing for an identity never forgotten', async () => {
+    expect(await restoreForgotten(redis, prefix, 'email:never@forget.example', who)).toBe(0);
   });
 });
