@@ -17,9 +17,9 @@ import {
   type ResyncSource,
 } from '../connectors/resync.js';
 import { createLogger, type Logger } from '../log.js';
-import { createEventsQueue } from '../sync/events/queue.js';
 import { runResync, type ResyncSummary } from '../sync/resync/runner.js';
-import { ResyncRuns, type ResyncParams } from '../sync/resync/runs.js';
+import type { ResyncParams } from '../sync/resync/runs.js';
+import { startResyncRun } from '../sync/admin/resync-run.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/events/store.js';
 import { createCallGate } from '../sync/push/call-gate.js';
@@ -134,19 +134,10 @@ async function resync(opts: ResyncOptions): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     await withRedis(config, async (redis) => {
-      const runs = new ResyncRuns(redis, config.redis.prefix);
-      let runId: string;
-      let params: ResyncParams;
+      let params: ResyncParams | 'resume' = 'resume';
       if (opts.resume) {
         if (opts.source || opts.since || opts.customer || opts.dryRun)
           throw new UsageError('--resume continues the last run with its own options: give no other selection');
-        const last = await runs.latestUnfinished();
-        if (!last) throw new UsageError('no unfinished resync to resume (portal-sync resync starts a new one)');
-        runId = last.id;
-        params = last.params;
-        say(
-          `resync: resuming ${runId} (${params.sources.join(', ')}${params.since ? ` since ${params.since}` : ''}); finished pages are not read again`,
-        );
       } else {
         const since =
           opts.since === undefined ? null : timeWindowOption({ since: opts.since }, new Date(), opts.since).from;
@@ -157,11 +148,16 @@ async function resync(opts: ResyncOptions): Promise<void> {
           dryRun: Boolean(opts.dryRun),
         };
         if (params.dryRun) return dryRun(config, redis, params, logger, Boolean(opts.json), abort.signal);
-        runId = await runs.create(params);
       }
-      const queue = createEventsQueue(redis, config.redis.prefix);
+      const run = await startResyncRun(redis, config.redis.prefix, params);
+      if (!run) throw new UsageError('no unfinished resync to resume (portal-sync resync starts a new one)');
+      const { runId } = run;
+      if (opts.resume)
+        say(
+          `resync: resuming ${runId} (${run.params.sources.join(', ')}${run.params.since ? ` since ${run.params.since}` : ''}); finished pages are not read again`,
+        );
       try {
-        if (opts.wait && (await queue.getWorkersCount()) === 0) {
+        if (opts.wait && run.workers === 0) {
           say(
             'resync: no worker is consuming the events queue yet; snapshots wait in the queue until one runs (portal-sync start)',
           );
@@ -172,13 +168,13 @@ async function resync(opts: ResyncOptions): Promise<void> {
           line: say,
           now: Date.now,
         });
-        const streams = await streamsFor(config, redis, store, params, say, bars);
+        const streams = await streamsFor(config, redis, store, run.params, say, bars);
         let summary: ResyncSummary;
         try {
           summary = await runResync({
-            runs,
+            runs: run.runs,
             runId,
-            queue,
+            queue: run.queue,
             streams,
             logger,
             maxBacklog: config.resync.maxBacklog,
@@ -199,7 +195,7 @@ async function resync(opts: ResyncOptions): Promise<void> {
         else printText(`${summaryLine(summary)}\n`);
         if (!summary.complete) process.exitCode = 1;
       } finally {
-        await queue.close();
+        await run.close();
       }
     });
   } finally {
