@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import type { PortalTarget } from './sync/push/portal-target.js';
 import { createPushWorker } from './sync/push/worker.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createCallGate, type CallGate } from './sync/push/call-gate.js';
+import { targetCallGate, type CallGate } from './sync/push/call-gate.js';
 import { createSyncMetrics, type SyncMetrics } from './sync/metrics.js';
 import { addDrainJob, PushPlanner } from './sync/push/planner.js';
 import { repushOnMappingChange } from './sync/push/repush.js';
@@ -46,7 +46,6 @@ import type { DeflectionEvent } from './sync/deflection/types.js';
 import { brandLabeller } from './sync/events/brands.js';
 import { createSubscriberTransport } from './connectors/subscribers/transport.js';
 import { customerOfJob, startOutbound, type OutboundService } from './sync/outbound/service.js';
-import { REDIS_KEYS } from './sync/redis/keys.js';
 
 /** Builds the portal target of a name; the daemon passes the SDK-backed ones from src/connectors. */
 export type TargetFactory = (
@@ -242,11 +241,7 @@ function startPushWorkers(
   if (!targets) return [];
   return config.portal.targets.map((name) => {
     // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
-    const gate = createCallGate(
-      pushConnection,
-      REDIS_KEYS.callGate(config.redis.prefix, name),
-      config.targets[name].rate,
-    );
+    const gate = targetCallGate(pushConnection, config.redis.prefix, name, config.targets[name].rate);
     return createPushWorker({
       connection,
       redis: pushConnection,
@@ -461,11 +456,7 @@ export function buildReconciler(
             createSnapshotStreams(config, {
               sources: [source],
               since,
-              zendeskGate: createCallGate(
-                redis,
-                REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'),
-                config.targets.zendesk.rate,
-              ),
+              zendeskGate: targetCallGate(redis, config.redis.prefix, 'zendesk', config.targets.zendesk.rate),
             }),
         ]),
       ),

@@ -22,14 +22,13 @@ import type { ResyncParams } from '../sync/resync/runs.js';
 import { startResyncRun } from '../sync/admin/resync-run.js';
 import type { SnapshotStream } from '../sync/resync/snapshot.js';
 import { RecordStore } from '../sync/events/store.js';
-import { createCallGate } from '../sync/push/call-gate.js';
+import { targetCallGate } from '../sync/push/call-gate.js';
 import { customerToResync, previewResync } from '../sync/admin/resync-preview.js';
 import { UsageError } from './errors.js';
 import { progressReporter, type ProgressReporter } from './resync-progress.js';
 import { TIME_GRAMMAR, timeWindowOption } from './time-options.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
-import { REDIS_KEYS } from '../sync/redis/keys.js';
 
 interface ResyncOptions {
   source?: string;
@@ -83,7 +82,7 @@ async function streamsFor(
   bars?: ProgressReporter,
 ): Promise<SnapshotStream[]> {
   const sources = params.sources as ResyncSource[];
-  const gate = createCallGate(redis, REDIS_KEYS.callGate(config.redis.prefix, 'zendesk'), config.targets.zendesk.rate);
+  const gate = targetCallGate(redis, config.redis.prefix, 'zendesk', config.targets.zendesk.rate);
   if (params.customer !== null) {
     const { recordId, ids } = await customerToResync(store, params.customer);
     const streams = await createCustomerStreams(config, ids, { sources, zendeskGate: gate });

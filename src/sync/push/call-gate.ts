@@ -22,7 +22,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimitedError } from '../errors.js';
+import { REDIS_KEYS } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
+import type { PortalTargetName } from '../target-names.js';
 import type { CallGate } from './portal-target.js';
 
 export type { CallGate } from './portal-target.js';
@@ -69,4 +71,17 @@ export function createCallGate(
       waited += wait;
     }
   };
+}
+
+/**
+ * The gate of one portal target's API budget under `prefix`: every worker's pushes, bulk calls and (Zendesk)
+ * resync reads count in the same window, whichever process makes them.
+ */
+export function targetCallGate(
+  redis: Redis,
+  prefix: string,
+  target: PortalTargetName,
+  rate: { max: number; perMs: number },
+): CallGate {
+  return createCallGate(redis, REDIS_KEYS.callGate(prefix, target), rate);
 }

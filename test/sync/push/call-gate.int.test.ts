@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCallGate } from '../../../src/sync/push/call-gate.js';
+import { createCallGate, targetCallGate } from '../../../src/sync/push/call-gate.js';
 import { RateLimitedError } from '../../../src/sync/errors.js';
 import { throughGate } from '../../../src/sync/push/portal-target.js';
 import { busiestWindow } from '../../../src/demo/standins/common.js';
@@ -32,6 +32,22 @@ function random(seed: number): () => number {
 }
 
 describe('call gate', () => {
+  it("shares one target's budget between the processes of a deployment, and keeps other targets and deployments apart", async () => {
+    const rate = { max: 2, perMs: 60_000 };
+    const another = new Redis(redisUrl());
+    const elsewhere = uniquePrefix();
+    try {
+      (await targetCallGate(redis, prefix, 'zendesk', rate)())?.();
+      (await targetCallGate(another, prefix, 'zendesk', rate)())?.();
+      await expect(targetCallGate(redis, prefix, 'zendesk', rate)()).rejects.toBeInstanceOf(RateLimitedError);
+      (await targetCallGate(redis, prefix, 'salesforce', rate)())?.();
+      (await targetCallGate(another, elsewhere, 'zendesk', rate)())?.();
+    } finally {
+      another.disconnect();
+      await deleteByPrefix(redisUrl(), elsewhere);
+    }
+  });
+
   it('lets max calls through and refuses the next with the wait until a slot frees', async () => {
     const gate = createCallGate(redis, key(), { max: 3, perMs: 1_000 }, { inlineWaitMs: 0 });
     const started = Date.now();
