@@ -1,6 +1,8 @@
 /**
  * ESLint (flat config): import cycles (import-x/no-cycle, on top of test/architecture.test.ts's folder
- * rules) and unused variables (@typescript-eslint/no-unused-vars), over src, test, bench and bin.
+ * rules) and unused variables (@typescript-eslint/no-unused-vars), over src, test, bench and bin; and, in src,
+ * no function over 150 lines (max-lines-per-function, blank lines and comments not counted): a longer one is
+ * split into named steps.
  * Formatting is Prettier's (prettier.config.js), not ESLint's.
  *
  * typescript-eslint parses with TypeScript's classic API, which TypeScript 7 (our compiler) no longer
@@ -49,6 +51,12 @@ export default [
           ignoreRestSiblings: true,
         },
       ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 150, skipBlankLines: true, skipComments: true }],
     },
   },
 ];
