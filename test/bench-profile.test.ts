@@ -18,7 +18,7 @@ describe('bench profile summary', () => {
       nodes: [
         { id: 1, callFrame: frame('(root)', '') },
         { id: 2, callFrame: frame('(idle)', '') },
-        { id: 3, callFrame: frame('tryApply', 'file:///work/app/src/sync/store.ts') },
+        { id: 3, callFrame: frame('tryApply', 'file:///work/app/src/sync/events/store.ts') },
         { id: 4, callFrame: frame('sendCommand', 'file:///work/app/node_modules/ioredis/built/Redis.js') },
         { id: 5, callFrame: frame('post', 'node:inspector') },
       ],
