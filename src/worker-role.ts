@@ -9,7 +9,7 @@ import { UnrecoverableError, type Worker } from 'bullmq';
 import express from 'express';
 import type { Config, PortalTargetName } from './config.js';
 import { createRefetcher, type Refetcher } from './connectors/refetch.js';
-import type { Logger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import type { PortalTarget } from './sync/push/portal-target.js';
 import { createPushWorker } from './sync/push/worker.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -24,7 +24,13 @@ import { Ingestor } from './sync/events/ingest.js';
 import { createEventsQueue, type EventsQueue } from './sync/events/queue.js';
 import { openQueue } from './sync/queues.js';
 import type { Redis } from 'ioredis';
-import { createReconcileWorker, Reconciler, RECONCILE_QUEUE, scheduleReconcile } from './sync/resync/reconcile.js';
+import {
+  createReconcileWorker,
+  Reconciler,
+  RECONCILE_QUEUE,
+  scheduleReconcile,
+  type ReconcileReport,
+} from './sync/resync/reconcile.js';
 import type { SnapshotStream } from './sync/resync/snapshot.js';
 import type { Source, SourceEvent } from './sync/events/source-event.js';
 import type { Queue } from 'bullmq';
@@ -421,7 +427,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
  * The reconciler over every configured source's SDK streams (or `deps.streams`); the worker role
  * runs it on a schedule, `portal-sync reconcile` once.
  */
-export function buildReconciler(
+function buildReconciler(
   config: Config,
   deps: {
     redis: Redis;
@@ -471,6 +477,26 @@ export function buildReconciler(
       },
     }),
   });
+}
+
+/**
+ * One reconcile pass now (`portal-sync reconcile`), through an events queue opened for it and closed after;
+ * the pass logs nothing (its report says what failed). Null when no source is configured: nothing to ask.
+ */
+export async function reconcileOnce(config: Config, redis: Redis): Promise<ReconcileReport | null> {
+  const queue = createEventsQueue(redis, config.redis.prefix);
+  try {
+    const reconciler = buildReconciler(config, {
+      redis,
+      store: new RecordStore(redis, config.redis.prefix),
+      queue,
+      logger: createLogger('silent'),
+    });
+    if (reconciler.sources.length === 0) return null;
+    return await reconciler.pass();
+  } finally {
+    await queue.close();
+  }
 }
 
 /** For `--role worker`: liveness and metrics on PORT, nothing else. */

@@ -1,11 +1,8 @@
 /** `portal-sync reconcile` — one reconcile pass now (the worker role runs one every `reconcile.everyMs`). */
 import type { Command } from 'commander';
-import { createLogger } from '../log.js';
-import { createEventsQueue } from '../sync/events/queue.js';
 import { CREDENTIALS } from '../connectors/resync.js';
 import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/resync/reconcile.js';
-import { RecordStore } from '../sync/events/store.js';
-import { buildReconciler } from '../worker-role.js';
+import { reconcileOnce } from '../worker-role.js';
 import { printJson, requireConfig, withRedis } from './connect.js';
 import { printText } from './terminal.js';
 
@@ -37,22 +34,10 @@ export function registerReconcileCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const config = requireConfig();
       const report = await withRedis(config, async (redis) => {
-        const queue = createEventsQueue(redis, config.redis.prefix);
-        try {
-          // The pass's own log would interleave with the report on stdout; the report says what failed.
-          const reconciler = buildReconciler(config, {
-            redis,
-            store: new RecordStore(redis, config.redis.prefix),
-            queue,
-            logger: createLogger('silent'),
-          });
-          if (reconciler.sources.length === 0) {
-            throw new Error(`no source to reconcile: configure ${Object.values(CREDENTIALS).join(', or ')}`);
-          }
-          return await reconciler.pass();
-        } finally {
-          await queue.close();
-        }
+        const done = await reconcileOnce(config, redis);
+        if (done === null)
+          throw new Error(`no source to reconcile: configure ${Object.values(CREDENTIALS).join(', or ')}`);
+        return done;
       });
       if (opts.json) printJson(report);
       else printText(`${describeReconcile(report)}\n`);
