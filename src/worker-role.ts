@@ -21,7 +21,7 @@ import { createProducerRedis, createWorkerRedis } from './sync/redis/connection.
 import { RecordStore } from './sync/events/store.js';
 import { configuredSources, createSnapshotStreams } from './connectors/resync.js';
 import { Ingestor } from './sync/events/ingest.js';
-import { createEventsQueue, type EventsQueue } from './sync/events/queue.js';
+import { createEventsQueue, QUEUES, type EventsQueue } from './sync/events/queue.js';
 import { openQueue } from './sync/queues.js';
 import type { Redis } from 'ioredis';
 import {
@@ -408,7 +408,11 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   ];
   const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');
   logger.info(
-    { queue: 'events', concurrency: worker.opts.concurrency, pushTargets: opts.targets ? config.portal.targets : [] },
+    {
+      queue: QUEUES.events,
+      concurrency: worker.opts.concurrency,
+      pushTargets: opts.targets ? config.portal.targets : [],
+    },
     'events worker running',
   );
   return {
