@@ -13,6 +13,7 @@ import { ROOT } from '../support/cli.js';
 import { testConfig, TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, standInTargetsEnv, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { zendeskWebhookTo } from '../support/zendesk-setup.js';
 
 const MAPPING = { PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/zendesk-source-mapping.yaml') };
 let zd: ZendeskStandIn;
@@ -24,9 +25,7 @@ let accountId: string;
 beforeAll(async () => {
   const port = await freePort();
   const config = testConfig(MAPPING);
-  zd = await startZendeskStandIn({
-    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
-  });
+  zd = await startZendeskStandIn({ webhook: zendeskWebhookTo(port) });
   sf = await startSalesforceStandIn({
     orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
     fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping),

@@ -16,6 +16,7 @@ import { freePort, sendStripe, sendZendesk, standInTargetsEnv, until } from '../
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { createLogger } from '../../src/log.js';
 import { startWorker, type RunningWorker } from '../../src/worker-role.js';
+import { zendeskWebhookTo } from '../support/zendesk-setup.js';
 
 const MAPPING = { PORTAL_SYNC_CONFIG: resolve(ROOT, 'test/fixtures/config/plan-tier-mapping.yaml') };
 let zd: ZendeskStandIn;
@@ -31,9 +32,7 @@ const customer = (file: string, metadata: Record<string, string>) =>
 beforeAll(async () => {
   const port = await freePort();
   const config = testConfig(MAPPING);
-  zd = await startZendeskStandIn({
-    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
-  });
+  zd = await startZendeskStandIn({ webhook: zendeskWebhookTo(port) });
   sf = await startSalesforceStandIn({
     orgId: TEST_SECRETS.SALESFORCE_ORG_ID,
     fields: provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping),

@@ -5,11 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
-import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
-import { seedZendeskSetup, zendeskTargetEnv } from '../support/zendesk-setup.js';
+import { seedZendeskSetup, zendeskTargetEnv, zendeskWebhookTo } from '../support/zendesk-setup.js';
 
 const ACCOUNT = '0015e00000AcmeZAAR';
 const DEBOUNCE_MS = 3_000;
@@ -27,9 +26,7 @@ const writes = () => zd.calls.filter((c) => c.method !== 'GET').length;
 
 beforeAll(async () => {
   const port = await freePort();
-  zd = await startZendeskStandIn({
-    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
-  });
+  zd = await startZendeskStandIn({ webhook: zendeskWebhookTo(port) });
   orgId = zd.seedOrganization({ name: 'Acme Logistics', external_id: ACCOUNT }).id;
   // What `portal-sync setup zendesk` provisions: the organization fields and the invoice object.
   seedZendeskSetup(zd);

@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { salesforceId18 } from '../../src/sync/events/ids.js';
-import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, sendStripe, sendZendesk, until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { newSecret, startConsumer, type Consumer } from './support/consumer.js';
 import { outboundEnv } from './support/setup.js';
-import { seedZendeskSetup, zendeskTargetEnv } from '../support/zendesk-setup.js';
+import { seedZendeskSetup, zendeskTargetEnv, zendeskWebhookTo } from '../support/zendesk-setup.js';
 
 const ACCOUNT = salesforceId18('0015e00000SlowS'); // a real Account id: a malformed one would not link
 const SLOW_MS = 4_000;
@@ -26,9 +25,7 @@ const secret = newSecret();
 
 beforeAll(async () => {
   const port = await freePort();
-  zd = await startZendeskStandIn({
-    webhook: { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET },
-  });
+  zd = await startZendeskStandIn({ webhook: zendeskWebhookTo(port) });
   orgId = zd.seedOrganization({ name: 'Slow Co', external_id: ACCOUNT }).id;
   seedZendeskSetup(zd);
   consumer = await startConsumer(secret);

@@ -1,9 +1,10 @@
 /**
  * A Zendesk stand-in as `portal-sync setup zendesk` leaves it for the default mapping — the billing
  * organization fields and the portal_invoice custom object — and the env that points the daemon's
- * Zendesk target at a stand-in.
+ * Zendesk target at a stand-in, and where a stand-in sends its event webhooks.
  */
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
+import { TEST_SECRETS } from './daemon.js';
 
 const BILLING_ORG_FIELDS = [
   'billing_status',
@@ -49,4 +50,9 @@ export function zendeskTargetEnv(zd: ZendeskStandIn): Record<string, string> {
     ZENDESK_EMAIL: zd.credentials.email,
     ZENDESK_API_TOKEN: zd.credentials.token,
   };
+}
+
+/** Where a Zendesk stand-in sends its event webhooks: the test daemon on `port`, signed with the test secret. */
+export function zendeskWebhookTo(port: number): { url: string; secret: string } {
+  return { url: `http://127.0.0.1:${port}/webhooks/zendesk`, secret: TEST_SECRETS.ZENDESK_WEBHOOK_SECRET };
 }
