@@ -19,7 +19,7 @@ import { helpCenterKeySet } from './help-center-keys.js';
 import { requestId } from './request-id.js';
 import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/events/brands.js';
 import type { ViewBrand } from '../sync/view/view.js';
-import { retryAfterSeconds } from '../sync/errors.js';
+import { setRetryAfter, UNAVAILABLE_RETRY_AFTER_MS } from './retry-after.js';
 
 const PORTAL_VIEW_PATH = '/portal/v1/me';
 
@@ -82,7 +82,7 @@ function viewBrandOf(req: Request, brands: BrandScope): ViewBrand | null | undef
 }
 
 const unavailable = (res: Response, message: string) => {
-  res.setHeader('Retry-After', '5');
+  setRetryAfter(res, UNAVAILABLE_RETRY_AFTER_MS);
   res.status(503).json({ error: message, reason: 'unavailable' });
 };
 
@@ -148,7 +148,7 @@ export function portalViewRouter(deps: {
           { reqId: res.locals['reqId'], zendeskUserId: viewer.zendeskUserId },
           'customer view: over the per-user budget',
         );
-        res.setHeader('Retry-After', String(retryAfterSeconds(found.verdict.retryAfterMs)));
+        setRetryAfter(res, found.verdict.retryAfterMs);
         res.status(429).json({ error: 'too many requests for this user; retry later', reason: 'rate_limited' });
         return;
       }

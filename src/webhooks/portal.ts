@@ -13,6 +13,7 @@ import { brandOfHost, hostOfOrigin, type BrandScope } from '../sync/events/brand
 import { HMAC_HEADER, verifyHmac } from './hmac.js';
 import type { HelpCenterAuth } from './portal-view.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
+import { setRetryAfter, UNAVAILABLE_RETRY_AFTER_MS } from './retry-after.js';
 
 export const HMAC_REJECTIONS = {
   missing_signature: { status: 400, message: 'missing X-Portal-Sync-Signature header' },
@@ -71,7 +72,7 @@ async function fromBrowser(
   }
   const verified = await opts.auth(req);
   if (!verified.ok) {
-    if (verified.status === 503) res.setHeader('Retry-After', '5');
+    if (verified.status === 503) setRetryAfter(res, UNAVAILABLE_RETRY_AFTER_MS);
     return reject(deps, res, 'portal', { status: verified.status, reason: verified.reason, message: verified.message });
   }
   const json = parseJson(rawBody(req));

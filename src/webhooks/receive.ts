@@ -10,6 +10,7 @@ import { boundEventTimes, type EventTimeBounds } from '../sync/events/event-time
 import { ReplicaAckError, StoreUnavailableError, type Ingestor } from '../sync/events/ingest.js';
 import type { ParseResult, Source, SourceEvent } from '../sync/events/source-event.js';
 import type { EdgeMetrics } from './metrics.js';
+import { setRetryAfter, UNAVAILABLE_RETRY_AFTER_MS } from './retry-after.js';
 
 /** A verified request refused whole (nothing of it kept): the receiver answers `status` with this body. */
 class RequestRefusedError extends Error {
@@ -158,7 +159,7 @@ export function receiver(
           { source, wanted: err.wanted, confirmed: err.confirmed },
           'not yet held by enough replicas (redis.ackReplicas): answered 503 so the provider retries',
         );
-        res.setHeader('Retry-After', '5');
+        setRetryAfter(res, UNAVAILABLE_RETRY_AFTER_MS);
         answer(res, 503, { error: 'event not yet replicated; retry later' });
         return;
       }
@@ -168,7 +169,7 @@ export function receiver(
           { source, err: err.message },
           'event store unavailable: answered 503 so the provider retries',
         );
-        res.setHeader('Retry-After', '5');
+        setRetryAfter(res, UNAVAILABLE_RETRY_AFTER_MS);
         answer(res, 503, { error: 'event store temporarily unavailable; retry later' });
         return;
       }

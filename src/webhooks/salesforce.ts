@@ -18,6 +18,7 @@ import {
 import { HMAC_HEADER, secretsMatch, verifyHmac } from './hmac.js';
 import { HMAC_REJECTIONS } from './portal.js';
 import { deliver, parseJson, rawBody, receiver, reject, type ReceiverDeps } from './receive.js';
+import { setRetryAfter, UNAVAILABLE_RETRY_AFTER_MS } from './retry-after.js';
 
 export interface SalesforceReceiverOptions {
   orgId?: string;
@@ -69,7 +70,7 @@ export function salesforceReceiver(deps: ReceiverDeps, opts: SalesforceReceiverO
       { body, contentType: req.get('content-type') },
     );
     if (delivery.status === 503) {
-      res.setHeader('Retry-After', '5');
+      setRetryAfter(res, UNAVAILABLE_RETRY_AFTER_MS);
       return void res
         .status(503)
         .type('text/xml')

@@ -10,7 +10,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { adminTokenMatches, adminUnavailable, requireAdminToken } from './token.js';
 import type { AdminGuard } from './guard.js';
 import { escapeHtml } from '../../sync/escape-html.js';
-import { retryAfterSeconds } from '../../sync/errors.js';
+import { setRetryAfter } from '../retry-after.js';
 
 export const SESSION_COOKIE = 'portal_sync_admin';
 const LOGIN_POLICY =
@@ -73,8 +73,7 @@ export function loginRoutes(adminToken: string, guard: AdminGuard): Router {
     const ip = req.ip ?? 'unknown';
     const verdict = await guard.mayTry(ip);
     if (!verdict.ok) {
-      const seconds = retryAfterSeconds(verdict.retryAfterMs);
-      res.setHeader('Retry-After', String(seconds));
+      const seconds = setRetryAfter(res, verdict.retryAfterMs);
       return sendLogin(res, 429, `Too many wrong tokens: try again in ${seconds} s.`);
     }
     const given: unknown = (req.body as Record<string, unknown> | undefined)?.token;

@@ -10,7 +10,7 @@ import type { DeflectionData } from '../../sync/deflection/types.js';
 import { deflectionPage } from './deflection.js';
 import type { BrandScope } from '../../sync/events/brands.js';
 import type { AdminGuard } from './guard.js';
-import { retryAfterSeconds } from '../../sync/errors.js';
+import { setRetryAfter, UNAVAILABLE_RETRY_AFTER_MS } from '../retry-after.js';
 
 const REALM = 'portal-sync admin';
 
@@ -59,7 +59,7 @@ export function requireAdminToken(adminToken: string | undefined, guard: AdminGu
 /** The throttle and sessions live in Redis: without it no token is checked, and nothing opens. */
 export function adminUnavailable(res: Response): void {
   if (res.headersSent) return;
-  res.setHeader('Retry-After', '5');
+  setRetryAfter(res, UNAVAILABLE_RETRY_AFTER_MS);
   res.status(503).json({
     error: 'admin area unavailable: its sessions and throttle could not be read (is Redis reachable?); try again',
     reason: 'redis_unavailable',
@@ -67,8 +67,7 @@ export function adminUnavailable(res: Response): void {
 }
 
 function tooMany(res: Response, retryAfterMs: number): void {
-  const seconds = retryAfterSeconds(retryAfterMs);
-  res.setHeader('Retry-After', String(seconds));
+  const seconds = setRetryAfter(res, retryAfterMs);
   res.status(429).json({ error: `too many wrong admin tokens: try again in ${seconds} s`, reason: 'throttled' });
 }
 
