@@ -36,10 +36,21 @@ export function seedBillingOrgFields(zd: ZendeskStandIn): void {
     zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
 }
 
+/** The same fields as user fields: where the target writes billing for a customer without an organization. */
+export function seedBillingUserFields(zd: ZendeskStandIn): void {
+  for (const key of BILLING_ORG_FIELDS)
+    zd.seedField('user', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
+}
+
+/** The portal_invoice custom object with its text fields. */
+export function seedInvoiceObject(zd: ZendeskStandIn): void {
+  zd.seedCustomObject('portal_invoice', { fields: INVOICE_OBJECT_FIELDS.map((key) => ({ key, type: 'text' })) });
+}
+
 /** The billing organization fields and the portal_invoice object with its text fields. */
 export function seedZendeskSetup(zd: ZendeskStandIn): void {
   seedBillingOrgFields(zd);
-  zd.seedCustomObject('portal_invoice', { fields: INVOICE_OBJECT_FIELDS.map((key) => ({ key, type: 'text' })) });
+  seedInvoiceObject(zd);
 }
 
 /** The env of a daemon whose one portal target is this Zendesk stand-in. */

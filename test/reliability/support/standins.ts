@@ -15,6 +15,7 @@ import {
   type ZendeskStandInOptions,
 } from '../../../src/demo/standins/zendesk/index.js';
 import { testConfig } from '../../support/daemon.js';
+import { seedBillingOrgFields, seedBillingUserFields, seedInvoiceObject } from '../../support/zendesk-setup.js';
 import type { Customer } from './stream.js';
 
 /**
@@ -25,38 +26,14 @@ import type { Customer } from './stream.js';
 const SEEDED_AT = '2020-01-01T00:00:00Z';
 const SEEDED_AT_SALESFORCE = '2020-01-01T00:00:00.000+0000';
 
-const ORG_FIELDS = [
-  'billing_status',
-  'billing_plan',
-  'billing_mrr',
-  'billing_balance',
-  'billing_next_invoice_date',
-  'billing_delinquent',
-  'portal_open_invoices',
-];
-const INVOICE_FIELDS = [
-  'invoice_number',
-  'invoice_status',
-  'total',
-  'amount_due',
-  'amount_paid',
-  'currency',
-  'due_date',
-  'hosted_invoice_url',
-  'invoice_pdf_url',
-  'organization_id',
-  'user_id',
-];
-
 export async function startZendesk(
   customers: readonly Customer[],
   opts: ZendeskStandInOptions = {},
 ): Promise<ZendeskStandIn> {
   const zd = await startZendeskStandIn(opts);
-  for (const key of ORG_FIELDS)
-    zd.seedField('organization', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  for (const key of ORG_FIELDS) zd.seedField('user', { key, type: key === 'billing_delinquent' ? 'checkbox' : 'text' });
-  zd.seedCustomObject('portal_invoice', { fields: INVOICE_FIELDS.map((key) => ({ key, type: 'text' })) });
+  seedBillingOrgFields(zd);
+  seedBillingUserFields(zd);
+  seedInvoiceObject(zd);
   for (const c of customers) {
     const org = zd.seedOrganization({
       id: Number(c.zendeskOrganizationId),
