@@ -46,7 +46,10 @@ const settings = (subscribed: boolean): ForgetSettings => ({
         },
       ]
     : [],
-  outboundSecrets: { 'crm-sync': ['whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0'] },
+  // Standard Webhooks wants base64 after whsec_: the base64 of an obviously fake phrase.
+  outboundSecrets: {
+    'crm-sync': [`whsec_${Buffer.from('FAKE outbound secret for tests, not real').toString('base64')}`],
+  },
 });
 const forget = (ref: string, subscribed = false, keyFor = keyOf) =>
   withForgetDeps(redis, settings(subscribed), { mode: 'keep', targets: [] }, createLogger('silent'), (deps) =>

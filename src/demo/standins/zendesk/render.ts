@@ -67,7 +67,7 @@ export function defaultFailureBody(status: number): unknown {
 
 export const DEFAULT_CREDENTIALS = {
   email: 'portal-sync@standin.example',
-  token: 'zdStandInApiToken000000000000000000000000',
+  token: 'FAKE_zendesk_standin_token_not_real',
 };
 export const UNENFORCED_RATE: RateWindow = { max: 700, perMs: 60_000 };
 export const BULK_LIMIT = 100;
