@@ -2,6 +2,7 @@
 import type { ZendeskCustomObjects } from './custom-objects.js';
 import type { ZendeskStore } from './store.js';
 import { newTicket } from './tickets.js';
+import { blankOrganization, blankUser } from './writes.js';
 import type { ZendeskStandIn, ZendeskOrganization, ZendeskUser } from './types.js';
 
 type Seeds = Pick<ZendeskStandIn, 'seedOrganization' | 'seedUser' | 'seedTicket' | 'seedField' | 'seedCustomObject'>;
@@ -13,16 +14,9 @@ export function zendeskSeeds(store: ZendeskStore, objects: ZendeskCustomObjects)
       const time = input.updated_at ?? input.created_at ?? store.stamp();
       const id = store.nextId('organization', input.id);
       const org: ZendeskOrganization = {
+        ...blankOrganization(time),
         url: `${store.baseUrl}/organizations/${id}.json`,
         name: `Organization ${id}`,
-        external_id: null,
-        shared_tickets: false,
-        shared_comments: false,
-        domain_names: [],
-        details: null,
-        notes: null,
-        group_id: null,
-        tags: [],
         created_at: input.created_at ?? time,
         ...structuredClone(input),
         organization_fields: { ...input.organization_fields },
@@ -36,22 +30,11 @@ export function zendeskSeeds(store: ZendeskStore, objects: ZendeskCustomObjects)
       const time = input.updated_at ?? input.created_at ?? store.stamp();
       const id = store.nextId('user', input.id);
       const user: ZendeskUser = {
+        ...blankUser(time),
         url: `${store.baseUrl}/users/${id}.json`,
         name: `User ${id}`,
-        email: null,
-        external_id: null,
-        organization_id: null,
-        role: 'end-user',
-        active: true,
+        // Seeded users stand for existing customers' users, who verified their address long ago.
         verified: true,
-        suspended: false,
-        locale: 'en-US',
-        time_zone: 'Eastern Time (US & Canada)',
-        phone: null,
-        details: null,
-        notes: null,
-        default_group_id: null,
-        tags: [],
         created_at: input.created_at ?? time,
         ...structuredClone(input),
         user_fields: { ...input.user_fields },

@@ -4,7 +4,8 @@ import type { ZendeskEchoes } from './echoes.js';
 import type { ZendeskStore } from './store.js';
 import type { ZendeskOrganization, ZendeskUser } from './types.js';
 
-const blankOrganization = (time: string): ZendeskOrganization => ({
+/** An organization with Zendesk's defaults, before its input: what a create starts from (and seeding, seed.ts). */
+export const blankOrganization = (time: string): ZendeskOrganization => ({
   url: '',
   id: 0,
   name: '',
@@ -21,7 +22,8 @@ const blankOrganization = (time: string): ZendeskOrganization => ({
   updated_at: time,
 });
 
-const blankUser = (time: string): ZendeskUser => ({
+/** A user with Zendesk's defaults, before its input (an API-created user is not verified). */
+export const blankUser = (time: string): ZendeskUser => ({
   url: '',
   id: 0,
   name: '',
