@@ -20,6 +20,24 @@ import { PermanentError } from '../../src/sync/errors.js';
 import type { PortalPush } from '../../src/sync/push/portal-target.js';
 import type { PortalProjection } from '../../src/sync/events/project.js';
 import { ROOT } from '../support/cli.js';
+import { INVOICE_OBJECT_FIELDS } from '../support/zendesk-setup.js';
+
+/** An open invoice half paid, as the projection carries it: the mapped amountRemaining has something to show. */
+const HALF_PAID_INVOICE = {
+  id: 'in_1',
+  number: 'N-1',
+  status: 'open',
+  currency: 'usd',
+  total: 24_500,
+  amountDue: 24_500,
+  amountPaid: 0,
+  amountRemaining: 12_250,
+  amountRefunded: 0,
+  dueDate: null,
+  createdAt: '2026-11-20T00:00:00.000Z',
+  hostedInvoiceUrl: null,
+  invoicePdf: null,
+};
 
 const MAPPING = resolve(ROOT, 'test/fixtures/config/plan-tier-mapping.yaml');
 let zd: ZendeskStandIn | undefined;
@@ -121,37 +139,10 @@ describe('the Zendesk target with a mapping, for a customer without an organizat
       },
     });
     zd.seedCustomObject('portal_invoice', {
-      fields: [
-        'invoice_number',
-        'invoice_status',
-        'total',
-        'amount_due',
-        'amount_paid',
-        'currency',
-        'due_date',
-        'hosted_invoice_url',
-        'invoice_pdf_url',
-        'organization_id',
-        'user_id',
-        'amount_remaining',
-      ].map((key) => ({ key, type: 'text' })),
+      fields: [...INVOICE_OBJECT_FIELDS, 'amount_remaining'].map((key) => ({ key, type: 'text' })),
     });
     const user = zd.seedUser({ name: 'Ann' });
-    const invoice = {
-      id: 'in_1',
-      number: 'N-1',
-      status: 'open',
-      currency: 'usd',
-      total: 24_500,
-      amountDue: 24_500,
-      amountPaid: 0,
-      amountRemaining: 12_250,
-      amountRefunded: 0,
-      dueDate: null,
-      createdAt: '2026-11-20T00:00:00.000Z',
-      hostedInvoiceUrl: null,
-      invoicePdf: null,
-    };
+    const invoice = { ...HALF_PAID_INVOICE };
     const base = {
       ...projection(),
       billing: { ...projection().billing!, balance: -1_500 },
@@ -210,21 +201,7 @@ describe('the Salesforce target with a mapping', () => {
     const config = configOf({ SALESFORCE_INSTANCE_URL: sf.instanceUrl, SALESFORCE_ACCESS_TOKEN: sf.accessToken });
     config.mapping = base.mapping;
     const account = sf.state.seedAccount({ Name: 'Acme' }).Id;
-    const invoice = {
-      id: 'in_1',
-      number: 'N-1',
-      status: 'open',
-      currency: 'usd',
-      total: 24_500,
-      amountDue: 24_500,
-      amountPaid: 0,
-      amountRemaining: 12_250,
-      amountRefunded: 0,
-      dueDate: null,
-      createdAt: '2026-11-20T00:00:00.000Z',
-      hostedInvoiceUrl: null,
-      invoicePdf: null,
-    };
+    const invoice = { ...HALF_PAID_INVOICE };
     const now = withMapped(
       { ...projection(), invoices: [invoice], openInvoiceCount: 1 },
       config.mapping,

@@ -16,7 +16,8 @@ const BILLING_ORG_FIELDS = [
   'portal_open_invoices',
 ];
 
-const INVOICE_OBJECT_FIELDS = [
+/** The portal_invoice object's fields as setup creates them for the default mapping. */
+export const INVOICE_OBJECT_FIELDS = [
   'invoice_number',
   'invoice_status',
   'total',
