@@ -808,6 +808,25 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
     expect(z.state.organizations.get(org.id)?.organization_fields).toEqual({ plan: 'pro' });
   });
 
+  it('failNext with a match fails only the writes it matches: the others pass and the failure waits for its call', async () => {
+    const z = await standIn();
+    const client = sdk(z);
+    const org = z.seedOrganization({ name: 'Acme', organization_fields: { plan: 'team' } });
+    z.seedCustomObject('portal_invoice');
+    z.failNext(1, 500, undefined, /^PATCH \/custom_objects\/portal_invoice\//);
+
+    await client.organizations.update(org.id, { organization: { organization_fields: { plan: 'pro' } } });
+    expect(z.state.organizations.get(org.id)?.organization_fields).toEqual({ plan: 'pro' });
+    const path = ['custom_objects', 'portal_invoice', 'records', { external_id: 'in_1' }] as const;
+    const body = { custom_object_record: { name: 'in_1', custom_object_fields: {} } };
+    const err = await zendeskRequest(client, 'PATCH', [...path], body).catch((e: unknown) => e);
+
+    expect(classifyZendeskError(err)).toMatchObject({ retryable: true, status: 500 });
+    expect(z.calls.at(-1)).toMatchObject({ method: 'PATCH', status: 500, fault: 'failNext' });
+    await zendeskRequest(client, 'PATCH', [...path], body);
+    expect(z.state.customObjectRecords.get('portal_invoice')?.has('in_1')).toBe(true);
+  });
+
   it("failNext takes a body of the test's choosing, which the daemon's error classification reads", async () => {
     const z = await standIn();
     const client = createZendeskClient({ baseUrl: z.baseUrl, email: EMAIL, apiToken: TOKEN, webhookSecrets: [] });

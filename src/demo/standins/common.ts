@@ -165,16 +165,20 @@ export class FaultInjector {
   }
 }
 
-/** failNext(n, status, body): the next n matching calls answer `status` instead of being handled. */
+/**
+ * failNext(n, status, body, match): the next n matching calls answer `status` instead of being handled. A
+ * failure armed with `match` is taken only by a call whose line (`METHOD /path?query`) it matches.
+ */
 export class ArmedFailures<B> {
-  private queue: { status: number; body: B }[] = [];
+  private queue: { status: number; body: B; match?: RegExp | undefined }[] = [];
 
-  arm(n: number, status: number, body: B): void {
-    for (let i = 0; i < n; i++) this.queue.push({ status, body });
+  arm(n: number, status: number, body: B, match?: RegExp): void {
+    for (let i = 0; i < n; i++) this.queue.push({ status, body, match });
   }
 
-  take(): { status: number; body: B } | undefined {
-    return this.queue.shift();
+  take(line = ''): { status: number; body: B } | undefined {
+    const at = this.queue.findIndex((a) => !a.match || a.match.test(line));
+    return at < 0 ? undefined : this.queue.splice(at, 1)[0];
   }
 
   get pending(): number {

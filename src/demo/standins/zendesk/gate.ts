@@ -80,7 +80,8 @@ export class ZendeskGate {
   private failed(req: Request, res: Response, call: ZendeskCall): boolean {
     // Both are drawn on every call, so the fault sequence does not depend on failNext.
     const fault = this.faults.draw();
-    const armed = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method) ? this.failures.take() : undefined;
+    const line = `${req.method} ${call.path}${call.query ? `?${call.query}` : ''}`;
+    const armed = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method) ? this.failures.take(line) : undefined;
     if (armed) {
       call.fault = 'failNext';
       if (armed.status === 429) res.setHeader('Retry-After', '1');

@@ -124,8 +124,8 @@ export async function startZendeskStandIn(opts: ZendeskStandInOptions = {}): Pro
     calls: gate.calls,
     webhookDeliveries: echoes.deliveries,
     setFaults: (next) => gate.faults.set(next),
-    failNext: (n, status, failureBody) =>
-      gate.failures.arm(n, status, failureBody === undefined ? defaultFailureBody(status) : failureBody),
+    failNext: (n, status, failureBody, match) =>
+      gate.failures.arm(n, status, failureBody === undefined ? defaultFailureBody(status) : failureBody, match),
     ...zendeskSeeds(store, objects),
     seedBrand: (input) => store.brandBook.seed(structuredClone(input)),
     signIn: (userId) => {

@@ -293,8 +293,11 @@ export interface ZendeskStandIn {
   calls: ZendeskCall[];
   webhookDeliveries: ZendeskWebhookDelivery[];
   setFaults(faults: FaultOptions | null): void;
-  /** The next n write calls (POST/PUT/PATCH/DELETE) answer `status` with `body` (default: Zendesk's body for it). */
-  failNext(n: number, status: number, body?: unknown): void;
+  /**
+   * The next n write calls (POST/PUT/PATCH/DELETE) answer `status` with `body` (default: Zendesk's body for it);
+   * with `match`, only calls whose line (`METHOD /path?query`, path under /api/v2, no `.json`) it matches.
+   */
+  failNext(n: number, status: number, body?: unknown, match?: RegExp): void;
   seedOrganization(input?: Partial<ZendeskOrganization>): ZendeskOrganization;
   seedUser(input?: Partial<ZendeskUser>): ZendeskUser;
   seedTicket(input?: Partial<ZendeskTicket>): ZendeskTicket;
