@@ -116,6 +116,28 @@ export function stripePayload(
   return body;
 }
 
+/**
+ * A Stripe `invoice.paid` for a new invoice `invoiceId` of customer `customerId`, created at `createdSeconds`
+ * (so it is the customer's newest), naming no other system: what bench/freshness sends, as Stripe posts it.
+ */
+export function stripeInvoicePaid(
+  customerId: string,
+  invoiceId: string,
+  createdSeconds: number,
+  eventId: string,
+): string {
+  const body = JSON.parse(
+    fixtureText('stripe/invoice.paid.json')
+      .replaceAll('in_TestAcme01', invoiceId)
+      .replaceAll('cus_TestAcme01', customerId),
+  ) as Obj;
+  body['id'] = eventId;
+  body['created'] = createdSeconds;
+  set(body, 'data.object.created', createdSeconds);
+  set(body, 'data.object.parent.subscription_details.metadata', {});
+  return JSON.stringify(body);
+}
+
 // ---- Salesforce (CDC JSON) -----------------------------------------------------
 
 function salesforceAccount(c: Customer, step: number): Obj {
