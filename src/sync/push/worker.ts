@@ -9,7 +9,8 @@
  * never opens a second window of jobs inside the limiter's; 5xx back off;
  * other 4xx are dead-lettered with the platform's message. (The targets retry
  * a failed call a few times within the push first: retryingCall in
- * portal-target.ts.) When a target answers again after a push of it failed,
+ * portal-target.ts; and the push's next try makes only the calls still
+ * missing: progress.ts.) When a target answers again after a push of it failed,
  * the pushes waiting on backoff go at once. The calls, their rate limits and
  * the waking are in target-call.ts.
  */
