@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { redisAnswers } from '../../src/sync/redis/private-redis.js';
+import { spawnRedisOnPort } from '../../src/sync/redis/spawn-redis.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, until } from '../support/e2e.js';
 import { fixtureJson } from '../support/http.js';
@@ -47,16 +48,15 @@ function startCli(args: string[], env: Record<string, string>) {
   return { lines, output: () => out, stop };
 }
 
-function startRedisServer(port: number): ChildProcess {
+/** On the port the daemon was told of; resolves once the server there is this one (not a process that took the port). */
+async function startRedisServer(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ps-late-redis-'));
   dirs.push(dir);
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
+  children.push(
+    await spawnRedisOnPort(port, {
+      args: (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    }),
   );
-  children.push(child);
-  return child;
 }
 
 function signedStripeEvent() {
@@ -110,7 +110,7 @@ describe('portal-sync start without a Redis', () => {
     );
     expect(d.output()).not.toMatch(/private redis-server/i);
 
-    startRedisServer(port);
+    await startRedisServer(port);
     await until('/readyz 200 once Redis is up', async () => (await fetch(`${url}/readyz`)).status === 200, 30_000);
     const after = signedStripeEvent();
     const accepted = await fetch(`${url}/webhooks/stripe`, {

@@ -1,5 +1,4 @@
 /** Shared by the end-to-end tests: ports, polling, and webhooks signed the way each platform signs them. */
-import { createServer } from 'node:net';
 import { expect } from 'vitest';
 import type { RunningDaemon } from '../../src/daemon.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
@@ -9,14 +8,8 @@ import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { TEST_SECRETS } from './daemon.js';
 import { fixtureJson, post } from './http.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** For a daemon's or a stand-in's HTTP port; a redis-server is started with spawnRedis, which checks it got the port. */
+export { freePort } from '../../src/sync/redis/spawn-redis.js';
 
 /** Polls `read` (sync or async) until it gives a truthy value. */
 export async function until<T>(

@@ -4,12 +4,12 @@
  * (SIGKILL: a crash), stopped and started again on the same port and directory. Used by the replica
  * acknowledgement tests, the failover reliability scenario and bench:ingest.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/sync/redis/private-redis.js';
-import { connectRedis, redisAnswers } from '../../src/sync/redis/connection.js';
+import { connectRedis } from '../../src/sync/redis/connection.js';
+import { spawnRedis, spawnRedisOnPort } from '../../src/sync/redis/spawn-redis.js';
 
 async function poll(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -33,8 +33,26 @@ export interface RedisNode {
   resume(): void;
 }
 
-function node(port: number, dir: string, args: () => string[], answers: () => Promise<boolean>): RedisNode {
-  let child: ChildProcess | null = null;
+/**
+ * Starts a node on a free port it then keeps: the first start moves to another port when the chosen one is
+ * taken before redis-server binds it; a restart waits for its own port. `prepare` runs before each first try
+ * (a Sentinel's config file names its port; a restarted Sentinel reads the file as it rewrote it).
+ */
+async function startNode(
+  dir: string,
+  args: (port: number) => string[],
+  prepare?: (port: number) => void,
+): Promise<RedisNode> {
+  mkdirSync(dir, { recursive: true });
+  const first = await spawnRedis({
+    args: (p) => {
+      prepare?.(p);
+      return args(p);
+    },
+    cwd: dir,
+  });
+  const port = first.port;
+  let child: ChildProcess | null = first.child;
   const running = () => child !== null && child.exitCode === null && child.signalCode === null;
   return {
     port,
@@ -43,8 +61,7 @@ function node(port: number, dir: string, args: () => string[], answers: () => Pr
     async start() {
       if (running()) return;
       mkdirSync(dir, { recursive: true });
-      child = spawn('redis-server', args(), { stdio: 'ignore', cwd: dir });
-      await poll(`redis-server on ${port}`, answers);
+      child = await spawnRedisOnPort(port, { args, cwd: dir });
     },
     pause() {
       if (running()) child!.kill('SIGSTOP');
@@ -101,23 +118,16 @@ export async function startReplicaSet(
     '--dir',
     '.',
   ];
-  const primaryPort = await freePort();
-  const primary = node(
-    primaryPort,
-    join(dir, 'primary'),
-    () => base(primaryPort),
-    () => redisAnswers(`redis://127.0.0.1:${primaryPort}`, 200),
-  );
+  const primary = await startNode(join(dir, 'primary'), base);
   const replicas: RedisNode[] = [];
   for (let i = 0; i < replicaCount; i++) {
-    const port = await freePort();
     replicas.push(
-      node(
-        port,
-        join(dir, `replica-${i}`),
-        () => [...base(port), '--replicaof', '127.0.0.1', String(primaryPort)],
-        () => redisAnswers(`redis://127.0.0.1:${port}`, 200),
-      ),
+      await startNode(join(dir, `replica-${i}`), (port) => [
+        ...base(port),
+        '--replicaof',
+        '127.0.0.1',
+        String(primary.port),
+      ]),
     );
   }
   const set: ReplicaSet = {
@@ -140,8 +150,6 @@ export async function startReplicaSet(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await primary.start();
-  for (const r of replicas) await r.start();
   await set.synced();
   return set;
 }
@@ -179,33 +187,24 @@ export async function startSentinels(
 ): Promise<SentinelSet> {
   const sentinels: RedisNode[] = [];
   for (let i = 0; i < count; i++) {
-    const port = await freePort();
     const home = join(dir, `sentinel-${i}`);
-    mkdirSync(home, { recursive: true });
     const file = join(home, 'sentinel.conf');
-    writeFileSync(
-      file,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${home}`,
-        `sentinel monitor ${master} 127.0.0.1 ${primaryPort} ${Math.floor(count / 2) + 1}`,
-        `sentinel down-after-milliseconds ${master} 1000`,
-        `sentinel failover-timeout ${master} 5000`,
-        `sentinel parallel-syncs ${master} 1`,
-        '',
-      ].join('\n'),
-    );
-    sentinels.push(
-      node(
-        port,
-        home,
-        () => [file, '--sentinel'],
-        () => redisAnswers(`redis://127.0.0.1:${port}`, 200),
-      ),
-    );
+    const writeConfig = (port: number) =>
+      writeFileSync(
+        file,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${home}`,
+          `sentinel monitor ${master} 127.0.0.1 ${primaryPort} ${Math.floor(count / 2) + 1}`,
+          `sentinel down-after-milliseconds ${master} 1000`,
+          `sentinel failover-timeout ${master} 5000`,
+          `sentinel parallel-syncs ${master} 1`,
+          '',
+        ].join('\n'),
+      );
+    sentinels.push(await startNode(home, () => [file, '--sentinel'], writeConfig));
   }
-  for (const s of sentinels) await s.start();
   const currentPrimaryPort = async (): Promise<number | null> => {
     for (const s of sentinels.filter((x) => x.running())) {
       const c = connectRedis(s.url, 'probe', { connectTimeout: 500 });

@@ -3,15 +3,15 @@
  * webhook that arrives during the outage gets 503 (the provider retries), and
  * the retry after Redis is back is accepted — nothing is lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisAnswers } from '../../src/sync/redis/private-redis.js';
+import { spawnRedis, spawnRedisOnPort } from '../../src/sync/redis/spawn-redis.js';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
-import { freePort, until } from '../support/e2e.js';
+import { until } from '../support/e2e.js';
 import { fixtureJson, post, queuedJobs } from '../support/http.js';
 
 let port: number;
@@ -19,13 +19,22 @@ let dir: string;
 let server: ChildProcess | undefined;
 let daemon: TestDaemon;
 
+const redisArgs = (p: number) => [
+  '--port',
+  String(p),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--dir',
+  dir,
+];
+
+/** Again on the same port: the daemon keeps its REDIS_URL. */
 async function startRedis(): Promise<void> {
-  server = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  await until('redis-server', () => redisAnswers(`redis://127.0.0.1:${port}`, 200));
+  server = await spawnRedisOnPort(port, { args: redisArgs });
 }
 
 async function stopRedis(): Promise<void> {
@@ -46,9 +55,8 @@ function signedEvent(id: string) {
 }
 
 beforeAll(async () => {
-  port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'portal-sync-outage-'));
-  await startRedis();
+  ({ port, child: server } = await spawnRedis({ args: redisArgs }));
   daemon = await startTestDaemon({ REDIS_URL: `redis://127.0.0.1:${port}` });
 });
 

@@ -3,12 +3,12 @@
  * `start --dev-redis` only, when nothing answers at a local REDIS_URL and
  * `redis-server` is on PATH. Plain `start` never uses one: it waits.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisAnswers } from './connection.js';
+import { spawnRedis } from './spawn-redis.js';
 
 export { redisAnswers };
 
@@ -21,44 +21,31 @@ export function redisServerOnPath(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; free until someone else takes it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export interface PrivateRedis {
   url: string;
   stop(): void;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
+/** `choosePort`: where its ports come from (freePort by default; a test hands it a taken one first). */
+export async function startPrivateRedis(opts: { choosePort?: () => Promise<number> } = {}): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'portal-sync-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const stop = () => {
-    child.kill('SIGTERM');
+  try {
+    const { port, child } = await spawnRedis({
+      args: (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ...(opts.choosePort ? { choosePort: opts.choosePort } : {}),
+      timeoutMs: 5000,
+    });
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      stop: () => {
+        child.kill('SIGTERM');
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 50; i++) {
-    if (await redisAnswers(url, 200)) return { url, stop };
-    await new Promise((r) => setTimeout(r, 100));
+    throw err;
   }
-  stop();
-  throw new Error(`redis-server did not answer on ${url} within 5 s`);
 }
 
 /** Decides which Redis to use; starts a private one only for a local default that does not answer. */
