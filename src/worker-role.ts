@@ -316,6 +316,23 @@ function reconcileCustomerCount(config: Config, logger: Logger, storeConnection:
   );
 }
 
+/**
+ * Conflicts an earlier release stored without the per-key index go into it, in the background: until then the
+ * customer view reads every conflict (store.conflictsNaming), correct but slower.
+ */
+function indexOldConflicts(logger: Logger, store: RecordStore): Promise<unknown> {
+  return store.indexConflicts().then(
+    (added) => {
+      if (added > 0) logger.info({ added }, 'identity conflicts of an earlier release indexed by their keys');
+    },
+    (err: unknown) =>
+      logger.warn(
+        { err: (err as Error).message },
+        'could not index the identity conflicts by their keys; the customer view reads them all meanwhile',
+      ),
+  );
+}
+
 /** A mapping other than the one the targets' pushes were made with: every customer gets a bulk push (those it changes write). */
 function repushChangedMapping(
   config: Config,
@@ -404,6 +421,7 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   await scheduleSweeps(deflectionQueue, config.deflection.sweepEveryMs);
   const background = [
     reconcileCustomerCount(config, logger, storeConnection),
+    indexOldConflicts(logger, store),
     repushChangedMapping(config, logger, pushConnection, side, pushWorkers),
   ];
   const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');

@@ -83,7 +83,7 @@ export class IdentityAdmin {
       // The link overrides earlier unlinks between these keys, and settles their conflicts.
       for (const x of aKeys) for (const y of bKeys) tx.srem(this.store.apartKey, apartPair(x, y));
       for (const c of await this.store.listConflicts())
-        if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) tx.hdel(this.store.conflictsKey, c.id);
+        if (c.recordIds.includes(aId) && c.recordIds.includes(bId)) this.store.dropConflict(tx, c);
       tx.rpush(
         this.store.auditKey(aId),
         JSON.stringify(entry),

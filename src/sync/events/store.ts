@@ -10,7 +10,7 @@
  * each other rather than retry (owner-guesses.ts, local-locks.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import {
   isSystemKey,
   planAttribution,
@@ -138,6 +138,26 @@ export class RecordStore {
   }
   get conflictsKey(): string {
     return REDIS_KEYS.records(this.prefix).conflicts;
+  }
+  /** The conflicts the per-key index holds (set of ids; see conflictsNaming). */
+  get conflictsIndexedKey(): string {
+    return REDIS_KEYS.records(this.prefix).conflictsIndexed;
+  }
+  /** The conflicts naming one system key (set of ids; see conflictsNaming). */
+  conflictsOfKey(key: IdentityKey): string {
+    return REDIS_KEYS.records(this.prefix).conflictsOf(key);
+  }
+
+  /** Queues a conflict's write: the conflict, and its ids in the per-key index (conflictsNaming). */
+  storeConflict(tx: ChainableCommander, conflict: IdentityConflict): void {
+    tx.hset(this.conflictsKey, conflict.id, JSON.stringify(conflict)).sadd(this.conflictsIndexedKey, conflict.id);
+    for (const k of conflict.keys) tx.sadd(this.conflictsOfKey(k), conflict.id);
+  }
+
+  /** Queues the removal of a settled conflict, from the per-key index too. */
+  dropConflict(tx: ChainableCommander, conflict: IdentityConflict): void {
+    tx.hdel(this.conflictsKey, conflict.id).srem(this.conflictsIndexedKey, conflict.id);
+    for (const k of conflict.keys) tx.srem(this.conflictsOfKey(k), conflict.id);
   }
   /**
    * Identity changes of a record that outbound subscribers have not been told of yet (set of
@@ -344,9 +364,71 @@ export class RecordStore {
     return found;
   }
 
+  /** Every stored conflict, sorted by id: for admins (one HVALS of them all). A customer's own are conflictsNaming's. */
   async listConflicts(): Promise<IdentityConflict[]> {
     const all = await this.redis.hvals(this.conflictsKey);
     return all.map((c) => JSON.parse(c) as IdentityConflict).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /**
+   * The stored conflicts naming any of `keys` (system keys), sorted by id, read through the per-key index: what
+   * one customer's reader needs (the view, on every page load) costs the same whatever the number of conflicts
+   * of other customers. While the index does not count every stored conflict (an earlier release stored some
+   * without it, until indexConflicts adds them), they are all read and filtered: never one missed.
+   */
+  async conflictsNaming(keys: readonly IdentityKey[]): Promise<IdentityConflict[]> {
+    if (keys.length === 0) return [];
+    const replies =
+      (await this.redis
+        .pipeline()
+        .hlen(this.conflictsKey)
+        .scard(this.conflictsIndexedKey)
+        .sunion(...keys.map((k) => this.conflictsOfKey(k)))
+        .exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    const [stored, indexed, ids] = replies.map(([, v]) => v) as [number, number, string[]];
+    const naming = (c: IdentityConflict) => c.keys.some((k) => keys.includes(k));
+    if (stored === 0) return [];
+    if (indexed < stored) return (await this.listConflicts()).filter(naming);
+    if (ids.length === 0) return [];
+    const found = await this.redis.hmget(this.conflictsKey, ...ids);
+    return found
+      .filter((c): c is string => c !== null)
+      .map((c) => JSON.parse(c) as IdentityConflict)
+      .filter(naming)
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Puts the conflicts an earlier release stored without the per-key index into it (a worker does so as it
+   * starts); one HLEN and SCARD when there are none. Returns how many it added.
+   */
+  async indexConflicts(batch = 500): Promise<number> {
+    const [stored, indexed] = await Promise.all([
+      this.redis.hlen(this.conflictsKey),
+      this.redis.scard(this.conflictsIndexedKey),
+    ]);
+    if (indexed >= stored) return 0;
+    let added = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.conflictsKey, cursor, 'COUNT', batch);
+      cursor = next;
+      const conflicts: IdentityConflict[] = [];
+      for (let i = 1; i < flat.length; i += 2) conflicts.push(JSON.parse(flat[i]!) as IdentityConflict);
+      if (conflicts.length === 0) continue;
+      const known = await this.redis.smismember(this.conflictsIndexedKey, ...conflicts.map((c) => c.id));
+      const tx = this.redis.multi();
+      conflicts.forEach((c, i) => {
+        if (known[i] === 1) return;
+        tx.sadd(this.conflictsIndexedKey, c.id);
+        for (const k of c.keys) tx.sadd(this.conflictsOfKey(k), c.id);
+        added += 1;
+      });
+      await tx.exec();
+    } while (cursor !== '0');
+    return added;
   }
 
   async apply(event: SourceEvent, opts: { rank?: number } = {}): Promise<ApplyOutcome> {
@@ -751,7 +833,7 @@ export class RecordStore {
       tx.sadd(this.untoldKey(plan.targetId), ...untold).expire(this.untoldKey(plan.targetId), UNTOLD_TTL_SECONDS);
     if (previous === null) tx.sadd(this.customersKey, plan.targetId);
     if (plan.mergeIds.length > 0) tx.srem(this.customersKey, ...plan.mergeIds);
-    for (const c of newConflicts) tx.hset(this.conflictsKey, c.id, JSON.stringify(c));
+    for (const c of newConflicts) this.storeConflict(tx, c);
     const result = await tx.exec();
     if (result === null) return null;
     return plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]);

@@ -62,6 +62,10 @@ export const REDIS_KEYS = {
     index: (identityKey: string) => `${prefix}:idx:${identityKey}`,
     /** Identity conflicts for an admin (hash). */
     conflicts: `${prefix}:conflicts`,
+    /** The ids of the conflicts `conflictsOf` indexes (set): while it counts as many as `conflicts` holds, the index is whole. */
+    conflictsIndexed: `${prefix}:conflicts:indexed`,
+    /** The ids of the conflicts naming one system key (set): a reader of one customer finds its conflicts without reading all. */
+    conflictsOf: (identityKey: string) => `${prefix}:conflicts:key:${identityKey}`,
     /** Ties stored but not settled yet (hash: source|kind|object id → version). */
     ties: `${prefix}:ties`,
     /** Ids that linked nothing (hash; identity-refusals.ts). */

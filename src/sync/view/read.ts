@@ -101,7 +101,6 @@ export class ViewReader {
     const verdict = this.limiter.verdict(Number(count), windowStart, now);
     if (!verdict.allowed) return { kind: 'limited', verdict };
     const mayConflict = Number(conflicts) > 0;
-    const listConflicts = () => this.store.listConflicts();
 
     let found: { parsed: Parsed; key: string; beside: Map<string, string | null> } | null = null;
     const first = ids.findIndex((id) => id !== null);
@@ -135,7 +134,7 @@ export class ViewReader {
     }
     const { parsed, key, beside } = found;
     this.remember(viewer.zendeskUserId, parsed.record.id);
-    const judged = await judgeFound(this.store, viewer, parsed.record, key, listConflicts, mayConflict, beside);
+    const judged = await judgeFound(this.store, viewer, parsed.record, key, mayConflict, beside);
     return judged.kind === 'customer' ? { ...judged, body: this.body(parsed, viewer, brand) } : judged;
   }
 

@@ -10,7 +10,6 @@
  * conflict. Conflicts are matched by their system keys, which follow merges.
  * Otherwise the viewer has no customer. Nothing is guessed.
  */
-import type { IdentityConflict } from '../events/identity.js';
 import { own, type CustomerRecord } from '../events/record.js';
 import type { RecordStore } from '../events/store.js';
 import { holdsViewer, viewerKeys, type Viewer } from './view.js';
@@ -21,9 +20,6 @@ export type Resolution =
   | { kind: 'none'; reason: 'unknown_user' | 'not_a_contact' | 'moved' };
 
 export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise<Resolution> {
-  // Read while the record is: one round trip's wait instead of two.
-  const conflicts = store.listConflicts();
-  conflicts.catch(() => undefined); // awaited below, or not needed: never an unhandled rejection
   for (const key of viewerKeys(viewer)) {
     const record = await store.findByKey(key, { trusted: true });
     if (record === null) continue;
@@ -32,7 +28,6 @@ export async function resolveViewer(store: RecordStore, viewer: Viewer): Promise
       viewer,
       record,
       key,
-      () => conflicts,
       true,
       await store.peopleBeside(record.id, personKeys(viewerKeys(viewer))),
     );
@@ -50,8 +45,8 @@ export function personKeys(keys: readonly string[]): string[] {
 
 /**
  * The found record, found under `key` (the first of the viewer's keys whose record exists), judged:
- * does it hold the viewer, and is there no newer copy of them elsewhere. `conflicts` is called only
- * when needed; `mayConflict: false` says no conflict is stored at all (read with the index).
+ * does it hold the viewer, and is there no newer copy of them elsewhere (in a record one of the record's
+ * own conflicts names: store.conflictsNaming); `mayConflict: false` says no conflict is stored at all (read with the index).
  * `beside`: the record's entries kept beside it for the viewer's person keys (personKeys), read with the record.
  */
 export async function judgeFound(
@@ -59,12 +54,11 @@ export async function judgeFound(
   viewer: Viewer,
   record: CustomerRecord,
   key: string,
-  conflicts: () => Promise<IdentityConflict[]>,
   mayConflict = true,
   beside: ReadonlyMap<string, string | null> = new Map(),
 ): Promise<Resolution> {
   if (!holdsViewer(record, key, beside.get(key) ?? null)) return { kind: 'none', reason: 'not_a_contact' };
-  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, beside, await conflicts())))
+  if (mayConflict && (await newerCopyElsewhere(store, record, viewer.zendeskUserId, beside)))
     return { kind: 'none', reason: 'moved' };
   return { kind: 'customer', record, via: key };
 }
@@ -83,14 +77,13 @@ async function newerCopyElsewhere(
   record: CustomerRecord,
   zendeskUserId: string,
   beside: ReadonlyMap<string, string | null>,
-  conflicts: IdentityConflict[],
 ): Promise<boolean> {
-  if (conflicts.length === 0) return false;
   // The system keys from the record's key index: the whole key set grows with its contacts.
   const ours = new Set(await store.systemKeys(record.id));
-  const others = new Set(
-    conflicts.filter((c) => c.keys.some((k) => ours.has(k))).flatMap((c) => c.keys.filter((k) => !ours.has(k))),
-  );
+  // Only the conflicts naming one of them (the per-key index): never every conflict of the deployment.
+  const conflicts = await store.conflictsNaming([...ours]);
+  if (conflicts.length === 0) return false;
+  const others = new Set(conflicts.flatMap((c) => c.keys.filter((k) => !ours.has(k))));
   const field = `zduser:${zendeskUserId}`;
   const mine = userVersion(record, zendeskUserId, beside.get(field) ?? null) ?? Number.NEGATIVE_INFINITY;
   for (const key of others) {
