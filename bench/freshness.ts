@@ -61,7 +61,7 @@ interface Served {
   webhookUrl: string;
   viewUrl: string;
   /** Per company k: its Stripe customer id and a Help Center token of one of its users. */
-  companies: Array<{ stripeCustomerId: string; token: string }>;
+  companies: Array<{ stripeCustomerId: string; email: string; token: string }>;
 }
 type FromChild = Served | { stopped: true; cpuMs: number };
 
@@ -94,7 +94,8 @@ async function serve(): Promise<void> {
         expiresAt: Math.floor(Date.now() / 1000) + 3600,
       },
     );
-    seeded.push({ stripeCustomerId: `cus_bench_${k}`, token });
+    // As view-seed.ts names the company's Stripe customer and its billing email.
+    seeded.push({ stripeCustomerId: `cus_bench_${k}`, email: `billing@company${k}.example`, token });
   }
   store.close();
   redis.disconnect();
@@ -174,7 +175,12 @@ async function sendAndWatch(
 ) {
   const company = served.companies[k]!;
   const created = Math.floor(Date.now() / 1000);
-  const body = stripeInvoicePaid(company.stripeCustomerId, change.invoiceId, created, change.eventId);
+  const body = stripeInvoicePaid(
+    { id: company.stripeCustomerId, email: company.email },
+    change.invoiceId,
+    created,
+    change.eventId,
+  );
   const answer = await call(agent, urls.webhook, {
     method: 'POST',
     headers: {

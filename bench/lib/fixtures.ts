@@ -117,11 +117,11 @@ export function stripePayload(
 }
 
 /**
- * A Stripe `invoice.paid` for a new invoice `invoiceId` of customer `customerId`, created at `createdSeconds`
+ * A Stripe `invoice.paid` for a new invoice `invoiceId` of a customer, created at `createdSeconds`
  * (so it is the customer's newest), naming no other system: what bench/freshness sends, as Stripe posts it.
  */
 export function stripeInvoicePaid(
-  customerId: string,
+  customer: { id: string; email: string },
   invoiceId: string,
   createdSeconds: number,
   eventId: string,
@@ -129,11 +129,13 @@ export function stripeInvoicePaid(
   const body = JSON.parse(
     fixtureText('stripe/invoice.paid.json')
       .replaceAll('in_TestAcme01', invoiceId)
-      .replaceAll('cus_TestAcme01', customerId),
+      .replaceAll('cus_TestAcme01', customer.id),
   ) as Obj;
   body['id'] = eventId;
   body['created'] = createdSeconds;
   set(body, 'data.object.created', createdSeconds);
+  // The customer's own billing email (the fixture's is one address: every customer would claim it).
+  set(body, 'data.object.customer_email', customer.email);
   set(body, 'data.object.parent.subscription_details.metadata', {});
   return JSON.stringify(body);
 }
