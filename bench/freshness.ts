@@ -14,7 +14,11 @@
  *
  * Prints one JSON object.
  *
- *   npm run bench:freshness   (BENCH_RATE=200 BENCH_SECONDS=20 BENCH_COMPANIES=200 BENCH_POLL_MS=5 BENCH_WATCH_EVERY=10)
+ * Other customers' identity conflicts are stored first (BENCH_CONFLICTS), as a deployment has them until an
+ * admin settles them: what one customer's view reads must not grow with them.
+ *
+ *   npm run bench:freshness   (BENCH_RATE=200 BENCH_SECONDS=20 BENCH_COMPANIES=200 BENCH_POLL_MS=5
+ *                              BENCH_WATCH_EVERY=10 BENCH_CONFLICTS=1000)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -30,6 +34,7 @@ import { QUEUES } from '../src/sync/events/queue.js';
 import { jobIdFor } from '../src/sync/events/source-event.js';
 import { RecordStore } from '../src/sync/events/store.js';
 import { createWorkerRedis } from '../src/sync/redis/connection.js';
+import { REDIS_KEYS } from '../src/sync/redis/keys.js';
 import { startWorker } from '../src/worker-role.js';
 import { stripeInvoicePaid } from './lib/fixtures.js';
 import { deleteByPrefixes } from './lib/redis.js';
@@ -46,6 +51,8 @@ const companies = Math.round(num('BENCH_COMPANIES', 200));
 const pollMs = num('BENCH_POLL_MS', 5);
 /** Every n-th change is watched: its customer reloads the view until it shows. Watching all would make the pollers the load. */
 const watchEvery = Math.round(num('BENCH_WATCH_EVERY', 10));
+/** Identity conflicts of other customers already stored, as a deployment accumulates them until an admin settles them. */
+const otherConflicts = Math.round(Number(process.env.BENCH_CONFLICTS ?? 1_000));
 /** A change the view has not shown this long after its webhook was answered counts as missing. */
 const GIVE_UP_MS = 10_000;
 const GOAL_P99_MS = 50;
@@ -65,6 +72,33 @@ interface Served {
 }
 type FromChild = Served | { stopped: true; cpuMs: number };
 
+/** `n` conflicts between other customers' organizations, written as the record store writes a conflict's JSON. */
+async function seedOtherConflicts(redis: Redis, n: number): Promise<void> {
+  for (let from = 0; from < n; from += 1_000) {
+    const batch = Array.from({ length: Math.min(1_000, n - from) }, (_, i) => {
+      const [x, y] = [`zdorg:${10_000_000 + from + i}`, `zdorg:${20_000_000 + from + i}`];
+      const id = `cust_other${from + i}a|cust_other${from + i}b|${x}|${y}`;
+      const evidence = {
+        source: 'zendesk',
+        eventId: `evt_other_${from + i}`,
+        type: 'zen:event-type:user.updated',
+        via: x,
+      };
+      return [
+        id,
+        JSON.stringify({
+          id,
+          recordIds: [`cust_other${from + i}a`, `cust_other${from + i}b`],
+          system: 'zdorg',
+          keys: [x, y],
+          evidence,
+        }),
+      ];
+    });
+    await redis.hset(REDIS_KEYS.records(prefix).conflicts, Object.fromEntries(batch));
+  }
+}
+
 /** Child process: the stand-in, the daemon and its events worker, with `companies` customers seeded. */
 async function serve(): Promise<void> {
   const zd = await startZendeskStandIn();
@@ -81,9 +115,10 @@ async function serve(): Promise<void> {
   // The pollers reload far faster than people do: every request still counts, the budget is out of the way.
   loaded.config.view.rateLimit.perMinute = 1_000_000;
   const logger = createLogger('silent');
+  const redis = new Redis(redisUrl);
+  await seedOtherConflicts(redis, otherConflicts);
   const daemon = await startDaemon(loaded.config, logger, { defaultMetrics: false });
   const worker = await startWorker(loaded.config, logger);
-  const redis = new Redis(redisUrl);
   const store = new RecordStore(redis, prefix);
   const seeded: Served['companies'] = [];
   for (let k = 0; k < companies; k++) {
@@ -280,6 +315,7 @@ async function main(): Promise<void> {
       ratePerSecond: rate,
       seconds,
       customers: companies,
+      otherConflicts,
       pollMs,
       sent: total,
       watched: measured.length,
