@@ -6,6 +6,7 @@
  */
 import type { CustomerRefs, SourceEvent } from '../../src/sync/events/source-event.js';
 import type { RecordStore } from '../../src/sync/events/store.js';
+import type { Viewer } from '../../src/sync/view/view.js';
 import { event } from '../sync/events/merge-events.js';
 
 export interface Company {
@@ -176,3 +177,27 @@ export function stripeSide(c: Company, version = 1_000, opts: { linkOrg?: boolea
 export async function applyAll(store: RecordStore, events: SourceEvent[]): Promise<void> {
   for (const e of events) await store.apply(e);
 }
+
+/** Two companies the customer-view tests share: Acme (Ann, an open invoice, a ticket) and Bobco (Bob, a paid invoice). */
+export const acme: Company = {
+  org: '7001',
+  name: 'Acme',
+  stripe: 'cus_acme',
+  status: 'past_due',
+  users: [{ id: '8001', email: 'ann@acme.example' }],
+  invoices: [{ id: 'in_acme_1', status: 'open', total: 4900 }],
+  tickets: [{ id: '5001', requester: '8001', status: 'open' }],
+};
+export const bobco: Company = {
+  org: '9001',
+  name: 'Bobco',
+  stripe: 'cus_bob',
+  status: 'active',
+  users: [{ id: '8002', email: 'bob@bobco.example' }],
+  invoices: [{ id: 'in_bob_1', status: 'paid', total: 1200 }],
+  tickets: [],
+};
+/** Acme's Help Center user, as a verified token names her. */
+export const ann: Viewer = { zendeskUserId: '8001', externalId: null, email: 'ann@acme.example' };
+/** Bobco's Help Center user. */
+export const bob: Viewer = { zendeskUserId: '8002', externalId: null, email: 'bob@bobco.example' };

@@ -11,28 +11,19 @@ import { ViewRateLimiter } from '../../../src/sync/view/rate-limit.js';
 import { ViewReader, type ViewRead } from '../../../src/sync/view/read.js';
 import type { CustomerView, Viewer } from '../../../src/sync/view/view.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
-import { applyAll, stripeSide, userEvent, zendeskSide, type Company } from '../../support/view.js';
+import {
+  acme,
+  ann,
+  applyAll,
+  bob,
+  bobco,
+  stripeSide,
+  userEvent,
+  zendeskSide,
+  type Company,
+} from '../../support/view.js';
 
 const OPTIONS = { recentPaidInvoices: 12, tickets: 'organization' } as const;
-const acme: Company = {
-  org: '7001',
-  name: 'Acme',
-  stripe: 'cus_acme',
-  status: 'past_due',
-  users: [{ id: '8001', email: 'ann@acme.example' }],
-  invoices: [{ id: 'in_acme_1', status: 'open', total: 4900 }],
-  tickets: [{ id: '5001', requester: '8001', status: 'open' }],
-};
-const bobco: Company = {
-  org: '9001',
-  name: 'Bobco',
-  stripe: 'cus_bob',
-  status: 'active',
-  users: [{ id: '8002', email: 'bob@bobco.example' }],
-  invoices: [{ id: 'in_bob_1', status: 'paid', total: 1200 }],
-  tickets: [],
-};
-const ann: Viewer = { zendeskUserId: '8001', externalId: null, email: 'ann@acme.example' };
 
 let redis: Redis;
 let prefix: string;
@@ -154,7 +145,6 @@ describe('the customer view read', () => {
   });
 
   it('answers each customer their own view whatever it keeps parsed: none at all, or one record at a time', async () => {
-    const bob: Viewer = { zendeskUserId: '8002', externalId: null, email: 'bob@bobco.example' };
     let bobsInvoices = ['in_bob_1'];
     for (const bound of [0, 30_000]) {
       const r = reader(1000, bound);
