@@ -116,10 +116,7 @@ async function runJob(
     throw new RetryableError(`Zendesk job ${job.id} ${job.status}${job.message ? `: ${job.message}` : ''}`);
 }
 
-/**
- * Upserts the records into custom object `key`; returns `invoice:<id>` for each one written. `onWritten` is told
- * the records as they are written (each PATCH, each completed job), so that a push failing later keeps them.
- */
+/** Upserts the records into custom object `key`; returns `invoice:<id>` for each one written. */
 export async function upsertInvoices(
   client: ZendeskClient,
   key: string,
@@ -127,14 +124,10 @@ export async function upsertInvoices(
   polling: JobPolling,
   calls: CallCounter,
   attempt: Attempt = (call) => call(),
-  onWritten: (records: readonly InvoiceRecord[]) => void = () => undefined,
 ): Promise<string[]> {
   if (records.length > BULK_ABOVE) {
-    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX) {
-      const items = records.slice(i, i + JOB_ITEMS_MAX);
-      await runJob(client, key, items, polling, calls, attempt);
-      onWritten(items);
-    }
+    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX)
+      await runJob(client, key, records.slice(i, i + JOB_ITEMS_MAX), polling, calls, attempt);
   } else {
     for (const record of records) {
       await attempt(() => {
@@ -146,7 +139,6 @@ export async function upsertInvoices(
           { custom_object_record: record },
         );
       });
-      onWritten([record]);
     }
   }
   return records.map((r) => `invoice:${r.external_id}`);

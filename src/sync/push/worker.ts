@@ -9,8 +9,7 @@
  * never opens a second window of jobs inside the limiter's; 5xx back off;
  * other 4xx are dead-lettered with the platform's message. (The targets retry
  * a failed call a few times within the push first: retryingCall in
- * portal-target.ts; and the push's next try makes only the calls still
- * missing: progress.ts.) When a target answers again after a push of it failed,
+ * portal-target.ts.) When a target answers again after a push of it failed,
  * the pushes waiting on backoff go at once. The calls, their rate limits and
  * the waking are in target-call.ts.
  */
@@ -33,7 +32,6 @@ import type { RecordStore } from '../events/store.js';
 import { contactIdentityKey } from '../deflection/contact.js';
 import type { DeflectionEvent } from '../deflection/types.js';
 import { REDIS_KEYS } from '../redis/keys.js';
-import { loadProgress, progressKey } from './progress.js';
 
 export { pauseForRateLimit } from './target-call.js';
 
@@ -116,11 +114,8 @@ interface PushDeps {
   call: TargetCallContext;
 }
 
-/** A push to make, with the sha1 of the accepted state it was prepared against ('' for none): its progress's base. */
-type Prepared = Extract<PreparedPush, { kind: 'skip' }> | (Extract<PreparedPush, { kind: 'push' }> & { base: string });
-
 /** The customer's current projection against what the target accepted last: what to send, or why nothing. */
-async function preparePush({ opts, target, prefix }: PushDeps, customerId: string): Promise<Prepared> {
+async function preparePush({ opts, target, prefix }: PushDeps, customerId: string): Promise<PreparedPush> {
   const record = await opts.store.get(customerId);
   if (record === null) {
     // Merged into another record (which has its own push) or removed by an admin.
@@ -142,11 +137,8 @@ async function preparePush({ opts, target, prefix }: PushDeps, customerId: strin
   // Moved to another organization or Account: write everything there, not just the difference.
   const place = (l: Derived['links']) => stableStringify(target.placeOf ? (target.placeOf(l) ?? null) : l);
   const sameLinks = accepted?.links !== undefined && place(accepted.links) === place(links);
-  const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
-  const progress = progressKey(prefix, target.name, customerId);
   return {
     kind: 'push',
-    base: over,
     push: {
       customerId,
       links,
@@ -156,7 +148,8 @@ async function preparePush({ opts, target, prefix }: PushDeps, customerId: strin
     },
     accept: async () => {
       const next = JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted);
-      return Number(await runScript(opts.redis, 'push-accept-over', [key, progress], [over, next])) === 1;
+      const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
+      return Number(await runScript(opts.redis, 'push-accept-over', [key], [over, next])) === 1;
     },
   };
 }
@@ -171,27 +164,18 @@ async function pushAgain({ target, queue, log }: PushDeps, customerId: string, w
   await queue.add(j.name, j.data, j.opts);
 }
 
-/**
- * One customer's projection, written unless the target already holds it; the accepted state stored after. Each
- * try (callTarget makes it again after a rate limit waited out in the job; the job's retries; a stalled job run
- * again) reads the push's progress first and makes only the calls still missing (progress.ts).
- */
+/** One customer's projection, written unless the target already holds it; the accepted state stored after. */
 async function pushProjection(deps: PushDeps, customerId: string): Promise<PushResult> {
-  const { opts, target, prefix, log } = deps;
+  const { opts, target, prefix } = deps;
   const prepared = await preparePush(deps, customerId);
   if (prepared.kind === 'skip') {
     if (prepared.counted) opts.onPushed?.(target.name, prepared.result);
     return prepared.result;
   }
-  const progress = progressKey(prefix, target.name, customerId);
-  const result = await callTarget(deps.call, customerId, async () => {
-    const { done, onDone } = await loadProgress(opts.redis, progress, prepared.base, log);
-    return target.push({ ...prepared.push, done, onDone });
-  });
+  const result = await callTarget(deps.call, customerId, () => target.push(prepared.push));
   // The customer's next change is debounced from here (the planner reads this key; no key: it leads). Sent
   // with the accepted state, in the same round trip.
-  const written = result.calls > 0 || (result.kept?.length ?? 0) > 0;
-  const debounced = written && (opts.debounceMs ?? 0) > 0;
+  const debounced = result.calls > 0 && (opts.debounceMs ?? 0) > 0;
   const [kept] = await Promise.all([
     prepared.accept(),
     debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined,
@@ -214,11 +198,7 @@ async function pushDeflection({ opts, target, call }: PushDeps, event: Deflectio
   return result;
 }
 
-/**
- * Resync pushes: many customers per call (bulk.ts), on the same queue, behind real-time pushes. A failed bulk
- * call keeps no progress (its customers are pushed again in full); the accept of each customer it wrote deletes
- * that customer's progress with the old accepted state.
- */
+/** Resync pushes: many customers per call (bulk.ts), on the same queue, behind real-time pushes. */
 function createDrainer(deps: PushDeps): BulkDrainer {
   const { opts, target, prefix, queue } = deps;
   return createBulkDrainer({
@@ -260,7 +240,6 @@ async function handlePushJob(deps: PushDeps, bulk: BulkDrainer, job: Job, token?
       kind: data.kind ?? 'projection',
       calls: result.calls,
       wrote: result.wrote,
-      kept: result.kept,
       skipped: result.skipped,
     },
     'pushed',
