@@ -14,6 +14,9 @@ import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
 import { ViewRateLimiter } from '../../../src/sync/view/rate-limit.js';
 import { ViewReader, type ViewRead } from '../../../src/sync/view/read.js';
 import type { CustomerView } from '../../../src/sync/view/view.js';
+import { createLogger } from '../../../src/log.js';
+import { startWorker } from '../../../src/worker-role.js';
+import { startTestDaemon } from '../../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 import { acme, ann, applyAll, bob, bobco, stripeSide, userEvent, zendeskSide } from '../../support/view.js';
 
@@ -131,5 +134,23 @@ describe("the customer view and the deployment's identity conflicts", () => {
     expect(await storeConnection.exists(keys.conflictsOf(conflict!.keys[0]), keys.conflictsOf(conflict!.keys[1]))).toBe(
       0,
     );
+  });
+  it('is indexed by a starting worker when an earlier release stored the conflicts: the view then reads by the index', async () => {
+    const daemon = await startTestDaemon();
+    const keys = REDIS_KEYS.records(daemon.prefix);
+    const old = foreignConflict(7);
+    await storeConnection.hset(keys.conflicts, old.id, JSON.stringify(old));
+    const worker = await startWorker(daemon.config, createLogger('silent'), { concurrency: 1 });
+    try {
+      const until = Date.now() + 5_000;
+      while ((await storeConnection.scard(keys.conflictsIndexed)) < 1 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(await storeConnection.smembers(keys.conflictsOf(old.keys[0]))).toEqual([old.id]);
+      expect(await worker.store.conflictsNaming([old.keys[1]])).toEqual([old]);
+    } finally {
+      await worker.close();
+      await daemon.stop();
+      await deleteByPrefix(redisUrl(), daemon.prefix);
+    }
   });
 });
