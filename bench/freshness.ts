@@ -25,7 +25,6 @@ import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config.js';
 import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { startDaemon } from '../src/daemon.js';
 import { startZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
@@ -38,6 +37,7 @@ import { REDIS_KEYS } from '../src/sync/redis/keys.js';
 import { startWorker } from '../src/worker-role.js';
 import { stripeInvoicePaid } from './lib/fixtures.js';
 import { deleteByPrefixes } from './lib/redis.js';
+import { viewDaemonConfig } from './lib/view-daemon.js';
 import { seedCompany } from './lib/view-seed.js';
 
 const num = (name: string, fallback: number) => {
@@ -52,7 +52,9 @@ const pollMs = num('BENCH_POLL_MS', 5);
 /** Every n-th change is watched: its customer reloads the view until it shows. Watching all would make the pollers the load. */
 const watchEvery = Math.round(num('BENCH_WATCH_EVERY', 10));
 /** Identity conflicts of other customers already stored, as a deployment accumulates them until an admin settles them. */
-const otherConflicts = Math.round(Number(process.env.BENCH_CONFLICTS ?? 1_000));
+const otherConflicts = Number(process.env.BENCH_CONFLICTS ?? 1_000);
+if (!Number.isSafeInteger(otherConflicts) || otherConflicts < 0)
+  throw new Error('BENCH_CONFLICTS must be a whole number, 0 or more');
 /** A change the view has not shown this long after its webhook was answered counts as missing. */
 const GIVE_UP_MS = 10_000;
 const GOAL_P99_MS = 50;
@@ -102,23 +104,19 @@ async function seedOtherConflicts(redis: Redis, n: number): Promise<void> {
 /** Child process: the stand-in, the daemon and its events worker, with `companies` customers seeded. */
 async function serve(): Promise<void> {
   const zd = await startZendeskStandIn();
-  const loaded = loadConfig({
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    STRIPE_WEBHOOK_SECRET: secret,
-    ZENDESK_BASE_URL: zd.baseUrl,
+  // The pollers reload far faster than people do.
+  const config = viewDaemonConfig({
+    redisUrl,
+    prefix,
+    zendeskBaseUrl: zd.baseUrl,
+    viewsPerMinute: 1_000_000,
+    env: { STRIPE_WEBHOOK_SECRET: secret },
   });
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  // The pollers reload far faster than people do: every request still counts, the budget is out of the way.
-  loaded.config.view.rateLimit.perMinute = 1_000_000;
   const logger = createLogger('silent');
   const redis = new Redis(redisUrl);
   await seedOtherConflicts(redis, otherConflicts);
-  const daemon = await startDaemon(loaded.config, logger, { defaultMetrics: false });
-  const worker = await startWorker(loaded.config, logger);
+  const daemon = await startDaemon(config, logger, { defaultMetrics: false });
+  const worker = await startWorker(config, logger);
   const store = new RecordStore(redis, prefix);
   const seeded: Served['companies'] = [];
   for (let k = 0; k < companies; k++) {

@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { startZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { RecordStore } from '../src/sync/events/store.js';
 import { deleteByPrefixes } from './lib/redis.js';
+import { viewDaemonConfig } from './lib/view-daemon.js';
 import { seedCompany } from './lib/view-seed.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -75,18 +75,8 @@ async function measure(url: string, tokens: string[], opts: { overallRate?: numb
 /** Child process: the stand-in, the daemon and the bare server, so that the load generator does not share their event loop. */
 async function serve(): Promise<void> {
   const zd = await startZendeskStandIn();
-  const loaded = loadConfig({
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ZENDESK_BASE_URL: zd.baseUrl,
-    LOG_LEVEL: 'silent',
-  });
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  // Every request still takes its turn at the Redis counter; the budget is only set out of the way.
-  loaded.config.view.rateLimit.perMinute = 100_000;
-  const daemon = await startDaemon(loaded.config, createLogger('silent'), { defaultMetrics: false });
+  const config = viewDaemonConfig({ redisUrl, prefix, zendeskBaseUrl: zd.baseUrl, viewsPerMinute: 100_000 });
+  const daemon = await startDaemon(config, createLogger('silent'), { defaultMetrics: false });
   const redis = new Redis(redisUrl);
   const store = new RecordStore(redis, prefix);
   const users = [];
