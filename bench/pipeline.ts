@@ -191,6 +191,9 @@ interface OursFigures extends Throughput {
   conflicts: number;
   /** Optimistic transactions that found a watched key changed and ran again. */
   transactionRetries: number;
+  /** Events stored per MULTI/EXEC (applies running at once share one: watch-group.ts), and applies left out of one to compute again. */
+  eventsPerTransaction: number;
+  leftOutOfTransaction: number;
   records: number;
   /** Mean size of a stored record (JSON), read, parsed and rewritten by each event that changes it. */
   recordBytes: number;
@@ -247,6 +250,11 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
       merges: tally.merges,
       conflicts: tally.conflicts,
       transactionRetries: tally.retries,
+      eventsPerTransaction: round(
+        store.transactionStats.committed / Math.max(1, store.transactionStats.transactions),
+        2,
+      ),
+      leftOutOfTransaction: store.transactionStats.leftOut,
       records,
       recordBytes,
     };

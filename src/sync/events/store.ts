@@ -6,8 +6,10 @@
  * first), so two workers updating one customer never lose an update and a
  * merge of two records moves their indexes atomically. A known customer's
  * event costs two round trips (the index and the records it pointed at last,
- * then the transaction), and one process's events of one customer wait for
- * each other rather than retry (owner-guesses.ts, local-locks.ts).
+ * then the transaction), which the applies running at once share: their reads
+ * go in one pipeline and their transactions in one MULTI/EXEC (watch-group.ts).
+ * One process's events of one customer wait for each other rather than retry
+ * (owner-guesses.ts, local-locks.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
@@ -39,6 +41,7 @@ import { LocalLocks } from './local-locks.js';
 import { OwnerGuesses } from './owner-guesses.js';
 import type { SourceEvent } from './source-event.js';
 import { REDIS_KEYS } from '../redis/keys.js';
+import { WatchGroups, type WatchSession } from './watch-group.js';
 
 export interface ApplyOutcome {
   recordId: string;
@@ -439,11 +442,11 @@ export class RecordStore {
       ...keys.map((k) => `k:${k}`),
       ...this.owners.guess(keys).map((id) => `r:${id}`),
     ]);
-    // A connection of its own: WATCH state belongs to a connection, and the shared one serves other callers.
-    const conn = this.free.pop() ?? this.duplicate();
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const outcome = await this.tryApply(conn, event, opts, attempt);
+        // WATCH state belongs to a connection: each attempt joins a group of applies sharing one (watch-group.ts).
+        const session = this.groups.join();
+        const outcome = await this.tryApply(session, event, opts, attempt).finally(() => session.leave());
         if (outcome) {
           // The keys the event linked by (a portal event's mismatched ids are not among them).
           const mismatched = new Set(
@@ -463,8 +466,6 @@ export class RecordStore {
         `record for ${event.source} event ${event.eventId} changed under us ${MAX_ATTEMPTS} times`,
       );
     } finally {
-      if (this.closed) conn.disconnect();
-      else this.free.push(conn);
       release();
     }
   }
@@ -477,12 +478,21 @@ export class RecordStore {
 
   private readonly free: Redis[] = [];
   private closed = false;
+  private readonly groups = new WatchGroups({
+    acquire: () => this.free.pop() ?? this.duplicate(),
+    release: (conn) => (this.closed ? conn.disconnect() : this.free.push(conn)),
+  });
 
   /** Its failures reach the caller as rejected commands; without a listener ioredis would also print each one to stderr, outside the JSON log. */
   private duplicate(): Redis {
     const conn = this.redis.duplicate();
     conn.on('error', () => undefined);
     return conn;
+  }
+
+  /** How the applies shared their transactions so far (watch-group.ts): for benches and tests. */
+  get transactionStats(): Readonly<WatchGroups['stats']> {
+    return this.groups.stats;
   }
 
   /** Closes the transaction connections (the shared one belongs to the caller). */
@@ -498,7 +508,7 @@ export class RecordStore {
    * so one person is never beside two of them).
    */
   private async readBeside(
-    conn: Redis,
+    conn: WatchSession,
     targetId: string,
     mergeIds: readonly string[],
     record: CustomerRecord,
@@ -548,7 +558,7 @@ export class RecordStore {
   }
 
   /** The whole key sets of these records (watched by the caller). */
-  private async readKeySets(conn: Redis, ids: readonly string[]): Promise<Map<string, Set<IdentityKey>>> {
+  private async readKeySets(conn: WatchSession, ids: readonly string[]): Promise<Map<string, Set<IdentityKey>>> {
     const sets = new Map<string, Set<IdentityKey>>();
     if (ids.length === 0) return sets;
     const read = conn.pipeline();
@@ -561,7 +571,7 @@ export class RecordStore {
   }
 
   private async tryApply(
-    conn: Redis,
+    conn: WatchSession,
     event: SourceEvent,
     opts: { rank?: number },
     attempt: number,
@@ -622,7 +632,11 @@ export class RecordStore {
    * record they point at (with its system keys, key-set size, the keys planning asks about and, for a person's
    * event, the person's entry beside it).
    */
-  private async readCandidates(conn: Redis, keys: IdentityKey[], person: string | null): Promise<CandidateReads> {
+  private async readCandidates(
+    conn: WatchSession,
+    keys: IdentityKey[],
+    person: string | null,
+  ): Promise<CandidateReads> {
     const indexKeys = keys.map((k) => this.indexKey(k));
     // Round trip 1: watch the index keys and read them (a pipeline runs WATCH before the reads) and, in the same
     // round trip, watch and read the records these keys pointed at last time (the guess): when the index still
@@ -726,7 +740,7 @@ export class RecordStore {
    * claim. Round trip 3, only for a merge: the people kept beside the merged records.
    */
   private async changeFor(
-    conn: Redis,
+    conn: WatchSession,
     event: SourceEvent,
     opts: { rank?: number },
     plan: IdentityPlan,
@@ -774,7 +788,7 @@ export class RecordStore {
    * merged records moved, or null when a watched key changed.
    */
   private async write(
-    conn: Redis,
+    conn: WatchSession,
     event: SourceEvent,
     plan: IdentityPlan,
     read: CandidateReads,

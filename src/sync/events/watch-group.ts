@@ -1,0 +1,227 @@
+/**
+ * Optimistic transactions of several applies on one connection: the record store's applies that run at once
+ * share a WATCH connection as a group. The reads the group's members ask for in one turn of the event loop go in
+ * one pipeline (one WATCH of all their keys first, a read asked by several sent once), and their transactions in
+ * one MULTI/EXEC once every member has either committed or left: several events per Redis round trip, where each
+ * paid two of its own (bench:pipeline). WATCH still guards every member against other processes' writes (an EXEC
+ * that finds a watched key changed fails the whole group: each member computes again); against each other, a
+ * member that read a key a member before it in the EXEC writes is left out and told to compute again. So the
+ * EXEC has the effect of its members run one after another in its order, each on what it read: no member's write
+ * is ever based on a read that another write of the same EXEC changed.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+
+/** What an apply uses of its connection: read pipelines, one transaction, or leaving without writing. */
+export interface WatchSession {
+  pipeline(): ChainableCommander;
+  multi(): ChainableCommander;
+  unwatch(): Promise<unknown>;
+}
+
+type Call = [name: string, args: unknown[]];
+type Replies = Array<[Error | null, unknown]>;
+
+/** Commands whose every argument is a key (the others name one key, first). */
+const ALL_KEYS = new Set(['watch', 'del', 'sunionstore', 'mget', 'unlink', 'exists']);
+const keysOf = ([name, args]: Call): string[] => (ALL_KEYS.has(name) ? args : args.slice(0, 1)).map((a) => String(a));
+
+/** A command recorder typed as ioredis's pipeline: every call is recorded, `exec` hands the calls over. */
+function recorder(exec: (calls: Call[]) => Promise<Replies | null>): ChainableCommander {
+  const calls: Call[] = [];
+  const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
+    get: (_t, name) =>
+      name === 'exec'
+        ? () => exec(calls)
+        : name === 'then'
+          ? undefined
+          : (...args: unknown[]) => {
+              calls.push([String(name), args.flat()]);
+              return proxy;
+            },
+  });
+  return proxy;
+}
+
+interface Pending<T> {
+  calls: Call[];
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface WatchGroupsOptions {
+  /** A connection for a new group (from the store's pool); `release` takes it back once the group is over. */
+  acquire: () => Redis;
+  release: (conn: Redis) => void;
+  /** At most this many members in one group. */
+  maxMembers?: number;
+}
+
+class Member implements WatchSession {
+  /** Keys this member watched or read (every read it made is under WATCH). */
+  readonly read = new Set<string>();
+  state: 'active' | 'committed' | 'left' = 'active';
+  commit: Pending<Replies | null> | null = null;
+
+  constructor(private readonly group: Group) {}
+
+  pipeline(): ChainableCommander {
+    return recorder((calls) => this.group.read(this, calls));
+  }
+  multi(): ChainableCommander {
+    return recorder((calls) => this.group.commitOf(this, calls));
+  }
+  async unwatch(): Promise<'OK'> {
+    this.leave();
+    return 'OK';
+  }
+  /** Done with the group without (more) writing: the group's EXEC no longer waits for it. */
+  leave(): void {
+    if (this.state !== 'active') return;
+    this.state = 'left';
+    this.group.settle();
+  }
+}
+
+class Group {
+  readonly members: Member[] = [];
+  /** No member joins once one asked to commit: the EXEC would wait for it. */
+  closed = false;
+  private reads: Array<Pending<Replies> & { member: Member }> = [];
+  private flushing: NodeJS.Immediate | null = null;
+  private over = false;
+
+  constructor(
+    private readonly conn: Redis,
+    private readonly opts: WatchGroupsOptions,
+    private readonly onOver: (g: Group, included: number, leftOut: number) => void,
+  ) {}
+
+  join(): Member {
+    const m = new Member(this);
+    this.members.push(m);
+    return m;
+  }
+
+  read(member: Member, calls: Call[]): Promise<Replies> {
+    for (const c of calls) for (const k of keysOf(c)) member.read.add(k);
+    return new Promise<Replies>((resolve, reject) => {
+      this.reads.push({ member, calls, resolve, reject });
+      this.flushing ??= setImmediate(() => this.flushReads());
+    });
+  }
+
+  /** One pipeline for the reads asked in this turn: one WATCH of all their keys, then each distinct read once. */
+  private flushReads(): void {
+    this.flushing = null;
+    const batch = this.reads.splice(0);
+    const watch = new Set<string>();
+    const slot = new Map<string, number>();
+    const sent: Call[] = [];
+    const where = batch.map(({ calls }) =>
+      calls.map((c) => {
+        if (c[0] === 'watch') {
+          for (const k of keysOf(c)) watch.add(k);
+          return -1;
+        }
+        const id = JSON.stringify(c);
+        let i = slot.get(id);
+        if (i === undefined) slot.set(id, (i = sent.push(c) - 1));
+        return i;
+      }),
+    );
+    const p = this.conn.pipeline();
+    if (watch.size > 0) p.watch(...watch);
+    for (const [name, args] of sent) (p as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
+    const offset = watch.size > 0 ? 1 : 0;
+    p.exec().then(
+      (replies) => {
+        const all = replies ?? [];
+        const watchReply = all[0] ?? [null, 'OK'];
+        batch.forEach(({ resolve }, b) =>
+          resolve(
+            where[b]!.map((i) => (i < 0 ? watchReply : (all[i + offset] ?? [null, null])) as [Error | null, unknown]),
+          ),
+        );
+      },
+      (err: unknown) => batch.forEach(({ reject }) => reject(err)),
+    );
+  }
+
+  commitOf(member: Member, calls: Call[]): Promise<Replies | null> {
+    return new Promise((resolve, reject) => {
+      member.commit = { calls, resolve, reject };
+      member.state = 'committed';
+      this.closed = true;
+      this.settle();
+    });
+  }
+
+  /** Once no member is still active: one MULTI/EXEC of the members that can share it, or UNWATCH when none writes. */
+  settle(): void {
+    if (this.over || this.members.some((m) => m.state === 'active')) return;
+    this.over = true;
+    this.closed = true;
+    const committing = this.members.filter((m) => m.commit !== null);
+    const writtenBefore = new Set<string>();
+    const included: Member[] = [];
+    for (const m of committing) {
+      if ([...m.read].some((k) => writtenBefore.has(k))) {
+        m.commit!.resolve(null); // it read what a member before it in this EXEC writes: computed again
+        continue;
+      }
+      for (const c of m.commit!.calls) for (const k of keysOf(c)) writtenBefore.add(k);
+      included.push(m);
+    }
+    this.onOver(this, included.length, committing.length - included.length);
+    if (included.length === 0) {
+      this.conn.unwatch().catch(() => undefined);
+      this.opts.release(this.conn);
+      return;
+    }
+    const tx = this.conn.multi();
+    for (const m of included)
+      for (const [name, args] of m.commit!.calls)
+        (tx as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
+    tx.exec()
+      .then(
+        (result) => {
+          let at = 0;
+          for (const m of included) {
+            const n = m.commit!.calls.length;
+            m.commit!.resolve(result === null ? null : result.slice(at, at + n));
+            at += n;
+          }
+        },
+        (err: unknown) => included.forEach((m) => m.commit!.reject(err)),
+      )
+      .finally(() => this.opts.release(this.conn));
+  }
+}
+
+/** The groups of one record store: an apply joins the open group, or opens one on a connection of the pool. */
+export class WatchGroups {
+  private open: Group | null = null;
+  private readonly max: number;
+  /** Counts since the start: groups over, members in them, transactions sent, members committed in them, left out. */
+  readonly stats = { groups: 0, members: 0, transactions: 0, committed: 0, leftOut: 0 };
+
+  constructor(private readonly opts: WatchGroupsOptions) {
+    this.max = opts.maxMembers ?? 16;
+  }
+
+  /** A session for one attempt of one apply; it must end in `exec` of its `multi()`, `unwatch()` or `leave()`. */
+  join(): WatchSession & { leave(): void } {
+    const g = this.open;
+    if (g && !g.closed && g.members.length < this.max) return g.join();
+    const group = new Group(this.opts.acquire(), this.opts, (over, included, leftOut) => {
+      if (this.open === over) this.open = null;
+      this.stats.groups += 1;
+      this.stats.members += over.members.length;
+      this.stats.transactions += included > 0 ? 1 : 0;
+      this.stats.committed += included;
+      this.stats.leftOut += leftOut;
+    });
+    this.open = group;
+    return group.join();
+  }
+}
