@@ -89,12 +89,23 @@ class Group {
   private reads: Array<Pending<Replies> & { member: Member }> = [];
   private flushing: NodeJS.Immediate | null = null;
   private over = false;
+  /**
+   * The connection closed (ioredis reconnects on its own) or a read failed during the group: Redis forgot its
+   * WATCH, so an EXEC now would store changes computed on reads nothing guards. Every commit is then told to
+   * compute again (on a fresh group), and the connection is dropped rather than reused.
+   */
+  private unguarded = false;
+  private readonly onClose = (): void => {
+    this.unguarded = true;
+  };
 
   constructor(
     private readonly conn: Redis,
     private readonly opts: WatchGroupsOptions,
     private readonly onOver: (g: Group, included: number, leftOut: number) => void,
-  ) {}
+  ) {
+    conn.once('close', this.onClose);
+  }
 
   join(): Member {
     const m = new Member(this);
@@ -143,7 +154,10 @@ class Group {
           ),
         );
       },
-      (err: unknown) => batch.forEach(({ reject }) => reject(err)),
+      (err: unknown) => {
+        this.unguarded = true;
+        batch.forEach(({ reject }) => reject(err));
+      },
     );
   }
 
@@ -161,7 +175,14 @@ class Group {
     if (this.over || this.members.some((m) => m.state === 'active')) return;
     this.over = true;
     this.closed = true;
+    this.conn.off('close', this.onClose);
     const committing = this.members.filter((m) => m.commit !== null);
+    if (this.unguarded) {
+      for (const m of committing) m.commit!.resolve(null);
+      this.onOver(this, 0, committing.length);
+      this.conn.disconnect();
+      return;
+    }
     const writtenBefore = new Set<string>();
     const included: Member[] = [];
     for (const m of committing) {

@@ -159,6 +159,33 @@ describe('applies sharing a WATCH connection', () => {
     expect(await increment(g, `${prefix}:after-stale`)).toBe(1);
   });
 
+  it('tells a member to compute again when its connection closed after its reads: Redis no longer watches for it', async () => {
+    const acquired: Redis[] = [];
+    const released: Redis[] = [];
+    const g = new WatchGroups({
+      acquire: () => {
+        const fresh = redis.duplicate();
+        opened.push(fresh);
+        acquired.push(fresh);
+        return fresh;
+      },
+      release: (conn) => void released.push(conn),
+    });
+    const key = `${prefix}:reconnected`;
+    await redis.set(key, '1');
+    const session = g.join();
+    const read = await session.pipeline().watch(key).get(key).exec();
+    expect(read?.[1]?.[1]).toBe('1');
+    // The connection drops and ioredis reconnects on its own; meanwhile another client changes the key.
+    acquired[0]!.disconnect(true);
+    await redis.set(key, '50');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await session.multi().set(key, '2').exec()).toBeNull();
+    session.leave();
+    expect(await redis.get(key)).toBe('50');
+    expect(released).toEqual([]); // dropped, not handed to the next group
+  });
+
   it('opens a new group once the open one is full or committing', async () => {
     const { groups: g } = groups(2);
     const keys = Array.from({ length: 6 }, (_, i) => `${prefix}:small:${i}`);
