@@ -3,8 +3,8 @@
  * events' jobs with BullMQ's own addStandardJob code, and marks them `done`, all in one atomic step.
  *
  * The job layout stays BullMQ's: the script embeds the addStandardJob source of the installed BullMQ (as a
- * local function, so its KEYS/ARGV are the ones we pass it), and each job's arguments are built by BullMQ
- * itself (`Job#addJob` on a client that records the command instead of sending it). An upgrade of BullMQ
+ * local function, so its KEYS/ARGV are the ones we pass it), and each job's arguments are BullMQ's own bytes
+ * (standard-job-args.ts: built by BullMQ for probe jobs, checked, then filled in per job). An upgrade of BullMQ
  * thus brings its script and its argument packing together.
  *
  * A mark is written only after its job was added, in the same script: there is no window in which a mark
@@ -13,9 +13,10 @@
  * releases (claim, then add, then commit) are honoured: fresh is in flight, stale is taken over.
  */
 import { createRequire } from 'node:module';
-import { Job, type Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { scriptSource } from '../redis/scripts.js';
+import { standardJobArgsBuilder } from './standard-job-args.js';
 
 // The script of the BullMQ that `bullmq` resolves to (its CommonJS build, which ships no typings for it).
 const { addStandardJob } = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/addStandardJob-9.js') as {
@@ -46,41 +47,10 @@ function command(redis: Redis): WithCommand {
   return r;
 }
 
-/**
- * BullMQ's keys and arguments for adding one job to `queue`, as its own addBulk would send them (the queue's
- * default job options under the job's own). Throws if BullMQ would use another script than addStandardJob
- * (a delay, a priority, a parent): the events queue's jobs have none.
- */
-function standardJobArgs<T>(
-  queue: Queue<T>,
-  job: { name: string; data: T; jobId: string },
-): { keys: string[]; argv: Array<string | Buffer> } {
-  let sent: { name: string; args: Array<string | Buffer> } | undefined;
-  const recorder = {
-    runCommand(name: string, args: Array<string | Buffer>) {
-      sent = { name, args };
-      return Promise.resolve(job.jobId);
-    },
-  };
-  const instance = new Job(
-    queue as Queue,
-    job.name,
-    job.data,
-    { ...queue.defaultJobOptions, jobId: job.jobId },
-    job.jobId,
-  );
-  instance.addJob(recorder as unknown as Parameters<Job['addJob']>[0]).catch(() => undefined);
-  if (!sent || !sent.name.startsWith(`${addStandardJob.name}:`)) {
-    throw new Error(
-      `ingest: BullMQ would add job ${job.jobId} with ${sent?.name ?? 'no command'}, not ${addStandardJob.name}`,
-    );
-  }
-  return { keys: sent.args.slice(0, QUEUE_KEYS) as string[], argv: sent.args.slice(QUEUE_KEYS) };
-}
-
 export interface MarkAndAddInput {
   marks: string[];
   jobs: Array<{ name: string; data: unknown; jobId: string }>;
+  /** The time in ms: the marks' claim time, and the jobs' time added (BullMQ's `timestamp`). */
   now: number;
   deadlineMs: number;
   dedupeTtlSeconds: number;
@@ -117,8 +87,9 @@ async function markAndAddChunk(
     input.dedupeTtlSeconds,
     input.renewDuplicates ? 1 : 0,
   ];
+  const jobArgs = standardJobArgsBuilder(queue, addStandardJob.name, QUEUE_KEYS);
   for (let i = from; i < to; i++) {
-    const built = standardJobArgs(queue, input.jobs[i]!);
+    const built = jobArgs(input.jobs[i]!, input.now);
     queueKeys ??= built.keys;
     argv.push(...built.argv);
   }
