@@ -9,17 +9,27 @@ export type StripeVerifyResult =
   | { ok: true; event: unknown }
   | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'malformed_body' | 'thin_event' };
 
+/**
+ * The body as the SDK reads bytes (a UTF-8 TextDecoder: a BOM dropped, bad bytes replaced), decoded once per delivery
+ * instead of twice per secret tried (constructEvent decodes for the signature and again for its JSON parse).
+ */
+const utf8 = new TextDecoder('utf8');
+/** An empty body stays bytes: the SDK refuses an empty string as "no payload", and reads empty bytes as a body. */
+const decoded = (body: Buffer | string): Buffer | string =>
+  typeof body === 'string' || body.length === 0 ? body : utf8.decode(body);
+
 /** Tries each configured secret (several endpoints, or a rotation); the first that matches wins. */
 export function verifyStripeWebhook(
-  rawBody: Buffer,
+  rawBody: Buffer | string,
   header: string | undefined,
   secrets: readonly string[],
   toleranceSeconds: number,
 ): StripeVerifyResult {
   if (!header) return { ok: false, reason: 'missing_signature' };
+  const body = decoded(rawBody);
   let result: StripeVerifyResult = { ok: false, reason: 'bad_signature' };
   for (const secret of secrets) {
-    result = verifyWithSecret(rawBody, header, secret, toleranceSeconds);
+    result = verifyWithSecret(body, header, secret, toleranceSeconds);
     if (result.ok || result.reason !== 'bad_signature') return result;
   }
   return result;
@@ -39,13 +49,13 @@ function signedAt(header: string): number | undefined {
 }
 
 function verifyWithSecret(
-  rawBody: Buffer,
+  body: Buffer | string,
   header: string,
   secret: string,
   toleranceSeconds: number,
 ): StripeVerifyResult {
   try {
-    const event = Stripe.webhooks.constructEvent(rawBody, header, secret, toleranceSeconds);
+    const event = Stripe.webhooks.constructEvent(body, header, secret, toleranceSeconds);
     // The SDK only refuses timestamps too far in the past; one far in the future is outside the window too (as for
     // Zendesk and our HMAC endpoints), or a signature made with a skewed clock could be replayed for that long.
     const t = signedAt(header);
@@ -104,11 +114,12 @@ export function verifyStripeDelivery<A extends StripeReceivingAccount>(
   toleranceSeconds: number,
 ): StripeVerifiedDelivery<A> | Exclude<StripeVerifyResult, { ok: true }> {
   if (!header) return { ok: false, reason: 'missing_signature' };
+  const body = decoded(rawBody);
   for (const account of accounts) {
     for (const endpoint of ['account', 'connect'] as const) {
       const secrets = endpoint === 'account' ? account.webhookSecrets : account.connectWebhookSecrets;
       if (secrets.length === 0) continue;
-      const result = verifyStripeWebhook(rawBody, header, secrets, toleranceSeconds);
+      const result = verifyStripeWebhook(body, header, secrets, toleranceSeconds);
       if (result.ok) return { ok: true, event: result.event, account, endpoint };
       if (result.reason !== 'bad_signature') return result;
     }
