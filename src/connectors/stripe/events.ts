@@ -9,8 +9,9 @@
  */
 import { z } from 'zod';
 import { screenRefs, withRefused, type RefusedRef } from '../../sync/events/ids.js';
+import { quickCheck } from '../../sync/events/quick-check.js';
 import { SourceEventSchema, describeZodError } from '../../sync/events/source-event.js';
-import type { CustomerRefs, EventData, ParseResult } from '../../sync/events/source-event.js';
+import type { CustomerRefs, EventData, ParseResult, SourceEvent } from '../../sync/events/source-event.js';
 import { keptAttributes, type KeptAttributes } from '../../sync/mapping/defaults.js';
 import { EMPTY_MAPPING, type MappingConfig } from '../../sync/mapping/schema.js';
 
@@ -64,6 +65,9 @@ const envelopeSchema = z.looseObject({
 });
 /** The envelope as validated; `data.object` is checked per event type by its handler. */
 type StripeEventEnvelope = z.infer<typeof envelopeSchema>;
+/** The schemas' quick yes (quick-check.ts): a payload it accepts is read as it is; any other goes through zod. */
+const envelopeAccepted = quickCheck(envelopeSchema);
+const sourceEventAccepted = quickCheck(SourceEventSchema);
 
 const customerSchema = z.looseObject({
   id: objectId,
@@ -315,14 +319,15 @@ const mapCharge: Mapper<z.infer<typeof chargeSchema>> = (c, _event, keys) => ({
 /** Validates `data.object` against its schema (so errors name `data.object.<field>`), then maps it. */
 function handler<S extends z.ZodType>(objectSchema: S, map: Mapper<z.output<S>>): StripeEventHandler {
   const schema = z.looseObject({ data: z.looseObject({ object: objectSchema }) });
+  const accepted = quickCheck(schema);
   return (event, keys, accountId) => {
-    const parsed = schema.safeParse(event);
+    const parsed = accepted(event) ? { success: true as const, data: event } : schema.safeParse(event);
     if (!parsed.success) return { kind: 'invalid', reason: describeZodError(parsed.error), eventId: event.id };
-    // zod cannot carry a generic S through looseObject's inferred type; the parse above checked it.
+    // zod cannot carry a generic S through looseObject's inferred type; the check above checked it.
     const mapped = map(parsed.data.data.object as z.output<S>, event, keys);
     // A last check against the queue's own schema: an out-of-range amount, say, is quarantined
     // here instead of failing every time a worker reads the job.
-    const checked = SourceEventSchema.safeParse(
+    const checked = checkedSourceEvent(
       withRefused(
         {
           v: 1,
@@ -343,6 +348,13 @@ function handler<S extends z.ZodType>(objectSchema: S, map: Mapper<z.output<S>>)
     if (!checked.success) return { kind: 'invalid', reason: describeZodError(checked.error), eventId: event.id };
     return { kind: 'events', events: [checked.data] };
   };
+}
+
+/** The queue's own schema's verdict on a mapped event: quickly when it is plainly valid (quick-check.ts), else zod's. */
+function checkedSourceEvent(event: unknown): ReturnType<typeof SourceEventSchema.safeParse> {
+  return sourceEventAccepted(event)
+    ? { success: true, data: event as SourceEvent }
+    : SourceEventSchema.safeParse(event);
 }
 
 const ignore =
@@ -398,7 +410,9 @@ export function parseStripeEvent(
   keys: StripeCrossIdKeys = STRIPE_CROSS_ID_KEYS,
   accountId: string | null = null,
 ): ParseResult {
-  const envelope = envelopeSchema.safeParse(event);
+  const envelope = envelopeAccepted(event)
+    ? { success: true as const, data: event as StripeEventEnvelope }
+    : envelopeSchema.safeParse(event);
   if (!envelope.success) {
     return { kind: 'invalid', reason: `not a Stripe event: ${describeZodError(envelope.error)}` };
   }
