@@ -188,15 +188,17 @@ function buildRefs(
   keys: StripeCrossIdKeys,
 ): ScreenedRefs {
   const meta = parts.metadata ?? {};
-  const cross = (ref: keyof typeof STRIPE_CROSS_ID_KEYS) =>
-    Object.hasOwn(meta, keys[ref]) ? meta[keys[ref]] : undefined;
   return screenRefs({
     stripeCustomerId: parts.customerId,
     email: parts.email,
-    salesforceAccountId: cross('salesforceAccountId'),
-    zendeskOrganizationId: cross('zendeskOrganizationId'),
+    salesforceAccountId: crossId(meta, keys.salesforceAccountId),
+    zendeskOrganizationId: crossId(meta, keys.zendeskOrganizationId),
   });
 }
+
+/** A metadata value under its own key only (never one inherited from Object.prototype). */
+const crossId = (meta: Record<string, string>, key: string): string | undefined =>
+  Object.hasOwn(meta, key) ? meta[key] : undefined;
 
 const INTERVALS_PER_YEAR = { day: 365, week: 52, month: 12, year: 1 } as const;
 

@@ -3,6 +3,7 @@
  * (never on a re-serialized body: JSON.stringify changes the bytes and every
  * signature then fails).
  */
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import Stripe from 'stripe';
 
 export type StripeVerifyResult =
@@ -17,6 +18,23 @@ const utf8 = new TextDecoder('utf8');
 /** An empty body stays bytes: the SDK refuses an empty string as "no payload", and reads empty bytes as a body. */
 const decoded = (body: Buffer | string): Buffer | string =>
   typeof body === 'string' || body.length === 0 ? body : utf8.decode(body);
+
+/**
+ * The SDK's Node crypto with each secret's HMAC key prepared once: `createHmac` with a string key prepares it again
+ * on every call. The same HMAC (SHA-256 of the same bytes under the secret's UTF-8 bytes); the SDK still parses the
+ * header, checks the tolerance and compares in constant time.
+ */
+const cryptoProvider = ((): ReturnType<typeof Stripe.createNodeCryptoProvider> => {
+  const base = Stripe.createNodeCryptoProvider();
+  const keys = new Map<string, KeyObject>();
+  return Object.assign(Object.create(base) as typeof base, {
+    computeHMACSignature(payload: string, secret: string): string {
+      let key = keys.get(secret);
+      if (!key) keys.set(secret, (key = createSecretKey(Buffer.from(secret, 'utf8'))));
+      return createHmac('sha256', key).update(payload, 'utf8').digest('hex');
+    },
+  });
+})();
 
 /** Tries each configured secret (several endpoints, or a rotation); the first that matches wins. */
 export function verifyStripeWebhook(
@@ -55,7 +73,7 @@ function verifyWithSecret(
   toleranceSeconds: number,
 ): StripeVerifyResult {
   try {
-    const event = Stripe.webhooks.constructEvent(body, header, secret, toleranceSeconds);
+    const event = Stripe.webhooks.constructEvent(body, header, secret, toleranceSeconds, cryptoProvider);
     // The SDK only refuses timestamps too far in the past; one far in the future is outside the window too (as for
     // Zendesk and our HMAC endpoints), or a signature made with a skewed clock could be replayed for that long.
     const t = signedAt(header);
@@ -131,6 +149,8 @@ export type StripeAttribution =
   | { ok: true; accountId: string | null; connected: boolean }
   | { ok: false; reason: 'account_mismatch'; message: string };
 
+const mismatch = (message: string): StripeAttribution => ({ ok: false, reason: 'account_mismatch', message });
+
 /**
  * Whose event a verified delivery is. An account endpoint sends events of its own account only, which carry
  * no `account`: one that names another account was not sent by Stripe for this account (or the Connect
@@ -145,21 +165,20 @@ export function attributeStripeEvent(
 ): StripeAttribution {
   const claimed = typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
   const { account, endpoint } = delivery;
-  const refuse = (message: string): StripeAttribution => ({ ok: false, reason: 'account_mismatch', message });
   if (endpoint === 'account') {
     if (claimed === undefined || claimed === null) return { ok: true, accountId: account.id, connected: false };
     if (account.id !== null && claimed === account.id) return { ok: true, accountId: account.id, connected: false };
-    return refuse(
+    return mismatch(
       `signed with the account endpoint secret of Stripe account ${account.label}, but the event names another account: not an event of ${account.label}`,
     );
   }
   if (typeof claimed !== 'string' || !/^acct_[A-Za-z0-9]{1,64}$/.test(claimed)) {
-    return refuse(
+    return mismatch(
       `signed with the Connect endpoint secret of Stripe account ${account.label}, but the event names no connected account (acct_…)`,
     );
   }
   if (claimed === account.id)
-    return refuse(
+    return mismatch(
       `a Connect event of platform ${account.label} naming the platform itself: its own events come to its account endpoint`,
     );
   return { ok: true, accountId: claimed, connected: true };

@@ -90,16 +90,18 @@ function compileObject(def: Def): Check | undefined {
   if (!only(def, ['type', 'shape', 'catchall'])) return undefined;
   const catchall = def.catchall ? defOf(def.catchall).type : undefined;
   if (catchall !== undefined && catchall !== 'unknown' && catchall !== 'never') return undefined;
-  const fields: Array<[string, Check]> = [];
+  const keys: string[] = [];
+  const checks: Check[] = [];
   for (const [key, schema] of Object.entries(def.shape ?? {})) {
     const check = compile(schema);
     if (!check) return undefined;
-    fields.push([key, check]);
+    keys.push(key);
+    checks.push(check);
   }
-  const names = new Set(fields.map(([k]) => k));
+  const names = new Set(keys);
   return (v) => {
     if (!isObject(v)) return false;
-    for (const [key, check] of fields) if (!check(v[key])) return false;
+    for (let i = 0; i < keys.length; i++) if (!checks[i]!(v[keys[i]!])) return false;
     if (catchall === 'never') for (const key in v) if (!names.has(key)) return false;
     return true;
   };
