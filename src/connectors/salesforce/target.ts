@@ -17,7 +17,7 @@
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
-import { CALL_RETRY, retryingCall, type CallRetry } from '../../sync/push/portal-target.js';
+import { CALL_RETRY, callKey, retryingCall, type CallRetry } from '../../sync/push/portal-target.js';
 import type { PortalPush, PortalTarget, PushResult } from '../../sync/push/portal-target.js';
 import type { DeflectionEvent } from '../../sync/deflection/types.js';
 import { ApiBudget } from './api-budget.js';
@@ -136,37 +136,65 @@ const attemptWith =
   <T>(call: () => Promise<T>): Promise<T> =>
     retryingCall(() => callNotingRetryAfter(call), toTargetError, retry);
 
+/**
+ * The Account update, then the invoice and ticket collections. A call (the Account's) or a record an earlier try
+ * of this push wrote with the same content is not sent again (PortalPush.done): it is reported in `kept`.
+ */
 async function pushWith(
   conn: Connection,
   config: Config,
   accountId: string,
   writes: ReturnType<typeof planSalesforceWrites>,
+  p: Pick<PortalPush, 'done' | 'onDone'>,
   retry: CallRetry,
 ): Promise<PushResult> {
   const headers = callOptions(config);
   const c = config.targets.salesforce;
   const attempt = attemptWith(retry);
   const done: Outcome = { calls: 0, wrote: [], failures: [] };
+  const kept: string[] = [];
   if (writes.account) {
     // A single record: PATCH sobjects/Account/{Id}; an error is thrown, not returned.
     const account = writes.account;
-    await attempt(() => {
-      done.calls += 1;
-      return conn.sobject('Account').update({ Id: accountId, ...account }, { headers });
-    });
-    done.wrote.push('account_fields');
+    const key = callKey(`account:${accountId}`, account);
+    if (p.done?.has(key)) {
+      kept.push('account_fields');
+      p.onDone?.(key);
+    } else {
+      await attempt(() => {
+        done.calls += 1;
+        return conn.sobject('Account').update({ Id: accountId, ...account }, { headers });
+      });
+      p.onDone?.(key);
+      done.wrote.push('account_fields');
+    }
   }
-  for (const [object, extId, items] of [
+  for (const [object, extId, all] of [
     [c.invoice.object, c.invoice.externalId, writes.invoices],
     [c.ticket.object, c.ticket.externalId, writes.tickets],
   ] as const) {
+    const keyOf = (i: LabelledRecord) => callKey(`${object}:${String(i.record[extId])}`, i.record);
+    const items: LabelledRecord[] = [];
+    const keptKeys: string[] = [];
+    for (const i of all) {
+      if (!p.done?.has(keyOf(i))) items.push(i);
+      else {
+        kept.push(i.label);
+        keptKeys.push(keyOf(i));
+      }
+    }
+    if (keptKeys.length > 0) p.onDone?.(...keptKeys);
     const o = await attempt(() => upsertRecords(conn, object, extId, items, headers));
+    // Per record: those Salesforce refused are still missing, the others need not be sent by a next try.
+    const written = new Set(o.wrote);
+    const writtenKeys = items.filter((i) => written.has(i.label)).map(keyOf);
+    if (writtenKeys.length > 0) p.onDone?.(...writtenKeys);
     done.calls += o.calls;
     done.wrote.push(...o.wrote);
     done.failures.push(...o.failures);
   }
   if (done.failures.length > 0) throw failuresError(done.failures, done.wrote);
-  return { calls: done.calls, wrote: done.wrote };
+  return { calls: done.calls, wrote: done.wrote, ...(kept.length > 0 && { kept }) };
 }
 
 export function createSalesforceTarget(
@@ -215,7 +243,7 @@ export function createSalesforceTarget(
         return { calls: 0, wrote: [] };
       return withBudget(async (conn) => {
         try {
-          return await pushWith(conn, config, accountId, writes, callRetry);
+          return await pushWith(conn, config, accountId, writes, p, callRetry);
         } catch (err) {
           throw toTargetError(err);
         }

@@ -116,7 +116,10 @@ async function runJob(
     throw new RetryableError(`Zendesk job ${job.id} ${job.status}${job.message ? `: ${job.message}` : ''}`);
 }
 
-/** Upserts the records into custom object `key`; returns `invoice:<id>` for each one written. */
+/**
+ * Upserts the records into custom object `key`; returns `invoice:<id>` for each one written. `onWritten` is told
+ * the records as they are written (each PATCH, each completed job), so that a push failing later keeps them.
+ */
 export async function upsertInvoices(
   client: ZendeskClient,
   key: string,
@@ -124,10 +127,14 @@ export async function upsertInvoices(
   polling: JobPolling,
   calls: CallCounter,
   attempt: Attempt = (call) => call(),
+  onWritten: (records: readonly InvoiceRecord[]) => void = () => undefined,
 ): Promise<string[]> {
   if (records.length > BULK_ABOVE) {
-    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX)
-      await runJob(client, key, records.slice(i, i + JOB_ITEMS_MAX), polling, calls, attempt);
+    for (let i = 0; i < records.length; i += JOB_ITEMS_MAX) {
+      const items = records.slice(i, i + JOB_ITEMS_MAX);
+      await runJob(client, key, items, polling, calls, attempt);
+      onWritten(items);
+    }
   } else {
     for (const record of records) {
       await attempt(() => {
@@ -139,6 +146,7 @@ export async function upsertInvoices(
           { custom_object_record: record },
         );
       });
+      onWritten([record]);
     }
   }
   return records.map((r) => `invoice:${r.external_id}`);

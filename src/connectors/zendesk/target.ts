@@ -14,6 +14,7 @@ import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
 import {
   CALL_RETRY,
+  callKey,
   retryingCall,
   type CallRetry,
   type PortalPush,
@@ -39,6 +40,7 @@ import {
   NO_ZENDESK_OWNER,
   ownerOf,
   type FieldSet,
+  type InvoiceRecord,
   type Owner,
 } from './target-format.js';
 import { upsertInvoices, type CallCounter, type JobPolling } from './target-invoices.js';
@@ -102,15 +104,12 @@ function zendeskId(kind: Owner['kind'], id: string): number {
   return n;
 }
 
-async function writeFields(client: ZendeskClient, owner: Owner, fields: FieldSet, calls: CallCounter): Promise<string> {
+async function writeFields(client: ZendeskClient, owner: Owner, fields: FieldSet, calls: CallCounter): Promise<void> {
   const id = zendeskId(owner.kind, owner.id);
   calls.n++; // every try is a call
-  if (owner.kind === 'organization') {
+  if (owner.kind === 'organization')
     zendeskResult(await client.organizations.update(id, { organization: { organization_fields: fields } }));
-    return 'organization_fields';
-  }
-  zendeskResult(await client.users.update(id, { user: { user_fields: fields } }));
-  return 'user_fields';
+  else zendeskResult(await client.users.update(id, { user: { user_fields: fields } }));
 }
 
 export function createZendeskTarget(config: Config, options: ZendeskTargetOptions = {}): PortalTarget {
@@ -127,33 +126,61 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       if (owner === null) return { calls: 0, wrote: [], skipped: NO_ZENDESK_OWNER };
       const calls: CallCounter = { n: 0 };
       const wrote: string[] = [];
+      const kept: string[] = [];
+      // A call an earlier try of this push made, with the same content, is not made again (PortalPush.done).
+      const once = async (key: string, label: string, call: () => Promise<unknown>): Promise<void> => {
+        if (p.done?.has(key)) {
+          kept.push(label);
+          return p.onDone?.(key);
+        }
+        await call();
+        p.onDone?.(key);
+        wrote.push(label);
+      };
       try {
         zendeskId(owner.kind, owner.id); // a malformed id must reach neither a path nor a lookup field
         const fields = changedFields(
           ownerFields(p.projection, cfg, owner.kind),
           p.previous && ownerFields(p.previous, cfg, owner.kind),
         );
-        if (Object.keys(fields).length > 0) wrote.push(await attempt(() => writeFields(client, owner, fields, calls)));
-        const records = changedInvoices(p.projection, p.previous, owner, cfg);
-        if (records.length > 0)
-          wrote.push(...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls, attempt)));
-        const status = changedStatus(p.projection, p.previous, owner, cfg);
-        if (status !== null) {
-          await attempt(() => {
-            calls.n++;
-            return zendeskRequest(
-              client,
-              'PATCH',
-              ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }],
-              { custom_object_record: status },
-            );
-          });
-          wrote.push(`status:${status.external_id}`);
+        if (Object.keys(fields).length > 0)
+          await once(callKey(`fields:${owner.kind}:${owner.id}`, fields), `${owner.kind}_fields`, () =>
+            attempt(() => writeFields(client, owner, fields, calls)),
+          );
+        const invoiceKey = (r: InvoiceRecord) => callKey(`invoice:${r.external_id}`, r);
+        const records: InvoiceRecord[] = [];
+        const keptKeys: string[] = [];
+        for (const r of changedInvoices(p.projection, p.previous, owner, cfg)) {
+          if (p.done?.has(invoiceKey(r)) !== true) records.push(r);
+          else {
+            kept.push(`invoice:${r.external_id}`);
+            keptKeys.push(invoiceKey(r));
+          }
         }
+        if (keptKeys.length > 0) p.onDone?.(...keptKeys);
+        if (records.length > 0)
+          wrote.push(
+            ...(await upsertInvoices(client, cfg.invoiceObject.key, records, polling, calls, attempt, (written) =>
+              p.onDone?.(...written.map(invoiceKey)),
+            )),
+          );
+        const status = changedStatus(p.projection, p.previous, owner, cfg);
+        if (status !== null)
+          await once(callKey(`status:${status.external_id}`, status), `status:${status.external_id}`, () =>
+            attempt(() => {
+              calls.n++;
+              return zendeskRequest(
+                client,
+                'PATCH',
+                ['custom_objects', cfg.statusObject.key, 'records', { external_id: status.external_id }],
+                { custom_object_record: status },
+              );
+            }),
+          );
       } catch (err) {
         throw toPushError(err);
       }
-      return { calls: calls.n, wrote };
+      return { calls: calls.n, wrote, ...(kept.length > 0 && { kept }) };
     },
     placeOf: (links) => ownerOf(links),
     bulkSize: ZENDESK_BULK_SIZE,

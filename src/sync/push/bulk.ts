@@ -4,7 +4,9 @@
  * set and schedules a drain job on the target's push queue (behind real-time
  * pushes, like every resync job); a drain claims a batch, reads each
  * customer's current record, skips those the target already accepted as
- * they are, and hands the rest to the target's pushMany.
+ * they are, and hands the rest to the target's pushMany, after setting each
+ * one's writer token (progress.ts: a push's kept progress is not trusted
+ * across a drain, which records none).
  *
  * Crash safety: a claim moves a customer from `pending` to `claimed` (with a
  * lease) and into the drain job's own set, in one script. A customer leaves
@@ -37,6 +39,7 @@ import { RESYNC_PRIORITY } from '../resync/runner.js';
 import { ResyncRuns } from '../resync/runs.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
+import { markWriters } from './progress.js';
 
 export const BulkDrainJobSchema = z.strictObject({
   v: z.literal(1),
@@ -315,6 +318,13 @@ export class BulkDrainer {
       await this.pushAlone(pushes, null, outcome);
       return;
     }
+    // Writers of these customers from now on: no push trusts the progress it kept before this drain (progress.ts).
+    await markWriters(
+      this.redis,
+      this.opts.prefix,
+      this.target.name,
+      pushes.map(({ id }) => id),
+    );
     let answer;
     try {
       answer = await this.target.pushMany(

@@ -9,7 +9,7 @@
 import { PermanentError, RateLimitedError, RetryableError } from '../errors.js';
 import type { PortalTargetName } from '../target-names.js';
 import type { PortalProjection } from '../events/project.js';
-import type { Derived } from '../events/record.js';
+import { sha256Hex, stableStringify, type Derived } from '../events/record.js';
 import type { DeflectionEvent } from '../deflection/types.js';
 
 export interface PortalPush {
@@ -20,6 +20,26 @@ export interface PortalPush {
   projection: PortalProjection;
   /** What this target last accepted for this customer (null: never pushed), to write only the difference. */
   previous: PortalProjection | null;
+  /**
+   * The calls an earlier try of this push already made (callKey: where, and a hash of what was sent), with no
+   * other writer of the customer since (push/progress.ts): a target makes no call whose key is here, reports what
+   * it would have written in `kept`, and tells onDone. Absent: make every call.
+   */
+  done?: ReadonlySet<string>;
+  /**
+   * Told the keys of calls as soon as they have succeeded, and of the calls kept from `done`, so that the push's
+   * next try need not make them again (a kept call not told here is made again by the try after this one).
+   */
+  onDone?(...keys: string[]): void;
+}
+
+/**
+ * The key of one call of a push: `place` says where it writes (`fields:organization:123`, `invoice:in_1`,
+ * `account:001…`), the hash exactly what it sends there, so that a changed projection never matches a call
+ * made for an older one. The place is everything before the last `:`.
+ */
+export function callKey(place: string, sent: unknown): string {
+  return `${place}:${sha256Hex(stableStringify(sent)).slice(0, 20)}`;
 }
 
 export interface PushResult {
@@ -27,6 +47,8 @@ export interface PushResult {
   calls: number;
   /** What was written, e.g. `organization_fields`, `invoice:in_123`, `ticket:5301`. */
   wrote: string[];
+  /** What an earlier try of this push had written already (PortalPush.done): not written again, no call made. */
+  kept?: string[];
   /** Why nothing was written, e.g. the customer has no account on this platform yet. */
   skipped?: string;
 }
@@ -176,7 +198,8 @@ export async function waitingOutShortLimits<T>(call: () => Promise<T>, patienceM
  * How one platform call is retried in place, inside the push, before the push fails as a whole (and
  * its job backs off): a few times, with short jittered delays, or after the platform's Retry-After
  * when that is short. What the push wrote before the failed call stays written; the retried call
- * writes the same thing again (every write is an upsert), and the calls after it follow.
+ * writes the same thing again (every write is an upsert), and the calls after it follow. The push's
+ * next try makes only the calls still missing (PortalPush.done).
  */
 export interface CallRetry {
   /** Retries of one call after its first try (0: none). */

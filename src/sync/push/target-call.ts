@@ -139,7 +139,7 @@ export async function callTarget(
       return result;
     } catch (err) {
       if (err instanceof RateLimitedError) {
-        // The push is made again as a whole, as a re-run of its job would be (its writes are upserts).
+        // The push is made again, as a re-run of its job would be: only its calls still missing (push/progress.ts).
         waitedInPlace += await waitOutRateLimit(ctx, err, customerId, waitedInPlace);
         continue;
       }

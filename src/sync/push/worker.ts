@@ -9,7 +9,9 @@
  * never opens a second window of jobs inside the limiter's; 5xx back off;
  * other 4xx are dead-lettered with the platform's message. (The targets retry
  * a failed call a few times within the push first: retryingCall in
- * portal-target.ts.) When a target answers again after a push of it failed,
+ * portal-target.ts; and the push's next try makes only the calls still
+ * missing, unless another writer of the customer started since: progress.ts.)
+ * When a target answers again after a push of it failed,
  * the pushes waiting on backoff go at once. The calls, their rate limits and
  * the waking are in target-call.ts.
  */
@@ -32,6 +34,7 @@ import type { RecordStore } from '../events/store.js';
 import { contactIdentityKey } from '../deflection/contact.js';
 import type { DeflectionEvent } from '../deflection/types.js';
 import { REDIS_KEYS } from '../redis/keys.js';
+import { progressKey, startTry, writerKey } from './progress.js';
 
 export { pauseForRateLimit } from './target-call.js';
 
@@ -114,8 +117,11 @@ interface PushDeps {
   call: TargetCallContext;
 }
 
+/** A push to make, with the sha1 of the accepted state it was prepared against ('' for none): its progress's base. */
+type Prepared = Extract<PreparedPush, { kind: 'skip' }> | (Extract<PreparedPush, { kind: 'push' }> & { base: string });
+
 /** The customer's current projection against what the target accepted last: what to send, or why nothing. */
-async function preparePush({ opts, target, prefix }: PushDeps, customerId: string): Promise<PreparedPush> {
+async function preparePush({ opts, target, prefix }: PushDeps, customerId: string): Promise<Prepared> {
   const record = await opts.store.get(customerId);
   if (record === null) {
     // Merged into another record (which has its own push) or removed by an admin.
@@ -137,8 +143,11 @@ async function preparePush({ opts, target, prefix }: PushDeps, customerId: strin
   // Moved to another organization or Account: write everything there, not just the difference.
   const place = (l: Derived['links']) => stableStringify(target.placeOf ? (target.placeOf(l) ?? null) : l);
   const sameLinks = accepted?.links !== undefined && place(accepted.links) === place(links);
+  const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
+  const progress = progressKey(prefix, target.name, customerId);
   return {
     kind: 'push',
+    base: over,
     push: {
       customerId,
       links,
@@ -148,8 +157,7 @@ async function preparePush({ opts, target, prefix }: PushDeps, customerId: strin
     },
     accept: async () => {
       const next = JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted);
-      const over = raw === null ? '' : createHash('sha1').update(raw).digest('hex');
-      return Number(await runScript(opts.redis, 'push-accept-over', [key], [over, next])) === 1;
+      return Number(await runScript(opts.redis, 'push-accept-over', [key, progress], [over, next])) === 1;
     },
   };
 }
@@ -164,18 +172,31 @@ async function pushAgain({ target, queue, log }: PushDeps, customerId: string, w
   await queue.add(j.name, j.data, j.opts);
 }
 
-/** One customer's projection, written unless the target already holds it; the accepted state stored after. */
+/**
+ * One customer's projection, written unless the target already holds it; the accepted state stored after. Each
+ * try (callTarget makes it again after a rate limit waited out in the job; the job's retries; a stalled job run
+ * again) first makes itself the customer's writer and reads the progress kept under the writer before it, then
+ * makes only the calls still missing (progress.ts).
+ */
 async function pushProjection(deps: PushDeps, customerId: string): Promise<PushResult> {
-  const { opts, target, prefix } = deps;
+  const { opts, target, prefix, log } = deps;
   const prepared = await preparePush(deps, customerId);
   if (prepared.kind === 'skip') {
     if (prepared.counted) opts.onPushed?.(target.name, prepared.result);
     return prepared.result;
   }
-  const result = await callTarget(deps.call, customerId, () => target.push(prepared.push));
+  const keys = {
+    progress: progressKey(prefix, target.name, customerId),
+    writer: writerKey(prefix, target.name, customerId),
+  };
+  const result = await callTarget(deps.call, customerId, async () => {
+    const { done, onDone } = await startTry(opts.redis, keys, prepared.base, log);
+    return target.push({ ...prepared.push, done, onDone });
+  });
   // The customer's next change is debounced from here (the planner reads this key; no key: it leads). Sent
   // with the accepted state, in the same round trip.
-  const debounced = result.calls > 0 && (opts.debounceMs ?? 0) > 0;
+  const written = result.calls > 0 || (result.kept?.length ?? 0) > 0;
+  const debounced = written && (opts.debounceMs ?? 0) > 0;
   const [kept] = await Promise.all([
     prepared.accept(),
     debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined,
@@ -198,7 +219,12 @@ async function pushDeflection({ opts, target, call }: PushDeps, event: Deflectio
   return result;
 }
 
-/** Resync pushes: many customers per call (bulk.ts), on the same queue, behind real-time pushes. */
+/**
+ * Resync pushes: many customers per call (bulk.ts), on the same queue, behind real-time pushes. A drain keeps no
+ * progress: it sets each customer's writer token before its call (so no push trusts progress kept before it), a
+ * failed bulk call's customers are pushed again in full, and the accept of each customer it wrote deletes that
+ * customer's progress with the old accepted state.
+ */
 function createDrainer(deps: PushDeps): BulkDrainer {
   const { opts, target, prefix, queue } = deps;
   return createBulkDrainer({
@@ -240,6 +266,7 @@ async function handlePushJob(deps: PushDeps, bulk: BulkDrainer, job: Job, token?
       kind: data.kind ?? 'projection',
       calls: result.calls,
       wrote: result.wrote,
+      kept: result.kept,
       skipped: result.skipped,
     },
     'pushed',

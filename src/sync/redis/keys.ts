@@ -100,6 +100,14 @@ export const REDIS_KEYS = {
   push: perPrefix((prefix: string) => ({
     /** The projection a target accepted last for a customer (push/worker.ts). */
     accepted: (target: string, customerId: string) => `${prefix}:pushed:${target}:${customerId}`,
+    /** The calls a push of the customer to the target already made, kept for its next try (hash; push/progress.ts). */
+    progress: (target: string, customerId: string) => `${prefix}:push-progress:${target}:${customerId}`,
+    /**
+     * The token of the last writer of the customer's data to the target: every push try sets a fresh one before its
+     * first call, and every bulk drain where one is set; a try trusts the progress only while it was recorded under
+     * it (push/progress.ts).
+     */
+    writer: (target: string, customerId: string) => `${prefix}:push-writer:${target}:${customerId}`,
     /** Set while a target is failing: its pushes wait on backoff (push/target-call.ts). */
     down: (target: string) => `${prefix}:push-down:${target}`,
     /** Set (for `debounceMs`) when a push of the customer to the target was written. */

@@ -18,6 +18,7 @@ import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js'
 import { invoice, subscription } from '../events/merge-events.js';
 import { until } from '../../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
 import { jobStarts, limiterPeak } from '../../support/limiter.js';
 
 class RecordingTarget implements PortalTarget {
@@ -35,7 +36,12 @@ class RecordingTarget implements PortalTarget {
   readonly holdBulk = new Map<string, Promise<void>>();
   /** Customers whose bulk write is being held now. */
   readonly bulkHeld = new Set<string>();
+  /** Reads a customer's writer token (push/progress.ts) as a call starts, into `writers`, when set. */
+  readWriter?: (customerId: string) => Promise<string | null>;
+  readonly writers: Array<{ customerId: string; by: 'push' | 'bulk'; token: string | null }> = [];
   async push(p: PortalPush): Promise<PushResult> {
+    if (this.readWriter)
+      this.writers.push({ customerId: p.customerId, by: 'push', token: await this.readWriter(p.customerId) });
     this.attempts.push(Date.now());
     const answer = this.next.shift() ?? 'ok';
     if (answer === '429-short') throw new RateLimitedError('429 Too Many Requests', 300);
@@ -56,6 +62,9 @@ class RecordingTarget implements PortalTarget {
   readonly bulk: string[] = [];
   readonly bulkSize = 100;
   async pushMany(pushes: readonly PortalPush[]): Promise<BulkPushResult> {
+    for (const p of pushes)
+      if (this.readWriter)
+        this.writers.push({ customerId: p.customerId, by: 'bulk', token: await this.readWriter(p.customerId) });
     if (this.bulkDown) throw new RetryableError('Zendesk 503: Service Unavailable');
     for (const p of pushes) {
       const hold = this.holdBulk.get(p.customerId);
@@ -291,6 +300,31 @@ describe('push worker', () => {
       () => target.pushes.some((x) => x.push.links.stripeCustomerId === 'cus_pw13'),
       10_000,
     );
+  });
+
+  it('makes every push try and every resync drain the writer of the customer before its first call, each with a fresh token', async () => {
+    const writerKey = (id: string) => REDIS_KEYS.push(p.daemon.prefix).writer('zendesk', id);
+    target.readWriter = (id) => p.daemon.redis.get(writerKey(id));
+    try {
+      // A try, a 429 waited out within the job and a second try, then a retry after a 503's backoff.
+      target.next = ['429-short', '503'];
+      await p.daemon.ingestor.enqueue([withRefs(subscription('sub_pw16', 'active', { version: 1_000 }), 'cus_pw16')]);
+      const record = await until('the record', () => p.worker.store.findByKey('stripe:cus_pw16'));
+      const mine = () => target.writers.filter((w) => w.customerId === record.id);
+      await until('the third try', () => mine().length === 3, 10_000);
+      // A resync found a change: a drain writes it.
+      await p.daemon.ingestor.enqueue([
+        { ...withRefs(subscription('sub_pw16', 'past_due', { version: 2_000 }), 'cus_pw16'), origin: 'snapshot' },
+      ]);
+      await until('the drain', () => mine().some((w) => w.by === 'bulk'), 10_000);
+
+      const seen = mine();
+      expect(seen.map((w) => w.by)).toEqual(['push', 'push', 'push', 'bulk']);
+      expect(seen.every((w) => w.token !== null)).toBe(true);
+      expect(new Set(seen.map((w) => w.token)).size).toBe(seen.length);
+    } finally {
+      target.readWriter = undefined;
+    }
   });
 
   it('writes the newest state again when a resync drain and a real-time push of one customer cross (each accepts only over what it read)', async () => {

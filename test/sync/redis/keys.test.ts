@@ -29,6 +29,8 @@ describe('REDIS_KEYS', () => {
     expect(REDIS_KEYS.callGate(p, 'zendesk')).toBe('ps:rate:zendesk');
     expect(REDIS_KEYS.push(p).recent('salesforce', 'cust_1')).toBe('ps:push-recent:salesforce:cust_1');
     expect(REDIS_KEYS.push(p).accepted('zendesk', 'cust_1')).toBe('ps:pushed:zendesk:cust_1');
+    expect(REDIS_KEYS.push(p).progress('zendesk', 'cust_1')).toBe('ps:push-progress:zendesk:cust_1');
+    expect(REDIS_KEYS.push(p).writer('salesforce', 'cust_1')).toBe('ps:push-writer:salesforce:cust_1');
     expect(REDIS_KEYS.push(p).down('salesforce')).toBe('ps:push-down:salesforce');
     expect(REDIS_KEYS.mappingFingerprint(p, 'zendesk')).toBe('ps:mapping-fingerprint:zendesk');
     const bulk = REDIS_KEYS.bulk(p, 'zendesk');
