@@ -14,12 +14,12 @@ export interface EventTimeBounds {
 }
 
 /** Why this event's time is out of bounds, or null when it is not. */
-function eventTimeProblem(event: SourceEvent, bounds: EventTimeBounds, nowMs: number): string | null {
+function eventTimeProblem(event: SourceEvent, bounds: EventTimeBounds, nowMs: number, oldestMs: number): string | null {
   const skew = bounds.maxFutureSkewSeconds[event.source];
   if (event.version > nowMs + skew * 1000) {
     return `event time ${new Date(event.version).toISOString()} is more than ${skew} s ahead of this server's clock (webhooks.maxFutureSkewSeconds.${event.source})`;
   }
-  if (event.version < Date.parse(bounds.oldestEventTime)) {
+  if (event.version < oldestMs) {
     return `event time ${new Date(event.version).toISOString()} is before ${bounds.oldestEventTime} (webhooks.oldestEventTime)`;
   }
   return null;
@@ -27,11 +27,15 @@ function eventTimeProblem(event: SourceEvent, bounds: EventTimeBounds, nowMs: nu
 
 /** The same results, with every event whose time is out of bounds turned into an `invalid` item of its own. */
 export function boundEventTimes(results: ParseResult[], bounds: EventTimeBounds, nowMs: number): ParseResult[] {
+  const oldestMs = Date.parse(bounds.oldestEventTime);
+  // The usual request, one item whose events are all in bounds, comes back as it is.
+  if (results.every((r) => r.kind !== 'events' || r.events.every((e) => !eventTimeProblem(e, bounds, nowMs, oldestMs))))
+    return results;
   return results.flatMap((r): ParseResult[] => {
     if (r.kind !== 'events') return [r];
     const refused: ParseResult[] = [];
     const kept = r.events.filter((e) => {
-      const problem = eventTimeProblem(e, bounds, nowMs);
+      const problem = eventTimeProblem(e, bounds, nowMs, oldestMs);
       if (problem) refused.push({ kind: 'invalid', eventId: e.eventId, reason: problem });
       return problem === null;
     });

@@ -35,7 +35,7 @@ import {
 } from './quarantine.js';
 import type { EventsQueue } from './queue.js';
 import { noteWebhook } from '../health.js';
-import { markAndAdd } from './enqueue-script.js';
+import { markAndAdd, type MarkAndAddInput } from './enqueue-script.js';
 import { isRedisReady, withTimeout } from '../redis/connection.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
 import { REDIS_KEYS } from '../redis/keys.js';
@@ -163,15 +163,22 @@ export class Ingestor {
   private async enqueueGroups(groups: SourceEvent[][]): Promise<EnqueueOutcome[]> {
     const { redis, queue, dedupeTtlSeconds } = this.opts;
     // The same event twice in one payload counts once; across requests, the first in the batch wins.
-    const uniqueGroups = groups.map((events) => [...new Map(events.map((e) => [this.seenKey(e), e])).values()]);
-    const all = uniqueGroups.flat();
+    const uniqueGroups = groups.map((events) => {
+      if (events.length === 1) return events;
+      return [...new Map(events.map((e) => [jobIdFor(e.source, e.eventId), e])).values()];
+    });
+    const marks: string[] = [];
+    const jobs: MarkAndAddInput['jobs'] = [];
+    for (const events of uniqueGroups) {
+      for (const e of events) {
+        const jobId = jobIdFor(e.source, e.eventId);
+        marks.push(REDIS_KEYS.seen(this.opts.prefix, jobId));
+        jobs.push({ name: e.type, data: { ...e, lane: 'realtime' as const }, jobId });
+      }
+    }
     const found = await markAndAdd(redis, queue, {
-      marks: all.map((e) => this.seenKey(e)),
-      jobs: all.map((e) => ({
-        name: e.type,
-        data: { ...e, lane: 'realtime' as const },
-        jobId: jobIdFor(e.source, e.eventId),
-      })),
+      marks,
+      jobs,
       now: Date.now(),
       deadlineMs: this.opts.timeoutMs,
       dedupeTtlSeconds,

@@ -62,26 +62,38 @@ export function bullmqJobArgs<T>(
   };
 }
 
-/** A msgpack string, as msgpackr (BullMQ's packer) writes it: fixstr, str8, str16 or str32 by UTF-8 length. */
+/** The size of a msgpack string's header, as msgpackr (BullMQ's packer) writes it: fixstr, str8, str16 or str32. */
+const stringHead = (bytes: number): number => (bytes < 32 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5);
+
+/** Writes `s` (of `bytes` UTF-8 bytes) as a msgpack string at `at`; returns the offset after it. */
+function writeString(out: Buffer, at: number, s: string, bytes: number): number {
+  const head = stringHead(bytes);
+  out[at] = head === 1 ? 0xa0 | bytes : head === 2 ? 0xd9 : head === 3 ? 0xda : 0xdb;
+  if (head === 2) out[at + 1] = bytes;
+  else if (head === 3) out.writeUInt16BE(bytes, at + 1);
+  else if (head === 5) out.writeUInt32BE(bytes, at + 1);
+  return at + head + out.write(s, at + head, 'utf8');
+}
+
+/** A msgpack string alone. */
 function packString(s: string): Buffer {
-  const len = Buffer.byteLength(s, 'utf8');
-  const head = len < 32 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
-  const out = Buffer.allocUnsafe(head + len);
-  out[0] = head === 1 ? 0xa0 | len : head === 2 ? 0xd9 : head === 3 ? 0xda : 0xdb;
-  if (head === 2) out[1] = len;
-  else if (head === 3) out.writeUInt16BE(len, 1);
-  else if (head === 5) out.writeUInt32BE(len, 1);
-  out.write(s, head, 'utf8');
+  const bytes = Buffer.byteLength(s, 'utf8');
+  const out = Buffer.allocUnsafe(stringHead(bytes) + bytes);
+  writeString(out, 0, s, bytes);
   return out;
 }
 
-/** A time in ms as msgpackr writes a number past 32 bits: float64. */
-function packTime(ms: number): Buffer {
-  const out = Buffer.allocUnsafe(9);
-  out[0] = 0xcb;
-  out.writeDoubleBE(ms, 1);
-  return out;
+/** A time in ms as msgpackr writes a number past 32 bits (float64), at `at`; returns the offset after it. */
+function writeTime(out: Buffer, at: number, ms: number): number {
+  out[at] = 0xcb;
+  return out.writeDoubleBE(ms, at + 1);
 }
+
+const packTime = (ms: number): Buffer => {
+  const out = Buffer.allocUnsafe(9);
+  writeTime(out, 0, ms);
+  return out;
+};
 
 /** Whether the template may build a job of this id and name (see the module note); BullMQ builds the others. */
 function templatable(job: StandardJob, timestamp: number): boolean {
@@ -109,16 +121,22 @@ interface Template {
   optsHead: Buffer;
 }
 
+/** One job's arguments: each packed argument written into one buffer of its exact size. */
 function build(t: Template, job: StandardJob, timestamp: number): StandardJobArgs {
-  const id = packString(job.jobId);
-  return {
-    keys: t.keys,
-    argv: [
-      Buffer.concat([t.argsHead, id, packString(job.name), packTime(timestamp), t.argsTail]),
-      JSON.stringify(job.data === undefined ? {} : job.data),
-      Buffer.concat([t.optsHead, id]),
-    ],
-  };
+  const idBytes = Buffer.byteLength(job.jobId, 'utf8');
+  const nameBytes = Buffer.byteLength(job.name, 'utf8');
+  const idSize = stringHead(idBytes) + idBytes;
+  const args = Buffer.allocUnsafe(
+    t.argsHead.length + idSize + stringHead(nameBytes) + nameBytes + 9 + t.argsTail.length,
+  );
+  let at = t.argsHead.copy(args, 0);
+  at = writeString(args, at, job.jobId, idBytes);
+  at = writeString(args, at, job.name, nameBytes);
+  at = writeTime(args, at, timestamp);
+  t.argsTail.copy(args, at);
+  const opts = Buffer.allocUnsafe(t.optsHead.length + idSize);
+  writeString(opts, t.optsHead.copy(opts, 0), job.jobId, idBytes);
+  return { keys: t.keys, argv: [args, JSON.stringify(job.data === undefined ? {} : job.data), opts] };
 }
 
 /** Cuts BullMQ's bytes for one probe job into a template; undefined when they are not laid out as expected. */
