@@ -38,6 +38,8 @@ export interface LabelledRecord {
 export interface SalesforceWrites {
   /** Only the Account fields whose value changed; null when none did. */
   account: SObjectFields | null;
+  /** Every Account field the push writes, as the Account holds them once `account` is written (its call's key). */
+  accountAll: SObjectFields;
   invoices: LabelledRecord[];
   tickets: LabelledRecord[];
 }
@@ -131,6 +133,7 @@ export function planSalesforceWrites(p: PortalPush, accountId: string, c: Salesf
   const mapped = (p: PortalProjection | null, section: 'invoice' | 'ticket', id: string) => p?.mapped?.[section]?.[id];
   return {
     account: diff.length + gone.length > 0 ? Object.fromEntries([...diff, ...gone]) : null,
+    accountAll: now,
     invoices: changed(
       'invoice',
       p.projection.invoices,

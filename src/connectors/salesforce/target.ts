@@ -156,7 +156,9 @@ async function pushWith(
   if (writes.account) {
     // A single record: PATCH sobjects/Account/{Id}; an error is thrown, not returned.
     const account = writes.account;
-    const key = callKey(`account:${accountId}`, account);
+    // Keyed by what the Account's fields hold once written (all of them), not by the difference sent: a try that
+    // writes everything (after a writer stopped before its accept) then keeps an Account call an earlier try made.
+    const key = callKey(`account:${accountId}`, writes.accountAll);
     if (p.done?.has(key)) {
       kept.push('account_fields');
       p.onDone?.(key);

@@ -139,12 +139,12 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       };
       try {
         zendeskId(owner.kind, owner.id); // a malformed id must reach neither a path nor a lookup field
-        const fields = changedFields(
-          ownerFields(p.projection, cfg, owner.kind),
-          p.previous && ownerFields(p.previous, cfg, owner.kind),
-        );
+        const all = ownerFields(p.projection, cfg, owner.kind);
+        const fields = changedFields(all, p.previous && ownerFields(p.previous, cfg, owner.kind));
+        // Keyed by what the fields hold once written (all of them), not by the difference sent: a try that writes
+        // everything (after a writer stopped before its accept) then keeps a fields call an earlier try made.
         if (Object.keys(fields).length > 0)
-          await once(callKey(`fields:${owner.kind}:${owner.id}`, fields), `${owner.kind}_fields`, () =>
+          await once(callKey(`fields:${owner.kind}:${owner.id}`, all), `${owner.kind}_fields`, () =>
             attempt(() => writeFields(client, owner, fields, calls)),
           );
         const invoiceKey = (r: InvoiceRecord) => callKey(`invoice:${r.external_id}`, r);

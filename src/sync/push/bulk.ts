@@ -117,7 +117,7 @@ export async function queueForBulk(
 export type PreparedPush =
   | { kind: 'skip'; result: PushResult & { calls: 0; skipped: string }; counted: boolean }
   /** `accept` stores what the target now holds; false when another push of the customer was accepted meanwhile (the state is dropped). */
-  | { kind: 'push'; push: PortalPush; accept: () => Promise<boolean> };
+  | { kind: 'push'; push: PortalPush; accept: (writerToken: string) => Promise<boolean> };
 
 export interface BulkDrainerOptions {
   redis: Redis;
@@ -318,8 +318,9 @@ export class BulkDrainer {
       await this.pushAlone(pushes, null, outcome);
       return;
     }
-    // Writers of these customers from now on: no push trusts the progress it kept before this drain (progress.ts).
-    await markWriters(
+    // Writers of these customers from now on: no push trusts the progress it kept before this drain, and where the
+    // last writer stopped before its accept, the drain writes the whole projection (progress.ts).
+    const { token, unfinished } = await markWriters(
       this.redis,
       this.opts.prefix,
       this.target.name,
@@ -328,7 +329,7 @@ export class BulkDrainer {
     let answer;
     try {
       answer = await this.target.pushMany(
-        pushes.map(({ p }) => p.push),
+        pushes.map(({ id, p }) => (unfinished.has(id) ? { ...p.push, previous: null } : p.push)),
         { gate: this.opts.gate },
       );
     } catch (err) {
@@ -337,11 +338,16 @@ export class BulkDrainer {
       await this.pushAlone(pushes, err.message, outcome);
       return;
     }
-    await this.settleAnswer(pushes, answer, outcome);
+    await this.settleAnswer(pushes, answer, outcome, token);
   }
 
   /** Each customer of a bulk answer: its accepted state stored, or (refused, or changed since) pushed alone. */
-  private async settleAnswer(pushes: BatchPush[], answer: BulkPushResult, outcome: DrainOutcome): Promise<void> {
+  private async settleAnswer(
+    pushes: BatchPush[],
+    answer: BulkPushResult,
+    outcome: DrainOutcome,
+    writerToken: string,
+  ): Promise<void> {
     outcome.calls = answer.calls;
     const refused: BatchPush[] = [];
     const movedOn: BatchPush[] = [];
@@ -353,7 +359,7 @@ export class BulkDrainer {
           if (item) this.log.warn({ customerId: entry.id, reason: item.error.message }, 'refused in a bulk answer');
           return;
         }
-        const kept = await entry.p.accept();
+        const kept = await entry.p.accept(writerToken);
         outcome.pushed += 1;
         this.opts.onPushed?.(item.result);
         // The record may have changed while the batch was on its way (a Zendesk job runs later still), and a

@@ -14,7 +14,15 @@
  * under the token it read — the previous writer was a try that recorded them, and none has started since — and
  * records its own calls, and the ones it kept, under its own token. A try that dies after setting its token
  * loses the progress before it: the next try writes everything, as without kept progress (upserts). The accept
- * script deletes the hash in the same round trip as it stores the accepted state (push-accept-over-2.lua).
+ * script deletes the hash in the same round trip as it stores the accepted state, and the token when it is still
+ * the accepting writer's own (push-accept-over-3.lua).
+ *
+ * So a token still set when a writer starts says that a writer stopped between its first call and its accept
+ * (failed, killed, or superseded): it may have written part of a change. The new writer then writes the whole
+ * projection, not the difference from the accepted state (`unfinished`): a part written and then undone in
+ * the record before the retry (an invoice finalized, then paid) would otherwise stay on the target, since the
+ * difference from the accepted state no longer names it. Kept progress still spares the calls whose content
+ * that writer sent already.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -41,6 +49,10 @@ const split = (callKey: string): [place: string, sent: string] => {
 };
 
 export interface PushProgress {
+  /** This try's writer token (the accept clears it when it is still this one). */
+  token: string;
+  /** A writer stopped between its first call and its accept: write the whole projection, not the difference. */
+  unfinished: boolean;
   /** The calls earlier tries made against the same accepted state, with no other writer since (PortalPush.done). */
   done: ReadonlySet<string>;
   /**
@@ -62,12 +74,12 @@ export async function startTry(
   log: Logger,
 ): Promise<PushProgress> {
   const token = newToken();
-  const trusted = (await runScript(
+  const [unfinished, ...trusted] = (await runScript(
     redis,
     'push-try-start',
     [keys.progress, keys.writer],
     [token, PROGRESS_TTL_MS],
-  )) as string[];
+  )) as [number, ...string[]];
   const done = new Set<string>();
   for (let i = 0; i + 1 < trusted.length; i += 2) {
     const value = trusted[i + 1]!;
@@ -75,6 +87,8 @@ export async function startTry(
     if (tokenAndBase.slice(tokenAndBase.indexOf(':') + 1) === base) done.add(`${trusted[i]}:${sent}`);
   }
   return {
+    token,
+    unfinished: unfinished === 1,
     done,
     onDone(...callKeys) {
       if (callKeys.length === 0) return;
@@ -94,21 +108,27 @@ export async function startTry(
 
 /**
  * A bulk drain is about to write these customers: each gets a fresh writer token (one for the drain), so that the
- * progress their pushes kept before is not trusted again. Only where a token is set already (SET XX): where none
- * is, no progress can be trusted anyway, and a resync of every customer leaves no key per customer behind.
- * Waited for before the drain's first call; throws when Redis cannot be reached (the drain must not write then).
+ * progress their pushes kept before is not trusted again, and a drain that stops before a customer's accept (which
+ * clears the token) makes the customer's next writer write everything. Returns the token, and the customers whose
+ * last writer left its token set (the drain writes their whole projection). Waited for before the drain's first
+ * call; throws when Redis cannot be reached (the drain must not write then).
  */
 export async function markWriters(
   redis: Redis,
   prefix: string,
   target: string,
   customerIds: readonly string[],
-): Promise<void> {
-  if (customerIds.length === 0) return;
+): Promise<{ token: string; unfinished: Set<string> }> {
   const token = newToken();
+  const unfinished = new Set<string>();
+  if (customerIds.length === 0) return { token, unfinished };
   const tx = redis.multi();
-  for (const id of customerIds) tx.set(writerKey(prefix, target, id), token, 'PX', PROGRESS_TTL_MS, 'XX');
+  for (const id of customerIds) tx.set(writerKey(prefix, target, id), token, 'PX', PROGRESS_TTL_MS, 'GET');
   const replies = await tx.exec();
   if (replies === null) throw new Error('the writer tokens of a drain were not set');
-  for (const [err] of replies) if (err) throw err;
+  replies.forEach(([err, previous], i) => {
+    if (err) throw err;
+    if (previous !== null) unfinished.add(customerIds[i]!);
+  });
+  return { token, unfinished };
 }

@@ -155,9 +155,10 @@ async function preparePush({ opts, target, prefix }: PushDeps, customerId: strin
       projection,
       previous: sameLinks ? accepted!.projection : null,
     },
-    accept: async () => {
+    accept: async (writer) => {
       const next = JSON.stringify({ hash, projection, links, at: new Date().toISOString() } satisfies Accepted);
-      return Number(await runScript(opts.redis, 'push-accept-over', [key, progress], [over, next])) === 1;
+      const keys: [string, string, string] = [key, progress, writerKey(prefix, target.name, customerId)];
+      return Number(await runScript(opts.redis, 'push-accept-over', keys, [over, next, writer])) === 1;
     },
   };
 }
@@ -189,16 +190,21 @@ async function pushProjection(deps: PushDeps, customerId: string): Promise<PushR
     progress: progressKey(prefix, target.name, customerId),
     writer: writerKey(prefix, target.name, customerId),
   };
+  let writer = '';
   const result = await callTarget(deps.call, customerId, async () => {
-    const { done, onDone } = await startTry(opts.redis, keys, prepared.base, log);
-    return target.push({ ...prepared.push, done, onDone });
+    const { token, unfinished, done, onDone } = await startTry(opts.redis, keys, prepared.base, log);
+    writer = token;
+    // A writer stopped before its accept (this push's own earlier try, too): it may have written part of a
+    // change that the record has undone since, which the difference from the accepted state would not name.
+    const push = unfinished ? { ...prepared.push, previous: null } : prepared.push;
+    return target.push({ ...push, done, onDone });
   });
   // The customer's next change is debounced from here (the planner reads this key; no key: it leads). Sent
   // with the accepted state, in the same round trip.
   const written = result.calls > 0 || (result.kept?.length ?? 0) > 0;
   const debounced = written && (opts.debounceMs ?? 0) > 0;
   const [kept] = await Promise.all([
-    prepared.accept(),
+    prepared.accept(writer),
     debounced ? opts.redis.set(recentPushKey(prefix, target.name, customerId), '1', 'PX', opts.debounceMs!) : undefined,
   ]);
   opts.onPushed?.(target.name, result);

@@ -103,9 +103,9 @@ export const REDIS_KEYS = {
     /** The calls a push of the customer to the target already made, kept for its next try (hash; push/progress.ts). */
     progress: (target: string, customerId: string) => `${prefix}:push-progress:${target}:${customerId}`,
     /**
-     * The token of the last writer of the customer's data to the target: every push try sets a fresh one before its
-     * first call, and every bulk drain where one is set; a try trusts the progress only while it was recorded under
-     * it (push/progress.ts).
+     * The token of the last writer of the customer's data to the target: every push try and bulk drain sets a fresh
+     * one before its first call and its accept clears it while it is its own; a try trusts the progress only while it
+     * was recorded under it, and writes everything when one is still set (push/progress.ts).
      */
     writer: (target: string, customerId: string) => `${prefix}:push-writer:${target}:${customerId}`,
     /** Set while a target is failing: its pushes wait on backoff (push/target-call.ts). */

@@ -17,7 +17,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 export const SCRIPTS = {
   'call-gate-take': 1,
   'call-gate-release': 1,
-  'push-accept-over': 2,
+  'push-accept-over': 3,
   'push-try-start': 2,
   'push-delay': 2,
   'push-pause': 1,

@@ -79,11 +79,43 @@ describe('push progress', () => {
     expect((await tryOf('c5-other')).done).toEqual(new Set([invoice]));
   });
 
-  it('leaves no writer token behind a drain of a customer that had none (nothing to take back)', async () => {
-    await markWriters(redis, prefix, 'zendesk', ['c5-new']);
+  it("marks a drain's customers as written by it, and tells it which ones a writer left unfinished", async () => {
+    await tryOf('c5-left'); // a push try that never reached its accept
+    const drain = await markWriters(redis, prefix, 'zendesk', ['c5-new', 'c5-left']);
 
-    expect(await redis.exists(keysOf('c5-new').writer)).toBe(0);
-    expect((await tryOf('c5-new')).done.size).toBe(0);
+    expect(await redis.get(keysOf('c5-new').writer)).toBe(drain.token);
+    expect(drain.unfinished).toEqual(new Set(['c5-left']));
+    // The drain did not reach its accept either: the next try writes everything.
+    expect((await tryOf('c5-new')).unfinished).toBe(true);
+  });
+
+  it('tells a try to write everything while a writer stopped between its first call and its accept, and not after an accept', async () => {
+    const { progress, writer } = keysOf('d1');
+    const accepted = REDIS_KEYS.push(prefix).accepted('zendesk', 'd1');
+    const accept = (token: string) =>
+      runScript(redis, 'push-accept-over', [accepted, progress, writer], ['', '{"hash":"a"}', token]);
+
+    const first = await tryOf('d1');
+    expect(first.unfinished).toBe(false); // never written
+    await accept(first.token);
+    expect(await redis.exists(writer)).toBe(0);
+
+    const second = await tryOf('d1', '');
+    expect(second.unfinished).toBe(false); // the last writer accepted
+    // second fails after a call; the retry writes everything
+    const retry = await tryOf('d1', '');
+    expect(retry.unfinished).toBe(true);
+  });
+
+  it("keeps the token of a writer that started later when an earlier one accepts: the later one's writes are not accounted for", async () => {
+    const { progress, writer } = keysOf('d2');
+    const accepted = REDIS_KEYS.push(prefix).accepted('zendesk', 'd2');
+    const earlier = await tryOf('d2', '');
+    const later = await tryOf('d2', ''); // another writer of the customer starts, and is killed
+    await runScript(redis, 'push-accept-over', [accepted, progress, writer], ['', '{"hash":"e"}', earlier.token]);
+
+    expect(await redis.get(writer)).toBe(later.token);
+    expect((await tryOf('d2')).unfinished).toBe(true);
   });
 
   it('does not count a call recorded by a try after another writer had started', async () => {
@@ -112,9 +144,15 @@ describe('push progress', () => {
       const { progress } = keysOf(customer);
       const accepted = REDIS_KEYS.push(prefix).accepted('zendesk', customer);
       if (current !== null) await redis.set(accepted, current);
-      (await tryOf(customer, over)).onDone(invoice);
+      const t = await tryOf(customer, over);
+      t.onDone(invoice);
 
-      await runScript(redis, 'push-accept-over', [accepted, progress], [over, '{"hash":"new"}']);
+      await runScript(
+        redis,
+        'push-accept-over',
+        [accepted, progress, keysOf(customer).writer],
+        [over, '{"hash":"new"}', t.token],
+      );
       expect(await redis.exists(progress)).toBe(0);
     }
   });
