@@ -3,7 +3,8 @@
  * against the stand-ins, a call failing past its in-place retries (500s, or
  * 429s waited out by the job). The calls the push had already made are not
  * made again by its next try, unless what they would send has changed since.
- * Calls are counted from the stand-ins' request logs.
+ * Calls are counted from the stand-ins' request logs. And what a failed try
+ * wrote never stays on the portal when the record has undone it since.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,5 +154,34 @@ describe('a push keeps its progress', () => {
       503, 503, 503, 503, 204,
     ]);
     expect(await progressLeft('salesforce', 'cus_prog_sf1')).toBe(0);
+  }, 40_000);
+});
+
+describe('a push that wrote part of a change and failed', () => {
+  // The organization's fields are written, the invoice's call fails, and before the retry the record goes back to
+  // what the target had accepted (the invoice is paid): the difference from the accepted state no longer names the
+  // count, so only a retry that writes the whole projection (the writer token the failed try left set says so)
+  // puts the organization right.
+  it("leaves the organization's open-invoice count right when the invoice was paid before the retry", async () => {
+    const org = await zendeskCustomer('cus_partial_1');
+    const from = zd.calls.length;
+    zd.failNext(4, 500, undefined, /external_id=in_partial_1\b/); // the invoice's call fails past its in-place retries
+    await invoice('cus_partial_1', 'in_partial_1');
+    await until('the fields written', () => orgUpdates(from, org).some((c) => c.status === 200));
+    expect(zd.state.organizations.get(org)?.organization_fields).toMatchObject({ portal_open_invoices: 1 });
+    await until('the try to fail', () => invoiceCalls(from, 'in_partial_1').length >= 4);
+
+    await sendStripe(p.daemon, 'invoice.paid.json', (e) => {
+      e.data.object.id = 'in_partial_1';
+      e.data.object.customer = 'cus_partial_1';
+      e.data.object.number = 'IN_PARTIAL_1';
+      e.created += 3600;
+    });
+    await p.drain();
+    await until('the invoice written', () => zendeskInvoice('in_partial_1'), 20_000);
+    await p.drainAll();
+
+    expect(zd.state.organizations.get(org)?.organization_fields).toMatchObject({ portal_open_invoices: 0 });
+    expect(zendeskInvoice('in_partial_1')?.custom_object_fields).toMatchObject({ invoice_status: 'paid' });
   }, 40_000);
 });
