@@ -23,7 +23,7 @@
  * runs the second part under V8's sampling profiler and adds `ours.profileTop`: the 10 functions with the
  * most self time (the profiler's own cost lowers that run's rate a little).
  *
- *   npm run bench:pipeline     (BENCH_EVENTS=20000 BENCH_CUSTOMERS=2000 BENCH_CONCURRENCY=8
+ *   npm run bench:pipeline     (BENCH_EVENTS=20000 BENCH_CUSTOMERS=2000 BENCH_CONCURRENCY=16
  *                               BENCH_RATE=500 BENCH_LATENCY_SECONDS=10 BENCH_WARMUP_EVENTS=2000)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -52,7 +52,7 @@ const num = (name: string, fallback: number) => {
 const events = num('BENCH_EVENTS', 20_000);
 const customers = Math.max(1, Math.min(num('BENCH_CUSTOMERS', 2_000), events));
 /** The events worker's own default (createEventsWorker), which `portal-sync start` runs with. */
-const concurrency = num('BENCH_CONCURRENCY', 8);
+const concurrency = num('BENCH_CONCURRENCY', 16); // the events worker's default (worker.concurrency)
 const rate = num('BENCH_RATE', 500);
 const latencySeconds = num('BENCH_LATENCY_SECONDS', 10);
 const warmupEvents = num('BENCH_WARMUP_EVENTS', 2_000);
