@@ -7,8 +7,7 @@
  * recording them, or a bulk drain — wrote the organization between two tries, the next try writes again.
  * Calls are counted from the stand-in's request log.
  */
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config.js';
 import { createZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
@@ -20,7 +19,7 @@ import type { InvoiceView } from '../../../src/sync/events/record.js';
 import type { PortalPush } from '../../../src/sync/push/portal-target.js';
 import { markWriters, progressKey, startTry, writerKey } from '../../../src/sync/push/progress.js';
 import { createLogger } from '../../../src/log.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { redisUnderPrefix } from '../../support/redis.js';
 import { zendeskConfigFor } from '../../support/zendesk-config.js';
 
 let standIn: ZendeskStandIn;
@@ -131,15 +130,7 @@ describe('the Zendesk target keeps the progress of a push', () => {
 });
 
 describe("the Zendesk target with the push worker's progress on the real Redis", () => {
-  const prefix = uniquePrefix();
-  let redis: Redis;
-  beforeAll(() => {
-    redis = new Redis(redisUrl());
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await deleteByPrefix(redisUrl(), prefix);
-  });
+  const { prefix, redis } = redisUnderPrefix();
 
   // The stand-in starts afresh for each test (its organization ids repeat): each test pushes its own customer.
   let customer = '';
@@ -153,7 +144,7 @@ describe("the Zendesk target with the push worker's progress on the real Redis",
   });
   /** One try of the push worker: makes itself the customer's writer, then pushes with the progress it may trust. */
   async function workerTry(orgId: number, p: PortalProjection): Promise<unknown> {
-    const progress = await startTry(redis, keys(), '', createLogger('silent'));
+    const progress = await startTry(redis(), keys(), '', createLogger('silent'));
     const push: PortalPush = { ...pushOf(orgId, p, new Set()), done: progress.done, onDone: progress.onDone };
     return createZendeskTarget(config, { jobPolling: { intervalMs: 10 } }).push(push);
   }
@@ -188,7 +179,7 @@ describe("the Zendesk target with the push worker's progress on the real Redis",
     await expect(workerTry(org.id, projection('active'))).rejects.toBeInstanceOf(RetryableError);
     // Another push of the customer, of the state it had a moment before: its token set, its calls made, killed
     // before it recorded any of them.
-    const killed = await startTry(redis, keys(), '', createLogger('silent'));
+    const killed = await startTry(redis(), keys(), '', createLogger('silent'));
     expect(killed.done.size).toBe(1 + INVOICES.length);
     await createZendeskTarget(config, { jobPolling: { intervalMs: 10 } }).push(
       pushOf(org.id, projection('past_due'), new Set()),
@@ -207,7 +198,7 @@ describe("the Zendesk target with the push worker's progress on the real Redis",
     standIn.failNext(4, 500, undefined, STATUS_CALL);
     await expect(workerTry(org.id, projection('active'))).rejects.toBeInstanceOf(RetryableError);
     // A resync drain of the customer's state a moment before: it sets the writer token, as drains do, and records nothing.
-    await markWriters(redis, prefix, 'zendesk', [customer]);
+    await markWriters(redis(), prefix, 'zendesk', [customer]);
     const target = createZendeskTarget(config, { jobPolling: { intervalMs: 10 } });
     const answer = await target.pushMany!([pushOf(org.id, projection('past_due'), new Set())], {
       gate: async () => undefined,

@@ -3,28 +3,16 @@
  * of many customers (merges, identity conflicts, bursts) applied all at once must give the very records that
  * applying it one event at a time gives, in fewer transactions than events.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import type { CustomerRecord } from '../../../src/sync/events/record.js';
 import { mixedStream, toSourceEvent } from '../../../bench/lib/fixtures.js';
 import { customer, invoice, organization } from './merge-events.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { redisUnderPrefix } from '../../support/redis.js';
 
-const together = uniquePrefix();
-const oneByOne = uniquePrefix();
-const twoKeys = uniquePrefix();
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl());
-});
-afterAll(async () => {
-  redis.disconnect();
-  await deleteByPrefix(redisUrl(), together);
-  await deleteByPrefix(redisUrl(), oneByOne);
-  await deleteByPrefix(redisUrl(), twoKeys);
-});
+const { prefix: together, redis } = redisUnderPrefix();
+const { prefix: oneByOne } = redisUnderPrefix();
+const { prefix: twoKeys } = redisUnderPrefix();
 
 /** A record as the customer's data says it, whatever id the store gave it. */
 const content = (r: CustomerRecord | null): unknown =>
@@ -35,13 +23,13 @@ const content = (r: CustomerRecord | null): unknown =>
 describe('record store applying many customers at once', () => {
   it('loses neither of two events that reach one record by different keys in one shared transaction', async () => {
     const refs = { stripeCustomerId: 'cus_two_keys', zendeskOrganizationId: '7107' };
-    const setup = new RecordStore(redis, twoKeys);
+    const setup = new RecordStore(redis(), twoKeys);
     const linked = await setup.apply({ ...customer({ version: 1_000 }), objectId: 'cus_two_keys', refs });
     setup.close();
     for (let round = 0; round < 5; round++) {
       // A store that has not seen the customer yet (a new process): no lock or guess joins the two events,
       // so both read the record in one group and both would write it.
-      const fresh = new RecordStore(redis, twoKeys);
+      const fresh = new RecordStore(redis(), twoKeys);
       const v = 2_000 + round * 10;
       const [a, b] = await Promise.all([
         fresh.apply({
@@ -56,7 +44,7 @@ describe('record store applying many customers at once', () => {
       ]);
       fresh.close();
       expect([a.recordId, b.recordId]).toEqual([linked.recordId, linked.recordId]);
-      const stored = await new RecordStore(redis, twoKeys).getFull(linked.recordId);
+      const stored = await new RecordStore(redis(), twoKeys).getFull(linked.recordId);
       expect(Object.keys(stored!.stripe.invoices)).toContain(`in_two_keys_${round}`);
       expect(stored!.zendesk.organization?.stamp.version).toBe(v + 1);
     }
@@ -64,11 +52,11 @@ describe('record store applying many customers at once', () => {
 
   it('stores what one-at-a-time applies store, in fewer transactions than events', async () => {
     const events = mixedStream(900, 60, { seed: 11, conflictEvery: 7 }).map(toSourceEvent);
-    const sequential = new RecordStore(redis, oneByOne);
+    const sequential = new RecordStore(redis(), oneByOne);
     for (const e of events) await sequential.apply(e);
     sequential.close();
 
-    const store = new RecordStore(redis, together);
+    const store = new RecordStore(redis(), together);
     // In order per customer, many customers at once: like a worker of concurrency 16 (a customer's burst may interleave).
     let next = 0;
     await Promise.all(
@@ -80,11 +68,11 @@ describe('record store applying many customers at once', () => {
     store.close();
     expect(stats.transactions).toBeLessThan(stats.committed);
 
-    const ids = await redis.smembers(`${oneByOne}:customers`);
+    const ids = await redis().smembers(`${oneByOne}:customers`);
     expect(ids.length).toBeGreaterThan(40);
-    expect(await redis.scard(`${together}:customers`)).toBe(ids.length);
-    const reader = new RecordStore(redis, oneByOne);
-    const other = new RecordStore(redis, together);
+    expect(await redis().scard(`${together}:customers`)).toBe(ids.length);
+    const reader = new RecordStore(redis(), oneByOne);
+    const other = new RecordStore(redis(), together);
     for (const id of ids) {
       const keys = (await reader.systemKeys(id)).filter((k) => k.startsWith('stripe:'));
       expect(keys.length).toBeGreaterThan(0);

@@ -4,33 +4,23 @@
  * no other writer of the customer (another push try, a bulk drain) has started since it was recorded, and
  * not once the push was accepted.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.js';
 import { callKey } from '../../../src/sync/push/portal-target.js';
 import { markWriters, progressKey, startTry, writerKey } from '../../../src/sync/push/progress.js';
 import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
 import { runScript } from '../../../src/sync/redis/scripts.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { redisUnderPrefix } from '../../support/redis.js';
 
-const prefix = uniquePrefix();
+const { prefix, redis } = redisUnderPrefix();
 const log = createLogger('silent');
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl());
-});
-afterAll(async () => {
-  redis.disconnect();
-  await deleteByPrefix(redisUrl(), prefix);
-});
 
 const keysOf = (customer: string) => ({
   progress: progressKey(prefix, 'zendesk', customer),
   writer: writerKey(prefix, 'zendesk', customer),
 });
 /** A try of a push of `customer` prepared against `base`, as the push worker starts one. */
-const tryOf = (customer: string, base = 'base-1') => startTry(redis, keysOf(customer), base, log);
+const tryOf = (customer: string, base = 'base-1') => startTry(redis(), keysOf(customer), base, log);
 const fields = (status: string) => callKey('fields:organization:42', { billing_status: status });
 const invoice = callKey('invoice:in_1', { name: 'in_1', custom_object_fields: { invoice_status: 'open' } });
 const status = callKey('status:organization-42', { custom_object_fields: { open_invoices: 1 } });
@@ -44,8 +34,8 @@ describe('push progress', () => {
     const next = await tryOf('c1');
     expect(next.done).toEqual(new Set([fields('active'), invoice]));
     const { progress, writer } = keysOf('c1');
-    expect(await redis.pttl(progress)).toBeGreaterThan(23 * 3600_000);
-    expect(await redis.pttl(writer)).toBeGreaterThan(23 * 3600_000);
+    expect(await redis().pttl(progress)).toBeGreaterThan(23 * 3600_000);
+    expect(await redis().pttl(writer)).toBeGreaterThan(23 * 3600_000);
   });
 
   it('counts for nothing once another state was accepted than the one the push was diffed from', async () => {
@@ -67,13 +57,13 @@ describe('push progress', () => {
     await tryOf('c4'); // another push of the customer: sets its token, writes, dies before recording anything
 
     expect((await tryOf('c4')).done.size).toBe(0);
-    expect(await redis.exists(keysOf('c4').progress)).toBe(0);
+    expect(await redis().exists(keysOf('c4').progress)).toBe(0);
   });
 
   it("counts for nothing once a bulk drain has written the customer since, and another customer's progress still counts", async () => {
     (await tryOf('c5')).onDone(fields('active'), invoice);
     (await tryOf('c5-other')).onDone(invoice);
-    await markWriters(redis, prefix, 'zendesk', ['c5']);
+    await markWriters(redis(), prefix, 'zendesk', ['c5']);
 
     expect((await tryOf('c5')).done.size).toBe(0);
     expect((await tryOf('c5-other')).done).toEqual(new Set([invoice]));
@@ -81,9 +71,9 @@ describe('push progress', () => {
 
   it("marks a drain's customers as written by it, and tells it which ones a writer left unfinished", async () => {
     await tryOf('c5-left'); // a push try that never reached its accept
-    const drain = await markWriters(redis, prefix, 'zendesk', ['c5-new', 'c5-left']);
+    const drain = await markWriters(redis(), prefix, 'zendesk', ['c5-new', 'c5-left']);
 
-    expect(await redis.get(keysOf('c5-new').writer)).toBe(drain.token);
+    expect(await redis().get(keysOf('c5-new').writer)).toBe(drain.token);
     expect(drain.unfinished).toEqual(new Set(['c5-left']));
     // The drain did not reach its accept either: the next try writes everything.
     expect((await tryOf('c5-new')).unfinished).toBe(true);
@@ -93,12 +83,12 @@ describe('push progress', () => {
     const { progress, writer } = keysOf('d1');
     const accepted = REDIS_KEYS.push(prefix).accepted('zendesk', 'd1');
     const accept = (token: string) =>
-      runScript(redis, 'push-accept-over', [accepted, progress, writer], ['', '{"hash":"a"}', token]);
+      runScript(redis(), 'push-accept-over', [accepted, progress, writer], ['', '{"hash":"a"}', token]);
 
     const first = await tryOf('d1');
     expect(first.unfinished).toBe(false); // never written
     await accept(first.token);
-    expect(await redis.exists(writer)).toBe(0);
+    expect(await redis().exists(writer)).toBe(0);
 
     const second = await tryOf('d1', '');
     expect(second.unfinished).toBe(false); // the last writer accepted
@@ -112,9 +102,9 @@ describe('push progress', () => {
     const accepted = REDIS_KEYS.push(prefix).accepted('zendesk', 'd2');
     const earlier = await tryOf('d2', '');
     const later = await tryOf('d2', ''); // another writer of the customer starts, and is killed
-    await runScript(redis, 'push-accept-over', [accepted, progress, writer], ['', '{"hash":"e"}', earlier.token]);
+    await runScript(redis(), 'push-accept-over', [accepted, progress, writer], ['', '{"hash":"e"}', earlier.token]);
 
-    expect(await redis.get(writer)).toBe(later.token);
+    expect(await redis().get(writer)).toBe(later.token);
     expect((await tryOf('d2')).unfinished).toBe(true);
   });
 
@@ -143,17 +133,17 @@ describe('push progress', () => {
     ] as const) {
       const { progress } = keysOf(customer);
       const accepted = REDIS_KEYS.push(prefix).accepted('zendesk', customer);
-      if (current !== null) await redis.set(accepted, current);
+      if (current !== null) await redis().set(accepted, current);
       const t = await tryOf(customer, over);
       t.onDone(invoice);
 
       await runScript(
-        redis,
+        redis(),
         'push-accept-over',
         [accepted, progress, keysOf(customer).writer],
         [over, '{"hash":"new"}', t.token],
       );
-      expect(await redis.exists(progress)).toBe(0);
+      expect(await redis().exists(progress)).toBe(0);
     }
   });
 });
