@@ -36,6 +36,7 @@ import { createWorkerRedis } from '../src/sync/redis/connection.js';
 import { REDIS_KEYS } from '../src/sync/redis/keys.js';
 import { startWorker } from '../src/worker-role.js';
 import { stripeInvoicePaid } from './lib/fixtures.js';
+import { round, sleep } from './lib/common.js';
 import { deleteByPrefixes } from './lib/redis.js';
 import { viewDaemonConfig } from './lib/view-daemon.js';
 import { seedCompany } from './lib/view-seed.js';
@@ -62,9 +63,6 @@ const GOAL_P99_MS = 50;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = process.env.BENCH_PREFIX ?? `bench-freshness-${process.pid}`;
 const secret = 'whsec_bench_freshness_FAKE_not_real';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round = (n: number) => Number(n.toFixed(1));
 
 interface Served {
   webhookUrl: string;

@@ -27,10 +27,10 @@
  *                               BENCH_RATE=500 BENCH_LATENCY_SECONDS=10 BENCH_WARMUP_EVENTS=2000)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, Worker, type JobsOptions } from 'bullmq';
-import { loadConfig, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
 import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
@@ -41,6 +41,7 @@ import { jobIdFor, type SourceEvent } from '../src/sync/events/source-event.js';
 import type { ApplyOutcome } from '../src/sync/events/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
+import { benchConfig, postStripeWebhook, round, sleep } from './lib/common.js';
 import { profiled } from './lib/profile.js';
 import { countKeys, deleteByPrefixes, meanStringBytes, serverCounters } from './lib/redis.js';
 
@@ -74,21 +75,7 @@ const prefixes = {
   live: `${runId}-live`,
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round = (n: number, digits = 1) => Number(n.toFixed(digits));
-
-function configFor(prefix: string, env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ...env,
-  });
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  return loaded.config;
-}
+const configFor = (prefix: string, env: Record<string, string> = {}): Config => benchConfig(redisUrl, prefix, env);
 
 /** `total` items sent in batches of BATCH, IN_FLIGHT batches at a time. */
 async function pump(total: number, send: (from: number, to: number) => Promise<void>): Promise<void> {
@@ -349,30 +336,7 @@ interface Delivery {
   completedWall?: number;
 }
 
-function post(agent: Agent, url: URL, body: string, signature: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        hostname: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'stripe-signature': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = postStripeWebhook;
 
 async function runLatency(): Promise<LatencyFigures> {
   const warmup = Math.round(rate); // one second at the same rate, not measured: JIT and connections settle

@@ -36,11 +36,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
 import { signStripePayload } from '../src/connectors/stripe/webhook.js';
 import { createPortalTarget } from '../src/connectors/targets.js';
 import { startDaemon } from '../src/daemon.js';
@@ -56,6 +56,7 @@ import type { SourceEvent } from '../src/sync/events/source-event.js';
 import { startWorker, type TargetFactory } from '../src/worker-role.js';
 import { startZendeskStandIn, type ZendeskCall, type ZendeskStandIn } from '../src/demo/standins/zendesk/index.js';
 import { customer, stripePayload, toSourceEvent } from './lib/fixtures.js';
+import { benchConfig, postStripeWebhook, round, sleep } from './lib/common.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { busiestWindow, onAnswered, provisionZendesk, seedCustomerOrganizations } from './lib/zendesk-stand-in.js';
 import { GATE_MARGIN_MS } from '../src/sync/push/call-gate.js';
@@ -97,21 +98,7 @@ const prefixes = {
   latencyFast: `${runId}-lat-fast`,
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round = (n: number, digits = 1) => Number(n.toFixed(digits));
-
-function configFor(prefix: string, env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ...env,
-  });
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  return loaded.config;
-}
+const configFor = (prefix: string, env: Record<string, string> = {}): Config => benchConfig(redisUrl, prefix, env);
 const defaults = configFor('bench-push-defaults');
 
 // ---- the child process: events worker + Zendesk target, and the web role for the latency runs --
@@ -618,30 +605,7 @@ interface Delivery {
   landedAt?: number;
 }
 
-function post(agent: Agent, url: URL, body: string, signature: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        hostname: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'stripe-signature': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = postStripeWebhook;
 
 async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFigures> {
   const cfg = defaults.targets.zendesk;

@@ -31,7 +31,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig, type Config, type PortalTargetName } from '../src/config.js';
+import type { Config, PortalTargetName } from '../src/config.js';
+import { benchConfig, sleep } from './lib/common.js';
 import { createSnapshotStreams } from '../src/connectors/resync.js';
 import { createPortalTarget } from '../src/connectors/targets.js';
 import { createLogger } from '../src/log.js';
@@ -109,7 +110,6 @@ const TARGETS: PortalTargetName[] = ['zendesk', 'salesforce'];
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runId = process.env.BENCH_PREFIX ?? `bench-resync-${process.pid}`;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const maxRssMB = () => round(process.resourceUsage().maxRSS / 1024, 0);
 /** Progress on stderr; the figures go to stdout as one JSON object. */
 const note = (what: string) =>
@@ -135,16 +135,7 @@ function memorySampler() {
 export type MemoryFigures = ReturnType<ReturnType<typeof memorySampler>>;
 
 function configFor(prefix: string, env: Record<string, string>): Config {
-  const loaded = loadConfig({
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ...env,
-  });
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  const config = loaded.config;
+  const config = benchConfig(redisUrl, prefix, env);
   for (const t of TARGETS) {
     config.targets[t].rate = CEILINGS[t];
     config.targets[t].concurrency = CONCURRENCY[t];
@@ -296,6 +287,8 @@ function childRuntime(): { entry: string; execArgv: string[]; runtime: string } 
       // Type errors (someone else's work in progress) still emit; only a missing output below counts.
     }
     cpSync(join(root, 'config'), join(out, 'config'), { recursive: true });
+    // tsc emits no Lua: the scripts go beside their compiled modules, as `npm run build` puts them (scripts/copy-lua.mjs).
+    execFileSync(process.execPath, [join(root, 'scripts/copy-lua.mjs'), join(out, 'src')], { stdio: 'ignore' });
     const entry = join(out, 'bench/resync.js');
     execFileSync(process.execPath, ['--check', entry], { stdio: 'ignore' });
     return { entry, execArgv: [], runtime: 'node (compiled by tsc into node_modules/.cache/bench-resync)' };
