@@ -105,7 +105,7 @@ export async function startDaemon(
   for (const q of pushQueues) q.on('error', () => undefined);
   registerQueueGauges(metrics.registry, [queue, ...pushQueues]);
   registerHealthGauges(metrics.registry, redis, config.redis.prefix, configuredWebhookSources(config));
-  const app = createApp({
+  const { listener } = createApp({
     config,
     logger,
     ingestor,
@@ -114,7 +114,7 @@ export async function startDaemon(
     ...(opts.devRedis && { devRedis: opts.devRedis }),
   });
 
-  const server = createServer(serverOptions(config.server), app);
+  const server = createServer(serverOptions(config.server), listener);
   server.maxConnections = config.server.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -4,6 +4,7 @@
  * Bodies are captured raw (signatures are over bytes), limited in size, and
  * only then verified and parsed by each receiver.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config.js';
@@ -25,6 +26,7 @@ import { stripeReceiver } from './stripe.js';
 import { modeSetting } from '../config-stripe.js';
 import { stripeParseKeys } from '../connectors/stripe/events.js';
 import { zendeskReceiver } from './zendesk.js';
+import { webhookFastPath, type JsonResponse } from './fast-path.js';
 
 export interface AppDeps {
   config: Config;
@@ -111,7 +113,11 @@ function requireMetricsToken(token: string | undefined): RequestHandler {
   };
 }
 
-export function createApp(deps: AppDeps): Express {
+/**
+ * The web role: the express app, and the server's request listener, which answers the Stripe and Zendesk webhooks
+ * on the fast path (fast-path.ts) and hands every other request (and a webhook the fast path leaves) to the app.
+ */
+export function createApp(deps: AppDeps): { app: Express; listener: RequestListener } {
   const { config, logger, metrics, redis } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -137,8 +143,21 @@ export function createApp(deps: AppDeps): Express {
     auth,
   );
   const accessLog = requestLog(logger);
+  // Express keeps the fast path's routes too: for the requests the fast path leaves to it (a compressed body).
   for (const source of ['stripe', 'zendesk', 'salesforce'] as const)
     app.post(ROUTES[source], accessLog, raw, receivers[source]);
+  const listener = webhookFastPath(
+    {
+      routes: new Map([
+        [ROUTES.stripe, receivers.stripe],
+        [ROUTES.zendesk, receivers.zendesk],
+      ]),
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      accessLog: logRequest(logger),
+      answerError: (err, path, res) => answerError(deps, err, path, res),
+    },
+    app,
+  );
 
   // Ahead of the access log too: the customer's own view is read on every page a customer opens, and
   // logs its own refusals and failures (with the request id); a per-request child logger cost more than the read.
@@ -212,7 +231,7 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'not found' });
   });
   app.use(errorHandler(deps));
-  return app;
+  return { app, listener };
 }
 
 /**
@@ -220,9 +239,18 @@ export function createApp(deps: AppDeps): Express {
  * headers), without a child logger per request: one log call when the answer is sent, none when info is off.
  */
 function requestLog(logger: Logger): RequestHandler {
+  const log = logRequest(logger);
   return (req, res, next) => {
+    log(req, res);
+    next();
+  };
+}
+
+/** requestLog on node's own request and response (the fast path's): the id now, the line once the answer is sent. */
+function logRequest(logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const id = requestId(req, res);
-    if (!logger.isLevelEnabled('info')) return next();
+    if (!logger.isLevelEnabled('info')) return;
     const started = Date.now();
     res.once('close', () => {
       logger.info(
@@ -230,7 +258,8 @@ function requestLog(logger: Logger): RequestHandler {
           req: {
             id,
             method: req.method,
-            path: req.originalUrl.split('?')[0],
+            path:
+              (req as IncomingMessage & { originalUrl?: string }).originalUrl?.split('?')[0] ?? req.url?.split('?')[0],
             userAgent: req.headers['user-agent'],
             contentLength: req.headers['content-length'],
           },
@@ -240,28 +269,31 @@ function requestLog(logger: Logger): RequestHandler {
         !req.readableAborted && res.writableEnded ? 'request completed' : 'request aborted',
       );
     });
-    next();
   };
 }
 
 /** Body-parser failures become the documented 4xx; anything else a 500 without a stack trace. */
-function errorHandler({ logger, metrics }: AppDeps): ErrorRequestHandler {
-  return (err: { type?: string; status?: number; message?: string }, req, res, _next) => {
-    const source = (Object.entries(ROUTES).find(([, p]) => p === req.path)?.[0] ?? 'other') as Source;
-    if (err.type === 'entity.too.large') {
-      metrics.rejections.inc({ source, reason: 'too_large' });
-      logger.warn({ source, reason: 'too_large' }, 'webhook rejected');
-      res
-        .status(413)
-        .json({ error: 'body is larger than the configured limit (server.bodyLimitBytes)', reason: 'too_large' });
-      return;
-    }
-    if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
-      metrics.rejections.inc({ source, reason: 'bad_request' });
-      res.status(err.status).json({ error: err.message ?? 'bad request', reason: 'bad_request' });
-      return;
-    }
-    logger.error({ err, path: req.path }, 'unhandled error');
-    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
-  };
+function errorHandler(deps: AppDeps): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => answerError(deps, err, req.path, res);
+}
+
+/** errorHandler's answer to `err` on the request of `path`; the fast path's errors get the same (fast-path.ts). */
+function answerError({ logger, metrics }: AppDeps, error: unknown, path: string, res: JsonResponse): void {
+  const err = (error ?? {}) as { type?: string; status?: number; message?: string };
+  const source = (Object.entries(ROUTES).find(([, p]) => p === path)?.[0] ?? 'other') as Source;
+  if (err.type === 'entity.too.large') {
+    metrics.rejections.inc({ source, reason: 'too_large' });
+    logger.warn({ source, reason: 'too_large' }, 'webhook rejected');
+    res
+      .status(413)
+      .json({ error: 'body is larger than the configured limit (server.bodyLimitBytes)', reason: 'too_large' });
+    return;
+  }
+  if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+    metrics.rejections.inc({ source, reason: 'bad_request' });
+    res.status(err.status).json({ error: err.message ?? 'bad request', reason: 'bad_request' });
+    return;
+  }
+  logger.error({ err, path }, 'unhandled error');
+  if (!res.headersSent) res.status(500).json({ error: 'internal error' });
 }
