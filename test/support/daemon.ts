@@ -4,6 +4,7 @@
  * tests can assert what is — and is never — logged.
  */
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { SOURCES } from '../../src/sync/events/source-event.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon.js';
@@ -69,4 +70,20 @@ export async function startTestDaemon(
       await deleteByPrefix(config.redis.url, config.redis.prefix);
     },
   };
+}
+
+/** A daemon for the tests of one file: started before them (handed to `opened`), stopped after them with its keys deleted. */
+export function testDaemonForFile(
+  opened: (daemon: TestDaemon) => void,
+  env: Record<string, string> = {},
+  tweak: (c: Config) => void = () => undefined,
+): void {
+  let daemon: TestDaemon | undefined;
+  beforeAll(async () => {
+    daemon = await startTestDaemon(env, tweak);
+    opened(daemon);
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+  });
 }

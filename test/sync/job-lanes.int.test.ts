@@ -4,35 +4,23 @@
  * reconcile pass's drift `reconcile` — on the real Redis, with no worker taking the jobs.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { Ingestor } from '../../src/sync/events/ingest.js';
-import { createEventsQueue, type EventsQueue } from '../../src/sync/events/queue.js';
+import type { EventsQueue } from '../../src/sync/events/queue.js';
 import { Reconciler } from '../../src/sync/resync/reconcile.js';
 import { runResync } from '../../src/sync/resync/runner.js';
 import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import type { SnapshotStream } from '../../src/sync/resync/snapshot.js';
 import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { RecordStore } from '../../src/sync/events/store.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { eventsUnderPrefix } from '../support/store.js';
 import { subscription } from './events/merge-events.js';
 
-const prefix = uniquePrefix();
 let redis: Redis;
 let queue: EventsQueue;
 let store: RecordStore;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl());
-  queue = createEventsQueue(redis, prefix);
-  store = new RecordStore(redis, prefix);
-});
-afterAll(async () => {
-  await queue.close();
-  store.close();
-  redis.disconnect();
-  await deleteByPrefix(redisUrl(), prefix);
-});
+const prefix = eventsUnderPrefix((open) => ({ redis, queue, store } = open));
 
 const streamOf = (events: SourceEvent[]): SnapshotStream => ({
   name: 'stripe.subscriptions',

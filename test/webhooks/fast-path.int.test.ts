@@ -5,9 +5,9 @@
  */
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { testDaemonForFile, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, post, queuedJobs } from '../support/http.js';
 
 const secret = TEST_SECRETS.STRIPE_WEBHOOK_SECRET;
@@ -24,12 +24,7 @@ function stripeEvent() {
 const queued = async (eventId: string) =>
   (await queuedJobs(daemon)).filter((j) => (j.data as { eventId?: string }).eventId === eventId).length;
 
-beforeAll(async () => {
-  daemon = await startTestDaemon();
-});
-afterAll(async () => {
-  await daemon.stop();
-});
+testDaemonForFile((d) => (daemon = d));
 
 describe('the webhook fast path', () => {
   it('routes as express does: any case, one trailing slash, a query string', async () => {

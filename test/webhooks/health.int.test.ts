@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { testDaemonForFile, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
 import { REDIS_KEYS } from '../../src/sync/redis/keys.js';
 
 let daemon: TestDaemon;
-beforeAll(async () => {
-  daemon = await startTestDaemon();
-});
-afterAll(async () => {
-  await daemon.stop();
-});
+testDaemonForFile((d) => (daemon = d));
 
 describe('health, readiness and metrics', () => {
   it('answers /healthz and /readyz while Redis is reachable', async () => {

@@ -1,16 +1,11 @@
 /** What a webhook answer costs beyond what it says: no ETag (nothing revalidates the answer to a POST). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
-import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { testDaemonForFile, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
 
 let daemon: TestDaemon;
-beforeAll(async () => {
-  daemon = await startTestDaemon();
-});
-afterAll(async () => {
-  await daemon.stop();
-});
+testDaemonForFile((d) => (daemon = d));
 
 describe('webhook answers', () => {
   it('carry the counts and the request id but no ETag', async () => {

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signHmac } from '../../src/webhooks/hmac.js';
-import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { testDaemonForFile, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { post, queuedJobs } from '../support/http.js';
 
 let daemon: TestDaemon;
 const secret = TEST_SECRETS.PORTAL_EVENTS_SECRET;
 
-beforeAll(async () => {
-  daemon = await startTestDaemon();
-});
-afterAll(async () => {
-  await daemon.stop();
-});
+testDaemonForFile((d) => (daemon = d));
 
 describe('POST /events/portal', () => {
   it('enqueues a signed batch of portal activity, one job per event', async () => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildOutboundMessage } from '../../src/connectors/salesforce/outbound-builder.js';
 import { signHmac } from '../../src/webhooks/hmac.js';
-import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, testDaemonForFile, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixture, post, queuedJobs } from '../support/http.js';
 
 let daemon: TestDaemon;
@@ -26,12 +26,7 @@ function accounts(ids: string[], orgId: string = TEST_SECRETS.SALESFORCE_ORG_ID)
   });
 }
 
-beforeAll(async () => {
-  daemon = await startTestDaemon();
-});
-afterAll(async () => {
-  await daemon.stop();
-});
+testDaemonForFile((d) => (daemon = d));
 
 describe('POST /webhooks/salesforce (Outbound Messages)', () => {
   it('enqueues every notification and answers with the SOAP Ack only then', async () => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/connectors/stripe/webhook.js';
 import { SourceEventSchema } from '../../src/sync/events/source-event.js';
-import { startTestDaemon, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
+import { testDaemonForFile, TEST_SECRETS, type TestDaemon } from '../support/daemon.js';
 import { fixtureJson, metricValue, post, queuedJobs } from '../support/http.js';
 
 const secret = TEST_SECRETS.STRIPE_WEBHOOK_SECRET;
@@ -17,12 +17,7 @@ function stripeEvent(file = 'customer.subscription.updated.json', edit: (e: any)
   return { event, body, headers: { 'stripe-signature': signStripePayload(body, secret) } };
 }
 
-beforeAll(async () => {
-  daemon = await startTestDaemon();
-});
-afterAll(async () => {
-  await daemon.stop();
-});
+testDaemonForFile((d) => (daemon = d));
 
 describe('POST /webhooks/stripe', () => {
   it('enqueues a signed event once, however often Stripe delivers it', async () => {

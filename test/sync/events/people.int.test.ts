@@ -3,7 +3,7 @@
  * MAX_INLINE_PEOPLE the people are kept beside the record, ordered like any entity, and read back whole.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkSalesforceId } from '../../../src/sync/events/ids.js';
 import { applyEvent } from '../../../src/sync/events/merge.js';
 import { isPersonField, MAX_INLINE_PEOPLE } from '../../../src/sync/events/people.js';
@@ -11,14 +11,17 @@ import { emptyRecord } from '../../../src/sync/events/record.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import { resolveViewer } from '../../../src/sync/view/resolve.js';
 import type { CustomerRefs, SourceEvent } from '../../../src/sync/events/source-event.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { redisUrl } from '../../support/redis.js';
+import { storesUnderPrefix } from '../../support/store.js';
 import { account, contact, customer } from './merge-events.js';
 
-const prefix = uniquePrefix();
 let redisA: Redis;
-let redisB: Redis;
 let storeA: RecordStore;
 let storeB: RecordStore;
+storesUnderPrefix(2, ([a, b]) => {
+  ({ redis: redisA, store: storeA } = a!);
+  storeB = b!.store;
+});
 
 const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });
 const accountId = (tag: string) => `001000000${tag.padStart(6, '0')}`;
@@ -43,20 +46,6 @@ const accountOf = (tag: string, version: number) =>
 
 /** The people kept beside a record (its hash also holds a pointer per email: people.ts's emailPointer). */
 const personFields = async (id: string) => (await redisA.hkeys(storeA.peopleKey(id))).filter(isPersonField);
-
-beforeAll(() => {
-  redisA = new Redis(redisUrl());
-  redisB = new Redis(redisUrl());
-  storeA = new RecordStore(redisA, prefix);
-  storeB = new RecordStore(redisB, prefix);
-});
-afterAll(async () => {
-  storeA.close();
-  storeB.close();
-  redisA.disconnect();
-  redisB.disconnect();
-  await deleteByPrefix(redisUrl(), prefix);
-});
 
 describe('people of one customer', () => {
   it('a customer with 160 contacts keeps its stored record bounded: MAX_INLINE_PEOPLE people in the record, the rest beside it, all read back whole', async () => {

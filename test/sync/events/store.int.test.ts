@@ -1,32 +1,18 @@
 /** The record store on the real Redis: identity across records, and no lost update under concurrency. */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import type { CustomerRefs, SourceEvent } from '../../../src/sync/events/source-event.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { storesUnderPrefix } from '../../support/store.js';
 import { customer, invoice, replay, subscription } from './merge-events.js';
 
-const prefix = uniquePrefix();
-let redisA: Redis;
-let redisB: Redis;
 let storeA: RecordStore;
 let storeB: RecordStore;
+storesUnderPrefix(2, ([a, b]) => {
+  storeA = a!.store;
+  storeB = b!.store;
+});
 
 const withRefs = (e: SourceEvent, refs: CustomerRefs): SourceEvent => ({ ...e, refs });
-
-beforeAll(() => {
-  redisA = new Redis(redisUrl());
-  redisB = new Redis(redisUrl());
-  storeA = new RecordStore(redisA, prefix);
-  storeB = new RecordStore(redisB, prefix);
-});
-afterAll(async () => {
-  storeA.close();
-  storeB.close();
-  redisA.disconnect();
-  redisB.disconnect();
-  await deleteByPrefix(redisUrl(), prefix);
-});
 
 describe('record store', () => {
   it('joins a Stripe customer seen first and its Salesforce account seen later into one record', async () => {

@@ -4,34 +4,22 @@
  * a change the webhook never brought is.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { zendeskSnapshotEvent } from '../../../src/connectors/zendesk/fetch.js';
 import { parseZendeskWebhook } from '../../../src/connectors/zendesk/events.js';
 import { createLogger } from '../../../src/log.js';
 import { Ingestor } from '../../../src/sync/events/ingest.js';
-import { createEventsQueue, type EventsQueue } from '../../../src/sync/events/queue.js';
+import type { EventsQueue } from '../../../src/sync/events/queue.js';
 import { Reconciler } from '../../../src/sync/resync/reconcile.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import { fixtureJson } from '../../support/http.js';
-import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { eventsUnderPrefix } from '../../support/store.js';
 
-const prefix = uniquePrefix();
 let redis: Redis;
 let queue: EventsQueue;
 let store: RecordStore;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl());
-  queue = createEventsQueue(redis, prefix);
-  store = new RecordStore(redis, prefix);
-});
-afterAll(async () => {
-  await queue.close();
-  store.close();
-  redis.disconnect();
-  await deleteByPrefix(redisUrl(), prefix);
-});
+const prefix = eventsUnderPrefix((open) => ({ redis, queue, store } = open));
 
 /** The ticket as GET /api/v2/tickets (the incremental export) returns it, updated at `updatedAt` with `status`, on the brand the trigger named (every Zendesk ticket has one). */
 function apiTicket(updatedAt: string, status: string) {
