@@ -3,15 +3,8 @@ import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { RefetchError, createRefetcher } from '../../src/connectors/refetch.js';
 import type { RefetchTie } from '../../src/connectors/refetch.js';
-import { loadConfig } from '../../src/config.js';
-import type { Config } from '../../src/config.js';
 import { useStrictNock } from '../support/nock.js';
-
-function configFrom(env: NodeJS.ProcessEnv): Config {
-  const result = loadConfig(env);
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
-}
+import { configFrom } from '../support/config.js';
 
 const STRIPE_API = 'http://127.0.0.1:12113';
 const ZENDESK = 'http://127.0.0.1:4012';

@@ -3,7 +3,9 @@
  * through the real loader so a test sees every default a deployment would; fails loudly if it is not valid.
  */
 import { loadConfig, type Config } from '../../src/config.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
+import { createZendeskClient } from '../../src/connectors/zendesk/client.js';
+import { applyZendeskSetup, planZendeskSetup } from '../../src/connectors/zendesk/setup.js';
+import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 
 export function zendeskConfigFor(standIn: ZendeskStandIn, env: Record<string, string> = {}): Config {
   const loaded = loadConfig({
@@ -14,4 +16,24 @@ export function zendeskConfigFor(standIn: ZendeskStandIn, env: Record<string, st
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   return loaded.config;
+}
+
+/**
+ * A fresh stand-in, set up as `portal-sync zendesk setup` sets up a Zendesk account for the portal (fields,
+ * custom objects, end-user access), and the configuration of a Zendesk target pointed at it; `edit` first
+ * changes what setup reads (the status object switched on, say).
+ */
+export async function zendeskStandInSetUp(
+  edit: (config: Config) => void = () => undefined,
+): Promise<{ standIn: ZendeskStandIn; config: Config }> {
+  const standIn = await startZendeskStandIn();
+  const config = zendeskConfigFor(standIn, { PORTAL_TARGET: 'zendesk' });
+  edit(config);
+  const client = createZendeskClient(config.zendesk);
+  await applyZendeskSetup(
+    client,
+    config.targets.zendesk,
+    await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }),
+  );
+  return { standIn, config };
 }

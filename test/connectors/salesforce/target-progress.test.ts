@@ -6,13 +6,14 @@
  */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
 import { createSalesforceTarget } from '../../../src/connectors/salesforce/target.js';
 import { RetryableError } from '../../../src/sync/errors.js';
 import type { PortalProjection } from '../../../src/sync/events/project.js';
 import type { InvoiceView, TicketView } from '../../../src/sync/events/record.js';
 import type { PortalPush } from '../../../src/sync/push/portal-target.js';
 import { useStrictNock } from '../../support/nock.js';
+import { invoiceView, SALESFORCE_INVOICE, ticketView } from '../../support/views.js';
+import { configFrom } from '../../support/config.js';
 
 const INSTANCE = 'https://acme-logistics.my.salesforce.com';
 const TOKEN = 'FAKE_salesforce_token_not_real';
@@ -23,40 +24,14 @@ const INVOICES_PATH = `${API}/composite/sobjects/Portal_Invoice__c/Stripe_Invoic
 const TICKETS_PATH = `${API}/composite/sobjects/Support_Ticket__c/Zendesk_Ticket_Id__c`;
 const json = { 'content-type': 'application/json;charset=UTF-8' };
 
-function configFrom(env: NodeJS.ProcessEnv): Config {
-  const result = loadConfig(env);
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
-}
 const config = configFrom({
   PORTAL_TARGET: 'salesforce',
   SALESFORCE_INSTANCE_URL: INSTANCE,
   SALESFORCE_ACCESS_TOKEN: TOKEN,
 });
 
-const invoice = (id: string): InvoiceView => ({
-  id,
-  number: `ACME-${id.slice(-4)}`,
-  status: 'open',
-  currency: 'usd',
-  total: 49900,
-  amountDue: 49900,
-  amountPaid: 0,
-  amountRemaining: 49900,
-  amountRefunded: 0,
-  dueDate: '2026-11-30T09:00:00Z',
-  createdAt: '2026-10-31T09:00:00Z',
-  hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1TestAcme/test_${id}`,
-  invoicePdf: `https://pay.stripe.com/invoice/acct_1TestAcme/test_${id}/pdf`,
-});
-const ticket = (id: string): TicketView => ({
-  id,
-  subject: 'Invoice PDF is missing our VAT number',
-  status: 'open',
-  priority: 'high',
-  category: 'billing',
-  updatedAt: '2026-11-20T14:02:11Z',
-});
+const invoice = (id: string): InvoiceView => invoiceView(id, SALESFORCE_INVOICE);
+const ticket = (id: string): TicketView => ticketView(id);
 const FIRST = invoice('in_1TestProgress0001');
 const LOCKED = invoice('in_1TestProgress0002');
 const projection = (status: string): PortalProjection => ({

@@ -1,6 +1,5 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
 import { createSalesforceConnection } from '../../../src/connectors/salesforce/client.js';
 import {
   toMajorUnits,
@@ -11,8 +10,10 @@ import { createSalesforceTarget, recordSalesforceDeflection } from '../../../src
 import { PermanentError, RateLimitedError, RetryableError } from '../../../src/sync/errors.js';
 import type { PortalPush } from '../../../src/sync/push/portal-target.js';
 import type { PortalProjection } from '../../../src/sync/events/project.js';
-import type { InvoiceView, TicketView } from '../../../src/sync/events/record.js';
+import type { InvoiceView } from '../../../src/sync/events/record.js';
 import { useStrictNock } from '../../support/nock.js';
+import { invoiceView, SALESFORCE_INVOICE, ticketView } from '../../support/views.js';
+import { configFrom } from '../../support/config.js';
 
 const INSTANCE = 'https://acme-logistics.my.salesforce.com';
 const TOKEN = '00D8d000004PqRs!AQ0AQTestAccessToken';
@@ -25,42 +26,20 @@ const ourWrite = { authorization: `Bearer ${TOKEN}`, 'sforce-call-options': 'cli
 const json = { 'content-type': 'application/json;charset=UTF-8', 'sforce-limit-info': 'api-usage=10018/100000' };
 const limitOnly = { 'sforce-limit-info': 'api-usage=10019/100000' };
 
-function configFrom(env: NodeJS.ProcessEnv): Config {
-  const result = loadConfig(env);
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
-}
 const config = configFrom({
   PORTAL_TARGET: 'salesforce',
   SALESFORCE_INSTANCE_URL: INSTANCE,
   SALESFORCE_ACCESS_TOKEN: TOKEN,
 });
 
-const invoice = (id: string, over: Partial<InvoiceView> = {}): InvoiceView => ({
-  id,
-  number: `ACME-${id.slice(-4)}`,
-  status: 'open',
-  currency: 'usd',
-  total: 49900,
-  amountDue: 49900,
-  amountPaid: 0,
-  amountRemaining: 49900,
-  amountRefunded: 0,
-  dueDate: '2026-11-30T09:00:00Z',
-  createdAt: '2026-10-31T09:00:00Z',
-  hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1Nv0FGQ9RKHgCVdK/test_${id}`,
-  invoicePdf: `https://pay.stripe.com/invoice/acct_1Nv0FGQ9RKHgCVdK/test_${id}/pdf`,
-  ...over,
-});
-const ticket = (id: string, over: Partial<TicketView> = {}): TicketView => ({
-  id,
-  subject: 'Invoice PDF is missing our VAT number',
-  status: 'open',
-  priority: 'high',
-  category: 'billing',
-  updatedAt: '2026-11-20T14:02:11Z',
-  ...over,
-});
+const invoice = (id: string, over: Partial<InvoiceView> = {}): InvoiceView =>
+  invoiceView(id, {
+    ...SALESFORCE_INVOICE,
+    hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1Nv0FGQ9RKHgCVdK/test_${id}`,
+    invoicePdf: `https://pay.stripe.com/invoice/acct_1Nv0FGQ9RKHgCVdK/test_${id}/pdf`,
+    ...over,
+  });
+const ticket = ticketView;
 
 const OPEN = invoice('in_1QKp2xLkdIwHu7ixOpen0001');
 const PAID = invoice('in_1PZc8nLkdIwHu7ixPaid0002', {

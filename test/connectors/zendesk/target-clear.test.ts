@@ -10,10 +10,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config.js';
 import { createZendeskClient, zendeskRequest } from '../../../src/connectors/zendesk/client.js';
-import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
-import { zendeskConfigFor } from '../../support/zendesk-config.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
+import { zendeskStandInSetUp } from '../../support/zendesk-config.js';
+import { type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 import type { PortalClear, PortalPush } from '../../../src/sync/push/portal-target.js';
 import type { PortalProjection } from '../../../src/sync/events/project.js';
 import type { InvoiceView } from '../../../src/sync/events/record.js';
@@ -22,15 +21,7 @@ let standIn: ZendeskStandIn;
 let config: Config;
 
 beforeEach(async () => {
-  standIn = await startZendeskStandIn();
-  config = zendeskConfigFor(standIn, { PORTAL_TARGET: 'zendesk' });
-  config.targets.zendesk.statusObject.enabled = true;
-  const client = createZendeskClient(config.zendesk);
-  await applyZendeskSetup(
-    client,
-    config.targets.zendesk,
-    await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }),
-  );
+  ({ standIn, config } = await zendeskStandInSetUp((c) => (c.targets.zendesk.statusObject.enabled = true)));
   standIn.seedField('organization', { key: 'account_manager', type: 'text' });
 });
 afterEach(() => standIn.close());

@@ -9,10 +9,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config.js';
-import { createZendeskClient } from '../../../src/connectors/zendesk/client.js';
-import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zendesk/setup.js';
 import { createZendeskTarget } from '../../../src/connectors/zendesk/target.js';
-import { startZendeskStandIn, type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
+import { type ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 import { RetryableError } from '../../../src/sync/errors.js';
 import type { PortalProjection } from '../../../src/sync/events/project.js';
 import type { InvoiceView } from '../../../src/sync/events/record.js';
@@ -20,39 +18,18 @@ import type { PortalPush } from '../../../src/sync/push/portal-target.js';
 import { markWriters, progressKey, startTry, writerKey } from '../../../src/sync/push/progress.js';
 import { createLogger } from '../../../src/log.js';
 import { redisUnderPrefix } from '../../support/redis.js';
-import { zendeskConfigFor } from '../../support/zendesk-config.js';
+import { zendeskStandInSetUp } from '../../support/zendesk-config.js';
+import { invoiceView } from '../../support/views.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;
 
 beforeEach(async () => {
-  standIn = await startZendeskStandIn();
-  config = zendeskConfigFor(standIn, { PORTAL_TARGET: 'zendesk' });
-  config.targets.zendesk.statusObject.enabled = true;
-  const client = createZendeskClient(config.zendesk);
-  await applyZendeskSetup(
-    client,
-    config.targets.zendesk,
-    await planZendeskSetup(client, config.targets.zendesk, { endUserAccess: true }),
-  );
+  ({ standIn, config } = await zendeskStandInSetUp((c) => (c.targets.zendesk.statusObject.enabled = true)));
 });
 afterEach(() => standIn.close());
 
-const invoice = (id: string): InvoiceView => ({
-  id,
-  number: `PROG-${id.slice(-2)}`,
-  status: 'open',
-  currency: 'usd',
-  total: 14_700,
-  amountDue: 14_700,
-  amountPaid: 0,
-  amountRemaining: 14_700,
-  amountRefunded: 0,
-  dueDate: '2026-04-15T00:00:00.000Z',
-  createdAt: '2026-03-15T09:00:00.000Z',
-  hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1TestAcme/test_${id}`,
-  invoicePdf: `https://pay.stripe.com/invoice/acct_1TestAcme/test_${id}/pdf`,
-});
+const invoice = (id: string): InvoiceView => invoiceView(id, { number: `PROG-${id.slice(-2)}` });
 // More than 3 invoices: they go as one custom object job.
 const INVOICES = ['in_prog_01', 'in_prog_02', 'in_prog_03', 'in_prog_04', 'in_prog_05'].map(invoice);
 const projection = (status: string): PortalProjection => ({

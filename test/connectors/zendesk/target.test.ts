@@ -1,6 +1,5 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
 import { createZendeskClient } from '../../../src/connectors/zendesk/client.js';
 import {
   NO_ZENDESK_OWNER,
@@ -13,6 +12,8 @@ import type { PortalPush } from '../../../src/sync/push/portal-target.js';
 import type { PortalProjection } from '../../../src/sync/events/project.js';
 import type { InvoiceView } from '../../../src/sync/events/record.js';
 import { useStrictNock } from '../../support/nock.js';
+import { invoiceView } from '../../support/views.js';
+import { configFrom } from '../../support/config.js';
 
 const ORIGIN = 'http://127.0.0.1:4013';
 const EMAIL = 'sync-agent@acme.example';
@@ -24,11 +25,6 @@ const json = {
   'x-rate-limit-remaining': '698',
 };
 
-function configFrom(env: NodeJS.ProcessEnv): Config {
-  const result = loadConfig(env);
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
-}
 const config = configFrom({
   ZENDESK_BASE_URL: `${ORIGIN}/api/v2`,
   ZENDESK_EMAIL: EMAIL,
@@ -41,22 +37,7 @@ const ORG = '7000000000101';
 const USER = '8000000000201';
 const OTHER_USER = '8000000000999';
 
-const invoice = (id: string, over: Partial<InvoiceView> = {}): InvoiceView => ({
-  id,
-  number: `ACME-${id.slice(-4)}`,
-  status: 'open',
-  currency: 'usd',
-  total: 14_700,
-  amountDue: 14_700,
-  amountPaid: 0,
-  amountRemaining: 14_700,
-  amountRefunded: 0,
-  dueDate: '2026-04-15T00:00:00.000Z',
-  createdAt: '2026-03-15T09:00:00.000Z',
-  hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_1TestAcme/test_${id}`,
-  invoicePdf: `https://pay.stripe.com/invoice/acct_1TestAcme/test_${id}/pdf`,
-  ...over,
-});
+const invoice = invoiceView;
 const INVOICE = invoice('in_1TestAcme0001');
 
 const PROJECTION: PortalProjection = {
