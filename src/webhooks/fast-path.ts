@@ -1,15 +1,16 @@
 /**
  * The Stripe and Zendesk webhooks answered ahead of express, by the same receivers (stripe.ts, zendesk.ts): the
  * hot path of the web role. Express's work per request — its request and response prototypes swapped into node's
- * objects, the router's matching, raw-body's reader — cost more than verifying the signature (bench:ingest).
- * Here a request of those routes gets only what the receivers use: its raw body (within server.bodyLimitBytes),
- * `req.get`, `res.status` and `res.json`. It matches as express does (any case, one trailing slash, any query) and
+ * objects, its router's matching and middleware chain — cost more than verifying the signature (bench:ingest).
+ * Here a request of those routes gets only what the receivers use: its raw body (read by raw-body within
+ * server.bodyLimitBytes, as express.raw reads it), `req.get`, `res.status` and `res.json`. It matches as express does (any case, one trailing slash, any query) and
  * answers as express would: the same request log and X-Request-Id, the same 413 and 400 for a body too large or
  * cut short, the same error answers (app.ts answerError). A request it would not handle exactly so (another method,
  * a compressed body, which express.raw inflates) goes on to express.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
+import getRawBody from 'raw-body';
 
 /** What the fast path needs of the app around it. */
 export interface FastPathOptions {
@@ -22,10 +23,10 @@ export interface FastPathOptions {
   answerError: (err: BodyError | unknown, path: string, res: JsonResponse) => void;
 }
 
-/** A body that could not be read: the shape raw-body gives express's error handler. */
+/** A body that could not be read: raw-body's error, as express's error handler gets it (its `type` and `status`). */
 export interface BodyError {
-  type: 'entity.too.large' | 'request.aborted' | 'request.size.invalid';
-  status: 400 | 413;
+  type: string;
+  status: number;
   message: string;
 }
 
@@ -66,46 +67,10 @@ function get(this: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The body, as express.raw with this limit reads an uncompressed one. */
+/** The body, read as express.raw reads an uncompressed one: by raw-body, with the same limit and length check. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = req.headers['content-length'];
-    const length = declared === undefined ? null : Number(declared);
-    if (length !== null && length > limit) {
-      req.resume(); // read and dropped, so that the answer can be sent on a kept-alive connection
-      reject({ type: 'entity.too.large', status: 413, message: 'request entity too large' } satisfies BodyError);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let done = false;
-    const fail = (err: BodyError) => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) {
-        fail({ type: 'entity.too.large', status: 413, message: 'request entity too large' });
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('aborted', () => fail({ type: 'request.aborted', status: 400, message: 'request aborted' }));
-    req.once('end', () => {
-      if (done) return;
-      if (length !== null && received !== length) {
-        fail({ type: 'request.size.invalid', status: 400, message: 'request size did not match content length' });
-        return;
-      }
-      done = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
-    });
-  });
+  const declared = req.headers['content-length'];
+  return getRawBody(req, { limit, ...(declared !== undefined && { length: declared }) });
 }
 
 /** The server's request listener: the fast path's routes here, everything else to `next` (express). */
