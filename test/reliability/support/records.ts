@@ -79,6 +79,23 @@ export function expectSameRecords(actual: RecordsSnapshot, expected: RecordsSnap
 }
 
 /**
+ * Each record of `batch` and the people kept beside it, in one pipeline. A reply that is an error (a connection
+ * just failed over: reset, LOADING, READONLY) reads the batch again, a few times; one still failing throws with
+ * Redis's message, never passes as a missing record.
+ */
+async function readBatch(redis: Redis, batch: readonly string[]): Promise<Array<[Error | null, unknown]>> {
+  for (let attempt = 1; ; attempt++) {
+    const p = redis.pipeline();
+    for (const k of batch) p.get(k).hgetall(`${k}:people`);
+    const replies = (await p.exec().catch((err: Error) => [[err, undefined]])) as Array<[Error | null, unknown]>;
+    const failed = replies.find(([err]) => err)?.[0];
+    if (!failed && replies.length === 2 * batch.length) return replies;
+    if (attempt === 5) throw new Error(`reading the records failed: ${failed?.message ?? 'replies missing'}`);
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+  }
+}
+
+/**
  * The job ids (`<source>-<event id>`) of the events that set some part of a record: with traffic in
  * which every event writes an object of its own, that is every event that was applied.
  */
@@ -87,9 +104,7 @@ export async function appliedEventIds(redis: Redis, prefix: string): Promise<Set
   const keys = (await scanKeys(redis, `${prefix}:rec:*`)).filter((k) => /:rec:[^:]+$/.test(k));
   for (let i = 0; i < keys.length; i += 200) {
     const batch = keys.slice(i, i + 200);
-    const p = redis.pipeline();
-    for (const k of batch) p.get(k).hgetall(`${k}:people`);
-    const replies = (await p.exec()) ?? [];
+    const replies = await readBatch(redis, batch);
     batch.forEach((_, j) => {
       const raw = replies[2 * j]?.[1] as string | null;
       if (raw === null) return;
