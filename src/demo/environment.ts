@@ -222,10 +222,13 @@ async function provisionPortals(config: Config, salesforce: SalesforceStandIn): 
     for (const field of fields) salesforce.state.defineField(sobject, field);
   }
   const zendeskClient = createZendeskClient(config.zendesk);
+  // As `portal-sync setup zendesk` does: the mapped fields too (Zendesk drops a value of a field it lacks).
+  const opts = { mapping: config.mapping };
   return applyZendeskSetup(
     zendeskClient,
     config.targets.zendesk,
-    await planZendeskSetup(zendeskClient, config.targets.zendesk),
+    await planZendeskSetup(zendeskClient, config.targets.zendesk, opts),
+    opts,
   );
 }
 

@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createSalesforceTarget } from '../../src/connectors/salesforce/target.js';
+import { createZendeskClient } from '../../src/connectors/zendesk/client.js';
+import { applyZendeskSetup, planZendeskSetup } from '../../src/connectors/zendesk/setup.js';
 import { createZendeskTarget } from '../../src/connectors/zendesk/target.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
@@ -20,7 +22,6 @@ import { PermanentError } from '../../src/sync/errors.js';
 import type { PortalPush } from '../../src/sync/push/portal-target.js';
 import type { PortalProjection } from '../../src/sync/events/project.js';
 import { ROOT } from '../support/cli.js';
-import { INVOICE_OBJECT_FIELDS } from '../support/zendesk-setup.js';
 
 /** An open invoice half paid, as the projection carries it: the mapped amountRemaining has something to show. */
 const HALF_PAID_INVOICE = {
@@ -82,6 +83,14 @@ const push = (
 });
 const noGate = { gate: async () => undefined };
 
+/** The stand-in as `portal-sync setup zendesk` leaves it for this config: the built-in and the mapped fields. */
+async function setUpZendesk(config: Config): Promise<void> {
+  const client = createZendeskClient(config.zendesk);
+  const cfg = config.targets.zendesk;
+  const opts = { mapping: config.mapping };
+  await applyZendeskSetup(client, cfg, await planZendeskSetup(client, cfg, opts), opts);
+}
+
 describe('the Zendesk target with a mapping', () => {
   it('writes the mapped organization field beside the billing fields, only its change next time, clears it when unmapped and on forget', async () => {
     zd = await startZendeskStandIn();
@@ -90,6 +99,7 @@ describe('the Zendesk target with a mapping', () => {
       ZENDESK_EMAIL: zd.credentials.email,
       ZENDESK_API_TOKEN: zd.credentials.token,
     });
+    await setUpZendesk(config);
     const target = createZendeskTarget(config);
     const org = zd.seedOrganization({ name: 'Acme' });
     const fields = () => zd!.state.organizations.get(org.id)!.organization_fields;
@@ -138,9 +148,7 @@ describe('the Zendesk target with a mapping, for a customer without an organizat
         invoiceObject: [{ from: 'invoice.amountRemaining', to: 'amount_remaining', transform: 'money' }],
       },
     });
-    zd.seedCustomObject('portal_invoice', {
-      fields: [...INVOICE_OBJECT_FIELDS, 'amount_remaining'].map((key) => ({ key, type: 'text' })),
-    });
+    await setUpZendesk(config);
     const user = zd.seedUser({ name: 'Ann' });
     const invoice = { ...HALF_PAID_INVOICE };
     const base = {

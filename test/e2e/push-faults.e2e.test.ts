@@ -12,7 +12,7 @@ import type { SourceEvent } from '../../src/sync/events/source-event.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { fixtureJson } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
-import { zendeskTargetEnv } from '../support/zendesk-setup.js';
+import { seedZendeskSetup, zendeskTargetEnv } from '../support/zendesk-setup.js';
 
 const CUSTOMERS = 50;
 const INVOICES_PER_CUSTOMER = 19; // + one customer event each: 1,000 events
@@ -48,7 +48,7 @@ async function run(faulty: boolean): Promise<{ zd: ZendeskStandIn; p: TestPipeli
     faulty ? { rate: { max: 8, perMs: 1_000 }, faults: { rate: 0.15, kinds: ['500', '503', 'reset'], seed: 7 } } : {},
   );
   const orgIds = Array.from({ length: CUSTOMERS }, (_, c) => zd.seedOrganization({ name: `Fault Co ${c}` }).id);
-  zd.seedCustomObject('portal_invoice');
+  seedZendeskSetup(zd);
   const p = await startTestPipeline(
     {
       ...zendeskTargetEnv(zd),

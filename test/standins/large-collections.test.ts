@@ -95,6 +95,7 @@ describe('Zendesk with many objects', () => {
 
   it('update_many of fields is not slowed by uniqueness checks, and a taken name or external id is still refused', async () => {
     const zd = await startZendeskStandIn({ exportLagSeconds: 0, jobPollsUntilComplete: 1 });
+    zd.seedField('organization', { key: 'billing_status', type: 'text' });
     open.push(zd);
     for (let i = 1; i <= 3_000; i++) zd.seedOrganization({ id: i, name: `Org ${i}`, external_id: `ext-${i}` });
     const put = async (organizations: unknown[]) => {

@@ -116,6 +116,7 @@ describe('Zendesk stand-in: organizations', () => {
   it('organizations.update merges organization_fields, keeps the rest, and lists defined-but-unset fields as null', async () => {
     const z = await standIn();
     z.seedField('organization', { key: 'plan', type: 'text' });
+    z.seedField('organization', { key: 'mrr', type: 'integer' });
     z.seedField('organization', { key: 'renewal_date', type: 'date' });
     const org = z.seedOrganization({
       name: 'Acme',
@@ -142,8 +143,32 @@ describe('Zendesk stand-in: organizations', () => {
     expect(z.calls.at(-1)).toMatchObject({ method: 'PUT', path: `/organizations/${org.id}`, status: 200 });
   });
 
+  it('organizations.update and users.update answer 200 to a field the account does not define, and drop its value', async () => {
+    const z = await standIn();
+    z.seedField('organization', { key: 'plan', type: 'text' });
+    z.seedField('user', { key: 'plan', type: 'text' });
+    const org = z.seedOrganization({ name: 'Acme' });
+    const user = z.seedUser({ name: 'Dana', email: 'dana@acme.example' });
+    const client = sdk(z);
+
+    const orgAnswer = await sdkCall<ZendeskOrganization>(
+      client.organizations.update(org.id, { organization: { organization_fields: { plan: 'pro', undefined_key: 1 } } }),
+    );
+    const userAnswer = await sdkCall<ZendeskUser>(
+      client.users.update(user.id, { user: { user_fields: { plan: 'pro', undefined_key: 1 } } }),
+    );
+
+    expect(orgAnswer.response.status).toBe(200);
+    expect(orgAnswer.result.organization_fields).toEqual({ plan: 'pro' });
+    expect(z.state.organizations.get(org.id)?.organization_fields).toEqual({ plan: 'pro' });
+    expect(userAnswer.response.status).toBe(200);
+    expect(userAnswer.result.user_fields).toEqual({ plan: 'pro' });
+    expect(z.state.users.get(user.id)?.user_fields).toEqual({ plan: 'pro' });
+  });
+
   it('createOrUpdate creates by external_id (201), then updates that same organization (200), matching case-insensitively', async () => {
     const z = await standIn();
+    z.seedField('organization', { key: 'plan', type: 'text' });
     const client = sdk(z);
 
     const created = await sdkCall<ZendeskOrganization>(
@@ -184,6 +209,7 @@ describe('Zendesk stand-in: organizations', () => {
 
   it('updateMany answers a queued job; jobstatuses.show then reports it completed with one result per item', async () => {
     const z = await standIn();
+    z.seedField('organization', { key: 'plan', type: 'text' });
     const client = sdk(z);
     const a = z.seedOrganization({ name: 'A' });
     const b = z.seedOrganization({ name: 'B' });
@@ -279,6 +305,7 @@ describe('Zendesk stand-in: organizations', () => {
 describe('Zendesk stand-in: users and fields', () => {
   it('users.createOrUpdateMany matches by email (any case) or external_id, creates the rest, and reports each item', async () => {
     const z = await standIn();
+    z.seedField('user', { key: 'plan', type: 'text' });
     const client = sdk(z);
     const dana = z.seedUser({ name: 'Dana Buyer', email: 'Dana.Buyer@acme.example' });
 
@@ -329,6 +356,8 @@ describe('Zendesk stand-in: users and fields', () => {
 
   it('users.update merges user_fields; users.createOrUpdate answers 201 then 200', async () => {
     const z = await standIn();
+    z.seedField('user', { key: 'tier', type: 'text' });
+    z.seedField('user', { key: 'seats', type: 'integer' });
     const client = sdk(z);
 
     const created = await sdkCall<ZendeskUser>(
@@ -787,6 +816,7 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
 
   it("failNext(1, 422) fails the next write with Zendesk's RecordInvalid body and changes nothing; reads pass", async () => {
     const z = await standIn();
+    z.seedField('organization', { key: 'plan', type: 'text' });
     const client = sdk(z);
     const org = z.seedOrganization({ name: 'Acme', organization_fields: { plan: 'team' } });
     z.failNext(1, 422);
@@ -810,6 +840,7 @@ describe('Zendesk stand-in: rate limit, failures and faults', () => {
 
   it('failNext with a match fails only the writes it matches: the others pass and the failure waits for its call', async () => {
     const z = await standIn();
+    z.seedField('organization', { key: 'plan', type: 'text' });
     const client = sdk(z);
     const org = z.seedOrganization({ name: 'Acme', organization_fields: { plan: 'team' } });
     z.seedCustomObject('portal_invoice');
@@ -990,6 +1021,7 @@ describe('Zendesk stand-in: echo webhooks', () => {
     const hook = await receiver();
     const z = await standIn({ webhook: { url: hook.url, secret: 'zd-webhook-secret' } });
     const org = z.seedOrganization({ name: 'Acme' });
+    z.seedField('user', { key: 'portal_role', type: 'text' });
     const dana = z.seedUser({ name: 'Dana', email: 'dana@acme.example', organization_id: org.id });
     const client = sdk(z);
 

@@ -104,12 +104,44 @@ function zendeskId(kind: Owner['kind'], id: string): number {
   return n;
 }
 
+/**
+ * Zendesk answers 200 to a write that names a custom field the account does not define, and drops that value
+ * (its REST API ignores what is not in its data model). The portal would then never show it while every push
+ * succeeded, so the push fails with this instead: permanent (trying again changes nothing until the field
+ * exists), naming the fields and the fix. The push's other calls are still made (push() throws this last).
+ */
+export class UnprovisionedFieldsError extends PermanentError {
+  override name = 'UnprovisionedFieldsError';
+  constructor(
+    readonly kind: Owner['kind'],
+    readonly keys: readonly string[],
+  ) {
+    super(
+      `Zendesk has no ${kind} field ${keys.join(', ')}: it answered the write and dropped ${keys.length === 1 ? 'that value' : 'those values'}. ` +
+        'Run `portal-sync setup zendesk` (it creates what is missing), then `portal-sync dlq replay --all`',
+    );
+  }
+}
+
+/** The keys of `sent` that the written object Zendesk answered with does not hold: fields the account does not define. */
+function droppedKeys(answer: unknown, kind: Owner['kind'], sent: FieldSet): string[] {
+  // node-zendesk hands back the object itself; a raw body wraps it in its kind.
+  const object = isRecord(answer) && isRecord(answer[kind]) ? answer[kind] : answer;
+  const held = isRecord(object) ? object[kind === 'organization' ? 'organization_fields' : 'user_fields'] : undefined;
+  // An answer without the fields (not Zendesk's shape) proves nothing either way: nothing is called dropped.
+  if (!isRecord(held)) return [];
+  return Object.keys(sent).filter((k) => !Object.hasOwn(held, k));
+}
+
 async function writeFields(client: ZendeskClient, owner: Owner, fields: FieldSet, calls: CallCounter): Promise<void> {
   const id = zendeskId(owner.kind, owner.id);
   calls.n++; // every try is a call
-  if (owner.kind === 'organization')
-    zendeskResult(await client.organizations.update(id, { organization: { organization_fields: fields } }));
-  else zendeskResult(await client.users.update(id, { user: { user_fields: fields } }));
+  const answer =
+    owner.kind === 'organization'
+      ? zendeskResult(await client.organizations.update(id, { organization: { organization_fields: fields } }))
+      : zendeskResult(await client.users.update(id, { user: { user_fields: fields } }));
+  const dropped = droppedKeys(answer, owner.kind, fields);
+  if (dropped.length > 0) throw new UnprovisionedFieldsError(owner.kind, dropped);
 }
 
 export function createZendeskTarget(config: Config, options: ZendeskTargetOptions = {}): PortalTarget {
@@ -143,10 +175,15 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
         const fields = changedFields(all, p.previous && ownerFields(p.previous, cfg, owner.kind));
         // Keyed by what the fields hold once written (all of them), not by the difference sent: a try that writes
         // everything (after a writer stopped before its accept) then keeps a fields call an earlier try made.
+        // Fields Zendesk dropped fail the push, but only after its other calls: invoices need no field of the owner.
+        let unprovisioned: UnprovisionedFieldsError | null = null;
         if (Object.keys(fields).length > 0)
           await once(callKey(`fields:${owner.kind}:${owner.id}`, all), `${owner.kind}_fields`, () =>
             attempt(() => writeFields(client, owner, fields, calls)),
-          );
+          ).catch((err: unknown) => {
+            if (!(err instanceof UnprovisionedFieldsError)) throw err;
+            unprovisioned = err;
+          });
         const invoiceKey = (r: InvoiceRecord) => callKey(`invoice:${r.external_id}`, r);
         const records: InvoiceRecord[] = [];
         const keptKeys: string[] = [];
@@ -177,6 +214,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
               );
             }),
           );
+        if (unprovisioned) throw unprovisioned;
       } catch (err) {
         throw toPushError(err);
       }

@@ -46,7 +46,17 @@ export const blankUser = (time: string): ZendeskUser => ({
   updated_at: time,
 });
 
-function applyOrganizationInput(draft: ZendeskOrganization, input: Json): void {
+/**
+ * Custom field values of the keys an account defines; any other key is dropped without an error, as Zendesk's
+ * permissive REST API does (a 200 whose object simply lacks it). A push to a field `setup zendesk` never
+ * provisioned therefore lands nowhere, as it would in Zendesk.
+ */
+function definedFields(values: Json, defined: readonly { key: string }[]): Json {
+  const keys = new Set(defined.map((f) => f.key));
+  return Object.fromEntries(Object.entries(values).filter(([k]) => keys.has(k)));
+}
+
+function applyOrganizationInput(draft: ZendeskOrganization, input: Json, defined: readonly { key: string }[]): void {
   if ('name' in input) draft.name = typeof input.name === 'string' ? input.name.trim() : '';
   if ('external_id' in input)
     draft.external_id = input.external_id === null || input.external_id === '' ? null : String(input.external_id);
@@ -62,11 +72,11 @@ function applyOrganizationInput(draft: ZendeskOrganization, input: Json): void {
       throw invalid({
         organization_fields: [{ description: 'Organization fields: is invalid', error: 'InvalidValue' }],
       });
-    Object.assign(draft.organization_fields, input.organization_fields);
+    Object.assign(draft.organization_fields, definedFields(input.organization_fields, defined));
   }
 }
 
-function applyUserInput(draft: ZendeskUser, input: Json): void {
+function applyUserInput(draft: ZendeskUser, input: Json, defined: readonly { key: string }[]): void {
   if ('name' in input) draft.name = typeof input.name === 'string' ? input.name.trim() : '';
   if ('email' in input) draft.email = typeof input.email === 'string' && input.email.trim() ? input.email.trim() : null;
   if ('external_id' in input)
@@ -82,7 +92,7 @@ function applyUserInput(draft: ZendeskUser, input: Json): void {
   if ('user_fields' in input) {
     if (!isRecord(input.user_fields))
       throw invalid({ user_fields: [{ description: 'User fields: is invalid', error: 'InvalidValue' }] });
-    Object.assign(draft.user_fields, input.user_fields);
+    Object.assign(draft.user_fields, definedFields(input.user_fields, defined));
   }
 }
 
@@ -124,7 +134,7 @@ export class ZendeskWrites {
     const { state } = this.store;
     const time = this.store.stamp();
     const draft: ZendeskOrganization = existing ? structuredClone(existing) : blankOrganization(time);
-    applyOrganizationInput(draft, input);
+    applyOrganizationInput(draft, input, state.organizationFields);
     if (!draft.name) throw invalid(blank('name', 'Name'));
     // Checked when set or changed (a scan of every organization): a fields-only update of one of 100,000 stays cheap.
     const others = () => [...state.organizations.values()].filter((o) => o.id !== existing?.id);
@@ -155,7 +165,7 @@ export class ZendeskWrites {
     const { state } = this.store;
     const time = this.store.stamp();
     const draft: ZendeskUser = existing ? structuredClone(existing) : blankUser(time);
-    applyUserInput(draft, input);
+    applyUserInput(draft, input, state.userFields);
     if (!draft.name)
       throw invalid({ name: [{ description: 'Name: is too short (minimum is 1 character)', error: 'InvalidValue' }] });
     if (draft.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(draft.email)) {
