@@ -438,6 +438,7 @@ export const FileSchema = z.strictObject({
       debounceMs: z.number().int().min(0).max(600_000),
       backoffMs: z.number().int().min(10).max(600_000),
       maxBackoffMs: z.number().int().min(10).max(3_600_000),
+      setupCheckEveryMs: z.number().int().min(0).max(86_400_000),
     })
     .refine((p) => p.maxBackoffMs >= p.backoffMs, {
       message: 'maxBackoffMs must be at least backoffMs',

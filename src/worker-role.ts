@@ -12,6 +12,7 @@ import { createRefetcher, type Refetcher } from './connectors/refetch.js';
 import { createLogger, type Logger } from './log.js';
 import type { PortalTarget } from './sync/push/portal-target.js';
 import { createPushWorker } from './sync/push/worker.js';
+import { watchTargetSetup } from './sync/push/setup-check.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { targetCallGate, type CallGate } from './sync/push/call-gate.js';
 import { createSyncMetrics, type SyncMetrics } from './sync/metrics.js';
@@ -235,7 +236,7 @@ function startEventsWorker(
   return worker;
 }
 
-/** One push worker per portal target, each with its own call gate; none without a target factory. */
+/** One push worker per portal target, each with its own call gate, and the targets; none without a target factory. */
 function startPushWorkers(
   config: Config,
   logger: Logger,
@@ -243,22 +244,25 @@ function startPushWorkers(
   { connection, pushConnection }: Connections,
   store: RecordStore,
   metrics: SyncMetrics | undefined,
-): Worker[] {
-  if (!targets) return [];
-  return config.portal.targets.map((name) => {
+): { workers: Worker[]; targets: PortalTarget[] } {
+  if (!targets) return { workers: [], targets: [] };
+  const made: PortalTarget[] = [];
+  const workers = config.portal.targets.map((name) => {
     // One gate per target: the SDK client's calls and the bulk pushes' calls count in the same window.
     const gate = targetCallGate(pushConnection, config.redis.prefix, name, config.targets[name].rate);
+    const target = targets(name, config, {
+      gate,
+      ...(metrics && {
+        onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit),
+      }),
+    });
+    made.push(target);
     return createPushWorker({
       connection,
       redis: pushConnection,
       prefix: config.redis.prefix,
       store,
-      target: targets(name, config, {
-        gate,
-        ...(metrics && {
-          onApiUsage: (used: number, limit: number) => metrics.salesforceApiUsage.set(used / limit),
-        }),
-      }),
+      target,
       gate,
       rate: config.targets[name].rate,
       concurrency: config.targets[name].concurrency,
@@ -272,6 +276,7 @@ function startPushWorkers(
         : {}),
     });
   });
+  return { workers, targets: made };
 }
 
 /** The reconciler, its queue and worker, and the `events` queue it feeds. */
@@ -405,7 +410,8 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
   const side = await buildRecordSide(config, logger, connections, metrics, opts.now ?? Date.now, opts.registry);
   const { store, planner, tracker, outbound, deflectionQueue } = side;
   const worker = startEventsWorker(config, logger, opts, connections, side, metrics);
-  const pushWorkers = startPushWorkers(config, logger, opts.targets, connections, store, metrics);
+  const pushing = startPushWorkers(config, logger, opts.targets, connections, store, metrics);
+  const pushWorkers = pushing.workers;
   outbound.watchDeadLetters(worker, () => null);
   for (const w of pushWorkers) outbound.watchDeadLetters(w, customerOfJob);
   const deflectionWorker = createDeflectionWorker({ connection, prefix: config.redis.prefix, tracker, logger });
@@ -425,6 +431,13 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     repushChangedMapping(config, logger, pushConnection, side, pushWorkers),
   ];
   const heartbeat = startHeartbeat(pushConnection, config.redis.prefix, opts.role ?? 'worker');
+  const setupWatch = watchTargetSetup(pushing.targets, {
+    redis: pushConnection,
+    prefix: config.redis.prefix,
+    logger,
+    everyMs: config.push.setupCheckEveryMs,
+    ...(metrics && { onChecked: (target, problems) => metrics.portalSetupProblems.set({ target }, problems) }),
+  });
   logger.info(
     {
       queue: QUEUES.events,
@@ -440,8 +453,19 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     tracker,
     reconciler,
     outbound,
-    close: () =>
-      closeWorker({ connections, side, worker, deflectionWorker, reconciling, pushWorkers, background, heartbeat }),
+    close: () => {
+      setupWatch.stop();
+      return closeWorker({
+        connections,
+        side,
+        worker,
+        deflectionWorker,
+        reconciling,
+        pushWorkers,
+        background,
+        heartbeat,
+      });
+    },
   };
 }
 

@@ -17,7 +17,7 @@ import {
   verifySalesforceSchema,
 } from '../connectors/salesforce/setup.js';
 import { createZendeskClient } from '../connectors/zendesk/client.js';
-import { applyZendeskSetup, planZendeskSetup, type ZendeskSetupStep } from '../connectors/zendesk/setup.js';
+import { applyZendeskSetup, describeZendeskStep, planZendeskSetup } from '../connectors/zendesk/setup.js';
 import { endUserObjects, ownRecordsRule } from '../connectors/zendesk/setup-access.js';
 import { checkZendeskBrands, type ZendeskBrandCheck } from '../connectors/zendesk/brands.js';
 import { printJson, requireConfig } from './connect.js';
@@ -31,16 +31,6 @@ function zendeskClientOf(config: Config) {
     throw new UsageError((err as Error).message);
   }
 }
-
-const describeStep = (s: ZendeskSetupStep) => {
-  const what =
-    s.kind === 'access rule'
-      ? `access rule on ${s.key}: its organization or user matches the signed-in end user`
-      : s.kind === 'end-user policy'
-        ? `end-user policy on ${s.key}: read own records only${s.now ? ` (${s.now})` : ''}`
-        : `${s.kind} ${s.object ? `${s.object}.` : ''}${s.key}${s.type ? ` (${s.type})` : ''}`;
-  return `${what}${s.actualType ? `: exists as ${s.actualType}, expected ${s.type}; change it by hand` : ''}`;
-};
 
 interface ZendeskSetupCliOptions {
   dryRun?: boolean;
@@ -85,7 +75,7 @@ async function setupZendesk(opts: ZendeskSetupCliOptions): Promise<void> {
     });
 
   const mark = { exists: 'exists ', missing: opts.dryRun ? 'create ' : 'missing', created: 'created' } as const;
-  const lines = steps.map((s) => `  ${mark[s.state]}  ${describeStep(s)}`);
+  const lines = steps.map((s) => `  ${mark[s.state]}  ${describeZendeskStep(s)}`);
   const summary =
     missing.length === 0
       ? 'nothing to do: everything exists'

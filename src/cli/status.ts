@@ -33,6 +33,18 @@ function queueTable(queues: Record<string, QueueStatus>): string[] {
 }
 
 /** `status` for humans: the queues as a table, then what needs an admin's attention. */
+/** Per checked portal target: ok, or what its platform lacks (pushes to it are dropped there) and the fix. */
+function setupLines(checks: Status['portalSetup']): string[] {
+  return Object.entries(checks).flatMap(([target, c]) =>
+    c.problems.length === 0
+      ? [`  portal setup ${target}: ok (checked ${c.checkedAt})`]
+      : [
+          `  portal setup ${target}: ${c.problems.length} PROBLEM${c.problems.length === 1 ? '' : 'S'} (checked ${c.checkedAt}): what pushes write there is lost; \`portal-sync setup ${target}\` creates what is missing`,
+          ...c.problems.map((p) => `    ${p}`),
+        ],
+  );
+}
+
 export function statusText(status: Status, prefix: string): string {
   const lines = queueTable(status.queues);
   lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
@@ -66,6 +78,7 @@ export function statusText(status: Status, prefix: string): string {
     lines.push(
       `  last resync ${rs.id}: ${rs.status}, read ${rs.counts.read}, changed ${rs.counts.changed}, failed ${rs.counts.failed}${rs.status === 'running' ? ' (portal-sync resync --resume if it is not running)' : ''}`,
     );
+  lines.push(...setupLines(status.portalSetup));
   lines.push(...healthLines(status.workers, status.lastWebhooks));
   const t = status.redis;
   const persistence = t.aof === null ? '' : t.aof ? ', AOF on' : ', AOF off';
@@ -80,7 +93,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description(
-      'queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile',
+      'queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to, live workers',
     )
     .option('--json', 'print as JSON')
     .addHelpText(

@@ -17,6 +17,7 @@ export interface SyncMetrics {
   reconcileLastPass: Gauge;
   reconcileLastDrift: Gauge;
   salesforceApiUsage: Gauge;
+  portalSetupProblems: Gauge<'target'>;
   deflectionSessions: Counter<'outcome' | 'brand'>;
 }
 
@@ -96,6 +97,12 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     salesforceApiUsage: new Gauge({
       name: 'portal_sync_salesforce_api_usage_ratio',
       help: "The Salesforce org's daily API usage as a share of its limit, as the last push's answer reported it (Sforce-Limit-Info).",
+      registers,
+    }),
+    portalSetupProblems: new Gauge({
+      name: 'portal_sync_portal_setup_problems',
+      help: 'Fields and objects pushes write to that the portal platform lacks (or has with another type), as this worker last checked: alert on > 0.',
+      labelNames: ['target'],
       registers,
     }),
     deflectionSessions: new Counter({

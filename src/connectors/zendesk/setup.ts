@@ -203,6 +203,32 @@ export async function planZendeskSetup(
   return steps;
 }
 
+/** A step as one line: what it is (kind, object, key, type), and a type that differs from the one the target writes. */
+export function describeZendeskStep(s: ZendeskSetupStep): string {
+  const what =
+    s.kind === 'access rule'
+      ? `access rule on ${s.key}: its organization or user matches the signed-in end user`
+      : s.kind === 'end-user policy'
+        ? `end-user policy on ${s.key}: read own records only${s.now ? ` (${s.now})` : ''}`
+        : `${s.kind} ${s.object ? `${s.object}.` : ''}${s.key}${s.type ? ` (${s.type})` : ''}`;
+  return `${what}${s.actualType ? `: exists as ${s.actualType}, expected ${s.type}; change it by hand` : ''}`;
+}
+
+/**
+ * What the account lacks of what pushes write to, one line each (missing, or of another type): the fields and the
+ * invoice object of the configured names and mapping. Reads only; a few list calls.
+ */
+export async function zendeskSetupProblems(
+  client: ZendeskClient,
+  cfg: ZendeskTargetConfig,
+  mapping: MappingConfig = EMPTY_MAPPING,
+): Promise<string[]> {
+  const steps = await planZendeskSetup(client, cfg, { mapping });
+  return steps
+    .filter((s) => s.state === 'missing' || s.actualType !== undefined)
+    .map((s) => (s.state === 'missing' ? `${describeZendeskStep(s)} is missing` : describeZendeskStep(s)));
+}
+
 /** Creates every missing step, in order (the object before its fields); returns the steps with what was created. */
 export async function applyZendeskSetup(
   client: ZendeskClient,

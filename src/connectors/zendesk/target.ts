@@ -47,6 +47,7 @@ import { upsertInvoices, type CallCounter, type JobPolling } from './target-invo
 import { pushZendeskMany } from './target-bulk.js';
 import { clearZendesk } from './target-clear.js';
 import { locateDeflectionProfiles } from './target-profiles.js';
+import { zendeskSetupProblems } from './setup.js';
 
 export { NO_ZENDESK_OWNER };
 /** Customers per bulk batch: a few update_many and job calls of 100, and one show_many poll for all their jobs. */
@@ -221,6 +222,7 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       return { calls: calls.n, wrote, ...(kept.length > 0 && { kept }) };
     },
     placeOf: (links) => ownerOf(links),
+    checkSetup: () => zendeskSetupProblems(client, cfg, config.mapping),
     bulkSize: ZENDESK_BULK_SIZE,
     // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),

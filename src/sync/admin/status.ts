@@ -28,6 +28,7 @@ import { openQueue } from '../queues.js';
 import type { QueueName } from '../redis/keys.js';
 import { readRedisTopology, topologyWarnings, type RedisTopology } from '../redis/connection.js';
 import { ResyncRuns, type ResyncRunInfo } from '../resync/runs.js';
+import { readSetupChecks, type SetupCheck } from '../push/setup-check.js';
 import { RecordStore } from '../events/store.js';
 import type { PortalTargetName } from '../target-names.js';
 
@@ -69,6 +70,8 @@ export interface Status {
   resync: ResyncRunInfo | null;
   /** Per portal target: customers whose resync changes wait for a bulk call, and for how long. */
   bulk: Record<string, BulkBacklog>;
+  /** Per portal target a worker checks (push/setup-check.ts): what its platform lacks of what pushes write to, and when. */
+  portalSetup: Partial<Record<PortalTargetName, SetupCheck>>;
   /** Every worker that beat in the last week (role, host, pid, last seen, live); none live: `status` exits 3. */
   workers: WorkerHealth[];
   /** Per source whose receiver is configured: when its last verified webhook arrived (null: never). */
@@ -139,6 +142,7 @@ export async function readStatus(redis: Redis, config: StatusSettings): Promise<
     bulk: Object.fromEntries(
       await Promise.all(config.portal.targets.map(async (t) => [t, await bulkBacklog(redis, prefix, t)] as const)),
     ),
+    portalSetup: await readSetupChecks(redis, prefix, config.portal.targets),
     workers: await readWorkers(redis, prefix),
     lastWebhooks: await readLastWebhooks(redis, prefix, configuredWebhookSources(config)),
     redis: {

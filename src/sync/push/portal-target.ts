@@ -91,6 +91,12 @@ export interface PortalTarget {
    * events' profiles), as platform ids the plan can keep: `clear` takes them back later, by id.
    */
   locate?(emails: readonly string[]): Promise<LocateResult>;
+  /**
+   * What the platform lacks of what this target writes to (fields, objects), one line each; none: all there.
+   * Reads only. For a platform that accepts a write to a field it lacks and drops the value (Zendesk), so
+   * that an operator learns of it before the pushes do (push/setup-check.ts). Throws when it cannot tell.
+   */
+  checkSetup?(): Promise<string[]>;
 }
 
 export interface LocateResult {

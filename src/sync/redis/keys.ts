@@ -108,6 +108,8 @@ export const REDIS_KEYS = {
      * was recorded under it, and writes everything when one is still set (push/progress.ts).
      */
     writer: (target: string, customerId: string) => `${prefix}:push-writer:${target}:${customerId}`,
+    /** What the target's platform lacks of what it writes to, as a worker last checked (JSON; push/setup-check.ts). */
+    setupCheck: (target: PortalTargetName) => `${prefix}:push-setup:${target}`,
     /** Set while a target is failing: its pushes wait on backoff (push/target-call.ts). */
     down: (target: string) => `${prefix}:push-down:${target}`,
     /** Set (for `debounceMs`) when a push of the customer to the target was written. */

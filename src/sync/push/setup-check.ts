@@ -1,0 +1,103 @@
+/**
+ * Whether a portal target's platform has what the target writes to, checked by the worker role when it starts
+ * and every `push.setupCheckEveryMs` after (PortalTarget.checkSetup), logged, and kept in Redis for `status`.
+ * Zendesk answers a write to a field it lacks with 200 and drops the value: a single push reads that from the
+ * answer and dead-letters itself, but a bulk push (resync, a changed mapping) cannot, so without this check a
+ * missing field shows only as a portal that never changes.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../log.js';
+import { REDIS_KEYS } from '../redis/keys.js';
+import type { PortalTargetName } from '../target-names.js';
+import type { PortalTarget } from './portal-target.js';
+
+export interface SetupCheck {
+  /** When a worker last checked (ISO). */
+  checkedAt: string;
+  /** What the platform lacks, one line each; empty: everything is there. */
+  problems: string[];
+}
+
+const isCheck = (v: unknown): v is SetupCheck =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as SetupCheck).checkedAt === 'string' &&
+  Array.isArray((v as SetupCheck).problems) &&
+  (v as SetupCheck).problems.every((p) => typeof p === 'string');
+
+/** The last check of each target that has been checked (a target without checkSetup never is). */
+export async function readSetupChecks(
+  redis: Redis,
+  prefix: string,
+  targets: readonly PortalTargetName[],
+): Promise<Partial<Record<PortalTargetName, SetupCheck>>> {
+  if (targets.length === 0) return {};
+  const raw = await redis.mget(...targets.map((t) => REDIS_KEYS.push(prefix).setupCheck(t)));
+  const checks: Partial<Record<PortalTargetName, SetupCheck>> = {};
+  targets.forEach((t, i) => {
+    try {
+      const parsed: unknown = raw[i] ? JSON.parse(raw[i]) : null;
+      if (isCheck(parsed)) checks[t] = parsed;
+    } catch {
+      // Not ours to read: treated as never checked, and the next check writes it again.
+    }
+  });
+  return checks;
+}
+
+/** One check of the target: logged (an error per problem found, an info when a check finds none after one did), and kept. */
+async function checkTargetSetup(
+  target: PortalTarget & { checkSetup: NonNullable<PortalTarget['checkSetup']> },
+  redis: Redis,
+  prefix: string,
+  log: Logger,
+  onChecked: ((target: PortalTargetName, problems: number) => void) | undefined,
+  now: () => Date = () => new Date(),
+): Promise<SetupCheck> {
+  const problems = await target.checkSetup();
+  onChecked?.(target.name, problems.length);
+  const check: SetupCheck = { checkedAt: now().toISOString(), problems };
+  const key = REDIS_KEYS.push(prefix).setupCheck(target.name);
+  const before = await redis.set(key, JSON.stringify(check), 'GET');
+  if (problems.length > 0)
+    log.error(
+      { target: target.name, problems },
+      `${target.name} lacks what pushes write to: values written there are dropped (run portal-sync setup ${target.name})`,
+    );
+  else if (before && (JSON.parse(before) as Partial<SetupCheck>).problems?.length)
+    log.info({ target: target.name }, `${target.name} now has everything pushes write to`);
+  return check;
+}
+
+/**
+ * Checks each target that can tell now (in the background: a slow platform delays no start) and every
+ * `everyMs` after (0: at start only). A check that fails (the platform unreachable) is logged and changes
+ * nothing kept. Stop cancels the next checks; a check under way finishes on its own.
+ */
+export function watchTargetSetup(
+  targets: readonly PortalTarget[],
+  deps: {
+    redis: Redis;
+    prefix: string;
+    logger: Logger;
+    everyMs: number;
+    /** After each check: how many problems it found (the worker's metrics gauge). */
+    onChecked?: (target: PortalTargetName, problems: number) => void;
+  },
+): { stop(): void } {
+  const log = deps.logger.child({ module: 'setup-check' });
+  const checkable = targets.filter((t): t is PortalTarget & { checkSetup: () => Promise<string[]> } =>
+    Boolean(t.checkSetup),
+  );
+  const runAll = () => {
+    for (const t of checkable)
+      checkTargetSetup(t, deps.redis, deps.prefix, log, deps.onChecked).catch((err: unknown) =>
+        log.warn({ target: t.name, err: (err as Error).message }, 'could not check the portal setup'),
+      );
+  };
+  if (checkable.length === 0) return { stop: () => undefined };
+  runAll();
+  const timer = deps.everyMs > 0 ? setInterval(runAll, deps.everyMs) : undefined;
+  timer?.unref();
+  return { stop: () => clearInterval(timer) };
+}
