@@ -1,6 +1,6 @@
 /**
  * A Zendesk field that pushes write to and the account lacks (deleted in Admin Center, or never provisioned)
- * shows in `status` as printed and in /metrics: the worker checks the portal setup when it starts and every
+ * shows in `status` as printed, on the admin dashboard and in /metrics: the worker checks the portal setup when it starts and every
  * push.setupCheckEveryMs, `status` names what is missing and the command that creates it, and once `portal-sync
  * setup zendesk` ran, the next check says ok. The stand-in is set up by the real setup code, the CLI runs as an
  * operator runs it.
@@ -18,6 +18,9 @@ import { zendeskTargetEnv } from '../support/zendesk-setup.js';
 let zd: ZendeskStandIn;
 let p: TestPipeline;
 let env: Record<string, string>;
+const ADMIN = 'admin-token-for-the-setup-check-test-0123456789';
+const dashboard = async () =>
+  (await fetch(`${p.daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
 
 beforeAll(async () => {
   ({ standIn: zd } = await zendeskStandInSetUp());
@@ -28,7 +31,7 @@ beforeAll(async () => {
     1,
   );
   p = await startTestPipeline(
-    zendeskTargetEnv(zd),
+    { ...zendeskTargetEnv(zd), ADMIN_TOKEN: ADMIN },
     (c) => {
       c.push.setupCheckEveryMs = 300;
     },
@@ -70,6 +73,9 @@ describe('status shows the portal setup a worker checked', { timeout: 180_000 },
       },
     });
     expect(await metricValue(p.daemon, 'portal_sync_portal_setup_problems', { target: 'zendesk' })).toBe(1);
+    expect(await dashboard()).toMatch(
+      /<ul class="list" id="portal-setup"><li><span class="tag">zendesk<\/span> <span class="warn">portal setup: 1 problem\(s\)<\/span>.*<li>organization field portal_open_invoices \(integer\) is missing<\/li>/,
+    );
 
     const setup = await runCli(['setup', 'zendesk'], env);
     expect(setup.code).toBe(0);
@@ -79,5 +85,6 @@ describe('status shows the portal setup a worker checked', { timeout: 180_000 },
     expect(ok.stdout).toMatch(/^ {2}portal setup zendesk: ok \(checked \d{4}-\d\d-\d\dT\S+Z\)$/m);
     expect(ok.stdout).not.toMatch(/portal_open_invoices/);
     expect(await metricValue(p.daemon, 'portal_sync_portal_setup_problems', { target: 'zendesk' })).toBe(0);
+    expect(await dashboard()).toMatch(/<span class="tag">zendesk<\/span> portal setup ok/);
   });
 });

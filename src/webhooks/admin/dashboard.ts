@@ -322,6 +322,7 @@ export function adminDashboardRouter(deps: AdminDashboardDeps): Router {
       health: {
         workers: status.workers,
         lastWebhooks: status.lastWebhooks,
+        portalSetup: status.portalSetup,
         stripeAccounts: config.stripe.accounts
           .filter((a) => a.secretKey !== undefined || a.webhookSecrets.length + a.connectWebhookSecrets.length > 0)
           .map(({ label, id, mode, connect }) => ({ label, id, mode, connect })),

@@ -1,10 +1,16 @@
-/** The dashboard's health section: each worker's heartbeat, and when each configured source last sent a webhook. */
+/**
+ * The dashboard's health section: each worker's heartbeat, when each configured source last sent a webhook, and
+ * what a checked portal target lacks of what pushes write to (push/setup-check.ts).
+ */
 import { LIVE_WITHIN_MS, type WorkerHealth } from '../../sync/health.js';
 import { escapeHtml as h } from '../../sync/escape-html.js';
+import type { SetupCheck } from '../../sync/push/setup-check.js';
 
 export interface HealthData {
   workers: WorkerHealth[];
   lastWebhooks: Record<string, string | null>;
+  /** Per portal target a worker checked: what its platform lacks, and when. */
+  portalSetup?: Record<string, SetupCheck>;
   /** The Stripe accounts events are received and read for (config stripe.accounts, or the single account). */
   stripeAccounts?: Array<{ label: string; id: string | null; mode: 'test' | 'live' | null; connect: boolean }>;
 }
@@ -24,6 +30,16 @@ function workerRow(w: WorkerHealth): string {
   return `<tr><th scope="row">${h(w.role)}</th><td>${h(w.host)}</td><td>${w.pid}</td><td>${h(w.lastSeenAt)}</td><td>${state}</td></tr>`;
 }
 
+/** Each checked target: ok, or what its platform lacks (values pushed there are lost) and the command that creates it. */
+function setupList(checks: Record<string, SetupCheck>): string {
+  const items = Object.entries(checks).map(([target, c]) =>
+    c.problems.length === 0
+      ? `<li><span class="tag">${h(target)}</span> portal setup ok <span class="muted">checked ${h(c.checkedAt)}</span></li>`
+      : `<li><span class="tag">${h(target)}</span> <span class="warn">portal setup: ${c.problems.length} problem(s)</span>, what pushes write there is lost (run <code>portal-sync setup ${h(target)}</code>) <span class="muted">checked ${h(c.checkedAt)}</span><ul>${c.problems.map((p) => `<li>${h(p)}</li>`).join('')}</ul></li>`,
+  );
+  return items.length ? `<ul class="list" id="portal-setup">${items.join('\n')}</ul>` : '';
+}
+
 export function renderHealth(d: HealthData): string {
   const live = d.workers.filter((w) => w.live).length;
   const head =
@@ -38,5 +54,5 @@ export function renderHealth(d: HealthData): string {
       `<li><span class="tag">${h(s)}</span> ${at ? `last webhook ${h(at)}` : '<span class="warn">no webhook yet</span>'}</li>`,
   );
   const accounts = (d.stripeAccounts ?? []).map(stripeAccountRow);
-  return `${head}${table}<ul class="list">${hooks.join('\n') || '<li>No receiver configured.</li>'}</ul>${accounts.length ? `<h3>Stripe accounts</h3><ul class="list">${accounts.join('\n')}</ul>` : ''}`;
+  return `${head}${table}<ul class="list">${hooks.join('\n') || '<li>No receiver configured.</li>'}</ul>${setupList(d.portalSetup ?? {})}${accounts.length ? `<h3>Stripe accounts</h3><ul class="list">${accounts.join('\n')}</ul>` : ''}`;
 }
