@@ -1,8 +1,12 @@
 /**
  * What the portal shows, as the targets' tests push it: an invoice and a ticket view with realistic values
- * (Stripe's invoice URLs, a billing ticket), any attribute overridden. Each test file names what it relies on.
+ * (Stripe's invoice URLs, a billing ticket), any attribute overridden, a Team customer's projection with its
+ * open invoices, and a push of it that records its calls as the push worker does. Each test file names what
+ * it relies on.
  */
+import type { PortalProjection } from '../../src/sync/events/project.js';
 import type { InvoiceView, TicketView } from '../../src/sync/events/record.js';
+import type { PortalPush } from '../../src/sync/push/portal-target.js';
 
 export const invoiceView = (id: string, over: Partial<InvoiceView> = {}): InvoiceView => ({
   id,
@@ -38,4 +42,36 @@ export const ticketView = (id: string, over: Partial<TicketView> = {}): TicketVi
   category: 'billing',
   updatedAt: '2026-11-20T14:02:11Z',
   ...over,
+});
+
+/** An active Team subscription (147.00 a month) whose open invoices are `invoices`: what a push of a paying customer carries. */
+export const teamProjection = (invoices: InvoiceView[], status = 'active'): PortalProjection => ({
+  billing: {
+    status,
+    plan: 'Team',
+    currency: 'usd',
+    mrr: 14_700,
+    balance: 0,
+    nextInvoiceDate: '2026-04-01T00:00:00.000Z',
+    delinquent: false,
+  },
+  openInvoiceCount: invoices.length,
+  invoices,
+  support: null,
+});
+
+/** A first push of `projection` to these links that records the calls it made in `done`, as the push worker does. */
+export const recordingPush = (
+  customerId: string,
+  links: Partial<PortalPush['links']>,
+  projection: PortalProjection,
+  done: Set<string>,
+): PortalPush => ({
+  customerId,
+  links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null, contacts: [], ...links },
+  profile: null,
+  projection,
+  previous: null,
+  done,
+  onDone: (...keys) => keys.forEach((k) => done.add(k)),
 });

@@ -37,3 +37,10 @@ export async function zendeskStandInSetUp(
   );
   return { standIn, config };
 }
+
+/** The writes a stand-in answered since its `from`th call, as `METHOD path status`. */
+export const zendeskWritesSince = (standIn: ZendeskStandIn, from: number): string[] =>
+  standIn.calls
+    .slice(from)
+    .filter((c) => c.method !== 'GET')
+    .map((c) => `${c.method} ${c.path} ${c.status}`);

@@ -18,8 +18,8 @@ import type { PortalPush } from '../../../src/sync/push/portal-target.js';
 import { markWriters, progressKey, startTry, writerKey } from '../../../src/sync/push/progress.js';
 import { createLogger } from '../../../src/log.js';
 import { redisUnderPrefix } from '../../support/redis.js';
-import { zendeskStandInSetUp } from '../../support/zendesk-config.js';
-import { invoiceView } from '../../support/views.js';
+import { zendeskStandInSetUp, zendeskWritesSince } from '../../support/zendesk-config.js';
+import { invoiceView, recordingPush, teamProjection } from '../../support/views.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;
@@ -32,36 +32,12 @@ afterEach(() => standIn.close());
 const invoice = (id: string): InvoiceView => invoiceView(id, { number: `PROG-${id.slice(-2)}` });
 // More than 3 invoices: they go as one custom object job.
 const INVOICES = ['in_prog_01', 'in_prog_02', 'in_prog_03', 'in_prog_04', 'in_prog_05'].map(invoice);
-const projection = (status: string): PortalProjection => ({
-  billing: {
-    status,
-    plan: 'Team',
-    currency: 'usd',
-    mrr: 14_700,
-    balance: 0,
-    nextInvoiceDate: '2026-04-01T00:00:00.000Z',
-    delinquent: false,
-  },
-  openInvoiceCount: INVOICES.length,
-  invoices: INVOICES,
-  support: null,
-});
+const projection = (status: string): PortalProjection => teamProjection(INVOICES, status);
 
 /** A push of `p` to the organization that records the calls it made in `done`, as the push worker does. */
-const pushOf = (orgId: number, p: PortalProjection, done: Set<string>): PortalPush => ({
-  customerId: `cust_${orgId}`,
-  links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: String(orgId), contacts: [] },
-  profile: null,
-  projection: p,
-  previous: null,
-  done,
-  onDone: (...keys) => keys.forEach((k) => done.add(k)),
-});
-const writesSince = (from: number) =>
-  standIn.calls
-    .slice(from)
-    .filter((c) => c.method !== 'GET')
-    .map((c) => `${c.method} ${c.path} ${c.status}`);
+const pushOf = (orgId: number, p: PortalProjection, done: Set<string>): PortalPush =>
+  recordingPush(`cust_${orgId}`, { zendeskOrganizationId: String(orgId) }, p, done);
+const writesSince = (from: number) => zendeskWritesSince(standIn, from);
 const STATUS_CALL = /^PATCH \/custom_objects\/portal_account_status\//;
 
 describe('the Zendesk target keeps the progress of a push', () => {

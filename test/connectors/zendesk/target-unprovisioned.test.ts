@@ -12,10 +12,9 @@ import { applyZendeskSetup, planZendeskSetup } from '../../../src/connectors/zen
 import { createZendeskTarget, UnprovisionedFieldsError } from '../../../src/connectors/zendesk/target.js';
 import type { ZendeskStandIn } from '../../../src/demo/standins/zendesk/index.js';
 import { PermanentError } from '../../../src/sync/errors.js';
-import type { PortalProjection } from '../../../src/sync/events/project.js';
 import type { PortalPush } from '../../../src/sync/push/portal-target.js';
-import { invoiceView } from '../../support/views.js';
-import { zendeskStandInSetUp } from '../../support/zendesk-config.js';
+import { invoiceView, recordingPush, teamProjection } from '../../support/views.js';
+import { zendeskStandInSetUp, zendeskWritesSince } from '../../support/zendesk-config.js';
 
 let standIn: ZendeskStandIn;
 let config: Config;
@@ -28,35 +27,11 @@ beforeEach(async () => {
 afterEach(() => standIn.close());
 
 const INVOICE = invoiceView('in_unprov_01', { number: 'UNPROV-01' });
-const PROJECTION: PortalProjection = {
-  billing: {
-    status: 'active',
-    plan: 'Team',
-    currency: 'usd',
-    mrr: 14_700,
-    balance: 0,
-    nextInvoiceDate: '2026-04-01T00:00:00.000Z',
-    delinquent: false,
-  },
-  openInvoiceCount: 1,
-  invoices: [INVOICE],
-  support: null,
-};
+const PROJECTION = teamProjection([INVOICE]);
 
-const pushTo = (links: Partial<PortalPush['links']>, done: Set<string>): PortalPush => ({
-  customerId: 'cust_unprovisioned',
-  links: { stripeCustomerId: null, salesforceAccountId: null, zendeskOrganizationId: null, contacts: [], ...links },
-  profile: null,
-  projection: PROJECTION,
-  previous: null,
-  done,
-  onDone: (...keys) => keys.forEach((k) => done.add(k)),
-});
-const writesSince = (from: number) =>
-  standIn.calls
-    .slice(from)
-    .filter((c) => c.method !== 'GET')
-    .map((c) => `${c.method} ${c.path} ${c.status}`);
+const pushTo = (links: Partial<PortalPush['links']>, done: Set<string>): PortalPush =>
+  recordingPush('cust_unprovisioned', links, PROJECTION, done);
+const writesSince = (from: number) => zendeskWritesSince(standIn, from);
 
 async function runSetup(): Promise<void> {
   const client = createZendeskClient(config.zendesk);
