@@ -32,6 +32,12 @@ import { runScript } from '../redis/scripts.js';
 
 /** Long enough for a job's retries (push.maxBackoffMs, 10 min by default) and a worker restart; then the calls are made again. */
 const PROGRESS_TTL_MS = 24 * 3600_000;
+/**
+ * A writer token outlives the progress: a dead-lettered push replayed days later, or the customer's next change
+ * a week after a failed push, must still learn that a writer stopped part-way and write the whole projection.
+ * An accept clears it; only a customer whose pushes never succeed again keeps one this long.
+ */
+const WRITER_TTL_MS = 30 * 24 * 3600_000;
 
 export const progressKey = (prefix: string, target: string, customerId: string): string =>
   REDIS_KEYS.push(prefix).progress(target, customerId);
@@ -78,7 +84,7 @@ export async function startTry(
     redis,
     'push-try-start',
     [keys.progress, keys.writer],
-    [token, PROGRESS_TTL_MS],
+    [token, WRITER_TTL_MS],
   )) as [number, ...string[]];
   const done = new Set<string>();
   for (let i = 0; i + 1 < trusted.length; i += 2) {
@@ -123,7 +129,7 @@ export async function markWriters(
   const unfinished = new Set<string>();
   if (customerIds.length === 0) return { token, unfinished };
   const tx = redis.multi();
-  for (const id of customerIds) tx.set(writerKey(prefix, target, id), token, 'PX', PROGRESS_TTL_MS, 'GET');
+  for (const id of customerIds) tx.set(writerKey(prefix, target, id), token, 'PX', WRITER_TTL_MS, 'GET');
   const replies = await tx.exec();
   if (replies === null) throw new Error('the writer tokens of a drain were not set');
   replies.forEach(([err, previous], i) => {

@@ -26,7 +26,7 @@ const invoice = callKey('invoice:in_1', { name: 'in_1', custom_object_fields: { 
 const status = callKey('status:organization-42', { custom_object_fields: { open_invoices: 1 } });
 
 describe('push progress', () => {
-  it("is what the push's next try finds, for a day", async () => {
+  it("is what the push's next try finds, for a day; the writer token stays 30 days", async () => {
     const first = await tryOf('c1');
     expect([...first.done]).toEqual([]);
     first.onDone(fields('active'), invoice);
@@ -35,7 +35,16 @@ describe('push progress', () => {
     expect(next.done).toEqual(new Set([fields('active'), invoice]));
     const { progress, writer } = keysOf('c1');
     expect(await redis().pttl(progress)).toBeGreaterThan(23 * 3600_000);
-    expect(await redis().pttl(writer)).toBeGreaterThan(23 * 3600_000);
+    expect(await redis().pttl(writer)).toBeGreaterThan(29 * 24 * 3600_000);
+  });
+
+  it('tells the try after the progress expired that a writer stopped before its accept: it writes everything', async () => {
+    (await tryOf('c1x')).onDone(fields('active'));
+    await redis().del(keysOf('c1x').progress); // a day later: the progress is gone, the writer token is not
+
+    const late = await tryOf('c1x');
+    expect(late.unfinished).toBe(true);
+    expect(late.done.size).toBe(0);
   });
 
   it('counts for nothing once another state was accepted than the one the push was diffed from', async () => {

@@ -8,7 +8,7 @@
 -- it may have written part of a change, so this try writes the whole projection, not the difference from the
 -- accepted state (a part written and then undone in the record would otherwise stay on the target).
 -- KEYS[1] the push progress (hash), KEYS[2] the writer token.
--- ARGV[1] this try's token (fresh, random), ARGV[2] how long both are kept (ms).
+-- ARGV[1] this try's token (fresh, random), ARGV[2] how long the token is kept (ms).
 -- Returns 1 when a writer left its token set (0 otherwise), then the trusted entries, flat: place, value, ...
 local previous = redis.call('GET', KEYS[2])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
