@@ -33,13 +33,13 @@ function queueTable(queues: Record<string, QueueStatus>): string[] {
 }
 
 /** `status` for humans: the queues as a table, then what needs an admin's attention. */
-/** Per checked portal target: ok, or what its platform lacks (pushes to it are dropped there) and the fix. */
+/** Per checked portal target: ok, or what its platform lacks, what that does to pushes, and the fix. */
 function setupLines(checks: Status['portalSetup']): string[] {
   return Object.entries(checks).flatMap(([target, c]) =>
     c.problems.length === 0
       ? [`  portal setup ${target}: ok (checked ${c.checkedAt})`]
       : [
-          `  portal setup ${target}: ${c.problems.length} PROBLEM${c.problems.length === 1 ? '' : 'S'} (checked ${c.checkedAt}): what pushes write there is lost; \`portal-sync setup ${target}\` creates what is missing`,
+          `  portal setup ${target}: ${c.problems.length} PROBLEM${c.problems.length === 1 ? '' : 'S'} (checked ${c.checkedAt}): ${c.consequence}; ${c.fix}`,
           ...c.problems.map((p) => `    ${p}`),
         ],
   );

@@ -1,56 +1,42 @@
 /**
- * A Zendesk field that pushes write to and the account lacks (deleted in Admin Center, or never provisioned)
- * shows in `status` as printed, on the admin dashboard and in /metrics: the worker checks the portal setup when it starts and every
- * push.setupCheckEveryMs, `status` names what is missing and the command that creates it, and once `portal-sync
- * setup zendesk` ran, the next check says ok. The stand-in is set up by the real setup code, the CLI runs as an
- * operator runs it.
+ * A field that pushes write to and the portal lacks (deleted in Admin Center, never provisioned, a package not
+ * deployed) shows in `status` as printed, on the admin dashboard and in /metrics: the worker checks the portal
+ * setup when it starts (Zendesk also every push.setupCheckEveryMs), and `status` names what is missing, what that
+ * does to pushes and what fixes it. For Zendesk, once the real `portal-sync setup zendesk` ran, the next check
+ * says ok. The stand-ins are set up by the real setup code or the metadata package; the CLI runs as an operator
+ * runs it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
+import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
+import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { TEST_SECRETS } from '../support/daemon.js';
+import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { metricValue } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { zendeskStandInSetUp } from '../support/zendesk-config.js';
 import { zendeskTargetEnv } from '../support/zendesk-setup.js';
 
-let zd: ZendeskStandIn;
-let p: TestPipeline;
-let env: Record<string, string>;
 const ADMIN = 'admin-token-for-the-setup-check-test-0123456789';
-const dashboard = async () =>
-  (await fetch(`${p.daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
 
-beforeAll(async () => {
-  ({ standIn: zd } = await zendeskStandInSetUp());
-  // An admin deletes a field the target writes (Zendesk keeps answering 200 to writes of it, and drops them).
-  const fields = zd.state.organizationFields;
-  fields.splice(
-    fields.findIndex((f) => f.key === 'portal_open_invoices'),
-    1,
-  );
-  p = await startTestPipeline(
-    { ...zendeskTargetEnv(zd), ADMIN_TOKEN: ADMIN },
+/** A pipeline whose worker pushes to the portal that `targetEnv` names, and the env its CLI runs with. */
+async function pipelineFor(
+  targetEnv: Record<string, string>,
+): Promise<{ p: TestPipeline; env: Record<string, string> }> {
+  const p = await startTestPipeline(
+    { ...targetEnv, ADMIN_TOKEN: ADMIN },
     (c) => {
       c.push.setupCheckEveryMs = 300;
     },
     createPortalTarget,
   );
-  env = {
-    REDIS_URL: p.daemon.config.redis.url,
-    REDIS_PREFIX: p.daemon.prefix,
-    ...TEST_SECRETS,
-    ...zendeskTargetEnv(zd),
-  };
-}, 60_000);
-afterAll(async () => {
-  await p?.stop();
-  await zd?.close();
-});
+  const env = { REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix, ...TEST_SECRETS, ...targetEnv };
+  return { p, env };
+}
 
 /** `status` as printed, once `until` holds of it (the worker checks in the background). */
-async function statusWhen(until: (r: CliResult) => boolean): Promise<CliResult> {
+async function statusWhen(env: Record<string, string>, until: (r: CliResult) => boolean): Promise<CliResult> {
   const end = Date.now() + 60_000;
   for (;;) {
     const r = await runCli(['status'], env);
@@ -59,32 +45,95 @@ async function statusWhen(until: (r: CliResult) => boolean): Promise<CliResult> 
   }
 }
 
-describe('status shows the portal setup a worker checked', { timeout: 180_000 }, () => {
-  it('names the missing Zendesk field and the command that creates it, then says ok once setup created it', async () => {
-    const missing = await statusWhen((r) => /portal setup zendesk/.test(r.stdout));
+const dashboard = async (p: TestPipeline) =>
+  (await fetch(`${p.daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+const CHECKED = String.raw`\(checked \d{4}-\d\d-\d\dT\S+Z\)`;
+
+describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }, () => {
+  let zd: ZendeskStandIn;
+  let p: TestPipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    ({ standIn: zd } = await zendeskStandInSetUp());
+    // An admin deletes a field the target writes (Zendesk keeps answering 200 to writes of it, and drops them).
+    const fields = zd.state.organizationFields;
+    fields.splice(
+      fields.findIndex((f) => f.key === 'portal_open_invoices'),
+      1,
+    );
+    ({ p, env } = await pipelineFor(zendeskTargetEnv(zd)));
+  }, 60_000);
+  afterAll(async () => {
+    await p?.stop();
+    await zd?.close();
+  });
+
+  it('names the missing field, what is lost and the command that creates it, then says ok once setup created it', async () => {
+    const missing = await statusWhen(env, (r) => /portal setup zendesk/.test(r.stdout));
     expect(missing.stdout).toMatch(
-      /^ {2}portal setup zendesk: 1 PROBLEM \(checked \d{4}-\d\d-\d\dT\S+Z\): what pushes write there is lost; `portal-sync setup zendesk` creates what is missing$/m,
+      new RegExp(
+        `^ {2}portal setup zendesk: 1 PROBLEM ${CHECKED}: what pushes write there is lost; \`portal-sync setup zendesk\` creates what is missing$`,
+        'm',
+      ),
     );
     expect(missing.stdout).toMatch(/^ {4}organization field portal_open_invoices \(integer\) is missing$/m);
     expect((await runCli(['status', '--json'], env)).json().portalSetup).toEqual({
       zendesk: {
         checkedAt: expect.any(String),
         problems: ['organization field portal_open_invoices (integer) is missing'],
+        consequence: 'what pushes write there is lost',
+        fix: '`portal-sync setup zendesk` creates what is missing',
       },
     });
     expect(await metricValue(p.daemon, 'portal_sync_portal_setup_problems', { target: 'zendesk' })).toBe(1);
-    expect(await dashboard()).toMatch(
-      /<ul class="list" id="portal-setup"><li><span class="tag">zendesk<\/span> <span class="warn">portal setup: 1 problem\(s\)<\/span>.*<li>organization field portal_open_invoices \(integer\) is missing<\/li>/,
+    expect(await dashboard(p)).toMatch(
+      /<ul class="list" id="portal-setup"><li><span class="tag">zendesk<\/span> <span class="warn">portal setup: 1 problem\(s\)<\/span>: what pushes write there is lost; <code>portal-sync setup zendesk<\/code> creates what is missing .*<li>organization field portal_open_invoices \(integer\) is missing<\/li>/,
     );
 
     const setup = await runCli(['setup', 'zendesk'], env);
     expect(setup.code).toBe(0);
     expect(setup.stdout).toMatch(/^ {2}created {2}organization field portal_open_invoices \(integer\)$/m);
 
-    const ok = await statusWhen((r) => /portal setup zendesk: ok/.test(r.stdout));
-    expect(ok.stdout).toMatch(/^ {2}portal setup zendesk: ok \(checked \d{4}-\d\d-\d\dT\S+Z\)$/m);
+    const ok = await statusWhen(env, (r) => /portal setup zendesk: ok/.test(r.stdout));
+    expect(ok.stdout).toMatch(new RegExp(`^ {2}portal setup zendesk: ok ${CHECKED}$`, 'm'));
     expect(ok.stdout).not.toMatch(/portal_open_invoices/);
     expect(await metricValue(p.daemon, 'portal_sync_portal_setup_problems', { target: 'zendesk' })).toBe(0);
-    expect(await dashboard()).toMatch(/<span class="tag">zendesk<\/span> portal setup ok/);
+    expect(await dashboard(p)).toMatch(/<span class="tag">zendesk<\/span> portal setup ok/);
   });
 });
+
+describe('status shows the Salesforce setup a worker checked at start', { timeout: 180_000 }, () => {
+  let sf: SalesforceStandIn;
+  let p: TestPipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    const cfg = testConfig().targets.salesforce;
+    // The metadata package deployed, but an older one: it lacks the Account's open ticket count.
+    const fields = provisionedSalesforceFields(cfg);
+    fields['Account'] = fields['Account']!.filter((f) => f.name !== cfg.accountFields.openTickets);
+    sf = await startSalesforceStandIn({ fields });
+    ({ p, env } = await pipelineFor({
+      PORTAL_TARGET: 'salesforce',
+      SALESFORCE_INSTANCE_URL: sf.instanceUrl,
+      SALESFORCE_ACCESS_TOKEN: sf.accessToken,
+    }));
+  }, 60_000);
+  afterAll(async () => {
+    await p?.stop();
+    await sf?.close();
+  });
+
+  it('names the missing Account field, that pushes writing there fail, and how to deploy the package', async () => {
+    const missing = await statusWhen(env, (r) => /portal setup salesforce/.test(r.stdout));
+    expect(missing.stdout).toMatch(
+      new RegExp(
+        `^ {2}portal setup salesforce: 1 PROBLEM ${CHECKED}: pushes writing there fail; deploy the metadata package \\(\`portal-sync setup salesforce\` shows how\\)$`,
+        'm',
+      ),
+    );
+    expect(missing.stdout).toMatch(new RegExp(`^ {4}field Account\\.${cfgOpenTickets()} is missing$`, 'm'));
+    expect(await metricValue(p.daemon, 'portal_sync_portal_setup_problems', { target: 'salesforce' })).toBe(1);
+  });
+});
+
+const cfgOpenTickets = () => testConfig().targets.salesforce.accountFields.openTickets;

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Connection } from 'jsforce';
 import { PACKAGE_ROOT, type TargetsConfig } from '../../config.js';
-import { DEFLECTION_FIELDS } from './target.js';
+import { DEFLECTION_FIELDS } from './target-records.js';
 import { EMPTY_MAPPING, type MappingConfig, type MappingEntry } from '../../sync/mapping/schema.js';
 
 export const SALESFORCE_PROJECT_DIR = resolve(PACKAGE_ROOT, 'salesforce');
@@ -127,3 +127,13 @@ export async function verifySalesforceSchema(
 
 export const verificationPassed = (results: readonly ObjectVerification[]) =>
   results.every((r) => r.exists && r.missing.length === 0 && r.notExternalId === undefined);
+
+/** What the verification found wrong, one line each: an object or field missing, an external id not marked External ID. */
+export function salesforceSetupProblems(results: readonly ObjectVerification[]): string[] {
+  return results.flatMap((r) => [
+    ...(r.exists ? r.missing.map((f) => `field ${r.object}.${f} is missing`) : [`object ${r.object} is missing`]),
+    ...(r.notExternalId
+      ? [`field ${r.object}.${r.notExternalId} is not an External ID field (upserts by it fail)`]
+      : []),
+  ]);
+}

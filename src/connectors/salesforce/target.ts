@@ -14,6 +14,7 @@
  * records when allowRecursive is set. A record Salesforce refuses does not
  * stop the others; the push fails after them, naming it.
  */
+import { salesforceSchema, salesforceSetupProblems, verifySalesforceSchema } from './setup.js';
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.js';
 import { PermanentError, RateLimitedError, RetryableError } from '../../sync/errors.js';
@@ -234,6 +235,18 @@ export function createSalesforceTarget(
   };
   return {
     name: 'salesforce',
+    // Salesforce refuses a write to a field it lacks (the push dead-letters with its error); checked once a start,
+    // since each describe counts against the org's daily API allowance.
+    setupCheck: {
+      atStartOnly: true,
+      run: async () => ({
+        problems: salesforceSetupProblems(
+          await verifySalesforceSchema(await connect(), salesforceSchema(config.targets.salesforce, config.mapping)),
+        ),
+        consequence: 'pushes writing there fail',
+        fix: 'deploy the metadata package (`portal-sync setup salesforce` shows how)',
+      }),
+    },
     async push(p: PortalPush): Promise<PushResult> {
       // Only ever the Account the record links to: never one found some other way.
       const accountId = p.links.salesforceAccountId;

@@ -222,7 +222,13 @@ export function createZendeskTarget(config: Config, options: ZendeskTargetOption
       return { calls: calls.n, wrote, ...(kept.length > 0 && { kept }) };
     },
     placeOf: (links) => ownerOf(links),
-    checkSetup: () => zendeskSetupProblems(client, cfg, config.mapping),
+    setupCheck: {
+      run: async () => ({
+        problems: await zendeskSetupProblems(client, cfg, config.mapping),
+        consequence: 'what pushes write there is lost',
+        fix: '`portal-sync setup zendesk` creates what is missing',
+      }),
+    },
     bulkSize: ZENDESK_BULK_SIZE,
     // The client passes every HTTP call through the gate it was built with: ctx.gate is not needed.
     pushMany: (pushes) => pushZendeskMany(pushes, { client, cfg, polling, toPushError }),

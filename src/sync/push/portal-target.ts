@@ -92,11 +92,26 @@ export interface PortalTarget {
    */
   locate?(emails: readonly string[]): Promise<LocateResult>;
   /**
-   * What the platform lacks of what this target writes to (fields, objects), one line each; none: all there.
-   * Reads only. For a platform that accepts a write to a field it lacks and drops the value (Zendesk), so
-   * that an operator learns of it before the pushes do (push/setup-check.ts). Throws when it cannot tell.
+   * Whether the platform has what this target writes to (fields, objects), checked by the worker role
+   * (push/setup-check.ts) so that an operator learns of a gap before the pushes do: Zendesk answers a write
+   * to a field it lacks with 200 and drops the value. Reads only; throws when it cannot tell.
    */
-  checkSetup?(): Promise<string[]>;
+  readonly setupCheck?: SetupCheckSpec;
+}
+
+export interface SetupCheckSpec {
+  /** What the platform lacks, one line each (none: all there), with what that does and what fixes it. */
+  run(): Promise<SetupFindings>;
+  /** Checked when the worker starts only, not every push.setupCheckEveryMs (a check that costs API allowance). */
+  atStartOnly?: boolean;
+}
+
+export interface SetupFindings {
+  problems: string[];
+  /** What a gap does to pushes, as status says it ("what pushes write there is lost"). */
+  consequence: string;
+  /** What closes it ("`portal-sync setup zendesk` creates what is missing"). */
+  fix: string;
 }
 
 export interface LocateResult {

@@ -9,19 +9,19 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 import type { PortalTargetName } from '../target-names.js';
-import type { PortalTarget } from './portal-target.js';
+import type { PortalTarget, SetupCheckSpec, SetupFindings } from './portal-target.js';
 
-export interface SetupCheck {
+export interface SetupCheck extends SetupFindings {
   /** When a worker last checked (ISO). */
   checkedAt: string;
-  /** What the platform lacks, one line each; empty: everything is there. */
-  problems: string[];
 }
 
 const isCheck = (v: unknown): v is SetupCheck =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as SetupCheck).checkedAt === 'string' &&
+  typeof (v as SetupCheck).consequence === 'string' &&
+  typeof (v as SetupCheck).fix === 'string' &&
   Array.isArray((v as SetupCheck).problems) &&
   (v as SetupCheck).problems.every((p) => typeof p === 'string');
 
@@ -45,24 +45,25 @@ export async function readSetupChecks(
   return checks;
 }
 
-/** One check of the target: logged (an error per problem found, an info when a check finds none after one did), and kept. */
+type Checkable = PortalTarget & { setupCheck: SetupCheckSpec };
+
+/** One check of the target: logged (an error when it found problems, an info when it finds none after one did), and kept. */
 async function checkTargetSetup(
-  target: PortalTarget & { checkSetup: NonNullable<PortalTarget['checkSetup']> },
+  target: Checkable,
   redis: Redis,
   prefix: string,
   log: Logger,
   onChecked: ((target: PortalTargetName, problems: number) => void) | undefined,
-  now: () => Date = () => new Date(),
 ): Promise<SetupCheck> {
-  const problems = await target.checkSetup();
-  onChecked?.(target.name, problems.length);
-  const check: SetupCheck = { checkedAt: now().toISOString(), problems };
+  const findings = await target.setupCheck.run();
+  onChecked?.(target.name, findings.problems.length);
+  const check: SetupCheck = { checkedAt: new Date().toISOString(), ...findings };
   const key = REDIS_KEYS.push(prefix).setupCheck(target.name);
   const before = await redis.set(key, JSON.stringify(check), 'GET');
-  if (problems.length > 0)
+  if (findings.problems.length > 0)
     log.error(
-      { target: target.name, problems },
-      `${target.name} lacks what pushes write to: values written there are dropped (run portal-sync setup ${target.name})`,
+      { target: target.name, problems: findings.problems },
+      `${target.name} lacks what pushes write to: ${findings.consequence}; ${findings.fix}`,
     );
   else if (before && (JSON.parse(before) as Partial<SetupCheck>).problems?.length)
     log.info({ target: target.name }, `${target.name} now has everything pushes write to`);
@@ -71,8 +72,8 @@ async function checkTargetSetup(
 
 /**
  * Checks each target that can tell now (in the background: a slow platform delays no start) and every
- * `everyMs` after (0: at start only). A check that fails (the platform unreachable) is logged and changes
- * nothing kept. Stop cancels the next checks; a check under way finishes on its own.
+ * `everyMs` after (0: at start only; a target's atStartOnly too). A check that fails (the platform
+ * unreachable) is logged and changes nothing kept. Stop cancels the next checks; one under way finishes.
  */
 export function watchTargetSetup(
   targets: readonly PortalTarget[],
@@ -86,18 +87,15 @@ export function watchTargetSetup(
   },
 ): { stop(): void } {
   const log = deps.logger.child({ module: 'setup-check' });
-  const checkable = targets.filter((t): t is PortalTarget & { checkSetup: () => Promise<string[]> } =>
-    Boolean(t.checkSetup),
-  );
-  const runAll = () => {
-    for (const t of checkable)
-      checkTargetSetup(t, deps.redis, deps.prefix, log, deps.onChecked).catch((err: unknown) =>
-        log.warn({ target: t.name, err: (err as Error).message }, 'could not check the portal setup'),
-      );
-  };
-  if (checkable.length === 0) return { stop: () => undefined };
-  runAll();
-  const timer = deps.everyMs > 0 ? setInterval(runAll, deps.everyMs) : undefined;
-  timer?.unref();
+  const checkable = targets.filter((t): t is Checkable => t.setupCheck !== undefined);
+  const check = (t: Checkable) =>
+    checkTargetSetup(t, deps.redis, deps.prefix, log, deps.onChecked).catch((err: unknown) =>
+      log.warn({ target: t.name, err: (err as Error).message }, 'could not check the portal setup'),
+    );
+  checkable.forEach(check);
+  const again = checkable.filter((t) => !t.setupCheck.atStartOnly);
+  if (deps.everyMs <= 0 || again.length === 0) return { stop: () => undefined };
+  const timer = setInterval(() => again.forEach(check), deps.everyMs);
+  timer.unref();
   return { stop: () => clearInterval(timer) };
 }
