@@ -218,7 +218,9 @@ function daemonEnvironment(
  * metadata package deployed to Salesforce. Returns what `setup zendesk` did.
  */
 async function provisionPortals(config: Config, salesforce: SalesforceStandIn): Promise<ZendeskSetupStep[]> {
-  for (const [sobject, fields] of Object.entries(provisionedSalesforceFields(config.targets.salesforce))) {
+  for (const [sobject, fields] of Object.entries(
+    provisionedSalesforceFields(config.targets.salesforce, undefined, config.mapping),
+  )) {
     for (const field of fields) salesforce.state.defineField(sobject, field);
   }
   const zendeskClient = createZendeskClient(config.zendesk);
