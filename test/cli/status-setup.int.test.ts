@@ -6,11 +6,15 @@
  * says ok. The stand-ins are set up by the real setup code or the metadata package; the CLI runs as an operator
  * runs it.
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
+import { hasChromium, launchChromiumProfile } from '../support/chromium.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
 import { metricValue } from '../support/http.js';
@@ -48,6 +52,26 @@ async function statusWhen(env: Record<string, string>, until: (r: CliResult) => 
 const dashboard = async (p: TestPipeline) =>
   (await fetch(`${p.daemon.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
 const CHECKED = String.raw`\(checked \d{4}-\d\d-\d\dT\S+Z\)`;
+
+/** The dashboard's portal setup list as a person sees it on a phone (headless Chromium); a screenshot in test-results/. */
+async function setupAsSeen(p: TestPipeline, screenshot: string): Promise<string> {
+  const profile = mkdtempSync(join(tmpdir(), 'portal-sync-chromium-'));
+  const browser = await launchChromiumProfile(profile, { authorization: `Bearer ${ADMIN}` });
+  try {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${p.daemon.url}/admin`);
+    const list = page.locator('#portal-setup');
+    await list.scrollIntoViewIfNeeded();
+    const results = resolve(import.meta.dirname, '../../test-results');
+    mkdirSync(results, { recursive: true });
+    await page.screenshot({ path: join(results, screenshot) });
+    return await list.innerText();
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
 
 describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }, () => {
   let zd: ZendeskStandIn;
@@ -89,6 +113,11 @@ describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }
     expect(await dashboard(p)).toMatch(
       /<ul class="list" id="portal-setup"><li><span class="tag">zendesk<\/span> <span class="warn">portal setup: 1 problem\(s\)<\/span>: what pushes write there is lost; <code>portal-sync setup zendesk<\/code> creates what is missing .*<li>organization field portal_open_invoices \(integer\) is missing<\/li>/,
     );
+
+    if (hasChromium)
+      expect(await setupAsSeen(p, 'admin-portal-setup-phone.png')).toMatch(
+        /^zendesk portal setup: 1 problem\(s\): what pushes write there is lost; portal-sync setup zendesk creates what is missing checked \S+\n+organization field portal_open_invoices \(integer\) is missing$/,
+      );
 
     const setup = await runCli(['setup', 'zendesk'], env);
     expect(setup.code).toBe(0);

@@ -1,31 +1,38 @@
 /**
  * Whether a portal target's platform has what the target writes to, checked by the worker role when it starts
- * and every `push.setupCheckEveryMs` after (PortalTarget.checkSetup), logged, and kept in Redis for `status`.
+ * and every `push.setupCheckEveryMs` after (PortalTarget.setupCheck), logged, and kept in Redis for `status`.
  * Zendesk answers a write to a field it lacks with 200 and drops the value: a single push reads that from the
  * answer and dead-letters itself, but a bulk push (resync, a changed mapping) cannot, so without this check a
  * missing field shows only as a portal that never changes.
  */
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { Logger } from '../../log.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 import type { PortalTargetName } from '../target-names.js';
-import type { PortalTarget, SetupCheckSpec, SetupFindings } from './portal-target.js';
+import type { PortalTarget, SetupCheckSpec } from './portal-target.js';
 
-export interface SetupCheck extends SetupFindings {
-  /** When a worker last checked (ISO). */
-  checkedAt: string;
+/** A check as kept in Redis: what the target found (SetupFindings) and when. */
+const SetupCheckSchema = z.object({
+  checkedAt: z.string(),
+  problems: z.array(z.string()),
+  consequence: z.string(),
+  fix: z.string(),
+});
+export type SetupCheck = z.infer<typeof SetupCheckSchema>;
+
+/** A kept check, or null for nothing kept or anything else (not ours, an older shape): read as never checked. */
+function parseCheck(raw: string | null): SetupCheck | null {
+  if (raw === null) return null;
+  try {
+    const parsed = SetupCheckSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
-const isCheck = (v: unknown): v is SetupCheck =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as SetupCheck).checkedAt === 'string' &&
-  typeof (v as SetupCheck).consequence === 'string' &&
-  typeof (v as SetupCheck).fix === 'string' &&
-  Array.isArray((v as SetupCheck).problems) &&
-  (v as SetupCheck).problems.every((p) => typeof p === 'string');
-
-/** The last check of each target that has been checked (a target without checkSetup never is). */
+/** The last check of each target that has been checked (a target without setupCheck never is). */
 export async function readSetupChecks(
   redis: Redis,
   prefix: string,
@@ -35,12 +42,8 @@ export async function readSetupChecks(
   const raw = await redis.mget(...targets.map((t) => REDIS_KEYS.push(prefix).setupCheck(t)));
   const checks: Partial<Record<PortalTargetName, SetupCheck>> = {};
   targets.forEach((t, i) => {
-    try {
-      const parsed: unknown = raw[i] ? JSON.parse(raw[i]) : null;
-      if (isCheck(parsed)) checks[t] = parsed;
-    } catch {
-      // Not ours to read: treated as never checked, and the next check writes it again.
-    }
+    const check = parseCheck(raw[i] ?? null);
+    if (check) checks[t] = check;
   });
   return checks;
 }
@@ -65,7 +68,7 @@ async function checkTargetSetup(
       { target: target.name, problems: findings.problems },
       `${target.name} lacks what pushes write to: ${findings.consequence}; ${findings.fix}`,
     );
-  else if (before && (JSON.parse(before) as Partial<SetupCheck>).problems?.length)
+  else if (parseCheck(before)?.problems.length)
     log.info({ target: target.name }, `${target.name} now has everything pushes write to`);
   return check;
 }

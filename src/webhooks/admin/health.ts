@@ -37,7 +37,7 @@ function setupList(checks: Record<string, SetupCheck>): string {
       ? `<li><span class="tag">${h(target)}</span> portal setup ok <span class="muted">checked ${h(c.checkedAt)}</span></li>`
       : `<li><span class="tag">${h(target)}</span> <span class="warn">portal setup: ${c.problems.length} problem(s)</span>: ${h(c.consequence)}; ${h(c.fix).replace(/`([^`]+)`/g, '<code>$1</code>')} <span class="muted">checked ${h(c.checkedAt)}</span><ul>${c.problems.map((p) => `<li>${h(p)}</li>`).join('')}</ul></li>`,
   );
-  return items.length ? `<ul class="list" id="portal-setup">${items.join('\n')}</ul>` : '';
+  return items.length ? `<h3>Portal setup</h3><ul class="list" id="portal-setup">${items.join('\n')}</ul>` : '';
 }
 
 export function renderHealth(d: HealthData): string {

@@ -1,0 +1,143 @@
+/**
+ * The worker's portal setup check on the real Redis, with targets whose findings a test sets: a target is checked
+ * at start and every `everyMs` unless it is checked at start only; what a check found is kept for `status` and
+ * logged; a check that fails keeps the last one and says so; a kept value that is not a check reads as never
+ * checked; stop ends the repeats.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/log.js';
+import type { PortalTarget, SetupFindings } from '../../../src/sync/push/portal-target.js';
+import { readSetupChecks, watchTargetSetup } from '../../../src/sync/push/setup-check.js';
+import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
+import type { PortalTargetName } from '../../../src/sync/target-names.js';
+import { redisUnderPrefix } from '../../support/redis.js';
+
+const { prefix, redis } = redisUnderPrefix();
+
+/** A target whose check answers `findings()` (or throws what it throws), counting its runs. */
+function targetChecking(
+  name: PortalTargetName,
+  findings: () => SetupFindings,
+  atStartOnly = false,
+): PortalTarget & { runs: number } {
+  const target = {
+    name,
+    runs: 0,
+    push: async () => ({ calls: 0, wrote: [] }),
+    setupCheck: {
+      atStartOnly,
+      run: async () => {
+        target.runs++;
+        return findings();
+      },
+    },
+  };
+  return target;
+}
+
+/** A logger whose lines a test reads (as JSON objects). */
+function capturedLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger('info', sink), lines };
+}
+
+const found = (problems: string[]): SetupFindings => ({
+  problems,
+  consequence: 'what pushes write there is lost',
+  fix: '`portal-sync setup zendesk` creates what is missing',
+});
+const until = async (ok: () => boolean) => {
+  const end = Date.now() + 5_000;
+  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('the portal setup check', () => {
+  it('checks every target at start, repeats only those not checked at start only, and stops repeating on stop', async () => {
+    const zendesk = targetChecking('zendesk', () => found([]));
+    const salesforce = targetChecking('salesforce', () => found([]), true);
+    const watch = watchTargetSetup([zendesk, salesforce], {
+      redis: redis(),
+      prefix,
+      logger: createLogger('silent'),
+      everyMs: 50,
+    });
+    await until(() => zendesk.runs >= 3);
+    watch.stop();
+    const stoppedAt = zendesk.runs;
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(salesforce.runs).toBe(1);
+    expect(zendesk.runs).toBeGreaterThanOrEqual(3);
+    expect(zendesk.runs).toBeLessThanOrEqual(stoppedAt + 1); // at most the one under way at stop
+    expect(Object.keys(await readSetupChecks(redis(), prefix, ['zendesk', 'salesforce'])).sort()).toEqual([
+      'salesforce',
+      'zendesk',
+    ]);
+  });
+
+  it('keeps what a check found for status, logs the problems, and logs when a later check finds none', async () => {
+    const MISSING = 'organization field portal_open_invoices (integer) is missing';
+    let problems = [MISSING];
+    const zendesk = targetChecking('zendesk', () => found(problems));
+    const { logger, lines } = capturedLogger();
+    const counted: number[] = [];
+    const watch = watchTargetSetup([zendesk], {
+      redis: redis(),
+      prefix,
+      logger,
+      everyMs: 50,
+      onChecked: (_t, n) => counted.push(n),
+    });
+    await until(() => counted.length >= 1);
+    const kept = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk;
+    problems = [];
+    await until(() => lines.some((l) => l['msg'] === 'zendesk now has everything pushes write to'));
+    watch.stop();
+
+    expect(kept).toEqual({ checkedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), ...found([MISSING]) });
+    expect(lines.find((l) => l['level'] === 'error')).toMatchObject({
+      target: 'zendesk',
+      problems: [MISSING],
+      msg: 'zendesk lacks what pushes write to: what pushes write there is lost; `portal-sync setup zendesk` creates what is missing',
+    });
+    expect(counted[0]).toBe(1);
+    expect(counted.at(-1)).toBe(0);
+    expect((await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk?.problems).toEqual([]);
+  });
+
+  it('keeps the last check when a check fails, and says it could not check', async () => {
+    let fail = false;
+    const zendesk = targetChecking('zendesk', () => {
+      if (fail) throw new Error('connect ECONNREFUSED 127.0.0.1:1');
+      return found(['user field billing_plan (text) is missing']);
+    });
+    const { logger, lines } = capturedLogger();
+    const watch = watchTargetSetup([zendesk], { redis: redis(), prefix, logger, everyMs: 50 });
+    await until(() => zendesk.runs >= 1 && lines.length >= 1);
+    const kept = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk;
+    fail = true;
+    await until(() => lines.some((l) => l['msg'] === 'could not check the portal setup'));
+    watch.stop();
+
+    expect(lines.find((l) => l['msg'] === 'could not check the portal setup')).toMatchObject({
+      level: 'warn',
+      target: 'zendesk',
+      err: 'connect ECONNREFUSED 127.0.0.1:1',
+    });
+    expect((await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk).toEqual(kept);
+  });
+
+  it('reads a kept value that is not a check (another shape, not JSON) as never checked', async () => {
+    await redis().set(REDIS_KEYS.push(prefix).setupCheck('zendesk'), '{"checkedAt":"2026-12-06T00:00:00Z"}');
+    await redis().set(REDIS_KEYS.push(prefix).setupCheck('salesforce'), 'not json');
+
+    expect(await readSetupChecks(redis(), prefix, ['zendesk', 'salesforce'])).toEqual({});
+  });
+});
