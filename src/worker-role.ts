@@ -436,7 +436,10 @@ export async function startWorker(config: Config, logger: Logger, opts: WorkerOp
     prefix: config.redis.prefix,
     logger,
     everyMs: config.push.setupCheckEveryMs,
-    ...(metrics && { onChecked: (target, problems) => metrics.portalSetupProblems.set({ target }, problems) }),
+    ...(metrics && {
+      onChecked: (target, problems) => metrics.portalSetupProblems.set({ target }, problems),
+      onFailing: (target, failing) => metrics.portalSetupCheckFailing.set({ target }, failing ? 1 : 0),
+    }),
   });
   logger.info(
     {

@@ -1,6 +1,7 @@
 /** `portal-sync status` — queue depths, lag, dead letters, quarantine and identity conflicts, as read by sync/admin/status. */
 import type { Command } from 'commander';
 import { readStatus, RATE_WINDOW_MINUTES, type QueueStatus, type Status } from '../sync/admin/status.js';
+import { setupCheckFailing, type SetupCheck } from '../sync/push/setup-check.js';
 import { describeSourceFailure, failedSources } from '../sync/resync/reconcile.js';
 import { printJson, requireConfig, withDataRedis } from './connect.js';
 import { healthLines, NO_LIVE_WORKER_EXIT } from './status-health.js';
@@ -33,16 +34,27 @@ function queueTable(queues: Record<string, QueueStatus>): string[] {
 }
 
 /** `status` for humans: the queues as a table, then what needs an admin's attention. */
-/** Per checked portal target: ok, or what its platform lacks, what that does to pushes, and the fix. */
+/** A check's findings: ok, or how many problems, what that does to pushes and the fix. */
+const findingsText = (c: SetupCheck): string =>
+  c.problems.length === 0
+    ? `ok (checked ${c.checkedAt})`
+    : `${c.problems.length} PROBLEM${c.problems.length === 1 ? '' : 'S'} (checked ${c.checkedAt}): ${c.consequence}; ${c.fix}`;
+
+/**
+ * Per checked portal target: ok, or what its platform lacks, what that does to pushes, and the fix; while checks
+ * cannot run, since when and why, then what the last check that ran found (the lines below it).
+ */
 function setupLines(checks: Status['portalSetup']): string[] {
-  return Object.entries(checks).flatMap(([target, c]) =>
-    c.problems.length === 0
-      ? [`  portal setup ${target}: ok (checked ${c.checkedAt})`]
-      : [
-          `  portal setup ${target}: ${c.problems.length} PROBLEM${c.problems.length === 1 ? '' : 'S'} (checked ${c.checkedAt}): ${c.consequence}; ${c.fix}`,
-          ...c.problems.map((p) => `    ${p}`),
-        ],
-  );
+  return Object.entries(checks).flatMap(([target, c]) => {
+    const problems = c.problems.map((p) => `    ${p}`);
+    if (!setupCheckFailing(c)) return [`  portal setup ${target}: ${findingsText(c)}`, ...problems];
+    const f = c.failure!;
+    return [
+      `  portal setup ${target}: COULD NOT CHECK since ${f.since} (last try ${f.at}): ${f.reason}; pushes there may be failing too (portal-sync dlq list)`,
+      `    last check: ${c.checkedAt === null ? 'none yet' : findingsText(c)}`,
+      ...problems,
+    ];
+  });
 }
 
 export function statusText(status: Status, prefix: string): string {

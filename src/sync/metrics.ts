@@ -18,6 +18,7 @@ export interface SyncMetrics {
   reconcileLastDrift: Gauge;
   salesforceApiUsage: Gauge;
   portalSetupProblems: Gauge<'target'>;
+  portalSetupCheckFailing: Gauge<'target'>;
   deflectionSessions: Counter<'outcome' | 'brand'>;
 }
 
@@ -102,6 +103,12 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     portalSetupProblems: new Gauge({
       name: 'portal_sync_portal_setup_problems',
       help: 'Fields and objects pushes write to that the portal platform lacks (or has with another type), as this worker last checked: alert on > 0.',
+      labelNames: ['target'],
+      registers,
+    }),
+    portalSetupCheckFailing: new Gauge({
+      name: 'portal_sync_portal_setup_check_failing',
+      help: "1 while this worker's last check of the portal setup could not run (platform unreachable, credentials refused): portal_sync_portal_setup_problems is then out of date, and pushes likely fail too. Alert on 1 for 30 min.",
       labelNames: ['target'],
       registers,
     }),

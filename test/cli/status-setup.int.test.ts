@@ -131,6 +131,47 @@ describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }
   });
 });
 
+describe('status says when the portal setup could not be checked', { timeout: 180_000 }, () => {
+  let zd: ZendeskStandIn;
+  let p: TestPipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    ({ standIn: zd } = await zendeskStandInSetUp());
+    ({ p, env } = await pipelineFor(zendeskTargetEnv(zd)));
+  }, 60_000);
+  afterAll(async () => {
+    await p?.stop();
+    await zd?.close();
+  });
+
+  it('says since when and why, keeps what the last check found, and says ok again once Zendesk answers', async () => {
+    await statusWhen(env, (r) => /portal setup zendesk: ok/.test(r.stdout));
+    // A Zendesk outage: every call answers 503.
+    zd.setFaults({ rate: 1, kinds: ['503'] });
+    const failing = await statusWhen(env, (r) => /COULD NOT CHECK/.test(r.stdout));
+    const failingJson = (await runCli(['status', '--json'], env)).json().portalSetup.zendesk;
+    const failingMetric = await metricValue(p.daemon, 'portal_sync_portal_setup_check_failing', { target: 'zendesk' });
+    const seen = hasChromium ? await setupAsSeen(p, 'admin-portal-setup-failing-phone.png') : null;
+    zd.setFaults(null);
+
+    expect(failing.stdout).toMatch(
+      /^ {2}portal setup zendesk: COULD NOT CHECK since \S+Z \(last try \S+Z\): .*503.*; pushes there may be failing too \(portal-sync dlq list\)$/m,
+    );
+    expect(failing.stdout).toMatch(new RegExp(`^ {4}last check: ok ${CHECKED}$`, 'm'));
+    expect(failingMetric).toBe(1);
+    expect(failingJson.failure).toMatchObject({ reason: expect.stringMatching(/503/), status: 503 });
+    if (seen !== null)
+      expect(seen).toMatch(
+        /^zendesk portal setup: could not check since \S+: .*503.*; pushes there may be failing too last try \S+\nlast check: portal setup ok checked \S+$/,
+      );
+
+    const ok = await statusWhen(env, (r) => /portal setup zendesk: ok/.test(r.stdout));
+    expect(ok.stdout).toMatch(new RegExp(`^ {2}portal setup zendesk: ok ${CHECKED}$`, 'm'));
+    expect(ok.stdout).not.toMatch(/COULD NOT CHECK|last check/);
+    expect(await metricValue(p.daemon, 'portal_sync_portal_setup_check_failing', { target: 'zendesk' })).toBe(0);
+  });
+});
+
 describe('status shows the Salesforce setup a worker checked at start', { timeout: 180_000 }, () => {
   let sf: SalesforceStandIn;
   let p: TestPipeline;

@@ -10,16 +10,53 @@ import { z } from 'zod';
 import type { Logger } from '../../log.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 import type { PortalTargetName } from '../target-names.js';
-import type { PortalTarget, SetupCheckSpec } from './portal-target.js';
+import type { PortalTarget, SetupCheckSpec, SetupFindings } from './portal-target.js';
 
-/** A check as kept in Redis: what the target found (SetupFindings) and when. */
+/** Checks that could not run since the last one that did: the first and the latest failure, and the latest's error. */
+const FailureSchema = z.object({
+  since: z.string(),
+  at: z.string(),
+  reason: z.string(),
+  /** The platform's HTTP status, when it answered one. */
+  status: z.number().int().optional(),
+});
+
+/**
+ * A check as kept in Redis: what the target found (SetupFindings) and when (null: no check has run yet), and,
+ * while checks fail (the platform unreachable, credentials refused), since when and why. A check that runs drops
+ * the failure.
+ */
 const SetupCheckSchema = z.object({
-  checkedAt: z.string(),
+  checkedAt: z.string().nullable(),
   problems: z.array(z.string()),
   consequence: z.string(),
   fix: z.string(),
+  failure: FailureSchema.optional(),
 });
 export type SetupCheck = z.infer<typeof SetupCheckSchema>;
+
+/**
+ * Whether the kept check is out of date because checks fail: a failure kept after the last check that ran. Two
+ * workers check on their own, so one may keep a failure over the other's later check: the times decide.
+ */
+export function setupCheckFailing(check: SetupCheck): boolean {
+  return check.failure !== undefined && (check.checkedAt === null || check.failure.at >= check.checkedAt);
+}
+
+/** A failed check's reason as kept: the error's message (cut at 300 characters) and HTTP status, as reconcile keeps a source's. */
+function failureOf(err: unknown, before: SetupCheck | null, at: string): NonNullable<SetupCheck['failure']> {
+  const message = err instanceof Error ? err.message : String(err);
+  // jsforce and our errors carry `status`, node-zendesk's `statusCode`.
+  const { status: s, statusCode } = (err ?? {}) as { status?: unknown; statusCode?: unknown };
+  const status = s ?? statusCode;
+  const since = before && setupCheckFailing(before) ? before.failure!.since : at;
+  return {
+    since,
+    at,
+    reason: message.length > 300 ? `${message.slice(0, 299)}…` : message,
+    ...(typeof status === 'number' && Number.isInteger(status) && { status }),
+  };
+}
 
 /** A kept check, or null for nothing kept or anything else (not ours, an older shape): read as never checked. */
 function parseCheck(raw: string | null): SetupCheck | null {
@@ -50,33 +87,56 @@ export async function readSetupChecks(
 
 type Checkable = PortalTarget & { setupCheck: SetupCheckSpec };
 
+interface CheckDeps {
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+  onChecked: ((target: PortalTargetName, problems: number) => void) | undefined;
+  onFailing: ((target: PortalTargetName, failing: boolean) => void) | undefined;
+}
+
 /** One check of the target: logged (an error when it found problems, an info when it finds none after one did), and kept. */
-async function checkTargetSetup(
-  target: Checkable,
-  redis: Redis,
-  prefix: string,
-  log: Logger,
-  onChecked: ((target: PortalTargetName, problems: number) => void) | undefined,
-): Promise<SetupCheck> {
-  const findings = await target.setupCheck.run();
-  onChecked?.(target.name, findings.problems.length);
+async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<void> {
+  const { redis, log } = deps;
+  const key = REDIS_KEYS.push(deps.prefix).setupCheck(target.name);
+  let findings: SetupFindings;
+  try {
+    findings = await target.setupCheck.run();
+  } catch (err) {
+    await keepFailure(target.name, key, err, deps);
+    return;
+  }
+  deps.onChecked?.(target.name, findings.problems.length);
+  deps.onFailing?.(target.name, false);
   const check: SetupCheck = { checkedAt: new Date().toISOString(), ...findings };
-  const key = REDIS_KEYS.push(prefix).setupCheck(target.name);
-  const before = await redis.set(key, JSON.stringify(check), 'GET');
+  const before = parseCheck(await redis.set(key, JSON.stringify(check), 'GET'));
   if (findings.problems.length > 0)
     log.error(
       { target: target.name, problems: findings.problems },
       `${target.name} lacks what pushes write to: ${findings.consequence}; ${findings.fix}`,
     );
-  else if (parseCheck(before)?.problems.length)
+  else if (before?.problems.length)
     log.info({ target: target.name }, `${target.name} now has everything pushes write to`);
-  return check;
+  if (before && setupCheckFailing(before)) log.info({ target: target.name }, `${target.name} can be checked again`);
+}
+
+/** A check that could not run: logged, and kept beside the last check that did (which stays as it was). */
+async function keepFailure(target: PortalTargetName, key: string, err: unknown, deps: CheckDeps): Promise<void> {
+  deps.log.warn({ target, err: err instanceof Error ? err.message : String(err) }, 'could not check the portal setup');
+  deps.onFailing?.(target, true);
+  const before = parseCheck(await deps.redis.get(key));
+  const kept: SetupCheck = {
+    ...(before ?? { checkedAt: null, problems: [], consequence: '', fix: '' }),
+    failure: failureOf(err, before, new Date().toISOString()),
+  };
+  await deps.redis.set(key, JSON.stringify(kept));
 }
 
 /**
  * Checks each target that can tell now (in the background: a slow platform delays no start) and every
  * `everyMs` after (0: at start only; a target's atStartOnly too). A check that fails (the platform
- * unreachable) is logged and changes nothing kept. Stop cancels the next checks; one under way finishes.
+ * unreachable, credentials refused) is logged and kept as a failure beside the last check, which stays as
+ * it was. Stop cancels the next checks; one under way finishes.
  */
 export function watchTargetSetup(
   targets: readonly PortalTarget[],
@@ -85,15 +145,19 @@ export function watchTargetSetup(
     prefix: string;
     logger: Logger;
     everyMs: number;
-    /** After each check: how many problems it found (the worker's metrics gauge). */
+    /** After each check that ran: how many problems it found (the worker's metrics gauge). */
     onChecked?: (target: PortalTargetName, problems: number) => void;
+    /** After each check: whether it could not run (the worker's metrics gauge). */
+    onFailing?: (target: PortalTargetName, failing: boolean) => void;
   },
 ): { stop(): void } {
   const log = deps.logger.child({ module: 'setup-check' });
   const checkable = targets.filter((t): t is Checkable => t.setupCheck !== undefined);
+  const checkDeps: CheckDeps = { ...deps, log, onChecked: deps.onChecked, onFailing: deps.onFailing };
+  // Only Redis failing to keep a check is left here: it is logged, and the next check writes again.
   const check = (t: Checkable) =>
-    checkTargetSetup(t, deps.redis, deps.prefix, log, deps.onChecked).catch((err: unknown) =>
-      log.warn({ target: t.name, err: (err as Error).message }, 'could not check the portal setup'),
+    checkTargetSetup(t, checkDeps).catch((err: unknown) =>
+      log.warn({ target: t.name, err: (err as Error).message }, 'could not keep the portal setup check'),
     );
   checkable.forEach(check);
   const again = checkable.filter((t) => !t.setupCheck.atStartOnly);

@@ -4,7 +4,7 @@
  */
 import { LIVE_WITHIN_MS, type WorkerHealth } from '../../sync/health.js';
 import { escapeHtml as h } from '../../sync/escape-html.js';
-import type { SetupCheck } from '../../sync/push/setup-check.js';
+import { setupCheckFailing, type SetupCheck } from '../../sync/push/setup-check.js';
 
 export interface HealthData {
   workers: WorkerHealth[];
@@ -30,13 +30,22 @@ function workerRow(w: WorkerHealth): string {
   return `<tr><th scope="row">${h(w.role)}</th><td>${h(w.host)}</td><td>${w.pid}</td><td>${h(w.lastSeenAt)}</td><td>${state}</td></tr>`;
 }
 
-/** Each checked target: ok, or what its platform lacks (values pushed there are lost) and the command that creates it. */
+/** A check's findings as the dashboard lists them: ok, or the problems, what they do and the command that mends them. */
+function findingsHtml(c: SetupCheck): string {
+  return c.problems.length === 0
+    ? `portal setup ok <span class="muted">checked ${h(c.checkedAt ?? '')}</span>`
+    : `<span class="warn">portal setup: ${c.problems.length} problem(s)</span>: ${h(c.consequence)}; ${h(c.fix).replace(/`([^`]+)`/g, '<code>$1</code>')} <span class="muted">checked ${h(c.checkedAt ?? '')}</span><ul>${c.problems.map((p) => `<li>${h(p)}</li>`).join('')}</ul>`;
+}
+
+/** Each checked target: its findings, or, while checks cannot run, since when and why and what the last one found. */
 function setupList(checks: Record<string, SetupCheck>): string {
-  const items = Object.entries(checks).map(([target, c]) =>
-    c.problems.length === 0
-      ? `<li><span class="tag">${h(target)}</span> portal setup ok <span class="muted">checked ${h(c.checkedAt)}</span></li>`
-      : `<li><span class="tag">${h(target)}</span> <span class="warn">portal setup: ${c.problems.length} problem(s)</span>: ${h(c.consequence)}; ${h(c.fix).replace(/`([^`]+)`/g, '<code>$1</code>')} <span class="muted">checked ${h(c.checkedAt)}</span><ul>${c.problems.map((p) => `<li>${h(p)}</li>`).join('')}</ul></li>`,
-  );
+  const items = Object.entries(checks).map(([target, c]) => {
+    const tag = `<span class="tag">${h(target)}</span>`;
+    if (!setupCheckFailing(c)) return `<li>${tag} ${findingsHtml(c)}</li>`;
+    const f = c.failure!;
+    const last = c.checkedAt === null ? 'no check has run yet' : `last check: ${findingsHtml(c)}`;
+    return `<li>${tag} <span class="warn">portal setup: could not check</span> since ${h(f.since)}: ${h(f.reason)}; pushes there may be failing too <span class="muted">last try ${h(f.at)}</span><div>${last}</div></li>`;
+  });
   return items.length ? `<h3>Portal setup</h3><ul class="list" id="portal-setup">${items.join('\n')}</ul>` : '';
 }
 

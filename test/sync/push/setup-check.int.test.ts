@@ -1,14 +1,14 @@
 /**
  * The worker's portal setup check on the real Redis, with targets whose findings a test sets: a target is checked
  * at start and every `everyMs` unless it is checked at start only; what a check found is kept for `status` and
- * logged; a check that fails keeps the last one and says so; a kept value that is not a check reads as never
- * checked; stop ends the repeats.
+ * logged; a check that fails keeps the last one, with since when and why it could not check, until a check
+ * succeeds; a kept value that is not a check reads as never checked; stop ends the repeats.
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.js';
 import type { PortalTarget, SetupFindings } from '../../../src/sync/push/portal-target.js';
-import { readSetupChecks, watchTargetSetup } from '../../../src/sync/push/setup-check.js';
+import { readSetupChecks, setupCheckFailing, watchTargetSetup } from '../../../src/sync/push/setup-check.js';
 import { REDIS_KEYS } from '../../../src/sync/redis/keys.js';
 import type { PortalTargetName } from '../../../src/sync/target-names.js';
 import { redisUnderPrefix } from '../../support/redis.js';
@@ -112,26 +112,92 @@ describe('the portal setup check', () => {
     expect((await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk?.problems).toEqual([]);
   });
 
-  it('keeps the last check when a check fails, and says it could not check', async () => {
+  it('keeps the last check when a check fails, keeps since when and why it could not check, and a later check clears that', async () => {
     let fail = false;
     const zendesk = targetChecking('zendesk', () => {
-      if (fail) throw new Error('connect ECONNREFUSED 127.0.0.1:1');
+      if (fail) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { status: undefined });
       return found(['user field billing_plan (text) is missing']);
     });
     const { logger, lines } = capturedLogger();
-    const watch = watchTargetSetup([zendesk], { redis: redis(), prefix, logger, everyMs: 50 });
+    const failing: boolean[] = [];
+    const watch = watchTargetSetup([zendesk], {
+      redis: redis(),
+      prefix,
+      logger,
+      everyMs: 50,
+      onFailing: (_t, f) => failing.push(f),
+    });
     await until(() => zendesk.runs >= 1 && lines.length >= 1);
-    const kept = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk;
+    const kept = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk!;
     fail = true;
-    await until(() => lines.some((l) => l['msg'] === 'could not check the portal setup'));
+    await until(() => lines.filter((l) => l['msg'] === 'could not check the portal setup').length >= 2);
+    const whileFailing = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk!;
+    fail = false;
+    await until(() => lines.some((l) => l['msg'] === 'zendesk can be checked again'));
     watch.stop();
+    const after = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk!;
 
     expect(lines.find((l) => l['msg'] === 'could not check the portal setup')).toMatchObject({
       level: 'warn',
       target: 'zendesk',
       err: 'connect ECONNREFUSED 127.0.0.1:1',
     });
-    expect((await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk).toEqual(kept);
+    expect(kept.failure).toBeUndefined();
+    expect(whileFailing).toEqual({
+      ...kept,
+      failure: { since: expect.any(String), at: expect.any(String), reason: 'connect ECONNREFUSED 127.0.0.1:1' },
+    });
+    // `since` is the first failure of the run, `at` the latest: two failures, one since.
+    expect(whileFailing.failure!.at > whileFailing.failure!.since).toBe(true);
+    expect(whileFailing.failure!.since > kept.checkedAt!).toBe(true);
+    expect(setupCheckFailing(whileFailing)).toBe(true);
+    expect(after.failure).toBeUndefined();
+    expect(after.checkedAt! > whileFailing.failure!.at).toBe(true);
+    expect(setupCheckFailing(after)).toBe(false);
+    expect(failing[0]).toBe(false);
+    expect(failing).toContain(true);
+    expect(failing.at(-1)).toBe(false);
+  });
+
+  it('keeps a target whose checks have all failed as never checked, with the HTTP status and why', async () => {
+    const zendesk = targetChecking('zendesk', () => {
+      throw Object.assign(new Error("Zendesk 401: Couldn't authenticate you"), { status: 401 });
+    });
+    await redis().del(REDIS_KEYS.push(prefix).setupCheck('zendesk'));
+    const watch = watchTargetSetup([zendesk], { redis: redis(), prefix, logger: createLogger('silent'), everyMs: 0 });
+    await until(() => zendesk.runs >= 1);
+    let kept = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk;
+    for (let i = 0; i < 100 && kept === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      kept = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk;
+    }
+    watch.stop();
+
+    expect(kept).toEqual({
+      checkedAt: null,
+      problems: [],
+      consequence: '',
+      fix: '',
+      failure: {
+        since: expect.any(String),
+        at: expect.any(String),
+        reason: "Zendesk 401: Couldn't authenticate you",
+        status: 401,
+      },
+    });
+    expect(setupCheckFailing(kept!)).toBe(true);
+  });
+
+  it('reads a failure older than the last check (another worker checked since) as not failing', () => {
+    expect(
+      setupCheckFailing({
+        checkedAt: '2026-12-06T10:00:01.000Z',
+        problems: [],
+        consequence: 'c',
+        fix: 'f',
+        failure: { since: '2026-12-06T09:00:00.000Z', at: '2026-12-06T10:00:00.000Z', reason: 'timeout' },
+      }),
+    ).toBe(false);
   });
 
   it('reads a kept value that is not a check (another shape, not JSON) as never checked', async () => {
