@@ -272,7 +272,9 @@ async function main(): Promise<void> {
               p99: Number((haNoWait.p99Ms / Math.max(haWait.p99Ms, 0.001)).toFixed(3)),
             },
           }
-        : 'skipped: no redis-server on PATH',
+        : process.env.BENCH_REPLICA_ACK === '0'
+          ? 'skipped: BENCH_REPLICA_ACK=0'
+          : 'skipped: no redis-server on PATH',
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
