@@ -235,8 +235,8 @@ export function createSalesforceTarget(
   };
   return {
     name: 'salesforce',
-    // Salesforce refuses a write to a field it lacks (the push dead-letters with its error); checked once a start,
-    // since each describe counts against the org's daily API allowance.
+    // Salesforce refuses a write to a field it lacks (the push dead-letters with its error); checked once a start
+    // (again only while the check cannot run), since each describe counts against the org's daily API allowance.
     setupCheck: {
       atStartOnly: true,
       run: async () => ({

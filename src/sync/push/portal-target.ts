@@ -102,7 +102,7 @@ export interface PortalTarget {
 export interface SetupCheckSpec {
   /** What the platform lacks, one line each (none: all there), with what that does and what fixes it. */
   run(): Promise<SetupFindings>;
-  /** Checked when the worker starts only, not every push.setupCheckEveryMs (a check that costs API allowance). */
+  /** Checked when the worker starts, then every push.setupCheckEveryMs only while it could not run (a check that costs API allowance). */
   atStartOnly?: boolean;
 }
 

@@ -95,8 +95,11 @@ interface CheckDeps {
   onFailing: ((target: PortalTargetName, failing: boolean) => void) | undefined;
 }
 
-/** One check of the target: logged (an error when it found problems, an info when it finds none after one did), and kept. */
-async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<void> {
+/**
+ * One check of the target: logged (an error when it found problems, an info when it finds none after one did), and
+ * kept. True when the check ran, false when it could not (kept as a failure).
+ */
+async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<boolean> {
   const { redis, log } = deps;
   const key = REDIS_KEYS.push(deps.prefix).setupCheck(target.name);
   let findings: SetupFindings;
@@ -104,7 +107,7 @@ async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<voi
     findings = await target.setupCheck.run();
   } catch (err) {
     await keepFailure(target.name, key, err, deps);
-    return;
+    return false;
   }
   deps.onChecked?.(target.name, findings.problems.length);
   deps.onFailing?.(target.name, false);
@@ -118,6 +121,7 @@ async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<voi
   else if (before?.problems.length)
     log.info({ target: target.name }, `${target.name} now has everything pushes write to`);
   if (before && setupCheckFailing(before)) log.info({ target: target.name }, `${target.name} can be checked again`);
+  return true;
 }
 
 /** A check that could not run: logged, and kept beside the last check that did (which stays as it was). */
@@ -134,9 +138,10 @@ async function keepFailure(target: PortalTargetName, key: string, err: unknown, 
 
 /**
  * Checks each target that can tell now (in the background: a slow platform delays no start) and every
- * `everyMs` after (0: at start only; a target's atStartOnly too). A check that fails (the platform
- * unreachable, credentials refused) is logged and kept as a failure beside the last check, which stays as
- * it was. Stop cancels the next checks; one under way finishes.
+ * `everyMs` after (0: at start only); a target checked at start only (atStartOnly) is checked again every
+ * `everyMs` only while its checks could not run. A check that fails (the platform unreachable, credentials
+ * refused) is logged and kept as a failure beside the last check, which stays as it was. No check of a target
+ * starts while its last one is running. Stop cancels the next checks; one under way finishes.
  */
 export function watchTargetSetup(
   targets: readonly PortalTarget[],
@@ -154,15 +159,22 @@ export function watchTargetSetup(
   const log = deps.logger.child({ module: 'setup-check' });
   const checkable = targets.filter((t): t is Checkable => t.setupCheck !== undefined);
   const checkDeps: CheckDeps = { ...deps, log, onChecked: deps.onChecked, onFailing: deps.onFailing };
-  // Only Redis failing to keep a check is left here: it is logged, and the next check writes again.
-  const check = (t: Checkable) =>
-    checkTargetSetup(t, checkDeps).catch((err: unknown) =>
-      log.warn({ target: t.name, err: (err as Error).message }, 'could not keep the portal setup check'),
-    );
+  const ran = new Set<PortalTargetName>();
+  const running = new Set<PortalTargetName>();
+  const check = (t: Checkable) => {
+    running.add(t.name);
+    checkTargetSetup(t, checkDeps)
+      .then((ok) => ok && ran.add(t.name))
+      // Only Redis failing to keep a check is left here: it is logged, and the next check writes again.
+      .catch((err: unknown) =>
+        log.warn({ target: t.name, err: (err as Error).message }, 'could not keep the portal setup check'),
+      )
+      .finally(() => running.delete(t.name));
+  };
   checkable.forEach(check);
-  const again = checkable.filter((t) => !t.setupCheck.atStartOnly);
-  if (deps.everyMs <= 0 || again.length === 0) return { stop: () => undefined };
-  const timer = setInterval(() => again.forEach(check), deps.everyMs);
+  if (deps.everyMs <= 0 || checkable.length === 0) return { stop: () => undefined };
+  const due = (t: Checkable) => !running.has(t.name) && !(t.setupCheck.atStartOnly && ran.has(t.name));
+  const timer = setInterval(() => checkable.filter(due).forEach(check), deps.everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -20,10 +20,10 @@ import { redisUnderPrefix } from '../../support/redis.js';
 
 const { prefix, redis } = redisUnderPrefix();
 
-/** A target whose check answers `findings()` (or throws what it throws), counting its runs. */
+/** A target whose check answers `findings()` (or throws what it throws), counting the runs it started. */
 function targetChecking(
   name: PortalTargetName,
-  findings: () => SetupFindings,
+  findings: () => SetupFindings | Promise<SetupFindings>,
   atStartOnly = false,
 ): PortalTarget & { runs: number } {
   const target = {
@@ -94,6 +94,46 @@ describe('the portal setup check', () => {
       'salesforce',
       'zendesk',
     ]);
+  });
+
+  it('checks a target checked at start only again while its checks fail, and no more once one ran', async () => {
+    let failures = 2;
+    const salesforce = targetChecking(
+      'salesforce',
+      () => {
+        if (failures-- > 0) throw new Error('connect ETIMEDOUT');
+        return found([]);
+      },
+      true,
+    );
+    const watch = watchTargetSetup([salesforce], {
+      redis: redis(),
+      prefix,
+      logger: createLogger('silent'),
+      everyMs: 50,
+    });
+    await until(() => salesforce.runs >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    watch.stop();
+
+    expect(salesforce.runs).toBe(3);
+    const kept = (await readSetupChecks(redis(), prefix, ['salesforce'])).salesforce!;
+    expect(kept.failure).toBeUndefined();
+    expect(setupCheckFailing(kept)).toBe(false);
+  });
+
+  it('starts no check of a target while its last one is still running', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const zendesk = targetChecking('zendesk', () => slow.then(() => found([])));
+    const watch = watchTargetSetup([zendesk], { redis: redis(), prefix, logger: createLogger('silent'), everyMs: 20 });
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    await until(() => zendesk.runs >= 2);
+    watch.stop();
+
+    // Ten intervals passed while the first check hung: they started nothing; the first one after it did.
+    expect(zendesk.runs).toBeLessThanOrEqual(3);
   });
 
   it('keeps what a check found for status, logs the problems, and logs when a later check finds none', async () => {
