@@ -3,7 +3,8 @@
  * error module): a connector turns every platform failure into a FailureVerdict in ONE classification
  * function, then into one of these classes; the queues act on the class. Every wait is in milliseconds,
  * and a platform's Retry-After header is read in one place, parseRetryAfter; our own 429s and their
- * `Retry-After` are written from ms in one place, retryAfterSeconds. This module imports no SDK.
+ * `Retry-After` are written from ms in one place, retryAfterSeconds; an error is put in words for an operator
+ * (status, logs) by errorText. This module imports no SDK.
  */
 import type { Source } from './source-names.js';
 
@@ -100,4 +101,19 @@ export function pageError(source: Source, verdict: FailureVerdict, cause: unknow
 /** An error that says a retry can help (a PageReadError or RefetchError with `retryable: true`). */
 export function isRetryable(err: unknown): err is Error & Pick<FailureVerdict, 'retryable' | 'retryAfterMs'> {
   return err instanceof Error && (err as { retryable?: unknown }).retryable === true;
+}
+
+/**
+ * An error's message with the messages of its causes: undici's bare "fetch failed" becomes "fetch failed: connect
+ * ECONNREFUSED 127.0.0.1:443", which says what an operator has to fix. Causes whose message the one above already
+ * holds are skipped.
+ */
+export function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; depth < 4 && e !== undefined && e !== null; depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message !== '' && !parts.some((p) => p.includes(message))) parts.push(message);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': ');
 }

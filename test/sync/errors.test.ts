@@ -1,6 +1,6 @@
-/** The one reading of Retry-After (in ms) that every connector and the subscriber transport use, and the one writing of ours. */
+/** The one reading of Retry-After (in ms) that every connector and the subscriber transport use, the one writing of ours, and an error's text with its causes. */
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter, retryAfterSeconds } from '../../src/sync/errors.js';
+import { errorText, parseRetryAfter, retryAfterSeconds } from '../../src/sync/errors.js';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2026-11-23T10:00:00Z');
@@ -35,5 +35,30 @@ describe('retryAfterSeconds', () => {
 
   it('gives back what parseRetryAfter reads, for a whole number of seconds', () => {
     for (const seconds of [1, 5, 59, 3600]) expect(retryAfterSeconds(parseRetryAfter(String(seconds))!)).toBe(seconds);
+  });
+});
+
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:59999'), { code: 'ECONNREFUSED', errno: -111 });
+
+describe('errorText', () => {
+  it("adds undici's cause to its bare 'fetch failed'", () => {
+    expect(errorText(new TypeError('fetch failed', { cause: refused() }))).toBe(
+      'fetch failed: connect ECONNREFUSED 127.0.0.1:59999',
+    );
+  });
+
+  it('is the message alone for an error without a cause, and skips a cause the message already holds', () => {
+    expect(errorText(new Error('Zendesk Error (401): Not Authorized'))).toBe('Zendesk Error (401): Not Authorized');
+    expect(errorText(new Error('request failed: connect ECONNREFUSED 127.0.0.1:59999', { cause: refused() }))).toBe(
+      'request failed: connect ECONNREFUSED 127.0.0.1:59999',
+    );
+  });
+
+  it('reads at most four levels of causes, and what is thrown that is not an Error', () => {
+    let e: Error = new Error('level 0');
+    for (let i = 1; i < 8; i++) e = new Error(`level ${i}`, { cause: e });
+    expect(errorText(e)).toBe('level 7: level 6: level 5: level 4');
+    expect(errorText('a string')).toBe('a string');
   });
 });

@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { errorText } from '../errors.js';
 import type { Logger } from '../../log.js';
 import { REDIS_KEYS } from '../redis/keys.js';
 import type { PortalTargetName } from '../target-names.js';
@@ -43,9 +44,9 @@ export function setupCheckFailing(check: SetupCheck): boolean {
   return check.failure !== undefined && (check.checkedAt === null || check.failure.at >= check.checkedAt);
 }
 
-/** A failed check's reason as kept: the error's message (cut at 300 characters) and HTTP status, as reconcile keeps a source's. */
+/** A failed check's reason as kept: the error's message with its causes (cut at 300 characters) and HTTP status. */
 function failureOf(err: unknown, before: SetupCheck | null, at: string): NonNullable<SetupCheck['failure']> {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   // jsforce and our errors carry `status`, node-zendesk's `statusCode`.
   const { status: s, statusCode } = (err ?? {}) as { status?: unknown; statusCode?: unknown };
   const status = s ?? statusCode;
@@ -126,7 +127,7 @@ async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<boo
 
 /** A check that could not run: logged, and kept beside the last check that did (which stays as it was). */
 async function keepFailure(target: PortalTargetName, key: string, err: unknown, deps: CheckDeps): Promise<void> {
-  deps.log.warn({ target, err: err instanceof Error ? err.message : String(err) }, 'could not check the portal setup');
+  deps.log.warn({ target, err: errorText(err) }, 'could not check the portal setup');
   deps.onFailing?.(target, true);
   const before = parseCheck(await deps.redis.get(key));
   const kept: SetupCheck = {

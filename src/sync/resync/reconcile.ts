@@ -27,6 +27,7 @@ import type { EventsQueue } from '../events/queue.js';
 import { emptyRecord, stableStringify, type CustomerRecord } from '../events/record.js';
 import { readPageWithRetry, RESYNC_PRIORITY } from './runner.js';
 import type { SnapshotStream } from './snapshot.js';
+import { errorText } from '../errors.js';
 import { jobIdFor, type Source, type SourceEvent } from '../events/source-event.js';
 import type { RecordStore } from '../events/store.js';
 import { QUEUE_NAMES, REDIS_KEYS } from '../redis/keys.js';
@@ -125,7 +126,7 @@ export class Reconciler {
         for (const stream of await streamsOf(since)) await this.readStream(stream, passId, sourceReport, report);
         await this.opts.redis.set(this.checkpointKey(source), String(now));
       } catch (err) {
-        sourceReport.error = (err as Error).message;
+        sourceReport.error = errorText(err);
         const status = (err as { status?: unknown }).status;
         if (typeof status === 'number') sourceReport.status = status;
         this.log.error(
