@@ -15,7 +15,7 @@ import { setDispatcher } from 'jsforce/lib/request.js';
 import { Agent } from 'undici';
 import { SALESFORCE_GENERIC_LOGIN, SALESFORCE_GENERIC_LOGIN_PROBLEM, type Config } from '../../config.js';
 import { isNetworkError } from '../network.js';
-import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
+import { errorText, parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
 /**
  * jsforce waits up to 30 minutes for an answer, and its undici pool 5 minutes for headers: a hung
@@ -165,6 +165,6 @@ export function classifySalesforceError(err: unknown): FailureVerdict {
     };
   }
   if (status === undefined && isNetworkError(err))
-    return { retryable: true, message: `Salesforce unreachable: ${err.message}` };
+    return { retryable: true, message: `Salesforce unreachable: ${errorText(err)}` };
   return { retryable: false, message, ...(status !== undefined && { status }) };
 }

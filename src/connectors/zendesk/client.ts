@@ -13,7 +13,7 @@ import zendesk from 'node-zendesk';
 import type { Config } from '../../config.js';
 import { throughGate, type CallGate } from '../../sync/push/portal-target.js';
 import { isNetworkError } from '../network.js';
-import { parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
+import { errorText, parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
 
 export type ZendeskClient = ReturnType<typeof zendesk.createClient>;
 export type ZendeskMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -180,7 +180,7 @@ export function classifyZendeskError(errOrResult: unknown): FailureVerdict {
     const { statusCode, result } = err as Error & { statusCode?: unknown; result?: unknown };
     if (typeof statusCode === 'number')
       return byStatus(statusCode, `Zendesk ${statusCode}: ${describeBody(result) ?? err.message}`);
-    if (isNetworkError(err)) return { retryable: true, message: `Zendesk unreachable: ${err.message}` };
+    if (isNetworkError(err)) return { retryable: true, message: `Zendesk unreachable: ${errorText(err)}` };
     return { retryable: false, message: err.message };
   }
   return { retryable: false, message: String(err) };

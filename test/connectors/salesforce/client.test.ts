@@ -108,7 +108,7 @@ describe('classifySalesforceError', () => {
   const apiError = (errorCode: string, message = 'x') =>
     Object.assign(new Error(message), { name: errorCode, errorCode });
 
-  it('retries the request limit, an unavailable server and network failures; not a bad session or a bad query', () => {
+  it('retries the request limit, an unavailable server and network failures (named with their cause); not a bad session or a bad query', () => {
     expect(classifySalesforceError(apiError('REQUEST_LIMIT_EXCEEDED')).retryable).toBe(true);
     expect(classifySalesforceError(apiError('SERVER_UNAVAILABLE')).retryable).toBe(true);
     expect(classifySalesforceError(apiError('ERROR_HTTP_503'))).toMatchObject({ retryable: true, status: 503 });
@@ -116,7 +116,10 @@ describe('classifySalesforceError', () => {
     const reset = new TypeError('fetch failed', {
       cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
     });
-    expect(classifySalesforceError(reset).retryable).toBe(true);
+    expect(classifySalesforceError(reset)).toEqual({
+      retryable: true,
+      message: 'Salesforce unreachable: fetch failed: read ECONNRESET',
+    });
     expect(classifySalesforceError(apiError('INVALID_SESSION_ID')).retryable).toBe(false);
     expect(classifySalesforceError(apiError('MALFORMED_QUERY')).retryable).toBe(false);
     expect(classifySalesforceError(apiError('ERROR_HTTP_400'))).toMatchObject({ retryable: false, status: 400 });

@@ -126,7 +126,7 @@ describe('classifyZendeskError', () => {
     expect(verdict.retryAfterMs).toBeUndefined();
   });
 
-  it('5xx and network failures retry; 401, 403 and 422 do not', () => {
+  it('5xx and network failures retry (a network failure named with its cause); 401, 403 and 422 do not', () => {
     const status = (code: number) =>
       Object.assign(new Error(`Zendesk Error (${code})`), { statusCode: code, result: {} });
     expect(classifyZendeskError(status(503)).retryable).toBe(true);
@@ -136,7 +136,10 @@ describe('classifyZendeskError', () => {
     const refused = new TypeError('fetch failed', {
       cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4011'), { code: 'ECONNREFUSED' }),
     });
-    expect(classifyZendeskError(refused)).toMatchObject({ retryable: true });
+    expect(classifyZendeskError(refused)).toEqual({
+      retryable: true,
+      message: 'Zendesk unreachable: fetch failed: connect ECONNREFUSED 127.0.0.1:4011',
+    });
     expect(
       classifyZendeskError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')).retryable,
     ).toBe(true);
