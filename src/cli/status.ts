@@ -33,7 +33,6 @@ function queueTable(queues: Record<string, QueueStatus>): string[] {
   ];
 }
 
-/** `status` for humans: the queues as a table, then what needs an admin's attention. */
 /** A check's findings: ok, or how many problems, what that does to pushes and the fix. */
 const findingsText = (c: SetupCheck): string =>
   c.problems.length === 0
@@ -57,6 +56,7 @@ function setupLines(checks: Status['portalSetup']): string[] {
   });
 }
 
+/** `status` for humans: the queues as a table, then what needs an admin's attention. */
 export function statusText(status: Status, prefix: string): string {
   const lines = queueTable(status.queues);
   lines.push(`  dead letters: ${status.deadLettered}${status.deadLettered ? ' (portal-sync dlq list)' : ''}`);
