@@ -105,7 +105,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description(
-      'queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to, live workers',
+      'queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to (or since when it could not be checked), live workers',
     )
     .option('--json', 'print as JSON')
     .addHelpText(

@@ -12,8 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortalTarget } from '../../src/connectors/targets.js';
 import { provisionedSalesforceFields } from '../../src/demo/salesforce-fields.js';
-import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
-import type { ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
+import { startSalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { hasChromium, launchChromiumProfile } from '../support/chromium.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { TEST_SECRETS, testConfig } from '../support/daemon.js';
@@ -73,26 +72,37 @@ async function setupAsSeen(p: TestPipeline, screenshot: string): Promise<string>
   }
 }
 
-describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }, () => {
-  let zd: ZendeskStandIn;
-  let p: TestPipeline;
-  let env: Record<string, string>;
+/** A portal stand-in and a pipeline pushing to it, started before a describe's tests and stopped after them. */
+function portalForTests<S extends { close(): Promise<void> }>(
+  start: () => Promise<{ standIn: S; targetEnv: Record<string, string> }>,
+): { standIn: S; p: TestPipeline; env: Record<string, string> } {
+  const ctx = {} as { standIn: S; p: TestPipeline; env: Record<string, string> };
   beforeAll(async () => {
-    ({ standIn: zd } = await zendeskStandInSetUp());
+    const { standIn, targetEnv } = await start();
+    ctx.standIn = standIn;
+    Object.assign(ctx, await pipelineFor(targetEnv));
+  }, 60_000);
+  afterAll(async () => {
+    await ctx.p?.stop();
+    await ctx.standIn?.close();
+  });
+  return ctx;
+}
+
+describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }, () => {
+  const portal = portalForTests(async () => {
+    const { standIn } = await zendeskStandInSetUp();
     // An admin deletes a field the target writes (Zendesk keeps answering 200 to writes of it, and drops them).
-    const fields = zd.state.organizationFields;
+    const fields = standIn.state.organizationFields;
     fields.splice(
       fields.findIndex((f) => f.key === 'portal_open_invoices'),
       1,
     );
-    ({ p, env } = await pipelineFor(zendeskTargetEnv(zd)));
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-    await zd?.close();
+    return { standIn, targetEnv: zendeskTargetEnv(standIn) };
   });
 
   it('names the missing field, what is lost and the command that creates it, then says ok once setup created it', async () => {
+    const { p, env } = portal;
     const missing = await statusWhen(env, (r) => /portal setup zendesk/.test(r.stdout));
     expect(missing.stdout).toMatch(
       new RegExp(
@@ -132,19 +142,13 @@ describe('status shows the Zendesk setup a worker checked', { timeout: 180_000 }
 });
 
 describe('status says when the portal setup could not be checked', { timeout: 180_000 }, () => {
-  let zd: ZendeskStandIn;
-  let p: TestPipeline;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    ({ standIn: zd } = await zendeskStandInSetUp());
-    ({ p, env } = await pipelineFor(zendeskTargetEnv(zd)));
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-    await zd?.close();
+  const portal = portalForTests(async () => {
+    const { standIn } = await zendeskStandInSetUp();
+    return { standIn, targetEnv: zendeskTargetEnv(standIn) };
   });
 
   it('says since when and why, keeps what the last check found, and says ok again once Zendesk answers', async () => {
+    const { standIn: zd, p, env } = portal;
     await statusWhen(env, (r) => /portal setup zendesk: ok/.test(r.stdout));
     // A Zendesk outage: every call answers 503.
     zd.setFaults({ rate: 1, kinds: ['503'] });
@@ -173,27 +177,24 @@ describe('status says when the portal setup could not be checked', { timeout: 18
 });
 
 describe('status shows the Salesforce setup a worker checked at start', { timeout: 180_000 }, () => {
-  let sf: SalesforceStandIn;
-  let p: TestPipeline;
-  let env: Record<string, string>;
-  beforeAll(async () => {
+  const portal = portalForTests(async () => {
     const cfg = testConfig().targets.salesforce;
     // The metadata package deployed, but an older one: it lacks the Account's open ticket count.
     const fields = provisionedSalesforceFields(cfg);
     fields['Account'] = fields['Account']!.filter((f) => f.name !== cfg.accountFields.openTickets);
-    sf = await startSalesforceStandIn({ fields });
-    ({ p, env } = await pipelineFor({
-      PORTAL_TARGET: 'salesforce',
-      SALESFORCE_INSTANCE_URL: sf.instanceUrl,
-      SALESFORCE_ACCESS_TOKEN: sf.accessToken,
-    }));
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-    await sf?.close();
+    const standIn = await startSalesforceStandIn({ fields });
+    return {
+      standIn,
+      targetEnv: {
+        PORTAL_TARGET: 'salesforce',
+        SALESFORCE_INSTANCE_URL: standIn.instanceUrl,
+        SALESFORCE_ACCESS_TOKEN: standIn.accessToken,
+      },
+    };
   });
 
   it('names the missing Account field, that pushes writing there fail, and how to deploy the package', async () => {
+    const { p, env } = portal;
     const missing = await statusWhen(env, (r) => /portal setup salesforce/.test(r.stdout));
     expect(missing.stdout).toMatch(
       new RegExp(

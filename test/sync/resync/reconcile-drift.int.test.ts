@@ -1,7 +1,7 @@
 /**
  * Drift is what webhooks missed, not what a snapshot says more precisely: a ticket delivered by the
  * trigger (minute-resolution updated_at) and read back by the reconciler within that minute is no drift;
- * a change the webhook never brought is.
+ * a change the webhook never brought is. A pass that cannot reach a source says why.
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { parseZendeskWebhook } from '../../../src/connectors/zendesk/events.js';
 import { createLogger } from '../../../src/log.js';
 import { Ingestor } from '../../../src/sync/events/ingest.js';
 import type { EventsQueue } from '../../../src/sync/events/queue.js';
-import { Reconciler } from '../../../src/sync/resync/reconcile.js';
+import { describeSourceFailure, Reconciler } from '../../../src/sync/resync/reconcile.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import { fixtureJson } from '../../support/http.js';
@@ -46,8 +46,9 @@ function apiTicket(updatedAt: string, status: string) {
   };
 }
 
-function passOver(snapshot: SourceEvent): Promise<number> {
-  const reconciler = new Reconciler({
+/** A reconciler whose only stream, Zendesk's tickets, answers its one page with `page()`. */
+function reconcilerOver(page: () => Promise<{ events: SourceEvent[]; read: number; next: null; rejected: [] }>) {
+  return new Reconciler({
     redis,
     prefix,
     store,
@@ -60,20 +61,31 @@ function passOver(snapshot: SourceEvent): Promise<number> {
       quarantineLimits: { maxEntries: 10, maxBytes: 1_048_576 },
       timeoutMs: 5000,
     }),
-    streams: {
-      zendesk: async () => [
-        {
-          name: 'zendesk.tickets',
-          source: 'zendesk',
-          page: async () => ({ events: [snapshot], read: 1, next: null, rejected: [] }),
-        },
-      ],
-    },
+    streams: { zendesk: async () => [{ name: 'zendesk.tickets', source: 'zendesk', page }] },
     settings: { overlapMs: 1000, firstLookbackMs: 60_000 },
     logger: createLogger('silent'),
   });
-  return reconciler.pass().then((r) => r.drift);
 }
+
+function passOver(snapshot: SourceEvent): Promise<number> {
+  return reconcilerOver(async () => ({ events: [snapshot], read: 1, next: null, rejected: [] }))
+    .pass()
+    .then((r) => r.drift);
+}
+
+describe('a reconcile pass that cannot reach a source', () => {
+  it("says why, with the network error under undici's bare 'fetch failed'", async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4011'), { code: 'ECONNREFUSED' });
+    const report = await reconcilerOver(async () => {
+      throw new TypeError('fetch failed', { cause: refused });
+    }).pass();
+
+    expect(report.sources.zendesk?.error).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:4011');
+    expect(describeSourceFailure('zendesk', report.sources.zendesk!)).toBe(
+      'zendesk: FAILED fetch failed: connect ECONNREFUSED 127.0.0.1:4011',
+    );
+  });
+});
 
 describe('reconcile drift for a ticket the trigger delivered', () => {
   it("a snapshot within the trigger's minute that shows what the webhook showed is no drift; a status the webhook never brought is", async () => {
