@@ -5,6 +5,7 @@
  * failing for good: a worker's write is resent transparently, a producer's fails once (the webhook gets 503,
  * the provider retries) and the next one lands on the new primary, with no restart.
  */
+import { once } from 'node:events';
 import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -66,6 +67,9 @@ describe('a failover endpoint that moves', () => {
     const producer = createProducerRedis(url);
     clients.push(worker, producer);
     for (const c of [worker, producer]) c.on('error', () => undefined);
+    // The producer has no offline queue: a command sent before it is connected fails at once (as it should for a
+    // webhook), so the test starts once both are ready.
+    await Promise.all([worker, producer].map((c) => (c.status === 'ready' ? undefined : once(c, 'ready'))));
     expect(await worker.incr('moving:worker')).toBe(1);
     expect(await producer.incr('moving:producer')).toBe(1);
     await set.synced();
