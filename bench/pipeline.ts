@@ -37,7 +37,8 @@ import { createLogger } from '../src/log.js';
 import { Ingestor } from '../src/sync/events/ingest.js';
 import { createEventsQueue, EVENT_JOB_DEFAULTS, QUEUES } from '../src/sync/events/queue.js';
 import { createProducerRedis, createWorkerRedis, type Redis } from '../src/sync/redis/connection.js';
-import { jobIdFor, type SourceEvent } from '../src/sync/events/source-event.js';
+import { jobIdFor, type Source, type SourceEvent } from '../src/sync/events/source-event.js';
+import { isBatchData, isBatchJobId } from '../src/sync/events/batch-job.js';
 import type { ApplyOutcome } from '../src/sync/events/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
@@ -370,12 +371,23 @@ async function runLatency(): Promise<LatencyFigures> {
   let non2xx = 0;
   let answered = 0;
   let completed = 0;
-  queueEvents.on('completed', ({ jobId }) => {
+  const done = (jobId: string, at: number, wall: number) => {
     const d = deliveries.get(jobId);
     if (!d) return;
-    d.completedAt = performance.now();
-    d.completedWall = Date.now();
+    d.completedAt = at;
+    d.completedWall = wall;
     completed += 1;
+  };
+  // A batch job (src/sync/events/batch-job.ts) completes its events at once: they are read from its data.
+  const jobsConnection = createProducerRedis(redisUrl);
+  const batches = new Queue(QUEUES.events, { connection: jobsConnection, prefix: prefixes.live });
+  queueEvents.on('completed', ({ jobId }) => {
+    const [at, wall] = [performance.now(), Date.now()];
+    if (!isBatchJobId(jobId)) return done(jobId, at, wall);
+    void batches.getJob(jobId).then((job) => {
+      const events = isBatchData(job?.data) ? (job.data.events as Array<{ source?: Source; eventId?: string }>) : [];
+      for (const e of events) if (e.source && e.eventId) done(jobIdFor(e.source, e.eventId), at, wall);
+    });
   });
   try {
     await queueEvents.waitUntilReady();
@@ -487,7 +499,9 @@ async function runLatency(): Promise<LatencyFigures> {
   } finally {
     agent.destroy();
     await queueEvents.close().catch(() => undefined);
+    await batches.close().catch(() => undefined);
     eventsConnection.disconnect();
+    jobsConnection.disconnect();
     if (child.exitCode === null && child.signalCode === null) {
       const gone = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
       if (!gone) child.kill('SIGKILL');

@@ -36,7 +36,7 @@ import type { SnapshotStream } from './sync/resync/snapshot.js';
 import type { Source, SourceEvent } from './sync/events/source-event.js';
 import type { Queue } from 'bullmq';
 import { createPipeline, type Pipeline } from './sync/pipeline.js';
-import { createEventsWorker } from './sync/events/worker.js';
+import { createEventsWorker, type SplitJob } from './sync/events/worker.js';
 import { startHeartbeat } from './sync/health.js';
 import { Tombstones } from './sync/events/tombstones.js';
 import { createTicketClassifier, withTicketCategory } from './sync/events/ticket-categories.js';
@@ -205,17 +205,24 @@ async function buildRecordSide(
   return { store, planner, deflectionQueue, outbound, tracker, classifier, pipeline };
 }
 
+/** A split-out event's job: the events queue's default options under the split-out id. */
+const splitJob = ({ name, data, jobId }: SplitJob) => ({ name, data: data as SourceEvent, opts: { jobId } });
+
 /** The `events` queue's worker, handing what it stores to the pipeline; a job given up on is the pipeline's too. */
 function startEventsWorker(
   config: Config,
   logger: Logger,
   opts: WorkerOptions,
-  { connection, storeConnection }: Connections,
+  { connection, storeConnection, pushConnection }: Connections,
   { store, classifier, pipeline }: RecordSide,
   metrics: SyncMetrics | undefined,
 ): Worker {
+  // The failed events of a batch job go back on the events queue as jobs of their own.
+  const splitQueue = createEventsQueue(pushConnection, config.redis.prefix);
+  splitQueue.on('error', () => undefined); // reported by the connection's users
   const worker = createEventsWorker({
     connection,
+    requeue: async (jobs) => void (await splitQueue.addBulk(jobs.map((j) => splitJob(j)))),
     prefix: config.redis.prefix,
     store,
     logger,
@@ -229,6 +236,7 @@ function startEventsWorker(
     onStored: pipeline.onStored,
     onApplied: pipeline.onApplied,
   });
+  worker.on('closed', () => void splitQueue.close().catch(() => undefined));
   worker.on('failed', (job, err) => {
     if (!job || !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))) return;
     void pipeline.onGaveUp(job.id).catch(() => undefined);

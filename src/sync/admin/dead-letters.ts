@@ -3,6 +3,7 @@
  * the edge because they failed their schema — listed a page at a time (`dlq list`, the dashboard), replayed
  * (a job back in its queue; a quarantined payload parsed again and enqueued) and purged.
  */
+import { isBatchData } from '../events/batch-job.js';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Ingestor } from '../events/ingest.js';
@@ -56,6 +57,8 @@ export function openDeadLetters(redis: Redis, config: DeadLetterSettings, readOn
 
 /** Where a failed job's work came from: an event's source and id, or a push's target and customer. */
 function jobOrigin(job: Job): { source?: string; eventId?: string | null; customerId?: string } {
+  // A batch fails whole only when its failed events could not be split out (Redis refused): its replay runs them all.
+  if (isBatchData(job.data)) return { source: `batch of ${job.data.events.length} events`, eventId: null };
   const data = (job.data ?? {}) as { source?: unknown; eventId?: unknown; target?: unknown; customerId?: unknown };
   if (typeof data.source === 'string')
     return { source: data.source, eventId: typeof data.eventId === 'string' ? data.eventId : null };

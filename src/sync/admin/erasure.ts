@@ -11,7 +11,8 @@
  * emails must be found nowhere (`remaining` lists the keys if they are).
  */
 import { parseStripeKey } from '../events/identity.js';
-import type { Queue } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
+import { FORGOTTEN_ELEMENT, isBatchData, type BatchJobData } from '../events/batch-job.js';
 import type { Redis } from 'ioredis';
 import type { CustomerRecord } from '../events/record.js';
 import type { RecordStore } from '../events/store.js';
@@ -123,6 +124,37 @@ export class Eraser {
     return null;
   }
 
+  /**
+   * A batch job (batch-job.ts) holds other customers' events too: the ones that name a needle are replaced by the
+   * forgotten marker and the job stays. Returns how many were replaced; 0 when the job is no batch, or when the
+   * rest of it (a return value, a failure reason) names a needle too: then it is removed whole, like any job.
+   */
+  private async scrubBatch(
+    job: { queue: QueueName; id: string },
+    fields: Record<string, string>,
+    needles: readonly string[],
+  ): Promise<number> {
+    let data: unknown;
+    try {
+      data = JSON.parse(fields['data'] ?? 'null');
+    } catch {
+      return 0;
+    }
+    if (!isBatchData(data)) return 0;
+    let replaced = 0;
+    const events = data.events.map((e) => {
+      if (!matches(JSON.stringify(e), needles)) return e;
+      replaced++;
+      return FORGOTTEN_ELEMENT;
+    });
+    const scrubbed: BatchJobData = { v: 1, events };
+    if (replaced === 0 || matches(JSON.stringify({ ...fields, data: JSON.stringify(scrubbed) }), needles)) return 0;
+    const found = await Job.fromId(this.queue(job.queue), job.id);
+    if (!found) return 0;
+    await found.updateData(scrubbed);
+    return replaced;
+  }
+
   private queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) this.queues.set(name, (q = openQueue(name, this.redis, this.prefix)));
@@ -147,6 +179,11 @@ export class Eraser {
       const job = fields && 'timestamp' in fields ? this.jobOf(key) : null;
       if (job) {
         if (!matches(JSON.stringify(fields), needles) && !matches(key, needles)) continue;
+        const scrubbed = matches(key, needles) ? 0 : await this.scrubBatch(job, fields!, needles);
+        if (scrubbed > 0) {
+          r.itemsRemoved += scrubbed;
+          continue;
+        }
         // A job being processed right now is locked: removing it fails, and the proof below says so.
         if ((await this.queue(job.queue).remove(job.id)) === 1) r.jobsRemoved++;
         continue;

@@ -1,6 +1,7 @@
 /**
  * One Redis round trip per ingest batch: a Lua script that checks each event's dedupe mark, adds the new
- * events' jobs with BullMQ's own addStandardJob code, and marks them `done`, all in one atomic step.
+ * events' jobs with BullMQ's own addStandardJob code, and marks them `done`, all in one atomic step. A job holds
+ * one event, or several (a batch job, batch-job.ts): the script puts a batch's new events alone in its data.
  *
  * The job layout stays BullMQ's: the script embeds the addStandardJob source of the installed BullMQ (as a
  * local function, so its KEYS/ARGV are the ones we pass it), and each job's arguments are BullMQ's own bytes
@@ -47,9 +48,17 @@ function command(redis: Redis): WithCommand {
   return r;
 }
 
+/** One job to add: a single event's (its data is the event's JSON), or a batch of the events that are new. */
+export interface JobToAdd {
+  name: string;
+  jobId: string;
+  batch: boolean;
+  /** Per event: its dedupe mark and its JSON (a single job's data; an element of a batch's). */
+  events: Array<{ mark: string; json: string }>;
+}
+
 export interface MarkAndAddInput {
-  marks: string[];
-  jobs: Array<{ name: string; data: unknown; jobId: string }>;
+  jobs: JobToAdd[];
   /** The time in ms: the marks' claim time, and the jobs' time added (BullMQ's `timestamp`). */
   now: number;
   deadlineMs: number;
@@ -58,18 +67,27 @@ export interface MarkAndAddInput {
 }
 
 /**
- * Events per script call: a script runs alone on Redis, so a batch of many requests is split (about 50 µs of Redis
- * time per event: a few ms at most per script, during which the workers' commands wait).
+ * Events per script call: a script runs alone on Redis, so a batch of many requests is split, between jobs (about
+ * 50 µs of Redis time per event in single jobs, less in batches: a few ms at most per script, during which the
+ * workers' commands wait).
  */
 const MAX_EVENTS_PER_SCRIPT = 100;
 
-/** Runs the script for one batch; says per event what it found, or throws (nothing of a failed event is kept). */
+/** Runs the script for one batch; says per event (in the jobs' order) what it found, or throws (nothing of a failed event is kept). */
 export async function markAndAdd(redis: Redis, queue: Queue, input: MarkAndAddInput): Promise<MarkOutcome[]> {
   const calls: Array<Promise<MarkOutcome[]>> = [];
-  for (let from = 0; from < input.jobs.length; from += MAX_EVENTS_PER_SCRIPT) {
-    const to = Math.min(input.jobs.length, from + MAX_EVENTS_PER_SCRIPT);
-    calls.push(markAndAddChunk(redis, queue, input, from, to));
+  let chunk: JobToAdd[] = [];
+  let events = 0;
+  for (const job of input.jobs) {
+    if (events + job.events.length > MAX_EVENTS_PER_SCRIPT && chunk.length > 0) {
+      calls.push(markAndAddChunk(redis, queue, input, chunk));
+      chunk = [];
+      events = 0;
+    }
+    chunk.push(job);
+    events += job.events.length;
   }
+  if (chunk.length > 0) calls.push(markAndAddChunk(redis, queue, input, chunk));
   return (await Promise.all(calls)).flat();
 }
 
@@ -77,10 +95,11 @@ async function markAndAddChunk(
   redis: Redis,
   queue: Queue,
   input: MarkAndAddInput,
-  from: number,
-  to: number,
+  jobs: JobToAdd[],
 ): Promise<MarkOutcome[]> {
   let queueKeys: string[] | undefined;
+  const marks: string[] = [];
+  const owners: string[] = [];
   const argv: Array<string | Buffer | number> = [
     input.now,
     input.deadlineMs,
@@ -88,18 +107,25 @@ async function markAndAddChunk(
     input.renewDuplicates ? 1 : 0,
   ];
   const jobArgs = standardJobArgsBuilder(queue, addStandardJob.name, QUEUE_KEYS);
-  for (let i = from; i < to; i++) {
-    const built = jobArgs(input.jobs[i]!, input.now);
+  for (const job of jobs) {
+    // The data is put together by the script, from the events that are new: BullMQ's data argument is unused.
+    const built = jobArgs({ name: job.name, jobId: job.jobId, data: undefined }, input.now);
     queueKeys ??= built.keys;
-    argv.push(...built.argv);
+    argv.push(built.argv[0]!, built.argv[2]!, job.events.length, job.batch ? 1 : 0);
+    for (const e of job.events) {
+      argv.push(e.json);
+      marks.push(e.mark);
+      owners.push(job.jobId);
+    }
   }
-  const keys = [...queueKeys!, ...input.marks.slice(from, to)];
+  const keys = [...queueKeys!, ...marks];
   const replies = (await command(redis)[COMMAND](keys.length, ...keys, ...argv)) as unknown;
-  if (!Array.isArray(replies) || replies.length !== to - from) throw new Error('ingest: unexpected reply from Redis');
+  if (!Array.isArray(replies) || replies.length !== marks.length)
+    throw new Error('ingest: unexpected reply from Redis');
   return replies.map((code: unknown, i) => {
     if (code === 0) return 'accepted';
     if (code === 1) return 'duplicate';
     if (code === 2) return 'in_flight';
-    throw new Error(`ingest: BullMQ refused job ${input.jobs[from + i]!.jobId} (code ${String(code)})`);
+    throw new Error(`ingest: BullMQ refused job ${owners[i]!} (code ${String(code)})`);
   });
 }

@@ -35,7 +35,8 @@ import {
 } from './quarantine.js';
 import type { EventsQueue } from './queue.js';
 import { noteWebhook } from '../health.js';
-import { markAndAdd, type MarkAndAddInput } from './enqueue-script.js';
+import { markAndAdd, type JobToAdd } from './enqueue-script.js';
+import { BATCH_JOB_NAME, batchJobId, batchSizes } from './batch-job.js';
 import { isRedisReady, withTimeout } from '../redis/connection.js';
 import { jobIdFor, type Source, type SourceEvent } from './source-event.js';
 import { REDIS_KEYS } from '../redis/keys.js';
@@ -74,6 +75,9 @@ export interface EnqueueOutcome {
   /** Another delivery of the same event is being enqueued right now: answer "retry later". */
   inFlight: SourceEvent[];
 }
+
+/** A webhook event's job data (a single job's, or an element of a batch's): the event, on the real-time lane. */
+const jobJson = (e: SourceEvent): string => JSON.stringify({ ...e, lane: 'realtime' as const });
 
 /** How often, at most, the time of the last webhook of a source is written (per process). */
 const NOTE_INTERVAL_MS = 1000;
@@ -167,18 +171,8 @@ export class Ingestor {
       if (events.length === 1) return events;
       return [...new Map(events.map((e) => [jobIdFor(e.source, e.eventId), e])).values()];
     });
-    const marks: string[] = [];
-    const jobs: MarkAndAddInput['jobs'] = [];
-    for (const events of uniqueGroups) {
-      for (const e of events) {
-        const jobId = jobIdFor(e.source, e.eventId);
-        marks.push(REDIS_KEYS.seen(this.opts.prefix, jobId));
-        jobs.push({ name: e.type, data: { ...e, lane: 'realtime' as const }, jobId });
-      }
-    }
     const found = await markAndAdd(redis, queue, {
-      marks,
-      jobs,
+      jobs: this.jobsOf(uniqueGroups.flat()),
       now: Date.now(),
       deadlineMs: this.opts.timeoutMs,
       dedupeTtlSeconds,
@@ -196,6 +190,25 @@ export class Ingestor {
     });
     await this.awaitReplicas();
     return outcomes;
+  }
+
+  /**
+   * The jobs a flush's events go in, in their order: one per event under its own id when the flush is small, else
+   * batch jobs (batch-job.ts) of consecutive events. Each event keeps its own dedupe mark either way.
+   */
+  private jobsOf(events: SourceEvent[]): JobToAdd[] {
+    const jobs: JobToAdd[] = [];
+    let next = 0;
+    for (const size of batchSizes(events.length)) {
+      const members = events.slice(next, (next += size)).map((e) => {
+        const jobId = jobIdFor(e.source, e.eventId);
+        return { jobId, type: e.type, mark: REDIS_KEYS.seen(this.opts.prefix, jobId), json: jobJson(e) };
+      });
+      const [only] = members;
+      if (size === 1 && only) jobs.push({ name: only.type, jobId: only.jobId, batch: false, events: members });
+      else jobs.push({ name: BATCH_JOB_NAME, jobId: batchJobId(), batch: true, events: members });
+    }
+    return jobs;
   }
 
   private get waitsForReplicas(): boolean {

@@ -3,7 +3,9 @@
  * foreign data), resolve identity, merge, store — one optimistic transaction
  * per event. A job that no retry can fix fails at once and stays in the
  * queue's failed set with its reason: that set is the dead-letter list that
- * `status` counts and that can be replayed once the cause is fixed.
+ * `status` counts and that can be replayed once the cause is fixed. A batch
+ * job's events are applied together; one that fails is split out into a job
+ * of its own (batch-job.ts), so it retries and dead-letters alone.
  */
 import { withStripeAccount } from './stripe-accounts.js';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -19,6 +21,14 @@ import { withTicketCategory, type TicketClassifier } from './ticket-categories.j
 import { eventIdentityKeys } from './identity.js';
 import type { Tombstones } from './tombstones.js';
 import { brandVerdict, type BrandScope } from './brands.js';
+import {
+  FORGOTTEN_ELEMENT,
+  isBatchData,
+  isForgottenElement,
+  isSplitJobId,
+  splitJobId,
+  type BatchJobData,
+} from './batch-job.js';
 
 /** What the hooks learn of the job: a retry of it, its id, and the lane its producer put in its data (none in jobs of an older release). */
 export interface JobContext {
@@ -27,8 +37,20 @@ export interface JobContext {
   lane: JobLane | undefined;
 }
 
+/** A job the events of a failed batch are split out into (batch-job.ts). */
+export interface SplitJob {
+  name: string;
+  data: unknown;
+  jobId: string;
+}
+
 export interface EventsWorkerOptions {
   connection: Redis;
+  /**
+   * Adds the jobs that the failed events of a batch are split out into (the events queue's addBulk). Without it,
+   * a batch with a failed event fails as a whole and runs again whole (each event is applied once either way).
+   */
+  requeue?: (jobs: SplitJob[]) => Promise<void>;
   prefix: string;
   store: RecordStore;
   logger: Logger;
@@ -67,7 +89,15 @@ export interface EventJobResult {
   changed: boolean;
   merged: string[];
   conflicts: number;
+  /** A batch job's: its events, and those split out into jobs of their own. */
+  events?: number;
+  splitOut?: number;
 }
+
+/** What handling one event needs of its job: a BullMQ job, or one event of a batch job. */
+type EventJob = Pick<Job<unknown, EventJobResult>, 'data' | 'id' | 'timestamp' | 'attemptsMade' | 'attemptsStarted'> & {
+  updateData(data: unknown): Promise<void>;
+};
 
 /** What the steps of a job share: the worker's options and its log. */
 interface EventsDeps {
@@ -78,14 +108,14 @@ interface EventsDeps {
 /** The result of a job whose event was not filed under any record. */
 const nothingApplied = (): EventJobResult => ({ recordId: '', changed: false, merged: [], conflicts: 0 });
 
-/** A retry of the job, or a stalled one started again (its attemptsMade is still 0). */
-const isRetry = (job: Job): boolean => job.attemptsMade > 0 || job.attemptsStarted > 1;
+/**
+ * A retry of the job, a stalled one started again (its attemptsMade is still 0), or an event split out of a batch
+ * (its first try was in the batch).
+ */
+const isRetry = (job: EventJob): boolean => job.attemptsMade > 0 || job.attemptsStarted > 1 || isSplitJobId(job.id);
 
 /** The job's event, validated (a rolling deploy may hand us old or foreign data), and the lane it was queued on. */
-function parseEventJob(
-  { opts }: EventsDeps,
-  job: Job<unknown, EventJobResult>,
-): { event: SourceEvent; lane: JobLane | undefined } {
+function parseEventJob({ opts }: EventsDeps, job: EventJob): { event: SourceEvent; lane: JobLane | undefined } {
   const parsed = SourceEventSchema.safeParse(job.data);
   if (!parsed.success) {
     throw new UnrecoverableError(`job data is not a v1 SourceEvent: ${describeZodError(parsed.error)}`);
@@ -96,11 +126,7 @@ function parseEventJob(
 }
 
 /** Whether the event is dropped before it is applied: it names a forgotten customer, or a brand not served. */
-async function skipUnserved(
-  { opts, log }: EventsDeps,
-  job: Job<unknown, EventJobResult>,
-  event: SourceEvent,
-): Promise<boolean> {
+async function skipUnserved({ opts, log }: EventsDeps, job: EventJob, event: SourceEvent): Promise<boolean> {
   if (opts.tombstones && (await opts.tombstones.forgotten(eventIdentityKeys(event)))) {
     // Not stored, and not kept in the job either: the payload names a customer who asked to be erased.
     await job.updateData({ v: 1, forgotten: true });
@@ -123,13 +149,9 @@ async function skipUnserved(
 }
 
 /** The event stored; ids refused by identity are counted (on the first attempt) and logged. */
-async function applyEvent(
-  { opts, log }: EventsDeps,
-  job: Job<unknown, EventJobResult>,
-  event: SourceEvent,
-): Promise<ApplyOutcome> {
+async function applyEvent({ opts, log }: EventsDeps, job: EventJob, event: SourceEvent): Promise<ApplyOutcome> {
   const outcome = await opts.store.apply(event);
-  const first = job.attemptsMade === 0 && job.attemptsStarted <= 1;
+  const first = !isRetry(job);
   for (const r of outcome.refused ?? []) if (first) opts.metrics?.refused.inc({ ref: r.ref, reason: r.reason });
   if (outcome.refused?.length) {
     log.warn(
@@ -221,7 +243,7 @@ async function settleTie({ opts, log }: EventsDeps, event: SourceEvent, outcome:
 /** The apply counted and timed; identity conflicts and ties logged. */
 function recordApplied(
   { opts, log }: EventsDeps,
-  job: Job<unknown, EventJobResult>,
+  job: EventJob,
   event: SourceEvent,
   outcome: ApplyOutcome,
   started: number,
@@ -247,7 +269,7 @@ function recordApplied(
 }
 
 /** One event job: validate, skip forgotten customers and brands not served, apply, settle a tie, run the hooks. */
-async function handleEventJob(deps: EventsDeps, job: Job<unknown, EventJobResult>): Promise<EventJobResult> {
+async function handleEventJob(deps: EventsDeps, job: EventJob): Promise<EventJobResult> {
   const { opts, log } = deps;
   const { event: parsed, lane } = parseEventJob(deps, job);
   if (await skipUnserved(deps, job, parsed)) return nothingApplied();
@@ -282,12 +304,85 @@ async function handleEventJob(deps: EventsDeps, job: Job<unknown, EventJobResult
   };
 }
 
+/** Applies a batch job's events together; those that failed are split out into jobs of their own. */
+async function handleBatchJob(
+  deps: EventsDeps,
+  job: Job<unknown, EventJobResult>,
+  data: BatchJobData,
+): Promise<EventJobResult> {
+  const elements = [...data.events];
+  let scrubbed = false;
+  const eventJob = (element: unknown, index: number): EventJob => ({
+    data: element,
+    id: job.id,
+    timestamp: job.timestamp,
+    attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    // A forgotten customer's event leaves the batch's data; the others keep their places (and split-out ids).
+    updateData: () => {
+      elements[index] = FORGOTTEN_ELEMENT;
+      scrubbed = true;
+      return Promise.resolve();
+    },
+  });
+  const results = await Promise.allSettled(
+    elements.map((element, index) =>
+      isForgottenElement(element) ? Promise.resolve(nothingApplied()) : handleEventJob(deps, eventJob(element, index)),
+    ),
+  );
+  if (scrubbed) await job.updateData({ v: 1, events: elements } satisfies BatchJobData);
+  const failed = results.flatMap((r, index) => (r.status === 'rejected' ? [{ index, err: r.reason as Error }] : []));
+  if (failed.length > 0) await splitOut(deps, job, elements, failed);
+  const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  return {
+    recordId: '',
+    changed: done.some((r) => r.changed),
+    merged: done.flatMap((r) => r.merged),
+    conflicts: done.reduce((n, r) => n + r.conflicts, 0),
+    events: elements.length,
+    splitOut: failed.length,
+  };
+}
+
+/**
+ * The failed events of a batch, each added as a job of its own (under an id derived from the batch's, so a second
+ * run of the batch adds none twice). Without `requeue`, or if adding fails, the batch fails as a whole.
+ */
+async function splitOut(
+  { opts, log }: EventsDeps,
+  job: Job<unknown, EventJobResult>,
+  elements: unknown[],
+  failed: Array<{ index: number; err: Error }>,
+): Promise<void> {
+  if (!opts.requeue || !job.id) throw failed[0]!.err;
+  const jobs = failed.map(({ index }) => {
+    const element = elements[index] as { type?: unknown } | null;
+    return {
+      name: typeof element?.type === 'string' ? element.type : 'event',
+      data: element,
+      jobId: splitJobId(job.id!, index),
+    };
+  });
+  await opts.requeue(jobs);
+  for (const [i, { err }] of failed.entries()) {
+    log.warn(
+      { jobId: jobs[i]!.jobId, batch: job.id, reason: err.message },
+      'event of a batch failed; split out into a job of its own',
+    );
+  }
+}
+
+/** A job: a batch of events, or one event. */
+function handleJob(deps: EventsDeps, job: Job<unknown, EventJobResult>): Promise<EventJobResult> {
+  return isBatchData(job.data) ? handleBatchJob(deps, job, job.data) : handleEventJob(deps, job);
+}
+
 export function createEventsWorker(opts: EventsWorkerOptions): Worker<unknown, EventJobResult> {
   const log = opts.logger.child({ module: 'events-worker' });
   const deps: EventsDeps = { opts, log };
   const worker = new Worker<unknown, EventJobResult>(
     QUEUES.events,
-    (job: Job<unknown, EventJobResult>) => handleEventJob(deps, job),
+    (job: Job<unknown, EventJobResult>) => handleJob(deps, job),
     // BullMQ's per-minute metrics feed `status` (processing rates); two weeks of points, ~1 KB a day.
     {
       connection: opts.connection,

@@ -1,12 +1,14 @@
 /**
  * The erasure sweep of `identity forget` on BullMQ jobs, on real Redis: a customer's jobs leave every
  * state — waiting, completed (with their return value and logs) and failed (with the failure reason)
- * — through BullMQ, while another customer's jobs, whose address holds the first one's, stay.
+ * — through BullMQ, while another customer's jobs, whose address holds the first one's, stay; a batch job
+ * loses the customer's events alone.
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Eraser } from '../../../src/sync/admin/erasure.js';
+import { BATCH_JOB_NAME, batchJobId, FORGOTTEN_ELEMENT } from '../../../src/sync/events/batch-job.js';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 
@@ -85,6 +87,30 @@ describe('the erasure sweep on jobs', () => {
       await eraser.close();
       await worker.close();
       await queue.close();
+    }
+  });
+
+  it("takes the customer's events out of a waiting batch job and keeps the other customers' events queued in it", async () => {
+    const queue = new Queue('events', { connection: redis, prefix: `${prefix}-batch` });
+    const eraser = new Eraser(redis, `${prefix}-batch`, new RecordStore(redis, `${prefix}-batch`), ['events']);
+    try {
+      const events = [
+        { v: 1, source: 'stripe', eventId: 'evt_joann_1', data: { email: JOANN } },
+        { v: 1, source: 'stripe', eventId: 'evt_ann_1', data: { email: ANN } },
+        { v: 1, source: 'stripe', eventId: 'evt_joann_2', data: { email: JOANN } },
+      ];
+      const id = (await queue.add(BATCH_JOB_NAME, { v: 1, events }, { jobId: batchJobId() })).id!;
+
+      const r = await eraser.sweep([ANN], () => 'forgotten');
+      expect(r).toMatchObject({ jobsRemoved: 0, itemsRemoved: 1 });
+      expect(await eraser.remaining([ANN])).toEqual([]);
+      const job = await queue.getJob(id);
+      expect(await job?.getState()).toBe('waiting');
+      expect(job?.data).toEqual({ v: 1, events: [events[0], FORGOTTEN_ELEMENT, events[2]] });
+    } finally {
+      await eraser.close();
+      await queue.close();
+      await deleteByPrefix(redisUrl(), `${prefix}-batch`);
     }
   });
 });

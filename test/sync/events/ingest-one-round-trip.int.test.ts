@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventsQueue, type EventsQueue } from '../../../src/sync/events/queue.js';
 import { Ingestor } from '../../../src/sync/events/ingest.js';
 import { jobIdFor, type SourceEvent } from '../../../src/sync/events/source-event.js';
+import { BATCH_MAX_EVENTS, isBatchData } from '../../../src/sync/events/batch-job.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
 
 const prefix = uniquePrefix();
@@ -142,10 +143,20 @@ describe('an ingest batch in one round trip', () => {
     await deleteByPrefix(redisUrl(), other);
   });
 
-  it('splits a batch of many events into several scripts, each event accepted once', async () => {
+  it('splits a batch of many events into several scripts, each event accepted once and queued once', async () => {
     const many = Array.from({ length: 1_203 }, () => event());
     const outcome = await ingestor.enqueue([...many, ...many.slice(0, 3)]);
     expect(outcome.accepted).toHaveLength(1_203);
-    expect(await new Queue(queue.name, { connection: redis, prefix }).getWaitingCount()).toBeGreaterThanOrEqual(1_203);
+    // Batch jobs of at most BATCH_MAX_EVENTS events each (batch-job.ts): every event in exactly one of them.
+    const jobs = await new Queue(queue.name, { connection: redis, prefix }).getJobs(['waiting'], 0, -1);
+    const queued = jobs.flatMap((j) => (isBatchData(j.data) ? j.data.events : [j.data])) as SourceEvent[];
+    const ours = new Set(many.map((e) => e.eventId));
+    expect(
+      queued
+        .filter((e) => ours.has(e.eventId))
+        .map((e) => e.eventId)
+        .sort(),
+    ).toEqual([...ours].sort());
+    expect(jobs.filter((j) => isBatchData(j.data)).length).toBeGreaterThanOrEqual(Math.ceil(1_203 / BATCH_MAX_EVENTS));
   });
 });
