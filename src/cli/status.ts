@@ -6,6 +6,7 @@ import { describeSourceFailure, failedSources } from '../sync/resync/reconcile.j
 import { printJson, requireConfig, withDataRedis } from './connect.js';
 import { healthLines, NO_LIVE_WORKER_EXIT } from './status-health.js';
 import { printText } from './terminal.js';
+import { BATCH_MAX_EVENTS } from '../sync/events/batch-job.js';
 
 /** The queues as one aligned table: a header row, then one row a queue (a rate-limit pause said at the row's end). */
 function queueTable(queues: Record<string, QueueStatus>): string[] {
@@ -29,7 +30,7 @@ function queueTable(queues: Record<string, QueueStatus>): string[] {
   return [
     `  ${line(head)}`,
     ...rows.map((r, i) => `  ${line(r)}${paused[i]}`),
-    `  (per minute: the last ${RATE_WINDOW_MINUTES} min)`,
+    `  (per minute: the last ${RATE_WINDOW_MINUTES} min; counts are jobs: an events job is one event, or up to ${BATCH_MAX_EVENTS} under load)`,
   ];
 }
 

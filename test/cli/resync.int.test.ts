@@ -255,5 +255,7 @@ describe('portal-sync resync', () => {
     const text = await runCli(['status']);
     expect(text.stdout).toMatch(/last reconcile: .*drift/);
     expect(text.stdout).toMatch(/^ {2}QUEUE +WAITING +ACTIVE +DELAYED +FAILED +LAG +DONE\/MIN +FAILED\/MIN$/m);
+    // Batch jobs (src/sync/events/batch-job.ts): the table says what it counts.
+    expect(text.stdout).toContain('counts are jobs: an events job is one event, or up to 20 under load');
   }, 60_000);
 });
