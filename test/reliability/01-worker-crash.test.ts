@@ -18,7 +18,7 @@ import { RecordStore } from '../../src/sync/events/store.js';
 import { stripePayload } from '../../bench/lib/fixtures.js';
 import { redisUrl, deleteByPrefix, uniquePrefix } from '../support/redis.js';
 import { announce, scaled, seedFor } from './support/env.js';
-import { jobFates } from './support/jobs.js';
+import { completedEvents, eventHolders, jobFates } from './support/jobs.js';
 import { zendeskDuplicates, zendeskPortal } from './support/portal.js';
 import { configOverride, spawnDaemon, stopDaemon, type DaemonProcess } from './support/processes.js';
 import { expectSameRecords, snapshotRecords, type RecordsSnapshot } from './support/records.js';
@@ -70,6 +70,8 @@ interface Run {
   failedPushes: number;
   kills: Array<{ at: number; activeEvents: number; activePushes: number }>;
   seconds: number;
+  /** Events that went in batch jobs (src/sync/events/batch-job.ts) rather than a job of their own. */
+  batched: number;
 }
 
 async function run(name: string, crash: boolean): Promise<Run> {
@@ -119,10 +121,10 @@ async function run(name: string, crash: boolean): Promise<Run> {
   const kills: Run['kills'] = [];
   const total = wires.reduce((n, w) => n + w.ids.length, 0);
   let sending = true;
+  const completed = completedEvents(redis, prefix);
   const killer = (async () => {
     for (const fraction of crash ? KILL_AT : []) {
-      while ((await web.daemon.queue.getCompletedCount()) < fraction * total)
-        await new Promise((r) => setTimeout(r, 20));
+      while ((await completed()) < fraction * total) await new Promise((r) => setTimeout(r, 20));
       const [activeEvents, activePushes] = await Promise.all([
         web.daemon.queue.getActiveCount(),
         pushQueues[0]!.getActiveCount(),
@@ -159,6 +161,7 @@ async function run(name: string, crash: boolean): Promise<Run> {
     failedPushes: (await Promise.all(pushQueues.map((q) => q.getFailedCount()))).reduce((a, b) => a + b, 0),
     kills,
     seconds: (Date.now() - started) / 1000,
+    batched: (await eventHolders(redis, prefix)).size,
   };
   await stopDaemon(worker);
   await deleteByPrefix(redisUrl(), prefix);
@@ -185,6 +188,7 @@ describe('worker crash', () => {
     s.detail('secondsWithCrashes', crashed.seconds);
     s.detail('records', crashed.records.size);
     s.detail('completedJobsTrimmedByRetention', crashed.trimmed);
+    s.detail('eventsInBatchJobs', crashed.batched);
 
     expect(crashed.kills).toHaveLength(KILL_AT.length);
     for (const r of [clean, crashed]) {

@@ -25,7 +25,7 @@ import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { startReplicaSet, startSentinels } from '../support/redis-ha.js';
 import { announce, scaled, seedFor } from './support/env.js';
 import { Fleet, outage, percentile, Senders, type Delivery } from './support/fleet.js';
-import { jobFates } from './support/jobs.js';
+import { eventHolders, jobFates } from './support/jobs.js';
 import { zendeskDuplicates, zendeskPortal } from './support/portal.js';
 import { configOverride } from './support/processes.js';
 import { appliedEventIds } from './support/records.js';
@@ -313,8 +313,9 @@ describe('several web and worker processes under faults', () => {
     const events = new Queue('events', { connection: redis, prefix });
     const during = deliveries.filter((d) => d.ackAt !== null && d.ackAt >= roll.from && d.ackAt <= roll.to);
     const freshness: number[] = [];
+    const holders = await eventHolders(redis, prefix);
     for (const d of during) {
-      const job = await events.getJob(d.wire.ids[0]!);
+      const job = await events.getJob(holders.get(d.wire.ids[0]!) ?? d.wire.ids[0]!);
       if (job?.finishedOn) freshness.push(Math.max(0, job.finishedOn - d.ackAt!));
     }
     await events.close();
