@@ -8,6 +8,7 @@ export interface SyncMetrics {
   conflicts: Counter<'system'>;
   refused: Counter<'ref' | 'reason'>;
   unattributed: Counter;
+  splitOut: Counter;
   applySeconds: Histogram<'source'>;
   lagSeconds: Histogram<'source'>;
   pushesScheduled: Counter<'target'>;
@@ -51,6 +52,11 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     unattributed: new Counter({
       name: 'portal_sync_portal_unattributed_total',
       help: "Portal activity events none of whose ids has its system's shape (filed nowhere).",
+      registers,
+    }),
+    splitOut: new Counter({
+      name: 'portal_sync_events_split_out_total',
+      help: 'Events that failed in a batch job and were put in a job of their own, which retries and dead-letters alone.',
       registers,
     }),
     applySeconds: new Histogram({

@@ -364,6 +364,7 @@ async function splitOut(
     };
   });
   await opts.requeue(jobs);
+  opts.metrics?.splitOut.inc(jobs.length);
   for (const [i, { err }] of failed.entries()) {
     log.warn(
       { jobId: jobs[i]!.jobId, batch: job.id, reason: err.message },

@@ -128,6 +128,9 @@ describe('batch jobs', () => {
     expect(await split?.getState()).toBe('failed');
     expect(split?.failedReason).toMatch(/not a v1 SourceEvent/);
     expect((split?.data as SourceEvent).eventId).toBe(broken.eventId);
+    expect(
+      await pipeline.daemon.metrics.registry.getSingleMetricAsString('portal_sync_events_split_out_total'),
+    ).toMatch(/^portal_sync_events_split_out_total 1$/m);
     const stored = await pipeline.worker.store.findByKey(stripeKey('cus_BatchGamma'));
     expect(Object.keys(stored!.stripe.invoices)).toHaveLength(8);
     expect(stored!.stripe.invoices[broken.objectId]).toBeUndefined();
