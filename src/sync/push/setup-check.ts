@@ -45,17 +45,15 @@ export function setupCheckFailing(check: SetupCheck): boolean {
 }
 
 /** A failed check's reason as kept: the error's message with its causes (cut at 300 characters) and HTTP status. */
-function failureOf(err: unknown, before: SetupCheck | null, at: string): NonNullable<SetupCheck['failure']> {
+function failureFields(err: unknown, at: string): Record<string, string> {
   const message = errorText(err);
   // jsforce and our errors carry `status`, node-zendesk's `statusCode`.
   const { status: s, statusCode } = (err ?? {}) as { status?: unknown; statusCode?: unknown };
   const status = s ?? statusCode;
-  const since = before && setupCheckFailing(before) ? before.failure!.since : at;
   return {
-    since,
     at,
     reason: message.length > 300 ? `${message.slice(0, 299)}…` : message,
-    ...(typeof status === 'number' && Number.isInteger(status) && { status }),
+    ...(typeof status === 'number' && Number.isInteger(status) && { status: String(status) }),
   };
 }
 
@@ -70,18 +68,37 @@ function parseCheck(raw: string | null): SetupCheck | null {
   }
 }
 
-/** The last check of each target that has been checked (a target without setupCheck never is). */
+/** The failure hash as kept beside a check, or undefined when there is none (or it is not whole). */
+function parseFailure(fields: Record<string, string>): SetupCheck['failure'] {
+  const { since, at, reason, status } = fields;
+  if (since === undefined || at === undefined || reason === undefined) return undefined;
+  const code = Number(status);
+  return { since, at, reason, ...(status !== undefined && Number.isInteger(code) && { status: code }) };
+}
+
+/**
+ * The last check of each target that has been checked (a target without setupCheck never is), with the failure
+ * kept beside it while checks cannot run. A check kept by an earlier release may carry its failure inside.
+ */
 export async function readSetupChecks(
   redis: Redis,
   prefix: string,
   targets: readonly PortalTargetName[],
 ): Promise<Partial<Record<PortalTargetName, SetupCheck>>> {
   if (targets.length === 0) return {};
-  const raw = await redis.mget(...targets.map((t) => REDIS_KEYS.push(prefix).setupCheck(t)));
+  const keys = REDIS_KEYS.push(prefix);
+  const read = redis.pipeline().mget(...targets.map((t) => keys.setupCheck(t)));
+  for (const t of targets) read.hgetall(keys.setupCheckFailure(t));
+  const replies = (await read.exec()) ?? [];
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+  const raw = (replies[0]?.[1] as Array<string | null> | undefined) ?? [];
   const checks: Partial<Record<PortalTargetName, SetupCheck>> = {};
   targets.forEach((t, i) => {
-    const check = parseCheck(raw[i] ?? null);
-    if (check) checks[t] = check;
+    const failure = parseFailure((replies[i + 1]?.[1] as Record<string, string> | undefined) ?? {});
+    const check =
+      parseCheck(raw[i] ?? null) ?? (failure && { checkedAt: null, problems: [], consequence: '', fix: '' });
+    if (check) checks[t] = failure ? { ...check, failure } : check;
   });
   return checks;
 }
@@ -107,13 +124,23 @@ async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<boo
   try {
     findings = await target.setupCheck.run();
   } catch (err) {
-    await keepFailure(target.name, key, err, deps);
+    await keepFailure(target.name, err, deps);
     return false;
   }
   deps.onChecked?.(target.name, findings.problems.length);
   deps.onFailing?.(target.name, false);
   const check: SetupCheck = { checkedAt: new Date().toISOString(), ...findings };
-  const before = parseCheck(await redis.set(key, JSON.stringify(check), 'GET'));
+  // The check and the end of a failure in one step: a failure another worker keeps meanwhile lands before or after.
+  const replies =
+    (await redis
+      .multi()
+      .set(key, JSON.stringify(check), 'GET')
+      .del(REDIS_KEYS.push(deps.prefix).setupCheckFailure(target.name))
+      .exec()) ?? [];
+  const refused = replies.find(([err]) => err);
+  if (refused) throw refused[0];
+  const before = parseCheck((replies[0]?.[1] as string | null | undefined) ?? null);
+  const cleared = replies[1]?.[1] === 1;
   if (findings.problems.length > 0)
     log.error(
       { target: target.name, problems: findings.problems },
@@ -121,20 +148,22 @@ async function checkTargetSetup(target: Checkable, deps: CheckDeps): Promise<boo
     );
   else if (before?.problems.length)
     log.info({ target: target.name }, `${target.name} now has everything pushes write to`);
-  if (before && setupCheckFailing(before)) log.info({ target: target.name }, `${target.name} can be checked again`);
+  if (cleared || (before && setupCheckFailing(before)))
+    log.info({ target: target.name }, `${target.name} can be checked again`);
   return true;
 }
 
-/** A check that could not run: logged, and kept beside the last check that did (which stays as it was). */
-async function keepFailure(target: PortalTargetName, key: string, err: unknown, deps: CheckDeps): Promise<void> {
+/**
+ * A check that could not run: logged, and kept in its own hash beside the last check that did, which it never
+ * touches (no read and rewrite: another worker's check in between stays whole). `since` is written once per
+ * run of failures; a check that runs deletes the hash.
+ */
+async function keepFailure(target: PortalTargetName, err: unknown, deps: CheckDeps): Promise<void> {
   deps.log.warn({ target, err: errorText(err) }, 'could not check the portal setup');
   deps.onFailing?.(target, true);
-  const before = parseCheck(await deps.redis.get(key));
-  const kept: SetupCheck = {
-    ...(before ?? { checkedAt: null, problems: [], consequence: '', fix: '' }),
-    failure: failureOf(err, before, new Date().toISOString()),
-  };
-  await deps.redis.set(key, JSON.stringify(kept));
+  const key = REDIS_KEYS.push(deps.prefix).setupCheckFailure(target);
+  const at = new Date().toISOString();
+  await deps.redis.multi().hsetnx(key, 'since', at).hdel(key, 'status').hset(key, failureFields(err, at)).exec();
 }
 
 /**

@@ -110,6 +110,8 @@ export const REDIS_KEYS = {
     writer: (target: string, customerId: string) => `${prefix}:push-writer:${target}:${customerId}`,
     /** What the target's platform lacks of what it writes to, as a worker last checked (JSON; push/setup-check.ts). */
     setupCheck: (target: PortalTargetName) => `${prefix}:push-setup:${target}`,
+    /** A hash beside it while checks cannot run: since, at, reason, status (push/setup-check.ts). */
+    setupCheckFailure: (target: PortalTargetName) => `${prefix}:push-setup:${target}:failure`,
     /** Set while a target is failing: its pushes wait on backoff (push/target-call.ts). */
     down: (target: string) => `${prefix}:push-down:${target}`,
     /** Set (for `debounceMs`) when a push of the customer to the target was written. */

@@ -252,7 +252,63 @@ describe('the portal setup check', () => {
     ).toBe(false);
   });
 
+  it("keeps a failure without rewriting the check: another worker's check stored meanwhile stays whole", async () => {
+    await redis().del(
+      REDIS_KEYS.push(prefix).setupCheck('zendesk'),
+      REDIS_KEYS.push(prefix).setupCheckFailure('zendesk'),
+    );
+    // Worker B's check, stored after worker A's failing check has begun and before A writes anything.
+    let bChecked: Promise<unknown> | undefined;
+    const checkB = () =>
+      (bChecked ??= (() => {
+        const b = targetChecking('zendesk', () => found(['field billing_status']));
+        const watch = watchTargetSetup([b], { redis: redis(), prefix, logger: createLogger('silent'), everyMs: 0 });
+        return keptWhen((c) => c.problems.length === 1).finally(() => watch.stop());
+      })());
+    const a = redis().duplicate();
+    const writesAfterB = new Proxy(a, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function' || (name !== 'set' && name !== 'multi')) return value;
+        const call = (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (name === 'set') return async (...args: unknown[]) => (await checkB(), call(...args));
+        return (...args: unknown[]) => {
+          const tx = call(...args) as { exec: (...a: unknown[]) => Promise<unknown> };
+          const exec = tx.exec.bind(tx);
+          tx.exec = async (...a: unknown[]) => (await checkB(), exec(...a));
+          return tx;
+        };
+      },
+    });
+    const failing = targetChecking('zendesk', () => {
+      throw new Error('connect ETIMEDOUT');
+    });
+    const watch = watchTargetSetup([failing], {
+      redis: writesAfterB,
+      prefix,
+      logger: createLogger('silent'),
+      everyMs: 0,
+    });
+    try {
+      await until(() => failing.runs >= 1);
+      const kept = await keptWhen((c) => c.failure !== undefined);
+      await checkB();
+      const after = (await readSetupChecks(redis(), prefix, ['zendesk'])).zendesk!;
+      console.log('AFTER', JSON.stringify(after), JSON.stringify(kept));
+      expect(after.problems).toEqual(['field billing_status']);
+      expect(after.checkedAt).not.toBeNull();
+      expect(kept.failure?.reason).toBe('connect ETIMEDOUT');
+      // A's failure began before B's check ran: B's later check is what holds.
+      expect(setupCheckFailing(after)).toBe(false);
+    } finally {
+      watch.stop();
+      a.disconnect();
+    }
+  });
+
   it('reads a kept value that is not a check (another shape, not JSON) as never checked', async () => {
+    // No failure kept beside them (the tests above leave one for zendesk): the values alone decide.
+    await redis().del(...(['zendesk', 'salesforce'] as const).map((t) => REDIS_KEYS.push(prefix).setupCheckFailure(t)));
     await redis().set(REDIS_KEYS.push(prefix).setupCheck('zendesk'), '{"checkedAt":"2026-12-06T00:00:00Z"}');
     await redis().set(REDIS_KEYS.push(prefix).setupCheck('salesforce'), 'not json');
 
