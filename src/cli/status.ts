@@ -106,7 +106,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description(
-      'queue depths, lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to (or since when it could not be checked), live workers',
+      'queue depths (in jobs: under load an events job holds up to 20 events), lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to (or since when it could not be checked), live workers',
     )
     .option('--json', 'print as JSON')
     .addHelpText(

@@ -2,26 +2,17 @@
  * `dlq list` on a batch job that failed whole (src/sync/events/batch-job.ts: only when Redis refused to re-queue its
  * failed events): the operator sees it as a batch of so many events, as printed and in --json.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_JOB_NAME, batchJobId } from '../../src/sync/events/batch-job.js';
+import { runCli } from '../support/cli.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 
-const root = resolve(import.meta.dirname, '../..');
 let daemon: TestDaemon;
 const id = batchJobId();
-
-function cli(...args: string[]) {
-  const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', REDIS_URL: daemon.config.redis.url, REDIS_PREFIX: daemon.prefix },
-    encoding: 'utf8',
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const dlq = (...args: string[]) =>
+  runCli(['dlq', ...args], { REDIS_URL: daemon.config.redis.url, REDIS_PREFIX: daemon.prefix });
 
 beforeAll(async () => {
   daemon = await startTestDaemon();
@@ -43,12 +34,12 @@ afterAll(async () => {
 });
 
 describe('dlq list', () => {
-  it('shows a batch job that failed whole as a batch of its events, with its id and reason', () => {
-    const listed = cli('dlq', 'list');
+  it('shows a batch job that failed whole as a batch of its events, with its id and reason', async () => {
+    const listed = await dlq('list');
     expect(listed.code).toBe(0);
-    const row = listed.out.split('\n').find((l) => l.includes(id));
+    const row = listed.stdout.split('\n').find((l) => l.includes(id));
     expect(row).toMatch(/events\s+batch of 3 events\s+.*Connection is closed\.$/);
-    const [letter] = JSON.parse(cli('dlq', 'list', '--json').out) as Array<Record<string, unknown>>;
+    const [letter] = (await dlq('list', '--json')).json() as Array<Record<string, unknown>>;
     expect(letter).toMatchObject({ id, queue: 'events', source: 'batch of 3 events', eventId: null });
   });
 });
