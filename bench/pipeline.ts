@@ -43,8 +43,11 @@ import type { ApplyOutcome } from '../src/sync/events/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
 import { benchConfig, postStripeWebhook, round, sleep } from './lib/common.js';
-import { profiled } from './lib/profile.js';
+import { profiled, type ProfileRow } from './lib/profile.js';
 import { countKeys, deleteByPrefixes, meanStringBytes, serverCounters } from './lib/redis.js';
+import { recordPath, type RecordPathFigures } from './lib/record-path.js';
+import { eventIdentityKeys } from '../src/sync/events/identity.js';
+import { REDIS_KEYS } from '../src/sync/redis/keys.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -185,9 +188,39 @@ interface OursFigures extends Throughput {
   records: number;
   /** Mean size of a stored record (JSON), read, parsed and rewritten by each event that changes it. */
   recordBytes: number;
+  /**
+   * The record work alone (bench/lib/record-path.ts): the same events replayed in this process after the run, each
+   * parsed, merged, projected and serialized with no Redis, queue or hooks; `shareOfNodeCpu` is its part of
+   * `perEvent.nodeCpuMs`, the rest being the plumbing around it.
+   */
+  recordPath: RecordPathFigures & { shareOfNodeCpu: number };
 }
 
-async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<OursFigures> {
+/** The record each event's customer ended in (the owner of its first identity key, merges included), by source|event id. */
+async function finalRecords(redis: Redis, prefix: string, sourceEvents: SourceEvent[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let from = 0; from < sourceEvents.length; from += 1_000) {
+    const chunk = sourceEvents.slice(from, from + 1_000).flatMap((e) => {
+      const key = eventIdentityKeys(e)[0];
+      return key ? [[e, key] as const] : [];
+    });
+    const ids = await redis.mget(...chunk.map(([, key]) => REDIS_KEYS.records(prefix).index(key)));
+    chunk.forEach(([e], i) => ids[i] && out.set(`${e.source}|${e.eventId}`, ids[i]));
+  }
+  return out;
+}
+
+/** What runOurs measured, and the record each event was filed under (for the record path, replayed after it). */
+type OursRun = Omit<OursFigures, 'recordPath'> & { filedUnder: Map<string, string> };
+
+/** The run's figures with the record path replayed (outside any profile of the run). */
+function withRecordPath({ filedUnder, ...run }: OursRun, sourceEvents: readonly SourceEvent[]): OursFigures {
+  const alone = recordPath(sourceEvents, (e) => filedUnder.get(`${e.source}|${e.eventId}`));
+  const shareOfNodeCpu = round(alone.cpuMsPerEvent / Math.max(1e-9, run.perEvent.nodeCpuMs), 3);
+  return { ...run, recordPath: { ...alone, shareOfNodeCpu } };
+}
+
+async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<OursRun> {
   const config = configFor(prefix);
   const producer = createProducerRedis(redisUrl);
   producer.on('error', () => undefined);
@@ -229,6 +262,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
     const isRecord = (k: string) => /:rec:[^:]+$/.test(k);
     const records = await countKeys(producer, `${prefix}:rec:*`, isRecord);
     const recordBytes = await meanStringBytes(producer, `${prefix}:rec:*`, isRecord);
+    const filedUnder = await finalRecords(producer, prefix, sourceEvents);
     return {
       eventsPerSecond: Math.round(sourceEvents.length / seconds),
       seconds: round(seconds, 2),
@@ -245,6 +279,7 @@ async function runOurs(prefix: string, sourceEvents: SourceEvent[]): Promise<Our
       leftOutOfTransaction: store.transactionStats.leftOut,
       records,
       recordBytes,
+      filedUnder,
     };
   } finally {
     await worker.close();
@@ -511,6 +546,13 @@ async function runLatency(): Promise<LatencyFigures> {
 
 // ---- main ------------------------------------------------------------------------------
 
+/** The second part, under the profiler with BENCH_PROFILE_TOP; the record path replayed after it, outside the profile. */
+async function measureOurs(sourceEvents: SourceEvent[]): Promise<OursFigures & { profileTop?: ProfileRow[] }> {
+  if (!process.env.BENCH_PROFILE_TOP) return withRecordPath(await runOurs(prefixes.ours, sourceEvents), sourceEvents);
+  const { result, profileTop } = await profiled(() => runOurs(prefixes.ours, sourceEvents));
+  return { ...withRecordPath(result, sourceEvents), profileTop };
+}
+
 async function main(): Promise<void> {
   // Everything the clocks must not see: fixtures → real parsers → SourceEvents, and their sizes.
   const sourceEvents = mixedStream(events, customers, { conflictEvery: CONFLICT_EVERY }).map(toSourceEvent);
@@ -530,24 +572,14 @@ async function main(): Promise<void> {
       await runOurs(prefixes.warmOurs, warm);
     }
     if (process.env.BENCH_ONLY === 'ours') {
-      const ours = process.env.BENCH_PROFILE_TOP
-        ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({
-            ...result,
-            profileTop,
-          }))
-        : await runOurs(prefixes.ours, sourceEvents);
+      const ours = await measureOurs(sourceEvents);
       process.stdout.write(
         `${JSON.stringify({ bench: 'pipeline', only: 'ours', events, customers, concurrency, ours }, null, 2)}\n`,
       );
       return;
     }
     const baseline = await runBaseline(prefixes.baseline, sizes);
-    const ours = process.env.BENCH_PROFILE_TOP
-      ? await profiled(() => runOurs(prefixes.ours, sourceEvents)).then(({ result, profileTop }) => ({
-          ...result,
-          profileTop,
-        }))
-      : await runOurs(prefixes.ours, sourceEvents);
+    const ours = await measureOurs(sourceEvents);
     const latency = latencySeconds > 0 && rate > 0 ? await runLatency() : null;
     const ratio = round(ours.eventsPerSecond / baseline.eventsPerSecond, 3);
 
