@@ -16,7 +16,8 @@
  *     event (BullMQ QueueEvents), both stamped in this process's clock.
  *
  * Prints one JSON object. Figures to watch: `ratio` (goal ≥ 0.4) and
- * `latencyAt500.p99Ms` (goal < 250).
+ * `latencyAt500.p99Ms` (goal < 250); `ours.recordPath` says how much of the
+ * node CPU per event is the record's own work (the rest is the plumbing).
  *
  * BENCH_ONLY=ours runs the second part alone and prints its figures (for a profile: `node --cpu-prof
  * --import tsx bench/pipeline.ts`, with Redis `INFO commandstats` before and after). BENCH_PROFILE_TOP=1

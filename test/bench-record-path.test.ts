@@ -3,10 +3,10 @@
  * record's latest JSON in order, events filed nowhere left out, and the records it ends with measured.
  */
 import { describe, expect, it } from 'vitest';
-import { recordPath } from '../../bench/lib/record-path.js';
-import { applyEvent } from '../../src/sync/events/merge.js';
-import { emptyRecord } from '../../src/sync/events/record.js';
-import { invoice, subscription } from '../sync/events/merge-events.js';
+import { recordPath } from '../bench/lib/record-path.js';
+import { applyEvent } from '../src/sync/events/merge.js';
+import { emptyRecord } from '../src/sync/events/record.js';
+import { invoice, subscription } from './sync/events/merge-events.js';
 
 describe('the record path replay', () => {
   it('merges each filed event into its record in order and measures the records it ends with', () => {
