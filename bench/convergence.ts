@@ -40,6 +40,7 @@ import { configOverride, spawnDaemon, stopDaemon } from '../test/reliability/sup
 import { startSalesforce, startZendesk } from '../test/reliability/support/standins.js';
 import { customer, portalTraffic } from '../test/reliability/support/stream.js';
 import { pool, WebhookClient } from '../test/reliability/support/wire.js';
+import { profiledIfAsked } from './lib/profile.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -241,7 +242,10 @@ export async function measureConvergence(opts: { giveUpMs?: number } = {}): Prom
 
 async function main(): Promise<void> {
   const loadAtStart = round(loadavg()[0]!, 2);
-  const { clean, faulty, seconds, cleanSeconds } = await measureConvergence();
+  const {
+    result: { clean, faulty, seconds, cleanSeconds },
+    profileTop,
+  } = await profiledIfAsked(measureConvergence);
   const out = {
     bench: 'convergence',
     node: process.version,
@@ -257,6 +261,7 @@ async function main(): Promise<void> {
     /** The same measure without faults: what the debounce and the pushes themselves take. */
     convergenceSecondsWithoutFaults: cleanSeconds,
     goal: { maxSeconds: GOAL_SECONDS, met: seconds !== null && seconds <= GOAL_SECONDS },
+    ...(profileTop && { profileTop }),
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   setTimeout(() => process.exit(0), 2_000).unref();

@@ -40,6 +40,7 @@ import { round, sleep } from './lib/common.js';
 import { deleteByPrefixes } from './lib/redis.js';
 import { viewDaemonConfig } from './lib/view-daemon.js';
 import { seedCompany } from './lib/view-seed.js';
+import { childProfileArgs, childProfileSummary } from './lib/profile.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -244,7 +245,7 @@ async function sendAndWatch(
 async function main(): Promise<void> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: prefix },
-    execArgv: process.execArgv,
+    execArgv: [...process.execArgv, ...childProfileArgs()],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const served = await new Promise<Served>((resolve, reject) => {
@@ -304,6 +305,7 @@ async function main(): Promise<void> {
     );
     child.send('stop');
     const { cpuMs } = await Promise.race([stopped, exited.then(() => ({ cpuMs: Number.NaN }))]);
+    const profile = await childProfileSummary(child, 'the daemon process over its whole run, BENCH_PROFILE');
     const stored = distribution(storedToVisible);
     const out = {
       bench: 'freshness',
@@ -344,6 +346,7 @@ async function main(): Promise<void> {
       daemonCpuMsPerChange: round(cpuMs / changes.length),
       goal: { storedToVisibleP99Ms: GOAL_P99_MS },
       met: stored.p99Ms < GOAL_P99_MS && stored.samples === measured.length,
+      ...(profile && { profile }),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {

@@ -22,6 +22,7 @@ import { createLogger } from '../src/log.js';
 import { redisServerOnPath } from '../src/sync/redis/private-redis.js';
 import { connectRedis } from '../src/sync/redis/connection.js';
 import { startReplicaSet } from '../test/support/redis-ha.js';
+import { childProfileArgs, childProfileSummary } from './lib/profile.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -175,10 +176,7 @@ async function main(): Promise<void> {
   const pair = redisServerOnPath() && process.env.BENCH_REPLICA_ACK !== '0' ? await startReplicaSet(1) : null;
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: prefix, ...(pair && { BENCH_HA_URL: pair.primary.url }) },
-    execArgv: [
-      ...process.execArgv,
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
-    ],
+    execArgv: [...process.execArgv, ...childProfileArgs()],
   });
   const urls = await new Promise<{ bareUrl: string; ingestUrl: string; haUrls: string[] }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { bareUrl: string; ingestUrl: string; haUrls: string[] }));
@@ -230,6 +228,10 @@ async function main(): Promise<void> {
   );
   child.send('stop');
   const { jobsEnqueued } = await done;
+  const profile = await childProfileSummary(
+    child,
+    'the server process over the whole run (both routes), BENCH_PROFILE',
+  );
 
   await pair?.stop();
   const redis = connectRedis(redisUrl, 'admin');
@@ -259,6 +261,7 @@ async function main(): Promise<void> {
       ratio: Number((bareCpu / Math.max(ingestCpu, 1)).toFixed(3)),
     },
     goal: { requestsPerSecondRatio: 0.5 },
+    ...(profile && { profile }),
     replicaAck:
       haNoWait && haWait
         ? {

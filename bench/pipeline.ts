@@ -44,7 +44,7 @@ import type { ApplyOutcome } from '../src/sync/events/store.js';
 import { startWorker } from '../src/worker-role.js';
 import { mixedStream, stripeWebhookBodies, toSourceEvent } from './lib/fixtures.js';
 import { benchConfig, postStripeWebhook, round, sleep } from './lib/common.js';
-import { profiled, type ProfileRow } from './lib/profile.js';
+import { childProfileArgs, childProfileSummary, profiled, type ProfileRow } from './lib/profile.js';
 import { countKeys, deleteByPrefixes, meanStringBytes, serverCounters } from './lib/redis.js';
 import { recordPath, type RecordPathFigures } from './lib/record-path.js';
 import { eventIdentityKeys } from '../src/sync/events/identity.js';
@@ -357,6 +357,8 @@ interface LatencyFigures {
   };
   /** How far the paced sender fell behind its schedule, at worst. */
   senderMaxLagMs: number;
+  /** With BENCH_PROFILE: the daemon's profile summary (its whole run). */
+  profile?: Awaited<ReturnType<typeof childProfileSummary>>;
   /** CPU of the daemon process (web role + worker) per webhook, warm-up included: 1000/rate ms is one core. */
   daemonCpuMsPerEvent: number;
   warmupEvents: number;
@@ -382,10 +384,7 @@ async function runLatency(): Promise<LatencyFigures> {
 
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: runId, BENCH_CONCURRENCY: String(concurrency) },
-    execArgv: [
-      ...process.execArgv,
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
-    ],
+    execArgv: [...process.execArgv, ...childProfileArgs()],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = new URL(
@@ -508,6 +507,10 @@ async function runLatency(): Promise<LatencyFigures> {
       stopped,
       exited.then(() => ({ failed: Number.NaN, cpuMs: Number.NaN })),
     ]);
+    const profile = await childProfileSummary(
+      child,
+      'the daemon process (web role and worker) over its whole run, BENCH_PROFILE',
+    );
     return {
       ratePerSecond: rate,
       seconds: round(sendSeconds, 2),
@@ -531,6 +534,7 @@ async function runLatency(): Promise<LatencyFigures> {
       daemonCpuMsPerEvent: round(cpuMs / bodies.length, 3),
       warmupEvents: warmup,
       failed,
+      ...(profile && { profile }),
     };
   } finally {
     agent.destroy();

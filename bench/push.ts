@@ -60,6 +60,7 @@ import { benchConfig, postStripeWebhook, round, sleep } from './lib/common.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { busiestWindow, onAnswered, provisionZendesk, seedCustomerOrganizations } from './lib/zendesk-stand-in.js';
 import { GATE_MARGIN_MS } from '../src/sync/push/call-gate.js';
+import { childProfileArgs, childProfileSummary } from './lib/profile.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -220,18 +221,18 @@ async function serve(spec: ChildSpec): Promise<void> {
   process.send?.({ ready: true, url: daemon ? `${daemon.url}/webhooks/stripe` : null } satisfies FromChild);
 }
 
+/** What a stopped child reported, and (with BENCH_PROFILE) the summary of its profile. */
+type StoppedChild = Stopped & { profile?: Awaited<ReturnType<typeof childProfileSummary>> };
+
 interface Child {
   url: string | null;
-  stop(): Promise<Stopped | null>;
+  stop(): Promise<StoppedChild | null>;
 }
 
 async function startChild(spec: ChildSpec): Promise<Child> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_CHILD: JSON.stringify(spec) },
-    execArgv: [
-      ...process.execArgv,
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
-    ],
+    execArgv: [...process.execArgv, ...childProfileArgs()],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const gone = () => child.exitCode !== null || child.signalCode !== null;
@@ -261,7 +262,8 @@ async function startChild(spec: ChildSpec): Promise<Child> {
       const result = await Promise.race([stopped, exited.then(() => null), sleep(30_000).then(() => null)]);
       if (!gone() && !(await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)])))
         child.kill('SIGKILL');
-      return result;
+      const profile = await childProfileSummary(child, 'the daemon process over its whole run, BENCH_PROFILE');
+      return result && { ...result, ...(profile && { profile }) };
     },
   };
 }
@@ -547,6 +549,7 @@ async function runThroughput(): Promise<ThroughputFigures> {
       standIn429s: calls.filter((c) => c.status === 429).length,
       pushConcurrency,
       child: stopped?.stats ?? null,
+      ...(stopped?.profile && { profile: stopped.profile }),
       delivered: { invoices, organizations },
       eventsAccepted,
     };
@@ -746,6 +749,7 @@ async function runLatency(prefix: string, debounceMs: number): Promise<LatencyFi
       targetRatePerSecond: latencyTargetRate,
       warmupWebhooks: warmup,
       child: stopped?.stats ?? null,
+      ...(stopped?.profile && { profile: stopped.profile }),
       pushPath,
     };
   } finally {

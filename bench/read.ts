@@ -22,6 +22,7 @@ import { RecordStore } from '../src/sync/events/store.js';
 import { deleteByPrefixes } from './lib/redis.js';
 import { viewDaemonConfig } from './lib/view-daemon.js';
 import { seedCompany } from './lib/view-seed.js';
+import { childProfileArgs, childProfileSummary } from './lib/profile.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -120,10 +121,7 @@ async function serve(): Promise<void> {
 async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     env: { ...process.env, BENCH_PREFIX: prefix },
-    execArgv: [
-      ...process.execArgv,
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
-    ],
+    execArgv: [...process.execArgv, ...childProfileArgs()],
   });
   const served = await new Promise<Served>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Served));
@@ -138,6 +136,10 @@ async function main(): Promise<void> {
   const stopped = new Promise((resolve) => child.once('message', resolve));
   child.send('stop');
   await stopped;
+  const profile = await childProfileSummary(
+    child,
+    'the server process over the whole run (both routes), BENCH_PROFILE',
+  );
   await deleteByPrefixes(redisUrl, [prefix]);
 
   const out = {
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
       ratio: view.requestsPerSecond / baseline.requestsPerSecond >= 0.5,
       p99AtRate: viewAtRate.p99Ms < 20 && viewAtRate.non2xx === 0,
     },
+    ...(profile && { profile }),
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

@@ -16,6 +16,7 @@ import { isPersonField, MAX_INLINE_PEOPLE } from '../src/sync/events/people.js';
 import { RecordStore } from '../src/sync/events/store.js';
 import type { SourceEvent } from '../src/sync/events/source-event.js';
 import { deleteByPrefixes } from './lib/redis.js';
+import { profiledIfAsked } from './lib/profile.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = process.env.BENCH_PREFIX ?? `bench-growth-${process.pid}`;
@@ -95,17 +96,19 @@ async function main(): Promise<void> {
     const samples = new Map<number, number[]>(SIZES.map((s) => [s, []]));
     const grown = new Map(SIZES.map((s) => [s, { n: s }]));
     let version = 10;
-    for (let r = 0; r < rounds; r++) {
-      // Alternate which size goes first, so neither always meets a warmer or busier moment.
-      for (const size of r % 2 ? [...SIZES].reverse() : SIZES) {
-        for (let i = 0; i < events / rounds; i++) {
-          const e = nextEvent(size, i, version++, grown.get(size)!);
-          const t = process.hrtime.bigint();
-          await store.apply(e);
-          samples.get(size)!.push(Number(process.hrtime.bigint() - t) / 1e6);
+    const { profileTop } = await profiledIfAsked(async () => {
+      for (let r = 0; r < rounds; r++) {
+        // Alternate which size goes first, so neither always meets a warmer or busier moment.
+        for (const size of r % 2 ? [...SIZES].reverse() : SIZES) {
+          for (let i = 0; i < events / rounds; i++) {
+            const e = nextEvent(size, i, version++, grown.get(size)!);
+            const t = process.hrtime.bigint();
+            await store.apply(e);
+            samples.get(size)!.push(Number(process.hrtime.bigint() - t) / 1e6);
+          }
         }
       }
-    }
+    });
     const stats = async (size: number) => {
       const ms = [...samples.get(size)!].sort((a, b) => a - b);
       const id = recordIds.get(size)!;
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
             flatFromSmallestP50: large.p50Ms / small.p50Ms <= MAX_RATIO,
             ...(pastBound !== null && { flatPastBound: pastBound <= MAX_RATIO }),
           },
+          ...(profileTop && { profileTop }),
         },
         null,
         2,

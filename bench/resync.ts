@@ -64,6 +64,7 @@ import {
 } from './lib/resync-seed.js';
 import { countKeys, deleteByPrefixes } from './lib/redis.js';
 import { REDIS_KEYS } from '../src/sync/redis/keys.js';
+import { childProfileArgs, childProfileSummary } from './lib/profile.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string, env: string): string | undefined => {
@@ -309,7 +310,7 @@ function spawnChild(spec: ChildSpec): { child: ChildProcess; next: () => Promise
     execArgv: [
       ...runtime.execArgv,
       '--expose-gc',
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+      ...childProfileArgs(),
       ...(HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`] : []),
     ],
   });
@@ -339,7 +340,13 @@ async function startWorkerChild(spec: ChildSpec) {
     if ('stopped' in m) return m.stopped;
     throw new Error(`unexpected answer from the worker: ${JSON.stringify(m).slice(0, 200)}`);
   };
-  return { stats: () => ask('stats'), stop: () => ask('stop'), kill: () => child.kill('SIGKILL') };
+  /** Its last figures, and (with BENCH_PROFILE) the summary of its profile, written as it exits. */
+  const stop = async () => {
+    const stats = await ask('stop');
+    const profile = await childProfileSummary(child, 'the worker process over its whole run, BENCH_PROFILE');
+    return { ...stats, ...(profile && { profile }) };
+  };
+  return { stats: () => ask('stats'), stop, kill: () => child.kill('SIGKILL') };
 }
 
 async function resyncInChild(spec: ChildSpec): Promise<ResyncResult> {
@@ -581,6 +588,7 @@ async function runSize(n: number) {
         resyncDrift: drift.resyncMemory.maxRssMB,
       },
       redisUsedMBAtEnd: round(info / 1e6, 0),
+      ...(stopped.profile && { workerProfile: stopped.profile }),
     };
   } finally {
     worker?.kill();

@@ -19,6 +19,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createProducerRedis, createWorkerRedis } from '../src/sync/redis/connection.js';
 import { deleteByPrefixes } from './lib/redis.js';
+import { profiledIfAsked } from './lib/profile.js';
 
 const events = Number(process.env.BENCH_EVENTS ?? 6_000);
 const concurrency = 8;
@@ -86,7 +87,7 @@ const record = 'r'.repeat(recordBytes);
 async function main(): Promise<void> {
   // Warm-up of each (JIT, connections, BullMQ's scripts), not measured.
   await lanes((conn, k) => conn.set(k('rec'), record));
-  const figures = {
+  const { result: figures, profileTop } = await profiledIfAsked(async () => ({
     bullmq: await measured(bullmq),
     storePattern: await measured(() =>
       lanes(async (conn, k) => {
@@ -110,10 +111,10 @@ async function main(): Promise<void> {
         await conn.set(k('rec'), record);
       }),
     ),
-  };
+  }));
   const ceiling = figures.bullmq.nodeCpuMs / (figures.bullmq.nodeCpuMs + figures.storePattern.nodeCpuMs);
   process.stdout.write(
-    `${JSON.stringify({ bench: 'store-floor', node: process.version, events, concurrency, recordBytes, ...figures, ceiling: round(ceiling), pipelineGoal: 0.4 }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'store-floor', node: process.version, events, concurrency, recordBytes, ...figures, ceiling: round(ceiling), pipelineGoal: 0.4, ...(profileTop && { profileTop }) }, null, 2)}\n`,
   );
 }
 

@@ -1,9 +1,12 @@
 /**
  * A CPU profile summary for benchmarks: runs a measured part under V8's sampling profiler (node:inspector,
- * in this process) and gives the functions with the most self time, as JSON-ready rows. The profile
- * itself costs a little CPU: the summary says where the time goes, the bench's rates say how much.
+ * in this process), or reads the profile a bench's child process wrote (`--cpu-prof`), and gives the functions
+ * with the most self time, as JSON-ready rows. The profile itself costs a little CPU: the summary says where the
+ * time goes, the bench's rates say how much.
  */
-import { writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Session, type Profiler } from 'node:inspector/promises';
 
 export interface ProfileRow {
@@ -65,4 +68,52 @@ export async function profiled<T>(work: () => Promise<T>, top = 10): Promise<{ r
   } finally {
     session.disconnect();
   }
+}
+
+/** `work` under the profiler when BENCH_PROFILE_TOP is set (its summary then as `profileTop`), as it is otherwise. */
+export async function profiledIfAsked<T>(work: () => Promise<T>): Promise<{ result: T; profileTop?: ProfileRow[] }> {
+  return process.env.BENCH_PROFILE_TOP ? profiled(work) : { result: await work() };
+}
+
+/** The `--cpu-prof` arguments for a bench's child process when BENCH_PROFILE names a folder; none otherwise. */
+export function childProfileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
+/**
+ * The summary of the profile a child process wrote with `--cpu-prof --cpu-prof-dir dir` (Node names it
+ * `CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile` when the process exits): its main thread's, the newest if
+ * there are several; null when it wrote none.
+ */
+export function childProfileTop(dir: string, pid: number, top = 10): ProfileRow[] | null {
+  const mine = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile') && f.split('.')[3] === String(pid) && f.split('.')[4] === '0')
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (mine.length === 0) return null;
+  return topSelfTime(JSON.parse(readFileSync(mine[0]!, 'utf8')) as Profiler.Profile, top);
+}
+
+/**
+ * With BENCH_PROFILE set: once the child has exited (it writes its profile then; at most `waitMs`), what it spent
+ * its whole run on, as the bench's JSON prints it. Undefined without BENCH_PROFILE, so the field is left out.
+ */
+export async function childProfileSummary(
+  child: ChildProcess,
+  what: string,
+  waitMs = 10_000,
+): Promise<{ what: string; profileTop: ProfileRow[] | null } | undefined> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir || child.pid === undefined) return undefined;
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  return { what, profileTop: childProfileTop(dir, child.pid) };
 }
