@@ -9,15 +9,16 @@ import { signHmac } from '../../src/webhooks/hmac.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { cliArgv } from '../support/cli.js';
 
-/** Each test starts the CLI several times (tsx compiles it each time: 2–7 s on a loaded 2-core machine). */
+/** Each test starts the CLI several times (a second or more each on a loaded 2-core machine). */
 const CLI_TEST_TIMEOUT_MS = 90_000;
 
 const root = resolve(import.meta.dirname, '../..');
 let p: TestPipeline;
 
 function cli(...args: string[]) {
-  const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
     encoding: 'utf8',

@@ -10,13 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { ZENDESK_TICKET_TRIGGER_TEMPLATE } from '../../src/connectors/zendesk/events.js';
 import { until } from '../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
-const cliMain = resolve(root, 'src/cli/main.ts');
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(tsx, [cliMain, ...args], {
+  const r = spawnSync(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     encoding: 'utf8',
@@ -107,7 +106,7 @@ describe('portal-sync config check', () => {
 });
 
 async function startCli(args: string[], env: Record<string, string>, readyLine: string) {
-  const child = spawn(tsx, [cliMain, ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,7 +155,7 @@ describe('portal-sync start', () => {
 
   it('serves /healthz and exits 0 on SIGTERM', async () => {
     const prefix = uniquePrefix();
-    const child = spawn(tsx, [cliMain, 'start'], {
+    const child = spawn(process.execPath, cliArgv(['start']), {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? '',

@@ -8,11 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../support/cli.js';
+import { CLI_BIN, ROOT } from '../support/cli.js';
 import { redisUrl } from '../support/redis.js';
 
-const tsx = resolve(ROOT, 'node_modules/.bin/tsx');
-const cliMain = resolve(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'portal-sync-walkthrough-'));
 let demo: ChildProcess;
 let demoOut = '';
@@ -33,10 +31,12 @@ function walkthrough(): { demo: string; lines: string[] } {
 
 /** Runs one README line in a fresh bash, after the lines that set the shell up (source, alias), as a second terminal would. */
 function inShell(setup: string[], line: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // `portal-sync` as the README's alias would run it, minus npm's build: tsx runs the same CLI from source.
+  // `portal-sync` as the README's alias runs it (the built bin), minus npm's build: the test run built it already.
   const prelude = [
     'shopt -s expand_aliases',
-    ...setup.map((l) => (l.startsWith('alias portal-sync=') ? `alias portal-sync='${tsx} ${cliMain}'` : l)),
+    ...setup.map((l) =>
+      l.startsWith('alias portal-sync=') ? `alias portal-sync='${process.execPath} ${CLI_BIN}'` : l,
+    ),
   ];
   return new Promise((done) => {
     const child = spawn('bash', ['-c', `${prelude.join('\n')}\n${line}`], {
@@ -55,7 +55,7 @@ beforeAll(async () => {
   const { demo: line } = walkthrough();
   expect(line).toBe('npm run demo -- --write-env demo.env');
   // `npm run demo --` builds first; the test runs the same command from source.
-  demo = spawn(tsx, [cliMain, 'demo', '--write-env', 'demo.env', '--port', '0', '--speed', '20'], {
+  demo = spawn(process.execPath, [CLI_BIN, 'demo', '--write-env', 'demo.env', '--port', '0', '--speed', '20'], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl() },
   });

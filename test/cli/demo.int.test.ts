@@ -1,5 +1,5 @@
 /**
- * `portal-sync demo` as a newcomer runs it, through tsx, as a child process on the test Redis:
+ * `portal-sync demo` as a newcomer runs it, the built CLI, as a child process on the test Redis:
  * the scripted day must reach both portal stand-ins, the dashboard must answer, and the demo
  * must leave nothing behind in Redis, whether it ends by itself or by Ctrl-C.
  */
@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/redis.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const cliMain = resolve(root, 'src/cli/main.ts');
 const BOUND_MS = 90_000;
 
 interface Line {
@@ -29,16 +29,12 @@ interface Run {
 }
 
 function runDemo(args: string[], env: Record<string, string> = {}): Run {
-  // node itself, tsx as a loader: a signal reaches the demo, not a wrapper process that reports it as 130.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', cliMain, 'demo', '--json', '--port', '0', '--speed', '20', ...args],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // node itself: a signal reaches the demo, not a wrapper process that reports it as 130.
+  const child = spawn(process.execPath, cliArgv(['demo', '--json', '--port', '0', '--speed', '20', ...args]), {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Line[] = [];
   const waiting: { type: string; resolve: (l: Line) => void }[] = [];
   let out = '';

@@ -3,12 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
 let daemon: TestDaemon;
 
 function cli(...args: string[]) {
-  const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', REDIS_URL: daemon.config.redis.url, REDIS_PREFIX: daemon.prefix },
     encoding: 'utf8',

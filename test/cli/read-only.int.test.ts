@@ -8,16 +8,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuarantineStore } from '../../src/sync/events/quarantine.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
-const cliMain = resolve(root, 'src/cli/main.ts');
 const prefix = uniquePrefix();
 const withData = uniquePrefix();
 let redis: Redis;
 
 function runCli(args: string[], under = prefix) {
-  const r = spawnSync(tsx, [cliMain, ...args], {
+  const r = spawnSync(process.execPath, cliArgv(args), {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -16,10 +16,9 @@ import { Ingestor } from '../../src/sync/events/ingest.js';
 import { PageReadError } from '../../src/sync/errors.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
-const cliMain = resolve(root, 'src/cli/main.ts');
 const prefix = uniquePrefix();
 let stripe: StripeStandIn;
 
@@ -28,7 +27,7 @@ function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(tsx, [cliMain, ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -20,9 +20,9 @@ import { ResyncRuns } from '../../src/sync/resync/runs.js';
 import { until } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
 import { seedCustomers, visibleRecord, type SeededCustomer } from '../e2e/resync-support.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const cliMain = resolve(root, 'src/cli/main.ts');
 const N = 300;
 
 let sf: SalesforceStandIn;
@@ -32,10 +32,10 @@ let reference: TestPipeline;
 let customers: SeededCustomer[];
 let env: Record<string, string>;
 
-/** Asynchronously: the stand-ins live in this process and must keep answering while the CLI runs. Node runs the CLI itself (tsx as a loader). */
+/** Asynchronously: the stand-ins live in this process and must keep answering while the CLI runs. Node runs the built CLI itself. */
 function runCli(args: string[], timeout = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
+    const child = spawn(process.execPath, cliArgv(args), {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,7 +113,7 @@ describe('portal-sync resync', () => {
     const nothingToResume = await runCli(['resync', '--resume']);
     expect(nothingToResume.code).toBe(2);
     expect(nothingToResume.stderr).toMatch(/no unfinished resync/);
-  }, 90_000); // four CLI starts (tsx compiles each: 2–7 s on a loaded 2-core machine)
+  }, 90_000); // four CLI starts (a second or more each on a loaded 2-core machine)
 
   it('a customer REF that names no record exits 1 with one clear line', async () => {
     const r = await runCli(['resync', '--customer', 'nobody@nowhere.example']);
@@ -143,12 +143,12 @@ describe('portal-sync resync', () => {
 
   it('killed half-way with SIGKILL, --resume completes without re-reading finished pages; the result equals an uninterrupted run', async () => {
     const before = zd.calls.length;
-    // node itself (not the tsx wrapper, whose SIGKILL would leave its node child running on).
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', cliMain, 'resync', '--source', 'zendesk,salesforce', '--no-progress'],
-      { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    // node itself (not a wrapper, whose SIGKILL would leave its node child running on).
+    const child = spawn(process.execPath, cliArgv(['resync', '--source', 'zendesk,salesforce', '--no-progress']), {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     // 3 Zendesk streams × 3-4 pages of 100, 2 Salesforce streams × 2 pages: kill once two pages were checkpointed.
     const watch = new Redis(p.daemon.config.redis.url);

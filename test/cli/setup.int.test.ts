@@ -1,5 +1,5 @@
 /**
- * `portal-sync setup` as an operator runs it, through tsx, against the
+ * `portal-sync setup` as an operator runs it, the built CLI, against the
  * stand-ins (in this process, so the CLI is spawned without blocking them).
  */
 import { execFile } from 'node:child_process';
@@ -12,10 +12,9 @@ import { loadConfig } from '../../src/config.js';
 import { salesforceSchema } from '../../src/connectors/salesforce/setup.js';
 import { startSalesforceStandIn, type SalesforceStandIn } from '../../src/demo/standins/salesforce/index.js';
 import { startZendeskStandIn, type ZendeskStandIn } from '../../src/demo/standins/zendesk/index.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
-const cliMain = resolve(root, 'src/cli/main.ts');
 
 function runCli(
   args: string[],
@@ -23,8 +22,8 @@ function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(
-      tsx,
-      [cliMain, ...args],
+      process.execPath,
+      cliArgv(args),
       {
         cwd: root,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

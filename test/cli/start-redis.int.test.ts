@@ -13,10 +13,9 @@ import { spawnRedisOnPort } from '../../src/sync/redis/spawn-redis.js';
 import { TEST_SECRETS } from '../support/daemon.js';
 import { freePort, until } from '../support/e2e.js';
 import { fixtureJson } from '../support/http.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
-const cliMain = resolve(root, 'src/cli/main.ts');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
@@ -26,7 +25,7 @@ afterEach(() => {
 });
 
 function startCli(args: string[], env: Record<string, string>) {
-  const child = spawn(tsx, [cliMain, ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,7 @@ import { forTerminal } from '../../src/cli/terminal.js';
 import { RecordStore } from '../../src/sync/events/store.js';
 import { sendZendesk } from '../support/e2e.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
 /** Retitles the window, turns the text red, clears the screen, and reverses the rest of the line. */
@@ -19,7 +20,7 @@ const HOSTILE = '\x1b]0;pwned\x07\x1b[31mRED\x1b[0m\x1b[2J\x9b1m\u202eevil\r';
 let p: TestPipeline;
 
 function cli(...args: string[]) {
-  const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
     encoding: 'utf8',

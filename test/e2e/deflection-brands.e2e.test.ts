@@ -18,6 +18,7 @@ import {
   startDeflectionPipeline,
   type DeflectionPipeline,
 } from './deflection-support.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const HOUR = 3_600_000;
@@ -35,17 +36,8 @@ let p: DeflectionPipeline;
 
 function report(...args: string[]) {
   const r = spawnSync(
-    resolve(root, 'node_modules/.bin/tsx'),
-    [
-      resolve(root, 'src/cli/main.ts'),
-      'report',
-      'deflection',
-      '--since',
-      iso(T0 - HOUR),
-      '--until',
-      iso(T0 + 30 * HOUR),
-      ...args,
-    ],
+    process.execPath,
+    cliArgv(['report', 'deflection', '--since', iso(T0 - HOUR), '--until', iso(T0 + 30 * HOUR), ...args]),
     {
       cwd: root,
       env: {

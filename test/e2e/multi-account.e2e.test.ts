@@ -304,7 +304,7 @@ beforeAll(async () => {
     });
   }
   await p.drain();
-}, 120_000); // two CLI starts (setup), each compiling the CLI with tsx: seconds apiece on a loaded machine
+}, 120_000); // two CLI starts (setup): seconds apiece on a loaded machine
 
 afterAll(async () => {
   await p?.stop();

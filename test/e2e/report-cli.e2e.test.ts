@@ -12,6 +12,7 @@ import { buildDeflectionReport, type DeflectionReport } from '../../src/sync/def
 import { loadDeflectionFixture, type DeflectionFixture } from '../fixtures/deflection/fixture.js';
 import { seedDeflectionFixture, shiftDeflectionFixture } from '../fixtures/deflection/seed.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { cliArgv } from '../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const prefix = uniquePrefix();
@@ -19,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'portal-sync-report-'));
 let fx: DeflectionFixture;
 
 function cli(...args: string[]) {
-  const r = spawnSync(resolve(root, 'node_modules/.bin/tsx'), [resolve(root, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, cliArgv(args), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: redisUrl(), REDIS_PREFIX: prefix },
     encoding: 'utf8',

@@ -13,13 +13,12 @@ import { freePort } from '../support/e2e.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 import { newSecret, startConsumer, type Consumer } from './support/consumer.js';
 import { FAST_OUTBOUND, outboundEnv } from './support/setup.js';
+import { cliArgv } from '../support/cli.js';
 
-/** Each test starts the CLI several times (tsx compiles it each time: 2–7 s on a loaded 2-core machine). */
+/** Each test starts the CLI several times (about a second each, more on a loaded 2-core machine). */
 const CLI_TEST_TIMEOUT_MS = 90_000;
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
-const cliMain = resolve(root, 'src/cli/main.ts');
 const prefix = uniquePrefix();
 const secret = newSecret();
 let consumer: Consumer;
@@ -34,8 +33,8 @@ function cli(
 ): Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }> {
   return new Promise((done, fail) => {
     execFile(
-      tsx,
-      [cliMain, 'webhooks', ...args],
+      process.execPath,
+      cliArgv(['webhooks', ...args]),
       {
         cwd: root,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra },

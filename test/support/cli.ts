@@ -1,10 +1,15 @@
-/** Runs `portal-sync` as an operator would (a child process through tsx), capturing exactly what it prints and its exit code. */
+/**
+ * Runs `portal-sync` as an operator would: the package's own bin (`bin/portal-sync.js`, the built CLI that `npm
+ * start`, the demo and the Docker image run) in a child process, capturing exactly what it prints and its exit code.
+ * The test run builds it first (test/global-setup.ts), so it is this tree's code.
+ */
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-const tsx = resolve(ROOT, 'node_modules/.bin/tsx');
-const cliMain = resolve(ROOT, 'src/cli/main.ts');
+/** The CLI as a command line: node itself runs the bin, so a signal sent to the child reaches the CLI. */
+export const CLI_BIN = resolve(ROOT, 'bin/portal-sync.js');
+export const cliArgv = (args: readonly string[]): string[] => [CLI_BIN, ...args];
 
 export interface CliResult {
   code: number | null;
@@ -21,8 +26,8 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
     execFile(
-      tsx,
-      [cliMain, ...args],
+      process.execPath,
+      cliArgv(args),
       {
         cwd: opts.cwd ?? ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

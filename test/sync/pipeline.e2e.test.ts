@@ -11,6 +11,7 @@ import { TEST_SECRETS } from '../support/daemon.js';
 import { sendStripe, sendZendesk } from '../support/e2e.js';
 import { fixtureJson, post } from '../support/http.js';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline.js';
+import { cliArgv } from '../support/cli.js';
 
 const ACCOUNT = '0015e00000AcmeEAAR';
 const ORG = '7000000000101';
@@ -105,15 +106,11 @@ describe('one customer across Stripe, Salesforce and Zendesk', () => {
 
   it('is shown by the inspect command as JSON, with lineage', () => {
     const root = resolve(import.meta.dirname, '../..');
-    const r = spawnSync(
-      resolve(root, 'node_modules/.bin/tsx'),
-      [resolve(root, 'src/cli/main.ts'), 'inspect', 'cus_TestAcme01', '--json', '--explain'],
-      {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
-        encoding: 'utf8',
-      },
-    );
+    const r = spawnSync(process.execPath, cliArgv(['inspect', 'cus_TestAcme01', '--json', '--explain']), {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -125,15 +122,11 @@ describe('one customer across Stripe, Salesforce and Zendesk', () => {
 
   it('says clearly when there is no such customer, with exit code 1', () => {
     const root = resolve(import.meta.dirname, '../..');
-    const r = spawnSync(
-      resolve(root, 'node_modules/.bin/tsx'),
-      [resolve(root, 'src/cli/main.ts'), 'inspect', 'cus_Unknown'],
-      {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
-        encoding: 'utf8',
-      },
-    );
+    const r = spawnSync(process.execPath, cliArgv(['inspect', 'cus_Unknown']), {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: p.daemon.config.redis.url, REDIS_PREFIX: p.daemon.prefix },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(/^portal-sync: no customer record for cus_Unknown/);
   });
