@@ -3,11 +3,15 @@
  * MULTI/EXEC what it writes, and run the step again from fresh state when a
  * watched key changed meanwhile. WATCH belongs to a connection, so every
  * step gets one of its own from a small pool of duplicates (the shared
- * connection serves other callers at the same time).
+ * connection serves other callers at the same time). The pool is bounded: a
+ * burst of steps (a merge storm moves every merged record's sessions) waits
+ * for a connection rather than opening one per step.
  */
 import type { Redis } from 'ioredis';
 
 const MAX_ATTEMPTS = 100;
+/** Connections a pool opens at most, unless told otherwise: steps are short, a few at once keep up. */
+const DEFAULT_MAX_CONNECTIONS = 8;
 
 /** True when EXEC ran; false when a watched key changed (recompute); throws the first command error. */
 export function executed(result: Array<[Error | null, unknown]> | null): boolean {
@@ -19,13 +23,22 @@ export function executed(result: Array<[Error | null, unknown]> | null): boolean
 
 export class WatchPool {
   private readonly free: Redis[] = [];
+  /** Steps waiting for a connection, first come first served. */
+  private readonly waiting: Array<{ take: (conn: Redis) => void; refuse: (err: Error) => void }> = [];
+  private opened = 0;
   private closed = false;
+  private readonly maxConnections: number;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    opts: { maxConnections?: number } = {},
+  ) {
+    this.maxConnections = Math.max(1, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  }
 
   /** Runs `step` until it returns a value; `undefined` means "a watched key changed: again". */
   async atomically<T>(step: (conn: Redis) => Promise<T | undefined>): Promise<T> {
-    const conn = this.free.pop() ?? this.redis.duplicate().on('error', () => undefined); // failures surface as rejected commands, not as stderr noise
+    const conn = await this.acquire();
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const result = await step(conn);
@@ -38,13 +51,35 @@ export class WatchPool {
       await conn.unwatch().catch(() => undefined);
       throw err;
     } finally {
-      if (this.closed) conn.disconnect();
-      else this.free.push(conn);
+      this.release(conn);
     }
   }
 
   close(): void {
     this.closed = true;
     for (const c of this.free.splice(0)) c.disconnect();
+    for (const w of this.waiting.splice(0)) w.refuse(new Error('deflection WATCH pool closed'));
+  }
+
+  /** A free connection, a new one while under the bound, or the next one given back. */
+  private acquire(): Promise<Redis> {
+    if (this.closed) return Promise.reject(new Error('deflection WATCH pool closed'));
+    const conn = this.free.pop();
+    if (conn) return Promise.resolve(conn);
+    if (this.opened < this.maxConnections) {
+      this.opened += 1;
+      // Failures surface as rejected commands, not as stderr noise.
+      return Promise.resolve(this.redis.duplicate().on('error', () => undefined));
+    }
+    return new Promise((take, refuse) => this.waiting.push({ take, refuse }));
+  }
+
+  private release(conn: Redis): void {
+    const next = this.waiting.shift();
+    if (next) return next.take(conn);
+    if (this.closed) {
+      this.opened -= 1;
+      conn.disconnect();
+    } else this.free.push(conn);
   }
 }
