@@ -47,8 +47,22 @@ export function parseStripeKey(key: IdentityKey): { accountId: string | null; cu
   return m ? { accountId: m[1] ?? null, customerId: m[2]! } : null;
 }
 
+/**
+ * The keys last worked out for a refs object (an event's refs are never changed once screened), per kind: an
+ * event's keys are asked for by the worker, the store and identity planning, several times per apply.
+ */
+const keysOfRefs = new WeakMap<object, { kind: string; keys: readonly IdentityKey[] }>();
+
 /** The event's identity keys, strongest first: its own object's key, then system keys, contacts, email. */
 export function eventIdentityKeys(event: Pick<SourceEvent, 'refs' | 'data'>): IdentityKey[] {
+  const known = keysOfRefs.get(event.refs);
+  if (known !== undefined && known.kind === event.data.kind) return [...known.keys];
+  const keys = identityKeysOf(event);
+  keysOfRefs.set(event.refs, { kind: event.data.kind, keys });
+  return [...keys];
+}
+
+function identityKeysOf(event: Pick<SourceEvent, 'refs' | 'data'>): IdentityKey[] {
   const all = REF_FAMILIES.flatMap(([ref, family]) => {
     const value = event.refs[ref];
     if (!value) return [];

@@ -206,8 +206,8 @@ const sameBrands = (a: readonly string[], b: readonly string[] = []) =>
 // Dates past year 275760 cannot be written as ISO; no parser lets one through, but stay total.
 const isoFromMs = (ms: number): string => new Date(Math.min(ms, 8.64e15)).toISOString();
 
-/** Stores a record: canonical key order and fresh derived views, never sharing objects with the inputs. */
-const finish = (record: CustomerRecord): CustomerRecord => ({ ...record, derived: canonical(project(record)) });
+/** Stores a record: fresh derived views, built in canonical key order and sharing no object with the inputs (project.ts). */
+const finish = (record: CustomerRecord): CustomerRecord => ({ ...record, derived: project(record) });
 
 export type ApplyResult = {
   record: CustomerRecord;
@@ -222,6 +222,28 @@ export type ApplyResult = {
    */
   tie: null | { path: EntityPath; source: Source; objectId: string; version: number; rank: number };
 };
+
+/**
+ * Whether two entries serialize alike. A stamp is part of its entry, so stamps that differ in any field mean
+ * entries that differ: only entries with equal stamps (a repeat, or a merge that took nothing new) are
+ * serialized to compare.
+ */
+function sameEntry(a: AnyEntry, b: AnyEntry): boolean {
+  const [x, y] = [a.stamp, b.stamp];
+  if (
+    x.version !== y.version ||
+    x.hash !== y.hash ||
+    x.eventId !== y.eventId ||
+    x.rank !== y.rank ||
+    x.deleted !== y.deleted ||
+    x.objectId !== y.objectId ||
+    x.type !== y.type ||
+    x.origin !== y.origin ||
+    x.precisionMs !== y.precisionMs
+  )
+    return false;
+  return stableStringify(a) === stableStringify(b);
+}
 
 export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { rank?: number } = {}): ApplyResult {
   const key = entityKeyFor(event);
@@ -260,8 +282,7 @@ export function applyEvent(record: CustomerRecord, event: SourceEvent, opts: { r
       : null;
   // The stored entry won outright (an older or repeated write): nothing to compare.
   if (merged === current) return { record, changed: false, tie };
-  if (current !== undefined && stableStringify(current) === stableStringify(merged))
-    return { record, changed: false, tie };
+  if (current !== undefined && sameEntry(current, merged)) return { record, changed: false, tie };
   return { record: finish(withEntry(record, path, merged)), changed: true, tie };
 }
 

@@ -11,7 +11,7 @@
  */
 import { applyEvent } from './merge.js';
 import { project } from './project.js';
-import { canonical, emptyRecord, own, type CustomerRecord, type Entry } from './record.js';
+import { emptyRecord, own, type CustomerRecord, type Entry } from './record.js';
 import { normalizeEmail, type EventData, type SourceEvent } from './source-event.js';
 
 /**
@@ -160,5 +160,5 @@ export function spillPeople(record: CustomerRecord): { record: CustomerRecord; s
     salesforce: { ...record.salesforce, contacts },
     zendesk: { ...record.zendesk, users },
   };
-  return { record: { ...kept, derived: canonical(project(kept)) }, spilled };
+  return { record: { ...kept, derived: project(kept) }, spilled };
 }

@@ -2,7 +2,10 @@
  * The views the portal shows, derived from a record's entities. Pure and
  * clock-free: the result depends on the entities alone, so a record rebuilt
  * from the same events projects to the same bytes. Every list is sorted by
- * plain code-unit comparison (never locale) for the same reason.
+ * plain code-unit comparison (never locale) for the same reason, and every
+ * object is built with its keys in code-unit order and shares nothing with the
+ * record: the views are stored as built, with no canonical copy on each event
+ * (project.test checks both over generated records).
  */
 import { normalizeEmail } from './source-event.js';
 import { own, sha256Hex, stableStringify } from './record.js';
@@ -107,8 +110,8 @@ function profileOf(record: CustomerRecord, contacts: ContactLink[]): Derived['pr
   const customer = liveOne(record.stripe.customer);
   return {
     name: field(PROFILE_FIELDS.name),
-    primaryEmail: crmEmail ?? normalizeEmail(customer?.data.email) ?? null,
     ownerId: field(PROFILE_FIELDS.ownerId),
+    primaryEmail: crmEmail ?? normalizeEmail(customer?.data.email) ?? null,
     tier: field(PROFILE_FIELDS.tier),
   };
 }
@@ -180,16 +183,16 @@ function billingOf(record: CustomerRecord, invoices: InvoiceView[]): BillingView
   const nextInvoice =
     primary && !primary.cancelAtPeriodEnd && !ENDED_STATUSES.has(primary.status) ? primary.currentPeriodEnd : null;
   return {
-    status: primary?.status ?? null,
-    endedAt: primary && ENDED_STATUSES.has(primary.status) ? (primary.endedAt ?? null) : null,
-    plan: primary?.planName ?? null,
-    currency: primary?.currency ?? cust?.currency ?? null,
-    mrr: subs.filter((s) => MRR_STATUSES.has(s.status)).reduce((sum, s) => sum + s.mrr, 0),
     balance: cust?.balance ?? null,
-    nextInvoiceDate: nextInvoice,
-    delinquent: cust?.delinquent === true || overdue,
-    paymentMethodOnFile: pms.some((p) => p.attached) || (defaultPm != null && !defaultGone),
+    currency: primary?.currency ?? cust?.currency ?? null,
     customerDeleted: customer?.stamp.deleted === true,
+    delinquent: cust?.delinquent === true || overdue,
+    endedAt: primary && ENDED_STATUSES.has(primary.status) ? (primary.endedAt ?? null) : null,
+    mrr: subs.filter((s) => MRR_STATUSES.has(s.status)).reduce((sum, s) => sum + s.mrr, 0),
+    nextInvoiceDate: nextInvoice,
+    paymentMethodOnFile: pms.some((p) => p.attached) || (defaultPm != null && !defaultGone),
+    plan: primary?.planName ?? null,
+    status: primary?.status ?? null,
   };
 }
 
@@ -201,19 +204,19 @@ function invoicesOf(record: CustomerRecord): InvoiceView[] {
   // invoice.deleted removes a draft; a voided invoice stays, with status 'void'.
   return live(record.stripe.invoices)
     .map(([, i]): InvoiceView => ({
-      id: i.id,
-      number: i.number,
-      status: i.status,
-      currency: i.currency,
-      total: i.total,
       amountDue: i.amountDue,
       amountPaid: i.amountPaid,
-      amountRemaining: i.amountRemaining,
       amountRefunded: refunded.get(i.id) ?? i.amountRefunded ?? 0,
-      dueDate: i.dueDate,
+      amountRemaining: i.amountRemaining,
       createdAt: i.createdAt,
+      currency: i.currency,
+      dueDate: i.dueDate,
       hostedInvoiceUrl: i.hostedInvoiceUrl,
+      id: i.id,
       invoicePdf: i.invoicePdf,
+      number: i.number,
+      status: i.status,
+      total: i.total,
     }))
     .sort((a, b) => time(b.createdAt) - time(a.createdAt) || cmp(a.id, b.id));
 }
@@ -226,41 +229,41 @@ function supportOf(record: CustomerRecord): Derived['support'] {
     // A ticket moved to another organization is that customer's now (see joinContacts).
     .filter(([, t]) => belongs(t.organizationId, orgId))
     .map(([, t]): TicketView => ({
-      id: t.id,
-      subject: t.subject,
-      status: t.status,
-      priority: t.priority,
-      category: t.category ?? null,
-      updatedAt: t.updatedAt,
       // Left out when unknown, so that records without brands project (and hash) as they did before.
       ...(t.brandId ? { brandId: t.brandId } : {}),
+      category: t.category ?? null,
+      id: t.id,
+      priority: t.priority,
+      status: t.status,
+      subject: t.subject,
+      updatedAt: t.updatedAt,
     }))
     .sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || cmp(a.id, b.id));
   const openTicketCount = views.filter((t) => t.status !== null && OPEN_TICKET_STATUSES.has(t.status)).length;
   const brandIds = [...new Set(views.flatMap((t) => (t.brandId ? [t.brandId] : [])))].sort(
     (a, b) => a.length - b.length || cmp(a, b),
   );
-  return { openTicketCount, tickets: views, ...(brandIds.length > 0 ? { brandIds } : {}) };
+  return { ...(brandIds.length > 0 ? { brandIds } : {}), openTicketCount, tickets: views };
 }
 
 export function project(record: CustomerRecord): Derived {
   const contacts = joinContacts(record);
   const invoices = invoicesOf(record);
   return {
-    links: {
-      stripeCustomerId: liveOne(record.stripe.customer)?.stamp.objectId ?? null,
-      salesforceAccountId: liveOne(record.salesforce.account)?.stamp.objectId ?? null,
-      zendeskOrganizationId: liveOne(record.zendesk.organization)?.stamp.objectId ?? null,
-      contacts,
-    },
-    profile: profileOf(record, contacts),
     billing: billingOf(record, invoices),
     invoices,
-    support: supportOf(record),
-    selfService: {
-      lastActivityAt: record.portal.lastActivityAt,
-      ...(record.portal.brandIds?.length ? { brandIds: record.portal.brandIds } : {}),
+    links: {
+      contacts,
+      salesforceAccountId: liveOne(record.salesforce.account)?.stamp.objectId ?? null,
+      stripeCustomerId: liveOne(record.stripe.customer)?.stamp.objectId ?? null,
+      zendeskOrganizationId: liveOne(record.zendesk.organization)?.stamp.objectId ?? null,
     },
+    profile: profileOf(record, contacts),
+    selfService: {
+      ...(record.portal.brandIds?.length ? { brandIds: [...record.portal.brandIds] } : {}),
+      lastActivityAt: record.portal.lastActivityAt,
+    },
+    support: supportOf(record),
   };
 }
 

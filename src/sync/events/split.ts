@@ -6,7 +6,7 @@
 import type { IdentityKey } from './identity.js';
 import { familyOf } from './identity.js';
 import { project } from './project.js';
-import { canonical, emptyRecord, type CustomerRecord } from './record.js';
+import { emptyRecord, type CustomerRecord } from './record.js';
 
 export interface Split {
   kept: CustomerRecord;
@@ -15,7 +15,7 @@ export interface Split {
   movedKeys: IdentityKey[];
 }
 
-const finish = (r: CustomerRecord): CustomerRecord => ({ ...r, derived: canonical(project(r)) });
+const finish = (r: CustomerRecord): CustomerRecord => ({ ...r, derived: project(r) });
 
 function partition<V>(
   map: Record<string, V>,

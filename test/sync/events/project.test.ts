@@ -1,10 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { billingLine } from '../../../src/cli/money-text.js';
 import { portalProjection, project, projectionHash } from '../../../src/sync/events/project.js';
-import { DerivedSchema, canonical, emptyRecord } from '../../../src/sync/events/record.js';
+import { DerivedSchema, canonical, emptyRecord, stableStringify } from '../../../src/sync/events/record.js';
+import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import {
   ACCOUNT,
   account,
+  activity,
   charge,
   contact,
   customer,
@@ -14,6 +17,7 @@ import {
   paymentMethod,
   replay,
   salesforceCdc,
+  streamArb,
   fixture,
   stripeFixture,
   subscription,
@@ -302,6 +306,50 @@ describe('projection', () => {
     expect(projectionHash(reversed)).toBe(projectionHash(p));
     expect(projectionHash(canonical(p))).toBe(projectionHash(p));
     expect(projectionHash({ ...p, openInvoiceCount: p.openInvoiceCount + 1 })).not.toBe(projectionHash(p));
+  });
+
+  it('builds its views in canonical key order, so a record stores them as built (no canonical copy per event)', () => {
+    fc.assert(
+      fc.property(streamArb(30), (items) => {
+        const record = replay(items);
+        const views = project(record);
+        expect(JSON.stringify(views)).toBe(stableStringify(views));
+      }),
+      { numRuns: 300 },
+    );
+    const seen = activity('pa_1', 1);
+    const brands = replay([
+      ticket('1', 'open', { version: 1 }, { brandId: '360001' }),
+      { ...seen, data: { ...seen.data, brandId: '360002' } } as SourceEvent,
+    ]);
+    expect(brands.derived.support?.brandIds).toEqual(['360001']);
+    expect(brands.derived.selfService.brandIds).toEqual(['360002']);
+    expect(JSON.stringify(project(brands))).toBe(stableStringify(project(brands)));
+  });
+
+  it('shares no object with the record it projects (a change to one never shows in the other)', () => {
+    fc.assert(
+      fc.property(streamArb(30), (items) => {
+        const record = replay(items);
+        const inRecord = new Set<unknown>();
+        const collect = (v: unknown): void => {
+          if (v === null || typeof v !== 'object') return;
+          inRecord.add(v);
+          for (const x of Object.values(v)) collect(x);
+        };
+        const { derived: _stored, ...entities } = record;
+        collect(entities);
+        const shared: unknown[] = [];
+        const find = (v: unknown): void => {
+          if (v === null || typeof v !== 'object') return;
+          if (inRecord.has(v)) shared.push(v);
+          for (const x of Object.values(v)) find(x);
+        };
+        find(project(record));
+        expect(shared).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('a change the portal does not show leaves the projection hash alone', () => {
