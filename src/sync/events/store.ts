@@ -852,6 +852,9 @@ export class RecordStore {
     for (const c of newConflicts) this.storeConflict(tx, c);
     const result = await tx.exec();
     if (result === null) return null;
+    // EXEC runs every write; one that failed (a key of the wrong type) must not pass for a stored change.
+    const failed = result.find(([err]) => err);
+    if (failed) throw failed[0];
     return plan.mergeIds.flatMap((id) => [...(whole.get(id) ?? [])]);
   }
 }

@@ -60,6 +60,8 @@ async function commandsOn(
   const seen: Array<{ on: string; command: string }> = [];
   const monitor = await redis.monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
+    // A script call (the watch group's batches) is listed, then each command it runs on a line of its own.
+    if (['evalsha', 'eval'].includes(args[0]!.toLowerCase())) return;
     for (const arg of args.slice(1))
       if (names.has(arg)) seen.push({ on: names.get(arg)!, command: args[0]!.toLowerCase() });
   });

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WatchGroups, type WatchSession } from '../../../src/sync/events/watch-group.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
+import { spawnRedis } from '../../../src/sync/redis/spawn-redis.js';
 
 const prefix = uniquePrefix();
 let redis: Redis;
@@ -193,5 +194,133 @@ describe('applies sharing a WATCH connection', () => {
     expect(await redis.mget(...keys)).toEqual(keys.map(() => '1'));
     expect(g.stats.groups).toBeGreaterThanOrEqual(3);
     expect(g.stats.members).toBe(6);
+  });
+});
+
+describe('the commands a group sends', () => {
+  /** A group on one connection whose commands are counted as they go out (they still run on the real Redis). */
+  async function countedGroup(): Promise<{ groups: WatchGroups; sent: string[] }> {
+    const sent: string[] = [];
+    const conn = redis.duplicate();
+    opened.push(conn);
+    await conn.ping(); // connected: its handshake is not counted
+    const send = conn.sendCommand.bind(conn);
+    conn.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (send as (...a: unknown[]) => unknown)(command, ...rest);
+    }) as typeof conn.sendCommand;
+    const g = new WatchGroups({ acquire: () => conn, release: () => undefined });
+    return { groups: g, sent };
+  }
+
+  it("sends a group's reads as one script call and its writes as one in MULTI/EXEC, with each command's own reply", async () => {
+    const p = `${prefix}:batched`;
+    await redis.set(`${p}:rec`, 'stored record');
+    await redis.hset(`${p}:hash`, { a: '1', b: '2' });
+    await redis.sadd(`${p}:set`, 'x', 'y');
+    const { groups: g, sent } = await countedGroup();
+    // Warm: the first call of a script loads it on the connection.
+    const warm = g.join();
+    await warm.pipeline().watch(`${p}:warm`).get(`${p}:warm`).scard(`${p}:warm`).exec();
+    await warm.multi().set(`${p}:warm`, 'w').expire(`${p}:warm`, 60).exec();
+    sent.length = 0;
+    const members = Array.from({ length: 8 }, () => g.join());
+    const reads = await Promise.all(
+      members.map((m, i) =>
+        m
+          .pipeline()
+          .watch(`${p}:rec`, `${p}:hash`, `${p}:set`)
+          .get(`${p}:rec`)
+          .get(`${p}:missing`)
+          .mget(`${p}:rec`, `${p}:missing`)
+          .hgetall(`${p}:hash`)
+          .hget(`${p}:hash`, 'b')
+          .scard(`${p}:set`)
+          .smismember(`${p}:set`, 'x', 'z', 'y')
+          .smembers(`${p}:set`)
+          .get(`${p}:out:${i}`)
+          .exec(),
+      ),
+    );
+    const direct = await redis
+      .pipeline()
+      .get(`${p}:rec`)
+      .get(`${p}:missing`)
+      .mget(`${p}:rec`, `${p}:missing`)
+      .hgetall(`${p}:hash`)
+      .hget(`${p}:hash`, 'b')
+      .scard(`${p}:set`)
+      .smismember(`${p}:set`, 'x', 'z', 'y')
+      .smembers(`${p}:set`)
+      .get(`${p}:out:0`)
+      .exec();
+    for (const r of reads) expect(r!.slice(1)).toEqual(direct);
+    const written = await Promise.all(
+      members.map((m, i) =>
+        m
+          .multi()
+          .set(`${p}:out:${i}`, Buffer.from(`record ${i}`))
+          .sadd(`${p}:outset`, String(i))
+          .hset(`${p}:outhash:${i}`, { f: 'v', n: String(i) })
+          .expire(`${p}:outhash:${i}`, 60)
+          .exec(),
+      ),
+    );
+    expect(written.every((w) => w !== null && w.every(([err]) => err === null))).toBe(true);
+    expect(await redis.mget(...members.map((_, i) => `${p}:out:${i}`))).toEqual(members.map((_, i) => `record ${i}`));
+    expect(await redis.scard(`${p}:outset`)).toBe(8);
+    expect(await redis.hgetall(`${p}:outhash:3`)).toEqual({ f: 'v', n: '3' });
+    expect(await redis.ttl(`${p}:outhash:3`)).toBeGreaterThan(0);
+    expect(sent).toEqual(['watch', 'evalsha', 'multi', 'evalsha', 'exec']);
+  });
+
+  it('gives a failed read its own error and the others their replies, as a pipeline would', async () => {
+    const p = `${prefix}:wrongtype`;
+    await redis.set(`${p}:string`, 'not a hash');
+    const { groups: g } = await countedGroup();
+    const m = g.join();
+    const replies = await m.pipeline().watch(`${p}:string`).hgetall(`${p}:string`).get(`${p}:string`).exec();
+    m.leave();
+    expect(replies![1]![0]).toBeInstanceOf(Error);
+    expect(String(replies![1]![0])).toMatch(/WRONGTYPE/);
+    expect(replies![2]).toEqual([null, 'not a hash']);
+  });
+
+  it("fails the commits, never passes them for stored, when Redis lost the script between the group's reads and its EXEC", async () => {
+    // A private Redis: SCRIPT FLUSH empties the whole server's script cache.
+    const { port, child } = await spawnRedis({
+      args: (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    });
+    const own = new Redis({ port, host: '127.0.0.1' });
+    try {
+      const conn = own.duplicate();
+      const g = new WatchGroups({ acquire: () => conn, release: () => undefined });
+      const members = [g.join(), g.join()];
+      await Promise.all(members.map((m, i) => m.pipeline().watch(`k${i}`).get(`k${i}`).scard(`s${i}`).exec()));
+      await own.script('FLUSH');
+      const commits = members.map((m, i) => m.multi().set(`k${i}`, 'v').sadd(`s${i}`, 'x').exec());
+      const settled = await Promise.allSettled(commits);
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(String((settled[0] as PromiseRejectedResult).reason)).toMatch(/NOSCRIPT/);
+      expect(await own.mget('k0', 'k1')).toEqual([null, null]);
+      conn.disconnect();
+    } finally {
+      own.disconnect();
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('sends a command the scripts do not run one by one, as before', async () => {
+    const p = `${prefix}:plain`;
+    await redis.zadd(`${p}:z`, 1, 'one');
+    const { groups: g, sent } = await countedGroup();
+    const m = g.join();
+    const replies = await m.pipeline().watch(`${p}:z`).zrange(`${p}:z`, '0', '-1').get(`${p}:z:missing`).exec();
+    m.leave();
+    expect(replies!.slice(1)).toEqual([
+      [null, ['one']],
+      [null, null],
+    ]);
+    expect(sent).toEqual(['watch', 'zrange', 'get', 'unwatch']);
   });
 });
