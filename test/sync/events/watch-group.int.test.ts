@@ -3,7 +3,7 @@
  * they still behave as if each ran its own optimistic transaction. A read-modify-write counter stands in for
  * the record store's applies: a lost update would show as a count short of the number of increments.
  */
-import { Redis } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WatchGroups, type WatchSession } from '../../../src/sync/events/watch-group.js';
 import { deleteByPrefix, redisUrl, uniquePrefix } from '../../support/redis.js';
@@ -225,35 +225,22 @@ describe('the commands a group sends', () => {
     await warm.multi().set(`${p}:warm`, 'w').expire(`${p}:warm`, 60).exec();
     sent.length = 0;
     const members = Array.from({ length: 8 }, () => g.join());
+    // Every read the script runs, a missing key among them; the last one differs per member.
+    const readsOn = (pipe: ChainableCommander, i: number) =>
+      pipe
+        .get(`${p}:rec`)
+        .get(`${p}:missing`)
+        .mget(`${p}:rec`, `${p}:missing`)
+        .hgetall(`${p}:hash`)
+        .hget(`${p}:hash`, 'b')
+        .scard(`${p}:set`)
+        .smismember(`${p}:set`, 'x', 'z', 'y')
+        .smembers(`${p}:set`)
+        .get(`${p}:out:${i}`);
     const reads = await Promise.all(
-      members.map((m, i) =>
-        m
-          .pipeline()
-          .watch(`${p}:rec`, `${p}:hash`, `${p}:set`)
-          .get(`${p}:rec`)
-          .get(`${p}:missing`)
-          .mget(`${p}:rec`, `${p}:missing`)
-          .hgetall(`${p}:hash`)
-          .hget(`${p}:hash`, 'b')
-          .scard(`${p}:set`)
-          .smismember(`${p}:set`, 'x', 'z', 'y')
-          .smembers(`${p}:set`)
-          .get(`${p}:out:${i}`)
-          .exec(),
-      ),
+      members.map((m, i) => readsOn(m.pipeline().watch(`${p}:rec`, `${p}:hash`, `${p}:set`), i).exec()),
     );
-    const direct = await redis
-      .pipeline()
-      .get(`${p}:rec`)
-      .get(`${p}:missing`)
-      .mget(`${p}:rec`, `${p}:missing`)
-      .hgetall(`${p}:hash`)
-      .hget(`${p}:hash`, 'b')
-      .scard(`${p}:set`)
-      .smismember(`${p}:set`, 'x', 'z', 'y')
-      .smembers(`${p}:set`)
-      .get(`${p}:out:0`)
-      .exec();
+    const direct = await readsOn(redis.pipeline(), 0).exec();
     for (const r of reads) expect(r!.slice(1)).toEqual(direct);
     const written = await Promise.all(
       members.map((m, i) =>
