@@ -215,7 +215,15 @@ export function canonical<T>(value: T): T {
   }
   // Plain loops, no intermediate arrays: every stored event runs this over its entry and the derived views.
   const source = value as Record<string, unknown>;
-  const keys = Object.keys(source).sort();
+  const keys = Object.keys(source);
+  // Most objects come from a stored record or an earlier canonical copy, their keys in order already: sorting
+  // those would only allocate (the same code-unit order as sort()'s: keys are never equal).
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
   const copy: Record<string, unknown> = {};
   for (const k of keys) {
     const v = source[k];
