@@ -49,13 +49,21 @@ function wireArgs(args: unknown[]): Arg[] {
   return out;
 }
 
-/** The script's KEYS and ARGV for these calls (command-batch-0+.lua); null when one of them is not of the kind. */
+/**
+ * Arguments one command of a batch may have: the script unpacks each command's into a Lua call, and Lua stops at
+ * 8,000 values with an error after the commands before it ran. A larger command (a merge's key index of a customer
+ * with thousands of contacts) sends its group's commands one by one.
+ */
+const MAX_BATCHED_ARGS = 1_000;
+
+/** The script's KEYS and ARGV for these calls (command-batch-0+.lua); null when one of them is not of the kind, or too large. */
 function batchOf(kind: BatchKind, calls: readonly Call[]): { keys: string[]; argv: Arg[] } | null {
   const keys: string[] = [];
   const argv: Arg[] = [kind];
   for (const [name, args] of calls) {
     if (!BATCHED[kind].has(name)) return null;
     const wire = wireArgs(args);
+    if (wire.length > MAX_BATCHED_ARGS) return null;
     const n = ALL_KEYS.has(name) ? wire.length : 1;
     for (let i = 0; i < n; i++) keys.push(String(wire[i]));
     argv.push(name, String(n), String(wire.length - n), ...wire.slice(n));

@@ -297,6 +297,19 @@ describe('the commands a group sends', () => {
     }
   });
 
+  it('sends a group with a command of thousands of arguments one by one, and stores all of it', async () => {
+    const p = `${prefix}:large`;
+    const { groups: g, sent } = await countedGroup();
+    const m = g.join();
+    await m.pipeline().watch(`${p}:hash`).get(`${p}:rec`).scard(`${p}:set`).exec();
+    const fields = Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`f${i}`, String(i)]));
+    const written = await m.multi().set(`${p}:rec`, 'r').hset(`${p}:hash`, fields).exec();
+    expect(written!.every(([err]) => err === null)).toBe(true);
+    expect(await redis.hlen(`${p}:hash`)).toBe(6_000);
+    expect(await redis.get(`${p}:rec`)).toBe('r');
+    expect(sent.slice(-4)).toEqual(['multi', 'set', 'hset', 'exec']);
+  });
+
   it('sends a command the scripts do not run one by one, as before', async () => {
     const p = `${prefix}:plain`;
     await redis.zadd(`${p}:z`, 1, 'one');
