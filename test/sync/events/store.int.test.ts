@@ -1,4 +1,5 @@
 /** The record store on the real Redis: identity across records, and no lost update under concurrency. */
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RecordStore } from '../../../src/sync/events/store.js';
 import type { CustomerRefs, SourceEvent } from '../../../src/sync/events/source-event.js';
@@ -115,4 +116,27 @@ describe('record store', () => {
     const expected = replay(events, stored!.id);
     expect(stored).toEqual(expected);
   }, 120_000); // 1,000 applies to a record growing to 800 invoices: ~28 s on a 2-core machine at load 12
+});
+
+describe('a write the transaction could not make', () => {
+  let broken: RecordStore;
+  let brokenRedis: Redis;
+  storesUnderPrefix(1, ([one]) => {
+    broken = one!.store;
+    brokenRedis = one!.redis;
+  });
+
+  it('fails the apply (the job retries and logs it) instead of passing the change for stored', async () => {
+    // The customers set is a string here: EXEC runs the record's write and refuses the SADD with WRONGTYPE.
+    await brokenRedis.set(broken.customersKey, 'not a set');
+    const event = withRefs(subscription('sub_wrongtype', 'active', { version: 1_000 }), {
+      stripeCustomerId: 'cus_wrongtype',
+    });
+    await expect(broken.apply(event)).rejects.toThrow(/WRONGTYPE/);
+    // Once the key is mended, a new customer is stored and counted as before.
+    await brokenRedis.del(broken.customersKey);
+    const other = withRefs(subscription('sub_after', 'active', { version: 1_000 }), { stripeCustomerId: 'cus_after' });
+    const stored = await broken.apply(other);
+    expect(await brokenRedis.sismember(broken.customersKey, stored.recordId)).toBe(1);
+  });
 });
