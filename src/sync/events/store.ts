@@ -115,6 +115,14 @@ interface Change {
   /** The record itself is rewritten (a person kept beside it changes its hash field alone). */
   recordChanged: boolean;
   changed: boolean;
+  /** The write settles a stored tie of the event's object (a refetch's apply): its entry goes in the same EXEC. */
+  settlesTie: boolean;
+}
+
+/** How an apply is made: `rank` above the stored entry (a refetch), and whether it settles a stored tie. */
+export interface ApplyOptions {
+  rank?: number;
+  settlesTie?: boolean;
 }
 
 export function newRecordId(): string {
@@ -434,7 +442,7 @@ export class RecordStore {
     return added;
   }
 
-  async apply(event: SourceEvent, opts: { rank?: number } = {}): Promise<ApplyOutcome> {
+  async apply(event: SourceEvent, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
     // One customer's applies in this process wait for each other (the locks: its keys, and the record they
     // last pointed at) instead of racing their transactions; other processes are still met by WATCH.
     const keys = eventIdentityKeys(event);
@@ -573,7 +581,7 @@ export class RecordStore {
   private async tryApply(
     conn: WatchSession,
     event: SourceEvent,
-    opts: { rank?: number },
+    opts: ApplyOptions,
     attempt: number,
   ): Promise<ApplyOutcome | null> {
     const keys = eventIdentityKeys(event);
@@ -742,7 +750,7 @@ export class RecordStore {
   private async changeFor(
     conn: WatchSession,
     event: SourceEvent,
-    opts: { rank?: number },
+    opts: ApplyOptions,
     plan: IdentityPlan,
     read: CandidateReads,
     person: string | null,
@@ -779,7 +787,8 @@ export class RecordStore {
       (applied.changed && !aside) || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
     const changed = applied.changed || recordChanged;
 
-    return { record, previous, beside, tie: applied.tie, toClaim, newKeys, recordChanged, changed };
+    const settlesTie = !!opts.settlesTie && !applied.tie;
+    return { record, previous, beside, tie: applied.tie, toClaim, newKeys, recordChanged, changed, settlesTie };
   }
 
   /**
@@ -809,6 +818,7 @@ export class RecordStore {
     if (beside.writes.size > 0)
       tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(withEmailPointers(beside.writes)));
     if (change.tie) tx.hset(this.tiesKey, this.tieField(event), String(change.tie.version));
+    else if (change.settlesTie) tx.hdel(this.tiesKey, this.tieField(event));
     if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
     for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);
     if (plan.mergeIds.length > 0 || stale.includes(plan.targetId)) {

@@ -33,7 +33,7 @@ const keysOf = ([name, args]: Call): string[] => (ALL_KEYS.has(name) ? args : ar
 /** What command-batch-0+.lua runs, per kind: the record store's reads and writes. */
 const BATCHED = {
   read: new Set(['get', 'mget', 'hget', 'hgetall', 'scard', 'smismember', 'smembers']),
-  write: new Set(['set', 'sadd', 'srem', 'hset', 'del', 'expire', 'sunionstore']),
+  write: new Set(['set', 'sadd', 'srem', 'hset', 'hdel', 'del', 'expire', 'sunionstore']),
 } as const;
 type BatchKind = keyof typeof BATCHED;
 type Arg = string | Buffer;

@@ -222,10 +222,13 @@ async function settleTie({ opts, log }: EventsDeps, event: SourceEvent, outcome:
     await opts.store.settledTie(event);
     return outcome;
   }
+  // The tie's entry goes in the apply's own EXEC: nobody sees the settled record with the tie still pending.
+  // An apply that writes nothing leaves it to settledTie.
   const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), {
     rank: outcome.tie?.rank ?? 1,
+    settlesTie: true,
   });
-  await opts.store.settledTie(event);
+  if (!settled.changed) await opts.store.settledTie(event);
   log.info(
     { source: event.source, objectId: event.objectId, version: event.version },
     'equal-version tie settled from the source API',

@@ -10,17 +10,31 @@ import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import { startTestPipeline, type TestPipeline } from '../../support/pipeline.js';
 import { sha256Hex, stableStringify } from '../../../src/sync/events/record.js';
 import { until } from '../../support/e2e.js';
+import { storesUnderPrefix, type OpenStore } from '../../support/store.js';
 import { subscription } from './merge-events.js';
 
 const asked: RefetchTie[] = [];
 /** Objects whose next refetch fails as a 503 would (retryable): the job fails and is retried. */
 const failOnce = new Set<string>();
 let p: TestPipeline;
+let bare: OpenStore;
+storesUnderPrefix(1, ([s]) => {
+  bare = s!;
+});
 const refs = (c: string) => ({ stripeCustomerId: c });
 const sameSecond = (c: string, status: string, eventId: string): SourceEvent => ({
   ...subscription(`sub_${c}`, status, { version: 1_795_000_000_000, eventId }),
   refs: refs(c),
 });
+
+/** The two statuses in the order that stores the tie: the write with the greater content hash second. */
+function winnerSecond(c: string): [string, string] {
+  const hash = (e: SourceEvent) =>
+    sha256Hex(stableStringify({ objectId: e.objectId, data: e.data, deleted: e.deleted }));
+  return hash(sameSecond(c, 'past_due', 'x')) > hash(sameSecond(c, 'incomplete', 'x'))
+    ? ['incomplete', 'past_due']
+    : ['past_due', 'incomplete'];
+}
 
 beforeAll(async () => {
   p = await startTestPipeline(
@@ -69,12 +83,7 @@ describe('equal-version ties', () => {
     const c = 'cus_tie_retry';
     // The tie keeps the write with the greater content hash: send that one second, so the first attempt stores it
     // and its retry finds nothing tied any more.
-    const hash = (e: SourceEvent) =>
-      sha256Hex(stableStringify({ objectId: e.objectId, data: e.data, deleted: e.deleted }));
-    const order =
-      hash(sameSecond(c, 'past_due', 'x')) > hash(sameSecond(c, 'incomplete', 'x'))
-        ? ['incomplete', 'past_due']
-        : ['past_due', 'incomplete'];
+    const order = winnerSecond(c);
     await p.daemon.ingestor.enqueue([sameSecond(c, order[0]!, `evt_${c}_0`)]);
     await p.drain();
     failOnce.add(`sub_${c}`);
@@ -90,5 +99,38 @@ describe('equal-version ties', () => {
     expect(settled.stripe.subscriptions[`sub_${c}`]?.stamp).toMatchObject({ rank: 1, origin: 'refetch' });
     expect(asked.filter((t) => t.objectId === `sub_${c}`)).toHaveLength(2);
     expect(await p.daemon.redis.hexists(p.worker.store.tiesKey, `stripe|stripe.subscription|sub_${c}`)).toBe(0);
+  });
+});
+
+describe('the apply of a refetched object', () => {
+  it('takes the stored tie out in its own transaction, so the settled record is never seen with the tie pending', async () => {
+    const c = 'cus_tie_atomic';
+    const field = `stripe|stripe.subscription|sub_${c}`;
+    const [first, second] = winnerSecond(c);
+    await bare.store.apply(sameSecond(c, first, `evt_${c}_0`));
+    const tied = await bare.store.apply(sameSecond(c, second, `evt_${c}_1`));
+    expect(tied.tie).toMatchObject({ version: 1_795_000_000_000, rank: 1 });
+    expect(await bare.redis.hget(bare.store.tiesKey, field)).toBe('1795000000000');
+
+    const fresh: SourceEvent = {
+      ...subscription(`sub_${c}`, 'active', { version: 1_795_000_000_000, eventId: 'refetch', origin: 'snapshot' }),
+      refs: refs(c),
+    };
+    const settled = await bare.store.apply(fresh, { rank: tied.tie!.rank, settlesTie: true });
+    expect(settled.record.derived.billing?.status).toBe('active');
+    expect(await bare.redis.hexists(bare.store.tiesKey, field)).toBe(0);
+  });
+
+  it('leaves a tie it does not settle where it is', async () => {
+    const c = 'cus_tie_kept';
+    const field = `stripe|stripe.subscription|sub_${c}`;
+    const [first, second] = winnerSecond(c);
+    await bare.store.apply(sameSecond(c, first, `evt_${c}_0`));
+    await bare.store.apply(sameSecond(c, second, `evt_${c}_1`));
+    await bare.store.apply({
+      ...subscription(`sub_${c}`, 'active', { version: 1_795_000_001_000, eventId: `evt_${c}_2` }),
+      refs: refs(c),
+    });
+    expect(await bare.redis.hexists(bare.store.tiesKey, field)).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
 -- command that fails has its error as its reply, as in a pipeline or MULTI/EXEC; the others still run.
 local allowed = ({
   read = { GET = true, MGET = true, HGET = true, HGETALL = true, SCARD = true, SMISMEMBER = true, SMEMBERS = true },
-  write = { SET = true, SADD = true, SREM = true, HSET = true, DEL = true, EXPIRE = true, SUNIONSTORE = true },
+  write = { SET = true, SADD = true, SREM = true, HSET = true, HDEL = true, DEL = true, EXPIRE = true, SUNIONSTORE = true },
 })[ARGV[1]]
 if not allowed then return redis.error_reply(string.format('ERR command-batch: unknown kind %s', tostring(ARGV[1]))) end
 local replies = {}
