@@ -213,7 +213,7 @@ describe('the commands a group sends', () => {
     return { groups: g, sent };
   }
 
-  it("sends a group's reads as one script call and its writes as one in MULTI/EXEC, with each command's own reply", async () => {
+  it("sends a group's reads as one script call and one MGET, its writes as one script call and one MSET in MULTI/EXEC, with each command's own reply", async () => {
     const p = `${prefix}:batched`;
     await redis.set(`${p}:rec`, 'stored record');
     await redis.hset(`${p}:hash`, { a: '1', b: '2' });
@@ -258,7 +258,9 @@ describe('the commands a group sends', () => {
     expect(await redis.scard(`${p}:outset`)).toBe(8);
     expect(await redis.hgetall(`${p}:outhash:3`)).toEqual({ f: 'v', n: '3' });
     expect(await redis.ttl(`${p}:outhash:3`)).toBeGreaterThan(0);
-    expect(sent).toEqual(['watch', 'evalsha', 'multi', 'evalsha', 'exec']);
+    // The strings read (GET) as one MGET, the records written (SET of bytes) as one MSET: Lua copies each value
+    // on its way through the script. Beside the MSET the script goes as EVAL (see the SCRIPT FLUSH test).
+    expect(sent).toEqual(['watch', 'evalsha', 'mget', 'multi', 'eval', 'mset', 'exec']);
   });
 
   it('gives a failed read its own error and the others their replies, as a pipeline would', async () => {
@@ -266,11 +268,23 @@ describe('the commands a group sends', () => {
     await redis.set(`${p}:string`, 'not a hash');
     const { groups: g } = await countedGroup();
     const m = g.join();
-    const replies = await m.pipeline().watch(`${p}:string`).hgetall(`${p}:string`).get(`${p}:string`).exec();
+    await redis.hset(`${p}:hash`, 'f', 'v');
+    const replies = await m
+      .pipeline()
+      .watch(`${p}:string`)
+      .hgetall(`${p}:string`)
+      .get(`${p}:string`)
+      .get(`${p}:hash`)
+      .get(`${p}:missing`)
+      .exec();
     m.leave();
     expect(replies![1]![0]).toBeInstanceOf(Error);
     expect(String(replies![1]![0])).toMatch(/WRONGTYPE/);
     expect(replies![2]).toEqual([null, 'not a hash']);
+    // A GET goes out in the MGET, which answers nil for a key of another type: the script's TYPE check keeps GET's error.
+    expect(replies![3]![0]).toBeInstanceOf(Error);
+    expect(String(replies![3]![0])).toMatch(/WRONGTYPE/);
+    expect(replies![4]).toEqual([null, null]);
   });
 
   it("fails the commits, never passes them for stored, when Redis lost the script between the group's reads and its EXEC", async () => {
@@ -295,6 +309,47 @@ describe('the commands a group sends', () => {
       own.disconnect();
       child.kill('SIGKILL');
     }
+  });
+
+  it('stores the records and the rest of an EXEC together, never the records alone, when Redis lost the script', async () => {
+    const { port, child } = await spawnRedis({
+      args: (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    });
+    const own = new Redis({ port, host: '127.0.0.1' });
+    try {
+      const conn = own.duplicate();
+      const g = new WatchGroups({ acquire: () => conn, release: () => undefined });
+      const members = [g.join(), g.join()];
+      await Promise.all(members.map((m, i) => m.pipeline().watch(`k${i}`).get(`k${i}`).scard(`s${i}`).exec()));
+      await own.script('FLUSH');
+      // A record (bytes) goes out in the MSET, the rest in the script: an EVALSHA that found no script would fail
+      // alone, and the MSET would store the records without their sets. The script beside an MSET goes as EVAL.
+      const commits = members.map((m, i) => m.multi().set(`k${i}`, Buffer.from('record')).sadd(`s${i}`, 'x').exec());
+      const written = await Promise.all(commits);
+      expect(written.every((w) => w !== null && w.every(([err]) => err === null))).toBe(true);
+      expect(await own.mget('k0', 'k1')).toEqual(['record', 'record']);
+      expect([await own.scard('s0'), await own.scard('s1')]).toEqual([1, 1]);
+      conn.disconnect();
+    } finally {
+      own.disconnect();
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('keeps in the script, in their order, the writes of a key another command of the EXEC writes too', async () => {
+    const p = `${prefix}:twice`;
+    const { groups: g, sent } = await countedGroup();
+    const members = [g.join(), g.join()];
+    await Promise.all(members.map((m, i) => m.pipeline().watch(`${p}:${i}`).get(`${p}:${i}`).exec()));
+    const written = await Promise.all([
+      members[0]!.multi().set(`${p}:rec`, Buffer.from('first')).sadd(`${p}:set`, 'a').exec(),
+      members[1]!.multi().del(`${p}:rec`).sadd(`${p}:set`, 'b').exec(),
+    ]);
+    expect(written.every((w) => w !== null)).toBe(true);
+    // The second member's DEL comes after the first's SET: the record is gone, not set again by an MSET sent last.
+    expect(await redis.exists(`${p}:rec`)).toBe(0);
+    expect(await redis.smembers(`${p}:set`)).toEqual(expect.arrayContaining(['a', 'b']));
+    expect(sent.slice(-3)).toEqual(['multi', 'evalsha', 'exec']);
   });
 
   it('sends a group with a command of thousands of arguments one by one, and stores all of it', async () => {
