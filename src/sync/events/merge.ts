@@ -115,23 +115,38 @@ function writeKey(data: EventData, key: string, value: unknown): void {
   else d[key] = value;
 }
 
+/** Entries entryFor built, in canonical form already: withEntry stores them as they are. */
+const CANONICAL_ENTRIES = new WeakSet<AnyEntry>();
+
+/**
+ * The event as an entry, in canonical form: its data copied once in canonical key order (the content hash is of
+ * that copy, the same bytes stableStringify({ objectId, data, deleted }) gives), its stamps built in key order.
+ */
 function entryFor(event: SourceEvent, rank: number): AnyEntry {
-  const hash = contentHash(stableStringify({ objectId: event.objectId, data: event.data, deleted: event.deleted }));
+  const data = canonical(event.data);
+  // Keys in code-unit order, as stableStringify would put them: data, deleted, objectId.
+  const hash = contentHash(JSON.stringify({ data, deleted: event.deleted, objectId: event.objectId }));
   const stamp: Stamp = {
-    objectId: event.objectId,
-    version: event.version,
-    rank,
-    hash,
-    eventId: event.eventId,
-    type: event.type,
-    origin: rank > 0 ? 'refetch' : event.origin,
     deleted: event.deleted,
+    eventId: event.eventId,
+    hash,
+    objectId: event.objectId,
+    origin: rank > 0 ? 'refetch' : event.origin,
     ...(event.versionPrecisionMs !== undefined && { precisionMs: event.versionPrecisionMs }),
+    rank,
+    type: event.type,
+    version: event.version,
   };
   const keys = carriedKeys(event.data);
-  if (keys === null) return { data: event.data, stamp };
-  const at: FieldStamp = { version: event.version, rank, hash };
-  return { data: event.data, stamp, fieldStamps: Object.fromEntries(keys.map((k) => [k, at])) };
+  let entry: AnyEntry;
+  if (keys === null) entry = { data, stamp };
+  else {
+    const fieldStamps: Record<string, FieldStamp> = {};
+    for (const k of [...new Set(keys)].sort()) fieldStamps[k] = { hash, rank, version: event.version };
+    entry = { data, fieldStamps, stamp };
+  }
+  CANONICAL_ENTRIES.add(entry);
+  return entry;
 }
 
 /**
@@ -174,7 +189,7 @@ function readEntry(record: CustomerRecord, path: EntityPathNoPortal): AnyEntry |
  */
 function withEntry(record: CustomerRecord, path: EntityPathNoPortal, entry: AnyEntry): CustomerRecord {
   const group = record[path[0]] as unknown as LooseGroup;
-  const fresh = canonical(entry);
+  const fresh = CANONICAL_ENTRIES.has(entry) ? entry : canonical(entry);
   let slot: AnyEntry | Record<string, AnyEntry> = fresh;
   if (path.length === 3) {
     const map = group[path[1]] as Record<string, AnyEntry>;

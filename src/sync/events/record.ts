@@ -200,6 +200,31 @@ export function emptyRecord(id: string): CustomerRecord {
 
 // ---- canonical JSON ----------------------------------------------------------------
 
+/** Objects with more keys than this are sorted by Array.prototype.sort: an insertion sort is quadratic. */
+const INSERTION_SORT_MAX = 32;
+
+/**
+ * Sorts keys in code-unit order (keys are never equal). Most objects have few keys, often in order already (a
+ * stored record's, an earlier canonical copy's): an insertion sort where they stand, with no allocation and a
+ * single pass for keys in order. Array.prototype.sort copies them first, on every object of every event.
+ */
+function sortInPlace(keys: string[]): void {
+  if (keys.length > INSERTION_SORT_MAX) {
+    for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return void keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    if (keys[j]! < k) continue;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
 /**
  * A deep copy with object keys sorted and undefined properties dropped, so
  * that equal content serializes to equal bytes whatever order it was built
@@ -216,14 +241,7 @@ export function canonical<T>(value: T): T {
   // Plain loops, no intermediate arrays: every stored event runs this over its entry and the derived views.
   const source = value as Record<string, unknown>;
   const keys = Object.keys(source);
-  // Most objects come from a stored record or an earlier canonical copy, their keys in order already: sorting
-  // those would only allocate (the same code-unit order as sort()'s: keys are never equal).
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) {
-      keys.sort();
-      break;
-    }
-  }
+  sortInPlace(keys);
   const copy: Record<string, unknown> = {};
   for (const k of keys) {
     const v = source[k];

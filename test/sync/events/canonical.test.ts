@@ -26,6 +26,19 @@ describe('canonical', () => {
     );
   });
 
+  it('sorts objects of every size as the reference does: in place up to 32 keys, by sort() past that', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { minKeys: 0, maxKeys: 80 }),
+        (d) => {
+          const shuffled = Object.fromEntries(Object.entries(d).reverse());
+          expect(JSON.stringify(canonical(shuffled))).toBe(JSON.stringify(reference(d)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives two objects with the same entries in another order the same stable string', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (d) => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyEvent, compareStamps, entityKeyFor, mergeRecords } from '../../../src/sync/events/merge.js';
 import { project } from '../../../src/sync/events/project.js';
-import { CustomerRecordSchema, emptyRecord } from '../../../src/sync/events/record.js';
+import { CustomerRecordSchema, emptyRecord, stableStringify } from '../../../src/sync/events/record.js';
 import type { CustomerRecord } from '../../../src/sync/events/record.js';
 import type { SourceEvent } from '../../../src/sync/events/source-event.js';
 import {
@@ -371,6 +371,31 @@ describe('order independence', () => {
         expect(json(replay(other))).toBe(json(expected));
         expect(CustomerRecordSchema.parse(expected)).toEqual(expected);
         expect(expected.derived).toEqual(project(expected));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stores every part of a record in canonical form, holding no object of the events it was built from', () => {
+    /** Every object and array reachable from a value. */
+    const objectsOf = (v: unknown, into = new Set<object>()): Set<object> => {
+      if (v === null || typeof v !== 'object' || into.has(v)) return into;
+      into.add(v);
+      for (const x of Object.values(v)) objectsOf(x, into);
+      return into;
+    };
+    fc.assert(
+      fc.property(streamArb(), (items) => {
+        const record = replay(items);
+        // Its groups keep emptyRecord's order; every entry, every map of entries and the views are canonical.
+        const parts: unknown[] = [record.derived, record.portal];
+        for (const group of [record.stripe, record.salesforce, record.zendesk])
+          for (const slot of Object.values(group) as Array<Record<string, unknown> | null>)
+            if (slot !== null) parts.push(slot);
+        for (const part of parts) expect(JSON.stringify(part)).toBe(stableStringify(part));
+        const fromEvents = new Set<object>();
+        for (const { event } of items) objectsOf(event, fromEvents);
+        expect([...objectsOf(record)].filter((o) => fromEvents.has(o))).toEqual([]);
       }),
       { numRuns: 300 },
     );
