@@ -226,6 +226,10 @@ export class DeflectionTracker {
   /** Records of `mergedIds` became `customerId`: their open sessions and recent tickets follow. */
   async onMerged(customerId: string, mergedIds: readonly string[]): Promise<DeflectionEvent[]> {
     const { keys } = this;
+    // Most merged records had no portal session and no recent ticket (one EXISTS instead of a transaction each):
+    // nothing then follows them, and nothing new can be decided for the customer they joined.
+    const held = mergedIds.flatMap((from) => [keys.open(from), keys.customerTickets(from)]);
+    if (held.length === 0 || (await this.opts.redis.exists(...held)) === 0) return [];
     for (const from of mergedIds) {
       await this.pool.atomically(async (conn) => {
         await conn.watch(keys.open(from));

@@ -225,6 +225,51 @@ describe('deflection tracking', () => {
     t.close();
   });
 
+  it("a merged customer's recent tickets alone follow the merge and escalate the session of the customer it joined", async () => {
+    const t = tracker();
+    await t.onActivity({
+      customerId: 'cust_keeps',
+      contact: 'ann@example.com',
+      activity: activity(T0, 'ticket_status_view'),
+    });
+    await t.onTicket({ customerId: 'cust_gone', ticketId: '5305', category: 'status', createdAt: T0 + HOUR });
+    const escalated = await t.onMerged('cust_keeps', ['cust_gone']);
+    expect(escalated).toEqual([
+      expect.objectContaining({ customerId: 'cust_keeps', outcome: 'escalated', ticketId: '5305' }),
+    ]);
+    t.close();
+  });
+
+  it('a merge of customers with no session and no recent ticket sends one EXISTS and no transaction', async () => {
+    const sent: string[] = [];
+    /** A connection whose commands, and those of its duplicates (the tracker's WATCH pool), are counted. */
+    const counted = (conn: Redis): Redis => {
+      const send = conn.sendCommand.bind(conn);
+      conn.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+        sent.push(command.name);
+        return (send as (...a: unknown[]) => unknown)(command, ...rest);
+      }) as typeof conn.sendCommand;
+      const duplicate = conn.duplicate.bind(conn);
+      conn.duplicate = ((...a: Parameters<Redis['duplicate']>) => counted(duplicate(...a))) as Redis['duplicate'];
+      return conn;
+    };
+    const own = counted(new Redis(redisUrl(), { maxRetriesPerRequest: null }));
+    await own.ping();
+    sent.length = 0;
+    const t = new DeflectionTracker({
+      redis: own,
+      prefix,
+      settings,
+      now: () => clock,
+      schedule: async () => undefined,
+      publish: async () => undefined,
+    });
+    expect(await t.onMerged('cust_target', ['cust_quiet_1', 'cust_quiet_2'])).toEqual([]);
+    expect(sent).toEqual(['exists']);
+    t.close();
+    own.disconnect();
+  });
+
   it('decides each session exactly once when two workers, their close jobs and sweeps race', async () => {
     const [a, b] = [tracker(), tracker()];
     for (let i = 0; i < 20; i++) {
