@@ -9,10 +9,7 @@
  * default refresh wants a refresh token, which this flow never issues.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Connection } from 'jsforce';
-import type { TokenResponse } from 'jsforce';
-import { setDispatcher } from 'jsforce/lib/request.js';
-import { Agent } from 'undici';
+import type { Connection, TokenResponse } from 'jsforce';
 import { SALESFORCE_GENERIC_LOGIN, SALESFORCE_GENERIC_LOGIN_PROBLEM, type Config } from '../../config.js';
 import { isNetworkError } from '../network.js';
 import { errorText, parseRetryAfter, type FailureVerdict } from '../../sync/errors.js';
@@ -24,7 +21,26 @@ import { errorText, parseRetryAfter, type FailureVerdict } from '../../sync/erro
  * deadline as the Zendesk client's.
  */
 const TIMEOUT_MS = 20_000;
-setDispatcher(new Agent({ connect: { allowH2: false }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS }));
+
+let connectionClass: Promise<typeof Connection> | null = null;
+/**
+ * jsforce, loaded with its deadline set on the first connection rather than with this module: most commands and
+ * roles never call Salesforce, and loading it was a quarter of every `portal-sync` command's start-up (0.35 s).
+ */
+function loadJsforce(): Promise<typeof Connection> {
+  connectionClass ??= (async () => {
+    const [sdk, request, { Agent }] = await Promise.all([
+      import('jsforce'),
+      import('jsforce/lib/request.js'),
+      import('undici'),
+    ]);
+    request.setDispatcher(
+      new Agent({ connect: { allowH2: false }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS }),
+    );
+    return sdk.Connection;
+  })();
+  return connectionClass;
+}
 
 /** `config check` and start-up refuse this already (config.ts); a Config built by hand meets it here. */
 function tokenHost(auth: Config['salesforceAuth']): string {
@@ -112,6 +128,7 @@ export async function createSalesforceConnection(
 ): Promise<Connection> {
   const { instanceUrl, accessToken, clientId, clientSecret } = auth;
   const renew = clientId && clientSecret ? clientCredentials(auth, clientId, clientSecret) : undefined;
+  const Connection = await loadJsforce();
   if (accessToken && instanceUrl) {
     return noteRetryAfter(new Connection({ instanceUrl, accessToken, version: apiVersion, ...renew }));
   }
