@@ -206,36 +206,35 @@ describe('deflection tracking', () => {
     t.close();
   });
 
-  it("sessions follow a merge of their customer's record, and the merged customer's ticket escalates them", async () => {
+  it.each([
+    {
+      name: "sessions follow a merge of their customer's record, and the merged customer's ticket escalates them",
+      session: 'cust_portal',
+      ticket: 'cust_org',
+      into: 'cust_org',
+      ticketId: '5304',
+    },
+    {
+      name: "a merged customer's recent tickets alone follow the merge and escalate the session of the customer it joined",
+      session: 'cust_keeps',
+      ticket: 'cust_gone',
+      into: 'cust_keeps',
+      ticketId: '5305',
+    },
+  ])('$name', async ({ session, ticket, into, ticketId }) => {
     const t = tracker();
     await t.onActivity({
-      customerId: 'cust_portal',
+      customerId: session,
       contact: 'ann@example.com',
       activity: activity(T0, 'ticket_status_view'),
     });
-    await t.onTicket({ customerId: 'cust_org', ticketId: '5304', category: 'status', createdAt: T0 + HOUR });
+    await t.onTicket({ customerId: ticket, ticketId, category: 'status', createdAt: T0 + HOUR });
     expect(await createDeflectionData(redis, prefix).events(...ALL)).toEqual([]);
-    const escalated = await t.onMerged('cust_org', ['cust_portal']);
-    expect(escalated).toEqual([
-      expect.objectContaining({ customerId: 'cust_org', outcome: 'escalated', ticketId: '5304' }),
-    ]);
+    const merged = session === into ? ticket : session;
+    const escalated = await t.onMerged(into, [merged]);
+    expect(escalated).toEqual([expect.objectContaining({ customerId: into, outcome: 'escalated', ticketId })]);
     expect(await createDeflectionData(redis, prefix).sessions(...ALL)).toEqual([
-      expect.objectContaining({ customerId: 'cust_org' }),
-    ]);
-    t.close();
-  });
-
-  it("a merged customer's recent tickets alone follow the merge and escalate the session of the customer it joined", async () => {
-    const t = tracker();
-    await t.onActivity({
-      customerId: 'cust_keeps',
-      contact: 'ann@example.com',
-      activity: activity(T0, 'ticket_status_view'),
-    });
-    await t.onTicket({ customerId: 'cust_gone', ticketId: '5305', category: 'status', createdAt: T0 + HOUR });
-    const escalated = await t.onMerged('cust_keeps', ['cust_gone']);
-    expect(escalated).toEqual([
-      expect.objectContaining({ customerId: 'cust_keeps', outcome: 'escalated', ticketId: '5305' }),
+      expect.objectContaining({ customerId: into }),
     ]);
     t.close();
   });

@@ -287,52 +287,59 @@ describe('the commands a group sends', () => {
     expect(replies![4]).toEqual([null, null]);
   });
 
-  it("fails the commits, never passes them for stored, when Redis lost the script between the group's reads and its EXEC", async () => {
-    // A private Redis: SCRIPT FLUSH empties the whole server's script cache.
+  /**
+   * Two members of a group on a private Redis (SCRIPT FLUSH empties the whole server's script cache) that have
+   * read under WATCH; the script cache is then flushed and each member commits `write` of its keys k<i>, s<i>.
+   */
+  async function commitsAfterFlush(
+    write: (tx: ChainableCommander, i: number) => ChainableCommander,
+  ): Promise<{ settled: Array<PromiseSettledResult<unknown>>; own: Redis; done: () => void }> {
     const { port, child } = await spawnRedis({
       args: (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     });
     const own = new Redis({ port, host: '127.0.0.1' });
+    const conn = own.duplicate();
+    const g = new WatchGroups({ acquire: () => conn, release: () => undefined });
+    const members = [g.join(), g.join()];
+    await Promise.all(members.map((m, i) => m.pipeline().watch(`k${i}`).get(`k${i}`).scard(`s${i}`).exec()));
+    await own.script('FLUSH');
+    const settled = await Promise.allSettled(members.map((m, i) => write(m.multi(), i).exec()));
+    return {
+      settled,
+      own,
+      done: () => {
+        conn.disconnect();
+        own.disconnect();
+        child.kill('SIGKILL');
+      },
+    };
+  }
+
+  it("fails the commits, never passes them for stored, when Redis lost the script between the group's reads and its EXEC", async () => {
+    const { settled, own, done } = await commitsAfterFlush((tx, i) => tx.set(`k${i}`, 'v').sadd(`s${i}`, 'x'));
     try {
-      const conn = own.duplicate();
-      const g = new WatchGroups({ acquire: () => conn, release: () => undefined });
-      const members = [g.join(), g.join()];
-      await Promise.all(members.map((m, i) => m.pipeline().watch(`k${i}`).get(`k${i}`).scard(`s${i}`).exec()));
-      await own.script('FLUSH');
-      const commits = members.map((m, i) => m.multi().set(`k${i}`, 'v').sadd(`s${i}`, 'x').exec());
-      const settled = await Promise.allSettled(commits);
       expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected']);
       expect(String((settled[0] as PromiseRejectedResult).reason)).toMatch(/NOSCRIPT/);
       expect(await own.mget('k0', 'k1')).toEqual([null, null]);
-      conn.disconnect();
     } finally {
-      own.disconnect();
-      child.kill('SIGKILL');
+      done();
     }
   });
 
   it('stores the records and the rest of an EXEC together, never the records alone, when Redis lost the script', async () => {
-    const { port, child } = await spawnRedis({
-      args: (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    });
-    const own = new Redis({ port, host: '127.0.0.1' });
+    // A record (bytes) goes out in the MSET, the rest in the script: an EVALSHA that found no script would fail
+    // alone, and the MSET would store the records without their sets. The script beside an MSET goes as EVAL.
+    const { settled, own, done } = await commitsAfterFlush((tx, i) =>
+      tx.set(`k${i}`, Buffer.from('record')).sadd(`s${i}`, 'x'),
+    );
     try {
-      const conn = own.duplicate();
-      const g = new WatchGroups({ acquire: () => conn, release: () => undefined });
-      const members = [g.join(), g.join()];
-      await Promise.all(members.map((m, i) => m.pipeline().watch(`k${i}`).get(`k${i}`).scard(`s${i}`).exec()));
-      await own.script('FLUSH');
-      // A record (bytes) goes out in the MSET, the rest in the script: an EVALSHA that found no script would fail
-      // alone, and the MSET would store the records without their sets. The script beside an MSET goes as EVAL.
-      const commits = members.map((m, i) => m.multi().set(`k${i}`, Buffer.from('record')).sadd(`s${i}`, 'x').exec());
-      const written = await Promise.all(commits);
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      const written = settled.map((r) => (r as PromiseFulfilledResult<Array<[Error | null, unknown]> | null>).value);
       expect(written.every((w) => w !== null && w.every(([err]) => err === null))).toBe(true);
       expect(await own.mget('k0', 'k1')).toEqual(['record', 'record']);
       expect([await own.scard('s0'), await own.scard('s1')]).toEqual([1, 1]);
-      conn.disconnect();
     } finally {
-      own.disconnect();
-      child.kill('SIGKILL');
+      done();
     }
   });
 
