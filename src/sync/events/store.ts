@@ -38,6 +38,7 @@ import {
 } from './people.js';
 import { CustomerRecordSchema, emptyRecord, type CustomerRecord } from './record.js';
 import { LocalLocks } from './local-locks.js';
+import { runScript } from '../redis/scripts.js';
 import { OwnerGuesses } from './owner-guesses.js';
 import type { SourceEvent } from './source-event.js';
 import { REDIS_KEYS } from '../redis/keys.js';
@@ -119,10 +120,15 @@ interface Change {
   settlesTie: boolean;
 }
 
-/** How an apply is made: `rank` above the stored entry (a refetch), and whether it settles a stored tie. */
+/**
+ * How an apply is made: `rank` above the stored entry (a refetch), whether it settles a stored tie, and whether it
+ * is a job's retry (an earlier attempt may have stored the record with a write of its EXEC failed: its listing in
+ * the customers set is made sure of).
+ */
 export interface ApplyOptions {
   rank?: number;
   settlesTie?: boolean;
+  retry?: boolean;
 }
 
 export function newRecordId(): string {
@@ -245,6 +251,14 @@ export class RecordStore {
     return REDIS_KEYS.records(this.prefix).audit(id);
   }
   /** Every record id, kept with the records so that counting customers costs one SCARD. */
+  /**
+   * Lists a stored record in the customers set, if it still exists (one merged away is not listed again). MULTI
+   * has no rollback: an apply whose EXEC stored the record and failed the SADD that lists it (a customers set
+   * turned into another type) fails and retries, and the retry finds the record stored and writes nothing.
+   */
+  async listCustomer(id: string): Promise<void> {
+    await runScript(this.redis, 'customer-listed', [this.recordKey(id), this.customersKey], [id]);
+  }
   get customersKey(): string {
     return REDIS_KEYS.records(this.prefix).customers;
   }
@@ -466,6 +480,7 @@ export class RecordStore {
             this.refusedKey,
             refusalsFor(event, linkedBy, outcome.unattributed ? null : outcome.recordId, outcome.refused ?? []),
           );
+          if (opts.retry && !outcome.unattributed) await this.listCustomer(outcome.recordId);
           return outcome;
         }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));

@@ -150,8 +150,8 @@ async function skipUnserved({ opts, log }: EventsDeps, job: EventJob, event: Sou
 
 /** The event stored; ids refused by identity are counted (on the first attempt) and logged. */
 async function applyEvent({ opts, log }: EventsDeps, job: EventJob, event: SourceEvent): Promise<ApplyOutcome> {
-  const outcome = await opts.store.apply(event);
   const first = !isRetry(job);
+  const outcome = await opts.store.apply(event, first ? {} : { retry: true });
   for (const r of outcome.refused ?? []) if (first) opts.metrics?.refused.inc({ ref: r.ref, reason: r.reason });
   if (outcome.refused?.length) {
     log.warn(

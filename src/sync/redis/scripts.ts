@@ -34,6 +34,8 @@ export const SCRIPTS = {
   'outbound-merge-lane': 4,
   'outbound-emit': '4+',
   'deflection-ticket': 4,
+  /** A stored record listed in the customers set again, on a job's retry (events/store.ts). */
+  'customer-listed': 2,
   /** The reads, or the writes, of the record store's applies sharing a WATCH connection (watch-group.ts). */
   'command-batch': '0+',
   /** Run by enqueue-script.ts (behind BullMQ's addStandardJob source), not by runScript. */

@@ -138,5 +138,15 @@ describe('a write the transaction could not make', () => {
     const other = withRefs(subscription('sub_after', 'active', { version: 1_000 }), { stripeCustomerId: 'cus_after' });
     const stored = await broken.apply(other);
     expect(await brokenRedis.sismember(broken.customersKey, stored.recordId)).toBe(1);
+    // The failed apply's record was stored all the same (MULTI has no rollback): its job's retry finds it stored,
+    // changes nothing, and lists it, as its first attempt would have.
+    const retried = await broken.apply(event, { retry: true });
+    expect(retried.changed).toBe(false);
+    expect(await brokenRedis.sismember(broken.customersKey, retried.recordId)).toBe(1);
+  });
+
+  it('lists again only a record that still exists: one merged away since stays out of the customers set', async () => {
+    await broken.listCustomer('cust_gone_since');
+    expect(await brokenRedis.sismember(broken.customersKey, 'cust_gone_since')).toBe(0);
   });
 });
