@@ -24,8 +24,8 @@ const TIMEOUT_MS = 20_000;
 
 let connectionClass: Promise<typeof Connection> | null = null;
 /**
- * jsforce, loaded with its deadline set on the first connection rather than with this module: most commands and
- * roles never call Salesforce, and loading it was a quarter of every `portal-sync` command's start-up (0.35 s).
+ * jsforce (and undici, for its deadline), loaded on the first connection rather than with this module: most
+ * commands and roles never call Salesforce, and loading them took 0.6 s of every `portal-sync` command's 1.5 s.
  */
 function loadJsforce(): Promise<typeof Connection> {
   connectionClass ??= (async () => {

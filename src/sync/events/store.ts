@@ -116,18 +116,21 @@ interface Change {
   /** The record itself is rewritten (a person kept beside it changes its hash field alone). */
   recordChanged: boolean;
   changed: boolean;
-  /** The write settles a stored tie of the event's object (a refetch's apply): its entry goes in the same EXEC. */
-  settlesTie: boolean;
+  /** The stored tie this write settles (a refetch's apply), if any: its entry goes in the same EXEC. */
+  settlesTie: TiedObject | null;
 }
 
+/** What names a stored tie: the tied event's source, kind and object id (RecordStore.tiesKey). */
+type TiedObject = Pick<SourceEvent, 'source' | 'objectId' | 'data'>;
+
 /**
- * How an apply is made: `rank` above the stored entry (a refetch), whether it settles a stored tie, and whether it
- * is a job's retry (an earlier attempt may have stored the record with a write of its EXEC failed: its listing in
- * the customers set is made sure of).
+ * How an apply is made: `rank` above the stored entry (a refetch), the tied event whose stored tie it settles, and
+ * whether it is a job's retry (an earlier attempt may have stored the record with a write of its EXEC failed: its
+ * listing in the customers set is made sure of).
  */
 export interface ApplyOptions {
   rank?: number;
-  settlesTie?: boolean;
+  settlesTie?: TiedObject;
   retry?: boolean;
 }
 
@@ -216,7 +219,7 @@ export class RecordStore {
   get tiesKey(): string {
     return REDIS_KEYS.records(this.prefix).ties;
   }
-  private tieField(event: Pick<SourceEvent, 'source' | 'objectId' | 'data'>): string {
+  private tieField(event: TiedObject): string {
     return `${event.source}|${event.data.kind}|${event.objectId}`;
   }
 
@@ -251,6 +254,9 @@ export class RecordStore {
     return REDIS_KEYS.records(this.prefix).audit(id);
   }
   /** Every record id, kept with the records so that counting customers costs one SCARD. */
+  get customersKey(): string {
+    return REDIS_KEYS.records(this.prefix).customers;
+  }
   /**
    * Lists a stored record in the customers set, if it still exists (one merged away is not listed again). MULTI
    * has no rollback: an apply whose EXEC stored the record and failed the SADD that lists it (a customers set
@@ -258,9 +264,6 @@ export class RecordStore {
    */
   async listCustomer(id: string): Promise<void> {
     await runScript(this.redis, 'customer-listed', [this.recordKey(id), this.customersKey], [id]);
-  }
-  get customersKey(): string {
-    return REDIS_KEYS.records(this.prefix).customers;
   }
 
   /** Every record, read a batch at a time (admin lookups that have no index: by name, invoice number, ticket). */
@@ -802,7 +805,7 @@ export class RecordStore {
       (applied.changed && !aside) || plan.mergeIds.length > 0 || previous === null || spill.spilled.length > 0;
     const changed = applied.changed || recordChanged;
 
-    const settlesTie = !!opts.settlesTie && !applied.tie;
+    const settlesTie = applied.tie ? null : (opts.settlesTie ?? null);
     return { record, previous, beside, tie: applied.tie, toClaim, newKeys, recordChanged, changed, settlesTie };
   }
 
@@ -833,7 +836,7 @@ export class RecordStore {
     if (beside.writes.size > 0)
       tx.hset(this.peopleKey(plan.targetId), Object.fromEntries(withEmailPointers(beside.writes)));
     if (change.tie) tx.hset(this.tiesKey, this.tieField(event), String(change.tie.version));
-    else if (change.settlesTie) tx.hdel(this.tiesKey, this.tieField(event));
+    else if (change.settlesTie) tx.hdel(this.tiesKey, this.tieField(change.settlesTie));
     if (toClaim.length > 0) tx.sadd(this.ownedKey(plan.targetId), ...toClaim);
     for (const k of toClaim) tx.set(this.indexKey(k), plan.targetId);
     if (plan.mergeIds.length > 0 || stale.includes(plan.targetId)) {

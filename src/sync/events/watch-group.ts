@@ -128,8 +128,8 @@ function batchOf(kind: BatchKind, calls: readonly Call[]): Batch | null {
   };
 }
 
-/** Queues a batch on a pipeline or MULTI: the script, then its native command. Returns how many replies it adds. */
-function queueBatch(p: ChainableCommander, batch: Batch, inTransaction: boolean): number {
+/** Queues a batch on a pipeline or MULTI: the script, then its native command (batchReplies reads them in that order). */
+function queueBatch(p: ChainableCommander, batch: Batch, inTransaction: boolean): void {
   const { script, native } = batch;
   if (script) {
     // In a MULTI beside a native write, as EVAL: EVALSHA could find the script gone (SCRIPT FLUSH) and fail alone
@@ -139,7 +139,6 @@ function queueBatch(p: ChainableCommander, batch: Batch, inTransaction: boolean)
     else queueScript(p, 'command-batch', script.keys, script.argv);
   }
   if (native) (p as unknown as Record<string, (...a: Arg[]) => unknown>)[native.command]!(...native.args);
-  return (script ? 1 : 0) + (native ? 1 : 0);
 }
 
 /** HGETALL's reply as ioredis gives it: an object of the field/value pairs (a `__proto__` field stays data). */

@@ -226,7 +226,8 @@ async function settleTie({ opts, log }: EventsDeps, event: SourceEvent, outcome:
   // An apply that writes nothing leaves it to settledTie.
   const settled = await opts.store.apply(withTicketCategory(fresh, opts.classifier), {
     rank: outcome.tie?.rank ?? 1,
-    settlesTie: true,
+    // The tie is named by the event that made it, not by what the API answered.
+    settlesTie: event,
   });
   if (!settled.changed) await opts.store.settledTie(event);
   log.info(

@@ -108,7 +108,8 @@ describe('the apply of a refetched object', () => {
     const field = `stripe|stripe.subscription|sub_${c}`;
     const [first, second] = winnerSecond(c);
     await bare.store.apply(sameSecond(c, first, `evt_${c}_0`));
-    const tied = await bare.store.apply(sameSecond(c, second, `evt_${c}_1`));
+    const tiedEvent = sameSecond(c, second, `evt_${c}_1`);
+    const tied = await bare.store.apply(tiedEvent);
     expect(tied.tie).toMatchObject({ version: 1_795_000_000_000, rank: 1 });
     expect(await bare.redis.hget(bare.store.tiesKey, field)).toBe('1795000000000');
 
@@ -116,7 +117,7 @@ describe('the apply of a refetched object', () => {
       ...subscription(`sub_${c}`, 'active', { version: 1_795_000_000_000, eventId: 'refetch', origin: 'snapshot' }),
       refs: refs(c),
     };
-    const settled = await bare.store.apply(fresh, { rank: tied.tie!.rank, settlesTie: true });
+    const settled = await bare.store.apply(fresh, { rank: tied.tie!.rank, settlesTie: tiedEvent });
     expect(settled.record.derived.billing?.status).toBe('active');
     expect(await bare.redis.hexists(bare.store.tiesKey, field)).toBe(0);
   });
