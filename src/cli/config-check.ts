@@ -2,6 +2,7 @@
  * `config check` — every problem at once, by variable or key name. */
 import type { StripeAccount } from '../config-stripe.js';
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { loadConfig } from '../config.js';
 import { problemEntry } from '../config-problems.js';
 import { buildReference, REGENERATE_COMMAND, renderMarkdown, renderText } from '../config-reference.js';
@@ -37,7 +38,7 @@ function describeAccount(a: StripeAccount): string {
 }
 
 export function registerConfigCommand(program: Command): void {
-  const config = program.command('config').description('configuration tools');
+  const config = program.command('config').description(COMMANDS.config.summary);
   config
     .command('check')
     .description('validate environment variables and YAML config; print every problem at once (exit 2 if any)')

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { envFileText, exportLines, sampleCommands } from '../demo/cli-env.js';
 import { redactUrl } from '../daemon.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
@@ -145,9 +146,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description(
-      'run the daemon against local stand-ins of Stripe, Salesforce and Zendesk through a scripted day; needs only Redis',
-    )
+    .description(COMMANDS.demo.summary)
     .option(
       '--port <port>',
       "the daemon's HTTP port (default 3000, or a free one when 3000 is taken; 0: any free port)",

@@ -4,6 +4,7 @@
  * in its queue, or parses a quarantined payload again with today's parsers and enqueues it.
  */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import type { Config } from '../config.js';
 import { reparseQuarantined } from '../connectors/reparse.js';
 import {
@@ -49,7 +50,7 @@ const wholeNumber =
   };
 
 export function registerDlqCommand(program: Command): void {
-  const dlq = program.command('dlq').description('dead letters: failed jobs and quarantined payloads');
+  const dlq = program.command('dlq').description(COMMANDS.dlq.summary);
   const run = <T>(work: (d: DeadLetters, config: Config) => Promise<T>, readOnly = false) => {
     const config = requireConfig();
     return (readOnly ? withDataRedis : withRedis)(config, async (redis) => {

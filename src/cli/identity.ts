@@ -1,6 +1,7 @@
 /** `portal-sync identity conflicts | refused | link REF REF | unlink REF ID | forget REF | restore ID` — identity problems, manual fixes and erasure, audited. */
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../log.js';
 import type { Config } from '../config.js';
@@ -289,9 +290,7 @@ function registerRestore(identity: Command): void {
 }
 
 export function registerIdentityCommand(program: Command): void {
-  const identity = program
-    .command('identity')
-    .description('identity conflicts and manual links, kept in an audit trail');
+  const identity = program.command('identity').description(COMMANDS.identity.summary);
   registerConflicts(identity);
   registerRefused(identity);
   registerLink(identity);

@@ -7,27 +7,39 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Help, type Option } from 'commander';
 import { PACKAGE_ROOT } from '../config.js';
-import { registerConfigCommand } from './config-check.js';
-import { registerDemoCommand } from './demo.js';
+import { COMMANDS, invokedCommand, type CommandName } from './commands.js';
 import { UsageError } from './errors.js';
 import { forTerminal } from './terminal.js';
-import { registerDlqCommand } from './dlq.js';
-import { registerIdentityCommand } from './identity.js';
-import { registerInspectCommand } from './inspect.js';
-import { registerMigrateCommand } from './migrate.js';
-import { registerReportCommand } from './report.js';
-import { registerResyncCommand } from './resync.js';
-import { registerReconcileCommand } from './reconcile.js';
-import { registerSetupCommand } from './setup.js';
-import { registerStartCommand } from './start.js';
-import { registerStatusCommand } from './status.js';
-import { registerWebhooksCommand } from './webhooks.js';
+
+/** Each top-level command's module, imported when the command runs (commands.ts). */
+const LOADERS: Record<CommandName, () => Promise<(program: Command) => void>> = {
+  start: async () => (await import('./start.js')).registerStartCommand,
+  config: async () => (await import('./config-check.js')).registerConfigCommand,
+  inspect: async () => (await import('./inspect.js')).registerInspectCommand,
+  status: async () => (await import('./status.js')).registerStatusCommand,
+  resync: async () => (await import('./resync.js')).registerResyncCommand,
+  reconcile: async () => (await import('./reconcile.js')).registerReconcileCommand,
+  migrate: async () => (await import('./migrate.js')).registerMigrateCommand,
+  dlq: async () => (await import('./dlq.js')).registerDlqCommand,
+  identity: async () => (await import('./identity.js')).registerIdentityCommand,
+  report: async () => (await import('./report.js')).registerReportCommand,
+  setup: async () => (await import('./setup.js')).registerSetupCommand,
+  webhooks: async () => (await import('./webhooks.js')).registerWebhooksCommand,
+  demo: async () => (await import('./demo.js')).registerDemoCommand,
+};
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export function buildProgram(): Command {
+/**
+ * The program, with the commands `load` names (all of them when left out) registered from their modules. Every
+ * other command stands in with its name and summary alone (commands.ts): enough for the root help, and for
+ * commander to name an unknown command's nearest match. `main` loads only the command argv runs.
+ */
+export async function buildProgram(
+  load: readonly CommandName[] = Object.keys(COMMANDS) as CommandName[],
+): Promise<Command> {
   const program = new Command('portal-sync')
     .description(
       'Sync daemon: Stripe, Salesforce and Zendesk webhooks into one normalized customer record,\n' +
@@ -40,6 +52,11 @@ export function buildProgram(): Command {
       optionDescription(this: Help, option: Option) {
         return `${Help.prototype.optionDescription.call(this, option)}${option.mandatory ? ' (required)' : ''}`;
       },
+      // A top-level command is named as its module would have commander name it, loaded or not.
+      subcommandTerm(this: Help, cmd: Command) {
+        const top = cmd.parent?.parent === null && Object.hasOwn(COMMANDS, cmd.name());
+        return top ? COMMANDS[cmd.name() as CommandName].term : Help.prototype.subcommandTerm.call(this, cmd);
+      },
     })
     // Set before the subcommands are added: commander copies these settings into each of them.
     .exitOverride()
@@ -51,25 +68,17 @@ export function buildProgram(): Command {
         'working directory is read first) and config/default.yaml (override with PORTAL_SYNC_CONFIG).\n' +
         '\nExamples:\n  $ portal-sync demo\n  $ portal-sync start\n  $ portal-sync config check\n  $ portal-sync inspect ann@example.com --explain\n',
     );
-  registerStartCommand(program);
-  registerConfigCommand(program);
-  registerInspectCommand(program);
-  registerStatusCommand(program);
-  registerResyncCommand(program);
-  registerReconcileCommand(program);
-  registerMigrateCommand(program);
-  registerDlqCommand(program);
-  registerIdentityCommand(program);
-  registerReportCommand(program);
-  registerSetupCommand(program);
-  registerWebhooksCommand(program);
-  registerDemoCommand(program);
+  for (const name of Object.keys(COMMANDS) as CommandName[]) {
+    if (load.includes(name)) (await LOADERS[name]())(program);
+    else program.command(name).description(COMMANDS[name].summary);
+  }
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const program = buildProgram();
+  const invoked = invokedCommand(argv);
+  const program = await buildProgram(invoked === null ? [] : [invoked]);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -3,6 +3,7 @@
  * reading is src/sync/admin/inspect.ts, this file parses the flags and prints.
  */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { inspectCustomer, type IdentityExplanation, type Inspection } from '../sync/admin/inspect.js';
 import { connectRedis } from '../sync/redis/connection.js';
 import { RecordStore } from '../sync/events/store.js';
@@ -70,7 +71,7 @@ function printHuman({ record, keys, stripe, explained }: Inspection): void {
 export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
-    .description('show one normalized customer record')
+    .description(COMMANDS.inspect.summary)
     .argument(
       '<ref>',
       'cust_… id, email, Stripe cus_… (acct_…:cus_… names the account)/sub_…/in_… or invoice number, Salesforce 001…/003… id, zendesk:org:ID, zendesk:user:ID, zendesk:ticket:ID, or the start of a name',

@@ -5,6 +5,7 @@
  * from Stripe (`GET /v1/account` with STRIPE_SECRET_KEY).
  */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { createStripeClient } from '../connectors/stripe/client.js';
 import { readStripeAccountId } from '../connectors/stripe/accounts.js';
 import type { Config } from '../config.js';
@@ -35,7 +36,7 @@ async function accountToMigrateTo(config: Config, given: string | undefined): Pr
 }
 
 export function registerMigrateCommand(program: Command): void {
-  const migrate = program.command('migrate').description('one-time upgrades of stored data');
+  const migrate = program.command('migrate').description(COMMANDS.migrate.summary);
   migrate
     .command('stripe-accounts')
     .description(

@@ -1,5 +1,6 @@
 /** `portal-sync reconcile` — one reconcile pass now (the worker role runs one every `reconcile.everyMs`). */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { CREDENTIALS } from '../connectors/resync.js';
 import { describeSourceFailure, failedSources, type ReconcileReport } from '../sync/resync/reconcile.js';
 import { reconcileOnce } from '../worker-role.js';
@@ -22,7 +23,7 @@ function describeReconcile(r: ReconcileReport): string {
 export function registerReconcileCommand(program: Command): void {
   program
     .command('reconcile')
-    .description('ask every configured source what changed since the last pass and repair what webhooks missed')
+    .description(COMMANDS.reconcile.summary)
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',

@@ -1,6 +1,7 @@
 /** `portal-sync report deflection` — what self-service achieved: text, JSON or a self-contained HTML page. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import type { DeflectionData } from '../sync/deflection/types.js';
 import { createDeflectionData } from '../sync/deflection/store.js';
 import { computeDeflectionReport } from '../sync/deflection/report.js';
@@ -70,7 +71,7 @@ async function reportDeflection(
 }
 
 export function registerReportCommand(program: Command): void {
-  const report = program.command('report').description('reports over what portal-sync has recorded');
+  const report = program.command('report').description(COMMANDS.report.summary);
   report
     .command('deflection')
     .description(

@@ -8,6 +8,7 @@
  * killed continues from its last finished page with `--resume`.
  */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import {
@@ -206,7 +207,7 @@ async function resync(opts: ResyncOptions): Promise<void> {
 export function registerResyncCommand(program: Command): void {
   program
     .command('resync')
-    .description('read Stripe, Salesforce and Zendesk again and apply what they hold (behind real-time webhooks)')
+    .description(COMMANDS.resync.summary)
     .option('--source <names>', `only these sources, comma-separated (${RESYNC_SOURCES.join(', ')})`)
     .option('--since <when>', `only objects changed since then: ${TIME_GRAMMAR} (Stripe: its Events API, 30 days)`)
     .option(

@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import type { Config } from '../config.js';
 import { createSalesforceConnection } from '../connectors/salesforce/client.js';
 import {
@@ -161,9 +162,7 @@ async function verifySalesforce(config: Config, json: boolean | undefined): Prom
 }
 
 export function registerSetupCommand(program: Command): void {
-  const setup = program
-    .command('setup')
-    .description('provision the portal side: the fields and objects the targets write to');
+  const setup = program.command('setup').description(COMMANDS.setup.summary);
   setup
     .command('zendesk')
     .description('create the organization and user fields and the invoice custom object that are missing')

@@ -1,5 +1,6 @@
 /** `portal-sync start` — the daemon. */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { loadConfig, type Config } from '../config.js';
 import { redactUrl, startDaemon } from '../daemon.js';
 import { createPortalTarget } from '../connectors/targets.js';
@@ -14,7 +15,7 @@ type Role = 'all' | 'web' | 'worker';
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('run the daemon: webhook receivers, portal events, /healthz, /readyz, /metrics, and the events worker')
+    .description(COMMANDS.start.summary)
     .option('--role <role>', 'all (web and worker in one process), web (HTTP only) or worker (queues only)', 'all')
     .option(
       '--dev-redis',

@@ -1,5 +1,6 @@
 /** `portal-sync status` — queue depths, lag, dead letters, quarantine and identity conflicts, as read by sync/admin/status. */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import { readStatus, RATE_WINDOW_MINUTES, type QueueStatus, type Status } from '../sync/admin/status.js';
 import { setupCheckFailing, type SetupCheck } from '../sync/push/setup-check.js';
 import { describeSourceFailure, failedSources } from '../sync/resync/reconcile.js';
@@ -105,9 +106,7 @@ export function statusText(status: Status, prefix: string): string {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description(
-      'queue depths (in jobs: under load an events job holds up to 20 events), lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to (or since when it could not be checked), live workers',
-    )
+    .description(COMMANDS.status.summary)
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',

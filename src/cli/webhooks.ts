@@ -4,6 +4,7 @@
  * their state in Redis, and the admin's levers on them.
  */
 import type { Command } from 'commander';
+import { COMMANDS } from './commands.js';
 import type { Config } from '../config.js';
 import { createSubscriberTransport } from '../connectors/subscribers/transport.js';
 import {
@@ -63,7 +64,7 @@ const stateLine = (s: SubscriptionState): string =>
 export function registerWebhooksCommand(program: Command): void {
   const webhooks = program
     .command('webhooks')
-    .description('outbound webhooks: subscriptions, delivery attempts, replay, pause and resume')
+    .description(COMMANDS.webhooks.summary)
     .addHelpText(
       'after',
       '\nSubscriptions are declared under subscriptions: in your YAML (PORTAL_SYNC_CONFIG); each names the\n' +
