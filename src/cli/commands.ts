@@ -5,6 +5,8 @@
  * `portal-sync --help`, or any one command, loads only what it uses. A test holds every term here to what
  * commander prints for the loaded command.
  */
+import { BATCH_MAX_EVENTS } from '../sync/events/batch-job.js';
+
 interface TopCommand {
   /** How the root help names it: commander's term for the loaded command (`inspect [options] <ref>`). */
   term: string;
@@ -26,8 +28,7 @@ export const COMMANDS = {
   },
   status: {
     term: 'status [options]',
-    summary:
-      'queue depths (in jobs: under load an events job holds up to 20 events), lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to (or since when it could not be checked), live workers',
+    summary: `queue depths (in jobs: under load an events job holds up to ${BATCH_MAX_EVENTS} events), lag and rate-limit pauses, dead-lettered jobs, quarantined payloads, identity conflicts, the last resync and reconcile, what the portal lacks of what pushes write to (or since when it could not be checked), live workers`,
   },
   resync: {
     term: 'resync [options]',
